@@ -1,0 +1,60 @@
+# EZSCALE platform core. `make help` lists the targets.
+# Every Go target loops over the workspace's modules (go.work), so the root
+# module, sdk/ and plugins/ are all covered.
+
+SHELL := /bin/bash
+GO ?= go
+MODULES := $(shell $(GO) list -m -f '{{.Dir}}')
+BIN := $(CURDIR)/bin
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+CONFIG ?= config/examples/dev.hcl
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build bin/ezscale and every plugin into bin/ezscale-plugin-<name>.
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ezscale ./core/cmd/ezscale
+	@cd plugins && for d in */; do \
+		name=$${d%/}; \
+		if [ -f "$$name/main.go" ]; then \
+			echo "go build -o bin/ezscale-plugin-$$name ./plugins/$$name"; \
+			$(GO) build -o $(BIN)/ezscale-plugin-$$name ./$$name || exit 1; \
+		fi; \
+	done
+
+.PHONY: run
+run: build ## Run the platform on SQLite at http://127.0.0.1:8080 (data/ is created on first run).
+	$(BIN)/ezscale serve --config $(CONFIG)
+
+.PHONY: test
+test: build ## Run every module's tests (SQLite always; PostgreSQL when EZSCALE_TEST_POSTGRES_URL is set, required when CI=true).
+	@set -e; for m in $(MODULES); do \
+		echo "== go test $$m"; \
+		(cd $$m && $(GO) test -race -count=1 -timeout 30m ./...); \
+	done
+
+.PHONY: bench
+bench: build ## Run the benchmarks and write their figures into docs/benchmarks.md.
+	$(GO) run ./core/cmd/benchreport -out docs/benchmarks.md
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck over every module.
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@set -e; for m in $(MODULES); do \
+		echo "== vet + staticcheck $$m"; \
+		(cd $$m && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...); \
+	done
+
+.PHONY: tidy
+tidy: ## go mod tidy in every module.
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy); done
+
+.PHONY: verify
+verify: ## Fail when go.mod/go.sum are untidy or generated code is stale.
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy -diff); done

@@ -1,0 +1,3 @@
+module github.com/ezscale/platform
+
+go 1.26.0

@@ -1,0 +1,3 @@
+module github.com/ezscale/platform/sdk
+
+go 1.26
