@@ -1,0 +1,180 @@
+// Package config loads the platform's configuration: HCL2 files layered with
+// koanf as defaults < file < EZSCALE_<BLOCK>_<KEY> environment variables.
+//
+// Every setting lives in a block (server, database, …) and is named by a
+// koanf tag on the block's struct; the HCL schema, the environment names and
+// the error suggestions are all derived from those tags, so adding a field here
+// is the whole change needed to add a setting.
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole configuration of one `ezscale` process.
+type Config struct {
+	Server        Server        `koanf:"server"`
+	Database      Database      `koanf:"database"`
+	Log           Log           `koanf:"log"`
+	Jobs          Jobs          `koanf:"jobs"`
+	Auth          Auth          `koanf:"auth"`
+	Plugins       PluginHost    `koanf:"plugins"`
+	Billing       Billing       `koanf:"billing"`
+	Scheduler     Scheduler     `koanf:"scheduler"`
+	Notifications Notifications `koanf:"notifications"`
+
+	// Plugin holds the `plugin "NAME" {…}` blocks in file order. They are not
+	// part of the koanf tree because their config bodies are free-form.
+	Plugin []Plugin `koanf:"-"`
+
+	// Sources says where each setting came from, for error messages:
+	// "file.hcl:3:12", "env EZSCALE_SERVER_LISTEN" or "default".
+	Sources map[string]string `koanf:"-"`
+}
+
+// Server configures the HTTP listener.
+type Server struct {
+	Listen          string        `koanf:"listen"`
+	PublicURL       string        `koanf:"public_url"`
+	ReadTimeout     time.Duration `koanf:"read_timeout"`
+	WriteTimeout    time.Duration `koanf:"write_timeout"`
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// BodyLimit caps request bodies, in bytes.
+	BodyLimit int64 `koanf:"body_limit"`
+	// TrustedProxies are CIDRs whose X-Forwarded-For is believed when
+	// recording the client IP for audit and rate limits.
+	TrustedProxies []string `koanf:"trusted_proxies"`
+}
+
+// Database selects the storage.
+type Database struct {
+	// URL is "sqlite:PATH" (the default, embedded) or "postgres://…".
+	URL          string `koanf:"url"`
+	MaxOpenConns int    `koanf:"max_open_conns"`
+	// ReadConns is the size of SQLite's read-only WAL connection pool.
+	ReadConns int `koanf:"read_conns"`
+}
+
+// Log configures go-hclog.
+type Log struct {
+	Level string `koanf:"level"`
+	// Format is auto (JSON unless stderr is a terminal), json or text.
+	Format string `koanf:"format"`
+}
+
+// Jobs tunes the River job engine.
+type Jobs struct {
+	Workers           int           `koanf:"workers"`
+	FetchCooldown     time.Duration `koanf:"fetch_cooldown"`
+	FetchPollInterval time.Duration `koanf:"fetch_poll_interval"`
+	// RescueAfter is how long a running job may go without finishing before
+	// another replica rescues it; every kind's timeout stays below it.
+	RescueAfter time.Duration `koanf:"rescue_after"`
+	// DefaultTimeout applies to job kinds that do not set their own.
+	DefaultTimeout time.Duration `koanf:"default_timeout"`
+	// Disabled turns the job engine off in this process (an API-only replica).
+	Disabled bool `koanf:"disabled"`
+}
+
+// Auth configures sessions and the sensitive-flow rate limits.
+type Auth struct {
+	SessionTTL time.Duration `koanf:"session_ttl"`
+	// LoginLimit attempts per LoginWindow, counted per account and per IP.
+	LoginLimit  int           `koanf:"login_limit"`
+	LoginWindow time.Duration `koanf:"login_window"`
+	// SignupLimit per IP per LoginWindow.
+	SignupLimit int `koanf:"signup_limit"`
+	// ResetTokenTTL bounds password-reset and email-verification links.
+	ResetTokenTTL time.Duration `koanf:"reset_token_ttl"`
+	// TOTPIssuer is shown in authenticator apps.
+	TOTPIssuer string `koanf:"totp_issuer"`
+}
+
+// PluginHost holds settings shared by every plugin.
+type PluginHost struct {
+	CallTimeout    time.Duration `koanf:"call_timeout"`
+	HealthInterval time.Duration `koanf:"health_interval"`
+}
+
+// Billing configures invoices and the overdue policy.
+type Billing struct {
+	Currency string `koanf:"currency"`
+	// InvoiceDaysBefore is how many days before a service's due date its
+	// renewal invoice is generated.
+	InvoiceDaysBefore int `koanf:"invoice_days_before"`
+	SuspendAfterDays  int `koanf:"suspend_after_days"`
+	TerminateAfterDays int `koanf:"terminate_after_days"`
+	// RunAt is the daily billing run's time of day (UTC, "HH:MM").
+	RunAt string `koanf:"run_at"`
+}
+
+// Scheduler configures customer automation.
+type Scheduler struct {
+	// RecoveryInterval is how often auto-recovery checks each service.
+	RecoveryInterval time.Duration `koanf:"recovery_interval"`
+}
+
+// Notifications configures the notification center.
+type Notifications struct {
+	// TemplatesDir overrides built-in templates file by file.
+	TemplatesDir string `koanf:"templates_dir"`
+	// EmailPlugin names the notifier plugin that delivers email.
+	EmailPlugin string `koanf:"email_plugin"`
+}
+
+// Plugin is one `plugin "NAME" { path, sha256, config {…} }` block.
+type Plugin struct {
+	Name    string
+	Path    string
+	SHA256  string
+	Enabled bool
+	// Config is the plugin's own settings, validated later against the
+	// schema the plugin describes.
+	Config map[string]any
+	// Positions maps "path", "sha256" and each config key to where it was set.
+	Positions map[string]string
+	// Pos is where the block starts.
+	Pos string
+}
+
+// Default is the configuration of `make run`: SQLite under data/, loopback.
+func Default() Config {
+	return Config{
+		Server: Server{
+			Listen:          "127.0.0.1:8080",
+			PublicURL:       "http://127.0.0.1:8080",
+			ReadTimeout:     15 * time.Second,
+			WriteTimeout:    60 * time.Second,
+			ShutdownTimeout: 20 * time.Second,
+			BodyLimit:       1 << 20,
+			TrustedProxies:  []string{},
+		},
+		Database: Database{URL: "sqlite:data/ezscale.db", MaxOpenConns: 20, ReadConns: 4},
+		Log:      Log{Level: "info", Format: "auto"},
+		Jobs: Jobs{
+			Workers:           100,
+			FetchCooldown:     20 * time.Millisecond,
+			FetchPollInterval: 250 * time.Millisecond,
+			RescueAfter:       time.Hour,
+			DefaultTimeout:    5 * time.Minute,
+		},
+		Auth: Auth{
+			SessionTTL:    30 * 24 * time.Hour,
+			LoginLimit:    10,
+			LoginWindow:   15 * time.Minute,
+			SignupLimit:   20,
+			ResetTokenTTL: time.Hour,
+			TOTPIssuer:    "EZSCALE",
+		},
+		Plugins: PluginHost{CallTimeout: 30 * time.Second, HealthInterval: 30 * time.Second},
+		Billing: Billing{
+			Currency:           "USD",
+			InvoiceDaysBefore:  7,
+			SuspendAfterDays:   7,
+			TerminateAfterDays: 30,
+			RunAt:              "00:10",
+		},
+		Scheduler:     Scheduler{RecoveryInterval: 5 * time.Minute},
+		Notifications: Notifications{EmailPlugin: "email"},
+	}
+}

@@ -1,0 +1,173 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestErrorsGolden loads each file in testdata/errors and compares the error
+// text, positions included, with its .golden file.
+func TestErrorsGolden(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("testdata/errors/*.hcl")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden inputs: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
+			_, err := Load(file, []string{})
+			if err == nil {
+				t.Fatalf("Load(%s) succeeded, want an error", file)
+			}
+			golden := strings.TrimSuffix(file, ".hcl") + ".golden"
+			got := err.Error() + "\n"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("reading golden file (run go test ./config -update): %v", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("error text mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLoadFull(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("testdata/ok/full.hcl", []string{"SMTP_PASSWORD=s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff("0.0.0.0:9090", cfg.Server.Listen); diff != "" {
+		t.Error(diff)
+	}
+	if diff := cmp.Diff([]string{"10.0.0.0/8"}, cfg.Server.TrustedProxies); diff != "" {
+		t.Error(diff)
+	}
+	if diff := cmp.Diff(50, cfg.Jobs.Workers); diff != "" {
+		t.Error(diff)
+	}
+	// Unset values keep their defaults.
+	if diff := cmp.Diff(Default().Server.ReadTimeout, cfg.Server.ReadTimeout); diff != "" {
+		t.Error(diff)
+	}
+	p, ok := cfg.PluginByName("email")
+	if !ok {
+		t.Fatal("plugin email not loaded")
+	}
+	want := map[string]any{"host": "smtp.example.com", "port": int64(587), "password": "s3cret", "tags": []any{"a", "b"}}
+	if diff := cmp.Diff(want, p.Config); diff != "" {
+		t.Errorf("plugin config (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff("testdata/ok/full.hcl:13:16", p.Positions["port"]); diff != "" {
+		t.Errorf("position of port: %s", diff)
+	}
+	if diff := cmp.Diff("testdata/ok/full.hcl:2:21", cfg.Sources["server.listen"]); diff != "" {
+		t.Errorf("source of server.listen: %s", diff)
+	}
+}
+
+// TestEnvOverridesFile checks the layering defaults < file < env.
+func TestEnvOverridesFile(t *testing.T) {
+	t.Parallel()
+	env := []string{
+		"EZSCALE_SERVER_LISTEN=127.0.0.1:7000",
+		"EZSCALE_DATABASE_URL=sqlite:/tmp/x.db",
+		"EZSCALE_JOBS_FETCH_COOLDOWN=5ms",
+		"EZSCALE_JOBS_DISABLED=true",
+		"EZSCALE_SERVER_TRUSTED_PROXIES=10.0.0.0/8, 192.168.0.0/16",
+		"EZSCALE_PLUGIN_EMAIL_CONFIG_HOST=mail.internal",
+		"EZSCALE_PLUGIN_EMAIL_PATH=/opt/email",
+		"EZSCALE_TEST_POSTGRES_URL=postgres://ignored", // not a settings block: ignored
+	}
+	cfg, err := Load("testdata/ok/full.hcl", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{cfg.Server.Listen, cfg.Database.URL, cfg.Jobs.FetchCooldown, cfg.Jobs.Disabled, cfg.Server.TrustedProxies, cfg.Server.PublicURL}
+	want := []any{"127.0.0.1:7000", "sqlite:/tmp/x.db", 5 * time.Millisecond, true, []string{"10.0.0.0/8", "192.168.0.0/16"}, "https://billing.example.com"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	p, _ := cfg.PluginByName("email")
+	if diff := cmp.Diff([]string{"mail.internal", "/opt/email", "env EZSCALE_PLUGIN_EMAIL_CONFIG_HOST"}, []string{p.Config["host"].(string), p.Path, p.Positions["host"]}); diff != "" {
+		t.Errorf("plugin env override (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff("env EZSCALE_SERVER_LISTEN", cfg.Sources["server.listen"]); diff != "" {
+		t.Error(diff)
+	}
+}
+
+func TestEnvErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"typo", []string{"EZSCALE_SERVER_LISEN=x"}, "env EZSCALE_SERVER_LISEN: Unknown setting; there is no setting server.lisen. Did you mean EZSCALE_SERVER_LISTEN?"},
+		{"bad duration", []string{"EZSCALE_SERVER_READ_TIMEOUT=soon"}, `env EZSCALE_SERVER_READ_TIMEOUT: Invalid value for server.read_timeout; "soon" is not a duration (use e.g. "30s", "5m", "1h")`},
+		{"validated", []string{"EZSCALE_LOG_LEVEL=loud"}, `env EZSCALE_LOG_LEVEL: Invalid value for log.level; "loud": use trace, debug, info, warn or error`},
+		{"unknown plugin", []string{"EZSCALE_PLUGIN_NOPE_PATH=x"}, "env EZSCALE_PLUGIN_NOPE_PATH: Unknown plugin; no plugin block matches this variable; declare the plugin in the config file first"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Load("", tt.env)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			if diff := cmp.Diff(tt.want, err.Error()); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff("sqlite:data/ezscale.db", cfg.Database.URL); diff != "" {
+		t.Error(diff)
+	}
+	if _, err := Load("examples/dev.hcl", nil); err != nil {
+		t.Errorf("examples/dev.hcl: %v", err)
+	}
+}
+
+// FuzzParse feeds arbitrary bytes to the parser: it must return a config or
+// an error, never panic.
+func FuzzParse(f *testing.F) {
+	for _, glob := range []string{"testdata/errors/*.hcl", "testdata/ok/*.hcl", "examples/*.hcl"} {
+		files, _ := filepath.Glob(glob)
+		for _, file := range files {
+			src, err := os.ReadFile(file)
+			if err == nil {
+				f.Add(src)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		cfg, err := Parse("fuzz.hcl", src, []string{"X=1"})
+		if err == nil && cfg == nil {
+			t.Fatal("nil config without error")
+		}
+	})
+}

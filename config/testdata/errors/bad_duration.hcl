@@ -1,0 +1,3 @@
+server {
+  read_timeout = "5 minutes"
+}

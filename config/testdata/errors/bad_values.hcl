@@ -1,0 +1,10 @@
+server {
+  listen = "localhost"
+}
+database {
+  url = "mysql://x"
+}
+billing {
+  currency           = "usd"
+  suspend_after_days = 40
+}

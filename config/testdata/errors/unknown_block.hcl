@@ -1,0 +1,3 @@
+databse {
+  url = "sqlite:data/x.db"
+}

@@ -1,0 +1,6 @@
+server {
+  body_limit = "big"
+}
+jobs {
+  workers = 2.5
+}

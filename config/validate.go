@@ -1,0 +1,145 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+var (
+	currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
+	sha256Re   = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	clockRe    = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+)
+
+// validate checks values that types alone cannot, naming where each bad
+// value was set.
+func (c *Config) validate(errs *Error) {
+	bad := func(path, format string, args ...any) {
+		pos := c.Sources[path]
+		if pos == "default" {
+			pos = ""
+		}
+		errs.add(pos, "Invalid value for "+path, fmt.Sprintf(format, args...))
+	}
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		bad("server.listen", "%q is not host:port", c.Server.Listen)
+	}
+	if u, err := url.Parse(c.Server.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("server.public_url", "%q is not an http(s) URL", c.Server.PublicURL)
+	}
+	if c.Server.BodyLimit <= 0 {
+		bad("server.body_limit", "must be positive")
+	}
+	for _, p := range c.Server.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			bad("server.trusted_proxies", "%q is not a CIDR such as 10.0.0.0/8", p)
+		}
+	}
+	positive := func(path string, d time.Duration) {
+		if d <= 0 {
+			bad(path, "must be positive")
+		}
+	}
+	positive("server.read_timeout", c.Server.ReadTimeout)
+	positive("server.write_timeout", c.Server.WriteTimeout)
+	positive("server.shutdown_timeout", c.Server.ShutdownTimeout)
+
+	switch {
+	case strings.HasPrefix(c.Database.URL, "sqlite:"):
+		if strings.TrimPrefix(c.Database.URL, "sqlite:") == "" {
+			bad("database.url", "sqlite: needs a path, e.g. sqlite:data/ezscale.db")
+		}
+	case strings.HasPrefix(c.Database.URL, "postgres://"), strings.HasPrefix(c.Database.URL, "postgresql://"):
+		if _, err := url.Parse(c.Database.URL); err != nil {
+			bad("database.url", "not a valid postgres:// URL")
+		}
+	default:
+		bad("database.url", "use sqlite:PATH or postgres://USER@HOST/DB")
+	}
+	if c.Database.MaxOpenConns < 1 {
+		bad("database.max_open_conns", "must be at least 1")
+	}
+	if c.Database.ReadConns < 1 {
+		bad("database.read_conns", "must be at least 1")
+	}
+
+	switch c.Log.Level {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q: use trace, debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "auto", "json", "text":
+	default:
+		bad("log.format", "%q: use auto, json or text", c.Log.Format)
+	}
+
+	if c.Jobs.Workers < 1 {
+		bad("jobs.workers", "must be at least 1")
+	}
+	positive("jobs.fetch_cooldown", c.Jobs.FetchCooldown)
+	positive("jobs.fetch_poll_interval", c.Jobs.FetchPollInterval)
+	positive("jobs.rescue_after", c.Jobs.RescueAfter)
+	if c.Jobs.DefaultTimeout <= 0 || c.Jobs.DefaultTimeout >= c.Jobs.RescueAfter {
+		bad("jobs.default_timeout", "must be positive and below jobs.rescue_after (%s), or a slow job would be rescued while still running", c.Jobs.RescueAfter)
+	}
+
+	positive("auth.session_ttl", c.Auth.SessionTTL)
+	positive("auth.login_window", c.Auth.LoginWindow)
+	positive("auth.reset_token_ttl", c.Auth.ResetTokenTTL)
+	if c.Auth.LoginLimit < 1 {
+		bad("auth.login_limit", "must be at least 1")
+	}
+	if c.Auth.SignupLimit < 1 {
+		bad("auth.signup_limit", "must be at least 1")
+	}
+
+	positive("plugins.call_timeout", c.Plugins.CallTimeout)
+	positive("plugins.health_interval", c.Plugins.HealthInterval)
+
+	if !currencyRe.MatchString(c.Billing.Currency) {
+		bad("billing.currency", "%q is not an ISO 4217 code such as USD", c.Billing.Currency)
+	}
+	if c.Billing.InvoiceDaysBefore < 0 || c.Billing.InvoiceDaysBefore > 60 {
+		bad("billing.invoice_days_before", "must be between 0 and 60")
+	}
+	if c.Billing.SuspendAfterDays < 0 {
+		bad("billing.suspend_after_days", "must not be negative")
+	}
+	if c.Billing.TerminateAfterDays <= c.Billing.SuspendAfterDays {
+		// Blame whichever of the two the operator actually set.
+		if c.Sources["billing.terminate_after_days"] == "default" {
+			bad("billing.suspend_after_days", "must be less than billing.terminate_after_days (%d)", c.Billing.TerminateAfterDays)
+		} else {
+			bad("billing.terminate_after_days", "must be greater than billing.suspend_after_days (%d)", c.Billing.SuspendAfterDays)
+		}
+	}
+	if !clockRe.MatchString(c.Billing.RunAt) {
+		bad("billing.run_at", "%q is not a time of day as HH:MM", c.Billing.RunAt)
+	}
+	positive("scheduler.recovery_interval", c.Scheduler.RecoveryInterval)
+
+	for _, p := range c.Plugin {
+		if p.Path == "" {
+			errs.add(p.Pos, "Missing plugin path", fmt.Sprintf("plugin %q needs path = \"bin/ezscale-plugin-%s\"", p.Name, p.Name))
+		}
+		if p.SHA256 != "" && !sha256Re.MatchString(p.SHA256) {
+			errs.add(p.Positions["sha256"], "Invalid sha256", fmt.Sprintf("plugin %q: expected 64 lower-case hex digits", p.Name))
+		}
+	}
+}
+
+// PluginByName returns the plugin block with that name.
+func (c *Config) PluginByName(name string) (Plugin, bool) {
+	for _, p := range c.Plugin {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Plugin{}, false
+}
