@@ -101,8 +101,8 @@ type Billing struct {
 	Currency string `koanf:"currency"`
 	// InvoiceDaysBefore is how many days before a service's due date its
 	// renewal invoice is generated.
-	InvoiceDaysBefore int `koanf:"invoice_days_before"`
-	SuspendAfterDays  int `koanf:"suspend_after_days"`
+	InvoiceDaysBefore  int `koanf:"invoice_days_before"`
+	SuspendAfterDays   int `koanf:"suspend_after_days"`
 	TerminateAfterDays int `koanf:"terminate_after_days"`
 	// RunAt is the daily billing run's time of day (UTC, "HH:MM").
 	RunAt string `koanf:"run_at"`

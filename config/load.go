@@ -249,4 +249,3 @@ func envLookup(environ []string) func(string) (string, bool) {
 		return v, ok
 	}
 }
-
