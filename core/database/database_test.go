@@ -1,0 +1,73 @@
+package database_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/database/databasetest"
+)
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		again, err := db.Migrate(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(again) != 0 {
+			t.Errorf("second Migrate applied %d migrations, want 0", len(again))
+		}
+		ms, err := database.Migrations(db.Dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var count int
+		if err := db.NewSelect().Table("schema_migrations").ColumnExpr("count(*)").Scan(ctx, &count); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(len(ms), count); diff != "" {
+			t.Errorf("recorded migrations (-want +got):\n%s", diff)
+		}
+		// River's tables come with ours.
+		var jobs int
+		if err := db.NewSelect().Table("river_job").ColumnExpr("count(*)").Scan(ctx, &jobs); err != nil {
+			t.Errorf("river_job missing: %v", err)
+		}
+	})
+}
+
+// TestDialectsHaveTheSameVersions keeps the two trees in step.
+func TestDialectsHaveTheSameVersions(t *testing.T) {
+	t.Parallel()
+	names := func(d database.Dialect) []string {
+		ms, err := database.Migrations(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.Name)
+		}
+		return out
+	}
+	if diff := cmp.Diff(names(database.Postgres), names(database.SQLite)); diff != "" {
+		t.Errorf("postgres vs sqlite migrations (-postgres +sqlite):\n%s", diff)
+	}
+}
+
+func TestEditedMigrationIsRefused(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		if _, err := db.NewUpdate().Table("schema_migrations").Set("checksum = 'x'").Where("version = 1").Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Migrate(ctx, nil); err == nil {
+			t.Fatal("Migrate accepted an edited migration")
+		}
+	})
+}
