@@ -1,0 +1,217 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/database"
+)
+
+// Options tune the engine (see config.Jobs).
+type Options struct {
+	Workers           int
+	FetchCooldown     time.Duration
+	FetchPollInterval time.Duration
+	RescueAfter       time.Duration
+	DefaultTimeout    time.Duration
+	Logger            *slog.Logger
+	// ErrorFunc, when set, is told about every failed job attempt (metrics,
+	// logs); the job is retried by River's policy regardless.
+	ErrorFunc func(ctx context.Context, job *rivertype.JobRow, err error)
+}
+
+// Registry collects workers and periodic jobs before the engine starts.
+type Registry struct {
+	workers  *river.Workers
+	periodic []*river.PeriodicJob
+	kinds    map[string]time.Duration
+	errs     []error
+	// maxTimeout is the rescue horizon less a margin; no kind may exceed it.
+	maxTimeout time.Duration
+}
+
+// NewRegistry returns an empty registry for an engine whose rescue horizon is
+// rescueAfter.
+func NewRegistry(rescueAfter time.Duration) *Registry {
+	return &Registry{
+		workers:    river.NewWorkers(),
+		kinds:      map[string]time.Duration{},
+		maxTimeout: rescueAfter - rescueAfter/10,
+	}
+}
+
+// Add registers a worker. Its Timeout must be set (non-zero) and below the
+// rescue horizon; a zero timeout takes the engine default, checked the same way.
+func Add[T river.JobArgs](r *Registry, w river.Worker[T]) {
+	var zero T
+	kind := zero.Kind()
+	timeout := w.Timeout(&river.Job[T]{JobRow: &rivertype.JobRow{Kind: kind}, Args: zero})
+	if timeout > r.maxTimeout {
+		r.errs = append(r.errs, fmt.Errorf("jobs: kind %s: timeout %s is not below the rescue horizon %s", kind, timeout, r.maxTimeout))
+		return
+	}
+	if err := river.AddWorkerSafely(r.workers, w); err != nil {
+		r.errs = append(r.errs, fmt.Errorf("jobs: kind %s: %w", kind, err))
+		return
+	}
+	r.kinds[kind] = timeout
+}
+
+// Periodic registers a system job that the elected leader enqueues every
+// interval. The job is unique per interval so that a leader change mid-tick
+// does not enqueue it twice: once per tick across all replicas.
+func (r *Registry) Periodic(id string, interval time.Duration, construct func() river.JobArgs) {
+	r.periodic = append(r.periodic, river.NewPeriodicJob(
+		river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) {
+			return construct(), &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: interval}}
+		},
+		&river.PeriodicJobOpts{ID: id, RunOnStart: true},
+	))
+}
+
+// PeriodicSchedule registers a system job on a custom schedule (e.g. a time of
+// day), unique per period like Periodic.
+func (r *Registry) PeriodicSchedule(id string, schedule river.PeriodicSchedule, uniquePeriod time.Duration, construct func() river.JobArgs) {
+	r.periodic = append(r.periodic, river.NewPeriodicJob(
+		schedule,
+		func() (river.JobArgs, *river.InsertOpts) {
+			return construct(), &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: uniquePeriod}}
+		},
+		&river.PeriodicJobOpts{ID: id},
+	))
+}
+
+// Kinds returns the registered kinds and their timeouts (0 = engine default).
+func (r *Registry) Kinds() map[string]time.Duration { return r.kinds }
+
+// Engine is the running River client.
+type Engine struct {
+	client  *river.Client[*sql.Tx]
+	db      *database.DB
+	started bool
+}
+
+// New builds the engine over db. It does not start working jobs; Start does.
+func New(db *database.DB, reg *Registry, opts Options) (*Engine, error) {
+	if err := errors.Join(reg.errs...); err != nil {
+		return nil, err
+	}
+	if opts.DefaultTimeout <= 0 || opts.DefaultTimeout > reg.maxTimeout {
+		return nil, fmt.Errorf("jobs: default timeout %s must be positive and below the rescue horizon %s", opts.DefaultTimeout, reg.maxTimeout)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg := &river.Config{
+		FetchCooldown:        opts.FetchCooldown,
+		FetchPollInterval:    opts.FetchPollInterval,
+		JobTimeout:           opts.DefaultTimeout,
+		RescueStuckJobsAfter: opts.RescueAfter,
+		Logger:               logger,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
+		Workers:              reg.workers,
+		PeriodicJobs:         reg.periodic,
+		// Poll only: riverdatabasesql and riversqlite have no LISTEN.
+		PollOnly: true,
+	}
+	if opts.ErrorFunc != nil {
+		cfg.ErrorHandler = &errorHandler{f: opts.ErrorFunc}
+	}
+	var driver riverdriver.Driver[*sql.Tx]
+	switch db.Dialect {
+	case database.SQLite:
+		driver = riversqlite.New(db.DB.DB)
+	case database.Postgres:
+		driver = riverdatabasesql.New(db.DB.DB)
+	default:
+		return nil, fmt.Errorf("jobs: unsupported dialect %s", db.Dialect)
+	}
+	client, err := river.NewClient(driver, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: creating river client: %w", err)
+	}
+	return &Engine{client: client, db: db}, nil
+}
+
+// Start begins working jobs and, on the leader, scheduling periodic ones.
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.client.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: starting: %w", err)
+	}
+	e.started = true
+	return nil
+}
+
+// Stop waits for running jobs to finish, up to ctx; then cancels them. A job
+// cancelled here is retried later (by this or another replica).
+func (e *Engine) Stop(ctx context.Context) error {
+	if !e.started {
+		return nil
+	}
+	err := e.client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		hard, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = e.client.StopAndCancel(hard)
+	}
+	return err
+}
+
+// InsertTx enqueues a job inside tx: it exists if and only if tx commits.
+func (e *Engine) InsertTx(ctx context.Context, tx bun.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	res, err := e.client.InsertTx(ctx, tx.Tx, args, opts)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: inserting %s: %w", args.Kind(), err)
+	}
+	return res, nil
+}
+
+// InsertManyTx enqueues several jobs inside tx.
+func (e *Engine) InsertManyTx(ctx context.Context, tx bun.Tx, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	if _, err := e.client.InsertManyFastTx(ctx, tx.Tx, params); err != nil {
+		return fmt.Errorf("jobs: inserting %d jobs: %w", len(params), err)
+	}
+	return nil
+}
+
+// Insert enqueues a job outside any transaction.
+func (e *Engine) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	res, err := e.client.Insert(ctx, args, opts)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: inserting %s: %w", args.Kind(), err)
+	}
+	return res, nil
+}
+
+// Client exposes River for administration (queue stats, retry, cancel).
+func (e *Engine) Client() *river.Client[*sql.Tx] { return e.client }
+
+type errorHandler struct {
+	f func(ctx context.Context, job *rivertype.JobRow, err error)
+}
+
+func (h *errorHandler) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
+	h.f(ctx, job, err)
+	return nil
+}
+
+func (h *errorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, trace string) *river.ErrorHandlerResult {
+	h.f(ctx, job, fmt.Errorf("panic: %v", panicVal))
+	return nil
+}

@@ -1,0 +1,159 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/jobs"
+)
+
+type pingArgs struct {
+	Marker string `json:"marker"`
+}
+
+func (pingArgs) Kind() string { return "test_ping" }
+
+type pingWorker struct {
+	river.WorkerDefaults[pingArgs]
+	done chan string
+}
+
+func (w *pingWorker) Work(ctx context.Context, job *river.Job[pingArgs]) error {
+	w.done <- job.Args.Marker
+	return nil
+}
+
+func (w *pingWorker) Timeout(*river.Job[pingArgs]) time.Duration { return time.Minute }
+
+func options() jobs.Options {
+	return jobs.Options{Workers: 10, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond, RescueAfter: time.Hour, DefaultTimeout: time.Minute}
+}
+
+// TestInsertTxFollowsTheTransaction: a rolled-back transaction leaves no job;
+// a committed one leaves exactly one, which runs.
+func TestInsertTxFollowsTheTransaction(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		w := &pingWorker{done: make(chan string, 10)}
+		reg := jobs.NewRegistry(time.Hour)
+		jobs.Add(reg, w)
+		engine, err := jobs.New(db, reg, options())
+		if err != nil {
+			t.Fatal(err)
+		}
+		errRollback := errors.New("roll back")
+		err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := engine.InsertTx(ctx, tx, pingArgs{Marker: "rolled-back"}, nil); err != nil {
+				return err
+			}
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatalf("RunInTx: %v", err)
+		}
+		err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			_, err := engine.InsertTx(ctx, tx, pingArgs{Marker: "committed"}, nil)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := db.NewSelect().Table("river_job").ColumnExpr("count(*)").Scan(ctx, &n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Fatalf("river_job has %d rows, want 1 (the rolled-back insert must leave nothing)", n)
+		}
+		if err := engine.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = engine.Stop(stopCtx)
+		})
+		select {
+		case got := <-w.done:
+			if got != "committed" {
+				t.Fatalf("worked %q, want committed", got)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the committed job never ran")
+		}
+		select {
+		case got := <-w.done:
+			t.Fatalf("a second job ran: %q", got)
+		case <-time.After(200 * time.Millisecond):
+		}
+	})
+}
+
+type slowArgs struct{}
+
+func (slowArgs) Kind() string { return "test_slow" }
+
+type slowWorker struct{ river.WorkerDefaults[slowArgs] }
+
+func (slowWorker) Work(context.Context, *river.Job[slowArgs]) error { return nil }
+func (slowWorker) Timeout(*river.Job[slowArgs]) time.Duration       { return 2 * time.Hour }
+
+func TestTimeoutAboveRescueHorizonIsRefused(t *testing.T) {
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	reg := jobs.NewRegistry(time.Hour)
+	jobs.Add(reg, slowWorker{})
+	if _, err := jobs.New(db, reg, options()); err == nil {
+		t.Fatal("a kind whose timeout exceeds the rescue horizon was accepted")
+	}
+}
+
+type tickArgs struct{}
+
+func (tickArgs) Kind() string { return "test_tick" }
+
+type tickWorker struct {
+	river.WorkerDefaults[tickArgs]
+	n *atomic.Int64
+}
+
+func (w tickWorker) Work(context.Context, *river.Job[tickArgs]) error { w.n.Add(1); return nil }
+
+// TestPeriodicRunsOnStart checks that registered periodic jobs are scheduled.
+func TestPeriodicRunsOnStart(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		var n atomic.Int64
+		reg := jobs.NewRegistry(time.Hour)
+		jobs.Add(reg, tickWorker{n: &n})
+		reg.Periodic("tick", time.Hour, func() river.JobArgs { return tickArgs{} })
+		engine, err := jobs.New(db, reg, options())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := engine.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = engine.Stop(ctx)
+		})
+		deadline := time.Now().Add(30 * time.Second)
+		for n.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if n.Load() != 1 {
+			t.Fatalf("periodic job ran %d times, want 1", n.Load())
+		}
+	})
+}
