@@ -33,6 +33,7 @@ type Options struct {
 
 // Registry collects workers and periodic jobs before the engine starts.
 type Registry struct {
+	inserter *Inserter
 	workers  *river.Workers
 	periodic []*river.PeriodicJob
 	kinds    map[string]time.Duration
@@ -45,6 +46,7 @@ type Registry struct {
 // rescueAfter.
 func NewRegistry(rescueAfter time.Duration) *Registry {
 	return &Registry{
+		inserter:   &Inserter{},
 		workers:    river.NewWorkers(),
 		kinds:      map[string]time.Duration{},
 		maxTimeout: rescueAfter - rescueAfter/10,
@@ -93,14 +95,24 @@ func (r *Registry) PeriodicSchedule(id string, schedule river.PeriodicSchedule, 
 	))
 }
 
+// Inserter returns the handle services keep to enqueue jobs; it works once
+// New has built the engine from this registry. Services are built before the
+// engine (their workers are part of it), hence the indirection.
+func (r *Registry) Inserter() *Inserter { return r.inserter }
+
 // Kinds returns the registered kinds and their timeouts (0 = engine default).
 func (r *Registry) Kinds() map[string]time.Duration { return r.kinds }
 
 // Engine is the running River client.
 type Engine struct {
+	*Inserter
 	client  *river.Client[*sql.Tx]
-	db      *database.DB
 	started bool
+}
+
+// Inserter enqueues jobs.
+type Inserter struct {
+	client *river.Client[*sql.Tx]
 }
 
 // New builds the engine over db. It does not start working jobs; Start does.
@@ -143,7 +155,8 @@ func New(db *database.DB, reg *Registry, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: creating river client: %w", err)
 	}
-	return &Engine{client: client, db: db}, nil
+	reg.inserter.client = client
+	return &Engine{Inserter: reg.inserter, client: client}, nil
 }
 
 // Start begins working jobs and, on the leader, scheduling periodic ones.
@@ -171,7 +184,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 }
 
 // InsertTx enqueues a job inside tx: it exists if and only if tx commits.
-func (e *Engine) InsertTx(ctx context.Context, tx bun.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+func (e *Inserter) InsertTx(ctx context.Context, tx bun.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	res, err := e.client.InsertTx(ctx, tx.Tx, args, opts)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: inserting %s: %w", args.Kind(), err)
@@ -180,7 +193,7 @@ func (e *Engine) InsertTx(ctx context.Context, tx bun.Tx, args river.JobArgs, op
 }
 
 // InsertManyTx enqueues several jobs inside tx.
-func (e *Engine) InsertManyTx(ctx context.Context, tx bun.Tx, params []river.InsertManyParams) error {
+func (e *Inserter) InsertManyTx(ctx context.Context, tx bun.Tx, params []river.InsertManyParams) error {
 	if len(params) == 0 {
 		return nil
 	}
@@ -191,7 +204,7 @@ func (e *Engine) InsertManyTx(ctx context.Context, tx bun.Tx, params []river.Ins
 }
 
 // Insert enqueues a job outside any transaction.
-func (e *Engine) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+func (e *Inserter) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	res, err := e.client.Insert(ctx, args, opts)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: inserting %s: %w", args.Kind(), err)

@@ -1,0 +1,191 @@
+// Package app wires the platform together: storage, job engine, domain
+// services, plugin host and HTTP API, from one config. `ezscale serve` runs
+// it; end-to-end tests start it on port 0 with a temporary database.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/ezscale/platform/config"
+	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/httpapi"
+	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/logging"
+	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/ratelimit"
+)
+
+// App is one running `ezscale` process.
+type App struct {
+	Config   *config.Config
+	Logger   hclog.Logger
+	DB       *database.DB
+	Jobs     *jobs.Engine
+	Metrics  *prometheus.Registry
+	Outbox   *outbox.Outbox
+	Limiter  *ratelimit.Limiter
+	Accounts *accounts.Service
+	HTTP     *httpapi.Server
+
+	server   *http.Server
+	listener net.Listener
+	closers  []func(context.Context) error
+}
+
+// New opens the database, applies migrations and builds every service. It
+// does not listen or start jobs; Run does.
+func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, error) {
+	a := &App{Config: cfg, Logger: logger, Metrics: prometheus.NewRegistry()}
+	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	db, err := database.Open(ctx, cfg.Database.URL, database.Options{MaxOpenConns: cfg.Database.MaxOpenConns, ReadConns: cfg.Database.ReadConns})
+	if err != nil {
+		return nil, err
+	}
+	a.DB = db
+	a.closers = append(a.closers, func(context.Context) error { return db.Close() })
+	applied, err := db.Migrate(ctx, logging.Slog(logger.Named("migrate")))
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	if len(applied) > 0 {
+		logger.Info("database migrated", "database", db.Name, "applied", len(applied))
+	}
+
+	reg := jobs.NewRegistry(cfg.Jobs.RescueAfter)
+	a.Limiter = ratelimit.New(db)
+	a.Outbox = outbox.New(db, reg)
+	a.Accounts = accounts.New(db, a.Outbox, a.Limiter, accounts.Options{
+		SessionTTL: cfg.Auth.SessionTTL, LoginLimit: cfg.Auth.LoginLimit, LoginWindow: cfg.Auth.LoginWindow,
+		SignupLimit: cfg.Auth.SignupLimit, ResetTokenTTL: cfg.Auth.ResetTokenTTL, TOTPIssuer: cfg.Auth.TOTPIssuer,
+		PublicURL: cfg.Server.PublicURL,
+	})
+	registerHousekeeping(reg, db, a.Limiter)
+
+	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",
+	}, []string{"kind"})
+	a.Metrics.MustRegister(jobErrors)
+	jobsLog := logger.Named("jobs")
+	engine, err := jobs.New(db, reg, jobs.Options{
+		Workers: cfg.Jobs.Workers, FetchCooldown: cfg.Jobs.FetchCooldown, FetchPollInterval: cfg.Jobs.FetchPollInterval,
+		RescueAfter: cfg.Jobs.RescueAfter, DefaultTimeout: cfg.Jobs.DefaultTimeout,
+		Logger: logging.Slog(jobsLog),
+		ErrorFunc: func(ctx context.Context, job *rivertype.JobRow, err error) {
+			jobErrors.WithLabelValues(job.Kind).Inc()
+			jobsLog.Warn("job attempt failed", "kind", job.Kind, "job_id", job.ID, "attempt", job.Attempt, "error", err)
+		},
+	})
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	a.Jobs = engine
+
+	var proxies []netip.Prefix
+	for _, p := range cfg.Server.TrustedProxies {
+		proxies = append(proxies, netip.MustParsePrefix(p))
+	}
+	a.HTTP = httpapi.New(httpapi.Deps{
+		DB: db, Accounts: a.Accounts, Limiter: a.Limiter, Logger: logger.Named("http"), Registry: a.Metrics,
+		Ready: func(ctx context.Context) error { return db.PingContext(ctx) },
+	}, httpapi.Options{
+		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
+		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow,
+	})
+	return a, nil
+}
+
+// Listen binds the configured address (":0" picks a free port).
+func (a *App) Listen() error {
+	l, err := net.Listen("tcp", a.Config.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", a.Config.Server.Listen, err)
+	}
+	a.listener = l
+	return nil
+}
+
+// Addr is the bound address, after Listen.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// Handler is the process's whole HTTP surface: the API plus /metrics.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{Registry: a.Metrics}))
+	mux.Handle("/", a.HTTP.Handler())
+	return mux
+}
+
+// Run starts the job engine and serves HTTP until ctx ends, then shuts down
+// gracefully: stop accepting, finish in-flight requests, stop jobs (running
+// ones finish or are cancelled and retried later), close the database.
+func (a *App) Run(ctx context.Context) error {
+	if a.listener == nil {
+		if err := a.Listen(); err != nil {
+			return err
+		}
+	}
+	if !a.Config.Jobs.Disabled {
+		if err := a.Jobs.Start(ctx); err != nil {
+			return err
+		}
+	}
+	a.server = &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       a.Config.Server.ReadTimeout,
+		WriteTimeout:      a.Config.Server.WriteTimeout + 5*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          a.Logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- a.server.Serve(a.listener) }()
+	a.Logger.Info("serving", "addr", a.Addr(), "database", a.DB.Name, "public_url", a.Config.Server.PublicURL)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	a.Logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.Config.Server.ShutdownTimeout)
+	defer cancel()
+	if err := a.server.Shutdown(shutdownCtx); err != nil {
+		a.Logger.Warn("http shutdown", "error", err)
+	}
+	if err := a.Jobs.Stop(shutdownCtx); err != nil {
+		a.Logger.Warn("job engine shutdown", "error", err)
+	}
+	a.close(shutdownCtx)
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// Close releases everything New opened, for callers that never Run.
+func (a *App) Close() { a.close(context.Background()) }
+
+func (a *App) close(ctx context.Context) {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](ctx); err != nil {
+			a.Logger.Warn("closing", "error", err)
+		}
+	}
+	a.closers = nil
+}

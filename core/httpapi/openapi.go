@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"sort"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"go.yaml.in/yaml/v4"
+)
+
+// The OpenAPI document is kept as one fragment per domain (openapi/*.yaml),
+// merged in file-name order: each fragment adds paths and components. Two
+// fragments defining the same path or schema is an error, not an override.
+//
+//go:embed openapi/*.yaml
+var openapiFS embed.FS
+
+var (
+	openapiOnce sync.Once
+	openapiJSON []byte
+	openapiDoc  *openapi3.T
+	openapiErr  error
+)
+
+// OpenAPI returns the merged, validated document and its JSON.
+func OpenAPI() (*openapi3.T, []byte, error) {
+	openapiOnce.Do(func() {
+		openapiDoc, openapiJSON, openapiErr = loadOpenAPI(openapiFS)
+	})
+	return openapiDoc, openapiJSON, openapiErr
+}
+
+func loadOpenAPI(fsys fs.FS) (*openapi3.T, []byte, error) {
+	names, err := fs.Glob(fsys, "openapi/*.yaml")
+	if err != nil {
+		return nil, nil, err
+	}
+	sort.Strings(names)
+	merged := map[string]any{}
+	for _, name := range names {
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		var frag map[string]any
+		if err := yaml.Unmarshal(b, &frag); err != nil {
+			return nil, nil, fmt.Errorf("openapi: %s: %w", name, err)
+		}
+		if err := mergeInto(merged, frag, name); err != nil {
+			return nil, nil, err
+		}
+	}
+	raw, err := json.Marshal(merged)
+	if err != nil {
+		return nil, nil, fmt.Errorf("openapi: encoding: %w", err)
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("openapi: loading: %w", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, nil, fmt.Errorf("openapi: invalid document: %w", err)
+	}
+	return doc, raw, nil
+}
+
+// mergeInto adds src's maps into dst; a leaf present in both is a conflict
+// unless identical (the openapi/info header appears once).
+func mergeInto(dst, src map[string]any, file string) error {
+	for k, v := range src {
+		cur, exists := dst[k]
+		if !exists {
+			dst[k] = v
+			continue
+		}
+		cm, ok1 := cur.(map[string]any)
+		vm, ok2 := v.(map[string]any)
+		if ok1 && ok2 && (k == "paths" || k == "components" || k == "schemas" || k == "parameters" || k == "responses" || k == "securitySchemes") {
+			if err := mergeInto(cm, vm, file); err != nil {
+				return err
+			}
+			continue
+		}
+		return fmt.Errorf("openapi: %s redefines %q", file, k)
+	}
+	return nil
+}
+
+func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	_, raw, err := OpenAPI()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(raw)
+}

@@ -1,0 +1,185 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/ratelimit"
+)
+
+// HandlerFunc handles a request; a returned error becomes problem+json.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Auth says who may call a route.
+type Auth int
+
+const (
+	// Public routes need no token.
+	Public Auth = iota
+	// User routes need a valid token.
+	User
+	// Staff routes need a token of a user with a staff role (StaffRole
+	// gives the minimum).
+	Staff
+)
+
+// Route is one API operation.
+type Route struct {
+	Method string
+	// Path is a gorilla/mux template, e.g. /api/v1/me/tokens/{id}.
+	Path string
+	Auth Auth
+	// StaffRole is the minimum staff role for Staff routes (default support).
+	StaffRole string
+	// Scope is the token scope the route needs ("" = any).
+	Scope string
+	// Idempotent routes honour Idempotency-Key: the handler's effects and
+	// the stored response commit in one transaction.
+	Idempotent bool
+	// RateLimit, when set, counts every call per client IP.
+	RateLimit *ratelimit.Rule
+	// RateBucket names the limit's bucket (default: the path).
+	RateBucket string
+	Handler    HandlerFunc
+}
+
+// Handle registers a route with its middleware.
+func (s *Server) Handle(rt Route) {
+	if rt.Auth == Staff && rt.StaffRole == "" {
+		rt.StaffRole = accounts.StaffSupport
+	}
+	h := rt.Handler
+	if rt.Idempotent {
+		h = s.idempotent(rt, h)
+	}
+	h = s.authorize(rt, h)
+	if rt.RateLimit != nil {
+		h = s.rateLimited(rt, h)
+	}
+	s.routes = append(s.routes, rt)
+	s.router.Handle(rt.Path, s.adapt(rt.Path, h)).Methods(rt.Method)
+}
+
+// adapt turns a HandlerFunc into an http.Handler that renders errors.
+func (s *Server) adapt(path string, h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if holder, ok := r.Context().Value(routeKey{}).(*string); ok {
+			*holder = path
+		}
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+type principalKey struct{}
+
+// PrincipalFrom returns the authenticated principal (nil on public routes).
+func PrincipalFrom(ctx context.Context) *accounts.Principal {
+	p, _ := ctx.Value(principalKey{}).(*accounts.Principal)
+	return p
+}
+
+// authorize resolves the bearer token and checks the route's requirements.
+func (s *Server) authorize(rt Route, next HandlerFunc) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		token, hasToken := bearerToken(r)
+		if rt.Auth == Public && !hasToken {
+			return next(w, r)
+		}
+		if !hasToken {
+			return apperr.New(apperr.Unauthenticated, "this operation needs a bearer token").WithReason("missing_token")
+		}
+		p, err := s.Accounts.Authenticate(r.Context(), token)
+		if err != nil {
+			if apperr.CodeOf(err) == apperr.Unauthenticated {
+				s.auditAuthFailure(r, "invalid_token")
+			}
+			if rt.Auth == Public && apperr.CodeOf(err) == apperr.Unauthenticated {
+				// A stale token on a public route is ignored, not refused.
+				return next(w, r)
+			}
+			return err
+		}
+		ctx := context.WithValue(r.Context(), principalKey{}, p)
+		meta := audit.MetaFrom(ctx)
+		meta.ActorType, meta.ActorID = audit.ActorUser, p.UserID
+		if p.StaffRole != "" {
+			meta.ActorType = audit.ActorStaff
+		}
+		if p.TokenKind == accounts.KindPersonal {
+			meta.ActorType = audit.ActorAPIToken
+			meta.ActorID = p.UserID + "/" + p.TokenID
+		}
+		ctx = audit.WithMeta(ctx, meta)
+		r = r.WithContext(ctx)
+		if rt.Auth == Staff && !p.IsStaff(rt.StaffRole) {
+			s.auditDenied(r, "staff_role_required")
+			return apperr.New(apperr.Forbidden, "this operation needs the staff role %q", rt.StaffRole)
+		}
+		if rt.Scope != "" && !p.HasScope(rt.Scope) {
+			s.auditDenied(r, "scope_missing")
+			return apperr.New(apperr.Forbidden, "the token lacks the scope %q", rt.Scope).WithReason("insufficient_scope")
+		}
+		return next(w, r)
+	}
+}
+
+func (s *Server) auditAuthFailure(r *http.Request, reason string) {
+	_ = audit.LogDetached(r.Context(), s.DB, audit.Event{
+		Action: "auth.token", Result: audit.Failure, ActorType: audit.ActorAnonymous,
+		Changes: map[string]any{"reason": reason, "method": r.Method, "path": r.URL.Path},
+	}, s.reportAsync)
+}
+
+func (s *Server) auditDenied(r *http.Request, reason string) {
+	_ = audit.LogDetached(r.Context(), s.DB, audit.Event{
+		Action: "auth.denied", Result: audit.Denied,
+		Changes: map[string]any{"reason": reason, "method": r.Method, "path": r.URL.Path},
+	}, s.reportAsync)
+}
+
+func (s *Server) reportAsync(err error) {
+	s.Logger.Error("writing audit event after the request", "error", err)
+}
+
+// rateLimited counts calls per client IP and answers 429 with Retry-After
+// beyond the rule.
+func (s *Server) rateLimited(rt Route, next HandlerFunc) HandlerFunc {
+	bucket := rt.RateBucket
+	if bucket == "" {
+		bucket = rt.Method + " " + rt.Path
+	}
+	return func(w http.ResponseWriter, r *http.Request) error {
+		ok, retry, err := s.Limiter.Hit(r.Context(), "http:"+bucket+":"+clientIP(r.Context()), *rt.RateLimit)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &apperr.Error{Code: apperr.RateLimited, Message: "too many requests; retry later", RetryAfter: retry}
+		}
+		return next(w, r)
+	}
+}
+
+// sensitive is the rule for unauthenticated flows that send mail or check
+// secrets.
+func (s *Server) sensitive() *ratelimit.Rule {
+	return &ratelimit.Rule{Limit: s.opts.SensitiveLimit, Window: s.opts.SensitiveWindow}
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	const prefix = "Bearer "
+	if len(h) > len(prefix) && (h[:len(prefix)] == prefix || h[:len(prefix)] == "bearer ") {
+		return h[len(prefix):], true
+	}
+	return "", false
+}
+
+// timeNow is replaced in tests that need a fixed clock.
+var timeNow = func() time.Time { return time.Now().UTC() }
