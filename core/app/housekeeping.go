@@ -24,7 +24,9 @@ type housekeepingWorker struct {
 	limiter *ratelimit.Limiter
 }
 
-func (w *housekeepingWorker) Timeout(*river.Job[housekeepingArgs]) time.Duration { return 10 * time.Minute }
+func (w *housekeepingWorker) Timeout(*river.Job[housekeepingArgs]) time.Duration {
+	return 10 * time.Minute
+}
 
 func (w *housekeepingWorker) Work(ctx context.Context, _ *river.Job[housekeepingArgs]) error {
 	if _, err := w.limiter.Prune(ctx, time.Now().Add(-48*time.Hour)); err != nil {
