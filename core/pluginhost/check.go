@@ -22,13 +22,28 @@ type CheckResult struct {
 	Config       []sdk.Field `json:"config"`
 }
 
-// Check vets a plugin executable without configuring it: describe mode must
-// print a valid description without a handshake, the go-plugin handshake
-// must succeed (cookie, protocol version, nothing on stdout), Describe over
-// gRPC must agree with describe mode, and Health must answer. Any failure is
-// an error that says which step failed.
+// Check vets a plugin executable without configuring it: the go-plugin
+// handshake must succeed (cookie, protocol version, nothing on stdout),
+// Describe must name at least one known kind, Health must answer, and
+// describe mode (PATH describe) must print the same description without a
+// handshake. Any failure is an error that says which step failed.
 func Check(ctx context.Context, path string) (*CheckResult, error) {
 	const stepTimeout = 30 * time.Second
+
+	l := &launcher{env: defaultEnv(), startTimeout: stepTimeout}
+	inst, err := l.launch(ctx, hclog.NewNullLogger(), path, "", nil)
+	if err != nil {
+		return nil, fmt.Errorf("handshake: %w", err)
+	}
+	defer inst.client.Kill()
+	if inst.desc.GetName() == "" || len(sdk.DescribedKinds(inst.desc)) == 0 {
+		return nil, fmt.Errorf("describe: the description has no name or no known kind")
+	}
+	hctx, hcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer hcancel()
+	if err := sdk.NewPluginClient(inst.cc).Health(hctx); err != nil {
+		return nil, fmt.Errorf("health: %w", err)
+	}
 
 	dctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
@@ -43,25 +58,11 @@ func Check(ctx context.Context, path string) (*CheckResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("describe mode: %w", err)
 	}
-	if static.GetName() == "" || len(sdk.DescribedKinds(static)) == 0 {
-		return nil, fmt.Errorf("describe mode: the description has no name or no known kind")
+	if static.GetName() != inst.desc.GetName() || static.GetVersion() != inst.desc.GetVersion() {
+		return nil, fmt.Errorf("describe mode says %s %s, but over gRPC the plugin says %s %s",
+			static.GetName(), static.GetVersion(), inst.desc.GetName(), inst.desc.GetVersion())
 	}
 
-	l := &launcher{logger: hclog.NewNullLogger(), env: defaultEnv(), startTimeout: stepTimeout}
-	inst, err := l.launch(ctx, static.GetName(), path, "", nil)
-	if err != nil {
-		return nil, fmt.Errorf("handshake: %w", err)
-	}
-	defer inst.client.Kill()
-	if inst.desc.GetName() != static.GetName() || inst.desc.GetVersion() != static.GetVersion() {
-		return nil, fmt.Errorf("describe: gRPC says %s %s, describe mode said %s %s",
-			inst.desc.GetName(), inst.desc.GetVersion(), static.GetName(), static.GetVersion())
-	}
-	hctx, hcancel := context.WithTimeout(ctx, 5*time.Second)
-	defer hcancel()
-	if err := sdk.NewPluginClient(inst.cc).Health(hctx); err != nil {
-		return nil, fmt.Errorf("health: %w", err)
-	}
 	res := &CheckResult{
 		Name: inst.desc.GetName(), Version: inst.desc.GetVersion(), SDK: inst.desc.GetSdk(),
 		Kinds: []string{}, Capabilities: inst.desc.GetCapabilities(),

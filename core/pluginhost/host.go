@@ -52,7 +52,7 @@ func New(opts Options) (*Host, error) {
 	return &Host{
 		opts:     opts,
 		metrics:  m,
-		launcher: &launcher{logger: opts.Logger, env: env, startTimeout: opts.StartTimeout},
+		launcher: &launcher{env: env, startTimeout: opts.StartTimeout},
 		reattach: reattach,
 		plugins:  map[string]*managed{},
 	}, nil
@@ -109,14 +109,21 @@ func (m *managed) awaitStart(ctx context.Context) error {
 	if m.waitRunning(ctx) {
 		return nil
 	}
-	in := m.info()
-	if in.State == StateRunning {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case m.state == StateRunning:
 		return nil
+	case m.lastCause != nil:
+		var ce *ConfigError
+		if errors.As(m.lastCause, &ce) {
+			return m.lastCause // already names the plugin
+		}
+		return fmt.Errorf("plugin %q: %w", m.spec.Name, m.lastCause)
+	case ctx.Err() != nil:
+		return fmt.Errorf("plugin %q: still %s: %w", m.spec.Name, m.state, ctx.Err())
 	}
-	if in.LastError != "" {
-		return fmt.Errorf("plugin %q: %s", m.spec.Name, strings.TrimPrefix(in.LastError, fmt.Sprintf("plugin %q: ", m.spec.Name)))
-	}
-	return fmt.Errorf("plugin %q: %s", m.spec.Name, in.State)
+	return fmt.Errorf("plugin %q: %s", m.spec.Name, m.state)
 }
 
 func (h *Host) get(name string) (*managed, error) {

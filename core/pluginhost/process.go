@@ -82,7 +82,6 @@ var (
 
 // launcher starts plugin processes; shared by the host and Check.
 type launcher struct {
-	logger       hclog.Logger
 	env          []string
 	startTimeout time.Duration
 }
@@ -108,13 +107,13 @@ func fileSHA256(path string) (string, error) {
 
 // launch execs path (or reattaches), completes the handshake and describes
 // the plugin. It does not configure it.
-func (l *launcher) launch(ctx context.Context, name, path, pin string, reattach *sdk.ReattachConfig) (*instance, error) {
+func (l *launcher) launch(ctx context.Context, logger hclog.Logger, path, pin string, reattach *sdk.ReattachConfig) (*instance, error) {
 	cfg := &plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake(),
 		Plugins:          sdk.PluginSet(),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
-		Logger:           fixedName{l.logger},
+		Logger:           fixedName{logger},
 		StartTimeout:     l.startTimeout,
 		SkipHostEnv:      true,
 	}
@@ -187,13 +186,17 @@ func classifyStartError(path string, err error, stderr string) error {
 	switch {
 	case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
 		return permanent(fmt.Errorf("refused: %w: %s changed after it was checked", ErrChecksumMismatch, path))
-	case strings.Contains(msg, "Unrecognized remote plugin message"):
-		line := strings.TrimPrefix(strings.SplitN(msg, "\n", 2)[0], "Unrecognized remote plugin message: ")
-		return permanent(fmt.Errorf("refused: %w (plugins must log to stderr); first line was %q", ErrStdoutPollution, line))
+	case strings.Contains(stderr, "This binary is a plugin"):
+		// go-plugin's plugin side prints this and exits when the cookie
+		// in its environment is not the one it was built with.
+		return permanent(fmt.Errorf("refused: %w: the plugin did not accept the core's handshake cookie (built for another host, or not with the EZSCALE SDK)", ErrMagicCookie))
 	case strings.Contains(msg, "incompatible API version") || strings.Contains(msg, "incompatible core API version"):
 		return permanent(fmt.Errorf("refused: %w: %s", ErrProtocolVersion, strings.SplitN(msg, "\n", 2)[0]))
-	case strings.Contains(stderr, "This binary is a plugin"):
-		return permanent(fmt.Errorf("refused: %w: the plugin did not accept the core's handshake cookie (built for another host, or not with the EZSCALE SDK)", ErrMagicCookie))
+	case strings.Contains(msg, "Unrecognized remote plugin message: "):
+		line := strings.TrimPrefix(strings.SplitN(msg, "\n", 2)[0], "Unrecognized remote plugin message: ")
+		if line != "" {
+			return permanent(fmt.Errorf("refused: %w (plugins must log to stderr); first line was %q", ErrStdoutPollution, line))
+		}
 	case errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) || errors.Is(err, exec.ErrNotFound):
 		return permanent(fmt.Errorf("starting %s: %w", path, err))
 	}

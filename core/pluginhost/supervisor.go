@@ -26,6 +26,7 @@ type managed struct {
 	state     State
 	restarts  int
 	lastErr   string
+	lastCause error // lastErr as an error, for errors.Is on start failures
 	desc      *pb.DescribeResponse
 	inst      *instance     // the running instance, or nil
 	ready     chan struct{} // closed while state is running
@@ -54,6 +55,7 @@ func (m *managed) setState(s State, lastErr error) {
 func (m *managed) setStateLocked(s State, lastErr error) {
 	if lastErr != nil {
 		m.lastErr = lastErr.Error()
+		m.lastCause = lastErr
 	}
 	if m.state == s {
 		return
@@ -207,7 +209,7 @@ func (m *managed) start(ctx context.Context) (*instance, error) {
 	if rc, ok := m.h.reattach[m.spec.Name]; ok {
 		reattach = &rc
 	}
-	inst, err := m.h.launcher.launch(ctx, m.spec.Name, m.spec.Path, m.spec.SHA256, reattach)
+	inst, err := m.h.launcher.launch(ctx, m.log, m.spec.Path, m.spec.SHA256, reattach)
 	if err != nil {
 		return nil, err
 	}
