@@ -197,4 +197,3 @@ func selfSigned(t testing.TB) (tls.Certificate, string) {
 	}
 	return cert, f
 }
-
