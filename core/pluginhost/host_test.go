@@ -204,7 +204,8 @@ func TestRefusals(t *testing.T) {
 		{"stdout", Spec{Path: bins["stdout"]}, ErrStdoutPollution, `first line was "starting up, hello!"`},
 		{"badcookie", Spec{Path: bins["badcookie"]}, ErrMagicCookie, "handshake cookie"},
 		{"badversion", Spec{Path: bins["badversion"]}, ErrProtocolVersion, "Plugin version: 2"},
-		{"checksum", Spec{Path: bins["testplugin"], SHA256: strings.Repeat("ab", 32)}, ErrChecksumMismatch, "the config pins abab"},
+		{"checksum", Spec{Path: bins["testplugin"], SHA256: strings.Repeat("ab", 32), Positions: map[string]string{"sha256": "plugins.hcl:4:3"}},
+			ErrChecksumMismatch, "the config pins abababababababababababababababababababababababababababababababab (sha256 set at plugins.hcl:4:3)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

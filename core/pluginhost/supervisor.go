@@ -211,6 +211,12 @@ func (m *managed) start(ctx context.Context) (*instance, error) {
 	}
 	inst, err := m.h.launcher.launch(ctx, m.log, m.spec.Path, m.spec.SHA256, reattach)
 	if err != nil {
+		// Point the operator at the config line to fix.
+		if p := m.spec.Positions["sha256"]; p != "" && errors.Is(err, ErrChecksumMismatch) {
+			err = fmt.Errorf("%w (sha256 set at %s)", err, p)
+		} else if p := m.spec.Positions["path"]; p != "" && isPermanent(err) && !errors.Is(err, ErrChecksumMismatch) {
+			err = fmt.Errorf("%w (path set at %s)", err, p)
+		}
 		return nil, err
 	}
 	m.mu.Lock()
