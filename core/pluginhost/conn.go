@@ -84,18 +84,25 @@ func (m *managed) invoke(ctx context.Context, method string, args, reply any, op
 	if err == nil || !retryableReads[method] || ctx.Err() != nil || !processLost(err) {
 		return err
 	}
-	// The process died under a read: wait for the restart (bounded by the
-	// caller's context and one call timeout) and ask once more.
+	// The process died under a read: wait (bounded by the caller's context
+	// and one call timeout) for the supervisor to bring up a new process,
+	// and ask once more.
 	wctx, cancel := context.WithTimeout(ctx, m.timeout(method))
 	defer cancel()
-	if !m.waitRunning(wctx) {
-		return err
+	for {
+		next, cerr := m.current()
+		if cerr == nil && next != inst {
+			return m.invokeOn(ctx, next, method, args, reply, opts)
+		}
+		if m.isSettled() {
+			return err
+		}
+		select {
+		case <-wctx.Done():
+			return err
+		case <-time.After(exitPollInterval):
+		}
 	}
-	next, cerr := m.current()
-	if cerr != nil {
-		return err
-	}
-	return m.invokeOn(ctx, next, method, args, reply, opts)
 }
 
 func (m *managed) invokeOn(ctx context.Context, inst *instance, method string, args, reply any, opts []grpc.CallOption) error {

@@ -33,17 +33,20 @@ type Host struct {
 }
 
 // New returns a Host. It registers the plugin metrics on
-// opts.Registerer and reads debug reattach configs from
-// EZSCALE_REATTACH_PLUGINS.
+// opts.Registerer and, unless opts.Reattach is set, reads debug reattach
+// configs from EZSCALE_REATTACH_PLUGINS.
 func New(opts Options) (*Host, error) {
 	opts = opts.withDefaults()
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("pluginhost: registering metrics: %w", err)
 	}
-	reattach, err := sdk.ParseReattachEnv(os.Getenv(sdk.ReattachEnv))
-	if err != nil {
-		return nil, fmt.Errorf("pluginhost: %w", err)
+	reattach := opts.Reattach
+	if reattach == nil {
+		var err error
+		if reattach, err = sdk.ParseReattachEnv(os.Getenv(sdk.ReattachEnv)); err != nil {
+			return nil, fmt.Errorf("pluginhost: %w", err)
+		}
 	}
 	env := opts.Env
 	if env == nil {

@@ -332,3 +332,61 @@ func TestDisableAndEnable(t *testing.T) {
 		t.Errorf("call to a disabled plugin: %v, want Unavailable", err)
 	}
 }
+
+func TestReadIsRetriedOnceAfterRestart(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{})
+	spec := testSpec("tp")
+	spec.Config["state_dir"] = t.TempDir()
+	if err := b.host.Start(startCtx(t), []Spec{spec}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.host.Provisioner("tp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// GetInfo changes nothing, so the host repeats it once on the restarted
+	// plugin instead of failing the caller.
+	resp, err := p.GetInfo(context.Background(), &pb.GetInfoRequest{Service: &pb.ServiceRef{ExternalId: "crash-once"}})
+	if err != nil {
+		t.Fatalf("GetInfo across a crash: %v", err)
+	}
+	if resp.GetStatus().GetExternalId() != "crash-once" {
+		t.Errorf("GetInfo: %v", resp)
+	}
+	if in, _ := b.host.Get("tp"); in.Restarts != 1 {
+		t.Errorf("restarts = %d, want 1", in.Restarts)
+	}
+}
+
+func TestHealthChecks(t *testing.T) {
+	t.Parallel()
+	opts := Options{HealthInterval: 100 * time.Millisecond, HealthTimeout: 300 * time.Millisecond}
+
+	t.Run("unhealthy keeps running", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, opts)
+		spec := testSpec("tp")
+		spec.Config["health"] = "unhealthy"
+		if err := b.host.Start(startCtx(t), []Spec{spec}); err != nil {
+			t.Fatal(err)
+		}
+		in := waitFor(t, b.host, "tp", "reported unhealthy", func(in Info) bool { return in.LastError != "" })
+		if in.State != StateRunning || in.Restarts != 0 || !strings.Contains(in.LastError, "backend queue is full") {
+			t.Errorf("unhealthy plugin: %+v", in)
+		}
+	})
+	t.Run("unresponsive is restarted", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, opts)
+		spec := testSpec("tp")
+		spec.Config["health"] = "hang"
+		if err := b.host.Start(startCtx(t), []Spec{spec}); err != nil {
+			t.Fatal(err)
+		}
+		in := waitFor(t, b.host, "tp", "restarted", func(in Info) bool { return in.Restarts >= 1 })
+		if !strings.Contains(in.LastError, "health check failed, plugin killed") {
+			t.Errorf("last_error %q", in.LastError)
+		}
+	})
+}

@@ -90,6 +90,10 @@ type Options struct {
 	// BreakerCrashes crashes within BreakerWindow open the breaker. [3, 10m]
 	BreakerCrashes int
 	BreakerWindow  time.Duration
+	// Reattach maps plugin names to plugins started by hand in debug mode,
+	// which the host connects to instead of starting (and does not kill).
+	// [parsed from EZSCALE_REATTACH_PLUGINS]
+	Reattach map[string]sdk.ReattachConfig
 	// Env is the plugin processes' environment (plus go-plugin's own
 	// variables). The core's environment is not inherited, so the core's
 	// secrets do not leak into plugins; secrets reach a plugin through its

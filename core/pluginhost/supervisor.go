@@ -330,6 +330,12 @@ func (m *managed) current() (*instance, error) {
 	return nil, e
 }
 
+func (m *managed) isSettled() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state == StateFailed || m.state == StateDisabled
+}
+
 // waitRunning waits until the plugin runs, or fails, or ctx ends.
 func (m *managed) waitRunning(ctx context.Context) bool {
 	m.mu.Lock()

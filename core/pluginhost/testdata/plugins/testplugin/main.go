@@ -1,20 +1,28 @@
 // Command testplugin is a well-behaved no-op notifier and provisioner for
 // the plugin host's tests and benchmarks, which misbehaves on request:
 // delivering to recipient "hang" blocks forever (ignoring cancellation), and
-// to "crash" exits the process mid-call.
+// to "crash" exits the process mid-call; GetInfo of external id
+// "crash-once" exits the first time (remembered in config state_dir); the
+// config health = "unhealthy" | "hang" makes Health fail or block.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
-type plugin struct{ created atomic.Int64 }
+type plugin struct {
+	created  atomic.Int64
+	health   atomic.Value // string
+	stateDir atomic.Value // string
+}
 
 func (p *plugin) Describe() sdk.Description {
 	return sdk.Description{
@@ -23,7 +31,9 @@ func (p *plugin) Describe() sdk.Description {
 		Schema: sdk.NewSchema().
 			String("api_url", sdk.Required()).
 			Int("port", sdk.Default(1)).
-			String("token", sdk.Secret()),
+			String("token", sdk.Secret()).
+			String("health", sdk.OneOf("ok", "unhealthy", "hang"), sdk.Default("ok")).
+			String("state_dir"),
 	}
 }
 
@@ -31,11 +41,21 @@ func (p *plugin) Configure(_ context.Context, cfg sdk.Config) error {
 	if cfg.String("api_url") == "refuse" {
 		return sdk.FieldError("api_url", "the backend refused this URL")
 	}
+	p.health.Store(cfg.String("health"))
+	p.stateDir.Store(cfg.String("state_dir"))
 	sdk.Logger().Info("configured", "api_url", cfg.String("api_url"))
 	return nil
 }
 
-func (p *plugin) Health(context.Context) error { return nil }
+func (p *plugin) Health(context.Context) error {
+	switch p.health.Load() {
+	case "unhealthy":
+		return sdk.Errorf(sdk.Internal, "backend queue is full")
+	case "hang":
+		select {}
+	}
+	return nil
+}
 
 func (p *plugin) Deliver(ctx context.Context, r *pb.DeliverRequest) (*pb.DeliverResponse, error) {
 	switch r.GetRecipient() {
@@ -71,6 +91,13 @@ func (p *plugin) Terminate(_ context.Context, r *pb.TerminateRequest) (*pb.Termi
 func (p *plugin) GetInfo(_ context.Context, r *pb.GetInfoRequest) (*pb.GetInfoResponse, error) {
 	if r.GetService().GetExternalId() == "" {
 		return nil, sdk.Errorf(sdk.NotFound, "no such service")
+	}
+	if r.GetService().GetExternalId() == "crash-once" {
+		marker := filepath.Join(p.stateDir.Load().(string), "crashed")
+		if _, err := os.Stat(marker); errors.Is(err, os.ErrNotExist) {
+			_ = os.WriteFile(marker, nil, 0o600)
+			os.Exit(3)
+		}
 	}
 	return &pb.GetInfoResponse{Status: status(r.GetService(), pb.ServiceState_SERVICE_STATE_ACTIVE)}, nil
 }
