@@ -23,6 +23,8 @@ func TestCheck(t *testing.T) {
 			{Name: "api_url", Type: sdk.TypeString, Required: true},
 			{Name: "port", Type: sdk.TypeInt, Default: 1.0},
 			{Name: "token", Type: sdk.TypeString, Secret: true},
+			{Name: "health", Type: sdk.TypeString, Default: "ok", AllowedValues: []string{"ok", "unhealthy", "hang"}},
+			{Name: "state_dir", Type: sdk.TypeString},
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
