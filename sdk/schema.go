@@ -44,17 +44,42 @@ func (t FieldType) String() string {
 	return "unknown"
 }
 
+var fieldTypeNames = map[FieldType]string{
+	TypeString: "string", TypeInt: "int", TypeNumber: "number", TypeBool: "bool",
+	TypeDuration: "duration", TypeStringList: "string_list",
+}
+
+// MarshalText gives JSON output (plugins check, the admin API) stable
+// machine names: string, int, number, bool, duration, string_list.
+func (t FieldType) MarshalText() ([]byte, error) {
+	if n, ok := fieldTypeNames[t]; ok {
+		return []byte(n), nil
+	}
+	return nil, fmt.Errorf("unknown field type %d", int32(t))
+}
+
+// UnmarshalText parses the names MarshalText writes.
+func (t *FieldType) UnmarshalText(b []byte) error {
+	for ft, n := range fieldTypeNames {
+		if n == string(b) {
+			*t = ft
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown field type %q", b)
+}
+
 // Field describes one config field.
 type Field struct {
-	Name        string
-	Type        FieldType
-	Required    bool
-	Secret      bool
-	Description string
+	Name        string    `json:"name"`
+	Type        FieldType `json:"type"`
+	Required    bool      `json:"required,omitempty"`
+	Secret      bool      `json:"secret,omitempty"`
+	Description string    `json:"description,omitempty"`
 	// Default is used when the field is absent; nil means no default.
-	Default any
+	Default any `json:"default,omitempty"`
 	// AllowedValues restricts a string field to these values.
-	AllowedValues []string
+	AllowedValues []string `json:"allowed_values,omitempty"`
 }
 
 // Schema is a plugin's config schema. Build one with NewSchema; the zero

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -93,5 +94,22 @@ func TestSchemaCheck(t *testing.T) {
 	}
 	if err := NewSchema().Int("a", Default("x")).check(); err == nil {
 		t.Error("default of the wrong type accepted")
+	}
+}
+
+func TestFieldJSON(t *testing.T) {
+	t.Parallel()
+	b, err := json.Marshal(testSchema().Fields()[:3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[{"name":"host","type":"string","required":true,"description":"SMTP host"},` +
+		`{"name":"port","type":"int","default":587},{"name":"password","type":"string","secret":true}]`
+	if diff := cmp.Diff(want, string(b)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	var back []Field
+	if err := json.Unmarshal(b, &back); err != nil || back[1].Type != TypeInt {
+		t.Errorf("round trip: %v %v", back, err)
 	}
 }
