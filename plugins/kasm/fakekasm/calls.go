@@ -12,7 +12,15 @@ import (
 
 func (f *Fake) routes() {
 	f.mux = http.NewServeMux()
-	f.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
+	f.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// Every developer API call is a POST.
+		if r.Method != http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/public/") {
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+			return
+		}
+		writeError(w, http.StatusNotFound, "Not Found")
+	})
 	f.handle("create_user", PermUsersCreate, false, f.createUser)
 	f.handle("get_user", PermUsersView, false, f.getUser)
 	f.handle("delete_user", PermUsersDelete, false, f.deleteUser)
