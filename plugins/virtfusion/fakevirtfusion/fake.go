@@ -35,6 +35,10 @@ type Options struct {
 	Token string
 	// NowFunc is the fake's clock. Default time.Now.
 	NowFunc func() time.Time
+	// HypervisorScale multiplies the seeded hypervisors' capacity (servers,
+	// cores, memory, storage), for load tests; default 1 (1,000 servers per
+	// hypervisor of group 1).
+	HypervisorScale int
 }
 
 // Fake is an http.Handler serving the VirtFusion API from memory. It is safe
@@ -60,6 +64,7 @@ type Fake struct {
 	nextBackup   int64
 	nextIP       int
 	pendingTasks map[int64]bool
+	storagePerHV int64 // GB
 }
 
 type serverState struct {
@@ -73,7 +78,7 @@ type serverState struct {
 	deleteAfter *time.Time
 }
 
-// New returns a Fake seeded with packages 1–3, hypervisor groups 1 and 2
+// New returns a Fake seeded with packages 1–4 (4 disabled), hypervisor groups 1 and 2
 // (three hypervisors) and OS templates 1–3.
 func New(opts Options) *Fake {
 	if opts.Token == "" {
@@ -97,12 +102,12 @@ func New(opts Options) *Fake {
 		nextQueue:    1000,
 		nextBackup:   1,
 	}
-	f.seed()
+	f.seed(int64(max(1, opts.HypervisorScale)))
 	f.routes()
 	return f
 }
 
-func (f *Fake) seed() {
+func (f *Fake) seed(scale int64) {
 	created := f.stamp()
 	for _, p := range []vf.Package{
 		{ID: 1, Name: "VPS Micro", Enabled: true, Memory: 1024, PrimaryStorage: 10, Traffic: 200, CPUCores: 1},
@@ -119,10 +124,11 @@ func (f *Fake) seed() {
 		{ID: 2, Name: "NVMe", Enabled: true, Created: created, Updated: created},
 	}
 	f.hypervisors = []*vf.Hypervisor{
-		{ID: 14, Name: "hv-1", IP: "192.0.2.14", GroupID: 1, Enabled: true, MaxServers: 100, MaxCPU: 64, MaxMemory: 131072},
-		{ID: 15, Name: "hv-2", IP: "192.0.2.15", GroupID: 1, Enabled: true, MaxServers: 100, MaxCPU: 64, MaxMemory: 131072},
-		{ID: 16, Name: "hv-nvme-1", IP: "192.0.2.16", GroupID: 2, Enabled: true, MaxServers: 50, MaxCPU: 32, MaxMemory: 65536},
+		{ID: 14, Name: "hv-1", IP: "192.0.2.14", GroupID: 1, Enabled: true, MaxServers: 1000 * scale, MaxCPU: 1024 * scale, MaxMemory: 2 << 20 * scale},
+		{ID: 15, Name: "hv-2", IP: "192.0.2.15", GroupID: 1, Enabled: true, MaxServers: 1000 * scale, MaxCPU: 1024 * scale, MaxMemory: 2 << 20 * scale},
+		{ID: 16, Name: "hv-nvme-1", IP: "192.0.2.16", GroupID: 2, Enabled: true, MaxServers: 50 * scale, MaxCPU: 32 * scale, MaxMemory: 65536 * scale},
 	}
+	f.storagePerHV = 100000 * scale
 }
 
 // ServeHTTP implements http.Handler.

@@ -263,7 +263,6 @@ func (f *Fake) getGroup(w http.ResponseWriter, r *http.Request) {
 
 // hvResources computes a hypervisor's capacity from the servers on it.
 func (f *Fake) hvResources(h *vf.Hypervisor) vf.HypervisorResources {
-	const storageGB = 4000
 	var n, mem, cpu, disk int64
 	for _, s := range f.servers {
 		if s.HypervisorID == h.ID {
@@ -276,7 +275,7 @@ func (f *Fake) hvResources(h *vf.Hypervisor) vf.HypervisorResources {
 	res := func(max, alloc int64) vf.Resource { return vf.Resource{Max: max, Allocated: alloc, Free: max - alloc} }
 	return vf.HypervisorResources{
 		ID: h.ID, Name: h.Name, Enabled: h.Enabled, Maintenance: h.Maintenance,
-		Servers: res(h.MaxServers, n), Memory: res(h.MaxMemory, mem), CPUCores: res(h.MaxCPU, cpu), Storage: res(storageGB, disk),
+		Servers: res(h.MaxServers, n), Memory: res(h.MaxMemory, mem), CPUCores: res(h.MaxCPU, cpu), Storage: res(f.storagePerHV, disk),
 	}
 }
 
