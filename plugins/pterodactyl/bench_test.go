@@ -25,10 +25,10 @@ func BenchmarkCreateViaPlugin(b *testing.B) {
 		if _, err := tb.p.Create(b.Context(), &pb.CreateRequest{Service: svc, IdempotencyKey: id}); err != nil {
 			b.Fatal(err)
 		}
-		if i%20 == 0 {
+		if i%10 == 0 {
 			// Free the allocations so the run never runs out of ports.
 			b.StopTimer()
-			for j := i - 19; j <= i; j++ {
+			for j := i - 9; j <= i; j++ {
 				s := service("bench-" + strconv.Itoa(j))
 				if _, err := tb.p.Terminate(b.Context(), &pb.TerminateRequest{Service: s, IdempotencyKey: "t" + strconv.Itoa(j)}); err != nil {
 					b.Fatal(err)

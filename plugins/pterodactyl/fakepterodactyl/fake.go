@@ -44,6 +44,9 @@ type Options struct {
 	ApplicationRateLimit, ClientRateLimit int
 	// NowFunc is the fake's clock. Default time.Now.
 	NowFunc func() time.Time
+	// Scale multiplies the seeded nodes' memory, disk and free allocations,
+	// for load tests; default 1 (20 and 10 allocations).
+	Scale int
 }
 
 type keyType int
@@ -135,7 +138,7 @@ func New(opts Options) *Fake {
 		nextUser:   1,
 		nextServer: 1,
 	}
-	f.seed()
+	f.seed(max(1, opts.Scale))
 	f.routes()
 	return f
 }

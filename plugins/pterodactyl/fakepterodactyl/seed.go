@@ -6,7 +6,7 @@ import (
 	pt "github.com/ezscale/platform/plugins/pterodactyl/pterodactylapi"
 )
 
-func (f *Fake) seed() {
+func (f *Fake) seed(scale int) {
 	now := f.stamp()
 	ext := "admin"
 	f.users = append(f.users, &pt.User{ID: 1, ExternalID: &ext, UUID: newUUID(), Username: "admin", Email: "admin@example.com",
@@ -24,9 +24,9 @@ func (f *Fake) seed() {
 	} {
 		id := int64(i + 1)
 		f.nodes = append(f.nodes, &pt.Node{ID: id, UUID: newUUID(), Public: true, Name: n.name, LocationID: n.location,
-			FQDN: n.fqdn, Scheme: "https", Memory: n.memory, Disk: n.disk, UploadSize: 100,
+			FQDN: n.fqdn, Scheme: "https", Memory: n.memory * int64(scale), Disk: n.disk * int64(scale), UploadSize: 100,
 			DaemonListen: 8080, DaemonSFTP: 2022, DaemonBase: "/var/lib/pterodactyl/volumes", CreatedAt: now, UpdatedAt: now})
-		for p := range n.ports {
+		for p := range n.ports * scale {
 			f.allocations = append(f.allocations, &allocation{
 				Allocation: pt.Allocation{ID: int64(len(f.allocations) + 1), IP: n.ip, Port: 25565 + p}, node: id})
 		}
