@@ -23,6 +23,7 @@ func (f *Fake) routes() {
 	})
 	f.handle("create_user", PermUsersCreate, false, f.createUser)
 	f.handle("get_user", PermUsersView, false, f.getUser)
+	f.handle("update_user", PermUsersModify, false, f.updateUser)
 	f.handle("delete_user", PermUsersDelete, false, f.deleteUser)
 	f.handle("request_kasm", PermUser, true, f.requestKasm)
 	f.handle("get_kasm_status", PermUser, true, f.kasmStatus)
@@ -79,6 +80,7 @@ func (f *Fake) createUser(w http.ResponseWriter, req request) {
 		Phone: target.Phone, Organization: target.Organization, Realm: "local", Locked: target.Locked, Disabled: target.Disabled,
 		Groups: []kasmapi.Group{{Name: "All Users", GroupID: allUsersGroup}}}
 	f.users = append(f.users, u)
+	f.passwords[u.UserID] = target.Password
 	writeJSON(w, http.StatusOK, map[string]any{"user": u})
 }
 
@@ -96,6 +98,35 @@ func (f *Fake) getUser(w http.ResponseWriter, req request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"error_message": kasmapi.MsgUserNotFound})
+}
+
+func (f *Fake) updateUser(w http.ResponseWriter, req request) {
+	var target struct {
+		UserID   string  `json:"user_id"`
+		Username string  `json:"username"`
+		Password *string `json:"password"`
+		Locked   *bool   `json:"locked"`
+		Disabled *bool   `json:"disabled"`
+	}
+	_ = json.Unmarshal(req["target_user"], &target)
+	u := f.user(target.UserID)
+	if u == nil {
+		writeJSON(w, http.StatusOK, map[string]string{"error_message": kasmapi.MsgUserNotFound})
+		return
+	}
+	if target.Username != "" {
+		u.Username = target.Username
+	}
+	if target.Locked != nil {
+		u.Locked = *target.Locked
+	}
+	if target.Disabled != nil {
+		u.Disabled = *target.Disabled
+	}
+	if target.Password != nil {
+		f.passwords[u.UserID] = *target.Password
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": u})
 }
 
 func (f *Fake) deleteUser(w http.ResponseWriter, req request) {
@@ -129,6 +160,10 @@ func (f *Fake) requestKasm(w http.ResponseWriter, req request) {
 		return
 	}
 	u := f.user(userID)
+	if u.Disabled || u.Locked {
+		writeJSON(w, http.StatusOK, map[string]string{"error_message": "User is disabled or locked"})
+		return
+	}
 	imageID, ok := req.str("image_id")
 	if !ok {
 		writeJSON(w, http.StatusOK, map[string]string{"error_message": kasmapi.MsgNoImage})

@@ -81,6 +81,8 @@ type Fake struct {
 	users  []*kasmapi.User
 	images []kasmapi.Image
 	kasms  []*session
+	// passwords are kept only so tests can check update_user.
+	passwords map[string]string
 }
 
 type session struct {
@@ -101,7 +103,7 @@ func New(opts Options) *Fake {
 		opts.NowFunc = time.Now
 	}
 	f := &Fake{now: opts.NowFunc, startDuration: opts.StartDuration, limiter: fault.NewLimiter(0, time.Minute),
-		keys: map[string]credential{}}
+		keys: map[string]credential{}, passwords: map[string]string{}}
 	f.AddAPIKey(opts.APIKey, opts.APISecret, AllPermissions...)
 	f.users = []*kasmapi.User{{UserID: newID(), Username: "admin@kasm.local", FirstName: "Admin", Realm: "local",
 		Groups: []kasmapi.Group{{Name: "Administrators", GroupID: newID()}, {Name: "All Users", GroupID: allUsersGroup}}}}
@@ -153,6 +155,13 @@ func (f *Fake) Calls(route string) int { return f.faults.Calls(route) }
 // SetRateLimit answers 429 with Retry-After past limit requests per window;
 // 0 disables it (the default; Kasm documents no limit).
 func (f *Fake) SetRateLimit(limit int, window time.Duration) { f.limiter.Set(limit, window) }
+
+// Password returns the password last set for a user.
+func (f *Fake) Password(userID string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.passwords[kasmapi.NormalizeID(userID)]
+}
 
 // SessionCount returns how many sessions exist.
 func (f *Fake) SessionCount() int {

@@ -168,6 +168,29 @@ func (c *Client) getUser(ctx context.Context, target map[string]string) (*User, 
 	return out.User, nil
 }
 
+// UserUpdate is the target_user of update_user; nil fields are left as
+// they are.
+type UserUpdate struct {
+	UserID   string  `json:"user_id"`
+	Username string  `json:"username,omitempty"`
+	Password *string `json:"password,omitempty"`
+	Locked   *bool   `json:"locked,omitempty"`
+	Disabled *bool   `json:"disabled,omitempty"`
+}
+
+// UpdateUser changes a user (password, locked, disabled). update_user is
+// part of the classic developer API, though the reference lists only the
+// calls above it.
+func (c *Client) UpdateUser(ctx context.Context, u UserUpdate) (*User, error) {
+	var out struct {
+		User User `json:"user"`
+	}
+	if err := c.call(ctx, "update_user", map[string]any{"target_user": u}, &out); err != nil {
+		return nil, err
+	}
+	return &out.User, nil
+}
+
 // DeleteUser deletes a user; force also deletes the user's sessions.
 func (c *Client) DeleteUser(ctx context.Context, userID string, force bool) error {
 	return c.call(ctx, "delete_user", map[string]any{"target_user": map[string]string{"user_id": userID}, "force": force}, nil)

@@ -255,3 +255,26 @@ func TestRateLimitAndTimeout(t *testing.T) {
 		t.Fatalf("timeout: %v", err)
 	}
 }
+
+func TestUpdateUser(t *testing.T) {
+	t.Parallel()
+	b := setup(t, fakekasm.Options{})
+	ctx := t.Context()
+	u, _ := b.client.CreateUser(ctx, kasmapi.NewUser{Username: "amy@example.com"})
+
+	yes, pw := true, "n3w-passw0rd"
+	got, err := b.client.UpdateUser(ctx, kasmapi.UserUpdate{UserID: u.UserID, Disabled: &yes, Password: &pw})
+	if err != nil || !got.Disabled {
+		t.Fatalf("UpdateUser: %+v, %v", got, err)
+	}
+	if b.fake.Password(u.UserID) != pw {
+		t.Error("password not set")
+	}
+	_, err = b.client.RequestKasm(ctx, kasmapi.RequestKasm{UserID: u.UserID, ImageID: chrome})
+	if !kasmapi.IsInBodyError(err) {
+		t.Errorf("session for a disabled user: %v", err)
+	}
+	if _, err := b.client.UpdateUser(ctx, kasmapi.UserUpdate{UserID: "0123456789abcdef0123456789abcdef"}); !kasmapi.IsNotFound(err) {
+		t.Errorf("unknown user: %v", err)
+	}
+}
