@@ -40,12 +40,11 @@ func (p *Plugin) Power(ctx context.Context, req *pb.PowerRequest) (*pb.PowerResp
 			if err != nil {
 				return nil, err
 			}
-			if err := p.start(ctx, cl, w.user.UserID, imageID); err != nil {
+			k, err := p.start(ctx, cl, w.user.UserID, imageID)
+			if err != nil {
 				return nil, err
 			}
-		}
-		if w, err = p.withSessions(ctx, cl, w.user); err != nil {
-			return nil, err
+			w.sessions = []kasmapi.Kasm{k}
 		}
 		return &pb.PowerResponse{Status: w.status()}, nil
 	})

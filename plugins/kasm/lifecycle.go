@@ -84,6 +84,7 @@ func (p *Plugin) Create(ctx context.Context, req *pb.CreateRequest) (*pb.CreateR
 		}
 		name := cfg.username(svc.GetServiceId())
 		u, err := cl.UserByUsername(ctx, name)
+		created := false
 		if kasmapi.IsNotFound(err) {
 			first, last := splitName(svc.GetCustomer().GetName())
 			pw := req.GetPassword()
@@ -91,31 +92,45 @@ func (p *Plugin) Create(ctx context.Context, req *pb.CreateRequest) (*pb.CreateR
 				pw = newPassword()
 			}
 			u, err = cl.CreateUser(ctx, kasmapi.NewUser{Username: name, FirstName: first, LastName: last, Password: pw})
+			created = true
 		}
 		if err != nil {
 			return nil, fromAPI(err, "creating the Kasm user")
 		}
-		w, err := p.withSessions(ctx, cl, u)
-		if err != nil {
-			return nil, err
-		}
-		if len(w.sessions) == 0 && !u.Disabled {
-			if err := p.start(ctx, cl, u.UserID, imageID); err != nil {
-				return nil, err
-			}
+		// A user created just now has no sessions; listing them all (Kasm
+		// has no per-user filter) is only needed for one found again.
+		w := &workspace{user: u}
+		if !created {
 			if w, err = p.withSessions(ctx, cl, u); err != nil {
 				return nil, err
 			}
+		}
+		if len(w.sessions) == 0 && !u.Disabled {
+			k, err := p.start(ctx, cl, u.UserID, imageID)
+			if err != nil {
+				return nil, err
+			}
+			w.sessions = []kasmapi.Kasm{k}
 		}
 		return &pb.CreateResponse{Status: w.status()}, nil
 	})
 }
 
-func (p *Plugin) start(ctx context.Context, cl *kasmapi.Client, userID, imageID string) error {
-	if _, err := cl.RequestKasm(ctx, kasmapi.RequestKasm{UserID: userID, ImageID: imageID}); err != nil {
-		return fromAPI(err, "starting a session")
+// start requests a session and reads it back (one session, not the whole
+// list).
+func (p *Plugin) start(ctx context.Context, cl *kasmapi.Client, userID, imageID string) (kasmapi.Kasm, error) {
+	nk, err := cl.RequestKasm(ctx, kasmapi.RequestKasm{UserID: userID, ImageID: imageID})
+	if err != nil {
+		return kasmapi.Kasm{}, fromAPI(err, "starting a session")
 	}
-	return nil
+	st, err := cl.KasmStatus(ctx, nk.KasmID, userID)
+	if err != nil {
+		return kasmapi.Kasm{}, fromAPI(err, "reading the new session")
+	}
+	if st.Kasm != nil {
+		return *st.Kasm, nil
+	}
+	return kasmapi.Kasm{KasmID: nk.KasmID, UserID: userID, OperationalStatus: st.Status()}, nil
 }
 
 // stop ends every session of the workspace; sessions already gone are fine.
