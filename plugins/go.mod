@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/ezscale/platform/sdk v0.0.0
 	github.com/google/go-cmp v0.7.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -21,7 +22,6 @@ require (
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	google.golang.org/grpc v1.85.0 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 replace github.com/ezscale/platform/sdk => ../sdk

@@ -52,17 +52,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	kasmKey := fs.String("kasm-key", fakekasm.DefaultAPIKey, "Kasm API key")
 	kasmSecret := fs.String("kasm-secret", fakekasm.DefaultAPISecret, "Kasm API key secret")
 	kasmStart := fs.Duration("kasm-start", 0, "how long a new Kasm session stays starting")
+	scale := fs.Int("scale", 1, "multiply the VirtFusion hypervisors' and Pterodactyl nodes' capacity (e.g. 10 to provision thousands of services)")
 	noLimits := fs.Bool("no-rate-limits", false, "turn off Pterodactyl's default rate limits (240/min application, 720/min client), e.g. for benchmarks")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 
-	ptOpts := fakepterodactyl.Options{ApplicationKey: *ptApp, ClientKey: *ptClient, InstallDuration: *ptInstall}
+	ptOpts := fakepterodactyl.Options{ApplicationKey: *ptApp, ClientKey: *ptClient, InstallDuration: *ptInstall, Scale: *scale}
 	if *noLimits {
 		ptOpts.ApplicationRateLimit, ptOpts.ClientRateLimit = -1, -1
 	}
 	fakes := []fake{
-		{"virtfusion", *vfAddr, fakevirtfusion.BasePath, fakevirtfusion.New(fakevirtfusion.Options{Token: *vfToken})},
+		{"virtfusion", *vfAddr, fakevirtfusion.BasePath, fakevirtfusion.New(fakevirtfusion.Options{Token: *vfToken, HypervisorScale: *scale})},
 		{"pterodactyl", *ptAddr, "", fakepterodactyl.New(ptOpts)},
 		{"kasm", *kasmAddr, "", fakekasm.New(fakekasm.Options{APIKey: *kasmKey, APISecret: *kasmSecret, StartDuration: *kasmStart})},
 	}
