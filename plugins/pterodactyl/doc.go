@@ -1,0 +1,26 @@
+// Command ezscale-plugin-pterodactyl is the EZSCALE provisioner for game
+// servers on a Pterodactyl panel. It uses the Application API (ptla_ key of a
+// root admin) for users, servers, builds, suspension, deletion, nodes and
+// allocations, and the Client API (ptlc_ key of a root admin, so it reaches
+// every server) for power signals, resource usage and console commands.
+//
+//   - Create: the customer's panel user is found by external id
+//     "ezscale-<account id>" (else by email, else created); the server is
+//     found by external id "ezscale-<service id>" or created from an egg
+//     (image, startup and variables default to the egg's) with limits and
+//     feature limits from the plan, deployed to a free allocation in the
+//     plan's location, and started once installed. A repeat finds the
+//     server by its external id instead of creating another.
+//   - Suspend, Unsuspend, Terminate (a server already gone counts as
+//     terminated), GetInfo, ChangePlan (build limits), ResetPassword (the
+//     panel user's password), Power (start, stop, restart), Usage, RunScript
+//     (each line typed into the console; the server must be running),
+//     ListAccounts, Capacity (per node, free allocations as slots) and the
+//     reinstall action.
+//   - Not supported: Snapshot, Backup (not implemented yet), LoginURL (the
+//     panel has no single sign-on API), Renew (not needed).
+//
+// Plan options: nest_id, egg_id, location_id, port_range, memory, swap, disk,
+// io, cpu (percent of a core), databases, backups, allocations,
+// docker_image, startup, name, and env.<VARIABLE> for egg variables.
+package main

@@ -1,0 +1,23 @@
+// Command ezscale-plugin-virtfusion is the EZSCALE provisioner for VPSes on
+// VirtFusion. It serves the SDK's provisioner surface over go-plugin:
+//
+//   - Create: the customer's VirtFusion user is found by extRelationId (the
+//     account id, see extRelationID) or created; the server is created from
+//     a package in a hypervisor group, named "ezscale-<service id>", and
+//     built with an OS template. A repeat finds the named server instead of
+//     creating another.
+//   - Suspend, Unsuspend, Terminate (a server already gone counts as
+//     terminated), GetInfo, Power (boot, shutdown, restart), ChangePlan
+//     (change package), ResetPassword (root password), Usage (live state
+//     plus traffic), LoginURL (SSO tokens), ListAccounts, Capacity (per
+//     hypervisor from the group resources) and actions (list backups, set a
+//     backup plan). The server keeps its
+//     ezscale-<service id> name: it is how a repeated Create finds it.
+//   - Not supported, because VirtFusion's API has no endpoint for them:
+//     Snapshot, Backup (only listing backups exists: the list_backups
+//     action), RunScript; Renew is not needed (VirtFusion does no billing).
+//
+// Config: see Describe (api_url, api_token, timeout, and defaults for plan
+// options). Plan options: package_id, hypervisor_group_id, os_template_id,
+// ipv4, hostname.
+package main

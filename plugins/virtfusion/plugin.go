@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"hash/fnv"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ezscale/platform/plugins/internal/idem"
+	vf "github.com/ezscale/platform/plugins/virtfusion/virtfusionapi"
+	"github.com/ezscale/platform/sdk"
+	pb "github.com/ezscale/platform/sdk/pluginv1"
+)
+
+// version is reported by Describe.
+const version = "0.1.0"
+
+// Plugin is the VirtFusion provisioner.
+type Plugin struct {
+	idem *idem.Cache
+
+	mu     sync.RWMutex
+	client *vf.Client
+	cfg    settings
+}
+
+// settings is the validated config.
+type settings struct {
+	groupID, packageID, osTemplateID, ipv4 int64
+}
+
+// New returns an unconfigured plugin.
+func New() *Plugin { return &Plugin{idem: idem.New()} }
+
+// Describe is static: the SDK calls it in describe mode too.
+func (p *Plugin) Describe() sdk.Description {
+	return sdk.Description{
+		Name:    "virtfusion",
+		Version: version,
+		Schema: sdk.NewSchema().
+			String("api_url", sdk.Required(), sdk.Doc("VirtFusion API root, e.g. https://cp.example.com/api/v1")).
+			String("api_token", sdk.Required(), sdk.Secret(), sdk.Doc("API token (Bearer)")).
+			Duration("timeout", sdk.Default("30s"), sdk.Doc("per API request")).
+			Int("hypervisor_group_id", sdk.Default(1), sdk.Doc("hypervisor group for new servers unless the plan sets hypervisor_group_id")).
+			Int("package_id", sdk.Default(0), sdk.Doc("package for new servers unless the plan sets package_id; 0 means the plan must set it")).
+			Int("os_template_id", sdk.Default(1), sdk.Doc("OS template installed on new servers unless the plan sets os_template_id")).
+			Int("ipv4", sdk.Default(1), sdk.Doc("IPv4 addresses per new server unless the plan sets ipv4")),
+	}
+}
+
+// ValidateConfig checks what the schema cannot: a usable URL.
+func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
+	var ds sdk.Diagnostics
+	if u, err := url.Parse(cfg.String("api_url")); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		ds = append(ds, sdk.FieldError("api_url", "must be an http(s) URL such as https://cp.example.com/api/v1")...)
+	}
+	if cfg.Duration("timeout") <= 0 {
+		ds = append(ds, sdk.FieldError("timeout", "must be positive")...)
+	}
+	return ds
+}
+
+// Configure builds the API client; it does not call VirtFusion, so a panel
+// that is down does not stop the plugin from starting.
+func (p *Plugin) Configure(ctx context.Context, cfg sdk.Config) error {
+	if ds := p.ValidateConfig(ctx, cfg); ds.HasErrors() {
+		return ds
+	}
+	client, err := vf.New(vf.Config{BaseURL: cfg.String("api_url"), Token: cfg.String("api_token"), Timeout: cfg.Duration("timeout")})
+	if err != nil {
+		return sdk.FieldError("api_url", err.Error())
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.client = client
+	p.cfg = settings{groupID: cfg.Int("hypervisor_group_id"), packageID: cfg.Int("package_id"),
+		osTemplateID: cfg.Int("os_template_id"), ipv4: cfg.Int("ipv4")}
+	return nil
+}
+
+// Health answers from local state only.
+func (p *Plugin) Health(context.Context) error {
+	_, _, err := p.current()
+	return err
+}
+
+func (p *Plugin) current() (*vf.Client, settings, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.client == nil {
+		return nil, settings{}, sdk.UnavailableError(time.Second, "the plugin is not configured yet")
+	}
+	return p.client, p.cfg, nil
+}
+
+// plan is a service's plan options resolved against the config defaults.
+type plan struct {
+	packageID, groupID, osTemplateID, ipv4 int64
+	hostname                               string
+}
+
+func intOption(opts map[string]string, name string, def int64) (int64, error) {
+	v, ok := opts[name]
+	if !ok || v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, sdk.FieldErrorf("plan_options."+name, "must be a non-negative integer, got %q", v)
+	}
+	return n, nil
+}
+
+func (s settings) plan(opts map[string]string) (plan, error) {
+	var pl plan
+	var err error
+	if pl.packageID, err = intOption(opts, "package_id", s.packageID); err != nil {
+		return pl, err
+	}
+	if pl.packageID == 0 {
+		return pl, sdk.FieldErrorf("plan_options.package_id", "is required (no default package_id is configured)")
+	}
+	if pl.groupID, err = intOption(opts, "hypervisor_group_id", s.groupID); err != nil {
+		return pl, err
+	}
+	if pl.osTemplateID, err = intOption(opts, "os_template_id", s.osTemplateID); err != nil {
+		return pl, err
+	}
+	if pl.ipv4, err = intOption(opts, "ipv4", s.ipv4); err != nil {
+		return pl, err
+	}
+	pl.hostname = opts["hostname"]
+	return pl, nil
+}
+
+// extRelationID maps the core's account id to VirtFusion's integer
+// extRelationId: a numeric id is used as is; any other id is hashed
+// (FNV-1a) into [2^52, 2^53), a range numeric ids of a young platform do not
+// reach and that survives JSON's float64 numbers.
+func extRelationID(accountID string) (int64, error) {
+	if accountID == "" {
+		return 0, sdk.FieldErrorf("service.customer.account_id", "is required")
+	}
+	if n, err := strconv.ParseInt(accountID, 10, 64); err == nil && n > 0 && n < 1<<52 {
+		return n, nil
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(accountID))
+	return int64(h.Sum64()&(1<<52-1)) | 1<<52, nil
+}
+
+// serverName names the server of a service, so a repeat can find it.
+func serverName(serviceID string) string { return "ezscale-" + serviceID }
+
+// serverID parses an external id; anything else is a server VirtFusion
+// cannot know.
+func serverID(externalID string) (int64, error) {
+	n, err := strconv.ParseInt(externalID, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, sdk.Errorf(sdk.NotFound, "no VirtFusion server has id %q", externalID)
+	}
+	return n, nil
+}
+
+// status is a server's state as the core sees it.
+func status(s *vf.Server) *pb.ServiceStatus {
+	st := &pb.ServiceStatus{ExternalId: strconv.FormatInt(s.ID, 10), Attributes: map[string]string{
+		"uuid":             s.UUID,
+		"name":             s.Name,
+		"virtfusion_state": s.State,
+		"hypervisor":       s.Hypervisor.Name,
+		"hypervisor_group": s.Hypervisor.Group.Name,
+		"memory_mb":        strconv.FormatInt(s.Settings.Resources.Memory, 10),
+		"cpu_cores":        strconv.FormatInt(s.Settings.Resources.CPUCores, 10),
+		"storage_gb":       strconv.FormatInt(s.Settings.Resources.Storage, 10),
+		"traffic_gb":       strconv.FormatInt(s.Settings.Resources.Traffic, 10),
+	}}
+	if s.Hostname != nil {
+		st.Attributes["hostname"] = *s.Hostname
+	}
+	var ips string
+	for _, nic := range s.Network.Interfaces {
+		for _, ip := range nic.IPv4 {
+			if ips != "" {
+				ips += ","
+			}
+			ips += ip.Address
+		}
+	}
+	st.Attributes["ipv4"] = ips
+	switch {
+	case s.Suspended:
+		st.State = pb.ServiceState_SERVICE_STATE_SUSPENDED
+	case s.BuildFailed:
+		st.State = pb.ServiceState_SERVICE_STATE_ERROR
+	case s.State == vf.StateAllocated:
+		st.State = pb.ServiceState_SERVICE_STATE_PENDING
+	default:
+		st.State = pb.ServiceState_SERVICE_STATE_ACTIVE
+	}
+	return st
+}
