@@ -7,6 +7,9 @@ GO ?= go
 MODULES := $(shell $(GO) list -m -f '{{.Dir}}')
 BIN := $(CURDIR)/bin
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# buf and the protoc plugins it calls (pinned in proto/buf.gen.yaml) run
+# through the Go toolchain: nothing is downloaded but Go modules.
+BUF := github.com/bufbuild/buf/cmd/buf@v1.75.0
 CONFIG ?= config/examples/dev.hcl
 
 .DEFAULT_GOAL := help
@@ -55,6 +58,16 @@ lint: ## gofmt, go vet and staticcheck over every module.
 tidy: ## go mod tidy in every module.
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy); done
 
+.PHONY: proto
+proto: ## Lint proto/ and regenerate the plugin protocol's Go code into sdk/pluginv1.
+	cd proto && $(GO) run $(BUF) lint
+	@# Start from an empty folder so a removed .proto leaves no stale .pb.go behind.
+	rm -f sdk/pluginv1/*.pb.go
+	cd proto && $(GO) run $(BUF) generate
+
 .PHONY: verify
 verify: ## Fail when go.mod/go.sum are untidy or generated code is stale.
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy -diff); done
+	$(MAKE) proto
+	@if ! git diff --exit-code -- sdk/pluginv1 || [ -n "$$(git status --porcelain -- sdk/pluginv1)" ]; then \
+		echo "sdk/pluginv1 is stale: run 'make proto' and commit the result"; exit 1; fi

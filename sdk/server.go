@@ -1,0 +1,213 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+	"google.golang.org/grpc"
+
+	pb "github.com/ezscale/platform/sdk/pluginv1"
+)
+
+// server holds what the SDK knows about one served plugin: its description
+// and whether Configure has succeeded. It is shared by every gRPC service
+// registered for the plugin and by the interceptor.
+type server struct {
+	p      Plugin
+	desc   *pb.DescribeResponse
+	schema *Schema
+	kinds  []Kind
+	logger hclog.Logger
+
+	mu         sync.RWMutex
+	configured bool
+}
+
+func newServer(p Plugin, logger hclog.Logger) (*server, error) {
+	d := p.Describe()
+	if d.Name == "" {
+		return nil, fmt.Errorf("sdk: plugin description has no name")
+	}
+	schema := d.Schema
+	if schema == nil {
+		schema = NewSchema()
+	}
+	if err := schema.check(); err != nil {
+		return nil, fmt.Errorf("sdk: plugin %s: %w", d.Name, err)
+	}
+	s := &server{p: p, schema: schema, logger: logger}
+	if logger == nil {
+		s.logger = hclog.NewNullLogger()
+	}
+	caps := slices.Clone(d.Capabilities)
+	if _, ok := p.(Provisioner); ok {
+		s.kinds = append(s.kinds, KindProvisioner)
+		caps = append(caps, provisionerCapabilities(p)...)
+	}
+	for _, k := range []struct {
+		ok   bool
+		kind Kind
+	}{
+		{is[Notifier](p), KindNotifier},
+		{is[Community](p), KindCommunity},
+		{is[PaymentGateway](p), KindPaymentGateway},
+		{is[Monitor](p), KindMonitor},
+		{is[Assistant](p), KindAssistant},
+		{is[Helpdesk](p), KindHelpdesk},
+		{is[PricingSource](p), KindPricingSource},
+	} {
+		if k.ok {
+			s.kinds = append(s.kinds, k.kind)
+		}
+	}
+	if len(s.kinds) == 0 {
+		return nil, fmt.Errorf("sdk: plugin %s implements no plugin kind (Notifier, Provisioner, …)", d.Name)
+	}
+	slices.Sort(caps)
+	caps = slices.Compact(caps)
+	s.desc = &pb.DescribeResponse{
+		Name:            d.Name,
+		Version:         d.Version,
+		ConfigSchema:    schema.Proto(),
+		ProtocolVersion: ProtocolVersion,
+		Sdk:             "go/" + sdkVersion,
+	}
+	for _, k := range s.kinds {
+		s.desc.Kinds = append(s.desc.Kinds, k.Proto())
+	}
+	for _, c := range caps {
+		s.desc.Capabilities = append(s.desc.Capabilities, string(c))
+	}
+	return s, nil
+}
+
+func is[I any](p any) bool { _, ok := p.(I); return ok }
+
+// register adds every service the plugin implements to g.
+func (s *server) register(g grpc.ServiceRegistrar) {
+	pb.RegisterPluginServiceServer(g, &pluginServer{s: s})
+	if p, ok := s.p.(Provisioner); ok {
+		pb.RegisterProvisionerServiceServer(g, &provisionerServer{p: p})
+	}
+	if p, ok := s.p.(Notifier); ok {
+		pb.RegisterNotifierServiceServer(g, &notifierServer{Notifier: p})
+	}
+	if p, ok := s.p.(Community); ok {
+		pb.RegisterCommunityServiceServer(g, &communityServer{Community: p})
+	}
+	if p, ok := s.p.(PaymentGateway); ok {
+		pb.RegisterPaymentGatewayServiceServer(g, &paymentServer{PaymentGateway: p})
+	}
+	if p, ok := s.p.(Monitor); ok {
+		pb.RegisterMonitorServiceServer(g, &monitorServer{Monitor: p})
+	}
+	if p, ok := s.p.(Assistant); ok {
+		pb.RegisterAssistantServiceServer(g, &assistantServer{Assistant: p})
+	}
+	if p, ok := s.p.(Helpdesk); ok {
+		pb.RegisterHelpdeskServiceServer(g, &helpdeskServer{Helpdesk: p})
+	}
+	if p, ok := s.p.(PricingSource); ok {
+		pb.RegisterPricingSourceServiceServer(g, &pricingServer{PricingSource: p})
+	}
+}
+
+func (s *server) isConfigured() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.configured
+}
+
+// unary is the SDK's interceptor: it turns panics into Internal errors so
+// one bad request does not kill the process, refuses kind calls before
+// Configure, refuses requests with an empty idempotency key, and encodes
+// every error as a status carrying an ErrorDetail.
+func (s *server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.logger.Error("plugin panicked", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			resp, err = nil, ToStatus(Errorf(Internal, "plugin panicked in %s: %v", info.FullMethod, r))
+		}
+	}()
+	if !strings.HasPrefix(info.FullMethod, "/"+pb.PluginService_ServiceDesc.ServiceName+"/") {
+		if !s.isConfigured() {
+			return nil, ToStatus(UnavailableError(0, "plugin is not configured yet"))
+		}
+		if k, ok := req.(interface{ GetIdempotencyKey() string }); ok && k.GetIdempotencyKey() == "" {
+			return nil, ToStatus(FieldErrorf("idempotency_key", "is required for this call"))
+		}
+	}
+	resp, err = handler(ctx, req)
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	return resp, nil
+}
+
+// NewGRPCServer returns a gRPC server serving p with the SDK's interceptor.
+// Serve uses it under go-plugin; the plugintest harness uses it on a
+// loopback listener. opts are passed to grpc.NewServer.
+func NewGRPCServer(p Plugin, logger hclog.Logger, opts ...grpc.ServerOption) (*grpc.Server, error) {
+	s, err := newServer(p, logger)
+	if err != nil {
+		return nil, err
+	}
+	g := grpc.NewServer(append(opts, grpc.ChainUnaryInterceptor(s.unary))...)
+	s.register(g)
+	return g, nil
+}
+
+type pluginServer struct {
+	pb.UnimplementedPluginServiceServer
+	s *server
+}
+
+func (ps *pluginServer) Describe(context.Context, *pb.DescribeRequest) (*pb.DescribeResponse, error) {
+	return ps.s.desc, nil
+}
+
+// validate applies the schema and the plugin's own checks.
+func (ps *pluginServer) validate(ctx context.Context, cfg map[string]any) (Config, Diagnostics) {
+	c, diags := ps.s.schema.Apply(cfg)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if v, ok := ps.s.p.(ConfigValidator); ok {
+		diags = append(diags, v.ValidateConfig(ctx, c)...)
+	}
+	return c, diags
+}
+
+func (ps *pluginServer) ValidateConfig(ctx context.Context, r *pb.ValidateConfigRequest) (*pb.ValidateConfigResponse, error) {
+	_, diags := ps.validate(ctx, r.GetConfig().AsMap())
+	return &pb.ValidateConfigResponse{Diagnostics: DiagnosticsToProto(diags)}, nil
+}
+
+func (ps *pluginServer) Configure(ctx context.Context, r *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
+	cfg, diags := ps.validate(ctx, r.GetConfig().AsMap())
+	if diags.HasErrors() {
+		return &pb.ConfigureResponse{Diagnostics: DiagnosticsToProto(diags)}, nil
+	}
+	if err := ps.s.p.Configure(ctx, cfg); err != nil {
+		if ds, ok := err.(Diagnostics); ok {
+			return &pb.ConfigureResponse{Diagnostics: DiagnosticsToProto(append(diags, ds...))}, nil
+		}
+		return nil, err
+	}
+	ps.s.mu.Lock()
+	ps.s.configured = true
+	ps.s.mu.Unlock()
+	return &pb.ConfigureResponse{Diagnostics: DiagnosticsToProto(diags)}, nil
+}
+
+func (ps *pluginServer) Health(ctx context.Context, _ *pb.HealthRequest) (*pb.HealthResponse, error) {
+	if err := ps.s.p.Health(ctx); err != nil {
+		return nil, err
+	}
+	return &pb.HealthResponse{Message: "ok"}, nil
+}
