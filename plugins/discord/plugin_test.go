@@ -40,7 +40,14 @@ type testBundle struct {
 // overrides replace config values; a nil value removes the key.
 func setup(t testing.TB, overrides map[string]any) *testBundle {
 	t.Helper()
-	fake := fakediscord.New(fakediscord.Options{BotToken: botToken})
+	return setupFake(t, fakediscord.Options{}, overrides)
+}
+
+// setupFake is setup with the fake's options (rate limits) chosen.
+func setupFake(t testing.TB, opts fakediscord.Options, overrides map[string]any) *testBundle {
+	t.Helper()
+	opts.BotToken = botToken
+	fake := fakediscord.New(opts)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	b := &testBundle{fake: fake, serverURL: srv.URL, roles: map[string]string{}}
