@@ -102,6 +102,13 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.cause }
 
+// WithCause records the local error behind e (for errors.Is/As on this side
+// of the wire; the cause is never sent) and returns e.
+func (e *Error) WithCause(err error) *Error {
+	e.cause = err
+	return e
+}
+
 // KindOf returns the kind of err: the Kind of the first *Error in its chain,
 // or Internal. A nil error has no kind and returns 0.
 func KindOf(err error) ErrorKind {
@@ -186,6 +193,11 @@ func ToStatus(err error) error {
 func FromStatus(err error) error {
 	if err == nil {
 		return nil
+	}
+	var already *Error
+	if errors.As(err, &already) {
+		// Raised on this side (e.g. by the host), not a wire status.
+		return err
 	}
 	st, ok := status.FromError(err)
 	if !ok {

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -118,7 +119,17 @@ func describe(p Plugin, stdout, stderr io.Writer) int {
 // descriptionJSON is the JSON printed in describe mode: the protojson form of
 // DescribeResponse, with proto field names.
 func descriptionJSON(s *server) ([]byte, error) {
-	return protojson.MarshalOptions{Multiline: true, Indent: "  ", UseProtoNames: true}.Marshal(s.desc)
+	b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(s.desc)
+	if err != nil {
+		return nil, err
+	}
+	// protojson's whitespace is deliberately unstable; re-indent it so the
+	// output is the same on every run.
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // ServeConfig returns the go-plugin serve config Serve uses: the SDK

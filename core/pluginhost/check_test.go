@@ -1,0 +1,54 @@
+package pluginhost
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ezscale/platform/sdk"
+)
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	got, err := Check(context.Background(), bins["testplugin"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &CheckResult{
+		Name: "testplugin", Version: "1.0.0", Kinds: []string{"provisioner", "notifier"}, Capabilities: []string{},
+		SDK: got.SDK,
+		Config: []sdk.Field{
+			{Name: "api_url", Type: sdk.TypeString, Required: true},
+			{Name: "port", Type: sdk.TypeInt, Default: 1.0},
+			{Name: "token", Type: sdk.TypeString, Secret: true},
+		},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Check (-want +got):\n%s", diff)
+	}
+	if !strings.HasPrefix(got.SDK, "go/") {
+		t.Errorf("sdk %q", got.SDK)
+	}
+}
+
+func TestCheckFailures(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]string{
+		"stdout":     "wrote to stdout before the handshake",
+		"badcookie":  "magic cookie mismatch",
+		"badversion": "protocol version mismatch",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Check(context.Background(), bins[name])
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Check(%s): %v, want an error about %q", name, err, want)
+			}
+		})
+	}
+	if _, err := Check(context.Background(), "/nonexistent/ezscale-plugin-x"); err == nil {
+		t.Error("Check of a missing file succeeded")
+	}
+}

@@ -1,0 +1,133 @@
+package pluginhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/ezscale/platform/sdk"
+	pb "github.com/ezscale/platform/sdk/pluginv1"
+)
+
+// retryableReads are calls that change nothing, so the host may repeat one
+// once when the plugin died under it and came back. Every other call (all
+// lifecycle calls, anything carrying an idempotency key, anything that
+// costs money) is never retried by the host: its caller decides.
+var retryableReads = map[string]bool{
+	pb.PluginService_Describe_FullMethodName:                   true,
+	pb.PluginService_Health_FullMethodName:                     true,
+	pb.ProvisionerService_Validate_FullMethodName:              true,
+	pb.ProvisionerService_TestConnection_FullMethodName:        true,
+	pb.ProvisionerService_GetInfo_FullMethodName:               true,
+	pb.ProvisionerService_HealthCheck_FullMethodName:           true,
+	pb.ProvisionerService_ListAccounts_FullMethodName:          true,
+	pb.ProvisionerService_Usage_FullMethodName:                 true,
+	pb.ProvisionerService_ListBackups_FullMethodName:           true,
+	pb.ProvisionerService_ListActions_FullMethodName:           true,
+	pb.ProvisionerService_Capacity_FullMethodName:              true,
+	pb.PaymentGatewayService_ListPaymentMethods_FullMethodName: true,
+	pb.PaymentGatewayService_ParseWebhook_FullMethodName:       true,
+	pb.MonitorService_GetServerStats_FullMethodName:            true,
+	pb.PricingSourceService_ListPlans_FullMethodName:           true,
+}
+
+// conn is the grpc.ClientConnInterface behind the clients the host hands
+// out. It outlives plugin processes: each call goes to whichever process is
+// running now, under the host's deadline, and is counted in the metrics.
+type conn struct{ m *managed }
+
+func (c conn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	start := time.Now()
+	err := c.m.invoke(ctx, method, args, reply, opts)
+	var kindErr error
+	if err != nil {
+		kindErr = sdk.FromStatus(err)
+	}
+	c.m.h.metrics.observe(c.m.spec.Name, shortMethod(method), time.Since(start), kindErr)
+	return err
+}
+
+func (c conn) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
+	// Protocol v1 is unary only.
+	return nil, status.Error(codes.Unimplemented, "streaming calls are not part of plugin protocol v1")
+}
+
+// shortMethod turns "/ezscale.plugin.v1.NotifierService/Deliver" into
+// "NotifierService/Deliver" for metric labels.
+func shortMethod(full string) string {
+	full = strings.TrimPrefix(full, "/")
+	return strings.TrimPrefix(full, "ezscale.plugin.v1.")
+}
+
+func (m *managed) timeout(method string) time.Duration {
+	if method == pb.PluginService_Health_FullMethodName {
+		return m.h.opts.HealthTimeout
+	}
+	if m.spec.CallTimeout > 0 {
+		return m.spec.CallTimeout
+	}
+	return m.h.opts.CallTimeout
+}
+
+func (m *managed) invoke(ctx context.Context, method string, args, reply any, opts []grpc.CallOption) error {
+	inst, err := m.current()
+	if err != nil {
+		return err
+	}
+	err = m.invokeOn(ctx, inst, method, args, reply, opts)
+	if err == nil || !retryableReads[method] || ctx.Err() != nil || !processLost(err) {
+		return err
+	}
+	// The process died under a read: wait for the restart (bounded by the
+	// caller's context and one call timeout) and ask once more.
+	wctx, cancel := context.WithTimeout(ctx, m.timeout(method))
+	defer cancel()
+	if !m.waitRunning(wctx) {
+		return err
+	}
+	next, cerr := m.current()
+	if cerr != nil {
+		return err
+	}
+	return m.invokeOn(ctx, next, method, args, reply, opts)
+}
+
+func (m *managed) invokeOn(ctx context.Context, inst *instance, method string, args, reply any, opts []grpc.CallOption) error {
+	timeout := m.timeout(method)
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := inst.cc.Invoke(cctx, method, args, reply, opts...)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		// The host's deadline fired, not the caller's: the plugin is
+		// wedged. Kill it so the supervisor restarts it, rather than let
+		// calls pile up on it.
+		reason := fmt.Errorf("%s did not answer within %s; plugin killed and restarting", shortMethod(method), timeout)
+		inst.killHung(reason)
+		return sdk.UnavailableError(m.h.opts.BackoffBase, "plugin %q: %v", m.spec.Name, reason).WithCause(context.DeadlineExceeded)
+	}
+	return err
+}
+
+// processLost reports whether err means the plugin process went away (as
+// opposed to the plugin answering with an error).
+func processLost(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unavailable {
+		return false
+	}
+	for _, d := range st.Details() {
+		if _, isPlugin := d.(*pb.ErrorDetail); isPlugin {
+			return false
+		}
+	}
+	return true
+}

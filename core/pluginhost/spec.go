@@ -1,0 +1,155 @@
+package pluginhost
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ezscale/platform/sdk"
+)
+
+// Spec is one plugin "NAME" { … } block of the config.
+type Spec struct {
+	// Name is the block label, unique per host; used in logs, metrics and
+	// the admin API.
+	Name string
+	// Path of the plugin executable.
+	Path string
+	// SHA256 pins the executable's hex sha256; empty means no pin. A
+	// mismatch refuses to start the plugin.
+	SHA256 string
+	// Config is the block's config {} body.
+	Config map[string]any
+	// Positions maps a config field name to its "file:line:col", so errors
+	// point into the config file; the key "" is the block itself.
+	Positions map[string]string
+	// CallTimeout overrides Options.CallTimeout for this plugin.
+	CallTimeout time.Duration
+	// Disabled registers the plugin without starting it.
+	Disabled bool
+}
+
+func (s Spec) position(field string) string {
+	if p, ok := s.Positions[field]; ok {
+		return p
+	}
+	return s.Positions[""]
+}
+
+// State of a plugin.
+type State string
+
+// States. A plugin is starting until Configure succeeds, running while
+// serving, restarting between a crash and the next start, failed when it
+// cannot start (bad config, refused handshake, checksum) or its breaker is
+// open, and disabled when an admin or the config turned it off.
+const (
+	StateStarting   State = "starting"
+	StateRunning    State = "running"
+	StateRestarting State = "restarting"
+	StateFailed     State = "failed"
+	StateDisabled   State = "disabled"
+)
+
+// Info is a plugin's status, as shown by `ezscale plugins list` and
+// GET /api/v1/admin/plugins.
+type Info struct {
+	Name         string    `json:"name"`
+	Version      string    `json:"version"`
+	Kinds        []string  `json:"kinds"`
+	Capabilities []string  `json:"capabilities"`
+	State        State     `json:"state"`
+	Restarts     int       `json:"restarts"`
+	LastError    string    `json:"last_error"`
+	PID          int       `json:"pid"`
+	StartedAt    time.Time `json:"started_at"`
+	Path         string    `json:"path"`
+}
+
+// Options configure a Host. Zero values take the defaults in brackets.
+type Options struct {
+	// Logger is the core's logger; plugin logs go to Logger.Named(name).
+	// [discard]
+	Logger hclog.Logger
+	// Registerer receives the per-plugin metrics. [a private registry]
+	Registerer prometheus.Registerer
+	// CallTimeout bounds every call to a plugin. [30s]
+	CallTimeout time.Duration
+	// HealthTimeout bounds a health check. [5s]
+	HealthTimeout time.Duration
+	// HealthInterval is the time between health checks. [30s]
+	HealthInterval time.Duration
+	// StartTimeout bounds exec, handshake, Describe and Configure. [30s]
+	StartTimeout time.Duration
+	// BackoffBase and BackoffMax shape the restart delay: base, doubling per
+	// consecutive crash, capped at max. [1s, 2m]
+	BackoffBase, BackoffMax time.Duration
+	// BreakerCrashes crashes within BreakerWindow open the breaker. [3, 10m]
+	BreakerCrashes int
+	BreakerWindow  time.Duration
+	// Env is the plugin processes' environment (plus go-plugin's own
+	// variables). The core's environment is not inherited, so the core's
+	// secrets do not leak into plugins; secrets reach a plugin through its
+	// config. [PATH, HOME, TMPDIR, LANG, TZ and EZSCALE_PLUGIN_LOG_LEVEL from
+	// the core's environment]
+	Env []string
+}
+
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.CallTimeout, 30*time.Second)
+	def(&o.HealthTimeout, 5*time.Second)
+	def(&o.HealthInterval, 30*time.Second)
+	def(&o.StartTimeout, 30*time.Second)
+	def(&o.BackoffBase, time.Second)
+	def(&o.BackoffMax, 2*time.Minute)
+	def(&o.BreakerWindow, 10*time.Minute)
+	if o.BreakerCrashes <= 0 {
+		o.BreakerCrashes = 3
+	}
+	if o.Logger == nil {
+		o.Logger = hclog.NewNullLogger()
+	}
+	if o.Registerer == nil {
+		o.Registerer = prometheus.NewRegistry()
+	}
+	return o
+}
+
+// ConfigError is a plugin config that the schema or the plugin refused. Its
+// message names each field and its position in the config file.
+type ConfigError struct {
+	Plugin      string
+	Diagnostics sdk.Diagnostics
+	// Positions of the fields named by Diagnostics, where known.
+	Positions map[string]string
+}
+
+func (e *ConfigError) Error() string {
+	var parts []string
+	for _, d := range e.Diagnostics {
+		if d.Severity == sdk.SeverityWarning {
+			continue
+		}
+		field := d.Field
+		if field == "" {
+			field = "config"
+		}
+		if pos := e.Positions[d.Field]; pos != "" {
+			field += " (" + pos + ")"
+		}
+		msg := d.Summary
+		if d.Detail != "" {
+			msg += " (" + d.Detail + ")"
+		}
+		parts = append(parts, field+": "+msg)
+	}
+	return fmt.Sprintf("plugin %q: invalid config: %s", e.Plugin, strings.Join(parts, "; "))
+}

@@ -1,0 +1,361 @@
+package pluginhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/ezscale/platform/sdk"
+	pb "github.com/ezscale/platform/sdk/pluginv1"
+)
+
+// managed is one configured plugin and its supervisor.
+type managed struct {
+	h    *Host
+	spec Spec
+	log  hclog.Logger
+
+	// ctl serializes Restart, Disable and Stop.
+	ctl sync.Mutex
+
+	mu        sync.Mutex
+	state     State
+	restarts  int
+	lastErr   string
+	lastCause error // lastErr as an error, for errors.Is on start failures
+	desc      *pb.DescribeResponse
+	inst      *instance     // the running instance, or nil
+	ready     chan struct{} // closed while state is running
+	settled   chan struct{} // closed while state is failed or disabled
+	crashes   []time.Time
+	startedAt time.Time
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+func newManaged(h *Host, spec Spec) *managed {
+	return &managed{
+		h: h, spec: spec, log: h.opts.Logger.Named(spec.Name),
+		state: StateStarting, ready: make(chan struct{}), settled: make(chan struct{}),
+	}
+}
+
+// setState moves to s, keeping the ready/settled channels in step so
+// callers can wait for a state without polling.
+func (m *managed) setState(s State, lastErr error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.setStateLocked(s, lastErr)
+}
+
+func (m *managed) setStateLocked(s State, lastErr error) {
+	if lastErr != nil {
+		m.lastErr = lastErr.Error()
+		m.lastCause = lastErr
+	}
+	if m.state == s {
+		return
+	}
+	wasReady := m.state == StateRunning
+	wasSettled := m.state == StateFailed || m.state == StateDisabled
+	m.state = s
+	isSettled := s == StateFailed || s == StateDisabled
+	switch {
+	case s == StateRunning && !wasReady:
+		close(m.ready)
+	case s != StateRunning && wasReady:
+		m.ready = make(chan struct{})
+	}
+	switch {
+	case isSettled && !wasSettled:
+		close(m.settled)
+	case !isSettled && wasSettled:
+		m.settled = make(chan struct{})
+	}
+	up := 0.0
+	if s == StateRunning {
+		up = 1
+	}
+	m.h.metrics.up.WithLabelValues(m.spec.Name).Set(up)
+}
+
+// startLoop starts a supervisor goroutine. The caller holds m.ctl.
+func (m *managed) startLoop(resetBreaker bool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	m.mu.Lock()
+	if resetBreaker {
+		m.crashes = nil
+	}
+	m.cancel, m.done = cancel, done
+	m.setStateLocked(StateStarting, nil)
+	m.mu.Unlock()
+	go func() {
+		defer close(done)
+		m.loop(ctx)
+	}()
+}
+
+// stopLoop stops the supervisor goroutine and its process, and waits for
+// both. The caller holds m.ctl.
+func (m *managed) stopLoop() {
+	m.mu.Lock()
+	cancel, done := m.cancel, m.done
+	m.cancel, m.done = nil, nil
+	m.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// loop starts the plugin, waits for it to die, and restarts it with
+// backoff until ctx is cancelled, the start failure is permanent, or the
+// breaker opens.
+func (m *managed) loop(ctx context.Context) {
+	o := m.h.opts
+	consecutive := 0
+	for {
+		startedAt := time.Now()
+		inst, err := m.start(ctx)
+		if ctx.Err() != nil {
+			if inst != nil {
+				inst.client.Kill()
+			}
+			return
+		}
+		var crash error
+		if err != nil {
+			if isPermanent(err) {
+				m.log.Error("plugin refused", "error", err)
+				m.setState(StateFailed, err)
+				return
+			}
+			m.log.Error("plugin failed to start", "error", err)
+			crash = err
+		} else {
+			m.mu.Lock()
+			m.inst, m.desc, m.startedAt = inst, inst.desc, startedAt
+			m.setStateLocked(StateRunning, nil)
+			m.mu.Unlock()
+			m.log.Info("plugin running", "pid", inst.pid, "version", inst.desc.GetVersion())
+
+			crash = m.watch(ctx, inst)
+
+			m.mu.Lock()
+			m.inst = nil
+			if ctx.Err() == nil {
+				m.setStateLocked(StateRestarting, crash)
+			}
+			m.mu.Unlock()
+			inst.client.Kill()
+			if ctx.Err() != nil {
+				return
+			}
+			m.log.Error("plugin crashed", "error", crash)
+			if time.Since(startedAt) > o.BackoffMax {
+				// It ran well for a while: this crash starts a new series.
+				consecutive = 0
+			}
+		}
+
+		now := time.Now()
+		m.mu.Lock()
+		kept := m.crashes[:0]
+		for _, t := range m.crashes {
+			if now.Sub(t) < o.BreakerWindow {
+				kept = append(kept, t)
+			}
+		}
+		m.crashes = append(kept, now)
+		open := len(m.crashes) >= o.BreakerCrashes
+		m.mu.Unlock()
+		if open {
+			err := fmt.Errorf("crash loop: %d crashes within %s, restarts stopped until an admin restarts it; last: %w", o.BreakerCrashes, o.BreakerWindow, crash)
+			m.log.Error("plugin breaker open", "error", err)
+			m.setState(StateFailed, err)
+			return
+		}
+
+		consecutive++
+		delay := o.BackoffBase << (consecutive - 1)
+		if delay > o.BackoffMax || delay <= 0 {
+			delay = o.BackoffMax
+		}
+		m.setState(StateRestarting, crash)
+		m.log.Info("restarting plugin", "in", delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		m.mu.Lock()
+		m.restarts++
+		m.mu.Unlock()
+		m.h.metrics.restarts.WithLabelValues(m.spec.Name).Inc()
+	}
+}
+
+// start launches the process and configures it.
+func (m *managed) start(ctx context.Context) (*instance, error) {
+	o := m.h.opts
+	var reattach *sdk.ReattachConfig
+	if rc, ok := m.h.reattach[m.spec.Name]; ok {
+		reattach = &rc
+	}
+	inst, err := m.h.launcher.launch(ctx, m.log, m.spec.Path, m.spec.SHA256, reattach)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.desc = inst.desc
+	m.mu.Unlock()
+	fail := func(err error) (*instance, error) {
+		inst.client.Kill()
+		return nil, err
+	}
+	schema := sdk.SchemaFromProto(inst.desc.GetConfigSchema())
+	if _, diags := schema.Apply(m.spec.Config); diags.HasErrors() {
+		return fail(permanent(m.configError(diags)))
+	}
+	sctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
+	defer cancel()
+	pc := sdk.NewPluginClient(inst.cc)
+	diags, err := pc.ValidateConfig(sctx, m.spec.Config)
+	if err != nil {
+		return fail(fmt.Errorf("validate config: %w", err))
+	}
+	if diags.HasErrors() {
+		return fail(permanent(m.configError(diags)))
+	}
+	diags, err = pc.Configure(sctx, m.spec.Config)
+	if err != nil {
+		if k := sdk.KindOf(err); k == sdk.InvalidInput || k == sdk.Unauthenticated {
+			return fail(permanent(fmt.Errorf("configure: %w", err)))
+		}
+		return fail(fmt.Errorf("configure: %w", err))
+	}
+	if diags.HasErrors() {
+		return fail(permanent(m.configError(diags)))
+	}
+	for _, d := range diags {
+		m.log.Warn("plugin config warning", "field", d.Field, "position", m.spec.position(d.Field), "warning", d.Summary)
+	}
+	return inst, nil
+}
+
+func (m *managed) configError(diags sdk.Diagnostics) *ConfigError {
+	pos := map[string]string{}
+	for _, d := range diags {
+		if p := m.spec.position(d.Field); p != "" {
+			pos[d.Field] = p
+		}
+	}
+	return &ConfigError{Plugin: m.spec.Name, Diagnostics: diags, Positions: pos}
+}
+
+// exitPollInterval is how often the supervisor checks that its process is
+// alive; go-plugin offers no exit notification.
+const exitPollInterval = 50 * time.Millisecond
+
+// watch blocks while inst runs, checking its health. It returns why the
+// instance stopped, or nil when ctx was cancelled.
+func (m *managed) watch(ctx context.Context, inst *instance) error {
+	poll := time.NewTicker(exitPollInterval)
+	defer poll.Stop()
+	health := time.NewTicker(m.h.opts.HealthInterval)
+	defer health.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-inst.killed:
+			return inst.reason
+		case <-poll.C:
+			if inst.client.Exited() {
+				return inst.exitError()
+			}
+		case <-health.C:
+			hctx, cancel := context.WithTimeout(ctx, m.h.opts.HealthTimeout)
+			err := sdk.NewPluginClient(inst.cc).Health(hctx)
+			cancel()
+			switch {
+			case err == nil:
+			case ctx.Err() != nil:
+				return nil
+			case errors.Is(err, context.DeadlineExceeded) || sdk.KindOf(err) == sdk.Unavailable:
+				// Unresponsive: kill it; the loop restarts it.
+				reason := fmt.Errorf("health check failed, plugin killed: %w", err)
+				inst.killHung(reason)
+				return reason
+			default:
+				// The plugin answers but reports a problem: keep it running
+				// and show the problem to admins.
+				m.log.Warn("plugin reports unhealthy", "error", err)
+				m.mu.Lock()
+				m.lastErr = "health: " + err.Error()
+				m.mu.Unlock()
+			}
+		}
+	}
+}
+
+// current returns the running instance, or an Unavailable error saying why
+// there is none.
+func (m *managed) current() (*instance, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.inst != nil && m.state == StateRunning {
+		return m.inst, nil
+	}
+	e := sdk.Errorf(sdk.Unavailable, "plugin %q is %s", m.spec.Name, m.state)
+	if m.lastErr != "" {
+		e.Message += ": " + m.lastErr
+	}
+	if m.state == StateRestarting || m.state == StateStarting {
+		e.RetryAfter = m.h.opts.BackoffBase
+	}
+	return nil, e
+}
+
+// waitRunning waits until the plugin runs, or fails, or ctx ends.
+func (m *managed) waitRunning(ctx context.Context) bool {
+	m.mu.Lock()
+	ready, settled := m.ready, m.settled
+	m.mu.Unlock()
+	select {
+	case <-ready:
+		return true
+	case <-settled:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (m *managed) info() Info {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	in := Info{
+		Name: m.spec.Name, Path: m.spec.Path, State: m.state, Restarts: m.restarts, LastError: m.lastErr,
+		Kinds: []string{}, Capabilities: []string{},
+	}
+	if m.desc != nil {
+		in.Version = m.desc.GetVersion()
+		for _, k := range sdk.DescribedKinds(m.desc) {
+			in.Kinds = append(in.Kinds, string(k))
+		}
+		in.Capabilities = append(in.Capabilities, m.desc.GetCapabilities()...)
+	}
+	if m.inst != nil {
+		in.PID = m.inst.pid
+		in.StartedAt = m.startedAt
+	}
+	return in
+}

@@ -1,0 +1,85 @@
+// Command testplugin is a well-behaved no-op notifier and provisioner for
+// the plugin host's tests and benchmarks, which misbehaves on request:
+// delivering to recipient "hang" blocks forever (ignoring cancellation), and
+// to "crash" exits the process mid-call.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+
+	"github.com/ezscale/platform/sdk"
+	pb "github.com/ezscale/platform/sdk/pluginv1"
+)
+
+type plugin struct{ created atomic.Int64 }
+
+func (p *plugin) Describe() sdk.Description {
+	return sdk.Description{
+		Name:    "testplugin",
+		Version: "1.0.0",
+		Schema: sdk.NewSchema().
+			String("api_url", sdk.Required()).
+			Int("port", sdk.Default(1)).
+			String("token", sdk.Secret()),
+	}
+}
+
+func (p *plugin) Configure(_ context.Context, cfg sdk.Config) error {
+	if cfg.String("api_url") == "refuse" {
+		return sdk.FieldError("api_url", "the backend refused this URL")
+	}
+	sdk.Logger().Info("configured", "api_url", cfg.String("api_url"))
+	return nil
+}
+
+func (p *plugin) Health(context.Context) error { return nil }
+
+func (p *plugin) Deliver(ctx context.Context, r *pb.DeliverRequest) (*pb.DeliverResponse, error) {
+	switch r.GetRecipient() {
+	case "hang":
+		select {} // a wedged plugin: ignores its context on purpose
+	case "crash":
+		os.Exit(3)
+	case "invalid":
+		return nil, sdk.FieldErrorf("recipient", "not deliverable")
+	}
+	return &pb.DeliverResponse{ProviderMessageId: "id-" + r.GetIdempotencyKey()}, nil
+}
+
+func (p *plugin) Validate(context.Context, *pb.ValidateRequest) (*pb.ValidateResponse, error) {
+	return &pb.ValidateResponse{}, nil
+}
+func (p *plugin) TestConnection(context.Context, *pb.TestConnectionRequest) (*pb.TestConnectionResponse, error) {
+	return &pb.TestConnectionResponse{}, nil
+}
+func (p *plugin) Create(_ context.Context, r *pb.CreateRequest) (*pb.CreateResponse, error) {
+	p.created.Add(1)
+	return &pb.CreateResponse{Status: &pb.ServiceStatus{ExternalId: "ext-" + r.GetIdempotencyKey(), State: pb.ServiceState_SERVICE_STATE_ACTIVE}}, nil
+}
+func (p *plugin) Suspend(_ context.Context, r *pb.SuspendRequest) (*pb.SuspendResponse, error) {
+	return &pb.SuspendResponse{Status: status(r.GetService(), pb.ServiceState_SERVICE_STATE_SUSPENDED)}, nil
+}
+func (p *plugin) Unsuspend(_ context.Context, r *pb.UnsuspendRequest) (*pb.UnsuspendResponse, error) {
+	return &pb.UnsuspendResponse{Status: status(r.GetService(), pb.ServiceState_SERVICE_STATE_ACTIVE)}, nil
+}
+func (p *plugin) Terminate(_ context.Context, r *pb.TerminateRequest) (*pb.TerminateResponse, error) {
+	return &pb.TerminateResponse{Status: status(r.GetService(), pb.ServiceState_SERVICE_STATE_TERMINATED)}, nil
+}
+func (p *plugin) GetInfo(_ context.Context, r *pb.GetInfoRequest) (*pb.GetInfoResponse, error) {
+	if r.GetService().GetExternalId() == "" {
+		return nil, sdk.Errorf(sdk.NotFound, "no such service")
+	}
+	return &pb.GetInfoResponse{Status: status(r.GetService(), pb.ServiceState_SERVICE_STATE_ACTIVE)}, nil
+}
+func (p *plugin) HealthCheck(context.Context, *pb.HealthCheckRequest) (*pb.HealthCheckResponse, error) {
+	return &pb.HealthCheckResponse{Message: fmt.Sprintf("created %d", p.created.Load())}, nil
+}
+
+func status(ref *pb.ServiceRef, s pb.ServiceState) *pb.ServiceStatus {
+	return &pb.ServiceStatus{ExternalId: ref.GetExternalId(), State: s}
+}
+
+func main() { sdk.Serve(&plugin{}) }
