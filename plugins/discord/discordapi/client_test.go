@@ -378,7 +378,7 @@ func statuses(reqs []fakediscord.Request, route string) []int {
 
 func TestWaitsWhenBucketExhausted(t *testing.T) {
 	t.Parallel()
-	const window = 400 * time.Millisecond
+	const window = 800 * time.Millisecond
 	b := setup(t, fakediscord.Options{BucketLimit: 2, BucketWindow: window}, discordapi.Config{})
 	ctx := context.Background()
 	otherChannel := b.fake.AddChannel(b.guildID, "other")

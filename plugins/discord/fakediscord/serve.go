@@ -140,13 +140,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) stri
 		return ""
 	}
 
-	if !validUserAgent(r.UserAgent()) {
-		// Discord sits behind Cloudflare, which may block a request without
-		// a proper User-Agent; the fake always does, to catch the mistake.
-		writeError(w, http.StatusForbidden, 0, "fakediscord: User-Agent must be \"DiscordBot ($url, $versionNumber)\"")
-		return rt.pattern
-	}
-
 	now := time.Now()
 	name := bucketName(rt.pattern)
 	hash := bucketHash(name)
@@ -163,6 +156,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) stri
 	h.Set("X-RateLimit-Reset", fmt.Sprintf("%.3f", float64(resetAt.UnixMilli())/1000))
 	h.Set("X-RateLimit-Reset-After", fmt.Sprintf("%.3f", resetAt.Sub(now).Seconds()))
 	h.Set("X-RateLimit-Bucket", hash)
+
+	if !validUserAgent(r.UserAgent()) {
+		// Discord sits behind Cloudflare, which may block a request without
+		// a proper User-Agent; the fake always does, to catch the mistake.
+		writeError(w, http.StatusForbidden, 0, "fakediscord: User-Agent must be \"DiscordBot ($url, $versionNumber)\"")
+		return rt.pattern
+	}
 
 	if rt.bot {
 		if r.Header.Get("Authorization") != "Bot "+s.opts.BotToken || s.opts.BotToken == "" {

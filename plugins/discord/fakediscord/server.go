@@ -45,10 +45,9 @@ type Options struct {
 // Server is the fake. Its methods are safe for concurrent use, including
 // while it serves.
 type Server struct {
-	opts    Options
-	routes  []route
-	bot     userObject
-	started time.Time
+	opts   Options
+	routes []route
+	bot    userObject
 
 	mu        sync.Mutex
 	nextID    uint64
@@ -76,7 +75,6 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		opts:     opts,
-		started:  time.Now(),
 		nextID:   1100000000000000000,
 		guilds:   make(map[string]*guild),
 		channels: make(map[string]*channel),
