@@ -5,12 +5,21 @@
 // and a rolled-back one never does. Delivery runs as a job with retries; the
 // message id is the idempotency key handed to the notifier, so a retried
 // delivery after a crash is recognisable downstream.
+//
+// Before each delivery attempt an optional Prepare hook (set by the
+// notification service) may add headers, finish the body, or suppress the
+// message (an unsubscribe that happened after it was queued): a suppressed
+// message is marked failed with last_error "suppressed: …" and never sent.
+// A plugin error of kind invalid_input, not_found or not_supported fails the
+// message at once; other errors are retried, no sooner than the plugin's
+// retry-after hint.
 package outbox
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,6 +30,7 @@ import (
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/sdk"
 )
 
 // Statuses of a message.
@@ -48,6 +58,11 @@ type Message struct {
 	LastError string     `bun:"last_error" json:"last_error,omitempty"`
 	CreatedAt time.Time  `bun:"created_at" json:"created_at"`
 	SentAt    *time.Time `bun:"sent_at" json:"sent_at,omitempty"`
+
+	// Headers are extra headers for the channel (List-Unsubscribe on
+	// email). They are not stored: the Prepare hook sets them for each
+	// delivery attempt, and Senders pass them on.
+	Headers map[string]string `bun:"-" json:"-"`
 }
 
 // Sender delivers a message on its channel; the message ID is its
@@ -55,6 +70,16 @@ type Message struct {
 type Sender interface {
 	Send(ctx context.Context, m *Message) error
 }
+
+// PrepareFunc runs before every delivery attempt, outside any transaction.
+// It may change m (headers, body) or return a non-empty reason to suppress
+// it: the message is then failed with last_error "suppressed: reason" and
+// not sent. An error retries the attempt later.
+type PrepareFunc func(ctx context.Context, m *Message) (suppress string, err error)
+
+// SuppressedPrefix starts last_error of a message the Prepare hook
+// suppressed.
+const SuppressedPrefix = "suppressed: "
 
 // ErrNoSender means no notifier is configured for the channel: the message
 // stays pending until one is.
@@ -65,6 +90,8 @@ type Outbox struct {
 	db      *database.DB
 	jobs    *jobs.Inserter
 	senders atomic.Pointer[map[string]Sender]
+	prepare atomic.Pointer[PrepareFunc]
+	backoff atomic.Pointer[func(attempt int) time.Duration]
 }
 
 // New returns an outbox; Register adds its jobs to reg.
@@ -95,6 +122,21 @@ func (o *Outbox) SetSender(channel string, s Sender) {
 
 func (o *Outbox) sender(channel string) Sender { return (*o.senders.Load())[channel] }
 
+// SetPrepare installs the hook run before every delivery attempt.
+func (o *Outbox) SetPrepare(f PrepareFunc) { o.prepare.Store(&f) }
+
+// SetBackoff replaces the delay before retry number attempt (1 = the first
+// retry); the default is attempt⁴ seconds, River's own policy. A plugin's
+// retry-after hint is honoured either way. Tests use a short backoff.
+func (o *Outbox) SetBackoff(f func(attempt int) time.Duration) { o.backoff.Store(&f) }
+
+func (o *Outbox) retryDelay(attempt int) time.Duration {
+	if f := o.backoff.Load(); f != nil {
+		return (*f)(attempt)
+	}
+	return time.Duration(attempt*attempt*attempt*attempt) * time.Second
+}
+
 // Enqueue stores m and its delivery job in tx.
 func (o *Outbox) Enqueue(ctx context.Context, tx bun.Tx, m *Message) error {
 	if m.ID == "" {
@@ -107,6 +149,28 @@ func (o *Outbox) Enqueue(ctx context.Context, tx bun.Tx, m *Message) error {
 	}
 	if _, err := o.jobs.InsertTx(ctx, tx, deliverArgs{MessageID: m.ID}, nil); err != nil {
 		return err
+	}
+	return nil
+}
+
+// jobBatch bounds one InsertManyTx: large enough to amortise round trips,
+// small enough to keep each statement's parameters reasonable.
+const jobBatch = 5000
+
+// EnqueueJobs adds, in tx, the delivery jobs of messages the caller stored
+// itself with status pending (a set-based INSERT … SELECT of many messages;
+// Enqueue is the one-message form).
+func (o *Outbox) EnqueueJobs(ctx context.Context, tx bun.Tx, ids []string) error {
+	for len(ids) > 0 {
+		n := min(len(ids), jobBatch)
+		params := make([]river.InsertManyParams, n)
+		for i, id := range ids[:n] {
+			params[i] = river.InsertManyParams{Args: deliverArgs{MessageID: id}}
+		}
+		if err := o.jobs.InsertManyTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("outbox: enqueueing deliveries: %w", err)
+		}
+		ids = ids[n:]
 	}
 	return nil
 }
@@ -152,6 +216,18 @@ func (deliverArgs) InsertOpts() river.InsertOpts {
 type deliverWorker struct {
 	river.WorkerDefaults[deliverArgs]
 	o *Outbox
+	// retryAfter carries a failed attempt's plugin hint from Work to
+	// NextRetry, which River calls right after, by job id.
+	retryAfter sync.Map
+}
+
+// NextRetry waits the backoff, or the plugin's retry-after when longer.
+func (w *deliverWorker) NextRetry(job *river.Job[deliverArgs]) time.Time {
+	d := w.o.retryDelay(job.Attempt)
+	if v, ok := w.retryAfter.LoadAndDelete(job.ID); ok {
+		d = max(d, v.(time.Duration))
+	}
+	return time.Now().Add(d)
 }
 
 func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration { return 2 * time.Minute }
@@ -173,15 +249,30 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 		// messages once a notifier is configured.
 		return nil
 	}
+	if p := w.o.prepare.Load(); p != nil {
+		reason, err := (*p)(ctx, m)
+		if err != nil {
+			return fmt.Errorf("outbox: preparing %s: %w", m.ID, err)
+		}
+		if reason != "" {
+			_, err := w.o.db.NewUpdate().Model((*Message)(nil)).Where("id = ?", m.ID).Where("status = ?", StatusPending).
+				Set("status = ?", StatusFailed).Set("last_error = ?", truncate(SuppressedPrefix+reason, 500)).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("outbox: suppressing %s: %w", m.ID, err)
+			}
+			return nil
+		}
+	}
 	// The plugin call happens outside any transaction.
 	sendErr := s.Send(ctx, m)
 	now := time.Now().UTC()
+	permanent := permanentFailure(sendErr)
 	q := w.o.db.NewUpdate().Model((*Message)(nil)).Where("id = ?", m.ID).Where("status = ?", StatusPending).
 		Set("attempts = attempts + 1")
 	switch {
 	case sendErr == nil:
 		q = q.Set("status = ?", StatusSent).Set("sent_at = ?", now).Set("last_error = ''")
-	case job.Attempt >= job.MaxAttempts:
+	case permanent || job.Attempt >= job.MaxAttempts:
 		q = q.Set("status = ?", StatusFailed).Set("last_error = ?", truncate(sendErr.Error(), 500))
 	default:
 		q = q.Set("last_error = ?", truncate(sendErr.Error(), 500))
@@ -189,7 +280,30 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	if _, err := q.Exec(ctx); err != nil {
 		return fmt.Errorf("outbox: recording delivery of %s: %w", m.ID, err)
 	}
+	if permanent {
+		return river.JobCancel(sendErr)
+	}
+	if sendErr != nil {
+		var se *sdk.Error
+		if errors.As(sendErr, &se) && se.RetryAfter > 0 {
+			w.retryAfter.Store(job.ID, se.RetryAfter)
+		}
+	}
 	return sendErr
+}
+
+// permanentFailure reports plugin errors that a retry cannot fix: a bad
+// recipient or message, a deleted webhook, a channel the plugin lacks.
+func permanentFailure(err error) bool {
+	if err == nil {
+		return false
+	}
+	switch sdk.KindOf(err) {
+	case sdk.InvalidInput, sdk.NotFound, sdk.NotSupported:
+		var se *sdk.Error
+		return errors.As(err, &se)
+	}
+	return false
 }
 
 type sweepArgs struct{}
