@@ -84,7 +84,9 @@ type HoldingsProvider interface {
 type HoldingsFunc func(ctx context.Context, userID string) (Holdings, error)
 
 // Holdings implements HoldingsProvider.
-func (f HoldingsFunc) Holdings(ctx context.Context, userID string) (Holdings, error) { return f(ctx, userID) }
+func (f HoldingsFunc) Holdings(ctx context.Context, userID string) (Holdings, error) {
+	return f(ctx, userID)
+}
 
 // DiscordLink is a user's linked Discord account.
 type DiscordLink struct {

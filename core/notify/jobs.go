@@ -88,7 +88,9 @@ type roleSyncAllWorker struct {
 	s *Service
 }
 
-func (w *roleSyncAllWorker) Timeout(*river.Job[roleSyncAllArgs]) time.Duration { return 10 * time.Minute }
+func (w *roleSyncAllWorker) Timeout(*river.Job[roleSyncAllArgs]) time.Duration {
+	return 10 * time.Minute
+}
 
 func (w *roleSyncAllWorker) Work(ctx context.Context, _ *river.Job[roleSyncAllArgs]) error {
 	if w.s.holdings.Load() == nil {

@@ -189,7 +189,7 @@ func (h *hub) head(ctx context.Context, table string) (cursor, error) {
 	if h.s.db.Dialect == database.Postgres {
 		err = h.s.db.Read.NewRaw("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint").Scan(ctx, &c.txid)
 	} else {
-		err = h.s.db.Read.NewRaw("SELECT COALESCE(max(seq), 0) FROM " + table).Scan(ctx, &c.seq)
+		err = h.s.db.Read.NewRaw("SELECT COALESCE(max(seq), 0) FROM "+table).Scan(ctx, &c.seq)
 	}
 	if err != nil {
 		return c, fmt.Errorf("notify: reading the %s cursor: %w", table, err)
