@@ -24,6 +24,7 @@ import (
 	"github.com/ezscale/platform/core/httpapi"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/logging"
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/ratelimit"
 )
@@ -36,6 +37,7 @@ type App struct {
 	Jobs     *jobs.Engine
 	Metrics  *prometheus.Registry
 	Outbox   *outbox.Outbox
+	Notify   *notify.Service
 	Limiter  *ratelimit.Limiter
 	Accounts *accounts.Service
 	HTTP     *httpapi.Server
@@ -69,7 +71,26 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	reg := jobs.NewRegistry(cfg.Jobs.RescueAfter)
 	a.Limiter = ratelimit.New(db)
 	a.Outbox = outbox.New(db, reg)
-	a.Accounts = accounts.New(db, a.Outbox, a.Limiter, accounts.Options{
+	nc := cfg.Notifications
+	adminAlerts := make([]notify.Type, len(nc.AdminAlerts))
+	for i, t := range nc.AdminAlerts {
+		adminAlerts[i] = notify.Type(t)
+	}
+	// The plugin host reaches the service through SetPlugins once it is
+	// built; until then the discord channel's messages wait in the outbox.
+	a.Notify, err = notify.New(db, a.Outbox, reg, notify.Options{
+		PublicURL: cfg.Server.PublicURL, ProductName: nc.ProductName, TemplatesDir: nc.TemplatesDir,
+		DiscordPlugin: nc.DiscordPlugin, CommunityPlugin: nc.CommunityPlugin, AdminAlerts: adminAlerts,
+		UnsubscribeSecret: nc.UnsubscribeSecret, UnsubscribeMailto: nc.UnsubscribeMailto,
+		StreamPollInterval: nc.StreamPollInterval, StreamHeartbeat: nc.StreamHeartbeat, StreamMaxDuration: nc.StreamMaxDuration,
+		InviteMaxAge: nc.InviteMaxAge, RoleSyncInterval: nc.RoleSyncInterval, Logger: logger.Named("notify"),
+	})
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	a.closers = append(a.closers, func(context.Context) error { a.Notify.Stop(); return nil })
+	a.Accounts = accounts.New(db, a.Notify, a.Limiter, accounts.Options{
 		SessionTTL: cfg.Auth.SessionTTL, LoginLimit: cfg.Auth.LoginLimit, LoginWindow: cfg.Auth.LoginWindow,
 		SignupLimit: cfg.Auth.SignupLimit, ResetTokenTTL: cfg.Auth.ResetTokenTTL, TOTPIssuer: cfg.Auth.TOTPIssuer,
 		PublicURL: cfg.Server.PublicURL,
@@ -106,7 +127,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow,
-	})
+	}, &httpapi.NotificationsAPI{Notify: a.Notify})
 	return a, nil
 }
 
@@ -153,6 +174,9 @@ func (a *App) Run(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          a.Logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
+	// Live notification streams never go idle: end them when shutdown
+	// starts, or Shutdown would wait for its whole timeout.
+	a.server.RegisterOnShutdown(a.Notify.Stop)
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.listener) }()
 	a.Logger.Info("serving", "addr", a.Addr(), "database", a.DB.Name, "public_url", a.Config.Server.PublicURL)

@@ -60,16 +60,32 @@ func setup(t testing.TB, db *database.DB, o setupOpts) *testBundle {
 		ob.SetSender("discord", b.discord)
 	}
 	if o.start {
-		if err := engine.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = engine.Stop(ctx)
-		})
+		b.start(t)
 	}
 	return b
+}
+
+// start runs the job engine until the test ends.
+func (b *testBundle) start(t testing.TB) {
+	t.Helper()
+	if err := b.engine.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = b.engine.Stop(ctx)
+	})
+}
+
+// pending counts outbox messages not yet sent or failed.
+func pending(t testing.TB, db *database.DB) int {
+	t.Helper()
+	n, err := db.NewSelect().Model((*outbox.Message)(nil)).Where("status = 'pending'").Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
 }
 
 // fakeSender records deliveries and fails the first failures[recipient]
