@@ -17,7 +17,7 @@ type Notification struct {
 	bun.BaseModel `bun:"table:notifications"`
 
 	ID        string   `bun:"id,pk"`
-	Seq       int64    `bun:"seq,scanonly"`
+	Seq       int64    `bun:"seq,nullzero"`
 	UserID    string   `bun:"user_id"`
 	AccountID *string  `bun:"account_id"`
 	Type      Type     `bun:"type"`
