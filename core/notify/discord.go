@@ -371,13 +371,13 @@ func (s *Service) syncRoles(ctx context.Context, a roleSyncArgs) error {
 		return fmt.Errorf("notify: holdings of %s: %w", a.UserID, err)
 	}
 	roles := h.Roles()
+	slices.Sort(roles)
 	if _, err := c.SyncRoles(ctx, &pb.SyncRolesRequest{UserExternalId: link.DiscordUserID, DesiredRoles: roles}); err != nil {
 		if sdk.KindOf(err) == sdk.NotFound {
 			return river.JobCancel(fmt.Errorf("discord user %s left the server: %w", link.DiscordUserID, err))
 		}
 		return err
 	}
-	slices.Sort(roles)
 	_, err = s.db.NewUpdate().Model((*DiscordLink)(nil)).Set("roles = ?", strings.Join(roles, " ")).Set("synced_at = ?", s.now()).
 		Where("user_id = ?", a.UserID).Where("discord_user_id = ?", link.DiscordUserID).Exec(ctx)
 	if err != nil {

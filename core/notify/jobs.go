@@ -25,9 +25,12 @@ func (s *Service) registerJobs(reg *jobs.Registry) {
 }
 
 // liveStates are the states in which a job still has work to do: unique
-// jobs use them so that a burst of requests makes one job, not many.
+// jobs use them so that a burst of requests makes one job, not many. River
+// requires running among them, so a request that arrives while a sync
+// runs is absorbed by it; the periodic sync catches anything it missed.
 var liveStates = []rivertype.JobState{
 	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+	rivertype.JobStateRunning,
 }
 
 // inviteArgs creates a new user's signup invite.

@@ -102,20 +102,20 @@ type Service struct {
 // template override does not parse or render.
 func New(db *database.DB, ob *outbox.Outbox, reg *jobs.Registry, opts Options) (*Service, error) {
 	opts.defaults()
+	admin := map[Type]bool{AdminAlert: true}
+	for _, t := range opts.AdminAlerts {
+		if _, ok := byType[t]; !ok {
+			return nil, fmt.Errorf("notify: admin_alerts: unknown notification type %q", t)
+		}
+		admin[t] = true
+	}
 	tmpl, err := loadTemplates(opts.TemplatesDir)
 	if err != nil {
 		return nil, err
 	}
 	s := &Service{
-		db: db, outbox: ob, jobs: reg.Inserter(), opts: opts, templates: tmpl,
-		admin: map[Type]bool{AdminAlert: true},
-		now:   func() time.Time { return time.Now().UTC() },
-	}
-	for _, t := range opts.AdminAlerts {
-		if _, ok := byType[t]; !ok {
-			return nil, fmt.Errorf("notify: admin_alerts: unknown notification type %q", t)
-		}
-		s.admin[t] = true
+		db: db, outbox: ob, jobs: reg.Inserter(), opts: opts, templates: tmpl, admin: admin,
+		now: func() time.Time { return time.Now().UTC() },
 	}
 	s.signer = newSigner(db, opts.UnsubscribeSecret)
 	s.hub = newHub(s)
