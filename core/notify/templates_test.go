@@ -112,7 +112,7 @@ func TestTemplateOverrides(t *testing.T) {
 	}
 
 	for name, body := range map[string]string{
-		"invoice.issued.txt": `{{define "subject"}}{{.Data.nubmer}}{{end}}{{define "message"}}x{{end}}{{define "body"}}x{{end}}`,
+		"invoice.issued.txt":  `{{define "subject"}}{{.Data.nubmer}}{{end}}{{define "message"}}x{{end}}{{define "body"}}x{{end}}`,
 		"invoice.issued.html": `{{if}}`,
 		"invoce.issued.txt":   `x`,
 		"announcement.txt":    `{{define "subject"}}x{{end}}`,
