@@ -60,7 +60,8 @@ func (b *testBundle) messages(t *testing.T) []string {
 func (b *testBundle) inApp(t *testing.T) []string {
 	t.Helper()
 	var types []string
-	if err := b.db.NewSelect().Table("notifications").Column("type").Order("seq").Scan(context.Background(), &types); err != nil {
+	if err := b.db.NewSelect().TableExpr("notifications AS n").Join("JOIN notification_events AS e ON e.id = n.event_id").
+		ColumnExpr("e.type").OrderExpr("n.seq").Scan(context.Background(), &types); err != nil {
 		t.Fatal(err)
 	}
 	return types

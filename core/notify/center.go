@@ -12,12 +12,11 @@ import (
 	"github.com/ezscale/platform/core/database"
 )
 
-// Notification is one in-app notification of a user.
+// Notification is one in-app notification of a user: the recipient's row
+// (read state) joined with its event (what it says).
 type Notification struct {
-	bun.BaseModel `bun:"table:notifications"`
-
-	ID        string   `bun:"id,pk"`
-	Seq       int64    `bun:"seq,nullzero"`
+	ID        string   `bun:"id"`
+	Seq       int64    `bun:"seq"`
 	UserID    string   `bun:"user_id"`
 	AccountID *string  `bun:"account_id"`
 	Type      Type     `bun:"type"`
@@ -30,6 +29,18 @@ type Notification struct {
 	ReadAt    *time.Time `bun:"read_at"`
 	CreatedAt time.Time  `bun:"created_at"`
 }
+
+// selectNotifications starts a query over notifications (alias n) joined
+// with their events (alias e).
+func selectNotifications(db bun.IDB) *bun.SelectQuery {
+	return db.NewSelect().TableExpr("notifications AS n").
+		Join("JOIN notification_events AS e ON e.id = n.event_id").
+		ColumnExpr("n.id, n.seq, n.user_id, n.category, n.read_at, n.created_at").
+		ColumnExpr("e.account_id, e.type, e.title, e.message, e.link, e.data")
+}
+
+// notificationsTable names the per-recipient table for updates.
+const notificationsTable = "notifications"
 
 // ListFilter selects notifications; BeforeSeq is the cursor (the Seq of
 // the last notification of the previous page).
@@ -62,17 +73,17 @@ func (s *Service) List(ctx context.Context, userID string, f ListFilter) ([]Noti
 		f.Limit = 50
 	}
 	var out []Notification
-	q := s.reader(ctx).NewSelect().Model(&out).Where("user_id = ?", userID)
+	q := selectNotifications(s.reader(ctx)).Where("n.user_id = ?", userID)
 	if f.Category != "" {
-		q = q.Where("category = ?", string(f.Category))
+		q = q.Where("n.category = ?", string(f.Category))
 	}
 	if f.UnreadOnly {
-		q = q.Where("read_at IS NULL")
+		q = q.Where("n.read_at IS NULL")
 	}
 	if f.BeforeSeq > 0 {
-		q = q.Where("seq < ?", f.BeforeSeq)
+		q = q.Where("n.seq < ?", f.BeforeSeq)
 	}
-	if err := q.Order("seq DESC").Limit(int64(f.Limit)).Scan(ctx); err != nil {
+	if err := q.OrderExpr("n.seq DESC").Limit(int64(f.Limit)).Scan(ctx, &out); err != nil {
 		return nil, fmt.Errorf("notify: listing notifications: %w", err)
 	}
 	return out, nil
@@ -111,7 +122,7 @@ func (s *Service) UnreadCount(ctx context.Context, userID string) (*Unread, erro
 func (s *Service) MarkRead(ctx context.Context, userID, id string, read bool) (*Notification, error) {
 	n := &Notification{}
 	err := s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewUpdate().Model(n).Where("id = ?", id).Where("user_id = ?", userID)
+		q := tx.NewUpdate().Table(notificationsTable).Where("id = ?", id).Where("user_id = ?", userID)
 		if read {
 			q = q.Set("read_at = ?", s.now()).Where("read_at IS NULL")
 		} else {
@@ -126,7 +137,7 @@ func (s *Service) MarkRead(ctx context.Context, userID, id string, read bool) (*
 				return err
 			}
 		}
-		err = tx.NewSelect().Model(n).Where("id = ?", id).Where("user_id = ?", userID).Scan(ctx)
+		err = selectNotifications(tx).Where("n.id = ?", id).Where("n.user_id = ?", userID).Scan(ctx, n)
 		if database.IsNoRows(err) {
 			return apperr.NotFoundf("no such notification")
 		}
@@ -149,7 +160,7 @@ func (s *Service) MarkAllRead(ctx context.Context, userID string, category Categ
 	}
 	var n int64
 	err := s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewUpdate().Model((*Notification)(nil)).Set("read_at = ?", s.now()).
+		q := tx.NewUpdate().Table(notificationsTable).Set("read_at = ?", s.now()).
 			Where("user_id = ?", userID).Where("read_at IS NULL")
 		if category != "" {
 			q = q.Where("category = ?", string(category))

@@ -14,51 +14,91 @@ import (
 	"github.com/ezscale/platform/core/outbox"
 )
 
-// TestFailingChannelRetriedWithoutDuplicatingOthers: email fails three
-// times and is retried until it goes through; the discord message and the
-// in-app row of the same event are delivered once.
+// TestFailingChannelRetriedWithoutDuplicatingOthers: one recipient's
+// email fails three times and is retried (in a job of its own, out of the
+// batch) until it goes through; the other recipients' email, the discord
+// message and the in-app rows of the same event are delivered once.
 func TestFailingChannelRetriedWithoutDuplicatingOthers(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		b := setup(t, db, setupOpts{opts: notify.Options{DiscordPlugin: "discord"}})
 		ctx := context.Background()
-		u := createUser(t, db, "flaky")
-		acct := createAccount(t, db, map[user]string{u: "owner"})
-		setPrefs(t, b.svc, u, notify.PreferenceChange{Type: notify.ServiceFailed, Channel: notify.ChannelDiscord, Enabled: true})
-		if err := b.svc.SetDiscordWebhook(ctx, u.ID, "https://discord.com/api/webhooks/123456789012345678/tok"); err != nil {
+		flaky := createUser(t, db, "flaky")
+		ok1 := createUser(t, db, "ok1")
+		ok2 := createUser(t, db, "ok2")
+		acct := createAccount(t, db, map[user]string{flaky: "owner", ok1: "admin", ok2: "technical"})
+		setPrefs(t, b.svc, flaky, notify.PreferenceChange{Type: notify.ServiceFailed, Channel: notify.ChannelDiscord, Enabled: true})
+		if err := b.svc.SetDiscordWebhook(ctx, flaky.ID, "https://discord.com/api/webhooks/123456789012345678/tok"); err != nil {
 			t.Fatal(err)
 		}
-		b.email.failFirst(u.Email, 3)
+		b.email.failFirst(flaky.Email, 3)
 		b.notifyTx(t, notify.Event{Type: notify.ServiceFailed, AccountID: acct, Data: map[string]any{"service_name": "vps-1", "reason": "node down"}})
 		b.start(t)
 		waitFor(t, "every message delivered", func() bool { return pending(t, db) == 0 })
 
 		var ms []outbox.Message
-		if err := db.NewSelect().Model(&ms).Order("channel").Scan(ctx); err != nil {
+		if err := db.NewSelect().Model(&ms).Order("channel", "recipient").Scan(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if len(ms) != 2 {
-			t.Fatalf("%d messages, want 2", len(ms))
-		}
-		discordMsg, emailMsg := ms[0], ms[1]
 		type state struct {
-			Status   string
-			Attempts int
+			Channel, Recipient, Status string
+			Attempts, Calls            int
 		}
-		if diff := cmp.Diff([]state{{"sent", 1}, {"sent", 4}}, []state{{discordMsg.Status, discordMsg.Attempts}, {emailMsg.Status, emailMsg.Attempts}}); diff != "" {
-			t.Errorf("discord, email states (-want +got):\n%s", diff)
+		calls := b.email.attempts()
+		for k, v := range b.discord.attempts() {
+			calls[k] = v
 		}
-		if diff := cmp.Diff(map[string]int{emailMsg.ID: 4}, b.email.attempts()); diff != "" {
-			t.Errorf("email sender calls (-want +got):\n%s", diff)
+		got := make([]state, len(ms))
+		for i, m := range ms {
+			got[i] = state{m.Channel, m.Recipient, m.Status, m.Attempts, calls[m.ID]}
 		}
-		if diff := cmp.Diff(map[string]int{discordMsg.ID: 1}, b.discord.attempts()); diff != "" {
-			t.Errorf("discord sender calls (-want +got):\n%s", diff)
+		hook := "https://discord.com/api/webhooks/123456789012345678/tok"
+		want := []state{
+			{"discord", hook, "sent", 1, 1},
+			{"email", flaky.Email, "sent", 4, 4},
+			{"email", ok1.Email, "sent", 1, 1},
+			{"email", ok2.Email, "sent", 1, 1},
 		}
-		if n := len(b.email.messages()); n != 1 {
-			t.Errorf("email delivered %d times, want 1", n)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("messages (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff(map[string]int{u.ID: 1}, inAppUsers(t, db, notify.ServiceFailed)); diff != "" {
+		if n := len(b.email.messages()); n != 3 {
+			t.Errorf("%d emails delivered, want 3", n)
+		}
+		if diff := cmp.Diff(map[string]int{flaky.ID: 1, ok1.ID: 1, ok2.ID: 1}, inAppUsers(t, db, notify.ServiceFailed)); diff != "" {
 			t.Errorf("in-app rows (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestBatchStopsWhenTheProviderFails: after three failures in a row a
+// batch stops and is retried later; every message is still delivered
+// exactly once in the end.
+func TestBatchStopsWhenTheProviderFails(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, setupOpts{})
+		var users []user
+		for i := range 8 {
+			u := createUser(t, db, "u"+itoa(i))
+			users = append(users, u)
+			if i < 4 {
+				b.email.failFirst(u.Email, 1)
+			}
+		}
+		b.notifyTx(t, notify.Event{Type: notify.Announcement, AllUsers: true, Data: map[string]any{"title": "t", "message": "m"}})
+		b.start(t)
+		waitFor(t, "every message delivered", func() bool { return pending(t, db) == 0 })
+		sent := map[string]int{}
+		for _, m := range b.email.messages() {
+			sent[m.Recipient]++
+		}
+		want := map[string]int{}
+		for _, u := range users {
+			want[u.Email] = 1
+		}
+		if diff := cmp.Diff(want, sent); diff != "" {
+			t.Errorf("deliveries per recipient (-want +got):\n%s", diff)
 		}
 	})
 }

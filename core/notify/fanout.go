@@ -26,23 +26,32 @@ func (s *Service) fanOut(ctx context.Context, tx bun.Tx, info *TypeInfo, ev *Eve
 	if ev.Data == nil {
 		data = []byte("{}")
 	}
+	// A message to one user keeps its body inline; anything wider shares
+	// one stored body per channel.
+	shared := len(ev.UserIDs) != 1
+	var eventID string
+	if info.Has(ChannelInApp) {
+		if eventID, err = s.insertEvent(ctx, tx, info, ev, r, string(data)); err != nil {
+			return err
+		}
+	}
 	run := func(aud string, audArgs []any) error {
 		if info.Has(ChannelInApp) {
-			n, err := s.insertInApp(ctx, tx, info, ev, r, string(data), aud, audArgs)
+			n, err := s.insertInApp(ctx, tx, info, eventID, aud, audArgs)
 			if err != nil {
 				return err
 			}
 			res.InApp += n
 		}
 		if info.Has(ChannelEmail) {
-			n, err := s.insertMessages(ctx, tx, info, ChannelEmail, r, s.link(ev.Link), aud, audArgs)
+			n, err := s.insertMessages(ctx, tx, info, ChannelEmail, r, s.link(ev.Link), shared, aud, audArgs)
 			if err != nil {
 				return err
 			}
 			res.Messages[ChannelEmail] += n
 		}
 		if info.Has(ChannelDiscord) && s.opts.DiscordPlugin != "" {
-			n, err := s.insertMessages(ctx, tx, info, ChannelDiscord, r, s.link(ev.Link), aud, audArgs)
+			n, err := s.insertMessages(ctx, tx, info, ChannelDiscord, r, s.link(ev.Link), false, aud, audArgs)
 			if err != nil {
 				return err
 			}
@@ -98,17 +107,29 @@ func prefCond(info *TypeInfo, ch Channel) (string, []any) {
 	}
 }
 
-func (s *Service) insertInApp(ctx context.Context, tx bun.Tx, info *TypeInfo, ev *Event, r *rendered, data, aud string, audArgs []any) (int, error) {
-	pref, prefArgs := prefCond(info, ChannelInApp)
+// insertEvent stores what the event's notifications show, once.
+func (s *Service) insertEvent(ctx context.Context, tx bun.Tx, info *TypeInfo, ev *Event, r *rendered, data string) (string, error) {
+	id := uuid.Must(uuid.NewV7()).String()
 	var account any
 	if ev.AccountID != "" {
 		account = ev.AccountID
 	}
-	q := "INSERT INTO notifications (id, user_id, account_id, type, category, title, message, link, data, created_at) " +
-		"SELECT " + s.idExpr() + ", r.id, ?, ?, ?, ?, ?, ?, ?, ? FROM (" +
+	_, err := tx.ExecContext(ctx, "INSERT INTO notification_events (id, account_id, type, category, title, message, link, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		id, account, string(info.Type), string(info.Category), r.Subject, r.Message, s.link(ev.Link), data, s.now())
+	if err != nil {
+		return "", fmt.Errorf("notify: storing a %s event: %w", info.Type, err)
+	}
+	return id, nil
+}
+
+// insertInApp gives each recipient who wants the event in-app a row.
+func (s *Service) insertInApp(ctx context.Context, tx bun.Tx, info *TypeInfo, eventID, aud string, audArgs []any) (int, error) {
+	pref, prefArgs := prefCond(info, ChannelInApp)
+	q := "INSERT INTO notifications (id, user_id, event_id, category, created_at) " +
+		"SELECT " + s.idExpr() + ", r.id, ?, ?, ? FROM (" +
 		"SELECT u.id, row_number() OVER (ORDER BY u.id) AS rn FROM users AS u " +
 		"WHERE u.disabled_at IS NULL AND " + aud + " AND " + pref + ") AS r"
-	args := []any{idPrefix(), account, string(info.Type), string(info.Category), r.Subject, r.Message, s.link(ev.Link), data, s.now()}
+	args := []any{idPrefix(), eventID, string(info.Category), s.now()}
 	args = append(append(args, audArgs...), prefArgs...)
 	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
@@ -123,15 +144,25 @@ func (s *Service) insertInApp(ctx context.Context, tx bun.Tx, info *TypeInfo, ev
 
 // insertMessages stores one outbox entry per recipient who wants the type
 // on ch, then their delivery jobs.
-func (s *Service) insertMessages(ctx context.Context, tx bun.Tx, info *TypeInfo, ch Channel, r *rendered, link, aud string, audArgs []any) (int, error) {
+func (s *Service) insertMessages(ctx context.Context, tx bun.Tx, info *TypeInfo, ch Channel, r *rendered, link string, shared bool, aud string, audArgs []any) (int, error) {
 	pref, prefArgs := prefCond(info, ch)
 	var recipient, join, extra string
 	subject, text, html := r.Subject, r.Text, r.HTML
+	var bodyID any
 	switch ch {
 	case ChannelEmail:
 		recipient = "u.email"
 		if info.Marketing {
 			extra = " AND u.email_verified_at IS NOT NULL"
+		}
+		if shared {
+			// Rendered once, stored once: an announcement's body is not
+			// copied into every recipient's message.
+			id, err := s.outbox.StoreBody(ctx, tx, text, html)
+			if err != nil {
+				return 0, err
+			}
+			bodyID, text, html = id, "", ""
 		}
 	case ChannelDiscord:
 		// A user's discord channel is their own webhook (the plugin sends
@@ -140,11 +171,11 @@ func (s *Service) insertMessages(ctx context.Context, tx bun.Tx, info *TypeInfo,
 		join = " JOIN notification_settings AS st ON st.user_id = u.id AND st.discord_webhook_url <> ''"
 		text, html = discordText(r, link), ""
 	}
-	q := "INSERT INTO outbox_messages (id, user_id, channel, recipient, template, category, subject, body_text, body_html, status, attempts, last_error, created_at) " +
-		"SELECT " + s.idExpr() + ", r.id, ?, r.recipient, ?, ?, ?, ?, ?, ?, 0, '', ? FROM (" +
+	q := "INSERT INTO outbox_messages (id, user_id, channel, recipient, template, category, subject, body_text, body_html, body_id, status, attempts, last_error, created_at) " +
+		"SELECT " + s.idExpr() + ", r.id, ?, r.recipient, ?, ?, ?, ?, ?, ?, ?, 0, '', ? FROM (" +
 		"SELECT u.id, " + recipient + " AS recipient, row_number() OVER (ORDER BY u.id) AS rn FROM users AS u" + join +
 		" WHERE u.disabled_at IS NULL AND " + aud + " AND " + pref + extra + ") AS r RETURNING id"
-	args := []any{idPrefix(), string(ch), string(info.Type), outboxCategory(info), subject, text, html, "pending", s.now()}
+	args := []any{idPrefix(), string(ch), string(info.Type), outboxCategory(info), subject, text, html, bodyID, "pending", s.now()}
 	args = append(append(args, audArgs...), prefArgs...)
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -165,7 +196,12 @@ func (s *Service) insertMessages(ctx context.Context, tx bun.Tx, info *TypeInfo,
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("notify: queueing %s %s messages: %w", info.Type, ch, err)
 	}
-	if err := s.outbox.EnqueueJobs(ctx, tx, ids); err != nil {
+	if id, ok := bodyID.(string); ok {
+		err = s.outbox.EnqueueShared(ctx, tx, id, ids)
+	} else {
+		err = s.outbox.EnqueueJobs(ctx, tx, ids)
+	}
+	if err != nil {
 		return 0, err
 	}
 	return len(ids), nil

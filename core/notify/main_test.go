@@ -237,8 +237,8 @@ func inAppUsers(t testing.TB, db *database.DB, typ notify.Type) map[string]int {
 		UserID string `bun:"user_id"`
 		N      int    `bun:"n"`
 	}
-	if err := db.NewSelect().TableExpr("notifications").ColumnExpr("user_id, count(*) AS n").
-		Where("type = ?", string(typ)).Group("user_id").Scan(context.Background(), &rows); err != nil {
+	if err := db.NewSelect().TableExpr("notifications AS n").Join("JOIN notification_events AS e ON e.id = n.event_id").
+		ColumnExpr("n.user_id, count(*) AS n").Where("e.type = ?", string(typ)).Group("n.user_id").Scan(context.Background(), &rows); err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]int{}

@@ -78,8 +78,8 @@ func (s *Service) Since(ctx context.Context, userID, afterID string, limit int) 
 		return nil, fmt.Errorf("notify: finding %s: %w", afterID, err)
 	}
 	var out []Notification
-	if err := s.reader(ctx).NewSelect().Model(&out).Where("user_id = ?", userID).Where("seq > ?", seq).
-		Order("seq ASC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := selectNotifications(s.reader(ctx)).Where("n.user_id = ?", userID).Where("n.seq > ?", seq).
+		OrderExpr("n.seq ASC").Limit(int64(limit)).Scan(ctx, &out); err != nil {
 		return nil, fmt.Errorf("notify: listing since %s: %w", afterID, err)
 	}
 	return out, nil
@@ -297,8 +297,8 @@ func (h *hub) poll(ctx context.Context, gen int) error {
 	var full []Notification
 	for i := 0; i < len(ids); i += 500 {
 		var part []Notification
-		if err := h.s.db.Read.NewSelect().Model(&part).Where("id IN (?)", bun.In(ids[i:min(i+500, len(ids))])).
-			Order("seq ASC").Scan(ctx); err != nil {
+		if err := selectNotifications(h.s.db.Read).Where("n.id IN (?)", bun.In(ids[i:min(i+500, len(ids))])).
+			OrderExpr("n.seq ASC").Scan(ctx, &part); err != nil {
 			return fmt.Errorf("notify: loading streamed notifications: %w", err)
 		}
 		full = append(full, part...)

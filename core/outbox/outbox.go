@@ -19,18 +19,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
-	"github.com/ezscale/platform/sdk"
 )
 
 // Statuses of a message.
@@ -53,11 +51,16 @@ type Message struct {
 	Subject   string     `bun:"subject" json:"subject"`
 	BodyText  string     `bun:"body_text" json:"-"`
 	BodyHTML  string     `bun:"body_html" json:"-"`
+	// BodyID names a body shared with other messages (StoreBody); Get
+	// fills BodyText and BodyHTML from it.
+	BodyID *string `bun:"body_id" json:"-"`
 	Status    string     `bun:"status" json:"status"`
 	Attempts  int        `bun:"attempts" json:"attempts"`
 	LastError string     `bun:"last_error" json:"last_error,omitempty"`
 	CreatedAt time.Time  `bun:"created_at" json:"created_at"`
 	SentAt    *time.Time `bun:"sent_at" json:"sent_at,omitempty"`
+	// LockedUntil is the lease of the attempt in progress.
+	LockedUntil *time.Time `bun:"locked_until" json:"-"`
 
 	// Headers are extra headers for the channel (List-Unsubscribe on
 	// email). They are not stored: the Prepare hook sets them for each
@@ -100,6 +103,7 @@ func New(db *database.DB, reg *jobs.Registry) *Outbox {
 	empty := map[string]Sender{}
 	o.senders.Store(&empty)
 	jobs.Add(reg, &deliverWorker{o: o})
+	jobs.Add(reg, &batchWorker{o: o})
 	jobs.Add(reg, &sweepWorker{o: o})
 	reg.Periodic("outbox_sweep", 5*time.Minute, func() river.JobArgs { return sweepArgs{} })
 	return o
@@ -153,24 +157,74 @@ func (o *Outbox) Enqueue(ctx context.Context, tx bun.Tx, m *Message) error {
 	return nil
 }
 
-// jobBatch bounds one InsertManyTx: large enough to amortise round trips,
-// small enough to keep each statement's parameters reasonable.
-const jobBatch = 5000
+// Body is text shared by many messages.
+type body struct {
+	bun.BaseModel `bun:"table:outbox_bodies"`
 
-// EnqueueJobs adds, in tx, the delivery jobs of messages the caller stored
-// itself with status pending (a set-based INSERT … SELECT of many messages;
-// Enqueue is the one-message form).
+	ID        string    `bun:"id,pk"`
+	BodyText  string    `bun:"body_text"`
+	BodyHTML  string    `bun:"body_html"`
+	CreatedAt time.Time `bun:"created_at"`
+}
+
+// StoreBody stores, in tx, a body that many messages share (an
+// announcement rendered once) and returns its id: messages stored with
+// body_id set to it and empty bodies are delivered with it, and the text
+// is kept once instead of once per recipient.
+func (o *Outbox) StoreBody(ctx context.Context, tx bun.Tx, text, html string) (string, error) {
+	b := &body{ID: uuid.Must(uuid.NewV7()).String(), BodyText: text, BodyHTML: html, CreatedAt: time.Now().UTC()}
+	if _, err := tx.NewInsert().Model(b).Exec(ctx); err != nil {
+		return "", fmt.Errorf("outbox: storing a shared body: %w", err)
+	}
+	return b.ID, nil
+}
+
+// Messages sharing a body (StoreBody) are delivered by batch jobs of
+// batchSize messages each, named by a range of ids: a job row per message
+// would cost more than the message itself (River's rows carry several
+// indexes, two of them GIN over the arguments).
+const (
+	batchSize = 50
+	// insertBatch bounds one InsertManyTx.
+	insertBatch = 5000
+)
+
+// EnqueueJobs adds, in tx, one delivery job per message for messages the
+// caller stored itself with status pending (Enqueue is the one-message
+// form).
 func (o *Outbox) EnqueueJobs(ctx context.Context, tx bun.Tx, ids []string) error {
-	for len(ids) > 0 {
-		n := min(len(ids), jobBatch)
-		params := make([]river.InsertManyParams, n)
-		for i, id := range ids[:n] {
-			params[i] = river.InsertManyParams{Args: deliverArgs{MessageID: id}}
-		}
-		if err := o.jobs.InsertManyTx(ctx, tx, params); err != nil {
+	params := make([]river.InsertManyParams, len(ids))
+	for i, id := range ids {
+		params[i] = river.InsertManyParams{Args: deliverArgs{MessageID: id}}
+	}
+	return o.insertMany(ctx, tx, params)
+}
+
+// EnqueueShared adds, in tx, the delivery jobs of messages the caller
+// stored with status pending and body_id = bodyID: ids must be all of that
+// body's messages (a set-based INSERT … SELECT … RETURNING id). They are
+// delivered in batches; a message whose delivery fails in a batch is
+// handed to a job of its own, with the usual retries, so one bad recipient
+// does not hold up the others and a retry never repeats a message already
+// sent.
+func (o *Outbox) EnqueueShared(ctx context.Context, tx bun.Tx, bodyID string, ids []string) error {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	var params []river.InsertManyParams
+	for i := 0; i < len(sorted); i += batchSize {
+		chunk := sorted[i:min(i+batchSize, len(sorted))]
+		params = append(params, river.InsertManyParams{Args: batchArgs{BodyID: bodyID, First: chunk[0], Last: chunk[len(chunk)-1]}})
+	}
+	return o.insertMany(ctx, tx, params)
+}
+
+func (o *Outbox) insertMany(ctx context.Context, tx bun.Tx, params []river.InsertManyParams) error {
+	for len(params) > 0 {
+		n := min(len(params), insertBatch)
+		if err := o.jobs.InsertManyTx(ctx, tx, params[:n]); err != nil {
 			return fmt.Errorf("outbox: enqueueing deliveries: %w", err)
 		}
-		ids = ids[n:]
+		params = params[n:]
 	}
 	return nil
 }
@@ -180,6 +234,13 @@ func (o *Outbox) Get(ctx context.Context, id string) (*Message, error) {
 	m := &Message{}
 	if err := o.db.NewSelect().Model(m).Where("id = ?", id).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("outbox: loading %s: %w", id, err)
+	}
+	if m.BodyID != nil {
+		b := &body{}
+		if err := o.db.NewSelect().Model(b).Where("id = ?", *m.BodyID).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("outbox: loading the body of %s: %w", id, err)
+		}
+		m.BodyText, m.BodyHTML = b.BodyText, b.BodyHTML
 	}
 	return m, nil
 }
@@ -193,117 +254,6 @@ func (o *Outbox) ListForRecipient(ctx context.Context, recipient string) ([]Mess
 		return nil, fmt.Errorf("outbox: listing: %w", err)
 	}
 	return out, nil
-}
-
-type deliverArgs struct {
-	MessageID string `json:"message_id"`
-}
-
-func (deliverArgs) Kind() string { return "outbox_deliver" }
-
-// InsertOpts makes delivery jobs unique per message while one is live, so the
-// sweep never races a retrying job into a double send.
-func (deliverArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{
-		MaxAttempts: 12,
-		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-			rivertype.JobStateRetryable, rivertype.JobStateScheduled,
-		}},
-	}
-}
-
-type deliverWorker struct {
-	river.WorkerDefaults[deliverArgs]
-	o *Outbox
-	// retryAfter carries a failed attempt's plugin hint from Work to
-	// NextRetry, which River calls right after, by job id.
-	retryAfter sync.Map
-}
-
-// NextRetry waits the backoff, or the plugin's retry-after when longer.
-func (w *deliverWorker) NextRetry(job *river.Job[deliverArgs]) time.Time {
-	d := w.o.retryDelay(job.Attempt)
-	if v, ok := w.retryAfter.LoadAndDelete(job.ID); ok {
-		d = max(d, v.(time.Duration))
-	}
-	return time.Now().Add(d)
-}
-
-func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration { return 2 * time.Minute }
-
-func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
-	m, err := w.o.Get(ctx, job.Args.MessageID)
-	if database.IsNoRows(errors.Unwrap(err)) {
-		return river.JobCancel(fmt.Errorf("message %s no longer exists", job.Args.MessageID))
-	}
-	if err != nil {
-		return err
-	}
-	if m.Status != StatusPending {
-		return nil // already delivered (a duplicate job after a sweep)
-	}
-	s := w.o.sender(m.Channel)
-	if s == nil {
-		// Nothing to deliver with yet: the sweep re-enqueues pending
-		// messages once a notifier is configured.
-		return nil
-	}
-	if p := w.o.prepare.Load(); p != nil {
-		reason, err := (*p)(ctx, m)
-		if err != nil {
-			return fmt.Errorf("outbox: preparing %s: %w", m.ID, err)
-		}
-		if reason != "" {
-			_, err := w.o.db.NewUpdate().Model((*Message)(nil)).Where("id = ?", m.ID).Where("status = ?", StatusPending).
-				Set("status = ?", StatusFailed).Set("last_error = ?", truncate(SuppressedPrefix+reason, 500)).Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("outbox: suppressing %s: %w", m.ID, err)
-			}
-			return nil
-		}
-	}
-	// The plugin call happens outside any transaction.
-	sendErr := s.Send(ctx, m)
-	now := time.Now().UTC()
-	permanent := permanentFailure(sendErr)
-	q := w.o.db.NewUpdate().Model((*Message)(nil)).Where("id = ?", m.ID).Where("status = ?", StatusPending).
-		Set("attempts = attempts + 1")
-	switch {
-	case sendErr == nil:
-		q = q.Set("status = ?", StatusSent).Set("sent_at = ?", now).Set("last_error = ''")
-	case permanent || job.Attempt >= job.MaxAttempts:
-		q = q.Set("status = ?", StatusFailed).Set("last_error = ?", truncate(sendErr.Error(), 500))
-	default:
-		q = q.Set("last_error = ?", truncate(sendErr.Error(), 500))
-	}
-	if _, err := q.Exec(ctx); err != nil {
-		return fmt.Errorf("outbox: recording delivery of %s: %w", m.ID, err)
-	}
-	if permanent {
-		return river.JobCancel(sendErr)
-	}
-	if sendErr != nil {
-		var se *sdk.Error
-		if errors.As(sendErr, &se) && se.RetryAfter > 0 {
-			w.retryAfter.Store(job.ID, se.RetryAfter)
-		}
-	}
-	return sendErr
-}
-
-// permanentFailure reports plugin errors that a retry cannot fix: a bad
-// recipient or message, a deleted webhook, a channel the plugin lacks.
-func permanentFailure(err error) bool {
-	if err == nil {
-		return false
-	}
-	switch sdk.KindOf(err) {
-	case sdk.InvalidInput, sdk.NotFound, sdk.NotSupported:
-		var se *sdk.Error
-		return errors.As(err, &se)
-	}
-	return false
 }
 
 type sweepArgs struct{}
@@ -322,8 +272,17 @@ func (w *sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return 5 * 
 // configured at the time, or the job was discarded by an operator).
 func (w *sweepWorker) Work(ctx context.Context, job *river.Job[sweepArgs]) error {
 	var pending []Message
+	now := time.Now().UTC()
+	// Messages of a shared body are their batch job's for longer: a big
+	// announcement takes a while to send.
 	if err := w.o.db.NewSelect().Model(&pending).Column("id", "channel").
-		Where("status = ?", StatusPending).Where("created_at < ?", time.Now().UTC().Add(-time.Minute)).
+		Where("status = ?", StatusPending).
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("body_id IS NULL AND created_at < ?", now.Add(-time.Minute)).WhereOr("created_at < ?", now.Add(-30*time.Minute))
+		}).
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("locked_until IS NULL").WhereOr("locked_until < ?", now)
+		}).
 		Order("created_at ASC").Limit(1000).Scan(ctx); err != nil {
 		return fmt.Errorf("outbox: sweep: %w", err)
 	}

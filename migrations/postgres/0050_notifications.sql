@@ -2,13 +2,10 @@
 -- settings, event keys (notify once), unsubscribe signing key, and the
 -- change feed that live streams poll.
 
--- seq orders a user's notifications; txid (the inserting transaction) lets
--- every replica's stream poller read rows in commit-safe order: it only
--- reads rows of transactions older than the oldest still running.
-CREATE TABLE notifications (
+-- One row per notified event: what its recipients' notifications show,
+-- stored once however many recipients there are.
+CREATE TABLE notification_events (
     id         text PRIMARY KEY,
-    seq        bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-    user_id    text NOT NULL REFERENCES users (id),
     account_id text REFERENCES accounts (id),
     type       text NOT NULL,
     category   text NOT NULL CHECK (category IN ('billing', 'support', 'system', 'services')),
@@ -16,6 +13,22 @@ CREATE TABLE notifications (
     message    text NOT NULL,
     link       text NOT NULL DEFAULT '',
     data       text NOT NULL DEFAULT '{}',
+    created_at timestamptz NOT NULL
+);
+
+-- One row per recipient: the read state. Rows are written only by
+-- INSERT … SELECT from users and the event in the same transaction, so
+-- user_id and event_id carry no foreign keys: a key check per row would
+-- double the cost of an announcement to every user.
+-- seq orders a user's notifications; txid (the inserting transaction) lets
+-- every replica's stream poller read rows in commit-safe order: it only
+-- reads rows of transactions older than the oldest still running.
+CREATE TABLE notifications (
+    id         text PRIMARY KEY,
+    seq        bigint GENERATED ALWAYS AS IDENTITY,
+    user_id    text NOT NULL,
+    event_id   text NOT NULL,
+    category   text NOT NULL,
     read_at    timestamptz,
     created_at timestamptz NOT NULL,
     txid       bigint NOT NULL DEFAULT (pg_current_xact_id()::text::bigint)

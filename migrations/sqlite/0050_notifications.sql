@@ -2,12 +2,10 @@
 -- settings, event keys (notify once), unsubscribe signing key, and the
 -- change feed that live streams poll.
 
--- seq orders a user's notifications and is the stream pollers' cursor:
--- SQLite has one writer, so rows commit in seq order.
-CREATE TABLE notifications (
-    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-    id         TEXT NOT NULL UNIQUE,
-    user_id    TEXT NOT NULL REFERENCES users (id),
+-- One row per notified event: what its recipients' notifications show,
+-- stored once however many recipients there are.
+CREATE TABLE notification_events (
+    id         TEXT PRIMARY KEY,
     account_id TEXT REFERENCES accounts (id),
     type       TEXT NOT NULL,
     category   TEXT NOT NULL CHECK (category IN ('billing', 'support', 'system', 'services')),
@@ -15,6 +13,21 @@ CREATE TABLE notifications (
     message    TEXT NOT NULL,
     link       TEXT NOT NULL DEFAULT '',
     data       TEXT NOT NULL DEFAULT '{}',
+    created_at TIMESTAMP NOT NULL
+);
+
+-- One row per recipient: the read state. Rows are written only by
+-- INSERT … SELECT from users and the event in the same transaction, so
+-- user_id and event_id carry no foreign keys (as on PostgreSQL, where a key
+-- check per row would double the cost of an announcement to every user).
+-- seq orders a user's notifications and is the stream pollers' cursor:
+-- SQLite has one writer, so rows commit in seq order.
+CREATE TABLE notifications (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT NOT NULL UNIQUE,
+    user_id    TEXT NOT NULL,
+    event_id   TEXT NOT NULL,
+    category   TEXT NOT NULL,
     read_at    TIMESTAMP,
     created_at TIMESTAMP NOT NULL
 );
