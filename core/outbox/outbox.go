@@ -42,18 +42,18 @@ const (
 type Message struct {
 	bun.BaseModel `bun:"table:outbox_messages"`
 
-	ID        string     `bun:"id,pk" json:"id"`
-	UserID    *string    `bun:"user_id" json:"user_id,omitempty"`
-	Channel   string     `bun:"channel" json:"channel"`
-	Recipient string     `bun:"recipient" json:"recipient"`
-	Template  string     `bun:"template" json:"template"`
-	Category  string     `bun:"category" json:"category"`
-	Subject   string     `bun:"subject" json:"subject"`
-	BodyText  string     `bun:"body_text" json:"-"`
-	BodyHTML  string     `bun:"body_html" json:"-"`
+	ID        string  `bun:"id,pk" json:"id"`
+	UserID    *string `bun:"user_id" json:"user_id,omitempty"`
+	Channel   string  `bun:"channel" json:"channel"`
+	Recipient string  `bun:"recipient" json:"recipient"`
+	Template  string  `bun:"template" json:"template"`
+	Category  string  `bun:"category" json:"category"`
+	Subject   string  `bun:"subject" json:"subject"`
+	BodyText  string  `bun:"body_text" json:"-"`
+	BodyHTML  string  `bun:"body_html" json:"-"`
 	// BodyID names a body shared with other messages (StoreBody); Get
 	// fills BodyText and BodyHTML from it.
-	BodyID *string `bun:"body_id" json:"-"`
+	BodyID    *string    `bun:"body_id" json:"-"`
 	Status    string     `bun:"status" json:"status"`
 	Attempts  int        `bun:"attempts" json:"attempts"`
 	LastError string     `bun:"last_error" json:"last_error,omitempty"`
