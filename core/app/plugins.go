@@ -42,11 +42,11 @@ func PluginSpecs(cfg *config.Config) []pluginhost.Spec {
 // StartPlugins starts the configured plugins and waits (boundedly) for each
 // to run or fail. A plugin whose config the plugin's schema (or the plugin)
 // refuses is an operator error: StartPlugins returns it, naming the field
-// and its file:line:col, and `ezscale serve` exits. Any other start failure
-// (a missing binary, a checksum mismatch, a crash) is logged and left
-// visible as the plugin's state and last_error; the rest of the platform
-// runs without that plugin. So is an email_plugin that names a plugin of
-// another kind. Run calls StartPlugins, once; the host refuses to start the
+// and its file:line:col, and `ezscale serve` exits; so is an email_plugin
+// that names a plugin of another kind. Any other start failure (a missing
+// binary, a checksum mismatch, a crash) is logged and left visible as the
+// plugin's state and last_error; the rest of the platform runs without
+// that plugin. Run calls StartPlugins, once; the host refuses to start the
 // same plugin twice.
 func (a *App) StartPlugins(ctx context.Context) error {
 	specs := PluginSpecs(a.Config)
@@ -104,7 +104,8 @@ type PluginConfigError struct{ errs []error }
 
 func (e *PluginConfigError) Error() string { return errors.Join(e.errs...).Error() }
 
-// Unwrap returns the individual *pluginhost.ConfigError values.
+// Unwrap returns the individual errors (*pluginhost.ConfigError values,
+// and the email_plugin kind mismatch).
 func (e *PluginConfigError) Unwrap() []error { return e.errs }
 
 func unjoin(err error) []error {
