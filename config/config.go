@@ -202,7 +202,7 @@ func Default() Config {
 			TerminateAfterDays: 30,
 			RunAt:              "00:10",
 		},
-		Scheduler:     Scheduler{RecoveryInterval: 5 * time.Minute},
+		Scheduler: Scheduler{RecoveryInterval: 5 * time.Minute},
 		Notifications: Notifications{
 			EmailPlugin:        "email",
 			ProductName:        "EZSCALE",

@@ -125,6 +125,13 @@ func (c *Config) validate(errs *Error) {
 	}
 	positive("scheduler.recovery_interval", c.Scheduler.RecoveryInterval)
 
+	// The default email_plugin ("email") may name no block: email then stays
+	// pending. A name the operator chose must exist, or it is a typo.
+	if name := c.Notifications.EmailPlugin; name != "" && c.Sources["notifications.email_plugin"] != "default" {
+		if _, ok := c.PluginByName(name); !ok {
+			bad("notifications.email_plugin", "no plugin %q is declared; add a plugin %q { … } block or fix the name", name, name)
+		}
+	}
 	positive("notifications.stream_poll_interval", c.Notifications.StreamPollInterval)
 	positive("notifications.stream_heartbeat", c.Notifications.StreamHeartbeat)
 	positive("notifications.stream_max_duration", c.Notifications.StreamMaxDuration)

@@ -142,6 +142,11 @@ func (o *Outbox) attempt(ctx context.Context, m *Message, last bool) (attemptRes
 	q := o.db.NewUpdate().Model((*Message)(nil)).Where("id = ?", m.ID).Where("status = ?", StatusPending).
 		Set("locked_until = NULL")
 	switch {
+	case errors.Is(sendErr, ErrNoSender):
+		// Not an attempt: nothing could take the message (its notifier
+		// is disabled). It stays pending and the sweep re-enqueues it.
+		q = q.Set("attempts = attempts - 1").Set("last_error = ?", truncate(sendErr.Error(), 500))
+		res = attemptResult{skipped: true}
 	case sendErr == nil:
 		q = q.Set("status = ?", StatusSent).Set("sent_at = ?", time.Now().UTC()).Set("last_error = ''")
 	case res.permanent || last:
@@ -235,11 +240,15 @@ func (w *batchWorker) Work(ctx context.Context, job *river.Job[batchArgs]) error
 	return nil
 }
 
-// permanentFailure reports plugin errors that a retry cannot fix: a bad
-// recipient or message, a deleted webhook, a channel the plugin lacks.
+// permanentFailure reports errors that a retry cannot fix: marked with
+// Permanent by the sender, or plugin errors for a bad recipient or message,
+// a deleted webhook, a channel the plugin lacks.
 func permanentFailure(err error) bool {
 	if err == nil {
 		return false
+	}
+	if IsPermanent(err) {
+		return true
 	}
 	switch sdk.KindOf(err) {
 	case sdk.InvalidInput, sdk.NotFound, sdk.NotSupported:

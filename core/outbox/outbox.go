@@ -70,6 +70,14 @@ type Message struct {
 
 // Sender delivers a message on its channel; the message ID is its
 // idempotency key.
+//
+// What Send returns decides what happens to the message: nil marks it sent;
+// an error wrapped with Permanent marks it failed at once (retrying the same
+// message cannot succeed); an error matching ErrNoSender leaves it pending
+// without counting an attempt (nothing can deliver it now, e.g. its notifier
+// is disabled; the sweep tries again later); any other error is retried by
+// the delivery job with backoff, and the message is failed after the job's
+// last attempt.
 type Sender interface {
 	Send(ctx context.Context, m *Message) error
 }
@@ -84,9 +92,31 @@ type PrepareFunc func(ctx context.Context, m *Message) (suppress string, err err
 // suppressed.
 const SuppressedPrefix = "suppressed: "
 
-// ErrNoSender means no notifier is configured for the channel: the message
-// stays pending until one is.
+// ErrNoSender means no notifier is configured (or enabled) for the channel:
+// the message stays pending until one is.
 var ErrNoSender = errors.New("outbox: no notifier configured for this channel")
+
+// permanentError marks a delivery failure that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as a failure that retrying the same message cannot
+// fix (an address the relay refuses, a body the notifier rejects): the
+// message is marked failed and its job is not retried.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
 
 // Outbox stores and delivers messages.
 type Outbox struct {
