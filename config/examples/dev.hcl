@@ -26,3 +26,12 @@ log {
 #     from       = "EZSCALE <noreply@localhost>"
 #   }
 # }
+
+# Notifications: see docs/notifications.md. With the Discord plugin configured, name it here for
+# admin alerts (its webhook) and the community features (its bot).
+# notifications {
+#   product_name     = "EZSCALE (dev)"
+#   discord_plugin   = "discord"
+#   community_plugin = "discord"
+#   admin_alerts     = ["service.failed", "task.failed"]
+# }

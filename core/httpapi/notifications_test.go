@@ -427,20 +427,3 @@ func TestPreferencesAPI(t *testing.T) {
 		t.Errorf("unknown field: %d, want 400", code)
 	}
 }
-
-// TestNotificationRoutesAreDocumented: every route of the module is in the
-// OpenAPI document.
-func TestNotificationRoutesAreDocumented(t *testing.T) {
-	t.Parallel()
-	doc, _, err := httpapi.OpenAPI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httpapi.New(httpapi.Deps{}, httpapi.Options{}, &httpapi.NotificationsAPI{})
-	for _, rt := range srv.Routes() {
-		item := doc.Paths.Find(rt.Path)
-		if item == nil || item.GetOperation(rt.Method) == nil {
-			t.Errorf("%s %s is not in the OpenAPI document", rt.Method, rt.Path)
-		}
-	}
-}
