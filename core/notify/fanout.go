@@ -67,13 +67,13 @@ func (s *Service) fanOut(ctx context.Context, tx bun.Tx, info *TypeInfo, ev *Eve
 		args := []any{ev.AccountID}
 		if info.Roles != nil {
 			aud += " AND m.role IN (?)"
-			args = append(args, bun.In(info.Roles))
+			args = append(args, bun.List(info.Roles))
 		}
 		return run(aud+")", args)
 	default:
 		for i := 0; i < len(ev.UserIDs); i += userChunk {
 			chunk := ev.UserIDs[i:min(i+userChunk, len(ev.UserIDs))]
-			if err := run("u.id IN (?)", []any{bun.In(chunk)}); err != nil {
+			if err := run("u.id IN (?)", []any{bun.List(chunk)}); err != nil {
 				return err
 			}
 		}

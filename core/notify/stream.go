@@ -297,7 +297,7 @@ func (h *hub) poll(ctx context.Context, gen int) error {
 	var full []Notification
 	for i := 0; i < len(ids); i += 500 {
 		var part []Notification
-		if err := selectNotifications(h.s.db.Read).Where("n.id IN (?)", bun.In(ids[i:min(i+500, len(ids))])).
+		if err := selectNotifications(h.s.db.Read).Where("n.id IN (?)", bun.List(ids[i:min(i+500, len(ids))])).
 			OrderExpr("n.seq ASC").Scan(ctx, &part); err != nil {
 			return fmt.Errorf("notify: loading streamed notifications: %w", err)
 		}
@@ -352,7 +352,7 @@ func (s *Service) unreadCounts(ctx context.Context, users []string) (map[string]
 			N        int      `bun:"n"`
 		}
 		err := s.db.Read.NewSelect().TableExpr("notifications").ColumnExpr("user_id, category, count(*) AS n").
-			Where("user_id IN (?)", bun.In(users[i:min(i+500, len(users))])).Where("read_at IS NULL").
+			Where("user_id IN (?)", bun.List(users[i:min(i+500, len(users))])).Where("read_at IS NULL").
 			Group("user_id", "category").Scan(ctx, &rows)
 		if err != nil {
 			return nil, fmt.Errorf("notify: counting unread: %w", err)
