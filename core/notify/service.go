@@ -146,9 +146,10 @@ func (s *Service) Stop() { s.hub.stop() }
 
 // Notify tells the event's audience about it, in the caller's transaction:
 // the in-app rows and one outbox entry (with its delivery job) per enabled
-// channel and recipient, or nothing when the transaction rolls back. Any
-// caller inside the core may call it. Errors: Invalid for a malformed event
-// (unknown type, no or several audiences).
+// channel and recipient, or nothing when the transaction rolls back. It
+// makes no network call. Any caller inside the core may call it. A
+// malformed event (unknown type, no or several audiences) is a programming
+// error, returned as a plain error; so are database errors.
 func (s *Service) Notify(ctx context.Context, tx bun.Tx, ev Event) error {
 	_, err := s.Send(ctx, tx, ev)
 	return err
