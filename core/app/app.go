@@ -25,6 +25,7 @@ import (
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/logging"
 	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/ratelimit"
 )
 
@@ -38,7 +39,9 @@ type App struct {
 	Outbox   *outbox.Outbox
 	Limiter  *ratelimit.Limiter
 	Accounts *accounts.Service
-	HTTP     *httpapi.Server
+	// Plugins supervises the configured plugins; Run starts them.
+	Plugins *pluginhost.Host
+	HTTP    *httpapi.Server
 
 	server   *http.Server
 	listener net.Listener
@@ -76,6 +79,20 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	})
 	registerHousekeeping(reg, db, a.Limiter)
 
+	// The host is created here so every service can hold it, but no plugin
+	// process starts before Run: `ezscale admin create` and other commands
+	// that build an App never start plugins.
+	a.Plugins, err = pluginhost.New(pluginhost.Options{
+		Logger: logger.Named("plugin"), Registerer: a.Metrics,
+		CallTimeout: cfg.Plugins.CallTimeout, HealthInterval: cfg.Plugins.HealthInterval,
+	})
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	a.closers = append(a.closers, func(context.Context) error { a.Plugins.Stop(); return nil })
+	a.wireEmail()
+
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",
 	}, []string{"kind"})
@@ -106,7 +123,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow,
-	}, &httpapi.QueueAPI{Engine: engine})
+	}, &httpapi.QueueAPI{Engine: engine}, &httpapi.PluginsAPI{Host: a.Plugins})
 	return a, nil
 }
 
@@ -131,17 +148,31 @@ func (a *App) Handler() http.Handler {
 	return mux
 }
 
-// Run starts the job engine and serves HTTP until ctx ends, then shuts down
-// gracefully: stop accepting, finish in-flight requests, stop jobs (running
-// ones finish or are cancelled and retried later), close the database.
+// Run starts the plugins and the job engine and serves HTTP until ctx ends,
+// then shuts down gracefully: stop accepting, finish in-flight requests,
+// stop jobs (running ones finish or are cancelled and retried later), stop
+// every plugin process, close the database. A plugin config its plugin
+// refuses ends Run with a *PluginConfigError before anything is served;
+// other plugin failures do not stop the platform (see StartPlugins).
 func (a *App) Run(ctx context.Context) error {
 	if a.listener == nil {
 		if err := a.Listen(); err != nil {
+			a.close(ctx)
 			return err
 		}
 	}
+	// Plugins start before the job engine, so the first jobs find them
+	// running; the listener is already bound, so early requests wait in
+	// its backlog rather than being refused.
+	if err := a.StartPlugins(ctx); err != nil {
+		_ = a.listener.Close()
+		a.close(ctx)
+		return err
+	}
 	if !a.Config.Jobs.Disabled {
 		if err := a.Jobs.Start(ctx); err != nil {
+			_ = a.listener.Close()
+			a.close(ctx)
 			return err
 		}
 	}
