@@ -102,8 +102,8 @@ func New(db *database.DB, reg *jobs.Registry) *Outbox {
 	o := &Outbox{db: db, jobs: reg.Inserter()}
 	empty := map[string]Sender{}
 	o.senders.Store(&empty)
-	jobs.Add(reg, &deliverWorker{o: o})
-	jobs.Add(reg, &sweepWorker{o: o})
+	jobs.Add(reg, &deliverWorker{o: o, timeout: min(2*time.Minute, reg.MaxTimeout())})
+	jobs.Add(reg, &sweepWorker{o: o, timeout: min(5*time.Minute, reg.MaxTimeout())})
 	reg.Periodic("outbox_sweep", 5*time.Minute, func() river.JobArgs { return sweepArgs{} })
 	return o
 }
@@ -181,10 +181,11 @@ func (deliverArgs) InsertOpts() river.InsertOpts {
 
 type deliverWorker struct {
 	river.WorkerDefaults[deliverArgs]
-	o *Outbox
+	o       *Outbox
+	timeout time.Duration
 }
 
-func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration { return 2 * time.Minute }
+func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration { return w.timeout }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	m, err := w.o.Get(ctx, job.Args.MessageID)
@@ -237,10 +238,11 @@ func (sweepArgs) Kind() string { return "outbox_sweep" }
 
 type sweepWorker struct {
 	river.WorkerDefaults[sweepArgs]
-	o *Outbox
+	o       *Outbox
+	timeout time.Duration
 }
 
-func (w *sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return 5 * time.Minute }
+func (w *sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return w.timeout }
 
 // Work re-enqueues pending messages whose channel now has a sender and whose
 // delivery job is gone (delivered nowhere because no notifier was
