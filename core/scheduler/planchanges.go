@@ -348,7 +348,9 @@ type remindChangeWorker struct {
 	s *Service
 }
 
-func (w *remindChangeWorker) Timeout(*river.Job[remindChangeArgs]) time.Duration { return w.s.opts.JobTimeout }
+func (w *remindChangeWorker) Timeout(*river.Job[remindChangeArgs]) time.Duration {
+	return w.s.opts.JobTimeout
+}
 
 // Work sends the reminder once: the flag and the notice commit together.
 func (w *remindChangeWorker) Work(ctx context.Context, job *river.Job[remindChangeArgs]) error {
@@ -403,7 +405,9 @@ type applyChangeWorker struct {
 	s *Service
 }
 
-func (w *applyChangeWorker) Timeout(*river.Job[applyChangeArgs]) time.Duration { return w.s.opts.JobTimeout }
+func (w *applyChangeWorker) Timeout(*river.Job[applyChangeArgs]) time.Duration {
+	return w.s.opts.JobTimeout
+}
 
 func (w *applyChangeWorker) Work(ctx context.Context, job *river.Job[applyChangeArgs]) error {
 	return w.s.applyChange(ctx, job.Args.ChangeID, job.Attempt >= job.MaxAttempts)

@@ -228,7 +228,9 @@ type recoveryTickWorker struct {
 	s *Service
 }
 
-func (w *recoveryTickWorker) Timeout(*river.Job[recoveryTickArgs]) time.Duration { return w.s.opts.JobTimeout }
+func (w *recoveryTickWorker) Timeout(*river.Job[recoveryTickArgs]) time.Duration {
+	return w.s.opts.JobTimeout
+}
 
 func (w *recoveryTickWorker) Work(ctx context.Context, job *river.Job[recoveryTickArgs]) error {
 	if err := w.s.recordTick(ctx, KindRecoveryTick, job.ScheduledAt.Truncate(w.s.tickEvery())); err != nil {

@@ -200,7 +200,9 @@ func ambiguous(err error) bool {
 // errScriptFailed is a script that ran and exited non-zero.
 type errScriptFailed struct{ code int32 }
 
-func (e errScriptFailed) Error() string { return fmt.Sprintf("the script exited with status %d", e.code) }
+func (e errScriptFailed) Error() string {
+	return fmt.Sprintf("the script exited with status %d", e.code)
+}
 
 // execute asks the provisioner to do the run's work.
 func (s *Service) execute(ctx context.Context, rc *runContext) (string, error) {

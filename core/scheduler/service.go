@@ -98,7 +98,7 @@ type Service struct {
 	log    hclog.Logger
 	notify Notifier
 
-	plugins atomic.Pointer[Plugins]
+	plugins     atomic.Pointer[Plugins]
 	planChanger atomic.Pointer[PlanChanger]
 
 	crons sync.Map // expr+"\x00"+tz → *schedule.Cron
