@@ -354,16 +354,19 @@ func (w *remindChangeWorker) Timeout(*river.Job[remindChangeArgs]) time.Duration
 
 // Work sends the reminder once: the flag and the notice commit together.
 func (w *remindChangeWorker) Work(ctx context.Context, job *river.Job[remindChangeArgs]) error {
-	s := w.s
+	return w.s.remindChange(ctx, job.Args.ChangeID)
+}
+
+func (s *Service) remindChange(ctx context.Context, id string) error {
 	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		c := &PlanChange{}
 		err := tx.NewUpdate().Model(c).Set("reminder_sent_at = ?", s.now()).
-			Where("id = ?", job.Args.ChangeID).Where("status = ?", ChangePending).Where("reminder_sent_at IS NULL").Returning("*").Scan(ctx)
+			Where("id = ?", id).Where("status = ?", ChangePending).Where("reminder_sent_at IS NULL").Returning("*").Scan(ctx)
 		if database.IsNoRows(err) {
 			return nil // cancelled, or already reminded
 		}
 		if err != nil {
-			return fmt.Errorf("scheduler: reminding of plan change %s: %w", job.Args.ChangeID, err)
+			return fmt.Errorf("scheduler: reminding of plan change %s: %w", id, err)
 		}
 		return s.notify.Notify(ctx, tx, Notice{Type: NoticePlanChangeReminder, AccountID: c.AccountID,
 			Subject: "Your scheduled plan change happens in 24 hours",
