@@ -28,7 +28,7 @@ var (
 )
 
 // recprov builds the recording provisioner plugin once per test binary.
-func recprov(t *testing.T) string {
+func recprov(t testing.TB) string {
 	t.Helper()
 	recprovOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "recprov-")
@@ -55,7 +55,7 @@ type schedEnv struct {
 
 // schedConfig writes the replicas' config: the recording provisioner, a
 // 10 s rescue horizon with every scheduler job bounded at 8 s, fast polls.
-func schedConfig(t *testing.T, dialect database.Dialect, record bool, extra string) *schedEnv {
+func schedConfig(t testing.TB, dialect database.Dialect, record bool, extra string) *schedEnv {
 	t.Helper()
 	env := &schedEnv{dbURL: databasetest.URL(t, dialect), stateDir: t.TempDir()}
 	src := fmt.Sprintf(`server {
@@ -102,7 +102,7 @@ plugin "recprov" {
 }
 
 // open opens the replicas' database (after the first replica migrated it).
-func (e *schedEnv) open(t *testing.T) *database.DB {
+func (e *schedEnv) open(t testing.TB) *database.DB {
 	t.Helper()
 	if e.db == nil {
 		db, err := database.Open(context.Background(), e.dbURL, database.Options{MaxOpenConns: 5})
@@ -158,7 +158,7 @@ func executedPerKey(lines []callLine) map[string]int {
 }
 
 // waitFor polls cond until it holds or the bound passes.
-func waitFor(t *testing.T, what string, bound time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, bound time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(bound)
 	for !cond() {
@@ -227,7 +227,7 @@ func (e *schedEnv) runs(t *testing.T) []runRow {
 
 // startReplicas starts n `ezscale serve` on the config, the first alone so
 // that it migrates the database before the others connect.
-func startReplicas(t *testing.T, cfg string, n int) []*core {
+func startReplicas(t testing.TB, cfg string, n int) []*core {
 	t.Helper()
 	cores := []*core{serve(t, cfg)}
 	var mu sync.Mutex

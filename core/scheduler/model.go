@@ -103,13 +103,3 @@ type Window struct {
 	// DayList is Days as the API shows it.
 	DayList []string `bun:"-" json:"days"`
 }
-
-// tick records one execution of a periodic system job's tick.
-type tick struct {
-	bun.BaseModel `bun:"table:scheduler_ticks"`
-
-	Kind   string    `bun:"kind,pk"`
-	TickAt time.Time `bun:"tick_at,pk"`
-	RanAt  time.Time `bun:"ran_at"`
-	Runs   int       `bun:"runs"`
-}

@@ -241,10 +241,8 @@ func (s *Service) capabilities(name string) ([]string, error) {
 // recordTick notes one execution of a periodic job's tick (see
 // scheduler_ticks).
 func (s *Service) recordTick(ctx context.Context, kind string, at time.Time) error {
-	t := &tick{Kind: kind, TickAt: at.UTC(), RanAt: s.now(), Runs: 1}
-	_, err := s.db.NewInsert().Model(t).
-		On("CONFLICT (kind, tick_at) DO UPDATE").Set("runs = scheduler_ticks.runs + 1").Set("ran_at = EXCLUDED.ran_at").
-		Exec(ctx)
+	_, err := s.db.NewRaw(`INSERT INTO scheduler_ticks (kind, tick_at, ran_at, runs) VALUES (?, ?, ?, 1)
+		ON CONFLICT (kind, tick_at) DO UPDATE SET runs = scheduler_ticks.runs + 1, ran_at = excluded.ran_at`, kind, at.UTC(), s.now()).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("scheduler: recording tick of %s: %w", kind, err)
 	}
