@@ -21,4 +21,6 @@ func (s *Service) ApplyChangeForTest(ctx context.Context, id string) error {
 
 func (s *Service) RemindForTest(ctx context.Context, id string) error { return s.remindChange(ctx, id) }
 
-func (s *Service) SlotAfterForTest(serviceID string, t time.Time) time.Time { return s.slotAfter(serviceID, t) }
+func (s *Service) SlotAfterForTest(serviceID string, t time.Time) time.Time {
+	return s.slotAfter(serviceID, t)
+}

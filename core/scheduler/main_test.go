@@ -115,8 +115,8 @@ func (n *notices) Types() []string {
 // clock is a settable test clock.
 type clock struct{ t atomic.Int64 }
 
-func (c *clock) Now() time.Time    { return time.Unix(0, c.t.Load()).UTC() }
-func (c *clock) Set(t time.Time)   { c.t.Store(t.UnixNano()) }
+func (c *clock) Now() time.Time      { return time.Unix(0, c.t.Load()).UTC() }
+func (c *clock) Set(t time.Time)     { c.t.Store(t.UnixNano()) }
 func (c *clock) Add(d time.Duration) { c.t.Add(int64(d)) }
 
 type testBundle struct {
