@@ -342,6 +342,30 @@ func TestPluginConfigErrorStopsRun(t *testing.T) {
 	}
 }
 
+// TestEmailPluginMustBeANotifier: email_plugin naming a provisioner ends
+// Run with an error pointing at the setting.
+func TestEmailPluginMustBeANotifier(t *testing.T) {
+	t.Parallel()
+	smtp := smtptest.Start(t)
+	cfg := testConfig(t, database.SQLite, smtp)
+	cfg.Plugin = append(cfg.Plugin, config.Plugin{
+		Name: "kasm", Path: kasmPlugin, Enabled: true, Pos: "test.hcl:9:1", Positions: map[string]string{},
+		Config: map[string]any{"api_url": "https://kasm.example.test", "api_key": "k", "api_key_secret": "s"},
+	})
+	cfg.Notifications.EmailPlugin = "kasm"
+	cfg.Sources = map[string]string{"notifications.email_plugin": "test.hcl:20:18"}
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.Run(ctx)
+	var pce *app.PluginConfigError
+	if !errors.As(err, &pce) || !strings.Contains(err.Error(), "notifications.email_plugin (test.hcl:20:18)") || !strings.Contains(err.Error(), "not a notifier") {
+		t.Fatalf("Run: %v, want a *app.PluginConfigError about notifications.email_plugin", err)
+	}
+}
+
 // TestPluginStartFailureDoesNotStopTheAPI: a plugin that cannot start (here
 // its binary is missing) is failed with a reason, and the API serves.
 func TestPluginStartFailureDoesNotStopTheAPI(t *testing.T) {

@@ -8,9 +8,9 @@ import (
 	"github.com/ezscale/platform/tests/testbin"
 )
 
-// emailPlugin is the real ezscale-plugin-email, built once by TestMain from
-// the plugins module.
-var emailPlugin string
+// The real ezscale-plugin-email, and the kasm provisioner as a plugin of
+// another kind, built once by TestMain from the plugins module.
+var emailPlugin, kasmPlugin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "app-test-")
@@ -21,6 +21,10 @@ func TestMain(m *testing.M) {
 	code := func() int {
 		defer os.RemoveAll(dir)
 		if emailPlugin, err = testbin.Plugin(dir, "email"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if kasmPlugin, err = testbin.Plugin(dir, "kasm"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}

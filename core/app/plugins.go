@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ezscale/platform/config"
@@ -40,11 +42,12 @@ func PluginSpecs(cfg *config.Config) []pluginhost.Spec {
 // StartPlugins starts the configured plugins and waits (boundedly) for each
 // to run or fail. A plugin whose config the plugin's schema (or the plugin)
 // refuses is an operator error: StartPlugins returns it, naming the field
-// and its file:line:col, and `ezscale serve` exits. Any other start failure
-// (a missing binary, a checksum mismatch, a crash) is logged and left
-// visible as the plugin's state and last_error; the rest of the platform
-// runs without that plugin. Run calls StartPlugins; tests that never Run
-// may call it themselves. It is safe to call once.
+// and its file:line:col, and `ezscale serve` exits; so is an email_plugin
+// that names a plugin of another kind. Any other start failure (a missing
+// binary, a checksum mismatch, a crash) is logged and left visible as the
+// plugin's state and last_error; the rest of the platform runs without
+// that plugin. Run calls StartPlugins, once; the host refuses to start the
+// same plugin twice.
 func (a *App) StartPlugins(ctx context.Context) error {
 	specs := PluginSpecs(a.Config)
 	if len(specs) == 0 {
@@ -52,18 +55,19 @@ func (a *App) StartPlugins(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, pluginStartWait)
 	defer cancel()
-	err := a.Plugins.Start(wctx, specs)
-	if err == nil {
-		return nil
-	}
 	var configErrs []error
-	for _, e := range unjoin(err) {
-		var ce *pluginhost.ConfigError
-		if errors.As(e, &ce) {
-			configErrs = append(configErrs, e)
-			continue
+	if err := a.Plugins.Start(wctx, specs); err != nil {
+		for _, e := range unjoin(err) {
+			var ce *pluginhost.ConfigError
+			if errors.As(e, &ce) {
+				configErrs = append(configErrs, e)
+				continue
+			}
+			a.Logger.Error("plugin did not start; the platform runs without it until it does", "error", e)
 		}
-		a.Logger.Error("plugin did not start; the platform runs without it until it does", "error", e)
+	}
+	if err := a.checkEmailPlugin(); err != nil {
+		configErrs = append(configErrs, err)
 	}
 	if len(configErrs) > 0 {
 		return &PluginConfigError{errs: configErrs}
@@ -71,13 +75,37 @@ func (a *App) StartPlugins(ctx context.Context) error {
 	return nil
 }
 
+// checkEmailPlugin refuses an email_plugin that names a plugin of another
+// kind (a provisioner, say): every email would fail. It can only tell once
+// the plugin has described itself; a plugin that never started is reported
+// by its own failure instead.
+func (a *App) checkEmailPlugin() error {
+	name := a.Config.Notifications.EmailPlugin
+	p, ok := a.Config.PluginByName(name)
+	if name == "" || !ok {
+		return nil
+	}
+	in, err := a.Plugins.Get(name)
+	if err != nil || in.Version == "" || slices.Contains(in.Kinds, string(sdk.KindNotifier)) {
+		return nil
+	}
+	pos := a.Config.Sources["notifications.email_plugin"]
+	if pos == "default" || pos == "" {
+		pos = p.Pos
+	}
+	return fmt.Errorf("notifications.email_plugin (%s): plugin %q is a %s, not a notifier; email cannot be delivered through it",
+		pos, name, strings.Join(in.Kinds, " and "))
+}
+
 // PluginConfigError is one or more plugin config blocks refused by their
-// plugin's schema; each message names the field and where it was set.
+// plugin's schema, or an email_plugin naming a plugin that is no notifier;
+// each message names the field and where it was set.
 type PluginConfigError struct{ errs []error }
 
 func (e *PluginConfigError) Error() string { return errors.Join(e.errs...).Error() }
 
-// Unwrap returns the individual *pluginhost.ConfigError values.
+// Unwrap returns the individual errors (*pluginhost.ConfigError values,
+// and the email_plugin kind mismatch).
 func (e *PluginConfigError) Unwrap() []error { return e.errs }
 
 func unjoin(err error) []error {
