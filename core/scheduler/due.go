@@ -192,6 +192,6 @@ func (s *Service) disableUnschedulable(ctx context.Context, tx bun.Tx, next map[
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := tx.NewUpdate().Model((*Task)(nil)).Set("enabled = ?", false).Where("id IN (?)", bun.In(ids)).Exec(ctx)
+	_, err := tx.NewUpdate().Model((*Task)(nil)).Set("enabled = ?", false).Where("id IN (?)", bun.List(ids)).Exec(ctx)
 	return err
 }

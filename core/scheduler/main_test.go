@@ -2,7 +2,6 @@ package scheduler_test
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -200,19 +199,6 @@ func (b *testBundle) jobCount(t *testing.T, kind string) int {
 		t.Fatal(err)
 	}
 	return int(n)
-}
-
-// runJobIDs lists the run ids of the task-run jobs in the queue.
-func (b *testBundle) runJobArgs(t *testing.T) []string {
-	t.Helper()
-	var args []string
-	if err := b.db.NewSelect().Table("river_job").Column("args").Where("kind = ?", scheduler.KindTaskRun).Scan(context.Background(), &args); err != nil {
-		t.Fatal(err)
-	}
-	for i, a := range args {
-		args[i] = strings.TrimSpace(a)
-	}
-	return args
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -140,7 +140,7 @@ func (s *Service) executeRun(ctx context.Context, runID string, lastTry bool) er
 	}
 	res, err := s.db.NewUpdate().Model((*Run)(nil)).
 		Set("status = ?", RunRunning).Set("started_at = COALESCE(started_at, ?)", s.now()).
-		Where("id = ?", rc.RunID).Where("status IN (?)", bun.In([]string{RunWaiting, RunQueued, RunRetrying, RunRunning})).Exec(ctx)
+		Where("id = ?", rc.RunID).Where("status IN (?)", bun.List([]string{RunWaiting, RunQueued, RunRetrying, RunRunning})).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("scheduler: starting run %s: %w", rc.RunID, err)
 	}
@@ -265,7 +265,7 @@ func (s *Service) finishRun(ctx context.Context, rc *runContext, status, output,
 		res, err := db.NewUpdate().Model((*Run)(nil)).
 			Set("status = ?", status).Set("completed_at = ?", s.now()).
 			Set("output = ?", bounded(output, maxOutputBytes)).Set("error = ?", bounded(msg, maxErrorBytes)).
-			Where("id = ?", rc.RunID).Where("status NOT IN (?)", bun.In([]string{RunSucceeded, RunFailed, RunSkipped})).Exec(ctx)
+			Where("id = ?", rc.RunID).Where("status NOT IN (?)", bun.List([]string{RunSucceeded, RunFailed, RunSkipped})).Exec(ctx)
 		if err != nil {
 			return false, fmt.Errorf("scheduler: recording run %s: %w", rc.RunID, err)
 		}

@@ -176,7 +176,7 @@ func (s *Service) accountWindows(ctx context.Context, db bun.IDB, accountIDs []s
 		return out, nil
 	}
 	var ws []*Window
-	if err := db.NewSelect().Model(&ws).Where("account_id IN (?)", bun.In(accountIDs)).Scan(ctx); err != nil {
+	if err := db.NewSelect().Model(&ws).Where("account_id IN (?)", bun.List(accountIDs)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("scheduler: loading windows: %w", err)
 	}
 	for _, w := range ws {
