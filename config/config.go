@@ -112,6 +112,21 @@ type Billing struct {
 type Scheduler struct {
 	// RecoveryInterval is how often auto-recovery checks each service.
 	RecoveryInterval time.Duration `koanf:"recovery_interval"`
+	// JobTimeout bounds one execution of a task, a recovery check or a plan
+	// change (plugin call included); it stays below jobs.rescue_after.
+	JobTimeout time.Duration `koanf:"job_timeout"`
+	// RetryBase is the delay before a failed task's first retry, doubling
+	// per attempt up to RetryMax.
+	RetryBase time.Duration `koanf:"retry_base"`
+	RetryMax  time.Duration `koanf:"retry_max"`
+	// BatchSize is how many due tasks one transaction turns into runs.
+	BatchSize int `koanf:"batch_size"`
+	// CheckTimeout bounds one auto-recovery probe (HTTP, TCP or ping).
+	CheckTimeout time.Duration `koanf:"check_timeout"`
+	// RecoveryAllowPrivate lets auto-recovery probe loopback, private and
+	// link-local addresses. Off by default: customer-supplied targets must
+	// not reach the core's own network (SSRF).
+	RecoveryAllowPrivate bool `koanf:"recovery_allow_private"`
 }
 
 // Notifications configures the notification center.
@@ -202,7 +217,14 @@ func Default() Config {
 			TerminateAfterDays: 30,
 			RunAt:              "00:10",
 		},
-		Scheduler: Scheduler{RecoveryInterval: 5 * time.Minute},
+		Scheduler: Scheduler{
+			RecoveryInterval: 5 * time.Minute,
+			JobTimeout:       10 * time.Minute,
+			RetryBase:        30 * time.Second,
+			RetryMax:         time.Hour,
+			BatchSize:        1000,
+			CheckTimeout:     10 * time.Second,
+		},
 		Notifications: Notifications{
 			EmailPlugin:        "email",
 			ProductName:        "EZSCALE",

@@ -124,6 +124,20 @@ func (c *Config) validate(errs *Error) {
 		bad("billing.run_at", "%q is not a time of day as HH:MM", c.Billing.RunAt)
 	}
 	positive("scheduler.recovery_interval", c.Scheduler.RecoveryInterval)
+	if c.Scheduler.RecoveryInterval > 0 && c.Scheduler.RecoveryInterval < 10*time.Second {
+		bad("scheduler.recovery_interval", "must be at least 10s")
+	}
+	if c.Scheduler.JobTimeout <= 0 || c.Scheduler.JobTimeout >= c.Jobs.RescueAfter-c.Jobs.RescueAfter/10 {
+		bad("scheduler.job_timeout", "must be positive and below 90%% of jobs.rescue_after (%s), or a slow task would be rescued while still running and run twice", c.Jobs.RescueAfter)
+	}
+	positive("scheduler.retry_base", c.Scheduler.RetryBase)
+	if c.Scheduler.RetryMax < c.Scheduler.RetryBase {
+		bad("scheduler.retry_max", "must be at least scheduler.retry_base (%s)", c.Scheduler.RetryBase)
+	}
+	if c.Scheduler.BatchSize < 1 || c.Scheduler.BatchSize > 10000 {
+		bad("scheduler.batch_size", "must be from 1 to 10000")
+	}
+	positive("scheduler.check_timeout", c.Scheduler.CheckTimeout)
 
 	// The default email_plugin ("email") may name no block: email then stays
 	// pending. A name the operator chose must exist, or it is a typo.

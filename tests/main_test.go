@@ -50,7 +50,7 @@ func TestMain(m *testing.M) {
 // privateCopy copies the plugin executable into the test's own directory,
 // so looking for leftover processes by executable path sees only this
 // test's plugins, not those of tests running in parallel.
-func privateCopy(t *testing.T, src string) string {
+func privateCopy(t testing.TB, src string) string {
 	t.Helper()
 	b, err := os.ReadFile(src)
 	if err != nil {
@@ -109,7 +109,7 @@ type core struct {
 
 // serve starts `ezscale serve --config cfgPath` and waits until it serves
 // (it logs its address; the config listens on port 0).
-func serve(t *testing.T, cfgPath string) *core {
+func serve(t testing.TB, cfgPath string) *core {
 	t.Helper()
 	cmd := exec.Command(ezscaleBin, "serve", "--config", cfgPath)
 	stderr, err := cmd.StderrPipe()

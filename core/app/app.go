@@ -28,6 +28,7 @@ import (
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/ratelimit"
+	"github.com/ezscale/platform/core/scheduler"
 )
 
 // App is one running `ezscale` process.
@@ -43,7 +44,10 @@ type App struct {
 	Accounts *accounts.Service
 	// Plugins supervises the configured plugins; Run starts them.
 	Plugins *pluginhost.Host
-	HTTP    *httpapi.Server
+	// Scheduler is customer automation (tasks, windows, scheduled plan
+	// changes, auto-recovery).
+	Scheduler *scheduler.Service
+	HTTP      *httpapi.Server
 
 	server   *http.Server
 	listener net.Listener
@@ -116,6 +120,14 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// The discord channel and the Discord community reach their plugins
 	// through the host.
 	a.Notify.SetPlugins(a.Plugins)
+	a.Scheduler = scheduler.New(scheduler.Deps{
+		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.OutboxNotifier{Outbox: a.Outbox},
+		Logger: logger.Named("scheduler"),
+	}, scheduler.Options{
+		RecoveryInterval: cfg.Scheduler.RecoveryInterval, JobTimeout: cfg.Scheduler.JobTimeout,
+		RetryBase: cfg.Scheduler.RetryBase, RetryMax: cfg.Scheduler.RetryMax, BatchSize: cfg.Scheduler.BatchSize,
+		CheckTimeout: cfg.Scheduler.CheckTimeout, AllowPrivate: cfg.Scheduler.RecoveryAllowPrivate,
+	})
 
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",
@@ -147,7 +159,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow,
-	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.NotificationsAPI{Notify: a.Notify})
+	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.NotificationsAPI{Notify: a.Notify},
+		&httpapi.SchedulerAPI{Scheduler: a.Scheduler})
 	return a, nil
 }
 

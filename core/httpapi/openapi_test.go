@@ -21,7 +21,7 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Deps{}, Options{}, &PluginsAPI{}, &QueueAPI{}, &NotificationsAPI{})
+	s := New(Deps{}, Options{}, &PluginsAPI{}, &QueueAPI{}, &NotificationsAPI{}, &SchedulerAPI{})
 	for _, rt := range s.Routes() {
 		item := doc.Paths.Value(rt.Path)
 		if item == nil || item.GetOperation(rt.Method) == nil {

@@ -58,7 +58,9 @@ func (w *deliverWorker) NextRetry(job *river.Job[deliverArgs]) time.Time {
 	return time.Now().Add(d)
 }
 
-func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration { return 2 * time.Minute }
+func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration {
+	return min(2*time.Minute, w.o.maxTimeout)
+}
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	m, err := w.o.Get(ctx, job.Args.MessageID)
@@ -179,7 +181,9 @@ type batchWorker struct {
 
 // Timeout leaves room for a batch of slow sends; a failing provider ends
 // the batch early (see Work).
-func (w *batchWorker) Timeout(*river.Job[batchArgs]) time.Duration { return 20 * time.Minute }
+func (w *batchWorker) Timeout(*river.Job[batchArgs]) time.Duration {
+	return min(20*time.Minute, w.o.maxTimeout)
+}
 
 // NextRetry uses the outbox's backoff for a batch that stopped early.
 func (w *batchWorker) NextRetry(job *river.Job[batchArgs]) time.Time {

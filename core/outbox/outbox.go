@@ -125,11 +125,14 @@ type Outbox struct {
 	senders atomic.Pointer[map[string]Sender]
 	prepare atomic.Pointer[PrepareFunc]
 	backoff atomic.Pointer[func(attempt int) time.Duration]
+	// maxTimeout caps every delivery kind's timeout below the job engine's
+	// rescue horizon, which tests and small deployments may set low.
+	maxTimeout time.Duration
 }
 
 // New returns an outbox; Register adds its jobs to reg.
 func New(db *database.DB, reg *jobs.Registry) *Outbox {
-	o := &Outbox{db: db, jobs: reg.Inserter()}
+	o := &Outbox{db: db, jobs: reg.Inserter(), maxTimeout: reg.MaxTimeout()}
 	empty := map[string]Sender{}
 	o.senders.Store(&empty)
 	jobs.Add(reg, &deliverWorker{o: o})
@@ -295,7 +298,9 @@ type sweepWorker struct {
 	o *Outbox
 }
 
-func (w *sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return 5 * time.Minute }
+func (w *sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration {
+	return min(5*time.Minute, w.o.maxTimeout)
+}
 
 // Work re-enqueues pending messages whose channel now has a sender and whose
 // delivery job is gone (delivered nowhere because no notifier was

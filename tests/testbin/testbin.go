@@ -39,6 +39,12 @@ func Plugin(dir, name string) (string, error) {
 	return build(dir, "plugins", "./"+name, "ezscale-plugin-"+name)
 }
 
+// Test builds a main package of the root module (a test plugin under
+// tests/) into dir as out, and returns the executable's path.
+func Test(dir, pkg, out string) (string, error) {
+	return build(dir, ".", pkg, out)
+}
+
 func build(dir, module, pkg, out string) (string, error) {
 	root, err := Root()
 	if err != nil {
