@@ -137,11 +137,16 @@ func (a *App) Handler() http.Handler {
 func (a *App) Run(ctx context.Context) error {
 	if a.listener == nil {
 		if err := a.Listen(); err != nil {
+			a.close(ctx)
 			return err
 		}
 	}
 	if !a.Config.Jobs.Disabled {
-		if err := a.Jobs.Start(ctx); err != nil {
+		// River cancels running jobs when its start context ends; the jobs
+		// must instead get the graceful Stop below, so they run under a
+		// context that the shutdown signal does not cancel.
+		if err := a.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
+			a.close(ctx)
 			return err
 		}
 	}
