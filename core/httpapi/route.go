@@ -37,6 +37,10 @@ type Route struct {
 	StaffRole string
 	// Scope is the token scope the route needs ("" = any).
 	Scope string
+	// Session routes refuse personal API tokens (403 session_required):
+	// credential management (password, two-factor, new tokens) needs a
+	// login session, so a leaked API token cannot take over the login.
+	Session bool
 	// Idempotent routes honour Idempotency-Key: the handler's effects and
 	// the stored response commit in one transaction.
 	Idempotent bool
@@ -124,6 +128,10 @@ func (s *Server) authorize(rt Route, next HandlerFunc) HandlerFunc {
 		if rt.Scope != "" && !p.HasScope(rt.Scope) {
 			s.auditDenied(r, "scope_missing")
 			return apperr.New(apperr.Forbidden, "the token lacks the scope %q", rt.Scope).WithReason("insufficient_scope")
+		}
+		if rt.Session && p.TokenKind != accounts.KindSession {
+			s.auditDenied(r, "session_required")
+			return apperr.New(apperr.Forbidden, "this operation needs a login session, not an API token").WithReason("session_required")
 		}
 		return next(w, r)
 	}
