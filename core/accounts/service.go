@@ -487,9 +487,15 @@ func (s *Service) DisableUser(ctx context.Context, p *Principal, userID string) 
 	})
 }
 
+// truncate makes s storable text of at most n bytes: invalid UTF-8 and NUL
+// (which PostgreSQL refuses) are replaced, and a cut never splits a rune.
 func truncate(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gorilla/mux"
+
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
@@ -73,6 +75,13 @@ func (s *Server) adapt(path string, h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if holder, ok := r.Context().Value(routeKey{}).(*string); ok {
 			*holder = path
+		}
+		// A path parameter that cannot be stored cannot name an object.
+		for _, v := range mux.Vars(r) {
+			if !validText(v) {
+				s.writeError(w, r, apperr.NotFoundf("no such object"))
+				return
+			}
 		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
