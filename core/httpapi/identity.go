@@ -57,12 +57,30 @@ type AccountView struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// signupRequest is the body of POST /api/v1/auth/signup.
+type signupRequest struct {
+	Email       string `json:"email"`
+	Password    string `json:"password"`
+	AccountName string `json:"account_name"`
+}
+
+// loginRequest is the body of POST /api/v1/auth/login.
+type loginRequest struct {
+	Email        string `json:"email"`
+	Password     string `json:"password"`
+	TOTPCode     string `json:"totp_code"`
+	RecoveryCode string `json:"recovery_code"`
+}
+
+// createTokenRequest is the body of POST /api/v1/me/tokens.
+type createTokenRequest struct {
+	Name      string     `json:"name"`
+	Scopes    []string   `json:"scopes"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
 func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Email       string `json:"email"`
-		Password    string `json:"password"`
-		AccountName string `json:"account_name"`
-	}
+	var in signupRequest
 	if err := Decode(r, &in); err != nil {
 		return err
 	}
@@ -77,12 +95,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Email        string `json:"email"`
-		Password     string `json:"password"`
-		TOTPCode     string `json:"totp_code"`
-		RecoveryCode string `json:"recovery_code"`
-	}
+	var in loginRequest
 	if err := Decode(r, &in); err != nil {
 		return err
 	}
@@ -290,11 +303,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Name      string     `json:"name"`
-		Scopes    []string   `json:"scopes"`
-		ExpiresAt *time.Time `json:"expires_at"`
-	}
+	var in createTokenRequest
 	if err := Decode(r, &in); err != nil {
 		return err
 	}
