@@ -41,6 +41,13 @@ func HashPassword(password string) (string, error) {
 
 var errBadHash = errors.New("accounts: malformed password hash")
 
+// Bounds on the parameters CheckPassword accepts from a stored hash: far
+// above today's, far below what would exhaust the machine.
+const (
+	maxArgonTime      = 16
+	maxArgonMemoryKiB = 1 << 20 // 1 GiB
+)
+
 // CheckPassword reports whether password matches the PHC hash, in constant
 // time with respect to the key.
 func CheckPassword(hash, password string) (bool, error) {
@@ -63,6 +70,12 @@ func CheckPassword(hash, password string) (bool, error) {
 	}
 	want, err := b64.DecodeString(parts[5])
 	if err != nil {
+		return false, errBadHash
+	}
+	// A damaged or planted hash must not make argon2 panic (zero passes or
+	// lanes) or allocate without bound.
+	if p.time < 1 || p.time > maxArgonTime || p.threads < 1 || p.memoryKiB < 8*uint32(p.threads) || p.memoryKiB > maxArgonMemoryKiB ||
+		len(salt) < 8 || len(want) < 16 || len(want) > 128 {
 		return false, errBadHash
 	}
 	got := argon2.IDKey([]byte(password), salt, p.time, p.memoryKiB, p.threads, uint32(len(want)))
