@@ -121,10 +121,24 @@ func newRecoveryCode() string {
 	return s[:5] + "-" + s[5:]
 }
 
+// normalizeRecoveryCode accepts a code typed as "K4F7Q 2MZX9" or
+// "k4f7q2mzx9". Codes are ASCII; anything else is left for the hash lookup
+// to refuse.
 func normalizeRecoveryCode(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	s = strings.ReplaceAll(s, " ", "")
-	if len(s) == 10 && !strings.Contains(s, "-") {
+	s = strings.ReplaceAll(strings.TrimSpace(s), " ", "")
+	b := []byte(s)
+	plain := true
+	for i, c := range b {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		default:
+			plain = false
+		}
+	}
+	s = string(b)
+	if plain && len(s) == 10 {
 		s = s[:5] + "-" + s[5:]
 	}
 	return s
