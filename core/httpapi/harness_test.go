@@ -39,7 +39,7 @@ type testBundle struct {
 
 // setup starts the application on the empty database at url; opts adjust the
 // configuration (defaults are config.Default()'s).
-func setup(t *testing.T, d database.Dialect, url string, opts ...func(*config.Config)) *testBundle {
+func setup(t testing.TB, d database.Dialect, url string, opts ...func(*config.Config)) *testBundle {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Database.URL = url
@@ -67,7 +67,7 @@ func setup(t *testing.T, d database.Dialect, url string, opts ...func(*config.Co
 
 // replica starts a second application on the same database, as a second
 // `ezscale serve` behind a load balancer would be.
-func (tb *testBundle) replica(t *testing.T, opts ...func(*config.Config)) *testBundle {
+func (tb *testBundle) replica(t testing.TB, opts ...func(*config.Config)) *testBundle {
 	t.Helper()
 	return setup(t, tb.dialect, tb.url, opts...)
 }
