@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -84,7 +85,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	engine, err := jobs.New(db, reg, jobs.Options{
 		Workers: cfg.Jobs.Workers, FetchCooldown: cfg.Jobs.FetchCooldown, FetchPollInterval: cfg.Jobs.FetchPollInterval,
 		RescueAfter: cfg.Jobs.RescueAfter, DefaultTimeout: cfg.Jobs.DefaultTimeout,
-		Logger: logging.Slog(jobsLog),
+		Logger: logging.SlogMin(jobsLog, slog.LevelWarn),
 		ErrorFunc: func(ctx context.Context, job *rivertype.JobRow, err error) {
 			jobErrors.WithLabelValues(job.Kind).Inc()
 			jobsLog.Warn("job attempt failed", "kind", job.Kind, "job_id", job.ID, "attempt", job.Attempt, "error", err)
