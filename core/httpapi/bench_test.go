@@ -31,6 +31,7 @@ import (
 //	BenchmarkBareHandler/<db>  a bare net/http handler doing the same token
 //	                           lookup, user and memberships queries with
 //	                           database/sql: the baseline
+//	BenchmarkGetMeOverhead/<db> both, alternated by the same clients
 //
 // Both report req/s and p50/p99 latency; benchreport prints the ratio of the
 // two from the same run.
@@ -54,6 +55,60 @@ func BenchmarkBareHandler(b *testing.B) {
 		srv := httptest.NewServer(bareMe(sqldb, d))
 		b.Cleanup(srv.Close)
 		measure(b, srv.URL+"/api/v1/me", token)
+	})
+}
+
+// BenchmarkGetMeOverhead alternates the application's GET /api/v1/me and the
+// bare handler's in every iteration of the same parallel clients, so both
+// see the same machine load, and reports the application's overhead over
+// the baseline in percent (the figure least disturbed by a noisy machine).
+func BenchmarkGetMeOverhead(b *testing.B) {
+	eachDialect(b, func(b *testing.B, d database.Dialect) {
+		tb := setup(b, d, databasetest.URL(b, d))
+		token := benchSession(b, tb.app.Accounts)
+		bare := httptest.NewServer(bareMe(tb.app.DB.Read.DB, d))
+		b.Cleanup(bare.Close)
+		client := &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}}
+		get := func(url string) (time.Duration, error) {
+			t0 := time.Now()
+			req, _ := http.NewRequest("GET", url, nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := client.Do(req)
+			if err != nil {
+				return 0, err
+			}
+			defer resp.Body.Close()
+			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+				return 0, err
+			}
+			if resp.StatusCode != http.StatusOK {
+				return 0, fmt.Errorf("%s: status %d", url, resp.StatusCode)
+			}
+			return time.Since(t0), nil
+		}
+		appURL, bareURL := tb.srv.URL+"/api/v1/me", bare.URL+"/api/v1/me"
+		var appNs, bareNs, failures atomic.Int64
+		b.SetParallelism(benchClients)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				da, err1 := get(appURL)
+				db, err2 := get(bareURL)
+				if err1 != nil || err2 != nil {
+					failures.Add(1)
+					continue
+				}
+				appNs.Add(int64(da))
+				bareNs.Add(int64(db))
+			}
+		})
+		if n := failures.Load(); n > 0 {
+			b.Fatalf("%d iterations failed", n)
+		}
+		app, base := float64(appNs.Load())/float64(b.N), float64(bareNs.Load())/float64(b.N)
+		b.ReportMetric(app, "app-ns/req")
+		b.ReportMetric(base, "bare-ns/req")
+		b.ReportMetric(100*(app-base)/base, "overhead-%")
 	})
 }
 
