@@ -120,6 +120,34 @@ type Notifications struct {
 	TemplatesDir string `koanf:"templates_dir"`
 	// EmailPlugin names the notifier plugin that delivers email.
 	EmailPlugin string `koanf:"email_plugin"`
+	// ProductName appears in every message ("EZSCALE").
+	ProductName string `koanf:"product_name"`
+	// DiscordPlugin names the notifier plugin behind the discord channel
+	// (admin alerts to its webhook, customers' own webhooks); "" = off.
+	DiscordPlugin string `koanf:"discord_plugin"`
+	// CommunityPlugin names the community plugin (signup invites, account
+	// linking, role sync); "" = off.
+	CommunityPlugin string `koanf:"community_plugin"`
+	// AdminAlerts are the notification types also posted to the admin
+	// Discord webhook (admin.alert always is).
+	AdminAlerts []string `koanf:"admin_alerts"`
+	// UnsubscribeSecret signs unsubscribe links; empty = a random key kept
+	// in the database. Set it from env("…") if you set it.
+	UnsubscribeSecret string `koanf:"unsubscribe_secret"`
+	// UnsubscribeMailto adds a mailto: address to List-Unsubscribe (an
+	// inbox you process); empty = the https one-click URL only.
+	UnsubscribeMailto string `koanf:"unsubscribe_mailto"`
+	// StreamPollInterval is how often each replica looks for changes to
+	// push to live streams; StreamHeartbeat the keep-alive period;
+	// StreamMaxDuration the longest life of one stream (clients reconnect).
+	StreamPollInterval time.Duration `koanf:"stream_poll_interval"`
+	StreamHeartbeat    time.Duration `koanf:"stream_heartbeat"`
+	StreamMaxDuration  time.Duration `koanf:"stream_max_duration"`
+	// InviteMaxAge is the life of a signup Discord invite.
+	InviteMaxAge time.Duration `koanf:"invite_max_age"`
+	// RoleSyncInterval is how often every linked user's Discord roles are
+	// recomputed.
+	RoleSyncInterval time.Duration `koanf:"role_sync_interval"`
 }
 
 // Plugin is one `plugin "NAME" { path, sha256, config {…} }` block.
@@ -174,7 +202,16 @@ func Default() Config {
 			TerminateAfterDays: 30,
 			RunAt:              "00:10",
 		},
-		Scheduler:     Scheduler{RecoveryInterval: 5 * time.Minute},
-		Notifications: Notifications{EmailPlugin: "email"},
+		Scheduler: Scheduler{RecoveryInterval: 5 * time.Minute},
+		Notifications: Notifications{
+			EmailPlugin:        "email",
+			ProductName:        "EZSCALE",
+			AdminAlerts:        []string{"service.failed"},
+			StreamPollInterval: time.Second,
+			StreamHeartbeat:    20 * time.Second,
+			StreamMaxDuration:  30 * time.Minute,
+			InviteMaxAge:       24 * time.Hour,
+			RoleSyncInterval:   6 * time.Hour,
+		},
 	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"regexp"
@@ -123,6 +124,35 @@ func (c *Config) validate(errs *Error) {
 		bad("billing.run_at", "%q is not a time of day as HH:MM", c.Billing.RunAt)
 	}
 	positive("scheduler.recovery_interval", c.Scheduler.RecoveryInterval)
+
+	// The default email_plugin ("email") may name no block: email then stays
+	// pending. A name the operator chose must exist, or it is a typo.
+	if name := c.Notifications.EmailPlugin; name != "" && c.Sources["notifications.email_plugin"] != "default" {
+		if _, ok := c.PluginByName(name); !ok {
+			bad("notifications.email_plugin", "no plugin %q is declared; add a plugin %q { … } block or fix the name", name, name)
+		}
+	}
+	positive("notifications.stream_poll_interval", c.Notifications.StreamPollInterval)
+	positive("notifications.stream_heartbeat", c.Notifications.StreamHeartbeat)
+	positive("notifications.stream_max_duration", c.Notifications.StreamMaxDuration)
+	positive("notifications.role_sync_interval", c.Notifications.RoleSyncInterval)
+	if d := c.Notifications.InviteMaxAge; d < time.Second || d > 7*24*time.Hour {
+		bad("notifications.invite_max_age", "must be between 1s and 168h (Discord's limit)")
+	}
+	for _, key := range []string{"discord_plugin", "community_plugin"} {
+		name := c.Notifications.DiscordPlugin
+		if key == "community_plugin" {
+			name = c.Notifications.CommunityPlugin
+		}
+		if _, ok := c.PluginByName(name); name != "" && !ok {
+			bad("notifications."+key, "%q names no plugin block", name)
+		}
+	}
+	if m := c.Notifications.UnsubscribeMailto; m != "" {
+		if a, err := mail.ParseAddress(m); err != nil || a.Address != m {
+			bad("notifications.unsubscribe_mailto", "%q is not a bare email address such as unsubscribe@example.com", m)
+		}
+	}
 
 	for _, p := range c.Plugin {
 		if p.Path == "" {

@@ -25,24 +25,24 @@ func TestServeEndToEnd(t *testing.T) {
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
 		env := []string{"EZSCALE_DATABASE_URL=" + url}
 
-		res := mustRun(t, env, "", "migrate")
+		res := mustRunCLI(t, env, "", "migrate")
 		if !strings.Contains(res.stdout, "migration(s) applied") {
 			t.Errorf("migrate said %q", res.stdout)
 		}
 		// A second run finds nothing to do.
-		if res := mustRun(t, env, "", "migrate"); !strings.Contains(res.stdout, ": 0 migration(s) applied") {
+		if res := mustRunCLI(t, env, "", "migrate"); !strings.Contains(res.stdout, ": 0 migration(s) applied") {
 			t.Errorf("second migrate said %q", res.stdout)
 		}
 
-		if res := run(t, env, "", "admin", "create", "--email", "admin@example.com", "--password-stdin"); res.code == 0 || !strings.Contains(res.stderr, "no password") {
+		if res := runCLI(t, env, "", "admin", "create", "--email", "admin@example.com", "--password-stdin"); res.code == 0 || !strings.Contains(res.stderr, "no password") {
 			t.Errorf("admin create without a password: exit %d, %q", res.code, res.stderr)
 		}
-		res = mustRun(t, env, adminPassword+"\n", "admin", "create", "--email", "Admin@Example.com", "--password-stdin")
+		res = mustRunCLI(t, env, adminPassword+"\n", "admin", "create", "--email", "Admin@Example.com", "--password-stdin")
 		if !strings.Contains(res.stdout, "created staff owner admin@example.com") {
 			t.Errorf("admin create said %q", res.stdout)
 		}
 
-		srv := serve(t, env)
+		srv := serveEnv(t, env)
 		for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"ready"`, "/metrics": "go_goroutines", "/api/v1/openapi.json": `"openapi":"3.1.0"`} {
 			status, body := srv.call(t, "GET", path, "", "")
 			if status != http.StatusOK || !strings.Contains(string(body), want) {
@@ -89,7 +89,7 @@ func TestConfigValidate(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("server {\n  public_url = \"http://127.0.0.1:8080\"\n  lisen = \"x\"\n}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res := run(t, nil, "", "config", "validate", "--config", bad)
+	res := runCLI(t, nil, "", "config", "validate", "--config", bad)
 	if res.code != 2 {
 		t.Errorf("exit %d for a bad config, want 2", res.code)
 	}
@@ -105,7 +105,7 @@ func TestConfigValidate(t *testing.T) {
 	if err := os.WriteFile(badValue, []byte("log {\n  level = \"loud\"\n}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res = run(t, []string{"EZSCALE_SERVER_LISTEN=nowhere"}, "", "config", "validate", "--config", badValue)
+	res = runCLI(t, []string{"EZSCALE_SERVER_LISTEN=nowhere"}, "", "config", "validate", "--config", badValue)
 	if res.code != 2 || !strings.Contains(res.stderr, badValue+":2:11: Invalid value for log.level") || !strings.Contains(res.stderr, "env EZSCALE_SERVER_LISTEN") {
 		t.Errorf("exit %d, stderr:\n%s", res.code, res.stderr)
 	}
@@ -114,7 +114,7 @@ func TestConfigValidate(t *testing.T) {
 	if err := os.WriteFile(good, []byte("server { listen = env(\"LISTEN\", \"127.0.0.1:9000\") }\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if res := mustRun(t, nil, "", "config", "validate", "--config", good); !strings.Contains(res.stdout, "valid") {
+	if res := mustRunCLI(t, nil, "", "config", "validate", "--config", good); !strings.Contains(res.stdout, "valid") {
 		t.Errorf("validate said %q", res.stdout)
 	}
 }
@@ -127,9 +127,9 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
 		env := []string{"EZSCALE_DATABASE_URL=" + url}
 		for _, email := range []string{"a@example.com", "b@example.com", "c@example.com", "d@example.com"} {
-			mustRun(t, env, adminPassword, "admin", "create", "--email", email, "--password-stdin", "--role", "support")
+			mustRunCLI(t, env, adminPassword, "admin", "create", "--email", email, "--password-stdin", "--role", "support")
 		}
-		if res := mustRun(t, env, "", "audit", "verify"); !strings.Contains(res.stdout, "audit log intact: 4 events, last seq 4") {
+		if res := mustRunCLI(t, env, "", "audit", "verify"); !strings.Contains(res.stdout, "audit log intact: 4 events, last seq 4") {
 			t.Errorf("verify said %q", res.stdout)
 		}
 
@@ -157,13 +157,13 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 		}
 
 		exec("UPDATE audit_events SET changes = '{\"email\":\"mallory@example.com\",\"staff_role\":\"owner\"}' WHERE seq = 3")
-		res := run(t, env, "", "audit", "verify")
+		res := runCLI(t, env, "", "audit", "verify")
 		if res.code == 0 || !strings.Contains(res.stderr, "BROKEN at seq 3") || !strings.Contains(res.stderr, "altered") {
 			t.Errorf("after UPDATE: exit %d, stderr %q", res.code, res.stderr)
 		}
 
 		exec("DELETE FROM audit_events WHERE seq = 2")
-		res = run(t, env, "", "audit", "verify")
+		res = runCLI(t, env, "", "audit", "verify")
 		if res.code == 0 || !strings.Contains(res.stderr, "BROKEN at seq 2") || !strings.Contains(res.stderr, "missing") {
 			t.Errorf("after DELETE: exit %d, stderr %q", res.code, res.stderr)
 		}

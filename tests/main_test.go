@@ -1,5 +1,3 @@
-// Package tests holds the end-to-end tests: the real `ezscale` binary, built
-// by the test, run against real databases.
 package tests
 
 import (
@@ -7,136 +5,113 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ezscale/platform/tests/testbin"
 )
 
+// Executables built once by TestMain.
 var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-	buildDir  string
+	ezscaleBin  string
+	emailPlugin string
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildDir != "" {
-		_ = os.RemoveAll(buildDir)
+	dir, err := os.MkdirTemp("", "e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
+	code := func() int {
+		defer os.RemoveAll(dir)
+		if ezscaleBin, err = testbin.Core(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if emailPlugin, err = testbin.Plugin(dir, "email"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return m.Run()
+	}()
 	os.Exit(code)
 }
 
-// ezscaleBin builds bin/ezscale once per test binary, from this checkout.
-func ezscaleBin(t *testing.T) string {
+// privateCopy copies the plugin executable into the test's own directory,
+// so looking for leftover processes by executable path sees only this
+// test's plugins, not those of tests running in parallel.
+func privateCopy(t *testing.T, src string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "ezscale-e2e-")
-		if buildErr != nil {
-			return
-		}
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Dir(filepath.Dir(file))
-		builtBin = filepath.Join(buildDir, "ezscale")
-		cmd := exec.Command("go", "build", "-o", builtBin, "./core/cmd/ezscale")
-		cmd.Dir = root
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return builtBin
-}
-
-// result is a finished command.
-type result struct {
-	code           int
-	stdout, stderr string
-}
-
-// run executes ezscale with args and env (added to a clean environment that
-// keeps only PATH and HOME), feeding stdin.
-func run(t *testing.T, env []string, stdin string, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, ezscaleBin(t), args...)
-	cmd.Env = append(baseEnv(), env...)
-	cmd.Dir = t.TempDir()
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := result{stdout: stdout.String(), stderr: stderr.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		res.code = ee.ExitCode()
-	default:
-		t.Fatalf("ezscale %s: %v", strings.Join(args, " "), err)
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	return res
+	return dst
 }
 
-func baseEnv() []string {
-	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-}
-
-// mustRun is run that fails the test unless the exit code is 0.
-func mustRun(t *testing.T, env []string, stdin string, args ...string) result {
-	t.Helper()
-	res := run(t, env, stdin, args...)
-	if res.code != 0 {
-		t.Fatalf("ezscale %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), res.code, res.stdout, res.stderr)
-	}
-	return res
-}
-
-// server is a running `ezscale serve`.
-type server struct {
-	cmd  *exec.Cmd
-	base string
-	done chan error
-	logs *lockedBuffer
-}
-
-type lockedBuffer struct {
+// syncBuffer collects a process's output while it runs.
+type syncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
-// serve starts `ezscale serve` on a port the kernel picks and waits until
-// its log says where it listens.
-func serve(t *testing.T, env []string) *server {
+// run runs `ezscale args…` to completion and returns its exit status and
+// combined output.
+func run(t *testing.T, stdin string, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(ezscaleBin(t), "serve")
-	cmd.Env = append(append(baseEnv(), "EZSCALE_SERVER_LISTEN=127.0.0.1:0", "EZSCALE_LOG_FORMAT=json", "EZSCALE_LOG_LEVEL=info"), env...)
-	cmd.Dir = t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ezscaleBin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), string(out)
+		}
+		t.Fatalf("ezscale %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return 0, string(out)
+}
+
+// core is a running `ezscale serve`.
+type core struct {
+	cmd  *exec.Cmd
+	base string
+	logs *syncBuffer
+	done chan error
+}
+
+// serve starts `ezscale serve --config cfgPath` and waits until it serves
+// (it logs its address; the config listens on port 0).
+func serve(t *testing.T, cfgPath string) *core {
+	t.Helper()
+	cmd := exec.Command(ezscaleBin, "serve", "--config", cfgPath)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -144,79 +119,61 @@ func serve(t *testing.T, env []string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, done: make(chan error, 1), logs: &lockedBuffer{}}
+	c := &core{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
-			line := sc.Text()
-			_, _ = s.logs.Write([]byte(line + "\n"))
+			line := sc.Bytes()
+			_, _ = c.logs.Write(append(append([]byte(nil), line...), '\n'))
 			var entry struct {
 				Message string `json:"@message"`
 				Addr    string `json:"addr"`
 			}
-			if json.Unmarshal([]byte(line), &entry) == nil && entry.Message == "serving" {
+			if json.Unmarshal(line, &entry) == nil && entry.Message == "serving" {
 				addr <- entry.Addr
 			}
 		}
-		_, _ = io.Copy(io.Discard, stderr)
-		s.done <- cmd.Wait()
+		c.done <- cmd.Wait()
 	}()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
-			<-s.done
+			<-c.done
 		}
 		if t.Failed() {
-			t.Logf("server log:\n%s", s.logs.String())
+			t.Logf("ezscale serve log:\n%s", c.logs.String())
 		}
 	})
 	select {
 	case a := <-addr:
-		s.base = "http://" + a
-	case err := <-s.done:
-		t.Fatalf("ezscale serve exited before serving: %v\n%s", err, s.logs.String())
+		c.base = "http://" + a
+	case err := <-c.done:
+		c.done <- err
+		t.Fatalf("ezscale serve exited before serving: %v\n%s", err, c.logs.String())
 	case <-time.After(2 * time.Minute):
-		t.Fatalf("ezscale serve did not start within 2 minutes\n%s", s.logs.String())
+		t.Fatalf("ezscale serve did not start serving\n%s", c.logs.String())
 	}
-	return s
+	return c
 }
 
-// stop sends SIGTERM and returns the exit code.
-func (s *server) stop(t *testing.T) int {
+// call sends a JSON request to the core and decodes the answer into out.
+func (c *core) call(t *testing.T, method, path, token string, in, out any) int {
 	t.Helper()
-	if err := s.cmd.Process.Signal(termSignal); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-s.done:
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode()
-		}
+	var body io.Reader
+	if in != nil {
+		raw, err := json.Marshal(in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return 0
-	case <-time.After(time.Minute):
-		t.Fatal("ezscale serve did not exit within a minute of SIGTERM")
-		return -1
+		body = bytes.NewReader(raw)
 	}
-}
-
-// call sends a request to the server and returns status and body.
-func (s *server) call(t *testing.T, method, path, token, body string) (int, []byte) {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, s.base+path, rd)
+	req, err := http.NewRequest(method, c.base+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body != "" {
+	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if token != "" {
@@ -224,12 +181,67 @@ func (s *server) call(t *testing.T, method, path, token, body string) (int, []by
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, b
+	if resp.StatusCode >= 300 {
+		t.Logf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	} else if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: decoding %s: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// processGone reports whether pid has exited (gone, or a zombie left for
+// an init process that does not reap).
+func processGone(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && (s[i+2] == 'Z' || s[i+2] == 'X')
+}
+
+// parentOf returns pid's parent process id, from /proc.
+func parentOf(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(fields[1])
+	return ppid
+}
+
+// processesOf lists the live processes running the executable at path.
+func processesOf(path string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		exe, err := os.Readlink("/proc/" + e.Name() + "/exe")
+		if err != nil || exe != path || processGone(pid) {
+			continue
+		}
+		pids = append(pids, pid)
+	}
+	return pids
 }

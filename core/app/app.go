@@ -25,7 +25,9 @@ import (
 	"github.com/ezscale/platform/core/httpapi"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/logging"
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/ratelimit"
 )
 
@@ -37,9 +39,12 @@ type App struct {
 	Jobs     *jobs.Engine
 	Metrics  *prometheus.Registry
 	Outbox   *outbox.Outbox
+	Notify   *notify.Service
 	Limiter  *ratelimit.Limiter
 	Accounts *accounts.Service
-	HTTP     *httpapi.Server
+	// Plugins supervises the configured plugins; Run starts them.
+	Plugins *pluginhost.Host
+	HTTP    *httpapi.Server
 
 	server   *http.Server
 	listener net.Listener
@@ -70,12 +75,48 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	reg := jobs.NewRegistry(cfg.Jobs.RescueAfter)
 	a.Limiter = ratelimit.New(db)
 	a.Outbox = outbox.New(db, reg)
-	a.Accounts = accounts.New(db, a.Outbox, a.Limiter, accounts.Options{
+	nc := cfg.Notifications
+	adminAlerts := make([]notify.Type, len(nc.AdminAlerts))
+	for i, t := range nc.AdminAlerts {
+		adminAlerts[i] = notify.Type(t)
+	}
+	// The plugin host reaches the service through SetPlugins once it is
+	// built; until then the discord channel's messages wait in the outbox.
+	a.Notify, err = notify.New(db, a.Outbox, reg, notify.Options{
+		PublicURL: cfg.Server.PublicURL, ProductName: nc.ProductName, TemplatesDir: nc.TemplatesDir,
+		DiscordPlugin: nc.DiscordPlugin, CommunityPlugin: nc.CommunityPlugin, AdminAlerts: adminAlerts,
+		UnsubscribeSecret: nc.UnsubscribeSecret, UnsubscribeMailto: nc.UnsubscribeMailto,
+		StreamPollInterval: nc.StreamPollInterval, StreamHeartbeat: nc.StreamHeartbeat, StreamMaxDuration: nc.StreamMaxDuration,
+		InviteMaxAge: nc.InviteMaxAge, RoleSyncInterval: nc.RoleSyncInterval, Logger: logger.Named("notify"),
+	})
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	a.closers = append(a.closers, func(context.Context) error { a.Notify.Stop(); return nil })
+	a.Accounts = accounts.New(db, a.Notify, a.Limiter, accounts.Options{
 		SessionTTL: cfg.Auth.SessionTTL, LoginLimit: cfg.Auth.LoginLimit, LoginWindow: cfg.Auth.LoginWindow,
 		SignupLimit: cfg.Auth.SignupLimit, ResetTokenTTL: cfg.Auth.ResetTokenTTL, TOTPIssuer: cfg.Auth.TOTPIssuer,
 		PublicURL: cfg.Server.PublicURL,
 	})
 	registerHousekeeping(reg, db, a.Limiter)
+
+	// The host is created here so every service can hold it, but no plugin
+	// process starts before Run: `ezscale admin create` and other commands
+	// that build an App never start plugins.
+	a.Plugins, err = pluginhost.New(pluginhost.Options{
+		Logger: logger.Named("plugin"), Registerer: a.Metrics,
+		CallTimeout: cfg.Plugins.CallTimeout, HealthInterval: cfg.Plugins.HealthInterval,
+	})
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	a.closers = append(a.closers, func(context.Context) error { a.Plugins.Stop(); return nil })
+	a.wireEmail()
+	// The discord channel and the Discord community reach their plugins
+	// through the host.
+	a.Notify.SetPlugins(a.Plugins)
 
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",
@@ -107,7 +148,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow,
-	})
+	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.NotificationsAPI{Notify: a.Notify})
 	return a, nil
 }
 
@@ -132,9 +173,12 @@ func (a *App) Handler() http.Handler {
 	return mux
 }
 
-// Run starts the job engine and serves HTTP until ctx ends, then shuts down
-// gracefully: stop accepting, finish in-flight requests, stop jobs (running
-// ones finish or are cancelled and retried later), close the database.
+// Run starts the plugins and the job engine and serves HTTP until ctx ends,
+// then shuts down gracefully: stop accepting, finish in-flight requests,
+// stop jobs (running ones finish or are cancelled and retried later), stop
+// every plugin process, close the database. A plugin config its plugin
+// refuses ends Run with a *PluginConfigError before anything is served;
+// other plugin failures do not stop the platform (see StartPlugins).
 func (a *App) Run(ctx context.Context) error {
 	if a.listener == nil {
 		if err := a.Listen(); err != nil {
@@ -142,11 +186,20 @@ func (a *App) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	// Plugins start before the job engine, so the first jobs find them
+	// running; the listener is already bound, so early requests wait in
+	// its backlog rather than being refused.
+	if err := a.StartPlugins(ctx); err != nil {
+		_ = a.listener.Close()
+		a.close(ctx)
+		return err
+	}
 	if !a.Config.Jobs.Disabled {
 		// River cancels running jobs when its start context ends; the jobs
 		// must instead get the graceful Stop below, so they run under a
 		// context that the shutdown signal does not cancel.
 		if err := a.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
+			_ = a.listener.Close()
 			a.close(ctx)
 			return err
 		}
@@ -159,6 +212,9 @@ func (a *App) Run(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          a.Logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
+	// Live notification streams never go idle: end them when shutdown
+	// starts, or Shutdown would wait for its whole timeout.
+	a.server.RegisterOnShutdown(a.Notify.Stop)
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.listener) }()
 	a.Logger.Info("serving", "addr", a.Addr(), "database", a.DB.Name, "public_url", a.Config.Server.PublicURL)

@@ -20,7 +20,7 @@ import (
 func TestConcurrentAuditedRequestsFormOneChain(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, dbURL string) {
-		tb := setup(t, d, dbURL)
+		tb := startApp(t, d, dbURL)
 		u := tb.newUser(t, "chain")
 		const n = 100
 		var wg sync.WaitGroup
@@ -55,7 +55,7 @@ func TestConcurrentAuditedRequestsFormOneChain(t *testing.T) {
 func TestAuditEventsAPI(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, dbURL string) {
-		tb := setup(t, d, dbURL)
+		tb := startApp(t, d, dbURL)
 		u := tb.newUser(t, "audited")
 		admin := tb.newStaff(t, accounts.StaffAdmin)
 		for range 3 {

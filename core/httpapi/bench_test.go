@@ -41,7 +41,7 @@ const benchClients = 8
 
 func BenchmarkGetMe(b *testing.B) {
 	eachDialect(b, func(b *testing.B, d database.Dialect) {
-		tb := setup(b, d, databasetest.URL(b, d))
+		tb := startApp(b, d, databasetest.URL(b, d))
 		token := benchSession(b, tb.app.Accounts)
 		measure(b, tb.srv.URL+"/api/v1/me", token)
 	})
@@ -49,7 +49,7 @@ func BenchmarkGetMe(b *testing.B) {
 
 func BenchmarkBareHandler(b *testing.B) {
 	eachDialect(b, func(b *testing.B, d database.Dialect) {
-		tb := setup(b, d, databasetest.URL(b, d))
+		tb := startApp(b, d, databasetest.URL(b, d))
 		token := benchSession(b, tb.app.Accounts)
 		sqldb := tb.app.DB.Read.DB
 		srv := httptest.NewServer(bareMe(sqldb, d))
@@ -64,7 +64,7 @@ func BenchmarkBareHandler(b *testing.B) {
 // the baseline in percent (the figure least disturbed by a noisy machine).
 func BenchmarkGetMeOverhead(b *testing.B) {
 	eachDialect(b, func(b *testing.B, d database.Dialect) {
-		tb := setup(b, d, databasetest.URL(b, d))
+		tb := startApp(b, d, databasetest.URL(b, d))
 		token := benchSession(b, tb.app.Accounts)
 		bare := httptest.NewServer(bareMe(tb.app.DB.Read.DB, d))
 		b.Cleanup(bare.Close)

@@ -15,7 +15,7 @@ import (
 func TestUnknownFieldsAreRejected(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
-		tb := setup(t, d, url)
+		tb := startApp(t, d, url)
 		// Mass assignment: a role or an account id in the body is refused,
 		// naming the field, and nothing is created.
 		email := uniqueEmail("mass")
@@ -62,7 +62,7 @@ func TestUnknownFieldsAreRejected(t *testing.T) {
 func TestBodyLimit(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
-		tb := setup(t, d, url, func(c *config.Config) { c.Server.BodyLimit = 1024 })
+		tb := startApp(t, d, url, func(c *config.Config) { c.Server.BodyLimit = 1024 })
 		big := raw(`{"email": "big@example.com", "password": "` + strings.Repeat("x", 2048) + `"}`)
 		tb.client.do("POST", "/api/v1/auth/signup", "", big).wantProblem(t, http.StatusRequestEntityTooLarge, "body_too_large")
 		// With an Idempotency-Key the body is read before the handler.
@@ -80,17 +80,17 @@ func TestLoginRateLimitHoldsAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
 		limit := func(c *config.Config) { c.Auth.LoginLimit = 3 }
-		first := setup(t, d, url, limit)
+		first := startApp(t, d, url, limit)
 		second := first.replica(t, limit)
 		u := first.signup(t, uniqueEmail("limited"), "correct horse battery")
 
 		bad := map[string]string{"email": u.Email, "password": "wrong password!"}
-		for _, tb := range []*testBundle{first, second, first} {
+		for _, tb := range []*appBundle{first, second, first} {
 			tb.client.do("POST", "/api/v1/auth/login", "", bad).wantProblem(t, http.StatusUnauthorized, "invalid_credentials")
 		}
 		// The fourth attempt is refused on either replica, even with the
 		// right password, until the window ends.
-		for _, tb := range []*testBundle{second, first} {
+		for _, tb := range []*appBundle{second, first} {
 			r := tb.client.do("POST", "/api/v1/auth/login", "", map[string]string{"email": u.Email, "password": u.Password})
 			r.wantProblem(t, http.StatusTooManyRequests, "rate_limited")
 			secs, err := strconv.Atoi(r.Header.Get("Retry-After"))

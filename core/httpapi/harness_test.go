@@ -25,10 +25,10 @@ import (
 	"github.com/ezscale/platform/core/outbox"
 )
 
-// testBundle is one running application (app.New's real handler behind an
+// appBundle is one running application (app.New's real handler behind an
 // httptest server) on a fresh database, and a client whose every response is
 // checked against the OpenAPI document.
-type testBundle struct {
+type appBundle struct {
 	app     *app.App
 	srv     *httptest.Server
 	client  *apiClient
@@ -39,7 +39,7 @@ type testBundle struct {
 
 // setup starts the application on the empty database at url; opts adjust the
 // configuration (defaults are config.Default()'s).
-func setup(t testing.TB, d database.Dialect, url string, opts ...func(*config.Config)) *testBundle {
+func startApp(t testing.TB, d database.Dialect, url string, opts ...func(*config.Config)) *appBundle {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Database.URL = url
@@ -62,14 +62,14 @@ func setup(t testing.TB, d database.Dialect, url string, opts ...func(*config.Co
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &testBundle{app: a, srv: srv, client: newClient(t, srv.URL), dialect: d, url: url, logs: logs}
+	return &appBundle{app: a, srv: srv, client: newClient(t, srv.URL), dialect: d, url: url, logs: logs}
 }
 
 // replica starts a second application on the same database, as a second
 // `ezscale serve` behind a load balancer would be.
-func (tb *testBundle) replica(t testing.TB, opts ...func(*config.Config)) *testBundle {
+func (tb *appBundle) replica(t testing.TB, opts ...func(*config.Config)) *appBundle {
 	t.Helper()
-	return setup(t, tb.dialect, tb.url, opts...)
+	return startApp(t, tb.dialect, tb.url, opts...)
 }
 
 // syncBuffer collects the server log, printed only when a test fails.
@@ -217,7 +217,7 @@ func uniqueEmail(prefix string) string {
 }
 
 // signup creates a customer and returns it without a session.
-func (tb *testBundle) signup(t testing.TB, email, password string) user {
+func (tb *appBundle) signup(t testing.TB, email, password string) user {
 	t.Helper()
 	var out struct {
 		User    httpapi.UserView    `json:"user"`
@@ -228,7 +228,7 @@ func (tb *testBundle) signup(t testing.TB, email, password string) user {
 }
 
 // login opens a session and returns its token.
-func (tb *testBundle) login(t testing.TB, email, password string) string {
+func (tb *appBundle) login(t testing.TB, email, password string) string {
 	t.Helper()
 	var out struct {
 		Token string `json:"token"`
@@ -241,7 +241,7 @@ func (tb *testBundle) login(t testing.TB, email, password string) string {
 }
 
 // newUser signs up a customer and logs them in.
-func (tb *testBundle) newUser(t testing.TB, prefix string) user {
+func (tb *appBundle) newUser(t testing.TB, prefix string) user {
 	t.Helper()
 	u := tb.signup(t, uniqueEmail(prefix), "correct horse battery")
 	u.Token = tb.login(t, u.Email, u.Password)
@@ -250,7 +250,7 @@ func (tb *testBundle) newUser(t testing.TB, prefix string) user {
 
 // newStaff creates a staff user the way `ezscale admin create` does, and
 // logs them in.
-func (tb *testBundle) newStaff(t testing.TB, role string) user {
+func (tb *appBundle) newStaff(t testing.TB, role string) user {
 	t.Helper()
 	u := user{Email: uniqueEmail("staff-" + role), Password: "staff password 123"}
 	su, err := tb.app.Accounts.CreateStaff(context.Background(), u.Email, u.Password, role)
@@ -267,7 +267,7 @@ var oneTimeTokenRe = regexp.MustCompile(`ezs_otk_[a-z2-7]+`)
 // mailedToken reads the newest message of template sent to email from the
 // outbox, as a notifier plugin would deliver it, and returns the one-time
 // token in it.
-func (tb *testBundle) mailedToken(t testing.TB, email, template string) string {
+func (tb *appBundle) mailedToken(t testing.TB, email, template string) string {
 	t.Helper()
 	var msgs []outbox.Message
 	err := tb.app.DB.NewSelect().Model(&msgs).Where("recipient = ?", email).Where("template = ?", template).
@@ -278,15 +278,20 @@ func (tb *testBundle) mailedToken(t testing.TB, email, template string) string {
 	if len(msgs) == 0 {
 		t.Fatalf("no %s message for %s in the outbox", template, email)
 	}
-	tok := oneTimeTokenRe.FindString(msgs[0].BodyText)
+	// Get fills in a body stored once for many messages.
+	m, err := tb.app.Outbox.Get(context.Background(), msgs[0].ID)
+	if err != nil {
+		t.Fatalf("reading outbox message: %v", err)
+	}
+	tok := oneTimeTokenRe.FindString(m.BodyText)
 	if tok == "" {
-		t.Fatalf("no token in the %s message: %q", template, msgs[0].BodyText)
+		t.Fatalf("no token in the %s message: %q", template, m.BodyText)
 	}
 	return tok
 }
 
 // count returns the number of rows of table matching where.
-func (tb *testBundle) count(t testing.TB, table, where string, args ...any) int {
+func (tb *appBundle) count(t testing.TB, table, where string, args ...any) int {
 	t.Helper()
 	n, err := tb.app.DB.NewSelect().Table(table).Where(where, args...).Count(context.Background())
 	if err != nil {

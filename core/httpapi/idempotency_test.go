@@ -16,7 +16,7 @@ import (
 func TestIdempotencyReplaysTheStoredResponse(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
-		tb := setup(t, d, url)
+		tb := startApp(t, d, url)
 		u := tb.newUser(t, "idem")
 		body := map[string]any{"name": "deploy", "scopes": []string{"services:write"}}
 
@@ -67,7 +67,7 @@ func TestIdempotencyReplaysTheStoredResponse(t *testing.T) {
 func TestIdempotencyConcurrentDuplicates(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
-		tb := setup(t, d, url)
+		tb := startApp(t, d, url)
 		u := tb.newUser(t, "race")
 		body := map[string]any{"name": "raced", "scopes": []string{"account:read"}}
 

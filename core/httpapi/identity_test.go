@@ -23,7 +23,7 @@ type meView struct {
 	} `json:"token"`
 }
 
-func (tb *testBundle) me(t *testing.T, token string) meView {
+func (tb *appBundle) me(t *testing.T, token string) meView {
 	t.Helper()
 	var m meView
 	tb.client.do("GET", "/api/v1/me", token, nil).want(t, http.StatusOK).decode(t, &m)
@@ -33,7 +33,7 @@ func (tb *testBundle) me(t *testing.T, token string) meView {
 func TestSignupLoginMeLogout(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
-		tb := setup(t, d, url)
+		tb := startApp(t, d, url)
 		email := uniqueEmail("Alice")
 		var created struct {
 			User    httpapi.UserView    `json:"user"`
@@ -80,7 +80,7 @@ func TestSignupLoginMeLogout(t *testing.T) {
 func TestPasswordChangeRevokesOtherSessions(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
-		tb := setup(t, d, url)
+		tb := startApp(t, d, url)
 		u := tb.newUser(t, "pwchange")
 		other := tb.login(t, u.Email, u.Password)
 
@@ -106,7 +106,7 @@ func TestPasswordChangeRevokesOtherSessions(t *testing.T) {
 func TestPasswordReset(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
-		tb := setup(t, d, url)
+		tb := startApp(t, d, url)
 		u := tb.newUser(t, "reset")
 
 		// The answer is the same for an unknown address, and nothing is sent.
@@ -120,7 +120,7 @@ func TestPasswordReset(t *testing.T) {
 			t.Errorf("the answer reveals whether the address has an account (-unknown +known):\n%s", diff)
 		}
 
-		token := tb.mailedToken(t, u.Email, "password_reset")
+		token := tb.mailedToken(t, u.Email, "account.password_reset")
 		tb.client.do("POST", "/api/v1/auth/password-reset/confirm", "", map[string]string{"token": token, "new_password": "reset to this password"}).
 			want(t, http.StatusNoContent)
 		// Every session is revoked, the new password works, and the link is
@@ -141,16 +141,16 @@ func TestPasswordReset(t *testing.T) {
 func TestEmailVerification(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
-		tb := setup(t, d, url)
+		tb := startApp(t, d, url)
 		u := tb.newUser(t, "verify")
 		if tb.me(t, u.Token).User.EmailVerified {
 			t.Fatal("a new address is verified before its link was used")
 		}
-		first := tb.mailedToken(t, u.Email, "verify_email")
+		first := tb.mailedToken(t, u.Email, "account.verify_email")
 
 		// A resent link replaces the first one.
 		tb.client.do("POST", "/api/v1/me/verify-email/resend", u.Token, nil).want(t, http.StatusAccepted)
-		second := tb.mailedToken(t, u.Email, "verify_email")
+		second := tb.mailedToken(t, u.Email, "account.verify_email")
 		if second == first {
 			t.Fatal("resend queued the same token")
 		}

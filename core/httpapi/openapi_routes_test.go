@@ -18,12 +18,12 @@ import (
 // muxVar matches a gorilla/mux variable, with its optional pattern.
 var muxVar = regexp.MustCompile(`\{([^}:]+)(:[^}]*)?\}`)
 
-// TestEveryRouteIsDocumented: the routes the application registers (every
+// TestRoutesAndDocumentAreTheSameSet: the routes the application registers (every
 // module app.New wires) and the operations of the OpenAPI document are the
 // same set, and the document's security matches each route's auth.
-func TestEveryRouteIsDocumented(t *testing.T) {
+func TestRoutesAndDocumentAreTheSameSet(t *testing.T) {
 	t.Parallel()
-	tb := setup(t, database.SQLite, databasetest.URL(t, database.SQLite))
+	tb := startApp(t, database.SQLite, databasetest.URL(t, database.SQLite))
 	doc, _, err := httpapi.OpenAPI()
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func hasParam(ps openapi3.Parameters, name string) bool {
 // answer outside /api.
 func TestOpenAPIServed(t *testing.T) {
 	t.Parallel()
-	tb := setup(t, database.SQLite, databasetest.URL(t, database.SQLite))
+	tb := startApp(t, database.SQLite, databasetest.URL(t, database.SQLite))
 	r := tb.client.do("GET", "/api/v1/openapi.json", "", nil).want(t, http.StatusOK)
 	var doc struct {
 		OpenAPI string         `json:"openapi"`

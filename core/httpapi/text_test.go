@@ -17,7 +17,7 @@ import (
 func TestUnstorableTextIsRefusedNot500(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
-		tb := setup(t, d, url)
+		tb := startApp(t, d, url)
 		u := tb.newUser(t, "text")
 
 		for _, c := range []string{"AA", "_w", "YQBi"} { // "\x00", "\xff", "a\x00b"

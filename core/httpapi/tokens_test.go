@@ -19,7 +19,7 @@ type createdToken struct {
 	APIToken httpapi.TokenView `json:"api_token"`
 }
 
-func (tb *testBundle) createToken(t *testing.T, session, name string, scopes ...string) createdToken {
+func (tb *appBundle) createToken(t *testing.T, session, name string, scopes ...string) createdToken {
 	t.Helper()
 	var out createdToken
 	tb.client.do("POST", "/api/v1/me/tokens", session, map[string]any{"name": name, "scopes": scopes}).
@@ -30,7 +30,7 @@ func (tb *testBundle) createToken(t *testing.T, session, name string, scopes ...
 func TestPersonalTokens(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
-		tb := setup(t, d, url)
+		tb := startApp(t, d, url)
 		u := tb.newUser(t, "tokens")
 
 		var made []createdToken
@@ -105,7 +105,7 @@ func TestPersonalTokens(t *testing.T) {
 func TestScopesAreEnforced(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
-		tb := setup(t, d, url)
+		tb := startApp(t, d, url)
 		u := tb.newUser(t, "scopes")
 		billing := tb.createToken(t, u.Token, "billing only", "billing:read").Token
 		reader := tb.createToken(t, u.Token, "reader", "account:read").Token
@@ -143,7 +143,7 @@ func TestScopesAreEnforced(t *testing.T) {
 func TestStaffRoutesRefuseCustomers(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
-		tb := setup(t, d, url)
+		tb := startApp(t, d, url)
 		customer := tb.newUser(t, "customer")
 		support := tb.newStaff(t, accounts.StaffSupport)
 		admin := tb.newStaff(t, accounts.StaffAdmin)
@@ -175,7 +175,7 @@ func TestStaffRoutesRefuseCustomers(t *testing.T) {
 func TestAnotherAccountsObjectsAreNotFound(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
-		tb := setup(t, d, url)
+		tb := startApp(t, d, url)
 		alice := tb.newUser(t, "alice")
 		mallory := tb.newUser(t, "mallory")
 		aliceToken := tb.createToken(t, alice.Token, "alice's", "account:read")

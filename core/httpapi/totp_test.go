@@ -25,7 +25,7 @@ func totpCode(t *testing.T, secret string, at time.Time) string {
 func TestTOTPLifecycle(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
-		tb := setup(t, d, url)
+		tb := startApp(t, d, url)
 		u := tb.newUser(t, "totp")
 		login := func(extra map[string]string) *response {
 			body := map[string]string{"email": u.Email, "password": u.Password}
