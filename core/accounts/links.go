@@ -108,7 +108,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) error {
 func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
 	email = strings.ToLower(strings.TrimSpace(email))
 	u := &User{}
-	err := s.db.Conn(ctx).NewSelect().Model(u).Where("email = ?", email).Where("disabled_at IS NULL").Scan(ctx)
+	err := s.reader(ctx).NewSelect().Model(u).Where("email = ?", email).Where("disabled_at IS NULL").Scan(ctx)
 	if database.IsNoRows(err) {
 		return nil
 	}

@@ -65,6 +65,17 @@ func (s *Service) security(ctx context.Context, tx bun.Tx, userID string, t noti
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
+// reader is the handle for a read under ctx: the ambient transaction when
+// there is one (it must see its own writes), else the read pool. On SQLite
+// that keeps plain reads (every GET /api/v1/me, every login's user lookup)
+// from queueing behind writers for the single write connection.
+func (s *Service) reader(ctx context.Context) bun.IDB {
+	if tx, ok := database.TxFrom(ctx); ok {
+		return tx
+	}
+	return s.db.Read
+}
+
 // Password rules: long enough to resist guessing, short enough that hashing
 // it cannot be used to exhaust the CPU.
 const (
@@ -258,7 +269,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*Session, *User, er
 	badCreds := apperr.New(apperr.Unauthenticated, "email or password is incorrect").WithReason("invalid_credentials")
 
 	u := &User{}
-	err = s.db.Conn(ctx).NewSelect().Model(u).Where("email = ?", email).Scan(ctx)
+	err = s.reader(ctx).NewSelect().Model(u).Where("email = ?", email).Scan(ctx)
 	if database.IsNoRows(err) {
 		_, _ = CheckPassword(dummyHash, in.Password)
 		return fail("", "unknown_user", badCreds)
@@ -435,7 +446,7 @@ func (s *Service) revokeSessions(ctx context.Context, tx bun.Tx, userID, keepID 
 // User loads a user by id. Errors: NotFound.
 func (s *Service) User(ctx context.Context, id string) (*User, error) {
 	u := &User{}
-	err := s.db.Conn(ctx).NewSelect().Model(u).Where("id = ?", id).Scan(ctx)
+	err := s.reader(ctx).NewSelect().Model(u).Where("id = ?", id).Scan(ctx)
 	if database.IsNoRows(err) {
 		return nil, apperr.NotFoundf("no such user")
 	}
@@ -525,9 +536,15 @@ func (s *Service) DisableUser(ctx context.Context, p *Principal, userID string) 
 	})
 }
 
+// truncate makes s storable text of at most n bytes: invalid UTF-8 and NUL
+// (which PostgreSQL refuses) are replaced, and a cut never splits a rune.
 func truncate(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

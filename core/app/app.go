@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -137,7 +138,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	engine, err := jobs.New(db, reg, jobs.Options{
 		Workers: cfg.Jobs.Workers, FetchCooldown: cfg.Jobs.FetchCooldown, FetchPollInterval: cfg.Jobs.FetchPollInterval,
 		RescueAfter: cfg.Jobs.RescueAfter, DefaultTimeout: cfg.Jobs.DefaultTimeout,
-		Logger: logging.Slog(jobsLog),
+		Logger: logging.SlogMin(jobsLog, slog.LevelWarn),
 		ErrorFunc: func(ctx context.Context, job *rivertype.JobRow, err error) {
 			jobErrors.WithLabelValues(job.Kind).Inc()
 			jobsLog.Warn("job attempt failed", "kind", job.Kind, "job_id", job.ID, "attempt", job.Attempt, "error", err)
@@ -207,7 +208,10 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	if !a.Config.Jobs.Disabled {
-		if err := a.Jobs.Start(ctx); err != nil {
+		// River cancels running jobs when its start context ends; the jobs
+		// must instead get the graceful Stop below, so they run under a
+		// context that the shutdown signal does not cancel.
+		if err := a.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
 			_ = a.listener.Close()
 			a.close(ctx)
 			return err
