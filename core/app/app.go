@@ -149,6 +149,9 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		return nil, err
 	}
 	a.Jobs = engine
+	if capped := reg.Capped(); len(capped) > 0 {
+		logger.Warn("job kinds' timeouts capped below the rescue horizon", "kinds", capped, "rescue_after", cfg.Jobs.RescueAfter)
+	}
 
 	var proxies []netip.Prefix
 	for _, p := range cfg.Server.TrustedProxies {

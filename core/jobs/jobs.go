@@ -37,6 +37,7 @@ type Registry struct {
 	workers  *river.Workers
 	periodic []*river.PeriodicJob
 	kinds    map[string]time.Duration
+	capped   []string
 	errs     []error
 	// maxTimeout is the rescue horizon less a margin; no kind may exceed it.
 	maxTimeout time.Duration
@@ -60,8 +61,13 @@ func Add[T river.JobArgs](r *Registry, w river.Worker[T]) {
 	kind := zero.Kind()
 	timeout := w.Timeout(&river.Job[T]{JobRow: &rivertype.JobRow{Kind: kind}, Args: zero})
 	if timeout > r.maxTimeout {
-		r.errs = append(r.errs, fmt.Errorf("jobs: kind %s: timeout %s is not below the rescue horizon %s", kind, timeout, r.maxTimeout))
-		return
+		// A budget longer than the rescue horizon would let River start a
+		// second copy of a job that is still running: cap it instead. With
+		// the default horizon (1 h) no kind is capped; a short horizon (a
+		// test, a small deployment) caps every long budget.
+		w = cappedWorker[T]{Worker: w, max: r.maxTimeout}
+		r.capped = append(r.capped, kind)
+		timeout = r.maxTimeout
 	}
 	if err := river.AddWorkerSafely(r.workers, w); err != nil {
 		r.errs = append(r.errs, fmt.Errorf("jobs: kind %s: %w", kind, err))
@@ -69,6 +75,19 @@ func Add[T river.JobArgs](r *Registry, w river.Worker[T]) {
 	}
 	r.kinds[kind] = timeout
 }
+
+// cappedWorker is a worker whose timeout is held below the rescue horizon.
+type cappedWorker[T river.JobArgs] struct {
+	river.Worker[T]
+	max time.Duration
+}
+
+func (w cappedWorker[T]) Timeout(job *river.Job[T]) time.Duration {
+	return min(w.Worker.Timeout(job), w.max)
+}
+
+// Capped lists the kinds whose timeout was capped at the rescue horizon.
+func (r *Registry) Capped() []string { return r.capped }
 
 // Periodic registers a system job that the elected leader enqueues every
 // interval. The job is unique per interval so that a leader change mid-tick

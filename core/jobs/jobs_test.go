@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/riverqueue/river"
 	"github.com/uptrace/bun"
 
@@ -107,13 +108,17 @@ type slowWorker struct{ river.WorkerDefaults[slowArgs] }
 func (slowWorker) Work(context.Context, *river.Job[slowArgs]) error { return nil }
 func (slowWorker) Timeout(*river.Job[slowArgs]) time.Duration       { return 2 * time.Hour }
 
-func TestTimeoutAboveRescueHorizonIsRefused(t *testing.T) {
+// TestTimeoutAboveRescueHorizonIsCapped: a kind's budget never reaches the
+// rescue horizon, or River would start a second copy of a running job.
+func TestTimeoutAboveRescueHorizonIsCapped(t *testing.T) {
 	t.Parallel()
-	db := databasetest.New(t, database.SQLite)
 	reg := jobs.NewRegistry(time.Hour)
 	jobs.Add(reg, slowWorker{})
-	if _, err := jobs.New(db, reg, options()); err == nil {
-		t.Fatal("a kind whose timeout exceeds the rescue horizon was accepted")
+	if got := reg.Kinds()["test_slow"]; got >= time.Hour || got != reg.MaxTimeout() {
+		t.Fatalf("timeout of a 2 h kind under a 1 h horizon = %s, want the cap %s", got, reg.MaxTimeout())
+	}
+	if diff := cmp.Diff([]string{"test_slow"}, reg.Capped()); diff != "" {
+		t.Errorf("Capped (-want +got):\n%s", diff)
 	}
 }
 
