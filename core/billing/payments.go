@@ -133,7 +133,9 @@ type chargeWorker struct {
 
 func (w *chargeWorker) Timeout(*river.Job[chargeArgs]) time.Duration { return 2 * time.Minute }
 
-func (w *chargeWorker) NextRetry(job *river.Job[chargeArgs]) time.Time { return w.b.nextRetry(job.Attempt) }
+func (w *chargeWorker) NextRetry(job *river.Job[chargeArgs]) time.Time {
+	return w.b.nextRetry(job.Attempt)
+}
 
 // Work records the payment (keyed by invoice and attempt), then charges the
 // gateway outside any transaction with that key, then records the outcome.

@@ -124,7 +124,9 @@ type refundWorker struct {
 
 func (w *refundWorker) Timeout(*river.Job[refundArgs]) time.Duration { return 2 * time.Minute }
 
-func (w *refundWorker) NextRetry(job *river.Job[refundArgs]) time.Time { return w.b.nextRetry(job.Attempt) }
+func (w *refundWorker) NextRetry(job *river.Job[refundArgs]) time.Time {
+	return w.b.nextRetry(job.Attempt)
+}
 
 // Work asks the gateway to refund (key "refund:<id>", so a retry refunds
 // once). A refusal gives the credit back; an outage is retried, and after

@@ -151,7 +151,9 @@ type topUpWorker struct {
 
 func (w *topUpWorker) Timeout(*river.Job[topUpArgs]) time.Duration { return 2 * time.Minute }
 
-func (w *topUpWorker) NextRetry(job *river.Job[topUpArgs]) time.Time { return w.b.nextRetry(job.Attempt) }
+func (w *topUpWorker) NextRetry(job *river.Job[topUpArgs]) time.Time {
+	return w.b.nextRetry(job.Attempt)
+}
 
 // Work charges the top-up with key "topup:<id>" outside any transaction.
 func (w *topUpWorker) Work(ctx context.Context, job *river.Job[topUpArgs]) error {
