@@ -63,8 +63,6 @@ func (b *Billing) markPaid(ctx context.Context, t *txn, inv *Invoice) error {
 			err = b.startProvisioning(ctx, t, svc)
 		case ReasonRenewal:
 			err = b.renew(ctx, t, svc, inv)
-		case ReasonUpgrade:
-			err = b.applyPaidUpgrade(ctx, t, svc, inv)
 		}
 		if err != nil {
 			return err
