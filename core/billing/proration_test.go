@@ -102,7 +102,7 @@ func TestDowngrades(t *testing.T) {
 		small, big := tb.plan(t, "small", 2900, nil), tb.plan(t, "big", 5800, nil)
 		later := tb.insertServices(t, acc, big, money.Monthly, date("2024-02-01"), 1)[0] // Feb 1 – Mar 1
 		now := tb.insertServices(t, acc, big, money.Monthly, date("2024-01-31"), 1)[0]   // Jan 31 – Feb 29
-		tb.step(t, billing.StepGenerate, date("2024-02-23"))                               // both renewals
+		tb.step(t, billing.StepGenerate, date("2024-02-23"))                             // both renewals
 		tb.clock.Set(date("2024-02-15"))
 
 		res, err := tb.b.ChangePlan(tb.ctx, acc, later.ID, billing.ChangeInput{PlanID: small.ID})

@@ -24,7 +24,7 @@ func TestConcurrentRunsIssueOneInvoicePerService(t *testing.T) {
 		tb := setup(t, db, setupOpts{noJobs: true, noHost: true, opts: billing.Options{BatchSize: 25}})
 		acc := tb.account(t)
 		plan := tb.plan(t, "vps", 999, nil)
-		due := tb.insertServices(t, acc, plan, money.Monthly, date("2024-01-20"), 120)   // renew Feb 20
+		due := tb.insertServices(t, acc, plan, money.Monthly, date("2024-01-20"), 120)  // renew Feb 20
 		later := tb.insertServices(t, acc, plan, money.Monthly, date("2024-02-10"), 10) // renew Mar 10: not yet
 		asOf := date("2024-02-14")
 		var wg sync.WaitGroup
