@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -20,11 +21,14 @@ import (
 
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/logging"
+	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/ratelimit"
 )
 
@@ -38,7 +42,10 @@ type App struct {
 	Outbox   *outbox.Outbox
 	Limiter  *ratelimit.Limiter
 	Accounts *accounts.Service
-	HTTP     *httpapi.Server
+	Billing  *billing.Billing
+	// Plugins supervises the configured plugins; Run starts them.
+	Plugins *pluginhost.Host
+	HTTP    *httpapi.Server
 
 	server   *http.Server
 	listener net.Listener
@@ -76,6 +83,23 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	})
 	registerHousekeeping(reg, db, a.Limiter)
 
+	a.Plugins, err = pluginhost.New(pluginhost.Options{
+		Logger: logger, Registerer: a.Metrics, CallTimeout: cfg.Plugins.CallTimeout, HealthInterval: cfg.Plugins.HealthInterval,
+	})
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	a.closers = append(a.closers, func(context.Context) error { a.Plugins.Stop(); return nil })
+	bc := cfg.Billing
+	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Outbox: a.Outbox, Plugins: a.Plugins, Logger: logger.Named("billing")}, billing.Options{
+		Currency: money.Currency(bc.Currency), InvoiceDaysBefore: bc.InvoiceDaysBefore, SuspendAfterDays: bc.SuspendAfterDays,
+		TerminateAfterDays: bc.TerminateAfterDays, RunAt: bc.RunAt, PaymentGateway: bc.PaymentGateway,
+		ChargeMaxAttempts: bc.ChargeMaxAttempts, ChargeRetryDays: bc.ChargeRetryDays, RemindEveryDays: bc.RemindEveryDays,
+		ProvisionMaxAttempts: bc.ProvisionMaxAttempts, RetryBase: bc.RetryBase, AutoTopUpMaxFailures: bc.AutoTopUpMaxFailures,
+		PublicURL: cfg.Server.PublicURL,
+	})
+
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",
 	}, []string{"kind"})
@@ -106,7 +130,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow,
-	})
+	}, &httpapi.BillingAPI{Billing: a.Billing})
 	return a, nil
 }
 
@@ -139,6 +163,9 @@ func (a *App) Run(ctx context.Context) error {
 		if err := a.Listen(); err != nil {
 			return err
 		}
+	}
+	if err := a.startPlugins(ctx); err != nil {
+		return err
 	}
 	if !a.Config.Jobs.Disabled {
 		if err := a.Jobs.Start(ctx); err != nil {
@@ -188,4 +215,25 @@ func (a *App) close(ctx context.Context) {
 		}
 	}
 	a.closers = nil
+}
+
+// startPlugins starts the enabled plugin blocks. A plugin that fails to
+// start is reported and stays failed (visible in the plugin list); the
+// process serves regardless, and calls to that plugin fail as unavailable.
+func (a *App) startPlugins(ctx context.Context) error {
+	specs := make([]pluginhost.Spec, 0, len(a.Config.Plugin))
+	for _, p := range a.Config.Plugin {
+		pos := map[string]string{"": p.Pos}
+		maps.Copy(pos, p.Positions)
+		specs = append(specs, pluginhost.Spec{Name: p.Name, Path: p.Path, SHA256: p.SHA256, Config: p.Config, Positions: pos, Disabled: !p.Enabled})
+	}
+	if len(specs) == 0 {
+		return nil
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := a.Plugins.Start(startCtx, specs); err != nil {
+		a.Logger.Error("some plugins did not start", "error", err)
+	}
+	return nil
 }
