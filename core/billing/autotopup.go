@@ -133,7 +133,9 @@ func (b *Billing) afterPosting(ctx context.Context, tx bun.Tx, e *ledger.Entry) 
 	}
 	var enabled []string
 	err := tx.NewSelect().Model((*AutoTopUp)(nil)).Column("account_id").Where("account_id = ?", e.AccountID).
-		Where("enabled = ?", true).Where("threshold > ?", e.BalanceAfter).Scan(ctx, &enabled)
+		Where("enabled = ?", true).Where("threshold > ?", e.BalanceAfter).
+		Where("NOT EXISTS (SELECT 1 FROM topups AS tu WHERE tu.account_id = ? AND tu.status = ?)", e.AccountID, TopUpPending).
+		Scan(ctx, &enabled)
 	if err != nil {
 		return fmt.Errorf("billing: checking auto top-up: %w", err)
 	}
@@ -151,10 +153,10 @@ type autoTopUpArgs struct {
 
 func (autoTopUpArgs) Kind() string { return "billing_auto_topup" }
 
-// InsertOpts: one live check per account.
-func (autoTopUpArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: liveStates}}
-}
+// Checks are not unique jobs: a unique job still marked running for a
+// moment after it finished would swallow the next check. Duplicates are
+// harmless instead: checks of one account serialise on its balance row
+// and a check finding a top-up in flight does nothing.
 
 type autoTopUpWorker struct {
 	river.WorkerDefaults[autoTopUpArgs]
@@ -164,8 +166,10 @@ type autoTopUpWorker struct {
 func (w *autoTopUpWorker) Timeout(*river.Job[autoTopUpArgs]) time.Duration { return time.Minute }
 
 // Work creates a top-up when the balance is below the threshold and none
-// is in flight; the top-up's own job charges it. The key is the attempt's
-// time slot, so a duplicate check in the same minute cannot charge twice.
+// is in flight; the top-up's own job charges it. It holds the balance row
+// lock, so concurrent checks of one account run one after the other and
+// the second sees the first's pending top-up; the top-up's key is the
+// account's auto top-up attempt number.
 func (w *autoTopUpWorker) Work(ctx context.Context, job *river.Job[autoTopUpArgs]) error {
 	b := w.b
 	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
@@ -195,8 +199,12 @@ func (w *autoTopUpWorker) Work(ctx context.Context, job *river.Job[autoTopUpArgs
 		if inFlight > 0 {
 			return nil // the pending one will credit (or fail and be counted)
 		}
+		attempts, err := t.NewSelect().Model((*TopUp)(nil)).Where("account_id = ?", a.AccountID).Where("source = ?", TopUpAuto).Count(ctx)
+		if err != nil {
+			return fmt.Errorf("billing: counting auto top-ups: %w", err)
+		}
 		now := b.now()
-		key := "auto:" + now.Truncate(time.Minute).Format(time.RFC3339)
+		key := fmt.Sprintf("auto:%d", attempts+1)
 		if _, err := t.NewUpdate().Model(a).WherePK().Set("last_attempt_at = ?", now).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: recording auto top-up attempt: %w", err)
 		}

@@ -335,3 +335,7 @@ func (tb *testBundle) step(t testing.TB, step string, asOf time.Time) int64 {
 	}
 	return n
 }
+
+func billingFilter(accountID string) billing.ServiceFilter {
+	return billing.ServiceFilter{AccountID: accountID, Limit: 100}
+}
