@@ -100,7 +100,9 @@ func (o Options) withDefaults() Options {
 		o.RetryMax = 6 * time.Hour
 	}
 	if o.BatchSize == 0 {
-		o.BatchSize = 1000
+		// 2,000 rows a transaction: per-batch costs (commit, statements)
+		// amortised, memory still a few MiB.
+		o.BatchSize = 2000
 	}
 	if o.Now == nil {
 		o.Now = func() time.Time { return time.Now().UTC() }

@@ -120,7 +120,8 @@ func (b *Billing) generate(ctx context.Context, asOf time.Time) (int64, error) {
 	}
 }
 
-// generateBatch issues one batch of renewal invoices. It takes the invoice
+// generateBatch issues the renewal invoices of one page of services and
+// returns the page's last id ("" after the last page). It takes the invoice
 // counter's lock first: concurrent runs (two replicas, an admin trigger
 // during the daily run) then generate one batch at a time, and each sees
 // the invoices the previous one committed, so none is created twice and
@@ -137,21 +138,34 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalogCache, horizon 
 		if err := lock.Scan(ctx, &counter); err != nil {
 			return fmt.Errorf("locking the invoice counter: %w", err)
 		}
+		// Services are read in pages of BatchSize by primary key: the page
+		// is a plain ordered index range whatever the table's statistics
+		// say (a planner misled by stale statistics would otherwise scan
+		// every due service for every batch), and only its due services
+		// without a renewal for their next period are kept.
+		var pageEnd []string
+		if err := t.NewRaw("SELECT id FROM services WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?", after, b.opts.BatchSize-1).Scan(ctx, &pageEnd); err != nil {
+			return fmt.Errorf("paging services: %w", err)
+		}
+		bound, args := "", []any{after}
+		if len(pageEnd) > 0 {
+			last = pageEnd[0]
+			bound, args = " AND id <= ?", append(args, last)
+		} // else the last page: open-ended
+		args = append(args, b.opts.BatchSize, bun.In([]string{StatusActive, StatusSuspended}), false, horizon, ReasonRenewal)
 		var svcs []*Service
-		err := t.NewSelect().Model(&svcs).
-			Where("s.status IN (?)", bun.In([]string{StatusActive, StatusSuspended})).
-			Where("s.cancel_at_period_end = ?", false).
-			Where("s.period_end <= ?", horizon).
-			Where("s.id > ?", after).
-			Where("NOT EXISTS (SELECT 1 FROM invoices AS i WHERE i.service_id = s.id AND i.period_start = s.period_end AND i.reason = ?)", ReasonRenewal).
-			OrderExpr("s.id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx)
+		err := t.NewRaw(`WITH page AS MATERIALIZED (SELECT * FROM services WHERE id > ?`+bound+` ORDER BY id LIMIT ?)
+			SELECT s.* FROM page AS s
+			WHERE s.status IN (?) AND s.cancel_at_period_end = ? AND s.period_end <= ?
+			AND NOT EXISTS (SELECT 1 FROM invoices AS i WHERE i.service_id = s.id AND i.period_start = s.period_end AND i.reason = ?)
+			ORDER BY s.id`, args...).Scan(ctx, &svcs)
 		if err != nil {
 			return fmt.Errorf("selecting services: %w", err)
 		}
 		if len(svcs) == 0 {
 			return nil
 		}
-		last = svcs[len(svcs)-1].ID
+
 		ids := make([]string, len(svcs))
 		accountIDs := make([]string, 0, len(svcs))
 		couponIDs := []string{}
@@ -214,11 +228,8 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalogCache, horizon 
 				couponUsed = append(couponUsed, s.ID)
 			}
 		}
-		if _, err := t.NewInsert().Model(&invs).Exec(ctx); err != nil {
-			return fmt.Errorf("inserting %d invoices: %w", len(invs), err)
-		}
-		if _, err := t.NewInsert().Model(&lines).Exec(ctx); err != nil {
-			return fmt.Errorf("inserting %d invoice lines: %w", len(lines), err)
+		if err := b.insertInvoices(ctx, t, invs, lines); err != nil {
+			return err
 		}
 		if len(couponUsed) > 0 {
 			if _, err := t.NewUpdate().Model((*Service)(nil)).Set("coupon_cycles_left = coupon_cycles_left - 1").

@@ -40,9 +40,9 @@ func TestCatalogOverHTTP(t *testing.T) {
 			t.Fatalf("public listing: %+v", list)
 		}
 		type price struct {
-			Cycle                    string
+			Cycle                   string
 			Price, Saving, SavingBP int64
-			Overridden               bool
+			Overridden              bool
 		}
 		var got []price
 		for _, p := range list.Data[0].Prices {
