@@ -199,9 +199,9 @@ func (b *Billing) remind(ctx context.Context, t *txn, inv *Invoice, asOf time.Ti
 func (b *Billing) overdueServices(ctx context.Context, statuses []string, cutoff time.Time, after string) ([]string, error) {
 	var ids []string
 	err := b.db.Conn(ctx).NewSelect().Model((*Service)(nil)).Column("s.id").
-		Where("s.status IN (?)", bun.In(statuses)).Where("s.id > ?", after).
+		Where("s.status IN (?)", bun.List(statuses)).Where("s.id > ?", after).
 		Where("EXISTS (SELECT 1 FROM invoices AS i WHERE i.service_id = s.id AND i.status = ? AND i.reason IN (?) AND i.due_at <= ?)",
-			InvoiceOpen, bun.In([]string{ReasonRenewal, ReasonUpgrade}), cutoff).
+			InvoiceOpen, bun.List([]string{ReasonRenewal, ReasonUpgrade}), cutoff).
 		OrderExpr("s.id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &ids)
 	if err != nil {
 		return nil, fmt.Errorf("billing: selecting overdue services: %w", err)
@@ -278,7 +278,7 @@ func (b *Billing) terminateStep(ctx context.Context, asOf time.Time) (int64, err
 	for {
 		var ids []string
 		if err := b.db.Conn(ctx).NewSelect().Model((*Service)(nil)).Column("s.id").
-			Where("s.cancel_at_period_end = ?", true).Where("s.status IN (?)", bun.In([]string{StatusActive, StatusSuspended})).
+			Where("s.cancel_at_period_end = ?", true).Where("s.status IN (?)", bun.List([]string{StatusActive, StatusSuspended})).
 			Where("s.period_end <= ?", asOf).OrderExpr("s.id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &ids); err != nil {
 			return total, fmt.Errorf("billing: selecting ended terms: %w", err)
 		}
@@ -366,8 +366,8 @@ func (b *Billing) reconcileBackends(ctx context.Context) error {
 			WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 				return q.Where("s.status = ? AND s.backend_state = ?", StatusSuspended, backendActive).
 					WhereOr("s.status = ? AND s.backend_state = ?", StatusActive, backendSuspended).
-					WhereOr("s.status IN (?) AND s.backend_state IN (?)", bun.In([]string{StatusTerminated, StatusCancelled}), bun.In([]string{backendActive, backendSuspended})).
-					WhereOr("s.status IN (?) AND s.backend_plan_id <> '' AND s.backend_plan_id <> s.plan_id", bun.In([]string{StatusActive, StatusSuspended}))
+					WhereOr("s.status IN (?) AND s.backend_state IN (?)", bun.List([]string{StatusTerminated, StatusCancelled}), bun.List([]string{backendActive, backendSuspended})).
+					WhereOr("s.status IN (?) AND s.backend_plan_id <> '' AND s.backend_plan_id <> s.plan_id", bun.List([]string{StatusActive, StatusSuspended}))
 			}).OrderExpr("s.id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &rows)
 		if err != nil {
 			return fmt.Errorf("billing: selecting services out of step: %w", err)

@@ -152,7 +152,7 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalogCache, horizon 
 			last = pageEnd[0]
 			bound, args = " AND id <= ?", append(args, last)
 		} // else the last page: open-ended
-		args = append(args, b.opts.BatchSize, bun.In([]string{StatusActive, StatusSuspended}), false, horizon, ReasonRenewal)
+		args = append(args, b.opts.BatchSize, bun.List([]string{StatusActive, StatusSuspended}), false, horizon, ReasonRenewal)
 		var svcs []*Service
 		err := t.NewRaw(`WITH page AS MATERIALIZED (SELECT * FROM services WHERE id > ?`+bound+` ORDER BY id LIMIT ?)
 			SELECT s.* FROM page AS s
@@ -178,7 +178,7 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalogCache, horizon 
 		}
 		profiles := map[string]*Profile{}
 		var ps []*Profile
-		if err := t.NewSelect().Model(&ps).Where("account_id IN (?)", bun.In(accountIDs)).Scan(ctx); err != nil {
+		if err := t.NewSelect().Model(&ps).Where("account_id IN (?)", bun.List(accountIDs)).Scan(ctx); err != nil {
 			return fmt.Errorf("loading profiles: %w", err)
 		}
 		for _, p := range ps {
@@ -186,7 +186,7 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalogCache, horizon 
 		}
 		addons := map[string][]ServiceAddon{}
 		var sas []ServiceAddon
-		if err := t.NewSelect().Model(&sas).Where("service_id IN (?)", bun.In(ids)).Order("service_id", "addon_id").Scan(ctx); err != nil {
+		if err := t.NewSelect().Model(&sas).Where("service_id IN (?)", bun.List(ids)).Order("service_id", "addon_id").Scan(ctx); err != nil {
 			return fmt.Errorf("loading add-ons: %w", err)
 		}
 		for _, sa := range sas {
@@ -195,7 +195,7 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalogCache, horizon 
 		coupons := map[string]*Coupon{}
 		if len(couponIDs) > 0 {
 			var cs []*Coupon
-			if err := t.NewSelect().Model(&cs).Where("id IN (?)", bun.In(couponIDs)).Scan(ctx); err != nil {
+			if err := t.NewSelect().Model(&cs).Where("id IN (?)", bun.List(couponIDs)).Scan(ctx); err != nil {
 				return fmt.Errorf("loading coupons: %w", err)
 			}
 			for _, c := range cs {
@@ -233,7 +233,7 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalogCache, horizon 
 		}
 		if len(couponUsed) > 0 {
 			if _, err := t.NewUpdate().Model((*Service)(nil)).Set("coupon_cycles_left = coupon_cycles_left - 1").
-				Where("id IN (?)", bun.In(couponUsed)).Where("coupon_cycles_left > 0").Exec(ctx); err != nil {
+				Where("id IN (?)", bun.List(couponUsed)).Where("coupon_cycles_left > 0").Exec(ctx); err != nil {
 				return fmt.Errorf("counting coupon cycles: %w", err)
 			}
 		}

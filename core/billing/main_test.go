@@ -58,7 +58,9 @@ func TestMain(m *testing.M) {
 			bins[name] = out
 		}
 		mock, mockErr = stripemock.Start()
-		defer mock.Close()
+		if mockErr == nil {
+			defer mock.Close()
+		}
 		return m.Run()
 	}()
 	os.Exit(code)

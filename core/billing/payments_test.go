@@ -87,6 +87,25 @@ func TestCardPaymentsThroughStripe(t *testing.T) {
 			t.Error(err)
 		}
 
+		// The renewal is charged by the billing run on its due date, once.
+		tb.clock.Set(date("2024-02-08"))
+		tb.step(t, billing.StepGenerate, date("2024-02-08"))
+		if n := tb.step(t, billing.StepCharge, date("2024-02-08")); n != 0 {
+			t.Errorf("charged %d invoices a week before they are due", n)
+		}
+		tb.clock.Set(date("2024-02-15"))
+		if n := tb.step(t, billing.StepCharge, date("2024-02-15")); n != 1 {
+			t.Errorf("the charge step queued %d charges, want 1", n)
+		}
+		waitFor(t, "the renewal to be paid", func() bool {
+			s, _ := tb.b.Service(tb.ctx, a.account, res.Service.ID)
+			return s.PeriodEnd.Equal(date("2024-03-15"))
+		})
+		tb.step(t, billing.StepCharge, date("2024-02-15"))
+		if n := len(tb.payments(t, a.account)); n != 2 {
+			t.Errorf("%d payments after the renewal, want 2", n)
+		}
+
 		// A declining card.
 		other, otherToken := a.signup(t, tb)
 		a.must(t, 201, "POST", "/api/v1/accounts/"+other+"/payment-methods", otherToken, map[string]any{"token": "pm_card_chargeDeclinedInsufficientFunds"})

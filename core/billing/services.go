@@ -187,7 +187,7 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		}
 		if plan.FreeTier && plan.FreeTierPerAccount > 0 {
 			n, err := t.NewSelect().Model((*Service)(nil)).Where("account_id = ?", accountID).Where("plan_id = ?", plan.ID).
-				Where("status IN (?)", bun.In([]string{StatusPending, StatusProvisioning, StatusActive, StatusSuspended})).Count(ctx)
+				Where("status IN (?)", bun.List([]string{StatusPending, StatusProvisioning, StatusActive, StatusSuspended})).Count(ctx)
 			if err != nil {
 				return fmt.Errorf("billing: counting free services: %w", err)
 			}

@@ -172,7 +172,7 @@ func (b *Billing) applyEvent(ctx context.Context, t *txn, pay *Payment, ev *pb.W
 		}
 		var ours int64
 		if err := t.NewSelect().Model((*Refund)(nil)).ColumnExpr("COALESCE(SUM(amount), 0)").Where("payment_id = ?", pay.ID).
-			Where("status IN (?)", bun.In([]string{RefundPending, RefundSucceeded})).Scan(ctx, &ours); err != nil {
+			Where("status IN (?)", bun.List([]string{RefundPending, RefundSucceeded})).Scan(ctx, &ours); err != nil {
 			return "", fmt.Errorf("billing: summing refunds: %w", err)
 		}
 		if total > ours {

@@ -125,7 +125,6 @@ func (m *BillingAPI) access(r *http.Request, allowed func(*accounts.Access) bool
 
 func canRead(*accounts.Access) bool         { return true }
 func canBilling(a *accounts.Access) bool    { return a.CanBilling() }
-func canServices(a *accounts.Access) bool   { return a.CanServices() }
 func canManageAcct(a *accounts.Access) bool { return a.CanManage() }
 
 // webhook hands the raw body and headers to the gateway plugin, which
