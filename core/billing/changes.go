@@ -87,6 +87,9 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 	}
 	res := &ChangeResult{}
 	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+		if err := b.lockAccountOf(ctx, t, "services", serviceID); err != nil {
+			return err
+		}
 		svc, err := b.serviceTx(ctx, t, serviceID, true)
 		if err != nil {
 			return err

@@ -205,3 +205,24 @@ func keyed(op, key string) string {
 	}
 	return op + ":" + key
 }
+
+// lockAccountOf takes the balance row lock of the account owning a service
+// or invoice before its rows are locked. Every transaction that may move
+// credit and touch services or invoices locks in this order (account, then
+// service or invoice, then the invoice counter), so two of them cannot
+// deadlock.
+func (b *Billing) lockAccountOf(ctx context.Context, t *txn, table, id string) error {
+	var accountID string
+	if err := t.NewSelect().Table(table).Column("account_id").Where("id = ?", id).Scan(ctx, &accountID); err != nil {
+		return nil // missing: the caller's own lookup reports NotFound
+	}
+	p, err := b.profileTx(ctx, t, accountID)
+	if err != nil {
+		return err
+	}
+	_, err = b.ledger.Lock(ctx, t.Tx, accountID, p.Currency)
+	if apperr.CodeOf(err) == apperr.Conflict {
+		return nil // credit kept in another currency: nothing to serialise with
+	}
+	return err
+}

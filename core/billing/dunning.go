@@ -315,6 +315,9 @@ func (b *Billing) terminateStep(ctx context.Context, asOf time.Time) (int64, err
 		}
 		err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
 			for _, inv := range invs {
+				if err := b.lockAccountOf(ctx, t, "invoices", inv.ID); err != nil {
+					return err
+				}
 				if err := b.voidTx(ctx, t, inv, "order not paid"); err != nil {
 					return err
 				}
@@ -331,6 +334,9 @@ func (b *Billing) terminateStep(ctx context.Context, asOf time.Time) (int64, err
 }
 
 func (b *Billing) terminateOverdue(ctx context.Context, t *txn, id string) error {
+	if err := b.lockAccountOf(ctx, t, "services", id); err != nil {
+		return err
+	}
 	svc, err := b.serviceTx(ctx, t, id, true)
 	if err != nil {
 		return err

@@ -129,6 +129,7 @@ func (b *Billing) generate(ctx context.Context, asOf time.Time) (int64, error) {
 // backs that up: a duplicate fails the batch instead of billing twice.
 func (b *Billing) generateBatch(ctx context.Context, cat *catalogCache, horizon time.Time, after string) (int, string, error) {
 	issued, last := 0, ""
+	var free []string
 	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
 		lock := t.NewSelect().Table("billing_counters").Column("value").Where("name = 'invoice'")
 		if b.isPG() {
@@ -241,10 +242,8 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalogCache, horizon 
 			return err
 		}
 		for _, inv := range invs {
-			if inv.Total == 0 { // a free plan renews at once
-				if err := b.markPaid(ctx, t, inv); err != nil {
-					return err
-				}
+			if inv.Total == 0 {
+				free = append(free, inv.ID)
 			}
 		}
 		// One event per batch: the invoices themselves are the record of
@@ -255,5 +254,25 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalogCache, horizon 
 		issued = len(invs)
 		return nil
 	})
-	return issued, last, err
+	if err != nil {
+		return issued, last, err
+	}
+	// Free renewals are paid at once, after the batch: paying locks the
+	// account and the service, which must come before the invoice counter.
+	for _, id := range free {
+		err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+			if err := b.lockAccountOf(ctx, t, "invoices", id); err != nil {
+				return err
+			}
+			inv, err := b.invoiceTx(ctx, t, id, true)
+			if err != nil {
+				return err
+			}
+			return b.markPaid(ctx, t, inv)
+		})
+		if err != nil {
+			return issued, last, err
+		}
+	}
+	return issued, last, nil
 }

@@ -280,6 +280,9 @@ func (b *Billing) Invoices(ctx context.Context, f InvoiceFilter) ([]Invoice, err
 func (b *Billing) VoidInvoice(ctx context.Context, id, reason string) (*Invoice, error) {
 	var inv *Invoice
 	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+		if err := b.lockAccountOf(ctx, t, "invoices", id); err != nil {
+			return err
+		}
 		var err error
 		inv, err = b.invoiceTx(ctx, t, id, true)
 		if err != nil {

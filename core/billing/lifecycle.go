@@ -346,6 +346,9 @@ func reasonText(reason string) string {
 func (b *Billing) Terminate(ctx context.Context, serviceID, reason string) (*Service, error) {
 	var svc *Service
 	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+		if err := b.lockAccountOf(ctx, t, "services", serviceID); err != nil {
+			return err
+		}
 		var err error
 		if svc, err = b.serviceTx(ctx, t, serviceID, true); err != nil {
 			return err

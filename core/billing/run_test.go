@@ -325,3 +325,23 @@ func TestRunChainAsJobs(t *testing.T) {
 		}
 	})
 }
+
+// TestFreeRenewalIsPaidAtOnce: a free plan's renewal is issued (numbered,
+// for the record) and paid at once, extending the period.
+func TestFreeRenewalIsPaidAtOnce(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setup(t, db, setupOpts{noJobs: true, noHost: true})
+		acc := tb.account(t)
+		free := tb.plan(t, "free", 0, nil)
+		svc := tb.insertServices(t, acc, free, money.Monthly, date("2024-01-31"), 1)[0]
+		if n := tb.step(t, billing.StepGenerate, date("2024-02-25")); n != 1 {
+			t.Fatalf("generated %d", n)
+		}
+		inv := tb.invoices(t, billing.InvoiceFilter{ServiceID: svc.ID})[0]
+		got, _ := tb.b.Service(tb.ctx, acc, svc.ID)
+		if inv.Status != billing.InvoicePaid || inv.Number == nil || !got.PeriodEnd.Equal(date("2024-03-31")) {
+			t.Errorf("free renewal %s (number %v); service ends %s", inv.Status, inv.Number, got.PeriodEnd)
+		}
+	})
+}

@@ -385,6 +385,9 @@ func (b *Billing) Cancel(ctx context.Context, accountID, serviceID string, in Ca
 	}
 	var svc *Service
 	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+		if err := b.lockAccountOf(ctx, t, "services", serviceID); err != nil {
+			return err
+		}
 		var err error
 		if svc, err = b.serviceTx(ctx, t, serviceID, true); err != nil {
 			return err
