@@ -64,9 +64,12 @@ type chargeArgs struct {
 
 func (chargeArgs) Kind() string { return "billing_charge_invoice" }
 
-// InsertOpts: one job per invoice and attempt, ever.
+// InsertOpts: one live job per invoice and attempt. A finished job does not
+// block queueing the same attempt again (a customer's "pay now" after an
+// attempt that found no payment method): the payment key makes a repeat
+// harmless, as it finds the attempt's payment and never charges twice.
 func (chargeArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 6, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{MaxAttempts: 6, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: liveStates}}
 }
 
 // queueCharge queues the invoice's next automatic charge when the account

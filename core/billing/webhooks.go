@@ -154,7 +154,11 @@ func (b *Billing) applyEvent(ctx context.Context, t *txn, pay *Payment, ev *pb.W
 			return WebhookDuplicate, nil
 		}
 		if amt := ev.GetAmount(); amt != nil && (amt.GetAmountMinor() != pay.Amount || amt.GetCurrency() != string(pay.Currency)) {
-			return "", fmt.Errorf("billing: webhook for payment %s reports %d %s, expected %d %s", pay.ID, amt.GetAmountMinor(), amt.GetCurrency(), pay.Amount, pay.Currency)
+			// Not what we charged: acknowledged (a retry would not change
+			// it) and left to staff.
+			t.audit("billing.webhook.amount_mismatch", pay.AccountID, "payment", pay.ID, map[string]any{
+				"reported": amt.GetAmountMinor(), "reported_currency": amt.GetCurrency(), "expected": pay.Amount})
+			return WebhookIgnored, nil
 		}
 		return WebhookApplied, b.paymentSucceeded(ctx, t, pay)
 	case "charge.failed":
