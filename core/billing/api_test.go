@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,10 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/httpapi"
@@ -20,6 +25,7 @@ import (
 // staff admin logged in.
 type api struct {
 	srv      *httptest.Server
+	router   routers.Router
 	accounts *accounts.Service
 	customer string // session token
 	staff    string
@@ -34,11 +40,19 @@ func (tb *testBundle) api(t testing.TB) *api {
 		TOTPIssuer: "test", PublicURL: "http://billing.test",
 	})
 	s := httpapi.New(httpapi.Deps{DB: tb.db, Accounts: as, Limiter: limiter}, httpapi.Options{}, &httpapi.BillingAPI{Billing: tb.b, TopUpLimit: &ratelimit.Rule{Limit: 1000, Window: time.Minute}})
-	a := &api{srv: httptest.NewServer(s.Handler()), accounts: as}
+	doc, _, err := httpapi.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &api{srv: httptest.NewServer(s.Handler()), accounts: as, router: router}
 	t.Cleanup(a.srv.Close)
 	a.account, a.customer = a.signup(t, tb)
 	email := fmt.Sprintf("staff-%x@example.com", rand.Uint64())
-	if _, err := as.CreateStaff(tb.ctx, email, "correct horse battery staple", accounts.StaffAdmin); err != nil {
+	if _, err = as.CreateStaff(tb.ctx, email, "correct horse battery staple", accounts.StaffAdmin); err != nil {
 		t.Fatal(err)
 	}
 	sess, _, err := as.Login(tb.ctx, accounts.LoginInput{Email: email, Password: "correct horse battery staple"})
@@ -114,7 +128,27 @@ func (a *api) do(t testing.TB, method, path, token string, body any, headers ...
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.validate(t, req, resp, out)
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: out}
+}
+
+// validate checks the response against the OpenAPI document: every
+// response the billing tests see must match what the document promises.
+func (a *api) validate(t testing.TB, req *http.Request, resp *http.Response, body []byte) {
+	t.Helper()
+	route, params, err := a.router.FindRoute(req)
+	if err != nil {
+		t.Errorf("%s %s is not in the OpenAPI document: %v", req.Method, req.URL.Path, err)
+		return
+	}
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
+		Options: &openapi3filter.Options{IncludeResponseStatus: true}}
+	out.SetBodyBytes(body)
+	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+		t.Errorf("%s %s → %d does not match the OpenAPI document: %v\n%s", req.Method, req.URL.Path, resp.StatusCode, err, body)
+	}
 }
 
 func (a *api) must(t testing.TB, want int, method, path, token string, body any, headers ...string) response {
