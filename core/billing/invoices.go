@@ -249,6 +249,9 @@ type InvoiceFilter struct {
 	// first: ids are UUIDv7, so time-ordered).
 	After string
 	Limit int
+	// Issued leaves out drafts (staff work in progress): customers see
+	// issued invoices only.
+	Issued bool
 }
 
 // Invoices lists invoices newest first.
@@ -266,6 +269,9 @@ func (b *Billing) Invoices(ctx context.Context, f InvoiceFilter) ([]Invoice, err
 	}
 	if f.After != "" {
 		q = q.Where("id < ?", f.After)
+	}
+	if f.Issued {
+		q = q.Where("status <> ?", InvoiceDraft)
 	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("billing: listing invoices: %w", err)

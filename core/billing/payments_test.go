@@ -198,7 +198,12 @@ func TestTopUpsWithOneKeyCreditOnce(t *testing.T) {
 		if len(tus) != 1 {
 			t.Fatalf("%d top-ups", len(tus))
 		}
-		time.Sleep(100 * time.Millisecond) // let a stray duplicate job (there is none) land before counting
+		waitFor(t, "every top-up job to finish", func() bool {
+			var live int
+			_ = db.NewSelect().Table("river_job").ColumnExpr("count(*)").Where("kind = 'billing_topup_charge'").
+				Where("state NOT IN ('completed', 'cancelled', 'discarded')").Scan(tb.ctx, &live)
+			return live == 0
+		})
 		bal, _ := tb.b.Ledger().Balance(tb.ctx, a.account, "USD")
 		if bal.Amount != 5000 || bal.Entries != 1 {
 			t.Fatalf("balance %d over %d entries, want 5000 over 1", bal.Amount, bal.Entries)

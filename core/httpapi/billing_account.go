@@ -204,7 +204,7 @@ func (m *BillingAPI) listInvoices(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return m.writeInvoices(w, r, billing.InvoiceFilter{AccountID: acc})
+	return m.writeInvoices(w, r, billing.InvoiceFilter{AccountID: acc, Issued: true})
 }
 
 func (m *BillingAPI) getInvoice(w http.ResponseWriter, r *http.Request) error {
@@ -215,6 +215,9 @@ func (m *BillingAPI) getInvoice(w http.ResponseWriter, r *http.Request) error {
 	inv, err := m.Billing.Invoice(r.Context(), acc, mux.Vars(r)["invoice_id"])
 	if err != nil {
 		return err
+	}
+	if inv.Status == billing.InvoiceDraft {
+		return apperr.NotFoundf("no such invoice") // staff work in progress
 	}
 	return writeJSON(w, http.StatusOK, invoiceView(inv))
 }
