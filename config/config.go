@@ -127,6 +127,21 @@ type Billing struct {
 type Scheduler struct {
 	// RecoveryInterval is how often auto-recovery checks each service.
 	RecoveryInterval time.Duration `koanf:"recovery_interval"`
+	// JobTimeout bounds one execution of a task, a recovery check or a plan
+	// change (plugin call included); it stays below jobs.rescue_after.
+	JobTimeout time.Duration `koanf:"job_timeout"`
+	// RetryBase is the delay before a failed task's first retry, doubling
+	// per attempt up to RetryMax.
+	RetryBase time.Duration `koanf:"retry_base"`
+	RetryMax  time.Duration `koanf:"retry_max"`
+	// BatchSize is how many due tasks one transaction turns into runs.
+	BatchSize int `koanf:"batch_size"`
+	// CheckTimeout bounds one auto-recovery probe (HTTP, TCP or ping).
+	CheckTimeout time.Duration `koanf:"check_timeout"`
+	// RecoveryAllowPrivate lets auto-recovery probe loopback, private and
+	// link-local addresses. Off by default: customer-supplied targets must
+	// not reach the core's own network (SSRF).
+	RecoveryAllowPrivate bool `koanf:"recovery_allow_private"`
 }
 
 // Notifications configures the notification center.
@@ -135,6 +150,34 @@ type Notifications struct {
 	TemplatesDir string `koanf:"templates_dir"`
 	// EmailPlugin names the notifier plugin that delivers email.
 	EmailPlugin string `koanf:"email_plugin"`
+	// ProductName appears in every message ("EZSCALE").
+	ProductName string `koanf:"product_name"`
+	// DiscordPlugin names the notifier plugin behind the discord channel
+	// (admin alerts to its webhook, customers' own webhooks); "" = off.
+	DiscordPlugin string `koanf:"discord_plugin"`
+	// CommunityPlugin names the community plugin (signup invites, account
+	// linking, role sync); "" = off.
+	CommunityPlugin string `koanf:"community_plugin"`
+	// AdminAlerts are the notification types also posted to the admin
+	// Discord webhook (admin.alert always is).
+	AdminAlerts []string `koanf:"admin_alerts"`
+	// UnsubscribeSecret signs unsubscribe links; empty = a random key kept
+	// in the database. Set it from env("…") if you set it.
+	UnsubscribeSecret string `koanf:"unsubscribe_secret"`
+	// UnsubscribeMailto adds a mailto: address to List-Unsubscribe (an
+	// inbox you process); empty = the https one-click URL only.
+	UnsubscribeMailto string `koanf:"unsubscribe_mailto"`
+	// StreamPollInterval is how often each replica looks for changes to
+	// push to live streams; StreamHeartbeat the keep-alive period;
+	// StreamMaxDuration the longest life of one stream (clients reconnect).
+	StreamPollInterval time.Duration `koanf:"stream_poll_interval"`
+	StreamHeartbeat    time.Duration `koanf:"stream_heartbeat"`
+	StreamMaxDuration  time.Duration `koanf:"stream_max_duration"`
+	// InviteMaxAge is the life of a signup Discord invite.
+	InviteMaxAge time.Duration `koanf:"invite_max_age"`
+	// RoleSyncInterval is how often every linked user's Discord roles are
+	// recomputed.
+	RoleSyncInterval time.Duration `koanf:"role_sync_interval"`
 }
 
 // Plugin is one `plugin "NAME" { path, sha256, config {…} }` block.
@@ -195,7 +238,23 @@ func Default() Config {
 			RetryBase:            30 * time.Second,
 			AutoTopUpMaxFailures: 3,
 		},
-		Scheduler:     Scheduler{RecoveryInterval: 5 * time.Minute},
-		Notifications: Notifications{EmailPlugin: "email"},
+		Scheduler: Scheduler{
+			RecoveryInterval: 5 * time.Minute,
+			JobTimeout:       10 * time.Minute,
+			RetryBase:        30 * time.Second,
+			RetryMax:         time.Hour,
+			BatchSize:        1000,
+			CheckTimeout:     10 * time.Second,
+		},
+		Notifications: Notifications{
+			EmailPlugin:        "email",
+			ProductName:        "EZSCALE",
+			AdminAlerts:        []string{"service.failed"},
+			StreamPollInterval: time.Second,
+			StreamHeartbeat:    20 * time.Second,
+			StreamMaxDuration:  30 * time.Minute,
+			InviteMaxAge:       24 * time.Hour,
+			RoleSyncInterval:   6 * time.Hour,
+		},
 	}
 }

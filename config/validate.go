@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"regexp"
@@ -141,6 +142,49 @@ func (c *Config) validate(errs *Error) {
 		bad("billing.retry_base", "must be positive and at most 1h")
 	}
 	positive("scheduler.recovery_interval", c.Scheduler.RecoveryInterval)
+	if c.Scheduler.RecoveryInterval > 0 && c.Scheduler.RecoveryInterval < 10*time.Second {
+		bad("scheduler.recovery_interval", "must be at least 10s")
+	}
+	if c.Scheduler.JobTimeout <= 0 || c.Scheduler.JobTimeout >= c.Jobs.RescueAfter-c.Jobs.RescueAfter/10 {
+		bad("scheduler.job_timeout", "must be positive and below 90%% of jobs.rescue_after (%s), or a slow task would be rescued while still running and run twice", c.Jobs.RescueAfter)
+	}
+	positive("scheduler.retry_base", c.Scheduler.RetryBase)
+	if c.Scheduler.RetryMax < c.Scheduler.RetryBase {
+		bad("scheduler.retry_max", "must be at least scheduler.retry_base (%s)", c.Scheduler.RetryBase)
+	}
+	if c.Scheduler.BatchSize < 1 || c.Scheduler.BatchSize > 10000 {
+		bad("scheduler.batch_size", "must be from 1 to 10000")
+	}
+	positive("scheduler.check_timeout", c.Scheduler.CheckTimeout)
+
+	// The default email_plugin ("email") may name no block: email then stays
+	// pending. A name the operator chose must exist, or it is a typo.
+	if name := c.Notifications.EmailPlugin; name != "" && c.Sources["notifications.email_plugin"] != "default" {
+		if _, ok := c.PluginByName(name); !ok {
+			bad("notifications.email_plugin", "no plugin %q is declared; add a plugin %q { … } block or fix the name", name, name)
+		}
+	}
+	positive("notifications.stream_poll_interval", c.Notifications.StreamPollInterval)
+	positive("notifications.stream_heartbeat", c.Notifications.StreamHeartbeat)
+	positive("notifications.stream_max_duration", c.Notifications.StreamMaxDuration)
+	positive("notifications.role_sync_interval", c.Notifications.RoleSyncInterval)
+	if d := c.Notifications.InviteMaxAge; d < time.Second || d > 7*24*time.Hour {
+		bad("notifications.invite_max_age", "must be between 1s and 168h (Discord's limit)")
+	}
+	for _, key := range []string{"discord_plugin", "community_plugin"} {
+		name := c.Notifications.DiscordPlugin
+		if key == "community_plugin" {
+			name = c.Notifications.CommunityPlugin
+		}
+		if _, ok := c.PluginByName(name); name != "" && !ok {
+			bad("notifications."+key, "%q names no plugin block", name)
+		}
+	}
+	if m := c.Notifications.UnsubscribeMailto; m != "" {
+		if a, err := mail.ParseAddress(m); err != nil || a.Address != m {
+			bad("notifications.unsubscribe_mailto", "%q is not a bare email address such as unsubscribe@example.com", m)
+		}
+	}
 
 	for _, p := range c.Plugin {
 		if p.Path == "" {

@@ -11,7 +11,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/database"
-	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/notify"
 )
 
 const (
@@ -61,14 +61,9 @@ func (s *Service) sendVerification(ctx context.Context, tx bun.Tx, u *User) erro
 	if err != nil {
 		return err
 	}
-	link := s.link("/verify-email", secret)
-	uid := u.ID
-	return s.outbox.Enqueue(ctx, tx, &outbox.Message{
-		UserID: &uid, Channel: "email", Recipient: u.Email, Template: "verify_email", Category: "security",
-		Subject:  "Confirm your email address",
-		BodyText: fmt.Sprintf("Confirm your email address by opening this link:\n\n%s\n\nOr send this token to POST /api/v1/auth/verify-email: %s\n\nThe link expires in %s. If you did not sign up, ignore this message.\n", link, secret, s.opts.ResetTokenTTL),
-		BodyHTML: fmt.Sprintf("<p>Confirm your email address by opening this link:</p><p><a href=\"%s\">%s</a></p><p>The link expires in %s. If you did not sign up, ignore this message.</p>", link, link, s.opts.ResetTokenTTL),
-	})
+	return s.notify.Notify(ctx, tx, notify.Event{Type: notify.AccountVerifyEmail, UserIDs: []string{u.ID}, Data: map[string]any{
+		"link": s.link("/verify-email", secret), "token": secret, "expires_in": s.opts.ResetTokenTTL.String(),
+	}})
 }
 
 // ResendVerification sends a new verification link. Errors: Conflict when
@@ -113,7 +108,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) error {
 func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
 	email = strings.ToLower(strings.TrimSpace(email))
 	u := &User{}
-	err := s.db.Conn(ctx).NewSelect().Model(u).Where("email = ?", email).Where("disabled_at IS NULL").Scan(ctx)
+	err := s.reader(ctx).NewSelect().Model(u).Where("email = ?", email).Where("disabled_at IS NULL").Scan(ctx)
 	if database.IsNoRows(err) {
 		return nil
 	}
@@ -125,14 +120,9 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 		if err != nil {
 			return err
 		}
-		link := s.link("/reset-password", secret)
-		uid := u.ID
-		if err := s.outbox.Enqueue(ctx, tx, &outbox.Message{
-			UserID: &uid, Channel: "email", Recipient: u.Email, Template: "password_reset", Category: "security",
-			Subject:  "Reset your password",
-			BodyText: fmt.Sprintf("Someone asked to reset the password of your account. To choose a new one, open:\n\n%s\n\nOr send this token to POST /api/v1/auth/password-reset/confirm: %s\n\nThe link expires in %s. If it was not you, ignore this message; your password is unchanged.\n", link, secret, s.opts.ResetTokenTTL),
-			BodyHTML: fmt.Sprintf("<p>Someone asked to reset the password of your account. To choose a new one, open:</p><p><a href=\"%s\">%s</a></p><p>The link expires in %s. If it was not you, ignore this message; your password is unchanged.</p>", link, link, s.opts.ResetTokenTTL),
-		}); err != nil {
+		if err := s.notify.Notify(ctx, tx, notify.Event{Type: notify.AccountPasswordReset, UserIDs: []string{u.ID}, Data: map[string]any{
+			"link": s.link("/reset-password", secret), "token": secret, "expires_in": s.opts.ResetTokenTTL.String(),
+		}}); err != nil {
 			return err
 		}
 		_, err = audit.Append(ctx, tx, audit.Event{Action: "user.password.reset_requested", TargetType: "user", TargetID: u.ID})
@@ -162,6 +152,9 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 			return fmt.Errorf("accounts: resetting password: %w", err)
 		}
 		if err := s.revokeSessions(ctx, tx, userID, ""); err != nil {
+			return err
+		}
+		if err := s.security(ctx, tx, userID, notify.SecurityPasswordChanged, "", ""); err != nil {
 			return err
 		}
 		_, err = audit.Append(ctx, tx, audit.Event{Action: "user.password.reset", TargetType: "user", TargetID: userID, ActorType: audit.ActorUser, ActorID: userID})

@@ -41,6 +41,13 @@ func HashPassword(password string) (string, error) {
 
 var errBadHash = errors.New("accounts: malformed password hash")
 
+// Bounds on the parameters CheckPassword accepts from a stored hash: far
+// above today's, far below what would exhaust the machine.
+const (
+	maxArgonTime      = 16
+	maxArgonMemoryKiB = 1 << 20 // 1 GiB
+)
+
 // CheckPassword reports whether password matches the PHC hash, in constant
 // time with respect to the key.
 func CheckPassword(hash, password string) (bool, error) {
@@ -63,6 +70,12 @@ func CheckPassword(hash, password string) (bool, error) {
 	}
 	want, err := b64.DecodeString(parts[5])
 	if err != nil {
+		return false, errBadHash
+	}
+	// A damaged or planted hash must not make argon2 panic (zero passes or
+	// lanes) or allocate without bound.
+	if p.time < 1 || p.time > maxArgonTime || p.threads < 1 || p.memoryKiB < 8*uint32(p.threads) || p.memoryKiB > maxArgonMemoryKiB ||
+		len(salt) < 8 || len(want) < 16 || len(want) > 128 {
 		return false, errBadHash
 	}
 	got := argon2.IDKey([]byte(password), salt, p.time, p.memoryKiB, p.threads, uint32(len(want)))
@@ -108,10 +121,24 @@ func newRecoveryCode() string {
 	return s[:5] + "-" + s[5:]
 }
 
+// normalizeRecoveryCode accepts a code typed as "K4F7Q 2MZX9" or
+// "k4f7q2mzx9". Codes are ASCII; anything else is left for the hash lookup
+// to refuse.
 func normalizeRecoveryCode(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	s = strings.ReplaceAll(s, " ", "")
-	if len(s) == 10 && !strings.Contains(s, "-") {
+	s = strings.ReplaceAll(strings.TrimSpace(s), " ", "")
+	b := []byte(s)
+	plain := true
+	for i, c := range b {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		default:
+			plain = false
+		}
+	}
+	s = string(b)
+	if plain && len(s) == 10 {
 		s = s[:5] + "-" + s[5:]
 	}
 	return s

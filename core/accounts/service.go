@@ -14,7 +14,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/database"
-	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/ratelimit"
 )
 
@@ -30,21 +30,51 @@ type Options struct {
 	PublicURL string
 }
 
+// Notifier sends the messages of identity events (verification and reset
+// links, security notices, community onboarding) in the caller's
+// transaction. *notify.Service implements it.
+type Notifier interface {
+	Notify(ctx context.Context, tx bun.Tx, ev notify.Event) error
+	OnSignup(ctx context.Context, tx bun.Tx, userID, accountID string) error
+}
+
 // Service is the identity service.
 type Service struct {
 	db      *database.DB
-	outbox  *outbox.Outbox
+	notify  Notifier
 	limiter *ratelimit.Limiter
 	opts    Options
 	now     func() time.Time
 }
 
 // New returns the identity service.
-func New(db *database.DB, ob *outbox.Outbox, limiter *ratelimit.Limiter, opts Options) *Service {
-	return &Service{db: db, outbox: ob, limiter: limiter, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+func New(db *database.DB, n Notifier, limiter *ratelimit.Limiter, opts Options) *Service {
+	return &Service{db: db, notify: n, limiter: limiter, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// security tells the user about a security event on their account, with
+// where the request came from.
+func (s *Service) security(ctx context.Context, tx bun.Tx, userID string, t notify.Type, ip, userAgent string) error {
+	meta := audit.MetaFrom(ctx)
+	if ip == "" {
+		ip, userAgent = meta.IP, meta.UserAgent
+	}
+	return s.notify.Notify(ctx, tx, notify.Event{Type: t, UserIDs: []string{userID}, Link: "/account/security",
+		Data: map[string]any{"ip": ip, "user_agent": userAgent}})
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// reader is the handle for a read under ctx: the ambient transaction when
+// there is one (it must see its own writes), else the read pool. On SQLite
+// that keeps plain reads (every GET /api/v1/me, every login's user lookup)
+// from queueing behind writers for the single write connection.
+func (s *Service) reader(ctx context.Context) bun.IDB {
+	if tx, ok := database.TxFrom(ctx); ok {
+		return tx
+	}
+	return s.db.Read
+}
 
 // Password rules: long enough to resist guessing, short enough that hashing
 // it cannot be used to exhaust the CPU.
@@ -132,6 +162,9 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*User, *Account, 
 			return fmt.Errorf("accounts: inserting membership: %w", err)
 		}
 		if err := s.sendVerification(ctx, tx, u); err != nil {
+			return err
+		}
+		if err := s.notify.OnSignup(ctx, tx, u.ID, a.ID); err != nil {
 			return err
 		}
 		_, err := audit.Append(ctx, tx, audit.Event{
@@ -236,7 +269,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*Session, *User, er
 	badCreds := apperr.New(apperr.Unauthenticated, "email or password is incorrect").WithReason("invalid_credentials")
 
 	u := &User{}
-	err = s.db.Conn(ctx).NewSelect().Model(u).Where("email = ?", email).Scan(ctx)
+	err = s.reader(ctx).NewSelect().Model(u).Where("email = ?", email).Scan(ctx)
 	if database.IsNoRows(err) {
 		_, _ = CheckPassword(dummyHash, in.Password)
 		return fail("", "unknown_user", badCreds)
@@ -307,8 +340,21 @@ func (s *Service) openSession(ctx context.Context, u *User, ip, ua string) (*Ses
 		Prefix: secret[:len(prefixSession)+4], CreatedAt: now, ExpiresAt: &exp, IP: ip, UserAgent: truncate(ua, 300),
 	}
 	err := s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		// A sign-in from an address none of the user's sessions came from
+		// is news to them (the very first sign-in is not).
+		var seenBefore, seenHere bool
+		if err := tx.NewRaw("SELECT EXISTS (SELECT 1 FROM api_tokens WHERE user_id = ? AND kind = ?), "+
+			"EXISTS (SELECT 1 FROM api_tokens WHERE user_id = ? AND kind = ? AND ip = ?)",
+			u.ID, KindSession, u.ID, KindSession, ip).Scan(ctx, &seenBefore, &seenHere); err != nil {
+			return fmt.Errorf("accounts: checking previous sessions: %w", err)
+		}
 		if _, err := tx.NewInsert().Model(t).Exec(ctx); err != nil {
 			return fmt.Errorf("accounts: inserting session: %w", err)
+		}
+		if seenBefore && !seenHere {
+			if err := s.security(ctx, tx, u.ID, notify.SecurityNewLogin, ip, ua); err != nil {
+				return err
+			}
 		}
 		_, err := audit.Append(ctx, tx, audit.Event{
 			Action: "auth.login", TargetType: "session", TargetID: t.ID, ActorType: audit.ActorUser, ActorID: u.ID,
@@ -400,7 +446,7 @@ func (s *Service) revokeSessions(ctx context.Context, tx bun.Tx, userID, keepID 
 // User loads a user by id. Errors: NotFound.
 func (s *Service) User(ctx context.Context, id string) (*User, error) {
 	u := &User{}
-	err := s.db.Conn(ctx).NewSelect().Model(u).Where("id = ?", id).Scan(ctx)
+	err := s.reader(ctx).NewSelect().Model(u).Where("id = ?", id).Scan(ctx)
 	if database.IsNoRows(err) {
 		return nil, apperr.NotFoundf("no such user")
 	}
@@ -452,6 +498,9 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		if err := s.revokeSessions(ctx, tx, u.ID, p.TokenID); err != nil {
 			return err
 		}
+		if err := s.security(ctx, tx, u.ID, notify.SecurityPasswordChanged, "", ""); err != nil {
+			return err
+		}
 		_, err := audit.Append(ctx, tx, audit.Event{Action: "user.password.change", TargetType: "user", TargetID: u.ID})
 		return err
 	})
@@ -487,9 +536,15 @@ func (s *Service) DisableUser(ctx context.Context, p *Principal, userID string) 
 	})
 }
 
+// truncate makes s storable text of at most n bytes: invalid UTF-8 and NUL
+// (which PostgreSQL refuses) are replaced, and a cut never splits a rune.
 func truncate(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/notify"
 )
 
 const (
@@ -85,6 +86,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string) ([
 		if err != nil {
 			return err
 		}
+		if err := s.security(ctx, tx, u.ID, notify.SecurityTwoFactorEnabled, "", ""); err != nil {
+			return err
+		}
 		if _, err := audit.Append(ctx, tx, audit.Event{Action: "user.2fa.enable", TargetType: "user", TargetID: u.ID}); err != nil {
 			return err
 		}
@@ -122,6 +126,9 @@ func (s *Service) DisableTOTP(ctx context.Context, p *Principal, password, code 
 		}
 		if _, err := tx.NewDelete().Model((*recoveryCode)(nil)).Where("user_id = ?", u.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("accounts: deleting recovery codes: %w", err)
+		}
+		if err := s.security(ctx, tx, u.ID, notify.SecurityTwoFactorDisabled, "", ""); err != nil {
+			return err
 		}
 		_, err := audit.Append(ctx, tx, audit.Event{Action: "user.2fa.disable", TargetType: "user", TargetID: u.ID})
 		return err

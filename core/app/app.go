@@ -7,7 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -27,9 +27,11 @@ import (
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/logging"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/ratelimit"
+	"github.com/ezscale/platform/core/scheduler"
 )
 
 // App is one running `ezscale` process.
@@ -40,12 +42,16 @@ type App struct {
 	Jobs     *jobs.Engine
 	Metrics  *prometheus.Registry
 	Outbox   *outbox.Outbox
+	Notify   *notify.Service
 	Limiter  *ratelimit.Limiter
 	Accounts *accounts.Service
 	Billing  *billing.Billing
 	// Plugins supervises the configured plugins; Run starts them.
 	Plugins *pluginhost.Host
-	HTTP    *httpapi.Server
+	// Scheduler is customer automation (tasks, windows, scheduled plan
+	// changes, auto-recovery).
+	Scheduler *scheduler.Service
+	HTTP      *httpapi.Server
 
 	server   *http.Server
 	listener net.Listener
@@ -76,15 +82,38 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	reg := jobs.NewRegistry(cfg.Jobs.RescueAfter)
 	a.Limiter = ratelimit.New(db)
 	a.Outbox = outbox.New(db, reg)
-	a.Accounts = accounts.New(db, a.Outbox, a.Limiter, accounts.Options{
+	nc := cfg.Notifications
+	adminAlerts := make([]notify.Type, len(nc.AdminAlerts))
+	for i, t := range nc.AdminAlerts {
+		adminAlerts[i] = notify.Type(t)
+	}
+	// The plugin host reaches the service through SetPlugins once it is
+	// built; until then the discord channel's messages wait in the outbox.
+	a.Notify, err = notify.New(db, a.Outbox, reg, notify.Options{
+		PublicURL: cfg.Server.PublicURL, ProductName: nc.ProductName, TemplatesDir: nc.TemplatesDir,
+		DiscordPlugin: nc.DiscordPlugin, CommunityPlugin: nc.CommunityPlugin, AdminAlerts: adminAlerts,
+		UnsubscribeSecret: nc.UnsubscribeSecret, UnsubscribeMailto: nc.UnsubscribeMailto,
+		StreamPollInterval: nc.StreamPollInterval, StreamHeartbeat: nc.StreamHeartbeat, StreamMaxDuration: nc.StreamMaxDuration,
+		InviteMaxAge: nc.InviteMaxAge, RoleSyncInterval: nc.RoleSyncInterval, Logger: logger.Named("notify"),
+	})
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	a.closers = append(a.closers, func(context.Context) error { a.Notify.Stop(); return nil })
+	a.Accounts = accounts.New(db, a.Notify, a.Limiter, accounts.Options{
 		SessionTTL: cfg.Auth.SessionTTL, LoginLimit: cfg.Auth.LoginLimit, LoginWindow: cfg.Auth.LoginWindow,
 		SignupLimit: cfg.Auth.SignupLimit, ResetTokenTTL: cfg.Auth.ResetTokenTTL, TOTPIssuer: cfg.Auth.TOTPIssuer,
 		PublicURL: cfg.Server.PublicURL,
 	})
 	registerHousekeeping(reg, db, a.Limiter)
 
+	// The host is created here so every service can hold it, but no plugin
+	// process starts before Run: `ezscale admin create` and other commands
+	// that build an App never start plugins.
 	a.Plugins, err = pluginhost.New(pluginhost.Options{
-		Logger: logger, Registerer: a.Metrics, CallTimeout: cfg.Plugins.CallTimeout, HealthInterval: cfg.Plugins.HealthInterval,
+		Logger: logger.Named("plugin"), Registerer: a.Metrics,
+		CallTimeout: cfg.Plugins.CallTimeout, HealthInterval: cfg.Plugins.HealthInterval,
 	})
 	if err != nil {
 		a.close(ctx)
@@ -92,12 +121,27 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}
 	a.closers = append(a.closers, func(context.Context) error { a.Plugins.Stop(); return nil })
 	bc := cfg.Billing
-	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Outbox: a.Outbox, Plugins: a.Plugins, Logger: logger.Named("billing")}, billing.Options{
+	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Outbox: a.Outbox, Notifier: a.Notify, Plugins: a.Plugins, Logger: logger.Named("billing")}, billing.Options{
 		Currency: money.Currency(bc.Currency), InvoiceDaysBefore: bc.InvoiceDaysBefore, SuspendAfterDays: bc.SuspendAfterDays,
 		TerminateAfterDays: bc.TerminateAfterDays, RunAt: bc.RunAt, PaymentGateway: bc.PaymentGateway,
 		ChargeMaxAttempts: bc.ChargeMaxAttempts, ChargeRetryDays: bc.ChargeRetryDays, RemindEveryDays: bc.RemindEveryDays,
 		ProvisionMaxAttempts: bc.ProvisionMaxAttempts, RetryBase: bc.RetryBase, AutoTopUpMaxFailures: bc.AutoTopUpMaxFailures,
 		PublicURL: cfg.Server.PublicURL,
+	})
+	// Community roles follow what accounts hold.
+	a.Notify.SetHoldings(a.Billing)
+	a.Billing.SyncRolesOn(a.Notify)
+	a.wireEmail()
+	// The discord channel and the Discord community reach their plugins
+	// through the host.
+	a.Notify.SetPlugins(a.Plugins)
+	a.Scheduler = scheduler.New(scheduler.Deps{
+		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.OutboxNotifier{Outbox: a.Outbox},
+		Logger: logger.Named("scheduler"),
+	}, scheduler.Options{
+		RecoveryInterval: cfg.Scheduler.RecoveryInterval, JobTimeout: cfg.Scheduler.JobTimeout,
+		RetryBase: cfg.Scheduler.RetryBase, RetryMax: cfg.Scheduler.RetryMax, BatchSize: cfg.Scheduler.BatchSize,
+		CheckTimeout: cfg.Scheduler.CheckTimeout, AllowPrivate: cfg.Scheduler.RecoveryAllowPrivate,
 	})
 
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -108,7 +152,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	engine, err := jobs.New(db, reg, jobs.Options{
 		Workers: cfg.Jobs.Workers, FetchCooldown: cfg.Jobs.FetchCooldown, FetchPollInterval: cfg.Jobs.FetchPollInterval,
 		RescueAfter: cfg.Jobs.RescueAfter, DefaultTimeout: cfg.Jobs.DefaultTimeout,
-		Logger: logging.Slog(jobsLog),
+		Logger: logging.SlogMin(jobsLog, slog.LevelWarn),
 		ErrorFunc: func(ctx context.Context, job *rivertype.JobRow, err error) {
 			jobErrors.WithLabelValues(job.Kind).Inc()
 			jobsLog.Warn("job attempt failed", "kind", job.Kind, "job_id", job.ID, "attempt", job.Attempt, "error", err)
@@ -130,7 +174,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow,
-	}, &httpapi.BillingAPI{Billing: a.Billing})
+	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing}, &httpapi.NotificationsAPI{Notify: a.Notify},
+		&httpapi.SchedulerAPI{Scheduler: a.Scheduler})
 	return a, nil
 }
 
@@ -155,20 +200,34 @@ func (a *App) Handler() http.Handler {
 	return mux
 }
 
-// Run starts the job engine and serves HTTP until ctx ends, then shuts down
-// gracefully: stop accepting, finish in-flight requests, stop jobs (running
-// ones finish or are cancelled and retried later), close the database.
+// Run starts the plugins and the job engine and serves HTTP until ctx ends,
+// then shuts down gracefully: stop accepting, finish in-flight requests,
+// stop jobs (running ones finish or are cancelled and retried later), stop
+// every plugin process, close the database. A plugin config its plugin
+// refuses ends Run with a *PluginConfigError before anything is served;
+// other plugin failures do not stop the platform (see StartPlugins).
 func (a *App) Run(ctx context.Context) error {
 	if a.listener == nil {
 		if err := a.Listen(); err != nil {
+			a.close(ctx)
 			return err
 		}
 	}
-	if err := a.startPlugins(ctx); err != nil {
+	// Plugins start before the job engine, so the first jobs find them
+	// running; the listener is already bound, so early requests wait in
+	// its backlog rather than being refused.
+	if err := a.StartPlugins(ctx); err != nil {
+		_ = a.listener.Close()
+		a.close(ctx)
 		return err
 	}
 	if !a.Config.Jobs.Disabled {
-		if err := a.Jobs.Start(ctx); err != nil {
+		// River cancels running jobs when its start context ends; the jobs
+		// must instead get the graceful Stop below, so they run under a
+		// context that the shutdown signal does not cancel.
+		if err := a.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
+			_ = a.listener.Close()
+			a.close(ctx)
 			return err
 		}
 	}
@@ -180,6 +239,9 @@ func (a *App) Run(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          a.Logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
+	// Live notification streams never go idle: end them when shutdown
+	// starts, or Shutdown would wait for its whole timeout.
+	a.server.RegisterOnShutdown(a.Notify.Stop)
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.listener) }()
 	a.Logger.Info("serving", "addr", a.Addr(), "database", a.DB.Name, "public_url", a.Config.Server.PublicURL)
@@ -215,25 +277,4 @@ func (a *App) close(ctx context.Context) {
 		}
 	}
 	a.closers = nil
-}
-
-// startPlugins starts the enabled plugin blocks. A plugin that fails to
-// start is reported and stays failed (visible in the plugin list); the
-// process serves regardless, and calls to that plugin fail as unavailable.
-func (a *App) startPlugins(ctx context.Context) error {
-	specs := make([]pluginhost.Spec, 0, len(a.Config.Plugin))
-	for _, p := range a.Config.Plugin {
-		pos := map[string]string{"": p.Pos}
-		maps.Copy(pos, p.Positions)
-		specs = append(specs, pluginhost.Spec{Name: p.Name, Path: p.Path, SHA256: p.SHA256, Config: p.Config, Positions: pos, Disabled: !p.Enabled})
-	}
-	if len(specs) == 0 {
-		return nil
-	}
-	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := a.Plugins.Start(startCtx, specs); err != nil {
-		a.Logger.Error("some plugins did not start", "error", err)
-	}
-	return nil
 }

@@ -22,10 +22,11 @@ type housekeepingWorker struct {
 	river.WorkerDefaults[housekeepingArgs]
 	db      *database.DB
 	limiter *ratelimit.Limiter
+	timeout time.Duration
 }
 
 func (w *housekeepingWorker) Timeout(*river.Job[housekeepingArgs]) time.Duration {
-	return 10 * time.Minute
+	return w.timeout
 }
 
 func (w *housekeepingWorker) Work(ctx context.Context, _ *river.Job[housekeepingArgs]) error {
@@ -37,6 +38,6 @@ func (w *housekeepingWorker) Work(ctx context.Context, _ *river.Job[housekeeping
 }
 
 func registerHousekeeping(reg *jobs.Registry, db *database.DB, limiter *ratelimit.Limiter) {
-	jobs.Add(reg, &housekeepingWorker{db: db, limiter: limiter})
+	jobs.Add(reg, &housekeepingWorker{db: db, limiter: limiter, timeout: min(10*time.Minute, reg.MaxTimeout())})
 	reg.Periodic("housekeeping", time.Hour, func() river.JobArgs { return housekeepingArgs{} })
 }

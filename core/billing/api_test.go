@@ -35,7 +35,7 @@ type api struct {
 func (tb *testBundle) api(t testing.TB) *api {
 	t.Helper()
 	limiter := ratelimit.New(tb.db)
-	as := accounts.New(tb.db, tb.outbox, limiter, accounts.Options{
+	as := accounts.New(tb.db, tb.notify, limiter, accounts.Options{
 		SessionTTL: time.Hour, LoginLimit: 1000, LoginWindow: time.Minute, SignupLimit: 1000, ResetTokenTTL: time.Hour,
 		TOTPIssuer: "test", PublicURL: "http://billing.test",
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/sdk"
 )
@@ -115,10 +116,20 @@ type Deps struct {
 	DB     *database.DB
 	Jobs   *jobs.Registry
 	Outbox *outbox.Outbox
+	// Notifier tells customers about invoices, top-ups and services
+	// (core/notify: the notification center, preferences, templates). The
+	// billing messages it has no type for, and every message when it is
+	// nil, go to the outbox as plain email.
+	Notifier Notifier
 	// Plugins may be nil: provisioning and payments then fail as
 	// unavailable (and are retried) until a host is set with SetPlugins.
 	Plugins PluginHost
 	Logger  hclog.Logger
+}
+
+// Notifier is what billing needs of core/notify.
+type Notifier interface {
+	Notify(ctx context.Context, tx bun.Tx, ev notify.Event) error
 }
 
 // Billing is the billing domain: catalog, services, invoices, the credit
@@ -127,14 +138,15 @@ type Deps struct {
 // transaction and never call a plugin; the others open their own (or join
 // the ambient one in ctx).
 type Billing struct {
-	db      *database.DB
-	jobs    *jobs.Inserter
-	outbox  *outbox.Outbox
-	ledger  *ledger.Ledger
-	plugins PluginHost
-	log     hclog.Logger
-	opts    Options
-	hooks   hooks
+	db       *database.DB
+	jobs     *jobs.Inserter
+	outbox   *outbox.Outbox
+	notifier Notifier
+	ledger   *ledger.Ledger
+	plugins  PluginHost
+	log      hclog.Logger
+	opts     Options
+	hooks    hooks
 }
 
 // New builds billing and registers its jobs (workers and the daily run) in
@@ -145,7 +157,7 @@ func New(deps Deps, opts Options) *Billing {
 		deps.Logger = hclog.NewNullLogger()
 	}
 	b := &Billing{
-		db: deps.DB, jobs: deps.Jobs.Inserter(), outbox: deps.Outbox, plugins: deps.Plugins,
+		db: deps.DB, jobs: deps.Jobs.Inserter(), outbox: deps.Outbox, notifier: deps.Notifier, plugins: deps.Plugins,
 		log: deps.Logger, opts: opts,
 	}
 	b.ledger = ledger.New(deps.DB, opts.Now)

@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/notify"
 )
 
 // Each step below selects its work in keyset-paged batches and handles a
@@ -172,7 +173,8 @@ func (b *Billing) remind(ctx context.Context, t *txn, inv *Invoice, asOf time.Ti
 		if _, err := t.NewUpdate().Model(inv).WherePK().Set("notified_at = ?", asOf).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: recording notice of %s: %w", inv.ID, err)
 		}
-		return b.notify(ctx, t, inv.AccountID, "billing_invoice_issued", fmt.Sprintf("Invoice %s", invoiceRef(inv)),
+		return b.tell(ctx, t, notify.Event{Type: notify.InvoiceIssued, AccountID: inv.AccountID, Data: invoiceData(inv),
+			Link: "/invoices/" + inv.ID, Key: "invoice.issued:" + inv.ID}, "billing_invoice_issued", fmt.Sprintf("Invoice %s", invoiceRef(inv)),
 			fmt.Sprintf("Invoice %s for %s is due on %s.\nCredit on your account and your saved payment method are used automatically.\n\n%s\n",
 				invoiceRef(inv), due, inv.DueAt.Format("2006-01-02"), link))
 	}
@@ -190,7 +192,10 @@ func (b *Billing) remind(ctx context.Context, t *txn, inv *Invoice, asOf time.Ti
 			warning = fmt.Sprintf("The service will be terminated %d day(s) after the due date.", b.opts.TerminateAfterDays)
 		}
 	}
-	return b.notify(ctx, t, inv.AccountID, "billing_invoice_overdue", fmt.Sprintf("Invoice %s is overdue", invoiceRef(inv)),
+	data := invoiceData(inv)
+	data["days_overdue"] = days
+	return b.tell(ctx, t, notify.Event{Type: notify.InvoiceOverdue, AccountID: inv.AccountID, Data: data, Link: "/invoices/" + inv.ID,
+		Key: fmt.Sprintf("invoice.overdue:%s:%d", inv.ID, inv.RemindersSent+1)}, "billing_invoice_overdue", fmt.Sprintf("Invoice %s is overdue", invoiceRef(inv)),
 		fmt.Sprintf("Invoice %s for %s was due on %s (%d day(s) ago). %s\n\n%s\n", invoiceRef(inv), due, inv.DueAt.Format("2006-01-02"), days, warning, link))
 }
 
@@ -390,4 +395,10 @@ func (b *Billing) reconcileBackends(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// invoiceData is an invoice as core/notify's billing templates read it.
+func invoiceData(inv *Invoice) map[string]any {
+	return map[string]any{"invoice_id": inv.ID, "number": invoiceRef(inv), "total": inv.Total, "amount_due": inv.AmountDue(),
+		"currency": string(inv.Currency), "due_date": inv.DueAt.Format("2006-01-02")}
 }

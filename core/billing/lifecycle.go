@@ -10,6 +10,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/notify"
 )
 
 // Suspension reasons. A service is suspended while it has at least one
@@ -53,6 +54,14 @@ func (b *Billing) markPaid(ctx context.Context, t *txn, inv *Invoice) error {
 	}
 	inv.Status, inv.PaidAt = InvoicePaid, &now
 	t.audit("billing.invoice.paid", inv.AccountID, "invoice", inv.ID, map[string]any{"total": inv.Total, "number": inv.Number})
+	if inv.Total > 0 {
+		err := b.tell(ctx, t, notify.Event{Type: notify.InvoicePaid, AccountID: inv.AccountID, Data: invoiceData(inv),
+			Link: "/invoices/" + inv.ID, Key: "invoice.paid:" + inv.ID}, "billing_invoice_paid", fmt.Sprintf("Invoice %s is paid", invoiceRef(inv)),
+			fmt.Sprintf("Thank you: invoice %s for %s is paid.\n\n%s\n", invoiceRef(inv), money.New(inv.Total, inv.Currency), b.link("/invoices/"+inv.ID)))
+		if err != nil {
+			return err
+		}
+	}
 	if inv.ServiceID != nil {
 		svc, err := b.serviceTx(ctx, t, *inv.ServiceID, true)
 		if err != nil {
@@ -261,8 +270,9 @@ func (b *Billing) suspend(ctx context.Context, t *txn, svc *Service, reason, not
 			return false, err
 		}
 		b.enqueueSync(t, svc)
-		err := b.notify(ctx, t, svc.AccountID, "billing_service_suspended", "Your service has been suspended",
-			fmt.Sprintf("Your service %s has been suspended (%s).\n\n%s\n", serviceName(svc), reasonText(reason), b.link("/services/"+svc.ID)))
+		err := b.tell(ctx, t, notify.Event{Type: notify.ServiceSuspended, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
+			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "reason": reasonText(reason)}},
+			"billing_service_suspended", "Your service has been suspended", fmt.Sprintf("Your service %s has been suspended (%s).\n\n%s\n", serviceName(svc), reasonText(reason), b.link("/services/"+svc.ID)))
 		if err != nil {
 			return false, err
 		}
@@ -320,6 +330,14 @@ func (b *Billing) liftNonPaymentIfClear(ctx context.Context, t *txn, svc *Servic
 	}
 	_, err = b.lift(ctx, t, svc, SuspendNonPayment)
 	return err
+}
+
+// serviceLabel is what customers call a service: its label, else its id.
+func serviceLabel(s *Service) string {
+	if s.Label != "" {
+		return s.Label
+	}
+	return s.ID
 }
 
 func serviceName(s *Service) string {

@@ -20,6 +20,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/plugins/stripe/stripemock"
@@ -96,6 +97,7 @@ type testBundle struct {
 	engine   *jobs.Engine
 	host     *pluginhost.Host
 	outbox   *outbox.Outbox
+	notify   *notify.Service
 	clock    *clock
 	stateDir string
 	ctx      context.Context
@@ -124,6 +126,12 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
 	tb.outbox = outbox.New(db, reg)
+	ns, err := notify.New(db, tb.outbox, reg, notify.Options{PublicURL: "http://billing.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Stop)
+	tb.notify = ns
 	opts := so.opts
 	opts.Now = tb.clock.Now
 	if opts.RetryBase == 0 {
@@ -132,7 +140,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	if opts.ProvisionMaxAttempts == 0 {
 		opts.ProvisionMaxAttempts = 3
 	}
-	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Outbox: tb.outbox}, opts)
+	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Outbox: tb.outbox, Notifier: ns}, opts)
 	if !so.noHost {
 		h, err := pluginhost.New(pluginhost.Options{BackoffBase: 50 * time.Millisecond})
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 )
 
@@ -19,8 +20,21 @@ type recipient struct {
 // billingRoles receive billing notices: the people who can pay.
 var billingRoles = []string{"owner", "admin", "billing"}
 
-// notify queues a message to the account's billing contacts in t, so it
-// exists if and only if the change that causes it commits.
+// tell sends a typed notification through the notifier in t; without one
+// it falls back to a plain email as notify does.
+func (b *Billing) tell(ctx context.Context, t *txn, ev notify.Event, fallback, subject, body string) error {
+	if b.notifier != nil {
+		if ev.Link != "" {
+			ev.Link = b.link(ev.Link)
+		}
+		return b.notifier.Notify(ctx, t.Tx, ev)
+	}
+	return b.notify(ctx, t, ev.AccountID, fallback, subject, body)
+}
+
+// notify queues a plain email to the account's billing contacts in t, so
+// it exists if and only if the change that causes it commits (for the
+// messages core/notify has no type for).
 func (b *Billing) notify(ctx context.Context, t *txn, accountID, template, subject, body string) error {
 	if b.outbox == nil {
 		return nil

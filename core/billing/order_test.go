@@ -48,7 +48,7 @@ func TestOrderPaidByCreditIsProvisioned(t *testing.T) {
 		if err := tb.b.Ledger().Verify(tb.ctx, acc); err != nil {
 			t.Error(err)
 		}
-		if msgs := tb.messages(t, acc); !slices.Contains(msgs, "billing_service_ready") {
+		if msgs := tb.messages(t, acc); !slices.Contains(msgs, "service.provisioned") {
 			t.Errorf("messages %v lack billing_service_ready", msgs)
 		}
 	})
@@ -110,7 +110,7 @@ func TestPermanentProvisioningFailureFailsLoudly(t *testing.T) {
 				t.Errorf("%s: audit %v lacks provision_failed", tc.plan.Slug, actions)
 			}
 		}
-		if n := count(tb.messages(t, acc), "billing_provisioning_failed"); n != 2 {
+		if n := count(tb.messages(t, acc), "service.failed"); n != 2 {
 			t.Errorf("provisioning_failed messages = %d, want 2", n)
 		}
 		// Staff retry: still failing, it fails again (and is not silent).

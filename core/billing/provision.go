@@ -11,6 +11,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -98,7 +99,7 @@ func (w *provisionWorker) Work(ctx context.Context, job *river.Job[provisionArgs
 		}
 		return err
 	}
-	return b.recordProvisioned(ctx, svc.ID, plan.ID, resp.GetStatus())
+	return b.recordProvisioned(ctx, svc.ID, plan.ID, plan.Name, resp.GetStatus())
 }
 
 // permanent reports whether a plugin error cannot heal by retrying: bad
@@ -142,13 +143,14 @@ func (b *Billing) recordProvisionFailure(ctx context.Context, serviceID string, 
 			return err
 		}
 		t.events = append(t.events, failureEvent(svc, attempt, msg))
-		return b.notify(ctx, t, svc.AccountID, "billing_provisioning_failed", "We could not set up your service",
-			fmt.Sprintf("Setting up your service %s failed after %d attempt(s): %s\n\nOur staff have been alerted and will retry or contact you; your payment is safe.\n\n%s\n",
+		return b.tell(ctx, t, notify.Event{Type: notify.ServiceFailed, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
+			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "reason": "it could not be set up: " + msg}},
+			"billing_provisioning_failed", "We could not set up your service", fmt.Sprintf("Setting up your service %s failed after %d attempt(s): %s\n\nOur staff have been alerted and will retry or contact you; your payment is safe.\n\n%s\n",
 				serviceName(svc), attempt, msg, b.link("/services/"+svc.ID)))
 	})
 }
 
-func (b *Billing) recordProvisioned(ctx context.Context, serviceID, planID string, st *pb.ServiceStatus) error {
+func (b *Billing) recordProvisioned(ctx context.Context, serviceID, planID, planName string, st *pb.ServiceStatus) error {
 	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
 		svc, err := b.serviceTx(ctx, t, serviceID, true)
 		if err != nil {
@@ -167,8 +169,9 @@ func (b *Billing) recordProvisioned(ctx context.Context, serviceID, planID strin
 			b.enqueueSync(t, svc) // the plan changed while it was created
 		}
 		t.audit("billing.service.provisioned", svc.AccountID, "service", svc.ID, map[string]any{"external_id": svc.ExternalID})
-		return b.notify(ctx, t, svc.AccountID, "billing_service_ready", "Your service is ready",
-			fmt.Sprintf("Your service %s is ready.\n\n%s\n", serviceName(svc), b.link("/services/"+svc.ID)))
+		return b.tell(ctx, t, notify.Event{Type: notify.ServiceProvisioned, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
+			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "plan": planName}},
+			"billing_service_ready", "Your service is ready", fmt.Sprintf("Your service %s is ready.\n\n%s\n", serviceName(svc), b.link("/services/"+svc.ID)))
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/notify"
 )
 
 // Top-up statuses and sources.
@@ -212,11 +213,19 @@ func (b *Billing) topUpSucceeded(ctx context.Context, t *txn, pay *Payment) erro
 		}
 	}
 	t.audit("billing.topup.succeeded", tu.AccountID, "topup", tu.ID, map[string]any{"amount": tu.Amount, "source": tu.Source})
-	_, err := b.creditArrived(ctx, t, ledger.Posting{
+	if _, err := b.creditArrived(ctx, t, ledger.Posting{
 		AccountID: tu.AccountID, Currency: tu.Currency, Amount: tu.Amount, Kind: ledger.KindTopUp,
 		Reference: tu.ID, IdempotencyKey: "topup:" + tu.ID, Description: "Top-up by card",
-	}, "")
-	return err
+	}, ""); err != nil {
+		return err
+	}
+	balance, err := b.ledger.Lock(ctx, t.Tx, tu.AccountID, tu.Currency) // after it paid what it could
+	if err != nil {
+		return err
+	}
+	return b.tell(ctx, t, notify.Event{Type: notify.TopUpCompleted, AccountID: tu.AccountID, Link: "/credit", Key: "topup.completed:" + tu.ID,
+		Data: map[string]any{"amount": tu.Amount, "currency": string(tu.Currency), "balance": balance}},
+		"billing_topup_completed", "Credit added", fmt.Sprintf("%s of credit was added to your account.\n\n%s\n", money.New(tu.Amount, tu.Currency), b.link("/credit")))
 }
 
 func (b *Billing) topUpFailed(ctx context.Context, t *txn, pay *Payment) error {

@@ -61,6 +61,12 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) error {
 		TargetType: q.Get("target_type"), TargetID: q.Get("target_id"), Result: q.Get("result"),
 		Limit: limit + 1,
 	}
+	for name, v := range map[string]string{"account_id": f.AccountID, "actor_id": f.ActorID, "action": f.Action,
+		"target_type": f.TargetType, "target_id": f.TargetID, "result": f.Result} {
+		if !validText(v) {
+			return apperr.Field(name, "must be valid UTF-8 text without NUL characters")
+		}
+	}
 	if after != "" {
 		seq, err := strconv.ParseInt(after, 10, 64)
 		if err != nil {

@@ -8,7 +8,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ezscale/platform/core/apperr"
 )
@@ -59,7 +62,79 @@ func DecodeBytes(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return apperr.New(apperr.Invalid, "the body must be a single JSON object").WithReason("malformed_json")
 	}
+	if field := nulField(reflect.ValueOf(v), ""); field != "" {
+		return apperr.Field(field, "must not contain NUL characters")
+	}
 	return nil
+}
+
+// nulField returns the JSON name of the first string in v that holds a NUL
+// character, or "". JSON allows "\u0000" but PostgreSQL text cannot store it,
+// so such a value would otherwise end as a 500 deep in a query.
+func nulField(v reflect.Value, path string) string {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return ""
+		}
+		return nulField(v.Elem(), path)
+	case reflect.String:
+		if strings.IndexByte(v.String(), 0) >= 0 {
+			if path == "" {
+				return "body"
+			}
+			return path
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			if path != "" {
+				name = path + "." + name
+			}
+			if bad := nulField(v.Field(i), name); bad != "" {
+				return bad
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if bad := nulField(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); bad != "" {
+				return bad
+			}
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			key := fmt.Sprint(iter.Key().Interface())
+			name := key
+			if path != "" {
+				name = path + "." + key
+			}
+			if strings.IndexByte(key, 0) >= 0 {
+				return name
+			}
+			if bad := nulField(iter.Value(), name); bad != "" {
+				return bad
+			}
+		}
+	}
+	return ""
+}
+
+// validText reports whether s can be stored in a text column on both
+// databases: valid UTF-8 without NUL.
+func validText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
 func decodeError(err error) error {
@@ -75,7 +150,13 @@ func decodeError(err error) error {
 		}
 		return apperr.Field(field, "must be %s", jsonKind(typ.Type.Kind().String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		// encoding/json quotes the name with %q; an empty or odd name is
+		// reported quoted, so the field is never blank.
+		quoted := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		name, uerr := strconv.Unquote(quoted)
+		if uerr != nil || name == "" || !validText(name) {
+			name = quoted
+		}
 		return apperr.Field(name, "is not a field of this request")
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return apperr.New(apperr.Invalid, "the JSON body ends early").WithReason("malformed_json")

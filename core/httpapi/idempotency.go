@@ -58,8 +58,8 @@ func (s *Server) idempotent(rt Route, next HandlerFunc) HandlerFunc {
 		if key == "" {
 			return next(w, r)
 		}
-		if len(key) > maxKeyLen {
-			return apperr.Field(idempotencyField, "must be at most %d characters", maxKeyLen)
+		if !validKey(key) {
+			return apperr.Field(idempotencyField, "must be 1 to %d printable ASCII characters", maxKeyLen)
 		}
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -123,6 +123,20 @@ func (s *Server) idempotent(rt Route, next HandlerFunc) HandlerFunc {
 }
 
 var errRollback = errors.New("roll back")
+
+// validKey accepts printable ASCII only: a key is stored as text, and bytes a
+// header may carry (obs-text) are not valid UTF-8.
+func validKey(key string) bool {
+	if key == "" || len(key) > maxKeyLen {
+		return false
+	}
+	for i := range len(key) {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
 
 // idempotencyScope keys records by the account in the path when there is one
 // (so members of an account share keys, per the contract), else the user,

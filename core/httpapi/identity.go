@@ -19,14 +19,14 @@ func (s *Server) registerIdentity() {
 	s.Handle(Route{Method: "POST", Path: "/api/v1/auth/password-reset/confirm", Auth: Public, RateLimit: s.sensitive(), Handler: s.confirmPasswordReset})
 
 	s.Handle(Route{Method: "GET", Path: "/api/v1/me", Auth: User, Scope: "account:read", Handler: s.me})
-	s.Handle(Route{Method: "POST", Path: "/api/v1/me/password", Auth: User, Handler: s.changePassword})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/me/password", Auth: User, Session: true, RateLimit: s.sensitive(), RateBucket: "password", Handler: s.changePassword})
 	s.Handle(Route{Method: "POST", Path: "/api/v1/me/verify-email/resend", Auth: User, RateLimit: s.sensitive(), Handler: s.resendVerification})
-	s.Handle(Route{Method: "POST", Path: "/api/v1/me/2fa/enroll", Auth: User, Handler: s.enrollTOTP})
-	s.Handle(Route{Method: "POST", Path: "/api/v1/me/2fa/confirm", Auth: User, RateLimit: s.sensitive(), RateBucket: "2fa", Handler: s.confirmTOTP})
-	s.Handle(Route{Method: "POST", Path: "/api/v1/me/2fa/disable", Auth: User, RateLimit: s.sensitive(), RateBucket: "2fa", Handler: s.disableTOTP})
-	s.Handle(Route{Method: "POST", Path: "/api/v1/me/2fa/recovery-codes", Auth: User, RateLimit: s.sensitive(), RateBucket: "2fa", Handler: s.regenerateRecoveryCodes})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/me/2fa/enroll", Auth: User, Session: true, Handler: s.enrollTOTP})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/me/2fa/confirm", Auth: User, Session: true, RateLimit: s.sensitive(), RateBucket: "2fa", Handler: s.confirmTOTP})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/me/2fa/disable", Auth: User, Session: true, RateLimit: s.sensitive(), RateBucket: "2fa", Handler: s.disableTOTP})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/me/2fa/recovery-codes", Auth: User, Session: true, RateLimit: s.sensitive(), RateBucket: "2fa", Handler: s.regenerateRecoveryCodes})
 	s.Handle(Route{Method: "GET", Path: "/api/v1/me/tokens", Auth: User, Scope: "account:read", Handler: s.listTokens})
-	s.Handle(Route{Method: "POST", Path: "/api/v1/me/tokens", Auth: User, Idempotent: true, Handler: s.createToken})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/me/tokens", Auth: User, Session: true, Idempotent: true, Handler: s.createToken})
 	s.Handle(Route{Method: "DELETE", Path: "/api/v1/me/tokens/{id}", Auth: User, Scope: "account:write", Handler: s.revokeToken})
 
 	s.Handle(Route{Method: "GET", Path: "/api/v1/accounts", Auth: User, Scope: "account:read", Handler: s.listAccounts})
@@ -57,12 +57,30 @@ type AccountView struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// signupRequest is the body of POST /api/v1/auth/signup.
+type signupRequest struct {
+	Email       string `json:"email"`
+	Password    string `json:"password"`
+	AccountName string `json:"account_name"`
+}
+
+// loginRequest is the body of POST /api/v1/auth/login.
+type loginRequest struct {
+	Email        string `json:"email"`
+	Password     string `json:"password"`
+	TOTPCode     string `json:"totp_code"`
+	RecoveryCode string `json:"recovery_code"`
+}
+
+// createTokenRequest is the body of POST /api/v1/me/tokens.
+type createTokenRequest struct {
+	Name      string     `json:"name"`
+	Scopes    []string   `json:"scopes"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
 func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Email       string `json:"email"`
-		Password    string `json:"password"`
-		AccountName string `json:"account_name"`
-	}
+	var in signupRequest
 	if err := Decode(r, &in); err != nil {
 		return err
 	}
@@ -77,12 +95,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Email        string `json:"email"`
-		Password     string `json:"password"`
-		TOTPCode     string `json:"totp_code"`
-		RecoveryCode string `json:"recovery_code"`
-	}
+	var in loginRequest
 	if err := Decode(r, &in); err != nil {
 		return err
 	}
@@ -290,11 +303,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Name      string     `json:"name"`
-		Scopes    []string   `json:"scopes"`
-		ExpiresAt *time.Time `json:"expires_at"`
-	}
+	var in createTokenRequest
 	if err := Decode(r, &in); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -203,9 +204,15 @@ func (m *httpMetrics) observe(method, route string, status int, d time.Duration)
 	m.duration.WithLabelValues(method, route).Observe(d.Seconds())
 }
 
+// truncate makes s storable text of at most n bytes: invalid UTF-8 and NUL
+// (which PostgreSQL refuses) are replaced, and a cut never splits a rune.
 func truncate(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

@@ -82,7 +82,7 @@ func mergeInto(dst, src map[string]any, file string) error {
 		}
 		cm, ok1 := cur.(map[string]any)
 		vm, ok2 := v.(map[string]any)
-		if ok1 && ok2 && (k == "paths" || k == "components" || k == "schemas" || k == "parameters" || k == "responses" || k == "securitySchemes") {
+		if ok1 && ok2 && (k == "paths" || k == "components" || k == "schemas" || k == "parameters" || k == "responses" || k == "securitySchemes" || k == "headers") {
 			if err := mergeInto(cm, vm, file); err != nil {
 				return err
 			}

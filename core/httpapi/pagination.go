@@ -34,7 +34,7 @@ func PageParams(r *http.Request) (limit int, after string, err error) {
 	}
 	if c := q.Get("cursor"); c != "" {
 		b, decErr := base64.RawURLEncoding.DecodeString(c)
-		if decErr != nil || len(b) == 0 || len(b) > 200 {
+		if decErr != nil || len(b) == 0 || len(b) > 200 || !validText(string(b)) {
 			return 0, "", apperr.Field("cursor", "is not a cursor returned by this API")
 		}
 		after = string(b)

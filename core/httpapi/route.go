@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gorilla/mux"
+
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
@@ -37,6 +39,10 @@ type Route struct {
 	StaffRole string
 	// Scope is the token scope the route needs ("" = any).
 	Scope string
+	// Session routes refuse personal API tokens (403 session_required):
+	// credential management (password, two-factor, new tokens) needs a
+	// login session, so a leaked API token cannot take over the login.
+	Session bool
 	// Idempotent routes honour Idempotency-Key: the handler's effects and
 	// the stored response commit in one transaction.
 	Idempotent bool
@@ -69,6 +75,13 @@ func (s *Server) adapt(path string, h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if holder, ok := r.Context().Value(routeKey{}).(*string); ok {
 			*holder = path
+		}
+		// A path parameter that cannot be stored cannot name an object.
+		for _, v := range mux.Vars(r) {
+			if !validText(v) {
+				s.writeError(w, r, apperr.NotFoundf("no such object"))
+				return
+			}
 		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
@@ -124,6 +137,10 @@ func (s *Server) authorize(rt Route, next HandlerFunc) HandlerFunc {
 		if rt.Scope != "" && !p.HasScope(rt.Scope) {
 			s.auditDenied(r, "scope_missing")
 			return apperr.New(apperr.Forbidden, "the token lacks the scope %q", rt.Scope).WithReason("insufficient_scope")
+		}
+		if rt.Session && p.TokenKind != accounts.KindSession {
+			s.auditDenied(r, "session_required")
+			return apperr.New(apperr.Forbidden, "this operation needs a login session, not an API token").WithReason("session_required")
 		}
 		return next(w, r)
 	}

@@ -95,6 +95,11 @@ func (r *Registry) PeriodicSchedule(id string, schedule river.PeriodicSchedule, 
 	))
 }
 
+// MaxTimeout is the longest timeout a kind may have: the rescue horizon less
+// a margin. A kind with a fixed budget takes min(budget, MaxTimeout()), so a
+// deployment (or a test) with a short rescue horizon still starts.
+func (r *Registry) MaxTimeout() time.Duration { return r.maxTimeout }
+
 // Inserter returns the handle services keep to enqueue jobs; it works once
 // New has built the engine from this registry. Services are built before the
 // engine (their workers are part of it), hence the indirection.

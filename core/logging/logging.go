@@ -36,14 +36,25 @@ func Slog(l hclog.Logger) *slog.Logger {
 	return slog.New(&slogHandler{l: l})
 }
 
+// SlogMin is Slog dropping records below min unless l is at debug or
+// trace: for chatty libraries (River reports job counts at info every few
+// seconds) whose info lines would drown the process's own.
+func SlogMin(l hclog.Logger, min slog.Level) *slog.Logger {
+	if l.GetLevel() <= hclog.Debug {
+		return Slog(l)
+	}
+	return slog.New(&slogHandler{l: l, min: min})
+}
+
 type slogHandler struct {
 	l     hclog.Logger
 	attrs []any
 	group string
+	min   slog.Level
 }
 
 func (h *slogHandler) Enabled(_ context.Context, lvl slog.Level) bool {
-	return h.l.GetLevel() <= toHCLevel(lvl)
+	return lvl >= h.min && h.l.GetLevel() <= toHCLevel(lvl)
 }
 
 func (h *slogHandler) Handle(_ context.Context, r slog.Record) error {
@@ -57,7 +68,7 @@ func (h *slogHandler) Handle(_ context.Context, r slog.Record) error {
 }
 
 func (h *slogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	n := &slogHandler{l: h.l, group: h.group, attrs: append([]any{}, h.attrs...)}
+	n := &slogHandler{l: h.l, group: h.group, min: h.min, attrs: append([]any{}, h.attrs...)}
 	for _, a := range attrs {
 		n.attrs = append(n.attrs, h.key(a.Key), a.Value.Any())
 	}
@@ -69,7 +80,7 @@ func (h *slogHandler) WithGroup(name string) slog.Handler {
 	if h.group != "" {
 		g = h.group + "." + name
 	}
-	return &slogHandler{l: h.l, attrs: h.attrs, group: g}
+	return &slogHandler{l: h.l, attrs: h.attrs, group: g, min: h.min}
 }
 
 func (h *slogHandler) key(k string) string {

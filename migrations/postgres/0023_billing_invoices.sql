@@ -39,9 +39,9 @@ CREATE TABLE invoices (
 -- The database, not code, forbids duplicates: one invoice per service,
 -- period and reason (voided ones included, so a voided period stays so).
 CREATE UNIQUE INDEX invoices_service_period_uq ON invoices (service_id, period_start, reason);
--- Listings are newest first by id (UUIDv7, so time-ordered).
-CREATE INDEX invoices_account_idx ON invoices (account_id, id);
+CREATE INDEX invoices_account_idx ON invoices (account_id, created_at, id);
 CREATE INDEX invoices_open_due_idx ON invoices (due_at, id) WHERE status = 'open';
+CREATE INDEX invoices_status_idx ON invoices (status, created_at, id);
 
 CREATE TABLE invoice_lines (
     id           text PRIMARY KEY,

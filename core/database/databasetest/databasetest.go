@@ -36,6 +36,20 @@ func Each(t *testing.T, f func(t *testing.T, db *database.DB)) {
 	}
 }
 
+// EachURL runs f once per dialect as a parallel subtest named after it, with
+// the URL of an empty database (see URL): for tests that start the whole
+// application, which migrates on its own, or several instances of it on one
+// database.
+func EachURL(t *testing.T, f func(t *testing.T, d database.Dialect, url string)) {
+	t.Helper()
+	for _, d := range []database.Dialect{database.SQLite, database.Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			f(t, d, URL(t, d))
+		})
+	}
+}
+
 // New returns a migrated database of dialect d, removed when the test ends.
 func New(t testing.TB, d database.Dialect) *database.DB {
 	t.Helper()

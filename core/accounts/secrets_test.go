@@ -1,0 +1,59 @@
+package accounts
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestPasswordHashRoundTrip(t *testing.T) {
+	t.Parallel()
+	h, err := HashPassword("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Errorf("hash %q does not carry the OWASP parameters", h)
+	}
+	for pw, want := range map[string]bool{"correct horse battery": true, "correct horse batterY": false, "": false} {
+		if ok, err := CheckPassword(h, pw); err != nil || ok != want {
+			t.Errorf("CheckPassword(%q) = %v, %v; want %v", pw, ok, err, want)
+		}
+	}
+}
+
+// FuzzCheckPassword: a damaged stored hash is an error, never a panic or an
+// unbounded allocation.
+func FuzzCheckPassword(f *testing.F) {
+	good, _ := HashPassword("seed password")
+	for _, s := range []string{
+		good, "", "$argon2id$", "$argon2id$v=19$m=19456,t=0,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=19456,t=2,p=0$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=4294967295,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2i$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", "$argon2id$v=18$m=1,t=1,p=1$$",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, hash string) {
+		ok, err := CheckPassword(hash, "seed password")
+		if err != nil && !errors.Is(err, errBadHash) {
+			t.Fatalf("unexpected error %v", err)
+		}
+		if ok && err != nil {
+			t.Fatal("match reported with an error")
+		}
+	})
+}
+
+func FuzzNormalizeRecoveryCode(f *testing.F) {
+	for _, s := range []string{"abcde-fghij", "ABCDEFGHIJ", " abcde fghij ", "", "é", "abcdefghi\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := normalizeRecoveryCode(s)
+		if normalizeRecoveryCode(n) != n {
+			t.Fatalf("normalizing %q is not idempotent: %q then %q", s, n, normalizeRecoveryCode(n))
+		}
+	})
+}

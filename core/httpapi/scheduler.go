@@ -1,0 +1,356 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/scheduler"
+)
+
+// SchedulerAPI is customer automation: automated tasks and their runs,
+// maintenance windows, scheduled plan changes and auto-recovery, all under
+// the account (another account's objects are 404).
+type SchedulerAPI struct {
+	Scheduler *scheduler.Service
+}
+
+const acct = "/api/v1/accounts/{account_id}"
+
+// Routes registers the scheduler's routes.
+func (m *SchedulerAPI) Routes(s *Server) {
+	read := func(path string, h HandlerFunc) {
+		s.Handle(Route{Method: "GET", Path: acct + path, Auth: User, Scope: "services:read", Handler: h})
+	}
+	write := func(method, path string, idem bool, h HandlerFunc) {
+		s.Handle(Route{Method: method, Path: acct + path, Auth: User, Scope: "services:write", Idempotent: idem, Handler: h})
+	}
+	write("POST", "/tasks", true, m.createTask(s))
+	read("/tasks", m.listTasks(s))
+	s.Handle(Route{Method: "POST", Path: acct + "/tasks/preview", Auth: User, Scope: "services:read", Handler: m.preview(s)})
+	read("/tasks/{task_id}", m.getTask(s))
+	write("PATCH", "/tasks/{task_id}", false, m.updateTask(s))
+	write("DELETE", "/tasks/{task_id}", false, m.deleteTask(s))
+	read("/tasks/{task_id}/runs", m.listRuns(s))
+	read("/tasks/{task_id}/runs/{run_id}", m.getRun(s))
+
+	write("POST", "/maintenance-windows", true, m.createWindow(s))
+	read("/maintenance-windows", m.listWindows(s))
+	read("/maintenance-windows/{window_id}", m.getWindow(s))
+	write("PUT", "/maintenance-windows/{window_id}", false, m.updateWindow(s))
+	write("DELETE", "/maintenance-windows/{window_id}", false, m.deleteWindow(s))
+
+	write("POST", "/scheduled-changes", true, m.scheduleChange(s))
+	read("/scheduled-changes", m.listChanges(s))
+	read("/scheduled-changes/{change_id}", m.getChange(s))
+	write("POST", "/scheduled-changes/{change_id}/cancel", false, m.cancelChange(s))
+
+	read("/services/{service_id}/recovery", m.getRecovery(s))
+	write("PUT", "/services/{service_id}/recovery", false, m.setRecovery(s))
+	write("DELETE", "/services/{service_id}/recovery", false, m.deleteRecovery(s))
+	read("/services/{service_id}/recovery/attempts", m.listAttempts(s))
+}
+
+// access resolves the account of the path for the caller: NotFound for an
+// account that is not theirs; Forbidden for a change by a member whose role
+// does not operate services (billing, read-only).
+func (m *SchedulerAPI) access(s *Server, r *http.Request, write bool) (string, error) {
+	id := mux.Vars(r)["account_id"]
+	acc, err := s.Accounts.AccountAccess(r.Context(), PrincipalFrom(r.Context()), id)
+	if err != nil {
+		return "", err
+	}
+	if write && !acc.CanServices() {
+		return "", apperr.New(apperr.Forbidden, "your role in this account cannot manage services").WithReason("role_forbidden")
+	}
+	return id, nil
+}
+
+type handlerWith func(ctx context.Context, w http.ResponseWriter, r *http.Request, accountID string) error
+
+func (m *SchedulerAPI) with(s *Server, write bool, h handlerWith) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := m.access(s, r, write)
+		if err != nil {
+			return err
+		}
+		return h(r.Context(), w, r, id)
+	}
+}
+
+func noContent(w http.ResponseWriter) error {
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (m *SchedulerAPI) createTask(s *Server) HandlerFunc {
+	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		var in scheduler.TaskInput
+		if err := Decode(r, &in); err != nil {
+			return err
+		}
+		t, err := m.Scheduler.CreateTask(ctx, account, in)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusCreated, t)
+	})
+}
+
+func (m *SchedulerAPI) listTasks(s *Server) HandlerFunc {
+	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		limit, after, err := PageParams(r)
+		if err != nil {
+			return err
+		}
+		ts, err := m.Scheduler.Tasks(ctx, account, r.URL.Query().Get("service_id"), after, limit+1)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, NewList(ts, limit, func(t *scheduler.Task) string { return t.ID }))
+	})
+}
+
+type previewInput struct {
+	Cron     string `json:"cron"`
+	TimeZone string `json:"time_zone"`
+}
+
+func (m *SchedulerAPI) preview(s *Server) HandlerFunc {
+	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		var in previewInput
+		if err := Decode(r, &in); err != nil {
+			return err
+		}
+		if in.TimeZone == "" {
+			in.TimeZone = "UTC"
+		}
+		p, err := m.Scheduler.PreviewSchedule(ctx, account, in.Cron, in.TimeZone)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, p)
+	})
+}
+
+func (m *SchedulerAPI) getTask(s *Server) HandlerFunc {
+	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		t, err := m.Scheduler.Task(ctx, account, mux.Vars(r)["task_id"])
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, t)
+	})
+}
+
+func (m *SchedulerAPI) updateTask(s *Server) HandlerFunc {
+	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		var p scheduler.TaskPatch
+		if err := Decode(r, &p); err != nil {
+			return err
+		}
+		t, err := m.Scheduler.UpdateTask(ctx, account, mux.Vars(r)["task_id"], p)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, t)
+	})
+}
+
+func (m *SchedulerAPI) deleteTask(s *Server) HandlerFunc {
+	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		if err := m.Scheduler.DeleteTask(ctx, account, mux.Vars(r)["task_id"]); err != nil {
+			return err
+		}
+		return noContent(w)
+	})
+}
+
+func (m *SchedulerAPI) listRuns(s *Server) HandlerFunc {
+	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		limit, before, err := PageParams(r)
+		if err != nil {
+			return err
+		}
+		rs, err := m.Scheduler.Runs(ctx, account, mux.Vars(r)["task_id"], before, limit+1)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, NewList(rs, limit, func(x *scheduler.Run) string { return x.ID }))
+	})
+}
+
+func (m *SchedulerAPI) getRun(s *Server) HandlerFunc {
+	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		run, err := m.Scheduler.Run(ctx, account, mux.Vars(r)["task_id"], mux.Vars(r)["run_id"])
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, run)
+	})
+}
+
+func (m *SchedulerAPI) createWindow(s *Server) HandlerFunc {
+	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		var in scheduler.WindowInput
+		if err := Decode(r, &in); err != nil {
+			return err
+		}
+		win, err := m.Scheduler.CreateWindow(ctx, account, in)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusCreated, win)
+	})
+}
+
+func (m *SchedulerAPI) listWindows(s *Server) HandlerFunc {
+	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		ws, err := m.Scheduler.Windows(ctx, account)
+		if err != nil {
+			return err
+		}
+		if ws == nil {
+			ws = []*scheduler.Window{}
+		}
+		return writeJSON(w, http.StatusOK, List[*scheduler.Window]{Data: ws})
+	})
+}
+
+func (m *SchedulerAPI) getWindow(s *Server) HandlerFunc {
+	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		win, err := m.Scheduler.Window(ctx, account, mux.Vars(r)["window_id"])
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, win)
+	})
+}
+
+func (m *SchedulerAPI) updateWindow(s *Server) HandlerFunc {
+	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		var in scheduler.WindowInput
+		if err := Decode(r, &in); err != nil {
+			return err
+		}
+		win, err := m.Scheduler.UpdateWindow(ctx, account, mux.Vars(r)["window_id"], in)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, win)
+	})
+}
+
+func (m *SchedulerAPI) deleteWindow(s *Server) HandlerFunc {
+	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		if err := m.Scheduler.DeleteWindow(ctx, account, mux.Vars(r)["window_id"]); err != nil {
+			return err
+		}
+		return noContent(w)
+	})
+}
+
+func (m *SchedulerAPI) scheduleChange(s *Server) HandlerFunc {
+	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		var in scheduler.PlanChangeInput
+		if err := Decode(r, &in); err != nil {
+			return err
+		}
+		c, err := m.Scheduler.SchedulePlanChange(ctx, account, in)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusCreated, c)
+	})
+}
+
+func (m *SchedulerAPI) listChanges(s *Server) HandlerFunc {
+	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		limit, before, err := PageParams(r)
+		if err != nil {
+			return err
+		}
+		cs, err := m.Scheduler.PlanChanges(ctx, account, r.URL.Query().Get("service_id"), before, limit+1)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, NewList(cs, limit, func(c *scheduler.PlanChange) string { return c.ID }))
+	})
+}
+
+func (m *SchedulerAPI) getChange(s *Server) HandlerFunc {
+	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		c, err := m.Scheduler.PlanChange(ctx, account, mux.Vars(r)["change_id"])
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, c)
+	})
+}
+
+type cancelInput struct {
+	Reason string `json:"reason"`
+}
+
+func (m *SchedulerAPI) cancelChange(s *Server) HandlerFunc {
+	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		var in cancelInput
+		if err := Decode(r, &in); err != nil {
+			return err
+		}
+		c, err := m.Scheduler.CancelPlanChange(ctx, account, mux.Vars(r)["change_id"], in.Reason)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, c)
+	})
+}
+
+func (m *SchedulerAPI) getRecovery(s *Server) HandlerFunc {
+	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		c, err := m.Scheduler.Recovery(ctx, account, mux.Vars(r)["service_id"])
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, c)
+	})
+}
+
+func (m *SchedulerAPI) setRecovery(s *Server) HandlerFunc {
+	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		var in scheduler.RecoveryInput
+		if err := Decode(r, &in); err != nil {
+			return err
+		}
+		c, err := m.Scheduler.SetRecovery(ctx, account, mux.Vars(r)["service_id"], in)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, c)
+	})
+}
+
+func (m *SchedulerAPI) deleteRecovery(s *Server) HandlerFunc {
+	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		if err := m.Scheduler.DeleteRecovery(ctx, account, mux.Vars(r)["service_id"]); err != nil {
+			return err
+		}
+		return noContent(w)
+	})
+}
+
+func (m *SchedulerAPI) listAttempts(s *Server) HandlerFunc {
+	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		limit, before, err := PageParams(r)
+		if err != nil {
+			return err
+		}
+		as, err := m.Scheduler.RecoveryAttempts(ctx, account, mux.Vars(r)["service_id"], before, limit+1)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, NewList(as, limit, func(a *scheduler.RecoveryAttempt) string { return a.ID }))
+	})
+}

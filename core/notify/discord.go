@@ -1,0 +1,407 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/uptrace/bun"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/sdk"
+	pb "github.com/ezscale/platform/sdk/pluginv1"
+)
+
+// NotifierSender delivers outbox messages through a notifier plugin,
+// looked up at each delivery so that a restarted or reconfigured plugin is
+// picked up. The message id is the plugin's idempotency key.
+type NotifierSender struct {
+	Lookup func() (sdk.Notifier, error)
+}
+
+// Send implements outbox.Sender.
+func (p *NotifierSender) Send(ctx context.Context, m *outbox.Message) error {
+	n, err := p.Lookup()
+	if err != nil {
+		return err
+	}
+	_, err = n.Deliver(ctx, &pb.DeliverRequest{
+		IdempotencyKey: m.ID, Channel: m.Channel, Recipient: m.Recipient,
+		Subject: m.Subject, TextBody: m.BodyText, HtmlBody: m.BodyHTML, Category: m.Category, Headers: m.Headers,
+	})
+	return err
+}
+
+// Community roles the core manages (names from the discord plugin's
+// roles setting).
+const (
+	RoleVPS    = "vps"
+	RoleGaming = "gaming"
+	RoleVIP    = "vip"
+)
+
+// Holdings is what a user's accounts have, as far as community roles go.
+type Holdings struct {
+	// VPS: an active VPS or dedicated server.
+	VPS bool
+	// Gaming: an active game server.
+	Gaming bool
+	// VIP: whatever the operator rewards (billing decides).
+	VIP bool
+}
+
+// Roles are the community roles the holdings earn.
+func (h Holdings) Roles() []string {
+	var out []string
+	if h.VPS {
+		out = append(out, RoleVPS)
+	}
+	if h.Gaming {
+		out = append(out, RoleGaming)
+	}
+	if h.VIP {
+		out = append(out, RoleVIP)
+	}
+	return out
+}
+
+// HoldingsProvider says what a user holds; billing implements it over its
+// services and plans and hands it to SetHoldings. Until one is set, role
+// sync does nothing (it would otherwise strip every managed role).
+type HoldingsProvider interface {
+	Holdings(ctx context.Context, userID string) (Holdings, error)
+}
+
+// HoldingsFunc adapts a function to HoldingsProvider.
+type HoldingsFunc func(ctx context.Context, userID string) (Holdings, error)
+
+// Holdings implements HoldingsProvider.
+func (f HoldingsFunc) Holdings(ctx context.Context, userID string) (Holdings, error) {
+	return f(ctx, userID)
+}
+
+// DiscordLink is a user's linked Discord account.
+type DiscordLink struct {
+	bun.BaseModel `bun:"table:discord_links"`
+
+	UserID        string     `bun:"user_id,pk" json:"-"`
+	DiscordUserID string     `bun:"discord_user_id" json:"discord_user_id"`
+	DisplayName   string     `bun:"display_name" json:"display_name"`
+	Roles         string     `bun:"roles" json:"-"`
+	SyncedAt      *time.Time `bun:"synced_at" json:"synced_at"`
+	LinkedAt      time.Time  `bun:"linked_at" json:"linked_at"`
+}
+
+// DiscordInvite is a user's single-use invite.
+type DiscordInvite struct {
+	bun.BaseModel `bun:"table:discord_invites"`
+
+	UserID    string    `bun:"user_id,pk" json:"-"`
+	AccountID *string   `bun:"account_id" json:"-"`
+	Code      string    `bun:"code" json:"code"`
+	URL       string    `bun:"url" json:"url"`
+	ExpiresAt time.Time `bun:"expires_at" json:"expires_at"`
+	CreatedAt time.Time `bun:"created_at" json:"created_at"`
+}
+
+// DiscordStatus is what the user sees of the community.
+type DiscordStatus struct {
+	Enabled bool           `json:"enabled"`
+	Link    *DiscordLink   `json:"link"`
+	Invite  *DiscordInvite `json:"invite"`
+	Roles   []string       `json:"roles"`
+}
+
+func (s *Service) community() (sdk.Community, error) {
+	if s.opts.CommunityPlugin == "" {
+		return nil, apperr.New(apperr.Conflict, "the Discord community is not configured").WithReason("community_disabled")
+	}
+	p := s.plugins.Load()
+	if p == nil {
+		return nil, apperr.New(apperr.Unavailable, "the Discord community is not available").WithReason("community_unavailable")
+	}
+	c, err := (*p).Community(s.opts.CommunityPlugin)
+	if err != nil {
+		return nil, &apperr.Error{Code: apperr.Unavailable, Message: "the Discord community is not available", Err: err}
+	}
+	return c, nil
+}
+
+// OnSignup schedules a new user's community onboarding in tx: a single-use
+// invite, created by a job (a plugin call never runs inside a
+// transaction). Nothing happens without a community plugin.
+func (s *Service) OnSignup(ctx context.Context, tx bun.Tx, userID, accountID string) error {
+	if s.opts.CommunityPlugin == "" {
+		return nil
+	}
+	if _, err := s.jobs.InsertTx(ctx, tx, inviteArgs{UserID: userID, AccountID: accountID}, nil); err != nil {
+		return fmt.Errorf("notify: scheduling the Discord invite: %w", err)
+	}
+	return nil
+}
+
+// createInvite asks the plugin for an invite and records it. key makes the
+// plugin call idempotent.
+func (s *Service) createInvite(ctx context.Context, userID, accountID, key string) (*DiscordInvite, error) {
+	c, err := s.community()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.CreateInvite(ctx, &pb.CreateInviteRequest{
+		IdempotencyKey: key, AccountId: accountID, MaxAge: durationpb.New(s.opts.InviteMaxAge),
+	})
+	if err != nil {
+		return nil, err
+	}
+	inv := &DiscordInvite{UserID: userID, Code: resp.GetCode(), URL: resp.GetUrl(), CreatedAt: s.now()}
+	if accountID != "" {
+		inv.AccountID = &accountID
+	}
+	inv.ExpiresAt = s.now().Add(s.opts.InviteMaxAge)
+	if resp.GetExpiresAt() != nil {
+		inv.ExpiresAt = resp.GetExpiresAt().AsTime().UTC()
+	}
+	_, err = s.db.Conn(ctx).NewInsert().Model(inv).
+		On("CONFLICT (user_id) DO UPDATE").
+		Set("account_id = EXCLUDED.account_id").Set("code = EXCLUDED.code").Set("url = EXCLUDED.url").
+		Set("expires_at = EXCLUDED.expires_at").Set("created_at = EXCLUDED.created_at").Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("notify: recording the Discord invite: %w", err)
+	}
+	return inv, nil
+}
+
+// Discord returns the user's link, current invite and managed roles.
+func (s *Service) Discord(ctx context.Context, userID string) (*DiscordStatus, error) {
+	st := &DiscordStatus{Enabled: s.opts.CommunityPlugin != "", Roles: []string{}}
+	link := &DiscordLink{}
+	err := s.reader(ctx).NewSelect().Model(link).Where("user_id = ?", userID).Scan(ctx)
+	switch {
+	case err == nil:
+		st.Link = link
+		if link.Roles != "" {
+			st.Roles = strings.Split(link.Roles, " ")
+		}
+	case !database.IsNoRows(err):
+		return nil, fmt.Errorf("notify: loading the Discord link: %w", err)
+	}
+	inv := &DiscordInvite{}
+	err = s.reader(ctx).NewSelect().Model(inv).Where("user_id = ?", userID).Scan(ctx)
+	switch {
+	case err == nil:
+		if inv.ExpiresAt.After(s.now()) {
+			st.Invite = inv
+		}
+	case !database.IsNoRows(err):
+		return nil, fmt.Errorf("notify: loading the Discord invite: %w", err)
+	}
+	return st, nil
+}
+
+// NewInvite returns the user's live invite, or asks the plugin for a new
+// one when it expired. Errors: Conflict (community not configured),
+// Unavailable.
+func (s *Service) NewInvite(ctx context.Context, userID string) (*DiscordInvite, error) {
+	st, err := s.Discord(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if st.Invite != nil {
+		return st.Invite, nil
+	}
+	// One invite per user per hour at most, whatever the retries.
+	key := "invite:" + userID + ":" + s.now().Truncate(time.Hour).Format(time.RFC3339)
+	inv, err := s.createInvite(ctx, userID, s.primaryAccount(ctx, userID), key)
+	if err != nil {
+		return nil, pluginError(err)
+	}
+	return inv, nil
+}
+
+// primaryAccount is the user's oldest account ("" when none): the invite
+// and link calls name an account for Discord's audit log.
+func (s *Service) primaryAccount(ctx context.Context, userID string) string {
+	var id string
+	_ = s.reader(ctx).NewSelect().Table("memberships").Column("account_id").Where("user_id = ?", userID).
+		Order("created_at ASC", "account_id ASC").Limit(1).Scan(ctx, &id)
+	return id
+}
+
+// LinkDiscord ties a Discord user id to the user after the plugin checks
+// that this Discord user is a member of the server, then schedules a role
+// sync. Without Discord OAuth the core cannot prove the id is the user's
+// own; each Discord account can be linked to one user only.
+// Errors: Invalid (discord_user_id), NotFound (not a member of the
+// server), Conflict (linked to another user, or community off),
+// Unavailable.
+func (s *Service) LinkDiscord(ctx context.Context, userID, discordUserID string) (*DiscordLink, error) {
+	discordUserID = strings.TrimSpace(discordUserID)
+	if !isSnowflake(discordUserID) || len(discordUserID) < 17 {
+		return nil, apperr.Field("discord_user_id", "must be a Discord user id (a number of 17 to 20 digits)")
+	}
+	c, err := s.community()
+	if err != nil {
+		return nil, err
+	}
+	// The plugin call happens before, and outside, the transaction.
+	resp, err := c.LinkUser(ctx, &pb.LinkUserRequest{AccountId: s.primaryAccount(ctx, userID), UserExternalId: discordUserID})
+	if err != nil {
+		if sdk.KindOf(err) == sdk.NotFound {
+			return nil, apperr.New(apperr.NotFound, "this Discord user is not a member of the server; join with the invite first").WithReason("not_a_member")
+		}
+		return nil, pluginError(err)
+	}
+	link := &DiscordLink{UserID: userID, DiscordUserID: discordUserID, DisplayName: resp.GetDisplayName(), LinkedAt: s.now()}
+	err = s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var previous string
+		err := tx.NewSelect().Model((*DiscordLink)(nil)).Column("discord_user_id").Where("user_id = ?", userID).Scan(ctx, &previous)
+		if err != nil && !database.IsNoRows(err) {
+			return fmt.Errorf("notify: loading the Discord link: %w", err)
+		}
+		_, err = tx.NewInsert().Model(link).On("CONFLICT (user_id) DO UPDATE").
+			Set("discord_user_id = EXCLUDED.discord_user_id").Set("display_name = EXCLUDED.display_name").
+			Set("roles = ''").Set("synced_at = NULL").Set("linked_at = EXCLUDED.linked_at").Exec(ctx)
+		if database.IsUniqueViolation(err) {
+			return apperr.New(apperr.Conflict, "this Discord account is linked to another user").WithReason("discord_taken")
+		}
+		if err != nil {
+			return fmt.Errorf("notify: storing the Discord link: %w", err)
+		}
+		if previous != "" && previous != discordUserID {
+			// The old Discord account loses the managed roles.
+			if _, err := s.jobs.InsertTx(ctx, tx, roleSyncArgs{UserID: userID, DiscordUserID: previous, Clear: true}, nil); err != nil {
+				return err
+			}
+		}
+		if _, err := s.jobs.InsertTx(ctx, tx, roleSyncArgs{UserID: userID}, nil); err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, audit.Event{
+			Action: "notification.discord.link", TargetType: "user", TargetID: userID,
+			Changes: map[string]any{"discord_user_id": discordUserID},
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return link, nil
+}
+
+// UnlinkDiscord removes the link and takes the managed roles back.
+// Errors: NotFound when nothing is linked.
+func (s *Service) UnlinkDiscord(ctx context.Context, userID string) error {
+	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var discordID string
+		err := tx.NewDelete().Model((*DiscordLink)(nil)).Where("user_id = ?", userID).Returning("discord_user_id").Scan(ctx, &discordID)
+		if database.IsNoRows(err) {
+			return apperr.NotFoundf("no Discord account is linked")
+		}
+		if err != nil {
+			return fmt.Errorf("notify: unlinking Discord: %w", err)
+		}
+		if s.opts.CommunityPlugin != "" {
+			if _, err := s.jobs.InsertTx(ctx, tx, roleSyncArgs{UserID: userID, DiscordUserID: discordID, Clear: true}, nil); err != nil {
+				return err
+			}
+		}
+		_, err = audit.Append(ctx, tx, audit.Event{
+			Action: "notification.discord.unlink", TargetType: "user", TargetID: userID,
+			Changes: map[string]any{"discord_user_id": discordID},
+		})
+		return err
+	})
+}
+
+// RequestRoleSync schedules, in tx, a role sync for every linked member of
+// the account: billing calls it when services start, end or change plan.
+func (s *Service) RequestRoleSync(ctx context.Context, tx bun.Tx, accountID string) error {
+	if s.opts.CommunityPlugin == "" {
+		return nil
+	}
+	var users []string
+	if err := tx.NewSelect().TableExpr("discord_links AS l").Column("l.user_id").
+		Join("JOIN memberships AS m ON m.user_id = l.user_id").Where("m.account_id = ?", accountID).
+		Scan(ctx, &users); err != nil {
+		return fmt.Errorf("notify: finding linked members: %w", err)
+	}
+	return s.enqueueRoleSyncs(ctx, tx, users)
+}
+
+func (s *Service) enqueueRoleSyncs(ctx context.Context, tx bun.Tx, users []string) error {
+	params := make([]river.InsertManyParams, len(users))
+	for i, u := range users {
+		params[i] = river.InsertManyParams{Args: roleSyncArgs{UserID: u}}
+	}
+	return s.jobs.InsertManyTx(ctx, tx, params)
+}
+
+// syncRoles makes the user's managed roles match their holdings.
+func (s *Service) syncRoles(ctx context.Context, a roleSyncArgs) error {
+	c, err := s.community()
+	if err != nil {
+		return err
+	}
+	if a.Clear {
+		_, err := c.SyncRoles(ctx, &pb.SyncRolesRequest{UserExternalId: a.DiscordUserID, DesiredRoles: []string{}})
+		return err
+	}
+	hp := s.holdings.Load()
+	if hp == nil {
+		return nil // nothing decides roles yet; see HoldingsProvider
+	}
+	link := &DiscordLink{}
+	err = s.db.Read.NewSelect().Model(link).Where("user_id = ?", a.UserID).Scan(ctx)
+	if database.IsNoRows(err) {
+		return nil // unlinked since
+	}
+	if err != nil {
+		return fmt.Errorf("notify: loading the Discord link: %w", err)
+	}
+	h, err := (*hp).Holdings(ctx, a.UserID)
+	if err != nil {
+		return fmt.Errorf("notify: holdings of %s: %w", a.UserID, err)
+	}
+	roles := h.Roles()
+	slices.Sort(roles)
+	if _, err := c.SyncRoles(ctx, &pb.SyncRolesRequest{UserExternalId: link.DiscordUserID, DesiredRoles: roles}); err != nil {
+		if sdk.KindOf(err) == sdk.NotFound {
+			return river.JobCancel(fmt.Errorf("discord user %s left the server: %w", link.DiscordUserID, err))
+		}
+		return err
+	}
+	_, err = s.db.NewUpdate().Model((*DiscordLink)(nil)).Set("roles = ?", strings.Join(roles, " ")).Set("synced_at = ?", s.now()).
+		Where("user_id = ?", a.UserID).Where("discord_user_id = ?", link.DiscordUserID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("notify: recording synced roles: %w", err)
+	}
+	return nil
+}
+
+// pluginError turns a plugin failure into what an API caller may see.
+func pluginError(err error) error {
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	switch sdk.KindOf(err) {
+	case sdk.NotSupported:
+		return &apperr.Error{Code: apperr.Conflict, Reason: "community_disabled", Message: "the Discord plugin has no bot configured", Err: err}
+	case sdk.InvalidInput:
+		return &apperr.Error{Code: apperr.Invalid, Message: "Discord refused the request", Err: err}
+	}
+	e := &apperr.Error{Code: apperr.Unavailable, Message: "Discord is not reachable right now; try again later", Err: err}
+	var se *sdk.Error
+	if errors.As(err, &se) {
+		e.RetryAfter = se.RetryAfter
+	}
+	return e
+}

@@ -1,0 +1,102 @@
+package notify
+
+// Type names a kind of notification. The set is append-only: stored
+// preferences and rows refer to these strings.
+type Type string
+
+// Billing events.
+const (
+	InvoiceIssued  Type = "invoice.issued"
+	InvoicePaid    Type = "invoice.paid"
+	InvoiceOverdue Type = "invoice.overdue"
+	TopUpCompleted Type = "topup.completed"
+	BudgetAlert    Type = "budget.alert"
+)
+
+// Service events.
+const (
+	ServiceProvisioned Type = "service.provisioned"
+	ServiceSuspended   Type = "service.suspended"
+	ServiceFailed      Type = "service.failed"
+	TaskFailed         Type = "task.failed"
+)
+
+// Security events: email and in-app cannot be turned off.
+const (
+	SecurityTwoFactorEnabled  Type = "security.2fa_enabled"
+	SecurityTwoFactorDisabled Type = "security.2fa_disabled"
+	SecurityPasswordChanged   Type = "security.password_changed"
+	SecurityNewLogin          Type = "security.new_login"
+)
+
+// Account messages: email only, always sent, to the user's address even
+// when it is not verified yet.
+const (
+	AccountVerifyEmail   Type = "account.verify_email"
+	AccountPasswordReset Type = "account.password_reset"
+)
+
+// Announcement is a marketing message to customers (List-Unsubscribe,
+// one-click unsubscribe, verified addresses only).
+const Announcement Type = "announcement"
+
+// AdminAlert goes to the operators' Discord webhook only (no user).
+const AdminAlert Type = "admin.alert"
+
+// Channel is a way of delivering a notification.
+type Channel string
+
+// Channels.
+const (
+	ChannelInApp   Channel = "in_app"
+	ChannelEmail   Channel = "email"
+	ChannelDiscord Channel = "discord"
+)
+
+// Channels lists every channel, in display order.
+var Channels = []Channel{ChannelInApp, ChannelEmail, ChannelDiscord}
+
+// Category groups notifications in the notification center.
+type Category string
+
+// Categories.
+const (
+	CategoryBilling  Category = "billing"
+	CategorySupport  Category = "support"
+	CategorySystem   Category = "system"
+	CategoryServices Category = "services"
+)
+
+// Categories lists every category.
+var Categories = []Category{CategoryBilling, CategorySupport, CategorySystem, CategoryServices}
+
+// Event is one thing to tell people about. Exactly one audience is set:
+// AccountID (the account's members whose role concerns the event's
+// category), UserIDs, or AllUsers (announcements). AdminAlert needs none.
+type Event struct {
+	Type Type
+	// AccountID: billing events reach owners, admins and billing members;
+	// service events owners, admins and technical members; other
+	// categories every member. Also recorded on the in-app rows.
+	AccountID string
+	UserIDs   []string
+	AllUsers  bool
+	// Data feeds the type's templates (keys documented per type in
+	// docs/notifications.md) and is stored with the in-app row.
+	Data map[string]any
+	// Link is a path under the public URL ("/billing/invoices/…") or an
+	// absolute https URL; shown in-app and in messages.
+	Link string
+	// Key, when set, makes the event happen once: a second Notify with the
+	// same key does nothing (e.g. "invoice.overdue:INV-1:day-7").
+	Key string
+}
+
+// Result says what Notify wrote.
+type Result struct {
+	// Duplicate is true when Key was already notified (nothing written).
+	Duplicate bool
+	InApp     int
+	// Messages counts outbox entries per channel.
+	Messages map[Channel]int
+}

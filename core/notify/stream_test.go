@@ -1,0 +1,147 @@
+package notify_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/notify"
+)
+
+func nextEvent(t *testing.T, sub *notify.Subscription) notify.StreamEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-sub.C:
+		if !ok {
+			t.Fatal("subscription closed")
+		}
+		return ev
+	case <-time.After(30 * time.Second):
+		t.Fatal("no stream event within 30s")
+	}
+	return notify.StreamEvent{}
+}
+
+func nextNotification(t *testing.T, sub *notify.Subscription) *notify.Notification {
+	t.Helper()
+	for {
+		ev := nextEvent(t, sub)
+		if ev.Notification != nil {
+			return ev.Notification
+		}
+	}
+}
+
+// TestStreamAcrossReplicas: a notification written by one replica reaches
+// a stream held by another, through the database alone.
+func TestStreamAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		fast := notify.Options{StreamPollInterval: 20 * time.Millisecond}
+		writer := setup(t, db, setupOpts{opts: fast})
+		reader := setup(t, db, setupOpts{opts: fast})
+		ada := createUser(t, db, "ada")
+		bob := createUser(t, db, "bob")
+		sub, err := reader.svc.Subscribe(context.Background(), ada.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		writer.notifyTx(t, notify.Event{Type: notify.ServiceProvisioned, UserIDs: []string{bob.ID}, Data: map[string]any{"service_name": "bobs"}})
+		writer.notifyTx(t, notify.Event{Type: notify.ServiceProvisioned, UserIDs: []string{ada.ID}, Data: map[string]any{"service_name": "adas"}})
+		n := nextNotification(t, sub)
+		if n.Title != "adas is ready" || n.UserID != ada.ID {
+			t.Fatalf("got %+v", n)
+		}
+		ev := nextEvent(t, sub)
+		if ev.Unread == nil || ev.Unread.Total != 1 {
+			t.Fatalf("unread event %+v", ev)
+		}
+	})
+}
+
+// TestStreamLateCommitIsNotLost: on PostgreSQL a transaction that wrote
+// first but commits last is still streamed, once, after the earlier
+// committed one.
+func TestStreamLateCommitIsNotLost(t *testing.T) {
+	t.Parallel()
+	db := databasetest.New(t, database.Postgres)
+	b := setup(t, db, setupOpts{opts: notify.Options{StreamPollInterval: 20 * time.Millisecond}})
+	ada := createUser(t, db, "ada")
+	ctx := context.Background()
+	sub, err := b.svc.Subscribe(ctx, ada.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	ev := func(name string) notify.Event {
+		return notify.Event{Type: notify.ServiceProvisioned, UserIDs: []string{ada.ID}, Data: map[string]any{"service_name": name}}
+	}
+	slow, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.svc.Notify(ctx, slow, ev("slow")); err != nil {
+		t.Fatal(err)
+	}
+	b.notifyTx(t, ev("quick"))
+	// While "slow" is open nothing after it may be streamed (it could
+	// still commit below the cursor); commit it and both arrive.
+	if err := slow.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for len(got) < 2 {
+		got[nextNotification(t, sub).Title]++
+	}
+	if got["slow is ready"] != 1 || got["quick is ready"] != 1 {
+		t.Fatalf("streamed %v", got)
+	}
+}
+
+// TestSlowSubscriberIsDropped: a stream that stops reading is closed
+// instead of blocking the others.
+func TestSlowSubscriberIsDropped(t *testing.T) {
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	b := setup(t, db, setupOpts{opts: notify.Options{StreamPollInterval: 20 * time.Millisecond}})
+	ada := createUser(t, db, "ada")
+	sub, err := b.svc.Subscribe(context.Background(), ada.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	// One transaction: the poller reads all 70 in one go, so the buffer
+	// overflows before the test could drain it.
+	err = db.Tx(context.Background(), func(ctx context.Context, tx bun.Tx) error {
+		for i := range 70 {
+			if err := b.svc.Notify(ctx, tx, notify.Event{Type: notify.ServiceProvisioned, UserIDs: []string{ada.ID}, Data: map[string]any{"service_name": itoa(i)}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(30 * time.Second)
+	for n := 0; ; n++ {
+		select {
+		case _, ok := <-sub.C:
+			if !ok {
+				// 70 notifications and an unread count were sent; a
+				// dropped stream got fewer.
+				if n >= 71 {
+					t.Fatalf("closed after all %d events", n)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("a subscriber that never read was not dropped")
+		}
+	}
+}

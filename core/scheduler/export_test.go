@@ -1,0 +1,26 @@
+package scheduler
+
+import (
+	"context"
+	"time"
+)
+
+// Test hooks: the job bodies, called directly instead of through River.
+
+func (s *Service) ExecuteRunForTest(ctx context.Context, runID string, lastTry bool) error {
+	return s.executeRun(ctx, runID, lastTry)
+}
+
+func (s *Service) CheckForTest(ctx context.Context, serviceID string, slot time.Time) error {
+	return s.check(ctx, serviceID, slot)
+}
+
+func (s *Service) ApplyChangeForTest(ctx context.Context, id string) error {
+	return s.applyChange(ctx, id, false)
+}
+
+func (s *Service) RemindForTest(ctx context.Context, id string) error { return s.remindChange(ctx, id) }
+
+func (s *Service) SlotAfterForTest(serviceID string, t time.Time) time.Time {
+	return s.slotAfter(serviceID, t)
+}

@@ -1,0 +1,204 @@
+package scheduler_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/scheduler/schedulertest"
+	"github.com/ezscale/platform/sdk"
+	pb "github.com/ezscale/platform/sdk/pluginv1"
+)
+
+// call is one keyed provisioner call the fake saw.
+type call struct {
+	Action, Key, ServiceID string
+}
+
+// fakeProvisioner records keyed calls; errFunc, when set, decides a
+// call's error.
+type fakeProvisioner struct {
+	sdk.ProvisionerClient
+	mu      sync.Mutex
+	calls   []call
+	errFunc func(c call) error
+}
+
+func (f *fakeProvisioner) record(action, key string, ref *pb.ServiceRef) error {
+	c := call{Action: action, Key: key, ServiceID: ref.GetServiceId()}
+	f.mu.Lock()
+	f.calls = append(f.calls, c)
+	fn := f.errFunc
+	f.mu.Unlock()
+	if fn != nil {
+		return fn(c)
+	}
+	return nil
+}
+
+func (f *fakeProvisioner) Calls() []call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]call(nil), f.calls...)
+}
+
+func (f *fakeProvisioner) Power(_ context.Context, r *pb.PowerRequest) (*pb.PowerResponse, error) {
+	if err := f.record("power", r.GetIdempotencyKey(), r.GetService()); err != nil {
+		return nil, err
+	}
+	return &pb.PowerResponse{Status: &pb.ServiceStatus{State: pb.ServiceState_SERVICE_STATE_ACTIVE}}, nil
+}
+
+func (f *fakeProvisioner) Snapshot(_ context.Context, r *pb.SnapshotRequest) (*pb.SnapshotResponse, error) {
+	if err := f.record("snapshot", r.GetIdempotencyKey(), r.GetService()); err != nil {
+		return nil, err
+	}
+	return &pb.SnapshotResponse{Snapshot: &pb.BackupInfo{Id: "s1", Name: r.GetName(), Status: "completed"}}, nil
+}
+
+func (f *fakeProvisioner) RunScript(_ context.Context, r *pb.RunScriptRequest) (*pb.RunScriptResponse, error) {
+	if err := f.record("run_script", r.GetIdempotencyKey(), r.GetService()); err != nil {
+		return nil, err
+	}
+	if r.GetScript() == "fail" {
+		return &pb.RunScriptResponse{ExitCode: 2, Output: "boom"}, nil
+	}
+	return &pb.RunScriptResponse{Output: "ran " + r.GetScript()}, nil
+}
+
+// fakePlugins serves the fake under "full" (every capability) and "basic"
+// (power only).
+type fakePlugins struct{ prov *fakeProvisioner }
+
+func (p *fakePlugins) Provisioner(string) (sdk.ProvisionerClient, error) { return p.prov, nil }
+
+func (p *fakePlugins) Get(name string) (pluginhost.Info, error) {
+	caps := []string{string(sdk.CapPower)}
+	if name == "full" {
+		caps = append(caps, string(sdk.CapSnapshot), string(sdk.CapBackup), string(sdk.CapRunScript))
+	}
+	return pluginhost.Info{Name: name, Version: "1", Capabilities: caps, State: pluginhost.StateRunning}, nil
+}
+
+// notices records what the scheduler told customers.
+type notices struct {
+	mu   sync.Mutex
+	list []scheduler.Notice
+}
+
+func (n *notices) Notify(_ context.Context, _ bun.Tx, x scheduler.Notice) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.list = append(n.list, x)
+	return nil
+}
+
+func (n *notices) Types() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for _, x := range n.list {
+		out = append(out, x.Type)
+	}
+	return out
+}
+
+// clock is a settable test clock.
+type clock struct{ t atomic.Int64 }
+
+func (c *clock) Now() time.Time      { return time.Unix(0, c.t.Load()).UTC() }
+func (c *clock) Set(t time.Time)     { c.t.Store(t.UnixNano()) }
+func (c *clock) Add(d time.Duration) { c.t.Add(int64(d)) }
+
+type testBundle struct {
+	db       *database.DB
+	s        *scheduler.Service
+	prov     *fakeProvisioner
+	notices  *notices
+	clock    *clock
+	account  string
+	other    string // another account
+	full     string // a service on the "full" plugin
+	basic    string // a service on the "basic" plugin
+	otherSvc string // a service of the other account
+	planFull string
+}
+
+type setupOpts struct {
+	changer scheduler.PlanChanger
+	opts    scheduler.Options
+}
+
+func setup(t *testing.T, db *database.DB, o ...setupOpts) *testBundle {
+	t.Helper()
+	ctx := context.Background()
+	var so setupOpts
+	if len(o) > 0 {
+		so = o[0]
+	}
+	b := &testBundle{db: db, prov: &fakeProvisioner{}, notices: &notices{}, clock: &clock{}}
+	b.clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)) // a Monday
+	reg := jobs.NewRegistry(time.Hour)
+	opts := so.opts
+	opts.Now = b.clock.Now
+	if opts.RetryBase == 0 {
+		opts.RetryBase = time.Second
+	}
+	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: &fakePlugins{prov: b.prov}, Notifier: b.notices, PlanChanger: so.changer}, opts)
+	if _, err := jobs.New(db, reg, jobs.Options{Workers: 10, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
+		RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	must := func(s string, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	b.account = must(schedulertest.Account(ctx, db, "ada-"+t.Name()+"@example.net"))
+	b.other = must(schedulertest.Account(ctx, db, "eve-"+t.Name()+"@example.net"))
+	b.planFull = must(schedulertest.Plan(ctx, db, "full", 1000))
+	planBasic := must(schedulertest.Plan(ctx, db, "basic", 500))
+	svc := func(acc, plan string) string {
+		ids, err := schedulertest.Services(ctx, db, acc, plan, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids[0]
+	}
+	b.full = svc(b.account, b.planFull)
+	b.basic = svc(b.account, planBasic)
+	b.otherSvc = svc(b.other, b.planFull)
+	return b
+}
+
+// runs returns every run of the task, oldest first.
+func (b *testBundle) runs(t *testing.T, taskID string) []*scheduler.Run {
+	t.Helper()
+	var rs []*scheduler.Run
+	if err := b.db.NewSelect().Model(&rs).Where("task_id = ?", taskID).OrderExpr("due_at ASC").Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// jobCount counts River jobs of kind.
+func (b *testBundle) jobCount(t *testing.T, kind string) int {
+	t.Helper()
+	n, err := b.db.NewSelect().Table("river_job").Where("kind = ?", kind).Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,159 @@
+package scheduler_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/scheduler/schedulertest"
+)
+
+// fakeChanger stands in for billing: it writes the plan change in the
+// caller's transaction, or refuses with err.
+type fakeChanger struct {
+	db    *database.DB
+	mu    sync.Mutex
+	calls int
+	err   error
+}
+
+func (f *fakeChanger) ChangePlan(ctx context.Context, accountID, serviceID, toPlanID string) (*scheduler.PlanChangeOutcome, error) {
+	f.mu.Lock()
+	f.calls++
+	err := f.err
+	f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.db.Conn(ctx).NewRaw("UPDATE services SET plan_id = ? WHERE id = ? AND account_id = ?", toPlanID, serviceID, accountID).Exec(ctx); err != nil {
+		return nil, err
+	}
+	return &scheduler.PlanChangeOutcome{ChangeID: "pc1", InvoiceID: "inv1", Prorated: 450, Currency: "USD"}, nil
+}
+
+// TestScheduledPlanChange: one pending change per service; a reminder 24 h
+// before is sent once; the change applies through billing once and is
+// notified; a second one can be cancelled with a reason, and a cancelled
+// one does not apply.
+func TestScheduledPlanChange(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		changer := &fakeChanger{db: db}
+		b := setup(t, db, setupOpts{changer: changer})
+		ctx := context.Background()
+		bigger, err := schedulertest.Plan(ctx, db, "full", 2000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runAt := b.clock.Now().Add(72 * time.Hour)
+		in := scheduler.PlanChangeInput{ServiceID: b.full, Kind: scheduler.ChangeUpgrade, ToPlanID: bigger, RunAt: runAt}
+
+		for _, bad := range []struct {
+			in    scheduler.PlanChangeInput
+			field string
+		}{
+			{scheduler.PlanChangeInput{ServiceID: b.full, Kind: "upgrade", RunAt: runAt}, "to_plan_id"},
+			{scheduler.PlanChangeInput{ServiceID: b.full, Kind: "downgrade", ToPlanID: bigger, RunAt: runAt}, "kind"},
+			{scheduler.PlanChangeInput{ServiceID: b.full, Kind: "upgrade", ToPlanID: bigger, RunAt: b.clock.Now().Add(time.Minute)}, "run_at"},
+			{scheduler.PlanChangeInput{ServiceID: b.otherSvc, Kind: "upgrade", ToPlanID: bigger, RunAt: runAt}, "service_id"},
+			{scheduler.PlanChangeInput{ServiceID: b.full, Kind: "upgrade", ToPlanID: b.planFull, RunAt: runAt}, "to_plan_id"},
+		} {
+			_, err := b.s.SchedulePlanChange(ctx, b.account, bad.in)
+			if code, field, _ := fieldOf(err); code != apperr.Invalid || field != bad.field {
+				t.Errorf("%+v: %v, want invalid %s", bad.in, err, bad.field)
+			}
+		}
+
+		c, err := b.s.SchedulePlanChange(ctx, b.account, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.s.SchedulePlanChange(ctx, b.account, in); apperr.CodeOf(err) != apperr.Conflict {
+			t.Errorf("second pending change: %v, want conflict", err)
+		}
+		if n := b.jobCount(t, scheduler.KindPlanChangeReminder); n != 1 {
+			t.Errorf("%d reminder jobs, want 1", n)
+		}
+		for range 2 {
+			if err := b.s.RemindForTest(ctx, c.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 2 {
+			if err := b.s.ApplyChangeForTest(ctx, c.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := b.s.PlanChange(ctx, b.account, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != scheduler.ChangeApplied || got.ReminderSentAt == nil || got.Outcome == nil || got.Outcome.Prorated != 450 || changer.calls != 1 {
+			t.Errorf("change %+v (outcome %+v), %d billing calls", got, got.Outcome, changer.calls)
+		}
+		if diff := cmp.Diff([]string{scheduler.NoticePlanChangeReminder, scheduler.NoticePlanChangeApplied}, b.notices.Types()); diff != "" {
+			t.Errorf("notices (-want +got)\n%s", diff)
+		}
+
+		// Back down, then cancel before it runs.
+		down, err := b.s.SchedulePlanChange(ctx, b.account, scheduler.PlanChangeInput{ServiceID: b.full, Kind: "downgrade", ToPlanID: b.planFull, RunAt: runAt.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.s.CancelPlanChange(ctx, b.account, down.ID, ""); apperr.CodeOf(err) != apperr.Invalid {
+			t.Errorf("cancel without a reason: %v", err)
+		}
+		if _, err := b.s.CancelPlanChange(ctx, b.other, down.ID, "no"); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("cancel from another account: %v", err)
+		}
+		cancelled, err := b.s.CancelPlanChange(ctx, b.account, down.ID, "changed my mind")
+		if err != nil || cancelled.Status != scheduler.ChangeCancelled || cancelled.CancelReason != "changed my mind" {
+			t.Fatalf("cancel: %+v, %v", cancelled, err)
+		}
+		if _, err := b.s.CancelPlanChange(ctx, b.account, down.ID, "again"); apperr.CodeOf(err) != apperr.Conflict {
+			t.Errorf("second cancel: %v", err)
+		}
+		if err := b.s.ApplyChangeForTest(ctx, down.ID); err != nil || changer.calls != 1 {
+			t.Errorf("apply of a cancelled change: %v, %d billing calls", err, changer.calls)
+		}
+
+		// Billing refuses: the change fails and the customer hears of it.
+		changer.err = apperr.New(apperr.Conflict, "the service already has this plan")
+		biggest, err := schedulertest.Plan(ctx, db, "full", 3000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := b.s.SchedulePlanChange(ctx, b.account, scheduler.PlanChangeInput{ServiceID: b.full, Kind: "upgrade", ToPlanID: biggest, RunAt: runAt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.s.ApplyChangeForTest(ctx, again.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = b.s.PlanChange(ctx, b.account, again.ID)
+		if got.Status != scheduler.ChangeFailed || got.Error != "the service already has this plan" {
+			t.Errorf("refused change %+v", got)
+		}
+	})
+}
+
+// TestPlanChangesUnavailableWithoutBilling: without billing's plan change
+// wired in, scheduling is refused as unavailable.
+func TestPlanChangesUnavailableWithoutBilling(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		_, err := b.s.SchedulePlanChange(context.Background(), b.account, scheduler.PlanChangeInput{
+			ServiceID: b.full, Kind: "upgrade", ToPlanID: b.planFull, RunAt: b.clock.Now().Add(time.Hour)})
+		if apperr.CodeOf(err) != apperr.Unavailable {
+			t.Errorf("%v, want unavailable", err)
+		}
+	})
+}

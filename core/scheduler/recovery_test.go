@@ -1,0 +1,222 @@
+package scheduler_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/scheduler"
+)
+
+// closedPort returns a local port nothing listens on.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	return port
+}
+
+// TestRecoveryRestartsWithinHourlyMaximum: a failing tcp check restarts
+// the service through the power action, keyed by the attempt, at most
+// max_attempts_per_hour times; then it gives up once and alerts the
+// customer; a passing check re-arms it.
+func TestRecoveryRestartsWithinHourlyMaximum(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, setupOpts{opts: scheduler.Options{AllowPrivate: true, CheckTimeout: time.Second}})
+		ctx := context.Background()
+		port := closedPort(t)
+		cfg, err := b.s.SetRecovery(ctx, b.account, b.full, scheduler.RecoveryInput{CheckType: "tcp", Target: "127.0.0.1", Port: port, MaxPerHour: ptr(2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.State != scheduler.StateUnknown || cfg.MaxPerHour != 2 || !cfg.Notify {
+			t.Errorf("config %+v", cfg)
+		}
+		slot := cfg.NextCheckAt
+		for range 3 {
+			if err := b.s.CheckForTest(ctx, b.full, slot); err != nil {
+				t.Fatal(err)
+			}
+			// A rescued check of the same slot does not restart again.
+			if err := b.s.CheckForTest(ctx, b.full, slot); err != nil {
+				t.Fatal(err)
+			}
+			slot = slot.Add(5 * time.Minute)
+			b.clock.Add(5 * time.Minute)
+		}
+		attempts, err := b.s.RecoveryAttempts(ctx, b.account, b.full, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, a := range attempts {
+			actions = append(actions, a.Action+"/"+a.Status)
+		}
+		if diff := cmp.Diff([]string{"gave_up/skipped", "restart/succeeded", "restart/succeeded"}, actions); diff != "" {
+			t.Errorf("attempts, newest first (-want +got)\n%s", diff)
+		}
+		calls := b.prov.Calls()
+		if len(calls) != 2 || calls[0].Key != attempts[2].ID || calls[1].Key != attempts[1].ID || calls[0].Action != "power" {
+			t.Errorf("power calls %+v", calls)
+		}
+		if diff := cmp.Diff([]string{scheduler.NoticeRecoveryRestarted, scheduler.NoticeRecoveryRestarted, scheduler.NoticeRecoveryGaveUp}, b.notices.Types()); diff != "" {
+			t.Errorf("notices (-want +got)\n%s", diff)
+		}
+		got, _ := b.s.Recovery(ctx, b.account, b.full)
+		if got.State != scheduler.StateGaveUp {
+			t.Errorf("state %q, want gave_up", got.State)
+		}
+		// Still down: no restart, no new attempt.
+		if err := b.s.CheckForTest(ctx, b.full, slot); err != nil {
+			t.Fatal(err)
+		}
+		if len(b.prov.Calls()) != 2 {
+			t.Errorf("restarted after giving up")
+		}
+		// Back up: re-armed.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		if _, err := b.s.SetRecovery(ctx, b.account, b.full, scheduler.RecoveryInput{CheckType: "tcp", Target: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.s.CheckForTest(ctx, b.full, slot.Add(5*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := b.s.Recovery(ctx, b.account, b.full); got.State != scheduler.StateUp || got.LastCheckAt == nil {
+			t.Errorf("after a passing check: %+v", got)
+		}
+	})
+}
+
+// TestRecoveryChecks: http answers below 400 pass; ping falls back to TCP
+// where a refused connection proves the host up; private targets are
+// refused unless allowed.
+func TestRecoveryChecks(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, setupOpts{opts: scheduler.Options{AllowPrivate: true, CheckTimeout: time.Second}})
+		ctx := context.Background()
+		status := http.StatusOK
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(status) }))
+		defer srv.Close()
+		check := func(in scheduler.RecoveryInput) string {
+			t.Helper()
+			cfg, err := b.s.SetRecovery(ctx, b.account, b.full, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.clock.Add(10 * time.Minute)
+			if err := b.s.CheckForTest(ctx, b.full, cfg.NextCheckAt.Add(time.Duration(b.clock.Now().Unix()))); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := b.s.Recovery(ctx, b.account, b.full)
+			return got.State
+		}
+		if s := check(scheduler.RecoveryInput{CheckType: "http", Target: srv.URL}); s != scheduler.StateUp {
+			t.Errorf("http 200: %s", s)
+		}
+		status = http.StatusServiceUnavailable
+		if s := check(scheduler.RecoveryInput{CheckType: "http", Target: srv.URL, MaxPerHour: ptr(12)}); s != scheduler.StateDown {
+			t.Errorf("http 503: %s", s)
+		}
+		if s := check(scheduler.RecoveryInput{CheckType: "ping", Target: "127.0.0.1", Port: closedPort(t), MaxPerHour: ptr(12)}); s != scheduler.StateUp {
+			t.Errorf("ping of a live host with a closed port: %s", s)
+		}
+	})
+}
+
+// TestRecoveryValidation: bad settings name their field; a provisioner
+// without a power action cannot have auto-recovery... (every fake has one)
+// and another account's service is NotFound.
+func TestRecoveryValidation(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		for _, c := range []struct {
+			in    scheduler.RecoveryInput
+			field string
+		}{
+			{scheduler.RecoveryInput{CheckType: "smtp", Target: "example.com"}, "check_type"},
+			{scheduler.RecoveryInput{CheckType: "http", Target: "ftp://example.com"}, "target"},
+			{scheduler.RecoveryInput{CheckType: "tcp", Target: "example.com"}, "port"},
+			{scheduler.RecoveryInput{CheckType: "tcp", Target: "exa mple.com", Port: 22}, "target"},
+			{scheduler.RecoveryInput{CheckType: "ping", Target: "example.com", MaxPerHour: ptr(0)}, "max_attempts_per_hour"},
+		} {
+			_, err := b.s.SetRecovery(ctx, b.account, b.full, c.in)
+			if code, field, _ := fieldOf(err); code != apperr.Invalid || field != c.field {
+				t.Errorf("%+v: %v, want invalid %s", c.in, err, c.field)
+			}
+		}
+		if _, err := b.s.SetRecovery(ctx, b.account, b.otherSvc, scheduler.RecoveryInput{CheckType: "ping", Target: "example.com"}); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("another account's service: %v", err)
+		}
+	})
+}
+
+// TestRecoveryRefusesPrivateTargets: by default a probe never reaches
+// loopback or private addresses (customer input must not reach the
+// core's network).
+func TestRecoveryRefusesPrivateTargets(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, setupOpts{opts: scheduler.Options{CheckTimeout: time.Second}})
+		ctx := context.Background()
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		cfg, err := b.s.SetRecovery(ctx, b.account, b.full, scheduler.RecoveryInput{CheckType: "tcp", Target: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, Notify: ptr(false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.s.CheckForTest(ctx, b.full, cfg.NextCheckAt); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := b.s.Recovery(ctx, b.account, b.full)
+		if got.State != scheduler.StateDown || got.LastError == "" {
+			t.Errorf("probe of loopback: state %s, error %q; want refused", got.State, got.LastError)
+		}
+	})
+}
+
+// TestRecoverySlotsSpread: each service's checks keep a stable offset in
+// the interval, and the offsets of many services spread over it.
+func TestRecoverySlotsSpread(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		base := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		buckets := map[int]int{}
+		for i := range 200 {
+			id := "svc-" + time.Duration(i).String()
+			a := b.s.SlotAfterForTest(id, base)
+			if next := b.s.SlotAfterForTest(id, a.Add(time.Second)); next.Sub(a) != 5*time.Minute {
+				t.Fatalf("slot %v then %v: not one interval apart", a, next)
+			}
+			buckets[int(a.Sub(base)/time.Minute)]++
+		}
+		for m := range 5 {
+			if buckets[m] < 20 {
+				t.Errorf("minute %d of the interval has %d of 200 services: not spread", m, buckets[m])
+			}
+		}
+	})
+}

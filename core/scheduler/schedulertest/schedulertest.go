@@ -1,0 +1,91 @@
+// Package schedulertest makes the rows the scheduler's tests and benchmarks
+// need (accounts, plans, services) directly in the database, without the
+// billing flow that normally creates them.
+package schedulertest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ezscale/platform/core/database"
+)
+
+func id() string { return uuid.Must(uuid.NewV7()).String() }
+
+// Account inserts an account with an owner whose email is email, and
+// returns the account's id.
+func Account(ctx context.Context, db *database.DB, email string) (string, error) {
+	now := time.Now().UTC()
+	acc, user := id(), id()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)", []any{acc, "Test " + email, now, now}},
+		{"INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (?, ?, 'x', ?, ?)", []any{user, email, now, now}},
+		{"INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, 'owner', ?)", []any{acc, user, now}},
+	} {
+		if _, err := db.NewRaw(q.sql, q.args...).Exec(ctx); err != nil {
+			return "", fmt.Errorf("schedulertest: %w", err)
+		}
+	}
+	return acc, nil
+}
+
+// Plan inserts an active VPS plan served by the provisioner plugin and
+// returns its id.
+func Plan(ctx context.Context, db *database.DB, plugin string, monthly int64) (string, error) {
+	now := time.Now().UTC()
+	pid := id()
+	_, err := db.NewRaw(`INSERT INTO plans (id, slug, name, service_type, currency, monthly_price, plugin, plugin_options, created_at, updated_at)
+		VALUES (?, ?, ?, 'vps', 'USD', ?, ?, '{"package":"1"}', ?, ?)`, pid, "plan-"+pid, "Plan "+pid[len(pid)-4:], monthly, plugin, now, now).Exec(ctx)
+	if err != nil {
+		return "", fmt.Errorf("schedulertest: inserting plan: %w", err)
+	}
+	return pid, nil
+}
+
+// Addon inserts an active add-on offered with every plan.
+func Addon(ctx context.Context, db *database.DB) (string, error) {
+	now := time.Now().UTC()
+	aid := id()
+	_, err := db.NewRaw(`INSERT INTO addons (id, slug, name, currency, monthly_price, max_quantity, created_at, updated_at)
+		VALUES (?, ?, 'Extra IP', 'USD', 300, 4, ?, ?)`, aid, "addon-"+aid, now, now).Exec(ctx)
+	if err != nil {
+		return "", fmt.Errorf("schedulertest: inserting add-on: %w", err)
+	}
+	return aid, nil
+}
+
+// Services inserts n active services of the account on the plan, in
+// batches, and returns their ids.
+func Services(ctx context.Context, db *database.DB, accountID, planID string, n int) ([]string, error) {
+	now := time.Now().UTC()
+	ids := make([]string, 0, n)
+	for start := 0; start < n; start += 500 {
+		q := "INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, external_id, created_at, updated_at) VALUES "
+		var args []any
+		for i := start; i < min(n, start+500); i++ {
+			sid := id()
+			ids = append(ids, sid)
+			if i > start {
+				q += ", "
+			}
+			q += "(?, ?, ?, 'monthly', 'USD', 1000, 'active', ?, ?, ?, ?)"
+			args = append(args, sid, accountID, planID, fmt.Sprintf("vps-%d", i), "ext-"+sid, now, now)
+		}
+		if _, err := db.NewRaw(q, args...).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("schedulertest: inserting services: %w", err)
+		}
+	}
+	return ids, nil
+}
+
+// SetServiceStatus changes a service's status (suspended, terminated, …).
+func SetServiceStatus(ctx context.Context, db *database.DB, serviceID, status string) error {
+	_, err := db.NewRaw("UPDATE services SET status = ? WHERE id = ?", status, serviceID).Exec(ctx)
+	return err
+}

@@ -1,0 +1,264 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/go-hclog"
+	"github.com/riverqueue/river"
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/schedule"
+	"github.com/ezscale/platform/sdk"
+	pb "github.com/ezscale/platform/sdk/pluginv1"
+)
+
+// Plugins is what the scheduler needs from the plugin host; *pluginhost.Host
+// satisfies it. Calls through it never happen inside a transaction.
+type Plugins interface {
+	Provisioner(name string) (sdk.ProvisionerClient, error)
+	// Get reports a plugin's state and the capabilities it described.
+	Get(name string) (pluginhost.Info, error)
+}
+
+// Options tune the scheduler (see config.Scheduler).
+type Options struct {
+	// RecoveryInterval is the time between two checks of one service.
+	RecoveryInterval time.Duration
+	// JobTimeout bounds every scheduler job (below jobs.rescue_after).
+	JobTimeout time.Duration
+	// RetryBase and RetryMax shape a failed run's backoff.
+	RetryBase, RetryMax time.Duration
+	// BatchSize is how many due tasks one transaction turns into runs.
+	BatchSize int
+	// CheckTimeout bounds one health probe.
+	CheckTimeout time.Duration
+	// AllowPrivate lets health probes reach private and loopback addresses.
+	AllowPrivate bool
+	// Now is the clock (tests); nil = the wall clock in UTC.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.RecoveryInterval <= 0 {
+		o.RecoveryInterval = 5 * time.Minute
+	}
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = 10 * time.Minute
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = 30 * time.Second
+	}
+	if o.RetryMax < o.RetryBase {
+		o.RetryMax = max(time.Hour, o.RetryBase)
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 1000
+	}
+	if o.CheckTimeout <= 0 {
+		o.CheckTimeout = 10 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = func() time.Time { return time.Now().UTC() }
+	}
+	return o
+}
+
+// Deps are the services the scheduler uses.
+type Deps struct {
+	DB   *database.DB
+	Jobs *jobs.Registry
+	// Plugins may be nil until SetPlugins: plugin calls then fail as
+	// unavailable and are retried.
+	Plugins Plugins
+	// Notifier tells customers about outcomes; nil = nobody is told.
+	Notifier Notifier
+	// PlanChanger applies scheduled plan changes (billing); nil until
+	// SetPlanChanger, and scheduling a plan change is refused meanwhile.
+	PlanChanger PlanChanger
+	Logger      hclog.Logger
+}
+
+// Service is the scheduler. Its methods are called by the HTTP layer with
+// an account the caller was already found to have access to; every object
+// of another account is NotFound.
+type Service struct {
+	db     *database.DB
+	jobs   *jobs.Inserter
+	opts   Options
+	log    hclog.Logger
+	notify Notifier
+
+	plugins     atomic.Pointer[Plugins]
+	planChanger atomic.Pointer[PlanChanger]
+
+	crons sync.Map // expr+"\x00"+tz → *schedule.Cron
+}
+
+// New returns the scheduler and registers its jobs in deps.Jobs.
+func New(deps Deps, opts Options) *Service {
+	opts = opts.withDefaults()
+	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), opts: opts, log: deps.Logger, notify: deps.Notifier}
+	if s.log == nil {
+		s.log = hclog.NewNullLogger()
+	}
+	if s.notify == nil {
+		s.notify = nopNotifier{}
+	}
+	if deps.Plugins != nil {
+		s.SetPlugins(deps.Plugins)
+	}
+	if deps.PlanChanger != nil {
+		s.SetPlanChanger(deps.PlanChanger)
+	}
+	s.register(deps.Jobs)
+	return s
+}
+
+// register adds the scheduler's workers and periodic jobs.
+func (s *Service) register(reg *jobs.Registry) {
+	jobs.Add(reg, &dueWorker{s: s})
+	jobs.Add(reg, &runWorker{s: s})
+	jobs.Add(reg, &recoveryTickWorker{s: s})
+	jobs.Add(reg, &checkWorker{s: s})
+	jobs.Add(reg, &remindChangeWorker{s: s})
+	jobs.Add(reg, &applyChangeWorker{s: s})
+	reg.PeriodicSchedule(KindDueTasks, everyMinute{}, time.Minute, func() river.JobArgs { return dueArgs{} })
+	reg.Periodic(KindRecoveryTick, s.tickEvery(), func() river.JobArgs { return recoveryTickArgs{} })
+}
+
+// SetPlugins gives the scheduler the plugin host (app wiring).
+func (s *Service) SetPlugins(p Plugins) { s.plugins.Store(&p) }
+
+// SetPlanChanger gives the scheduler billing's plan change (app wiring).
+func (s *Service) SetPlanChanger(c PlanChanger) { s.planChanger.Store(&c) }
+
+func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// cron parses expr in tz, caching the result: the due-tasks job evaluates
+// thousands of tasks that share a few expressions.
+func (s *Service) cron(expr, tz string) (*schedule.Cron, error) {
+	key := expr + "\x00" + tz
+	if c, ok := s.crons.Load(key); ok {
+		return c.(*schedule.Cron), nil
+	}
+	c, err := schedule.ParseCron(expr, tz)
+	if err != nil {
+		return nil, err
+	}
+	s.crons.Store(key, c)
+	return c, nil
+}
+
+// serviceRef is what the scheduler reads of a billing service and its plan.
+type serviceRef struct {
+	ID          string `bun:"id"`
+	AccountID   string `bun:"account_id"`
+	Status      string `bun:"status"`
+	Label       string `bun:"label"`
+	ExternalID  string `bun:"external_id"`
+	Options     string `bun:"options"`
+	PlanID      string `bun:"plan_id"`
+	Plugin      string `bun:"plugin"`
+	PlanOptions string `bun:"plan_options"`
+}
+
+const serviceColumns = "s.id, s.account_id, s.status, s.label, s.external_id, s.options, s.plan_id, p.plugin, p.plugin_options AS plan_options"
+
+// service loads one of the account's services. Errors: NotFound (naming
+// field when set, as a request field error).
+func (s *Service) service(ctx context.Context, db bun.IDB, accountID, serviceID, field string) (*serviceRef, error) {
+	ref := &serviceRef{}
+	err := db.NewRaw("SELECT "+serviceColumns+" FROM services AS s JOIN plans AS p ON p.id = s.plan_id WHERE s.id = ? AND s.account_id = ?",
+		serviceID, accountID).Scan(ctx, ref)
+	if database.IsNoRows(err) {
+		if field != "" {
+			return nil, apperr.Field(field, "is not a service of this account")
+		}
+		return nil, apperr.NotFoundf("no such service")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: loading service %s: %w", serviceID, err)
+	}
+	return ref, nil
+}
+
+// label names the service in messages.
+func (r *serviceRef) label() string {
+	if r.Label != "" {
+		return r.Label
+	}
+	return r.ID
+}
+
+// pbRef is the service as the provisioner sees it: the plan's options over
+// the customer's (the plan wins on a clash, as in billing).
+func (r *serviceRef) pbRef() *pb.ServiceRef {
+	opts := map[string]string{}
+	_ = json.Unmarshal([]byte(r.Options), &opts)
+	plan := map[string]string{}
+	_ = json.Unmarshal([]byte(r.PlanOptions), &plan)
+	for k, v := range plan {
+		opts[k] = v
+	}
+	return &pb.ServiceRef{ServiceId: r.ID, ExternalId: r.ExternalID, PlanOptions: opts}
+}
+
+// provisioner returns the service's provisioner plugin.
+func (s *Service) provisioner(name string) (sdk.ProvisionerClient, error) {
+	p := s.plugins.Load()
+	if p == nil {
+		return nil, sdk.UnavailableError(0, "the plugin host is not running")
+	}
+	return (*p).Provisioner(name)
+}
+
+// capabilities returns what the plugin described. Errors: Unavailable when
+// the plugin is unknown or has not started yet.
+func (s *Service) capabilities(name string) ([]string, error) {
+	p := s.plugins.Load()
+	if p == nil {
+		return nil, apperr.New(apperr.Unavailable, "the service's provisioner is not available; try again later").WithReason("plugin_unavailable")
+	}
+	in, err := (*p).Get(name)
+	if err != nil || in.Version == "" {
+		return nil, apperr.New(apperr.Unavailable, "the service's provisioner is not available; try again later").WithReason("plugin_unavailable")
+	}
+	return in.Capabilities, nil
+}
+
+// recordTick notes one execution of a periodic job's tick (see
+// scheduler_ticks).
+func (s *Service) recordTick(ctx context.Context, kind string, at time.Time) error {
+	_, err := s.db.NewRaw(`INSERT INTO scheduler_ticks (kind, tick_at, ran_at, runs) VALUES (?, ?, ?, 1)
+		ON CONFLICT (kind, tick_at) DO UPDATE SET runs = scheduler_ticks.runs + 1, ran_at = excluded.ran_at`, kind, at.UTC(), s.now()).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("scheduler: recording tick of %s: %w", kind, err)
+	}
+	return nil
+}
+
+// bounded keeps at most n bytes of s: its tail, which is where scripts
+// print their errors, behind a note of what was cut.
+func bounded(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := len(s) - n
+	// Do not split a UTF-8 sequence.
+	for cut < len(s) && s[cut]&0xC0 == 0x80 {
+		cut++
+	}
+	return fmt.Sprintf("[%d bytes cut]\n", cut) + s[cut:]
+}
