@@ -143,6 +143,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		RetryBase: cfg.Scheduler.RetryBase, RetryMax: cfg.Scheduler.RetryMax, BatchSize: cfg.Scheduler.BatchSize,
 		CheckTimeout: cfg.Scheduler.CheckTimeout, AllowPrivate: cfg.Scheduler.RecoveryAllowPrivate,
 	})
+	// Scheduled plan changes are applied by billing, with its proration.
+	a.Scheduler.SetPlanChanger(billingPlanChanger{b: a.Billing})
 
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",
