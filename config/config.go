@@ -22,6 +22,7 @@ type Config struct {
 	Billing       Billing       `koanf:"billing"`
 	Scheduler     Scheduler     `koanf:"scheduler"`
 	Notifications Notifications `koanf:"notifications"`
+	Provisioning  Provisioning  `koanf:"provisioning"`
 
 	// Plugin holds the `plugin "NAME" {…}` blocks in file order. They are not
 	// part of the koanf tree because their config bodies are free-form.
@@ -180,6 +181,30 @@ type Notifications struct {
 	RoleSyncInterval time.Duration `koanf:"role_sync_interval"`
 }
 
+// Provisioning configures power actions, the free tier and usage
+// collection (docs/provisioning.md).
+type Provisioning struct {
+	// FreeTierInactivity: a free-tier service unused this long is
+	// terminated (after a warning).
+	FreeTierInactivity time.Duration `koanf:"free_tier_inactivity"`
+	// FreeTierWarnBefore: the customer is warned this long before, and a
+	// termination always follows its warning by at least this long.
+	FreeTierWarnBefore time.Duration `koanf:"free_tier_warn_before"`
+	// SweepInterval spaces the free-tier inactivity sweeps.
+	SweepInterval time.Duration `koanf:"sweep_interval"`
+	// UsageInterval spaces usage collections; "0s" turns collection off.
+	UsageInterval time.Duration `koanf:"usage_interval"`
+	// UsageRetention is how long usage samples are kept.
+	UsageRetention time.Duration `koanf:"usage_retention"`
+	// UsageBatch services are sampled and written per batch.
+	UsageBatch int `koanf:"usage_batch"`
+	// UsageConcurrency bounds the Usage calls in flight per collection.
+	UsageConcurrency int `koanf:"usage_concurrency"`
+	// CallTimeout bounds one provisioner call made for a customer request
+	// (power, login) or a usage sample.
+	CallTimeout time.Duration `koanf:"call_timeout"`
+}
+
 // Plugin is one `plugin "NAME" { path, sha256, config {…} }` block.
 type Plugin struct {
 	Name    string
@@ -245,6 +270,16 @@ func Default() Config {
 			RetryMax:         time.Hour,
 			BatchSize:        1000,
 			CheckTimeout:     10 * time.Second,
+		},
+		Provisioning: Provisioning{
+			FreeTierInactivity: 90 * 24 * time.Hour,
+			FreeTierWarnBefore: 7 * 24 * time.Hour,
+			SweepInterval:      time.Hour,
+			UsageInterval:      5 * time.Minute,
+			UsageRetention:     30 * 24 * time.Hour,
+			UsageBatch:         200,
+			UsageConcurrency:   8,
+			CallTimeout:        30 * time.Second,
 		},
 		Notifications: Notifications{
 			EmailPlugin:        "email",

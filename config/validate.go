@@ -186,6 +186,26 @@ func (c *Config) validate(errs *Error) {
 		}
 	}
 
+	pv := c.Provisioning
+	if pv.FreeTierInactivity < time.Hour {
+		bad("provisioning.free_tier_inactivity", "must be at least 1h")
+	}
+	if pv.FreeTierWarnBefore <= 0 || pv.FreeTierWarnBefore >= pv.FreeTierInactivity {
+		bad("provisioning.free_tier_warn_before", "must be positive and shorter than provisioning.free_tier_inactivity (%s)", pv.FreeTierInactivity)
+	}
+	if pv.SweepInterval < time.Second {
+		bad("provisioning.sweep_interval", "must be at least 1s")
+	}
+	if pv.UsageInterval != 0 && pv.UsageInterval < 10*time.Second {
+		bad("provisioning.usage_interval", "must be 0s (off) or at least 10s")
+	}
+	if pv.UsageRetention < time.Hour {
+		bad("provisioning.usage_retention", "must be at least 1h")
+	}
+	between("provisioning.usage_batch", pv.UsageBatch, 1, 5000)
+	between("provisioning.usage_concurrency", pv.UsageConcurrency, 1, 256)
+	positive("provisioning.call_timeout", pv.CallTimeout)
+
 	for _, p := range c.Plugin {
 		if p.Path == "" {
 			errs.add(p.Pos, "Missing plugin path", fmt.Sprintf("plugin %q needs path = \"bin/ezscale-plugin-%s\"", p.Name, p.Name))

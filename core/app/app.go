@@ -30,6 +30,7 @@ import (
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
 )
@@ -51,7 +52,10 @@ type App struct {
 	// Scheduler is customer automation (tasks, windows, scheduled plan
 	// changes, auto-recovery).
 	Scheduler *scheduler.Service
-	HTTP      *httpapi.Server
+	// Provisioning is power actions and SSO, the free tier and usage
+	// collection.
+	Provisioning *provisioning.Service
+	HTTP         *httpapi.Server
 
 	server   *http.Server
 	listener net.Listener
@@ -146,6 +150,15 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// Scheduled plan changes are applied by billing, with its proration.
 	a.Scheduler.SetPlanChanger(billingPlanChanger{b: a.Billing})
 
+	pc := cfg.Provisioning
+	a.Provisioning = provisioning.New(provisioning.Deps{
+		DB: db, Jobs: reg, Billing: a.Billing, Plugins: a.Plugins, Notifier: a.Notify, Logger: logger.Named("provisioning"),
+	}, provisioning.Options{
+		FreeTierInactivity: pc.FreeTierInactivity, FreeTierWarnBefore: pc.FreeTierWarnBefore, SweepInterval: pc.SweepInterval,
+		UsageInterval: pc.UsageInterval, UsageRetention: pc.UsageRetention, UsageBatch: pc.UsageBatch,
+		UsageConcurrency: pc.UsageConcurrency, CallTimeout: pc.CallTimeout, PublicURL: cfg.Server.PublicURL,
+	})
+
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",
 	}, []string{"kind"})
@@ -175,12 +188,13 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}
 	a.HTTP = httpapi.New(httpapi.Deps{
 		DB: db, Accounts: a.Accounts, Limiter: a.Limiter, Logger: logger.Named("http"), Registry: a.Metrics,
-		Ready: func(ctx context.Context) error { return db.PingContext(ctx) },
+		Ready:           func(ctx context.Context) error { return db.PingContext(ctx) },
+		ServiceActivity: a.Provisioning.RecordActivity,
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow,
 	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing}, &httpapi.NotificationsAPI{Notify: a.Notify},
-		&httpapi.SchedulerAPI{Scheduler: a.Scheduler})
+		&httpapi.SchedulerAPI{Scheduler: a.Scheduler}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning})
 	return a, nil
 }
 

@@ -111,6 +111,17 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 		if cycle == "" {
 			cycle = svc.Cycle
 		}
+		cur, err := b.planTx(ctx, t, svc.PlanID)
+		if err != nil {
+			return err
+		}
+		if cur.FreeTier != plan.FreeTier {
+			// A free-tier service is a development sandbox under its own
+			// rules (one per account, verified customers, inactivity
+			// termination): it cannot become a paid one, and a paid one
+			// cannot move onto the free tier. Order the other plan instead.
+			return unprocessable("plan_id", "free_tier_plan_change", "a free-tier service cannot change to a paid plan, nor a paid one to a free-tier plan; order the plan instead")
+		}
 		switch {
 		case !plan.Active && plan.ID != svc.PlanID:
 			return unprocessable("plan_id", "plan_unavailable", "this plan can no longer be ordered")

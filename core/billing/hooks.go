@@ -15,10 +15,17 @@ type InvoiceHook func(ctx context.Context, tx bun.Tx, invoices []*Invoice) error
 // ServiceHook reacts to a service's status change inside its transaction.
 type ServiceHook func(ctx context.Context, tx bun.Tx, svc *Service, from string) error
 
+// OrderHook checks or extends a new order inside its transaction, after
+// the pending service is inserted and before its invoice: an error refuses
+// the order (the free tier's rules, for instance). It must not call
+// plugins.
+type OrderHook func(ctx context.Context, tx bun.Tx, svc *Service, plan *Plan) error
+
 type hooks struct {
 	issued   []InvoiceHook
 	paid     []InvoiceHook
 	services []ServiceHook
+	orders   []OrderHook
 }
 
 // OnInvoicesIssued registers h for every issued invoice (orders, renewals,
@@ -31,6 +38,18 @@ func (b *Billing) OnInvoicePaid(h InvoiceHook) { b.hooks.paid = append(b.hooks.p
 
 // OnServiceStatus registers h for every service status change.
 func (b *Billing) OnServiceStatus(h ServiceHook) { b.hooks.services = append(b.hooks.services, h) }
+
+// OnOrder registers h for every order. Register while wiring.
+func (b *Billing) OnOrder(h OrderHook) { b.hooks.orders = append(b.hooks.orders, h) }
+
+func (b *Billing) runOrderHooks(ctx context.Context, t *txn, svc *Service, plan *Plan) error {
+	for _, h := range b.hooks.orders {
+		if err := h(ctx, t.Tx, svc, plan); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func (b *Billing) runIssuedHooks(ctx context.Context, t *txn, invs []*Invoice) error {
 	for _, h := range b.hooks.issued {

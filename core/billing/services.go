@@ -43,6 +43,11 @@ type Service struct {
 	Status  string `bun:"status"`
 	Label   string `bun:"label"`
 	Options string `bun:"options"` // customer-chosen options, JSON
+
+	// Environment is "production", or "development" for a free-tier
+	// service (a sandbox, not for production workloads).
+	Environment string `bun:"environment,default:'production'"`
+
 	// The paid period (nil until the order is paid).
 	PeriodStart      *time.Time `bun:"period_start"`
 	PeriodEnd        *time.Time `bun:"period_end"`
@@ -67,6 +72,21 @@ type Service struct {
 	EndedAt           *time.Time `bun:"ended_at"`
 	CreatedAt         time.Time  `bun:"created_at"`
 	UpdatedAt         time.Time  `bun:"updated_at"`
+}
+
+// Service environments.
+const (
+	EnvProduction  = "production"
+	EnvDevelopment = "development"
+)
+
+// EnvironmentOf is the environment of a plan's services: free-tier
+// services are development sandboxes.
+func EnvironmentOf(p *Plan) string {
+	if p.FreeTier {
+		return EnvDevelopment
+	}
+	return EnvProduction
 }
 
 // Live reports whether the service still exists at the backend or may
@@ -198,7 +218,7 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		now := b.now()
 		svc := &Service{
 			ID: newID(), AccountID: accountID, PlanID: plan.ID, Cycle: in.Cycle, Currency: p.Currency, Price: plan.Price(in.Cycle),
-			Status: StatusPending, Label: strings.TrimSpace(in.Label), Options: encodeJSON(nonNil(in.Options)), Attributes: "{}",
+			Status: StatusPending, Environment: EnvironmentOf(plan), Label: strings.TrimSpace(in.Label), Options: encodeJSON(nonNil(in.Options)), Attributes: "{}",
 			CreatedAt: now, UpdatedAt: now,
 		}
 		var coupon *Coupon
@@ -236,6 +256,9 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		}
 		if _, err := t.NewInsert().Model(svc).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: inserting service: %w", err)
+		}
+		if err := b.runOrderHooks(ctx, t, svc, plan); err != nil {
+			return err
 		}
 		if len(addons) > 0 {
 			if _, err := t.NewInsert().Model(&addons).Exec(ctx); err != nil {

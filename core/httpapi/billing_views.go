@@ -172,12 +172,15 @@ type ServiceView struct {
 	SuspendedAt       *time.Time `json:"suspended_at"`
 	EndedAt           *time.Time `json:"ended_at"`
 	CreatedAt         time.Time  `json:"created_at"`
+
+	// Environment is production, or development for a free-tier service.
+	Environment string `json:"environment"`
 }
 
 func serviceView(s *billing.Service, suspensions []billing.Suspension) ServiceView {
 	v := ServiceView{
 		ID: s.ID, AccountID: s.AccountID, PlanID: s.PlanID, Cycle: s.Cycle, Currency: s.Currency, Price: s.Price, Status: s.Status,
-		Suspensions: []string{}, Label: s.Label, PeriodStart: s.PeriodStart, PeriodEnd: s.PeriodEnd, CancelAtPeriodEnd: s.CancelAtPeriodEnd,
+		Suspensions: []string{}, Environment: s.Environment, Label: s.Label, PeriodStart: s.PeriodStart, PeriodEnd: s.PeriodEnd, CancelAtPeriodEnd: s.CancelAtPeriodEnd,
 		ExternalID: s.ExternalID, ProvisionAttempts: s.ProvisionAttempts, LastError: s.LastError, ActivatedAt: s.ActivatedAt,
 		SuspendedAt: s.SuspendedAt, EndedAt: s.EndedAt, CreatedAt: s.CreatedAt, Options: map[string]string{}, Attributes: map[string]string{},
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -62,12 +63,36 @@ func (s *Server) Handle(rt Route) {
 	if rt.Idempotent {
 		h = s.idempotent(rt, h)
 	}
+	if rt.Auth == User && strings.Contains(rt.Path, "{account_id}") && strings.Contains(rt.Path, "{service_id}") {
+		h = s.serviceActivity(h)
+	}
 	h = s.authorize(rt, h)
 	if rt.RateLimit != nil {
 		h = s.rateLimited(rt, h)
 	}
 	s.routes = append(s.routes, rt)
 	s.router.Handle(rt.Path, s.adapt(rt.Path, h)).Methods(rt.Method)
+}
+
+// serviceActivity reports a customer's successful request on one of their
+// services to Deps.ServiceActivity, once the handler (and the transaction
+// of an idempotent route) is done. Staff acting on a customer's account do
+// not count as the customer using the service.
+func (s *Server) serviceActivity(next HandlerFunc) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		err := next(w, r)
+		if err != nil || s.ServiceActivity == nil {
+			return err
+		}
+		if p := PrincipalFrom(r.Context()); p == nil || p.StaffRole != "" {
+			return nil
+		}
+		vars := mux.Vars(r)
+		if aerr := s.ServiceActivity(r.Context(), vars["account_id"], vars["service_id"]); aerr != nil && s.Logger != nil {
+			s.Logger.Warn("recording service activity", "service_id", vars["service_id"], "error", aerr)
+		}
+		return nil
+	}
 }
 
 // adapt turns a HandlerFunc into an http.Handler that renders errors.

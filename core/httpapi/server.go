@@ -45,6 +45,11 @@ type Deps struct {
 	// Ready reports whether the process can serve (database reachable,
 	// migrations applied); /readyz answers 503 otherwise.
 	Ready func(ctx context.Context) error
+	// ServiceActivity, when set, is told about every successful customer
+	// request on a service (routes under /accounts/{account_id} with a
+	// {service_id}), after the handler: the free tier's activity clock.
+	// It must be cheap; its errors are logged, never returned.
+	ServiceActivity func(ctx context.Context, accountID, serviceID string) error
 }
 
 // Server is the HTTP API.

@@ -19,6 +19,9 @@ const (
 	ServiceSuspended   Type = "service.suspended"
 	ServiceFailed      Type = "service.failed"
 	TaskFailed         Type = "task.failed"
+	// ServiceInactive warns that a free-tier service will be terminated
+	// for inactivity unless it is used.
+	ServiceInactive Type = "service.inactive"
 )
 
 // Security events: email and in-app cannot be turned off.

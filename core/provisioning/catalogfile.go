@@ -1,0 +1,129 @@
+package provisioning
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/money"
+)
+
+// Catalog is a catalog file: the plans to create or update, by slug. It
+// is what `ezscale catalog import FILE` reads (config/examples/
+// demo-catalog.json seeds the sandbox). Each plan is billing's PlanInput,
+// the body of POST /api/v1/admin/plans.
+type Catalog struct {
+	Plans []billing.PlanInput `json:"plans"`
+}
+
+// LoadCatalog reads a catalog file (JSON; unknown fields are refused).
+func LoadCatalog(path string) (*Catalog, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var c Catalog
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	seen := map[string]bool{}
+	for i, p := range c.Plans {
+		if seen[p.Slug] {
+			return nil, fmt.Errorf("%s: plans[%d]: slug %q is listed twice", path, i, p.Slug)
+		}
+		seen[p.Slug] = true
+	}
+	return &c, nil
+}
+
+// ImportResult says what an import did to each plan, by slug: created,
+// updated or unchanged.
+type ImportResult struct {
+	Slug   string `json:"slug"`
+	Action string `json:"action"`
+	ID     string `json:"id"`
+}
+
+// ImportCatalog creates the catalog's plans that do not exist (by slug)
+// and updates those that differ; a plan that already matches is left
+// alone, so importing the same file twice changes nothing the second time.
+// Plans missing from the file are left as they are. Each plan is its own
+// transaction (billing's CreatePlan / UpdatePlan, audited).
+func ImportCatalog(ctx context.Context, b *billing.Billing, c *Catalog) ([]ImportResult, error) {
+	out := make([]ImportResult, 0, len(c.Plans))
+	for i, in := range c.Plans {
+		cur, err := b.Plan(ctx, in.Slug)
+		switch {
+		case apperr.CodeOf(err) == apperr.NotFound:
+			p, err := b.CreatePlan(ctx, in)
+			if err != nil {
+				return out, fmt.Errorf("plans[%d] (%s): %w", i, in.Slug, err)
+			}
+			out = append(out, ImportResult{Slug: in.Slug, Action: "created", ID: p.ID})
+		case err != nil:
+			return out, err
+		case samePlan(cur, in):
+			out = append(out, ImportResult{Slug: in.Slug, Action: "unchanged", ID: cur.ID})
+		default:
+			if _, err := b.UpdatePlan(ctx, cur.ID, in); err != nil {
+				return out, fmt.Errorf("plans[%d] (%s): %w", i, in.Slug, err)
+			}
+			out = append(out, ImportResult{Slug: in.Slug, Action: "updated", ID: cur.ID})
+		}
+	}
+	return out, nil
+}
+
+// samePlan reports whether applying in would leave p as it is.
+func samePlan(p *billing.Plan, in billing.PlanInput) bool {
+	cycles := in.Cycles
+	if len(cycles) == 0 {
+		cycles = money.Cycles()
+	}
+	names := make([]string, 0, len(cycles))
+	for _, c := range money.Cycles() {
+		if slices.Contains(cycles, c) {
+			names = append(names, string(c))
+		}
+	}
+	perAccount := 1
+	if in.FreeTierPerAccount != nil {
+		perAccount = *in.FreeTierPerAccount
+	}
+	active := in.Active == nil || *in.Active
+	opts := in.PluginOptions
+	if opts == nil {
+		opts = map[string]string{}
+	}
+	return p.Name == strings.TrimSpace(in.Name) && p.Description == in.Description && p.ServiceType == in.ServiceType &&
+		p.Tier == in.Tier && p.Currency == in.Currency && p.MonthlyPrice == in.MonthlyPrice &&
+		samePtr(p.QuarterlyPrice, in.QuarterlyPrice) && samePtr(p.AnnualPrice, in.AnnualPrice) && samePtr(p.BiennialPrice, in.BiennialPrice) &&
+		p.Cycles == strings.Join(names, ",") && p.FreeTier == in.FreeTier && p.FreeTierPerAccount == perAccount &&
+		p.Plugin == in.Plugin && maps.Equal(p.Options(), opts) && p.Active == active && p.SortOrder == in.SortOrder &&
+		sameJSON(p.Specs, in.Specs)
+}
+
+func samePtr(a, b *int64) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
+func sameJSON(stored string, in json.RawMessage) bool {
+	if len(in) == 0 || string(in) == "null" {
+		in = json.RawMessage("{}")
+	}
+	var a, b any
+	if json.Unmarshal([]byte(stored), &a) != nil || json.Unmarshal(in, &b) != nil {
+		return false
+	}
+	return reflect.DeepEqual(a, b)
+}

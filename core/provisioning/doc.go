@@ -1,0 +1,25 @@
+// Package provisioning is what happens to a service once billing has it
+// running at its provisioner: the customer's power actions and SSO logins
+// through the provisioner plugin, the free tier (one development sandbox
+// per verified account, terminated after a stretch without activity, with
+// a warning first), and usage collection (CPU, memory, disk and bandwidth
+// pulled from each provisioner into usage_samples).
+//
+// Billing owns services and their lifecycle (order, provisioning as a job,
+// suspension, termination); this package builds on it through its exported
+// API and hooks: OnOrder (free-tier admission in the order's transaction),
+// OnServiceStatus (a free-tier slot ends with its service), Terminate
+// (inactivity) and ProvisionerRef (what the plugin is told). It calls
+// plugins only outside transactions, like billing.
+//
+// docs/provisioning.md is the operator's guide (flow, free-tier rules,
+// usage units, decisions).
+//
+// # Files
+//
+// provisioning.go: the service, options and jobs. power.go: power actions
+// and SSO login URLs. freetier.go: free-tier admission, activity and the
+// inactivity sweep. usage.go: the usage collector, retention and queries.
+// catalogfile.go: importing a catalog file (ezscale catalog import, the
+// demo's seed).
+package provisioning

@@ -1,0 +1,238 @@
+package provisioning
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/go-hclog"
+	"github.com/riverqueue/river"
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/sdk"
+)
+
+// Plugins is what provisioning needs of the plugin host; *pluginhost.Host
+// satisfies it.
+type Plugins interface {
+	Provisioner(name string) (sdk.ProvisionerClient, error)
+	Get(name string) (pluginhost.Info, error)
+}
+
+// Notifier is what provisioning needs of core/notify.
+type Notifier interface {
+	Notify(ctx context.Context, tx bun.Tx, ev notify.Event) error
+}
+
+// Options tune provisioning (see config.Provisioning).
+type Options struct {
+	// FreeTierInactivity is how long a free-tier service may go unused
+	// before it is terminated. [90 days]
+	FreeTierInactivity time.Duration
+	// FreeTierWarnBefore: the customer is warned this long before the
+	// termination, and a termination always follows a warning by at least
+	// this long. [7 days]
+	FreeTierWarnBefore time.Duration
+	// SweepInterval spaces the inactivity sweeps. [1h]
+	SweepInterval time.Duration
+	// ActivityResolution: activity is written at most once per service per
+	// this period (every API call on a service would otherwise be a
+	// write). [5m]
+	ActivityResolution time.Duration
+	// UsageInterval spaces usage collections; 0 turns collection off. [5m]
+	UsageInterval time.Duration
+	// UsageRetention is how long samples are kept. [30 days]
+	UsageRetention time.Duration
+	// UsageBatch services are read, sampled and written per batch. [200]
+	UsageBatch int
+	// UsageConcurrency bounds the Usage calls in flight per collection. [8]
+	UsageConcurrency int
+	// CallTimeout bounds one plugin call made for a customer request or a
+	// usage sample. [30s]
+	CallTimeout time.Duration
+	// PublicURL prefixes links in notifications.
+	PublicURL string
+	// Now is the clock (tests); nil = the wall clock in UTC.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	day := 24 * time.Hour
+	if o.FreeTierInactivity <= 0 {
+		o.FreeTierInactivity = 90 * day
+	}
+	if o.FreeTierWarnBefore <= 0 {
+		o.FreeTierWarnBefore = 7 * day
+	}
+	if o.FreeTierWarnBefore >= o.FreeTierInactivity {
+		o.FreeTierWarnBefore = o.FreeTierInactivity / 2
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = time.Hour
+	}
+	if o.ActivityResolution <= 0 {
+		o.ActivityResolution = 5 * time.Minute
+	}
+	if o.UsageInterval < 0 {
+		o.UsageInterval = 0
+	}
+	if o.UsageRetention <= 0 {
+		o.UsageRetention = 30 * day
+	}
+	if o.UsageBatch <= 0 {
+		o.UsageBatch = 200
+	}
+	if o.UsageConcurrency <= 0 {
+		o.UsageConcurrency = 8
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 30 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = func() time.Time { return time.Now().UTC() }
+	}
+	return o
+}
+
+// Deps are the services provisioning uses.
+type Deps struct {
+	DB      *database.DB
+	Jobs    *jobs.Registry
+	Billing *billing.Billing
+	// Plugins may be nil until SetPlugins: calls then fail as unavailable.
+	Plugins  Plugins
+	Notifier Notifier
+	Logger   hclog.Logger
+}
+
+// Service is the provisioning domain. Its methods are safe for concurrent
+// use.
+type Service struct {
+	db       *database.DB
+	billing  *billing.Billing
+	plugins  atomic.Pointer[Plugins]
+	notifier Notifier
+	log      hclog.Logger
+	opts     Options
+}
+
+// New builds the service, registers its jobs (the free-tier sweep, usage
+// collection and pruning) and its billing hooks (free-tier admission on
+// order, the free slot ending with its service).
+func New(deps Deps, opts Options) *Service {
+	opts = opts.withDefaults()
+	if deps.Logger == nil {
+		deps.Logger = hclog.NewNullLogger()
+	}
+	s := &Service{db: deps.DB, billing: deps.Billing, notifier: deps.Notifier, log: deps.Logger, opts: opts}
+	if deps.Plugins != nil {
+		s.SetPlugins(deps.Plugins)
+	}
+	deps.Billing.OnOrder(s.admitFreeTier)
+	deps.Billing.OnServiceStatus(s.followStatus)
+	s.register(deps.Jobs)
+	return s
+}
+
+// SetPlugins sets the plugin host after construction.
+func (s *Service) SetPlugins(p Plugins) { s.plugins.Store(&p) }
+
+// Options returns the effective options.
+func (s *Service) Options() Options { return s.opts }
+
+func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func (s *Service) register(reg *jobs.Registry) {
+	jobs.Add(reg, &sweepWorker{s: s})
+	reg.Periodic("provisioning_free_tier_sweep", s.opts.SweepInterval, func() river.JobArgs { return sweepArgs{} })
+	jobs.Add(reg, &usageWorker{s: s})
+	jobs.Add(reg, &pruneWorker{s: s})
+	if s.opts.UsageInterval > 0 {
+		reg.Periodic("provisioning_usage_collect", s.opts.UsageInterval, func() river.JobArgs { return usageArgs{} })
+	}
+	reg.Periodic("provisioning_usage_prune", time.Hour, func() river.JobArgs { return pruneArgs{} })
+}
+
+// provisioner returns the plugin and checks it has described cap.
+// Errors: Unavailable (plugin unknown or not running), Unprocessable
+// (the plugin cannot do cap).
+func (s *Service) provisioner(name string, cap sdk.Capability) (sdk.ProvisionerClient, error) {
+	p := s.plugins.Load()
+	if p == nil {
+		return nil, apperr.New(apperr.Unavailable, "the service's provisioner is not available; try again later").WithReason("plugin_unavailable")
+	}
+	in, err := (*p).Get(name)
+	if err != nil || in.Version == "" {
+		return nil, apperr.New(apperr.Unavailable, "the service's provisioner is not available; try again later").WithReason("plugin_unavailable")
+	}
+	if !slices.Contains(in.Capabilities, string(cap)) {
+		return nil, apperr.New(apperr.Unprocessable, "this service's provisioner does not support %s", capName(cap)).WithReason("not_supported")
+	}
+	prov, err := (*p).Provisioner(name)
+	if err != nil {
+		return nil, apperr.New(apperr.Unavailable, "the service's provisioner is not available; try again later").WithReason("plugin_unavailable")
+	}
+	return prov, nil
+}
+
+// supports reports whether a running plugin described cap.
+func (s *Service) supports(name string, cap sdk.Capability) bool {
+	p := s.plugins.Load()
+	if p == nil {
+		return false
+	}
+	in, err := (*p).Get(name)
+	return err == nil && in.Version != "" && slices.Contains(in.Capabilities, string(cap))
+}
+
+func capName(c sdk.Capability) string {
+	switch c {
+	case sdk.CapPower:
+		return "power actions"
+	case sdk.CapLoginURL:
+		return "login links"
+	case sdk.CapUsage:
+		return "usage reports"
+	}
+	return string(c)
+}
+
+// backendError turns a provisioner's error into what the customer sees:
+// the plugin's message (it describes the backend's refusal) under a code
+// that says whether retrying can help.
+func backendError(op string, err error) error {
+	if _, ok := apperr.As(err); ok {
+		return err
+	}
+	msg := err.Error()
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	var e *apperr.Error
+	switch sdk.KindOf(err) {
+	case sdk.Conflict:
+		e = apperr.New(apperr.Conflict, "the backend refused the %s: %s", op, msg).WithReason("backend_conflict")
+	case sdk.InvalidInput:
+		e = apperr.New(apperr.Unprocessable, "the backend refused the %s: %s", op, msg).WithReason("backend_refused")
+	case sdk.NotSupported:
+		e = apperr.New(apperr.Unprocessable, "the backend does not support the %s", op).WithReason("not_supported")
+	case sdk.NotFound:
+		e = apperr.New(apperr.Conflict, "the backend no longer knows this service").WithReason("backend_not_found")
+	default:
+		e = apperr.New(apperr.Unavailable, "the %s could not be done now; try again later", op).WithReason("backend_unavailable")
+		e.RetryAfter = sdk.RetryAfterOf(err)
+	}
+	e.Err = fmt.Errorf("provisioning: %s: %w", op, err)
+	return e
+}

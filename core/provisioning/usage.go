@@ -1,0 +1,289 @@
+package provisioning
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/uptrace/bun"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/sdk"
+	pb "github.com/ezscale/platform/sdk/pluginv1"
+)
+
+// UsageSample is one reading of a service's resources. Units are in the
+// names: CPU in hundredths of a percent of the allocated CPU (100 % per
+// core, summed: a 2-core server flat out is 20000), everything else in
+// bytes; bandwidth is the backend's counters for its current period (its
+// own notion: VirtFusion's traffic period, Pterodactyl's since the
+// container started).
+type UsageSample struct {
+	bun.BaseModel `bun:"table:usage_samples"`
+
+	ServiceID           string    `bun:"service_id,pk" json:"-"`
+	SampledAt           time.Time `bun:"sampled_at,pk" json:"sampled_at"`
+	CPUCentipercent     int64     `bun:"cpu_centipercent" json:"cpu_centipercent"`
+	RAMUsedBytes        int64     `bun:"ram_used_bytes" json:"ram_used_bytes"`
+	RAMTotalBytes       int64     `bun:"ram_total_bytes" json:"ram_total_bytes"`
+	DiskUsedBytes       int64     `bun:"disk_used_bytes" json:"disk_used_bytes"`
+	DiskTotalBytes      int64     `bun:"disk_total_bytes" json:"disk_total_bytes"`
+	BandwidthInBytes    int64     `bun:"bandwidth_in_bytes" json:"bandwidth_in_bytes"`
+	BandwidthOutBytes   int64     `bun:"bandwidth_out_bytes" json:"bandwidth_out_bytes"`
+	BandwidthLimitBytes int64     `bun:"bandwidth_limit_bytes" json:"bandwidth_limit_bytes"`
+}
+
+// sampleOf converts a plugin's answer: the CPU percentage (the protocol's
+// one float, not money) rounded once to hundredths, negatives (a backend's
+// "unknown") as 0.
+func sampleOf(serviceID string, at time.Time, r *pb.UsageResponse) UsageSample {
+	cpu := r.GetCpuPercent() * 100
+	if math.IsNaN(cpu) || cpu < 0 {
+		cpu = 0
+	}
+	if cpu > math.MaxInt32 {
+		cpu = math.MaxInt32
+	}
+	nn := func(v int64) int64 { return max(v, 0) }
+	return UsageSample{
+		ServiceID: serviceID, SampledAt: at, CPUCentipercent: int64(math.Round(cpu)),
+		RAMUsedBytes: nn(r.GetRamUsedBytes()), RAMTotalBytes: nn(r.GetRamTotalBytes()),
+		DiskUsedBytes: nn(r.GetDiskUsedBytes()), DiskTotalBytes: nn(r.GetDiskTotalBytes()),
+		BandwidthInBytes: nn(r.GetBandwidthInBytes()), BandwidthOutBytes: nn(r.GetBandwidthOutBytes()),
+		BandwidthLimitBytes: nn(r.GetBandwidthLimitBytes()),
+	}
+}
+
+// usageTarget is an active service as the collector reads it: enough to
+// build the ServiceRef a Usage call needs (no customer lookup per service).
+type usageTarget struct {
+	ID          string `bun:"id"`
+	AccountID   string `bun:"account_id"`
+	ExternalID  string `bun:"external_id"`
+	Options     string `bun:"options"`
+	Plugin      string `bun:"plugin"`
+	PlanOptions string `bun:"plan_options"`
+}
+
+func (t *usageTarget) ref() *pb.ServiceRef {
+	opts := map[string]string{}
+	_ = json.Unmarshal([]byte(t.Options), &opts)
+	plan := map[string]string{}
+	_ = json.Unmarshal([]byte(t.PlanOptions), &plan)
+	for k, v := range plan {
+		opts[k] = v
+	}
+	return &pb.ServiceRef{ServiceId: t.ID, ExternalId: t.ExternalID, PlanOptions: opts, Customer: &pb.Customer{AccountId: t.AccountID}}
+}
+
+// CollectStats counts what a collection did.
+type CollectStats struct {
+	// Services asked, samples stored, calls that failed.
+	Services, Samples, Failed int
+	// Skipped lists plugins of active services that do not report usage
+	// (or are not running).
+	Skipped []string
+}
+
+// CollectUsage samples every active service whose provisioner reports
+// usage (its Describe lists the usage capability): services are read in
+// pages of UsageBatch by primary key, each page's Usage calls run with at
+// most UsageConcurrency in flight and no transaction open, and the page's
+// samples are written in one statement. All samples of one collection share
+// its time (truncated to the second), so a repeated collection stores
+// nothing twice. A failed call is counted and logged and leaves no sample;
+// it never stops the others.
+func (s *Service) CollectUsage(ctx context.Context) (CollectStats, error) {
+	var st CollectStats
+	at := s.now().Truncate(time.Second)
+	var plugins []string
+	err := s.db.NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
+		ColumnExpr("DISTINCT p.plugin").Where("s.status = ?", billing.StatusActive).Scan(ctx, &plugins)
+	if err != nil {
+		return st, fmt.Errorf("provisioning: listing the plugins of active services: %w", err)
+	}
+	var supported []string
+	for _, name := range plugins {
+		if s.supports(name, sdk.CapUsage) {
+			supported = append(supported, name)
+		} else {
+			st.Skipped = append(st.Skipped, name)
+		}
+	}
+	if len(supported) == 0 {
+		return st, nil
+	}
+	after := ""
+	for {
+		var batch []usageTarget
+		err := s.db.NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
+			ColumnExpr("s.id, s.account_id, s.external_id, s.options, p.plugin, p.plugin_options AS plan_options").
+			Where("s.status = ?", billing.StatusActive).Where("s.external_id <> ''").Where("p.plugin IN (?)", bun.List(supported)).
+			Where("s.id > ?", after).OrderExpr("s.id ASC").Limit(int64(s.opts.UsageBatch)).Scan(ctx, &batch)
+		if err != nil {
+			return st, fmt.Errorf("provisioning: selecting services to sample: %w", err)
+		}
+		if len(batch) == 0 {
+			return st, nil
+		}
+		after = batch[len(batch)-1].ID
+		samples, failed := s.sampleBatch(ctx, batch, at)
+		st.Services += len(batch)
+		st.Failed += failed
+		if len(samples) > 0 {
+			res, err := s.db.NewInsert().Model(&samples).On("CONFLICT DO NOTHING").Exec(ctx)
+			if err != nil {
+				return st, fmt.Errorf("provisioning: storing %d usage samples: %w", len(samples), err)
+			}
+			n, _ := res.RowsAffected()
+			st.Samples += int(n)
+		}
+		if ctx.Err() != nil {
+			return st, ctx.Err()
+		}
+	}
+}
+
+// sampleBatch calls Usage for each target, at most UsageConcurrency at a
+// time, each bounded by CallTimeout.
+func (s *Service) sampleBatch(ctx context.Context, batch []usageTarget, at time.Time) ([]UsageSample, int) {
+	var mu sync.Mutex
+	samples := make([]UsageSample, 0, len(batch))
+	failed := 0
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.UsageConcurrency)
+	for i := range batch {
+		t := &batch[i]
+		g.Go(func() error {
+			resp, err := s.usageOf(gctx, t)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed++
+				if failed <= 3 {
+					s.log.Warn("usage sample failed", "service_id", t.ID, "plugin", t.Plugin, "error", err)
+				}
+				return nil
+			}
+			samples = append(samples, sampleOf(t.ID, at, resp))
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if failed > 3 {
+		s.log.Warn("usage samples failed", "failed", failed, "of", len(batch))
+	}
+	return samples, failed
+}
+
+func (s *Service) usageOf(ctx context.Context, t *usageTarget) (*pb.UsageResponse, error) {
+	prov, err := s.provisioner(t.Plugin, sdk.CapUsage)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+	defer cancel()
+	return prov.Usage(cctx, &pb.UsageRequest{Service: t.ref()})
+}
+
+// PruneUsage deletes samples older than UsageRetention, in batches (a
+// long delete would hold SQLite's one write connection), and returns how
+// many it deleted.
+func (s *Service) PruneUsage(ctx context.Context) (int64, error) {
+	cutoff := s.now().Add(-s.opts.UsageRetention)
+	var total int64
+	for {
+		res, err := s.db.NewRaw(`DELETE FROM usage_samples WHERE (service_id, sampled_at) IN
+			(SELECT service_id, sampled_at FROM usage_samples WHERE sampled_at < ? LIMIT 5000)`, cutoff).Exec(ctx)
+		if err != nil {
+			return total, fmt.Errorf("provisioning: pruning usage samples: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if n < 5000 {
+			return total, nil
+		}
+	}
+}
+
+// UsageQuery selects a service's samples.
+type UsageQuery struct {
+	// Since and Until bound sampled_at (Since inclusive, Until exclusive);
+	// zero Since is Until less a day, zero Until is now.
+	Since, Until time.Time
+	// After is the sampled_at of the last sample of the previous page.
+	After *time.Time
+	Limit int
+}
+
+// Usage lists one of the account's services' samples, oldest first.
+// Errors: NotFound (another account's service), Invalid.
+func (s *Service) Usage(ctx context.Context, accountID, serviceID string, q UsageQuery) ([]UsageSample, error) {
+	if _, err := s.billing.Service(ctx, accountID, serviceID); err != nil {
+		return nil, err
+	}
+	if q.Until.IsZero() {
+		q.Until = s.now().Add(time.Second)
+	}
+	if q.Since.IsZero() {
+		q.Since = q.Until.Add(-24 * time.Hour)
+	}
+	if !q.Since.Before(q.Until) {
+		return nil, apperr.Field("since", "must be before until")
+	}
+	var out []UsageSample
+	sel := s.db.Read.NewSelect().Model(&out).Where("service_id = ?", serviceID).
+		Where("sampled_at >= ?", q.Since.UTC()).Where("sampled_at < ?", q.Until.UTC()).OrderExpr("sampled_at ASC").Limit(int64(q.Limit))
+	if q.After != nil {
+		sel = sel.Where("sampled_at > ?", q.After.UTC())
+	}
+	if err := sel.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("provisioning: listing usage of %s: %w", serviceID, err)
+	}
+	return out, nil
+}
+
+// usageArgs is the periodic usage collection.
+type usageArgs struct{}
+
+func (usageArgs) Kind() string { return "provisioning_usage_collect" }
+
+type usageWorker struct {
+	river.WorkerDefaults[usageArgs]
+	s *Service
+}
+
+// Timeout: a collection that runs longer is cut short and the next tick
+// samples again; ticks are unique per interval, so they never pile up.
+func (w *usageWorker) Timeout(*river.Job[usageArgs]) time.Duration { return 20 * time.Minute }
+
+func (w *usageWorker) Work(ctx context.Context, _ *river.Job[usageArgs]) error {
+	start := time.Now()
+	st, err := w.s.CollectUsage(ctx)
+	w.s.log.Debug("usage collected", "services", st.Services, "samples", st.Samples, "failed", st.Failed,
+		"skipped_plugins", st.Skipped, "took", time.Since(start).Round(time.Millisecond))
+	return err
+}
+
+// pruneArgs is the hourly retention of usage samples.
+type pruneArgs struct{}
+
+func (pruneArgs) Kind() string { return "provisioning_usage_prune" }
+
+type pruneWorker struct {
+	river.WorkerDefaults[pruneArgs]
+	s *Service
+}
+
+func (w *pruneWorker) Timeout(*river.Job[pruneArgs]) time.Duration { return 10 * time.Minute }
+
+func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
+	_, err := w.s.PruneUsage(ctx)
+	return err
+}
