@@ -67,7 +67,7 @@ func ImportCatalog(ctx context.Context, b *billing.Billing, c *Catalog) ([]Impor
 		case apperr.CodeOf(err) == apperr.NotFound:
 			p, err := b.CreatePlan(ctx, in)
 			if err != nil {
-				return out, fmt.Errorf("plans[%d] (%s): %w", i, in.Slug, err)
+				return out, planError(i, in.Slug, err)
 			}
 			out = append(out, ImportResult{Slug: in.Slug, Action: "created", ID: p.ID})
 		case err != nil:
@@ -76,12 +76,24 @@ func ImportCatalog(ctx context.Context, b *billing.Billing, c *Catalog) ([]Impor
 			out = append(out, ImportResult{Slug: in.Slug, Action: "unchanged", ID: cur.ID})
 		default:
 			if _, err := b.UpdatePlan(ctx, cur.ID, in); err != nil {
-				return out, fmt.Errorf("plans[%d] (%s): %w", i, in.Slug, err)
+				return out, planError(i, in.Slug, err)
 			}
 			out = append(out, ImportResult{Slug: in.Slug, Action: "updated", ID: cur.ID})
 		}
 	}
 	return out, nil
+}
+
+// planError names the plan and, for a refused one, each refused field.
+func planError(i int, slug string, err error) error {
+	if e, ok := apperr.As(err); ok && len(e.Fields) > 0 {
+		var b strings.Builder
+		for _, f := range e.Fields {
+			fmt.Fprintf(&b, "; %s: %s", f.Field, f.Message)
+		}
+		return fmt.Errorf("plans[%d] (%s): %s%s", i, slug, e.Message, b.String())
+	}
+	return fmt.Errorf("plans[%d] (%s): %w", i, slug, err)
 }
 
 // samePlan reports whether applying in would leave p as it is.

@@ -1,0 +1,224 @@
+package provisioning_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/httpapi"
+	"github.com/ezscale/platform/core/provisioning"
+	"github.com/ezscale/platform/core/ratelimit"
+)
+
+// api is the HTTP API over the bundle (billing and provisioning routes,
+// activity wired as in core/app), with a staff admin logged in.
+type api struct {
+	srv    *httptest.Server
+	router routers.Router
+	tb     *testBundle
+	staff  string
+}
+
+func (tb *testBundle) api(t testing.TB) *api {
+	t.Helper()
+	limiter := ratelimit.New(tb.db)
+	s := httpapi.New(httpapi.Deps{DB: tb.db, Accounts: tb.accounts, Limiter: limiter, ServiceActivity: tb.p.RecordActivity}, httpapi.Options{},
+		&httpapi.BillingAPI{Billing: tb.b}, &httpapi.ProvisioningAPI{Provisioning: tb.p, ActionLimit: &ratelimit.Rule{Limit: 1000, Window: time.Minute}})
+	doc, _, err := httpapi.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &api{srv: httptest.NewServer(s.Handler()), router: router, tb: tb}
+	t.Cleanup(a.srv.Close)
+	email := fmt.Sprintf("staff-%x@example.com", rand.Uint64())
+	if _, err = tb.accounts.CreateStaff(tb.ctx, email, "correct horse battery staple", accounts.StaffAdmin); err != nil {
+		t.Fatal(err)
+	}
+	a.staff = a.login(t, email)
+	return a
+}
+
+func (a *api) login(t testing.TB, email string) string {
+	t.Helper()
+	sess, _, err := a.tb.accounts.Login(a.tb.ctx, accounts.LoginInput{Email: email, Password: "correct horse battery staple"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess.Token
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decoding %s: %v", r.Body, err)
+	}
+}
+
+// must sends a request (JSON body), checks the status and that the
+// response matches the OpenAPI document.
+func (a *api) must(t testing.TB, want int, method, path, token string, body any, headers ...string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		enc, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(enc)
+	}
+	req, err := http.NewRequest(method, a.srv.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := a.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	route, params, err := a.router.FindRoute(req)
+	if err != nil {
+		t.Errorf("%s %s is not in the OpenAPI document: %v", method, path, err)
+	} else {
+		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+		check := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
+			Options: &openapi3filter.Options{IncludeResponseStatus: true}}
+		check.SetBodyBytes(out)
+		if err := openapi3filter.ValidateResponse(context.Background(), check); err != nil {
+			t.Errorf("%s %s → %d does not match the OpenAPI document: %v\n%s", method, path, resp.StatusCode, err, out)
+		}
+	}
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, out, want)
+	}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: out}
+}
+
+// TestProvisioningOverHTTP: power, SSO login, usage and free-tier status
+// over HTTP, matching the OpenAPI document; another account's service is a
+// 404 on every route; a read-only member cannot power; the customer's
+// calls on the service (billing's routes too) are activity, staff's are
+// not.
+func TestProvisioningOverHTTP(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setup(t, db, setupOpts{})
+		a := tb.api(t)
+		c := tb.customer(t, false, false)
+		token := a.login(t, c.Email)
+		tb.secure(t, c, true, true) // after the login: it would ask for a code
+		other := tb.customer(t, false, false)
+		otherToken := a.login(t, other.Email)
+		free := tb.plan(t, "free-micro", 0, true, "")
+
+		var order struct {
+			Service struct {
+				ID          string `json:"id"`
+				Environment string `json:"environment"`
+			} `json:"service"`
+		}
+		acct := "/api/v1/accounts/" + c.AccountID
+		a.must(t, 201, "POST", acct+"/orders", token, map[string]any{"plan_id": free.Slug}, "Idempotency-Key", "o-1").decode(t, &order)
+		if order.Service.Environment != "development" {
+			t.Errorf("ordered a free-tier service in %q", order.Service.Environment)
+		}
+		tb.waitService(t, order.Service.ID, "active")
+		svc := acct + "/services/" + order.Service.ID
+		a.must(t, 422, "POST", acct+"/orders", token, map[string]any{"plan_id": free.Slug})
+
+		var power provisioning.PowerResult
+		a.must(t, 200, "POST", svc+"/power", token, map[string]any{"action": "restart"}, "Idempotency-Key", "p-1").decode(t, &power)
+		if power.Action != "restart" {
+			t.Errorf("power %+v", power)
+		}
+		if calls := tb.prov.Calls("power"); len(calls) != 1 || calls[0].Key != "power:"+order.Service.ID+":p-1" {
+			t.Errorf("power calls %+v", calls)
+		}
+		a.must(t, 400, "POST", svc+"/power", token, map[string]any{"action": "restart", "force": true})
+		a.must(t, 400, "POST", svc+"/power", token, map[string]any{"action": "explode"})
+		a.must(t, 200, "POST", svc+"/login-url", token, nil)
+
+		if _, err := tb.p.CollectUsage(tb.ctx); err != nil {
+			t.Fatal(err)
+		}
+		var usage httpapi.List[provisioning.UsageSample]
+		a.must(t, 200, "GET", svc+"/usage", token, nil).decode(t, &usage)
+		if len(usage.Data) != 1 || usage.Data[0].CPUCentipercent != 1235 {
+			t.Errorf("usage %+v", usage)
+		}
+		a.must(t, 400, "GET", svc+"/usage?since=yesterday", token, nil)
+		a.must(t, 200, "GET", svc+"/free-tier", token, nil)
+
+		// Another account: 404 everywhere, nothing reaches the backend.
+		for _, r := range []struct{ method, path string }{
+			{"POST", svc + "/power"}, {"POST", svc + "/login-url"}, {"GET", svc + "/usage"}, {"GET", svc + "/free-tier"},
+			{"POST", "/api/v1/accounts/" + other.AccountID + "/services/" + order.Service.ID + "/power"},
+			{"GET", "/api/v1/accounts/" + other.AccountID + "/services/" + order.Service.ID + "/usage"},
+		} {
+			var body any
+			if r.method == "POST" {
+				body = map[string]any{"action": "boot"}
+			}
+			a.must(t, 404, r.method, r.path, otherToken, body)
+		}
+		if n := len(tb.prov.Calls("power")); n != 1 {
+			t.Errorf("%d power calls after another account's attempts, want 1", n)
+		}
+
+		// Activity: the customer's GET of the service counts, staff's
+		// does not.
+		last := func() time.Time {
+			st, err := tb.p.FreeTier(tb.ctx, c.AccountID, order.Service.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.LastActivityAt
+		}
+		tb.clock.Add(time.Hour)
+		a.must(t, 200, "GET", "/api/v1/admin/services/"+order.Service.ID, a.staff, nil)
+		if last().Equal(tb.clock.Now()) {
+			t.Errorf("a staff read counted as the customer's activity")
+		}
+		a.must(t, 200, "GET", svc, token, nil)
+		if !last().Equal(tb.clock.Now()) {
+			t.Errorf("the customer's read of the service was not recorded as activity")
+		}
+	})
+}
