@@ -266,8 +266,9 @@ func (s *Service) SweepFreeTier(ctx context.Context) (SweepStats, error) {
 					st.Warned++
 				}
 			case !now.Before(s.terminatesAt(row)):
-				err = s.terminateIdle(ctx, row, now)
-				if err == nil {
+				var done bool
+				done, err = s.terminateIdle(ctx, row, now)
+				if done {
 					st.Terminated++
 				}
 			}
@@ -289,7 +290,8 @@ func (s *Service) SweepFreeTier(ctx context.Context) (SweepStats, error) {
 func (s *Service) warnIdle(ctx context.Context, row *FreeTierService, now time.Time) error {
 	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*FreeTierService)(nil)).Set("warned_at = ?", now).
-			Where("service_id = ?", row.ServiceID).Where("ended_at IS NULL").Where("last_activity_at = ?", row.LastActivityAt).Exec(ctx)
+			Where("service_id = ?", row.ServiceID).Where("ended_at IS NULL").Where("last_activity_at = ?", row.LastActivityAt).
+			Where("(warned_at IS NULL OR warned_at < last_activity_at)").Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("provisioning: recording the inactivity warning of %s: %w", row.ServiceID, err)
 		}
@@ -323,10 +325,11 @@ func (s *Service) warnIdle(ctx context.Context, row *FreeTierService, now time.T
 }
 
 // terminateIdle terminates the service through billing (which queues the
-// backend's termination) and records why, in one transaction; a slot used
-// since it was read is left alone.
-func (s *Service) terminateIdle(ctx context.Context, row *FreeTierService, now time.Time) error {
-	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+// backend's termination) and records why, in one transaction, and reports
+// whether it did; a slot used or ended since it was read is left alone.
+func (s *Service) terminateIdle(ctx context.Context, row *FreeTierService, now time.Time) (bool, error) {
+	done := false
+	err := s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var still int
 		err := tx.NewSelect().Model((*FreeTierService)(nil)).ColumnExpr("1").Where("service_id = ?", row.ServiceID).
 			Where("ended_at IS NULL").Where("last_activity_at = ?", row.LastActivityAt).Scan(ctx, &still)
@@ -353,8 +356,10 @@ func (s *Service) terminateIdle(ctx context.Context, row *FreeTierService, now t
 		}
 		_, err = audit.Append(ctx, tx, audit.Event{Action: "provisioning.free_tier.inactivity_termination", AccountID: row.AccountID,
 			TargetType: "service", TargetID: row.ServiceID, Changes: map[string]any{"last_activity_at": row.LastActivityAt, "idle_days": idle}})
+		done = err == nil
 		return err
 	})
+	return done && err == nil, err
 }
 
 func unprocessable(field, reason, msg string) error {

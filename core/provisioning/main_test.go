@@ -265,6 +265,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 		billing.Options{Now: tb.clock.Now, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, ProvisionMaxAttempts: 3})
 	opts := so.opts
 	opts.Now = tb.clock.Now
+	opts.SweepInterval = -1 // the tests sweep by hand, on their clock
 	tb.p = provisioning.New(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Plugins: tb.host, Notifier: ns}, opts)
 	tb.accounts = accounts.New(db, ns, ratelimit.New(db), accounts.Options{
 		SessionTTL: time.Hour, LoginLimit: 1000, LoginWindow: time.Minute, SignupLimit: 1000, ResetTokenTTL: time.Hour,

@@ -42,7 +42,8 @@ type Options struct {
 	// termination, and a termination always follows a warning by at least
 	// this long. [7 days]
 	FreeTierWarnBefore time.Duration
-	// SweepInterval spaces the inactivity sweeps. [1h]
+	// SweepInterval spaces the inactivity sweeps; negative registers no
+	// periodic sweep (tests call SweepFreeTier themselves). [1h]
 	SweepInterval time.Duration
 	// ActivityResolution: activity is written at most once per service per
 	// this period (every API call on a service would otherwise be a
@@ -76,7 +77,7 @@ func (o Options) withDefaults() Options {
 	if o.FreeTierWarnBefore >= o.FreeTierInactivity {
 		o.FreeTierWarnBefore = o.FreeTierInactivity / 2
 	}
-	if o.SweepInterval <= 0 {
+	if o.SweepInterval == 0 {
 		o.SweepInterval = time.Hour
 	}
 	if o.ActivityResolution <= 0 {
@@ -155,13 +156,15 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 func (s *Service) register(reg *jobs.Registry) {
 	jobs.Add(reg, &sweepWorker{s: s})
-	reg.Periodic("provisioning_free_tier_sweep", s.opts.SweepInterval, func() river.JobArgs { return sweepArgs{} })
+	if s.opts.SweepInterval > 0 {
+		reg.Periodic("provisioning_free_tier_sweep", s.opts.SweepInterval, func() river.JobArgs { return sweepArgs{} })
+	}
 	jobs.Add(reg, &usageWorker{s: s})
 	jobs.Add(reg, &pruneWorker{s: s})
 	if s.opts.UsageInterval > 0 {
 		reg.Periodic("provisioning_usage_collect", s.opts.UsageInterval, func() river.JobArgs { return usageArgs{} })
+		reg.Periodic("provisioning_usage_prune", time.Hour, func() river.JobArgs { return pruneArgs{} })
 	}
-	reg.Periodic("provisioning_usage_prune", time.Hour, func() river.JobArgs { return pruneArgs{} })
 }
 
 // provisioner returns the plugin and checks it has described cap.
