@@ -49,7 +49,7 @@ func vpsBackend(f *fakes) backend {
 				t.Errorf("VirtFusion server %d: state %s built %v resources %+v, want package 2 built", s.ID, s.State, s.Built, r)
 			}
 		},
-		suspended: func(t *testing.T, ext string) bool { s, _, _ := f.vf.ServerSnapshot(id(t, ext)); return s.Suspended },
+		suspended:  func(t *testing.T, ext string) bool { s, _, _ := f.vf.ServerSnapshot(id(t, ext)); return s.Suspended },
 		powerCalls: func() int { return f.vf.Calls("POST /api/v1/servers/{id}/power/{action}") },
 		usage: func(t *testing.T, ext string) int64 {
 			if err := f.vf.SetUsage(id(t, ext), 5<<20, 7<<20, 37.5, 512, 3); err != nil {
