@@ -21,10 +21,12 @@ import (
 
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/logging"
+	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
@@ -43,6 +45,7 @@ type App struct {
 	Notify   *notify.Service
 	Limiter  *ratelimit.Limiter
 	Accounts *accounts.Service
+	Billing  *billing.Billing
 	// Plugins supervises the configured plugins; Run starts them.
 	Plugins *pluginhost.Host
 	// Scheduler is customer automation (tasks, windows, scheduled plan
@@ -117,6 +120,17 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		return nil, err
 	}
 	a.closers = append(a.closers, func(context.Context) error { a.Plugins.Stop(); return nil })
+	bc := cfg.Billing
+	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Outbox: a.Outbox, Notifier: a.Notify, Plugins: a.Plugins, Logger: logger.Named("billing")}, billing.Options{
+		Currency: money.Currency(bc.Currency), InvoiceDaysBefore: bc.InvoiceDaysBefore, SuspendAfterDays: bc.SuspendAfterDays,
+		TerminateAfterDays: bc.TerminateAfterDays, RunAt: bc.RunAt, PaymentGateway: bc.PaymentGateway,
+		ChargeMaxAttempts: bc.ChargeMaxAttempts, ChargeRetryDays: bc.ChargeRetryDays, RemindEveryDays: bc.RemindEveryDays,
+		ProvisionMaxAttempts: bc.ProvisionMaxAttempts, RetryBase: bc.RetryBase, AutoTopUpMaxFailures: bc.AutoTopUpMaxFailures,
+		PublicURL: cfg.Server.PublicURL,
+	})
+	// Community roles follow what accounts hold.
+	a.Notify.SetHoldings(a.Billing)
+	a.Billing.SyncRolesOn(a.Notify)
 	a.wireEmail()
 	// The discord channel and the Discord community reach their plugins
 	// through the host.
@@ -129,6 +143,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		RetryBase: cfg.Scheduler.RetryBase, RetryMax: cfg.Scheduler.RetryMax, BatchSize: cfg.Scheduler.BatchSize,
 		CheckTimeout: cfg.Scheduler.CheckTimeout, AllowPrivate: cfg.Scheduler.RecoveryAllowPrivate,
 	})
+	// Scheduled plan changes are applied by billing, with its proration.
+	a.Scheduler.SetPlanChanger(billingPlanChanger{b: a.Billing})
 
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",
@@ -163,7 +179,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow,
-	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.NotificationsAPI{Notify: a.Notify},
+	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing}, &httpapi.NotificationsAPI{Notify: a.Notify},
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler})
 	return a, nil
 }

@@ -1,0 +1,30 @@
+package app
+
+import (
+	"context"
+
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/scheduler"
+)
+
+// billingPlanChanger applies the scheduler's scheduled plan changes through
+// billing's plan change, joining the scheduler's transaction (billing's
+// methods join the ambient one) and calling no plugin inside it: the
+// backend's ChangePlan is billing's sync job. A change the customer
+// scheduled happens when they chose, so it is applied "now": an upgrade
+// with its prorated invoice, a downgrade with its prorated credit.
+type billingPlanChanger struct{ b *billing.Billing }
+
+func (c billingPlanChanger) ChangePlan(ctx context.Context, accountID, serviceID, toPlanID string) (*scheduler.PlanChangeOutcome, error) {
+	res, err := c.b.ChangePlan(ctx, accountID, serviceID, billing.ChangeInput{PlanID: toPlanID, When: "now"})
+	if err != nil {
+		return nil, err
+	}
+	out := &scheduler.PlanChangeOutcome{ChangeID: res.Change.ID, Prorated: res.Change.Prorated, Currency: string(res.Service.Currency)}
+	if res.Invoice != nil {
+		out.InvoiceID = res.Invoice.ID
+	}
+	return out, nil
+}
+
+var _ scheduler.PlanChanger = billingPlanChanger{}

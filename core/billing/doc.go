@@ -1,0 +1,63 @@
+// Package billing is the platform's billing domain: the catalog (plans,
+// add-ons, coupons), account billing profiles and tax rates, services and
+// their lifecycle, invoices, the account credit ledger (package ledger),
+// card payments through a payment gateway plugin, plan changes with
+// proration, the daily billing run and auto top-up. docs/billing.md is the
+// operator's and integrator's guide; this comment is the developer's map.
+//
+// # Using it from other packages
+//
+// Build one *Billing with New (it registers its jobs in the registry) and
+// give it the plugin host with Deps.Plugins or SetPlugins. The API other
+// domains rely on (stable; additions only):
+//
+//   - Ledger() — the credit ledger: Post (inside your transaction), Lock,
+//     Balance, Entries, Verify, and AddHook to react to every posting.
+//   - Invoices: Invoice, Invoices, CreateManualInvoice, IssueInvoice,
+//     VoidInvoice, MarkUncollectible, PayInvoice; hooks OnInvoicesIssued
+//     and OnInvoicePaid run inside the transaction that issues or pays
+//     (the billing run issues in batches, hence slices).
+//   - Services: Service, Services, ServiceAddons, Order, ChangePlan,
+//     Cancel, Terminate, RetryProvisioning; OnServiceStatus hook.
+//   - Suspension: Suspend / Unsuspend (own transaction) and SuspendTx /
+//     UnsuspendTx (inside yours), by reason (SuspendNonPayment,
+//     SuspendBudget, SuspendAdmin, SuspendAbuse or any lower-case name). A
+//     service is suspended while any reason is in force; payment lifts
+//     only SuspendNonPayment, so a budget or admin suspension stays.
+//   - Credit: Adjust, ChargeCredit, ApplyCredit, TopUp, Refund,
+//     AutoTopUpSettings / SetAutoTopUp.
+//   - Runs: TriggerRun (queued), RunStepNow (synchronous), GetRun, Runs.
+//
+// Errors are *apperr.Error with the codes each method documents; anything
+// else is internal.
+//
+// # Rules the code keeps
+//
+//   - Money is int64 minor units and a currency (package money); no float.
+//   - Every state change and its audit event (appended last, see txn) and
+//     the jobs it needs commit in one transaction.
+//   - No plugin is called inside a transaction: provisioning, backend
+//     sync, charges and refunds are jobs that record their intent, call the
+//     plugin, then record the outcome in a new transaction; each call
+//     carries an idempotency key derived from what it is for (the service
+//     id, invoice id + attempt, top-up id, refund id, state version), so a
+//     retried job never acts twice.
+//   - The database forbids what must never happen twice: one invoice per
+//     (service, period start, reason) by a unique index, gap-free invoice
+//     numbers from a counter row updated in the issuing transaction, coupon
+//     limits by conditional updates, a ledger key per account, one
+//     application per webhook event id, a non-negative running balance.
+//   - The billing run is a chain of steps, each its own job kind and each
+//     idempotent over the current state, committing in batches.
+//
+// # Files
+//
+// catalog.go, addons.go, coupons.go: the catalog. profile.go: billing
+// profiles and tax. services.go: orders and services. lifecycle.go:
+// payment effects, suspensions, termination. provision.go, sync.go: the
+// provisioner jobs. invoices.go: invoices and numbering. credit.go: credit
+// application and adjustments. changes.go: plan changes and proration.
+// payments.go, methods.go, topups.go, refunds.go, webhooks.go: the payment
+// gateway. autotopup.go. run.go, generate.go, dunning.go, bulk.go: the
+// billing run. txn.go: transactions with queued audit events and jobs.
+package billing

@@ -1,0 +1,52 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/notify"
+)
+
+// Holdings says what a user's accounts hold, for the Discord community
+// roles core/notify syncs (it implements notify.HoldingsProvider): the vps
+// role for an active VPS or dedicated server, gaming for an active game
+// server, across every account the user is a member of. VIP is left to the
+// operator (always false here).
+func (b *Billing) Holdings(ctx context.Context, userID string) (notify.Holdings, error) {
+	var types []string
+	err := b.db.Read.NewSelect().TableExpr("services AS s").ColumnExpr("DISTINCT p.service_type").
+		Join("JOIN plans AS p ON p.id = s.plan_id").
+		Join("JOIN memberships AS m ON m.account_id = s.account_id").
+		Where("m.user_id = ?", userID).Where("s.status = ?", StatusActive).Scan(ctx, &types)
+	if err != nil {
+		return notify.Holdings{}, fmt.Errorf("billing: loading holdings of %s: %w", userID, err)
+	}
+	var h notify.Holdings
+	for _, t := range types {
+		switch t {
+		case "vps", "dedicated":
+			h.VPS = true
+		case "game":
+			h.Gaming = true
+		}
+	}
+	return h, nil
+}
+
+// RoleSyncer asks for a community role sync of an account's members
+// (core/notify's RequestRoleSync).
+type RoleSyncer interface {
+	RequestRoleSync(ctx context.Context, tx bun.Tx, accountID string) error
+}
+
+// SyncRolesOn hooks r into service status changes: a service that starts,
+// is suspended or ends changes what its account's members hold.
+func (b *Billing) SyncRolesOn(r RoleSyncer) {
+	b.OnServiceStatus(func(ctx context.Context, tx bun.Tx, svc *Service, _ string) error {
+		return r.RequestRoleSync(ctx, tx, svc.AccountID)
+	})
+}
+
+var _ notify.HoldingsProvider = (*Billing)(nil)

@@ -1,0 +1,285 @@
+package billing_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/plugins/stripe/stripemock"
+)
+
+const webhookSecret = "whsec_billing_test"
+
+// setupStripe runs the real ezscale-plugin-stripe against stripe-mock
+// behind stripemock.TestMode (Stripe's idempotency and test cards). Without
+// stripe-mock the test is skipped, or fails under CI=true.
+func setupStripe(t *testing.T, db *database.DB, opts billing.Options) *testBundle {
+	t.Helper()
+	m := stripemock.Require(t, mock, mockErr)
+	srv := httptest.NewServer(stripemock.NewTestMode(m.URL))
+	t.Cleanup(srv.Close)
+	opts.PaymentGateway = "stripe"
+	return setup(t, db, setupOpts{opts: opts, plugins: []pluginhost.Spec{{Name: "stripe", Path: bins["stripe"], Config: map[string]any{
+		"secret_key": "sk_test_billing", "webhook_secret": webhookSecret, "api_base_url": srv.URL, "max_network_retries": 0,
+	}}}})
+}
+
+// sign signs a webhook body as Stripe does.
+func sign(body []byte) string {
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(webhookSecret))
+	mac.Write([]byte(ts + "." + string(body)))
+	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+func (tb *testBundle) payments(t testing.TB, accountID string) []billing.Payment {
+	t.Helper()
+	ps, err := tb.b.Payments(tb.ctx, accountID, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+// TestCardPaymentsThroughStripe: a saved card pays an order off-session
+// (the service is provisioned), a declined card leaves the invoice open and
+// tells the customer, and a signed webhook for that payment succeeding is
+// applied once.
+func TestCardPaymentsThroughStripe(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setupStripe(t, db, billing.Options{})
+		a := tb.api(t)
+		plan := tb.plan(t, "vps", 999, nil)
+
+		// A good card.
+		var pm struct {
+			ID      string `json:"id"`
+			Default bool   `json:"default"`
+		}
+		a.must(t, 201, "POST", "/api/v1/accounts/"+a.account+"/payment-methods", a.customer, map[string]any{"token": "pm_card_visa"},
+			"Idempotency-Key", "attach-1").decode(t, &pm)
+		if !pm.Default {
+			t.Error("the first payment method is not the default")
+		}
+		res, err := tb.b.Order(tb.ctx, a.account, billing.OrderInput{PlanID: plan.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb.waitService(t, res.Service.ID, billing.StatusActive)
+		inv, _ := tb.b.Invoice(tb.ctx, a.account, res.Invoice.ID)
+		pays := tb.payments(t, a.account)
+		if inv.Status != billing.InvoicePaid || len(pays) != 1 || pays[0].Status != billing.PaymentSucceeded || pays[0].IdempotencyKey != "invoice:"+inv.ID+":1" {
+			t.Fatalf("after the charge: invoice %s, payments %+v", inv.Status, pays)
+		}
+		if err := tb.b.Ledger().Verify(tb.ctx, a.account); err != nil {
+			t.Error(err)
+		}
+
+		// The renewal is charged by the billing run on its due date, once.
+		tb.clock.Set(date("2024-02-08"))
+		tb.step(t, billing.StepGenerate, date("2024-02-08"))
+		if n := tb.step(t, billing.StepCharge, date("2024-02-08")); n != 0 {
+			t.Errorf("charged %d invoices a week before they are due", n)
+		}
+		tb.clock.Set(date("2024-02-15"))
+		if n := tb.step(t, billing.StepCharge, date("2024-02-15")); n != 1 {
+			t.Errorf("the charge step queued %d charges, want 1", n)
+		}
+		waitFor(t, "the renewal to be paid", func() bool {
+			s, _ := tb.b.Service(tb.ctx, a.account, res.Service.ID)
+			return s.PeriodEnd.Equal(date("2024-03-15"))
+		})
+		tb.step(t, billing.StepCharge, date("2024-02-15"))
+		if n := len(tb.payments(t, a.account)); n != 2 {
+			t.Errorf("%d payments after the renewal, want 2", n)
+		}
+
+		// A declining card.
+		other, otherToken := a.signup(t, tb)
+		a.must(t, 201, "POST", "/api/v1/accounts/"+other+"/payment-methods", otherToken, map[string]any{"token": "pm_card_chargeDeclinedInsufficientFunds"})
+		res2, err := tb.b.Order(tb.ctx, other, billing.OrderInput{PlanID: plan.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var declined billing.Payment
+		waitFor(t, "the declined charge", func() bool {
+			ps := tb.payments(t, other)
+			if len(ps) == 1 && ps[0].Status == billing.PaymentFailed {
+				declined = ps[0]
+				return true
+			}
+			return false
+		})
+		if declined.FailureCode != "insufficient_funds" {
+			t.Errorf("failure code %q", declined.FailureCode)
+		}
+		inv2, _ := tb.b.Invoice(tb.ctx, other, res2.Invoice.ID)
+		if inv2.Status != billing.InvoiceOpen || inv2.ChargeAttempts != 1 {
+			t.Errorf("declined invoice: %s after %d attempts", inv2.Status, inv2.ChargeAttempts)
+		}
+		waitFor(t, "the payment failed notice", func() bool {
+			var n int
+			_ = db.NewSelect().Table("outbox_messages").ColumnExpr("count(*)").Where("template = 'billing_payment_failed'").Scan(tb.ctx, &n)
+			return n == 1
+		})
+
+		// The customer completes the payment on-session: Stripe's webhook.
+		body := []byte(fmt.Sprintf(`{"id":"evt_%s","object":"event","type":"payment_intent.succeeded","created":%d,"data":{"object":{"id":"pi_ok_%s","object":"payment_intent","amount":999,"currency":"usd","metadata":{"ezscale_payment_id":"%s"}}}}`,
+			declined.ID, time.Now().Unix(), declined.ID, declined.ID))
+		hook := "/api/v1/webhooks/payments/stripe"
+		var out struct {
+			Status string `json:"status"`
+		}
+		a.must(t, 401, "POST", hook, "", body, "Stripe-Signature", "t=1,v1=deadbeef")
+		a.must(t, 200, "POST", hook, "", body, "Stripe-Signature", sign(body)).decode(t, &out)
+		if out.Status != "applied" {
+			t.Errorf("first delivery: %s", out.Status)
+		}
+		a.must(t, 200, "POST", hook, "", body, "Stripe-Signature", sign(body)).decode(t, &out)
+		if out.Status != "duplicate" {
+			t.Errorf("second delivery: %s", out.Status)
+		}
+		inv2, _ = tb.b.Invoice(tb.ctx, other, res2.Invoice.ID)
+		if inv2.Status != billing.InvoicePaid {
+			t.Errorf("after the webhook the invoice is %s", inv2.Status)
+		}
+		tb.waitService(t, res2.Service.ID, billing.StatusActive)
+		bal, _ := tb.b.Ledger().Balance(tb.ctx, other, "USD")
+		es, _ := tb.b.Ledger().Entries(tb.ctx, other, 0, 10)
+		if bal.Amount != 0 || len(es) != 2 {
+			t.Errorf("after the webhook: balance %d over %d entries (want one credit, one application)", bal.Amount, len(es))
+		}
+	})
+}
+
+// TestTopUpsWithOneKeyCreditOnce: 20 concurrent top-up requests with one
+// Idempotency-Key create one top-up and one credit; a staff refund of it
+// goes back to the card.
+func TestTopUpsWithOneKeyCreditOnce(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setupStripe(t, db, billing.Options{})
+		a := tb.api(t)
+		a.must(t, 201, "POST", "/api/v1/accounts/"+a.account+"/payment-methods", a.customer, map[string]any{"token": "pm_card_visa"})
+		path := "/api/v1/accounts/" + a.account + "/credit/top-ups"
+		var wg sync.WaitGroup
+		statuses := make([]int, 20)
+		for i := range 20 {
+			wg.Go(func() {
+				statuses[i] = a.do(t, "POST", path, a.customer, map[string]any{"amount": 5000}, "Idempotency-Key", "topup-1").Status
+			})
+		}
+		wg.Wait()
+		for _, s := range statuses {
+			if s != 202 && s != 409 {
+				t.Errorf("statuses %v: want 202 (first or replayed) or 409 (in progress)", statuses)
+				break
+			}
+		}
+		waitFor(t, "the top-up to be credited", func() bool {
+			bal, _ := tb.b.Ledger().Balance(tb.ctx, a.account, "USD")
+			return bal.Amount > 0
+		})
+		// Any straggler is replayed, never a second top-up.
+		a.must(t, 202, "POST", path, a.customer, map[string]any{"amount": 5000}, "Idempotency-Key", "topup-1")
+		tus, _ := tb.b.TopUps(tb.ctx, a.account, "", 100)
+		if len(tus) != 1 {
+			t.Fatalf("%d top-ups", len(tus))
+		}
+		waitFor(t, "every top-up job to finish", func() bool {
+			var live int
+			_ = db.NewSelect().Table("river_job").ColumnExpr("count(*)").Where("kind = 'billing_topup_charge'").
+				Where("state NOT IN ('completed', 'cancelled', 'discarded')").Scan(tb.ctx, &live)
+			return live == 0
+		})
+		bal, _ := tb.b.Ledger().Balance(tb.ctx, a.account, "USD")
+		if bal.Amount != 5000 || bal.Entries != 1 {
+			t.Fatalf("balance %d over %d entries, want 5000 over 1", bal.Amount, bal.Entries)
+		}
+
+		// Refund 2000 of it to the card.
+		pays := tb.payments(t, a.account)
+		var ref struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		}
+		a.must(t, 202, "POST", "/api/v1/admin/accounts/"+a.account+"/credit/refunds", a.staff,
+			map[string]any{"payment_id": pays[0].ID, "amount": 2000, "reason": "requested_by_customer"}, "Idempotency-Key", "refund-1").decode(t, &ref)
+		a.must(t, 422, "POST", "/api/v1/admin/accounts/"+a.account+"/credit/refunds", a.staff,
+			map[string]any{"payment_id": pays[0].ID, "amount": 3001}, "Idempotency-Key", "refund-2")
+		waitFor(t, "the refund to succeed", func() bool {
+			rs, _ := tb.b.Refunds(tb.ctx, a.account, 10)
+			return len(rs) == 1 && rs[0].Status == billing.RefundSucceeded
+		})
+		bal, _ = tb.b.Ledger().Balance(tb.ctx, a.account, "USD")
+		p, _ := tb.b.Payment(tb.ctx, a.account, pays[0].ID)
+		if bal.Amount != 3000 || p.Refunded != 2000 {
+			t.Errorf("after the refund: balance %d, payment refunded %d", bal.Amount, p.Refunded)
+		}
+	})
+}
+
+// TestAutoTopUp: a debit below the threshold tops up (to the target); a
+// card that keeps failing turns auto top-up off after max failures, with
+// every attempt recorded and the customer told.
+func TestAutoTopUp(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setupStripe(t, db, billing.Options{})
+		a := tb.api(t)
+		a.must(t, 201, "POST", "/api/v1/accounts/"+a.account+"/payment-methods", a.customer, map[string]any{"token": "pm_card_visa"})
+		tb.credit(t, a.account, 3000)
+		a.must(t, 200, "PUT", "/api/v1/accounts/"+a.account+"/credit/auto-top-up", a.customer,
+			map[string]any{"enabled": true, "threshold": 1000, "target": 5000})
+		if _, err := tb.b.ChargeCredit(tb.ctx, a.account, billing.ChargeInput{Amount: 2500, Description: "usage"}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the auto top-up", func() bool {
+			bal, _ := tb.b.Ledger().Balance(tb.ctx, a.account, "USD")
+			return bal.Amount == 5000
+		})
+
+		// A declining card: two failures in a row turn it off.
+		b, bToken := a.signup(t, tb)
+		var pm struct {
+			ID string `json:"id"`
+		}
+		a.must(t, 201, "POST", "/api/v1/accounts/"+b+"/payment-methods", bToken, map[string]any{"token": "pm_card_chargeDeclined"}).decode(t, &pm)
+		a.must(t, 200, "PUT", "/api/v1/accounts/"+b+"/credit/auto-top-up", bToken,
+			map[string]any{"enabled": true, "threshold": 1000, "amount": 2000, "max_failures": 2, "payment_method_id": pm.ID})
+		waitFor(t, "the first failed attempt", func() bool {
+			s, _ := tb.b.AutoTopUpSettings(tb.ctx, b)
+			return s.Failures == 1
+		})
+		tb.step(t, billing.StepAutoTopUp, tb.clock.Now()) // the daily check tries again
+		waitFor(t, "auto top-up to turn itself off", func() bool {
+			s, _ := tb.b.AutoTopUpSettings(tb.ctx, b)
+			return !s.Enabled && s.DisabledReason != ""
+		})
+		tus, _ := tb.b.TopUps(tb.ctx, b, "", 10)
+		if len(tus) != 2 || tus[0].Status != billing.TopUpFailed || tus[1].Status != billing.TopUpFailed || tus[0].Source != billing.TopUpAuto {
+			t.Errorf("attempts: %+v", tus)
+		}
+		var msgs []string
+		_ = db.NewSelect().Table("outbox_messages").Column("template").Where("template LIKE 'billing_auto_topup%'").Order("created_at").Scan(tb.ctx, &msgs)
+		if !slices.Equal(msgs, []string{"billing_auto_topup_failed", "billing_auto_topup_disabled"}) {
+			t.Errorf("notices %v", msgs)
+		}
+		tb.step(t, billing.StepAutoTopUp, tb.clock.Now())
+		if tus, _ := tb.b.TopUps(tb.ctx, b, "", 10); len(tus) != 2 {
+			t.Errorf("a disabled auto top-up tried again: %d attempts", len(tus))
+		}
+	})
+}
