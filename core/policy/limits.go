@@ -80,9 +80,10 @@ func (l Limits) String() string {
 // environment string is at most MaxStringLen bytes; literal operands add
 // their own length.
 
-// scanCost is a comparison or search: about 64 bytes per step.
+// scanCost is a comparison or search: about 16 bytes per step (strings of
+// a large environment are rarely in the CPU's cache).
 func (l Limits) scanCost(literalLen int) int64 {
-	return 1 + int64(l.MaxStringLen+literalLen)/64
+	return 1 + int64(l.MaxStringLen+literalLen)/16
 }
 
 // transformCost is building a new string rune by rune (upper, lower): about

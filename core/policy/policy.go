@@ -205,14 +205,17 @@ var machines = sync.Pool{New: func() any { return new(vm.VM) }}
 // this data (a division by zero, an index out of range, the memory budget).
 func (p *Program[Env, Out]) Eval(env Env) (Out, error) {
 	var zero Out
+	// Boxed once for both the size check and the VM. (A pointer would be
+	// one copy too, but the VM then allocates on every field it reads.)
+	var boxed any = env
 	if p.shape.check != nil {
-		if err := p.shape.check(reflect.ValueOf(env), p.limits); err != nil {
+		if err := p.shape.check(reflect.ValueOf(boxed), p.limits); err != nil {
 			return zero, &Error{Msg: err.Error()}
 		}
 	}
 	m := machines.Get().(*vm.VM)
 	m.MemoryBudget = p.limits.MemoryBudget
-	out, err := m.Run(p.prog, env)
+	out, err := m.Run(p.prog, boxed)
 	machines.Put(m)
 	if err != nil {
 		return zero, fromExpr(p.src, err)

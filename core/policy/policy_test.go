@@ -42,6 +42,13 @@ func TestCompileEvalBool(t *testing.T) {
 		{`services[0].tags[0] endsWith "craft"`, true},
 		{`tags[1:] == ["vip"]`, true},
 		{"spend_percent >= 80 &&\n  service_type == \"game\"", true},
+		{`tags[-1] == 'vip' && (services[-1]?.id ?? "none") == "s2"`, true},
+		{`services | filter(.excluded) | len() == 1`, true},
+		{`any(tags, # == "vip")`, true},
+		{`find(services, .price < 1000).id == "s2" && findIndex(services, .excluded) == 1`, true},
+		{`none(services, .price > 10000) && one(services, .excluded)`, true},
+		{`trim(" game ") == service_type && indexOf(service_type, "me") == 2`, true},
+		{`int("12") + floor(1.5) == 13 && round(ratio) == 1`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
