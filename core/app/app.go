@@ -20,6 +20,8 @@ import (
 
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/billing/budget"
+	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
 	"github.com/ezscale/platform/core/jobs"
@@ -38,6 +40,8 @@ type App struct {
 	Outbox   *outbox.Outbox
 	Limiter  *ratelimit.Limiter
 	Accounts *accounts.Service
+	Ledger   *ledger.Ledger
+	Budgets  *budget.Service
 	HTTP     *httpapi.Server
 
 	server   *http.Server
@@ -75,6 +79,13 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		PublicURL: cfg.Server.PublicURL,
 	})
 	registerHousekeeping(reg, db, a.Limiter)
+	// Budget caps watch the credit ledger through its hook. Until billing's
+	// service lifecycle is wired here, the hard stop records suspensions in
+	// the schema only (budget.TableSuspender); pass billing as
+	// Options.Suspender then, and build billing on this same Ledger.
+	a.Ledger = ledger.New(db, nil)
+	a.Budgets = budget.New(db, a.Outbox, reg, budget.Options{PublicURL: cfg.Server.PublicURL})
+	a.Ledger.AddHook(a.Budgets.LedgerHook())
 
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",
@@ -106,7 +117,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow,
-	}, &httpapi.QueueAPI{Engine: engine})
+	}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BudgetAPI{Budgets: a.Budgets})
 	return a, nil
 }
 

@@ -313,8 +313,8 @@ func TestThresholdsFireOncePerPeriod(t *testing.T) {
 		for _, a := range st.Alerts {
 			keys = append(keys, a.Key)
 		}
-		if diff := cmp.Diff([]string{"50", "75", "90"}, sorted(keys)); diff != "" || st.SpendPercent != 95 || st.Period.Spend != 9500 {
-			t.Errorf("Status: alerts %v, %d %%, spend %d", keys, st.SpendPercent, st.Period.Spend)
+		if diff := cmp.Diff([]string{"50", "75", "90"}, sorted(keys)); diff != "" || st.Period.SpendPercent != 95 || st.Period.Spend != 9500 {
+			t.Errorf("Status: alerts %v, %d %%, spend %d", keys, st.Period.SpendPercent, st.Period.Spend)
 		}
 	})
 }

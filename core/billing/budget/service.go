@@ -227,14 +227,25 @@ func (s *Service) SetExcluded(ctx context.Context, accountID, serviceID string, 
 
 // Status is a budget with its current period.
 type Status struct {
-	Budget *Budget `json:"budget"`
-	// Period is the current period as of the last check (spend 0 before
-	// the first check of the period).
-	Period       Period   `json:"period"`
-	SpendPercent int64    `json:"spend_percent"`
-	Alerts       []Alert  `json:"alerts"`
-	Excluded     []string `json:"excluded_service_ids"`
-	Suspended    []string `json:"suspended_service_ids"`
+	Budget    *Budget      `json:"budget"`
+	Period    PeriodStatus `json:"period"`
+	Alerts    []Alert      `json:"alerts"`
+	Excluded  []string     `json:"excluded_service_ids"`
+	Suspended []string     `json:"suspended_service_ids"`
+}
+
+// PeriodStatus is the current period as of its last check (spend 0 before
+// the first check of the period).
+type PeriodStatus struct {
+	Start           time.Time  `json:"start"`
+	End             time.Time  `json:"end"`
+	Spend           int64      `json:"spend"`
+	SpendPercent    int64      `json:"spend_percent"`
+	CheckedAt       *time.Time `json:"checked_at,omitempty"`
+	StoppedAt       *time.Time `json:"stopped_at,omitempty"`
+	OverriddenAt    *time.Time `json:"overridden_at,omitempty"`
+	OverrideEntryID string     `json:"override_entry_id,omitempty"`
+	OverrideAmount  int64      `json:"override_amount,omitempty"`
 }
 
 // Status returns the account's budget and its current period. Errors:
@@ -244,15 +255,22 @@ func (s *Service) Status(ctx context.Context, accountID string) (*Status, error)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	start, end := periodOf(now, b.ResetDay)
-	st := &Status{Budget: b, Period: Period{AccountID: accountID, PeriodStart: start, PeriodEnd: end}, Alerts: []Alert{}, Excluded: []string{}}
+	start, end := periodOf(s.now(), b.ResetDay)
+	st := &Status{Budget: b, Period: PeriodStatus{Start: start, End: end}, Alerts: []Alert{}, Excluded: []string{}}
 	conn := s.db.Conn(ctx)
-	err = conn.NewSelect().Model(&st.Period).Where("account_id = ?", accountID).Where("period_start = ?", start).Scan(ctx)
-	if err != nil && !database.IsNoRows(err) {
+	p := &Period{}
+	err = conn.NewSelect().Model(p).Where("account_id = ?", accountID).Where("period_start = ?", start).Scan(ctx)
+	switch {
+	case err == nil:
+		st.Period.Spend, st.Period.StoppedAt, st.Period.OverriddenAt = p.Spend, p.StoppedAt, p.OverriddenAt
+		st.Period.OverrideEntryID, st.Period.OverrideAmount = p.OverrideEntryID, p.OverrideAmount
+		if p.CheckedSeq > 0 || !p.CheckedAt.IsZero() {
+			st.Period.CheckedAt = &p.CheckedAt
+		}
+	case !database.IsNoRows(err):
 		return nil, fmt.Errorf("budget: loading period of %s: %w", accountID, err)
 	}
-	st.SpendPercent = percent(st.Period.Spend, b.MonthlyLimit)
+	st.Period.SpendPercent = percent(st.Period.Spend, b.MonthlyLimit)
 	if err := conn.NewSelect().Model(&st.Alerts).Where("account_id = ?", accountID).Where("period_start = ?", start).
 		Order("created_at ASC", "key ASC").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("budget: loading alerts of %s: %w", accountID, err)
