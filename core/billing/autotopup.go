@@ -1,0 +1,240 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/money"
+)
+
+// AutoTopUp tops an account's credit up when it falls below a threshold.
+type AutoTopUp struct {
+	bun.BaseModel `bun:"table:auto_topups"`
+
+	AccountID string `bun:"account_id,pk"`
+	Enabled   bool   `bun:"enabled"`
+	Threshold int64  `bun:"threshold"`
+	// Amount to add, or (when Target is set) top up to Target.
+	Amount          int64      `bun:"amount"`
+	Target          int64      `bun:"target"`
+	PaymentMethodID string     `bun:"payment_method_id"`
+	Failures        int        `bun:"failures"`
+	MaxFailures     int        `bun:"max_failures"`
+	DisabledReason  string     `bun:"disabled_reason"`
+	LastAttemptAt   *time.Time `bun:"last_attempt_at"`
+	UpdatedAt       time.Time  `bun:"updated_at"`
+}
+
+// due returns what to add for balance, or 0.
+func (a *AutoTopUp) due(balance int64) int64 {
+	if !a.Enabled || balance >= a.Threshold {
+		return 0
+	}
+	if a.Target > 0 {
+		return max(a.Target-balance, 0)
+	}
+	return a.Amount
+}
+
+// AutoTopUpInput configures auto top-up.
+type AutoTopUpInput struct {
+	Enabled   bool  `json:"enabled"`
+	Threshold int64 `json:"threshold"`
+	// Amount to add each time, or Target to top up to (one of the two).
+	Amount          int64  `json:"amount"`
+	Target          int64  `json:"target"`
+	PaymentMethodID string `json:"payment_method_id"`
+	// MaxFailures in a row before it disables itself (default from
+	// billing.auto_topup_max_failures).
+	MaxFailures int `json:"max_failures"`
+}
+
+// AutoTopUpSettings returns the account's settings (disabled defaults when
+// none were saved).
+func (b *Billing) AutoTopUpSettings(ctx context.Context, accountID string) (*AutoTopUp, error) {
+	a := &AutoTopUp{}
+	err := b.db.Conn(ctx).NewSelect().Model(a).Where("account_id = ?", accountID).Scan(ctx)
+	if database.IsNoRows(err) {
+		return &AutoTopUp{AccountID: accountID, MaxFailures: b.opts.AutoTopUpMaxFailures}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("billing: loading auto top-up: %w", err)
+	}
+	return a, nil
+}
+
+// SetAutoTopUp saves the settings; enabling resets the failure count.
+// Errors: Invalid.
+func (b *Billing) SetAutoTopUp(ctx context.Context, accountID string, in AutoTopUpInput) (*AutoTopUp, error) {
+	var errs apperr.Fields
+	if in.Threshold < 0 || money.CheckAmount(in.Threshold) != nil {
+		errs.Add("threshold", "must be a non-negative number of minor units")
+	}
+	if in.Amount < 0 || in.Target < 0 || money.CheckAmount(in.Amount) != nil || money.CheckAmount(in.Target) != nil {
+		errs.Add("amount", "must be a non-negative number of minor units")
+	}
+	if in.Enabled {
+		if (in.Amount > 0) == (in.Target > 0) {
+			errs.Add("amount", "set either amount (added each time) or target (topped up to)")
+		}
+		if in.Target > 0 && in.Target <= in.Threshold {
+			errs.Add("target", "must be above the threshold")
+		}
+	}
+	if in.MaxFailures == 0 {
+		in.MaxFailures = b.opts.AutoTopUpMaxFailures
+	}
+	if in.MaxFailures < 1 || in.MaxFailures > 20 {
+		errs.Add("max_failures", "must be from 1 to 20")
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	a := &AutoTopUp{AccountID: accountID, Enabled: in.Enabled, Threshold: in.Threshold, Amount: in.Amount, Target: in.Target,
+		PaymentMethodID: in.PaymentMethodID, MaxFailures: in.MaxFailures, UpdatedAt: b.now()}
+	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+		if a.PaymentMethodID != "" {
+			if _, err := b.methodTx(ctx, t, accountID, a.PaymentMethodID); err != nil {
+				return apperr.Field("payment_method_id", "no such payment method")
+			}
+		}
+		if _, err := t.NewInsert().Model(a).On("CONFLICT (account_id) DO UPDATE").
+			Set("enabled = EXCLUDED.enabled, threshold = EXCLUDED.threshold, amount = EXCLUDED.amount, target = EXCLUDED.target").
+			Set("payment_method_id = EXCLUDED.payment_method_id, max_failures = EXCLUDED.max_failures, failures = 0, disabled_reason = ''").
+			Set("updated_at = EXCLUDED.updated_at").Exec(ctx); err != nil {
+			return fmt.Errorf("billing: saving auto top-up: %w", err)
+		}
+		t.audit("billing.auto_topup.set", accountID, "account", accountID, map[string]any{
+			"enabled": a.Enabled, "threshold": a.Threshold, "amount": a.Amount, "target": a.Target,
+		})
+		if a.Enabled {
+			t.enqueue(autoTopUpArgs{AccountID: accountID}, nil)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// afterPosting is the ledger hook: after a debit, an account with auto
+// top-up enabled whose balance fell below its threshold gets a check job.
+func (b *Billing) afterPosting(ctx context.Context, tx bun.Tx, e *ledger.Entry) error {
+	if e.Amount >= 0 {
+		return nil
+	}
+	var enabled []string
+	err := tx.NewSelect().Model((*AutoTopUp)(nil)).Column("account_id").Where("account_id = ?", e.AccountID).
+		Where("enabled = ?", true).Where("threshold > ?", e.BalanceAfter).Scan(ctx, &enabled)
+	if err != nil {
+		return fmt.Errorf("billing: checking auto top-up: %w", err)
+	}
+	if len(enabled) == 0 {
+		return nil
+	}
+	_, err = b.jobs.InsertTx(ctx, tx, autoTopUpArgs{AccountID: e.AccountID}, nil)
+	return err
+}
+
+// autoTopUpArgs checks one account's auto top-up.
+type autoTopUpArgs struct {
+	AccountID string `json:"account_id"`
+}
+
+func (autoTopUpArgs) Kind() string { return "billing_auto_topup" }
+
+// InsertOpts: one live check per account.
+func (autoTopUpArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: liveStates}}
+}
+
+type autoTopUpWorker struct {
+	river.WorkerDefaults[autoTopUpArgs]
+	b *Billing
+}
+
+func (w *autoTopUpWorker) Timeout(*river.Job[autoTopUpArgs]) time.Duration { return time.Minute }
+
+// Work creates a top-up when the balance is below the threshold and none
+// is in flight; the top-up's own job charges it. The key is the attempt's
+// time slot, so a duplicate check in the same minute cannot charge twice.
+func (w *autoTopUpWorker) Work(ctx context.Context, job *river.Job[autoTopUpArgs]) error {
+	b := w.b
+	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
+		a := &AutoTopUp{}
+		if err := t.NewSelect().Model(a).Where("account_id = ?", job.Args.AccountID).Scan(ctx); err != nil {
+			if database.IsNoRows(err) {
+				return nil
+			}
+			return fmt.Errorf("billing: loading auto top-up: %w", err)
+		}
+		p, err := b.profileTx(ctx, t, a.AccountID)
+		if err != nil {
+			return err
+		}
+		bal, err := b.ledger.Lock(ctx, t.Tx, a.AccountID, p.Currency)
+		if err != nil {
+			return err
+		}
+		amount := a.due(bal)
+		if amount <= 0 {
+			return nil
+		}
+		inFlight, err := t.NewSelect().Model((*TopUp)(nil)).Where("account_id = ?", a.AccountID).Where("status = ?", TopUpPending).Count(ctx)
+		if err != nil {
+			return fmt.Errorf("billing: checking pending top-ups: %w", err)
+		}
+		if inFlight > 0 {
+			return nil // the pending one will credit (or fail and be counted)
+		}
+		now := b.now()
+		key := "auto:" + now.Truncate(time.Minute).Format(time.RFC3339)
+		if _, err := t.NewUpdate().Model(a).WherePK().Set("last_attempt_at = ?", now).Exec(ctx); err != nil {
+			return fmt.Errorf("billing: recording auto top-up attempt: %w", err)
+		}
+		if _, err := b.createTopUp(ctx, t, a.AccountID, TopUpAuto, amount, a.PaymentMethodID, key); err != nil {
+			if apperr.CodeOf(err) == apperr.Unprocessable || apperr.CodeOf(err) == apperr.Invalid {
+				return b.disableAutoTopUp(ctx, t, a, "no usable payment method")
+			}
+			return err
+		}
+		return nil
+	})
+}
+
+// autoTopUpFailed counts a failed automatic top-up, notifies, and disables
+// auto top-up after MaxFailures in a row.
+func (b *Billing) autoTopUpFailed(ctx context.Context, t *txn, tu *TopUp) error {
+	a := &AutoTopUp{}
+	if err := t.NewSelect().Model(a).Where("account_id = ?", tu.AccountID).Scan(ctx); err != nil {
+		return fmt.Errorf("billing: loading auto top-up: %w", err)
+	}
+	a.Failures++
+	if _, err := t.NewUpdate().Model(a).WherePK().Set("failures = ?", a.Failures).Exec(ctx); err != nil {
+		return fmt.Errorf("billing: counting auto top-up failure: %w", err)
+	}
+	if a.Failures >= a.MaxFailures {
+		return b.disableAutoTopUp(ctx, t, a, fmt.Sprintf("%d failed charges in a row (last: %s)", a.Failures, tu.Failure))
+	}
+	return b.notify(ctx, t, tu.AccountID, "billing_auto_topup_failed", "Automatic top-up failed",
+		fmt.Sprintf("Your automatic top-up of %s failed: %s\nWe will try again; after %d failures in a row it turns itself off.\n\n%s\n",
+			money.New(tu.Amount, tu.Currency), tu.Failure, a.MaxFailures, b.link("/credit")))
+}
+
+func (b *Billing) disableAutoTopUp(ctx context.Context, t *txn, a *AutoTopUp, why string) error {
+	if _, err := t.NewUpdate().Model(a).WherePK().Set("enabled = ?", false).Set("disabled_reason = ?", truncate(why, 300)).
+		Set("updated_at = ?", b.now()).Exec(ctx); err != nil {
+		return fmt.Errorf("billing: disabling auto top-up: %w", err)
+	}
+	t.audit("billing.auto_topup.disabled", a.AccountID, "account", a.AccountID, map[string]any{"reason": why})
+	return b.notify(ctx, t, a.AccountID, "billing_auto_topup_disabled", "Automatic top-up turned off",
+		fmt.Sprintf("Automatic top-up was turned off: %s\nCheck your payment method and turn it on again.\n\n%s\n", why, b.link("/credit")))
+}

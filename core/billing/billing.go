@@ -1,0 +1,201 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/go-hclog"
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/sdk"
+)
+
+// PluginHost is what billing needs from the plugin host; *pluginhost.Host
+// satisfies it. Calls through it are never made inside a transaction.
+type PluginHost interface {
+	Provisioner(name string) (sdk.ProvisionerClient, error)
+	PaymentGateway(name string) (sdk.PaymentGateway, error)
+}
+
+// Options tune billing (see config.Billing).
+type Options struct {
+	// Currency of accounts without a billing profile.
+	Currency money.Currency
+	// InvoiceDaysBefore: a renewal invoice is generated this many days
+	// before the service's due date.
+	InvoiceDaysBefore int
+	// SuspendAfterDays / TerminateAfterDays past an invoice's due date.
+	SuspendAfterDays   int
+	TerminateAfterDays int
+	// RunAt is the daily run's time of day in UTC, "HH:MM".
+	RunAt string
+	// PaymentGateway names the payment gateway plugin ("" = card payments
+	// off).
+	PaymentGateway string
+	// ChargeMaxAttempts bounds automatic charges of one invoice, made at
+	// most every ChargeRetryDays.
+	ChargeMaxAttempts int
+	ChargeRetryDays   int
+	// RemindEveryDays spaces overdue reminders.
+	RemindEveryDays int
+	// ProvisionMaxAttempts bounds provisioning and backend sync retries.
+	ProvisionMaxAttempts int
+	// AutoTopUpMaxFailures disables an auto top-up after that many failed
+	// charges in a row (the default for new settings).
+	AutoTopUpMaxFailures int
+	// RetryBase is the first retry delay of provisioning, sync and payment
+	// jobs, doubling per attempt up to RetryMax.
+	RetryBase, RetryMax time.Duration
+	// BatchSize is how many rows a billing-run step handles per
+	// transaction.
+	BatchSize int
+	// PublicURL prefixes links in notifications.
+	PublicURL string
+	// Now is the clock (tests); nil = the wall clock in UTC.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.Currency == "" {
+		o.Currency = "USD"
+	}
+	if o.InvoiceDaysBefore == 0 {
+		o.InvoiceDaysBefore = 7
+	}
+	if o.SuspendAfterDays == 0 {
+		o.SuspendAfterDays = 7
+	}
+	if o.TerminateAfterDays == 0 {
+		o.TerminateAfterDays = 30
+	}
+	if o.RunAt == "" {
+		o.RunAt = "00:10"
+	}
+	if o.ChargeMaxAttempts == 0 {
+		o.ChargeMaxAttempts = 4
+	}
+	if o.ChargeRetryDays == 0 {
+		o.ChargeRetryDays = 2
+	}
+	if o.RemindEveryDays == 0 {
+		o.RemindEveryDays = 3
+	}
+	if o.ProvisionMaxAttempts == 0 {
+		o.ProvisionMaxAttempts = 8
+	}
+	if o.AutoTopUpMaxFailures == 0 {
+		o.AutoTopUpMaxFailures = 3
+	}
+	if o.RetryBase == 0 {
+		o.RetryBase = 30 * time.Second
+	}
+	if o.RetryMax == 0 {
+		o.RetryMax = 6 * time.Hour
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 1000
+	}
+	if o.Now == nil {
+		o.Now = func() time.Time { return time.Now().UTC() }
+	}
+	return o
+}
+
+// Deps are the services billing uses.
+type Deps struct {
+	DB     *database.DB
+	Jobs   *jobs.Registry
+	Outbox *outbox.Outbox
+	// Plugins may be nil: provisioning and payments then fail as
+	// unavailable (and are retried) until a host is set with SetPlugins.
+	Plugins PluginHost
+	Logger  hclog.Logger
+}
+
+// Billing is the billing domain: catalog, services, invoices, the credit
+// ledger, payments, the daily billing run and auto top-up. Methods are safe
+// for concurrent use. Methods taking a bun.Tx run inside the caller's
+// transaction and never call a plugin; the others open their own (or join
+// the ambient one in ctx).
+type Billing struct {
+	db      *database.DB
+	jobs    *jobs.Inserter
+	outbox  *outbox.Outbox
+	ledger  *ledger.Ledger
+	plugins PluginHost
+	log     hclog.Logger
+	opts    Options
+	hooks   hooks
+}
+
+// New builds billing and registers its jobs (workers and the daily run) in
+// deps.Jobs.
+func New(deps Deps, opts Options) *Billing {
+	opts = opts.withDefaults()
+	if deps.Logger == nil {
+		deps.Logger = hclog.NewNullLogger()
+	}
+	b := &Billing{
+		db: deps.DB, jobs: deps.Jobs.Inserter(), outbox: deps.Outbox, plugins: deps.Plugins,
+		log: deps.Logger, opts: opts,
+	}
+	b.ledger = ledger.New(deps.DB, opts.Now)
+	b.ledger.AddHook(b.afterPosting)
+	b.registerJobs(deps.Jobs)
+	return b
+}
+
+// SetPlugins sets the plugin host after construction (the host may be
+// started after the services are built).
+func (b *Billing) SetPlugins(p PluginHost) { b.plugins = p }
+
+// Ledger is the account credit ledger billing posts to.
+func (b *Billing) Ledger() *ledger.Ledger { return b.ledger }
+
+// Options returns the effective options.
+func (b *Billing) Options() Options { return b.opts }
+
+func (b *Billing) now() time.Time { return b.opts.Now().UTC() }
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// tx runs fn in the ambient transaction or a new one.
+func (b *Billing) tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return b.db.Tx(ctx, fn)
+}
+
+func (b *Billing) provisioner(name string) (sdk.ProvisionerClient, error) {
+	if b.plugins == nil {
+		return nil, sdk.Errorf(sdk.Unavailable, "no plugin host is running")
+	}
+	p, err := b.plugins.Provisioner(name)
+	if err != nil {
+		return nil, fmt.Errorf("provisioner plugin %q: %w", name, err)
+	}
+	return p, nil
+}
+
+func (b *Billing) gateway(name string) (sdk.PaymentGateway, error) {
+	if b.plugins == nil {
+		return nil, sdk.Errorf(sdk.Unavailable, "no plugin host is running")
+	}
+	if name == "" {
+		return nil, sdk.Errorf(sdk.NotSupported, "no payment gateway is configured (billing.payment_gateway)")
+	}
+	g, err := b.plugins.PaymentGateway(name)
+	if err != nil {
+		return nil, fmt.Errorf("payment gateway plugin %q: %w", name, err)
+	}
+	return g, nil
+}
+
+// isPG reports whether the database is PostgreSQL, for the few statements
+// that differ (row locks).
+func (b *Billing) isPG() bool { return b.db.Dialect == database.Postgres }

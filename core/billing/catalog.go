@@ -1,0 +1,380 @@
+package billing
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/money"
+)
+
+// Service types a plan can provision.
+var ServiceTypes = []string{"vps", "dedicated", "hosting", "game", "kasm"}
+
+var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// Plan is a catalog entry customers order.
+type Plan struct {
+	bun.BaseModel `bun:"table:plans"`
+
+	ID           string         `bun:"id,pk"`
+	Slug         string         `bun:"slug"`
+	Name         string         `bun:"name"`
+	Description  string         `bun:"description"`
+	ServiceType  string         `bun:"service_type"`
+	Tier         string         `bun:"tier"`
+	Specs        string         `bun:"specs"` // a JSON object
+	Currency     money.Currency `bun:"currency"`
+	MonthlyPrice int64          `bun:"monthly_price"`
+	// Overrides of the derived prices of the longer cycles.
+	QuarterlyPrice *int64 `bun:"quarterly_price"`
+	AnnualPrice    *int64 `bun:"annual_price"`
+	BiennialPrice  *int64 `bun:"biennial_price"`
+	// Cycles offered, comma-separated.
+	Cycles             string    `bun:"cycles"`
+	FreeTier           bool      `bun:"free_tier"`
+	FreeTierPerAccount int       `bun:"free_tier_per_account"`
+	Plugin             string    `bun:"plugin"`
+	PluginOptions      string    `bun:"plugin_options"` // a JSON object of strings
+	Active             bool      `bun:"active"`
+	SortOrder          int       `bun:"sort_order"`
+	CreatedAt          time.Time `bun:"created_at"`
+	UpdatedAt          time.Time `bun:"updated_at"`
+}
+
+func (p *Plan) override(c money.Cycle) *int64 {
+	switch c {
+	case money.Quarterly:
+		return p.QuarterlyPrice
+	case money.Annual:
+		return p.AnnualPrice
+	case money.Biennial:
+		return p.BiennialPrice
+	}
+	return nil
+}
+
+// Price is the plan's price for one cycle: the override when staff set
+// one, else derived from the monthly price by the cycle's discount.
+func (p *Plan) Price(c money.Cycle) int64 {
+	if o := p.override(c); o != nil {
+		return *o
+	}
+	return money.CyclePrice(p.MonthlyPrice, c)
+}
+
+// OffersCycle reports whether the plan can be ordered on cycle c.
+func (p *Plan) OffersCycle(c money.Cycle) bool {
+	return slices.Contains(strings.Split(p.Cycles, ","), string(c))
+}
+
+// CyclePrice is one cycle's price as the catalog shows it.
+type CyclePrice struct {
+	Cycle money.Cycle `json:"cycle"`
+	Price int64       `json:"price"`
+	// Saving against paying monthly for as many months, and as basis
+	// points of that (1500 = 15 %).
+	Saving     int64 `json:"saving"`
+	SavingBP   int64 `json:"saving_bp"`
+	Overridden bool  `json:"overridden"`
+}
+
+// Prices lists the offered cycles' prices, shortest cycle first.
+func (p *Plan) Prices() []CyclePrice {
+	var out []CyclePrice
+	for _, c := range money.Cycles() {
+		if !p.OffersCycle(c) {
+			continue
+		}
+		price := p.Price(c)
+		out = append(out, CyclePrice{
+			Cycle: c, Price: price, Saving: money.Saving(p.MonthlyPrice, c, price),
+			SavingBP: money.SavingBP(p.MonthlyPrice, c, price), Overridden: p.override(c) != nil,
+		})
+	}
+	return out
+}
+
+// Options returns the plan's provisioner options.
+func (p *Plan) Options() map[string]string { return decodeOptions(p.PluginOptions) }
+
+func decodeOptions(s string) map[string]string {
+	m := map[string]string{}
+	_ = json.Unmarshal([]byte(s), &m)
+	return m
+}
+
+func encodeJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("billing: encoding %T: %v", v, err)) // maps of strings always encode
+	}
+	return string(b)
+}
+
+// PlanInput creates or replaces a plan.
+type PlanInput struct {
+	Slug               string            `json:"slug"`
+	Name               string            `json:"name"`
+	Description        string            `json:"description"`
+	ServiceType        string            `json:"service_type"`
+	Tier               string            `json:"tier"`
+	Specs              json.RawMessage   `json:"specs"`
+	Currency           money.Currency    `json:"currency"`
+	MonthlyPrice       int64             `json:"monthly_price"`
+	QuarterlyPrice     *int64            `json:"quarterly_price"`
+	AnnualPrice        *int64            `json:"annual_price"`
+	BiennialPrice      *int64            `json:"biennial_price"`
+	Cycles             []money.Cycle     `json:"cycles"`
+	FreeTier           bool              `json:"free_tier"`
+	FreeTierPerAccount *int              `json:"free_tier_per_account"`
+	Plugin             string            `json:"plugin"`
+	PluginOptions      map[string]string `json:"plugin_options"`
+	Active             *bool             `json:"active"`
+	SortOrder          int               `json:"sort_order"`
+}
+
+func checkPrice(errs *apperr.Fields, field string, v int64) {
+	if v < 0 || v > money.MaxAmount {
+		errs.Add(field, "must be a whole number of minor units from 0 to %d", money.MaxAmount)
+	}
+}
+
+func (in *PlanInput) toPlan(p *Plan) error {
+	var errs apperr.Fields
+	in.Slug = strings.TrimSpace(in.Slug)
+	if !slugRe.MatchString(in.Slug) {
+		errs.Add("slug", "must be 1-63 lower-case letters, digits and dashes")
+	}
+	if strings.TrimSpace(in.Name) == "" || len(in.Name) > 200 {
+		errs.Add("name", "is required (at most 200 characters)")
+	}
+	if len(in.Description) > 5000 {
+		errs.Add("description", "must be at most 5000 characters")
+	}
+	if !slices.Contains(ServiceTypes, in.ServiceType) {
+		errs.Add("service_type", "must be one of %s", strings.Join(ServiceTypes, ", "))
+	}
+	if len(in.Tier) > 50 {
+		errs.Add("tier", "must be at most 50 characters")
+	}
+	specs := "{}"
+	if len(in.Specs) > 0 && string(in.Specs) != "null" {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(in.Specs, &obj); err != nil || len(in.Specs) > 10000 {
+			errs.Add("specs", "must be a JSON object of at most 10000 bytes")
+		} else {
+			specs = string(in.Specs)
+		}
+	}
+	if !in.Currency.Valid() {
+		errs.Add("currency", "must be an ISO 4217 code such as USD")
+	}
+	checkPrice(&errs, "monthly_price", in.MonthlyPrice)
+	for _, o := range []struct {
+		field string
+		v     *int64
+	}{{"quarterly_price", in.QuarterlyPrice}, {"annual_price", in.AnnualPrice}, {"biennial_price", in.BiennialPrice}} {
+		if o.v != nil {
+			checkPrice(&errs, o.field, *o.v)
+		}
+	}
+	cycles := in.Cycles
+	if len(cycles) == 0 {
+		cycles = money.Cycles()
+	}
+	var names []string
+	for _, c := range money.Cycles() {
+		if slices.Contains(cycles, c) {
+			names = append(names, string(c))
+		}
+	}
+	for _, c := range cycles {
+		if !c.Valid() {
+			errs.Add("cycles", "%q is not a billing cycle (monthly, quarterly, annual, biennial)", c)
+		}
+	}
+	if in.FreeTier {
+		free := in.MonthlyPrice == 0
+		for _, v := range []*int64{in.QuarterlyPrice, in.AnnualPrice, in.BiennialPrice} {
+			free = free && (v == nil || *v == 0)
+		}
+		if !free {
+			errs.Add("free_tier", "a free-tier plan must have every price 0")
+		}
+	}
+	perAccount := 1
+	if in.FreeTierPerAccount != nil {
+		perAccount = *in.FreeTierPerAccount
+		if perAccount < 0 || perAccount > 1000 {
+			errs.Add("free_tier_per_account", "must be from 0 (no limit) to 1000")
+		}
+	}
+	if !slugRe.MatchString(in.Plugin) {
+		errs.Add("plugin", "must name a provisioner plugin block")
+	}
+	if len(in.PluginOptions) > 100 {
+		errs.Add("plugin_options", "must have at most 100 entries")
+	}
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	active := true
+	if in.Active != nil {
+		active = *in.Active
+	}
+	opts := in.PluginOptions
+	if opts == nil {
+		opts = map[string]string{}
+	}
+	*p = Plan{
+		ID: p.ID, Slug: in.Slug, Name: strings.TrimSpace(in.Name), Description: in.Description, ServiceType: in.ServiceType,
+		Tier: in.Tier, Specs: specs, Currency: in.Currency, MonthlyPrice: in.MonthlyPrice, QuarterlyPrice: in.QuarterlyPrice,
+		AnnualPrice: in.AnnualPrice, BiennialPrice: in.BiennialPrice, Cycles: strings.Join(names, ","), FreeTier: in.FreeTier,
+		FreeTierPerAccount: perAccount, Plugin: in.Plugin, PluginOptions: encodeJSON(opts), Active: active,
+		SortOrder: in.SortOrder, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+	}
+	return nil
+}
+
+// CreatePlan adds a plan. Staff only. Errors: Invalid, Conflict (slug).
+func (b *Billing) CreatePlan(ctx context.Context, in PlanInput) (*Plan, error) {
+	p := &Plan{ID: newID()}
+	if err := in.toPlan(p); err != nil {
+		return nil, err
+	}
+	p.CreatedAt, p.UpdatedAt = b.now(), b.now()
+	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
+			if database.IsUniqueViolation(err) {
+				return apperr.Field("slug", "is taken by another plan")
+			}
+			return fmt.Errorf("billing: inserting plan: %w", err)
+		}
+		return appendAudit(ctx, tx, "billing.plan.create", "", "plan", p.ID, map[string]any{"slug": p.Slug, "monthly_price": p.MonthlyPrice, "currency": p.Currency})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// UpdatePlan replaces a plan's definition. Existing services keep the
+// price they were ordered at until they change plan. Staff only.
+// Errors: NotFound, Invalid, Conflict.
+func (b *Billing) UpdatePlan(ctx context.Context, id string, in PlanInput) (*Plan, error) {
+	var p *Plan
+	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		old, err := b.planTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		p = &Plan{ID: old.ID, CreatedAt: old.CreatedAt}
+		if err := in.toPlan(p); err != nil {
+			return err
+		}
+		p.UpdatedAt = b.now()
+		if _, err := tx.NewUpdate().Model(p).WherePK().ExcludeColumn("id", "created_at").Exec(ctx); err != nil {
+			if database.IsUniqueViolation(err) {
+				return apperr.Field("slug", "is taken by another plan")
+			}
+			return fmt.Errorf("billing: updating plan: %w", err)
+		}
+		return appendAudit(ctx, tx, "billing.plan.update", "", "plan", p.ID, planDiff(old, p))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func planDiff(a, b *Plan) map[string]any {
+	ch := map[string]any{}
+	if a.MonthlyPrice != b.MonthlyPrice {
+		ch["monthly_price"] = []int64{a.MonthlyPrice, b.MonthlyPrice}
+	}
+	for _, c := range money.Cycles()[1:] {
+		if pa, pb := a.Price(c), b.Price(c); pa != pb {
+			ch[string(c)+"_price"] = []int64{pa, pb}
+		}
+	}
+	if a.Active != b.Active {
+		ch["active"] = b.Active
+	}
+	if a.Slug != b.Slug {
+		ch["slug"] = []string{a.Slug, b.Slug}
+	}
+	if a.Plugin != b.Plugin || a.PluginOptions != b.PluginOptions {
+		ch["plugin"] = b.Plugin
+	}
+	return ch
+}
+
+// ArchivePlan stops a plan from being listed or ordered; existing services
+// keep it. Staff only. Errors: NotFound.
+func (b *Billing) ArchivePlan(ctx context.Context, id string) error {
+	return b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*Plan)(nil)).Set("active = ?", false).Set("updated_at = ?", b.now()).Where("id = ?", id).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("billing: archiving plan: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.NotFoundf("no such plan")
+		}
+		return appendAudit(ctx, tx, "billing.plan.archive", "", "plan", id, nil)
+	})
+}
+
+// Plan returns a plan by id or slug. Errors: NotFound.
+func (b *Billing) Plan(ctx context.Context, idOrSlug string) (*Plan, error) {
+	p := &Plan{}
+	err := b.db.Conn(ctx).NewSelect().Model(p).Where("id = ? OR slug = ?", idOrSlug, idOrSlug).Limit(1).Scan(ctx)
+	if database.IsNoRows(err) {
+		return nil, apperr.NotFoundf("no such plan")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("billing: loading plan: %w", err)
+	}
+	return p, nil
+}
+
+func (b *Billing) planTx(ctx context.Context, tx bun.IDB, id string) (*Plan, error) {
+	p := &Plan{}
+	err := tx.NewSelect().Model(p).Where("id = ?", id).Scan(ctx)
+	if database.IsNoRows(err) {
+		return nil, apperr.NotFoundf("no such plan")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("billing: loading plan %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// Plans lists plans in catalog order (sort_order, then id); activeOnly
+// restricts to orderable plans (the public listing).
+func (b *Billing) Plans(ctx context.Context, activeOnly bool) ([]Plan, error) {
+	var out []Plan
+	q := b.db.Conn(ctx).NewSelect().Model(&out).Order("sort_order ASC", "id ASC")
+	if activeOnly {
+		q = q.Where("active = ?", true)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("billing: listing plans: %w", err)
+	}
+	return out, nil
+}
+
+// appendAudit records a billing event as the last write of tx.
+func appendAudit(ctx context.Context, tx bun.Tx, action, accountID, targetType, targetID string, changes map[string]any) error {
+	_, err := audit.Append(ctx, tx, audit.Event{Action: action, AccountID: accountID, TargetType: targetType, TargetID: targetID, Changes: changes})
+	return err
+}

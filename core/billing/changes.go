@@ -1,0 +1,370 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/money"
+)
+
+// PlanChange records a change of plan or cycle and its proration.
+type PlanChange struct {
+	bun.BaseModel `bun:"table:plan_changes"`
+
+	ID          string      `bun:"id,pk"`
+	ServiceID   string      `bun:"service_id"`
+	Kind        string      `bun:"kind"`   // upgrade, downgrade, cycle
+	Timing      string      `bun:"timing"` // now, end_of_term
+	FromPlanID  string      `bun:"from_plan_id"`
+	ToPlanID    string      `bun:"to_plan_id"`
+	FromCycle   money.Cycle `bun:"from_cycle"`
+	ToCycle     money.Cycle `bun:"to_cycle"`
+	FromPrice   int64       `bun:"from_price"`
+	ToPrice     int64       `bun:"to_price"`
+	Prorated    int64       `bun:"prorated"`
+	DaysLeft    int         `bun:"days_left"`
+	DaysInCycle int         `bun:"days_in_cycle"`
+	InvoiceID   *string     `bun:"invoice_id"`
+	// Status: pending (an upgrade waiting for its invoice), scheduled (for
+	// the end of the term), applied, cancelled.
+	Status      string     `bun:"status"`
+	EffectiveAt time.Time  `bun:"effective_at"`
+	CreatedAt   time.Time  `bun:"created_at"`
+	AppliedAt   *time.Time `bun:"applied_at"`
+}
+
+// ChangeInput changes a service's plan and/or cycle.
+type ChangeInput struct {
+	PlanID string `json:"plan_id"`
+	// Cycle, when set and different, applies from the next term.
+	Cycle money.Cycle `json:"cycle"`
+	// When: "" takes the default (an upgrade now, a downgrade or a cycle
+	// change at the end of the term); "now" downgrades at once with the
+	// unused days credited; "end_of_term" defers an upgrade too.
+	When string `json:"when"`
+}
+
+// ChangeResult is what ChangePlan did.
+type ChangeResult struct {
+	Change  *PlanChange
+	Service *Service
+	// Invoice is an upgrade's proration invoice.
+	Invoice *Invoice
+	// Credit is an immediate downgrade's proration credit.
+	Credit *ledger.Entry
+}
+
+// ChangePlan changes a service's plan or cycle (see docs/billing.md,
+// "Plan changes"):
+//
+//   - Upgrade (the new plan costs more for the current cycle): now. The
+//     difference is charged for the days left in the current cycle over
+//     the cycle's actual days, on an upgrade invoice due now; the new plan
+//     applies when it is paid (at once when credit covers it).
+//   - Downgrade: at the end of the term by default (the renewal is priced
+//     on the new plan); with When "now", at once, the unused days of the
+//     difference credited to the account.
+//   - Cycle change: always at the end of the term; the new term is billed
+//     at the new cycle's price with no proration.
+//
+// A pending renewal invoice is re-priced for the new terms. Errors:
+// NotFound, Invalid, Conflict (service not active, nothing to change),
+// Unprocessable (plan not orderable, currency).
+func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, in ChangeInput) (*ChangeResult, error) {
+	if in.When != "" && in.When != "now" && in.When != "end_of_term" {
+		return nil, apperr.Field("when", "must be now or end_of_term")
+	}
+	if in.Cycle != "" && !in.Cycle.Valid() {
+		return nil, apperr.Field("cycle", "must be monthly, quarterly, annual or biennial")
+	}
+	res := &ChangeResult{}
+	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+		svc, err := b.serviceTx(ctx, t, serviceID, true)
+		if err != nil {
+			return err
+		}
+		if accountID != "" && svc.AccountID != accountID {
+			return apperr.NotFoundf("no such service")
+		}
+		if (svc.Status != StatusActive && svc.Status != StatusSuspended) || svc.PeriodEnd == nil || svc.CancelAtPeriodEnd {
+			return apperr.New(apperr.Conflict, "only an active service that is not being cancelled can change plan").WithReason("service_" + svc.Status)
+		}
+		plan := &Plan{}
+		if err := t.NewSelect().Model(plan).Where("id = ? OR slug = ?", in.PlanID, in.PlanID).Limit(1).Scan(ctx); err != nil {
+			if database.IsNoRows(err) {
+				return apperr.Field("plan_id", "no such plan")
+			}
+			return fmt.Errorf("billing: loading plan: %w", err)
+		}
+		cycle := in.Cycle
+		if cycle == "" {
+			cycle = svc.Cycle
+		}
+		switch {
+		case !plan.Active && plan.ID != svc.PlanID:
+			return unprocessable("plan_id", "plan_unavailable", "this plan can no longer be ordered")
+		case plan.Currency != svc.Currency:
+			return unprocessable("plan_id", "currency_mismatch", "this plan is priced in %s", plan.Currency)
+		case !plan.OffersCycle(cycle):
+			return unprocessable("cycle", "cycle_unavailable", "this plan is not offered %s", cycle)
+		case plan.ID == svc.PlanID && cycle == svc.Cycle:
+			return apperr.New(apperr.Conflict, "the service already has this plan and cycle").WithReason("no_change")
+		}
+		now := b.now()
+		newPrice := plan.Price(svc.Cycle) // the new plan in the current cycle
+		ch := &PlanChange{
+			ID: newID(), ServiceID: svc.ID, FromPlanID: svc.PlanID, ToPlanID: plan.ID, FromCycle: svc.Cycle, ToCycle: cycle,
+			FromPrice: svc.Price, ToPrice: newPrice, CreatedAt: now,
+		}
+		switch {
+		case plan.ID == svc.PlanID:
+			ch.Kind = "cycle"
+		case newPrice > svc.Price:
+			ch.Kind = "upgrade"
+		default:
+			ch.Kind = "downgrade"
+		}
+		ch.Timing = in.When
+		if ch.Timing == "" {
+			ch.Timing = map[string]string{"upgrade": "now", "downgrade": "end_of_term", "cycle": "end_of_term"}[ch.Kind]
+		}
+		if ch.Kind == "cycle" && ch.Timing == "now" {
+			return unprocessable("when", "cycle_change_end_of_term", "a change of cycle takes effect at the end of the term")
+		}
+		// Days are counted on calendar dates of the actual cycle (month
+		// ends and leap days included); a term paid ahead counts whole.
+		ch.DaysInCycle = money.Days(*svc.PeriodStart, *svc.PeriodEnd)
+		ch.DaysLeft = min(max(money.Days(now, *svc.PeriodEnd), 0), ch.DaysInCycle)
+		res.Change, res.Service = ch, svc
+
+		if ch.Timing == "end_of_term" {
+			ch.Status, ch.EffectiveAt = "scheduled", *svc.PeriodEnd
+			if _, err := t.NewUpdate().Table("plan_changes").Set("status = 'cancelled'").Where("service_id = ?", svc.ID).
+				Where("status = 'scheduled'").Exec(ctx); err != nil {
+				return fmt.Errorf("billing: replacing the scheduled change: %w", err)
+			}
+			if err := b.insertChange(ctx, t, ch); err != nil {
+				return err
+			}
+			pendingPrice := plan.Price(cycle)
+			svc.PendingPlanID, svc.PendingCycle, svc.PendingPrice = &plan.ID, &cycle, &pendingPrice
+			svc.UpdatedAt = now
+			if _, err := t.NewUpdate().Model(svc).WherePK().Column("pending_plan_id", "pending_cycle", "pending_price", "updated_at").Exec(ctx); err != nil {
+				return fmt.Errorf("billing: scheduling the change: %w", err)
+			}
+			t.audit("billing.service.change_scheduled", svc.AccountID, "service", svc.ID, changeAudit(ch))
+			return b.repriceRenewal(ctx, t, svc)
+		}
+
+		ch.EffectiveAt = now
+		if ch.Kind == "upgrade" {
+			ch.Prorated = money.Prorate(newPrice-svc.Price, ch.DaysLeft, ch.DaysInCycle)
+			ch.Status = "pending"
+			if ch.Prorated == 0 {
+				if err := b.insertChange(ctx, t, ch); err != nil {
+					return err
+				}
+				return b.applyChange(ctx, t, svc, ch)
+			}
+			p, err := b.profileTx(ctx, t, svc.AccountID)
+			if err != nil {
+				return err
+			}
+			periodEnd := *svc.PeriodEnd
+			d := newDraft(svc.AccountID, ReasonUpgrade, &svc.ID, svc.Currency, now, now)
+			d.inv.PeriodStart, d.inv.PeriodEnd = &now, &periodEnd
+			fromName := svc.PlanID
+			if from, err := b.planTx(ctx, t, svc.PlanID); err == nil {
+				fromName = from.Name
+			}
+			d.add(LineProration, fmt.Sprintf("Upgrade %s → %s, %d of %d days left of the %s term", fromName, plan.Name, ch.DaysLeft, ch.DaysInCycle, svc.Cycle),
+				&svc.ID, 1, ch.Prorated, &now, &periodEnd)
+			ch.InvoiceID = &d.inv.ID
+			if err := b.insertChange(ctx, t, ch); err != nil {
+				return err
+			}
+			if err := b.createInvoice(ctx, t, d, p); err != nil {
+				return err
+			}
+			t.audit("billing.service.upgrade", svc.AccountID, "service", svc.ID, changeAudit(ch))
+			if err := b.afterIssue(ctx, t, d.inv); err != nil {
+				return err
+			}
+			res.Invoice = d.inv
+			res.Service, err = b.serviceTx(ctx, t, svc.ID, false)
+			return err
+		}
+
+		// An immediate downgrade: the unused days of the difference come
+		// back as credit.
+		ch.Prorated = money.Prorate(svc.Price-newPrice, ch.DaysLeft, ch.DaysInCycle)
+		if err := b.insertChange(ctx, t, ch); err != nil {
+			return err
+		}
+		if ch.Prorated > 0 {
+			res.Credit, err = b.creditArrived(ctx, t, ledger.Posting{
+				AccountID: svc.AccountID, Currency: svc.Currency, Amount: ch.Prorated, Kind: ledger.KindProration,
+				Reference: ch.ID, IdempotencyKey: "proration:" + ch.ID,
+				Description: fmt.Sprintf("Downgrade: %d unused of %d days", ch.DaysLeft, ch.DaysInCycle),
+			}, "")
+			if err != nil {
+				return err
+			}
+		}
+		t.audit("billing.service.downgrade", svc.AccountID, "service", svc.ID, changeAudit(ch))
+		return b.applyChange(ctx, t, svc, ch)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func changeAudit(ch *PlanChange) map[string]any {
+	return map[string]any{"change": ch.ID, "kind": ch.Kind, "timing": ch.Timing, "from": ch.FromPlanID, "to": ch.ToPlanID,
+		"to_cycle": ch.ToCycle, "prorated": ch.Prorated, "days_left": ch.DaysLeft, "days_in_cycle": ch.DaysInCycle}
+}
+
+func (b *Billing) insertChange(ctx context.Context, t *txn, ch *PlanChange) error {
+	if _, err := t.NewInsert().Model(ch).Exec(ctx); err != nil {
+		return fmt.Errorf("billing: recording plan change: %w", err)
+	}
+	return nil
+}
+
+// applyPaidUpgrade applies the upgrade its invoice paid for.
+func (b *Billing) applyPaidUpgrade(ctx context.Context, t *txn, svc *Service, inv *Invoice) error {
+	ch := &PlanChange{}
+	err := t.NewSelect().Model(ch).Where("invoice_id = ?", inv.ID).Where("status = 'pending'").Scan(ctx)
+	if database.IsNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("billing: loading the paid upgrade: %w", err)
+	}
+	if !svc.Live() {
+		return nil
+	}
+	return b.applyChange(ctx, t, svc, ch)
+}
+
+// applyChange puts the service on the change's plan now (a new cycle
+// waits for the next term), queues the backend's plan change and
+// re-prices the pending renewal.
+func (b *Billing) applyChange(ctx context.Context, t *txn, svc *Service, ch *PlanChange) error {
+	now := b.now()
+	svc.PlanID, svc.Price = ch.ToPlanID, ch.ToPrice
+	svc.PendingPlanID, svc.PendingCycle, svc.PendingPrice = nil, nil, nil
+	if ch.ToCycle != svc.Cycle {
+		plan, err := b.planTx(ctx, t, ch.ToPlanID)
+		if err != nil {
+			return err
+		}
+		price := plan.Price(ch.ToCycle)
+		svc.PendingPlanID, svc.PendingCycle, svc.PendingPrice = &plan.ID, &ch.ToCycle, &price
+	}
+	svc.StateVersion++
+	svc.UpdatedAt = now
+	if _, err := t.NewUpdate().Model(svc).WherePK().
+		Column("plan_id", "price", "pending_plan_id", "pending_cycle", "pending_price", "state_version", "updated_at").Exec(ctx); err != nil {
+		return fmt.Errorf("billing: applying plan change: %w", err)
+	}
+	if _, err := t.NewUpdate().Model(ch).WherePK().Set("status = 'applied'").Set("applied_at = ?", now).Exec(ctx); err != nil {
+		return fmt.Errorf("billing: recording plan change: %w", err)
+	}
+	t.audit("billing.service.plan_changed", svc.AccountID, "service", svc.ID, map[string]any{"plan": svc.PlanID, "price": svc.Price, "change": ch.ID})
+	b.enqueueSync(t, svc)
+	return b.repriceRenewal(ctx, t, svc)
+}
+
+// repriceRenewal rebuilds the service's open renewal invoice (already
+// generated for the next term) from the service's current terms, keeping
+// its number. What it had been paid beyond the new total returns to
+// credit; a covered invoice becomes paid.
+func (b *Billing) repriceRenewal(ctx context.Context, t *txn, svc *Service) error {
+	old := &Invoice{}
+	err := t.NewSelect().Model(old).Where("service_id = ?", svc.ID).Where("reason = ?", ReasonRenewal).
+		Where("status = ?", InvoiceOpen).Where("period_start = ?", *svc.PeriodEnd).Scan(ctx)
+	if database.IsNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("billing: loading the pending renewal: %w", err)
+	}
+	var oldLines []InvoiceLine
+	if err := t.NewSelect().Model(&oldLines).Where("invoice_id = ?", old.ID).Scan(ctx); err != nil {
+		return fmt.Errorf("billing: loading renewal lines: %w", err)
+	}
+	hadDiscount := false
+	for _, l := range oldLines {
+		hadDiscount = hadDiscount || l.Kind == LineDiscount
+	}
+	cat, err := b.loadCatalog(ctx, t)
+	if err != nil {
+		return err
+	}
+	var addons []ServiceAddon
+	if err := t.NewSelect().Model(&addons).Where("service_id = ?", svc.ID).Order("addon_id").Scan(ctx); err != nil {
+		return fmt.Errorf("billing: loading add-ons: %w", err)
+	}
+	var coupon *Coupon
+	if svc.CouponID != nil {
+		coupon = &Coupon{}
+		if err := t.NewSelect().Model(coupon).Where("id = ?", *svc.CouponID).Scan(ctx); err != nil {
+			return fmt.Errorf("billing: loading coupon: %w", err)
+		}
+	}
+	p, err := b.profileTx(ctx, t, svc.AccountID)
+	if err != nil {
+		return err
+	}
+	d := renewalDraftWith(svc, cat, addons, coupon, hadDiscount, p, b.now())
+	// Keep the tax rate the invoice was issued with.
+	d.price(&Profile{Country: old.TaxCountry, TaxExempt: old.TaxExempt}, old.TaxRatePPM)
+	nu := d.inv
+	for i := range d.lines {
+		d.lines[i].InvoiceID = old.ID
+	}
+	excess := max(old.AmountPaid-nu.Total, 0)
+	paid := old.AmountPaid - excess
+	if _, err := t.NewDelete().Model((*InvoiceLine)(nil)).Where("invoice_id = ?", old.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("billing: replacing renewal lines: %w", err)
+	}
+	if _, err := t.NewInsert().Model(&d.lines).Exec(ctx); err != nil {
+		return fmt.Errorf("billing: replacing renewal lines: %w", err)
+	}
+	if _, err := t.NewUpdate().Model(old).WherePK().Set("subtotal = ?", nu.Subtotal).Set("discount = ?", nu.Discount).
+		Set("tax = ?", nu.Tax).Set("total = ?", nu.Total).Set("amount_paid = ?", paid).Set("period_end = ?", nu.PeriodEnd).
+		Set("updated_at = ?", b.now()).Exec(ctx); err != nil {
+		return fmt.Errorf("billing: re-pricing renewal %s: %w", old.ID, err)
+	}
+	t.audit("billing.invoice.reprice", svc.AccountID, "invoice", old.ID, map[string]any{"total": []int64{old.Total, nu.Total}, "returned_to_credit": excess})
+	old.Subtotal, old.Discount, old.Tax, old.Total, old.AmountPaid, old.PeriodEnd = nu.Subtotal, nu.Discount, nu.Tax, nu.Total, paid, nu.PeriodEnd
+	if excess > 0 {
+		if _, err := b.ledger.Post(ctx, t.Tx, ledger.Posting{AccountID: svc.AccountID, Currency: old.Currency, Amount: excess,
+			Kind: ledger.KindInvoiceCredit, InvoiceID: old.ID, IdempotencyKey: "reprice:" + newID(),
+			Description: fmt.Sprintf("Invoice %s re-priced", invoiceRef(old))}); err != nil {
+			return err
+		}
+	}
+	if old.AmountDue() == 0 {
+		return b.markPaid(ctx, t, old)
+	}
+	_, err = b.applyCredit(ctx, t, svc.AccountID, svc.Currency)
+	return err
+}
+
+// PlanChanges lists a service's plan changes newest first.
+func (b *Billing) PlanChanges(ctx context.Context, serviceID string) ([]PlanChange, error) {
+	var out []PlanChange
+	if err := b.db.Conn(ctx).NewSelect().Model(&out).Where("service_id = ?", serviceID).Order("created_at DESC", "id DESC").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("billing: listing plan changes: %w", err)
+	}
+	return out, nil
+}

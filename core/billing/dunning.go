@@ -1,0 +1,387 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/money"
+)
+
+// Each step below selects its work in keyset-paged batches and handles a
+// batch per transaction, so memory stays flat and a failure costs one
+// batch. They judge "today" by asOf, so a run for a past date (catching
+// up) decides as it would have then.
+
+// applyCreditStep applies credit for every account holding some while it
+// has open invoices in the same currency.
+func (b *Billing) applyCreditStep(ctx context.Context, asOf time.Time) (int64, error) {
+	var total int64
+	after := ""
+	for {
+		var accts []struct {
+			AccountID string         `bun:"account_id"`
+			Currency  money.Currency `bun:"currency"`
+		}
+		err := b.db.Conn(ctx).NewSelect().TableExpr("credit_balances AS cb").ColumnExpr("cb.account_id, cb.currency").
+			Where("cb.balance > 0").Where("cb.account_id > ?", after).
+			Where("EXISTS (SELECT 1 FROM invoices AS i WHERE i.account_id = cb.account_id AND i.status = ? AND i.currency = cb.currency AND i.amount_paid < i.total)", InvoiceOpen).
+			OrderExpr("cb.account_id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &accts)
+		if err != nil {
+			return total, fmt.Errorf("billing: selecting accounts with credit: %w", err)
+		}
+		if len(accts) == 0 {
+			return total, nil
+		}
+		after = accts[len(accts)-1].AccountID
+		err = b.inTx(ctx, func(ctx context.Context, t *txn) error {
+			for _, a := range accts {
+				n, err := b.applyCredit(ctx, t, a.AccountID, a.Currency)
+				if err != nil {
+					return err
+				}
+				if n > 0 {
+					total++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// autoTopUpStep queues the daily auto top-up check of every enabled
+// account below its threshold.
+func (b *Billing) autoTopUpStep(ctx context.Context, asOf time.Time) (int64, error) {
+	var total int64
+	after := ""
+	for {
+		var ids []string
+		err := b.db.Conn(ctx).NewSelect().TableExpr("auto_topups AS a").ColumnExpr("a.account_id").
+			Join("LEFT JOIN credit_balances AS cb ON cb.account_id = a.account_id").
+			Where("a.enabled = ?", true).Where("COALESCE(cb.balance, 0) < a.threshold").Where("a.account_id > ?", after).
+			OrderExpr("a.account_id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &ids)
+		if err != nil {
+			return total, fmt.Errorf("billing: selecting auto top-ups: %w", err)
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		after = ids[len(ids)-1]
+		params := make([]river.InsertManyParams, len(ids))
+		for i, id := range ids {
+			params[i] = river.InsertManyParams{Args: autoTopUpArgs{AccountID: id}}
+		}
+		if err := b.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return b.jobs.InsertManyTx(ctx, tx, params) }); err != nil {
+			return total, err
+		}
+		total += int64(len(ids))
+	}
+}
+
+// chargeStep queues an off-session charge of every open invoice that is
+// due, has attempts left and was not tried in the last ChargeRetryDays,
+// for accounts with a default payment method. The job key (invoice,
+// attempt) makes a re-run queue nothing new.
+func (b *Billing) chargeStep(ctx context.Context, asOf time.Time) (int64, error) {
+	if b.opts.PaymentGateway == "" {
+		return 0, nil
+	}
+	retryBefore := asOf.AddDate(0, 0, -b.opts.ChargeRetryDays)
+	var total int64
+	after := ""
+	for {
+		var invs []struct {
+			ID       string `bun:"id"`
+			Attempts int    `bun:"charge_attempts"`
+		}
+		err := b.db.Conn(ctx).NewSelect().TableExpr("invoices AS i").ColumnExpr("i.id, i.charge_attempts").
+			Join("JOIN billing_profiles AS p ON p.account_id = i.account_id").
+			Where("i.status = ?", InvoiceOpen).Where("i.amount_paid < i.total").Where("i.due_at <= ?", asOf).
+			Where("i.charge_attempts < ?", b.opts.ChargeMaxAttempts).
+			Where("(i.last_charge_at IS NULL OR i.last_charge_at <= ?)", retryBefore).
+			Where("p.default_payment_method_id IS NOT NULL").Where("i.id > ?", after).
+			OrderExpr("i.id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &invs)
+		if err != nil {
+			return total, fmt.Errorf("billing: selecting invoices to charge: %w", err)
+		}
+		if len(invs) == 0 {
+			return total, nil
+		}
+		after = invs[len(invs)-1].ID
+		params := make([]river.InsertManyParams, len(invs))
+		for i, inv := range invs {
+			params[i] = river.InsertManyParams{Args: chargeArgs{InvoiceID: inv.ID, Attempt: inv.Attempts + 1}}
+		}
+		if err := b.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return b.jobs.InsertManyTx(ctx, tx, params) }); err != nil {
+			return total, err
+		}
+		total += int64(len(invs))
+	}
+}
+
+// remindStep sends each open invoice's issue notice once, then an overdue
+// reminder every RemindEveryDays while it stays unpaid.
+func (b *Billing) remindStep(ctx context.Context, asOf time.Time) (int64, error) {
+	var total int64
+	remindBefore := asOf.AddDate(0, 0, -b.opts.RemindEveryDays)
+	for _, overdue := range []bool{false, true} {
+		after := ""
+		for {
+			var invs []*Invoice
+			q := b.db.Conn(ctx).NewSelect().Model(&invs).Where("status = ?", InvoiceOpen).Where("id > ?", after)
+			if overdue {
+				q = q.Where("due_at < ?", asOf).Where("notified_at IS NOT NULL").
+					Where("(last_reminder_at IS NULL OR last_reminder_at <= ?)", remindBefore)
+			} else {
+				q = q.Where("notified_at IS NULL")
+			}
+			if err := q.Order("id ASC").Limit(int64(min(b.opts.BatchSize, 200))).Scan(ctx); err != nil {
+				return total, fmt.Errorf("billing: selecting invoices to remind: %w", err)
+			}
+			if len(invs) == 0 {
+				break
+			}
+			after = invs[len(invs)-1].ID
+			err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+				for _, inv := range invs {
+					if err := b.remind(ctx, t, inv, asOf, overdue); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return total, err
+			}
+			total += int64(len(invs))
+		}
+	}
+	return total, nil
+}
+
+func (b *Billing) remind(ctx context.Context, t *txn, inv *Invoice, asOf time.Time, overdue bool) error {
+	due := money.New(inv.AmountDue(), inv.Currency)
+	link := b.link("/invoices/" + inv.ID)
+	if !overdue {
+		if _, err := t.NewUpdate().Model(inv).WherePK().Set("notified_at = ?", asOf).Exec(ctx); err != nil {
+			return fmt.Errorf("billing: recording notice of %s: %w", inv.ID, err)
+		}
+		return b.notify(ctx, t, inv.AccountID, "billing_invoice_issued", fmt.Sprintf("Invoice %s", invoiceRef(inv)),
+			fmt.Sprintf("Invoice %s for %s is due on %s.\nCredit on your account and your saved payment method are used automatically.\n\n%s\n",
+				invoiceRef(inv), due, inv.DueAt.Format("2006-01-02"), link))
+	}
+	days := money.Days(inv.DueAt, asOf)
+	if _, err := t.NewUpdate().Model(inv).WherePK().Set("reminders_sent = reminders_sent + 1").Set("last_reminder_at = ?", asOf).Exec(ctx); err != nil {
+		return fmt.Errorf("billing: recording reminder of %s: %w", inv.ID, err)
+	}
+	t.audit("billing.invoice.remind", inv.AccountID, "invoice", inv.ID, map[string]any{"days_overdue": days})
+	warning := ""
+	if inv.ServiceID != nil {
+		switch {
+		case days < b.opts.SuspendAfterDays:
+			warning = fmt.Sprintf("The service will be suspended %d day(s) after the due date.", b.opts.SuspendAfterDays)
+		case days < b.opts.TerminateAfterDays:
+			warning = fmt.Sprintf("The service will be terminated %d day(s) after the due date.", b.opts.TerminateAfterDays)
+		}
+	}
+	return b.notify(ctx, t, inv.AccountID, "billing_invoice_overdue", fmt.Sprintf("Invoice %s is overdue", invoiceRef(inv)),
+		fmt.Sprintf("Invoice %s for %s was due on %s (%d day(s) ago). %s\n\n%s\n", invoiceRef(inv), due, inv.DueAt.Format("2006-01-02"), days, warning, link))
+}
+
+// overdueServices returns a batch of services in one of statuses with an
+// open renewal or upgrade invoice due on or before cutoff.
+func (b *Billing) overdueServices(ctx context.Context, statuses []string, cutoff time.Time, after string) ([]string, error) {
+	var ids []string
+	err := b.db.Conn(ctx).NewSelect().Model((*Service)(nil)).Column("s.id").
+		Where("s.status IN (?)", bun.In(statuses)).Where("s.id > ?", after).
+		Where("EXISTS (SELECT 1 FROM invoices AS i WHERE i.service_id = s.id AND i.status = ? AND i.reason IN (?) AND i.due_at <= ?)",
+			InvoiceOpen, bun.In([]string{ReasonRenewal, ReasonUpgrade}), cutoff).
+		OrderExpr("s.id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("billing: selecting overdue services: %w", err)
+	}
+	return ids, nil
+}
+
+// suspendStep suspends for non-payment exactly the services that have an
+// invoice overdue past suspend_after_days; the account's other services
+// are left alone.
+func (b *Billing) suspendStep(ctx context.Context, asOf time.Time) (int64, error) {
+	cutoff := asOf.AddDate(0, 0, -b.opts.SuspendAfterDays)
+	var total int64
+	after := ""
+	for {
+		ids, err := b.overdueServices(ctx, []string{StatusActive, StatusSuspended}, cutoff, after)
+		if err != nil || len(ids) == 0 {
+			return total, err
+		}
+		after = ids[len(ids)-1]
+		err = b.inTx(ctx, func(ctx context.Context, t *txn) error {
+			for _, id := range ids {
+				svc, err := b.serviceTx(ctx, t, id, true)
+				if err != nil {
+					return err
+				}
+				added, err := b.suspend(ctx, t, svc, SuspendNonPayment, "invoice overdue")
+				if err != nil {
+					return err
+				}
+				if added {
+					total++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// terminateStep ends services: overdue past terminate_after_days (their
+// unpaid invoices are voided: the term was not served), cancelled at the
+// end of a term that is over, or never paid for. It also re-queues the
+// backend sync of services whose backend is out of step.
+func (b *Billing) terminateStep(ctx context.Context, asOf time.Time) (int64, error) {
+	var total int64
+	cutoff := asOf.AddDate(0, 0, -b.opts.TerminateAfterDays)
+	after := ""
+	for {
+		ids, err := b.overdueServices(ctx, []string{StatusActive, StatusSuspended}, cutoff, after)
+		if err != nil {
+			return total, err
+		}
+		if len(ids) == 0 {
+			break
+		}
+		after = ids[len(ids)-1]
+		err = b.inTx(ctx, func(ctx context.Context, t *txn) error {
+			for _, id := range ids {
+				if err := b.terminateOverdue(ctx, t, id); err != nil {
+					return err
+				}
+				total++
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+	}
+	// End-of-term cancellations whose term is over.
+	for {
+		var ids []string
+		if err := b.db.Conn(ctx).NewSelect().Model((*Service)(nil)).Column("s.id").
+			Where("s.cancel_at_period_end = ?", true).Where("s.status IN (?)", bun.In([]string{StatusActive, StatusSuspended})).
+			Where("s.period_end <= ?", asOf).OrderExpr("s.id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &ids); err != nil {
+			return total, fmt.Errorf("billing: selecting ended terms: %w", err)
+		}
+		if len(ids) == 0 {
+			break
+		}
+		err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+			for _, id := range ids {
+				svc, err := b.serviceTx(ctx, t, id, true)
+				if err != nil {
+					return err
+				}
+				if err := b.endService(ctx, t, svc, StatusCancelled); err != nil {
+					return err
+				}
+				t.audit("billing.service.term_ended", svc.AccountID, "service", svc.ID, nil)
+				total++
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+	}
+	// Orders never paid.
+	for {
+		var invs []*Invoice
+		if err := b.db.Conn(ctx).NewSelect().Model(&invs).Where("status = ?", InvoiceOpen).Where("reason = ?", ReasonOrder).
+			Where("due_at <= ?", cutoff).Order("id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx); err != nil {
+			return total, fmt.Errorf("billing: selecting unpaid orders: %w", err)
+		}
+		if len(invs) == 0 {
+			break
+		}
+		err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+			for _, inv := range invs {
+				if err := b.voidTx(ctx, t, inv, "order not paid"); err != nil {
+					return err
+				}
+				t.audit("billing.invoice.void", inv.AccountID, "invoice", inv.ID, map[string]any{"reason": "order not paid"})
+				total++
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, b.reconcileBackends(ctx)
+}
+
+func (b *Billing) terminateOverdue(ctx context.Context, t *txn, id string) error {
+	svc, err := b.serviceTx(ctx, t, id, true)
+	if err != nil {
+		return err
+	}
+	var open []*Invoice
+	if err := t.NewSelect().Model(&open).Where("service_id = ?", id).Where("status = ?", InvoiceOpen).Scan(ctx); err != nil {
+		return fmt.Errorf("billing: loading open invoices of %s: %w", id, err)
+	}
+	for _, inv := range open {
+		if err := b.voidTx(ctx, t, inv, "service terminated for non-payment"); err != nil {
+			return err
+		}
+	}
+	if err := b.endService(ctx, t, svc, StatusTerminated); err != nil {
+		return err
+	}
+	t.audit("billing.service.terminate", svc.AccountID, "service", svc.ID, map[string]any{"reason": SuspendNonPayment, "voided_invoices": len(open)})
+	return b.notify(ctx, t, svc.AccountID, "billing_service_terminated", "Your service has been terminated",
+		fmt.Sprintf("Your service %s was terminated because its invoice stayed unpaid for %d days.\n", serviceName(svc), b.opts.TerminateAfterDays))
+}
+
+// reconcileBackends queues a sync for every service whose backend state
+// does not match its status (a sync job lost to a crash, or one that gave
+// up): the daily run is the safety net of the event-driven syncs.
+func (b *Billing) reconcileBackends(ctx context.Context) error {
+	after := ""
+	for {
+		var rows []struct {
+			ID      string `bun:"id"`
+			Version int    `bun:"state_version"`
+		}
+		err := b.db.Conn(ctx).NewSelect().Model((*Service)(nil)).Column("s.id", "s.state_version").Where("s.id > ?", after).
+			WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+				return q.Where("s.status = ? AND s.backend_state = ?", StatusSuspended, backendActive).
+					WhereOr("s.status = ? AND s.backend_state = ?", StatusActive, backendSuspended).
+					WhereOr("s.status IN (?) AND s.backend_state IN (?)", bun.In([]string{StatusTerminated, StatusCancelled}), bun.In([]string{backendActive, backendSuspended})).
+					WhereOr("s.status IN (?) AND s.backend_plan_id <> '' AND s.backend_plan_id <> s.plan_id", bun.In([]string{StatusActive, StatusSuspended}))
+			}).OrderExpr("s.id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &rows)
+		if err != nil {
+			return fmt.Errorf("billing: selecting services out of step: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		after = rows[len(rows)-1].ID
+		params := make([]river.InsertManyParams, len(rows))
+		for i, r := range rows {
+			params[i] = river.InsertManyParams{Args: syncArgs{ServiceID: r.ID, Version: r.Version}}
+		}
+		if err := b.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return b.jobs.InsertManyTx(ctx, tx, params) }); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,60 @@
+package billing
+
+import (
+	"context"
+
+	"github.com/uptrace/bun"
+)
+
+// InvoiceHook reacts to invoices inside the transaction that issued or
+// paid them (budget caps count spend here). It must be quick and must not
+// call plugins; an error rolls the transaction back. The billing run
+// issues invoices in batches, so a hook gets a slice.
+type InvoiceHook func(ctx context.Context, tx bun.Tx, invoices []*Invoice) error
+
+// ServiceHook reacts to a service's status change inside its transaction.
+type ServiceHook func(ctx context.Context, tx bun.Tx, svc *Service, from string) error
+
+type hooks struct {
+	issued   []InvoiceHook
+	paid     []InvoiceHook
+	services []ServiceHook
+}
+
+// OnInvoicesIssued registers h for every issued invoice (orders, renewals,
+// upgrades, manual). Register while wiring, before jobs start.
+func (b *Billing) OnInvoicesIssued(h InvoiceHook) { b.hooks.issued = append(b.hooks.issued, h) }
+
+// OnInvoicePaid registers h for every invoice that becomes paid, by credit,
+// card or webhook.
+func (b *Billing) OnInvoicePaid(h InvoiceHook) { b.hooks.paid = append(b.hooks.paid, h) }
+
+// OnServiceStatus registers h for every service status change.
+func (b *Billing) OnServiceStatus(h ServiceHook) { b.hooks.services = append(b.hooks.services, h) }
+
+func (b *Billing) runIssuedHooks(ctx context.Context, t *txn, invs []*Invoice) error {
+	for _, h := range b.hooks.issued {
+		if err := h(ctx, t.Tx, invs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *Billing) runPaidHooks(ctx context.Context, t *txn, inv *Invoice) error {
+	for _, h := range b.hooks.paid {
+		if err := h(ctx, t.Tx, []*Invoice{inv}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *Billing) runServiceHooks(ctx context.Context, t *txn, svc *Service, from string) error {
+	for _, h := range b.hooks.services {
+		if err := h(ctx, t.Tx, svc, from); err != nil {
+			return err
+		}
+	}
+	return nil
+}

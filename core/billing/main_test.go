@@ -1,0 +1,288 @@
+package billing_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/plugins/stripe/stripemock"
+)
+
+// bins holds the plugin executables TestMain builds: the test provisioner
+// and the real Stripe plugin.
+var bins = map[string]string{}
+
+// mock is the stripe-mock the payment tests share (nil when not
+// installed: those tests skip, or fail under CI=true).
+var (
+	mock    *stripemock.Server
+	mockErr error
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "billing-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := func() int {
+		defer os.RemoveAll(dir)
+		for name, pkg := range map[string]string{
+			"testprov": "./testdata/provisioner",
+			"stripe":   "github.com/ezscale/platform/plugins/stripe",
+		} {
+			out := filepath.Join(dir, "ezscale-plugin-"+name)
+			cmd := exec.Command("go", "build", "-o", out, pkg)
+			cmd.Stderr = os.Stderr
+			if err := cmd.Run(); err != nil {
+				fmt.Fprintf(os.Stderr, "building plugin %s: %v\n", name, err)
+				return 1
+			}
+			bins[name] = out
+		}
+		mock, mockErr = stripemock.Start()
+		defer mock.Close()
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// clock is the billing clock tests move by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t.UTC()
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type testBundle struct {
+	db       *database.DB
+	b        *billing.Billing
+	engine   *jobs.Engine
+	host     *pluginhost.Host
+	outbox   *outbox.Outbox
+	clock    *clock
+	stateDir string
+	ctx      context.Context
+}
+
+type setupOpts struct {
+	opts    billing.Options
+	plugins []pluginhost.Spec
+	noJobs  bool
+	noHost  bool
+}
+
+func date(s string) time.Time {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// setup builds billing over db with the test provisioner plugin running
+// (as "testprov") and the job engine started, the clock at 2024-01-15.
+func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
+	t.Helper()
+	tb := &testBundle{db: db, clock: &clock{t: date("2024-01-15").Add(9 * time.Hour)}, stateDir: t.TempDir()}
+	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
+	reg := jobs.NewRegistry(time.Hour)
+	tb.outbox = outbox.New(db, reg)
+	opts := so.opts
+	opts.Now = tb.clock.Now
+	if opts.RetryBase == 0 {
+		opts.RetryBase, opts.RetryMax = 20*time.Millisecond, 200*time.Millisecond
+	}
+	if opts.ProvisionMaxAttempts == 0 {
+		opts.ProvisionMaxAttempts = 3
+	}
+	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Outbox: tb.outbox}, opts)
+	if !so.noHost {
+		h, err := pluginhost.New(pluginhost.Options{BackoffBase: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(h.Stop)
+		specs := append([]pluginhost.Spec{{Name: "testprov", Path: bins["testprov"], Config: map[string]any{"state_dir": tb.stateDir}}}, so.plugins...)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if err := h.Start(ctx, specs); err != nil {
+			t.Fatal(err)
+		}
+		tb.host = h
+		tb.b.SetPlugins(h)
+	}
+	engine, err := jobs.New(db, reg, jobs.Options{Workers: 20, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
+		RescueAfter: time.Hour, DefaultTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.engine = engine
+	if !so.noJobs {
+		if err := engine.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = engine.Stop(ctx)
+		})
+	}
+	return tb
+}
+
+// account creates an account with an owner user and returns its id.
+func (tb *testBundle) account(t testing.TB) string {
+	t.Helper()
+	id := fmt.Sprintf("acc-%016x", rand.Uint64())
+	uid := "user-" + id
+	now := time.Now().UTC()
+	err := tb.db.Tx(tb.ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)", id, "Account "+id, now, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (?, ?, 'x', ?, ?)", uid, id+"@example.com", now, now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, 'owner', ?)", id, uid, now)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// plan creates an active plan on the test provisioner.
+func (tb *testBundle) plan(t testing.TB, slug string, monthly int64, opts map[string]string) *billing.Plan {
+	t.Helper()
+	if opts == nil {
+		opts = map[string]string{}
+	}
+	p, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{
+		Slug: slug, Name: "Plan " + slug, ServiceType: "vps", Currency: "USD", MonthlyPrice: monthly,
+		Plugin: "testprov", PluginOptions: opts,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// credit adds credit to an account by a staff adjustment.
+func (tb *testBundle) credit(t testing.TB, accountID string, amount int64) {
+	t.Helper()
+	if _, err := tb.b.Adjust(tb.ctx, accountID, billing.AdjustInput{Amount: amount, Description: "test credit"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor polls cond until it holds; the bound is generous because CI
+// machines are slow, and the condition, not the time, is what is tested.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitService waits until the service has status.
+func (tb *testBundle) waitService(t testing.TB, id, status string) *billing.Service {
+	t.Helper()
+	var svc *billing.Service
+	waitFor(t, "service "+id+" to be "+status, func() bool {
+		var err error
+		svc, err = tb.b.Service(tb.ctx, "", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc.Status == status
+	})
+	return svc
+}
+
+// backend reads what the test provisioner recorded for a service.
+type backendRecord struct {
+	ExternalID     string            `json:"external_id"`
+	State          string            `json:"state"`
+	CreateAttempts int               `json:"create_attempts"`
+	Calls          []string          `json:"calls"`
+	Options        map[string]string `json:"options"`
+}
+
+func (tb *testBundle) backend(t testing.TB, serviceID string) backendRecord {
+	t.Helper()
+	var r backendRecord
+	b, err := os.ReadFile(filepath.Join(tb.stateDir, serviceID+".json"))
+	if os.IsNotExist(err) {
+		return r
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// messages returns the templates of the outbox messages to the account's
+// owner, oldest first.
+func (tb *testBundle) messages(t testing.TB, accountID string) []string {
+	t.Helper()
+	ms, err := tb.outbox.ListForRecipient(tb.ctx, accountID+"@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, 0, len(ms))
+	for i := len(ms) - 1; i >= 0; i-- {
+		out = append(out, ms[i].Template)
+	}
+	return out
+}
+
+// auditActions lists the actions of the audit events about a target.
+func (tb *testBundle) auditActions(t testing.TB, targetID string) []string {
+	t.Helper()
+	var out []string
+	if err := tb.db.NewSelect().Table("audit_events").Column("action").Where("target_id = ?", targetID).Order("seq ASC").Scan(tb.ctx, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -1,0 +1,383 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/money"
+	pb "github.com/ezscale/platform/sdk/pluginv1"
+)
+
+// Payment statuses.
+const (
+	PaymentPending        = "pending"
+	PaymentProcessing     = "processing"
+	PaymentSucceeded      = "succeeded"
+	PaymentFailed         = "failed"
+	PaymentRequiresAction = "requires_action"
+)
+
+// Payment is one charge of a saved payment method, for an invoice or a
+// top-up.
+type Payment struct {
+	bun.BaseModel `bun:"table:payments"`
+
+	ID              string         `bun:"id,pk"`
+	AccountID       string         `bun:"account_id"`
+	InvoiceID       *string        `bun:"invoice_id"`
+	TopUpID         *string        `bun:"topup_id"`
+	Gateway         string         `bun:"gateway"`
+	PaymentMethodID string         `bun:"payment_method_id"` // the gateway's id
+	IdempotencyKey  string         `bun:"idempotency_key"`
+	Amount          int64          `bun:"amount"`
+	Currency        money.Currency `bun:"currency"`
+	Status          string         `bun:"status"`
+	GatewayChargeID string         `bun:"gateway_charge_id"`
+	FailureCode     string         `bun:"failure_code"`
+	FailureMessage  string         `bun:"failure_message"`
+	Refunded        int64          `bun:"refunded"`
+	Disputed        bool           `bun:"disputed"`
+	CreatedAt       time.Time      `bun:"created_at"`
+	UpdatedAt       time.Time      `bun:"updated_at"`
+	SucceededAt     *time.Time     `bun:"succeeded_at"`
+}
+
+func (p *Payment) final() bool {
+	return p.Status == PaymentSucceeded || p.Status == PaymentFailed || p.Status == PaymentRequiresAction
+}
+
+// chargeArgs charges an open invoice to the default payment method.
+// Attempt is part of the gateway's idempotency key, so a retried job is the
+// same charge and the next dunning attempt a new one.
+type chargeArgs struct {
+	InvoiceID string `json:"invoice_id"`
+	Attempt   int    `json:"attempt"`
+}
+
+func (chargeArgs) Kind() string { return "billing_charge_invoice" }
+
+// InsertOpts: one job per invoice and attempt, ever.
+func (chargeArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 6, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// queueCharge queues the invoice's next automatic charge when the account
+// has a default payment method and attempts are left.
+func (b *Billing) queueCharge(ctx context.Context, t *txn, inv *Invoice) error {
+	if b.opts.PaymentGateway == "" || inv.ChargeAttempts >= b.opts.ChargeMaxAttempts {
+		return nil
+	}
+	p, err := b.profileTx(ctx, t, inv.AccountID)
+	if err != nil {
+		return err
+	}
+	if p.DefaultPaymentMethodID == nil {
+		return nil
+	}
+	t.enqueue(chargeArgs{InvoiceID: inv.ID, Attempt: inv.ChargeAttempts + 1}, nil)
+	return nil
+}
+
+// PayInvoice applies credit to the invoice now and, if it is still unpaid,
+// queues a charge of the default payment method (returned as queued).
+// Errors: NotFound, Conflict (not open), Unprocessable (nothing to pay
+// with).
+func (b *Billing) PayInvoice(ctx context.Context, accountID, invoiceID string) (inv *Invoice, queued bool, err error) {
+	err = b.inTx(ctx, func(ctx context.Context, t *txn) error {
+		if inv, err = b.invoiceTx(ctx, t, invoiceID, false); err != nil {
+			return err
+		}
+		if inv.AccountID != accountID {
+			return apperr.NotFoundf("no such invoice")
+		}
+		if inv.Status != InvoiceOpen {
+			return apperr.New(apperr.Conflict, "the invoice is %s", inv.Status).WithReason("invoice_" + inv.Status)
+		}
+		if _, err := b.applyCredit(ctx, t, accountID, inv.Currency); err != nil {
+			return err
+		}
+		if inv, err = b.invoiceTx(ctx, t, invoiceID, false); err != nil {
+			return err
+		}
+		if inv.Status != InvoiceOpen {
+			return nil
+		}
+		p, err := b.profileTx(ctx, t, accountID)
+		if err != nil {
+			return err
+		}
+		if b.opts.PaymentGateway == "" || p.DefaultPaymentMethodID == nil {
+			return unprocessable("payment_method", "no_payment_method", "the credit does not cover the invoice and there is no saved payment method")
+		}
+		// A customer's own request is not a dunning attempt: a fresh key.
+		t.enqueue(chargeArgs{InvoiceID: inv.ID, Attempt: inv.ChargeAttempts + 1}, nil)
+		t.audit("billing.invoice.pay", accountID, "invoice", inv.ID, map[string]any{"amount_due": inv.AmountDue()})
+		queued = true
+		return nil
+	})
+	return inv, queued, err
+}
+
+type chargeWorker struct {
+	river.WorkerDefaults[chargeArgs]
+	b *Billing
+}
+
+func (w *chargeWorker) Timeout(*river.Job[chargeArgs]) time.Duration { return 2 * time.Minute }
+
+func (w *chargeWorker) NextRetry(job *river.Job[chargeArgs]) time.Time {
+	return w.b.nextRetry(job.Attempt)
+}
+
+// Work records the payment (keyed by invoice and attempt), then charges the
+// gateway outside any transaction with that key, then records the outcome.
+// A crash between the two is harmless: the retry finds the payment and
+// repeats the charge with the same key, which the gateway answers with the
+// first result.
+func (w *chargeWorker) Work(ctx context.Context, job *river.Job[chargeArgs]) error {
+	b := w.b
+	inv, err := b.invoiceTx(ctx, b.db.DB, job.Args.InvoiceID, false)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if inv.Status != InvoiceOpen || inv.AmountDue() <= 0 {
+		return nil
+	}
+	p, err := b.Profile(ctx, inv.AccountID)
+	if err != nil {
+		return err
+	}
+	if p.DefaultPaymentMethodID == nil || p.GatewayCustomerID == "" {
+		return nil // nothing to charge with; the dunning notices ask for payment
+	}
+	pm, err := b.methodTx(ctx, b.db.DB, inv.AccountID, *p.DefaultPaymentMethodID)
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	pay := &Payment{
+		ID: newID(), AccountID: inv.AccountID, InvoiceID: &inv.ID, Gateway: pm.Gateway, PaymentMethodID: pm.GatewayMethodID,
+		IdempotencyKey: fmt.Sprintf("invoice:%s:%d", inv.ID, job.Args.Attempt), Amount: inv.AmountDue(), Currency: inv.Currency,
+	}
+	pay, err = b.preparePayment(ctx, pay, func(ctx context.Context, t *txn) error {
+		_, err := t.NewUpdate().Model((*Invoice)(nil)).Where("id = ?", inv.ID).
+			Set("charge_attempts = CASE WHEN charge_attempts < ? THEN ? ELSE charge_attempts END", job.Args.Attempt, job.Args.Attempt).
+			Set("last_charge_at = ?", b.now()).Set("updated_at = ?", b.now()).Exec(ctx)
+		return err
+	})
+	if err != nil || pay.final() {
+		return err
+	}
+	return b.runCharge(ctx, pay, p.GatewayCustomerID, fmt.Sprintf("Invoice %s", invoiceRef(inv)), job.Attempt >= job.MaxAttempts)
+}
+
+// preparePayment stores pay unless a payment with its key exists, which it
+// returns instead; also runs more in the same transaction.
+func (b *Billing) preparePayment(ctx context.Context, pay *Payment, more func(ctx context.Context, t *txn) error) (*Payment, error) {
+	now := b.now()
+	pay.Status, pay.CreatedAt, pay.UpdatedAt = PaymentPending, now, now
+	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+		res, err := t.NewInsert().Model(pay).On("CONFLICT (idempotency_key) DO NOTHING").Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("billing: recording payment: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			prev := &Payment{}
+			if err := t.NewSelect().Model(prev).Where("idempotency_key = ?", pay.IdempotencyKey).Scan(ctx); err != nil {
+				return fmt.Errorf("billing: loading payment: %w", err)
+			}
+			pay = prev
+			return nil
+		}
+		t.audit("billing.payment.start", pay.AccountID, "payment", pay.ID, map[string]any{"amount": pay.Amount, "currency": pay.Currency, "key": pay.IdempotencyKey})
+		if more != nil {
+			return more(ctx, t)
+		}
+		return nil
+	})
+	return pay, err
+}
+
+// runCharge charges the gateway for pay and records the outcome. An error
+// that retrying may heal is returned (the job retries with the same key);
+// a permanent one, or any on the last attempt, fails the payment.
+func (b *Billing) runCharge(ctx context.Context, pay *Payment, customerID, description string, last bool) error {
+	if err := noTx(ctx); err != nil {
+		return err
+	}
+	gw, err := b.gateway(pay.Gateway)
+	var resp *pb.ChargeResponse
+	if err == nil {
+		md := map[string]string{"ezscale_payment_id": pay.ID, "ezscale_account_id": pay.AccountID}
+		if pay.InvoiceID != nil {
+			md["ezscale_invoice_id"] = *pay.InvoiceID
+		}
+		resp, err = gw.Charge(ctx, &pb.ChargeRequest{
+			IdempotencyKey: pay.IdempotencyKey, GatewayCustomerId: customerID, PaymentMethodId: pay.PaymentMethodID,
+			Amount: &pb.Money{AmountMinor: pay.Amount, Currency: string(pay.Currency)}, Description: description, Metadata: md,
+		})
+	}
+	if err != nil {
+		if !permanent(err) && !last {
+			return err
+		}
+		return b.recordCharge(ctx, pay.ID, pb.ChargeStatus_CHARGE_STATUS_FAILED, "", "gateway_error", truncate(err.Error(), 300))
+	}
+	return b.recordCharge(ctx, pay.ID, resp.GetStatus(), resp.GetChargeId(), resp.GetFailureCode(), resp.GetFailureMessage())
+}
+
+// recordCharge stores a charge's outcome: a success credits the account
+// (and pays the invoice the payment was for); a failure or a request for
+// authentication is told to the customer.
+func (b *Billing) recordCharge(ctx context.Context, paymentID string, status pb.ChargeStatus, chargeID, code, msg string) error {
+	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
+		pay, err := b.paymentTx(ctx, t, paymentID)
+		if err != nil {
+			return err
+		}
+		if pay.final() {
+			return nil
+		}
+		if chargeID != "" {
+			pay.GatewayChargeID = chargeID
+		}
+		switch status {
+		case pb.ChargeStatus_CHARGE_STATUS_SUCCEEDED:
+			return b.paymentSucceeded(ctx, t, pay)
+		case pb.ChargeStatus_CHARGE_STATUS_PENDING:
+			pay.Status = PaymentProcessing
+			return b.savePayment(ctx, t, pay)
+		case pb.ChargeStatus_CHARGE_STATUS_REQUIRES_ACTION:
+			pay.Status, pay.FailureCode, pay.FailureMessage = PaymentRequiresAction, code, msg
+			if err := b.savePayment(ctx, t, pay); err != nil {
+				return err
+			}
+			t.audit("billing.payment.requires_action", pay.AccountID, "payment", pay.ID, map[string]any{"code": code})
+			return b.notify(ctx, t, pay.AccountID, "billing_payment_action_required", "Your bank needs you to confirm a payment",
+				fmt.Sprintf("Your bank asked for confirmation of a payment of %s; it was not taken. Pay it yourself here:\n\n%s\n",
+					money.New(pay.Amount, pay.Currency), b.link(payLink(pay))))
+		default:
+			return b.paymentFailed(ctx, t, pay, code, msg)
+		}
+	})
+}
+
+func payLink(pay *Payment) string {
+	if pay.InvoiceID != nil {
+		return "/invoices/" + *pay.InvoiceID
+	}
+	return "/credit"
+}
+
+func (b *Billing) savePayment(ctx context.Context, t *txn, pay *Payment) error {
+	pay.UpdatedAt = b.now()
+	if _, err := t.NewUpdate().Model(pay).WherePK().Column("status", "gateway_charge_id", "failure_code", "failure_message", "refunded", "disputed", "updated_at", "succeeded_at").Exec(ctx); err != nil {
+		return fmt.Errorf("billing: updating payment %s: %w", pay.ID, err)
+	}
+	return nil
+}
+
+func (b *Billing) paymentTx(ctx context.Context, db bun.IDB, id string) (*Payment, error) {
+	pay := &Payment{}
+	q := db.NewSelect().Model(pay).Where("id = ?", id)
+	if b.isPG() {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		if database.IsNoRows(err) {
+			return nil, apperr.NotFoundf("no such payment")
+		}
+		return nil, fmt.Errorf("billing: loading payment %s: %w", id, err)
+	}
+	return pay, nil
+}
+
+// paymentSucceeded credits the account once (the ledger key is the
+// payment's) and applies it: to the invoice the payment was for, then
+// oldest first. A top-up's payment completes the top-up.
+func (b *Billing) paymentSucceeded(ctx context.Context, t *txn, pay *Payment) error {
+	if pay.Status == PaymentSucceeded {
+		return nil
+	}
+	now := b.now()
+	pay.Status, pay.SucceededAt, pay.FailureCode, pay.FailureMessage = PaymentSucceeded, &now, "", ""
+	if err := b.savePayment(ctx, t, pay); err != nil {
+		return err
+	}
+	t.audit("billing.payment.succeeded", pay.AccountID, "payment", pay.ID, map[string]any{"amount": pay.Amount, "charge_id": pay.GatewayChargeID})
+	if pay.TopUpID != nil {
+		return b.topUpSucceeded(ctx, t, pay)
+	}
+	invoiceID := ""
+	desc := "Card payment"
+	if pay.InvoiceID != nil {
+		invoiceID = *pay.InvoiceID
+		desc = "Card payment for an invoice"
+	}
+	_, err := b.creditArrived(ctx, t, ledger.Posting{
+		AccountID: pay.AccountID, Currency: pay.Currency, Amount: pay.Amount, Kind: ledger.KindPayment,
+		Reference: pay.ID, IdempotencyKey: "payment:" + pay.ID, Description: desc,
+	}, invoiceID)
+	return err
+}
+
+func (b *Billing) paymentFailed(ctx context.Context, t *txn, pay *Payment, code, msg string) error {
+	pay.Status, pay.FailureCode, pay.FailureMessage = PaymentFailed, code, truncate(msg, 500)
+	if err := b.savePayment(ctx, t, pay); err != nil {
+		return err
+	}
+	t.events = append(t.events, audit.Event{Action: "billing.payment.failed", Result: audit.Failure, AccountID: pay.AccountID,
+		TargetType: "payment", TargetID: pay.ID, Changes: map[string]any{"code": code, "message": pay.FailureMessage, "amount": pay.Amount}})
+	if pay.TopUpID != nil {
+		return b.topUpFailed(ctx, t, pay)
+	}
+	return b.notify(ctx, t, pay.AccountID, "billing_payment_failed", "A payment failed",
+		fmt.Sprintf("We could not charge %s to your saved payment method: %s\n\nUpdate your payment method or pay here:\n\n%s\n",
+			money.New(pay.Amount, pay.Currency), failureText(code, msg), b.link(payLink(pay))))
+}
+
+func failureText(code, msg string) string {
+	if msg != "" {
+		return msg
+	}
+	if code != "" {
+		return code
+	}
+	return "declined"
+}
+
+// Payments lists the account's payments newest first.
+func (b *Billing) Payments(ctx context.Context, accountID, after string, limit int) ([]Payment, error) {
+	var out []Payment
+	q := b.db.Conn(ctx).NewSelect().Model(&out).Where("account_id = ?", accountID).Order("id DESC").Limit(int64(limit))
+	if after != "" {
+		q = q.Where("id < ?", after)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("billing: listing payments: %w", err)
+	}
+	return out, nil
+}
+
+// Payment returns one payment of the account. Errors: NotFound.
+func (b *Billing) Payment(ctx context.Context, accountID, id string) (*Payment, error) {
+	pay := &Payment{}
+	err := b.db.Conn(ctx).NewSelect().Model(pay).Where("id = ?", id).Scan(ctx)
+	if database.IsNoRows(err) || (err == nil && accountID != "" && pay.AccountID != accountID) {
+		return nil, apperr.NotFoundf("no such payment")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("billing: loading payment: %w", err)
+	}
+	return pay, nil
+}

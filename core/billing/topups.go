@@ -1,0 +1,246 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/money"
+)
+
+// Top-up statuses and sources.
+const (
+	TopUpPending   = "pending"
+	TopUpSucceeded = "succeeded"
+	TopUpFailed    = "failed"
+
+	TopUpCard = "card"
+	TopUpAuto = "auto"
+)
+
+// TopUp is a purchase of account credit with a saved payment method.
+// Every attempt, manual or automatic, is one row.
+type TopUp struct {
+	bun.BaseModel `bun:"table:topups"`
+
+	ID              string         `bun:"id,pk"`
+	AccountID       string         `bun:"account_id"`
+	Source          string         `bun:"source"`
+	Amount          int64          `bun:"amount"`
+	Currency        money.Currency `bun:"currency"`
+	PaymentMethodID string         `bun:"payment_method_id"` // ours
+	Status          string         `bun:"status"`
+	PaymentID       *string        `bun:"payment_id"`
+	Failure         string         `bun:"failure"`
+	IdempotencyKey  string         `bun:"idempotency_key"`
+	CreatedAt       time.Time      `bun:"created_at"`
+	UpdatedAt       time.Time      `bun:"updated_at"`
+}
+
+// TopUpInput buys credit.
+type TopUpInput struct {
+	Amount int64 `json:"amount"`
+	// PaymentMethodID is a saved method; empty = the default.
+	PaymentMethodID string `json:"payment_method_id"`
+	// IdempotencyKey: the same key returns the same top-up and charges
+	// once, however often and concurrently it is sent.
+	IdempotencyKey string `json:"-"`
+}
+
+// TopUp records a top-up and queues its charge; the credit arrives when the
+// charge succeeds (and is applied to open invoices at once). Errors:
+// Invalid, Unprocessable (no payment method).
+func (b *Billing) TopUp(ctx context.Context, accountID string, in TopUpInput) (*TopUp, error) {
+	if in.Amount <= 0 || money.CheckAmount(in.Amount) != nil {
+		return nil, apperr.Field("amount", "must be a positive number of minor units")
+	}
+	if in.IdempotencyKey == "" {
+		in.IdempotencyKey = newID()
+	}
+	var tu *TopUp
+	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+		var err error
+		tu, err = b.createTopUp(ctx, t, accountID, TopUpCard, in.Amount, in.PaymentMethodID, "card:"+in.IdempotencyKey)
+		return err
+	})
+	return tu, err
+}
+
+// createTopUp stores a top-up unless one with the key exists (returned
+// instead), and queues its charge.
+func (b *Billing) createTopUp(ctx context.Context, t *txn, accountID, source string, amount int64, pmID, key string) (*TopUp, error) {
+	if b.opts.PaymentGateway == "" {
+		return nil, unprocessable("payment_method_id", "gateway_not_configured", "card payments are not configured")
+	}
+	p, err := b.profileTx(ctx, t, accountID)
+	if err != nil {
+		return nil, err
+	}
+	if pmID == "" {
+		if p.DefaultPaymentMethodID == nil {
+			return nil, unprocessable("payment_method_id", "no_payment_method", "the account has no saved payment method")
+		}
+		pmID = *p.DefaultPaymentMethodID
+	}
+	if _, err := b.methodTx(ctx, t, accountID, pmID); err != nil {
+		return nil, apperr.Field("payment_method_id", "no such payment method")
+	}
+	now := b.now()
+	tu := &TopUp{
+		ID: newID(), AccountID: accountID, Source: source, Amount: amount, Currency: p.Currency, PaymentMethodID: pmID,
+		Status: TopUpPending, IdempotencyKey: key, CreatedAt: now, UpdatedAt: now,
+	}
+	res, err := t.NewInsert().Model(tu).On("CONFLICT (account_id, idempotency_key) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("billing: recording top-up: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		prev := &TopUp{}
+		if err := t.NewSelect().Model(prev).Where("account_id = ?", accountID).Where("idempotency_key = ?", key).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("billing: loading top-up: %w", err)
+		}
+		return prev, nil
+	}
+	t.enqueue(topUpArgs{TopUpID: tu.ID}, nil)
+	t.audit("billing.topup.create", accountID, "topup", tu.ID, map[string]any{"amount": amount, "currency": p.Currency, "source": source})
+	return tu, nil
+}
+
+// TopUps lists the account's top-ups newest first.
+func (b *Billing) TopUps(ctx context.Context, accountID, after string, limit int) ([]TopUp, error) {
+	var out []TopUp
+	q := b.db.Conn(ctx).NewSelect().Model(&out).Where("account_id = ?", accountID).Order("id DESC").Limit(int64(limit))
+	if after != "" {
+		q = q.Where("id < ?", after)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("billing: listing top-ups: %w", err)
+	}
+	return out, nil
+}
+
+// GetTopUp returns one top-up of the account. Errors: NotFound.
+func (b *Billing) GetTopUp(ctx context.Context, accountID, id string) (*TopUp, error) {
+	tu := &TopUp{}
+	err := b.db.Conn(ctx).NewSelect().Model(tu).Where("id = ?", id).Where("account_id = ?", accountID).Scan(ctx)
+	if err != nil {
+		return nil, apperr.NotFoundf("no such top-up")
+	}
+	return tu, nil
+}
+
+type topUpArgs struct {
+	TopUpID string `json:"topup_id"`
+}
+
+func (topUpArgs) Kind() string { return "billing_topup_charge" }
+
+func (topUpArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 6, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+type topUpWorker struct {
+	river.WorkerDefaults[topUpArgs]
+	b *Billing
+}
+
+func (w *topUpWorker) Timeout(*river.Job[topUpArgs]) time.Duration { return 2 * time.Minute }
+
+func (w *topUpWorker) NextRetry(job *river.Job[topUpArgs]) time.Time {
+	return w.b.nextRetry(job.Attempt)
+}
+
+// Work charges the top-up with key "topup:<id>" outside any transaction.
+func (w *topUpWorker) Work(ctx context.Context, job *river.Job[topUpArgs]) error {
+	b := w.b
+	tu := &TopUp{}
+	if err := b.db.NewSelect().Model(tu).Where("id = ?", job.Args.TopUpID).Scan(ctx); err != nil {
+		return river.JobCancel(fmt.Errorf("billing: loading top-up %s: %w", job.Args.TopUpID, err))
+	}
+	if tu.Status != TopUpPending {
+		return nil
+	}
+	p, err := b.Profile(ctx, tu.AccountID)
+	if err != nil {
+		return err
+	}
+	pm, err := b.methodTx(ctx, b.db.DB, tu.AccountID, tu.PaymentMethodID)
+	if err != nil {
+		return b.inTx(ctx, func(ctx context.Context, t *txn) error {
+			return b.failTopUp(ctx, t, tu, "the payment method was removed")
+		})
+	}
+	if p.GatewayCustomerID == "" {
+		return b.inTx(ctx, func(ctx context.Context, t *txn) error {
+			return b.failTopUp(ctx, t, tu, "the account has no customer at the payment gateway")
+		})
+	}
+	pay := &Payment{
+		ID: newID(), AccountID: tu.AccountID, TopUpID: &tu.ID, Gateway: pm.Gateway, PaymentMethodID: pm.GatewayMethodID,
+		IdempotencyKey: "topup:" + tu.ID, Amount: tu.Amount, Currency: tu.Currency,
+	}
+	pay, err = b.preparePayment(ctx, pay, func(ctx context.Context, t *txn) error {
+		_, err := t.NewUpdate().Model((*TopUp)(nil)).Set("payment_id = ?", pay.ID).Set("updated_at = ?", b.now()).Where("id = ?", tu.ID).Exec(ctx)
+		return err
+	})
+	if err != nil || pay.final() {
+		return err
+	}
+	return b.runCharge(ctx, pay, p.GatewayCustomerID, "Account credit", job.Attempt >= job.MaxAttempts)
+}
+
+func (b *Billing) topUpSucceeded(ctx context.Context, t *txn, pay *Payment) error {
+	tu := &TopUp{}
+	if err := t.NewSelect().Model(tu).Where("id = ?", *pay.TopUpID).Scan(ctx); err != nil {
+		return fmt.Errorf("billing: loading top-up: %w", err)
+	}
+	if tu.Status == TopUpSucceeded {
+		return nil
+	}
+	tu.Status, tu.Failure, tu.UpdatedAt = TopUpSucceeded, "", b.now()
+	if _, err := t.NewUpdate().Model(tu).WherePK().Column("status", "failure", "updated_at").Exec(ctx); err != nil {
+		return fmt.Errorf("billing: completing top-up: %w", err)
+	}
+	if tu.Source == TopUpAuto {
+		if _, err := t.NewUpdate().Table("auto_topups").Set("failures = 0").Where("account_id = ?", tu.AccountID).Exec(ctx); err != nil {
+			return fmt.Errorf("billing: resetting auto top-up failures: %w", err)
+		}
+	}
+	t.audit("billing.topup.succeeded", tu.AccountID, "topup", tu.ID, map[string]any{"amount": tu.Amount, "source": tu.Source})
+	_, err := b.creditArrived(ctx, t, ledger.Posting{
+		AccountID: tu.AccountID, Currency: tu.Currency, Amount: tu.Amount, Kind: ledger.KindTopUp,
+		Reference: tu.ID, IdempotencyKey: "topup:" + tu.ID, Description: "Top-up by card",
+	}, "")
+	return err
+}
+
+func (b *Billing) topUpFailed(ctx context.Context, t *txn, pay *Payment) error {
+	tu := &TopUp{}
+	if err := t.NewSelect().Model(tu).Where("id = ?", *pay.TopUpID).Scan(ctx); err != nil {
+		return fmt.Errorf("billing: loading top-up: %w", err)
+	}
+	return b.failTopUp(ctx, t, tu, failureText(pay.FailureCode, pay.FailureMessage))
+}
+
+// failTopUp records a failed top-up; an automatic one counts towards
+// disabling auto top-up.
+func (b *Billing) failTopUp(ctx context.Context, t *txn, tu *TopUp, why string) error {
+	if tu.Status != TopUpPending {
+		return nil
+	}
+	tu.Status, tu.Failure, tu.UpdatedAt = TopUpFailed, truncate(why, 500), b.now()
+	if _, err := t.NewUpdate().Model(tu).WherePK().Column("status", "failure", "updated_at").Exec(ctx); err != nil {
+		return fmt.Errorf("billing: failing top-up: %w", err)
+	}
+	t.audit("billing.topup.failed", tu.AccountID, "topup", tu.ID, map[string]any{"amount": tu.Amount, "source": tu.Source, "failure": tu.Failure})
+	if tu.Source == TopUpAuto {
+		return b.autoTopUpFailed(ctx, t, tu)
+	}
+	return b.notify(ctx, t, tu.AccountID, "billing_topup_failed", "Your top-up failed",
+		fmt.Sprintf("We could not add %s of credit: %s\n\n%s\n", money.New(tu.Amount, tu.Currency), tu.Failure, b.link("/credit")))
+}
