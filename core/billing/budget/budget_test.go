@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/budget"
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
@@ -31,31 +33,42 @@ type clock struct {
 func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t.UTC(); c.mu.Unlock() }
 
+// Billing's service lifecycle is what suspends and lifts services.
+var _ budget.Suspender = (*billing.Billing)(nil)
+
 type testBundle struct {
-	ctx    context.Context
-	db     *database.DB
-	clock  *clock
-	ledger *ledger.Ledger
-	outbox *outbox.Outbox
-	svc    *budget.Service
-	engine *jobs.Engine
-	planID map[string]string // service type → plan id
+	ctx     context.Context
+	db      *database.DB
+	clock   *clock
+	billing *billing.Billing
+	ledger  *ledger.Ledger
+	outbox  *outbox.Outbox
+	svc     *budget.Service
+	engine  *jobs.Engine
+	planID  map[string]string // service type → plan id
 }
 
-func setup(t *testing.T, db *database.DB) *testBundle {
+// setup builds budget caps on billing (its ledger and its service
+// lifecycle), or on the TableSuspender fallback with tableOnly.
+func setup(t *testing.T, db *database.DB, tableOnly ...bool) *testBundle {
 	t.Helper()
 	b := &testBundle{ctx: context.Background(), db: db, clock: &clock{}, planID: map[string]string{}}
 	b.clock.Set(time.Date(2028, 3, 20, 12, 0, 0, 0, time.UTC))
 	reg := jobs.NewRegistry(time.Hour)
 	b.outbox = outbox.New(db, reg)
-	b.svc = budget.New(db, b.outbox, reg, budget.Options{Now: b.clock.Now, PublicURL: "https://billing.example.com"})
+	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Outbox: b.outbox}, billing.Options{Currency: "EUR", Now: b.clock.Now})
+	var suspender budget.Suspender = b.billing
+	if len(tableOnly) > 0 && tableOnly[0] {
+		suspender = budget.TableSuspender{Now: b.clock.Now}
+	}
+	b.svc = budget.New(db, b.outbox, reg, budget.Options{Now: b.clock.Now, PublicURL: "https://billing.example.com", Suspender: suspender})
 	engine, err := jobs.New(db, reg, jobs.Options{Workers: 2, FetchCooldown: 50 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.engine = engine
-	b.ledger = ledger.New(db, b.clock.Now)
+	b.ledger = b.billing.Ledger()
 	b.ledger.AddHook(b.svc.LedgerHook())
 	now := b.clock.Now()
 	for _, typ := range []string{"vps", "dedicated", "hosting", "game", "kasm"} {
@@ -165,17 +178,19 @@ func (b *testBundle) state(t *testing.T, ids ...string) map[string]string {
 	return out
 }
 
-// mail returns the subjects of the account's outbox messages to addr, oldest
-// first.
+// mail returns the subjects of the budget messages to addr, oldest first
+// (billing's own notices of each suspension are left out).
 func (b *testBundle) mail(t *testing.T, addr string) []string {
 	t.Helper()
 	ms, err := b.outbox.ListForRecipient(b.ctx, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	subjects := make([]string, 0, len(ms))
+	subjects := []string{}
 	for i := len(ms) - 1; i >= 0; i-- {
-		subjects = append(subjects, ms[i].Subject)
+		if strings.HasPrefix(ms[i].Template, "billing_budget") {
+			subjects = append(subjects, ms[i].Subject)
+		}
 	}
 	return subjects
 }
@@ -188,8 +203,17 @@ func sorted(s []string) []string {
 
 func TestHardStopSuspendsExactlyTheNonExcludedServices(t *testing.T) {
 	t.Parallel()
+	for _, tableOnly := range []bool{false, true} {
+		t.Run(map[bool]string{false: "billing", true: "table"}[tableOnly], func(t *testing.T) {
+			t.Parallel()
+			testHardStop(t, tableOnly)
+		})
+	}
+}
+
+func testHardStop(t *testing.T, tableOnly bool) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db)
+		b := setup(t, db, tableOnly)
 		acc := b.account(t)
 		game := b.service(t, acc, "game", "active")
 		vps := b.service(t, acc, "vps", "active")
