@@ -94,7 +94,7 @@ func (s *Service) check(ctx context.Context, tx bun.Tx, b *Budget, minSeq int64,
 	}
 	var spend int64
 	err = tx.NewSelect().Table("credit_entries").ColumnExpr("COALESCE(SUM(-amount), 0)").
-		Where("account_id = ?", b.AccountID).Where("currency = ?", b.Currency).Where("kind IN (?)", bun.In(spendKinds)).
+		Where("account_id = ?", b.AccountID).Where("currency = ?", b.Currency).Where("kind IN (?)", bun.List(spendKinds)).
 		Where("created_at >= ?", start).Where("created_at < ?", end).Scan(ctx, &spend)
 	if err != nil {
 		return fmt.Errorf("budget: summing spend of %s: %w", b.AccountID, err)

@@ -27,7 +27,7 @@ func (s *Service) notify(ctx context.Context, tx bun.Tx, accountID, template, su
 		Email string `bun:"email"`
 	}
 	err := tx.NewSelect().TableExpr("memberships AS m").Join("JOIN users AS u ON u.id = m.user_id").
-		ColumnExpr("u.id, u.email").Where("m.account_id = ?", accountID).Where("m.role IN (?)", bun.In(billingRoles)).
+		ColumnExpr("u.id, u.email").Where("m.account_id = ?", accountID).Where("m.role IN (?)", bun.List(billingRoles)).
 		Where("u.disabled_at IS NULL").OrderExpr("u.email ASC").Scan(ctx, &rs)
 	if err != nil {
 		return fmt.Errorf("budget: loading billing contacts of %s: %w", accountID, err)
