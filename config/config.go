@@ -106,6 +106,21 @@ type Billing struct {
 	TerminateAfterDays int `koanf:"terminate_after_days"`
 	// RunAt is the daily billing run's time of day (UTC, "HH:MM").
 	RunAt string `koanf:"run_at"`
+	// PaymentGateway names the payment gateway plugin block ("stripe");
+	// empty turns card payments off.
+	PaymentGateway string `koanf:"payment_gateway"`
+	// ChargeMaxAttempts automatic charges of an invoice, one every
+	// ChargeRetryDays.
+	ChargeMaxAttempts int `koanf:"charge_max_attempts"`
+	ChargeRetryDays   int `koanf:"charge_retry_days"`
+	// RemindEveryDays spaces overdue reminders.
+	RemindEveryDays int `koanf:"remind_every_days"`
+	// ProvisionMaxAttempts bounds provisioning (and backend sync) retries,
+	// with backoff doubling from RetryBase.
+	ProvisionMaxAttempts int           `koanf:"provision_max_attempts"`
+	RetryBase            time.Duration `koanf:"retry_base"`
+	// AutoTopUpMaxFailures failed automatic top-ups in a row disable it.
+	AutoTopUpMaxFailures int `koanf:"auto_topup_max_failures"`
 }
 
 // Scheduler configures customer automation.
@@ -168,11 +183,17 @@ func Default() Config {
 		},
 		Plugins: PluginHost{CallTimeout: 30 * time.Second, HealthInterval: 30 * time.Second},
 		Billing: Billing{
-			Currency:           "USD",
-			InvoiceDaysBefore:  7,
-			SuspendAfterDays:   7,
-			TerminateAfterDays: 30,
-			RunAt:              "00:10",
+			Currency:             "USD",
+			InvoiceDaysBefore:    7,
+			SuspendAfterDays:     7,
+			TerminateAfterDays:   30,
+			RunAt:                "00:10",
+			ChargeMaxAttempts:    4,
+			ChargeRetryDays:      2,
+			RemindEveryDays:      3,
+			ProvisionMaxAttempts: 8,
+			RetryBase:            30 * time.Second,
+			AutoTopUpMaxFailures: 3,
 		},
 		Scheduler:     Scheduler{RecoveryInterval: 5 * time.Minute},
 		Notifications: Notifications{EmailPlugin: "email"},

@@ -122,6 +122,24 @@ func (c *Config) validate(errs *Error) {
 	if !clockRe.MatchString(c.Billing.RunAt) {
 		bad("billing.run_at", "%q is not a time of day as HH:MM", c.Billing.RunAt)
 	}
+	if g := c.Billing.PaymentGateway; g != "" {
+		if _, ok := c.PluginByName(g); !ok {
+			bad("billing.payment_gateway", "no plugin %q block is configured", g)
+		}
+	}
+	between := func(path string, v, lo, hi int) {
+		if v < lo || v > hi {
+			bad(path, "must be between %d and %d", lo, hi)
+		}
+	}
+	between("billing.charge_max_attempts", c.Billing.ChargeMaxAttempts, 1, 20)
+	between("billing.charge_retry_days", c.Billing.ChargeRetryDays, 1, 30)
+	between("billing.remind_every_days", c.Billing.RemindEveryDays, 1, 30)
+	between("billing.provision_max_attempts", c.Billing.ProvisionMaxAttempts, 1, 25)
+	between("billing.auto_topup_max_failures", c.Billing.AutoTopUpMaxFailures, 1, 20)
+	if c.Billing.RetryBase <= 0 || c.Billing.RetryBase > time.Hour {
+		bad("billing.retry_base", "must be positive and at most 1h")
+	}
 	positive("scheduler.recovery_interval", c.Scheduler.RecoveryInterval)
 
 	for _, p := range c.Plugin {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -20,13 +21,15 @@ import (
 
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/budget"
-	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/logging"
+	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/ratelimit"
 )
 
@@ -40,9 +43,11 @@ type App struct {
 	Outbox   *outbox.Outbox
 	Limiter  *ratelimit.Limiter
 	Accounts *accounts.Service
-	Ledger   *ledger.Ledger
+	Billing  *billing.Billing
 	Budgets  *budget.Service
-	HTTP     *httpapi.Server
+	// Plugins supervises the configured plugins; Run starts them.
+	Plugins *pluginhost.Host
+	HTTP    *httpapi.Server
 
 	server   *http.Server
 	listener net.Listener
@@ -79,13 +84,27 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		PublicURL: cfg.Server.PublicURL,
 	})
 	registerHousekeeping(reg, db, a.Limiter)
-	// Budget caps watch the credit ledger through its hook. Until billing's
-	// service lifecycle is wired here, the hard stop records suspensions in
-	// the schema only (budget.TableSuspender); pass billing as
-	// Options.Suspender then, and build billing on this same Ledger.
-	a.Ledger = ledger.New(db, nil)
-	a.Budgets = budget.New(db, a.Outbox, reg, budget.Options{PublicURL: cfg.Server.PublicURL})
-	a.Ledger.AddHook(a.Budgets.LedgerHook())
+
+	a.Plugins, err = pluginhost.New(pluginhost.Options{
+		Logger: logger, Registerer: a.Metrics, CallTimeout: cfg.Plugins.CallTimeout, HealthInterval: cfg.Plugins.HealthInterval,
+	})
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	a.closers = append(a.closers, func(context.Context) error { a.Plugins.Stop(); return nil })
+	bc := cfg.Billing
+	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Outbox: a.Outbox, Plugins: a.Plugins, Logger: logger.Named("billing")}, billing.Options{
+		Currency: money.Currency(bc.Currency), InvoiceDaysBefore: bc.InvoiceDaysBefore, SuspendAfterDays: bc.SuspendAfterDays,
+		TerminateAfterDays: bc.TerminateAfterDays, RunAt: bc.RunAt, PaymentGateway: bc.PaymentGateway,
+		ChargeMaxAttempts: bc.ChargeMaxAttempts, ChargeRetryDays: bc.ChargeRetryDays, RemindEveryDays: bc.RemindEveryDays,
+		ProvisionMaxAttempts: bc.ProvisionMaxAttempts, RetryBase: bc.RetryBase, AutoTopUpMaxFailures: bc.AutoTopUpMaxFailures,
+		PublicURL: cfg.Server.PublicURL,
+	})
+	// Budget caps watch billing's credit ledger through its hook and
+	// suspend through billing's service lifecycle.
+	a.Budgets = budget.New(db, a.Outbox, reg, budget.Options{PublicURL: cfg.Server.PublicURL, Suspender: a.Billing})
+	a.Billing.Ledger().AddHook(a.Budgets.LedgerHook())
 
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",
@@ -117,7 +136,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow,
-	}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BudgetAPI{Budgets: a.Budgets})
+	}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing}, &httpapi.BudgetAPI{Budgets: a.Budgets})
 	return a, nil
 }
 
@@ -150,6 +169,9 @@ func (a *App) Run(ctx context.Context) error {
 		if err := a.Listen(); err != nil {
 			return err
 		}
+	}
+	if err := a.startPlugins(ctx); err != nil {
+		return err
 	}
 	if !a.Config.Jobs.Disabled {
 		if err := a.Jobs.Start(ctx); err != nil {
@@ -199,4 +221,25 @@ func (a *App) close(ctx context.Context) {
 		}
 	}
 	a.closers = nil
+}
+
+// startPlugins starts the enabled plugin blocks. A plugin that fails to
+// start is reported and stays failed (visible in the plugin list); the
+// process serves regardless, and calls to that plugin fail as unavailable.
+func (a *App) startPlugins(ctx context.Context) error {
+	specs := make([]pluginhost.Spec, 0, len(a.Config.Plugin))
+	for _, p := range a.Config.Plugin {
+		pos := map[string]string{"": p.Pos}
+		maps.Copy(pos, p.Positions)
+		specs = append(specs, pluginhost.Spec{Name: p.Name, Path: p.Path, SHA256: p.SHA256, Config: p.Config, Positions: pos, Disabled: !p.Enabled})
+	}
+	if len(specs) == 0 {
+		return nil
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := a.Plugins.Start(startCtx, specs); err != nil {
+		a.Logger.Error("some plugins did not start", "error", err)
+	}
+	return nil
 }

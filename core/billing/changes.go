@@ -31,8 +31,9 @@ type PlanChange struct {
 	DaysLeft    int         `bun:"days_left"`
 	DaysInCycle int         `bun:"days_in_cycle"`
 	InvoiceID   *string     `bun:"invoice_id"`
-	// Status: pending (an upgrade waiting for its invoice), scheduled (for
-	// the end of the term), applied, cancelled.
+	// Status: scheduled (for the end of the term), applied, cancelled
+	// (replaced by a later change); pending only inside the transaction
+	// that applies it.
 	Status      string     `bun:"status"`
 	EffectiveAt time.Time  `bun:"effective_at"`
 	CreatedAt   time.Time  `bun:"created_at"`
@@ -64,9 +65,10 @@ type ChangeResult struct {
 // "Plan changes"):
 //
 //   - Upgrade (the new plan costs more for the current cycle): now. The
-//     difference is charged for the days left in the current cycle over
-//     the cycle's actual days, on an upgrade invoice due now; the new plan
-//     applies when it is paid (at once when credit covers it).
+//     new plan applies at once and the difference is invoiced for the days
+//     left in the current cycle over the cycle's actual days (plus a whole
+//     term paid ahead), due now: paid from credit or the saved card, and
+//     dunned like any invoice when it is not.
 //   - Downgrade: at the end of the term by default (the renewal is priced
 //     on the new plan); with When "now", at once, the unused days of the
 //     difference credited to the account.
@@ -162,68 +164,96 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 			return b.repriceRenewal(ctx, t, svc)
 		}
 
-		ch.EffectiveAt = now
-		if ch.Kind == "upgrade" {
-			ch.Prorated = money.Prorate(newPrice-svc.Price, ch.DaysLeft, ch.DaysInCycle)
-			ch.Status = "pending"
-			if ch.Prorated == 0 {
-				if err := b.insertChange(ctx, t, ch); err != nil {
-					return err
-				}
-				return b.applyChange(ctx, t, svc, ch)
-			}
-			p, err := b.profileTx(ctx, t, svc.AccountID)
-			if err != nil {
-				return err
-			}
-			periodEnd := *svc.PeriodEnd
-			d := newDraft(svc.AccountID, ReasonUpgrade, &svc.ID, svc.Currency, now, now)
-			d.inv.PeriodStart, d.inv.PeriodEnd = &now, &periodEnd
-			fromName := svc.PlanID
-			if from, err := b.planTx(ctx, t, svc.PlanID); err == nil {
-				fromName = from.Name
-			}
-			d.add(LineProration, fmt.Sprintf("Upgrade %s → %s, %d of %d days left of the %s term", fromName, plan.Name, ch.DaysLeft, ch.DaysInCycle, svc.Cycle),
-				&svc.ID, 1, ch.Prorated, &now, &periodEnd)
-			ch.InvoiceID = &d.inv.ID
-			if err := b.insertChange(ctx, t, ch); err != nil {
-				return err
-			}
-			if err := b.createInvoice(ctx, t, d, p); err != nil {
-				return err
-			}
-			t.audit("billing.service.upgrade", svc.AccountID, "service", svc.ID, changeAudit(ch))
-			if err := b.afterIssue(ctx, t, d.inv); err != nil {
-				return err
-			}
-			res.Invoice = d.inv
-			res.Service, err = b.serviceTx(ctx, t, svc.ID, false)
-			return err
+		// Now: the new plan applies at once, and the difference for the
+		// paid time left is invoiced (upgrade) or credited (downgrade).
+		ch.EffectiveAt, ch.Status = now, "pending"
+		diff := newPrice - svc.Price
+		parts := prorationParts(svc, now, max(diff, -diff))
+		ch.DaysLeft, ch.DaysInCycle = parts[0].days, parts[0].of
+		for _, pt := range parts {
+			ch.Prorated += pt.amount
 		}
-
-		// An immediate downgrade: the unused days of the difference come
-		// back as credit.
-		ch.Prorated = money.Prorate(svc.Price-newPrice, ch.DaysLeft, ch.DaysInCycle)
+		fromName := svc.PlanID
+		if from, err := b.planTx(ctx, t, svc.PlanID); err == nil {
+			fromName = from.Name
+		}
 		if err := b.insertChange(ctx, t, ch); err != nil {
 			return err
 		}
-		if ch.Prorated > 0 {
-			res.Credit, err = b.creditArrived(ctx, t, ledger.Posting{
-				AccountID: svc.AccountID, Currency: svc.Currency, Amount: ch.Prorated, Kind: ledger.KindProration,
-				Reference: ch.ID, IdempotencyKey: "proration:" + ch.ID,
-				Description: fmt.Sprintf("Downgrade: %d unused of %d days", ch.DaysLeft, ch.DaysInCycle),
-			}, "")
-			if err != nil {
-				return err
+		if err := b.applyChange(ctx, t, svc, ch); err != nil {
+			return err
+		}
+		if ch.Kind == "upgrade" {
+			t.audit("billing.service.upgrade", svc.AccountID, "service", svc.ID, changeAudit(ch))
+			if ch.Prorated > 0 {
+				p, err := b.profileTx(ctx, t, svc.AccountID)
+				if err != nil {
+					return err
+				}
+				end := *svc.PeriodEnd
+				d := newDraft(svc.AccountID, ReasonUpgrade, &svc.ID, svc.Currency, now, now)
+				d.inv.PeriodStart, d.inv.PeriodEnd = &now, &end
+				for _, pt := range parts {
+					d.add(LineProration, fmt.Sprintf("Upgrade %s → %s, %d of %d days (%s – %s)", fromName, plan.Name, pt.days, pt.of,
+						pt.start.Format("2006-01-02"), pt.end.Format("2006-01-02")), &svc.ID, 1, pt.amount, &pt.start, &pt.end)
+				}
+				if err := b.createInvoice(ctx, t, d, p); err != nil {
+					return err
+				}
+				if _, err := t.NewUpdate().Model(ch).WherePK().Set("invoice_id = ?", d.inv.ID).Exec(ctx); err != nil {
+					return fmt.Errorf("billing: linking the upgrade invoice: %w", err)
+				}
+				ch.InvoiceID = &d.inv.ID
+				if err := b.afterIssue(ctx, t, d.inv); err != nil {
+					return err
+				}
+				res.Invoice = d.inv
+			}
+		} else {
+			t.audit("billing.service.downgrade", svc.AccountID, "service", svc.ID, changeAudit(ch))
+			if ch.Prorated > 0 {
+				res.Credit, err = b.creditArrived(ctx, t, ledger.Posting{
+					AccountID: svc.AccountID, Currency: svc.Currency, Amount: ch.Prorated, Kind: ledger.KindProration,
+					Reference: ch.ID, IdempotencyKey: "proration:" + ch.ID,
+					Description: fmt.Sprintf("Downgrade %s → %s: %d unused of %d days", fromName, plan.Name, ch.DaysLeft, ch.DaysInCycle),
+				}, "")
+				if err != nil {
+					return err
+				}
 			}
 		}
-		t.audit("billing.service.downgrade", svc.AccountID, "service", svc.ID, changeAudit(ch))
-		return b.applyChange(ctx, t, svc, ch)
+		res.Service, err = b.serviceTx(ctx, t, svc.ID, false)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// prorationPart is the share of a price difference for part of a term.
+type prorationPart struct {
+	start, end time.Time
+	days, of   int
+	amount     int64
+}
+
+// prorationParts splits a price difference (per cycle) over the paid time
+// left: the rest of the current term, counted in calendar days of that
+// term; when the current term was paid ahead (it starts later), the rest
+// of the term running now plus the whole term paid ahead.
+func prorationParts(svc *Service, now time.Time, diff int64) []prorationPart {
+	start, end := *svc.PeriodStart, *svc.PeriodEnd
+	part := func(from, to, termStart, termEnd time.Time) prorationPart {
+		of := money.Days(termStart, termEnd)
+		days := min(max(money.Days(from, to), 0), of)
+		return prorationPart{start: from, end: to, days: days, of: of, amount: money.Prorate(diff, days, of)}
+	}
+	if money.Date(now).Before(money.Date(start)) {
+		prev := money.AddMonths(start, -svc.Cycle.Months(), svc.AnchorDay)
+		return []prorationPart{part(now, start, prev, start), part(start, end, start, end)}
+	}
+	return []prorationPart{part(now, end, start, end)}
 }
 
 func changeAudit(ch *PlanChange) map[string]any {
@@ -236,22 +266,6 @@ func (b *Billing) insertChange(ctx context.Context, t *txn, ch *PlanChange) erro
 		return fmt.Errorf("billing: recording plan change: %w", err)
 	}
 	return nil
-}
-
-// applyPaidUpgrade applies the upgrade its invoice paid for.
-func (b *Billing) applyPaidUpgrade(ctx context.Context, t *txn, svc *Service, inv *Invoice) error {
-	ch := &PlanChange{}
-	err := t.NewSelect().Model(ch).Where("invoice_id = ?", inv.ID).Where("status = 'pending'").Scan(ctx)
-	if database.IsNoRows(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("billing: loading the paid upgrade: %w", err)
-	}
-	if !svc.Live() {
-		return nil
-	}
-	return b.applyChange(ctx, t, svc, ch)
 }
 
 // applyChange puts the service on the change's plan now (a new cycle
@@ -275,7 +289,8 @@ func (b *Billing) applyChange(ctx context.Context, t *txn, svc *Service, ch *Pla
 		Column("plan_id", "price", "pending_plan_id", "pending_cycle", "pending_price", "state_version", "updated_at").Exec(ctx); err != nil {
 		return fmt.Errorf("billing: applying plan change: %w", err)
 	}
-	if _, err := t.NewUpdate().Model(ch).WherePK().Set("status = 'applied'").Set("applied_at = ?", now).Exec(ctx); err != nil {
+	ch.Status, ch.AppliedAt = "applied", &now
+	if _, err := t.NewUpdate().Model(ch).WherePK().Column("status", "applied_at").Exec(ctx); err != nil {
 		return fmt.Errorf("billing: recording plan change: %w", err)
 	}
 	t.audit("billing.service.plan_changed", svc.AccountID, "service", svc.ID, map[string]any{"plan": svc.PlanID, "price": svc.Price, "change": ch.ID})

@@ -326,12 +326,6 @@ func (b *Billing) voidTx(ctx context.Context, t *txn, inv *Invoice, reason strin
 			return fmt.Errorf("billing: cancelling the unpaid order: %w", err)
 		}
 	}
-	if inv.Reason == ReasonUpgrade {
-		if _, err := t.NewUpdate().Table("plan_changes").Set("status = 'cancelled'").
-			Where("invoice_id = ?", inv.ID).Where("status = 'pending'").Exec(ctx); err != nil {
-			return fmt.Errorf("billing: cancelling the unpaid upgrade: %w", err)
-		}
-	}
 	return nil
 }
 

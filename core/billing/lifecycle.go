@@ -63,8 +63,6 @@ func (b *Billing) markPaid(ctx context.Context, t *txn, inv *Invoice) error {
 			err = b.startProvisioning(ctx, t, svc)
 		case ReasonRenewal:
 			err = b.renew(ctx, t, svc, inv)
-		case ReasonUpgrade:
-			err = b.applyPaidUpgrade(ctx, t, svc, inv)
 		}
 		if err != nil {
 			return err
@@ -341,4 +339,34 @@ func reasonText(reason string) string {
 		return "by our staff"
 	}
 	return reason
+}
+
+// Terminate ends a service at once: its open invoices are voided and the
+// backend terminates it. Staff only. Errors: NotFound, Conflict.
+func (b *Billing) Terminate(ctx context.Context, serviceID, reason string) (*Service, error) {
+	var svc *Service
+	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+		var err error
+		if svc, err = b.serviceTx(ctx, t, serviceID, true); err != nil {
+			return err
+		}
+		if !svc.Live() {
+			return apperr.New(apperr.Conflict, "the service is already %s", svc.Status).WithReason("service_" + svc.Status)
+		}
+		var open []*Invoice
+		if err := t.NewSelect().Model(&open).Where("service_id = ?", svc.ID).Where("status = ?", InvoiceOpen).Scan(ctx); err != nil {
+			return fmt.Errorf("billing: loading open invoices: %w", err)
+		}
+		for _, inv := range open {
+			if err := b.voidTx(ctx, t, inv, "service terminated by staff"); err != nil {
+				return err
+			}
+		}
+		if err := b.endService(ctx, t, svc, StatusTerminated); err != nil {
+			return err
+		}
+		t.audit("billing.service.terminate", svc.AccountID, "service", svc.ID, map[string]any{"reason": reason, "voided_invoices": len(open)})
+		return nil
+	})
+	return svc, err
 }

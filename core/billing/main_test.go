@@ -12,12 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/plugins/stripe/stripemock"
@@ -285,4 +287,51 @@ func (tb *testBundle) auditActions(t testing.TB, targetID string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// insertServices stores n active services of the plan for the account
+// directly (no order, nothing at the backend), their first term starting
+// at start: the fixture of the billing-run tests and benchmarks.
+func (tb *testBundle) insertServices(t testing.TB, accountID string, plan *billing.Plan, cycle money.Cycle, start time.Time, n int) []*billing.Service {
+	t.Helper()
+	end := money.AddCycle(start, cycle, start.Day())
+	now := time.Now().UTC()
+	out := make([]*billing.Service, 0, n)
+	for len(out) < n {
+		batch := make([]*billing.Service, 0, min(5000, n-len(out)))
+		for range cap(batch) {
+			batch = append(batch, &billing.Service{
+				ID: uuid.Must(uuid.NewV7()).String(), AccountID: accountID, PlanID: plan.ID, Cycle: cycle, Currency: plan.Currency,
+				Price: plan.Price(cycle), Status: billing.StatusActive, Options: "{}", Attributes: "{}",
+				PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), CreatedAt: now, UpdatedAt: now,
+			})
+		}
+		if _, err := tb.db.NewInsert().Model(&batch).Exec(tb.ctx); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, batch...)
+	}
+	return out
+}
+
+// openInvoices returns the account's invoices (newest first).
+func (tb *testBundle) invoices(t testing.TB, f billing.InvoiceFilter) []billing.Invoice {
+	t.Helper()
+	if f.Limit == 0 {
+		f.Limit = 1000
+	}
+	invs, err := tb.b.Invoices(tb.ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return invs
+}
+
+func (tb *testBundle) step(t testing.TB, step string, asOf time.Time) int64 {
+	t.Helper()
+	n, err := tb.b.RunStepNow(tb.ctx, step, asOf)
+	if err != nil {
+		t.Fatalf("step %s as of %s: %v", step, asOf.Format("2006-01-02"), err)
+	}
+	return n
 }

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -156,9 +157,10 @@ func (b *Billing) GetRun(ctx context.Context, id string) (*Run, error) {
 	if err := b.db.Conn(ctx).NewSelect().Model(r).Where("id = ?", id).Scan(ctx); err != nil {
 		return nil, apperr.NotFoundf("no such billing run")
 	}
-	if err := b.db.Conn(ctx).NewSelect().Model(&r.Steps).Where("run_id = ?", id).Order("started_at ASC").Scan(ctx); err != nil {
+	if err := b.db.Conn(ctx).NewSelect().Model(&r.Steps).Where("run_id = ?", id).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("billing: loading run steps: %w", err)
 	}
+	sort.Slice(r.Steps, func(i, j int) bool { return stepIndex(r.Steps[i].Step) < stepIndex(r.Steps[j].Step) })
 	return r, nil
 }
 
@@ -279,7 +281,7 @@ func (w *stepWorker[S]) Work(ctx context.Context, job *river.Job[stepArgs[S]]) e
 	b := w.b
 	var s S
 	name := s.step()
-	started := b.now()
+	started := time.Now().UTC() // when it ran, not the billing date
 	if _, err := b.db.NewInsert().Model(&RunStep{RunID: job.Args.RunID, Step: name, Status: "running", Attempts: job.Attempt, StartedAt: started}).
 		On("CONFLICT (run_id, step) DO UPDATE").Set("status = 'running', attempts = EXCLUDED.attempts, error = ''").Exec(ctx); err != nil {
 		return fmt.Errorf("billing: recording step %s: %w", name, err)
@@ -291,7 +293,7 @@ func (w *stepWorker[S]) Work(ctx context.Context, job *river.Job[stepArgs[S]]) e
 	}
 	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
 		if _, err := t.NewUpdate().Model((*RunStep)(nil)).Set("status = ?", status).Set("processed = processed + ?", n).
-			Set("error = ?", msg).Set("finished_at = ?", b.now()).
+			Set("error = ?", msg).Set("finished_at = ?", time.Now().UTC()).
 			Where("run_id = ?", job.Args.RunID).Where("step = ?", name).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: recording step %s: %w", name, err)
 		}

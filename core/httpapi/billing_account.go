@@ -1,0 +1,428 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/ledger"
+)
+
+func (m *BillingAPI) getProfile(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canRead)
+	if err != nil {
+		return err
+	}
+	p, err := m.Billing.Profile(r.Context(), acc)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, profileView(p))
+}
+
+func (m *BillingAPI) updateProfile(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canBilling)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Country *string `json:"country"`
+		TaxID   *string `json:"tax_id"`
+	}
+	if err := Decode(r, &in); err != nil {
+		return err
+	}
+	p, err := m.Billing.UpdateProfile(r.Context(), acc, billing.ProfileUpdate{Country: in.Country, TaxID: in.TaxID}, false)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, profileView(p))
+}
+
+// serviceJSON renders a service with its suspensions in force.
+func (m *BillingAPI) serviceJSON(ctx context.Context, s *billing.Service) (ServiceView, error) {
+	var sus []billing.Suspension
+	if s.Status == billing.StatusSuspended {
+		var err error
+		if sus, err = m.Billing.Suspensions(ctx, s.ID, true); err != nil {
+			return ServiceView{}, err
+		}
+	}
+	return serviceView(s, sus), nil
+}
+
+func (m *BillingAPI) writeServices(w http.ResponseWriter, r *http.Request, f billing.ServiceFilter) error {
+	limit, after, err := PageParams(r)
+	if err != nil {
+		return err
+	}
+	f.Limit, f.After = limit+1, after
+	svcs, err := m.Billing.Services(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	views := make([]ServiceView, len(svcs))
+	for i := range svcs {
+		if views[i], err = m.serviceJSON(r.Context(), &svcs[i]); err != nil {
+			return err
+		}
+	}
+	return writeJSON(w, http.StatusOK, NewList(views, limit, func(v ServiceView) string { return v.ID }))
+}
+
+func (m *BillingAPI) listServices(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canRead)
+	if err != nil {
+		return err
+	}
+	return m.writeServices(w, r, billing.ServiceFilter{AccountID: acc, Status: r.URL.Query().Get("status")})
+}
+
+func (m *BillingAPI) getService(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canRead)
+	if err != nil {
+		return err
+	}
+	s, err := m.Billing.Service(r.Context(), acc, mux.Vars(r)["service_id"])
+	if err != nil {
+		return err
+	}
+	v, err := m.serviceJSON(r.Context(), s)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (m *BillingAPI) listPlanChanges(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canRead)
+	if err != nil {
+		return err
+	}
+	s, err := m.Billing.Service(r.Context(), acc, mux.Vars(r)["service_id"])
+	if err != nil {
+		return err
+	}
+	chs, err := m.Billing.PlanChanges(r.Context(), s.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]PlanChangeView, len(chs))
+	for i := range chs {
+		out[i] = planChangeView(&chs[i])
+	}
+	return writeJSON(w, http.StatusOK, List[PlanChangeView]{Data: out})
+}
+
+func (m *BillingAPI) order(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canBilling)
+	if err != nil {
+		return err
+	}
+	var in billing.OrderInput
+	if err := Decode(r, &in); err != nil {
+		return err
+	}
+	res, err := m.Billing.Order(r.Context(), acc, in)
+	if err != nil {
+		return err
+	}
+	sv, err := m.serviceJSON(r.Context(), res.Service)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{"service": sv, "invoice": invoiceView(res.Invoice)})
+}
+
+func (m *BillingAPI) changePlan(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canBilling)
+	if err != nil {
+		return err
+	}
+	var in billing.ChangeInput
+	if err := Decode(r, &in); err != nil {
+		return err
+	}
+	res, err := m.Billing.ChangePlan(r.Context(), acc, mux.Vars(r)["service_id"], in)
+	if err != nil {
+		return err
+	}
+	sv, err := m.serviceJSON(r.Context(), res.Service)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"change": planChangeView(res.Change), "service": sv, "invoice": nil, "credit": res.Credit}
+	if res.Invoice != nil {
+		out["invoice"] = invoiceView(res.Invoice)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (m *BillingAPI) cancelService(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canManageAcct)
+	if err != nil {
+		return err
+	}
+	var in billing.CancelInput
+	if err := Decode(r, &in); err != nil {
+		return err
+	}
+	s, err := m.Billing.Cancel(r.Context(), acc, mux.Vars(r)["service_id"], in)
+	if err != nil {
+		return err
+	}
+	v, err := m.serviceJSON(r.Context(), s)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (m *BillingAPI) writeInvoices(w http.ResponseWriter, r *http.Request, f billing.InvoiceFilter) error {
+	limit, after, err := PageParams(r)
+	if err != nil {
+		return err
+	}
+	f.Limit, f.After, f.Status, f.ServiceID = limit+1, after, r.URL.Query().Get("status"), r.URL.Query().Get("service_id")
+	invs, err := m.Billing.Invoices(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	views := make([]InvoiceView, len(invs))
+	for i := range invs {
+		views[i] = invoiceView(&invs[i])
+	}
+	return writeJSON(w, http.StatusOK, NewList(views, limit, func(v InvoiceView) string { return v.ID }))
+}
+
+func (m *BillingAPI) listInvoices(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canRead)
+	if err != nil {
+		return err
+	}
+	return m.writeInvoices(w, r, billing.InvoiceFilter{AccountID: acc})
+}
+
+func (m *BillingAPI) getInvoice(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canRead)
+	if err != nil {
+		return err
+	}
+	inv, err := m.Billing.Invoice(r.Context(), acc, mux.Vars(r)["invoice_id"])
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, invoiceView(inv))
+}
+
+func (m *BillingAPI) payInvoice(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canBilling)
+	if err != nil {
+		return err
+	}
+	inv, queued, err := m.Billing.PayInvoice(r.Context(), acc, mux.Vars(r)["invoice_id"])
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if queued {
+		status = http.StatusAccepted
+	}
+	return writeJSON(w, status, map[string]any{"invoice": invoiceView(inv), "charge_queued": queued})
+}
+
+func (m *BillingAPI) getCredit(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canRead)
+	if err != nil {
+		return err
+	}
+	p, err := m.Billing.Profile(r.Context(), acc)
+	if err != nil {
+		return err
+	}
+	bal, err := m.Billing.Ledger().Balance(r.Context(), acc, p.Currency)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, bal)
+}
+
+func (m *BillingAPI) listEntries(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canRead)
+	if err != nil {
+		return err
+	}
+	limit, after, err := PageParams(r)
+	if err != nil {
+		return err
+	}
+	var before int64
+	if after != "" {
+		if before, err = strconv.ParseInt(after, 10, 64); err != nil {
+			return apperr.Field("cursor", "is not a cursor returned by this API")
+		}
+	}
+	es, err := m.Billing.Ledger().Entries(r.Context(), acc, before, limit+1)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, NewList(es, limit, func(e ledger.Entry) string { return strconv.FormatInt(e.Seq, 10) }))
+}
+
+func (m *BillingAPI) topUp(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canBilling)
+	if err != nil {
+		return err
+	}
+	var in billing.TopUpInput
+	if err := Decode(r, &in); err != nil {
+		return err
+	}
+	in.IdempotencyKey = r.Header.Get(idempotencyField)
+	tu, err := m.Billing.TopUp(r.Context(), acc, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, topUpView(tu))
+}
+
+func (m *BillingAPI) listTopUps(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canRead)
+	if err != nil {
+		return err
+	}
+	limit, after, err := PageParams(r)
+	if err != nil {
+		return err
+	}
+	tus, err := m.Billing.TopUps(r.Context(), acc, after, limit+1)
+	if err != nil {
+		return err
+	}
+	views := make([]TopUpView, len(tus))
+	for i := range tus {
+		views[i] = topUpView(&tus[i])
+	}
+	return writeJSON(w, http.StatusOK, NewList(views, limit, func(v TopUpView) string { return v.ID }))
+}
+
+func (m *BillingAPI) getTopUp(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canRead)
+	if err != nil {
+		return err
+	}
+	tu, err := m.Billing.GetTopUp(r.Context(), acc, mux.Vars(r)["topup_id"])
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, topUpView(tu))
+}
+
+func (m *BillingAPI) getAutoTopUp(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canRead)
+	if err != nil {
+		return err
+	}
+	a, err := m.Billing.AutoTopUpSettings(r.Context(), acc)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, autoTopUpView(a))
+}
+
+func (m *BillingAPI) putAutoTopUp(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canBilling)
+	if err != nil {
+		return err
+	}
+	var in billing.AutoTopUpInput
+	if err := Decode(r, &in); err != nil {
+		return err
+	}
+	a, err := m.Billing.SetAutoTopUp(r.Context(), acc, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, autoTopUpView(a))
+}
+
+func (m *BillingAPI) listPaymentMethods(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canRead)
+	if err != nil {
+		return err
+	}
+	pms, err := m.Billing.PaymentMethods(r.Context(), acc)
+	if err != nil {
+		return err
+	}
+	out := make([]PaymentMethodView, len(pms))
+	for i := range pms {
+		out[i] = paymentMethodView(&pms[i])
+	}
+	return writeJSON(w, http.StatusOK, List[PaymentMethodView]{Data: out})
+}
+
+func (m *BillingAPI) attachPaymentMethod(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canBilling)
+	if err != nil {
+		return err
+	}
+	var in billing.AttachInput
+	if err := Decode(r, &in); err != nil {
+		return err
+	}
+	in.IdempotencyKey = r.Header.Get(idempotencyField)
+	pm, err := m.Billing.AttachPaymentMethod(r.Context(), acc, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, paymentMethodView(pm))
+}
+
+func (m *BillingAPI) defaultPaymentMethod(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canBilling)
+	if err != nil {
+		return err
+	}
+	if err := m.Billing.SetDefaultPaymentMethod(r.Context(), acc, mux.Vars(r)["pm_id"]); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (m *BillingAPI) removePaymentMethod(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canBilling)
+	if err != nil {
+		return err
+	}
+	if err := m.Billing.RemovePaymentMethod(r.Context(), acc, mux.Vars(r)["pm_id"]); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (m *BillingAPI) listPayments(w http.ResponseWriter, r *http.Request) error {
+	acc, err := m.access(r, canRead)
+	if err != nil {
+		return err
+	}
+	limit, after, err := PageParams(r)
+	if err != nil {
+		return err
+	}
+	ps, err := m.Billing.Payments(r.Context(), acc, after, limit+1)
+	if err != nil {
+		return err
+	}
+	views := make([]PaymentView, len(ps))
+	for i := range ps {
+		views[i] = paymentView(&ps[i])
+	}
+	return writeJSON(w, http.StatusOK, NewList(views, limit, func(v PaymentView) string { return v.ID }))
+}
