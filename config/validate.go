@@ -142,6 +142,14 @@ func (c *Config) validate(errs *Error) {
 	}
 	positive("scheduler.recovery_interval", c.Scheduler.RecoveryInterval)
 
+	// The default email_plugin ("email") may name no block: email then stays
+	// pending. A name the operator chose must exist, or it is a typo.
+	if name := c.Notifications.EmailPlugin; name != "" && c.Sources["notifications.email_plugin"] != "default" {
+		if _, ok := c.PluginByName(name); !ok {
+			bad("notifications.email_plugin", "no plugin %q is declared; add a plugin %q { … } block or fix the name", name, name)
+		}
+	}
+
 	for _, p := range c.Plugin {
 		if p.Path == "" {
 			errs.add(p.Pos, "Missing plugin path", fmt.Sprintf("plugin %q needs path = \"bin/ezscale-plugin-%s\"", p.Name, p.Name))

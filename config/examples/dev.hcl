@@ -13,3 +13,16 @@ log {
   level  = "info"
   format = "auto"
 }
+
+# Email (verification, password reset, …) goes out through the email plugin; without it, messages
+# stay pending in the outbox. For local development, point it at a mail catcher such as Mailpit
+# (SMTP on 127.0.0.1:1025) and run `make build` first.
+# plugin "email" {
+#   path = "bin/ezscale-plugin-email"
+#   config {
+#     host       = "127.0.0.1"
+#     port       = 1025
+#     tls_policy = "none"
+#     from       = "EZSCALE <noreply@localhost>"
+#   }
+# }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -85,8 +84,12 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	})
 	registerHousekeeping(reg, db, a.Limiter)
 
+	// The host is created here so every service can hold it, but no plugin
+	// process starts before Run: `ezscale admin create` and other commands
+	// that build an App never start plugins.
 	a.Plugins, err = pluginhost.New(pluginhost.Options{
-		Logger: logger, Registerer: a.Metrics, CallTimeout: cfg.Plugins.CallTimeout, HealthInterval: cfg.Plugins.HealthInterval,
+		Logger: logger.Named("plugin"), Registerer: a.Metrics,
+		CallTimeout: cfg.Plugins.CallTimeout, HealthInterval: cfg.Plugins.HealthInterval,
 	})
 	if err != nil {
 		a.close(ctx)
@@ -105,6 +108,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// suspend through billing's service lifecycle.
 	a.Budgets = budget.New(db, a.Outbox, reg, budget.Options{PublicURL: cfg.Server.PublicURL, Suspender: a.Billing})
 	a.Billing.Ledger().AddHook(a.Budgets.LedgerHook())
+	a.wireEmail()
 
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",
@@ -136,7 +140,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow,
-	}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing}, &httpapi.BudgetAPI{Budgets: a.Budgets})
+	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing}, &httpapi.BudgetAPI{Budgets: a.Budgets})
 	return a, nil
 }
 
@@ -161,20 +165,31 @@ func (a *App) Handler() http.Handler {
 	return mux
 }
 
-// Run starts the job engine and serves HTTP until ctx ends, then shuts down
-// gracefully: stop accepting, finish in-flight requests, stop jobs (running
-// ones finish or are cancelled and retried later), close the database.
+// Run starts the plugins and the job engine and serves HTTP until ctx ends,
+// then shuts down gracefully: stop accepting, finish in-flight requests,
+// stop jobs (running ones finish or are cancelled and retried later), stop
+// every plugin process, close the database. A plugin config its plugin
+// refuses ends Run with a *PluginConfigError before anything is served;
+// other plugin failures do not stop the platform (see StartPlugins).
 func (a *App) Run(ctx context.Context) error {
 	if a.listener == nil {
 		if err := a.Listen(); err != nil {
+			a.close(ctx)
 			return err
 		}
 	}
-	if err := a.startPlugins(ctx); err != nil {
+	// Plugins start before the job engine, so the first jobs find them
+	// running; the listener is already bound, so early requests wait in
+	// its backlog rather than being refused.
+	if err := a.StartPlugins(ctx); err != nil {
+		_ = a.listener.Close()
+		a.close(ctx)
 		return err
 	}
 	if !a.Config.Jobs.Disabled {
 		if err := a.Jobs.Start(ctx); err != nil {
+			_ = a.listener.Close()
+			a.close(ctx)
 			return err
 		}
 	}
@@ -221,25 +236,4 @@ func (a *App) close(ctx context.Context) {
 		}
 	}
 	a.closers = nil
-}
-
-// startPlugins starts the enabled plugin blocks. A plugin that fails to
-// start is reported and stays failed (visible in the plugin list); the
-// process serves regardless, and calls to that plugin fail as unavailable.
-func (a *App) startPlugins(ctx context.Context) error {
-	specs := make([]pluginhost.Spec, 0, len(a.Config.Plugin))
-	for _, p := range a.Config.Plugin {
-		pos := map[string]string{"": p.Pos}
-		maps.Copy(pos, p.Positions)
-		specs = append(specs, pluginhost.Spec{Name: p.Name, Path: p.Path, SHA256: p.SHA256, Config: p.Config, Positions: pos, Disabled: !p.Enabled})
-	}
-	if len(specs) == 0 {
-		return nil
-	}
-	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := a.Plugins.Start(startCtx, specs); err != nil {
-		a.Logger.Error("some plugins did not start", "error", err)
-	}
-	return nil
 }

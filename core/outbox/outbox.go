@@ -52,13 +52,43 @@ type Message struct {
 
 // Sender delivers a message on its channel; the message ID is its
 // idempotency key.
+//
+// What Send returns decides what happens to the message: nil marks it sent;
+// an error wrapped with Permanent marks it failed at once (retrying the same
+// message cannot succeed); an error matching ErrNoSender leaves it pending
+// without counting an attempt (nothing can deliver it now, e.g. its notifier
+// is disabled; the sweep tries again later); any other error is retried by
+// the delivery job with backoff, and the message is failed after the job's
+// last attempt.
 type Sender interface {
 	Send(ctx context.Context, m *Message) error
 }
 
-// ErrNoSender means no notifier is configured for the channel: the message
-// stays pending until one is.
+// ErrNoSender means no notifier is configured (or enabled) for the channel:
+// the message stays pending until one is.
 var ErrNoSender = errors.New("outbox: no notifier configured for this channel")
+
+// permanentError marks a delivery failure that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as a failure that retrying the same message cannot
+// fix (an address the relay refuses, a body the notifier rejects): the
+// message is marked failed and its job is not retried.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
 
 // Outbox stores and delivers messages.
 type Outbox struct {
@@ -176,18 +206,27 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	// The plugin call happens outside any transaction.
 	sendErr := s.Send(ctx, m)
 	now := time.Now().UTC()
-	q := w.o.db.NewUpdate().Model((*Message)(nil)).Where("id = ?", m.ID).Where("status = ?", StatusPending).
-		Set("attempts = attempts + 1")
+	q := w.o.db.NewUpdate().Model((*Message)(nil)).Where("id = ?", m.ID).Where("status = ?", StatusPending)
 	switch {
 	case sendErr == nil:
-		q = q.Set("status = ?", StatusSent).Set("sent_at = ?", now).Set("last_error = ''")
-	case job.Attempt >= job.MaxAttempts:
-		q = q.Set("status = ?", StatusFailed).Set("last_error = ?", truncate(sendErr.Error(), 500))
-	default:
+		q = q.Set("attempts = attempts + 1").Set("status = ?", StatusSent).Set("sent_at = ?", now).Set("last_error = ''")
+	case errors.Is(sendErr, ErrNoSender):
+		// Not an attempt: nothing could take the message. It stays pending
+		// and the sweep re-enqueues it.
 		q = q.Set("last_error = ?", truncate(sendErr.Error(), 500))
+	case IsPermanent(sendErr) || job.Attempt >= job.MaxAttempts:
+		q = q.Set("attempts = attempts + 1").Set("status = ?", StatusFailed).Set("last_error = ?", truncate(sendErr.Error(), 500))
+	default:
+		q = q.Set("attempts = attempts + 1").Set("last_error = ?", truncate(sendErr.Error(), 500))
 	}
 	if _, err := q.Exec(ctx); err != nil {
 		return fmt.Errorf("outbox: recording delivery of %s: %w", m.ID, err)
+	}
+	switch {
+	case errors.Is(sendErr, ErrNoSender):
+		return nil
+	case IsPermanent(sendErr):
+		return river.JobCancel(fmt.Errorf("outbox: message %s failed permanently: %w", m.ID, sendErr))
 	}
 	return sendErr
 }

@@ -1,10 +1,8 @@
 package pluginhost
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os/exec"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -45,34 +43,13 @@ func Check(ctx context.Context, path string) (*CheckResult, error) {
 		return nil, fmt.Errorf("health: %w", err)
 	}
 
-	dctx, cancel := context.WithTimeout(ctx, stepTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(dctx, path, "describe")
-	cmd.Env = append(defaultEnv(), sdk.DescribeEnv+"=1")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("describe mode: %w; stderr: %s", err, bytes.TrimSpace(stderr.Bytes()))
-	}
-	static, err := sdk.ParseDescription(stdout.Bytes())
+	static, err := describeMode(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("describe mode: %w", err)
+		return nil, err
 	}
 	if static.GetName() != inst.desc.GetName() || static.GetVersion() != inst.desc.GetVersion() {
 		return nil, fmt.Errorf("describe mode says %s %s, but over gRPC the plugin says %s %s",
 			static.GetName(), static.GetVersion(), inst.desc.GetName(), inst.desc.GetVersion())
 	}
-
-	res := &CheckResult{
-		Name: inst.desc.GetName(), Version: inst.desc.GetVersion(), SDK: inst.desc.GetSdk(),
-		Kinds: []string{}, Capabilities: inst.desc.GetCapabilities(),
-		Config: sdk.SchemaFromProto(inst.desc.GetConfigSchema()).Fields(),
-	}
-	for _, k := range sdk.DescribedKinds(inst.desc) {
-		res.Kinds = append(res.Kinds, string(k))
-	}
-	if res.Capabilities == nil {
-		res.Capabilities = []string{}
-	}
-	return res, nil
+	return resultOf(inst.desc), nil
 }

@@ -2,6 +2,7 @@ package pluginhost
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -52,5 +53,24 @@ func TestCheckFailures(t *testing.T) {
 	}
 	if _, err := Check(context.Background(), "/nonexistent/ezscale-plugin-x"); err == nil {
 		t.Error("Check of a missing file succeeded")
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	t.Parallel()
+	sum, err := fileSHA256(bins["testplugin"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Describe(context.Background(), bins["testplugin"], sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"provisioner", "notifier"}, got.Kinds); diff != "" || got.Name != "testplugin" || got.Version != "1.0.0" {
+		t.Errorf("Describe: %+v (kinds -want +got: %s)", got, diff)
+	}
+	wrong := strings.Repeat("0", 64)
+	if _, err := Describe(context.Background(), bins["testplugin"], wrong); !errors.Is(err, ErrChecksumMismatch) {
+		t.Errorf("Describe with a wrong pin: %v, want %v", err, ErrChecksumMismatch)
 	}
 }

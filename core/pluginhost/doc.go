@@ -22,7 +22,10 @@
 //     by itself (the SDK watches its parent).
 //   - Observability: plugin stderr logs appear in the core's log under the
 //     plugin's name; per-plugin Prometheus metrics count calls, errors,
-//     latency and restarts; List reports state for the admin API and CLI.
+//     latency and restarts; List reports state for the admin API.
+//   - Operator tools: Check vets an executable (`ezscale plugins check`);
+//     Describe reads a configured executable's description in describe
+//     mode, after its checksum pin (`ezscale plugins list`).
 //
 // The package takes plain Specs, not the config package's types, so config
 // loading and plugin supervision stay independent.

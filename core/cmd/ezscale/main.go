@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ezscale/platform/config"
+	"github.com/ezscale/platform/core/app"
 	"github.com/ezscale/platform/core/logging"
 )
 
@@ -60,7 +61,7 @@ func rootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVarP(&g.configPath, "config", "c", os.Getenv("EZSCALE_CONFIG"),
 		"HCL config file (default: built-in defaults; env EZSCALE_CONFIG); EZSCALE_<BLOCK>_<KEY> variables override it")
-	root.AddCommand(serveCmd(g), migrateCmd(g), adminCmd(g), configCmd(g), auditCmd(g), billingCmd(g), policyCmd())
+	root.AddCommand(serveCmd(g), migrateCmd(g), adminCmd(g), configCmd(g), auditCmd(g), pluginsCmd(g), billingCmd(g), policyCmd())
 	return root
 }
 
@@ -83,7 +84,14 @@ func serveCmd(g *globals) *cobra.Command {
 		Short: "Run the API server and the job engine (migrates the database first)",
 		Long: `Run the platform: apply pending migrations, start the job engine and serve the
 HTTP API until SIGINT or SIGTERM, then shut down gracefully. Several replicas may
-run against one PostgreSQL database.`,
+run against one PostgreSQL database.
+
+The configured plugins start before the API serves. A plugin config block that
+its plugin's schema refuses ends serve with exit status 2, naming the field and
+its file:line:col; a plugin that fails to start for any other reason (missing
+binary, checksum mismatch, crash) is logged and shown as failed in
+GET /api/v1/admin/plugins while the rest of the platform runs. On shutdown every
+plugin process is stopped.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := g.load()
@@ -94,7 +102,14 @@ run against one PostgreSQL database.`,
 			if err != nil {
 				return err
 			}
-			return a.Run(cmd.Context())
+			err = a.Run(cmd.Context())
+			var pce *app.PluginConfigError
+			if errors.As(err, &pce) {
+				// Like any other config error: exit 2, naming the field
+				// and where it was set.
+				return &exitError{code: 2, msg: "configuration error:\n" + pce.Error()}
+			}
+			return err
 		},
 	}
 }

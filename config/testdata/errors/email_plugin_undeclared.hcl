@@ -1,0 +1,6 @@
+notifications {
+  email_plugin = "mailer"
+}
+plugin "email" {
+  path = "bin/ezscale-plugin-email"
+}
