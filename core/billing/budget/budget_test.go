@@ -50,7 +50,7 @@ type testBundle struct {
 
 // setup builds budget caps on billing (its ledger and its service
 // lifecycle), or on the TableSuspender fallback with tableOnly.
-func setup(t *testing.T, db *database.DB, tableOnly ...bool) *testBundle {
+func setup(t testing.TB, db *database.DB, tableOnly ...bool) *testBundle {
 	t.Helper()
 	b := &testBundle{ctx: context.Background(), db: db, clock: &clock{}, planID: map[string]string{}}
 	b.clock.Set(time.Date(2028, 3, 20, 12, 0, 0, 0, time.UTC))
@@ -80,7 +80,7 @@ func setup(t *testing.T, db *database.DB, tableOnly ...bool) *testBundle {
 	return b
 }
 
-func (b *testBundle) exec(t *testing.T, query string, args ...any) {
+func (b *testBundle) exec(t testing.TB, query string, args ...any) {
 	t.Helper()
 	if _, err := b.db.ExecContext(b.ctx, query, args...); err != nil {
 		t.Fatalf("%s: %v", query, err)
@@ -89,7 +89,7 @@ func (b *testBundle) exec(t *testing.T, query string, args ...any) {
 
 // account creates an account whose owner is owner@<id> and whose
 // technical member is tech@<id> (who must not get billing mail).
-func (b *testBundle) account(t *testing.T) string {
+func (b *testBundle) account(t testing.TB) string {
 	t.Helper()
 	id := fmt.Sprintf("acc-%d", rand.Int64())
 	now := b.clock.Now()
@@ -103,7 +103,7 @@ func (b *testBundle) account(t *testing.T) string {
 }
 
 // service creates a service of the account in status.
-func (b *testBundle) service(t *testing.T, acc, typ, status string) string {
+func (b *testBundle) service(t testing.TB, acc, typ, status string) string {
 	t.Helper()
 	id := fmt.Sprintf("svc-%s-%d", typ, rand.Int64())
 	now := b.clock.Now()
@@ -112,7 +112,7 @@ func (b *testBundle) service(t *testing.T, acc, typ, status string) string {
 	return id
 }
 
-func (b *testBundle) post(t *testing.T, p ledger.Posting) *ledger.Entry {
+func (b *testBundle) post(t testing.TB, p ledger.Posting) *ledger.Entry {
 	t.Helper()
 	var e *ledger.Entry
 	err := b.db.Tx(b.ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -128,13 +128,13 @@ func (b *testBundle) post(t *testing.T, p ledger.Posting) *ledger.Entry {
 
 // spend puts amount of credit on the account and charges it: spend of
 // amount.
-func (b *testBundle) spend(t *testing.T, acc string, amount int64) {
+func (b *testBundle) spend(t testing.TB, acc string, amount int64) {
 	t.Helper()
 	b.post(t, ledger.Posting{AccountID: acc, Currency: "EUR", Amount: amount, Kind: ledger.KindAdjustment, Description: "test credit"})
 	b.post(t, ledger.Posting{AccountID: acc, Currency: "EUR", Amount: -amount, Kind: ledger.KindCharge, Description: "test charge"})
 }
 
-func (b *testBundle) save(t *testing.T, acc string, in budget.Settings) *budget.Budget {
+func (b *testBundle) save(t testing.TB, acc string, in budget.Settings) *budget.Budget {
 	t.Helper()
 	if in.Currency == "" {
 		in.Currency = "EUR"
@@ -146,7 +146,7 @@ func (b *testBundle) save(t *testing.T, acc string, in budget.Settings) *budget.
 	return bg
 }
 
-func (b *testBundle) check(t *testing.T, acc string) *budget.Result {
+func (b *testBundle) check(t testing.TB, acc string) *budget.Result {
 	t.Helper()
 	res, err := b.svc.Check(b.ctx, acc, 0)
 	if err != nil {
@@ -157,7 +157,7 @@ func (b *testBundle) check(t *testing.T, acc string) *budget.Result {
 
 // state returns each service's status and whether a budget suspension of
 // it is in force.
-func (b *testBundle) state(t *testing.T, ids ...string) map[string]string {
+func (b *testBundle) state(t testing.TB, ids ...string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, id := range ids {
@@ -180,7 +180,7 @@ func (b *testBundle) state(t *testing.T, ids ...string) map[string]string {
 
 // mail returns the subjects of the budget messages to addr, oldest first
 // (billing's own notices of each suspension are left out).
-func (b *testBundle) mail(t *testing.T, addr string) []string {
+func (b *testBundle) mail(t testing.TB, addr string) []string {
 	t.Helper()
 	ms, err := b.outbox.ListForRecipient(b.ctx, addr)
 	if err != nil {
