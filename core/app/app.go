@@ -22,6 +22,7 @@ import (
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/budget"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
 	"github.com/ezscale/platform/core/jobs"
@@ -47,6 +48,7 @@ type App struct {
 	Limiter  *ratelimit.Limiter
 	Accounts *accounts.Service
 	Billing  *billing.Billing
+	Budgets  *budget.Service
 	// Plugins supervises the configured plugins; Run starts them.
 	Plugins *pluginhost.Host
 	// Scheduler is customer automation (tasks, windows, scheduled plan
@@ -132,6 +134,10 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		ProvisionMaxAttempts: bc.ProvisionMaxAttempts, RetryBase: bc.RetryBase, AutoTopUpMaxFailures: bc.AutoTopUpMaxFailures,
 		PublicURL: cfg.Server.PublicURL,
 	})
+	// Budget caps watch billing's credit ledger through its hook and
+	// suspend through billing's service lifecycle.
+	a.Budgets = budget.New(db, a.Outbox, reg, budget.Options{PublicURL: cfg.Server.PublicURL, Suspender: a.Billing})
+	a.Billing.Ledger().AddHook(a.Budgets.LedgerHook())
 	// Community roles follow what accounts hold.
 	a.Notify.SetHoldings(a.Billing)
 	a.Billing.SyncRolesOn(a.Notify)
@@ -194,7 +200,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow,
 	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing}, &httpapi.NotificationsAPI{Notify: a.Notify},
-		&httpapi.SchedulerAPI{Scheduler: a.Scheduler}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning})
+		&httpapi.SchedulerAPI{Scheduler: a.Scheduler}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning})
 	return a, nil
 }
 

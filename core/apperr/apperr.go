@@ -30,6 +30,12 @@ const (
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	// Line, Column and Snippet locate the problem inside the field's value
+	// when it is source text (a rule): 1-based line and column (counting
+	// characters), and the line with a caret under the column.
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Snippet string `json:"snippet,omitempty"`
 }
 
 // Error is an application error.

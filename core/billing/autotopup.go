@@ -163,7 +163,9 @@ type autoTopUpWorker struct {
 	b *Billing
 }
 
-func (w *autoTopUpWorker) Timeout(*river.Job[autoTopUpArgs]) time.Duration { return time.Minute }
+func (w *autoTopUpWorker) Timeout(*river.Job[autoTopUpArgs]) time.Duration {
+	return w.b.timeout(time.Minute)
+}
 
 // Work creates a top-up when the balance is below the threshold and none
 // is in flight; the top-up's own job charges it. It holds the balance row

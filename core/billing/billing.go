@@ -147,6 +147,8 @@ type Billing struct {
 	log      hclog.Logger
 	opts     Options
 	hooks    hooks
+	// maxTimeout is the longest job timeout the engine allows.
+	maxTimeout time.Duration
 }
 
 // New builds billing and registers its jobs (workers and the daily run) in
@@ -158,7 +160,7 @@ func New(deps Deps, opts Options) *Billing {
 	}
 	b := &Billing{
 		db: deps.DB, jobs: deps.Jobs.Inserter(), outbox: deps.Outbox, notifier: deps.Notifier, plugins: deps.Plugins,
-		log: deps.Logger, opts: opts,
+		log: deps.Logger, opts: opts, maxTimeout: deps.Jobs.MaxTimeout(),
 	}
 	b.ledger = ledger.New(deps.DB, opts.Now)
 	b.ledger.AddHook(b.afterPosting)
@@ -177,6 +179,15 @@ func (b *Billing) Ledger() *ledger.Ledger { return b.ledger }
 func (b *Billing) Options() Options { return b.opts }
 
 func (b *Billing) now() time.Time { return b.opts.Now().UTC() }
+
+// timeout is a job kind's timeout d, capped below the engine's rescue
+// horizon (which tests and small deployments may set low).
+func (b *Billing) timeout(d time.Duration) time.Duration {
+	if b.maxTimeout > 0 {
+		return min(d, b.maxTimeout)
+	}
+	return d
+}
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 

@@ -134,7 +134,9 @@ type chargeWorker struct {
 	b *Billing
 }
 
-func (w *chargeWorker) Timeout(*river.Job[chargeArgs]) time.Duration { return 2 * time.Minute }
+func (w *chargeWorker) Timeout(*river.Job[chargeArgs]) time.Duration {
+	return w.b.timeout(2 * time.Minute)
+}
 
 func (w *chargeWorker) NextRetry(job *river.Job[chargeArgs]) time.Time {
 	return w.b.nextRetry(job.Attempt)

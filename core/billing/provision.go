@@ -43,7 +43,9 @@ type provisionWorker struct {
 	b *Billing
 }
 
-func (w *provisionWorker) Timeout(*river.Job[provisionArgs]) time.Duration { return 5 * time.Minute }
+func (w *provisionWorker) Timeout(*river.Job[provisionArgs]) time.Duration {
+	return w.b.timeout(5 * time.Minute)
+}
 
 func (w *provisionWorker) NextRetry(job *river.Job[provisionArgs]) time.Time {
 	return w.b.nextRetry(job.Attempt)

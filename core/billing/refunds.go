@@ -122,7 +122,9 @@ type refundWorker struct {
 	b *Billing
 }
 
-func (w *refundWorker) Timeout(*river.Job[refundArgs]) time.Duration { return 2 * time.Minute }
+func (w *refundWorker) Timeout(*river.Job[refundArgs]) time.Duration {
+	return w.b.timeout(2 * time.Minute)
+}
 
 func (w *refundWorker) NextRetry(job *river.Job[refundArgs]) time.Time {
 	return w.b.nextRetry(job.Attempt)

@@ -80,7 +80,7 @@ type runWorker struct {
 	b *Billing
 }
 
-func (w *runWorker) Timeout(*river.Job[runArgs]) time.Duration { return time.Minute }
+func (w *runWorker) Timeout(*river.Job[runArgs]) time.Duration { return w.b.timeout(time.Minute) }
 
 func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	b := w.b
@@ -269,7 +269,9 @@ type stepWorker[S stepName] struct {
 	b *Billing
 }
 
-func (w *stepWorker[S]) Timeout(*river.Job[stepArgs[S]]) time.Duration { return 30 * time.Minute }
+func (w *stepWorker[S]) Timeout(*river.Job[stepArgs[S]]) time.Duration {
+	return w.b.timeout(30 * time.Minute)
+}
 
 func (w *stepWorker[S]) NextRetry(job *river.Job[stepArgs[S]]) time.Time {
 	return w.b.nextRetry(job.Attempt)

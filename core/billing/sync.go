@@ -45,7 +45,7 @@ type syncWorker struct {
 	b *Billing
 }
 
-func (w *syncWorker) Timeout(*river.Job[syncArgs]) time.Duration { return 5 * time.Minute }
+func (w *syncWorker) Timeout(*river.Job[syncArgs]) time.Duration { return w.b.timeout(5 * time.Minute) }
 
 func (w *syncWorker) NextRetry(job *river.Job[syncArgs]) time.Time { return w.b.nextRetry(job.Attempt) }
 

@@ -150,7 +150,9 @@ type topUpWorker struct {
 	b *Billing
 }
 
-func (w *topUpWorker) Timeout(*river.Job[topUpArgs]) time.Duration { return 2 * time.Minute }
+func (w *topUpWorker) Timeout(*river.Job[topUpArgs]) time.Duration {
+	return w.b.timeout(2 * time.Minute)
+}
 
 func (w *topUpWorker) NextRetry(job *river.Job[topUpArgs]) time.Time {
 	return w.b.nextRetry(job.Attempt)

@@ -48,7 +48,9 @@ type inviteWorker struct {
 	s *Service
 }
 
-func (w *inviteWorker) Timeout(*river.Job[inviteArgs]) time.Duration { return 2 * time.Minute }
+func (w *inviteWorker) Timeout(*river.Job[inviteArgs]) time.Duration {
+	return min(2*time.Minute, w.s.maxTimeout)
+}
 
 func (w *inviteWorker) Work(ctx context.Context, job *river.Job[inviteArgs]) error {
 	_, err := w.s.createInvite(ctx, job.Args.UserID, job.Args.AccountID, "signup-invite:"+job.Args.UserID)
@@ -74,7 +76,9 @@ type roleSyncWorker struct {
 	s *Service
 }
 
-func (w *roleSyncWorker) Timeout(*river.Job[roleSyncArgs]) time.Duration { return 2 * time.Minute }
+func (w *roleSyncWorker) Timeout(*river.Job[roleSyncArgs]) time.Duration {
+	return min(2*time.Minute, w.s.maxTimeout)
+}
 
 func (w *roleSyncWorker) Work(ctx context.Context, job *river.Job[roleSyncArgs]) error {
 	return jobError(w.s.syncRoles(ctx, job.Args))
@@ -92,7 +96,7 @@ type roleSyncAllWorker struct {
 }
 
 func (w *roleSyncAllWorker) Timeout(*river.Job[roleSyncAllArgs]) time.Duration {
-	return 10 * time.Minute
+	return min(10*time.Minute, w.s.maxTimeout)
 }
 
 func (w *roleSyncAllWorker) Work(ctx context.Context, _ *river.Job[roleSyncAllArgs]) error {
@@ -135,7 +139,9 @@ type pruneWorker struct {
 	s *Service
 }
 
-func (w *pruneWorker) Timeout(*river.Job[pruneArgs]) time.Duration { return 5 * time.Minute }
+func (w *pruneWorker) Timeout(*river.Job[pruneArgs]) time.Duration {
+	return min(5*time.Minute, w.s.maxTimeout)
+}
 
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
 	_, err := w.s.db.NewDelete().TableExpr("notification_signals").Where("created_at < ?", w.s.now().Add(-24*time.Hour)).Exec(ctx)

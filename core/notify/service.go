@@ -95,6 +95,9 @@ type Service struct {
 	hub       *hub
 	signer    *signer
 	now       func() time.Time
+	// maxTimeout caps the job kinds' timeouts below the engine's rescue
+	// horizon (tests and small deployments may set it low).
+	maxTimeout time.Duration
 }
 
 // New builds the service, registers its jobs with reg and its delivery
@@ -115,7 +118,7 @@ func New(db *database.DB, ob *outbox.Outbox, reg *jobs.Registry, opts Options) (
 	}
 	s := &Service{
 		db: db, outbox: ob, jobs: reg.Inserter(), opts: opts, templates: tmpl, admin: admin,
-		now: func() time.Time { return time.Now().UTC() },
+		now: func() time.Time { return time.Now().UTC() }, maxTimeout: reg.MaxTimeout(),
 	}
 	s.signer = newSigner(db, opts.UnsubscribeSecret)
 	s.hub = newHub(s)

@@ -1,0 +1,655 @@
+package budget_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/budget"
+	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/outbox"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t.UTC(); c.mu.Unlock() }
+
+// Billing's service lifecycle is what suspends and lifts services.
+var _ budget.Suspender = (*billing.Billing)(nil)
+
+type testBundle struct {
+	ctx     context.Context
+	db      *database.DB
+	clock   *clock
+	billing *billing.Billing
+	ledger  *ledger.Ledger
+	outbox  *outbox.Outbox
+	svc     *budget.Service
+	engine  *jobs.Engine
+	planID  map[string]string // service type → plan id
+}
+
+// setup builds budget caps on billing (its ledger and its service
+// lifecycle), or on the TableSuspender fallback with tableOnly.
+func setup(t testing.TB, db *database.DB, tableOnly ...bool) *testBundle {
+	t.Helper()
+	b := &testBundle{ctx: context.Background(), db: db, clock: &clock{}, planID: map[string]string{}}
+	b.clock.Set(time.Date(2028, 3, 20, 12, 0, 0, 0, time.UTC))
+	reg := jobs.NewRegistry(time.Hour)
+	b.outbox = outbox.New(db, reg)
+	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Outbox: b.outbox}, billing.Options{Currency: "EUR", Now: b.clock.Now})
+	var suspender budget.Suspender = b.billing
+	if len(tableOnly) > 0 && tableOnly[0] {
+		suspender = budget.TableSuspender{Now: b.clock.Now}
+	}
+	b.svc = budget.New(db, b.outbox, reg, budget.Options{Now: b.clock.Now, PublicURL: "https://billing.example.com", Suspender: suspender})
+	engine, err := jobs.New(db, reg, jobs.Options{Workers: 2, FetchCooldown: 50 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
+		RescueAfter: time.Hour, DefaultTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.engine = engine
+	b.ledger = b.billing.Ledger()
+	b.ledger.AddHook(b.svc.LedgerHook())
+	now := b.clock.Now()
+	for _, typ := range []string{"vps", "dedicated", "hosting", "game", "kasm"} {
+		id := fmt.Sprintf("plan-%s-%d", typ, rand.Int64())
+		b.exec(t, `INSERT INTO plans (id, slug, name, service_type, currency, monthly_price, plugin, created_at, updated_at)
+			VALUES (?, ?, ?, ?, 'EUR', 1000, 'test', ?, ?)`, id, id, typ, typ, now, now)
+		b.planID[typ] = id
+	}
+	return b
+}
+
+func (b *testBundle) exec(t testing.TB, query string, args ...any) {
+	t.Helper()
+	if _, err := b.db.ExecContext(b.ctx, query, args...); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+}
+
+// account creates an account whose owner is owner@<id> and whose
+// technical member is tech@<id> (who must not get billing mail).
+func (b *testBundle) account(t testing.TB) string {
+	t.Helper()
+	id := fmt.Sprintf("acc-%d", rand.Int64())
+	now := b.clock.Now()
+	b.exec(t, "INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)", id, id, now, now)
+	for _, role := range []string{"owner", "technical"} {
+		uid := role + "-" + id
+		b.exec(t, "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (?, ?, 'x', ?, ?)", uid, role+"@"+id, now, now)
+		b.exec(t, "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, ?, ?)", id, uid, role, now)
+	}
+	return id
+}
+
+// service creates a service of the account in status.
+func (b *testBundle) service(t testing.TB, acc, typ, status string) string {
+	t.Helper()
+	id := fmt.Sprintf("svc-%s-%d", typ, rand.Int64())
+	now := b.clock.Now()
+	b.exec(t, `INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, created_at, updated_at)
+		VALUES (?, ?, ?, 'monthly', 'EUR', 1000, ?, ?, ?, ?)`, id, acc, b.planID[typ], status, "my "+typ, now, now)
+	return id
+}
+
+func (b *testBundle) post(t testing.TB, p ledger.Posting) *ledger.Entry {
+	t.Helper()
+	var e *ledger.Entry
+	err := b.db.Tx(b.ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		e, err = b.ledger.Post(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("posting %+v: %v", p, err)
+	}
+	return e
+}
+
+// spend puts amount of credit on the account and charges it: spend of
+// amount.
+func (b *testBundle) spend(t testing.TB, acc string, amount int64) {
+	t.Helper()
+	b.post(t, ledger.Posting{AccountID: acc, Currency: "EUR", Amount: amount, Kind: ledger.KindAdjustment, Description: "test credit"})
+	b.post(t, ledger.Posting{AccountID: acc, Currency: "EUR", Amount: -amount, Kind: ledger.KindCharge, Description: "test charge"})
+}
+
+func (b *testBundle) save(t testing.TB, acc string, in budget.Settings) *budget.Budget {
+	t.Helper()
+	if in.Currency == "" {
+		in.Currency = "EUR"
+	}
+	bg, err := b.svc.Save(b.ctx, acc, in)
+	if err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	return bg
+}
+
+func (b *testBundle) check(t testing.TB, acc string) *budget.Result {
+	t.Helper()
+	res, err := b.svc.Check(b.ctx, acc, 0)
+	if err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	return res
+}
+
+// state returns each service's status and whether a budget suspension of
+// it is in force.
+func (b *testBundle) state(t testing.TB, ids ...string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, id := range ids {
+		var status string
+		if err := b.db.NewSelect().Table("services").Column("status").Where("id = ?", id).Scan(b.ctx, &status); err != nil {
+			t.Fatal(err)
+		}
+		held, err := b.db.NewSelect().Table("service_suspensions").Where("service_id = ?", id).Where("reason = 'budget'").
+			Where("lifted_at IS NULL").Exists(b.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if held {
+			status += "+budget"
+		}
+		out[id] = status
+	}
+	return out
+}
+
+// mail returns the subjects of the budget messages to addr, oldest first
+// (billing's own notices of each suspension are left out).
+func (b *testBundle) mail(t testing.TB, addr string) []string {
+	t.Helper()
+	ms, err := b.outbox.ListForRecipient(b.ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subjects := []string{}
+	for i := len(ms) - 1; i >= 0; i-- {
+		if strings.HasPrefix(ms[i].Template, "billing_budget") {
+			subjects = append(subjects, ms[i].Subject)
+		}
+	}
+	return subjects
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
+
+func TestHardStopSuspendsExactlyTheNonExcludedServices(t *testing.T) {
+	t.Parallel()
+	for _, tableOnly := range []bool{false, true} {
+		t.Run(map[bool]string{false: "billing", true: "table"}[tableOnly], func(t *testing.T) {
+			t.Parallel()
+			testHardStop(t, tableOnly)
+		})
+	}
+}
+
+func testHardStop(t *testing.T, tableOnly bool) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, tableOnly)
+		acc := b.account(t)
+		game := b.service(t, acc, "game", "active")
+		vps := b.service(t, acc, "vps", "active")
+		hosting := b.service(t, acc, "hosting", "active")
+		overdue := b.service(t, acc, "dedicated", "suspended")
+		b.exec(t, "INSERT INTO service_suspensions (id, service_id, reason, created_at) VALUES (?, ?, 'non_payment', ?)", "susp-"+overdue, overdue, b.clock.Now())
+		gone := b.service(t, acc, "kasm", "terminated")
+		other := b.account(t)
+		othersService := b.service(t, other, "game", "active")
+
+		b.save(t, acc, budget.Settings{MonthlyLimit: 10000, HardStop: true})
+		b.save(t, other, budget.Settings{MonthlyLimit: 10000, HardStop: true})
+		if err := b.svc.SetExcluded(b.ctx, acc, vps, true); err != nil {
+			t.Fatal(err)
+		}
+		// Another account's service cannot be excluded through this one.
+		if err := b.svc.SetExcluded(b.ctx, acc, othersService, true); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("excluding another account's service: %v, want NotFound", err)
+		}
+
+		b.spend(t, acc, 9999)
+		if res := b.check(t, acc); len(res.Suspended) != 0 {
+			t.Fatalf("at 99 %%: suspended %v", res.Suspended)
+		}
+		b.spend(t, acc, 1)
+		res := b.check(t, acc)
+		if diff := cmp.Diff(sorted([]string{game, hosting, overdue}), sorted(res.Suspended)); diff != "" {
+			t.Errorf("suspended at 100 %% (-want +got):\n%s", diff)
+		}
+		want := map[string]string{
+			game: "suspended+budget", hosting: "suspended+budget", overdue: "suspended+budget",
+			vps: "active", gone: "terminated",
+		}
+		if diff := cmp.Diff(want, b.state(t, game, vps, hosting, overdue, gone)); diff != "" {
+			t.Errorf("services (-want +got):\n%s", diff)
+		}
+		// The other account's budget is untouched by this one's spend.
+		b.check(t, other)
+		if got := b.state(t, othersService)[othersService]; got != "active" {
+			t.Errorf("the other account's service is %s", got)
+		}
+		// A second check changes nothing.
+		if res := b.check(t, acc); len(res.Suspended)+len(res.Lifted) != 0 {
+			t.Errorf("second check: %+v", res)
+		}
+		// Excluding a suspended service lifts it; including it again
+		// suspends it again.
+		if err := b.svc.SetExcluded(b.ctx, acc, game, true); err != nil {
+			t.Fatal(err)
+		}
+		if res := b.check(t, acc); !cmp.Equal(res.Lifted, []string{game}) {
+			t.Errorf("after excluding %s: lifted %v", game, res.Lifted)
+		}
+		if err := b.svc.SetExcluded(b.ctx, acc, game, false); err != nil {
+			t.Fatal(err)
+		}
+		if res := b.check(t, acc); !cmp.Equal(res.Suspended, []string{game}) {
+			t.Errorf("after including %s again: suspended %v", game, res.Suspended)
+		}
+		// Without the hard stop nothing is suspended, and what was is lifted.
+		b.save(t, acc, budget.Settings{MonthlyLimit: 10000, HardStop: false})
+		b.check(t, acc)
+		want = map[string]string{game: "active", vps: "active", hosting: "active", overdue: "suspended", gone: "terminated"}
+		if diff := cmp.Diff(want, b.state(t, game, vps, hosting, overdue, gone)); diff != "" {
+			t.Errorf("hard stop off (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestThresholdsFireOncePerPeriod(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		acc := b.account(t)
+		b.save(t, acc, budget.Settings{MonthlyLimit: 10000})
+
+		steps := []struct {
+			spend int64
+			want  []string
+		}{
+			{4000, nil},              // 40 %
+			{1500, []string{"50"}},   // 55 %
+			{0, nil},                 // checked again: nothing new
+			{3000, []string{"75"}},   // 85 %
+			{1000, []string{"90"}},   // 95 %
+			{600, []string{"limit"}}, // 101 %
+			{5000, nil},              // 151 %: nothing left to send
+		}
+		for i, st := range steps {
+			if st.spend > 0 {
+				b.spend(t, acc, st.spend)
+			}
+			res := b.check(t, acc)
+			if diff := cmp.Diff(st.want, res.Alerts); diff != "" {
+				t.Errorf("step %d (spend %d %%): alerts (-want +got):\n%s", i, res.SpendPercent, diff)
+			}
+		}
+		wantMail := []string{"Budget alert: 50 % reached", "Budget alert: 75 % reached", "Budget alert: 90 % reached", "Budget limit reached"}
+		if diff := cmp.Diff(wantMail, b.mail(t, "owner@"+acc)); diff != "" {
+			t.Errorf("owner's mail (-want +got):\n%s", diff)
+		}
+		if got := b.mail(t, "technical@"+acc); len(got) != 0 {
+			t.Errorf("a technical member got billing mail: %v", got)
+		}
+
+		// A jump over several thresholds records each and mails once.
+		jump := b.account(t)
+		b.save(t, jump, budget.Settings{MonthlyLimit: 10000})
+		b.spend(t, jump, 9500)
+		if diff := cmp.Diff([]string{"50", "75", "90"}, b.check(t, jump).Alerts); diff != "" {
+			t.Errorf("jump to 95 %% (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"Budget alert: 90 % reached"}, b.mail(t, "owner@"+jump)); diff != "" {
+			t.Errorf("jump mail (-want +got):\n%s", diff)
+		}
+		st, err := b.svc.Status(b.ctx, jump)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, a := range st.Alerts {
+			keys = append(keys, a.Key)
+		}
+		if diff := cmp.Diff([]string{"50", "75", "90"}, sorted(keys)); diff != "" || st.Period.SpendPercent != 95 || st.Period.Spend != 9500 {
+			t.Errorf("Status: alerts %v, %d %%, spend %d", keys, st.Period.SpendPercent, st.Period.Spend)
+		}
+	})
+}
+
+func TestConcurrentChecksAlertOnce(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		acc := b.account(t)
+		game := b.service(t, acc, "game", "active")
+		b.save(t, acc, budget.Settings{MonthlyLimit: 1000, HardStop: true})
+		b.spend(t, acc, 2000)
+		var wg sync.WaitGroup
+		errs := make(chan error, 10)
+		for range 10 {
+			wg.Go(func() {
+				if _, err := b.svc.Check(b.ctx, acc, 0); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		want := []string{"Budget limit reached", "Services suspended: budget limit reached"}
+		if diff := cmp.Diff(want, b.mail(t, "owner@"+acc)); diff != "" {
+			t.Errorf("mail after 10 concurrent checks (-want +got):\n%s", diff)
+		}
+		if got := b.state(t, game)[game]; got != "suspended+budget" {
+			t.Errorf("service is %s", got)
+		}
+	})
+}
+
+func TestResetOnTheBillingDate(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		b.clock.Set(time.Date(2028, 3, 20, 12, 0, 0, 0, time.UTC))
+		acc := b.account(t)
+		game := b.service(t, acc, "game", "active")
+		b.save(t, acc, budget.Settings{MonthlyLimit: 10000, HardStop: true, ResetDay: 15})
+		b.spend(t, acc, 10000)
+		if res := b.check(t, acc); !cmp.Equal(res.Suspended, []string{game}) {
+			t.Fatalf("suspended %v", res.Suspended)
+		}
+		// The sweep has nothing to do: checked just now, same period.
+		if n, err := b.svc.Sweep(b.ctx); err != nil || n != 0 {
+			t.Fatalf("Sweep = %d, %v; want 0", n, err)
+		}
+		// A second before the reset day, still the same period.
+		b.clock.Set(time.Date(2028, 4, 14, 23, 59, 59, 0, time.UTC))
+		if res := b.check(t, acc); len(res.Lifted) != 0 || res.Spend != 10000 {
+			t.Fatalf("before the reset: %+v", res)
+		}
+		// On the billing date the period rolls over: the sweep queues a
+		// check, which lifts the hard stop.
+		b.clock.Set(time.Date(2028, 4, 15, 0, 30, 0, 0, time.UTC))
+		if n, err := b.svc.Sweep(b.ctx); err != nil || n != 1 {
+			t.Fatalf("Sweep after the reset = %d, %v; want 1", n, err)
+		}
+		res := b.check(t, acc)
+		if res.Spend != 0 || !cmp.Equal(res.Lifted, []string{game}) {
+			t.Fatalf("after the reset: %+v", res)
+		}
+		if got := b.state(t, game)[game]; got != "active" {
+			t.Errorf("service is %s after the reset", got)
+		}
+		// Thresholds fire again in the new period.
+		b.spend(t, acc, 5000)
+		if diff := cmp.Diff([]string{"50"}, b.check(t, acc).Alerts); diff != "" {
+			t.Errorf("alerts in the new period (-want +got):\n%s", diff)
+		}
+		// A day later the sweep checks again (the daily check).
+		b.clock.Set(time.Date(2028, 4, 16, 1, 0, 0, 0, time.UTC))
+		if n, err := b.svc.Sweep(b.ctx); err != nil || n != 1 {
+			t.Errorf("daily Sweep = %d, %v; want 1", n, err)
+		}
+	})
+}
+
+func TestPaymentOverridesTheHardStopForThePeriod(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		acc := b.account(t)
+		game := b.service(t, acc, "game", "active")
+		vps := b.service(t, acc, "vps", "active")
+		b.save(t, acc, budget.Settings{MonthlyLimit: 10000, HardStop: true})
+		b.spend(t, acc, 12000)
+		b.check(t, acc)
+
+		// An automatic top-up does not override: the customer did not choose
+		// to pay past the budget.
+		now := b.clock.Now()
+		b.exec(t, `INSERT INTO topups (id, account_id, source, amount, currency, payment_method_id, status, idempotency_key, created_at, updated_at)
+			VALUES ('tu-auto-'||?, ?, 'auto', 500, 'EUR', 'pm', 'succeeded', 'k1'||?, ?, ?)`, acc, acc, acc, now, now)
+		b.post(t, ledger.Posting{AccountID: acc, Currency: "EUR", Amount: 500, Kind: ledger.KindTopUp, Reference: "tu-auto-" + acc})
+		if res := b.check(t, acc); len(res.Lifted) != 0 {
+			t.Fatalf("an auto top-up lifted %v", res.Lifted)
+		}
+
+		// A card top-up does.
+		b.exec(t, `INSERT INTO topups (id, account_id, source, amount, currency, payment_method_id, status, idempotency_key, created_at, updated_at)
+			VALUES ('tu-card-'||?, ?, 'card', 2000, 'EUR', 'pm', 'succeeded', 'k2'||?, ?, ?)`, acc, acc, acc, now, now)
+		e := b.post(t, ledger.Posting{AccountID: acc, Currency: "EUR", Amount: 2000, Kind: ledger.KindTopUp, Reference: "tu-card-" + acc})
+		res := b.check(t, acc)
+		if diff := cmp.Diff(sorted([]string{game, vps}), sorted(res.Lifted)); diff != "" {
+			t.Fatalf("lifted after paying (-want +got):\n%s", diff)
+		}
+		st, err := b.svc.Status(b.ctx, acc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Period.OverriddenAt == nil || st.Period.OverrideEntryID != e.ID || st.Period.OverrideAmount != 2000 {
+			t.Errorf("period does not record the override: %+v", st.Period)
+		}
+		// More spend this period does not stop the services again.
+		b.spend(t, acc, 3000)
+		if res := b.check(t, acc); len(res.Suspended) != 0 {
+			t.Errorf("suspended again after the override: %v", res.Suspended)
+		}
+		// A second payment records nothing new.
+		b.post(t, ledger.Posting{AccountID: acc, Currency: "EUR", Amount: 100, Kind: ledger.KindPayment, Reference: "pay-1"})
+		if st2, _ := b.svc.Status(b.ctx, acc); st2.Period.OverrideEntryID != e.ID {
+			t.Errorf("override entry changed to %s", st2.Period.OverrideEntryID)
+		}
+		// The next period enforces the budget again.
+		b.clock.Set(time.Date(2028, 4, 1, 0, 0, 1, 0, time.UTC))
+		b.spend(t, acc, 10000)
+		if res := b.check(t, acc); len(res.Suspended) != 2 {
+			t.Errorf("next period: suspended %v, want both", res.Suspended)
+		}
+		mail := b.mail(t, "owner@"+acc)
+		if diff := cmp.Diff([]string{"Budget limit reached", "Services suspended: budget limit reached", "Services resumed",
+			"Budget limit reached", "Services suspended: budget limit reached"}, mail); diff != "" {
+			t.Errorf("mail (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestRules(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		acc := b.account(t)
+		game := b.service(t, acc, "game", "active")
+		vps := b.service(t, acc, "vps", "active")
+		b.save(t, acc, budget.Settings{MonthlyLimit: 10000, HardStop: true, Thresholds: &[]int64{},
+			StopRule:  `spend_percent >= 80 && service_type == "game" || spend_percent >= 120`,
+			AlertRule: `any(services, .type == "game") && spend_percent >= 30`,
+		})
+		b.spend(t, acc, 3000)
+		if diff := cmp.Diff([]string{"rule"}, b.check(t, acc).Alerts); diff != "" {
+			t.Errorf("alert rule at 30 %% (-want +got):\n%s", diff)
+		}
+		b.spend(t, acc, 5000)
+		res := b.check(t, acc)
+		if len(res.Alerts) != 0 || !cmp.Equal(res.Suspended, []string{game}) {
+			t.Errorf("at 80 %%: %+v, want only the game server suspended and no alert", res)
+		}
+		b.spend(t, acc, 3000) // 110 %: the rule still spares the VPS
+		if res := b.check(t, acc); len(res.Suspended) != 0 {
+			t.Errorf("at 110 %%: suspended %v", res.Suspended)
+		}
+		b.spend(t, acc, 1000)
+		if res := b.check(t, acc); !cmp.Equal(res.Suspended, []string{vps}) {
+			t.Errorf("at 120 %%: suspended %v, want the VPS", res.Suspended)
+		}
+		if bg, _ := b.svc.Get(b.ctx, acc); bg.RuleError != "" {
+			t.Errorf("rule error %q", bg.RuleError)
+		}
+
+		// A rule that fails on the data is recorded, and the default stop
+		// rule decides.
+		other := b.account(t)
+		svc := b.service(t, other, "game", "active")
+		b.save(t, other, budget.Settings{MonthlyLimit: 100, HardStop: true, StopRule: `spend % (limit - limit) == 0`})
+		b.spend(t, other, 100)
+		if res := b.check(t, other); !cmp.Equal(res.Suspended, []string{svc}) {
+			t.Errorf("failing rule: suspended %v, want the default to suspend", res.Suspended)
+		}
+		if bg, _ := b.svc.Get(b.ctx, other); bg.RuleError == "" {
+			t.Error("the failing rule left no rule_error")
+		}
+	})
+}
+
+func TestSaveRefusesABadRuleWithItsPosition(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		acc := b.account(t)
+		_, err := b.svc.Save(b.ctx, acc, budget.Settings{MonthlyLimit: 100, Currency: "EUR",
+			StopRule: "spend_percent >= 80 &&\n  service_typ == \"game\""})
+		var ae *apperr.Error
+		if !errors.As(err, &ae) || ae.Code != apperr.Invalid {
+			t.Fatalf("Save error = %v, want Invalid", err)
+		}
+		want := []apperr.FieldError{{Field: "stop_rule", Message: "2:3: unknown name service_typ", Line: 2, Column: 3,
+			Snippet: " |   service_typ == \"game\"\n |   ^"}}
+		if diff := cmp.Diff(want, ae.Fields); diff != "" {
+			t.Errorf("fields (-want +got):\n%s", diff)
+		}
+		if _, err := b.svc.Get(b.ctx, acc); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("a refused budget was stored: %v", err)
+		}
+		// Other fields are checked too.
+		_, err = b.svc.Save(b.ctx, acc, budget.Settings{MonthlyLimit: 0, Thresholds: &[]int64{50, 50}, ResetDay: 40})
+		if ae, ok := apperr.As(err); !ok || len(ae.Fields) != 3 {
+			t.Errorf("Save error = %v, want three field errors", err)
+		}
+		// No currency anywhere to default to.
+		if _, err := b.svc.Save(b.ctx, acc, budget.Settings{MonthlyLimit: 100}); apperr.CodeOf(err) != apperr.Invalid {
+			t.Errorf("Save without a currency: %v, want Invalid", err)
+		}
+	})
+}
+
+func TestLedgerHookQueuesChecks(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		count := func() int64 {
+			t.Helper()
+			n, err := b.db.NewSelect().Table("river_job").Where("kind = 'billing_budget_check'").Count(b.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		none := b.account(t)
+		b.spend(t, none, 100)
+		if n := count(); n != 0 {
+			t.Fatalf("an account without a budget queued %d checks", n)
+		}
+		acc := b.account(t)
+		b.save(t, acc, budget.Settings{MonthlyLimit: 1000, Currency: "EUR"}) // queues one
+		b.spend(t, acc, 100)                                                 // the charge queues one
+		if n := count(); n != 2 {
+			t.Fatalf("%d checks queued, want 2", n)
+		}
+		// A check for an entry an earlier check covered is skipped.
+		res, err := b.svc.Check(b.ctx, acc, 0)
+		if err != nil || res.Skipped {
+			t.Fatalf("Check = %+v, %v", res, err)
+		}
+		bal, err := b.ledger.Balance(b.ctx, acc, "EUR")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := b.svc.Check(b.ctx, acc, bal.Entries); err != nil || !res.Skipped {
+			t.Errorf("Check for a covered entry = %+v, %v; want skipped", res, err)
+		}
+	})
+}
+
+// TestDebitEnforcesThroughTheJob runs the job engine: a charge that reaches
+// the limit suspends the service without anyone calling Check.
+func TestDebitEnforcesThroughTheJob(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		acc := b.account(t)
+		game := b.service(t, acc, "game", "active")
+		b.save(t, acc, budget.Settings{MonthlyLimit: 1000, HardStop: true, Currency: "EUR"})
+		if err := b.engine.Start(b.ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = b.engine.Stop(ctx)
+		})
+		b.spend(t, acc, 1000)
+		deadline := time.Now().Add(30 * time.Second)
+		for b.state(t, game)[game] != "suspended+budget" {
+			if time.Now().After(deadline) {
+				t.Fatal("the service was not suspended within 30s of the charge")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+func TestDeleteLiftsTheHardStop(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		acc := b.account(t)
+		game := b.service(t, acc, "game", "active")
+		b.save(t, acc, budget.Settings{MonthlyLimit: 1000, HardStop: true, Currency: "EUR"})
+		b.spend(t, acc, 1000)
+		b.check(t, acc)
+		if err := b.svc.Delete(b.ctx, acc); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.state(t, game)[game]; got != "active" {
+			t.Errorf("service is %s after deleting the budget", got)
+		}
+		if err := b.svc.Delete(b.ctx, acc); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("second Delete: %v, want NotFound", err)
+		}
+		// A raised limit lifts too.
+		b.save(t, acc, budget.Settings{MonthlyLimit: 1000, HardStop: true, Currency: "EUR"})
+		b.check(t, acc)
+		b.save(t, acc, budget.Settings{MonthlyLimit: 5000, HardStop: true, Currency: "EUR"})
+		if res := b.check(t, acc); !cmp.Equal(res.Lifted, []string{game}) {
+			t.Errorf("raising the limit lifted %v", res.Lifted)
+		}
+	})
+}

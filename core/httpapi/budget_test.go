@@ -1,0 +1,274 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing/budget"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/httpapi"
+	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/ratelimit"
+)
+
+// budgetBundle is the budget API over real HTTP. (Names are prefixed so
+// that other modules' tests in this package can keep their own bundles.)
+type budgetBundle struct {
+	db       *database.DB
+	accounts *accounts.Service
+	server   *httptest.Server
+	doc      *openapi3.T
+}
+
+func setupBudget(t *testing.T, db *database.DB) *budgetBundle {
+	t.Helper()
+	reg := jobs.NewRegistry(time.Hour)
+	ob := outbox.New(db, reg)
+	svc := budget.New(db, ob, reg, budget.Options{})
+	nt, err := notify.New(db, ob, reg, notify.Options{PublicURL: "https://billing.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nt.Stop)
+	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second,
+		RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	limiter := ratelimit.New(db)
+	acc := accounts.New(db, nt, limiter, accounts.Options{
+		SessionTTL: time.Hour, LoginLimit: 100, LoginWindow: time.Minute, SignupLimit: 100, ResetTokenTTL: time.Hour,
+		TOTPIssuer: "test", PublicURL: "https://billing.example.com",
+	})
+	srv := httpapi.New(httpapi.Deps{DB: db, Accounts: acc, Limiter: limiter}, httpapi.Options{}, &httpapi.BudgetAPI{Budgets: svc})
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	doc, _, err := httpapi.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &budgetBundle{db: db, accounts: acc, server: ts, doc: doc}
+}
+
+type budgetUser struct {
+	ID, AccountID, Token string
+}
+
+func (b *budgetBundle) signup(t *testing.T) budgetUser {
+	t.Helper()
+	ctx := context.Background()
+	email := fmt.Sprintf("u%d@example.com", rand.Int64())
+	u, a, err := b.accounts.Signup(ctx, accounts.SignupInput{Email: email, Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, _, err := b.accounts.Login(ctx, accounts.LoginInput{Email: email, Password: "correct horse battery", IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return budgetUser{ID: u.ID, AccountID: a.ID, Token: sess.Token}
+}
+
+// call makes a request, checks the answer against the OpenAPI document
+// (route template tmpl) and decodes it into out.
+func (b *budgetBundle) call(t *testing.T, token, method, tmpl, path, body string, out any) int {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, b.server.URL+path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	b.conforms(t, method, tmpl, resp, raw)
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: decoding %s: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// conforms checks that the response is documented and its body matches
+// the documented schema.
+func (b *budgetBundle) conforms(t *testing.T, method, tmpl string, resp *http.Response, raw []byte) {
+	t.Helper()
+	item := b.doc.Paths.Find(tmpl)
+	if item == nil || item.GetOperation(method) == nil {
+		t.Fatalf("%s %s is not documented", method, tmpl)
+	}
+	ref := item.GetOperation(method).Responses.Status(resp.StatusCode)
+	if ref == nil {
+		ref = item.GetOperation(method).Responses.Default()
+	}
+	if ref == nil || ref.Value == nil {
+		t.Fatalf("%s %s: status %d is not documented", method, tmpl, resp.StatusCode)
+	}
+	if len(raw) == 0 {
+		return
+	}
+	ct := strings.Split(resp.Header.Get("Content-Type"), ";")[0]
+	mt := ref.Value.Content.Get(ct)
+	if mt == nil || mt.Schema == nil {
+		t.Fatalf("%s %s: %d %s is not documented", method, tmpl, resp.StatusCode, ct)
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	if err := mt.Schema.Value.VisitJSON(v); err != nil {
+		t.Errorf("%s %s: %d body does not match its schema: %v\n%s", method, tmpl, resp.StatusCode, err, raw)
+	}
+}
+
+type problem struct {
+	Code   string              `json:"code"`
+	Errors []apperr.FieldError `json:"errors"`
+}
+
+func TestBudgetAPI(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setupBudget(t, db)
+		const tmpl = "/api/v1/accounts/{account_id}/budget"
+		owner := b.signup(t)
+		path := "/api/v1/accounts/" + owner.AccountID + "/budget"
+
+		var p problem
+		if code := b.call(t, owner.Token, "GET", tmpl, path, "", &p); code != http.StatusNotFound {
+			t.Fatalf("GET before any budget: %d, want 404", code)
+		}
+
+		var st budget.Status
+		code := b.call(t, owner.Token, "PUT", tmpl, path,
+			`{"monthly_limit": 5000, "currency": "EUR", "hard_stop": true, "reset_day": 15, "stop_rule": "spend_percent >= 100 && service_type != \"dedicated\""}`, &st)
+		if code != http.StatusOK {
+			t.Fatalf("PUT: %d", code)
+		}
+		if st.Budget.MonthlyLimit != 5000 || !st.Budget.HardStop || st.Budget.ResetDay != 15 ||
+			fmt.Sprint(st.Budget.Thresholds) != "[50 75 90]" || st.Period.Start.Day() != 15 {
+			t.Errorf("PUT answered %+v", st)
+		}
+		if code := b.call(t, owner.Token, "GET", tmpl, path, "", &st); code != http.StatusOK || st.Budget.Currency != "EUR" {
+			t.Errorf("GET: %d %+v", code, st.Budget)
+		}
+
+		// A bad rule: 400 with its position.
+		p = problem{}
+		code = b.call(t, owner.Token, "PUT", tmpl, path, `{"monthly_limit": 5000, "alert_rule": "spend_percent >= \"80\""}`, &p)
+		if code != http.StatusBadRequest || len(p.Errors) != 1 {
+			t.Fatalf("bad rule: %d %+v", code, p)
+		}
+		if e := p.Errors[0]; e.Field != "alert_rule" || e.Line != 1 || e.Column != 15 || !strings.Contains(e.Snippet, "^") {
+			t.Errorf("bad rule error = %+v, want alert_rule at 1:15 with a snippet", e)
+		}
+		// Unknown fields are refused (no mass assignment).
+		if code := b.call(t, owner.Token, "PUT", tmpl, path, `{"monthly_limit": 5000, "rule_error": "x"}`, nil); code != http.StatusBadRequest {
+			t.Errorf("unknown field: %d, want 400", code)
+		}
+
+		// Another account's budget is 404, never 403.
+		stranger := b.signup(t)
+		if code := b.call(t, stranger.Token, "GET", tmpl, path, "", nil); code != http.StatusNotFound {
+			t.Errorf("stranger GET: %d, want 404", code)
+		}
+		if code := b.call(t, stranger.Token, "PUT", tmpl, path, `{"monthly_limit": 1}`, nil); code != http.StatusNotFound {
+			t.Errorf("stranger PUT: %d, want 404", code)
+		}
+		// A technical member reads but cannot change it.
+		tech := b.signup(t)
+		if _, err := db.ExecContext(context.Background(), "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, 'technical', ?)",
+			owner.AccountID, tech.ID, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		if code := b.call(t, tech.Token, "GET", tmpl, path, "", nil); code != http.StatusOK {
+			t.Errorf("technical GET: %d, want 200", code)
+		}
+		if code := b.call(t, tech.Token, "DELETE", tmpl, path, "", nil); code != http.StatusForbidden {
+			t.Errorf("technical DELETE: %d, want 403", code)
+		}
+
+		// Exclusions: the account's own services only.
+		const xtmpl = "/api/v1/accounts/{account_id}/budget/exclusions/{service_id}"
+		mine := createService(t, db, owner.AccountID)
+		theirs := createService(t, db, stranger.AccountID)
+		if code := b.call(t, owner.Token, "PUT", xtmpl, path+"/exclusions/"+mine, "", nil); code != http.StatusNoContent {
+			t.Errorf("exclude: %d", code)
+		}
+		if code := b.call(t, owner.Token, "PUT", xtmpl, path+"/exclusions/"+theirs, "", nil); code != http.StatusNotFound {
+			t.Errorf("exclude another account's service: %d, want 404", code)
+		}
+		b.call(t, owner.Token, "GET", tmpl, path, "", &st)
+		if fmt.Sprint(st.Excluded) != "["+mine+"]" {
+			t.Errorf("excluded = %v", st.Excluded)
+		}
+		if code := b.call(t, owner.Token, "DELETE", xtmpl, path+"/exclusions/"+mine, "", nil); code != http.StatusNoContent {
+			t.Errorf("include: %d", code)
+		}
+
+		if code := b.call(t, owner.Token, "DELETE", tmpl, path, "", nil); code != http.StatusNoContent {
+			t.Errorf("DELETE: %d", code)
+		}
+		if code := b.call(t, owner.Token, "GET", tmpl, path, "", nil); code != http.StatusNotFound {
+			t.Errorf("GET after DELETE: %d, want 404", code)
+		}
+	})
+}
+
+// createService inserts a plan and an active service of the account.
+func createService(t *testing.T, db *database.DB, accountID string) string {
+	t.Helper()
+	ctx, now := context.Background(), time.Now().UTC()
+	plan, id := fmt.Sprintf("plan-%d", rand.Int64()), fmt.Sprintf("svc-%d", rand.Int64())
+	if _, err := db.ExecContext(ctx, `INSERT INTO plans (id, slug, name, service_type, currency, monthly_price, plugin, created_at, updated_at)
+		VALUES (?, ?, 'Game', 'game', 'EUR', 1000, 'test', ?, ?)`, plan, plan, now, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, created_at, updated_at)
+		VALUES (?, ?, ?, 'monthly', 'EUR', 1000, 'active', ?, ?)`, id, accountID, plan, now, now); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// TestBudgetRoutesAreDocumented: every route of the module is in the
+// OpenAPI document.
+func TestBudgetRoutesAreDocumented(t *testing.T) {
+	t.Parallel()
+	doc, _, err := httpapi.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpapi.New(httpapi.Deps{}, httpapi.Options{}, &httpapi.BudgetAPI{})
+	for _, rt := range srv.Routes() {
+		item := doc.Paths.Find(rt.Path)
+		if item == nil || item.GetOperation(rt.Method) == nil {
+			t.Errorf("%s %s is not in the OpenAPI document", rt.Method, rt.Path)
+		}
+	}
+}
