@@ -34,6 +34,11 @@ build: ## Build bin/ezscale and every plugin into bin/ezscale-plugin-<name>.
 run: build ## Run the platform on SQLite at http://127.0.0.1:8080 (data/ is created on first run).
 	$(BIN)/ezscale serve --config $(CONFIG)
 
+.PHONY: demo
+demo: build ## The sandbox: VirtFusion, Pterodactyl and Kasm fakes and a core with a demo catalog on http://127.0.0.1:8080 (docs/demo.md); Ctrl-C stops all.
+	cd plugins && $(GO) build -o $(BIN)/ezscale-fakes ./cmd/ezscale-fakes
+	./scripts/demo.sh
+
 .PHONY: test
 test: build ## Run every module's tests (SQLite always; PostgreSQL when EZSCALE_TEST_POSTGRES_URL is set, required when CI=true).
 	@set -e; for m in $(MODULES); do \
