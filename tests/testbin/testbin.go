@@ -39,6 +39,12 @@ func Plugin(dir, name string) (string, error) {
 	return build(dir, "plugins", "./"+name, "ezscale-plugin-"+name)
 }
 
+// Fakes builds plugins/cmd/ezscale-fakes (the VirtFusion, Pterodactyl and
+// Kasm fakes that make demo serves) into dir and returns its path.
+func Fakes(dir string) (string, error) {
+	return build(dir, "plugins", "./cmd/ezscale-fakes", "ezscale-fakes")
+}
+
 // Test builds a main package of the root module (a test plugin under
 // tests/) into dir as out, and returns the executable's path.
 func Test(dir, pkg, out string) (string, error) {
