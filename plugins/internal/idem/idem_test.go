@@ -76,10 +76,13 @@ func TestWaiterHonoursContext(t *testing.T) {
 	c := New()
 	release := make(chan struct{})
 	defer close(release)
+	// The first call must own the key before the second arrives, or the
+	// second would run its own function instead of waiting.
+	running := make(chan struct{})
 	go func() {
-		_, _ = Do(context.Background(), c, "k", func(context.Context) (int, error) { <-release; return 1, nil })
+		_, _ = Do(context.Background(), c, "k", func(context.Context) (int, error) { close(running); <-release; return 1, nil })
 	}()
-	time.Sleep(10 * time.Millisecond)
+	<-running
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
 	defer cancel()
 	if _, err := Do(ctx, c, "k", func(context.Context) (int, error) { return 2, nil }); !errors.Is(err, context.DeadlineExceeded) {
