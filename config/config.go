@@ -85,6 +85,9 @@ type Auth struct {
 	LoginWindow time.Duration `koanf:"login_window"`
 	// SignupLimit per IP per LoginWindow.
 	SignupLimit int `koanf:"signup_limit"`
+	// InvalidTokenLimit refused bearer tokens per IP per LoginWindow;
+	// beyond it the address gets 429s and is audited once.
+	InvalidTokenLimit int `koanf:"invalid_token_limit"`
 	// ResetTokenTTL bounds password-reset and email-verification links.
 	ResetTokenTTL time.Duration `koanf:"reset_token_ttl"`
 	// TOTPIssuer is shown in authenticator apps.
@@ -242,12 +245,13 @@ func Default() Config {
 			DefaultTimeout:    5 * time.Minute,
 		},
 		Auth: Auth{
-			SessionTTL:    30 * 24 * time.Hour,
-			LoginLimit:    10,
-			LoginWindow:   15 * time.Minute,
-			SignupLimit:   20,
-			ResetTokenTTL: time.Hour,
-			TOTPIssuer:    "EZSCALE",
+			SessionTTL:        30 * 24 * time.Hour,
+			LoginLimit:        10,
+			InvalidTokenLimit: 30,
+			LoginWindow:       15 * time.Minute,
+			SignupLimit:       20,
+			ResetTokenTTL:     time.Hour,
+			TOTPIssuer:        "EZSCALE",
 		},
 		Plugins: PluginHost{CallTimeout: 30 * time.Second, HealthInterval: 30 * time.Second},
 		Billing: Billing{

@@ -96,6 +96,9 @@ func (c *Config) validate(errs *Error) {
 	if c.Auth.LoginLimit < 1 {
 		bad("auth.login_limit", "must be at least 1")
 	}
+	if c.Auth.InvalidTokenLimit < 1 {
+		bad("auth.invalid_token_limit", "must be at least 1")
+	}
 	if c.Auth.SignupLimit < 1 {
 		bad("auth.signup_limit", "must be at least 1")
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/database"
@@ -96,5 +97,36 @@ func TestAuditEventsAPI(t *testing.T) {
 			}
 		}
 		tb.client.do("GET", "/api/v1/admin/audit-events?since=yesterday", admin.Token, nil).wantProblem(t, http.StatusBadRequest, "invalid")
+	})
+}
+
+// TestInvalidTokensAreLimited: refused bearer tokens from one address are
+// answered 401 and audited up to auth.invalid_token_limit, then 429 with
+// Retry-After, audited once for the crossing and not again; a public route
+// still ignores a stale token, and a valid token from the same address
+// still works (customers behind one NAT are not locked out by a guesser).
+func TestInvalidTokensAreLimited(t *testing.T) {
+	t.Parallel()
+	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, dbURL string) {
+		tb := startApp(t, d, dbURL, func(c *config.Config) { c.Auth.InvalidTokenLimit = 3 })
+		u := tb.newUser(t, "tokens")
+		for i := range 3 {
+			tb.client.do("GET", "/api/v1/me", fmt.Sprintf("ezs_sess_guess%d", i), nil).wantProblem(t, http.StatusUnauthorized, "invalid_token")
+		}
+		for i := range 3 {
+			r := tb.client.do("GET", "/api/v1/me", fmt.Sprintf("ezs_sess_more%d", i), nil)
+			r.wantProblem(t, http.StatusTooManyRequests, "rate_limited")
+			if r.Header.Get("Retry-After") == "" {
+				t.Errorf("429 %d without Retry-After", i)
+			}
+		}
+		if got := tb.count(t, "audit_events", "action = ?", "auth.token"); got != 4 {
+			t.Errorf("%d auth.token events, want 3 refusals and 1 crossing", got)
+		}
+		if got := tb.count(t, "audit_events", "action = ? AND changes LIKE ?", "auth.token", "%invalid_token_limit%"); got != 1 {
+			t.Errorf("%d crossing events, want 1", got)
+		}
+		tb.client.do("GET", "/api/v1/plans", "ezs_sess_stale", nil).want(t, http.StatusOK)
+		tb.client.do("GET", "/api/v1/me", u.Token, nil).want(t, http.StatusOK)
 	})
 }

@@ -134,12 +134,19 @@ func (s *Server) authorize(rt Route, next HandlerFunc) HandlerFunc {
 		}
 		p, err := s.Accounts.Authenticate(r.Context(), token)
 		if err != nil {
-			if apperr.CodeOf(err) == apperr.Unauthenticated {
-				s.auditAuthFailure(r, "invalid_token")
+			if apperr.CodeOf(err) != apperr.Unauthenticated {
+				return err
 			}
-			if rt.Auth == Public && apperr.CodeOf(err) == apperr.Unauthenticated {
+			limited, lerr := s.invalidToken(r)
+			if lerr != nil {
+				return lerr
+			}
+			if rt.Auth == Public {
 				// A stale token on a public route is ignored, not refused.
 				return next(w, r)
+			}
+			if limited != nil {
+				return limited
 			}
 			return err
 		}
@@ -169,6 +176,26 @@ func (s *Server) authorize(rt Route, next HandlerFunc) HandlerFunc {
 		}
 		return next(w, r)
 	}
+}
+
+// invalidToken counts a refused bearer token against the client's address
+// and audits it. Beyond the invalid-token rule the client is answered 429
+// and only the crossing is audited, so a client cycling through guessed
+// tokens can neither guess at line rate nor flood the audit log.
+func (s *Server) invalidToken(r *http.Request) (*apperr.Error, error) {
+	rule := ratelimit.Rule{Limit: s.opts.InvalidTokenLimit, Window: s.opts.SensitiveWindow}
+	n, retry, err := s.Limiter.Count(r.Context(), "auth:invalid_token:"+clientIP(r.Context()), rule)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case n <= rule.Limit:
+		s.auditAuthFailure(r, "invalid_token")
+		return nil, nil
+	case n == rule.Limit+1:
+		s.auditAuthFailure(r, "invalid_token_limit")
+	}
+	return &apperr.Error{Code: apperr.RateLimited, Message: "too many invalid tokens from this address; retry later", RetryAfter: retry}, nil
 }
 
 func (s *Server) auditAuthFailure(r *http.Request, reason string) {

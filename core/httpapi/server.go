@@ -33,6 +33,10 @@ type Options struct {
 	// Auth limits for sensitive unauthenticated flows (reset, verify).
 	SensitiveLimit  int
 	SensitiveWindow time.Duration
+	// InvalidTokenLimit bounds refused bearer tokens per client address
+	// per SensitiveWindow (default 30); beyond it the client gets 429s
+	// and the audit log one event for the crossing.
+	InvalidTokenLimit int
 }
 
 // Deps are the services the handlers call.
@@ -82,6 +86,9 @@ func New(deps Deps, opts Options, modules ...Module) *Server {
 	}
 	if opts.SensitiveWindow <= 0 {
 		opts.SensitiveWindow = 15 * time.Minute
+	}
+	if opts.InvalidTokenLimit <= 0 {
+		opts.InvalidTokenLimit = 30
 	}
 	if deps.Logger == nil {
 		deps.Logger = hclog.NewNullLogger()

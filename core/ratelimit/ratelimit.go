@@ -51,20 +51,27 @@ func (r Rule) retryAfter(now time.Time) time.Duration {
 // when it is not, retryAfter says when the window resets. The count and the
 // check are one statement, so concurrent replicas cannot both slip under.
 func (l *Limiter) Hit(ctx context.Context, bucket string, r Rule) (ok bool, retryAfter time.Duration, err error) {
+	count, retryAfter, err := l.Count(ctx, bucket, r)
+	if err != nil || count > r.Limit {
+		return false, retryAfter, err
+	}
+	return true, 0, nil
+}
+
+// Count counts one event in bucket and returns the window's count with it,
+// for callers that act once when a limit is first crossed (count ==
+// Limit+1), and how long until the window resets.
+func (l *Limiter) Count(ctx context.Context, bucket string, r Rule) (count int, retryAfter time.Duration, err error) {
 	now := l.now()
-	var count int
 	err = l.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewRaw(`INSERT INTO rate_limits (bucket, window_start, count) VALUES (?, ?, 1)
 			ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limits.count + 1
 			RETURNING count`, bucket, r.windowStart(now)).Scan(ctx, &count)
 	})
 	if err != nil {
-		return false, 0, fmt.Errorf("ratelimit: counting %s: %w", bucket, err)
+		return 0, 0, fmt.Errorf("ratelimit: counting %s: %w", bucket, err)
 	}
-	if count > r.Limit {
-		return false, r.retryAfter(now), nil
-	}
-	return true, 0, nil
+	return count, r.retryAfter(now), nil
 }
 
 // Check reports whether bucket is still within the rule without counting.
