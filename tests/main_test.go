@@ -83,7 +83,7 @@ func (b *syncBuffer) String() string {
 
 // run runs `ezscale args…` to completion and returns its exit status and
 // combined output.
-func run(t *testing.T, stdin string, args ...string) (int, string) {
+func run(t testing.TB, stdin string, args ...string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -159,7 +159,7 @@ func serve(t testing.TB, cfgPath string) *core {
 }
 
 // call sends a JSON request to the core and decodes the answer into out.
-func (c *core) call(t *testing.T, method, path, token string, in, out any) int {
+func (c *core) call(t testing.TB, method, path, token string, in, out any) int {
 	t.Helper()
 	var body io.Reader
 	if in != nil {

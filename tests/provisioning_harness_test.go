@@ -108,6 +108,23 @@ func control(t testing.TB, root, path string, body any) {
 // second apart, usage collected every 10 s, no email.
 func provConfig(t testing.TB, dbURL string, f *fakes) string {
 	t.Helper()
+	return provConfigWith(t, dbURL, f, provSettings{})
+}
+
+// provSettings are what a benchmark changes in provConfig's config.
+type provSettings struct {
+	// jobsDisabled makes an API-only core (orders queue their jobs, none run).
+	jobsDisabled bool
+	// usageInterval replaces the 10 s usage collection, so a benchmark is
+	// not measuring the collector too.
+	usageInterval string
+}
+
+func provConfigWith(t testing.TB, dbURL string, f *fakes, s provSettings) string {
+	t.Helper()
+	if s.usageInterval == "" {
+		s.usageInterval = "10s"
+	}
 	bins := provisionerBins(t)
 	src := fmt.Sprintf(`server {
   listen     = "127.0.0.1:0"
@@ -124,6 +141,7 @@ log {
 jobs {
   fetch_poll_interval = "100ms"
   fetch_cooldown      = "10ms"
+  disabled            = %v
 }
 billing {
   retry_base             = "1s"
@@ -133,7 +151,7 @@ notifications {
   email_plugin = ""
 }
 provisioning {
-  usage_interval = "10s"
+  usage_interval = %q
 }
 plugin "virtfusion" {
   path = %q
@@ -158,7 +176,7 @@ plugin "kasm" {
     api_key_secret = %q
   }
 }
-`, dbURL, bins["virtfusion"], f.vfURL, bins["pterodactyl"], f.ptURL, fakepterodactyl.DefaultApplicationKey, fakepterodactyl.DefaultClientKey,
+`, dbURL, s.jobsDisabled, s.usageInterval, bins["virtfusion"], f.vfURL, bins["pterodactyl"], f.ptURL, fakepterodactyl.DefaultApplicationKey, fakepterodactyl.DefaultClientKey,
 		bins["kasm"], f.kasmURL, fakekasm.DefaultAPIKey, fakekasm.DefaultAPISecret)
 	path := filepath.Join(t.TempDir(), "ezscale.hcl")
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
@@ -181,7 +199,12 @@ type platform struct {
 // up through the API.
 func startPlatform(t *testing.T, dialect database.Dialect, f *fakes) *platform {
 	t.Helper()
-	cfg := provConfig(t, databasetest.URL(t, dialect), f)
+	return startPlatformWith(t, provConfig(t, databasetest.URL(t, dialect), f))
+}
+
+// startPlatformWith is startPlatform on a config already written.
+func startPlatformWith(t testing.TB, cfg string) *platform {
+	t.Helper()
 	if code, out := run(t, "staff password for tests\n", "admin", "create", "--config", cfg,
 		"--email", "ops@example.net", "--role", "admin", "--password-stdin"); code != 0 {
 		t.Fatalf("ezscale admin create: exit %d\n%s", code, out)
@@ -210,7 +233,7 @@ func startPlatform(t *testing.T, dialect database.Dialect, f *fakes) *platform {
 	return p
 }
 
-func (p *platform) login(t *testing.T, email, password string) string {
+func (p *platform) login(t testing.TB, email, password string) string {
 	t.Helper()
 	var out struct {
 		Token string `json:"token"`
@@ -219,7 +242,7 @@ func (p *platform) login(t *testing.T, email, password string) string {
 	return out.Token
 }
 
-func (p *platform) must(t *testing.T, want int, method, path, token string, in, out any) {
+func (p *platform) must(t testing.TB, want int, method, path, token string, in, out any) {
 	t.Helper()
 	if code := p.c.call(t, method, path, token, in, out); code != want {
 		t.Fatalf("%s %s: status %d, want %d", method, path, code, want)
@@ -270,14 +293,14 @@ func waitUntil(t testing.TB, what string, cond func() bool) {
 }
 
 // credit adds credit to the customer's account by a staff adjustment.
-func (p *platform) credit(t *testing.T, amount int64) {
+func (p *platform) credit(t testing.TB, amount int64) {
 	t.Helper()
 	p.must(t, 201, "POST", "/api/v1/admin/accounts/"+p.account+"/credit/adjustments", p.staff,
 		map[string]any{"amount": amount, "description": "test credit " + strconv.FormatInt(amount, 10)}, nil)
 }
 
 // order orders a plan (paid with credit) and returns the service's id.
-func (p *platform) order(t *testing.T, plan string) string {
+func (p *platform) order(t testing.TB, plan string) string {
 	t.Helper()
 	var res struct {
 		Service serviceJSON `json:"service"`
