@@ -146,7 +146,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// through the host.
 	a.Notify.SetPlugins(a.Plugins)
 	a.Scheduler = scheduler.New(scheduler.Deps{
-		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.OutboxNotifier{Outbox: a.Outbox},
+		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.CenterNotifier{Center: a.Notify},
 		Logger: logger.Named("scheduler"),
 	}, scheduler.Options{
 		RecoveryInterval: cfg.Scheduler.RecoveryInterval, JobTimeout: cfg.Scheduler.JobTimeout,
