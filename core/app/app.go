@@ -136,7 +136,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	})
 	// Budget caps watch billing's credit ledger through its hook and
 	// suspend through billing's service lifecycle.
-	a.Budgets = budget.New(db, a.Outbox, reg, budget.Options{PublicURL: cfg.Server.PublicURL, Suspender: a.Billing})
+	a.Budgets = budget.New(db, a.Notify, reg, budget.Options{Suspender: a.Billing})
 	a.Billing.Ledger().AddHook(a.Budgets.LedgerHook())
 	// Community roles follow what accounts hold.
 	a.Notify.SetHoldings(a.Billing)
