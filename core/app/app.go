@@ -127,12 +127,11 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}
 	a.closers = append(a.closers, func(context.Context) error { a.Plugins.Stop(); return nil })
 	bc := cfg.Billing
-	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Outbox: a.Outbox, Notifier: a.Notify, Plugins: a.Plugins, Logger: logger.Named("billing")}, billing.Options{
+	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Plugins: a.Plugins, Logger: logger.Named("billing")}, billing.Options{
 		Currency: money.Currency(bc.Currency), InvoiceDaysBefore: bc.InvoiceDaysBefore, SuspendAfterDays: bc.SuspendAfterDays,
 		TerminateAfterDays: bc.TerminateAfterDays, RunAt: bc.RunAt, PaymentGateway: bc.PaymentGateway,
 		ChargeMaxAttempts: bc.ChargeMaxAttempts, ChargeRetryDays: bc.ChargeRetryDays, RemindEveryDays: bc.RemindEveryDays,
 		ProvisionMaxAttempts: bc.ProvisionMaxAttempts, RetryBase: bc.RetryBase, AutoTopUpMaxFailures: bc.AutoTopUpMaxFailures,
-		PublicURL: cfg.Server.PublicURL,
 	})
 	// Budget caps watch billing's credit ledger through its hook and
 	// suspend through billing's service lifecycle.

@@ -93,7 +93,7 @@ var registry = []*TypeInfo{
 		Channels: allChannels, Defaults: inAppAndMail, Roles: billingRoles, Sample: invoiceSample},
 	{Type: InvoiceOverdue, Category: CategoryBilling, Description: "An invoice is overdue",
 		Channels: allChannels, Defaults: inAppAndMail, Roles: billingRoles,
-		Sample: merge(invoiceSample, map[string]any{"days_overdue": 3})},
+		Sample: merge(invoiceSample, map[string]any{"days_overdue": 3, "warning": "The service will be suspended 7 day(s) after the due date."})},
 	{Type: TopUpCompleted, Category: CategoryBilling, Description: "Credit was added to the account",
 		Channels: allChannels, Defaults: inAppAndMail, Roles: billingRoles,
 		Sample: map[string]any{"amount": int64(5000), "currency": "USD", "balance": int64(7550)}},

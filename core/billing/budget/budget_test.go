@@ -62,7 +62,7 @@ func setup(t testing.TB, db *database.DB, tableOnly ...bool) *testBundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(ns.Stop)
-	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Outbox: b.outbox, Notifier: ns}, billing.Options{Currency: "EUR", Now: b.clock.Now})
+	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns}, billing.Options{Currency: "EUR", Now: b.clock.Now})
 	var suspender budget.Suspender = b.billing
 	if len(tableOnly) > 0 && tableOnly[0] {
 		suspender = budget.TableSuspender{Now: b.clock.Now}
