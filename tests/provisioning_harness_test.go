@@ -57,14 +57,13 @@ func provisionerBins(t testing.TB) map[string]string {
 // servers, so a test can both drive them over HTTP (failure injection, as
 // a script would) and read their state.
 type fakes struct {
-	vf       *fakevirtfusion.Fake
-	vfURL    string // the API root, …/api/v1
-	vfRoot   string
-	pt       *fakepterodactyl.Fake
-	ptURL    string
-	kasm     *fakekasm.Fake
-	kasmURL  string
-	vfServer *httptest.Server
+	vf      *fakevirtfusion.Fake
+	vfURL   string // the API root, …/api/v1
+	vfRoot  string
+	pt      *fakepterodactyl.Fake
+	ptURL   string
+	kasm    *fakekasm.Fake
+	kasmURL string
 }
 
 func startFakes(t testing.TB, scale int) *fakes {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -409,5 +408,3 @@ func (tb *testBundle) auditEvents(t testing.TB, targetID, prefix string) []strin
 	}
 	return out
 }
-
-func contains(list []string, s string) bool { return slices.Contains(list, s) }
