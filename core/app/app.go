@@ -127,16 +127,15 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}
 	a.closers = append(a.closers, func(context.Context) error { a.Plugins.Stop(); return nil })
 	bc := cfg.Billing
-	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Outbox: a.Outbox, Notifier: a.Notify, Plugins: a.Plugins, Logger: logger.Named("billing")}, billing.Options{
+	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Plugins: a.Plugins, Logger: logger.Named("billing")}, billing.Options{
 		Currency: money.Currency(bc.Currency), InvoiceDaysBefore: bc.InvoiceDaysBefore, SuspendAfterDays: bc.SuspendAfterDays,
 		TerminateAfterDays: bc.TerminateAfterDays, RunAt: bc.RunAt, PaymentGateway: bc.PaymentGateway,
 		ChargeMaxAttempts: bc.ChargeMaxAttempts, ChargeRetryDays: bc.ChargeRetryDays, RemindEveryDays: bc.RemindEveryDays,
 		ProvisionMaxAttempts: bc.ProvisionMaxAttempts, RetryBase: bc.RetryBase, AutoTopUpMaxFailures: bc.AutoTopUpMaxFailures,
-		PublicURL: cfg.Server.PublicURL,
 	})
 	// Budget caps watch billing's credit ledger through its hook and
 	// suspend through billing's service lifecycle.
-	a.Budgets = budget.New(db, a.Outbox, reg, budget.Options{PublicURL: cfg.Server.PublicURL, Suspender: a.Billing})
+	a.Budgets = budget.New(db, a.Notify, reg, budget.Options{Suspender: a.Billing})
 	a.Billing.Ledger().AddHook(a.Budgets.LedgerHook())
 	// Community roles follow what accounts hold.
 	a.Notify.SetHoldings(a.Billing)
@@ -146,7 +145,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// through the host.
 	a.Notify.SetPlugins(a.Plugins)
 	a.Scheduler = scheduler.New(scheduler.Deps{
-		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.OutboxNotifier{Outbox: a.Outbox},
+		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.CenterNotifier{Center: a.Notify},
 		Logger: logger.Named("scheduler"),
 	}, scheduler.Options{
 		RecoveryInterval: cfg.Scheduler.RecoveryInterval, JobTimeout: cfg.Scheduler.JobTimeout,

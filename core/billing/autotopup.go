@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/notify"
 )
 
 // AutoTopUp tops an account's credit up when it falls below a threshold.
@@ -234,9 +235,9 @@ func (b *Billing) autoTopUpFailed(ctx context.Context, t *txn, tu *TopUp) error 
 	if a.Failures >= a.MaxFailures {
 		return b.disableAutoTopUp(ctx, t, a, fmt.Sprintf("%d failed charges in a row (last: %s)", a.Failures, tu.Failure))
 	}
-	return b.notify(ctx, t, tu.AccountID, "billing_auto_topup_failed", "Automatic top-up failed",
-		fmt.Sprintf("Your automatic top-up of %s failed: %s\nWe will try again; after %d failures in a row it turns itself off.\n\n%s\n",
-			money.New(tu.Amount, tu.Currency), tu.Failure, a.MaxFailures, b.link("/credit")))
+	return b.tell(ctx, t, notify.Event{Type: notify.AutoTopUpFailed, AccountID: tu.AccountID, Link: "/credit",
+		Data: map[string]any{"topup_id": tu.ID, "amount": tu.Amount, "currency": string(tu.Currency), "reason": tu.Failure,
+			"failures": a.Failures, "max_failures": a.MaxFailures}})
 }
 
 func (b *Billing) disableAutoTopUp(ctx context.Context, t *txn, a *AutoTopUp, why string) error {
@@ -245,6 +246,6 @@ func (b *Billing) disableAutoTopUp(ctx context.Context, t *txn, a *AutoTopUp, wh
 		return fmt.Errorf("billing: disabling auto top-up: %w", err)
 	}
 	t.audit("billing.auto_topup.disabled", a.AccountID, "account", a.AccountID, map[string]any{"reason": why})
-	return b.notify(ctx, t, a.AccountID, "billing_auto_topup_disabled", "Automatic top-up turned off",
-		fmt.Sprintf("Automatic top-up was turned off: %s\nCheck your payment method and turn it on again.\n\n%s\n", why, b.link("/credit")))
+	return b.tell(ctx, t, notify.Event{Type: notify.AutoTopUpDisabled, AccountID: a.AccountID, Link: "/credit",
+		Data: map[string]any{"reason": why}})
 }

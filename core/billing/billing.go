@@ -14,7 +14,6 @@ import (
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
-	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/sdk"
 )
 
@@ -57,8 +56,6 @@ type Options struct {
 	// BatchSize is how many rows a billing-run step handles per
 	// transaction.
 	BatchSize int
-	// PublicURL prefixes links in notifications.
-	PublicURL string
 	// Now is the clock (tests); nil = the wall clock in UTC.
 	Now func() time.Time
 }
@@ -113,13 +110,12 @@ func (o Options) withDefaults() Options {
 
 // Deps are the services billing uses.
 type Deps struct {
-	DB     *database.DB
-	Jobs   *jobs.Registry
-	Outbox *outbox.Outbox
-	// Notifier tells customers about invoices, top-ups and services
-	// (core/notify: the notification center, preferences, templates). The
-	// billing messages it has no type for, and every message when it is
-	// nil, go to the outbox as plain email.
+	DB   *database.DB
+	Jobs *jobs.Registry
+	// Notifier tells customers about invoices, payments, top-ups and
+	// services (core/notify: the notification center, preferences,
+	// templates, links under the public URL). Every billing notice is one
+	// of its types; nil tells nobody.
 	Notifier Notifier
 	// Plugins may be nil: provisioning and payments then fail as
 	// unavailable (and are retried) until a host is set with SetPlugins.
@@ -140,7 +136,6 @@ type Notifier interface {
 type Billing struct {
 	db       *database.DB
 	jobs     *jobs.Inserter
-	outbox   *outbox.Outbox
 	notifier Notifier
 	ledger   *ledger.Ledger
 	plugins  PluginHost
@@ -159,7 +154,7 @@ func New(deps Deps, opts Options) *Billing {
 		deps.Logger = hclog.NewNullLogger()
 	}
 	b := &Billing{
-		db: deps.DB, jobs: deps.Jobs.Inserter(), outbox: deps.Outbox, notifier: deps.Notifier, plugins: deps.Plugins,
+		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, plugins: deps.Plugins,
 		log: deps.Logger, opts: opts, maxTimeout: deps.Jobs.MaxTimeout(),
 	}
 	b.ledger = ledger.New(deps.DB, opts.Now)

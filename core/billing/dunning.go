@@ -167,16 +167,12 @@ func (b *Billing) remindStep(ctx context.Context, asOf time.Time) (int64, error)
 }
 
 func (b *Billing) remind(ctx context.Context, t *txn, inv *Invoice, asOf time.Time, overdue bool) error {
-	due := money.New(inv.AmountDue(), inv.Currency)
-	link := b.link("/invoices/" + inv.ID)
 	if !overdue {
 		if _, err := t.NewUpdate().Model(inv).WherePK().Set("notified_at = ?", asOf).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: recording notice of %s: %w", inv.ID, err)
 		}
 		return b.tell(ctx, t, notify.Event{Type: notify.InvoiceIssued, AccountID: inv.AccountID, Data: invoiceData(inv),
-			Link: "/invoices/" + inv.ID, Key: "invoice.issued:" + inv.ID}, "billing_invoice_issued", fmt.Sprintf("Invoice %s", invoiceRef(inv)),
-			fmt.Sprintf("Invoice %s for %s is due on %s.\nCredit on your account and your saved payment method are used automatically.\n\n%s\n",
-				invoiceRef(inv), due, inv.DueAt.Format("2006-01-02"), link))
+			Link: "/invoices/" + inv.ID, Key: "invoice.issued:" + inv.ID})
 	}
 	days := money.Days(inv.DueAt, asOf)
 	if _, err := t.NewUpdate().Model(inv).WherePK().Set("reminders_sent = reminders_sent + 1").Set("last_reminder_at = ?", asOf).Exec(ctx); err != nil {
@@ -193,10 +189,9 @@ func (b *Billing) remind(ctx context.Context, t *txn, inv *Invoice, asOf time.Ti
 		}
 	}
 	data := invoiceData(inv)
-	data["days_overdue"] = days
+	data["days_overdue"], data["warning"] = days, warning
 	return b.tell(ctx, t, notify.Event{Type: notify.InvoiceOverdue, AccountID: inv.AccountID, Data: data, Link: "/invoices/" + inv.ID,
-		Key: fmt.Sprintf("invoice.overdue:%s:%d", inv.ID, inv.RemindersSent+1)}, "billing_invoice_overdue", fmt.Sprintf("Invoice %s is overdue", invoiceRef(inv)),
-		fmt.Sprintf("Invoice %s for %s was due on %s (%d day(s) ago). %s\n\n%s\n", invoiceRef(inv), due, inv.DueAt.Format("2006-01-02"), days, warning, link))
+		Key: fmt.Sprintf("invoice.overdue:%s:%d", inv.ID, inv.RemindersSent+1)})
 }
 
 // overdueServices returns a batch of services in one of statuses with an
@@ -359,8 +354,9 @@ func (b *Billing) terminateOverdue(ctx context.Context, t *txn, id string) error
 		return err
 	}
 	t.audit("billing.service.terminate", svc.AccountID, "service", svc.ID, map[string]any{"reason": SuspendNonPayment, "voided_invoices": len(open)})
-	return b.notify(ctx, t, svc.AccountID, "billing_service_terminated", "Your service has been terminated",
-		fmt.Sprintf("Your service %s was terminated because its invoice stayed unpaid for %d days.\n", serviceName(svc), b.opts.TerminateAfterDays))
+	return b.tell(ctx, t, notify.Event{Type: notify.ServiceTerminated, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
+		Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc),
+			"reason": fmt.Sprintf("its invoice stayed unpaid for %d days", b.opts.TerminateAfterDays)}})
 }
 
 // reconcileBackends queues a sync for every service whose backend state

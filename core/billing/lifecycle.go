@@ -56,8 +56,7 @@ func (b *Billing) markPaid(ctx context.Context, t *txn, inv *Invoice) error {
 	t.audit("billing.invoice.paid", inv.AccountID, "invoice", inv.ID, map[string]any{"total": inv.Total, "number": inv.Number})
 	if inv.Total > 0 {
 		err := b.tell(ctx, t, notify.Event{Type: notify.InvoicePaid, AccountID: inv.AccountID, Data: invoiceData(inv),
-			Link: "/invoices/" + inv.ID, Key: "invoice.paid:" + inv.ID}, "billing_invoice_paid", fmt.Sprintf("Invoice %s is paid", invoiceRef(inv)),
-			fmt.Sprintf("Thank you: invoice %s for %s is paid.\n\n%s\n", invoiceRef(inv), money.New(inv.Total, inv.Currency), b.link("/invoices/"+inv.ID)))
+			Link: "/invoices/" + inv.ID, Key: "invoice.paid:" + inv.ID})
 		if err != nil {
 			return err
 		}
@@ -271,8 +270,7 @@ func (b *Billing) suspend(ctx context.Context, t *txn, svc *Service, reason, not
 		}
 		b.enqueueSync(t, svc)
 		err := b.tell(ctx, t, notify.Event{Type: notify.ServiceSuspended, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
-			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "reason": reasonText(reason)}},
-			"billing_service_suspended", "Your service has been suspended", fmt.Sprintf("Your service %s has been suspended (%s).\n\n%s\n", serviceName(svc), reasonText(reason), b.link("/services/"+svc.ID)))
+			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "reason": reasonText(reason)}})
 		if err != nil {
 			return false, err
 		}
@@ -304,8 +302,8 @@ func (b *Billing) lift(ctx context.Context, t *txn, svc *Service, reason string)
 			return false, err
 		}
 		b.enqueueSync(t, svc)
-		err := b.notify(ctx, t, svc.AccountID, "billing_service_unsuspended", "Your service is active again",
-			fmt.Sprintf("Your service %s is active again.\n\n%s\n", serviceName(svc), b.link("/services/"+svc.ID)))
+		err := b.tell(ctx, t, notify.Event{Type: notify.ServiceUnsuspended, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
+			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc)}})
 		if err != nil {
 			return false, err
 		}
@@ -336,13 +334,6 @@ func (b *Billing) liftNonPaymentIfClear(ctx context.Context, t *txn, svc *Servic
 func serviceLabel(s *Service) string {
 	if s.Label != "" {
 		return s.Label
-	}
-	return s.ID
-}
-
-func serviceName(s *Service) string {
-	if s.Label != "" {
-		return fmt.Sprintf("%q", s.Label)
 	}
 	return s.ID
 }

@@ -140,7 +140,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	if opts.ProvisionMaxAttempts == 0 {
 		opts.ProvisionMaxAttempts = 3
 	}
-	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Outbox: tb.outbox, Notifier: ns}, opts)
+	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns}, opts)
 	if !so.noHost {
 		h, err := pluginhost.New(pluginhost.Options{BackoffBase: 50 * time.Millisecond})
 		if err != nil {
@@ -285,6 +285,20 @@ func (tb *testBundle) messages(t testing.TB, accountID string) []string {
 	out := make([]string, 0, len(ms))
 	for i := len(ms) - 1; i >= 0; i-- {
 		out = append(out, ms[i].Template)
+	}
+	return out
+}
+
+// inApp returns the types of the in-app notifications of the account's
+// owner whose type starts with prefix, oldest first.
+func (tb *testBundle) inApp(t testing.TB, accountID, prefix string) []string {
+	t.Helper()
+	var out []string
+	err := tb.db.NewRaw(`SELECT e.type FROM notifications AS n JOIN notification_events AS e ON e.id = n.event_id
+		JOIN memberships AS m ON m.user_id = n.user_id AND m.account_id = e.account_id
+		WHERE e.account_id = ? AND m.role = 'owner' AND e.type LIKE ? ORDER BY n.id`, accountID, prefix+"%").Scan(tb.ctx, &out)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

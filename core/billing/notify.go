@@ -2,66 +2,19 @@ package billing
 
 import (
 	"context"
-	"fmt"
-	"strings"
-
-	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/notify"
-	"github.com/ezscale/platform/core/outbox"
 )
 
-// recipient is a user who receives an account's billing mail.
-type recipient struct {
-	UserID string `bun:"id"`
-	Email  string `bun:"email"`
-}
-
-// billingRoles receive billing notices: the people who can pay.
-var billingRoles = []string{"owner", "admin", "billing"}
-
-// tell sends a typed notification through the notifier in t; without one
-// it falls back to a plain email as notify does.
-func (b *Billing) tell(ctx context.Context, t *txn, ev notify.Event, fallback, subject, body string) error {
-	if b.notifier != nil {
-		if ev.Link != "" {
-			ev.Link = b.link(ev.Link)
-		}
-		return b.notifier.Notify(ctx, t.Tx, ev)
-	}
-	return b.notify(ctx, t, ev.AccountID, fallback, subject, body)
-}
-
-// notify queues a plain email to the account's billing contacts in t, so
-// it exists if and only if the change that causes it commits (for the
-// messages core/notify has no type for).
-func (b *Billing) notify(ctx context.Context, t *txn, accountID, template, subject, body string) error {
-	if b.outbox == nil {
+// tell hands a typed event to the notifier in t, so the in-app rows and
+// messages exist if and only if the change that causes them commits. The
+// notifier (core/notify) picks the recipients (the account's members whose
+// role concerns the type), applies their preferences and renders the
+// type's templates. Without a notifier nobody is told: only tests of other
+// packages build billing that way.
+func (b *Billing) tell(ctx context.Context, t *txn, ev notify.Event) error {
+	if b.notifier == nil {
 		return nil
 	}
-	var rs []recipient
-	err := t.NewSelect().TableExpr("memberships AS m").Join("JOIN users AS u ON u.id = m.user_id").
-		ColumnExpr("u.id, u.email").Where("m.account_id = ?", accountID).Where("m.role IN (?)", bun.List(billingRoles)).
-		Where("u.disabled_at IS NULL").OrderExpr("u.email ASC").Scan(ctx, &rs)
-	if err != nil {
-		return fmt.Errorf("billing: loading billing contacts of %s: %w", accountID, err)
-	}
-	for _, r := range rs {
-		uid := r.UserID
-		err := b.outbox.Enqueue(ctx, t.Tx, &outbox.Message{
-			UserID: &uid, Channel: "email", Recipient: r.Email, Template: template, Category: "billing",
-			Subject: subject, BodyText: body,
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (b *Billing) link(path string) string {
-	if b.opts.PublicURL == "" {
-		return path
-	}
-	return strings.TrimRight(b.opts.PublicURL, "/") + path
+	return b.notifier.Notify(ctx, t.Tx, ev)
 }

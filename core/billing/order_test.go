@@ -49,7 +49,7 @@ func TestOrderPaidByCreditIsProvisioned(t *testing.T) {
 			t.Error(err)
 		}
 		if msgs := tb.messages(t, acc); !slices.Contains(msgs, "service.provisioned") {
-			t.Errorf("messages %v lack billing_service_ready", msgs)
+			t.Errorf("messages %v lack service.provisioned", msgs)
 		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/notify"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
@@ -268,9 +269,8 @@ func (b *Billing) recordCharge(ctx context.Context, paymentID string, status pb.
 				return err
 			}
 			t.audit("billing.payment.requires_action", pay.AccountID, "payment", pay.ID, map[string]any{"code": code})
-			return b.notify(ctx, t, pay.AccountID, "billing_payment_action_required", "Your bank needs you to confirm a payment",
-				fmt.Sprintf("Your bank asked for confirmation of a payment of %s; it was not taken. Pay it yourself here:\n\n%s\n",
-					money.New(pay.Amount, pay.Currency), b.link(payLink(pay))))
+			return b.tell(ctx, t, notify.Event{Type: notify.PaymentActionRequired, AccountID: pay.AccountID, Link: payLink(pay),
+				Data: paymentData(pay)})
 		default:
 			return b.paymentFailed(ctx, t, pay, code, msg)
 		}
@@ -346,9 +346,18 @@ func (b *Billing) paymentFailed(ctx context.Context, t *txn, pay *Payment, code,
 	if pay.TopUpID != nil {
 		return b.topUpFailed(ctx, t, pay)
 	}
-	return b.notify(ctx, t, pay.AccountID, "billing_payment_failed", "A payment failed",
-		fmt.Sprintf("We could not charge %s to your saved payment method: %s\n\nUpdate your payment method or pay here:\n\n%s\n",
-			money.New(pay.Amount, pay.Currency), failureText(code, msg), b.link(payLink(pay))))
+	data := paymentData(pay)
+	data["reason"] = failureText(code, msg)
+	return b.tell(ctx, t, notify.Event{Type: notify.PaymentFailed, AccountID: pay.AccountID, Link: payLink(pay), Data: data})
+}
+
+// paymentData is the data of the payment notices.
+func paymentData(pay *Payment) map[string]any {
+	d := map[string]any{"payment_id": pay.ID, "amount": pay.Amount, "currency": string(pay.Currency)}
+	if pay.InvoiceID != nil {
+		d["invoice_id"] = *pay.InvoiceID
+	}
+	return d
 }
 
 func failureText(code, msg string) string {

@@ -131,7 +131,7 @@ func TestCardPaymentsThroughStripe(t *testing.T) {
 		}
 		waitFor(t, "the payment failed notice", func() bool {
 			var n int
-			_ = db.NewSelect().Table("outbox_messages").ColumnExpr("count(*)").Where("template = 'billing_payment_failed'").Scan(tb.ctx, &n)
+			_ = db.NewSelect().Table("outbox_messages").ColumnExpr("count(*)").Where("template = 'payment.failed'").Scan(tb.ctx, &n)
 			return n == 1
 		})
 
@@ -273,9 +273,13 @@ func TestAutoTopUp(t *testing.T) {
 			t.Errorf("attempts: %+v", tus)
 		}
 		var msgs []string
-		_ = db.NewSelect().Table("outbox_messages").Column("template").Where("template LIKE 'billing_auto_topup%'").Order("created_at").Scan(tb.ctx, &msgs)
-		if !slices.Equal(msgs, []string{"billing_auto_topup_failed", "billing_auto_topup_disabled"}) {
+		_ = db.NewSelect().Table("outbox_messages").Column("template").Where("template LIKE 'autotopup.%'").Order("created_at", "id").Scan(tb.ctx, &msgs)
+		want := []string{"autotopup.failed", "autotopup.disabled"}
+		if !slices.Equal(msgs, want) {
 			t.Errorf("notices %v", msgs)
+		}
+		if got := tb.inApp(t, b, "autotopup."); !slices.Equal(got, want) {
+			t.Errorf("in-app notifications %v, want %v", got, want)
 		}
 		tb.step(t, billing.StepAutoTopUp, tb.clock.Now())
 		if tus, _ := tb.b.TopUps(tb.ctx, b, "", 10); len(tus) != 2 {

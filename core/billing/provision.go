@@ -146,9 +146,7 @@ func (b *Billing) recordProvisionFailure(ctx context.Context, serviceID string, 
 		}
 		t.events = append(t.events, failureEvent(svc, attempt, msg))
 		return b.tell(ctx, t, notify.Event{Type: notify.ServiceFailed, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
-			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "reason": "it could not be set up: " + msg}},
-			"billing_provisioning_failed", "We could not set up your service", fmt.Sprintf("Setting up your service %s failed after %d attempt(s): %s\n\nOur staff have been alerted and will retry or contact you; your payment is safe.\n\n%s\n",
-				serviceName(svc), attempt, msg, b.link("/services/"+svc.ID)))
+			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "reason": "it could not be set up: " + msg}})
 	})
 }
 
@@ -172,8 +170,7 @@ func (b *Billing) recordProvisioned(ctx context.Context, serviceID, planID, plan
 		}
 		t.audit("billing.service.provisioned", svc.AccountID, "service", svc.ID, map[string]any{"external_id": svc.ExternalID})
 		return b.tell(ctx, t, notify.Event{Type: notify.ServiceProvisioned, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
-			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "plan": planName}},
-			"billing_service_ready", "Your service is ready", fmt.Sprintf("Your service %s is ready.\n\n%s\n", serviceName(svc), b.link("/services/"+svc.ID)))
+			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "plan": planName}})
 	})
 }
 

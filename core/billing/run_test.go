@@ -228,7 +228,7 @@ func TestDunningSuspendsOnlyOverdueServicesAndPaymentLiftsOnlyNonPayment(t *test
 			t.Errorf("backend calls (-want +got):\n%s", diff)
 		}
 		msgs := tb.messages(t, acc)
-		for _, m := range []string{"service.suspended", "billing_service_unsuspended"} {
+		for _, m := range []string{"service.suspended", "service.unsuspended"} {
 			if !slices.Contains(msgs, m) {
 				t.Errorf("messages %v lack %s", msgs, m)
 			}
@@ -280,7 +280,7 @@ func TestTerminationAfterTerminateDays(t *testing.T) {
 			t.Errorf("the cancelled service has %d invoices, want only its order", n)
 		}
 		waitFor(t, "the cancelled backend to terminate", func() bool { return tb.backend(t, cs.ID).State == "terminated" })
-		if msgs := tb.messages(t, acc); !slices.Contains(msgs, "billing_service_terminated") || !slices.Contains(msgs, "invoice.overdue") {
+		if msgs := tb.messages(t, acc); !slices.Contains(msgs, "service.terminated") || !slices.Contains(msgs, "invoice.overdue") {
 			t.Errorf("messages %v", msgs)
 		}
 	})

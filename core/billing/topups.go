@@ -226,8 +226,7 @@ func (b *Billing) topUpSucceeded(ctx context.Context, t *txn, pay *Payment) erro
 		return err
 	}
 	return b.tell(ctx, t, notify.Event{Type: notify.TopUpCompleted, AccountID: tu.AccountID, Link: "/credit", Key: "topup.completed:" + tu.ID,
-		Data: map[string]any{"amount": tu.Amount, "currency": string(tu.Currency), "balance": balance}},
-		"billing_topup_completed", "Credit added", fmt.Sprintf("%s of credit was added to your account.\n\n%s\n", money.New(tu.Amount, tu.Currency), b.link("/credit")))
+		Data: map[string]any{"amount": tu.Amount, "currency": string(tu.Currency), "balance": balance}})
 }
 
 func (b *Billing) topUpFailed(ctx context.Context, t *txn, pay *Payment) error {
@@ -252,6 +251,6 @@ func (b *Billing) failTopUp(ctx context.Context, t *txn, tu *TopUp, why string) 
 	if tu.Source == TopUpAuto {
 		return b.autoTopUpFailed(ctx, t, tu)
 	}
-	return b.notify(ctx, t, tu.AccountID, "billing_topup_failed", "Your top-up failed",
-		fmt.Sprintf("We could not add %s of credit: %s\n\n%s\n", money.New(tu.Amount, tu.Currency), tu.Failure, b.link("/credit")))
+	return b.tell(ctx, t, notify.Event{Type: notify.TopUpFailed, AccountID: tu.AccountID, Link: "/credit",
+		Data: map[string]any{"topup_id": tu.ID, "amount": tu.Amount, "currency": string(tu.Currency), "reason": tu.Failure}})
 }

@@ -39,12 +39,12 @@ func setupBudget(t *testing.T, db *database.DB) *budgetBundle {
 	t.Helper()
 	reg := jobs.NewRegistry(time.Hour)
 	ob := outbox.New(db, reg)
-	svc := budget.New(db, ob, reg, budget.Options{})
 	nt, err := notify.New(db, ob, reg, notify.Options{PublicURL: "https://billing.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(nt.Stop)
+	svc := budget.New(db, nt, reg, budget.Options{})
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)

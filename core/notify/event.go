@@ -11,6 +11,20 @@ const (
 	InvoiceOverdue Type = "invoice.overdue"
 	TopUpCompleted Type = "topup.completed"
 	BudgetAlert    Type = "budget.alert"
+	// TopUpFailed: a top-up the customer asked for could not be charged.
+	TopUpFailed Type = "topup.failed"
+	// AutoTopUpFailed: an automatic top-up could not be charged (it is
+	// tried again); AutoTopUpDisabled: it was turned off after failures.
+	AutoTopUpFailed   Type = "autotopup.failed"
+	AutoTopUpDisabled Type = "autotopup.disabled"
+	// PaymentFailed: a charge to the saved payment method failed;
+	// PaymentActionRequired: the bank wants the customer to confirm it.
+	PaymentFailed         Type = "payment.failed"
+	PaymentActionRequired Type = "payment.action_required"
+	// BudgetStopped: the budget's hard stop suspended services;
+	// BudgetResumed: the budget no longer holds them.
+	BudgetStopped Type = "budget.stopped"
+	BudgetResumed Type = "budget.resumed"
 )
 
 // Service events.
@@ -22,6 +36,20 @@ const (
 	// ServiceInactive warns that a free-tier service will be terminated
 	// for inactivity unless it is used.
 	ServiceInactive Type = "service.inactive"
+	// ServiceUnsuspended: the last suspension of a service was lifted.
+	ServiceUnsuspended Type = "service.unsuspended"
+	// ServiceTerminated: a service was ended for non-payment.
+	ServiceTerminated Type = "service.terminated"
+	// TaskSucceeded is sent only for tasks whose notify setting is always.
+	TaskSucceeded Type = "task.succeeded"
+	// Scheduled plan changes: a day before, applied, refused.
+	PlanChangeReminder Type = "plan_change.reminder"
+	PlanChangeApplied  Type = "plan_change.applied"
+	PlanChangeFailed   Type = "plan_change.failed"
+	// Auto-recovery: a service failing its health check was restarted (or
+	// restarting it failed); it gave up after too many restarts.
+	RecoveryRestarted Type = "recovery.restarted"
+	RecoveryGaveUp    Type = "recovery.gave_up"
 )
 
 // Security events: email and in-app cannot be turned off.

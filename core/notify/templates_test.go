@@ -126,3 +126,45 @@ func TestTemplateOverrides(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateVariants: types whose text depends on their data say the
+// right thing in each case.
+func TestTemplateVariants(t *testing.T) {
+	t.Parallel()
+	set, err := loadTemplates("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	budget := map[string]any{"percent": int64(90), "spent": int64(9000), "limit": int64(10000), "currency": "EUR", "reset_on": "2026-04-01",
+		"limit_reached": false, "hard_stop": true}
+	services := []map[string]any{{"id": "svc-1", "name": "", "type": "vps"}}
+	for _, tc := range []struct {
+		name string
+		typ  Type
+		data map[string]any
+		// subject is the whole subject; text a part of the email's text.
+		subject, text string
+	}{
+		{"threshold", BudgetAlert, budget, "You have used 90% of your monthly budget", "90% of your monthly budget of 100.00 EUR"},
+		{"rule", BudgetAlert, merge(budget, map[string]any{"rule": "spend_percent >= 80"}), "Budget alert: your rule matched", "Your budget rule matched: spend_percent >= 80"},
+		{"limit with hard stop", BudgetAlert, merge(budget, map[string]any{"percent": int64(100), "spent": int64(10000), "limit_reached": true}),
+			"Budget limit reached", "The hard stop suspends your services"},
+		{"stopped", BudgetStopped, map[string]any{"percent": int64(100), "limit": int64(10000), "currency": "EUR", "reset_on": "2026-04-01", "services": services},
+			"Services suspended: budget limit reached", "- svc-1, vps\n"},
+		{"resumed by override", BudgetResumed, map[string]any{"reason": "override", "reset_on": "2026-04-01", "services": services},
+			"Services resumed", "Your payment overrides the budget's hard stop until it resets on 2026-04-01."},
+		{"resumed below", BudgetResumed, map[string]any{"reason": "below", "services": services}, "Services resumed", "Your spend is below the budget again"},
+		{"restarted", RecoveryRestarted, map[string]any{"service_name": "web", "check_type": "http", "error": "timeout"},
+			"web was restarted by auto-recovery", "and was restarted by auto-recovery."},
+		{"restart failed", RecoveryRestarted, map[string]any{"service_name": "web", "check_type": "http", "error": "timeout", "restart_error": "unavailable"},
+			"web is down and could not be restarted", "but that failed: unavailable."},
+	} {
+		r, err := set.byType[tc.typ].render(&view{Type: tc.typ, Data: tc.data, Product: "P", PublicURL: "https://b.example"})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if r.Subject != tc.subject || !strings.Contains(r.Text, tc.text) || strings.Contains(r.Text+r.HTML, "<no value>") {
+			t.Errorf("%s: subject %q, text:\n%s\nwant subject %q and text containing %q", tc.name, r.Subject, r.Text, tc.subject, tc.text)
+		}
+	}
+}

@@ -58,6 +58,31 @@ var serviceSample = map[string]any{
 	"reason": "payment overdue",
 }
 
+var paymentSample = map[string]any{
+	"payment_id": "01890000-0000-7000-8000-000000000004", "amount": int64(2847), "currency": "USD",
+	"reason": "the card was declined",
+}
+
+var topUpFailureSample = map[string]any{"amount": int64(5000), "currency": "USD", "reason": "the card was declined"}
+
+var planChangeSample = map[string]any{
+	"change_id": "01890000-0000-7000-8000-000000000005", "service_id": "01890000-0000-7000-8000-000000000002",
+	"service_name": "vps-fra-1", "kind": "upgrade", "change": "upgrade to plan VPS 8 GB", "to_plan_id": "plan-vps-8",
+	"addon_id": "", "run_at": "2026-03-08T09:00:00Z",
+}
+
+// budgetServicesSample is the services list of budget.stopped and
+// budget.resumed: one map per service.
+var budgetServicesSample = []map[string]any{
+	{"id": "01890000-0000-7000-8000-000000000002", "name": "vps-fra-1", "type": "vps"},
+	{"id": "01890000-0000-7000-8000-000000000006", "name": "mc-survival", "type": "game"},
+}
+
+var recoverySample = map[string]any{
+	"service_id": "01890000-0000-7000-8000-000000000002", "service_name": "vps-fra-1", "check_type": "http",
+	"error": "connection timed out",
+}
+
 var securitySample = map[string]any{"ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "email": "ada@example.com"}
 
 // registry is every type, in display order.
@@ -68,13 +93,34 @@ var registry = []*TypeInfo{
 		Channels: allChannels, Defaults: inAppAndMail, Roles: billingRoles, Sample: invoiceSample},
 	{Type: InvoiceOverdue, Category: CategoryBilling, Description: "An invoice is overdue",
 		Channels: allChannels, Defaults: inAppAndMail, Roles: billingRoles,
-		Sample: merge(invoiceSample, map[string]any{"days_overdue": 3})},
+		Sample: merge(invoiceSample, map[string]any{"days_overdue": 3, "warning": "The service will be suspended 7 day(s) after the due date."})},
 	{Type: TopUpCompleted, Category: CategoryBilling, Description: "Credit was added to the account",
 		Channels: allChannels, Defaults: inAppAndMail, Roles: billingRoles,
 		Sample: map[string]any{"amount": int64(5000), "currency": "USD", "balance": int64(7550)}},
+	{Type: TopUpFailed, Category: CategoryBilling, Description: "A top-up could not be charged",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: billingRoles, Sample: topUpFailureSample},
+	{Type: AutoTopUpFailed, Category: CategoryBilling, Description: "An automatic top-up could not be charged",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: billingRoles,
+		Sample: merge(topUpFailureSample, map[string]any{"failures": 1, "max_failures": 3})},
+	{Type: AutoTopUpDisabled, Category: CategoryBilling, Description: "Automatic top-up was turned off",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: billingRoles,
+		Sample: map[string]any{"reason": "3 failed charges in a row (last: the card was declined)"}},
+	{Type: PaymentFailed, Category: CategoryBilling, Description: "A payment could not be charged",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: billingRoles, Sample: paymentSample},
+	{Type: PaymentActionRequired, Category: CategoryBilling, Description: "Your bank asks you to confirm a payment",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: billingRoles,
+		Sample: map[string]any{"payment_id": "01890000-0000-7000-8000-000000000004", "amount": int64(2847), "currency": "USD"}},
 	{Type: BudgetAlert, Category: CategoryBilling, Description: "Spending reached a budget threshold",
 		Channels: allChannels, Defaults: inAppAndMail, Roles: billingRoles,
-		Sample: map[string]any{"percent": 75, "spent": int64(7500), "limit": int64(10000), "currency": "USD"}},
+		Sample: map[string]any{"percent": 75, "spent": int64(7500), "limit": int64(10000), "currency": "USD",
+			"reset_on": "2026-04-01", "limit_reached": false, "hard_stop": true, "rule": "projected_percent >= 120"}},
+	{Type: BudgetStopped, Category: CategoryBilling, Description: "The budget's hard stop suspended services",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: billingRoles,
+		Sample: map[string]any{"percent": 100, "limit": int64(10000), "currency": "USD", "reset_on": "2026-04-01",
+			"services": budgetServicesSample}},
+	{Type: BudgetResumed, Category: CategoryBilling, Description: "Services held by the budget were resumed",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: billingRoles,
+		Sample: map[string]any{"reason": "override", "reset_on": "2026-04-01", "services": budgetServicesSample}},
 	{Type: ServiceProvisioned, Category: CategoryServices, Description: "A service is ready",
 		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles, Sample: serviceSample},
 	{Type: ServiceSuspended, Category: CategoryServices, Description: "A service was suspended",
@@ -85,10 +131,37 @@ var registry = []*TypeInfo{
 		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles,
 		Sample: map[string]any{"service_id": "01890000-0000-7000-8000-000000000002", "service_name": "dev-box",
 			"idle_days": 83, "terminate_on": "2026-03-08"}},
+	{Type: ServiceUnsuspended, Category: CategoryServices, Description: "A suspended service is active again",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles,
+		Sample: map[string]any{"service_id": "01890000-0000-7000-8000-000000000002", "service_name": "vps-fra-1"}},
+	{Type: ServiceTerminated, Category: CategoryServices, Description: "A service was terminated",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles,
+		Sample: map[string]any{"service_id": "01890000-0000-7000-8000-000000000002", "service_name": "vps-fra-1",
+			"reason": "its invoice stayed unpaid for 30 days"}},
+	{Type: TaskSucceeded, Category: CategoryServices, Description: "A scheduled task completed (tasks set to always notify)",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles,
+		Sample: map[string]any{"task_id": "01890000-0000-7000-8000-000000000003", "run_id": "01890000-0000-7000-8000-000000000007",
+			"task_name": "nightly backup", "task_type": "snapshot", "service_id": "01890000-0000-7000-8000-000000000002",
+			"service_name": "vps-fra-1", "due_at": "2026-03-02T03:00:00Z"}},
 	{Type: TaskFailed, Category: CategoryServices, Description: "A scheduled task failed",
 		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles,
 		Sample: map[string]any{"task_id": "01890000-0000-7000-8000-000000000003", "task_name": "nightly backup",
-			"service_name": "vps-fra-1", "error": "snapshot quota exceeded"}},
+			"service_name": "vps-fra-1", "error": "snapshot quota exceeded",
+			"run_id": "01890000-0000-7000-8000-000000000007", "task_type": "snapshot", "service_id": "01890000-0000-7000-8000-000000000002",
+			"due_at": "2026-03-02T03:00:00Z", "attempts": 3}},
+	{Type: PlanChangeReminder, Category: CategoryServices, Description: "A scheduled plan change happens in 24 hours",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles, Sample: planChangeSample},
+	{Type: PlanChangeApplied, Category: CategoryServices, Description: "A scheduled plan change was applied",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles, Sample: planChangeSample},
+	{Type: PlanChangeFailed, Category: CategoryServices, Description: "A scheduled plan change could not be applied",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles,
+		Sample: merge(planChangeSample, map[string]any{"error": "the plan is not available in this region"})},
+	{Type: RecoveryRestarted, Category: CategoryServices, Description: "Auto-recovery restarted a service (or could not)",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles,
+		Sample: merge(recoverySample, map[string]any{"attempt_id": "01890000-0000-7000-8000-000000000008", "restart_error": "provisioner unavailable"})},
+	{Type: RecoveryGaveUp, Category: CategoryServices, Description: "Auto-recovery stopped restarting a service",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles,
+		Sample: merge(recoverySample, map[string]any{"restarts": 3})},
 	{Type: SecurityTwoFactorEnabled, Category: CategorySystem, Description: "Two-factor authentication was turned on",
 		Channels: inAppAndMail, Defaults: inAppAndMail, Locked: inAppAndMail, Sample: securitySample},
 	{Type: SecurityTwoFactorDisabled, Category: CategorySystem, Description: "Two-factor authentication was turned off",

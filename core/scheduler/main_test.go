@@ -11,6 +11,8 @@ import (
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/scheduler"
 	"github.com/ezscale/platform/core/scheduler/schedulertest"
@@ -125,6 +127,7 @@ type testBundle struct {
 	notices  *notices
 	clock    *clock
 	account  string
+	email    string // the account owner's address
 	other    string // another account
 	full     string // a service on the "full" plugin
 	basic    string // a service on the "basic" plugin
@@ -135,6 +138,9 @@ type testBundle struct {
 type setupOpts struct {
 	changer scheduler.PlanChanger
 	opts    scheduler.Options
+	// center sends notices through the notification center (core/notify,
+	// as app wiring does) instead of recording them in notices.
+	center bool
 }
 
 func setup(t *testing.T, db *database.DB, o ...setupOpts) *testBundle {
@@ -152,7 +158,16 @@ func setup(t *testing.T, db *database.DB, o ...setupOpts) *testBundle {
 	if opts.RetryBase == 0 {
 		opts.RetryBase = time.Second
 	}
-	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: &fakePlugins{prov: b.prov}, Notifier: b.notices, PlanChanger: so.changer}, opts)
+	var notifier scheduler.Notifier = b.notices
+	if so.center {
+		ns, err := notify.New(db, outbox.New(db, reg), reg, notify.Options{PublicURL: "https://billing.example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(ns.Stop)
+		notifier = &scheduler.CenterNotifier{Center: ns}
+	}
+	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: &fakePlugins{prov: b.prov}, Notifier: notifier, PlanChanger: so.changer}, opts)
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 10, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)
@@ -164,7 +179,8 @@ func setup(t *testing.T, db *database.DB, o ...setupOpts) *testBundle {
 		}
 		return s
 	}
-	b.account = must(schedulertest.Account(ctx, db, "ada-"+t.Name()+"@example.net"))
+	b.email = "ada-" + t.Name() + "@example.net"
+	b.account = must(schedulertest.Account(ctx, db, b.email))
 	b.other = must(schedulertest.Account(ctx, db, "eve-"+t.Name()+"@example.net"))
 	b.planFull = must(schedulertest.Plan(ctx, db, "full", 1000))
 	planBasic := must(schedulertest.Plan(ctx, db, "basic", 500))

@@ -2,35 +2,33 @@ package scheduler
 
 import (
 	"context"
-	"fmt"
-	"sort"
-	"strings"
 
 	"github.com/uptrace/bun"
 
-	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/notify"
 )
 
-// Notice types the scheduler sends.
+// Notice types the scheduler sends: notification types of core/notify,
+// whose templates render them.
 const (
-	NoticeTaskSucceeded      = "task.succeeded"
-	NoticeTaskFailed         = "task.failed"
-	NoticePlanChangeReminder = "plan_change.reminder"
-	NoticePlanChangeApplied  = "plan_change.applied"
-	NoticePlanChangeFailed   = "plan_change.failed"
-	NoticeRecoveryRestarted  = "recovery.restarted"
-	NoticeRecoveryGaveUp     = "recovery.gave_up"
+	NoticeTaskSucceeded      = string(notify.TaskSucceeded)
+	NoticeTaskFailed         = string(notify.TaskFailed)
+	NoticePlanChangeReminder = string(notify.PlanChangeReminder)
+	NoticePlanChangeApplied  = string(notify.PlanChangeApplied)
+	NoticePlanChangeFailed   = string(notify.PlanChangeFailed)
+	NoticeRecoveryRestarted  = string(notify.RecoveryRestarted)
+	NoticeRecoveryGaveUp     = string(notify.RecoveryGaveUp)
 )
 
-// Notice is something a customer is told about. It mirrors the
-// notification center's event (type, account, data), so moving from the
-// outbox to it is a change of Notifier, not of callers.
+// Notice is something a customer is told about: the notification
+// center's event for the account's members who operate services. Data
+// feeds the type's templates (keys in docs/notifications.md); Link is a
+// path under the public URL.
 type Notice struct {
 	Type      string
 	AccountID string
-	Subject   string
-	Text      string
 	Data      map[string]any
+	Link      string
 }
 
 // Notifier delivers notices inside the caller's transaction, so a notice
@@ -43,46 +41,20 @@ type nopNotifier struct{}
 
 func (nopNotifier) Notify(context.Context, bun.Tx, Notice) error { return nil }
 
-// OutboxNotifier emails a notice to the account's members who operate
-// services (owners, admins, technical members), through the outbox.
-type OutboxNotifier struct {
-	Outbox *outbox.Outbox
+// EventNotifier is what CenterNotifier needs of core/notify
+// (*notify.Service).
+type EventNotifier interface {
+	Notify(ctx context.Context, tx bun.Tx, ev notify.Event) error
+}
+
+// CenterNotifier is the Notifier app wiring uses: it hands each notice to
+// the notification center, which writes the in-app rows and the messages
+// each recipient's preferences ask for, in tx.
+type CenterNotifier struct {
+	Center EventNotifier
 }
 
 // Notify implements Notifier.
-func (o *OutboxNotifier) Notify(ctx context.Context, tx bun.Tx, n Notice) error {
-	var members []struct {
-		UserID string `bun:"user_id"`
-		Email  string `bun:"email"`
-	}
-	err := tx.NewRaw(`SELECT m.user_id, u.email FROM memberships AS m JOIN users AS u ON u.id = m.user_id
-		WHERE m.account_id = ? AND m.role IN ('owner', 'admin', 'technical') AND u.disabled_at IS NULL ORDER BY u.email`,
-		n.AccountID).Scan(ctx, &members)
-	if err != nil {
-		return fmt.Errorf("scheduler: loading recipients of %s: %w", n.Type, err)
-	}
-	body := n.Text + "\n\n" + dataLines(n.Data)
-	for _, m := range members {
-		uid := m.UserID
-		if err := o.Outbox.Enqueue(ctx, tx, &outbox.Message{
-			UserID: &uid, Channel: "email", Recipient: m.Email, Template: n.Type, Category: "services",
-			Subject: n.Subject, BodyText: body,
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func dataLines(d map[string]any) string {
-	keys := make([]string, 0, len(d))
-	for k := range d {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&b, "%s: %v\n", k, d[k])
-	}
-	return b.String()
+func (c *CenterNotifier) Notify(ctx context.Context, tx bun.Tx, n Notice) error {
+	return c.Center.Notify(ctx, tx, notify.Event{Type: notify.Type(n.Type), AccountID: n.AccountID, Data: n.Data, Link: n.Link})
 }

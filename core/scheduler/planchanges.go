@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -368,23 +369,36 @@ func (s *Service) remindChange(ctx context.Context, id string) error {
 		if err != nil {
 			return fmt.Errorf("scheduler: reminding of plan change %s: %w", id, err)
 		}
-		return s.notify.Notify(ctx, tx, Notice{Type: NoticePlanChangeReminder, AccountID: c.AccountID,
-			Subject: "Your scheduled plan change happens in 24 hours",
-			Text:    fmt.Sprintf("The %s you scheduled for service %s takes effect at %s. You can still cancel it until then.", changeWords(c), c.ServiceID, c.RunAt.Format(time.RFC3339)),
-			Data:    changeData(c)})
+		return s.changeNotice(ctx, tx, NoticePlanChangeReminder, c, "")
 	})
 }
 
-func changeWords(c *PlanChange) string {
-	if c.Kind == ChangeAddon {
-		return fmt.Sprintf("add-on %s (×%d)", deref(c.AddonID), c.AddonQuantity)
+// changeNotice tells the account about a plan change, naming the service,
+// plan and add-on as the customer knows them.
+func (s *Service) changeNotice(ctx context.Context, tx bun.Tx, typ string, c *PlanChange, errMsg string) error {
+	var names struct {
+		Service string `bun:"service_name"`
+		Plan    string `bun:"plan_name"`
+		Addon   string `bun:"addon_name"`
 	}
-	return fmt.Sprintf("%s to plan %s", c.Kind, deref(c.ToPlanID))
-}
-
-func changeData(c *PlanChange) map[string]any {
-	return map[string]any{"change_id": c.ID, "service_id": c.ServiceID, "kind": c.Kind, "to_plan_id": deref(c.ToPlanID),
-		"addon_id": deref(c.AddonID), "run_at": c.RunAt.Format(time.RFC3339)}
+	err := tx.NewRaw(`SELECT COALESCE(NULLIF(s.label, ''), s.id) AS service_name,
+		COALESCE((SELECT p.name FROM plans AS p WHERE p.id = ?), '') AS plan_name,
+		COALESCE((SELECT a.name FROM addons AS a WHERE a.id = ?), '') AS addon_name
+		FROM services AS s WHERE s.id = ?`, deref(c.ToPlanID), deref(c.AddonID), c.ServiceID).Scan(ctx, &names)
+	if err != nil {
+		return fmt.Errorf("scheduler: naming plan change %s: %w", c.ID, err)
+	}
+	plan, addon := cmp.Or(names.Plan, deref(c.ToPlanID)), cmp.Or(names.Addon, deref(c.AddonID))
+	change := fmt.Sprintf("%s to plan %s", c.Kind, plan)
+	if c.Kind == ChangeAddon {
+		change = fmt.Sprintf("add-on %s (×%d)", addon, c.AddonQuantity)
+	}
+	data := map[string]any{"change_id": c.ID, "service_id": c.ServiceID, "service_name": names.Service, "kind": c.Kind,
+		"change": change, "to_plan_id": deref(c.ToPlanID), "addon_id": deref(c.AddonID), "run_at": c.RunAt.Format(time.RFC3339)}
+	if errMsg != "" {
+		data["error"] = errMsg
+	}
+	return s.notify.Notify(ctx, tx, Notice{Type: typ, AccountID: c.AccountID, Data: data, Link: "/services/" + c.ServiceID})
 }
 
 func deref(s *string) string {
@@ -457,10 +471,7 @@ func (s *Service) applyChange(ctx context.Context, id string, lastTry bool) erro
 		}
 		c.Result = string(b)
 		applied = c
-		if err := s.notify.Notify(ctx, tx, Notice{Type: NoticePlanChangeApplied, AccountID: c.AccountID,
-			Subject: "Your scheduled plan change was applied",
-			Text:    fmt.Sprintf("The %s you scheduled for service %s was applied.", changeWords(c), c.ServiceID),
-			Data:    changeData(c)}); err != nil {
+		if err := s.changeNotice(ctx, tx, NoticePlanChangeApplied, c, ""); err != nil {
 			return err
 		}
 		_, err = audit.Append(ctx, tx, audit.Event{Action: "scheduler.plan_change.apply", AccountID: c.AccountID, TargetType: "service", TargetID: c.ServiceID,
@@ -501,9 +512,6 @@ func (s *Service) failChange(ctx context.Context, id string, cause error) error 
 		if err != nil {
 			return fmt.Errorf("scheduler: recording failed plan change %s: %w", id, err)
 		}
-		return s.notify.Notify(ctx, tx, Notice{Type: NoticePlanChangeFailed, AccountID: c.AccountID,
-			Subject: "Your scheduled plan change could not be applied",
-			Text:    fmt.Sprintf("The %s you scheduled for service %s could not be applied: %s", changeWords(c), c.ServiceID, msg),
-			Data:    changeData(c)})
+		return s.changeNotice(ctx, tx, NoticePlanChangeFailed, c, msg)
 	})
 }

@@ -396,11 +396,9 @@ func (s *Service) check(ctx context.Context, serviceID string, slot time.Time) e
 			return fmt.Errorf("scheduler: updating recovery of %s: %w", serviceID, err)
 		}
 		if a.Action == "gave_up" {
-			return s.notify.Notify(ctx, tx, Notice{Type: NoticeRecoveryGaveUp, AccountID: c.AccountID,
-				Subject: fmt.Sprintf("%s is down and auto-recovery stopped", svc.label()),
-				Text: fmt.Sprintf("%s failed its %s check (%s) and was already restarted %d times in the last hour. Auto-recovery has stopped restarting it until a check passes or you save its settings again; please look at the service.",
-					svc.label(), c.CheckType, msg, restarts),
-				Data: map[string]any{"service_id": serviceID, "check_type": c.CheckType, "error": msg}})
+			return s.notify.Notify(ctx, tx, Notice{Type: NoticeRecoveryGaveUp, AccountID: c.AccountID, Link: "/services/" + serviceID,
+				Data: map[string]any{"service_id": serviceID, "service_name": svc.label(), "check_type": c.CheckType, "error": msg,
+					"restarts": restarts}})
 		}
 		restart = a
 		return nil
@@ -439,13 +437,11 @@ func (s *Service) restart(ctx context.Context, c *RecoveryConfig, svc *serviceRe
 		if n, _ := res.RowsAffected(); n == 0 || !c.Notify {
 			return nil
 		}
-		n := Notice{Type: NoticeRecoveryRestarted, AccountID: c.AccountID,
-			Subject: fmt.Sprintf("%s was restarted by auto-recovery", svc.label()),
-			Text:    fmt.Sprintf("%s failed its %s check (%s) and was restarted.", svc.label(), c.CheckType, a.CheckError),
-			Data:    map[string]any{"service_id": svc.ID, "attempt_id": a.ID, "check_type": c.CheckType, "restart": status}}
+		n := Notice{Type: NoticeRecoveryRestarted, AccountID: c.AccountID, Link: "/services/" + svc.ID,
+			Data: map[string]any{"service_id": svc.ID, "service_name": svc.label(), "attempt_id": a.ID, "check_type": c.CheckType,
+				"error": a.CheckError, "restart": status}}
 		if callErr != nil {
-			n.Subject = fmt.Sprintf("%s is down and could not be restarted", svc.label())
-			n.Text = fmt.Sprintf("%s failed its %s check (%s); restarting it failed: %s", svc.label(), c.CheckType, a.CheckError, msg)
+			n.Data["restart_error"] = msg
 		}
 		return s.notify.Notify(ctx, tx, n)
 	})

@@ -281,14 +281,12 @@ func (s *Service) finishRun(ctx context.Context, rc *runContext, status, output,
 		if err != nil || !changed {
 			return err
 		}
-		n := Notice{Type: NoticeTaskSucceeded, AccountID: rc.AccountID,
-			Subject: fmt.Sprintf("Task %q on %s succeeded", rc.taskLabel(), rc.service().label()),
-			Text:    fmt.Sprintf("Your scheduled %s task %q on %s, due at %s, completed.", rc.Type, rc.taskLabel(), rc.service().label(), rc.DueAt.Format(time.RFC3339)),
-			Data:    map[string]any{"task_id": rc.TaskID, "run_id": rc.RunID, "service_id": rc.ID, "status": status}}
+		n := Notice{Type: NoticeTaskSucceeded, AccountID: rc.AccountID, Link: "/services/" + rc.ID,
+			Data: map[string]any{"task_id": rc.TaskID, "run_id": rc.RunID, "task_name": rc.taskLabel(), "task_type": rc.Type,
+				"service_id": rc.ID, "service_name": rc.service().label(), "due_at": rc.DueAt.Format(time.RFC3339), "status": status}}
 		if status == RunFailed {
 			n.Type = NoticeTaskFailed
-			n.Subject = fmt.Sprintf("Task %q on %s failed", rc.taskLabel(), rc.service().label())
-			n.Text = fmt.Sprintf("Your scheduled %s task %q on %s, due at %s, failed after %d attempt(s): %s", rc.Type, rc.taskLabel(), rc.service().label(), rc.DueAt.Format(time.RFC3339), rc.Attempt, bounded(msg, 500))
+			n.Data["error"], n.Data["attempts"] = bounded(msg, 500), rc.Attempt
 		}
 		return s.notify.Notify(ctx, tx, n)
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 )
 
@@ -56,12 +57,17 @@ func setup(t testing.TB, db *database.DB, tableOnly ...bool) *testBundle {
 	b.clock.Set(time.Date(2028, 3, 20, 12, 0, 0, 0, time.UTC))
 	reg := jobs.NewRegistry(time.Hour)
 	b.outbox = outbox.New(db, reg)
-	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Outbox: b.outbox}, billing.Options{Currency: "EUR", Now: b.clock.Now})
+	ns, err := notify.New(db, b.outbox, reg, notify.Options{PublicURL: "https://billing.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Stop)
+	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns}, billing.Options{Currency: "EUR", Now: b.clock.Now})
 	var suspender budget.Suspender = b.billing
 	if len(tableOnly) > 0 && tableOnly[0] {
 		suspender = budget.TableSuspender{Now: b.clock.Now}
 	}
-	b.svc = budget.New(db, b.outbox, reg, budget.Options{Now: b.clock.Now, PublicURL: "https://billing.example.com", Suspender: suspender})
+	b.svc = budget.New(db, ns, reg, budget.Options{Now: b.clock.Now, Suspender: suspender})
 	engine, err := jobs.New(db, reg, jobs.Options{Workers: 2, FetchCooldown: 50 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute})
 	if err != nil {
@@ -178,7 +184,7 @@ func (b *testBundle) state(t testing.TB, ids ...string) map[string]string {
 	return out
 }
 
-// mail returns the subjects of the budget messages to addr, oldest first
+// mail returns the subjects of the budget emails to addr, oldest first
 // (billing's own notices of each suspension are left out).
 func (b *testBundle) mail(t testing.TB, addr string) []string {
 	t.Helper()
@@ -188,11 +194,24 @@ func (b *testBundle) mail(t testing.TB, addr string) []string {
 	}
 	subjects := []string{}
 	for i := len(ms) - 1; i >= 0; i-- {
-		if strings.HasPrefix(ms[i].Template, "billing_budget") {
+		if strings.HasPrefix(ms[i].Template, "budget.") && ms[i].Channel == "email" {
 			subjects = append(subjects, ms[i].Subject)
 		}
 	}
 	return subjects
+}
+
+// inApp returns the titles of the user's budget notifications in the
+// notification center, oldest first.
+func (b *testBundle) inApp(t testing.TB, userID string) []string {
+	t.Helper()
+	titles := []string{}
+	err := b.db.NewRaw(`SELECT e.title FROM notifications AS n JOIN notification_events AS e ON e.id = n.event_id
+		WHERE n.user_id = ? AND e.type LIKE 'budget.%' ORDER BY n.id`, userID).Scan(b.ctx, &titles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return titles
 }
 
 func sorted(s []string) []string {
@@ -311,12 +330,20 @@ func TestThresholdsFireOncePerPeriod(t *testing.T) {
 				t.Errorf("step %d (spend %d %%): alerts (-want +got):\n%s", i, res.SpendPercent, diff)
 			}
 		}
-		wantMail := []string{"Budget alert: 50 % reached", "Budget alert: 75 % reached", "Budget alert: 90 % reached", "Budget limit reached"}
+		wantMail := []string{"You have used 55% of your monthly budget", "You have used 85% of your monthly budget",
+			"You have used 95% of your monthly budget", "Budget limit reached"}
 		if diff := cmp.Diff(wantMail, b.mail(t, "owner@"+acc)); diff != "" {
 			t.Errorf("owner's mail (-want +got):\n%s", diff)
 		}
 		if got := b.mail(t, "technical@"+acc); len(got) != 0 {
 			t.Errorf("a technical member got billing mail: %v", got)
+		}
+		// The notification center has the same notices in-app.
+		if diff := cmp.Diff(wantMail, b.inApp(t, "owner-"+acc)); diff != "" {
+			t.Errorf("owner's in-app notifications (-want +got):\n%s", diff)
+		}
+		if got := b.inApp(t, "technical-"+acc); len(got) != 0 {
+			t.Errorf("a technical member got billing notifications: %v", got)
 		}
 
 		// A jump over several thresholds records each and mails once.
@@ -326,7 +353,7 @@ func TestThresholdsFireOncePerPeriod(t *testing.T) {
 		if diff := cmp.Diff([]string{"50", "75", "90"}, b.check(t, jump).Alerts); diff != "" {
 			t.Errorf("jump to 95 %% (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff([]string{"Budget alert: 90 % reached"}, b.mail(t, "owner@"+jump)); diff != "" {
+		if diff := cmp.Diff([]string{"You have used 95% of your monthly budget"}, b.mail(t, "owner@"+jump)); diff != "" {
 			t.Errorf("jump mail (-want +got):\n%s", diff)
 		}
 		st, err := b.svc.Status(b.ctx, jump)

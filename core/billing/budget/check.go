@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/policy"
 )
 
@@ -135,9 +136,10 @@ func (s *Service) check(ctx context.Context, tx bun.Tx, b *Budget, minSeq int64,
 			ruleErrs = append(ruleErrs, "alert_rule: "+err.Error())
 		}
 		if fire {
-			sent, err := s.alert(ctx, tx, b, p, AlertRule, pct, "Budget alert",
-				fmt.Sprintf("Your budget rule matched: %s of your %s monthly budget spent (%d %%).\n\nRule: %s\n\n%s\n",
-					money.Format(spend, b.Currency), money.New(b.MonthlyLimit, b.Currency), pct, b.AlertRule, s.link("/billing/budget")))
+			data := alertData(b, p, pct)
+			// The rule's notice is about the rule: the limit has its own.
+			data["rule"], data["limit_reached"] = b.AlertRule, false
+			sent, err := s.alert(ctx, tx, b, p, AlertRule, pct, notify.Event{Type: notify.BudgetAlert, AccountID: b.AccountID, Data: data})
 			if err != nil {
 				return err
 			}
@@ -201,16 +203,11 @@ func (s *Service) thresholdAlerts(ctx context.Context, tx bun.Tx, b *Budget, p *
 	if newest == "" {
 		return nil
 	}
-	spent := fmt.Sprintf("%s of your %s monthly budget (%d %%)", money.Format(p.Spend, b.Currency), money.New(b.MonthlyLimit, b.Currency), pct)
-	subject, body := "Budget alert: "+newest+" % reached", "You have spent "+spent+" this period."
-	if newest == AlertLimit {
-		subject, body = "Budget limit reached", "You have reached your budget: "+spent+"."
-		if b.HardStop && p.OverriddenAt == nil {
-			body += " The hard stop suspends your services that are not excluded; a payment or top-up lifts it until the budget resets."
-		}
-	}
-	body += fmt.Sprintf("\n\nThe budget resets on %s.\n\n%s\n", p.PeriodEnd.Format("2 January 2006"), s.link("/billing/budget"))
-	return s.notify(ctx, tx, b.AccountID, "billing_budget_alert", subject, body)
+	// One notice names the highest new threshold: the limit, or the spend
+	// (the template words it from the percent).
+	data := alertData(b, p, pct)
+	data["limit_reached"] = newest == AlertLimit
+	return s.notify(ctx, tx, notify.Event{Type: notify.BudgetAlert, AccountID: b.AccountID, Data: data})
 }
 
 // record inserts the alert key for the period, reporting whether it is new.
@@ -224,13 +221,13 @@ func (s *Service) record(ctx context.Context, tx bun.Tx, b *Budget, p *Period, k
 	return n > 0, nil
 }
 
-// alert records key once per period and, the first time, notifies.
-func (s *Service) alert(ctx context.Context, tx bun.Tx, b *Budget, p *Period, key string, pct int64, subject, body string) (bool, error) {
+// alert records key once per period and, the first time, sends ev.
+func (s *Service) alert(ctx context.Context, tx bun.Tx, b *Budget, p *Period, key string, pct int64, ev notify.Event) (bool, error) {
 	ok, err := s.record(ctx, tx, b, p, key, pct)
 	if err != nil || !ok {
 		return false, err
 	}
-	return true, s.notify(ctx, tx, b.AccountID, "billing_budget_"+key, subject, body)
+	return true, s.notify(ctx, tx, ev)
 }
 
 // hardStop suspends the services the stop rule selects and lifts the
@@ -300,41 +297,29 @@ func (s *Service) hardStop(ctx context.Context, tx bun.Tx, b *Budget, p *Period,
 		if _, err := s.record(ctx, tx, b, p, AlertStop, env.SpendPercent); err != nil {
 			return err
 		}
-		err := s.notify(ctx, tx, b.AccountID, "billing_budget_stop", "Services suspended: budget limit reached",
-			fmt.Sprintf("Your budget of %s is reached (%d %%), so these services are suspended:\n\n%s\n"+
-				"Pay an invoice or top up your credit to resume them until the budget resets on %s, or raise the limit.\n\n%s\n",
-				money.New(b.MonthlyLimit, b.Currency), env.SpendPercent, list(suspended), p.PeriodEnd.Format("2 January 2006"), s.link("/billing/budget")))
+		err := s.notify(ctx, tx, notify.Event{Type: notify.BudgetStopped, AccountID: b.AccountID, Data: map[string]any{
+			"percent": env.SpendPercent, "limit": b.MonthlyLimit, "currency": string(b.Currency),
+			"reset_on": p.PeriodEnd.Format("2006-01-02"), "services": serviceList(suspended)}})
 		if err != nil {
 			return err
 		}
 	}
 	if len(lifted) > 0 {
-		why := "Your budget no longer stops them."
+		// Why the budget lets them go: the template words each reason.
+		why := "released"
 		switch {
 		case p.OverriddenAt != nil:
-			why = "Your payment overrides the budget's hard stop until it resets on " + p.PeriodEnd.Format("2 January 2006") + "."
+			why = "override"
 		case env.SpendPercent < 100:
-			why = "Your spend is below the budget again (a new period or a raised limit)."
+			why = "below"
 		}
-		err := s.notify(ctx, tx, b.AccountID, "billing_budget_resumed", "Services resumed",
-			fmt.Sprintf("These services are no longer suspended by your budget:\n\n%s\n%s\n\n%s\n", list(lifted), why, s.link("/billing/budget")))
+		err := s.notify(ctx, tx, notify.Event{Type: notify.BudgetResumed, AccountID: b.AccountID, Data: map[string]any{
+			"reason": why, "reset_on": p.PeriodEnd.Format("2006-01-02"), "services": serviceList(lifted)}})
 		if err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func list(cs []candidate) string {
-	var sb strings.Builder
-	for _, c := range cs {
-		name := c.ID
-		if c.Label != "" {
-			name = fmt.Sprintf("%q (%s)", clip(c.Label, maxLabel), c.ID)
-		}
-		fmt.Fprintf(&sb, "- %s, %s\n", name, c.Type)
-	}
-	return sb.String()
 }
 
 // candidates loads the account's active and suspended services with what

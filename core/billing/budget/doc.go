@@ -34,7 +34,8 @@
 // Rules are core/policy expressions of kind "budget" over Env, compiled when
 // saved (Save answers Invalid with the position) and again at each check.
 //
-// Notifications go through the one function notify (outbox messages to the
-// account's owners, admins and billing members), and suspensions through the
-// Suspender interface (billing's service lifecycle), so both can be swapped.
+// Notifications go through the one function notify (core/notify events:
+// budget.alert, budget.stopped, budget.resumed, to the account's owners,
+// admins and billing members), and suspensions through the Suspender
+// interface (billing's service lifecycle), so both can be swapped.
 package budget

@@ -6,41 +6,48 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/ezscale/platform/core/accounts"
-	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/notify"
 )
 
-// billingRoles receive budget notices: the people who set the budget and
-// pay.
-var billingRoles = []string{accounts.RoleOwner, accounts.RoleAdmin, accounts.RoleBilling}
+// Notifier is what budget caps need of core/notify (*notify.Service): it
+// writes the in-app rows and messages of an event in the caller's
+// transaction, to the account's owners, admins and billing members.
+type Notifier interface {
+	Notify(ctx context.Context, tx bun.Tx, ev notify.Event) error
+}
 
-// notify is the one call budget caps make to tell an account something:
-// an email through the outbox to each owner, admin and billing member, in tx,
-// so the message exists if and only if the check that caused it commits.
-// (The notification center's richer API can replace this function alone.)
-func (s *Service) notify(ctx context.Context, tx bun.Tx, accountID, template, subject, body string) error {
-	if s.outbox == nil {
+// budgetLink is where every budget notice points (under the public URL).
+const budgetLink = "/billing/budget"
+
+// notify is the one call budget caps make to tell an account something, in
+// tx, so the notice exists if and only if the check that caused it commits.
+// Without a Notifier nobody is told.
+func (s *Service) notify(ctx context.Context, tx bun.Tx, ev notify.Event) error {
+	if s.notifier == nil {
 		return nil
 	}
-	var rs []struct {
-		ID    string `bun:"id"`
-		Email string `bun:"email"`
-	}
-	err := tx.NewSelect().TableExpr("memberships AS m").Join("JOIN users AS u ON u.id = m.user_id").
-		ColumnExpr("u.id, u.email").Where("m.account_id = ?", accountID).Where("m.role IN (?)", bun.List(billingRoles)).
-		Where("u.disabled_at IS NULL").OrderExpr("u.email ASC").Scan(ctx, &rs)
-	if err != nil {
-		return fmt.Errorf("budget: loading billing contacts of %s: %w", accountID, err)
-	}
-	for _, r := range rs {
-		uid := r.ID
-		err := s.outbox.Enqueue(ctx, tx, &outbox.Message{
-			UserID: &uid, Channel: "email", Recipient: r.Email, Template: template, Category: "billing",
-			Subject: subject, BodyText: body,
-		})
-		if err != nil {
-			return fmt.Errorf("budget: notifying %s: %w", accountID, err)
-		}
+	ev.Link = budgetLink
+	if err := s.notifier.Notify(ctx, tx, ev); err != nil {
+		return fmt.Errorf("budget: notifying %s of %s: %w", ev.AccountID, ev.Type, err)
 	}
 	return nil
+}
+
+// alertData is the data of a budget.alert event.
+func alertData(b *Budget, p *Period, pct int64) map[string]any {
+	return map[string]any{
+		"percent": pct, "spent": p.Spend, "limit": b.MonthlyLimit, "currency": string(b.Currency),
+		"reset_on": p.PeriodEnd.Format("2006-01-02"), "limit_reached": pct >= 100,
+		// The hard stop is in force: on, and not overridden this period.
+		"hard_stop": b.HardStop && p.OverriddenAt == nil,
+	}
+}
+
+// serviceList is the services list of budget.stopped and budget.resumed.
+func serviceList(cs []candidate) []map[string]any {
+	out := make([]map[string]any, len(cs))
+	for i, c := range cs {
+		out[i] = map[string]any{"id": c.ID, "name": clip(c.Label, maxLabel), "type": c.Type}
+	}
+	return out
 }

@@ -3,7 +3,6 @@ package budget
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -14,7 +13,6 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
-	"github.com/ezscale/platform/core/outbox"
 )
 
 // Options configure the service.
@@ -22,8 +20,6 @@ type Options struct {
 	// Suspender suspends and lifts services; nil = TableSuspender (the
 	// schema only).
 	Suspender Suspender
-	// PublicURL prefixes the links in notifications.
-	PublicURL string
 	// SweepInterval is how often every budget is looked at (default 1h): a
 	// budget is checked when its period has rolled over or its last check is
 	// a day old.
@@ -35,17 +31,17 @@ type Options struct {
 // Service is budget caps.
 type Service struct {
 	db        *database.DB
-	outbox    *outbox.Outbox
+	notifier  Notifier
 	jobs      *jobs.Inserter
 	suspender Suspender
-	publicURL string
 	now       func() time.Time
 }
 
 // New returns the service and registers its jobs (the check after each
-// debit, the periodic sweep) with reg.
-func New(db *database.DB, ob *outbox.Outbox, reg *jobs.Registry, opts Options) *Service {
-	s := &Service{db: db, outbox: ob, jobs: reg.Inserter(), suspender: opts.Suspender, publicURL: opts.PublicURL, now: opts.Now}
+// debit, the periodic sweep) with reg. Notices go through n (core/notify);
+// with a nil n nobody is told.
+func New(db *database.DB, n Notifier, reg *jobs.Registry, opts Options) *Service {
+	s := &Service{db: db, notifier: n, jobs: reg.Inserter(), suspender: opts.Suspender, now: opts.Now}
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }
 	}
@@ -296,11 +292,4 @@ func suspendedIDs(ctx context.Context, db bun.IDB, accountID string) ([]string, 
 		return nil, fmt.Errorf("budget: loading budget suspensions of %s: %w", accountID, err)
 	}
 	return ids, nil
-}
-
-func (s *Service) link(path string) string {
-	if s.publicURL == "" {
-		return path
-	}
-	return strings.TrimRight(s.publicURL, "/") + path
 }

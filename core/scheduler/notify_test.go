@@ -1,0 +1,94 @@
+package scheduler_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/scheduler/schedulertest"
+)
+
+// delivered is one notification as the owner gets it: the in-app row's
+// event and the email's outbox message.
+type delivered struct {
+	Type, Title, Message string
+}
+
+// inbox returns what the account owner got in-app and by email, oldest
+// first.
+func (b *testBundle) inbox(t *testing.T) (inApp []delivered, email []delivered) {
+	t.Helper()
+	ctx := context.Background()
+	err := b.db.NewRaw(`SELECT e.type, e.title, e.message FROM notifications AS n
+		JOIN notification_events AS e ON e.id = n.event_id JOIN users AS u ON u.id = n.user_id
+		WHERE u.email = ? ORDER BY n.id`, b.email).Scan(ctx, &inApp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.db.NewRaw(`SELECT template AS type, subject AS title, '' AS message FROM outbox_messages
+		WHERE recipient = ? AND channel = 'email' ORDER BY id`, b.email).Scan(ctx, &email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inApp, email
+}
+
+// TestNoticesGoThroughTheNotificationCenter: with the wiring app uses, a
+// failed run and a plan change reminder reach the owner in-app and by
+// email, as core/notify's types rendered from their data.
+func TestNoticesGoThroughTheNotificationCenter(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, setupOpts{center: true, changer: &fakeChanger{db: db}})
+		ctx := context.Background()
+		task := mustTask(t, b, scheduler.TaskInput{Name: "nightly", Type: "custom_script", Script: "fail", Cron: "0 * * * *", MaxRetries: ptr(0)})
+		b.clock.Add(time.Hour)
+		if _, err := b.s.DueTasks(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.s.ExecuteRunForTest(ctx, b.runs(t, task.ID)[0].ID, false); err != nil {
+			t.Fatal(err)
+		}
+
+		bigger, err := schedulertest.Plan(ctx, db, "full", 2000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var planName, label string
+		if err := db.NewRaw("SELECT name FROM plans WHERE id = ?", bigger).Scan(ctx, &planName); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.NewRaw("SELECT label FROM services WHERE id = ?", b.full).Scan(ctx, &label); err != nil {
+			t.Fatal(err)
+		}
+		c, err := b.s.SchedulePlanChange(ctx, b.account, scheduler.PlanChangeInput{ServiceID: b.full, Kind: scheduler.ChangeUpgrade,
+			ToPlanID: bigger, RunAt: b.clock.Now().Add(72 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.s.RemindForTest(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+
+		inApp, email := b.inbox(t)
+		want := []delivered{
+			{"task.failed", `Task "nightly" failed`, `The task "nightly" on ` + label + ` failed: the script exited with status 2.`},
+			{"plan_change.reminder", "Your scheduled plan change happens in 24 hours",
+				"The upgrade to plan " + planName + " you scheduled for " + label + " takes effect at " + c.RunAt.UTC().Format(time.RFC3339) + "."},
+		}
+		if diff := cmp.Diff(want, inApp); diff != "" {
+			t.Errorf("in-app (-want +got):\n%s", diff)
+		}
+		for i := range want {
+			want[i].Message = ""
+		}
+		if diff := cmp.Diff(want, email); diff != "" {
+			t.Errorf("email (-want +got):\n%s", diff)
+		}
+	})
+}
