@@ -182,6 +182,10 @@ type Notifications struct {
 	// RoleSyncInterval is how often every linked user's Discord roles are
 	// recomputed.
 	RoleSyncInterval time.Duration `koanf:"role_sync_interval"`
+	// Retention is how long in-app notifications are kept; ReadRetention
+	// how long once read.
+	Retention     time.Duration `koanf:"retention"`
+	ReadRetention time.Duration `koanf:"read_retention"`
 }
 
 // Provisioning configures power actions, the free tier and usage
@@ -294,6 +298,8 @@ func Default() Config {
 			StreamMaxDuration:  30 * time.Minute,
 			InviteMaxAge:       24 * time.Hour,
 			RoleSyncInterval:   6 * time.Hour,
+			Retention:          365 * 24 * time.Hour,
+			ReadRetention:      90 * 24 * time.Hour,
 		},
 	}
 }

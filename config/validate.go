@@ -171,6 +171,8 @@ func (c *Config) validate(errs *Error) {
 	positive("notifications.stream_heartbeat", c.Notifications.StreamHeartbeat)
 	positive("notifications.stream_max_duration", c.Notifications.StreamMaxDuration)
 	positive("notifications.role_sync_interval", c.Notifications.RoleSyncInterval)
+	positive("notifications.retention", c.Notifications.Retention)
+	positive("notifications.read_retention", c.Notifications.ReadRetention)
 	if d := c.Notifications.InviteMaxAge; d < time.Second || d > 7*24*time.Hour {
 		bad("notifications.invite_max_age", "must be between 1s and 168h (Discord's limit)")
 	}

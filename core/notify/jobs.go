@@ -148,7 +148,8 @@ func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
 	if err != nil {
 		return fmt.Errorf("notify: pruning signals: %w", err)
 	}
-	return nil
+	_, err = w.s.Prune(ctx)
+	return err
 }
 
 // jobError stops retrying what cannot succeed: the community turned off,

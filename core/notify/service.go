@@ -58,7 +58,11 @@ type Options struct {
 	InviteMaxAge time.Duration
 	// RoleSyncInterval is how often every linked user's roles are synced.
 	RoleSyncInterval time.Duration
-	Logger           hclog.Logger
+	// Retention is how long an in-app notification is kept (365 days);
+	// ReadRetention how long once it has been read (90 days).
+	Retention     time.Duration
+	ReadRetention time.Duration
+	Logger        hclog.Logger
 }
 
 func (o *Options) defaults() {
@@ -72,6 +76,8 @@ func (o *Options) defaults() {
 	def(&o.StreamMaxDuration, 30*time.Minute)
 	def(&o.InviteMaxAge, 24*time.Hour)
 	def(&o.RoleSyncInterval, 6*time.Hour)
+	def(&o.Retention, 365*24*time.Hour)
+	def(&o.ReadRetention, 90*24*time.Hour)
 	if o.ProductName == "" {
 		o.ProductName = "EZSCALE"
 	}
