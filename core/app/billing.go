@@ -27,4 +27,23 @@ func (c billingPlanChanger) ChangePlan(ctx context.Context, accountID, serviceID
 	return out, nil
 }
 
-var _ scheduler.PlanChanger = billingPlanChanger{}
+// AddAddon applies a scheduled add-on through billing's AddAddon, in the
+// scheduler's transaction like ChangePlan: the add-on's price for the days
+// left in the cycle is invoiced then, and a backend change (add-on
+// options) is billing's sync job.
+func (c billingPlanChanger) AddAddon(ctx context.Context, accountID, serviceID, addonID string, quantity int) (*scheduler.PlanChangeOutcome, error) {
+	res, err := c.b.AddAddon(ctx, accountID, serviceID, billing.AddonAddInput{AddonID: addonID, Quantity: quantity})
+	if err != nil {
+		return nil, err
+	}
+	out := &scheduler.PlanChangeOutcome{Prorated: res.Prorated, Currency: string(res.Service.Currency)}
+	if res.Invoice != nil {
+		out.InvoiceID = res.Invoice.ID
+	}
+	return out, nil
+}
+
+var (
+	_ scheduler.PlanChanger = billingPlanChanger{}
+	_ scheduler.AddonAdder  = billingPlanChanger{}
+)

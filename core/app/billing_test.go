@@ -7,11 +7,13 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/scheduler"
 )
 
 // TestBillingPlanChangerJoinsTheSchedulersTransaction: the scheduler's
@@ -75,6 +77,88 @@ func TestBillingPlanChangerJoinsTheSchedulersTransaction(t *testing.T) {
 		}
 		if got, _ := b.Service(ctx, "acc", "svc"); got.PlanID != big.ID || out.invoice == "" {
 			t.Errorf("after the change: plan %s, invoice %q", got.PlanID, out.invoice)
+		}
+	})
+}
+
+// TestScheduledAddonAppliedThroughBilling: with the wiring App uses, an
+// add-on scheduled through the scheduler is applied by its River job
+// through billing's AddAddon: the service has the add-on, and the change's
+// outcome names billing's proration invoice, paid from credit.
+func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
+		reg := jobs.NewRegistry(time.Hour)
+		b := billing.New(billing.Deps{DB: db, Jobs: reg}, billing.Options{})
+		// The scheduler's clock runs 10 minutes behind, so a change due in
+		// 6 of its minutes is already due for River.
+		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}},
+			scheduler.Options{Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
+		engine, err := jobs.New(db, reg, jobs.Options{Workers: 4, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
+			RescueAfter: time.Hour, DefaultTimeout: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		if _, err := db.ExecContext(ctx, "INSERT INTO accounts (id, name, created_at, updated_at) VALUES ('acc', 'acc', ?, ?)", now, now); err != nil {
+			t.Fatal(err)
+		}
+		plan, err := b.CreatePlan(ctx, billing.PlanInput{Slug: "small", Name: "Small", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1000, Plugin: "p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		addon, err := b.CreateAddon(ctx, billing.AddonInput{Slug: "ip", Name: "IP", Currency: "USD", MonthlyPrice: 300, MaxQuantity: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := money.Date(now)
+		end := money.AddCycle(start, money.Monthly, start.Day())
+		svc := &billing.Service{ID: "svc", AccountID: "acc", PlanID: plan.ID, Cycle: money.Monthly, Currency: "USD", Price: 1000,
+			Status: billing.StatusActive, Options: "{}", Attributes: "{}", PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), CreatedAt: now, UpdatedAt: now}
+		if _, err := db.NewInsert().Model(svc).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Adjust(ctx, "acc", billing.AdjustInput{Amount: 10_000, Description: "test credit"}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.SchedulePlanChange(ctx, "acc", scheduler.PlanChangeInput{ServiceID: "svc", Kind: scheduler.ChangeAddon, AddonID: addon.ID, Quantity: 2,
+			RunAt: time.Now().Add(-4 * time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := engine.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = engine.Stop(stop)
+		})
+		var got *scheduler.PlanChange
+		deadline := time.Now().Add(60 * time.Second)
+		for got == nil || got.Status == scheduler.ChangePending {
+			if time.Now().After(deadline) {
+				t.Fatalf("the scheduled add-on was not applied: %+v", got)
+			}
+			time.Sleep(20 * time.Millisecond)
+			if got, err = s.PlanChange(ctx, "acc", c.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got.Status != scheduler.ChangeApplied || got.Outcome == nil || got.Outcome.InvoiceID == "" || got.Outcome.Prorated <= 0 {
+			t.Fatalf("change %s (%s), outcome %+v", got.Status, got.Error, got.Outcome)
+		}
+		inv, err := b.Invoice(ctx, "acc", got.Outcome.InvoiceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inv.Total != got.Outcome.Prorated || inv.Status != billing.InvoicePaid {
+			t.Errorf("invoice %s total %d, outcome prorated %d", inv.Status, inv.Total, got.Outcome.Prorated)
+		}
+		sas, err := b.ServiceAddons(ctx, "svc")
+		if err != nil || len(sas) != 1 || sas[0].AddonID != addon.ID || sas[0].Quantity != 2 {
+			t.Errorf("service add-ons %+v, %v", sas, err)
 		}
 	})
 }

@@ -18,7 +18,8 @@
 //     and OnInvoicePaid run inside the transaction that issues or pays
 //     (the billing run issues in batches, hence slices).
 //   - Services: Service, Services, ServiceAddons, Order, ChangePlan,
-//     Cancel, Terminate, RetryProvisioning; OnServiceStatus hook.
+//     AddAddon, RemoveAddon, Cancel, Terminate, RetryProvisioning;
+//     OnServiceStatus hook.
 //   - Suspension: Suspend / Unsuspend (own transaction) and SuspendTx /
 //     UnsuspendTx (inside yours), by reason (SuspendNonPayment,
 //     SuspendBudget, SuspendAdmin, SuspendAbuse or any lower-case name). A
@@ -57,6 +58,7 @@
 // payment effects, suspensions, termination. provision.go, sync.go: the
 // provisioner jobs. invoices.go: invoices and numbering. credit.go: credit
 // application and adjustments. changes.go: plan changes and proration.
+// service_addons.go: add-ons added to and removed from a running service.
 // payments.go, methods.go, topups.go, refunds.go, webhooks.go: the payment
 // gateway. autotopup.go. run.go, generate.go, dunning.go, bulk.go: the
 // billing run. txn.go: transactions with queued audit events and jobs.

@@ -374,7 +374,8 @@ func (b *Billing) reconcileBackends(ctx context.Context) error {
 				return q.Where("s.status = ? AND s.backend_state = ?", StatusSuspended, backendActive).
 					WhereOr("s.status = ? AND s.backend_state = ?", StatusActive, backendSuspended).
 					WhereOr("s.status IN (?) AND s.backend_state IN (?)", bun.List([]string{StatusTerminated, StatusCancelled}), bun.List([]string{backendActive, backendSuspended})).
-					WhereOr("s.status IN (?) AND s.backend_plan_id <> '' AND s.backend_plan_id <> s.plan_id", bun.List([]string{StatusActive, StatusSuspended}))
+					WhereOr("s.status IN (?) AND s.backend_plan_id <> '' AND s.backend_plan_id <> s.plan_id", bun.List([]string{StatusActive, StatusSuspended})).
+					WhereOr("s.status IN (?) AND s.backend_state <> '' AND s.backend_options_version <> s.options_version", bun.List([]string{StatusActive, StatusSuspended}))
 			}).OrderExpr("s.id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &rows)
 		if err != nil {
 			return fmt.Errorf("billing: selecting services out of step: %w", err)

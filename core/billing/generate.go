@@ -76,6 +76,9 @@ func renewalDraftWith(svc *Service, cat *catalogCache, addons []ServiceAddon, co
 	}
 	d.add(LinePlan, lineText(name, cycle, start, end), &svc.ID, 1, price, &start, &end)
 	for _, sa := range addons {
+		if sa.NextQuantity() == 0 {
+			continue // removed at the end of this term
+		}
 		a := cat.addons[sa.AddonID]
 		unit, aname := sa.UnitPrice, sa.AddonID
 		if a != nil {
@@ -84,7 +87,7 @@ func renewalDraftWith(svc *Service, cat *catalogCache, addons []ServiceAddon, co
 				unit = a.Price(cycle)
 			}
 		}
-		d.add(LineAddon, lineText(aname, cycle, start, end), &svc.ID, sa.Quantity, unit, &start, &end)
+		d.add(LineAddon, lineText(aname, cycle, start, end), &svc.ID, sa.NextQuantity(), unit, &start, &end)
 	}
 	if coupon != nil && withCoupon {
 		if off := coupon.Discount(d.charged()); off > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -109,6 +110,7 @@ func (b *Billing) renew(ctx context.Context, t *txn, svc *Service, inv *Invoice)
 	}
 	svc.PeriodStart, svc.PeriodEnd = inv.PeriodStart, inv.PeriodEnd
 	cols := []string{"period_start", "period_end", "updated_at"}
+	fromCycle := svc.Cycle
 	if svc.PendingPlanID != nil || svc.PendingCycle != nil {
 		if svc.PendingPlanID != nil {
 			svc.PlanID = *svc.PendingPlanID
@@ -128,14 +130,33 @@ func (b *Billing) renew(ctx context.Context, t *txn, svc *Service, inv *Invoice)
 		}
 		t.audit("billing.service.plan_changed", svc.AccountID, "service", svc.ID, map[string]any{"plan": svc.PlanID, "cycle": svc.Cycle, "price": svc.Price, "when": "renewal"})
 	}
+	optionsChanged, err := b.renewAddons(ctx, t, svc, fromCycle)
+	if err != nil {
+		return err
+	}
+	if optionsChanged {
+		svc.OptionsVersion++
+		if !slices.Contains(cols, "state_version") {
+			svc.StateVersion++
+			cols = append(cols, "state_version")
+		}
+		cols = append(cols, "options_version")
+	}
 	svc.UpdatedAt = b.now()
 	if _, err := t.NewUpdate().Model(svc).WherePK().Column(cols...).Exec(ctx); err != nil {
 		return fmt.Errorf("billing: renewing %s: %w", svc.ID, err)
 	}
-	if svc.BackendPlanID != "" && svc.BackendPlanID != svc.PlanID {
+	if backendBehind(svc) {
 		b.enqueueSync(t, svc)
 	}
 	return nil
+}
+
+// backendBehind reports whether the provisioner runs an older plan or
+// older add-on options than the service has.
+func backendBehind(svc *Service) bool {
+	return (svc.BackendPlanID != "" && svc.BackendPlanID != svc.PlanID) ||
+		(svc.BackendState != "" && svc.OptionsVersion != svc.BackendOptionsVersion)
 }
 
 // setStatus moves svc to status (saving the extra columns too), bumps the

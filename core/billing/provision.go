@@ -161,8 +161,9 @@ func (b *Billing) recordProvisioned(ctx context.Context, serviceID, planID, plan
 		}
 		now := b.now()
 		svc.ExternalID, svc.Attributes = st.GetExternalId(), encodeJSON(nonNil(st.GetAttributes()))
-		svc.BackendState, svc.BackendPlanID, svc.ActivatedAt, svc.LastError = backendActive, planID, &now, ""
-		if err := b.setStatus(ctx, t, svc, StatusActive, "external_id", "attributes", "backend_state", "backend_plan_id", "activated_at", "last_error"); err != nil {
+		// The create call carried the add-ons' options as they were then.
+		svc.BackendState, svc.BackendPlanID, svc.BackendOptionsVersion, svc.ActivatedAt, svc.LastError = backendActive, planID, svc.OptionsVersion, &now, ""
+		if err := b.setStatus(ctx, t, svc, StatusActive, "external_id", "attributes", "backend_state", "backend_plan_id", "backend_options_version", "activated_at", "last_error"); err != nil {
 			return err
 		}
 		if svc.PlanID != planID {

@@ -60,18 +60,24 @@ type Service struct {
 	PendingPrice      *int64       `bun:"pending_price"`
 	CancelAtPeriodEnd bool         `bun:"cancel_at_period_end"`
 	// The provisioner's view.
-	ExternalID        string     `bun:"external_id"`
-	Attributes        string     `bun:"attributes"`
-	BackendState      string     `bun:"backend_state"`
-	BackendPlanID     string     `bun:"backend_plan_id"`
-	StateVersion      int        `bun:"state_version"`
-	ProvisionAttempts int        `bun:"provision_attempts"`
-	LastError         string     `bun:"last_error"`
-	ActivatedAt       *time.Time `bun:"activated_at"`
-	SuspendedAt       *time.Time `bun:"suspended_at"`
-	EndedAt           *time.Time `bun:"ended_at"`
-	CreatedAt         time.Time  `bun:"created_at"`
-	UpdatedAt         time.Time  `bun:"updated_at"`
+	ExternalID    string `bun:"external_id"`
+	Attributes    string `bun:"attributes"`
+	BackendState  string `bun:"backend_state"`
+	BackendPlanID string `bun:"backend_plan_id"`
+	StateVersion  int    `bun:"state_version"`
+	// OptionsVersion is the generation of the provisioner options (an
+	// add-on with options added or removed bumps it); BackendOptionsVersion
+	// is the one the provisioner confirmed. The sync job calls ChangePlan
+	// while they differ.
+	OptionsVersion        int        `bun:"options_version"`
+	BackendOptionsVersion int        `bun:"backend_options_version"`
+	ProvisionAttempts     int        `bun:"provision_attempts"`
+	LastError             string     `bun:"last_error"`
+	ActivatedAt           *time.Time `bun:"activated_at"`
+	SuspendedAt           *time.Time `bun:"suspended_at"`
+	EndedAt               *time.Time `bun:"ended_at"`
+	CreatedAt             time.Time  `bun:"created_at"`
+	UpdatedAt             time.Time  `bun:"updated_at"`
 }
 
 // Service environments.
@@ -107,6 +113,17 @@ type ServiceAddon struct {
 	AddonID   string `bun:"addon_id,pk"`
 	Quantity  int    `bun:"quantity"`
 	UnitPrice int64  `bun:"unit_price"`
+	// PendingQuantity is the quantity from the next term when a removal
+	// waits for the end of this one (0: removed then); nil: no change.
+	PendingQuantity *int `bun:"pending_quantity"`
+}
+
+// NextQuantity is the quantity the next term is billed for.
+func (sa *ServiceAddon) NextQuantity() int {
+	if sa.PendingQuantity != nil {
+		return *sa.PendingQuantity
+	}
+	return sa.Quantity
 }
 
 // AddonChoice is an add-on in an order.

@@ -119,7 +119,9 @@ func (b *Billing) syncOnce(ctx context.Context, svc *Service) (bool, error) {
 	case svc.Status == StatusActive && svc.BackendState == backendSuspended:
 		action, state = "unsuspend", backendActive
 		_, err = prov.Unsuspend(ctx, &pb.UnsuspendRequest{Service: ref, IdempotencyKey: key("unsuspend")})
-	case (svc.Status == StatusActive || svc.Status == StatusSuspended) && svc.BackendPlanID != "" && svc.BackendPlanID != svc.PlanID:
+	case (svc.Status == StatusActive || svc.Status == StatusSuspended) && backendBehind(svc):
+		// A new plan, or add-ons with provisioner options added or removed:
+		// the backend gets the whole new option set.
 		action, state = "change_plan", svc.BackendState
 		_, err = prov.ChangePlan(ctx, &pb.ChangePlanRequest{Service: ref, IdempotencyKey: key("change_plan"), NewPlanOptions: ref.GetPlanOptions()})
 	default:
@@ -133,11 +135,11 @@ func (b *Billing) syncOnce(ctx context.Context, svc *Service) (bool, error) {
 		if err != nil {
 			return err
 		}
-		cur.BackendState, cur.BackendPlanID, cur.LastError, cur.UpdatedAt = state, svc.PlanID, "", b.now()
+		cur.BackendState, cur.BackendPlanID, cur.BackendOptionsVersion, cur.LastError, cur.UpdatedAt = state, svc.PlanID, svc.OptionsVersion, "", b.now()
 		if action != "change_plan" {
-			cur.BackendPlanID = svc.BackendPlanID
+			cur.BackendPlanID, cur.BackendOptionsVersion = svc.BackendPlanID, svc.BackendOptionsVersion
 		}
-		if _, err := t.NewUpdate().Model(cur).WherePK().Column("backend_state", "backend_plan_id", "last_error", "updated_at").Exec(ctx); err != nil {
+		if _, err := t.NewUpdate().Model(cur).WherePK().Column("backend_state", "backend_plan_id", "backend_options_version", "last_error", "updated_at").Exec(ctx); err != nil {
 			return fmt.Errorf("billing: recording %s of %s: %w", action, svc.ID, err)
 		}
 		t.audit("billing.service.backend_"+action, svc.AccountID, "service", svc.ID, map[string]any{"version": svc.StateVersion})

@@ -38,6 +38,77 @@ func (f *fakeChanger) ChangePlan(ctx context.Context, accountID, serviceID, toPl
 	return &scheduler.PlanChangeOutcome{ChangeID: "pc1", InvoiceID: "inv1", Prorated: 450, Currency: "USD"}, nil
 }
 
+// AddAddon makes fakeChanger an AddonAdder: it records the add-on in the
+// caller's transaction, as billing does.
+func (f *fakeChanger) AddAddon(ctx context.Context, accountID, serviceID, addonID string, quantity int) (*scheduler.PlanChangeOutcome, error) {
+	f.mu.Lock()
+	f.calls++
+	err := f.err
+	f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.db.Conn(ctx).NewRaw("INSERT INTO service_addons (service_id, addon_id, quantity, unit_price) SELECT id, ?, ?, 300 FROM services WHERE id = ? AND account_id = ?",
+		addonID, quantity, serviceID, accountID).Exec(ctx); err != nil {
+		return nil, err
+	}
+	return &scheduler.PlanChangeOutcome{InvoiceID: "inv2", Prorated: 120, Currency: "USD"}, nil
+}
+
+// planOnlyChanger is a billing that cannot add add-ons.
+type planOnlyChanger struct{ scheduler.PlanChanger }
+
+// TestScheduledAddonChange: with billing able to add add-ons, an add-on
+// scheduled for a date is applied through it once, recorded with its
+// outcome and notified; a quantity above the add-on's maximum is refused
+// at scheduling. Without AddAddon, scheduling an add-on stays 503.
+func TestScheduledAddonChange(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		changer := &fakeChanger{db: db}
+		b := setup(t, db, setupOpts{changer: changer})
+		ctx := context.Background()
+		addon, err := schedulertest.Addon(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runAt := b.clock.Now().Add(48 * time.Hour)
+		_, err = b.s.SchedulePlanChange(ctx, b.account, scheduler.PlanChangeInput{ServiceID: b.full, Kind: scheduler.ChangeAddon, AddonID: addon, Quantity: 5, RunAt: runAt})
+		if code, field, _ := fieldOf(err); code != apperr.Invalid || field != "quantity" {
+			t.Errorf("quantity above the maximum: %v, want invalid quantity", err)
+		}
+		c, err := b.s.SchedulePlanChange(ctx, b.account, scheduler.PlanChangeInput{ServiceID: b.full, Kind: scheduler.ChangeAddon, AddonID: addon, Quantity: 2, RunAt: runAt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := b.s.ApplyChangeForTest(ctx, c.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := b.s.PlanChange(ctx, b.account, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(&scheduler.PlanChangeOutcome{InvoiceID: "inv2", Prorated: 120, Currency: "USD"}, got.Outcome); diff != "" || got.Status != scheduler.ChangeApplied || changer.calls != 1 {
+			t.Errorf("change %s after %d billing calls; outcome (-want +got):\n%s", got.Status, changer.calls, diff)
+		}
+		var qty int
+		if err := db.NewRaw("SELECT quantity FROM service_addons WHERE service_id = ? AND addon_id = ?", b.full, addon).Scan(ctx, &qty); err != nil || qty != 2 {
+			t.Errorf("service add-on quantity %d, %v", qty, err)
+		}
+		if diff := cmp.Diff([]string{scheduler.NoticePlanChangeApplied}, b.notices.Types()); diff != "" {
+			t.Errorf("notices (-want +got)\n%s", diff)
+		}
+
+		b.s.SetPlanChanger(planOnlyChanger{changer})
+		_, err = b.s.SchedulePlanChange(ctx, b.account, scheduler.PlanChangeInput{ServiceID: b.full, Kind: scheduler.ChangeAddon, AddonID: addon, RunAt: runAt})
+		if e, ok := apperr.As(err); !ok || e.Code != apperr.Unavailable || e.Reason != "plan_changes_unavailable" {
+			t.Errorf("add-on without AddAddon: %v, want unavailable plan_changes_unavailable", err)
+		}
+	})
+}
+
 // TestScheduledPlanChange: one pending change per service; a reminder 24 h
 // before is sent once; the change applies through billing once and is
 // notified; a second one can be cancelled with a reason, and a cancelled
