@@ -183,20 +183,11 @@ func (m *BillingAPI) cancelService(w http.ResponseWriter, r *http.Request) error
 }
 
 func (m *BillingAPI) writeInvoices(w http.ResponseWriter, r *http.Request, f billing.InvoiceFilter) error {
-	limit, after, err := PageParams(r)
-	if err != nil {
-		return err
-	}
-	f.Limit, f.After, f.Status, f.ServiceID = limit+1, after, r.URL.Query().Get("status"), r.URL.Query().Get("service_id")
-	invs, err := m.Billing.Invoices(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	views := make([]InvoiceView, len(invs))
-	for i := range invs {
-		views[i] = invoiceView(&invs[i])
-	}
-	return writeJSON(w, http.StatusOK, NewList(views, limit, func(v InvoiceView) string { return v.ID }))
+	f.Status, f.ServiceID = r.URL.Query().Get("status"), r.URL.Query().Get("service_id")
+	return writePage(w, r, func(after string, limit int) ([]billing.Invoice, error) {
+		f.Limit, f.After = limit, after
+		return m.Billing.Invoices(r.Context(), f)
+	}, invoiceView, func(v InvoiceView) string { return v.ID })
 }
 
 func (m *BillingAPI) listInvoices(w http.ResponseWriter, r *http.Request) error {
@@ -263,11 +254,9 @@ func (m *BillingAPI) listEntries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var before int64
-	if after != "" {
-		if before, err = strconv.ParseInt(after, 10, 64); err != nil {
-			return apperr.Field("cursor", "is not a cursor returned by this API")
-		}
+	before, err := seqCursor(after)
+	if err != nil {
+		return err
 	}
 	es, err := m.Billing.Ledger().Entries(r.Context(), acc, before, limit+1)
 	if err != nil {
@@ -298,19 +287,9 @@ func (m *BillingAPI) listTopUps(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, after, err := PageParams(r)
-	if err != nil {
-		return err
-	}
-	tus, err := m.Billing.TopUps(r.Context(), acc, after, limit+1)
-	if err != nil {
-		return err
-	}
-	views := make([]TopUpView, len(tus))
-	for i := range tus {
-		views[i] = topUpView(&tus[i])
-	}
-	return writeJSON(w, http.StatusOK, NewList(views, limit, func(v TopUpView) string { return v.ID }))
+	return writePage(w, r, func(after string, limit int) ([]billing.TopUp, error) {
+		return m.Billing.TopUps(r.Context(), acc, after, limit)
+	}, topUpView, func(v TopUpView) string { return v.ID })
 }
 
 func (m *BillingAPI) getTopUp(w http.ResponseWriter, r *http.Request) error {
@@ -415,17 +394,7 @@ func (m *BillingAPI) listPayments(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	limit, after, err := PageParams(r)
-	if err != nil {
-		return err
-	}
-	ps, err := m.Billing.Payments(r.Context(), acc, after, limit+1)
-	if err != nil {
-		return err
-	}
-	views := make([]PaymentView, len(ps))
-	for i := range ps {
-		views[i] = paymentView(&ps[i])
-	}
-	return writeJSON(w, http.StatusOK, NewList(views, limit, func(v PaymentView) string { return v.ID }))
+	return writePage(w, r, func(after string, limit int) ([]billing.Payment, error) {
+		return m.Billing.Payments(r.Context(), acc, after, limit)
+	}, paymentView, func(v PaymentView) string { return v.ID })
 }

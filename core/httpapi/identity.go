@@ -287,19 +287,9 @@ func tokenView(t *accounts.APIToken) TokenView {
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
-	limit, after, err := PageParams(r)
-	if err != nil {
-		return err
-	}
-	ts, err := s.Accounts.ListTokens(r.Context(), PrincipalFrom(r.Context()), after, limit+1)
-	if err != nil {
-		return err
-	}
-	views := make([]TokenView, len(ts))
-	for i := range ts {
-		views[i] = tokenView(&ts[i])
-	}
-	return writeJSON(w, http.StatusOK, NewList(views, limit, func(v TokenView) string { return v.ID }))
+	return writePage(w, r, func(after string, limit int) ([]accounts.APIToken, error) {
+		return s.Accounts.ListTokens(r.Context(), PrincipalFrom(r.Context()), after, limit)
+	}, tokenView, func(v TokenView) string { return v.ID })
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {

@@ -95,12 +95,8 @@ func (m *NotificationsAPI) list(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return apperr.Field("unread", "must be true or false")
 	}
-	if after != "" {
-		seq, err := strconv.ParseInt(after, 10, 64)
-		if err != nil || seq <= 0 {
-			return apperr.Field("cursor", "is not a cursor returned by this API")
-		}
-		f.BeforeSeq = seq
+	if f.BeforeSeq, err = seqCursor(after); err != nil {
+		return err
 	}
 	ns, err := m.Notify.List(r.Context(), PrincipalFrom(r.Context()).UserID, f)
 	if err != nil {

@@ -56,3 +56,35 @@ func NewList[T any](items []T, limit int, key func(T) string) List[T] {
 	}
 	return out
 }
+
+// writePage answers a list request with one page: it reads the page
+// parameters, fetches limit+1 items after the cursor, and writes their
+// views in the envelope, keyed by cursor.
+func writePage[T, V any](w http.ResponseWriter, r *http.Request, fetch func(after string, limit int) ([]T, error), view func(*T) V, cursor func(V) string) error {
+	limit, after, err := PageParams(r)
+	if err != nil {
+		return err
+	}
+	items, err := fetch(after, limit+1)
+	if err != nil {
+		return err
+	}
+	views := make([]V, len(items))
+	for i := range items {
+		views[i] = view(&items[i])
+	}
+	return writeJSON(w, http.StatusOK, NewList(views, limit, cursor))
+}
+
+// seqCursor reads a cursor that is a sequence number (ledger entries,
+// jobs, notifications); 0 when there is none.
+func seqCursor(after string) (int64, error) {
+	if after == "" {
+		return 0, nil
+	}
+	seq, err := strconv.ParseInt(after, 10, 64)
+	if err != nil || seq <= 0 {
+		return 0, apperr.Field("cursor", "is not a cursor returned by this API")
+	}
+	return seq, nil
+}

@@ -41,11 +41,9 @@ func (m *QueueAPI) failed(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var before int64
-	if after != "" {
-		if before, err = strconv.ParseInt(after, 10, 64); err != nil {
-			return apperr.Field("cursor", "is not a cursor returned by this API")
-		}
+	before, err := seqCursor(after)
+	if err != nil {
+		return err
 	}
 	fs, err := m.Engine.Failed(r.Context(), r.URL.Query().Get("kind"), before, limit+1)
 	if err != nil {
