@@ -137,6 +137,10 @@ type Scheduler struct {
 	RetryMax  time.Duration `koanf:"retry_max"`
 	// BatchSize is how many due tasks one transaction turns into runs.
 	BatchSize int `koanf:"batch_size"`
+	// RunsPerJob is how many runs due together one job executes, their
+	// provisioner calls concurrently: a replica makes at most
+	// jobs.workers × runs_per_job task calls at once.
+	RunsPerJob int `koanf:"runs_per_job"`
 	// CheckTimeout bounds one auto-recovery probe (HTTP, TCP or ping).
 	CheckTimeout time.Duration `koanf:"check_timeout"`
 	// RecoveryAllowPrivate lets auto-recovery probe loopback, private and
@@ -269,6 +273,7 @@ func Default() Config {
 			RetryBase:        30 * time.Second,
 			RetryMax:         time.Hour,
 			BatchSize:        1000,
+			RunsPerJob:       50,
 			CheckTimeout:     10 * time.Second,
 		},
 		Provisioning: Provisioning{

@@ -135,15 +135,7 @@ func (s *Service) dueBatch(ctx context.Context, now time.Time) (made int, more b
 		for _, r := range runs {
 			byID[r.ID] = r
 		}
-		params := make([]river.InsertManyParams, 0, len(inserted))
-		for _, id := range inserted {
-			r := byID[id]
-			opts := &river.InsertOpts{MaxAttempts: r.MaxAttempts + riverMargin}
-			if r.Status == RunWaiting {
-				opts.ScheduledAt = r.RunAfter
-			}
-			params = append(params, river.InsertManyParams{Args: runArgs{RunID: id}, InsertOpts: opts})
-		}
+		params := s.runJobs(inserted, byID)
 		if err := s.jobs.InsertManyTx(ctx, tx, params); err != nil {
 			return err
 		}
@@ -154,6 +146,57 @@ func (s *Service) dueBatch(ctx context.Context, now time.Time) (made int, more b
 		return s.disableUnschedulable(ctx, tx, next)
 	})
 	return made, more, err
+}
+
+// runJobs makes the jobs of newly inserted runs: one job per chunk of up
+// to RunsPerJob runs that may start at the same time (queued now, or
+// waiting for the same window opening), so that River's per-job costs
+// (fetch, completion) and the run's reads and writes are paid once per
+// chunk rather than once per run. Each run keeps its own idempotency key
+// and outcome.
+func (s *Service) runJobs(inserted []string, byID map[string]*Run) []river.InsertManyParams {
+	type group struct {
+		ids         []string
+		maxAttempts int
+	}
+	// Groups by start time (UnixNano; 0 = queued), in order of appearance.
+	var order []int64
+	at := map[int64]time.Time{}
+	groups := map[int64]*group{}
+	var params []river.InsertManyParams
+	flush := func(start time.Time, g *group) {
+		opts := &river.InsertOpts{MaxAttempts: g.maxAttempts + riverMargin}
+		if !start.IsZero() {
+			opts.ScheduledAt = start
+		}
+		params = append(params, river.InsertManyParams{Args: runArgs{RunIDs: g.ids}, InsertOpts: opts})
+	}
+	for _, id := range inserted {
+		r := byID[id]
+		var k int64
+		if r.Status == RunWaiting {
+			k = r.RunAfter.UnixNano()
+			at[k] = r.RunAfter
+		}
+		g := groups[k]
+		if g == nil {
+			g = &group{}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.ids = append(g.ids, id)
+		g.maxAttempts = max(g.maxAttempts, r.MaxAttempts)
+		if len(g.ids) == s.opts.RunsPerJob {
+			flush(at[k], g)
+			groups[k] = &group{}
+		}
+	}
+	for _, k := range order {
+		if g := groups[k]; len(g.ids) > 0 {
+			flush(at[k], g)
+		}
+	}
+	return params
 }
 
 // bulkSetTime sets col of each row (by key) in one statement.
