@@ -141,6 +141,10 @@ type Scheduler struct {
 	// provisioner calls concurrently: a replica makes at most
 	// jobs.workers × runs_per_job task calls at once.
 	RunsPerJob int `koanf:"runs_per_job"`
+	// Lookahead is how far ahead of their due time the due-tasks job
+	// (every minute) makes runs and their jobs, so the queue is ready when
+	// a busy minute starts; 0 makes them when due.
+	Lookahead time.Duration `koanf:"lookahead"`
 	// CheckTimeout bounds one auto-recovery probe (HTTP, TCP or ping).
 	CheckTimeout time.Duration `koanf:"check_timeout"`
 	// RecoveryAllowPrivate lets auto-recovery probe loopback, private and
@@ -274,6 +278,7 @@ func Default() Config {
 			RetryMax:         time.Hour,
 			BatchSize:        1000,
 			RunsPerJob:       50,
+			Lookahead:        time.Minute,
 			CheckTimeout:     10 * time.Second,
 		},
 		Provisioning: Provisioning{

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/uptrace/bun"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -34,9 +35,31 @@ const riverMargin = 5
 type runArgs struct {
 	RunIDs []string `json:"run_ids,omitempty"`
 	RunID  string   `json:"run_id,omitempty"`
+
+	// ahead (not stored) marks the job of runs made ahead of their due
+	// time: see readyAtDue.
+	ahead bool
 }
 
 func (runArgs) Kind() string { return KindTaskRun }
+
+// Hooks attaches readyAtDue to the run jobs.
+func (runArgs) Hooks() []rivertype.Hook { return []rivertype.Hook{&readyAtDue{}} }
+
+// readyAtDue inserts the job of runs made ahead of their due time as
+// available at that time instead of scheduled: River works an available
+// job only once its scheduled_at has passed (the state River itself gives
+// a job retried after a short delay), while a scheduled job waits for the
+// leader's scheduler to promote it, which runs every few seconds and
+// would start the runs seconds late.
+type readyAtDue struct{ river.HookDefaults }
+
+func (*readyAtDue) InsertBegin(_ context.Context, p *rivertype.JobInsertParams) error {
+	if a, ok := p.Args.(runArgs); ok && a.ahead && p.State == rivertype.JobStateScheduled {
+		p.State = rivertype.JobStateAvailable
+	}
+	return nil
+}
 
 func (a runArgs) ids() []string {
 	if a.RunID != "" {

@@ -156,3 +156,69 @@ func TestRunChunkLastTry(t *testing.T) {
 		}
 	})
 }
+
+// TestDueTasksAhead: with a lookahead, runs due within it are made ahead
+// of their due time, their job ready (available, not scheduled) at that
+// time; an overdue run still starts now and is caught up once; changing
+// the schedule drops the runs made ahead for the old one.
+func TestDueTasksAhead(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, setupOpts{opts: scheduler.Options{Lookahead: time.Minute}})
+		ctx := context.Background()
+		hourly := mustTask(t, b, scheduler.TaskInput{Type: "reboot", Cron: "0 * * * *"})
+		minutely := mustTask(t, b, scheduler.TaskInput{Type: "reboot", Cron: "* * * * *"})
+		b.clock.Set(time.Date(2026, 3, 2, 9, 59, 0, 0, time.UTC))
+		ten := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+		// The minutely task was due at 9:01: caught up once now, and its
+		// 10:00 run made ahead, like the hourly task's.
+		if n, err := b.s.DueTasks(ctx); err != nil || n != 3 {
+			t.Fatalf("DueTasks: %d, %v; want 3", n, err)
+		}
+		var dues []time.Time
+		for _, r := range append(b.runs(t, minutely.ID), b.runs(t, hourly.ID)...) {
+			if r.Status != scheduler.RunQueued {
+				t.Errorf("run due %v is %s, want queued", r.DueAt, r.Status)
+			}
+			dues = append(dues, r.DueAt)
+		}
+		if diff := cmp.Diff([]time.Time{time.Date(2026, 3, 2, 9, 1, 0, 0, time.UTC), ten, ten}, dues); diff != "" {
+			t.Errorf("due times (-want +got)\n%s", diff)
+		}
+		if got, _ := b.s.Task(ctx, b.account, hourly.ID); !got.NextRunAt.Equal(ten.Add(time.Hour)) {
+			t.Errorf("hourly next_run_at %v, want 11:00", got.NextRunAt)
+		}
+		var jobs []struct {
+			State       string    `bun:"state"`
+			ScheduledAt time.Time `bun:"scheduled_at"`
+		}
+		if err := db.NewSelect().Table("river_job").Column("state", "scheduled_at").Where("kind = ?", scheduler.KindTaskRun).OrderExpr("id").Scan(ctx, &jobs); err != nil {
+			t.Fatal(err)
+		}
+		chunks := b.jobRuns(t)
+		if len(jobs) != 3 || len(chunks) != 3 {
+			t.Fatalf("jobs %+v of runs %v, want the caught-up run's and the 10:00 runs'", jobs, chunks)
+		}
+		for i, j := range jobs[1:] {
+			if j.State != "available" || !j.ScheduledAt.Equal(ten) {
+				t.Errorf("the job of 10:00 runs %v is %s at %v, want available at 10:00", chunks[i+1], j.State, j.ScheduledAt)
+			}
+		}
+		hourlyRun := b.runs(t, hourly.ID)[0].ID
+		// A second pass makes nothing.
+		if n, err := b.s.DueTasks(ctx); err != nil || n != 0 {
+			t.Errorf("second DueTasks: %d, %v; want 0", n, err)
+		}
+		// A new schedule drops the run made for the old one.
+		b.clock.Add(30 * time.Second)
+		if _, err := b.s.UpdateTask(ctx, b.account, hourly.ID, scheduler.TaskPatch{Cron: ptr("30 * * * *")}); err != nil {
+			t.Fatal(err)
+		}
+		if rs := b.runs(t, hourly.ID); len(rs) != 0 {
+			t.Errorf("runs of the rescheduled task %+v, want none", rs)
+		}
+		if err := b.s.ExecuteRunsForTest(ctx, []string{hourlyRun}, 1, 6); err != nil || len(b.prov.Calls()) != 0 {
+			t.Errorf("the dropped run's job: %v, %d calls; want nothing done", err, len(b.prov.Calls()))
+		}
+	})
+}

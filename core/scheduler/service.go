@@ -43,6 +43,10 @@ type Options struct {
 	// RunsPerJob is how many runs due together one job executes (their
 	// provisioner calls concurrently).
 	RunsPerJob int
+	// Lookahead is how far ahead of their due time runs and their jobs
+	// are made (0: when due). The due-tasks job runs every minute, so one
+	// minute makes every run a minute ahead.
+	Lookahead time.Duration
 	// CheckTimeout bounds one health probe.
 	CheckTimeout time.Duration
 	// AllowPrivate lets health probes reach private and loopback addresses.
