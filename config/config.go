@@ -140,6 +140,14 @@ type Scheduler struct {
 	RetryMax  time.Duration `koanf:"retry_max"`
 	// BatchSize is how many due tasks one transaction turns into runs.
 	BatchSize int `koanf:"batch_size"`
+	// RunsPerJob is how many runs due together one job executes, their
+	// provisioner calls concurrently: a replica makes at most
+	// jobs.workers × runs_per_job task calls at once.
+	RunsPerJob int `koanf:"runs_per_job"`
+	// Lookahead is how far ahead of their due time the due-tasks job
+	// (every minute) makes runs and their jobs, so the queue is ready when
+	// a busy minute starts; 0 makes them when due.
+	Lookahead time.Duration `koanf:"lookahead"`
 	// CheckTimeout bounds one auto-recovery probe (HTTP, TCP or ping).
 	CheckTimeout time.Duration `koanf:"check_timeout"`
 	// RecoveryAllowPrivate lets auto-recovery probe loopback, private and
@@ -277,6 +285,8 @@ func Default() Config {
 			RetryBase:        30 * time.Second,
 			RetryMax:         time.Hour,
 			BatchSize:        1000,
+			RunsPerJob:       50,
+			Lookahead:        time.Minute,
 			CheckTimeout:     10 * time.Second,
 		},
 		Provisioning: Provisioning{

@@ -158,6 +158,12 @@ func (c *Config) validate(errs *Error) {
 	if c.Scheduler.BatchSize < 1 || c.Scheduler.BatchSize > 10000 {
 		bad("scheduler.batch_size", "must be from 1 to 10000")
 	}
+	if c.Scheduler.RunsPerJob < 1 || c.Scheduler.RunsPerJob > 1000 {
+		bad("scheduler.runs_per_job", "must be from 1 to 1000")
+	}
+	if c.Scheduler.Lookahead < 0 || c.Scheduler.Lookahead > 10*time.Minute {
+		bad("scheduler.lookahead", "must be from 0 to 10m")
+	}
 	positive("scheduler.check_timeout", c.Scheduler.CheckTimeout)
 
 	// The default email_plugin ("email") may name no block: email then stays

@@ -54,8 +54,10 @@ type schedEnv struct {
 }
 
 // schedConfig writes the replicas' config: the recording provisioner, a
-// 10 s rescue horizon with every scheduler job bounded at 8 s, fast polls.
-func schedConfig(t testing.TB, dialect database.Dialect, record bool, extra string) *schedEnv {
+// 10 s rescue horizon with every scheduler job bounded at 8 s, fast polls;
+// jobsExtra and schedExtra are lines added to the jobs and scheduler
+// blocks.
+func schedConfig(t testing.TB, dialect database.Dialect, record bool, jobsExtra, schedExtra string) *schedEnv {
 	t.Helper()
 	env := &schedEnv{dbURL: databasetest.URL(t, dialect), stateDir: t.TempDir()}
 	src := fmt.Sprintf(`server {
@@ -82,7 +84,7 @@ scheduler {
   retry_max              = "2s"
   recovery_interval      = "10s"
   recovery_allow_private = true
-}
+%s}
 notifications {
   email_plugin = ""
 }
@@ -93,7 +95,7 @@ plugin "recprov" {
     record    = %v
   }
 }
-`, env.dbURL, extra, recprov(t), env.stateDir, record)
+`, env.dbURL, jobsExtra, schedExtra, recprov(t), env.stateDir, record)
 	env.cfgPath = filepath.Join(t.TempDir(), "ezscale.hcl")
 	if err := os.WriteFile(env.cfgPath, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
@@ -250,7 +252,7 @@ func startReplicas(t testing.TB, cfg string, n int) []*core {
 // provisioner's capability, and another account's task is a 404.
 func TestSchedulerAPI(t *testing.T) {
 	t.Parallel()
-	env := schedConfig(t, database.SQLite, true, "")
+	env := schedConfig(t, database.SQLite, true, "", "")
 	c := serve(t, env.cfgPath)
 	token, account := customer(t, c, "ada@example.net")
 	svc := env.services(t, account, 1)[0]
@@ -317,7 +319,7 @@ func TestSchedulerAPI(t *testing.T) {
 // periodic jobs ran once.
 func TestSchedulerExactlyOnceAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	env := schedConfig(t, database.Postgres, true, "")
+	env := schedConfig(t, database.Postgres, true, "", "")
 	cores := startReplicas(t, env.cfgPath, 3)
 	token, account := customer(t, cores[0], "ada@example.net")
 	svcs := env.services(t, account, 24)
@@ -410,7 +412,7 @@ func TestSchedulerExactlyOnceAcrossReplicas(t *testing.T) {
 // horizon and completes it, and the plugin executed it exactly once.
 func TestSchedulerKillMidExecution(t *testing.T) {
 	t.Parallel()
-	env := schedConfig(t, database.Postgres, true, "")
+	env := schedConfig(t, database.Postgres, true, "", "")
 	cores := startReplicas(t, env.cfgPath, 2)
 	token, account := customer(t, cores[0], "ada@example.net")
 	svc := env.services(t, account, 1)[0]
@@ -486,7 +488,7 @@ func TestSchedulerKillMidExecution(t *testing.T) {
 // due time, and its next due time is after now.
 func TestSchedulerCatchUpAfterDowntime(t *testing.T) {
 	t.Parallel()
-	env := schedConfig(t, database.SQLite, true, "")
+	env := schedConfig(t, database.SQLite, true, "", "")
 	c := serve(t, env.cfgPath)
 	token, account := customer(t, c, "ada@example.net")
 	svc := env.services(t, account, 1)[0]

@@ -151,7 +151,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, scheduler.Options{
 		RecoveryInterval: cfg.Scheduler.RecoveryInterval, JobTimeout: cfg.Scheduler.JobTimeout,
 		RetryBase: cfg.Scheduler.RetryBase, RetryMax: cfg.Scheduler.RetryMax, BatchSize: cfg.Scheduler.BatchSize,
-		CheckTimeout: cfg.Scheduler.CheckTimeout, AllowPrivate: cfg.Scheduler.RecoveryAllowPrivate,
+		RunsPerJob: cfg.Scheduler.RunsPerJob, Lookahead: cfg.Scheduler.Lookahead, CheckTimeout: cfg.Scheduler.CheckTimeout, AllowPrivate: cfg.Scheduler.RecoveryAllowPrivate,
 	})
 	// Scheduled plan changes are applied by billing, with its proration.
 	a.Scheduler.SetPlanChanger(billingPlanChanger{b: a.Billing})

@@ -17,9 +17,12 @@
 // overdue next_run_at, so a missed run is caught up once, not once per
 // missed occurrence.
 //
-// The execution job calls the provisioner plugin outside any transaction,
-// with the run id as the idempotency key (run id + "/" + attempt from the
-// second attempt on), then records the outcome. A replica that dies during
+// Runs are made a minute ahead of their due time (Options.Lookahead), and
+// the runs starting together share one execution job (up to
+// Options.RunsPerJob). The job calls the provisioner plugin for each run
+// outside any transaction, with the run id as the idempotency key (run id +
+// "/" + attempt from the second attempt on), then records each run's
+// outcome; a retried or rescued job executes only its unfinished runs. A replica that dies during
 // the call leaves the job running; River rescues it after jobs.rescue_after
 // and another replica calls the plugin again with the same key, which the
 // plugin answers with the first outcome without acting twice. A failed call

@@ -53,13 +53,20 @@ type dueRow struct {
 	NextRunAt  time.Time `bun:"next_run_at"`
 }
 
-// DueTasks turns every task due by now into a run and its job, batch by
-// batch (each batch one transaction), and returns how many runs it made.
-// It is what the periodic due-tasks job does; it is safe to run
-// concurrently with itself (the unique (task_id, due_at) index decides).
+// DueTasks turns every task due by now, or within Options.Lookahead of
+// now, into a run and its job, batch by batch (each batch one
+// transaction), and returns how many runs it made. It is what the periodic
+// due-tasks job does; it is safe to run concurrently with itself (the
+// unique (task_id, due_at) index decides).
+//
+// A run made ahead of its due time has its job ready at the due time, so
+// the queue holds the work of a busy minute before the minute starts
+// rather than filling up during it.
 func (s *Service) DueTasks(ctx context.Context) (int, error) {
 	total := 0
 	for {
+		// A task made ahead may be due again within the horizon (every
+		// minute): the passes go on until no task is left before it.
 		n, more, err := s.dueBatch(ctx, s.now())
 		total += n
 		if err != nil || !more {
@@ -68,11 +75,13 @@ func (s *Service) DueTasks(ctx context.Context) (int, error) {
 	}
 }
 
-// dueBatch handles up to BatchSize due tasks in one transaction: insert
-// their runs (a due time already turned into a run inserts nothing), the
-// runs' jobs, and each task's next due time computed from now, so that a
-// task that missed several due times during downtime runs once.
+// dueBatch handles up to BatchSize tasks due by now + Lookahead in one
+// transaction: insert their runs (a due time already turned into a run
+// inserts nothing), the runs' jobs, and each task's next due time: the
+// first after the run's start, and never before now, so that a task that
+// missed several due times during downtime runs once.
 func (s *Service) dueBatch(ctx context.Context, now time.Time) (made int, more bool, err error) {
+	horizon := now.Add(s.opts.Lookahead)
 	err = s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var rows []dueRow
 		q := "SELECT id, account_id, service_id, type, cron, time_zone, max_retries, next_run_at FROM scheduled_tasks WHERE next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at LIMIT ?"
@@ -81,10 +90,10 @@ func (s *Service) dueBatch(ctx context.Context, now time.Time) (made int, more b
 			// other tasks instead of waiting for these.
 			q += " FOR UPDATE SKIP LOCKED"
 		}
-		if err := tx.NewRaw(q, now, s.opts.BatchSize).Scan(ctx, &rows); err != nil {
+		if err := tx.NewRaw(q, horizon, s.opts.BatchSize).Scan(ctx, &rows); err != nil {
 			return fmt.Errorf("scheduler: selecting due tasks: %w", err)
 		}
-		more = len(rows) == s.opts.BatchSize
+		more = len(rows) > 0
 		if len(rows) == 0 {
 			return nil
 		}
@@ -112,16 +121,19 @@ func (s *Service) dueBatch(ctx context.Context, now time.Time) (made int, more b
 				continue
 			}
 			due := r.NextRunAt.UTC()
+			// It may start at its due time (now for an overdue run), or
+			// at the next opening of a window when that is later.
+			base := later(due, now)
 			start := earliest(windows[r.AccountID], due, now)
 			status := RunQueued
-			if start.After(now) {
+			if start.After(base) {
 				status = RunWaiting
 			}
-			n := c.Next(later(now, start))
+			n := c.Next(start)
 			next[r.ID] = &n
 			runs = append(runs, &Run{
 				ID: newID(), TaskID: r.ID, AccountID: r.AccountID, ServiceID: r.ServiceID, Type: r.Type,
-				Status: status, DueAt: due, RunAfter: later(start, now), Attempt: 1, MaxAttempts: r.MaxRetries + 1,
+				Status: status, DueAt: due, RunAfter: start, Attempt: 1, MaxAttempts: r.MaxRetries + 1,
 				CreatedAt: now,
 			})
 		}
@@ -135,15 +147,7 @@ func (s *Service) dueBatch(ctx context.Context, now time.Time) (made int, more b
 		for _, r := range runs {
 			byID[r.ID] = r
 		}
-		params := make([]river.InsertManyParams, 0, len(inserted))
-		for _, id := range inserted {
-			r := byID[id]
-			opts := &river.InsertOpts{MaxAttempts: r.MaxAttempts + riverMargin}
-			if r.Status == RunWaiting {
-				opts.ScheduledAt = r.RunAfter
-			}
-			params = append(params, river.InsertManyParams{Args: runArgs{RunID: id}, InsertOpts: opts})
-		}
+		params := s.runJobs(inserted, byID, now)
 		if err := s.jobs.InsertManyTx(ctx, tx, params); err != nil {
 			return err
 		}
@@ -154,6 +158,62 @@ func (s *Service) dueBatch(ctx context.Context, now time.Time) (made int, more b
 		return s.disableUnschedulable(ctx, tx, next)
 	})
 	return made, more, err
+}
+
+// runJobs makes the jobs of newly inserted runs: one job per chunk of up
+// to RunsPerJob runs that may start at the same time (now, a due time
+// ahead, or the same window opening), so that River's per-job costs
+// (fetch, completion) and the run's reads and writes are paid once per
+// chunk rather than once per run. Each run keeps its own idempotency key
+// and outcome. The job of a run made ahead of its due time is ready at
+// that time (see runArgs.ahead); one waiting for a window is scheduled.
+func (s *Service) runJobs(inserted []string, byID map[string]*Run, now time.Time) []river.InsertManyParams {
+	// A group is the runs starting at one time in one way.
+	type key struct {
+		start int64 // UnixNano; 0 = now
+		ahead bool  // queued ahead of its due time (not waiting for a window)
+	}
+	type group struct {
+		start       time.Time
+		ids         []string
+		maxAttempts int
+	}
+	var order []key
+	groups := map[key]*group{}
+	var params []river.InsertManyParams
+	flush := func(k key, g *group) {
+		opts := &river.InsertOpts{MaxAttempts: g.maxAttempts + riverMargin}
+		args := runArgs{RunIDs: g.ids, ahead: k.ahead}
+		if k.start != 0 {
+			opts.ScheduledAt = g.start
+		}
+		params = append(params, river.InsertManyParams{Args: args, InsertOpts: opts})
+	}
+	for _, id := range inserted {
+		r := byID[id]
+		var k key
+		if r.RunAfter.After(now) {
+			k = key{start: r.RunAfter.UnixNano(), ahead: r.Status == RunQueued}
+		}
+		g := groups[k]
+		if g == nil {
+			g = &group{start: r.RunAfter}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.ids = append(g.ids, id)
+		g.maxAttempts = max(g.maxAttempts, r.MaxAttempts)
+		if len(g.ids) == s.opts.RunsPerJob {
+			flush(k, g)
+			groups[k] = &group{start: r.RunAfter}
+		}
+	}
+	for _, k := range order {
+		if g := groups[k]; len(g.ids) > 0 {
+			flush(k, g)
+		}
+	}
+	return params
 }
 
 // bulkSetTime sets col of each row (by key) in one statement.

@@ -8,7 +8,15 @@ import (
 // Test hooks: the job bodies, called directly instead of through River.
 
 func (s *Service) ExecuteRunForTest(ctx context.Context, runID string, lastTry bool) error {
-	return s.executeRun(ctx, runID, lastTry)
+	return s.executeRuns(ctx, []string{runID}, func(*runContext) bool { return lastTry })
+}
+
+// ExecuteRunsForTest executes a chunk of runs as their job's River
+// attempt `attempt` of maxAttempts would.
+func (s *Service) ExecuteRunsForTest(ctx context.Context, runIDs []string, attempt, maxAttempts int) error {
+	return s.executeRuns(ctx, runIDs, func(rc *runContext) bool {
+		return attempt >= maxAttempts || attempt >= rc.MaxAttempts+riverMargin
+	})
 }
 
 func (s *Service) CheckForTest(ctx context.Context, serviceID string, slot time.Time) error {

@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -215,6 +216,30 @@ func (b *testBundle) jobCount(t *testing.T, kind string) int {
 		t.Fatal(err)
 	}
 	return int(n)
+}
+
+// jobRuns returns, per run job, the runs it executes.
+func (b *testBundle) jobRuns(t *testing.T) [][]string {
+	t.Helper()
+	var raw []string
+	col := "args::text"
+	if b.db.Dialect == database.SQLite {
+		col = "json(args)" // River stores JSONB there
+	}
+	if err := b.db.NewSelect().Table("river_job").ColumnExpr(col).Where("kind = ?", scheduler.KindTaskRun).OrderExpr("id").Scan(context.Background(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	for _, r := range raw {
+		var args struct {
+			RunIDs []string `json:"run_ids"`
+		}
+		if err := json.Unmarshal([]byte(r), &args); err != nil {
+			t.Fatalf("run job args %s: %v", r, err)
+		}
+		out = append(out, args.RunIDs)
+	}
+	return out
 }
 
 func ptr[T any](v T) *T { return &v }

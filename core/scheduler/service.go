@@ -40,6 +40,13 @@ type Options struct {
 	RetryBase, RetryMax time.Duration
 	// BatchSize is how many due tasks one transaction turns into runs.
 	BatchSize int
+	// RunsPerJob is how many runs due together one job executes (their
+	// provisioner calls concurrently).
+	RunsPerJob int
+	// Lookahead is how far ahead of their due time runs and their jobs
+	// are made (0: when due). The due-tasks job runs every minute, so one
+	// minute makes every run a minute ahead.
+	Lookahead time.Duration
 	// CheckTimeout bounds one health probe.
 	CheckTimeout time.Duration
 	// AllowPrivate lets health probes reach private and loopback addresses.
@@ -63,6 +70,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 1000
+	}
+	if o.RunsPerJob <= 0 {
+		o.RunsPerJob = 50
 	}
 	if o.CheckTimeout <= 0 {
 		o.CheckTimeout = 10 * time.Second

@@ -348,6 +348,15 @@ func (s *Service) UpdateTask(ctx context.Context, accountID, id string, p TaskPa
 			Column("name", "script", "cron", "time_zone", "enabled", "notify", "max_retries", "next_run_at", "updated_at").Exec(ctx); err != nil {
 			return fmt.Errorf("scheduler: updating task %s: %w", id, err)
 		}
+		if reschedule {
+			// Runs made ahead (Options.Lookahead) for due times not yet
+			// come belong to the old schedule: the new one decides. Their
+			// jobs then find nothing to do.
+			if _, err := tx.NewDelete().Model((*Run)(nil)).Where("task_id = ?", id).Where("due_at > ?", now).
+				Where("status IN (?)", bun.List([]string{RunQueued, RunWaiting})).Exec(ctx); err != nil {
+				return fmt.Errorf("scheduler: dropping the runs of task %s made ahead: %w", id, err)
+			}
+		}
 		out = t
 		_, err = audit.Append(ctx, tx, audit.Event{Action: "scheduler.task.update", AccountID: accountID, TargetType: "task", TargetID: id, Changes: changes})
 		return err

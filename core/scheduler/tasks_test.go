@@ -181,8 +181,25 @@ func TestConcurrentDueTasksMakeOneRunEach(t *testing.T) {
 				t.Errorf("task %s has %d runs, want 1", id, len(rs))
 			}
 		}
-		if n := b.jobCount(t, scheduler.KindTaskRun); n != 40 {
-			t.Errorf("%d run jobs, want 40", n)
+		// Every run is in exactly one job, in chunks of at most 7 (the
+		// batch size and RunsPerJob's default of 50 bound them).
+		inJobs := map[string]int{}
+		for _, chunk := range b.jobRuns(t) {
+			if len(chunk) == 0 || len(chunk) > 7 {
+				t.Errorf("a run job with %d runs", len(chunk))
+			}
+			for _, id := range chunk {
+				inJobs[id]++
+			}
+		}
+		for _, id := range ids {
+			rs := b.runs(t, id)
+			if len(rs) == 1 && inJobs[rs[0].ID] != 1 {
+				t.Errorf("run %s is in %d jobs, want 1", rs[0].ID, inJobs[rs[0].ID])
+			}
+		}
+		if len(inJobs) != 40 {
+			t.Errorf("%d runs in jobs, want 40", len(inJobs))
 		}
 	})
 }
