@@ -3,9 +3,13 @@
 // api_key/api_key_secret in the JSON body, 403 "Access Denied" for a wrong
 // key, per-call permissions (403 on the session calls, 401 elsewhere, for a
 // key without them), 400 "Invalid user_id (…)"/"Invalid kasm_id (…)" for
-// unknown ids, and every other error as HTTP 200 with error_message — e.g.
-// "No Default Image Found" when request_kasm has no image_id. Sessions start
-// as "starting" and run after StartDuration.
+// unknown ids, get_user of an unknown user as 400 "Invalid Request" (not an
+// empty answer), delete_user of one as 400 "Unknown user (…)", update_user
+// without a username as 400 "Username is not present", and every other error
+// as HTTP 200 with error_message — e.g. "No Default Image Found" when
+// request_kasm has no image_id. Sessions start as "starting" and run after
+// StartDuration; while starting, get_kasm_status carries error_message ("This
+// session is currently starting.") beside operational_status.
 //
 // Tests make it misbehave with FailNext (status 200 gives an in-body error),
 // SetLatency and SetRateLimit; a fake started as a process can be driven over
@@ -168,6 +172,16 @@ func (f *Fake) SessionCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.kasms)
+}
+
+// User returns a user as get_user shows it.
+func (f *Fake) User(userID string) (kasmapi.User, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if u := f.user(userID); u != nil {
+		return *u, true
+	}
+	return kasmapi.User{}, false
 }
 
 // UserCount returns how many users exist.
