@@ -152,3 +152,21 @@ func TestSuspendThroughUpdateUser(t *testing.T) {
 		t.Errorf("%d update_user calls, want 2", n)
 	}
 }
+
+// TestCreateAfterALostAnswer: Kasm starts the session but the answer to
+// request_kasm is lost; the retry finds the user by name and its session
+// among the sessions instead of starting a second one.
+func TestCreateAfterALostAnswer(t *testing.T) {
+	t.Parallel()
+	b := setup(t, fakekasm.Options{})
+	b.fake.LoseNext("POST /api/public/request_kasm", 1)
+	if _, err := b.p.Create(t.Context(), &pb.CreateRequest{Service: service("svc-1"), IdempotencyKey: "k"}); !sdk.IsKind(err, sdk.Unavailable) {
+		t.Fatalf("Create with a lost answer: %v, want Unavailable", err)
+	}
+	if _, err := b.p.Create(t.Context(), &pb.CreateRequest{Service: service("svc-1"), IdempotencyKey: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, k := b.fake.SessionCount(), b.fake.Calls("POST /api/public/request_kasm"); n != 1 || k != 1 {
+		t.Errorf("%d sessions after %d request_kasm calls, want 1 after 1", n, k)
+	}
+}

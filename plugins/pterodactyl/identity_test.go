@@ -131,3 +131,21 @@ func TestCreateWithoutPortRange(t *testing.T) {
 		t.Errorf("address %q, want the first free port of the range", got)
 	}
 }
+
+// TestCreateAfterALostAnswer: the panel creates the server but the answer
+// is lost; the retry finds it by its external id instead of creating a
+// second one.
+func TestCreateAfterALostAnswer(t *testing.T) {
+	t.Parallel()
+	b := setup(t, fakepterodactyl.Options{})
+	b.fake.LoseNext("POST /api/application/servers", 1)
+	if _, err := b.p.Create(t.Context(), &pb.CreateRequest{Service: service("svc-1"), IdempotencyKey: "k"}); !sdk.IsKind(err, sdk.Unavailable) {
+		t.Fatalf("Create with a lost answer: %v, want Unavailable", err)
+	}
+	if _, err := b.p.Create(t.Context(), &pb.CreateRequest{Service: service("svc-1"), IdempotencyKey: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, posts := b.fake.ServerCount(), b.fake.Calls("POST /api/application/servers"); n != 1 || posts != 1 {
+		t.Errorf("%d servers after %d creates, want 1 after 1", n, posts)
+	}
+}

@@ -91,6 +91,18 @@ func ServeLost(w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
 	panic(http.ErrAbortHandler)
 }
 
+// Losing wraps a fake's handler of route so that the losses LoseNext set up
+// for it apply: the handler runs, its answer is dropped (ServeLost).
+func (in *Injector) Losing(route string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if in.Lost(route) {
+			ServeLost(w, r, h)
+			return
+		}
+		h(w, r)
+	}
+}
+
 // discard is a ResponseWriter that keeps nothing.
 type discard struct{ header http.Header }
 

@@ -146,16 +146,9 @@ func TestLostAnswer(t *testing.T) {
 
 	var in Injector
 	var acted atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := func(w http.ResponseWriter, _ *http.Request) {
-			acted.Add(1)
-			w.WriteHeader(http.StatusCreated)
-		}
-		if in.Lost("POST /x") {
-			ServeLost(w, r, h)
-			return
-		}
-		h(w, r)
+	srv := httptest.NewServer(in.Losing("POST /x", func(w http.ResponseWriter, _ *http.Request) {
+		acted.Add(1)
+		w.WriteHeader(http.StatusCreated)
 	}))
 	t.Cleanup(srv.Close)
 	control := in.ControlHandler()

@@ -150,6 +150,10 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // in-body error_message, as Kasm does for most errors.
 func (f *Fake) FailNext(route string, fl fault.Failure) { f.faults.FailNext(route, fl) }
 
+// LoseNext makes the next times calls of route act but lose their answer
+// (the connection drops after Kasm acted).
+func (f *Fake) LoseNext(route string, times int) { f.faults.LoseNext(route, times) }
+
 // SetLatency delays every call of route by d.
 func (f *Fake) SetLatency(route string, d time.Duration) { f.faults.SetLatency(route, d) }
 
@@ -211,7 +215,7 @@ func (r request) str(name string) (string, bool) {
 // authentication layer does.
 func (f *Fake) handle(name string, perm Permission, sessionCall bool, h func(http.ResponseWriter, request)) {
 	route := "POST /api/public/" + name
-	f.mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
+	f.mux.HandleFunc(route, f.faults.Losing(route, func(w http.ResponseWriter, r *http.Request) {
 		if fl, ok := f.faults.Before(r.Context(), route); ok {
 			writeFailure(w, fl)
 			return
@@ -256,7 +260,7 @@ func (f *Fake) handle(name string, perm Permission, sessionCall bool, h func(htt
 			return
 		}
 		h(w, req)
-	})
+	}))
 }
 
 func writeFailure(w http.ResponseWriter, fl fault.Failure) {

@@ -164,6 +164,10 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // "POST /api/application/servers", or "*") fail with fl.Status.
 func (f *Fake) FailNext(route string, fl fault.Failure) { f.faults.FailNext(route, fl) }
 
+// LoseNext makes the next times calls of route act but lose their answer
+// (the connection drops after the panel acted).
+func (f *Fake) LoseNext(route string, times int) { f.faults.LoseNext(route, times) }
+
 // SetLatency delays every call of route by d.
 func (f *Fake) SetLatency(route string, d time.Duration) { f.faults.SetLatency(route, d) }
 
@@ -248,7 +252,7 @@ func (f *Fake) ServerCount() int {
 // handle registers an Application API route: failures, rate limit, then a
 // ptla_ key whose owner is a root admin.
 func (f *Fake) handleApp(pattern string, h func(http.ResponseWriter, *http.Request)) {
-	f.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	f.mux.HandleFunc(pattern, f.faults.Losing(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if !f.before(w, r, pattern, f.appLimit) {
 			return
 		}
@@ -265,14 +269,14 @@ func (f *Fake) handleApp(pattern string, h func(http.ResponseWriter, *http.Reque
 			return
 		}
 		h(w, r)
-	})
+	}))
 }
 
 // handleClient registers a Client API route taking {server}: failures, rate
 // limit, a ptlc_ key, then access to the server (its owner or a root admin;
 // anyone else gets 404 as the panel hides servers one cannot see).
 func (f *Fake) handleClient(pattern string, h func(http.ResponseWriter, *http.Request, *serverState)) {
-	f.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	f.mux.HandleFunc(pattern, f.faults.Losing(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if !f.before(w, r, pattern, f.clientLimit) {
 			return
 		}
@@ -295,7 +299,7 @@ func (f *Fake) handleClient(pattern string, h func(http.ResponseWriter, *http.Re
 		}
 		f.settle(srv)
 		h(w, r, srv)
-	})
+	}))
 }
 
 func (f *Fake) before(w http.ResponseWriter, r *http.Request, route string, l *fault.Limiter) bool {

@@ -156,12 +156,8 @@ func (f *Fake) serve(route string, w http.ResponseWriter, r *http.Request, h htt
 		f.writeFailure(w, fl)
 		return
 	}
-	if f.faults.Lost(route) {
-		// The panel acts on the call; its answer never arrives.
-		fault.ServeLost(w, r, func(w http.ResponseWriter, r *http.Request) { f.serveAuthorized(w, r, h) })
-		return
-	}
-	f.serveAuthorized(w, r, h)
+	// A lost call is acted on; its answer never arrives.
+	f.faults.Losing(route, func(w http.ResponseWriter, r *http.Request) { f.serveAuthorized(w, r, h) })(w, r)
 }
 
 // serveAuthorized runs the rate limit and the token check, then h.
