@@ -40,7 +40,7 @@ func (p *Plugin) Power(ctx context.Context, req *pb.PowerRequest) (*pb.PowerResp
 			if err != nil {
 				return nil, err
 			}
-			k, err := p.start(ctx, cl, w.user.UserID, imageID)
+			k, _, err := p.start(ctx, cl, w.user.UserID, imageID)
 			if err != nil {
 				return nil, err
 			}
@@ -51,8 +51,10 @@ func (p *Plugin) Power(ctx context.Context, req *pb.PowerRequest) (*pb.PowerResp
 }
 
 // LoginURL returns the URL of the workspace's running session, starting a
-// session when there is none. A session still starting answers Unavailable
-// with a short retry hint.
+// session when there is none. A session still coming up (just started, or
+// "starting" with Kasm's "This session is currently starting." beside it)
+// answers Unavailable with a retry-after, which the core turns into a 503
+// with Retry-After; the session is not requested again.
 func (p *Plugin) LoginURL(ctx context.Context, req *pb.LoginURLRequest) (*pb.LoginURLResponse, error) {
 	cl, cfg, err := p.current()
 	if err != nil {
@@ -71,21 +73,29 @@ func (p *Plugin) LoginURL(ctx context.Context, req *pb.LoginURLRequest) (*pb.Log
 		if err != nil {
 			return nil, err
 		}
-		k, err := cl.RequestKasm(ctx, kasmapi.RequestKasm{UserID: w.user.UserID, ImageID: imageID})
+		k, kasmURL, err := p.start(ctx, cl, w.user.UserID, imageID)
 		if err != nil {
-			return nil, fromAPI(err, "starting a session")
+			return nil, err
 		}
-		// request_kasm's URL works as soon as the session runs.
-		return &pb.LoginURLResponse{Url: cl.URL(k.KasmURL)}, nil
+		return loginURL(cl, k.OperationalStatus, kasmURL)
 	}
 	st, err := cl.KasmStatus(ctx, w.sessions[0].KasmID, w.user.UserID)
 	if err != nil {
 		return nil, fromAPI(err, "reading the session")
 	}
-	if st.KasmURL == "" {
-		return nil, sdk.UnavailableError(startingRetry, "the session is %s", st.Status())
+	return loginURL(cl, st.Status(), st.KasmURL)
+}
+
+// loginURL is the link of a running session, or Unavailable (retry after
+// startingRetry) while it is not running yet.
+func loginURL(cl *kasmapi.Client, status, kasmURL string) (*pb.LoginURLResponse, error) {
+	if status != kasmapi.StatusRunning || kasmURL == "" {
+		if status == "" {
+			status = kasmapi.StatusStarting
+		}
+		return nil, sdk.UnavailableError(startingRetry, "the workspace session is %s; try again in a few seconds", status)
 	}
-	return &pb.LoginURLResponse{Url: cl.URL(st.KasmURL)}, nil
+	return &pb.LoginURLResponse{Url: cl.URL(kasmURL)}, nil
 }
 
 // ResetPassword sets the workspace user's password (generated when none is
@@ -105,7 +115,7 @@ func (p *Plugin) ResetPassword(ctx context.Context, req *pb.ResetPasswordRequest
 			pw = newPassword()
 			generated = pw
 		}
-		if _, err := cl.UpdateUser(ctx, kasmapi.UserUpdate{UserID: w.user.UserID, Password: &pw}); err != nil {
+		if _, err := cl.UpdateUser(ctx, kasmapi.UserUpdate{UserID: w.user.UserID, Username: w.user.Username, Password: &pw}); err != nil {
 			return nil, fromAPI(err, "setting the password")
 		}
 		return &pb.ResetPasswordResponse{Status: w.status(), Password: generated}, nil
@@ -131,7 +141,7 @@ func (p *Plugin) ListAccounts(ctx context.Context, _ *pb.ListAccountsRequest) (*
 		}
 		seen[k.UserID] = true
 		state := pb.ServiceState_SERVICE_STATE_ACTIVE
-		if k.OperationalStatus == kasmapi.StatusStarting {
+		if kasmapi.IsPending(k.OperationalStatus) {
 			state = pb.ServiceState_SERVICE_STATE_PENDING
 		}
 		out.Accounts = append(out.Accounts, &pb.RemoteAccount{ExternalId: k.UserID, State: state, Label: k.Username,

@@ -106,7 +106,7 @@ func (p *Plugin) Create(ctx context.Context, req *pb.CreateRequest) (*pb.CreateR
 			}
 		}
 		if len(w.sessions) == 0 && !u.Disabled {
-			k, err := p.start(ctx, cl, u.UserID, imageID)
+			k, _, err := p.start(ctx, cl, u.UserID, imageID)
 			if err != nil {
 				return nil, err
 			}
@@ -117,20 +117,27 @@ func (p *Plugin) Create(ctx context.Context, req *pb.CreateRequest) (*pb.CreateR
 }
 
 // start requests a session and reads it back (one session, not the whole
-// list).
-func (p *Plugin) start(ctx context.Context, cl *kasmapi.Client, userID, imageID string) (kasmapi.Kasm, error) {
+// list); kasmURL is set once it runs. Once Kasm has the session, start does
+// not fail: a session still coming up (or whose read-back failed) is
+// reported as starting, and the next call finds it among the user's
+// sessions, so a retry never requests a second one.
+func (p *Plugin) start(ctx context.Context, cl *kasmapi.Client, userID, imageID string) (k kasmapi.Kasm, kasmURL string, err error) {
 	nk, err := cl.RequestKasm(ctx, kasmapi.RequestKasm{UserID: userID, ImageID: imageID})
 	if err != nil {
-		return kasmapi.Kasm{}, fromAPI(err, "starting a session")
+		return kasmapi.Kasm{}, "", fromAPI(err, "starting a session")
 	}
+	pending := kasmapi.Kasm{KasmID: nk.KasmID, UserID: userID, OperationalStatus: kasmapi.StatusStarting}
 	st, err := cl.KasmStatus(ctx, nk.KasmID, userID)
-	if err != nil {
-		return kasmapi.Kasm{}, fromAPI(err, "reading the new session")
+	switch {
+	case err != nil:
+		return pending, "", nil
+	case st.Kasm != nil:
+		return *st.Kasm, st.KasmURL, nil
 	}
-	if st.Kasm != nil {
-		return *st.Kasm, nil
+	if s := st.Status(); s != "" {
+		pending.OperationalStatus = s
 	}
-	return kasmapi.Kasm{KasmID: nk.KasmID, UserID: userID, OperationalStatus: st.Status()}, nil
+	return pending, "", nil
 }
 
 // stop ends every session of the workspace; sessions already gone are fine.
@@ -173,7 +180,8 @@ func (p *Plugin) setDisabled(ctx context.Context, svc *pb.ServiceRef, disabled b
 		return nil, err
 	}
 	if w.user.Disabled != disabled {
-		u, err := cl.UpdateUser(ctx, kasmapi.UserUpdate{UserID: w.user.UserID, Disabled: &disabled})
+		// update_user refuses a change without the username.
+		u, err := cl.UpdateUser(ctx, kasmapi.UserUpdate{UserID: w.user.UserID, Username: w.user.Username, Disabled: &disabled})
 		if err != nil {
 			return nil, fromAPI(err, "changing the user's suspension")
 		}
@@ -187,7 +195,9 @@ func (p *Plugin) setDisabled(ctx context.Context, svc *pb.ServiceRef, disabled b
 	return w, nil
 }
 
-// Terminate deletes the user and its sessions.
+// Terminate deletes the user and its sessions. A user Kasm no longer knows
+// (delete_user answers "Unknown user (<id>)") is already terminated, so a
+// second Terminate succeeds.
 func (p *Plugin) Terminate(ctx context.Context, req *pb.TerminateRequest) (*pb.TerminateResponse, error) {
 	cl, cfg, err := p.current()
 	if err != nil {

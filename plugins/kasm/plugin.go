@@ -145,7 +145,7 @@ func (w *workspace) status() *pb.ServiceStatus {
 		st.Attributes["session"] = k.KasmID
 		st.Attributes["session_status"] = k.OperationalStatus
 		st.Attributes["image"] = k.Image.FriendlyName
-		if k.OperationalStatus == kasmapi.StatusStarting {
+		if kasmapi.IsPending(k.OperationalStatus) {
 			st.State = pb.ServiceState_SERVICE_STATE_PENDING
 		}
 	}

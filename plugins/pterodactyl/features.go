@@ -235,25 +235,41 @@ func (p *Plugin) Capacity(ctx context.Context, _ *pb.CapacityRequest) (*pb.Capac
 	return out, nil
 }
 
-const actionReinstall = "reinstall"
+// Action ids.
+const (
+	actionReinstall    = "reinstall"
+	actionDeleteBackup = "delete_backup"
+)
 
 // ListActions describes the Pterodactyl-specific operations.
 func (p *Plugin) ListActions(context.Context, *pb.ListActionsRequest) (*pb.ListActionsResponse, error) {
-	return &pb.ListActionsResponse{Actions: []*pb.ActionDescriptor{{
-		Id: actionReinstall, Label: "Reinstall", Description: "Run the egg's install script again; the server's files may be replaced.",
-		Destructive: true, CustomerVisible: true,
-	}}}, nil
+	return &pb.ListActionsResponse{Actions: []*pb.ActionDescriptor{
+		{Id: actionReinstall, Label: "Reinstall", Description: "Run the egg's install script again; the server's files may be replaced.",
+			Destructive: true, CustomerVisible: true},
+		{Id: actionDeleteBackup, Label: "Delete backup", Description: "Delete one of the server's backups, which frees room under its backup limit.",
+			Params:      []*pb.ActionParam{{Name: "backup_id", Label: "Backup id (from the backup list)", Type: pb.ParamType_PARAM_TYPE_STRING, Required: true}},
+			Destructive: true, CustomerVisible: true},
+	}}, nil
 }
 
 // InvokeAction runs one of ListActions' operations.
 func (p *Plugin) InvokeAction(ctx context.Context, req *pb.InvokeActionRequest) (*pb.InvokeActionResponse, error) {
-	if req.GetActionId() != actionReinstall {
+	switch req.GetActionId() {
+	case actionReinstall, actionDeleteBackup:
+	default:
 		return nil, sdk.Errorf(sdk.NotFound, "no action %q", req.GetActionId())
+	}
+	backupID, _ := req.GetParams().AsMap()["backup_id"].(string)
+	if req.GetActionId() == actionDeleteBackup && backupID == "" {
+		return nil, sdk.FieldErrorf("params.backup_id", "is required")
 	}
 	return idem.Do(ctx, p.idem, "action:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.InvokeActionResponse, error) {
 		cl, _, err := p.current()
 		if err != nil {
 			return nil, err
+		}
+		if req.GetActionId() == actionDeleteBackup {
+			return p.deleteBackup(ctx, cl, req.GetService(), backupID)
 		}
 		id, err := serverID(req.GetService().GetExternalId())
 		if err != nil {
@@ -279,4 +295,5 @@ var (
 	_ sdk.ScriptRunner     = (*Plugin)(nil)
 	_ sdk.ActionProvider   = (*Plugin)(nil)
 	_ sdk.CapacityReporter = (*Plugin)(nil)
+	_ sdk.BackupManager    = (*Plugin)(nil)
 )

@@ -180,8 +180,12 @@ func (p *Plugin) create(ctx context.Context, svc *pb.ServiceRef, password string
 	return s, nil
 }
 
-// user finds the customer's panel user by external id, then by email (a
-// customer who already had a panel account keeps it), else creates one.
+// user finds the customer's panel user by its external id, else creates
+// one. A panel user is never taken over by email: the customer's email may
+// be unverified, and the panel's filter[email] matches substrings (a lookup
+// of bob@example.net also finds xbob@example.net). A panel user who already
+// has this exact email and no link is a conflict that staff resolve by
+// setting that user's external id to ezscale-<account id>.
 func (p *Plugin) user(ctx context.Context, cl *pt.Client, c *pb.Customer, password string) (*pt.User, error) {
 	if c.GetAccountId() == "" {
 		return nil, sdk.FieldErrorf("service.customer.account_id", "is required")
@@ -197,12 +201,17 @@ func (p *Plugin) user(ctx context.Context, cl *pt.Client, c *pb.Customer, passwo
 	if c.GetEmail() == "" {
 		return nil, sdk.FieldErrorf("service.customer.email", "is required to create the panel user")
 	}
-	found, err := cl.Users(ctx, pt.ListOptions{Filters: map[string]string{"email": c.GetEmail()}})
+	found, err := cl.AllUsers(ctx, pt.ListOptions{Filters: map[string]string{"email": c.GetEmail()}})
 	if err != nil {
 		return nil, errkind.FromAPI(err, "looking for the customer's email")
 	}
-	if items := found.Items(); len(items) > 0 {
-		return &items[0], nil
+	for _, u := range found {
+		// The filter matches substrings: only an exact (case-insensitive)
+		// match is this email.
+		if strings.EqualFold(u.Email, c.GetEmail()) {
+			return nil, sdk.Errorf(sdk.Conflict, "the panel already has a user with the email %s (panel user %d) that this platform did not create; "+
+				"to give it this customer's servers, set that user's external id to %s in the panel", c.GetEmail(), u.ID, ext)
+		}
 	}
 	first, last := splitName(c.GetName(), "Customer")
 	u, err = cl.CreateUser(ctx, pt.UserRequest{Email: c.GetEmail(), Username: username(c.GetEmail(), c.GetAccountId()),

@@ -20,6 +20,7 @@ import (
 
 type testBundle struct {
 	fake *fakepterodactyl.Fake
+	url  string
 	h    *plugintest.Harness
 	p    sdk.ProvisionerClient
 }
@@ -29,16 +30,25 @@ func setup(t testing.TB, opts fakepterodactyl.Options) *testBundle {
 	fake := fakepterodactyl.New(opts)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	h := plugintest.New(t, New(), plugintest.WithConfig(map[string]any{
-		"api_url": srv.URL, "application_key": fakepterodactyl.DefaultApplicationKey,
+	b := &testBundle{fake: fake, url: srv.URL}
+	b.p = b.restarted(t)
+	return b
+}
+
+// restarted starts another plugin on the same panel: a plugin process with
+// none of the first one's in-memory outcomes, as after a restart.
+func (b *testBundle) restarted(t testing.TB) sdk.ProvisionerClient {
+	t.Helper()
+	b.h = plugintest.New(t, New(), plugintest.WithConfig(map[string]any{
+		"api_url": b.url, "application_key": fakepterodactyl.DefaultApplicationKey,
 		"client_key": fakepterodactyl.DefaultClientKey, "timeout": "5s",
 	}))
-	return &testBundle{fake: fake, h: h, p: h.Provisioner()}
+	return b.h.Provisioner()
 }
 
 func service(id string) *pb.ServiceRef {
 	return &pb.ServiceRef{ServiceId: id,
-		PlanOptions: map[string]string{"egg_id": "1", "memory": "2048", "disk": "10240", "env.VANILLA_VERSION": "1.21.1"},
+		PlanOptions: map[string]string{"egg_id": "1", "memory": "2048", "disk": "10240", "backups": "2", "env.VANILLA_VERSION": "1.21.1"},
 		Customer:    &pb.Customer{AccountId: "42", Email: "alice@example.com", Name: "Alice Liddell"}}
 }
 
@@ -59,7 +69,7 @@ func TestConformance(t *testing.T) {
 	b := setup(t, fakepterodactyl.Options{})
 	conformance.Provisioner(t, b.h, conformance.ProvisionerFixture{
 		Service:        service("svc-1"),
-		NewPlanOptions: map[string]string{"egg_id": "1", "memory": "4096", "disk": "20480", "env.VANILLA_VERSION": "1.21.1"},
+		NewPlanOptions: map[string]string{"egg_id": "1", "memory": "4096", "disk": "20480", "backups": "2", "env.VANILLA_VERSION": "1.21.1"},
 		Script:         "say hello\nsave-all",
 	})
 }
@@ -70,7 +80,7 @@ func TestCapabilities(t *testing.T) {
 
 	got := b.h.Description().GetCapabilities()
 	slices.Sort(got)
-	want := []string{string(sdk.CapActions), string(sdk.CapCapacity), string(sdk.CapChangePlan), string(sdk.CapListAccounts),
+	want := []string{string(sdk.CapActions), string(sdk.CapBackup), string(sdk.CapCapacity), string(sdk.CapChangePlan), string(sdk.CapListAccounts),
 		string(sdk.CapPower), string(sdk.CapResetPassword), string(sdk.CapRunScript), string(sdk.CapUsage)}
 	slices.Sort(want)
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -133,7 +133,8 @@ func (p *Plugin) Usage(ctx context.Context, req *pb.UsageRequest) (*pb.UsageResp
 	}
 	if rs := s.RemoteState; rs != nil {
 		out.CpuPercent = rs.CPU
-		if rs.Running {
+		// remoteState.state is the only documented running flag.
+		if rs.State == vf.PowerRunning {
 			out.RamUsedBytes = max(0, rs.Memory.Actual-rs.Memory.Unused) << 10
 		}
 		out.DiskUsedBytes = rs.Disk.Allocation
@@ -183,7 +184,8 @@ func (p *Plugin) Power(ctx context.Context, req *pb.PowerRequest) (*pb.PowerResp
 	})
 }
 
-// LoginURL returns a single-use SSO link into the panel on the server's page.
+// LoginURL returns a single-use SSO link into the panel on the server's
+// page: the panel's origin followed by the token path it answers.
 func (p *Plugin) LoginURL(ctx context.Context, req *pb.LoginURLRequest) (*pb.LoginURLResponse, error) {
 	cl, _, err := p.current()
 	if err != nil {
@@ -202,7 +204,12 @@ func (p *Plugin) LoginURL(ctx context.Context, req *pb.LoginURLRequest) (*pb.Log
 	if err != nil {
 		return nil, errkind.FromAPI(err, "requesting login tokens")
 	}
-	out := &pb.LoginURLResponse{Url: tok.EndpointComplete}
+	// endpoint_complete is a path on the panel's own origin.
+	link, err := cl.PanelURL(tok.EndpointComplete)
+	if err != nil || tok.EndpointComplete == "" {
+		return nil, sdk.Errorf(sdk.Internal, "the panel answered no usable login link: %v", err)
+	}
+	out := &pb.LoginURLResponse{Url: link}
 	if t, err := time.Parse(time.RFC3339, tok.Expiry.Expires); err == nil {
 		out.ExpiresAt = timestamppb.New(t)
 	} else if tok.Expiry.TTL > 0 {

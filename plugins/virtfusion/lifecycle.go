@@ -76,8 +76,9 @@ func (p *Plugin) HealthCheck(ctx context.Context, _ *pb.HealthCheckRequest) (*pb
 
 // Create finds or creates the customer's user, then finds the service's
 // server by name or creates and builds it. Idempotent per key in process and
-// across restarts through the server's name; a crash between creating and
-// naming a server (one request apart) can leave an unnamed server behind.
+// across restarts through the server's name. Creating and naming a server
+// are two calls; a lost answer to the first leaves an unnamed server, which
+// the next attempt adopts instead of creating a second one (see adopt).
 func (p *Plugin) Create(ctx context.Context, req *pb.CreateRequest) (*pb.CreateResponse, error) {
 	return idem.Do(ctx, p.idem, "create:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.CreateResponse, error) {
 		s, err := p.create(ctx, req.GetService())
@@ -101,34 +102,81 @@ func (p *Plugin) create(ctx context.Context, svc *pb.ServiceRef) (*vf.Server, er
 	if err != nil {
 		return nil, err
 	}
-	name := serverName(svc.GetServiceId())
-	existing, err := p.findServer(ctx, cl, user.ID, name)
+	// One create at a time per VirtFusion user in this process, so an
+	// unnamed server of the user is never another create's in flight.
+	unlock, err := p.users.lock(ctx, user.ID)
+	if err != nil {
+		return nil, sdk.UnavailableError(0, "waiting for another create of this customer: %v", err)
+	}
+	defer unlock()
+
+	serviceID, name := svc.GetServiceId(), serverName(svc.GetServiceId())
+	servers, err := cl.AllUserServers(ctx, user.ID)
+	if err != nil {
+		return nil, errkind.FromAPI(err, "listing the customer's servers")
+	}
+	existing, err := p.named(ctx, cl, servers, name)
 	if err != nil {
 		return nil, err
 	}
 	if existing != nil && existing.State != vf.StateAllocated {
+		p.lost.forget(serviceID)
 		return existing, nil
 	}
-	id := int64(0)
-	if existing != nil {
-		// Created earlier but not built: finish the job.
+	var id int64
+	switch {
+	case existing != nil:
+		// Created and named earlier but not built: finish the job.
 		id = existing.ID
-	} else {
+	default:
+		orphan, err := p.adopt(ctx, cl, serviceID, user.ID, servers, pl)
+		if err != nil {
+			return nil, err
+		}
+		if orphan != nil {
+			id = orphan.ID
+			break
+		}
 		s, err := cl.CreateServer(ctx, vf.CreateServerRequest{PackageID: pl.packageID, UserID: user.ID, HypervisorID: pl.groupID, IPv4: int(pl.ipv4)}, false)
 		if err != nil {
-			return nil, errkind.FromAPI(err, "creating the server")
+			if !ambiguous(err) {
+				return nil, errkind.FromAPI(err, "creating the server")
+			}
+			// The panel may have created it: remember the window, and look
+			// at once (the answer may have been lost after the commit).
+			p.lost.remember(serviceID, lostCreate{userID: user.ID, after: maxID(servers)})
+			if again, listErr := cl.AllUserServers(ctx, user.ID); listErr == nil {
+				if orphan, _ := p.adopt(ctx, cl, serviceID, user.ID, again, pl); orphan != nil {
+					id = orphan.ID
+				}
+			}
+			if id == 0 {
+				return nil, errkind.FromAPI(err, "creating the server (no answer; the next attempt adopts the server if the panel created it)")
+			}
+		} else {
+			id = s.ID
 		}
-		id = s.ID
 		// Name it at once so that a repeat finds it even if the build fails.
 		if err := cl.ModifyName(ctx, id, name); err != nil {
+			// Unnamed, it is an orphan the next attempt adopts.
+			p.lost.remember(serviceID, lostCreate{userID: user.ID, after: id - 1})
 			return nil, errkind.FromAPI(err, "naming the server")
 		}
+		p.lost.forget(serviceID)
 	}
 	built, err := cl.BuildServer(ctx, id, vf.BuildRequest{OperatingSystemID: pl.osTemplateID, Name: name, Hostname: pl.hostname})
 	if err != nil {
 		return nil, errkind.FromAPI(err, "building the server")
 	}
 	return built, nil
+}
+
+// ambiguous reports a failed call that may have acted at the panel: no
+// answer (a transport error, a timeout, an unreadable body) or a 5xx. A 4xx
+// is a refusal: nothing was created.
+func ambiguous(err error) bool {
+	e, ok := vf.AsError(err)
+	return !ok || e.StatusCode >= 500
 }
 
 // user finds the customer's VirtFusion user by extRelationId, else creates it.
@@ -164,13 +212,10 @@ func (p *Plugin) user(ctx context.Context, cl *vf.Client, c *pb.Customer) (*vf.U
 	return u, nil
 }
 
-// findServer returns the user's server with the given name, or nil.
-func (p *Plugin) findServer(ctx context.Context, cl *vf.Client, userID int64, name string) (*vf.Server, error) {
-	list, err := cl.UserServers(ctx, userID)
-	if err != nil {
-		return nil, errkind.FromAPI(err, "listing the customer's servers")
-	}
-	for _, s := range list {
+// named returns the server of servers (one user's, every page) with the
+// given name, read in full, or nil.
+func (p *Plugin) named(ctx context.Context, cl *vf.Client, servers []vf.ServerSummary, name string) (*vf.Server, error) {
+	for _, s := range servers {
 		if s.Name == name {
 			full, err := cl.Server(ctx, s.ID, false)
 			if err != nil {
@@ -243,12 +288,9 @@ func (p *Plugin) Terminate(ctx context.Context, req *pb.TerminateRequest) (*pb.T
 	svc := req.GetService()
 	ext := svc.GetExternalId()
 	if ext == "" {
-		// Never confirmed created: delete what a crashed Create left.
-		u, err := p.user(ctx, cl, svc.GetCustomer())
-		if err != nil {
-			return nil, err
-		}
-		s, err := p.findServer(ctx, cl, u.ID, serverName(svc.GetServiceId()))
+		// Never confirmed created: delete what a failed Create left, the
+		// named server or the orphan of a lost answer.
+		s, err := p.leftover(ctx, cl, svc)
 		if err != nil {
 			return nil, err
 		}
@@ -267,7 +309,41 @@ func (p *Plugin) Terminate(ctx context.Context, req *pb.TerminateRequest) (*pb.T
 	if err := cl.DeleteServer(ctx, id, 0); err != nil && !vf.IsNotFound(err) {
 		return nil, errkind.FromAPI(err, "deleting the server")
 	}
+	p.lost.forget(svc.GetServiceId())
 	return done, nil
+}
+
+// leftover finds what a Create that never answered left for a service: its
+// named server, else the orphan of a lost answer. It creates no user.
+func (p *Plugin) leftover(ctx context.Context, cl *vf.Client, svc *pb.ServiceRef) (*vf.Server, error) {
+	ext, err := extRelationID(svc.GetCustomer().GetAccountId())
+	if err != nil {
+		return nil, err
+	}
+	u, err := cl.UserByExtRelationID(ctx, ext)
+	switch {
+	case vf.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, errkind.FromAPI(err, "finding the customer's VirtFusion user")
+	}
+	servers, err := cl.AllUserServers(ctx, u.ID)
+	if err != nil {
+		return nil, errkind.FromAPI(err, "listing the customer's servers")
+	}
+	s, err := p.named(ctx, cl, servers, serverName(svc.GetServiceId()))
+	if s != nil || err != nil {
+		return s, err
+	}
+	_, cfg, err := p.current()
+	if err != nil {
+		return nil, err
+	}
+	pl, err := cfg.plan(svc.GetPlanOptions())
+	if err != nil {
+		return nil, nil
+	}
+	return p.adopt(ctx, cl, svc.GetServiceId(), u.ID, servers, pl)
 }
 
 // GetInfo reads the server.

@@ -19,7 +19,9 @@ const version = "0.1.0"
 
 // Plugin is the VirtFusion provisioner.
 type Plugin struct {
-	idem *idem.Cache
+	idem  *idem.Cache
+	users keyedLock   // one create at a time per VirtFusion user
+	lost  lostCreates // creates whose answer was lost, by service id
 
 	mu     sync.RWMutex
 	client *vf.Client

@@ -22,6 +22,8 @@ type testBundle struct {
 	fake *fakevirtfusion.Fake
 	h    *plugintest.Harness
 	p    sdk.ProvisionerClient
+	// origin is the fake panel's scheme and host.
+	origin string
 }
 
 func setup(t testing.TB) *testBundle {
@@ -32,7 +34,7 @@ func setup(t testing.TB) *testBundle {
 	h := plugintest.New(t, New(), plugintest.WithConfig(map[string]any{
 		"api_url": srv.URL + fakevirtfusion.BasePath, "api_token": "tok", "timeout": "5s",
 	}))
-	return &testBundle{fake: fake, h: h, p: h.Provisioner()}
+	return &testBundle{fake: fake, h: h, p: h.Provisioner(), origin: srv.URL}
 }
 
 func service(id string) *pb.ServiceRef {

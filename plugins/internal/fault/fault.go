@@ -1,7 +1,8 @@
 // Package fault lets the API fakes in this module misbehave on purpose:
-// fail the next N calls of a route with a chosen status, answer slowly, and
-// count calls so tests can prove that a plugin did (or did not) call an
-// endpoint. Routes are named by their net/http ServeMux pattern, e.g.
+// fail the next N calls of a route with a chosen status, act on a call but
+// lose its answer (the connection drops after the backend acted), answer
+// slowly, and count calls so tests can prove that a plugin did (or did not)
+// call an endpoint. Routes are named by their net/http ServeMux pattern, e.g.
 // "POST /api/v1/servers"; "*" matches every route.
 package fault
 
@@ -28,6 +29,9 @@ type Failure struct {
 	RetryAfter time.Duration
 	// Message replaces the fake's default error message for Status.
 	Message string
+	// Skip lets that many calls of the route through before the failure
+	// applies, to fail a later call of a sequence (the second listing, say).
+	Skip int
 }
 
 // Injector holds the failures, latencies and call counts of one fake. Its
@@ -35,6 +39,7 @@ type Failure struct {
 type Injector struct {
 	mu       sync.Mutex
 	failures map[string][]*Failure
+	lost     map[string]int
 	latency  map[string]time.Duration
 	calls    map[string]int
 }
@@ -51,6 +56,59 @@ func (in *Injector) FailNext(route string, f Failure) {
 	}
 	in.failures[route] = append(in.failures[route], &f)
 }
+
+// LoseNext makes the next times calls of route (0 means 1) lose their
+// answer: the fake acts on the call, then drops the connection without
+// answering, as when a proxy or the network fails after the backend has
+// committed. The client sees a transport error. Meant for non-idempotent
+// routes (POST): Go's HTTP client may resend a GET whose connection dropped.
+func (in *Injector) LoseNext(route string, times int) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.lost == nil {
+		in.lost = map[string]int{}
+	}
+	in.lost[route] += max(1, times)
+}
+
+// Lost reports whether this call of route must lose its answer, and uses
+// one of the losses LoseNext set up. A fake calls it after Before.
+func (in *Injector) Lost(route string) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.lost[route] <= 0 {
+		return false
+	}
+	in.lost[route]--
+	return true
+}
+
+// ServeLost runs h as usual but discards its answer, then aborts the
+// connection (http.ErrAbortHandler), so the client gets no answer at all
+// for a call the fake acted on.
+func ServeLost(w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
+	h(discard{header: http.Header{}}, r)
+	panic(http.ErrAbortHandler)
+}
+
+// Losing wraps a fake's handler of route so that the losses LoseNext set up
+// for it apply: the handler runs, its answer is dropped (ServeLost).
+func (in *Injector) Losing(route string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if in.Lost(route) {
+			ServeLost(w, r, h)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// discard is a ResponseWriter that keeps nothing.
+type discard struct{ header http.Header }
+
+func (d discard) Header() http.Header       { return d.header }
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+func (discard) WriteHeader(int)             {}
 
 // SetLatency delays every call of route by d before it is handled; 0 removes
 // the delay.
@@ -71,7 +129,7 @@ func (in *Injector) SetLatency(route string, d time.Duration) {
 func (in *Injector) Reset() {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.failures, in.latency = nil, nil
+	in.failures, in.latency, in.lost = nil, nil, nil
 }
 
 // Calls returns how many requests matched route (Any: all routes), including
@@ -120,6 +178,10 @@ func (in *Injector) pop(route string) (Failure, bool) {
 	if len(q) == 0 {
 		return Failure{}, false
 	}
+	if q[0].Skip > 0 {
+		q[0].Skip--
+		return Failure{}, false
+	}
 	f := *q[0]
 	q[0].Times--
 	if q[0].Times <= 0 {
@@ -141,7 +203,8 @@ const ControlPrefix = "/__fake/"
 
 // ControlHandler serves:
 //
-//	POST /__fake/failures {"route":"POST /api/v1/servers","status":503,"times":2,"retry_after":"5s","message":"…"}
+//	POST /__fake/failures {"route":"POST /api/v1/servers","status":503,"times":2,"retry_after":"5s","message":"…","skip":0}
+//	POST /__fake/lose     {"route":"POST /api/v1/servers","times":1}
 //	POST /__fake/latency  {"route":"*","latency":"250ms"}
 //	POST /__fake/reset
 //	GET  /__fake/calls?route=POST%20/api/v1/servers  → {"calls":N}
@@ -152,6 +215,7 @@ func (in *Injector) ControlHandler() http.Handler {
 		Times      int    `json:"times"`
 		RetryAfter string `json:"retry_after"`
 		Message    string `json:"message"`
+		Skip       int    `json:"skip"`
 	}
 	type latencyBody struct {
 		Route   string `json:"route"`
@@ -178,7 +242,19 @@ func (in *Injector) ControlHandler() http.Handler {
 			}
 			ra = d
 		}
-		in.FailNext(b.Route, Failure{Status: b.Status, Times: b.Times, RetryAfter: ra, Message: b.Message})
+		in.FailNext(b.Route, Failure{Status: b.Status, Times: b.Times, RetryAfter: ra, Message: b.Message, Skip: max(0, b.Skip)})
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST "+ControlPrefix+"lose", func(w http.ResponseWriter, r *http.Request) {
+		var b struct {
+			Route string `json:"route"`
+			Times int    `json:"times"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil || b.Route == "" {
+			bad(w, "want {route, times}")
+			return
+		}
+		in.LoseNext(b.Route, b.Times)
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST "+ControlPrefix+"latency", func(w http.ResponseWriter, r *http.Request) {

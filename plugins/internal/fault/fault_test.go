@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,5 +117,66 @@ func TestControlHandler(t *testing.T) {
 	}
 	if got := RetryAfterSeconds(1500 * time.Millisecond); got != 2 {
 		t.Errorf("RetryAfterSeconds rounds down: %d", got)
+	}
+}
+
+func TestInjectorSkip(t *testing.T) {
+	t.Parallel()
+
+	var in Injector
+	in.FailNext("GET /a", Failure{Status: 503, Skip: 1})
+	var got []int
+	for range 3 {
+		f, ok := in.Before(context.Background(), "GET /a")
+		if !ok {
+			f.Status = 200
+		}
+		got = append(got, f.Status)
+	}
+	// The first call goes through, the second fails, then success again.
+	if diff := cmp.Diff([]int{200, 503, 200}, got); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+}
+
+// TestLostAnswer: a lost call is acted on (the handler runs) and its client
+// gets a transport error, not an answer; the next call answers again.
+func TestLostAnswer(t *testing.T) {
+	t.Parallel()
+
+	var in Injector
+	var acted atomic.Int32
+	srv := httptest.NewServer(in.Losing("POST /x", func(w http.ResponseWriter, _ *http.Request) {
+		acted.Add(1)
+		w.WriteHeader(http.StatusCreated)
+	}))
+	t.Cleanup(srv.Close)
+	control := in.ControlHandler()
+	rec := httptest.NewRecorder()
+	control.ServeHTTP(rec, httptest.NewRequest("POST", "/__fake/lose", strings.NewReader(`{"route":"POST /x"}`)))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("lose: %d", rec.Code)
+	}
+
+	post := func() (int, error) {
+		req, err := http.NewRequestWithContext(t.Context(), "POST", srv.URL, strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if status, err := post(); err == nil {
+		t.Fatalf("lost answer: got status %d, want a transport error", status)
+	}
+	if status, err := post(); err != nil || status != http.StatusCreated {
+		t.Fatalf("next call: %d, %v", status, err)
+	}
+	if n := acted.Load(); n != 2 {
+		t.Errorf("the handler ran %d times, want 2 (the lost call acted too)", n)
 	}
 }

@@ -97,7 +97,8 @@ func (f *Fake) getUser(w http.ResponseWriter, req request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"error_message": kasmapi.MsgUserNotFound})
+	// An unknown user is an error, not an empty answer (classic builds).
+	writeError(w, http.StatusBadRequest, kasmapi.MsgInvalidRequest)
 }
 
 func (f *Fake) updateUser(w http.ResponseWriter, req request) {
@@ -109,14 +110,23 @@ func (f *Fake) updateUser(w http.ResponseWriter, req request) {
 		Disabled *bool   `json:"disabled"`
 	}
 	_ = json.Unmarshal(req["target_user"], &target)
-	u := f.user(target.UserID)
-	if u == nil {
-		writeJSON(w, http.StatusOK, map[string]string{"error_message": kasmapi.MsgUserNotFound})
+	if strings.TrimSpace(target.Username) == "" {
+		writeError(w, http.StatusBadRequest, kasmapi.MsgNoUsername)
 		return
 	}
-	if target.Username != "" {
-		u.Username = target.Username
+	u := f.user(target.UserID)
+	if u == nil {
+		// [inferred] answered like get_user's unknown user.
+		writeError(w, http.StatusBadRequest, kasmapi.MsgInvalidRequest)
+		return
 	}
+	for _, other := range f.users {
+		if other != u && strings.EqualFold(other.Username, target.Username) {
+			writeJSON(w, http.StatusOK, map[string]string{"error_message": "Username already exists"})
+			return
+		}
+	}
+	u.Username = target.Username
 	if target.Locked != nil {
 		u.Locked = *target.Locked
 	}
@@ -138,7 +148,7 @@ func (f *Fake) deleteUser(w http.ResponseWriter, req request) {
 	_ = json.Unmarshal(req["force"], &force)
 	u := f.user(target.UserID)
 	if u == nil {
-		writeJSON(w, http.StatusOK, map[string]string{"error_message": kasmapi.MsgUserNotFound})
+		writeError(w, http.StatusBadRequest, "Unknown user ("+target.UserID+")")
 		return
 	}
 	has := slices.ContainsFunc(f.kasms, func(k *session) bool { return k.UserID == u.UserID })
@@ -210,9 +220,10 @@ func (f *Fake) kasmStatus(w http.ResponseWriter, req request) {
 	k := f.kasm(id)
 	f.settle(k)
 	now := f.stamp(f.now())
-	if k.OperationalStatus == kasmapi.StatusStarting {
+	if kasmapi.IsPending(k.OperationalStatus) {
+		// Kasm says "starting" twice: as the status and as an error.
 		writeJSON(w, http.StatusOK, kasmapi.KasmStatus{CurrentTime: now, OperationalStatus: k.OperationalStatus,
-			OperationalMessage: "Creating session", OperationalProgress: 50})
+			OperationalMessage: "Creating session", OperationalProgress: 50, ErrorMessage: kasmapi.MsgSessionIsStarting})
 		return
 	}
 	view := k.Kasm

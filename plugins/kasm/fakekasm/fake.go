@@ -3,9 +3,13 @@
 // api_key/api_key_secret in the JSON body, 403 "Access Denied" for a wrong
 // key, per-call permissions (403 on the session calls, 401 elsewhere, for a
 // key without them), 400 "Invalid user_id (…)"/"Invalid kasm_id (…)" for
-// unknown ids, and every other error as HTTP 200 with error_message — e.g.
-// "No Default Image Found" when request_kasm has no image_id. Sessions start
-// as "starting" and run after StartDuration.
+// unknown ids, get_user of an unknown user as 400 "Invalid Request" (not an
+// empty answer), delete_user of one as 400 "Unknown user (…)", update_user
+// without a username as 400 "Username is not present", and every other error
+// as HTTP 200 with error_message — e.g. "No Default Image Found" when
+// request_kasm has no image_id. Sessions start as "starting" and run after
+// StartDuration; while starting, get_kasm_status carries error_message ("This
+// session is currently starting.") beside operational_status.
 //
 // Tests make it misbehave with FailNext (status 200 gives an in-body error),
 // SetLatency and SetRateLimit; a fake started as a process can be driven over
@@ -146,6 +150,10 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // in-body error_message, as Kasm does for most errors.
 func (f *Fake) FailNext(route string, fl fault.Failure) { f.faults.FailNext(route, fl) }
 
+// LoseNext makes the next times calls of route act but lose their answer
+// (the connection drops after Kasm acted).
+func (f *Fake) LoseNext(route string, times int) { f.faults.LoseNext(route, times) }
+
 // SetLatency delays every call of route by d.
 func (f *Fake) SetLatency(route string, d time.Duration) { f.faults.SetLatency(route, d) }
 
@@ -168,6 +176,16 @@ func (f *Fake) SessionCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.kasms)
+}
+
+// User returns a user as get_user shows it.
+func (f *Fake) User(userID string) (kasmapi.User, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if u := f.user(userID); u != nil {
+		return *u, true
+	}
+	return kasmapi.User{}, false
 }
 
 // UserCount returns how many users exist.
@@ -197,7 +215,7 @@ func (r request) str(name string) (string, bool) {
 // authentication layer does.
 func (f *Fake) handle(name string, perm Permission, sessionCall bool, h func(http.ResponseWriter, request)) {
 	route := "POST /api/public/" + name
-	f.mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
+	f.mux.HandleFunc(route, f.faults.Losing(route, func(w http.ResponseWriter, r *http.Request) {
 		if fl, ok := f.faults.Before(r.Context(), route); ok {
 			writeFailure(w, fl)
 			return
@@ -242,7 +260,7 @@ func (f *Fake) handle(name string, perm Permission, sessionCall bool, h func(htt
 			return
 		}
 		h(w, req)
-	})
+	}))
 }
 
 func writeFailure(w http.ResponseWriter, fl fault.Failure) {

@@ -28,18 +28,31 @@ var (
 	IsTransport    = rest.IsTransport
 )
 
-// Messages Kasm answers for unknown objects: the first two come with HTTP
-// 400 from its authentication layer; the user one with HTTP 200 from
-// get_user/delete_user [inferred].
+// Messages Kasm answers. The first two come with HTTP 400 from its
+// authentication layer for an unknown user_id or kasm_id; delete_user of an
+// unknown user answers 400 "Unknown user (<id>)"; get_user of an unknown
+// user answers 400 "Invalid Request"; update_user without a username
+// answers 400 "Username is not present".
 const (
-	msgInvalidUserID = "Invalid user_id"
-	msgInvalidKasmID = "Invalid kasm_id"
-	MsgUserNotFound  = "User does not exist"
-	MsgNoImage       = "No Default Image Found"
+	msgInvalidUserID     = "Invalid user_id"
+	msgInvalidKasmID     = "Invalid kasm_id"
+	msgUnknownUser       = "Unknown user"
+	MsgInvalidRequest    = "Invalid Request"
+	MsgNoUsername        = "Username is not present"
+	MsgNoImage           = "No Default Image Found"
+	MsgSessionIsStarting = "This session is currently starting."
 )
 
-// IsNotFound reports a 404 or Kasm's answers for an unknown user or session.
+// ErrNoSuchUser marks a get_user lookup that Kasm refused: it answers an
+// unknown user with an error ("Invalid Request"), not with an empty user.
+var ErrNoSuchUser = errors.New("kasm: no such user")
+
+// IsNotFound reports a 404, a refused user lookup (ErrNoSuchUser), or
+// Kasm's answers for an unknown user or session.
 func IsNotFound(err error) bool {
+	if errors.Is(err, ErrNoSuchUser) {
+		return true
+	}
 	e, ok := apierror.As(err)
 	if !ok {
 		return false
@@ -48,7 +61,7 @@ func IsNotFound(err error) bool {
 		return true
 	}
 	return strings.HasPrefix(e.Message, msgInvalidUserID) || strings.HasPrefix(e.Message, msgInvalidKasmID) ||
-		e.Message == MsgUserNotFound
+		strings.HasPrefix(e.Message, msgUnknownUser)
 }
 
 // IsInBodyError reports an error Kasm answered with HTTP 200.
@@ -96,12 +109,16 @@ func New(cfg Config) (*Client, error) {
 }
 
 // errorMessage returns error_message (or "error", which some handlers use).
+// A session that is still starting is not an error, though get_kasm_status
+// then carries error_message ("This session is currently starting.") beside
+// operational_status: the status is read first.
 func errorMessage(body []byte) string {
 	var b struct {
-		ErrorMessage string `json:"error_message"`
-		Error        string `json:"error"`
+		ErrorMessage      string `json:"error_message"`
+		Error             string `json:"error"`
+		OperationalStatus string `json:"operational_status"`
 	}
-	if json.Unmarshal(body, &b) != nil {
+	if json.Unmarshal(body, &b) != nil || IsPending(b.OperationalStatus) {
 		return ""
 	}
 	if b.ErrorMessage != "" {
@@ -145,42 +162,52 @@ func (c *Client) CreateUser(ctx context.Context, u NewUser) (*User, error) {
 	return &out.User, nil
 }
 
-// User returns a user by id.
+// User returns a user by id. An unknown id is ErrNoSuchUser (Kasm answers
+// 400 "Invalid Request").
 func (c *Client) User(ctx context.Context, userID string) (*User, error) {
-	return c.getUser(ctx, map[string]string{"user_id": userID})
+	return c.getUser(ctx, map[string]string{"user_id": userID}, false)
 }
 
-// UserByUsername returns a user by username.
+// UserByUsername returns a user by username. Any lookup Kasm refuses (400,
+// or an error in HTTP 200) is ErrNoSuchUser: create_user, unique on
+// username, is the judge of whether it exists.
 func (c *Client) UserByUsername(ctx context.Context, username string) (*User, error) {
-	return c.getUser(ctx, map[string]string{"username": username})
+	return c.getUser(ctx, map[string]string{"username": username}, true)
 }
 
-func (c *Client) getUser(ctx context.Context, target map[string]string) (*User, error) {
+// getUser looks a user up. Kasm answers an unknown user with an error
+// (classic builds: HTTP 400 "Invalid Request"), not an empty answer; that is
+// ErrNoSuchUser, and so is an error in HTTP 200 when byName. Credentials,
+// rate limits and outages stay what they are.
+func (c *Client) getUser(ctx context.Context, target map[string]string, byName bool) (*User, error) {
 	var out struct {
 		User *User `json:"user"`
 	}
 	if err := c.call(ctx, "get_user", map[string]any{"target_user": target}, &out); err != nil {
+		if e, ok := apierror.As(err); ok && (e.StatusCode == http.StatusBadRequest || byName && e.StatusCode < 300) {
+			return nil, fmt.Errorf("%w: %w", ErrNoSuchUser, err)
+		}
 		return nil, err
 	}
 	if out.User == nil {
-		return nil, &Error{Method: http.MethodPost, Path: "/get_user", StatusCode: http.StatusOK, Message: MsgUserNotFound}
+		return nil, fmt.Errorf("%w: get_user answered no user", ErrNoSuchUser)
 	}
 	return out.User, nil
 }
 
 // UserUpdate is the target_user of update_user; nil fields are left as
-// they are.
+// they are. Username is required: Kasm refuses an update without it (400
+// "Username is not present"), so send the user's current one.
 type UserUpdate struct {
 	UserID   string  `json:"user_id"`
-	Username string  `json:"username,omitempty"`
+	Username string  `json:"username"`
 	Password *string `json:"password,omitempty"`
 	Locked   *bool   `json:"locked,omitempty"`
 	Disabled *bool   `json:"disabled,omitempty"`
 }
 
-// UpdateUser changes a user (password, locked, disabled). update_user is
-// part of the classic developer API, though the reference lists only the
-// calls above it.
+// UpdateUser changes a user (password, locked, disabled: disabling a user
+// is how Kasm suspends it and its ability to start sessions).
 func (c *Client) UpdateUser(ctx context.Context, u UserUpdate) (*User, error) {
 	var out struct {
 		User User `json:"user"`

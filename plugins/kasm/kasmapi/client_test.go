@@ -1,6 +1,7 @@
 package kasmapi_test
 
 import (
+	"errors"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -92,9 +93,11 @@ func TestUsers(t *testing.T) {
 	b := setup(t, fakekasm.Options{})
 	ctx := t.Context()
 
+	// An unknown user is an error answer (400 "Invalid Request"), which
+	// the client reports as ErrNoSuchUser.
 	_, err := b.client.UserByUsername(ctx, "bob@example.com")
-	if diff := cmp.Diff(result{200, kasmapi.MsgUserNotFound}, res(err)); diff != "" || !kasmapi.IsNotFound(err) || !kasmapi.IsInBodyError(err) {
-		t.Fatalf("unknown user (-want +got):\n%s", diff)
+	if diff := cmp.Diff(result{400, kasmapi.MsgInvalidRequest}, res(err)); diff != "" || !kasmapi.IsNotFound(err) || !errors.Is(err, kasmapi.ErrNoSuchUser) {
+		t.Fatalf("unknown user: %v (-want +got):\n%s", err, diff)
 	}
 	u, err := b.client.CreateUser(ctx, kasmapi.NewUser{Username: "bob@example.com", FirstName: "Bob", LastName: "W", Password: "pw-123456"})
 	if err != nil {
@@ -133,8 +136,12 @@ func TestUsers(t *testing.T) {
 	if _, err := b.client.KasmStatus(ctx, k.KasmID, u.UserID); !kasmapi.IsNotFound(err) {
 		t.Fatalf("forced delete left the session: %v", err)
 	}
-	if err := b.client.DeleteUser(ctx, u.UserID, true); !kasmapi.IsNotFound(err) {
-		t.Fatalf("second delete: %v", err)
+	err = b.client.DeleteUser(ctx, u.UserID, true)
+	if diff := cmp.Diff(result{400, "Unknown user (" + u.UserID + ")"}, res(err)); diff != "" || !kasmapi.IsNotFound(err) {
+		t.Fatalf("second delete: %v (-want +got):\n%s", err, diff)
+	}
+	if _, err := b.client.User(ctx, u.UserID); !kasmapi.IsNotFound(err) {
+		t.Fatalf("a deleted user by id: %v", err)
 	}
 }
 
@@ -162,8 +169,11 @@ func TestSessions(t *testing.T) {
 	if got := b.client.URL(k.KasmURL); got != b.url+k.KasmURL {
 		t.Errorf("URL = %q", got)
 	}
+	// Kasm says "starting" as the status and as an error message: the
+	// status wins, it is not a failure.
 	st, err := b.client.KasmStatus(ctx, k.KasmID, u.UserID)
-	if err != nil || st.Kasm != nil || st.Status() != kasmapi.StatusStarting || st.OperationalProgress == 0 {
+	if err != nil || st.Kasm != nil || st.Status() != kasmapi.StatusStarting || st.OperationalProgress == 0 ||
+		st.ErrorMessage != kasmapi.MsgSessionIsStarting {
 		t.Fatalf("status while starting: %+v, %v", st, err)
 	}
 	list, err := b.client.Kasms(ctx)
@@ -263,7 +273,11 @@ func TestUpdateUser(t *testing.T) {
 	u, _ := b.client.CreateUser(ctx, kasmapi.NewUser{Username: "amy@example.com"})
 
 	yes, pw := true, "n3w-passw0rd"
-	got, err := b.client.UpdateUser(ctx, kasmapi.UserUpdate{UserID: u.UserID, Disabled: &yes, Password: &pw})
+	_, err := b.client.UpdateUser(ctx, kasmapi.UserUpdate{UserID: u.UserID, Disabled: &yes})
+	if diff := cmp.Diff(result{400, kasmapi.MsgNoUsername}, res(err)); diff != "" {
+		t.Errorf("update without a username (-want +got):\n%s", diff)
+	}
+	got, err := b.client.UpdateUser(ctx, kasmapi.UserUpdate{UserID: u.UserID, Username: u.Username, Disabled: &yes, Password: &pw})
 	if err != nil || !got.Disabled {
 		t.Fatalf("UpdateUser: %+v, %v", got, err)
 	}
@@ -274,7 +288,8 @@ func TestUpdateUser(t *testing.T) {
 	if !kasmapi.IsInBodyError(err) {
 		t.Errorf("session for a disabled user: %v", err)
 	}
-	if _, err := b.client.UpdateUser(ctx, kasmapi.UserUpdate{UserID: "0123456789abcdef0123456789abcdef"}); !kasmapi.IsNotFound(err) {
-		t.Errorf("unknown user: %v", err)
+	_, err = b.client.UpdateUser(ctx, kasmapi.UserUpdate{UserID: "0123456789abcdef0123456789abcdef", Username: "nobody"})
+	if diff := cmp.Diff(result{400, kasmapi.MsgInvalidRequest}, res(err)); diff != "" {
+		t.Errorf("unknown user (-want +got):\n%s", diff)
 	}
 }

@@ -57,10 +57,18 @@ type ImageRef struct {
 
 // Operational statuses of a session.
 const (
-	StatusStarting = "starting"
-	StatusRunning  = "running"
-	StatusStopped  = "stopped"
+	StatusRequested    = "requested"
+	StatusProvisioning = "provisioning"
+	StatusStarting     = "starting"
+	StatusRunning      = "running"
+	StatusStopped      = "stopped"
 )
+
+// IsPending reports a session that is still coming up: wait and poll, it
+// has not failed.
+func IsPending(status string) bool {
+	return status == StatusRequested || status == StatusProvisioning || status == StatusStarting
+}
 
 // Kasm is a session (get_kasms, get_kasm_status).
 type Kasm struct {
@@ -113,7 +121,9 @@ type NewKasm struct {
 }
 
 // KasmStatus is the answer of get_kasm_status: Kasm is set once the session
-// runs; while it provisions only the Operational* fields are.
+// runs; while it comes up only the Operational* fields are, beside an
+// ErrorMessage ("This session is currently starting.") that is not a
+// failure.
 type KasmStatus struct {
 	CurrentTime         string `json:"current_time"`
 	KasmURL             string `json:"kasm_url"`
@@ -121,6 +131,7 @@ type KasmStatus struct {
 	OperationalStatus   string `json:"operational_status"`
 	OperationalMessage  string `json:"operational_message"`
 	OperationalProgress int    `json:"operational_progress"`
+	ErrorMessage        string `json:"error_message,omitempty"`
 }
 
 // Status returns the session's operational status whichever shape the

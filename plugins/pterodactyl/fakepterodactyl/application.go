@@ -50,15 +50,28 @@ func (f *Fake) routes() {
 	f.handleClient("POST "+c+"/power", f.power)
 	f.handleClient("GET "+c+"/resources", f.resources)
 	f.handleClient("POST "+c+"/command", f.command)
+	f.handleClient("GET "+c+"/backups", f.listBackups)
+	f.handleClient("POST "+c+"/backups", f.createBackup)
+	f.handleClient("GET "+c+"/backups/{backup}", f.getBackup)
+	f.handleClient("DELETE "+c+"/backups/{backup}", f.deleteBackup)
 }
 
 // list answers items as a Fractal list with meta.pagination, honouring
 // ?page and ?per_page (default 50).
 func list[T any](w http.ResponseWriter, r *http.Request, object string, items []T) {
+	writeJSON(w, http.StatusOK, paginate(r, object, items, 50, 0))
+}
+
+// paginate is one page of items as a Fractal list, honouring ?page and
+// ?per_page (def when absent; capped at maxPer when maxPer > 0).
+func paginate[T any](r *http.Request, object string, items []T, def, maxPer int) pt.List[T] {
 	q := r.URL.Query()
-	per := 50
+	per := def
 	if n, err := strconv.Atoi(q.Get("per_page")); err == nil && n > 0 {
 		per = n
+	}
+	if maxPer > 0 {
+		per = min(per, maxPer)
 	}
 	page := 1
 	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 0 {
@@ -91,7 +104,7 @@ func list[T any](w http.ResponseWriter, r *http.Request, object string, items []
 	}
 	out := pt.List[T]{Object: "list", Data: data}
 	out.Meta.Pagination = pg
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // filter returns ?filter[name] and whether it was given (even empty).
@@ -118,21 +131,25 @@ func (f *Fake) listUsers(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	out := []pt.User{}
 	for _, u := range f.users {
-		if v, ok := filter(r, "email"); ok && !strings.EqualFold(u.Email, v) {
-			continue
+		ext := ""
+		if u.ExternalID != nil {
+			ext = *u.ExternalID
 		}
-		if v, ok := filter(r, "uuid"); ok && u.UUID != v {
-			continue
+		if partial(r, "email", u.Email) && partial(r, "uuid", u.UUID) && partial(r, "username", u.Username) &&
+			partial(r, "external_id", ext) {
+			out = append(out, *u)
 		}
-		if v, ok := filter(r, "username"); ok && !strings.Contains(u.Username, v) {
-			continue
-		}
-		if v, ok := filter(r, "external_id"); ok && (u.ExternalID == nil || *u.ExternalID != v) {
-			continue
-		}
-		out = append(out, *u)
 	}
 	list(w, r, "user", out)
+}
+
+// partial applies ?filter[name] as the panel's Spatie QueryBuilder does by
+// default: a case-insensitive substring match (LOWER(col) LIKE %value%), so
+// filter[email]=bob@example.net also matches xbob@example.net. An absent
+// filter matches everything.
+func partial(r *http.Request, name, value string) bool {
+	want, ok := filter(r, name)
+	return !ok || strings.Contains(strings.ToLower(value), strings.ToLower(want))
 }
 
 func (f *Fake) getUser(w http.ResponseWriter, r *http.Request) {

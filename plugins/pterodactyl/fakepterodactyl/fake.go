@@ -5,7 +5,9 @@
 // envelopes and pagination, Laravel validation errors one per field and rule,
 // per-API rate limits with X-RateLimit-* headers and 429, servers that install
 // and then run, 409 on power calls to a suspended, installing or
-// maintenance-node server, and 502 on console commands to a stopped server.
+// maintenance-node server, 502 on console commands to a stopped server,
+// list filters that match substrings (filter[email]=bob@… finds xbob@…), and
+// Client API backups bounded by the server's feature_limits.backups.
 //
 // Tests make it misbehave with FailNext, SetLatency and SetRateLimits; a fake
 // started as a process can be driven over /__fake/ (see package fault).
@@ -39,6 +41,9 @@ type Options struct {
 	// InstallDuration is how long a new server stays "installing". Zero
 	// means it is installed as soon as it has been created.
 	InstallDuration time.Duration
+	// BackupDuration is how long a new backup runs (completed_at null).
+	// Zero means it is complete on the next read.
+	BackupDuration time.Duration
 	// ApplicationRateLimit and ClientRateLimit are requests per minute;
 	// 0 means the panel defaults (240 and 720), negative disables.
 	ApplicationRateLimit, ClientRateLimit int
@@ -66,6 +71,7 @@ type apiKey struct {
 type Fake struct {
 	now             func() time.Time
 	installDuration time.Duration
+	backupDuration  time.Duration
 	mux             *http.ServeMux
 	faults          fault.Injector
 	appLimit        *fault.Limiter
@@ -102,6 +108,7 @@ type serverState struct {
 	startedAt     time.Time
 	stats         *pt.Stats
 	commands      []string
+	backups       []*backup
 }
 
 // New returns a Fake seeded with a root admin (user 1) owning both keys, two
@@ -129,6 +136,7 @@ func New(opts Options) *Fake {
 	f := &Fake{
 		now:             opts.NowFunc,
 		installDuration: opts.InstallDuration,
+		backupDuration:  opts.BackupDuration,
 		appLimit:        fault.NewLimiter(limit(opts.ApplicationRateLimit, 240), time.Minute),
 		clientLimit:     fault.NewLimiter(limit(opts.ClientRateLimit, 720), time.Minute),
 		keys: map[string]apiKey{
@@ -155,6 +163,10 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // FailNext makes the next fl.Times calls of route (a pattern such as
 // "POST /api/application/servers", or "*") fail with fl.Status.
 func (f *Fake) FailNext(route string, fl fault.Failure) { f.faults.FailNext(route, fl) }
+
+// LoseNext makes the next times calls of route act but lose their answer
+// (the connection drops after the panel acted).
+func (f *Fake) LoseNext(route string, times int) { f.faults.LoseNext(route, times) }
 
 // SetLatency delays every call of route by d.
 func (f *Fake) SetLatency(route string, d time.Duration) { f.faults.SetLatency(route, d) }
@@ -240,7 +252,7 @@ func (f *Fake) ServerCount() int {
 // handle registers an Application API route: failures, rate limit, then a
 // ptla_ key whose owner is a root admin.
 func (f *Fake) handleApp(pattern string, h func(http.ResponseWriter, *http.Request)) {
-	f.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	f.mux.HandleFunc(pattern, f.faults.Losing(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if !f.before(w, r, pattern, f.appLimit) {
 			return
 		}
@@ -257,14 +269,14 @@ func (f *Fake) handleApp(pattern string, h func(http.ResponseWriter, *http.Reque
 			return
 		}
 		h(w, r)
-	})
+	}))
 }
 
 // handleClient registers a Client API route taking {server}: failures, rate
 // limit, a ptlc_ key, then access to the server (its owner or a root admin;
 // anyone else gets 404 as the panel hides servers one cannot see).
 func (f *Fake) handleClient(pattern string, h func(http.ResponseWriter, *http.Request, *serverState)) {
-	f.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	f.mux.HandleFunc(pattern, f.faults.Losing(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if !f.before(w, r, pattern, f.clientLimit) {
 			return
 		}
@@ -287,7 +299,7 @@ func (f *Fake) handleClient(pattern string, h func(http.ResponseWriter, *http.Re
 		}
 		f.settle(srv)
 		h(w, r, srv)
-	})
+	}))
 }
 
 func (f *Fake) before(w http.ResponseWriter, r *http.Request, route string, l *fault.Limiter) bool {

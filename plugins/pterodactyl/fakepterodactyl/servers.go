@@ -52,22 +52,12 @@ func (f *Fake) listServers(w http.ResponseWriter, r *http.Request) {
 	out := []pt.Server{}
 	for _, s := range f.servers {
 		v := f.view(s, includes(r, "allocations"))
-		match := func(name, value string, partial bool) bool {
-			want, ok := filter(r, name)
-			if !ok {
-				return true
-			}
-			if partial {
-				return strings.Contains(strings.ToLower(value), strings.ToLower(want))
-			}
-			return value == want
-		}
 		ext := ""
 		if v.ExternalID != nil {
 			ext = *v.ExternalID
 		}
-		if match("uuid", v.UUID, false) && match("uuidShort", v.Identifier, false) && match("name", v.Name, true) &&
-			match("description", v.Description, true) && match("image", v.Container.Image, true) && match("external_id", ext, false) {
+		if partial(r, "uuid", v.UUID) && partial(r, "uuidShort", v.Identifier) && partial(r, "name", v.Name) &&
+			partial(r, "description", v.Description) && partial(r, "image", v.Container.Image) && partial(r, "external_id", ext) {
 			out = append(out, v)
 		}
 	}
@@ -183,14 +173,10 @@ func (f *Fake) createServer(w http.ResponseWriter, r *http.Request) {
 			Default    *int64  `json:"default"`
 			Additional []int64 `json:"additional"`
 		} `json:"allocation"`
-		Deploy *struct {
-			Locations   []int64  `json:"locations"`
-			DedicatedIP bool     `json:"dedicated_ip"`
-			PortRange   []string `json:"port_range"`
-		} `json:"deploy"`
-		SkipScripts       bool  `json:"skip_scripts"`
-		OOMDisabled       *bool `json:"oom_disabled"`
-		StartOnCompletion bool  `json:"start_on_completion"`
+		Deploy            map[string]json.RawMessage `json:"deploy"`
+		SkipScripts       bool                       `json:"skip_scripts"`
+		OOMDisabled       *bool                      `json:"oom_disabled"`
+		StartOnCompletion bool                       `json:"start_on_completion"`
 	}
 	if !decodeBody(w, r, &req) {
 		return
@@ -231,6 +217,8 @@ func (f *Fake) createServer(w http.ResponseWriter, r *http.Request) {
 	errs = append(errs, validateLimits("limits", req.Limits)...)
 	fl, flErrs := featureLimits(req.FeatureLimits, "databases", "backups")
 	errs = append(errs, flErrs...)
+	deploy, deployErrs := decodeDeploy(req.Deploy)
+	errs = append(errs, deployErrs...)
 	var alloc *allocation
 	switch {
 	case req.Allocation == nil && req.Deploy == nil:
@@ -241,7 +229,7 @@ func (f *Fake) createServer(w http.ResponseWriter, r *http.Request) {
 		} else if alloc = f.allocationByID(*req.Allocation.Default); alloc == nil || alloc.serverID != 0 {
 			errs = append(errs, fieldError{"allocation.default", "exists", "The selected allocation.default is invalid."})
 		}
-	case len(req.Deploy.Locations) == 0:
+	case len(deploy.Locations) == 0 && len(deployErrs) == 0:
 		errs = append(errs, fieldError{"deploy.locations", "required_with", "The deploy.locations field is required when deploy is present."})
 	}
 	if e != nil && req.Environment != nil {
@@ -266,11 +254,11 @@ func (f *Fake) createServer(w http.ResponseWriter, r *http.Request) {
 		// Automatic deployment: the first node in the locations with room and
 		// a free allocation in the port range.
 		for _, n := range f.nodes {
-			if !slices.Contains(req.Deploy.Locations, n.LocationID) || n.MaintenanceMode || !f.fits(n, *req.Limits.Memory, *req.Limits.Disk) {
+			if !slices.Contains(deploy.Locations, n.LocationID) || n.MaintenanceMode || !f.fits(n, *req.Limits.Memory, *req.Limits.Disk) {
 				continue
 			}
 			for _, a := range f.allocations {
-				if a.node == n.ID && a.serverID == 0 && inPortRange(a.Port, req.Deploy.PortRange) {
+				if a.node == n.ID && a.serverID == 0 && inPortRange(a.Port, deploy.PortRange) {
 					node, alloc = n, a
 					break
 				}
@@ -330,6 +318,43 @@ func (f *Fake) createServer(w http.ResponseWriter, r *http.Request) {
 	f.servers = append(f.servers, s)
 	// The creation answer always shows the server installing.
 	writeJSON(w, http.StatusCreated, item("server", s.Server))
+}
+
+// deployRequest is StoreServerRequest's deploy block.
+type deployRequest struct {
+	Locations   []int64
+	DedicatedIP bool
+	PortRange   []string
+}
+
+// decodeDeploy applies the panel's rules to deploy: deploy.locations and
+// deploy.port_range are "array" and deploy.dedicated_ip "required_with:
+// deploy|boolean", none of them nullable, so a key sent as null fails its
+// rule as in Laravel (a 422, not "no port range"); an absent key is fine.
+func decodeDeploy(raw map[string]json.RawMessage) (deployRequest, []fieldError) {
+	var out deployRequest
+	if raw == nil {
+		return out, nil
+	}
+	var errs []fieldError
+	array := func(key, label string, dst any) {
+		v, ok := raw[key]
+		if !ok {
+			return
+		}
+		if string(v) == "null" || json.Unmarshal(v, dst) != nil {
+			errs = append(errs, fieldError{"deploy." + key, "array", "The deploy." + label + " must be an array."})
+		}
+	}
+	array("locations", "locations", &out.Locations)
+	array("port_range", "port range", &out.PortRange)
+	switch v, ok := raw["dedicated_ip"]; {
+	case !ok || string(v) == "null":
+		errs = append(errs, fieldError{"deploy.dedicated_ip", "required_with", "The deploy.dedicated ip field is required when deploy is present."})
+	case json.Unmarshal(v, &out.DedicatedIP) != nil:
+		errs = append(errs, fieldError{"deploy.dedicated_ip", "boolean", "The deploy.dedicated ip field must be true or false."})
+	}
+	return out, errs
 }
 
 func inPortRange(port int, ranges []string) bool {

@@ -424,3 +424,48 @@ func (c *Client) SendCommand(ctx context.Context, identifier, command string) er
 	body := map[string]string{"command": command}
 	return c.do(ctx, c.client, http.MethodPost, "/servers/"+url.PathEscape(identifier)+"/command", nil, body, nil, http.StatusNoContent)
 }
+
+// Backups returns one page of a server's backups (the panel's default page
+// is 20, at most 50).
+func (c *Client) Backups(ctx context.Context, identifier string, opts ListOptions) (*List[Backup], error) {
+	var out List[Backup]
+	if err := c.do(ctx, c.client, http.MethodGet, "/servers/"+url.PathEscape(identifier)+"/backups", opts.query(), nil, &out, http.StatusOK); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// AllBackups walks every page of a server's backups.
+func (c *Client) AllBackups(ctx context.Context, identifier string) ([]Backup, error) {
+	return all(ctx, ListOptions{PerPage: 50}, func(ctx context.Context, o ListOptions) (*List[Backup], error) {
+		return c.Backups(ctx, identifier, o)
+	})
+}
+
+// CreateBackup starts a backup. The panel refuses it (400,
+// TooManyBackupsException) when the server already has as many backups as
+// its feature_limits.backups allows.
+func (c *Client) CreateBackup(ctx context.Context, identifier string, req BackupRequest) (*Backup, error) {
+	var out Item[Backup]
+	if err := c.do(ctx, c.client, http.MethodPost, "/servers/"+url.PathEscape(identifier)+"/backups", nil, req, &out, http.StatusOK); err != nil {
+		return nil, err
+	}
+	return &out.Attributes, nil
+}
+
+// Backup returns one backup by uuid.
+func (c *Client) Backup(ctx context.Context, identifier, backupUUID string) (*Backup, error) {
+	var out Item[Backup]
+	path := "/servers/" + url.PathEscape(identifier) + "/backups/" + url.PathEscape(backupUUID)
+	if err := c.do(ctx, c.client, http.MethodGet, path, nil, nil, &out, http.StatusOK); err != nil {
+		return nil, err
+	}
+	return &out.Attributes, nil
+}
+
+// DeleteBackup deletes a backup. A locked, completed backup is refused
+// (400).
+func (c *Client) DeleteBackup(ctx context.Context, identifier, backupUUID string) error {
+	path := "/servers/" + url.PathEscape(identifier) + "/backups/" + url.PathEscape(backupUUID)
+	return c.do(ctx, c.client, http.MethodDelete, path, nil, nil, nil, http.StatusNoContent)
+}

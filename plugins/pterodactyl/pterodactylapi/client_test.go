@@ -3,6 +3,7 @@ package pterodactylapi_test
 import (
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -508,5 +509,47 @@ func TestTimeout(t *testing.T) {
 	c, _ := pt.New(pt.Config{BaseURL: b.url, ApplicationKey: fakepterodactyl.DefaultApplicationKey, Timeout: 50 * time.Millisecond})
 	if _, err := c.Nests(t.Context(), pt.ListOptions{}); !pt.IsTransport(err) {
 		t.Fatalf("timeout: %v", err)
+	}
+}
+
+// TestBackups: the Client API's backups through the client: start, read,
+// list (every page), the panel's refusal past the server's limit with its
+// exception code, and delete.
+func TestBackups(t *testing.T) {
+	t.Parallel()
+	b := setup(t, fakepterodactyl.Options{BackupDuration: time.Hour})
+	ctx := t.Context()
+	s, err := b.client.CreateServer(ctx, serverRequest(1, 1, "svc-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	first, err := b.client.CreateBackup(ctx, s.Identifier, pt.BackupRequest{Name: "nightly", Ignored: "logs\ncache"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Name != "nightly" || first.CompletedAt != nil || !first.Counts() || !cmp.Equal(first.IgnoredFiles, []string{"logs", "cache"}) {
+		t.Errorf("new backup %+v", first)
+	}
+	got, err := b.client.Backup(ctx, s.Identifier, first.UUID)
+	if err != nil || got.UUID != first.UUID {
+		t.Fatalf("Backup: %+v, %v", got, err)
+	}
+	if _, err := b.client.CreateBackup(ctx, s.Identifier, pt.BackupRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.client.CreateBackup(ctx, s.Identifier, pt.BackupRequest{})
+	if e, _ := pt.AsError(err); e == nil || e.StatusCode != 400 || e.Code != "TooManyBackupsException" {
+		t.Fatalf("a backup past the limit: %v", err)
+	}
+	all, err := b.client.AllBackups(ctx, s.Identifier)
+	if err != nil || len(all) != 2 || !strings.HasPrefix(all[1].Name, "Backup at ") {
+		t.Fatalf("AllBackups: %+v, %v", all, err)
+	}
+	if err := b.client.DeleteBackup(ctx, s.Identifier, first.UUID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.client.Backup(ctx, s.Identifier, first.UUID); !pt.IsNotFound(err) {
+		t.Errorf("deleted backup: %v", err)
 	}
 }

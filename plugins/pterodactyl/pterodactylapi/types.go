@@ -151,9 +151,11 @@ type AllocationRequest struct {
 
 // DeployRequest lets the panel pick a node and allocation.
 type DeployRequest struct {
-	Locations   []int64  `json:"locations"`
-	DedicatedIP bool     `json:"dedicated_ip"`
-	PortRange   []string `json:"port_range"`
+	Locations   []int64 `json:"locations"`
+	DedicatedIP bool    `json:"dedicated_ip"`
+	// PortRange is left out when empty: the panel's rule is "array", not
+	// nullable, so "port_range": null is a 422.
+	PortRange []string `json:"port_range,omitempty"`
 }
 
 // CreateServerRequest is the body of POST /servers. Give Allocation or
@@ -288,6 +290,34 @@ type ClientServer struct {
 	IsSuspended    bool          `json:"is_suspended"`
 	IsInstalling   bool          `json:"is_installing"`
 	IsTransferring bool          `json:"is_transferring"`
+}
+
+// Backup is a server backup (Client API BackupTransformer). CompletedAt is
+// nil while the backup runs; a finished one is successful or failed.
+type Backup struct {
+	UUID         string   `json:"uuid"`
+	IsSuccessful bool     `json:"is_successful"`
+	IsLocked     bool     `json:"is_locked"`
+	Name         string   `json:"name"`
+	IgnoredFiles []string `json:"ignored_files"`
+	// Checksum is "sha1:…" once done (renamed from sha256_hash before v1.0).
+	Checksum    *string `json:"checksum"`
+	Bytes       int64   `json:"bytes"`
+	CreatedAt   string  `json:"created_at"`
+	CompletedAt *string `json:"completed_at"`
+}
+
+// Counts reports whether the backup counts against the server's backup
+// limit, as the panel counts them: running ones and successful ones.
+func (b *Backup) Counts() bool { return b.CompletedAt == nil || b.IsSuccessful }
+
+// BackupRequest is the body of POST /api/client/servers/{server}/backups.
+// An empty name makes the panel name it "Backup at <time>"; Ignored lists
+// paths to leave out, one per line.
+type BackupRequest struct {
+	Name     string `json:"name,omitempty"`
+	Ignored  string `json:"ignored,omitempty"`
+	IsLocked bool   `json:"is_locked"`
 }
 
 // Power signals.

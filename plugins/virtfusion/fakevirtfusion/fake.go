@@ -4,9 +4,12 @@
 // Laravel pagination, servers that are "allocated" when created and "queued"
 // once built, suspend/unsuspend/delete with {"msg":"server not found"} for a
 // missing server, 422 {"errors":[…]} validation, 423 for a server locked by a
-// task, power actions answering a queue id, traffic and backups.
+// task, power actions answering a queue id, traffic and backups, every list
+// paginated (20 per page by default, GET /servers/user/{id} included), SSO
+// endpoints relative to the panel's origin, and a live remoteState whose only
+// running flag is its state.
 //
-// Tests make it misbehave through Go methods (FailNext, SetLatency,
+// Tests make it misbehave through Go methods (FailNext, LoseNext, SetLatency,
 // SetRateLimit, LockServer); a fake started as a process can be driven the
 // same way over /__fake/ (see package fault).
 package fakevirtfusion
@@ -153,6 +156,12 @@ func (f *Fake) serve(route string, w http.ResponseWriter, r *http.Request, h htt
 		f.writeFailure(w, fl)
 		return
 	}
+	// A lost call is acted on; its answer never arrives.
+	f.faults.Losing(route, func(w http.ResponseWriter, r *http.Request) { f.serveAuthorized(w, r, h) })(w, r)
+}
+
+// serveAuthorized runs the rate limit and the token check, then h.
+func (f *Fake) serveAuthorized(w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
 	if ok, limit, remaining, reset := f.limiter.Allow(f.now()); limit > 0 {
 		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(limit))
 		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
@@ -205,6 +214,11 @@ func (f *Fake) writeFailure(w http.ResponseWriter, fl fault.Failure) {
 // FailNext makes the next f.Times calls of route (a pattern such as
 // "POST /api/v1/servers", or "*") fail with f.Status.
 func (f *Fake) FailNext(route string, fl fault.Failure) { f.faults.FailNext(route, fl) }
+
+// LoseNext makes the next times calls of route act but lose their answer:
+// "POST /api/v1/servers" then leaves an unnamed server in state allocated,
+// holding an IP, while the client sees the connection drop.
+func (f *Fake) LoseNext(route string, times int) { f.faults.LoseNext(route, times) }
 
 // SetLatency delays every call of route by d.
 func (f *Fake) SetLatency(route string, d time.Duration) { f.faults.SetLatency(route, d) }

@@ -1,6 +1,7 @@
 package fakevirtfusion_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -115,5 +116,67 @@ func TestControlEndpoint(t *testing.T) {
 	}
 	if got := b.fake.Calls("GET /api/v1/connect"); got != 1 {
 		t.Errorf("Calls = %d", got)
+	}
+}
+
+// TestRealPanelBehaviour: what real panels do that clients trip on. The
+// user's servers come paginated (20 per page); an SSO endpoint_complete is
+// a path, not a URL; remoteState says "state" and no other running flag; and
+// a lost answer to POST /servers (over /__fake/lose) still leaves an
+// unnamed server in state allocated.
+func TestRealPanelBehaviour(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if status, body, _ := b.call(t, "POST", "/api/v1/users", "tok", `{"name":"Jon Doe","email":"jon@doe.com","extRelationId":42}`); status != 201 {
+		t.Fatalf("create user: %d %s", status, body)
+	}
+	if status, _, _ := b.call(t, "POST", "/__fake/lose", "", `{"route":"POST /api/v1/servers"}`); status != http.StatusNoContent {
+		t.Fatalf("lose: %d", status)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), "POST", b.url+"/api/v1/servers", strings.NewReader(`{"packageId":1,"userId":1,"hypervisorId":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer tok")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a lost answer arrived: %d", resp.StatusCode)
+	}
+	for range 21 {
+		if status, body, _ := b.call(t, "POST", "/api/v1/servers", "tok", `{"packageId":1,"userId":1,"hypervisorId":1}`); status != 201 {
+			t.Fatalf("create server: %d %s", status, body)
+		}
+	}
+	_, page, _ := b.call(t, "GET", "/api/v1/servers/user/1", "tok", "")
+	var list struct {
+		Data []struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		} `json:"data"`
+		PerPage  int `json:"per_page"`
+		LastPage int `json:"last_page"`
+		Total    int `json:"total"`
+	}
+	if err := json.Unmarshal([]byte(page), &list); err != nil {
+		t.Fatal(err)
+	}
+	type shape struct{ Items, PerPage, LastPage, Total int }
+	if diff := cmp.Diff(shape{20, 20, 2, 22}, shape{len(list.Data), list.PerPage, list.LastPage, list.Total}); diff != "" {
+		t.Errorf("user's servers (-want +got):\n%s", diff)
+	}
+	if list.Data[0].ID != 1 || list.Data[0].Name != "" {
+		t.Errorf("the lost create's server: %+v", list.Data[0])
+	}
+
+	if _, body, _ := b.call(t, "POST", "/api/v1/servers/1/build", "tok", `{"operatingSystemId":1,"name":"srv"}`); !strings.Contains(body, `"state":"queued"`) {
+		t.Fatalf("build: %s", body)
+	}
+	_, live, _ := b.call(t, "GET", "/api/v1/servers/1?remoteState=true", "tok", "")
+	if !strings.Contains(live, `"remoteState":{"state":"running"`) || strings.Contains(live, `"running":`) {
+		t.Errorf("remoteState: %s", live)
+	}
+	_, sso, _ := b.call(t, "POST", "/api/v1/users/42/serverAuthenticationTokens/1", "tok", "")
+	if !strings.Contains(sso, `"endpoint_complete":"/authenticate/server/`) {
+		t.Errorf("SSO tokens: %s", sso)
 	}
 }

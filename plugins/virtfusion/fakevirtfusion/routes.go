@@ -196,8 +196,10 @@ func (f *Fake) authTokens(w http.ResponseWriter, r *http.Request) {
 	const ttl = 30
 	var out vf.AuthenticationTokens
 	out.Tokens = map[string]string{"1": t1, "2": t2}
-	out.Endpoint = "/token_authentication"
-	out.EndpointComplete = baseURL(r) + out.Endpoint + "?" + url.Values{"token1": {t1}, "token2": {t2}, "server": {s.UUID}}.Encode()
+	// Both are paths relative to the panel's origin, as on a real panel
+	// (clients such as the Blesta module prefix https://<panel host>).
+	out.Endpoint = "/authenticate/server/" + s.UUID
+	out.EndpointComplete = out.Endpoint + "?" + url.Values{"token1": {t1}, "token2": {t2}}.Encode()
 	out.Expiry.TTL = ttl
 	out.Expiry.Expires = f.now().Add(ttl * time.Second).UTC().Format("2006-01-02T15:04:05-07:00")
 	writeJSON(w, http.StatusOK, data{map[string]any{"authentication": out}})

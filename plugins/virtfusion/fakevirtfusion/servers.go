@@ -190,8 +190,10 @@ func (f *Fake) getServer(w http.ResponseWriter, r *http.Request) {
 	}
 	out := s.Server
 	if r.URL.Query().Get("remoteState") == "true" {
-		rs := &vf.RemoteState{State: s.power, Running: s.power == vf.PowerRunning}
-		if rs.Running {
+		// Only "state" tells whether it runs; the panel sends no other
+		// running flag.
+		rs := &vf.RemoteState{State: s.power}
+		if s.power == vf.PowerRunning {
 			rs.CPU = s.cpuPercent
 			rs.Memory.Actual = s.Settings.Resources.Memory * 1024
 			rs.Memory.Unused = max(0, s.Settings.Resources.Memory-s.memUsedMB) * 1024
@@ -234,7 +236,8 @@ func (f *Fake) userServers(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "user")
 		return
 	}
-	writeJSON(w, http.StatusOK, data{f.summaries(func(s *serverState) bool { return s.OwnerID == id })})
+	// Laravel-paginated like every list: 20 per page unless ?results says.
+	paginate(w, r, f.summaries(func(s *serverState) bool { return s.OwnerID == id }))
 }
 
 func (f *Fake) deleteServer(w http.ResponseWriter, r *http.Request) {

@@ -300,14 +300,34 @@ func (c *Client) AllServers(ctx context.Context) ([]ServerSummary, error) {
 	})
 }
 
-// UserServers lists the servers owned by a VirtFusion user id. The answer is
-// {"data":[…]} [inferred: the reference gives only the status].
-func (c *Client) UserServers(ctx context.Context, userID int64) ([]ServerSummary, error) {
-	var out data[[]ServerSummary]
-	if err := c.do(ctx, http.MethodGet, "/servers/user/"+id(userID), nil, nil, &out, http.StatusOK); err != nil {
+// UserServers returns one page of the servers owned by a VirtFusion user
+// id. Like every list it is Laravel-paginated (20 per page by default), so a
+// caller looking for a server must walk every page: AllUserServers.
+func (c *Client) UserServers(ctx context.Context, userID int64, opts ListOptions) (*Page[ServerSummary], error) {
+	var out Page[ServerSummary]
+	if err := c.do(ctx, http.MethodGet, "/servers/user/"+id(userID), opts.query(), nil, &out, http.StatusOK); err != nil {
 		return nil, err
 	}
-	return out.Data, nil
+	return &out, nil
+}
+
+// AllUserServers walks every page of a user's servers.
+func (c *Client) AllUserServers(ctx context.Context, userID int64) ([]ServerSummary, error) {
+	return all(ctx, func(ctx context.Context, page int) (*Page[ServerSummary], error) {
+		return c.UserServers(ctx, userID, ListOptions{Page: page, Results: 200})
+	})
+}
+
+// PanelURL resolves a path the panel answers with (an SSO
+// endpoint_complete such as /authenticate/server/<uuid>?token1=…) against
+// the panel's own origin: the API root's scheme and host, without /api/v1.
+func (c *Client) PanelURL(ref string) (string, error) {
+	r, err := url.Parse(ref)
+	if err != nil {
+		return "", fmt.Errorf("virtfusion: the panel answered an unusable URL %q: %w", ref, err)
+	}
+	origin := &url.URL{Scheme: c.rest.BaseURL.Scheme, Host: c.rest.BaseURL.Host, Path: "/"}
+	return origin.ResolveReference(r).String(), nil
 }
 
 // DeleteServer deletes a server after delay (0 = now; at most 43800 minutes).

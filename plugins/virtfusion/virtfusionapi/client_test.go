@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -216,6 +217,15 @@ func TestServerLifecycle(t *testing.T) {
 	if err != nil || len(tokens.Tokens) != 2 || tokens.EndpointComplete == "" || tokens.Expiry.TTL <= 0 {
 		t.Fatalf("SSO tokens: %+v, %v", tokens, err)
 	}
+	// endpoint_complete is a path on the panel's origin, which PanelURL
+	// puts in front of it (the API root's /api/v1 is not part of it).
+	if !strings.HasPrefix(tokens.EndpointComplete, "/authenticate/server/"+s.UUID+"?") {
+		t.Errorf("endpoint_complete %q, want a path on the panel", tokens.EndpointComplete)
+	}
+	link, err := b.client.PanelURL(tokens.EndpointComplete)
+	if err != nil || link != strings.TrimSuffix(b.url, fakevirtfusion.BasePath)+tokens.EndpointComplete {
+		t.Errorf("PanelURL: %q, %v", link, err)
+	}
 
 	if err := b.fake.SetUsage(s.ID, 1<<30, 1<<29, 12.5, 512, 3); err != nil {
 		t.Fatal(err)
@@ -243,9 +253,9 @@ func TestServerLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	list, err := b.client.UserServers(ctx, u.ID)
+	list, err := b.client.AllUserServers(ctx, u.ID)
 	if err != nil || len(list) != 1 || list[0].ID != s.ID {
-		t.Fatalf("UserServers: %+v, %v", list, err)
+		t.Fatalf("AllUserServers: %+v, %v", list, err)
 	}
 
 	if err := b.client.DeleteServer(ctx, s.ID, 0); err != nil {
@@ -472,5 +482,31 @@ func TestTimeoutAndCancel(t *testing.T) {
 	cancel()
 	if err := b.client.Connect(ctx); !vf.IsTransport(err) {
 		t.Fatalf("cancelled: %v", err)
+	}
+}
+
+// TestUserServersArePaginated: GET /servers/user/{id} is Laravel-paginated
+// like every list (20 per page by default); AllUserServers walks every page.
+func TestUserServersArePaginated(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	u, _ := b.newServer(t, 7)
+	for range 24 {
+		if _, err := b.client.CreateServer(ctx, vf.CreateServerRequest{PackageID: 1, UserID: u.ID, HypervisorID: 1, IPv4: 1}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := b.client.UserServers(ctx, u.ID, vf.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type page struct{ Items, PerPage, LastPage, Total int }
+	if diff := cmp.Diff(page{20, 20, 2, 25}, page{len(first.Data), first.PerPage, first.LastPage, first.Total}); diff != "" {
+		t.Errorf("first page (-want +got):\n%s", diff)
+	}
+	all, err := b.client.AllUserServers(ctx, u.ID)
+	if err != nil || len(all) != 25 {
+		t.Fatalf("AllUserServers: %d servers, %v", len(all), err)
 	}
 }

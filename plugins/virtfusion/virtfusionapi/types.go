@@ -45,7 +45,9 @@ type AuthenticationTokens struct {
 	Tokens map[string]string `json:"tokens"`
 	// Endpoint is the panel path the tokens are posted to.
 	Endpoint string `json:"endpoint"`
-	// EndpointComplete is the full login URL with the tokens in its query.
+	// EndpointComplete is the login path with the tokens in its query
+	// (/authenticate/server/<uuid>?token1=…&token2=…), relative to the
+	// panel's origin: Client.PanelURL makes it a link.
 	EndpointComplete string `json:"endpoint_complete"`
 	Expiry           struct {
 		TTL     int    `json:"ttl"`
@@ -295,13 +297,13 @@ const (
 )
 
 // RemoteState is the live state of a server read from its hypervisor
-// (?remoteState=true). Only the power state is documented; the usage fields
-// follow libvirt's domain stats [inferred].
+// (?remoteState=true). Only the power state is documented: State, e.g.
+// "running"; there is no other running flag. The usage fields follow
+// libvirt's domain stats [inferred].
 type RemoteState struct {
-	State   string  `json:"state"`
-	Running bool    `json:"running"`
-	CPU     float64 `json:"cpu"` // percent of allocated cores
-	Memory  struct {
+	State  string  `json:"state"`
+	CPU    float64 `json:"cpu"` // percent of allocated cores
+	Memory struct {
 		Actual int64 `json:"actual"` // KiB assigned
 		Unused int64 `json:"unused"` // KiB unused inside the guest
 	} `json:"memory"`
