@@ -506,36 +506,6 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	})
 }
 
-// DisableUser disables a user and revokes all their sessions and tokens.
-// Staff admins only. Errors: NotFound, Forbidden.
-func (s *Service) DisableUser(ctx context.Context, p *Principal, userID string) error {
-	if !p.IsStaff(StaffAdmin) {
-		return apperr.New(apperr.Forbidden, "staff admin role required")
-	}
-	if userID == p.UserID {
-		return apperr.New(apperr.Conflict, "you cannot disable yourself")
-	}
-	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model((*User)(nil)).Set("disabled_at = ?", s.now()).Set("updated_at = ?", s.now()).
-			Where("id = ?", userID).Where("disabled_at IS NULL").Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("accounts: disabling user: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			if _, err := s.User(ctx, userID); err != nil {
-				return err
-			}
-			return nil // already disabled
-		}
-		if _, err := tx.NewUpdate().Model((*APIToken)(nil)).Set("revoked_at = ?", s.now()).
-			Where("user_id = ?", userID).Where("revoked_at IS NULL").Exec(ctx); err != nil {
-			return fmt.Errorf("accounts: revoking tokens: %w", err)
-		}
-		_, err = audit.Append(ctx, tx, audit.Event{Action: "user.disable", TargetType: "user", TargetID: userID})
-		return err
-	})
-}
-
 // truncate makes s storable text of at most n bytes: invalid UTF-8 and NUL
 // (which PostgreSQL refuses) are replaced, and a cut never splits a rune.
 func truncate(s string, n int) string {
