@@ -52,6 +52,16 @@ func (s *Service) consumeLink(ctx context.Context, tx bun.Tx, field, secret, pur
 	return userID, nil
 }
 
+// linkFailed audits a refused link (an Invalid error from consumeLink: an
+// unknown, used or expired token); other errors pass through. The event is
+// detached, so it outlives the request's rollback.
+func (s *Service) linkFailed(ctx context.Context, action string, err error) error {
+	if apperr.CodeOf(err) != apperr.Invalid {
+		return err
+	}
+	return s.reauthFailed(ctx, action, "", "invalid_token", err)
+}
+
 func (s *Service) link(path, secret string) string {
 	return strings.TrimRight(s.opts.PublicURL, "/") + path + "?token=" + url.QueryEscape(secret)
 }
@@ -91,7 +101,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) error {
 	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		userID, err := s.consumeLink(ctx, tx, "token", token, purposeVerify)
 		if err != nil {
-			return err
+			return s.linkFailed(ctx, "user.email.verify", err)
 		}
 		if _, err := tx.NewUpdate().Model((*User)(nil)).Set("email_verified_at = ?", s.now()).Set("updated_at = ?", s.now()).
 			Where("id = ?", userID).Where("email_verified_at IS NULL").Exec(ctx); err != nil {
@@ -143,7 +153,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		userID, err := s.consumeLink(ctx, tx, "token", token, purposeReset)
 		if err != nil {
-			return err
+			return s.linkFailed(ctx, "user.password.reset", err)
 		}
 		// Receiving the link proves the address too.
 		if _, err := tx.NewUpdate().Model((*User)(nil)).Set("password_hash = ?", hash).Set("updated_at = ?", s.now()).

@@ -314,6 +314,21 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*Session, *User, er
 	return sess, u, nil
 }
 
+// reauthFailed records a failed authentication inside a request that will
+// fail (a wrong current password, a wrong two-factor code, an unknown or
+// used link) as a detached audit event, and returns e. userID is the user
+// concerned, when known.
+func (s *Service) reauthFailed(ctx context.Context, action, userID, reason string, e error) error {
+	ev := audit.Event{Action: action, Result: audit.Failure, Changes: map[string]any{"reason": reason}}
+	if userID != "" {
+		ev.TargetType, ev.TargetID = "user", userID
+	}
+	if err := audit.LogDetached(ctx, s.db, ev, nil); err != nil {
+		return err
+	}
+	return e
+}
+
 // refuse audits a failed authentication and returns e.
 func (s *Service) refuse(ctx context.Context, email, userID, reason string, e *apperr.Error) error {
 	actorType := audit.ActorAnonymous
@@ -481,7 +496,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		return err
 	}
 	if !ok {
-		return apperr.Field("current_password", "is incorrect")
+		return s.reauthFailed(ctx, "user.password.change", u.ID, "bad_password", apperr.Field("current_password", "is incorrect"))
 	}
 	if perr := checkPassword("new_password", next, u.Email); perr != nil {
 		return perr

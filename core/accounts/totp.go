@@ -74,7 +74,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string) ([
 		return nil, err
 	}
 	if !ok {
-		return nil, apperr.Field("code", "is incorrect or was already used")
+		return nil, s.reauthFailed(ctx, "user.2fa.enable", u.ID, "bad_code", apperr.Field("code", "is incorrect or was already used"))
 	}
 	var codes []string
 	err = s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -114,10 +114,10 @@ func (s *Service) DisableTOTP(ctx context.Context, p *Principal, password, code 
 	if ok, err := CheckPassword(u.PasswordHash, password); err != nil {
 		return err
 	} else if !ok {
-		return apperr.Field("password", "is incorrect")
+		return s.reauthFailed(ctx, "user.2fa.disable", u.ID, "bad_password", apperr.Field("password", "is incorrect"))
 	}
 	if err := s.secondFactor(ctx, u, code); err != nil {
-		return err
+		return s.secondFactorFailed(ctx, "user.2fa.disable", u.ID, err)
 	}
 	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewUpdate().Model((*User)(nil)).Set("totp_enabled = ?", false).Set("totp_secret = NULL").
@@ -145,7 +145,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal, cod
 		return nil, apperr.New(apperr.Conflict, "two-factor authentication is not on").WithReason("totp_disabled")
 	}
 	if err := s.secondFactor(ctx, u, code); err != nil {
-		return nil, err
+		return nil, s.secondFactorFailed(ctx, "user.2fa.recovery_codes", u.ID, err)
 	}
 	var codes []string
 	err = s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -180,6 +180,15 @@ func (s *Service) secondFactor(ctx context.Context, u *User, code string) error 
 		}
 	}
 	return apperr.Field("code", "is incorrect or was already used")
+}
+
+// secondFactorFailed audits a refused second factor (an Invalid error from
+// secondFactor); other errors pass through.
+func (s *Service) secondFactorFailed(ctx context.Context, action, userID string, err error) error {
+	if apperr.CodeOf(err) != apperr.Invalid {
+		return err
+	}
+	return s.reauthFailed(ctx, action, userID, "bad_code", err)
 }
 
 // useTOTP accepts code if it matches the current 30-second step or one
