@@ -141,7 +141,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 }
 
 // ResetPassword sets a new password from a reset token and revokes every
-// session and personal token's sessions. Errors: Invalid.
+// session and every personal API token. Errors: Invalid.
 func (s *Service) ResetPassword(ctx context.Context, token, password string) error {
 	if perr := checkPassword("new_password", password, ""); perr != nil {
 		return perr
@@ -161,13 +161,17 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 			Where("id = ?", userID).Exec(ctx); err != nil {
 			return fmt.Errorf("accounts: resetting password: %w", err)
 		}
-		if err := s.revokeSessions(ctx, tx, userID, ""); err != nil {
+		// Whoever knew the old password may have minted tokens with it:
+		// recovery ends every session and every personal token.
+		revoked, err := s.revokeAllTokens(ctx, tx, userID)
+		if err != nil {
 			return err
 		}
-		if err := s.security(ctx, tx, userID, notify.SecurityPasswordChanged, "", ""); err != nil {
+		if err := s.securityWith(ctx, tx, userID, notify.SecurityPasswordChanged, "", "", map[string]any{"tokens": []map[string]any{}, "reset": true}); err != nil {
 			return err
 		}
-		_, err = audit.Append(ctx, tx, audit.Event{Action: "user.password.reset", TargetType: "user", TargetID: userID, ActorType: audit.ActorUser, ActorID: userID})
+		_, err = audit.Append(ctx, tx, audit.Event{Action: "user.password.reset", TargetType: "user", TargetID: userID, ActorType: audit.ActorUser, ActorID: userID,
+			Changes: map[string]any{"tokens_revoked": revoked}})
 		return err
 	})
 }

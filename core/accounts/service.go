@@ -55,12 +55,20 @@ func New(db *database.DB, n Notifier, limiter *ratelimit.Limiter, opts Options) 
 // security tells the user about a security event on their account, with
 // where the request came from.
 func (s *Service) security(ctx context.Context, tx bun.Tx, userID string, t notify.Type, ip, userAgent string) error {
+	return s.securityWith(ctx, tx, userID, t, ip, userAgent, nil)
+}
+
+// securityWith is security with more template data.
+func (s *Service) securityWith(ctx context.Context, tx bun.Tx, userID string, t notify.Type, ip, userAgent string, extra map[string]any) error {
 	meta := audit.MetaFrom(ctx)
 	if ip == "" {
 		ip, userAgent = meta.IP, meta.UserAgent
 	}
-	return s.notify.Notify(ctx, tx, notify.Event{Type: t, UserIDs: []string{userID}, Link: "/account/security",
-		Data: map[string]any{"ip": ip, "user_agent": userAgent}})
+	data := map[string]any{"ip": ip, "user_agent": userAgent}
+	for k, v := range extra {
+		data[k] = v
+	}
+	return s.notify.Notify(ctx, tx, notify.Event{Type: t, UserIDs: []string{userID}, Link: "/account/security", Data: data})
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -458,6 +466,43 @@ func (s *Service) revokeSessions(ctx context.Context, tx bun.Tx, userID, keepID 
 	return nil
 }
 
+// revokeAllTokens revokes every session and personal token of a user and
+// returns how many personal tokens it revoked.
+func (s *Service) revokeAllTokens(ctx context.Context, tx bun.Tx, userID string) (int, error) {
+	var personal int
+	if err := tx.NewSelect().Model((*APIToken)(nil)).ColumnExpr("COUNT(*)").Where("user_id = ?", userID).
+		Where("kind = ?", KindPersonal).Where("revoked_at IS NULL").Scan(ctx, &personal); err != nil {
+		return 0, fmt.Errorf("accounts: counting tokens: %w", err)
+	}
+	if _, err := tx.NewUpdate().Model((*APIToken)(nil)).Set("revoked_at = ?", s.now()).
+		Where("user_id = ?", userID).Where("revoked_at IS NULL").Exec(ctx); err != nil {
+		return 0, fmt.Errorf("accounts: revoking tokens: %w", err)
+	}
+	return personal, nil
+}
+
+// liveTokens describes the user's personal tokens that still work, for the
+// password-changed message.
+func (s *Service) liveTokens(ctx context.Context, tx bun.Tx, userID string) ([]map[string]any, error) {
+	var toks []APIToken
+	if err := tx.NewSelect().Model(&toks).Where("user_id = ?", userID).Where("kind = ?", KindPersonal).
+		Where("revoked_at IS NULL").WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where("expires_at IS NULL").WhereOr("expires_at > ?", s.now())
+	}).Order("id ASC").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("accounts: listing tokens: %w", err)
+	}
+	out := make([]map[string]any, len(toks))
+	for i, t := range toks {
+		lastUsed := "never"
+		if t.LastUsedAt != nil {
+			lastUsed = t.LastUsedAt.UTC().Format("2006-01-02")
+		}
+		out[i] = map[string]any{"name": t.Name, "prefix": t.Prefix, "scopes": t.Scopes, "last_used": lastUsed,
+			"created": t.CreatedAt.UTC().Format("2006-01-02")}
+	}
+	return out, nil
+}
+
 // User loads a user by id. Errors: NotFound.
 func (s *Service) User(ctx context.Context, id string) (*User, error) {
 	u := &User{}
@@ -484,8 +529,9 @@ func (s *Service) Memberships(ctx context.Context, userID string) ([]Membership,
 	return out, nil
 }
 
-// ChangePassword replaces the password after checking the current one, and
-// revokes every other session. Errors: Invalid, Unauthenticated.
+// ChangePassword replaces the password after checking the current one,
+// revokes every other session (personal tokens stay) and tells the user,
+// listing the personal tokens that still work. Errors: Invalid.
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string) error {
 	u, err := s.User(ctx, p.UserID)
 	if err != nil {
@@ -513,10 +559,17 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		if err := s.revokeSessions(ctx, tx, u.ID, p.TokenID); err != nil {
 			return err
 		}
-		if err := s.security(ctx, tx, u.ID, notify.SecurityPasswordChanged, "", ""); err != nil {
+		// Personal tokens outlive a password change (automation keeps
+		// working); the user is told which, so a stranger's is noticed.
+		live, err := s.liveTokens(ctx, tx, u.ID)
+		if err != nil {
 			return err
 		}
-		_, err := audit.Append(ctx, tx, audit.Event{Action: "user.password.change", TargetType: "user", TargetID: u.ID})
+		if err := s.securityWith(ctx, tx, u.ID, notify.SecurityPasswordChanged, "", "", map[string]any{"tokens": live, "reset": false}); err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, audit.Event{Action: "user.password.change", TargetType: "user", TargetID: u.ID,
+			Changes: map[string]any{"tokens_kept": len(live)}})
 		return err
 	})
 }
