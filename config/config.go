@@ -80,7 +80,9 @@ type Jobs struct {
 // Auth configures sessions and the sensitive-flow rate limits.
 type Auth struct {
 	SessionTTL time.Duration `koanf:"session_ttl"`
-	// LoginLimit attempts per LoginWindow, counted per account and per IP.
+	// LoginLimit attempts per LoginWindow per IP; after LoginLimit failed
+	// logins of one account within LoginWindow the account is slowed down
+	// (a password and second factor still pass).
 	LoginLimit  int           `koanf:"login_limit"`
 	LoginWindow time.Duration `koanf:"login_window"`
 	// SignupLimit per IP per LoginWindow.
@@ -92,6 +94,11 @@ type Auth struct {
 	ResetTokenTTL time.Duration `koanf:"reset_token_ttl"`
 	// TOTPIssuer is shown in authenticator apps.
 	TOTPIssuer string `koanf:"totp_issuer"`
+	// ResetEmailLimit password-reset emails per recipient per
+	// ResetEmailWindow; requests beyond it send nothing (and answer the
+	// same, so the limit reveals nothing).
+	ResetEmailLimit  int           `koanf:"reset_email_limit"`
+	ResetEmailWindow time.Duration `koanf:"reset_email_window"`
 }
 
 // PluginHost holds settings shared by every plugin.
@@ -264,6 +271,8 @@ func Default() Config {
 			SignupLimit:       20,
 			ResetTokenTTL:     time.Hour,
 			TOTPIssuer:        "EZSCALE",
+			ResetEmailLimit:   3,
+			ResetEmailWindow:  time.Hour,
 		},
 		Plugins: PluginHost{CallTimeout: 30 * time.Second, HealthInterval: 30 * time.Second},
 		Billing: Billing{

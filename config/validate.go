@@ -102,6 +102,10 @@ func (c *Config) validate(errs *Error) {
 	if c.Auth.SignupLimit < 1 {
 		bad("auth.signup_limit", "must be at least 1")
 	}
+	if c.Auth.ResetEmailLimit < 1 {
+		bad("auth.reset_email_limit", "must be at least 1")
+	}
+	positive("auth.reset_email_window", c.Auth.ResetEmailWindow)
 
 	positive("plugins.call_timeout", c.Plugins.CallTimeout)
 	positive("plugins.health_interval", c.Plugins.HealthInterval)

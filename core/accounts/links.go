@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/ratelimit"
 )
 
 const (
@@ -114,7 +115,10 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) error {
 
 // RequestPasswordReset emails a reset link when the address belongs to a
 // user. It answers the same either way, so it cannot be used to find out who
-// has an account; it is rate-limited by the caller per IP.
+// has an account; it is rate-limited by the caller per IP. Beyond
+// Options.ResetEmailLimit links per recipient per ResetEmailWindow it sends
+// nothing and still answers the same, so nobody can flood a mailbox from
+// many addresses, nor learn that a limit was reached.
 func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
 	email = strings.ToLower(strings.TrimSpace(email))
 	u := &User{}
@@ -124,6 +128,18 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	}
 	if err != nil {
 		return fmt.Errorf("accounts: loading user: %w", err)
+	}
+	n, _, err := s.limiter.Count(ctx, "reset:user:"+u.ID, ratelimit.Rule{Limit: s.opts.ResetEmailLimit, Window: s.opts.ResetEmailWindow})
+	if err != nil {
+		return err
+	}
+	if n > s.opts.ResetEmailLimit {
+		if n == s.opts.ResetEmailLimit+1 {
+			// Recorded once per window: a flood leaves one event.
+			return audit.Log(ctx, s.db, audit.Event{Action: "user.password.reset_requested", Result: audit.Denied,
+				TargetType: "user", TargetID: u.ID, Changes: map[string]any{"reason": "recipient_limit"}})
+		}
+		return nil
 	}
 	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		secret, err := s.newLink(ctx, tx, u.ID, purposeReset)

@@ -28,6 +28,12 @@ type Options struct {
 	TOTPIssuer    string
 	// PublicURL is where links in emails point.
 	PublicURL string
+	// ResetEmailLimit reset emails per recipient per ResetEmailWindow
+	// (defaults 3 per hour); requests beyond it send nothing, silently.
+	ResetEmailLimit  int
+	ResetEmailWindow time.Duration
+	// Now is the clock (default: the wall clock, UTC).
+	Now func() time.Time
 }
 
 // Notifier sends the messages of identity events (verification and reset
@@ -49,7 +55,17 @@ type Service struct {
 
 // New returns the identity service.
 func New(db *database.DB, n Notifier, limiter *ratelimit.Limiter, opts Options) *Service {
-	return &Service{db: db, notify: n, limiter: limiter, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+	if opts.ResetEmailLimit <= 0 {
+		opts.ResetEmailLimit = 3
+	}
+	if opts.ResetEmailWindow <= 0 {
+		opts.ResetEmailWindow = time.Hour
+	}
+	now := opts.Now
+	if now == nil {
+		now = func() time.Time { return time.Now().UTC() }
+	}
+	return &Service{db: db, notify: n, limiter: limiter, opts: opts, now: now}
 }
 
 // security tells the user about a security event on their account, with
@@ -84,8 +100,8 @@ func (s *Service) reader(ctx context.Context) bun.IDB {
 	return s.db.Read
 }
 
-// Password rules: long enough to resist guessing, short enough that hashing
-// it cannot be used to exhaust the CPU.
+// Password rules: long enough and not guessable (see guessable), short
+// enough that hashing it cannot be used to exhaust the CPU.
 const (
 	minPasswordLen = 10
 	maxPasswordLen = 256
@@ -99,6 +115,8 @@ func checkPassword(field, pw, email string) *apperr.Error {
 		return apperr.Field(field, "must be at most %d bytes", maxPasswordLen)
 	case email != "" && strings.EqualFold(pw, email):
 		return apperr.Field(field, "must not be your email address")
+	case guessable(pw, email):
+		return apperr.Field(field, "is too easy to guess (a common password, word or pattern); use a passphrase of several unrelated words")
 	}
 	return nil
 }
@@ -245,9 +263,11 @@ type Session struct {
 }
 
 // Login checks credentials (and the second factor when enabled) and opens a
-// session. It is rate-limited per IP (every attempt) and per account (every
-// failure). Errors: Unauthenticated (reason invalid_credentials,
-// totp_required, invalid_totp), RateLimited.
+// session. Every attempt counts against the client IP's limit; failures
+// slow the account down (see throttle.go) without locking out a user who
+// has the password and a second factor. Errors: Unauthenticated (reason
+// invalid_credentials, totp_required, invalid_totp, invalid_recovery_code),
+// RateLimited.
 func (s *Service) Login(ctx context.Context, in LoginInput) (*Session, *User, error) {
 	rule := ratelimit.Rule{Limit: s.opts.LoginLimit, Window: s.opts.LoginWindow}
 	email := strings.ToLower(strings.TrimSpace(in.Email))
@@ -260,17 +280,27 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*Session, *User, er
 			return nil, nil, s.refuse(ctx, email, "", "rate_limited", &apperr.Error{Code: apperr.RateLimited, Message: "too many login attempts from this address", RetryAfter: retry})
 		}
 	}
-	acctBucket := "login:user:" + email
-	ok, retry, err := s.limiter.Check(ctx, acctBucket, rule)
+	until, err := s.slowedUntil(ctx, email)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !ok {
-		return nil, nil, s.refuse(ctx, email, "", "rate_limited", &apperr.Error{Code: apperr.RateLimited, Message: "too many failed logins for this account", RetryAfter: retry})
+	slowed := !until.IsZero()
+	slowErr := func(until time.Time) *apperr.Error {
+		return &apperr.Error{Code: apperr.RateLimited, RetryAfter: s.retryAfter(until),
+			Message: "too many failed logins for this account: wait, or sign in with the password and a two-factor code"}
+	}
+	if slowed && in.TOTPCode == "" && in.RecoveryCode == "" {
+		// Refused unread: only a second factor passes the slowdown.
+		return nil, nil, s.refuse(ctx, email, "", "slowed", slowErr(until))
 	}
 	fail := func(userID, reason string, e *apperr.Error) (*Session, *User, error) {
-		if _, _, err := s.limiter.Hit(ctx, acctBucket, rule); err != nil {
+		next, err := s.loginFailed(ctx, email)
+		if err != nil {
 			return nil, nil, err
+		}
+		if slowed {
+			// An early attempt learns nothing about what was wrong.
+			e = slowErr(next)
 		}
 		return nil, nil, s.refuse(ctx, email, userID, reason, e)
 	}
@@ -295,31 +325,43 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*Session, *User, er
 	if u.DisabledAt != nil {
 		return fail(u.ID, "disabled", badCreds)
 	}
-	if u.TOTPEnabled {
-		switch {
-		case in.TOTPCode != "":
-			if ok, err := s.useTOTP(ctx, u, in.TOTPCode); err != nil {
-				return nil, nil, err
-			} else if !ok {
-				return fail(u.ID, "bad_totp", apperr.New(apperr.Unauthenticated, "the two-factor code is incorrect or was already used").WithReason("invalid_totp"))
-			}
-		case in.RecoveryCode != "":
-			if ok, err := s.useRecoveryCode(ctx, u.ID, in.RecoveryCode); err != nil {
-				return nil, nil, err
-			} else if !ok {
-				return fail(u.ID, "bad_recovery_code", apperr.New(apperr.Unauthenticated, "the recovery code is incorrect or was already used").WithReason("invalid_recovery_code"))
-			}
-		default:
-			// Not a failure of the password: the client asks for the code.
-			return nil, nil, apperr.New(apperr.Unauthenticated, "a two-factor code is required").WithReason("totp_required")
+	switch {
+	case u.TOTPEnabled && in.TOTPCode != "":
+		if ok, err := s.useTOTP(ctx, u, in.TOTPCode); err != nil {
+			return nil, nil, err
+		} else if !ok {
+			return fail(u.ID, "bad_totp", apperr.New(apperr.Unauthenticated, "the two-factor code is incorrect or was already used").WithReason("invalid_totp"))
 		}
+	case u.TOTPEnabled && in.RecoveryCode != "":
+		if ok, err := s.useRecoveryCode(ctx, u.ID, in.RecoveryCode); err != nil {
+			return nil, nil, err
+		} else if !ok {
+			return fail(u.ID, "bad_recovery_code", apperr.New(apperr.Unauthenticated, "the recovery code is incorrect or was already used").WithReason("invalid_recovery_code"))
+		}
+	case u.TOTPEnabled:
+		// Not a failure of the password: the client asks for the code.
+		return nil, nil, apperr.New(apperr.Unauthenticated, "a two-factor code is required").WithReason("totp_required")
+	case slowed:
+		// No second factor to pass the slowdown with: wait like anyone.
+		return nil, nil, s.refuse(ctx, email, u.ID, "slowed", slowErr(until))
 	}
 	sess, err := s.openSession(ctx, u, in.IP, in.UserAgent)
 	if err != nil {
 		return nil, nil, err
 	}
-	_ = s.limiter.Reset(ctx, acctBucket, rule)
+	if err := s.loginSucceeded(ctx, email); err != nil {
+		return nil, nil, err
+	}
 	return sess, u, nil
+}
+
+// retryAfter is the wait until t in whole seconds, at least one.
+func (s *Service) retryAfter(t time.Time) time.Duration {
+	d := t.Sub(s.now())
+	if d < time.Second {
+		return time.Second
+	}
+	return d.Round(time.Second)
 }
 
 // reauthFailed records a failed authentication inside a request that will

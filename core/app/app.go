@@ -111,7 +111,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.Accounts = accounts.New(db, a.Notify, a.Limiter, accounts.Options{
 		SessionTTL: cfg.Auth.SessionTTL, LoginLimit: cfg.Auth.LoginLimit, LoginWindow: cfg.Auth.LoginWindow,
 		SignupLimit: cfg.Auth.SignupLimit, ResetTokenTTL: cfg.Auth.ResetTokenTTL, TOTPIssuer: cfg.Auth.TOTPIssuer,
-		PublicURL: cfg.Server.PublicURL,
+		PublicURL: cfg.Server.PublicURL, ResetEmailLimit: cfg.Auth.ResetEmailLimit, ResetEmailWindow: cfg.Auth.ResetEmailWindow,
 	})
 	registerHousekeeping(reg, db, a.Limiter)
 
