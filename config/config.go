@@ -99,6 +99,15 @@ type Auth struct {
 	// same, so the limit reveals nothing).
 	ResetEmailLimit  int           `koanf:"reset_email_limit"`
 	ResetEmailWindow time.Duration `koanf:"reset_email_window"`
+	// SecretsKey seals TOTP secrets at rest (AES-256-GCM): base64 of 32
+	// random bytes (`ezscale secrets generate`). It comes from the
+	// environment only (EZSCALE_AUTH_SECRETS_KEY, or env("…") in the file).
+	// Empty: with SQLite, a key generated into secrets.key beside the
+	// database file; with PostgreSQL, two-factor enrollment is unavailable.
+	SecretsKey string `koanf:"secrets_key"`
+	// SecretsPreviousKeys still open secrets sealed before a rotation
+	// (`ezscale secrets rotate`); environment only, like SecretsKey.
+	SecretsPreviousKeys []string `koanf:"secrets_previous_keys"`
 }
 
 // PluginHost holds settings shared by every plugin.
@@ -264,15 +273,16 @@ func Default() Config {
 			DefaultTimeout:    5 * time.Minute,
 		},
 		Auth: Auth{
-			SessionTTL:        30 * 24 * time.Hour,
-			LoginLimit:        10,
-			InvalidTokenLimit: 30,
-			LoginWindow:       15 * time.Minute,
-			SignupLimit:       20,
-			ResetTokenTTL:     time.Hour,
-			TOTPIssuer:        "EZSCALE",
-			ResetEmailLimit:   3,
-			ResetEmailWindow:  time.Hour,
+			SessionTTL:          30 * 24 * time.Hour,
+			LoginLimit:          10,
+			InvalidTokenLimit:   30,
+			LoginWindow:         15 * time.Minute,
+			SignupLimit:         20,
+			ResetTokenTTL:       time.Hour,
+			TOTPIssuer:          "EZSCALE",
+			ResetEmailLimit:     3,
+			ResetEmailWindow:    time.Hour,
+			SecretsPreviousKeys: []string{},
 		},
 		Plugins: PluginHost{CallTimeout: 30 * time.Second, HealthInterval: 30 * time.Second},
 		Billing: Billing{

@@ -23,7 +23,12 @@ import (
 type testBundle struct {
 	db       *database.DB
 	accounts *accounts.Service
+	notify   *notify.Service
+	opts     accounts.Options
 }
+
+// testKey seals two-factor secrets in the tests.
+var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 // clock is a settable time for the service and its rate limits.
 type clock struct {
@@ -62,9 +67,13 @@ func setupWith(t *testing.T, db *database.DB, c *clock) *testBundle {
 		t.Fatal(err)
 	}
 	limiter := ratelimit.New(db)
+	keyring, err := accounts.NewKeyring(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := accounts.Options{
 		SessionTTL: time.Hour, LoginLimit: 100, LoginWindow: time.Minute, SignupLimit: 100, ResetTokenTTL: time.Hour,
-		TOTPIssuer: "test", PublicURL: "https://billing.example.com",
+		TOTPIssuer: "test", PublicURL: "https://billing.example.com", Secrets: keyring,
 	}
 	if c != nil {
 		limiter = limiter.WithClock(c.Now)
@@ -73,7 +82,7 @@ func setupWith(t *testing.T, db *database.DB, c *clock) *testBundle {
 		opts.ResetEmailLimit, opts.ResetEmailWindow = 2, time.Hour
 	}
 	acc := accounts.New(db, svc, limiter, opts)
-	return &testBundle{db: db, accounts: acc}
+	return &testBundle{db: db, accounts: acc, notify: svc, opts: opts}
 }
 
 // messages returns the (template, recipient) of every queued message.

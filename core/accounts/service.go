@@ -34,6 +34,9 @@ type Options struct {
 	ResetEmailWindow time.Duration
 	// Now is the clock (default: the wall clock, UTC).
 	Now func() time.Time
+	// Secrets seals TOTP secrets at rest; without it two-factor
+	// enrollment is unavailable.
+	Secrets *Keyring
 }
 
 // Notifier sends the messages of identity events (verification and reset
