@@ -84,3 +84,22 @@ func TestPasswordChangeTellsWhichTokensRemain(t *testing.T) {
 		}
 	})
 }
+
+// TestSignupRefusesCommonPasswords: a long-enough but common password is
+// refused naming the field, and nothing is created.
+func TestSignupRefusesCommonPasswords(t *testing.T) {
+	t.Parallel()
+	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
+		tb := startApp(t, d, url)
+		for _, pw := range []string{"password1234", "qwertyuiop", "Password123!"} {
+			p := tb.client.do("POST", "/api/v1/auth/signup", "", map[string]string{"email": uniqueEmail("weak"), "password": pw}).
+				wantProblem(t, http.StatusBadRequest, "invalid")
+			if len(p.Errors) != 1 || p.Errors[0].Field != "password" {
+				t.Errorf("%q: errors = %+v, want one for password", pw, p.Errors)
+			}
+		}
+		if n := tb.count(t, "users", "1 = 1"); n != 0 {
+			t.Errorf("%d users created with common passwords", n)
+		}
+	})
+}
