@@ -275,7 +275,7 @@ func (s *Service) ListAccounts(ctx context.Context, p *Principal, query, after s
 	}
 	var members []Member
 	if err := s.db.Read.NewSelect().TableExpr("memberships AS m").Join("JOIN users AS u ON u.id = m.user_id").
-		ColumnExpr("m.account_id, m.user_id, u.email, m.role").Where("m.account_id IN (?)", bun.In(ids)).
+		ColumnExpr("m.account_id, m.user_id, u.email, m.role").Where("m.account_id IN (?)", bun.List(ids)).
 		OrderExpr("m.account_id, m.created_at, m.user_id").Scan(ctx, &members); err != nil {
 		return nil, fmt.Errorf("accounts: listing members: %w", err)
 	}
