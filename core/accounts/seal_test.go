@@ -48,7 +48,8 @@ func (b *testBundle) storedSecret(t *testing.T, email string) string {
 func TestTOTPSecretsAreSealedAtRest(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db)
+		c := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+		b := setupWith(t, db, c)
 		ctx := context.Background()
 		login := func(svc *accounts.Service, email, secret string, at time.Time) error {
 			code, err := totp.GenerateCode(secret, at)
@@ -78,7 +79,7 @@ func TestTOTPSecretsAreSealedAtRest(t *testing.T) {
 		if stored := b.storedSecret(t, "ada@example.com"); !strings.HasPrefix(stored, "ezs1:") || strings.Contains(stored, enr.Secret) {
 			t.Fatalf("stored secret %q is not sealed", stored)
 		}
-		code, _ := totp.GenerateCode(enr.Secret, time.Now())
+		code, _ := totp.GenerateCode(enr.Secret, c.Now())
 		if _, err := b.accounts.ConfirmTOTP(ctx, p, code); err != nil {
 			t.Fatal(err)
 		}
@@ -95,14 +96,14 @@ func TestTOTPSecretsAreSealedAtRest(t *testing.T) {
 		if stored := b.storedSecret(t, "old@example.com"); !strings.HasPrefix(stored, "ezs1:") || strings.Contains(stored, plain) {
 			t.Fatalf("plaintext secret not sealed: %q", stored)
 		}
-		if err := login(b.accounts, "old@example.com", plain, time.Now().Add(30*time.Second)); err != nil {
+		if err := login(b.accounts, "old@example.com", plain, c.Now().Add(30*time.Second)); err != nil {
 			t.Fatalf("login with a formerly plaintext secret: %v", err)
 		}
 
 		// Rotation: new key current, old key previous.
 		newKey := []byte("fedcba9876543210fedcba9876543210")
 		both := b.withKeys(t, newKey, testKey)
-		if err := login(both, "ada@example.com", enr.Secret, time.Now().Add(30*time.Second)); err != nil {
+		if err := login(both, "ada@example.com", enr.Secret, c.Now().Add(30*time.Second)); err != nil {
 			t.Fatalf("login under the new key with the old one previous: %v", err)
 		}
 		if n, err := both.SealSecrets(ctx, true); err != nil || n != 2 {
@@ -111,14 +112,14 @@ func TestTOTPSecretsAreSealedAtRest(t *testing.T) {
 		if n, err := both.SealSecrets(ctx, true); err != nil || n != 0 {
 			t.Fatalf("rotating again: %d, %v; want 0", n, err)
 		}
-		if err := login(b.withKeys(t, newKey), "ada@example.com", enr.Secret, time.Now().Add(60*time.Second)); err == nil {
+		if err := login(b.withKeys(t, newKey), "ada@example.com", enr.Secret, c.Now().Add(60*time.Second)); err == nil {
 			// 60 s ahead is outside the skew window: refused as a code,
 			// which shows the secret opened (no internal error).
 			t.Error("a code two steps ahead was accepted")
 		} else if !strings.Contains(err.Error(), "invalid_totp") {
 			t.Errorf("after rotation, with the new key alone: %v", err)
 		}
-		if err := login(b.withKeys(t, testKey), "ada@example.com", enr.Secret, time.Now().Add(60*time.Second)); err == nil || strings.Contains(err.Error(), "invalid_totp") {
+		if err := login(b.withKeys(t, testKey), "ada@example.com", enr.Secret, c.Now().Add(60*time.Second)); err == nil || strings.Contains(err.Error(), "invalid_totp") {
 			t.Errorf("after rotation, with the old key alone: %v, want the secret not to open", err)
 		}
 
@@ -127,7 +128,7 @@ func TestTOTPSecretsAreSealedAtRest(t *testing.T) {
 			Where("email = ?", "old@example.com").Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := login(b.withKeys(t, newKey), "old@example.com", enr.Secret, time.Now().Add(60*time.Second)); err == nil || strings.Contains(err.Error(), "invalid_totp") {
+		if err := login(b.withKeys(t, newKey), "old@example.com", enr.Secret, c.Now().Add(60*time.Second)); err == nil || strings.Contains(err.Error(), "invalid_totp") {
 			t.Errorf("a secret copied from another user: %v, want it not to open", err)
 		}
 
