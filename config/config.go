@@ -80,7 +80,9 @@ type Jobs struct {
 // Auth configures sessions and the sensitive-flow rate limits.
 type Auth struct {
 	SessionTTL time.Duration `koanf:"session_ttl"`
-	// LoginLimit attempts per LoginWindow, counted per account and per IP.
+	// LoginLimit attempts per LoginWindow per IP; after LoginLimit failed
+	// logins of one account within LoginWindow the account is slowed down
+	// (a password and second factor still pass).
 	LoginLimit  int           `koanf:"login_limit"`
 	LoginWindow time.Duration `koanf:"login_window"`
 	// SignupLimit per IP per LoginWindow.
@@ -92,6 +94,20 @@ type Auth struct {
 	ResetTokenTTL time.Duration `koanf:"reset_token_ttl"`
 	// TOTPIssuer is shown in authenticator apps.
 	TOTPIssuer string `koanf:"totp_issuer"`
+	// ResetEmailLimit password-reset emails per recipient per
+	// ResetEmailWindow; requests beyond it send nothing (and answer the
+	// same, so the limit reveals nothing).
+	ResetEmailLimit  int           `koanf:"reset_email_limit"`
+	ResetEmailWindow time.Duration `koanf:"reset_email_window"`
+	// SecretsKey seals TOTP secrets at rest (AES-256-GCM): base64 of 32
+	// random bytes (`ezscale secrets generate`). It comes from the
+	// environment only (EZSCALE_AUTH_SECRETS_KEY, or env("…") in the file).
+	// Empty: with SQLite, a key generated into secrets.key beside the
+	// database file; with PostgreSQL, two-factor enrollment is unavailable.
+	SecretsKey string `koanf:"secrets_key"`
+	// SecretsPreviousKeys still open secrets sealed before a rotation
+	// (`ezscale secrets rotate`); environment only, like SecretsKey.
+	SecretsPreviousKeys []string `koanf:"secrets_previous_keys"`
 }
 
 // PluginHost holds settings shared by every plugin.
@@ -257,13 +273,16 @@ func Default() Config {
 			DefaultTimeout:    5 * time.Minute,
 		},
 		Auth: Auth{
-			SessionTTL:        30 * 24 * time.Hour,
-			LoginLimit:        10,
-			InvalidTokenLimit: 30,
-			LoginWindow:       15 * time.Minute,
-			SignupLimit:       20,
-			ResetTokenTTL:     time.Hour,
-			TOTPIssuer:        "EZSCALE",
+			SessionTTL:          30 * 24 * time.Hour,
+			LoginLimit:          10,
+			InvalidTokenLimit:   30,
+			LoginWindow:         15 * time.Minute,
+			SignupLimit:         20,
+			ResetTokenTTL:       time.Hour,
+			TOTPIssuer:          "EZSCALE",
+			ResetEmailLimit:     3,
+			ResetEmailWindow:    time.Hour,
+			SecretsPreviousKeys: []string{},
 		},
 		Plugins: PluginHost{CallTimeout: 30 * time.Second, HealthInterval: 30 * time.Second},
 		Billing: Billing{

@@ -171,3 +171,31 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestSecretsKeyFromEnvironmentOnly: the secrets key is accepted from
+// env("…") in the file or from EZSCALE_AUTH_SECRETS_KEY, and checked to be
+// base64 of 32 bytes (the literal refusal is a golden error file).
+func TestSecretsKeyFromEnvironmentOnly(t *testing.T) {
+	t.Parallel()
+	const key = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80="
+	dir := t.TempDir()
+	file := filepath.Join(dir, "secrets.hcl")
+	if err := os.WriteFile(file, []byte("auth {\n  secrets_key = env(\"SECRETS_KEY\")\n  secrets_previous_keys = [env(\"OLD_KEY\")]\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(file, []string{"SECRETS_KEY=" + key, "OLD_KEY=" + key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{key, key}, []string{cfg.Auth.SecretsKey, cfg.Auth.SecretsPreviousKeys[0]}); diff != "" {
+		t.Errorf("keys from env() (-want +got):\n%s", diff)
+	}
+	cfg, err = Load("", []string{"EZSCALE_AUTH_SECRETS_KEY=" + key})
+	if err != nil || cfg.Auth.SecretsKey != key {
+		t.Errorf("key from EZSCALE_AUTH_SECRETS_KEY: %q, %v", cfg.Auth.SecretsKey, err)
+	}
+	_, err = Load("", []string{"EZSCALE_AUTH_SECRETS_KEY=c2hvcnQ="})
+	if err == nil || !strings.Contains(err.Error(), "auth.secrets_key") {
+		t.Errorf("a 5-byte key: %v, want an error naming auth.secrets_key", err)
+	}
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/mail"
@@ -101,6 +102,18 @@ func (c *Config) validate(errs *Error) {
 	}
 	if c.Auth.SignupLimit < 1 {
 		bad("auth.signup_limit", "must be at least 1")
+	}
+	if c.Auth.ResetEmailLimit < 1 {
+		bad("auth.reset_email_limit", "must be at least 1")
+	}
+	positive("auth.reset_email_window", c.Auth.ResetEmailWindow)
+	if c.Auth.SecretsKey != "" && !validSecretsKey(c.Auth.SecretsKey) {
+		bad("auth.secrets_key", "must be base64 of 32 random bytes (generate one with `ezscale secrets generate`)")
+	}
+	for i, k := range c.Auth.SecretsPreviousKeys {
+		if !validSecretsKey(k) {
+			bad("auth.secrets_previous_keys", "key %d must be base64 of 32 random bytes", i+1)
+		}
 	}
 
 	positive("plugins.call_timeout", c.Plugins.CallTimeout)
@@ -235,4 +248,16 @@ func (c *Config) PluginByName(name string) (Plugin, bool) {
 		}
 	}
 	return Plugin{}, false
+}
+
+// validSecretsKey reports whether s is base64 (standard or URL alphabet,
+// padded or not) of a 32-byte key.
+func validSecretsKey(s string) bool {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return len(b) == 32
+		}
+	}
+	return false
 }

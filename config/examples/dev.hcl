@@ -35,3 +35,7 @@ log {
 #   community_plugin = "discord"
 #   admin_alerts     = ["service.failed", "task.failed"]
 # }
+
+# Two-factor secrets are sealed under auth.secrets_key, which comes from the environment only
+# (EZSCALE_AUTH_SECRETS_KEY; `ezscale secrets generate` makes one). Without it, this SQLite setup
+# keeps a random key in data/secrets.key, created on first start: keep it with the database.

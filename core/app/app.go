@@ -108,11 +108,25 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		return nil, err
 	}
 	a.closers = append(a.closers, func(context.Context) error { a.Notify.Stop(); return nil })
+	keyring, err := secretsKeyring(cfg, logger)
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
 	a.Accounts = accounts.New(db, a.Notify, a.Limiter, accounts.Options{
 		SessionTTL: cfg.Auth.SessionTTL, LoginLimit: cfg.Auth.LoginLimit, LoginWindow: cfg.Auth.LoginWindow,
 		SignupLimit: cfg.Auth.SignupLimit, ResetTokenTTL: cfg.Auth.ResetTokenTTL, TOTPIssuer: cfg.Auth.TOTPIssuer,
-		PublicURL: cfg.Server.PublicURL,
+		PublicURL: cfg.Server.PublicURL, ResetEmailLimit: cfg.Auth.ResetEmailLimit, ResetEmailWindow: cfg.Auth.ResetEmailWindow,
+		Secrets: keyring,
 	})
+	// Two-factor secrets stored in plaintext (before encryption at rest)
+	// are sealed now; rotation to a new key is `ezscale secrets rotate`.
+	if n, err := a.Accounts.SealSecrets(ctx, false); err != nil {
+		a.close(ctx)
+		return nil, err
+	} else if n > 0 {
+		logger.Info("sealed plaintext two-factor secrets", "count", n)
+	}
 	registerHousekeeping(reg, db, a.Limiter)
 
 	// The host is created here so every service can hold it, but no plugin

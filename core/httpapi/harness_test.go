@@ -37,6 +37,9 @@ type appBundle struct {
 	logs    *syncBuffer
 }
 
+// testSecretsKey seals two-factor secrets in the tests (never a real key).
+const testSecretsKey = "dGVzdCBzZWNyZXRzIGtleSwgMzIgYnl0ZXMgbG9uZyE="
+
 // setup starts the application on the empty database at url; opts adjust the
 // configuration (defaults are config.Default()'s).
 func startApp(t testing.TB, d database.Dialect, url string, opts ...func(*config.Config)) *appBundle {
@@ -45,6 +48,8 @@ func startApp(t testing.TB, d database.Dialect, url string, opts ...func(*config
 	cfg.Database.URL = url
 	cfg.Server.Listen = "127.0.0.1:0"
 	cfg.Sources = map[string]string{}
+	// A fixed key, so replicas on one database open each other's secrets.
+	cfg.Auth.SecretsKey = testSecretsKey
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -167,7 +167,10 @@ var registry = []*TypeInfo{
 	{Type: SecurityTwoFactorDisabled, Category: CategorySystem, Description: "Two-factor authentication was turned off",
 		Channels: inAppAndMail, Defaults: inAppAndMail, Locked: inAppAndMail, Sample: securitySample},
 	{Type: SecurityPasswordChanged, Category: CategorySystem, Description: "Your password was changed",
-		Channels: inAppAndMail, Defaults: inAppAndMail, Locked: inAppAndMail, Sample: securitySample},
+		Channels: inAppAndMail, Defaults: inAppAndMail, Locked: inAppAndMail,
+		Sample: merge(securitySample, map[string]any{"reset": false, "tokens": []map[string]any{
+			{"name": "ci deploy", "prefix": "ezs_pat_k4f7", "scopes": "services:read services:write", "created": "2026-01-05", "last_used": "2026-03-01"},
+		}})},
 	{Type: SecurityNewLogin, Category: CategorySystem, Description: "A sign-in from a new address",
 		Channels: inAppAndMail, Defaults: inAppAndMail, Locked: inAppAndMail, Sample: securitySample},
 	{Type: Announcement, Category: CategorySystem, Description: "News and announcements",
