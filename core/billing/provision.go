@@ -279,6 +279,9 @@ func (b *Billing) RetryProvisioning(ctx context.Context, serviceID string) (*Ser
 		if refunded {
 			return apperr.New(apperr.Conflict, "the order's payment was returned to the customer's credit when it failed; the customer orders again").WithReason("order_refunded")
 		}
+		if svc.ExternalID != "" {
+			return apperr.New(apperr.Conflict, "the backend created this service and it failed to install; it is removed there, and the customer orders again").WithReason("created_at_backend")
+		}
 		svc.ProvisionAttempts, svc.LastError = 0, ""
 		if err := b.setStatus(ctx, t, svc, StatusProvisioning, "provision_attempts", "last_error"); err != nil {
 			return err

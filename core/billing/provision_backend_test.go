@@ -154,8 +154,9 @@ func TestServiceIsProvisioningUntilTheBackendIsReady(t *testing.T) {
 // TestInstallThatFailsOrNeverEndsIsRefunded: an install the backend
 // reports failed, and one still running after install_timeout, both end
 // the provisioning: the service is failed with the reason, the paid order
-// is voided and its payment returned to credit once, and the customer gets
-// the refund notice.
+// is voided and its payment returned to credit once, the customer gets
+// the refund notice, and the half-made server is terminated at the
+// backend.
 func TestInstallThatFailsOrNeverEndsIsRefunded(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
@@ -194,6 +195,12 @@ func TestInstallThatFailsOrNeverEndsIsRefunded(t *testing.T) {
 		}
 		if n := count(tb.messages(t, acc), "order.refunded"); n != 2 {
 			t.Errorf("order.refunded messages = %d, want 2", n)
+		}
+		for _, id := range []string{broken, stuck} {
+			svc := tb.waitUntil(t, id, "the half-made server to be terminated", func(s *billing.Service) bool { return s.BackendState == "terminated" })
+			if st := tb.backend(t, id).State; st != "terminated" || svc.Status != billing.StatusFailed {
+				t.Errorf("%s: status %s, at the backend %q", id, svc.Status, st)
+			}
 		}
 	})
 }

@@ -175,7 +175,8 @@ const refundReason = "the service could not be provisioned; the payment was retu
 
 // failProvisioning ends a provisioning for good: the service is failed
 // (its reason in last_error), audited, the customer and staff are told,
-// and the order's payment returns to the account's credit. svc is locked
+// the order's payment returns to the account's credit, and a server the
+// backend created but never finished installing is terminated there. svc is locked
 // in t, and so is the account's balance when the order was paid.
 func (b *Billing) failProvisioning(ctx context.Context, t *txn, svc *Service, attempt int, msg, reason string) error {
 	svc.ProvisionAttempts, svc.LastError = attempt, msg
@@ -183,6 +184,9 @@ func (b *Billing) failProvisioning(ctx context.Context, t *txn, svc *Service, at
 		return err
 	}
 	t.events = append(t.events, failureEvent(svc, attempt, msg))
+	if svc.BackendState == backendInstalling {
+		b.enqueueSync(t, svc) // the half-made server goes: the order is refunded
+	}
 	if err := b.tell(ctx, t, notify.Event{Type: notify.ServiceFailed, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
 		Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "reason": reason}}); err != nil {
 		return err

@@ -109,7 +109,10 @@ func (b *Billing) syncOnce(ctx context.Context, svc *Service) (bool, error) {
 		return false, err
 	}
 	switch {
-	case (svc.Status == StatusTerminated || svc.Status == StatusCancelled) && svc.BackendState != backendTerminated:
+	case (svc.Status == StatusTerminated || svc.Status == StatusCancelled) && svc.BackendState != backendTerminated,
+		svc.Status == StatusFailed && svc.BackendState == backendInstalling:
+		// An ended service, or one whose install failed or never finished
+		// (its order refunded): nothing of it may stay at the backend.
 		action, state = "terminate", backendTerminated
 		_, err = prov.Terminate(ctx, &pb.TerminateRequest{Service: ref, IdempotencyKey: key("terminate")})
 	case svc.Status == StatusSuspended && svc.BackendState == backendActive:
