@@ -139,6 +139,11 @@ type Billing struct {
 	// with backoff doubling from RetryBase.
 	ProvisionMaxAttempts int           `koanf:"provision_max_attempts"`
 	RetryBase            time.Duration `koanf:"retry_base"`
+	// InstallPollInterval spaces the readiness checks of a service created
+	// at its backend but still installing; InstallTimeout fails it (and
+	// refunds a paid order) when it is not ready by then.
+	InstallPollInterval time.Duration `koanf:"install_poll_interval"`
+	InstallTimeout      time.Duration `koanf:"install_timeout"`
 	// AutoTopUpMaxFailures failed automatic top-ups in a row disable it.
 	AutoTopUpMaxFailures int `koanf:"auto_topup_max_failures"`
 }
@@ -296,6 +301,8 @@ func Default() Config {
 			RemindEveryDays:      3,
 			ProvisionMaxAttempts: 8,
 			RetryBase:            30 * time.Second,
+			InstallPollInterval:  30 * time.Second,
+			InstallTimeout:       time.Hour,
 			AutoTopUpMaxFailures: 3,
 		},
 		Scheduler: Scheduler{

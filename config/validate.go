@@ -157,6 +157,12 @@ func (c *Config) validate(errs *Error) {
 	if c.Billing.RetryBase <= 0 || c.Billing.RetryBase > time.Hour {
 		bad("billing.retry_base", "must be positive and at most 1h")
 	}
+	if c.Billing.InstallPollInterval < time.Second || c.Billing.InstallPollInterval > 10*time.Minute {
+		bad("billing.install_poll_interval", "must be between 1s and 10m")
+	}
+	if c.Billing.InstallTimeout < c.Billing.InstallPollInterval || c.Billing.InstallTimeout > 7*24*time.Hour {
+		bad("billing.install_timeout", "must be at least billing.install_poll_interval (%s) and at most 168h", c.Billing.InstallPollInterval)
+	}
 	positive("scheduler.recovery_interval", c.Scheduler.RecoveryInterval)
 	if c.Scheduler.RecoveryInterval > 0 && c.Scheduler.RecoveryInterval < 10*time.Second {
 		bad("scheduler.recovery_interval", "must be at least 10s")

@@ -25,8 +25,11 @@ jobs {
 }
 
 billing {
-  # A failed provisioning is retried after 5 s, 10 s, 20 s, …
+  # A failed provisioning is retried after 5 s, 10 s, 20 s, … (or later when
+  # the plugin asks for it).
   retry_base = "5s"
+  # A game server that is still installing is checked every 2 s.
+  install_poll_interval = "2s"
 }
 
 # No email in the sandbox: messages wait in the outbox; in-app notifications work.

@@ -51,8 +51,13 @@ type Options struct {
 	// charges in a row (the default for new settings).
 	AutoTopUpMaxFailures int
 	// RetryBase is the first retry delay of provisioning, sync and payment
-	// jobs, doubling per attempt up to RetryMax.
+	// jobs, doubling per attempt up to RetryMax. A plugin's retry-after
+	// hint is honoured when it asks for longer (up to RetryMax).
 	RetryBase, RetryMax time.Duration
+	// InstallPollInterval spaces the readiness checks of a service created
+	// at its backend but still installing; InstallTimeout is how long it
+	// may install before it fails (and a paid order is refunded).
+	InstallPollInterval, InstallTimeout time.Duration
 	// BatchSize is how many rows a billing-run step handles per
 	// transaction.
 	BatchSize int
@@ -96,6 +101,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RetryMax == 0 {
 		o.RetryMax = 6 * time.Hour
+	}
+	if o.InstallPollInterval == 0 {
+		o.InstallPollInterval = 30 * time.Second
+	}
+	if o.InstallTimeout == 0 {
+		o.InstallTimeout = time.Hour
 	}
 	if o.BatchSize == 0 {
 		// 2,000 rows a transaction: per-batch costs (commit, statements)

@@ -373,7 +373,8 @@ func (b *Billing) reconcileBackends(ctx context.Context) error {
 			WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 				return q.Where("s.status = ? AND s.backend_state = ?", StatusSuspended, backendActive).
 					WhereOr("s.status = ? AND s.backend_state = ?", StatusActive, backendSuspended).
-					WhereOr("s.status IN (?) AND s.backend_state IN (?)", bun.List([]string{StatusTerminated, StatusCancelled}), bun.List([]string{backendActive, backendSuspended})).
+					WhereOr("s.status = ? AND s.backend_state = ?", StatusFailed, backendInstalling).
+					WhereOr("s.status IN (?) AND s.backend_state IN (?)", bun.List([]string{StatusTerminated, StatusCancelled}), bun.List([]string{backendActive, backendSuspended, backendInstalling})).
 					WhereOr("s.status IN (?) AND s.backend_plan_id <> '' AND s.backend_plan_id <> s.plan_id", bun.List([]string{StatusActive, StatusSuspended})).
 					WhereOr("s.status IN (?) AND s.backend_state <> '' AND s.backend_options_version <> s.options_version", bun.List([]string{StatusActive, StatusSuspended}))
 			}).OrderExpr("s.id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &rows)

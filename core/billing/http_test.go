@@ -200,7 +200,7 @@ func TestAdminOverHTTP(t *testing.T) {
 		if svc.Status != "suspended" || len(svc.Suspensions) != 1 || svc.Suspensions[0] != "admin" {
 			t.Errorf("after suspend: %+v", svc)
 		}
-		a.must(t, 200, "POST", "/api/v1/admin/services/"+order.Service.ID+"/unsuspend", a.staff, map[string]any{}).decode(t, &svc)
+		a.must(t, 200, "POST", "/api/v1/admin/services/"+order.Service.ID+"/unsuspend", a.staff, map[string]any{"reason": "admin"}).decode(t, &svc)
 		if svc.Status != "active" {
 			t.Errorf("after unsuspend: %+v", svc)
 		}

@@ -256,6 +256,7 @@ type backendRecord struct {
 	CreateAttempts int               `json:"create_attempts"`
 	Calls          []string          `json:"calls"`
 	Options        map[string]string `json:"options"`
+	Polls          int               `json:"polls"`
 }
 
 func (tb *testBundle) backend(t testing.TB, serviceID string) backendRecord {

@@ -338,6 +338,7 @@ func (d dailyAt) Next(now time.Time) time.Time {
 // registerJobs adds billing's workers and the daily run.
 func (b *Billing) registerJobs(reg *jobs.Registry) {
 	jobs.Add(reg, &provisionWorker{b: b})
+	jobs.Add(reg, &readyWorker{b: b})
 	jobs.Add(reg, &syncWorker{b: b})
 	jobs.Add(reg, &chargeWorker{b: b})
 	jobs.Add(reg, &topUpWorker{b: b})

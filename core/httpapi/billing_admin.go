@@ -59,9 +59,6 @@ func (m *BillingAPI) unsuspendService(w http.ResponseWriter, r *http.Request) er
 	if err := Decode(r, &in); err != nil {
 		return err
 	}
-	if in.Reason == "" {
-		in.Reason = billing.SuspendAdmin
-	}
 	s, err := m.Billing.Unsuspend(r.Context(), mux.Vars(r)["service_id"], in.Reason)
 	return m.writeService(w, r, s, err)
 }

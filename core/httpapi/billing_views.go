@@ -164,6 +164,11 @@ type ServiceView struct {
 	CancelAtPeriodEnd bool               `json:"cancel_at_period_end"`
 	ExternalID        string             `json:"external_id"`
 	Attributes        map[string]string  `json:"attributes"`
+	// BackendState is the state the provisioner last confirmed (""
+	// before it was created, installing while it is not ready yet): it
+	// differs from Status while a change is still to be made there, and
+	// LastError says why when a call failed.
+	BackendState string `json:"backend_state"`
 	// ProvisionAttempts and LastError make a provisioning problem visible
 	// (status provisioning while retrying, failed when given up).
 	ProvisionAttempts int        `json:"provision_attempts"`
@@ -181,7 +186,7 @@ func serviceView(s *billing.Service, suspensions []billing.Suspension) ServiceVi
 	v := ServiceView{
 		ID: s.ID, AccountID: s.AccountID, PlanID: s.PlanID, Cycle: s.Cycle, Currency: s.Currency, Price: s.Price, Status: s.Status,
 		Suspensions: []string{}, Environment: s.Environment, Label: s.Label, PeriodStart: s.PeriodStart, PeriodEnd: s.PeriodEnd, CancelAtPeriodEnd: s.CancelAtPeriodEnd,
-		ExternalID: s.ExternalID, ProvisionAttempts: s.ProvisionAttempts, LastError: s.LastError, ActivatedAt: s.ActivatedAt,
+		ExternalID: s.ExternalID, BackendState: s.BackendState, ProvisionAttempts: s.ProvisionAttempts, LastError: s.LastError, ActivatedAt: s.ActivatedAt,
 		SuspendedAt: s.SuspendedAt, EndedAt: s.EndedAt, CreatedAt: s.CreatedAt, Options: map[string]string{}, Attributes: map[string]string{},
 	}
 	_ = json.Unmarshal([]byte(s.Options), &v.Options)

@@ -25,6 +25,9 @@ const (
 	// BudgetResumed: the budget no longer holds them.
 	BudgetStopped Type = "budget.stopped"
 	BudgetResumed Type = "budget.resumed"
+	// OrderRefunded: an order that could not be provisioned was voided and
+	// its payment returned to the account's credit.
+	OrderRefunded Type = "order.refunded"
 )
 
 // Service events.

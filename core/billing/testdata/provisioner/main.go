@@ -7,8 +7,18 @@
 //	fail_create = "always"      every Create fails
 //	fail_create = "<n>"         the first n Create attempts of a service fail
 //	fail_kind   = "invalid"     failures are InvalidInput (permanent),
+//	fail_kind   = "capacity"    Capacity (no room at the backend: retryable),
 //	                            otherwise Unavailable (retryable)
+//	fail_retry_after = "<dur>"  failures carry that retry-after hint
 //	fail_suspend = "always"     every Suspend fails (Unavailable)
+//	install = "wait"            Create answers PENDING (still installing);
+//	                            GetInfo answers PENDING until the file
+//	                            <state_dir>/<service id>.installed exists
+//	                            (then ACTIVE) or <service id>.install_failed
+//	                            does (then ERROR)
+//
+// A file <state_dir>/<service id>.fail_suspend also makes Suspend fail,
+// until the test removes it.
 package main
 
 import (
@@ -19,6 +29,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -32,6 +43,7 @@ type record struct {
 	Calls          []string          `json:"calls"` // operations that acted
 	Keys           map[string]string `json:"keys"`  // idempotency key → state returned
 	Options        map[string]string `json:"options"`
+	Polls          int               `json:"polls"` // GetInfo calls
 }
 
 type plugin struct {
@@ -120,20 +132,38 @@ func stateOf(s string) pb.ServiceState {
 		return pb.ServiceState_SERVICE_STATE_SUSPENDED
 	case "terminated":
 		return pb.ServiceState_SERVICE_STATE_TERMINATED
+	case "pending":
+		return pb.ServiceState_SERVICE_STATE_PENDING
+	case "error":
+		return pb.ServiceState_SERVICE_STATE_ERROR
 	}
 	return pb.ServiceState_SERVICE_STATE_UNSPECIFIED
 }
 
 func failure(opts map[string]string, what string) error {
-	if opts["fail_kind"] == "invalid" {
+	ra, _ := time.ParseDuration(opts["fail_retry_after"])
+	switch opts["fail_kind"] {
+	case "invalid":
 		return sdk.FieldErrorf("plan_options", "%s refused by the test backend", what)
+	case "capacity":
+		return sdk.CapacityError(ra, "%s: no allocations satisfying the requirements", what)
 	}
-	return sdk.UnavailableError(0, "%s: the test backend is down", what)
+	return sdk.UnavailableError(ra, "%s: the test backend is down", what)
+}
+
+// marker reports whether the test left the file <state_dir>/<id>.<name>.
+func (p *plugin) marker(id, name string) bool {
+	_, err := os.Stat(filepath.Join(p.dir, id+"."+name))
+	return err == nil
 }
 
 func (p *plugin) Create(_ context.Context, r *pb.CreateRequest) (*pb.CreateResponse, error) {
 	opts := r.GetService().GetPlanOptions()
-	st, err := p.act(r.GetService(), r.GetIdempotencyKey(), "create", "active", func(rec *record) error {
+	next := "active"
+	if opts["install"] == "wait" {
+		next = "pending"
+	}
+	st, err := p.act(r.GetService(), r.GetIdempotencyKey(), "create", next, func(rec *record) error {
 		rec.CreateAttempts++
 		switch v := opts["fail_create"]; {
 		case v == "always":
@@ -154,8 +184,9 @@ func (p *plugin) Create(_ context.Context, r *pb.CreateRequest) (*pb.CreateRespo
 
 func (p *plugin) Suspend(_ context.Context, r *pb.SuspendRequest) (*pb.SuspendResponse, error) {
 	opts := r.GetService().GetPlanOptions()
+	id := r.GetService().GetServiceId()
 	st, err := p.act(r.GetService(), r.GetIdempotencyKey(), "suspend:"+r.GetReason(), "suspended", func(*record) error {
-		if opts["fail_suspend"] == "always" {
+		if opts["fail_suspend"] == "always" || p.marker(id, "fail_suspend") {
 			return failure(map[string]string{}, "suspend")
 		}
 		return nil
@@ -193,9 +224,22 @@ func (p *plugin) ChangePlan(_ context.Context, r *pb.ChangePlanRequest) (*pb.Cha
 func (p *plugin) GetInfo(_ context.Context, r *pb.GetInfoRequest) (*pb.GetInfoResponse, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	rec := p.load(r.GetService().GetServiceId())
+	id := r.GetService().GetServiceId()
+	rec := p.load(id)
 	if rec.ExternalID == "" {
 		return nil, sdk.Errorf(sdk.NotFound, "no such service")
+	}
+	rec.Polls++
+	if rec.State == "pending" {
+		switch {
+		case p.marker(id, "installed"):
+			rec.State = "active"
+		case p.marker(id, "install_failed"):
+			rec.State = "error"
+		}
+	}
+	if err := p.save(id, rec); err != nil {
+		return nil, err
 	}
 	return &pb.GetInfoResponse{Status: &pb.ServiceStatus{ExternalId: rec.ExternalID, State: stateOf(rec.State)}}, nil
 }
