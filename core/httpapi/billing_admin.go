@@ -117,10 +117,7 @@ func (m *BillingAPI) issueInvoice(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (m *BillingAPI) manualInvoice(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, nil)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.ManualInvoiceInput
 	if err := Decode(r, &in); err != nil {
 		return err
@@ -133,10 +130,7 @@ func (m *BillingAPI) manualInvoice(w http.ResponseWriter, r *http.Request) error
 }
 
 func (m *BillingAPI) adminUpdateProfile(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, nil)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.ProfileUpdate
 	if err := Decode(r, &in); err != nil {
 		return err
@@ -149,10 +143,7 @@ func (m *BillingAPI) adminUpdateProfile(w http.ResponseWriter, r *http.Request) 
 }
 
 func (m *BillingAPI) adjustCredit(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, nil)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.AdjustInput
 	if err := Decode(r, &in); err != nil {
 		return err
@@ -166,10 +157,7 @@ func (m *BillingAPI) adjustCredit(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (m *BillingAPI) refund(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, nil)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.RefundInput
 	if err := Decode(r, &in); err != nil {
 		return err

@@ -30,7 +30,7 @@ func (s *Server) registerIdentity() {
 	s.Handle(Route{Method: "DELETE", Path: "/api/v1/me/tokens/{id}", Auth: User, Scope: "account:write", Handler: s.revokeToken})
 
 	s.Handle(Route{Method: "GET", Path: "/api/v1/accounts", Auth: User, Scope: "account:read", Handler: s.listAccounts})
-	s.Handle(Route{Method: "GET", Path: "/api/v1/accounts/{account_id}", Auth: User, Scope: "account:read", Handler: s.getAccount})
+	s.Handle(Route{Method: "GET", Path: "/api/v1/accounts/{account_id}", Auth: User, Members: anyMember, StaffRole: accounts.StaffSupport, Scope: "account:read", Handler: s.getAccount})
 
 	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/users/{id}/disable", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", Handler: s.disableUser})
 }
