@@ -45,6 +45,15 @@ type Server struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed when
 	// recording the client IP for audit and rate limits.
 	TrustedProxies []string `koanf:"trusted_proxies"`
+	// MetricsListen, when set, serves Prometheus /metrics on this address
+	// only (keep it private: an internal interface or loopback), never on
+	// the API listener.
+	MetricsListen string `koanf:"metrics_listen"`
+	// MetricsToken, when set, is required as "Authorization: Bearer …" on
+	// /metrics; without MetricsListen it puts /metrics on the API listener
+	// behind it. With neither set, metrics are not served at all. Set it
+	// from env("…").
+	MetricsToken string `koanf:"metrics_token"`
 }
 
 // Database selects the storage.

@@ -11,6 +11,10 @@ import (
 	"time"
 )
 
+// minMetricsToken is the shortest metrics token accepted: a guessable
+// token would open the metrics to anyone who can reach the listener.
+const minMetricsToken = 24
+
 var (
 	currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
 	sha256Re   = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -35,6 +39,16 @@ func (c *Config) validate(errs *Error) {
 	}
 	if c.Server.BodyLimit <= 0 {
 		bad("server.body_limit", "must be positive")
+	}
+	if c.Server.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.Server.MetricsListen); err != nil {
+			bad("server.metrics_listen", "%q is not host:port", c.Server.MetricsListen)
+		} else if c.Server.MetricsListen == c.Server.Listen {
+			bad("server.metrics_listen", "must differ from server.listen: metrics get a listener of their own")
+		}
+	}
+	if t := c.Server.MetricsToken; t != "" && (len(t) < minMetricsToken || strings.TrimSpace(t) != t) {
+		bad("server.metrics_token", "must be at least %d characters without surrounding spaces (a random secret, from env(\"…\"))", minMetricsToken)
 	}
 	for _, p := range c.Server.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
