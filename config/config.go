@@ -194,6 +194,9 @@ type Notifications struct {
 	StreamPollInterval time.Duration `koanf:"stream_poll_interval"`
 	StreamHeartbeat    time.Duration `koanf:"stream_heartbeat"`
 	StreamMaxDuration  time.Duration `koanf:"stream_max_duration"`
+	// StreamMaxPerUser caps one user's open streams across all replicas;
+	// one more is answered 429.
+	StreamMaxPerUser int `koanf:"stream_max_per_user"`
 	// InviteMaxAge is the life of a signup Discord invite.
 	InviteMaxAge time.Duration `koanf:"invite_max_age"`
 	// RoleSyncInterval is how often every linked user's Discord roles are
@@ -315,6 +318,7 @@ func Default() Config {
 			StreamPollInterval: time.Second,
 			StreamHeartbeat:    20 * time.Second,
 			StreamMaxDuration:  30 * time.Minute,
+			StreamMaxPerUser:   10,
 			InviteMaxAge:       24 * time.Hour,
 			RoleSyncInterval:   6 * time.Hour,
 			Retention:          365 * 24 * time.Hour,

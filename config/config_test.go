@@ -145,6 +145,7 @@ func TestEnvErrors(t *testing.T) {
 		{"unknown plugin", []string{"EZSCALE_PLUGIN_NOPE_PATH=x"}, "env EZSCALE_PLUGIN_NOPE_PATH: Unknown plugin; no plugin block matches this variable; declare the plugin in the config file first"},
 		{"metrics listen", []string{"EZSCALE_SERVER_METRICS_LISTEN=9090"}, `env EZSCALE_SERVER_METRICS_LISTEN: Invalid value for server.metrics_listen; "9090" is not host:port`},
 		{"metrics on the API address", []string{"EZSCALE_SERVER_METRICS_LISTEN=127.0.0.1:8080"}, `env EZSCALE_SERVER_METRICS_LISTEN: Invalid value for server.metrics_listen; must differ from server.listen: metrics get a listener of their own`},
+		{"stream cap", []string{"EZSCALE_NOTIFICATIONS_STREAM_MAX_PER_USER=0"}, `env EZSCALE_NOTIFICATIONS_STREAM_MAX_PER_USER: Invalid value for notifications.stream_max_per_user; must be between 1 and 1000`},
 		{"short metrics token", []string{"EZSCALE_SERVER_METRICS_TOKEN=secret"}, `env EZSCALE_SERVER_METRICS_TOKEN: Invalid value for server.metrics_token; must be at least 24 characters without surrounding spaces (a random secret, from env("…"))`},
 	}
 	for _, tt := range tests {

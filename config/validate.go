@@ -190,6 +190,9 @@ func (c *Config) validate(errs *Error) {
 	positive("notifications.stream_poll_interval", c.Notifications.StreamPollInterval)
 	positive("notifications.stream_heartbeat", c.Notifications.StreamHeartbeat)
 	positive("notifications.stream_max_duration", c.Notifications.StreamMaxDuration)
+	if n := c.Notifications.StreamMaxPerUser; n < 1 || n > 1000 {
+		bad("notifications.stream_max_per_user", "must be between 1 and 1000")
+	}
 	positive("notifications.role_sync_interval", c.Notifications.RoleSyncInterval)
 	positive("notifications.retention", c.Notifications.Retention)
 	positive("notifications.read_retention", c.Notifications.ReadRetention)

@@ -106,7 +106,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		DiscordPlugin: nc.DiscordPlugin, CommunityPlugin: nc.CommunityPlugin, AdminAlerts: adminAlerts,
 		UnsubscribeSecret: nc.UnsubscribeSecret, UnsubscribeMailto: nc.UnsubscribeMailto,
 		StreamPollInterval: nc.StreamPollInterval, StreamHeartbeat: nc.StreamHeartbeat, StreamMaxDuration: nc.StreamMaxDuration,
-		InviteMaxAge: nc.InviteMaxAge, RoleSyncInterval: nc.RoleSyncInterval, Retention: nc.Retention, ReadRetention: nc.ReadRetention,
+		StreamMaxPerUser: nc.StreamMaxPerUser, InviteMaxAge: nc.InviteMaxAge, RoleSyncInterval: nc.RoleSyncInterval,
+		Retention: nc.Retention, ReadRetention: nc.ReadRetention,
 		Logger: logger.Named("notify"),
 	})
 	if err != nil {
