@@ -45,6 +45,15 @@ type Server struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed when
 	// recording the client IP for audit and rate limits.
 	TrustedProxies []string `koanf:"trusted_proxies"`
+	// MetricsListen, when set, serves Prometheus /metrics on this address
+	// only (keep it private: an internal interface or loopback), never on
+	// the API listener.
+	MetricsListen string `koanf:"metrics_listen"`
+	// MetricsToken, when set, is required as "Authorization: Bearer …" on
+	// /metrics; without MetricsListen it puts /metrics on the API listener
+	// behind it. With neither set, metrics are not served at all. Set it
+	// from env("…").
+	MetricsToken string `koanf:"metrics_token"`
 }
 
 // Database selects the storage.
@@ -206,6 +215,9 @@ type Notifications struct {
 	StreamPollInterval time.Duration `koanf:"stream_poll_interval"`
 	StreamHeartbeat    time.Duration `koanf:"stream_heartbeat"`
 	StreamMaxDuration  time.Duration `koanf:"stream_max_duration"`
+	// StreamMaxPerUser caps one user's open streams across all replicas;
+	// one more is answered 429.
+	StreamMaxPerUser int `koanf:"stream_max_per_user"`
 	// InviteMaxAge is the life of a signup Discord invite.
 	InviteMaxAge time.Duration `koanf:"invite_max_age"`
 	// RoleSyncInterval is how often every linked user's Discord roles are
@@ -332,6 +344,7 @@ func Default() Config {
 			StreamPollInterval: time.Second,
 			StreamHeartbeat:    20 * time.Second,
 			StreamMaxDuration:  30 * time.Minute,
+			StreamMaxPerUser:   10,
 			InviteMaxAge:       24 * time.Hour,
 			RoleSyncInterval:   6 * time.Hour,
 			Retention:          365 * 24 * time.Hour,

@@ -112,6 +112,26 @@ func TestEnvOverridesFile(t *testing.T) {
 	}
 }
 
+// TestMetricsSettings: metrics are off by default; the listener and the
+// token come from the file or the environment.
+func TestMetricsSettings(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"", ""}, []string{cfg.Server.MetricsListen, cfg.Server.MetricsToken}); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+	cfg, err = Load("", []string{"EZSCALE_SERVER_METRICS_LISTEN=127.0.0.1:9100", "EZSCALE_SERVER_METRICS_TOKEN=0123456789abcdefghijklmnop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"127.0.0.1:9100", "0123456789abcdefghijklmnop"}, []string{cfg.Server.MetricsListen, cfg.Server.MetricsToken}); diff != "" {
+		t.Errorf("from the environment (-want +got):\n%s", diff)
+	}
+}
+
 func TestEnvErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -123,6 +143,10 @@ func TestEnvErrors(t *testing.T) {
 		{"bad duration", []string{"EZSCALE_SERVER_READ_TIMEOUT=soon"}, `env EZSCALE_SERVER_READ_TIMEOUT: Invalid value for server.read_timeout; "soon" is not a duration (use e.g. "30s", "5m", "1h")`},
 		{"validated", []string{"EZSCALE_LOG_LEVEL=loud"}, `env EZSCALE_LOG_LEVEL: Invalid value for log.level; "loud": use trace, debug, info, warn or error`},
 		{"unknown plugin", []string{"EZSCALE_PLUGIN_NOPE_PATH=x"}, "env EZSCALE_PLUGIN_NOPE_PATH: Unknown plugin; no plugin block matches this variable; declare the plugin in the config file first"},
+		{"metrics listen", []string{"EZSCALE_SERVER_METRICS_LISTEN=9090"}, `env EZSCALE_SERVER_METRICS_LISTEN: Invalid value for server.metrics_listen; "9090" is not host:port`},
+		{"metrics on the API address", []string{"EZSCALE_SERVER_METRICS_LISTEN=127.0.0.1:8080"}, `env EZSCALE_SERVER_METRICS_LISTEN: Invalid value for server.metrics_listen; must differ from server.listen: metrics get a listener of their own`},
+		{"stream cap", []string{"EZSCALE_NOTIFICATIONS_STREAM_MAX_PER_USER=0"}, `env EZSCALE_NOTIFICATIONS_STREAM_MAX_PER_USER: Invalid value for notifications.stream_max_per_user; must be between 1 and 1000`},
+		{"short metrics token", []string{"EZSCALE_SERVER_METRICS_TOKEN=secret"}, `env EZSCALE_SERVER_METRICS_TOKEN: Invalid value for server.metrics_token; must be at least 24 characters without surrounding spaces (a random secret, from env("…"))`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// minMetricsToken is the shortest metrics token accepted: a guessable
+// token would open the metrics to anyone who can reach the listener.
+const minMetricsToken = 24
+
 var (
 	currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
 	sha256Re   = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -36,6 +40,16 @@ func (c *Config) validate(errs *Error) {
 	}
 	if c.Server.BodyLimit <= 0 {
 		bad("server.body_limit", "must be positive")
+	}
+	if c.Server.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.Server.MetricsListen); err != nil {
+			bad("server.metrics_listen", "%q is not host:port", c.Server.MetricsListen)
+		} else if c.Server.MetricsListen == c.Server.Listen {
+			bad("server.metrics_listen", "must differ from server.listen: metrics get a listener of their own")
+		}
+	}
+	if t := c.Server.MetricsToken; t != "" && (len(t) < minMetricsToken || strings.TrimSpace(t) != t) {
+		bad("server.metrics_token", "must be at least %d characters without surrounding spaces (a random secret, from env(\"…\"))", minMetricsToken)
 	}
 	for _, p := range c.Server.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
@@ -195,6 +209,9 @@ func (c *Config) validate(errs *Error) {
 	positive("notifications.stream_poll_interval", c.Notifications.StreamPollInterval)
 	positive("notifications.stream_heartbeat", c.Notifications.StreamHeartbeat)
 	positive("notifications.stream_max_duration", c.Notifications.StreamMaxDuration)
+	if n := c.Notifications.StreamMaxPerUser; n < 1 || n > 1000 {
+		bad("notifications.stream_max_per_user", "must be between 1 and 1000")
+	}
 	positive("notifications.role_sync_interval", c.Notifications.RoleSyncInterval)
 	positive("notifications.retention", c.Notifications.Retention)
 	positive("notifications.read_retention", c.Notifications.ReadRetention)

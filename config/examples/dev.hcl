@@ -3,6 +3,9 @@
 server {
   listen     = "127.0.0.1:8080"
   public_url = "http://127.0.0.1:8080"
+  # Prometheus /metrics on a listener of its own (never on the API's); in production bind it to a
+  # private interface, or set metrics_token = env("EZSCALE_METRICS_TOKEN") as well.
+  metrics_listen = "127.0.0.1:9090"
 }
 
 database {

@@ -5,12 +5,15 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -61,7 +64,10 @@ type App struct {
 
 	server   *http.Server
 	listener net.Listener
-	closers  []func(context.Context) error
+	// metrics serves /metrics on server.metrics_listen, when set.
+	metricsServer   *http.Server
+	metricsListener net.Listener
+	closers         []func(context.Context) error
 }
 
 // New opens the database, applies migrations and builds every service. It
@@ -100,7 +106,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		DiscordPlugin: nc.DiscordPlugin, CommunityPlugin: nc.CommunityPlugin, AdminAlerts: adminAlerts,
 		UnsubscribeSecret: nc.UnsubscribeSecret, UnsubscribeMailto: nc.UnsubscribeMailto,
 		StreamPollInterval: nc.StreamPollInterval, StreamHeartbeat: nc.StreamHeartbeat, StreamMaxDuration: nc.StreamMaxDuration,
-		InviteMaxAge: nc.InviteMaxAge, RoleSyncInterval: nc.RoleSyncInterval, Retention: nc.Retention, ReadRetention: nc.ReadRetention,
+		StreamMaxPerUser: nc.StreamMaxPerUser, InviteMaxAge: nc.InviteMaxAge, RoleSyncInterval: nc.RoleSyncInterval,
+		Retention: nc.Retention, ReadRetention: nc.ReadRetention,
 		Logger: logger.Named("notify"),
 	})
 	if err != nil {
@@ -219,11 +226,20 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	return a, nil
 }
 
-// Listen binds the configured address (":0" picks a free port).
+// Listen binds the configured addresses (":0" picks a free port): the API's
+// and, when server.metrics_listen is set, the metrics'.
 func (a *App) Listen() error {
 	l, err := net.Listen("tcp", a.Config.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", a.Config.Server.Listen, err)
+	}
+	if ml := a.Config.Server.MetricsListen; ml != "" {
+		m, err := net.Listen("tcp", ml)
+		if err != nil {
+			_ = l.Close()
+			return fmt.Errorf("listening for metrics on %s: %w", ml, err)
+		}
+		a.metricsListener = m
 	}
 	a.listener = l
 	return nil
@@ -232,12 +248,48 @@ func (a *App) Listen() error {
 // Addr is the bound address, after Listen.
 func (a *App) Addr() string { return a.listener.Addr().String() }
 
-// Handler is the process's whole HTTP surface: the API plus /metrics.
+// MetricsAddr is the bound metrics address after Listen, "" without
+// server.metrics_listen.
+func (a *App) MetricsAddr() string {
+	if a.metricsListener == nil {
+		return ""
+	}
+	return a.metricsListener.Addr().String()
+}
+
+// Handler is the API listener's HTTP surface: the API, and /metrics only
+// when metrics have no listener of their own and a metrics token guards
+// them. The API listener is public; open metrics would tell anyone the
+// routes, traffic and plugin health of the platform.
 func (a *App) Handler() http.Handler {
+	if a.Config.Server.MetricsListen != "" || a.Config.Server.MetricsToken == "" {
+		return a.HTTP.Handler()
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{Registry: a.Metrics}))
+	mux.Handle("/metrics", a.MetricsHandler())
 	mux.Handle("/", a.HTTP.Handler())
 	return mux
+}
+
+// MetricsHandler serves the Prometheus metrics, behind server.metrics_token
+// ("Authorization: Bearer …") when one is set.
+func (a *App) MetricsHandler() http.Handler {
+	h := promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{Registry: a.Metrics})
+	token := a.Config.Server.MetricsToken
+	if token == "" {
+		return h
+	}
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(got))
+		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics need the metrics token", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Run starts the plugins and the job engine and serves HTTP until ctx ends,
@@ -257,7 +309,7 @@ func (a *App) Run(ctx context.Context) error {
 	// running; the listener is already bound, so early requests wait in
 	// its backlog rather than being refused.
 	if err := a.StartPlugins(ctx); err != nil {
-		_ = a.listener.Close()
+		a.closeListeners()
 		a.close(ctx)
 		return err
 	}
@@ -266,7 +318,7 @@ func (a *App) Run(ctx context.Context) error {
 		// must instead get the graceful Stop below, so they run under a
 		// context that the shutdown signal does not cancel.
 		if err := a.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
-			_ = a.listener.Close()
+			a.closeListeners()
 			a.close(ctx)
 			return err
 		}
@@ -282,9 +334,25 @@ func (a *App) Run(ctx context.Context) error {
 	// Live notification streams never go idle: end them when shutdown
 	// starts, or Shutdown would wait for its whole timeout.
 	a.server.RegisterOnShutdown(a.Notify.Stop)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- a.server.Serve(a.listener) }()
 	a.Logger.Info("serving", "addr", a.Addr(), "database", a.DB.Name, "public_url", a.Config.Server.PublicURL)
+	switch {
+	case a.metricsListener != nil:
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", a.MetricsHandler())
+		a.metricsServer = &http.Server{
+			Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: a.Config.Server.ReadTimeout,
+			WriteTimeout: a.Config.Server.WriteTimeout, IdleTimeout: 2 * time.Minute,
+			ErrorLog: a.Logger.Named("metrics").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+		}
+		go func() { errc <- a.metricsServer.Serve(a.metricsListener) }()
+		a.Logger.Info("serving metrics", "addr", a.MetricsAddr(), "token", a.Config.Server.MetricsToken != "")
+	case a.Config.Server.MetricsToken != "":
+		a.Logger.Info("serving metrics on the API listener, behind the metrics token")
+	default:
+		a.Logger.Info("metrics are off: set server.metrics_listen or server.metrics_token to serve /metrics")
+	}
 
 	var serveErr error
 	select {
@@ -297,6 +365,11 @@ func (a *App) Run(ctx context.Context) error {
 	if err := a.server.Shutdown(shutdownCtx); err != nil {
 		a.Logger.Warn("http shutdown", "error", err)
 	}
+	if a.metricsServer != nil {
+		if err := a.metricsServer.Shutdown(shutdownCtx); err != nil {
+			a.Logger.Warn("metrics shutdown", "error", err)
+		}
+	}
 	if err := a.Jobs.Stop(shutdownCtx); err != nil {
 		a.Logger.Warn("job engine shutdown", "error", err)
 	}
@@ -305,6 +378,15 @@ func (a *App) Run(ctx context.Context) error {
 		return serveErr
 	}
 	return nil
+}
+
+// closeListeners releases what Listen bound, for a Run that ends before
+// serving.
+func (a *App) closeListeners() {
+	_ = a.listener.Close()
+	if a.metricsListener != nil {
+		_ = a.metricsListener.Close()
+	}
 }
 
 // Close releases everything New opened, for callers that never Run.

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/ezscale/platform/config"
+	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/app"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
@@ -265,6 +266,15 @@ func (tb *appBundle) newStaff(t testing.TB, role string) user {
 	u.ID = su.ID
 	u.Token = tb.login(t, u.Email, u.Password)
 	return u
+}
+
+// addMember gives user a role in account, as an owner inviting them would.
+func (tb *appBundle) addMember(t testing.TB, accountID, userID, role string) {
+	t.Helper()
+	m := &accounts.Membership{AccountID: accountID, UserID: userID, Role: role, CreatedAt: time.Now().UTC()}
+	if _, err := tb.app.DB.NewInsert().Model(m).Exec(context.Background()); err != nil {
+		t.Fatalf("adding %s as %s of %s: %v", userID, role, accountID, err)
+	}
 }
 
 var oneTimeTokenRe = regexp.MustCompile(`ezs_otk_[a-z2-7]+`)

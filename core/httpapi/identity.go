@@ -20,7 +20,7 @@ func (s *Server) registerIdentity() {
 
 	s.Handle(Route{Method: "GET", Path: "/api/v1/me", Auth: User, Scope: "account:read", Handler: s.me})
 	s.Handle(Route{Method: "POST", Path: "/api/v1/me/password", Auth: User, Session: true, RateLimit: s.sensitive(), RateBucket: "password", Handler: s.changePassword})
-	s.Handle(Route{Method: "POST", Path: "/api/v1/me/verify-email/resend", Auth: User, RateLimit: s.sensitive(), Handler: s.resendVerification})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/me/verify-email/resend", Auth: User, Scope: "account:write", RateLimit: s.sensitive(), Handler: s.resendVerification})
 	s.Handle(Route{Method: "POST", Path: "/api/v1/me/2fa/enroll", Auth: User, Session: true, Handler: s.enrollTOTP})
 	s.Handle(Route{Method: "POST", Path: "/api/v1/me/2fa/confirm", Auth: User, Session: true, RateLimit: s.sensitive(), RateBucket: "2fa", Handler: s.confirmTOTP})
 	s.Handle(Route{Method: "POST", Path: "/api/v1/me/2fa/disable", Auth: User, Session: true, RateLimit: s.sensitive(), RateBucket: "2fa", Handler: s.disableTOTP})
@@ -30,7 +30,7 @@ func (s *Server) registerIdentity() {
 	s.Handle(Route{Method: "DELETE", Path: "/api/v1/me/tokens/{id}", Auth: User, Scope: "account:write", Handler: s.revokeToken})
 
 	s.Handle(Route{Method: "GET", Path: "/api/v1/accounts", Auth: User, Scope: "account:read", Handler: s.listAccounts})
-	s.Handle(Route{Method: "GET", Path: "/api/v1/accounts/{account_id}", Auth: User, Scope: "account:read", Handler: s.getAccount})
+	s.Handle(Route{Method: "GET", Path: "/api/v1/accounts/{account_id}", Auth: User, Members: anyMember, StaffRole: accounts.StaffSupport, Scope: "account:read", Handler: s.getAccount})
 
 	s.Handle(Route{Method: "GET", Path: "/api/v1/admin/users", Auth: Staff, StaffRole: accounts.StaffSupport, Scope: "admin:read", Handler: s.adminListUsers})
 	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/users/{id}/disable", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", Handler: s.disableUser})
