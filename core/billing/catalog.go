@@ -269,8 +269,10 @@ func (b *Billing) CreatePlan(ctx context.Context, in PlanInput) (*Plan, error) {
 }
 
 // UpdatePlan replaces a plan's definition. Existing services keep the
-// price they were ordered at until they change plan. Staff only.
-// Errors: NotFound, Invalid, Conflict.
+// price they were ordered at until they change plan. A plan with live
+// services keeps its provisioner plugin and service type. Staff only.
+// Errors: NotFound, Invalid, Conflict, Unprocessable (plugin or
+// service_type of a plan in use).
 func (b *Billing) UpdatePlan(ctx context.Context, id string, in PlanInput) (*Plan, error) {
 	var p *Plan
 	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -280,6 +282,9 @@ func (b *Billing) UpdatePlan(ctx context.Context, id string, in PlanInput) (*Pla
 		}
 		p = &Plan{ID: old.ID, CreatedAt: old.CreatedAt}
 		if err := in.toPlan(p); err != nil {
+			return err
+		}
+		if err := keepsBackendInUse(ctx, tx, old, p); err != nil {
 			return err
 		}
 		p.UpdatedAt = b.now()

@@ -253,7 +253,7 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		var addonDefs []*Addon
 		for i, choice := range in.Addons {
 			a := &Addon{}
-			if err := t.NewSelect().Model(a).Where("id = ?", choice.AddonID).Scan(ctx); err != nil {
+			if err := t.NewSelect().Model(a).Where("id = ? OR slug = ?", choice.AddonID, choice.AddonID).Limit(1).Scan(ctx); err != nil {
 				if database.IsNoRows(err) {
 					return apperr.Field(fmt.Sprintf("addons[%d].addon_id", i), "no such add-on")
 				}
