@@ -125,6 +125,9 @@ type Billing struct {
 	RetryBase            time.Duration `koanf:"retry_base"`
 	// AutoTopUpMaxFailures failed automatic top-ups in a row disable it.
 	AutoTopUpMaxFailures int `koanf:"auto_topup_max_failures"`
+	// MaxOpenOrders bounds an account's unpaid orders: one more is refused
+	// until one is paid or cancelled.
+	MaxOpenOrders int `koanf:"max_open_orders"`
 }
 
 // Scheduler configures customer automation.
@@ -278,6 +281,7 @@ func Default() Config {
 			ProvisionMaxAttempts: 8,
 			RetryBase:            30 * time.Second,
 			AutoTopUpMaxFailures: 3,
+			MaxOpenOrders:        10,
 		},
 		Scheduler: Scheduler{
 			RecoveryInterval: 5 * time.Minute,

@@ -133,6 +133,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		TerminateAfterDays: bc.TerminateAfterDays, RunAt: bc.RunAt, PaymentGateway: bc.PaymentGateway,
 		ChargeMaxAttempts: bc.ChargeMaxAttempts, ChargeRetryDays: bc.ChargeRetryDays, RemindEveryDays: bc.RemindEveryDays,
 		ProvisionMaxAttempts: bc.ProvisionMaxAttempts, RetryBase: bc.RetryBase, AutoTopUpMaxFailures: bc.AutoTopUpMaxFailures,
+		MaxOpenOrders: bc.MaxOpenOrders,
 	})
 	// Budget caps watch billing's credit ledger through its hook and
 	// suspend through billing's service lifecycle.

@@ -77,6 +77,8 @@ func (in *AddonInput) toAddon(a *Addon) error {
 		errs.Add("currency", "must be an ISO 4217 code such as USD")
 	}
 	checkPrice(&errs, "monthly_price", in.MonthlyPrice)
+	// An add-on is priced for the cycle of each service it joins.
+	checkDerivedPrices(&errs, in.MonthlyPrice, money.Cycles(), func(money.Cycle) bool { return false })
 	if in.MaxQuantity == 0 {
 		in.MaxQuantity = 1
 	}

@@ -203,6 +203,9 @@ func (in *PlanInput) toPlan(p *Plan) error {
 			errs.Add("cycles", "%q is not a billing cycle (monthly, quarterly, annual, biennial)", c)
 		}
 	}
+	checkDerivedPrices(&errs, in.MonthlyPrice, cycles, func(c money.Cycle) bool {
+		return (&Plan{QuarterlyPrice: in.QuarterlyPrice, AnnualPrice: in.AnnualPrice, BiennialPrice: in.BiennialPrice}).override(c) != nil
+	})
 	if in.FreeTier {
 		free := in.MonthlyPrice == 0
 		for _, v := range []*int64{in.QuarterlyPrice, in.AnnualPrice, in.BiennialPrice} {

@@ -149,6 +149,9 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 		ch.DaysInCycle = money.Days(*svc.PeriodStart, *svc.PeriodEnd)
 		ch.DaysLeft = min(max(money.Days(now, *svc.PeriodEnd), 0), ch.DaysInCycle)
 		res.Change, res.Service = ch, svc
+		if err := b.boundNextTerm(ctx, t, svc, plan.Price(cycle), cycle, "plan_id", "each term's total on this plan"); err != nil {
+			return err
+		}
 
 		if ch.Timing == "end_of_term" {
 			ch.Status, ch.EffectiveAt = "scheduled", *svc.PeriodEnd
@@ -194,7 +197,7 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 				}
 				end := *svc.PeriodEnd
 				d := newDraft(svc.AccountID, ReasonUpgrade, &svc.ID, svc.Currency, now, now)
-				d.inv.PeriodStart, d.inv.PeriodEnd = &now, &end
+				d.inv.PeriodStart, d.inv.PeriodEnd, d.field = &now, &end, "plan_id"
 				for _, pt := range parts {
 					d.add(LineProration, fmt.Sprintf("Upgrade %s → %s, %d of %d days (%s – %s)", fromName, plan.Name, pt.days, pt.of,
 						pt.start.Format("2006-01-02"), pt.end.Format("2006-01-02")), &svc.ID, 1, pt.amount, &pt.start, &pt.end)
@@ -213,6 +216,9 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 			}
 		} else {
 			t.audit("billing.service.downgrade", svc.AccountID, "service", svc.ID, changeAudit(ch))
+			if ch.Prorated > money.MaxAmount {
+				return tooLarge("plan_id", "the credit for the unused days", ch.Prorated, svc.Currency)
+			}
 			if ch.Prorated > 0 {
 				res.Credit, err = b.creditArrived(ctx, t, ledger.Posting{
 					AccountID: svc.AccountID, Currency: svc.Currency, Amount: ch.Prorated, Kind: ledger.KindProration,
