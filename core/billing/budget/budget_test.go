@@ -21,6 +21,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 )
@@ -583,6 +584,58 @@ func TestSaveRefusesABadRuleWithItsPosition(t *testing.T) {
 		// No currency anywhere to default to.
 		if _, err := b.svc.Save(b.ctx, acc, budget.Settings{MonthlyLimit: 100}); apperr.CodeOf(err) != apperr.Invalid {
 			t.Errorf("Save without a currency: %v, want Invalid", err)
+		}
+	})
+}
+
+// TestSaveBoundsTheRulesMemory: a rule that passes every other check but
+// would build more list elements than the VM's memory budget on each
+// evaluation (so that every check would fail and fall back to the default
+// stop rule) is refused when saved, naming the rule and pointing at the
+// part over the limit; a rule just within the bound is accepted and
+// evaluates over an account with the most services rules can see.
+func TestSaveBoundsTheRulesMemory(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		acc := b.account(t)
+		hundred := strings.TrimSuffix(strings.Repeat("#, ", 100), ", ")
+		for _, field := range []string{"stop_rule", "alert_rule"} {
+			in := budget.Settings{MonthlyLimit: 100, Currency: "EUR", HardStop: true}
+			rule := "all(1..1000, len([" + hundred + "]) > 0)"
+			if field == "stop_rule" {
+				in.StopRule = rule
+			} else {
+				in.AlertRule = rule
+			}
+			_, err := b.svc.Save(b.ctx, acc, in)
+			ae, ok := apperr.As(err)
+			if !ok || ae.Code != apperr.Invalid || len(ae.Fields) != 1 || ae.Fields[0].Field != field ||
+				ae.Fields[0].Message != "1:1: all() over up to 1000 elements may build lists of 101000 elements in all, the memory limit is 100000" {
+				t.Errorf("%s over the memory budget: %v %+v", field, err, ae)
+			}
+		}
+		if _, err := b.svc.Get(b.ctx, acc); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("a refused budget was stored: %v", err)
+		}
+
+		// 1000 × 99 elements: within the bound, whatever the account.
+		within := "all(services, len([" + strings.TrimSuffix(strings.Repeat("#, ", 98), ", ") + "]) > 0)"
+		b.save(t, acc, budget.Settings{MonthlyLimit: 100, StopRule: within, AlertRule: within})
+		now := b.clock.Now()
+		rows := make([]*billing.Service, 1000)
+		for i := range rows {
+			rows[i] = &billing.Service{ID: fmt.Sprintf("svc-%s-%04d", acc, i), AccountID: acc, PlanID: b.planID["vps"], Cycle: money.Monthly,
+				Currency: "EUR", Price: 1000, Status: billing.StatusActive, Options: "{}", Attributes: "{}", CreatedAt: now, UpdatedAt: now}
+		}
+		if _, err := db.NewInsert().Model(&rows).Exec(b.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if res := b.check(t, acc); !cmp.Equal(res.Alerts, []string{budget.AlertRule}) {
+			t.Errorf("alerts %v, want the rule's", res.Alerts)
+		}
+		if bg, _ := b.svc.Get(b.ctx, acc); bg.RuleError != "" {
+			t.Errorf("a rule within the bound failed on the largest account: %s", bg.RuleError)
 		}
 	})
 }
