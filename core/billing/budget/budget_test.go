@@ -76,7 +76,7 @@ func setup(t testing.TB, db *database.DB, tableOnly ...bool) *testBundle {
 	}
 	b.engine = engine
 	b.ledger = b.billing.Ledger()
-	b.ledger.AddHook(b.svc.LedgerHook())
+	b.svc.Attach(b.billing)
 	now := b.clock.Now()
 	for _, typ := range []string{"vps", "dedicated", "hosting", "game", "kasm"} {
 		id := fmt.Sprintf("plan-%s-%d", typ, rand.Int64())
@@ -636,6 +636,59 @@ func TestSaveBoundsTheRulesMemory(t *testing.T) {
 		}
 		if bg, _ := b.svc.Get(b.ctx, acc); bg.RuleError != "" {
 			t.Errorf("a rule within the bound failed on the largest account: %s", bg.RuleError)
+		}
+	})
+}
+
+// TestOrderWhileStoppedIsRefused: while the hard stop is in force, an
+// order of a service the stop rule would hold is refused (422
+// budget_stopped) and creates nothing; a service the rule spares is
+// ordered; once the customer pays by card to override the stop, or
+// without the hard stop, orders go through.
+func TestOrderWhileStoppedIsRefused(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		acc := b.account(t)
+		vps := b.service(t, acc, "vps", "active")
+		b.save(t, acc, budget.Settings{MonthlyLimit: 1000, HardStop: true, StopRule: `spend_percent >= 100 && service_type != "game"`})
+		b.spend(t, acc, 1000)
+		if res := b.check(t, acc); !cmp.Equal(res.Suspended, []string{vps}) {
+			t.Fatalf("suspended %v, want the VPS", res.Suspended)
+		}
+		count := func() int {
+			n, err := db.NewSelect().Table("services").Where("account_id = ?", acc).Count(b.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return int(n)
+		}
+		_, err := b.billing.Order(b.ctx, acc, billing.OrderInput{PlanID: b.planID["vps"]})
+		if e, ok := apperr.As(err); !ok || e.Code != apperr.Unprocessable || e.Reason != budget.ReasonStopped ||
+			!strings.Contains(e.Message, `service_type != "game"`) {
+			t.Errorf("ordering a VPS while stopped: %v, want unprocessable %s naming the stop rule", err, budget.ReasonStopped)
+		}
+		if n := count(); n != 1 {
+			t.Errorf("services after the refusal: %d", n)
+		}
+		if _, err := b.billing.Order(b.ctx, acc, billing.OrderInput{PlanID: b.planID["game"]}); err != nil {
+			t.Errorf("ordering a game server the stop rule spares: %v", err)
+		}
+		// A card top-up overrides the stop for the period.
+		b.post(t, ledger.Posting{AccountID: acc, Currency: "EUR", Amount: 500, Kind: ledger.KindTopUp, Description: "card top-up"})
+		if _, err := b.billing.Order(b.ctx, acc, billing.OrderInput{PlanID: b.planID["vps"]}); err != nil {
+			t.Errorf("ordering a VPS once overridden: %v", err)
+		}
+		if n := count(); n != 3 {
+			t.Errorf("services: %d, want 3", n)
+		}
+
+		// Alerts only: orders go through at any spend.
+		other := b.account(t)
+		b.save(t, other, budget.Settings{MonthlyLimit: 100})
+		b.spend(t, other, 500)
+		if _, err := b.billing.Order(b.ctx, other, billing.OrderInput{PlanID: b.planID["vps"]}); err != nil {
+			t.Errorf("ordering without the hard stop: %v", err)
 		}
 	})
 }
