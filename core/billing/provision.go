@@ -146,7 +146,7 @@ func (b *Billing) recordProvisionFailure(ctx context.Context, serviceID string, 
 		}
 		t.events = append(t.events, failureEvent(svc, attempt, msg))
 		return b.tell(ctx, t, notify.Event{Type: notify.ServiceFailed, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
-			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "reason": "it could not be set up: " + msg}})
+			Data: map[string]any{"service_id": svc.ID, "service_name": b.serviceName(ctx, t, svc), "reason": "it could not be set up: " + msg}})
 	})
 }
 
@@ -171,7 +171,7 @@ func (b *Billing) recordProvisioned(ctx context.Context, serviceID, planID, plan
 		}
 		t.audit("billing.service.provisioned", svc.AccountID, "service", svc.ID, map[string]any{"external_id": svc.ExternalID})
 		return b.tell(ctx, t, notify.Event{Type: notify.ServiceProvisioned, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
-			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "plan": planName}})
+			Data: map[string]any{"service_id": svc.ID, "service_name": b.serviceName(ctx, t, svc), "plan": planName}})
 	})
 }
 

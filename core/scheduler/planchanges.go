@@ -400,14 +400,15 @@ func (s *Service) remindChange(ctx context.Context, id string) error {
 // plan and add-on as the customer knows them.
 func (s *Service) changeNotice(ctx context.Context, tx bun.Tx, typ string, c *PlanChange, errMsg string) error {
 	var names struct {
-		Service string `bun:"service_name"`
-		Plan    string `bun:"plan_name"`
-		Addon   string `bun:"addon_name"`
+		Plan  string `bun:"plan_name"`
+		Addon string `bun:"addon_name"`
 	}
-	err := tx.NewRaw(`SELECT COALESCE(NULLIF(s.label, ''), s.id) AS service_name,
-		COALESCE((SELECT p.name FROM plans AS p WHERE p.id = ?), '') AS plan_name,
-		COALESCE((SELECT a.name FROM addons AS a WHERE a.id = ?), '') AS addon_name
-		FROM services AS s WHERE s.id = ?`, deref(c.ToPlanID), deref(c.AddonID), c.ServiceID).Scan(ctx, &names)
+	err := tx.NewRaw(`SELECT COALESCE((SELECT p.name FROM plans AS p WHERE p.id = ?), '') AS plan_name,
+		COALESCE((SELECT a.name FROM addons AS a WHERE a.id = ?), '') AS addon_name`, deref(c.ToPlanID), deref(c.AddonID)).Scan(ctx, &names)
+	if err != nil {
+		return fmt.Errorf("scheduler: naming plan change %s: %w", c.ID, err)
+	}
+	svc, err := s.service(ctx, tx, c.AccountID, c.ServiceID, "")
 	if err != nil {
 		return fmt.Errorf("scheduler: naming plan change %s: %w", c.ID, err)
 	}
@@ -416,7 +417,7 @@ func (s *Service) changeNotice(ctx context.Context, tx bun.Tx, typ string, c *Pl
 	if c.Kind == ChangeAddon {
 		change = fmt.Sprintf("add-on %s (×%d)", addon, c.AddonQuantity)
 	}
-	data := map[string]any{"change_id": c.ID, "service_id": c.ServiceID, "service_name": names.Service, "kind": c.Kind,
+	data := map[string]any{"change_id": c.ID, "service_id": c.ServiceID, "service_name": svc.label(), "kind": c.Kind,
 		"change": change, "to_plan_id": deref(c.ToPlanID), "addon_id": deref(c.AddonID), "run_at": c.RunAt.Format(time.RFC3339)}
 	if errMsg != "" {
 		data["error"] = errMsg

@@ -2,6 +2,7 @@ package budget_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
@@ -689,6 +691,43 @@ func TestOrderWhileStoppedIsRefused(t *testing.T) {
 		b.spend(t, other, 500)
 		if _, err := b.billing.Order(b.ctx, other, billing.OrderInput{PlanID: b.planID["vps"]}); err != nil {
 			t.Errorf("ordering without the hard stop: %v", err)
+		}
+	})
+}
+
+// TestNoticesNameServicesNotTheirIDs: budget.stopped and budget.resumed
+// list services by their label, else their plan's name and hostname;
+// never by their id.
+func TestNoticesNameServicesNotTheirIDs(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		acc := b.account(t)
+		labelled := b.service(t, acc, "game", "active")
+		bare := b.service(t, acc, "vps", "active")
+		b.exec(t, `UPDATE services SET label = '', attributes = '{"hostname": "web1.example.com"}' WHERE id = ?`, bare)
+		b.save(t, acc, budget.Settings{MonthlyLimit: 1000, HardStop: true})
+		b.spend(t, acc, 1000)
+		b.check(t, acc)
+		if _, err := b.svc.Save(b.ctx, acc, budget.Settings{MonthlyLimit: 1000, Currency: "EUR"}); err != nil {
+			t.Fatal(err)
+		}
+		b.check(t, acc)
+		type item struct{ ID, Name, Type string }
+		want := []item{{labelled, "my game", "game"}, {bare, "vps (web1.example.com)", "vps"}}
+		for _, typ := range []string{"budget.stopped", "budget.resumed"} {
+			var raw string
+			if err := db.NewSelect().Table("notification_events").Column("data").Where("account_id = ?", acc).Where("type = ?", typ).
+				Scan(b.ctx, &raw); err != nil {
+				t.Fatalf("%s: %v", typ, err)
+			}
+			var data struct{ Services []item }
+			if err := json.Unmarshal([]byte(raw), &data); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, data.Services, cmpopts.SortSlices(func(a, b item) bool { return a.ID < b.ID })); diff != "" {
+				t.Errorf("%s services (-want +got):\n%s", typ, diff)
+			}
 		}
 	})
 }

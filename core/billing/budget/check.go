@@ -46,6 +46,10 @@ type candidate struct {
 	Plan       string `bun:"plan"`
 	Excluded   bool   `bun:"excluded"`
 	BudgetHeld bool   `bun:"budget_held"`
+	// What notices name it by (notify.ServiceName).
+	PlanName   string `bun:"plan_name"`
+	Attributes string `bun:"attributes"`
+	Options    string `bun:"options"`
 }
 
 // Check brings the account's budget up to date (see the package
@@ -343,7 +347,7 @@ func envOf(b *Budget, spend int64, start, end, now time.Time, services []candida
 func candidates(ctx context.Context, tx bun.Tx, accountID string) ([]candidate, error) {
 	var out []candidate
 	err := tx.NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
-		ColumnExpr("s.id, s.status, s.label, s.cycle, s.price, p.service_type, p.slug AS plan").
+		ColumnExpr("s.id, s.status, s.label, s.cycle, s.price, p.service_type, p.slug AS plan, p.name AS plan_name, s.attributes, s.options").
 		ColumnExpr("EXISTS (SELECT 1 FROM budget_exclusions AS x WHERE x.service_id = s.id) AS excluded").
 		ColumnExpr("EXISTS (SELECT 1 FROM service_suspensions AS ss WHERE ss.service_id = s.id AND ss.reason = ? AND ss.lifted_at IS NULL) AS budget_held", Reason).
 		Where("s.account_id = ?", accountID).Where("s.status IN ('active', 'suspended')").
