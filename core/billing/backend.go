@@ -7,7 +7,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
-	"github.com/ezscale/platform/core/database"
 )
 
 // A service's provisioner plugin and service type are fixed for its life:
@@ -44,21 +43,6 @@ func keepsBackend(cur, next *Plan, field string) error {
 			"this plan is provisioned by another backend than the service: a service's provisioner and service type never change; order the plan as a new service instead")
 	}
 	return nil
-}
-
-// planByRef loads a plan by id or slug in db. Errors: Invalid naming field.
-func planByRef(ctx context.Context, db bun.IDB, ref, field string) (*Plan, error) {
-	if ref == "" {
-		return nil, apperr.Field(field, "is required (a plan id or slug)")
-	}
-	plan := &Plan{}
-	if err := db.NewSelect().Model(plan).Where("id = ? OR slug = ?", ref, ref).Limit(1).Scan(ctx); err != nil {
-		if database.IsNoRows(err) {
-			return nil, apperr.Field(field, "no such plan")
-		}
-		return nil, fmt.Errorf("billing: loading plan %q: %w", ref, err)
-	}
-	return plan, nil
 }
 
 // checkTarget applies the rules a service's new plan must meet whatever

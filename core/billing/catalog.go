@@ -279,7 +279,7 @@ func (b *Billing) CreatePlan(ctx context.Context, in PlanInput) (*Plan, error) {
 func (b *Billing) UpdatePlan(ctx context.Context, id string, in PlanInput) (*Plan, error) {
 	var p *Plan
 	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		old, err := b.planTx(ctx, tx, id)
+		old, err := findPlan(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -331,28 +331,20 @@ func planDiff(a, b *Plan) map[string]any {
 // keep it. Staff only. Errors: NotFound.
 func (b *Billing) ArchivePlan(ctx context.Context, id string) error {
 	return b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model((*Plan)(nil)).Set("active = ?", false).Set("updated_at = ?", b.now()).Where("id = ?", id).Exec(ctx)
+		p, err := findPlan(ctx, tx, id)
 		if err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model((*Plan)(nil)).Set("active = ?", false).Set("updated_at = ?", b.now()).Where("id = ?", p.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: archiving plan: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.NotFoundf("no such plan")
-		}
-		return appendAudit(ctx, tx, "billing.plan.archive", "", "plan", id, nil)
+		return appendAudit(ctx, tx, "billing.plan.archive", "", "plan", p.ID, nil)
 	})
 }
 
 // Plan returns a plan by id or slug. Errors: NotFound.
 func (b *Billing) Plan(ctx context.Context, idOrSlug string) (*Plan, error) {
-	p := &Plan{}
-	err := b.db.Conn(ctx).NewSelect().Model(p).Where("id = ? OR slug = ?", idOrSlug, idOrSlug).Limit(1).Scan(ctx)
-	if database.IsNoRows(err) {
-		return nil, apperr.NotFoundf("no such plan")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("billing: loading plan: %w", err)
-	}
-	return p, nil
+	return findPlan(ctx, b.db.Conn(ctx), idOrSlug)
 }
 
 func (b *Billing) planTx(ctx context.Context, tx bun.IDB, id string) (*Plan, error) {

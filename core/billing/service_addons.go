@@ -81,12 +81,12 @@ func (b *Billing) AddAddon(ctx context.Context, accountID, serviceID string, in 
 		if err != nil {
 			return err
 		}
-		a := &Addon{}
-		if err := t.NewSelect().Model(a).Where("id = ? OR slug = ?", in.AddonID, in.AddonID).Limit(1).Scan(ctx); err != nil {
-			if database.IsNoRows(err) {
-				return apperr.Field("addon_id", "no such add-on")
-			}
-			return fmt.Errorf("billing: loading add-on: %w", err)
+		a, err := findAddon(ctx, t, in.AddonID)
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return apperr.Field("addon_id", "no such add-on")
+		}
+		if err != nil {
+			return err
 		}
 		switch {
 		case !a.Active:
@@ -197,7 +197,11 @@ func (b *Billing) RemoveAddon(ctx context.Context, accountID, serviceID, addonID
 		if err != nil {
 			return err
 		}
-		sa, err := b.serviceAddonTx(ctx, t, svc.ID, addonID)
+		named, err := findAddon(ctx, t, addonID)
+		if err != nil {
+			return apperr.NotFoundf("this service has no such add-on")
+		}
+		sa, err := b.serviceAddonTx(ctx, t, svc.ID, named.ID)
 		if err != nil {
 			return err
 		}

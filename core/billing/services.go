@@ -206,12 +206,9 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		if err != nil {
 			return err
 		}
-		plan := &Plan{}
-		if err := t.NewSelect().Model(plan).Where("id = ? OR slug = ?", in.PlanID, in.PlanID).Limit(1).Scan(ctx); err != nil {
-			if database.IsNoRows(err) {
-				return apperr.Field("plan_id", "no such plan")
-			}
-			return fmt.Errorf("billing: loading plan: %w", err)
+		plan, err := planByRef(ctx, t, in.PlanID, "plan_id")
+		if err != nil {
+			return err
 		}
 		switch {
 		case !plan.Active:
@@ -254,12 +251,12 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		var addons []ServiceAddon
 		var addonDefs []*Addon
 		for i, choice := range in.Addons {
-			a := &Addon{}
-			if err := t.NewSelect().Model(a).Where("id = ? OR slug = ?", choice.AddonID, choice.AddonID).Limit(1).Scan(ctx); err != nil {
-				if database.IsNoRows(err) {
-					return apperr.Field(fmt.Sprintf("addons[%d].addon_id", i), "no such add-on")
-				}
-				return fmt.Errorf("billing: loading add-on: %w", err)
+			a, err := findAddon(ctx, t, choice.AddonID)
+			if apperr.CodeOf(err) == apperr.NotFound {
+				return apperr.Field(fmt.Sprintf("addons[%d].addon_id", i), "no such add-on")
+			}
+			if err != nil {
+				return err
 			}
 			field := fmt.Sprintf("addons[%d]", i)
 			switch {
