@@ -138,3 +138,23 @@ func keepsBackendInUse(ctx context.Context, tx bun.IDB, old, next *Plan) error {
 	return unprocessable(field, ReasonBackendFixed,
 		"%d live service(s) use this plan and keep its %s for life: create a new plan instead", n, what)
 }
+
+// checkBackendPlugin refuses to reach a provisioner for a service whose
+// backend runs a plan of another plugin than its current plan's (a service
+// moved across backends before the rule held): its external_id belongs to
+// the other plugin, and acting on it there could reach someone else's
+// server. Errors: Conflict (service_backend_fixed).
+func (b *Billing) checkBackendPlugin(ctx context.Context, svc *Service, plan *Plan) error {
+	if svc.BackendPlanID == "" || svc.BackendPlanID == plan.ID {
+		return nil
+	}
+	backend, err := b.planTx(ctx, b.db.Conn(ctx), svc.BackendPlanID)
+	if err != nil {
+		return err
+	}
+	if backend.Plugin != plan.Plugin || backend.ServiceType != plan.ServiceType {
+		return apperr.New(apperr.Conflict, "this service runs at another backend than its plan's; our staff must reconcile it first").
+			WithReason(ReasonBackendFixed)
+	}
+	return nil
+}

@@ -180,3 +180,42 @@ func TestChangePlanAcrossBackendsOverHTTP(t *testing.T) {
 		a.must(t, 200, "POST", path, a.customer, map[string]any{"plan_id": "big", "when": "now"}, "Idempotency-Key", "cp-2")
 	})
 }
+
+// TestProvisionerRefRefusesAServiceMovedAcrossBackends: a service whose
+// backend runs a plan of another provisioner than its current plan (moved
+// before the rule held) is not handed to its plan's provisioner (power,
+// SSO and usage go through ProvisionerRef): 409 service_backend_fixed.
+func TestProvisionerRefRefusesAServiceMovedAcrossBackends(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setup(t, db, setupOpts{noHost: true, noJobs: true})
+		acc := tb.account(t)
+		small, big := tb.plan(t, "small", 1000, nil), tb.plan(t, "big", 3000, nil)
+		elsewhere, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{Slug: "elsewhere", Name: "Elsewhere", ServiceType: "vps", Currency: "USD",
+			MonthlyPrice: 3000, Plugin: "otherprov"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs := tb.insertServices(t, acc, small, money.Monthly, date("2024-01-01"), 2)
+		moved, changed := svcs[0], svcs[1]
+		for _, u := range []struct {
+			svc  *billing.Service
+			plan *billing.Plan
+		}{{moved, elsewhere}, {changed, big}} {
+			if _, err := db.NewUpdate().Table("services").Set("plan_id = ?", u.plan.ID).Set("backend_plan_id = ?", small.ID).
+				Set("external_id = 'ext-1'").Set("backend_state = 'active'").Where("id = ?", u.svc.ID).Exec(tb.ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		svc, _ := tb.b.Service(tb.ctx, acc, moved.ID)
+		_, _, err = tb.b.ProvisionerRef(tb.ctx, svc)
+		if diff := cmp.Diff(refusal{Code: apperr.Conflict, Reason: billing.ReasonBackendFixed}, refusalOf(err)); diff != "" {
+			t.Errorf("a service moved across backends: (-want +got)\n%s", diff)
+		}
+		// A plan change on the same provisioner, not yet synced, is fine.
+		svc, _ = tb.b.Service(tb.ctx, acc, changed.ID)
+		if _, plan, err := tb.b.ProvisionerRef(tb.ctx, svc); err != nil || plan.ID != big.ID {
+			t.Errorf("a service between a plan change and its sync: %v, %v", plan, err)
+		}
+	})
+}
