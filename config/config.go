@@ -155,6 +155,9 @@ type Billing struct {
 	InstallTimeout      time.Duration `koanf:"install_timeout"`
 	// AutoTopUpMaxFailures failed automatic top-ups in a row disable it.
 	AutoTopUpMaxFailures int `koanf:"auto_topup_max_failures"`
+	// MaxOpenOrders bounds an account's unpaid orders: one more is refused
+	// until one is paid or cancelled.
+	MaxOpenOrders int `koanf:"max_open_orders"`
 }
 
 // Scheduler configures customer automation.
@@ -316,6 +319,7 @@ func Default() Config {
 			InstallPollInterval:  30 * time.Second,
 			InstallTimeout:       time.Hour,
 			AutoTopUpMaxFailures: 3,
+			MaxOpenOrders:        10,
 		},
 		Scheduler: Scheduler{
 			RecoveryInterval: 5 * time.Minute,

@@ -168,6 +168,7 @@ func (c *Config) validate(errs *Error) {
 	between("billing.remind_every_days", c.Billing.RemindEveryDays, 1, 30)
 	between("billing.provision_max_attempts", c.Billing.ProvisionMaxAttempts, 1, 25)
 	between("billing.auto_topup_max_failures", c.Billing.AutoTopUpMaxFailures, 1, 20)
+	between("billing.max_open_orders", c.Billing.MaxOpenOrders, 1, 1000)
 	if c.Billing.RetryBase <= 0 || c.Billing.RetryBase > time.Hour {
 		bad("billing.retry_base", "must be positive and at most 1h")
 	}

@@ -155,11 +155,13 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		ChargeMaxAttempts: bc.ChargeMaxAttempts, ChargeRetryDays: bc.ChargeRetryDays, RemindEveryDays: bc.RemindEveryDays,
 		ProvisionMaxAttempts: bc.ProvisionMaxAttempts, RetryBase: bc.RetryBase, AutoTopUpMaxFailures: bc.AutoTopUpMaxFailures,
 		InstallPollInterval: bc.InstallPollInterval, InstallTimeout: bc.InstallTimeout,
+		MaxOpenOrders: bc.MaxOpenOrders,
 	})
-	// Budget caps watch billing's credit ledger through its hook and
-	// suspend through billing's service lifecycle.
+	// Budget caps watch billing's credit ledger, orders and starting
+	// services through its hooks, and suspend through billing's service
+	// lifecycle.
 	a.Budgets = budget.New(db, a.Notify, reg, budget.Options{Suspender: a.Billing})
-	a.Billing.Ledger().AddHook(a.Budgets.LedgerHook())
+	a.Budgets.Attach(a.Billing)
 	// Community roles follow what accounts hold.
 	a.Notify.SetHoldings(a.Billing)
 	a.Billing.SyncRolesOn(a.Notify)

@@ -50,6 +50,9 @@ type Options struct {
 	// AutoTopUpMaxFailures disables an auto top-up after that many failed
 	// charges in a row (the default for new settings).
 	AutoTopUpMaxFailures int
+	// MaxOpenOrders bounds an account's unpaid orders (open order
+	// invoices): one more is refused until one is paid or cancelled.
+	MaxOpenOrders int
 	// RetryBase is the first retry delay of provisioning, sync and payment
 	// jobs, doubling per attempt up to RetryMax. A plugin's retry-after
 	// hint is honoured when it asks for longer (up to RetryMax).
@@ -95,6 +98,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.AutoTopUpMaxFailures == 0 {
 		o.AutoTopUpMaxFailures = 3
+	}
+	if o.MaxOpenOrders == 0 {
+		o.MaxOpenOrders = 10
 	}
 	if o.RetryBase == 0 {
 		o.RetryBase = 30 * time.Second

@@ -203,6 +203,9 @@ func (in *PlanInput) toPlan(p *Plan) error {
 			errs.Add("cycles", "%q is not a billing cycle (monthly, quarterly, annual, biennial)", c)
 		}
 	}
+	checkDerivedPrices(&errs, in.MonthlyPrice, cycles, func(c money.Cycle) bool {
+		return (&Plan{QuarterlyPrice: in.QuarterlyPrice, AnnualPrice: in.AnnualPrice, BiennialPrice: in.BiennialPrice}).override(c) != nil
+	})
 	if in.FreeTier {
 		free := in.MonthlyPrice == 0
 		for _, v := range []*int64{in.QuarterlyPrice, in.AnnualPrice, in.BiennialPrice} {
@@ -269,17 +272,22 @@ func (b *Billing) CreatePlan(ctx context.Context, in PlanInput) (*Plan, error) {
 }
 
 // UpdatePlan replaces a plan's definition. Existing services keep the
-// price they were ordered at until they change plan. Staff only.
-// Errors: NotFound, Invalid, Conflict.
+// price they were ordered at until they change plan. A plan with live
+// services keeps its provisioner plugin and service type. Staff only.
+// Errors: NotFound, Invalid, Conflict, Unprocessable (plugin or
+// service_type of a plan in use).
 func (b *Billing) UpdatePlan(ctx context.Context, id string, in PlanInput) (*Plan, error) {
 	var p *Plan
 	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		old, err := b.planTx(ctx, tx, id)
+		old, err := findPlan(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		p = &Plan{ID: old.ID, CreatedAt: old.CreatedAt}
 		if err := in.toPlan(p); err != nil {
+			return err
+		}
+		if err := keepsBackendInUse(ctx, tx, old, p); err != nil {
 			return err
 		}
 		p.UpdatedAt = b.now()
@@ -323,28 +331,20 @@ func planDiff(a, b *Plan) map[string]any {
 // keep it. Staff only. Errors: NotFound.
 func (b *Billing) ArchivePlan(ctx context.Context, id string) error {
 	return b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model((*Plan)(nil)).Set("active = ?", false).Set("updated_at = ?", b.now()).Where("id = ?", id).Exec(ctx)
+		p, err := findPlan(ctx, tx, id)
 		if err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model((*Plan)(nil)).Set("active = ?", false).Set("updated_at = ?", b.now()).Where("id = ?", p.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: archiving plan: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.NotFoundf("no such plan")
-		}
-		return appendAudit(ctx, tx, "billing.plan.archive", "", "plan", id, nil)
+		return appendAudit(ctx, tx, "billing.plan.archive", "", "plan", p.ID, nil)
 	})
 }
 
 // Plan returns a plan by id or slug. Errors: NotFound.
 func (b *Billing) Plan(ctx context.Context, idOrSlug string) (*Plan, error) {
-	p := &Plan{}
-	err := b.db.Conn(ctx).NewSelect().Model(p).Where("id = ? OR slug = ?", idOrSlug, idOrSlug).Limit(1).Scan(ctx)
-	if database.IsNoRows(err) {
-		return nil, apperr.NotFoundf("no such plan")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("billing: loading plan: %w", err)
-	}
-	return p, nil
+	return findPlan(ctx, b.db.Conn(ctx), idOrSlug)
 }
 
 func (b *Billing) planTx(ctx context.Context, tx bun.IDB, id string) (*Plan, error) {

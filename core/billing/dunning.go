@@ -355,7 +355,7 @@ func (b *Billing) terminateOverdue(ctx context.Context, t *txn, id string) error
 	}
 	t.audit("billing.service.terminate", svc.AccountID, "service", svc.ID, map[string]any{"reason": SuspendNonPayment, "voided_invoices": len(open)})
 	return b.tell(ctx, t, notify.Event{Type: notify.ServiceTerminated, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
-		Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc),
+		Data: map[string]any{"service_id": svc.ID, "service_name": b.serviceName(ctx, t, svc),
 			"reason": fmt.Sprintf("its invoice stayed unpaid for %d days", b.opts.TerminateAfterDays)}})
 }
 

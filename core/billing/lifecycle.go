@@ -322,7 +322,7 @@ func (b *Billing) suspend(ctx context.Context, t *txn, svc *Service, reason, not
 		}
 		b.enqueueSync(t, svc)
 		err := b.tell(ctx, t, notify.Event{Type: notify.ServiceSuspended, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
-			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "reason": reasonText(reason)}})
+			Data: map[string]any{"service_id": svc.ID, "service_name": b.serviceName(ctx, t, svc), "reason": reasonText(reason)}})
 		if err != nil {
 			return false, err
 		}
@@ -355,7 +355,7 @@ func (b *Billing) lift(ctx context.Context, t *txn, svc *Service, reason string)
 		}
 		b.enqueueSync(t, svc)
 		err := b.tell(ctx, t, notify.Event{Type: notify.ServiceUnsuspended, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
-			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc)}})
+			Data: map[string]any{"service_id": svc.ID, "service_name": b.serviceName(ctx, t, svc)}})
 		if err != nil {
 			return false, err
 		}
@@ -380,14 +380,6 @@ func (b *Billing) liftNonPaymentIfClear(ctx context.Context, t *txn, svc *Servic
 	}
 	_, err = b.lift(ctx, t, svc, SuspendNonPayment)
 	return err
-}
-
-// serviceLabel is what customers call a service: its label, else its id.
-func serviceLabel(s *Service) string {
-	if s.Label != "" {
-		return s.Label
-	}
-	return s.ID
 }
 
 func reasonText(reason string) string {

@@ -108,6 +108,9 @@ type setupOpts struct {
 	plugins []pluginhost.Spec
 	noJobs  bool
 	noHost  bool
+	// wire connects other domains to billing and the job registry before
+	// the job engine is built (budget caps, say).
+	wire func(reg *jobs.Registry, b *billing.Billing, n *notify.Service)
 }
 
 func date(s string) time.Time {
@@ -155,6 +158,9 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 		}
 		tb.host = h
 		tb.b.SetPlugins(h)
+	}
+	if so.wire != nil {
+		so.wire(reg, tb.b, ns)
 	}
 	engine, err := jobs.New(db, reg, jobs.Options{Workers: 20, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute})

@@ -256,7 +256,7 @@ func (b *Billing) activate(ctx context.Context, t *txn, svc *Service, planID, pl
 	}
 	t.audit("billing.service.provisioned", svc.AccountID, "service", svc.ID, map[string]any{"external_id": svc.ExternalID})
 	return b.tell(ctx, t, notify.Event{Type: notify.ServiceProvisioned, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
-		Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "plan": planName}})
+		Data: map[string]any{"service_id": svc.ID, "service_name": b.serviceName(ctx, t, svc), "plan": planName}})
 }
 
 // RetryProvisioning starts provisioning a failed service again. Staff only.

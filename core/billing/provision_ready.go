@@ -188,7 +188,7 @@ func (b *Billing) failProvisioning(ctx context.Context, t *txn, svc *Service, at
 		b.enqueueSync(t, svc) // the half-made server goes: the order is refunded
 	}
 	if err := b.tell(ctx, t, notify.Event{Type: notify.ServiceFailed, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
-		Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "reason": reason}}); err != nil {
+		Data: map[string]any{"service_id": svc.ID, "service_name": b.serviceName(ctx, t, svc), "reason": reason}}); err != nil {
 		return err
 	}
 	return b.refundOrder(ctx, t, svc)
@@ -213,6 +213,6 @@ func (b *Billing) refundOrder(ctx context.Context, t *txn, svc *Service) error {
 	}
 	t.audit("billing.invoice.void", inv.AccountID, "invoice", inv.ID, map[string]any{"reason": refundReason, "refunded_to_credit": inv.AmountPaid, "service": svc.ID})
 	data := invoiceData(&inv)
-	data["amount"], data["service_id"], data["service_name"] = inv.AmountPaid, svc.ID, serviceLabel(svc)
+	data["amount"], data["service_id"], data["service_name"] = inv.AmountPaid, svc.ID, b.serviceName(ctx, t, svc)
 	return b.tell(ctx, t, notify.Event{Type: notify.OrderRefunded, AccountID: svc.AccountID, Link: "/credit", Key: "order.refunded:" + inv.ID, Data: data})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/schedule"
 	"github.com/ezscale/platform/sdk"
@@ -182,9 +183,11 @@ type serviceRef struct {
 	PlanID      string `bun:"plan_id"`
 	Plugin      string `bun:"plugin"`
 	PlanOptions string `bun:"plan_options"`
+	PlanName    string `bun:"plan_name"`
+	Attributes  string `bun:"attributes"`
 }
 
-const serviceColumns = "s.id, s.account_id, s.status, s.label, s.external_id, s.options, s.plan_id, p.plugin, p.plugin_options AS plan_options"
+const serviceColumns = "s.id, s.account_id, s.status, s.label, s.external_id, s.options, s.plan_id, p.plugin, p.plugin_options AS plan_options, p.name AS plan_name, s.attributes"
 
 // service loads one of the account's services. Errors: NotFound (naming
 // field when set, as a request field error).
@@ -204,12 +207,10 @@ func (s *Service) service(ctx context.Context, db bun.IDB, accountID, serviceID,
 	return ref, nil
 }
 
-// label names the service in messages.
+// label names the service in messages (notify.ServiceName: its label,
+// else its plan's name and hostname, never its id).
 func (r *serviceRef) label() string {
-	if r.Label != "" {
-		return r.Label
-	}
-	return r.ID
+	return notify.ServiceName(r.Label, r.PlanName, notify.Hostname(r.Attributes, r.Options))
 }
 
 // pbRef is the service as the provisioner sees it: the plan's options over
