@@ -106,13 +106,18 @@ func (in *AddonInput) toAddon(a *Addon) error {
 	return nil
 }
 
-// CreateAddon adds an add-on. Staff only. Errors: Invalid, Conflict.
+// CreateAddon adds an add-on. Staff only. Errors: Invalid, Conflict,
+// Unprocessable (options a plugin of its plans refuses, each named),
+// Unavailable (such a plugin never described its options).
 func (b *Billing) CreateAddon(ctx context.Context, in AddonInput) (*Addon, error) {
 	a := &Addon{ID: newID(), CreatedAt: b.now(), UpdatedAt: b.now()}
 	if err := in.toAddon(a); err != nil {
 		return nil, err
 	}
 	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := b.checkAddonOptions(ctx, tx, a); err != nil {
+			return err
+		}
 		if _, err := tx.NewInsert().Model(a).Exec(ctx); err != nil {
 			if database.IsUniqueViolation(err) {
 				return apperr.Field("slug", "is taken by another add-on")
@@ -128,7 +133,7 @@ func (b *Billing) CreateAddon(ctx context.Context, in AddonInput) (*Addon, error
 }
 
 // UpdateAddon replaces an add-on. Staff only. Errors: NotFound, Invalid,
-// Conflict.
+// Conflict, Unprocessable and Unavailable as CreateAddon.
 func (b *Billing) UpdateAddon(ctx context.Context, id string, in AddonInput) (*Addon, error) {
 	var a *Addon
 	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -141,6 +146,9 @@ func (b *Billing) UpdateAddon(ctx context.Context, id string, in AddonInput) (*A
 		}
 		a = &Addon{ID: old.ID, CreatedAt: old.CreatedAt, UpdatedAt: b.now()}
 		if err := in.toAddon(a); err != nil {
+			return err
+		}
+		if err := b.checkAddonOptions(ctx, tx, a); err != nil {
 			return err
 		}
 		if _, err := tx.NewUpdate().Model(a).WherePK().ExcludeColumn("id", "created_at").Exec(ctx); err != nil {
