@@ -95,8 +95,9 @@ type Option struct {
 	// Order: a customer may choose the key when ordering a plan that offers
 	// it.
 	Order bool `json:"order"`
-	// Sensitive values (licence keys, passwords) are shown masked by the
-	// core and never written to its audit log.
+	// Sensitive values (licence keys, passwords) should be hidden by forms
+	// as they are typed; neither the core nor Parse writes them into an
+	// error message, a log line or the audit log.
 	Sensitive bool `json:"sensitive,omitempty"`
 }
 
@@ -384,6 +385,9 @@ func (os Options) Parse(raw map[string]string) (OptionValues, error) {
 			continue
 		}
 		if err := o.Check(raw[k]); err != nil {
+			if o.Sensitive {
+				return OptionValues{}, FieldErrorf("plan_options."+k, "%v", err)
+			}
 			return OptionValues{}, FieldErrorf("plan_options."+k, "%v, got %q", err, raw[k])
 		}
 		if raw[k] != "" {

@@ -218,3 +218,12 @@ type optionsNotifier struct{ stubNotifier }
 func (optionsNotifier) Describe() Description {
 	return Description{Name: "n", Version: "1.0.0", Options: Options{IntOption("a", "").OnPlan()}}
 }
+
+func TestOptionsParseLeavesSensitiveValuesOutOfErrors(t *testing.T) {
+	t.Parallel()
+	opts := Options{StringOption("licence", "licence key").OnPlan().MaxLen(8).MarkSensitive()}
+	_, err := opts.Parse(map[string]string{"licence": "SECRET-LICENCE-KEY"})
+	if err == nil || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("Parse of a bad sensitive value: %v, want an error without the value", err)
+	}
+}

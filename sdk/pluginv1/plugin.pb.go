@@ -536,8 +536,9 @@ type OptionSpec struct {
 	Plan bool `protobuf:"varint,11,opt,name=plan,proto3" json:"plan,omitempty"`
 	// A customer may choose the key when ordering, on plans that offer it.
 	Order bool `protobuf:"varint,12,opt,name=order,proto3" json:"order,omitempty"`
-	// The value is a secret (a licence key, a password): the core shows it
-	// masked and never writes it to the audit log.
+	// The value is a secret (a licence key, a password): forms should hide it
+	// as it is typed, and neither the core nor the SDK writes it into an
+	// error message, a log line or the audit log.
 	Sensitive     bool `protobuf:"varint,13,opt,name=sensitive,proto3" json:"sensitive,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
