@@ -52,6 +52,11 @@ type Description struct {
 	// Capabilities are added to those Serve derives from the optional
 	// interfaces the plugin implements. Leave empty unless told otherwise.
 	Capabilities []Capability
+	// Options declares the keys a provisioner reads from a service's
+	// options (ServiceRef.plan_options): types, limits, and whether staff
+	// set them on plans or customers choose them at order. The core passes
+	// no other key; nil means the plugin reads none. See Options.
+	Options Options
 }
 
 // Severity of a diagnostic.

@@ -37,6 +37,8 @@ import (
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/sdk"
+	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
 // App is one running `ezscale` process.
@@ -142,6 +144,13 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.Plugins, err = pluginhost.New(pluginhost.Options{
 		Logger: logger.Named("plugin"), Registerer: a.Metrics,
 		CallTimeout: cfg.Plugins.CallTimeout, HealthInterval: cfg.Plugins.HealthInterval,
+		// Each description's option declaration is stored, so plans and
+		// orders can be checked against it while the plugin is down.
+		Described: func(name string, d *pb.DescribeResponse) {
+			if err := a.Billing.RecordOptions(context.Background(), name, d.GetVersion(), sdk.OptionsFromProto(d.GetOptions())); err != nil {
+				logger.Named("plugin").Named(name).Warn("storing the plugin's option declaration", "error", err)
+			}
+		},
 	})
 	if err != nil {
 		a.close(ctx)

@@ -110,7 +110,9 @@ func (in *AddonInput) toAddon(a *Addon) error {
 
 // CreateAddon adds an add-on, offered with the plans plan_ids names by id
 // or slug (stored as ids; none = every plan). Staff only. Errors: Invalid
-// (an unknown plan too), Conflict.
+// (an unknown plan too), Conflict, Unprocessable (options a plugin of its
+// plans refuses, each named), Unavailable (such a plugin never described
+// its options).
 func (b *Billing) CreateAddon(ctx context.Context, in AddonInput) (*Addon, error) {
 	a := &Addon{ID: newID(), CreatedAt: b.now(), UpdatedAt: b.now()}
 	if err := in.toAddon(a); err != nil {
@@ -122,6 +124,9 @@ func (b *Billing) CreateAddon(ctx context.Context, in AddonInput) (*Addon, error
 			return err
 		}
 		a.PlanIDs = encodeJSON(plans)
+		if err := b.checkAddonOptions(ctx, tx, a); err != nil {
+			return err
+		}
 		if _, err := tx.NewInsert().Model(a).Exec(ctx); err != nil {
 			if database.IsUniqueViolation(err) {
 				return apperr.Field("slug", "is taken by another add-on")
@@ -137,7 +142,7 @@ func (b *Billing) CreateAddon(ctx context.Context, in AddonInput) (*Addon, error
 }
 
 // UpdateAddon replaces an add-on. Staff only. Errors: NotFound, Invalid,
-// Conflict.
+// Conflict, Unprocessable and Unavailable as CreateAddon.
 func (b *Billing) UpdateAddon(ctx context.Context, id string, in AddonInput) (*Addon, error) {
 	var a *Addon
 	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -154,6 +159,9 @@ func (b *Billing) UpdateAddon(ctx context.Context, id string, in AddonInput) (*A
 			return err
 		}
 		a.PlanIDs = encodeJSON(plans)
+		if err := b.checkAddonOptions(ctx, tx, a); err != nil {
+			return err
+		}
 		if _, err := tx.NewUpdate().Model(a).WherePK().ExcludeColumn("id", "created_at").Exec(ctx); err != nil {
 			if database.IsUniqueViolation(err) {
 				return apperr.Field("slug", "is taken by another add-on")

@@ -10,10 +10,12 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/sdk"
 )
 
@@ -22,6 +24,9 @@ import (
 type PluginHost interface {
 	Provisioner(name string) (sdk.ProvisionerClient, error)
 	PaymentGateway(name string) (sdk.PaymentGateway, error)
+	// Get reports what a plugin described, including a provisioner's
+	// option declaration (read from memory, never a plugin call).
+	Get(name string) (pluginhost.Info, error)
 }
 
 // Options tune billing (see config.Billing).
@@ -156,6 +161,7 @@ type Billing struct {
 	notifier Notifier
 	ledger   *ledger.Ledger
 	plugins  PluginHost
+	options  *pluginoption.Store
 	log      hclog.Logger
 	opts     Options
 	hooks    hooks
@@ -174,6 +180,7 @@ func New(deps Deps, opts Options) *Billing {
 		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, plugins: deps.Plugins,
 		log: deps.Logger, opts: opts, maxTimeout: deps.Jobs.MaxTimeout(),
 	}
+	b.options = pluginoption.NewStore(deps.DB, opts.Now)
 	b.ledger = ledger.New(deps.DB, opts.Now)
 	b.ledger.AddHook(b.afterPosting)
 	b.registerJobs(deps.Jobs)

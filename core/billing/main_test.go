@@ -144,7 +144,17 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 		opts.ProvisionMaxAttempts = 3
 	}
 	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns}, opts)
-	if !so.noHost {
+	if so.noHost {
+		// As after a core ran it once: testprov's option declaration is
+		// stored (read here in describe mode, as `catalog import` does).
+		d, err := pluginhost.Describe(tb.ctx, bins["testprov"], "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tb.b.RecordOptions(tb.ctx, "testprov", d.Version, d.Options); err != nil {
+			t.Fatal(err)
+		}
+	} else {
 		h, err := pluginhost.New(pluginhost.Options{BackoffBase: 50 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)

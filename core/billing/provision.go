@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -293,10 +293,16 @@ func (b *Billing) RetryProvisioning(ctx context.Context, serviceID string) (*Ser
 	return svc, err
 }
 
-// serviceRef is what the provisioner is told about a service: the plan's
-// options over the add-ons' over the customer's, and the customer.
+// serviceRef is what the provisioner is told about a service: the options
+// its plugin declares (the plan's over the add-ons', and the customer's
+// choices the plan offers; see pluginoption.View), and the customer.
+// Errors: Unavailable when the plugin never described its options.
 func (b *Billing) serviceRef(ctx context.Context, svc *Service, plan *Plan) (*pb.ServiceRef, error) {
-	opts := decodeOptions(svc.Options)
+	decl, err := b.OptionDeclaration(ctx, plan.Plugin)
+	if err != nil {
+		return nil, err
+	}
+	src := pluginoption.Sources{Plan: plan.Options(), Offered: plan.Offered(), Customer: decodeOptions(svc.Options)}
 	addons, err := b.ServiceAddons(ctx, svc.ID)
 	if err != nil {
 		return nil, err
@@ -306,9 +312,9 @@ func (b *Billing) serviceRef(ctx context.Context, svc *Service, plan *Plan) (*pb
 		if err != nil {
 			return nil, err
 		}
-		maps.Copy(opts, a.Options())
+		src.Addons = append(src.Addons, a.Options())
 	}
-	maps.Copy(opts, plan.Options())
+	opts := pluginoption.View(decl.Options, src)
 	cust := &pb.Customer{AccountId: svc.AccountID}
 	var acct struct {
 		Name  string `bun:"name"`

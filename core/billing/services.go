@@ -140,7 +140,8 @@ type OrderInput struct {
 	Addons     []AddonChoice `json:"addons"`
 	Label      string        `json:"label"`
 	// Options are the customer's choices (hostname, location) passed to
-	// the provisioner; the plan's own options win on a clash.
+	// the provisioner: only keys the plugin declares customer-choosable and
+	// the plan offers (order_options), with a value offered.
 	Options map[string]string `json:"options"`
 }
 
@@ -195,7 +196,9 @@ func (in *OrderInput) validate() error {
 // unpaid orders (Options.MaxOpenOrders) hold under concurrency. Plans and
 // add-ons are named by id or slug. Errors: Invalid, Unprocessable (plan not
 // orderable, coupon, currency, free-tier limit, open_orders_limit,
-// amount_too_large: a term whose invoice would exceed money.MaxAmount).
+// amount_too_large: a term whose invoice would exceed money.MaxAmount,
+// options the plugin or plan does not let the customer choose, each named
+// options.<key>), Unavailable (the plugin never described its options).
 func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*OrderResult, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
@@ -217,6 +220,9 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 			return unprocessable("cycle", "cycle_unavailable", "this plan is not offered %s", in.Cycle)
 		case plan.Currency != p.Currency:
 			return unprocessable("plan_id", "currency_mismatch", "this plan is priced in %s and the account pays in %s", plan.Currency, p.Currency)
+		}
+		if err := b.checkOrderOptions(ctx, plan, in.Options); err != nil {
+			return err
 		}
 		if _, err := b.ledger.Lock(ctx, t.Tx, accountID, p.Currency); err != nil {
 			return err

@@ -26,6 +26,9 @@ type PlanView struct {
 	FreeTier           bool                 `json:"free_tier"`
 	FreeTierPerAccount int                  `json:"free_tier_per_account"`
 	SortOrder          int                  `json:"sort_order"`
+	// OrderOptions are the provisioner options a customer may choose when
+	// ordering: key → the values offered ([] = any the plugin accepts).
+	OrderOptions map[string][]string `json:"order_options"`
 }
 
 // AdminPlanView adds what staff manage.
@@ -49,7 +52,7 @@ func planView(p *billing.Plan) PlanView {
 	return PlanView{
 		ID: p.ID, Slug: p.Slug, Name: p.Name, Description: p.Description, ServiceType: p.ServiceType, Tier: p.Tier,
 		Specs: json.RawMessage(p.Specs), Currency: p.Currency, MonthlyPrice: p.MonthlyPrice, Prices: prices,
-		FreeTier: p.FreeTier, FreeTierPerAccount: p.FreeTierPerAccount, SortOrder: p.SortOrder,
+		FreeTier: p.FreeTier, FreeTierPerAccount: p.FreeTierPerAccount, SortOrder: p.SortOrder, OrderOptions: p.Offered(),
 	}
 }
 

@@ -18,6 +18,8 @@ type CheckResult struct {
 	Capabilities []string    `json:"capabilities"`
 	SDK          string      `json:"sdk"`
 	Config       []sdk.Field `json:"config"`
+	// Options is a provisioner's option declaration.
+	Options sdk.Options `json:"options"`
 }
 
 // Check vets a plugin executable without configuring it: the go-plugin

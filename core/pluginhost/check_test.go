@@ -27,6 +27,7 @@ func TestCheck(t *testing.T) {
 			{Name: "health", Type: sdk.TypeString, Default: "ok", AllowedValues: []string{"ok", "unhealthy", "hang"}},
 			{Name: "state_dir", Type: sdk.TypeString},
 		},
+		Options: testOptions,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Check (-want +got):\n%s", diff)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func TestStartListAndCall(t *testing.T) {
 	got := b.host.List()
 	want := []Info{{
 		Name: "tp", Version: "1.0.0", Kinds: []string{"provisioner", "notifier"}, Capabilities: []string{},
-		State: StateRunning, Path: bins["testplugin"],
+		Options: testOptions, State: StateRunning, Path: bins["testplugin"],
 	}}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Info{}, "PID", "StartedAt")); diff != "" {
 		t.Errorf("List (-want +got):\n%s", diff)
@@ -389,4 +390,36 @@ func TestHealthChecks(t *testing.T) {
 			t.Errorf("last_error %q", in.LastError)
 		}
 	})
+}
+
+// TestDescribedStoresTheDeclarationBeforeRunning: the host hands each
+// description to Options.Described before the plugin counts as running, so
+// whoever waits for the start finds the option declaration stored.
+func TestDescribedStoresTheDeclarationBeforeRunning(t *testing.T) {
+	t.Parallel()
+	type described struct {
+		Name, Version string
+		Options       sdk.Options
+		Running       bool
+	}
+	var (
+		mu  sync.Mutex
+		got []described
+		b   *testBundle
+	)
+	b = setup(t, Options{Described: func(name string, d *pb.DescribeResponse) {
+		in, _ := b.host.Get(name)
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, described{Name: name, Version: d.GetVersion(), Options: sdk.OptionsFromProto(d.GetOptions()), Running: in.State == StateRunning})
+	}})
+	if err := b.host.Start(startCtx(t), []Spec{testSpec("tp")}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []described{{Name: "tp", Version: "1.0.0", Options: testOptions, Running: false}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Described calls (-want +got):\n%s", diff)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ type managed struct {
 	lastErr   string
 	lastCause error // lastErr as an error, for errors.Is on start failures
 	desc      *pb.DescribeResponse
+	options   sdk.Options   // desc's option declaration
 	inst      *instance     // the running instance, or nil
 	ready     chan struct{} // closed while state is running
 	settled   chan struct{} // closed while state is failed or disabled
@@ -138,6 +140,11 @@ func (m *managed) loop(ctx context.Context) {
 			m.log.Error("plugin failed to start", "error", err)
 			crash = err
 		} else {
+			if o.Described != nil {
+				// Before the plugin counts as running, so whoever waits
+				// for that finds its declaration stored.
+				o.Described(m.spec.Name, inst.desc)
+			}
 			m.mu.Lock()
 			m.inst, m.desc, m.startedAt = inst, inst.desc, startedAt
 			m.setStateLocked(StateRunning, nil)
@@ -219,8 +226,9 @@ func (m *managed) start(ctx context.Context) (*instance, error) {
 		}
 		return nil, err
 	}
+	options := sdk.OptionsFromProto(inst.desc.GetOptions())
 	m.mu.Lock()
-	m.desc = inst.desc
+	m.desc, m.options = inst.desc, options
 	m.mu.Unlock()
 	fail := func(err error) (*instance, error) {
 		inst.client.Kill()
@@ -364,6 +372,7 @@ func (m *managed) info() Info {
 			in.Kinds = append(in.Kinds, string(k))
 		}
 		in.Capabilities = append(in.Capabilities, m.desc.GetCapabilities()...)
+		in.Options = slices.Clone(m.options)
 	}
 	if m.inst != nil {
 		in.PID = m.inst.pid

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -63,23 +64,26 @@ func sampleOf(serviceID string, at time.Time, r *pb.UsageResponse) UsageSample {
 // usageTarget is an active service as the collector reads it: enough to
 // build the ServiceRef a Usage call needs (no customer lookup per service).
 type usageTarget struct {
-	ID          string `bun:"id"`
-	AccountID   string `bun:"account_id"`
-	ExternalID  string `bun:"external_id"`
-	Options     string `bun:"options"`
-	Plugin      string `bun:"plugin"`
-	PlanOptions string `bun:"plan_options"`
+	ID           string `bun:"id"`
+	AccountID    string `bun:"account_id"`
+	ExternalID   string `bun:"external_id"`
+	Options      string `bun:"options"`
+	Plugin       string `bun:"plugin"`
+	PlanOptions  string `bun:"plan_options"`
+	OrderOptions string `bun:"order_options"`
+	// decl is the plugin's option declaration.
+	decl sdk.Options
 }
 
+// ref is the service as the plugin sees it: the options it declares (the
+// plan's, and the customer's choices the plan offers; pluginoption.View).
 func (t *usageTarget) ref() *pb.ServiceRef {
-	opts := map[string]string{}
-	_ = json.Unmarshal([]byte(t.Options), &opts)
-	plan := map[string]string{}
-	_ = json.Unmarshal([]byte(t.PlanOptions), &plan)
-	for k, v := range plan {
-		opts[k] = v
-	}
-	return &pb.ServiceRef{ServiceId: t.ID, ExternalId: t.ExternalID, PlanOptions: opts, Customer: &pb.Customer{AccountId: t.AccountID}}
+	src := pluginoption.Sources{Plan: map[string]string{}, Offered: pluginoption.Offered{}, Customer: map[string]string{}}
+	_ = json.Unmarshal([]byte(t.Options), &src.Customer)
+	_ = json.Unmarshal([]byte(t.PlanOptions), &src.Plan)
+	_ = json.Unmarshal([]byte(t.OrderOptions), &src.Offered)
+	return &pb.ServiceRef{ServiceId: t.ID, ExternalId: t.ExternalID, PlanOptions: pluginoption.View(t.decl, src),
+		Customer: &pb.Customer{AccountId: t.AccountID}}
 }
 
 // CollectStats counts what a collection did.
@@ -109,9 +113,14 @@ func (s *Service) CollectUsage(ctx context.Context) (CollectStats, error) {
 		return st, fmt.Errorf("provisioning: listing the plugins of active services: %w", err)
 	}
 	var supported []string
+	decls := map[string]sdk.Options{}
 	for _, name := range plugins {
 		if s.supports(name, sdk.CapUsage) {
 			supported = append(supported, name)
+			if p := s.plugins.Load(); p != nil {
+				d, _ := pluginoption.FromLive(*p, name)
+				decls[name] = d.Options
+			}
 		} else {
 			st.Skipped = append(st.Skipped, name)
 		}
@@ -123,7 +132,7 @@ func (s *Service) CollectUsage(ctx context.Context) (CollectStats, error) {
 	for {
 		var batch []usageTarget
 		err := s.db.NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
-			ColumnExpr("s.id, s.account_id, s.external_id, s.options, p.plugin, p.plugin_options AS plan_options").
+			ColumnExpr("s.id, s.account_id, s.external_id, s.options, p.plugin, p.plugin_options AS plan_options, p.order_options").
 			Where("s.status = ?", billing.StatusActive).Where("s.external_id <> ''").Where("p.plugin IN (?)", bun.List(supported)).
 			Where("s.id > ?", after).OrderExpr("s.id ASC").Limit(int64(s.opts.UsageBatch)).Scan(ctx, &batch)
 		if err != nil {
@@ -133,6 +142,9 @@ func (s *Service) CollectUsage(ctx context.Context) (CollectStats, error) {
 			return st, nil
 		}
 		after = batch[len(batch)-1].ID
+		for i := range batch {
+			batch[i].decl = decls[batch[i].Plugin]
+		}
 		samples, failed := s.sampleBatch(ctx, batch, at)
 		st.Services += len(batch)
 		st.Failed += failed

@@ -32,6 +32,7 @@ type fakeProvisioner struct {
 	sdk.ProvisionerClient
 	mu      sync.Mutex
 	calls   []call
+	options map[string]map[string]string // service id → options of its last call
 	errFunc func(c call) error
 }
 
@@ -39,12 +40,23 @@ func (f *fakeProvisioner) record(action, key string, ref *pb.ServiceRef) error {
 	c := call{Action: action, Key: key, ServiceID: ref.GetServiceId()}
 	f.mu.Lock()
 	f.calls = append(f.calls, c)
+	if f.options == nil {
+		f.options = map[string]map[string]string{}
+	}
+	f.options[c.ServiceID] = ref.GetPlanOptions()
 	fn := f.errFunc
 	f.mu.Unlock()
 	if fn != nil {
 		return fn(c)
 	}
 	return nil
+}
+
+// Options returns the options the last call about the service carried.
+func (f *fakeProvisioner) Options(serviceID string) map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.options[serviceID]
 }
 
 func (f *fakeProvisioner) Calls() []call {
@@ -88,7 +100,14 @@ func (p *fakePlugins) Get(name string) (pluginhost.Info, error) {
 	if name == "full" {
 		caps = append(caps, string(sdk.CapSnapshot), string(sdk.CapBackup), string(sdk.CapRunScript))
 	}
-	return pluginhost.Info{Name: name, Version: "1", Capabilities: caps, State: pluginhost.StateRunning}, nil
+	return pluginhost.Info{Name: name, Version: "1", Capabilities: caps, Options: fakeOptions, State: pluginhost.StateRunning}, nil
+}
+
+// fakeOptions is what both fake plugins declare they read: the plans'
+// package, and a hostname customers may choose.
+var fakeOptions = sdk.Options{
+	sdk.StringOption("package", "package").OnPlan(),
+	sdk.StringOption("hostname", "hostname").AtOrder(),
 }
 
 // notices records what the scheduler told customers.

@@ -416,7 +416,7 @@ func (s *Service) restart(ctx context.Context, c *RecoveryConfig, svc *serviceRe
 	prov, err := s.provisioner(svc.Plugin)
 	if err == nil {
 		callCtx, cancel := context.WithTimeout(ctx, s.opts.JobTimeout*9/10)
-		_, callErr = prov.Power(callCtx, &pb.PowerRequest{Service: svc.pbRef(), IdempotencyKey: a.ID, Action: pb.PowerAction_POWER_ACTION_RESTART})
+		_, callErr = prov.Power(callCtx, &pb.PowerRequest{Service: s.pbRef(svc), IdempotencyKey: a.ID, Action: pb.PowerAction_POWER_ACTION_RESTART})
 		cancel()
 	} else {
 		callErr = err

@@ -116,22 +116,23 @@ type runContext struct {
 	Enabled     bool      `bun:"enabled"`
 	Notify      string    `bun:"notify"`
 
-	ID          string `bun:"id"`
-	AccountID   string `bun:"account_id"`
-	SvcStatus   string `bun:"svc_status"`
-	Label       string `bun:"label"`
-	ExternalID  string `bun:"external_id"`
-	Options     string `bun:"options"`
-	PlanID      string `bun:"plan_id"`
-	Plugin      string `bun:"plugin"`
-	PlanOptions string `bun:"plan_options"`
-	PlanName    string `bun:"plan_name"`
-	Attributes  string `bun:"attributes"`
+	ID           string `bun:"id"`
+	AccountID    string `bun:"account_id"`
+	SvcStatus    string `bun:"svc_status"`
+	Label        string `bun:"label"`
+	ExternalID   string `bun:"external_id"`
+	Options      string `bun:"options"`
+	PlanID       string `bun:"plan_id"`
+	Plugin       string `bun:"plugin"`
+	PlanOptions  string `bun:"plan_options"`
+	OrderOptions string `bun:"order_options"`
+	PlanName     string `bun:"plan_name"`
+	Attributes   string `bun:"attributes"`
 }
 
 func (rc *runContext) service() *serviceRef {
 	return &serviceRef{ID: rc.ID, AccountID: rc.AccountID, Status: rc.SvcStatus, Label: rc.Label, ExternalID: rc.ExternalID,
-		Options: rc.Options, PlanID: rc.PlanID, Plugin: rc.Plugin, PlanOptions: rc.PlanOptions, PlanName: rc.PlanName, Attributes: rc.Attributes}
+		Options: rc.Options, PlanID: rc.PlanID, Plugin: rc.Plugin, PlanOptions: rc.PlanOptions, OrderOptions: rc.OrderOptions, PlanName: rc.PlanName, Attributes: rc.Attributes}
 }
 
 func (rc *runContext) taskLabel() string {
@@ -156,7 +157,7 @@ func (s *Service) loadRuns(ctx context.Context, runIDs []string) ([]*runContext,
 	err := s.db.Read.NewRaw(`SELECT r.id AS run_id, r.task_id, r.status, r.attempt, r.max_attempts, r.due_at,
 		t.name AS task_name, t.type, t.script, t.enabled, t.notify,
 		s.id, s.account_id, s.status AS svc_status, s.label, s.external_id, s.options, s.plan_id, p.plugin, p.plugin_options AS plan_options,
-		p.name AS plan_name, s.attributes
+		p.order_options, p.name AS plan_name, s.attributes
 		FROM task_runs AS r JOIN scheduled_tasks AS t ON t.id = r.task_id
 		JOIN services AS s ON s.id = r.service_id JOIN plans AS p ON p.id = s.plan_id
 		WHERE r.id IN (?)`, bun.List(runIDs)).Scan(ctx, &rcs)
@@ -345,7 +346,7 @@ func (s *Service) execute(ctx context.Context, rc *runContext) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ref := rc.service().pbRef()
+	ref := s.pbRef(rc.service())
 	name := fmt.Sprintf("ezscale-%s-%s", rc.Type, rc.DueAt.UTC().Format("20060102T1504Z"))
 	switch rc.Type {
 	case TypeReboot:

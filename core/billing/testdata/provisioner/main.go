@@ -51,10 +51,24 @@ type plugin struct {
 	dir string
 }
 
+// options are what the test backend reads of a service: staff set the
+// size and the failures on plans, customers may choose a hostname and a
+// location where the plan offers them.
+var options = sdk.Options{
+	sdk.StringOption("size", "plan size").OnPlan().MaxLen(16),
+	sdk.StringOption("fail_create", `"always" or how many first attempts fail`).OnPlan().Matching(`always|[0-9]+`),
+	sdk.EnumOption("fail_kind", "kind of the injected failures", "invalid", "unavailable").OnPlan(),
+	sdk.EnumOption("fail_suspend", "make every suspend fail", "always").OnPlan(),
+	sdk.IntOption("extra_ipv4", "IPv4 addresses besides the first").OnPlan().Range(0, 4),
+	sdk.StringOption("hostname", "the server's hostname").AtOrder().MaxLen(63).Matching(`[a-z0-9]([a-z0-9.-]*[a-z0-9])?`),
+	sdk.EnumOption("location", "where the server runs", "fra", "nyc", "sgp").OnPlan().AtOrder(),
+}
+
 func (p *plugin) Describe() sdk.Description {
 	return sdk.Description{
 		Name: "testprov", Version: "1.0.0",
-		Schema: sdk.NewSchema().String("state_dir", sdk.Required()),
+		Schema:  sdk.NewSchema().String("state_dir", sdk.Required()),
+		Options: options,
 	}
 }
 

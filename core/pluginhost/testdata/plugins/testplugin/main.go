@@ -34,7 +34,14 @@ func (p *plugin) Describe() sdk.Description {
 			String("token", sdk.Secret()).
 			String("health", sdk.OneOf("ok", "unhealthy", "hang"), sdk.Default("ok")).
 			String("state_dir"),
+		Options: testOptions,
 	}
+}
+
+// testOptions is the option declaration the host keeps in Info.
+var testOptions = sdk.Options{
+	sdk.IntOption("size", "plan size").OnPlan().Range(1, 8),
+	sdk.StringOption("hostname", "the server's name").AtOrder().MaxLen(63),
 }
 
 func (p *plugin) Configure(_ context.Context, cfg sdk.Config) error {
