@@ -47,6 +47,7 @@ func (m *SchedulerAPI) Routes(s *Server) {
 	read("/scheduled-changes/{change_id}", m.getChange(s))
 	write("POST", "/scheduled-changes/{change_id}/cancel", false, m.cancelChange(s))
 
+	read("/services/{service_id}/task-types", m.taskTypes(s))
 	read("/services/{service_id}/recovery", m.getRecovery(s))
 	write("PUT", "/services/{service_id}/recovery", false, m.setRecovery(s))
 	write("DELETE", "/services/{service_id}/recovery", false, m.deleteRecovery(s))
@@ -305,6 +306,18 @@ func (m *SchedulerAPI) cancelChange(s *Server) HandlerFunc {
 			return err
 		}
 		return writeJSON(w, http.StatusOK, c)
+	})
+}
+
+// taskTypes lists every task type and whether the service's provisioner
+// supports it. The list is fixed and short: one page.
+func (m *SchedulerAPI) taskTypes(s *Server) HandlerFunc {
+	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		tt, err := m.Scheduler.TaskTypes(ctx, account, mux.Vars(r)["service_id"])
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, List[scheduler.TaskType]{Data: tt})
 	})
 }
 
