@@ -108,6 +108,10 @@ type setupOpts struct {
 	plugins []pluginhost.Spec
 	noJobs  bool
 	noHost  bool
+	// notify configures the notification service (PublicURL is set).
+	notify notify.Options
+	// wire runs before the job engine starts, as app wiring does.
+	wire func(tb *testBundle)
 }
 
 func date(s string) time.Time {
@@ -126,7 +130,9 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
 	tb.outbox = outbox.New(db, reg)
-	ns, err := notify.New(db, tb.outbox, reg, notify.Options{PublicURL: "http://billing.test"})
+	nopts := so.notify
+	nopts.PublicURL = "http://billing.test"
+	ns, err := notify.New(db, tb.outbox, reg, nopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,6 +168,9 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 		t.Fatal(err)
 	}
 	tb.engine = engine
+	if so.wire != nil {
+		so.wire(tb)
+	}
 	if !so.noJobs {
 		if err := engine.Start(context.Background()); err != nil {
 			t.Fatal(err)
