@@ -183,9 +183,10 @@ type Scheduler struct {
 	Lookahead time.Duration `koanf:"lookahead"`
 	// CheckTimeout bounds one auto-recovery probe (HTTP, TCP or ping).
 	CheckTimeout time.Duration `koanf:"check_timeout"`
-	// RecoveryAllowPrivate lets auto-recovery probe loopback, private and
-	// link-local addresses. Off by default: customer-supplied targets must
-	// not reach the core's own network (SSRF).
+	// RecoveryAllowPrivate lets auto-recovery probe loopback, private,
+	// link-local and every other special-purpose address. Off by default:
+	// customer-supplied targets must not reach the core's own network
+	// (SSRF).
 	RecoveryAllowPrivate bool `koanf:"recovery_allow_private"`
 }
 

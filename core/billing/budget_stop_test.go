@@ -14,8 +14,6 @@ import (
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
-	"github.com/ezscale/platform/core/jobs"
-	"github.com/ezscale/platform/core/notify"
 )
 
 // TestBudgetHardStopAppliesToNewServices: with budget caps attached as the
@@ -30,9 +28,9 @@ func TestBudgetHardStopAppliesToNewServices(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		var budgets *budget.Service
-		tb := setup(t, db, setupOpts{noJobs: true, wire: func(reg *jobs.Registry, b *billing.Billing, n *notify.Service) {
-			budgets = budget.New(db, n, reg, budget.Options{Suspender: b, Now: b.Options().Now})
-			budgets.Attach(b)
+		tb := setup(t, db, setupOpts{noJobs: true, wire: func(tb *testBundle) {
+			budgets = budget.New(db, tb.notify, tb.reg, budget.Options{Suspender: tb.b, Now: tb.b.Options().Now})
+			budgets.Attach(tb.b)
 		}})
 		acc := tb.account(t)
 		plan := tb.plan(t, "vps", 1000, nil)

@@ -98,6 +98,7 @@ type testBundle struct {
 	host     *pluginhost.Host
 	outbox   *outbox.Outbox
 	notify   *notify.Service
+	reg      *jobs.Registry
 	clock    *clock
 	stateDir string
 	ctx      context.Context
@@ -108,9 +109,11 @@ type setupOpts struct {
 	plugins []pluginhost.Spec
 	noJobs  bool
 	noHost  bool
+	// notify configures the notification service (PublicURL is set).
+	notify notify.Options
 	// wire connects other domains to billing and the job registry before
-	// the job engine is built (budget caps, say).
-	wire func(reg *jobs.Registry, b *billing.Billing, n *notify.Service)
+	// the job engine is built, as app wiring does (budget caps, say).
+	wire func(tb *testBundle)
 }
 
 func date(s string) time.Time {
@@ -129,7 +132,9 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
 	tb.outbox = outbox.New(db, reg)
-	ns, err := notify.New(db, tb.outbox, reg, notify.Options{PublicURL: "http://billing.test"})
+	nopts := so.notify
+	nopts.PublicURL = "http://billing.test"
+	ns, err := notify.New(db, tb.outbox, reg, nopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,8 +174,9 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 		tb.host = h
 		tb.b.SetPlugins(h)
 	}
+	tb.reg = reg
 	if so.wire != nil {
-		so.wire(reg, tb.b, ns)
+		so.wire(tb)
 	}
 	engine, err := jobs.New(db, reg, jobs.Options{Workers: 20, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute})

@@ -47,6 +47,7 @@ func (m *SchedulerAPI) Routes(s *Server) {
 	read("/scheduled-changes/{change_id}", m.getChange())
 	write("POST", "/scheduled-changes/{change_id}/cancel", false, m.cancelChange())
 
+	read("/services/{service_id}/task-types", m.taskTypes())
 	read("/services/{service_id}/recovery", m.getRecovery())
 	write("PUT", "/services/{service_id}/recovery", false, m.setRecovery())
 	write("DELETE", "/services/{service_id}/recovery", false, m.deleteRecovery())
@@ -288,6 +289,18 @@ func (m *SchedulerAPI) cancelChange() HandlerFunc {
 			return err
 		}
 		return writeJSON(w, http.StatusOK, c)
+	})
+}
+
+// taskTypes lists every task type and whether the service's provisioner
+// supports it. The list is fixed and short: one page.
+func (m *SchedulerAPI) taskTypes() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		tt, err := m.Scheduler.TaskTypes(ctx, account, mux.Vars(r)["service_id"])
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, List[scheduler.TaskType]{Data: tt})
 	})
 }
 

@@ -37,7 +37,8 @@ func TestStartListAndCall(t *testing.T) {
 		Name: "tp", Version: "1.0.0", Kinds: []string{"provisioner", "notifier"}, Capabilities: []string{},
 		Options: testOptions, State: StateRunning, Path: bins["testplugin"],
 	}}
-	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Info{}, "PID", "StartedAt")); diff != "" {
+	// Health is TestHealthRounds' business: its first round races List.
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Info{}, "PID", "StartedAt", "Health")); diff != "" {
 		t.Errorf("List (-want +got):\n%s", diff)
 	}
 	if got[0].PID <= 0 || got[0].StartedAt.IsZero() {
@@ -360,23 +361,13 @@ func TestReadIsRetriedOnceAfterRestart(t *testing.T) {
 	}
 }
 
+// TestHealthChecks: a plugin that does not answer its health check is
+// killed and restarted (an unhealthy answer is not: see
+// TestHealthUnhealthyPluginKeepsRunning).
 func TestHealthChecks(t *testing.T) {
 	t.Parallel()
 	opts := Options{HealthInterval: 100 * time.Millisecond, HealthTimeout: 300 * time.Millisecond}
 
-	t.Run("unhealthy keeps running", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, opts)
-		spec := testSpec("tp")
-		spec.Config["health"] = "unhealthy"
-		if err := b.host.Start(startCtx(t), []Spec{spec}); err != nil {
-			t.Fatal(err)
-		}
-		in := waitFor(t, b.host, "tp", "reported unhealthy", func(in Info) bool { return in.LastError != "" })
-		if in.State != StateRunning || in.Restarts != 0 || !strings.Contains(in.LastError, "backend queue is full") {
-			t.Errorf("unhealthy plugin: %+v", in)
-		}
-	})
 	t.Run("unresponsive is restarted", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, opts)

@@ -71,6 +71,9 @@ type Info struct {
 	PID       int         `json:"pid"`
 	StartedAt time.Time   `json:"started_at"`
 	Path      string      `json:"path"`
+	// Health is the latest health round of the running process (unknown
+	// while none runs or before its first round).
+	Health Health `json:"health"`
 }
 
 // Options configure a Host. Zero values take the defaults in brackets.
@@ -88,7 +91,8 @@ type Options struct {
 	Described func(name string, desc *pb.DescribeResponse)
 	// HealthTimeout bounds a health check. [5s]
 	HealthTimeout time.Duration
-	// HealthInterval is the time between health checks. [30s]
+	// HealthInterval is the time between health rounds (the plugin's
+	// Health and, for a provisioner, its backend's HealthCheck). [30s]
 	HealthInterval time.Duration
 	// StartTimeout bounds exec, handshake, Describe and Configure. [30s]
 	StartTimeout time.Duration
@@ -108,6 +112,8 @@ type Options struct {
 	// config. [PATH, HOME, TMPDIR, LANG, TZ and EZSCALE_PLUGIN_LOG_LEVEL from
 	// the core's environment]
 	Env []string
+
+	hooks healthHooks
 }
 
 func (o Options) withDefaults() Options {

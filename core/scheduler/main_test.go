@@ -3,6 +3,8 @@ package scheduler_test
 import (
 	"context"
 	"encoding/json"
+	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -140,7 +142,33 @@ func (c *clock) Now() time.Time      { return time.Unix(0, c.t.Load()).UTC() }
 func (c *clock) Set(t time.Time)     { c.t.Store(t.UnixNano()) }
 func (c *clock) Add(d time.Duration) { c.t.Add(int64(d)) }
 
+// fakeDNS answers the scheduler's name lookups from a table, so no test
+// depends on the network; unknown names do not resolve.
+type fakeDNS struct {
+	mu    sync.Mutex
+	names map[string][]netip.Addr
+}
+
+func (d *fakeDNS) Set(name string, addrs ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.names[name] = nil
+	for _, a := range addrs {
+		d.names[name] = append(d.names[name], netip.MustParseAddr(a))
+	}
+}
+
+func (d *fakeDNS) Lookup(_ context.Context, host string) ([]netip.Addr, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if addrs, ok := d.names[host]; ok {
+		return addrs, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
 type testBundle struct {
+	dns      *fakeDNS
 	db       *database.DB
 	s        *scheduler.Service
 	prov     *fakeProvisioner
@@ -170,11 +198,15 @@ func setup(t *testing.T, db *database.DB, o ...setupOpts) *testBundle {
 	if len(o) > 0 {
 		so = o[0]
 	}
-	b := &testBundle{db: db, prov: &fakeProvisioner{}, notices: &notices{}, clock: &clock{}}
+	b := &testBundle{db: db, prov: &fakeProvisioner{}, notices: &notices{}, clock: &clock{}, dns: &fakeDNS{names: map[string][]netip.Addr{}}}
 	b.clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)) // a Monday
+	b.dns.Set("example.com", "93.184.215.14")
 	reg := jobs.NewRegistry(time.Hour)
 	opts := so.opts
 	opts.Now = b.clock.Now
+	if opts.LookupIP == nil {
+		opts.LookupIP = b.dns.Lookup
+	}
 	if opts.RetryBase == 0 {
 		opts.RetryBase = time.Second
 	}

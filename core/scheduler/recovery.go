@@ -100,6 +100,10 @@ func (in *RecoveryInput) validate() error {
 	return errs.Err()
 }
 
+func (s *Service) prober() *prober {
+	return &prober{timeout: s.opts.CheckTimeout, allowPrivate: s.opts.AllowPrivate, lookup: s.opts.LookupIP}
+}
+
 // offset is the service's stable place in the check interval, so checks
 // of many services spread over the interval instead of bunching up.
 func (s *Service) offset(serviceID string) time.Duration {
@@ -120,11 +124,18 @@ func (s *Service) slotAfter(serviceID string, t time.Time) time.Time {
 
 // SetRecovery creates or replaces a service's auto-recovery. Saving it
 // re-arms a recovery that gave up. Errors: NotFound (the service), Invalid
-// naming the field, Invalid on type when the provisioner has no power
-// action (reason not_supported), Unavailable.
+// naming the field, Unprocessable on target (reason target_not_public) for
+// a target that is not a public address, Unprocessable on check_type when
+// the provisioner has no power action (reason not_supported), Unavailable.
 func (s *Service) SetRecovery(ctx context.Context, accountID, serviceID string, in RecoveryInput) (*RecoveryConfig, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
+	}
+	// Resolving the name is network I/O: before, never inside, the
+	// transaction.
+	if msg := s.prober().publicTarget(ctx, in.CheckType, in.Target); msg != "" {
+		return nil, &apperr.Error{Code: apperr.Unprocessable, Reason: "target_not_public", Message: "auto-recovery may only probe public addresses",
+			Fields: []apperr.FieldError{{Field: "target", Message: msg}}}
 	}
 	now := s.now()
 	c := &RecoveryConfig{
@@ -334,7 +345,7 @@ func (s *Service) check(ctx context.Context, serviceID string, slot time.Time) e
 	if !c.Enabled || svc.Status != "active" {
 		return nil
 	}
-	p := &prober{timeout: s.opts.CheckTimeout, allowPrivate: s.opts.AllowPrivate}
+	p := s.prober()
 	probeErr := p.check(ctx, c.CheckType, c.Target, c.Port)
 	if probeErr != nil && ctx.Err() == nil {
 		// One failed probe is not yet an outage: look again shortly.
@@ -354,7 +365,10 @@ func (s *Service) check(ctx context.Context, serviceID string, slot time.Time) e
 			Where("service_id = ?", serviceID).Exec(ctx)
 		return err
 	}
-	msg := bounded(probeErr.Error(), maxErrorBytes)
+	// The customer sees a generic reason; what was resolved and refused
+	// (addresses of the core's network, say) stays in the log.
+	msg := publicReason(probeErr)
+	s.log.Info("auto-recovery check failed", "service_id", serviceID, "check_type", c.CheckType, "reason", msg, "error", probeErr)
 	if c.State == StateGaveUp {
 		_, err := s.db.NewUpdate().Model((*RecoveryConfig)(nil)).
 			Set("last_check_at = ?", now).Set("last_error = ?", msg).Where("service_id = ?", serviceID).Exec(ctx)

@@ -51,8 +51,12 @@ type Options struct {
 	Lookahead time.Duration
 	// CheckTimeout bounds one health probe.
 	CheckTimeout time.Duration
-	// AllowPrivate lets health probes reach private and loopback addresses.
+	// AllowPrivate lets health probes reach private, loopback and every
+	// other special-purpose address (special.go).
 	AllowPrivate bool
+	// LookupIP resolves the names of health-check targets; nil is the
+	// system resolver (tests give their own).
+	LookupIP LookupFunc
 	// Now is the clock (tests); nil = the wall clock in UTC.
 	Now func() time.Time
 }

@@ -31,8 +31,8 @@ func fieldOf(err error) (apperr.Code, string, string) {
 }
 
 // TestCreateTaskValidation: every bad input is a 400 naming its field; a
-// type the provisioner lacks is not_supported; another account's service
-// is refused.
+// type the provisioner lacks is a 422 not_supported on type; another
+// account's service is refused.
 func TestCreateTaskValidation(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
@@ -57,8 +57,8 @@ func TestCreateTaskValidation(t *testing.T) {
 			{"script on reboot", scheduler.TaskInput{ServiceID: b.full, Type: "reboot", Script: "rm -rf /", Cron: "0 3 * * *"}, want{apperr.Invalid, "script", ""}},
 			{"bad notify", scheduler.TaskInput{ServiceID: b.full, Type: "reboot", Cron: "0 3 * * *", Notify: "sometimes"}, want{apperr.Invalid, "notify", ""}},
 			{"too many retries", scheduler.TaskInput{ServiceID: b.full, Type: "reboot", Cron: "0 3 * * *", MaxRetries: ptr(11)}, want{apperr.Invalid, "max_retries", ""}},
-			{"script not supported", scheduler.TaskInput{ServiceID: b.basic, Type: "custom_script", Script: "uptime", Cron: "0 3 * * *"}, want{apperr.Invalid, "type", "not_supported"}},
-			{"snapshot not supported", scheduler.TaskInput{ServiceID: b.basic, Type: "snapshot", Cron: "0 3 * * *"}, want{apperr.Invalid, "type", "not_supported"}},
+			{"script not supported", scheduler.TaskInput{ServiceID: b.basic, Type: "custom_script", Script: "uptime", Cron: "0 3 * * *"}, want{apperr.Unprocessable, "type", "not_supported"}},
+			{"snapshot not supported", scheduler.TaskInput{ServiceID: b.basic, Type: "snapshot", Cron: "0 3 * * *"}, want{apperr.Unprocessable, "type", "not_supported"}},
 			{"another account's service", scheduler.TaskInput{ServiceID: b.otherSvc, Type: "reboot", Cron: "0 3 * * *"}, want{apperr.Invalid, "service_id", ""}},
 		}
 		for _, c := range cases {
@@ -67,6 +67,42 @@ func TestCreateTaskValidation(t *testing.T) {
 			if diff := cmp.Diff(c.want, want{code, field, reason}); diff != "" {
 				t.Errorf("%s: (-want +got)\n%s", c.name, diff)
 			}
+		}
+	})
+}
+
+// TestTaskTypes: each service lists every task type and whether its
+// provisioner supports it, from the capabilities its plugin describes;
+// another account's service is NotFound.
+func TestTaskTypes(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		got, err := b.s.TaskTypes(ctx, b.account, b.basic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []scheduler.TaskType{
+			{Type: "reboot", Supported: true, Capability: "provisioner.power"},
+			{Type: "snapshot", Supported: false, Capability: "provisioner.snapshot"},
+			{Type: "backup", Supported: false, Capability: "provisioner.backup"},
+			{Type: "custom_script", Supported: false, Capability: "provisioner.run_script"},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("basic (-want +got)\n%s", diff)
+		}
+		got, err = b.s.TaskTypes(ctx, b.account, b.full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range got {
+			if !tt.Supported {
+				t.Errorf("full: %s not supported", tt.Type)
+			}
+		}
+		if _, err := b.s.TaskTypes(ctx, b.account, b.otherSvc); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("another account's service: %v, want NotFound", err)
 		}
 	})
 }

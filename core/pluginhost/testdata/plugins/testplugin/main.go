@@ -3,7 +3,8 @@
 // delivering to recipient "hang" blocks forever (ignoring cancellation), and
 // to "crash" exits the process mid-call; GetInfo of external id
 // "crash-once" exits the first time (remembered in config state_dir); the
-// config health = "unhealthy" | "hang" makes Health fail or block.
+// config health = "unhealthy" | "hang" makes Health fail or block; the file
+// "backend-down" in state_dir makes HealthCheck (the backend) unavailable.
 package main
 
 import (
@@ -109,6 +110,11 @@ func (p *plugin) GetInfo(_ context.Context, r *pb.GetInfoRequest) (*pb.GetInfoRe
 	return &pb.GetInfoResponse{Status: status(r.GetService(), pb.ServiceState_SERVICE_STATE_ACTIVE)}, nil
 }
 func (p *plugin) HealthCheck(context.Context, *pb.HealthCheckRequest) (*pb.HealthCheckResponse, error) {
+	if dir, _ := p.stateDir.Load().(string); dir != "" {
+		if _, err := os.Stat(filepath.Join(dir, "backend-down")); err == nil {
+			return nil, sdk.UnavailableError(0, "panel unreachable")
+		}
+	}
 	return &pb.HealthCheckResponse{Message: fmt.Sprintf("created %d", p.created.Load())}, nil
 }
 
