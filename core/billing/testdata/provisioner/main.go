@@ -62,6 +62,7 @@ var options = sdk.Options{
 	sdk.IntOption("extra_ipv4", "IPv4 addresses besides the first").OnPlan().Range(0, 4),
 	sdk.StringOption("hostname", "the server's hostname").AtOrder().MaxLen(63).Matching(`[a-z0-9]([a-z0-9.-]*[a-z0-9])?`),
 	sdk.EnumOption("location", "where the server runs", "fra", "nyc", "sgp").OnPlan().AtOrder(),
+	sdk.EnumOption("install", `"wait": the server installs until the test marks it installed`, "wait").OnPlan(),
 }
 
 func (p *plugin) Describe() sdk.Description {
