@@ -70,7 +70,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a := &App{Config: cfg, Logger: logger, Metrics: prometheus.NewRegistry()}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	db, err := database.Open(ctx, cfg.Database.URL, database.Options{MaxOpenConns: cfg.Database.MaxOpenConns, ReadConns: cfg.Database.ReadConns})
+	db, err := database.Open(ctx, cfg.Database.URL, database.Options{MaxOpenConns: cfg.Database.MaxOpenConns, ReadConns: cfg.Database.ReadConns,
+		Logger: logging.Slog(logger.Named("database"))})
 	if err != nil {
 		return nil, err
 	}
