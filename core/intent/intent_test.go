@@ -82,7 +82,7 @@ func TestBeginAndFinish(t *testing.T) {
 		}
 		want := map[string]row{
 			"a": {intent.Succeeded, 1, true, "restarted"},
-			"b": {intent.Started, 2, false, ""},
+			"b": {intent.Started, 2, false, ""}, // started again after not_done
 			"c": {intent.Started, 1, false, ""},
 			"d": {intent.Unknown, 1, true, "nobody can tell"},
 		}

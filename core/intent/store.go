@@ -145,15 +145,16 @@ type Outcome struct {
 
 // Finish records outcomes in db, the caller's transaction that records
 // what they mean for its own rows. Only actions still started change: an
-// outcome already recorded stays. An outcome of Started changes nothing.
+// outcome already recorded stays. An outcome of Started changes nothing;
+// one of NotDone lets Begin start the action again.
 func (s *Store) Finish(ctx context.Context, db bun.IDB, outs []Outcome) error {
 	var b strings.Builder
-	args := make([]any, 0, 3*len(outs)+4)
+	args := make([]any, 0, 3*len(outs)+2)
 	cast, castTime := "?", "?"
 	if s.db.Dialect == database.Postgres {
 		cast, castTime = "?::text", "?::timestamptz"
 	}
-	args = append(args, NotDone, s.opts.Now())
+	args = append(args, s.opts.Now())
 	n := 0
 	for _, o := range outs {
 		if o.State == Started {
@@ -170,10 +171,8 @@ func (s *Store) Finish(ctx context.Context, db bun.IDB, outs []Outcome) error {
 		return nil
 	}
 	args = append(args, Started)
-	// Columns of v: key, state, detail. not_done is no finish: the action
-	// may start again.
-	q := `UPDATE intents SET state = v.column2, detail = v.column3,
-		finished_at = CASE WHEN v.column2 = ? THEN NULL ELSE ` + castTime + ` END
+	// Columns of v: key, state, detail.
+	q := `UPDATE intents SET state = v.column2, detail = v.column3, finished_at = ` + castTime + `
 		FROM (VALUES ` + b.String() + `) AS v
 		WHERE intents.idem_key = v.column1 AND intents.state = ?`
 	if _, err := db.NewRaw(q, args...).Exec(ctx); err != nil {
@@ -252,7 +251,8 @@ func (s *Store) RecordWithRetry(ctx context.Context, what string, write func(ctx
 	}
 }
 
-// Prune deletes intents finished before the retention, in batches, and
+// Prune deletes intents finished (or found not done) before the
+// retention, in batches, and
 // returns how many.
 func (s *Store) Prune(ctx context.Context) (int64, error) {
 	cutoff := s.opts.Now().Add(-s.opts.Retention)

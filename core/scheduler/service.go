@@ -15,6 +15,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/schedule"
@@ -95,7 +96,10 @@ type Deps struct {
 	// PlanChanger applies scheduled plan changes (billing); nil until
 	// SetPlanChanger, and scheduling a plan change is refused meanwhile.
 	PlanChanger PlanChanger
-	Logger      hclog.Logger
+	// Intents records the runs' backend actions; nil = a store of its own
+	// over DB.
+	Intents *intent.Store
+	Logger  hclog.Logger
 }
 
 // Service is the scheduler. Its methods are called by the HTTP layer with
@@ -110,6 +114,10 @@ type Service struct {
 
 	plugins     atomic.Pointer[Plugins]
 	planChanger atomic.Pointer[PlanChanger]
+	intents     *intent.Store
+	// noIntents runs tasks without recording their actions (the
+	// benchmark's baseline only).
+	noIntents bool
 
 	crons sync.Map // expr+"\x00"+tz → *schedule.Cron
 }
@@ -123,6 +131,10 @@ func New(deps Deps, opts Options) *Service {
 	}
 	if s.notify == nil {
 		s.notify = nopNotifier{}
+	}
+	s.intents = deps.Intents
+	if s.intents == nil {
+		s.intents = intent.New(deps.DB, intent.Options{Now: opts.Now, Logger: s.log})
 	}
 	if deps.Plugins != nil {
 		s.SetPlugins(deps.Plugins)
