@@ -11,6 +11,7 @@ import (
 
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
@@ -120,6 +121,9 @@ type Deps struct {
 	// Plugins may be nil: provisioning and payments then fail as
 	// unavailable (and are retried) until a host is set with SetPlugins.
 	Plugins PluginHost
+	// Intents records provisioning's backend actions (core/intent); nil =
+	// a store of its own over DB.
+	Intents *intent.Store
 	Logger  hclog.Logger
 }
 
@@ -139,6 +143,7 @@ type Billing struct {
 	notifier Notifier
 	ledger   *ledger.Ledger
 	plugins  PluginHost
+	intents  *intent.Store
 	log      hclog.Logger
 	opts     Options
 	hooks    hooks
@@ -156,6 +161,10 @@ func New(deps Deps, opts Options) *Billing {
 	b := &Billing{
 		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, plugins: deps.Plugins,
 		log: deps.Logger, opts: opts, maxTimeout: deps.Jobs.MaxTimeout(),
+	}
+	b.intents = deps.Intents
+	if b.intents == nil {
+		b.intents = intent.New(deps.DB, intent.Options{Logger: deps.Logger})
 	}
 	b.ledger = ledger.New(deps.DB, opts.Now)
 	b.ledger.AddHook(b.afterPosting)

@@ -86,11 +86,11 @@ func (w *provisionWorker) Work(ctx context.Context, job *river.Job[provisionArgs
 	if err != nil {
 		return err
 	}
-	var resp *pb.CreateResponse
-	prov, err := b.provisioner(plan.Plugin)
-	if err == nil {
-		resp, err = prov.Create(ctx, &pb.CreateRequest{Service: ref, IdempotencyKey: svc.ID})
+	if b.pluginDown(plan.Plugin) {
+		// Not here: snooze without spending an attempt (provision_intent.go).
+		return river.JobSnooze(b.opts.RetryBase)
 	}
+	resp, err := b.create(ctx, plan.Plugin, &pb.CreateRequest{Service: ref, IdempotencyKey: svc.ID})
 	if err != nil {
 		final := job.Attempt >= b.opts.ProvisionMaxAttempts || permanent(err)
 		if rerr := b.recordProvisionFailure(ctx, svc.ID, job.Attempt, err, final); rerr != nil {

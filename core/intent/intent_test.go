@@ -262,3 +262,30 @@ func TestRecordWithRetry(t *testing.T) {
 		t.Errorf("a refused statement: %v after %d calls, want its error after 1", err, calls)
 	}
 }
+
+// TestRepeat: an action whose policy says repeating is safe (Create) is
+// started again whatever its state; one that may not be repeated (a
+// restart) only after a start that was not done.
+func TestRepeat(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := intent.New(db, intent.Options{})
+		if _, err := s.Begin(ctx, db.DB, []intent.Start{start("svc", intent.Create), start("run", intent.PowerRestart), start("run2", intent.PowerRestart)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Finish(ctx, db.DB, []intent.Outcome{{Key: "run2", State: intent.NotDone}}); err != nil {
+			t.Fatal(err)
+		}
+		for key, want := range map[string]bool{"svc": true, "run": false, "run2": true, "none": false} {
+			got, err := s.Repeat(ctx, db.DB, key)
+			if err != nil || got != want {
+				t.Errorf("Repeat(%s) = %v, %v; want %v", key, got, err, want)
+			}
+		}
+		got, err := s.Load(ctx, []string{"svc"})
+		if err != nil || got["svc"].Starts != 2 || got["svc"].State != intent.Started {
+			t.Errorf("repeated create: %+v, %v", got["svc"], err)
+		}
+	})
+}

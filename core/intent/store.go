@@ -136,6 +136,31 @@ func (s *Store) Begin(ctx context.Context, db bun.IDB, starts []Start) (map[stri
 	return started, nil
 }
 
+// Repeat starts again, in db, the action recorded under key, when its
+// policy says repeating it is safe or its last start was not done, and
+// reports whether it did. The caller then calls again with the same key.
+func (s *Store) Repeat(ctx context.Context, db bun.IDB, key string) (bool, error) {
+	var in Intent
+	if err := db.NewSelect().Model(&in).Where("idem_key = ?", key).Scan(ctx); err != nil {
+		if database.IsNoRows(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("intent: loading %s: %w", key, err)
+	}
+	if in.State != NotDone && PolicyOf(in.Action).Repeat != Safe {
+		return false, nil
+	}
+	res, err := db.NewUpdate().Model((*Intent)(nil)).
+		Set("state = ?", Started).Set("starts = starts + 1").Set("started_at = ?", s.opts.Now()).
+		Set("finished_at = NULL").Set("detail = ?", "started again: "+PolicyOf(in.Action).How).
+		Where("idem_key = ?", key).Where("state = ?", in.State).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("intent: starting %s again: %w", key, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
 // Outcome is what became of an action.
 type Outcome struct {
 	Key    string
