@@ -61,7 +61,7 @@ func (o Options) withDefaults() Options {
 		o.RecoveryInterval = 5 * time.Minute
 	}
 	if o.JobTimeout <= 0 {
-		o.JobTimeout = 10 * time.Minute
+		o.JobTimeout = 2 * time.Minute
 	}
 	if o.RetryBase <= 0 {
 		o.RetryBase = 30 * time.Second
