@@ -89,9 +89,20 @@ func (f *fakeBackend) release() {
 // record notes a call (under f.mu) and returns the gate to wait at.
 func (f *fakeBackend) record(c backendCall) chan struct{} {
 	f.calls = append(f.calls, c)
+	f.notify()
+	return f.gate
+}
+
+// notify wakes the waiters (under f.mu).
+func (f *fakeBackend) notify() {
 	close(f.changed)
 	f.changed = make(chan struct{})
-	return f.gate
+}
+
+// read counts a read (under f.mu).
+func (f *fakeBackend) read() {
+	f.reads++
+	f.notify()
 }
 
 // await blocks a held call until the gate opens or its caller is gone.
@@ -131,7 +142,7 @@ func (f *fakeBackend) act(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeBackend) info(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
-	f.reads++
+	f.read()
 	at, ok := f.restarted[r.URL.Query().Get("service_id")]
 	f.mu.Unlock()
 	out := map[string]string{"power_state": "running"}
@@ -143,7 +154,7 @@ func (f *fakeBackend) info(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeBackend) listBackups(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
-	f.reads++
+	f.read()
 	list := append([]backupJSON{}, f.backups[r.URL.Query().Get("service_id")]...)
 	f.mu.Unlock()
 	writeBackendJSON(w, list)
@@ -151,7 +162,7 @@ func (f *fakeBackend) listBackups(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeBackend) findServer(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
-	f.reads++
+	f.read()
 	ext, ok := f.servers[r.URL.Query().Get("service_id")]
 	f.mu.Unlock()
 	if !ok {
@@ -195,14 +206,20 @@ func (f *fakeBackend) snapshot() ([]backendCall, int) {
 // new call rather than polling; the bound is generous (slow machines).
 func (f *fakeBackend) waitCalls(t testing.TB, what string, cond func([]backendCall) bool) []backendCall {
 	t.Helper()
-	deadline := time.NewTimer(5 * time.Minute)
+	return f.waitState(t, what, func(calls []backendCall, _ int) bool { return cond(calls) })
+}
+
+// waitState is waitCalls with the number of reads too.
+func (f *fakeBackend) waitState(t testing.TB, what string, cond func(calls []backendCall, reads int) bool) []backendCall {
+	t.Helper()
+	deadline := time.NewTimer(10 * time.Minute)
 	defer deadline.Stop()
 	for {
 		f.mu.Lock()
 		calls := append([]backendCall(nil), f.calls...)
-		changed := f.changed
+		reads, changed := f.reads, f.changed
 		f.mu.Unlock()
-		if cond(calls) {
+		if cond(calls, reads) {
 			return calls
 		}
 		select {

@@ -44,7 +44,7 @@ func chunkTypes() []string {
 // dueNow inserts one task per service, of the given types, due now (daily
 // at 03:00 afterwards), so that the next due-tasks tick makes all their
 // runs at once: one chunk of up to scheduler.runs_per_job runs.
-func (e *schedEnv) dueNow(t *testing.T, account string, svcs, types []string) map[string]string {
+func (e *schedEnv) dueNow(t testing.TB, account string, svcs, types []string) map[string]string {
 	t.Helper()
 	now := time.Now().UTC()
 	typeOf := map[string]string{}
@@ -73,7 +73,7 @@ func (e *schedEnv) dueNow(t *testing.T, account string, svcs, types []string) ma
 // holdChunk holds the backend, makes 50 tasks due, and waits until the
 // chunk's 50 calls are at the backend, held; it returns the replica whose
 // plugin made them, the other one, the calls and each task's type.
-func holdChunk(t *testing.T, env *schedEnv, cores []*core, account string) (victim, survivor *core, calls []backendCall, typeOf map[string]string) {
+func holdChunk(t testing.TB, env *schedEnv, cores []*core, account string) (victim, survivor *core, calls []backendCall, typeOf map[string]string) {
 	t.Helper()
 	svcs := env.services(t, account, 50)
 	env.backend.hold()
@@ -98,7 +98,7 @@ func holdChunk(t *testing.T, env *schedEnv, cores []*core, account string) (vict
 }
 
 // waitRunsFinal waits until every run has a final outcome.
-func (e *schedEnv) waitRunsFinal(t *testing.T, n int) []runRow {
+func (e *schedEnv) waitRunsFinal(t testing.TB, n int) []runRow {
 	t.Helper()
 	var runs []runRow
 	waitFor(t, fmt.Sprintf("%d runs with a final outcome", n), 5*time.Minute, func() bool {

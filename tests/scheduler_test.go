@@ -96,6 +96,13 @@ func schedConfigWith(t testing.TB, dialect database.Dialect, st schedSettings) *
 	if st.rescueAfter == "" {
 		st.rescueAfter, st.jobTimeout = "10s", "8s"
 	}
+	jobsBudget := fmt.Sprintf("  rescue_after        = %q\n  default_timeout     = %q\n", st.rescueAfter, st.jobTimeout)
+	schedBudget := fmt.Sprintf("  job_timeout            = %q\n  retry_base             = \"1s\"\n  retry_max              = \"2s\"\n", st.jobTimeout)
+	if st.rescueAfter == "default" {
+		// The shipped defaults: the derived rescue horizon and its
+		// budgets, the default backoff.
+		jobsBudget, schedBudget = "", ""
+	}
 	src := fmt.Sprintf(`server {
   listen     = "127.0.0.1:0"
   public_url = "http://portal.example.test"
@@ -109,16 +116,11 @@ log {
   format = "json"
 }
 jobs {
-  rescue_after        = %q
-  default_timeout     = %q
-  fetch_poll_interval = "100ms"
+%s  fetch_poll_interval = "100ms"
   fetch_cooldown      = "10ms"
 %s}
 scheduler {
-  job_timeout            = %q
-  retry_base             = "1s"
-  retry_max              = "2s"
-  recovery_interval      = "10s"
+%s  recovery_interval      = "10s"
   recovery_allow_private = true
 %s}
 notifications {
@@ -131,7 +133,7 @@ plugin "recprov" {
     record      = %v
   }
 }
-%s`, env.dbURL, st.rescueAfter, st.jobTimeout, st.jobsExtra, st.jobTimeout, st.schedExtra, recprov(t), backendURL, st.record, st.extra)
+%s`, env.dbURL, jobsBudget, st.jobsExtra, schedBudget, st.schedExtra, recprov(t), backendURL, st.record, st.extra)
 	env.cfgPath = filepath.Join(t.TempDir(), "ezscale.hcl")
 	if err := os.WriteFile(env.cfgPath, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
@@ -190,7 +192,7 @@ func customer(t *testing.T, c *core, email string) (token, account string) {
 
 // services gives the account n active services on a plan of the recording
 // provisioner.
-func (e *schedEnv) services(t *testing.T, account string, n int) []string {
+func (e *schedEnv) services(t testing.TB, account string, n int) []string {
 	t.Helper()
 	ctx := context.Background()
 	db := e.open(t)
@@ -213,7 +215,7 @@ type runRow struct {
 	DueAt   time.Time `bun:"due_at"`
 }
 
-func (e *schedEnv) runs(t *testing.T) []runRow {
+func (e *schedEnv) runs(t testing.TB) []runRow {
 	t.Helper()
 	var rs []runRow
 	if err := e.open(t).NewRaw("SELECT id, task_id, status, attempt, due_at FROM task_runs ORDER BY due_at, id").Scan(context.Background(), &rs); err != nil {

@@ -226,7 +226,7 @@ type setupOpts struct {
 	logger hclog.Logger
 }
 
-func setup(t *testing.T, db *database.DB, o ...setupOpts) *testBundle {
+func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	t.Helper()
 	ctx := context.Background()
 	var so setupOpts
@@ -303,7 +303,7 @@ func (b *testBundle) jobCount(t *testing.T, kind string) int {
 }
 
 // jobRuns returns, per run job, the runs it executes.
-func (b *testBundle) jobRuns(t *testing.T) [][]string {
+func (b *testBundle) jobRuns(t testing.TB) [][]string {
 	t.Helper()
 	var raw []string
 	col := "args::text"
