@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/uptrace/bun"
@@ -56,9 +57,13 @@ func (b *Billing) create(ctx context.Context, plugin string, req *pb.CreateReque
 	return resp, callErr
 }
 
+// errPluginDown: the service's plugin is down on this replica.
+var errPluginDown = errors.New("the plugin is down on this replica")
+
 // pluginDown reports whether the plugin will not run on this replica until
-// an admin acts (its breaker is open): its jobs snooze instead of spending
-// attempts, so a replica where it runs takes them.
+// an admin acts (its breaker is open): its jobs (provisioning, backend
+// sync) snooze instead of spending attempts, so a replica where it runs
+// takes them.
 func (b *Billing) pluginDown(name string) bool {
 	d, ok := b.plugins.(interface{ Down(string) bool })
 	return ok && d.Down(name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/uptrace/bun"
@@ -77,27 +78,44 @@ func TestCreateIsRecorded(t *testing.T) {
 // is open while down is set.
 type downHost struct {
 	*pluginhost.Host
-	down chan struct{} // closed when the plugins are back
+	down *atomic.Bool
 }
 
-func (h downHost) Down(string) bool {
-	select {
-	case <-h.down:
-		return false
-	default:
-		return true
+func (h downHost) Down(string) bool { return h.down.Load() }
+
+// snoozes counts the snoozes of the jobs of kind.
+func (tb *testBundle) snoozes(t testing.TB, kind string) int {
+	t.Helper()
+	var meta []string
+	col := "metadata::text"
+	if tb.db.Dialect == database.SQLite {
+		col = "json(metadata)"
 	}
+	if err := tb.db.NewSelect().Table("river_job").ColumnExpr(col).Where("kind = ?", kind).Scan(tb.ctx, &meta); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range meta {
+		var md struct {
+			Snoozes int `json:"snoozes"`
+		}
+		_ = json.Unmarshal([]byte(m), &md)
+		n += md.Snoozes
+	}
+	return n
 }
 
 // TestProvisioningSnoozesWhilePluginDown: a replica whose provisioner's
-// breaker is open does not work the provisioning job: it snoozes, spends no
-// attempt, records no failure; once the plugin runs, the service is
-// provisioned.
+// breaker is open does not work the service's provisioning or backend
+// sync jobs: they snooze, spend no attempt, record no failure; once the
+// plugin runs, the service is provisioned and then suspended at the
+// backend.
 func TestProvisioningSnoozesWhilePluginDown(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		tb := setup(t, db, setupOpts{opts: billing.Options{ProvisionMaxAttempts: 1}})
-		host := downHost{Host: tb.host, down: make(chan struct{})}
+		host := downHost{Host: tb.host, down: &atomic.Bool{}}
+		host.down.Store(true)
 		tb.b.SetPlugins(host)
 		acc := tb.account(t)
 		plan := tb.plan(t, "vps-down", 0, nil)
@@ -105,26 +123,7 @@ func TestProvisioningSnoozesWhilePluginDown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the provisioning job to snooze twice", func() bool {
-			var meta []string
-			col := "metadata::text"
-			if db.Dialect == database.SQLite {
-				col = "json(metadata)"
-			}
-			if err := db.NewSelect().Table("river_job").ColumnExpr(col).Where("kind = 'billing_provision'").Scan(tb.ctx, &meta); err != nil {
-				t.Fatal(err)
-			}
-			for _, m := range meta {
-				var md struct {
-					Snoozes int `json:"snoozes"`
-				}
-				_ = json.Unmarshal([]byte(m), &md)
-				if md.Snoozes >= 2 {
-					return true
-				}
-			}
-			return false
-		})
+		waitFor(t, "the provisioning job to snooze twice", func() bool { return tb.snoozes(t, "billing_provision") >= 2 })
 		svc, err := tb.b.Service(tb.ctx, "", res.Service.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -135,7 +134,21 @@ func TestProvisioningSnoozesWhilePluginDown(t *testing.T) {
 		if acts := tb.auditActions(t, svc.ID); strings.Contains(strings.Join(acts, ","), "provision_") {
 			t.Errorf("audit %v records provisioning attempts while the plugin was down", acts)
 		}
-		close(host.down)
+		host.down.Store(false)
 		tb.waitService(t, svc.ID, billing.StatusActive)
+
+		host.down.Store(true)
+		if _, err := tb.b.Suspend(tb.ctx, svc.ID, billing.SuspendAdmin, ""); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the sync job to snooze twice", func() bool { return tb.snoozes(t, "billing_service_sync") >= 2 })
+		if got := tb.backend(t, svc.ID).State; got != "active" {
+			t.Errorf("backend %s while the plugin is down, want still active", got)
+		}
+		if acts := tb.auditActions(t, svc.ID); strings.Contains(strings.Join(acts, ","), "backend_") {
+			t.Errorf("audit %v records sync failures while the plugin was down", acts)
+		}
+		host.down.Store(false)
+		waitFor(t, "the backend to suspend", func() bool { return tb.backend(t, svc.ID).State == "suspended" })
 	})
 }

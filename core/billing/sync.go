@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -64,6 +65,10 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[syncArgs]) error {
 			return err
 		}
 		done, err := b.syncOnce(ctx, svc)
+		if errors.Is(err, errPluginDown) {
+			// Not here: snooze without spending an attempt (provision_intent.go).
+			return river.JobSnooze(b.opts.RetryBase)
+		}
 		if err != nil {
 			final := job.Attempt >= b.opts.ProvisionMaxAttempts || permanent(err)
 			if rerr := b.recordSyncFailure(ctx, svc, err, final); rerr != nil {
@@ -94,6 +99,9 @@ func (b *Billing) syncOnce(ctx context.Context, svc *Service) (bool, error) {
 	ref, err := b.serviceRef(ctx, svc, plan)
 	if err != nil {
 		return false, err
+	}
+	if b.pluginDown(plan.Plugin) {
+		return false, errPluginDown
 	}
 	key := func(op string) string { return fmt.Sprintf("%s:%s:v%d", op, svc.ID, svc.StateVersion) }
 	var action, state string
