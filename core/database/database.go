@@ -84,9 +84,12 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db.outage = &outage{logger: opts.Logger}
-	db.DB.AddQueryHook(outageHook{db.outage})
-	if db.Read != db.DB {
-		db.Read.AddQueryHook(outageHook{db.outage})
+	shared := db.Read == db.DB
+	db.DB = db.DB.WithQueryHook(outageHook{db.outage})
+	if shared {
+		db.Read = db.DB
+	} else {
+		db.Read = db.Read.WithQueryHook(outageHook{db.outage})
 	}
 	return db, nil
 }
