@@ -452,7 +452,8 @@ func (s *Service) execute(ctx context.Context, rc *runContext) (output string, s
 		}
 		return resp.GetOutput(), true, nil
 	}
-	return "", false, sdk.Errorf(sdk.NotSupported, "unknown task type %q", rc.Type)
+	// Nothing was sent, but no retry can help: a definite failure.
+	return "", true, sdk.Errorf(sdk.NotSupported, "unknown task type %q", rc.Type)
 }
 
 // recordOutcomes records the outcomes in one statement and, in the same
