@@ -78,7 +78,10 @@ type Jobs struct {
 	FetchCooldown     time.Duration `koanf:"fetch_cooldown"`
 	FetchPollInterval time.Duration `koanf:"fetch_poll_interval"`
 	// RescueAfter is how long a running job may go without finishing before
-	// another replica rescues it; every kind's timeout stays below it.
+	// another replica rescues it; every kind's timeout stays below it. 0
+	// (the default) derives it from the kinds' timeouts, each then at most
+	// 2m: the longest plus a tenth (at least 30 s), so the work of a crashed
+	// replica resumes within 5 minutes.
 	RescueAfter time.Duration `koanf:"rescue_after"`
 	// DefaultTimeout applies to job kinds that do not set their own.
 	DefaultTimeout time.Duration `koanf:"default_timeout"`
@@ -290,8 +293,8 @@ func Default() Config {
 			Workers:           100,
 			FetchCooldown:     20 * time.Millisecond,
 			FetchPollInterval: 250 * time.Millisecond,
-			RescueAfter:       time.Hour,
-			DefaultTimeout:    5 * time.Minute,
+			RescueAfter:       0,
+			DefaultTimeout:    2 * time.Minute,
 		},
 		Auth: Auth{
 			SessionTTL:          30 * 24 * time.Hour,
@@ -324,7 +327,7 @@ func Default() Config {
 		},
 		Scheduler: Scheduler{
 			RecoveryInterval: 5 * time.Minute,
-			JobTimeout:       10 * time.Minute,
+			JobTimeout:       2 * time.Minute,
 			RetryBase:        30 * time.Second,
 			RetryMax:         time.Hour,
 			BatchSize:        1000,

@@ -100,8 +100,17 @@ func (c *Config) validate(errs *Error) {
 	}
 	positive("jobs.fetch_cooldown", c.Jobs.FetchCooldown)
 	positive("jobs.fetch_poll_interval", c.Jobs.FetchPollInterval)
-	positive("jobs.rescue_after", c.Jobs.RescueAfter)
-	if c.Jobs.DefaultTimeout <= 0 || c.Jobs.DefaultTimeout >= c.Jobs.RescueAfter {
+	// A timeout longer than this under a derived rescue horizon (0) would
+	// make a crashed replica's work wait longer than 5 minutes.
+	const derivedMax = 2 * time.Minute
+	switch {
+	case c.Jobs.RescueAfter < 0:
+		bad("jobs.rescue_after", "must not be negative (0 derives it from the job timeouts)")
+	case c.Jobs.RescueAfter == 0:
+		if c.Jobs.DefaultTimeout <= 0 || c.Jobs.DefaultTimeout > derivedMax {
+			bad("jobs.default_timeout", "must be positive and at most %s while jobs.rescue_after is derived (0); set jobs.rescue_after for longer jobs", derivedMax)
+		}
+	case c.Jobs.DefaultTimeout <= 0 || c.Jobs.DefaultTimeout >= c.Jobs.RescueAfter:
 		bad("jobs.default_timeout", "must be positive and below jobs.rescue_after (%s), or a slow job would be rescued while still running", c.Jobs.RescueAfter)
 	}
 
@@ -182,7 +191,12 @@ func (c *Config) validate(errs *Error) {
 	if c.Scheduler.RecoveryInterval > 0 && c.Scheduler.RecoveryInterval < 10*time.Second {
 		bad("scheduler.recovery_interval", "must be at least 10s")
 	}
-	if c.Scheduler.JobTimeout <= 0 || c.Scheduler.JobTimeout >= c.Jobs.RescueAfter-c.Jobs.RescueAfter/10 {
+	switch {
+	case c.Jobs.RescueAfter == 0:
+		if c.Scheduler.JobTimeout <= 0 || c.Scheduler.JobTimeout > derivedMax {
+			bad("scheduler.job_timeout", "must be positive and at most %s while jobs.rescue_after is derived (0); set jobs.rescue_after for longer tasks", derivedMax)
+		}
+	case c.Scheduler.JobTimeout <= 0 || c.Scheduler.JobTimeout >= c.Jobs.RescueAfter-c.Jobs.RescueAfter/10:
 		bad("scheduler.job_timeout", "must be positive and below 90%% of jobs.rescue_after (%s), or a slow task would be rescued while still running and run twice", c.Jobs.RescueAfter)
 	}
 	positive("scheduler.retry_base", c.Scheduler.RetryBase)

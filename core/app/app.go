@@ -28,6 +28,7 @@ import (
 	"github.com/ezscale/platform/core/billing/budget"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
+	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/logging"
 	"github.com/ezscale/platform/core/money"
@@ -62,7 +63,10 @@ type App struct {
 	// Provisioning is power actions and SSO, the free tier and usage
 	// collection.
 	Provisioning *provisioning.Service
-	HTTP         *httpapi.Server
+	// Intents records backend actions before they are made and their
+	// outcomes after (task runs, provisioning creates).
+	Intents *intent.Store
+	HTTP    *httpapi.Server
 
 	server   *http.Server
 	listener net.Listener
@@ -78,7 +82,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a := &App{Config: cfg, Logger: logger, Metrics: prometheus.NewRegistry()}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	db, err := database.Open(ctx, cfg.Database.URL, database.Options{MaxOpenConns: cfg.Database.MaxOpenConns, ReadConns: cfg.Database.ReadConns})
+	db, err := database.Open(ctx, cfg.Database.URL, database.Options{MaxOpenConns: cfg.Database.MaxOpenConns, ReadConns: cfg.Database.ReadConns,
+		Logger: logging.Slog(logger.Named("database"))})
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +142,10 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		logger.Info("sealed plaintext two-factor secrets", "count", n)
 	}
 	registerHousekeeping(reg, db, a.Limiter)
+	// The record of backend actions that the scheduler's runs and
+	// provisioning's creates share (core/intent).
+	a.Intents = intent.New(db, intent.Options{Logger: logger.Named("intent")})
+	a.Intents.RegisterPrune(reg)
 
 	// The host is created here so every service can hold it, but no plugin
 	// process starts before Run: `ezscale admin create` and other commands
@@ -158,7 +167,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}
 	a.closers = append(a.closers, func(context.Context) error { a.Plugins.Stop(); return nil })
 	bc := cfg.Billing
-	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Plugins: a.Plugins, Logger: logger.Named("billing")}, billing.Options{
+	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Plugins: a.Plugins, Intents: a.Intents, Logger: logger.Named("billing")}, billing.Options{
 		Currency: money.Currency(bc.Currency), InvoiceDaysBefore: bc.InvoiceDaysBefore, SuspendAfterDays: bc.SuspendAfterDays,
 		TerminateAfterDays: bc.TerminateAfterDays, RunAt: bc.RunAt, PaymentGateway: bc.PaymentGateway,
 		ChargeMaxAttempts: bc.ChargeMaxAttempts, ChargeRetryDays: bc.ChargeRetryDays, RemindEveryDays: bc.RemindEveryDays,
@@ -179,7 +188,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// through the host.
 	a.Notify.SetPlugins(a.Plugins)
 	a.Scheduler = scheduler.New(scheduler.Deps{
-		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.CenterNotifier{Center: a.Notify},
+		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.CenterNotifier{Center: a.Notify}, Intents: a.Intents,
 		Logger: logger.Named("scheduler"),
 	}, scheduler.Options{
 		RecoveryInterval: cfg.Scheduler.RecoveryInterval, JobTimeout: cfg.Scheduler.JobTimeout,
@@ -218,7 +227,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}
 	a.Jobs = engine
 	if capped := reg.Capped(); len(capped) > 0 {
-		logger.Warn("job kinds' timeouts capped below the rescue horizon", "kinds", capped, "rescue_after", cfg.Jobs.RescueAfter)
+		logger.Warn("job kinds' timeouts capped below the rescue horizon", "kinds", capped, "rescue_after", engine.RescueAfter().String())
 	}
 
 	var proxies []netip.Prefix
@@ -328,6 +337,7 @@ func (a *App) Run(ctx context.Context) error {
 		// River cancels running jobs when its start context ends; the jobs
 		// must instead get the graceful Stop below, so they run under a
 		// context that the shutdown signal does not cancel.
+		a.Logger.Info("jobs starting", "rescue_after", a.Jobs.RescueAfter().String())
 		if err := a.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
 			a.closeListeners()
 			a.close(ctx)

@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
@@ -142,6 +143,9 @@ type Deps struct {
 	// Plugins may be nil: provisioning and payments then fail as
 	// unavailable (and are retried) until a host is set with SetPlugins.
 	Plugins PluginHost
+	// Intents records provisioning's backend actions (core/intent); nil =
+	// a store of its own over DB.
+	Intents *intent.Store
 	Logger  hclog.Logger
 }
 
@@ -162,6 +166,7 @@ type Billing struct {
 	ledger   *ledger.Ledger
 	plugins  PluginHost
 	options  *pluginoption.Store
+	intents  *intent.Store
 	log      hclog.Logger
 	opts     Options
 	hooks    hooks
@@ -181,6 +186,10 @@ func New(deps Deps, opts Options) *Billing {
 		log: deps.Logger, opts: opts, maxTimeout: deps.Jobs.MaxTimeout(),
 	}
 	b.options = pluginoption.NewStore(deps.DB, opts.Now)
+	b.intents = deps.Intents
+	if b.intents == nil {
+		b.intents = intent.New(deps.DB, intent.Options{Logger: deps.Logger})
+	}
 	b.ledger = ledger.New(deps.DB, opts.Now)
 	b.ledger.AddHook(b.afterPosting)
 	b.registerJobs(deps.Jobs)

@@ -84,13 +84,36 @@ func (b *Billing) retryLater(attempt int, cause error) error {
 }
 
 // attemptOf is the number of the job's current attempt, counting the runs
-// that ended in a snooze (a retried plugin call) as River does not.
+// that ended in a snooze (a retried plugin call) as River does not, but not
+// the runs that waited for a plugin down on their replica (waitForPlugin):
+// those never called it.
 func attemptOf(row *rivertype.JobRow) int {
 	var meta struct {
-		Snoozes int `json:"snoozes"`
+		Snoozes int        `json:"snoozes"`
+		Output  waitOutput `json:"output"`
 	}
 	_ = json.Unmarshal(row.Metadata, &meta)
-	return row.Attempt + meta.Snoozes
+	return row.Attempt + meta.Snoozes - meta.Output.PluginDownWaits
+}
+
+// waitOutput is the output a job records (river.RecordOutput, kept in its
+// metadata across snoozes) each time it waits for its plugin.
+type waitOutput struct {
+	PluginDownWaits int `json:"plugin_down_waits,omitempty"`
+}
+
+// waitForPlugin snoozes a job whose plugin is down on this replica, without
+// spending an attempt: the wait is counted apart (attemptOf) and another
+// replica where the plugin runs may take the job meanwhile.
+func (b *Billing) waitForPlugin(ctx context.Context, row *rivertype.JobRow) error {
+	var meta struct {
+		Output waitOutput `json:"output"`
+	}
+	_ = json.Unmarshal(row.Metadata, &meta)
+	if err := river.RecordOutput(ctx, waitOutput{PluginDownWaits: meta.Output.PluginDownWaits + 1}); err != nil {
+		return err
+	}
+	return river.JobSnooze(b.opts.RetryBase)
 }
 
 // Work calls the plugin's Create with the service id as idempotency key,
@@ -121,6 +144,9 @@ func (w *provisionWorker) Work(ctx context.Context, job *river.Job[provisionArgs
 	if err != nil {
 		return err
 	}
+	if b.pluginDown(plan.Plugin) {
+		return b.waitForPlugin(ctx, job.JobRow)
+	}
 	resp, err := b.createAtBackend(ctx, plan, svc, ref)
 	if err != nil {
 		return b.provisionFailed(ctx, svc, plan, attemptOf(job.JobRow), err)
@@ -130,11 +156,7 @@ func (w *provisionWorker) Work(ctx context.Context, job *river.Job[provisionArgs
 
 // createAtBackend is the one Create call of a provisioning attempt.
 func (b *Billing) createAtBackend(ctx context.Context, plan *Plan, svc *Service, ref *pb.ServiceRef) (*pb.CreateResponse, error) {
-	prov, err := b.provisioner(plan.Plugin)
-	if err != nil {
-		return nil, err
-	}
-	return prov.Create(ctx, &pb.CreateRequest{Service: ref, IdempotencyKey: svc.ID})
+	return b.create(ctx, plan.Plugin, &pb.CreateRequest{Service: ref, IdempotencyKey: svc.ID})
 }
 
 // provisionFailed records a failed attempt and decides what comes next: a

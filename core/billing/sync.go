@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -70,6 +71,9 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[syncArgs]) error {
 			return err
 		}
 		done, err := b.syncOnce(ctx, svc)
+		if errors.Is(err, errPluginDown) {
+			return b.waitForPlugin(ctx, job.JobRow)
+		}
 		if err != nil {
 			attempt := attemptOf(job.JobRow)
 			final := attempt >= b.opts.ProvisionMaxAttempts || permanent(err)
@@ -101,6 +105,9 @@ func (b *Billing) syncOnce(ctx context.Context, svc *Service) (bool, error) {
 	ref, err := b.serviceRef(ctx, svc, plan)
 	if err != nil {
 		return false, err
+	}
+	if b.pluginDown(plan.Plugin) {
+		return false, errPluginDown
 	}
 	key := func(op string) string { return fmt.Sprintf("%s:%s:v%d", op, svc.ID, svc.StateVersion) }
 	var action, state string

@@ -185,8 +185,13 @@ func TestCrashLoopOpensBreaker(t *testing.T) {
 	if !strings.Contains(in.LastError, "crash loop: 3 crashes within 10m0s") {
 		t.Errorf("last_error %q does not explain the breaker", in.LastError)
 	}
-	if _, err := deliver(t, b.host, "loop", "x@example.com"); !sdk.IsKind(err, sdk.Unavailable) || !strings.Contains(err.Error(), "failed") {
-		t.Errorf("call to a failed plugin: %v, want Unavailable saying failed", err)
+	if _, err := deliver(t, b.host, "loop", "x@example.com"); !sdk.IsKind(err, sdk.Unavailable) || !strings.Contains(err.Error(), "failed") || !errors.Is(err, ErrNotSent) {
+		t.Errorf("call to a failed plugin: %v, want Unavailable saying failed, not sent", err)
+	}
+	// Job workers snooze this plugin's work here rather than spend
+	// attempts on it.
+	if !b.host.Down("loop") {
+		t.Error("Down is false while the breaker is open")
 	}
 	// An admin restart closes the breaker and starts it again.
 	if err := b.host.Restart(startCtx(t), "loop"); err != nil {
@@ -321,8 +326,14 @@ func TestDisableAndEnable(t *testing.T) {
 	if in, _ := b.host.Get("tp"); in.State != StateDisabled {
 		t.Fatalf("state %s, want disabled", in.State)
 	}
+	if !b.host.Down("tp") {
+		t.Error("Down is false for a disabled plugin")
+	}
 	if err := b.host.Enable(startCtx(t), "tp"); err != nil {
 		t.Fatal(err)
+	}
+	if b.host.Down("tp") {
+		t.Error("Down is true for a running plugin")
 	}
 	if _, err := deliver(t, b.host, "tp", "x@example.com"); err != nil {
 		t.Fatal(err)

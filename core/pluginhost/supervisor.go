@@ -338,7 +338,7 @@ func (m *managed) current() (*instance, error) {
 	if m.state == StateRestarting || m.state == StateStarting {
 		e.RetryAfter = m.h.opts.BackoffBase
 	}
-	return nil, e
+	return nil, e.WithCause(ErrNotSent)
 }
 
 func (m *managed) isSettled() bool {

@@ -214,7 +214,9 @@ type sweepWorker struct {
 	s *Service
 }
 
-func (w *sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return 10 * time.Minute }
+// Timeout: each service is its own transaction; a sweep cut short is
+// finished by the next one.
+func (w *sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return 2 * time.Minute }
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
 	st, err := w.s.SweepFreeTier(ctx)

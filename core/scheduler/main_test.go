@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
@@ -28,17 +30,32 @@ type call struct {
 	Action, Key, ServiceID string
 }
 
-// fakeProvisioner records keyed calls; errFunc, when set, decides a
-// call's error.
+// fakeProvisioner records keyed calls and, like a backend, what they did:
+// when each service last restarted (reported by GetInfo) and the backups
+// and snapshots made (listed by ListBackups). errFunc, when set, decides a
+// call's error (after the call took effect when effectFirst is set: the
+// backend acted and the answer was lost).
 type fakeProvisioner struct {
 	sdk.ProvisionerClient
-	mu      sync.Mutex
-	calls   []call
-	options map[string]map[string]string // service id → options of its last call
-	errFunc func(c call) error
+	now         func() time.Time
+	mu          sync.Mutex
+	calls       []call
+	options     map[string]map[string]string // service id → options of its last call
+	reads       int
+	errFunc     func(c call) error
+	effectFirst bool
+	restartedAt map[string]time.Time
+	backups     map[string][]*pb.BackupInfo
+	// mute: services whose GetInfo reports no power attributes (a
+	// backend that cannot tell).
+	mute map[string]bool
 }
 
 func (f *fakeProvisioner) record(action, key string, ref *pb.ServiceRef) error {
+	return f.recordEffect(action, key, ref, func() {})
+}
+
+func (f *fakeProvisioner) recordEffect(action, key string, ref *pb.ServiceRef, effect func()) error {
 	c := call{Action: action, Key: key, ServiceID: ref.GetServiceId()}
 	f.mu.Lock()
 	f.calls = append(f.calls, c)
@@ -46,11 +63,24 @@ func (f *fakeProvisioner) record(action, key string, ref *pb.ServiceRef) error {
 		f.options = map[string]map[string]string{}
 	}
 	f.options[c.ServiceID] = ref.GetPlanOptions()
-	fn := f.errFunc
+	fn, first := f.errFunc, f.effectFirst
 	f.mu.Unlock()
 	if fn != nil {
-		return fn(c)
+		if first {
+			f.mu.Lock()
+			effect()
+			f.mu.Unlock()
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+		if first {
+			return nil
+		}
 	}
+	f.mu.Lock()
+	effect()
+	f.mu.Unlock()
 	return nil
 }
 
@@ -61,6 +91,45 @@ func (f *fakeProvisioner) Options(serviceID string) map[string]string {
 	return f.options[serviceID]
 }
 
+func (f *fakeProvisioner) GetInfo(_ context.Context, r *pb.GetInfoRequest) (*pb.GetInfoResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	attrs := map[string]string{}
+	if at, ok := f.restartedAt[r.GetService().GetServiceId()]; ok && !f.mute[r.GetService().GetServiceId()] {
+		attrs[intent.AttrPowerChangedAt] = at.Format(time.RFC3339Nano)
+		attrs[intent.AttrPowerState] = "running"
+	}
+	return &pb.GetInfoResponse{Status: &pb.ServiceStatus{State: pb.ServiceState_SERVICE_STATE_ACTIVE, Attributes: attrs}}, nil
+}
+
+func (f *fakeProvisioner) ListBackups(_ context.Context, r *pb.ListBackupsRequest) (*pb.ListBackupsResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	return &pb.ListBackupsResponse{Backups: f.backups[r.GetService().GetServiceId()]}, nil
+}
+
+func (f *fakeProvisioner) Backup(_ context.Context, r *pb.BackupRequest) (*pb.BackupResponse, error) {
+	info := &pb.BackupInfo{Id: "b-" + r.GetIdempotencyKey(), Name: r.GetName(), Type: "backup", Status: "pending"}
+	if err := f.recordEffect("backup", r.GetIdempotencyKey(), r.GetService(), func() {
+		if f.backups == nil {
+			f.backups = map[string][]*pb.BackupInfo{}
+		}
+		f.backups[r.GetService().GetServiceId()] = append(f.backups[r.GetService().GetServiceId()], info)
+	}); err != nil {
+		return nil, err
+	}
+	return &pb.BackupResponse{Backup: info}, nil
+}
+
+// Reads counts GetInfo and ListBackups calls.
+func (f *fakeProvisioner) Reads() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reads
+}
+
 func (f *fakeProvisioner) Calls() []call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -68,7 +137,12 @@ func (f *fakeProvisioner) Calls() []call {
 }
 
 func (f *fakeProvisioner) Power(_ context.Context, r *pb.PowerRequest) (*pb.PowerResponse, error) {
-	if err := f.record("power", r.GetIdempotencyKey(), r.GetService()); err != nil {
+	if err := f.recordEffect("power", r.GetIdempotencyKey(), r.GetService(), func() {
+		if f.restartedAt == nil {
+			f.restartedAt = map[string]time.Time{}
+		}
+		f.restartedAt[r.GetService().GetServiceId()] = f.now()
+	}); err != nil {
 		return nil, err
 	}
 	return &pb.PowerResponse{Status: &pb.ServiceStatus{State: pb.ServiceState_SERVICE_STATE_ACTIVE}}, nil
@@ -92,10 +166,15 @@ func (f *fakeProvisioner) RunScript(_ context.Context, r *pb.RunScriptRequest) (
 }
 
 // fakePlugins serves the fake under "full" (every capability) and "basic"
-// (power only).
-type fakePlugins struct{ prov *fakeProvisioner }
+// (power only); a plugin named in down has its breaker open.
+type fakePlugins struct {
+	prov *fakeProvisioner
+	down sync.Map
+}
 
 func (p *fakePlugins) Provisioner(string) (sdk.ProvisionerClient, error) { return p.prov, nil }
+
+func (p *fakePlugins) Down(name string) bool { _, ok := p.down.Load(name); return ok }
 
 func (p *fakePlugins) Get(name string) (pluginhost.Info, error) {
 	caps := []string{string(sdk.CapPower)}
@@ -171,6 +250,7 @@ type testBundle struct {
 	dns      *fakeDNS
 	db       *database.DB
 	s        *scheduler.Service
+	plugins  *fakePlugins
 	prov     *fakeProvisioner
 	notices  *notices
 	clock    *clock
@@ -189,9 +269,11 @@ type setupOpts struct {
 	// center sends notices through the notification center (core/notify,
 	// as app wiring does) instead of recording them in notices.
 	center bool
+	// logger receives the scheduler's log (default: none).
+	logger hclog.Logger
 }
 
-func setup(t *testing.T, db *database.DB, o ...setupOpts) *testBundle {
+func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	t.Helper()
 	ctx := context.Background()
 	var so setupOpts
@@ -199,6 +281,8 @@ func setup(t *testing.T, db *database.DB, o ...setupOpts) *testBundle {
 		so = o[0]
 	}
 	b := &testBundle{db: db, prov: &fakeProvisioner{}, notices: &notices{}, clock: &clock{}, dns: &fakeDNS{names: map[string][]netip.Addr{}}}
+	b.prov.now = b.clock.Now
+	b.plugins = &fakePlugins{prov: b.prov}
 	b.clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)) // a Monday
 	b.dns.Set("example.com", "93.184.215.14")
 	reg := jobs.NewRegistry(time.Hour)
@@ -219,7 +303,7 @@ func setup(t *testing.T, db *database.DB, o ...setupOpts) *testBundle {
 		t.Cleanup(ns.Stop)
 		notifier = &scheduler.CenterNotifier{Center: ns}
 	}
-	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: &fakePlugins{prov: b.prov}, Notifier: notifier, PlanChanger: so.changer}, opts)
+	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Notifier: notifier, PlanChanger: so.changer, Logger: so.logger}, opts)
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 10, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)
@@ -270,7 +354,7 @@ func (b *testBundle) jobCount(t *testing.T, kind string) int {
 }
 
 // jobRuns returns, per run job, the runs it executes.
-func (b *testBundle) jobRuns(t *testing.T) [][]string {
+func (b *testBundle) jobRuns(t testing.TB) [][]string {
 	t.Helper()
 	var raw []string
 	col := "args::text"

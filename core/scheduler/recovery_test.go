@@ -15,6 +15,8 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/scheduler/schedulertest"
+	"github.com/ezscale/platform/sdk"
 )
 
 // closedPort returns a local port nothing listens on.
@@ -284,6 +286,57 @@ func TestRecoverySlotsSpread(t *testing.T) {
 		for m := range 5 {
 			if buckets[m] < 20 {
 				t.Errorf("minute %d of the interval has %d of 200 services: not spread", m, buckets[m])
+			}
+		}
+	})
+}
+
+// TestRecoveryRestartNotRepeated: the restart of a failed check reached
+// the backend but its answer was lost; the rescued check of the same slot
+// does not restart again: GetInfo shows the restart, and the attempt
+// succeeds with one power call. Where the backend cannot tell, the attempt
+// fails as unknown, still without a second call.
+func TestRecoveryRestartNotRepeated(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, setupOpts{opts: scheduler.Options{AllowPrivate: true, CheckTimeout: time.Second}})
+		ctx := context.Background()
+		port := closedPort(t)
+		ids, err := schedulertest.Services(ctx, db, b.account, b.planFull, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		muted := ids[0]
+		b.prov.mute = map[string]bool{muted: true}
+		b.prov.effectFirst = true
+		b.prov.errFunc = func(call) error { return sdk.UnavailableError(0, "the backend did not answer") }
+		for _, svc := range []string{b.full, muted} {
+			cfg, err := b.s.SetRecovery(ctx, b.account, svc, scheduler.RecoveryInput{CheckType: "tcp", Target: "127.0.0.1", Port: port})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.s.CheckForTest(ctx, svc, cfg.NextCheckAt); err == nil {
+				t.Fatalf("check of %s: nil, want the restart in doubt", svc)
+			}
+			b.clock.Add(time.Minute)
+			if err := b.s.CheckForTest(ctx, svc, cfg.NextCheckAt); err != nil {
+				t.Fatalf("rescued check of %s: %v", svc, err)
+			}
+		}
+		per := map[string]int{}
+		for _, c := range b.prov.Calls() {
+			per[c.ServiceID]++
+		}
+		if diff := cmp.Diff(map[string]int{b.full: 1, muted: 1}, per); diff != "" {
+			t.Errorf("power calls per service (-want +got)\n%s", diff)
+		}
+		for svc, want := range map[string]string{b.full: "restart/succeeded", muted: "restart/failed"} {
+			attempts, err := b.s.RecoveryAttempts(ctx, b.account, svc, "", 10)
+			if err != nil || len(attempts) != 1 {
+				t.Fatalf("attempts of %s: %+v, %v", svc, attempts, err)
+			}
+			if got := attempts[0].Action + "/" + attempts[0].Status; got != want {
+				t.Errorf("attempt of %s %s, want %s (%s)", svc, got, want, attempts[0].Error)
 			}
 		}
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/pluginhost"
@@ -66,7 +67,7 @@ func (o Options) withDefaults() Options {
 		o.RecoveryInterval = 5 * time.Minute
 	}
 	if o.JobTimeout <= 0 {
-		o.JobTimeout = 10 * time.Minute
+		o.JobTimeout = 2 * time.Minute
 	}
 	if o.RetryBase <= 0 {
 		o.RetryBase = 30 * time.Second
@@ -101,7 +102,10 @@ type Deps struct {
 	// PlanChanger applies scheduled plan changes (billing); nil until
 	// SetPlanChanger, and scheduling a plan change is refused meanwhile.
 	PlanChanger PlanChanger
-	Logger      hclog.Logger
+	// Intents records the runs' backend actions; nil = a store of its own
+	// over DB.
+	Intents *intent.Store
+	Logger  hclog.Logger
 }
 
 // Service is the scheduler. Its methods are called by the HTTP layer with
@@ -116,6 +120,10 @@ type Service struct {
 
 	plugins     atomic.Pointer[Plugins]
 	planChanger atomic.Pointer[PlanChanger]
+	intents     *intent.Store
+	// noIntents runs tasks without recording their actions (the
+	// benchmark's baseline only).
+	noIntents bool
 
 	crons sync.Map // expr+"\x00"+tz → *schedule.Cron
 }
@@ -129,6 +137,10 @@ func New(deps Deps, opts Options) *Service {
 	}
 	if s.notify == nil {
 		s.notify = nopNotifier{}
+	}
+	s.intents = deps.Intents
+	if s.intents == nil {
+		s.intents = intent.New(deps.DB, intent.Options{Now: opts.Now, Logger: s.log})
 	}
 	if deps.Plugins != nil {
 		s.SetPlugins(deps.Plugins)

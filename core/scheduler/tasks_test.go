@@ -272,9 +272,10 @@ func TestRolledBackTransactionLeavesNoJob(t *testing.T) {
 }
 
 // TestExecuteRunKeysAndRetries: the first attempt calls the plugin with the
-// run id as key; an unknown outcome (Unavailable) retries with the same
-// key; a definite failure retries with a new key; success is recorded with
-// the output, and a failed final attempt notifies.
+// run id as key; a call refused before anything happened (the backend asked
+// to come back later) retries with the same key; a definite failure (the
+// backend said no) retries with a new key; success is recorded with the
+// output, and a failed final attempt notifies.
 func TestExecuteRunKeysAndRetries(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
@@ -286,7 +287,7 @@ func TestExecuteRunKeysAndRetries(t *testing.T) {
 			t.Fatal(err)
 		}
 		run := b.runs(t, task.ID)[0]
-		answers := []error{sdk.UnavailableError(0, "backend busy"), sdk.Errorf(sdk.Internal, "backend crashed"), nil}
+		answers := []error{sdk.UnavailableError(time.Second, "rate limited"), sdk.Errorf(sdk.Conflict, "server locked"), nil}
 		b.prov.errFunc = func(call) error { e := answers[0]; answers = answers[1:]; return e }
 		for i := 0; i < 3; i++ {
 			err := b.s.ExecuteRunForTest(ctx, run.ID, false)
