@@ -57,7 +57,8 @@ type plugin struct {
 var options = sdk.Options{
 	sdk.StringOption("size", "plan size").OnPlan().MaxLen(16),
 	sdk.StringOption("fail_create", `"always" or how many first attempts fail`).OnPlan().Matching(`always|[0-9]+`),
-	sdk.EnumOption("fail_kind", "kind of the injected failures", "invalid", "unavailable").OnPlan(),
+	sdk.EnumOption("fail_kind", "kind of the injected failures", "invalid", "unavailable", "capacity").OnPlan(),
+	sdk.StringOption("fail_retry_after", "the retry-after of the injected failures (a Go duration)").OnPlan().Matching(`[0-9]+(ms|s|m|h)`),
 	sdk.EnumOption("fail_suspend", "make every suspend fail", "always").OnPlan(),
 	sdk.IntOption("extra_ipv4", "IPv4 addresses besides the first").OnPlan().Range(0, 4),
 	sdk.StringOption("hostname", "the server's hostname").AtOrder().MaxLen(63).Matching(`[a-z0-9]([a-z0-9.-]*[a-z0-9])?`),
