@@ -39,6 +39,9 @@ notifications {
   discord_plugin   = "discord" # staff alerts and customers' own webhooks
   community_plugin = "discord" # invites, linking, role sync
   admin_alerts     = ["service.failed", "task.failed"]
+  # Every linked member's Discord roles are recomputed each minute, besides after linking and
+  # whenever a service starts or ends.
+  role_sync_interval = "1m"
 }
 
 provisioning {

@@ -251,9 +251,9 @@ func (s *Server) Invites() []Invite {
 
 // WebhookMessage is a message posted through a webhook.
 type WebhookMessage struct {
-	WebhookID string
-	MessageID string
-	Body      json.RawMessage
+	WebhookID string          `json:"webhook_id"`
+	MessageID string          `json:"message_id"`
+	Body      json.RawMessage `json:"body"`
 }
 
 // WebhookMessages returns the messages posted through webhooks, oldest first.
