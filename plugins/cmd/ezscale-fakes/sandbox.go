@@ -12,30 +12,25 @@ const (
 	DefaultDiscordBotToken     = "demo-discord-bot-token"
 	DefaultDiscordWebhookToken = "demo-discord-webhook-token"
 
-	DiscordGuildID         = "1400000000000000001"
-	DiscordWelcomeChannel  = "1400000000000000002" // invites lead here
-	DiscordAlertsChannel   = "1400000000000000003" // staff alerts
-	DiscordCustomerChannel = "1400000000000000004" // a customer's own webhook
-	DiscordRoleVPS         = "1400000000000000011"
-	DiscordRoleGaming      = "1400000000000000012"
-	DiscordRoleVIP         = "1400000000000000013"
-	DiscordAlertsWebhook   = "1400000000000000021"
-	DiscordCustomerWebhook = "1400000000000000022"
-	// DiscordCustomerWebhookToken is the token of the webhook a customer
-	// can set as their own Discord notification channel.
-	DiscordCustomerWebhookToken = "demo-customer-webhook-token"
+	DiscordGuildID        = "1400000000000000001"
+	DiscordWelcomeChannel = "1400000000000000002" // invites lead here
+	DiscordAlertsChannel  = "1400000000000000003" // staff alerts
+	DiscordRoleVPS        = "1400000000000000011"
+	DiscordRoleGaming     = "1400000000000000012"
+	DiscordRoleVIP        = "1400000000000000013"
+	DiscordAlertsWebhook  = "1400000000000000021"
 )
 
 // sandboxGuild is the guild the sandbox's Discord plugin manages: the
-// channel invites lead to, the roles the core syncs (vps, gaming, vip), the
-// staff alerts webhook and one for a customer.
+// channel invites lead to, the roles the core syncs (vps, gaming, vip) and
+// the staff alerts webhook. (A customer's own webhook must be a discord.com
+// URL, so the sandbox has none.)
 func sandboxGuild(alertsToken string) fakediscord.GuildSeed {
 	return fakediscord.GuildSeed{
 		ID: DiscordGuildID, Name: "EZSCALE Demo",
 		Channels: []fakediscord.Named{
 			{ID: DiscordWelcomeChannel, Name: "welcome"},
 			{ID: DiscordAlertsChannel, Name: "staff-alerts"},
-			{ID: DiscordCustomerChannel, Name: "my-notifications"},
 		},
 		Roles: []fakediscord.Named{
 			{ID: DiscordRoleVPS, Name: "vps"},
@@ -44,7 +39,6 @@ func sandboxGuild(alertsToken string) fakediscord.GuildSeed {
 		},
 		Webhooks: []fakediscord.WebhookSeed{
 			{ID: DiscordAlertsWebhook, Token: alertsToken, ChannelID: DiscordAlertsChannel},
-			{ID: DiscordCustomerWebhook, Token: DiscordCustomerWebhookToken, ChannelID: DiscordCustomerChannel},
 		},
 	}
 }
