@@ -10,10 +10,10 @@ import (
 
 // ServeHTTP serves the web page and the JSON API (see the package doc).
 func (c *Catcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c.mux().ServeHTTP(w, r)
+	c.handler.ServeHTTP(w, r)
 }
 
-func (c *Catcher) mux() *http.ServeMux {
+func (c *Catcher) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", c.inboxPage)
 	mux.HandleFunc("GET /messages/{id}", c.messagePage)

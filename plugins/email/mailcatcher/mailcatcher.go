@@ -21,6 +21,7 @@ package mailcatcher
 import (
 	"bytes"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,7 +45,8 @@ type Options struct {
 
 // Catcher holds the messages. Its methods are safe for concurrent use.
 type Catcher struct {
-	opts Options
+	opts    Options
+	handler http.Handler
 
 	mu       sync.Mutex
 	next     int
@@ -63,7 +65,9 @@ func New(opts Options) *Catcher {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Catcher{opts: opts, arrived: make(chan struct{})}
+	c := &Catcher{opts: opts, arrived: make(chan struct{})}
+	c.handler = c.routes()
+	return c
 }
 
 // SMTPServer returns an SMTP server delivering into c; serve it on a
