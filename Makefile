@@ -35,7 +35,7 @@ run: build ## Run the platform on SQLite at http://127.0.0.1:8080 (data/ is crea
 	$(BIN)/ezscale serve --config $(CONFIG)
 
 .PHONY: demo
-demo: build ## The sandbox: VirtFusion, Pterodactyl and Kasm fakes and a core with a demo catalog on http://127.0.0.1:8080 (docs/demo.md); Ctrl-C stops all.
+demo: build ## The sandbox: fakes of the panels, Discord and Stripe, a mail catcher, and a core with a demo catalog on http://127.0.0.1:8080 (docs/demo.md); Ctrl-C stops all.
 	cd plugins && $(GO) build -o $(BIN)/ezscale-fakes ./cmd/ezscale-fakes
 	./scripts/demo.sh
 

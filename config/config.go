@@ -23,6 +23,7 @@ type Config struct {
 	Scheduler     Scheduler     `koanf:"scheduler"`
 	Notifications Notifications `koanf:"notifications"`
 	Provisioning  Provisioning  `koanf:"provisioning"`
+	Sandbox       Sandbox       `koanf:"sandbox"`
 
 	// Plugin holds the `plugin "NAME" {…}` blocks in file order. They are not
 	// part of the koanf tree because their config bodies are free-form.
@@ -258,6 +259,14 @@ type Provisioning struct {
 	// CallTimeout bounds one provisioner call made for a customer request
 	// (power, login) or a usage sample.
 	CallTimeout time.Duration `koanf:"call_timeout"`
+}
+
+// Sandbox describes the tools beside a sandbox (`make demo`, docs/demo.md)
+// that its people may open. Outside a sandbox it stays empty.
+type Sandbox struct {
+	// MailURL is the web inbox of the mail catcher the email plugin sends
+	// to; GET /api/v1/instance shows it so the console can link to it.
+	MailURL string `koanf:"mail_url"`
 }
 
 // Plugin is one `plugin "NAME" { path, sha256, config {…} }` block.

@@ -176,6 +176,31 @@ func TestDefaultsAreValid(t *testing.T) {
 	}
 }
 
+// TestExamplesLoadWithoutEnvironment: every example config loads with
+// nothing exported, so `ezscale … --config config/examples/demo.hcl` works
+// as it stands (the sandbox's own secrets have defaults).
+func TestExamplesLoadWithoutEnvironment(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("examples/*.hcl")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("example configs: %v %v", files, err)
+	}
+	for _, file := range files {
+		if _, err := Load(file, []string{}); err != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+	}
+	cfg, err := Load("examples/demo.hcl", []string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	email, _ := cfg.PluginByName("email")
+	got := []any{cfg.Sandbox.MailURL, cfg.Notifications.EmailPlugin, cfg.Billing.PaymentGateway, cfg.Notifications.CommunityPlugin, email.Config["port"]}
+	if diff := cmp.Diff([]any{"http://127.0.0.1:8486", "email", "stripe", "discord", int64(8487)}, got); diff != "" {
+		t.Errorf("demo.hcl (-want +got):\n%s", diff)
+	}
+}
+
 // FuzzParse feeds arbitrary bytes to the parser: it must return a config or
 // an error, never panic.
 func FuzzParse(f *testing.F) {

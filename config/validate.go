@@ -268,6 +268,12 @@ func (c *Config) validate(errs *Error) {
 	between("provisioning.usage_concurrency", pv.UsageConcurrency, 1, 256)
 	positive("provisioning.call_timeout", pv.CallTimeout)
 
+	if u := c.Sandbox.MailURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			bad("sandbox.mail_url", "%q is not an http(s) URL", u)
+		}
+	}
+
 	for _, p := range c.Plugin {
 		if p.Path == "" {
 			errs.add(p.Pos, "Missing plugin path", fmt.Sprintf("plugin %q needs path = \"bin/ezscale-plugin-%s\"", p.Name, p.Name))

@@ -242,7 +242,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow, InvalidTokenLimit: cfg.Auth.InvalidTokenLimit,
 	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing}, &httpapi.NotificationsAPI{Notify: a.Notify},
-		&httpapi.SchedulerAPI{Scheduler: a.Scheduler}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning})
+		&httpapi.SchedulerAPI{Scheduler: a.Scheduler}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning},
+		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL})
 	return a, nil
 }
 
