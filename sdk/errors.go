@@ -55,6 +55,13 @@ var kindNames = map[ErrorKind]string{
 	Capacity:        "capacity",
 }
 
+// ErrorKinds returns every kind this SDK knows, in wire order. Tables keyed
+// by kind (the core's retry and HTTP mappings) are tested against it, so a
+// kind appended later cannot be forgotten.
+func ErrorKinds() []ErrorKind {
+	return []ErrorKind{InvalidInput, NotFound, Conflict, Unavailable, Unauthenticated, NotSupported, Internal, Capacity}
+}
+
 // String returns the kind's stable snake_case name, used in logs and metrics.
 func (k ErrorKind) String() string {
 	if s, ok := kindNames[k]; ok {
@@ -145,6 +152,114 @@ func RetryAfterOf(err error) time.Duration {
 		return e.RetryAfter
 	}
 	return 0
+}
+
+// Outcome is what a failed call tells its caller about whether the backend
+// acted on it. It decides what the next attempt may be: the same call with
+// the same idempotency key, a new attempt, or neither before the backend has
+// been asked what happened.
+type Outcome int8
+
+// Outcomes of a failed call.
+const (
+	// InDoubt: the call ended without a clear answer (a timeout, a plugin
+	// process lost mid-call, an unexpected error); the backend may have
+	// acted. Repeat it only where repeating is safe, or after asking the
+	// backend what happened.
+	InDoubt Outcome = iota
+	// Refused: the backend answered and did not act. This attempt is over;
+	// a retry (where the kind is retryable) is a new attempt.
+	Refused
+	// Deferred: the backend did not act and asked to be called again later
+	// (a retry hint, or no room now); the next attempt is the same call with
+	// the same idempotency key.
+	Deferred
+)
+
+var outcomeNames = [...]string{InDoubt: "in_doubt", Refused: "refused", Deferred: "deferred"}
+
+// String returns the outcome's snake_case name.
+func (o Outcome) String() string {
+	if o >= 0 && int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return "in_doubt"
+}
+
+// MayHaveActed reports whether the backend may have acted on the call.
+func (o Outcome) MayHaveActed() bool { return o != Refused && o != Deferred }
+
+// kindPolicy is what a caller may conclude from an error of each kind:
+//
+//	kind             retryable  outcome without a hint  with a retry hint
+//	InvalidInput     no         Refused                 Refused
+//	NotFound         no         Refused                 Refused
+//	NotSupported     no         Refused                 Refused
+//	Conflict         yes        Refused                 Refused
+//	Unauthenticated  yes        Refused                 Refused
+//	Capacity         yes        Deferred                Deferred
+//	Unavailable      yes        InDoubt                 Deferred
+//	Internal         yes        InDoubt                 InDoubt
+//
+// A kind this SDK does not know is treated as Internal. The table is part
+// of the protocol: a plugin chooses the kind (and whether to give a retry
+// hint) by what it wants the core to conclude.
+var kindPolicy = map[ErrorKind]struct {
+	retryable       bool
+	outcome, hinted Outcome
+}{
+	InvalidInput:    {false, Refused, Refused},
+	NotFound:        {false, Refused, Refused},
+	NotSupported:    {false, Refused, Refused},
+	Conflict:        {true, Refused, Refused},
+	Unauthenticated: {true, Refused, Refused},
+	Capacity:        {true, Deferred, Deferred},
+	Unavailable:     {true, InDoubt, Deferred},
+	Internal:        {true, InDoubt, InDoubt},
+}
+
+// Retryable reports whether an error of kind k can heal without changing
+// the request, so that a later attempt of the same call may succeed: the
+// backend comes back or frees room (Unavailable, Capacity), leaves the
+// state that forbade the call (Conflict), or staff fix the plugin's
+// credentials or a bug meanwhile (Unauthenticated, Internal). InvalidInput,
+// NotFound and NotSupported are not: the same request fails again, so
+// callers give up at once.
+func (k ErrorKind) Retryable() bool {
+	p, ok := kindPolicy[k]
+	return !ok || p.retryable
+}
+
+// Outcome reports what an error of kind k tells about whether the backend
+// acted; hinted says the error carries a retry hint (Error.RetryAfter).
+// Unavailable with a hint is a refusal before acting (a 429, a 503 with
+// Retry-After); without one (a timeout) the request may have reached the
+// backend.
+func (k ErrorKind) Outcome(hinted bool) Outcome {
+	p, ok := kindPolicy[k]
+	switch {
+	case !ok:
+		return InDoubt
+	case hinted:
+		return p.hinted
+	}
+	return p.outcome
+}
+
+// IsRetryable reports whether err, returned by a plugin call, can heal
+// without changing the request (see ErrorKind.Retryable). Errors that are
+// not an *Error are Internal: retryable. A nil error is not.
+func IsRetryable(err error) bool { return err != nil && KindOf(err).Retryable() }
+
+// OutcomeOf reports what err, returned by a call that acts, tells about
+// whether the backend acted (see ErrorKind.Outcome). A deadline or a
+// cancellation in err's chain leaves the outcome in doubt whatever the kind:
+// the call was cut short, not answered. err must not be nil.
+func OutcomeOf(err error) Outcome {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return InDoubt
+	}
+	return KindOf(err).Outcome(RetryAfterOf(err) > 0)
 }
 
 var kindCodes = map[ErrorKind]codes.Code{

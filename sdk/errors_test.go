@@ -95,3 +95,80 @@ func TestKindOfNil(t *testing.T) {
 		t.Error("a nil error must have no kind")
 	}
 }
+
+// TestErrorKindPolicy: every kind, with and without a retry hint, has the
+// documented retryability and outcome, on this side of the wire and after
+// it; a kind this SDK does not know is treated as Internal.
+func TestErrorKindPolicy(t *testing.T) {
+	t.Parallel()
+	type policy struct {
+		Retryable bool
+		Outcome   Outcome // without a retry hint
+		Hinted    Outcome // with one
+	}
+	want := map[ErrorKind]policy{
+		InvalidInput:    {false, Refused, Refused},
+		NotFound:        {false, Refused, Refused},
+		NotSupported:    {false, Refused, Refused},
+		Conflict:        {true, Refused, Refused},
+		Unauthenticated: {true, Refused, Refused},
+		Capacity:        {true, Deferred, Deferred},
+		Unavailable:     {true, InDoubt, Deferred},
+		Internal:        {true, InDoubt, InDoubt},
+		ErrorKind(99):   {true, InDoubt, InDoubt},
+	}
+	kinds := append(ErrorKinds(), ErrorKind(99))
+	if len(want) != len(kinds) {
+		t.Fatalf("the table has %d kinds, the SDK %d: a kind was added without its policy", len(want), len(kinds))
+	}
+	for _, k := range kinds {
+		w, ok := want[k]
+		if !ok {
+			t.Errorf("kind %d (%s) has no row", k, k)
+			continue
+		}
+		for _, hint := range []time.Duration{0, 30 * time.Second} {
+			e := &Error{Kind: k, Message: "x", RetryAfter: hint}
+			wantOutcome := w.Outcome
+			if hint > 0 {
+				wantOutcome = w.Hinted
+			}
+			for name, err := range map[string]error{
+				"local":         fmt.Errorf("calling: %w", e),
+				"over the wire": FromStatus(ToStatus(e)),
+			} {
+				got := policy{Retryable: IsRetryable(err), Outcome: OutcomeOf(err)}
+				wantGot := policy{Retryable: w.Retryable, Outcome: wantOutcome}
+				if diff := cmp.Diff(wantGot, got); diff != "" {
+					t.Errorf("%s, retry hint %s, %s (-want +got):\n%s", k, hint, name, diff)
+				}
+				if got.Outcome.MayHaveActed() != (wantOutcome == InDoubt) {
+					t.Errorf("%s, retry hint %s: MayHaveActed %v for %s", k, hint, got.Outcome.MayHaveActed(), got.Outcome)
+				}
+			}
+		}
+	}
+}
+
+// TestOutcomeOfACutShortCall: a deadline or cancellation in the chain
+// leaves the outcome in doubt even under a kind with a retry hint; a plain
+// error is Internal (retryable, in doubt); nil is not retryable.
+func TestOutcomeOfACutShortCall(t *testing.T) {
+	t.Parallel()
+	for name, err := range map[string]error{
+		"host deadline": UnavailableError(time.Second, "killed").WithCause(context.DeadlineExceeded),
+		"cancelled":     fmt.Errorf("calling: %w", context.Canceled),
+		"wire deadline": FromStatus(status.Error(codes.DeadlineExceeded, "slow")),
+		"plain":         errors.New("lost"),
+	} {
+		if got := OutcomeOf(err); got != InDoubt {
+			t.Errorf("%s: OutcomeOf = %s, want in_doubt", name, got)
+		}
+		if !IsRetryable(err) {
+			t.Errorf("%s: not retryable", name)
+		}
+	}
+	if IsRetryable(nil) {
+		t.Error("a nil error is retryable")
+	}
+}

@@ -123,13 +123,12 @@ type pluginEmailSender struct {
 	name string
 }
 
-// Send maps the SDK's error kinds onto the outbox's retry rules:
-// InvalidInput and NotSupported mean this message can never be delivered
-// (a refused address, a malformed body, a channel the plugin does not
-// serve), so it fails at once; a disabled plugin leaves the message pending
-// as if no notifier were configured; everything else (Unavailable, an SMTP
-// login the operator still has to fix, a crash) is retried by the delivery
-// job with backoff.
+// Send returns the plugin's error as it came: the outbox fails the message
+// at once when its kind is not retryable (a refused address, a malformed
+// body, a channel the plugin does not serve) and retries everything else
+// (Unavailable, an SMTP login the operator still has to fix, a crash) with
+// backoff. A disabled plugin leaves the message pending as if no notifier
+// were configured.
 func (s *pluginEmailSender) Send(ctx context.Context, m *outbox.Message) error {
 	in, err := s.host.Get(s.name)
 	if err != nil {
@@ -157,12 +156,7 @@ func (s *pluginEmailSender) Send(ctx context.Context, m *outbox.Message) error {
 	if err == nil {
 		return nil
 	}
-	err = fmt.Errorf("email plugin %q: %w", s.name, err)
-	switch sdk.KindOf(err) {
-	case sdk.InvalidInput, sdk.NotSupported:
-		return outbox.Permanent(err)
-	}
-	return err
+	return fmt.Errorf("email plugin %q: %w", s.name, err)
 }
 
 // wireEmail routes the outbox's email channel to the configured email

@@ -106,26 +106,10 @@ func (b *Billing) ensureCustomer(ctx context.Context, gw sdk.PaymentGateway, acc
 	return id, err
 }
 
-// gatewayError turns a gateway plugin error into what the API shows.
+// gatewayError turns a gateway plugin error into what the API shows: the
+// platform's one mapping of plugin errors (apperr.FromPlugin).
 func gatewayError(err error) error {
-	var se *sdk.Error
-	if !errors.As(err, &se) {
-		return apperr.New(apperr.Unavailable, "the payment gateway is not available").WithReason("gateway_unavailable")
-	}
-	switch se.Kind {
-	case sdk.InvalidInput:
-		e := apperr.New(apperr.Unprocessable, "the payment gateway refused the request: %s", se.Message).WithReason("gateway_refused")
-		e.Err = err
-		return e
-	case sdk.NotFound:
-		return apperr.New(apperr.Unprocessable, "the payment gateway does not know this payment method or customer").WithReason("gateway_not_found")
-	case sdk.Conflict:
-		return apperr.New(apperr.Conflict, "the payment gateway reported a conflict; retry").WithReason("gateway_conflict")
-	case sdk.NotSupported:
-		return apperr.New(apperr.Unprocessable, "card payments are not configured").WithReason("gateway_not_configured")
-	}
-	e := &apperr.Error{Code: apperr.Unavailable, Reason: "gateway_unavailable", Message: "the payment gateway is not available; retry later", RetryAfter: se.RetryAfter, Err: err}
-	return e
+	return apperr.FromPlugin(err, "the payment gateway")
 }
 
 // AttachInput saves a payment method.
@@ -149,6 +133,9 @@ func (b *Billing) AttachPaymentMethod(ctx context.Context, accountID string, in 
 	}
 	if in.Token == "" || len(in.Token) > 255 {
 		return nil, apperr.Field("token", "is required")
+	}
+	if b.opts.PaymentGateway == "" {
+		return nil, unprocessable("token", "gateway_not_configured", "card payments are not configured")
 	}
 	gw, err := b.gateway(b.opts.PaymentGateway)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
@@ -234,7 +235,7 @@ func (b *Billing) runCharge(ctx context.Context, pay *Payment, customerID, descr
 		})
 	}
 	if err != nil {
-		if !permanent(err) && !last {
+		if sdk.IsRetryable(err) && !last {
 			return err
 		}
 		return b.recordCharge(ctx, pay.ID, pb.ChargeStatus_CHARGE_STATUS_FAILED, "", "gateway_error", truncate(err.Error(), 300))

@@ -120,8 +120,8 @@ func (b *Billing) waitForPlugin(ctx context.Context, row *rivertype.JobRow) erro
 // outside any transaction. A failure is recorded on the service (visible to
 // the customer and staff) and audited at every attempt; the job retries
 // with backoff, never sooner than the plugin's retry-after. When retries
-// run out, or the error cannot heal by waiting (bad input, unsupported,
-// unknown plugin), the service fails, a paid order's payment returns to
+// run out, or the error cannot heal by waiting (bad input, an object the
+// backend does not know, unsupported), the service fails, a paid order's payment returns to
 // credit and the customer is told. A backend that is still installing
 // leaves the service provisioning; readyWorker follows it.
 func (w *provisionWorker) Work(ctx context.Context, job *river.Job[provisionArgs]) error {
@@ -163,7 +163,9 @@ func (b *Billing) createAtBackend(ctx context.Context, plan *Plan, svc *Service,
 // retry after retryDelay, or (attempts spent, or an error that waiting
 // cannot heal) the end of the job with the service failed.
 func (b *Billing) provisionFailed(ctx context.Context, svc *Service, plan *Plan, attempt int, cause error) error {
-	final := attempt >= b.opts.ProvisionMaxAttempts || permanent(cause)
+	// Bad input, an object the backend does not know, an operation the
+	// plugin lacks: waiting cannot heal them (sdk.ErrorKind.Retryable).
+	final := attempt >= b.opts.ProvisionMaxAttempts || !sdk.IsRetryable(cause)
 	if err := b.recordProvisionFailure(ctx, svc.ID, plan, attempt, cause, final); err != nil {
 		return err
 	}
@@ -171,18 +173,6 @@ func (b *Billing) provisionFailed(ctx context.Context, svc *Service, plan *Plan,
 		return river.JobCancel(cause)
 	}
 	return b.retryLater(attempt, cause)
-}
-
-// permanent reports whether a plugin error cannot heal by retrying: bad
-// input or an operation the plugin lacks. Everything else (the backend or
-// plugin down, a plugin not configured yet, a capacity shortage) is
-// retried with backoff.
-func permanent(err error) bool {
-	switch sdk.KindOf(err) {
-	case sdk.InvalidInput, sdk.NotSupported:
-		return true
-	}
-	return false
 }
 
 func failureEvent(svc *Service, attempt int, msg string) audit.Event {

@@ -98,7 +98,7 @@ func (w *readyWorker) Work(ctx context.Context, job *river.Job[readyArgs]) error
 	}
 	waited := b.now().Sub(job.Args.Since)
 	switch {
-	case err != nil && (permanent(err) || sdk.IsKind(err, sdk.NotFound)):
+	case err != nil && !sdk.IsRetryable(err):
 		return b.installFailed(ctx, svc.ID, fmt.Sprintf("the backend lost the service while installing it: %v", err))
 	case err != nil && waited >= b.opts.InstallTimeout:
 		return b.installFailed(ctx, svc.ID, fmt.Sprintf("the backend did not report the service ready within %s (last: %v)", b.opts.InstallTimeout, err))

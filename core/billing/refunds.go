@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
@@ -154,7 +155,7 @@ func (w *refundWorker) Work(ctx context.Context, job *river.Job[refundArgs]) err
 			Amount: &pb.Money{AmountMinor: r.Amount, Currency: string(r.Currency)}, Reason: r.Reason})
 	}
 	switch {
-	case err != nil && permanent(err):
+	case err != nil && !sdk.IsRetryable(err):
 		return b.finishRefund(ctx, r.ID, RefundFailed, "", truncate(err.Error(), 300))
 	case err != nil:
 		if job.Attempt >= job.MaxAttempts {

@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
@@ -76,7 +77,7 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[syncArgs]) error {
 		}
 		if err != nil {
 			attempt := attemptOf(job.JobRow)
-			final := attempt >= b.opts.ProvisionMaxAttempts || permanent(err)
+			final := attempt >= b.opts.ProvisionMaxAttempts || !sdk.IsRetryable(err)
 			if rerr := b.recordSyncFailure(ctx, svc, err, final); rerr != nil {
 				return rerr
 			}

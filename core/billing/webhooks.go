@@ -34,9 +34,13 @@ const (
 // HandleWebhook verifies a gateway webhook through its plugin (the
 // signature check is the plugin's: the raw body and headers are passed on
 // untouched) and applies the event once per event id. It calls the plugin
-// first and opens a transaction after. Errors: NotFound (no such gateway),
-// Unauthenticated (bad signature), Unavailable (the plugin is down: the
-// gateway retries).
+// first and opens a transaction after. The plugin's error kinds mean this
+// on a webhook: Unauthenticated a bad signature, NotSupported an event type
+// not subscribed to (acknowledged), InvalidInput a body that is no event;
+// any other is answered by the one mapping of plugin errors
+// (apperr.FromPlugin), a 503 while the plugin is down: the gateway retries.
+// Errors: NotFound (no such gateway), Unauthenticated, Invalid,
+// Unavailable.
 func (b *Billing) HandleWebhook(ctx context.Context, gateway string, body []byte, headers map[string]string) (string, error) {
 	if err := noTx(ctx); err != nil {
 		return "", err
@@ -57,7 +61,7 @@ func (b *Billing) HandleWebhook(ctx context.Context, gateway string, body []byte
 	case sdk.IsKind(err, sdk.InvalidInput):
 		return "", apperr.New(apperr.Invalid, "the webhook body is not an event").WithReason("bad_event")
 	case err != nil:
-		return "", &apperr.Error{Code: apperr.Unavailable, Reason: "gateway_unavailable", Message: "the payment gateway plugin is not available", Err: err}
+		return "", gatewayError(err)
 	}
 	ev := resp.GetEvent()
 	if ev.GetId() == "" {

@@ -120,6 +120,13 @@ func TestClassify(t *testing.T) {
 		{"refused", sdk.Errorf(sdk.Conflict, "server locked"), intent.Failed},
 		{"invalid", sdk.FieldErrorf("action", "bad"), intent.Failed},
 		{"not found", sdk.Errorf(sdk.NotFound, "gone"), intent.Failed},
+		{"credentials refused", sdk.Errorf(sdk.Unauthenticated, "token revoked"), intent.Failed},
+		{"not supported", sdk.Errorf(sdk.NotSupported, "no snapshots"), intent.Failed},
+		// No room at the backend is a refusal before acting, hint or not
+		// (it was in doubt, and so reconciled, before).
+		{"no room", sdk.CapacityError(0, "no node can take it"), intent.NotDone},
+		{"no room, come back", sdk.CapacityError(time.Minute, "no node can take it"), intent.NotDone},
+		{"no room, deadline", sdk.CapacityError(time.Minute, "full").WithCause(context.DeadlineExceeded), intent.Started},
 	} {
 		if got := intent.Classify(c.err); got != c.want {
 			t.Errorf("%s: Classify(%v) = %s, want %s", c.name, c.err, got, c.want)

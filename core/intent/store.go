@@ -206,31 +206,29 @@ func (s *Store) Finish(ctx context.Context, db bun.IDB, outs []Outcome) error {
 	return nil
 }
 
-// Classify is the state a plugin call's error leaves its action in:
+// Classify is the state a plugin call's error leaves its action in, by
+// what the error tells about the backend having acted (sdk.OutcomeOf):
 //
 //	nil                                         → Succeeded
 //	not sent (the host refused before calling)  → NotDone
-//	Unavailable with a retry hint, no deadline  → NotDone (the backend asked to come back)
-//	InvalidInput, NotFound, NotSupported,
-//	Conflict, Unauthenticated                   → Failed (the backend said no)
-//	anything else (a deadline, a lost process,
-//	Unavailable without a hint, Internal)       → Started: in doubt
+//	Deferred: Unavailable with a retry hint,
+//	Capacity (the backend asked to come back)   → NotDone
+//	Refused: InvalidInput, NotFound, Conflict,
+//	NotSupported, Unauthenticated               → Failed (the backend said no)
+//	InDoubt: a deadline, a lost process,
+//	Unavailable without a hint, Internal        → Started: in doubt
 func Classify(err error) State {
 	switch {
 	case err == nil:
 		return Succeeded
 	case errors.Is(err, pluginhost.ErrNotSent):
 		return NotDone
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		return Started
 	}
-	switch sdk.KindOf(err) {
-	case sdk.InvalidInput, sdk.NotFound, sdk.NotSupported, sdk.Conflict, sdk.Unauthenticated:
+	switch sdk.OutcomeOf(err) {
+	case sdk.Refused:
 		return Failed
-	case sdk.Unavailable:
-		if sdk.RetryAfterOf(err) > 0 {
-			return NotDone
-		}
+	case sdk.Deferred:
+		return NotDone
 	}
 	return Started
 }

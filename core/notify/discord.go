@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -207,8 +206,8 @@ func (s *Service) Discord(ctx context.Context, userID string) (*DiscordStatus, e
 }
 
 // NewInvite returns the user's live invite, or asks the plugin for a new
-// one when it expired. Errors: Conflict (community not configured),
-// Unavailable.
+// one when it expired. Errors: Conflict (community not configured), and
+// the plugin's errors as apperr.FromPlugin maps them.
 func (s *Service) NewInvite(ctx context.Context, userID string) (*DiscordInvite, error) {
 	st, err := s.Discord(ctx, userID)
 	if err != nil {
@@ -240,8 +239,9 @@ func (s *Service) primaryAccount(ctx context.Context, userID string) string {
 // sync. Without Discord OAuth the core cannot prove the id is the user's
 // own; each Discord account can be linked to one user only.
 // Errors: Invalid (discord_user_id), NotFound (not a member of the
-// server), Conflict (linked to another user, or community off),
-// Unavailable.
+// server: the plugin's NotFound means that here), Conflict (linked to
+// another user, or community off), and the plugin's other errors as
+// apperr.FromPlugin maps them.
 func (s *Service) LinkDiscord(ctx context.Context, userID, discordUserID string) (*DiscordLink, error) {
 	discordUserID = strings.TrimSpace(discordUserID)
 	if !isSnowflake(discordUserID) || len(discordUserID) < 17 {
@@ -477,22 +477,8 @@ func (s *Service) rolesOf(ctx context.Context, hp HoldingsProvider, userID strin
 	return roles, nil
 }
 
-// pluginError turns a plugin failure into what an API caller may see.
+// pluginError turns a plugin failure into what an API caller may see: the
+// platform's one mapping of plugin errors (apperr.FromPlugin).
 func pluginError(err error) error {
-	var ae *apperr.Error
-	if errors.As(err, &ae) {
-		return err
-	}
-	switch sdk.KindOf(err) {
-	case sdk.NotSupported:
-		return &apperr.Error{Code: apperr.Conflict, Reason: "community_disabled", Message: "the Discord plugin has no bot configured", Err: err}
-	case sdk.InvalidInput:
-		return &apperr.Error{Code: apperr.Invalid, Message: "Discord refused the request", Err: err}
-	}
-	e := &apperr.Error{Code: apperr.Unavailable, Message: "Discord is not reachable right now; try again later", Err: err}
-	var se *sdk.Error
-	if errors.As(err, &se) {
-		e.RetryAfter = se.RetryAfter
-	}
-	return e
+	return apperr.FromPlugin(err, "Discord")
 }

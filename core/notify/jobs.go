@@ -145,16 +145,14 @@ func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
 }
 
 // jobError stops retrying what cannot succeed: the community turned off,
-// or a plugin error that a retry will not fix.
+// or a plugin error whose kind a retry will not fix (a refused request, a
+// user Discord does not know, an operation the plugin lacks:
+// sdk.ErrorKind.Retryable).
 func jobError(err error) error {
 	if err == nil {
 		return nil
 	}
-	if apperr.CodeOf(err) == apperr.Conflict {
-		return river.JobCancel(err)
-	}
-	switch sdk.KindOf(err) {
-	case sdk.NotSupported, sdk.InvalidInput:
+	if apperr.CodeOf(err) == apperr.Conflict || !sdk.IsRetryable(err) {
 		return river.JobCancel(err)
 	}
 	return err

@@ -137,11 +137,7 @@ func (o *Outbox) attempt(ctx context.Context, m *Message, last bool) (attemptRes
 	}
 	// The plugin call happens outside any transaction.
 	sendErr := s.Send(ctx, m)
-	res := attemptResult{sendErr: sendErr, permanent: permanentFailure(sendErr)}
-	var se *sdk.Error
-	if errors.As(sendErr, &se) {
-		res.retryAfter = se.RetryAfter
-	}
+	res := attemptResult{sendErr: sendErr, permanent: permanentFailure(sendErr), retryAfter: sdk.RetryAfterOf(sendErr)}
 	q := o.db.NewUpdate().Model((*Message)(nil)).Where("id = ?", m.ID).Where("status = ?", StatusPending).
 		Set("locked_until = NULL")
 	switch {
@@ -253,19 +249,12 @@ func (w *batchWorker) Work(ctx context.Context, job *river.Job[batchArgs]) error
 }
 
 // permanentFailure reports errors that a retry cannot fix: marked with
-// Permanent by the sender, or plugin errors for a bad recipient or message,
-// a deleted webhook, a channel the plugin lacks.
+// Permanent by the sender, or plugin errors whose kind is not retryable (a
+// bad recipient or message, a deleted webhook, a channel the plugin lacks;
+// sdk.ErrorKind.Retryable).
 func permanentFailure(err error) bool {
 	if err == nil {
 		return false
 	}
-	if IsPermanent(err) {
-		return true
-	}
-	switch sdk.KindOf(err) {
-	case sdk.InvalidInput, sdk.NotFound, sdk.NotSupported:
-		var se *sdk.Error
-		return errors.As(err, &se)
-	}
-	return false
+	return IsPermanent(err) || !sdk.IsRetryable(err)
 }

@@ -10,9 +10,9 @@
 // notification service) may add headers, finish the body, or suppress the
 // message (an unsubscribe that happened after it was queued): a suppressed
 // message is marked failed with last_error "suppressed: …" and never sent.
-// A plugin error of kind invalid_input, not_found or not_supported fails the
-// message at once; other errors are retried, no sooner than the plugin's
-// retry-after hint.
+// A plugin error whose kind is not retryable (invalid_input, not_found,
+// not_supported: sdk.ErrorKind.Retryable) fails the message at once; other
+// errors are retried, no sooner than the plugin's retry-after hint.
 package outbox
 
 import (

@@ -212,31 +212,9 @@ func capName(c sdk.Capability) string {
 	return string(c)
 }
 
-// backendError turns a provisioner's error into what the customer sees:
-// the plugin's message (it describes the backend's refusal) under a code
-// that says whether retrying can help.
+// backendError turns a provisioner's error on op into what the customer
+// sees: the platform's one mapping of plugin errors (apperr.FromPlugin),
+// with the provisioner's text kept for the log only.
 func backendError(op string, err error) error {
-	if _, ok := apperr.As(err); ok {
-		return err
-	}
-	msg := err.Error()
-	if len(msg) > 300 {
-		msg = msg[:300]
-	}
-	var e *apperr.Error
-	switch sdk.KindOf(err) {
-	case sdk.Conflict:
-		e = apperr.New(apperr.Conflict, "the backend refused the %s: %s", op, msg).WithReason("backend_conflict")
-	case sdk.InvalidInput:
-		e = apperr.New(apperr.Unprocessable, "the backend refused the %s: %s", op, msg).WithReason("backend_refused")
-	case sdk.NotSupported:
-		e = apperr.New(apperr.Unprocessable, "the backend does not support the %s", op).WithReason("not_supported")
-	case sdk.NotFound:
-		e = apperr.New(apperr.Conflict, "the backend no longer knows this service").WithReason("backend_not_found")
-	default:
-		e = apperr.New(apperr.Unavailable, "the %s could not be done now; try again later", op).WithReason("backend_unavailable")
-		e.RetryAfter = sdk.RetryAfterOf(err)
-	}
-	e.Err = fmt.Errorf("provisioning: %s: %w", op, err)
-	return e
+	return apperr.FromPlugin(fmt.Errorf("provisioning: %s: %w", op, err), "the service's backend")
 }

@@ -282,7 +282,9 @@ func (s *Service) callRun(ctx context.Context, rc *runContext, lastTry bool) (o 
 	switch state {
 	case intent.Failed:
 		switch {
-		case permanent(callErr) || rc.Attempt >= rc.MaxAttempts || lastTry:
+		case !sdk.IsRetryable(callErr) || rc.Attempt >= rc.MaxAttempts || lastTry:
+			// Retrying cannot help (sdk.ErrorKind.Retryable), or the
+			// attempts are spent.
 			o.status = RunFailed
 		default:
 			// A definite failure: the next attempt is a new action with a
@@ -393,15 +395,6 @@ func (s *Service) fromRecorded(rc *runContext, in *intent.Intent, lastTry bool) 
 		}
 	}
 	return o
-}
-
-// permanent errors fail the run at once: retrying cannot help.
-func permanent(err error) bool {
-	switch sdk.KindOf(err) {
-	case sdk.InvalidInput, sdk.NotSupported, sdk.NotFound:
-		return true
-	}
-	return false
 }
 
 // errScriptFailed is a script that ran and exited non-zero.

@@ -311,3 +311,41 @@ func TestOutcomeWriteRetried(t *testing.T) {
 		t.Errorf("%d keys called, want %d", len(per), len(tasks))
 	}
 }
+
+// TestNoRoomIsRetriedWithTheSameKey: a backend with no room for a script
+// (Capacity) refused it before acting, so the run is retried with the same
+// key rather than ending unknown as a call without an answer does; the
+// retry runs it once.
+func TestNoRoomIsRetriedWithTheSameKey(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		script := mustTask(t, b, scheduler.TaskInput{Type: "custom_script", Script: "say hello", Cron: "0 * * * *", Notify: "none"})
+		b.clock.Add(time.Hour)
+		if _, err := b.s.DueTasks(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b.prov.errFunc = func(call) error { return sdk.CapacityError(0, "no runner has room") }
+		chunk := b.jobRuns(t)[0]
+		if err := b.s.ExecuteRunsForTest(ctx, chunk, 1, 6); err == nil {
+			t.Fatal("nil; the script is to be run again on the retry")
+		}
+		tasks := map[string]string{"script": script.ID}
+		if diff := cmp.Diff(map[string]string{"script": scheduler.RunRetrying}, b.statuses(t, tasks)); diff != "" {
+			t.Errorf("after the refused call (-want +got)\n%s", diff)
+		}
+		b.prov.errFunc = nil
+		b.clock.Add(time.Minute)
+		if err := b.s.ExecuteRunsForTest(ctx, chunk, 2, 6); err != nil {
+			t.Fatalf("retry: %v", err)
+		}
+		if diff := cmp.Diff(map[string]string{"script": scheduler.RunSucceeded}, b.statuses(t, tasks)); diff != "" {
+			t.Errorf("after the retry (-want +got)\n%s", diff)
+		}
+		calls := b.prov.Calls()
+		if len(calls) != 2 || calls[0].Key != calls[1].Key {
+			t.Errorf("calls %+v; want the script twice with one key", calls)
+		}
+	})
+}

@@ -8,6 +8,7 @@
 //	fail_create = "<n>"         the first n Create attempts of a service fail
 //	fail_kind   = "invalid"     failures are InvalidInput (permanent),
 //	fail_kind   = "capacity"    Capacity (no room at the backend: retryable),
+//	fail_kind   = "not_found"   NotFound (the backend does not know it: permanent),
 //	                            otherwise Unavailable (retryable)
 //	fail_retry_after = "<dur>"  failures carry that retry-after hint
 //	fail_suspend = "always"     every Suspend fails (Unavailable)
@@ -18,7 +19,8 @@
 //	                            does (then ERROR)
 //
 // A file <state_dir>/<service id>.fail_suspend also makes Suspend fail,
-// until the test removes it.
+// until the test removes it; <service id>.suspend_not_found makes it fail
+// with NotFound.
 package main
 
 import (
@@ -57,7 +59,7 @@ type plugin struct {
 var options = sdk.Options{
 	sdk.StringOption("size", "plan size").OnPlan().MaxLen(16),
 	sdk.StringOption("fail_create", `"always" or how many first attempts fail`).OnPlan().Matching(`always|[0-9]+`),
-	sdk.EnumOption("fail_kind", "kind of the injected failures", "invalid", "unavailable", "capacity").OnPlan(),
+	sdk.EnumOption("fail_kind", "kind of the injected failures", "invalid", "unavailable", "capacity", "not_found").OnPlan(),
 	sdk.StringOption("fail_retry_after", "the retry-after of the injected failures (a Go duration)").OnPlan().Matching(`[0-9]+(ms|s|m|h)`),
 	sdk.EnumOption("fail_suspend", "make every suspend fail", "always").OnPlan(),
 	sdk.IntOption("extra_ipv4", "IPv4 addresses besides the first").OnPlan().Range(0, 4),
@@ -163,6 +165,8 @@ func failure(opts map[string]string, what string) error {
 		return sdk.FieldErrorf("plan_options", "%s refused by the test backend", what)
 	case "capacity":
 		return sdk.CapacityError(ra, "%s: no allocations satisfying the requirements", what)
+	case "not_found":
+		return sdk.Errorf(sdk.NotFound, "%s: the test backend does not know the server", what)
 	}
 	return sdk.UnavailableError(ra, "%s: the test backend is down", what)
 }
@@ -202,6 +206,9 @@ func (p *plugin) Suspend(_ context.Context, r *pb.SuspendRequest) (*pb.SuspendRe
 	opts := r.GetService().GetPlanOptions()
 	id := r.GetService().GetServiceId()
 	st, err := p.act(r.GetService(), r.GetIdempotencyKey(), "suspend:"+r.GetReason(), "suspended", func(*record) error {
+		if p.marker(id, "suspend_not_found") {
+			return failure(map[string]string{"fail_kind": "not_found"}, "suspend")
+		}
 		if opts["fail_suspend"] == "always" || p.marker(id, "fail_suspend") {
 			return failure(map[string]string{}, "suspend")
 		}
