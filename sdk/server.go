@@ -212,7 +212,14 @@ func (ps *pluginServer) Configure(ctx context.Context, r *pb.ConfigureRequest) (
 	return &pb.ConfigureResponse{Diagnostics: DiagnosticsToProto(diags)}, nil
 }
 
+// Health answers for the process before Configure, so that a host (or
+// `ezscale plugins check`) can tell "the plugin serves" from "the plugin is
+// broken" without configuring it. The plugin's own Health speaks for a
+// configured plugin only: most report "not configured" until then.
 func (ps *pluginServer) Health(ctx context.Context, _ *pb.HealthRequest) (*pb.HealthResponse, error) {
+	if !ps.s.isConfigured() {
+		return &pb.HealthResponse{Message: NotConfiguredHealth}, nil
+	}
 	if err := ps.s.p.Health(ctx); err != nil {
 		return nil, err
 	}
