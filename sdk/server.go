@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -43,33 +44,23 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 	if err := d.Options.Validate(); err != nil {
 		return nil, fmt.Errorf("sdk: plugin %s: %w", d.Name, err)
 	}
+	if err := checkImplementation(d.Name, p, d.Capabilities); err != nil {
+		return nil, err
+	}
 	s := &server{p: p, schema: schema, logger: logger}
 	if logger == nil {
 		s.logger = hclog.NewNullLogger()
 	}
-	caps := slices.Clone(d.Capabilities)
-	if _, ok := p.(Provisioner); ok {
-		s.kinds = append(s.kinds, KindProvisioner)
-		caps = append(caps, provisionerCapabilities(p)...)
-	}
-	for _, k := range []struct {
-		ok   bool
-		kind Kind
-	}{
-		{is[Notifier](p), KindNotifier},
-		{is[Community](p), KindCommunity},
-		{is[PaymentGateway](p), KindPaymentGateway},
-		{is[Monitor](p), KindMonitor},
-		{is[Assistant](p), KindAssistant},
-		{is[Helpdesk](p), KindHelpdesk},
-		{is[PricingSource](p), KindPricingSource},
-	} {
-		if k.ok {
+	// Kinds and capabilities are derived from the interfaces p implements;
+	// checkImplementation refused any listed capability it lacks.
+	var caps []Capability
+	for _, k := range kindInterfaces {
+		if reflect.TypeOf(p).Implements(k.typ) {
 			s.kinds = append(s.kinds, k.kind)
 		}
 	}
-	if len(s.kinds) == 0 {
-		return nil, fmt.Errorf("sdk: plugin %s implements no plugin kind (Notifier, Provisioner, …)", d.Name)
+	if slices.Contains(s.kinds, KindProvisioner) {
+		caps = provisionerCapabilities(p)
 	}
 	if len(d.Options) > 0 && !slices.Contains(s.kinds, KindProvisioner) {
 		return nil, fmt.Errorf("sdk: plugin %s declares options, but only provisioners read them", d.Name)
@@ -93,7 +84,7 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 	return s, nil
 }
 
-func is[I any](p any) bool { _, ok := p.(I); return ok }
+
 
 // register adds every service the plugin implements to g.
 func (s *server) register(g grpc.ServiceRegistrar) {

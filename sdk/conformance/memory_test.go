@@ -32,7 +32,7 @@ func (m *memProvisioner) Health(context.Context) error                { return n
 
 func (m *memProvisioner) Validate(_ context.Context, r *pb.ValidateRequest) (*pb.ValidateResponse, error) {
 	if r.GetService().GetPlanOptions()["size"] == "" {
-		return &pb.ValidateResponse{Diagnostics: sdk.DiagnosticsToProto(sdk.FieldError("plan_options.size", "required"))}, nil
+		return &pb.ValidateResponse{Diagnostics: sdk.DiagnosticsToProto(sdk.FieldDiagnostic("plan_options.size", "is required"))}, nil
 	}
 	return &pb.ValidateResponse{}, nil
 }
