@@ -84,8 +84,6 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 	return s, nil
 }
 
-
-
 // register adds every service the plugin implements to g.
 func (s *server) register(g grpc.ServiceRegistrar) {
 	pb.RegisterPluginServiceServer(g, &pluginServer{s: s})
