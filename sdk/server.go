@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"os"
 	"reflect"
 	"runtime/debug"
 	"slices"
@@ -24,6 +25,9 @@ type server struct {
 	schema *Schema
 	kinds  []Kind
 	logger hclog.Logger
+	// env is given to every call through its context: the data directory
+	// and the outcome store in it.
+	env *pluginEnv
 
 	mu         sync.RWMutex
 	configured bool
@@ -51,6 +55,7 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 	if logger == nil {
 		s.logger = hclog.NewNullLogger()
 	}
+	s.env = newPluginEnv(os.Getenv(DataDirEnv), s.logger)
 	// Kinds and capabilities are derived from the interfaces p implements;
 	// checkImplementation refused any listed capability it lacks.
 	var caps []Capability
@@ -130,6 +135,7 @@ func (s *server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 			resp, err = nil, ToStatus(Errorf(Internal, "plugin panicked in %s: %v", info.FullMethod, r))
 		}
 	}()
+	ctx = withEnv(ctx, s.env)
 	if !strings.HasPrefix(info.FullMethod, "/"+pb.PluginService_ServiceDesc.ServiceName+"/") {
 		if !s.isConfigured() {
 			return nil, ToStatus(UnavailableError(0, "plugin is not configured yet"))
@@ -145,9 +151,10 @@ func (s *server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 	return resp, nil
 }
 
-// NewGRPCServer returns a gRPC server serving p with the SDK's interceptor.
-// Serve uses it under go-plugin; the plugintest harness uses it on a
-// loopback listener. opts are passed to grpc.NewServer.
+// NewGRPCServer returns a gRPC server serving p with the SDK's interceptor,
+// with the data directory named by EZSCALE_PLUGIN_DATA_DIR. opts are passed
+// to grpc.NewServer. NewServer also takes the data directory and can close
+// it.
 func NewGRPCServer(p Plugin, logger hclog.Logger, opts ...grpc.ServerOption) (*grpc.Server, error) {
 	s, err := newServer(p, logger)
 	if err != nil {
@@ -156,6 +163,46 @@ func NewGRPCServer(p Plugin, logger hclog.Logger, opts ...grpc.ServerOption) (*g
 	g := grpc.NewServer(append(opts, grpc.ChainUnaryInterceptor(s.unary))...)
 	s.register(g)
 	return g, nil
+}
+
+// ServerOptions configure NewServer.
+type ServerOptions struct {
+	// Logger receives panics and the SDK's own problems. [discard]
+	Logger hclog.Logger
+	// DataDir is the plugin's private data directory (DataDir, Outcomes).
+	// Serve takes it from EZSCALE_PLUGIN_DATA_DIR. ["": none]
+	DataDir string
+	// GRPC options are passed to grpc.NewServer.
+	GRPC []grpc.ServerOption
+}
+
+// Server is a plugin served over gRPC with the SDK's interceptor, for
+// tools and tests that serve a plugin themselves (the plugintest harness
+// does); Serve is the way for a plugin's main.
+type Server struct {
+	*grpc.Server
+	s *server
+}
+
+// NewServer returns a Server for p. Call Serve on a listener, and Stop when
+// done: it also closes the data directory, as a process exit would.
+func NewServer(p Plugin, o ServerOptions) (*Server, error) {
+	s, err := newServer(p, o.Logger)
+	if err != nil {
+		return nil, err
+	}
+	s.env = newPluginEnv(o.DataDir, s.logger)
+	g := grpc.NewServer(append(o.GRPC, grpc.ChainUnaryInterceptor(s.unary))...)
+	s.register(g)
+	return &Server{Server: g, s: s}, nil
+}
+
+// Stop stops serving at once and closes the plugin's data directory.
+func (s *Server) Stop() {
+	s.Server.Stop()
+	if err := s.s.env.close(); err != nil {
+		s.s.logger.Warn("closing the data directory", "error", err)
+	}
 }
 
 type pluginServer struct {

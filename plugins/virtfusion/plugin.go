@@ -98,9 +98,9 @@ func (p *Plugin) current() (*vf.Client, settings, error) {
 	return p.client, p.cfg, nil
 }
 
-// maxID bounds the panel ids an option may name (VirtFusion ids are
+// maxPanelID bounds the panel ids an option may name (VirtFusion ids are
 // 32-bit).
-const maxID = 1<<31 - 1
+const maxPanelID = 1<<31 - 1
 
 // hostnameRe is an RFC 1123 host name: dot-separated labels of letters,
 // digits and inner hyphens.
@@ -111,9 +111,9 @@ const hostnameRe = `[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A
 // customer may choose the location (hypervisor group) and OS template
 // among those the plan offers, and the server's hostname.
 var options = sdk.Options{
-	sdk.IntOption("package_id", "VirtFusion package of new servers (default: the config's package_id)").OnPlan().Range(1, maxID),
-	sdk.IntOption("hypervisor_group_id", "hypervisor group (location) new servers are placed in (default: the config's)").OnPlan().AtOrder().Range(1, maxID),
-	sdk.IntOption("os_template_id", "OS template installed on new servers (default: the config's)").OnPlan().AtOrder().Range(1, maxID),
+	sdk.IntOption("package_id", "VirtFusion package of new servers (default: the config's package_id)").OnPlan().Range(1, maxPanelID),
+	sdk.IntOption("hypervisor_group_id", "hypervisor group (location) new servers are placed in (default: the config's)").OnPlan().AtOrder().Range(1, maxPanelID),
+	sdk.IntOption("os_template_id", "OS template installed on new servers (default: the config's)").OnPlan().AtOrder().Range(1, maxPanelID),
 	sdk.IntOption("ipv4", "IPv4 addresses of a new server (default: the config's ipv4)").OnPlan().Range(0, 32),
 	sdk.StringOption("hostname", "the new server's host name").AtOrder().MaxLen(253).Matching(hostnameRe),
 }
