@@ -39,7 +39,9 @@ type memProvisioner struct {
 
 var memCreates = sdk.NewOutcomes[*pb.CreateResponse]("create")
 
-func newMemProvisioner() *memProvisioner { return &memProvisioner{b: newMemBackend(), byKey: map[string]string{}} }
+func newMemProvisioner() *memProvisioner {
+	return &memProvisioner{b: newMemBackend(), byKey: map[string]string{}}
+}
 
 // restarted is a new instance of the plugin over the same backend.
 func (m *memProvisioner) restarted() sdk.Plugin {

@@ -157,4 +157,3 @@ func namesField(diags sdk.Diagnostics, field string) bool {
 	}
 	return false
 }
-

@@ -297,4 +297,3 @@ func (h *Harness) Helpdesk() sdk.Helpdesk { return sdk.NewHelpdeskClient(cc{h}) 
 
 // PricingSource returns the pricing source client.
 func (h *Harness) PricingSource() sdk.PricingSource { return sdk.NewPricingSourceClient(cc{h}) }
-
