@@ -4,6 +4,7 @@
 // to "crash" exits the process mid-call; GetInfo of external id
 // "crash-once" exits the first time (remembered in config state_dir); the
 // config health = "unhealthy" | "hang" makes Health fail or block.
+// Delivering to "datadir" answers the plugin's data directory.
 package main
 
 import (
@@ -46,7 +47,7 @@ var testOptions = sdk.Options{
 
 func (p *plugin) Configure(_ context.Context, cfg sdk.Config) error {
 	if cfg.String("api_url") == "refuse" {
-		return sdk.FieldError("api_url", "the backend refused this URL")
+		return sdk.FieldDiagnostic("api_url", "the backend refused this URL")
 	}
 	p.health.Store(cfg.String("health"))
 	p.stateDir.Store(cfg.String("state_dir"))
@@ -72,6 +73,8 @@ func (p *plugin) Deliver(ctx context.Context, r *pb.DeliverRequest) (*pb.Deliver
 		os.Exit(3)
 	case "invalid":
 		return nil, sdk.FieldErrorf("recipient", "not deliverable")
+	case "datadir":
+		return &pb.DeliverResponse{ProviderMessageId: sdk.DataDir(ctx)}, nil
 	}
 	return &pb.DeliverResponse{ProviderMessageId: "id-" + r.GetIdempotencyKey()}, nil
 }
