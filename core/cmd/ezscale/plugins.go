@@ -14,7 +14,7 @@ import (
 
 func pluginsCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "plugins", Short: "Inspect configured plugins and vet plugin executables"}
-	c.AddCommand(pluginsListCmd(g), pluginsCheckCmd())
+	c.AddCommand(pluginsListCmd(g), pluginsCheckCmd(), pluginsConformanceCmd(g))
 	return c
 }
 
