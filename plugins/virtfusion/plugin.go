@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"hash/fnv"
-	"net/url"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/ezscale/platform/plugins/internal/idem"
 	vf "github.com/ezscale/platform/plugins/virtfusion/virtfusionapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -19,7 +17,6 @@ const version = "0.1.0"
 
 // Plugin is the VirtFusion provisioner.
 type Plugin struct {
-	idem  *idem.Cache
 	users keyedLock   // one create at a time per VirtFusion user
 	lost  lostCreates // creates whose answer was lost, by service id
 
@@ -33,53 +30,49 @@ type settings struct {
 	groupID, packageID, osTemplateID, ipv4 int64
 }
 
+// config is the plugin's config block, declared as a struct: the schema
+// Describe reports comes from its tags.
+type config struct {
+	APIURL       string        `config:"api_url,required,url" doc:"VirtFusion API root, e.g. https://cp.example.com/api/v1"`
+	APIToken     string        `config:"api_token,required,secret" doc:"API token (Bearer)"`
+	Timeout      time.Duration `config:"timeout,positive" default:"30s" doc:"per API request"`
+	GroupID      int64         `config:"hypervisor_group_id" default:"1" doc:"hypervisor group for new servers unless the plan sets hypervisor_group_id"`
+	PackageID    int64         `config:"package_id" default:"0" doc:"package for new servers unless the plan sets package_id; 0 means the plan must set it"`
+	OSTemplateID int64         `config:"os_template_id" default:"1" doc:"OS template installed on new servers unless the plan sets os_template_id"`
+	IPv4         int64         `config:"ipv4" default:"1" doc:"IPv4 addresses per new server unless the plan sets ipv4"`
+}
+
+var configSpec = sdk.ConfigOf[config]()
+
 // New returns an unconfigured plugin.
-func New() *Plugin { return &Plugin{idem: idem.New()} }
+func New() *Plugin { return &Plugin{} }
 
 // Describe is static: the SDK calls it in describe mode too.
 func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{
-		Name:    "virtfusion",
-		Version: version,
-		Options: options,
-		Schema: sdk.NewSchema().
-			String("api_url", sdk.Required(), sdk.Doc("VirtFusion API root, e.g. https://cp.example.com/api/v1")).
-			String("api_token", sdk.Required(), sdk.Secret(), sdk.Doc("API token (Bearer)")).
-			Duration("timeout", sdk.Default("30s"), sdk.Doc("per API request")).
-			Int("hypervisor_group_id", sdk.Default(1), sdk.Doc("hypervisor group for new servers unless the plan sets hypervisor_group_id")).
-			Int("package_id", sdk.Default(0), sdk.Doc("package for new servers unless the plan sets package_id; 0 means the plan must set it")).
-			Int("os_template_id", sdk.Default(1), sdk.Doc("OS template installed on new servers unless the plan sets os_template_id")).
-			Int("ipv4", sdk.Default(1), sdk.Doc("IPv4 addresses per new server unless the plan sets ipv4")),
-	}
+	return sdk.Description{Name: "virtfusion", Version: version, Options: options, Schema: configSpec.Schema()}
 }
 
-// ValidateConfig checks what the schema cannot: a usable URL.
+// ValidateConfig lets the core refuse a bad block, naming each field.
 func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
-	var ds sdk.Diagnostics
-	if u, err := url.Parse(cfg.String("api_url")); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		ds = append(ds, sdk.FieldError("api_url", "must be an http(s) URL such as https://cp.example.com/api/v1")...)
-	}
-	if cfg.Duration("timeout") <= 0 {
-		ds = append(ds, sdk.FieldError("timeout", "must be positive")...)
-	}
+	_, ds := configSpec.Decode(cfg)
 	return ds
 }
 
 // Configure builds the API client; it does not call VirtFusion, so a panel
 // that is down does not stop the plugin from starting.
-func (p *Plugin) Configure(ctx context.Context, cfg sdk.Config) error {
-	if ds := p.ValidateConfig(ctx, cfg); ds.HasErrors() {
+func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
+	c, ds := configSpec.Decode(cfg)
+	if ds.HasErrors() {
 		return ds
 	}
-	client, err := vf.New(vf.Config{BaseURL: cfg.String("api_url"), Token: cfg.String("api_token"), Timeout: cfg.Duration("timeout")})
+	client, err := vf.New(vf.Config{BaseURL: c.APIURL, Token: c.APIToken, Timeout: c.Timeout})
 	if err != nil {
-		return sdk.FieldError("api_url", err.Error())
+		return sdk.FieldDiagnostic("api_url", "%v", err)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.client = client
-	p.cfg = settings{groupID: cfg.Int("hypervisor_group_id"), packageID: cfg.Int("package_id"),
-		osTemplateID: cfg.Int("os_template_id"), ipv4: cfg.Int("ipv4")}
+	p.cfg = settings{groupID: c.GroupID, packageID: c.PackageID, osTemplateID: c.OSTemplateID, ipv4: c.IPv4}
 	return nil
 }
 

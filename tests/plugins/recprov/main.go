@@ -57,7 +57,7 @@ func (p *base) Configure(_ context.Context, cfg sdk.Config) error {
 	dir := cfg.String("state_dir")
 	if p.record.Load() {
 		if dir == "" {
-			return sdk.FieldError("state_dir", "is required when record is true")
+			return sdk.FieldDiagnostic("state_dir", "is required when record is true")
 		}
 		if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o755); err != nil {
 			return err
