@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -101,7 +102,7 @@ func (e *pluginEnv) openStore() (*outcomeStore, error) {
 		return nil, Errorf(Internal, "creating the data directory: %v", err)
 	}
 	db, err := bolt.Open(filepath.Join(e.dataDir, OutcomesFile), 0o600, &bolt.Options{Timeout: 2 * time.Second})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, UnavailableError(5*time.Second, "the data directory %s is in use by another process of this plugin", e.dataDir)
 	}
 	if err != nil {

@@ -55,10 +55,15 @@ type Description struct {
 	// ezscale-plugin-<name>.
 	Name    string
 	Version string
-	// Schema of the plugin's config block; nil means no config.
+	// Schema of the plugin's config block; nil means no config. Derive it
+	// from a struct with ConfigOf.
 	Schema *Schema
-	// Capabilities are added to those Serve derives from the optional
-	// interfaces the plugin implements. Leave empty unless told otherwise.
+	// Capabilities are derived by Serve from the optional interfaces the
+	// plugin implements; never set them by hand. A capability listed here
+	// that the plugin does not implement makes Serve refuse to start,
+	// naming the interface; one it does implement changes nothing.
+	//
+	// Deprecated: leave empty; capabilities are always derived.
 	Capabilities []Capability
 	// Options declares the keys a provisioner reads from a service's
 	// options (ServiceRef.plan_options): types, limits, and whether staff

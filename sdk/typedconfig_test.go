@@ -23,8 +23,8 @@ type panelConfig struct {
 	Tags     []string      `config:"tags"`
 	Region   *string       `config:"region" doc:"nil when not set"`
 	Port     *uint16       `config:"port"`
-	internal int
-	Derived  string `config:"-"`
+	internal int           //nolint:unused // an unexported field is left out
+	Derived  string        `config:"-"`
 }
 
 // Validate checks a rule across fields.
@@ -68,7 +68,7 @@ func TestConfigSpecDecode(t *testing.T) {
 		t.Fatal(diags)
 	}
 	port := uint16(8080)
-	want := panelConfig{APIURL: "https://panel.example.com", Token: "t", Timeout: 30 * time.Second, IPv4: 4, Ratio: 0.5,
+	want := panelConfig{internal: 0, APIURL: "https://panel.example.com", Token: "t", Timeout: 30 * time.Second, IPv4: 4, Ratio: 0.5,
 		Policy: "mandatory", Tags: []string{"a", "b"}, Port: &port}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(panelConfig{})); diff != "" {
 		t.Errorf("decoded (-want +got):\n%s", diff)

@@ -158,7 +158,7 @@ func (h *Harness) up(dataDir string) error {
 	h.mu.Unlock()
 	desc, err := h.Plugin().Describe(ctx)
 	if err != nil {
-		return fmt.Errorf("Describe: %v", err)
+		return fmt.Errorf("describe: %v", err)
 	}
 	h.mu.Lock()
 	h.desc = desc
@@ -166,10 +166,10 @@ func (h *Harness) up(dataDir string) error {
 	if h.o.configure {
 		diags, err := h.Plugin().Configure(ctx, h.o.config)
 		if err != nil {
-			return fmt.Errorf("Configure: %v", err)
+			return fmt.Errorf("configure: %v", err)
 		}
 		if diags.HasErrors() {
-			return fmt.Errorf("Configure refused the config: %v", diags)
+			return fmt.Errorf("configure refused the config: %v", diags)
 		}
 	}
 	return nil
