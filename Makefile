@@ -13,6 +13,8 @@ BUF := github.com/bufbuild/buf/cmd/buf@v1.75.0
 CONFIG ?= config/examples/dev.hcl
 # The OpenAPI linter (Redocly CLI), pinned by package-lock.json there.
 OPENAPI_LINT := tools/openapi-lint
+# The descriptor set of proto/ the Python example plugin loads.
+PY_DESCRIPTORS := sdk/examples/python-provisioner/plugin_v1.binpb
 
 .DEFAULT_GOAL := help
 
@@ -78,15 +80,16 @@ tidy: ## go mod tidy in every module.
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy); done
 
 .PHONY: proto
-proto: ## Lint proto/ and regenerate the plugin protocol's Go code into sdk/pluginv1.
+proto: ## Lint proto/, regenerate the plugin protocol's Go code into sdk/pluginv1 and the Python example's descriptor set.
 	cd proto && $(GO) run $(BUF) lint
 	@# Start from an empty folder so a removed .proto leaves no stale .pb.go behind.
 	rm -f sdk/pluginv1/*.pb.go
 	cd proto && $(GO) run $(BUF) generate
+	cd proto && $(GO) run $(BUF) build --exclude-source-info -o ../$(PY_DESCRIPTORS)
 
 .PHONY: verify
 verify: ## Fail when go.mod/go.sum are untidy or generated code is stale.
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy -diff); done
 	$(MAKE) proto
-	@if ! git diff --exit-code -- sdk/pluginv1 || [ -n "$$(git status --porcelain -- sdk/pluginv1)" ]; then \
-		echo "sdk/pluginv1 is stale: run 'make proto' and commit the result"; exit 1; fi
+	@if ! git diff --exit-code -- sdk/pluginv1 $(PY_DESCRIPTORS) || [ -n "$$(git status --porcelain -- sdk/pluginv1 $(PY_DESCRIPTORS))" ]; then \
+		echo "sdk/pluginv1 or $(PY_DESCRIPTORS) is stale: run 'make proto' and commit the result"; exit 1; fi

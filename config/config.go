@@ -127,6 +127,11 @@ type Auth struct {
 type PluginHost struct {
 	CallTimeout    time.Duration `koanf:"call_timeout"`
 	HealthInterval time.Duration `koanf:"health_interval"`
+	// DataDir holds one private directory per plugin block,
+	// DataDir/<name>/ (created 0700), given to the plugin process as
+	// EZSCALE_PLUGIN_DATA_DIR and kept across restarts and upgrades: the
+	// SDK records outcomes of calls to key-less backends there.
+	DataDir string `koanf:"data_dir"`
 }
 
 // Billing configures invoices and the overdue policy.
@@ -317,7 +322,7 @@ func Default() Config {
 			ResetEmailWindow:    time.Hour,
 			SecretsPreviousKeys: []string{},
 		},
-		Plugins: PluginHost{CallTimeout: 30 * time.Second, HealthInterval: 30 * time.Second},
+		Plugins: PluginHost{CallTimeout: 30 * time.Second, HealthInterval: 30 * time.Second, DataDir: "data/plugins"},
 		Billing: Billing{
 			Currency:             "USD",
 			InvoiceDaysBefore:    7,

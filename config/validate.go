@@ -141,6 +141,9 @@ func (c *Config) validate(errs *Error) {
 
 	positive("plugins.call_timeout", c.Plugins.CallTimeout)
 	positive("plugins.health_interval", c.Plugins.HealthInterval)
+	if c.Plugins.DataDir == "" {
+		bad("plugins.data_dir", "must name a directory (each plugin gets data_dir/<name>/)")
+	}
 
 	if !currencyRe.MatchString(c.Billing.Currency) {
 		bad("billing.currency", "%q is not an ISO 4217 code such as USD", c.Billing.Currency)

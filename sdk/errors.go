@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -90,7 +91,10 @@ func Errorf(kind ErrorKind, format string, args ...any) *Error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
 }
 
-// FieldErrorf returns an InvalidInput error naming the field at fault.
+// FieldErrorf returns an InvalidInput error naming the field at fault,
+// relative to the request ("service.plan_options.package_id", "recipient").
+// Return it from a kind call. For config problems and ValidateResponse
+// entries, use FieldDiagnostic.
 func FieldErrorf(field, format string, args ...any) *Error {
 	return &Error{Kind: InvalidInput, Field: field, Message: fmt.Sprintf(format, args...)}
 }
@@ -281,7 +285,14 @@ func ToStatus(err error) error {
 		return nil
 	}
 	var e *Error
-	if !errors.As(err, &e) {
+	var ds Diagnostics
+	switch {
+	case errors.As(err, &e):
+	case errors.As(err, &ds):
+		// A kind call that returned Diagnostics refused its request: that
+		// is invalid input, named by its first error, not a plugin bug.
+		e = diagnosticsError(ds)
+	default:
 		if _, ok := status.FromError(err); ok {
 			// Already a status (e.g. from the gRPC runtime): pass it through.
 			return err
@@ -372,5 +383,32 @@ func FromStatus(err error) error {
 	default:
 		e.Kind = Internal
 	}
+	return e
+}
+
+// diagnosticsError is the InvalidInput error a Diagnostics returned from a
+// kind call becomes: the first error's field, every problem in the message.
+func diagnosticsError(ds Diagnostics) *Error {
+	e := &Error{Kind: InvalidInput}
+	var msgs []string
+	for _, d := range ds {
+		if d.Severity == SeverityWarning {
+			continue
+		}
+		if e.Field == "" {
+			e.Field = d.Field
+			msg := d.Summary
+			if d.Detail != "" {
+				msg += " (" + d.Detail + ")"
+			}
+			msgs = append(msgs, msg)
+			continue
+		}
+		msgs = append(msgs, d.String())
+	}
+	if len(msgs) == 0 {
+		msgs = append(msgs, ds.Error())
+	}
+	e.Message = strings.Join(msgs, "; ")
 	return e
 }

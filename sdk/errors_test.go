@@ -172,3 +172,18 @@ func TestOutcomeOfACutShortCall(t *testing.T) {
 		t.Error("a nil error is retryable")
 	}
 }
+
+// TestDiagnosticsFromAKindCallAreInvalidInput: a Diagnostics returned as the
+// error of a kind call refused the request, so it crosses the wire as
+// InvalidInput naming its first error's field, not as Internal.
+func TestDiagnosticsFromAKindCallAreInvalidInput(t *testing.T) {
+	t.Parallel()
+	ds := append(FieldDiagnostic("plan_options.size", "must be %s", "small or large"),
+		Diagnostic{Severity: SeverityWarning, Field: "x", Summary: "ignored"},
+		Diagnostic{Severity: SeverityError, Field: "customer.email", Summary: "is required"})
+	got := FromStatus(ToStatus(fmt.Errorf("validating: %w", ds)))
+	want := &Error{Kind: InvalidInput, Field: "plan_options.size", Message: "must be small or large; customer.email: is required"}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Error{})); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/ezscale/platform/sdk/pluginv1"
@@ -54,10 +55,15 @@ type Description struct {
 	// ezscale-plugin-<name>.
 	Name    string
 	Version string
-	// Schema of the plugin's config block; nil means no config.
+	// Schema of the plugin's config block; nil means no config. Derive it
+	// from a struct with ConfigOf.
 	Schema *Schema
-	// Capabilities are added to those Serve derives from the optional
-	// interfaces the plugin implements. Leave empty unless told otherwise.
+	// Capabilities are derived by Serve from the optional interfaces the
+	// plugin implements; never set them by hand. A capability listed here
+	// that the plugin does not implement makes Serve refuse to start,
+	// naming the interface; one it does implement changes nothing.
+	//
+	// Deprecated: leave empty; capabilities are always derived.
 	Capabilities []Capability
 	// Options declares the keys a provisioner reads from a service's
 	// options (ServiceRef.plan_options): types, limits, and whether staff
@@ -78,7 +84,12 @@ const (
 // Diagnostic is one problem with a config or a request, naming the field.
 type Diagnostic struct {
 	Severity Severity
-	// Field is the dotted path of the field at fault; empty for the whole.
+	// Field is the dotted path of the field at fault, relative to what was
+	// checked; empty for the whole. In Configure and ValidateConfig it is
+	// relative to the plugin's config {} block ("api_url", not
+	// "plugin.x.config.api_url"): the core adds the block and the file
+	// position. In a ValidateResponse it is relative to the request's
+	// service ("plan_options.package_id", "customer.email").
 	Field   string
 	Summary string
 	Detail  string
@@ -107,7 +118,23 @@ func (d Diagnostic) String() string {
 // use Err to return it.
 type Diagnostics []Diagnostic
 
+// FieldDiagnostic returns a one-entry Diagnostics, an error-severity
+// problem with the named field. Return it from Configure and ValidateConfig
+// (config fields), or put it in a ValidateResponse (request fields).
+//
+// It is not an *Error: to refuse a kind call (Create, Deliver, …) because
+// of a field, return FieldErrorf, an InvalidInput *Error. (A Diagnostics
+// returned from a kind call is still sent as InvalidInput naming its first
+// field.)
+func FieldDiagnostic(field, format string, args ...any) Diagnostics {
+	return Diagnostics{{Severity: SeverityError, Field: field, Summary: fmt.Sprintf(format, args...)}}
+}
+
 // FieldError returns a one-entry Diagnostics naming the field.
+//
+// Deprecated: the name reads like FieldErrorf's, which returns an *Error.
+// Use FieldDiagnostic (the same Diagnostics, with formatting) for config
+// and Validate problems, and FieldErrorf to refuse a call.
 func FieldError(field, summary string) Diagnostics {
 	return Diagnostics{{Severity: SeverityError, Field: field, Summary: summary}}
 }

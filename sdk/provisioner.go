@@ -17,31 +17,68 @@ import (
 //
 // Lifecycle methods (Create, Suspend, Unsuspend, Terminate and every optional
 // call whose request has an idempotency_key) must be idempotent per key: a
-// repeat with the same key returns the first outcome without acting twice.
-// The SDK refuses such a call without a key (InvalidInput) before it reaches
-// the plugin, and the core never retries them blindly.
+// repeat with the same key returns the first outcome without acting twice,
+// also after the plugin restarted and on another core replica. The SDK
+// refuses such a call without a key (InvalidInput) before it reaches the
+// plugin. For a backend without idempotency keys, record outcomes with
+// Outcomes and, before acting, find what an earlier attempt made by the
+// service id (reconciliation).
+//
+// States (ServiceStatus.state) mean:
+//
+//   - PENDING: the backend accepted the service but it is not ready
+//     (installing, building). Create may return it; the core then keeps the
+//     service provisioning and polls GetInfo (its billing_provision_ready
+//     job, every billing.install_poll_interval, up to
+//     billing.install_timeout) until GetInfo says ACTIVE, or ERROR.
+//   - ACTIVE: ready for the customer.
+//   - SUSPENDED: exists, but the customer cannot use it.
+//   - TERMINATED: gone for good (or never existed).
+//   - ERROR: the backend failed the service (a failed install): from Create
+//     or GetInfo while PENDING, the core fails the provisioning.
+//
+// ServiceRef.customer.account_id is the stable owner of a service at the
+// backend; email and name can change, so never key a backend user on them.
+// Sizes are bytes, money is pluginv1.Money, never a float.
 //
 // Errors: InvalidInput for bad plan options or requests, NotFound for an
 // unknown external id, Conflict for a state that forbids the call,
-// Unavailable (with RetryAfter) when the backend is down or rate limiting,
-// Unauthenticated when the backend refuses the configured credentials.
+// Unavailable (with RetryAfter only when the backend refused before
+// acting) when the backend is down or rate limiting, Capacity when it has
+// no room now, Unauthenticated when it refuses the configured credentials.
 //
 // Public API, append-only.
 type Provisioner interface {
 	// Validate checks a service request before the order is accepted;
-	// problems are returned as diagnostics, not as an error.
+	// problems are returned as diagnostics (FieldDiagnostic, paths relative
+	// to the service: "plan_options.package_id"), not as an error.
 	Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.ValidateResponse, error)
-	// TestConnection checks credentials and reachability of the backend.
+	// TestConnection checks credentials and reachability of the backend;
+	// `ezscale plugins check NAME --config FILE` runs it. (The plugin's
+	// Health is about the process, not the backend.)
 	TestConnection(ctx context.Context, req *pb.TestConnectionRequest) (*pb.TestConnectionResponse, error)
+	// Create makes the service at the backend and returns its external id,
+	// in state ACTIVE or PENDING (see the states above).
 	Create(ctx context.Context, req *pb.CreateRequest) (*pb.CreateResponse, error)
+	// Suspend and Unsuspend return the service's status after the change.
+	// When the backend answers 204 with no body, read the object back (or
+	// build the status from what you know) and return that: never a nil
+	// status.
 	Suspend(ctx context.Context, req *pb.SuspendRequest) (*pb.SuspendResponse, error)
 	Unsuspend(ctx context.Context, req *pb.UnsuspendRequest) (*pb.UnsuspendResponse, error)
-	// Terminate of an already terminated service succeeds.
+	// Terminate removes the service and returns state TERMINATED. It
+	// succeeds for a service already terminated and for an external id the
+	// backend does not know (deleted, or never made): the end state holds
+	// either way. With an empty external id (Create never answered), find
+	// and remove what Create may have made, by the service id.
 	Terminate(ctx context.Context, req *pb.TerminateRequest) (*pb.TerminateResponse, error)
-	// GetInfo (Sync) reads the backend's view of a service; NotFound when the
-	// backend no longer knows it.
+	// GetInfo (Sync) reads the backend's view of a service; NotFound when
+	// the backend no longer knows it. After Terminate, answer TERMINATED
+	// when the backend still shows the object, else NotFound: the core
+	// reads both as gone.
 	GetInfo(ctx context.Context, req *pb.GetInfoRequest) (*pb.GetInfoResponse, error)
-	// HealthCheck checks the backend (not only the plugin).
+	// HealthCheck checks the backend (not only the plugin); the core's
+	// health rounds call it.
 	HealthCheck(ctx context.Context, req *pb.HealthCheckRequest) (*pb.HealthCheckResponse, error)
 }
 
@@ -66,7 +103,10 @@ type AccountLister interface {
 	ListAccounts(ctx context.Context, req *pb.ListAccountsRequest) (*pb.ListAccountsResponse, error)
 }
 
-// UsageReporter is capability CapUsage.
+// UsageReporter is capability CapUsage. A UsageResponse must set
+// sampled_at (when the backend measured); every size is in bytes, and
+// bandwidth counts the current billing period. The conformance suite fails
+// a response without sampled_at.
 type UsageReporter interface {
 	Usage(ctx context.Context, req *pb.UsageRequest) (*pb.UsageResponse, error)
 }

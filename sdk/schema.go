@@ -86,6 +86,9 @@ type Field struct {
 // value is an empty schema that accepts only an empty config.
 type Schema struct {
 	fields []Field
+	// err is a mistake in a declaration the schema was derived from
+	// (ConfigOf); check reports it, so Serve refuses to start.
+	err error
 }
 
 // NewSchema returns an empty schema.
@@ -171,6 +174,9 @@ func (s *Schema) Field(name string) (Field, bool) {
 // check reports mistakes in the schema itself; Serve refuses to start a
 // plugin whose schema is broken, so operators never see them.
 func (s *Schema) check() error {
+	if s.err != nil {
+		return s.err
+	}
 	seen := map[string]bool{}
 	for _, f := range s.Fields() {
 		if f.Name == "" {
@@ -180,6 +186,9 @@ func (s *Schema) check() error {
 			return fmt.Errorf("config schema: field %q declared twice", f.Name)
 		}
 		seen[f.Name] = true
+		if f.Secret && f.Default != nil {
+			return fmt.Errorf("config schema: secret field %q has a default; secrets come from the operator", f.Name)
+		}
 		if f.Default != nil {
 			if _, err := coerce(f, f.Default); err != nil {
 				return fmt.Errorf("config schema: field %q: default: %w", f.Name, err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -151,6 +152,12 @@ func ServeConfig(p Plugin) (*plugin.ServeConfig, error) {
 }
 
 func serveDebug(p Plugin, stderr io.Writer) int {
+	if os.Getenv(DataDirEnv) == "" {
+		// Started by hand: keep state where the next debug run finds it.
+		dir := filepath.Join(os.TempDir(), "ezscale-plugin-"+p.Describe().Name+"-data")
+		_ = os.Setenv(DataDirEnv, dir)
+		fmt.Fprintf(stderr, "%s is not set; the plugin's data directory is %s\n", DataDirEnv, dir)
+	}
 	cfg, err := ServeConfig(p)
 	if err != nil {
 		fmt.Fprintln(stderr, err)

@@ -3,6 +3,8 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"os"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -23,6 +25,9 @@ type server struct {
 	schema *Schema
 	kinds  []Kind
 	logger hclog.Logger
+	// env is given to every call through its context: the data directory
+	// and the outcome store in it.
+	env *pluginEnv
 
 	mu         sync.RWMutex
 	configured bool
@@ -43,33 +48,24 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 	if err := d.Options.Validate(); err != nil {
 		return nil, fmt.Errorf("sdk: plugin %s: %w", d.Name, err)
 	}
+	if err := checkImplementation(d.Name, p, d.Capabilities); err != nil {
+		return nil, err
+	}
 	s := &server{p: p, schema: schema, logger: logger}
 	if logger == nil {
 		s.logger = hclog.NewNullLogger()
 	}
-	caps := slices.Clone(d.Capabilities)
-	if _, ok := p.(Provisioner); ok {
-		s.kinds = append(s.kinds, KindProvisioner)
-		caps = append(caps, provisionerCapabilities(p)...)
-	}
-	for _, k := range []struct {
-		ok   bool
-		kind Kind
-	}{
-		{is[Notifier](p), KindNotifier},
-		{is[Community](p), KindCommunity},
-		{is[PaymentGateway](p), KindPaymentGateway},
-		{is[Monitor](p), KindMonitor},
-		{is[Assistant](p), KindAssistant},
-		{is[Helpdesk](p), KindHelpdesk},
-		{is[PricingSource](p), KindPricingSource},
-	} {
-		if k.ok {
+	s.env = newPluginEnv(os.Getenv(DataDirEnv), s.logger)
+	// Kinds and capabilities are derived from the interfaces p implements;
+	// checkImplementation refused any listed capability it lacks.
+	var caps []Capability
+	for _, k := range kindInterfaces {
+		if reflect.TypeOf(p).Implements(k.typ) {
 			s.kinds = append(s.kinds, k.kind)
 		}
 	}
-	if len(s.kinds) == 0 {
-		return nil, fmt.Errorf("sdk: plugin %s implements no plugin kind (Notifier, Provisioner, …)", d.Name)
+	if slices.Contains(s.kinds, KindProvisioner) {
+		caps = provisionerCapabilities(p)
 	}
 	if len(d.Options) > 0 && !slices.Contains(s.kinds, KindProvisioner) {
 		return nil, fmt.Errorf("sdk: plugin %s declares options, but only provisioners read them", d.Name)
@@ -92,8 +88,6 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 	}
 	return s, nil
 }
-
-func is[I any](p any) bool { _, ok := p.(I); return ok }
 
 // register adds every service the plugin implements to g.
 func (s *server) register(g grpc.ServiceRegistrar) {
@@ -141,6 +135,7 @@ func (s *server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 			resp, err = nil, ToStatus(Errorf(Internal, "plugin panicked in %s: %v", info.FullMethod, r))
 		}
 	}()
+	ctx = withEnv(ctx, s.env)
 	if !strings.HasPrefix(info.FullMethod, "/"+pb.PluginService_ServiceDesc.ServiceName+"/") {
 		if !s.isConfigured() {
 			return nil, ToStatus(UnavailableError(0, "plugin is not configured yet"))
@@ -156,9 +151,10 @@ func (s *server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 	return resp, nil
 }
 
-// NewGRPCServer returns a gRPC server serving p with the SDK's interceptor.
-// Serve uses it under go-plugin; the plugintest harness uses it on a
-// loopback listener. opts are passed to grpc.NewServer.
+// NewGRPCServer returns a gRPC server serving p with the SDK's interceptor,
+// with the data directory named by EZSCALE_PLUGIN_DATA_DIR. opts are passed
+// to grpc.NewServer. NewServer also takes the data directory and can close
+// it.
 func NewGRPCServer(p Plugin, logger hclog.Logger, opts ...grpc.ServerOption) (*grpc.Server, error) {
 	s, err := newServer(p, logger)
 	if err != nil {
@@ -167,6 +163,46 @@ func NewGRPCServer(p Plugin, logger hclog.Logger, opts ...grpc.ServerOption) (*g
 	g := grpc.NewServer(append(opts, grpc.ChainUnaryInterceptor(s.unary))...)
 	s.register(g)
 	return g, nil
+}
+
+// ServerOptions configure NewServer.
+type ServerOptions struct {
+	// Logger receives panics and the SDK's own problems. [discard]
+	Logger hclog.Logger
+	// DataDir is the plugin's private data directory (DataDir, Outcomes).
+	// Serve takes it from EZSCALE_PLUGIN_DATA_DIR. ["": none]
+	DataDir string
+	// GRPC options are passed to grpc.NewServer.
+	GRPC []grpc.ServerOption
+}
+
+// Server is a plugin served over gRPC with the SDK's interceptor, for
+// tools and tests that serve a plugin themselves (the plugintest harness
+// does); Serve is the way for a plugin's main.
+type Server struct {
+	*grpc.Server
+	s *server
+}
+
+// NewServer returns a Server for p. Call Serve on a listener, and Stop when
+// done: it also closes the data directory, as a process exit would.
+func NewServer(p Plugin, o ServerOptions) (*Server, error) {
+	s, err := newServer(p, o.Logger)
+	if err != nil {
+		return nil, err
+	}
+	s.env = newPluginEnv(o.DataDir, s.logger)
+	g := grpc.NewServer(append(o.GRPC, grpc.ChainUnaryInterceptor(s.unary))...)
+	s.register(g)
+	return &Server{Server: g, s: s}, nil
+}
+
+// Stop stops serving at once and closes the plugin's data directory.
+func (s *Server) Stop() {
+	s.Server.Stop()
+	if err := s.s.env.close(); err != nil {
+		s.s.logger.Warn("closing the data directory", "error", err)
+	}
 }
 
 type pluginServer struct {

@@ -153,6 +153,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.Plugins, err = pluginhost.New(pluginhost.Options{
 		Logger: logger.Named("plugin"), Registerer: a.Metrics,
 		CallTimeout: cfg.Plugins.CallTimeout, HealthInterval: cfg.Plugins.HealthInterval,
+		DataDir: cfg.Plugins.DataDir,
 		// Each description's option declaration is stored, so plans and
 		// orders can be checked against it while the plugin is down.
 		Described: func(name string, d *pb.DescribeResponse) {

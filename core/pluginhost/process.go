@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -108,6 +110,12 @@ func fileSHA256(path string) (string, error) {
 // launch execs path (or reattaches), completes the handshake and describes
 // the plugin. It does not configure it.
 func (l *launcher) launch(ctx context.Context, logger hclog.Logger, path, pin string, reattach *sdk.ReattachConfig) (*instance, error) {
+	return l.launchIn(ctx, logger, path, pin, reattach, "")
+}
+
+// launchIn is launch with the plugin's data directory (none when empty),
+// which it creates and names to the process in EZSCALE_PLUGIN_DATA_DIR.
+func (l *launcher) launchIn(ctx context.Context, logger hclog.Logger, path, pin string, reattach *sdk.ReattachConfig, dataDir string) (*instance, error) {
 	cfg := &plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake(),
 		Plugins:          sdk.PluginSet(),
@@ -143,6 +151,12 @@ func (l *launcher) launch(ctx context.Context, logger hclog.Logger, path, pin st
 		}
 		cmd = exec.Command(path)
 		cmd.Env = l.env
+		if dataDir != "" {
+			if err := ensureDataDir(dataDir); err != nil {
+				return nil, err
+			}
+			cmd.Env = append(slices.Clone(l.env), sdk.DataDirEnv+"="+dataDir)
+		}
 		cfg.Cmd = cmd
 	}
 	client := plugin.NewClient(cfg)
@@ -177,6 +191,37 @@ func (l *launcher) launch(ctx context.Context, logger hclog.Logger, path, pin st
 		return nil, permanent(fmt.Errorf("refused: %w: plugin describes protocol %d, the core speaks %d", ErrProtocolVersion, v, sdk.ProtocolVersion))
 	}
 	return inst, nil
+}
+
+// ensureDataDir creates a plugin's data directory, private to the user the
+// core runs as (0700), and tightens one that exists with looser modes.
+func ensureDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating the plugin's data directory: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("the plugin's data directory: %w", err)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("making the plugin's data directory private: %w", err)
+		}
+	}
+	return nil
+}
+
+// PluginDataDir is the data directory of the plugin called name under
+// root (pluginhost Options.DataDir), as an absolute path.
+func PluginDataDir(root, name string) (string, error) {
+	if root == "" {
+		return "", nil
+	}
+	abs, err := filepath.Abs(filepath.Join(root, name))
+	if err != nil {
+		return "", fmt.Errorf("plugin %q: data directory: %w", name, err)
+	}
+	return abs, nil
 }
 
 // classifyStartError turns go-plugin's start errors into refusals that say

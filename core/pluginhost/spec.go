@@ -106,6 +106,12 @@ type Options struct {
 	// which the host connects to instead of starting (and does not kill).
 	// [parsed from EZSCALE_REATTACH_PLUGINS]
 	Reattach map[string]sdk.ReattachConfig
+	// DataDir is the root of the plugins' data directories: each plugin
+	// gets DataDir/<name>/, created 0700 before it starts and named to it by
+	// EZSCALE_PLUGIN_DATA_DIR, so what the plugin records there (the SDK's
+	// outcomes) survives restarts. A relative path is made absolute
+	// against the core's working directory. ["": no data directory]
+	DataDir string
 	// Env is the plugin processes' environment (plus go-plugin's own
 	// variables). The core's environment is not inherited, so the core's
 	// secrets do not leak into plugins; secrets reach a plugin through its

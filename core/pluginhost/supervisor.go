@@ -223,7 +223,11 @@ func (m *managed) start(ctx context.Context) (*instance, error) {
 	if rc, ok := m.h.reattach[m.spec.Name]; ok {
 		reattach = &rc
 	}
-	inst, err := m.h.launcher.launch(ctx, m.log, m.spec.Path, m.spec.SHA256, reattach)
+	dataDir, err := PluginDataDir(o.DataDir, m.spec.Name)
+	if err != nil {
+		return nil, permanent(err)
+	}
+	inst, err := m.h.launcher.launchIn(ctx, m.log, m.spec.Path, m.spec.SHA256, reattach, dataDir)
 	if err != nil {
 		// Point the operator at the config line to fix.
 		if p := m.spec.Positions["sha256"]; p != "" && errors.Is(err, ErrChecksumMismatch) {

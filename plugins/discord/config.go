@@ -54,7 +54,7 @@ var roleName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 func parseConfig(cfg sdk.Config) (*settings, sdk.Diagnostics) {
 	var diags sdk.Diagnostics
 	fail := func(field, format string, args ...any) {
-		diags = append(diags, sdk.FieldError(field, fmt.Sprintf(format, args...))...)
+		diags = append(diags, sdk.FieldDiagnostic(field, "%s", fmt.Sprintf(format, args...))...)
 	}
 	s := &settings{
 		webhookURL:   cfg.String("webhook_url"),
@@ -153,7 +153,7 @@ func parseConfig(cfg sdk.Config) (*settings, sdk.Diagnostics) {
 		MaxWait:    cfg.Duration("max_rate_limit_wait"),
 	})
 	if err != nil {
-		return nil, sdk.FieldError("api_base_url", err.Error())
+		return nil, sdk.FieldDiagnostic("api_base_url", "%s", err.Error())
 	}
 	s.client = client
 	return s, diags

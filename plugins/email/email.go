@@ -92,7 +92,7 @@ func build(cfg sdk.Config) (*settings, sdk.Diagnostics) {
 	s := &settings{host: cfg.String("host"), sendTimeout: cfg.Duration("send_timeout")}
 	from, err := mail.ParseAddress(cfg.String("from"))
 	if err != nil {
-		diags = append(diags, sdk.FieldError("from", "not an email address: "+err.Error())...)
+		diags = append(diags, sdk.FieldDiagnostic("from", "%s", "not an email address: "+err.Error())...)
 	} else {
 		s.from = from
 	}
@@ -102,20 +102,20 @@ func build(cfg sdk.Config) (*settings, sdk.Diagnostics) {
 	}
 	port := cfg.Int("port")
 	if port < 1 || port > 65535 {
-		diags = append(diags, sdk.FieldError("port", "must be between 1 and 65535")...)
+		diags = append(diags, sdk.FieldDiagnostic("port", "must be between 1 and 65535")...)
 	}
 	tlsConfig := &tls.Config{ServerName: s.host, MinVersion: tls.VersionTLS12}
 	if f := cfg.String("tls_ca_file"); f != "" {
 		pem, err := os.ReadFile(f)
 		if err != nil {
-			diags = append(diags, sdk.FieldError("tls_ca_file", err.Error())...)
+			diags = append(diags, sdk.FieldDiagnostic("tls_ca_file", "%s", err.Error())...)
 		} else {
 			pool, err := x509.SystemCertPool()
 			if err != nil {
 				pool = x509.NewCertPool()
 			}
 			if !pool.AppendCertsFromPEM(pem) {
-				diags = append(diags, sdk.FieldError("tls_ca_file", "no PEM certificate in "+f)...)
+				diags = append(diags, sdk.FieldDiagnostic("tls_ca_file", "%s", "no PEM certificate in "+f)...)
 			}
 			tlsConfig.RootCAs = pool
 		}
@@ -141,9 +141,9 @@ func build(cfg sdk.Config) (*settings, sdk.Diagnostics) {
 	user, pass := cfg.String("username"), cfg.String("password")
 	switch {
 	case user != "" && pass == "":
-		diags = append(diags, sdk.FieldError("password", "is required when username is set")...)
+		diags = append(diags, sdk.FieldDiagnostic("password", "is required when username is set")...)
 	case user == "" && pass != "":
-		diags = append(diags, sdk.FieldError("username", "is required when password is set")...)
+		diags = append(diags, sdk.FieldDiagnostic("username", "is required when password is set")...)
 	case user != "":
 		mech := map[string]gomail.SMTPAuthType{
 			"auto": gomail.SMTPAuthAutoDiscover, "plain": gomail.SMTPAuthPlain, "login": gomail.SMTPAuthLogin,

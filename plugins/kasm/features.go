@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/ezscale/platform/plugins/internal/idem"
 	"github.com/ezscale/platform/plugins/kasm/kasmapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -17,7 +16,7 @@ func (p *Plugin) Power(ctx context.Context, req *pb.PowerRequest) (*pb.PowerResp
 	if action != pb.PowerAction_POWER_ACTION_BOOT && action != pb.PowerAction_POWER_ACTION_SHUTDOWN && action != pb.PowerAction_POWER_ACTION_RESTART {
 		return nil, sdk.FieldErrorf("action", "unknown power action %s", action)
 	}
-	return idem.Do(ctx, p.idem, "power:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.PowerResponse, error) {
+	return outcomesPower.Do(ctx, req.GetIdempotencyKey(), func(ctx context.Context) (*pb.PowerResponse, error) {
 		cl, cfg, err := p.current()
 		if err != nil {
 			return nil, err
@@ -101,7 +100,7 @@ func loginURL(cl *kasmapi.Client, status, kasmURL string) (*pb.LoginURLResponse,
 // ResetPassword sets the workspace user's password (generated when none is
 // given).
 func (p *Plugin) ResetPassword(ctx context.Context, req *pb.ResetPasswordRequest) (*pb.ResetPasswordResponse, error) {
-	return idem.Do(ctx, p.idem, "reset_password:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.ResetPasswordResponse, error) {
+	return outcomesResetPassword.Do(ctx, req.GetIdempotencyKey(), func(ctx context.Context) (*pb.ResetPasswordResponse, error) {
 		cl, _, err := p.current()
 		if err != nil {
 			return nil, err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/ezscale/platform/plugins/internal/idem"
 	"github.com/ezscale/platform/plugins/kasm/kasmapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -19,7 +18,7 @@ func (p *Plugin) Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.Val
 	}
 	var ds sdk.Diagnostics
 	if req.GetService().GetServiceId() == "" {
-		ds = append(ds, sdk.FieldError("service.service_id", "is required")...)
+		ds = append(ds, sdk.FieldDiagnostic("service.service_id", "is required")...)
 	}
 	imageID, err := cfg.image(req.GetService().GetPlanOptions())
 	if err != nil {
@@ -27,7 +26,7 @@ func (p *Plugin) Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.Val
 		if !errors.As(err, &se) {
 			return nil, err
 		}
-		ds = append(ds, sdk.FieldError(se.Field, se.Message)...)
+		ds = append(ds, sdk.FieldDiagnostic(se.Field, "%s", se.Message)...)
 		return &pb.ValidateResponse{Diagnostics: sdk.DiagnosticsToProto(ds)}, nil
 	}
 	images, err := cl.Images(ctx)
@@ -39,12 +38,12 @@ func (p *Plugin) Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.Val
 		if img.ImageID == imageID {
 			found = true
 			if !img.Enabled || !img.Available {
-				ds = append(ds, sdk.FieldError("plan_options.image_id", "the image "+img.FriendlyName+" is disabled or unavailable")...)
+				ds = append(ds, sdk.FieldDiagnostic("plan_options.image_id", "%s", "the image "+img.FriendlyName+" is disabled or unavailable")...)
 			}
 		}
 	}
 	if !found {
-		ds = append(ds, sdk.FieldError("plan_options.image_id", "no Kasm image has id "+imageID)...)
+		ds = append(ds, sdk.FieldDiagnostic("plan_options.image_id", "%s", "no Kasm image has id "+imageID)...)
 	}
 	return &pb.ValidateResponse{Diagnostics: sdk.DiagnosticsToProto(ds)}, nil
 }
@@ -74,7 +73,7 @@ func (p *Plugin) HealthCheck(ctx context.Context, _ *pb.HealthCheckRequest) (*pb
 // unless it has one. Idempotent per key, and across restarts through the
 // user's name.
 func (p *Plugin) Create(ctx context.Context, req *pb.CreateRequest) (*pb.CreateResponse, error) {
-	return idem.Do(ctx, p.idem, "create:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.CreateResponse, error) {
+	return outcomesCreate.Do(ctx, req.GetIdempotencyKey(), func(ctx context.Context) (*pb.CreateResponse, error) {
 		cl, cfg, err := p.current()
 		if err != nil {
 			return nil, err

@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ezscale/platform/plugins/internal/errkind"
-	"github.com/ezscale/platform/plugins/internal/idem"
 	"github.com/ezscale/platform/plugins/kasm/kasmapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -20,8 +18,6 @@ const version = "0.1.0"
 
 // Plugin is the Kasm provisioner.
 type Plugin struct {
-	idem *idem.Cache
-
 	mu     sync.RWMutex
 	client *kasmapi.Client
 	cfg    settings
@@ -31,54 +27,55 @@ type settings struct {
 	imageID, prefix string
 }
 
+// config is the plugin's config block, declared as a struct: the schema
+// Describe reports comes from its tags.
+type config struct {
+	APIURL         string        `config:"api_url,required,url" doc:"Kasm root, e.g. https://kasm.example.com"`
+	APIKey         string        `config:"api_key,required,secret" doc:"developer API key"`
+	APIKeySecret   string        `config:"api_key_secret,required,secret" doc:"developer API key secret"`
+	Timeout        time.Duration `config:"timeout,positive" default:"30s" doc:"per API request"`
+	ImageID        string        `config:"image_id" default:"" doc:"workspace image unless the plan sets image_id; empty means the plan must set it"`
+	UsernamePrefix string        `config:"username_prefix" default:"ezscale-" doc:"prefix of the Kasm user created per service"`
+}
+
+// Validate checks what the tags cannot.
+func (c config) Validate() sdk.Diagnostics {
+	if c.UsernamePrefix == "" {
+		return sdk.FieldDiagnostic("username_prefix", "must not be empty: it tells this plugin's users apart")
+	}
+	return nil
+}
+
+var configSpec = sdk.ConfigOf[config]()
+
 // New returns an unconfigured plugin.
-func New() *Plugin { return &Plugin{idem: idem.New()} }
+func New() *Plugin { return &Plugin{} }
 
 // Describe is static: the SDK calls it in describe mode too.
 func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{
-		Name:    "kasm",
-		Version: version,
-		Options: options,
-		Schema: sdk.NewSchema().
-			String("api_url", sdk.Required(), sdk.Doc("Kasm root, e.g. https://kasm.example.com")).
-			String("api_key", sdk.Required(), sdk.Secret(), sdk.Doc("developer API key")).
-			String("api_key_secret", sdk.Required(), sdk.Secret(), sdk.Doc("developer API key secret")).
-			Duration("timeout", sdk.Default("30s"), sdk.Doc("per API request")).
-			String("image_id", sdk.Default(""), sdk.Doc("workspace image unless the plan sets image_id; empty means the plan must set it")).
-			String("username_prefix", sdk.Default("ezscale-"), sdk.Doc("prefix of the Kasm user created per service")),
-	}
+	return sdk.Description{Name: "kasm", Version: version, Options: options, Schema: configSpec.Schema()}
 }
 
-// ValidateConfig checks what the schema cannot.
+// ValidateConfig lets the core refuse a bad block, naming each field.
 func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
-	var ds sdk.Diagnostics
-	if u, err := url.Parse(cfg.String("api_url")); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		ds = append(ds, sdk.FieldError("api_url", "must be Kasm's http(s) URL, e.g. https://kasm.example.com")...)
-	}
-	if cfg.String("username_prefix") == "" {
-		ds = append(ds, sdk.FieldError("username_prefix", "must not be empty: it tells this plugin's users apart")...)
-	}
-	if cfg.Duration("timeout") <= 0 {
-		ds = append(ds, sdk.FieldError("timeout", "must be positive")...)
-	}
+	_, ds := configSpec.Decode(cfg)
 	return ds
 }
 
 // Configure builds the API client without calling Kasm.
-func (p *Plugin) Configure(ctx context.Context, cfg sdk.Config) error {
-	if ds := p.ValidateConfig(ctx, cfg); ds.HasErrors() {
+func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
+	c, ds := configSpec.Decode(cfg)
+	if ds.HasErrors() {
 		return ds
 	}
-	client, err := kasmapi.New(kasmapi.Config{BaseURL: cfg.String("api_url"), APIKey: cfg.String("api_key"),
-		APIKeySecret: cfg.String("api_key_secret"), Timeout: cfg.Duration("timeout")})
+	client, err := kasmapi.New(kasmapi.Config{BaseURL: c.APIURL, APIKey: c.APIKey, APIKeySecret: c.APIKeySecret, Timeout: c.Timeout})
 	if err != nil {
-		return sdk.FieldError("api_url", err.Error())
+		return sdk.FieldDiagnostic("api_url", "%v", err)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.client = client
-	p.cfg = settings{imageID: cfg.String("image_id"), prefix: cfg.String("username_prefix")}
+	p.cfg = settings{imageID: c.ImageID, prefix: c.UsernamePrefix}
 	return nil
 }
 

@@ -32,7 +32,7 @@ func setup(t testing.TB, opts fakekasm.Options) *testBundle {
 	fake := fakekasm.New(opts)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	h := plugintest.New(t, New(), plugintest.WithConfig(map[string]any{
+	h := plugintest.New(t, New(), plugintest.WithRestart(func() sdk.Plugin { return New() }), plugintest.WithConfig(map[string]any{
 		"api_url": srv.URL, "api_key": fakekasm.DefaultAPIKey, "api_key_secret": fakekasm.DefaultAPISecret, "timeout": "5s",
 	}))
 	return &testBundle{fake: fake, h: h, p: h.Provisioner(), url: srv.URL}

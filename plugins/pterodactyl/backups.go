@@ -8,7 +8,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ezscale/platform/plugins/internal/errkind"
-	"github.com/ezscale/platform/plugins/internal/idem"
 	pt "github.com/ezscale/platform/plugins/pterodactyl/pterodactylapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -25,7 +24,7 @@ const maxBackupName = 191
 // whose limit is reached, or is 0, answers Conflict saying so; the panel's
 // own refusal (a race) answers the same.
 func (p *Plugin) Backup(ctx context.Context, req *pb.BackupRequest) (*pb.BackupResponse, error) {
-	return idem.Do(ctx, p.idem, "backup:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.BackupResponse, error) {
+	return outcomesBackup.Do(ctx, req.GetIdempotencyKey(), func(ctx context.Context) (*pb.BackupResponse, error) {
 		cl, _, err := p.current()
 		if err != nil {
 			return nil, err

@@ -9,7 +9,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ezscale/platform/plugins/internal/errkind"
-	"github.com/ezscale/platform/plugins/internal/idem"
 	pt "github.com/ezscale/platform/plugins/pterodactyl/pterodactylapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -18,7 +17,7 @@ import (
 // ChangePlan applies the new plan's limits and feature limits, keeping the
 // server's allocations.
 func (p *Plugin) ChangePlan(ctx context.Context, req *pb.ChangePlanRequest) (*pb.ChangePlanResponse, error) {
-	return idem.Do(ctx, p.idem, "change_plan:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.ChangePlanResponse, error) {
+	return outcomesChangePlan.Do(ctx, req.GetIdempotencyKey(), func(ctx context.Context) (*pb.ChangePlanResponse, error) {
 		cl, cfg, err := p.current()
 		if err != nil {
 			return nil, err
@@ -45,7 +44,7 @@ func (p *Plugin) ChangePlan(ctx context.Context, req *pb.ChangePlanRequest) (*pb
 // ResetPassword sets the panel password of the server's owner (generated
 // when none is given).
 func (p *Plugin) ResetPassword(ctx context.Context, req *pb.ResetPasswordRequest) (*pb.ResetPasswordResponse, error) {
-	return idem.Do(ctx, p.idem, "reset_password:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.ResetPasswordResponse, error) {
+	return outcomesResetPassword.Do(ctx, req.GetIdempotencyKey(), func(ctx context.Context) (*pb.ResetPasswordResponse, error) {
 		cl, _, err := p.current()
 		if err != nil {
 			return nil, err
@@ -152,7 +151,7 @@ func (p *Plugin) Power(ctx context.Context, req *pb.PowerRequest) (*pb.PowerResp
 	default:
 		return nil, sdk.FieldErrorf("action", "unknown power action %s", req.GetAction())
 	}
-	return idem.Do(ctx, p.idem, "power:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.PowerResponse, error) {
+	return outcomesPower.Do(ctx, req.GetIdempotencyKey(), func(ctx context.Context) (*pb.PowerResponse, error) {
 		cl, _, err := p.current()
 		if err != nil {
 			return nil, err
@@ -181,7 +180,7 @@ func (p *Plugin) RunScript(ctx context.Context, req *pb.RunScriptRequest) (*pb.R
 	if len(lines) == 0 {
 		return nil, sdk.FieldErrorf("script", "is empty")
 	}
-	return idem.Do(ctx, p.idem, "run_script:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.RunScriptResponse, error) {
+	return outcomesRunScript.Do(ctx, req.GetIdempotencyKey(), func(ctx context.Context) (*pb.RunScriptResponse, error) {
 		cl, _, err := p.current()
 		if err != nil {
 			return nil, err
@@ -263,7 +262,7 @@ func (p *Plugin) InvokeAction(ctx context.Context, req *pb.InvokeActionRequest) 
 	if req.GetActionId() == actionDeleteBackup && backupID == "" {
 		return nil, sdk.FieldErrorf("params.backup_id", "is required")
 	}
-	return idem.Do(ctx, p.idem, "action:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.InvokeActionResponse, error) {
+	return outcomesAction.Do(ctx, req.GetIdempotencyKey(), func(ctx context.Context) (*pb.InvokeActionResponse, error) {
 		cl, _, err := p.current()
 		if err != nil {
 			return nil, err

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/ezscale/platform/plugins/internal/errkind"
-	"github.com/ezscale/platform/plugins/internal/idem"
 	pt "github.com/ezscale/platform/plugins/pterodactyl/pterodactylapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -25,10 +24,10 @@ func (p *Plugin) Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.Val
 	var ds sdk.Diagnostics
 	svc := req.GetService()
 	if svc.GetCustomer().GetEmail() == "" {
-		ds = append(ds, sdk.FieldError("service.customer.email", "is required to create the panel user")...)
+		ds = append(ds, sdk.FieldDiagnostic("service.customer.email", "is required to create the panel user")...)
 	}
 	if svc.GetCustomer().GetAccountId() == "" {
-		ds = append(ds, sdk.FieldError("service.customer.account_id", "is required")...)
+		ds = append(ds, sdk.FieldDiagnostic("service.customer.account_id", "is required")...)
 	}
 	pl, err := cfg.plan(svc.GetPlanOptions())
 	if err != nil {
@@ -36,18 +35,18 @@ func (p *Plugin) Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.Val
 		if !errors.As(err, &se) {
 			return nil, err
 		}
-		ds = append(ds, sdk.FieldError(se.Field, se.Message)...)
+		ds = append(ds, sdk.FieldDiagnostic(se.Field, "%s", se.Message)...)
 		return &pb.ValidateResponse{Diagnostics: sdk.DiagnosticsToProto(ds)}, nil
 	}
 	egg, err := cl.Egg(ctx, pl.nestID, pl.eggID)
 	switch {
 	case pt.IsNotFound(err):
-		ds = append(ds, sdk.FieldError("plan_options.egg_id", "no egg "+strconv.FormatInt(pl.eggID, 10)+" in nest "+strconv.FormatInt(pl.nestID, 10))...)
+		ds = append(ds, sdk.FieldDiagnostic("plan_options.egg_id", "%s", "no egg "+strconv.FormatInt(pl.eggID, 10)+" in nest "+strconv.FormatInt(pl.nestID, 10))...)
 	case err != nil:
 		return nil, errkind.FromAPI(err, "reading the egg")
 	default:
 		if _, missing := environment(egg, pl); missing != "" {
-			ds = append(ds, sdk.FieldError("plan_options.env."+missing, "the egg requires this variable and has no default")...)
+			ds = append(ds, sdk.FieldDiagnostic("plan_options.env."+missing, "the egg requires this variable and has no default")...)
 		}
 	}
 	nodes, err := cl.DeployableNodes(ctx, pl.memory, pl.disk, pl.locationID)
@@ -55,7 +54,7 @@ func (p *Plugin) Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.Val
 		return nil, errkind.FromAPI(err, "finding deployable nodes")
 	}
 	if len(nodes) == 0 {
-		ds = append(ds, sdk.FieldError("plan_options.location_id", "no node in location "+strconv.FormatInt(pl.locationID, 10)+" has room for this plan")...)
+		ds = append(ds, sdk.FieldDiagnostic("plan_options.location_id", "%s", "no node in location "+strconv.FormatInt(pl.locationID, 10)+" has room for this plan")...)
 	}
 	return &pb.ValidateResponse{Diagnostics: sdk.DiagnosticsToProto(ds)}, nil
 }
@@ -112,7 +111,7 @@ func (p *Plugin) HealthCheck(ctx context.Context, _ *pb.HealthCheckRequest) (*pb
 // external id or creates it. Idempotent per key in process and across
 // restarts through the external id, which the panel keeps unique.
 func (p *Plugin) Create(ctx context.Context, req *pb.CreateRequest) (*pb.CreateResponse, error) {
-	return idem.Do(ctx, p.idem, "create:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.CreateResponse, error) {
+	return outcomesCreate.Do(ctx, req.GetIdempotencyKey(), func(ctx context.Context) (*pb.CreateResponse, error) {
 		s, err := p.create(ctx, req.GetService(), req.GetPassword())
 		if err != nil {
 			return nil, err

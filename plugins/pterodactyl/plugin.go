@@ -6,14 +6,12 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/ezscale/platform/plugins/internal/idem"
 	pt "github.com/ezscale/platform/plugins/pterodactyl/pterodactylapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -23,8 +21,6 @@ const version = "0.1.0"
 
 // Plugin is the Pterodactyl provisioner.
 type Plugin struct {
-	idem *idem.Cache
-
 	mu     sync.RWMutex
 	client *pt.Client
 	cfg    settings
@@ -35,66 +31,65 @@ type settings struct {
 	nestID, eggID, locationID, memory, disk, cpu, io int64
 }
 
-// New returns an unconfigured plugin.
-func New() *Plugin { return &Plugin{idem: idem.New()} }
-
-// Describe is static: the SDK calls it in describe mode too.
-func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{
-		Name:    "pterodactyl",
-		Version: version,
-		Options: options,
-		Schema: sdk.NewSchema().
-			String("api_url", sdk.Required(), sdk.Doc("panel root, e.g. https://panel.example.com")).
-			String("application_key", sdk.Required(), sdk.Secret(), sdk.Doc("Application API key (ptla_…) of a root admin")).
-			String("client_key", sdk.Required(), sdk.Secret(), sdk.Doc("Client API key (ptlc_…) of a root admin, for power, usage and console commands")).
-			Duration("timeout", sdk.Default("30s"), sdk.Doc("per API request")).
-			Int("nest_id", sdk.Default(1), sdk.Doc("nest of the default egg")).
-			Int("egg_id", sdk.Default(1), sdk.Doc("egg for new servers unless the plan sets egg_id")).
-			Int("location_id", sdk.Default(1), sdk.Doc("location new servers are deployed in unless the plan sets location_id")).
-			Int("memory_mb", sdk.Default(1024), sdk.Doc("memory limit unless the plan sets memory")).
-			Int("disk_mb", sdk.Default(5120), sdk.Doc("disk limit unless the plan sets disk")).
-			Int("cpu_percent", sdk.Default(100), sdk.Doc("CPU limit in percent of one core unless the plan sets cpu")).
-			Int("io", sdk.Default(500), sdk.Doc("block IO weight (10-1000) unless the plan sets io")),
-	}
+// config is the plugin's config block, declared as a struct: the schema
+// Describe reports comes from its tags.
+type config struct {
+	APIURL         string        `config:"api_url,required,url" doc:"panel root, e.g. https://panel.example.com"`
+	ApplicationKey string        `config:"application_key,required,secret" doc:"Application API key (ptla_…) of a root admin"`
+	ClientKey      string        `config:"client_key,required,secret" doc:"Client API key (ptlc_…) of a root admin, for power, usage and console commands"`
+	Timeout        time.Duration `config:"timeout,positive" default:"30s" doc:"per API request"`
+	NestID         int64         `config:"nest_id" default:"1" doc:"nest of the default egg"`
+	EggID          int64         `config:"egg_id" default:"1" doc:"egg for new servers unless the plan sets egg_id"`
+	LocationID     int64         `config:"location_id" default:"1" doc:"location new servers are deployed in unless the plan sets location_id"`
+	MemoryMB       int64         `config:"memory_mb" default:"1024" doc:"memory limit unless the plan sets memory"`
+	DiskMB         int64         `config:"disk_mb" default:"5120" doc:"disk limit unless the plan sets disk"`
+	CPUPercent     int64         `config:"cpu_percent" default:"100" doc:"CPU limit in percent of one core unless the plan sets cpu"`
+	IO             int64         `config:"io" default:"500" min:"10" max:"1000" doc:"block IO weight (10-1000) unless the plan sets io"`
 }
 
-// ValidateConfig checks what the schema cannot.
-func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
+// Validate checks what the tags cannot: the shape of the keys.
+func (c config) Validate() sdk.Diagnostics {
 	var ds sdk.Diagnostics
-	if u, err := url.Parse(cfg.String("api_url")); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		ds = append(ds, sdk.FieldError("api_url", "must be the panel's http(s) URL, e.g. https://panel.example.com")...)
-	}
-	if k := cfg.String("application_key"); k != "" && !strings.HasPrefix(k, "ptla_") && !strings.HasPrefix(k, "peli_") {
+	if k := c.ApplicationKey; k != "" && !strings.HasPrefix(k, "ptla_") && !strings.HasPrefix(k, "peli_") {
 		ds = append(ds, sdk.Diagnostic{Severity: sdk.SeverityWarning, Field: "application_key", Summary: "application keys start with ptla_"})
 	}
-	if k := cfg.String("client_key"); k != "" && strings.HasPrefix(k, "ptla_") {
-		ds = append(ds, sdk.FieldError("client_key", "is an application key (ptla_); the Client API refuses those")...)
-	}
-	if io := cfg.Int("io"); io < 10 || io > 1000 {
-		ds = append(ds, sdk.FieldError("io", "must be between 10 and 1000")...)
-	}
-	if cfg.Duration("timeout") <= 0 {
-		ds = append(ds, sdk.FieldError("timeout", "must be positive")...)
+	if k := c.ClientKey; k != "" && strings.HasPrefix(k, "ptla_") {
+		ds = append(ds, sdk.FieldDiagnostic("client_key", "is an application key (ptla_); the Client API refuses those")...)
 	}
 	return ds
 }
 
+var configSpec = sdk.ConfigOf[config]()
+
+// New returns an unconfigured plugin.
+func New() *Plugin { return &Plugin{} }
+
+// Describe is static: the SDK calls it in describe mode too.
+func (p *Plugin) Describe() sdk.Description {
+	return sdk.Description{Name: "pterodactyl", Version: version, Options: options, Schema: configSpec.Schema()}
+}
+
+// ValidateConfig lets the core refuse a bad block, naming each field.
+func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
+	_, ds := configSpec.Decode(cfg)
+	return ds
+}
+
 // Configure builds the API client without calling the panel.
-func (p *Plugin) Configure(ctx context.Context, cfg sdk.Config) error {
-	if ds := p.ValidateConfig(ctx, cfg); ds.HasErrors() {
+func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
+	c, ds := configSpec.Decode(cfg)
+	if ds.HasErrors() {
 		return ds
 	}
-	client, err := pt.New(pt.Config{BaseURL: cfg.String("api_url"), ApplicationKey: cfg.String("application_key"),
-		ClientKey: cfg.String("client_key"), Timeout: cfg.Duration("timeout")})
+	client, err := pt.New(pt.Config{BaseURL: c.APIURL, ApplicationKey: c.ApplicationKey, ClientKey: c.ClientKey, Timeout: c.Timeout})
 	if err != nil {
-		return sdk.FieldError("api_url", err.Error())
+		return sdk.FieldDiagnostic("api_url", "%v", err)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.client = client
-	p.cfg = settings{nestID: cfg.Int("nest_id"), eggID: cfg.Int("egg_id"), locationID: cfg.Int("location_id"),
-		memory: cfg.Int("memory_mb"), disk: cfg.Int("disk_mb"), cpu: cfg.Int("cpu_percent"), io: cfg.Int("io")}
+	p.cfg = settings{nestID: c.NestID, eggID: c.EggID, locationID: c.LocationID,
+		memory: c.MemoryMB, disk: c.DiskMB, cpu: c.CPUPercent, io: c.IO}
 	return nil
 }
 

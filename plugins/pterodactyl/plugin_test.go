@@ -39,7 +39,7 @@ func setup(t testing.TB, opts fakepterodactyl.Options) *testBundle {
 // none of the first one's in-memory outcomes, as after a restart.
 func (b *testBundle) restarted(t testing.TB) sdk.ProvisionerClient {
 	t.Helper()
-	b.h = plugintest.New(t, New(), plugintest.WithConfig(map[string]any{
+	b.h = plugintest.New(t, New(), plugintest.WithRestart(func() sdk.Plugin { return New() }), plugintest.WithConfig(map[string]any{
 		"api_url": b.url, "application_key": fakepterodactyl.DefaultApplicationKey,
 		"client_key": fakepterodactyl.DefaultClientKey, "timeout": "5s",
 	}))

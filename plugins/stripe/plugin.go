@@ -75,19 +75,19 @@ func gatewayConfig(cfg sdk.Config) (gateway.Config, sdk.Diagnostics) {
 	if _, err := gateway.New(gc); err != nil {
 		var ge *gateway.Error
 		if errors.As(err, &ge) && ge.Field != "" {
-			diags = append(diags, sdk.FieldError(ge.Field, ge.Message)...)
+			diags = append(diags, sdk.FieldDiagnostic(ge.Field, "%s", ge.Message)...)
 		} else {
-			diags = append(diags, sdk.FieldError("", err.Error())...)
+			diags = append(diags, sdk.FieldDiagnostic("", "%s", err.Error())...)
 		}
 	}
 	if gc.Timeout <= 0 {
-		diags = append(diags, sdk.FieldError("timeout", "must be positive")...)
+		diags = append(diags, sdk.FieldDiagnostic("timeout", "must be positive")...)
 	}
 	if gc.WebhookTolerance <= 0 || gc.WebhookTolerance > time.Hour {
-		diags = append(diags, sdk.FieldError("webhook_tolerance", "must be between 0 and 1h")...)
+		diags = append(diags, sdk.FieldDiagnostic("webhook_tolerance", "must be between 0 and 1h")...)
 	}
 	if gc.MaxNetworkRetries < 0 || gc.MaxNetworkRetries > 10 {
-		diags = append(diags, sdk.FieldError("max_network_retries", "must be 0 to 10")...)
+		diags = append(diags, sdk.FieldDiagnostic("max_network_retries", "must be 0 to 10")...)
 	}
 	if gc.WebhookSecret == "" {
 		diags = append(diags, sdk.Diagnostic{Severity: sdk.SeverityWarning, Field: "webhook_secret",

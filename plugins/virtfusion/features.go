@@ -9,7 +9,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ezscale/platform/plugins/internal/errkind"
-	"github.com/ezscale/platform/plugins/internal/idem"
 	vf "github.com/ezscale/platform/plugins/virtfusion/virtfusionapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -18,7 +17,7 @@ import (
 // ChangePlan moves the server to the new plan's package, applying all of its
 // resources (VirtFusion never shrinks the primary disk).
 func (p *Plugin) ChangePlan(ctx context.Context, req *pb.ChangePlanRequest) (*pb.ChangePlanResponse, error) {
-	return idem.Do(ctx, p.idem, "change_plan:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.ChangePlanResponse, error) {
+	return outcomesChangePlan.Do(ctx, req.GetIdempotencyKey(), func(ctx context.Context) (*pb.ChangePlanResponse, error) {
 		cl, cfg, err := p.current()
 		if err != nil {
 			return nil, err
@@ -48,7 +47,7 @@ func (p *Plugin) ResetPassword(ctx context.Context, req *pb.ResetPasswordRequest
 	if req.GetNewPassword() != "" {
 		return nil, sdk.FieldErrorf("new_password", "VirtFusion generates root passwords; leave it empty")
 	}
-	return idem.Do(ctx, p.idem, "reset_password:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.ResetPasswordResponse, error) {
+	return outcomesResetPassword.Do(ctx, req.GetIdempotencyKey(), func(ctx context.Context) (*pb.ResetPasswordResponse, error) {
 		cl, _, err := p.current()
 		if err != nil {
 			return nil, err
@@ -161,7 +160,7 @@ func (p *Plugin) Power(ctx context.Context, req *pb.PowerRequest) (*pb.PowerResp
 	default:
 		return nil, sdk.FieldErrorf("action", "unknown power action %s", req.GetAction())
 	}
-	return idem.Do(ctx, p.idem, "power:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.PowerResponse, error) {
+	return outcomesPower.Do(ctx, req.GetIdempotencyKey(), func(ctx context.Context) (*pb.PowerResponse, error) {
 		cl, _, err := p.current()
 		if err != nil {
 			return nil, err
@@ -273,7 +272,7 @@ func (p *Plugin) InvokeAction(ctx context.Context, req *pb.InvokeActionRequest) 
 	default:
 		return nil, sdk.Errorf(sdk.NotFound, "no action %q", req.GetActionId())
 	}
-	return idem.Do(ctx, p.idem, "action:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.InvokeActionResponse, error) {
+	return outcomesAction.Do(ctx, req.GetIdempotencyKey(), func(ctx context.Context) (*pb.InvokeActionResponse, error) {
 		cl, _, err := p.current()
 		if err != nil {
 			return nil, err

@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/ezscale/platform/plugins/internal/errkind"
-	"github.com/ezscale/platform/plugins/internal/idem"
 	vf "github.com/ezscale/platform/plugins/virtfusion/virtfusionapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -22,10 +21,10 @@ func (p *Plugin) Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.Val
 	var ds sdk.Diagnostics
 	svc := req.GetService()
 	if svc.GetCustomer().GetEmail() == "" {
-		ds = append(ds, sdk.FieldError("service.customer.email", "is required to create the VirtFusion user")...)
+		ds = append(ds, sdk.FieldDiagnostic("service.customer.email", "is required to create the VirtFusion user")...)
 	}
 	if _, err := extRelationID(svc.GetCustomer().GetAccountId()); err != nil {
-		ds = append(ds, sdk.FieldError("service.customer.account_id", "is required")...)
+		ds = append(ds, sdk.FieldDiagnostic("service.customer.account_id", "is required")...)
 	}
 	pl, err := cfg.plan(svc.GetPlanOptions())
 	if err != nil {
@@ -33,20 +32,20 @@ func (p *Plugin) Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.Val
 		if !errors.As(err, &se) {
 			return nil, err
 		}
-		ds = append(ds, sdk.FieldError(se.Field, se.Message)...)
+		ds = append(ds, sdk.FieldDiagnostic(se.Field, "%s", se.Message)...)
 		return &pb.ValidateResponse{Diagnostics: sdk.DiagnosticsToProto(ds)}, nil
 	}
 	pkg, err := cl.Package(ctx, pl.packageID)
 	switch {
 	case vf.IsNotFound(err):
-		ds = append(ds, sdk.FieldError("plan_options.package_id", "no such VirtFusion package: "+strconv.FormatInt(pl.packageID, 10))...)
+		ds = append(ds, sdk.FieldDiagnostic("plan_options.package_id", "%s", "no such VirtFusion package: "+strconv.FormatInt(pl.packageID, 10))...)
 	case err != nil:
 		return nil, errkind.FromAPI(err, "checking the package")
 	case !pkg.Enabled:
-		ds = append(ds, sdk.FieldError("plan_options.package_id", "the VirtFusion package "+pkg.Name+" is disabled")...)
+		ds = append(ds, sdk.FieldDiagnostic("plan_options.package_id", "%s", "the VirtFusion package "+pkg.Name+" is disabled")...)
 	}
 	if _, err := cl.HypervisorGroup(ctx, pl.groupID); vf.IsNotFound(err) {
-		ds = append(ds, sdk.FieldError("plan_options.hypervisor_group_id", "no such hypervisor group: "+strconv.FormatInt(pl.groupID, 10))...)
+		ds = append(ds, sdk.FieldDiagnostic("plan_options.hypervisor_group_id", "%s", "no such hypervisor group: "+strconv.FormatInt(pl.groupID, 10))...)
 	} else if err != nil {
 		return nil, errkind.FromAPI(err, "checking the hypervisor group")
 	}
@@ -80,7 +79,7 @@ func (p *Plugin) HealthCheck(ctx context.Context, _ *pb.HealthCheckRequest) (*pb
 // are two calls; a lost answer to the first leaves an unnamed server, which
 // the next attempt adopts instead of creating a second one (see adopt).
 func (p *Plugin) Create(ctx context.Context, req *pb.CreateRequest) (*pb.CreateResponse, error) {
-	return idem.Do(ctx, p.idem, "create:"+req.GetIdempotencyKey(), func(ctx context.Context) (*pb.CreateResponse, error) {
+	return outcomesCreate.Do(ctx, req.GetIdempotencyKey(), func(ctx context.Context) (*pb.CreateResponse, error) {
 		s, err := p.create(ctx, req.GetService())
 		if err != nil {
 			return nil, err

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"hash/fnv"
-	"net/url"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/ezscale/platform/plugins/internal/idem"
 	vf "github.com/ezscale/platform/plugins/virtfusion/virtfusionapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -19,7 +17,6 @@ const version = "0.1.0"
 
 // Plugin is the VirtFusion provisioner.
 type Plugin struct {
-	idem  *idem.Cache
 	users keyedLock   // one create at a time per VirtFusion user
 	lost  lostCreates // creates whose answer was lost, by service id
 
@@ -33,53 +30,49 @@ type settings struct {
 	groupID, packageID, osTemplateID, ipv4 int64
 }
 
+// config is the plugin's config block, declared as a struct: the schema
+// Describe reports comes from its tags.
+type config struct {
+	APIURL       string        `config:"api_url,required,url" doc:"VirtFusion API root, e.g. https://cp.example.com/api/v1"`
+	APIToken     string        `config:"api_token,required,secret" doc:"API token (Bearer)"`
+	Timeout      time.Duration `config:"timeout,positive" default:"30s" doc:"per API request"`
+	GroupID      int64         `config:"hypervisor_group_id" default:"1" doc:"hypervisor group for new servers unless the plan sets hypervisor_group_id"`
+	PackageID    int64         `config:"package_id" default:"0" doc:"package for new servers unless the plan sets package_id; 0 means the plan must set it"`
+	OSTemplateID int64         `config:"os_template_id" default:"1" doc:"OS template installed on new servers unless the plan sets os_template_id"`
+	IPv4         int64         `config:"ipv4" default:"1" doc:"IPv4 addresses per new server unless the plan sets ipv4"`
+}
+
+var configSpec = sdk.ConfigOf[config]()
+
 // New returns an unconfigured plugin.
-func New() *Plugin { return &Plugin{idem: idem.New()} }
+func New() *Plugin { return &Plugin{} }
 
 // Describe is static: the SDK calls it in describe mode too.
 func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{
-		Name:    "virtfusion",
-		Version: version,
-		Options: options,
-		Schema: sdk.NewSchema().
-			String("api_url", sdk.Required(), sdk.Doc("VirtFusion API root, e.g. https://cp.example.com/api/v1")).
-			String("api_token", sdk.Required(), sdk.Secret(), sdk.Doc("API token (Bearer)")).
-			Duration("timeout", sdk.Default("30s"), sdk.Doc("per API request")).
-			Int("hypervisor_group_id", sdk.Default(1), sdk.Doc("hypervisor group for new servers unless the plan sets hypervisor_group_id")).
-			Int("package_id", sdk.Default(0), sdk.Doc("package for new servers unless the plan sets package_id; 0 means the plan must set it")).
-			Int("os_template_id", sdk.Default(1), sdk.Doc("OS template installed on new servers unless the plan sets os_template_id")).
-			Int("ipv4", sdk.Default(1), sdk.Doc("IPv4 addresses per new server unless the plan sets ipv4")),
-	}
+	return sdk.Description{Name: "virtfusion", Version: version, Options: options, Schema: configSpec.Schema()}
 }
 
-// ValidateConfig checks what the schema cannot: a usable URL.
+// ValidateConfig lets the core refuse a bad block, naming each field.
 func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
-	var ds sdk.Diagnostics
-	if u, err := url.Parse(cfg.String("api_url")); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		ds = append(ds, sdk.FieldError("api_url", "must be an http(s) URL such as https://cp.example.com/api/v1")...)
-	}
-	if cfg.Duration("timeout") <= 0 {
-		ds = append(ds, sdk.FieldError("timeout", "must be positive")...)
-	}
+	_, ds := configSpec.Decode(cfg)
 	return ds
 }
 
 // Configure builds the API client; it does not call VirtFusion, so a panel
 // that is down does not stop the plugin from starting.
-func (p *Plugin) Configure(ctx context.Context, cfg sdk.Config) error {
-	if ds := p.ValidateConfig(ctx, cfg); ds.HasErrors() {
+func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
+	c, ds := configSpec.Decode(cfg)
+	if ds.HasErrors() {
 		return ds
 	}
-	client, err := vf.New(vf.Config{BaseURL: cfg.String("api_url"), Token: cfg.String("api_token"), Timeout: cfg.Duration("timeout")})
+	client, err := vf.New(vf.Config{BaseURL: c.APIURL, Token: c.APIToken, Timeout: c.Timeout})
 	if err != nil {
-		return sdk.FieldError("api_url", err.Error())
+		return sdk.FieldDiagnostic("api_url", "%v", err)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.client = client
-	p.cfg = settings{groupID: cfg.Int("hypervisor_group_id"), packageID: cfg.Int("package_id"),
-		osTemplateID: cfg.Int("os_template_id"), ipv4: cfg.Int("ipv4")}
+	p.cfg = settings{groupID: c.GroupID, packageID: c.PackageID, osTemplateID: c.OSTemplateID, ipv4: c.IPv4}
 	return nil
 }
 
@@ -98,9 +91,9 @@ func (p *Plugin) current() (*vf.Client, settings, error) {
 	return p.client, p.cfg, nil
 }
 
-// maxID bounds the panel ids an option may name (VirtFusion ids are
+// maxPanelID bounds the panel ids an option may name (VirtFusion ids are
 // 32-bit).
-const maxID = 1<<31 - 1
+const maxPanelID = 1<<31 - 1
 
 // hostnameRe is an RFC 1123 host name: dot-separated labels of letters,
 // digits and inner hyphens.
@@ -111,9 +104,9 @@ const hostnameRe = `[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A
 // customer may choose the location (hypervisor group) and OS template
 // among those the plan offers, and the server's hostname.
 var options = sdk.Options{
-	sdk.IntOption("package_id", "VirtFusion package of new servers (default: the config's package_id)").OnPlan().Range(1, maxID),
-	sdk.IntOption("hypervisor_group_id", "hypervisor group (location) new servers are placed in (default: the config's)").OnPlan().AtOrder().Range(1, maxID),
-	sdk.IntOption("os_template_id", "OS template installed on new servers (default: the config's)").OnPlan().AtOrder().Range(1, maxID),
+	sdk.IntOption("package_id", "VirtFusion package of new servers (default: the config's package_id)").OnPlan().Range(1, maxPanelID),
+	sdk.IntOption("hypervisor_group_id", "hypervisor group (location) new servers are placed in (default: the config's)").OnPlan().AtOrder().Range(1, maxPanelID),
+	sdk.IntOption("os_template_id", "OS template installed on new servers (default: the config's)").OnPlan().AtOrder().Range(1, maxPanelID),
 	sdk.IntOption("ipv4", "IPv4 addresses of a new server (default: the config's ipv4)").OnPlan().Range(0, 32),
 	sdk.StringOption("hostname", "the new server's host name").AtOrder().MaxLen(253).Matching(hostnameRe),
 }

@@ -31,7 +31,7 @@ func setup(t testing.TB) *testBundle {
 	fake := fakevirtfusion.New(fakevirtfusion.Options{Token: "tok"})
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	h := plugintest.New(t, New(), plugintest.WithConfig(map[string]any{
+	h := plugintest.New(t, New(), plugintest.WithRestart(func() sdk.Plugin { return New() }), plugintest.WithConfig(map[string]any{
 		"api_url": srv.URL + fakevirtfusion.BasePath, "api_token": "tok", "timeout": "5s",
 	}))
 	return &testBundle{fake: fake, h: h, p: h.Provisioner(), origin: srv.URL}

@@ -11,17 +11,41 @@ import (
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
-// memProvisioner is a provisioner over an in-memory backend with the
-// required methods only; fullProvisioner adds every capability. They are
-// the reference the suites are tested against.
-type memProvisioner struct {
-	mu       sync.Mutex
-	services map[string]*pb.ServiceStatus // by external id
-	byKey    map[string]string            // idempotency key → external id
+// memBackend is a key-less backend kept in memory: it outlives plugin
+// restarts, as a real panel does.
+type memBackend struct {
+	mu        sync.Mutex
+	services  map[string]*pb.ServiceStatus // by external id
+	byService map[string]string            // service id → external id
+	creates   int
 }
 
+func newMemBackend() *memBackend {
+	return &memBackend{services: map[string]*pb.ServiceStatus{}, byService: map[string]string{}}
+}
+
+// memProvisioner is a provisioner over a memBackend with the required
+// methods only; fullProvisioner adds every capability. They are the
+// reference the suites are tested against: Create records its outcome
+// with sdk.Outcomes and, without a record, finds the service's object by
+// its service id before creating one.
+type memProvisioner struct {
+	b *memBackend
+	// forgetful keeps keys in memory only and never reconciles: the plugin
+	// that creates a second server when a Create is retried after a restart.
+	forgetful bool
+	byKey     map[string]string
+}
+
+var memCreates = sdk.NewOutcomes[*pb.CreateResponse]("create")
+
 func newMemProvisioner() *memProvisioner {
-	return &memProvisioner{services: map[string]*pb.ServiceStatus{}, byKey: map[string]string{}}
+	return &memProvisioner{b: newMemBackend(), byKey: map[string]string{}}
+}
+
+// restarted is a new instance of the plugin over the same backend.
+func (m *memProvisioner) restarted() sdk.Plugin {
+	return &memProvisioner{b: m.b, forgetful: m.forgetful, byKey: map[string]string{}}
 }
 
 func (m *memProvisioner) Describe() sdk.Description {
@@ -32,7 +56,7 @@ func (m *memProvisioner) Health(context.Context) error                { return n
 
 func (m *memProvisioner) Validate(_ context.Context, r *pb.ValidateRequest) (*pb.ValidateResponse, error) {
 	if r.GetService().GetPlanOptions()["size"] == "" {
-		return &pb.ValidateResponse{Diagnostics: sdk.DiagnosticsToProto(sdk.FieldError("plan_options.size", "required"))}, nil
+		return &pb.ValidateResponse{Diagnostics: sdk.DiagnosticsToProto(sdk.FieldDiagnostic("plan_options.size", "is required"))}, nil
 	}
 	return &pb.ValidateResponse{}, nil
 }
@@ -43,22 +67,56 @@ func (m *memProvisioner) HealthCheck(context.Context, *pb.HealthCheckRequest) (*
 	return &pb.HealthCheckResponse{Message: "ok"}, nil
 }
 
-func (m *memProvisioner) Create(_ context.Context, r *pb.CreateRequest) (*pb.CreateResponse, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if ext, ok := m.byKey[r.GetIdempotencyKey()]; ok {
-		return &pb.CreateResponse{Status: m.services[ext]}, nil
+func (m *memProvisioner) Create(ctx context.Context, r *pb.CreateRequest) (*pb.CreateResponse, error) {
+	if m.forgetful {
+		m.b.mu.Lock()
+		defer m.b.mu.Unlock()
+		if ext, ok := m.byKey[r.GetIdempotencyKey()]; ok {
+			return &pb.CreateResponse{Status: m.b.services[ext]}, nil
+		}
+		st := m.b.createLocked(r.GetService().GetServiceId())
+		m.byKey[r.GetIdempotencyKey()] = st.GetExternalId()
+		return &pb.CreateResponse{Status: st}, nil
 	}
-	ext := fmt.Sprintf("mem-%d", len(m.services)+1)
-	m.services[ext] = &pb.ServiceStatus{ExternalId: ext, State: pb.ServiceState_SERVICE_STATE_ACTIVE}
-	m.byKey[r.GetIdempotencyKey()] = ext
-	return &pb.CreateResponse{Status: m.services[ext]}, nil
+	return memCreates.Do(ctx, r.GetIdempotencyKey(), func(context.Context) (*pb.CreateResponse, error) {
+		m.b.mu.Lock()
+		defer m.b.mu.Unlock()
+		if ext, ok := m.b.byService[r.GetService().GetServiceId()]; ok {
+			return &pb.CreateResponse{Status: m.b.services[ext]}, nil // reconciled
+		}
+		return &pb.CreateResponse{Status: m.b.createLocked(r.GetService().GetServiceId())}, nil
+	})
+}
+
+func (b *memBackend) createLocked(serviceID string) *pb.ServiceStatus {
+	b.creates++
+	ext := fmt.Sprintf("mem-%d", b.creates)
+	b.services[ext] = &pb.ServiceStatus{ExternalId: ext, State: pb.ServiceState_SERVICE_STATE_ACTIVE}
+	b.byService[serviceID] = ext
+	return b.services[ext]
+}
+
+// objects counts the backend objects of a service id.
+func (b *memBackend) objects(serviceID string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for ext := range b.services {
+		if b.byService[serviceID] == ext {
+			n++
+		}
+	}
+	return n
 }
 
 func (m *memProvisioner) setState(ref *pb.ServiceRef, state pb.ServiceState) (*pb.ServiceStatus, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.services[ref.GetExternalId()]
+	m.b.mu.Lock()
+	defer m.b.mu.Unlock()
+	s, ok := m.b.services[ref.GetExternalId()]
+	if !ok && state == pb.ServiceState_SERVICE_STATE_TERMINATED {
+		// Gone already, or never made: terminated either way.
+		return &pb.ServiceStatus{ExternalId: ref.GetExternalId(), State: state}, nil
+	}
 	if !ok {
 		return nil, sdk.Errorf(sdk.NotFound, "no service %q", ref.GetExternalId())
 	}
@@ -82,9 +140,9 @@ func (m *memProvisioner) Terminate(_ context.Context, r *pb.TerminateRequest) (*
 	return &pb.TerminateResponse{Status: s}, err
 }
 func (m *memProvisioner) GetInfo(_ context.Context, r *pb.GetInfoRequest) (*pb.GetInfoResponse, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.services[r.GetService().GetExternalId()]
+	m.b.mu.Lock()
+	defer m.b.mu.Unlock()
+	s, ok := m.b.services[r.GetService().GetExternalId()]
 	if !ok {
 		return nil, sdk.Errorf(sdk.NotFound, "no service %q", r.GetService().GetExternalId())
 	}

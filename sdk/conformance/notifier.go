@@ -28,9 +28,9 @@ type NotifierFixture struct {
 func Notifier(t *testing.T, h *plugintest.Harness, f NotifierFixture) {
 	t.Helper()
 	if f.Message == nil {
-		t.Fatal("conformance.Notifier: NotifierFixture.Message is required")
+		t.Fatal("conformance: notifier: NotifierFixture.Message is required")
 	}
-	requireKind(t, h, sdk.KindNotifier)
+	on(t, "notifier").requireKind(h, sdk.KindNotifier)
 	Plugin(t, h)
 	n := h.Notifier()
 	msg := func(key string) *pb.DeliverRequest {
@@ -38,8 +38,11 @@ func Notifier(t *testing.T, h *plugintest.Harness, f NotifierFixture) {
 		m.IdempotencyKey = key
 		return m
 	}
-	t.Run("Notifier", func(t *testing.T) {
-		t.Run("DeliverIsIdempotentPerKey", func(t *testing.T) {
+	on(t, "notifier").run("Notifier", func(t st) {
+
+		t.Helper()
+		t.run("DeliverIsIdempotentPerKey", func(t st) {
+			t.Helper()
 			t.Parallel()
 			req := msg("conformance-idem-1")
 			first, err := n.Deliver(ctx(t), req)
@@ -50,7 +53,7 @@ func Notifier(t *testing.T, h *plugintest.Harness, f NotifierFixture) {
 				t.Fatal("Deliver: empty provider_message_id")
 			}
 			if f.Delivered != nil {
-				f.Delivered(t, req, first)
+				f.Delivered(t.T, req, first)
 			}
 			second, err := n.Deliver(ctx(t), msg("conformance-idem-1"))
 			if err != nil {
@@ -67,26 +70,30 @@ func Notifier(t *testing.T, h *plugintest.Harness, f NotifierFixture) {
 				t.Errorf("Deliver with another key reused provider_message_id %q", first.GetProviderMessageId())
 			}
 		})
-		t.Run("MissingIdempotencyKey", func(t *testing.T) {
+		t.run("MissingIdempotencyKey", func(t st) {
+			t.Helper()
 			t.Parallel()
 			_, err := n.Deliver(ctx(t), msg(""))
-			wantKind(t, "Deliver without idempotency_key", err, sdk.InvalidInput)
+			t.wantKind("Deliver without idempotency_key", err, sdk.InvalidInput)
 		})
-		t.Run("MissingRecipient", func(t *testing.T) {
+		t.run("MissingRecipient", func(t st) {
+			t.Helper()
 			t.Parallel()
 			m := msg("conformance-no-recipient")
 			m.Recipient = ""
 			_, err := n.Deliver(ctx(t), m)
-			wantKind(t, "Deliver without recipient", err, sdk.InvalidInput)
+			t.wantKind("Deliver without recipient", err, sdk.InvalidInput)
 		})
-		t.Run("UnknownChannel", func(t *testing.T) {
+		t.run("UnknownChannel", func(t st) {
+			t.Helper()
 			t.Parallel()
 			m := msg("conformance-bad-channel")
 			m.Channel = "conformance-carrier-pigeon"
 			_, err := n.Deliver(ctx(t), m)
-			wantKind(t, "Deliver on an unknown channel", err, sdk.InvalidInput)
+			t.wantKind("Deliver on an unknown channel", err, sdk.InvalidInput)
 		})
-		t.Run("Concurrent", func(t *testing.T) {
+		t.run("Concurrent", func(t st) {
+			t.Helper()
 			t.Parallel()
 			errs := make(chan error, 8)
 			for i := range 8 {

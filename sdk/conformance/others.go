@@ -12,15 +12,17 @@ import (
 // idempotent per key and refused without one.
 func Helpdesk(t *testing.T, h *plugintest.Harness, ticket *pb.OpenTicketRequest) {
 	t.Helper()
-	requireKind(t, h, sdk.KindHelpdesk)
+	on(t, "helpdesk").requireKind(h, sdk.KindHelpdesk)
 	Plugin(t, h)
-	t.Run("Helpdesk", func(t *testing.T) {
+	on(t, "helpdesk").run("Helpdesk", func(t st) {
+
+		t.Helper()
 		c := ctx(t)
 		hd := h.Helpdesk()
 		req := &pb.OpenTicketRequest{Customer: ticket.GetCustomer(), Subject: ticket.GetSubject(), Body: ticket.GetBody(),
 			Department: ticket.GetDepartment(), Priority: ticket.GetPriority()}
 		_, err := hd.OpenTicket(c, req)
-		wantKind(t, "OpenTicket without idempotency_key", err, sdk.InvalidInput)
+		t.wantKind("OpenTicket without idempotency_key", err, sdk.InvalidInput)
 		req.IdempotencyKey = "conformance-ticket"
 		first, err := hd.OpenTicket(c, req)
 		if err != nil || first.GetTicketId() == "" {
@@ -37,9 +39,11 @@ func Helpdesk(t *testing.T, h *plugintest.Harness, ticket *pb.OpenTicketRequest)
 // provider and plan id and has a non-negative price in a 3-letter currency.
 func PricingSource(t *testing.T, h *plugintest.Harness) {
 	t.Helper()
-	requireKind(t, h, sdk.KindPricingSource)
+	on(t, "pricing source").requireKind(h, sdk.KindPricingSource)
 	Plugin(t, h)
-	t.Run("PricingSource", func(t *testing.T) {
+	on(t, "pricing source").run("PricingSource", func(t st) {
+
+		t.Helper()
 		resp, err := h.PricingSource().ListPlans(ctx(t), &pb.ListPlansRequest{})
 		if err != nil {
 			t.Fatalf("ListPlans: %v", err)
@@ -68,9 +72,11 @@ type MonitorFixture struct {
 // <= max players; an unknown one is NotFound.
 func Monitor(t *testing.T, h *plugintest.Harness, f MonitorFixture) {
 	t.Helper()
-	requireKind(t, h, sdk.KindMonitor)
+	on(t, "monitor").requireKind(h, sdk.KindMonitor)
 	Plugin(t, h)
-	t.Run("Monitor", func(t *testing.T) {
+	on(t, "monitor").run("Monitor", func(t st) {
+
+		t.Helper()
 		c := ctx(t)
 		s, err := h.Monitor().GetServerStats(c, f.Known)
 		if err != nil {
@@ -80,7 +86,7 @@ func Monitor(t *testing.T, h *plugintest.Harness, f MonitorFixture) {
 			t.Errorf("GetServerStats: implausible stats %v", s)
 		}
 		_, err = h.Monitor().GetServerStats(c, f.Unknown)
-		wantKind(t, "GetServerStats of an unknown server", err, sdk.NotFound)
+		t.wantKind("GetServerStats of an unknown server", err, sdk.NotFound)
 	})
 }
 
@@ -88,9 +94,11 @@ func Monitor(t *testing.T, h *plugintest.Harness, f MonitorFixture) {
 // escalation with a reason.
 func Assistant(t *testing.T, h *plugintest.Harness, question *pb.AnswerRequest) {
 	t.Helper()
-	requireKind(t, h, sdk.KindAssistant)
+	on(t, "assistant").requireKind(h, sdk.KindAssistant)
 	Plugin(t, h)
-	t.Run("Assistant", func(t *testing.T) {
+	on(t, "assistant").run("Assistant", func(t st) {
+
+		t.Helper()
 		a, err := h.Assistant().Answer(ctx(t), question)
 		if err != nil {
 			t.Fatalf("Answer: %v", err)
@@ -116,13 +124,15 @@ type CommunityFixture struct {
 // with the same roles changes nothing.
 func Community(t *testing.T, h *plugintest.Harness, f CommunityFixture) {
 	t.Helper()
-	requireKind(t, h, sdk.KindCommunity)
+	on(t, "community").requireKind(h, sdk.KindCommunity)
 	Plugin(t, h)
-	t.Run("Community", func(t *testing.T) {
+	on(t, "community").run("Community", func(t st) {
+
+		t.Helper()
 		c := ctx(t)
 		cm := h.Community()
 		_, err := cm.CreateInvite(c, &pb.CreateInviteRequest{AccountId: f.AccountID})
-		wantKind(t, "CreateInvite without idempotency_key", err, sdk.InvalidInput)
+		t.wantKind("CreateInvite without idempotency_key", err, sdk.InvalidInput)
 		inv, err := cm.CreateInvite(c, &pb.CreateInviteRequest{AccountId: f.AccountID, IdempotencyKey: "conformance-invite"})
 		if err != nil || inv.GetUrl() == "" {
 			t.Fatalf("CreateInvite: %v (url %q)", err, inv.GetUrl())

@@ -29,12 +29,14 @@ type PaymentGatewayFixture struct {
 func PaymentGateway(t *testing.T, h *plugintest.Harness, f PaymentGatewayFixture) {
 	t.Helper()
 	if f.Customer == nil || f.Amount == nil || f.PaymentMethodToken == "" || f.BadSignatureWebhook == nil {
-		t.Fatal("conformance.PaymentGateway: every PaymentGatewayFixture field is required")
+		t.Fatal("conformance: payment gateway: every PaymentGatewayFixture field is required")
 	}
-	requireKind(t, h, sdk.KindPaymentGateway)
+	on(t, "payment gateway").requireKind(h, sdk.KindPaymentGateway)
 	Plugin(t, h)
 	g := h.PaymentGateway()
-	t.Run("PaymentGateway", func(t *testing.T) {
+	on(t, "payment gateway").run("PaymentGateway", func(t st) {
+
+		t.Helper()
 		c := ctx(t)
 		cust, err := g.EnsureCustomer(c, &pb.EnsureCustomerRequest{IdempotencyKey: "conformance-customer", Customer: f.Customer})
 		if err != nil {
@@ -68,7 +70,7 @@ func PaymentGateway(t *testing.T, h *plugintest.Harness, f PaymentGatewayFixture
 			PaymentMethodId: pm.GetPaymentMethod().GetId(), Amount: f.Amount, Description: "conformance",
 		}
 		_, err = g.Charge(c, &pb.ChargeRequest{GatewayCustomerId: charge.GatewayCustomerId, PaymentMethodId: charge.PaymentMethodId, Amount: f.Amount})
-		wantKind(t, "Charge without idempotency_key", err, sdk.InvalidInput)
+		t.wantKind("Charge without idempotency_key", err, sdk.InvalidInput)
 		first, err := g.Charge(c, charge)
 		if err != nil {
 			t.Fatalf("Charge: %v", err)
@@ -84,7 +86,7 @@ func PaymentGateway(t *testing.T, h *plugintest.Harness, f PaymentGatewayFixture
 		negative.IdempotencyKey = "conformance-negative"
 		negative.Amount = &pb.Money{AmountMinor: -1, Currency: f.Amount.GetCurrency()}
 		_, err = g.Charge(c, negative)
-		wantKind(t, "Charge of a negative amount", err, sdk.InvalidInput)
+		t.wantKind("Charge of a negative amount", err, sdk.InvalidInput)
 
 		refund := &pb.RefundRequest{IdempotencyKey: "conformance-refund", ChargeId: first.GetChargeId(), Amount: f.Amount}
 		r1, err := g.Refund(c, refund)
@@ -96,6 +98,6 @@ func PaymentGateway(t *testing.T, h *plugintest.Harness, f PaymentGatewayFixture
 			t.Errorf("Refund repeated with the same key: %v, id %q, first %q", err, r2.GetRefundId(), r1.GetRefundId())
 		}
 		_, err = g.ParseWebhook(c, f.BadSignatureWebhook)
-		wantKind(t, "ParseWebhook with a bad signature", err, sdk.Unauthenticated)
+		t.wantKind("ParseWebhook with a bad signature", err, sdk.Unauthenticated)
 	})
 }

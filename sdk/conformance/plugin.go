@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 // behaviour, not speed.
 const callTimeout = 30 * time.Second
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), callTimeout)
 	t.Cleanup(cancel)
 	return c
@@ -25,8 +26,10 @@ func ctx(t *testing.T) context.Context {
 // field, and a healthy Health. The kind suites run it first.
 func Plugin(t *testing.T, h *plugintest.Harness) {
 	t.Helper()
-	t.Run("Plugin", func(t *testing.T) {
-		t.Run("Describe", func(t *testing.T) {
+	on(t, "plugin").run("Plugin", func(t st) {
+		t.Helper()
+		t.run("Describe", func(t st) {
+			t.Helper()
 			t.Parallel()
 			d := h.Description()
 			if d.GetName() == "" || d.GetVersion() == "" {
@@ -50,7 +53,8 @@ func Plugin(t *testing.T, h *plugintest.Harness) {
 				t.Errorf("Describe: %v", err)
 			}
 		})
-		t.Run("ValidateConfigNamesUnknownField", func(t *testing.T) {
+		t.run("ValidateConfigNamesUnknownField", func(t st) {
+			t.Helper()
 			t.Parallel()
 			diags, err := h.Plugin().ValidateConfig(ctx(t), map[string]any{"conformance_unknown_field": "x"})
 			if err != nil {
@@ -60,7 +64,8 @@ func Plugin(t *testing.T, h *plugintest.Harness) {
 				t.Errorf("ValidateConfig with an unknown field: diagnostics %v do not name it", diags)
 			}
 		})
-		t.Run("ValidateConfigNamesMissingRequiredField", func(t *testing.T) {
+		t.run("ValidateConfigNamesMissingRequiredField", func(t st) {
+			t.Helper()
 			t.Parallel()
 			for _, f := range h.Description().GetConfigSchema().GetFields() {
 				if !f.GetRequired() || f.GetDefault() != nil {
@@ -75,7 +80,8 @@ func Plugin(t *testing.T, h *plugintest.Harness) {
 				}
 			}
 		})
-		t.Run("Health", func(t *testing.T) {
+		t.run("Health", func(t st) {
+			t.Helper()
 			t.Parallel()
 			if err := h.Plugin().Health(ctx(t)); err != nil {
 				t.Errorf("Health: %v", err)
@@ -84,17 +90,48 @@ func Plugin(t *testing.T, h *plugintest.Harness) {
 	})
 }
 
-func namesField(diags sdk.Diagnostics, field string) bool {
-	for _, d := range diags {
-		if d.Severity == sdk.SeverityError && d.Field == field {
-			return true
-		}
-	}
-	return false
+// st is a suite's view of one test. Every failure is prefixed with the
+// suite ("conformance: provisioner: Create: …") and, since every function
+// between the author's test and the failure calls Helper, reported at the
+// line of the author's test that called the suite, not in this package.
+type st struct {
+	*testing.T
+	prefix string
+}
+
+func on(t *testing.T, suite string) st { return st{T: t, prefix: "conformance: " + suite + ": "} }
+
+func (t st) Errorf(format string, args ...any) {
+	t.Helper()
+	t.T.Errorf(t.prefix+format, args...)
+}
+
+func (t st) Fatalf(format string, args ...any) {
+	t.Helper()
+	t.T.Fatalf(t.prefix+format, args...)
+}
+
+func (t st) Error(args ...any) {
+	t.Helper()
+	t.T.Error(t.prefix + fmt.Sprint(args...))
+}
+
+func (t st) Fatal(args ...any) {
+	t.Helper()
+	t.T.Fatal(t.prefix + fmt.Sprint(args...))
+}
+
+// run is T.Run for suite code; f must call t.Helper first.
+func (t st) run(name string, f func(t st)) bool {
+	t.Helper()
+	return t.T.Run(name, func(tt *testing.T) {
+		tt.Helper()
+		f(st{T: tt, prefix: t.prefix})
+	})
 }
 
 // wantKind fails the test unless err has the given kind.
-func wantKind(t *testing.T, call string, err error, kind sdk.ErrorKind) {
+func (t st) wantKind(call string, err error, kind sdk.ErrorKind) {
 	t.Helper()
 	if err == nil {
 		t.Errorf("%s: got no error, want kind %s", call, kind)
@@ -105,9 +142,18 @@ func wantKind(t *testing.T, call string, err error, kind sdk.ErrorKind) {
 	}
 }
 
-func requireKind(t *testing.T, h *plugintest.Harness, k sdk.Kind) {
+func (t st) requireKind(h *plugintest.Harness, k sdk.Kind) {
 	t.Helper()
 	if !h.HasKind(k) {
 		t.Fatalf("Describe does not list kind %s (kinds: %v)", k, h.Description().GetKinds())
 	}
+}
+
+func namesField(diags sdk.Diagnostics, field string) bool {
+	for _, d := range diags {
+		if d.Severity == sdk.SeverityError && d.Field == field {
+			return true
+		}
+	}
+	return false
 }

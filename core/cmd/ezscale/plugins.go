@@ -18,7 +18,7 @@ import (
 
 func pluginsCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "plugins", Short: "Inspect configured plugins and vet plugin executables"}
-	c.AddCommand(pluginsListCmd(g), pluginsCheckCmd(g))
+	c.AddCommand(pluginsListCmd(g), pluginsCheckCmd(g), pluginsConformanceCmd(g))
 	return c
 }
 

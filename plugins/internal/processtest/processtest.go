@@ -28,13 +28,13 @@ func ServeIfChild(newPlugin func() sdk.Plugin) {
 	}
 }
 
-// Start runs the test binary as a plugin process and returns its gRPC
-// connection, configured for nothing yet. The process is killed by
+// Start runs the test binary as a plugin process, with a data directory of
+// its own, and returns its gRPC connection, configured for nothing yet. The process is killed by
 // t.Cleanup.
 func Start(t testing.TB) *grpc.ClientConn {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), env+"=1")
+	cmd.Env = append(os.Environ(), env+"=1", sdk.DataDirEnv+"="+t.TempDir())
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake(),
 		Plugins:          sdk.PluginSet(),

@@ -21,25 +21,32 @@ type Plugin struct {
 	client *http.Client
 }
 
-// Describe is static: the SDK calls it in describe mode too.
-func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{
-		Name:    "webhook",
-		Version: "0.1.0",
-		Schema: sdk.NewSchema().
-			String("url", sdk.Required(), sdk.Doc("where to POST messages")).
-			String("token", sdk.Secret(), sdk.Doc("sent as a Bearer token when set")).
-			Duration("timeout", sdk.Default("10s"), sdk.Doc("per delivery")),
-	}
+// settings is the config block, declared as a struct: the schema comes
+// from the tags, and Configure decodes into it.
+type settings struct {
+	URL     string        `config:"url,required,url" doc:"where to POST messages"`
+	Token   string        `config:"token,secret" doc:"sent as a Bearer token when set"`
+	Timeout time.Duration `config:"timeout,positive" default:"10s" doc:"per delivery"`
 }
 
-// Configure receives a config already checked against the schema.
+var config = sdk.ConfigOf[settings]()
+
+// Describe is static: the SDK calls it in describe mode too.
+func (p *Plugin) Describe() sdk.Description {
+	return sdk.Description{Name: "webhook", Version: "0.1.0", Schema: config.Schema()}
+}
+
+// Configure decodes the config; unknown, missing and invalid fields come
+// back as diagnostics naming the field.
 func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
+	s, diags := config.Decode(cfg)
+	if diags.HasErrors() {
+		return diags
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.url = cfg.String("url")
-	p.token = cfg.String("token")
-	p.client = &http.Client{Timeout: cfg.Duration("timeout")}
+	p.url, p.token = s.URL, s.Token
+	p.client = &http.Client{Timeout: s.Timeout}
 	return nil
 }
 
@@ -91,7 +98,10 @@ func (p *Plugin) Deliver(ctx context.Context, req *pb.DeliverRequest) (*pb.Deliv
 	return &pb.DeliverResponse{ProviderMessageId: fmt.Sprintf("webhook-%s", req.GetIdempotencyKey())}, nil
 }
 
-// Interface guards: the compiler checks the plugin's kinds.
+// Interface guards: the compiler checks the plugin's kinds. Kinds are
+// derived from method sets, so without them a misspelt Deliver would
+// compile and the plugin would silently not be a notifier (Serve would
+// refuse it, but only at start).
 var (
 	_ sdk.Plugin   = (*Plugin)(nil)
 	_ sdk.Notifier = (*Plugin)(nil)

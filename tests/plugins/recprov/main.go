@@ -72,7 +72,7 @@ func (p *base) Configure(_ context.Context, cfg sdk.Config) error {
 	p.record.Store(cfg.Bool("record"))
 	u := cfg.String("backend_url")
 	if p.record.Load() && u == "" {
-		return sdk.FieldError("backend_url", "is required when record is true")
+		return sdk.FieldDiagnostic("backend_url", "is required when record is true")
 	}
 	p.backend.Store(strings.TrimSuffix(u, "/"))
 	return nil

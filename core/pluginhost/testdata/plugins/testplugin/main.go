@@ -5,6 +5,7 @@
 // "crash-once" exits the first time (remembered in config state_dir); the
 // config health = "unhealthy" | "hang" makes Health fail or block; the file
 // "backend-down" in state_dir makes HealthCheck (the backend) unavailable.
+// Delivering to "datadir" answers the plugin's data directory.
 package main
 
 import (
@@ -47,7 +48,7 @@ var testOptions = sdk.Options{
 
 func (p *plugin) Configure(_ context.Context, cfg sdk.Config) error {
 	if cfg.String("api_url") == "refuse" {
-		return sdk.FieldError("api_url", "the backend refused this URL")
+		return sdk.FieldDiagnostic("api_url", "the backend refused this URL")
 	}
 	p.health.Store(cfg.String("health"))
 	p.stateDir.Store(cfg.String("state_dir"))
@@ -73,6 +74,8 @@ func (p *plugin) Deliver(ctx context.Context, r *pb.DeliverRequest) (*pb.Deliver
 		os.Exit(3)
 	case "invalid":
 		return nil, sdk.FieldErrorf("recipient", "not deliverable")
+	case "datadir":
+		return &pb.DeliverResponse{ProviderMessageId: sdk.DataDir(ctx)}, nil
 	}
 	return &pb.DeliverResponse{ProviderMessageId: "id-" + r.GetIdempotencyKey()}, nil
 }

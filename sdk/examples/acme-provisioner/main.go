@@ -1,0 +1,5 @@
+package main
+
+import "github.com/ezscale/platform/sdk"
+
+func main() { sdk.Serve(New()) }
