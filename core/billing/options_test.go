@@ -157,7 +157,7 @@ func TestPlanSaveChecksOptionsAgainstTheDeclaration(t *testing.T) {
 			"plugin_options.extra_ipv4":   "must be from 0 to 4",
 			"plugin_options.docker_image": "is not an option of the testprov plugin (accepted: size, fail_create, fail_kind, fail_retry_after, fail_suspend, extra_ipv4, location, install)",
 			"plugin_options.hostname":     "is chosen by customers at order, not set by staff (offer it in order_options)",
-			"plugin_options.fail_kind":    "must be one of invalid, unavailable, capacity",
+			"plugin_options.fail_kind":    "must be one of invalid, unavailable, capacity, not_found",
 			"plugin_options.location":     "is the default of a choice offered to customers, so must be one of the values in order_options.location",
 			"order_options.size":          "is set by staff, not chosen by customers",
 			"order_options.location[1]":   "must be one of fra, nyc, sgp",
