@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -129,7 +130,7 @@ func TestPaymentPluginErrorsAnswerByKind(t *testing.T) {
 				answer{422, "backend_not_found", ""}},
 			{"attach", "POST", "/api/v1/accounts/" + a.account + "/payment-methods", sdk.Errorf(sdk.Conflict, "customer is being updated"),
 				answer{409, "backend_conflict", ""}},
-			{"attach", "POST", "/api/v1/accounts/" + a.account + "/payment-methods", sdk.UnavailableError(7e9, "rate limited"),
+			{"attach", "POST", "/api/v1/accounts/" + a.account + "/payment-methods", sdk.UnavailableError(7*time.Second, "rate limited"),
 				answer{503, "backend_unavailable", "7"}},
 			{"webhook", "POST", "/api/v1/webhooks/payments/fake", sdk.Errorf(sdk.Conflict, "event replayed out of order"),
 				answer{409, "backend_conflict", ""}},
