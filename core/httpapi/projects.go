@@ -200,7 +200,9 @@ type ProjectView struct {
 	Archived bool `json:"archived"`
 }
 
-func projectView(p *projects.Project) ProjectView { return ProjectView{Project: p, Archived: p.Archived()} }
+func projectView(p *projects.Project) ProjectView {
+	return ProjectView{Project: p, Archived: p.Archived()}
+}
 
 // MoveView is where a move left the services (project_id null: in no
 // project).
