@@ -9,7 +9,7 @@
 // Version ranges by domain keep parallel work from colliding:
 // 0001-0009 foundation (identity, audit, idempotency, rate limits, outbox),
 // 0010-0019 plugins, 0020-0039 billing, 0040-0049 scheduler,
-// 0050-0059 notifications, 0060-0069 provisioning.
+// 0050-0059 notifications, 0060-0069 provisioning, 0070-0079 projects.
 package migrations
 
 import "embed"

@@ -35,6 +35,7 @@ import (
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/projects"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
@@ -63,6 +64,10 @@ type App struct {
 	// Provisioning is power actions and SSO, the free tier and usage
 	// collection.
 	Provisioning *provisioning.Service
+	// Projects groups services into projects and keeps their
+	// dependencies; billing asks it before ending a service others depend
+	// on.
+	Projects *projects.Service
 	// Intents records backend actions before they are made and their
 	// outcomes after (task runs, provisioning creates).
 	Intents *intent.Store
@@ -199,6 +204,9 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// Scheduled plan changes are applied by billing, with its proration.
 	a.Scheduler.SetPlanChanger(billingPlanChanger{b: a.Billing})
 
+	a.Projects = projects.New(db, billingServices{b: a.Billing}, projects.Options{})
+	a.Billing.SetProjects(a.Projects, a.Projects)
+
 	pc := cfg.Provisioning
 	a.Provisioning = provisioning.New(provisioning.Deps{
 		DB: db, Jobs: reg, Billing: a.Billing, Plugins: a.Plugins, Notifier: a.Notify, Logger: logger.Named("provisioning"),
@@ -242,8 +250,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow, InvalidTokenLimit: cfg.Auth.InvalidTokenLimit,
-	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing}, &httpapi.NotificationsAPI{Notify: a.Notify},
-		&httpapi.SchedulerAPI{Scheduler: a.Scheduler}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning},
+	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.NotificationsAPI{Notify: a.Notify},
+		&httpapi.SchedulerAPI{Scheduler: a.Scheduler}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning}, &httpapi.ProjectsAPI{Projects: a.Projects},
 		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL})
 	return a, nil
 }

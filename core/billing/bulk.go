@@ -14,6 +14,9 @@ import (
 // parses and plans about three times faster. SQLite takes the multi-row
 // INSERT.
 func (b *Billing) insertInvoices(ctx context.Context, t *txn, invs []*Invoice, lines []InvoiceLine) error {
+	if err := b.stampProjects(ctx, t, lines); err != nil {
+		return err
+	}
 	if !b.isPG() {
 		if _, err := t.NewInsert().Model(&invs).Exec(ctx); err != nil {
 			return fmt.Errorf("inserting %d invoices: %w", len(invs), err)
@@ -58,20 +61,21 @@ func (b *Billing) insertInvoices(ctx context.Context, t *txn, invs []*Invoice, l
 	m := len(lines)
 	var (
 		lids, invIDs, kinds, descs = make([]string, m), make([]string, m), make([]string, m), make([]string, m)
-		lsvc                       = make([]*string, m)
+		lsvc, lprojects            = make([]*string, m), make([]*string, m)
 		pos, qty                   = make([]int64, m), make([]int64, m)
 		units, amounts, ltaxes     = make([]int64, m), make([]int64, m), make([]int64, m)
 		lstarts, lends             = make([]*time.Time, m), make([]*time.Time, m)
 	)
 	for i, l := range lines {
-		lids[i], invIDs[i], kinds[i], descs[i], lsvc[i] = l.ID, l.InvoiceID, l.Kind, l.Description, l.ServiceID
+		lids[i], invIDs[i], kinds[i], descs[i], lsvc[i], lprojects[i] = l.ID, l.InvoiceID, l.Kind, l.Description, l.ServiceID, l.ProjectID
 		pos[i], qty[i], units[i], amounts[i], ltaxes[i] = int64(l.Position), int64(l.Quantity), l.UnitAmount, l.Amount, l.Tax
 		lstarts[i], lends[i] = l.PeriodStart, l.PeriodEnd
 	}
-	_, err = t.ExecContext(ctx, `INSERT INTO invoice_lines (id, invoice_id, position, kind, description, service_id, quantity, unit_amount, amount, tax, period_start, period_end)
-	SELECT * FROM unnest(?::text[], ?::text[], ?::integer[], ?::text[], ?::text[], ?::text[], ?::integer[], ?::bigint[], ?::bigint[], ?::bigint[], ?::timestamptz[], ?::timestamptz[])`,
+	_, err = t.ExecContext(ctx, `INSERT INTO invoice_lines (id, invoice_id, position, kind, description, service_id, quantity, unit_amount, amount, tax, period_start, period_end, project_id)
+	SELECT * FROM unnest(?::text[], ?::text[], ?::integer[], ?::text[], ?::text[], ?::text[], ?::integer[], ?::bigint[], ?::bigint[], ?::bigint[], ?::timestamptz[], ?::timestamptz[], ?::text[])`,
 		pgdialect.Array(lids), pgdialect.Array(invIDs), pgdialect.Array(pos), pgdialect.Array(kinds), pgdialect.Array(descs), pgdialect.Array(lsvc),
-		pgdialect.Array(qty), pgdialect.Array(units), pgdialect.Array(amounts), pgdialect.Array(ltaxes), pgdialect.Array(lstarts), pgdialect.Array(lends))
+		pgdialect.Array(qty), pgdialect.Array(units), pgdialect.Array(amounts), pgdialect.Array(ltaxes), pgdialect.Array(lstarts), pgdialect.Array(lends),
+		pgdialect.Array(lprojects))
 	if err != nil {
 		return fmt.Errorf("inserting %d invoice lines: %w", m, err)
 	}

@@ -104,6 +104,9 @@ type InvoiceLine struct {
 	Tax         int64      `bun:"tax"`
 	PeriodStart *time.Time `bun:"period_start"`
 	PeriodEnd   *time.Time `bun:"period_end"`
+	// ProjectID is the project the line's service was in when the invoice
+	// was written (core/projects); nil: none.
+	ProjectID *string `bun:"project_id"`
 }
 
 // draft builds an invoice and its lines before it is stored.
@@ -202,6 +205,9 @@ func (b *Billing) createInvoice(ctx context.Context, t *txn, d *draft, p *Profil
 	}
 	now := b.now()
 	d.inv.Number, d.inv.Status, d.inv.IssuedAt = &num, InvoiceOpen, &now
+	if err := b.stampProjects(ctx, t, d.lines); err != nil {
+		return err
+	}
 	if err := d.store(ctx, t); err != nil {
 		if database.IsUniqueViolation(err) {
 			return apperr.New(apperr.Conflict, "an invoice for this service and period already exists").WithReason("invoice_exists")

@@ -395,8 +395,31 @@ func reasonText(reason string) string {
 }
 
 // Terminate ends a service at once: its open invoices are voided and the
-// backend terminates it. Staff only. Errors: NotFound, Conflict.
+// backend terminates it. For the platform's own decisions (an unused free
+// tier, say): nothing asks whether other services depend on it. Errors:
+// NotFound, Conflict.
 func (b *Billing) Terminate(ctx context.Context, serviceID, reason string) (*Service, error) {
+	return b.terminate(ctx, serviceID, reason, nil)
+}
+
+// TerminateInput is a staff request to terminate a service.
+type TerminateInput struct {
+	Reason string `json:"reason"`
+	// ConfirmDependents terminates a service that other services depend
+	// on; without it that is refused (see DependentsGuard).
+	ConfirmDependents bool `json:"confirm_dependents"`
+}
+
+// TerminateRequested is Terminate at a staff member's request, guarded:
+// a service others depend on is refused unless the request confirms it.
+// Errors: NotFound, Conflict (the service has ended;
+// service_has_dependents).
+func (b *Billing) TerminateRequested(ctx context.Context, serviceID string, in TerminateInput) (*Service, error) {
+	return b.terminate(ctx, serviceID, in.Reason, &in.ConfirmDependents)
+}
+
+// terminate ends the service; confirmed nil skips the dependents guard.
+func (b *Billing) terminate(ctx context.Context, serviceID, reason string, confirmed *bool) (*Service, error) {
 	var svc *Service
 	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
 		if err := b.lockAccountOf(ctx, t, "services", serviceID); err != nil {
@@ -408,6 +431,11 @@ func (b *Billing) Terminate(ctx context.Context, serviceID, reason string) (*Ser
 		}
 		if !svc.Live() {
 			return apperr.New(apperr.Conflict, "the service is already %s", svc.Status).WithReason("service_" + svc.Status)
+		}
+		if confirmed != nil {
+			if err := b.checkEnd(ctx, t, svc, *confirmed); err != nil {
+				return err
+			}
 		}
 		var open []*Invoice
 		if err := t.NewSelect().Model(&open).Where("service_id = ?", svc.ID).Where("status = ?", InvoiceOpen).Scan(ctx); err != nil {
@@ -421,7 +449,11 @@ func (b *Billing) Terminate(ctx context.Context, serviceID, reason string) (*Ser
 		if err := b.endService(ctx, t, svc, StatusTerminated); err != nil {
 			return err
 		}
-		t.audit("billing.service.terminate", svc.AccountID, "service", svc.ID, map[string]any{"reason": reason, "voided_invoices": len(open)})
+		changes := map[string]any{"reason": reason, "voided_invoices": len(open)}
+		if confirmed != nil {
+			changes["confirm_dependents"] = *confirmed
+		}
+		t.audit("billing.service.terminate", svc.AccountID, "service", svc.ID, changes)
 		return nil
 	})
 	return svc, err

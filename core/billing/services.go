@@ -414,8 +414,17 @@ func (b *Billing) serviceTx(ctx context.Context, db bun.IDB, id string, lock boo
 type ServiceFilter struct {
 	AccountID string
 	Status    string
-	After     string // id of the last service of the previous page
-	Limit     int
+	// Among, when set, keeps the services it lists (or, Exclude, all but
+	// those): a project's, say.
+	Among *ServiceSet
+	After string // id of the last service of the previous page
+	Limit int
+}
+
+// ServiceSet is a set of service ids for ServiceFilter.Among.
+type ServiceSet struct {
+	IDs     []string
+	Exclude bool
 }
 
 // Services lists services newest first.
@@ -427,6 +436,16 @@ func (b *Billing) Services(ctx context.Context, f ServiceFilter) ([]Service, err
 	}
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
+	}
+	if f.Among != nil {
+		switch {
+		case len(f.Among.IDs) > 0 && f.Among.Exclude:
+			q = q.Where("id NOT IN (?)", bun.List(f.Among.IDs))
+		case len(f.Among.IDs) > 0:
+			q = q.Where("id IN (?)", bun.List(f.Among.IDs))
+		case !f.Among.Exclude:
+			return nil, nil // among none
+		}
 	}
 	if f.After != "" {
 		q = q.Where("id < ?", f.After)
@@ -452,10 +471,14 @@ type CancelInput struct {
 	// period ends, and its renewal invoice, if any, is voided) or "now".
 	When   string `json:"when"`
 	Reason string `json:"reason"`
+	// ConfirmDependents ends a service that other services depend on;
+	// without it that is refused (see DependentsGuard).
+	ConfirmDependents bool `json:"confirm_dependents"`
 }
 
 // Cancel cancels a service of the account. Nothing is refunded for an
-// immediate cancellation. Errors: NotFound, Invalid, Conflict.
+// immediate cancellation. Errors: NotFound, Invalid, Conflict (the
+// service has ended; service_has_dependents without ConfirmDependents).
 func (b *Billing) Cancel(ctx context.Context, accountID, serviceID string, in CancelInput) (*Service, error) {
 	if in.When == "" {
 		in.When = "end_of_term"
@@ -477,6 +500,9 @@ func (b *Billing) Cancel(ctx context.Context, accountID, serviceID string, in Ca
 		}
 		if !svc.Live() {
 			return apperr.New(apperr.Conflict, "the service is already %s", svc.Status).WithReason("service_" + svc.Status)
+		}
+		if err := b.checkEnd(ctx, t, svc, in.ConfirmDependents); err != nil {
+			return err
 		}
 		// Open invoices for the service stop being owed.
 		var open []*Invoice
@@ -501,7 +527,7 @@ func (b *Billing) Cancel(ctx context.Context, accountID, serviceID string, in Ca
 		} else if err := b.endService(ctx, t, svc, StatusCancelled); err != nil {
 			return err
 		}
-		t.audit("billing.service.cancel", svc.AccountID, "service", svc.ID, map[string]any{"when": in.When, "reason": in.Reason})
+		t.audit("billing.service.cancel", svc.AccountID, "service", svc.ID, map[string]any{"when": in.When, "reason": in.Reason, "confirm_dependents": in.ConfirmDependents})
 		return nil
 	})
 	if err != nil {

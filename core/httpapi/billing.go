@@ -9,6 +9,7 @@ import (
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/projects"
 	"github.com/ezscale/platform/core/ratelimit"
 )
 
@@ -19,7 +20,10 @@ type BillingAPI struct {
 	Billing *billing.Billing
 	// TopUpLimit bounds card top-ups per client (default 10 per 15 min).
 	TopUpLimit *ratelimit.Rule
-	s          *Server
+	// Projects filters the services list by project (?project_id=); nil:
+	// the filter is ignored.
+	Projects *projects.Service
+	s        *Server
 }
 
 // Routes registers the billing routes (documented in openapi/20_billing.yaml).

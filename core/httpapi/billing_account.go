@@ -70,7 +70,16 @@ func (m *BillingAPI) writeServices(w http.ResponseWriter, r *http.Request, f bil
 
 func (m *BillingAPI) listServices(w http.ResponseWriter, r *http.Request) error {
 	acc := accountOf(r)
-	return m.writeServices(w, r, billing.ServiceFilter{AccountID: acc, Status: r.URL.Query().Get("status")})
+	f := billing.ServiceFilter{AccountID: acc, Status: r.URL.Query().Get("status")}
+	// ?project_id=ID: the project's services; none: those in no project.
+	if pid := r.URL.Query().Get("project_id"); pid != "" && m.Projects != nil {
+		ids, exclude, err := m.Projects.ServiceScope(r.Context(), actorOf(r), pid)
+		if err != nil {
+			return err
+		}
+		f.Among = &billing.ServiceSet{IDs: ids, Exclude: exclude}
+	}
+	return m.writeServices(w, r, f)
 }
 
 func (m *BillingAPI) getService(w http.ResponseWriter, r *http.Request) error {

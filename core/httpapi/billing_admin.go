@@ -64,13 +64,11 @@ func (m *BillingAPI) unsuspendService(w http.ResponseWriter, r *http.Request) er
 }
 
 func (m *BillingAPI) terminateService(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Reason string `json:"reason"`
-	}
+	var in billing.TerminateInput
 	if err := Decode(r, &in); err != nil {
 		return err
 	}
-	s, err := m.Billing.Terminate(r.Context(), mux.Vars(r)["service_id"], in.Reason)
+	s, err := m.Billing.TerminateRequested(r.Context(), mux.Vars(r)["service_id"], in)
 	return m.writeService(w, r, s, err)
 }
 

@@ -217,6 +217,9 @@ type InvoiceLineView struct {
 	Tax         int64      `json:"tax"`
 	PeriodStart *time.Time `json:"period_start"`
 	PeriodEnd   *time.Time `json:"period_end"`
+	// ProjectID is the project the line's service was in when the invoice
+	// was written.
+	ProjectID *string `json:"project_id"`
 }
 
 // InvoiceView is an invoice; Lines only in single-invoice responses.
@@ -259,7 +262,7 @@ func invoiceView(i *billing.Invoice) InvoiceView {
 	}
 	for _, l := range i.Lines {
 		v.Lines = append(v.Lines, InvoiceLineView{Position: l.Position, Kind: l.Kind, Description: l.Description, ServiceID: l.ServiceID,
-			Quantity: l.Quantity, UnitAmount: l.UnitAmount, Amount: l.Amount, Tax: l.Tax, PeriodStart: l.PeriodStart, PeriodEnd: l.PeriodEnd})
+			Quantity: l.Quantity, UnitAmount: l.UnitAmount, Amount: l.Amount, Tax: l.Tax, PeriodStart: l.PeriodStart, PeriodEnd: l.PeriodEnd, ProjectID: l.ProjectID})
 	}
 	return v
 }

@@ -48,6 +48,8 @@ var baselines = []baseline{
 	{"github.com/ezscale/platform/tests", "BenchmarkProvisionerCall/plugin", "BenchmarkProvisionerCall/direct-http", "VirtFusion server read through the plugin host and process vs a plain HTTP GET to the fake"},
 	{"github.com/ezscale/platform/core/scheduler", "BenchmarkRunChunk/sqlite/intent", "BenchmarkRunChunk/sqlite/direct", "a chunk of 50 task runs with the record of backend actions vs without (SQLite)"},
 	{"github.com/ezscale/platform/core/scheduler", "BenchmarkRunChunk/postgres/intent", "BenchmarkRunChunk/postgres/direct", "a chunk of 50 task runs with the record of backend actions vs without (PostgreSQL)"},
+	{"github.com/ezscale/platform/core/projects", "BenchmarkGraph/sqlite/api", "BenchmarkGraph/sqlite/select", "dependency graph of 1,000 services and 3,000 edges vs plain SELECTs of the same rows (SQLite)"},
+	{"github.com/ezscale/platform/core/projects", "BenchmarkGraph/postgres/api", "BenchmarkGraph/postgres/select", "dependency graph of 1,000 services and 3,000 edges vs plain SELECTs of the same rows (PostgreSQL)"},
 }
 
 // result is one benchmark line.

@@ -1,0 +1,113 @@
+package projects_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/projects"
+	"github.com/ezscale/platform/core/scheduler/schedulertest"
+)
+
+// billingServices reads services through billing, as app wires it.
+type billingServices struct{ b *billing.Billing }
+
+func (s billingServices) AccountServices(ctx context.Context, accountID string, ids []string) ([]projects.ServiceInfo, error) {
+	rows, err := s.b.ServiceSummaries(ctx, accountID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]projects.ServiceInfo, len(rows))
+	for i, r := range rows {
+		out[i] = projects.ServiceInfo{ID: r.ID, AccountID: r.AccountID, Label: r.Label, Status: r.Status, PlanID: r.PlanID, PlanName: r.PlanName}
+	}
+	return out, nil
+}
+
+type testBundle struct {
+	ctx  context.Context
+	db   *database.DB
+	b    *billing.Billing
+	p    *projects.Service
+	plan string
+	// a is the account under test; other is another customer's.
+	a, other projects.Actor
+}
+
+// setup builds billing and projects over db, wired as app wires them, with
+// two accounts and a plan.
+func setup(t testing.TB, db *database.DB) *testBundle {
+	t.Helper()
+	tb := &testBundle{db: db, ctx: audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})}
+	reg := jobs.NewRegistry(time.Hour)
+	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg}, billing.Options{})
+	tb.p = projects.New(db, billingServices{b: tb.b}, projects.Options{})
+	tb.b.SetProjects(tb.p, tb.p)
+	// Billing's writes queue jobs: the engine is built (never started).
+	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	acc, err := schedulertest.Account(tb.ctx, db, "owner@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := schedulertest.Account(tb.ctx, db, "other@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.a = projects.Actor{AccountID: acc, Role: "owner"}
+	tb.other = projects.Actor{AccountID: other, Role: "owner"}
+	if tb.plan, err = schedulertest.Plan(tb.ctx, db, "p", 1000); err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+// services makes n active services of the actor's account, labelled
+// vps-0 … vps-(n-1).
+func (tb *testBundle) services(t testing.TB, a projects.Actor, n int) []string {
+	t.Helper()
+	ids, err := schedulertest.Services(tb.ctx, tb.db, a.AccountID, tb.plan, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func (tb *testBundle) project(t testing.TB, a projects.Actor, name string) *projects.Project {
+	t.Helper()
+	p, err := tb.p.CreateProject(tb.ctx, a, projects.ProjectInput{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (tb *testBundle) depend(t testing.TB, from, to string) *projects.Dependency {
+	t.Helper()
+	d, err := tb.p.AddDependency(tb.ctx, tb.a, projects.DependencyInput{ServiceID: from, DependsOnID: to, Type: projects.TypeDatabase})
+	if err != nil {
+		t.Fatalf("%s depends on %s: %v", from, to, err)
+	}
+	return d
+}
+
+// wantErr fails unless err is an application error of code and reason
+// ("" = any), and returns it.
+func wantErr(t testing.TB, err error, code apperr.Code, reason string) *apperr.Error {
+	t.Helper()
+	var e *apperr.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v, want %s/%s", err, code, reason)
+	}
+	if e.Code != code || (reason != "" && e.Reason != reason) {
+		t.Fatalf("error %s/%s (%v), want %s/%s", e.Code, e.Reason, e, code, reason)
+	}
+	return e
+}
