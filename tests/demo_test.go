@@ -189,11 +189,19 @@ func startSandbox(t *testing.T, root, stripeMock string) *sandbox {
 		}
 	}
 	for _, name := range []string{"stripe", "discord"} {
-		if _, err := testbin.Plugin(bin, name); err != nil {
+		path, err := testbin.Plugin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(path, filepath.Join(bin, "ezscale-plugin-"+name)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := testbin.Fakes(bin); err != nil {
+	fakes, err := testbin.Fakes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(fakes, filepath.Join(bin, "ezscale-fakes")); err != nil {
 		t.Fatal(err)
 	}
 

@@ -27,24 +27,16 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "e2e-")
-	if err != nil {
+	var err error
+	if ezscaleBin, err = testbin.Core(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := func() int {
-		defer os.RemoveAll(dir)
-		if ezscaleBin, err = testbin.Core(dir); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		if emailPlugin, err = testbin.Plugin(dir, "email"); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
+	if emailPlugin, err = testbin.Plugin("email"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
 }
 
 // privateCopy copies the plugin executable into the test's own directory,

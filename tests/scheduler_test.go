@@ -30,12 +30,7 @@ var (
 func recprov(t testing.TB) string {
 	t.Helper()
 	recprovOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "recprov-")
-		if err != nil {
-			recprovErr = err
-			return
-		}
-		recprovBin, recprovErr = testbin.Test(dir, "./tests/plugins/recprov", "ezscale-plugin-recprov")
+		recprovBin, recprovErr = testbin.Test("./tests/plugins/recprov", "ezscale-plugin-recprov")
 	})
 	if recprovErr != nil {
 		t.Fatal(recprovErr)
