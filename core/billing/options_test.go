@@ -155,9 +155,9 @@ func TestPlanSaveChecksOptionsAgainstTheDeclaration(t *testing.T) {
 		_, err := tb.b.CreatePlan(tb.ctx, in)
 		want := optionRefusal{Code: apperr.Unprocessable, Reason: "option_refused", Fields: map[string]string{
 			"plugin_options.extra_ipv4":   "must be from 0 to 4",
-			"plugin_options.docker_image": "is not an option of the testprov plugin (accepted: size, fail_create, fail_kind, fail_suspend, extra_ipv4, location)",
+			"plugin_options.docker_image": "is not an option of the testprov plugin (accepted: size, fail_create, fail_kind, fail_retry_after, fail_suspend, extra_ipv4, location, install)",
 			"plugin_options.hostname":     "is chosen by customers at order, not set by staff (offer it in order_options)",
-			"plugin_options.fail_kind":    "must be one of invalid, unavailable",
+			"plugin_options.fail_kind":    "must be one of invalid, unavailable, capacity",
 			"plugin_options.location":     "is the default of a choice offered to customers, so must be one of the values in order_options.location",
 			"order_options.size":          "is set by staff, not chosen by customers",
 			"order_options.location[1]":   "must be one of fra, nyc, sgp",
@@ -185,7 +185,7 @@ func TestPlanSaveChecksOptionsAgainstTheDeclaration(t *testing.T) {
 		_, err = tb.b.CreateAddon(tb.ctx, billing.AddonInput{Slug: "swap", Name: "Swap", Currency: "USD", MonthlyPrice: 100,
 			PluginOptions: map[string]string{"swap": "-1", "extra_ipv4": "9"}})
 		want = optionRefusal{Code: apperr.Unprocessable, Reason: "option_refused", Fields: map[string]string{
-			"plugin_options.swap":       "is not an option of the testprov plugin (accepted: size, fail_create, fail_kind, fail_suspend, extra_ipv4, location)",
+			"plugin_options.swap":       "is not an option of the testprov plugin (accepted: size, fail_create, fail_kind, fail_retry_after, fail_suspend, extra_ipv4, location, install)",
 			"plugin_options.extra_ipv4": "must be from 0 to 4",
 		}}
 		if diff := cmp.Diff(want, optionRefusalOf(err)); diff != "" {
