@@ -30,7 +30,7 @@ func setupStripe(t *testing.T, db *database.DB, opts billing.Options) *testBundl
 	srv := httptest.NewServer(stripemock.NewTestMode(m.URL))
 	t.Cleanup(srv.Close)
 	opts.PaymentGateway = "stripe"
-	return setup(t, db, setupOpts{opts: opts, plugins: []pluginhost.Spec{{Name: "stripe", Path: bins["stripe"], Config: map[string]any{
+	return setup(t, db, setupOpts{opts: opts, plugins: []pluginhost.Spec{{Name: "stripe", Path: stripeBin, Config: map[string]any{
 		"secret_key": "sk_test_billing", "webhook_secret": webhookSecret, "api_base_url": srv.URL, "max_network_retries": 0,
 	}}}})
 }

@@ -1,8 +1,6 @@
 package billing_test
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,20 +16,11 @@ import (
 	"github.com/ezscale/platform/core/money"
 )
 
-// marker leaves (or, with on false, removes) a file the test provisioner
-// reads: <state_dir>/<service id>.<name>.
+// marker sets (or, with on false, clears) a marker the test provisioner
+// reads for a service.
 func (tb *testBundle) marker(t testing.TB, serviceID, name string, on bool) {
 	t.Helper()
-	p := filepath.Join(tb.stateDir, serviceID+"."+name)
-	if !on {
-		if err := os.Remove(p); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if err := os.WriteFile(p, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	tb.prov.Mark(serviceID, name, on)
 }
 
 // service reads a service as staff see it.
