@@ -100,10 +100,14 @@ type core struct {
 }
 
 // serve starts `ezscale serve --config cfgPath` and waits until it serves
-// (it logs its address; the config listens on port 0).
-func serve(t testing.TB, cfgPath string) *core {
+// (it logs its address; the config listens on port 0); env is added to the
+// process's environment.
+func serve(t testing.TB, cfgPath string, env ...string) *core {
 	t.Helper()
 	cmd := exec.Command(ezscaleBin, "serve", "--config", cfgPath)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
