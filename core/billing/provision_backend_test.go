@@ -154,21 +154,28 @@ func TestInstallThatFailsOrNeverEndsIsRefunded(t *testing.T) {
 		plan := tb.plan(t, "vps-install", 999, map[string]string{"install": "wait"})
 		tb.credit(t, acc, 5000)
 
+		// The half-made server's termination is held until the failed
+		// service has been read: it ends the backend's story, and with it
+		// the service's last error.
 		broken := tb.order(t, acc, plan)
+		release := tb.prov.Hold(broken, "terminate")
 		tb.waitUntil(t, broken, "installing", func(s *billing.Service) bool { return s.BackendState == "installing" })
 		tb.marker(t, broken, "install_failed", true)
 		svc := tb.waitService(t, broken, billing.StatusFailed)
 		if !strings.Contains(svc.LastError, "installation failed") {
 			t.Errorf("failed install: last error %q", svc.LastError)
 		}
+		release()
 
 		stuck := tb.order(t, acc, plan)
+		release = tb.prov.Hold(stuck, "terminate")
 		tb.waitUntil(t, stuck, "installing", func(s *billing.Service) bool { return s.BackendState == "installing" })
 		tb.clock.Add(2 * time.Hour)
 		svc = tb.waitService(t, stuck, billing.StatusFailed)
 		if !strings.Contains(svc.LastError, "still installing it after 1h0m0s") {
 			t.Errorf("stuck install: last error %q", svc.LastError)
 		}
+		release()
 
 		for _, id := range []string{broken, stuck} {
 			invs := tb.invoices(t, billing.InvoiceFilter{AccountID: acc, ServiceID: id})

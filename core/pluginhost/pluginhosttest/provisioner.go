@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,17 +35,20 @@ const ProvisionerName = "testprov"
 //	                            ACTIVE) or "install_failed" is (then ERROR)
 //
 // The marker "fail_suspend" also makes a service's Suspend fail, until the
-// test clears it. Serve it with Start (a plugin named ProvisionerName).
+// test clears it; Hold makes a service's calls of one operation wait until
+// the test releases them. Serve it with Start (a plugin named
+// ProvisionerName).
 type Provisioner struct {
 	mu      sync.Mutex
 	records map[string]*Record
 	keys    map[string]map[string]string // service id → idempotency key → state returned
 	markers map[string]bool              // service id + "." + marker
+	gates   map[string]chan struct{}     // service id + "." + operation
 }
 
 // NewProvisioner returns a fake provisioner with an empty backend.
 func NewProvisioner() *Provisioner {
-	return &Provisioner{records: map[string]*Record{}, keys: map[string]map[string]string{}, markers: map[string]bool{}}
+	return &Provisioner{records: map[string]*Record{}, keys: map[string]map[string]string{}, markers: map[string]bool{}, gates: map[string]chan struct{}{}}
 }
 
 // Record is one service's state at the fake backend.
@@ -88,6 +92,42 @@ func (p *Provisioner) Mark(serviceID, marker string, on bool) {
 	}
 }
 
+// Hold makes the service's calls of op ("create", "suspend", "unsuspend",
+// "terminate" or "change_plan") wait, before they act, until release is
+// called (or the call's deadline passes): what the core shows while a
+// backend call is under way can then be read without racing the call.
+func (p *Provisioner) Hold(serviceID, op string) (release func()) {
+	gate := make(chan struct{})
+	p.mu.Lock()
+	p.gates[serviceID+"."+op] = gate
+	p.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			delete(p.gates, serviceID+"."+op)
+			p.mu.Unlock()
+			close(gate)
+		})
+	}
+}
+
+// wait waits while the service's calls of op are held.
+func (p *Provisioner) wait(ctx context.Context, serviceID, op string) error {
+	p.mu.Lock()
+	gate := p.gates[serviceID+"."+op]
+	p.mu.Unlock()
+	if gate == nil {
+		return nil
+	}
+	select {
+	case <-gate:
+		return nil
+	case <-ctx.Done():
+		return sdk.UnavailableError(0, "%s held by the test until the call's deadline", op)
+	}
+}
+
 func (p *Provisioner) marked(serviceID, marker string) bool {
 	return p.markers[serviceID+"."+marker]
 }
@@ -127,7 +167,10 @@ func (p *Provisioner) record(id string) *Record {
 
 // act runs one lifecycle call: a repeated key replays, otherwise fail()
 // may refuse (what it changed is kept), else the state moves to next.
-func (p *Provisioner) act(ref *pb.ServiceRef, key, op, next string, fail func(r *Record) error) (*pb.ServiceStatus, error) {
+func (p *Provisioner) act(ctx context.Context, ref *pb.ServiceRef, key, op, next string, fail func(r *Record) error) (*pb.ServiceStatus, error) {
+	if err := p.wait(ctx, ref.GetServiceId(), strings.SplitN(op, ":", 2)[0]); err != nil {
+		return nil, err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	id := ref.GetServiceId()
@@ -178,13 +221,13 @@ func failure(opts map[string]string, what string) error {
 	return sdk.UnavailableError(ra, "%s: the test backend is down", what)
 }
 
-func (p *Provisioner) Create(_ context.Context, r *pb.CreateRequest) (*pb.CreateResponse, error) {
+func (p *Provisioner) Create(ctx context.Context, r *pb.CreateRequest) (*pb.CreateResponse, error) {
 	opts := r.GetService().GetPlanOptions()
 	next := "active"
 	if opts["install"] == "wait" {
 		next = "pending"
 	}
-	st, err := p.act(r.GetService(), r.GetIdempotencyKey(), "create", next, func(rec *Record) error {
+	st, err := p.act(ctx, r.GetService(), r.GetIdempotencyKey(), "create", next, func(rec *Record) error {
 		rec.CreateAttempts++
 		switch v := opts["fail_create"]; {
 		case v == "always":
@@ -203,10 +246,10 @@ func (p *Provisioner) Create(_ context.Context, r *pb.CreateRequest) (*pb.Create
 	return &pb.CreateResponse{Status: st}, nil
 }
 
-func (p *Provisioner) Suspend(_ context.Context, r *pb.SuspendRequest) (*pb.SuspendResponse, error) {
+func (p *Provisioner) Suspend(ctx context.Context, r *pb.SuspendRequest) (*pb.SuspendResponse, error) {
 	opts := r.GetService().GetPlanOptions()
 	id := r.GetService().GetServiceId()
-	st, err := p.act(r.GetService(), r.GetIdempotencyKey(), "suspend:"+r.GetReason(), "suspended", func(*Record) error {
+	st, err := p.act(ctx, r.GetService(), r.GetIdempotencyKey(), "suspend:"+r.GetReason(), "suspended", func(*Record) error {
 		if opts["fail_suspend"] == "always" || p.marked(id, "fail_suspend") {
 			return failure(map[string]string{}, "suspend")
 		}
@@ -218,24 +261,24 @@ func (p *Provisioner) Suspend(_ context.Context, r *pb.SuspendRequest) (*pb.Susp
 	return &pb.SuspendResponse{Status: st}, nil
 }
 
-func (p *Provisioner) Unsuspend(_ context.Context, r *pb.UnsuspendRequest) (*pb.UnsuspendResponse, error) {
-	st, err := p.act(r.GetService(), r.GetIdempotencyKey(), "unsuspend", "active", nil)
+func (p *Provisioner) Unsuspend(ctx context.Context, r *pb.UnsuspendRequest) (*pb.UnsuspendResponse, error) {
+	st, err := p.act(ctx, r.GetService(), r.GetIdempotencyKey(), "unsuspend", "active", nil)
 	if err != nil {
 		return nil, err
 	}
 	return &pb.UnsuspendResponse{Status: st}, nil
 }
 
-func (p *Provisioner) Terminate(_ context.Context, r *pb.TerminateRequest) (*pb.TerminateResponse, error) {
-	st, err := p.act(r.GetService(), r.GetIdempotencyKey(), "terminate", "terminated", nil)
+func (p *Provisioner) Terminate(ctx context.Context, r *pb.TerminateRequest) (*pb.TerminateResponse, error) {
+	st, err := p.act(ctx, r.GetService(), r.GetIdempotencyKey(), "terminate", "terminated", nil)
 	if err != nil {
 		return nil, err
 	}
 	return &pb.TerminateResponse{Status: st}, nil
 }
 
-func (p *Provisioner) ChangePlan(_ context.Context, r *pb.ChangePlanRequest) (*pb.ChangePlanResponse, error) {
-	st, err := p.act(r.GetService(), r.GetIdempotencyKey(), "change_plan:"+r.GetNewPlanOptions()["size"], "active", nil)
+func (p *Provisioner) ChangePlan(ctx context.Context, r *pb.ChangePlanRequest) (*pb.ChangePlanResponse, error) {
+	st, err := p.act(ctx, r.GetService(), r.GetIdempotencyKey(), "change_plan:"+r.GetNewPlanOptions()["size"], "active", nil)
 	if err != nil {
 		return nil, err
 	}
