@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/tests/testbin"
 )
 
@@ -220,7 +221,7 @@ func startSandbox(t *testing.T, root, stripeMock string) *sandbox {
 	if stripeMock != "" {
 		cmd.Env = append(cmd.Env, "EZSCALE_DEMO_STRIPE_MOCK="+stripeMock)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	// Its own process group, so a failed test can stop the script and
 	// everything it started.

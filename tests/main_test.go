@@ -13,10 +13,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/tests/testbin"
 )
 
@@ -55,24 +55,6 @@ func privateCopy(t testing.TB, src string) string {
 	return dst
 }
 
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // run runs `ezscale args…` to completion and returns its exit status and
 // combined output.
 func run(t testing.TB, stdin string, args ...string) (int, string) {
@@ -95,7 +77,7 @@ func run(t testing.TB, stdin string, args ...string) (int, string) {
 type core struct {
 	cmd  *exec.Cmd
 	base string
-	logs *syncBuffer
+	logs *testkit.LogBuffer
 	done chan error
 }
 
@@ -115,7 +97,7 @@ func serve(t testing.TB, cfgPath string, env ...string) *core {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &core{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
+	c := &core{cmd: cmd, logs: &testkit.LogBuffer{}, done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)

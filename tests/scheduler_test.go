@@ -18,6 +18,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/scheduler/schedulertest"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/tests/testbin"
 )
 
@@ -167,14 +168,14 @@ func (e *schedEnv) nextMinute(t testing.TB) time.Time {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the due-tasks job of "+m.Format("15:04"), 2*time.Minute, func() bool {
+	testkit.WaitWithin(t, "the due-tasks job of "+m.Format("15:04"), 2*time.Minute, func() bool {
 		var n int
 		if err := e.open(t).NewRaw("SELECT count(*) FROM scheduler_ticks WHERE kind = 'scheduler_due_tasks' AND tick_at = ?", m).Scan(context.Background(), &n); err != nil {
 			t.Fatal(err)
 		}
 		return n > 0
 	})
-	waitFor(t, "the runs due by "+m.Format("15:04")+" to end", 2*time.Minute, func() bool {
+	testkit.WaitWithin(t, "the runs due by "+m.Format("15:04")+" to end", 2*time.Minute, func() bool {
 		for _, r := range e.runs(t) {
 			if !r.DueAt.After(m) && !finalRun(r.Status) {
 				return false
@@ -207,18 +208,6 @@ func (e *schedEnv) open(t testing.TB) *database.DB {
 		e.db = db
 	}
 	return e.db
-}
-
-// waitFor polls cond until it holds or the bound passes.
-func waitFor(t testing.TB, what string, bound time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(bound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", bound, what)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }
 
 // customer signs up a customer on the core and returns the session token

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/pluginhost/pluginhosttest"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/plugins/stripe/stripemock"
 	"github.com/ezscale/platform/tests/testbin"
 )
@@ -51,30 +51,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// clock is the billing clock tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t.UTC()
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type testBundle struct {
 	db     *database.DB
 	b      *billing.Billing
@@ -83,7 +59,7 @@ type testBundle struct {
 	outbox *outbox.Outbox
 	notify *notify.Service
 	reg    *jobs.Registry
-	clock  *clock
+	clock  *testkit.Clock
 	// prov is the in-process test provisioner behind the host, as
 	// "testprov".
 	prov *pluginhosttest.Provisioner
@@ -115,7 +91,7 @@ func date(s string) time.Time {
 // 2024-01-15.
 func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	t.Helper()
-	tb := &testBundle{db: db, clock: &clock{t: date("2024-01-15").Add(9 * time.Hour)}, prov: pluginhosttest.NewProvisioner()}
+	tb := &testBundle{db: db, clock: testkit.NewClock(date("2024-01-15").Add(9 * time.Hour)), prov: pluginhosttest.NewProvisioner()}
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
 	tb.outbox = outbox.New(db, reg)
@@ -217,24 +193,11 @@ func (tb *testBundle) credit(t testing.TB, accountID string, amount int64) {
 	}
 }
 
-// waitFor polls cond until it holds; the bound is generous because CI
-// machines are slow, and the condition, not the time, is what is tested.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // waitService waits until the service has status.
 func (tb *testBundle) waitService(t testing.TB, id, status string) *billing.Service {
 	t.Helper()
 	var svc *billing.Service
-	waitFor(t, "service "+id+" to be "+status, func() bool {
+	testkit.WaitFor(t, "service "+id+" to be "+status, func() bool {
 		var err error
 		svc, err = tb.b.Service(tb.ctx, "", id)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // marker sets (or, with on false, clears) a marker the test provisioner
@@ -37,7 +38,7 @@ func (tb *testBundle) service(t testing.TB, id string) *billing.Service {
 func (tb *testBundle) waitUntil(t testing.TB, id, what string, cond func(*billing.Service) bool) *billing.Service {
 	t.Helper()
 	var svc *billing.Service
-	waitFor(t, what, func() bool {
+	testkit.WaitFor(t, what, func() bool {
 		svc = tb.service(t, id)
 		return cond(svc)
 	})
@@ -80,7 +81,7 @@ func TestProvisioningRetryWaitsForThePluginsRetryAfter(t *testing.T) {
 			t.Errorf("after the first attempt: status %s, last error %q", svc.Status, svc.LastError)
 		}
 		var job *rivertype.JobRow
-		waitFor(t, "the provisioning job to stop running", func() bool {
+		testkit.WaitFor(t, "the provisioning job to stop running", func() bool {
 			res, err := tb.engine.Client().JobList(tb.ctx, river.NewJobListParams().Kinds("billing_provision").First(10))
 			if err != nil {
 				t.Fatal(err)
@@ -114,7 +115,7 @@ func TestServiceIsProvisioningUntilTheBackendIsReady(t *testing.T) {
 		acc := tb.account(t)
 		plan := tb.plan(t, "slow-install", 0, map[string]string{"install": "wait"})
 		id := tb.order(t, acc, plan)
-		waitFor(t, "two readiness polls", func() bool { return tb.backend(t, id).Polls >= 2 })
+		testkit.WaitFor(t, "two readiness polls", func() bool { return tb.backend(t, id).Polls >= 2 })
 		svc := tb.service(t, id)
 		if svc.Status != billing.StatusProvisioning || svc.BackendState != "installing" || svc.ExternalID != "ext-"+id || svc.ActivatedAt != nil {
 			t.Fatalf("while installing: status %s, backend %q, external %q, activated %v", svc.Status, svc.BackendState, svc.ExternalID, svc.ActivatedAt)
@@ -361,7 +362,7 @@ func TestUnsuspendNamesTheSuspension(t *testing.T) {
 		if svc.Status != "suspended" || len(svc.Suspensions) != 1 {
 			t.Errorf("after the refusals: %+v", svc)
 		}
-		waitFor(t, "the backend to suspend", func() bool { return tb.service(t, id).BackendState == "suspended" })
+		testkit.WaitFor(t, "the backend to suspend", func() bool { return tb.service(t, id).BackendState == "suspended" })
 		a.must(t, 200, "GET", path, a.staff, nil).decode(t, &svc)
 		if svc.BackendState != "suspended" {
 			t.Errorf("backend_state %q, want suspended", svc.BackendState)
