@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // result is a finished command.
@@ -65,7 +67,7 @@ type envServer struct {
 	cmd  *exec.Cmd
 	base string
 	done chan error
-	logs *syncBuffer
+	logs *testkit.LogBuffer
 }
 
 // serveEnv starts `ezscale serve` (no config file) on a port the kernel picks and waits until
@@ -82,7 +84,7 @@ func serveEnv(t *testing.T, env []string) *envServer {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &envServer{cmd: cmd, done: make(chan error, 1), logs: &syncBuffer{}}
+	s := &envServer{cmd: cmd, done: make(chan error, 1), logs: &testkit.LogBuffer{}}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)

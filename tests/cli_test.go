@@ -23,8 +23,9 @@ const adminPassword = "first admin password"
 // admin, and exit 0 on SIGTERM.
 func TestServeEndToEnd(t *testing.T) {
 	t.Parallel()
-	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
-		env := []string{"EZSCALE_DATABASE_URL=" + url}
+	databasetest.EachDialect(t, func(t *testing.T, d database.Dialect) {
+		// An empty database: this test migrates it.
+		env := []string{"EZSCALE_DATABASE_URL=" + databasetest.EmptyURL(t, d)}
 
 		res := mustRunCLI(t, env, "", "migrate")
 		if !strings.Contains(res.stdout, "migration(s) applied") {

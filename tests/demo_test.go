@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/tests/testbin"
 )
 
@@ -189,11 +190,19 @@ func startSandbox(t *testing.T, root, stripeMock string) *sandbox {
 		}
 	}
 	for _, name := range []string{"stripe", "discord"} {
-		if _, err := testbin.Plugin(bin, name); err != nil {
+		path, err := testbin.Plugin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(path, filepath.Join(bin, "ezscale-plugin-"+name)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := testbin.Fakes(bin); err != nil {
+	fakes, err := testbin.Fakes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(fakes, filepath.Join(bin, "ezscale-fakes")); err != nil {
 		t.Fatal(err)
 	}
 
@@ -212,7 +221,7 @@ func startSandbox(t *testing.T, root, stripeMock string) *sandbox {
 	if stripeMock != "" {
 		cmd.Env = append(cmd.Env, "EZSCALE_DEMO_STRIPE_MOCK="+stripeMock)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	// Its own process group, so a failed test can stop the script and
 	// everything it started.

@@ -13,10 +13,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/tests/testbin"
 )
 
@@ -27,24 +27,16 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "e2e-")
-	if err != nil {
+	var err error
+	if ezscaleBin, err = testbin.Core(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := func() int {
-		defer os.RemoveAll(dir)
-		if ezscaleBin, err = testbin.Core(dir); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		if emailPlugin, err = testbin.Plugin(dir, "email"); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
+	if emailPlugin, err = testbin.Plugin("email"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
 }
 
 // privateCopy copies the plugin executable into the test's own directory,
@@ -61,24 +53,6 @@ func privateCopy(t testing.TB, src string) string {
 		t.Fatal(err)
 	}
 	return dst
-}
-
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // run runs `ezscale args…` to completion and returns its exit status and
@@ -103,15 +77,19 @@ func run(t testing.TB, stdin string, args ...string) (int, string) {
 type core struct {
 	cmd  *exec.Cmd
 	base string
-	logs *syncBuffer
+	logs *testkit.LogBuffer
 	done chan error
 }
 
 // serve starts `ezscale serve --config cfgPath` and waits until it serves
-// (it logs its address; the config listens on port 0).
-func serve(t testing.TB, cfgPath string) *core {
+// (it logs its address; the config listens on port 0); env is added to the
+// process's environment.
+func serve(t testing.TB, cfgPath string, env ...string) *core {
 	t.Helper()
 	cmd := exec.Command(ezscaleBin, "serve", "--config", cfgPath)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +97,7 @@ func serve(t testing.TB, cfgPath string) *core {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &core{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
+	c := &core{cmd: cmd, logs: &testkit.LogBuffer{}, done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)

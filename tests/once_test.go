@@ -15,6 +15,7 @@ import (
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/scheduler/schedulertest"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // onceSettings run the replicas with a rescue horizon short enough for a
@@ -101,7 +102,7 @@ func holdChunk(t testing.TB, env *schedEnv, cores []*core, account string) (vict
 func (e *schedEnv) waitRunsFinal(t testing.TB, n int) []runRow {
 	t.Helper()
 	var runs []runRow
-	waitFor(t, fmt.Sprintf("%d runs with a final outcome", n), 5*time.Minute, func() bool {
+	testkit.WaitWithin(t, fmt.Sprintf("%d runs with a final outcome", n), 5*time.Minute, func() bool {
 		runs = e.runs(t)
 		final := 0
 		for _, r := range runs {
@@ -185,7 +186,7 @@ func TestOnceDatabaseOutageMidChunk(t *testing.T) {
 
 	env.proxy.Cut()
 	env.backend.release()
-	waitFor(t, "the outcome write to fail and be retried", 2*time.Minute, func() bool {
+	testkit.WaitWithin(t, "the outcome write to fail and be retried", 2*time.Minute, func() bool {
 		return strings.Contains(caller.logs.String(), "recording outcomes failed")
 	})
 	for range 3 {
@@ -265,7 +266,7 @@ func TestOnceCreateInFlight(t *testing.T) {
 
 	db := env.open(t)
 	var ext string
-	waitFor(t, "the service to be active", 5*time.Minute, func() bool {
+	testkit.WaitWithin(t, "the service to be active", 5*time.Minute, func() bool {
 		var row struct {
 			Status     string `bun:"status"`
 			ExternalID string `bun:"external_id"`

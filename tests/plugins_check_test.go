@@ -22,14 +22,10 @@ var (
 func firstPartyBins(t *testing.T) map[string]string {
 	t.Helper()
 	otherOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "plugins-")
-		if err != nil {
-			otherErr = err
-			return
-		}
 		otherBins = map[string]string{}
 		for _, name := range []string{"discord", "stripe"} {
-			if otherBins[name], err = testbin.Plugin(dir, name); err != nil {
+			var err error
+			if otherBins[name], err = testbin.Plugin(name); err != nil {
 				otherErr = err
 				return
 			}

@@ -4,40 +4,22 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/plugins/kasm/fakekasm"
 	"github.com/ezscale/platform/plugins/pterodactyl/fakepterodactyl"
 	"github.com/ezscale/platform/plugins/virtfusion/fakevirtfusion"
 )
 
-// fakeClock is the Pterodactyl fake's clock, moved by the test.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // startFakesWithInstall is startFakes with game servers that stay
 // "installing" for an hour of the returned clock.
-func startFakesWithInstall(t *testing.T) (*fakes, *fakeClock) {
+func startFakesWithInstall(t *testing.T) (*fakes, *testkit.Clock) {
 	t.Helper()
-	clock := &fakeClock{t: time.Now()}
+	clock := testkit.NewClock(time.Now())
 	f := &fakes{
 		vf: fakevirtfusion.New(fakevirtfusion.Options{}),
 		pt: fakepterodactyl.New(fakepterodactyl.Options{ApplicationRateLimit: -1, ClientRateLimit: -1,

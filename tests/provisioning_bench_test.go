@@ -9,6 +9,7 @@ import (
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // provisionBenchServices is how many VPS services BenchmarkProvision1k
@@ -71,7 +72,7 @@ func benchProvision(b *testing.B, dialect database.Dialect) {
 	workers := provConfigWith(b, dbURL, f, provSettings{usageInterval: "1h"})
 	b.StartTimer()
 	serve(b, workers)
-	waitFor(b, "1,000 services active", 10*time.Minute, func() bool {
+	testkit.WaitWithin(b, "1,000 services active", 10*time.Minute, func() bool {
 		n, err := db.NewSelect().Table("services").Where("status = 'active'").Count(ctx)
 		if err != nil {
 			b.Fatal(err)

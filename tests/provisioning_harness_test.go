@@ -34,14 +34,10 @@ var (
 func provisionerBins(t testing.TB) map[string]string {
 	t.Helper()
 	provOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "provisioners-")
-		if err != nil {
-			provErr = err
-			return
-		}
 		provBins = map[string]string{}
 		for _, name := range []string{"virtfusion", "pterodactyl", "kasm"} {
-			if provBins[name], err = testbin.Plugin(dir, name); err != nil {
+			var err error
+			if provBins[name], err = testbin.Plugin(name); err != nil {
 				provErr = err
 				return
 			}

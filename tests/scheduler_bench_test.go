@@ -12,6 +12,7 @@ import (
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/scheduler/schedulertest"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // benchTasks is how many tasks fall due in the same minute.
@@ -92,7 +93,7 @@ func benchDue(b *testing.B, dialect database.Dialect, replicas, workers int, loo
 	}
 	time.Sleep(time.Until(due))
 	b.StartTimer()
-	waitFor(b, "10,000 runs to complete", 5*time.Minute, func() bool {
+	testkit.WaitWithin(b, "10,000 runs to complete", 5*time.Minute, func() bool {
 		n, err := db.NewSelect().Table("task_runs").Where("status = 'succeeded'").Count(ctx)
 		if err != nil {
 			b.Fatal(err)

@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/app/testclock"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/scheduler/schedulertest"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/tests/testbin"
 )
 
@@ -30,12 +32,7 @@ var (
 func recprov(t testing.TB) string {
 	t.Helper()
 	recprovOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "recprov-")
-		if err != nil {
-			recprovErr = err
-			return
-		}
-		recprovBin, recprovErr = testbin.Test(dir, "./tests/plugins/recprov", "ezscale-plugin-recprov")
+		recprovBin, recprovErr = testbin.Test("./tests/plugins/recprov", "ezscale-plugin-recprov")
 	})
 	if recprovErr != nil {
 		t.Fatal(recprovErr)
@@ -45,13 +42,15 @@ func recprov(t testing.TB) string {
 
 // schedEnv is a scheduler test's shared state: the database (the URL the
 // replicas use, and the test's own), the fake backend behind the recording
-// provisioner, and the config replicas start from.
+// provisioner, the config replicas start from, and the clock they follow
+// (the test moves it; see core/app/testclock).
 type schedEnv struct {
 	dbURL   string
 	testURL string
 	proxy   *databasetest.Proxy
 	backend *fakeBackend
 	cfgPath string
+	clock   *testclock.Driver
 	db      *database.DB
 }
 
@@ -84,6 +83,11 @@ func schedConfigWith(t testing.TB, dialect database.Dialect, st schedSettings) *
 	t.Helper()
 	env := &schedEnv{testURL: databasetest.URL(t, dialect)}
 	env.dbURL = env.testURL
+	clock, err := testclock.NewDriver(filepath.Join(t.TempDir(), "clock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.clock = clock
 	if st.proxy {
 		env.proxy = databasetest.NewProxy(t, env.testURL)
 		env.dbURL = env.proxy.URL(env.testURL)
@@ -141,6 +145,56 @@ plugin "recprov" {
 	return env
 }
 
+// serve starts a replica on the environment's config and clock.
+func (e *schedEnv) serve(t testing.TB) *core {
+	t.Helper()
+	return serve(t, e.cfgPath, testclock.Env+"="+e.clock.Path())
+}
+
+// replicas starts n replicas on the environment's config and clock, the
+// first alone so that it migrates the database before the others connect.
+func (e *schedEnv) replicas(t testing.TB, n int) []*core {
+	t.Helper()
+	return startReplicas(t, e.cfgPath, n, testclock.Env+"="+e.clock.Path())
+}
+
+// nextMinute moves the replicas' clock to the next minute and waits until
+// its due-tasks job ran (once, on one replica) and every run due by then
+// reached an outcome, so that no run is working when the clock moves
+// again. It returns the minute.
+func (e *schedEnv) nextMinute(t testing.TB) time.Time {
+	t.Helper()
+	m, err := e.clock.NextMinute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitWithin(t, "the due-tasks job of "+m.Format("15:04"), 2*time.Minute, func() bool {
+		var n int
+		if err := e.open(t).NewRaw("SELECT count(*) FROM scheduler_ticks WHERE kind = 'scheduler_due_tasks' AND tick_at = ?", m).Scan(context.Background(), &n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	})
+	testkit.WaitWithin(t, "the runs due by "+m.Format("15:04")+" to end", 2*time.Minute, func() bool {
+		for _, r := range e.runs(t) {
+			if !r.DueAt.After(m) && !finalRun(r.Status) {
+				return false
+			}
+		}
+		return true
+	})
+	return m
+}
+
+// finalRun reports whether a run's status is an outcome.
+func finalRun(status string) bool {
+	switch status {
+	case "succeeded", "failed", "skipped", "unknown":
+		return true
+	}
+	return false
+}
+
 // open opens the replicas' database (after the first replica migrated it),
 // directly, not through the proxy.
 func (e *schedEnv) open(t testing.TB) *database.DB {
@@ -154,18 +208,6 @@ func (e *schedEnv) open(t testing.TB) *database.DB {
 		e.db = db
 	}
 	return e.db
-}
-
-// waitFor polls cond until it holds or the bound passes.
-func waitFor(t testing.TB, what string, bound time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(bound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", bound, what)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }
 
 // customer signs up a customer on the core and returns the session token
@@ -225,15 +267,16 @@ func (e *schedEnv) runs(t testing.TB) []runRow {
 }
 
 // startReplicas starts n `ezscale serve` on the config, the first alone so
-// that it migrates the database before the others connect.
-func startReplicas(t testing.TB, cfg string, n int) []*core {
+// that it migrates the database before the others connect; env is added to
+// their environment.
+func startReplicas(t testing.TB, cfg string, n int, env ...string) []*core {
 	t.Helper()
-	cores := []*core{serve(t, cfg)}
+	cores := []*core{serve(t, cfg, env...)}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for range n - 1 {
 		wg.Go(func() {
-			c := serve(t, cfg)
+			c := serve(t, cfg, env...)
 			mu.Lock()
 			cores = append(cores, c)
 			mu.Unlock()
@@ -250,7 +293,7 @@ func startReplicas(t testing.TB, cfg string, n int) []*core {
 func TestSchedulerAPI(t *testing.T) {
 	t.Parallel()
 	env := schedConfig(t, database.SQLite, true, "", "")
-	c := serve(t, env.cfgPath)
+	c := env.serve(t)
 	token, account := customer(t, c, "ada@example.net")
 	svc := env.services(t, account, 1)[0]
 	base := "/api/v1/accounts/" + account
@@ -311,13 +354,14 @@ func TestSchedulerAPI(t *testing.T) {
 }
 
 // TestSchedulerExactlyOnceAcrossReplicas: three replicas on one PostgreSQL;
-// 24 tasks due every minute for two minutes: every run reaches the backend
-// exactly once (each replica's plugin remembers keys in its own process
-// only), and every tick of the periodic jobs ran once.
+// 24 tasks due every minute for two minutes (of the replicas' clock, which
+// the test moves): every run reaches the backend exactly once (each
+// replica's plugin remembers keys in its own process only), and every tick
+// of the periodic jobs ran once.
 func TestSchedulerExactlyOnceAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	env := schedConfig(t, database.Postgres, true, "", "")
-	cores := startReplicas(t, env.cfgPath, 3)
+	cores := env.replicas(t, 3)
 	token, account := customer(t, cores[0], "ada@example.net")
 	svcs := env.services(t, account, 24)
 	var taskIDs []string
@@ -335,7 +379,7 @@ func TestSchedulerExactlyOnceAcrossReplicas(t *testing.T) {
 		}
 		taskIDs = append(taskIDs, task.ID)
 	}
-	waitFor(t, "two succeeded runs of every task", 4*time.Minute, func() bool {
+	twice := func() bool {
 		per := map[string]int{}
 		for _, r := range env.runs(t) {
 			if r.Status == "succeeded" {
@@ -348,7 +392,18 @@ func TestSchedulerExactlyOnceAcrossReplicas(t *testing.T) {
 			}
 		}
 		return true
-	})
+	}
+	// Minute by minute until every task ran twice: the first minute runs
+	// the first runs (and makes the next ones ahead), the second the next.
+	for range 4 {
+		if twice() {
+			break
+		}
+		env.nextMinute(t)
+	}
+	if !twice() {
+		t.Fatal("after four minutes, not every task has two succeeded runs")
+	}
 	// Stop the replicas so nothing runs while we count.
 	for _, c := range cores {
 		_ = c.cmd.Process.Signal(syscall.SIGTERM)
@@ -411,7 +466,7 @@ func TestSchedulerExactlyOnceAcrossReplicas(t *testing.T) {
 func TestSchedulerCatchUpAfterDowntime(t *testing.T) {
 	t.Parallel()
 	env := schedConfig(t, database.SQLite, true, "", "")
-	c := serve(t, env.cfgPath)
+	c := env.serve(t)
 	token, account := customer(t, c, "ada@example.net")
 	svc := env.services(t, account, 1)[0]
 	var task struct {
@@ -424,22 +479,27 @@ func TestSchedulerCatchUpAfterDowntime(t *testing.T) {
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	<-c.done
 	// Two hours of downtime: the task has been due since then.
-	missed := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Minute)
+	missed := env.clock.Now().Add(-2 * time.Hour).Truncate(time.Minute)
 	if _, err := env.open(t).NewRaw("UPDATE scheduled_tasks SET enabled = ?, next_run_at = ? WHERE id = ?", true, missed, task.ID).Exec(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	_ = env.db.Close()
 	env.db = nil
-	serve(t, env.cfgPath)
-	waitFor(t, "the missed run", 2*time.Minute, func() bool { return len(env.runs(t)) > 0 })
+	env.serve(t)
+	// The back core's first due-tasks job, at the next minute.
+	env.nextMinute(t)
+	if len(env.runs(t)) == 0 {
+		t.Fatal("no run after the due-tasks job")
+	}
 	var next time.Time
 	if err := env.open(t).NewRaw("SELECT next_run_at FROM scheduled_tasks WHERE id = ?", task.ID).Scan(context.Background(), &next); err != nil {
 		t.Fatal(err)
 	}
 	runs := env.runs(t)
 	missedRuns := 0
+	now := env.clock.Now()
 	for _, r := range runs {
-		if r.DueAt.Before(time.Now().Add(-time.Hour)) {
+		if r.DueAt.Before(now.Add(-time.Hour)) {
 			missedRuns++
 			if !r.DueAt.Equal(missed) {
 				t.Errorf("caught-up run due at %s, want the first missed time %s", r.DueAt, missed)
@@ -449,7 +509,7 @@ func TestSchedulerCatchUpAfterDowntime(t *testing.T) {
 	if missedRuns != 1 {
 		t.Errorf("%d runs for the two missed hours, want 1", missedRuns)
 	}
-	if next.Before(time.Now().Add(-time.Minute)) {
+	if next.Before(now.Add(-time.Minute)) {
 		t.Errorf("next_run_at %s is not from now", next)
 	}
 }

@@ -3,7 +3,6 @@ package accounts_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/ratelimit"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 type testBundle struct {
@@ -30,31 +30,13 @@ type testBundle struct {
 // testKey seals two-factor secrets in the tests.
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
-// clock is a settable time for the service and its rate limits.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func setup(t *testing.T, db *database.DB) *testBundle {
 	t.Helper()
 	return setupWith(t, db, nil)
 }
 
 // setupWith is setup on the clock c (nil: the wall clock).
-func setupWith(t *testing.T, db *database.DB, c *clock) *testBundle {
+func setupWith(t *testing.T, db *database.DB, c *testkit.Clock) *testBundle {
 	t.Helper()
 	reg := jobs.NewRegistry(time.Hour)
 	ob := outbox.New(db, reg)

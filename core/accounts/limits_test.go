@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 func codeAt(t *testing.T, secret string, at time.Time) string {
@@ -50,7 +51,7 @@ func wantRefusal(t *testing.T, what string, err error, reason string, retry time
 func TestLoginSlowdownLetsSecondFactorThrough(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		c := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+		c := testkit.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 		b := setupWith(t, db, c)
 		ctx := context.Background()
 		for _, email := range []string{"owner@example.com", "plain@example.com"} {
@@ -80,7 +81,7 @@ func TestLoginSlowdownLetsSecondFactorThrough(t *testing.T) {
 
 		for range 3 {
 			wantRefusal(t, "bad password", login("owner@example.com", "wrong password!", ""), "invalid_credentials", 0)
-			c.Advance(time.Second)
+			c.Add(time.Second)
 		}
 		// The third failure (at +2 s) slows the account down for 30 s.
 		wantRefusal(t, "password alone while slowed", login("owner@example.com", password, ""), "rate_limited", 29*time.Second)
@@ -98,7 +99,7 @@ func TestLoginSlowdownLetsSecondFactorThrough(t *testing.T) {
 		}
 		wantRefusal(t, "right password while slowed", login("plain@example.com", password, ""), "rate_limited", 30*time.Second)
 		wantRefusal(t, "a code without two-factor while slowed", login("plain@example.com", password, "123456"), "rate_limited", 30*time.Second)
-		c.Advance(30 * time.Second)
+		c.Add(30 * time.Second)
 		if err := login("plain@example.com", password, ""); err != nil {
 			t.Fatalf("after the slowdown: %v", err)
 		}
@@ -121,7 +122,7 @@ func TestLoginSlowdownLetsSecondFactorThrough(t *testing.T) {
 func TestResetEmailsPerRecipientAreLimited(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		c := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+		c := testkit.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 		b := setupWith(t, db, c)
 		ctx := context.Background()
 		if _, _, err := b.accounts.Signup(ctx, accounts.SignupInput{Email: "ada@example.com", Password: password}); err != nil {
@@ -150,7 +151,7 @@ func TestResetEmailsPerRecipientAreLimited(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Errorf("%d denied reset events (%v), want 1", n, err)
 		}
-		c.Advance(time.Hour)
+		c.Add(time.Hour)
 		if err := b.accounts.RequestPasswordReset(ctx, "ada@example.com"); err != nil {
 			t.Fatal(err)
 		}

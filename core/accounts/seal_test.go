@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/ratelimit"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // withKeys is the bundle's service over the same database with other keys
@@ -48,7 +49,7 @@ func (b *testBundle) storedSecret(t *testing.T, email string) string {
 func TestTOTPSecretsAreSealedAtRest(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		c := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+		c := testkit.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 		b := setupWith(t, db, c)
 		ctx := context.Background()
 		login := func(svc *accounts.Service, email, secret string, at time.Time) error {

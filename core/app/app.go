@@ -79,6 +79,8 @@ type App struct {
 	metricsServer   *http.Server
 	metricsListener net.Listener
 	closers         []func(context.Context) error
+	// clock is the test clock of a test build (clock.go), else nil.
+	clock testClock
 }
 
 // New opens the database, applies migrations and builds every service. It
@@ -147,9 +149,18 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		logger.Info("sealed plaintext two-factor secrets", "count", n)
 	}
 	registerHousekeeping(reg, db, a.Limiter)
+	if a.clock, err = loadTestClock(logger); err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	var now func() time.Time // nil: each service's wall clock
+	var riverTime rivertype.TimeGenerator
+	if a.clock != nil {
+		now, riverTime = a.clock.Now, a.clock
+	}
 	// The record of backend actions that the scheduler's runs and
 	// provisioning's creates share (core/intent).
-	a.Intents = intent.New(db, intent.Options{Logger: logger.Named("intent")})
+	a.Intents = intent.New(db, intent.Options{Logger: logger.Named("intent"), Now: now})
 	a.Intents.RegisterPrune(reg)
 
 	// The host is created here so every service can hold it, but no plugin
@@ -200,6 +211,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		RecoveryInterval: cfg.Scheduler.RecoveryInterval, JobTimeout: cfg.Scheduler.JobTimeout,
 		RetryBase: cfg.Scheduler.RetryBase, RetryMax: cfg.Scheduler.RetryMax, BatchSize: cfg.Scheduler.BatchSize,
 		RunsPerJob: cfg.Scheduler.RunsPerJob, Lookahead: cfg.Scheduler.Lookahead, CheckTimeout: cfg.Scheduler.CheckTimeout, AllowPrivate: cfg.Scheduler.RecoveryAllowPrivate,
+		Now: now,
 	})
 	// Scheduled plan changes are applied by billing, with its proration.
 	a.Scheduler.SetPlanChanger(billingPlanChanger{b: a.Billing})
@@ -224,7 +236,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	engine, err := jobs.New(db, reg, jobs.Options{
 		Workers: cfg.Jobs.Workers, FetchCooldown: cfg.Jobs.FetchCooldown, FetchPollInterval: cfg.Jobs.FetchPollInterval,
 		RescueAfter: cfg.Jobs.RescueAfter, DefaultTimeout: cfg.Jobs.DefaultTimeout,
-		Logger: logging.SlogMin(jobsLog, slog.LevelWarn),
+		Logger: logging.SlogMin(jobsLog, slog.LevelWarn), Time: riverTime,
 		ErrorFunc: func(ctx context.Context, job *rivertype.JobRow, err error) {
 			jobErrors.WithLabelValues(job.Kind).Inc()
 			jobsLog.Warn("job attempt failed", "kind", job.Kind, "job_id", job.ID, "attempt", job.Attempt, "error", err)
@@ -353,6 +365,7 @@ func (a *App) Run(ctx context.Context) error {
 			a.close(ctx)
 			return err
 		}
+		a.watchTestClock(ctx)
 	}
 	a.server = &http.Server{
 		Handler:           a.Handler(),

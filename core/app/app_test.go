@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,32 +19,15 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/tests/smtptest"
 )
-
-// syncBuffer collects the app's log for failure messages.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 type testBundle struct {
 	app  *app.App
 	smtp *smtptest.Server
 	base string
-	logs *syncBuffer
+	logs *testkit.LogBuffer
 }
 
 // testConfig is a config for dialect d with the real email plugin pointed
@@ -73,7 +55,7 @@ func testConfig(t *testing.T, d database.Dialect, smtp *smtptest.Server) *config
 // start builds the app from cfg and runs it until the test ends.
 func start(t *testing.T, cfg *config.Config, smtp *smtptest.Server) *testBundle {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	logger := hclog.New(&hclog.LoggerOptions{Name: "ezscale", Output: logs, Level: hclog.Debug})
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, logger)

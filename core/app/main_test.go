@@ -13,22 +13,14 @@ import (
 var emailPlugin, kasmPlugin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "app-test-")
-	if err != nil {
+	var err error
+	if emailPlugin, err = testbin.Plugin("email"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := func() int {
-		defer os.RemoveAll(dir)
-		if emailPlugin, err = testbin.Plugin(dir, "email"); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		if kasmPlugin, err = testbin.Plugin(dir, "kasm"); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
+	if kasmPlugin, err = testbin.Plugin("kasm"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
 }

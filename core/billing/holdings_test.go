@@ -11,6 +11,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -43,7 +44,7 @@ func (f *fakeCommunity) SyncRoles(_ context.Context, r *pb.SyncRolesRequest) (*p
 func (f *fakeCommunity) await(t *testing.T, what string, roles ...string) {
 	t.Helper()
 	want := append([]string{}, roles...)
-	deadline := time.After(60 * time.Second)
+	deadline := time.After(testkit.WaitBound)
 	for {
 		select {
 		case r := <-f.syncs:

@@ -8,6 +8,7 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // TestCatalogOverHTTP: staff create a plan with one override; the public
@@ -209,7 +210,7 @@ func TestAdminOverHTTP(t *testing.T) {
 		}
 		a.must(t, 202, "POST", "/api/v1/admin/billing/runs", a.staff, map[string]any{"steps": []string{"generate"}}, "Idempotency-Key", "run-1").decode(t, &run)
 		a.must(t, 400, "POST", "/api/v1/admin/billing/runs", a.staff, map[string]any{"steps": []string{"everything"}})
-		waitFor(t, "the run's step", func() bool {
+		testkit.WaitFor(t, "the run's step", func() bool {
 			var got struct {
 				Steps []struct {
 					Status string `json:"status"`

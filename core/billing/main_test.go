@@ -2,13 +2,9 @@ package billing_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,12 +19,14 @@ import (
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/pluginhost/pluginhosttest"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/plugins/stripe/stripemock"
+	"github.com/ezscale/platform/tests/testbin"
 )
 
-// bins holds the plugin executables TestMain builds: the test provisioner
-// and the real Stripe plugin.
-var bins = map[string]string{}
+// stripeBin is the real Stripe plugin, built once by TestMain.
+var stripeBin string
 
 // mock is the stripe-mock the payment tests share (nil when not
 // installed: those tests skip, or fail under CI=true).
@@ -38,25 +36,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "billing-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	code := func() int {
-		defer os.RemoveAll(dir)
-		for name, pkg := range map[string]string{
-			"testprov": "./testdata/provisioner",
-			"stripe":   "github.com/ezscale/platform/plugins/stripe",
-		} {
-			out := filepath.Join(dir, "ezscale-plugin-"+name)
-			cmd := exec.Command("go", "build", "-o", out, pkg)
-			cmd.Stderr = os.Stderr
-			if err := cmd.Run(); err != nil {
-				fmt.Fprintf(os.Stderr, "building plugin %s: %v\n", name, err)
-				return 1
-			}
-			bins[name] = out
+		var err error
+		if stripeBin, err = testbin.Plugin("stripe"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
 		}
 		mock, mockErr = stripemock.Start()
 		if mockErr == nil {
@@ -67,41 +51,19 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// clock is the billing clock tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t.UTC()
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type testBundle struct {
-	db       *database.DB
-	b        *billing.Billing
-	engine   *jobs.Engine
-	host     *pluginhost.Host
-	outbox   *outbox.Outbox
-	notify   *notify.Service
-	reg      *jobs.Registry
-	clock    *clock
-	stateDir string
-	ctx      context.Context
+	db     *database.DB
+	b      *billing.Billing
+	engine *jobs.Engine
+	host   *pluginhost.Host
+	outbox *outbox.Outbox
+	notify *notify.Service
+	reg    *jobs.Registry
+	clock  *testkit.Clock
+	// prov is the in-process test provisioner behind the host, as
+	// "testprov".
+	prov *pluginhosttest.Provisioner
+	ctx  context.Context
 }
 
 type setupOpts struct {
@@ -125,10 +87,11 @@ func date(s string) time.Time {
 }
 
 // setup builds billing over db with the test provisioner plugin running
-// (as "testprov") and the job engine started, the clock at 2024-01-15.
+// in process (as "testprov") and the job engine started, the clock at
+// 2024-01-15.
 func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	t.Helper()
-	tb := &testBundle{db: db, clock: &clock{t: date("2024-01-15").Add(9 * time.Hour)}, stateDir: t.TempDir()}
+	tb := &testBundle{db: db, clock: testkit.NewClock(date("2024-01-15").Add(9 * time.Hour)), prov: pluginhosttest.NewProvisioner()}
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
 	tb.outbox = outbox.New(db, reg)
@@ -151,28 +114,15 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns}, opts)
 	if so.noHost {
 		// As after a core ran it once: testprov's option declaration is
-		// stored (read here in describe mode, as `catalog import` does).
-		d, err := pluginhost.Describe(tb.ctx, bins["testprov"], "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tb.b.RecordOptions(tb.ctx, "testprov", d.Version, d.Options); err != nil {
+		// stored (as `catalog import` reads it in describe mode).
+		version, options := pluginhosttest.Describe(t, tb.prov)
+		if err := tb.b.RecordOptions(tb.ctx, pluginhosttest.ProvisionerName, version, options); err != nil {
 			t.Fatal(err)
 		}
 	} else {
-		h, err := pluginhost.New(pluginhost.Options{BackoffBase: 50 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(h.Stop)
-		specs := append([]pluginhost.Spec{{Name: "testprov", Path: bins["testprov"], Config: map[string]any{"state_dir": tb.stateDir}}}, so.plugins...)
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		if err := h.Start(ctx, specs); err != nil {
-			t.Fatal(err)
-		}
-		tb.host = h
-		tb.b.SetPlugins(h)
+		tb.host = pluginhosttest.Start(t, pluginhost.Options{BackoffBase: 50 * time.Millisecond},
+			[]pluginhosttest.Plugin{{Name: pluginhosttest.ProvisionerName, Impl: tb.prov}}, so.plugins...)
+		tb.b.SetPlugins(tb.host)
 	}
 	tb.reg = reg
 	if so.wire != nil {
@@ -243,24 +193,11 @@ func (tb *testBundle) credit(t testing.TB, accountID string, amount int64) {
 	}
 }
 
-// waitFor polls cond until it holds; the bound is generous because CI
-// machines are slow, and the condition, not the time, is what is tested.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // waitService waits until the service has status.
 func (tb *testBundle) waitService(t testing.TB, id, status string) *billing.Service {
 	t.Helper()
 	var svc *billing.Service
-	waitFor(t, "service "+id+" to be "+status, func() bool {
+	testkit.WaitFor(t, "service "+id+" to be "+status, func() bool {
 		var err error
 		svc, err = tb.b.Service(tb.ctx, "", id)
 		if err != nil {
@@ -271,30 +208,13 @@ func (tb *testBundle) waitService(t testing.TB, id, status string) *billing.Serv
 	return svc
 }
 
-// backend reads what the test provisioner recorded for a service.
-type backendRecord struct {
-	ExternalID     string            `json:"external_id"`
-	State          string            `json:"state"`
-	CreateAttempts int               `json:"create_attempts"`
-	Calls          []string          `json:"calls"`
-	Options        map[string]string `json:"options"`
-	Polls          int               `json:"polls"`
-}
+// backendRecord is what the test provisioner holds for a service.
+type backendRecord = pluginhosttest.Record
 
+// backend reads what the test provisioner recorded for a service.
 func (tb *testBundle) backend(t testing.TB, serviceID string) backendRecord {
 	t.Helper()
-	var r backendRecord
-	b, err := os.ReadFile(filepath.Join(tb.stateDir, serviceID+".json"))
-	if os.IsNotExist(err) {
-		return r
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return tb.prov.Record(serviceID)
 }
 
 // messages returns the templates of the outbox messages to the account's

@@ -16,6 +16,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/plugins/stripe/stripemock"
 )
 
@@ -30,7 +31,7 @@ func setupStripe(t *testing.T, db *database.DB, opts billing.Options) *testBundl
 	srv := httptest.NewServer(stripemock.NewTestMode(m.URL))
 	t.Cleanup(srv.Close)
 	opts.PaymentGateway = "stripe"
-	return setup(t, db, setupOpts{opts: opts, plugins: []pluginhost.Spec{{Name: "stripe", Path: bins["stripe"], Config: map[string]any{
+	return setup(t, db, setupOpts{opts: opts, plugins: []pluginhost.Spec{{Name: "stripe", Path: stripeBin, Config: map[string]any{
 		"secret_key": "sk_test_billing", "webhook_secret": webhookSecret, "api_base_url": srv.URL, "max_network_retries": 0,
 	}}}})
 }
@@ -97,7 +98,7 @@ func TestCardPaymentsThroughStripe(t *testing.T) {
 		if n := tb.step(t, billing.StepCharge, date("2024-02-15")); n != 1 {
 			t.Errorf("the charge step queued %d charges, want 1", n)
 		}
-		waitFor(t, "the renewal to be paid", func() bool {
+		testkit.WaitFor(t, "the renewal to be paid", func() bool {
 			s, _ := tb.b.Service(tb.ctx, a.account, res.Service.ID)
 			return s.PeriodEnd.Equal(date("2024-03-15"))
 		})
@@ -114,7 +115,7 @@ func TestCardPaymentsThroughStripe(t *testing.T) {
 			t.Fatal(err)
 		}
 		var declined billing.Payment
-		waitFor(t, "the declined charge", func() bool {
+		testkit.WaitFor(t, "the declined charge", func() bool {
 			ps := tb.payments(t, other)
 			if len(ps) == 1 && ps[0].Status == billing.PaymentFailed {
 				declined = ps[0]
@@ -129,7 +130,7 @@ func TestCardPaymentsThroughStripe(t *testing.T) {
 		if inv2.Status != billing.InvoiceOpen || inv2.ChargeAttempts != 1 {
 			t.Errorf("declined invoice: %s after %d attempts", inv2.Status, inv2.ChargeAttempts)
 		}
-		waitFor(t, "the payment failed notice", func() bool {
+		testkit.WaitFor(t, "the payment failed notice", func() bool {
 			var n int
 			_ = db.NewSelect().Table("outbox_messages").ColumnExpr("count(*)").Where("template = 'payment.failed'").Scan(tb.ctx, &n)
 			return n == 1
@@ -188,7 +189,7 @@ func TestTopUpsWithOneKeyCreditOnce(t *testing.T) {
 				break
 			}
 		}
-		waitFor(t, "the top-up to be credited", func() bool {
+		testkit.WaitFor(t, "the top-up to be credited", func() bool {
 			bal, _ := tb.b.Ledger().Balance(tb.ctx, a.account, "USD")
 			return bal.Amount > 0
 		})
@@ -198,7 +199,7 @@ func TestTopUpsWithOneKeyCreditOnce(t *testing.T) {
 		if len(tus) != 1 {
 			t.Fatalf("%d top-ups", len(tus))
 		}
-		waitFor(t, "every top-up job to finish", func() bool {
+		testkit.WaitFor(t, "every top-up job to finish", func() bool {
 			var live int
 			_ = db.NewSelect().Table("river_job").ColumnExpr("count(*)").Where("kind = 'billing_topup_charge'").
 				Where("state NOT IN ('completed', 'cancelled', 'discarded')").Scan(tb.ctx, &live)
@@ -219,7 +220,7 @@ func TestTopUpsWithOneKeyCreditOnce(t *testing.T) {
 			map[string]any{"payment_id": pays[0].ID, "amount": 2000, "reason": "requested_by_customer"}, "Idempotency-Key", "refund-1").decode(t, &ref)
 		a.must(t, 422, "POST", "/api/v1/admin/accounts/"+a.account+"/credit/refunds", a.staff,
 			map[string]any{"payment_id": pays[0].ID, "amount": 3001}, "Idempotency-Key", "refund-2")
-		waitFor(t, "the refund to succeed", func() bool {
+		testkit.WaitFor(t, "the refund to succeed", func() bool {
 			rs, _ := tb.b.Refunds(tb.ctx, a.account, 10)
 			return len(rs) == 1 && rs[0].Status == billing.RefundSucceeded
 		})
@@ -246,7 +247,7 @@ func TestAutoTopUp(t *testing.T) {
 		if _, err := tb.b.ChargeCredit(tb.ctx, a.account, billing.ChargeInput{Amount: 2500, Description: "usage"}); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the auto top-up", func() bool {
+		testkit.WaitFor(t, "the auto top-up", func() bool {
 			bal, _ := tb.b.Ledger().Balance(tb.ctx, a.account, "USD")
 			return bal.Amount == 5000
 		})
@@ -259,12 +260,12 @@ func TestAutoTopUp(t *testing.T) {
 		a.must(t, 201, "POST", "/api/v1/accounts/"+b+"/payment-methods", bToken, map[string]any{"token": "pm_card_chargeDeclined"}).decode(t, &pm)
 		a.must(t, 200, "PUT", "/api/v1/accounts/"+b+"/credit/auto-top-up", bToken,
 			map[string]any{"enabled": true, "threshold": 1000, "amount": 2000, "max_failures": 2, "payment_method_id": pm.ID})
-		waitFor(t, "the first failed attempt", func() bool {
+		testkit.WaitFor(t, "the first failed attempt", func() bool {
 			s, _ := tb.b.AutoTopUpSettings(tb.ctx, b)
 			return s.Failures == 1
 		})
 		tb.step(t, billing.StepAutoTopUp, tb.clock.Now()) // the daily check tries again
-		waitFor(t, "auto top-up to turn itself off", func() bool {
+		testkit.WaitFor(t, "auto top-up to turn itself off", func() bool {
 			s, _ := tb.b.AutoTopUpSettings(tb.ctx, b)
 			return !s.Enabled && s.DisabledReason != ""
 		})

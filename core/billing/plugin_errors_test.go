@@ -11,6 +11,7 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -163,7 +164,7 @@ func TestChargeTheGatewayCannotFindFailsAtOnce(t *testing.T) {
 		if _, err := tb.b.TopUp(tb.ctx, a.account, billing.TopUpInput{Amount: 5000, IdempotencyKey: "topup-1"}); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the payment to fail", func() bool {
+		testkit.WaitFor(t, "the payment to fail", func() bool {
 			ps := tb.payments(t, a.account)
 			return len(ps) == 1 && ps[0].Status == billing.PaymentFailed
 		})
@@ -186,7 +187,7 @@ func TestRefundTheGatewayCannotFindFailsAndReturnsTheCredit(t *testing.T) {
 		if _, err := tb.b.TopUp(tb.ctx, a.account, billing.TopUpInput{Amount: 5000, IdempotencyKey: "topup-1"}); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the top-up to be credited", func() bool {
+		testkit.WaitFor(t, "the top-up to be credited", func() bool {
 			bal, _ := tb.b.Ledger().Balance(tb.ctx, a.account, "USD")
 			return bal.Amount == 5000
 		})
@@ -195,7 +196,7 @@ func TestRefundTheGatewayCannotFindFailsAndReturnsTheCredit(t *testing.T) {
 		if _, err := tb.b.Refund(tb.ctx, a.account, billing.RefundInput{PaymentID: pays[0].ID, Amount: 2000, IdempotencyKey: "refund-1"}); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the refund to fail", func() bool {
+		testkit.WaitFor(t, "the refund to fail", func() bool {
 			rs, _ := tb.b.Refunds(tb.ctx, a.account, 10)
 			return len(rs) == 1 && rs[0].Status == billing.RefundFailed
 		})
@@ -244,7 +245,7 @@ func TestSyncTheBackendCannotFindStopsAtOnce(t *testing.T) {
 		if _, err := tb.b.Suspend(tb.ctx, id, billing.SuspendAdmin, "abuse report"); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the suspension's final failure", func() bool {
+		testkit.WaitFor(t, "the suspension's final failure", func() bool {
 			return count(tb.auditActions(t, id), "billing.service.backend_failed") == 1
 		})
 		if n := count(tb.auditActions(t, id), "billing.service.backend_retry"); n != 0 {

@@ -1,8 +1,6 @@
 package billing_test
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,22 +14,14 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/testkit"
 )
 
-// marker leaves (or, with on false, removes) a file the test provisioner
-// reads: <state_dir>/<service id>.<name>.
+// marker sets (or, with on false, clears) a marker the test provisioner
+// reads for a service.
 func (tb *testBundle) marker(t testing.TB, serviceID, name string, on bool) {
 	t.Helper()
-	p := filepath.Join(tb.stateDir, serviceID+"."+name)
-	if !on {
-		if err := os.Remove(p); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if err := os.WriteFile(p, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	tb.prov.Mark(serviceID, name, on)
 }
 
 // service reads a service as staff see it.
@@ -48,7 +38,7 @@ func (tb *testBundle) service(t testing.TB, id string) *billing.Service {
 func (tb *testBundle) waitUntil(t testing.TB, id, what string, cond func(*billing.Service) bool) *billing.Service {
 	t.Helper()
 	var svc *billing.Service
-	waitFor(t, what, func() bool {
+	testkit.WaitFor(t, what, func() bool {
 		svc = tb.service(t, id)
 		return cond(svc)
 	})
@@ -91,7 +81,7 @@ func TestProvisioningRetryWaitsForThePluginsRetryAfter(t *testing.T) {
 			t.Errorf("after the first attempt: status %s, last error %q", svc.Status, svc.LastError)
 		}
 		var job *rivertype.JobRow
-		waitFor(t, "the provisioning job to stop running", func() bool {
+		testkit.WaitFor(t, "the provisioning job to stop running", func() bool {
 			res, err := tb.engine.Client().JobList(tb.ctx, river.NewJobListParams().Kinds("billing_provision").First(10))
 			if err != nil {
 				t.Fatal(err)
@@ -125,7 +115,7 @@ func TestServiceIsProvisioningUntilTheBackendIsReady(t *testing.T) {
 		acc := tb.account(t)
 		plan := tb.plan(t, "slow-install", 0, map[string]string{"install": "wait"})
 		id := tb.order(t, acc, plan)
-		waitFor(t, "two readiness polls", func() bool { return tb.backend(t, id).Polls >= 2 })
+		testkit.WaitFor(t, "two readiness polls", func() bool { return tb.backend(t, id).Polls >= 2 })
 		svc := tb.service(t, id)
 		if svc.Status != billing.StatusProvisioning || svc.BackendState != "installing" || svc.ExternalID != "ext-"+id || svc.ActivatedAt != nil {
 			t.Fatalf("while installing: status %s, backend %q, external %q, activated %v", svc.Status, svc.BackendState, svc.ExternalID, svc.ActivatedAt)
@@ -165,21 +155,28 @@ func TestInstallThatFailsOrNeverEndsIsRefunded(t *testing.T) {
 		plan := tb.plan(t, "vps-install", 999, map[string]string{"install": "wait"})
 		tb.credit(t, acc, 5000)
 
+		// The half-made server's termination is held until the failed
+		// service has been read: it ends the backend's story, and with it
+		// the service's last error.
 		broken := tb.order(t, acc, plan)
+		release := tb.prov.Hold(broken, "terminate")
 		tb.waitUntil(t, broken, "installing", func(s *billing.Service) bool { return s.BackendState == "installing" })
 		tb.marker(t, broken, "install_failed", true)
 		svc := tb.waitService(t, broken, billing.StatusFailed)
 		if !strings.Contains(svc.LastError, "installation failed") {
 			t.Errorf("failed install: last error %q", svc.LastError)
 		}
+		release()
 
 		stuck := tb.order(t, acc, plan)
+		release = tb.prov.Hold(stuck, "terminate")
 		tb.waitUntil(t, stuck, "installing", func(s *billing.Service) bool { return s.BackendState == "installing" })
 		tb.clock.Add(2 * time.Hour)
 		svc = tb.waitService(t, stuck, billing.StatusFailed)
 		if !strings.Contains(svc.LastError, "still installing it after 1h0m0s") {
 			t.Errorf("stuck install: last error %q", svc.LastError)
 		}
+		release()
 
 		for _, id := range []string{broken, stuck} {
 			invs := tb.invoices(t, billing.InvoiceFilter{AccountID: acc, ServiceID: id})
@@ -365,7 +362,7 @@ func TestUnsuspendNamesTheSuspension(t *testing.T) {
 		if svc.Status != "suspended" || len(svc.Suspensions) != 1 {
 			t.Errorf("after the refusals: %+v", svc)
 		}
-		waitFor(t, "the backend to suspend", func() bool { return tb.service(t, id).BackendState == "suspended" })
+		testkit.WaitFor(t, "the backend to suspend", func() bool { return tb.service(t, id).BackendState == "suspended" })
 		a.must(t, 200, "GET", path, a.staff, nil).decode(t, &svc)
 		if svc.BackendState != "suspended" {
 			t.Errorf("backend_state %q, want suspended", svc.BackendState)

@@ -14,6 +14,7 @@ import (
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // createIntent reads the intent record of a service's create.
@@ -123,7 +124,7 @@ func TestProvisioningSnoozesWhilePluginDown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the provisioning job to snooze twice", func() bool { return tb.snoozes(t, "billing_provision") >= 2 })
+		testkit.WaitFor(t, "the provisioning job to snooze twice", func() bool { return tb.snoozes(t, "billing_provision") >= 2 })
 		svc, err := tb.b.Service(tb.ctx, "", res.Service.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -141,7 +142,7 @@ func TestProvisioningSnoozesWhilePluginDown(t *testing.T) {
 		if _, err := tb.b.Suspend(tb.ctx, svc.ID, billing.SuspendAdmin, ""); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the sync job to snooze twice", func() bool { return tb.snoozes(t, "billing_service_sync") >= 2 })
+		testkit.WaitFor(t, "the sync job to snooze twice", func() bool { return tb.snoozes(t, "billing_service_sync") >= 2 })
 		if got := tb.backend(t, svc.ID).State; got != "active" {
 			t.Errorf("backend %s while the plugin is down, want still active", got)
 		}
@@ -149,6 +150,6 @@ func TestProvisioningSnoozesWhilePluginDown(t *testing.T) {
 			t.Errorf("audit %v records sync failures while the plugin was down", acts)
 		}
 		host.down.Store(false)
-		waitFor(t, "the backend to suspend", func() bool { return tb.backend(t, svc.ID).State == "suspended" })
+		testkit.WaitFor(t, "the backend to suspend", func() bool { return tb.backend(t, svc.ID).State == "suspended" })
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // TestConcurrentRunsIssueOneInvoicePerService: 50 billing runs for one
@@ -200,7 +201,7 @@ func TestDunningSuspendsOnlyOverdueServicesAndPaymentLiftsOnlyNonPayment(t *test
 		if sb, _ := tb.b.Service(tb.ctx, acc, b.Service.ID); sb.Status != billing.StatusActive {
 			t.Errorf("the paid service is %s", sb.Status)
 		}
-		waitFor(t, "the backend to suspend", func() bool { return tb.backend(t, sa.ID).State == "suspended" })
+		testkit.WaitFor(t, "the backend to suspend", func() bool { return tb.backend(t, sa.ID).State == "suspended" })
 		if _, err := tb.b.Suspend(tb.ctx, sa.ID, billing.SuspendAdmin, "abuse report"); err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +223,7 @@ func TestDunningSuspendsOnlyOverdueServicesAndPaymentLiftsOnlyNonPayment(t *test
 			t.Fatal(err)
 		}
 		tb.waitService(t, sa.ID, billing.StatusActive)
-		waitFor(t, "the backend to unsuspend", func() bool { return tb.backend(t, sa.ID).State == "active" })
+		testkit.WaitFor(t, "the backend to unsuspend", func() bool { return tb.backend(t, sa.ID).State == "active" })
 		calls := tb.backend(t, sa.ID).Calls
 		if diff := cmp.Diff([]string{"create", "suspend:non_payment", "unsuspend"}, calls); diff != "" {
 			t.Errorf("backend calls (-want +got):\n%s", diff)
@@ -269,7 +270,7 @@ func TestTerminationAfterTerminateDays(t *testing.T) {
 		if svc.EndedAt == nil {
 			t.Error("terminated without ended_at")
 		}
-		waitFor(t, "the backend to terminate", func() bool { return tb.backend(t, svc.ID).State == "terminated" })
+		testkit.WaitFor(t, "the backend to terminate", func() bool { return tb.backend(t, svc.ID).State == "terminated" })
 		invs := tb.invoices(t, billing.InvoiceFilter{ServiceID: svc.ID})
 		if invs[0].Reason != billing.ReasonRenewal || invs[0].Status != billing.InvoiceVoid {
 			t.Errorf("renewal of the terminated service is %s", invs[0].Status)
@@ -279,7 +280,7 @@ func TestTerminationAfterTerminateDays(t *testing.T) {
 		if n := len(tb.invoices(t, billing.InvoiceFilter{ServiceID: cs.ID})); n != 1 {
 			t.Errorf("the cancelled service has %d invoices, want only its order", n)
 		}
-		waitFor(t, "the cancelled backend to terminate", func() bool { return tb.backend(t, cs.ID).State == "terminated" })
+		testkit.WaitFor(t, "the cancelled backend to terminate", func() bool { return tb.backend(t, cs.ID).State == "terminated" })
 		if msgs := tb.messages(t, acc); !slices.Contains(msgs, "service.terminated") || !slices.Contains(msgs, "invoice.overdue") {
 			t.Errorf("messages %v", msgs)
 		}
@@ -300,7 +301,7 @@ func TestRunChainAsJobs(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got *billing.Run
-		waitFor(t, "every step to finish", func() bool {
+		testkit.WaitFor(t, "every step to finish", func() bool {
 			got, err = tb.b.GetRun(tb.ctx, run.ID)
 			if err != nil {
 				t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // addon creates an active USD add-on.
@@ -263,7 +264,7 @@ func TestAddonOptionsReachTheBackend(t *testing.T) {
 		if _, err := tb.b.AddAddon(tb.ctx, acc, ord.Service.ID, billing.AddonAddInput{AddonID: ips.ID, Quantity: 2}); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the backend to run the add-on's options", func() bool {
+		testkit.WaitFor(t, "the backend to run the add-on's options", func() bool {
 			s, err := tb.b.Service(tb.ctx, acc, ord.Service.ID)
 			return err == nil && s.BackendOptionsVersion == 1 && tb.backend(t, ord.Service.ID).Options["extra_ipv4"] == "1"
 		})

@@ -10,10 +10,24 @@ import (
 	"github.com/ezscale/platform/core/database/databasetest"
 )
 
+// TestMigrateIsIdempotent: an empty database migrates to every version,
+// River's tables included, and migrating again applies nothing.
 func TestMigrateIsIdempotent(t *testing.T) {
 	t.Parallel()
-	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+	databasetest.EachDialect(t, func(t *testing.T, d database.Dialect) {
 		ctx := context.Background()
+		db, err := database.Open(ctx, databasetest.EmptyURL(t, d), database.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		first, err := db.Migrate(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(first) == 0 {
+			t.Error("migrating an empty database applied nothing")
+		}
 		again, err := db.Migrate(ctx, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -37,6 +37,9 @@ type Options struct {
 	// ErrorFunc, when set, is told about every failed job attempt (metrics,
 	// logs); the job is retried by River's policy regardless.
 	ErrorFunc func(ctx context.Context, job *rivertype.JobRow, err error)
+	// Time is River's clock (a core built for tests, core/app/testclock);
+	// nil is the wall clock and the database's.
+	Time rivertype.TimeGenerator
 }
 
 // Registry collects workers and periodic jobs before the engine starts.
@@ -44,9 +47,12 @@ type Registry struct {
 	inserter *Inserter
 	workers  *river.Workers
 	periodic []*river.PeriodicJob
-	kinds    map[string]time.Duration
-	capped   []string
-	errs     []error
+	// scheduled are the periodic jobs on a fixed schedule, kept for
+	// EnqueueDue (test builds).
+	scheduled []scheduledJob
+	kinds     map[string]time.Duration
+	capped    []string
+	errs      []error
 	// maxTimeout is the rescue horizon less a margin (or DerivedMaxTimeout
 	// when the horizon is derived); no kind may exceed it.
 	maxTimeout  time.Duration
@@ -143,6 +149,14 @@ func (r *Registry) PeriodicSchedule(id string, schedule river.PeriodicSchedule, 
 		},
 		&river.PeriodicJobOpts{ID: id},
 	))
+	r.scheduled = append(r.scheduled, scheduledJob{schedule: schedule, uniquePeriod: uniquePeriod, construct: construct})
+}
+
+// scheduledJob is a periodic job registered with PeriodicSchedule.
+type scheduledJob struct {
+	schedule     river.PeriodicSchedule
+	uniquePeriod time.Duration
+	construct    func() river.JobArgs
 }
 
 // MaxTimeout is the longest timeout a kind may have: the rescue horizon less
@@ -164,6 +178,7 @@ type Engine struct {
 	client      *river.Client[*sql.Tx]
 	started     bool
 	rescueAfter time.Duration
+	scheduled   []scheduledJob
 }
 
 // Inserter enqueues jobs.
@@ -201,6 +216,9 @@ func New(db *database.DB, reg *Registry, opts Options) (*Engine, error) {
 	if opts.ErrorFunc != nil {
 		cfg.ErrorHandler = &errorHandler{f: opts.ErrorFunc}
 	}
+	if opts.Time != nil {
+		cfg.Test.Time = opts.Time
+	}
 	var driver riverdriver.Driver[*sql.Tx]
 	switch db.Dialect {
 	case database.SQLite:
@@ -215,7 +233,7 @@ func New(db *database.DB, reg *Registry, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("jobs: creating river client: %w", err)
 	}
 	reg.inserter.client = client
-	return &Engine{Inserter: reg.inserter, client: client, rescueAfter: opts.RescueAfter}, nil
+	return &Engine{Inserter: reg.inserter, client: client, rescueAfter: opts.RescueAfter, scheduled: reg.scheduled}, nil
 }
 
 // RescueAfter is the rescue horizon in force: how long a job of a dead

@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // TestFailingChannelRetriedWithoutDuplicatingOthers: one recipient's
@@ -34,7 +35,7 @@ func TestFailingChannelRetriedWithoutDuplicatingOthers(t *testing.T) {
 		b.email.failFirst(flaky.Email, 3)
 		b.notifyTx(t, notify.Event{Type: notify.ServiceFailed, AccountID: acct, Data: map[string]any{"service_name": "vps-1", "reason": "node down"}})
 		b.start(t)
-		waitFor(t, "every message delivered", func() bool { return pending(t, db) == 0 })
+		testkit.WaitFor(t, "every message delivered", func() bool { return pending(t, db) == 0 })
 
 		var ms []outbox.Message
 		if err := db.NewSelect().Model(&ms).Order("channel", "recipient").Scan(ctx); err != nil {
@@ -88,7 +89,7 @@ func TestBatchStopsWhenTheProviderFails(t *testing.T) {
 		}
 		b.notifyTx(t, notify.Event{Type: notify.Announcement, AllUsers: true, Data: map[string]any{"title": "t", "message": "m"}})
 		b.start(t)
-		waitFor(t, "every message delivered", func() bool { return pending(t, db) == 0 })
+		testkit.WaitFor(t, "every message delivered", func() bool { return pending(t, db) == 0 })
 		sent := map[string]int{}
 		for _, m := range b.email.messages() {
 			sent[m.Recipient]++
@@ -145,7 +146,7 @@ func TestUnsubscribedUsersReceiveNoMarketingMail(t *testing.T) {
 
 		unsubscribe(late)
 		b.start(t)
-		waitFor(t, "deliveries settled", func() bool { return pending(t, db) == 0 })
+		testkit.WaitFor(t, "deliveries settled", func() bool { return pending(t, db) == 0 })
 
 		sent := b.email.messages()
 		if len(sent) != 1 || sent[0].Recipient != stays.Email {
@@ -203,7 +204,7 @@ func TestTransactionalMailHasNoUnsubscribeHeaders(t *testing.T) {
 	b := setup(t, db, setupOpts{start: true})
 	u := createUser(t, db, "ada")
 	b.notifyTx(t, notify.Event{Type: notify.SecurityNewLogin, UserIDs: []string{u.ID}, Data: map[string]any{"ip": "203.0.113.1"}})
-	waitFor(t, "delivery", func() bool { return len(b.email.messages()) == 1 })
+	testkit.WaitFor(t, "delivery", func() bool { return len(b.email.messages()) == 1 })
 	m := b.email.messages()[0]
 	if len(m.Headers) != 0 {
 		t.Errorf("headers on a security message: %v", m.Headers)

@@ -19,6 +19,7 @@ import (
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -111,7 +112,7 @@ func TestSignupInvite(t *testing.T) {
 			t.Fatal(err)
 		}
 		var st *notify.DiscordStatus
-		waitFor(t, "the invite", func() bool {
+		testkit.WaitFor(t, "the invite", func() bool {
 			var err error
 			st, err = b.svc.Discord(ctx, u.ID)
 			if err != nil {
@@ -176,7 +177,7 @@ func TestLinkAndRoleSync(t *testing.T) {
 		if _, err := b.svc.LinkDiscord(ctx, bob.ID, "111111111111111111"); apperr.CodeOf(err) != apperr.Conflict {
 			t.Errorf("linking ada's Discord account to bob: %v, want conflict", err)
 		}
-		waitFor(t, "roles recorded", func() bool {
+		testkit.WaitFor(t, "roles recorded", func() bool {
 			st, err := b.svc.Discord(ctx, ada.ID)
 			if err != nil {
 				t.Fatal(err)
@@ -191,7 +192,7 @@ func TestLinkAndRoleSync(t *testing.T) {
 		if err := b.svc.UnlinkDiscord(ctx, ada.ID); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "roles cleared", func() bool { return len(fc.syncRequests()) == 2 })
+		testkit.WaitFor(t, "roles cleared", func() bool { return len(fc.syncRequests()) == 2 })
 		want := []*pb.SyncRolesRequest{
 			{UserExternalId: "111111111111111111", DesiredRoles: []string{"vip", "vps"}},
 			{UserExternalId: "111111111111111111", DesiredRoles: []string{}},
@@ -223,7 +224,7 @@ func TestRoleSyncRequestedDuringASync(t *testing.T) {
 		ctx := context.Background()
 		// The periodic resync of every link runs once at start; once it
 		// has, nothing but this test's requests syncs roles.
-		waitFor(t, "the resync at start", func() bool {
+		testkit.WaitFor(t, "the resync at start", func() bool {
 			n, err := db.NewSelect().Table("river_job").Where("kind = 'notify_discord_roles_all'").Where("state = 'completed'").Count(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -245,7 +246,7 @@ func TestRoleSyncRequestedDuringASync(t *testing.T) {
 			t.Fatal(err)
 		}
 		close(fc.hold)
-		waitFor(t, "the vps role synced", func() bool {
+		testkit.WaitFor(t, "the vps role synced", func() bool {
 			syncs := fc.syncRequests()
 			return cmp.Equal([]string{"vps"}, syncs[len(syncs)-1].GetDesiredRoles())
 		})

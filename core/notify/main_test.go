@@ -142,18 +142,6 @@ func (f *fakeSender) attempts() map[string]int {
 	return out
 }
 
-// waitFor polls cond until it holds or a generous bound passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 type user struct {
 	ID, Email string
 }

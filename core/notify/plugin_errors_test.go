@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -51,7 +52,7 @@ func TestInviteDiscordCannotFindIsNotRetried(t *testing.T) {
 		if err := db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return b.svc.OnSignup(ctx, tx, u.ID, acct) }); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the invite job to be cancelled", func() bool {
+		testkit.WaitFor(t, "the invite job to be cancelled", func() bool {
 			var state string
 			_ = db.NewSelect().Table("river_job").Column("state").Where("kind = 'notify_discord_invite'").Scan(ctx, &state)
 			return state == "cancelled"

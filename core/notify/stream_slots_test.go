@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,24 +10,8 @@ import (
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/testkit"
 )
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // TestStreamSlotLeaseIsRenewed: the replica serving a stream keeps its
 // slot's lease alive past the first lease, while the slot of a replica
@@ -42,7 +25,7 @@ func TestStreamSlotLeaseIsRenewed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		clock := &testClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+		clock := testkit.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 		s.now = clock.Now
 		t.Cleanup(s.Stop)
 		ctx := context.Background()

@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 func reasonOf(err error) string {
@@ -214,7 +215,7 @@ func TestFreeTierInactivity(t *testing.T) {
 		tb.clock.Add(5 * day) // the other: 90 days idle, warned 7 days ago
 		sweep(provisioningStats{Terminated: 1})
 		tb.waitService(t, lateSvc.ID, billing.StatusTerminated)
-		waitFor(t, "the backend termination", func() bool { return tb.prov.State(lateSvc.ID) == "terminated" })
+		testkit.WaitFor(t, "the backend termination", func() bool { return tb.prov.State(lateSvc.ID) == "terminated" })
 		st, err := tb.p.FreeTier(tb.ctx, late.AccountID, lateSvc.ID)
 		if err != nil || st.EndReason != "inactivity" || st.EndedAt == nil {
 			t.Errorf("ended slot %+v, %v", st, err)

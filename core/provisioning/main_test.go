@@ -20,28 +20,11 @@ import (
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/ratelimit"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
-
-// clock is the clock tests move by hand (billing's and provisioning's).
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // call is one provisioner call the stub saw.
 type call struct {
@@ -255,7 +238,7 @@ type testBundle struct {
 	host     *stubHost
 	notify   *notify.Service
 	accounts *accounts.Service
-	clock    *clock
+	clock    *testkit.Clock
 	ctx      context.Context
 }
 
@@ -268,7 +251,7 @@ type setupOpts struct {
 // and the job engine started, the clock at 2026-01-10 09:00 UTC.
 func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	t.Helper()
-	tb := &testBundle{db: db, clock: &clock{t: time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)}, prov: newStubProv()}
+	tb := &testBundle{db: db, clock: testkit.NewClock(time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)), prov: newStubProv()}
 	tb.host = &stubHost{prov: tb.prov}
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
@@ -384,23 +367,10 @@ func (tb *testBundle) order(t testing.TB, c customer, plan *billing.Plan) *billi
 	return tb.waitService(t, res.Service.ID, billing.StatusActive)
 }
 
-// waitFor polls cond until it holds; the bound is generous because CI
-// machines are slow, and the condition, not the time, is what is tested.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func (tb *testBundle) waitService(t testing.TB, id, status string) *billing.Service {
 	t.Helper()
 	var svc *billing.Service
-	waitFor(t, "service "+id+" to be "+status, func() bool {
+	testkit.WaitFor(t, "service "+id+" to be "+status, func() bool {
 		var err error
 		if svc, err = tb.b.Service(tb.ctx, "", id); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/sdk"
 )
 
@@ -93,7 +94,7 @@ func TestPowerRefusals(t *testing.T) {
 		_, err = tb.p.Power(tb.ctx, c.AccountID, svc.ID, "boot", "")
 		check("backend down", err, apperr.Unavailable, "backend_unavailable")
 		tb.prov.SetFail(nil)
-		waitFor(t, "the failures' detached audit events", func() bool {
+		testkit.WaitFor(t, "the failures' detached audit events", func() bool {
 			return len(tb.auditEvents(t, svc.ID, "provisioning.service.power")) == 2
 		})
 		if got := tb.auditEvents(t, svc.ID, "provisioning."); !cmp.Equal(got, []string{"provisioning.service.power:failure", "provisioning.service.power:failure"}) {

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/scheduler"
 	"github.com/ezscale/platform/core/scheduler/schedulertest"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -214,13 +214,6 @@ func (n *notices) Types() []string {
 	return out
 }
 
-// clock is a settable test clock.
-type clock struct{ t atomic.Int64 }
-
-func (c *clock) Now() time.Time      { return time.Unix(0, c.t.Load()).UTC() }
-func (c *clock) Set(t time.Time)     { c.t.Store(t.UnixNano()) }
-func (c *clock) Add(d time.Duration) { c.t.Add(int64(d)) }
-
 // fakeDNS answers the scheduler's name lookups from a table, so no test
 // depends on the network; unknown names do not resolve.
 type fakeDNS struct {
@@ -253,7 +246,7 @@ type testBundle struct {
 	plugins  *fakePlugins
 	prov     *fakeProvisioner
 	notices  *notices
-	clock    *clock
+	clock    *testkit.Clock
 	account  string
 	email    string // the account owner's address
 	other    string // another account
@@ -280,7 +273,7 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	if len(o) > 0 {
 		so = o[0]
 	}
-	b := &testBundle{db: db, prov: &fakeProvisioner{}, notices: &notices{}, clock: &clock{}, dns: &fakeDNS{names: map[string][]netip.Addr{}}}
+	b := &testBundle{db: db, prov: &fakeProvisioner{}, notices: &notices{}, clock: &testkit.Clock{}, dns: &fakeDNS{names: map[string][]netip.Addr{}}}
 	b.prov.now = b.clock.Now
 	b.plugins = &fakePlugins{prov: b.prov}
 	b.clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)) // a Monday

@@ -26,16 +26,8 @@ import (
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/testkit"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t.UTC(); c.mu.Unlock() }
 
 // Billing's service lifecycle is what suspends and lifts services.
 var _ budget.Suspender = (*billing.Billing)(nil)
@@ -43,7 +35,7 @@ var _ budget.Suspender = (*billing.Billing)(nil)
 type testBundle struct {
 	ctx     context.Context
 	db      *database.DB
-	clock   *clock
+	clock   *testkit.Clock
 	billing *billing.Billing
 	ledger  *ledger.Ledger
 	outbox  *outbox.Outbox
@@ -56,7 +48,7 @@ type testBundle struct {
 // lifecycle), or on the TableSuspender fallback with tableOnly.
 func setup(t testing.TB, db *database.DB, tableOnly ...bool) *testBundle {
 	t.Helper()
-	b := &testBundle{ctx: context.Background(), db: db, clock: &clock{}, planID: map[string]string{}}
+	b := &testBundle{ctx: context.Background(), db: db, clock: &testkit.Clock{}, planID: map[string]string{}}
 	b.clock.Set(time.Date(2028, 3, 20, 12, 0, 0, 0, time.UTC))
 	reg := jobs.NewRegistry(time.Hour)
 	b.outbox = outbox.New(db, reg)

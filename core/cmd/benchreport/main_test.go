@@ -41,3 +41,17 @@ func TestRenderRatios(t *testing.T) {
 		t.Errorf("ratio row missing:\n%s", md)
 	}
 }
+
+// TestKeepsTheHandWrittenSection: a new report keeps the previous one's
+// hand-written last section (from its heading to the end) and nothing
+// else of it.
+func TestKeepsTheHandWrittenSection(t *testing.T) {
+	t.Parallel()
+	old := "# Benchmarks\n\nold figures\n\n" + keptHeading + "\n\nmeasured by hand\n\n"
+	if diff := cmp.Diff("\n"+keptHeading+"\n\nmeasured by hand\n", kept(old)); diff != "" {
+		t.Errorf("kept section (-want +got):\n%s", diff)
+	}
+	if got := kept("# Benchmarks\n\nold figures\n"); got != "" {
+		t.Errorf("kept %q from a report without the section", got)
+	}
+}
