@@ -199,6 +199,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow, InvalidTokenLimit: cfg.Auth.InvalidTokenLimit,
+		PublicURL: cfg.Server.PublicURL,
 	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing}, &httpapi.NotificationsAPI{Notify: a.Notify},
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning})
 	return a, nil
