@@ -23,6 +23,7 @@ import (
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/budget"
+	"github.com/ezscale/platform/core/console"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
 	"github.com/ezscale/platform/core/jobs"
@@ -34,6 +35,7 @@ import (
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/web"
 )
 
 // App is one running `ezscale` process.
@@ -58,6 +60,8 @@ type App struct {
 	// collection.
 	Provisioning *provisioning.Service
 	HTTP         *httpapi.Server
+	// Console serves the embedded web console (web/dist).
+	Console *console.Handler
 
 	server   *http.Server
 	listener net.Listener
@@ -202,6 +206,10 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		PublicURL: cfg.Server.PublicURL,
 	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing}, &httpapi.NotificationsAPI{Notify: a.Notify},
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning})
+	if a.Console, err = console.New(web.Dist()); err != nil {
+		a.close(ctx)
+		return nil, fmt.Errorf("loading the web console: %w", err)
+	}
 	return a, nil
 }
 
@@ -218,11 +226,16 @@ func (a *App) Listen() error {
 // Addr is the bound address, after Listen.
 func (a *App) Addr() string { return a.listener.Addr().String() }
 
-// Handler is the process's whole HTTP surface: the API plus /metrics.
+// Handler is the process's whole HTTP surface: the API (with the probes),
+// /metrics, and the web console on every other path.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{Registry: a.Metrics}))
-	mux.Handle("/", a.HTTP.Handler())
+	api := a.HTTP.Handler()
+	for _, p := range []string{"/api/", "/healthz", "/readyz"} {
+		mux.Handle(p, api)
+	}
+	mux.Handle("/", a.Console)
 	return mux
 }
 

@@ -1,0 +1,25 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/ezscale/platform/core/httpapi"
+)
+
+// openapiCmd prints the OpenAPI document the server serves at
+// /api/v1/openapi.json (the console's API types are generated from it).
+func openapiCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "openapi",
+		Short: "Print the HTTP API's OpenAPI document (as served at /api/v1/openapi.json)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, raw, err := httpapi.OpenAPI()
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(append(raw, '\n'))
+			return err
+		},
+	}
+}
