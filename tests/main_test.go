@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+		defer closeBrowser()
 		return m.Run()
 	}()
 	os.Exit(code)

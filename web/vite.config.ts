@@ -1,22 +1,26 @@
 import { defineConfig, type Plugin } from 'vite'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 import { brotliCompressSync, gzipSync, constants } from 'node:zlib'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 // precompress writes a .br and a .gz twin of every emitted text file, so
-// the Go server sends them as they are (no compression per request).
+// the Go server sends them as they are (no compression per request). It
+// reads the files as written, after every other plugin has finished with
+// them.
 function precompress(): Plugin {
   return {
     name: 'ezscale-precompress',
     apply: 'build',
-    enforce: 'post',
-    generateBundle(_, bundle) {
-      for (const [name, out] of Object.entries(bundle)) {
+    writeBundle(options, bundle) {
+      const dir = options.dir!
+      for (const name of Object.keys(bundle)) {
         if (!/\.(js|css|html|svg|json|txt)$/.test(name) || name.startsWith('.vite/')) continue
-        const src = out.type === 'chunk' ? Buffer.from(out.code) : Buffer.from(out.source as string | Uint8Array)
-        this.emitFile({ type: 'asset', fileName: name + '.br', source: brotliCompressSync(src, {
+        const src = readFileSync(join(dir, name))
+        writeFileSync(join(dir, name + '.br'), brotliCompressSync(src, {
           params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: src.length },
-        }) })
-        this.emitFile({ type: 'asset', fileName: name + '.gz', source: gzipSync(src, { level: 9 }) })
+        }))
+        writeFileSync(join(dir, name + '.gz'), gzipSync(src, { level: 9 }))
       }
     },
   }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+
 	"github.com/spf13/cobra"
 
 	"github.com/ezscale/platform/core/httpapi"
@@ -18,7 +21,12 @@ func openapiCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = cmd.OutOrStdout().Write(append(raw, '\n'))
+			var out bytes.Buffer
+			if err := json.Indent(&out, raw, "", "  "); err != nil {
+				return err
+			}
+			out.WriteByte('\n')
+			_, err = out.WriteTo(cmd.OutOrStdout())
 			return err
 		},
 	}

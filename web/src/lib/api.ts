@@ -42,12 +42,6 @@ const middleware: Middleware = {
 export const api = createClient<paths>({ baseUrl: location.origin, credentials: 'same-origin' })
 api.use(middleware)
 
-// idempotencyKey makes a retried submit of the same form a replay, not a
-// second order or payment.
-export function idempotencyKey(): string {
-  return crypto.randomUUID()
-}
-
 export function asProblem(e: unknown, status = 0): Problem {
   if (e && typeof e === 'object' && 'code' in e) return e as Problem
   return { code: 'network', status, detail: 'The platform could not be reached; check your connection and retry.' }

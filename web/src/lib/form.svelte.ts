@@ -7,14 +7,24 @@ type Result<T> = { data?: T; error?: unknown; response: Response }
 export class Form {
   busy = $state(false)
   message = $state('')
+  // code is the last refusal's problem code ('' after a success).
+  code = $state('')
   fields = $state<Record<string, string>>({})
+
+  // key is the Idempotency-Key of the next submission: a retry after a
+  // network failure (outcome unknown) reuses it, so the platform replays
+  // rather than repeats; any answer from the platform ends it, so a
+  // corrected resubmission is a new request, not a replay of the refusal.
+  key = crypto.randomUUID()
 
   async submit<T>(call: () => Promise<Result<T>>): Promise<T | undefined> {
     this.busy = true
     this.message = ''
+    this.code = ''
     this.fields = {}
     try {
       const res = await call()
+      this.key = crypto.randomUUID()
       if (res.error !== undefined || !res.response.ok) {
         this.fail(asProblem(res.error, res.response.status))
         return undefined
@@ -32,7 +42,8 @@ export class Form {
     const fields: Record<string, string> = {}
     for (const fe of p.errors ?? []) fields[fe.field] = fe.message
     this.fields = fields
-    this.message = p.errors?.length ? 'Please correct the fields marked below.' : (p.detail ?? p.code)
+    this.code = p.code
+    this.message = p.detail || (p.errors?.length ? 'Please correct the fields marked below.' : p.code)
   }
 }
 

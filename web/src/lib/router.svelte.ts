@@ -20,7 +20,7 @@ export function query(name: string): string {
 
 // match returns the parameters of pattern (":name" segments) in path.
 export function match(pattern: string, path: string): Record<string, string> | null {
-  const p = pattern.split('/')
+  const p = pattern.replace(/\/+$/, '').split('/')
   const s = path.replace(/\/+$/, '').split('/')
   if (p.length !== s.length) return null
   const out: Record<string, string> = {}
