@@ -54,6 +54,9 @@ jobs {
 billing {
   retry_base = "1s"
 }
+provisioning {
+  usage_interval = "10s"
+}
 plugin "email" {
   path = %q
   config {
@@ -268,9 +271,21 @@ func TestConsoleCustomerWalk(t *testing.T) {
 		click(`form button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`tr[data-task]`)))
 	checkPage(t, ctx, "tasks")
 
+	// Usage charts: once the collector has samples, the usage tab draws
+	// them (the chart library loads there, under the same CSP).
+	waitUntil(t, "usage samples of "+svc, func() bool {
+		var usage struct {
+			Data []any `json:"data"`
+		}
+		cp.must(t, 200, "GET", "/api/v1/accounts/"+cp.account+"/services/"+svc+"/usage", customer, nil, &usage)
+		return len(usage.Data) > 0
+	})
+	do(t, ctx, "opening the usage charts", chromedp.Navigate(base+"/services/"+svc+"/usage"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-chart] .uplot canvas`)))
+	checkPage(t, ctx, "usage")
+
 	// Every other page loads from a deep link and passes the checks.
 	for _, pg := range []struct{ name, path, ready string }{
-		{"usage", "/services/" + svc + "/usage", `h2`},
 		{"recovery", "/services/" + svc + "/recovery", `form`},
 		{"changes", "/services/" + svc + "/changes", `form`},
 		{"addons", "/services/" + svc + "/addons", `h3`},
@@ -287,6 +302,13 @@ func TestConsoleCustomerWalk(t *testing.T) {
 	}
 	do(t, ctx, "opening the dashboard", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`tr[data-service="`+svc+`"]`)))
 	checkPage(t, ctx, "dashboard")
+
+	// At a phone's width the navigation folds into a menu that opens.
+	do(t, ctx, "a phone's width", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-service="`+svc+`"]`)), chromedp.WaitNotVisible(chromedp.CSS(`#nav`)))
+	checkPage(t, ctx, "dashboard-phone")
+	do(t, ctx, "opening the menu", click(`.menu-toggle`), chromedp.WaitVisible(chromedp.CSS(`#nav a[href="/invoices"]`)))
+	do(t, ctx, "back to a desktop's width", chromedp.EmulateViewport(1280, 900))
 
 	// Staff suspend the service in the staff console; the customer's view
 	// shows it.
