@@ -126,5 +126,14 @@ func TestCrossSiteFormPostRefused(t *testing.T) {
 
 		token := tb.login(t, u.Email, u.Password)
 		tb.client.do("POST", "/api/v1/auth/logout", token, nil).want(t, http.StatusNoContent)
+
+		// Nor can another site log a visitor into its own account: a form
+		// cannot send JSON, and the browser login reads only JSON.
+		r := tb.client.do("POST", "/api/v1/auth/session", "", raw("email="+u.Email+"&password=correct+horse+battery"),
+			"Content-Type", "application/x-www-form-urlencoded", "Origin", "https://evil.example")
+		r.wantProblem(t, http.StatusBadRequest, "unsupported_media_type")
+		if c := r.Header.Values("Set-Cookie"); len(c) != 0 {
+			t.Errorf("a cross-site form login set cookies: %v", c)
+		}
 	})
 }
