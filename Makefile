@@ -11,6 +11,8 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # through the Go toolchain: nothing is downloaded but Go modules.
 BUF := github.com/bufbuild/buf/cmd/buf@v1.75.0
 CONFIG ?= config/examples/dev.hcl
+# The OpenAPI linter (Redocly CLI), pinned by package-lock.json there.
+OPENAPI_LINT := tools/openapi-lint
 
 .DEFAULT_GOAL := help
 
@@ -46,7 +48,7 @@ run: build ## Run the platform on SQLite at http://127.0.0.1:8080 (data/ is crea
 	$(BIN)/ezscale serve --config $(CONFIG)
 
 .PHONY: demo
-demo: build ## The sandbox: VirtFusion, Pterodactyl and Kasm fakes and a core with a demo catalog on http://127.0.0.1:8080 (docs/demo.md); Ctrl-C stops all.
+demo: build ## The sandbox: fakes of the panels, Discord and Stripe, a mail catcher, and a core with a demo catalog on http://127.0.0.1:8080 (docs/demo.md); Ctrl-C stops all.
 	cd plugins && $(GO) build -o $(BIN)/ezscale-fakes ./cmd/ezscale-fakes
 	./scripts/demo.sh
 
@@ -62,13 +64,25 @@ bench: build ## Run the benchmarks and write their figures into docs/benchmarks.
 	$(GO) run ./core/cmd/benchreport -out docs/benchmarks.md
 
 .PHONY: lint
-lint: ## gofmt, go vet and staticcheck over every module.
+lint: lint-openapi ## gofmt, go vet and staticcheck over every module, and lint-openapi.
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
 		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@set -e; for m in $(MODULES); do \
 		echo "== vet + staticcheck $$m"; \
 		(cd $$m && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...); \
 	done
+
+.PHONY: lint-openapi
+lint-openapi: $(OPENAPI_LINT)/node_modules/.package-lock.json ## Lint the served OpenAPI document with Redocly (zero errors, zero warnings; needs node and npm).
+	$(GO) run ./core/cmd/ezscale openapi > $(OPENAPI_LINT)/openapi.json
+	cd $(OPENAPI_LINT) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		./node_modules/.bin/redocly lint --lint-config error --config redocly.yaml openapi.json
+
+# npm ci when node_modules is missing or older than the lock file.
+$(OPENAPI_LINT)/node_modules/.package-lock.json: $(OPENAPI_LINT)/package.json $(OPENAPI_LINT)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ echo "lint-openapi needs node (>= 20.19) and npm: apt-get install nodejs npm"; exit 1; }
+	cd $(OPENAPI_LINT) && npm ci --no-audit --no-fund --ignore-scripts
 
 .PHONY: tidy
 tidy: ## go mod tidy in every module.

@@ -23,6 +23,7 @@ type Config struct {
 	Scheduler     Scheduler     `koanf:"scheduler"`
 	Notifications Notifications `koanf:"notifications"`
 	Provisioning  Provisioning  `koanf:"provisioning"`
+	Sandbox       Sandbox       `koanf:"sandbox"`
 
 	// Plugin holds the `plugin "NAME" {…}` blocks in file order. They are not
 	// part of the koanf tree because their config bodies are free-form.
@@ -45,6 +46,15 @@ type Server struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed when
 	// recording the client IP for audit and rate limits.
 	TrustedProxies []string `koanf:"trusted_proxies"`
+	// MetricsListen, when set, serves Prometheus /metrics on this address
+	// only (keep it private: an internal interface or loopback), never on
+	// the API listener.
+	MetricsListen string `koanf:"metrics_listen"`
+	// MetricsToken, when set, is required as "Authorization: Bearer …" on
+	// /metrics; without MetricsListen it puts /metrics on the API listener
+	// behind it. With neither set, metrics are not served at all. Set it
+	// from env("…").
+	MetricsToken string `koanf:"metrics_token"`
 }
 
 // Database selects the storage.
@@ -69,7 +79,10 @@ type Jobs struct {
 	FetchCooldown     time.Duration `koanf:"fetch_cooldown"`
 	FetchPollInterval time.Duration `koanf:"fetch_poll_interval"`
 	// RescueAfter is how long a running job may go without finishing before
-	// another replica rescues it; every kind's timeout stays below it.
+	// another replica rescues it; every kind's timeout stays below it. 0
+	// (the default) derives it from the kinds' timeouts, each then at most
+	// 2m: the longest plus a tenth (at least 30 s), so the work of a crashed
+	// replica resumes within 5 minutes.
 	RescueAfter time.Duration `koanf:"rescue_after"`
 	// DefaultTimeout applies to job kinds that do not set their own.
 	DefaultTimeout time.Duration `koanf:"default_timeout"`
@@ -80,7 +93,9 @@ type Jobs struct {
 // Auth configures sessions and the sensitive-flow rate limits.
 type Auth struct {
 	SessionTTL time.Duration `koanf:"session_ttl"`
-	// LoginLimit attempts per LoginWindow, counted per account and per IP.
+	// LoginLimit attempts per LoginWindow per IP; after LoginLimit failed
+	// logins of one account within LoginWindow the account is slowed down
+	// (a password and second factor still pass).
 	LoginLimit  int           `koanf:"login_limit"`
 	LoginWindow time.Duration `koanf:"login_window"`
 	// SignupLimit per IP per LoginWindow.
@@ -92,6 +107,20 @@ type Auth struct {
 	ResetTokenTTL time.Duration `koanf:"reset_token_ttl"`
 	// TOTPIssuer is shown in authenticator apps.
 	TOTPIssuer string `koanf:"totp_issuer"`
+	// ResetEmailLimit password-reset emails per recipient per
+	// ResetEmailWindow; requests beyond it send nothing (and answer the
+	// same, so the limit reveals nothing).
+	ResetEmailLimit  int           `koanf:"reset_email_limit"`
+	ResetEmailWindow time.Duration `koanf:"reset_email_window"`
+	// SecretsKey seals TOTP secrets at rest (AES-256-GCM): base64 of 32
+	// random bytes (`ezscale secrets generate`). It comes from the
+	// environment only (EZSCALE_AUTH_SECRETS_KEY, or env("…") in the file).
+	// Empty: with SQLite, a key generated into secrets.key beside the
+	// database file; with PostgreSQL, two-factor enrollment is unavailable.
+	SecretsKey string `koanf:"secrets_key"`
+	// SecretsPreviousKeys still open secrets sealed before a rotation
+	// (`ezscale secrets rotate`); environment only, like SecretsKey.
+	SecretsPreviousKeys []string `koanf:"secrets_previous_keys"`
 }
 
 // PluginHost holds settings shared by every plugin.
@@ -123,8 +152,16 @@ type Billing struct {
 	// with backoff doubling from RetryBase.
 	ProvisionMaxAttempts int           `koanf:"provision_max_attempts"`
 	RetryBase            time.Duration `koanf:"retry_base"`
+	// InstallPollInterval spaces the readiness checks of a service created
+	// at its backend but still installing; InstallTimeout fails it (and
+	// refunds a paid order) when it is not ready by then.
+	InstallPollInterval time.Duration `koanf:"install_poll_interval"`
+	InstallTimeout      time.Duration `koanf:"install_timeout"`
 	// AutoTopUpMaxFailures failed automatic top-ups in a row disable it.
 	AutoTopUpMaxFailures int `koanf:"auto_topup_max_failures"`
+	// MaxOpenOrders bounds an account's unpaid orders: one more is refused
+	// until one is paid or cancelled.
+	MaxOpenOrders int `koanf:"max_open_orders"`
 }
 
 // Scheduler configures customer automation.
@@ -150,9 +187,10 @@ type Scheduler struct {
 	Lookahead time.Duration `koanf:"lookahead"`
 	// CheckTimeout bounds one auto-recovery probe (HTTP, TCP or ping).
 	CheckTimeout time.Duration `koanf:"check_timeout"`
-	// RecoveryAllowPrivate lets auto-recovery probe loopback, private and
-	// link-local addresses. Off by default: customer-supplied targets must
-	// not reach the core's own network (SSRF).
+	// RecoveryAllowPrivate lets auto-recovery probe loopback, private,
+	// link-local and every other special-purpose address. Off by default:
+	// customer-supplied targets must not reach the core's own network
+	// (SSRF).
 	RecoveryAllowPrivate bool `koanf:"recovery_allow_private"`
 }
 
@@ -185,6 +223,9 @@ type Notifications struct {
 	StreamPollInterval time.Duration `koanf:"stream_poll_interval"`
 	StreamHeartbeat    time.Duration `koanf:"stream_heartbeat"`
 	StreamMaxDuration  time.Duration `koanf:"stream_max_duration"`
+	// StreamMaxPerUser caps one user's open streams across all replicas;
+	// one more is answered 429.
+	StreamMaxPerUser int `koanf:"stream_max_per_user"`
 	// InviteMaxAge is the life of a signup Discord invite.
 	InviteMaxAge time.Duration `koanf:"invite_max_age"`
 	// RoleSyncInterval is how often every linked user's Discord roles are
@@ -220,6 +261,14 @@ type Provisioning struct {
 	CallTimeout time.Duration `koanf:"call_timeout"`
 }
 
+// Sandbox describes the tools beside a sandbox (`make demo`, docs/demo.md)
+// that its people may open. Outside a sandbox it stays empty.
+type Sandbox struct {
+	// MailURL is the web inbox of the mail catcher the email plugin sends
+	// to; GET /api/v1/instance shows it so the console can link to it.
+	MailURL string `koanf:"mail_url"`
+}
+
 // Plugin is one `plugin "NAME" { path, sha256, config {…} }` block.
 type Plugin struct {
 	Name    string
@@ -253,17 +302,20 @@ func Default() Config {
 			Workers:           100,
 			FetchCooldown:     20 * time.Millisecond,
 			FetchPollInterval: 250 * time.Millisecond,
-			RescueAfter:       time.Hour,
-			DefaultTimeout:    5 * time.Minute,
+			RescueAfter:       0,
+			DefaultTimeout:    2 * time.Minute,
 		},
 		Auth: Auth{
-			SessionTTL:        30 * 24 * time.Hour,
-			LoginLimit:        10,
-			InvalidTokenLimit: 30,
-			LoginWindow:       15 * time.Minute,
-			SignupLimit:       20,
-			ResetTokenTTL:     time.Hour,
-			TOTPIssuer:        "EZSCALE",
+			SessionTTL:          30 * 24 * time.Hour,
+			LoginLimit:          10,
+			InvalidTokenLimit:   30,
+			LoginWindow:         15 * time.Minute,
+			SignupLimit:         20,
+			ResetTokenTTL:       time.Hour,
+			TOTPIssuer:          "EZSCALE",
+			ResetEmailLimit:     3,
+			ResetEmailWindow:    time.Hour,
+			SecretsPreviousKeys: []string{},
 		},
 		Plugins: PluginHost{CallTimeout: 30 * time.Second, HealthInterval: 30 * time.Second},
 		Billing: Billing{
@@ -277,11 +329,14 @@ func Default() Config {
 			RemindEveryDays:      3,
 			ProvisionMaxAttempts: 8,
 			RetryBase:            30 * time.Second,
+			InstallPollInterval:  30 * time.Second,
+			InstallTimeout:       time.Hour,
 			AutoTopUpMaxFailures: 3,
+			MaxOpenOrders:        10,
 		},
 		Scheduler: Scheduler{
 			RecoveryInterval: 5 * time.Minute,
-			JobTimeout:       10 * time.Minute,
+			JobTimeout:       2 * time.Minute,
 			RetryBase:        30 * time.Second,
 			RetryMax:         time.Hour,
 			BatchSize:        1000,
@@ -306,6 +361,7 @@ func Default() Config {
 			StreamPollInterval: time.Second,
 			StreamHeartbeat:    20 * time.Second,
 			StreamMaxDuration:  30 * time.Minute,
+			StreamMaxPerUser:   10,
 			InviteMaxAge:       24 * time.Hour,
 			RoleSyncInterval:   6 * time.Hour,
 			Retention:          365 * 24 * time.Hour,

@@ -112,6 +112,26 @@ func TestEnvOverridesFile(t *testing.T) {
 	}
 }
 
+// TestMetricsSettings: metrics are off by default; the listener and the
+// token come from the file or the environment.
+func TestMetricsSettings(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"", ""}, []string{cfg.Server.MetricsListen, cfg.Server.MetricsToken}); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+	cfg, err = Load("", []string{"EZSCALE_SERVER_METRICS_LISTEN=127.0.0.1:9100", "EZSCALE_SERVER_METRICS_TOKEN=0123456789abcdefghijklmnop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"127.0.0.1:9100", "0123456789abcdefghijklmnop"}, []string{cfg.Server.MetricsListen, cfg.Server.MetricsToken}); diff != "" {
+		t.Errorf("from the environment (-want +got):\n%s", diff)
+	}
+}
+
 func TestEnvErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -123,6 +143,10 @@ func TestEnvErrors(t *testing.T) {
 		{"bad duration", []string{"EZSCALE_SERVER_READ_TIMEOUT=soon"}, `env EZSCALE_SERVER_READ_TIMEOUT: Invalid value for server.read_timeout; "soon" is not a duration (use e.g. "30s", "5m", "1h")`},
 		{"validated", []string{"EZSCALE_LOG_LEVEL=loud"}, `env EZSCALE_LOG_LEVEL: Invalid value for log.level; "loud": use trace, debug, info, warn or error`},
 		{"unknown plugin", []string{"EZSCALE_PLUGIN_NOPE_PATH=x"}, "env EZSCALE_PLUGIN_NOPE_PATH: Unknown plugin; no plugin block matches this variable; declare the plugin in the config file first"},
+		{"metrics listen", []string{"EZSCALE_SERVER_METRICS_LISTEN=9090"}, `env EZSCALE_SERVER_METRICS_LISTEN: Invalid value for server.metrics_listen; "9090" is not host:port`},
+		{"metrics on the API address", []string{"EZSCALE_SERVER_METRICS_LISTEN=127.0.0.1:8080"}, `env EZSCALE_SERVER_METRICS_LISTEN: Invalid value for server.metrics_listen; must differ from server.listen: metrics get a listener of their own`},
+		{"stream cap", []string{"EZSCALE_NOTIFICATIONS_STREAM_MAX_PER_USER=0"}, `env EZSCALE_NOTIFICATIONS_STREAM_MAX_PER_USER: Invalid value for notifications.stream_max_per_user; must be between 1 and 1000`},
+		{"short metrics token", []string{"EZSCALE_SERVER_METRICS_TOKEN=secret"}, `env EZSCALE_SERVER_METRICS_TOKEN: Invalid value for server.metrics_token; must be at least 24 characters without surrounding spaces (a random secret, from env("…"))`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,6 +176,31 @@ func TestDefaultsAreValid(t *testing.T) {
 	}
 }
 
+// TestExamplesLoadWithoutEnvironment: every example config loads with
+// nothing exported, so `ezscale … --config config/examples/demo.hcl` works
+// as it stands (the sandbox's own secrets have defaults).
+func TestExamplesLoadWithoutEnvironment(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("examples/*.hcl")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("example configs: %v %v", files, err)
+	}
+	for _, file := range files {
+		if _, err := Load(file, []string{}); err != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+	}
+	cfg, err := Load("examples/demo.hcl", []string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	email, _ := cfg.PluginByName("email")
+	got := []any{cfg.Sandbox.MailURL, cfg.Notifications.EmailPlugin, cfg.Billing.PaymentGateway, cfg.Notifications.CommunityPlugin, email.Config["port"]}
+	if diff := cmp.Diff([]any{"http://127.0.0.1:8486", "email", "stripe", "discord", int64(8487)}, got); diff != "" {
+		t.Errorf("demo.hcl (-want +got):\n%s", diff)
+	}
+}
+
 // FuzzParse feeds arbitrary bytes to the parser: it must return a config or
 // an error, never panic.
 func FuzzParse(f *testing.F) {
@@ -170,4 +219,32 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("nil config without error")
 		}
 	})
+}
+
+// TestSecretsKeyFromEnvironmentOnly: the secrets key is accepted from
+// env("…") in the file or from EZSCALE_AUTH_SECRETS_KEY, and checked to be
+// base64 of 32 bytes (the literal refusal is a golden error file).
+func TestSecretsKeyFromEnvironmentOnly(t *testing.T) {
+	t.Parallel()
+	const key = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80="
+	dir := t.TempDir()
+	file := filepath.Join(dir, "secrets.hcl")
+	if err := os.WriteFile(file, []byte("auth {\n  secrets_key = env(\"SECRETS_KEY\")\n  secrets_previous_keys = [env(\"OLD_KEY\")]\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(file, []string{"SECRETS_KEY=" + key, "OLD_KEY=" + key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{key, key}, []string{cfg.Auth.SecretsKey, cfg.Auth.SecretsPreviousKeys[0]}); diff != "" {
+		t.Errorf("keys from env() (-want +got):\n%s", diff)
+	}
+	cfg, err = Load("", []string{"EZSCALE_AUTH_SECRETS_KEY=" + key})
+	if err != nil || cfg.Auth.SecretsKey != key {
+		t.Errorf("key from EZSCALE_AUTH_SECRETS_KEY: %q, %v", cfg.Auth.SecretsKey, err)
+	}
+	_, err = Load("", []string{"EZSCALE_AUTH_SECRETS_KEY=c2hvcnQ="})
+	if err == nil || !strings.Contains(err.Error(), "auth.secrets_key") {
+		t.Errorf("a 5-byte key: %v, want an error naming auth.secrets_key", err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
@@ -92,6 +93,11 @@ func decodeBlock(blk *hcl.Block, ctx *hcl.EvalContext, values map[string]any, so
 		if !ok {
 			continue
 		}
+		if envOnly[s.path()] && !fromEnv(attr.Expr) {
+			errs.add(posString(attr.Expr.Range()), "Secret in the config file",
+				fmt.Sprintf("%s must come from the environment: write env(\"NAME\") here, or set %s", s.path(), s.envName()))
+			continue
+		}
 		v, ok := evalSetting(s, attr, ctx, errs)
 		if !ok {
 			continue
@@ -99,6 +105,27 @@ func decodeBlock(blk *hcl.Block, ctx *hcl.EvalContext, values map[string]any, so
 		values[s.path()] = v
 		sources[s.path()] = posString(attr.Expr.Range())
 	}
+}
+
+// envOnly settings are keys that must never be written in a file (which
+// ends up in version control and backups): in HCL they must be env("…")
+// calls (or a list of them).
+var envOnly = map[string]bool{"auth.secrets_key": true, "auth.secrets_previous_keys": true}
+
+// fromEnv reports whether expr is env("…"), or a list of only such calls.
+func fromEnv(expr hcl.Expression) bool {
+	switch e := expr.(type) {
+	case *hclsyntax.FunctionCallExpr:
+		return e.Name == "env"
+	case *hclsyntax.TupleConsExpr:
+		for _, item := range e.Exprs {
+			if !fromEnv(item) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // evalSetting evaluates an attribute to the Go type of its setting.

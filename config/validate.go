@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/mail"
@@ -10,6 +11,10 @@ import (
 	"strings"
 	"time"
 )
+
+// minMetricsToken is the shortest metrics token accepted: a guessable
+// token would open the metrics to anyone who can reach the listener.
+const minMetricsToken = 24
 
 var (
 	currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
@@ -35,6 +40,16 @@ func (c *Config) validate(errs *Error) {
 	}
 	if c.Server.BodyLimit <= 0 {
 		bad("server.body_limit", "must be positive")
+	}
+	if c.Server.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.Server.MetricsListen); err != nil {
+			bad("server.metrics_listen", "%q is not host:port", c.Server.MetricsListen)
+		} else if c.Server.MetricsListen == c.Server.Listen {
+			bad("server.metrics_listen", "must differ from server.listen: metrics get a listener of their own")
+		}
+	}
+	if t := c.Server.MetricsToken; t != "" && (len(t) < minMetricsToken || strings.TrimSpace(t) != t) {
+		bad("server.metrics_token", "must be at least %d characters without surrounding spaces (a random secret, from env(\"…\"))", minMetricsToken)
 	}
 	for _, p := range c.Server.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
@@ -85,8 +100,17 @@ func (c *Config) validate(errs *Error) {
 	}
 	positive("jobs.fetch_cooldown", c.Jobs.FetchCooldown)
 	positive("jobs.fetch_poll_interval", c.Jobs.FetchPollInterval)
-	positive("jobs.rescue_after", c.Jobs.RescueAfter)
-	if c.Jobs.DefaultTimeout <= 0 || c.Jobs.DefaultTimeout >= c.Jobs.RescueAfter {
+	// A timeout longer than this under a derived rescue horizon (0) would
+	// make a crashed replica's work wait longer than 5 minutes.
+	const derivedMax = 2 * time.Minute
+	switch {
+	case c.Jobs.RescueAfter < 0:
+		bad("jobs.rescue_after", "must not be negative (0 derives it from the job timeouts)")
+	case c.Jobs.RescueAfter == 0:
+		if c.Jobs.DefaultTimeout <= 0 || c.Jobs.DefaultTimeout > derivedMax {
+			bad("jobs.default_timeout", "must be positive and at most %s while jobs.rescue_after is derived (0); set jobs.rescue_after for longer jobs", derivedMax)
+		}
+	case c.Jobs.DefaultTimeout <= 0 || c.Jobs.DefaultTimeout >= c.Jobs.RescueAfter:
 		bad("jobs.default_timeout", "must be positive and below jobs.rescue_after (%s), or a slow job would be rescued while still running", c.Jobs.RescueAfter)
 	}
 
@@ -101,6 +125,18 @@ func (c *Config) validate(errs *Error) {
 	}
 	if c.Auth.SignupLimit < 1 {
 		bad("auth.signup_limit", "must be at least 1")
+	}
+	if c.Auth.ResetEmailLimit < 1 {
+		bad("auth.reset_email_limit", "must be at least 1")
+	}
+	positive("auth.reset_email_window", c.Auth.ResetEmailWindow)
+	if c.Auth.SecretsKey != "" && !validSecretsKey(c.Auth.SecretsKey) {
+		bad("auth.secrets_key", "must be base64 of 32 random bytes (generate one with `ezscale secrets generate`)")
+	}
+	for i, k := range c.Auth.SecretsPreviousKeys {
+		if !validSecretsKey(k) {
+			bad("auth.secrets_previous_keys", "key %d must be base64 of 32 random bytes", i+1)
+		}
 	}
 
 	positive("plugins.call_timeout", c.Plugins.CallTimeout)
@@ -141,14 +177,26 @@ func (c *Config) validate(errs *Error) {
 	between("billing.remind_every_days", c.Billing.RemindEveryDays, 1, 30)
 	between("billing.provision_max_attempts", c.Billing.ProvisionMaxAttempts, 1, 25)
 	between("billing.auto_topup_max_failures", c.Billing.AutoTopUpMaxFailures, 1, 20)
+	between("billing.max_open_orders", c.Billing.MaxOpenOrders, 1, 1000)
 	if c.Billing.RetryBase <= 0 || c.Billing.RetryBase > time.Hour {
 		bad("billing.retry_base", "must be positive and at most 1h")
+	}
+	if c.Billing.InstallPollInterval < time.Second || c.Billing.InstallPollInterval > 10*time.Minute {
+		bad("billing.install_poll_interval", "must be between 1s and 10m")
+	}
+	if c.Billing.InstallTimeout < c.Billing.InstallPollInterval || c.Billing.InstallTimeout > 7*24*time.Hour {
+		bad("billing.install_timeout", "must be at least billing.install_poll_interval (%s) and at most 168h", c.Billing.InstallPollInterval)
 	}
 	positive("scheduler.recovery_interval", c.Scheduler.RecoveryInterval)
 	if c.Scheduler.RecoveryInterval > 0 && c.Scheduler.RecoveryInterval < 10*time.Second {
 		bad("scheduler.recovery_interval", "must be at least 10s")
 	}
-	if c.Scheduler.JobTimeout <= 0 || c.Scheduler.JobTimeout >= c.Jobs.RescueAfter-c.Jobs.RescueAfter/10 {
+	switch {
+	case c.Jobs.RescueAfter == 0:
+		if c.Scheduler.JobTimeout <= 0 || c.Scheduler.JobTimeout > derivedMax {
+			bad("scheduler.job_timeout", "must be positive and at most %s while jobs.rescue_after is derived (0); set jobs.rescue_after for longer tasks", derivedMax)
+		}
+	case c.Scheduler.JobTimeout <= 0 || c.Scheduler.JobTimeout >= c.Jobs.RescueAfter-c.Jobs.RescueAfter/10:
 		bad("scheduler.job_timeout", "must be positive and below 90%% of jobs.rescue_after (%s), or a slow task would be rescued while still running and run twice", c.Jobs.RescueAfter)
 	}
 	positive("scheduler.retry_base", c.Scheduler.RetryBase)
@@ -176,6 +224,9 @@ func (c *Config) validate(errs *Error) {
 	positive("notifications.stream_poll_interval", c.Notifications.StreamPollInterval)
 	positive("notifications.stream_heartbeat", c.Notifications.StreamHeartbeat)
 	positive("notifications.stream_max_duration", c.Notifications.StreamMaxDuration)
+	if n := c.Notifications.StreamMaxPerUser; n < 1 || n > 1000 {
+		bad("notifications.stream_max_per_user", "must be between 1 and 1000")
+	}
 	positive("notifications.role_sync_interval", c.Notifications.RoleSyncInterval)
 	positive("notifications.retention", c.Notifications.Retention)
 	positive("notifications.read_retention", c.Notifications.ReadRetention)
@@ -217,6 +268,12 @@ func (c *Config) validate(errs *Error) {
 	between("provisioning.usage_concurrency", pv.UsageConcurrency, 1, 256)
 	positive("provisioning.call_timeout", pv.CallTimeout)
 
+	if u := c.Sandbox.MailURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			bad("sandbox.mail_url", "%q is not an http(s) URL", u)
+		}
+	}
+
 	for _, p := range c.Plugin {
 		if p.Path == "" {
 			errs.add(p.Pos, "Missing plugin path", fmt.Sprintf("plugin %q needs path = \"bin/ezscale-plugin-%s\"", p.Name, p.Name))
@@ -235,4 +292,16 @@ func (c *Config) PluginByName(name string) (Plugin, bool) {
 		}
 	}
 	return Plugin{}, false
+}
+
+// validSecretsKey reports whether s is base64 (standard or URL alphabet,
+// padded or not) of a 32-byte key.
+func validSecretsKey(s string) bool {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return len(b) == 32
+		}
+	}
+	return false
 }

@@ -56,6 +56,16 @@ func (c *PluginClient) Health(ctx context.Context) error {
 	return err
 }
 
+// HealthMessage is Health with the plugin's message ("ok", or
+// NotConfiguredHealth before Configure).
+func (c *PluginClient) HealthMessage(ctx context.Context) (string, error) {
+	resp, err := invoke(ctx, &pb.HealthRequest{}, c.c.Health)
+	if err != nil {
+		return "", err
+	}
+	return resp.GetMessage(), nil
+}
+
 // ParseDescription parses the JSON a plugin prints in describe mode.
 func ParseDescription(b []byte) (*pb.DescribeResponse, error) {
 	d := &pb.DescribeResponse{}

@@ -20,6 +20,12 @@
 // interface backed by a gRPC connection, so core code calls a plugin as a
 // plain Go value and receives *Error values of the same kinds.
 //
+// A provisioner declares the option keys it reads from a service
+// (Description.Options: types, limits, whether staff set them on plans or
+// customers choose them at order) and reads them through Options.Parse; the
+// core validates plans and orders against the declaration and passes no
+// undeclared key.
+//
 // Request and response types are the generated messages of package
 // pluginv1 (proto package ezscale.plugin.v1), so a field added to the
 // protocol reaches plugins without a new interface.

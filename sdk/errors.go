@@ -36,6 +36,12 @@ const (
 	Unauthenticated ErrorKind = ErrorKind(pluginv1.ErrorKind_ERROR_KIND_UNAUTHENTICATED)
 	// NotSupported: the plugin or its backend lacks the operation.
 	NotSupported ErrorKind = ErrorKind(pluginv1.ErrorKind_ERROR_KIND_NOT_SUPPORTED)
+	// Capacity: the backend has no room for the request now (no node,
+	// allocation, hypervisor or address can take it). Retryable: the core
+	// retries with backoff (after Error.RetryAfter when it is set) and
+	// alerts staff. Return it only when waiting or adding capacity can
+	// heal the request; a request no node could ever fit is InvalidInput.
+	Capacity ErrorKind = ErrorKind(pluginv1.ErrorKind_ERROR_KIND_CAPACITY)
 )
 
 var kindNames = map[ErrorKind]string{
@@ -46,6 +52,7 @@ var kindNames = map[ErrorKind]string{
 	Unavailable:     "unavailable",
 	Unauthenticated: "unauthenticated",
 	NotSupported:    "not_supported",
+	Capacity:        "capacity",
 }
 
 // String returns the kind's stable snake_case name, used in logs and metrics.
@@ -63,7 +70,7 @@ type Error struct {
 	Message string
 	// Field is the request field at fault, for InvalidInput.
 	Field string
-	// RetryAfter is a hint for Unavailable.
+	// RetryAfter is a hint for Unavailable and Capacity.
 	RetryAfter time.Duration
 
 	// cause keeps local context (a context error, a transport error) so
@@ -84,6 +91,12 @@ func FieldErrorf(field, format string, args ...any) *Error {
 // UnavailableError returns an Unavailable error with a retry hint.
 func UnavailableError(retryAfter time.Duration, format string, args ...any) *Error {
 	return &Error{Kind: Unavailable, RetryAfter: retryAfter, Message: fmt.Sprintf(format, args...)}
+}
+
+// CapacityError returns a Capacity error (the backend has no room for the
+// request now) with an optional retry hint (0: the core's backoff decides).
+func CapacityError(retryAfter time.Duration, format string, args ...any) *Error {
+	return &Error{Kind: Capacity, RetryAfter: retryAfter, Message: fmt.Sprintf(format, args...)}
 }
 
 func (e *Error) Error() string {
@@ -142,6 +155,7 @@ var kindCodes = map[ErrorKind]codes.Code{
 	Unavailable:     codes.Unavailable,
 	Unauthenticated: codes.Unauthenticated,
 	NotSupported:    codes.Unimplemented,
+	Capacity:        codes.ResourceExhausted,
 }
 
 // ToStatus encodes err as a gRPC status error carrying a

@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/ezscale/platform/sdk/pluginv1"
 )
 
 func TestErrorRoundTrip(t *testing.T) {
@@ -23,6 +25,7 @@ func TestErrorRoundTrip(t *testing.T) {
 		{Kind: Unauthenticated, Message: "token refused"},
 		{Kind: NotSupported, Message: "no snapshots"},
 		{Kind: Internal, Message: "boom"},
+		{Kind: Capacity, Message: "no allocations satisfying the requirements", RetryAfter: 5 * time.Minute},
 	} {
 		t.Run(e.Kind.String(), func(t *testing.T) {
 			t.Parallel()
@@ -36,6 +39,23 @@ func TestErrorRoundTrip(t *testing.T) {
 				t.Errorf("KindOf = %s, want %s", KindOf(got), e.Kind)
 			}
 		})
+	}
+}
+
+// TestCapacityKind: the capacity kind is wire value 8 (the enum is
+// append-only), retryable with its hint, and named "capacity".
+func TestCapacityKind(t *testing.T) {
+	t.Parallel()
+	if got := pluginv1.ErrorKind_ERROR_KIND_CAPACITY; int32(got) != 8 || int32(Capacity) != 8 {
+		t.Fatalf("ERROR_KIND_CAPACITY = %d, Capacity = %d; want 8", got, Capacity)
+	}
+	err := fmt.Errorf("creating the server: %w", CapacityError(time.Minute, "node %d is full", 3))
+	got := FromStatus(ToStatus(err))
+	if !IsKind(got, Capacity) || RetryAfterOf(got) != time.Minute || Capacity.String() != "capacity" {
+		t.Errorf("capacity error after the wire: kind %s, retry after %s", KindOf(got), RetryAfterOf(got))
+	}
+	if st, _ := status.FromError(ToStatus(err)); st.Code() != codes.ResourceExhausted {
+		t.Errorf("gRPC code %s, want ResourceExhausted", st.Code())
 	}
 }
 

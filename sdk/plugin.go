@@ -30,9 +30,16 @@ type Plugin interface {
 	Configure(ctx context.Context, cfg Config) error
 	// Health reports whether the plugin can serve. The core calls it often
 	// with a short deadline: answer from local state, do not call the
-	// backend (the provisioner's HealthCheck is for that).
+	// backend (the provisioner's HealthCheck is for that). It is called only
+	// once Configure has succeeded: before that the SDK answers for the
+	// process itself (healthy, NotConfiguredHealth), so a plugin need not
+	// special-case "not configured yet".
 	Health(ctx context.Context) error
 }
+
+// NotConfiguredHealth is the message of the SDK's own answer to a health
+// check before Configure: the process serves and waits for its config.
+const NotConfiguredHealth = "serving; not configured yet"
 
 // ConfigValidator is an optional interface for checks the schema cannot
 // express (e.g. "username and password go together"). It must not change
@@ -52,6 +59,11 @@ type Description struct {
 	// Capabilities are added to those Serve derives from the optional
 	// interfaces the plugin implements. Leave empty unless told otherwise.
 	Capabilities []Capability
+	// Options declares the keys a provisioner reads from a service's
+	// options (ServiceRef.plan_options): types, limits, and whether staff
+	// set them on plans or customers choose them at order. The core passes
+	// no other key; nil means the plugin reads none. See Options.
+	Options Options
 }
 
 // Severity of a diagnostic.

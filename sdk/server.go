@@ -40,6 +40,9 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 	if err := schema.check(); err != nil {
 		return nil, fmt.Errorf("sdk: plugin %s: %w", d.Name, err)
 	}
+	if err := d.Options.Validate(); err != nil {
+		return nil, fmt.Errorf("sdk: plugin %s: %w", d.Name, err)
+	}
 	s := &server{p: p, schema: schema, logger: logger}
 	if logger == nil {
 		s.logger = hclog.NewNullLogger()
@@ -68,12 +71,16 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 	if len(s.kinds) == 0 {
 		return nil, fmt.Errorf("sdk: plugin %s implements no plugin kind (Notifier, Provisioner, …)", d.Name)
 	}
+	if len(d.Options) > 0 && !slices.Contains(s.kinds, KindProvisioner) {
+		return nil, fmt.Errorf("sdk: plugin %s declares options, but only provisioners read them", d.Name)
+	}
 	slices.Sort(caps)
 	caps = slices.Compact(caps)
 	s.desc = &pb.DescribeResponse{
 		Name:            d.Name,
 		Version:         d.Version,
 		ConfigSchema:    schema.Proto(),
+		Options:         d.Options.Proto(),
 		ProtocolVersion: ProtocolVersion,
 		Sdk:             "go/" + sdkVersion,
 	}
@@ -205,7 +212,14 @@ func (ps *pluginServer) Configure(ctx context.Context, r *pb.ConfigureRequest) (
 	return &pb.ConfigureResponse{Diagnostics: DiagnosticsToProto(diags)}, nil
 }
 
+// Health answers for the process before Configure, so that a host (or
+// `ezscale plugins check`) can tell "the plugin serves" from "the plugin is
+// broken" without configuring it. The plugin's own Health speaks for a
+// configured plugin only: most report "not configured" until then.
 func (ps *pluginServer) Health(ctx context.Context, _ *pb.HealthRequest) (*pb.HealthResponse, error) {
+	if !ps.s.isConfigured() {
+		return &pb.HealthResponse{Message: NotConfiguredHealth}, nil
+	}
 	if err := ps.s.p.Health(ctx); err != nil {
 		return nil, err
 	}

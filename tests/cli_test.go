@@ -19,7 +19,8 @@ var termSignal = syscall.SIGTERM
 const adminPassword = "first admin password"
 
 // TestServeEndToEnd: migrate, create the first admin, serve, answer the
-// probes, metrics and the API, log in as the admin, and exit 0 on SIGTERM.
+// probes, metrics (behind the metrics token) and the API, log in as the
+// admin, and exit 0 on SIGTERM.
 func TestServeEndToEnd(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
@@ -42,12 +43,20 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Errorf("admin create said %q", res.stdout)
 		}
 
-		srv := serveEnv(t, env)
-		for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"ready"`, "/metrics": "go_goroutines", "/api/v1/openapi.json": `"openapi":"3.1.0"`} {
+		const metricsToken = "e2e-metrics-token-0123456789"
+		srv := serveEnv(t, append(env, "EZSCALE_SERVER_METRICS_TOKEN="+metricsToken))
+		for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"ready"`, "/api/v1/openapi.json": `"openapi":"3.1.0"`} {
 			status, body := srv.call(t, "GET", path, "", "")
 			if status != http.StatusOK || !strings.Contains(string(body), want) {
 				t.Errorf("GET %s: %d, body lacks %s: %.200s", path, status, want, body)
 			}
+		}
+		// Metrics on the API listener only with the metrics token.
+		if status, _ := srv.call(t, "GET", "/metrics", "", ""); status != http.StatusUnauthorized {
+			t.Errorf("GET /metrics without the token: %d, want 401", status)
+		}
+		if status, body := srv.call(t, "GET", "/metrics", metricsToken, ""); status != http.StatusOK || !strings.Contains(string(body), "go_goroutines") {
+			t.Errorf("GET /metrics with the token: %d %.200s", status, body)
 		}
 
 		status, body := srv.call(t, "POST", "/api/v1/auth/login", "", `{"email": "admin@example.com", "password": "`+adminPassword+`"}`)

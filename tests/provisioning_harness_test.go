@@ -146,6 +146,7 @@ jobs {
 billing {
   retry_base             = "1s"
   provision_max_attempts = 12
+  install_poll_interval  = "1s"
 }
 notifications {
   email_plugin = ""

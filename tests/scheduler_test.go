@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -44,13 +43,32 @@ func recprov(t testing.TB) string {
 	return privateCopy(t, recprovBin)
 }
 
-// schedEnv is a scheduler test's shared state: the database, the plugin's
-// state directory, and the config replicas start from.
+// schedEnv is a scheduler test's shared state: the database (the URL the
+// replicas use, and the test's own), the fake backend behind the recording
+// provisioner, and the config replicas start from.
 type schedEnv struct {
-	dbURL    string
-	stateDir string
-	cfgPath  string
-	db       *database.DB
+	dbURL   string
+	testURL string
+	proxy   *databasetest.Proxy
+	backend *fakeBackend
+	cfgPath string
+	db      *database.DB
+}
+
+// schedSettings are what a test changes in schedConfig's config.
+type schedSettings struct {
+	// record: the plugin acts on a fake backend (false: the no-op plugin
+	// of the benchmark).
+	record bool
+	// proxy: the replicas reach PostgreSQL through a proxy the test can
+	// cut.
+	proxy bool
+	// rescueAfter and jobTimeout replace the 10 s rescue horizon and the
+	// 8 s job budget.
+	rescueAfter, jobTimeout string
+	// jobsExtra and schedExtra are lines added to the jobs and scheduler
+	// blocks; extra is appended to the file.
+	jobsExtra, schedExtra, extra string
 }
 
 // schedConfig writes the replicas' config: the recording provisioner, a
@@ -59,7 +77,32 @@ type schedEnv struct {
 // blocks.
 func schedConfig(t testing.TB, dialect database.Dialect, record bool, jobsExtra, schedExtra string) *schedEnv {
 	t.Helper()
-	env := &schedEnv{dbURL: databasetest.URL(t, dialect), stateDir: t.TempDir()}
+	return schedConfigWith(t, dialect, schedSettings{record: record, jobsExtra: jobsExtra, schedExtra: schedExtra})
+}
+
+func schedConfigWith(t testing.TB, dialect database.Dialect, st schedSettings) *schedEnv {
+	t.Helper()
+	env := &schedEnv{testURL: databasetest.URL(t, dialect)}
+	env.dbURL = env.testURL
+	if st.proxy {
+		env.proxy = databasetest.NewProxy(t, env.testURL)
+		env.dbURL = env.proxy.URL(env.testURL)
+	}
+	backendURL := ""
+	if st.record {
+		env.backend = newFakeBackend(t)
+		backendURL = env.backend.url
+	}
+	if st.rescueAfter == "" {
+		st.rescueAfter, st.jobTimeout = "10s", "8s"
+	}
+	jobsBudget := fmt.Sprintf("  rescue_after        = %q\n  default_timeout     = %q\n", st.rescueAfter, st.jobTimeout)
+	schedBudget := fmt.Sprintf("  job_timeout            = %q\n  retry_base             = \"1s\"\n  retry_max              = \"2s\"\n", st.jobTimeout)
+	if st.rescueAfter == "default" {
+		// The shipped defaults: the derived rescue horizon and its
+		// budgets, the default backoff.
+		jobsBudget, schedBudget = "", ""
+	}
 	src := fmt.Sprintf(`server {
   listen     = "127.0.0.1:0"
   public_url = "http://portal.example.test"
@@ -73,16 +116,11 @@ log {
   format = "json"
 }
 jobs {
-  rescue_after        = "10s"
-  default_timeout     = "8s"
-  fetch_poll_interval = "100ms"
+%s  fetch_poll_interval = "100ms"
   fetch_cooldown      = "10ms"
 %s}
 scheduler {
-  job_timeout            = "8s"
-  retry_base             = "1s"
-  retry_max              = "2s"
-  recovery_interval      = "10s"
+%s  recovery_interval      = "10s"
   recovery_allow_private = true
 %s}
 notifications {
@@ -91,11 +129,11 @@ notifications {
 plugin "recprov" {
   path = %q
   config {
-    state_dir = %q
-    record    = %v
+    backend_url = %q
+    record      = %v
   }
 }
-`, env.dbURL, jobsExtra, schedExtra, recprov(t), env.stateDir, record)
+%s`, env.dbURL, jobsBudget, st.jobsExtra, schedBudget, st.schedExtra, recprov(t), backendURL, st.record, st.extra)
 	env.cfgPath = filepath.Join(t.TempDir(), "ezscale.hcl")
 	if err := os.WriteFile(env.cfgPath, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
@@ -103,11 +141,12 @@ plugin "recprov" {
 	return env
 }
 
-// open opens the replicas' database (after the first replica migrated it).
+// open opens the replicas' database (after the first replica migrated it),
+// directly, not through the proxy.
 func (e *schedEnv) open(t testing.TB) *database.DB {
 	t.Helper()
 	if e.db == nil {
-		db, err := database.Open(context.Background(), e.dbURL, database.Options{MaxOpenConns: 5})
+		db, err := database.Open(context.Background(), e.testURL, database.Options{MaxOpenConns: 5})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,48 +154,6 @@ func (e *schedEnv) open(t testing.TB) *database.DB {
 		e.db = db
 	}
 	return e.db
-}
-
-// callLine is one line of the plugin's calls.log.
-type callLine struct {
-	Key    string `json:"key"`
-	Action string `json:"action"`
-	Result string `json:"result"`
-	PID    int    `json:"pid"`
-	PPID   int    `json:"ppid"`
-}
-
-func (e *schedEnv) calls(t *testing.T) []callLine {
-	t.Helper()
-	f, err := os.Open(filepath.Join(e.stateDir, "calls.log"))
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []callLine
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var l callLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("calls.log: %v", err)
-		}
-		out = append(out, l)
-	}
-	return out
-}
-
-// executedPerKey counts the executions of each idempotency key.
-func executedPerKey(lines []callLine) map[string]int {
-	m := map[string]int{}
-	for _, l := range lines {
-		if l.Result == "executed" {
-			m[l.Key]++
-		}
-	}
-	return m
 }
 
 // waitFor polls cond until it holds or the bound passes.
@@ -195,7 +192,7 @@ func customer(t *testing.T, c *core, email string) (token, account string) {
 
 // services gives the account n active services on a plan of the recording
 // provisioner.
-func (e *schedEnv) services(t *testing.T, account string, n int) []string {
+func (e *schedEnv) services(t testing.TB, account string, n int) []string {
 	t.Helper()
 	ctx := context.Background()
 	db := e.open(t)
@@ -218,7 +215,7 @@ type runRow struct {
 	DueAt   time.Time `bun:"due_at"`
 }
 
-func (e *schedEnv) runs(t *testing.T) []runRow {
+func (e *schedEnv) runs(t testing.TB) []runRow {
 	t.Helper()
 	var rs []runRow
 	if err := e.open(t).NewRaw("SELECT id, task_id, status, attempt, due_at FROM task_runs ORDER BY due_at, id").Scan(context.Background(), &rs); err != nil {
@@ -314,9 +311,9 @@ func TestSchedulerAPI(t *testing.T) {
 }
 
 // TestSchedulerExactlyOnceAcrossReplicas: three replicas on one PostgreSQL;
-// 24 tasks due every minute for two minutes: every run executes exactly
-// once at the plugin (keyed by its idempotency key), and every tick of the
-// periodic jobs ran once.
+// 24 tasks due every minute for two minutes: every run reaches the backend
+// exactly once (each replica's plugin remembers keys in its own process
+// only), and every tick of the periodic jobs ran once.
 func TestSchedulerExactlyOnceAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	env := schedConfig(t, database.Postgres, true, "", "")
@@ -360,7 +357,8 @@ func TestSchedulerExactlyOnceAcrossReplicas(t *testing.T) {
 		<-c.done
 	}
 	runs := env.runs(t)
-	executed := executedPerKey(env.calls(t))
+	calls, _ := env.backend.snapshot()
+	executed := perKey(calls)
 	seen := map[string]bool{}
 	succeeded := 0
 	for _, r := range runs {
@@ -374,11 +372,11 @@ func TestSchedulerExactlyOnceAcrossReplicas(t *testing.T) {
 		}
 		succeeded++
 		if executed[r.ID] != 1 {
-			t.Errorf("run %s executed %d times at the plugin, want 1", r.ID, executed[r.ID])
+			t.Errorf("run %s reached the backend %d times, want 1", r.ID, executed[r.ID])
 		}
 	}
 	if len(executed) != succeeded {
-		t.Errorf("%d keys executed at the plugin, %d runs succeeded", len(executed), succeeded)
+		t.Errorf("%d keys reached the backend, %d runs succeeded", len(executed), succeeded)
 	}
 	var ticks []struct {
 		Kind string    `bun:"kind"`
@@ -401,86 +399,10 @@ func TestSchedulerExactlyOnceAcrossReplicas(t *testing.T) {
 		t.Errorf("%d due-tasks ticks recorded, want at least 2", due)
 	}
 	byReplica := map[int]int{}
-	for _, l := range env.calls(t) {
-		byReplica[l.PPID]++
+	for _, c := range calls {
+		byReplica[c.PPID]++
 	}
-	t.Logf("%d runs succeeded; plugin calls per replica (by parent pid): %v", succeeded, byReplica)
-}
-
-// TestSchedulerKillMidExecution: kill -9 of the replica whose plugin is
-// executing a run: another replica rescues the run after the rescue
-// horizon and completes it, and the plugin executed it exactly once.
-func TestSchedulerKillMidExecution(t *testing.T) {
-	t.Parallel()
-	env := schedConfig(t, database.Postgres, true, "", "")
-	cores := startReplicas(t, env.cfgPath, 2)
-	token, account := customer(t, cores[0], "ada@example.net")
-	svc := env.services(t, account, 1)[0]
-	var task struct {
-		ID string `json:"id"`
-	}
-	if code := cores[0].call(t, "POST", "/api/v1/accounts/"+account+"/tasks", token,
-		map[string]any{"service_id": svc, "type": "custom_script", "script": "hold:6000", "cron": "* * * * *"}, &task); code != http.StatusCreated {
-		t.Fatalf("create task: %d", code)
-	}
-	var first callLine
-	waitFor(t, "the plugin to start executing a run", 2*time.Minute, func() bool {
-		for _, l := range env.calls(t) {
-			if l.Result == "executed" {
-				first = l
-				return true
-			}
-		}
-		return false
-	})
-	var victim, survivor *core
-	for _, c := range cores {
-		if c.cmd.Process.Pid == first.PPID {
-			victim = c
-		} else {
-			survivor = c
-		}
-	}
-	if victim == nil {
-		t.Fatalf("the executing plugin's parent %d is none of the replicas", first.PPID)
-	}
-	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-victim.done
-	victim.done <- nil
-	// Its plugin is orphaned: end it too, as a supervisor would.
-	_ = syscall.Kill(first.PID, syscall.SIGKILL)
-
-	waitFor(t, "the rescued run to succeed", 3*time.Minute, func() bool {
-		for _, r := range env.runs(t) {
-			if r.ID == first.Key && r.Status == "succeeded" {
-				return true
-			}
-		}
-		return false
-	})
-	lines := env.calls(t)
-	if n := executedPerKey(lines)[first.Key]; n != 1 {
-		t.Errorf("run %s executed %d times at the plugin, want exactly 1", first.Key, n)
-	}
-	repeats := 0
-	for _, l := range lines {
-		if l.Key == first.Key && l.Result == "repeat" {
-			repeats++
-			if l.PPID != survivor.cmd.Process.Pid {
-				t.Errorf("repeat from parent %d, want the surviving replica %d", l.PPID, survivor.cmd.Process.Pid)
-			}
-		}
-	}
-	if repeats == 0 {
-		t.Errorf("the surviving replica never called the plugin again for %s", first.Key)
-	}
-	for _, r := range env.runs(t) {
-		if r.ID == first.Key && r.Attempt != 1 {
-			t.Errorf("the rescued run is at attempt %d; a rescue is not a new attempt", r.Attempt)
-		}
-	}
+	t.Logf("%d runs succeeded; backend calls per replica (by parent pid): %v", succeeded, byReplica)
 }
 
 // TestSchedulerCatchUpAfterDowntime: a task due every minute whose core was

@@ -3,6 +3,9 @@
 server {
   listen     = "127.0.0.1:8080"
   public_url = "http://127.0.0.1:8080"
+  # Prometheus /metrics on a listener of its own (never on the API's); in production bind it to a
+  # private interface, or set metrics_token = env("EZSCALE_METRICS_TOKEN") as well.
+  metrics_listen = "127.0.0.1:9090"
 }
 
 database {
@@ -35,3 +38,7 @@ log {
 #   community_plugin = "discord"
 #   admin_alerts     = ["service.failed", "task.failed"]
 # }
+
+# Two-factor secrets are sealed under auth.secrets_key, which comes from the environment only
+# (EZSCALE_AUTH_SECRETS_KEY; `ezscale secrets generate` makes one). Without it, this SQLite setup
+# keeps a random key in data/secrets.key, created on first start: keep it with the database.

@@ -3,6 +3,7 @@ package accounts_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,9 +23,38 @@ import (
 type testBundle struct {
 	db       *database.DB
 	accounts *accounts.Service
+	notify   *notify.Service
+	opts     accounts.Options
+}
+
+// testKey seals two-factor secrets in the tests.
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+// clock is a settable time for the service and its rate limits.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 func setup(t *testing.T, db *database.DB) *testBundle {
+	t.Helper()
+	return setupWith(t, db, nil)
+}
+
+// setupWith is setup on the clock c (nil: the wall clock).
+func setupWith(t *testing.T, db *database.DB, c *clock) *testBundle {
 	t.Helper()
 	reg := jobs.NewRegistry(time.Hour)
 	ob := outbox.New(db, reg)
@@ -36,11 +66,23 @@ func setup(t *testing.T, db *database.DB) *testBundle {
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	acc := accounts.New(db, svc, ratelimit.New(db), accounts.Options{
+	limiter := ratelimit.New(db)
+	keyring, err := accounts.NewKeyring(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := accounts.Options{
 		SessionTTL: time.Hour, LoginLimit: 100, LoginWindow: time.Minute, SignupLimit: 100, ResetTokenTTL: time.Hour,
-		TOTPIssuer: "test", PublicURL: "https://billing.example.com",
-	})
-	return &testBundle{db: db, accounts: acc}
+		TOTPIssuer: "test", PublicURL: "https://billing.example.com", Secrets: keyring,
+	}
+	if c != nil {
+		limiter = limiter.WithClock(c.Now)
+		opts.Now = c.Now
+		opts.LoginLimit, opts.LoginWindow = 3, 15*time.Minute
+		opts.ResetEmailLimit, opts.ResetEmailWindow = 2, time.Hour
+	}
+	acc := accounts.New(db, svc, limiter, opts)
+	return &testBundle{db: db, accounts: acc, notify: svc, opts: opts}
 }
 
 // messages returns the (template, recipient) of every queued message.

@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/ratelimit"
 )
 
 const (
@@ -50,6 +51,16 @@ func (s *Service) consumeLink(ctx context.Context, tx bun.Tx, field, secret, pur
 		return "", fmt.Errorf("accounts: consuming link: %w", err)
 	}
 	return userID, nil
+}
+
+// linkFailed audits a refused link (an Invalid error from consumeLink: an
+// unknown, used or expired token); other errors pass through. The event is
+// detached, so it outlives the request's rollback.
+func (s *Service) linkFailed(ctx context.Context, action string, err error) error {
+	if apperr.CodeOf(err) != apperr.Invalid {
+		return err
+	}
+	return s.reauthFailed(ctx, action, "", "invalid_token", err)
 }
 
 func (s *Service) link(path, secret string) string {
@@ -91,7 +102,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) error {
 	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		userID, err := s.consumeLink(ctx, tx, "token", token, purposeVerify)
 		if err != nil {
-			return err
+			return s.linkFailed(ctx, "user.email.verify", err)
 		}
 		if _, err := tx.NewUpdate().Model((*User)(nil)).Set("email_verified_at = ?", s.now()).Set("updated_at = ?", s.now()).
 			Where("id = ?", userID).Where("email_verified_at IS NULL").Exec(ctx); err != nil {
@@ -104,7 +115,10 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) error {
 
 // RequestPasswordReset emails a reset link when the address belongs to a
 // user. It answers the same either way, so it cannot be used to find out who
-// has an account; it is rate-limited by the caller per IP.
+// has an account; it is rate-limited by the caller per IP. Beyond
+// Options.ResetEmailLimit links per recipient per ResetEmailWindow it sends
+// nothing and still answers the same, so nobody can flood a mailbox from
+// many addresses, nor learn that a limit was reached.
 func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
 	email = strings.ToLower(strings.TrimSpace(email))
 	u := &User{}
@@ -114,6 +128,18 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	}
 	if err != nil {
 		return fmt.Errorf("accounts: loading user: %w", err)
+	}
+	n, _, err := s.limiter.Count(ctx, "reset:user:"+u.ID, ratelimit.Rule{Limit: s.opts.ResetEmailLimit, Window: s.opts.ResetEmailWindow})
+	if err != nil {
+		return err
+	}
+	if n > s.opts.ResetEmailLimit {
+		if n == s.opts.ResetEmailLimit+1 {
+			// Recorded once per window: a flood leaves one event.
+			return audit.Log(ctx, s.db, audit.Event{Action: "user.password.reset_requested", Result: audit.Denied,
+				TargetType: "user", TargetID: u.ID, Changes: map[string]any{"reason": "recipient_limit"}})
+		}
+		return nil
 	}
 	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		secret, err := s.newLink(ctx, tx, u.ID, purposeReset)
@@ -131,7 +157,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 }
 
 // ResetPassword sets a new password from a reset token and revokes every
-// session and personal token's sessions. Errors: Invalid.
+// session and every personal API token. Errors: Invalid.
 func (s *Service) ResetPassword(ctx context.Context, token, password string) error {
 	if perr := checkPassword("new_password", password, ""); perr != nil {
 		return perr
@@ -143,7 +169,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		userID, err := s.consumeLink(ctx, tx, "token", token, purposeReset)
 		if err != nil {
-			return err
+			return s.linkFailed(ctx, "user.password.reset", err)
 		}
 		// Receiving the link proves the address too.
 		if _, err := tx.NewUpdate().Model((*User)(nil)).Set("password_hash = ?", hash).Set("updated_at = ?", s.now()).
@@ -151,13 +177,17 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 			Where("id = ?", userID).Exec(ctx); err != nil {
 			return fmt.Errorf("accounts: resetting password: %w", err)
 		}
-		if err := s.revokeSessions(ctx, tx, userID, ""); err != nil {
+		// Whoever knew the old password may have minted tokens with it:
+		// recovery ends every session and every personal token.
+		revoked, err := s.revokeAllTokens(ctx, tx, userID)
+		if err != nil {
 			return err
 		}
-		if err := s.security(ctx, tx, userID, notify.SecurityPasswordChanged, "", ""); err != nil {
+		if err := s.securityWith(ctx, tx, userID, notify.SecurityPasswordChanged, "", "", map[string]any{"tokens": []map[string]any{}, "reset": true}); err != nil {
 			return err
 		}
-		_, err = audit.Append(ctx, tx, audit.Event{Action: "user.password.reset", TargetType: "user", TargetID: userID, ActorType: audit.ActorUser, ActorID: userID})
+		_, err = audit.Append(ctx, tx, audit.Event{Action: "user.password.reset", TargetType: "user", TargetID: userID, ActorType: audit.ActorUser, ActorID: userID,
+			Changes: map[string]any{"tokens_revoked": revoked}})
 		return err
 	})
 }

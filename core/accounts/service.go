@@ -28,6 +28,15 @@ type Options struct {
 	TOTPIssuer    string
 	// PublicURL is where links in emails point.
 	PublicURL string
+	// ResetEmailLimit reset emails per recipient per ResetEmailWindow
+	// (defaults 3 per hour); requests beyond it send nothing, silently.
+	ResetEmailLimit  int
+	ResetEmailWindow time.Duration
+	// Now is the clock (default: the wall clock, UTC).
+	Now func() time.Time
+	// Secrets seals TOTP secrets at rest; without it two-factor
+	// enrollment is unavailable.
+	Secrets *Keyring
 }
 
 // Notifier sends the messages of identity events (verification and reset
@@ -49,18 +58,36 @@ type Service struct {
 
 // New returns the identity service.
 func New(db *database.DB, n Notifier, limiter *ratelimit.Limiter, opts Options) *Service {
-	return &Service{db: db, notify: n, limiter: limiter, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+	if opts.ResetEmailLimit <= 0 {
+		opts.ResetEmailLimit = 3
+	}
+	if opts.ResetEmailWindow <= 0 {
+		opts.ResetEmailWindow = time.Hour
+	}
+	now := opts.Now
+	if now == nil {
+		now = func() time.Time { return time.Now().UTC() }
+	}
+	return &Service{db: db, notify: n, limiter: limiter, opts: opts, now: now}
 }
 
 // security tells the user about a security event on their account, with
 // where the request came from.
 func (s *Service) security(ctx context.Context, tx bun.Tx, userID string, t notify.Type, ip, userAgent string) error {
+	return s.securityWith(ctx, tx, userID, t, ip, userAgent, nil)
+}
+
+// securityWith is security with more template data.
+func (s *Service) securityWith(ctx context.Context, tx bun.Tx, userID string, t notify.Type, ip, userAgent string, extra map[string]any) error {
 	meta := audit.MetaFrom(ctx)
 	if ip == "" {
 		ip, userAgent = meta.IP, meta.UserAgent
 	}
-	return s.notify.Notify(ctx, tx, notify.Event{Type: t, UserIDs: []string{userID}, Link: "/account/security",
-		Data: map[string]any{"ip": ip, "user_agent": userAgent}})
+	data := map[string]any{"ip": ip, "user_agent": userAgent}
+	for k, v := range extra {
+		data[k] = v
+	}
+	return s.notify.Notify(ctx, tx, notify.Event{Type: t, UserIDs: []string{userID}, Link: "/account/security", Data: data})
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -76,8 +103,8 @@ func (s *Service) reader(ctx context.Context) bun.IDB {
 	return s.db.Read
 }
 
-// Password rules: long enough to resist guessing, short enough that hashing
-// it cannot be used to exhaust the CPU.
+// Password rules: long enough and not guessable (see guessable), short
+// enough that hashing it cannot be used to exhaust the CPU.
 const (
 	minPasswordLen = 10
 	maxPasswordLen = 256
@@ -91,6 +118,8 @@ func checkPassword(field, pw, email string) *apperr.Error {
 		return apperr.Field(field, "must be at most %d bytes", maxPasswordLen)
 	case email != "" && strings.EqualFold(pw, email):
 		return apperr.Field(field, "must not be your email address")
+	case guessable(pw, email):
+		return apperr.Field(field, "is too easy to guess (a common password, word or pattern); use a passphrase of several unrelated words")
 	}
 	return nil
 }
@@ -237,9 +266,11 @@ type Session struct {
 }
 
 // Login checks credentials (and the second factor when enabled) and opens a
-// session. It is rate-limited per IP (every attempt) and per account (every
-// failure). Errors: Unauthenticated (reason invalid_credentials,
-// totp_required, invalid_totp), RateLimited.
+// session. Every attempt counts against the client IP's limit; failures
+// slow the account down (see throttle.go) without locking out a user who
+// has the password and a second factor. Errors: Unauthenticated (reason
+// invalid_credentials, totp_required, invalid_totp, invalid_recovery_code),
+// RateLimited.
 func (s *Service) Login(ctx context.Context, in LoginInput) (*Session, *User, error) {
 	rule := ratelimit.Rule{Limit: s.opts.LoginLimit, Window: s.opts.LoginWindow}
 	email := strings.ToLower(strings.TrimSpace(in.Email))
@@ -252,17 +283,27 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*Session, *User, er
 			return nil, nil, s.refuse(ctx, email, "", "rate_limited", &apperr.Error{Code: apperr.RateLimited, Message: "too many login attempts from this address", RetryAfter: retry})
 		}
 	}
-	acctBucket := "login:user:" + email
-	ok, retry, err := s.limiter.Check(ctx, acctBucket, rule)
+	until, err := s.slowedUntil(ctx, email)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !ok {
-		return nil, nil, s.refuse(ctx, email, "", "rate_limited", &apperr.Error{Code: apperr.RateLimited, Message: "too many failed logins for this account", RetryAfter: retry})
+	slowed := !until.IsZero()
+	slowErr := func(until time.Time) *apperr.Error {
+		return &apperr.Error{Code: apperr.RateLimited, RetryAfter: s.retryAfter(until),
+			Message: "too many failed logins for this account: wait, or sign in with the password and a two-factor code"}
+	}
+	if slowed && in.TOTPCode == "" && in.RecoveryCode == "" {
+		// Refused unread: only a second factor passes the slowdown.
+		return nil, nil, s.refuse(ctx, email, "", "slowed", slowErr(until))
 	}
 	fail := func(userID, reason string, e *apperr.Error) (*Session, *User, error) {
-		if _, _, err := s.limiter.Hit(ctx, acctBucket, rule); err != nil {
+		next, err := s.loginFailed(ctx, email)
+		if err != nil {
 			return nil, nil, err
+		}
+		if slowed {
+			// An early attempt learns nothing about what was wrong.
+			e = slowErr(next)
 		}
 		return nil, nil, s.refuse(ctx, email, userID, reason, e)
 	}
@@ -287,31 +328,58 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*Session, *User, er
 	if u.DisabledAt != nil {
 		return fail(u.ID, "disabled", badCreds)
 	}
-	if u.TOTPEnabled {
-		switch {
-		case in.TOTPCode != "":
-			if ok, err := s.useTOTP(ctx, u, in.TOTPCode); err != nil {
-				return nil, nil, err
-			} else if !ok {
-				return fail(u.ID, "bad_totp", apperr.New(apperr.Unauthenticated, "the two-factor code is incorrect or was already used").WithReason("invalid_totp"))
-			}
-		case in.RecoveryCode != "":
-			if ok, err := s.useRecoveryCode(ctx, u.ID, in.RecoveryCode); err != nil {
-				return nil, nil, err
-			} else if !ok {
-				return fail(u.ID, "bad_recovery_code", apperr.New(apperr.Unauthenticated, "the recovery code is incorrect or was already used").WithReason("invalid_recovery_code"))
-			}
-		default:
-			// Not a failure of the password: the client asks for the code.
-			return nil, nil, apperr.New(apperr.Unauthenticated, "a two-factor code is required").WithReason("totp_required")
+	switch {
+	case u.TOTPEnabled && in.TOTPCode != "":
+		if ok, err := s.useTOTP(ctx, u, in.TOTPCode); err != nil {
+			return nil, nil, err
+		} else if !ok {
+			return fail(u.ID, "bad_totp", apperr.New(apperr.Unauthenticated, "the two-factor code is incorrect or was already used").WithReason("invalid_totp"))
 		}
+	case u.TOTPEnabled && in.RecoveryCode != "":
+		if ok, err := s.useRecoveryCode(ctx, u.ID, in.RecoveryCode); err != nil {
+			return nil, nil, err
+		} else if !ok {
+			return fail(u.ID, "bad_recovery_code", apperr.New(apperr.Unauthenticated, "the recovery code is incorrect or was already used").WithReason("invalid_recovery_code"))
+		}
+	case u.TOTPEnabled:
+		// Not a failure of the password: the client asks for the code.
+		return nil, nil, apperr.New(apperr.Unauthenticated, "a two-factor code is required").WithReason("totp_required")
+	case slowed:
+		// No second factor to pass the slowdown with: wait like anyone.
+		return nil, nil, s.refuse(ctx, email, u.ID, "slowed", slowErr(until))
 	}
 	sess, err := s.openSession(ctx, u, in.IP, in.UserAgent)
 	if err != nil {
 		return nil, nil, err
 	}
-	_ = s.limiter.Reset(ctx, acctBucket, rule)
+	if err := s.loginSucceeded(ctx, email); err != nil {
+		return nil, nil, err
+	}
 	return sess, u, nil
+}
+
+// retryAfter is the wait until t in whole seconds, at least one.
+func (s *Service) retryAfter(t time.Time) time.Duration {
+	d := t.Sub(s.now())
+	if d < time.Second {
+		return time.Second
+	}
+	return d.Round(time.Second)
+}
+
+// reauthFailed records a failed authentication inside a request that will
+// fail (a wrong current password, a wrong two-factor code, an unknown or
+// used link) as a detached audit event, and returns e. userID is the user
+// concerned, when known.
+func (s *Service) reauthFailed(ctx context.Context, action, userID, reason string, e error) error {
+	ev := audit.Event{Action: action, Result: audit.Failure, Changes: map[string]any{"reason": reason}}
+	if userID != "" {
+		ev.TargetType, ev.TargetID = "user", userID
+	}
+	if err := audit.LogDetached(ctx, s.db, ev, nil); err != nil {
+		return err
+	}
+	return e
 }
 
 // refuse audits a failed authentication and returns e.
@@ -443,6 +511,43 @@ func (s *Service) revokeSessions(ctx context.Context, tx bun.Tx, userID, keepID 
 	return nil
 }
 
+// revokeAllTokens revokes every session and personal token of a user and
+// returns how many personal tokens it revoked.
+func (s *Service) revokeAllTokens(ctx context.Context, tx bun.Tx, userID string) (int, error) {
+	var personal int
+	if err := tx.NewSelect().Model((*APIToken)(nil)).ColumnExpr("COUNT(*)").Where("user_id = ?", userID).
+		Where("kind = ?", KindPersonal).Where("revoked_at IS NULL").Scan(ctx, &personal); err != nil {
+		return 0, fmt.Errorf("accounts: counting tokens: %w", err)
+	}
+	if _, err := tx.NewUpdate().Model((*APIToken)(nil)).Set("revoked_at = ?", s.now()).
+		Where("user_id = ?", userID).Where("revoked_at IS NULL").Exec(ctx); err != nil {
+		return 0, fmt.Errorf("accounts: revoking tokens: %w", err)
+	}
+	return personal, nil
+}
+
+// liveTokens describes the user's personal tokens that still work, for the
+// password-changed message.
+func (s *Service) liveTokens(ctx context.Context, tx bun.Tx, userID string) ([]map[string]any, error) {
+	var toks []APIToken
+	if err := tx.NewSelect().Model(&toks).Where("user_id = ?", userID).Where("kind = ?", KindPersonal).
+		Where("revoked_at IS NULL").WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where("expires_at IS NULL").WhereOr("expires_at > ?", s.now())
+	}).Order("id ASC").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("accounts: listing tokens: %w", err)
+	}
+	out := make([]map[string]any, len(toks))
+	for i, t := range toks {
+		lastUsed := "never"
+		if t.LastUsedAt != nil {
+			lastUsed = t.LastUsedAt.UTC().Format("2006-01-02")
+		}
+		out[i] = map[string]any{"name": t.Name, "prefix": t.Prefix, "scopes": t.Scopes, "last_used": lastUsed,
+			"created": t.CreatedAt.UTC().Format("2006-01-02")}
+	}
+	return out, nil
+}
+
 // User loads a user by id. Errors: NotFound.
 func (s *Service) User(ctx context.Context, id string) (*User, error) {
 	u := &User{}
@@ -469,8 +574,9 @@ func (s *Service) Memberships(ctx context.Context, userID string) ([]Membership,
 	return out, nil
 }
 
-// ChangePassword replaces the password after checking the current one, and
-// revokes every other session. Errors: Invalid, Unauthenticated.
+// ChangePassword replaces the password after checking the current one,
+// revokes every other session (personal tokens stay) and tells the user,
+// listing the personal tokens that still work. Errors: Invalid.
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string) error {
 	u, err := s.User(ctx, p.UserID)
 	if err != nil {
@@ -481,7 +587,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		return err
 	}
 	if !ok {
-		return apperr.Field("current_password", "is incorrect")
+		return s.reauthFailed(ctx, "user.password.change", u.ID, "bad_password", apperr.Field("current_password", "is incorrect"))
 	}
 	if perr := checkPassword("new_password", next, u.Email); perr != nil {
 		return perr
@@ -498,40 +604,17 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		if err := s.revokeSessions(ctx, tx, u.ID, p.TokenID); err != nil {
 			return err
 		}
-		if err := s.security(ctx, tx, u.ID, notify.SecurityPasswordChanged, "", ""); err != nil {
+		// Personal tokens outlive a password change (automation keeps
+		// working); the user is told which, so a stranger's is noticed.
+		live, err := s.liveTokens(ctx, tx, u.ID)
+		if err != nil {
 			return err
 		}
-		_, err := audit.Append(ctx, tx, audit.Event{Action: "user.password.change", TargetType: "user", TargetID: u.ID})
-		return err
-	})
-}
-
-// DisableUser disables a user and revokes all their sessions and tokens.
-// Staff admins only. Errors: NotFound, Forbidden.
-func (s *Service) DisableUser(ctx context.Context, p *Principal, userID string) error {
-	if !p.IsStaff(StaffAdmin) {
-		return apperr.New(apperr.Forbidden, "staff admin role required")
-	}
-	if userID == p.UserID {
-		return apperr.New(apperr.Conflict, "you cannot disable yourself")
-	}
-	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model((*User)(nil)).Set("disabled_at = ?", s.now()).Set("updated_at = ?", s.now()).
-			Where("id = ?", userID).Where("disabled_at IS NULL").Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("accounts: disabling user: %w", err)
+		if err := s.securityWith(ctx, tx, u.ID, notify.SecurityPasswordChanged, "", "", map[string]any{"tokens": live, "reset": false}); err != nil {
+			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			if _, err := s.User(ctx, userID); err != nil {
-				return err
-			}
-			return nil // already disabled
-		}
-		if _, err := tx.NewUpdate().Model((*APIToken)(nil)).Set("revoked_at = ?", s.now()).
-			Where("user_id = ?", userID).Where("revoked_at IS NULL").Exec(ctx); err != nil {
-			return fmt.Errorf("accounts: revoking tokens: %w", err)
-		}
-		_, err = audit.Append(ctx, tx, audit.Event{Action: "user.disable", TargetType: "user", TargetID: userID})
+		_, err = audit.Append(ctx, tx, audit.Event{Action: "user.password.change", TargetType: "user", TargetID: u.ID,
+			Changes: map[string]any{"tokens_kept": len(live)}})
 		return err
 	})
 }

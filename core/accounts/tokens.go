@@ -119,17 +119,14 @@ func (s *Service) RevokeToken(ctx context.Context, p *Principal, id string) erro
 	})
 }
 
-// Access is the principal's standing in one account.
+// Access is the principal's standing in one account. What each role may do
+// there is the route table's to say (core/httpapi, docs/api.md).
 type Access struct {
 	AccountID string
-	Role      string // customer role, or "" for staff acting on a customer's account
-	Staff     bool
+	Role      string // customer role; "" for staff who are not members
+	// Staff is true when the principal acts as staff, not as a member.
+	Staff bool
 }
-
-// roleRank orders customer roles for "at least" checks; billing and
-// technical are peers with different areas, checked by CanBilling and
-// CanServices.
-var writerRoles = []string{RoleOwner, RoleAdmin}
 
 // AccountAccess returns the principal's access to accountID. A user who is
 // not a member gets NotFound (never Forbidden): the account's existence is
@@ -154,16 +151,6 @@ func (s *Service) AccountAccess(ctx context.Context, p *Principal, accountID str
 	}
 	return nil, apperr.NotFoundf("no such account")
 }
-
-// CanManage reports whether the access may change the account itself
-// (members, settings).
-func (a *Access) CanManage() bool { return a.Staff || slices.Contains(writerRoles, a.Role) }
-
-// CanBilling reports whether the access may pay, top up or change billing.
-func (a *Access) CanBilling() bool { return a.CanManage() || a.Role == RoleBilling }
-
-// CanServices reports whether the access may order and operate services.
-func (a *Access) CanServices() bool { return a.CanManage() || a.Role == RoleTechnical }
 
 // Account loads an account the principal may see. Errors: NotFound.
 func (s *Service) Account(ctx context.Context, p *Principal, id string) (*Account, *Access, error) {

@@ -30,6 +30,9 @@ type TOTPEnrollment struct {
 // EnrollTOTP creates a new pending secret. Two-factor is not on until
 // ConfirmTOTP proves the authenticator works. Errors: Conflict (already on).
 func (s *Service) EnrollTOTP(ctx context.Context, p *Principal) (*TOTPEnrollment, error) {
+	if s.opts.Secrets == nil {
+		return nil, apperr.New(apperr.Unavailable, "two-factor authentication is not available: the server has no secrets key (auth.secrets_key)")
+	}
 	u, err := s.User(ctx, p.UserID)
 	if err != nil {
 		return nil, err
@@ -43,7 +46,10 @@ func (s *Service) EnrollTOTP(ctx context.Context, p *Principal) (*TOTPEnrollment
 	}
 	secret := key.Secret()
 	err = s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewUpdate().Model((*User)(nil)).Set("totp_secret = ?", secret).Set("updated_at = ?", s.now()).
+		// Encrypted at rest: a copy of the database alone does not give
+		// away anyone's second factor.
+		sealed := s.opts.Secrets.Seal(secret, totpAAD(u.ID))
+		if _, err := tx.NewUpdate().Model((*User)(nil)).Set("totp_secret = ?", sealed).Set("updated_at = ?", s.now()).
 			Where("id = ?", u.ID).Where("totp_enabled = ?", false).Exec(ctx); err != nil {
 			return fmt.Errorf("accounts: storing totp secret: %w", err)
 		}
@@ -74,7 +80,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string) ([
 		return nil, err
 	}
 	if !ok {
-		return nil, apperr.Field("code", "is incorrect or was already used")
+		return nil, s.reauthFailed(ctx, "user.2fa.enable", u.ID, "bad_code", apperr.Field("code", "is incorrect or was already used"))
 	}
 	var codes []string
 	err = s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -114,10 +120,10 @@ func (s *Service) DisableTOTP(ctx context.Context, p *Principal, password, code 
 	if ok, err := CheckPassword(u.PasswordHash, password); err != nil {
 		return err
 	} else if !ok {
-		return apperr.Field("password", "is incorrect")
+		return s.reauthFailed(ctx, "user.2fa.disable", u.ID, "bad_password", apperr.Field("password", "is incorrect"))
 	}
 	if err := s.secondFactor(ctx, u, code); err != nil {
-		return err
+		return s.secondFactorFailed(ctx, "user.2fa.disable", u.ID, err)
 	}
 	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewUpdate().Model((*User)(nil)).Set("totp_enabled = ?", false).Set("totp_secret = NULL").
@@ -145,7 +151,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal, cod
 		return nil, apperr.New(apperr.Conflict, "two-factor authentication is not on").WithReason("totp_disabled")
 	}
 	if err := s.secondFactor(ctx, u, code); err != nil {
-		return nil, err
+		return nil, s.secondFactorFailed(ctx, "user.2fa.recovery_codes", u.ID, err)
 	}
 	var codes []string
 	err = s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -182,6 +188,15 @@ func (s *Service) secondFactor(ctx context.Context, u *User, code string) error 
 	return apperr.Field("code", "is incorrect or was already used")
 }
 
+// secondFactorFailed audits a refused second factor (an Invalid error from
+// secondFactor); other errors pass through.
+func (s *Service) secondFactorFailed(ctx context.Context, action, userID string, err error) error {
+	if apperr.CodeOf(err) != apperr.Invalid {
+		return err
+	}
+	return s.reauthFailed(ctx, action, userID, "bad_code", err)
+}
+
 // useTOTP accepts code if it matches the current 30-second step or one
 // step either side (clock skew) and that step is later than the last one
 // used. The compare-and-set on totp_last_step refuses a replay even when two
@@ -190,11 +205,15 @@ func (s *Service) useTOTP(ctx context.Context, u *User, code string) (bool, erro
 	if u.TOTPSecret == nil {
 		return false, nil
 	}
+	secret, err := s.openTOTPSecret(u)
+	if err != nil {
+		return false, err
+	}
 	code = strings.TrimSpace(code)
 	now := s.now()
 	step := now.Unix() / totpPeriod
 	for _, st := range []int64{step - 1, step, step + 1} {
-		want, err := totp.GenerateCodeCustom(*u.TOTPSecret, time.Unix(st*totpPeriod, 0), totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		want, err := totp.GenerateCodeCustom(secret, time.Unix(st*totpPeriod, 0), totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 		if err != nil {
 			return false, fmt.Errorf("accounts: computing totp: %w", err)
 		}
@@ -213,6 +232,21 @@ func (s *Service) useTOTP(ctx context.Context, u *User, code string) (bool, erro
 		return n == 1, nil
 	}
 	return false, nil
+}
+
+// totpAAD binds a sealed TOTP secret to its user.
+func totpAAD(userID string) string { return "totp:" + userID }
+
+// openTOTPSecret decrypts the user's stored TOTP secret.
+func (s *Service) openTOTPSecret(u *User) (string, error) {
+	if s.opts.Secrets == nil || !isSealed(*u.TOTPSecret) {
+		return "", fmt.Errorf("accounts: the two-factor secret of user %s cannot be read: no secrets key, or stored unencrypted", u.ID)
+	}
+	secret, err := s.opts.Secrets.Open(*u.TOTPSecret, totpAAD(u.ID))
+	if err != nil {
+		return "", fmt.Errorf("accounts: the two-factor secret of user %s: %w", u.ID, err)
+	}
+	return secret, nil
 }
 
 func (s *Service) useRecoveryCode(ctx context.Context, userID, code string) (bool, error) {

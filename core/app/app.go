@@ -5,12 +5,15 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -26,6 +29,7 @@ import (
 	"github.com/ezscale/platform/core/console"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
+	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/logging"
 	"github.com/ezscale/platform/core/money"
@@ -35,6 +39,8 @@ import (
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/sdk"
+	pb "github.com/ezscale/platform/sdk/pluginv1"
 	"github.com/ezscale/platform/web"
 )
 
@@ -59,13 +65,19 @@ type App struct {
 	// Provisioning is power actions and SSO, the free tier and usage
 	// collection.
 	Provisioning *provisioning.Service
-	HTTP         *httpapi.Server
+	// Intents records backend actions before they are made and their
+	// outcomes after (task runs, provisioning creates).
+	Intents *intent.Store
+	HTTP    *httpapi.Server
 	// Console serves the embedded web console (web/dist).
 	Console *console.Handler
 
 	server   *http.Server
 	listener net.Listener
-	closers  []func(context.Context) error
+	// metrics serves /metrics on server.metrics_listen, when set.
+	metricsServer   *http.Server
+	metricsListener net.Listener
+	closers         []func(context.Context) error
 }
 
 // New opens the database, applies migrations and builds every service. It
@@ -74,7 +86,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a := &App{Config: cfg, Logger: logger, Metrics: prometheus.NewRegistry()}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	db, err := database.Open(ctx, cfg.Database.URL, database.Options{MaxOpenConns: cfg.Database.MaxOpenConns, ReadConns: cfg.Database.ReadConns})
+	db, err := database.Open(ctx, cfg.Database.URL, database.Options{MaxOpenConns: cfg.Database.MaxOpenConns, ReadConns: cfg.Database.ReadConns,
+		Logger: logging.Slog(logger.Named("database"))})
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +117,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		DiscordPlugin: nc.DiscordPlugin, CommunityPlugin: nc.CommunityPlugin, AdminAlerts: adminAlerts,
 		UnsubscribeSecret: nc.UnsubscribeSecret, UnsubscribeMailto: nc.UnsubscribeMailto,
 		StreamPollInterval: nc.StreamPollInterval, StreamHeartbeat: nc.StreamHeartbeat, StreamMaxDuration: nc.StreamMaxDuration,
-		InviteMaxAge: nc.InviteMaxAge, RoleSyncInterval: nc.RoleSyncInterval, Retention: nc.Retention, ReadRetention: nc.ReadRetention,
+		StreamMaxPerUser: nc.StreamMaxPerUser, InviteMaxAge: nc.InviteMaxAge, RoleSyncInterval: nc.RoleSyncInterval,
+		Retention: nc.Retention, ReadRetention: nc.ReadRetention,
 		Logger: logger.Named("notify"),
 	})
 	if err != nil {
@@ -112,12 +126,30 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		return nil, err
 	}
 	a.closers = append(a.closers, func(context.Context) error { a.Notify.Stop(); return nil })
+	keyring, err := secretsKeyring(cfg, logger)
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
 	a.Accounts = accounts.New(db, a.Notify, a.Limiter, accounts.Options{
 		SessionTTL: cfg.Auth.SessionTTL, LoginLimit: cfg.Auth.LoginLimit, LoginWindow: cfg.Auth.LoginWindow,
 		SignupLimit: cfg.Auth.SignupLimit, ResetTokenTTL: cfg.Auth.ResetTokenTTL, TOTPIssuer: cfg.Auth.TOTPIssuer,
-		PublicURL: cfg.Server.PublicURL,
+		PublicURL: cfg.Server.PublicURL, ResetEmailLimit: cfg.Auth.ResetEmailLimit, ResetEmailWindow: cfg.Auth.ResetEmailWindow,
+		Secrets: keyring,
 	})
+	// Two-factor secrets stored in plaintext (before encryption at rest)
+	// are sealed now; rotation to a new key is `ezscale secrets rotate`.
+	if n, err := a.Accounts.SealSecrets(ctx, false); err != nil {
+		a.close(ctx)
+		return nil, err
+	} else if n > 0 {
+		logger.Info("sealed plaintext two-factor secrets", "count", n)
+	}
 	registerHousekeeping(reg, db, a.Limiter)
+	// The record of backend actions that the scheduler's runs and
+	// provisioning's creates share (core/intent).
+	a.Intents = intent.New(db, intent.Options{Logger: logger.Named("intent")})
+	a.Intents.RegisterPrune(reg)
 
 	// The host is created here so every service can hold it, but no plugin
 	// process starts before Run: `ezscale admin create` and other commands
@@ -125,6 +157,13 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.Plugins, err = pluginhost.New(pluginhost.Options{
 		Logger: logger.Named("plugin"), Registerer: a.Metrics,
 		CallTimeout: cfg.Plugins.CallTimeout, HealthInterval: cfg.Plugins.HealthInterval,
+		// Each description's option declaration is stored, so plans and
+		// orders can be checked against it while the plugin is down.
+		Described: func(name string, d *pb.DescribeResponse) {
+			if err := a.Billing.RecordOptions(context.Background(), name, d.GetVersion(), sdk.OptionsFromProto(d.GetOptions())); err != nil {
+				logger.Named("plugin").Named(name).Warn("storing the plugin's option declaration", "error", err)
+			}
+		},
 	})
 	if err != nil {
 		a.close(ctx)
@@ -132,16 +171,19 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}
 	a.closers = append(a.closers, func(context.Context) error { a.Plugins.Stop(); return nil })
 	bc := cfg.Billing
-	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Plugins: a.Plugins, Logger: logger.Named("billing")}, billing.Options{
+	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Plugins: a.Plugins, Intents: a.Intents, Logger: logger.Named("billing")}, billing.Options{
 		Currency: money.Currency(bc.Currency), InvoiceDaysBefore: bc.InvoiceDaysBefore, SuspendAfterDays: bc.SuspendAfterDays,
 		TerminateAfterDays: bc.TerminateAfterDays, RunAt: bc.RunAt, PaymentGateway: bc.PaymentGateway,
 		ChargeMaxAttempts: bc.ChargeMaxAttempts, ChargeRetryDays: bc.ChargeRetryDays, RemindEveryDays: bc.RemindEveryDays,
 		ProvisionMaxAttempts: bc.ProvisionMaxAttempts, RetryBase: bc.RetryBase, AutoTopUpMaxFailures: bc.AutoTopUpMaxFailures,
+		InstallPollInterval: bc.InstallPollInterval, InstallTimeout: bc.InstallTimeout,
+		MaxOpenOrders: bc.MaxOpenOrders,
 	})
-	// Budget caps watch billing's credit ledger through its hook and
-	// suspend through billing's service lifecycle.
+	// Budget caps watch billing's credit ledger, orders and starting
+	// services through its hooks, and suspend through billing's service
+	// lifecycle.
 	a.Budgets = budget.New(db, a.Notify, reg, budget.Options{Suspender: a.Billing})
-	a.Billing.Ledger().AddHook(a.Budgets.LedgerHook())
+	a.Budgets.Attach(a.Billing)
 	// Community roles follow what accounts hold.
 	a.Notify.SetHoldings(a.Billing)
 	a.Billing.SyncRolesOn(a.Notify)
@@ -150,7 +192,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// through the host.
 	a.Notify.SetPlugins(a.Plugins)
 	a.Scheduler = scheduler.New(scheduler.Deps{
-		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.CenterNotifier{Center: a.Notify},
+		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.CenterNotifier{Center: a.Notify}, Intents: a.Intents,
 		Logger: logger.Named("scheduler"),
 	}, scheduler.Options{
 		RecoveryInterval: cfg.Scheduler.RecoveryInterval, JobTimeout: cfg.Scheduler.JobTimeout,
@@ -189,7 +231,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}
 	a.Jobs = engine
 	if capped := reg.Capped(); len(capped) > 0 {
-		logger.Warn("job kinds' timeouts capped below the rescue horizon", "kinds", capped, "rescue_after", cfg.Jobs.RescueAfter)
+		logger.Warn("job kinds' timeouts capped below the rescue horizon", "kinds", capped, "rescue_after", engine.RescueAfter().String())
 	}
 
 	var proxies []netip.Prefix
@@ -205,7 +247,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow, InvalidTokenLimit: cfg.Auth.InvalidTokenLimit,
 		PublicURL: cfg.Server.PublicURL,
 	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing}, &httpapi.NotificationsAPI{Notify: a.Notify},
-		&httpapi.SchedulerAPI{Scheduler: a.Scheduler}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning})
+		&httpapi.SchedulerAPI{Scheduler: a.Scheduler}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning},
+		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL})
 	if a.Console, err = console.New(web.Dist()); err != nil {
 		a.close(ctx)
 		return nil, fmt.Errorf("loading the web console: %w", err)
@@ -213,11 +256,20 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	return a, nil
 }
 
-// Listen binds the configured address (":0" picks a free port).
+// Listen binds the configured addresses (":0" picks a free port): the API's
+// and, when server.metrics_listen is set, the metrics'.
 func (a *App) Listen() error {
 	l, err := net.Listen("tcp", a.Config.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", a.Config.Server.Listen, err)
+	}
+	if ml := a.Config.Server.MetricsListen; ml != "" {
+		m, err := net.Listen("tcp", ml)
+		if err != nil {
+			_ = l.Close()
+			return fmt.Errorf("listening for metrics on %s: %w", ml, err)
+		}
+		a.metricsListener = m
 	}
 	a.listener = l
 	return nil
@@ -226,17 +278,55 @@ func (a *App) Listen() error {
 // Addr is the bound address, after Listen.
 func (a *App) Addr() string { return a.listener.Addr().String() }
 
-// Handler is the process's whole HTTP surface: the API (with the probes),
-// /metrics, and the web console on every other path.
+// MetricsAddr is the bound metrics address after Listen, "" without
+// server.metrics_listen.
+func (a *App) MetricsAddr() string {
+	if a.metricsListener == nil {
+		return ""
+	}
+	return a.metricsListener.Addr().String()
+}
+
+// Handler is the API listener's HTTP surface: the API (with the probes), the
+// web console on every other path, and /metrics only when metrics have no
+// listener of their own and a metrics token guards them. The API listener is
+// public; open metrics would tell anyone the routes, traffic and plugin
+// health of the platform. Without them /metrics is the API's 404, never a
+// console page.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{Registry: a.Metrics}))
 	api := a.HTTP.Handler()
 	for _, p := range []string{"/api/", "/healthz", "/readyz"} {
 		mux.Handle(p, api)
 	}
+	if a.Config.Server.MetricsListen == "" && a.Config.Server.MetricsToken != "" {
+		mux.Handle("/metrics", a.MetricsHandler())
+	} else {
+		mux.Handle("/metrics", api)
+	}
 	mux.Handle("/", a.Console)
 	return mux
+}
+
+// MetricsHandler serves the Prometheus metrics, behind server.metrics_token
+// ("Authorization: Bearer …") when one is set.
+func (a *App) MetricsHandler() http.Handler {
+	h := promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{Registry: a.Metrics})
+	token := a.Config.Server.MetricsToken
+	if token == "" {
+		return h
+	}
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(got))
+		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics need the metrics token", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Run starts the plugins and the job engine and serves HTTP until ctx ends,
@@ -256,7 +346,7 @@ func (a *App) Run(ctx context.Context) error {
 	// running; the listener is already bound, so early requests wait in
 	// its backlog rather than being refused.
 	if err := a.StartPlugins(ctx); err != nil {
-		_ = a.listener.Close()
+		a.closeListeners()
 		a.close(ctx)
 		return err
 	}
@@ -264,8 +354,9 @@ func (a *App) Run(ctx context.Context) error {
 		// River cancels running jobs when its start context ends; the jobs
 		// must instead get the graceful Stop below, so they run under a
 		// context that the shutdown signal does not cancel.
+		a.Logger.Info("jobs starting", "rescue_after", a.Jobs.RescueAfter().String())
 		if err := a.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
-			_ = a.listener.Close()
+			a.closeListeners()
 			a.close(ctx)
 			return err
 		}
@@ -281,9 +372,25 @@ func (a *App) Run(ctx context.Context) error {
 	// Live notification streams never go idle: end them when shutdown
 	// starts, or Shutdown would wait for its whole timeout.
 	a.server.RegisterOnShutdown(a.Notify.Stop)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- a.server.Serve(a.listener) }()
 	a.Logger.Info("serving", "addr", a.Addr(), "database", a.DB.Name, "public_url", a.Config.Server.PublicURL)
+	switch {
+	case a.metricsListener != nil:
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", a.MetricsHandler())
+		a.metricsServer = &http.Server{
+			Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: a.Config.Server.ReadTimeout,
+			WriteTimeout: a.Config.Server.WriteTimeout, IdleTimeout: 2 * time.Minute,
+			ErrorLog: a.Logger.Named("metrics").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+		}
+		go func() { errc <- a.metricsServer.Serve(a.metricsListener) }()
+		a.Logger.Info("serving metrics", "addr", a.MetricsAddr(), "token", a.Config.Server.MetricsToken != "")
+	case a.Config.Server.MetricsToken != "":
+		a.Logger.Info("serving metrics on the API listener, behind the metrics token")
+	default:
+		a.Logger.Info("metrics are off: set server.metrics_listen or server.metrics_token to serve /metrics")
+	}
 
 	var serveErr error
 	select {
@@ -296,6 +403,11 @@ func (a *App) Run(ctx context.Context) error {
 	if err := a.server.Shutdown(shutdownCtx); err != nil {
 		a.Logger.Warn("http shutdown", "error", err)
 	}
+	if a.metricsServer != nil {
+		if err := a.metricsServer.Shutdown(shutdownCtx); err != nil {
+			a.Logger.Warn("metrics shutdown", "error", err)
+		}
+	}
 	if err := a.Jobs.Stop(shutdownCtx); err != nil {
 		a.Logger.Warn("job engine shutdown", "error", err)
 	}
@@ -304,6 +416,15 @@ func (a *App) Run(ctx context.Context) error {
 		return serveErr
 	}
 	return nil
+}
+
+// closeListeners releases what Listen bound, for a Run that ends before
+// serving.
+func (a *App) closeListeners() {
+	_ = a.listener.Close()
+	if a.metricsListener != nil {
+		_ = a.metricsListener.Close()
+	}
 }
 
 // Close releases everything New opened, for callers that never Run.

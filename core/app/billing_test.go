@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
@@ -159,6 +161,99 @@ func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
 		sas, err := b.ServiceAddons(ctx, "svc")
 		if err != nil || len(sas) != 1 || sas[0].AddonID != addon.ID || sas[0].Quantity != 2 {
 			t.Errorf("service add-ons %+v, %v", sas, err)
+		}
+	})
+}
+
+// TestScheduledPlanChangeKeepsProvisioner: with the wiring App uses, a
+// scheduled change to a plan of another provisioner plugin or service type
+// is refused when it is scheduled (422 naming to_plan_id, nothing stored);
+// a plan named by its slug is accepted and stored by id; and when the plan
+// has moved to another plugin by the time the change is due, billing
+// refuses it again as it is applied: the change fails and the service
+// keeps its plan.
+func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
+		reg := jobs.NewRegistry(time.Hour)
+		b := billing.New(billing.Deps{DB: db, Jobs: reg}, billing.Options{})
+		// The scheduler's clock runs 10 minutes behind, so a change due in
+		// 6 of its minutes is already due for River.
+		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}},
+			scheduler.Options{Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
+		engine, err := jobs.New(db, reg, jobs.Options{Workers: 4, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
+			RescueAfter: time.Hour, DefaultTimeout: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		if _, err := db.ExecContext(ctx, "INSERT INTO accounts (id, name, created_at, updated_at) VALUES ('acc', 'acc', ?, ?)", now, now); err != nil {
+			t.Fatal(err)
+		}
+		plan := func(slug, serviceType, plugin string, monthly int64) *billing.Plan {
+			p, err := b.CreatePlan(ctx, billing.PlanInput{Slug: slug, Name: slug, ServiceType: serviceType, Currency: "USD", MonthlyPrice: monthly, Plugin: plugin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		small, big := plan("small", "vps", "p", 1000), plan("big", "vps", "p", 3000)
+		elsewhere, game := plan("elsewhere", "vps", "q", 3000), plan("game", "game", "p", 3000)
+		start := money.Date(now)
+		end := money.AddCycle(start, money.Monthly, start.Day())
+		svc := &billing.Service{ID: "svc", AccountID: "acc", PlanID: small.ID, Cycle: money.Monthly, Currency: "USD", Price: 1000,
+			Status: billing.StatusActive, Options: "{}", Attributes: "{}", PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), CreatedAt: now, UpdatedAt: now}
+		if _, err := db.NewInsert().Model(svc).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		runAt := time.Now().Add(-4 * time.Minute)
+		for _, to := range []string{elsewhere.Slug, elsewhere.ID, game.ID} {
+			_, err := s.SchedulePlanChange(ctx, "acc", scheduler.PlanChangeInput{ServiceID: "svc", Kind: scheduler.ChangeUpgrade, ToPlanID: to, RunAt: runAt})
+			e, ok := apperr.As(err)
+			if !ok || e.Code != apperr.Unprocessable || e.Reason != billing.ReasonBackendFixed || len(e.Fields) != 1 || e.Fields[0].Field != "to_plan_id" {
+				t.Errorf("scheduling a change to %s: %v, want unprocessable %s naming to_plan_id", to, err, billing.ReasonBackendFixed)
+			}
+		}
+		if cs, err := s.PlanChanges(ctx, "acc", "svc", "", 10); err != nil || len(cs) != 0 {
+			t.Fatalf("changes stored after the refusals: %d, %v", len(cs), err)
+		}
+
+		c, err := s.SchedulePlanChange(ctx, "acc", scheduler.PlanChangeInput{ServiceID: "svc", Kind: scheduler.ChangeUpgrade, ToPlanID: "big", RunAt: runAt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ToPlanID == nil || *c.ToPlanID != big.ID {
+			t.Fatalf("change stored with plan %v, want %s", c.ToPlanID, big.ID)
+		}
+		// Nobody runs on big yet, so staff may move it to another plugin.
+		if _, err := b.UpdatePlan(ctx, big.ID, billing.PlanInput{Slug: "big", Name: "big", ServiceType: "vps", Currency: "USD", MonthlyPrice: 3000, Plugin: "q"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := engine.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = engine.Stop(stop)
+		})
+		var got *scheduler.PlanChange
+		deadline := time.Now().Add(60 * time.Second)
+		for got == nil || got.Status == scheduler.ChangePending {
+			if time.Now().After(deadline) {
+				t.Fatalf("the scheduled change was not applied: %+v", got)
+			}
+			time.Sleep(20 * time.Millisecond)
+			if got, err = s.PlanChange(ctx, "acc", c.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got.Status != scheduler.ChangeFailed || !strings.Contains(got.Error, "provisioner and service type never change") {
+			t.Errorf("change %s (%q), want failed by the provisioner rule", got.Status, got.Error)
+		}
+		if cur, _ := b.Service(ctx, "acc", "svc"); cur.PlanID != small.ID {
+			t.Errorf("service plan after the refused change: %s", cur.PlanID)
 		}
 	})
 }

@@ -6,14 +6,15 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/ratelimit"
 )
 
-// housekeepingArgs prunes expired rate-limit windows and Idempotency-Key
-// records (kept 24 h) once an hour.
+// housekeepingArgs prunes expired rate-limit windows, old login-failure
+// records and Idempotency-Key records (kept 24 h) once an hour.
 type housekeepingArgs struct{}
 
 func (housekeepingArgs) Kind() string { return "housekeeping" }
@@ -31,6 +32,9 @@ func (w *housekeepingWorker) Timeout(*river.Job[housekeepingArgs]) time.Duration
 
 func (w *housekeepingWorker) Work(ctx context.Context, _ *river.Job[housekeepingArgs]) error {
 	if _, err := w.limiter.Prune(ctx, time.Now().Add(-48*time.Hour)); err != nil {
+		return err
+	}
+	if _, err := accounts.PruneLoginThrottles(ctx, w.db, time.Now().Add(-48*time.Hour)); err != nil {
 		return err
 	}
 	_, err := httpapi.PruneIdempotencyKeys(ctx, w.db)

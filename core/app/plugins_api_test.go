@@ -54,6 +54,8 @@ func TestAdminPluginsList(t *testing.T) {
 	eachDialect(t, func(t *testing.T, d database.Dialect) {
 		b := setup(t, d)
 		admin := b.staff(t, "ops@example.net", "admin")
+		// The supervisor's first health round runs as the plugin starts.
+		b.waitPlugin(t, admin, "checked", func(p httpapi.PluginView) bool { return p.Health.CheckedAt != nil })
 
 		// The raw body: every documented field is present, and it
 		// matches the OpenAPI schema.
@@ -84,8 +86,12 @@ func TestAdminPluginsList(t *testing.T) {
 		if p.PID == nil || p.StartedAt == nil || *p.PID <= 0 {
 			t.Errorf("a running plugin has pid %v and started_at %v", p.PID, p.StartedAt)
 		}
-		p.PID, p.StartedAt = nil, nil
-		want := httpapi.PluginView{Name: "email", Version: "0.1.0", Kinds: []string{"notifier"}, Capabilities: []string{}, State: "running"}
+		if p.Health.LatencyMS == nil || *p.Health.LatencyMS <= 0 {
+			t.Errorf("a checked plugin has health latency %v", p.Health.LatencyMS)
+		}
+		p.PID, p.StartedAt, p.Health.CheckedAt, p.Health.LatencyMS = nil, nil, nil, nil
+		want := httpapi.PluginView{Name: "email", Version: "0.1.0", Kinds: []string{"notifier"}, Capabilities: []string{}, State: "running",
+			Health: httpapi.HealthView{Status: "healthy", Message: "ok"}}
 		if diff := cmp.Diff(want, p); diff != "" {
 			t.Errorf("plugin (-want +got):\n%s", diff)
 		}

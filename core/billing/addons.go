@@ -77,6 +77,8 @@ func (in *AddonInput) toAddon(a *Addon) error {
 		errs.Add("currency", "must be an ISO 4217 code such as USD")
 	}
 	checkPrice(&errs, "monthly_price", in.MonthlyPrice)
+	// An add-on is priced for the cycle of each service it joins.
+	checkDerivedPrices(&errs, in.MonthlyPrice, money.Cycles(), func(money.Cycle) bool { return false })
 	if in.MaxQuantity == 0 {
 		in.MaxQuantity = 1
 	}
@@ -106,13 +108,25 @@ func (in *AddonInput) toAddon(a *Addon) error {
 	return nil
 }
 
-// CreateAddon adds an add-on. Staff only. Errors: Invalid, Conflict.
+// CreateAddon adds an add-on, offered with the plans plan_ids names by id
+// or slug (stored as ids; none = every plan). Staff only. Errors: Invalid
+// (an unknown plan too), Conflict, Unprocessable (options a plugin of its
+// plans refuses, each named), Unavailable (such a plugin never described
+// its options).
 func (b *Billing) CreateAddon(ctx context.Context, in AddonInput) (*Addon, error) {
 	a := &Addon{ID: newID(), CreatedAt: b.now(), UpdatedAt: b.now()}
 	if err := in.toAddon(a); err != nil {
 		return nil, err
 	}
 	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		plans, err := resolvePlans(ctx, tx, in.PlanIDs, "plan_ids")
+		if err != nil {
+			return err
+		}
+		a.PlanIDs = encodeJSON(plans)
+		if err := b.checkAddonOptions(ctx, tx, a); err != nil {
+			return err
+		}
 		if _, err := tx.NewInsert().Model(a).Exec(ctx); err != nil {
 			if database.IsUniqueViolation(err) {
 				return apperr.Field("slug", "is taken by another add-on")
@@ -128,19 +142,24 @@ func (b *Billing) CreateAddon(ctx context.Context, in AddonInput) (*Addon, error
 }
 
 // UpdateAddon replaces an add-on. Staff only. Errors: NotFound, Invalid,
-// Conflict.
+// Conflict, Unprocessable and Unavailable as CreateAddon.
 func (b *Billing) UpdateAddon(ctx context.Context, id string, in AddonInput) (*Addon, error) {
 	var a *Addon
 	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		old := &Addon{}
-		if err := tx.NewSelect().Model(old).Where("id = ?", id).Scan(ctx); err != nil {
-			if database.IsNoRows(err) {
-				return apperr.NotFoundf("no such add-on")
-			}
-			return fmt.Errorf("billing: loading add-on: %w", err)
+		old, err := findAddon(ctx, tx, id)
+		if err != nil {
+			return err
 		}
 		a = &Addon{ID: old.ID, CreatedAt: old.CreatedAt, UpdatedAt: b.now()}
 		if err := in.toAddon(a); err != nil {
+			return err
+		}
+		plans, err := resolvePlans(ctx, tx, in.PlanIDs, "plan_ids")
+		if err != nil {
+			return err
+		}
+		a.PlanIDs = encodeJSON(plans)
+		if err := b.checkAddonOptions(ctx, tx, a); err != nil {
 			return err
 		}
 		if _, err := tx.NewUpdate().Model(a).WherePK().ExcludeColumn("id", "created_at").Exec(ctx); err != nil {
@@ -160,14 +179,18 @@ func (b *Billing) UpdateAddon(ctx context.Context, id string, in AddonInput) (*A
 // ArchiveAddon stops an add-on from being ordered. Staff only.
 func (b *Billing) ArchiveAddon(ctx context.Context, id string) error {
 	return b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model((*Addon)(nil)).Set("active = ?", false).Set("updated_at = ?", b.now()).Where("id = ?", id).Exec(ctx)
+		a, err := findAddon(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		res, err := tx.NewUpdate().Model((*Addon)(nil)).Set("active = ?", false).Set("updated_at = ?", b.now()).Where("id = ?", a.ID).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("billing: archiving add-on: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.NotFoundf("no such add-on")
 		}
-		return appendAudit(ctx, tx, "billing.addon.archive", "", "addon", id, nil)
+		return appendAudit(ctx, tx, "billing.addon.archive", "", "addon", a.ID, nil)
 	})
 }
 
@@ -184,15 +207,7 @@ func (b *Billing) Addons(ctx context.Context, activeOnly bool) ([]Addon, error) 
 	return out, nil
 }
 
-// Addon returns an add-on by id. Errors: NotFound.
+// Addon returns an add-on by id or slug. Errors: NotFound.
 func (b *Billing) Addon(ctx context.Context, id string) (*Addon, error) {
-	a := &Addon{}
-	err := b.db.Conn(ctx).NewSelect().Model(a).Where("id = ?", id).Scan(ctx)
-	if database.IsNoRows(err) {
-		return nil, apperr.NotFoundf("no such add-on")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("billing: loading add-on: %w", err)
-	}
-	return a, nil
+	return findAddon(ctx, b.db.Conn(ctx), id)
 }

@@ -72,7 +72,11 @@ func (b *Billing) AutoTopUpSettings(ctx context.Context, accountID string) (*Aut
 }
 
 // SetAutoTopUp saves the settings; enabling resets the failure count.
-// Errors: Invalid.
+// Enabling needs something to charge: a configured payment gateway and a
+// saved payment method (the one named, else the account's default), or it
+// is refused rather than left to disable itself at the first top-up.
+// Errors: Invalid, Unprocessable (enabled: no payment gateway;
+// payment_method_id: no saved payment method).
 func (b *Billing) SetAutoTopUp(ctx context.Context, accountID string, in AutoTopUpInput) (*AutoTopUp, error) {
 	var errs apperr.Fields
 	if in.Threshold < 0 || money.CheckAmount(in.Threshold) != nil {
@@ -106,6 +110,11 @@ func (b *Billing) SetAutoTopUp(ctx context.Context, accountID string, in AutoTop
 				return apperr.Field("payment_method_id", "no such payment method")
 			}
 		}
+		if a.Enabled {
+			if err := b.canCharge(ctx, t, accountID, a.PaymentMethodID); err != nil {
+				return err
+			}
+		}
 		if _, err := t.NewInsert().Model(a).On("CONFLICT (account_id) DO UPDATE").
 			Set("enabled = EXCLUDED.enabled, threshold = EXCLUDED.threshold, amount = EXCLUDED.amount, target = EXCLUDED.target").
 			Set("payment_method_id = EXCLUDED.payment_method_id, max_failures = EXCLUDED.max_failures, failures = 0, disabled_reason = ''").
@@ -124,6 +133,28 @@ func (b *Billing) SetAutoTopUp(ctx context.Context, accountID string, in AutoTop
 		return nil, err
 	}
 	return a, nil
+}
+
+// canCharge refuses an automatic top-up that could never be charged: no
+// payment gateway is configured, or the account has no saved method to
+// charge (pmID, else its default).
+func (b *Billing) canCharge(ctx context.Context, t *txn, accountID, pmID string) error {
+	if b.opts.PaymentGateway == "" {
+		return unprocessable("enabled", "gateway_not_configured",
+			"card payments are not configured on this platform, so automatic top-ups cannot be charged")
+	}
+	if pmID != "" {
+		return nil // checked by the caller
+	}
+	p, err := b.profileTx(ctx, t, accountID)
+	if err != nil {
+		return err
+	}
+	if p.DefaultPaymentMethodID == nil {
+		return unprocessable("payment_method_id", "no_payment_method",
+			"the account has no saved payment method to charge: add one, or name one in payment_method_id")
+	}
+	return nil
 }
 
 // afterPosting is the ledger hook: after a debit, an account with auto

@@ -10,10 +10,13 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/sdk"
 )
 
@@ -22,6 +25,9 @@ import (
 type PluginHost interface {
 	Provisioner(name string) (sdk.ProvisionerClient, error)
 	PaymentGateway(name string) (sdk.PaymentGateway, error)
+	// Get reports what a plugin described, including a provisioner's
+	// option declaration (read from memory, never a plugin call).
+	Get(name string) (pluginhost.Info, error)
 }
 
 // Options tune billing (see config.Billing).
@@ -50,9 +56,17 @@ type Options struct {
 	// AutoTopUpMaxFailures disables an auto top-up after that many failed
 	// charges in a row (the default for new settings).
 	AutoTopUpMaxFailures int
+	// MaxOpenOrders bounds an account's unpaid orders (open order
+	// invoices): one more is refused until one is paid or cancelled.
+	MaxOpenOrders int
 	// RetryBase is the first retry delay of provisioning, sync and payment
-	// jobs, doubling per attempt up to RetryMax.
+	// jobs, doubling per attempt up to RetryMax. A plugin's retry-after
+	// hint is honoured when it asks for longer (up to RetryMax).
 	RetryBase, RetryMax time.Duration
+	// InstallPollInterval spaces the readiness checks of a service created
+	// at its backend but still installing; InstallTimeout is how long it
+	// may install before it fails (and a paid order is refunded).
+	InstallPollInterval, InstallTimeout time.Duration
 	// BatchSize is how many rows a billing-run step handles per
 	// transaction.
 	BatchSize int
@@ -91,11 +105,20 @@ func (o Options) withDefaults() Options {
 	if o.AutoTopUpMaxFailures == 0 {
 		o.AutoTopUpMaxFailures = 3
 	}
+	if o.MaxOpenOrders == 0 {
+		o.MaxOpenOrders = 10
+	}
 	if o.RetryBase == 0 {
 		o.RetryBase = 30 * time.Second
 	}
 	if o.RetryMax == 0 {
 		o.RetryMax = 6 * time.Hour
+	}
+	if o.InstallPollInterval == 0 {
+		o.InstallPollInterval = 30 * time.Second
+	}
+	if o.InstallTimeout == 0 {
+		o.InstallTimeout = time.Hour
 	}
 	if o.BatchSize == 0 {
 		// 2,000 rows a transaction: per-batch costs (commit, statements)
@@ -120,6 +143,9 @@ type Deps struct {
 	// Plugins may be nil: provisioning and payments then fail as
 	// unavailable (and are retried) until a host is set with SetPlugins.
 	Plugins PluginHost
+	// Intents records provisioning's backend actions (core/intent); nil =
+	// a store of its own over DB.
+	Intents *intent.Store
 	Logger  hclog.Logger
 }
 
@@ -139,6 +165,8 @@ type Billing struct {
 	notifier Notifier
 	ledger   *ledger.Ledger
 	plugins  PluginHost
+	options  *pluginoption.Store
+	intents  *intent.Store
 	log      hclog.Logger
 	opts     Options
 	hooks    hooks
@@ -156,6 +184,11 @@ func New(deps Deps, opts Options) *Billing {
 	b := &Billing{
 		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, plugins: deps.Plugins,
 		log: deps.Logger, opts: opts, maxTimeout: deps.Jobs.MaxTimeout(),
+	}
+	b.options = pluginoption.NewStore(deps.DB, opts.Now)
+	b.intents = deps.Intents
+	if b.intents == nil {
+		b.intents = intent.New(deps.DB, intent.Options{Logger: deps.Logger})
 	}
 	b.ledger = ledger.New(deps.DB, opts.Now)
 	b.ledger.AddHook(b.afterPosting)

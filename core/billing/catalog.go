@@ -13,6 +13,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
 )
@@ -40,15 +41,18 @@ type Plan struct {
 	AnnualPrice    *int64 `bun:"annual_price"`
 	BiennialPrice  *int64 `bun:"biennial_price"`
 	// Cycles offered, comma-separated.
-	Cycles             string    `bun:"cycles"`
-	FreeTier           bool      `bun:"free_tier"`
-	FreeTierPerAccount int       `bun:"free_tier_per_account"`
-	Plugin             string    `bun:"plugin"`
-	PluginOptions      string    `bun:"plugin_options"` // a JSON object of strings
-	Active             bool      `bun:"active"`
-	SortOrder          int       `bun:"sort_order"`
-	CreatedAt          time.Time `bun:"created_at"`
-	UpdatedAt          time.Time `bun:"updated_at"`
+	Cycles             string `bun:"cycles"`
+	FreeTier           bool   `bun:"free_tier"`
+	FreeTierPerAccount int    `bun:"free_tier_per_account"`
+	Plugin             string `bun:"plugin"`
+	PluginOptions      string `bun:"plugin_options"` // a JSON object of strings
+	// OrderOptions is what customers may choose at order: a JSON object of
+	// option key → the values offered ([] = any the plugin accepts).
+	OrderOptions string    `bun:"order_options"`
+	Active       bool      `bun:"active"`
+	SortOrder    int       `bun:"sort_order"`
+	CreatedAt    time.Time `bun:"created_at"`
+	UpdatedAt    time.Time `bun:"updated_at"`
 }
 
 func (p *Plan) override(c money.Cycle) *int64 {
@@ -139,8 +143,12 @@ type PlanInput struct {
 	FreeTierPerAccount *int              `json:"free_tier_per_account"`
 	Plugin             string            `json:"plugin"`
 	PluginOptions      map[string]string `json:"plugin_options"`
-	Active             *bool             `json:"active"`
-	SortOrder          int               `json:"sort_order"`
+	// OrderOptions are the provisioner options a customer may choose when
+	// ordering: key → the values offered, or [] for any value the plugin's
+	// declaration accepts. A key in plugin_options too is the default.
+	OrderOptions map[string][]string `json:"order_options"`
+	Active       *bool               `json:"active"`
+	SortOrder    int                 `json:"sort_order"`
 }
 
 func checkPrice(errs *apperr.Fields, field string, v int64) {
@@ -203,6 +211,9 @@ func (in *PlanInput) toPlan(p *Plan) error {
 			errs.Add("cycles", "%q is not a billing cycle (monthly, quarterly, annual, biennial)", c)
 		}
 	}
+	checkDerivedPrices(&errs, in.MonthlyPrice, cycles, func(c money.Cycle) bool {
+		return (&Plan{QuarterlyPrice: in.QuarterlyPrice, AnnualPrice: in.AnnualPrice, BiennialPrice: in.BiennialPrice}).override(c) != nil
+	})
 	if in.FreeTier {
 		free := in.MonthlyPrice == 0
 		for _, v := range []*int64{in.QuarterlyPrice, in.AnnualPrice, in.BiennialPrice} {
@@ -225,6 +236,9 @@ func (in *PlanInput) toPlan(p *Plan) error {
 	if len(in.PluginOptions) > 100 {
 		errs.Add("plugin_options", "must have at most 100 entries")
 	}
+	if len(in.OrderOptions) > pluginoption.MaxOffered {
+		errs.Add("order_options", "must offer at most %d options", pluginoption.MaxOffered)
+	}
 	if err := errs.Err(); err != nil {
 		return err
 	}
@@ -236,20 +250,32 @@ func (in *PlanInput) toPlan(p *Plan) error {
 	if opts == nil {
 		opts = map[string]string{}
 	}
+	offered := pluginoption.Offered{}
+	for k, vals := range in.OrderOptions {
+		if vals == nil {
+			vals = []string{}
+		}
+		offered[k] = vals
+	}
 	*p = Plan{
 		ID: p.ID, Slug: in.Slug, Name: strings.TrimSpace(in.Name), Description: in.Description, ServiceType: in.ServiceType,
 		Tier: in.Tier, Specs: specs, Currency: in.Currency, MonthlyPrice: in.MonthlyPrice, QuarterlyPrice: in.QuarterlyPrice,
 		AnnualPrice: in.AnnualPrice, BiennialPrice: in.BiennialPrice, Cycles: strings.Join(names, ","), FreeTier: in.FreeTier,
-		FreeTierPerAccount: perAccount, Plugin: in.Plugin, PluginOptions: encodeJSON(opts), Active: active,
+		FreeTierPerAccount: perAccount, Plugin: in.Plugin, PluginOptions: encodeJSON(opts), OrderOptions: encodeJSON(offered), Active: active,
 		SortOrder: in.SortOrder, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 	return nil
 }
 
-// CreatePlan adds a plan. Staff only. Errors: Invalid, Conflict (slug).
+// CreatePlan adds a plan. Staff only. Errors: Invalid, Conflict (slug),
+// Unprocessable (options the plugin's declaration refuses, each named),
+// Unavailable (the plugin never described its options).
 func (b *Billing) CreatePlan(ctx context.Context, in PlanInput) (*Plan, error) {
 	p := &Plan{ID: newID()}
 	if err := in.toPlan(p); err != nil {
+		return nil, err
+	}
+	if err := b.checkPlanOptions(ctx, p); err != nil {
 		return nil, err
 	}
 	p.CreatedAt, p.UpdatedAt = b.now(), b.now()
@@ -269,17 +295,26 @@ func (b *Billing) CreatePlan(ctx context.Context, in PlanInput) (*Plan, error) {
 }
 
 // UpdatePlan replaces a plan's definition. Existing services keep the
-// price they were ordered at until they change plan. Staff only.
-// Errors: NotFound, Invalid, Conflict.
+// price they were ordered at until they change plan. A plan with live
+// services keeps its provisioner plugin and service type. Staff only.
+// Errors: NotFound, Invalid, Conflict, Unprocessable (plugin or
+// service_type of a plan in use; options as CreatePlan), Unavailable as
+// CreatePlan.
 func (b *Billing) UpdatePlan(ctx context.Context, id string, in PlanInput) (*Plan, error) {
 	var p *Plan
 	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		old, err := b.planTx(ctx, tx, id)
+		old, err := findPlan(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		p = &Plan{ID: old.ID, CreatedAt: old.CreatedAt}
 		if err := in.toPlan(p); err != nil {
+			return err
+		}
+		if err := keepsBackendInUse(ctx, tx, old, p); err != nil {
+			return err
+		}
+		if err := b.checkPlanOptions(ctx, p); err != nil {
 			return err
 		}
 		p.UpdatedAt = b.now()
@@ -316,6 +351,9 @@ func planDiff(a, b *Plan) map[string]any {
 	if a.Plugin != b.Plugin || a.PluginOptions != b.PluginOptions {
 		ch["plugin"] = b.Plugin
 	}
+	if a.OrderOptions != b.OrderOptions {
+		ch["order_options"] = sortedKeys(b.Offered())
+	}
 	return ch
 }
 
@@ -323,28 +361,20 @@ func planDiff(a, b *Plan) map[string]any {
 // keep it. Staff only. Errors: NotFound.
 func (b *Billing) ArchivePlan(ctx context.Context, id string) error {
 	return b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model((*Plan)(nil)).Set("active = ?", false).Set("updated_at = ?", b.now()).Where("id = ?", id).Exec(ctx)
+		p, err := findPlan(ctx, tx, id)
 		if err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model((*Plan)(nil)).Set("active = ?", false).Set("updated_at = ?", b.now()).Where("id = ?", p.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: archiving plan: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.NotFoundf("no such plan")
-		}
-		return appendAudit(ctx, tx, "billing.plan.archive", "", "plan", id, nil)
+		return appendAudit(ctx, tx, "billing.plan.archive", "", "plan", p.ID, nil)
 	})
 }
 
 // Plan returns a plan by id or slug. Errors: NotFound.
 func (b *Billing) Plan(ctx context.Context, idOrSlug string) (*Plan, error) {
-	p := &Plan{}
-	err := b.db.Conn(ctx).NewSelect().Model(p).Where("id = ? OR slug = ?", idOrSlug, idOrSlug).Limit(1).Scan(ctx)
-	if database.IsNoRows(err) {
-		return nil, apperr.NotFoundf("no such plan")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("billing: loading plan: %w", err)
-	}
-	return p, nil
+	return findPlan(ctx, b.db.Conn(ctx), idOrSlug)
 }
 
 func (b *Billing) planTx(ctx context.Context, tx bun.IDB, id string) (*Plan, error) {
@@ -377,4 +407,13 @@ func (b *Billing) Plans(ctx context.Context, activeOnly bool) ([]Plan, error) {
 func appendAudit(ctx context.Context, tx bun.Tx, action, accountID, targetType, targetID string, changes map[string]any) error {
 	_, err := audit.Append(ctx, tx, audit.Event{Action: action, AccountID: accountID, TargetType: targetType, TargetID: targetID, Changes: changes})
 	return err
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -75,9 +75,11 @@ type ChangeResult struct {
 //   - Cycle change: always at the end of the term; the new term is billed
 //     at the new cycle's price with no proration.
 //
-// A pending renewal invoice is re-priced for the new terms. Errors:
-// NotFound, Invalid, Conflict (service not active, nothing to change),
-// Unprocessable (plan not orderable, currency).
+// The plan is named by id or slug. A service's provisioner plugin and
+// service type never change (see keepsBackend). A pending renewal invoice
+// is re-priced for the new terms. Errors: NotFound, Invalid, Conflict
+// (service not active, nothing to change), Unprocessable (plan_id: another
+// provisioner or service type, not orderable, currency; cycle).
 func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, in ChangeInput) (*ChangeResult, error) {
 	if in.When != "" && in.When != "now" && in.When != "end_of_term" {
 		return nil, apperr.Field("when", "must be now or end_of_term")
@@ -97,15 +99,12 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 		if accountID != "" && svc.AccountID != accountID {
 			return apperr.NotFoundf("no such service")
 		}
-		if (svc.Status != StatusActive && svc.Status != StatusSuspended) || svc.PeriodEnd == nil || svc.CancelAtPeriodEnd {
-			return apperr.New(apperr.Conflict, "only an active service that is not being cancelled can change plan").WithReason("service_" + svc.Status)
+		if err := changeable(svc); err != nil {
+			return err
 		}
-		plan := &Plan{}
-		if err := t.NewSelect().Model(plan).Where("id = ? OR slug = ?", in.PlanID, in.PlanID).Limit(1).Scan(ctx); err != nil {
-			if database.IsNoRows(err) {
-				return apperr.Field("plan_id", "no such plan")
-			}
-			return fmt.Errorf("billing: loading plan: %w", err)
+		plan, err := planByRef(ctx, t, in.PlanID, "plan_id")
+		if err != nil {
+			return err
 		}
 		cycle := in.Cycle
 		if cycle == "" {
@@ -115,18 +114,10 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 		if err != nil {
 			return err
 		}
-		if cur.FreeTier != plan.FreeTier {
-			// A free-tier service is a development sandbox under its own
-			// rules (one per account, verified customers, inactivity
-			// termination): it cannot become a paid one, and a paid one
-			// cannot move onto the free tier. Order the other plan instead.
-			return unprocessable("plan_id", "free_tier_plan_change", "a free-tier service cannot change to a paid plan, nor a paid one to a free-tier plan; order the plan instead")
+		if err := checkTarget(svc, cur, plan, "plan_id"); err != nil {
+			return err
 		}
 		switch {
-		case !plan.Active && plan.ID != svc.PlanID:
-			return unprocessable("plan_id", "plan_unavailable", "this plan can no longer be ordered")
-		case plan.Currency != svc.Currency:
-			return unprocessable("plan_id", "currency_mismatch", "this plan is priced in %s", plan.Currency)
 		case !plan.OffersCycle(cycle):
 			return unprocessable("cycle", "cycle_unavailable", "this plan is not offered %s", cycle)
 		case plan.ID == svc.PlanID && cycle == svc.Cycle:
@@ -158,6 +149,9 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 		ch.DaysInCycle = money.Days(*svc.PeriodStart, *svc.PeriodEnd)
 		ch.DaysLeft = min(max(money.Days(now, *svc.PeriodEnd), 0), ch.DaysInCycle)
 		res.Change, res.Service = ch, svc
+		if err := b.boundNextTerm(ctx, t, svc, plan.Price(cycle), cycle, "plan_id", "each term's total on this plan"); err != nil {
+			return err
+		}
 
 		if ch.Timing == "end_of_term" {
 			ch.Status, ch.EffectiveAt = "scheduled", *svc.PeriodEnd
@@ -187,10 +181,7 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 		for _, pt := range parts {
 			ch.Prorated += pt.amount
 		}
-		fromName := svc.PlanID
-		if from, err := b.planTx(ctx, t, svc.PlanID); err == nil {
-			fromName = from.Name
-		}
+		fromName := cur.Name
 		if err := b.insertChange(ctx, t, ch); err != nil {
 			return err
 		}
@@ -206,7 +197,7 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 				}
 				end := *svc.PeriodEnd
 				d := newDraft(svc.AccountID, ReasonUpgrade, &svc.ID, svc.Currency, now, now)
-				d.inv.PeriodStart, d.inv.PeriodEnd = &now, &end
+				d.inv.PeriodStart, d.inv.PeriodEnd, d.field = &now, &end, "plan_id"
 				for _, pt := range parts {
 					d.add(LineProration, fmt.Sprintf("Upgrade %s → %s, %d of %d days (%s – %s)", fromName, plan.Name, pt.days, pt.of,
 						pt.start.Format("2006-01-02"), pt.end.Format("2006-01-02")), &svc.ID, 1, pt.amount, &pt.start, &pt.end)
@@ -225,6 +216,9 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 			}
 		} else {
 			t.audit("billing.service.downgrade", svc.AccountID, "service", svc.ID, changeAudit(ch))
+			if ch.Prorated > money.MaxAmount {
+				return tooLarge("plan_id", "the credit for the unused days", ch.Prorated, svc.Currency)
+			}
 			if ch.Prorated > 0 {
 				res.Credit, err = b.creditArrived(ctx, t, ledger.Posting{
 					AccountID: svc.AccountID, Currency: svc.Currency, Amount: ch.Prorated, Kind: ledger.KindProration,

@@ -76,7 +76,9 @@ type CouponInput struct {
 	Active          *bool          `json:"active"`
 }
 
-// CreateCoupon adds a coupon. Staff only. Errors: Invalid, Conflict (code).
+// CreateCoupon adds a coupon, for the plans plan_ids names by id or slug
+// (stored as ids; none = every plan). Staff only. Errors: Invalid (an
+// unknown plan too), Conflict (code).
 func (b *Billing) CreateCoupon(ctx context.Context, in CouponInput) (*Coupon, error) {
 	var errs apperr.Fields
 	code := strings.ToUpper(strings.TrimSpace(in.Code))
@@ -134,6 +136,11 @@ func (b *Billing) CreateCoupon(ctx context.Context, in CouponInput) (*Coupon, er
 		c.ExpiresAt = &t
 	}
 	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		plans, err := resolvePlans(ctx, tx, in.PlanIDs, "plan_ids")
+		if err != nil {
+			return err
+		}
+		c.PlanIDs = encodeJSON(plans)
 		if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
 			if database.IsUniqueViolation(err) {
 				return apperr.Field("code", "is taken by another coupon")

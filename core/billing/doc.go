@@ -20,8 +20,9 @@
 //   - Services: Service, Services, ServiceAddons, Order, ChangePlan,
 //     AddAddon, RemoveAddon, Cancel, Terminate, RetryProvisioning;
 //     OnServiceStatus hook.
-//   - Suspension: Suspend / Unsuspend (own transaction) and SuspendTx /
-//     UnsuspendTx (inside yours), by reason (SuspendNonPayment,
+//   - Suspension: Suspend / Unsuspend (own transaction; Unsuspend refuses
+//     a reason not in force) and SuspendTx / UnsuspendTx (inside yours;
+//     UnsuspendTx reports whether it lifted anything), by reason (SuspendNonPayment,
 //     SuspendBudget, SuspendAdmin, SuspendAbuse or any lower-case name). A
 //     service is suspended while any reason is in force; payment lifts
 //     only SuspendNonPayment, so a budget or admin suspension stays.
@@ -55,8 +56,11 @@
 //
 // catalog.go, addons.go, coupons.go: the catalog. profile.go: billing
 // profiles and tax. services.go: orders and services. lifecycle.go:
-// payment effects, suspensions, termination. provision.go, sync.go: the
-// provisioner jobs. invoices.go: invoices and numbering. credit.go: credit
+// payment effects, suspensions, termination. provision.go,
+// provision_ready.go, sync.go: the provisioner jobs (Create, the readiness
+// polls of a backend still installing, the failure path that refunds a
+// paid order, and the backend sync); a failed plugin call is retried by a
+// snooze after the backoff or the plugin's retry-after, whichever is later. invoices.go: invoices and numbering. credit.go: credit
 // application and adjustments. changes.go: plan changes and proration.
 // service_addons.go: add-ons added to and removed from a running service.
 // payments.go, methods.go, topups.go, refunds.go, webhooks.go: the payment

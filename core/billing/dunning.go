@@ -355,7 +355,7 @@ func (b *Billing) terminateOverdue(ctx context.Context, t *txn, id string) error
 	}
 	t.audit("billing.service.terminate", svc.AccountID, "service", svc.ID, map[string]any{"reason": SuspendNonPayment, "voided_invoices": len(open)})
 	return b.tell(ctx, t, notify.Event{Type: notify.ServiceTerminated, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
-		Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc),
+		Data: map[string]any{"service_id": svc.ID, "service_name": b.serviceName(ctx, t, svc),
 			"reason": fmt.Sprintf("its invoice stayed unpaid for %d days", b.opts.TerminateAfterDays)}})
 }
 
@@ -373,7 +373,8 @@ func (b *Billing) reconcileBackends(ctx context.Context) error {
 			WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 				return q.Where("s.status = ? AND s.backend_state = ?", StatusSuspended, backendActive).
 					WhereOr("s.status = ? AND s.backend_state = ?", StatusActive, backendSuspended).
-					WhereOr("s.status IN (?) AND s.backend_state IN (?)", bun.List([]string{StatusTerminated, StatusCancelled}), bun.List([]string{backendActive, backendSuspended})).
+					WhereOr("s.status = ? AND s.backend_state = ?", StatusFailed, backendInstalling).
+					WhereOr("s.status IN (?) AND s.backend_state IN (?)", bun.List([]string{StatusTerminated, StatusCancelled}), bun.List([]string{backendActive, backendSuspended, backendInstalling})).
 					WhereOr("s.status IN (?) AND s.backend_plan_id <> '' AND s.backend_plan_id <> s.plan_id", bun.List([]string{StatusActive, StatusSuspended})).
 					WhereOr("s.status IN (?) AND s.backend_state <> '' AND s.backend_options_version <> s.options_version", bun.List([]string{StatusActive, StatusSuspended}))
 			}).OrderExpr("s.id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &rows)

@@ -200,7 +200,7 @@ func TestAdminOverHTTP(t *testing.T) {
 		if svc.Status != "suspended" || len(svc.Suspensions) != 1 || svc.Suspensions[0] != "admin" {
 			t.Errorf("after suspend: %+v", svc)
 		}
-		a.must(t, 200, "POST", "/api/v1/admin/services/"+order.Service.ID+"/unsuspend", a.staff, map[string]any{}).decode(t, &svc)
+		a.must(t, 200, "POST", "/api/v1/admin/services/"+order.Service.ID+"/unsuspend", a.staff, map[string]any{"reason": "admin"}).decode(t, &svc)
 		if svc.Status != "active" {
 			t.Errorf("after unsuspend: %+v", svc)
 		}
@@ -219,5 +219,58 @@ func TestAdminOverHTTP(t *testing.T) {
 			return len(got.Steps) == 1 && got.Steps[0].Status == "succeeded"
 		})
 		a.must(t, 403, "GET", "/api/v1/admin/billing/runs", a.customer, nil)
+	})
+}
+
+// TestOrderOptionsRefusedOverHTTP: an order choosing options the plan does
+// not offer is a 422 problem naming each options.<key>, valid against the
+// OpenAPI document, and orders nothing; the plan shows what it offers.
+func TestOrderOptionsRefusedOverHTTP(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setup(t, db, setupOpts{noHost: true, noJobs: true})
+		a := tb.api(t)
+		a.must(t, 201, "POST", "/api/v1/admin/plans", a.staff, map[string]any{
+			"slug": "vps-1", "name": "VPS 1", "service_type": "vps", "currency": "USD", "monthly_price": 999, "plugin": "testprov",
+			"plugin_options": map[string]string{"size": "1"}, "order_options": map[string][]string{"hostname": {}},
+		})
+		var problem struct {
+			Code   string `json:"code"`
+			Errors []struct {
+				Field string `json:"field"`
+			} `json:"errors"`
+		}
+		a.must(t, 422, "POST", "/api/v1/admin/plans", a.staff, map[string]any{
+			"slug": "vps-2", "name": "VPS 2", "service_type": "vps", "currency": "USD", "monthly_price": 999, "plugin": "testprov",
+			"plugin_options": map[string]string{"extra_ipv4": "16"},
+		}).decode(t, &problem)
+		if problem.Code != "option_refused" || len(problem.Errors) != 1 || problem.Errors[0].Field != "plugin_options.extra_ipv4" {
+			t.Errorf("plan with an out-of-range option: %+v", problem)
+		}
+		var plan struct {
+			OrderOptions map[string][]string `json:"order_options"`
+		}
+		a.must(t, 200, "GET", "/api/v1/plans/vps-1", "", nil).decode(t, &plan)
+		if diff := cmp.Diff(map[string][]string{"hostname": {}}, plan.OrderOptions); diff != "" {
+			t.Errorf("public plan's order_options (-want +got):\n%s", diff)
+		}
+
+		tb.credit(t, a.account, 5000)
+		a.must(t, 422, "POST", "/api/v1/accounts/"+a.account+"/orders", a.customer, map[string]any{
+			"plan_id": "vps-1", "options": map[string]string{"hostname": "web1", "size": "64", "docker_image": "attacker/miner"},
+		}).decode(t, &problem)
+		var fields []string
+		for _, e := range problem.Errors {
+			fields = append(fields, e.Field)
+		}
+		if diff := cmp.Diff([]string{"options.docker_image", "options.size"}, fields); diff != "" || problem.Code != "option_refused" {
+			t.Errorf("order with forbidden options: code %q, fields (-want +got):\n%s", problem.Code, diff)
+		}
+		if invs := tb.invoices(t, billing.InvoiceFilter{AccountID: a.account}); len(invs) != 0 {
+			t.Errorf("invoices after the refused order: %d", len(invs))
+		}
+		a.must(t, 201, "POST", "/api/v1/accounts/"+a.account+"/orders", a.customer, map[string]any{
+			"plan_id": "vps-1", "options": map[string]string{"hostname": "web1"},
+		})
 	})
 }

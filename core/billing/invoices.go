@@ -110,6 +110,9 @@ type InvoiceLine struct {
 type draft struct {
 	inv   *Invoice
 	lines []InvoiceLine
+	// field is the request field a total over money.MaxAmount is blamed
+	// on ("" = total).
+	field string
 }
 
 func newDraft(accountID, reason string, serviceID *string, cur money.Currency, due, now time.Time) *draft {
@@ -190,6 +193,9 @@ func (b *Billing) createInvoice(ctx context.Context, t *txn, d *draft, p *Profil
 		return err
 	}
 	d.price(p, taxFor(p, rates))
+	if err := d.bounded(d.field, "the invoice's total"); err != nil {
+		return err
+	}
 	num, err := takeNumbers(ctx, t, 1)
 	if err != nil {
 		return err
@@ -390,8 +396,8 @@ func (b *Billing) CreateManualInvoice(ctx context.Context, accountID string, in 
 		if l.Quantity < 1 || l.Quantity > 100000 {
 			errs.Add(fmt.Sprintf("lines[%d].quantity", i), "must be from 1 to 100000")
 		}
-		if l.UnitAmount < 0 || l.UnitAmount > money.MaxAmount/100000 {
-			errs.Add(fmt.Sprintf("lines[%d].unit_amount", i), "must be a non-negative number of minor units")
+		if l.UnitAmount < 0 || l.UnitAmount > money.MaxAmount {
+			errs.Add(fmt.Sprintf("lines[%d].unit_amount", i), "must be from 0 to %d minor units", money.MaxAmount)
 		}
 	}
 	if in.DueDays < 0 || in.DueDays > 365 {
@@ -408,7 +414,7 @@ func (b *Billing) CreateManualInvoice(ctx context.Context, accountID string, in 
 		}
 		now := b.now()
 		d = newDraft(accountID, ReasonManual, nil, p.Currency, now.AddDate(0, 0, in.DueDays), now)
-		d.inv.Memo = in.Memo
+		d.inv.Memo, d.field = in.Memo, "lines"
 		for _, l := range in.Lines {
 			d.add(LineCustom, l.Description, nil, l.Quantity, l.UnitAmount, nil, nil)
 		}
@@ -418,6 +424,9 @@ func (b *Billing) CreateManualInvoice(ctx context.Context, accountID string, in 
 				return err
 			}
 			d.price(p, taxFor(p, rates))
+			if err := d.bounded(d.field, "the invoice's total"); err != nil {
+				return err
+			}
 			if err := d.store(ctx, t); err != nil {
 				return fmt.Errorf("billing: inserting draft invoice: %w", err)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -176,15 +177,17 @@ func (b *Billing) setStatus(ctx context.Context, t *txn, svc *Service, status st
 }
 
 // endService terminates or cancels a service and queues the backend's
-// termination.
+// termination. An error of the service's earlier life (a failed
+// provisioning attempt or backend call) is cleared: the service has ended,
+// and a failure of the termination at the backend is written anew.
 func (b *Billing) endService(ctx context.Context, t *txn, svc *Service, status string) error {
 	now := b.now()
-	svc.EndedAt = &now
+	svc.EndedAt, svc.LastError = &now, ""
 	if _, err := t.NewUpdate().Table("service_suspensions").Set("lifted_at = ?", now).
 		Where("service_id = ?", svc.ID).Where("lifted_at IS NULL").Exec(ctx); err != nil {
 		return fmt.Errorf("billing: closing suspensions of %s: %w", svc.ID, err)
 	}
-	if err := b.setStatus(ctx, t, svc, status, "ended_at"); err != nil {
+	if err := b.setStatus(ctx, t, svc, status, "ended_at", "last_error"); err != nil {
 		return err
 	}
 	if svc.ExternalID != "" || svc.BackendState != "" {
@@ -224,8 +227,10 @@ func (b *Billing) SuspendTx(ctx context.Context, tx bun.Tx, serviceID, reason, n
 	return added, err
 }
 
-// Unsuspend lifts one reason; the service is active again when no reason
-// is left. Errors: NotFound, Invalid.
+// Unsuspend lifts the named suspension; the service is active again when
+// no reason is left. A reason that is missing or not in force lifts
+// nothing and is refused, naming the suspensions in force. Errors:
+// NotFound, Invalid, Unprocessable (reason_not_in_force).
 func (b *Billing) Unsuspend(ctx context.Context, serviceID, reason string) (*Service, error) {
 	var svc *Service
 	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
@@ -233,10 +238,36 @@ func (b *Billing) Unsuspend(ctx context.Context, serviceID, reason string) (*Ser
 		if svc, err = b.serviceTx(ctx, t, serviceID, true); err != nil {
 			return err
 		}
-		_, err = b.lift(ctx, t, svc, reason)
-		return err
+		if reason != "" {
+			lifted, err := b.lift(ctx, t, svc, reason)
+			if err != nil || lifted {
+				return err
+			}
+		}
+		return b.notInForce(ctx, t, svc, reason)
 	})
 	return svc, err
+}
+
+// notInForce is the refusal of an unsuspension whose reason is missing or
+// not in force: it lists the suspensions that are.
+func (b *Billing) notInForce(ctx context.Context, t *txn, svc *Service, reason string) error {
+	var active []string
+	if err := t.NewSelect().Model((*Suspension)(nil)).Column("reason").Where("service_id = ?", svc.ID).
+		Where("lifted_at IS NULL").OrderExpr("created_at ASC").Scan(ctx, &active); err != nil {
+		return fmt.Errorf("billing: listing suspensions of %s: %w", svc.ID, err)
+	}
+	msg := "names the suspension to lift; the service has none in force"
+	if len(active) > 0 {
+		msg = "names the suspension to lift, one of those in force: " + strings.Join(active, ", ")
+	}
+	if reason == "" {
+		msg = "is required: it " + msg
+	} else {
+		msg = fmt.Sprintf("%q is not in force; it %s", reason, msg)
+	}
+	return &apperr.Error{Code: apperr.Unprocessable, Reason: "reason_not_in_force", Message: "no such suspension is in force",
+		Fields: []apperr.FieldError{{Field: "reason", Message: msg}}}
 }
 
 // UnsuspendTx is Unsuspend inside the caller's transaction; it reports
@@ -291,7 +322,7 @@ func (b *Billing) suspend(ctx context.Context, t *txn, svc *Service, reason, not
 		}
 		b.enqueueSync(t, svc)
 		err := b.tell(ctx, t, notify.Event{Type: notify.ServiceSuspended, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
-			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc), "reason": reasonText(reason)}})
+			Data: map[string]any{"service_id": svc.ID, "service_name": b.serviceName(ctx, t, svc), "reason": reasonText(reason)}})
 		if err != nil {
 			return false, err
 		}
@@ -324,7 +355,7 @@ func (b *Billing) lift(ctx context.Context, t *txn, svc *Service, reason string)
 		}
 		b.enqueueSync(t, svc)
 		err := b.tell(ctx, t, notify.Event{Type: notify.ServiceUnsuspended, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
-			Data: map[string]any{"service_id": svc.ID, "service_name": serviceLabel(svc)}})
+			Data: map[string]any{"service_id": svc.ID, "service_name": b.serviceName(ctx, t, svc)}})
 		if err != nil {
 			return false, err
 		}
@@ -349,14 +380,6 @@ func (b *Billing) liftNonPaymentIfClear(ctx context.Context, t *txn, svc *Servic
 	}
 	_, err = b.lift(ctx, t, svc, SuspendNonPayment)
 	return err
-}
-
-// serviceLabel is what customers call a service: its label, else its id.
-func serviceLabel(s *Service) string {
-	if s.Label != "" {
-		return s.Label
-	}
-	return s.ID
 }
 
 func reasonText(reason string) string {

@@ -98,6 +98,7 @@ type testBundle struct {
 	host     *pluginhost.Host
 	outbox   *outbox.Outbox
 	notify   *notify.Service
+	reg      *jobs.Registry
 	clock    *clock
 	stateDir string
 	ctx      context.Context
@@ -108,6 +109,11 @@ type setupOpts struct {
 	plugins []pluginhost.Spec
 	noJobs  bool
 	noHost  bool
+	// notify configures the notification service (PublicURL is set).
+	notify notify.Options
+	// wire connects other domains to billing and the job registry before
+	// the job engine is built, as app wiring does (budget caps, say).
+	wire func(tb *testBundle)
 }
 
 func date(s string) time.Time {
@@ -126,7 +132,9 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
 	tb.outbox = outbox.New(db, reg)
-	ns, err := notify.New(db, tb.outbox, reg, notify.Options{PublicURL: "http://billing.test"})
+	nopts := so.notify
+	nopts.PublicURL = "http://billing.test"
+	ns, err := notify.New(db, tb.outbox, reg, nopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +149,17 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 		opts.ProvisionMaxAttempts = 3
 	}
 	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns}, opts)
-	if !so.noHost {
+	if so.noHost {
+		// As after a core ran it once: testprov's option declaration is
+		// stored (read here in describe mode, as `catalog import` does).
+		d, err := pluginhost.Describe(tb.ctx, bins["testprov"], "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tb.b.RecordOptions(tb.ctx, "testprov", d.Version, d.Options); err != nil {
+			t.Fatal(err)
+		}
+	} else {
 		h, err := pluginhost.New(pluginhost.Options{BackoffBase: 50 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
@@ -155,6 +173,10 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 		}
 		tb.host = h
 		tb.b.SetPlugins(h)
+	}
+	tb.reg = reg
+	if so.wire != nil {
+		so.wire(tb)
 	}
 	engine, err := jobs.New(db, reg, jobs.Options{Workers: 20, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute})
@@ -256,6 +278,7 @@ type backendRecord struct {
 	CreateAttempts int               `json:"create_attempts"`
 	Calls          []string          `json:"calls"`
 	Options        map[string]string `json:"options"`
+	Polls          int               `json:"polls"`
 }
 
 func (tb *testBundle) backend(t testing.TB, serviceID string) backendRecord {

@@ -21,9 +21,13 @@ func TestOrderPaidByCreditIsProvisioned(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		tb := setup(t, db, setupOpts{})
 		acc := tb.account(t)
-		plan := tb.plan(t, "vps-1", 999, map[string]string{"size": "small"})
+		plan, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{Slug: "vps-1", Name: "VPS 1", ServiceType: "vps", Currency: "USD", MonthlyPrice: 999,
+			Plugin: "testprov", PluginOptions: map[string]string{"size": "small"}, OrderOptions: map[string][]string{"hostname": {}}})
+		if err != nil {
+			t.Fatal(err)
+		}
 		tb.credit(t, acc, 5000)
-		res, err := tb.b.Order(tb.ctx, acc, billing.OrderInput{PlanID: plan.ID, Cycle: money.Quarterly, Label: "web", Options: map[string]string{"hostname": "web1", "size": "huge"}})
+		res, err := tb.b.Order(tb.ctx, acc, billing.OrderInput{PlanID: plan.ID, Cycle: money.Quarterly, Label: "web", Options: map[string]string{"hostname": "web1"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +41,7 @@ func TestOrderPaidByCreditIsProvisioned(t *testing.T) {
 		}
 		got := tb.backend(t, svc.ID)
 		want := backendRecord{ExternalID: "ext-" + svc.ID, State: "active", CreateAttempts: 1, Calls: []string{"create"},
-			Options: map[string]string{"hostname": "web1", "size": "small"}} // the plan's options win
+			Options: map[string]string{"hostname": "web1", "size": "small"}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("backend (-want +got):\n%s", diff)
 		}

@@ -269,6 +269,8 @@ type stepWorker[S stepName] struct {
 	b *Billing
 }
 
+// Timeout is capped by the engine (2m with the derived rescue horizon); a
+// step that runs out of it continues in a follow-up run (see Work).
 func (w *stepWorker[S]) Timeout(*river.Job[stepArgs[S]]) time.Duration {
 	return w.b.timeout(30 * time.Minute)
 }
@@ -288,7 +290,20 @@ func (w *stepWorker[S]) Work(ctx context.Context, job *river.Job[stepArgs[S]]) e
 		On("CONFLICT (run_id, step) DO UPDATE").Set("status = 'running', attempts = EXCLUDED.attempts, error = ''").Exec(ctx); err != nil {
 		return fmt.Errorf("billing: recording step %s: %w", name, err)
 	}
-	n, stepErr := b.RunStepNow(ctx, name, job.Args.AsOf)
+	stepCtx, cancel := jobs.Reserve(ctx, 15*time.Second)
+	n, stepErr := b.RunStepNow(stepCtx, name, job.Args.AsOf)
+	cancel()
+	if stepErr != nil && jobs.Cut(ctx, stepCtx) {
+		// The budget ran out with work left (the timeout is kept short so
+		// a crashed replica's work is rescued soon): record the progress
+		// and continue in a follow-up run of this job. The step is
+		// idempotent, so it picks up what is still to do.
+		if _, err := b.db.NewUpdate().Model((*RunStep)(nil)).Set("processed = processed + ?", n).
+			Where("run_id = ?", job.Args.RunID).Where("step = ?", name).Exec(ctx); err != nil {
+			return fmt.Errorf("billing: recording step %s: %w", name, err)
+		}
+		return jobs.Continue()
+	}
 	status, msg := "succeeded", ""
 	if stepErr != nil {
 		status, msg = "failed", truncate(stepErr.Error(), 1000)
@@ -338,6 +353,7 @@ func (d dailyAt) Next(now time.Time) time.Time {
 // registerJobs adds billing's workers and the daily run.
 func (b *Billing) registerJobs(reg *jobs.Registry) {
 	jobs.Add(reg, &provisionWorker{b: b})
+	jobs.Add(reg, &readyWorker{b: b})
 	jobs.Add(reg, &syncWorker{b: b})
 	jobs.Add(reg, &chargeWorker{b: b})
 	jobs.Add(reg, &topUpWorker{b: b})

@@ -81,12 +81,12 @@ func (b *Billing) AddAddon(ctx context.Context, accountID, serviceID string, in 
 		if err != nil {
 			return err
 		}
-		a := &Addon{}
-		if err := t.NewSelect().Model(a).Where("id = ? OR slug = ?", in.AddonID, in.AddonID).Limit(1).Scan(ctx); err != nil {
-			if database.IsNoRows(err) {
-				return apperr.Field("addon_id", "no such add-on")
-			}
-			return fmt.Errorf("billing: loading add-on: %w", err)
+		a, err := findAddon(ctx, t, in.AddonID)
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return apperr.Field("addon_id", "no such add-on")
+		}
+		if err != nil {
+			return err
 		}
 		switch {
 		case !a.Active:
@@ -125,8 +125,12 @@ func (b *Billing) AddAddon(ctx context.Context, accountID, serviceID string, in 
 			}
 		}
 
+		_, nextCycle, nextPrice := renewalTerms(svc)
+		if err := b.boundNextTerm(ctx, t, svc, nextPrice, nextCycle, "quantity", "each term's total with these units"); err != nil {
+			return err
+		}
 		now := b.now()
-		parts := prorationParts(svc, now, int64(in.Quantity)*sa.UnitPrice)
+		parts := prorationParts(svc, now, satMul(in.Quantity, sa.UnitPrice))
 		res.DaysLeft, res.DaysInCycle = parts[0].days, parts[0].of
 		for _, pt := range parts {
 			res.Prorated += pt.amount
@@ -142,7 +146,7 @@ func (b *Billing) AddAddon(ctx context.Context, accountID, serviceID string, in 
 			// the service, and the reasons are fixed by the schema.
 			end := *svc.PeriodEnd
 			d := newDraft(svc.AccountID, ReasonUpgrade, &svc.ID, svc.Currency, now, now)
-			d.inv.PeriodStart, d.inv.PeriodEnd = &now, &end
+			d.inv.PeriodStart, d.inv.PeriodEnd, d.field = &now, &end, "quantity"
 			for _, pt := range parts {
 				// One line per part, rounded once: the units' price times
 				// the days over the term's days.
@@ -193,7 +197,11 @@ func (b *Billing) RemoveAddon(ctx context.Context, accountID, serviceID, addonID
 		if err != nil {
 			return err
 		}
-		sa, err := b.serviceAddonTx(ctx, t, svc.ID, addonID)
+		named, err := findAddon(ctx, t, addonID)
+		if err != nil {
+			return apperr.NotFoundf("this service has no such add-on")
+		}
+		sa, err := b.serviceAddonTx(ctx, t, svc.ID, named.ID)
 		if err != nil {
 			return err
 		}
@@ -249,6 +257,9 @@ func (b *Billing) RemoveAddon(ctx context.Context, accountID, serviceID, addonID
 			res.Prorated += pt.amount
 		}
 		changes["prorated"], changes["days_left"], changes["days_in_cycle"] = res.Prorated, res.DaysLeft, res.DaysInCycle
+		if res.Prorated > money.MaxAmount {
+			return tooLarge("quantity", "the credit for the unused days", res.Prorated, svc.Currency)
+		}
 		if res.Prorated > 0 {
 			res.Credit, err = b.creditArrived(ctx, t, ledger.Posting{
 				AccountID: svc.AccountID, Currency: svc.Currency, Amount: res.Prorated, Kind: ledger.KindProration,

@@ -140,7 +140,8 @@ type OrderInput struct {
 	Addons     []AddonChoice `json:"addons"`
 	Label      string        `json:"label"`
 	// Options are the customer's choices (hostname, location) passed to
-	// the provisioner; the plan's own options win on a clash.
+	// the provisioner: only keys the plugin declares customer-choosable and
+	// the plan offers (order_options), with a value offered.
 	Options map[string]string `json:"options"`
 }
 
@@ -191,9 +192,13 @@ func (in *OrderInput) validate() error {
 // Order creates a pending service and its order invoice, due now. Credit
 // pays it first; what is left is charged to the default payment method.
 // Once paid, the service is provisioned by a job. The account's orders are
-// serialised (the balance row lock), so free-tier limits hold under
-// concurrency. Errors: Invalid, Unprocessable (plan not orderable, coupon,
-// currency, free-tier limit).
+// serialised (the balance row lock), so free-tier limits and the bound on
+// unpaid orders (Options.MaxOpenOrders) hold under concurrency. Plans and
+// add-ons are named by id or slug. Errors: Invalid, Unprocessable (plan not
+// orderable, coupon, currency, free-tier limit, open_orders_limit,
+// amount_too_large: a term whose invoice would exceed money.MaxAmount,
+// options the plugin or plan does not let the customer choose, each named
+// options.<key>), Unavailable (the plugin never described its options).
 func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*OrderResult, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
@@ -204,12 +209,9 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		if err != nil {
 			return err
 		}
-		plan := &Plan{}
-		if err := t.NewSelect().Model(plan).Where("id = ? OR slug = ?", in.PlanID, in.PlanID).Limit(1).Scan(ctx); err != nil {
-			if database.IsNoRows(err) {
-				return apperr.Field("plan_id", "no such plan")
-			}
-			return fmt.Errorf("billing: loading plan: %w", err)
+		plan, err := planByRef(ctx, t, in.PlanID, "plan_id")
+		if err != nil {
+			return err
 		}
 		switch {
 		case !plan.Active:
@@ -218,6 +220,9 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 			return unprocessable("cycle", "cycle_unavailable", "this plan is not offered %s", in.Cycle)
 		case plan.Currency != p.Currency:
 			return unprocessable("plan_id", "currency_mismatch", "this plan is priced in %s and the account pays in %s", plan.Currency, p.Currency)
+		}
+		if err := b.checkOrderOptions(ctx, plan, in.Options); err != nil {
+			return err
 		}
 		if _, err := b.ledger.Lock(ctx, t.Tx, accountID, p.Currency); err != nil {
 			return err
@@ -252,12 +257,12 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		var addons []ServiceAddon
 		var addonDefs []*Addon
 		for i, choice := range in.Addons {
-			a := &Addon{}
-			if err := t.NewSelect().Model(a).Where("id = ?", choice.AddonID).Scan(ctx); err != nil {
-				if database.IsNoRows(err) {
-					return apperr.Field(fmt.Sprintf("addons[%d].addon_id", i), "no such add-on")
-				}
-				return fmt.Errorf("billing: loading add-on: %w", err)
+			a, err := findAddon(ctx, t, choice.AddonID)
+			if apperr.CodeOf(err) == apperr.NotFound {
+				return apperr.Field(fmt.Sprintf("addons[%d].addon_id", i), "no such add-on")
+			}
+			if err != nil {
+				return err
 			}
 			field := fmt.Sprintf("addons[%d]", i)
 			switch {
@@ -270,6 +275,13 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 			}
 			addons = append(addons, ServiceAddon{ServiceID: svc.ID, AddonID: a.ID, Quantity: choice.Quantity, UnitPrice: a.Price(in.Cycle)})
 			addonDefs = append(addonDefs, a)
+		}
+		charges, field := []int64{svc.Price}, "plan_id"
+		for _, a := range addons {
+			charges, field = append(charges, satMul(a.Quantity, a.UnitPrice)), "addons"
+		}
+		if err := b.boundTerm(ctx, t, p, field, "each term's total", charges...); err != nil {
+			return err
 		}
 		if _, err := t.NewInsert().Model(svc).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: inserting service: %w", err)
@@ -285,7 +297,7 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		start := money.Date(now)
 		end := money.AddCycle(start, in.Cycle, start.Day())
 		d := newDraft(accountID, ReasonOrder, &svc.ID, p.Currency, now, now)
-		d.inv.PeriodStart, d.inv.PeriodEnd = &start, &end
+		d.inv.PeriodStart, d.inv.PeriodEnd, d.field = &start, &end, field
 		d.add(LinePlan, lineText(plan.Name, in.Cycle, start, end), &svc.ID, 1, svc.Price, &start, &end)
 		for i, a := range addons {
 			d.add(LineAddon, lineText(addonDefs[i].Name, in.Cycle, start, end), &svc.ID, a.Quantity, a.UnitPrice, &start, &end)
@@ -304,6 +316,11 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		if err := b.afterIssue(ctx, t, d.inv); err != nil {
 			return err
 		}
+		// Counted once credit has paid what it can: an order paid at once
+		// (free, or from credit) leaves nothing unpaid.
+		if err := b.checkOpenOrders(ctx, t, accountID); err != nil {
+			return err
+		}
 		res.Invoice = d.inv
 		res.Service, err = b.serviceTx(ctx, t, svc.ID, false)
 		return err
@@ -312,6 +329,29 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		return nil, err
 	}
 	return res, nil
+}
+
+// ReasonOpenOrdersLimit is the reason of an order refused because the
+// account has billing.max_open_orders unpaid orders.
+const ReasonOpenOrdersLimit = "open_orders_limit"
+
+// checkOpenOrders refuses, inside the order's transaction (which then
+// rolls back), an order that leaves the account with more than
+// MaxOpenOrders unpaid orders (open order invoices), so that nobody can
+// pile up pending services and invoices without paying. Orders of an
+// account are serialised on its balance row, so the bound holds under
+// concurrent orders.
+func (b *Billing) checkOpenOrders(ctx context.Context, t *txn, accountID string) error {
+	n, err := t.NewSelect().Model((*Invoice)(nil)).Where("account_id = ?", accountID).
+		Where("status = ?", InvoiceOpen).Where("reason = ?", ReasonOrder).Count(ctx)
+	if err != nil {
+		return fmt.Errorf("billing: counting open orders: %w", err)
+	}
+	if n > int64(b.opts.MaxOpenOrders) {
+		return apperr.New(apperr.Unprocessable, "the account has %d unpaid orders, the most it may have open (billing.max_open_orders): pay or cancel one first", n-1).
+			WithReason(ReasonOpenOrdersLimit)
+	}
+	return nil
 }
 
 // charged is the sum of the draft's non-negative lines.

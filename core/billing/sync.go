@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -47,12 +48,18 @@ type syncWorker struct {
 
 func (w *syncWorker) Timeout(*river.Job[syncArgs]) time.Duration { return w.b.timeout(5 * time.Minute) }
 
+// NextRetry spaces the retries of a job that failed on its own; a failed
+// plugin call is retried by a snooze (retryLater).
 func (w *syncWorker) NextRetry(job *river.Job[syncArgs]) time.Time { return w.b.nextRetry(job.Attempt) }
 
 // Work makes at most a few calls, re-reading the service after each, so a
 // change made while it ran is followed too. Every call's idempotency key
 // carries the wanted-state version, so a retried job never repeats a call
-// the backend already acted on and a new version is a new call.
+// the backend already acted on and a new version is a new call. A failed
+// call is written on the service (last_error, with backend_state still the
+// backend's last confirmed state) and retried with backoff, never sooner
+// than the plugin's retry-after; the daily run re-queues a service still
+// out of step after the attempts.
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[syncArgs]) error {
 	b := w.b
 	for range 4 {
@@ -64,15 +71,19 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[syncArgs]) error {
 			return err
 		}
 		done, err := b.syncOnce(ctx, svc)
+		if errors.Is(err, errPluginDown) {
+			return b.waitForPlugin(ctx, job.JobRow)
+		}
 		if err != nil {
-			final := job.Attempt >= b.opts.ProvisionMaxAttempts || permanent(err)
+			attempt := attemptOf(job.JobRow)
+			final := attempt >= b.opts.ProvisionMaxAttempts || permanent(err)
 			if rerr := b.recordSyncFailure(ctx, svc, err, final); rerr != nil {
 				return rerr
 			}
 			if final {
 				return river.JobCancel(err)
 			}
-			return err
+			return b.retryLater(attempt, err)
 		}
 		if done {
 			return nil
@@ -95,6 +106,9 @@ func (b *Billing) syncOnce(ctx context.Context, svc *Service) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if b.pluginDown(plan.Plugin) {
+		return false, errPluginDown
+	}
 	key := func(op string) string { return fmt.Sprintf("%s:%s:v%d", op, svc.ID, svc.StateVersion) }
 	var action, state string
 	prov, err := b.provisioner(plan.Plugin)
@@ -102,7 +116,10 @@ func (b *Billing) syncOnce(ctx context.Context, svc *Service) (bool, error) {
 		return false, err
 	}
 	switch {
-	case (svc.Status == StatusTerminated || svc.Status == StatusCancelled) && svc.BackendState != backendTerminated:
+	case (svc.Status == StatusTerminated || svc.Status == StatusCancelled) && svc.BackendState != backendTerminated,
+		svc.Status == StatusFailed && svc.BackendState == backendInstalling:
+		// An ended service, or one whose install failed or never finished
+		// (its order refunded): nothing of it may stay at the backend.
 		action, state = "terminate", backendTerminated
 		_, err = prov.Terminate(ctx, &pb.TerminateRequest{Service: ref, IdempotencyKey: key("terminate")})
 	case svc.Status == StatusSuspended && svc.BackendState == backendActive:

@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -47,12 +48,17 @@ type DB struct {
 	Dialect Dialect
 	// Name is a display form of the location, without credentials.
 	Name string
+
+	outage *outage
 }
 
 // Options tune the pools.
 type Options struct {
 	MaxOpenConns int // PostgreSQL pool size
 	ReadConns    int // SQLite read-only pool size
+	// Logger receives one line when the database becomes unreachable and
+	// one when it is back (nil: silent).
+	Logger *slog.Logger
 }
 
 // Open connects to url: "sqlite:PATH" or "postgres://…". The SQLite file's
@@ -64,13 +70,28 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	if opts.ReadConns <= 0 {
 		opts.ReadConns = 4
 	}
+	var db *DB
+	var err error
 	switch {
 	case strings.HasPrefix(rawURL, "sqlite:"):
-		return openSQLite(ctx, strings.TrimPrefix(rawURL, "sqlite:"), opts)
+		db, err = openSQLite(ctx, strings.TrimPrefix(rawURL, "sqlite:"), opts)
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
-		return openPostgres(ctx, rawURL, opts)
+		db, err = openPostgres(ctx, rawURL, opts)
+	default:
+		return nil, fmt.Errorf("database: unsupported url %q (use sqlite:PATH or postgres://…)", redact(rawURL))
 	}
-	return nil, fmt.Errorf("database: unsupported url %q (use sqlite:PATH or postgres://…)", redact(rawURL))
+	if err != nil {
+		return nil, err
+	}
+	db.outage = &outage{logger: opts.Logger}
+	shared := db.Read == db.DB
+	db.DB = db.DB.WithQueryHook(outageHook{db.outage})
+	if shared {
+		db.Read = db.DB
+	} else {
+		db.Read = db.Read.WithQueryHook(outageHook{db.outage})
+	}
+	return db, nil
 }
 
 func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {

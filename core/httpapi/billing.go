@@ -8,7 +8,6 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ezscale/platform/core/accounts"
-	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/ratelimit"
 )
@@ -30,7 +29,7 @@ func (m *BillingAPI) Routes(s *Server) {
 	if topUps == nil {
 		topUps = s.sensitive()
 	}
-	admin := accounts.StaffAdmin
+	support, admin := accounts.StaffSupport, accounts.StaffAdmin
 	acct := "/api/v1/accounts/{account_id}"
 	routes := []Route{
 		// Public catalog and gateway webhooks.
@@ -40,62 +39,62 @@ func (m *BillingAPI) Routes(s *Server) {
 		{Method: "POST", Path: "/api/v1/webhooks/payments/{plugin}", Auth: Public, Handler: m.webhook},
 
 		// The customer's account.
-		{Method: "GET", Path: acct + "/billing-profile", Auth: User, Scope: "billing:read", Handler: m.getProfile},
-		{Method: "PATCH", Path: acct + "/billing-profile", Auth: User, Scope: "billing:write", Handler: m.updateProfile},
-		{Method: "GET", Path: acct + "/services", Auth: User, Scope: "services:read", Handler: m.listServices},
-		{Method: "GET", Path: acct + "/services/{service_id}", Auth: User, Scope: "services:read", Handler: m.getService},
-		{Method: "GET", Path: acct + "/services/{service_id}/plan-changes", Auth: User, Scope: "services:read", Handler: m.listPlanChanges},
-		{Method: "POST", Path: acct + "/orders", Auth: User, Scope: "billing:write", Idempotent: true, Handler: m.order},
-		{Method: "POST", Path: acct + "/services/{service_id}/change-plan", Auth: User, Scope: "billing:write", Idempotent: true, Handler: m.changePlan},
-		{Method: "POST", Path: acct + "/services/{service_id}/cancel", Auth: User, Scope: "services:write", Idempotent: true, Handler: m.cancelService},
-		{Method: "GET", Path: acct + "/services/{service_id}/addons", Auth: User, Scope: "services:read", Handler: m.listServiceAddons},
-		{Method: "POST", Path: acct + "/services/{service_id}/addons", Auth: User, Scope: "billing:write", Idempotent: true, Handler: m.addServiceAddon},
-		{Method: "POST", Path: acct + "/services/{service_id}/addons/{addon_id}/remove", Auth: User, Scope: "billing:write", Idempotent: true, Handler: m.removeServiceAddon},
-		{Method: "GET", Path: acct + "/invoices", Auth: User, Scope: "billing:read", Handler: m.listInvoices},
-		{Method: "GET", Path: acct + "/invoices/{invoice_id}", Auth: User, Scope: "billing:read", Handler: m.getInvoice},
-		{Method: "POST", Path: acct + "/invoices/{invoice_id}/pay", Auth: User, Scope: "billing:write", Idempotent: true, Handler: m.payInvoice},
-		{Method: "GET", Path: acct + "/credit", Auth: User, Scope: "billing:read", Handler: m.getCredit},
-		{Method: "GET", Path: acct + "/credit/entries", Auth: User, Scope: "billing:read", Handler: m.listEntries},
-		{Method: "POST", Path: acct + "/credit/top-ups", Auth: User, Scope: "billing:write", Idempotent: true, RateLimit: topUps, RateBucket: "top-ups", Handler: m.topUp},
-		{Method: "GET", Path: acct + "/credit/top-ups", Auth: User, Scope: "billing:read", Handler: m.listTopUps},
-		{Method: "GET", Path: acct + "/credit/top-ups/{topup_id}", Auth: User, Scope: "billing:read", Handler: m.getTopUp},
-		{Method: "GET", Path: acct + "/credit/auto-top-up", Auth: User, Scope: "billing:read", Handler: m.getAutoTopUp},
-		{Method: "PUT", Path: acct + "/credit/auto-top-up", Auth: User, Scope: "billing:write", Handler: m.putAutoTopUp},
-		{Method: "GET", Path: acct + "/payment-methods", Auth: User, Scope: "billing:read", Handler: m.listPaymentMethods},
+		{Method: "GET", Path: acct + "/billing-profile", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.getProfile},
+		{Method: "PATCH", Path: acct + "/billing-profile", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", Handler: m.updateProfile},
+		{Method: "GET", Path: acct + "/services", Auth: User, Members: anyMember, StaffRole: support, Scope: "services:read", Handler: m.listServices},
+		{Method: "GET", Path: acct + "/services/{service_id}", Auth: User, Members: anyMember, StaffRole: support, Scope: "services:read", Handler: m.getService},
+		{Method: "GET", Path: acct + "/services/{service_id}/plan-changes", Auth: User, Members: anyMember, StaffRole: support, Scope: "services:read", Handler: m.listPlanChanges},
+		{Method: "POST", Path: acct + "/orders", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", Idempotent: true, Handler: m.order},
+		{Method: "POST", Path: acct + "/services/{service_id}/change-plan", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", Idempotent: true, Handler: m.changePlan},
+		{Method: "POST", Path: acct + "/services/{service_id}/cancel", Auth: User, Members: managers, StaffRole: admin, Scope: "services:write", Idempotent: true, Handler: m.cancelService},
+		{Method: "GET", Path: acct + "/services/{service_id}/addons", Auth: User, Members: anyMember, StaffRole: support, Scope: "services:read", Handler: m.listServiceAddons},
+		{Method: "POST", Path: acct + "/services/{service_id}/addons", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", Idempotent: true, Handler: m.addServiceAddon},
+		{Method: "POST", Path: acct + "/services/{service_id}/addons/{addon_id}/remove", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", Idempotent: true, Handler: m.removeServiceAddon},
+		{Method: "GET", Path: acct + "/invoices", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.listInvoices},
+		{Method: "GET", Path: acct + "/invoices/{invoice_id}", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.getInvoice},
+		{Method: "POST", Path: acct + "/invoices/{invoice_id}/pay", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", Idempotent: true, Handler: m.payInvoice},
+		{Method: "GET", Path: acct + "/credit", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.getCredit},
+		{Method: "GET", Path: acct + "/credit/entries", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.listEntries},
+		{Method: "POST", Path: acct + "/credit/top-ups", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", Idempotent: true, RateLimit: topUps, RateBucket: "top-ups", Handler: m.topUp},
+		{Method: "GET", Path: acct + "/credit/top-ups", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.listTopUps},
+		{Method: "GET", Path: acct + "/credit/top-ups/{topup_id}", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.getTopUp},
+		{Method: "GET", Path: acct + "/credit/auto-top-up", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.getAutoTopUp},
+		{Method: "PUT", Path: acct + "/credit/auto-top-up", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", Handler: m.putAutoTopUp},
+		{Method: "GET", Path: acct + "/payment-methods", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.listPaymentMethods},
 		// Not Idempotent in the request's transaction: it calls the
 		// gateway, which no transaction may wait on. The Idempotency-Key is
 		// handed to the gateway instead.
-		{Method: "POST", Path: acct + "/payment-methods", Auth: User, Scope: "billing:write", RateLimit: topUps, RateBucket: "payment-methods", Handler: m.attachPaymentMethod},
-		{Method: "POST", Path: acct + "/payment-methods/{pm_id}/default", Auth: User, Scope: "billing:write", Handler: m.defaultPaymentMethod},
-		{Method: "DELETE", Path: acct + "/payment-methods/{pm_id}", Auth: User, Scope: "billing:write", Handler: m.removePaymentMethod},
-		{Method: "GET", Path: acct + "/payments", Auth: User, Scope: "billing:read", Handler: m.listPayments},
+		{Method: "POST", Path: acct + "/payment-methods", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", RateLimit: topUps, RateBucket: "payment-methods", Handler: m.attachPaymentMethod},
+		{Method: "POST", Path: acct + "/payment-methods/{pm_id}/default", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", Handler: m.defaultPaymentMethod},
+		{Method: "DELETE", Path: acct + "/payment-methods/{pm_id}", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", Handler: m.removePaymentMethod},
+		{Method: "GET", Path: acct + "/payments", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.listPayments},
 
 		// Staff: catalog.
-		{Method: "GET", Path: "/api/v1/admin/plans", Auth: Staff, Scope: "admin:read", Handler: m.adminListPlans},
+		{Method: "GET", Path: "/api/v1/admin/plans", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.adminListPlans},
 		{Method: "POST", Path: "/api/v1/admin/plans", Auth: Staff, StaffRole: admin, Scope: "admin:write", Idempotent: true, Handler: m.createPlan},
-		{Method: "GET", Path: "/api/v1/admin/plans/{plan_id}", Auth: Staff, Scope: "admin:read", Handler: m.adminGetPlan},
+		{Method: "GET", Path: "/api/v1/admin/plans/{plan_id}", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.adminGetPlan},
 		{Method: "PUT", Path: "/api/v1/admin/plans/{plan_id}", Auth: Staff, StaffRole: admin, Scope: "admin:write", Handler: m.updatePlan},
 		{Method: "DELETE", Path: "/api/v1/admin/plans/{plan_id}", Auth: Staff, StaffRole: admin, Scope: "admin:write", Handler: m.archivePlan},
-		{Method: "GET", Path: "/api/v1/admin/addons", Auth: Staff, Scope: "admin:read", Handler: m.adminListAddons},
+		{Method: "GET", Path: "/api/v1/admin/addons", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.adminListAddons},
 		{Method: "POST", Path: "/api/v1/admin/addons", Auth: Staff, StaffRole: admin, Scope: "admin:write", Idempotent: true, Handler: m.createAddon},
 		{Method: "PUT", Path: "/api/v1/admin/addons/{addon_id}", Auth: Staff, StaffRole: admin, Scope: "admin:write", Handler: m.updateAddon},
 		{Method: "DELETE", Path: "/api/v1/admin/addons/{addon_id}", Auth: Staff, StaffRole: admin, Scope: "admin:write", Handler: m.archiveAddon},
-		{Method: "GET", Path: "/api/v1/admin/coupons", Auth: Staff, Scope: "admin:read", Handler: m.listCoupons},
+		{Method: "GET", Path: "/api/v1/admin/coupons", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.listCoupons},
 		{Method: "POST", Path: "/api/v1/admin/coupons", Auth: Staff, StaffRole: admin, Scope: "admin:write", Idempotent: true, Handler: m.createCoupon},
-		{Method: "GET", Path: "/api/v1/admin/coupons/{coupon_id}", Auth: Staff, Scope: "admin:read", Handler: m.getCoupon},
+		{Method: "GET", Path: "/api/v1/admin/coupons/{coupon_id}", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.getCoupon},
 		{Method: "PATCH", Path: "/api/v1/admin/coupons/{coupon_id}", Auth: Staff, StaffRole: admin, Scope: "admin:write", Handler: m.updateCoupon},
-		{Method: "GET", Path: "/api/v1/admin/tax-rates", Auth: Staff, Scope: "admin:read", Handler: m.listTaxRates},
+		{Method: "GET", Path: "/api/v1/admin/tax-rates", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.listTaxRates},
 		{Method: "PUT", Path: "/api/v1/admin/tax-rates/{country}", Auth: Staff, StaffRole: admin, Scope: "admin:write", Handler: m.putTaxRate},
 		{Method: "DELETE", Path: "/api/v1/admin/tax-rates/{country}", Auth: Staff, StaffRole: admin, Scope: "admin:write", Handler: m.deleteTaxRate},
 
 		// Staff: services, invoices, credit, runs.
-		{Method: "GET", Path: "/api/v1/admin/services", Auth: Staff, Scope: "admin:read", Handler: m.adminListServices},
-		{Method: "GET", Path: "/api/v1/admin/services/{service_id}", Auth: Staff, Scope: "admin:read", Handler: m.adminGetService},
+		{Method: "GET", Path: "/api/v1/admin/services", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.adminListServices},
+		{Method: "GET", Path: "/api/v1/admin/services/{service_id}", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.adminGetService},
 		{Method: "POST", Path: "/api/v1/admin/services/{service_id}/suspend", Auth: Staff, StaffRole: admin, Scope: "admin:write", Handler: m.suspendService},
 		{Method: "POST", Path: "/api/v1/admin/services/{service_id}/unsuspend", Auth: Staff, StaffRole: admin, Scope: "admin:write", Handler: m.unsuspendService},
 		{Method: "POST", Path: "/api/v1/admin/services/{service_id}/terminate", Auth: Staff, StaffRole: admin, Scope: "admin:write", Handler: m.terminateService},
 		{Method: "POST", Path: "/api/v1/admin/services/{service_id}/retry-provisioning", Auth: Staff, StaffRole: admin, Scope: "admin:write", Handler: m.retryProvisioning},
-		{Method: "GET", Path: "/api/v1/admin/invoices", Auth: Staff, Scope: "admin:read", Handler: m.adminListInvoices},
+		{Method: "GET", Path: "/api/v1/admin/invoices", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.adminListInvoices},
 		{Method: "POST", Path: "/api/v1/admin/invoices/{invoice_id}/void", Auth: Staff, StaffRole: admin, Scope: "admin:write", Handler: m.voidInvoice},
 		{Method: "POST", Path: "/api/v1/admin/invoices/{invoice_id}/uncollectible", Auth: Staff, StaffRole: admin, Scope: "admin:write", Handler: m.uncollectible},
 		{Method: "POST", Path: "/api/v1/admin/invoices/{invoice_id}/issue", Auth: Staff, StaffRole: admin, Scope: "admin:write", Handler: m.issueInvoice},
@@ -104,31 +103,13 @@ func (m *BillingAPI) Routes(s *Server) {
 		{Method: "POST", Path: "/api/v1/admin/accounts/{account_id}/credit/adjustments", Auth: Staff, StaffRole: admin, Scope: "admin:write", Idempotent: true, Handler: m.adjustCredit},
 		{Method: "POST", Path: "/api/v1/admin/accounts/{account_id}/credit/refunds", Auth: Staff, StaffRole: admin, Scope: "admin:write", Idempotent: true, Handler: m.refund},
 		{Method: "POST", Path: "/api/v1/admin/billing/runs", Auth: Staff, StaffRole: admin, Scope: "admin:write", Idempotent: true, Handler: m.triggerRun},
-		{Method: "GET", Path: "/api/v1/admin/billing/runs", Auth: Staff, Scope: "admin:read", Handler: m.listRuns},
-		{Method: "GET", Path: "/api/v1/admin/billing/runs/{run_id}", Auth: Staff, Scope: "admin:read", Handler: m.getRun},
+		{Method: "GET", Path: "/api/v1/admin/billing/runs", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.listRuns},
+		{Method: "GET", Path: "/api/v1/admin/billing/runs/{run_id}", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.getRun},
 	}
 	for _, rt := range routes {
 		s.Handle(rt)
 	}
 }
-
-// access resolves the path's account for the caller (NotFound for an
-// account that is not theirs) and checks its role allows the operation.
-func (m *BillingAPI) access(r *http.Request, allowed func(*accounts.Access) bool) (string, error) {
-	id := mux.Vars(r)["account_id"]
-	a, err := m.s.Accounts.AccountAccess(r.Context(), PrincipalFrom(r.Context()), id)
-	if err != nil {
-		return "", err
-	}
-	if allowed != nil && !allowed(a) {
-		return "", apperr.New(apperr.Forbidden, "your role in this account does not allow this").WithReason("role")
-	}
-	return id, nil
-}
-
-func canRead(*accounts.Access) bool         { return true }
-func canBilling(a *accounts.Access) bool    { return a.CanBilling() }
-func canManageAcct(a *accounts.Access) bool { return a.CanManage() }
 
 // webhook hands the raw body and headers to the gateway plugin, which
 // verifies the signature; the event is applied once per event id.

@@ -13,10 +13,7 @@ import (
 )
 
 func (m *BillingAPI) getProfile(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canRead)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	p, err := m.Billing.Profile(r.Context(), acc)
 	if err != nil {
 		return err
@@ -25,10 +22,7 @@ func (m *BillingAPI) getProfile(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (m *BillingAPI) updateProfile(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canBilling)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in struct {
 		Country *string `json:"country"`
 		TaxID   *string `json:"tax_id"`
@@ -75,18 +69,12 @@ func (m *BillingAPI) writeServices(w http.ResponseWriter, r *http.Request, f bil
 }
 
 func (m *BillingAPI) listServices(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canRead)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	return m.writeServices(w, r, billing.ServiceFilter{AccountID: acc, Status: r.URL.Query().Get("status")})
 }
 
 func (m *BillingAPI) getService(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canRead)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	s, err := m.Billing.Service(r.Context(), acc, mux.Vars(r)["service_id"])
 	if err != nil {
 		return err
@@ -99,10 +87,7 @@ func (m *BillingAPI) getService(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (m *BillingAPI) listPlanChanges(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canRead)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	s, err := m.Billing.Service(r.Context(), acc, mux.Vars(r)["service_id"])
 	if err != nil {
 		return err
@@ -119,10 +104,7 @@ func (m *BillingAPI) listPlanChanges(w http.ResponseWriter, r *http.Request) err
 }
 
 func (m *BillingAPI) order(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canBilling)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.OrderInput
 	if err := Decode(r, &in); err != nil {
 		return err
@@ -139,10 +121,7 @@ func (m *BillingAPI) order(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (m *BillingAPI) changePlan(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canBilling)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.ChangeInput
 	if err := Decode(r, &in); err != nil {
 		return err
@@ -163,10 +142,7 @@ func (m *BillingAPI) changePlan(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (m *BillingAPI) cancelService(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canManageAcct)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.CancelInput
 	if err := Decode(r, &in); err != nil {
 		return err
@@ -191,18 +167,12 @@ func (m *BillingAPI) writeInvoices(w http.ResponseWriter, r *http.Request, f bil
 }
 
 func (m *BillingAPI) listInvoices(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canRead)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	return m.writeInvoices(w, r, billing.InvoiceFilter{AccountID: acc, Issued: true})
 }
 
 func (m *BillingAPI) getInvoice(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canRead)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	inv, err := m.Billing.Invoice(r.Context(), acc, mux.Vars(r)["invoice_id"])
 	if err != nil {
 		return err
@@ -214,10 +184,7 @@ func (m *BillingAPI) getInvoice(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (m *BillingAPI) payInvoice(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canBilling)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	inv, queued, err := m.Billing.PayInvoice(r.Context(), acc, mux.Vars(r)["invoice_id"])
 	if err != nil {
 		return err
@@ -230,10 +197,7 @@ func (m *BillingAPI) payInvoice(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (m *BillingAPI) getCredit(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canRead)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	p, err := m.Billing.Profile(r.Context(), acc)
 	if err != nil {
 		return err
@@ -246,10 +210,7 @@ func (m *BillingAPI) getCredit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (m *BillingAPI) listEntries(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canRead)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	limit, after, err := PageParams(r)
 	if err != nil {
 		return err
@@ -266,10 +227,7 @@ func (m *BillingAPI) listEntries(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (m *BillingAPI) topUp(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canBilling)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.TopUpInput
 	if err := Decode(r, &in); err != nil {
 		return err
@@ -283,20 +241,14 @@ func (m *BillingAPI) topUp(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (m *BillingAPI) listTopUps(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canRead)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	return writePage(w, r, func(after string, limit int) ([]billing.TopUp, error) {
 		return m.Billing.TopUps(r.Context(), acc, after, limit)
 	}, topUpView, func(v TopUpView) string { return v.ID })
 }
 
 func (m *BillingAPI) getTopUp(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canRead)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	tu, err := m.Billing.GetTopUp(r.Context(), acc, mux.Vars(r)["topup_id"])
 	if err != nil {
 		return err
@@ -305,10 +257,7 @@ func (m *BillingAPI) getTopUp(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (m *BillingAPI) getAutoTopUp(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canRead)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	a, err := m.Billing.AutoTopUpSettings(r.Context(), acc)
 	if err != nil {
 		return err
@@ -317,10 +266,7 @@ func (m *BillingAPI) getAutoTopUp(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (m *BillingAPI) putAutoTopUp(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canBilling)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.AutoTopUpInput
 	if err := Decode(r, &in); err != nil {
 		return err
@@ -333,10 +279,7 @@ func (m *BillingAPI) putAutoTopUp(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (m *BillingAPI) listPaymentMethods(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canRead)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	pms, err := m.Billing.PaymentMethods(r.Context(), acc)
 	if err != nil {
 		return err
@@ -349,10 +292,7 @@ func (m *BillingAPI) listPaymentMethods(w http.ResponseWriter, r *http.Request) 
 }
 
 func (m *BillingAPI) attachPaymentMethod(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canBilling)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.AttachInput
 	if err := Decode(r, &in); err != nil {
 		return err
@@ -366,10 +306,7 @@ func (m *BillingAPI) attachPaymentMethod(w http.ResponseWriter, r *http.Request)
 }
 
 func (m *BillingAPI) defaultPaymentMethod(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canBilling)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	if err := m.Billing.SetDefaultPaymentMethod(r.Context(), acc, mux.Vars(r)["pm_id"]); err != nil {
 		return err
 	}
@@ -378,10 +315,7 @@ func (m *BillingAPI) defaultPaymentMethod(w http.ResponseWriter, r *http.Request
 }
 
 func (m *BillingAPI) removePaymentMethod(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canBilling)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	if err := m.Billing.RemovePaymentMethod(r.Context(), acc, mux.Vars(r)["pm_id"]); err != nil {
 		return err
 	}
@@ -390,10 +324,7 @@ func (m *BillingAPI) removePaymentMethod(w http.ResponseWriter, r *http.Request)
 }
 
 func (m *BillingAPI) listPayments(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canRead)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	return writePage(w, r, func(after string, limit int) ([]billing.Payment, error) {
 		return m.Billing.Payments(r.Context(), acc, after, limit)
 	}, paymentView, func(v PaymentView) string { return v.ID })

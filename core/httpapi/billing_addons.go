@@ -27,10 +27,7 @@ func serviceAddonViews(sas []billing.ServiceAddon) []ServiceAddonView {
 }
 
 func (m *BillingAPI) listServiceAddons(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canRead)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	s, err := m.Billing.Service(r.Context(), acc, mux.Vars(r)["service_id"])
 	if err != nil {
 		return err
@@ -43,10 +40,7 @@ func (m *BillingAPI) listServiceAddons(w http.ResponseWriter, r *http.Request) e
 }
 
 func (m *BillingAPI) addServiceAddon(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canBilling)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.AddonAddInput
 	if err := Decode(r, &in); err != nil {
 		return err
@@ -59,10 +53,7 @@ func (m *BillingAPI) addServiceAddon(w http.ResponseWriter, r *http.Request) err
 }
 
 func (m *BillingAPI) removeServiceAddon(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, canBilling)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.AddonRemoveInput
 	if err := Decode(r, &in); err != nil {
 		return err

@@ -59,9 +59,6 @@ func (m *BillingAPI) unsuspendService(w http.ResponseWriter, r *http.Request) er
 	if err := Decode(r, &in); err != nil {
 		return err
 	}
-	if in.Reason == "" {
-		in.Reason = billing.SuspendAdmin
-	}
 	s, err := m.Billing.Unsuspend(r.Context(), mux.Vars(r)["service_id"], in.Reason)
 	return m.writeService(w, r, s, err)
 }
@@ -117,10 +114,7 @@ func (m *BillingAPI) issueInvoice(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (m *BillingAPI) manualInvoice(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, nil)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.ManualInvoiceInput
 	if err := Decode(r, &in); err != nil {
 		return err
@@ -133,10 +127,7 @@ func (m *BillingAPI) manualInvoice(w http.ResponseWriter, r *http.Request) error
 }
 
 func (m *BillingAPI) adminUpdateProfile(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, nil)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.ProfileUpdate
 	if err := Decode(r, &in); err != nil {
 		return err
@@ -149,10 +140,7 @@ func (m *BillingAPI) adminUpdateProfile(w http.ResponseWriter, r *http.Request) 
 }
 
 func (m *BillingAPI) adjustCredit(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, nil)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.AdjustInput
 	if err := Decode(r, &in); err != nil {
 		return err
@@ -166,10 +154,7 @@ func (m *BillingAPI) adjustCredit(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (m *BillingAPI) refund(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.access(r, nil)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in billing.RefundInput
 	if err := Decode(r, &in); err != nil {
 		return err

@@ -26,6 +26,9 @@ type PlanView struct {
 	FreeTier           bool                 `json:"free_tier"`
 	FreeTierPerAccount int                  `json:"free_tier_per_account"`
 	SortOrder          int                  `json:"sort_order"`
+	// OrderOptions are the provisioner options a customer may choose when
+	// ordering: key → the values offered ([] = any the plugin accepts).
+	OrderOptions map[string][]string `json:"order_options"`
 }
 
 // AdminPlanView adds what staff manage.
@@ -49,7 +52,7 @@ func planView(p *billing.Plan) PlanView {
 	return PlanView{
 		ID: p.ID, Slug: p.Slug, Name: p.Name, Description: p.Description, ServiceType: p.ServiceType, Tier: p.Tier,
 		Specs: json.RawMessage(p.Specs), Currency: p.Currency, MonthlyPrice: p.MonthlyPrice, Prices: prices,
-		FreeTier: p.FreeTier, FreeTierPerAccount: p.FreeTierPerAccount, SortOrder: p.SortOrder,
+		FreeTier: p.FreeTier, FreeTierPerAccount: p.FreeTierPerAccount, SortOrder: p.SortOrder, OrderOptions: p.Offered(),
 	}
 }
 
@@ -164,6 +167,11 @@ type ServiceView struct {
 	CancelAtPeriodEnd bool               `json:"cancel_at_period_end"`
 	ExternalID        string             `json:"external_id"`
 	Attributes        map[string]string  `json:"attributes"`
+	// BackendState is the state the provisioner last confirmed (""
+	// before it was created, installing while it is not ready yet): it
+	// differs from Status while a change is still to be made there, and
+	// LastError says why when a call failed.
+	BackendState string `json:"backend_state"`
 	// ProvisionAttempts and LastError make a provisioning problem visible
 	// (status provisioning while retrying, failed when given up).
 	ProvisionAttempts int        `json:"provision_attempts"`
@@ -181,7 +189,7 @@ func serviceView(s *billing.Service, suspensions []billing.Suspension) ServiceVi
 	v := ServiceView{
 		ID: s.ID, AccountID: s.AccountID, PlanID: s.PlanID, Cycle: s.Cycle, Currency: s.Currency, Price: s.Price, Status: s.Status,
 		Suspensions: []string{}, Environment: s.Environment, Label: s.Label, PeriodStart: s.PeriodStart, PeriodEnd: s.PeriodEnd, CancelAtPeriodEnd: s.CancelAtPeriodEnd,
-		ExternalID: s.ExternalID, ProvisionAttempts: s.ProvisionAttempts, LastError: s.LastError, ActivatedAt: s.ActivatedAt,
+		ExternalID: s.ExternalID, BackendState: s.BackendState, ProvisionAttempts: s.ProvisionAttempts, LastError: s.LastError, ActivatedAt: s.ActivatedAt,
 		SuspendedAt: s.SuspendedAt, EndedAt: s.EndedAt, CreatedAt: s.CreatedAt, Options: map[string]string{}, Attributes: map[string]string{},
 	}
 	_ = json.Unmarshal([]byte(s.Options), &v.Options)

@@ -5,7 +5,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing/budget"
 )
 
@@ -19,33 +19,16 @@ type BudgetAPI struct {
 // Routes registers the budget routes.
 func (m *BudgetAPI) Routes(s *Server) {
 	const base = "/api/v1/accounts/{account_id}/budget"
-	s.Handle(Route{Method: "GET", Path: base, Auth: User, Scope: "billing:read", Handler: m.get(s)})
-	s.Handle(Route{Method: "PUT", Path: base, Auth: User, Scope: "billing:write", Handler: m.put(s)})
-	s.Handle(Route{Method: "DELETE", Path: base, Auth: User, Scope: "billing:write", Handler: m.delete(s)})
-	s.Handle(Route{Method: "PUT", Path: base + "/exclusions/{service_id}", Auth: User, Scope: "billing:write", Handler: m.exclude(s, true)})
-	s.Handle(Route{Method: "DELETE", Path: base + "/exclusions/{service_id}", Auth: User, Scope: "billing:write", Handler: m.exclude(s, false)})
+	s.Handle(Route{Method: "GET", Path: base, Auth: User, Members: anyMember, StaffRole: accounts.StaffSupport, Scope: "billing:read", Handler: m.get()})
+	s.Handle(Route{Method: "PUT", Path: base, Auth: User, Members: billers, StaffRole: accounts.StaffAdmin, Scope: "billing:write", Handler: m.put()})
+	s.Handle(Route{Method: "DELETE", Path: base, Auth: User, Members: billers, StaffRole: accounts.StaffAdmin, Scope: "billing:write", Handler: m.delete()})
+	s.Handle(Route{Method: "PUT", Path: base + "/exclusions/{service_id}", Auth: User, Members: billers, StaffRole: accounts.StaffAdmin, Scope: "billing:write", Handler: m.exclude(true)})
+	s.Handle(Route{Method: "DELETE", Path: base + "/exclusions/{service_id}", Auth: User, Members: billers, StaffRole: accounts.StaffAdmin, Scope: "billing:write", Handler: m.exclude(false)})
 }
 
-// access resolves the caller's access to the path's account (NotFound for
-// another account) and, for changes, requires billing rights.
-func (m *BudgetAPI) access(s *Server, r *http.Request, write bool) (string, error) {
-	id := mux.Vars(r)["account_id"]
-	acc, err := s.Accounts.AccountAccess(r.Context(), PrincipalFrom(r.Context()), id)
-	if err != nil {
-		return "", err
-	}
-	if write && !acc.CanBilling() {
-		return "", apperr.New(apperr.Forbidden, "changing the budget needs the owner, admin or billing role").WithReason("billing_role_required")
-	}
-	return id, nil
-}
-
-func (m *BudgetAPI) get(s *Server) HandlerFunc {
+func (m *BudgetAPI) get() HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := m.access(s, r, false)
-		if err != nil {
-			return err
-		}
+		id := accountOf(r)
 		st, err := m.Budgets.Status(r.Context(), id)
 		if err != nil {
 			return err
@@ -54,12 +37,9 @@ func (m *BudgetAPI) get(s *Server) HandlerFunc {
 	}
 }
 
-func (m *BudgetAPI) put(s *Server) HandlerFunc {
+func (m *BudgetAPI) put() HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := m.access(s, r, true)
-		if err != nil {
-			return err
-		}
+		id := accountOf(r)
 		var in budget.Settings
 		if err := Decode(r, &in); err != nil {
 			return err
@@ -75,12 +55,9 @@ func (m *BudgetAPI) put(s *Server) HandlerFunc {
 	}
 }
 
-func (m *BudgetAPI) delete(s *Server) HandlerFunc {
+func (m *BudgetAPI) delete() HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := m.access(s, r, true)
-		if err != nil {
-			return err
-		}
+		id := accountOf(r)
 		if err := m.Budgets.Delete(r.Context(), id); err != nil {
 			return err
 		}
@@ -89,12 +66,9 @@ func (m *BudgetAPI) delete(s *Server) HandlerFunc {
 	}
 }
 
-func (m *BudgetAPI) exclude(s *Server, excluded bool) HandlerFunc {
+func (m *BudgetAPI) exclude(excluded bool) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := m.access(s, r, true)
-		if err != nil {
-			return err
-		}
+		id := accountOf(r)
 		if err := m.Budgets.SetExcluded(r.Context(), id, mux.Vars(r)["service_id"], excluded); err != nil {
 			return err
 		}

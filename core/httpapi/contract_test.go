@@ -59,6 +59,40 @@ func TestUnknownFieldsAreRejected(t *testing.T) {
 	})
 }
 
+// TestAmbiguousJSONIsRefused: a key given twice, a key that matches a
+// field only case-insensitively and text that is not UTF-8 (a raw byte or a
+// lone surrogate escape) are refused naming the field, where encoding/json
+// alone would take the last key, match "EMAIL" to email and store U+FFFD;
+// nothing is created.
+func TestAmbiguousJSONIsRefused(t *testing.T) {
+	t.Parallel()
+	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
+		tb := startApp(t, d, url)
+		email := uniqueEmail("ambiguous")
+		for name, tc := range map[string]struct {
+			body, field string
+		}{
+			"duplicate key":     {`{"email": "` + email + `", "password": "correct horse battery", "email": "x` + email + `"}`, "email"},
+			"case-variant key":  {`{"EMAIL": "` + email + `", "password": "correct horse battery"}`, "EMAIL"},
+			"case-variant pair": {`{"email": "` + email + `", "Email": "x` + email + `", "password": "correct horse battery"}`, "Email"},
+			"lone surrogate":    {`{"email": "` + email + `", "password": "correct horse battery", "account_name": "a\ud800b"}`, "account_name"},
+			"lone low half":     {`{"email": "` + email + `", "password": "correct horse battery", "account_name": "\udc00"}`, "account_name"},
+			"invalid UTF-8":     {"{\"email\": \"" + email + "\", \"password\": \"correct horse \xff battery\"}", "password"},
+		} {
+			p := tb.client.do("POST", "/api/v1/auth/signup", "", raw(tc.body)).wantProblem(t, http.StatusBadRequest, "invalid")
+			if len(p.Errors) != 1 || p.Errors[0].Field != tc.field {
+				t.Errorf("%s: errors = %+v, want one for %s", name, p.Errors, tc.field)
+			}
+		}
+		if n := tb.count(t, "users", "email IN (?, ?)", email, "x"+email); n != 0 {
+			t.Errorf("%d users created from refused bodies", n)
+		}
+		// A surrogate pair is one character, and is accepted.
+		tb.client.do("POST", "/api/v1/auth/signup", "", raw(`{"email": "`+email+`", "password": "correct horse battery", "account_name": "Rocket \ud83d\ude80"}`)).
+			want(t, http.StatusCreated)
+	})
+}
+
 func TestBodyLimit(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
@@ -88,8 +122,8 @@ func TestLoginRateLimitHoldsAcrossReplicas(t *testing.T) {
 		for _, tb := range []*appBundle{first, second, first} {
 			tb.client.do("POST", "/api/v1/auth/login", "", bad).wantProblem(t, http.StatusUnauthorized, "invalid_credentials")
 		}
-		// The fourth attempt is refused on either replica, even with the
-		// right password, until the window ends.
+		// The account is slowed down on either replica: the right password
+		// alone waits (a second factor would pass; this user has none).
 		for _, tb := range []*appBundle{second, first} {
 			r := tb.client.do("POST", "/api/v1/auth/login", "", map[string]string{"email": u.Email, "password": u.Password})
 			r.wantProblem(t, http.StatusTooManyRequests, "rate_limited")

@@ -26,8 +26,10 @@ func tooLarge(limit int64) Problem {
 }
 
 // Decode reads one JSON object into v. Unknown fields are refused (so a
-// client cannot slip in role, balance or account_id), as are trailing data,
-// wrong types (the field is named) and bodies over the limit.
+// client cannot slip in role, balance or account_id), as are keys given
+// twice, keys that match a field only case-insensitively, text that is not
+// UTF-8 (lone surrogate escapes included), trailing data, wrong types (the
+// field is named) and bodies over the limit.
 func Decode(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -50,6 +52,11 @@ func Decode(r *http.Request, v any) error {
 func DecodeBytes(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return apperr.New(apperr.Invalid, "the request needs a JSON body").WithReason("empty_body")
+	}
+	if json.Valid(body) {
+		if err := checkStrict(body, reflect.TypeOf(v)); err != nil {
+			return err
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

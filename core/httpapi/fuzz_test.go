@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,11 +35,17 @@ var decodeSeeds = []string{
 	`{"role": "owner"}`, `{"email": 5}`, `{"scopes": "x"}`, `{"expires_at": "yesterday"}`,
 	`{"account_name": "a\u0000b"}`, `{"scopes": ["a\u0000"]}`, `{"email": "\ud800"}`,
 	`{} {}`, `[]`, `null`, `"x"`, `{"email": `, ``, "\xff", `{"email":"a","email":"b"}`,
+	`{"EMAIL": "a"}`, `{"email": "a", "Email": "b"}`, `{"Scopes": ["account:read"]}`, `{"ſcopes": []}`,
+	`{"email": "\udc00"}`, `{"email": "\ud800\u0041"}`, `{"email": "\ud83d\ude80"}`, `{"email": "\ufffd"}`,
+	"{\"email\": \"\xed\xa0\x80\"}", "{\"email\": \"a\xffb\"}", `{"scopes": ["a", "\udfff"]}`,
+	`{"": 1, "": 2}`, `{"expires_at": "2030-01-02T03:04:05Z", "expires_at": null}`,
 }
 
 // fuzzDecode checks the contract of DecodeBytes for one request type: it
 // never panics, refuses with an Invalid apperr only, and what it accepts
-// holds no NUL (which PostgreSQL text cannot store).
+// holds no NUL (which PostgreSQL text cannot store), is UTF-8 with no text
+// replaced by U+FFFD (lone surrogates), and has no key given twice nor a
+// key that matches a field only case-insensitively.
 func fuzzDecode[T any](f *testing.F) {
 	for _, s := range decodeSeeds {
 		f.Add([]byte(s))
@@ -61,7 +68,79 @@ func fuzzDecode[T any](f *testing.F) {
 		if field := nulField(reflect.ValueOf(&v), ""); field != "" {
 			t.Fatalf("accepted a NUL in %s", field)
 		}
+		if !utf8.Valid(body) {
+			t.Fatalf("accepted a body that is not UTF-8: %q", body)
+		}
+		if problem := ambiguity(body, reflect.TypeFor[T]()); problem != "" {
+			t.Fatalf("accepted %q: %s", body, problem)
+		}
 	})
+}
+
+// ambiguity reads body with encoding/json's tokenizer, independently of
+// DecodeBytes, and describes the first key given twice in one object, the
+// first top-level key that matches a field of t only case-insensitively,
+// or the first string whose text encoding/json replaced with U+FFFD; "" if
+// none.
+func ambiguity(body []byte, t reflect.Type) string {
+	fields := map[string]bool{}
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		fields[name] = true
+	}
+	// A U+FFFD in the text is only legitimate when the body spells one.
+	spelled := bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`)) || bytes.Contains(body, []byte("\uFFFD"))
+	type frame struct {
+		object, wantKey bool
+		keys            map[string]bool
+	}
+	var stack []*frame
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch tok := tok.(type) {
+		case json.Delim:
+			switch tok {
+			case '{', '[':
+				stack = append(stack, &frame{object: tok == '{', wantKey: tok == '{', keys: map[string]bool{}})
+			default:
+				stack = stack[:len(stack)-1]
+				if len(stack) > 0 && stack[len(stack)-1].object {
+					stack[len(stack)-1].wantKey = true
+				}
+			}
+			continue
+		case string:
+			if strings.ContainsRune(tok, utf8.RuneError) && !spelled {
+				return fmt.Sprintf("%q holds replaced text", tok)
+			}
+			if top != nil && top.object && top.wantKey {
+				if top.keys[tok] {
+					return fmt.Sprintf("key %q given twice", tok)
+				}
+				top.keys[tok] = true
+				if len(stack) == 1 && !fields[tok] {
+					for name := range fields {
+						if strings.EqualFold(name, tok) {
+							return fmt.Sprintf("key %q matched field %q", tok, name)
+						}
+					}
+				}
+				top.wantKey = false
+				continue
+			}
+		}
+		if top != nil && top.object {
+			top.wantKey = true
+		}
+	}
 }
 
 func FuzzDecodeSignup(f *testing.F)      { fuzzDecode[signupRequest](f) }

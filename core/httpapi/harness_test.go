@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/ezscale/platform/config"
+	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/app"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
@@ -37,6 +38,9 @@ type appBundle struct {
 	logs    *syncBuffer
 }
 
+// testSecretsKey seals two-factor secrets in the tests (never a real key).
+const testSecretsKey = "dGVzdCBzZWNyZXRzIGtleSwgMzIgYnl0ZXMgbG9uZyE="
+
 // setup starts the application on the empty database at url; opts adjust the
 // configuration (defaults are config.Default()'s).
 func startApp(t testing.TB, d database.Dialect, url string, opts ...func(*config.Config)) *appBundle {
@@ -45,6 +49,8 @@ func startApp(t testing.TB, d database.Dialect, url string, opts ...func(*config
 	cfg.Database.URL = url
 	cfg.Server.Listen = "127.0.0.1:0"
 	cfg.Sources = map[string]string{}
+	// A fixed key, so replicas on one database open each other's secrets.
+	cfg.Auth.SecretsKey = testSecretsKey
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -260,6 +266,15 @@ func (tb *appBundle) newStaff(t testing.TB, role string) user {
 	u.ID = su.ID
 	u.Token = tb.login(t, u.Email, u.Password)
 	return u
+}
+
+// addMember gives user a role in account, as an owner inviting them would.
+func (tb *appBundle) addMember(t testing.TB, accountID, userID, role string) {
+	t.Helper()
+	m := &accounts.Membership{AccountID: accountID, UserID: userID, Role: role, CreatedAt: time.Now().UTC()}
+	if _, err := tb.app.DB.NewInsert().Model(m).Exec(context.Background()); err != nil {
+		t.Fatalf("adding %s as %s of %s: %v", userID, role, accountID, err)
+	}
 }
 
 var oneTimeTokenRe = regexp.MustCompile(`ezs_otk_[a-z2-7]+`)

@@ -22,8 +22,16 @@ import (
 //   - same key + same body → the stored response, marked Idempotent-Replayed;
 //   - same key + different body → 422;
 //   - same key while the first request is still running → 409;
-//   - keys are kept for 24 h, scoped to the account in the path, else the
-//     user, else the client IP for anonymous calls.
+//   - keys are kept for 24 h, scoped to the caller (the user, and the
+//     account in the path), else the client IP for anonymous calls.
+//
+// The route table's authorization (token, staff role, scope, the caller's
+// access and role in the path's account) runs before this middleware, so a
+// stored response is only ever replayed to the caller whose request made
+// it, and only while that caller may still call the route. Refusals of who
+// the caller is or what they may see (401, 403, 404) are never stored: they
+// say nothing about the key, and a caller must not be able to park one on
+// a key someone else will use.
 //
 // The claim is a committed row without a response. The handler then runs in
 // one transaction with the row's completion, so its effects and the stored
@@ -100,12 +108,14 @@ func (s *Server) idempotent(rt Route, next HandlerFunc) HandlerFunc {
 			s.writeError(resp, r, handlerErr)
 		}
 		if resp.status >= 400 {
-			// A request that failed validation never started, and transient
-			// refusals and server errors may succeed later: they free the key.
-			// Other client errors (not found, payment required, …) are the
+			// A request that failed validation never started, refusals of
+			// access are not the key's to keep, and transient refusals and
+			// server errors may succeed later: they free the key. Other
+			// client errors (payment required, unprocessable, …) are the
 			// answer to this key from now on.
 			switch resp.status {
-			case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusConflict, http.StatusTooManyRequests, http.StatusServiceUnavailable:
+			case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
+				http.StatusRequestEntityTooLarge, http.StatusConflict, http.StatusTooManyRequests, http.StatusServiceUnavailable:
 				s.release(rec)
 			default:
 				if resp.status >= 500 {
@@ -138,17 +148,19 @@ func validKey(key string) bool {
 	return true
 }
 
-// idempotencyScope keys records by the account in the path when there is one
-// (so members of an account share keys, per the contract), else the user,
-// else the anonymous client's IP.
+// idempotencyScope keys records by the caller: the user, and the account in
+// the path when there is one; the anonymous client's IP otherwise. A key is
+// never shared between callers, so one cannot replay or poison another's.
 func idempotencyScope(r *http.Request) string {
+	p := PrincipalFrom(r.Context())
+	if p == nil {
+		return "ip:" + clientIP(r.Context())
+	}
+	scope := "user:" + p.UserID
 	if id := mux.Vars(r)["account_id"]; id != "" {
-		return "account:" + id
+		scope += " account:" + id
 	}
-	if p := PrincipalFrom(r.Context()); p != nil {
-		return "user:" + p.UserID
-	}
-	return "ip:" + clientIP(r.Context())
+	return scope
 }
 
 // claim inserts the in-progress record. When the key exists it returns the

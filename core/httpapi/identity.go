@@ -20,7 +20,7 @@ func (s *Server) registerIdentity() {
 
 	s.Handle(Route{Method: "GET", Path: "/api/v1/me", Auth: User, Scope: "account:read", Handler: s.me})
 	s.Handle(Route{Method: "POST", Path: "/api/v1/me/password", Auth: User, Session: true, RateLimit: s.sensitive(), RateBucket: "password", Handler: s.changePassword})
-	s.Handle(Route{Method: "POST", Path: "/api/v1/me/verify-email/resend", Auth: User, RateLimit: s.sensitive(), Handler: s.resendVerification})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/me/verify-email/resend", Auth: User, Scope: "account:write", RateLimit: s.sensitive(), Handler: s.resendVerification})
 	s.Handle(Route{Method: "POST", Path: "/api/v1/me/2fa/enroll", Auth: User, Session: true, Handler: s.enrollTOTP})
 	s.Handle(Route{Method: "POST", Path: "/api/v1/me/2fa/confirm", Auth: User, Session: true, RateLimit: s.sensitive(), RateBucket: "2fa", Handler: s.confirmTOTP})
 	s.Handle(Route{Method: "POST", Path: "/api/v1/me/2fa/disable", Auth: User, Session: true, RateLimit: s.sensitive(), RateBucket: "2fa", Handler: s.disableTOTP})
@@ -30,9 +30,12 @@ func (s *Server) registerIdentity() {
 	s.Handle(Route{Method: "DELETE", Path: "/api/v1/me/tokens/{id}", Auth: User, Scope: "account:write", Handler: s.revokeToken})
 
 	s.Handle(Route{Method: "GET", Path: "/api/v1/accounts", Auth: User, Scope: "account:read", Handler: s.listAccounts})
-	s.Handle(Route{Method: "GET", Path: "/api/v1/accounts/{account_id}", Auth: User, Scope: "account:read", Handler: s.getAccount})
+	s.Handle(Route{Method: "GET", Path: "/api/v1/accounts/{account_id}", Auth: User, Members: anyMember, StaffRole: accounts.StaffSupport, Scope: "account:read", Handler: s.getAccount})
 
+	s.Handle(Route{Method: "GET", Path: "/api/v1/admin/users", Auth: Staff, StaffRole: accounts.StaffSupport, Scope: "admin:read", Handler: s.adminListUsers})
 	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/users/{id}/disable", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", Handler: s.disableUser})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/users/{id}/enable", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", Handler: s.enableUser})
+	s.Handle(Route{Method: "GET", Path: "/api/v1/admin/accounts", Auth: Staff, StaffRole: accounts.StaffSupport, Scope: "admin:read", Handler: s.adminListAccounts})
 }
 
 // UserView is the API shape of a user.
@@ -340,4 +343,86 @@ func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+func (s *Server) enableUser(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Accounts.EnableUser(r.Context(), PrincipalFrom(r.Context()), mux.Vars(r)["id"]); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// StaffUserView is a user as staff see it: with whether it is disabled.
+type StaffUserView struct {
+	UserView
+	Disabled   bool       `json:"disabled"`
+	DisabledAt *time.Time `json:"disabled_at"`
+}
+
+// MemberView is one member of an account, as staff see it.
+type MemberView struct {
+	UserID string `json:"user_id"`
+	Email  string `json:"email"`
+	Role   string `json:"role"`
+}
+
+// StaffAccountView is an account with its members, as staff see it.
+type StaffAccountView struct {
+	ID        string       `json:"id"`
+	Name      string       `json:"name"`
+	CreatedAt time.Time    `json:"created_at"`
+	Members   []MemberView `json:"members"`
+}
+
+// queryFlag reads an optional boolean query parameter.
+func queryFlag(r *http.Request, name string) (*bool, error) {
+	switch r.URL.Query().Get(name) {
+	case "":
+		return nil, nil
+	case "true":
+		v := true
+		return &v, nil
+	case "false":
+		v := false
+		return &v, nil
+	}
+	return nil, apperr.Field(name, "must be true or false")
+}
+
+func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query().Get("q")
+	if !validText(q) {
+		return apperr.Field("q", "must be valid UTF-8 text without NUL characters")
+	}
+	staff, err := queryFlag(r, "staff")
+	if err != nil {
+		return err
+	}
+	disabled, err := queryFlag(r, "disabled")
+	if err != nil {
+		return err
+	}
+	f := accounts.UserFilter{Query: q, Staff: staff, Disabled: disabled}
+	return writePage(w, r, func(after string, limit int) ([]accounts.User, error) {
+		return s.Accounts.ListUsers(r.Context(), PrincipalFrom(r.Context()), f, after, limit)
+	}, func(u *accounts.User) StaffUserView {
+		return StaffUserView{UserView: userView(u), Disabled: u.DisabledAt != nil, DisabledAt: u.DisabledAt}
+	}, func(v StaffUserView) string { return v.ID })
+}
+
+func (s *Server) adminListAccounts(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query().Get("q")
+	if !validText(q) {
+		return apperr.Field("q", "must be valid UTF-8 text without NUL characters")
+	}
+	return writePage(w, r, func(after string, limit int) ([]accounts.AccountSummary, error) {
+		return s.Accounts.ListAccounts(r.Context(), PrincipalFrom(r.Context()), q, after, limit)
+	}, func(a *accounts.AccountSummary) StaffAccountView {
+		v := StaffAccountView{ID: a.ID, Name: a.Name, CreatedAt: a.CreatedAt, Members: make([]MemberView, len(a.Members))}
+		for i, m := range a.Members {
+			v.Members[i] = MemberView{UserID: m.UserID, Email: m.Email, Role: m.Role}
+		}
+		return v
+	}, func(v StaffAccountView) string { return v.ID })
 }

@@ -164,3 +164,27 @@ func TestEmailVerification(t *testing.T) {
 		tb.client.do("POST", "/api/v1/me/verify-email/resend", u.Token, nil).wantProblem(t, http.StatusConflict, "already_verified")
 	})
 }
+
+// TestVerificationResendNeedsWriteScope: a resend replaces the pending
+// link and sends mail, so a read-only API token may not ask for one.
+func TestVerificationResendNeedsWriteScope(t *testing.T) {
+	t.Parallel()
+	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
+		tb := startApp(t, d, url)
+		u := tb.newUser(t, "resend")
+		reader := tb.createToken(t, u.Token, "reader", "account:read").Token
+		writer := tb.createToken(t, u.Token, "writer", "account:write").Token
+		mails := func() int {
+			return tb.count(t, "outbox_messages", "recipient = ? AND template = ?", u.Email, "account.verify_email")
+		}
+		before := mails()
+		tb.client.do("POST", "/api/v1/me/verify-email/resend", reader, nil).wantProblem(t, http.StatusForbidden, "insufficient_scope")
+		if got := mails(); got != before {
+			t.Errorf("%d verification mails after a refused resend, want %d", got, before)
+		}
+		tb.client.do("POST", "/api/v1/me/verify-email/resend", writer, nil).want(t, http.StatusAccepted)
+		if got := mails(); got != before+1 {
+			t.Errorf("%d verification mails after a resend, want %d", got, before+1)
+		}
+	})
+}

@@ -32,13 +32,17 @@ type testBundle struct {
 	server   *httptest.Server
 }
 
-func setup(t *testing.T, db *database.DB) *testBundle {
+func setup(t *testing.T, db *database.DB, adjust ...func(*notify.Options)) *testBundle {
 	t.Helper()
 	reg := jobs.NewRegistry(time.Hour)
 	ob := outbox.New(db, reg)
-	svc, err := notify.New(db, ob, reg, notify.Options{
+	opts := notify.Options{
 		PublicURL: "https://billing.example.com", StreamPollInterval: 50 * time.Millisecond, StreamHeartbeat: time.Second,
-	})
+	}
+	for _, f := range adjust {
+		f(&opts)
+	}
+	svc, err := notify.New(db, ob, reg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,6 +264,75 @@ func TestStreamDeliversToTheRightUserOnly(t *testing.T) {
 		b.notifyUser(t, ada.ID, "ada-second")
 		if got := notificationOf(t, next(t, adaStream)); got.Title != "ada-second is ready" {
 			t.Errorf("ada's stream: %+v", got)
+		}
+	})
+}
+
+// TestStreamCapPerUser: beyond notifications.stream_max_per_user open
+// streams, a user's next one is answered 429 problem+json with a
+// Retry-After; other users are not affected, and a stream the client
+// closes frees its place.
+func TestStreamCapPerUser(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, func(o *notify.Options) { o.StreamMaxPerUser = 2 })
+		ada := b.signup(t, "ada-cap@example.com")
+		bob := b.signup(t, "bob-cap@example.com")
+		open := func(token string) (*http.Response, context.CancelFunc) {
+			t.Helper()
+			ctx, cancel := context.WithCancel(context.Background())
+			t.Cleanup(cancel)
+			req, err := http.NewRequestWithContext(ctx, "GET", b.server.URL+"/api/v1/me/notifications/stream", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { resp.Body.Close() })
+			return resp, cancel
+		}
+		first, closeFirst := open(ada.Token)
+		second, _ := open(ada.Token)
+		for _, r := range []*http.Response{first, second} {
+			if r.StatusCode != http.StatusOK {
+				t.Fatalf("stream within the cap: %d", r.StatusCode)
+			}
+		}
+		third, _ := open(ada.Token)
+		if third.StatusCode != http.StatusTooManyRequests || third.Header.Get("Content-Type") != "application/problem+json" || third.Header.Get("Retry-After") == "" {
+			t.Fatalf("stream beyond the cap: %d %s, Retry-After %q", third.StatusCode, third.Header.Get("Content-Type"), third.Header.Get("Retry-After"))
+		}
+		var p httpapi.Problem
+		if err := json.NewDecoder(third.Body).Decode(&p); err != nil || p.Code != "rate_limited" {
+			t.Fatalf("problem %+v, %v", p, err)
+		}
+		if r, _ := open(bob.Token); r.StatusCode != http.StatusOK {
+			t.Fatalf("another user's stream: %d", r.StatusCode)
+		}
+
+		// The client goes away: the server ends the stream and frees its
+		// slot (waited for on the database, not on a timer).
+		closeFirst()
+		deadline := time.After(30 * time.Second)
+		for {
+			n, err := b.db.NewSelect().Table("notification_streams").Where("user_id = ?", ada.ID).Count(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 1 {
+				break
+			}
+			select {
+			case <-deadline:
+				t.Fatalf("%d of ada's streams still open 30s after one closed", n)
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		if r, _ := open(ada.Token); r.StatusCode != http.StatusOK {
+			t.Fatalf("stream after one closed: %d", r.StatusCode)
 		}
 	})
 }

@@ -15,8 +15,9 @@ import (
 )
 
 // The OpenAPI document is kept as one fragment per domain (openapi/*.yaml),
-// merged in file-name order: each fragment adds paths and components. Two
-// fragments defining the same path or schema is an error, not an override.
+// merged in file-name order: each fragment adds paths, components and the
+// tags its operations use. Two fragments defining the same path, schema or
+// tag is an error, not an override.
 //
 //go:embed openapi/*.yaml
 var openapiFS embed.FS
@@ -43,6 +44,8 @@ func loadOpenAPI(fsys fs.FS) (*openapi3.T, []byte, error) {
 	}
 	sort.Strings(names)
 	merged := map[string]any{}
+	var tags []any
+	tagFile := map[string]string{}
 	for _, name := range names {
 		b, err := fs.ReadFile(fsys, name)
 		if err != nil {
@@ -52,9 +55,31 @@ func loadOpenAPI(fsys fs.FS) (*openapi3.T, []byte, error) {
 		if err := yaml.Unmarshal(b, &frag); err != nil {
 			return nil, nil, fmt.Errorf("openapi: %s: %w", name, err)
 		}
+		if ft, ok := frag["tags"]; ok {
+			list, ok := ft.([]any)
+			if !ok {
+				return nil, nil, fmt.Errorf("openapi: %s: tags is not a list", name)
+			}
+			for _, t := range list {
+				m, _ := t.(map[string]any)
+				tag, _ := m["name"].(string)
+				if tag == "" {
+					return nil, nil, fmt.Errorf("openapi: %s: a tag without a name", name)
+				}
+				if prev, dup := tagFile[tag]; dup {
+					return nil, nil, fmt.Errorf("openapi: %s redefines the tag %q of %s", name, tag, prev)
+				}
+				tagFile[tag] = name
+			}
+			tags = append(tags, list...)
+			delete(frag, "tags")
+		}
 		if err := mergeInto(merged, frag, name); err != nil {
 			return nil, nil, err
 		}
+	}
+	if len(tags) > 0 {
+		merged["tags"] = tags
 	}
 	raw, err := json.Marshal(merged)
 	if err != nil {

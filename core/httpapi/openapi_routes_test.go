@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
-	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -97,10 +96,9 @@ func TestOpenAPIServed(t *testing.T) {
 	for _, p := range []string{"/healthz", "/readyz"} {
 		tb.client.do("GET", p, "", nil).want(t, http.StatusOK)
 	}
-	m := tb.client.do("GET", "/metrics", "", nil).want(t, http.StatusOK)
-	if !strings.Contains(string(m.Body), "ezscale_http_requests_total") {
-		t.Error("/metrics lacks the HTTP request counter")
-	}
+	// Metrics are not open on the API listener (see core/app's metrics
+	// tests for where they are served).
+	tb.client.do("GET", "/metrics", "", nil).wantProblem(t, http.StatusNotFound, "route_not_found")
 	tb.client.do("GET", "/api/v1/no-such-route", "", nil).wantProblem(t, http.StatusNotFound, "route_not_found")
 	tb.client.do("PUT", "/api/v1/me", "", nil).wantProblem(t, http.StatusMethodNotAllowed, "method_not_allowed")
 }

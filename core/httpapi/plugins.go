@@ -46,6 +46,21 @@ type PluginView struct {
 	// PID and StartedAt are null while no process runs.
 	PID       *int       `json:"pid"`
 	StartedAt *time.Time `json:"started_at"`
+	Health    HealthView `json:"health"`
+}
+
+// HealthView is the supervisor's latest health round of a plugin: the
+// plugin's own health check and, for a provisioner, its backend's.
+type HealthView struct {
+	// Status is unknown (no round yet for this process), healthy or
+	// unhealthy.
+	Status  string `json:"status"`
+	Message string `json:"message"`
+	// CheckedAt and LatencyMS are null before the first round.
+	CheckedAt *time.Time `json:"checked_at"`
+	LatencyMS *float64   `json:"latency_ms"`
+	// Failures counts consecutive unhealthy rounds.
+	Failures int `json:"failures"`
 }
 
 func pluginView(in pluginhost.Info) PluginView {
@@ -56,6 +71,15 @@ func pluginView(in pluginhost.Info) PluginView {
 	if in.PID > 0 {
 		pid, at := in.PID, in.StartedAt.UTC()
 		v.PID, v.StartedAt = &pid, &at
+	}
+	h := in.Health
+	v.Health = HealthView{Status: string(h.Status), Message: h.Message, Failures: h.Failures}
+	if v.Health.Status == "" {
+		v.Health.Status = string(pluginhost.HealthUnknown)
+	}
+	if !h.CheckedAt.IsZero() {
+		at, ms := h.CheckedAt.UTC(), float64(h.Latency.Microseconds())/1000
+		v.Health.CheckedAt, v.Health.LatencyMS = &at, &ms
 	}
 	return v
 }

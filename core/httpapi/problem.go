@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/database"
 )
 
 // Problem is an RFC 9457 problem details body.
@@ -71,6 +72,11 @@ func problemInternal() Problem {
 	return problemFrom(&apperr.Error{Code: apperr.Internal, Message: "internal error; the request id identifies it in our logs"})
 }
 
+func problemDatabaseUnavailable() Problem {
+	return problemFrom(&apperr.Error{Code: apperr.Unavailable, Reason: "database_unavailable",
+		Message: "the database cannot be reached right now; retry after the number of seconds in Retry-After", RetryAfter: database.RetryAfter})
+}
+
 func problemNotFoundRoute() Problem {
 	return problemFrom(&apperr.Error{Code: apperr.NotFound, Reason: "route_not_found", Message: "no such API route"})
 }
@@ -96,6 +102,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if errors.Is(err, errBodyTooLarge) {
 		s.writeProblem(w, r, tooLarge(s.opts.BodyLimit))
+		return
+	}
+	if database.IsConnectionError(err) {
+		// Not the request's fault and not a bug: the database is down or
+		// restarting. The outage is logged once by the database (NoteError
+		// starts it when no query has yet), not once per request.
+		if s.DB != nil {
+			s.DB.NoteError(err)
+		}
+		s.writeProblem(w, r, problemDatabaseUnavailable())
 		return
 	}
 	if r.Context().Err() != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/ratelimit"
@@ -34,25 +35,10 @@ func (m *ProvisioningAPI) Routes(s *Server) {
 	// Power and login call the provisioner, which no transaction may wait
 	// on, so they are not Idempotent in the request's transaction: the
 	// Idempotency-Key goes to the plugin as the call's key instead.
-	s.Handle(Route{Method: "POST", Path: svc + "/power", Auth: User, Scope: "services:write", RateLimit: limit, RateBucket: "service-actions", Handler: m.power})
-	s.Handle(Route{Method: "POST", Path: svc + "/login-url", Auth: User, Scope: "services:write", RateLimit: limit, RateBucket: "service-actions", Handler: m.loginURL})
-	s.Handle(Route{Method: "GET", Path: svc + "/usage", Auth: User, Scope: "services:read", Handler: m.usage})
-	s.Handle(Route{Method: "GET", Path: svc + "/free-tier", Auth: User, Scope: "services:read", Handler: m.freeTier})
-}
-
-// account resolves the path's account for the caller: NotFound for an
-// account that is not theirs, Forbidden for a change by a member whose
-// role does not operate services.
-func (m *ProvisioningAPI) account(r *http.Request, write bool) (string, error) {
-	id := mux.Vars(r)["account_id"]
-	a, err := m.s.Accounts.AccountAccess(r.Context(), PrincipalFrom(r.Context()), id)
-	if err != nil {
-		return "", err
-	}
-	if write && !a.CanServices() {
-		return "", apperr.New(apperr.Forbidden, "your role in this account cannot operate services").WithReason("role_forbidden")
-	}
-	return id, nil
+	s.Handle(Route{Method: "POST", Path: svc + "/power", Auth: User, Members: operators, StaffRole: accounts.StaffAdmin, Scope: "services:write", RateLimit: limit, RateBucket: "service-actions", Handler: m.power})
+	s.Handle(Route{Method: "POST", Path: svc + "/login-url", Auth: User, Members: operators, StaffRole: accounts.StaffAdmin, Scope: "services:write", RateLimit: limit, RateBucket: "service-actions", Handler: m.loginURL})
+	s.Handle(Route{Method: "GET", Path: svc + "/usage", Auth: User, Members: anyMember, StaffRole: accounts.StaffSupport, Scope: "services:read", Handler: m.usage})
+	s.Handle(Route{Method: "GET", Path: svc + "/free-tier", Auth: User, Members: anyMember, StaffRole: accounts.StaffSupport, Scope: "services:read", Handler: m.freeTier})
 }
 
 type powerRequest struct {
@@ -60,10 +46,7 @@ type powerRequest struct {
 }
 
 func (m *ProvisioningAPI) power(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.account(r, true)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	var in powerRequest
 	if err := Decode(r, &in); err != nil {
 		return err
@@ -80,10 +63,7 @@ func (m *ProvisioningAPI) power(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (m *ProvisioningAPI) loginURL(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.account(r, true)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	res, err := m.Provisioning.LoginURL(r.Context(), acc, mux.Vars(r)["service_id"])
 	if err != nil {
 		return err
@@ -93,10 +73,7 @@ func (m *ProvisioningAPI) loginURL(w http.ResponseWriter, r *http.Request) error
 }
 
 func (m *ProvisioningAPI) usage(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.account(r, false)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	limit, after, err := PageParams(r)
 	if err != nil {
 		return err
@@ -136,10 +113,7 @@ func (m *ProvisioningAPI) usage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (m *ProvisioningAPI) freeTier(w http.ResponseWriter, r *http.Request) error {
-	acc, err := m.account(r, false)
-	if err != nil {
-		return err
-	}
+	acc := accountOf(r)
 	st, err := m.Provisioning.FreeTier(r.Context(), acc, mux.Vars(r)["service_id"])
 	if err != nil {
 		return err

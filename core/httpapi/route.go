@@ -25,8 +25,8 @@ const (
 	Public Auth = iota
 	// User routes need a valid token.
 	User
-	// Staff routes need a token of a user with a staff role (StaffRole
-	// gives the minimum).
+	// Staff routes need a token of a user with at least the route's
+	// StaffRole.
 	Staff
 )
 
@@ -36,8 +36,18 @@ type Route struct {
 	// Path is a gorilla/mux template, e.g. /api/v1/me/tokens/{id}.
 	Path string
 	Auth Auth
-	// StaffRole is the minimum staff role for Staff routes (default support).
+	// StaffRole is the lowest staff role that may call the route. On Staff
+	// routes every caller needs it; on an account's routes (User routes
+	// whose path has {account_id}) it is what a staff user who is not a
+	// member of that account needs. Empty: no staff role may (a Staff route
+	// without one serves no one).
 	StaffRole string
+	// Members are the customer roles (accounts.Role*) in the path's account
+	// that may call an account's route; nil: none. Auth, StaffRole and
+	// Members are the route's row of the role × route matrix (docs/api.md),
+	// enforced before the handler runs and before Idempotency-Key is looked
+	// at; handlers do not check roles again.
+	Members []string
 	// Scope is the token scope the route needs ("" = any).
 	Scope string
 	// Session routes refuse personal API tokens (403 session_required):
@@ -56,22 +66,31 @@ type Route struct {
 
 // Handle registers a route with its middleware.
 func (s *Server) Handle(rt Route) {
-	if rt.Auth == Staff && rt.StaffRole == "" {
-		rt.StaffRole = accounts.StaffSupport
-	}
+	s.routes = append(s.routes, rt)
+	s.router.Handle(rt.Path, s.adapt(rt.Path, s.chain(rt))).Methods(rt.Method)
+}
+
+// chain wraps the route's handler in its middleware, outermost first: the
+// rate limit; authentication (token, staff role, scope, session); the
+// path's account and the caller's role in it; service activity; and
+// Idempotency-Key. Everything that decides who may call the route runs
+// before a stored response can be replayed or a new one stored.
+func (s *Server) chain(rt Route) HandlerFunc {
 	h := rt.Handler
 	if rt.Idempotent {
 		h = s.idempotent(rt, h)
 	}
-	if rt.Auth == User && strings.Contains(rt.Path, "{account_id}") && strings.Contains(rt.Path, "{service_id}") {
+	if rt.Auth == User && accountRoute(rt) && strings.Contains(rt.Path, "{service_id}") {
 		h = s.serviceActivity(h)
+	}
+	if rt.Auth != Public && accountRoute(rt) {
+		h = s.admitAccount(rt, h)
 	}
 	h = s.authorize(rt, h)
 	if rt.RateLimit != nil {
 		h = s.rateLimited(rt, h)
 	}
-	s.routes = append(s.routes, rt)
-	s.router.Handle(rt.Path, s.adapt(rt.Path, h)).Methods(rt.Method)
+	return h
 }
 
 // serviceActivity reports a customer's successful request on one of their
@@ -171,8 +190,11 @@ func (s *Server) authorize(rt Route, next HandlerFunc) HandlerFunc {
 		}
 		ctx = audit.WithMeta(ctx, meta)
 		r = r.WithContext(ctx)
-		if rt.Auth == Staff && !p.IsStaff(rt.StaffRole) {
+		if rt.Auth == Staff && (rt.StaffRole == "" || !p.IsStaff(rt.StaffRole)) {
 			s.auditDenied(r, "staff_role_required")
+			if rt.StaffRole == "" {
+				return apperr.New(apperr.Forbidden, "this operation is open to no staff role")
+			}
 			return apperr.New(apperr.Forbidden, "this operation needs the staff role %q", rt.StaffRole)
 		}
 		if rt.Scope != "" && !p.HasScope(rt.Scope) {

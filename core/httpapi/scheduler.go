@@ -6,7 +6,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/scheduler"
 )
 
@@ -22,61 +22,45 @@ const acct = "/api/v1/accounts/{account_id}"
 // Routes registers the scheduler's routes.
 func (m *SchedulerAPI) Routes(s *Server) {
 	read := func(path string, h HandlerFunc) {
-		s.Handle(Route{Method: "GET", Path: acct + path, Auth: User, Scope: "services:read", Handler: h})
+		s.Handle(Route{Method: "GET", Path: acct + path, Auth: User, Members: anyMember, StaffRole: accounts.StaffSupport, Scope: "services:read", Handler: h})
 	}
 	write := func(method, path string, idem bool, h HandlerFunc) {
-		s.Handle(Route{Method: method, Path: acct + path, Auth: User, Scope: "services:write", Idempotent: idem, Handler: h})
+		s.Handle(Route{Method: method, Path: acct + path, Auth: User, Members: operators, StaffRole: accounts.StaffAdmin, Scope: "services:write", Idempotent: idem, Handler: h})
 	}
-	write("POST", "/tasks", true, m.createTask(s))
-	read("/tasks", m.listTasks(s))
-	s.Handle(Route{Method: "POST", Path: acct + "/tasks/preview", Auth: User, Scope: "services:read", Handler: m.preview(s)})
-	read("/tasks/{task_id}", m.getTask(s))
-	write("PATCH", "/tasks/{task_id}", false, m.updateTask(s))
-	write("DELETE", "/tasks/{task_id}", false, m.deleteTask(s))
-	read("/tasks/{task_id}/runs", m.listRuns(s))
-	read("/tasks/{task_id}/runs/{run_id}", m.getRun(s))
+	write("POST", "/tasks", true, m.createTask())
+	read("/tasks", m.listTasks())
+	s.Handle(Route{Method: "POST", Path: acct + "/tasks/preview", Auth: User, Members: anyMember, StaffRole: accounts.StaffSupport, Scope: "services:read", Handler: m.preview()})
+	read("/tasks/{task_id}", m.getTask())
+	write("PATCH", "/tasks/{task_id}", false, m.updateTask())
+	write("DELETE", "/tasks/{task_id}", false, m.deleteTask())
+	read("/tasks/{task_id}/runs", m.listRuns())
+	read("/tasks/{task_id}/runs/{run_id}", m.getRun())
 
-	write("POST", "/maintenance-windows", true, m.createWindow(s))
-	read("/maintenance-windows", m.listWindows(s))
-	read("/maintenance-windows/{window_id}", m.getWindow(s))
-	write("PUT", "/maintenance-windows/{window_id}", false, m.updateWindow(s))
-	write("DELETE", "/maintenance-windows/{window_id}", false, m.deleteWindow(s))
+	write("POST", "/maintenance-windows", true, m.createWindow())
+	read("/maintenance-windows", m.listWindows())
+	read("/maintenance-windows/{window_id}", m.getWindow())
+	write("PUT", "/maintenance-windows/{window_id}", false, m.updateWindow())
+	write("DELETE", "/maintenance-windows/{window_id}", false, m.deleteWindow())
 
-	write("POST", "/scheduled-changes", true, m.scheduleChange(s))
-	read("/scheduled-changes", m.listChanges(s))
-	read("/scheduled-changes/{change_id}", m.getChange(s))
-	write("POST", "/scheduled-changes/{change_id}/cancel", false, m.cancelChange(s))
+	write("POST", "/scheduled-changes", true, m.scheduleChange())
+	read("/scheduled-changes", m.listChanges())
+	read("/scheduled-changes/{change_id}", m.getChange())
+	write("POST", "/scheduled-changes/{change_id}/cancel", false, m.cancelChange())
 
-	read("/services/{service_id}/recovery", m.getRecovery(s))
-	write("PUT", "/services/{service_id}/recovery", false, m.setRecovery(s))
-	write("DELETE", "/services/{service_id}/recovery", false, m.deleteRecovery(s))
-	read("/services/{service_id}/recovery/attempts", m.listAttempts(s))
-}
-
-// access resolves the account of the path for the caller: NotFound for an
-// account that is not theirs; Forbidden for a change by a member whose role
-// does not operate services (billing, read-only).
-func (m *SchedulerAPI) access(s *Server, r *http.Request, write bool) (string, error) {
-	id := mux.Vars(r)["account_id"]
-	acc, err := s.Accounts.AccountAccess(r.Context(), PrincipalFrom(r.Context()), id)
-	if err != nil {
-		return "", err
-	}
-	if write && !acc.CanServices() {
-		return "", apperr.New(apperr.Forbidden, "your role in this account cannot manage services").WithReason("role_forbidden")
-	}
-	return id, nil
+	read("/services/{service_id}/task-types", m.taskTypes())
+	read("/services/{service_id}/recovery", m.getRecovery())
+	write("PUT", "/services/{service_id}/recovery", false, m.setRecovery())
+	write("DELETE", "/services/{service_id}/recovery", false, m.deleteRecovery())
+	read("/services/{service_id}/recovery/attempts", m.listAttempts())
 }
 
 type handlerWith func(ctx context.Context, w http.ResponseWriter, r *http.Request, accountID string) error
 
-func (m *SchedulerAPI) with(s *Server, write bool, h handlerWith) HandlerFunc {
+// with hands the handler the account the route table admitted the caller
+// to.
+func with(h handlerWith) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := m.access(s, r, write)
-		if err != nil {
-			return err
-		}
-		return h(r.Context(), w, r, id)
+		return h(r.Context(), w, r, accountOf(r))
 	}
 }
 
@@ -85,8 +69,8 @@ func noContent(w http.ResponseWriter) error {
 	return nil
 }
 
-func (m *SchedulerAPI) createTask(s *Server) HandlerFunc {
-	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) createTask() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		var in scheduler.TaskInput
 		if err := Decode(r, &in); err != nil {
 			return err
@@ -99,8 +83,8 @@ func (m *SchedulerAPI) createTask(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) listTasks(s *Server) HandlerFunc {
-	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) listTasks() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		limit, after, err := PageParams(r)
 		if err != nil {
 			return err
@@ -118,8 +102,8 @@ type previewInput struct {
 	TimeZone string `json:"time_zone"`
 }
 
-func (m *SchedulerAPI) preview(s *Server) HandlerFunc {
-	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) preview() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		var in previewInput
 		if err := Decode(r, &in); err != nil {
 			return err
@@ -135,8 +119,8 @@ func (m *SchedulerAPI) preview(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) getTask(s *Server) HandlerFunc {
-	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) getTask() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		t, err := m.Scheduler.Task(ctx, account, mux.Vars(r)["task_id"])
 		if err != nil {
 			return err
@@ -145,8 +129,8 @@ func (m *SchedulerAPI) getTask(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) updateTask(s *Server) HandlerFunc {
-	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) updateTask() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		var p scheduler.TaskPatch
 		if err := Decode(r, &p); err != nil {
 			return err
@@ -159,8 +143,8 @@ func (m *SchedulerAPI) updateTask(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) deleteTask(s *Server) HandlerFunc {
-	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) deleteTask() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		if err := m.Scheduler.DeleteTask(ctx, account, mux.Vars(r)["task_id"]); err != nil {
 			return err
 		}
@@ -168,8 +152,8 @@ func (m *SchedulerAPI) deleteTask(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) listRuns(s *Server) HandlerFunc {
-	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) listRuns() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		limit, before, err := PageParams(r)
 		if err != nil {
 			return err
@@ -182,8 +166,8 @@ func (m *SchedulerAPI) listRuns(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) getRun(s *Server) HandlerFunc {
-	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) getRun() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		run, err := m.Scheduler.Run(ctx, account, mux.Vars(r)["task_id"], mux.Vars(r)["run_id"])
 		if err != nil {
 			return err
@@ -192,8 +176,8 @@ func (m *SchedulerAPI) getRun(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) createWindow(s *Server) HandlerFunc {
-	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) createWindow() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		var in scheduler.WindowInput
 		if err := Decode(r, &in); err != nil {
 			return err
@@ -206,8 +190,8 @@ func (m *SchedulerAPI) createWindow(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) listWindows(s *Server) HandlerFunc {
-	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) listWindows() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		ws, err := m.Scheduler.Windows(ctx, account)
 		if err != nil {
 			return err
@@ -219,8 +203,8 @@ func (m *SchedulerAPI) listWindows(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) getWindow(s *Server) HandlerFunc {
-	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) getWindow() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		win, err := m.Scheduler.Window(ctx, account, mux.Vars(r)["window_id"])
 		if err != nil {
 			return err
@@ -229,8 +213,8 @@ func (m *SchedulerAPI) getWindow(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) updateWindow(s *Server) HandlerFunc {
-	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) updateWindow() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		var in scheduler.WindowInput
 		if err := Decode(r, &in); err != nil {
 			return err
@@ -243,8 +227,8 @@ func (m *SchedulerAPI) updateWindow(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) deleteWindow(s *Server) HandlerFunc {
-	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) deleteWindow() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		if err := m.Scheduler.DeleteWindow(ctx, account, mux.Vars(r)["window_id"]); err != nil {
 			return err
 		}
@@ -252,8 +236,8 @@ func (m *SchedulerAPI) deleteWindow(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) scheduleChange(s *Server) HandlerFunc {
-	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) scheduleChange() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		var in scheduler.PlanChangeInput
 		if err := Decode(r, &in); err != nil {
 			return err
@@ -266,8 +250,8 @@ func (m *SchedulerAPI) scheduleChange(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) listChanges(s *Server) HandlerFunc {
-	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) listChanges() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		limit, before, err := PageParams(r)
 		if err != nil {
 			return err
@@ -280,8 +264,8 @@ func (m *SchedulerAPI) listChanges(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) getChange(s *Server) HandlerFunc {
-	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) getChange() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		c, err := m.Scheduler.PlanChange(ctx, account, mux.Vars(r)["change_id"])
 		if err != nil {
 			return err
@@ -294,8 +278,8 @@ type cancelInput struct {
 	Reason string `json:"reason"`
 }
 
-func (m *SchedulerAPI) cancelChange(s *Server) HandlerFunc {
-	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) cancelChange() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		var in cancelInput
 		if err := Decode(r, &in); err != nil {
 			return err
@@ -308,8 +292,20 @@ func (m *SchedulerAPI) cancelChange(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) getRecovery(s *Server) HandlerFunc {
-	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+// taskTypes lists every task type and whether the service's provisioner
+// supports it. The list is fixed and short: one page.
+func (m *SchedulerAPI) taskTypes() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		tt, err := m.Scheduler.TaskTypes(ctx, account, mux.Vars(r)["service_id"])
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, List[scheduler.TaskType]{Data: tt})
+	})
+}
+
+func (m *SchedulerAPI) getRecovery() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		c, err := m.Scheduler.Recovery(ctx, account, mux.Vars(r)["service_id"])
 		if err != nil {
 			return err
@@ -318,8 +314,8 @@ func (m *SchedulerAPI) getRecovery(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) setRecovery(s *Server) HandlerFunc {
-	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) setRecovery() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		var in scheduler.RecoveryInput
 		if err := Decode(r, &in); err != nil {
 			return err
@@ -332,8 +328,8 @@ func (m *SchedulerAPI) setRecovery(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) deleteRecovery(s *Server) HandlerFunc {
-	return m.with(s, true, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) deleteRecovery() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		if err := m.Scheduler.DeleteRecovery(ctx, account, mux.Vars(r)["service_id"]); err != nil {
 			return err
 		}
@@ -341,8 +337,8 @@ func (m *SchedulerAPI) deleteRecovery(s *Server) HandlerFunc {
 	})
 }
 
-func (m *SchedulerAPI) listAttempts(s *Server) HandlerFunc {
-	return m.with(s, false, func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+func (m *SchedulerAPI) listAttempts() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
 		limit, before, err := PageParams(r)
 		if err != nil {
 			return err

@@ -18,14 +18,22 @@ import (
 	"github.com/ezscale/platform/core/database"
 )
 
+// DerivedMaxTimeout is the longest timeout a kind may have when the rescue
+// horizon is derived (RescueAfter 0, the default): short enough that the
+// work of a crashed replica resumes within five minutes (the horizon, the
+// rescuer's 30 s round, a retry's backoff and a leader election).
+const DerivedMaxTimeout = 2 * time.Minute
+
 // Options tune the engine (see config.Jobs).
 type Options struct {
 	Workers           int
 	FetchCooldown     time.Duration
 	FetchPollInterval time.Duration
-	RescueAfter       time.Duration
-	DefaultTimeout    time.Duration
-	Logger            *slog.Logger
+	// RescueAfter is the rescue horizon; 0 derives it from the kinds'
+	// timeouts (Registry.RescueAfter).
+	RescueAfter    time.Duration
+	DefaultTimeout time.Duration
+	Logger         *slog.Logger
 	// ErrorFunc, when set, is told about every failed job attempt (metrics,
 	// logs); the job is retried by River's policy regardless.
 	ErrorFunc func(ctx context.Context, job *rivertype.JobRow, err error)
@@ -39,19 +47,42 @@ type Registry struct {
 	kinds    map[string]time.Duration
 	capped   []string
 	errs     []error
-	// maxTimeout is the rescue horizon less a margin; no kind may exceed it.
-	maxTimeout time.Duration
+	// maxTimeout is the rescue horizon less a margin (or DerivedMaxTimeout
+	// when the horizon is derived); no kind may exceed it.
+	maxTimeout  time.Duration
+	rescueAfter time.Duration
 }
 
 // NewRegistry returns an empty registry for an engine whose rescue horizon is
-// rescueAfter.
+// rescueAfter; 0 derives the horizon from the kinds' timeouts, each at most
+// DerivedMaxTimeout.
 func NewRegistry(rescueAfter time.Duration) *Registry {
-	return &Registry{
-		inserter:   &Inserter{},
-		workers:    river.NewWorkers(),
-		kinds:      map[string]time.Duration{},
-		maxTimeout: rescueAfter - rescueAfter/10,
+	maxTimeout := rescueAfter - rescueAfter/10
+	if rescueAfter <= 0 {
+		maxTimeout = DerivedMaxTimeout
 	}
+	return &Registry{
+		inserter:    &Inserter{},
+		workers:     river.NewWorkers(),
+		kinds:       map[string]time.Duration{},
+		maxTimeout:  maxTimeout,
+		rescueAfter: max(rescueAfter, 0),
+	}
+}
+
+// RescueAfter is the rescue horizon: the configured one, or, when derived,
+// the longest timeout of the registered kinds and of kinds without their
+// own (defaultTimeout) plus a margin of a tenth of it, at least 30 s, for
+// the job to end and record its outcome.
+func (r *Registry) RescueAfter(defaultTimeout time.Duration) time.Duration {
+	if r.rescueAfter > 0 {
+		return r.rescueAfter
+	}
+	longest := defaultTimeout
+	for _, d := range r.kinds {
+		longest = max(longest, d)
+	}
+	return longest + max(longest/10, 30*time.Second)
 }
 
 // Add registers a worker. Its Timeout must be set (non-zero) and below the
@@ -130,8 +161,9 @@ func (r *Registry) Kinds() map[string]time.Duration { return r.kinds }
 // Engine is the running River client.
 type Engine struct {
 	*Inserter
-	client  *river.Client[*sql.Tx]
-	started bool
+	client      *river.Client[*sql.Tx]
+	started     bool
+	rescueAfter time.Duration
 }
 
 // Inserter enqueues jobs.
@@ -145,7 +177,10 @@ func New(db *database.DB, reg *Registry, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	if opts.DefaultTimeout <= 0 || opts.DefaultTimeout > reg.maxTimeout {
-		return nil, fmt.Errorf("jobs: default timeout %s must be positive and below the rescue horizon %s", opts.DefaultTimeout, reg.maxTimeout)
+		return nil, fmt.Errorf("jobs: default timeout %s must be positive and at most %s (below the rescue horizon)", opts.DefaultTimeout, reg.maxTimeout)
+	}
+	if opts.RescueAfter <= 0 {
+		opts.RescueAfter = reg.RescueAfter(opts.DefaultTimeout)
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -180,8 +215,12 @@ func New(db *database.DB, reg *Registry, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("jobs: creating river client: %w", err)
 	}
 	reg.inserter.client = client
-	return &Engine{Inserter: reg.inserter, client: client}, nil
+	return &Engine{Inserter: reg.inserter, client: client, rescueAfter: opts.RescueAfter}, nil
 }
+
+// RescueAfter is the rescue horizon in force: how long a job of a dead
+// replica waits before another replica rescues it.
+func (e *Engine) RescueAfter() time.Duration { return e.rescueAfter }
 
 // Start begins working jobs and, on the leader, scheduling periodic ones.
 func (e *Engine) Start(ctx context.Context) error {

@@ -162,3 +162,94 @@ func TestPeriodicRunsOnStart(t *testing.T) {
 		}
 	})
 }
+
+// TestRescueAfterDerived: without a configured rescue horizon, kinds are
+// held to DerivedMaxTimeout and the horizon is the longest timeout plus a
+// margin, so a crashed replica's jobs are rescued within minutes; a
+// configured horizon is kept.
+func TestRescueAfterDerived(t *testing.T) {
+	t.Parallel()
+	reg := jobs.NewRegistry(0)
+	jobs.Add(reg, &pingWorker{})
+	jobs.Add(reg, slowWorker{})
+	if diff := cmp.Diff([]string{"test_slow"}, reg.Capped()); diff != "" {
+		t.Errorf("capped kinds (-want +got)\n%s", diff)
+	}
+	if got, want := reg.RescueAfter(90*time.Second), jobs.DerivedMaxTimeout+30*time.Second; got != want {
+		t.Errorf("derived rescue_after %s, want %s", got, want)
+	}
+	if got := jobs.NewRegistry(time.Hour).RescueAfter(time.Minute); got != time.Hour {
+		t.Errorf("configured rescue_after %s, want 1h", got)
+	}
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		reg := jobs.NewRegistry(0)
+		jobs.Add(reg, &pingWorker{})
+		opts := options()
+		opts.RescueAfter, opts.DefaultTimeout = 0, 30*time.Second
+		engine, err := jobs.New(db, reg, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := engine.RescueAfter(); got != 90*time.Second {
+			t.Errorf("engine rescue_after %s, want the ping's minute plus 30 s", got)
+		}
+	})
+}
+
+type longArgs struct{}
+
+func (longArgs) Kind() string { return "test_long" }
+
+// longWorker has more work than one budget: its first run works until
+// its reserved deadline and continues; the follow-up finishes.
+type longWorker struct {
+	river.WorkerDefaults[longArgs]
+	runs     atomic.Int64
+	attempts chan int
+}
+
+func (w *longWorker) Timeout(*river.Job[longArgs]) time.Duration { return time.Second }
+
+func (w *longWorker) Work(ctx context.Context, job *river.Job[longArgs]) error {
+	w.attempts <- job.Attempt
+	if w.runs.Add(1) > 1 {
+		return nil
+	}
+	work, cancel := jobs.Reserve(ctx, time.Minute)
+	defer cancel()
+	<-work.Done()
+	if !jobs.Cut(ctx, work) {
+		return errors.New("the reserved deadline did not come before the job's")
+	}
+	return jobs.Continue()
+}
+
+// TestContinueIsAFollowUp: a job whose budget runs out with work left
+// continues in a follow-up run at once, without spending an attempt.
+func TestContinueIsAFollowUp(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		w := &longWorker{attempts: make(chan int, 10)}
+		reg := jobs.NewRegistry(time.Hour)
+		jobs.Add(reg, w)
+		engine, err := jobs.New(db, reg, options())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := engine.Insert(ctx, longArgs{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := engine.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = engine.Stop(stopCtx)
+		})
+		if diff := cmp.Diff([]int{1, 1}, []int{<-w.attempts, <-w.attempts}); diff != "" {
+			t.Errorf("attempts of the two runs (-want +got)\n%s", diff)
+		}
+	})
+}

@@ -281,7 +281,7 @@ func (s *Service) LinkDiscord(ctx context.Context, userID, discordUserID string)
 				return err
 			}
 		}
-		if _, err := s.jobs.InsertTx(ctx, tx, roleSyncArgs{UserID: userID}, nil); err != nil {
+		if err := s.enqueueRoleSyncs(ctx, tx, []string{userID}); err != nil {
 			return err
 		}
 		_, err = audit.Append(ctx, tx, audit.Event{
@@ -308,6 +308,9 @@ func (s *Service) UnlinkDiscord(ctx context.Context, userID string) error {
 		if err != nil {
 			return fmt.Errorf("notify: unlinking Discord: %w", err)
 		}
+		if _, err := tx.NewDelete().Table("discord_role_requests").Where("user_id = ?", userID).Exec(ctx); err != nil {
+			return fmt.Errorf("notify: dropping a pending role sync: %w", err)
+		}
 		if s.opts.CommunityPlugin != "" {
 			if _, err := s.jobs.InsertTx(ctx, tx, roleSyncArgs{UserID: userID, DiscordUserID: discordID, Clear: true}, nil); err != nil {
 				return err
@@ -322,7 +325,9 @@ func (s *Service) UnlinkDiscord(ctx context.Context, userID string) error {
 }
 
 // RequestRoleSync schedules, in tx, a role sync for every linked member of
-// the account: billing calls it when services start, end or change plan.
+// the account: billing calls it on every service status change (a service
+// that starts, is suspended or unsuspended, ends or fails changes what
+// its account's members hold).
 func (s *Service) RequestRoleSync(ctx context.Context, tx bun.Tx, accountID string) error {
 	if s.opts.CommunityPlugin == "" {
 		return nil
@@ -336,15 +341,65 @@ func (s *Service) RequestRoleSync(ctx context.Context, tx bun.Tx, accountID stri
 	return s.enqueueRoleSyncs(ctx, tx, users)
 }
 
+// roleRequest is a pending role sync (see syncRoles).
+type roleRequest struct {
+	bun.BaseModel `bun:"table:discord_role_requests"`
+
+	UserID      string    `bun:"user_id,pk"`
+	RequestedAt time.Time `bun:"requested_at"`
+}
+
+// enqueueRoleSyncs records, in tx, that the users' roles may have changed,
+// and queues a sync job per user. The jobs are not de-duplicated by River:
+// a duplicate of a job that is already running would be dropped although
+// that job may have read the holdings before tx commits. The request rows
+// do the de-duplication instead (syncRoles).
 func (s *Service) enqueueRoleSyncs(ctx context.Context, tx bun.Tx, users []string) error {
+	if len(users) == 0 {
+		return nil
+	}
+	now := s.now()
+	rows := make([]roleRequest, len(users))
 	params := make([]river.InsertManyParams, len(users))
 	for i, u := range users {
+		rows[i] = roleRequest{UserID: u, RequestedAt: now}
 		params[i] = river.InsertManyParams{Args: roleSyncArgs{UserID: u}}
+	}
+	if _, err := tx.NewInsert().Model(&rows).On("CONFLICT (user_id) DO NOTHING").Exec(ctx); err != nil {
+		return fmt.Errorf("notify: requesting role syncs: %w", err)
 	}
 	return s.jobs.InsertManyTx(ctx, tx, params)
 }
 
+// claimRoleSync takes the user's pending request, in its own short
+// transaction. false: there is none, because another sync claimed it after
+// this job's request committed, and so read holdings that include it.
+func (s *Service) claimRoleSync(ctx context.Context, userID string) (bool, error) {
+	var ids []string
+	err := s.db.NewRaw("DELETE FROM discord_role_requests WHERE user_id = ? RETURNING user_id", userID).Scan(ctx, &ids)
+	if err != nil && !database.IsNoRows(err) {
+		return false, fmt.Errorf("notify: claiming a role sync: %w", err)
+	}
+	return len(ids) > 0, nil
+}
+
+// requeueRoleSync puts a claimed request back after a failed sync, so the
+// job's retry finds it.
+func (s *Service) requeueRoleSync(ctx context.Context, userID string) {
+	_, _ = s.db.NewInsert().Model(&roleRequest{UserID: userID, RequestedAt: s.now()}).On("CONFLICT (user_id) DO NOTHING").Exec(context.WithoutCancel(ctx))
+}
+
+// maxRoleSyncPasses bounds how often one job re-syncs holdings that keep
+// changing under it before it hands over to its retry.
+const maxRoleSyncPasses = 3
+
 // syncRoles makes the user's managed roles match their holdings.
+//
+// A sync claims the user's pending request first, then reads the holdings:
+// every change committed before the claim is seen, and a change committed
+// after it requests (and queues) a sync of its own. Syncs of one user can
+// run at once, and their calls may reach Discord out of order, so a sync
+// reads the holdings again after its call and syncs again when they moved.
 func (s *Service) syncRoles(ctx context.Context, a roleSyncArgs) error {
 	c, err := s.community()
 	if err != nil {
@@ -358,32 +413,68 @@ func (s *Service) syncRoles(ctx context.Context, a roleSyncArgs) error {
 	if hp == nil {
 		return nil // nothing decides roles yet; see HoldingsProvider
 	}
+	claimed, err := s.claimRoleSync(ctx, a.UserID)
+	if err != nil || !claimed {
+		return err
+	}
+	if err := s.syncClaimed(ctx, c, *hp, a.UserID); err != nil {
+		s.requeueRoleSync(ctx, a.UserID)
+		return err
+	}
+	return nil
+}
+
+func (s *Service) syncClaimed(ctx context.Context, c sdk.Community, hp HoldingsProvider, userID string) error {
 	link := &DiscordLink{}
-	err = s.db.Read.NewSelect().Model(link).Where("user_id = ?", a.UserID).Scan(ctx)
+	err := s.db.Read.NewSelect().Model(link).Where("user_id = ?", userID).Scan(ctx)
 	if database.IsNoRows(err) {
 		return nil // unlinked since
 	}
 	if err != nil {
 		return fmt.Errorf("notify: loading the Discord link: %w", err)
 	}
-	h, err := (*hp).Holdings(ctx, a.UserID)
+	roles, err := s.rolesOf(ctx, hp, userID)
 	if err != nil {
-		return fmt.Errorf("notify: holdings of %s: %w", a.UserID, err)
+		return err
+	}
+	for pass := 1; ; pass++ {
+		if _, err := c.SyncRoles(ctx, &pb.SyncRolesRequest{UserExternalId: link.DiscordUserID, DesiredRoles: roles}); err != nil {
+			if sdk.KindOf(err) == sdk.NotFound {
+				return river.JobCancel(fmt.Errorf("discord user %s left the server: %w", link.DiscordUserID, err))
+			}
+			return err
+		}
+		_, err = s.db.NewUpdate().Model((*DiscordLink)(nil)).Set("roles = ?", strings.Join(roles, " ")).Set("synced_at = ?", s.now()).
+			Where("user_id = ?", userID).Where("discord_user_id = ?", link.DiscordUserID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("notify: recording synced roles: %w", err)
+		}
+		now, err := s.rolesOf(ctx, hp, userID)
+		if err != nil {
+			return err
+		}
+		if slices.Equal(now, roles) {
+			return nil
+		}
+		if pass == maxRoleSyncPasses {
+			return fmt.Errorf("notify: the holdings of %s kept changing during %d role syncs", userID, pass)
+		}
+		roles = now
+	}
+}
+
+// rolesOf returns the roles the user's holdings earn, sorted.
+func (s *Service) rolesOf(ctx context.Context, hp HoldingsProvider, userID string) ([]string, error) {
+	h, err := hp.Holdings(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("notify: holdings of %s: %w", userID, err)
 	}
 	roles := h.Roles()
 	slices.Sort(roles)
-	if _, err := c.SyncRoles(ctx, &pb.SyncRolesRequest{UserExternalId: link.DiscordUserID, DesiredRoles: roles}); err != nil {
-		if sdk.KindOf(err) == sdk.NotFound {
-			return river.JobCancel(fmt.Errorf("discord user %s left the server: %w", link.DiscordUserID, err))
-		}
-		return err
+	if roles == nil {
+		roles = []string{}
 	}
-	_, err = s.db.NewUpdate().Model((*DiscordLink)(nil)).Set("roles = ?", strings.Join(roles, " ")).Set("synced_at = ?", s.now()).
-		Where("user_id = ?", a.UserID).Where("discord_user_id = ?", link.DiscordUserID).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("notify: recording synced roles: %w", err)
-	}
-	return nil
+	return roles, nil
 }
 
 // pluginError turns a plugin failure into what an API caller may see.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +30,8 @@ type fakeCommunity struct {
 	invites []*pb.CreateInviteRequest
 	syncs   []*pb.SyncRolesRequest
 	synced  chan struct{}
+	// hold, when set, keeps each SyncRoles call waiting until it is closed.
+	hold chan struct{}
 }
 
 func newFakeCommunity() *fakeCommunity {
@@ -48,6 +51,12 @@ func (f *fakeCommunity) SyncRoles(_ context.Context, req *pb.SyncRolesRequest) (
 	defer f.mu.Unlock()
 	f.syncs = append(f.syncs, req)
 	f.synced <- struct{}{}
+	hold := f.hold
+	f.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
+	f.mu.Lock()
 	return &pb.SyncRolesResponse{Added: req.GetDesiredRoles()}, nil
 }
 
@@ -193,6 +202,53 @@ func TestLinkAndRoleSync(t *testing.T) {
 		if err := b.svc.UnlinkDiscord(ctx, ada.ID); apperr.CodeOf(err) != apperr.NotFound {
 			t.Errorf("second unlink: %v", err)
 		}
+	})
+}
+
+// TestRoleSyncRequestedDuringASync: a change of holdings whose sync is
+// requested while a sync of the same user is running, after that sync read
+// the holdings, still reaches Discord: a running job does not swallow the
+// request.
+func TestRoleSyncRequestedDuringASync(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, setupOpts{opts: notify.Options{CommunityPlugin: "discord"}, start: true})
+		fc := newFakeCommunity()
+		fc.hold = make(chan struct{})
+		b.svc.SetPlugins(&fakePlugins{community: fc})
+		var vps atomic.Bool
+		b.svc.SetHoldings(notify.HoldingsFunc(func(context.Context, string) (notify.Holdings, error) {
+			return notify.Holdings{VPS: vps.Load()}, nil
+		}))
+		ctx := context.Background()
+		// The periodic resync of every link runs once at start; once it
+		// has, nothing but this test's requests syncs roles.
+		waitFor(t, "the resync at start", func() bool {
+			n, err := db.NewSelect().Table("river_job").Where("kind = 'notify_discord_roles_all'").Where("state = 'completed'").Count(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n > 0
+		})
+		ada := createUser(t, db, "ada")
+		acct := createAccount(t, db, map[user]string{ada: "owner"})
+		if _, err := b.svc.LinkDiscord(ctx, ada.ID, "111111111111111111"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-fc.synced: // the link's sync is at Discord, holding nothing
+		case <-time.After(60 * time.Second):
+			t.Fatal("the link's sync never reached the plugin")
+		}
+		vps.Store(true)
+		if err := db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return b.svc.RequestRoleSync(ctx, tx, acct) }); err != nil {
+			t.Fatal(err)
+		}
+		close(fc.hold)
+		waitFor(t, "the vps role synced", func() bool {
+			syncs := fc.syncRequests()
+			return cmp.Equal([]string{"vps"}, syncs[len(syncs)-1].GetDesiredRoles())
+		})
 	})
 }
 

@@ -25,6 +25,9 @@ const (
 	// BudgetResumed: the budget no longer holds them.
 	BudgetStopped Type = "budget.stopped"
 	BudgetResumed Type = "budget.resumed"
+	// OrderRefunded: an order that could not be provisioned was voided and
+	// its payment returned to the account's credit.
+	OrderRefunded Type = "order.refunded"
 )
 
 // Service events.
@@ -42,6 +45,9 @@ const (
 	ServiceTerminated Type = "service.terminated"
 	// TaskSucceeded is sent only for tasks whose notify setting is always.
 	TaskSucceeded Type = "task.succeeded"
+	// TaskUnknown: a run was interrupted mid-call and the backend cannot
+	// tell whether it acted; it was not repeated.
+	TaskUnknown Type = "task.unknown"
 	// Scheduled plan changes: a day before, applied, refused.
 	PlanChangeReminder Type = "plan_change.reminder"
 	PlanChangeApplied  Type = "plan_change.applied"

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/jobs"
@@ -22,15 +21,6 @@ func (s *Service) registerJobs(reg *jobs.Registry) {
 	if s.opts.CommunityPlugin != "" {
 		reg.Periodic("notify_discord_roles_all", s.opts.RoleSyncInterval, func() river.JobArgs { return roleSyncAllArgs{} })
 	}
-}
-
-// liveStates are the states in which a job still has work to do: unique
-// jobs use them so that a burst of requests makes one job, not many. River
-// requires running among them, so a request that arrives while a sync
-// runs is absorbed by it; the periodic sync catches anything it missed.
-var liveStates = []rivertype.JobState{
-	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateScheduled,
-	rivertype.JobStateRunning,
 }
 
 // inviteArgs creates a new user's signup invite.
@@ -57,8 +47,9 @@ func (w *inviteWorker) Work(ctx context.Context, job *river.Job[inviteArgs]) err
 	return jobError(err)
 }
 
-// roleSyncArgs syncs one user's roles; Clear takes every managed role
-// from DiscordUserID (after an unlink).
+// roleSyncArgs syncs one user's roles (when a request for them is pending:
+// see enqueueRoleSyncs); Clear takes every managed role from
+// DiscordUserID (after an unlink).
 type roleSyncArgs struct {
 	UserID        string `json:"user_id"`
 	DiscordUserID string `json:"discord_user_id,omitempty"`
@@ -67,9 +58,10 @@ type roleSyncArgs struct {
 
 func (roleSyncArgs) Kind() string { return "notify_discord_roles" }
 
-func (roleSyncArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: liveStates}}
-}
+// InsertOpts: not unique. A burst of requests for one user makes several
+// jobs, of which the first to claim the request syncs and the others find
+// nothing to do.
+func (roleSyncArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 10} }
 
 type roleSyncWorker struct {
 	river.WorkerDefaults[roleSyncArgs]

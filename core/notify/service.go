@@ -54,6 +54,9 @@ type Options struct {
 	StreamPollInterval time.Duration
 	StreamHeartbeat    time.Duration
 	StreamMaxDuration  time.Duration
+	// StreamMaxPerUser caps one user's open streams across every replica
+	// (10); beyond it Subscribe refuses with RateLimited.
+	StreamMaxPerUser int
 	// InviteMaxAge is the life of a signup invite (24 h).
 	InviteMaxAge time.Duration
 	// RoleSyncInterval is how often every linked user's roles are synced.
@@ -74,6 +77,9 @@ func (o *Options) defaults() {
 	def(&o.StreamPollInterval, time.Second)
 	def(&o.StreamHeartbeat, 20*time.Second)
 	def(&o.StreamMaxDuration, 30*time.Minute)
+	if o.StreamMaxPerUser <= 0 {
+		o.StreamMaxPerUser = 10
+	}
 	def(&o.InviteMaxAge, 24*time.Hour)
 	def(&o.RoleSyncInterval, 6*time.Hour)
 	def(&o.Retention, 365*24*time.Hour)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/database"
@@ -43,6 +44,9 @@ type Subscription struct {
 	userID string
 	h      *hub
 	once   sync.Once
+	// slot is the stream's row in notification_streams, freed by Close.
+	slot    string
+	release sync.Once
 }
 
 // subscriptionBuffer is how many events may wait for a slow client before
@@ -50,13 +54,18 @@ type Subscription struct {
 const subscriptionBuffer = 64
 
 // Subscribe opens a live feed of the user's new notifications and unread
-// count. Close it when done.
+// count. Close it when done. A user holds at most
+// Options.StreamMaxPerUser open subscriptions across all replicas; beyond
+// that Subscribe refuses with RateLimited.
 func (s *Service) Subscribe(ctx context.Context, userID string) (*Subscription, error) {
 	return s.hub.subscribe(ctx, userID)
 }
 
-// Close ends the subscription.
-func (sub *Subscription) Close() { sub.h.remove(sub) }
+// Close ends the subscription and frees its place under the user's cap.
+func (sub *Subscription) Close() {
+	sub.h.remove(sub)
+	sub.release.Do(func() { sub.h.s.releaseStream(sub.slot) })
+}
 
 // StreamTiming returns the heartbeat period and the longest life of one
 // stream.
@@ -102,13 +111,38 @@ type hub struct {
 	done    chan struct{}
 	notes   cursor
 	signals cursor
+	// replica names this process's rows in notification_streams;
+	// renewed is when the poll loop last renewed their lease.
+	replica string
+	renewed time.Time
 }
 
 func newHub(s *Service) *hub {
-	return &hub{s: s, subs: map[string]map[*Subscription]struct{}{}}
+	return &hub{s: s, subs: map[string]map[*Subscription]struct{}{}, replica: uuid.Must(uuid.NewV7()).String()}
 }
 
 func (h *hub) subscribe(ctx context.Context, userID string) (*Subscription, error) {
+	h.mu.Lock()
+	stopped := h.stopped
+	h.mu.Unlock()
+	if stopped {
+		return nil, fmt.Errorf("notify: the service is stopping")
+	}
+	// The slot is claimed before the subscription exists (a database
+	// write, made without holding the hub's lock).
+	slot, err := h.s.claimStream(ctx, userID, h.replica)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := h.add(ctx, userID, slot)
+	if err != nil {
+		h.s.releaseStream(slot)
+		return nil, err
+	}
+	return sub, nil
+}
+
+func (h *hub) add(ctx context.Context, userID, slot string) (*Subscription, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.stopped {
@@ -126,12 +160,13 @@ func (h *hub) subscribe(ctx context.Context, userID string) (*Subscription, erro
 			return nil, err
 		}
 		h.notes, h.signals = notes, signals
+		h.renewed = h.s.now()
 		pctx, cancel := context.WithCancel(context.Background())
 		h.gen++
 		h.cancel, h.done, h.running = cancel, make(chan struct{}), true
 		go h.loop(pctx, h.done, h.gen)
 	}
-	sub := &Subscription{ch: make(chan StreamEvent, subscriptionBuffer), userID: userID, h: h}
+	sub := &Subscription{ch: make(chan StreamEvent, subscriptionBuffer), userID: userID, h: h, slot: slot}
 	sub.C = sub.ch
 	if h.subs[userID] == nil {
 		h.subs[userID] = map[*Subscription]struct{}{}
@@ -180,6 +215,7 @@ func (h *hub) stop() {
 	if done != nil {
 		<-done
 	}
+	h.s.releaseReplica(h.replica)
 }
 
 // head is a table's current cursor position.
@@ -210,7 +246,29 @@ func (h *hub) loop(ctx context.Context, done chan struct{}, gen int) {
 		if err := h.poll(ctx, gen); err != nil && ctx.Err() == nil {
 			h.s.opts.Logger.Warn("notification stream poll failed", "error", err)
 		}
+		if err := h.renew(ctx); err != nil && ctx.Err() == nil {
+			h.s.opts.Logger.Warn("renewing notification stream slots failed", "error", err)
+		}
 	}
+}
+
+// renew extends the lease of this replica's stream slots once per
+// streamRenew, while it has streams.
+func (h *hub) renew(ctx context.Context) error {
+	now := h.s.now()
+	h.mu.Lock()
+	due := now.Sub(h.renewed) >= streamRenew
+	h.mu.Unlock()
+	if !due {
+		return nil
+	}
+	if err := h.s.renewStreams(ctx, h.replica); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.renewed = now
+	h.mu.Unlock()
+	return nil
 }
 
 // feedPage bounds one read of the change feed; a tick reads at most

@@ -2,11 +2,13 @@ package notify_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/notify"
@@ -144,4 +146,76 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 			t.Fatal("a subscriber that never read was not dropped")
 		}
 	}
+}
+
+// TestStreamCapAcrossReplicas: a user's open streams are capped across
+// replicas; one more is refused as RateLimited with a Retry-After, other
+// users are not affected, and closing a stream (or a replica stopping)
+// frees its place at once. A slot left by a replica that died counts until
+// its lease ends, and not after.
+func TestStreamCapAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		capped := notify.Options{StreamMaxPerUser: 3}
+		a := setup(t, db, setupOpts{opts: capped})
+		b := setup(t, db, setupOpts{opts: capped})
+		ada := createUser(t, db, "ada")
+		bob := createUser(t, db, "bob")
+		ctx := context.Background()
+		subscribe := func(svc *notify.Service, userID string) *notify.Subscription {
+			t.Helper()
+			sub, err := svc.Subscribe(ctx, userID)
+			if err != nil {
+				t.Fatalf("subscribing: %v", err)
+			}
+			t.Cleanup(sub.Close)
+			return sub
+		}
+		refused := func(svc *notify.Service, userID string) {
+			t.Helper()
+			sub, err := svc.Subscribe(ctx, userID)
+			if err == nil {
+				sub.Close()
+				t.Fatal("a stream beyond the cap was opened")
+			}
+			ae, ok := apperr.As(err)
+			if !ok || ae.Code != apperr.RateLimited || ae.RetryAfter <= 0 {
+				t.Fatalf("error %v, want RateLimited with a RetryAfter", err)
+			}
+		}
+
+		first := subscribe(a.svc, ada.ID)
+		subscribe(a.svc, ada.ID)
+		subscribe(b.svc, ada.ID)
+		refused(a.svc, ada.ID)
+		refused(b.svc, ada.ID)
+		subscribe(b.svc, bob.ID)
+
+		first.Close()
+		subscribe(b.svc, ada.ID)
+		refused(a.svc, ada.ID)
+
+		// Replica b stops: its two streams of ada are freed.
+		b.svc.Stop()
+		subscribe(a.svc, ada.ID)
+		subscribe(a.svc, ada.ID)
+		refused(a.svc, ada.ID)
+
+		// A replica that died left slots: bob's live ones count...
+		now := time.Now().UTC()
+		for i, exp := range []time.Time{now.Add(time.Hour), now.Add(time.Hour), now.Add(time.Hour), now.Add(-time.Second)} {
+			if _, err := db.ExecContext(ctx, "INSERT INTO notification_streams (id, user_id, replica, opened_at, expires_at) VALUES (?, ?, 'dead', ?, ?)",
+				fmt.Sprintf("dead-%d", i), bob.ID, now, exp); err != nil {
+				t.Fatal(err)
+			}
+		}
+		refused(a.svc, bob.ID)
+		// ...one whose lease ended does not: with two live ones left, bob
+		// opens a third.
+		if _, err := db.ExecContext(ctx, "DELETE FROM notification_streams WHERE id = 'dead-0'"); err != nil {
+			t.Fatal(err)
+		}
+		subscribe(a.svc, bob.ID)
+		refused(a.svc, bob.ID)
+	})
 }

@@ -137,7 +137,7 @@ func TestTemplateVariants(t *testing.T) {
 	}
 	budget := map[string]any{"percent": int64(90), "spent": int64(9000), "limit": int64(10000), "currency": "EUR", "reset_on": "2026-04-01",
 		"limit_reached": false, "hard_stop": true}
-	services := []map[string]any{{"id": "svc-1", "name": "", "type": "vps"}}
+	services := []map[string]any{{"id": "svc-1", "name": "VPS 4 GB (web1.example.com)", "type": "vps"}}
 	for _, tc := range []struct {
 		name string
 		typ  Type
@@ -150,7 +150,7 @@ func TestTemplateVariants(t *testing.T) {
 		{"limit with hard stop", BudgetAlert, merge(budget, map[string]any{"percent": int64(100), "spent": int64(10000), "limit_reached": true}),
 			"Budget limit reached", "The hard stop suspends your services"},
 		{"stopped", BudgetStopped, map[string]any{"percent": int64(100), "limit": int64(10000), "currency": "EUR", "reset_on": "2026-04-01", "services": services},
-			"Services suspended: budget limit reached", "- svc-1, vps\n"},
+			"Services suspended: budget limit reached", "- VPS 4 GB (web1.example.com), vps\n"},
 		{"resumed by override", BudgetResumed, map[string]any{"reason": "override", "reset_on": "2026-04-01", "services": services},
 			"Services resumed", "Your payment overrides the budget's hard stop until it resets on 2026-04-01."},
 		{"resumed below", BudgetResumed, map[string]any{"reason": "below", "services": services}, "Services resumed", "Your spend is below the budget again"},
@@ -163,7 +163,8 @@ func TestTemplateVariants(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if r.Subject != tc.subject || !strings.Contains(r.Text, tc.text) || strings.Contains(r.Text+r.HTML, "<no value>") {
+		if r.Subject != tc.subject || !strings.Contains(r.Text, tc.text) || strings.Contains(r.Text+r.HTML, "<no value>") ||
+			strings.Contains(r.Text+r.HTML, "svc-1") {
 			t.Errorf("%s: subject %q, text:\n%s\nwant subject %q and text containing %q", tc.name, r.Subject, r.Text, tc.subject, tc.text)
 		}
 	}

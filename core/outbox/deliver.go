@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/sdk"
 )
 
@@ -214,9 +215,16 @@ func (w *batchWorker) Work(ctx context.Context, job *river.Job[batchArgs]) error
 		return fmt.Errorf("outbox: loading body %s: %w", a.BodyID, err)
 	}
 	failures := 0
+	// Keep the batch's budget short (a crashed replica's jobs are rescued
+	// after the longest one): when it is nearly spent, the rest goes on in
+	// a follow-up run of this job, which skips what was sent.
+	reserve := min(20*time.Second, w.Timeout(job)/4)
 	for i := range ms {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if i > 0 && jobs.Remaining(ctx) < reserve {
+			return jobs.Continue()
 		}
 		m := &ms[i]
 		m.BodyText, m.BodyHTML = b.BodyText, b.BodyHTML

@@ -113,7 +113,7 @@ func (m *managed) invokeOn(ctx context.Context, inst *instance, method string, a
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+	if ctx.Err() == nil && (errors.Is(cctx.Err(), context.DeadlineExceeded) || deadlineStatus(err)) {
 		// The host's deadline fired, not the caller's: the plugin is
 		// wedged. Kill it so the supervisor restarts it, rather than let
 		// calls pile up on it.
@@ -122,6 +122,23 @@ func (m *managed) invokeOn(ctx context.Context, inst *instance, method string, a
 		return sdk.UnavailableError(m.h.opts.BackoffBase, "plugin %q: %v", m.spec.Name, reason).WithCause(context.DeadlineExceeded)
 	}
 	return err
+}
+
+// deadlineStatus reports whether err is gRPC's DeadlineExceeded status
+// rather than a plugin's answer: the plugin's side of the call enforces the
+// deadline it was sent too, and on a loaded machine its status can arrive
+// before the host's own timer has fired.
+func deadlineStatus(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.DeadlineExceeded {
+		return false
+	}
+	for _, d := range st.Details() {
+		if _, isPlugin := d.(*pb.ErrorDetail); isPlugin {
+			return false
+		}
+	}
+	return true
 }
 
 // processLost reports whether err means the plugin process went away (as

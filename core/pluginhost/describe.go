@@ -60,7 +60,8 @@ func resultOf(d *pb.DescribeResponse) *CheckResult {
 	res := &CheckResult{
 		Name: d.GetName(), Version: d.GetVersion(), SDK: d.GetSdk(),
 		Kinds: []string{}, Capabilities: d.GetCapabilities(),
-		Config: sdk.SchemaFromProto(d.GetConfigSchema()).Fields(),
+		Config:  sdk.SchemaFromProto(d.GetConfigSchema()).Fields(),
+		Options: sdk.OptionsFromProto(d.GetOptions()),
 	}
 	for _, k := range sdk.DescribedKinds(d) {
 		res.Kinds = append(res.Kinds, string(k))

@@ -17,13 +17,19 @@
 //     are retried once after a restart.
 //   - Supervision: a crashed plugin is restarted with exponential backoff
 //     (1s doubling to 2m); 3 crashes within 10 minutes open the breaker
-//     (state failed) until an admin calls Restart. Health is checked
-//     periodically. Stop kills every plugin; a plugin whose core dies exits
-//     by itself (the SDK watches its parent).
+//     (state failed) until an admin calls Restart. Health rounds run at
+//     start and every HealthInterval: the plugin's Health and, for a
+//     provisioner, the backend's HealthCheck. A plugin that does not answer
+//     is killed and restarted; a failing answer only makes it unhealthy
+//     (Info.Health, metrics), never a restart loop. Stop kills every
+//     plugin; a plugin whose core dies exits by itself (the SDK watches its
+//     parent).
 //   - Observability: plugin stderr logs appear in the core's log under the
 //     plugin's name; per-plugin Prometheus metrics count calls, errors,
 //     latency and restarts; List reports state for the admin API.
-//   - Operator tools: Check vets an executable (`ezscale plugins check`);
+//   - Operator tools: Check vets an executable (`ezscale plugins check`),
+//     CheckConfigured a configured plugin and its backend (`… check NAME
+//     --config FILE`);
 //     Describe reads a configured executable's description in describe
 //     mode, after its checksum pin (`ezscale plugins list`).
 //

@@ -18,6 +18,12 @@ import (
 // ErrUnknownPlugin is returned for a plugin name the host was not given.
 var ErrUnknownPlugin = errors.New("unknown plugin")
 
+// ErrNotSent is in the chain of a call's error when the host refused the
+// call before any plugin process saw it (the plugin is starting,
+// restarting, failed or disabled): nothing was done, so the caller may
+// make the same call again with the same idempotency key.
+var ErrNotSent = errors.New("the call was not sent to the plugin")
+
 // Host runs and supervises the core's plugins. Create it with New, give it
 // the config's plugin blocks with Start, and Stop it on shutdown. It is safe
 // for concurrent use.
@@ -188,6 +194,19 @@ func (h *Host) Restart(ctx context.Context, name string) error {
 	m.startLoop(true)
 	m.ctl.Unlock()
 	return m.awaitStart(ctx)
+}
+
+// Down reports whether the plugin will not run in this process until an
+// admin acts: its crash-loop breaker is open or its start was refused
+// (failed), or it is disabled. Job workers snooze the work of such a
+// plugin instead of spending attempts on it, so that a replica where it
+// runs takes the work. An unknown name is not down (the call says why).
+func (h *Host) Down(name string) bool {
+	m, err := h.get(name)
+	if err != nil {
+		return false
+	}
+	return m.isSettled()
 }
 
 // Enable starts a disabled or failed plugin; it is Restart under the name

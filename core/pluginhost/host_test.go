@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,9 +35,10 @@ func TestStartListAndCall(t *testing.T) {
 	got := b.host.List()
 	want := []Info{{
 		Name: "tp", Version: "1.0.0", Kinds: []string{"provisioner", "notifier"}, Capabilities: []string{},
-		State: StateRunning, Path: bins["testplugin"],
+		Options: testOptions, State: StateRunning, Path: bins["testplugin"],
 	}}
-	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Info{}, "PID", "StartedAt")); diff != "" {
+	// Health is TestHealthRounds' business: its first round races List.
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Info{}, "PID", "StartedAt", "Health")); diff != "" {
 		t.Errorf("List (-want +got):\n%s", diff)
 	}
 	if got[0].PID <= 0 || got[0].StartedAt.IsZero() {
@@ -183,8 +185,13 @@ func TestCrashLoopOpensBreaker(t *testing.T) {
 	if !strings.Contains(in.LastError, "crash loop: 3 crashes within 10m0s") {
 		t.Errorf("last_error %q does not explain the breaker", in.LastError)
 	}
-	if _, err := deliver(t, b.host, "loop", "x@example.com"); !sdk.IsKind(err, sdk.Unavailable) || !strings.Contains(err.Error(), "failed") {
-		t.Errorf("call to a failed plugin: %v, want Unavailable saying failed", err)
+	if _, err := deliver(t, b.host, "loop", "x@example.com"); !sdk.IsKind(err, sdk.Unavailable) || !strings.Contains(err.Error(), "failed") || !errors.Is(err, ErrNotSent) {
+		t.Errorf("call to a failed plugin: %v, want Unavailable saying failed, not sent", err)
+	}
+	// Job workers snooze this plugin's work here rather than spend
+	// attempts on it.
+	if !b.host.Down("loop") {
+		t.Error("Down is false while the breaker is open")
 	}
 	// An admin restart closes the breaker and starts it again.
 	if err := b.host.Restart(startCtx(t), "loop"); err != nil {
@@ -319,8 +326,14 @@ func TestDisableAndEnable(t *testing.T) {
 	if in, _ := b.host.Get("tp"); in.State != StateDisabled {
 		t.Fatalf("state %s, want disabled", in.State)
 	}
+	if !b.host.Down("tp") {
+		t.Error("Down is false for a disabled plugin")
+	}
 	if err := b.host.Enable(startCtx(t), "tp"); err != nil {
 		t.Fatal(err)
+	}
+	if b.host.Down("tp") {
+		t.Error("Down is true for a running plugin")
 	}
 	if _, err := deliver(t, b.host, "tp", "x@example.com"); err != nil {
 		t.Fatal(err)
@@ -359,23 +372,13 @@ func TestReadIsRetriedOnceAfterRestart(t *testing.T) {
 	}
 }
 
+// TestHealthChecks: a plugin that does not answer its health check is
+// killed and restarted (an unhealthy answer is not: see
+// TestHealthUnhealthyPluginKeepsRunning).
 func TestHealthChecks(t *testing.T) {
 	t.Parallel()
 	opts := Options{HealthInterval: 100 * time.Millisecond, HealthTimeout: 300 * time.Millisecond}
 
-	t.Run("unhealthy keeps running", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, opts)
-		spec := testSpec("tp")
-		spec.Config["health"] = "unhealthy"
-		if err := b.host.Start(startCtx(t), []Spec{spec}); err != nil {
-			t.Fatal(err)
-		}
-		in := waitFor(t, b.host, "tp", "reported unhealthy", func(in Info) bool { return in.LastError != "" })
-		if in.State != StateRunning || in.Restarts != 0 || !strings.Contains(in.LastError, "backend queue is full") {
-			t.Errorf("unhealthy plugin: %+v", in)
-		}
-	})
 	t.Run("unresponsive is restarted", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, opts)
@@ -389,4 +392,36 @@ func TestHealthChecks(t *testing.T) {
 			t.Errorf("last_error %q", in.LastError)
 		}
 	})
+}
+
+// TestDescribedStoresTheDeclarationBeforeRunning: the host hands each
+// description to Options.Described before the plugin counts as running, so
+// whoever waits for the start finds the option declaration stored.
+func TestDescribedStoresTheDeclarationBeforeRunning(t *testing.T) {
+	t.Parallel()
+	type described struct {
+		Name, Version string
+		Options       sdk.Options
+		Running       bool
+	}
+	var (
+		mu  sync.Mutex
+		got []described
+		b   *testBundle
+	)
+	b = setup(t, Options{Described: func(name string, d *pb.DescribeResponse) {
+		in, _ := b.host.Get(name)
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, described{Name: name, Version: d.GetVersion(), Options: sdk.OptionsFromProto(d.GetOptions()), Running: in.State == StateRunning})
+	}})
+	if err := b.host.Start(startCtx(t), []Spec{testSpec("tp")}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []described{{Name: "tp", Version: "1.0.0", Options: testOptions, Running: false}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Described calls (-want +got):\n%s", diff)
+	}
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ezscale/platform/sdk"
 )
 
 // bins maps a test plugin's name to its executable, built once by TestMain.
@@ -87,6 +89,12 @@ func setup(t *testing.T, opts Options) *testBundle {
 	}
 	t.Cleanup(h.Stop)
 	return &testBundle{host: h, logs: logs, reg: reg}
+}
+
+// testOptions is the option declaration of testdata/plugins/testplugin.
+var testOptions = sdk.Options{
+	sdk.IntOption("size", "plan size").OnPlan().Range(1, 8),
+	sdk.StringOption("hostname", "the server's name").AtOrder().MaxLen(63),
 }
 
 func testSpec(name string) Spec {

@@ -17,6 +17,10 @@ type metrics struct {
 	restarts *prometheus.CounterVec
 	up       *prometheus.GaugeVec
 
+	healthy       *prometheus.GaugeVec
+	healthChecks  *prometheus.CounterVec
+	healthLatency *prometheus.HistogramVec
+
 	// observers caches the per (plugin, method) children: looking them up by
 	// label values on every call costs more than the rest of the host's
 	// bookkeeping.
@@ -49,6 +53,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ezscale_plugin_up", Help: "1 when the plugin is running, else 0.",
 		}, []string{"plugin"}),
+		healthy: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ezscale_plugin_healthy",
+			Help: "1 when the plugin's latest health round passed (for a provisioner, its backend's too), else 0.",
+		}, []string{"plugin"}),
+		healthChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ezscale_plugin_health_checks_total",
+			Help: "Health rounds by result: healthy, unhealthy, or unresponsive (the plugin was killed).",
+		}, []string{"plugin", "result"}),
+		healthLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ezscale_plugin_health_check_duration_seconds",
+			Help:    "Duration of a health round (the plugin's Health and, for a provisioner, the backend's HealthCheck).",
+			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"plugin"}),
 	}
 	var err error
 	m.calls, err = register(reg, m.calls)
@@ -65,6 +82,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.up, err = register(reg, m.up); err != nil {
+		return nil, err
+	}
+	if m.healthy, err = register(reg, m.healthy); err != nil {
+		return nil, err
+	}
+	if m.healthChecks, err = register(reg, m.healthChecks); err != nil {
+		return nil, err
+	}
+	if m.healthLatency, err = register(reg, m.healthLatency); err != nil {
 		return nil, err
 	}
 	return m, nil

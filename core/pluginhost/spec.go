@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ezscale/platform/sdk"
+	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
 // Spec is one plugin "NAME" { … } block of the config.
@@ -57,16 +58,22 @@ const (
 // Info is a plugin's status, as shown by `ezscale plugins list` and
 // GET /api/v1/admin/plugins.
 type Info struct {
-	Name         string    `json:"name"`
-	Version      string    `json:"version"`
-	Kinds        []string  `json:"kinds"`
-	Capabilities []string  `json:"capabilities"`
-	State        State     `json:"state"`
-	Restarts     int       `json:"restarts"`
-	LastError    string    `json:"last_error"`
-	PID          int       `json:"pid"`
-	StartedAt    time.Time `json:"started_at"`
-	Path         string    `json:"path"`
+	Name         string   `json:"name"`
+	Version      string   `json:"version"`
+	Kinds        []string `json:"kinds"`
+	Capabilities []string `json:"capabilities"`
+	// Options is a provisioner's option declaration, from its latest
+	// Describe.
+	Options   sdk.Options `json:"options"`
+	State     State       `json:"state"`
+	Restarts  int         `json:"restarts"`
+	LastError string      `json:"last_error"`
+	PID       int         `json:"pid"`
+	StartedAt time.Time   `json:"started_at"`
+	Path      string      `json:"path"`
+	// Health is the latest health round of the running process (unknown
+	// while none runs or before its first round).
+	Health Health `json:"health"`
 }
 
 // Options configure a Host. Zero values take the defaults in brackets.
@@ -78,9 +85,14 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// CallTimeout bounds every call to a plugin. [30s]
 	CallTimeout time.Duration
+	// Described, when set, is called with each description a plugin gives
+	// at start (outside any lock; it may block briefly, e.g. to store the
+	// plugin's option declaration).
+	Described func(name string, desc *pb.DescribeResponse)
 	// HealthTimeout bounds a health check. [5s]
 	HealthTimeout time.Duration
-	// HealthInterval is the time between health checks. [30s]
+	// HealthInterval is the time between health rounds (the plugin's
+	// Health and, for a provisioner, its backend's HealthCheck). [30s]
 	HealthInterval time.Duration
 	// StartTimeout bounds exec, handshake, Describe and Configure. [30s]
 	StartTimeout time.Duration
@@ -100,6 +112,8 @@ type Options struct {
 	// config. [PATH, HOME, TMPDIR, LANG, TZ and EZSCALE_PLUGIN_LOG_LEVEL from
 	// the core's environment]
 	Env []string
+
+	hooks healthHooks
 }
 
 func (o Options) withDefaults() Options {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,6 +29,8 @@ type managed struct {
 	lastErr   string
 	lastCause error // lastErr as an error, for errors.Is on start failures
 	desc      *pb.DescribeResponse
+	options   sdk.Options   // desc's option declaration
+	health    Health        // the running instance's latest health round
 	inst      *instance     // the running instance, or nil
 	ready     chan struct{} // closed while state is running
 	settled   chan struct{} // closed while state is failed or disabled
@@ -41,6 +44,7 @@ func newManaged(h *Host, spec Spec) *managed {
 	return &managed{
 		h: h, spec: spec, log: h.opts.Logger.Named(spec.Name),
 		state: StateStarting, ready: make(chan struct{}), settled: make(chan struct{}),
+		health: Health{Status: HealthUnknown},
 	}
 }
 
@@ -79,6 +83,8 @@ func (m *managed) setStateLocked(s State, lastErr error) {
 	up := 0.0
 	if s == StateRunning {
 		up = 1
+	} else {
+		m.h.metrics.healthy.WithLabelValues(m.spec.Name).Set(0)
 	}
 	m.h.metrics.up.WithLabelValues(m.spec.Name).Set(up)
 }
@@ -138,16 +144,24 @@ func (m *managed) loop(ctx context.Context) {
 			m.log.Error("plugin failed to start", "error", err)
 			crash = err
 		} else {
+			if o.Described != nil {
+				// Before the plugin counts as running, so whoever waits
+				// for that finds its declaration stored.
+				o.Described(m.spec.Name, inst.desc)
+			}
 			m.mu.Lock()
 			m.inst, m.desc, m.startedAt = inst, inst.desc, startedAt
+			m.health = Health{Status: HealthUnknown}
 			m.setStateLocked(StateRunning, nil)
 			m.mu.Unlock()
+			m.h.metrics.healthy.WithLabelValues(m.spec.Name).Set(0)
 			m.log.Info("plugin running", "pid", inst.pid, "version", inst.desc.GetVersion())
 
 			crash = m.watch(ctx, inst)
 
 			m.mu.Lock()
 			m.inst = nil
+			m.health = Health{Status: HealthUnknown}
 			if ctx.Err() == nil {
 				m.setStateLocked(StateRestarting, crash)
 			}
@@ -219,64 +233,80 @@ func (m *managed) start(ctx context.Context) (*instance, error) {
 		}
 		return nil, err
 	}
+	options := sdk.OptionsFromProto(inst.desc.GetOptions())
 	m.mu.Lock()
-	m.desc = inst.desc
+	m.desc, m.options = inst.desc, options
 	m.mu.Unlock()
-	fail := func(err error) (*instance, error) {
+	if err := configure(ctx, inst, m.spec, o.StartTimeout, m.log); err != nil {
 		inst.client.Kill()
 		return nil, err
-	}
-	schema := sdk.SchemaFromProto(inst.desc.GetConfigSchema())
-	if _, diags := schema.Apply(m.spec.Config); diags.HasErrors() {
-		return fail(permanent(m.configError(diags)))
-	}
-	sctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
-	defer cancel()
-	pc := sdk.NewPluginClient(inst.cc)
-	diags, err := pc.ValidateConfig(sctx, m.spec.Config)
-	if err != nil {
-		return fail(fmt.Errorf("validate config: %w", err))
-	}
-	if diags.HasErrors() {
-		return fail(permanent(m.configError(diags)))
-	}
-	diags, err = pc.Configure(sctx, m.spec.Config)
-	if err != nil {
-		if k := sdk.KindOf(err); k == sdk.InvalidInput || k == sdk.Unauthenticated {
-			return fail(permanent(fmt.Errorf("configure: %w", err)))
-		}
-		return fail(fmt.Errorf("configure: %w", err))
-	}
-	if diags.HasErrors() {
-		return fail(permanent(m.configError(diags)))
-	}
-	for _, d := range diags {
-		m.log.Warn("plugin config warning", "field", d.Field, "position", m.spec.position(d.Field), "warning", d.Summary)
 	}
 	return inst, nil
 }
 
-func (m *managed) configError(diags sdk.Diagnostics) *ConfigError {
+// configure validates spec's config against the schema inst describes and
+// by the plugin, then configures it. Refusals are permanent ConfigErrors
+// naming each field and its position in the config file.
+func configure(ctx context.Context, inst *instance, spec Spec, timeout time.Duration, log hclog.Logger) error {
+	schema := sdk.SchemaFromProto(inst.desc.GetConfigSchema())
+	if _, diags := schema.Apply(spec.Config); diags.HasErrors() {
+		return permanent(spec.configError(diags))
+	}
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	pc := sdk.NewPluginClient(inst.cc)
+	diags, err := pc.ValidateConfig(sctx, spec.Config)
+	if err != nil {
+		return fmt.Errorf("validate config: %w", err)
+	}
+	if diags.HasErrors() {
+		return permanent(spec.configError(diags))
+	}
+	diags, err = pc.Configure(sctx, spec.Config)
+	if err != nil {
+		if k := sdk.KindOf(err); k == sdk.InvalidInput || k == sdk.Unauthenticated {
+			return permanent(fmt.Errorf("configure: %w", err))
+		}
+		return fmt.Errorf("configure: %w", err)
+	}
+	if diags.HasErrors() {
+		return permanent(spec.configError(diags))
+	}
+	for _, d := range diags {
+		log.Warn("plugin config warning", "field", d.Field, "position", spec.position(d.Field), "warning", d.Summary)
+	}
+	return nil
+}
+
+func (s Spec) configError(diags sdk.Diagnostics) *ConfigError {
 	pos := map[string]string{}
 	for _, d := range diags {
-		if p := m.spec.position(d.Field); p != "" {
+		if p := s.position(d.Field); p != "" {
 			pos[d.Field] = p
 		}
 	}
-	return &ConfigError{Plugin: m.spec.Name, Diagnostics: diags, Positions: pos}
+	return &ConfigError{Plugin: s.Name, Diagnostics: diags, Positions: pos}
 }
 
 // exitPollInterval is how often the supervisor checks that its process is
 // alive; go-plugin offers no exit notification.
 const exitPollInterval = 50 * time.Millisecond
 
-// watch blocks while inst runs, checking its health. It returns why the
-// instance stopped, or nil when ctx was cancelled.
+// watch blocks while inst runs, checking its health once at once and then
+// every HealthInterval. It returns why the instance stopped, or nil when
+// ctx was cancelled.
 func (m *managed) watch(ctx context.Context, inst *instance) error {
 	poll := time.NewTicker(exitPollInterval)
 	defer poll.Stop()
-	health := time.NewTicker(m.h.opts.HealthInterval)
-	defer health.Stop()
+	ticks, stopTicks := m.healthTicks()
+	defer stopTicks()
+	hctx, cancel := context.WithCancel(ctx)
+	runner := &healthRunner{m: m, inst: inst, ctx: hctx}
+	defer func() {
+		cancel()
+		runner.wg.Wait()
+	}()
+	runner.start()
 	for {
 		select {
 		case <-ctx.Done():
@@ -287,27 +317,8 @@ func (m *managed) watch(ctx context.Context, inst *instance) error {
 			if inst.client.Exited() {
 				return inst.exitError()
 			}
-		case <-health.C:
-			hctx, cancel := context.WithTimeout(ctx, m.h.opts.HealthTimeout)
-			err := sdk.NewPluginClient(inst.cc).Health(hctx)
-			cancel()
-			switch {
-			case err == nil:
-			case ctx.Err() != nil:
-				return nil
-			case errors.Is(err, context.DeadlineExceeded) || sdk.KindOf(err) == sdk.Unavailable:
-				// Unresponsive: kill it; the loop restarts it.
-				reason := fmt.Errorf("health check failed, plugin killed: %w", err)
-				inst.killHung(reason)
-				return reason
-			default:
-				// The plugin answers but reports a problem: keep it running
-				// and show the problem to admins.
-				m.log.Warn("plugin reports unhealthy", "error", err)
-				m.mu.Lock()
-				m.lastErr = "health: " + err.Error()
-				m.mu.Unlock()
-			}
+		case <-ticks:
+			runner.start()
 		}
 	}
 }
@@ -327,7 +338,7 @@ func (m *managed) current() (*instance, error) {
 	if m.state == StateRestarting || m.state == StateStarting {
 		e.RetryAfter = m.h.opts.BackoffBase
 	}
-	return nil, e
+	return nil, e.WithCause(ErrNotSent)
 }
 
 func (m *managed) isSettled() bool {
@@ -356,7 +367,7 @@ func (m *managed) info() Info {
 	defer m.mu.Unlock()
 	in := Info{
 		Name: m.spec.Name, Path: m.spec.Path, State: m.state, Restarts: m.restarts, LastError: m.lastErr,
-		Kinds: []string{}, Capabilities: []string{},
+		Kinds: []string{}, Capabilities: []string{}, Health: m.health,
 	}
 	if m.desc != nil {
 		in.Version = m.desc.GetVersion()
@@ -364,6 +375,7 @@ func (m *managed) info() Info {
 			in.Kinds = append(in.Kinds, string(k))
 		}
 		in.Capabilities = append(in.Capabilities, m.desc.GetCapabilities()...)
+		in.Options = slices.Clone(m.options)
 	}
 	if m.inst != nil {
 		in.PID = m.inst.pid

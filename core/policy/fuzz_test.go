@@ -27,12 +27,14 @@ var fuzzSeeds = []string{
 	`max(spend_percent, 90) == 90 && abs(-3) == 3 && ratio ** 2 < 1`,
 	"spend_percent >= 80 &&\n  service_type == \"game\"",
 	`all(services, any(.tags, # == service_type))`,
+	// Over the memory budget (refused when compiled).
+	`all(1..8, all(1..8, len([#, #, #, #, #, #, #, #]) > 0))`,
 }
 
 // fuzzLimits are the default limits scaled down, so that each input runs
 // quickly over a full environment and the fuzzer explores more of them; the
 // cost model scales with the limits.
-var fuzzLimits = Limits{MaxSliceLen: 8, MaxMapLen: 8, MaxStringLen: 64, MaxCost: 50_000}
+var fuzzLimits = Limits{MaxSliceLen: 8, MaxMapLen: 8, MaxStringLen: 64, MaxCost: 50_000, MemoryBudget: 500}
 
 // fuzzFullEnv is built once.
 var fuzzFullEnv = sync.OnceValue(func() testEnv { return fullEnv(fuzzLimits) })
@@ -75,6 +77,11 @@ func FuzzCompile(f *testing.F) {
 				var perr *Error
 				if !errors.As(err, &perr) {
 					t.Fatalf("Eval(%q) error = %v (%T), want *Error", src, err, err)
+				}
+				// The memory bound is static: what compiles never
+				// allocates past the budget.
+				if perr.Msg == "memory budget exceeded" {
+					t.Fatalf("Eval(%q): %v, though it compiled", src, perr)
 				}
 				checkPosition(t, src, perr)
 			}

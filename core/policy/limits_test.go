@@ -93,23 +93,35 @@ func TestLimitCollectionLiterals(t *testing.T) {
 func TestLimitMemoryBudget(t *testing.T) {
 	t.Parallel()
 
-	// map() builds a list as long as services: within the cost limit, over
-	// a memory budget of 10.
-	p, err := Compile[testEnv, bool](`len(map(services, .price)) > 0`, WithLimits(Limits{MemoryBudget: 10}))
+	// map() builds a list as long as services: over a memory budget of 10
+	// when services may hold 100, refused when compiled, at the call.
+	if got := compileErr(t, `len(map(services, .price)) > 0`, Limits{MemoryBudget: 10}); got.Error() !=
+		"1:5: map() over up to 100 elements may build lists of 100 elements in all, the memory limit is 10" {
+		t.Errorf("map over the budget: %v", got)
+	}
+	// Within it when services may hold 9 at most: it evaluates over the
+	// largest input.
+	l := Limits{MemoryBudget: 10, MaxSliceLen: 9, MaxMapLen: 9}
+	p, err := Compile[testEnv, bool](`len(map(services, .price)) > 0`, WithLimits(l))
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := sampleEnv()
-	if _, err := p.Eval(env); err != nil {
-		t.Fatalf("2 services: %v", err)
+	if _, err := p.Eval(fullEnv(l)); err != nil {
+		t.Errorf("9 services: %v", err)
 	}
-	for range 20 {
-		env.Services = append(env.Services, testService{ID: "x"})
+
+	// Within the cost limit and allocating on every evaluation, whatever
+	// the input, past the default budget (100 × (100 + 100 × 10) list
+	// elements): the VM would fail every evaluation, so it is refused.
+	src := `all(1..100, all(1..100, len([#, #, #, #, #, #, #, #, #, #]) > 0))`
+	if got := compileErr(t, src, Limits{}); got.Error() !=
+		"1:1: all() over up to 100 elements may build lists of 110100 elements in all, the memory limit is 100000" {
+		t.Errorf("nested lists over the budget: %v", got)
 	}
-	_, err = p.Eval(env)
-	var perr *Error
-	if !errors.As(err, &perr) || perr.Msg != "memory budget exceeded" || perr.Line != 1 {
-		t.Errorf("22 services: error = %v, want memory budget exceeded at a position", err)
+	// Literals and ranges count too, outside any predicate.
+	if got := compileErr(t, `len(1..9) + len([1, 2]) > 0`, Limits{MemoryBudget: 10}); got.Error() !=
+		"1:11: the expression may build lists of 11 elements in all, the memory limit is 10" {
+		t.Errorf("literals over the budget: %v", got)
 	}
 }
 

@@ -107,6 +107,9 @@ func Compile[Env any, Out Result](src string, opts ...Option) (p *Program[Env, O
 	if r != nil {
 		return nil, errorAt(src, r.node.Location().From, "%s", r.msg)
 	}
+	if _, r := memoryBound(tree.Node, l); r != nil {
+		return nil, errorAt(src, r.node.Location().From, "%s", r.msg)
+	}
 	if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
 		return nil, fromExpr(src, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/money"
 )
 
@@ -121,8 +122,13 @@ func samePlan(p *billing.Plan, in billing.PlanInput) bool {
 		p.Tier == in.Tier && p.Currency == in.Currency && p.MonthlyPrice == in.MonthlyPrice &&
 		samePtr(p.QuarterlyPrice, in.QuarterlyPrice) && samePtr(p.AnnualPrice, in.AnnualPrice) && samePtr(p.BiennialPrice, in.BiennialPrice) &&
 		p.Cycles == strings.Join(names, ",") && p.FreeTier == in.FreeTier && p.FreeTierPerAccount == perAccount &&
-		p.Plugin == in.Plugin && maps.Equal(p.Options(), opts) && p.Active == active && p.SortOrder == in.SortOrder &&
+		p.Plugin == in.Plugin && maps.Equal(p.Options(), opts) && sameOffer(p.Offered(), in.OrderOptions) &&
+		p.Active == active && p.SortOrder == in.SortOrder &&
 		sameJSON(p.Specs, in.Specs)
+}
+
+func sameOffer(a pluginoption.Offered, b map[string][]string) bool {
+	return maps.EqualFunc(a, pluginoption.Offered(b), func(x, y []string) bool { return slices.Equal(x, y) })
 }
 
 func samePtr(a, b *int64) bool {

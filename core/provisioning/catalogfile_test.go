@@ -7,9 +7,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/provisioning"
+	"github.com/ezscale/platform/sdk"
 )
 
 // TestImportDemoCatalog: the demo catalog imports, a second import changes
@@ -21,6 +23,11 @@ func TestImportDemoCatalog(t *testing.T) {
 		cat, err := provisioning.LoadCatalog("../../config/examples/demo-catalog.json")
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The stub declares what the catalog uses, so this test is about
+		// importing; tests/ imports it against the real plugins' declarations.
+		for plugin, opts := range optionsUsedBy(cat) {
+			tb.host.setOptions(plugin, opts)
 		}
 		actions := func(res []provisioning.ImportResult) map[string]string {
 			m := map[string]string{}
@@ -69,6 +76,29 @@ func TestImportDemoCatalog(t *testing.T) {
 	})
 }
 
+// TestImportCatalogChecksOptions: a catalog plan whose options the
+// plugin's declaration refuses is not imported; the error names the plan
+// and each refused option.
+func TestImportCatalogChecksOptions(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setup(t, db, setupOpts{noJobs: true})
+		cat := &provisioning.Catalog{Plans: []billing.PlanInput{{
+			Slug: "game", Name: "Game", ServiceType: "game", Currency: "USD", MonthlyPrice: 500, Plugin: "stub",
+			PluginOptions: map[string]string{"package_id": "0", "docker_image": "attacker/miner"},
+		}}}
+		_, err := provisioning.ImportCatalog(tb.ctx, tb.b, cat)
+		want := "plans[0] (game): options the provisioner does not accept from you; " +
+			"plugin_options.docker_image: is not an option of the stub plugin (accepted: package_id); plugin_options.package_id: must be at least 1"
+		if err == nil || err.Error() != want {
+			t.Errorf("import: %v\nwant: %s", err, want)
+		}
+		if plans, err := tb.b.Plans(tb.ctx, false); err != nil || len(plans) != 0 {
+			t.Errorf("plans after a refused import: %d, %v", len(plans), err)
+		}
+	})
+}
+
 // TestLoadCatalogRefusesTypos: an unknown field or a repeated slug is an
 // error naming it.
 func TestLoadCatalogRefusesTypos(t *testing.T) {
@@ -86,4 +116,37 @@ func TestLoadCatalogRefusesTypos(t *testing.T) {
 			t.Errorf("%s loaded", name)
 		}
 	}
+}
+
+// optionsUsedBy declares, per plugin, every option the catalog's plans set
+// (staff) or offer (customers), as strings.
+func optionsUsedBy(cat *provisioning.Catalog) map[string]sdk.Options {
+	type use struct{ plan, order bool }
+	uses := map[string]map[string]*use{}
+	for _, p := range cat.Plans {
+		if uses[p.Plugin] == nil {
+			uses[p.Plugin] = map[string]*use{}
+		}
+		for k := range p.PluginOptions {
+			if uses[p.Plugin][k] == nil {
+				uses[p.Plugin][k] = &use{}
+			}
+			uses[p.Plugin][k].plan = true
+		}
+		for k := range p.OrderOptions {
+			if uses[p.Plugin][k] == nil {
+				uses[p.Plugin][k] = &use{}
+			}
+			uses[p.Plugin][k].order = true
+		}
+	}
+	out := map[string]sdk.Options{}
+	for plugin, keys := range uses {
+		opts := sdk.Options{}
+		for k, u := range keys {
+			opts = append(opts, sdk.Option{Key: k, Type: sdk.OptionString, Plan: u.plan, Order: u.order})
+		}
+		out[plugin] = opts
+	}
+	return out
 }

@@ -214,7 +214,9 @@ type sweepWorker struct {
 	s *Service
 }
 
-func (w *sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return 10 * time.Minute }
+// Timeout: each service is its own transaction; a sweep cut short is
+// finished by the next one.
+func (w *sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return 2 * time.Minute }
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
 	st, err := w.s.SweepFreeTier(ctx)
@@ -301,11 +303,17 @@ func (s *Service) warnIdle(ctx context.Context, row *FreeTierService, now time.T
 		w := *row
 		w.WarnedAt = &now
 		terminateOn := s.terminatesAt(&w)
-		name := row.ServiceID
-		var label string
-		if err := tx.NewSelect().Table("services").Column("label").Where("id = ?", row.ServiceID).Scan(ctx, &label); err == nil && label != "" {
-			name = label
+		var svc struct {
+			Label      string `bun:"label"`
+			Attributes string `bun:"attributes"`
+			Options    string `bun:"options"`
+			Plan       string `bun:"plan"`
 		}
+		if err := tx.NewRaw(`SELECT s.label, s.attributes, s.options, p.name AS plan FROM services AS s JOIN plans AS p ON p.id = s.plan_id
+			WHERE s.id = ?`, row.ServiceID).Scan(ctx, &svc); err != nil {
+			return fmt.Errorf("provisioning: naming %s: %w", row.ServiceID, err)
+		}
+		name := notify.ServiceName(svc.Label, svc.Plan, notify.Hostname(svc.Attributes, svc.Options))
 		idle := int(now.Sub(row.LastActivityAt) / (24 * time.Hour))
 		if s.notifier != nil {
 			err := s.notifier.Notify(ctx, tx, notify.Event{

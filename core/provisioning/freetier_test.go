@@ -195,6 +195,15 @@ func TestFreeTierInactivity(t *testing.T) {
 		if warnings(c.AccountID) != 1 {
 			t.Errorf("%d warnings, want 1", warnings(c.AccountID))
 		}
+		// A service without a label is named by its plan, not its id.
+		var title string
+		if err := db.NewSelect().Table("notification_events").Column("title").Where("account_id = ?", c.AccountID).
+			Where("type = 'service.inactive'").Scan(tb.ctx, &title); err != nil {
+			t.Fatal(err)
+		}
+		if want := "Plan free-micro will be removed for inactivity"; title != want {
+			t.Errorf("warning titled %q, want %q", title, want)
+		}
 
 		// The customer comes back (an API call on the service); the other
 		// does not.

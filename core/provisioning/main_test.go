@@ -197,6 +197,8 @@ type stubHost struct {
 	prov *stubProv
 	mu   sync.Mutex
 	caps map[string][]string
+	// options says what each name declares (default: stubOptions).
+	options map[string]sdk.Options
 }
 
 func (h *stubHost) Provisioner(string) (sdk.ProvisionerClient, error) { return h.prov, nil }
@@ -212,8 +214,25 @@ func (h *stubHost) Get(name string) (pluginhost.Info, error) {
 	if !ok {
 		caps = []string{string(sdk.CapPower), string(sdk.CapLoginURL), string(sdk.CapUsage)}
 	}
-	return pluginhost.Info{Name: name, Version: "1.0.0", Capabilities: caps, State: pluginhost.StateRunning}, nil
+	opts, ok := h.options[name]
+	if !ok {
+		opts = stubOptions
+	}
+	return pluginhost.Info{Name: name, Version: "1.0.0", Capabilities: caps, Options: opts, State: pluginhost.StateRunning}, nil
 }
+
+func (h *stubHost) setOptions(name string, opts sdk.Options) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.options == nil {
+		h.options = map[string]sdk.Options{}
+	}
+	h.options[name] = opts
+}
+
+// stubOptions is what every stub plugin declares it reads: the plans'
+// package_id.
+var stubOptions = sdk.Options{sdk.IntOption("package_id", "package").OnPlan().AtLeast(1)}
 
 func (h *stubHost) setCaps(name string, caps ...sdk.Capability) {
 	h.mu.Lock()

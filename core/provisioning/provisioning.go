@@ -119,6 +119,7 @@ type Deps struct {
 // use.
 type Service struct {
 	db       *database.DB
+	jobs     *jobs.Inserter
 	billing  *billing.Billing
 	plugins  atomic.Pointer[Plugins]
 	notifier Notifier
@@ -134,7 +135,7 @@ func New(deps Deps, opts Options) *Service {
 	if deps.Logger == nil {
 		deps.Logger = hclog.NewNullLogger()
 	}
-	s := &Service{db: deps.DB, billing: deps.Billing, notifier: deps.Notifier, log: deps.Logger, opts: opts}
+	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), billing: deps.Billing, notifier: deps.Notifier, log: deps.Logger, opts: opts}
 	if deps.Plugins != nil {
 		s.SetPlugins(deps.Plugins)
 	}

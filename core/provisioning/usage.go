@@ -14,6 +14,8 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/pluginoption"
+	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -63,23 +65,26 @@ func sampleOf(serviceID string, at time.Time, r *pb.UsageResponse) UsageSample {
 // usageTarget is an active service as the collector reads it: enough to
 // build the ServiceRef a Usage call needs (no customer lookup per service).
 type usageTarget struct {
-	ID          string `bun:"id"`
-	AccountID   string `bun:"account_id"`
-	ExternalID  string `bun:"external_id"`
-	Options     string `bun:"options"`
-	Plugin      string `bun:"plugin"`
-	PlanOptions string `bun:"plan_options"`
+	ID           string `bun:"id"`
+	AccountID    string `bun:"account_id"`
+	ExternalID   string `bun:"external_id"`
+	Options      string `bun:"options"`
+	Plugin       string `bun:"plugin"`
+	PlanOptions  string `bun:"plan_options"`
+	OrderOptions string `bun:"order_options"`
+	// decl is the plugin's option declaration.
+	decl sdk.Options
 }
 
+// ref is the service as the plugin sees it: the options it declares (the
+// plan's, and the customer's choices the plan offers; pluginoption.View).
 func (t *usageTarget) ref() *pb.ServiceRef {
-	opts := map[string]string{}
-	_ = json.Unmarshal([]byte(t.Options), &opts)
-	plan := map[string]string{}
-	_ = json.Unmarshal([]byte(t.PlanOptions), &plan)
-	for k, v := range plan {
-		opts[k] = v
-	}
-	return &pb.ServiceRef{ServiceId: t.ID, ExternalId: t.ExternalID, PlanOptions: opts, Customer: &pb.Customer{AccountId: t.AccountID}}
+	src := pluginoption.Sources{Plan: map[string]string{}, Offered: pluginoption.Offered{}, Customer: map[string]string{}}
+	_ = json.Unmarshal([]byte(t.Options), &src.Customer)
+	_ = json.Unmarshal([]byte(t.PlanOptions), &src.Plan)
+	_ = json.Unmarshal([]byte(t.OrderOptions), &src.Offered)
+	return &pb.ServiceRef{ServiceId: t.ID, ExternalId: t.ExternalID, PlanOptions: pluginoption.View(t.decl, src),
+		Customer: &pb.Customer{AccountId: t.AccountID}}
 }
 
 // CollectStats counts what a collection did.
@@ -100,53 +105,87 @@ type CollectStats struct {
 // nothing twice. A failed call is counted and logged and leaves no sample;
 // it never stops the others.
 func (s *Service) CollectUsage(ctx context.Context) (CollectStats, error) {
+	st, _, err := s.collect(ctx, usageCursor{})
+	return st, err
+}
+
+// usageCursor is where a collection continues: its time, and the last
+// service sampled.
+type usageCursor struct {
+	At    time.Time
+	After string
+}
+
+// collect samples from cur on. When ctx's deadline (the job's budget)
+// leaves too little time for another page, it stops and returns where to
+// continue.
+func (s *Service) collect(ctx context.Context, cur usageCursor) (CollectStats, *usageCursor, error) {
 	var st CollectStats
-	at := s.now().Truncate(time.Second)
+	at := cur.At
+	if at.IsZero() {
+		at = s.now().Truncate(time.Second)
+	}
 	var plugins []string
 	err := s.db.NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
 		ColumnExpr("DISTINCT p.plugin").Where("s.status = ?", billing.StatusActive).Scan(ctx, &plugins)
 	if err != nil {
-		return st, fmt.Errorf("provisioning: listing the plugins of active services: %w", err)
+		return st, nil, fmt.Errorf("provisioning: listing the plugins of active services: %w", err)
 	}
 	var supported []string
+	decls := map[string]sdk.Options{}
 	for _, name := range plugins {
 		if s.supports(name, sdk.CapUsage) {
 			supported = append(supported, name)
+			if p := s.plugins.Load(); p != nil {
+				d, _ := pluginoption.FromLive(*p, name)
+				decls[name] = d.Options
+			}
 		} else {
 			st.Skipped = append(st.Skipped, name)
 		}
 	}
 	if len(supported) == 0 {
-		return st, nil
+		return st, nil, nil
 	}
-	after := ""
+	after := cur.After
+	// A page takes as long as its slowest calls: keep room for one more
+	// than the slowest page so far, and for a call's full timeout.
+	var slowest time.Duration
 	for {
+		if left := jobs.Remaining(ctx); after != "" && left < max(2*slowest, s.opts.CallTimeout+10*time.Second) {
+			return st, &usageCursor{At: at, After: after}, nil
+		}
+		started := time.Now()
 		var batch []usageTarget
 		err := s.db.NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
-			ColumnExpr("s.id, s.account_id, s.external_id, s.options, p.plugin, p.plugin_options AS plan_options").
+			ColumnExpr("s.id, s.account_id, s.external_id, s.options, p.plugin, p.plugin_options AS plan_options, p.order_options").
 			Where("s.status = ?", billing.StatusActive).Where("s.external_id <> ''").Where("p.plugin IN (?)", bun.List(supported)).
 			Where("s.id > ?", after).OrderExpr("s.id ASC").Limit(int64(s.opts.UsageBatch)).Scan(ctx, &batch)
 		if err != nil {
-			return st, fmt.Errorf("provisioning: selecting services to sample: %w", err)
+			return st, nil, fmt.Errorf("provisioning: selecting services to sample: %w", err)
 		}
 		if len(batch) == 0 {
-			return st, nil
+			return st, nil, nil
 		}
 		after = batch[len(batch)-1].ID
+		for i := range batch {
+			batch[i].decl = decls[batch[i].Plugin]
+		}
 		samples, failed := s.sampleBatch(ctx, batch, at)
 		st.Services += len(batch)
 		st.Failed += failed
 		if len(samples) > 0 {
 			res, err := s.db.NewInsert().Model(&samples).On("CONFLICT DO NOTHING").Exec(ctx)
 			if err != nil {
-				return st, fmt.Errorf("provisioning: storing %d usage samples: %w", len(samples), err)
+				return st, nil, fmt.Errorf("provisioning: storing %d usage samples: %w", len(samples), err)
 			}
 			n, _ := res.RowsAffected()
 			st.Samples += int(n)
 		}
 		if ctx.Err() != nil {
-			return st, ctx.Err()
+			return st, nil, ctx.Err()
 		}
+		slowest = max(slowest, time.Since(started))
 	}
 }
 
@@ -249,8 +288,13 @@ func (s *Service) Usage(ctx context.Context, accountID, serviceID string, q Usag
 	return out, nil
 }
 
-// usageArgs is the periodic usage collection.
-type usageArgs struct{}
+// usageArgs is the periodic usage collection (zero), or its follow-up:
+// a collection that ran out of budget continues in a new job from After,
+// with the same sample time.
+type usageArgs struct {
+	At    time.Time `json:"at,omitzero"`
+	After string    `json:"after,omitempty"`
+}
 
 func (usageArgs) Kind() string { return "provisioning_usage_collect" }
 
@@ -259,13 +303,19 @@ type usageWorker struct {
 	s *Service
 }
 
-// Timeout: a collection that runs longer is cut short and the next tick
-// samples again; ticks are unique per interval, so they never pile up.
-func (w *usageWorker) Timeout(*river.Job[usageArgs]) time.Duration { return 20 * time.Minute }
+// Timeout is short (a crashed replica's jobs are rescued after the longest
+// timeout): a collection with more to do continues in a follow-up job.
+func (w *usageWorker) Timeout(*river.Job[usageArgs]) time.Duration { return 2 * time.Minute }
 
-func (w *usageWorker) Work(ctx context.Context, _ *river.Job[usageArgs]) error {
+func (w *usageWorker) Work(ctx context.Context, job *river.Job[usageArgs]) error {
 	start := time.Now()
-	st, err := w.s.CollectUsage(ctx)
+	st, next, err := w.s.collect(ctx, usageCursor{At: job.Args.At, After: job.Args.After})
+	if err == nil && next != nil {
+		if _, err := w.s.jobs.Insert(ctx, usageArgs{At: next.At, After: next.After}, nil); err != nil {
+			return fmt.Errorf("provisioning: queueing the rest of the usage collection: %w", err)
+		}
+		w.s.log.Debug("usage collection continues in a follow-up job", "after", next.After)
+	}
 	w.s.log.Debug("usage collected", "services", st.Services, "samples", st.Samples, "failed", st.Failed,
 		"skipped_plugins", st.Skipped, "took", time.Since(start).Round(time.Millisecond))
 	return err
@@ -281,7 +331,7 @@ type pruneWorker struct {
 	s *Service
 }
 
-func (w *pruneWorker) Timeout(*river.Job[pruneArgs]) time.Duration { return 10 * time.Minute }
+func (w *pruneWorker) Timeout(*river.Job[pruneArgs]) time.Duration { return 2 * time.Minute }
 
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
 	_, err := w.s.PruneUsage(ctx)

@@ -1,6 +1,7 @@
 package provisioning_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -148,6 +149,46 @@ func TestUsageWindowAndRetention(t *testing.T) {
 		all, _ := tb.p.Usage(tb.ctx, c.AccountID, svc.ID, provisioning.UsageQuery{Since: start, Limit: 100})
 		if got := times(all); !cmp.Equal(got, []string{"24", "36", "48", "60"}) {
 			t.Errorf("after pruning %v", got)
+		}
+	})
+}
+
+// TestCollectUsageContinues: a collection whose job budget leaves too
+// little time for another page stops between pages and says where a
+// follow-up job continues; the follow-up samples the rest at the same
+// sample time, so each service is sampled once.
+func TestCollectUsageContinues(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setup(t, db, setupOpts{opts: provisioning.Options{UsageBatch: 2, UsageConcurrency: 2}})
+		c := tb.customer(t, false, false)
+		vps := tb.plan(t, "vps", 0, false, "")
+		for range 5 {
+			tb.order(t, c, vps)
+		}
+		// Room for a page but not for a call's timeout after it.
+		budget, cancel := context.WithTimeout(tb.ctx, tb.p.Options().CallTimeout+5*time.Second)
+		defer cancel()
+		st, at, after, err := tb.p.CollectFromForTest(budget, time.Time{}, "")
+		if err != nil || st.Services != 2 || after == "" || at.IsZero() {
+			t.Fatalf("first job: %+v, continue at %v after %q, %v; want 2 services and a cursor", st, at, after, err)
+		}
+		tb.clock.Add(time.Minute)
+		rest, _, next, err := tb.p.CollectFromForTest(tb.ctx, at, after)
+		if err != nil || rest.Services != 3 || next != "" {
+			t.Fatalf("follow-up: %+v, next %q, %v; want the other 3 and done", rest, next, err)
+		}
+		var times []time.Time
+		if err := db.NewSelect().Table("usage_samples").Column("sampled_at").Scan(tb.ctx, &times); err != nil {
+			t.Fatal(err)
+		}
+		if len(times) != 5 {
+			t.Fatalf("%d samples, want 5", len(times))
+		}
+		for _, s := range times {
+			if !s.Equal(at) {
+				t.Errorf("sample at %v, want the collection's time %v", s, at)
+			}
 		}
 	})
 }

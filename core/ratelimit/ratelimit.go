@@ -23,6 +23,12 @@ func New(db *database.DB) *Limiter {
 	return &Limiter{db: db, now: time.Now}
 }
 
+// WithClock returns a limiter over the same database that reads the time
+// from now (tests drive it instead of the wall clock).
+func (l *Limiter) WithClock(now func() time.Time) *Limiter {
+	return &Limiter{db: l.db, now: now}
+}
+
 // Rule is a limit: at most Limit events per Window.
 type Rule struct {
 	Limit  int

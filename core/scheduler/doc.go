@@ -19,14 +19,19 @@
 //
 // Runs are made a minute ahead of their due time (Options.Lookahead), and
 // the runs starting together share one execution job (up to
-// Options.RunsPerJob). The job calls the provisioner plugin for each run
-// outside any transaction, with the run id as the idempotency key (run id +
-// "/" + attempt from the second attempt on), then records each run's
-// outcome; a retried or rescued job executes only its unfinished runs. A replica that dies during
-// the call leaves the job running; River rescues it after jobs.rescue_after
-// and another replica calls the plugin again with the same key, which the
-// plugin answers with the first outcome without acting twice. A failed call
-// is a new attempt with a new key, after a backoff.
+// Options.RunsPerJob). The job records each run's backend action as
+// started (core/intent) in the transaction that marks the runs running,
+// committed before it calls the provisioner plugin for each run outside any
+// transaction, with the run id as the idempotency key (run id + "/" +
+// attempt from the second attempt on); then it records each run's outcome
+// and its action's, retrying that write within the job's budget. A retried
+// or rescued job executes only its unfinished runs, and never calls again
+// for an action found started without an outcome (a replica died, the
+// outcome write failed): the action type's policy settles it with the
+// backend (GetInfo for a restart, ListBackups for a backup named by the
+// key) or ends the run unknown and tells the customer (a script). A failed
+// call is a new attempt with a new key, after a backoff. Auto-recovery's
+// restarts are recorded the same way.
 //
 // # Transactions
 //

@@ -32,3 +32,7 @@ func (s *Service) RemindForTest(ctx context.Context, id string) error { return s
 func (s *Service) SlotAfterForTest(serviceID string, t time.Time) time.Time {
 	return s.slotAfter(serviceID, t)
 }
+
+// SetIntentsForTest turns the record of backend actions off (the
+// benchmark's baseline) or on.
+func (s *Service) SetIntentsForTest(on bool) { s.noIntents = !on }

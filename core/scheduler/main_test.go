@@ -3,14 +3,18 @@ package scheduler_test
 import (
 	"context"
 	"encoding/json"
+	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
@@ -26,25 +30,104 @@ type call struct {
 	Action, Key, ServiceID string
 }
 
-// fakeProvisioner records keyed calls; errFunc, when set, decides a
-// call's error.
+// fakeProvisioner records keyed calls and, like a backend, what they did:
+// when each service last restarted (reported by GetInfo) and the backups
+// and snapshots made (listed by ListBackups). errFunc, when set, decides a
+// call's error (after the call took effect when effectFirst is set: the
+// backend acted and the answer was lost).
 type fakeProvisioner struct {
 	sdk.ProvisionerClient
-	mu      sync.Mutex
-	calls   []call
-	errFunc func(c call) error
+	now         func() time.Time
+	mu          sync.Mutex
+	calls       []call
+	options     map[string]map[string]string // service id → options of its last call
+	reads       int
+	errFunc     func(c call) error
+	effectFirst bool
+	restartedAt map[string]time.Time
+	backups     map[string][]*pb.BackupInfo
+	// mute: services whose GetInfo reports no power attributes (a
+	// backend that cannot tell).
+	mute map[string]bool
 }
 
 func (f *fakeProvisioner) record(action, key string, ref *pb.ServiceRef) error {
+	return f.recordEffect(action, key, ref, func() {})
+}
+
+func (f *fakeProvisioner) recordEffect(action, key string, ref *pb.ServiceRef, effect func()) error {
 	c := call{Action: action, Key: key, ServiceID: ref.GetServiceId()}
 	f.mu.Lock()
 	f.calls = append(f.calls, c)
-	fn := f.errFunc
+	if f.options == nil {
+		f.options = map[string]map[string]string{}
+	}
+	f.options[c.ServiceID] = ref.GetPlanOptions()
+	fn, first := f.errFunc, f.effectFirst
 	f.mu.Unlock()
 	if fn != nil {
-		return fn(c)
+		if first {
+			f.mu.Lock()
+			effect()
+			f.mu.Unlock()
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+		if first {
+			return nil
+		}
 	}
+	f.mu.Lock()
+	effect()
+	f.mu.Unlock()
 	return nil
+}
+
+// Options returns the options the last call about the service carried.
+func (f *fakeProvisioner) Options(serviceID string) map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.options[serviceID]
+}
+
+func (f *fakeProvisioner) GetInfo(_ context.Context, r *pb.GetInfoRequest) (*pb.GetInfoResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	attrs := map[string]string{}
+	if at, ok := f.restartedAt[r.GetService().GetServiceId()]; ok && !f.mute[r.GetService().GetServiceId()] {
+		attrs[intent.AttrPowerChangedAt] = at.Format(time.RFC3339Nano)
+		attrs[intent.AttrPowerState] = "running"
+	}
+	return &pb.GetInfoResponse{Status: &pb.ServiceStatus{State: pb.ServiceState_SERVICE_STATE_ACTIVE, Attributes: attrs}}, nil
+}
+
+func (f *fakeProvisioner) ListBackups(_ context.Context, r *pb.ListBackupsRequest) (*pb.ListBackupsResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	return &pb.ListBackupsResponse{Backups: f.backups[r.GetService().GetServiceId()]}, nil
+}
+
+func (f *fakeProvisioner) Backup(_ context.Context, r *pb.BackupRequest) (*pb.BackupResponse, error) {
+	info := &pb.BackupInfo{Id: "b-" + r.GetIdempotencyKey(), Name: r.GetName(), Type: "backup", Status: "pending"}
+	if err := f.recordEffect("backup", r.GetIdempotencyKey(), r.GetService(), func() {
+		if f.backups == nil {
+			f.backups = map[string][]*pb.BackupInfo{}
+		}
+		f.backups[r.GetService().GetServiceId()] = append(f.backups[r.GetService().GetServiceId()], info)
+	}); err != nil {
+		return nil, err
+	}
+	return &pb.BackupResponse{Backup: info}, nil
+}
+
+// Reads counts GetInfo and ListBackups calls.
+func (f *fakeProvisioner) Reads() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reads
 }
 
 func (f *fakeProvisioner) Calls() []call {
@@ -54,7 +137,12 @@ func (f *fakeProvisioner) Calls() []call {
 }
 
 func (f *fakeProvisioner) Power(_ context.Context, r *pb.PowerRequest) (*pb.PowerResponse, error) {
-	if err := f.record("power", r.GetIdempotencyKey(), r.GetService()); err != nil {
+	if err := f.recordEffect("power", r.GetIdempotencyKey(), r.GetService(), func() {
+		if f.restartedAt == nil {
+			f.restartedAt = map[string]time.Time{}
+		}
+		f.restartedAt[r.GetService().GetServiceId()] = f.now()
+	}); err != nil {
 		return nil, err
 	}
 	return &pb.PowerResponse{Status: &pb.ServiceStatus{State: pb.ServiceState_SERVICE_STATE_ACTIVE}}, nil
@@ -78,17 +166,29 @@ func (f *fakeProvisioner) RunScript(_ context.Context, r *pb.RunScriptRequest) (
 }
 
 // fakePlugins serves the fake under "full" (every capability) and "basic"
-// (power only).
-type fakePlugins struct{ prov *fakeProvisioner }
+// (power only); a plugin named in down has its breaker open.
+type fakePlugins struct {
+	prov *fakeProvisioner
+	down sync.Map
+}
 
 func (p *fakePlugins) Provisioner(string) (sdk.ProvisionerClient, error) { return p.prov, nil }
+
+func (p *fakePlugins) Down(name string) bool { _, ok := p.down.Load(name); return ok }
 
 func (p *fakePlugins) Get(name string) (pluginhost.Info, error) {
 	caps := []string{string(sdk.CapPower)}
 	if name == "full" {
 		caps = append(caps, string(sdk.CapSnapshot), string(sdk.CapBackup), string(sdk.CapRunScript))
 	}
-	return pluginhost.Info{Name: name, Version: "1", Capabilities: caps, State: pluginhost.StateRunning}, nil
+	return pluginhost.Info{Name: name, Version: "1", Capabilities: caps, Options: fakeOptions, State: pluginhost.StateRunning}, nil
+}
+
+// fakeOptions is what both fake plugins declare they read: the plans'
+// package, and a hostname customers may choose.
+var fakeOptions = sdk.Options{
+	sdk.StringOption("package", "package").OnPlan(),
+	sdk.StringOption("hostname", "hostname").AtOrder(),
 }
 
 // notices records what the scheduler told customers.
@@ -121,9 +221,36 @@ func (c *clock) Now() time.Time      { return time.Unix(0, c.t.Load()).UTC() }
 func (c *clock) Set(t time.Time)     { c.t.Store(t.UnixNano()) }
 func (c *clock) Add(d time.Duration) { c.t.Add(int64(d)) }
 
+// fakeDNS answers the scheduler's name lookups from a table, so no test
+// depends on the network; unknown names do not resolve.
+type fakeDNS struct {
+	mu    sync.Mutex
+	names map[string][]netip.Addr
+}
+
+func (d *fakeDNS) Set(name string, addrs ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.names[name] = nil
+	for _, a := range addrs {
+		d.names[name] = append(d.names[name], netip.MustParseAddr(a))
+	}
+}
+
+func (d *fakeDNS) Lookup(_ context.Context, host string) ([]netip.Addr, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if addrs, ok := d.names[host]; ok {
+		return addrs, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
 type testBundle struct {
+	dns      *fakeDNS
 	db       *database.DB
 	s        *scheduler.Service
+	plugins  *fakePlugins
 	prov     *fakeProvisioner
 	notices  *notices
 	clock    *clock
@@ -142,20 +269,28 @@ type setupOpts struct {
 	// center sends notices through the notification center (core/notify,
 	// as app wiring does) instead of recording them in notices.
 	center bool
+	// logger receives the scheduler's log (default: none).
+	logger hclog.Logger
 }
 
-func setup(t *testing.T, db *database.DB, o ...setupOpts) *testBundle {
+func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	t.Helper()
 	ctx := context.Background()
 	var so setupOpts
 	if len(o) > 0 {
 		so = o[0]
 	}
-	b := &testBundle{db: db, prov: &fakeProvisioner{}, notices: &notices{}, clock: &clock{}}
+	b := &testBundle{db: db, prov: &fakeProvisioner{}, notices: &notices{}, clock: &clock{}, dns: &fakeDNS{names: map[string][]netip.Addr{}}}
+	b.prov.now = b.clock.Now
+	b.plugins = &fakePlugins{prov: b.prov}
 	b.clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)) // a Monday
+	b.dns.Set("example.com", "93.184.215.14")
 	reg := jobs.NewRegistry(time.Hour)
 	opts := so.opts
 	opts.Now = b.clock.Now
+	if opts.LookupIP == nil {
+		opts.LookupIP = b.dns.Lookup
+	}
 	if opts.RetryBase == 0 {
 		opts.RetryBase = time.Second
 	}
@@ -168,7 +303,7 @@ func setup(t *testing.T, db *database.DB, o ...setupOpts) *testBundle {
 		t.Cleanup(ns.Stop)
 		notifier = &scheduler.CenterNotifier{Center: ns}
 	}
-	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: &fakePlugins{prov: b.prov}, Notifier: notifier, PlanChanger: so.changer}, opts)
+	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Notifier: notifier, PlanChanger: so.changer, Logger: so.logger}, opts)
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 10, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)
@@ -219,7 +354,7 @@ func (b *testBundle) jobCount(t *testing.T, kind string) int {
 }
 
 // jobRuns returns, per run job, the runs it executes.
-func (b *testBundle) jobRuns(t *testing.T) [][]string {
+func (b *testBundle) jobRuns(t testing.TB) [][]string {
 	t.Helper()
 	var raw []string
 	col := "args::text"

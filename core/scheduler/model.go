@@ -23,10 +23,13 @@ const (
 
 // Run statuses.
 //
-//	waiting ─(window opens)─▶ queued ─▶ running ─▶ succeeded | failed | skipped
+//	waiting ─(window opens)─▶ queued ─▶ running ─▶ succeeded | failed | skipped | unknown
 //	                                      │  ▲
 //	                                      ▼  │ (backoff)
 //	                                    retrying
+//
+// unknown: the provisioner call was interrupted and the backend cannot
+// tell whether it acted (core/intent); the run is not repeated.
 const (
 	RunWaiting   = "waiting"
 	RunQueued    = "queued"
@@ -35,6 +38,7 @@ const (
 	RunSucceeded = "succeeded"
 	RunFailed    = "failed"
 	RunSkipped   = "skipped"
+	RunUnknown   = "unknown"
 )
 
 // Task is an automated task on one of an account's services.
@@ -83,7 +87,12 @@ type Run struct {
 
 // Terminal reports whether the run has its final outcome.
 func (r *Run) Terminal() bool {
-	return r.Status == RunSucceeded || r.Status == RunFailed || r.Status == RunSkipped
+	return final(r.Status)
+}
+
+// final reports whether a run status is a final outcome.
+func final(status string) bool {
+	return status == RunSucceeded || status == RunFailed || status == RunSkipped || status == RunUnknown
 }
 
 // Window is a stored maintenance window.

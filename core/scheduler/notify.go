@@ -13,6 +13,7 @@ import (
 const (
 	NoticeTaskSucceeded      = string(notify.TaskSucceeded)
 	NoticeTaskFailed         = string(notify.TaskFailed)
+	NoticeTaskUnknown        = string(notify.TaskUnknown)
 	NoticePlanChangeReminder = string(notify.PlanChangeReminder)
 	NoticePlanChangeApplied  = string(notify.PlanChangeApplied)
 	NoticePlanChangeFailed   = string(notify.PlanChangeFailed)

@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,6 +90,54 @@ func TestNoticesGoThroughTheNotificationCenter(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, email); diff != "" {
 			t.Errorf("email (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestNoticesNameServicesWithoutALabel: a service without a label is
+// named in the scheduler's notices (a failed task run, a plan change
+// reminder) by its plan's name and hostname, never by its id.
+func TestNoticesNameServicesWithoutALabel(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, setupOpts{center: true, changer: &fakeChanger{db: db}})
+		ctx := context.Background()
+		if _, err := db.NewRaw(`UPDATE services SET label = '', attributes = '{"hostname": "web1.example.com"}' WHERE id = ?`, b.full).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var planName string
+		if err := db.NewRaw("SELECT p.name FROM plans AS p JOIN services AS s ON s.plan_id = p.id WHERE s.id = ?", b.full).Scan(ctx, &planName); err != nil {
+			t.Fatal(err)
+		}
+		name := planName + " (web1.example.com)"
+		task := mustTask(t, b, scheduler.TaskInput{Name: "nightly", Type: "custom_script", Script: "fail", Cron: "0 * * * *", MaxRetries: ptr(0)})
+		b.clock.Add(time.Hour)
+		if _, err := b.s.DueTasks(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.s.ExecuteRunForTest(ctx, b.runs(t, task.ID)[0].ID, false); err != nil {
+			t.Fatal(err)
+		}
+		bigger, err := schedulertest.Plan(ctx, db, "full", 2000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := b.s.SchedulePlanChange(ctx, b.account, scheduler.PlanChangeInput{ServiceID: b.full, Kind: scheduler.ChangeUpgrade,
+			ToPlanID: bigger, RunAt: b.clock.Now().Add(72 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.s.RemindForTest(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		inApp, _ := b.inbox(t)
+		if len(inApp) != 2 {
+			t.Fatalf("notices %+v", inApp)
+		}
+		for _, n := range inApp {
+			if !strings.Contains(n.Message, " "+name+" ") || strings.Contains(n.Message, b.full) {
+				t.Errorf("%s: %q, want the service named %q", n.Type, n.Message, name)
+			}
 		}
 	})
 }

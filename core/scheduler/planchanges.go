@@ -56,7 +56,16 @@ type PlanChangeOutcome struct {
 // marked applied if and only if billing's change commits. It must not call
 // plugins inside that transaction. Errors are apperr codes: Invalid,
 // Conflict, Unprocessable are the customer's to fix; others are retried.
+//
+// CheckPlanChange runs when a change is scheduled, also inside the
+// scheduler's transaction: it applies billing's rules for the service's new
+// plan (toPlan is an id or a slug; a service's provisioner plugin and
+// service type never change, the plan must be orderable in the service's
+// currency) without changing anything, and returns the plan's id. Its
+// refusals name the field to_plan_id. ChangePlan applies the same rules
+// again when the change is due.
 type PlanChanger interface {
+	CheckPlanChange(ctx context.Context, accountID, serviceID, toPlan string) (planID string, err error)
 	ChangePlan(ctx context.Context, accountID, serviceID, toPlanID string) (*PlanChangeOutcome, error)
 }
 
@@ -127,10 +136,14 @@ func (s *Service) changer() PlanChanger {
 }
 
 // SchedulePlanChange schedules a change of the service's plan, or an
-// add-on, for in.RunAt, with a reminder 24 h before. Errors: Invalid naming
-// the field, NotFound, Conflict (service not active; reason change_pending
-// when the service already has a pending change), Unavailable when billing
-// cannot apply plan changes.
+// add-on, for in.RunAt, with a reminder 24 h before. The plan and the
+// add-on are named by id or slug (stored by id); billing's rules for the
+// new plan are checked now (PlanChanger.CheckPlanChange) and again when the
+// change is applied. Errors: Invalid naming the field, NotFound, Conflict
+// (service not active; reason change_pending when the service already has
+// a pending change), Unprocessable naming to_plan_id (billing refuses the
+// plan: another provisioner or service type, archived, another currency),
+// Unavailable when billing cannot apply plan changes.
 func (s *Service) SchedulePlanChange(ctx context.Context, accountID string, in PlanChangeInput) (*PlanChange, error) {
 	now := s.now()
 	var errs apperr.Fields
@@ -192,7 +205,8 @@ func (s *Service) SchedulePlanChange(ctx context.Context, accountID string, in P
 		if svc.Status != "active" {
 			return apperr.New(apperr.Conflict, "only an active service can have a plan change scheduled").WithReason("service_" + svc.Status)
 		}
-		if err := s.checkChangeTarget(ctx, tx, svc, in); err != nil {
+		// The ids it resolves reach c, which points into in.
+		if err := s.checkChangeTarget(ctx, tx, changer, svc, &in); err != nil {
 			return err
 		}
 		if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
@@ -218,19 +232,21 @@ func (s *Service) SchedulePlanChange(ctx context.Context, accountID string, in P
 	return c, nil
 }
 
-// checkChangeTarget checks the plan or add-on against the service's plan.
-func (s *Service) checkChangeTarget(ctx context.Context, tx bun.Tx, svc *serviceRef, in PlanChangeInput) error {
+// checkChangeTarget checks the plan or add-on (each named by id or slug)
+// against the service's plan, and replaces the name in in by the id.
+func (s *Service) checkChangeTarget(ctx context.Context, tx bun.Tx, changer PlanChanger, svc *serviceRef, in *PlanChangeInput) error {
 	from := &planRow{}
 	if err := tx.NewRaw("SELECT id, service_type, currency, monthly_price, active FROM plans WHERE id = ?", svc.PlanID).Scan(ctx, from); err != nil {
 		return fmt.Errorf("scheduler: loading plan %s: %w", svc.PlanID, err)
 	}
 	if in.Kind == ChangeAddon {
 		var addon struct {
+			ID          string `bun:"id"`
 			PlanIDs     string `bun:"plan_ids"`
 			MaxQuantity int    `bun:"max_quantity"`
 			Active      bool   `bun:"active"`
 		}
-		err := tx.NewRaw("SELECT plan_ids, max_quantity, active FROM addons WHERE id = ?", in.AddonID).Scan(ctx, &addon)
+		err := tx.NewRaw("SELECT id, plan_ids, max_quantity, active FROM addons WHERE id = ? OR slug = ? LIMIT 1", in.AddonID, in.AddonID).Scan(ctx, &addon)
 		if database.IsNoRows(err) || (err == nil && !addon.Active) {
 			return apperr.Field("addon_id", "no such add-on")
 		}
@@ -245,21 +261,28 @@ func (s *Service) checkChangeTarget(ctx context.Context, tx bun.Tx, svc *service
 		if in.Quantity > addon.MaxQuantity {
 			return apperr.Field("quantity", "must be at most %d for this add-on", addon.MaxQuantity)
 		}
+		in.AddonID = addon.ID
 		return nil
 	}
+	// Billing decides whether the service may have that plan at all (its
+	// provisioner and service type never change); the plan is named by id
+	// or slug and stored by id.
+	toID, err := changer.CheckPlanChange(ctx, svc.AccountID, svc.ID, in.ToPlanID)
+	if err != nil {
+		return err
+	}
+	in.ToPlanID = toID
 	to := &planRow{}
-	err := tx.NewRaw("SELECT id, service_type, currency, monthly_price, active FROM plans WHERE id = ?", in.ToPlanID).Scan(ctx, to)
+	err = tx.NewRaw("SELECT id, service_type, currency, monthly_price, active FROM plans WHERE id = ?", toID).Scan(ctx, to)
 	if database.IsNoRows(err) || (err == nil && !to.Active) {
 		return apperr.Field("to_plan_id", "no such plan")
 	}
 	if err != nil {
-		return fmt.Errorf("scheduler: loading plan %s: %w", in.ToPlanID, err)
+		return fmt.Errorf("scheduler: loading plan %s: %w", toID, err)
 	}
 	switch {
 	case to.ID == from.ID:
 		return apperr.Field("to_plan_id", "is the service's current plan")
-	case to.ServiceType != from.ServiceType:
-		return apperr.Field("to_plan_id", "is a %s plan; this service is %s", to.ServiceType, from.ServiceType)
 	case to.Currency == from.Currency && in.Kind == ChangeUpgrade && to.MonthlyPrice < from.MonthlyPrice:
 		return apperr.Field("kind", "this plan costs less than the current one: schedule a downgrade")
 	case to.Currency == from.Currency && in.Kind == ChangeDowngrade && to.MonthlyPrice > from.MonthlyPrice:
@@ -377,14 +400,15 @@ func (s *Service) remindChange(ctx context.Context, id string) error {
 // plan and add-on as the customer knows them.
 func (s *Service) changeNotice(ctx context.Context, tx bun.Tx, typ string, c *PlanChange, errMsg string) error {
 	var names struct {
-		Service string `bun:"service_name"`
-		Plan    string `bun:"plan_name"`
-		Addon   string `bun:"addon_name"`
+		Plan  string `bun:"plan_name"`
+		Addon string `bun:"addon_name"`
 	}
-	err := tx.NewRaw(`SELECT COALESCE(NULLIF(s.label, ''), s.id) AS service_name,
-		COALESCE((SELECT p.name FROM plans AS p WHERE p.id = ?), '') AS plan_name,
-		COALESCE((SELECT a.name FROM addons AS a WHERE a.id = ?), '') AS addon_name
-		FROM services AS s WHERE s.id = ?`, deref(c.ToPlanID), deref(c.AddonID), c.ServiceID).Scan(ctx, &names)
+	err := tx.NewRaw(`SELECT COALESCE((SELECT p.name FROM plans AS p WHERE p.id = ?), '') AS plan_name,
+		COALESCE((SELECT a.name FROM addons AS a WHERE a.id = ?), '') AS addon_name`, deref(c.ToPlanID), deref(c.AddonID)).Scan(ctx, &names)
+	if err != nil {
+		return fmt.Errorf("scheduler: naming plan change %s: %w", c.ID, err)
+	}
+	svc, err := s.service(ctx, tx, c.AccountID, c.ServiceID, "")
 	if err != nil {
 		return fmt.Errorf("scheduler: naming plan change %s: %w", c.ID, err)
 	}
@@ -393,7 +417,7 @@ func (s *Service) changeNotice(ctx context.Context, tx bun.Tx, typ string, c *Pl
 	if c.Kind == ChangeAddon {
 		change = fmt.Sprintf("add-on %s (×%d)", addon, c.AddonQuantity)
 	}
-	data := map[string]any{"change_id": c.ID, "service_id": c.ServiceID, "service_name": names.Service, "kind": c.Kind,
+	data := map[string]any{"change_id": c.ID, "service_id": c.ServiceID, "service_name": svc.label(), "kind": c.Kind,
 		"change": change, "to_plan_id": deref(c.ToPlanID), "addon_id": deref(c.AddonID), "run_at": c.RunAt.Format(time.RFC3339)}
 	if errMsg != "" {
 		data["error"] = errMsg

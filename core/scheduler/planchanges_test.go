@@ -22,6 +22,24 @@ type fakeChanger struct {
 	mu    sync.Mutex
 	calls int
 	err   error
+	// checkErr is billing's refusal when a change is scheduled.
+	checkErr error
+}
+
+// CheckPlanChange resolves the plan by id or slug, as billing does, and
+// refuses what checkErr says.
+func (f *fakeChanger) CheckPlanChange(ctx context.Context, accountID, serviceID, toPlan string) (string, error) {
+	f.mu.Lock()
+	err := f.checkErr
+	f.mu.Unlock()
+	if err != nil {
+		return "", err
+	}
+	var id string
+	if err := f.db.Conn(ctx).NewRaw("SELECT id FROM plans WHERE id = ? OR slug = ?", toPlan, toPlan).Scan(ctx, &id); err != nil {
+		return "", apperr.Field("to_plan_id", "no such plan")
+	}
+	return id, nil
 }
 
 func (f *fakeChanger) ChangePlan(ctx context.Context, accountID, serviceID, toPlanID string) (*scheduler.PlanChangeOutcome, error) {
@@ -225,6 +243,58 @@ func TestPlanChangesUnavailableWithoutBilling(t *testing.T) {
 			ServiceID: b.full, Kind: "upgrade", ToPlanID: b.planFull, RunAt: b.clock.Now().Add(time.Hour)})
 		if apperr.CodeOf(err) != apperr.Unavailable {
 			t.Errorf("%v, want unavailable", err)
+		}
+	})
+}
+
+// TestSchedulePlanChangeByNameAndBillingsRules: the plan and the add-on of
+// a scheduled change may be named by slug and are stored by id; billing's
+// refusal at scheduling time (PlanChanger.CheckPlanChange: another
+// provisioner, say) is the answer, and nothing is stored.
+func TestSchedulePlanChangeByNameAndBillingsRules(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		changer := &fakeChanger{db: db}
+		b := setup(t, db, setupOpts{changer: changer})
+		ctx := context.Background()
+		bigger, err := schedulertest.Plan(ctx, db, "full", 2000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addon, err := schedulertest.Addon(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runAt := b.clock.Now().Add(48 * time.Hour)
+
+		refusal := apperr.New(apperr.Unprocessable, "another backend").WithReason("service_backend_fixed")
+		refusal.Fields = []apperr.FieldError{{Field: "to_plan_id", Message: "another backend"}}
+		changer.checkErr = refusal
+		_, err = b.s.SchedulePlanChange(ctx, b.account, scheduler.PlanChangeInput{ServiceID: b.full, Kind: scheduler.ChangeUpgrade, ToPlanID: "plan-" + bigger, RunAt: runAt})
+		if code, field, reason := fieldOf(err); code != apperr.Unprocessable || field != "to_plan_id" || reason != "service_backend_fixed" {
+			t.Errorf("billing's refusal: %v", err)
+		}
+		if cs, err := b.s.PlanChanges(ctx, b.account, b.full, "", 10); err != nil || len(cs) != 0 {
+			t.Fatalf("changes stored after the refusal: %d, %v", len(cs), err)
+		}
+
+		changer.checkErr = nil
+		c, err := b.s.SchedulePlanChange(ctx, b.account, scheduler.PlanChangeInput{ServiceID: b.full, Kind: scheduler.ChangeUpgrade, ToPlanID: "plan-" + bigger, RunAt: runAt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ToPlanID == nil || *c.ToPlanID != bigger {
+			t.Errorf("plan stored as %v, want the id %s", c.ToPlanID, bigger)
+		}
+		if _, err := b.s.CancelPlanChange(ctx, b.account, c.ID, "by slug next"); err != nil {
+			t.Fatal(err)
+		}
+		c, err = b.s.SchedulePlanChange(ctx, b.account, scheduler.PlanChangeInput{ServiceID: b.full, Kind: scheduler.ChangeAddon, AddonID: "addon-" + addon, RunAt: runAt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.AddonID == nil || *c.AddonID != addon {
+			t.Errorf("add-on stored as %v, want the id %s", c.AddonID, addon)
 		}
 	})
 }

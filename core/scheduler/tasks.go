@@ -35,6 +35,39 @@ var capabilityOf = map[string]sdk.Capability{
 	TypeCustomScript: sdk.CapRunScript,
 }
 
+// taskTypes are the task types, in the order they are listed.
+var taskTypes = []string{TypeReboot, TypeSnapshot, TypeBackup, TypeCustomScript}
+
+// TaskType is one task type and whether a service's provisioner offers it.
+type TaskType struct {
+	Type string `json:"type"`
+	// Supported: a task of this type can be created for the service.
+	Supported bool `json:"supported"`
+	// Capability is the provisioner capability the type needs.
+	Capability string `json:"capability"`
+}
+
+// TaskTypes lists every task type and whether the service's provisioner
+// supports it, from the capabilities its plugin describes (the same
+// answer CreateTask gives). Errors: NotFound (another account's service),
+// Unavailable (the plugin has not described itself yet).
+func (s *Service) TaskTypes(ctx context.Context, accountID, serviceID string) ([]TaskType, error) {
+	svc, err := s.service(ctx, s.db.Conn(ctx), accountID, serviceID, "")
+	if err != nil {
+		return nil, err
+	}
+	caps, err := s.capabilities(svc.Plugin)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TaskType, 0, len(taskTypes))
+	for _, typ := range taskTypes {
+		c := string(capabilityOf[typ])
+		out = append(out, TaskType{Type: typ, Supported: slices.Contains(caps, c), Capability: c})
+	}
+	return out, nil
+}
+
 // TaskInput creates a task.
 type TaskInput struct {
 	ServiceID string `json:"service_id"`
@@ -136,23 +169,24 @@ func validScript(errs *apperr.Fields, typ, script string) {
 }
 
 // checkSupported refuses a task type the service's provisioner does not
-// offer. Errors: Invalid (field type, reason not_supported), Unavailable.
+// offer: the request is well-formed, the service cannot do it.
+// Errors: Unprocessable (field type, reason not_supported), Unavailable.
 func (s *Service) checkSupported(svc *serviceRef, typ string) error {
 	caps, err := s.capabilities(svc.Plugin)
 	if err != nil {
 		return err
 	}
 	if !slices.Contains(caps, string(capabilityOf[typ])) {
-		e := apperr.Field("type", "%s is not supported by this service's provisioner", typ)
-		e.Reason = "not_supported"
-		return e
+		return &apperr.Error{Code: apperr.Unprocessable, Reason: "not_supported", Message: "this service's provisioner does not support that task type",
+			Fields: []apperr.FieldError{{Field: "type", Message: fmt.Sprintf("%s is not supported by this service's provisioner (see the service's task-types)", typ)}}}
 	}
 	return nil
 }
 
 // CreateTask validates and stores a task. Errors: Invalid naming the field
-// (cron, time_zone, type with reason not_supported, service_id, …),
-// Unavailable when the provisioner cannot be asked what it supports.
+// (cron, time_zone, service_id, …), Unprocessable on type (reason
+// not_supported) for a type the service's provisioner lacks, Unavailable
+// when the provisioner cannot be asked what it supports.
 func (s *Service) CreateTask(ctx context.Context, accountID string, in TaskInput) (*Task, error) {
 	var errs apperr.Fields
 	in.Name = strings.TrimSpace(in.Name)

@@ -31,8 +31,8 @@ func fieldOf(err error) (apperr.Code, string, string) {
 }
 
 // TestCreateTaskValidation: every bad input is a 400 naming its field; a
-// type the provisioner lacks is not_supported; another account's service
-// is refused.
+// type the provisioner lacks is a 422 not_supported on type; another
+// account's service is refused.
 func TestCreateTaskValidation(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
@@ -57,8 +57,8 @@ func TestCreateTaskValidation(t *testing.T) {
 			{"script on reboot", scheduler.TaskInput{ServiceID: b.full, Type: "reboot", Script: "rm -rf /", Cron: "0 3 * * *"}, want{apperr.Invalid, "script", ""}},
 			{"bad notify", scheduler.TaskInput{ServiceID: b.full, Type: "reboot", Cron: "0 3 * * *", Notify: "sometimes"}, want{apperr.Invalid, "notify", ""}},
 			{"too many retries", scheduler.TaskInput{ServiceID: b.full, Type: "reboot", Cron: "0 3 * * *", MaxRetries: ptr(11)}, want{apperr.Invalid, "max_retries", ""}},
-			{"script not supported", scheduler.TaskInput{ServiceID: b.basic, Type: "custom_script", Script: "uptime", Cron: "0 3 * * *"}, want{apperr.Invalid, "type", "not_supported"}},
-			{"snapshot not supported", scheduler.TaskInput{ServiceID: b.basic, Type: "snapshot", Cron: "0 3 * * *"}, want{apperr.Invalid, "type", "not_supported"}},
+			{"script not supported", scheduler.TaskInput{ServiceID: b.basic, Type: "custom_script", Script: "uptime", Cron: "0 3 * * *"}, want{apperr.Unprocessable, "type", "not_supported"}},
+			{"snapshot not supported", scheduler.TaskInput{ServiceID: b.basic, Type: "snapshot", Cron: "0 3 * * *"}, want{apperr.Unprocessable, "type", "not_supported"}},
 			{"another account's service", scheduler.TaskInput{ServiceID: b.otherSvc, Type: "reboot", Cron: "0 3 * * *"}, want{apperr.Invalid, "service_id", ""}},
 		}
 		for _, c := range cases {
@@ -67,6 +67,42 @@ func TestCreateTaskValidation(t *testing.T) {
 			if diff := cmp.Diff(c.want, want{code, field, reason}); diff != "" {
 				t.Errorf("%s: (-want +got)\n%s", c.name, diff)
 			}
+		}
+	})
+}
+
+// TestTaskTypes: each service lists every task type and whether its
+// provisioner supports it, from the capabilities its plugin describes;
+// another account's service is NotFound.
+func TestTaskTypes(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		got, err := b.s.TaskTypes(ctx, b.account, b.basic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []scheduler.TaskType{
+			{Type: "reboot", Supported: true, Capability: "provisioner.power"},
+			{Type: "snapshot", Supported: false, Capability: "provisioner.snapshot"},
+			{Type: "backup", Supported: false, Capability: "provisioner.backup"},
+			{Type: "custom_script", Supported: false, Capability: "provisioner.run_script"},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("basic (-want +got)\n%s", diff)
+		}
+		got, err = b.s.TaskTypes(ctx, b.account, b.full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range got {
+			if !tt.Supported {
+				t.Errorf("full: %s not supported", tt.Type)
+			}
+		}
+		if _, err := b.s.TaskTypes(ctx, b.account, b.otherSvc); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("another account's service: %v, want NotFound", err)
 		}
 	})
 }
@@ -236,9 +272,10 @@ func TestRolledBackTransactionLeavesNoJob(t *testing.T) {
 }
 
 // TestExecuteRunKeysAndRetries: the first attempt calls the plugin with the
-// run id as key; an unknown outcome (Unavailable) retries with the same
-// key; a definite failure retries with a new key; success is recorded with
-// the output, and a failed final attempt notifies.
+// run id as key; a call refused before anything happened (the backend asked
+// to come back later) retries with the same key; a definite failure (the
+// backend said no) retries with a new key; success is recorded with the
+// output, and a failed final attempt notifies.
 func TestExecuteRunKeysAndRetries(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
@@ -250,7 +287,7 @@ func TestExecuteRunKeysAndRetries(t *testing.T) {
 			t.Fatal(err)
 		}
 		run := b.runs(t, task.ID)[0]
-		answers := []error{sdk.UnavailableError(0, "backend busy"), sdk.Errorf(sdk.Internal, "backend crashed"), nil}
+		answers := []error{sdk.UnavailableError(time.Second, "rate limited"), sdk.Errorf(sdk.Conflict, "server locked"), nil}
 		b.prov.errFunc = func(call) error { e := answers[0]; answers = answers[1:]; return e }
 		for i := 0; i < 3; i++ {
 			err := b.s.ExecuteRunForTest(ctx, run.ID, false)

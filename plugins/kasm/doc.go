@@ -32,5 +32,7 @@
 //     ChangePlan (a session's image is fixed; terminate and create instead),
 //     Renew (not needed).
 //
-// Plan options: image_id (a 32-hex id from get_images).
+// Options (declared in Describe, see options): image_id (a 32-hex id from
+// get_images), set on plans by staff or chosen by the customer among the
+// images the plan offers.
 package main

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/ezscale/platform/plugins/internal/idem"
@@ -22,7 +23,11 @@ func (p *Plugin) Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.Val
 	}
 	imageID, err := cfg.image(req.GetService().GetPlanOptions())
 	if err != nil {
-		ds = append(ds, sdk.FieldError("plan_options.image_id", "is required (no default image_id is configured)")...)
+		var se *sdk.Error
+		if !errors.As(err, &se) {
+			return nil, err
+		}
+		ds = append(ds, sdk.FieldError(se.Field, se.Message)...)
 		return &pb.ValidateResponse{Diagnostics: sdk.DiagnosticsToProto(ds)}, nil
 	}
 	images, err := cl.Images(ctx)

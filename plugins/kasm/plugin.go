@@ -39,6 +39,7 @@ func (p *Plugin) Describe() sdk.Description {
 	return sdk.Description{
 		Name:    "kasm",
 		Version: version,
+		Options: options,
 		Schema: sdk.NewSchema().
 			String("api_url", sdk.Required(), sdk.Doc("Kasm root, e.g. https://kasm.example.com")).
 			String("api_key", sdk.Required(), sdk.Secret(), sdk.Doc("developer API key")).
@@ -96,11 +97,20 @@ func (p *Plugin) current() (*kasmapi.Client, settings, error) {
 	return p.client, p.cfg, nil
 }
 
-func (s settings) image(opts map[string]string) (string, error) {
-	id := opts["image_id"]
-	if id == "" {
-		id = s.imageID
+// options are the service options this plugin reads (declared in
+// Describe): the workspace image, set by staff on a plan or chosen by the
+// customer among the images the plan offers.
+var options = sdk.Options{
+	sdk.StringOption("image_id", "Kasm image of the workspace, its id from get_images (default: the config's image_id)").
+		OnPlan().AtOrder().MaxLen(36).Matching(`[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`),
+}
+
+func (s settings) image(raw map[string]string) (string, error) {
+	opts, err := options.Parse(raw)
+	if err != nil {
+		return "", err
 	}
+	id := opts.String("image_id", s.imageID)
 	if id == "" {
 		return "", sdk.FieldErrorf("plan_options.image_id", "is required (no default image_id is configured)")
 	}

@@ -29,7 +29,9 @@
 //   - Not supported: Snapshot (the panel has none), LoginURL (the panel has
 //     no single sign-on API), Renew (not needed).
 //
-// Plan options: nest_id, egg_id, location_id, port_range, memory, swap, disk,
-// io, cpu (percent of a core), databases, backups, allocations,
-// docker_image, startup, name, and env.<VARIABLE> for egg variables.
+// Options (declared in Describe with the panel's limits, see options): staff
+// set nest_id, egg_id, location_id, port_range, memory, swap, disk, io, cpu
+// (percent of a core), databases, backups, allocations, docker_image,
+// startup, name and env.<VARIABLE> (egg variables) on plans; a customer may
+// choose location_id and name where the plan offers them.
 package main

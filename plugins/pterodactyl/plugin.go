@@ -43,6 +43,7 @@ func (p *Plugin) Describe() sdk.Description {
 	return sdk.Description{
 		Name:    "pterodactyl",
 		Version: version,
+		Options: options,
 		Schema: sdk.NewSchema().
 			String("api_url", sdk.Required(), sdk.Doc("panel root, e.g. https://panel.example.com")).
 			String("application_key", sdk.Required(), sdk.Secret(), sdk.Doc("Application API key (ptla_…) of a root admin")).
@@ -112,6 +113,34 @@ func (p *Plugin) current() (*pt.Client, settings, error) {
 	return p.client, p.cfg, nil
 }
 
+// maxID bounds the panel ids an option may name.
+const maxID = 1<<31 - 1
+
+// options are the service options this plugin reads (declared in
+// Describe). Staff set the egg, limits, feature limits, image, startup
+// command and egg variables on plans; a customer may choose the location
+// among those the plan offers, and the server's name. The limits are the
+// panel's own validation rules (io 10-1000, swap -1 for unlimited, 0 for
+// unlimited memory, disk and CPU).
+var options = sdk.Options{
+	sdk.IntOption("nest_id", "nest of the egg (default: the config's nest_id)").OnPlan().Range(1, maxID),
+	sdk.IntOption("egg_id", "egg new servers are made from (default: the config's egg_id)").OnPlan().Range(1, maxID),
+	sdk.IntOption("location_id", "location new servers are deployed in (default: the config's location_id)").OnPlan().AtOrder().Range(1, maxID),
+	sdk.StringOption("port_range", "ports the server's allocation is taken from, e.g. 25565-25570").OnPlan().MaxLen(11).Matching(`[0-9]{1,5}(-[0-9]{1,5})?`),
+	sdk.IntOption("memory", "memory limit in MiB, 0 for unlimited (default: the config's memory_mb)").OnPlan().Range(0, 1<<20),
+	sdk.IntOption("swap", "swap in MiB, -1 for unlimited").OnPlan().Range(-1, 1<<20).WithDefault("0"),
+	sdk.IntOption("disk", "disk limit in MiB, 0 for unlimited (default: the config's disk_mb)").OnPlan().Range(0, 1<<24),
+	sdk.IntOption("io", "block IO weight (default: the config's io)").OnPlan().Range(10, 1000),
+	sdk.IntOption("cpu", "CPU limit in percent of one core, 0 for unlimited (default: the config's cpu_percent)").OnPlan().Range(0, 25600),
+	sdk.IntOption("databases", "databases the customer may create").OnPlan().Range(0, 100).WithDefault("0"),
+	sdk.IntOption("backups", "backups the customer may keep").OnPlan().Range(0, 100).WithDefault("0"),
+	sdk.IntOption("allocations", "ports (allocations) the server may have").OnPlan().Range(1, 100).WithDefault("1"),
+	sdk.StringOption("docker_image", "container image (default: the egg's)").OnPlan().MaxLen(191).Matching(`[A-Za-z0-9][A-Za-z0-9._/:@-]*`),
+	sdk.StringOption("startup", "startup command (default: the egg's)").OnPlan().MaxLen(2048),
+	sdk.StringOption("name", "the server's name in the panel (default: the service's)").OnPlan().AtOrder().MaxLen(191),
+	sdk.PrefixOption("env.", "an egg variable, env.<VARIABLE> (default: the egg's)").OnPlan().MaxLen(1024),
+}
+
 // plan is a service's plan options resolved against the config.
 type plan struct {
 	nestID, eggID, locationID             int64
@@ -121,46 +150,19 @@ type plan struct {
 	env                                   map[string]string
 }
 
-func intOption(opts map[string]string, name string, def, min int64) (int64, error) {
-	v, ok := opts[name]
-	if !ok || v == "" {
-		return def, nil
+func (s settings) plan(raw map[string]string) (plan, error) {
+	opts, err := options.Parse(raw)
+	if err != nil {
+		return plan{}, err
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < min {
-		return 0, sdk.FieldErrorf("plan_options."+name, "must be an integer of at least %d, got %q", min, v)
-	}
-	return n, nil
-}
-
-func (s settings) plan(opts map[string]string) (plan, error) {
-	pl := plan{portRange: opts["port_range"], dockerImage: opts["docker_image"], startup: opts["startup"], name: opts["name"],
-		env: map[string]string{}}
-	for _, f := range []struct {
-		dst      *int64
-		name     string
-		def, min int64
-	}{
-		{&pl.nestID, "nest_id", s.nestID, 1}, {&pl.eggID, "egg_id", s.eggID, 1}, {&pl.locationID, "location_id", s.locationID, 1},
-		{&pl.memory, "memory", s.memory, 0}, {&pl.swap, "swap", 0, -1}, {&pl.disk, "disk", s.disk, 0},
-		{&pl.io, "io", s.io, 10}, {&pl.cpu, "cpu", s.cpu, 0},
-		{&pl.databases, "databases", 0, 0}, {&pl.backups, "backups", 0, 0}, {&pl.allocations, "allocations", 1, 1},
-	} {
-		v, err := intOption(opts, f.name, f.def, f.min)
-		if err != nil {
-			return pl, err
-		}
-		*f.dst = v
-	}
-	if pl.io > 1000 {
-		return pl, sdk.FieldErrorf("plan_options.io", "must be between 10 and 1000")
-	}
-	for k, v := range opts {
-		if name, ok := strings.CutPrefix(k, "env."); ok && name != "" {
-			pl.env[name] = v
-		}
-	}
-	return pl, nil
+	return plan{
+		nestID: opts.Int("nest_id", s.nestID), eggID: opts.Int("egg_id", s.eggID), locationID: opts.Int("location_id", s.locationID),
+		memory: opts.Int("memory", s.memory), swap: opts.Int("swap", 0), disk: opts.Int("disk", s.disk),
+		io: opts.Int("io", s.io), cpu: opts.Int("cpu", s.cpu),
+		databases: opts.Int("databases", 0), backups: opts.Int("backups", 0), allocations: opts.Int("allocations", 1),
+		portRange: opts.String("port_range", ""), dockerImage: opts.String("docker_image", ""),
+		startup: opts.String("startup", ""), name: opts.String("name", ""), env: opts.WithPrefix("env."),
+	}, nil
 }
 
 func (pl plan) limits() pt.Limits {

@@ -31,6 +31,8 @@
 //     action), RunScript; Renew is not needed (VirtFusion does no billing).
 //
 // Config: see Describe (api_url, api_token, timeout, and defaults for plan
-// options). Plan options: package_id, hypervisor_group_id, os_template_id,
-// ipv4, hostname.
+// options). Options (declared in Describe, see options): staff set
+// package_id, ipv4, hypervisor_group_id and os_template_id on plans; a
+// customer may choose hypervisor_group_id (location), os_template_id and
+// hostname where the plan offers them.
 package main

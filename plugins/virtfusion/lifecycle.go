@@ -144,7 +144,7 @@ func (p *Plugin) create(ctx context.Context, svc *pb.ServiceRef) (*vf.Server, er
 			}
 			// The panel may have created it: remember the window, and look
 			// at once (the answer may have been lost after the commit).
-			p.lost.remember(serviceID, lostCreate{userID: user.ID, after: maxID(servers)})
+			p.lost.remember(serviceID, lostCreate{userID: user.ID, after: highestServerID(servers)})
 			if again, listErr := cl.AllUserServers(ctx, user.ID); listErr == nil {
 				if orphan, _ := p.adopt(ctx, cl, serviceID, user.ID, again, pl); orphan != nil {
 					id = orphan.ID

@@ -41,6 +41,7 @@ func (p *Plugin) Describe() sdk.Description {
 	return sdk.Description{
 		Name:    "virtfusion",
 		Version: version,
+		Options: options,
 		Schema: sdk.NewSchema().
 			String("api_url", sdk.Required(), sdk.Doc("VirtFusion API root, e.g. https://cp.example.com/api/v1")).
 			String("api_token", sdk.Required(), sdk.Secret(), sdk.Doc("API token (Bearer)")).
@@ -97,43 +98,45 @@ func (p *Plugin) current() (*vf.Client, settings, error) {
 	return p.client, p.cfg, nil
 }
 
+// maxID bounds the panel ids an option may name (VirtFusion ids are
+// 32-bit).
+const maxID = 1<<31 - 1
+
+// hostnameRe is an RFC 1123 host name: dot-separated labels of letters,
+// digits and inner hyphens.
+const hostnameRe = `[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*`
+
+// options are the service options this plugin reads (declared in
+// Describe): staff choose the package and the IPv4 count on plans; a
+// customer may choose the location (hypervisor group) and OS template
+// among those the plan offers, and the server's hostname.
+var options = sdk.Options{
+	sdk.IntOption("package_id", "VirtFusion package of new servers (default: the config's package_id)").OnPlan().Range(1, maxID),
+	sdk.IntOption("hypervisor_group_id", "hypervisor group (location) new servers are placed in (default: the config's)").OnPlan().AtOrder().Range(1, maxID),
+	sdk.IntOption("os_template_id", "OS template installed on new servers (default: the config's)").OnPlan().AtOrder().Range(1, maxID),
+	sdk.IntOption("ipv4", "IPv4 addresses of a new server (default: the config's ipv4)").OnPlan().Range(0, 32),
+	sdk.StringOption("hostname", "the new server's host name").AtOrder().MaxLen(253).Matching(hostnameRe),
+}
+
 // plan is a service's plan options resolved against the config defaults.
 type plan struct {
 	packageID, groupID, osTemplateID, ipv4 int64
 	hostname                               string
 }
 
-func intOption(opts map[string]string, name string, def int64) (int64, error) {
-	v, ok := opts[name]
-	if !ok || v == "" {
-		return def, nil
+func (s settings) plan(raw map[string]string) (plan, error) {
+	opts, err := options.Parse(raw)
+	if err != nil {
+		return plan{}, err
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		return 0, sdk.FieldErrorf("plan_options."+name, "must be a non-negative integer, got %q", v)
-	}
-	return n, nil
-}
-
-func (s settings) plan(opts map[string]string) (plan, error) {
-	var pl plan
-	var err error
-	if pl.packageID, err = intOption(opts, "package_id", s.packageID); err != nil {
-		return pl, err
+	pl := plan{
+		packageID: opts.Int("package_id", s.packageID), groupID: opts.Int("hypervisor_group_id", s.groupID),
+		osTemplateID: opts.Int("os_template_id", s.osTemplateID), ipv4: opts.Int("ipv4", s.ipv4),
+		hostname: opts.String("hostname", ""),
 	}
 	if pl.packageID == 0 {
 		return pl, sdk.FieldErrorf("plan_options.package_id", "is required (no default package_id is configured)")
 	}
-	if pl.groupID, err = intOption(opts, "hypervisor_group_id", s.groupID); err != nil {
-		return pl, err
-	}
-	if pl.osTemplateID, err = intOption(opts, "os_template_id", s.osTemplateID); err != nil {
-		return pl, err
-	}
-	if pl.ipv4, err = intOption(opts, "ipv4", s.ipv4); err != nil {
-		return pl, err
-	}
-	pl.hostname = opts["hostname"]
 	return pl, nil
 }
 

@@ -298,8 +298,9 @@ func TestUsageAndCapacity(t *testing.T) {
 func TestNotConfigured(t *testing.T) {
 	t.Parallel()
 	h := plugintest.New(t, New(), plugintest.WithoutConfigure())
-	if err := h.Plugin().Health(t.Context()); err == nil {
-		t.Error("Health of an unconfigured plugin succeeded")
+	// The SDK answers for the process until Configure: it serves.
+	if msg, err := h.Plugin().HealthMessage(t.Context()); err != nil || msg != sdk.NotConfiguredHealth {
+		t.Errorf("Health of an unconfigured plugin: %q, %v; want %q", msg, err, sdk.NotConfiguredHealth)
 	}
 	_, err := h.Provisioner().GetInfo(t.Context(), &pb.GetInfoRequest{Service: service("x")})
 	if !sdk.IsKind(err, sdk.Unavailable) {

@@ -115,8 +115,8 @@ func fits(s *vf.Server, pkg *vf.Package, pl plan) bool {
 	return true
 }
 
-// maxID is the highest server id of a list (0 for none).
-func maxID(servers []vf.ServerSummary) int64 {
+// highestServerID is the highest server id of a list (0 for none).
+func highestServerID(servers []vf.ServerSummary) int64 {
 	var n int64
 	for _, s := range servers {
 		n = max(n, s.ID)

@@ -46,6 +46,9 @@ func Plugin(t *testing.T, h *plugintest.Harness) {
 					t.Errorf("Describe: secret field %q has a default; secrets must come from the operator", f.GetName())
 				}
 			}
+			if err := sdk.OptionsFromProto(d.GetOptions()).Validate(); err != nil {
+				t.Errorf("Describe: %v", err)
+			}
 		})
 		t.Run("ValidateConfigNamesUnknownField", func(t *testing.T) {
 			t.Parallel()

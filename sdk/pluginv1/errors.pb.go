@@ -51,6 +51,11 @@ const (
 	ErrorKind_ERROR_KIND_NOT_SUPPORTED ErrorKind = 6
 	// A bug or an unexpected backend answer.
 	ErrorKind_ERROR_KIND_INTERNAL ErrorKind = 7
+	// The backend has no room for the request now: no node, allocation,
+	// hypervisor or address can take it. Retryable: capacity comes back when
+	// staff add it or other services end; retry_after may suggest when. The
+	// core retries with backoff and alerts staff.
+	ErrorKind_ERROR_KIND_CAPACITY ErrorKind = 8
 )
 
 // Enum value maps for ErrorKind.
@@ -64,6 +69,7 @@ var (
 		5: "ERROR_KIND_UNAUTHENTICATED",
 		6: "ERROR_KIND_NOT_SUPPORTED",
 		7: "ERROR_KIND_INTERNAL",
+		8: "ERROR_KIND_CAPACITY",
 	}
 	ErrorKind_value = map[string]int32{
 		"ERROR_KIND_UNSPECIFIED":     0,
@@ -74,6 +80,7 @@ var (
 		"ERROR_KIND_UNAUTHENTICATED": 5,
 		"ERROR_KIND_NOT_SUPPORTED":   6,
 		"ERROR_KIND_INTERNAL":        7,
+		"ERROR_KIND_CAPACITY":        8,
 	}
 )
 
@@ -110,7 +117,8 @@ type ErrorDetail struct {
 	Kind  ErrorKind              `protobuf:"varint,1,opt,name=kind,proto3,enum=ezscale.plugin.v1.ErrorKind" json:"kind,omitempty"`
 	// Human-readable, safe to log; never shown to customers verbatim.
 	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	// For UNAVAILABLE: how long the caller should wait before retrying.
+	// For UNAVAILABLE and CAPACITY: how long the caller should wait before
+	// retrying.
 	RetryAfter *durationpb.Duration `protobuf:"bytes,3,opt,name=retry_after,json=retryAfter,proto3" json:"retry_after,omitempty"`
 	// For INVALID_INPUT: the request field at fault, as a dotted path.
 	Field         string `protobuf:"bytes,4,opt,name=field,proto3" json:"field,omitempty"`
@@ -186,7 +194,7 @@ const file_ezscale_plugin_v1_errors_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12:\n" +
 	"\vretry_after\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\n" +
 	"retryAfter\x12\x14\n" +
-	"\x05field\x18\x04 \x01(\tR\x05field*\xeb\x01\n" +
+	"\x05field\x18\x04 \x01(\tR\x05field*\x84\x02\n" +
 	"\tErrorKind\x12\x1a\n" +
 	"\x16ERROR_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ERROR_KIND_INVALID_INPUT\x10\x01\x12\x18\n" +
@@ -195,7 +203,8 @@ const file_ezscale_plugin_v1_errors_proto_rawDesc = "" +
 	"\x16ERROR_KIND_UNAVAILABLE\x10\x04\x12\x1e\n" +
 	"\x1aERROR_KIND_UNAUTHENTICATED\x10\x05\x12\x1c\n" +
 	"\x18ERROR_KIND_NOT_SUPPORTED\x10\x06\x12\x17\n" +
-	"\x13ERROR_KIND_INTERNAL\x10\aB3Z1github.com/ezscale/platform/sdk/pluginv1;pluginv1b\x06proto3"
+	"\x13ERROR_KIND_INTERNAL\x10\a\x12\x17\n" +
+	"\x13ERROR_KIND_CAPACITY\x10\bB3Z1github.com/ezscale/platform/sdk/pluginv1;pluginv1b\x06proto3"
 
 var (
 	file_ezscale_plugin_v1_errors_proto_rawDescOnce sync.Once

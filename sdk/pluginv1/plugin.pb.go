@@ -159,6 +159,68 @@ func (FieldType) EnumDescriptor() ([]byte, []int) {
 	return file_ezscale_plugin_v1_plugin_proto_rawDescGZIP(), []int{1}
 }
 
+// OptionType is how the string value of a provisioner option is read.
+//
+// append-only: never reorder or remove values.
+type OptionType int32
+
+const (
+	OptionType_OPTION_TYPE_UNSPECIFIED OptionType = 0
+	// Any text within max_length, matching pattern when one is set.
+	OptionType_OPTION_TYPE_STRING OptionType = 1
+	// A base-10 integer ("-1", "2048") within min and max when set.
+	OptionType_OPTION_TYPE_INT OptionType = 2
+	// "true" or "false".
+	OptionType_OPTION_TYPE_BOOL OptionType = 3
+	// One of allowed_values.
+	OptionType_OPTION_TYPE_ENUM OptionType = 4
+)
+
+// Enum value maps for OptionType.
+var (
+	OptionType_name = map[int32]string{
+		0: "OPTION_TYPE_UNSPECIFIED",
+		1: "OPTION_TYPE_STRING",
+		2: "OPTION_TYPE_INT",
+		3: "OPTION_TYPE_BOOL",
+		4: "OPTION_TYPE_ENUM",
+	}
+	OptionType_value = map[string]int32{
+		"OPTION_TYPE_UNSPECIFIED": 0,
+		"OPTION_TYPE_STRING":      1,
+		"OPTION_TYPE_INT":         2,
+		"OPTION_TYPE_BOOL":        3,
+		"OPTION_TYPE_ENUM":        4,
+	}
+)
+
+func (x OptionType) Enum() *OptionType {
+	p := new(OptionType)
+	*p = x
+	return p
+}
+
+func (x OptionType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OptionType) Descriptor() protoreflect.EnumDescriptor {
+	return file_ezscale_plugin_v1_plugin_proto_enumTypes[2].Descriptor()
+}
+
+func (OptionType) Type() protoreflect.EnumType {
+	return &file_ezscale_plugin_v1_plugin_proto_enumTypes[2]
+}
+
+func (x OptionType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OptionType.Descriptor instead.
+func (OptionType) EnumDescriptor() ([]byte, []int) {
+	return file_ezscale_plugin_v1_plugin_proto_rawDescGZIP(), []int{2}
+}
+
 type ConfigField struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Name     string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -346,7 +408,12 @@ type DescribeResponse struct {
 	// The plugin protocol version the plugin was built for (1).
 	ProtocolVersion int32 `protobuf:"varint,6,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
 	// The SDK that built the plugin, for support ("go/v0.1.0").
-	Sdk           string `protobuf:"bytes,7,opt,name=sdk,proto3" json:"sdk,omitempty"`
+	Sdk string `protobuf:"bytes,7,opt,name=sdk,proto3" json:"sdk,omitempty"`
+	// The option keys a provisioner reads from ServiceRef.plan_options. The
+	// core passes a provisioner no other key: it refuses undeclared keys when
+	// staff save a plan or add-on and when a customer orders, and drops them
+	// from every ServiceRef. Empty: the plugin reads no options.
+	Options       []*OptionSpec `protobuf:"bytes,8,rep,name=options,proto3" json:"options,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -430,6 +497,174 @@ func (x *DescribeResponse) GetSdk() string {
 	return ""
 }
 
+func (x *DescribeResponse) GetOptions() []*OptionSpec {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// OptionSpec declares one key of a provisioner's options (or, with prefix,
+// a family of keys), what values it takes and who may set it: staff on a
+// plan or add-on, a customer at order time, or both. A customer choice is
+// further limited to the keys and values the plan offers.
+type OptionSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Type  OptionType             `protobuf:"varint,2,opt,name=type,proto3,enum=ezscale.plugin.v1.OptionType" json:"type,omitempty"`
+	// When true, key is a prefix ("env.") and the spec covers every key made
+	// of the prefix and a name of 1-64 letters, digits and underscores
+	// ("env.SERVER_JARFILE").
+	Prefix bool `protobuf:"varint,3,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// Shown to staff and customers.
+	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	// The value the plugin uses when the key is not set; empty when there is
+	// none or it comes from the plugin's config. Informative: the core does
+	// not fill it in.
+	Default string `protobuf:"bytes,5,opt,name=default,proto3" json:"default,omitempty"`
+	// Bounds of an INT value, inclusive; unset means unbounded.
+	Min *int64 `protobuf:"varint,6,opt,name=min,proto3,oneof" json:"min,omitempty"`
+	Max *int64 `protobuf:"varint,7,opt,name=max,proto3,oneof" json:"max,omitempty"`
+	// Longest STRING value in bytes; 0 means the core's own bound (255 bytes
+	// for customer values).
+	MaxLength int32 `protobuf:"varint,8,opt,name=max_length,json=maxLength,proto3" json:"max_length,omitempty"`
+	// An RE2 expression a STRING value must match as a whole.
+	Pattern string `protobuf:"bytes,9,opt,name=pattern,proto3" json:"pattern,omitempty"`
+	// The values of an ENUM.
+	AllowedValues []string `protobuf:"bytes,10,rep,name=allowed_values,json=allowedValues,proto3" json:"allowed_values,omitempty"`
+	// Staff may set the key on a plan or an add-on.
+	Plan bool `protobuf:"varint,11,opt,name=plan,proto3" json:"plan,omitempty"`
+	// A customer may choose the key when ordering, on plans that offer it.
+	Order bool `protobuf:"varint,12,opt,name=order,proto3" json:"order,omitempty"`
+	// The value is a secret (a licence key, a password): forms should hide it
+	// as it is typed, and neither the core nor the SDK writes it into an
+	// error message, a log line or the audit log.
+	Sensitive     bool `protobuf:"varint,13,opt,name=sensitive,proto3" json:"sensitive,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OptionSpec) Reset() {
+	*x = OptionSpec{}
+	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OptionSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OptionSpec) ProtoMessage() {}
+
+func (x *OptionSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OptionSpec.ProtoReflect.Descriptor instead.
+func (*OptionSpec) Descriptor() ([]byte, []int) {
+	return file_ezscale_plugin_v1_plugin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *OptionSpec) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *OptionSpec) GetType() OptionType {
+	if x != nil {
+		return x.Type
+	}
+	return OptionType_OPTION_TYPE_UNSPECIFIED
+}
+
+func (x *OptionSpec) GetPrefix() bool {
+	if x != nil {
+		return x.Prefix
+	}
+	return false
+}
+
+func (x *OptionSpec) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *OptionSpec) GetDefault() string {
+	if x != nil {
+		return x.Default
+	}
+	return ""
+}
+
+func (x *OptionSpec) GetMin() int64 {
+	if x != nil && x.Min != nil {
+		return *x.Min
+	}
+	return 0
+}
+
+func (x *OptionSpec) GetMax() int64 {
+	if x != nil && x.Max != nil {
+		return *x.Max
+	}
+	return 0
+}
+
+func (x *OptionSpec) GetMaxLength() int32 {
+	if x != nil {
+		return x.MaxLength
+	}
+	return 0
+}
+
+func (x *OptionSpec) GetPattern() string {
+	if x != nil {
+		return x.Pattern
+	}
+	return ""
+}
+
+func (x *OptionSpec) GetAllowedValues() []string {
+	if x != nil {
+		return x.AllowedValues
+	}
+	return nil
+}
+
+func (x *OptionSpec) GetPlan() bool {
+	if x != nil {
+		return x.Plan
+	}
+	return false
+}
+
+func (x *OptionSpec) GetOrder() bool {
+	if x != nil {
+		return x.Order
+	}
+	return false
+}
+
+func (x *OptionSpec) GetSensitive() bool {
+	if x != nil {
+		return x.Sensitive
+	}
+	return false
+}
+
 type ValidateConfigRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Config        *structpb.Struct       `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
@@ -439,7 +674,7 @@ type ValidateConfigRequest struct {
 
 func (x *ValidateConfigRequest) Reset() {
 	*x = ValidateConfigRequest{}
-	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[4]
+	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -451,7 +686,7 @@ func (x *ValidateConfigRequest) String() string {
 func (*ValidateConfigRequest) ProtoMessage() {}
 
 func (x *ValidateConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[4]
+	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -464,7 +699,7 @@ func (x *ValidateConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateConfigRequest.ProtoReflect.Descriptor instead.
 func (*ValidateConfigRequest) Descriptor() ([]byte, []int) {
-	return file_ezscale_plugin_v1_plugin_proto_rawDescGZIP(), []int{4}
+	return file_ezscale_plugin_v1_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ValidateConfigRequest) GetConfig() *structpb.Struct {
@@ -483,7 +718,7 @@ type ValidateConfigResponse struct {
 
 func (x *ValidateConfigResponse) Reset() {
 	*x = ValidateConfigResponse{}
-	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -495,7 +730,7 @@ func (x *ValidateConfigResponse) String() string {
 func (*ValidateConfigResponse) ProtoMessage() {}
 
 func (x *ValidateConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -508,7 +743,7 @@ func (x *ValidateConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateConfigResponse.ProtoReflect.Descriptor instead.
 func (*ValidateConfigResponse) Descriptor() ([]byte, []int) {
-	return file_ezscale_plugin_v1_plugin_proto_rawDescGZIP(), []int{5}
+	return file_ezscale_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ValidateConfigResponse) GetDiagnostics() []*Diagnostic {
@@ -527,7 +762,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -539,7 +774,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -552,7 +787,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_ezscale_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
+	return file_ezscale_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ConfigureRequest) GetConfig() *structpb.Struct {
@@ -572,7 +807,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -584,7 +819,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -597,7 +832,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_ezscale_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_ezscale_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ConfigureResponse) GetDiagnostics() []*Diagnostic {
@@ -615,7 +850,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +862,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +875,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_ezscale_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_ezscale_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 type HealthResponse struct {
@@ -653,7 +888,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -665,7 +900,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_ezscale_plugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -678,7 +913,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_ezscale_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_ezscale_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *HealthResponse) GetMessage() string {
@@ -703,7 +938,7 @@ const file_ezscale_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x0eallowed_values\x18\a \x03(\tR\rallowedValues\"F\n" +
 	"\fConfigSchema\x126\n" +
 	"\x06fields\x18\x01 \x03(\v2\x1e.ezscale.plugin.v1.ConfigFieldR\x06fields\"\x11\n" +
-	"\x0fDescribeRequest\"\x9c\x02\n" +
+	"\x0fDescribeRequest\"\xd5\x02\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x123\n" +
@@ -711,7 +946,27 @@ const file_ezscale_plugin_v1_plugin_proto_rawDesc = "" +
 	"\fcapabilities\x18\x04 \x03(\tR\fcapabilities\x12D\n" +
 	"\rconfig_schema\x18\x05 \x01(\v2\x1f.ezscale.plugin.v1.ConfigSchemaR\fconfigSchema\x12)\n" +
 	"\x10protocol_version\x18\x06 \x01(\x05R\x0fprotocolVersion\x12\x10\n" +
-	"\x03sdk\x18\a \x01(\tR\x03sdk\"H\n" +
+	"\x03sdk\x18\a \x01(\tR\x03sdk\x127\n" +
+	"\aoptions\x18\b \x03(\v2\x1d.ezscale.plugin.v1.OptionSpecR\aoptions\"\x8b\x03\n" +
+	"\n" +
+	"OptionSpec\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x121\n" +
+	"\x04type\x18\x02 \x01(\x0e2\x1d.ezscale.plugin.v1.OptionTypeR\x04type\x12\x16\n" +
+	"\x06prefix\x18\x03 \x01(\bR\x06prefix\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x18\n" +
+	"\adefault\x18\x05 \x01(\tR\adefault\x12\x15\n" +
+	"\x03min\x18\x06 \x01(\x03H\x00R\x03min\x88\x01\x01\x12\x15\n" +
+	"\x03max\x18\a \x01(\x03H\x01R\x03max\x88\x01\x01\x12\x1d\n" +
+	"\n" +
+	"max_length\x18\b \x01(\x05R\tmaxLength\x12\x18\n" +
+	"\apattern\x18\t \x01(\tR\apattern\x12%\n" +
+	"\x0eallowed_values\x18\n" +
+	" \x03(\tR\rallowedValues\x12\x12\n" +
+	"\x04plan\x18\v \x01(\bR\x04plan\x12\x14\n" +
+	"\x05order\x18\f \x01(\bR\x05order\x12\x1c\n" +
+	"\tsensitive\x18\r \x01(\bR\tsensitiveB\x06\n" +
+	"\x04_minB\x06\n" +
+	"\x04_max\"H\n" +
 	"\x15ValidateConfigRequest\x12/\n" +
 	"\x06config\x18\x01 \x01(\v2\x17.google.protobuf.StructR\x06config\"Y\n" +
 	"\x16ValidateConfigResponse\x12?\n" +
@@ -741,7 +996,14 @@ const file_ezscale_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x11FIELD_TYPE_NUMBER\x10\x03\x12\x13\n" +
 	"\x0fFIELD_TYPE_BOOL\x10\x04\x12\x17\n" +
 	"\x13FIELD_TYPE_DURATION\x10\x05\x12\x1a\n" +
-	"\x16FIELD_TYPE_STRING_LIST\x10\x062\xf2\x02\n" +
+	"\x16FIELD_TYPE_STRING_LIST\x10\x06*\x82\x01\n" +
+	"\n" +
+	"OptionType\x12\x1b\n" +
+	"\x17OPTION_TYPE_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12OPTION_TYPE_STRING\x10\x01\x12\x13\n" +
+	"\x0fOPTION_TYPE_INT\x10\x02\x12\x14\n" +
+	"\x10OPTION_TYPE_BOOL\x10\x03\x12\x14\n" +
+	"\x10OPTION_TYPE_ENUM\x10\x042\xf2\x02\n" +
 	"\rPluginService\x12S\n" +
 	"\bDescribe\x12\".ezscale.plugin.v1.DescribeRequest\x1a#.ezscale.plugin.v1.DescribeResponse\x12e\n" +
 	"\x0eValidateConfig\x12(.ezscale.plugin.v1.ValidateConfigRequest\x1a).ezscale.plugin.v1.ValidateConfigResponse\x12V\n" +
@@ -760,48 +1022,52 @@ func file_ezscale_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_ezscale_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_ezscale_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ezscale_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_ezscale_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_ezscale_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_ezscale_plugin_v1_plugin_proto_goTypes = []any{
 	(PluginKind)(0),                // 0: ezscale.plugin.v1.PluginKind
 	(FieldType)(0),                 // 1: ezscale.plugin.v1.FieldType
-	(*ConfigField)(nil),            // 2: ezscale.plugin.v1.ConfigField
-	(*ConfigSchema)(nil),           // 3: ezscale.plugin.v1.ConfigSchema
-	(*DescribeRequest)(nil),        // 4: ezscale.plugin.v1.DescribeRequest
-	(*DescribeResponse)(nil),       // 5: ezscale.plugin.v1.DescribeResponse
-	(*ValidateConfigRequest)(nil),  // 6: ezscale.plugin.v1.ValidateConfigRequest
-	(*ValidateConfigResponse)(nil), // 7: ezscale.plugin.v1.ValidateConfigResponse
-	(*ConfigureRequest)(nil),       // 8: ezscale.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),      // 9: ezscale.plugin.v1.ConfigureResponse
-	(*HealthRequest)(nil),          // 10: ezscale.plugin.v1.HealthRequest
-	(*HealthResponse)(nil),         // 11: ezscale.plugin.v1.HealthResponse
-	(*structpb.Value)(nil),         // 12: google.protobuf.Value
-	(*structpb.Struct)(nil),        // 13: google.protobuf.Struct
-	(*Diagnostic)(nil),             // 14: ezscale.plugin.v1.Diagnostic
+	(OptionType)(0),                // 2: ezscale.plugin.v1.OptionType
+	(*ConfigField)(nil),            // 3: ezscale.plugin.v1.ConfigField
+	(*ConfigSchema)(nil),           // 4: ezscale.plugin.v1.ConfigSchema
+	(*DescribeRequest)(nil),        // 5: ezscale.plugin.v1.DescribeRequest
+	(*DescribeResponse)(nil),       // 6: ezscale.plugin.v1.DescribeResponse
+	(*OptionSpec)(nil),             // 7: ezscale.plugin.v1.OptionSpec
+	(*ValidateConfigRequest)(nil),  // 8: ezscale.plugin.v1.ValidateConfigRequest
+	(*ValidateConfigResponse)(nil), // 9: ezscale.plugin.v1.ValidateConfigResponse
+	(*ConfigureRequest)(nil),       // 10: ezscale.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),      // 11: ezscale.plugin.v1.ConfigureResponse
+	(*HealthRequest)(nil),          // 12: ezscale.plugin.v1.HealthRequest
+	(*HealthResponse)(nil),         // 13: ezscale.plugin.v1.HealthResponse
+	(*structpb.Value)(nil),         // 14: google.protobuf.Value
+	(*structpb.Struct)(nil),        // 15: google.protobuf.Struct
+	(*Diagnostic)(nil),             // 16: ezscale.plugin.v1.Diagnostic
 }
 var file_ezscale_plugin_v1_plugin_proto_depIdxs = []int32{
 	1,  // 0: ezscale.plugin.v1.ConfigField.type:type_name -> ezscale.plugin.v1.FieldType
-	12, // 1: ezscale.plugin.v1.ConfigField.default:type_name -> google.protobuf.Value
-	2,  // 2: ezscale.plugin.v1.ConfigSchema.fields:type_name -> ezscale.plugin.v1.ConfigField
+	14, // 1: ezscale.plugin.v1.ConfigField.default:type_name -> google.protobuf.Value
+	3,  // 2: ezscale.plugin.v1.ConfigSchema.fields:type_name -> ezscale.plugin.v1.ConfigField
 	0,  // 3: ezscale.plugin.v1.DescribeResponse.kinds:type_name -> ezscale.plugin.v1.PluginKind
-	3,  // 4: ezscale.plugin.v1.DescribeResponse.config_schema:type_name -> ezscale.plugin.v1.ConfigSchema
-	13, // 5: ezscale.plugin.v1.ValidateConfigRequest.config:type_name -> google.protobuf.Struct
-	14, // 6: ezscale.plugin.v1.ValidateConfigResponse.diagnostics:type_name -> ezscale.plugin.v1.Diagnostic
-	13, // 7: ezscale.plugin.v1.ConfigureRequest.config:type_name -> google.protobuf.Struct
-	14, // 8: ezscale.plugin.v1.ConfigureResponse.diagnostics:type_name -> ezscale.plugin.v1.Diagnostic
-	4,  // 9: ezscale.plugin.v1.PluginService.Describe:input_type -> ezscale.plugin.v1.DescribeRequest
-	6,  // 10: ezscale.plugin.v1.PluginService.ValidateConfig:input_type -> ezscale.plugin.v1.ValidateConfigRequest
-	8,  // 11: ezscale.plugin.v1.PluginService.Configure:input_type -> ezscale.plugin.v1.ConfigureRequest
-	10, // 12: ezscale.plugin.v1.PluginService.Health:input_type -> ezscale.plugin.v1.HealthRequest
-	5,  // 13: ezscale.plugin.v1.PluginService.Describe:output_type -> ezscale.plugin.v1.DescribeResponse
-	7,  // 14: ezscale.plugin.v1.PluginService.ValidateConfig:output_type -> ezscale.plugin.v1.ValidateConfigResponse
-	9,  // 15: ezscale.plugin.v1.PluginService.Configure:output_type -> ezscale.plugin.v1.ConfigureResponse
-	11, // 16: ezscale.plugin.v1.PluginService.Health:output_type -> ezscale.plugin.v1.HealthResponse
-	13, // [13:17] is the sub-list for method output_type
-	9,  // [9:13] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	4,  // 4: ezscale.plugin.v1.DescribeResponse.config_schema:type_name -> ezscale.plugin.v1.ConfigSchema
+	7,  // 5: ezscale.plugin.v1.DescribeResponse.options:type_name -> ezscale.plugin.v1.OptionSpec
+	2,  // 6: ezscale.plugin.v1.OptionSpec.type:type_name -> ezscale.plugin.v1.OptionType
+	15, // 7: ezscale.plugin.v1.ValidateConfigRequest.config:type_name -> google.protobuf.Struct
+	16, // 8: ezscale.plugin.v1.ValidateConfigResponse.diagnostics:type_name -> ezscale.plugin.v1.Diagnostic
+	15, // 9: ezscale.plugin.v1.ConfigureRequest.config:type_name -> google.protobuf.Struct
+	16, // 10: ezscale.plugin.v1.ConfigureResponse.diagnostics:type_name -> ezscale.plugin.v1.Diagnostic
+	5,  // 11: ezscale.plugin.v1.PluginService.Describe:input_type -> ezscale.plugin.v1.DescribeRequest
+	8,  // 12: ezscale.plugin.v1.PluginService.ValidateConfig:input_type -> ezscale.plugin.v1.ValidateConfigRequest
+	10, // 13: ezscale.plugin.v1.PluginService.Configure:input_type -> ezscale.plugin.v1.ConfigureRequest
+	12, // 14: ezscale.plugin.v1.PluginService.Health:input_type -> ezscale.plugin.v1.HealthRequest
+	6,  // 15: ezscale.plugin.v1.PluginService.Describe:output_type -> ezscale.plugin.v1.DescribeResponse
+	9,  // 16: ezscale.plugin.v1.PluginService.ValidateConfig:output_type -> ezscale.plugin.v1.ValidateConfigResponse
+	11, // 17: ezscale.plugin.v1.PluginService.Configure:output_type -> ezscale.plugin.v1.ConfigureResponse
+	13, // 18: ezscale.plugin.v1.PluginService.Health:output_type -> ezscale.plugin.v1.HealthResponse
+	15, // [15:19] is the sub-list for method output_type
+	11, // [11:15] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_ezscale_plugin_v1_plugin_proto_init() }
@@ -810,13 +1076,14 @@ func file_ezscale_plugin_v1_plugin_proto_init() {
 		return
 	}
 	file_ezscale_plugin_v1_common_proto_init()
+	file_ezscale_plugin_v1_plugin_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ezscale_plugin_v1_plugin_proto_rawDesc), len(file_ezscale_plugin_v1_plugin_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   10,
+			NumEnums:      3,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

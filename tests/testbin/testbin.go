@@ -39,8 +39,9 @@ func Plugin(dir, name string) (string, error) {
 	return build(dir, "plugins", "./"+name, "ezscale-plugin-"+name)
 }
 
-// Fakes builds plugins/cmd/ezscale-fakes (the VirtFusion, Pterodactyl and
-// Kasm fakes that make demo serves) into dir and returns its path.
+// Fakes builds plugins/cmd/ezscale-fakes (the fakes make demo serves: the
+// panels, Discord, the mail catcher and stripe-mock behind its test mode)
+// into dir and returns its path.
 func Fakes(dir string) (string, error) {
 	return build(dir, "plugins", "./cmd/ezscale-fakes", "ezscale-fakes")
 }

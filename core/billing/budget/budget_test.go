@@ -2,6 +2,7 @@ package budget_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
@@ -21,6 +23,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 )
@@ -75,7 +78,7 @@ func setup(t testing.TB, db *database.DB, tableOnly ...bool) *testBundle {
 	}
 	b.engine = engine
 	b.ledger = b.billing.Ledger()
-	b.ledger.AddHook(b.svc.LedgerHook())
+	b.svc.Attach(b.billing)
 	now := b.clock.Now()
 	for _, typ := range []string{"vps", "dedicated", "hosting", "game", "kasm"} {
 		id := fmt.Sprintf("plan-%s-%d", typ, rand.Int64())
@@ -583,6 +586,148 @@ func TestSaveRefusesABadRuleWithItsPosition(t *testing.T) {
 		// No currency anywhere to default to.
 		if _, err := b.svc.Save(b.ctx, acc, budget.Settings{MonthlyLimit: 100}); apperr.CodeOf(err) != apperr.Invalid {
 			t.Errorf("Save without a currency: %v, want Invalid", err)
+		}
+	})
+}
+
+// TestSaveBoundsTheRulesMemory: a rule that passes every other check but
+// would build more list elements than the VM's memory budget on each
+// evaluation (so that every check would fail and fall back to the default
+// stop rule) is refused when saved, naming the rule and pointing at the
+// part over the limit; a rule just within the bound is accepted and
+// evaluates over an account with the most services rules can see.
+func TestSaveBoundsTheRulesMemory(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		acc := b.account(t)
+		hundred := strings.TrimSuffix(strings.Repeat("#, ", 100), ", ")
+		for _, field := range []string{"stop_rule", "alert_rule"} {
+			in := budget.Settings{MonthlyLimit: 100, Currency: "EUR", HardStop: true}
+			rule := "all(1..1000, len([" + hundred + "]) > 0)"
+			if field == "stop_rule" {
+				in.StopRule = rule
+			} else {
+				in.AlertRule = rule
+			}
+			_, err := b.svc.Save(b.ctx, acc, in)
+			ae, ok := apperr.As(err)
+			if !ok || ae.Code != apperr.Invalid || len(ae.Fields) != 1 || ae.Fields[0].Field != field ||
+				ae.Fields[0].Message != "1:1: all() over up to 1000 elements may build lists of 101000 elements in all, the memory limit is 100000" {
+				t.Errorf("%s over the memory budget: %v %+v", field, err, ae)
+			}
+		}
+		if _, err := b.svc.Get(b.ctx, acc); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("a refused budget was stored: %v", err)
+		}
+
+		// 1000 × 99 elements: within the bound, whatever the account.
+		within := "all(services, len([" + strings.TrimSuffix(strings.Repeat("#, ", 98), ", ") + "]) > 0)"
+		b.save(t, acc, budget.Settings{MonthlyLimit: 100, StopRule: within, AlertRule: within})
+		now := b.clock.Now()
+		rows := make([]*billing.Service, 1000)
+		for i := range rows {
+			rows[i] = &billing.Service{ID: fmt.Sprintf("svc-%s-%04d", acc, i), AccountID: acc, PlanID: b.planID["vps"], Cycle: money.Monthly,
+				Currency: "EUR", Price: 1000, Status: billing.StatusActive, Options: "{}", Attributes: "{}", CreatedAt: now, UpdatedAt: now}
+		}
+		if _, err := db.NewInsert().Model(&rows).Exec(b.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if res := b.check(t, acc); !cmp.Equal(res.Alerts, []string{budget.AlertRule}) {
+			t.Errorf("alerts %v, want the rule's", res.Alerts)
+		}
+		if bg, _ := b.svc.Get(b.ctx, acc); bg.RuleError != "" {
+			t.Errorf("a rule within the bound failed on the largest account: %s", bg.RuleError)
+		}
+	})
+}
+
+// TestOrderWhileStoppedIsRefused: while the hard stop is in force, an
+// order of a service the stop rule would hold is refused (422
+// budget_stopped) and creates nothing; a service the rule spares is
+// ordered; once the customer pays by card to override the stop, or
+// without the hard stop, orders go through.
+func TestOrderWhileStoppedIsRefused(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		acc := b.account(t)
+		vps := b.service(t, acc, "vps", "active")
+		b.save(t, acc, budget.Settings{MonthlyLimit: 1000, HardStop: true, StopRule: `spend_percent >= 100 && service_type != "game"`})
+		b.spend(t, acc, 1000)
+		if res := b.check(t, acc); !cmp.Equal(res.Suspended, []string{vps}) {
+			t.Fatalf("suspended %v, want the VPS", res.Suspended)
+		}
+		count := func() int {
+			n, err := db.NewSelect().Table("services").Where("account_id = ?", acc).Count(b.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return int(n)
+		}
+		_, err := b.billing.Order(b.ctx, acc, billing.OrderInput{PlanID: b.planID["vps"]})
+		if e, ok := apperr.As(err); !ok || e.Code != apperr.Unprocessable || e.Reason != budget.ReasonStopped ||
+			!strings.Contains(e.Message, `service_type != "game"`) {
+			t.Errorf("ordering a VPS while stopped: %v, want unprocessable %s naming the stop rule", err, budget.ReasonStopped)
+		}
+		if n := count(); n != 1 {
+			t.Errorf("services after the refusal: %d", n)
+		}
+		if _, err := b.billing.Order(b.ctx, acc, billing.OrderInput{PlanID: b.planID["game"]}); err != nil {
+			t.Errorf("ordering a game server the stop rule spares: %v", err)
+		}
+		// A card top-up overrides the stop for the period.
+		b.post(t, ledger.Posting{AccountID: acc, Currency: "EUR", Amount: 500, Kind: ledger.KindTopUp, Description: "card top-up"})
+		if _, err := b.billing.Order(b.ctx, acc, billing.OrderInput{PlanID: b.planID["vps"]}); err != nil {
+			t.Errorf("ordering a VPS once overridden: %v", err)
+		}
+		if n := count(); n != 3 {
+			t.Errorf("services: %d, want 3", n)
+		}
+
+		// Alerts only: orders go through at any spend.
+		other := b.account(t)
+		b.save(t, other, budget.Settings{MonthlyLimit: 100})
+		b.spend(t, other, 500)
+		if _, err := b.billing.Order(b.ctx, other, billing.OrderInput{PlanID: b.planID["vps"]}); err != nil {
+			t.Errorf("ordering without the hard stop: %v", err)
+		}
+	})
+}
+
+// TestNoticesNameServicesNotTheirIDs: budget.stopped and budget.resumed
+// list services by their label, else their plan's name and hostname;
+// never by their id.
+func TestNoticesNameServicesNotTheirIDs(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		acc := b.account(t)
+		labelled := b.service(t, acc, "game", "active")
+		bare := b.service(t, acc, "vps", "active")
+		b.exec(t, `UPDATE services SET label = '', attributes = '{"hostname": "web1.example.com"}' WHERE id = ?`, bare)
+		b.save(t, acc, budget.Settings{MonthlyLimit: 1000, HardStop: true})
+		b.spend(t, acc, 1000)
+		b.check(t, acc)
+		if _, err := b.svc.Save(b.ctx, acc, budget.Settings{MonthlyLimit: 1000, Currency: "EUR"}); err != nil {
+			t.Fatal(err)
+		}
+		b.check(t, acc)
+		type item struct{ ID, Name, Type string }
+		want := []item{{labelled, "my game", "game"}, {bare, "vps (web1.example.com)", "vps"}}
+		for _, typ := range []string{"budget.stopped", "budget.resumed"} {
+			var raw string
+			if err := db.NewSelect().Table("notification_events").Column("data").Where("account_id = ?", acc).Where("type = ?", typ).
+				Scan(b.ctx, &raw); err != nil {
+				t.Fatalf("%s: %v", typ, err)
+			}
+			var data struct{ Services []item }
+			if err := json.Unmarshal([]byte(raw), &data); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, data.Services, cmpopts.SortSlices(func(a, b item) bool { return a.ID < b.ID })); diff != "" {
+				t.Errorf("%s services (-want +got):\n%s", typ, diff)
+			}
 		}
 	})
 }

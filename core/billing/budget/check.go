@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -45,6 +46,10 @@ type candidate struct {
 	Plan       string `bun:"plan"`
 	Excluded   bool   `bun:"excluded"`
 	BudgetHeld bool   `bun:"budget_held"`
+	// What notices name it by (notify.ServiceName).
+	PlanName   string `bun:"plan_name"`
+	Attributes string `bun:"attributes"`
+	Options    string `bun:"options"`
 }
 
 // Check brings the account's budget up to date (see the package
@@ -93,14 +98,10 @@ func (s *Service) check(ctx context.Context, tx bun.Tx, b *Budget, minSeq int64,
 	if err != nil && !database.IsNoRows(err) {
 		return fmt.Errorf("budget: reading ledger position of %s: %w", b.AccountID, err)
 	}
-	var spend int64
-	err = tx.NewSelect().Table("credit_entries").ColumnExpr("COALESCE(SUM(-amount), 0)").
-		Where("account_id = ?", b.AccountID).Where("currency = ?", b.Currency).Where("kind IN (?)", bun.List(spendKinds)).
-		Where("created_at >= ?", start).Where("created_at < ?", end).Scan(ctx, &spend)
+	spend, err := spendOf(ctx, tx, b, start, end)
 	if err != nil {
-		return fmt.Errorf("budget: summing spend of %s: %w", b.AccountID, err)
+		return err
 	}
-	spend = max(spend, 0)
 	pct := percent(spend, b.MonthlyLimit)
 	res.Spend, res.SpendPercent = spend, pct
 
@@ -115,20 +116,7 @@ func (s *Service) check(ctx context.Context, tx bun.Tx, b *Budget, minSeq int64,
 	if err != nil {
 		return err
 	}
-	env := Env{
-		Spend: spend, Limit: b.MonthlyLimit, SpendPercent: pct, ProjectedPercent: projected(spend, b.MonthlyLimit, start, end, now),
-		Currency: string(b.Currency), DaysLeft: int64(money.Days(now, end)), DaysInPeriod: int64(money.Days(start, end)),
-		HardStop: b.HardStop,
-	}
-	var ruleErrs []string
-	if len(services) <= maxServices {
-		for _, c := range services {
-			env.Services = append(env.Services, ServiceEnv{ID: c.ID, Type: c.Type, Plan: c.Plan, Label: clip(c.Label, maxLabel),
-				Cycle: c.Cycle, Price: c.Price, Status: c.Status, Excluded: c.Excluded})
-		}
-	} else {
-		ruleErrs = append(ruleErrs, fmt.Sprintf("the account has %d services, more than rules can see (%d): rules are not evaluated", len(services), maxServices))
-	}
+	env, ruleErrs := envOf(b, spend, start, end, now, services)
 
 	if b.AlertRule != "" && len(ruleErrs) == 0 {
 		fire, err := evalSource(b.AlertRule, env)
@@ -322,12 +310,44 @@ func (s *Service) hardStop(ctx context.Context, tx bun.Tx, b *Budget, p *Period,
 	return nil
 }
 
+// spendOf sums the account's spend in [start, end) from the ledger.
+func spendOf(ctx context.Context, tx bun.Tx, b *Budget, start, end time.Time) (int64, error) {
+	var spend int64
+	err := tx.NewSelect().Table("credit_entries").ColumnExpr("COALESCE(SUM(-amount), 0)").
+		Where("account_id = ?", b.AccountID).Where("currency = ?", b.Currency).Where("kind IN (?)", bun.List(spendKinds)).
+		Where("created_at >= ?", start).Where("created_at < ?", end).Scan(ctx, &spend)
+	if err != nil {
+		return 0, fmt.Errorf("budget: summing spend of %s: %w", b.AccountID, err)
+	}
+	return max(spend, 0), nil
+}
+
+// envOf is what rules see of the period (the service_* fields empty), and
+// the reason rules cannot be evaluated when the account has more services
+// than they can see.
+func envOf(b *Budget, spend int64, start, end, now time.Time, services []candidate) (Env, []string) {
+	env := Env{
+		Spend: spend, Limit: b.MonthlyLimit, SpendPercent: percent(spend, b.MonthlyLimit),
+		ProjectedPercent: projected(spend, b.MonthlyLimit, start, end, now),
+		Currency:         string(b.Currency), DaysLeft: int64(money.Days(now, end)), DaysInPeriod: int64(money.Days(start, end)),
+		HardStop: b.HardStop,
+	}
+	if len(services) > maxServices {
+		return env, []string{fmt.Sprintf("the account has %d services, more than rules can see (%d): rules are not evaluated", len(services), maxServices)}
+	}
+	for _, c := range services {
+		env.Services = append(env.Services, ServiceEnv{ID: c.ID, Type: c.Type, Plan: c.Plan, Label: clip(c.Label, maxLabel),
+			Cycle: c.Cycle, Price: c.Price, Status: c.Status, Excluded: c.Excluded})
+	}
+	return env, nil
+}
+
 // candidates loads the account's active and suspended services with what
 // the hard stop needs to know.
 func candidates(ctx context.Context, tx bun.Tx, accountID string) ([]candidate, error) {
 	var out []candidate
 	err := tx.NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
-		ColumnExpr("s.id, s.status, s.label, s.cycle, s.price, p.service_type, p.slug AS plan").
+		ColumnExpr("s.id, s.status, s.label, s.cycle, s.price, p.service_type, p.slug AS plan, p.name AS plan_name, s.attributes, s.options").
 		ColumnExpr("EXISTS (SELECT 1 FROM budget_exclusions AS x WHERE x.service_id = s.id) AS excluded").
 		ColumnExpr("EXISTS (SELECT 1 FROM service_suspensions AS ss WHERE ss.service_id = s.id AND ss.reason = ? AND ss.lifted_at IS NULL) AS budget_held", Reason).
 		Where("s.account_id = ?", accountID).Where("s.status IN ('active', 'suspended')").

@@ -53,7 +53,9 @@ type sweepWorker struct {
 	s *Service
 }
 
-func (w *sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return 10 * time.Minute }
+// Timeout: the sweep only queues checks, in batches; one cut short is
+// finished by the next.
+func (w *sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return 2 * time.Minute }
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
 	_, err := w.s.Sweep(ctx)

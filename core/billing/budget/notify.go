@@ -43,11 +43,13 @@ func alertData(b *Budget, p *Period, pct int64) map[string]any {
 	}
 }
 
-// serviceList is the services list of budget.stopped and budget.resumed.
+// serviceList is the services list of budget.stopped and budget.resumed:
+// each named as the customer knows it (notify.ServiceName), never by id.
 func serviceList(cs []candidate) []map[string]any {
 	out := make([]map[string]any, len(cs))
 	for i, c := range cs {
-		out[i] = map[string]any{"id": c.ID, "name": clip(c.Label, maxLabel), "type": c.Type}
+		name := notify.ServiceName(clip(c.Label, maxLabel), c.PlanName, notify.Hostname(c.Attributes, c.Options))
+		out[i] = map[string]any{"id": c.ID, "name": name, "type": c.Type}
 	}
 	return out
 }

@@ -48,7 +48,7 @@ which would leave it in the shell history and the process list):
 				return err
 			}
 			defer a.Close()
-			ctx := audit.WithMeta(cmd.Context(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "cli", UserAgent: "ezscale admin create"})
+			ctx := consoleCtx(cmd.Context(), "admin create")
 			u, err := a.Accounts.CreateStaff(ctx, email, pw, role)
 			if err != nil {
 				return err
@@ -61,8 +61,111 @@ which would leave it in the shell history and the process list):
 	create.Flags().StringVar(&role, "role", accounts.StaffOwner, "staff role: support, admin or owner")
 	create.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
 	_ = create.MarkFlagRequired("email")
-	c.AddCommand(create)
+	c.AddCommand(create, adminListCmd(g), adminStandingCmd(g, "disable"), adminStandingCmd(g, "enable"))
 	return c
+}
+
+// consoleCtx marks what a command does as the operator's, for the audit log.
+func consoleCtx(ctx context.Context, command string) context.Context {
+	return audit.WithMeta(ctx, audit.Meta{ActorType: audit.ActorSystem, ActorID: "cli", UserAgent: "ezscale " + command})
+}
+
+func adminListCmd(g *globals) *cobra.Command {
+	var all bool
+	var query string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List staff users (--all: every user) with their role and whether they are disabled",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			a, err := newApp(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			f := accounts.UserFilter{Query: query}
+			if !all {
+				staff := true
+				f.Staff = &staff
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%-40s %-8s %-8s %s\n", "EMAIL", "ROLE", "STATUS", "ID")
+			after := ""
+			for {
+				users, err := a.Accounts.ListUsers(cmd.Context(), accounts.Operator, f, after, 200)
+				if err != nil {
+					return err
+				}
+				for _, u := range users {
+					role, status := "customer", "enabled"
+					if u.StaffRole != nil {
+						role = *u.StaffRole
+					}
+					if u.DisabledAt != nil {
+						status = "disabled"
+					}
+					fmt.Fprintf(out, "%-40s %-8s %-8s %s\n", u.Email, role, status, u.ID)
+				}
+				if len(users) < 200 {
+					return nil
+				}
+				after = users[len(users)-1].ID
+			}
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "list customers too, not only staff")
+	cmd.Flags().StringVarP(&query, "query", "q", "", "only users whose id is this, or whose email contains it")
+	return cmd
+}
+
+// adminStandingCmd is `admin disable` or `admin enable`: the operator at the
+// console is above every staff role (so an owner disabled by mistake can be
+// re-enabled), but the last enabled owner is never disabled.
+func adminStandingCmd(g *globals, verb string) *cobra.Command {
+	short := "Re-enable a disabled user (staff or customer); they log in again"
+	if verb == "disable" {
+		short = "Disable a user (staff or customer) and revoke all their sessions and tokens; never the last owner"
+	}
+	return &cobra.Command{
+		Use:   verb + " EMAIL|ID",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			a, err := newApp(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			ctx := consoleCtx(cmd.Context(), "admin "+verb)
+			var u *accounts.User
+			if strings.Contains(args[0], "@") {
+				u, err = a.Accounts.UserByEmail(ctx, args[0])
+			} else {
+				u, err = a.Accounts.User(ctx, args[0])
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if verb == "disable" {
+				err = a.Accounts.DisableUser(ctx, accounts.Operator, u.ID)
+			} else {
+				err = a.Accounts.EnableUser(ctx, accounts.Operator, u.ID)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%sd %s (%s)\n", verb, u.Email, u.ID)
+			return nil
+		},
+	}
 }
 
 func readPassword(r io.Reader) (string, error) {

@@ -5,7 +5,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/provisioning"
 )
 
@@ -19,6 +22,10 @@ update those that differ; plans that already match are left alone, so importing
 the same file again changes nothing. Plans not in the file are not touched.
 
 The file is {"plans": [ … ]}, each plan the body of POST /api/v1/admin/plans.
+Plan options are checked against each provisioner's option declaration: the
+config's plugin executables are asked for it in describe mode (nothing is
+started); a plugin that cannot be described is checked against the
+declaration it last gave a running core.
 config/examples/demo-catalog.json seeds the sandbox (make demo):
 
   ezscale catalog import --config config/examples/demo.hcl config/examples/demo-catalog.json`,
@@ -38,6 +45,7 @@ config/examples/demo-catalog.json seeds the sandbox (make demo):
 			}
 			defer a.Close()
 			ctx := audit.WithMeta(cmd.Context(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "cli", UserAgent: "ezscale catalog import"})
+			describePlugins(cmd, cfg, a.Billing, cat)
 			res, err := provisioning.ImportCatalog(ctx, a.Billing, cat)
 			for _, r := range res {
 				fmt.Fprintf(cmd.OutOrStdout(), "%-10s %-24s %s\n", r.Action, r.Slug, r.ID)
@@ -46,4 +54,28 @@ config/examples/demo-catalog.json seeds the sandbox (make demo):
 		},
 	})
 	return c
+}
+
+// describePlugins stores the option declaration of each plugin the
+// catalog's plans name, from its executable in describe mode, so the plans
+// are checked against the plugin as installed even before the first serve.
+// A plugin without a block, or whose executable cannot be described, keeps
+// its stored declaration (and without one its plans are refused).
+func describePlugins(cmd *cobra.Command, cfg *config.Config, b *billing.Billing, cat *provisioning.Catalog) {
+	names := map[string]bool{}
+	for _, p := range cat.Plans {
+		names[p.Plugin] = true
+	}
+	for _, p := range cfg.Plugin {
+		if !names[p.Name] {
+			continue
+		}
+		d, err := pluginhost.Describe(cmd.Context(), p.Path, p.SHA256)
+		if err == nil {
+			err = b.RecordOptions(cmd.Context(), p.Name, d.Version, d.Options)
+		}
+		if err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "plugin %s: cannot read its option declaration (%v); using the last one stored\n", p.Name, err)
+		}
+	}
 }

@@ -9,13 +9,17 @@ import (
 	"github.com/ezscale/platform/core/httpapi"
 )
 
-// openapiCmd prints the OpenAPI document the server serves at
-// /api/v1/openapi.json (the console's API types are generated from it).
+// openapiCmd prints the API document the server serves at
+// /api/v1/openapi.json, for client generators, the linter (make lint) and
+// the console's API types (make web).
 func openapiCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "openapi",
-		Short: "Print the HTTP API's OpenAPI document (as served at /api/v1/openapi.json)",
-		Args:  cobra.NoArgs,
+		Short: "Print the OpenAPI document served at /api/v1/openapi.json (indented JSON)",
+		Long: `Print the OpenAPI 3.1 document the server serves at /api/v1/openapi.json,
+indented. It is built into the binary: no config or database is needed. Client
+generators name their methods by each operation's operationId.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, raw, err := httpapi.OpenAPI()
 			if err != nil {

@@ -2,19 +2,23 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ezscale/platform/core/app"
 	"github.com/ezscale/platform/core/pluginhost"
 )
 
 func pluginsCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "plugins", Short: "Inspect configured plugins and vet plugin executables"}
-	c.AddCommand(pluginsListCmd(g), pluginsCheckCmd())
+	c.AddCommand(pluginsListCmd(g), pluginsCheckCmd(g))
 	return c
 }
 
@@ -91,32 +95,75 @@ GET /api/v1/admin/plugins.`,
 	return c
 }
 
-func pluginsCheckCmd() *cobra.Command {
+func pluginsCheckCmd(g *globals) *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "check PATH",
-		Short: "Vet a plugin executable: handshake, describe, health; exit non-zero on any failure",
-		Long: `Start the plugin executable at PATH as the core would (go-plugin handshake with
+		Use:   "check PATH | check NAME --config FILE",
+		Short: "Vet a plugin executable (handshake, describe, health), or a configured plugin and its backend",
+		Long: `With PATH: start the plugin executable as the core would (go-plugin handshake with
 AutoMTLS: magic cookie, protocol version, nothing on stdout), check that it
 describes at least one known kind, that it answers a health check, and that its
 describe mode prints the same description. Prints its name, version, kinds,
-capabilities and config fields. The plugin is not configured. Run it before
-deploying a new plugin binary.`,
+capabilities and config fields. The plugin is not configured, so nothing here
+reaches its backend. Run it before deploying a new plugin binary.
+
+With NAME and --config FILE (NAME is a plugin "NAME" block of FILE): start the
+block's executable as serve would (sha256 pin, handshake), check the block's
+config {} against the plugin's schema and the plugin's own validation, configure
+it, check its health, and, for a provisioner, run TestConnection: the backend
+answers with these credentials. Run it after editing a plugin block.
+
+Exit status 1, with the failing step (handshake, describe, config, health,
+test connection), on any failure.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := pluginhost.Check(cmd.Context(), args[0])
+			arg := args[0]
+			res, err := checkPlugin(cmd, g, arg)
 			if err != nil {
-				return &exitError{code: 1, msg: fmt.Sprintf("%s: check failed: %v", args[0], err)}
+				var ee *exitError
+				if errors.As(err, &ee) {
+					return err
+				}
+				return &exitError{code: 1, msg: fmt.Sprintf("%s: check failed: %v", arg, err)}
 			}
 			if asJSON {
 				return writeIndentedJSON(cmd.OutOrStdout(), res)
 			}
-			printCheck(cmd.OutOrStdout(), args[0], res)
+			printCheck(cmd.OutOrStdout(), arg, res)
 			return nil
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return c
+}
+
+// checkPlugin checks the plugin block named arg when a config is given and
+// arg is not a path; otherwise the executable at arg.
+func checkPlugin(cmd *cobra.Command, g *globals, arg string) (*pluginhost.CheckResult, error) {
+	if !strings.ContainsRune(arg, filepath.Separator) {
+		if g.configPath != "" {
+			cfg, err := g.load()
+			if err != nil {
+				return nil, err
+			}
+			for _, spec := range app.PluginSpecs(cfg) {
+				if spec.Name == arg {
+					// Checked even when the block is disabled: the
+					// operator asked for it.
+					spec.Disabled = false
+					return pluginhost.CheckConfigured(cmd.Context(), spec)
+				}
+			}
+		}
+		if _, err := os.Stat(arg); err != nil {
+			hint := "to check a configured plugin by name, give --config FILE"
+			if g.configPath != "" {
+				hint = fmt.Sprintf("%s has no plugin %q block", g.configPath, arg)
+			}
+			return nil, &exitError{code: 2, msg: fmt.Sprintf("%s: no such file; %s", arg, hint)}
+		}
+	}
+	return pluginhost.Check(cmd.Context(), arg)
 }
 
 func printCheck(w io.Writer, path string, res *pluginhost.CheckResult) {
@@ -126,6 +173,13 @@ func printCheck(w io.Writer, path string, res *pluginhost.CheckResult) {
 	fmt.Fprintf(w, "sdk:          %s\n", res.SDK)
 	fmt.Fprintf(w, "kinds:        %s\n", orDash(strings.Join(res.Kinds, ", ")))
 	fmt.Fprintf(w, "capabilities: %s\n", orDash(strings.Join(res.Capabilities, ", ")))
+	fmt.Fprintf(w, "health:       %s\n", orDash(res.Health))
+	if res.Configured {
+		fmt.Fprintln(w, "configured:   yes")
+	}
+	if res.Connection != "" {
+		fmt.Fprintf(w, "connection:   %s\n", res.Connection)
+	}
 	if len(res.Config) == 0 {
 		fmt.Fprintln(w, "config:       -")
 		return

@@ -20,5 +20,12 @@
 //   - tests can inject failures per route (any status and body, including
 //     429s) and read back every request the fake received.
 //
+// For the sandbox (`make demo`, served by cmd/ezscale-fakes), Seed creates a
+// guild under ids a config file can name, Options.Logf follows every request
+// and what it changed, and two control routes under /__fake/ stand in for
+// Discord's app: accepting an invite (POST /__fake/invites/{code}/join) and
+// looking at guilds, members' roles, invites and webhook messages
+// (GET /__fake/state).
+//
 // A Server is an http.Handler; serve it with httptest.NewServer.
 package fakediscord

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -40,6 +41,8 @@ type inviteObject struct {
 	ExpiresAt *discordTime `json:"expires_at"`
 
 	reason string
+	// deleted: used up or expired; Discord deletes such invites.
+	deleted bool
 }
 
 type guildObject struct {
@@ -119,7 +122,7 @@ func (s *Server) createInvite(w http.ResponseWriter, r *request) {
 		// ask for unique.
 		for _, inv := range s.invites {
 			live := inv.ExpiresAt == nil || now.Before(time.Time(*inv.ExpiresAt))
-			if inv.Channel.ID == ch.id && inv.MaxAge == maxAge && inv.MaxUses == maxUses &&
+			if !inv.deleted && inv.Channel.ID == ch.id && inv.MaxAge == maxAge && inv.MaxUses == maxUses &&
 				inv.Temporary == temporary && live {
 				writeJSON(w, http.StatusOK, inv)
 				return
@@ -142,6 +145,7 @@ func (s *Server) createInvite(w http.ResponseWriter, r *request) {
 		inv.ExpiresAt = &exp
 	}
 	s.invites = append(s.invites, inv)
+	s.logf("invite %s to #%s created (max_uses %d, max_age %ds): %s", inv.Code, ch.name, maxUses, maxAge, inv.reason)
 	writeJSON(w, http.StatusOK, inv)
 }
 
@@ -182,6 +186,7 @@ func (s *Server) addMemberRole(w http.ResponseWriter, r *request) {
 	}
 	if !slices.Contains(m.roles, roleID) {
 		m.roles = append(m.roles, roleID)
+		s.logf("role %s given to %s (%s)", s.guilds[r.params["guild.id"]].roles[roleID], m.user.Username, m.user.ID)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -191,7 +196,10 @@ func (s *Server) removeMemberRole(w http.ResponseWriter, r *request) {
 	if !ok {
 		return
 	}
-	m.roles = slices.DeleteFunc(m.roles, func(id string) bool { return id == roleID })
+	if slices.Contains(m.roles, roleID) {
+		m.roles = slices.DeleteFunc(m.roles, func(id string) bool { return id == roleID })
+		s.logf("role %s taken from %s (%s)", s.guilds[r.params["guild.id"]].roles[roleID], m.user.Username, m.user.ID)
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -266,6 +274,7 @@ func (s *Server) executeWebhook(w http.ResponseWriter, r *request) {
 	}
 	id := s.newID()
 	s.delivered = append(s.delivered, WebhookMessage{WebhookID: wh.id, MessageID: id, Body: json.RawMessage(r.body)})
+	s.logf("webhook message %s to #%s: %s", id, s.channels[wh.channelID].name, summary(msg.Content, msg.Embeds))
 	if r.URL.Query().Get("wait") != "true" {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -283,4 +292,22 @@ func (s *Server) executeWebhook(w http.ResponseWriter, r *request) {
 		Author:  userObject{ID: wh.id, Username: username, Discriminator: "0000", Bot: true},
 		Content: msg.Content, Embeds: embeds, Timestamp: discordTime(time.Now()),
 	})
+}
+
+// summary is what the log shows of a webhook message: its first embed's
+// title, else its text, cut short.
+func summary(content string, embeds []json.RawMessage) string {
+	text := content
+	if len(embeds) > 0 {
+		var e struct {
+			Title string `json:"title"`
+		}
+		if json.Unmarshal(embeds[0], &e) == nil && e.Title != "" {
+			text = e.Title
+		}
+	}
+	if r := []rune(text); len(r) > 120 {
+		text = string(r[:120]) + "…"
+	}
+	return strconv.Quote(text)
 }

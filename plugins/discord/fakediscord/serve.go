@@ -98,6 +98,13 @@ func (w *statusWriter) WriteHeader(code int) {
 // ServeHTTP serves the fake API. Requests are handled one at a time, which
 // keeps the in-memory state and rate-limit counts simple and exact.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/__fake/") {
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.serveControl(w, r)
+		return
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	sw := &statusWriter{ResponseWriter: w}
 	s.mu.Lock()
@@ -109,6 +116,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Status = http.StatusOK
 	}
 	s.requests = append(s.requests, rec)
+	s.logf("%s %s -> %d", r.Method, logPath(rec.Route, r.URL.Path), rec.Status)
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) string {

@@ -40,6 +40,11 @@ type Options struct {
 	// GlobalLimit is the bot's requests per second over all routes
 	// (default 50, Discord's figure). Webhooks are not counted.
 	GlobalLimit int
+	// Logf, when set, is told about every API request and what it changed
+	// (invites, members joining, roles given and taken, webhook messages),
+	// so a person running the sandbox can follow along. Webhook tokens are
+	// left out.
+	Logf func(format string, args ...any)
 }
 
 // Server is the fake. Its methods are safe for concurrent use, including
@@ -228,6 +233,8 @@ type Invite struct {
 	MaxUses   int
 	Temporary bool
 	Reason    string
+	// Uses counts the members who joined with it.
+	Uses int
 }
 
 // Invites returns the invites created so far, oldest first.
@@ -237,16 +244,16 @@ func (s *Server) Invites() []Invite {
 	out := make([]Invite, 0, len(s.invites))
 	for _, inv := range s.invites {
 		out = append(out, Invite{Code: inv.Code, ChannelID: inv.Channel.ID, MaxAge: inv.MaxAge,
-			MaxUses: inv.MaxUses, Temporary: inv.Temporary, Reason: inv.reason})
+			MaxUses: inv.MaxUses, Temporary: inv.Temporary, Reason: inv.reason, Uses: inv.Uses})
 	}
 	return out
 }
 
 // WebhookMessage is a message posted through a webhook.
 type WebhookMessage struct {
-	WebhookID string
-	MessageID string
-	Body      json.RawMessage
+	WebhookID string          `json:"webhook_id"`
+	MessageID string          `json:"message_id"`
+	Body      json.RawMessage `json:"body"`
 }
 
 // WebhookMessages returns the messages posted through webhooks, oldest first.

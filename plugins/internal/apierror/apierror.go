@@ -37,6 +37,11 @@ type Error struct {
 	Messages []string
 	// RetryAfter is the parsed Retry-After header, zero when absent.
 	RetryAfter time.Duration
+	// Capacity is set by the vendor's client when the answer says the
+	// backend has no room for the request (no node, allocation or
+	// hypervisor can take it): a shortage that adding capacity heals, not a
+	// bad request, whatever the status code.
+	Capacity bool
 	// Body is the raw response body, truncated to 4 KiB.
 	Body string
 }

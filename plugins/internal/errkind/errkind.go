@@ -1,6 +1,7 @@
 // Package errkind maps the API clients' errors onto the SDK's error kinds,
 // the small stable set that crosses the plugin boundary:
 //
+//	capacity answers  → Capacity (the vendor's client recognised "no room")
 //	401, 403          → Unauthenticated (the configured credentials are refused)
 //	404               → NotFound
 //	409, 423          → Conflict (the backend's state forbids the call now)
@@ -46,6 +47,8 @@ func FromAPI(err error, what string) error {
 	}
 	msg := e.Message
 	switch {
+	case e.Capacity:
+		return sdk.CapacityError(e.RetryAfter, "%s: the backend has no capacity: %s", what, msg)
 	case e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden:
 		return sdk.Errorf(sdk.Unauthenticated, "%s: the backend refused the configured credentials: %s", what, msg)
 	case e.StatusCode == http.StatusNotFound:

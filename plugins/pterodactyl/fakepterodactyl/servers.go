@@ -251,12 +251,17 @@ func (f *Fake) createServer(w http.ResponseWriter, r *http.Request) {
 	if alloc != nil {
 		node = f.nodeByID(alloc.node)
 	} else {
-		// Automatic deployment: the first node in the locations with room and
-		// a free allocation in the port range.
+		// Automatic deployment, as the panel's FindViableNodesService and
+		// AllocationSelectionService do it: the nodes in the locations with
+		// room for the limits (none: NoViableNodeException), then the first
+		// free allocation in the port range on one of them (none:
+		// NoViableAllocationException). Both are 400 DisplayExceptions.
+		viable := 0
 		for _, n := range f.nodes {
 			if !slices.Contains(deploy.Locations, n.LocationID) || n.MaintenanceMode || !f.fits(n, *req.Limits.Memory, *req.Limits.Disk) {
 				continue
 			}
+			viable++
 			for _, a := range f.allocations {
 				if a.node == n.ID && a.serverID == 0 && inPortRange(a.Port, deploy.PortRange) {
 					node, alloc = n, a
@@ -267,8 +272,12 @@ func (f *Fake) createServer(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 		}
+		if viable == 0 {
+			writeError(w, http.StatusBadRequest, "NoViableNodeException", "No nodes satisfying the requirements specified for automatic deployment could be found.")
+			return
+		}
 		if alloc == nil {
-			writeError(w, http.StatusBadRequest, "NoViableAllocationException", "No allocations satisfying the requirements for automatic deployment on this node were found.")
+			writeError(w, http.StatusBadRequest, "NoViableAllocationException", "No allocations satisfying the requirements for automatic deployment were found.")
 			return
 		}
 	}

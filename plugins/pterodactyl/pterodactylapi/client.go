@@ -94,6 +94,7 @@ func decodeError(e *Error, body []byte) {
 	for _, it := range b.Errors {
 		e.Messages = append(e.Messages, it.Detail)
 	}
+	e.Capacity = isCapacity(e)
 }
 
 // HasClientKey reports whether a Client API key was configured.

@@ -355,7 +355,7 @@ func TestCreateServerValidationAndDeploy(t *testing.T) {
 	}
 	req.ExternalID, req.Deploy.Locations = "svc-3", []int64{99}
 	_, err = b.client.CreateServer(ctx, req)
-	if e, _ := pt.AsError(err); e == nil || e.StatusCode != 400 || e.Code != "NoViableAllocationException" {
+	if e, _ := pt.AsError(err); e == nil || e.StatusCode != 400 || e.Code != pt.CodeNoViableNode || !pt.IsCapacity(err) {
 		t.Fatalf("deploy without a viable node: %v", err)
 	}
 }

@@ -1,4 +1,5 @@
-// Package stripemock runs Stripe's official API mock, stripe-mock, for tests.
+// Package stripemock runs Stripe's official API mock, stripe-mock, for tests
+// and for the sandbox (`make demo`, through cmd/ezscale-fakes).
 //
 // stripe-mock is a separate binary: install it with
 //
@@ -65,12 +66,19 @@ func Find() (string, error) {
 	return "", ErrNotInstalled
 }
 
-// Start runs stripe-mock on free loopback ports and waits until it listens.
+// Start runs stripe-mock (found as Find does) on free loopback ports and
+// waits until it listens.
 func Start() (*Server, error) {
 	bin, err := Find()
 	if err != nil {
 		return nil, err
 	}
+	return StartBinary(bin)
+}
+
+// StartBinary runs the stripe-mock executable at bin on free loopback ports
+// and waits until it listens.
+func StartBinary(bin string) (*Server, error) {
 	// Both listeners on loopback port 0: the HTTPS one otherwise binds
 	// 0.0.0.0:12112, which parallel test binaries would fight over.
 	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:", "-https-addr", "127.0.0.1:")

@@ -27,7 +27,9 @@ import (
 //     successful test methods (pm_card_visa, pm_card_mastercard, …) succeeds,
 //     and with a declining one (pm_card_chargeDeclined…,
 //     pm_card_authenticationRequired) fails with Stripe's 402 card_error.
-//     Other payment methods get stripe-mock's fixture unchanged.
+//     Other payment methods get stripe-mock's fixture unchanged. Those test
+//     methods also carry their card's brand and last four digits, where
+//     stripe-mock shows every card as a Visa ending in 4242.
 //   - Customers' payment methods: methods attached to a customer are what
 //     listing that customer's methods returns, newest first, and the default
 //     set through invoice_settings is what retrieving the customer shows.
@@ -67,6 +69,42 @@ func NewTestMode(upstream string) *TestMode {
 var succeeding = map[string]bool{
 	"pm_card_visa": true, "pm_card_visa_debit": true, "pm_card_mastercard": true,
 	"pm_card_amex": true, "pm_card_discover": true, "pm_card_us": true,
+}
+
+// testCards are the brand and last four digits of Stripe's test payment
+// methods (the card numbers of Stripe's testing documentation).
+var testCards = map[string]struct{ brand, last4 string }{
+	"pm_card_visa": {"visa", "4242"}, "pm_card_visa_debit": {"visa", "5556"}, "pm_card_mastercard": {"mastercard", "4444"},
+	"pm_card_amex": {"amex", "8431"}, "pm_card_discover": {"discover", "1117"}, "pm_card_us": {"visa", "4242"},
+	"pm_card_chargeDeclined": {"visa", "0002"}, "pm_card_chargeDeclinedInsufficientFunds": {"visa", "9995"},
+	"pm_card_chargeDeclinedLostCard": {"visa", "9987"}, "pm_card_chargeDeclinedStolenCard": {"visa", "9979"},
+	"pm_card_chargeDeclinedExpiredCard": {"visa", "0069"}, "pm_card_chargeDeclinedIncorrectCvc": {"visa", "0127"},
+	"pm_card_authenticationRequired": {"visa", "3184"},
+}
+
+// withCard sets the card brand and last four digits of a test payment
+// method's object.
+func withCard(status int, body []byte) (int, []byte) {
+	if status != http.StatusOK {
+		return status, body
+	}
+	var obj struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(body, &obj) != nil {
+		return status, body
+	}
+	c, ok := testCards[obj.ID]
+	if !ok {
+		return status, body
+	}
+	return patch(status, body, func(pm map[string]any) {
+		card, _ := pm["card"].(map[string]any)
+		if card == nil {
+			return
+		}
+		card["brand"], card["display_brand"], card["last4"] = c.brand, c.brand, c.last4
+	})
 }
 
 type decline struct{ code, declineCode, message string }
@@ -135,7 +173,7 @@ func (tm *TestMode) handle(r *http.Request, body []byte, params url.Values) (int
 		return tm.confirm(r, body, params)
 
 	case r.Method == http.MethodPost && strings.HasPrefix(path, "/v1/payment_methods/") && strings.HasSuffix(path, "/attach"):
-		status, out := tm.forward(r, body)
+		status, out := withCard(tm.forward(r, body))
 		if status == http.StatusOK {
 			pm := strings.TrimSuffix(strings.TrimPrefix(path, "/v1/payment_methods/"), "/attach")
 			customer := params.Get("customer")
@@ -160,6 +198,9 @@ func (tm *TestMode) handle(r *http.Request, body []byte, params url.Values) (int
 
 	case r.Method == http.MethodGet && path == "/v1/payment_methods" && r.URL.Query().Get("customer") != "":
 		return tm.listPaymentMethods(r, r.URL.Query().Get("customer"))
+
+	case r.Method == http.MethodGet && strings.HasPrefix(path, "/v1/payment_methods/") && strings.Count(path, "/") == 3:
+		return withCard(tm.forward(r, body))
 
 	case strings.HasPrefix(path, "/v1/customers/") && strings.Count(path, "/") == 3 && path != "/v1/customers/search":
 		customer := strings.TrimPrefix(path, "/v1/customers/")
@@ -238,7 +279,7 @@ func (tm *TestMode) listPaymentMethods(r *http.Request, customer string) (int, [
 	for _, id := range ids {
 		get, _ := http.NewRequest(http.MethodGet, "/v1/payment_methods/"+url.PathEscape(id), nil)
 		get.Header = r.Header.Clone()
-		status, out := tm.forward(get, nil)
+		status, out := withCard(tm.forward(get, nil))
 		if status != http.StatusOK {
 			return status, out
 		}

@@ -152,3 +152,24 @@ func TestAttachedMethodsAreListed(t *testing.T) {
 		t.Errorf("fixture list empty for another customer")
 	}
 }
+
+// TestTestCardsShowTheirCard: Stripe's test payment methods carry their own
+// card's brand and last four digits when attached, retrieved and listed
+// (stripe-mock alone shows every card as a Visa ending in 4242).
+func TestTestCardsShowTheirCard(t *testing.T) {
+	t.Parallel()
+	base := setup(t)
+	card := func(body map[string]any) string {
+		c := body["card"].(map[string]any)
+		return c["brand"].(string) + " " + c["last4"].(string)
+	}
+	got := []string{
+		card(post(t, base, "/v1/payment_methods/pm_card_mastercard/attach", "", url.Values{"customer": {"cus_C"}}).body),
+		card(get(t, base, "/v1/payment_methods/pm_card_chargeDeclined").body),
+		card(get(t, base, "/v1/payment_methods?customer=cus_C").body["data"].([]any)[0].(map[string]any)),
+		card(get(t, base, "/v1/payment_methods/pm_1Other").body),
+	}
+	if diff := cmp.Diff([]string{"mastercard 4444", "visa 0002", "mastercard 4444", "visa 4242"}, got); diff != "" {
+		t.Errorf("cards (-want +got):\n%s", diff)
+	}
+}

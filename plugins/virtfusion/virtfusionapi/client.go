@@ -95,6 +95,7 @@ func decodeError(e *Error, body []byte) {
 	case b.Message != "":
 		e.Message, e.Messages = b.Message, []string{b.Message}
 	}
+	e.Capacity = isCapacity(e)
 }
 
 type data[T any] struct {

@@ -1,27 +1,34 @@
-// Command recprov is the scheduler tests' provisioner plugin: it records
-// every keyed call (power, snapshot, backup, run script) in a state
-// directory shared by all its processes, the way a real backend remembers
-// idempotency keys across the core's replicas.
+// Command recprov is the end-to-end tests' provisioner plugin. Like the
+// shipped plugins, it remembers the outcomes of keyed calls in its own
+// process only: a repeat with the same key answers the first outcome
+// within one process, while another process — the plugin of another
+// replica, or this replica's plugin after a restart — does not know it and
+// acts again. What it acts on is a backend: the fake backend a test serves
+// over HTTP (config backend_url), which records every call it receives, so
+// a test counts what really reached the backend.
 //
-// For each idempotency key the first call is "executed": its outcome is
-// stored (atomically, by hard-linking a finished file) and a line is
-// appended to calls.log; a later call with the same key, from any process,
-// is a "repeat" and answers the stored outcome. A test proves "executed
-// exactly once" by counting the executed lines of a key.
+// Backend API (JSON):
 //
-// Scripts steer it: "hold:MS" records the execution and then takes MS
-// milliseconds to answer (a replica can be killed meanwhile); "fail" exits
-// with status 1; "unavailable" answers Unavailable without recording.
-// With config record = false it records nothing and answers at once (the
-// no-op plugin of the benchmark). Built under a name containing "basic" it
-// offers only the power action (no snapshot, backup or scripts).
+//	POST /act      {key, action, service_id, name, script, pid, ppid} → {id, output, exit}
+//	GET  /info     ?service_id=  → {power_state, power_changed_at}
+//	GET  /backups  ?service_id=  → [{id, name, type, status}]
+//	GET  /servers  ?service_id=  → {external_id} or 404
+//	POST /servers  {service_id, key, pid, ppid} → {external_id}
+//
+// A 503 answer with Retry-After is Unavailable with that hint; a 409 is
+// Conflict. With config record = false it calls no backend and answers at
+// once (the no-op plugin of the benchmark). Built under a name containing
+// "basic" it offers only the power action (no snapshot, backup or
+// scripts).
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,113 +44,129 @@ import (
 )
 
 type base struct {
-	dir    atomic.Value // string
-	record atomic.Bool
-	logMu  sync.Mutex
+	backend atomic.Value // string
+	record  atomic.Bool
+	client  *http.Client
+
+	// memory is this process's outcomes by key, as the shipped plugins'
+	// idempotency cache keeps them: successes only, lost with the process.
+	mu     sync.Mutex
+	memory map[string]any
+}
+
+func (p *base) init() {
+	p.client, p.memory = &http.Client{}, map[string]any{}
 }
 
 func (p *base) Describe() sdk.Description {
 	return sdk.Description{
 		Name:    "recprov",
-		Version: "1.0.0",
+		Version: "2.0.0",
 		Schema: sdk.NewSchema().
-			String("state_dir").
+			String("backend_url").
 			Bool("record", sdk.Default(true)),
 	}
 }
 
 func (p *base) Configure(_ context.Context, cfg sdk.Config) error {
 	p.record.Store(cfg.Bool("record"))
-	dir := cfg.String("state_dir")
-	if p.record.Load() {
-		if dir == "" {
-			return sdk.FieldError("state_dir", "is required when record is true")
-		}
-		if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o755); err != nil {
-			return err
-		}
+	u := cfg.String("backend_url")
+	if p.record.Load() && u == "" {
+		return sdk.FieldError("backend_url", "is required when record is true")
 	}
-	p.dir.Store(dir)
+	p.backend.Store(strings.TrimSuffix(u, "/"))
 	return nil
 }
 
 func (p *base) Health(context.Context) error { return nil }
 
-type logLine struct {
-	Key       string `json:"key"`
-	Action    string `json:"action"`
-	Result    string `json:"result"`
-	ServiceID string `json:"service_id"`
-	PID       int    `json:"pid"`
-	PPID      int    `json:"ppid"`
-	At        int64  `json:"at"`
+// remembered runs fn once per key in this process, keeping its success.
+func remembered[T any](p *base, key string, fn func() (T, error)) (T, error) {
+	p.mu.Lock()
+	if v, ok := p.memory[key]; ok {
+		p.mu.Unlock()
+		return v.(T), nil
+	}
+	p.mu.Unlock()
+	v, err := fn()
+	if err != nil {
+		return v, err
+	}
+	p.mu.Lock()
+	p.memory[key] = v
+	p.mu.Unlock()
+	return v, nil
 }
 
-type outcome struct {
+// call sends one request to the backend and decodes its answer into out.
+func (p *base) call(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, p.backend.Load().(string)+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := p.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return sdk.UnavailableError(0, "the backend did not answer: %v", err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	switch {
+	case resp.StatusCode == http.StatusServiceUnavailable:
+		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return sdk.UnavailableError(time.Duration(secs)*time.Second, "the backend is busy: %s", raw)
+	case resp.StatusCode == http.StatusConflict:
+		return sdk.Errorf(sdk.Conflict, "%s", raw)
+	case resp.StatusCode == http.StatusNotFound:
+		return sdk.Errorf(sdk.NotFound, "%s", raw)
+	case resp.StatusCode >= 300:
+		return sdk.Errorf(sdk.Internal, "backend answered %d: %s", resp.StatusCode, raw)
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+type actRequest struct {
+	Key       string `json:"key"`
+	Action    string `json:"action"`
+	ServiceID string `json:"service_id"`
+	Name      string `json:"name,omitempty"`
+	Script    string `json:"script,omitempty"`
+	PID       int    `json:"pid"`
+	PPID      int    `json:"ppid"`
+}
+
+type actResult struct {
+	ID     string `json:"id"`
 	Output string `json:"output"`
 	Exit   int32  `json:"exit"`
 }
 
-// keyed runs a keyed call once per key across processes.
-func (p *base) keyed(ctx context.Context, key, action, serviceID, script string) (outcome, error) {
-	if strings.TrimSpace(script) == "unavailable" {
-		return outcome{}, sdk.UnavailableError(time.Second, "backend is busy")
-	}
-	out := outcome{Output: fmt.Sprintf("%s done for %s", action, serviceID)}
-	if script == "fail" {
-		out = outcome{Output: "something went wrong", Exit: 1}
-	}
+// act performs a keyed action at the backend, once per key in this
+// process.
+func (p *base) act(ctx context.Context, r actRequest) (actResult, error) {
 	if !p.record.Load() {
-		return out, nil
+		return actResult{ID: r.Key, Output: r.Action + " done"}, nil
 	}
-	dir := p.dir.Load().(string)
-	final := filepath.Join(dir, "keys", strings.NewReplacer("/", "_", "\\", "_").Replace(key))
-	tmp, err := os.CreateTemp(filepath.Join(dir, "keys"), ".tmp-*")
-	if err != nil {
-		return outcome{}, err
-	}
-	b, _ := json.Marshal(out)
-	_, _ = tmp.Write(b)
-	_ = tmp.Close()
-	defer os.Remove(tmp.Name())
-	if err := os.Link(tmp.Name(), final); err != nil {
-		if !errors.Is(err, os.ErrExist) {
-			return outcome{}, err
-		}
-		stored, err := os.ReadFile(final)
-		if err != nil {
-			return outcome{}, err
-		}
-		var prev outcome
-		if err := json.Unmarshal(stored, &prev); err != nil {
-			return outcome{}, err
-		}
-		p.log(logLine{Key: key, Action: action, Result: "repeat", ServiceID: serviceID})
-		return prev, nil
-	}
-	p.log(logLine{Key: key, Action: action, Result: "executed", ServiceID: serviceID})
-	if ms, ok := strings.CutPrefix(script, "hold:"); ok {
-		n, _ := strconv.Atoi(ms)
-		select {
-		case <-time.After(time.Duration(n) * time.Millisecond):
-		case <-ctx.Done():
-			return outcome{}, ctx.Err()
-		}
-	}
-	return out, nil
-}
-
-func (p *base) log(l logLine) {
-	l.PID, l.PPID, l.At = os.Getpid(), os.Getppid(), time.Now().UnixNano()
-	b, _ := json.Marshal(l)
-	p.logMu.Lock()
-	defer p.logMu.Unlock()
-	f, err := os.OpenFile(filepath.Join(p.dir.Load().(string), "calls.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return
-	}
-	_, _ = f.Write(append(b, '\n'))
-	_ = f.Close()
+	return remembered(p, r.Action+":"+r.Key, func() (actResult, error) {
+		r.PID, r.PPID = os.Getpid(), os.Getppid()
+		var res actResult
+		err := p.call(ctx, http.MethodPost, "/act", r, &res)
+		return res, err
+	})
 }
 
 func (p *base) Validate(context.Context, *pb.ValidateRequest) (*pb.ValidateResponse, error) {
@@ -152,8 +175,29 @@ func (p *base) Validate(context.Context, *pb.ValidateRequest) (*pb.ValidateRespo
 func (p *base) TestConnection(context.Context, *pb.TestConnectionRequest) (*pb.TestConnectionResponse, error) {
 	return &pb.TestConnectionResponse{}, nil
 }
-func (p *base) Create(_ context.Context, r *pb.CreateRequest) (*pb.CreateResponse, error) {
-	return &pb.CreateResponse{Status: &pb.ServiceStatus{ExternalId: "ext-" + r.GetIdempotencyKey(), State: pb.ServiceState_SERVICE_STATE_ACTIVE}}, nil
+
+// Create finds the service's server at the backend by the service id, or
+// creates it: idempotent across processes through the backend, as the
+// shipped plugins are (by server name, external id or user name).
+func (p *base) Create(ctx context.Context, r *pb.CreateRequest) (*pb.CreateResponse, error) {
+	svc := r.GetService().GetServiceId()
+	if !p.record.Load() {
+		return &pb.CreateResponse{Status: &pb.ServiceStatus{ExternalId: "ext-" + svc, State: pb.ServiceState_SERVICE_STATE_ACTIVE}}, nil
+	}
+	return remembered(p, "create:"+r.GetIdempotencyKey(), func() (*pb.CreateResponse, error) {
+		var server struct {
+			ExternalID string `json:"external_id"`
+		}
+		err := p.call(ctx, http.MethodGet, "/servers?service_id="+url.QueryEscape(svc), nil, &server)
+		if sdk.KindOf(err) == sdk.NotFound {
+			err = p.call(ctx, http.MethodPost, "/servers", map[string]any{"service_id": svc, "key": r.GetIdempotencyKey(),
+				"pid": os.Getpid(), "ppid": os.Getppid()}, &server)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &pb.CreateResponse{Status: &pb.ServiceStatus{ExternalId: server.ExternalID, State: pb.ServiceState_SERVICE_STATE_ACTIVE}}, nil
+	})
 }
 func (p *base) Suspend(_ context.Context, r *pb.SuspendRequest) (*pb.SuspendResponse, error) {
 	return &pb.SuspendResponse{Status: status(r.GetService(), pb.ServiceState_SERVICE_STATE_SUSPENDED)}, nil
@@ -164,14 +208,33 @@ func (p *base) Unsuspend(_ context.Context, r *pb.UnsuspendRequest) (*pb.Unsuspe
 func (p *base) Terminate(_ context.Context, r *pb.TerminateRequest) (*pb.TerminateResponse, error) {
 	return &pb.TerminateResponse{Status: status(r.GetService(), pb.ServiceState_SERVICE_STATE_TERMINATED)}, nil
 }
-func (p *base) GetInfo(_ context.Context, r *pb.GetInfoRequest) (*pb.GetInfoResponse, error) {
-	return &pb.GetInfoResponse{Status: status(r.GetService(), pb.ServiceState_SERVICE_STATE_ACTIVE)}, nil
+
+// GetInfo reports the server's power state and when it last changed, the
+// attributes the core settles an interrupted power action with.
+func (p *base) GetInfo(ctx context.Context, r *pb.GetInfoRequest) (*pb.GetInfoResponse, error) {
+	st := status(r.GetService(), pb.ServiceState_SERVICE_STATE_ACTIVE)
+	if !p.record.Load() {
+		return &pb.GetInfoResponse{Status: st}, nil
+	}
+	var info struct {
+		PowerState     string `json:"power_state"`
+		PowerChangedAt string `json:"power_changed_at"`
+	}
+	if err := p.call(ctx, http.MethodGet, "/info?service_id="+url.QueryEscape(r.GetService().GetServiceId()), nil, &info); err != nil {
+		return nil, err
+	}
+	st.Attributes = map[string]string{"power_state": info.PowerState}
+	if info.PowerChangedAt != "" {
+		st.Attributes["power_changed_at"] = info.PowerChangedAt
+	}
+	return &pb.GetInfoResponse{Status: st}, nil
 }
 func (p *base) HealthCheck(context.Context, *pb.HealthCheckRequest) (*pb.HealthCheckResponse, error) {
 	return &pb.HealthCheckResponse{}, nil
 }
 func (p *base) Power(ctx context.Context, r *pb.PowerRequest) (*pb.PowerResponse, error) {
-	if _, err := p.keyed(ctx, r.GetIdempotencyKey(), "power_"+strings.ToLower(strings.TrimPrefix(r.GetAction().String(), "POWER_ACTION_")), r.GetService().GetServiceId(), ""); err != nil {
+	action := "power_" + strings.ToLower(strings.TrimPrefix(r.GetAction().String(), "POWER_ACTION_"))
+	if _, err := p.act(ctx, actRequest{Key: r.GetIdempotencyKey(), Action: action, ServiceID: r.GetService().GetServiceId()}); err != nil {
 		return nil, err
 	}
 	return &pb.PowerResponse{Status: status(r.GetService(), pb.ServiceState_SERVICE_STATE_ACTIVE)}, nil
@@ -181,26 +244,44 @@ func (p *base) Power(ctx context.Context, r *pb.PowerRequest) (*pb.PowerResponse
 type full struct{ base }
 
 func (p *full) Snapshot(ctx context.Context, r *pb.SnapshotRequest) (*pb.SnapshotResponse, error) {
-	if _, err := p.keyed(ctx, r.GetIdempotencyKey(), "snapshot", r.GetService().GetServiceId(), ""); err != nil {
-		return nil, err
-	}
-	return &pb.SnapshotResponse{Snapshot: &pb.BackupInfo{Id: "snap-" + r.GetIdempotencyKey(), Name: r.GetName(), Type: "snapshot", Status: "completed", CreatedAt: timestamppb.Now()}}, nil
-}
-func (p *full) Backup(ctx context.Context, r *pb.BackupRequest) (*pb.BackupResponse, error) {
-	if _, err := p.keyed(ctx, r.GetIdempotencyKey(), "backup", r.GetService().GetServiceId(), ""); err != nil {
-		return nil, err
-	}
-	return &pb.BackupResponse{Backup: &pb.BackupInfo{Id: "bak-" + r.GetIdempotencyKey(), Name: r.GetName(), Type: "backup", Status: "pending", CreatedAt: timestamppb.Now()}}, nil
-}
-func (p *full) ListBackups(context.Context, *pb.ListBackupsRequest) (*pb.ListBackupsResponse, error) {
-	return &pb.ListBackupsResponse{}, nil
-}
-func (p *full) RunScript(ctx context.Context, r *pb.RunScriptRequest) (*pb.RunScriptResponse, error) {
-	out, err := p.keyed(ctx, r.GetIdempotencyKey(), "run_script", r.GetService().GetServiceId(), r.GetScript())
+	res, err := p.act(ctx, actRequest{Key: r.GetIdempotencyKey(), Action: "snapshot", ServiceID: r.GetService().GetServiceId(), Name: r.GetName()})
 	if err != nil {
 		return nil, err
 	}
-	return &pb.RunScriptResponse{ExitCode: out.Exit, Output: out.Output}, nil
+	return &pb.SnapshotResponse{Snapshot: &pb.BackupInfo{Id: res.ID, Name: r.GetName(), Type: "snapshot", Status: "completed", CreatedAt: timestamppb.Now()}}, nil
+}
+func (p *full) Backup(ctx context.Context, r *pb.BackupRequest) (*pb.BackupResponse, error) {
+	res, err := p.act(ctx, actRequest{Key: r.GetIdempotencyKey(), Action: "backup", ServiceID: r.GetService().GetServiceId(), Name: r.GetName()})
+	if err != nil {
+		return nil, err
+	}
+	return &pb.BackupResponse{Backup: &pb.BackupInfo{Id: res.ID, Name: r.GetName(), Type: "backup", Status: "pending", CreatedAt: timestamppb.Now()}}, nil
+}
+func (p *full) ListBackups(ctx context.Context, r *pb.ListBackupsRequest) (*pb.ListBackupsResponse, error) {
+	if !p.record.Load() {
+		return &pb.ListBackupsResponse{}, nil
+	}
+	var list []struct {
+		ID     string `json:"id"`
+		Name   string `json:"name"`
+		Type   string `json:"type"`
+		Status string `json:"status"`
+	}
+	if err := p.call(ctx, http.MethodGet, "/backups?service_id="+url.QueryEscape(r.GetService().GetServiceId()), nil, &list); err != nil {
+		return nil, err
+	}
+	resp := &pb.ListBackupsResponse{}
+	for _, b := range list {
+		resp.Backups = append(resp.Backups, &pb.BackupInfo{Id: b.ID, Name: b.Name, Type: b.Type, Status: b.Status})
+	}
+	return resp, nil
+}
+func (p *full) RunScript(ctx context.Context, r *pb.RunScriptRequest) (*pb.RunScriptResponse, error) {
+	res, err := p.act(ctx, actRequest{Key: r.GetIdempotencyKey(), Action: "run_script", ServiceID: r.GetService().GetServiceId(), Script: r.GetScript()})
+	if err != nil {
+		return nil, err
+	}
+	return &pb.RunScriptResponse{ExitCode: res.Exit, Output: res.Output}, nil
 }
 
 func status(ref *pb.ServiceRef, s pb.ServiceState) *pb.ServiceStatus {
@@ -209,8 +290,12 @@ func status(ref *pb.ServiceRef, s pb.ServiceState) *pb.ServiceStatus {
 
 func main() {
 	if strings.Contains(filepath.Base(os.Args[0]), "basic") {
-		sdk.Serve(&base{})
+		p := &base{}
+		p.init()
+		sdk.Serve(p)
 		return
 	}
-	sdk.Serve(&full{})
+	p := &full{}
+	p.init()
+	sdk.Serve(p)
 }

@@ -12,30 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** The accounts the user belongs to */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Accounts with the user's role. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Account"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listAccounts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -52,29 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** One account (404 when not a member) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The account. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Account"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getAccount"];
         put?: never;
         post?: never;
         delete?: never;
@@ -91,65 +46,14 @@ export interface paths {
             cookie?: never;
         };
         /** The account's billing profile */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The account's billing profile */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["BillingProfile"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getBillingProfile"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         /** Set the account's country and tax id */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        country?: string | null;
-                        tax_id?: string | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Set the account's country and tax id */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["BillingProfile"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        patch: operations["updateBillingProfile"];
         trace?: never;
     };
     "/api/v1/accounts/{account_id}/budget": {
@@ -165,90 +69,19 @@ export interface paths {
          * The account's budget and its current period
          * @description Any member may read it (scope billing:read).
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The budget. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["BudgetStatus"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getBudget"];
         /**
          * Create or replace the account's budget
          * @description Owners, admins and billing members (scope billing:write). The new settings take effect at the
          *     next check, queued at once: a raised limit lifts the hard stop, a lowered one may apply it.
          */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["BudgetSettings"];
-                };
-            };
-            responses: {
-                /** @description The saved budget. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["BudgetStatus"];
-                    };
-                };
-                /** @description Invalid settings; a bad rule's error carries line, column and snippet. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        put: operations["setBudget"];
         post?: never;
         /**
          * Remove the account's budget
          * @description Lifts the services the budget holds suspended.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        delete: operations["deleteBudget"];
         options?: never;
         head?: never;
         patch?: never;
@@ -269,40 +102,10 @@ export interface paths {
          * Exclude a service from the hard stop
          * @description The next check lifts it if the budget holds it suspended.
          */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        put: operations["excludeServiceFromBudget"];
         post?: never;
         /** Include a service in the hard stop again */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        delete: operations["includeServiceInBudget"];
         options?: never;
         head?: never;
         patch?: never;
@@ -316,29 +119,7 @@ export interface paths {
             cookie?: never;
         };
         /** The account's credit balance (the sum of its ledger entries) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The account's credit balance (the sum of its ledger entries) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CreditBalance"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getCreditBalance"];
         put?: never;
         post?: never;
         delete?: never;
@@ -355,57 +136,12 @@ export interface paths {
             cookie?: never;
         };
         /** Auto top-up settings */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Auto top-up settings */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AutoTopUp"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
-        /** Set auto top-up (threshold and amount, or a target) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["AutoTopUpInput"];
-                };
-            };
-            responses: {
-                /** @description Set auto top-up (threshold and amount, or a target) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AutoTopUp"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getAutoTopUp"];
+        /**
+         * Set auto top-up (threshold and amount, or a target)
+         * @description Enabling it needs something to charge, or it is refused (422) rather than left to turn itself off at the first top-up. Without a configured payment gateway, 422 gateway_not_configured naming enabled; without a saved payment method (the one named, else the account's default), 422 no_payment_method naming payment_method_id.
+         */
+        put: operations["setAutoTopUp"];
         post?: never;
         delete?: never;
         options?: never;
@@ -421,37 +157,7 @@ export interface paths {
             cookie?: never;
         };
         /** The credit ledger, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                };
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The credit ledger, newest first */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["CreditEntry"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listCreditEntries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -468,81 +174,10 @@ export interface paths {
             cookie?: never;
         };
         /** The account's top-ups, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                };
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The account's top-ups, newest first */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["TopUp"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listTopUps"];
         put?: never;
         /** Buy credit with a saved payment method (202: charged by a job; one credit per Idempotency-Key) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /**
-                         * Format: int64
-                         * @description Minor units of the currency (cents for USD).
-                         */
-                        amount: number;
-                        payment_method_id?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Buy credit with a saved payment method (202: charged by a job; one credit per Idempotency-Key) */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TopUp"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["createTopUp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -557,30 +192,7 @@ export interface paths {
             cookie?: never;
         };
         /** One top-up */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    topup_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One top-up */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TopUp"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getTopUp"];
         put?: never;
         post?: never;
         delete?: never;
@@ -597,39 +209,7 @@ export interface paths {
             cookie?: never;
         };
         /** The account's invoices, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                    status?: string;
-                    service_id?: string;
-                };
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The account's invoices, newest first */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Invoice"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listInvoices"];
         put?: never;
         post?: never;
         delete?: never;
@@ -646,30 +226,7 @@ export interface paths {
             cookie?: never;
         };
         /** One invoice with its lines */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    invoice_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One invoice with its lines */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Invoice"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getInvoice"];
         put?: never;
         post?: never;
         delete?: never;
@@ -688,53 +245,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Pay an open invoice: credit first, then a charge of the default payment method (202 when queued) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    invoice_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Paid from credit. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            charge_queued: boolean;
-                            invoice: components["schemas"]["Invoice"];
-                        };
-                    };
-                };
-                /** @description A charge was queued. */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            charge_queued: boolean;
-                            invoice: components["schemas"]["Invoice"];
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["payInvoice"];
         delete?: never;
         options?: never;
         head?: never;
@@ -751,69 +262,10 @@ export interface paths {
             cookie?: never;
         };
         /** The account's maintenance windows */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description All windows (one page). */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["MaintenanceWindow"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listMaintenanceWindows"];
         put?: never;
         /** Add a maintenance window (tasks due outside every window wait for the next opening) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["MaintenanceWindowInput"];
-                };
-            };
-            responses: {
-                /** @description Created. */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["MaintenanceWindow"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["createMaintenanceWindow"];
         delete?: never;
         options?: never;
         head?: never;
@@ -831,77 +283,12 @@ export interface paths {
             cookie?: never;
         };
         /** One maintenance window */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    window_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["MaintenanceWindow"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getMaintenanceWindow"];
         /** Replace a maintenance window */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    window_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["MaintenanceWindowInput"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["MaintenanceWindow"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        put: operations["replaceMaintenanceWindow"];
         post?: never;
         /** Delete a maintenance window */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    window_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        delete: operations["deleteMaintenanceWindow"];
         options?: never;
         head?: never;
         patch?: never;
@@ -918,60 +305,9 @@ export interface paths {
         put?: never;
         /**
          * Order a plan: a pending service and its invoice, due now
-         * @description Credit pays the invoice first; the rest is charged to the default payment method. Once paid, the service is provisioned by a job; a failure shows in the service's last_error and is retried.
+         * @description Credit pays the invoice first; the rest is charged to the default payment method. Once paid, the service is provisioned by a job; a failure shows in the service's last_error and is retried. The service stays provisioning (backend_state installing) until the backend reports it ready. An order that finally fails is voided and its payment returned to credit.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        addons?: {
-                            addon_id: string;
-                            quantity?: number;
-                        }[];
-                        coupon_code?: string;
-                        /** @enum {string} */
-                        cycle?: "monthly" | "quarterly" | "annual" | "biennial";
-                        label?: string;
-                        options?: {
-                            [key: string]: string;
-                        };
-                        /** @description Id or slug. */
-                        plan_id: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Order a plan: a pending service and its invoice, due now */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            invoice: components["schemas"]["Invoice"];
-                            service: components["schemas"]["Service"];
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["orderService"];
         delete?: never;
         options?: never;
         head?: never;
@@ -986,72 +322,10 @@ export interface paths {
             cookie?: never;
         };
         /** Saved payment methods */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Saved payment methods */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["PaymentMethod"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listPaymentMethods"];
         put?: never;
         /** Save a payment method from the gateway's client-side token (the Idempotency-Key is passed to the gateway) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        make_default?: boolean;
-                        token: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Save a payment method from the gateway's client-side token (the Idempotency-Key is passed to the gateway) */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["PaymentMethod"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["createPaymentMethod"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1069,22 +343,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Stop using a saved method */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    pm_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        delete: operations["deletePaymentMethod"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1100,22 +359,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Make a saved method the one charged automatically */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    pm_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["setDefaultPaymentMethod"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1130,37 +374,7 @@ export interface paths {
             cookie?: never;
         };
         /** Card payments, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                };
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Card payments, newest first */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Payment"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listPayments"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1179,75 +393,10 @@ export interface paths {
             cookie?: never;
         };
         /** The account's scheduled plan changes, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                    service_id?: string;
-                };
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page of changes. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["ScheduledChange"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listScheduledChanges"];
         put?: never;
         /** Schedule an upgrade, downgrade or add-on for a date and time (409 change_pending when one is already pending) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ScheduledChangeInput"];
-                };
-            };
-            responses: {
-                /** @description Scheduled; a reminder goes out 24 h before. */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ScheduledChange"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["createScheduledChange"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1265,30 +414,7 @@ export interface paths {
             cookie?: never;
         };
         /** One scheduled plan change */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    change_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ScheduledChange"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getScheduledChange"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1310,36 +436,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Cancel a pending scheduled plan change (409 once it ran) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    change_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        reason: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Cancelled. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ScheduledChange"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["cancelScheduledChange"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1354,38 +451,7 @@ export interface paths {
             cookie?: never;
         };
         /** The account's services, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                    status?: string;
-                };
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The account's services, newest first */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Service"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listServices"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1402,30 +468,7 @@ export interface paths {
             cookie?: never;
         };
         /** One service */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One service */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Service"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getService"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1442,78 +485,13 @@ export interface paths {
             cookie?: never;
         };
         /** A service's add-ons */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A service's add-ons, by add-on id */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["ServiceAddon"][];
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listServiceAddons"];
         put?: never;
         /**
          * Add an add-on to an active service (the days left of the cycle invoiced now, prorated)
          * @description The add-on must be active, offered with the service's plan and in the service's currency (422 naming addon_id otherwise), and the quantity within the add-on's max_quantity counting the units the service has (400 naming quantity). The units' price for the days left in the current cycle over that cycle's actual days (plus a whole term paid ahead) is invoiced now, paid by credit first, then the default payment method. From the next term the renewal bills them; an open renewal is re-priced. An add-on with provisioner options changes the service at the backend (the provisioner's ChangePlan, by a job). Another account's service is 404.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Id or slug. */
-                        addon_id: string;
-                        /** @description Units to add (default 1). */
-                        quantity?: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description The add-on was added */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ServiceAddonChange"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["addServiceAddon"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1533,48 +511,7 @@ export interface paths {
          * Remove units of an add-on (at the end of the term by default)
          * @description end_of_term (default): the units run until the term ends, the next renewal (re-priced when already issued) no longer bills them, and they leave when it is paid. now: they leave at once and the unused days of their price are credited.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                    addon_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Units to remove; 0 or absent = all the next term would have. */
-                        quantity?: number;
-                        /** @enum {string} */
-                        when?: "end_of_term" | "now";
-                    };
-                };
-            };
-            responses: {
-                /** @description The removal was made or scheduled */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ServiceAddonChange"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["removeServiceAddon"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1591,46 +528,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Cancel a service (at the end of the term by default) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        reason?: string;
-                        /** @enum {string} */
-                        when?: "end_of_term" | "now";
-                    };
-                };
-            };
-            responses: {
-                /** @description Cancel a service (at the end of the term by default) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Service"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["cancelService"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1646,54 +544,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change plan or cycle (upgrade now and prorated; downgrade at end of term by default) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        cycle?: "monthly" | "quarterly" | "annual" | "biennial";
-                        plan_id: string;
-                        /** @enum {string} */
-                        when?: "now" | "end_of_term";
-                    };
-                };
-            };
-            responses: {
-                /** @description Change plan or cycle (upgrade now and prorated; downgrade at end of term by default) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            change: components["schemas"]["PlanChange"];
-                            credit: null | components["schemas"]["CreditEntry"];
-                            invoice: null | components["schemas"]["Invoice"];
-                            service: components["schemas"]["Service"];
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        /**
+         * Change plan or cycle (upgrade now and prorated; downgrade at end of term by default)
+         * @description The plan is named by id or slug. A service's provisioner and service type never change, so a plan of another service type or provisioner is refused (422 service_backend_fixed naming plan_id), as are an archived plan, a plan in another currency and a free-tier change (422 naming plan_id).
+         */
+        post: operations["changeServicePlan"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1714,30 +569,7 @@ export interface paths {
          * A free-tier service's activity and when it would be terminated for inactivity
          * @description 404 for a service that is not on the free tier.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["FreeTierStatus"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getServiceFreeTier"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1764,31 +596,7 @@ export interface paths {
          *     none; 503 with Retry-After while it is still starting). Pterodactyl has no SSO (422
          *     `not_supported`). Audited without the link, and counts as activity on a free-tier service.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The link. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["LoginURL"];
-                    };
-                };
-                429: components["responses"]["RateLimited"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["createServiceLoginUrl"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1803,33 +611,7 @@ export interface paths {
             cookie?: never;
         };
         /** A service's plan changes, newest first */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A service's plan changes, newest first */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["PlanChange"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listServicePlanChanges"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1859,43 +641,7 @@ export interface paths {
          *     provisioner call's key: a retried request is one action at the backend. Audited, and counts
          *     as activity on a free-tier service.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["PowerInput"];
-                };
-            };
-            responses: {
-                /** @description Done at the backend. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["PowerResult"];
-                    };
-                };
-                429: components["responses"]["RateLimited"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["powerService"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1913,77 +659,19 @@ export interface paths {
             cookie?: never;
         };
         /** A service's auto-recovery */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RecoveryConfig"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
-        /** Set a service's auto-recovery (saving re-arms one that gave up) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["RecoveryInput"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RecoveryConfig"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getServiceRecovery"];
+        /**
+         * Set a service's auto-recovery (saving re-arms one that gave up)
+         * @description 400 names a malformed field; 422 `target_not_public` (field `target`) refuses a target
+         *     that is not a public address; 422 `not_supported` (field `check_type`) a service whose
+         *     provisioner has no power action. `last_error` and the attempts' `check_error` carry a
+         *     generic reason ("the target is not a public address", "connection refused", "answered
+         *     HTTP 503", …), never an address the core resolved.
+         */
+        put: operations["setServiceRecovery"];
         post?: never;
         /** Remove a service's auto-recovery */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        delete: operations["deleteServiceRecovery"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2000,38 +688,35 @@ export interface paths {
             cookie?: never;
         };
         /** A service's failed checks and the restarts they caused, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                };
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
+        get: operations["listRecoveryAttempts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/services/{service_id}/task-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
             };
-            requestBody?: never;
-            responses: {
-                /** @description A page of attempts. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["RecoveryAttempt"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
+            cookie?: never;
         };
+        /**
+         * The task types and whether this service's provisioner supports each
+         * @description Every task type, in a fixed order, with `supported` from the capabilities the service's
+         *     provisioner plugin describes (reboot needs `provisioner.power`, snapshot
+         *     `provisioner.snapshot`, backup `provisioner.backup`, custom_script
+         *     `provisioner.run_script`). Creating a task of an unsupported type is a 422
+         *     `not_supported` naming `type`. One page; `next_cursor` is always empty. 503
+         *     `plugin_unavailable` while the plugin has not started.
+         */
+        get: operations["listServiceTaskTypes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2051,42 +736,7 @@ export interface paths {
             cookie?: never;
         };
         /** A service's usage samples, oldest first */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description RFC 3339; inclusive (default until less 24 h). */
-                    since?: string;
-                    /** @description RFC 3339; exclusive (default now). */
-                    until?: string;
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                };
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page of samples. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["UsageSample"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listServiceUsage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2105,75 +755,10 @@ export interface paths {
             cookie?: never;
         };
         /** The account's automated tasks */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                    service_id?: string;
-                };
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page of tasks. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["ScheduledTask"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listTasks"];
         put?: never;
         /** Create an automated task on a service (400 naming cron, time_zone or type when invalid or not supported) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ScheduledTaskInput"];
-                };
-            };
-            responses: {
-                /** @description Created, with a preview of the next five runs. */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ScheduledTask"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["createTask"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2192,37 +777,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Preview the next five runs of a cron expression in a time zone */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        cron: string;
-                        /** @default UTC */
-                        time_zone?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description The next due times, and when they would start given the maintenance windows. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SchedulePreview"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["previewTaskSchedule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2240,80 +795,15 @@ export interface paths {
             cookie?: never;
         };
         /** One automated task */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    task_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ScheduledTask"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getTask"];
         put?: never;
         post?: never;
         /** Delete an automated task and its history */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    task_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        delete: operations["deleteTask"];
         options?: never;
         head?: never;
         /** Change an automated task (a new schedule or enabling recomputes the next run from now) */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    task_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ScheduledTaskPatch"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ScheduledTask"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        patch: operations["updateTask"];
         trace?: never;
     };
     "/api/v1/accounts/{account_id}/tasks/{task_id}/runs": {
@@ -2327,38 +817,7 @@ export interface paths {
             cookie?: never;
         };
         /** A task's runs, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                };
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    task_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page of runs. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["TaskRun"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listTaskRuns"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2379,31 +838,7 @@ export interface paths {
             cookie?: never;
         };
         /** One run of a task */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                    task_id: string;
-                    run_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TaskRun"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getTaskRun"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2420,30 +855,28 @@ export interface paths {
             cookie?: never;
         };
         /** The public add-on catalog */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The public add-on catalog */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Addon"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
+        get: operations["listAddons"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        /**
+         * List and search accounts with their members (staff support)
+         * @description In creation order. `q` matches an exact account id, part of the account's name, or part of a
+         *     member's email address (any case).
+         */
+        get: operations["adminListAccounts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2466,38 +899,7 @@ export interface paths {
         options?: never;
         head?: never;
         /** Set any profile field, tax exemption and currency included (staff admin) */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        country?: string | null;
-                        currency?: string | null;
-                        tax_exempt?: boolean | null;
-                        tax_id?: string | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Set any profile field, tax exemption and currency included (staff admin) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["BillingProfile"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        patch: operations["adminUpdateBillingProfile"];
         trace?: never;
     };
     "/api/v1/admin/accounts/{account_id}/credit/adjustments": {
@@ -2510,48 +912,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Adjust an account's credit (signed amount; never below zero) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /**
-                         * Format: int64
-                         * @description Minor units of the currency (cents for USD).
-                         */
-                        amount: number;
-                        description: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Adjust an account's credit (signed amount; never below zero) */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CreditEntry"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminAdjustCredit"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2568,49 +929,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Refund credit to the card of a payment (202: the gateway is called by a job) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /**
-                         * Format: int64
-                         * @description Minor units of the currency (cents for USD).
-                         */
-                        amount: number;
-                        payment_id: string;
-                        reason?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Refund credit to the card of a payment (202: the gateway is called by a job) */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Refund"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminRefundCredit"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2627,54 +946,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Invoice an account for custom lines */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path: {
-                    account_id: components["parameters"]["AccountID"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        draft?: boolean;
-                        due_days?: number;
-                        lines: {
-                            description: string;
-                            quantity: number;
-                            /**
-                             * Format: int64
-                             * @description Minor units of the currency (cents for USD).
-                             */
-                            unit_amount: number;
-                        }[];
-                        memo?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Invoice an account for custom lines */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Invoice"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminCreateInvoice"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2689,65 +961,10 @@ export interface paths {
             cookie?: never;
         };
         /** Every add-on (staff) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every add-on (staff) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Addon"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["adminListAddons"];
         put?: never;
         /** Create an add-on (staff admin) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["AddonInput"];
-                };
-            };
-            responses: {
-                /** @description Create an add-on (staff admin) */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Addon"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminCreateAddon"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2763,50 +980,10 @@ export interface paths {
         };
         get?: never;
         /** Replace an add-on (staff admin) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    addon_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["AddonInput"];
-                };
-            };
-            responses: {
-                /** @description Replace an add-on (staff admin) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Addon"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        put: operations["adminReplaceAddon"];
         post?: never;
         /** Archive an add-on (staff admin) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    addon_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        delete: operations["adminArchiveAddon"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2822,48 +999,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Announce news to every user (marketing; in-app and email) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description A path under the public URL or an https URL. */
-                        link?: string;
-                        message: string;
-                        title: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description What was queued. */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            discord: number;
-                            emails: number;
-                            in_app: number;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminCreateAnnouncement"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2878,44 +1014,7 @@ export interface paths {
             cookie?: never;
         };
         /** List audit events, newest first (staff admin) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                    account_id?: string;
-                    actor_id?: string;
-                    /** @description Exact action, or a prefix ending in "." such as "auth." */
-                    action?: string;
-                    target_type?: string;
-                    target_id?: string;
-                    result?: "success" | "failure" | "denied";
-                    since?: string;
-                    until?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page of events. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["AuditEvent"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["adminListAuditEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2932,72 +1031,10 @@ export interface paths {
             cookie?: never;
         };
         /** Recent billing runs, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Recent billing runs, newest first */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["BillingRun"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["adminListBillingRuns"];
         put?: never;
         /** Trigger a billing run (every step, or the ones named) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        as_of?: string;
-                        steps?: ("generate" | "apply_credit" | "auto_topup" | "charge" | "remind" | "suspend" | "terminate")[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Trigger a billing run (every step, or the ones named) */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["BillingRun"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminStartBillingRun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3012,29 +1049,7 @@ export interface paths {
             cookie?: never;
         };
         /** One billing run and its steps */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    run_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One billing run and its steps */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["BillingRun"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["adminGetBillingRun"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3051,65 +1066,10 @@ export interface paths {
             cookie?: never;
         };
         /** Every coupon (staff) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every coupon (staff) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Coupon"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["adminListCoupons"];
         put?: never;
         /** Create a coupon (staff admin) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CouponInput"];
-                };
-            };
-            responses: {
-                /** @description Create a coupon (staff admin) */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Coupon"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminCreateCoupon"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3124,62 +1084,14 @@ export interface paths {
             cookie?: never;
         };
         /** One coupon (staff) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    coupon_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One coupon (staff) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Coupon"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["adminGetCoupon"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         /** Change a coupon's limits, expiry or activity (staff admin) */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    coupon_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CouponPatch"];
-                };
-            };
-            responses: {
-                /** @description Change a coupon's limits, expiry or activity (staff admin) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Coupon"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        patch: operations["adminUpdateCoupon"];
         trace?: never;
     };
     "/api/v1/admin/invoices": {
@@ -3190,38 +1102,7 @@ export interface paths {
             cookie?: never;
         };
         /** Invoices of every account, newest first (staff) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                    status?: string;
-                    account_id?: string;
-                    service_id?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Invoices of every account, newest first (staff) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Invoice"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["adminListInvoices"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3240,29 +1121,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Number and open a draft invoice */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    invoice_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Number and open a draft invoice */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Invoice"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminIssueInvoice"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3279,29 +1138,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Stop dunning an open invoice */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    invoice_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Stop dunning an open invoice */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Invoice"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminMarkInvoiceUncollectible"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3318,35 +1155,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Void an invoice; what it was paid returns to credit */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    invoice_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        reason?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Void an invoice; what it was paid returns to credit */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Invoice"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminVoidInvoice"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3361,30 +1170,7 @@ export interface paths {
             cookie?: never;
         };
         /** Job queue per kind (staff admin) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Counts per kind and the age of the oldest due job. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["JobKindStats"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["adminListJobKinds"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3401,36 +1187,7 @@ export interface paths {
             cookie?: never;
         };
         /** Failed and retrying jobs, newest first (staff admin) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                    kind?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page of jobs. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["FailedJob"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["adminListFailedJobs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3449,21 +1206,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Cancel a job that has not completed (staff admin) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminCancelJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3480,21 +1223,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Run a failed job again now (staff admin) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminRetryJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3509,65 +1238,10 @@ export interface paths {
             cookie?: never;
         };
         /** Every plan (staff) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every plan (staff) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["AdminPlan"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["adminListPlans"];
         put?: never;
         /** Create a plan (staff admin) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["PlanInput"];
-                };
-            };
-            responses: {
-                /** @description Create a plan (staff admin) */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AdminPlan"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminCreatePlan"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3582,74 +1256,12 @@ export interface paths {
             cookie?: never;
         };
         /** One plan (staff) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    plan_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One plan (staff) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AdminPlan"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["adminGetPlan"];
         /** Replace a plan (staff admin); services keep their locked price */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    plan_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["PlanInput"];
-                };
-            };
-            responses: {
-                /** @description Replace a plan (staff admin); services keep their locked price */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AdminPlan"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        put: operations["adminReplacePlan"];
         post?: never;
         /** Archive a plan: no longer listed or orderable (staff admin) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    plan_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        delete: operations["adminArchivePlan"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3666,30 +1278,7 @@ export interface paths {
          * List the configured plugins and their state (staff admin)
          * @description One page with every plugin, sorted by name; `next_cursor` is always empty.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every configured plugin. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Plugin"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["adminListPlugins"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3715,29 +1304,7 @@ export interface paths {
          *     `last_error`; or still `starting`). Audited as `plugin.restart`, with result `failure`
          *     when the plugin did not reach `running`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    name: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The plugin's state after the restart. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Plugin"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminRestartPlugin"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3752,37 +1319,7 @@ export interface paths {
             cookie?: never;
         };
         /** Services of every account, newest first (staff) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                    status?: string;
-                    account_id?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Services of every account, newest first (staff) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Service"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["adminListServices"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3799,29 +1336,7 @@ export interface paths {
             cookie?: never;
         };
         /** One service (staff) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One service (staff) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Service"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["adminGetService"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3839,30 +1354,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Provision a failed service again */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Provision a failed service again */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Service"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        /**
+         * Provision a failed service again
+         * @description 409 `order_refunded` when the failed order's payment was already returned to credit, and `created_at_backend` when the backend created the service but its install failed (the customer orders again); 409 `service_<status>` when the service is not failed.
+         */
+        post: operations["adminRetryProvisioning"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3879,36 +1375,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Suspend a service for a reason (default admin) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        note?: string;
-                        reason?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Suspend a service for a reason (default admin) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Service"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminSuspendService"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3925,35 +1392,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Terminate a service now; its open invoices are voided */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        reason?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Terminate a service now; its open invoices are voided */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Service"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["adminTerminateService"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3969,36 +1408,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Lift one suspension reason (default admin) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    service_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        reason?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Lift one suspension reason (default admin) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Service"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        /**
+         * Lift the named suspension
+         * @description Lifts one suspension reason; the service is active again when none is left. A missing reason, or one not in force, lifts nothing: 422 `reason_not_in_force` with an `errors` entry for `reason` listing the suspensions in force.
+         */
+        post: operations["adminUnsuspendService"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4013,30 +1427,7 @@ export interface paths {
             cookie?: never;
         };
         /** Tax rates by country (staff) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Tax rates by country (staff) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["TaxRate"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["adminListTaxRates"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4054,53 +1445,30 @@ export interface paths {
         };
         get?: never;
         /** Set a country's tax rate (staff admin) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    country: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        name?: string;
-                        rate_ppm: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description Set a country's tax rate (staff admin) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TaxRate"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        put: operations["adminSetTaxRate"];
         post?: never;
         /** Remove a country's tax rate (staff admin) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    country: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
+        delete: operations["adminDeleteTaxRate"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        /**
+         * List and search users (staff support)
+         * @description In creation order. `q` matches an exact user id or part of the email address (any case).
+         */
+        get: operations["adminListUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -4115,22 +1483,35 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Disable a user and revoke all their sessions and tokens (staff admin) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
+        /**
+         * Disable a user and revoke all their sessions and tokens (staff admin)
+         * @description Staff act only on users of a strictly lower role: an admin on customers and support staff,
+         *     an owner on admins too (403 `staff_hierarchy`); nobody on themselves (409). The last enabled
+         *     staff owner is never disabled (409 `last_owner`). Disabling a disabled user is a no-op.
+         */
+        post: operations["adminDisableUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        get?: never;
+        put?: never;
+        /**
+         * Re-enable a disabled user (staff admin)
+         * @description The same hierarchy as disable (403 `staff_hierarchy`). The sessions and tokens revoked when
+         *     the user was disabled stay revoked: the user logs in again. Enabling an enabled user is a
+         *     no-op.
+         */
+        post: operations["adminEnableUser"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4148,46 +1529,11 @@ export interface paths {
         put?: never;
         /**
          * Open a session
-         * @description With two-factor on, a first call without a code answers 401 with code totp_required.
+         * @description With two-factor on, a first call without a code answers 401 with code totp_required. After
+         *     auth.login_limit failed logins of an address, attempts wait (429 with Retry-After, 30 s doubling
+         *     up to the window) unless they carry the password and a right totp_code or recovery_code.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        email: string;
-                        password: string;
-                        recovery_code?: string;
-                        totp_code?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description A session token. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: date-time */
-                            expires_at: string;
-                            token: string;
-                            /** @enum {string} */
-                            token_type: "Bearer";
-                            user: components["schemas"]["User"];
-                        };
-                    };
-                };
-                429: components["responses"]["RateLimited"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["logIn"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4204,19 +1550,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Revoke the current session */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["logOut"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4234,36 +1568,10 @@ export interface paths {
         put?: never;
         /**
          * Email a password reset link
-         * @description Answers the same whether or not the address has an account.
+         * @description Answers the same whether or not the address has an account, and whether or not the
+         *     per-recipient limit (auth.reset_email_limit per auth.reset_email_window) let a link be sent.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        email: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Accepted. */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Status"];
-                    };
-                };
-                429: components["responses"]["RateLimited"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["requestPasswordReset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4279,28 +1587,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Set a new password with a reset token */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        new_password: string;
-                        token: string;
-                    };
-                };
-            };
-            responses: {
-                204: components["responses"]["NoContent"];
-                429: components["responses"]["RateLimited"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        /**
+         * Set a new password with a reset token
+         * @description Revokes every session and every personal API token of the user. The password must not be guessable (400 naming new_password).
+         */
+        post: operations["confirmPasswordReset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4322,62 +1613,13 @@ export interface paths {
          *     ezscale_session cookie instead of returning it, and sets the readable ezscale_csrf cookie.
          *     With two-factor on, a first call without a code answers 401 with code totp_required.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        email: string;
-                        password: string;
-                        recovery_code?: string;
-                        totp_code?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description The session is in the cookie; its CSRF token and the user. */
-                200: {
-                    headers: {
-                        /** @description ezscale_session (HttpOnly, path /api/) and ezscale_csrf (path /). */
-                        "Set-Cookie"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Send as X-CSRF-Token on state-changing requests. */
-                            csrf_token: string;
-                            /** Format: date-time */
-                            expires_at: string;
-                            user: components["schemas"]["User"];
-                        };
-                    };
-                };
-                429: components["responses"]["RateLimited"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["openBrowserSession"];
         /**
          * End the browser session
-         * @description Revokes the session and clears both cookies.
+         * @description Revokes the session and clears both cookies. Authenticated by the cookie, it needs the
+         *     X-CSRF-Token header (403 csrf_failed without it).
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        delete: operations["closeBrowserSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -4393,48 +1635,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Create a user and their account */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        account_name?: string;
-                        email: string;
-                        password: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Created; a verification email is queued. */
-                201: {
-                    headers: {
-                        "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            account: components["schemas"]["Account"];
-                            user: components["schemas"]["User"];
-                        };
-                    };
-                };
-                429: components["responses"]["RateLimited"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["signUp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4451,26 +1652,27 @@ export interface paths {
         get?: never;
         put?: never;
         /** Confirm an email address with the emailed token */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        token: string;
-                    };
-                };
-            };
-            responses: {
-                204: components["responses"]["NoContent"];
-                429: components["responses"]["RateLimited"];
-                default: components["responses"]["Problem"];
-            };
+        post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        /**
+         * About this installation (no token needed)
+         * @description The product name and, in a sandbox, where its mail catcher is.
+         */
+        get: operations["getInstance"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4485,35 +1687,7 @@ export interface paths {
             cookie?: never;
         };
         /** The current user, their accounts and token */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The current user. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            accounts: components["schemas"]["Account"][];
-                            token: {
-                                /** @enum {string} */
-                                kind: "session" | "personal";
-                                scopes: string[];
-                            };
-                            user: components["schemas"]["User"];
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getCurrentUser"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4535,34 +1709,7 @@ export interface paths {
          * Turn TOTP on with a first code
          * @description Needs a login session; a personal API token gets 403 session_required.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        code: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Two-factor is on; recovery codes are shown once. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RecoveryCodes"];
-                    };
-                };
-                429: components["responses"]["RateLimited"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["confirmTotp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4582,27 +1729,7 @@ export interface paths {
          * Turn TOTP off (password and a code)
          * @description Needs a login session; a personal API token gets 403 session_required.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        code: string;
-                        password: string;
-                    };
-                };
-            };
-            responses: {
-                204: components["responses"]["NoContent"];
-                429: components["responses"]["RateLimited"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["disableTotp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4620,32 +1747,10 @@ export interface paths {
         put?: never;
         /**
          * Start TOTP enrollment
-         * @description Needs a login session; a personal API token gets 403 session_required.
+         * @description Needs a login session; a personal API token gets 403 session_required. The secret is stored
+         *     sealed (AES-256-GCM); a server without a secrets key answers 503 unavailable.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The secret, shown once. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            otpauth_url: string;
-                            secret: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["enrollTotp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4665,34 +1770,7 @@ export interface paths {
          * Replace the recovery codes
          * @description Needs a login session; a personal API token gets 403 session_required.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        code: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description New recovery codes, shown once. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RecoveryCodes"];
-                    };
-                };
-                429: components["responses"]["RateLimited"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["replaceRecoveryCodes"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4707,27 +1785,7 @@ export interface paths {
             cookie?: never;
         };
         /** My Discord community status (link, invite, roles) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The status. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["DiscordStatus"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getDiscordStatus"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4746,27 +1804,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Get a live single-use invite (a new one when the last expired) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The invite. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["DiscordInvite"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["createDiscordInvite"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4785,49 +1823,10 @@ export interface paths {
          * Link my Discord account
          * @description The Discord user must already be a member of the server (join with the invite first); 404 otherwise. A Discord account links to one user only (409).
          */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description The Discord user id (a snowflake). */
-                        discord_user_id: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description The new status; a role sync is scheduled. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["DiscordStatus"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        put: operations["linkDiscordAccount"];
         post?: never;
         /** Unlink my Discord account (its managed roles are removed) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        delete: operations["unlinkDiscordAccount"];
         options?: never;
         head?: never;
         patch?: never;
@@ -4841,27 +1840,7 @@ export interface paths {
             cookie?: never;
         };
         /** My notification preferences (type × channel) and delivery settings */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The matrix. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["NotificationPreferences"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getNotificationPreferences"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4871,40 +1850,7 @@ export interface paths {
          * Change notification preferences
          * @description Applies the listed cells (all or none); security cells cannot be turned off.
          */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description A Discord webhook URL for my discord channel; empty clears it. */
-                        discord_webhook?: string;
-                        preferences?: {
-                            /** @enum {string} */
-                            channel: "in_app" | "email" | "discord";
-                            enabled: boolean;
-                            type: string;
-                        }[];
-                    };
-                };
-            };
-            responses: {
-                /** @description The new matrix. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["NotificationPreferences"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        patch: operations["updateNotificationPreferences"];
         trace?: never;
     };
     "/api/v1/me/notifications": {
@@ -4915,38 +1861,7 @@ export interface paths {
             cookie?: never;
         };
         /** List my notifications, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                    category?: "billing" | "support" | "system" | "services";
-                    /** @description true: unread only. */
-                    unread?: boolean;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page of notifications. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Notification"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listNotifications"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4965,32 +1880,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Mark all my notifications read */
-        post: {
-            parameters: {
-                query?: {
-                    /** @description Only this category. */
-                    category?: "billing" | "support" | "system" | "services";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description How many changed. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            updated: number;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["markAllNotificationsRead"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5013,31 +1903,10 @@ export interface paths {
          *     Authenticate with the `Authorization: Bearer` header like every other call: browsers use
          *     `fetch()` and read the response body as a stream (the `EventSource` constructor cannot
          *     send headers); tokens are never accepted in the URL. Events may repeat after a reconnect;
-         *     deduplicate by id.
+         *     deduplicate by id. A user holds at most `notifications.stream_max_per_user` open streams
+         *     (across replicas); one more is a 429.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "Last-Event-ID"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The event stream. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/event-stream": string;
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["streamNotifications"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5054,27 +1923,7 @@ export interface paths {
             cookie?: never;
         };
         /** Count my unread notifications (the bell) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Unread counts. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["UnreadCount"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["countUnreadNotifications"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5093,29 +1942,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Mark a notification read */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: components["parameters"]["NotificationID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The notification. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Notification"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["markNotificationRead"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5132,29 +1959,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Mark a notification unread */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: components["parameters"]["NotificationID"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The notification. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Notification"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["markNotificationUnread"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5172,29 +1977,11 @@ export interface paths {
         put?: never;
         /**
          * Change the password (other sessions are revoked)
-         * @description Needs a login session; a personal API token gets 403 session_required.
+         * @description Needs a login session; a personal API token gets 403 session_required. Every other session is
+         *     revoked; personal API tokens keep working and the security.password_changed notice lists them.
+         *     The new password must not be guessable (400 naming new_password).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        current_password: string;
-                        new_password: string;
-                    };
-                };
-            };
-            responses: {
-                204: components["responses"]["NoContent"];
-                429: components["responses"]["RateLimited"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["changePassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5209,83 +1996,14 @@ export interface paths {
             cookie?: never;
         };
         /** List personal API tokens */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page size, 1-200 (default 50). */
-                    limit?: components["parameters"]["Limit"];
-                    /** @description The next_cursor of the previous page. */
-                    cursor?: components["parameters"]["Cursor"];
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page of tokens. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["APIToken"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listApiTokens"];
         put?: never;
         /**
          * Create a personal API token (needs a session)
          * @description Needs a login session (a personal API token gets 403 session_required). Staff scopes
          *     (admin:read, admin:write) are for staff users only.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-                     *     account in the path, else the user, else the client address). The same key and body return the
-                     *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-                     *     key whose first request is still running is a 409.
-                     */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        expires_at?: string;
-                        name: string;
-                        scopes: ("account:read" | "account:write" | "billing:read" | "billing:write" | "services:read" | "services:write" | "admin:read" | "admin:write")[];
-                    };
-                };
-            };
-            responses: {
-                /** @description The token; its secret is shown only here. */
-                201: {
-                    headers: {
-                        "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            api_token: components["schemas"]["APIToken"];
-                            token: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["createApiToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5303,21 +2021,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Revoke a personal API token */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: components["responses"]["NoContent"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        delete: operations["revokeApiToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -5332,29 +2036,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a new verification link */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Queued. */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Status"];
-                    };
-                };
-                429: components["responses"]["RateLimited"];
-                default: components["responses"]["Problem"];
-            };
-        };
+        /**
+         * Send a new verification link
+         * @description Needs the `account:write` scope (403 insufficient_scope otherwise).
+         */
+        post: operations["resendVerificationEmail"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5369,27 +2055,7 @@ export interface paths {
             cookie?: never;
         };
         /** This document (OpenAPI 3.1) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The merged OpenAPI document. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": Record<string, never>;
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getOpenApiDocument"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5406,30 +2072,7 @@ export interface paths {
             cookie?: never;
         };
         /** The public plan catalog with every cycle's price and saving (no token needed) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The public plan catalog with every cycle's price and saving (no token needed) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Plan"][];
-                            next_cursor: string;
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["listPlans"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5446,29 +2089,7 @@ export interface paths {
             cookie?: never;
         };
         /** One orderable plan, by id or slug */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    plan: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One orderable plan, by id or slug */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Plan"];
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getPlan"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5488,29 +2109,7 @@ export interface paths {
          * Unsubscribe confirmation page (HTML)
          * @description What a person sees when opening the List-Unsubscribe link; it never unsubscribes by itself (link scanners follow links), it shows a button that posts.
          */
-        get: {
-            parameters: {
-                query: {
-                    token: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description An HTML page. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/html": string;
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        get: operations["getUnsubscribePage"];
         put?: never;
         /**
          * One-click unsubscribe from marketing email (RFC 8058)
@@ -5519,41 +2118,7 @@ export interface paths {
          *     The token may also come as a form field or a JSON body `{"token": "…"}`. Turns email off for
          *     every marketing type ("news and announcements"); repeating it is harmless.
          */
-        post: {
-            parameters: {
-                query?: {
-                    token?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    "application/json": {
-                        token?: string;
-                    };
-                    "application/x-www-form-urlencoded": {
-                        /** @enum {string} */
-                        "List-Unsubscribe"?: "One-Click";
-                        token?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Unsubscribed (JSON, or an HTML page when the client accepts text/html). */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Status"];
-                        "text/html": string;
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["unsubscribe"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5573,36 +2138,7 @@ export interface paths {
          * A payment gateway's webhook
          * @description The raw body and headers go to the gateway plugin, which verifies the signature (401 when it does not). Each event id is applied once; repeats answer duplicate.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    plugin: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": Record<string, never>;
-                };
-            };
-            responses: {
-                /** @description A payment gateway's webhook */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            status: "applied" | "duplicate" | "ignored";
-                        };
-                    };
-                };
-                default: components["responses"]["Problem"];
-            };
-        };
+        post: operations["receivePaymentWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5665,6 +2201,7 @@ export interface components {
              */
             monthly_price: number;
             name: string;
+            /** @description The plans it is offered with, each by id or slug (stored as ids; an unknown one is refused naming plan_ids[i]); none = every plan. */
             plan_ids?: string[];
             plugin_options?: {
                 [key: string]: string;
@@ -5689,6 +2226,14 @@ export interface components {
              */
             monthly_price: number;
             name: string;
+            /**
+             * @description The provisioner options a customer may choose when ordering (the order's `options`):
+             *     each key with the values offered, or `[]` for any value the provisioner's declaration
+             *     accepts. Keys not listed cannot be chosen.
+             */
+            order_options: {
+                [key: string]: string[];
+            };
             plugin: string;
             plugin_options: {
                 [key: string]: string;
@@ -5925,6 +2470,7 @@ export interface components {
             per_account_limit?: number | null;
             /** @description For percent coupons: 1-10000 basis points. */
             percent_bp?: number;
+            /** @description The plans it is offered with, each by id or slug (stored as ids; an unknown one is refused naming plan_ids[i]); none = every plan. */
             plan_ids?: string[];
         };
         CouponPatch: {
@@ -6064,6 +2610,24 @@ export interface components {
              * @description The inactivity warning of the current idle stretch, if any.
              */
             warned_at: string | null;
+        };
+        /** @description What a client needs to know about this installation before anyone logs in. */
+        Instance: {
+            /** @description The product's name in messages and pages (notifications.product_name). */
+            product_name: string;
+            /**
+             * @description Present only in a sandbox (`make demo`, docs/demo.md): the tools beside it that its
+             *     people may open. Null in a real installation.
+             */
+            sandbox: null | {
+                /**
+                 * Format: uri
+                 * @description The web inbox of the sandbox's mail catcher (config `sandbox.mail_url`), which
+                 *     holds every email the sandbox sent: verification, password resets, invoices.
+                 *     The staff console links to it.
+                 */
+                mail_url: string;
+            };
         };
         Invoice: {
             account_id: string;
@@ -6285,6 +2849,14 @@ export interface components {
              */
             monthly_price: number;
             name: string;
+            /**
+             * @description The provisioner options a customer may choose when ordering (the order's `options`):
+             *     each key with the values offered, or `[]` for any value the provisioner's declaration
+             *     accepts. Keys not listed cannot be chosen.
+             */
+            order_options: {
+                [key: string]: string[];
+            };
             prices: components["schemas"]["CyclePrice"][];
             /** @enum {string} */
             service_type: "vps" | "dedicated" | "hosting" | "game" | "kasm";
@@ -6348,8 +2920,21 @@ export interface components {
              */
             monthly_price: number;
             name: string;
+            /**
+             * @description What customers may choose at order: key → the values offered (`[]` = any value the
+             *     plugin accepts). Each key must be one the plugin declares customer-choosable, each
+             *     value within its limits; otherwise 422 naming `order_options.<key>`.
+             */
+            order_options?: {
+                [key: string]: string[];
+            };
             /** @description The provisioner plugin block's name. */
             plugin: string;
+            /**
+             * @description Provisioner options set by staff. Each key must be one the plugin declares settable on
+             *     plans, with a value within its declared limits; otherwise 422 naming
+             *     `plugin_options.<key>`. A key also in `order_options` is the customer's default.
+             */
             plugin_options?: {
                 [key: string]: string;
             };
@@ -6370,6 +2955,7 @@ export interface components {
          */
         Plugin: {
             capabilities: string[];
+            health: components["schemas"]["PluginHealth"];
             kinds: ("provisioner" | "notifier" | "payment_gateway" | "community" | "monitor" | "assistant" | "helpdesk" | "pricing_source")[];
             /** @description Why the plugin last stopped, failed or reported itself unhealthy. */
             last_error: string;
@@ -6388,6 +2974,29 @@ export interface components {
             state: "starting" | "running" | "restarting" | "failed" | "disabled";
             /** @description Empty until the plugin has described itself. */
             version: string;
+        };
+        /**
+         * @description The supervisor's latest health round, run when the process starts and then every
+         *     `plugins.health_interval`: the plugin's own health check and, for a provisioner, its
+         *     backend's (`HealthCheck`: the panel answers with the configured credentials). An
+         *     `unhealthy` plugin keeps running and serving (it is not restarted; a plugin that does not
+         *     answer at all is, and shows in `state`, `restarts` and `last_error`). `unknown` until the
+         *     first round of the current process.
+         */
+        PluginHealth: {
+            /**
+             * Format: date-time
+             * @description When the latest round finished; null before the first.
+             */
+            checked_at: string | null;
+            /** @description Consecutive unhealthy rounds. */
+            failures: number;
+            /** @description How long the latest round took, in milliseconds; null before the first. */
+            latency_ms: number | null;
+            /** @description The plugin's or the backend's answer, or why the round failed (`backend: …`, `plugin: …`). */
+            message: string;
+            /** @enum {string} */
+            status: "unknown" | "healthy" | "unhealthy";
         };
         PowerInput: {
             /** @enum {string} */
@@ -6466,7 +3075,7 @@ export interface components {
             notify?: boolean;
             /** @description tcp: required; ping: port of the TCP fallback (default 80). */
             port?: number;
-            /** @description http: the URL; tcp and ping: a host name or IP address (public addresses only unless the operator allows private ones). */
+            /** @description http: the URL; tcp and ping: a host name or IP address. Public addresses only (unless the operator allows private ones): an address in any IANA special-purpose block (IPv4 or IPv6, including NAT64/6to4/Teredo/ISATAP wrappings of one), a special-use name (localhost, .internal, .local…), or a name that resolves to such an address is a 422 `target_not_public` naming `target`; names are checked again at every probe. */
             target: string;
         };
         Refund: {
@@ -6525,7 +3134,7 @@ export interface components {
             updated_at: string;
         };
         ScheduledChangeInput: {
-            /** @description addon. */
+            /** @description addon: the add-on's id or slug (stored as its id). */
             addon_id?: string;
             /** @enum {string} */
             kind: "upgrade" | "downgrade" | "addon";
@@ -6537,7 +3146,7 @@ export interface components {
              */
             run_at: string;
             service_id: string;
-            /** @description upgrade and downgrade. */
+            /** @description upgrade and downgrade: the plan's id or slug (stored as its id). Billing's rules apply when the change is scheduled and again when it is applied: a plan of another service type or provisioner is refused (422 service_backend_fixed), as are an archived plan and one in another currency. */
             to_plan_id?: string;
         };
         ScheduledTask: {
@@ -6582,7 +3191,10 @@ export interface components {
             service_id: string;
             /** @default UTC */
             time_zone?: string;
-            /** @enum {string} */
+            /**
+             * @description Only a type the service's provisioner supports (see the service's `task-types`); another is a 422 `not_supported` naming `type`.
+             * @enum {string}
+             */
             type: "reboot" | "snapshot" | "backup" | "custom_script";
         };
         ScheduledTaskPatch: {
@@ -6602,6 +3214,11 @@ export interface components {
             attributes: {
                 [key: string]: string;
             };
+            /**
+             * @description What the provisioner last confirmed: empty before the backend created it, installing while the backend is not ready yet (the service stays provisioning), then active, suspended or terminated. It differs from status while a change is still to be made at the backend (a suspension being retried, say); last_error then says why.
+             * @enum {string}
+             */
+            backend_state: "" | "installing" | "active" | "suspended" | "terminated";
             cancel_at_period_end: boolean;
             /** Format: date-time */
             created_at: string;
@@ -6619,7 +3236,7 @@ export interface components {
             external_id: string;
             id: string;
             label: string;
-            /** @description Why provisioning or a backend call failed (visible while retrying and once failed). */
+            /** @description Why provisioning or a backend call failed (visible while retrying and once failed; cleared when the call succeeds or the service ends). */
             last_error: string;
             options: {
                 [key: string]: string;
@@ -6684,6 +3301,31 @@ export interface components {
             prorated: number;
             service: components["schemas"]["Service"];
         };
+        StaffAccount: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            members: {
+                email: string;
+                /** @enum {string} */
+                role: "owner" | "admin" | "billing" | "technical" | "read_only";
+                user_id: string;
+            }[];
+            name: string;
+        };
+        StaffUser: {
+            /** Format: date-time */
+            created_at: string;
+            disabled: boolean;
+            /** Format: date-time */
+            disabled_at: string | null;
+            email: string;
+            email_verified: boolean;
+            id: string;
+            /** @enum {string|null} */
+            staff_role: "support" | "admin" | "owner" | null;
+            totp_enabled: boolean;
+        };
         Status: {
             status: string;
         };
@@ -6708,10 +3350,23 @@ export interface components {
             service_id: string;
             /** Format: date-time */
             started_at: string | null;
-            /** @enum {string} */
-            status: "waiting" | "queued" | "running" | "retrying" | "succeeded" | "failed" | "skipped";
+            /**
+             * @description `unknown`: the run was interrupted while its provisioner call was under way (a replica
+             *     died, the call ended without an answer) and the backend cannot tell whether it acted;
+             *     it was not repeated, `error` says what is known, and the customer was notified.
+             * @enum {string}
+             */
+            status: "waiting" | "queued" | "running" | "retrying" | "succeeded" | "failed" | "skipped" | "unknown";
             task_id: string;
             type: string;
+        };
+        TaskType: {
+            /** @description The provisioner capability the type needs (provisioner.power, .snapshot, .backup, .run_script). */
+            capability: string;
+            /** @description A task of this type can be created for the service. */
+            supported: boolean;
+            /** @enum {string} */
+            type: "reboot" | "snapshot" | "backup" | "custom_script";
         };
         TaxRate: {
             country: string;
@@ -6787,12 +3442,72 @@ export interface components {
         };
     };
     responses: {
+        /**
+         * @description The request is malformed or a field is invalid (`code` invalid, or a reason such as
+         *     malformed_json or empty_body); `errors` names each field, the Idempotency-Key header included.
+         *     Nothing was changed.
+         */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The object's state does not allow this now (`code` conflict or a reason naming the state, e.g.
+         *     service_suspended), or a request with the same Idempotency-Key is still running
+         *     (idempotency_key_in_use; retry).
+         */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The caller may not do this: the token lacks the operation's scope (`code` insufficient_scope),
+         *     the operation needs a login session (session_required), the caller's role in the account does
+         *     not allow it (role_forbidden), or the caller lacks the staff role (forbidden).
+         */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Done; no body. */
         NoContent: {
             headers: {
                 [name: string]: unknown;
             };
             content?: never;
+        };
+        /**
+         * @description No such object, or one the caller may not see: another account's objects are 404, never 403
+         *     (`code` not_found).
+         */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The account's credit does not cover the amount (`code` insufficient_credit). Nothing was changed. */
+        PaymentRequired: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
         };
         /** @description An error (RFC 9457). */
         Problem: {
@@ -6803,10 +3518,38 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many attempts; retry after the number of seconds in Retry-After. */
+        /**
+         * @description Too many requests from this client: the operation's limit, or too many invalid tokens from the
+         *     address. Retry after the number of seconds in Retry-After.
+         */
         RateLimited: {
             headers: {
                 "Retry-After": number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description No valid bearer token (`code` missing_token when none was sent, invalid_token when it is unknown,
+         *     revoked or expired); logging in answers invalid_credentials, totp_required and the like.
+         */
+        Unauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description Well-formed but not acceptable (`code` unprocessable or a reason), e.g. an Idempotency-Key
+         *     reused with another body (idempotency_key_reused) or an action the backend does not support
+         *     (not_supported).
+         */
+        Unprocessable: {
+            headers: {
                 [name: string]: unknown;
             };
             content: {
@@ -6820,9 +3563,10 @@ export interface components {
         Cursor: string;
         /**
          * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
-         *     account in the path, else the user, else the client address). The same key and body return the
-         *     stored response with `Idempotent-Replayed: true`; the same key with another body is a 422; a
-         *     key whose first request is still running is a 409.
+         *     caller: the user and the account in the path, or the client address when anonymous). The same
+         *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+         *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+         *     checked first; 401, 403 and 404 answers are never stored.
          */
         IdempotencyKey: string;
         /** @description Page size, 1-200 (default 50). */
@@ -6837,4 +3581,4518 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    listAccounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accounts with the user's role. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Account"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getBillingProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's billing profile */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingProfile"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    updateBillingProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    country?: string | null;
+                    tax_id?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Set the account's country and tax id */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingProfile"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The budget. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BudgetStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    setBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BudgetSettings"];
+            };
+        };
+        responses: {
+            /** @description The saved budget. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BudgetStatus"];
+                };
+            };
+            /** @description Invalid settings; a bad rule's error carries line, column and snippet. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deleteBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    excludeServiceFromBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    includeServiceInBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getCreditBalance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's credit balance (the sum of its ledger entries) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditBalance"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getAutoTopUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Auto top-up settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoTopUp"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    setAutoTopUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AutoTopUpInput"];
+            };
+        };
+        responses: {
+            /** @description Set auto top-up (threshold and amount, or a target) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoTopUp"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listCreditEntries: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The credit ledger, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["CreditEntry"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listTopUps: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's top-ups, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["TopUp"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createTopUp: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: int64
+                     * @description Minor units of the currency (cents for USD).
+                     */
+                    amount: number;
+                    payment_method_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Buy credit with a saved payment method (202: charged by a job; one credit per Idempotency-Key) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopUp"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getTopUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                topup_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One top-up */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopUp"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listInvoices: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                status?: string;
+                service_id?: string;
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's invoices, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Invoice"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                invoice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One invoice with its lines */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    payInvoice: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                invoice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Paid from credit. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        charge_queued: boolean;
+                        invoice: components["schemas"]["Invoice"];
+                    };
+                };
+            };
+            /** @description A charge was queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        charge_queued: boolean;
+                        invoice: components["schemas"]["Invoice"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listMaintenanceWindows: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description All windows (one page). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MaintenanceWindow"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createMaintenanceWindow: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MaintenanceWindowInput"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindow"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getMaintenanceWindow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                window_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindow"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    replaceMaintenanceWindow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                window_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MaintenanceWindowInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindow"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deleteMaintenanceWindow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                window_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    orderService: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    addons?: {
+                        /** @description Id or slug. */
+                        addon_id: string;
+                        quantity?: number;
+                    }[];
+                    coupon_code?: string;
+                    /** @enum {string} */
+                    cycle?: "monthly" | "quarterly" | "annual" | "biennial";
+                    label?: string;
+                    /**
+                     * @description The customer's choices of provisioner options (hostname, location, OS…): only
+                     *     keys the plan's `order_options` offer, with a value offered there and within the
+                     *     provisioner's declared limits. Anything else is refused with 422
+                     *     (`option_refused`), each refused key named `options.<key>`, and nothing is
+                     *     ordered or charged.
+                     */
+                    options?: {
+                        [key: string]: string;
+                    };
+                    /** @description Id or slug. */
+                    plan_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Order a plan: a pending service and its invoice, due now */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        invoice: components["schemas"]["Invoice"];
+                        service: components["schemas"]["Service"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listPaymentMethods: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Saved payment methods */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["PaymentMethod"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createPaymentMethod: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    make_default?: boolean;
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Save a payment method from the gateway's client-side token (the Idempotency-Key is passed to the gateway) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentMethod"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deletePaymentMethod: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                pm_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    setDefaultPaymentMethod: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                pm_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listPayments: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Card payments, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Payment"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listScheduledChanges: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                service_id?: string;
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of changes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ScheduledChange"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createScheduledChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduledChangeInput"];
+            };
+        };
+        responses: {
+            /** @description Scheduled; a reminder goes out 24 h before. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduledChange"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getScheduledChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                change_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduledChange"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    cancelScheduledChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                change_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Cancelled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduledChange"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listServices: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                status?: string;
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's services, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Service"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getService: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One service */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listServiceAddons: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A service's add-ons, by add-on id */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ServiceAddon"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    addServiceAddon: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Id or slug. */
+                    addon_id: string;
+                    /** @description Units to add (default 1). */
+                    quantity?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The add-on was added */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAddonChange"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    removeServiceAddon: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+                /** @description Id or slug. */
+                addon_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Units to remove; 0 or absent = all the next term would have. */
+                    quantity?: number;
+                    /** @enum {string} */
+                    when?: "end_of_term" | "now";
+                };
+            };
+        };
+        responses: {
+            /** @description The removal was made or scheduled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAddonChange"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    cancelService: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                    /** @enum {string} */
+                    when?: "end_of_term" | "now";
+                };
+            };
+        };
+        responses: {
+            /** @description Cancel a service (at the end of the term by default) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    changeServicePlan: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    cycle?: "monthly" | "quarterly" | "annual" | "biennial";
+                    /** @description Id or slug. */
+                    plan_id: string;
+                    /** @enum {string} */
+                    when?: "now" | "end_of_term";
+                };
+            };
+        };
+        responses: {
+            /** @description Change plan or cycle (upgrade now and prorated; downgrade at end of term by default) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        change: components["schemas"]["PlanChange"];
+                        credit: null | components["schemas"]["CreditEntry"];
+                        invoice: null | components["schemas"]["Invoice"];
+                        service: components["schemas"]["Service"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getServiceFreeTier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FreeTierStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createServiceLoginUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginURL"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listServicePlanChanges: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A service's plan changes, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["PlanChange"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    powerService: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PowerInput"];
+            };
+        };
+        responses: {
+            /** @description Done at the backend. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PowerResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getServiceRecovery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryConfig"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    setServiceRecovery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecoveryInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryConfig"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deleteServiceRecovery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listRecoveryAttempts: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of attempts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RecoveryAttempt"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listServiceTaskTypes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every task type. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["TaskType"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listServiceUsage: {
+        parameters: {
+            query?: {
+                /** @description RFC 3339; inclusive (default until less 24 h). */
+                since?: string;
+                /** @description RFC 3339; exclusive (default now). */
+                until?: string;
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of samples. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["UsageSample"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listTasks: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                service_id?: string;
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tasks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ScheduledTask"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduledTaskInput"];
+            };
+        };
+        responses: {
+            /** @description Created, with a preview of the next five runs. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduledTask"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    previewTaskSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    cron: string;
+                    /** @default UTC */
+                    time_zone?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The next due times, and when they would start given the maintenance windows. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePreview"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduledTask"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deleteTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    updateTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduledTaskPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduledTask"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listTaskRuns: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of runs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["TaskRun"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getTaskRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                task_id: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRun"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listAddons: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The public add-on catalog */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Addon"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListAccounts: {
+        parameters: {
+            query?: {
+                /** @description An account id, or part of a name or member's email (at most 200 characters). */
+                q?: string;
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of accounts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["StaffAccount"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminUpdateBillingProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    country?: string | null;
+                    currency?: string | null;
+                    tax_exempt?: boolean | null;
+                    tax_id?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Set any profile field, tax exemption and currency included (staff admin) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingProfile"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminAdjustCredit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: int64
+                     * @description Minor units of the currency (cents for USD).
+                     */
+                    amount: number;
+                    description: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Adjust an account's credit (signed amount; never below zero) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditEntry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminRefundCredit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: int64
+                     * @description Minor units of the currency (cents for USD).
+                     */
+                    amount: number;
+                    payment_id: string;
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Refund credit to the card of a payment (202: the gateway is called by a job) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminCreateInvoice: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    draft?: boolean;
+                    due_days?: number;
+                    lines: {
+                        description: string;
+                        quantity: number;
+                        /**
+                         * Format: int64
+                         * @description Minor units of the currency (cents for USD).
+                         */
+                        unit_amount: number;
+                    }[];
+                    memo?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Invoice an account for custom lines */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListAddons: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every add-on (staff) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Addon"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminCreateAddon: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddonInput"];
+            };
+        };
+        responses: {
+            /** @description Create an add-on (staff admin) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Addon"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminReplaceAddon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id or slug. */
+                addon_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddonInput"];
+            };
+        };
+        responses: {
+            /** @description Replace an add-on (staff admin) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Addon"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminArchiveAddon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id or slug. */
+                addon_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminCreateAnnouncement: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A path under the public URL or an https URL. */
+                    link?: string;
+                    message: string;
+                    title: string;
+                };
+            };
+        };
+        responses: {
+            /** @description What was queued. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        discord: number;
+                        emails: number;
+                        in_app: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListAuditEvents: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                account_id?: string;
+                actor_id?: string;
+                /** @description Exact action, or a prefix ending in "." such as "auth." */
+                action?: string;
+                target_type?: string;
+                target_id?: string;
+                result?: "success" | "failure" | "denied";
+                since?: string;
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["AuditEvent"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListBillingRuns: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Recent billing runs, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["BillingRun"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminStartBillingRun: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: date-time */
+                    as_of?: string;
+                    steps?: ("generate" | "apply_credit" | "auto_topup" | "charge" | "remind" | "suspend" | "terminate")[];
+                };
+            };
+        };
+        responses: {
+            /** @description Trigger a billing run (every step, or the ones named) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGetBillingRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One billing run and its steps */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingRun"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListCoupons: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every coupon (staff) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Coupon"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminCreateCoupon: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CouponInput"];
+            };
+        };
+        responses: {
+            /** @description Create a coupon (staff admin) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Coupon"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGetCoupon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                coupon_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One coupon (staff) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Coupon"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminUpdateCoupon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                coupon_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CouponPatch"];
+            };
+        };
+        responses: {
+            /** @description Change a coupon's limits, expiry or activity (staff admin) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Coupon"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListInvoices: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                status?: string;
+                account_id?: string;
+                service_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Invoices of every account, newest first (staff) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Invoice"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminIssueInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invoice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Number and open a draft invoice */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminMarkInvoiceUncollectible: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invoice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Stop dunning an open invoice */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminVoidInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invoice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Void an invoice; what it was paid returns to credit */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListJobKinds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Counts per kind and the age of the oldest due job. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["JobKindStats"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListFailedJobs: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                kind?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of jobs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["FailedJob"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminCancelJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminRetryJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListPlans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every plan (staff) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["AdminPlan"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminCreatePlan: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanInput"];
+            };
+        };
+        responses: {
+            /** @description Create a plan (staff admin) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminPlan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGetPlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id or slug. */
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One plan (staff) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminPlan"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminReplacePlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id or slug. */
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanInput"];
+            };
+        };
+        responses: {
+            /** @description Replace a plan (staff admin); services keep their locked price */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminPlan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminArchivePlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id or slug. */
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListPlugins: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every configured plugin. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Plugin"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminRestartPlugin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The plugin's state after the restart. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plugin"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListServices: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                status?: string;
+                account_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Services of every account, newest first (staff) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Service"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGetService: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One service (staff) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminRetryProvisioning: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Provision a failed service again */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminSuspendService: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    note?: string;
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Suspend a service for a reason (default admin) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminTerminateService: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Terminate a service now; its open invoices are voided */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminUnsuspendService: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The suspension to lift (admin, non_payment, budget, abuse, …); required. */
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The suspension was lifted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListTaxRates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tax rates by country (staff) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["TaxRate"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminSetTaxRate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                country: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    rate_ppm: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Set a country's tax rate (staff admin) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxRate"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminDeleteTaxRate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                country: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListUsers: {
+        parameters: {
+            query?: {
+                /** @description A user id, or part of an email address (at most 200 characters). */
+                q?: string;
+                /** @description true: staff users only; false: customers only. */
+                staff?: "true" | "false";
+                /** @description true: disabled users only; false: enabled users only. */
+                disabled?: "true" | "false";
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of users. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["StaffUser"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminDisableUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminEnableUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    logIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                    password: string;
+                    recovery_code?: string;
+                    totp_code?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A session token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        expires_at: string;
+                        token: string;
+                        /** @enum {string} */
+                        token_type: "Bearer";
+                        user: components["schemas"]["User"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    logOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    requestPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Status"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    confirmPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    new_password: string;
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    openBrowserSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                    password: string;
+                    recovery_code?: string;
+                    totp_code?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The session is in the cookie; its CSRF token and the user. */
+            200: {
+                headers: {
+                    /** @description ezscale_session (HttpOnly, path /api/) and ezscale_csrf (path /). */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Send as X-CSRF-Token on state-changing requests. */
+                        csrf_token: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        user: components["schemas"]["User"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    closeBrowserSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    signUp: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    account_name?: string;
+                    email: string;
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created; a verification email is queued. */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        account: components["schemas"]["Account"];
+                        user: components["schemas"]["User"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description About this installation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"];
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    getCurrentUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The current user. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        accounts: components["schemas"]["Account"][];
+                        token: {
+                            /** @enum {string} */
+                            kind: "session" | "personal";
+                            scopes: string[];
+                        };
+                        user: components["schemas"]["User"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    confirmTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Two-factor is on; recovery codes are shown once. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    disableTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    enrollTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The secret, shown once. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        otpauth_url: string;
+                        secret: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    replaceRecoveryCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description New recovery codes, shown once. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getDiscordStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscordStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createDiscordInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invite. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscordInvite"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    linkDiscordAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The Discord user id (a snowflake). */
+                    discord_user_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new status; a role sync is scheduled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscordStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    unlinkDiscordAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The matrix. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    updateNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A Discord webhook URL for my discord channel; empty clears it. */
+                    discord_webhook?: string;
+                    preferences?: {
+                        /** @enum {string} */
+                        channel: "in_app" | "email" | "discord";
+                        enabled: boolean;
+                        type: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description The new matrix. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listNotifications: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                category?: "billing" | "support" | "system" | "services";
+                /** @description true: unread only. */
+                unread?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of notifications. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Notification"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    markAllNotificationsRead: {
+        parameters: {
+            query?: {
+                /** @description Only this category. */
+                category?: "billing" | "support" | "system" | "services";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        updated: number;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    streamNotifications: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    countUnreadNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unread counts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadCount"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    markNotificationRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["NotificationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notification. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notification"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    markNotificationUnread: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["NotificationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notification. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notification"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    current_password: string;
+                    new_password: string;
+                };
+            };
+        };
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listApiTokens: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tokens. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["APIToken"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createApiToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: date-time */
+                    expires_at?: string;
+                    name: string;
+                    scopes: ("account:read" | "account:write" | "billing:read" | "billing:write" | "services:read" | "services:write" | "admin:read" | "admin:write")[];
+                };
+            };
+        };
+        responses: {
+            /** @description The token; its secret is shown only here. */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        api_token: components["schemas"]["APIToken"];
+                        token: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    revokeApiToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    resendVerificationEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Status"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getOpenApiDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The merged OpenAPI document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        info: Record<string, never>;
+                        openapi: string;
+                        paths: Record<string, never>;
+                    };
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    listPlans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The public plan catalog with every cycle's price and saving (no token needed) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Plan"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    getPlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One orderable plan, by id or slug */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getUnsubscribePage: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    unsubscribe: {
+        parameters: {
+            query?: {
+                token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    token?: string;
+                };
+                "application/x-www-form-urlencoded": {
+                    /** @enum {string} */
+                    "List-Unsubscribe"?: "One-Click";
+                    token?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Unsubscribed (JSON, or an HTML page when the client accepts text/html). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Status"];
+                    "text/html": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    receivePaymentWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plugin: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description A payment gateway's webhook */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "applied" | "duplicate" | "ignored";
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
+}

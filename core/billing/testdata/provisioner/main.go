@@ -7,8 +7,18 @@
 //	fail_create = "always"      every Create fails
 //	fail_create = "<n>"         the first n Create attempts of a service fail
 //	fail_kind   = "invalid"     failures are InvalidInput (permanent),
+//	fail_kind   = "capacity"    Capacity (no room at the backend: retryable),
 //	                            otherwise Unavailable (retryable)
+//	fail_retry_after = "<dur>"  failures carry that retry-after hint
 //	fail_suspend = "always"     every Suspend fails (Unavailable)
+//	install = "wait"            Create answers PENDING (still installing);
+//	                            GetInfo answers PENDING until the file
+//	                            <state_dir>/<service id>.installed exists
+//	                            (then ACTIVE) or <service id>.install_failed
+//	                            does (then ERROR)
+//
+// A file <state_dir>/<service id>.fail_suspend also makes Suspend fail,
+// until the test removes it.
 package main
 
 import (
@@ -19,6 +29,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -32,6 +43,7 @@ type record struct {
 	Calls          []string          `json:"calls"` // operations that acted
 	Keys           map[string]string `json:"keys"`  // idempotency key → state returned
 	Options        map[string]string `json:"options"`
+	Polls          int               `json:"polls"` // GetInfo calls
 }
 
 type plugin struct {
@@ -39,10 +51,26 @@ type plugin struct {
 	dir string
 }
 
+// options are what the test backend reads of a service: staff set the
+// size and the failures on plans, customers may choose a hostname and a
+// location where the plan offers them.
+var options = sdk.Options{
+	sdk.StringOption("size", "plan size").OnPlan().MaxLen(16),
+	sdk.StringOption("fail_create", `"always" or how many first attempts fail`).OnPlan().Matching(`always|[0-9]+`),
+	sdk.EnumOption("fail_kind", "kind of the injected failures", "invalid", "unavailable", "capacity").OnPlan(),
+	sdk.StringOption("fail_retry_after", "the retry-after of the injected failures (a Go duration)").OnPlan().Matching(`[0-9]+(ms|s|m|h)`),
+	sdk.EnumOption("fail_suspend", "make every suspend fail", "always").OnPlan(),
+	sdk.IntOption("extra_ipv4", "IPv4 addresses besides the first").OnPlan().Range(0, 4),
+	sdk.StringOption("hostname", "the server's hostname").AtOrder().MaxLen(63).Matching(`[a-z0-9]([a-z0-9.-]*[a-z0-9])?`),
+	sdk.EnumOption("location", "where the server runs", "fra", "nyc", "sgp").OnPlan().AtOrder(),
+	sdk.EnumOption("install", `"wait": the server installs until the test marks it installed`, "wait").OnPlan(),
+}
+
 func (p *plugin) Describe() sdk.Description {
 	return sdk.Description{
 		Name: "testprov", Version: "1.0.0",
-		Schema: sdk.NewSchema().String("state_dir", sdk.Required()),
+		Schema:  sdk.NewSchema().String("state_dir", sdk.Required()),
+		Options: options,
 	}
 }
 
@@ -120,20 +148,38 @@ func stateOf(s string) pb.ServiceState {
 		return pb.ServiceState_SERVICE_STATE_SUSPENDED
 	case "terminated":
 		return pb.ServiceState_SERVICE_STATE_TERMINATED
+	case "pending":
+		return pb.ServiceState_SERVICE_STATE_PENDING
+	case "error":
+		return pb.ServiceState_SERVICE_STATE_ERROR
 	}
 	return pb.ServiceState_SERVICE_STATE_UNSPECIFIED
 }
 
 func failure(opts map[string]string, what string) error {
-	if opts["fail_kind"] == "invalid" {
+	ra, _ := time.ParseDuration(opts["fail_retry_after"])
+	switch opts["fail_kind"] {
+	case "invalid":
 		return sdk.FieldErrorf("plan_options", "%s refused by the test backend", what)
+	case "capacity":
+		return sdk.CapacityError(ra, "%s: no allocations satisfying the requirements", what)
 	}
-	return sdk.UnavailableError(0, "%s: the test backend is down", what)
+	return sdk.UnavailableError(ra, "%s: the test backend is down", what)
+}
+
+// marker reports whether the test left the file <state_dir>/<id>.<name>.
+func (p *plugin) marker(id, name string) bool {
+	_, err := os.Stat(filepath.Join(p.dir, id+"."+name))
+	return err == nil
 }
 
 func (p *plugin) Create(_ context.Context, r *pb.CreateRequest) (*pb.CreateResponse, error) {
 	opts := r.GetService().GetPlanOptions()
-	st, err := p.act(r.GetService(), r.GetIdempotencyKey(), "create", "active", func(rec *record) error {
+	next := "active"
+	if opts["install"] == "wait" {
+		next = "pending"
+	}
+	st, err := p.act(r.GetService(), r.GetIdempotencyKey(), "create", next, func(rec *record) error {
 		rec.CreateAttempts++
 		switch v := opts["fail_create"]; {
 		case v == "always":
@@ -154,8 +200,9 @@ func (p *plugin) Create(_ context.Context, r *pb.CreateRequest) (*pb.CreateRespo
 
 func (p *plugin) Suspend(_ context.Context, r *pb.SuspendRequest) (*pb.SuspendResponse, error) {
 	opts := r.GetService().GetPlanOptions()
+	id := r.GetService().GetServiceId()
 	st, err := p.act(r.GetService(), r.GetIdempotencyKey(), "suspend:"+r.GetReason(), "suspended", func(*record) error {
-		if opts["fail_suspend"] == "always" {
+		if opts["fail_suspend"] == "always" || p.marker(id, "fail_suspend") {
 			return failure(map[string]string{}, "suspend")
 		}
 		return nil
@@ -193,9 +240,22 @@ func (p *plugin) ChangePlan(_ context.Context, r *pb.ChangePlanRequest) (*pb.Cha
 func (p *plugin) GetInfo(_ context.Context, r *pb.GetInfoRequest) (*pb.GetInfoResponse, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	rec := p.load(r.GetService().GetServiceId())
+	id := r.GetService().GetServiceId()
+	rec := p.load(id)
 	if rec.ExternalID == "" {
 		return nil, sdk.Errorf(sdk.NotFound, "no such service")
+	}
+	rec.Polls++
+	if rec.State == "pending" {
+		switch {
+		case p.marker(id, "installed"):
+			rec.State = "active"
+		case p.marker(id, "install_failed"):
+			rec.State = "error"
+		}
+	}
+	if err := p.save(id, rec); err != nil {
+		return nil, err
 	}
 	return &pb.GetInfoResponse{Status: &pb.ServiceStatus{ExternalId: rec.ExternalID, State: stateOf(rec.State)}}, nil
 }

@@ -3,7 +3,8 @@
 // delivering to recipient "hang" blocks forever (ignoring cancellation), and
 // to "crash" exits the process mid-call; GetInfo of external id
 // "crash-once" exits the first time (remembered in config state_dir); the
-// config health = "unhealthy" | "hang" makes Health fail or block.
+// config health = "unhealthy" | "hang" makes Health fail or block; the file
+// "backend-down" in state_dir makes HealthCheck (the backend) unavailable.
 package main
 
 import (
@@ -34,7 +35,14 @@ func (p *plugin) Describe() sdk.Description {
 			String("token", sdk.Secret()).
 			String("health", sdk.OneOf("ok", "unhealthy", "hang"), sdk.Default("ok")).
 			String("state_dir"),
+		Options: testOptions,
 	}
+}
+
+// testOptions is the option declaration the host keeps in Info.
+var testOptions = sdk.Options{
+	sdk.IntOption("size", "plan size").OnPlan().Range(1, 8),
+	sdk.StringOption("hostname", "the server's name").AtOrder().MaxLen(63),
 }
 
 func (p *plugin) Configure(_ context.Context, cfg sdk.Config) error {
@@ -102,6 +110,11 @@ func (p *plugin) GetInfo(_ context.Context, r *pb.GetInfoRequest) (*pb.GetInfoRe
 	return &pb.GetInfoResponse{Status: status(r.GetService(), pb.ServiceState_SERVICE_STATE_ACTIVE)}, nil
 }
 func (p *plugin) HealthCheck(context.Context, *pb.HealthCheckRequest) (*pb.HealthCheckResponse, error) {
+	if dir, _ := p.stateDir.Load().(string); dir != "" {
+		if _, err := os.Stat(filepath.Join(dir, "backend-down")); err == nil {
+			return nil, sdk.UnavailableError(0, "panel unreachable")
+		}
+	}
 	return &pb.HealthCheckResponse{Message: fmt.Sprintf("created %d", p.created.Load())}, nil
 }
 

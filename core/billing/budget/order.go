@@ -1,0 +1,119 @@
+package budget
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/money"
+)
+
+// ReasonStopped is the reason of an order refused because the budget's
+// hard stop would hold the new service.
+const ReasonStopped = "budget_stopped"
+
+// Attach connects budget caps to billing: the credit ledger's hook (a check
+// after each debit, the override by paying), the order check (AdmitOrder)
+// and the check of a service that starts (ServiceStarted). core/app calls
+// it once while wiring, before jobs start.
+func (s *Service) Attach(b *billing.Billing) {
+	b.Ledger().AddHook(s.LedgerHook())
+	b.OnOrder(func(ctx context.Context, tx bun.Tx, svc *billing.Service, plan *billing.Plan) error {
+		return s.AdmitOrder(ctx, tx, NewService{AccountID: svc.AccountID, ID: svc.ID, Type: plan.ServiceType, Plan: plan.Slug,
+			Label: svc.Label, Cycle: string(svc.Cycle), Price: svc.Price})
+	})
+	b.OnServiceStatus(func(ctx context.Context, tx bun.Tx, svc *billing.Service, from string) error {
+		if svc.Status != billing.StatusActive || from != billing.StatusProvisioning {
+			return nil
+		}
+		return s.ServiceStarted(ctx, tx, svc.AccountID)
+	})
+}
+
+// NewService is a service being ordered, as the stop rule sees it.
+type NewService struct {
+	AccountID string
+	ID        string
+	Type      string
+	Plan      string // the plan's slug
+	Label     string
+	Cycle     string
+	Price     int64
+}
+
+// AdmitOrder refuses, in the order's transaction, a new service that the
+// account's hard stop would suspend at once: the hard stop is on and not
+// overridden this period, and the stop rule (the default: spend at the
+// limit) holds for the new service over the spend so far. A service the
+// rule spares (another service type, say) is admitted. Errors:
+// Unprocessable (budget_stopped).
+func (s *Service) AdmitOrder(ctx context.Context, tx bun.Tx, n NewService) error {
+	b := &Budget{}
+	err := tx.NewSelect().Model(b).Where("account_id = ?", n.AccountID).Scan(ctx)
+	if database.IsNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("budget: loading budget of %s: %w", n.AccountID, err)
+	}
+	if !b.HardStop {
+		return nil
+	}
+	now := s.now()
+	start, end := periodOf(now, b.ResetDay)
+	p := &Period{}
+	err = tx.NewSelect().Model(p).Where("account_id = ?", b.AccountID).Where("period_start = ?", start).Scan(ctx)
+	if err != nil && !database.IsNoRows(err) {
+		return fmt.Errorf("budget: loading period of %s: %w", b.AccountID, err)
+	}
+	if err == nil && p.OverriddenAt != nil {
+		return nil
+	}
+	spend, err := spendOf(ctx, tx, b, start, end)
+	if err != nil {
+		return err
+	}
+	services, err := candidates(ctx, tx, b.AccountID)
+	if err != nil {
+		return err
+	}
+	env, ruleErrs := envOf(b, spend, start, end, now, services)
+	env.ServiceID, env.ServiceType, env.ServicePlan, env.ServiceLabel, env.ServiceCycle, env.ServicePrice =
+		n.ID, n.Type, n.Plan, clip(n.Label, maxLabel), n.Cycle, n.Price
+	src := b.StopRule
+	if src == "" || len(ruleErrs) > 0 {
+		src = DefaultStopRule
+	}
+	stop, err := evalSource(src, env)
+	if err != nil {
+		// As in a check: a rule failing on the data leaves the default
+		// to decide.
+		src, stop = DefaultStopRule, env.SpendPercent >= 100
+	}
+	if !stop {
+		return nil
+	}
+	return apperr.New(apperr.Unprocessable,
+		"the account's budget hard stop is in force (%d%% of %s spent this period) and holds this service (stop rule: %s): "+
+			"raise the monthly limit or turn the hard stop off (a card payment while it holds services overrides it until %s)",
+		env.SpendPercent, money.New(b.MonthlyLimit, b.Currency), src, end.Format("2006-01-02")).WithReason(ReasonStopped)
+}
+
+// ServiceStarted queues a check, in tx, of an account one of whose
+// services has just started at its backend, when the account has a hard
+// stop: a service ordered before the stop was reached (its own order may
+// have reached it) is held like the others once it runs.
+func (s *Service) ServiceStarted(ctx context.Context, tx bun.Tx, accountID string) error {
+	on, err := tx.NewSelect().Model((*Budget)(nil)).Where("account_id = ?", accountID).Where("hard_stop = ?", true).Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("budget: loading budget of %s: %w", accountID, err)
+	}
+	if !on {
+		return nil
+	}
+	return s.enqueueCheck(ctx, tx, accountID, 0)
+}

@@ -1,0 +1,94 @@
+package billing_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/sdk"
+	pb "github.com/ezscale/platform/sdk/pluginv1"
+)
+
+// fakeCommunity stands in for the discord plugin: every Discord id is a
+// member, and each SyncRoles call is handed to the test.
+type fakeCommunity struct{ syncs chan *pb.SyncRolesRequest }
+
+func (f *fakeCommunity) Notifier(string) (sdk.Notifier, error) {
+	return nil, sdk.Errorf(sdk.NotSupported, "no notifier here")
+}
+func (f *fakeCommunity) Community(string) (sdk.Community, error) { return f, nil }
+func (f *fakeCommunity) CreateInvite(context.Context, *pb.CreateInviteRequest) (*pb.CreateInviteResponse, error) {
+	return &pb.CreateInviteResponse{Url: "https://discord.gg/x", Code: "x"}, nil
+}
+func (f *fakeCommunity) LinkUser(context.Context, *pb.LinkUserRequest) (*pb.LinkUserResponse, error) {
+	return &pb.LinkUserResponse{DisplayName: "Ada"}, nil
+}
+func (f *fakeCommunity) SyncRoles(_ context.Context, r *pb.SyncRolesRequest) (*pb.SyncRolesResponse, error) {
+	select {
+	case f.syncs <- r:
+	default: // the test has stopped reading
+	}
+	return &pb.SyncRolesResponse{}, nil
+}
+
+// await reads SyncRoles calls until one asks for roles (sorted); syncs of
+// one user may repeat a state (a sync re-checks the holdings after its
+// call), so calls with other roles on the way are skipped.
+func (f *fakeCommunity) await(t *testing.T, what string, roles ...string) {
+	t.Helper()
+	want := append([]string{}, roles...)
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case r := <-f.syncs:
+			if cmp.Equal(want, append([]string{}, r.GetDesiredRoles()...)) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("%s: no SyncRoles call with roles %v", what, want)
+		}
+	}
+}
+
+// TestCommunityRolesFollowServices: wired as core/app wires them (billing
+// is notify's HoldingsProvider and asks it for a role sync on every service
+// status change), a linked member of an account gets the vps role in the
+// Discord community when the account's VPS becomes active, and loses it
+// when the VPS is suspended.
+func TestCommunityRolesFollowServices(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		fc := &fakeCommunity{syncs: make(chan *pb.SyncRolesRequest, 256)}
+		tb := setup(t, db, setupOpts{notify: notify.Options{CommunityPlugin: "discord"}, wire: func(tb *testBundle) {
+			tb.notify.SetPlugins(fc)
+			tb.notify.SetHoldings(tb.b)
+			tb.b.SyncRolesOn(tb.notify)
+		}})
+		acc := tb.account(t)
+		const discordID = "111111111111111111"
+		if _, err := tb.notify.LinkDiscord(tb.ctx, "user-"+acc, discordID); err != nil {
+			t.Fatal(err)
+		}
+		fc.await(t, "after linking, nothing held")
+
+		plan := tb.plan(t, "vps-roles", 999, nil)
+		tb.credit(t, acc, 5000)
+		res, err := tb.b.Order(tb.ctx, acc, billing.OrderInput{PlanID: plan.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb.waitService(t, res.Service.ID, billing.StatusActive)
+		fc.await(t, "the VPS is active", "vps")
+
+		if _, err := tb.b.Suspend(tb.ctx, res.Service.ID, billing.SuspendAdmin, "test"); err != nil {
+			t.Fatal(err)
+		}
+		fc.await(t, "the VPS is suspended")
+	})
+}

@@ -1,0 +1,181 @@
+package pluginhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ezscale/platform/sdk"
+	pb "github.com/ezscale/platform/sdk/pluginv1"
+)
+
+// HealthStatus is the outcome of a plugin's latest health round.
+type HealthStatus string
+
+// Health statuses. A plugin is unknown until its first round has finished
+// (and again after each restart: a new process has not been checked yet).
+const (
+	HealthUnknown   HealthStatus = "unknown"
+	HealthHealthy   HealthStatus = "healthy"
+	HealthUnhealthy HealthStatus = "unhealthy"
+)
+
+// Health is what the supervisor last learned of a running plugin. A round
+// asks the plugin (PluginService.Health: can the process serve?) and, for a
+// provisioner, its backend (ProvisionerService.HealthCheck: does the panel
+// answer with our credentials?). A plugin that does not answer the first
+// question is killed and restarted; any other failure only makes it
+// unhealthy: restarting a plugin does not bring its backend back, and a
+// restart loop would hide the problem.
+type Health struct {
+	Status HealthStatus `json:"status"`
+	// Message is the plugin's or the backend's answer, or why the round
+	// failed ("backend: unavailable: connecting to VirtFusion: …").
+	Message string `json:"message"`
+	// CheckedAt is when the latest round finished; zero before the first.
+	CheckedAt time.Time `json:"checked_at"`
+	// Latency is the latest round's duration.
+	Latency time.Duration `json:"latency"`
+	// Failures counts consecutive unhealthy rounds.
+	Failures int `json:"failures"`
+}
+
+// healthHooks let the package's tests drive health rounds without waiting
+// on the wall clock.
+type healthHooks struct {
+	// ticks returns the channel rounds are triggered by, and a stop func;
+	// nil means a time.Ticker of HealthInterval.
+	ticks func() (<-chan time.Time, func())
+	// after is called when a round has been recorded.
+	after func(name string, h Health)
+}
+
+func (m *managed) healthTicks() (<-chan time.Time, func()) {
+	if f := m.h.opts.hooks.ticks; f != nil {
+		return f()
+	}
+	t := time.NewTicker(m.h.opts.HealthInterval)
+	return t.C, t.Stop
+}
+
+// healthRunner runs one instance's health rounds, at most one at a time,
+// outside the supervisor's loop, so a slow backend check never delays the
+// noticing of a crash.
+type healthRunner struct {
+	m        *managed
+	inst     *instance
+	ctx      context.Context
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	inflight bool
+}
+
+// start begins a round unless one is still running.
+func (r *healthRunner) start() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inflight {
+		return
+	}
+	r.inflight = true
+	r.wg.Go(func() {
+		r.m.healthRound(r.ctx, r.inst)
+		r.mu.Lock()
+		r.inflight = false
+		r.mu.Unlock()
+	})
+}
+
+// healthRound asks the plugin, then (for a provisioner) its backend, and
+// records the outcome. A plugin that does not answer is killed.
+func (m *managed) healthRound(ctx context.Context, inst *instance) {
+	o := m.h.opts
+	start := time.Now()
+	hctx, cancel := context.WithTimeout(ctx, o.HealthTimeout)
+	resp, rawErr := pb.NewPluginServiceClient(inst.cc).Health(hctx, &pb.HealthRequest{})
+	overran := errors.Is(hctx.Err(), context.DeadlineExceeded)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	if rawErr != nil && (overran || processLost(rawErr)) {
+		// No answer: the process is wedged (or gone). Kill it; the
+		// supervisor restarts it. An answer, even an error, is not this.
+		m.h.metrics.healthChecks.WithLabelValues(m.spec.Name, "unresponsive").Inc()
+		inst.killHung(fmt.Errorf("health check failed, plugin killed: %w", sdk.FromStatus(rawErr)))
+		return
+	}
+	err := sdk.FromStatus(rawErr)
+	msg := resp.GetMessage()
+	if err != nil {
+		// The plugin answers but reports a problem: keep it running and
+		// show the problem to admins.
+		m.recordHealth(inst, start, HealthUnhealthy, "plugin: "+err.Error(), true)
+		return
+	}
+	if !slices.Contains(sdk.DescribedKinds(inst.desc), sdk.KindProvisioner) {
+		m.recordHealth(inst, start, HealthHealthy, msg, false)
+		return
+	}
+	// The backend check talks to the panel: it gets a call's deadline, not
+	// the health check's, and overrunning it says the backend is slow,
+	// not that the plugin is wedged, so it does not kill the plugin.
+	bctx, cancel := context.WithTimeout(ctx, m.timeout(pb.ProvisionerService_HealthCheck_FullMethodName))
+	bresp, err := sdk.NewProvisionerClient(inst.cc).HealthCheck(bctx, &pb.HealthCheckRequest{})
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		m.recordHealth(inst, start, HealthUnhealthy, fmt.Sprintf("backend: no answer within %s", m.timeout(pb.ProvisionerService_HealthCheck_FullMethodName)), false)
+	case err != nil:
+		m.recordHealth(inst, start, HealthUnhealthy, "backend: "+err.Error(), false)
+	default:
+		m.recordHealth(inst, start, HealthHealthy, bresp.GetMessage(), false)
+	}
+}
+
+// recordHealth stores a round's outcome for inst (ignored when inst is no
+// longer the running instance), updates the metrics and logs changes.
+// pluginErr also makes the message the plugin's last error.
+func (m *managed) recordHealth(inst *instance, start time.Time, status HealthStatus, msg string, pluginErr bool) {
+	now := time.Now()
+	latency := now.Sub(start)
+	m.mu.Lock()
+	if m.inst != inst {
+		m.mu.Unlock()
+		return
+	}
+	prev := m.health
+	h := Health{Status: status, Message: msg, CheckedAt: now, Latency: latency}
+	if status == HealthUnhealthy {
+		h.Failures = prev.Failures + 1
+	}
+	m.health = h
+	if pluginErr {
+		m.lastErr = msg
+	}
+	m.mu.Unlock()
+
+	met := m.h.metrics
+	met.healthChecks.WithLabelValues(m.spec.Name, string(status)).Inc()
+	met.healthLatency.WithLabelValues(m.spec.Name).Observe(latency.Seconds())
+	healthy := 0.0
+	if status == HealthHealthy {
+		healthy = 1
+	}
+	met.healthy.WithLabelValues(m.spec.Name).Set(healthy)
+	switch {
+	case status == HealthUnhealthy && (prev.Status != HealthUnhealthy || prev.Message != msg):
+		m.log.Warn("plugin unhealthy", "error", msg, "latency", latency)
+	case status == HealthHealthy && prev.Status == HealthUnhealthy:
+		m.log.Info("plugin healthy again", "message", msg, "latency", latency)
+	}
+	if f := m.h.opts.hooks.after; f != nil {
+		f(m.spec.Name, h)
+	}
+}
