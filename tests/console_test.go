@@ -310,18 +310,61 @@ func TestConsoleCustomerWalk(t *testing.T) {
 	do(t, ctx, "opening the menu", click(`.menu-toggle`), chromedp.WaitVisible(chromedp.CSS(`#nav a[href="/invoices"]`)))
 	do(t, ctx, "back to a desktop's width", chromedp.EmulateViewport(1280, 900))
 
-	// Staff suspend the service in the staff console; the customer's view
-	// shows it.
+	// Staff find the customer by email, open the account and suspend the
+	// service there; the customer's view shows it.
 	staff := newTab(t)
-	do(t, staff, "staff logging in", chromedp.Navigate(base+"/staff/services"),
+	do(t, staff, "staff logging in", chromedp.Navigate(base+"/staff"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
 		fill(`input[name=email]`, "ops@example.net"), fill(`input[name=password]`, "staff password for tests"),
 		click(`button[type=submit]`),
+		chromedp.WaitVisible(chromedp.CSS(`a.card[href="/staff/accounts"]`)))
+	checkPage(t, staff, "staff-home")
+	do(t, staff, "finding the customer", click(`nav a[href="/staff/accounts"]`),
+		fill(`input[name=q]`, "grace@"), click(`form.filters button[type=submit]`),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-account="`+cp.account+`"]`)))
+	checkPage(t, staff, "staff-accounts")
+	do(t, staff, "opening the account", click(`tr[data-account="`+cp.account+`"] a`),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-service="`+svc+`"]`)))
-	checkPage(t, staff, "staff-services")
-	do(t, staff, "suspending", click(`tr[data-service="`+svc+`"] button.link`),
+	checkPage(t, staff, "staff-account")
+	do(t, staff, "suspending", click(`tr[data-service="`+svc+`"] button[data-action=suspend]`),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-service="`+svc+`"] [data-status=suspended]`)))
 	do(t, ctx, "the customer's view", chromedp.Navigate(base+"/services/"+svc), chromedp.WaitVisible(chromedp.CSS(`.section-head [data-status=suspended]`)))
+
+	// The account's other tabs: invoices, credit (with an adjustment), audit.
+	do(t, staff, "the account's invoices", click(`.tabs a[href$="/invoices"]`), chromedp.WaitVisible(chromedp.CSS(`tr[data-invoice]`)))
+	checkPage(t, staff, "staff-account-invoices")
+	do(t, staff, "adjusting the account's credit", click(`.tabs a[href$="/credit"]`),
+		fill(`input[name=amount]`, "-5"), fill(`input[name=description]`, "Goodwill correction"),
+		click(`form[aria-label="Adjust credit"] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`form .success`)))
+	if got := text(t, staff, `form .success`); !strings.Contains(got, "-$5.00") {
+		t.Errorf("the adjustment reads %q, want -$5.00", got)
+	}
+	checkPage(t, staff, "staff-account-credit")
+	do(t, staff, "the account's audit events", click(`.tabs a[href$="/audit"]`),
+		chromedp.WaitVisible(chromedp.CSS(`table[data-audit]`)))
+	if got := text(t, staff, `table[data-audit]`); !strings.Contains(got, "service.suspend") {
+		t.Errorf("the account's audit events do not show the suspension:\n%s", got)
+	}
+	checkPage(t, staff, "staff-account-audit")
+
+	// Users: the customer by email, with its accounts a click away.
+	do(t, staff, "searching users", chromedp.Navigate(base+"/staff/accounts?who=users&q=grace"),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-user] a[href^="/staff/accounts?q="]`)))
+	checkPage(t, staff, "staff-users")
+
+	// Services, filtered to the account; audit filtered by action; plugins;
+	// jobs.
+	do(t, staff, "services of the account", chromedp.Navigate(base+"/staff/services?account_id="+cp.account),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-service="`+svc+`"] button[data-action=unsuspend]`)))
+	checkPage(t, staff, "staff-services")
+	do(t, staff, "audit events by action", chromedp.Navigate(base+"/staff/audit"),
+		fill(`input[name=action]`, "billing."), click(`form.filters button[type=submit]`),
+		chromedp.WaitVisible(chromedp.CSS(`table[data-audit]`)))
+	checkPage(t, staff, "staff-audit")
+	do(t, staff, "plugins", chromedp.Navigate(base+"/staff/plugins"), chromedp.WaitVisible(chromedp.CSS(`tr[data-plugin=virtfusion] [data-state=running]`)))
+	checkPage(t, staff, "staff-plugins")
+	do(t, staff, "jobs", chromedp.Navigate(base+"/staff/jobs"), chromedp.WaitVisible(chromedp.CSS(`form.filters`)))
+	checkPage(t, staff, "staff-jobs")
 
 	// Log out: the session is gone, and so is the console's access.
 	do(t, ctx, "logging out", click(`button[data-action=logout]`), chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)))
