@@ -57,6 +57,9 @@ billing {
 provisioning {
   usage_interval = "10s"
 }
+sandbox {
+  mail_url = "http://127.0.0.1:8025/"
+}
 plugin "email" {
   path = %q
   config {
@@ -317,7 +320,8 @@ func TestConsoleCustomerWalk(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
 		fill(`input[name=email]`, "ops@example.net"), fill(`input[name=password]`, "staff password for tests"),
 		click(`button[type=submit]`),
-		chromedp.WaitVisible(chromedp.CSS(`a.card[href="/staff/accounts"]`)))
+		chromedp.WaitVisible(chromedp.CSS(`a.card[href="/staff/accounts"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-sandbox] a[href="http://127.0.0.1:8025/"]`)))
 	checkPage(t, staff, "staff-home")
 	do(t, staff, "finding the customer", click(`nav a[href="/staff/accounts"]`),
 		fill(`input[name=q]`, "grace@"), click(`form.filters button[type=submit]`),
@@ -365,6 +369,36 @@ func TestConsoleCustomerWalk(t *testing.T) {
 	checkPage(t, staff, "staff-plugins")
 	do(t, staff, "jobs", chromedp.Navigate(base+"/staff/jobs"), chromedp.WaitVisible(chromedp.CSS(`form.filters`)))
 	checkPage(t, staff, "staff-jobs")
+
+	// The catalog: edit a plan; a coupon refused next to its field, then
+	// created; a tax rate set.
+	do(t, staff, "plans", chromedp.Navigate(base+"/staff/catalog"), click(`tr[data-plan=vps-small] button[data-action=edit]`),
+		fill(`form[data-form=plan] input[name=description]`, "Two vCPU, for small sites"),
+		click(`form[data-form=plan] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`p.success`)))
+	checkPage(t, staff, "staff-catalog-plans")
+	do(t, staff, "add-ons", click(`.tabs a[href="/staff/catalog/addons"]`), chromedp.WaitVisible(chromedp.CSS(`tr[data-addon], .empty`)))
+	checkPage(t, staff, "staff-catalog-addons")
+	do(t, staff, "a refused coupon", click(`.tabs a[href="/staff/catalog/coupons"]`),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-coupon=WELCOME10]`)), click(`button[data-action=new-coupon]`),
+		fill(`form[data-form=coupon-new] input[name=code]`, "SPRING"), fill(`form[data-form=coupon-new] input[name=percent]`, "0"),
+		click(`form[data-form=coupon-new] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`form[data-form=coupon-new] .field.invalid .error`)))
+	checkPage(t, staff, "staff-catalog-coupon-errors")
+	do(t, staff, "a coupon", fill(`form[data-form=coupon-new] input[name=percent]`, "15"),
+		click(`form[data-form=coupon-new] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`tr[data-coupon=SPRING]`)))
+	checkPage(t, staff, "staff-catalog-coupons")
+	do(t, staff, "a tax rate", click(`.tabs a[href="/staff/catalog/tax-rates"]`),
+		fill(`form[data-form=tax-rate] input[name=country]`, "de"), fill(`form[data-form=tax-rate] input[name=name]`, "VAT"),
+		fill(`form[data-form=tax-rate] input[name=rate]`, "19"), click(`form[data-form=tax-rate] button[type=submit]`),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-country=DE]`)))
+	if got := text(t, staff, `tr[data-country=DE]`); !strings.Contains(got, "19") {
+		t.Errorf("the tax rate row reads %q", got)
+	}
+	checkPage(t, staff, "staff-catalog-tax-rates")
+
+	// At a phone's width the staff tables fold into cards.
+	do(t, staff, "staff at a phone's width", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/staff/accounts/"+cp.account),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-service="`+svc+`"]`)), chromedp.WaitNotVisible(chromedp.CSS(`#nav`)))
+	checkPage(t, staff, "staff-account-phone")
 
 	// Log out: the session is gone, and so is the console's access.
 	do(t, ctx, "logging out", click(`button[data-action=logout]`), chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)))
