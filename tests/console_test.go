@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
@@ -21,8 +22,9 @@ import (
 
 // consolePlatform is a core serving the console at a fixed loopback
 // address (the public URL its emails link to) with the provisioners on the
-// fakes, the email plugin on a test SMTP server, a staff admin and the demo
-// catalog.
+// fakes, the email plugin on a test SMTP server, a staff admin and a staff
+// support member, and the demo catalog; as a sandbox, it names a mail
+// catcher.
 type consolePlatform struct {
 	*platform
 	base string
@@ -99,9 +101,11 @@ plugin "kasm" {
 	if err := os.WriteFile(cfg, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, out := run(t, "staff password for tests\n", "admin", "create", "--config", cfg,
-		"--email", "ops@example.net", "--role", "admin", "--password-stdin"); code != 0 {
-		t.Fatalf("ezscale admin create: exit %d\n%s", code, out)
+	for _, m := range []struct{ email, role string }{{"ops@example.net", "admin"}, {"helpdesk@example.net", "support"}} {
+		if code, out := run(t, "staff password for tests\n", "admin", "create", "--config", cfg,
+			"--email", m.email, "--role", m.role, "--password-stdin"); code != 0 {
+			t.Fatalf("ezscale admin create: exit %d\n%s", code, out)
+		}
 	}
 	root, err := testbin.Root()
 	if err != nil {
@@ -395,10 +399,50 @@ func TestConsoleCustomerWalk(t *testing.T) {
 	}
 	checkPage(t, staff, "staff-catalog-tax-rates")
 
+	// A billing run by hand, followed until its step settles; an
+	// announcement to everyone.
+	do(t, staff, "a billing run", chromedp.Navigate(base+"/staff/billing-runs"),
+		click(`form[data-form=billing-run] input[value=remind]`), click(`form[data-form=billing-run] button[type=submit]`),
+		chromedp.WaitVisible(chromedp.CSS(`section p.success`)))
+	checkPage(t, staff, "staff-billing-runs")
+	do(t, staff, "an announcement", chromedp.Navigate(base+"/staff/announcements"),
+		fill(`input[name=title]`, "Maintenance on Sunday"), fill(`textarea[name=message]`, "The control panel is read-only from 02:00 to 03:00 UTC."),
+		click(`form[data-form=announcement] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`form .success`)))
+	checkPage(t, staff, "staff-announcements")
+
 	// At a phone's width the staff tables fold into cards.
 	do(t, staff, "staff at a phone's width", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/staff/accounts/"+cp.account),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-service="`+svc+`"]`)), chromedp.WaitNotVisible(chromedp.CSS(`#nav`)))
 	checkPage(t, staff, "staff-account-phone")
+
+	// A support member's navigation lists only the pages their role
+	// reaches, and each of those loads without a refusal.
+	support := newTab(t)
+	do(t, support, "support logging in", chromedp.Navigate(base+"/staff"),
+		fill(`input[name=email]`, "helpdesk@example.net"), fill(`input[name=password]`, "staff password for tests"),
+		click(`button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`a.card[href="/staff/accounts"]`)))
+	nav, err := chromedp.Run(support, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#nav a')].map(a => a.getAttribute('href'))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantNav := []string{"/staff", "/staff/accounts", "/staff/services", "/staff/billing-runs", "/staff/catalog"}
+	if diff := cmp.Diff(wantNav, nav); diff != "" {
+		t.Errorf("a support member's navigation (-want +got):\n%s", diff)
+	}
+	for _, href := range append(wantNav[1:], "/staff/accounts/"+cp.account, "/staff/accounts/"+cp.account+"/credit") {
+		do(t, support, "support opening "+href, chromedp.Navigate(base+href), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
+		waitJS(t, support, href+" loaded", `!document.querySelector('main .loading')`)
+		if n, err := chromedp.Run(support, chromedp.Evaluate[int](`document.querySelectorAll('main .alert').length`)); err != nil || n != 0 {
+			t.Errorf("%s shows a refusal to a support member:\n%s", href, text(t, support, `main`))
+		}
+		if n, err := chromedp.Run(support, chromedp.Evaluate[int](`document.querySelectorAll('main button[data-action], form[data-form]').length`)); err != nil || n != 0 {
+			t.Errorf("%s offers a support member actions their role cannot take", href)
+		}
+	}
+	do(t, support, "support at an admin page", chromedp.Navigate(base+"/staff/audit"), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
+	if got := text(t, support, `main h1`); got != "Page not found" {
+		t.Errorf("a support member at /staff/audit sees %q, want the not-found page", got)
+	}
 
 	// Log out: the session is gone, and so is the console's access.
 	do(t, ctx, "logging out", click(`button[data-action=logout]`), chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)))
