@@ -339,8 +339,24 @@ func TestConsoleCustomerWalk(t *testing.T) {
 	do(t, ctx, "the customer's view", chromedp.Navigate(base+"/services/"+svc), chromedp.WaitVisible(chromedp.CSS(`.section-head [data-status=suspended]`)))
 
 	// The account's other tabs: invoices, credit (with an adjustment), audit.
-	do(t, staff, "the account's invoices", click(`.tabs a[href$="/invoices"]`), chromedp.WaitVisible(chromedp.CSS(`tr[data-invoice]`)))
+	// Two draft invoices: staff void one and issue the other (which the
+	// account's credit then pays).
+	var voided, issued struct {
+		ID string `json:"id"`
+	}
+	for _, d := range []*struct {
+		ID string `json:"id"`
+	}{&voided, &issued} {
+		cp.must(t, 201, "POST", "/api/v1/admin/accounts/"+cp.account+"/invoices", cp.staff,
+			map[string]any{"draft": true, "lines": []map[string]any{{"description": "Setup fee", "quantity": 1, "unit_amount": 2500}}}, d)
+	}
+	voidRow, issueRow := `tr[data-invoice="`+voided.ID+`"]`, `tr[data-invoice="`+issued.ID+`"]`
+	do(t, staff, "the account's invoices", click(`.tabs a[href$="/invoices"]`), chromedp.WaitVisible(chromedp.CSS(voidRow+` [data-status=draft]`)))
 	checkPage(t, staff, "staff-account-invoices")
+	do(t, staff, "voiding a draft", click(voidRow+` button[data-action=void]`), fill(voidRow+` .confirm input`, "Agreed with the customer"),
+		click(voidRow+` button[data-action=void-confirm]`), chromedp.WaitVisible(chromedp.CSS(voidRow+` [data-status=void]`)),
+		click(issueRow+` button[data-action=issue]`))
+	waitJS(t, staff, "the issued invoice", `!!document.querySelector('`+issueRow+` [data-status=open], `+issueRow+` [data-status=paid]')`)
 	do(t, staff, "adjusting the account's credit", click(`.tabs a[href$="/credit"]`),
 		fill(`input[name=amount]`, "-5"), fill(`input[name=description]`, "Goodwill correction"),
 		click(`form[aria-label="Adjust credit"] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`form .success`)))
