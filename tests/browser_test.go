@@ -175,6 +175,10 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if os.Getenv("EZSCALE_SCREENSHOTS") != "1" {
 		return
 	}
+	// From the top, so the sticky header is not painted over the page.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.scrollTo(0, 0); true`)); err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
