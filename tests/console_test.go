@@ -432,7 +432,8 @@ func TestConsoleCustomerWalk(t *testing.T) {
 	checkPage(t, staff, "staff-account-phone")
 
 	// A support member's navigation lists only the pages their role
-	// reaches, and each of those loads without a refusal.
+	// reaches, and each of those loads without a refusal, offering no
+	// action the role cannot take, in at most three API calls.
 	support := newTab(t)
 	do(t, support, "support logging in", chromedp.Navigate(base+"/staff"),
 		fill(`input[name=email]`, "helpdesk@example.net"), fill(`input[name=password]`, "staff password for tests"),
@@ -445,7 +446,7 @@ func TestConsoleCustomerWalk(t *testing.T) {
 	if diff := cmp.Diff(wantNav, nav); diff != "" {
 		t.Errorf("a support member's navigation (-want +got):\n%s", diff)
 	}
-	for _, href := range append(wantNav[1:], "/staff/accounts/"+cp.account, "/staff/accounts/"+cp.account+"/credit") {
+	for _, href := range append(wantNav, "/staff/accounts/"+cp.account, "/staff/accounts/"+cp.account+"/credit") {
 		do(t, support, "support opening "+href, chromedp.Navigate(base+href), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
 		waitJS(t, support, href+" loaded", `!document.querySelector('main .loading')`)
 		if n, err := chromedp.Run(support, chromedp.Evaluate[int](`document.querySelectorAll('main .alert').length`)); err != nil || n != 0 {
@@ -453,6 +454,15 @@ func TestConsoleCustomerWalk(t *testing.T) {
 		}
 		if n, err := chromedp.Run(support, chromedp.Evaluate[int](`document.querySelectorAll('main button[data-action], form[data-form]').length`)); err != nil || n != 0 {
 			t.Errorf("%s offers a support member actions their role cannot take", href)
+		}
+		// A view makes at most three API calls to render (the shell's
+		// GET /api/v1/me is made once per visit, not per view).
+		calls, err := chromedp.Run(support, chromedp.Evaluate[[]string](`performance.getEntriesByType('resource').map(e => new URL(e.name).pathname).filter(p => p.startsWith('/api/') && p !== '/api/v1/me')`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) > 3 {
+			t.Errorf("%s made %d API calls to render, want at most 3: %v", href, len(calls), calls)
 		}
 	}
 	do(t, support, "support at an admin page", chromedp.Navigate(base+"/staff/audit"), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
