@@ -339,24 +339,30 @@ func TestConsoleCustomerWalk(t *testing.T) {
 	do(t, ctx, "the customer's view", chromedp.Navigate(base+"/services/"+svc), chromedp.WaitVisible(chromedp.CSS(`.section-head [data-status=suspended]`)))
 
 	// The account's other tabs: invoices, credit (with an adjustment), audit.
-	// Two draft invoices: staff void one and issue the other (which the
-	// account's credit then pays).
-	var voided, issued struct {
+	// Staff void a draft invoice; they write a new one in the console (a
+	// refusal shows at its field), keep it as a draft, then issue it (the
+	// account's credit then pays it).
+	var voided struct {
 		ID string `json:"id"`
 	}
-	for _, d := range []*struct {
-		ID string `json:"id"`
-	}{&voided, &issued} {
-		cp.must(t, 201, "POST", "/api/v1/admin/accounts/"+cp.account+"/invoices", cp.staff,
-			map[string]any{"draft": true, "lines": []map[string]any{{"description": "Setup fee", "quantity": 1, "unit_amount": 2500}}}, d)
-	}
-	voidRow, issueRow := `tr[data-invoice="`+voided.ID+`"]`, `tr[data-invoice="`+issued.ID+`"]`
+	cp.must(t, 201, "POST", "/api/v1/admin/accounts/"+cp.account+"/invoices", cp.staff,
+		map[string]any{"draft": true, "lines": []map[string]any{{"description": "Setup fee", "quantity": 1, "unit_amount": 2500}}}, &voided)
+	voidRow := `tr[data-invoice="` + voided.ID + `"]`
 	do(t, staff, "the account's invoices", click(`.tabs a[href$="/invoices"]`), chromedp.WaitVisible(chromedp.CSS(voidRow+` [data-status=draft]`)))
-	checkPage(t, staff, "staff-account-invoices")
 	do(t, staff, "voiding a draft", click(voidRow+` button[data-action=void]`), fill(voidRow+` .confirm input`, "Agreed with the customer"),
-		click(voidRow+` button[data-action=void-confirm]`), chromedp.WaitVisible(chromedp.CSS(voidRow+` [data-status=void]`)),
-		click(issueRow+` button[data-action=issue]`))
-	waitJS(t, staff, "the issued invoice", `!!document.querySelector('`+issueRow+` [data-status=open], `+issueRow+` [data-status=paid]')`)
+		click(voidRow+` button[data-action=void-confirm]`), chromedp.WaitVisible(chromedp.CSS(voidRow+` [data-status=void]`)))
+	do(t, staff, "a refused invoice", click(`button[data-action=new-invoice]`),
+		fill(`form[data-form=invoice] input[name="lines[0].description"]`, "Migration help, second day"),
+		fill(`form[data-form=invoice] input[name="lines[0].unit_amount"]`, "250"),
+		fill(`form[data-form=invoice] input[name=due_days]`, "400"),
+		click(`form[data-form=invoice] input[type=checkbox]`), click(`form[data-form=invoice] button[type=submit]`),
+		chromedp.WaitVisible(chromedp.CSS(`form[data-form=invoice] .field.invalid .error`)))
+	checkPage(t, staff, "staff-account-invoice-errors")
+	do(t, staff, "a draft invoice", fill(`form[data-form=invoice] input[name=due_days]`, "14"), click(`form[data-form=invoice] button[type=submit]`),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-invoice]:has([data-status=draft]) button[data-action=issue]`)))
+	checkPage(t, staff, "staff-account-invoices")
+	do(t, staff, "issuing the draft", click(`tr[data-invoice]:has([data-status=draft]) button[data-action=issue]`))
+	waitJS(t, staff, "the issued invoice", `!document.querySelector('tr[data-invoice] [data-status=draft]') && !!document.querySelector('tr[data-invoice] [data-status=paid], tr[data-invoice] [data-status=open]')`)
 	do(t, staff, "adjusting the account's credit", click(`.tabs a[href$="/credit"]`),
 		fill(`input[name=amount]`, "-5"), fill(`input[name=description]`, "Goodwill correction"),
 		click(`form[aria-label="Adjust credit"] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`form .success`)))
@@ -364,6 +370,11 @@ func TestConsoleCustomerWalk(t *testing.T) {
 		t.Errorf("the adjustment reads %q, want -$5.00", got)
 	}
 	checkPage(t, staff, "staff-account-credit")
+	do(t, staff, "the account's billing profile", click(`.tabs a[href$="/billing"]`),
+		fill(`form[data-form=billing-profile] input[name=tax_id]`, "DE123456789"),
+		click(`form[data-form=billing-profile] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`form[data-form=billing-profile] .success`)),
+		chromedp.WaitVisible(chromedp.CSS(`main .empty`)))
+	checkPage(t, staff, "staff-account-billing")
 	do(t, staff, "the account's audit events", click(`.tabs a[href$="/audit"]`),
 		chromedp.WaitVisible(chromedp.CSS(`table[data-audit]`)))
 	if got := text(t, staff, `table[data-audit]`); !strings.Contains(got, "service.suspend") {
@@ -446,7 +457,7 @@ func TestConsoleCustomerWalk(t *testing.T) {
 	if diff := cmp.Diff(wantNav, nav); diff != "" {
 		t.Errorf("a support member's navigation (-want +got):\n%s", diff)
 	}
-	for _, href := range append(wantNav, "/staff/accounts/"+cp.account, "/staff/accounts/"+cp.account+"/credit") {
+	for _, href := range append(wantNav, "/staff/accounts/"+cp.account, "/staff/accounts/"+cp.account+"/credit", "/staff/accounts/"+cp.account+"/billing") {
 		do(t, support, "support opening "+href, chromedp.Navigate(base+href), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
 		waitJS(t, support, href+" loaded", `!document.querySelector('main .loading')`)
 		if n, err := chromedp.Run(support, chromedp.Evaluate[int](`document.querySelectorAll('main .alert').length`)); err != nil || n != 0 {
