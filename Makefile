@@ -34,6 +34,17 @@ build: ## Build bin/ezscale and every plugin into bin/ezscale-plugin-<name>.
 		fi; \
 	done
 
+.PHONY: web
+web: ## Rebuild the web console into web/dist (commit the result): API types from the OpenAPI document, npm ci from the lockfile, type check, Vite build. Needs Node 20.19+ and npm.
+	$(GO) run ./core/cmd/ezscale openapi > web/openapi.json
+	cd web && npm ci --no-audit --no-fund && npm run gen && npm run check && npm run build
+	@mkdir -p tests/testdata
+	cp web/node_modules/axe-core/axe.min.js tests/testdata/axe.min.js
+
+.PHONY: screenshots
+screenshots: ## Run the console's browser walk in Chromium and save its pages' screenshots to docs/console/.
+	cd tests && EZSCALE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestConsoleCustomerWalk' .
+
 .PHONY: run
 run: build ## Run the platform on SQLite at http://127.0.0.1:8080 (data/ is created on first run).
 	$(BIN)/ezscale serve --config $(CONFIG)

@@ -36,7 +36,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	code := func() int {
+		defer closeBrowser()
+		return m.Run()
+	}()
+	os.Exit(code)
 }
 
 // privateCopy copies the plugin executable into the test's own directory,

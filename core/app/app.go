@@ -26,6 +26,7 @@ import (
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/budget"
+	"github.com/ezscale/platform/core/console"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
 	"github.com/ezscale/platform/core/intent"
@@ -41,6 +42,7 @@ import (
 	"github.com/ezscale/platform/core/scheduler"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
+	"github.com/ezscale/platform/web"
 )
 
 // App is one running `ezscale` process.
@@ -72,6 +74,8 @@ type App struct {
 	// outcomes after (task runs, provisioning creates).
 	Intents *intent.Store
 	HTTP    *httpapi.Server
+	// Console serves the embedded web console (web/dist).
+	Console *console.Handler
 
 	server   *http.Server
 	listener net.Listener
@@ -262,9 +266,14 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow, InvalidTokenLimit: cfg.Auth.InvalidTokenLimit,
+		PublicURL: cfg.Server.PublicURL,
 	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.NotificationsAPI{Notify: a.Notify},
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning}, &httpapi.ProjectsAPI{Projects: a.Projects},
 		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL})
+	if a.Console, err = console.New(web.Dist()); err != nil {
+		a.close(ctx)
+		return nil, fmt.Errorf("loading the web console: %w", err)
+	}
 	return a, nil
 }
 
@@ -299,17 +308,24 @@ func (a *App) MetricsAddr() string {
 	return a.metricsListener.Addr().String()
 }
 
-// Handler is the API listener's HTTP surface: the API, and /metrics only
-// when metrics have no listener of their own and a metrics token guards
-// them. The API listener is public; open metrics would tell anyone the
-// routes, traffic and plugin health of the platform.
+// Handler is the API listener's HTTP surface: the API (with the probes), the
+// web console on every other path, and /metrics only when metrics have no
+// listener of their own and a metrics token guards them. The API listener is
+// public; open metrics would tell anyone the routes, traffic and plugin
+// health of the platform. Without them /metrics is the API's 404, never a
+// console page.
 func (a *App) Handler() http.Handler {
-	if a.Config.Server.MetricsListen != "" || a.Config.Server.MetricsToken == "" {
-		return a.HTTP.Handler()
-	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", a.MetricsHandler())
-	mux.Handle("/", a.HTTP.Handler())
+	api := a.HTTP.Handler()
+	for _, p := range []string{"/api/", "/healthz", "/readyz"} {
+		mux.Handle(p, api)
+	}
+	if a.Config.Server.MetricsListen == "" && a.Config.Server.MetricsToken != "" {
+		mux.Handle("/metrics", a.MetricsHandler())
+	} else {
+		mux.Handle("/metrics", api)
+	}
+	mux.Handle("/", a.Console)
 	return mux
 }
 

@@ -141,10 +141,11 @@ func PrincipalFrom(ctx context.Context) *accounts.Principal {
 	return p
 }
 
-// authorize resolves the bearer token and checks the route's requirements.
+// authorize resolves the bearer token (or the browser's session cookie,
+// see browser.go) and checks the route's requirements.
 func (s *Server) authorize(rt Route, next HandlerFunc) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		token, hasToken := bearerToken(r)
+		token, hasToken, viaCookie := credential(r, rt)
 		if rt.Auth == Public && !hasToken {
 			return next(w, r)
 		}
@@ -155,6 +156,9 @@ func (s *Server) authorize(rt Route, next HandlerFunc) HandlerFunc {
 		if err != nil {
 			if apperr.CodeOf(err) != apperr.Unauthenticated {
 				return err
+			}
+			if viaCookie {
+				s.clearSessionCookies(w)
 			}
 			limited, lerr := s.invalidToken(r)
 			if lerr != nil {
@@ -168,6 +172,11 @@ func (s *Server) authorize(rt Route, next HandlerFunc) HandlerFunc {
 				return limited
 			}
 			return err
+		}
+		if viaCookie {
+			if err := s.checkCookieRequest(r, p, token); err != nil {
+				return err
+			}
 		}
 		ctx := context.WithValue(r.Context(), principalKey{}, p)
 		meta := audit.MetaFrom(ctx)

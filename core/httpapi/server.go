@@ -37,6 +37,9 @@ type Options struct {
 	// per SensitiveWindow (default 30); beyond it the client gets 429s
 	// and the audit log one event for the crossing.
 	InvalidTokenLimit int
+	// PublicURL is where customers reach the platform; browser session
+	// cookies are Secure when it is https.
+	PublicURL string
 }
 
 // Deps are the services the handlers call.

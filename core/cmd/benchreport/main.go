@@ -45,6 +45,7 @@ var baselines = []baseline{
 	{"github.com/ezscale/platform/plugins/kasm", "BenchmarkGetInfoViaPlugin", "BenchmarkGetUserDirectHTTP", "Kasm GetInfo through the plugin vs direct HTTP"},
 	{"github.com/ezscale/platform/plugins/discord", "BenchmarkDeliverInProcess", "BenchmarkDeliverDirect", "Discord delivery in-process vs the bare API client"},
 	{"github.com/ezscale/platform/plugins/discord", "BenchmarkDeliverPlugin", "BenchmarkDeliverDirect", "Discord delivery through gRPC vs the bare API client"},
+	{"github.com/ezscale/platform/tests", "BenchmarkConsoleLoad/dashboard", "BenchmarkConsoleLoad/static-page", "console: navigation to the dashboard interactive vs a static page of the same size, same server (headless Chromium)"},
 	{"github.com/ezscale/platform/tests", "BenchmarkProvisionerCall/plugin", "BenchmarkProvisionerCall/direct-http", "VirtFusion server read through the plugin host and process vs a plain HTTP GET to the fake"},
 	{"github.com/ezscale/platform/core/scheduler", "BenchmarkRunChunk/sqlite/intent", "BenchmarkRunChunk/sqlite/direct", "a chunk of 50 task runs with the record of backend actions vs without (SQLite)"},
 	{"github.com/ezscale/platform/core/scheduler", "BenchmarkRunChunk/postgres/intent", "BenchmarkRunChunk/postgres/direct", "a chunk of 50 task runs with the record of backend actions vs without (PostgreSQL)"},

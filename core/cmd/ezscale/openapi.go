@@ -10,7 +10,8 @@ import (
 )
 
 // openapiCmd prints the API document the server serves at
-// /api/v1/openapi.json, for client generators and the linter (make lint).
+// /api/v1/openapi.json, for client generators, the linter (make lint) and
+// the console's API types (make web).
 func openapiCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "openapi",
