@@ -34,9 +34,11 @@ type backupJSON struct {
 // the backups and snapshots made, the servers created) and answers the
 // plugins' reads from it. While held, a call takes effect and then waits
 // at the gate until the test releases it, so a test can kill a replica or
-// cut the database while calls are in flight.
+// cut the database while calls are in flight. Its time is the replicas'
+// (now), as a real backend's agrees with the core's.
 type fakeBackend struct {
 	url string
+	now func() time.Time
 
 	mu        sync.Mutex
 	calls     []backendCall
@@ -48,9 +50,9 @@ type fakeBackend struct {
 	changed   chan struct{} // closed and replaced on every call
 }
 
-func newFakeBackend(t testing.TB) *fakeBackend {
+func newFakeBackend(t testing.TB, now func() time.Time) *fakeBackend {
 	t.Helper()
-	f := &fakeBackend{restarted: map[string]time.Time{}, backups: map[string][]backupJSON{}, servers: map[string]string{},
+	f := &fakeBackend{now: now, restarted: map[string]time.Time{}, backups: map[string][]backupJSON{}, servers: map[string]string{},
 		changed: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /act", f.act)
@@ -126,7 +128,7 @@ func (f *fakeBackend) act(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	switch c.Action {
 	case "power_restart", "power_boot":
-		f.restarted[c.ServiceID] = time.Now().UTC()
+		f.restarted[c.ServiceID] = f.now()
 	case "snapshot", "backup":
 		f.backups[c.ServiceID] = append(f.backups[c.ServiceID], backupJSON{ID: "obj-" + c.Key, Name: c.Name, Type: c.Action, Status: "completed"})
 	case "run_script":

@@ -27,7 +27,7 @@ func BenchmarkCrashToResume(b *testing.B) {
 func benchCrash(b *testing.B) {
 	b.StopTimer()
 	env := schedConfigWith(b, database.Postgres, schedSettings{record: true, rescueAfter: "default"})
-	cores := startReplicas(b, env.cfgPath, 2)
+	cores := env.replicas(b, 2)
 	account, err := schedulertest.Account(context.Background(), env.open(b), "bench@example.net")
 	if err != nil {
 		b.Fatal(err)

@@ -42,12 +42,13 @@ func chunkTypes() []string {
 	return types
 }
 
-// dueNow inserts one task per service, of the given types, due now (daily
-// at 03:00 afterwards), so that the next due-tasks tick makes all their
-// runs at once: one chunk of up to scheduler.runs_per_job runs.
+// dueNow inserts one task per service, of the given types, due now on the
+// replicas' clock (daily at 03:00 afterwards), so that the next due-tasks
+// tick makes all their runs at once: one chunk of up to
+// scheduler.runs_per_job runs.
 func (e *schedEnv) dueNow(t testing.TB, account string, svcs, types []string) map[string]string {
 	t.Helper()
-	now := time.Now().UTC()
+	now := e.clock.Now()
 	typeOf := map[string]string{}
 	var q strings.Builder
 	q.WriteString("INSERT INTO scheduled_tasks (id, account_id, service_id, type, script, cron, time_zone, enabled, notify, max_retries, next_run_at, created_at, updated_at) VALUES ")
@@ -71,14 +72,19 @@ func (e *schedEnv) dueNow(t testing.TB, account string, svcs, types []string) ma
 	return typeOf
 }
 
-// holdChunk holds the backend, makes 50 tasks due, and waits until the
-// chunk's 50 calls are at the backend, held; it returns the replica whose
-// plugin made them, the other one, the calls and each task's type.
+// holdChunk holds the backend, makes 50 tasks due, moves the replicas'
+// clock to the next minute (its due-tasks tick makes the chunk), and waits
+// until the chunk's 50 calls are at the backend, held; it returns the
+// replica whose plugin made them, the other one, the calls and each task's
+// type.
 func holdChunk(t testing.TB, env *schedEnv, cores []*core, account string) (victim, survivor *core, calls []backendCall, typeOf map[string]string) {
 	t.Helper()
 	svcs := env.services(t, account, 50)
 	env.backend.hold()
 	typeOf = env.dueNow(t, account, svcs, chunkTypes())
+	if _, err := env.clock.NextMinute(); err != nil {
+		t.Fatal(err)
+	}
 	calls = env.backend.waitCalls(t, "the chunk's 50 calls", func(c []backendCall) bool { return len(c) >= 50 })
 	for _, c := range calls {
 		if c.PPID != calls[0].PPID {
@@ -127,7 +133,7 @@ func (e *schedEnv) waitRunsFinal(t testing.TB, n int) []runRow {
 func TestOnceReplicaKilledMidChunk(t *testing.T) {
 	t.Parallel()
 	env := schedConfigWith(t, database.Postgres, onceSettings)
-	cores := startReplicas(t, env.cfgPath, 2)
+	cores := env.replicas(t, 2)
 	_, account := customer(t, cores[0], "ada@example.net")
 	victim, survivor, held, typeOf := holdChunk(t, env, cores, account)
 
@@ -180,7 +186,7 @@ func TestOnceDatabaseOutageMidChunk(t *testing.T) {
 	st := onceSettings
 	st.proxy = true
 	env := schedConfigWith(t, database.Postgres, st)
-	cores := startReplicas(t, env.cfgPath, 2)
+	cores := env.replicas(t, 2)
 	token, account := customer(t, cores[0], "ada@example.net")
 	caller, other, _, typeOf := holdChunk(t, env, cores, account)
 

@@ -94,7 +94,7 @@ func schedConfigWith(t testing.TB, dialect database.Dialect, st schedSettings) *
 	}
 	backendURL := ""
 	if st.record {
-		env.backend = newFakeBackend(t)
+		env.backend = newFakeBackend(t, clock.Now)
 		backendURL = env.backend.url
 	}
 	if st.rescueAfter == "" {
