@@ -401,14 +401,24 @@ func TestConsoleCustomerWalk(t *testing.T) {
 	do(t, staff, "jobs", chromedp.Navigate(base+"/staff/jobs"), chromedp.WaitVisible(chromedp.CSS(`form.filters`)))
 	checkPage(t, staff, "staff-jobs")
 
-	// The catalog: edit a plan; a coupon refused next to its field, then
-	// created; a tax rate set.
+	// The catalog: edit a plan, archive another; an add-on and a coupon
+	// refused next to a field, then created; a tax rate set.
 	do(t, staff, "plans", chromedp.Navigate(base+"/staff/catalog"), click(`tr[data-plan=vps-small] button[data-action=edit]`),
 		fill(`form[data-form=plan] input[name=description]`, "Two vCPU, for small sites"),
 		click(`form[data-form=plan] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`p.success`)))
 	checkPage(t, staff, "staff-catalog-plans")
-	do(t, staff, "add-ons", click(`.tabs a[href="/staff/catalog/addons"]`), chromedp.WaitVisible(chromedp.CSS(`tr[data-addon], .empty`)))
+	do(t, staff, "archiving a plan", click(`tr[data-plan=vps-medium] button[data-action=archive]`),
+		chromedp.WaitNotPresent(chromedp.CSS(`tr[data-plan=vps-medium] button[data-action=archive]`)))
+	do(t, staff, "a refused add-on", click(`.tabs a[href="/staff/catalog/addons"]`), chromedp.WaitVisible(chromedp.CSS(`.empty`)),
+		click(`button[data-action=new-addon]`),
+		fill(`form[data-form=addon-new] input[name=slug]`, "Extra IPv4"), fill(`form[data-form=addon-new] input[name=name]`, "Extra IPv4 address"),
+		fill(`form[data-form=addon-new] input[name=monthly_price]`, "3"), click(`form[data-form=addon-new] button[type=submit]`),
+		chromedp.WaitVisible(chromedp.CSS(`form[data-form=addon-new] .field.invalid .error`)))
+	do(t, staff, "an add-on", fill(`form[data-form=addon-new] input[name=slug]`, "extra-ipv4"), click(`form[data-form=addon-new] button[type=submit]`),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-addon=extra-ipv4] button[data-action=archive]`)))
 	checkPage(t, staff, "staff-catalog-addons")
+	do(t, staff, "archiving the add-on", click(`tr[data-addon=extra-ipv4] button[data-action=archive]`),
+		chromedp.WaitNotPresent(chromedp.CSS(`tr[data-addon=extra-ipv4] button[data-action=archive]`)))
 	do(t, staff, "a refused coupon", click(`.tabs a[href="/staff/catalog/coupons"]`),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-coupon=WELCOME10]`)), click(`button[data-action=new-coupon]`),
 		fill(`form[data-form=coupon-new] input[name=code]`, "SPRING"), fill(`form[data-form=coupon-new] input[name=percent]`, "0"),
