@@ -49,7 +49,7 @@ type healthHooks struct {
 	// ticks returns the channel rounds are triggered by, and a stop func;
 	// nil means a time.Ticker of HealthInterval.
 	ticks func() (<-chan time.Time, func())
-	// after is called when a round has been recorded.
+	// after is called when a round has been recorded and the next may start.
 	after func(name string, h Health)
 }
 
@@ -82,16 +82,23 @@ func (r *healthRunner) start() {
 	}
 	r.inflight = true
 	r.wg.Go(func() {
-		r.m.healthRound(r.ctx, r.inst)
+		h, recorded := r.m.healthRound(r.ctx, r.inst)
 		r.mu.Lock()
 		r.inflight = false
 		r.mu.Unlock()
+		// The hook runs once the next round may start, so a test that
+		// ticks again as soon as it sees a round is never skipped.
+		if f := r.m.h.opts.hooks.after; recorded && f != nil {
+			f(r.m.spec.Name, h)
+		}
 	})
 }
 
 // healthRound asks the plugin, then (for a provisioner) its backend, and
-// records the outcome. A plugin that does not answer is killed.
-func (m *managed) healthRound(ctx context.Context, inst *instance) {
+// records the outcome, which it returns (recorded is false when nothing
+// was: the host stopped, the instance was replaced, or a plugin that did
+// not answer was killed).
+func (m *managed) healthRound(ctx context.Context, inst *instance) (Health, bool) {
 	o := m.h.opts
 	start := time.Now()
 	hctx, cancel := context.WithTimeout(ctx, o.HealthTimeout)
@@ -99,26 +106,24 @@ func (m *managed) healthRound(ctx context.Context, inst *instance) {
 	overran := errors.Is(hctx.Err(), context.DeadlineExceeded)
 	cancel()
 	if ctx.Err() != nil {
-		return
+		return Health{}, false
 	}
 	if rawErr != nil && (overran || processLost(rawErr)) {
 		// No answer: the process is wedged (or gone). Kill it; the
 		// supervisor restarts it. An answer, even an error, is not this.
 		m.h.metrics.healthChecks.WithLabelValues(m.spec.Name, "unresponsive").Inc()
 		inst.killHung(fmt.Errorf("health check failed, plugin killed: %w", sdk.FromStatus(rawErr)))
-		return
+		return Health{}, false
 	}
 	err := sdk.FromStatus(rawErr)
 	msg := resp.GetMessage()
 	if err != nil {
 		// The plugin answers but reports a problem: keep it running and
 		// show the problem to admins.
-		m.recordHealth(inst, start, HealthUnhealthy, "plugin: "+err.Error(), true)
-		return
+		return m.recordHealth(inst, start, HealthUnhealthy, "plugin: "+err.Error(), true)
 	}
 	if !slices.Contains(sdk.DescribedKinds(inst.desc), sdk.KindProvisioner) {
-		m.recordHealth(inst, start, HealthHealthy, msg, false)
-		return
+		return m.recordHealth(inst, start, HealthHealthy, msg, false)
 	}
 	// The backend check talks to the panel: it gets a call's deadline, not
 	// the health check's, and overrunning it says the backend is slow,
@@ -127,28 +132,29 @@ func (m *managed) healthRound(ctx context.Context, inst *instance) {
 	bresp, err := sdk.NewProvisionerClient(inst.cc).HealthCheck(bctx, &pb.HealthCheckRequest{})
 	cancel()
 	if ctx.Err() != nil {
-		return
+		return Health{}, false
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		m.recordHealth(inst, start, HealthUnhealthy, fmt.Sprintf("backend: no answer within %s", m.timeout(pb.ProvisionerService_HealthCheck_FullMethodName)), false)
+		return m.recordHealth(inst, start, HealthUnhealthy, fmt.Sprintf("backend: no answer within %s", m.timeout(pb.ProvisionerService_HealthCheck_FullMethodName)), false)
 	case err != nil:
-		m.recordHealth(inst, start, HealthUnhealthy, "backend: "+err.Error(), false)
+		return m.recordHealth(inst, start, HealthUnhealthy, "backend: "+err.Error(), false)
 	default:
-		m.recordHealth(inst, start, HealthHealthy, bresp.GetMessage(), false)
+		return m.recordHealth(inst, start, HealthHealthy, bresp.GetMessage(), false)
 	}
 }
 
 // recordHealth stores a round's outcome for inst (ignored when inst is no
 // longer the running instance), updates the metrics and logs changes.
-// pluginErr also makes the message the plugin's last error.
-func (m *managed) recordHealth(inst *instance, start time.Time, status HealthStatus, msg string, pluginErr bool) {
+// pluginErr also makes the message the plugin's last error. It returns
+// the stored round and whether it was stored.
+func (m *managed) recordHealth(inst *instance, start time.Time, status HealthStatus, msg string, pluginErr bool) (Health, bool) {
 	now := time.Now()
 	latency := now.Sub(start)
 	m.mu.Lock()
 	if m.inst != inst {
 		m.mu.Unlock()
-		return
+		return Health{}, false
 	}
 	prev := m.health
 	h := Health{Status: status, Message: msg, CheckedAt: now, Latency: latency}
@@ -175,7 +181,5 @@ func (m *managed) recordHealth(inst *instance, start time.Time, status HealthSta
 	case status == HealthHealthy && prev.Status == HealthUnhealthy:
 		m.log.Info("plugin healthy again", "message", msg, "latency", latency)
 	}
-	if f := m.h.opts.hooks.after; f != nil {
-		f(m.spec.Name, h)
-	}
+	return h, true
 }
