@@ -112,14 +112,7 @@ type browserSessionView struct {
 }
 
 func (s *Server) browserLogin(w http.ResponseWriter, r *http.Request) error {
-	var in loginRequest
-	if err := Decode(r, &in); err != nil {
-		return err
-	}
-	sess, u, err := s.Accounts.Login(r.Context(), accounts.LoginInput{
-		Email: in.Email, Password: in.Password, TOTPCode: in.TOTPCode, RecoveryCode: in.RecoveryCode,
-		IP: clientIP(r.Context()), UserAgent: r.UserAgent(),
-	})
+	sess, u, err := s.decodeAndLogin(r)
 	if err != nil {
 		return err
 	}

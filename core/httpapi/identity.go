@@ -97,15 +97,22 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+// decodeAndLogin logs in with the credentials of a login request's body:
+// the one path of POST /auth/login (a bearer token) and POST /auth/session
+// (a browser cookie).
+func (s *Server) decodeAndLogin(r *http.Request) (*accounts.Session, *accounts.User, error) {
 	var in loginRequest
 	if err := Decode(r, &in); err != nil {
-		return err
+		return nil, nil, err
 	}
-	sess, u, err := s.Accounts.Login(r.Context(), accounts.LoginInput{
+	return s.Accounts.Login(r.Context(), accounts.LoginInput{
 		Email: in.Email, Password: in.Password, TOTPCode: in.TOTPCode, RecoveryCode: in.RecoveryCode,
 		IP: clientIP(r.Context()), UserAgent: r.UserAgent(),
 	})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	sess, u, err := s.decodeAndLogin(r)
 	if err != nil {
 		return err
 	}
