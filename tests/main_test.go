@@ -66,6 +66,7 @@ func run(t testing.TB, stdin string, args ...string) (int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, ezscaleBin, args...)
+	cmd.Env = append(os.Environ(), "EZSCALE_PLUGINS_DATA_DIR="+t.TempDir()) // never the shared data/plugins
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -91,9 +92,11 @@ type core struct {
 func serve(t testing.TB, cfgPath string, env ...string) *core {
 	t.Helper()
 	cmd := exec.Command(ezscaleBin, "serve", "--config", cfgPath)
-	if len(env) > 0 {
-		cmd.Env = append(os.Environ(), env...)
-	}
+	// Each core gets its own plugin data directories, as a replica on its
+	// own host has: the default, data/plugins under the working
+	// directory, would be shared by every test's plugins (and their
+	// outcome files locked by one process at a time). env may override it.
+	cmd.Env = append(append(os.Environ(), "EZSCALE_PLUGINS_DATA_DIR="+t.TempDir()), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
