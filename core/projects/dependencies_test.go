@@ -187,6 +187,12 @@ func waitingOnUs(t *testing.T, db *database.DB, tx bun.Tx, accountID string, wai
 	if db.IsSQLite() {
 		return connWaits(db) > waitsBefore
 	}
+	// Read pg_stat_activity afresh each time: within one transaction
+	// PostgreSQL answers it from a snapshot taken at its first read, so
+	// polling it from tx would never see the second insert start waiting.
+	if _, err := tx.ExecContext(context.Background(), `SELECT pg_stat_clear_snapshot()`); err != nil {
+		t.Fatal(err)
+	}
 	var n int
 	err := tx.NewRaw(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE ?`,
 		"%"+accountID+"%").Scan(context.Background(), &n)
