@@ -9,6 +9,14 @@ package config
 
 import (
 	"time"
+
+	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/provisioning"
+	"github.com/ezscale/platform/core/scheduler"
 )
 
 // Config is the whole configuration of one `ezscale` process.
@@ -290,7 +298,20 @@ type Plugin struct {
 }
 
 // Default is the configuration of `make run`: SQLite under data/, loopback.
+// Each domain's settings are composed from that domain's own defaults
+// (DefaultOptions), so the core and the domains' tests run in one mode.
 func Default() Config {
+	jd := jobs.DefaultOptions()
+	ad := accounts.DefaultOptions()
+	pd := pluginhost.DefaultOptions()
+	bd := billing.DefaultOptions()
+	sd := scheduler.DefaultOptions()
+	vd := provisioning.DefaultOptions()
+	nd := notify.DefaultOptions()
+	adminAlerts := make([]string, len(nd.AdminAlerts))
+	for i, t := range nd.AdminAlerts {
+		adminAlerts[i] = string(t)
+	}
 	return Config{
 		Server: Server{
 			Listen:          "127.0.0.1:8080",
@@ -304,73 +325,73 @@ func Default() Config {
 		Database: Database{URL: "sqlite:data/ezscale.db", MaxOpenConns: 20, ReadConns: 4},
 		Log:      Log{Level: "info", Format: "auto"},
 		Jobs: Jobs{
-			Workers:           100,
-			FetchCooldown:     20 * time.Millisecond,
-			FetchPollInterval: 250 * time.Millisecond,
-			RescueAfter:       0,
-			DefaultTimeout:    2 * time.Minute,
+			Workers:           jd.Workers,
+			FetchCooldown:     jd.FetchCooldown,
+			FetchPollInterval: jd.FetchPollInterval,
+			RescueAfter:       jd.RescueAfter,
+			DefaultTimeout:    jd.DefaultTimeout,
 		},
 		Auth: Auth{
-			SessionTTL:          30 * 24 * time.Hour,
-			LoginLimit:          10,
+			SessionTTL:          ad.SessionTTL,
+			LoginLimit:          ad.LoginLimit,
 			InvalidTokenLimit:   30,
-			LoginWindow:         15 * time.Minute,
-			SignupLimit:         20,
-			ResetTokenTTL:       time.Hour,
-			TOTPIssuer:          "EZSCALE",
-			ResetEmailLimit:     3,
-			ResetEmailWindow:    time.Hour,
+			LoginWindow:         ad.LoginWindow,
+			SignupLimit:         ad.SignupLimit,
+			ResetTokenTTL:       ad.ResetTokenTTL,
+			TOTPIssuer:          ad.TOTPIssuer,
+			ResetEmailLimit:     ad.ResetEmailLimit,
+			ResetEmailWindow:    ad.ResetEmailWindow,
 			SecretsPreviousKeys: []string{},
 		},
-		Plugins: PluginHost{CallTimeout: 30 * time.Second, HealthInterval: 30 * time.Second, DataDir: "data/plugins"},
+		Plugins: PluginHost{CallTimeout: pd.CallTimeout, HealthInterval: pd.HealthInterval, DataDir: pd.DataDir},
 		Billing: Billing{
-			Currency:             "USD",
-			InvoiceDaysBefore:    7,
-			SuspendAfterDays:     7,
-			TerminateAfterDays:   30,
-			RunAt:                "00:10",
-			ChargeMaxAttempts:    4,
-			ChargeRetryDays:      2,
-			RemindEveryDays:      3,
-			ProvisionMaxAttempts: 8,
-			RetryBase:            30 * time.Second,
-			InstallPollInterval:  30 * time.Second,
-			InstallTimeout:       time.Hour,
-			AutoTopUpMaxFailures: 3,
-			MaxOpenOrders:        10,
+			Currency:             string(bd.Currency),
+			InvoiceDaysBefore:    bd.InvoiceDaysBefore,
+			SuspendAfterDays:     bd.SuspendAfterDays,
+			TerminateAfterDays:   bd.TerminateAfterDays,
+			RunAt:                bd.RunAt,
+			ChargeMaxAttempts:    bd.ChargeMaxAttempts,
+			ChargeRetryDays:      bd.ChargeRetryDays,
+			RemindEveryDays:      bd.RemindEveryDays,
+			ProvisionMaxAttempts: bd.ProvisionMaxAttempts,
+			RetryBase:            bd.RetryBase,
+			InstallPollInterval:  bd.InstallPollInterval,
+			InstallTimeout:       bd.InstallTimeout,
+			AutoTopUpMaxFailures: bd.AutoTopUpMaxFailures,
+			MaxOpenOrders:        bd.MaxOpenOrders,
 		},
 		Scheduler: Scheduler{
-			RecoveryInterval: 5 * time.Minute,
-			JobTimeout:       2 * time.Minute,
-			RetryBase:        30 * time.Second,
-			RetryMax:         time.Hour,
-			BatchSize:        1000,
-			RunsPerJob:       50,
-			Lookahead:        time.Minute,
-			CheckTimeout:     10 * time.Second,
+			RecoveryInterval: sd.RecoveryInterval,
+			JobTimeout:       sd.JobTimeout,
+			RetryBase:        sd.RetryBase,
+			RetryMax:         sd.RetryMax,
+			BatchSize:        sd.BatchSize,
+			RunsPerJob:       sd.RunsPerJob,
+			Lookahead:        sd.Lookahead,
+			CheckTimeout:     sd.CheckTimeout,
 		},
 		Provisioning: Provisioning{
-			FreeTierInactivity: 90 * 24 * time.Hour,
-			FreeTierWarnBefore: 7 * 24 * time.Hour,
-			SweepInterval:      time.Hour,
-			UsageInterval:      5 * time.Minute,
-			UsageRetention:     30 * 24 * time.Hour,
-			UsageBatch:         200,
-			UsageConcurrency:   8,
-			CallTimeout:        30 * time.Second,
+			FreeTierInactivity: vd.FreeTierInactivity,
+			FreeTierWarnBefore: vd.FreeTierWarnBefore,
+			SweepInterval:      vd.SweepInterval,
+			UsageInterval:      vd.UsageInterval,
+			UsageRetention:     vd.UsageRetention,
+			UsageBatch:         vd.UsageBatch,
+			UsageConcurrency:   vd.UsageConcurrency,
+			CallTimeout:        vd.CallTimeout,
 		},
 		Notifications: Notifications{
 			EmailPlugin:        "email",
-			ProductName:        "EZSCALE",
-			AdminAlerts:        []string{"service.failed"},
-			StreamPollInterval: time.Second,
-			StreamHeartbeat:    20 * time.Second,
-			StreamMaxDuration:  30 * time.Minute,
-			StreamMaxPerUser:   10,
-			InviteMaxAge:       24 * time.Hour,
-			RoleSyncInterval:   6 * time.Hour,
-			Retention:          365 * 24 * time.Hour,
-			ReadRetention:      90 * 24 * time.Hour,
+			ProductName:        nd.ProductName,
+			AdminAlerts:        adminAlerts,
+			StreamPollInterval: nd.StreamPollInterval,
+			StreamHeartbeat:    nd.StreamHeartbeat,
+			StreamMaxDuration:  nd.StreamMaxDuration,
+			StreamMaxPerUser:   nd.StreamMaxPerUser,
+			InviteMaxAge:       nd.InviteMaxAge,
+			RoleSyncInterval:   nd.RoleSyncInterval,
+			Retention:          nd.Retention,
+			ReadRetention:      nd.ReadRetention,
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/mail"
@@ -39,6 +40,22 @@ type Options struct {
 	Secrets *Keyring
 }
 
+// DefaultOptions are the identity service's settings when nothing is
+// configured: the configuration's defaults (config.Default) are composed
+// from them, and New fills unset settings from them.
+func DefaultOptions() Options {
+	return Options{
+		SessionTTL:       30 * 24 * time.Hour,
+		LoginLimit:       10,
+		LoginWindow:      15 * time.Minute,
+		SignupLimit:      20,
+		ResetTokenTTL:    time.Hour,
+		TOTPIssuer:       "EZSCALE",
+		ResetEmailLimit:  3,
+		ResetEmailWindow: time.Hour,
+	}
+}
+
 // Notifier sends the messages of identity events (verification and reset
 // links, security notices, community onboarding) in the caller's
 // transaction. *notify.Service implements it.
@@ -58,12 +75,15 @@ type Service struct {
 
 // New returns the identity service.
 func New(db *database.DB, n Notifier, limiter *ratelimit.Limiter, opts Options) *Service {
-	if opts.ResetEmailLimit <= 0 {
-		opts.ResetEmailLimit = 3
-	}
-	if opts.ResetEmailWindow <= 0 {
-		opts.ResetEmailWindow = time.Hour
-	}
+	d := DefaultOptions()
+	opts.SessionTTL = cmp.Or(max(opts.SessionTTL, 0), d.SessionTTL)
+	opts.LoginLimit = cmp.Or(max(opts.LoginLimit, 0), d.LoginLimit)
+	opts.LoginWindow = cmp.Or(max(opts.LoginWindow, 0), d.LoginWindow)
+	opts.SignupLimit = cmp.Or(max(opts.SignupLimit, 0), d.SignupLimit)
+	opts.ResetTokenTTL = cmp.Or(max(opts.ResetTokenTTL, 0), d.ResetTokenTTL)
+	opts.TOTPIssuer = cmp.Or(opts.TOTPIssuer, d.TOTPIssuer)
+	opts.ResetEmailLimit = cmp.Or(max(opts.ResetEmailLimit, 0), d.ResetEmailLimit)
+	opts.ResetEmailWindow = cmp.Or(max(opts.ResetEmailWindow, 0), d.ResetEmailWindow)
 	now := opts.Now
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }

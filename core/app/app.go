@@ -32,7 +32,6 @@ import (
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/logging"
-	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
@@ -113,21 +112,11 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.Limiter = ratelimit.New(db)
 	a.Outbox = outbox.New(db, reg)
 	nc := cfg.Notifications
-	adminAlerts := make([]notify.Type, len(nc.AdminAlerts))
-	for i, t := range nc.AdminAlerts {
-		adminAlerts[i] = notify.Type(t)
-	}
 	// The plugin host reaches the service through SetPlugins once it is
 	// built; until then the discord channel's messages wait in the outbox.
-	a.Notify, err = notify.New(db, a.Outbox, reg, notify.Options{
-		PublicURL: cfg.Server.PublicURL, ProductName: nc.ProductName, TemplatesDir: nc.TemplatesDir,
-		DiscordPlugin: nc.DiscordPlugin, CommunityPlugin: nc.CommunityPlugin, AdminAlerts: adminAlerts,
-		UnsubscribeSecret: nc.UnsubscribeSecret, UnsubscribeMailto: nc.UnsubscribeMailto,
-		StreamPollInterval: nc.StreamPollInterval, StreamHeartbeat: nc.StreamHeartbeat, StreamMaxDuration: nc.StreamMaxDuration,
-		StreamMaxPerUser: nc.StreamMaxPerUser, InviteMaxAge: nc.InviteMaxAge, RoleSyncInterval: nc.RoleSyncInterval,
-		Retention: nc.Retention, ReadRetention: nc.ReadRetention,
-		Logger: logger.Named("notify"),
-	})
+	notifyOpts := notifyOptions(cfg)
+	notifyOpts.Logger = logger.Named("notify")
+	a.Notify, err = notify.New(db, a.Outbox, reg, notifyOpts)
 	if err != nil {
 		a.close(ctx)
 		return nil, err
@@ -138,12 +127,9 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		a.close(ctx)
 		return nil, err
 	}
-	a.Accounts = accounts.New(db, a.Notify, a.Limiter, accounts.Options{
-		SessionTTL: cfg.Auth.SessionTTL, LoginLimit: cfg.Auth.LoginLimit, LoginWindow: cfg.Auth.LoginWindow,
-		SignupLimit: cfg.Auth.SignupLimit, ResetTokenTTL: cfg.Auth.ResetTokenTTL, TOTPIssuer: cfg.Auth.TOTPIssuer,
-		PublicURL: cfg.Server.PublicURL, ResetEmailLimit: cfg.Auth.ResetEmailLimit, ResetEmailWindow: cfg.Auth.ResetEmailWindow,
-		Secrets: keyring,
-	})
+	accountsOpts := accountsOptions(cfg)
+	accountsOpts.Secrets = keyring
+	a.Accounts = accounts.New(db, a.Notify, a.Limiter, accountsOpts)
 	// Two-factor secrets stored in plaintext (before encryption at rest)
 	// are sealed now; rotation to a new key is `ezscale secrets rotate`.
 	if n, err := a.Accounts.SealSecrets(ctx, false); err != nil {
@@ -170,32 +156,23 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// The host is created here so every service can hold it, but no plugin
 	// process starts before Run: `ezscale admin create` and other commands
 	// that build an App never start plugins.
-	a.Plugins, err = pluginhost.New(pluginhost.Options{
-		Logger: logger.Named("plugin"), Registerer: a.Metrics,
-		CallTimeout: cfg.Plugins.CallTimeout, HealthInterval: cfg.Plugins.HealthInterval,
-		DataDir: cfg.Plugins.DataDir,
-		// Each description's option declaration is stored, so plans and
-		// orders can be checked against it while the plugin is down.
-		Described: func(name string, d *pb.DescribeResponse) {
-			if err := a.Billing.RecordOptions(context.Background(), name, d.GetVersion(), sdk.OptionsFromProto(d.GetOptions())); err != nil {
-				logger.Named("plugin").Named(name).Warn("storing the plugin's option declaration", "error", err)
-			}
-		},
-	})
+	hostOpts := pluginhostOptions(cfg)
+	hostOpts.Logger, hostOpts.Registerer = logger.Named("plugin"), a.Metrics
+	// Each description's option declaration is stored, so plans and orders
+	// can be checked against it while the plugin is down.
+	hostOpts.Described = func(name string, d *pb.DescribeResponse) {
+		if err := a.Billing.RecordOptions(context.Background(), name, d.GetVersion(), sdk.OptionsFromProto(d.GetOptions())); err != nil {
+			logger.Named("plugin").Named(name).Warn("storing the plugin's option declaration", "error", err)
+		}
+	}
+	a.Plugins, err = pluginhost.New(hostOpts)
 	if err != nil {
 		a.close(ctx)
 		return nil, err
 	}
 	a.closers = append(a.closers, func(context.Context) error { a.Plugins.Stop(); return nil })
-	bc := cfg.Billing
-	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Plugins: a.Plugins, Intents: a.Intents, Logger: logger.Named("billing")}, billing.Options{
-		Currency: money.Currency(bc.Currency), InvoiceDaysBefore: bc.InvoiceDaysBefore, SuspendAfterDays: bc.SuspendAfterDays,
-		TerminateAfterDays: bc.TerminateAfterDays, RunAt: bc.RunAt, PaymentGateway: bc.PaymentGateway,
-		ChargeMaxAttempts: bc.ChargeMaxAttempts, ChargeRetryDays: bc.ChargeRetryDays, RemindEveryDays: bc.RemindEveryDays,
-		ProvisionMaxAttempts: bc.ProvisionMaxAttempts, RetryBase: bc.RetryBase, AutoTopUpMaxFailures: bc.AutoTopUpMaxFailures,
-		InstallPollInterval: bc.InstallPollInterval, InstallTimeout: bc.InstallTimeout,
-		MaxOpenOrders: bc.MaxOpenOrders,
-	})
+	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Plugins: a.Plugins, Intents: a.Intents, Logger: logger.Named("billing")},
+		billingOptions(cfg))
 	// Budget caps watch billing's credit ledger, orders and starting
 	// services through its hooks, and suspend through billing's service
 	// lifecycle.
@@ -208,44 +185,36 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// The discord channel and the Discord community reach their plugins
 	// through the host.
 	a.Notify.SetPlugins(a.Plugins)
+	schedulerOpts := schedulerOptions(cfg)
+	schedulerOpts.Now = now
 	a.Scheduler = scheduler.New(scheduler.Deps{
 		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.CenterNotifier{Center: a.Notify}, Intents: a.Intents,
 		Logger: logger.Named("scheduler"),
-	}, scheduler.Options{
-		RecoveryInterval: cfg.Scheduler.RecoveryInterval, JobTimeout: cfg.Scheduler.JobTimeout,
-		RetryBase: cfg.Scheduler.RetryBase, RetryMax: cfg.Scheduler.RetryMax, BatchSize: cfg.Scheduler.BatchSize,
-		RunsPerJob: cfg.Scheduler.RunsPerJob, Lookahead: cfg.Scheduler.Lookahead, CheckTimeout: cfg.Scheduler.CheckTimeout, AllowPrivate: cfg.Scheduler.RecoveryAllowPrivate,
-		Now: now,
-	})
+	}, schedulerOpts)
 	// Scheduled plan changes are applied by billing, with its proration.
 	a.Scheduler.SetPlanChanger(billingPlanChanger{b: a.Billing})
 
 	a.Projects = projects.New(db, billingServices{b: a.Billing}, projects.Options{})
 	a.Billing.SetProjects(a.Projects, a.Projects)
 
-	pc := cfg.Provisioning
+	provisioningOpts := provisioningOptions(cfg)
+	provisioningOpts.Now = now
 	a.Provisioning = provisioning.New(provisioning.Deps{
 		DB: db, Jobs: reg, Billing: a.Billing, Plugins: a.Plugins, Notifier: a.Notify, Logger: logger.Named("provisioning"),
-	}, provisioning.Options{
-		FreeTierInactivity: pc.FreeTierInactivity, FreeTierWarnBefore: pc.FreeTierWarnBefore, SweepInterval: pc.SweepInterval,
-		UsageInterval: pc.UsageInterval, UsageRetention: pc.UsageRetention, UsageBatch: pc.UsageBatch,
-		UsageConcurrency: pc.UsageConcurrency, CallTimeout: pc.CallTimeout, PublicURL: cfg.Server.PublicURL,
-	})
+	}, provisioningOpts)
 
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",
 	}, []string{"kind"})
 	a.Metrics.MustRegister(jobErrors)
 	jobsLog := logger.Named("jobs")
-	engine, err := jobs.New(db, reg, jobs.Options{
-		Workers: cfg.Jobs.Workers, FetchCooldown: cfg.Jobs.FetchCooldown, FetchPollInterval: cfg.Jobs.FetchPollInterval,
-		RescueAfter: cfg.Jobs.RescueAfter, DefaultTimeout: cfg.Jobs.DefaultTimeout,
-		Logger: logging.SlogMin(jobsLog, slog.LevelWarn), Time: riverTime,
-		ErrorFunc: func(ctx context.Context, job *rivertype.JobRow, err error) {
-			jobErrors.WithLabelValues(job.Kind).Inc()
-			jobsLog.Warn("job attempt failed", "kind", job.Kind, "job_id", job.ID, "attempt", job.Attempt, "error", err)
-		},
-	})
+	jobsOpts := jobsOptions(cfg)
+	jobsOpts.Logger, jobsOpts.Time = logging.SlogMin(jobsLog, slog.LevelWarn), riverTime
+	jobsOpts.ErrorFunc = func(ctx context.Context, job *rivertype.JobRow, err error) {
+		jobErrors.WithLabelValues(job.Kind).Inc()
+		jobsLog.Warn("job attempt failed", "kind", job.Kind, "job_id", job.ID, "attempt", job.Attempt, "error", err)
+	}
+	engine, err := jobs.New(db, reg, jobsOpts)
 	if err != nil {
 		a.close(ctx)
 		return nil, err

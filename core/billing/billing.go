@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -74,57 +75,51 @@ type Options struct {
 	Now func() time.Time
 }
 
-func (o Options) withDefaults() Options {
-	if o.Currency == "" {
-		o.Currency = "USD"
-	}
-	if o.InvoiceDaysBefore == 0 {
-		o.InvoiceDaysBefore = 7
-	}
-	if o.SuspendAfterDays == 0 {
-		o.SuspendAfterDays = 7
-	}
-	if o.TerminateAfterDays == 0 {
-		o.TerminateAfterDays = 30
-	}
-	if o.RunAt == "" {
-		o.RunAt = "00:10"
-	}
-	if o.ChargeMaxAttempts == 0 {
-		o.ChargeMaxAttempts = 4
-	}
-	if o.ChargeRetryDays == 0 {
-		o.ChargeRetryDays = 2
-	}
-	if o.RemindEveryDays == 0 {
-		o.RemindEveryDays = 3
-	}
-	if o.ProvisionMaxAttempts == 0 {
-		o.ProvisionMaxAttempts = 8
-	}
-	if o.AutoTopUpMaxFailures == 0 {
-		o.AutoTopUpMaxFailures = 3
-	}
-	if o.MaxOpenOrders == 0 {
-		o.MaxOpenOrders = 10
-	}
-	if o.RetryBase == 0 {
-		o.RetryBase = 30 * time.Second
-	}
-	if o.RetryMax == 0 {
-		o.RetryMax = 6 * time.Hour
-	}
-	if o.InstallPollInterval == 0 {
-		o.InstallPollInterval = 30 * time.Second
-	}
-	if o.InstallTimeout == 0 {
-		o.InstallTimeout = time.Hour
-	}
-	if o.BatchSize == 0 {
+// DefaultOptions are billing's settings when nothing is configured: the
+// configuration's defaults (config.Default) are composed from them, and tests
+// start from them, so both run billing as production does.
+func DefaultOptions() Options {
+	return Options{
+		Currency:             "USD",
+		InvoiceDaysBefore:    7,
+		SuspendAfterDays:     7,
+		TerminateAfterDays:   30,
+		RunAt:                "00:10",
+		ChargeMaxAttempts:    4,
+		ChargeRetryDays:      2,
+		RemindEveryDays:      3,
+		ProvisionMaxAttempts: 8,
+		AutoTopUpMaxFailures: 3,
+		MaxOpenOrders:        10,
+		RetryBase:            30 * time.Second,
+		RetryMax:             6 * time.Hour,
+		InstallPollInterval:  30 * time.Second,
+		InstallTimeout:       time.Hour,
 		// 2,000 rows a transaction: per-batch costs (commit, statements)
 		// amortised, memory still a few MiB.
-		o.BatchSize = 2000
+		BatchSize: 2000,
 	}
+}
+
+// withDefaults fills the unset settings from DefaultOptions.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	o.Currency = cmp.Or(o.Currency, d.Currency)
+	o.RunAt = cmp.Or(o.RunAt, d.RunAt)
+	o.InvoiceDaysBefore = cmp.Or(o.InvoiceDaysBefore, d.InvoiceDaysBefore)
+	o.SuspendAfterDays = cmp.Or(o.SuspendAfterDays, d.SuspendAfterDays)
+	o.TerminateAfterDays = cmp.Or(o.TerminateAfterDays, d.TerminateAfterDays)
+	o.ChargeMaxAttempts = cmp.Or(o.ChargeMaxAttempts, d.ChargeMaxAttempts)
+	o.ChargeRetryDays = cmp.Or(o.ChargeRetryDays, d.ChargeRetryDays)
+	o.RemindEveryDays = cmp.Or(o.RemindEveryDays, d.RemindEveryDays)
+	o.ProvisionMaxAttempts = cmp.Or(o.ProvisionMaxAttempts, d.ProvisionMaxAttempts)
+	o.AutoTopUpMaxFailures = cmp.Or(o.AutoTopUpMaxFailures, d.AutoTopUpMaxFailures)
+	o.MaxOpenOrders = cmp.Or(o.MaxOpenOrders, d.MaxOpenOrders)
+	o.BatchSize = cmp.Or(o.BatchSize, d.BatchSize)
+	o.RetryBase = cmp.Or(o.RetryBase, d.RetryBase)
+	o.RetryMax = cmp.Or(o.RetryMax, d.RetryMax)
+	o.InstallPollInterval = cmp.Or(o.InstallPollInterval, d.InstallPollInterval)
+	o.InstallTimeout = cmp.Or(o.InstallTimeout, d.InstallTimeout)
 	if o.Now == nil {
 		o.Now = func() time.Time { return time.Now().UTC() }
 	}

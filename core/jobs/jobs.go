@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -40,6 +41,19 @@ type Options struct {
 	// Time is River's clock (a core built for tests, core/app/testclock);
 	// nil is the wall clock and the database's.
 	Time rivertype.TimeGenerator
+}
+
+// DefaultOptions are the engine's settings when nothing is configured: the
+// configuration's defaults (config.Default) are composed from them, and New
+// fills unset settings from them. RescueAfter is zero: derived from the
+// kinds' timeouts.
+func DefaultOptions() Options {
+	return Options{
+		Workers:           100,
+		FetchCooldown:     20 * time.Millisecond,
+		FetchPollInterval: 250 * time.Millisecond,
+		DefaultTimeout:    DerivedMaxTimeout,
+	}
 }
 
 // Registry collects workers and periodic jobs before the engine starts.
@@ -191,6 +205,11 @@ func New(db *database.DB, reg *Registry, opts Options) (*Engine, error) {
 	if err := errors.Join(reg.errs...); err != nil {
 		return nil, err
 	}
+	d := DefaultOptions()
+	opts.Workers = cmp.Or(max(opts.Workers, 0), d.Workers)
+	opts.FetchCooldown = cmp.Or(max(opts.FetchCooldown, 0), d.FetchCooldown)
+	opts.FetchPollInterval = cmp.Or(max(opts.FetchPollInterval, 0), d.FetchPollInterval)
+	opts.DefaultTimeout = cmp.Or(opts.DefaultTimeout, min(d.DefaultTimeout, reg.maxTimeout))
 	if opts.DefaultTimeout <= 0 || opts.DefaultTimeout > reg.maxTimeout {
 		return nil, fmt.Errorf("jobs: default timeout %s must be positive and at most %s (below the rescue horizon)", opts.DefaultTimeout, reg.maxTimeout)
 	}

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -68,25 +69,37 @@ type Options struct {
 	Logger        hclog.Logger
 }
 
+// DefaultOptions are the notification service's settings when nothing is
+// configured: the configuration's defaults (config.Default) are composed
+// from them, and tests start from them.
+func DefaultOptions() Options {
+	return Options{
+		ProductName:        "EZSCALE",
+		AdminAlerts:        []Type{ServiceFailed},
+		StreamPollInterval: time.Second,
+		StreamHeartbeat:    20 * time.Second,
+		StreamMaxDuration:  30 * time.Minute,
+		StreamMaxPerUser:   10,
+		InviteMaxAge:       24 * time.Hour,
+		RoleSyncInterval:   6 * time.Hour,
+		Retention:          365 * 24 * time.Hour,
+		ReadRetention:      90 * 24 * time.Hour,
+	}
+}
+
+// defaults fills the unset settings from DefaultOptions. AdminAlerts is not
+// among them: none is a setting (no admin alerts).
 func (o *Options) defaults() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	def(&o.StreamPollInterval, time.Second)
-	def(&o.StreamHeartbeat, 20*time.Second)
-	def(&o.StreamMaxDuration, 30*time.Minute)
-	if o.StreamMaxPerUser <= 0 {
-		o.StreamMaxPerUser = 10
-	}
-	def(&o.InviteMaxAge, 24*time.Hour)
-	def(&o.RoleSyncInterval, 6*time.Hour)
-	def(&o.Retention, 365*24*time.Hour)
-	def(&o.ReadRetention, 90*24*time.Hour)
-	if o.ProductName == "" {
-		o.ProductName = "EZSCALE"
-	}
+	d := DefaultOptions()
+	o.StreamPollInterval = cmp.Or(max(o.StreamPollInterval, 0), d.StreamPollInterval)
+	o.StreamHeartbeat = cmp.Or(max(o.StreamHeartbeat, 0), d.StreamHeartbeat)
+	o.StreamMaxDuration = cmp.Or(max(o.StreamMaxDuration, 0), d.StreamMaxDuration)
+	o.StreamMaxPerUser = cmp.Or(max(o.StreamMaxPerUser, 0), d.StreamMaxPerUser)
+	o.InviteMaxAge = cmp.Or(max(o.InviteMaxAge, 0), d.InviteMaxAge)
+	o.RoleSyncInterval = cmp.Or(max(o.RoleSyncInterval, 0), d.RoleSyncInterval)
+	o.Retention = cmp.Or(max(o.Retention, 0), d.Retention)
+	o.ReadRetention = cmp.Or(max(o.ReadRetention, 0), d.ReadRetention)
+	o.ProductName = cmp.Or(o.ProductName, d.ProductName)
 	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()

@@ -1,6 +1,7 @@
 package pluginhost
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -122,22 +123,34 @@ type Options struct {
 	hooks healthHooks
 }
 
+// DefaultOptions are the host's settings when nothing is configured: the
+// configuration's defaults (config.Default) are composed from them.
+func DefaultOptions() Options {
+	return Options{
+		CallTimeout:    30 * time.Second,
+		HealthTimeout:  5 * time.Second,
+		HealthInterval: 30 * time.Second,
+		StartTimeout:   30 * time.Second,
+		BackoffBase:    time.Second,
+		BackoffMax:     2 * time.Minute,
+		BreakerCrashes: 3,
+		BreakerWindow:  10 * time.Minute,
+		DataDir:        "data/plugins",
+	}
+}
+
+// withDefaults fills the unset settings from DefaultOptions. DataDir is not
+// among them: empty is a setting (no data directories).
 func (o Options) withDefaults() Options {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	def(&o.CallTimeout, 30*time.Second)
-	def(&o.HealthTimeout, 5*time.Second)
-	def(&o.HealthInterval, 30*time.Second)
-	def(&o.StartTimeout, 30*time.Second)
-	def(&o.BackoffBase, time.Second)
-	def(&o.BackoffMax, 2*time.Minute)
-	def(&o.BreakerWindow, 10*time.Minute)
-	if o.BreakerCrashes <= 0 {
-		o.BreakerCrashes = 3
-	}
+	d := DefaultOptions()
+	o.CallTimeout = cmp.Or(max(o.CallTimeout, 0), d.CallTimeout)
+	o.HealthTimeout = cmp.Or(max(o.HealthTimeout, 0), d.HealthTimeout)
+	o.HealthInterval = cmp.Or(max(o.HealthInterval, 0), d.HealthInterval)
+	o.StartTimeout = cmp.Or(max(o.StartTimeout, 0), d.StartTimeout)
+	o.BackoffBase = cmp.Or(max(o.BackoffBase, 0), d.BackoffBase)
+	o.BackoffMax = cmp.Or(max(o.BackoffMax, 0), d.BackoffMax)
+	o.BreakerWindow = cmp.Or(max(o.BreakerWindow, 0), d.BreakerWindow)
+	o.BreakerCrashes = cmp.Or(max(o.BreakerCrashes, 0), d.BreakerCrashes)
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()
 	}

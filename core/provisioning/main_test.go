@@ -243,7 +243,8 @@ type testBundle struct {
 }
 
 type setupOpts struct {
-	opts   provisioning.Options
+	// tune changes provisioning's settings from its defaults (production's).
+	tune   func(*provisioning.Options)
 	noJobs bool
 }
 
@@ -264,9 +265,14 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.notify = ns
 	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Plugins: tb.host},
 		billing.Options{Now: tb.clock.Now, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, ProvisionMaxAttempts: 3})
-	opts := so.opts
+	opts := provisioning.DefaultOptions()
 	opts.Now = tb.clock.Now
-	opts.SweepInterval = -1 // the tests sweep by hand, on their clock
+	// The tests sweep and collect usage by hand, on their clock, rather
+	// than on the periodic jobs' wall-clock schedule.
+	opts.SweepInterval, opts.UsageInterval = -1, 0
+	if so.tune != nil {
+		so.tune(&opts)
+	}
 	tb.p = provisioning.New(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Plugins: tb.host, Notifier: ns}, opts)
 	tb.accounts = accounts.New(db, ns, ratelimit.New(db), accounts.Options{
 		SessionTTL: time.Hour, LoginLimit: 1000, LoginWindow: time.Minute, SignupLimit: 1000, ResetTokenTTL: time.Hour,

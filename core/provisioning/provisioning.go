@@ -1,6 +1,7 @@
 package provisioning
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -66,38 +67,40 @@ type Options struct {
 	Now func() time.Time
 }
 
-func (o Options) withDefaults() Options {
+// DefaultOptions are provisioning's settings when nothing is configured:
+// the configuration's defaults (config.Default) are composed from them, and
+// tests start from them, so both run provisioning as production does.
+func DefaultOptions() Options {
 	day := 24 * time.Hour
-	if o.FreeTierInactivity <= 0 {
-		o.FreeTierInactivity = 90 * day
+	return Options{
+		FreeTierInactivity: 90 * day,
+		FreeTierWarnBefore: 7 * day,
+		SweepInterval:      time.Hour,
+		ActivityResolution: 5 * time.Minute,
+		UsageInterval:      5 * time.Minute,
+		UsageRetention:     30 * day,
+		UsageBatch:         200,
+		UsageConcurrency:   8,
+		CallTimeout:        30 * time.Second,
 	}
-	if o.FreeTierWarnBefore <= 0 {
-		o.FreeTierWarnBefore = 7 * day
-	}
+}
+
+// withDefaults fills the unset settings from DefaultOptions. UsageInterval
+// is not among them: zero is a setting (no usage collection).
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	o.FreeTierInactivity = cmp.Or(max(o.FreeTierInactivity, 0), d.FreeTierInactivity)
+	o.FreeTierWarnBefore = cmp.Or(max(o.FreeTierWarnBefore, 0), d.FreeTierWarnBefore)
 	if o.FreeTierWarnBefore >= o.FreeTierInactivity {
 		o.FreeTierWarnBefore = o.FreeTierInactivity / 2
 	}
-	if o.SweepInterval == 0 {
-		o.SweepInterval = time.Hour
-	}
-	if o.ActivityResolution <= 0 {
-		o.ActivityResolution = 5 * time.Minute
-	}
-	if o.UsageInterval < 0 {
-		o.UsageInterval = 0
-	}
-	if o.UsageRetention <= 0 {
-		o.UsageRetention = 30 * day
-	}
-	if o.UsageBatch <= 0 {
-		o.UsageBatch = 200
-	}
-	if o.UsageConcurrency <= 0 {
-		o.UsageConcurrency = 8
-	}
-	if o.CallTimeout <= 0 {
-		o.CallTimeout = 30 * time.Second
-	}
+	o.SweepInterval = cmp.Or(o.SweepInterval, d.SweepInterval)
+	o.ActivityResolution = cmp.Or(max(o.ActivityResolution, 0), d.ActivityResolution)
+	o.UsageInterval = max(o.UsageInterval, 0)
+	o.UsageRetention = cmp.Or(max(o.UsageRetention, 0), d.UsageRetention)
+	o.UsageBatch = cmp.Or(max(o.UsageBatch, 0), d.UsageBatch)
+	o.UsageConcurrency = cmp.Or(max(o.UsageConcurrency, 0), d.UsageConcurrency)
+	o.CallTimeout = cmp.Or(max(o.CallTimeout, 0), d.CallTimeout)
 	if o.Now == nil {
 		o.Now = func() time.Time { return time.Now().UTC() }
 	}

@@ -25,7 +25,7 @@ import (
 func TestCollectUsage(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setup(t, db, setupOpts{opts: provisioning.Options{UsageBatch: 3, UsageConcurrency: 2}})
+		tb := setup(t, db, setupOpts{tune: func(o *provisioning.Options) { o.UsageBatch, o.UsageConcurrency = 3, 2 }})
 		tb.prov.delay = 5 * time.Millisecond
 		c := tb.customer(t, false, false)
 		vps := tb.plan(t, "vps", 0, false, "")
@@ -110,7 +110,7 @@ var cmpTime = cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })
 func TestUsageWindowAndRetention(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setup(t, db, setupOpts{opts: provisioning.Options{UsageRetention: 48 * time.Hour}})
+		tb := setup(t, db, setupOpts{tune: func(o *provisioning.Options) { o.UsageRetention = 48 * time.Hour }})
 		c := tb.customer(t, false, false)
 		svc := tb.order(t, c, tb.plan(t, "vps", 0, false, ""))
 		start := tb.clock.Now().Truncate(time.Second)
@@ -160,7 +160,7 @@ func TestUsageWindowAndRetention(t *testing.T) {
 func TestCollectUsageContinues(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setup(t, db, setupOpts{opts: provisioning.Options{UsageBatch: 2, UsageConcurrency: 2}})
+		tb := setup(t, db, setupOpts{tune: func(o *provisioning.Options) { o.UsageBatch, o.UsageConcurrency = 2, 2 }})
 		c := tb.customer(t, false, false)
 		vps := tb.plan(t, "vps", 0, false, "")
 		for range 5 {

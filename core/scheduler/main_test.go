@@ -258,7 +258,8 @@ type testBundle struct {
 
 type setupOpts struct {
 	changer scheduler.PlanChanger
-	opts    scheduler.Options
+	// tune changes the scheduler's settings from its defaults (production's).
+	tune func(*scheduler.Options)
 	// center sends notices through the notification center (core/notify,
 	// as app wiring does) instead of recording them in notices.
 	center bool
@@ -279,13 +280,13 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	b.clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)) // a Monday
 	b.dns.Set("example.com", "93.184.215.14")
 	reg := jobs.NewRegistry(time.Hour)
-	opts := so.opts
-	opts.Now = b.clock.Now
-	if opts.LookupIP == nil {
-		opts.LookupIP = b.dns.Lookup
-	}
-	if opts.RetryBase == 0 {
-		opts.RetryBase = time.Second
+	opts := scheduler.DefaultOptions()
+	opts.Now, opts.LookupIP = b.clock.Now, b.dns.Lookup
+	// A failed run retries a second later, not half a minute: the tests
+	// drive the clock past it.
+	opts.RetryBase = time.Second
+	if so.tune != nil {
+		so.tune(&opts)
 	}
 	var notifier scheduler.Notifier = b.notices
 	if so.center {

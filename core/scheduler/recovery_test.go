@@ -38,7 +38,7 @@ func closedPort(t *testing.T) int {
 func TestRecoveryRestartsWithinHourlyMaximum(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db, setupOpts{opts: scheduler.Options{AllowPrivate: true, CheckTimeout: time.Second}})
+		b := setup(t, db, setupOpts{tune: func(o *scheduler.Options) { o.AllowPrivate, o.CheckTimeout = true, time.Second }})
 		ctx := context.Background()
 		port := closedPort(t)
 		cfg, err := b.s.SetRecovery(ctx, b.account, b.full, scheduler.RecoveryInput{CheckType: "tcp", Target: "127.0.0.1", Port: port, MaxPerHour: ptr(2)})
@@ -113,7 +113,7 @@ func TestRecoveryRestartsWithinHourlyMaximum(t *testing.T) {
 func TestRecoveryChecks(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db, setupOpts{opts: scheduler.Options{AllowPrivate: true, CheckTimeout: time.Second}})
+		b := setup(t, db, setupOpts{tune: func(o *scheduler.Options) { o.AllowPrivate, o.CheckTimeout = true, time.Second }})
 		ctx := context.Background()
 		status := http.StatusOK
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(status) }))
@@ -182,7 +182,7 @@ func TestRecoveryValidation(t *testing.T) {
 func TestRecoveryRefusesSpecialTargetsAtSave(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db, setupOpts{opts: scheduler.Options{CheckTimeout: time.Second}})
+		b := setup(t, db, setupOpts{tune: func(o *scheduler.Options) { o.CheckTimeout = time.Second }})
 		ctx := context.Background()
 		b.dns.Set("intranet.example.com", "93.184.215.14", "10.0.0.5")
 		for _, in := range []scheduler.RecoveryInput{
@@ -232,7 +232,7 @@ func TestRecoveryRefusesSpecialTargetsAtSave(t *testing.T) {
 func TestRecoveryRefusesRebindingAtDial(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db, setupOpts{opts: scheduler.Options{CheckTimeout: time.Second}})
+		b := setup(t, db, setupOpts{tune: func(o *scheduler.Options) { o.CheckTimeout = time.Second }})
 		ctx := context.Background()
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -299,7 +299,7 @@ func TestRecoverySlotsSpread(t *testing.T) {
 func TestRecoveryRestartNotRepeated(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db, setupOpts{opts: scheduler.Options{AllowPrivate: true, CheckTimeout: time.Second}})
+		b := setup(t, db, setupOpts{tune: func(o *scheduler.Options) { o.AllowPrivate, o.CheckTimeout = true, time.Second }})
 		ctx := context.Background()
 		port := closedPort(t)
 		ids, err := schedulertest.Services(ctx, db, b.account, b.planFull, 1)

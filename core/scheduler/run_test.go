@@ -159,14 +159,14 @@ func TestRunChunkLastTry(t *testing.T) {
 	})
 }
 
-// TestDueTasksAhead: with a lookahead, runs due within it are made ahead
+// TestDueTasksAhead: with the default lookahead (a minute), runs due within it are made ahead
 // of their due time, their job ready (available, not scheduled) at that
 // time; an overdue run still starts now and is caught up once; changing
 // the schedule drops the runs made ahead for the old one.
 func TestDueTasksAhead(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db, setupOpts{opts: scheduler.Options{Lookahead: time.Minute}})
+		b := setup(t, db, setupOpts{})
 		ctx := context.Background()
 		hourly := mustTask(t, b, scheduler.TaskInput{Type: "reboot", Cron: "0 * * * *"})
 		minutely := mustTask(t, b, scheduler.TaskInput{Type: "reboot", Cron: "* * * * *"})

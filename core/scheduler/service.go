@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -62,28 +63,38 @@ type Options struct {
 	Now func() time.Time
 }
 
+// DefaultOptions are the scheduler's settings when nothing is configured:
+// the configuration's defaults (config.Default) are composed from them, and
+// tests start from them, so both run the scheduler as production does.
+func DefaultOptions() Options {
+	return Options{
+		RecoveryInterval: 5 * time.Minute,
+		JobTimeout:       2 * time.Minute,
+		RetryBase:        30 * time.Second,
+		RetryMax:         time.Hour,
+		BatchSize:        1000,
+		RunsPerJob:       50,
+		// The due-tasks job runs every minute: runs made a minute ahead
+		// start on time.
+		Lookahead:    time.Minute,
+		CheckTimeout: 10 * time.Second,
+	}
+}
+
+// withDefaults fills the unset settings from DefaultOptions. Lookahead is
+// not among them: zero is a setting (runs are made when due).
 func (o Options) withDefaults() Options {
-	if o.RecoveryInterval <= 0 {
-		o.RecoveryInterval = 5 * time.Minute
-	}
-	if o.JobTimeout <= 0 {
-		o.JobTimeout = 2 * time.Minute
-	}
-	if o.RetryBase <= 0 {
-		o.RetryBase = 30 * time.Second
-	}
+	d := DefaultOptions()
+	o.RecoveryInterval = cmp.Or(max(o.RecoveryInterval, 0), d.RecoveryInterval)
+	o.JobTimeout = cmp.Or(max(o.JobTimeout, 0), d.JobTimeout)
+	o.RetryBase = cmp.Or(max(o.RetryBase, 0), d.RetryBase)
 	if o.RetryMax < o.RetryBase {
-		o.RetryMax = max(time.Hour, o.RetryBase)
+		o.RetryMax = max(d.RetryMax, o.RetryBase)
 	}
-	if o.BatchSize <= 0 {
-		o.BatchSize = 1000
-	}
-	if o.RunsPerJob <= 0 {
-		o.RunsPerJob = 50
-	}
-	if o.CheckTimeout <= 0 {
-		o.CheckTimeout = 10 * time.Second
-	}
+	o.BatchSize = cmp.Or(max(o.BatchSize, 0), d.BatchSize)
+	o.RunsPerJob = cmp.Or(max(o.RunsPerJob, 0), d.RunsPerJob)
+	o.Lookahead = max(o.Lookahead, 0)
+	o.CheckTimeout = cmp.Or(max(o.CheckTimeout, 0), d.CheckTimeout)
 	if o.Now == nil {
 		o.Now = func() time.Time { return time.Now().UTC() }
 	}

@@ -187,7 +187,7 @@ func TestMissedRunsCaughtUpOnce(t *testing.T) {
 func TestConcurrentDueTasksMakeOneRunEach(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db, setupOpts{opts: scheduler.Options{BatchSize: 7}})
+		b := setup(t, db, setupOpts{tune: func(o *scheduler.Options) { o.BatchSize = 7 }})
 		ctx := context.Background()
 		var ids []string
 		for range 40 {
