@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
 	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // appBundle is one running application (app.New's real handler behind an
@@ -35,7 +35,7 @@ type appBundle struct {
 	client  *apiClient
 	dialect database.Dialect
 	url     string
-	logs    *syncBuffer
+	logs    *testkit.LogBuffer
 }
 
 // testSecretsKey seals two-factor secrets in the tests (never a real key).
@@ -54,7 +54,7 @@ func startApp(t testing.TB, d database.Dialect, url string, opts ...func(*config
 	for _, o := range opts {
 		o(&cfg)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	logger := hclog.New(&hclog.LoggerOptions{Name: "test", Level: hclog.Warn, Output: logs})
 	a, err := app.New(context.Background(), &cfg, logger)
 	if err != nil {
@@ -76,30 +76,6 @@ func startApp(t testing.TB, d database.Dialect, url string, opts ...func(*config
 func (tb *appBundle) replica(t testing.TB, opts ...func(*config.Config)) *appBundle {
 	t.Helper()
 	return startApp(t, tb.dialect, tb.url, opts...)
-}
-
-// syncBuffer collects the server log, printed only when a test fails.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // apiClient sends JSON requests; its transport validates every response

@@ -1,7 +1,6 @@
 package pluginhost
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,13 +8,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/sdk"
 )
 
@@ -49,34 +48,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer is a log sink tests can read while plugins write to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type testBundle struct {
 	host *Host
-	logs *syncBuffer
+	logs *testkit.LogBuffer
 	reg  *prometheus.Registry
 }
 
 // setup returns a host with fast restarts, stopped at the end of the test.
 func setup(t *testing.T, opts Options) *testBundle {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	reg := prometheus.NewRegistry()
 	opts.Logger = hclog.New(&hclog.LoggerOptions{Name: "core", Output: logs, Level: hclog.Debug})
 	opts.Registerer = reg
