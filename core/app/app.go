@@ -176,7 +176,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// Budget caps watch billing's credit ledger, orders and starting
 	// services through its hooks, and suspend through billing's service
 	// lifecycle.
-	a.Budgets = budget.New(db, a.Notify, reg, budget.Options{Suspender: a.Billing})
+	a.Budgets = budget.New(db, a.Notify, a.Billing, reg, budget.Options{})
 	a.Budgets.Attach(a.Billing)
 	// Community roles follow what accounts hold.
 	a.Notify.SetHoldings(a.Billing)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/budget"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
@@ -44,7 +45,9 @@ func setupBudget(t *testing.T, db *database.DB) *budgetBundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(nt.Stop)
-	svc := budget.New(db, nt, reg, budget.Options{})
+	// Hard stops suspend through billing's service lifecycle.
+	bill := billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: nt}, billing.Options{})
+	svc := budget.New(db, nt, bill, reg, budget.Options{})
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)

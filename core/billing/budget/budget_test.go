@@ -45,8 +45,8 @@ type testBundle struct {
 }
 
 // setup builds budget caps on billing (its ledger and its service
-// lifecycle), or on the TableSuspender fallback with tableOnly.
-func setup(t testing.TB, db *database.DB, tableOnly ...bool) *testBundle {
+// lifecycle).
+func setup(t testing.TB, db *database.DB) *testBundle {
 	t.Helper()
 	b := &testBundle{ctx: context.Background(), db: db, clock: &testkit.Clock{}, planID: map[string]string{}}
 	b.clock.Set(time.Date(2028, 3, 20, 12, 0, 0, 0, time.UTC))
@@ -58,11 +58,7 @@ func setup(t testing.TB, db *database.DB, tableOnly ...bool) *testBundle {
 	}
 	t.Cleanup(ns.Stop)
 	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns}, billing.Options{Currency: "EUR", Now: b.clock.Now})
-	var suspender budget.Suspender = b.billing
-	if len(tableOnly) > 0 && tableOnly[0] {
-		suspender = budget.TableSuspender{Now: b.clock.Now}
-	}
-	b.svc = budget.New(db, ns, reg, budget.Options{Now: b.clock.Now, Suspender: suspender})
+	b.svc = budget.New(db, ns, b.billing, reg, budget.Options{Now: b.clock.Now})
 	engine, err := jobs.New(db, reg, jobs.Options{Workers: 2, FetchCooldown: 50 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute})
 	if err != nil {
@@ -217,17 +213,8 @@ func sorted(s []string) []string {
 
 func TestHardStopSuspendsExactlyTheNonExcludedServices(t *testing.T) {
 	t.Parallel()
-	for _, tableOnly := range []bool{false, true} {
-		t.Run(map[bool]string{false: "billing", true: "table"}[tableOnly], func(t *testing.T) {
-			t.Parallel()
-			testHardStop(t, tableOnly)
-		})
-	}
-}
-
-func testHardStop(t *testing.T, tableOnly bool) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db, tableOnly)
+		b := setup(t, db)
 		acc := b.account(t)
 		game := b.service(t, acc, "game", "active")
 		vps := b.service(t, acc, "vps", "active")

@@ -17,9 +17,6 @@ import (
 
 // Options configure the service.
 type Options struct {
-	// Suspender suspends and lifts services; nil = TableSuspender (the
-	// schema only).
-	Suspender Suspender
 	// SweepInterval is how often every budget is looked at (default 1h): a
 	// budget is checked when its period has rolled over or its last check is
 	// a day old.
@@ -39,14 +36,12 @@ type Service struct {
 
 // New returns the service and registers its jobs (the check after each
 // debit, the periodic sweep) with reg. Notices go through n (core/notify);
-// with a nil n nobody is told.
-func New(db *database.DB, n Notifier, reg *jobs.Registry, opts Options) *Service {
-	s := &Service{db: db, notifier: n, jobs: reg.Inserter(), suspender: opts.Suspender, now: opts.Now}
+// with a nil n nobody is told. Services are suspended and lifted through
+// the services' owner (billing's lifecycle), never by budget's own SQL.
+func New(db *database.DB, n Notifier, suspender Suspender, reg *jobs.Registry, opts Options) *Service {
+	s := &Service{db: db, notifier: n, jobs: reg.Inserter(), suspender: suspender, now: opts.Now}
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }
-	}
-	if s.suspender == nil {
-		s.suspender = TableSuspender{Now: s.now}
 	}
 	interval := opts.SweepInterval
 	if interval <= 0 {
