@@ -16,12 +16,12 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing/pluginoption"
+	"github.com/ezscale/platform/core/calendar"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/pluginhost"
-	"github.com/ezscale/platform/core/schedule"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -136,7 +136,7 @@ type Service struct {
 	// benchmark's baseline only).
 	noIntents bool
 
-	crons sync.Map // expr+"\x00"+tz → *schedule.Cron
+	crons sync.Map // expr+"\x00"+tz → *calendar.Cron
 }
 
 // New returns the scheduler and registers its jobs in deps.Jobs.
@@ -187,12 +187,12 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // cron parses expr in tz, caching the result: the due-tasks job evaluates
 // thousands of tasks that share a few expressions.
-func (s *Service) cron(expr, tz string) (*schedule.Cron, error) {
+func (s *Service) cron(expr, tz string) (*calendar.Cron, error) {
 	key := expr + "\x00" + tz
 	if c, ok := s.crons.Load(key); ok {
-		return c.(*schedule.Cron), nil
+		return c.(*calendar.Cron), nil
 	}
-	c, err := schedule.ParseCron(expr, tz)
+	c, err := calendar.ParseCron(expr, tz)
 	if err != nil {
 		return nil, err
 	}

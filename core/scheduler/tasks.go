@@ -12,8 +12,8 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/calendar"
 	"github.com/ezscale/platform/core/database"
-	"github.com/ezscale/platform/core/schedule"
 	"github.com/ezscale/platform/sdk"
 )
 
@@ -108,11 +108,11 @@ type Preview struct {
 
 // ParseSchedule validates a cron expression and time zone, naming the field
 // at fault: time_zone for an unknown zone, cron for the expression.
-func ParseSchedule(expr, tz string) (*schedule.Cron, error) {
-	if _, err := schedule.LoadZone(tz); err != nil {
+func ParseSchedule(expr, tz string) (*calendar.Cron, error) {
+	if _, err := calendar.LoadZone(tz); err != nil {
 		return nil, apperr.Field("time_zone", "%s", err.Error())
 	}
-	c, err := schedule.ParseCron(expr, tz)
+	c, err := calendar.ParseCron(expr, tz)
 	if err != nil {
 		return nil, apperr.Field("cron", "%s", err.Error())
 	}
@@ -132,7 +132,7 @@ func (s *Service) PreviewSchedule(ctx context.Context, accountID, expr, tz strin
 	}
 	p := &Preview{NextRuns: c.NextN(s.now(), PreviewRuns)}
 	for _, t := range p.NextRuns {
-		p.StartsAt = append(p.StartsAt, schedule.EarliestAllowed(windows[accountID], t))
+		p.StartsAt = append(p.StartsAt, calendar.EarliestAllowed(windows[accountID], t))
 	}
 	return p, nil
 }

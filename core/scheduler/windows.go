@@ -10,8 +10,8 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/calendar"
 	"github.com/ezscale/platform/core/database"
-	"github.com/ezscale/platform/core/schedule"
 )
 
 // maxWindows bounds an account's maintenance windows.
@@ -28,7 +28,7 @@ type WindowInput struct {
 	TimeZone        string `json:"time_zone"`
 }
 
-func (in *WindowInput) parse() (schedule.Window, error) {
+func (in *WindowInput) parse() (calendar.Window, error) {
 	var errs apperr.Fields
 	in.Name = strings.TrimSpace(in.Name)
 	validName(&errs, in.Name)
@@ -38,22 +38,22 @@ func (in *WindowInput) parse() (schedule.Window, error) {
 	for i, d := range in.Days {
 		in.Days[i] = strings.ToLower(strings.TrimSpace(d))
 	}
-	if _, err := schedule.LoadZone(in.TimeZone); err != nil {
+	if _, err := calendar.LoadZone(in.TimeZone); err != nil {
 		errs.Add("time_zone", "%s", err.Error())
 	}
-	if _, err := schedule.ParseWindow(nil, in.Start, 60, "UTC"); err != nil {
+	if _, err := calendar.ParseWindow(nil, in.Start, 60, "UTC"); err != nil {
 		errs.Add("start", "%s", err.Error())
 	}
-	if _, err := schedule.ParseWindow(nil, "00:00", in.DurationMinutes, "UTC"); err != nil {
+	if _, err := calendar.ParseWindow(nil, "00:00", in.DurationMinutes, "UTC"); err != nil {
 		errs.Add("duration_minutes", "%s", err.Error())
 	}
-	if _, err := schedule.ParseWindow(in.Days, "00:00", 60, "UTC"); err != nil {
+	if _, err := calendar.ParseWindow(in.Days, "00:00", 60, "UTC"); err != nil {
 		errs.Add("days", "%s", err.Error())
 	}
 	if err := errs.Err(); err != nil {
-		return schedule.Window{}, err
+		return calendar.Window{}, err
 	}
-	return schedule.ParseWindow(in.Days, in.Start, in.DurationMinutes, in.TimeZone)
+	return calendar.ParseWindow(in.Days, in.Start, in.DurationMinutes, in.TimeZone)
 }
 
 func (w *Window) fill() {
@@ -63,9 +63,9 @@ func (w *Window) fill() {
 	}
 }
 
-func (w *Window) parsed() (schedule.Window, error) {
+func (w *Window) parsed() (calendar.Window, error) {
 	w.fill()
-	return schedule.ParseWindow(w.DayList, w.StartTime, w.DurationMinutes, w.TimeZone)
+	return calendar.ParseWindow(w.DayList, w.StartTime, w.DurationMinutes, w.TimeZone)
 }
 
 // CreateWindow adds a maintenance window to the account. Errors: Invalid
@@ -170,8 +170,8 @@ func (s *Service) Windows(ctx context.Context, accountID string) ([]*Window, err
 }
 
 // accountWindows loads the parsed windows of the accounts.
-func (s *Service) accountWindows(ctx context.Context, db bun.IDB, accountIDs []string) (map[string][]schedule.Window, error) {
-	out := map[string][]schedule.Window{}
+func (s *Service) accountWindows(ctx context.Context, db bun.IDB, accountIDs []string) (map[string][]calendar.Window, error) {
+	out := map[string][]calendar.Window{}
 	if len(accountIDs) == 0 {
 		return out, nil
 	}
@@ -193,8 +193,8 @@ func (s *Service) accountWindows(ctx context.Context, db bun.IDB, accountIDs []s
 }
 
 // earliest is when a run due at due may start, seen at now.
-func earliest(windows []schedule.Window, due, now time.Time) time.Time {
-	return schedule.EarliestAllowed(windows, later(due, now))
+func earliest(windows []calendar.Window, due, now time.Time) time.Time {
+	return calendar.EarliestAllowed(windows, later(due, now))
 }
 
 func later(a, b time.Time) time.Time {

@@ -1,4 +1,4 @@
-// Package schedule is the time arithmetic of customer automation: 5-field
+// Package calendar is the time arithmetic of customer automation: 5-field
 // cron expressions evaluated in a time zone, and maintenance windows. It has
 // no storage and no clock of its own, so every rule is tested directly.
 //
@@ -10,7 +10,7 @@
 //   - A schedule that runs every hour ("*/15 * * * *", hour field "*") is an
 //     interval: it follows real elapsed time, so it runs in both copies of a
 //     repeated hour and simply has no runs in a skipped one.
-package schedule
+package calendar
 
 import (
 	"fmt"
