@@ -26,6 +26,7 @@ import (
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/budget"
+	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/console"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
@@ -111,11 +112,30 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	reg := jobs.NewRegistry(cfg.Jobs.RescueAfter)
 	a.Limiter = ratelimit.New(db)
 	a.Outbox = outbox.New(db, reg)
+	// The host is created here so every service can hold it, but no plugin
+	// process starts before Run: `ezscale admin create` and other commands
+	// that build an App never start plugins.
+	hostOpts := pluginhostOptions(cfg)
+	hostOpts.Logger, hostOpts.Registerer = logger.Named("plugin"), a.Metrics
+	// Each description's option declaration is stored, so plans and orders
+	// can be checked against it while the plugin is down.
+	optionStore := pluginoption.NewStore(db, nil)
+	hostOpts.Described = func(name string, d *pb.DescribeResponse) {
+		if err := optionStore.Record(context.Background(), name, d.GetVersion(), sdk.OptionsFromProto(d.GetOptions())); err != nil {
+			logger.Named("plugin").Named(name).Warn("storing the plugin's option declaration", "error", err)
+		}
+	}
+	a.Plugins, err = pluginhost.New(hostOpts)
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	a.closers = append(a.closers, func(context.Context) error { a.Plugins.Stop(); return nil })
 	nc := cfg.Notifications
-	// The plugin host reaches the service through SetPlugins once it is
-	// built; until then the discord channel's messages wait in the outbox.
 	notifyOpts := notifyOptions(cfg)
-	notifyOpts.Logger = logger.Named("notify")
+	// The discord channel and the Discord community reach their plugins
+	// through the host.
+	notifyOpts.Logger, notifyOpts.Plugins = logger.Named("notify"), a.Plugins
 	a.Notify, err = notify.New(db, a.Outbox, reg, notifyOpts)
 	if err != nil {
 		a.close(ctx)
@@ -153,25 +173,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.Intents = intent.New(db, intent.Options{Logger: logger.Named("intent"), Now: now})
 	a.Intents.RegisterPrune(reg)
 
-	// The host is created here so every service can hold it, but no plugin
-	// process starts before Run: `ezscale admin create` and other commands
-	// that build an App never start plugins.
-	hostOpts := pluginhostOptions(cfg)
-	hostOpts.Logger, hostOpts.Registerer = logger.Named("plugin"), a.Metrics
-	// Each description's option declaration is stored, so plans and orders
-	// can be checked against it while the plugin is down.
-	hostOpts.Described = func(name string, d *pb.DescribeResponse) {
-		if err := a.Billing.RecordOptions(context.Background(), name, d.GetVersion(), sdk.OptionsFromProto(d.GetOptions())); err != nil {
-			logger.Named("plugin").Named(name).Warn("storing the plugin's option declaration", "error", err)
-		}
-	}
-	a.Plugins, err = pluginhost.New(hostOpts)
-	if err != nil {
-		a.close(ctx)
-		return nil, err
-	}
-	a.closers = append(a.closers, func(context.Context) error { a.Plugins.Stop(); return nil })
-	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Plugins: a.Plugins, Intents: a.Intents, Logger: logger.Named("billing")},
+	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Plugins: a.Plugins, Intents: a.Intents, Options: optionStore, Logger: logger.Named("billing")},
 		billingOptions(cfg))
 	// Budget caps watch billing's credit ledger, orders and starting
 	// services through its hooks, and suspend through billing's service
@@ -182,17 +184,14 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.Notify.SetHoldings(a.Billing)
 	a.Billing.SyncRolesOn(a.Notify)
 	a.wireEmail()
-	// The discord channel and the Discord community reach their plugins
-	// through the host.
-	a.Notify.SetPlugins(a.Plugins)
 	schedulerOpts := schedulerOptions(cfg)
 	schedulerOpts.Now = now
 	a.Scheduler = scheduler.New(scheduler.Deps{
 		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.CenterNotifier{Center: a.Notify}, Intents: a.Intents,
-		Logger: logger.Named("scheduler"),
+		// Scheduled plan changes are applied by billing, with its proration.
+		PlanChanger: billingPlanChanger{b: a.Billing},
+		Logger:      logger.Named("scheduler"),
 	}, schedulerOpts)
-	// Scheduled plan changes are applied by billing, with its proration.
-	a.Scheduler.SetPlanChanger(billingPlanChanger{b: a.Billing})
 
 	a.Projects = projects.New(db, billingServices{b: a.Billing}, projects.Options{})
 	a.Billing.SetProjects(a.Projects, a.Projects)

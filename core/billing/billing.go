@@ -141,6 +141,9 @@ type Deps struct {
 	// Intents records provisioning's backend actions (core/intent); nil =
 	// a store of its own over DB.
 	Intents *intent.Store
+	// Options is the store of provisioners' option declarations the plugin
+	// host records each description in; nil = a store of its own over DB.
+	Options *pluginoption.Store
 	Logger  hclog.Logger
 }
 
@@ -183,7 +186,10 @@ func New(deps Deps, opts Options) *Billing {
 		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, plugins: deps.Plugins,
 		log: deps.Logger, opts: opts, maxTimeout: deps.Jobs.MaxTimeout(),
 	}
-	b.options = pluginoption.NewStore(deps.DB, opts.Now)
+	b.options = deps.Options
+	if b.options == nil {
+		b.options = pluginoption.NewStore(deps.DB, opts.Now)
+	}
 	b.intents = deps.Intents
 	if b.intents == nil {
 		b.intents = intent.New(deps.DB, intent.Options{Logger: deps.Logger})
@@ -193,10 +199,6 @@ func New(deps Deps, opts Options) *Billing {
 	b.registerJobs(deps.Jobs)
 	return b
 }
-
-// SetPlugins sets the plugin host after construction (the host may be
-// started after the services are built).
-func (b *Billing) SetPlugins(p PluginHost) { b.plugins = p }
 
 // Ledger is the account credit ledger billing posts to.
 func (b *Billing) Ledger() *ledger.Ledger { return b.ledger }

@@ -66,8 +66,7 @@ func TestCommunityRolesFollowServices(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		fc := &fakeCommunity{syncs: make(chan *pb.SyncRolesRequest, 256)}
-		tb := setup(t, db, setupOpts{notify: notify.Options{CommunityPlugin: "discord"}, wire: func(tb *testBundle) {
-			tb.notify.SetPlugins(fc)
+		tb := setup(t, db, setupOpts{notify: notify.Options{CommunityPlugin: "discord", Plugins: fc}, wire: func(tb *testBundle) {
 			tb.notify.SetHoldings(tb.b)
 			tb.b.SyncRolesOn(tb.notify)
 		}})

@@ -122,7 +122,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	} else {
 		tb.host = pluginhosttest.Start(t, pluginhost.Options{BackoffBase: 50 * time.Millisecond},
 			[]pluginhosttest.Plugin{{Name: pluginhosttest.ProvisionerName, Impl: tb.prov}}, so.plugins...)
-		tb.b.SetPlugins(tb.host)
+		tb.b.SetPluginsForTest(tb.host)
 	}
 	tb.reg = reg
 	if so.wire != nil {

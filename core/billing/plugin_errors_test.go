@@ -101,7 +101,7 @@ func setupFakeGateway(t *testing.T, db *database.DB) (*testBundle, *fakeGateway)
 	t.Helper()
 	tb := setup(t, db, setupOpts{opts: billing.Options{PaymentGateway: "fake"}})
 	gw := &fakeGateway{}
-	tb.b.SetPlugins(gatewayHost{PluginHost: tb.host, gw: gw})
+	tb.b.SetPluginsForTest(gatewayHost{PluginHost: tb.host, gw: gw})
 	return tb, gw
 }
 

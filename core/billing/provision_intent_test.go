@@ -117,7 +117,7 @@ func TestProvisioningSnoozesWhilePluginDown(t *testing.T) {
 		tb := setup(t, db, setupOpts{opts: billing.Options{ProvisionMaxAttempts: 1}})
 		host := downHost{Host: tb.host, down: &atomic.Bool{}}
 		host.down.Store(true)
-		tb.b.SetPlugins(host)
+		tb.b.SetPluginsForTest(host)
 		acc := tb.account(t)
 		plan := tb.plan(t, "vps-down", 0, nil)
 		res, err := tb.b.Order(tb.ctx, acc, billing.OrderInput{PlanID: plan.ID})

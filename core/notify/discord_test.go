@@ -102,9 +102,8 @@ func (p *fakePlugins) Community(name string) (sdk.Community, error) {
 func TestSignupInvite(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db, setupOpts{opts: notify.Options{CommunityPlugin: "discord"}, start: true})
 		fc := newFakeCommunity()
-		b.svc.SetPlugins(&fakePlugins{community: fc})
+		b := setup(t, db, setupOpts{opts: notify.Options{CommunityPlugin: "discord", Plugins: &fakePlugins{community: fc}}, start: true})
 		u := createUser(t, db, "ada")
 		acct := createAccount(t, db, map[user]string{u: "owner"})
 		ctx := context.Background()
@@ -150,9 +149,8 @@ func TestSignupInvite(t *testing.T) {
 func TestLinkAndRoleSync(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db, setupOpts{opts: notify.Options{CommunityPlugin: "discord"}, start: true})
 		fc := newFakeCommunity()
-		b.svc.SetPlugins(&fakePlugins{community: fc})
+		b := setup(t, db, setupOpts{opts: notify.Options{CommunityPlugin: "discord", Plugins: &fakePlugins{community: fc}}, start: true})
 		b.svc.SetHoldings(notify.HoldingsFunc(func(ctx context.Context, userID string) (notify.Holdings, error) {
 			return notify.Holdings{VPS: true, VIP: true}, nil
 		}))
@@ -213,10 +211,9 @@ func TestLinkAndRoleSync(t *testing.T) {
 func TestRoleSyncRequestedDuringASync(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db, setupOpts{opts: notify.Options{CommunityPlugin: "discord"}, start: true})
 		fc := newFakeCommunity()
+		b := setup(t, db, setupOpts{opts: notify.Options{CommunityPlugin: "discord", Plugins: &fakePlugins{community: fc}}, start: true})
 		fc.hold = make(chan struct{})
-		b.svc.SetPlugins(&fakePlugins{community: fc})
 		var vps atomic.Bool
 		b.svc.SetHoldings(notify.HoldingsFunc(func(context.Context, string) (notify.Holdings, error) {
 			return notify.Holdings{VPS: vps.Load()}, nil

@@ -43,9 +43,8 @@ func (p communityOnly) Community(string) (sdk.Community, error) { return p.c, ni
 func TestInviteDiscordCannotFindIsNotRetried(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db, setupOpts{opts: notify.Options{CommunityPlugin: "discord"}, start: true})
 		c := &refusingCommunity{err: sdk.Errorf(sdk.NotFound, "unknown guild")}
-		b.svc.SetPlugins(communityOnly{c})
+		b := setup(t, db, setupOpts{opts: notify.Options{CommunityPlugin: "discord", Plugins: communityOnly{c}}, start: true})
 		u := createUser(t, db, "ada")
 		acct := createAccount(t, db, map[user]string{u: "owner"})
 		ctx := context.Background()
@@ -71,9 +70,8 @@ func TestInviteDiscordCannotFindIsNotRetried(t *testing.T) {
 func TestDiscordAnswersPluginErrorsByKind(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db, setupOpts{opts: notify.Options{CommunityPlugin: "discord"}})
 		c := &refusingCommunity{}
-		b.svc.SetPlugins(communityOnly{c})
+		b := setup(t, db, setupOpts{opts: notify.Options{CommunityPlugin: "discord", Plugins: communityOnly{c}}})
 		u := createUser(t, db, "ada")
 		type answer struct {
 			Code   apperr.Code

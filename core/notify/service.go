@@ -38,6 +38,10 @@ type Options struct {
 	// (admin alerts to its webhook, users' own webhooks); "" turns the
 	// channel off.
 	DiscordPlugin string
+	// Plugins is the plugin host the discord channel and the community
+	// reach their plugins through; nil: their calls fail as unavailable
+	// (and are retried).
+	Plugins Plugins
 	// CommunityPlugin names the community plugin (invites, roles, links);
 	// "" turns the community features off.
 	CommunityPlugin string
@@ -145,6 +149,9 @@ func New(db *database.DB, ob *outbox.Outbox, reg *jobs.Registry, opts Options) (
 		db: db, outbox: ob, jobs: reg.Inserter(), opts: opts, templates: tmpl, admin: admin,
 		now: func() time.Time { return time.Now().UTC() }, maxTimeout: reg.MaxTimeout(),
 	}
+	if opts.Plugins != nil {
+		s.plugins.Store(&opts.Plugins)
+	}
 	s.signer = newSigner(db, opts.UnsubscribeSecret)
 	s.hub = newHub(s)
 	ob.SetPrepare(s.prepare)
@@ -162,9 +169,6 @@ func New(db *database.DB, ob *outbox.Outbox, reg *jobs.Registry, opts Options) (
 }
 
 var errNoPlugins = errors.New("notify: the plugin host is not wired in")
-
-// SetPlugins gives the service the plugin host (app wiring).
-func (s *Service) SetPlugins(p Plugins) { s.plugins.Store(&p) }
 
 // SetHoldings gives the service what decides community roles (billing).
 func (s *Service) SetHoldings(h HoldingsProvider) { s.holdings.Store(&h) }

@@ -140,16 +140,13 @@ func New(deps Deps, opts Options) *Service {
 	}
 	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), billing: deps.Billing, notifier: deps.Notifier, log: deps.Logger, opts: opts}
 	if deps.Plugins != nil {
-		s.SetPlugins(deps.Plugins)
+		s.plugins.Store(&deps.Plugins)
 	}
 	deps.Billing.OnOrder(s.admitFreeTier)
 	deps.Billing.OnServiceStatus(s.followStatus)
 	s.register(deps.Jobs)
 	return s
 }
-
-// SetPlugins sets the plugin host after construction.
-func (s *Service) SetPlugins(p Plugins) { s.plugins.Store(&p) }
 
 // Options returns the effective options.
 func (s *Service) Options() Options { return s.opts }

@@ -33,6 +33,10 @@ func (s *Service) SlotAfterForTest(serviceID string, t time.Time) time.Time {
 	return s.slotAfter(serviceID, t)
 }
 
+// SetPlanChangerForTest swaps the plan changer mid-test (a changer that
+// lacks an operation).
+func (s *Service) SetPlanChangerForTest(c PlanChanger) { s.planChanger.Store(&c) }
+
 // SetIntentsForTest turns the record of backend actions off (the
 // benchmark's baseline) or on.
 func (s *Service) SetIntentsForTest(on bool) { s.noIntents = !on }

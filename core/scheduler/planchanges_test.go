@@ -119,7 +119,7 @@ func TestScheduledAddonChange(t *testing.T) {
 			t.Errorf("notices (-want +got)\n%s", diff)
 		}
 
-		b.s.SetPlanChanger(planOnlyChanger{changer})
+		b.s.SetPlanChangerForTest(planOnlyChanger{changer})
 		_, err = b.s.SchedulePlanChange(ctx, b.account, scheduler.PlanChangeInput{ServiceID: b.full, Kind: scheduler.ChangeAddon, AddonID: addon, RunAt: runAt})
 		if e, ok := apperr.As(err); !ok || e.Code != apperr.Unavailable || e.Reason != "plan_changes_unavailable" {
 			t.Errorf("add-on without AddAddon: %v, want unavailable plan_changes_unavailable", err)

@@ -105,13 +105,13 @@ func (o Options) withDefaults() Options {
 type Deps struct {
 	DB   *database.DB
 	Jobs *jobs.Registry
-	// Plugins may be nil until SetPlugins: plugin calls then fail as
-	// unavailable and are retried.
+	// Plugins is the plugin host; nil (tests of what calls no plugin):
+	// plugin calls fail as unavailable and are retried.
 	Plugins Plugins
 	// Notifier tells customers about outcomes; nil = nobody is told.
 	Notifier Notifier
-	// PlanChanger applies scheduled plan changes (billing); nil until
-	// SetPlanChanger, and scheduling a plan change is refused meanwhile.
+	// PlanChanger applies scheduled plan changes (billing); nil: scheduling
+	// a plan change is refused.
 	PlanChanger PlanChanger
 	// Intents records the runs' backend actions; nil = a store of its own
 	// over DB.
@@ -154,10 +154,10 @@ func New(deps Deps, opts Options) *Service {
 		s.intents = intent.New(deps.DB, intent.Options{Now: opts.Now, Logger: s.log})
 	}
 	if deps.Plugins != nil {
-		s.SetPlugins(deps.Plugins)
+		s.plugins.Store(&deps.Plugins)
 	}
 	if deps.PlanChanger != nil {
-		s.SetPlanChanger(deps.PlanChanger)
+		s.planChanger.Store(&deps.PlanChanger)
 	}
 	s.register(deps.Jobs)
 	return s
@@ -174,12 +174,6 @@ func (s *Service) register(reg *jobs.Registry) {
 	reg.PeriodicSchedule(KindDueTasks, everyMinute{}, time.Minute, func() river.JobArgs { return dueArgs{} })
 	reg.Periodic(KindRecoveryTick, s.tickEvery(), func() river.JobArgs { return recoveryTickArgs{} })
 }
-
-// SetPlugins gives the scheduler the plugin host (app wiring).
-func (s *Service) SetPlugins(p Plugins) { s.plugins.Store(&p) }
-
-// SetPlanChanger gives the scheduler billing's plan change (app wiring).
-func (s *Service) SetPlanChanger(c PlanChanger) { s.planChanger.Store(&c) }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
 
