@@ -29,7 +29,8 @@ import (
 
 // The acceptance tests run the real terraform CLI (TF_ACC_TERRAFORM_PATH,
 // else terraform on the PATH; nothing is downloaded) against one real
-// `ezscale serve` shared by the package's tests: SQLite, the three
+// `ezscale serve` shared by the package's tests, started by the first test
+// that needs it: SQLite, the three
 // provisioner plugins pointed at their fakes (in this process), the demo
 // catalog, a staff admin, and a customer with credit and a personal API
 // token, which the provider gets from EZSCALE_ENDPOINT and EZSCALE_TOKEN.
@@ -66,32 +67,44 @@ func testMain(m *testing.M) int {
 	// No user CLI configuration (a developer's dev_overrides) may change
 	// which provider the tests run.
 	os.Setenv("TF_CLI_CONFIG_FILE", os.DevNull)
-	env, err := startSandbox()
-	if env != nil {
-		defer env.stop()
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the sandbox:", err)
-		if env != nil {
-			fmt.Fprintln(os.Stderr, env.logs.String())
-		}
-		return 1
-	}
-	sandbox = env
-	os.Setenv("EZSCALE_ENDPOINT", env.base)
-	os.Setenv("EZSCALE_TOKEN", env.token)
 	code := m.Run()
-	if code != 0 {
-		fmt.Fprintf(os.Stderr, "ezscale serve log (last 200 lines):\n%s\n", tail(env.logs.String(), 200))
+	if sandbox != nil {
+		if code != 0 {
+			fmt.Fprintf(os.Stderr, "ezscale serve log (last 200 lines):\n%s\n", tail(sandbox.logs.String(), 200))
+		}
+		sandbox.stop()
 	}
 	return code
 }
 
-// acc returns the sandbox, or skips the test when there is no terraform.
+var (
+	sandboxOnce sync.Once
+	sandboxErr  error
+)
+
+// acc returns the sandbox, started by the first test that needs it, or
+// skips the test when there is no terraform.
 func acc(t *testing.T) *sandboxEnv {
 	t.Helper()
-	if sandbox == nil {
+	if skipReason != "" {
 		t.Skip(skipReason)
+	}
+	sandboxOnce.Do(func() {
+		env, err := startSandbox()
+		if err != nil {
+			sandboxErr = err
+			if env != nil {
+				sandboxErr = fmt.Errorf("%w\n%s", err, env.logs.String())
+				env.stop()
+			}
+			return
+		}
+		sandbox = env
+		os.Setenv("EZSCALE_ENDPOINT", env.base)
+		os.Setenv("EZSCALE_TOKEN", env.token)
+	})
+	if sandboxErr != nil {
+		t.Fatalf("starting the sandbox: %v", sandboxErr)
 	}
 	return sandbox
 }
