@@ -84,7 +84,7 @@ var (
 
 // acc returns the sandbox, started by the first test that needs it, or
 // skips the test when there is no terraform.
-func acc(t *testing.T) *sandboxEnv {
+func acc(t testing.TB) *sandboxEnv {
 	t.Helper()
 	if skipReason != "" {
 		t.Skip(skipReason)
@@ -378,7 +378,7 @@ func (e *sandboxEnv) call(method, path, token string, in any, want int, out any)
 }
 
 // must is call failing the test.
-func (e *sandboxEnv) must(t *testing.T, method, path, token string, in any, want int, out any) {
+func (e *sandboxEnv) must(t testing.TB, method, path, token string, in any, want int, out any) {
 	t.Helper()
 	if err := e.call(method, path, token, in, want, out); err != nil {
 		t.Fatal(err)
@@ -400,7 +400,7 @@ func (e *sandboxEnv) fault(t *testing.T, path string, body any) {
 }
 
 // services lists the account's services as the customer sees them.
-func (e *sandboxEnv) services(t *testing.T) []serviceView {
+func (e *sandboxEnv) services(t testing.TB) []serviceView {
 	t.Helper()
 	var all []serviceView
 	cursor := ""
@@ -418,7 +418,7 @@ func (e *sandboxEnv) services(t *testing.T) []serviceView {
 	}
 }
 
-func (e *sandboxEnv) service(t *testing.T, id string) serviceView {
+func (e *sandboxEnv) service(t testing.TB, id string) serviceView {
 	t.Helper()
 	var s serviceView
 	e.must(t, "GET", "/api/v1/accounts/"+e.account+"/services/"+id, e.token, nil, 200, &s)

@@ -14,7 +14,7 @@ func knownString(s string) knownvalue.Check { return knownvalue.StringExact(s) }
 
 // waitFor polls cond; the bound is generous (CI machines are loaded), and
 // the condition, not the time, is what is tested.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for !cond() {

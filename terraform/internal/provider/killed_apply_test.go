@@ -23,7 +23,7 @@ var (
 // providerBinary builds terraform-provider-ezscale once per test binary
 // and returns a CLI configuration file whose dev_overrides point terraform
 // at it: the documented dev loop (terraform/README.md).
-func providerBinary(t *testing.T) (cliConfig string) {
+func providerBinary(t testing.TB) (cliConfig string) {
 	t.Helper()
 	providerBinOnce.Do(func() {
 		if providerBinDir, providerBinErr = os.MkdirTemp("", "ezscale-tfprovider-"); providerBinErr != nil {
@@ -48,7 +48,7 @@ func providerBinary(t *testing.T) (cliConfig string) {
 
 // terraformCmd is `terraform args…` in dir with the dev override, in its
 // own process group (so killing it kills the provider too).
-func terraformCmd(t *testing.T, dir, cliConfig string, args ...string) *exec.Cmd {
+func terraformCmd(t testing.TB, dir, cliConfig string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Getenv("TF_ACC_TERRAFORM_PATH"), args...)
 	cmd.Dir = dir

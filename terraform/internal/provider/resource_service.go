@@ -302,7 +302,9 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 func (r *serviceResource) waitActive(ctx context.Context, id string, timeout time.Duration) (*client.Service, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	interval := 200 * time.Millisecond
+	// Start fast (a sandbox or a quick backend is ready in a second or
+	// two) and back off to a poll a second.
+	interval := 100 * time.Millisecond
 	var last *client.Service
 	for {
 		s, err := r.p.client.Service(ctx, r.p.accountID, id)
@@ -328,8 +330,8 @@ func (r *serviceResource) waitActive(ctx context.Context, id string, timeout tim
 			return s, timedOut(s, timeout)
 		case <-t.C:
 		}
-		if interval < 2*time.Second {
-			interval *= 2
+		if interval = interval * 3 / 2; interval > time.Second {
+			interval = time.Second
 		}
 	}
 }
