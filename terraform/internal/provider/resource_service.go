@@ -165,8 +165,11 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 			return
 		}
 	}
-	// Validate the plan, cycle and options against the catalog.
-	if r.p != nil && !plan.Plan.IsUnknown() && !plan.Cycle.IsUnknown() {
+	// Validate the plan, cycle and options against the catalog, unless
+	// they are what was applied already (a plan with no changes then
+	// costs no catalog read).
+	unchanged := state != nil && plan.Plan.Equal(state.Plan) && plan.Cycle.Equal(state.Cycle) && plan.Options.Equal(state.Options)
+	if r.p != nil && !unchanged && !plan.Plan.IsUnknown() && !plan.Cycle.IsUnknown() {
 		p, err := r.p.client.Plan(ctx, plan.Plan.ValueString())
 		switch {
 		case client.IsNotFound(err):
@@ -184,6 +187,9 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 	if state == nil {
 		return
+	}
+	if unchanged {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("plan_id"), state.PlanID)...)
 	}
 	// Drift the configuration cannot express: a service suspended outside
 	// Terraform shows as a change back to active.
@@ -452,8 +458,9 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 }
 
 // projectOf finds the project the service is in: the one the state names
-// when it still holds it, else any (the API has no project field on a
-// service; a project's service list answers).
+// when it still holds it, else none when it is among the services in no
+// project, else the one whose list has it (the API has no project field on
+// a service; the services list filtered by project answers).
 func (r *serviceResource) projectOf(ctx context.Context, serviceID, hint string, diags interface {
 	Append(...diagnosticT)
 	AddError(string, string)
@@ -479,6 +486,9 @@ func (r *serviceResource) projectOf(ctx context.Context, serviceID, hint string,
 			diags.AddError("EZSCALE API: listing the project's services", err.Error())
 			return types.StringNull(), false
 		}
+	}
+	if ok, err := in("none"); err == nil && ok {
+		return types.StringNull(), true
 	}
 	projects, err := client.All[client.Project](ctx, r.p.client, client.OpListProjects, []string{r.p.accountID}, map[string][]string{"archived": {"all"}})
 	if err != nil {
@@ -514,7 +524,7 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 			fmt.Sprintf("It is suspended (%s) outside Terraform, which cannot unsuspend it: pay what is overdue, raise the budget, or ask staff; then apply again.", strings.Join(s.Suspensions, ", ")))
 		return
 	}
-	if !plan.Plan.Equal(state.Plan) || !plan.Cycle.Equal(state.Cycle) || !plan.PlanID.Equal(state.PlanID) {
+	if !plan.Plan.Equal(state.Plan) || !plan.Cycle.Equal(state.Cycle) {
 		body := map[string]any{"plan_id": plan.Plan.ValueString(), "cycle": plan.Cycle.ValueString()}
 		if plan.Plan.Equal(state.Plan) || plan.PlanID.Equal(state.PlanID) {
 			body["when"] = "end_of_term" // a cycle change alone: at renewal
