@@ -55,7 +55,7 @@ func testMain(m *testing.M) int {
 	if tf == "" {
 		if os.Getenv("CI") == "true" {
 			fmt.Fprintln(os.Stderr, "FATAL: the terraform CLI is not installed (not on the PATH, TF_ACC_TERRAFORM_PATH unset): "+
-				"the provider's acceptance tests need it; install Terraform 1.11 (.ci/run does)")
+				"the provider's acceptance tests need it; install Terraform >= 1.11 (.ci/run refuses to run without it)")
 			return 1
 		}
 		skipReason = "the terraform CLI is not installed (set TF_ACC_TERRAFORM_PATH or put terraform on the PATH)"
