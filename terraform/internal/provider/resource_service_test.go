@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 )
 
 // idOf reads a resource's id from the state into *id.
@@ -206,7 +207,8 @@ data "ezscale_services" "active" {
 
 // TestAccServiceSuspendedOutsideTerraform suspends a service as staff: the
 // next plan shows it (a change back to active that an apply refuses with
-// the reason), and once staff lift the suspension the plan is empty.
+// the reason), and once staff lift the suspension the plan is empty. A
+// cycle change made outside Terraform then shows in the plan too.
 func TestAccServiceSuspendedOutsideTerraform(t *testing.T) {
 	t.Parallel()
 	e := acc(t)
@@ -243,6 +245,21 @@ resource "ezscale_vps" "drift" {
 					plancheck.ExpectEmptyPlan(),
 				}},
 				Check: resource.TestCheckResourceAttr("ezscale_vps.drift", "status", "active"),
+			},
+			{
+				// A cycle change asked for outside Terraform shows as a
+				// change back to the configured cycle.
+				PreConfig: func() {
+					e.must(t, "POST", "/api/v1/accounts/"+e.account+"/services/"+id+"/change-plan", e.token,
+						map[string]any{"plan_id": "vps-small", "cycle": "annual", "when": "end_of_term"}, 200, nil)
+				},
+				Config:             config,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("ezscale_vps.drift", plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue("ezscale_vps.drift", tfjsonpath.New("cycle"), knownString("monthly")),
+				}},
 			},
 		},
 	})
