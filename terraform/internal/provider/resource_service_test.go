@@ -25,7 +25,8 @@ func idOf(addr string, id *string) resource.TestCheckFunc {
 
 // TestAccVPS orders a VPS into a project and waits until it is active,
 // upgrades its plan in place, changes its cycle at renewal, moves it out
-// of the project, imports it, and cancels it at once on destroy.
+// of the project, downgrades it at renewal, imports it, and cancels it at
+// once on destroy.
 func TestAccVPS(t *testing.T) {
 	t.Parallel()
 	e := acc(t)
@@ -108,6 +109,29 @@ resource "ezscale_vps" "web" {
 				),
 			},
 			{
+				// A downgrade waits for the end of the term: plan and
+				// plan_id show the plan the service renews on, and the
+				// plan after the apply is empty.
+				Config: config("vps-small", "quarterly", "null"),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("ezscale_vps.web", "plan", "vps-small"),
+					resource.TestCheckResourceAttr("ezscale_vps.web", "price", "1999"),
+					func(*terraform.State) error {
+						var small struct {
+							ID string `json:"id"`
+						}
+						if err := e.call("GET", "/api/v1/plans/vps-small", "", nil, 200, &small); err != nil {
+							return err
+						}
+						s := e.service(t, id)
+						if s.PendingChange == nil || s.PendingChange.PlanID != small.ID || s.PendingChange.Cycle != "quarterly" {
+							return fmt.Errorf("the downgrade is not pending at renewal: %+v %+v", s, s.PendingChange)
+						}
+						return nil
+					},
+				),
+			},
+			{
 				ResourceName:            "ezscale_vps.web",
 				ImportState:             true,
 				ImportStateVerify:       true,
@@ -115,7 +139,7 @@ resource "ezscale_vps" "web" {
 			},
 			{
 				ResourceName:      "ezscale_game_server.wrong",
-				Config:            config("vps-medium", "quarterly", "null") + "\nresource \"ezscale_game_server\" \"wrong\" {\n  plan = \"minecraft-2gb\"\n}\n",
+				Config:            config("vps-small", "quarterly", "null") + "\nresource \"ezscale_game_server\" \"wrong\" {\n  plan = \"minecraft-2gb\"\n}\n",
 				ImportState:       true,
 				ImportStateIdFunc: func(*terraform.State) (string, error) { return id, nil },
 				ExpectError:       regexp.MustCompile(`(?s)Service of another type.*service type vps`),
