@@ -68,6 +68,9 @@ func testMain(m *testing.M) int {
 	// which provider the tests run.
 	os.Setenv("TF_CLI_CONFIG_FILE", os.DevNull)
 	code := m.Run()
+	if providerBinDir != "" {
+		_ = os.RemoveAll(providerBinDir)
+	}
 	if sandbox != nil {
 		if code != 0 {
 			fmt.Fprintf(os.Stderr, "ezscale serve log (last 200 lines):\n%s\n", tail(sandbox.logs.String(), 200))
@@ -76,6 +79,14 @@ func testMain(m *testing.M) int {
 	}
 	return code
 }
+
+// The provider built once per test binary for the tests that run terraform
+// as a process (killed_apply_test.go).
+var (
+	providerBinOnce sync.Once
+	providerBinDir  string
+	providerBinErr  error
+)
 
 var (
 	sandboxOnce sync.Once

@@ -9,15 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
-)
-
-var (
-	providerBinOnce sync.Once
-	providerBinDir  string
-	providerBinErr  error
 )
 
 // providerBinary builds terraform-provider-ezscale once per test binary
