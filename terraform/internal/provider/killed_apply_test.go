@@ -107,8 +107,12 @@ resource "ezscale_vps" "k" {
 	e.fault(t, "/__fake/reset", nil)
 
 	second := terraformCmd(t, dir, cli, "apply", "-auto-approve", "-input=false", "-no-color")
-	if out, err := second.CombinedOutput(); err != nil {
-		t.Fatalf("the retried apply: %v\n%s\nfirst apply:\n%s", err, out, out1.String())
+	out2, err := second.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the retried apply: %v\n%s\nfirst apply:\n%s", err, out2, out1.String())
+	}
+	if !strings.Contains(string(out2), "Order replayed") {
+		t.Errorf("the retried apply does not say it replayed the first order:\n%s", out2)
 	}
 	services := labelled()
 	if len(services) != 1 {

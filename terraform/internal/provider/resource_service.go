@@ -276,9 +276,16 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	var order client.Order
 	key := orderKey(r.kind.name, r.p.accountID, map[string]any{"order": body, "project": m.ProjectID.ValueString()}, r.p)
-	if _, err := r.p.client.Do(ctx, client.Call{Op: client.OpOrderService, Params: []string{r.p.accountID}, IdempotencyKey: key, Body: body}, &order); err != nil {
+	res, err := r.p.client.Do(ctx, client.Call{Op: client.OpOrderService, Params: []string{r.p.accountID}, IdempotencyKey: key, Body: body}, &order)
+	if err != nil {
 		apiError(&resp.Diagnostics, "ordering "+m.Plan.ValueString(), err)
 		return
+	}
+	if res.Replayed {
+		resp.Diagnostics.AddWarning("Order replayed",
+			fmt.Sprintf("The API answered with %s %s, ordered at %s by an earlier apply with the same configuration that did not record it (nothing was ordered again). "+
+				"If another resource already manages that service, give this one a distinct label.",
+				r.kind.noun, order.Service.ID, order.Service.CreatedAt.UTC().Format(time.RFC3339)))
 	}
 	svc := &order.Service
 	// From here on the service exists: whatever fails, it goes into the
