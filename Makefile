@@ -1,6 +1,6 @@
 # EZSCALE platform core. `make help` lists the targets.
 # Every Go target loops over the workspace's modules (go.work), so the root
-# module, sdk/ and plugins/ are all covered.
+# module, sdk/, plugins/ and terraform/ are all covered.
 
 SHELL := /bin/bash
 GO ?= go
@@ -55,7 +55,7 @@ demo: build ## The sandbox: fakes of the panels, Discord and Stripe, a mail catc
 	./scripts/demo.sh
 
 .PHONY: test
-test: build ## Run every module's tests (SQLite always; PostgreSQL when EZSCALE_TEST_POSTGRES_URL is set, required when CI=true).
+test: build ## Run every module's tests (SQLite always; PostgreSQL when EZSCALE_TEST_POSTGRES_URL is set, required when CI=true; the terraform CLI for terraform/'s acceptance tests, required when CI=true).
 	@set -e; for m in $(MODULES); do \
 		echo "== go test $$m"; \
 		(cd $$m && $(GO) test -race -count=1 -timeout 30m ./...); \
