@@ -232,3 +232,148 @@ func TestConsoleProjects(t *testing.T) {
 	}
 	checkPage(t, ctx, "projects")
 }
+
+// TestConsoleServiceDependencies: on a service's Dependencies tab the
+// customer sees what depends on it, adds a dependency (type, critical,
+// note), sees one that would close a cycle refused at the service picker
+// with the cycle named by the services' labels, and a duplicate refused
+// there too, then removes the dependency.
+func TestConsoleServiceDependencies(t *testing.T) {
+	t.Parallel()
+	pc := startProjectsConsole(t)
+	ctx, base := pc.ctx, pc.base
+	ids := pc.services(t, 4) // vps-0 … vps-3
+	// vps-0 depends on vps-1, vps-1 on vps-2.
+	pc.api(t, 201, "POST", "/dependencies", map[string]any{"service_id": ids[0], "depends_on_id": ids[1]}, nil)
+	pc.api(t, 201, "POST", "/dependencies", map[string]any{"service_id": ids[1], "depends_on_id": ids[2], "type": "database", "critical": true}, nil)
+
+	do(t, ctx, "opening vps-2's dependencies", chromedp.Navigate(base+"/services/"+ids[2]+"/dependencies"),
+		chromedp.WaitVisible(chromedp.CSS(`form[data-form=add-dependency]`)))
+	if got := text(t, ctx, `table[data-list=used-by]`); !strings.Contains(got, "vps-1") || !strings.Contains(got, "database") || !strings.Contains(got, "critical") {
+		t.Errorf("what depends on vps-2 reads %q, want vps-1 (critical database)", got)
+	}
+	checkPage(t, ctx, "service-dependencies")
+
+	// A dependency of its own: vps-2 depends on vps-3.
+	do(t, ctx, "adding a dependency",
+		choose(`form[data-form=add-dependency] select[name=depends_on_id]`, ids[3]),
+		choose(`form[data-form=add-dependency] select[name=type]`, "storage"),
+		click(`form[data-form=add-dependency] input[name=critical]`),
+		fill(`form[data-form=add-dependency] textarea[name=note]`, "backups"),
+		click(`button[data-action=add-dependency]`),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`table[data-list=uses] tr[data-target="%s"]`, ids[3]))))
+	var deps struct {
+		Data []struct {
+			DependsOnID string `json:"depends_on_id"`
+			Type        string `json:"type"`
+			Critical    bool   `json:"critical"`
+			Note        string `json:"note"`
+		} `json:"data"`
+	}
+	pc.api(t, 200, "GET", "/dependencies?service_id="+ids[2], nil, &deps)
+	type dep = struct {
+		DependsOnID string `json:"depends_on_id"`
+		Type        string `json:"type"`
+		Critical    bool   `json:"critical"`
+		Note        string `json:"note"`
+	}
+	if diff := cmp.Diff([]dep{{ids[3], "storage", true, "backups"}}, []dep(deps.Data)); diff != "" {
+		t.Errorf("vps-2's dependencies after adding one (-want +got):\n%s", diff)
+	}
+
+	// vps-2 depending on vps-0 closes vps-2 → vps-0 → vps-1 → vps-2.
+	do(t, ctx, "adding a dependency that closes a cycle",
+		choose(`form[data-form=add-dependency] select[name=depends_on_id]`, ids[0]),
+		click(`button[data-action=add-dependency]`),
+		chromedp.WaitVisible(chromedp.CSS(`form[data-form=add-dependency] [data-error=depends_on_id]`)))
+	if got := text(t, ctx, `[data-error=depends_on_id]`); got != "would form a cycle: vps-2 → vps-0 → vps-1 → vps-2" {
+		t.Errorf("the cycle refusal at the picker reads %q", got)
+	}
+	checkPage(t, ctx, "service-dependencies-cycle")
+
+	// The same dependency again is refused at the picker.
+	do(t, ctx, "adding a duplicate",
+		choose(`form[data-form=add-dependency] select[name=depends_on_id]`, ids[3]),
+		click(`button[data-action=add-dependency]`),
+		chromedp.WaitVisible(chromedp.CSS(`form[data-form=add-dependency] [data-error=depends_on_id]`)))
+	if got := text(t, ctx, `[data-error=depends_on_id]`); !strings.Contains(got, "already a dependency") {
+		t.Errorf("the duplicate refusal at the picker reads %q", got)
+	}
+
+	do(t, ctx, "removing the dependency", click(`table[data-list=uses] button[data-action=remove-dependency]`),
+		chromedp.WaitNotPresent(chromedp.CSS(`table[data-list=uses]`)))
+	pc.api(t, 200, "GET", "/dependencies?service_id="+ids[2], nil, &deps)
+	if len(deps.Data) != 0 {
+		t.Errorf("vps-2 still has dependencies after removing its only one: %+v", deps.Data)
+	}
+}
+
+// TestConsoleTerminationGuard: cancelling a service another depends on
+// shows the dependent the API's 409 named and changes nothing until the
+// customer confirms; the confirmation cancels it. Staff terminating such a
+// service in the staff console see the same list and confirm the same way.
+func TestConsoleTerminationGuard(t *testing.T) {
+	t.Parallel()
+	pc := startProjectsConsole(t)
+	ctx, base := pc.ctx, pc.base
+	ids := pc.services(t, 4) // vps-1 depends on vps-0; vps-3 on vps-2
+	pc.api(t, 201, "POST", "/dependencies", map[string]any{"service_id": ids[1], "depends_on_id": ids[0], "type": "database", "critical": true}, nil)
+	pc.api(t, 201, "POST", "/dependencies", map[string]any{"service_id": ids[3], "depends_on_id": ids[2], "type": "api"}, nil)
+	status := func(id string) string {
+		var s struct {
+			Status string `json:"status"`
+		}
+		pc.api(t, 200, "GET", "/services/"+id, nil, &s)
+		return s.Status
+	}
+
+	do(t, ctx, "cancelling a service another depends on", chromedp.Navigate(base+"/services/"+ids[0]),
+		click(`main button.danger`), click(`main form button[type=submit].danger`),
+		chromedp.WaitVisible(chromedp.CSS(`[data-dependents-guard]`)))
+	if got := text(t, ctx, `[data-dependents-guard] [data-dependent]`); !strings.Contains(got, "vps-1") || !strings.Contains(got, "critical database") {
+		t.Errorf("the guard lists %q, want vps-1 (critical database)", got)
+	}
+	if got := status(ids[0]); got != "active" {
+		t.Fatalf("the service is %s before the confirmation, want active", got)
+	}
+	checkPage(t, ctx, "service-cancel-guard")
+	do(t, ctx, "confirming", click(`[data-dependents-guard] button[data-action=confirm-dependents]`),
+		chromedp.WaitVisible(chromedp.CSS(`.section-head [data-status=cancelled]`)))
+	if got := status(ids[0]); got != "cancelled" {
+		t.Errorf("the service is %s after the confirmation, want cancelled", got)
+	}
+
+	// Staff.
+	if _, err := pc.app.Accounts.CreateStaff(context.Background(), "ops@example.net", "staff password for tests", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	staff := newTab(t)
+	body, _ := json.Marshal(map[string]string{"email": "ops@example.net", "password": "staff password for tests"})
+	resp, err := http.Post(base+"/api/v1/auth/session", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, ck := range resp.Cookies() {
+		if _, err := chromedp.Call(staff, network.SetCookie, network.SetCookieParams{Name: ck.Name, Value: ck.Value, URL: base + ck.Path, Path: ck.Path}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _ = chromedp.Do(staff, chromedp.Navigate("about:blank")) })
+	row := fmt.Sprintf(`tr[data-service="%s"]`, ids[2])
+	do(t, staff, "terminating a service another depends on", chromedp.Navigate(base+"/staff/services?account_id="+pc.account),
+		click(row+` button[data-action=terminate]`), click(row+` button[data-action=terminate-confirm]`),
+		chromedp.WaitVisible(chromedp.CSS(row+` [data-dependents-guard]`)))
+	if got := text(t, staff, row+` [data-dependents-guard] [data-dependent]`); !strings.Contains(got, "vps-3") || !strings.Contains(got, "api dependency") {
+		t.Errorf("the staff guard lists %q, want vps-3 (api)", got)
+	}
+	if got := status(ids[2]); got != "active" {
+		t.Fatalf("the service is %s before staff confirm, want active", got)
+	}
+	checkPage(t, staff, "staff-terminate-guard")
+	do(t, staff, "confirming", click(row+` button[data-action=confirm-dependents]`),
+		chromedp.WaitVisible(chromedp.CSS(row+` [data-status=terminated]`)))
+	if got := status(ids[2]); got != "terminated" {
+		t.Errorf("the service is %s after staff confirmed, want terminated", got)
+	}
+}
