@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -376,4 +377,124 @@ func TestConsoleTerminationGuard(t *testing.T) {
 	if got := status(ids[2]); got != "terminated" {
 		t.Errorf("the service is %s after staff confirmed, want terminated", got)
 	}
+}
+
+// graphNodes returns the ids of the nodes the graph drew (from Cytoscape's
+// own registry on its container), once its layout has finished.
+func graphNodes(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	do(t, ctx, "waiting for the graph's layout", chromedp.WaitVisible(chromedp.CSS(`[data-graph][data-ready=true]`)))
+	ids, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`document.querySelector('[data-graph]')._cyreg.cy.nodes().map(n => n.id()).sort()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// clickNode clicks a node of the graph where it is drawn, as a mouse would.
+// The graph is scrolled into view first, and the click waits two animation
+// frames, so that Cytoscape has seen the scroll (it caches where its
+// container is and learns of a scroll from the scroll event).
+func clickNode(id string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`new Promise(done => {
+			document.querySelector('[data-graph]').scrollIntoView({block: 'center'});
+			requestAnimationFrame(() => requestAnimationFrame(() => done(true))) })`, chromedp.EvalAwaitPromise)); err != nil {
+			return err
+		}
+		pos, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](fmt.Sprintf(`(() => {
+			const el = document.querySelector('[data-graph]');
+			const r = el.getBoundingClientRect(), p = el._cyreg.cy.getElementById(%q).renderedPosition();
+			return [r.left + p.x, r.top + p.y] })()`, id)))
+		if err != nil {
+			return err
+		}
+		return chromedp.Do(ctx, chromedp.MouseClickXY(pos[0], pos[1]))
+	})
+}
+
+// TestConsoleDependencyGraph: the account's graph page draws a node for
+// each of the account's services and an edge for each dependency, a
+// search highlights the matching service, clicking a node opens its
+// service; a project's graph draws the project's services and those at the
+// other end of their dependencies.
+func TestConsoleDependencyGraph(t *testing.T) {
+	t.Parallel()
+	pc := startProjectsConsole(t)
+	ctx, base := pc.ctx, pc.base
+	ids := pc.services(t, 4)
+	pc.api(t, 201, "POST", "/dependencies", map[string]any{"service_id": ids[0], "depends_on_id": ids[1], "type": "database", "critical": true}, nil)
+	pc.api(t, 201, "POST", "/dependencies", map[string]any{"service_id": ids[1], "depends_on_id": ids[2], "type": "network"}, nil)
+	want := append([]string(nil), ids...)
+	slices.Sort(want)
+
+	do(t, ctx, "opening the graph", chromedp.Navigate(base+"/graph"), chromedp.WaitVisible(chromedp.CSS(`[data-graph]`)))
+	if diff := cmp.Diff(want, graphNodes(t, ctx)); diff != "" {
+		t.Errorf("the graph's nodes (-want +got):\n%s", diff)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector('[data-graph]')._cyreg.cy.edges().length`)); err != nil || n != 2 {
+		t.Errorf("the graph draws %d edges (%v), want 2", n, err)
+	}
+	if got := text(t, ctx, `.legend`); !strings.Contains(got, "active: circle") || !strings.Contains(got, "critical dependency") {
+		t.Errorf("the legend reads %q, want the status with its shape and the edge styles", got)
+	}
+	do(t, ctx, "finding a service", fill(`#graph-search`, "VPS-3"), click(`button[data-action=graph-find]`),
+		chromedp.WaitVisible(chromedp.CSS(`[data-graph-found]`)))
+	waitJS(t, ctx, "the search's answer", `document.querySelector('[data-graph-found]').textContent.includes('1 service found: vps-3')`)
+	if got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`document.querySelector('[data-graph]')._cyreg.cy.nodes('.match').map(n => n.id())`)); err != nil || !cmp.Equal(got, []string{ids[3]}) {
+		t.Errorf("the highlighted nodes are %v (%v), want vps-3's", got, err)
+	}
+	checkPage(t, ctx, "graph")
+	do(t, ctx, "clicking a node", click(`button[data-action=graph-fit]`), clickNode(ids[1]),
+		chromedp.WaitVisible(chromedp.CSS(`nav.tabs a[href$="/dependencies"]`)))
+	if path, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`)); err != nil || path != "/services/"+ids[1] {
+		t.Errorf("clicking vps-1's node opened %q (%v), want /services/%s", path, err, ids[1])
+	}
+
+	// A project's graph: vps-1 in the project, its neighbours around it.
+	var project struct {
+		ID string `json:"id"`
+	}
+	pc.api(t, 201, "POST", "/projects", map[string]any{"name": "Core"}, &project)
+	pc.api(t, 200, "POST", "/projects/"+project.ID+"/services", map[string]any{"service_ids": []string{ids[1]}}, nil)
+	do(t, ctx, "opening the project's graph", chromedp.Navigate(base+"/projects/"+project.ID+"/graph"), chromedp.WaitVisible(chromedp.CSS(`[data-graph]`)))
+	wantProject := []string{ids[0], ids[1], ids[2]}
+	slices.Sort(wantProject)
+	if diff := cmp.Diff(wantProject, graphNodes(t, ctx)); diff != "" {
+		t.Errorf("the project graph's nodes (-want +got):\n%s", diff)
+	}
+	if got := text(t, ctx, `h1`); got != "Dependency graph of Core" {
+		t.Errorf("the project graph's title reads %q", got)
+	}
+	checkPage(t, ctx, "project-graph")
+}
+
+// TestConsoleDependencyGraph200: an account of 200 services and 199
+// dependencies (a tree) draws all of them, force-directed (the layout for
+// more than a few dozen services) and layered, with no script error and no
+// CSP violation.
+func TestConsoleDependencyGraph200(t *testing.T) {
+	t.Parallel()
+	pc := startProjectsConsole(t)
+	ctx, base := pc.ctx, pc.base
+	ids := pc.services(t, 200)
+	for i := 1; i < len(ids); i++ {
+		pc.api(t, 201, "POST", "/dependencies", map[string]any{"service_id": ids[i], "depends_on_id": ids[(i-1)/2], "critical": i%3 == 0}, nil)
+	}
+	want := append([]string(nil), ids...)
+	slices.Sort(want)
+	do(t, ctx, "opening the graph", chromedp.Navigate(base+"/graph"), chromedp.WaitVisible(chromedp.CSS(`[data-graph]`)))
+	if diff := cmp.Diff(want, graphNodes(t, ctx)); diff != "" {
+		t.Errorf("the graph's nodes (-want +got):\n%s", diff)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector('[data-graph]')._cyreg.cy.edges().length`)); err != nil || n != 199 {
+		t.Errorf("the graph draws %d edges (%v), want 199", n, err)
+	}
+	checkPage(t, ctx, "graph-200")
+	do(t, ctx, "the graph drawn force-directed", chromedp.WaitVisible(chromedp.CSS(`[data-graph][data-layout=cose]`)))
+	do(t, ctx, "the layered layout", choose(`#graph-layout`, "breadthfirst"), chromedp.WaitVisible(chromedp.CSS(`[data-graph][data-layout=breadthfirst][data-ready=true]`)))
+	if diff := cmp.Diff(want, graphNodes(t, ctx)); diff != "" {
+		t.Errorf("the layered graph's nodes (-want +got):\n%s", diff)
+	}
+	checkPage(t, ctx, "graph-200-layered")
 }
