@@ -139,7 +139,9 @@ func rowsOf(t *testing.T, ctx context.Context) []string {
 // by the project (only those two) and by "no project" (the third), sees
 // them on the project page with its billing summary link, and trying to
 // archive it is refused with the project_not_empty explanation and the
-// live services named. Every page passes axe-core with no CSP violation.
+// live services named; renamed, emptied, it archives, shows among the
+// archived projects and is restored. Every page passes axe-core with no CSP
+// violation.
 func TestConsoleProjects(t *testing.T) {
 	t.Parallel()
 	pc := startProjectsConsole(t)
@@ -232,6 +234,33 @@ func TestConsoleProjects(t *testing.T) {
 		t.Errorf("the projects list counts %q services, want 1", got)
 	}
 	checkPage(t, ctx, "projects")
+
+	// Rename it; empty out, archive, find it among the archived, restore.
+	do(t, ctx, "renaming the project", chromedp.Navigate(base+"/projects/"+shop),
+		click(`[data-action=edit-project]`), fill(`form[data-form=edit-project] input[name=name]`, "Shop EU"),
+		click(`form[data-form=edit-project] button[type=submit]`),
+		chromedp.WaitVisible(chromedp.CSS(`[data-action=archive-project]`)))
+	if got := text(t, ctx, `h1`); !strings.Contains(got, "Shop EU") {
+		t.Errorf("the project's title after renaming reads %q", got)
+	}
+	do(t, ctx, "moving the last service out and archiving",
+		click(fmt.Sprintf(`tr[data-service="%s"] input[type=checkbox]`, ids[0])),
+		click(`form[data-form=move-out] button[data-action=move]`),
+		chromedp.WaitVisible(chromedp.CSS(`[data-moved]`)),
+		click(`[data-action=archive-project]`),
+		chromedp.WaitVisible(chromedp.CSS(`[data-archived]`)))
+	do(t, ctx, "listing the archived projects", chromedp.Navigate(base+"/projects"), chromedp.WaitVisible(chromedp.CSS(`.empty`)),
+		choose(`#projects-archived`, "true"), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`tr[data-project="%s"]`, shop))))
+	do(t, ctx, "restoring", click(fmt.Sprintf(`tr[data-project="%s"] a`, shop)),
+		click(`[data-action=restore-project]`), chromedp.WaitVisible(chromedp.CSS(`[data-action=archive-project]`)))
+	var p struct {
+		Name     string `json:"name"`
+		Archived bool   `json:"archived"`
+	}
+	pc.api(t, 200, "GET", "/projects/"+shop, nil, &p)
+	if p.Name != "Shop EU" || p.Archived {
+		t.Errorf("the project after renaming, archiving and restoring: %+v", p)
+	}
 }
 
 // TestConsoleServiceDependencies: on a service's Dependencies tab the
