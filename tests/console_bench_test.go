@@ -113,7 +113,7 @@ func staticPageLike(b *testing.B) (http.Handler, int) {
 	dist := web.Dist()
 	size := 0
 	err := fs.WalkDir(dist, "assets", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(p, ".br") || strings.HasSuffix(p, ".gz") || strings.Contains(strings.ToLower(p), "uplot") || strings.Contains(p, "Staff") {
+		if err != nil || d.IsDir() || strings.HasSuffix(p, ".br") || strings.HasSuffix(p, ".gz") || strings.Contains(strings.ToLower(p), "uplot") || strings.Contains(p, "Staff") || strings.Contains(p, "cytoscape") {
 			return err
 		}
 		fi, err := d.Info()
