@@ -220,8 +220,11 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// Scheduled plan changes are applied by billing, with its proration.
 	a.Scheduler.SetPlanChanger(billingPlanChanger{b: a.Billing})
 
-	a.Projects = projects.New(db, billingServices{b: a.Billing}, projects.Options{})
+	a.Projects = projects.New(db, billingServices{b: a.Billing}, projects.Options{Jobs: reg, Notifier: a.Notify, Now: now})
 	a.Billing.SetProjects(a.Projects, a.Projects)
+	// Cascade alerts hear of services going down and recovering from
+	// billing's status changes and auto-recovery's checks.
+	watchOutages(a.Billing, a.Scheduler, a.Projects)
 
 	pc := cfg.Provisioning
 	a.Provisioning = provisioning.New(provisioning.Deps{
