@@ -66,10 +66,10 @@ func (n *noticeLog) take() []notify.Event {
 type testBundle struct {
 	notices *noticeLog
 	ctx     context.Context
-	db   *database.DB
-	b    *billing.Billing
-	p    *projects.Service
-	plan string
+	db      *database.DB
+	b       *billing.Billing
+	p       *projects.Service
+	plan    string
 	// a is the account under test; other is another customer's.
 	a, other projects.Actor
 }
