@@ -3613,6 +3613,15 @@ export interface components {
                 type: components["schemas"]["DependencyType"];
             }[];
             nodes: {
+                /** @description The ids of the services down that a degraded node depends on, in id order. */
+                degraded_by: string[];
+                /**
+                 * @description down: in an outage (suspended, provisioning failed, auto-recovery's check failing); degraded: a service it depends on, directly or through others, is down; pending: not running yet; ended: terminated or cancelled.
+                 * @enum {string}
+                 */
+                health: "up" | "degraded" | "down" | "pending" | "ended";
+                /** @description Why it is down or degraded; empty otherwise. */
+                health_reason: string;
                 /** @description The service's id. */
                 id: string;
                 label: string;
