@@ -4627,6 +4627,8 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
                 status?: string;
                 service_id?: string;
+                /** @description Only the invoices with a line of this project (the project the line's service was in when the invoice was written), or `none` for those with a line of no project. Another account's project is 404 naming `project_id`. */
+                project_id?: string;
             };
             header?: never;
             path: {
@@ -6201,6 +6203,8 @@ export interface operations {
                 /** @description The next_cursor of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
                 service_id?: string;
+                /** @description Only the tasks of this project's services, or `none` for those of services in no project. Another account's project is 404 naming `project_id`. */
+                project_id?: string;
             };
             header?: never;
             path: {
