@@ -524,6 +524,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{account_id}/projects/{project_id}/billing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                project_id: components["parameters"]["ProjectID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A project's billing summary
+         * @description This month's spend by service, the next renewals by service and by cycle, and the totals.
+         *     Readers of billing only (scope billing:read).
+         */
+        get: operations["getProjectBilling"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/projects/{project_id}/billing.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                project_id: components["parameters"]["ProjectID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A project's billing summary as CSV
+         * @description The summary as CSV (RFC 4180, a header row): columns section (spend, spend_total, renewal,
+         *     renewal_cycle, renewals_total), month, service_id, service, cycle, renews_on, amount (a decimal
+         *     string such as 12.50) and currency. A service name starting with = + - or @ gets a leading
+         *     apostrophe, so a spreadsheet does not read it as a formula.
+         */
+        get: operations["exportProjectBilling"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accounts/{account_id}/projects/{project_id}/graph": {
         parameters: {
             query?: never;
@@ -3308,6 +3358,35 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /** @description Amounts are integers in minor units of the account's currency (tax included). */
+        ProjectBillingSummary: {
+            /** @description The account's currency (ISO 4217); amounts of another currency are left out. */
+            currency: string;
+            /** @description The calendar month (UTC) of the spend, 2026-03. */
+            month: string;
+            project_id: string;
+            /** @description The next renewal invoice of each of the project's services that renews, as it would be written now (plan, add-ons, coupon, tax), soonest first. */
+            renewals: {
+                amount: number;
+                cycle: string;
+                name: string;
+                /** Format: date-time */
+                renews_on: string;
+                service_id: string;
+            }[];
+            renewals_by_cycle: {
+                amount: number;
+                cycle: string;
+            }[];
+            renewals_total: number;
+            /** @description This month's spend by service (service id order) — the project's invoice lines of the invoices issued this month and not void. */
+            spend: {
+                amount: number;
+                name: string;
+                service_id: string;
+            }[];
+            spend_total: number;
+        };
         ProjectInput: {
             /** @description #rrggbb (stored in lower case), or empty. */
             colour?: string;
@@ -5281,6 +5360,62 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["ProjectConflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getProjectBilling: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                project_id: components["parameters"]["ProjectID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The summary. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectBillingSummary"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    exportProjectBilling: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                project_id: components["parameters"]["ProjectID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CSV file (Content-Disposition attachment). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
