@@ -10,9 +10,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/notify"
 )
 
 // createInvoice inserts an open invoice of the account with one line per
@@ -52,9 +54,10 @@ func createTask(t *testing.T, db *database.DB, accountID, serviceID string) stri
 
 // TestListsFilterByProject: the invoices list keeps, with project_id, the
 // invoices with a line of the project (none: with a line of no project),
-// and the tasks list the tasks of the project's services (none: of
-// services in no project); another account's project is 404 naming
-// project_id on both.
+// the tasks list the tasks of the project's services (none: of services
+// in no project), and the caller's notifications those about the
+// project's services (none: about services in no project); another
+// account's project is 404 naming project_id on each.
 func TestListsFilterByProject(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
@@ -72,6 +75,44 @@ func TestListsFilterByProject(t *testing.T) {
 		looseInv := createInvoice(t, tb.app.DB, owner.AccountID, [2]string{loose, ""})
 		mixedInv := createInvoice(t, tb.app.DB, owner.AccountID, [2]string{inP, p.ID}, [2]string{loose, ""})
 		projectTask, looseTask := createTask(t, tb.app.DB, owner.AccountID, inP), createTask(t, tb.app.DB, owner.AccountID, loose)
+		for _, svc := range []string{inP, loose} {
+			err := tb.app.DB.Tx(context.Background(), func(ctx context.Context, tx bun.Tx) error {
+				return tb.app.Notify.Notify(ctx, tx, notify.Event{Type: notify.ServiceSuspended, AccountID: owner.AccountID,
+					Data: map[string]any{"service_id": svc, "service_name": "svc " + svc, "reason": "staff"}})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		noticeAbout := func(query string) []string {
+			t.Helper()
+			var page struct {
+				Data []struct {
+					Data struct {
+						ServiceID string `json:"service_id"`
+					} `json:"data"`
+				} `json:"data"`
+			}
+			c.do("GET", "/api/v1/me/notifications?"+query, owner.Token, nil).want(t, http.StatusOK).decode(t, &page)
+			ids := []string{}
+			for _, n := range page.Data {
+				ids = append(ids, n.Data.ServiceID)
+			}
+			return ids
+		}
+		if diff := cmp.Diff([]string{inP}, noticeAbout("project_id="+p.ID)); diff != "" {
+			t.Errorf("notifications about the project's services (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{loose}, noticeAbout("project_id=none")); diff != "" {
+			t.Errorf("notifications about services in no project (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{inP, loose}, noticeAbout(""), cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+			t.Errorf("notifications unfiltered (-want +got):\n%s", diff)
+		}
+		prob := c.do("GET", "/api/v1/me/notifications?project_id="+theirs.ID, owner.Token, nil).wantProblem(t, http.StatusNotFound, "not_found")
+		if len(prob.Errors) != 1 || prob.Errors[0].Field != "project_id" {
+			t.Errorf("notifications with another account's project: errors %+v, want one naming project_id", prob.Errors)
+		}
 
 		listed := func(path string) []string {
 			t.Helper()

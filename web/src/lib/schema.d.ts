@@ -8644,6 +8644,8 @@ export interface operations {
                 category?: "billing" | "support" | "system" | "services";
                 /** @description true: unread only. */
                 unread?: boolean;
+                /** @description Only the notifications about a service (their data's service_id) of this project, of an account you belong to; `none`: about a service in no project, in any of your accounts. A project of an account you do not belong to is 404 naming `project_id`. */
+                project_id?: string;
             };
             header?: never;
             path?: never;
@@ -8665,6 +8667,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
