@@ -193,8 +193,11 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		Logger:      logger.Named("scheduler"),
 	}, schedulerOpts)
 
-	a.Projects = projects.New(db, billingServices{b: a.Billing}, projects.Options{})
+	a.Projects = projects.New(db, billingServices{b: a.Billing}, projects.Options{Jobs: reg, Notifier: a.Notify, Now: now})
 	a.Billing.SetProjects(a.Projects, a.Projects)
+	// Cascade alerts hear of services going down and recovering from
+	// billing's status changes and auto-recovery's checks.
+	watchOutages(a.Billing, a.Scheduler, a.Projects)
 
 	provisioningOpts := provisioningOptions(cfg)
 	provisioningOpts.Now = now
@@ -235,8 +238,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow, InvalidTokenLimit: cfg.Auth.InvalidTokenLimit,
 		PublicURL: cfg.Server.PublicURL,
-	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.NotificationsAPI{Notify: a.Notify},
-		&httpapi.SchedulerAPI{Scheduler: a.Scheduler}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning}, &httpapi.ProjectsAPI{Projects: a.Projects},
+	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.NotificationsAPI{Notify: a.Notify, Projects: a.Projects},
+		&httpapi.SchedulerAPI{Scheduler: a.Scheduler, Projects: a.Projects}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning}, &httpapi.ProjectsAPI{Projects: a.Projects},
 		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL})
 	if a.Console, err = console.New(web.Dist()); err != nil {
 		a.close(ctx)

@@ -3,8 +3,11 @@ package app
 import (
 	"context"
 
+	"github.com/uptrace/bun"
+
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/projects"
+	"github.com/ezscale/platform/core/scheduler"
 )
 
 // billingServices lets the projects package read billing's services
@@ -22,6 +25,35 @@ func (s billingServices) AccountServices(ctx context.Context, accountID string, 
 		out[i] = projects.ServiceInfo{ID: r.ID, AccountID: r.AccountID, Label: r.Label, Status: r.Status, PlanID: r.PlanID, PlanName: r.PlanName}
 	}
 	return out, nil
+}
+
+// watchOutages tells projects, in the transaction of each change, when a
+// service goes down (suspended, provisioning failed, auto-recovery's check
+// failing) and when it is up again (active once more, a check passing), so
+// the dependents of the service are told once per outage (cascade alerts,
+// docs/projects.md).
+func watchOutages(b *billing.Billing, sch *scheduler.Service, p *projects.Service) {
+	b.OnServiceStatus(func(ctx context.Context, tx bun.Tx, svc *billing.Service, from string) error {
+		switch svc.Status {
+		case billing.StatusSuspended:
+			return p.ServiceDown(ctx, tx, svc.AccountID, svc.ID, projects.CauseSuspended, "suspended")
+		case billing.StatusFailed:
+			reason := "provisioning failed"
+			if svc.LastError != "" {
+				reason += ": " + svc.LastError
+			}
+			return p.ServiceDown(ctx, tx, svc.AccountID, svc.ID, projects.CauseFailed, reason)
+		case billing.StatusActive:
+			return p.ServiceUp(ctx, tx, svc.AccountID, svc.ID, projects.CauseSuspended, projects.CauseFailed)
+		}
+		return nil
+	})
+	sch.OnHealth(func(ctx context.Context, tx bun.Tx, ch scheduler.HealthChange) error {
+		if ch.State == scheduler.StateUp {
+			return p.ServiceUp(ctx, tx, ch.AccountID, ch.ServiceID, projects.CauseHealthCheck)
+		}
+		return p.ServiceDown(ctx, tx, ch.AccountID, ch.ServiceID, projects.CauseHealthCheck, ch.Reason)
+	})
 }
 
 var (

@@ -264,7 +264,14 @@ type InvoiceFilter struct {
 	// Issued leaves out drafts (staff work in progress): customers see
 	// issued invoices only.
 	Issued bool
+	// ProjectID keeps the invoices with a line of that project (the
+	// project its service was in when the invoice was written);
+	// NoProject those with a line of no project.
+	ProjectID string
 }
+
+// NoProject is the ProjectID filter value for lines of no project.
+const NoProject = "none"
 
 // Invoices lists invoices newest first.
 func (b *Billing) Invoices(ctx context.Context, f InvoiceFilter) ([]Invoice, error) {
@@ -284,6 +291,13 @@ func (b *Billing) Invoices(ctx context.Context, f InvoiceFilter) ([]Invoice, err
 	}
 	if f.Issued {
 		q = q.Where("status <> ?", InvoiceDraft)
+	}
+	switch f.ProjectID {
+	case "":
+	case NoProject:
+		q = q.Where("EXISTS (SELECT 1 FROM invoice_lines AS l WHERE l.invoice_id = invoice.id AND l.project_id IS NULL)")
+	default:
+		q = q.Where("EXISTS (SELECT 1 FROM invoice_lines AS l WHERE l.invoice_id = invoice.id AND l.project_id = ?)", f.ProjectID)
 	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("billing: listing invoices: %w", err)

@@ -55,6 +55,8 @@ func (m *BillingAPI) Routes(s *Server) {
 		{Method: "POST", Path: acct + "/services/{service_id}/addons", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", Idempotent: true, Handler: m.addServiceAddon},
 		{Method: "POST", Path: acct + "/services/{service_id}/addons/{addon_id}/remove", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", Idempotent: true, Handler: m.removeServiceAddon},
 		{Method: "GET", Path: acct + "/invoices", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.listInvoices},
+		{Method: "GET", Path: acct + "/projects/{project_id}/billing", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.projectBilling},
+		{Method: "GET", Path: acct + "/projects/{project_id}/billing.csv", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.projectBillingCSV},
 		{Method: "GET", Path: acct + "/invoices/{invoice_id}", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.getInvoice},
 		{Method: "POST", Path: acct + "/invoices/{invoice_id}/pay", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", Idempotent: true, Handler: m.payInvoice},
 		{Method: "GET", Path: acct + "/credit", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.getCredit},

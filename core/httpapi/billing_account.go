@@ -177,7 +177,16 @@ func (m *BillingAPI) writeInvoices(w http.ResponseWriter, r *http.Request, f bil
 
 func (m *BillingAPI) listInvoices(w http.ResponseWriter, r *http.Request) error {
 	acc := accountOf(r)
-	return m.writeInvoices(w, r, billing.InvoiceFilter{AccountID: acc, Issued: true})
+	f := billing.InvoiceFilter{AccountID: acc, Issued: true}
+	// ?project_id=ID: the invoices with a line of the project; none: with
+	// a line of no project.
+	if pid := r.URL.Query().Get("project_id"); pid != "" && m.Projects != nil {
+		if err := m.Projects.AuthorizeFilter(r.Context(), actorOf(r), pid); err != nil {
+			return err
+		}
+		f.ProjectID = pid
+	}
+	return m.writeInvoices(w, r, f)
 }
 
 func (m *BillingAPI) getInvoice(w http.ResponseWriter, r *http.Request) error {

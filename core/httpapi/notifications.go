@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/projects"
 	"github.com/ezscale/platform/core/ratelimit"
 )
 
@@ -26,7 +28,10 @@ import (
 // announcements.
 type NotificationsAPI struct {
 	Notify *notify.Service
-	s      *Server
+	// Projects filters the list by project (?project_id=); nil: the
+	// filter is ignored.
+	Projects *projects.Service
+	s        *Server
 }
 
 // Routes implements Module.
@@ -97,6 +102,11 @@ func (m *NotificationsAPI) list(w http.ResponseWriter, r *http.Request) error {
 	}
 	if f.BeforeSeq, err = seqCursor(after); err != nil {
 		return err
+	}
+	if pid := q.Get("project_id"); pid != "" && m.Projects != nil {
+		if f.Services, err = m.projectServices(r, pid); err != nil {
+			return err
+		}
 	}
 	ns, err := m.Notify.List(r.Context(), PrincipalFrom(r.Context()).UserID, f)
 	if err != nil {
@@ -354,4 +364,45 @@ func (m *NotificationsAPI) announce(w http.ResponseWriter, r *http.Request) erro
 	return writeJSON(w, http.StatusCreated, map[string]int{
 		"in_app": res.InApp, "emails": res.Messages[notify.ChannelEmail], "discord": res.Messages[notify.ChannelDiscord],
 	})
+}
+
+// projectServices is the notifications list's project_id filter: the
+// services of a project of an account the caller belongs to (another's is
+// 404 naming project_id, as in the account's own lists), or with
+// projects.NoProject those in no project of any of the caller's accounts.
+func (m *NotificationsAPI) projectServices(r *http.Request, pid string) (*notify.ServiceSet, error) {
+	ctx, p := r.Context(), PrincipalFrom(r.Context())
+	if pid == projects.NoProject {
+		ms, err := m.s.Accounts.Memberships(ctx, p.UserID)
+		if err != nil {
+			return nil, err
+		}
+		set := &notify.ServiceSet{Exclude: true}
+		for _, mb := range ms {
+			ids, _, err := m.Projects.ServiceScope(ctx, projects.Actor{AccountID: mb.AccountID, Role: mb.Role}, projects.NoProject)
+			if err != nil {
+				return nil, err
+			}
+			set.Accounts, set.IDs = append(set.Accounts, mb.AccountID), append(set.IDs, ids...)
+		}
+		return set, nil
+	}
+	accountID, err := m.Projects.AccountOf(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := m.s.Accounts.Memberships(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(ms, func(mb accounts.Membership) bool { return mb.AccountID == accountID })
+	if i < 0 {
+		return nil, &apperr.Error{Code: apperr.NotFound, Message: "no such project",
+			Fields: []apperr.FieldError{{Field: "project_id", Message: "no such project in your accounts"}}}
+	}
+	ids, _, err := m.Projects.ServiceScope(ctx, projects.Actor{AccountID: accountID, Role: ms[i].Role}, pid)
+	if err != nil {
+		return nil, err
+	}
+	return &notify.ServiceSet{AccountID: accountID, IDs: ids}, nil
 }

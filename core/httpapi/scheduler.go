@@ -7,6 +7,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/projects"
 	"github.com/ezscale/platform/core/scheduler"
 )
 
@@ -15,6 +16,9 @@ import (
 // the account (another account's objects are 404).
 type SchedulerAPI struct {
 	Scheduler *scheduler.Service
+	// Projects filters the tasks list by project (?project_id=); nil:
+	// the filter is ignored.
+	Projects *projects.Service
 }
 
 const acct = "/api/v1/accounts/{account_id}"
@@ -89,7 +93,17 @@ func (m *SchedulerAPI) listTasks() HandlerFunc {
 		if err != nil {
 			return err
 		}
-		ts, err := m.Scheduler.Tasks(ctx, account, r.URL.Query().Get("service_id"), after, limit+1)
+		// ?project_id=ID: the tasks of the project's services; none: of
+		// services in no project.
+		var among *scheduler.ServiceSet
+		if pid := r.URL.Query().Get("project_id"); pid != "" && m.Projects != nil {
+			ids, exclude, err := m.Projects.ServiceScope(ctx, actorOf(r), pid)
+			if err != nil {
+				return err
+			}
+			among = &scheduler.ServiceSet{IDs: ids, Exclude: exclude}
+		}
+		ts, err := m.Scheduler.TasksAmong(ctx, account, r.URL.Query().Get("service_id"), among, after, limit+1)
 		if err != nil {
 			return err
 		}

@@ -49,6 +49,19 @@ type ListFilter struct {
 	UnreadOnly bool
 	BeforeSeq  int64
 	Limit      int
+	// Services, when set, keeps the notifications about services (their
+	// data's service_id) among it: a project's services, say.
+	Services *ServiceSet
+}
+
+// ServiceSet selects notifications by the service their data names:
+// those of AccountID about one of IDs, or (Exclude) about any service of
+// the accounts in Accounts but those.
+type ServiceSet struct {
+	AccountID string
+	Accounts  []string
+	IDs       []string
+	Exclude   bool
 }
 
 // ValidCategory reports whether c is a category.
@@ -82,6 +95,26 @@ func (s *Service) List(ctx context.Context, userID string, f ListFilter) ([]Noti
 	}
 	if f.BeforeSeq > 0 {
 		q = q.Where("n.seq < ?", f.BeforeSeq)
+	}
+	if set := f.Services; set != nil {
+		serviceID := "json_extract(e.data, '$.service_id')"
+		if !s.db.IsSQLite() {
+			serviceID = "(e.data::jsonb ->> 'service_id')"
+		}
+		switch {
+		case set.Exclude:
+			if len(set.Accounts) == 0 {
+				return []Notification{}, nil
+			}
+			q = q.Where("e.account_id IN (?)", bun.List(set.Accounts)).Where(serviceID + " IS NOT NULL")
+			if len(set.IDs) > 0 {
+				q = q.Where(serviceID+" NOT IN (?)", bun.List(set.IDs))
+			}
+		case len(set.IDs) == 0:
+			return []Notification{}, nil
+		default:
+			q = q.Where("e.account_id = ?", set.AccountID).Where(serviceID+" IN (?)", bun.List(set.IDs))
+		}
 	}
 	if err := q.OrderExpr("n.seq DESC").Limit(int64(f.Limit)).Scan(ctx, &out); err != nil {
 		return nil, fmt.Errorf("notify: listing notifications: %w", err)

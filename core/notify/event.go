@@ -56,6 +56,10 @@ const (
 	// restarting it failed); it gave up after too many restarts.
 	RecoveryRestarted Type = "recovery.restarted"
 	RecoveryGaveUp    Type = "recovery.gave_up"
+	// Cascade alerts (core/projects): a service this one depends on,
+	// directly or through others, went down; it recovered.
+	DependencyDown      Type = "dependency.down"
+	DependencyRecovered Type = "dependency.recovered"
 )
 
 // Security events: email and in-app cannot be turned off.

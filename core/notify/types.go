@@ -78,6 +78,14 @@ var budgetServicesSample = []map[string]any{
 	{"id": "01890000-0000-7000-8000-000000000006", "name": "mc-survival", "type": "game"},
 }
 
+// dependencySample: the dependent service told (service_*) and the root
+// cause (root_*): the service that went down, and why.
+var dependencySample = map[string]any{
+	"service_id": "01890000-0000-7000-8000-000000000002", "service_name": "web-1",
+	"root_id": "01890000-0000-7000-8000-000000000009", "root_name": "db-1", "reason": "failed its http health check (connection refused)",
+	"episode_id": "01890000-0000-7000-8000-00000000000a",
+}
+
 var recoverySample = map[string]any{
 	"service_id": "01890000-0000-7000-8000-000000000002", "service_name": "vps-fra-1", "check_type": "http",
 	"error": "connection timed out",
@@ -172,6 +180,10 @@ var registry = []*TypeInfo{
 	{Type: RecoveryGaveUp, Category: CategoryServices, Description: "Auto-recovery stopped restarting a service",
 		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles,
 		Sample: merge(recoverySample, map[string]any{"restarts": 3})},
+	{Type: DependencyDown, Category: CategoryServices, Description: "A service yours depends on is down",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles, Sample: dependencySample},
+	{Type: DependencyRecovered, Category: CategoryServices, Description: "A service yours depends on recovered",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles, Sample: dependencySample},
 	{Type: SecurityTwoFactorEnabled, Category: CategorySystem, Description: "Two-factor authentication was turned on",
 		Channels: inAppAndMail, Defaults: inAppAndMail, Locked: inAppAndMail, Sample: securitySample},
 	{Type: SecurityTwoFactorDisabled, Category: CategorySystem, Description: "Two-factor authentication was turned off",

@@ -127,16 +127,6 @@ func (s *Service) AddDependency(ctx context.Context, a Actor, in DependencyInput
 	return d, nil
 }
 
-// reachQuery returns every edge leaving a service reachable from ? (the
-// new edge's target) by existing edges: the part of the graph a cycle
-// through the new edge would have to use.
-const reachQuery = `WITH RECURSIVE reach (id) AS (
-	SELECT CAST(? AS TEXT)
-	UNION
-	SELECT d.depends_on_id FROM service_dependencies AS d JOIN reach AS r ON d.service_id = r.id
-)
-SELECT d.service_id, d.depends_on_id FROM service_dependencies AS d JOIN reach AS r ON d.service_id = r.id`
-
 type edge struct {
 	From string `bun:"service_id"`
 	To   string `bun:"depends_on_id"`
@@ -145,11 +135,10 @@ type edge struct {
 // refuseCycle refuses the edge from → to when from is reachable from to,
 // naming the shortest such cycle.
 func (s *Service) refuseCycle(ctx context.Context, tx bun.IDB, accountID, from, to string) error {
-	var edges []edge
-	if err := tx.NewRaw(reachQuery, to).Scan(ctx, &edges); err != nil {
-		return fmt.Errorf("projects: walking the dependency graph: %w", err)
+	path, err := shortestPath(ctx, tx, to, from)
+	if err != nil {
+		return err
 	}
-	path := shortestPath(edges, to, from)
 	if path == nil {
 		return nil
 	}
@@ -175,34 +164,90 @@ func (s *Service) refuseCycle(ctx context.Context, tx bun.IDB, accountID, from, 
 		Fields: []apperr.FieldError{{Field: "depends_on_id", Message: msg}}}
 }
 
-// shortestPath returns the nodes of a shortest path from start to goal
-// over edges (both ends included), or nil when goal is unreachable.
-func shortestPath(edges []edge, start, goal string) []string {
-	next := map[string][]string{}
-	for _, e := range edges {
-		next[e.From] = append(next[e.From], e.To)
-	}
-	parent := map[string]string{start: ""}
-	queue := []string{start}
-	for len(queue) > 0 {
-		n := queue[0]
-		queue = queue[1:]
-		if n == goal {
-			var path []string
-			for ; n != ""; n = parent[n] {
-				path = append(path, n)
-			}
-			slices.Reverse(path)
-			return path
+// side is one direction of the bidirectional search: the services it has
+// reached, each with its neighbour one step back towards where the side
+// started, and its last level.
+type side struct {
+	prev     map[string]string
+	dist     map[string]int
+	frontier []string
+	// column is the edge end the frontier is matched on; next the other.
+	column, next string
+}
+
+func newSide(start, column, next string) *side {
+	return &side{prev: map[string]string{start: ""}, dist: map[string]int{start: 0}, frontier: []string{start}, column: column, next: next}
+}
+
+// expand reads the edges leaving (or entering) the frontier, in batches
+// over the column's index, and makes the services one step further the new
+// frontier.
+func (sd *side) expand(ctx context.Context, db bun.IDB) error {
+	var next []string
+	for chunk := range slices.Chunk(sd.frontier, 500) {
+		var edges []edge
+		if err := db.NewSelect().Model((*Dependency)(nil)).Column("service_id", "depends_on_id").
+			Where("? IN (?)", bun.Ident(sd.column), bun.List(chunk)).Scan(ctx, &edges); err != nil {
+			return fmt.Errorf("projects: walking the dependency graph: %w", err)
 		}
-		for _, m := range next[n] {
-			if _, seen := parent[m]; !seen {
-				parent[m] = n
-				queue = append(queue, m)
+		for _, e := range edges {
+			at, to := e.From, e.To
+			if sd.column == "depends_on_id" {
+				at, to = e.To, e.From
 			}
+			if _, seen := sd.prev[to]; seen {
+				continue
+			}
+			sd.prev[to], sd.dist[to] = at, sd.dist[at]+1
+			next = append(next, to)
 		}
 	}
+	slices.Sort(next)
+	sd.frontier = next
 	return nil
+}
+
+// shortestPath returns the services of a shortest path from start to goal
+// along the dependency edges (both ends included), or nil when goal is not
+// reachable from start. A breadth-first search from both ends, a level at
+// a time of the side with the smaller frontier, each level one query per
+// 500 services over an index: it reads only the edges near the two ends
+// rather than everything reachable from start, and stops when the sides
+// meet or one of them runs out.
+func shortestPath(ctx context.Context, db bun.IDB, start, goal string) ([]string, error) {
+	if start == goal {
+		return []string{start}, nil
+	}
+	fwd := newSide(start, "service_id", "depends_on_id")
+	bwd := newSide(goal, "depends_on_id", "service_id")
+	for len(fwd.frontier) > 0 && len(bwd.frontier) > 0 {
+		grow, other := fwd, bwd
+		if len(bwd.frontier) < len(fwd.frontier) {
+			grow, other = bwd, fwd
+		}
+		if err := grow.expand(ctx, db); err != nil {
+			return nil, err
+		}
+		meet, best := "", -1
+		for _, n := range grow.frontier {
+			if d, ok := other.dist[n]; ok && (best < 0 || grow.dist[n]+d < best) {
+				meet, best = n, grow.dist[n]+d
+			}
+		}
+		if meet == "" {
+			continue
+		}
+		var path []string
+		for n := meet; n != ""; n = fwd.prev[n] {
+			path = append(path, n)
+		}
+		slices.Reverse(path)
+		for n := bwd.prev[meet]; n != ""; n = bwd.prev[n] {
+			path = append(path, n)
+		}
+		return path, nil
+	}
+	return nil, nil
 }
 
 // Dependency returns a dependency of the account. Errors: NotFound.

@@ -284,7 +284,12 @@ func TestGraph(t *testing.T) {
 			t.Fatal(err)
 		}
 		node := func(i int, status string, project *string) projects.Node {
-			return projects.Node{ID: svc[i], Label: fmt.Sprintf("vps-%d", i), Status: status, ProjectID: project, PlanID: tb.plan, PlanName: planName}
+			health := projects.HealthUp
+			if status == "terminated" {
+				health = projects.HealthEnded
+			}
+			return projects.Node{ID: svc[i], Label: fmt.Sprintf("vps-%d", i), Status: status, ProjectID: project, PlanID: tb.plan, PlanName: planName,
+				Health: health, DegradedBy: []string{}}
 		}
 		edge := func(d *projects.Dependency) projects.Edge {
 			return projects.Edge{ID: d.ID, ServiceID: d.ServiceID, DependsOnID: d.DependsOnID, Type: d.Type}
@@ -310,6 +315,72 @@ func TestGraph(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("%s graph (-want +got):\n%s", name, diff)
 			}
+		}
+	})
+}
+
+// TestGraphHealth: a node is down while it is suspended or its health
+// check fails (with the reason), degraded while a service it depends on,
+// directly or through others, is down (naming those), pending before it
+// runs, and up otherwise; recovering clears it.
+func TestGraphHealth(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setup(t, db)
+		svc := tb.services(t, tb.a, 5)
+		tb.depend(t, svc[0], svc[1])
+		tb.depend(t, svc[1], svc[2])
+		tb.depend(t, svc[0], svc[3])
+		if _, err := tb.b.Suspend(tb.ctx, svc[2], "staff", ""); err != nil {
+			t.Fatal(err)
+		}
+		err := db.Tx(tb.ctx, func(ctx context.Context, tx bun.Tx) error {
+			return tb.p.ServiceDown(ctx, tx, tb.a.AccountID, svc[3], projects.CauseHealthCheck, "failed its http health check (timeout)")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := schedulertest.SetServiceStatus(tb.ctx, db, svc[4], billing.StatusProvisioning); err != nil {
+			t.Fatal(err)
+		}
+		type health struct {
+			Health, Reason string
+			By             []string
+		}
+		read := func() []health {
+			t.Helper()
+			g, err := tb.p.Graph(tb.ctx, tb.a, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := make([]health, len(g.Nodes))
+			for i, n := range g.Nodes {
+				out[i] = health{n.Health, n.HealthReason, n.DegradedBy}
+			}
+			return out
+		}
+		want := []health{
+			{projects.HealthDegraded, "depends on vps-2 and 1 more services, which are down", []string{svc[2], svc[3]}},
+			{projects.HealthDegraded, "depends on vps-2, which is down", []string{svc[2]}},
+			{projects.HealthDown, "suspended", []string{}},
+			{projects.HealthDown, "failed its http health check (timeout)", []string{}},
+			{projects.HealthPending, "", []string{}},
+		}
+		if diff := cmp.Diff(want, read()); diff != "" {
+			t.Errorf("health while vps-2 and vps-3 are down (-want +got):\n%s", diff)
+		}
+		if _, err := tb.b.Unsuspend(tb.ctx, svc[2], "staff"); err != nil {
+			t.Fatal(err)
+		}
+		err = db.Tx(tb.ctx, func(ctx context.Context, tx bun.Tx) error {
+			return tb.p.ServiceUp(ctx, tx, tb.a.AccountID, svc[3], projects.CauseHealthCheck)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := health{projects.HealthUp, "", []string{}}
+		if diff := cmp.Diff([]health{up, up, up, up, {projects.HealthPending, "", []string{}}}, read()); diff != "" {
+			t.Errorf("health after the recoveries (-want +got):\n%s", diff)
 		}
 	})
 }

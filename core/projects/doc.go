@@ -24,8 +24,10 @@
 // # Cycles and concurrency
 //
 // An edge A → B (A depends on B) closes a cycle when A is reachable from B.
-// AddDependency checks that with one recursive query over the edges
-// reachable from B, after locking the account's service_graphs row (an
+// AddDependency checks that with a breadth-first search from both ends (B
+// following dependencies, A following dependents), a level at a time of
+// the smaller side, one batched query per level over the edge indexes,
+// after locking the account's service_graphs row (an
 // upsert: a row lock on PostgreSQL; SQLite has one writer). Two inserts
 // that would together form a cycle therefore run one after the other, and
 // the second sees the first's edge and is refused. Ending a service (the

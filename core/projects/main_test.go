@@ -3,14 +3,18 @@ package projects_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/projects"
 	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
@@ -30,12 +34,42 @@ func (s billingServices) AccountServices(ctx context.Context, accountID string, 
 	return out, nil
 }
 
+// notices records the events projects hands the notification center.
+type noticeLog struct {
+	mu     sync.Mutex
+	events []notify.Event
+	// failFunc, when set, fails the notification of ev.
+	failFunc func(ev notify.Event) error
+}
+
+func (n *noticeLog) Notify(_ context.Context, _ bun.Tx, ev notify.Event) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.failFunc != nil {
+		if err := n.failFunc(ev); err != nil {
+			return err
+		}
+	}
+	n.events = append(n.events, ev)
+	return nil
+}
+
+// take returns the events recorded since the last take.
+func (n *noticeLog) take() []notify.Event {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := n.events
+	n.events = nil
+	return out
+}
+
 type testBundle struct {
-	ctx  context.Context
-	db   *database.DB
-	b    *billing.Billing
-	p    *projects.Service
-	plan string
+	notices *noticeLog
+	ctx     context.Context
+	db      *database.DB
+	b       *billing.Billing
+	p       *projects.Service
+	plan    string
 	// a is the account under test; other is another customer's.
 	a, other projects.Actor
 }
@@ -47,8 +81,20 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	tb := &testBundle{db: db, ctx: audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})}
 	reg := jobs.NewRegistry(time.Hour)
 	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg}, billing.Options{})
-	tb.p = projects.New(db, billingServices{b: tb.b}, projects.Options{})
+	tb.notices = &noticeLog{}
+	tb.p = projects.New(db, billingServices{b: tb.b}, projects.Options{Jobs: reg, Notifier: tb.notices})
 	tb.b.SetProjects(tb.p, tb.p)
+	// Billing's status changes reach the cascade alerts as app wires them
+	// (core/app's watchOutages).
+	tb.b.OnServiceStatus(func(ctx context.Context, tx bun.Tx, svc *billing.Service, _ string) error {
+		switch svc.Status {
+		case billing.StatusSuspended:
+			return tb.p.ServiceDown(ctx, tx, svc.AccountID, svc.ID, projects.CauseSuspended, "suspended")
+		case billing.StatusActive:
+			return tb.p.ServiceUp(ctx, tx, svc.AccountID, svc.ID, projects.CauseSuspended, projects.CauseFailed)
+		}
+		return nil
+	})
 	// Billing's writes queue jobs: the engine is built (never started).
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)

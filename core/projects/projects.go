@@ -440,11 +440,45 @@ func (s *Service) ServiceScope(ctx context.Context, a Actor, projectID string) (
 		}
 		return ids, true, nil
 	}
-	if _, err := s.authorize(ctx, db, a, projectID, Read); err != nil {
+	if err := s.AuthorizeFilter(ctx, a, projectID); err != nil {
 		return nil, false, err
 	}
 	ids, err = projectServiceIDs(ctx, db, a.AccountID, projectID)
 	return ids, false, err
+}
+
+// AccountOf returns the account of project id, for a route outside any
+// account (the caller's notifications) that is then admitted to that
+// account as to any other, before AuthorizeFilter or ServiceScope decide
+// on the project. Errors: NotFound naming project_id.
+func (s *Service) AccountOf(ctx context.Context, id string) (string, error) {
+	var accountID string
+	err := s.db.Conn(ctx).NewSelect().Model((*Project)(nil)).Column("account_id").Where("id = ?", id).Scan(ctx, &accountID)
+	if database.IsNoRows(err) {
+		return "", &apperr.Error{Code: apperr.NotFound, Message: "no such project",
+			Fields: []apperr.FieldError{{Field: "project_id", Message: "no such project"}}}
+	}
+	if err != nil {
+		return "", fmt.Errorf("projects: loading project %s: %w", id, err)
+	}
+	return accountID, nil
+}
+
+// AuthorizeFilter is the check of a listing's project_id filter (a
+// project id, or NoProject): the project must be one a may read.
+// Errors: NotFound naming project_id.
+func (s *Service) AuthorizeFilter(ctx context.Context, a Actor, projectID string) error {
+	if projectID == NoProject {
+		return nil
+	}
+	if _, err := s.authorize(ctx, s.db.Conn(ctx), a, projectID, Read); err != nil {
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return &apperr.Error{Code: apperr.NotFound, Message: "no such project",
+				Fields: []apperr.FieldError{{Field: "project_id", Message: "no such project in this account"}}}
+		}
+		return err
+	}
+	return nil
 }
 
 // ProjectsOf maps each of the services that is in a project to that

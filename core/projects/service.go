@@ -10,6 +10,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/jobs"
 )
 
 // Services is how this package reads billing's services. Implementations
@@ -29,6 +30,12 @@ type Options struct {
 	MaxProjects int
 	// Now is the clock (nil: the wall clock, UTC).
 	Now func() time.Time
+	// Jobs, when set, registers the cascade job (the alerts to the
+	// dependents of a service that went down) and turns ServiceDown and
+	// ServiceUp on.
+	Jobs *jobs.Registry
+	// Notifier sends the cascade alerts (nil: nobody is told).
+	Notifier Notifier
 }
 
 // Service is projects and service dependencies. Its methods take the Actor
@@ -38,6 +45,8 @@ type Service struct {
 	db       *database.DB
 	services Services
 	opts     Options
+	jobs     *jobs.Inserter
+	notifier Notifier
 }
 
 // New returns the service over db, reading services through svc.
@@ -48,7 +57,12 @@ func New(db *database.DB, svc Services, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return time.Now().UTC() }
 	}
-	return &Service{db: db, services: svc, opts: opts}
+	s := &Service{db: db, services: svc, opts: opts, notifier: opts.Notifier}
+	if opts.Jobs != nil {
+		s.jobs = opts.Jobs.Inserter()
+		jobs.Add(opts.Jobs, &cascadeWorker{s: s})
+	}
+	return s
 }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }

@@ -165,6 +165,12 @@ func (s *Service) SetRecovery(ctx context.Context, accountID, serviceID string, 
 			Returning("*").Scan(ctx); err != nil {
 			return fmt.Errorf("scheduler: storing recovery of %s: %w", serviceID, err)
 		}
+		if !c.Enabled {
+			// A check that no longer runs says no longer that it is down.
+			if err := s.runHealthHooks(ctx, tx, HealthChange{AccountID: accountID, ServiceID: serviceID, State: StateUp}); err != nil {
+				return err
+			}
+		}
 		_, err = audit.Append(ctx, tx, audit.Event{Action: "scheduler.recovery.set", AccountID: accountID, TargetType: "service", TargetID: serviceID,
 			Changes: map[string]any{"enabled": c.Enabled, "check_type": c.CheckType, "target": c.Target, "port": c.Port, "max_attempts_per_hour": c.MaxPerHour, "notify": c.Notify}})
 		return err
@@ -198,6 +204,10 @@ func (s *Service) DeleteRecovery(ctx context.Context, accountID, serviceID strin
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.NotFoundf("this service has no auto-recovery")
+		}
+		// A check that no longer runs says no longer that it is down.
+		if err := s.runHealthHooks(ctx, tx, HealthChange{AccountID: accountID, ServiceID: serviceID, State: StateUp}); err != nil {
+			return err
 		}
 		_, err = audit.Append(ctx, tx, audit.Event{Action: "scheduler.recovery.delete", AccountID: accountID, TargetType: "service", TargetID: serviceID})
 		return err
@@ -361,10 +371,23 @@ func (s *Service) check(ctx context.Context, serviceID string, slot time.Time) e
 	}
 	now := s.now()
 	if probeErr == nil {
-		_, err := s.db.NewUpdate().Model((*RecoveryConfig)(nil)).
-			Set("state = ?", StateUp).Set("last_check_at = ?", now).Set("last_error = ''").
-			Where("service_id = ?", serviceID).Exec(ctx)
-		return err
+		if c.State == StateUp {
+			_, err := s.db.NewUpdate().Model((*RecoveryConfig)(nil)).
+				Set("state = ?", StateUp).Set("last_check_at = ?", now).Set("last_error = ''").
+				Where("service_id = ?", serviceID).Exec(ctx)
+			return err
+		}
+		// Up again after an outage (or after the settings were saved,
+		// which forgets the state): the health hooks hear it with the
+		// change.
+		return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.NewUpdate().Model((*RecoveryConfig)(nil)).
+				Set("state = ?", StateUp).Set("last_check_at = ?", now).Set("last_error = ''").
+				Where("service_id = ?", serviceID).Exec(ctx); err != nil {
+				return fmt.Errorf("scheduler: updating recovery of %s: %w", serviceID, err)
+			}
+			return s.runHealthHooks(ctx, tx, HealthChange{AccountID: c.AccountID, ServiceID: serviceID, State: StateUp})
+		})
 	}
 	// The customer sees a generic reason; what was resolved and refused
 	// (addresses of the core's network, say) stays in the log.
@@ -411,6 +434,10 @@ func (s *Service) check(ctx context.Context, serviceID string, slot time.Time) e
 		if _, err := tx.NewUpdate().Model((*RecoveryConfig)(nil)).
 			Set("state = ?", state).Set("last_check_at = ?", now).Set("last_error = ?", msg).Where("service_id = ?", serviceID).Exec(ctx); err != nil {
 			return fmt.Errorf("scheduler: updating recovery of %s: %w", serviceID, err)
+		}
+		if err := s.runHealthHooks(ctx, tx, HealthChange{AccountID: c.AccountID, ServiceID: serviceID, State: state,
+			Reason: fmt.Sprintf("failed its %s health check (%s)", c.CheckType, msg)}); err != nil {
+			return err
 		}
 		if a.Action == "gave_up" {
 			return s.notify.Notify(ctx, tx, Notice{Type: NoticeRecoveryGaveUp, AccountID: c.AccountID, Link: "/services/" + serviceID,
@@ -519,4 +546,33 @@ func (s *Service) recordRestart(ctx context.Context, c *RecoveryConfig, svc *ser
 		}
 		return s.notify.Notify(ctx, tx, n)
 	})
+}
+
+// HealthChange is a service's health as auto-recovery sees it: StateDown
+// or StateGaveUp after a failed check (Reason says what failed), StateUp
+// after a passing check that follows anything but a passing check, and
+// when the check is turned off or deleted.
+type HealthChange struct {
+	AccountID string
+	ServiceID string
+	State     string
+	Reason    string
+}
+
+// HealthHook reacts to a HealthChange inside the transaction that records
+// it. It must be quick and must not call plugins; an error rolls the
+// change back (the check's job retries).
+type HealthHook func(ctx context.Context, tx bun.Tx, ch HealthChange) error
+
+// OnHealth registers h for every failed check that records an attempt and
+// for the changes to StateUp HealthChange lists. Register while wiring, before jobs start.
+func (s *Service) OnHealth(h HealthHook) { s.onHealth = append(s.onHealth, h) }
+
+func (s *Service) runHealthHooks(ctx context.Context, tx bun.Tx, ch HealthChange) error {
+	for _, h := range s.onHealth {
+		if err := h(ctx, tx, ch); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/database"
@@ -338,6 +339,64 @@ func TestRecoveryRestartNotRepeated(t *testing.T) {
 			if got := attempts[0].Action + "/" + attempts[0].Status; got != want {
 				t.Errorf("attempt of %s %s, want %s (%s)", svc, got, want, attempts[0].Error)
 			}
+		}
+	})
+}
+
+// TestRecoveryHealthHooks: the health hooks hear, in the check's
+// transaction, each failed check that records an attempt (down, then
+// gave_up, with the check's reason), the passing check after them (up),
+// and nothing for a check that passes while already up.
+func TestRecoveryHealthHooks(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, setupOpts{opts: scheduler.Options{AllowPrivate: true, CheckTimeout: time.Second}})
+		var heard []scheduler.HealthChange
+		b.s.OnHealth(func(_ context.Context, _ bun.Tx, ch scheduler.HealthChange) error {
+			heard = append(heard, ch)
+			return nil
+		})
+		ctx := context.Background()
+		port := closedPort(t)
+		cfg, err := b.s.SetRecovery(ctx, b.account, b.full, scheduler.RecoveryInput{CheckType: "tcp", Target: "127.0.0.1", Port: port, MaxPerHour: ptr(1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slot := cfg.NextCheckAt
+		for range 2 {
+			if err := b.s.CheckForTest(ctx, b.full, slot); err != nil {
+				t.Fatal(err)
+			}
+			slot = slot.Add(5 * time.Minute)
+			b.clock.Add(5 * time.Minute)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		// The check now passes (the target is the listener's port).
+		if _, err := db.NewUpdate().Table("recovery_configs").Set("port = ?", l.Addr().(*net.TCPAddr).Port).Where("service_id = ?", b.full).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := b.s.CheckForTest(ctx, b.full, slot); err != nil {
+				t.Fatal(err)
+			}
+			slot = slot.Add(5 * time.Minute)
+		}
+		var states []string
+		for _, ch := range heard {
+			if ch.ServiceID != b.full || ch.AccountID != b.account {
+				t.Errorf("heard %+v, want service %s of %s", ch, b.full, b.account)
+			}
+			states = append(states, ch.State)
+			if ch.State != scheduler.StateUp && !strings.HasPrefix(ch.Reason, "failed its tcp health check (") {
+				t.Errorf("reason %q, want the failed tcp check", ch.Reason)
+			}
+		}
+		if diff := cmp.Diff([]string{scheduler.StateDown, scheduler.StateGaveUp, scheduler.StateUp}, states); diff != "" {
+			t.Errorf("states heard (-want +got)\n%s", diff)
 		}
 	})
 }

@@ -137,6 +137,10 @@ type Service struct {
 	noIntents bool
 
 	crons sync.Map // expr+"\x00"+tz → *calendar.Cron
+
+	// onHealth reacts to a service's health as auto-recovery sees it
+	// changing (OnHealth); registered while wiring.
+	onHealth []HealthHook
 }
 
 // New returns the scheduler and registers its jobs in deps.Jobs.

@@ -288,10 +288,33 @@ func (s *Service) loadTask(ctx context.Context, db bun.IDB, accountID, id string
 // Tasks lists the account's tasks (of one service when serviceID is set),
 // oldest first, after the cursor id.
 func (s *Service) Tasks(ctx context.Context, accountID, serviceID, after string, limit int) ([]*Task, error) {
+	return s.TasksAmong(ctx, accountID, serviceID, nil, after, limit)
+}
+
+// ServiceSet is a set of service ids a listing keeps (or, Exclude, leaves
+// out): a project's services, say.
+type ServiceSet struct {
+	IDs     []string
+	Exclude bool
+}
+
+// TasksAmong is Tasks keeping only the tasks of the services among (nil:
+// every service).
+func (s *Service) TasksAmong(ctx context.Context, accountID, serviceID string, among *ServiceSet, after string, limit int) ([]*Task, error) {
 	var ts []*Task
 	q := s.db.Conn(ctx).NewSelect().Model(&ts).Where("account_id = ?", accountID).OrderExpr("id ASC").Limit(int64(limit))
 	if serviceID != "" {
 		q = q.Where("service_id = ?", serviceID)
+	}
+	if among != nil {
+		switch {
+		case len(among.IDs) > 0 && among.Exclude:
+			q = q.Where("service_id NOT IN (?)", bun.List(among.IDs))
+		case len(among.IDs) > 0:
+			q = q.Where("service_id IN (?)", bun.List(among.IDs))
+		case !among.Exclude:
+			return []*Task{}, nil
+		}
 	}
 	if after != "" {
 		q = q.Where("id > ?", after)

@@ -524,6 +524,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{account_id}/projects/{project_id}/billing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                project_id: components["parameters"]["ProjectID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A project's billing summary
+         * @description This month's spend by service, the next renewals by service and by cycle, and the totals.
+         *     Readers of billing only (scope billing:read).
+         */
+        get: operations["getProjectBilling"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/projects/{project_id}/billing.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                project_id: components["parameters"]["ProjectID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A project's billing summary as CSV
+         * @description The summary as CSV (RFC 4180, a header row): columns section (spend, spend_total, renewal,
+         *     renewal_cycle, renewals_total), month, service_id, service, cycle, renews_on, amount (a decimal
+         *     string such as 12.50) and currency. A service name starting with = + - or @ gets a leading
+         *     apostrophe, so a spreadsheet does not read it as a formula.
+         */
+        get: operations["exportProjectBilling"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accounts/{account_id}/projects/{project_id}/graph": {
         parameters: {
             query?: never;
@@ -3308,6 +3358,35 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /** @description Amounts are integers in minor units of the account's currency (tax included). */
+        ProjectBillingSummary: {
+            /** @description The account's currency (ISO 4217); amounts of another currency are left out. */
+            currency: string;
+            /** @description The calendar month (UTC) of the spend, 2026-03. */
+            month: string;
+            project_id: string;
+            /** @description The next renewal invoice of each of the project's services that renews, as it would be written now (plan, add-ons, coupon, tax), soonest first. */
+            renewals: {
+                amount: number;
+                cycle: string;
+                name: string;
+                /** Format: date-time */
+                renews_on: string;
+                service_id: string;
+            }[];
+            renewals_by_cycle: {
+                amount: number;
+                cycle: string;
+            }[];
+            renewals_total: number;
+            /** @description This month's spend by service (service id order) — the project's invoice lines of the invoices issued this month and not void. */
+            spend: {
+                amount: number;
+                name: string;
+                service_id: string;
+            }[];
+            spend_total: number;
+        };
         ProjectInput: {
             /** @description #rrggbb (stored in lower case), or empty. */
             colour?: string;
@@ -3613,6 +3692,15 @@ export interface components {
                 type: components["schemas"]["DependencyType"];
             }[];
             nodes: {
+                /** @description The ids of the services down that a degraded node depends on, in id order. */
+                degraded_by: string[];
+                /**
+                 * @description down: in an outage (suspended, provisioning failed, auto-recovery's check failing); degraded: a service it depends on, directly or through others, is down; pending: not running yet; ended: terminated or cancelled.
+                 * @enum {string}
+                 */
+                health: "up" | "degraded" | "down" | "pending" | "ended";
+                /** @description Why it is down or degraded; empty otherwise. */
+                health_reason: string;
                 /** @description The service's id. */
                 id: string;
                 label: string;
@@ -4618,6 +4706,8 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
                 status?: string;
                 service_id?: string;
+                /** @description Only the invoices with a line of this project (the project the line's service was in when the invoice was written), or `none` for those with a line of no project. Another account's project is 404 naming `project_id`. */
+                project_id?: string;
             };
             header?: never;
             path: {
@@ -5270,6 +5360,62 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["ProjectConflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getProjectBilling: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                project_id: components["parameters"]["ProjectID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The summary. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectBillingSummary"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    exportProjectBilling: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                project_id: components["parameters"]["ProjectID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CSV file (Content-Disposition attachment). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
@@ -6192,6 +6338,8 @@ export interface operations {
                 /** @description The next_cursor of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
                 service_id?: string;
+                /** @description Only the tasks of this project's services, or `none` for those of services in no project. Another account's project is 404 naming `project_id`. */
+                project_id?: string;
             };
             header?: never;
             path: {
@@ -8496,6 +8644,8 @@ export interface operations {
                 category?: "billing" | "support" | "system" | "services";
                 /** @description true: unread only. */
                 unread?: boolean;
+                /** @description Only the notifications about a service (their data's service_id) of this project, of an account you belong to; `none`: about a service in no project, in any of your accounts. A project of an account you do not belong to is 404 naming `project_id`. */
+                project_id?: string;
             };
             header?: never;
             path?: never;
@@ -8517,6 +8667,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };

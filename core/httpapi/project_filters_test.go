@@ -1,0 +1,152 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/notify"
+)
+
+// createInvoice inserts an open invoice of the account with one line per
+// entry of lines (service id → project id, "" for none).
+func createInvoice(t *testing.T, db *database.DB, accountID string, lines ...[2]string) string {
+	t.Helper()
+	ctx, now := context.Background(), time.Now().UTC()
+	id := fmt.Sprintf("inv-%d", rand.Int64())
+	if _, err := db.ExecContext(ctx, `INSERT INTO invoices (id, account_id, number, status, reason, currency, subtotal, total, due_at, issued_at, created_at, updated_at)
+		VALUES (?, ?, ?, 'open', 'manual', 'EUR', 1000, 1000, ?, ?, ?, ?)`, id, accountID, rand.Int64N(1<<40), now, now, now, now); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range lines {
+		var project any
+		if l[1] != "" {
+			project = l[1]
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO invoice_lines (id, invoice_id, position, kind, description, service_id, unit_amount, amount, project_id)
+			VALUES (?, ?, ?, 'plan', 'Game', ?, 1000, 1000, ?)`, fmt.Sprintf("%s-%d", id, i), id, i+1, l[0], project); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return id
+}
+
+// createTask inserts a reboot task on the service.
+func createTask(t *testing.T, db *database.DB, accountID, serviceID string) string {
+	t.Helper()
+	ctx, now := context.Background(), time.Now().UTC()
+	id := fmt.Sprintf("task-%d", rand.Int64())
+	if _, err := db.ExecContext(ctx, `INSERT INTO scheduled_tasks (id, account_id, service_id, type, cron, time_zone, created_at, updated_at)
+		VALUES (?, ?, ?, 'reboot', '0 3 * * *', 'UTC', ?, ?)`, id, accountID, serviceID, now, now); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// TestListsFilterByProject: the invoices list keeps, with project_id, the
+// invoices with a line of the project (none: with a line of no project),
+// the tasks list the tasks of the project's services (none: of services
+// in no project), and the caller's notifications those about the
+// project's services (none: about services in no project); another
+// account's project is 404 naming project_id on each.
+func TestListsFilterByProject(t *testing.T) {
+	t.Parallel()
+	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
+		tb := startApp(t, d, url)
+		owner, other := tb.newUser(t, "owner"), tb.newUser(t, "other")
+		inP, loose := createService(t, tb.app.DB, owner.AccountID), createService(t, tb.app.DB, owner.AccountID)
+		base := "/api/v1/accounts/" + owner.AccountID
+		c := tb.client
+		var p, theirs struct{ ID string }
+		c.do("POST", base+"/projects", owner.Token, map[string]any{"name": "Shop"}).want(t, http.StatusCreated).decode(t, &p)
+		c.do("POST", "/api/v1/accounts/"+other.AccountID+"/projects", other.Token, map[string]any{"name": "Theirs"}).want(t, http.StatusCreated).decode(t, &theirs)
+		c.do("POST", base+"/projects/"+p.ID+"/services", owner.Token, map[string]any{"service_ids": []string{inP}}).want(t, http.StatusOK)
+
+		projectInv := createInvoice(t, tb.app.DB, owner.AccountID, [2]string{inP, p.ID})
+		looseInv := createInvoice(t, tb.app.DB, owner.AccountID, [2]string{loose, ""})
+		mixedInv := createInvoice(t, tb.app.DB, owner.AccountID, [2]string{inP, p.ID}, [2]string{loose, ""})
+		projectTask, looseTask := createTask(t, tb.app.DB, owner.AccountID, inP), createTask(t, tb.app.DB, owner.AccountID, loose)
+		for _, svc := range []string{inP, loose} {
+			err := tb.app.DB.Tx(context.Background(), func(ctx context.Context, tx bun.Tx) error {
+				return tb.app.Notify.Notify(ctx, tx, notify.Event{Type: notify.ServiceSuspended, AccountID: owner.AccountID,
+					Data: map[string]any{"service_id": svc, "service_name": "svc " + svc, "reason": "staff"}})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		noticeAbout := func(query string) []string {
+			t.Helper()
+			var page struct {
+				Data []struct {
+					Data struct {
+						ServiceID string `json:"service_id"`
+					} `json:"data"`
+				} `json:"data"`
+			}
+			c.do("GET", "/api/v1/me/notifications?"+query, owner.Token, nil).want(t, http.StatusOK).decode(t, &page)
+			ids := []string{}
+			for _, n := range page.Data {
+				ids = append(ids, n.Data.ServiceID)
+			}
+			return ids
+		}
+		if diff := cmp.Diff([]string{inP}, noticeAbout("project_id="+p.ID)); diff != "" {
+			t.Errorf("notifications about the project's services (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{loose}, noticeAbout("project_id=none")); diff != "" {
+			t.Errorf("notifications about services in no project (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{inP, loose}, noticeAbout(""), cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+			t.Errorf("notifications unfiltered (-want +got):\n%s", diff)
+		}
+		prob := c.do("GET", "/api/v1/me/notifications?project_id="+theirs.ID, owner.Token, nil).wantProblem(t, http.StatusNotFound, "not_found")
+		if len(prob.Errors) != 1 || prob.Errors[0].Field != "project_id" {
+			t.Errorf("notifications with another account's project: errors %+v, want one naming project_id", prob.Errors)
+		}
+
+		listed := func(path string) []string {
+			t.Helper()
+			var page struct {
+				Data []struct{ ID string } `json:"data"`
+			}
+			c.do("GET", base+path, owner.Token, nil).want(t, http.StatusOK).decode(t, &page)
+			ids := []string{}
+			for _, x := range page.Data {
+				ids = append(ids, x.ID)
+			}
+			return ids
+		}
+		byID := cmpopts.SortSlices(func(a, b string) bool { return a < b })
+		for _, tc := range []struct {
+			path string
+			want []string
+		}{
+			{"/invoices?project_id=" + p.ID, []string{projectInv, mixedInv}},
+			{"/invoices?project_id=none", []string{looseInv, mixedInv}},
+			{"/invoices", []string{projectInv, looseInv, mixedInv}},
+			{"/tasks?project_id=" + p.ID, []string{projectTask}},
+			{"/tasks?project_id=none", []string{looseTask}},
+			{"/tasks", []string{projectTask, looseTask}},
+		} {
+			if diff := cmp.Diff(tc.want, listed(tc.path), byID); diff != "" {
+				t.Errorf("GET %s (-want +got):\n%s", tc.path, diff)
+			}
+		}
+		for _, path := range []string{"/invoices", "/tasks", "/services"} {
+			prob := c.do("GET", base+path+"?project_id="+theirs.ID, owner.Token, nil).wantProblem(t, http.StatusNotFound, "not_found")
+			if len(prob.Errors) != 1 || prob.Errors[0].Field != "project_id" {
+				t.Errorf("GET %s with another account's project: errors %+v, want one naming project_id", path, prob.Errors)
+			}
+		}
+	})
+}
