@@ -18,6 +18,7 @@ import (
 
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/app"
+	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/scheduler/schedulertest"
@@ -478,6 +479,22 @@ func TestConsoleDependencyGraph(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`nav.tabs a[href$="/dependencies"]`)))
 	if path, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`)); err != nil || path != "/services/"+ids[1] {
 		t.Errorf("clicking vps-1's node opened %q (%v), want /services/%s", path, err, ids[1])
+	}
+
+	// vps-2 goes down (suspended): vps-1 and vps-0, which depend on it
+	// directly and through vps-1, are drawn degraded, and the list says why.
+	staff := audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
+	if _, err := pc.app.Billing.Suspend(staff, ids[2], "abuse", "graph test"); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "reopening the graph", chromedp.Navigate(base+"/graph"), chromedp.WaitVisible(chromedp.CSS(`[data-graph]`)))
+	wantDegraded := []string{ids[0], ids[1]}
+	slices.Sort(wantDegraded)
+	if got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`document.querySelector('[data-graph]')._cyreg.cy.nodes('.degraded').map(n => n.id()).sort()`)); err != nil || !cmp.Equal(got, wantDegraded) {
+		t.Errorf("the nodes drawn degraded are %v (%v), want vps-0's and vps-1's", got, err)
+	}
+	if got := text(t, ctx, `.legend`); !strings.Contains(got, "degraded (a service it depends on is down)") || !strings.Contains(got, "suspended: diamond") {
+		t.Errorf("the legend reads %q, want the suspended status and the degraded border", got)
 	}
 
 	// A project's graph: vps-1 in the project, its neighbours around it.

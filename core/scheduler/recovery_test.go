@@ -350,7 +350,7 @@ func TestRecoveryRestartNotRepeated(t *testing.T) {
 func TestRecoveryHealthHooks(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		b := setup(t, db, setupOpts{opts: scheduler.Options{AllowPrivate: true, CheckTimeout: time.Second}})
+		b := setup(t, db, setupOpts{tune: func(o *scheduler.Options) { o.AllowPrivate, o.CheckTimeout = true, time.Second }})
 		var heard []scheduler.HealthChange
 		b.s.OnHealth(func(_ context.Context, _ bun.Tx, ch scheduler.HealthChange) error {
 			heard = append(heard, ch)
