@@ -188,9 +188,10 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	schedulerOpts.Now = now
 	a.Scheduler = scheduler.New(scheduler.Deps{
 		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.CenterNotifier{Center: a.Notify}, Intents: a.Intents,
-		// Scheduled plan changes are applied by billing, with its proration.
-		PlanChanger: billingPlanChanger{b: a.Billing},
-		Logger:      logger.Named("scheduler"),
+		// Scheduled plan changes are applied by billing, with its proration,
+		// and billing describes a service to its provisioner.
+		PlanChanger: billingPlanChanger{b: a.Billing}, Services: a.Billing,
+		Logger: logger.Named("scheduler"),
 	}, schedulerOpts)
 
 	a.Projects = projects.New(db, billingServices{b: a.Billing}, projects.Options{Jobs: reg, Notifier: a.Notify, Now: now})

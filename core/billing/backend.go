@@ -153,8 +153,14 @@ func (b *Billing) checkBackendPlugin(ctx context.Context, svc *Service, plan *Pl
 		return err
 	}
 	if backend.Plugin != plan.Plugin || backend.ServiceType != plan.ServiceType {
-		return apperr.New(apperr.Conflict, "this service runs at another backend than its plan's; our staff must reconcile it first").
-			WithReason(ReasonBackendFixed)
+		return errBackendMoved()
 	}
 	return nil
+}
+
+// errBackendMoved refuses to tell a provisioner about a service that runs
+// at another backend than its plan's.
+func errBackendMoved() error {
+	return apperr.New(apperr.Conflict, "this service runs at another backend than its plan's; our staff must reconcile it first").
+		WithReason(ReasonBackendFixed)
 }

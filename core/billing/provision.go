@@ -314,32 +314,48 @@ func (b *Billing) serviceRef(ctx context.Context, svc *Service, plan *Plan) (*pb
 	if err != nil {
 		return nil, err
 	}
-	src := pluginoption.Sources{Plan: plan.Options(), Offered: plan.Offered(), Customer: decodeOptions(svc.Options)}
 	addons, err := b.ServiceAddons(ctx, svc.ID)
 	if err != nil {
 		return nil, err
 	}
+	var addonOptions []map[string]string
 	for _, sa := range addons {
 		a, err := b.Addon(ctx, sa.AddonID)
 		if err != nil {
 			return nil, err
 		}
-		src.Addons = append(src.Addons, a.Options())
+		addonOptions = append(addonOptions, a.Options())
 	}
-	opts := pluginoption.View(decl.Options, src)
-	cust := &pb.Customer{AccountId: svc.AccountID}
-	var acct struct {
-		Name  string `bun:"name"`
-		Email string `bun:"email"`
-	}
-	err = b.db.Conn(ctx).NewSelect().TableExpr("accounts AS a").ColumnExpr("a.name").
-		ColumnExpr("(SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.account_id = a.id AND m.role = 'owner' ORDER BY m.created_at LIMIT 1) AS email").
+	var acct customerRow
+	err = b.db.Conn(ctx).NewSelect().TableExpr("accounts AS a").ColumnExpr("a.id, a.name").ColumnExpr(ownerEmail).
 		Where("a.id = ?", svc.AccountID).Scan(ctx, &acct)
 	if err != nil {
 		return nil, fmt.Errorf("billing: loading the customer of %s: %w", svc.ID, err)
 	}
-	cust.Name, cust.Email = acct.Name, acct.Email
-	return &pb.ServiceRef{ServiceId: svc.ID, ExternalId: svc.ExternalID, PlanOptions: opts, Customer: cust}, nil
+	return refOf(svc, plan, decl, addonOptions, acct), nil
+}
+
+// customerRow is the customer a provisioner is told about.
+type customerRow struct {
+	ID    string `bun:"id"`
+	Name  string `bun:"name"`
+	Email string `bun:"email"`
+}
+
+// ownerEmail selects an account's first owner's address.
+const ownerEmail = "(SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.account_id = a.id AND m.role = 'owner' ORDER BY m.created_at LIMIT 1) AS email"
+
+// refOf is the one description of a service its provisioner gets: the
+// options its plugin declares (the add-ons' under the plan's under the
+// customer's, see pluginoption.View) and the customer. Every path that
+// calls a provisioner about a service builds it here, so Create, a sync,
+// a power action and a scheduled task tell the plugin the same.
+func refOf(svc *Service, plan *Plan, decl pluginoption.Declaration, addonOptions []map[string]string, cust customerRow) *pb.ServiceRef {
+	src := pluginoption.Sources{Plan: plan.Options(), Offered: plan.Offered(), Customer: decodeOptions(svc.Options), Addons: addonOptions}
+	return &pb.ServiceRef{
+		ServiceId: svc.ID, ExternalId: svc.ExternalID, PlanOptions: pluginoption.View(decl.Options, src),
+		Customer: &pb.Customer{AccountId: svc.AccountID, Name: cust.Name, Email: cust.Email},
+	}
 }
 
 // Options of an add-on for the provisioner.

@@ -2,7 +2,14 @@ package billing
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"slices"
 
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing/pluginoption"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
@@ -26,4 +33,106 @@ func (b *Billing) ProvisionerRef(ctx context.Context, svc *Service) (*pb.Service
 		return nil, nil, err
 	}
 	return ref, plan, nil
+}
+
+// ProvisionerView is what a service's provisioner is told about it (Ref,
+// and Plugin names the provisioner), or why it is told nothing: Refused
+// when the service runs at another backend than its plan's, or its
+// plugin's option declaration is unknown.
+type ProvisionerView struct {
+	Ref     *pb.ServiceRef
+	Plugin  string
+	Refused error
+}
+
+// ProvisionerViews is ProvisionerRef for many services at once, in a fixed
+// number of queries whatever their count (the scheduler's chunks of runs).
+// Services that do not exist are absent from the map.
+func (b *Billing) ProvisionerViews(ctx context.Context, serviceIDs []string) (map[string]ProvisionerView, error) {
+	out := make(map[string]ProvisionerView, len(serviceIDs))
+	if len(serviceIDs) == 0 {
+		return out, nil
+	}
+	db := b.db.Conn(ctx)
+	var svcs []*Service
+	if err := db.NewSelect().Model(&svcs).Where("id IN (?)", bun.List(serviceIDs)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("billing: loading %d services: %w", len(serviceIDs), err)
+	}
+	planIDs, accountIDs := map[string]bool{}, map[string]bool{}
+	for _, s := range svcs {
+		planIDs[s.PlanID], accountIDs[s.AccountID] = true, true
+		if s.BackendPlanID != "" {
+			planIDs[s.BackendPlanID] = true
+		}
+	}
+	var plans []*Plan
+	if err := db.NewSelect().Model(&plans).Where("id IN (?)", bun.List(slices.Collect(maps.Keys(planIDs)))).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("billing: loading plans: %w", err)
+	}
+	planByID := make(map[string]*Plan, len(plans))
+	for _, p := range plans {
+		planByID[p.ID] = p
+	}
+	var held []ServiceAddon
+	if err := db.NewSelect().Model(&held).Where("service_id IN (?)", bun.List(serviceIDs)).Order("service_id", "addon_id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("billing: loading add-ons: %w", err)
+	}
+	addonOptions := map[string][]map[string]string{}
+	if len(held) > 0 {
+		addonIDs := map[string]bool{}
+		for _, sa := range held {
+			addonIDs[sa.AddonID] = true
+		}
+		var addons []*Addon
+		if err := db.NewSelect().Model(&addons).Where("id IN (?)", bun.List(slices.Collect(maps.Keys(addonIDs)))).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("billing: loading add-ons: %w", err)
+		}
+		byID := make(map[string]*Addon, len(addons))
+		for _, a := range addons {
+			byID[a.ID] = a
+		}
+		for _, sa := range held {
+			if a := byID[sa.AddonID]; a != nil {
+				addonOptions[sa.ServiceID] = append(addonOptions[sa.ServiceID], a.Options())
+			}
+		}
+	}
+	var custs []customerRow
+	if err := db.NewSelect().TableExpr("accounts AS a").ColumnExpr("a.id, a.name").ColumnExpr(ownerEmail).
+		Where("a.id IN (?)", bun.List(slices.Collect(maps.Keys(accountIDs)))).Scan(ctx, &custs); err != nil {
+		return nil, fmt.Errorf("billing: loading customers: %w", err)
+	}
+	custByID := make(map[string]customerRow, len(custs))
+	for _, c := range custs {
+		custByID[c.ID] = c
+	}
+	decls := map[string]pluginoption.Declaration{}
+	declErrs := map[string]error{}
+	for _, s := range svcs {
+		plan := planByID[s.PlanID]
+		if plan == nil {
+			continue
+		}
+		v := ProvisionerView{Plugin: plan.Plugin}
+		if backend := planByID[s.BackendPlanID]; s.BackendPlanID != "" && s.BackendPlanID != plan.ID &&
+			(backend == nil || backend.Plugin != plan.Plugin || backend.ServiceType != plan.ServiceType) {
+			v.Refused = errBackendMoved()
+			out[s.ID] = v
+			continue
+		}
+		if _, seen := decls[plan.Plugin]; !seen && declErrs[plan.Plugin] == nil {
+			d, err := b.OptionDeclaration(ctx, plan.Plugin)
+			if err != nil && apperr.CodeOf(err) == apperr.Internal {
+				return nil, err
+			}
+			decls[plan.Plugin], declErrs[plan.Plugin] = d, err
+		}
+		if err := declErrs[plan.Plugin]; err != nil {
+			v.Refused = err
+		} else {
+			v.Ref = refOf(s, plan, decls[plan.Plugin], addonOptions[s.ID], custByID[s.AccountID])
+		}
+		out[s.ID] = v
+	}
+	return out, nil
 }

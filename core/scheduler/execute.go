@@ -126,6 +126,11 @@ func (s *Service) executeRuns(ctx context.Context, runIDs []string, lastTry func
 			exec = append(exec, rc)
 		}
 	}
+	// What each run's provisioner is told about its service: one read,
+	// before anything is marked started.
+	if err := s.describe(ctx, append(append([]*runContext(nil), exec...), doubt...)); err != nil {
+		return err
+	}
 	exec, doubt, err = s.startRuns(ctx, exec, doubt)
 	if err != nil {
 		return err
@@ -351,7 +356,10 @@ func (s *Service) reconcileRun(ctx context.Context, rc *runContext, in *intent.I
 	var verdict intent.Verdict
 	var detail string
 	if err == nil {
-		verdict, detail, err = intent.Reconcile(callCtx, prov, s.pbRef(rc.service()), in)
+		err = rc.refused
+	}
+	if err == nil {
+		verdict, detail, err = intent.Reconcile(callCtx, prov, rc.ref, in)
 	}
 	if err != nil {
 		o.msg = err.Error()
@@ -411,7 +419,10 @@ func (s *Service) execute(ctx context.Context, rc *runContext) (output string, s
 	if err != nil {
 		return "", false, err
 	}
-	ref := s.pbRef(rc.service())
+	if rc.refused != nil {
+		return "", false, rc.refused
+	}
+	ref := rc.ref
 	// Backups and snapshots carry the key in their name: an interrupted
 	// one is found by it (intent.Reconcile).
 	name := intent.Name(fmt.Sprintf("ezscale-%s-%s", rc.Type, rc.DueAt.UTC().Format("20060102T1504Z")), rc.key())

@@ -3,6 +3,7 @@ package scheduler_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
@@ -41,6 +43,7 @@ type fakeProvisioner struct {
 	mu          sync.Mutex
 	calls       []call
 	options     map[string]map[string]string // service id → options of its last call
+	customers   map[string]string            // service id → the customer's email of its last call
 	reads       int
 	errFunc     func(c call) error
 	effectFirst bool
@@ -63,6 +66,10 @@ func (f *fakeProvisioner) recordEffect(action, key string, ref *pb.ServiceRef, e
 		f.options = map[string]map[string]string{}
 	}
 	f.options[c.ServiceID] = ref.GetPlanOptions()
+	if f.customers == nil {
+		f.customers = map[string]string{}
+	}
+	f.customers[c.ServiceID] = ref.GetCustomer().GetEmail()
 	fn, first := f.errFunc, f.effectFirst
 	f.mu.Unlock()
 	if fn != nil {
@@ -82,6 +89,14 @@ func (f *fakeProvisioner) recordEffect(action, key string, ref *pb.ServiceRef, e
 	effect()
 	f.mu.Unlock()
 	return nil
+}
+
+// Customer returns the customer's email the last call about the service
+// carried.
+func (f *fakeProvisioner) Customer(serviceID string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.customers[serviceID]
 }
 
 // Options returns the options the last call about the service carried.
@@ -174,6 +189,10 @@ type fakePlugins struct {
 
 func (p *fakePlugins) Provisioner(string) (sdk.ProvisionerClient, error) { return p.prov, nil }
 
+func (p *fakePlugins) PaymentGateway(name string) (sdk.PaymentGateway, error) {
+	return nil, fmt.Errorf("no payment gateway %q here", name)
+}
+
 func (p *fakePlugins) Down(name string) bool { _, ok := p.down.Load(name); return ok }
 
 func (p *fakePlugins) Get(name string) (pluginhost.Info, error) {
@@ -189,6 +208,7 @@ func (p *fakePlugins) Get(name string) (pluginhost.Info, error) {
 var fakeOptions = sdk.Options{
 	sdk.StringOption("package", "package").OnPlan(),
 	sdk.StringOption("hostname", "hostname").AtOrder(),
+	sdk.StringOption("extra_ips", "extra IPs").OnPlan(),
 }
 
 // notices records what the scheduler told customers.
@@ -297,7 +317,9 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 		t.Cleanup(ns.Stop)
 		notifier = &scheduler.CenterNotifier{Center: ns}
 	}
-	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Notifier: notifier, PlanChanger: so.changer, Logger: so.logger}, opts)
+	// Billing describes the services to their provisioner, as in the core.
+	views := billing.New(billing.Deps{DB: db, Jobs: reg, Plugins: b.plugins}, billing.Options{Now: b.clock.Now})
+	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Services: views, Notifier: notifier, PlanChanger: so.changer, Logger: so.logger}, opts)
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 10, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)

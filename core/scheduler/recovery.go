@@ -478,13 +478,17 @@ func (s *Service) restart(ctx context.Context, c *RecoveryConfig, svc *serviceRe
 	callCtx, cancelCall := context.WithTimeout(ctx, s.opts.JobTimeout*9/10)
 	defer cancelCall()
 	prov, err := s.provisioner(svc.Plugin)
+	var ref *pb.ServiceRef
+	if err == nil {
+		ref, err = s.describeOne(callCtx, svc.ID)
+	}
 	action := intent.Outcome{Key: a.ID}
 	var callErr error
 	switch {
 	case err != nil:
 		callErr, action.State, action.Detail = err, intent.NotDone, err.Error()
 	case in != nil && in.State == intent.Started:
-		verdict, detail, err := intent.Reconcile(callCtx, prov, s.pbRef(svc), in)
+		verdict, detail, err := intent.Reconcile(callCtx, prov, ref, in)
 		if err != nil {
 			return err // the backend cannot be asked now: on the job's retry
 		}
@@ -505,7 +509,7 @@ func (s *Service) restart(ctx context.Context, c *RecoveryConfig, svc *serviceRe
 				return fmt.Errorf("scheduler: starting restart %s again: %w", a.ID, err)
 			}
 		}
-		_, callErr = prov.Power(callCtx, &pb.PowerRequest{Service: s.pbRef(svc), IdempotencyKey: a.ID, Action: pb.PowerAction_POWER_ACTION_RESTART})
+		_, callErr = prov.Power(callCtx, &pb.PowerRequest{Service: ref, IdempotencyKey: a.ID, Action: pb.PowerAction_POWER_ACTION_RESTART})
 		action.State = intent.Classify(callErr)
 		if callErr != nil {
 			action.Detail = callErr.Error()

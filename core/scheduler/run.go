@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/database"
+	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
 // KindTaskRun is the kind of the job that executes runs: the runs of a
@@ -121,6 +122,11 @@ type runContext struct {
 	OrderOptions string `bun:"order_options"`
 	PlanName     string `bun:"plan_name"`
 	Attributes   string `bun:"attributes"`
+
+	// ref is the service as its provisioner is told about it (describe),
+	// or refused says why it cannot be.
+	ref     *pb.ServiceRef `bun:"-"`
+	refused error          `bun:"-"`
 }
 
 func (rc *runContext) service() *serviceRef {

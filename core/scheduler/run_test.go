@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/scheduler/schedulertest"
 	"github.com/ezscale/platform/sdk"
 )
 
@@ -258,6 +259,56 @@ func TestRunTellsThePluginOnlyDeclaredOptions(t *testing.T) {
 		}
 		if diff := cmp.Diff(map[string]string{"package": "1", "hostname": "web1"}, b.prov.Options(b.full)); diff != "" {
 			t.Errorf("options the plugin was told (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestRunTellsThePluginWhatCreateDid: a scheduled task's provisioner is
+// told about the service what billing tells it at Create (one description,
+// billing's): the add-ons' options under the plan's under the customer's,
+// and the customer. The scheduler's own description left the add-ons and
+// the customer out.
+func TestRunTellsThePluginWhatCreateDid(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		addon, err := schedulertest.Addon(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{"UPDATE addons SET plugin_options = ? WHERE id = ?", []any{`{"extra_ips":"2","package":"7"}`, addon}},
+			{"INSERT INTO service_addons (service_id, addon_id, quantity, unit_price) VALUES (?, ?, 1, 300)", []any{b.full, addon}},
+			{"UPDATE services SET options = ? WHERE id = ?", []any{`{"hostname":"web1"}`, b.full}},
+			{"UPDATE plans SET order_options = ? WHERE id = ?", []any{`{"hostname":[]}`, b.planFull}},
+		} {
+			if _, err := db.NewRaw(q.sql, q.args...).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustTask(t, b, scheduler.TaskInput{Type: "reboot", Cron: "0 * * * *"})
+		b.clock.Add(time.Hour)
+		if _, err := b.s.DueTasks(ctx); err != nil {
+			t.Fatal(err)
+		}
+		chunks := b.jobRuns(t)
+		if len(chunks) != 1 {
+			t.Fatalf("run jobs %v, want one", chunks)
+		}
+		if err := b.s.ExecuteRunsForTest(ctx, chunks[0], 1, 7); err != nil {
+			t.Fatal(err)
+		}
+		// The plan's package wins over the add-on's; the add-on adds its
+		// own key; the customer's hostname is offered.
+		if diff := cmp.Diff(map[string]string{"package": "1", "extra_ips": "2", "hostname": "web1"}, b.prov.Options(b.full)); diff != "" {
+			t.Errorf("options the plugin was told (-want +got):\n%s", diff)
+		}
+		if got := b.prov.Customer(b.full); got != b.email {
+			t.Errorf("the plugin was told the customer %q, want %q", got, b.email)
 		}
 	})
 }

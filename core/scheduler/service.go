@@ -3,7 +3,7 @@ package scheduler
 import (
 	"cmp"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -15,7 +15,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
-	"github.com/ezscale/platform/core/billing/pluginoption"
+	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/calendar"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/intent"
@@ -101,6 +101,14 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// ServiceViews is what the scheduler needs of the services' owner: the one
+// description of a service its provisioner is told (billing's, the same
+// that Create, a sync and a power action send), for a chunk of services in
+// a fixed number of queries. *billing.Billing satisfies it.
+type ServiceViews interface {
+	ProvisionerViews(ctx context.Context, serviceIDs []string) (map[string]billing.ProvisionerView, error)
+}
+
 // Deps are the services the scheduler uses.
 type Deps struct {
 	DB   *database.DB
@@ -108,6 +116,9 @@ type Deps struct {
 	// Plugins is the plugin host; nil (tests of what calls no plugin):
 	// plugin calls fail as unavailable and are retried.
 	Plugins Plugins
+	// Services describes services to their provisioner (billing); nil:
+	// runs that would call a provisioner wait, retried, until it is wired.
+	Services ServiceViews
 	// Notifier tells customers about outcomes; nil = nobody is told.
 	Notifier Notifier
 	// PlanChanger applies scheduled plan changes (billing); nil: scheduling
@@ -128,6 +139,8 @@ type Service struct {
 	opts   Options
 	log    hclog.Logger
 	notify Notifier
+	// services describes services to their provisioner (Deps.Services).
+	services ServiceViews
 
 	plugins     atomic.Pointer[Plugins]
 	planChanger atomic.Pointer[PlanChanger]
@@ -146,7 +159,7 @@ type Service struct {
 // New returns the scheduler and registers its jobs in deps.Jobs.
 func New(deps Deps, opts Options) *Service {
 	opts = opts.withDefaults()
-	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), opts: opts, log: deps.Logger, notify: deps.Notifier}
+	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), opts: opts, log: deps.Logger, notify: deps.Notifier, services: deps.Services}
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()
 	}
@@ -241,20 +254,64 @@ func (r *serviceRef) label() string {
 	return notify.ServiceName(r.Label, r.PlanName, notify.Hostname(r.Attributes, r.Options))
 }
 
-// pbRef is the service as the provisioner sees it: the options its plugin
-// declares (the plan's, and the customer's choices the plan offers; see
-// pluginoption.View), read from the declaration the running plugin gave.
-// A plugin that is not running is not called, so it needs none.
-func (s *Service) pbRef(r *serviceRef) *pb.ServiceRef {
-	src := pluginoption.Sources{Plan: map[string]string{}, Offered: pluginoption.Offered{}, Customer: map[string]string{}}
-	_ = json.Unmarshal([]byte(r.Options), &src.Customer)
-	_ = json.Unmarshal([]byte(r.PlanOptions), &src.Plan)
-	_ = json.Unmarshal([]byte(r.OrderOptions), &src.Offered)
-	var decl pluginoption.Declaration
-	if p := s.plugins.Load(); p != nil {
-		decl, _ = pluginoption.FromLive(*p, r.Plugin)
+// errNoViews: the services' owner is not wired in (a test that calls no
+// provisioner).
+var errNoViews = errors.New("scheduler: no description of services for their provisioner is wired in")
+
+// describe fills each run's description for its provisioner (one batch
+// from the services' owner); a service gone since is described by its
+// ids alone, and its run is skipped as the service's status says.
+func (s *Service) describe(ctx context.Context, rcs []*runContext) error {
+	if len(rcs) == 0 {
+		return nil
 	}
-	return &pb.ServiceRef{ServiceId: r.ID, ExternalId: r.ExternalID, PlanOptions: pluginoption.View(decl.Options, src)}
+	ids := make([]string, 0, len(rcs))
+	for _, rc := range rcs {
+		ids = append(ids, rc.ID)
+	}
+	views, err := s.views(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, rc := range rcs {
+		v, ok := views[rc.ID]
+		switch {
+		case !ok:
+			rc.refused = fmt.Errorf("scheduler: service %s not found", rc.ID)
+		case v.Refused != nil:
+			rc.refused = v.Refused
+		default:
+			rc.ref = v.Ref
+		}
+	}
+	return nil
+}
+
+// describeOne is describe for one service.
+func (s *Service) describeOne(ctx context.Context, serviceID string) (*pb.ServiceRef, error) {
+	views, err := s.views(ctx, []string{serviceID})
+	if err != nil {
+		return nil, err
+	}
+	v, ok := views[serviceID]
+	switch {
+	case !ok:
+		return nil, apperr.NotFoundf("no such service")
+	case v.Refused != nil:
+		return nil, v.Refused
+	}
+	return v.Ref, nil
+}
+
+func (s *Service) views(ctx context.Context, ids []string) (map[string]billing.ProvisionerView, error) {
+	if s.services == nil {
+		return nil, errNoViews
+	}
+	views, err := s.services.ProvisionerViews(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: describing %d services: %w", len(ids), err)
+	}
+	return views, nil
 }
 
 // provisioner returns the service's provisioner plugin.
