@@ -54,6 +54,7 @@ func createTask(t *testing.T, db *database.DB, accountID, serviceID string) stri
 
 // TestListsFilterByProject: the invoices list keeps, with project_id, the
 // invoices with a line of the project (none: with a line of no project),
+// the account's usage the project's services with their latest sample,
 // the tasks list the tasks of the project's services (none: of services
 // in no project), and the caller's notifications those about the
 // project's services (none: about services in no project); another
@@ -142,7 +143,52 @@ func TestListsFilterByProject(t *testing.T) {
 				t.Errorf("GET %s (-want +got):\n%s", tc.path, diff)
 			}
 		}
-		for _, path := range []string{"/invoices", "/tasks", "/services"} {
+		// The account's usage: each service with its latest sample.
+		sampledAt := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		for i, at := range []time.Time{sampledAt.Add(-5 * time.Minute), sampledAt} {
+			if _, err := tb.app.DB.ExecContext(context.Background(), `INSERT INTO usage_samples (service_id, sampled_at, cpu_centipercent, ram_used_bytes,
+				ram_total_bytes, disk_used_bytes, disk_total_bytes, bandwidth_in_bytes, bandwidth_out_bytes, bandwidth_limit_bytes)
+				VALUES (?, ?, ?, 1, 2, 3, 4, 5, 6, 0)`, inP, at, 100*(i+1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		type usageRow struct {
+			ServiceID string `json:"service_id"`
+			Latest    *struct {
+				SampledAt time.Time `json:"sampled_at"`
+				CPU       int64     `json:"cpu_centipercent"`
+			} `json:"latest"`
+		}
+		usage := func(query string) map[string]string {
+			t.Helper()
+			var page struct {
+				Data []usageRow `json:"data"`
+			}
+			c.do("GET", base+"/usage"+query, owner.Token, nil).want(t, http.StatusOK).decode(t, &page)
+			out := map[string]string{}
+			for _, r := range page.Data {
+				out[r.ServiceID] = "none yet"
+				if r.Latest != nil {
+					out[r.ServiceID] = fmt.Sprintf("%s cpu %d", r.Latest.SampledAt.UTC().Format(time.RFC3339), r.Latest.CPU)
+				}
+			}
+			return out
+		}
+		latest := "2026-03-01T12:00:00Z cpu 200"
+		for _, tc := range []struct {
+			query string
+			want  map[string]string
+		}{
+			{"?project_id=" + p.ID, map[string]string{inP: latest}},
+			{"?project_id=none", map[string]string{loose: "none yet"}},
+			{"", map[string]string{inP: latest, loose: "none yet"}},
+		} {
+			if diff := cmp.Diff(tc.want, usage(tc.query)); diff != "" {
+				t.Errorf("GET /usage%s (-want +got):\n%s", tc.query, diff)
+			}
+		}
+
+		for _, path := range []string{"/invoices", "/tasks", "/services", "/usage"} {
 			prob := c.do("GET", base+path+"?project_id="+theirs.ID, owner.Token, nil).wantProblem(t, http.StatusNotFound, "not_found")
 			if len(prob.Errors) != 1 || prob.Errors[0].Field != "project_id" {
 				t.Errorf("GET %s with another account's project: errors %+v, want one naming project_id", path, prob.Errors)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/projects"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/ratelimit"
 )
@@ -18,6 +20,9 @@ import (
 // samples and free-tier status (documented in openapi/60_provisioning.yaml).
 type ProvisioningAPI struct {
 	Provisioning *provisioning.Service
+	// Projects filters the account's usage by project (?project_id=);
+	// nil: no filter.
+	Projects *projects.Service
 	// ActionLimit bounds power actions and logins per client (default 60
 	// a minute): each one is a call to a third-party backend.
 	ActionLimit *ratelimit.Rule
@@ -37,6 +42,7 @@ func (m *ProvisioningAPI) Routes(s *Server) {
 	// Idempotency-Key goes to the plugin as the call's key instead.
 	s.Handle(Route{Method: "POST", Path: svc + "/power", Auth: User, Members: operators, StaffRole: accounts.StaffAdmin, Scope: "services:write", RateLimit: limit, RateBucket: "service-actions", Handler: m.power})
 	s.Handle(Route{Method: "POST", Path: svc + "/login-url", Auth: User, Members: operators, StaffRole: accounts.StaffAdmin, Scope: "services:write", RateLimit: limit, RateBucket: "service-actions", Handler: m.loginURL})
+	s.Handle(Route{Method: "GET", Path: acct + "/usage", Auth: User, Members: anyMember, StaffRole: accounts.StaffSupport, Scope: "services:read", Handler: m.accountUsage})
 	s.Handle(Route{Method: "GET", Path: svc + "/usage", Auth: User, Members: anyMember, StaffRole: accounts.StaffSupport, Scope: "services:read", Handler: m.usage})
 	s.Handle(Route{Method: "GET", Path: svc + "/free-tier", Auth: User, Members: anyMember, StaffRole: accounts.StaffSupport, Scope: "services:read", Handler: m.freeTier})
 }
@@ -119,4 +125,27 @@ func (m *ProvisioningAPI) freeTier(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	return writeJSON(w, http.StatusOK, st)
+}
+
+// accountUsage lists the account's services with their latest usage,
+// newest service first; ?project_id=ID narrows it to a project's services
+// (none: those in no project), through projects' one check.
+func (m *ProvisioningAPI) accountUsage(w http.ResponseWriter, r *http.Request) error {
+	limit, after, err := PageParams(r)
+	if err != nil {
+		return err
+	}
+	f := billing.ServiceFilter{AccountID: accountOf(r), After: after, Limit: limit + 1}
+	if pid := r.URL.Query().Get("project_id"); pid != "" && m.Projects != nil {
+		ids, exclude, err := m.Projects.ServiceScope(r.Context(), actorOf(r), pid)
+		if err != nil {
+			return err
+		}
+		f.Among = &billing.ServiceSet{IDs: ids, Exclude: exclude}
+	}
+	rows, err := m.Provisioning.AccountUsage(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, NewList(rows, limit, func(u provisioning.ServiceUsage) string { return u.ServiceID }))
 }

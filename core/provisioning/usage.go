@@ -337,3 +337,47 @@ func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
 	_, err := w.s.PruneUsage(ctx)
 	return err
 }
+
+// ServiceUsage is one service of an account with its latest usage sample
+// (nil before the first collection).
+type ServiceUsage struct {
+	ServiceID string       `json:"service_id"`
+	Label     string       `json:"label"`
+	Status    string       `json:"status"`
+	Latest    *UsageSample `json:"latest"`
+}
+
+// AccountUsage lists the account's services (newest first, a page of
+// f.Limit after f.After, among f.Among: a project's) with each one's
+// latest sample: what the account, or one project of it, uses now.
+func (s *Service) AccountUsage(ctx context.Context, f billing.ServiceFilter) ([]ServiceUsage, error) {
+	svcs, err := s.billing.Services(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ServiceUsage, len(svcs))
+	ids := make([]string, len(svcs))
+	for i, sv := range svcs {
+		out[i] = ServiceUsage{ServiceID: sv.ID, Label: sv.Label, Status: sv.Status}
+		ids[i] = sv.ID
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var latest []UsageSample
+	err = s.db.Read.NewSelect().Model(&latest).
+		Where("service_id IN (?)", bun.List(ids)).
+		Where("sampled_at = (SELECT MAX(l.sampled_at) FROM usage_samples AS l WHERE l.service_id = usage_sample.service_id)").
+		Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("provisioning: loading the latest usage of %d services: %w", len(ids), err)
+	}
+	byService := make(map[string]*UsageSample, len(latest))
+	for i := range latest {
+		byService[latest[i].ServiceID] = &latest[i]
+	}
+	for i := range out {
+		out[i].Latest = byService[out[i].ServiceID]
+	}
+	return out, nil
+}

@@ -1132,6 +1132,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{account_id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The account's services with their latest usage, newest service first
+         * @description What the account, or one project of it, uses now: each service (newest first) with its
+         *     latest usage sample. `project_id` narrows the list to a project's services (`none`: the
+         *     services in no project); another account's project is 404 naming `project_id`.
+         */
+        get: operations["listAccountUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/addons": {
         parameters: {
             query?: never;
@@ -3718,6 +3742,14 @@ export interface components {
             /** @description Where the services are now (null: in no project). */
             project_id: string | null;
             service_ids: string[];
+        };
+        /** @description One of the account's services with its latest usage sample. */
+        ServiceUsage: {
+            label: string;
+            /** @description The latest sample; null before the first collection. */
+            latest: components["schemas"]["UsageSample"] | null;
+            service_id: string;
+            status: string;
         };
         StaffAccount: {
             /** Format: date-time */
@@ -6586,6 +6618,44 @@ export interface operations {
                     "application/json": components["schemas"]["TaskRun"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listAccountUsage: {
+        parameters: {
+            query?: {
+                /** @description A project's id, or none. */
+                project_id?: string;
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of services. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ServiceUsage"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
