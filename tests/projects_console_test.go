@@ -211,6 +211,14 @@ func TestConsoleProjects(t *testing.T) {
 	if diff := cmp.Diff(want, rowsOf(t, ctx)); diff != "" {
 		t.Errorf("the project page's services (-want +got):\n%s", diff)
 	}
+	// Its usage now: each of its services, none sampled yet.
+	do(t, ctx, "the project's usage", chromedp.WaitVisible(chromedp.CSS(`[data-usage-now] tr[data-usage]`)))
+	if got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-usage-now] tr[data-usage]')].map(r => r.dataset.usage).sort()`)); err != nil || !cmp.Equal(got, want) {
+		t.Errorf("the project's usage lists %v (%v), want %v", got, err, want)
+	}
+	if got := text(t, ctx, `[data-usage-now]`); !strings.Contains(got, "No sample yet") {
+		t.Errorf("the project's usage reads %q, want its services without a sample yet", got)
+	}
 	do(t, ctx, "archiving a project that holds services", click(`[data-action=archive-project]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-archive-refused=project_not_empty]`)))
 	refused := text(t, ctx, `[data-archive-refused]`)
