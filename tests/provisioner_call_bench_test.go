@@ -73,7 +73,11 @@ func provisionerCallSetup(b *testing.B) *provisionerCallEnv {
 	fake := fakevirtfusion.New(fakevirtfusion.Options{})
 	srv := httptest.NewServer(fake)
 	b.Cleanup(srv.Close)
-	host, err := pluginhost.New(pluginhost.Options{})
+	// The plugin records its calls' outcomes in its data directory, and
+	// refuses to act without one.
+	opts := pluginhost.DefaultOptions()
+	opts.DataDir = b.TempDir()
+	host, err := pluginhost.New(opts)
 	if err != nil {
 		b.Fatal(err)
 	}
