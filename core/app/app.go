@@ -179,10 +179,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// services through its hooks, and suspend through billing's service
 	// lifecycle.
 	a.Budgets = budget.New(db, a.Notify, a.Billing, reg, budget.Options{})
-	a.Budgets.Attach(a.Billing)
 	// Community roles follow what accounts hold.
 	a.Notify.SetHoldings(a.Billing)
-	a.Billing.SyncRolesOn(a.Notify)
 	a.wireEmail()
 	schedulerOpts := schedulerOptions(cfg)
 	schedulerOpts.Now = now
@@ -196,15 +194,13 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 
 	a.Projects = projects.New(db, billingServices{b: a.Billing}, projects.Options{Jobs: reg, Notifier: a.Notify, Now: now})
 	a.Billing.SetProjects(a.Projects, a.Projects)
-	// Cascade alerts hear of services going down and recovering from
-	// billing's status changes and auto-recovery's checks.
-	watchOutages(a.Billing, a.Scheduler, a.Projects)
 
 	provisioningOpts := provisioningOptions(cfg)
 	provisioningOpts.Now = now
 	a.Provisioning = provisioning.New(provisioning.Deps{
 		DB: db, Jobs: reg, Billing: a.Billing, Plugins: a.Plugins, Notifier: a.Notify, Logger: logger.Named("provisioning"),
 	}, provisioningOpts)
+	a.wireReactions()
 
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",

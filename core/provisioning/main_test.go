@@ -274,6 +274,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 		so.tune(&opts)
 	}
 	tb.p = provisioning.New(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Plugins: tb.host, Notifier: ns}, opts)
+	tb.p.Attach(tb.b)
 	tb.accounts = accounts.New(db, ns, ratelimit.New(db), accounts.Options{
 		SessionTTL: time.Hour, LoginLimit: 1000, LoginWindow: time.Minute, SignupLimit: 1000, ResetTokenTTL: time.Hour,
 		TOTPIssuer: "test", PublicURL: "http://portal.test",

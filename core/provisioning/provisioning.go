@@ -142,10 +142,17 @@ func New(deps Deps, opts Options) *Service {
 	if deps.Plugins != nil {
 		s.plugins.Store(&deps.Plugins)
 	}
-	deps.Billing.OnOrder(s.admitFreeTier)
-	deps.Billing.OnServiceStatus(s.followStatus)
 	s.register(deps.Jobs)
 	return s
+}
+
+// Attach registers provisioning's reactions to billing, run in billing's
+// transactions: the free tier's admission of an order (admitFreeTier) and
+// a free-tier slot ending with its service (followStatus). core/app calls
+// it while wiring (core/app/reactions.go lists every reaction).
+func (s *Service) Attach(b *billing.Billing) {
+	b.OnOrder(s.admitFreeTier)
+	b.OnServiceStatus(s.followStatus)
 }
 
 // Options returns the effective options.

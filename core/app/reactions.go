@@ -1,0 +1,37 @@
+package app
+
+// wireReactions registers every reaction that runs inside another domain's
+// transaction: what happens, in the same commit, when billing takes an
+// order, posts to an account's credit ledger or changes a service's status,
+// and when auto-recovery sees a service's health change. Read with
+// billing's Order (core/billing/services.go) and its status changes
+// (core/billing/lifecycle.go, setStatus), this file is the whole of what an
+// order does. Hooks of one kind run in the order registered here.
+//
+// An order (billing.OnOrder), after the service row is written:
+//  1. budget caps refuse a service the account's hard stop would suspend
+//     at once (budget.AdmitOrder, core/billing/budget/order.go);
+//  2. the free tier admits the service or refuses the order
+//     (core/provisioning/freetier.go).
+//
+// A posting to the credit ledger (ledger hooks): budget caps queue a check
+// after a debit and end an override when the account pays
+// (budget.LedgerHook).
+//
+// A service's status change (billing.OnServiceStatus):
+//  1. budget caps check the account when a service starts
+//     (budget.ServiceStarted);
+//  2. the account's members' Discord roles are synced again
+//     (notify.RequestRoleSync, through billing's holdings);
+//  3. projects record an outage starting or ending, for cascade alerts
+//     (projects.ServiceDown / ServiceUp, core/app/projects.go);
+//  4. a free-tier slot ends with its service (core/provisioning).
+//
+// Auto-recovery's health change (scheduler.OnHealth): projects record an
+// outage starting or ending.
+func (a *App) wireReactions() {
+	a.Budgets.Attach(a.Billing)
+	a.Billing.SyncRolesOn(a.Notify)
+	watchOutages(a.Billing, a.Scheduler, a.Projects)
+	a.Provisioning.Attach(a.Billing)
+}
