@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+
+	"github.com/ezscale/platform/terraform/internal/client"
 )
 
 func pathRoot(name string) path.Path { return path.Root(name) }
@@ -34,6 +36,23 @@ type resourceBase struct {
 
 func (r *resourceBase) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.p = configured(req.ProviderData, &resp.Diagnostics)
+}
+
+// readRemote reads a resource's object for Read into out. It reports false
+// when Read should stop: the object is gone (the resource leaves the state,
+// so the next plan creates it again) or the call failed (an error
+// diagnostic saying what was being read).
+func (r *resourceBase) readRemote(ctx context.Context, call client.Call, out any, what string, resp *resource.ReadResponse) bool {
+	_, err := r.p.client.Do(ctx, call, out)
+	if client.IsNotFound(err) {
+		resp.State.RemoveResource(ctx)
+		return false
+	}
+	if err != nil {
+		apiError(&resp.Diagnostics, "reading "+what, err)
+		return false
+	}
+	return true
 }
 
 // dataSourceBase is what every data source shares.

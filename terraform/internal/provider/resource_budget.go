@@ -136,13 +136,7 @@ func (r *budgetResource) Read(ctx context.Context, req resource.ReadRequest, res
 		return
 	}
 	var st budgetStatus
-	_, err := r.p.client.Do(ctx, client.Call{Op: client.OpGetBudget, Params: []string{m.ID.ValueString()}}, &st)
-	if client.IsNotFound(err) {
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		apiError(&resp.Diagnostics, "reading the budget", err)
+	if !r.readRemote(ctx, client.Call{Op: client.OpGetBudget, Params: []string{m.ID.ValueString()}}, &st, "the budget", resp) {
 		return
 	}
 	m.set(ctx, &st.Budget)

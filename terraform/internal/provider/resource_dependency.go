@@ -89,13 +89,7 @@ func (r *dependencyResource) Read(ctx context.Context, req resource.ReadRequest,
 		return
 	}
 	var d client.Dependency
-	_, err := r.p.client.Do(ctx, client.Call{Op: client.OpGetDependency, Params: []string{r.p.accountID, m.ID.ValueString()}}, &d)
-	if client.IsNotFound(err) {
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		apiError(&resp.Diagnostics, "reading the dependency", err)
+	if !r.readRemote(ctx, client.Call{Op: client.OpGetDependency, Params: []string{r.p.accountID, m.ID.ValueString()}}, &d, "the dependency", resp) {
 		return
 	}
 	m.set(&d)

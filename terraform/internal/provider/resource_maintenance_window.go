@@ -112,13 +112,7 @@ func (r *windowResource) Read(ctx context.Context, req resource.ReadRequest, res
 		return
 	}
 	var w client.MaintenanceWindow
-	_, err := r.p.client.Do(ctx, client.Call{Op: client.OpGetMaintenanceWindow, Params: []string{r.p.accountID, m.ID.ValueString()}}, &w)
-	if client.IsNotFound(err) {
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		apiError(&resp.Diagnostics, "reading the maintenance window", err)
+	if !r.readRemote(ctx, client.Call{Op: client.OpGetMaintenanceWindow, Params: []string{r.p.accountID, m.ID.ValueString()}}, &w, "the maintenance window", resp) {
 		return
 	}
 	m.set(ctx, &w)

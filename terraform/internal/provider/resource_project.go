@@ -112,13 +112,7 @@ func (r *projectResource) Read(ctx context.Context, req resource.ReadRequest, re
 		return
 	}
 	var p client.Project
-	_, err := r.p.client.Do(ctx, client.Call{Op: client.OpGetProject, Params: []string{r.p.accountID, m.ID.ValueString()}}, &p)
-	if client.IsNotFound(err) {
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		apiError(&resp.Diagnostics, "reading the project", err)
+	if !r.readRemote(ctx, client.Call{Op: client.OpGetProject, Params: []string{r.p.accountID, m.ID.ValueString()}}, &p, "the project", resp) {
 		return
 	}
 	if p.Archived {

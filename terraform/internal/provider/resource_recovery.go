@@ -115,13 +115,7 @@ func (r *recoveryResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 	var c client.Recovery
-	_, err := r.p.client.Do(ctx, client.Call{Op: client.OpGetServiceRecovery, Params: []string{r.p.accountID, m.ID.ValueString()}}, &c)
-	if client.IsNotFound(err) {
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		apiError(&resp.Diagnostics, "reading auto-recovery", err)
+	if !r.readRemote(ctx, client.Call{Op: client.OpGetServiceRecovery, Params: []string{r.p.accountID, m.ID.ValueString()}}, &c, "auto-recovery", resp) {
 		return
 	}
 	m.set(&c)

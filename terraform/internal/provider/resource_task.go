@@ -133,13 +133,7 @@ func (r *taskResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		return
 	}
 	var t client.Task
-	_, err := r.p.client.Do(ctx, client.Call{Op: client.OpGetTask, Params: []string{r.p.accountID, m.ID.ValueString()}}, &t)
-	if client.IsNotFound(err) {
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		apiError(&resp.Diagnostics, "reading the task", err)
+	if !r.readRemote(ctx, client.Call{Op: client.OpGetTask, Params: []string{r.p.accountID, m.ID.ValueString()}}, &t, "the task", resp) {
 		return
 	}
 	m.set(&t)
