@@ -120,7 +120,7 @@ func (b *Billing) ProvisionerViews(ctx context.Context, serviceIDs []string) (ma
 			out[s.ID] = v
 			continue
 		}
-		if _, seen := decls[plan.Plugin]; !seen && declErrs[plan.Plugin] == nil {
+		if _, seen := decls[plan.Plugin]; !seen {
 			d, err := b.OptionDeclaration(ctx, plan.Plugin)
 			if err != nil && apperr.CodeOf(err) == apperr.Internal {
 				return nil, err

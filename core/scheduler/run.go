@@ -110,18 +110,15 @@ type runContext struct {
 	Enabled     bool      `bun:"enabled"`
 	Notify      string    `bun:"notify"`
 
-	ID           string `bun:"id"`
-	AccountID    string `bun:"account_id"`
-	SvcStatus    string `bun:"svc_status"`
-	Label        string `bun:"label"`
-	ExternalID   string `bun:"external_id"`
-	Options      string `bun:"options"`
-	PlanID       string `bun:"plan_id"`
-	Plugin       string `bun:"plugin"`
-	PlanOptions  string `bun:"plan_options"`
-	OrderOptions string `bun:"order_options"`
-	PlanName     string `bun:"plan_name"`
-	Attributes   string `bun:"attributes"`
+	ID         string `bun:"id"`
+	AccountID  string `bun:"account_id"`
+	SvcStatus  string `bun:"svc_status"`
+	Label      string `bun:"label"`
+	Options    string `bun:"options"`
+	PlanID     string `bun:"plan_id"`
+	Plugin     string `bun:"plugin"`
+	PlanName   string `bun:"plan_name"`
+	Attributes string `bun:"attributes"`
 
 	// ref is the service as its provisioner is told about it (describe),
 	// or refused says why it cannot be.
@@ -130,8 +127,8 @@ type runContext struct {
 }
 
 func (rc *runContext) service() *serviceRef {
-	return &serviceRef{ID: rc.ID, AccountID: rc.AccountID, Status: rc.SvcStatus, Label: rc.Label, ExternalID: rc.ExternalID,
-		Options: rc.Options, PlanID: rc.PlanID, Plugin: rc.Plugin, PlanOptions: rc.PlanOptions, OrderOptions: rc.OrderOptions, PlanName: rc.PlanName, Attributes: rc.Attributes}
+	return &serviceRef{ID: rc.ID, AccountID: rc.AccountID, Status: rc.SvcStatus, Label: rc.Label,
+		Options: rc.Options, PlanID: rc.PlanID, Plugin: rc.Plugin, PlanName: rc.PlanName, Attributes: rc.Attributes}
 }
 
 func (rc *runContext) taskLabel() string {
@@ -155,8 +152,7 @@ func (s *Service) loadRuns(ctx context.Context, runIDs []string) ([]*runContext,
 	var rcs []*runContext
 	err := s.db.Read.NewRaw(`SELECT r.id AS run_id, r.task_id, r.status, r.attempt, r.max_attempts, r.due_at,
 		t.name AS task_name, t.type, t.script, t.enabled, t.notify,
-		s.id, s.account_id, s.status AS svc_status, s.label, s.external_id, s.options, s.plan_id, p.plugin, p.plugin_options AS plan_options,
-		p.order_options, p.name AS plan_name, s.attributes
+		s.id, s.account_id, s.status AS svc_status, s.label, s.options, s.plan_id, p.plugin, p.name AS plan_name, s.attributes
 		FROM task_runs AS r JOIN scheduled_tasks AS t ON t.id = r.task_id
 		JOIN services AS s ON s.id = r.service_id JOIN plans AS p ON p.id = s.plan_id
 		WHERE r.id IN (?)`, bun.List(runIDs)).Scan(ctx, &rcs)

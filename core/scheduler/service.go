@@ -213,22 +213,18 @@ func (s *Service) cron(expr, tz string) (*calendar.Cron, error) {
 
 // serviceRef is what the scheduler reads of a billing service and its plan.
 type serviceRef struct {
-	ID          string `bun:"id"`
-	AccountID   string `bun:"account_id"`
-	Status      string `bun:"status"`
-	Label       string `bun:"label"`
-	ExternalID  string `bun:"external_id"`
-	Options     string `bun:"options"`
-	PlanID      string `bun:"plan_id"`
-	Plugin      string `bun:"plugin"`
-	PlanOptions string `bun:"plan_options"`
-	// OrderOptions is what the plan offers customers (plans.order_options).
-	OrderOptions string `bun:"order_options"`
-	PlanName     string `bun:"plan_name"`
-	Attributes   string `bun:"attributes"`
+	ID         string `bun:"id"`
+	AccountID  string `bun:"account_id"`
+	Status     string `bun:"status"`
+	Label      string `bun:"label"`
+	Options    string `bun:"options"`
+	PlanID     string `bun:"plan_id"`
+	Plugin     string `bun:"plugin"`
+	PlanName   string `bun:"plan_name"`
+	Attributes string `bun:"attributes"`
 }
 
-const serviceColumns = "s.id, s.account_id, s.status, s.label, s.external_id, s.options, s.plan_id, p.plugin, p.plugin_options AS plan_options, p.order_options, p.name AS plan_name, s.attributes"
+const serviceColumns = "s.id, s.account_id, s.status, s.label, s.options, s.plan_id, p.plugin, p.name AS plan_name, s.attributes"
 
 // service loads one of the account's services. Errors: NotFound (naming
 // field when set, as a request field error).
