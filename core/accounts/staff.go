@@ -44,15 +44,6 @@ func mayActOn(p *Principal, target *User) error {
 	return nil
 }
 
-// forUpdate locks the rows a query reads on PostgreSQL; SQLite has one
-// writer, so its transactions are serialised already.
-func forUpdate(tx bun.Tx, q *bun.SelectQuery) *bun.SelectQuery {
-	if tx.Dialect().Name().String() == "pg" {
-		return q.For("UPDATE")
-	}
-	return q
-}
-
 // DisableUser disables a user and revokes all their sessions and tokens.
 // Staff admins and owners may disable users of a strictly lower role; the
 // Operator anyone. The last enabled staff owner is never disabled.
@@ -63,7 +54,7 @@ func (s *Service) DisableUser(ctx context.Context, p *Principal, userID string) 
 		// disables of the last two owners cannot both see the other one
 		// still enabled (and cannot deadlock).
 		var owners []string
-		if err := forUpdate(tx, tx.NewSelect().Model((*User)(nil)).Column("id").
+		if err := database.ForUpdate(tx.NewSelect().Model((*User)(nil)).Column("id").
 			Where("staff_role = ?", StaffOwner).Where("disabled_at IS NULL").Order("id")).Scan(ctx, &owners); err != nil {
 			return fmt.Errorf("accounts: locking owners: %w", err)
 		}
@@ -128,7 +119,7 @@ func standing(u *User) map[string]any {
 
 func (s *Service) lockUser(ctx context.Context, tx bun.Tx, id string) (*User, error) {
 	u := &User{}
-	err := forUpdate(tx, tx.NewSelect().Model(u).Where("id = ?", id)).Scan(ctx)
+	err := database.ForUpdate(tx.NewSelect().Model(u).Where("id = ?", id)).Scan(ctx)
 	if database.IsNoRows(err) {
 		return nil, apperr.NotFoundf("no such user")
 	}

@@ -63,7 +63,7 @@ func (s *Service) loginFailed(ctx context.Context, email string) (time.Time, err
 			return fmt.Errorf("accounts: creating login throttle: %w", err)
 		}
 		th := &loginThrottle{}
-		if err := forUpdate(tx, tx.NewSelect().Model(th).Where("email = ?", email)).Scan(ctx); err != nil {
+		if err := database.ForUpdate(tx.NewSelect().Model(th).Where("email = ?", email)).Scan(ctx); err != nil {
 			return fmt.Errorf("accounts: locking login throttle: %w", err)
 		}
 		if now.Sub(th.LastFailureAt) > s.opts.LoginWindow {

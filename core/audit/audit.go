@@ -144,9 +144,7 @@ func Append(ctx context.Context, tx bun.Tx, ev Event) (*Record, error) {
 
 	head := chainHead{}
 	q := tx.NewSelect().Model(&head).Where("id = 1")
-	if tx.Dialect().Name().String() == "pg" {
-		q = q.For("UPDATE")
-	}
+	q = database.ForUpdate(q)
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("audit: reading chain head: %w", err)
 	}

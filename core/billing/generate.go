@@ -7,6 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
 )
 
@@ -135,9 +136,7 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalogCache, horizon 
 	var free []string
 	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
 		lock := t.NewSelect().Table("billing_counters").Column("value").Where("name = 'invoice'")
-		if b.isPG() {
-			lock = lock.For("UPDATE")
-		}
+		lock = database.ForUpdate(lock)
 		var counter int64
 		if err := lock.Scan(ctx, &counter); err != nil {
 			return fmt.Errorf("locking the invoice counter: %w", err)

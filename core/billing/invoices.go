@@ -240,8 +240,8 @@ func (b *Billing) Invoice(ctx context.Context, accountID, id string) (*Invoice, 
 func (b *Billing) invoiceTx(ctx context.Context, db bun.IDB, id string, lock bool) (*Invoice, error) {
 	inv := &Invoice{}
 	q := db.NewSelect().Model(inv).Where("id = ?", id)
-	if lock && b.isPG() {
-		q = q.For("UPDATE")
+	if lock {
+		q = database.ForUpdate(q)
 	}
 	if err := q.Scan(ctx); err != nil {
 		if database.IsNoRows(err) {

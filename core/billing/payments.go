@@ -296,9 +296,7 @@ func (b *Billing) savePayment(ctx context.Context, t *txn, pay *Payment) error {
 func (b *Billing) paymentTx(ctx context.Context, db bun.IDB, id string) (*Payment, error) {
 	pay := &Payment{}
 	q := db.NewSelect().Model(pay).Where("id = ?", id)
-	if b.isPG() {
-		q = q.For("UPDATE")
-	}
+	q = database.ForUpdate(q)
 	if err := q.Scan(ctx); err != nil {
 		if database.IsNoRows(err) {
 			return nil, apperr.NotFoundf("no such payment")

@@ -307,9 +307,7 @@ func (b *Billing) addonService(ctx context.Context, t *txn, accountID, serviceID
 func (b *Billing) serviceAddonTx(ctx context.Context, db bun.IDB, serviceID, addonID string) (*ServiceAddon, error) {
 	sa := &ServiceAddon{}
 	q := db.NewSelect().Model(sa).Where("service_id = ?", serviceID).Where("addon_id = ?", addonID)
-	if b.isPG() {
-		q = q.For("UPDATE")
-	}
+	q = database.ForUpdate(q)
 	err := q.Scan(ctx)
 	if database.IsNoRows(err) {
 		return nil, nil

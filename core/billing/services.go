@@ -398,8 +398,8 @@ func (b *Billing) Service(ctx context.Context, accountID, id string) (*Service, 
 func (b *Billing) serviceTx(ctx context.Context, db bun.IDB, id string, lock bool) (*Service, error) {
 	s := &Service{}
 	q := db.NewSelect().Model(s).Where("id = ?", id)
-	if lock && b.isPG() {
-		q = q.For("UPDATE")
+	if lock {
+		q = database.ForUpdate(q)
 	}
 	if err := q.Scan(ctx); err != nil {
 		if database.IsNoRows(err) {

@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -199,4 +200,15 @@ func stdlibConfig(dsn string) (*pgx.ConnConfig, error) {
 		return nil, fmt.Errorf("database: invalid postgres url: %w", err)
 	}
 	return cfg, nil
+}
+
+// ForUpdate locks the rows q selects until the transaction ends. Only
+// PostgreSQL needs the row lock: a SQLite write transaction takes the
+// database's one write lock at BEGIN (_txlock=immediate), which already
+// serialises every writer, and SQLite has no FOR UPDATE clause.
+func ForUpdate(q *bun.SelectQuery) *bun.SelectQuery {
+	if q.Dialect().Name() == dialect.PG {
+		return q.For("UPDATE")
+	}
+	return q
 }

@@ -109,9 +109,7 @@ func (s *Service) ServiceUp(ctx context.Context, tx bun.Tx, accountID, serviceID
 	}
 	o := &outage{}
 	q := tx.NewSelect().Model(o).Where("service_id = ?", serviceID).Where("account_id = ?", accountID)
-	if !s.db.IsSQLite() {
-		q = q.For("UPDATE")
-	}
+	q = database.ForUpdate(q)
 	err := q.Scan(ctx)
 	if database.IsNoRows(err) {
 		return nil
@@ -147,9 +145,7 @@ func (s *Service) lockOutage(ctx context.Context, tx bun.Tx, accountID, serviceI
 	}
 	o := &outage{}
 	q := tx.NewSelect().Model(o).Where("service_id = ?", serviceID)
-	if !s.db.IsSQLite() {
-		q = q.For("UPDATE")
-	}
+	q = database.ForUpdate(q)
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("projects: loading the outage of %s: %w", serviceID, err)
 	}
@@ -208,9 +204,7 @@ func (s *Service) Cascade(ctx context.Context, accountID, rootID string) (*Casca
 		*res = CascadeResult{}
 		o := &outage{}
 		q := tx.NewSelect().Model(o).Where("service_id = ?", rootID).Where("account_id = ?", accountID)
-		if !s.db.IsSQLite() {
-			q = q.For("UPDATE")
-		}
+		q = database.ForUpdate(q)
 		if err := q.Scan(ctx); err != nil {
 			if database.IsNoRows(err) {
 				return nil

@@ -97,8 +97,8 @@ const (
 func (s *Service) authorize(ctx context.Context, db bun.IDB, a Actor, id string, acc Access) (*Project, error) {
 	p := &Project{}
 	q := db.NewSelect().Model(p).Where("id = ?", id).Where("account_id = ?", a.AccountID)
-	if acc == Write && !s.db.IsSQLite() {
-		q = q.For("UPDATE")
+	if acc == Write {
+		q = database.ForUpdate(q)
 	}
 	err := q.Scan(ctx)
 	if database.IsNoRows(err) {

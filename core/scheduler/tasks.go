@@ -273,8 +273,8 @@ func (s *Service) fillPreview(t *Task) {
 func (s *Service) loadTask(ctx context.Context, db bun.IDB, accountID, id string, forUpdate bool) (*Task, error) {
 	t := &Task{}
 	q := db.NewSelect().Model(t).Where("id = ?", id).Where("account_id = ?", accountID)
-	if forUpdate && s.db.Dialect == database.Postgres {
-		q = q.For("UPDATE")
+	if forUpdate {
+		q = database.ForUpdate(q)
 	}
 	if err := q.Scan(ctx); err != nil {
 		if database.IsNoRows(err) {
