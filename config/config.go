@@ -12,6 +12,7 @@ import (
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/community"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/pluginhost"
@@ -308,6 +309,7 @@ func Default() Config {
 	sd := scheduler.DefaultOptions()
 	vd := provisioning.DefaultOptions()
 	nd := notify.DefaultOptions()
+	cd := community.DefaultOptions()
 	adminAlerts := make([]string, len(nd.AdminAlerts))
 	for i, t := range nd.AdminAlerts {
 		adminAlerts[i] = string(t)
@@ -388,8 +390,8 @@ func Default() Config {
 			StreamHeartbeat:    nd.StreamHeartbeat,
 			StreamMaxDuration:  nd.StreamMaxDuration,
 			StreamMaxPerUser:   nd.StreamMaxPerUser,
-			InviteMaxAge:       nd.InviteMaxAge,
-			RoleSyncInterval:   nd.RoleSyncInterval,
+			InviteMaxAge:       cd.InviteMaxAge,
+			RoleSyncInterval:   cd.RoleSyncInterval,
 			Retention:          nd.Retention,
 			ReadRetention:      nd.ReadRetention,
 		},

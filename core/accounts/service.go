@@ -57,17 +57,22 @@ func DefaultOptions() Options {
 }
 
 // Notifier sends the messages of identity events (verification and reset
-// links, security notices, community onboarding) in the caller's
-// transaction. *notify.Service implements it.
+// links, security notices) in the caller's transaction. *notify.Service
+// implements it.
 type Notifier interface {
 	Notify(ctx context.Context, tx bun.Tx, ev notify.Event) error
-	OnSignup(ctx context.Context, tx bun.Tx, userID, accountID string) error
 }
+
+// SignupHook runs in a signup's transaction, after the user, their account
+// and the membership are written (the Discord community schedules its
+// invite). An error rolls the signup back.
+type SignupHook func(ctx context.Context, tx bun.Tx, userID, accountID string) error
 
 // Service is the identity service.
 type Service struct {
 	db      *database.DB
 	notify  Notifier
+	signup  []SignupHook
 	limiter *ratelimit.Limiter
 	opts    Options
 	now     func() time.Time
@@ -213,8 +218,10 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*User, *Account, 
 		if err := s.sendVerification(ctx, tx, u); err != nil {
 			return err
 		}
-		if err := s.notify.OnSignup(ctx, tx, u.ID, a.ID); err != nil {
-			return err
+		for _, h := range s.signup {
+			if err := h(ctx, tx, u.ID, a.ID); err != nil {
+				return err
+			}
 		}
 		_, err := audit.Append(ctx, tx, audit.Event{
 			Action: "auth.signup", AccountID: a.ID, TargetType: "user", TargetID: u.ID,
@@ -579,6 +586,36 @@ func (s *Service) User(ctx context.Context, id string) (*User, error) {
 		return nil, fmt.Errorf("accounts: loading user: %w", err)
 	}
 	return u, nil
+}
+
+// OnSignup registers h to run in every signup's transaction (core/app
+// registers every such reaction in one place). Not safe to call once
+// requests are served.
+func (s *Service) OnSignup(h SignupHook) { s.signup = append(s.signup, h) }
+
+// PrimaryAccount is the account the user joined first ("" when none).
+func (s *Service) PrimaryAccount(ctx context.Context, userID string) (string, error) {
+	var ids []string
+	err := s.db.Read.NewSelect().Model((*Membership)(nil)).Column("account_id").Where("user_id = ?", userID).
+		Order("created_at ASC", "account_id ASC").Limit(1).Scan(ctx, &ids)
+	if err != nil {
+		return "", fmt.Errorf("accounts: finding the primary account of %s: %w", userID, err)
+	}
+	if len(ids) == 0 {
+		return "", nil
+	}
+	return ids[0], nil
+}
+
+// MemberIDs lists the users of an account.
+func (s *Service) MemberIDs(ctx context.Context, accountID string) ([]string, error) {
+	var ids []string
+	err := s.db.Read.NewSelect().Model((*Membership)(nil)).Column("user_id").Where("account_id = ?", accountID).
+		Order("user_id ASC").Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: listing the members of %s: %w", accountID, err)
+	}
+	return ids, nil
 }
 
 // Memberships lists the accounts a user belongs to, by account name.

@@ -27,6 +27,7 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/budget"
 	"github.com/ezscale/platform/core/billing/pluginoption"
+	"github.com/ezscale/platform/core/community"
 	"github.com/ezscale/platform/core/console"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
@@ -47,17 +48,19 @@ import (
 
 // App is one running `ezscale` process.
 type App struct {
-	Config   *config.Config
-	Logger   hclog.Logger
-	DB       *database.DB
-	Jobs     *jobs.Engine
-	Metrics  *prometheus.Registry
-	Outbox   *outbox.Outbox
-	Notify   *notify.Service
-	Limiter  *ratelimit.Limiter
-	Accounts *accounts.Service
-	Billing  *billing.Billing
-	Budgets  *budget.Service
+	Config  *config.Config
+	Logger  hclog.Logger
+	DB      *database.DB
+	Jobs    *jobs.Engine
+	Metrics *prometheus.Registry
+	Outbox  *outbox.Outbox
+	Notify  *notify.Service
+	// Community is the Discord community (invites, links, roles).
+	Community *community.Service
+	Limiter   *ratelimit.Limiter
+	Accounts  *accounts.Service
+	Billing   *billing.Billing
+	Budgets   *budget.Service
 	// Plugins supervises the configured plugins; Run starts them.
 	Plugins *pluginhost.Host
 	// Scheduler is customer automation (tasks, windows, scheduled plan
@@ -133,8 +136,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.closers = append(a.closers, func(context.Context) error { a.Plugins.Stop(); return nil })
 	nc := cfg.Notifications
 	notifyOpts := notifyOptions(cfg)
-	// The discord channel and the Discord community reach their plugins
-	// through the host.
+	// The discord channel reaches its plugin through the host.
 	notifyOpts.Logger, notifyOpts.Plugins = logger.Named("notify"), a.Plugins
 	a.Notify, err = notify.New(db, a.Outbox, reg, notifyOpts)
 	if err != nil {
@@ -179,8 +181,11 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// services through its hooks, and suspend through billing's service
 	// lifecycle.
 	a.Budgets = budget.New(db, a.Notify, a.Billing, reg, budget.Options{})
-	// Community roles follow what accounts hold.
-	a.Notify.SetHoldings(a.Billing)
+	// The Discord community: roles follow what accounts hold (billing)
+	// across the accounts a user belongs to (accounts).
+	a.Community = community.New(community.Deps{
+		DB: db, Jobs: reg, Plugins: a.Plugins, Holdings: a.Billing, Accounts: a.Accounts, Now: now,
+	}, communityOptions(cfg))
 	a.wireEmail()
 	schedulerOpts := schedulerOptions(cfg)
 	schedulerOpts.Now = now
@@ -235,7 +240,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow, InvalidTokenLimit: cfg.Auth.InvalidTokenLimit,
 		PublicURL: cfg.Server.PublicURL,
-	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.NotificationsAPI{Notify: a.Notify, Projects: a.Projects},
+	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.NotificationsAPI{Notify: a.Notify, Projects: a.Projects}, &httpapi.CommunityAPI{Community: a.Community},
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler, Projects: a.Projects}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning, Projects: a.Projects}, &httpapi.ProjectsAPI{Projects: a.Projects},
 		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL})
 	if a.Console, err = console.New(web.Dist()); err != nil {

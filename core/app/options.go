@@ -4,6 +4,7 @@ import (
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/community"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
@@ -76,6 +77,13 @@ func provisioningOptions(cfg *config.Config) provisioning.Options {
 	return o
 }
 
+// communityOptions: the community's settings live under notifications,
+// where operators have always set them.
+func communityOptions(cfg *config.Config) community.Options {
+	nc := cfg.Notifications
+	return community.Options{Plugin: nc.CommunityPlugin, InviteMaxAge: nc.InviteMaxAge, RoleSyncInterval: nc.RoleSyncInterval}
+}
+
 func notifyOptions(cfg *config.Config) notify.Options {
 	nc := cfg.Notifications
 	adminAlerts := make([]notify.Type, len(nc.AdminAlerts))
@@ -84,10 +92,10 @@ func notifyOptions(cfg *config.Config) notify.Options {
 	}
 	return notify.Options{
 		PublicURL: cfg.Server.PublicURL, ProductName: nc.ProductName, TemplatesDir: nc.TemplatesDir,
-		DiscordPlugin: nc.DiscordPlugin, CommunityPlugin: nc.CommunityPlugin, AdminAlerts: adminAlerts,
+		DiscordPlugin: nc.DiscordPlugin, AdminAlerts: adminAlerts,
 		UnsubscribeSecret: nc.UnsubscribeSecret, UnsubscribeMailto: nc.UnsubscribeMailto,
 		StreamPollInterval: nc.StreamPollInterval, StreamHeartbeat: nc.StreamHeartbeat, StreamMaxDuration: nc.StreamMaxDuration,
-		StreamMaxPerUser: nc.StreamMaxPerUser, InviteMaxAge: nc.InviteMaxAge, RoleSyncInterval: nc.RoleSyncInterval,
-		Retention: nc.Retention, ReadRetention: nc.ReadRetention,
+		StreamMaxPerUser: nc.StreamMaxPerUser,
+		Retention:        nc.Retention, ReadRetention: nc.ReadRetention,
 	}
 }

@@ -18,11 +18,14 @@ package app
 // after a debit and end an override when the account pays
 // (budget.LedgerHook).
 //
+// A signup (accounts.OnSignup): the Discord community schedules the new
+// user's invite (community.OnSignup).
+//
 // A service's status change (billing.OnServiceStatus):
 //  1. budget caps check the account when a service starts
 //     (budget.ServiceStarted);
 //  2. the account's members' Discord roles are synced again
-//     (notify.RequestRoleSync, through billing's holdings);
+//     (community.RequestRoleSync, through billing's holdings);
 //  3. projects record an outage starting or ending, for cascade alerts
 //     (projects.ServiceDown / ServiceUp, core/app/projects.go);
 //  4. a free-tier slot ends with its service (core/provisioning).
@@ -31,7 +34,8 @@ package app
 // outage starting or ending.
 func (a *App) wireReactions() {
 	a.Budgets.Attach(a.Billing)
-	a.Billing.SyncRolesOn(a.Notify)
+	a.Accounts.OnSignup(a.Community.OnSignup)
+	a.Billing.SyncRolesOn(a.Community)
 	watchOutages(a.Billing, a.Scheduler, a.Projects)
 	a.Provisioning.Attach(a.Billing)
 }

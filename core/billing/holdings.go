@@ -6,24 +6,24 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/community"
 )
 
 // Holdings says what a user's accounts hold, for the Discord community
-// roles core/notify syncs (it implements notify.HoldingsProvider): the vps
+// roles core/community syncs (it implements community.HoldingsProvider): the vps
 // role for an active VPS or dedicated server, gaming for an active game
 // server, across every account the user is a member of. VIP is left to the
 // operator (always false here).
-func (b *Billing) Holdings(ctx context.Context, userID string) (notify.Holdings, error) {
+func (b *Billing) Holdings(ctx context.Context, userID string) (community.Holdings, error) {
 	var types []string
 	err := b.db.Read.NewSelect().TableExpr("services AS s").ColumnExpr("DISTINCT p.service_type").
 		Join("JOIN plans AS p ON p.id = s.plan_id").
 		Join("JOIN memberships AS m ON m.account_id = s.account_id").
 		Where("m.user_id = ?", userID).Where("s.status = ?", StatusActive).Scan(ctx, &types)
 	if err != nil {
-		return notify.Holdings{}, fmt.Errorf("billing: loading holdings of %s: %w", userID, err)
+		return community.Holdings{}, fmt.Errorf("billing: loading holdings of %s: %w", userID, err)
 	}
-	var h notify.Holdings
+	var h community.Holdings
 	for _, t := range types {
 		switch t {
 		case "vps", "dedicated":
@@ -36,7 +36,7 @@ func (b *Billing) Holdings(ctx context.Context, userID string) (notify.Holdings,
 }
 
 // RoleSyncer asks for a community role sync of an account's members
-// (core/notify's RequestRoleSync).
+// (core/community's RequestRoleSync).
 type RoleSyncer interface {
 	RequestRoleSync(ctx context.Context, tx bun.Tx, accountID string) error
 }
@@ -49,4 +49,4 @@ func (b *Billing) SyncRolesOn(r RoleSyncer) {
 	})
 }
 
-var _ notify.HoldingsProvider = (*Billing)(nil)
+var _ community.HoldingsProvider = (*Billing)(nil)

@@ -7,10 +7,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/community"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
-	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -20,9 +22,6 @@ import (
 // member, and each SyncRoles call is handed to the test.
 type fakeCommunity struct{ syncs chan *pb.SyncRolesRequest }
 
-func (f *fakeCommunity) Notifier(string) (sdk.Notifier, error) {
-	return nil, sdk.Errorf(sdk.NotSupported, "no notifier here")
-}
 func (f *fakeCommunity) Community(string) (sdk.Community, error) { return f, nil }
 func (f *fakeCommunity) CreateInvite(context.Context, *pb.CreateInviteRequest) (*pb.CreateInviteResponse, error) {
 	return &pb.CreateInviteResponse{Url: "https://discord.gg/x", Code: "x"}, nil
@@ -58,21 +57,24 @@ func (f *fakeCommunity) await(t *testing.T, what string, roles ...string) {
 }
 
 // TestCommunityRolesFollowServices: wired as core/app wires them (billing
-// is notify's HoldingsProvider and asks it for a role sync on every service
-// status change), a linked member of an account gets the vps role in the
+// is the community's HoldingsProvider and asks it for a role sync on every
+// service status change), a linked member of an account gets the vps role in the
 // Discord community when the account's VPS becomes active, and loses it
 // when the VPS is suspended.
 func TestCommunityRolesFollowServices(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		fc := &fakeCommunity{syncs: make(chan *pb.SyncRolesRequest, 256)}
-		tb := setup(t, db, setupOpts{notify: notify.Options{CommunityPlugin: "discord", Plugins: fc}, wire: func(tb *testBundle) {
-			tb.notify.SetHoldings(tb.b)
-			tb.b.SyncRolesOn(tb.notify)
+		var cs *community.Service
+		tb := setup(t, db, setupOpts{wire: func(tb *testBundle) {
+			dir := accounts.New(db, tb.notify, ratelimit.New(db), accounts.DefaultOptions())
+			cs = community.New(community.Deps{DB: db, Jobs: tb.reg, Plugins: fc, Holdings: tb.b, Accounts: dir},
+				community.Options{Plugin: "discord"})
+			tb.b.SyncRolesOn(cs)
 		}})
 		acc := tb.account(t)
 		const discordID = "111111111111111111"
-		if _, err := tb.notify.LinkDiscord(tb.ctx, "user-"+acc, discordID); err != nil {
+		if _, err := cs.Link(tb.ctx, "user-"+acc, discordID); err != nil {
 			t.Fatal(err)
 		}
 		fc.await(t, "after linking, nothing held")

@@ -24,8 +24,7 @@ import (
 )
 
 // NotificationsAPI serves the notification center, its live stream,
-// preferences, one-click unsubscribe, the Discord community and admin
-// announcements.
+// preferences, one-click unsubscribe and admin announcements.
 type NotificationsAPI struct {
 	Notify *notify.Service
 	// Projects filters the list by project (?project_id=); nil: the
@@ -51,11 +50,6 @@ func (m *NotificationsAPI) Routes(s *Server) {
 	unsub := &ratelimit.Rule{Limit: 600, Window: time.Minute}
 	s.Handle(Route{Method: "POST", Path: "/api/v1/unsubscribe", Auth: Public, RateLimit: unsub, RateBucket: "unsubscribe", Handler: m.unsubscribe})
 	s.Handle(Route{Method: "GET", Path: "/api/v1/unsubscribe", Auth: Public, RateLimit: unsub, RateBucket: "unsubscribe", Handler: m.unsubscribePage})
-
-	s.Handle(Route{Method: "GET", Path: "/api/v1/me/discord", Auth: User, Scope: "account:read", Handler: m.discord})
-	s.Handle(Route{Method: "PUT", Path: "/api/v1/me/discord/link", Auth: User, Scope: "account:write", RateLimit: s.sensitive(), RateBucket: "discord", Handler: m.linkDiscord})
-	s.Handle(Route{Method: "DELETE", Path: "/api/v1/me/discord/link", Auth: User, Scope: "account:write", Handler: m.unlinkDiscord})
-	s.Handle(Route{Method: "POST", Path: "/api/v1/me/discord/invite", Auth: User, Scope: "account:write", RateLimit: s.sensitive(), RateBucket: "discord", Handler: m.invite})
 
 	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/announcements", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", Idempotent: true, Handler: m.announce})
 }
@@ -280,43 +274,6 @@ func writeHTML(w http.ResponseWriter, status int, t *template.Template, data any
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
 	w.WriteHeader(status)
 	return t.Execute(w, data)
-}
-
-func (m *NotificationsAPI) discord(w http.ResponseWriter, r *http.Request) error {
-	st, err := m.Notify.Discord(r.Context(), PrincipalFrom(r.Context()).UserID)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, st)
-}
-
-func (m *NotificationsAPI) linkDiscord(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		DiscordUserID string `json:"discord_user_id"`
-	}
-	if err := Decode(r, &in); err != nil {
-		return err
-	}
-	if _, err := m.Notify.LinkDiscord(r.Context(), PrincipalFrom(r.Context()).UserID, in.DiscordUserID); err != nil {
-		return err
-	}
-	return m.discord(w, r)
-}
-
-func (m *NotificationsAPI) unlinkDiscord(w http.ResponseWriter, r *http.Request) error {
-	if err := m.Notify.UnlinkDiscord(r.Context(), PrincipalFrom(r.Context()).UserID); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (m *NotificationsAPI) invite(w http.ResponseWriter, r *http.Request) error {
-	inv, err := m.Notify.NewInvite(r.Context(), PrincipalFrom(r.Context()).UserID)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, inv)
 }
 
 func (m *NotificationsAPI) announce(w http.ResponseWriter, r *http.Request) error {

@@ -23,8 +23,7 @@
 // streams work across replicas.
 //
 // Discord: the discord channel (admin alerts to the plugin's webhook, and
-// users' own webhooks) goes through a notifier plugin; the community
-// plugin creates signup invites, links Discord accounts and syncs roles
-// computed from a HoldingsProvider. Plugins are reached through the
-// Plugins interface, which app wiring fills with the plugin host.
+// users' own webhooks) goes through a notifier plugin, reached through the
+// Plugins interface (the plugin host). The Discord community (invites,
+// links, roles) is core/community.
 package notify

@@ -19,11 +19,9 @@ import (
 	"github.com/ezscale/platform/sdk"
 )
 
-// Plugins finds notifier and community plugins by their config name.
-// *pluginhost.Host satisfies it; app wiring passes it with SetPlugins.
+// Plugins finds notifier plugins by their config name (*pluginhost.Host).
 type Plugins interface {
 	Notifier(name string) (sdk.Notifier, error)
-	Community(name string) (sdk.Community, error)
 }
 
 // Options configure the service (see config.Notifications).
@@ -38,13 +36,9 @@ type Options struct {
 	// (admin alerts to its webhook, users' own webhooks); "" turns the
 	// channel off.
 	DiscordPlugin string
-	// Plugins is the plugin host the discord channel and the community
-	// reach their plugins through; nil: their calls fail as unavailable
-	// (and are retried).
+	// Plugins is the plugin host the discord channel reaches its plugin
+	// through; nil: its deliveries fail as unavailable (and are retried).
 	Plugins Plugins
-	// CommunityPlugin names the community plugin (invites, roles, links);
-	// "" turns the community features off.
-	CommunityPlugin string
 	// AdminAlerts are the types also posted to the admin webhook
 	// (AdminAlert always is).
 	AdminAlerts []Type
@@ -62,10 +56,6 @@ type Options struct {
 	// StreamMaxPerUser caps one user's open streams across every replica
 	// (10); beyond it Subscribe refuses with RateLimited.
 	StreamMaxPerUser int
-	// InviteMaxAge is the life of a signup invite (24 h).
-	InviteMaxAge time.Duration
-	// RoleSyncInterval is how often every linked user's roles are synced.
-	RoleSyncInterval time.Duration
 	// Retention is how long an in-app notification is kept (365 days);
 	// ReadRetention how long once it has been read (90 days).
 	Retention     time.Duration
@@ -84,8 +74,6 @@ func DefaultOptions() Options {
 		StreamHeartbeat:    20 * time.Second,
 		StreamMaxDuration:  30 * time.Minute,
 		StreamMaxPerUser:   10,
-		InviteMaxAge:       24 * time.Hour,
-		RoleSyncInterval:   6 * time.Hour,
 		Retention:          365 * 24 * time.Hour,
 		ReadRetention:      90 * 24 * time.Hour,
 	}
@@ -99,8 +87,6 @@ func (o *Options) defaults() {
 	o.StreamHeartbeat = cmp.Or(max(o.StreamHeartbeat, 0), d.StreamHeartbeat)
 	o.StreamMaxDuration = cmp.Or(max(o.StreamMaxDuration, 0), d.StreamMaxDuration)
 	o.StreamMaxPerUser = cmp.Or(max(o.StreamMaxPerUser, 0), d.StreamMaxPerUser)
-	o.InviteMaxAge = cmp.Or(max(o.InviteMaxAge, 0), d.InviteMaxAge)
-	o.RoleSyncInterval = cmp.Or(max(o.RoleSyncInterval, 0), d.RoleSyncInterval)
 	o.Retention = cmp.Or(max(o.Retention, 0), d.Retention)
 	o.ReadRetention = cmp.Or(max(o.ReadRetention, 0), d.ReadRetention)
 	o.ProductName = cmp.Or(o.ProductName, d.ProductName)
@@ -111,7 +97,7 @@ func (o *Options) defaults() {
 }
 
 // Service is the notification service: Notify, the notification center,
-// preferences, unsubscribes, the live stream and the Discord community.
+// preferences, unsubscribes and the live stream.
 type Service struct {
 	db        *database.DB
 	outbox    *outbox.Outbox
@@ -120,7 +106,6 @@ type Service struct {
 	templates *templateSet
 	admin     map[Type]bool
 	plugins   atomic.Pointer[Plugins]
-	holdings  atomic.Pointer[HoldingsProvider]
 	hub       *hub
 	signer    *signer
 	now       func() time.Time
@@ -169,9 +154,6 @@ func New(db *database.DB, ob *outbox.Outbox, reg *jobs.Registry, opts Options) (
 }
 
 var errNoPlugins = errors.New("notify: the plugin host is not wired in")
-
-// SetHoldings gives the service what decides community roles (billing).
-func (s *Service) SetHoldings(h HoldingsProvider) { s.holdings.Store(&h) }
 
 // Stop ends the live-stream poller; open streams end.
 func (s *Service) Stop() { s.hub.stop() }

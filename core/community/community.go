@@ -1,7 +1,9 @@
-package notify
+package community
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,30 +16,10 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/database"
-	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
-
-// NotifierSender delivers outbox messages through a notifier plugin,
-// looked up at each delivery so that a restarted or reconfigured plugin is
-// picked up. The message id is the plugin's idempotency key.
-type NotifierSender struct {
-	Lookup func() (sdk.Notifier, error)
-}
-
-// Send implements outbox.Sender.
-func (p *NotifierSender) Send(ctx context.Context, m *outbox.Message) error {
-	n, err := p.Lookup()
-	if err != nil {
-		return err
-	}
-	_, err = n.Deliver(ctx, &pb.DeliverRequest{
-		IdempotencyKey: m.ID, Channel: m.Channel, Recipient: m.Recipient,
-		Subject: m.Subject, TextBody: m.BodyText, HtmlBody: m.BodyHTML, Category: m.Category, Headers: m.Headers,
-	})
-	return err
-}
 
 // Community roles the core manages (names from the discord plugin's
 // roles setting).
@@ -72,9 +54,8 @@ func (h Holdings) Roles() []string {
 	return out
 }
 
-// HoldingsProvider says what a user holds; billing implements it over its
-// services and plans and hands it to SetHoldings. Until one is set, role
-// sync does nothing (it would otherwise strip every managed role).
+// HoldingsProvider says what a user holds (billing implements it over its
+// services and plans).
 type HoldingsProvider interface {
 	Holdings(ctx context.Context, userID string) (Holdings, error)
 }
@@ -87,8 +68,85 @@ func (f HoldingsFunc) Holdings(ctx context.Context, userID string) (Holdings, er
 	return f(ctx, userID)
 }
 
-// DiscordLink is a user's linked Discord account.
-type DiscordLink struct {
+// Directory says who belongs to which account (accounts implements it).
+type Directory interface {
+	// PrimaryAccount is the account the user joined first ("" when
+	// none): invite and link calls name it for Discord's audit log.
+	PrimaryAccount(ctx context.Context, userID string) (string, error)
+	// MemberIDs lists the users of an account.
+	MemberIDs(ctx context.Context, accountID string) ([]string, error)
+}
+
+// Plugins finds the community plugin by its config name (*pluginhost.Host).
+type Plugins interface {
+	Community(name string) (sdk.Community, error)
+}
+
+// Options configure the community (config.Notifications keeps its
+// settings, where operators have always set them).
+type Options struct {
+	// Plugin names the community plugin; "" turns the community off.
+	Plugin string
+	// InviteMaxAge is the life of a signup invite (24 h).
+	InviteMaxAge time.Duration
+	// RoleSyncInterval is how often every linked user's roles are synced
+	// (6 h), so roles follow holdings even when no change asked.
+	RoleSyncInterval time.Duration
+}
+
+// DefaultOptions are the community's settings when nothing is configured.
+func DefaultOptions() Options {
+	return Options{InviteMaxAge: 24 * time.Hour, RoleSyncInterval: 6 * time.Hour}
+}
+
+// Deps are what the community needs from the rest of the platform.
+type Deps struct {
+	DB   *database.DB
+	Jobs *jobs.Registry
+	// Plugins reaches the community plugin; nil makes its calls fail as
+	// unavailable (and be retried).
+	Plugins  Plugins
+	Holdings HoldingsProvider
+	Accounts Directory
+	// Now is the clock (tests drive it); nil: the wall clock.
+	Now func() time.Time
+}
+
+// Service is the Discord community.
+type Service struct {
+	db       *database.DB
+	jobs     *jobs.Inserter
+	plugins  Plugins
+	holdings HoldingsProvider
+	accounts Directory
+	opts     Options
+	now      func() time.Time
+	// maxTimeout caps the job kinds' timeouts below the engine's rescue
+	// horizon.
+	maxTimeout time.Duration
+}
+
+// New builds the community and registers its jobs with d.Jobs.
+func New(d Deps, opts Options) *Service {
+	def := DefaultOptions()
+	opts.InviteMaxAge = cmp.Or(max(opts.InviteMaxAge, 0), def.InviteMaxAge)
+	opts.RoleSyncInterval = cmp.Or(max(opts.RoleSyncInterval, 0), def.RoleSyncInterval)
+	s := &Service{
+		db: d.DB, jobs: d.Jobs.Inserter(), plugins: d.Plugins, holdings: d.Holdings, accounts: d.Accounts,
+		opts: opts, now: d.Now, maxTimeout: d.Jobs.MaxTimeout(),
+	}
+	if s.now == nil {
+		s.now = func() time.Time { return time.Now().UTC() }
+	}
+	s.registerJobs(d.Jobs)
+	return s
+}
+
+// Enabled reports whether a community plugin is configured.
+func (s *Service) Enabled() bool { return s.opts.Plugin != "" }
+
+// Link is a user's linked Discord account.
+type Link struct {
 	bun.BaseModel `bun:"table:discord_links"`
 
 	UserID        string     `bun:"user_id,pk" json:"-"`
@@ -99,8 +157,8 @@ type DiscordLink struct {
 	LinkedAt      time.Time  `bun:"linked_at" json:"linked_at"`
 }
 
-// DiscordInvite is a user's single-use invite.
-type DiscordInvite struct {
+// Invite is a user's single-use invite.
+type Invite struct {
 	bun.BaseModel `bun:"table:discord_invites"`
 
 	UserID    string    `bun:"user_id,pk" json:"-"`
@@ -111,45 +169,54 @@ type DiscordInvite struct {
 	CreatedAt time.Time `bun:"created_at" json:"created_at"`
 }
 
-// DiscordStatus is what the user sees of the community.
-type DiscordStatus struct {
-	Enabled bool           `json:"enabled"`
-	Link    *DiscordLink   `json:"link"`
-	Invite  *DiscordInvite `json:"invite"`
-	Roles   []string       `json:"roles"`
+// Status is what the user sees of the community.
+type Status struct {
+	Enabled bool     `json:"enabled"`
+	Link    *Link    `json:"link"`
+	Invite  *Invite  `json:"invite"`
+	Roles   []string `json:"roles"`
 }
 
+var errNoPlugins = errors.New("community: no plugin host")
+
 func (s *Service) community() (sdk.Community, error) {
-	if s.opts.CommunityPlugin == "" {
+	if s.opts.Plugin == "" {
 		return nil, apperr.New(apperr.Conflict, "the Discord community is not configured").WithReason("community_disabled")
 	}
-	p := s.plugins.Load()
-	if p == nil {
-		return nil, apperr.New(apperr.Unavailable, "the Discord community is not available").WithReason("community_unavailable")
+	if s.plugins == nil {
+		return nil, &apperr.Error{Code: apperr.Unavailable, Message: "the Discord community is not available", Err: errNoPlugins}
 	}
-	c, err := (*p).Community(s.opts.CommunityPlugin)
+	c, err := s.plugins.Community(s.opts.Plugin)
 	if err != nil {
 		return nil, &apperr.Error{Code: apperr.Unavailable, Message: "the Discord community is not available", Err: err}
 	}
 	return c, nil
 }
 
+// reader joins the ambient transaction, so a caller's own writes are seen.
+func (s *Service) reader(ctx context.Context) bun.IDB {
+	if tx, ok := database.TxFrom(ctx); ok {
+		return tx
+	}
+	return s.db.Read
+}
+
 // OnSignup schedules a new user's community onboarding in tx: a single-use
 // invite, created by a job (a plugin call never runs inside a
 // transaction). Nothing happens without a community plugin.
 func (s *Service) OnSignup(ctx context.Context, tx bun.Tx, userID, accountID string) error {
-	if s.opts.CommunityPlugin == "" {
+	if s.opts.Plugin == "" {
 		return nil
 	}
 	if _, err := s.jobs.InsertTx(ctx, tx, inviteArgs{UserID: userID, AccountID: accountID}, nil); err != nil {
-		return fmt.Errorf("notify: scheduling the Discord invite: %w", err)
+		return fmt.Errorf("community: scheduling the Discord invite: %w", err)
 	}
 	return nil
 }
 
 // createInvite asks the plugin for an invite and records it. key makes the
 // plugin call idempotent.
-func (s *Service) createInvite(ctx context.Context, userID, accountID, key string) (*DiscordInvite, error) {
+func (s *Service) createInvite(ctx context.Context, userID, accountID, key string) (*Invite, error) {
 	c, err := s.community()
 	if err != nil {
 		return nil, err
@@ -160,7 +227,7 @@ func (s *Service) createInvite(ctx context.Context, userID, accountID, key strin
 	if err != nil {
 		return nil, err
 	}
-	inv := &DiscordInvite{UserID: userID, Code: resp.GetCode(), URL: resp.GetUrl(), CreatedAt: s.now()}
+	inv := &Invite{UserID: userID, Code: resp.GetCode(), URL: resp.GetUrl(), CreatedAt: s.now()}
 	if accountID != "" {
 		inv.AccountID = &accountID
 	}
@@ -173,15 +240,15 @@ func (s *Service) createInvite(ctx context.Context, userID, accountID, key strin
 		Set("account_id = EXCLUDED.account_id").Set("code = EXCLUDED.code").Set("url = EXCLUDED.url").
 		Set("expires_at = EXCLUDED.expires_at").Set("created_at = EXCLUDED.created_at").Exec(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("notify: recording the Discord invite: %w", err)
+		return nil, fmt.Errorf("community: recording the Discord invite: %w", err)
 	}
 	return inv, nil
 }
 
-// Discord returns the user's link, current invite and managed roles.
-func (s *Service) Discord(ctx context.Context, userID string) (*DiscordStatus, error) {
-	st := &DiscordStatus{Enabled: s.opts.CommunityPlugin != "", Roles: []string{}}
-	link := &DiscordLink{}
+// Status returns the user's link, current invite and managed roles.
+func (s *Service) Status(ctx context.Context, userID string) (*Status, error) {
+	st := &Status{Enabled: s.opts.Plugin != "", Roles: []string{}}
+	link := &Link{}
 	err := s.reader(ctx).NewSelect().Model(link).Where("user_id = ?", userID).Scan(ctx)
 	switch {
 	case err == nil:
@@ -190,9 +257,9 @@ func (s *Service) Discord(ctx context.Context, userID string) (*DiscordStatus, e
 			st.Roles = strings.Split(link.Roles, " ")
 		}
 	case !database.IsNoRows(err):
-		return nil, fmt.Errorf("notify: loading the Discord link: %w", err)
+		return nil, fmt.Errorf("community: loading the Discord link: %w", err)
 	}
-	inv := &DiscordInvite{}
+	inv := &Invite{}
 	err = s.reader(ctx).NewSelect().Model(inv).Where("user_id = ?", userID).Scan(ctx)
 	switch {
 	case err == nil:
@@ -200,7 +267,7 @@ func (s *Service) Discord(ctx context.Context, userID string) (*DiscordStatus, e
 			st.Invite = inv
 		}
 	case !database.IsNoRows(err):
-		return nil, fmt.Errorf("notify: loading the Discord invite: %w", err)
+		return nil, fmt.Errorf("community: loading the Discord invite: %w", err)
 	}
 	return st, nil
 }
@@ -208,63 +275,62 @@ func (s *Service) Discord(ctx context.Context, userID string) (*DiscordStatus, e
 // NewInvite returns the user's live invite, or asks the plugin for a new
 // one when it expired. Errors: Conflict (community not configured), and
 // the plugin's errors as apperr.FromPlugin maps them.
-func (s *Service) NewInvite(ctx context.Context, userID string) (*DiscordInvite, error) {
-	st, err := s.Discord(ctx, userID)
+func (s *Service) NewInvite(ctx context.Context, userID string) (*Invite, error) {
+	st, err := s.Status(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
 	if st.Invite != nil {
 		return st.Invite, nil
 	}
+	account, err := s.accounts.PrimaryAccount(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
 	// One invite per user per hour at most, whatever the retries.
 	key := "invite:" + userID + ":" + s.now().Truncate(time.Hour).Format(time.RFC3339)
-	inv, err := s.createInvite(ctx, userID, s.primaryAccount(ctx, userID), key)
+	inv, err := s.createInvite(ctx, userID, account, key)
 	if err != nil {
 		return nil, pluginError(err)
 	}
 	return inv, nil
 }
 
-// primaryAccount is the user's oldest account ("" when none): the invite
-// and link calls name an account for Discord's audit log.
-func (s *Service) primaryAccount(ctx context.Context, userID string) string {
-	var id string
-	_ = s.reader(ctx).NewSelect().Table("memberships").Column("account_id").Where("user_id = ?", userID).
-		Order("created_at ASC", "account_id ASC").Limit(1).Scan(ctx, &id)
-	return id
-}
-
-// LinkDiscord ties a Discord user id to the user after the plugin checks
-// that this Discord user is a member of the server, then schedules a role
-// sync. Without Discord OAuth the core cannot prove the id is the user's
-// own; each Discord account can be linked to one user only.
+// Link ties a Discord user id to the user after the plugin checks that
+// this Discord user is a member of the server, then schedules a role sync.
+// Without Discord OAuth the core cannot prove the id is the user's own;
+// each Discord account can be linked to one user only.
 // Errors: Invalid (discord_user_id), NotFound (not a member of the
 // server: the plugin's NotFound means that here), Conflict (linked to
 // another user, or community off), and the plugin's other errors as
 // apperr.FromPlugin maps them.
-func (s *Service) LinkDiscord(ctx context.Context, userID, discordUserID string) (*DiscordLink, error) {
+func (s *Service) Link(ctx context.Context, userID, discordUserID string) (*Link, error) {
 	discordUserID = strings.TrimSpace(discordUserID)
-	if !isSnowflake(discordUserID) || len(discordUserID) < 17 {
+	if !isDiscordUserID(discordUserID) {
 		return nil, apperr.Field("discord_user_id", "must be a Discord user id (a number of 17 to 20 digits)")
 	}
 	c, err := s.community()
 	if err != nil {
 		return nil, err
 	}
+	account, err := s.accounts.PrimaryAccount(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
 	// The plugin call happens before, and outside, the transaction.
-	resp, err := c.LinkUser(ctx, &pb.LinkUserRequest{AccountId: s.primaryAccount(ctx, userID), UserExternalId: discordUserID})
+	resp, err := c.LinkUser(ctx, &pb.LinkUserRequest{AccountId: account, UserExternalId: discordUserID})
 	if err != nil {
 		if sdk.KindOf(err) == sdk.NotFound {
 			return nil, apperr.New(apperr.NotFound, "this Discord user is not a member of the server; join with the invite first").WithReason("not_a_member")
 		}
 		return nil, pluginError(err)
 	}
-	link := &DiscordLink{UserID: userID, DiscordUserID: discordUserID, DisplayName: resp.GetDisplayName(), LinkedAt: s.now()}
+	link := &Link{UserID: userID, DiscordUserID: discordUserID, DisplayName: resp.GetDisplayName(), LinkedAt: s.now()}
 	err = s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var previous string
-		err := tx.NewSelect().Model((*DiscordLink)(nil)).Column("discord_user_id").Where("user_id = ?", userID).Scan(ctx, &previous)
+		err := tx.NewSelect().Model((*Link)(nil)).Column("discord_user_id").Where("user_id = ?", userID).Scan(ctx, &previous)
 		if err != nil && !database.IsNoRows(err) {
-			return fmt.Errorf("notify: loading the Discord link: %w", err)
+			return fmt.Errorf("community: loading the Discord link: %w", err)
 		}
 		_, err = tx.NewInsert().Model(link).On("CONFLICT (user_id) DO UPDATE").
 			Set("discord_user_id = EXCLUDED.discord_user_id").Set("display_name = EXCLUDED.display_name").
@@ -273,7 +339,7 @@ func (s *Service) LinkDiscord(ctx context.Context, userID, discordUserID string)
 			return apperr.New(apperr.Conflict, "this Discord account is linked to another user").WithReason("discord_taken")
 		}
 		if err != nil {
-			return fmt.Errorf("notify: storing the Discord link: %w", err)
+			return fmt.Errorf("community: storing the Discord link: %w", err)
 		}
 		if previous != "" && previous != discordUserID {
 			// The old Discord account loses the managed roles.
@@ -296,22 +362,22 @@ func (s *Service) LinkDiscord(ctx context.Context, userID, discordUserID string)
 	return link, nil
 }
 
-// UnlinkDiscord removes the link and takes the managed roles back.
+// Unlink removes the link and takes the managed roles back.
 // Errors: NotFound when nothing is linked.
-func (s *Service) UnlinkDiscord(ctx context.Context, userID string) error {
+func (s *Service) Unlink(ctx context.Context, userID string) error {
 	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var discordID string
-		err := tx.NewDelete().Model((*DiscordLink)(nil)).Where("user_id = ?", userID).Returning("discord_user_id").Scan(ctx, &discordID)
+		err := tx.NewDelete().Model((*Link)(nil)).Where("user_id = ?", userID).Returning("discord_user_id").Scan(ctx, &discordID)
 		if database.IsNoRows(err) {
 			return apperr.NotFoundf("no Discord account is linked")
 		}
 		if err != nil {
-			return fmt.Errorf("notify: unlinking Discord: %w", err)
+			return fmt.Errorf("community: unlinking Discord: %w", err)
 		}
-		if _, err := tx.NewDelete().Table("discord_role_requests").Where("user_id = ?", userID).Exec(ctx); err != nil {
-			return fmt.Errorf("notify: dropping a pending role sync: %w", err)
+		if _, err := tx.NewDelete().Model((*roleRequest)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
+			return fmt.Errorf("community: dropping a pending role sync: %w", err)
 		}
-		if s.opts.CommunityPlugin != "" {
+		if s.opts.Plugin != "" {
 			if _, err := s.jobs.InsertTx(ctx, tx, roleSyncArgs{UserID: userID, DiscordUserID: discordID, Clear: true}, nil); err != nil {
 				return err
 			}
@@ -325,20 +391,23 @@ func (s *Service) UnlinkDiscord(ctx context.Context, userID string) error {
 }
 
 // RequestRoleSync schedules, in tx, a role sync for every linked member of
-// the account: billing calls it on every service status change (a service
-// that starts, is suspended or unsuspended, ends or fails changes what
-// its account's members hold).
+// the account: billing's status hook calls it on every service status
+// change (a service that starts, is suspended or unsuspended, ends or
+// fails changes what its account's members hold).
 func (s *Service) RequestRoleSync(ctx context.Context, tx bun.Tx, accountID string) error {
-	if s.opts.CommunityPlugin == "" {
+	if s.opts.Plugin == "" {
 		return nil
 	}
-	var users []string
-	if err := tx.NewSelect().TableExpr("discord_links AS l").Column("l.user_id").
-		Join("JOIN memberships AS m ON m.user_id = l.user_id").Where("m.account_id = ?", accountID).
-		Scan(ctx, &users); err != nil {
-		return fmt.Errorf("notify: finding linked members: %w", err)
+	members, err := s.accounts.MemberIDs(ctx, accountID)
+	if err != nil || len(members) == 0 {
+		return err
 	}
-	return s.enqueueRoleSyncs(ctx, tx, users)
+	var linked []string
+	if err := tx.NewSelect().Model((*Link)(nil)).Column("user_id").Where("user_id IN (?)", bun.In(members)).
+		Scan(ctx, &linked); err != nil {
+		return fmt.Errorf("community: finding linked members: %w", err)
+	}
+	return s.enqueueRoleSyncs(ctx, tx, linked)
 }
 
 // roleRequest is a pending role sync (see syncRoles).
@@ -366,7 +435,7 @@ func (s *Service) enqueueRoleSyncs(ctx context.Context, tx bun.Tx, users []strin
 		params[i] = river.InsertManyParams{Args: roleSyncArgs{UserID: u}}
 	}
 	if _, err := tx.NewInsert().Model(&rows).On("CONFLICT (user_id) DO NOTHING").Exec(ctx); err != nil {
-		return fmt.Errorf("notify: requesting role syncs: %w", err)
+		return fmt.Errorf("community: requesting role syncs: %w", err)
 	}
 	return s.jobs.InsertManyTx(ctx, tx, params)
 }
@@ -378,7 +447,7 @@ func (s *Service) claimRoleSync(ctx context.Context, userID string) (bool, error
 	var ids []string
 	err := s.db.NewRaw("DELETE FROM discord_role_requests WHERE user_id = ? RETURNING user_id", userID).Scan(ctx, &ids)
 	if err != nil && !database.IsNoRows(err) {
-		return false, fmt.Errorf("notify: claiming a role sync: %w", err)
+		return false, fmt.Errorf("community: claiming a role sync: %w", err)
 	}
 	return len(ids) > 0, nil
 }
@@ -409,31 +478,27 @@ func (s *Service) syncRoles(ctx context.Context, a roleSyncArgs) error {
 		_, err := c.SyncRoles(ctx, &pb.SyncRolesRequest{UserExternalId: a.DiscordUserID, DesiredRoles: []string{}})
 		return err
 	}
-	hp := s.holdings.Load()
-	if hp == nil {
-		return nil // nothing decides roles yet; see HoldingsProvider
-	}
 	claimed, err := s.claimRoleSync(ctx, a.UserID)
 	if err != nil || !claimed {
 		return err
 	}
-	if err := s.syncClaimed(ctx, c, *hp, a.UserID); err != nil {
+	if err := s.syncClaimed(ctx, c, a.UserID); err != nil {
 		s.requeueRoleSync(ctx, a.UserID)
 		return err
 	}
 	return nil
 }
 
-func (s *Service) syncClaimed(ctx context.Context, c sdk.Community, hp HoldingsProvider, userID string) error {
-	link := &DiscordLink{}
+func (s *Service) syncClaimed(ctx context.Context, c sdk.Community, userID string) error {
+	link := &Link{}
 	err := s.db.Read.NewSelect().Model(link).Where("user_id = ?", userID).Scan(ctx)
 	if database.IsNoRows(err) {
 		return nil // unlinked since
 	}
 	if err != nil {
-		return fmt.Errorf("notify: loading the Discord link: %w", err)
+		return fmt.Errorf("community: loading the Discord link: %w", err)
 	}
-	roles, err := s.rolesOf(ctx, hp, userID)
+	roles, err := s.rolesOf(ctx, userID)
 	if err != nil {
 		return err
 	}
@@ -444,12 +509,12 @@ func (s *Service) syncClaimed(ctx context.Context, c sdk.Community, hp HoldingsP
 			}
 			return err
 		}
-		_, err = s.db.NewUpdate().Model((*DiscordLink)(nil)).Set("roles = ?", strings.Join(roles, " ")).Set("synced_at = ?", s.now()).
+		_, err = s.db.NewUpdate().Model((*Link)(nil)).Set("roles = ?", strings.Join(roles, " ")).Set("synced_at = ?", s.now()).
 			Where("user_id = ?", userID).Where("discord_user_id = ?", link.DiscordUserID).Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("notify: recording synced roles: %w", err)
+			return fmt.Errorf("community: recording synced roles: %w", err)
 		}
-		now, err := s.rolesOf(ctx, hp, userID)
+		now, err := s.rolesOf(ctx, userID)
 		if err != nil {
 			return err
 		}
@@ -457,17 +522,17 @@ func (s *Service) syncClaimed(ctx context.Context, c sdk.Community, hp HoldingsP
 			return nil
 		}
 		if pass == maxRoleSyncPasses {
-			return fmt.Errorf("notify: the holdings of %s kept changing during %d role syncs", userID, pass)
+			return fmt.Errorf("community: the holdings of %s kept changing during %d role syncs", userID, pass)
 		}
 		roles = now
 	}
 }
 
 // rolesOf returns the roles the user's holdings earn, sorted.
-func (s *Service) rolesOf(ctx context.Context, hp HoldingsProvider, userID string) ([]string, error) {
-	h, err := hp.Holdings(ctx, userID)
+func (s *Service) rolesOf(ctx context.Context, userID string) ([]string, error) {
+	h, err := s.holdings.Holdings(ctx, userID)
 	if err != nil {
-		return nil, fmt.Errorf("notify: holdings of %s: %w", userID, err)
+		return nil, fmt.Errorf("community: holdings of %s: %w", userID, err)
 	}
 	roles := h.Roles()
 	slices.Sort(roles)
@@ -481,4 +546,18 @@ func (s *Service) rolesOf(ctx context.Context, hp HoldingsProvider, userID strin
 // platform's one mapping of plugin errors (apperr.FromPlugin).
 func pluginError(err error) error {
 	return apperr.FromPlugin(err, "Discord")
+}
+
+// isDiscordUserID reports whether s looks like a Discord user id: a
+// snowflake of 17 to 20 digits.
+func isDiscordUserID(s string) bool {
+	if len(s) < 17 || len(s) > 20 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
