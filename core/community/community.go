@@ -403,7 +403,7 @@ func (s *Service) RequestRoleSync(ctx context.Context, tx bun.Tx, accountID stri
 		return err
 	}
 	var linked []string
-	if err := tx.NewSelect().Model((*Link)(nil)).Column("user_id").Where("user_id IN (?)", bun.In(members)).
+	if err := tx.NewSelect().Model((*Link)(nil)).Column("user_id").Where("user_id IN (?)", bun.List(members)).
 		Scan(ctx, &linked); err != nil {
 		return fmt.Errorf("community: finding linked members: %w", err)
 	}
