@@ -198,7 +198,6 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, schedulerOpts)
 
 	a.Projects = projects.New(db, billingServices{b: a.Billing}, projects.Options{Jobs: reg, Notifier: a.Notify, Now: now})
-	a.Billing.SetProjects(a.Projects, a.Projects)
 
 	provisioningOpts := provisioningOptions(cfg)
 	provisioningOpts.Now = now

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/uptrace/bun"
 
@@ -25,6 +26,47 @@ func (s billingServices) AccountServices(ctx context.Context, accountID string, 
 		out[i] = projects.ServiceInfo{ID: r.ID, AccountID: r.AccountID, Label: r.Label, Status: r.Status, PlanID: r.PlanID, PlanName: r.PlanName}
 	}
 	return out, nil
+}
+
+// guardAndStamp hooks projects into billing's transactions: the
+// termination guard before a service ends (docs/projects.md), and the
+// project of each invoice line's service when lines are written, so
+// invoices filter by project.
+func guardAndStamp(b *billing.Billing, p *projects.Service) {
+	b.OnEnding(func(ctx context.Context, tx bun.Tx, svc *billing.Service, confirmed bool) error {
+		return p.CheckEnd(ctx, tx, svc.AccountID, svc.ID, confirmed)
+	})
+	b.OnInvoiceLines(func(ctx context.Context, db bun.IDB, lines []billing.InvoiceLine) error {
+		return stampProjects(ctx, db, p, lines)
+	})
+}
+
+// stampProjects sets the project of each line of a service, as db sees it.
+func stampProjects(ctx context.Context, db bun.IDB, p *projects.Service, lines []billing.InvoiceLine) error {
+	var ids []string
+	seen := map[string]bool{}
+	for _, l := range lines {
+		if l.ServiceID != nil && !seen[*l.ServiceID] {
+			seen[*l.ServiceID] = true
+			ids = append(ids, *l.ServiceID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	of, err := p.ProjectsOf(ctx, db, ids)
+	if err != nil {
+		return fmt.Errorf("loading the projects of invoice lines: %w", err)
+	}
+	for i, l := range lines {
+		if l.ServiceID == nil {
+			continue
+		}
+		if id, ok := of[*l.ServiceID]; ok {
+			lines[i].ProjectID = &id
+		}
+	}
+	return nil
 }
 
 // watchOutages tells projects, in the transaction of each change, when a
@@ -56,8 +98,4 @@ func watchOutages(b *billing.Billing, sch *scheduler.Service, p *projects.Servic
 	})
 }
 
-var (
-	_ projects.Services        = billingServices{}
-	_ billing.DependentsGuard  = (*projects.Service)(nil)
-	_ billing.ProjectDirectory = (*projects.Service)(nil)
-)
+var _ projects.Services = billingServices{}

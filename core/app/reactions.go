@@ -21,6 +21,13 @@ package app
 // A signup (accounts.OnSignup): the Discord community schedules the new
 // user's invite (community.OnSignup).
 //
+// Before a customer's cancellation or a staff termination
+// (billing.OnEnding): projects' termination guard refuses to end a service
+// others depend on unless the request confirms it (projects.CheckEnd).
+//
+// Invoice lines being written (billing.OnInvoiceLines): each line of a
+// service records the service's project (projects.ProjectsOf).
+//
 // A service's status change (billing.OnServiceStatus):
 //  1. budget caps check the account when a service starts
 //     (budget.ServiceStarted);
@@ -36,6 +43,7 @@ func (a *App) wireReactions() {
 	a.Budgets.Attach(a.Billing)
 	a.Accounts.OnSignup(a.Community.OnSignup)
 	a.Billing.SyncRolesOn(a.Community)
+	guardAndStamp(a.Billing, a.Projects)
 	watchOutages(a.Billing, a.Scheduler, a.Projects)
 	a.Provisioning.Attach(a.Billing)
 }

@@ -168,9 +168,6 @@ type Billing struct {
 	log      hclog.Logger
 	opts     Options
 	hooks    hooks
-	// guard and projects are core/projects' (nil until SetProjects).
-	guard    DependentsGuard
-	projects ProjectDirectory
 	// maxTimeout is the longest job timeout the engine allows.
 	maxTimeout time.Duration
 }

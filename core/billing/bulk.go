@@ -14,7 +14,7 @@ import (
 // parses and plans about three times faster. SQLite takes the multi-row
 // INSERT.
 func (b *Billing) insertInvoices(ctx context.Context, t *txn, invs []*Invoice, lines []InvoiceLine) error {
-	if err := b.stampProjects(ctx, t, lines); err != nil {
+	if err := b.runLinesHooks(ctx, t, lines); err != nil {
 		return err
 	}
 	if !b.isPG() {

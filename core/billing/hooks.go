@@ -26,6 +26,8 @@ type hooks struct {
 	paid     []InvoiceHook
 	services []ServiceHook
 	orders   []OrderHook
+	ending   []EndCheck
+	lines    []LinesHook
 }
 
 // OnInvoicesIssued registers h for every issued invoice (orders, renewals,

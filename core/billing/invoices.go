@@ -205,7 +205,7 @@ func (b *Billing) createInvoice(ctx context.Context, t *txn, d *draft, p *Profil
 	}
 	now := b.now()
 	d.inv.Number, d.inv.Status, d.inv.IssuedAt = &num, InvoiceOpen, &now
-	if err := b.stampProjects(ctx, t, d.lines); err != nil {
+	if err := b.runLinesHooks(ctx, t, d.lines); err != nil {
 		return err
 	}
 	if err := d.store(ctx, t); err != nil {

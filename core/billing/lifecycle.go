@@ -406,7 +406,7 @@ func (b *Billing) Terminate(ctx context.Context, serviceID, reason string) (*Ser
 type TerminateInput struct {
 	Reason string `json:"reason"`
 	// ConfirmDependents terminates a service that other services depend
-	// on; without it that is refused (see DependentsGuard).
+	// on; without it that is refused (see OnEnding).
 	ConfirmDependents bool `json:"confirm_dependents"`
 }
 

@@ -7,63 +7,38 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// DependentsGuard refuses to end a service that other services depend on
-// (core/projects' termination guard). Billing calls it inside the
-// transaction of a customer's cancellation and of a staff termination,
-// with the request's confirm_dependents; it answers an *apperr.Error
-// (Conflict service_has_dependents, naming the dependents) to refuse.
-type DependentsGuard interface {
-	CheckEnd(ctx context.Context, tx bun.Tx, accountID, serviceID string, confirmed bool) error
-}
+// EndCheck runs in the transaction of a customer's cancellation and of a
+// staff termination, before the service ends, with the request's
+// confirm_dependents; an error refuses the end (core/projects' termination
+// guard answers Conflict service_has_dependents, naming the dependents).
+type EndCheck func(ctx context.Context, tx bun.Tx, svc *Service, confirmed bool) error
 
-// ProjectDirectory says which project each service is in (core/projects),
-// so that an invoice line carries the project of its service when the
-// invoice is written.
-type ProjectDirectory interface {
-	// ProjectsOf maps each of the services that is in a project to the
-	// project's id, as db sees it.
-	ProjectsOf(ctx context.Context, db bun.IDB, serviceIDs []string) (map[string]string, error)
-}
+// OnEnding registers h before every cancellation and termination. Register
+// while wiring (core/app/reactions.go).
+func (b *Billing) OnEnding(h EndCheck) { b.hooks.ending = append(b.hooks.ending, h) }
 
-// SetProjects connects billing to the projects package (app wiring, before
-// use): the termination guard and the project of invoice lines. Until then
-// nothing is guarded and lines carry no project.
-func (b *Billing) SetProjects(g DependentsGuard, d ProjectDirectory) { b.guard, b.projects = g, d }
-
-// checkEnd runs the termination guard, when there is one.
 func (b *Billing) checkEnd(ctx context.Context, t *txn, svc *Service, confirmed bool) error {
-	if b.guard == nil {
-		return nil
+	for _, h := range b.hooks.ending {
+		if err := h(ctx, t.Tx, svc, confirmed); err != nil {
+			return err
+		}
 	}
-	return b.guard.CheckEnd(ctx, t.Tx, svc.AccountID, svc.ID, confirmed)
+	return nil
 }
 
-// stampProjects sets the project of each line of a service, as db sees it.
-func (b *Billing) stampProjects(ctx context.Context, db bun.IDB, lines []InvoiceLine) error {
-	if b.projects == nil {
-		return nil
-	}
-	var ids []string
-	seen := map[string]bool{}
-	for _, l := range lines {
-		if l.ServiceID != nil && !seen[*l.ServiceID] {
-			seen[*l.ServiceID] = true
-			ids = append(ids, *l.ServiceID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	of, err := b.projects.ProjectsOf(ctx, db, ids)
-	if err != nil {
-		return fmt.Errorf("billing: loading the projects of invoice lines: %w", err)
-	}
-	for i, l := range lines {
-		if l.ServiceID == nil {
-			continue
-		}
-		if p, ok := of[*l.ServiceID]; ok {
-			lines[i].ProjectID = &p
+// LinesHook runs in the transaction that writes invoice lines, before they
+// are inserted, and may fill in what another domain knows of a line
+// (core/projects: the project of the line's service, as db sees it).
+type LinesHook func(ctx context.Context, db bun.IDB, lines []InvoiceLine) error
+
+// OnInvoiceLines registers h for every batch of invoice lines written.
+// Register while wiring (core/app/reactions.go).
+func (b *Billing) OnInvoiceLines(h LinesHook) { b.hooks.lines = append(b.hooks.lines, h) }
+
+func (b *Billing) runLinesHooks(ctx context.Context, db bun.IDB, lines []InvoiceLine) error {
+	for _, h := range b.hooks.lines {
+		if err := h(ctx, db, lines); err != nil {
+			return fmt.Errorf("billing: completing invoice lines: %w", err)
 		}
 	}
 	return nil

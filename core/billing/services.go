@@ -472,7 +472,7 @@ type CancelInput struct {
 	When   string `json:"when"`
 	Reason string `json:"reason"`
 	// ConfirmDependents ends a service that other services depend on;
-	// without it that is refused (see DependentsGuard).
+	// without it that is refused (see OnEnding).
 	ConfirmDependents bool `json:"confirm_dependents"`
 }
 

@@ -83,7 +83,26 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg}, billing.Options{})
 	tb.notices = &noticeLog{}
 	tb.p = projects.New(db, billingServices{b: tb.b}, projects.Options{Jobs: reg, Notifier: tb.notices})
-	tb.b.SetProjects(tb.p, tb.p)
+	// The termination guard and the project of invoice lines, as core/app
+	// wires them (guardAndStamp).
+	tb.b.OnEnding(func(ctx context.Context, tx bun.Tx, svc *billing.Service, confirmed bool) error {
+		return tb.p.CheckEnd(ctx, tx, svc.AccountID, svc.ID, confirmed)
+	})
+	tb.b.OnInvoiceLines(func(ctx context.Context, db bun.IDB, lines []billing.InvoiceLine) error {
+		var ids []string
+		for _, l := range lines {
+			if l.ServiceID != nil {
+				ids = append(ids, *l.ServiceID)
+			}
+		}
+		of, err := tb.p.ProjectsOf(ctx, db, ids)
+		for i, l := range lines {
+			if p, ok := of[ptrOr(l.ServiceID)]; ok {
+				lines[i].ProjectID = &p
+			}
+		}
+		return err
+	})
 	// Billing's status changes reach the cascade alerts as app wires them
 	// (core/app's watchOutages).
 	tb.b.OnServiceStatus(func(ctx context.Context, tx bun.Tx, svc *billing.Service, _ string) error {
@@ -156,4 +175,11 @@ func wantErr(t testing.TB, err error, code apperr.Code, reason string) *apperr.E
 		t.Fatalf("error %s/%s (%v), want %s/%s", e.Code, e.Reason, e, code, reason)
 	}
 	return e
+}
+
+func ptrOr(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
