@@ -95,7 +95,7 @@ func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
 		b := billing.New(billing.Deps{DB: db, Jobs: reg}, billing.Options{})
 		// The scheduler's clock runs 10 minutes behind, so a change due in
 		// 6 of its minutes is already due for River.
-		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}},
+		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b},
 			scheduler.Options{Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
 		engine, err := jobs.New(db, reg, jobs.Options{Workers: 4, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
 			RescueAfter: time.Hour, DefaultTimeout: time.Minute})
@@ -180,7 +180,7 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 		b := billing.New(billing.Deps{DB: db, Jobs: reg}, billing.Options{})
 		// The scheduler's clock runs 10 minutes behind, so a change due in
 		// 6 of its minutes is already due for River.
-		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}},
+		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b},
 			scheduler.Options{Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
 		engine, err := jobs.New(db, reg, jobs.Options{Workers: 4, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
 			RescueAfter: time.Hour, DefaultTimeout: time.Minute})

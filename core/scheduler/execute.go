@@ -549,7 +549,7 @@ func (o outcome) notice() Notice {
 	rc := o.rc
 	n := Notice{Type: NoticeTaskSucceeded, AccountID: rc.AccountID, Link: "/services/" + rc.ID,
 		Data: map[string]any{"task_id": rc.TaskID, "run_id": rc.RunID, "task_name": rc.taskLabel(), "task_type": rc.Type,
-			"service_id": rc.ID, "service_name": rc.service().label(), "due_at": rc.DueAt.Format(time.RFC3339), "status": o.status}}
+			"service_id": rc.ID, "service_name": rc.Name, "due_at": rc.DueAt.Format(time.RFC3339), "status": o.status}}
 	switch o.status {
 	case RunFailed:
 		n.Type = NoticeTaskFailed

@@ -120,14 +120,6 @@ type PlanChangeInput struct {
 	RunAt     time.Time `json:"run_at"`
 }
 
-type planRow struct {
-	ID           string `bun:"id"`
-	ServiceType  string `bun:"service_type"`
-	Currency     string `bun:"currency"`
-	MonthlyPrice int64  `bun:"monthly_price"`
-	Active       bool   `bun:"active"`
-}
-
 func (s *Service) changer() PlanChanger {
 	if c := s.planChanger.Load(); c != nil {
 		return *c
@@ -206,7 +198,7 @@ func (s *Service) SchedulePlanChange(ctx context.Context, accountID string, in P
 			return apperr.New(apperr.Conflict, "only an active service can have a plan change scheduled").WithReason("service_" + svc.Status)
 		}
 		// The ids it resolves reach c, which points into in.
-		if err := s.checkChangeTarget(ctx, tx, changer, svc, &in); err != nil {
+		if err := s.checkChangeTarget(ctx, changer, svc, &in); err != nil {
 			return err
 		}
 		if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
@@ -234,20 +226,14 @@ func (s *Service) SchedulePlanChange(ctx context.Context, accountID string, in P
 
 // checkChangeTarget checks the plan or add-on (each named by id or slug)
 // against the service's plan, and replaces the name in in by the id.
-func (s *Service) checkChangeTarget(ctx context.Context, tx bun.Tx, changer PlanChanger, svc *serviceRef, in *PlanChangeInput) error {
-	from := &planRow{}
-	if err := tx.NewRaw("SELECT id, service_type, currency, monthly_price, active FROM plans WHERE id = ?", svc.PlanID).Scan(ctx, from); err != nil {
+func (s *Service) checkChangeTarget(ctx context.Context, changer PlanChanger, svc *serviceRef, in *PlanChangeInput) error {
+	from, err := s.services.Plan(ctx, svc.PlanID)
+	if err != nil {
 		return fmt.Errorf("scheduler: loading plan %s: %w", svc.PlanID, err)
 	}
 	if in.Kind == ChangeAddon {
-		var addon struct {
-			ID          string `bun:"id"`
-			PlanIDs     string `bun:"plan_ids"`
-			MaxQuantity int    `bun:"max_quantity"`
-			Active      bool   `bun:"active"`
-		}
-		err := tx.NewRaw("SELECT id, plan_ids, max_quantity, active FROM addons WHERE id = ? OR slug = ? LIMIT 1", in.AddonID, in.AddonID).Scan(ctx, &addon)
-		if database.IsNoRows(err) || (err == nil && !addon.Active) {
+		addon, err := s.services.Addon(ctx, in.AddonID)
+		if apperr.CodeOf(err) == apperr.NotFound || (err == nil && !addon.Active) {
 			return apperr.Field("addon_id", "no such add-on")
 		}
 		if err != nil {
@@ -272,9 +258,8 @@ func (s *Service) checkChangeTarget(ctx context.Context, tx bun.Tx, changer Plan
 		return err
 	}
 	in.ToPlanID = toID
-	to := &planRow{}
-	err = tx.NewRaw("SELECT id, service_type, currency, monthly_price, active FROM plans WHERE id = ?", toID).Scan(ctx, to)
-	if database.IsNoRows(err) || (err == nil && !to.Active) {
+	to, err := s.services.Plan(ctx, toID)
+	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && !to.Active) {
 		return apperr.Field("to_plan_id", "no such plan")
 	}
 	if err != nil {
@@ -399,14 +384,24 @@ func (s *Service) remindChange(ctx context.Context, id string) error {
 // changeNotice tells the account about a plan change, naming the service,
 // plan and add-on as the customer knows them.
 func (s *Service) changeNotice(ctx context.Context, tx bun.Tx, typ string, c *PlanChange, errMsg string) error {
-	var names struct {
-		Plan  string `bun:"plan_name"`
-		Addon string `bun:"addon_name"`
+	var names struct{ Plan, Addon string }
+	if c.ToPlanID != nil {
+		p, err := s.services.Plan(ctx, *c.ToPlanID)
+		if err != nil && apperr.CodeOf(err) != apperr.NotFound {
+			return fmt.Errorf("scheduler: naming plan change %s: %w", c.ID, err)
+		}
+		if p != nil {
+			names.Plan = p.Name
+		}
 	}
-	err := tx.NewRaw(`SELECT COALESCE((SELECT p.name FROM plans AS p WHERE p.id = ?), '') AS plan_name,
-		COALESCE((SELECT a.name FROM addons AS a WHERE a.id = ?), '') AS addon_name`, deref(c.ToPlanID), deref(c.AddonID)).Scan(ctx, &names)
-	if err != nil {
-		return fmt.Errorf("scheduler: naming plan change %s: %w", c.ID, err)
+	if c.AddonID != nil {
+		a, err := s.services.Addon(ctx, *c.AddonID)
+		if err != nil && apperr.CodeOf(err) != apperr.NotFound {
+			return fmt.Errorf("scheduler: naming plan change %s: %w", c.ID, err)
+		}
+		if a != nil {
+			names.Addon = a.Name
+		}
 	}
 	svc, err := s.service(ctx, tx, c.AccountID, c.ServiceID, "")
 	if err != nil {
@@ -417,7 +412,7 @@ func (s *Service) changeNotice(ctx context.Context, tx bun.Tx, typ string, c *Pl
 	if c.Kind == ChangeAddon {
 		change = fmt.Sprintf("add-on %s (×%d)", addon, c.AddonQuantity)
 	}
-	data := map[string]any{"change_id": c.ID, "service_id": c.ServiceID, "service_name": svc.label(), "kind": c.Kind,
+	data := map[string]any{"change_id": c.ID, "service_id": c.ServiceID, "service_name": svc.Name, "kind": c.Kind,
 		"change": change, "to_plan_id": deref(c.ToPlanID), "addon_id": deref(c.AddonID), "run_at": c.RunAt.Format(time.RFC3339)}
 	if errMsg != "" {
 		data["error"] = errMsg

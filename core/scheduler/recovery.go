@@ -441,7 +441,7 @@ func (s *Service) check(ctx context.Context, serviceID string, slot time.Time) e
 		}
 		if a.Action == "gave_up" {
 			return s.notify.Notify(ctx, tx, Notice{Type: NoticeRecoveryGaveUp, AccountID: c.AccountID, Link: "/services/" + serviceID,
-				Data: map[string]any{"service_id": serviceID, "service_name": svc.label(), "check_type": c.CheckType, "error": msg,
+				Data: map[string]any{"service_id": serviceID, "service_name": svc.Name, "check_type": c.CheckType, "error": msg,
 					"restarts": restarts}})
 		}
 		restart = a
@@ -543,7 +543,7 @@ func (s *Service) recordRestart(ctx context.Context, c *RecoveryConfig, svc *ser
 			return nil
 		}
 		n := Notice{Type: NoticeRecoveryRestarted, AccountID: c.AccountID, Link: "/services/" + svc.ID,
-			Data: map[string]any{"service_id": svc.ID, "service_name": svc.label(), "attempt_id": a.ID, "check_type": c.CheckType,
+			Data: map[string]any{"service_id": svc.ID, "service_name": svc.Name, "attempt_id": a.ID, "check_type": c.CheckType,
 				"error": a.CheckError, "restart": status}}
 		if callErr != nil {
 			n.Data["restart_error"] = msg

@@ -110,25 +110,18 @@ type runContext struct {
 	Enabled     bool      `bun:"enabled"`
 	Notify      string    `bun:"notify"`
 
-	ID         string `bun:"id"`
-	AccountID  string `bun:"account_id"`
-	SvcStatus  string `bun:"svc_status"`
-	Label      string `bun:"label"`
-	Options    string `bun:"options"`
-	PlanID     string `bun:"plan_id"`
-	Plugin     string `bun:"plugin"`
-	PlanName   string `bun:"plan_name"`
-	Attributes string `bun:"attributes"`
+	// The run's service, as billing describes it (loadRuns).
+	ID        string `bun:"service_id"`
+	AccountID string `bun:"-"`
+	SvcStatus string `bun:"-"`
+	PlanID    string `bun:"-"`
+	Plugin    string `bun:"-"`
+	Name      string `bun:"-"`
 
 	// ref is the service as its provisioner is told about it (describe),
 	// or refused says why it cannot be.
 	ref     *pb.ServiceRef `bun:"-"`
 	refused error          `bun:"-"`
-}
-
-func (rc *runContext) service() *serviceRef {
-	return &serviceRef{ID: rc.ID, AccountID: rc.AccountID, Status: rc.SvcStatus, Label: rc.Label,
-		Options: rc.Options, PlanID: rc.PlanID, Plugin: rc.Plugin, PlanName: rc.PlanName, Attributes: rc.Attributes}
 }
 
 func (rc *runContext) taskLabel() string {
@@ -147,17 +140,34 @@ func (rc *runContext) key() string {
 	return rc.RunID + "/" + strconv.Itoa(rc.Attempt)
 }
 
-// loadRuns reads the runs (those whose task still exists) in one query.
+// loadRuns reads the runs (those whose task and service still exist): the
+// runs and their tasks in one query, their services from billing in
+// another.
 func (s *Service) loadRuns(ctx context.Context, runIDs []string) ([]*runContext, error) {
 	var rcs []*runContext
 	err := s.db.Read.NewRaw(`SELECT r.id AS run_id, r.task_id, r.status, r.attempt, r.max_attempts, r.due_at,
-		t.name AS task_name, t.type, t.script, t.enabled, t.notify,
-		s.id, s.account_id, s.status AS svc_status, s.label, s.options, s.plan_id, p.plugin, p.name AS plan_name, s.attributes
+		t.name AS task_name, t.type, t.script, t.enabled, t.notify, r.service_id
 		FROM task_runs AS r JOIN scheduled_tasks AS t ON t.id = r.task_id
-		JOIN services AS s ON s.id = r.service_id JOIN plans AS p ON p.id = s.plan_id
 		WHERE r.id IN (?)`, bun.List(runIDs)).Scan(ctx, &rcs)
 	if err != nil && !database.IsNoRows(err) {
 		return nil, err
 	}
-	return rcs, nil
+	ids := make([]string, 0, len(rcs))
+	for _, rc := range rcs {
+		ids = append(ids, rc.ID)
+	}
+	facts, err := s.services.ServiceFacts(ctx, s.db.Read, ids)
+	if err != nil {
+		return nil, err
+	}
+	kept := rcs[:0]
+	for _, rc := range rcs {
+		f, ok := facts[rc.ID]
+		if !ok {
+			continue
+		}
+		rc.AccountID, rc.SvcStatus, rc.PlanID, rc.Plugin, rc.Name = f.AccountID, f.Status, f.PlanID, f.Plugin, f.Name
+		kept = append(kept, rc)
+	}
+	return kept, nil
 }

@@ -3,7 +3,6 @@ package scheduler
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -20,7 +19,6 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
-	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -101,12 +99,21 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// ServiceViews is what the scheduler needs of the services' owner: the one
-// description of a service its provisioner is told (billing's, the same
-// that Create, a sync and a power action send), for a chunk of services in
-// a fixed number of queries. *billing.Billing satisfies it.
-type ServiceViews interface {
+// Services is what the scheduler reads of services and the catalog, all
+// from their owner (billing); it queries none of billing's tables itself.
+// *billing.Billing satisfies it.
+type Services interface {
+	// ProvisionerViews is the one description of a service its
+	// provisioner is told (the same that Create, a sync and a power action
+	// send), for a chunk of services in a fixed number of queries.
 	ProvisionerViews(ctx context.Context, serviceIDs []string) (map[string]billing.ProvisionerView, error)
+	// ServiceFacts is each service's account, status, plan, provisioner
+	// and name, as db sees them.
+	ServiceFacts(ctx context.Context, db bun.IDB, serviceIDs []string) (map[string]billing.ServiceFact, error)
+	// Plan and Addon find a plan or add-on by id or slug, inside the
+	// ambient transaction when ctx carries one. Errors: NotFound.
+	Plan(ctx context.Context, idOrSlug string) (*billing.Plan, error)
+	Addon(ctx context.Context, idOrSlug string) (*billing.Addon, error)
 }
 
 // Deps are the services the scheduler uses.
@@ -116,9 +123,9 @@ type Deps struct {
 	// Plugins is the plugin host; nil (tests of what calls no plugin):
 	// plugin calls fail as unavailable and are retried.
 	Plugins Plugins
-	// Services describes services to their provisioner (billing); nil:
-	// runs that would call a provisioner wait, retried, until it is wired.
-	Services ServiceViews
+	// Services is the services' and the catalog's owner (billing).
+	// Required.
+	Services Services
 	// Notifier tells customers about outcomes; nil = nobody is told.
 	Notifier Notifier
 	// PlanChanger applies scheduled plan changes (billing); nil: scheduling
@@ -139,8 +146,8 @@ type Service struct {
 	opts   Options
 	log    hclog.Logger
 	notify Notifier
-	// services describes services to their provisioner (Deps.Services).
-	services ServiceViews
+	// services reads services and the catalog (Deps.Services).
+	services Services
 
 	plugins     atomic.Pointer[Plugins]
 	planChanger atomic.Pointer[PlanChanger]
@@ -211,48 +218,25 @@ func (s *Service) cron(expr, tz string) (*calendar.Cron, error) {
 	return c, nil
 }
 
-// serviceRef is what the scheduler reads of a billing service and its plan.
-type serviceRef struct {
-	ID         string `bun:"id"`
-	AccountID  string `bun:"account_id"`
-	Status     string `bun:"status"`
-	Label      string `bun:"label"`
-	Options    string `bun:"options"`
-	PlanID     string `bun:"plan_id"`
-	Plugin     string `bun:"plugin"`
-	PlanName   string `bun:"plan_name"`
-	Attributes string `bun:"attributes"`
-}
-
-const serviceColumns = "s.id, s.account_id, s.status, s.label, s.options, s.plan_id, p.plugin, p.name AS plan_name, s.attributes"
+// serviceRef is what the scheduler reads of a service (billing's facts).
+type serviceRef = billing.ServiceFact
 
 // service loads one of the account's services. Errors: NotFound (naming
 // field when set, as a request field error).
 func (s *Service) service(ctx context.Context, db bun.IDB, accountID, serviceID, field string) (*serviceRef, error) {
-	ref := &serviceRef{}
-	err := db.NewRaw("SELECT "+serviceColumns+" FROM services AS s JOIN plans AS p ON p.id = s.plan_id WHERE s.id = ? AND s.account_id = ?",
-		serviceID, accountID).Scan(ctx, ref)
-	if database.IsNoRows(err) {
+	facts, err := s.services.ServiceFacts(ctx, db, []string{serviceID})
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: loading service %s: %w", serviceID, err)
+	}
+	ref, ok := facts[serviceID]
+	if !ok || ref.AccountID != accountID {
 		if field != "" {
 			return nil, apperr.Field(field, "is not a service of this account")
 		}
 		return nil, apperr.NotFoundf("no such service")
 	}
-	if err != nil {
-		return nil, fmt.Errorf("scheduler: loading service %s: %w", serviceID, err)
-	}
-	return ref, nil
+	return &ref, nil
 }
-
-// label names the service in messages (notify.ServiceName: its label,
-// else its plan's name and hostname, never its id).
-func (r *serviceRef) label() string {
-	return notify.ServiceName(r.Label, r.PlanName, notify.Hostname(r.Attributes, r.Options))
-}
-
-// errNoViews: the services' owner is not wired in (a test that calls no
-// provisioner).
-var errNoViews = errors.New("scheduler: no description of services for their provisioner is wired in")
 
 // describe fills each run's description for its provisioner (one batch
 // from the services' owner); a service gone since is described by its
@@ -300,9 +284,6 @@ func (s *Service) describeOne(ctx context.Context, serviceID string) (*pb.Servic
 }
 
 func (s *Service) views(ctx context.Context, ids []string) (map[string]billing.ProvisionerView, error) {
-	if s.services == nil {
-		return nil, errNoViews
-	}
 	views, err := s.services.ProvisionerViews(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: describing %d services: %w", len(ids), err)
