@@ -7,13 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/httpapi/apitest"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -145,31 +145,14 @@ func (s *envServer) stop(t *testing.T) int {
 	}
 }
 
-// call sends a request to the server and returns status and body.
+// call sends a request to the server and returns status and body; the
+// response is checked against the OpenAPI document (apitest).
 func (s *envServer) call(t *testing.T, method, path, token, body string) (int, []byte) {
 	t.Helper()
-	var rd io.Reader
+	var in any
 	if body != "" {
-		rd = strings.NewReader(body)
+		in = body
 	}
-	req, err := http.NewRequest(method, s.base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
+	r := apitest.New(s.base).Do(t, method, path, token, in)
+	return r.Status, r.Body
 }

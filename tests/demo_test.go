@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/ezscale/platform/core/httpapi/apitest"
 	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/tests/testbin"
 )
@@ -307,7 +308,8 @@ func (s *sandbox) fakesLog(t *testing.T) string {
 // wantProblem sends a request and checks the problem's status and code.
 func (s *sandbox) wantProblem(t *testing.T, status int, code, method, path, token string, in any) {
 	t.Helper()
-	got, body := httpJSON(t, method, s.c.base+path, token, in)
+	r := apitest.New(s.c.base).Do(t, method, path, token, in)
+	got, body := r.Status, r.Body
 	var p struct {
 		Code string `json:"code"`
 	}

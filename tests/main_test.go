@@ -2,12 +2,9 @@ package tests
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/httpapi/apitest"
 	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/tests/testbin"
 )
@@ -143,44 +141,17 @@ func serve(t testing.TB, cfgPath string, env ...string) *core {
 	return c
 }
 
-// call sends a JSON request to the core and decodes the answer into out.
+// call sends a JSON request to the core, checks the response against the
+// OpenAPI document (apitest) and decodes a successful answer into out.
 func (c *core) call(t testing.TB, method, path, token string, in, out any) int {
 	t.Helper()
-	var body io.Reader
-	if in != nil {
-		raw, err := json.Marshal(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, c.base+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode >= 300 {
-		t.Logf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	r := apitest.New(c.base).Do(t, method, path, token, in)
+	if r.Status >= 300 {
+		t.Logf("%s %s: %d %s", method, path, r.Status, r.Body)
 	} else if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: decoding %s: %v", method, path, raw, err)
-		}
+		r.Decode(t, out)
 	}
-	return resp.StatusCode
+	return r.Status
 }
 
 // processGone reports whether pid has exited (gone, or a zombie left for

@@ -133,7 +133,7 @@ func TestOpenOrdersAreBounded(t *testing.T) {
 		for i := range 3 {
 			r := a.must(t, 201, "POST", path, a.customer, map[string]any{"plan_id": plan.Slug}, "Idempotency-Key", "order-"+string(rune('a'+i)))
 			if i == 0 {
-				r.decode(t, &first)
+				r.Decode(t, &first)
 			}
 		}
 		a.must(t, 201, "POST", path, a.customer, map[string]any{"plan_id": free.Slug}, "Idempotency-Key", "order-free")

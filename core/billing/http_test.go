@@ -37,7 +37,7 @@ func TestCatalogOverHTTP(t *testing.T) {
 				Plugin *string `json:"plugin"`
 			} `json:"data"`
 		}
-		a.must(t, 200, "GET", "/api/v1/plans", "", nil).decode(t, &list)
+		a.must(t, 200, "GET", "/api/v1/plans", "", nil).Decode(t, &list)
 		if len(list.Data) != 1 || list.Data[0].Plugin != nil {
 			t.Fatalf("public listing: %+v", list)
 		}
@@ -91,7 +91,7 @@ func TestOrderOverHTTP(t *testing.T) {
 				Number int64  `json:"number"`
 			} `json:"invoice"`
 		}
-		first.decode(t, &res)
+		first.Decode(t, &res)
 		if res.Invoice.Status != "paid" {
 			t.Errorf("order invoice %s", res.Invoice.Status)
 		}
@@ -113,14 +113,14 @@ func TestOrderOverHTTP(t *testing.T) {
 			} `json:"lines"`
 		}
 		a.must(t, 200, "GET", "/api/v1/admin/invoices", a.staff, nil)
-		a.must(t, 200, "GET", "/api/v1/accounts/"+a.account+"/invoices/"+res.Invoice.ID, a.customer, nil).decode(t, &inv)
+		a.must(t, 200, "GET", "/api/v1/accounts/"+a.account+"/invoices/"+res.Invoice.ID, a.customer, nil).Decode(t, &inv)
 		if len(inv.Lines) != 1 || inv.Lines[0].Amount != 999 {
 			t.Errorf("lines %+v", inv.Lines)
 		}
 		var bal struct {
 			Amount int64 `json:"amount"`
 		}
-		a.must(t, 200, "GET", "/api/v1/accounts/"+a.account+"/credit", a.customer, nil).decode(t, &bal)
+		a.must(t, 200, "GET", "/api/v1/accounts/"+a.account+"/credit", a.customer, nil).Decode(t, &bal)
 		if bal.Amount != 0 {
 			t.Errorf("balance %d", bal.Amount)
 		}
@@ -147,7 +147,7 @@ func TestAdminOverHTTP(t *testing.T) {
 				Uses int    `json:"uses"`
 			} `json:"data"`
 		}
-		a.must(t, 200, "GET", "/api/v1/admin/coupons", a.staff, nil).decode(t, &coupons)
+		a.must(t, 200, "GET", "/api/v1/admin/coupons", a.staff, nil).Decode(t, &coupons)
 		a.must(t, 200, "PATCH", "/api/v1/admin/coupons/"+coupons.Data[0].ID, a.staff, map[string]any{"max_uses": 20})
 
 		var inv struct {
@@ -158,13 +158,13 @@ func TestAdminOverHTTP(t *testing.T) {
 			AmountDue int64  `json:"amount_due"`
 		}
 		a.must(t, 201, "POST", admin+"/invoices", a.staff, map[string]any{"lines": []map[string]any{{"description": "Setup", "quantity": 2, "unit_amount": 500}}},
-			"Idempotency-Key", "inv-1").decode(t, &inv)
+			"Idempotency-Key", "inv-1").Decode(t, &inv)
 		if inv.Total != 1190 || inv.Tax != 190 || inv.Status != "open" {
 			t.Fatalf("manual invoice %+v", inv)
 		}
 		a.must(t, 201, "POST", admin+"/credit/adjustments", a.staff, map[string]any{"amount": 2000, "description": "bank transfer"}, "Idempotency-Key", "adj-1")
 		a.must(t, 201, "POST", admin+"/credit/adjustments", a.staff, map[string]any{"amount": 2000, "description": "bank transfer"}, "Idempotency-Key", "adj-1")
-		a.must(t, 200, "GET", acct+"/invoices/"+inv.ID, a.customer, nil).decode(t, &inv)
+		a.must(t, 200, "GET", acct+"/invoices/"+inv.ID, a.customer, nil).Decode(t, &inv)
 		if inv.Status != "paid" {
 			t.Errorf("the adjustment did not pay the open invoice: %s", inv.Status)
 		}
@@ -176,11 +176,11 @@ func TestAdminOverHTTP(t *testing.T) {
 			} `json:"data"`
 			NextCursor string `json:"next_cursor"`
 		}
-		a.must(t, 200, "GET", acct+"/credit/entries?limit=1", a.customer, nil).decode(t, &entries)
+		a.must(t, 200, "GET", acct+"/credit/entries?limit=1", a.customer, nil).Decode(t, &entries)
 		if len(entries.Data) != 1 || entries.NextCursor == "" || entries.Data[0].Kind != "invoice_payment" || entries.Data[0].BalanceAfter != 810 {
 			t.Fatalf("newest entry %+v cursor %q", entries.Data, entries.NextCursor)
 		}
-		a.must(t, 200, "GET", acct+"/credit/entries?limit=5&cursor="+entries.NextCursor, a.customer, nil).decode(t, &entries)
+		a.must(t, 200, "GET", acct+"/credit/entries?limit=5&cursor="+entries.NextCursor, a.customer, nil).Decode(t, &entries)
 		if len(entries.Data) != 1 || entries.Data[0].Kind != "adjustment" || entries.Data[0].Amount != 2000 {
 			t.Errorf("second page %+v (one adjustment: the replayed key posted nothing)", entries.Data)
 		}
@@ -191,24 +191,24 @@ func TestAdminOverHTTP(t *testing.T) {
 				ID string `json:"id"`
 			} `json:"service"`
 		}
-		a.must(t, 201, "POST", acct+"/orders", a.customer, map[string]any{"plan_id": plan.ID}).decode(t, &order)
+		a.must(t, 201, "POST", acct+"/orders", a.customer, map[string]any{"plan_id": plan.ID}).Decode(t, &order)
 		tb.waitService(t, order.Service.ID, billing.StatusActive)
 		var svc struct {
 			Status      string   `json:"status"`
 			Suspensions []string `json:"suspensions"`
 		}
-		a.must(t, 200, "POST", "/api/v1/admin/services/"+order.Service.ID+"/suspend", a.staff, map[string]any{"note": "abuse report"}).decode(t, &svc)
+		a.must(t, 200, "POST", "/api/v1/admin/services/"+order.Service.ID+"/suspend", a.staff, map[string]any{"note": "abuse report"}).Decode(t, &svc)
 		if svc.Status != "suspended" || len(svc.Suspensions) != 1 || svc.Suspensions[0] != "admin" {
 			t.Errorf("after suspend: %+v", svc)
 		}
-		a.must(t, 200, "POST", "/api/v1/admin/services/"+order.Service.ID+"/unsuspend", a.staff, map[string]any{"reason": "admin"}).decode(t, &svc)
+		a.must(t, 200, "POST", "/api/v1/admin/services/"+order.Service.ID+"/unsuspend", a.staff, map[string]any{"reason": "admin"}).Decode(t, &svc)
 		if svc.Status != "active" {
 			t.Errorf("after unsuspend: %+v", svc)
 		}
 		var run struct {
 			ID string `json:"id"`
 		}
-		a.must(t, 202, "POST", "/api/v1/admin/billing/runs", a.staff, map[string]any{"steps": []string{"generate"}}, "Idempotency-Key", "run-1").decode(t, &run)
+		a.must(t, 202, "POST", "/api/v1/admin/billing/runs", a.staff, map[string]any{"steps": []string{"generate"}}, "Idempotency-Key", "run-1").Decode(t, &run)
 		a.must(t, 400, "POST", "/api/v1/admin/billing/runs", a.staff, map[string]any{"steps": []string{"everything"}})
 		testkit.WaitFor(t, "the run's step", func() bool {
 			var got struct {
@@ -216,7 +216,7 @@ func TestAdminOverHTTP(t *testing.T) {
 					Status string `json:"status"`
 				} `json:"steps"`
 			}
-			a.must(t, 200, "GET", "/api/v1/admin/billing/runs/"+run.ID, a.staff, nil).decode(t, &got)
+			a.must(t, 200, "GET", "/api/v1/admin/billing/runs/"+run.ID, a.staff, nil).Decode(t, &got)
 			return len(got.Steps) == 1 && got.Steps[0].Status == "succeeded"
 		})
 		a.must(t, 403, "GET", "/api/v1/admin/billing/runs", a.customer, nil)
@@ -244,14 +244,14 @@ func TestOrderOptionsRefusedOverHTTP(t *testing.T) {
 		a.must(t, 422, "POST", "/api/v1/admin/plans", a.staff, map[string]any{
 			"slug": "vps-2", "name": "VPS 2", "service_type": "vps", "currency": "USD", "monthly_price": 999, "plugin": "testprov",
 			"plugin_options": map[string]string{"extra_ipv4": "16"},
-		}).decode(t, &problem)
+		}).Decode(t, &problem)
 		if problem.Code != "option_refused" || len(problem.Errors) != 1 || problem.Errors[0].Field != "plugin_options.extra_ipv4" {
 			t.Errorf("plan with an out-of-range option: %+v", problem)
 		}
 		var plan struct {
 			OrderOptions map[string][]string `json:"order_options"`
 		}
-		a.must(t, 200, "GET", "/api/v1/plans/vps-1", "", nil).decode(t, &plan)
+		a.must(t, 200, "GET", "/api/v1/plans/vps-1", "", nil).Decode(t, &plan)
 		if diff := cmp.Diff(map[string][]string{"hostname": {}}, plan.OrderOptions); diff != "" {
 			t.Errorf("public plan's order_options (-want +got):\n%s", diff)
 		}
@@ -259,7 +259,7 @@ func TestOrderOptionsRefusedOverHTTP(t *testing.T) {
 		tb.credit(t, a.account, 5000)
 		a.must(t, 422, "POST", "/api/v1/accounts/"+a.account+"/orders", a.customer, map[string]any{
 			"plan_id": "vps-1", "options": map[string]string{"hostname": "web1", "size": "64", "docker_image": "attacker/miner"},
-		}).decode(t, &problem)
+		}).Decode(t, &problem)
 		var fields []string
 		for _, e := range problem.Errors {
 			fields = append(fields, e.Field)

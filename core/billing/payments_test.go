@@ -70,7 +70,7 @@ func TestCardPaymentsThroughStripe(t *testing.T) {
 			Default bool   `json:"default"`
 		}
 		a.must(t, 201, "POST", "/api/v1/accounts/"+a.account+"/payment-methods", a.customer, map[string]any{"token": "pm_card_visa"},
-			"Idempotency-Key", "attach-1").decode(t, &pm)
+			"Idempotency-Key", "attach-1").Decode(t, &pm)
 		if !pm.Default {
 			t.Error("the first payment method is not the default")
 		}
@@ -144,11 +144,11 @@ func TestCardPaymentsThroughStripe(t *testing.T) {
 			Status string `json:"status"`
 		}
 		a.must(t, 401, "POST", hook, "", body, "Stripe-Signature", "t=1,v1=deadbeef")
-		a.must(t, 200, "POST", hook, "", body, "Stripe-Signature", sign(body)).decode(t, &out)
+		a.must(t, 200, "POST", hook, "", body, "Stripe-Signature", sign(body)).Decode(t, &out)
 		if out.Status != "applied" {
 			t.Errorf("first delivery: %s", out.Status)
 		}
-		a.must(t, 200, "POST", hook, "", body, "Stripe-Signature", sign(body)).decode(t, &out)
+		a.must(t, 200, "POST", hook, "", body, "Stripe-Signature", sign(body)).Decode(t, &out)
 		if out.Status != "duplicate" {
 			t.Errorf("second delivery: %s", out.Status)
 		}
@@ -217,7 +217,7 @@ func TestTopUpsWithOneKeyCreditOnce(t *testing.T) {
 			Status string `json:"status"`
 		}
 		a.must(t, 202, "POST", "/api/v1/admin/accounts/"+a.account+"/credit/refunds", a.staff,
-			map[string]any{"payment_id": pays[0].ID, "amount": 2000, "reason": "requested_by_customer"}, "Idempotency-Key", "refund-1").decode(t, &ref)
+			map[string]any{"payment_id": pays[0].ID, "amount": 2000, "reason": "requested_by_customer"}, "Idempotency-Key", "refund-1").Decode(t, &ref)
 		a.must(t, 422, "POST", "/api/v1/admin/accounts/"+a.account+"/credit/refunds", a.staff,
 			map[string]any{"payment_id": pays[0].ID, "amount": 3001}, "Idempotency-Key", "refund-2")
 		testkit.WaitFor(t, "the refund to succeed", func() bool {
@@ -257,7 +257,7 @@ func TestAutoTopUp(t *testing.T) {
 		var pm struct {
 			ID string `json:"id"`
 		}
-		a.must(t, 201, "POST", "/api/v1/accounts/"+b+"/payment-methods", bToken, map[string]any{"token": "pm_card_chargeDeclined"}).decode(t, &pm)
+		a.must(t, 201, "POST", "/api/v1/accounts/"+b+"/payment-methods", bToken, map[string]any{"token": "pm_card_chargeDeclined"}).Decode(t, &pm)
 		a.must(t, 200, "PUT", "/api/v1/accounts/"+b+"/credit/auto-top-up", bToken,
 			map[string]any{"enabled": true, "threshold": 1000, "amount": 2000, "max_failures": 2, "payment_method_id": pm.ID})
 		testkit.WaitFor(t, "the first failed attempt", func() bool {

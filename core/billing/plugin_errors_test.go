@@ -141,7 +141,7 @@ func TestPaymentPluginErrorsAnswerByKind(t *testing.T) {
 			var problem struct {
 				Code string `json:"code"`
 			}
-			res.decode(t, &problem)
+			res.Decode(t, &problem)
 			if diff := cmp.Diff(tc.want, answer{res.Status, problem.Code, res.Header.Get("Retry-After")}); diff != "" {
 				t.Errorf("%s failing with %v (-want +got):\n%s", tc.call, tc.err, diff)
 			}

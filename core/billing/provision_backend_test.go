@@ -287,7 +287,7 @@ func TestFailedBackendSuspendIsVisibleAndRetried(t *testing.T) {
 			BackendState string `json:"backend_state"`
 			LastError    string `json:"last_error"`
 		}
-		a.must(t, 200, "GET", "/api/v1/admin/services/"+id, a.staff, nil).decode(t, &view)
+		a.must(t, 200, "GET", "/api/v1/admin/services/"+id, a.staff, nil).Decode(t, &view)
 		if view.Status != "suspended" || view.BackendState != "active" || !strings.Contains(view.LastError, "suspend") {
 			t.Errorf("after the failed suspend the API shows %+v; want suspended, backend_state active and the failure", view)
 		}
@@ -348,7 +348,7 @@ func TestUnsuspendNamesTheSuspension(t *testing.T) {
 			} `json:"errors"`
 		}
 		for _, body := range []map[string]any{{}, {"reason": "admin"}} {
-			a.must(t, 422, "POST", path+"/unsuspend", a.staff, body).decode(t, &problem)
+			a.must(t, 422, "POST", path+"/unsuspend", a.staff, body).Decode(t, &problem)
 			if len(problem.Errors) != 1 || problem.Errors[0].Field != "reason" || !strings.Contains(problem.Errors[0].Message, "abuse") {
 				t.Errorf("unsuspend %v: %+v", body, problem)
 			}
@@ -358,16 +358,16 @@ func TestUnsuspendNamesTheSuspension(t *testing.T) {
 			Suspensions  []string `json:"suspensions"`
 			BackendState string   `json:"backend_state"`
 		}
-		a.must(t, 200, "GET", path, a.staff, nil).decode(t, &svc)
+		a.must(t, 200, "GET", path, a.staff, nil).Decode(t, &svc)
 		if svc.Status != "suspended" || len(svc.Suspensions) != 1 {
 			t.Errorf("after the refusals: %+v", svc)
 		}
 		testkit.WaitFor(t, "the backend to suspend", func() bool { return tb.service(t, id).BackendState == "suspended" })
-		a.must(t, 200, "GET", path, a.staff, nil).decode(t, &svc)
+		a.must(t, 200, "GET", path, a.staff, nil).Decode(t, &svc)
 		if svc.BackendState != "suspended" {
 			t.Errorf("backend_state %q, want suspended", svc.BackendState)
 		}
-		a.must(t, 200, "POST", path+"/unsuspend", a.staff, map[string]any{"reason": "abuse"}).decode(t, &svc)
+		a.must(t, 200, "POST", path+"/unsuspend", a.staff, map[string]any{"reason": "abuse"}).Decode(t, &svc)
 		if svc.Status != "active" || len(svc.Suspensions) != 0 {
 			t.Errorf("after lifting abuse: %+v", svc)
 		}

@@ -320,7 +320,7 @@ func TestServiceAddonsOverHTTP(t *testing.T) {
 			Prorated int64 `json:"prorated"`
 			DaysLeft int   `json:"days_left"`
 		}
-		first.decode(t, &res)
+		first.Decode(t, &res)
 		if res.Service.ID != svc.ID || res.Invoice.Reason != "upgrade" || res.Invoice.Total != 517 || res.Prorated != 517 || res.DaysLeft != 15 ||
 			len(res.Addons) != 1 || res.Addons[0].Quantity != 1 {
 			t.Errorf("response %+v", res)
@@ -353,7 +353,7 @@ func TestServiceAddonsOverHTTP(t *testing.T) {
 			} `json:"data"`
 		}
 		a.must(t, 200, "POST", path+"/"+ip.ID+"/remove", a.customer, map[string]any{}, "Idempotency-Key", "addon-7")
-		a.must(t, 200, "GET", path, a.customer, nil).decode(t, &list)
+		a.must(t, 200, "GET", path, a.customer, nil).Decode(t, &list)
 		if len(list.Data) != 1 || list.Data[0].Quantity != 1 || list.Data[0].NextQuantity != 0 {
 			t.Errorf("after the removal: %+v", list)
 		}
@@ -372,6 +372,6 @@ func problemOf(t testing.TB, r response) (p struct {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
 		t.Errorf("content type %q", ct)
 	}
-	r.decode(t, &p)
+	r.Decode(t, &p)
 	return p
 }

@@ -2,17 +2,13 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
@@ -21,6 +17,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/httpapi"
+	"github.com/ezscale/platform/core/httpapi/apitest"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
@@ -33,7 +30,6 @@ type budgetBundle struct {
 	db       *database.DB
 	accounts *accounts.Service
 	server   *httptest.Server
-	doc      *openapi3.T
 }
 
 func setupBudget(t *testing.T, db *database.DB) *budgetBundle {
@@ -60,11 +56,7 @@ func setupBudget(t *testing.T, db *database.DB) *budgetBundle {
 	srv := httpapi.New(httpapi.Deps{DB: db, Accounts: acc, Limiter: limiter}, httpapi.Options{}, &httpapi.BudgetAPI{Budgets: svc})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	doc, _, err := httpapi.OpenAPI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &budgetBundle{db: db, accounts: acc, server: ts, doc: doc}
+	return &budgetBundle{db: db, accounts: acc, server: ts}
 }
 
 type budgetUser struct {
@@ -87,66 +79,18 @@ func (b *budgetBundle) signup(t *testing.T) budgetUser {
 }
 
 // call makes a request, checks the answer against the OpenAPI document
-// (route template tmpl) and decodes it into out.
-func (b *budgetBundle) call(t *testing.T, token, method, tmpl, path, body string, out any) int {
+// (apitest) and decodes it into out.
+func (b *budgetBundle) call(t *testing.T, token, method, path, body string, out any) int {
 	t.Helper()
-	var r io.Reader
+	var in any
 	if body != "" {
-		r = strings.NewReader(body)
+		in = body
 	}
-	req, err := http.NewRequest(method, b.server.URL+path, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	b.conforms(t, method, tmpl, resp, raw)
+	r := apitest.New(b.server.URL).Do(t, method, path, token, in)
 	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: decoding %s: %v", method, path, raw, err)
-		}
+		r.Decode(t, out)
 	}
-	return resp.StatusCode
-}
-
-// conforms checks that the response is documented and its body matches
-// the documented schema.
-func (b *budgetBundle) conforms(t *testing.T, method, tmpl string, resp *http.Response, raw []byte) {
-	t.Helper()
-	item := b.doc.Paths.Find(tmpl)
-	if item == nil || item.GetOperation(method) == nil {
-		t.Fatalf("%s %s is not documented", method, tmpl)
-	}
-	ref := item.GetOperation(method).Responses.Status(resp.StatusCode)
-	if ref == nil {
-		ref = item.GetOperation(method).Responses.Default()
-	}
-	if ref == nil || ref.Value == nil {
-		t.Fatalf("%s %s: status %d is not documented", method, tmpl, resp.StatusCode)
-	}
-	if len(raw) == 0 {
-		return
-	}
-	ct := strings.Split(resp.Header.Get("Content-Type"), ";")[0]
-	mt := ref.Value.Content.Get(ct)
-	if mt == nil || mt.Schema == nil {
-		t.Fatalf("%s %s: %d %s is not documented", method, tmpl, resp.StatusCode, ct)
-	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
-	if err := mt.Schema.Value.VisitJSON(v); err != nil {
-		t.Errorf("%s %s: %d body does not match its schema: %v\n%s", method, tmpl, resp.StatusCode, err, raw)
-	}
+	return r.Status
 }
 
 type problem struct {
@@ -158,17 +102,16 @@ func TestBudgetAPI(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		b := setupBudget(t, db)
-		const tmpl = "/api/v1/accounts/{account_id}/budget"
 		owner := b.signup(t)
 		path := "/api/v1/accounts/" + owner.AccountID + "/budget"
 
 		var p problem
-		if code := b.call(t, owner.Token, "GET", tmpl, path, "", &p); code != http.StatusNotFound {
+		if code := b.call(t, owner.Token, "GET", path, "", &p); code != http.StatusNotFound {
 			t.Fatalf("GET before any budget: %d, want 404", code)
 		}
 
 		var st budget.Status
-		code := b.call(t, owner.Token, "PUT", tmpl, path,
+		code := b.call(t, owner.Token, "PUT", path,
 			`{"monthly_limit": 5000, "currency": "EUR", "hard_stop": true, "reset_day": 15, "stop_rule": "spend_percent >= 100 && service_type != \"dedicated\""}`, &st)
 		if code != http.StatusOK {
 			t.Fatalf("PUT: %d", code)
@@ -177,13 +120,13 @@ func TestBudgetAPI(t *testing.T) {
 			fmt.Sprint(st.Budget.Thresholds) != "[50 75 90]" || st.Period.Start.Day() != 15 {
 			t.Errorf("PUT answered %+v", st)
 		}
-		if code := b.call(t, owner.Token, "GET", tmpl, path, "", &st); code != http.StatusOK || st.Budget.Currency != "EUR" {
+		if code := b.call(t, owner.Token, "GET", path, "", &st); code != http.StatusOK || st.Budget.Currency != "EUR" {
 			t.Errorf("GET: %d %+v", code, st.Budget)
 		}
 
 		// A bad rule: 400 with its position.
 		p = problem{}
-		code = b.call(t, owner.Token, "PUT", tmpl, path, `{"monthly_limit": 5000, "alert_rule": "spend_percent >= \"80\""}`, &p)
+		code = b.call(t, owner.Token, "PUT", path, `{"monthly_limit": 5000, "alert_rule": "spend_percent >= \"80\""}`, &p)
 		if code != http.StatusBadRequest || len(p.Errors) != 1 {
 			t.Fatalf("bad rule: %d %+v", code, p)
 		}
@@ -191,16 +134,16 @@ func TestBudgetAPI(t *testing.T) {
 			t.Errorf("bad rule error = %+v, want alert_rule at 1:15 with a snippet", e)
 		}
 		// Unknown fields are refused (no mass assignment).
-		if code := b.call(t, owner.Token, "PUT", tmpl, path, `{"monthly_limit": 5000, "rule_error": "x"}`, nil); code != http.StatusBadRequest {
+		if code := b.call(t, owner.Token, "PUT", path, `{"monthly_limit": 5000, "rule_error": "x"}`, nil); code != http.StatusBadRequest {
 			t.Errorf("unknown field: %d, want 400", code)
 		}
 
 		// Another account's budget is 404, never 403.
 		stranger := b.signup(t)
-		if code := b.call(t, stranger.Token, "GET", tmpl, path, "", nil); code != http.StatusNotFound {
+		if code := b.call(t, stranger.Token, "GET", path, "", nil); code != http.StatusNotFound {
 			t.Errorf("stranger GET: %d, want 404", code)
 		}
-		if code := b.call(t, stranger.Token, "PUT", tmpl, path, `{"monthly_limit": 1}`, nil); code != http.StatusNotFound {
+		if code := b.call(t, stranger.Token, "PUT", path, `{"monthly_limit": 1}`, nil); code != http.StatusNotFound {
 			t.Errorf("stranger PUT: %d, want 404", code)
 		}
 		// A technical member reads but cannot change it.
@@ -209,35 +152,34 @@ func TestBudgetAPI(t *testing.T) {
 			owner.AccountID, tech.ID, time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
-		if code := b.call(t, tech.Token, "GET", tmpl, path, "", nil); code != http.StatusOK {
+		if code := b.call(t, tech.Token, "GET", path, "", nil); code != http.StatusOK {
 			t.Errorf("technical GET: %d, want 200", code)
 		}
-		if code := b.call(t, tech.Token, "DELETE", tmpl, path, "", nil); code != http.StatusForbidden {
+		if code := b.call(t, tech.Token, "DELETE", path, "", nil); code != http.StatusForbidden {
 			t.Errorf("technical DELETE: %d, want 403", code)
 		}
 
 		// Exclusions: the account's own services only.
-		const xtmpl = "/api/v1/accounts/{account_id}/budget/exclusions/{service_id}"
 		mine := createService(t, db, owner.AccountID)
 		theirs := createService(t, db, stranger.AccountID)
-		if code := b.call(t, owner.Token, "PUT", xtmpl, path+"/exclusions/"+mine, "", nil); code != http.StatusNoContent {
+		if code := b.call(t, owner.Token, "PUT", path+"/exclusions/"+mine, "", nil); code != http.StatusNoContent {
 			t.Errorf("exclude: %d", code)
 		}
-		if code := b.call(t, owner.Token, "PUT", xtmpl, path+"/exclusions/"+theirs, "", nil); code != http.StatusNotFound {
+		if code := b.call(t, owner.Token, "PUT", path+"/exclusions/"+theirs, "", nil); code != http.StatusNotFound {
 			t.Errorf("exclude another account's service: %d, want 404", code)
 		}
-		b.call(t, owner.Token, "GET", tmpl, path, "", &st)
+		b.call(t, owner.Token, "GET", path, "", &st)
 		if fmt.Sprint(st.Excluded) != "["+mine+"]" {
 			t.Errorf("excluded = %v", st.Excluded)
 		}
-		if code := b.call(t, owner.Token, "DELETE", xtmpl, path+"/exclusions/"+mine, "", nil); code != http.StatusNoContent {
+		if code := b.call(t, owner.Token, "DELETE", path+"/exclusions/"+mine, "", nil); code != http.StatusNoContent {
 			t.Errorf("include: %d", code)
 		}
 
-		if code := b.call(t, owner.Token, "DELETE", tmpl, path, "", nil); code != http.StatusNoContent {
+		if code := b.call(t, owner.Token, "DELETE", path, "", nil); code != http.StatusNoContent {
 			t.Errorf("DELETE: %d", code)
 		}
-		if code := b.call(t, owner.Token, "GET", tmpl, path, "", nil); code != http.StatusNotFound {
+		if code := b.call(t, owner.Token, "GET", path, "", nil); code != http.StatusNotFound {
 			t.Errorf("GET after DELETE: %d, want 404", code)
 		}
 	})

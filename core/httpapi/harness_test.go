@@ -22,6 +22,7 @@ import (
 	"github.com/ezscale/platform/core/app"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
+	"github.com/ezscale/platform/core/httpapi/apitest"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/testkit"
 )
@@ -88,7 +89,7 @@ type apiClient struct {
 
 func newClient(t testing.TB, base string) *apiClient {
 	return &apiClient{t: t, base: base, http: &http.Client{
-		Transport: &validatingTransport{t: t, base: http.DefaultTransport},
+		Transport: &apitest.Transport{T: t, Base: http.DefaultTransport},
 		Timeout:   2 * time.Minute,
 	}}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/httpapi"
+	"github.com/ezscale/platform/core/httpapi/apitest"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
@@ -91,31 +92,23 @@ func (b *testBundle) notifyUser(t *testing.T, userID, service string) {
 	}
 }
 
-// call makes an API request and decodes a JSON answer into out.
+// call makes an API request, checks the answer against the OpenAPI
+// document (apitest) and decodes a successful JSON answer into out.
 func (b *testBundle) call(t *testing.T, token, method, path string, body io.Reader, out any) int {
 	t.Helper()
-	req, err := http.NewRequest(method, b.server.URL+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
+	var in any
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: decoding %s: %v", method, path, raw, err)
+		raw, err := io.ReadAll(body)
+		if err != nil {
+			t.Fatal(err)
 		}
+		in = raw
 	}
-	return resp.StatusCode
+	r := apitest.New(b.server.URL).Do(t, method, path, token, in)
+	if out != nil && r.Status < 300 {
+		r.Decode(t, out)
+	}
+	return r.Status
 }
 
 type sseEvent struct {

@@ -1,25 +1,17 @@
 package provisioning_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
-
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/httpapi"
+	"github.com/ezscale/platform/core/httpapi/apitest"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/ratelimit"
 )
@@ -28,7 +20,7 @@ import (
 // activity wired as in core/app), with a staff admin logged in.
 type api struct {
 	srv    *httptest.Server
-	router routers.Router
+	client *apitest.Client
 	tb     *testBundle
 	staff  string
 }
@@ -38,18 +30,11 @@ func (tb *testBundle) api(t testing.TB) *api {
 	limiter := ratelimit.New(tb.db)
 	s := httpapi.New(httpapi.Deps{DB: tb.db, Accounts: tb.accounts, Limiter: limiter, ServiceActivity: tb.p.RecordActivity}, httpapi.Options{},
 		&httpapi.BillingAPI{Billing: tb.b}, &httpapi.ProvisioningAPI{Provisioning: tb.p, ActionLimit: &ratelimit.Rule{Limit: 1000, Window: time.Minute}})
-	doc, _, err := httpapi.OpenAPI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &api{srv: httptest.NewServer(s.Handler()), router: router, tb: tb}
+	a := &api{srv: httptest.NewServer(s.Handler()), tb: tb}
 	t.Cleanup(a.srv.Close)
+	a.client = apitest.New(a.srv.URL)
 	email := fmt.Sprintf("staff-%x@example.com", rand.Uint64())
-	if _, err = tb.accounts.CreateStaff(tb.ctx, email, "correct horse battery staple", accounts.StaffAdmin); err != nil {
+	if _, err := tb.accounts.CreateStaff(tb.ctx, email, "correct horse battery staple", accounts.StaffAdmin); err != nil {
 		t.Fatal(err)
 	}
 	a.staff = a.login(t, email)
@@ -65,70 +50,14 @@ func (a *api) login(t testing.TB, email string) string {
 	return sess.Token
 }
 
-type response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-func (r response) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		t.Fatalf("decoding %s: %v", r.Body, err)
-	}
-}
+// response is a read response, validated against the OpenAPI document.
+type response = apitest.Response
 
 // must sends a request (JSON body), checks the status and that the
 // response matches the OpenAPI document.
 func (a *api) must(t testing.TB, want int, method, path, token string, body any, headers ...string) response {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		enc, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(enc)
-	}
-	req, err := http.NewRequest(method, a.srv.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := a.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	route, params, err := a.router.FindRoute(req)
-	if err != nil {
-		t.Errorf("%s %s is not in the OpenAPI document: %v", method, path, err)
-	} else {
-		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
-			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
-		check := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
-			Options: &openapi3filter.Options{IncludeResponseStatus: true}}
-		check.SetBodyBytes(out)
-		if err := openapi3filter.ValidateResponse(context.Background(), check); err != nil {
-			t.Errorf("%s %s → %d does not match the OpenAPI document: %v\n%s", method, path, resp.StatusCode, err, out)
-		}
-	}
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, out, want)
-	}
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: out}
+	return a.client.Must(t, want, method, path, token, body, headers...)
 }
 
 // TestProvisioningOverHTTP: power, SSO login, usage and free-tier status
@@ -155,7 +84,7 @@ func TestProvisioningOverHTTP(t *testing.T) {
 			} `json:"service"`
 		}
 		acct := "/api/v1/accounts/" + c.AccountID
-		a.must(t, 201, "POST", acct+"/orders", token, map[string]any{"plan_id": free.Slug}, "Idempotency-Key", "o-1").decode(t, &order)
+		a.must(t, 201, "POST", acct+"/orders", token, map[string]any{"plan_id": free.Slug}, "Idempotency-Key", "o-1").Decode(t, &order)
 		if order.Service.Environment != "development" {
 			t.Errorf("ordered a free-tier service in %q", order.Service.Environment)
 		}
@@ -164,7 +93,7 @@ func TestProvisioningOverHTTP(t *testing.T) {
 		a.must(t, 422, "POST", acct+"/orders", token, map[string]any{"plan_id": free.Slug})
 
 		var power provisioning.PowerResult
-		a.must(t, 200, "POST", svc+"/power", token, map[string]any{"action": "restart"}, "Idempotency-Key", "p-1").decode(t, &power)
+		a.must(t, 200, "POST", svc+"/power", token, map[string]any{"action": "restart"}, "Idempotency-Key", "p-1").Decode(t, &power)
 		if power.Action != "restart" {
 			t.Errorf("power %+v", power)
 		}
@@ -179,7 +108,7 @@ func TestProvisioningOverHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 		var usage httpapi.List[provisioning.UsageSample]
-		a.must(t, 200, "GET", svc+"/usage", token, nil).decode(t, &usage)
+		a.must(t, 200, "GET", svc+"/usage", token, nil).Decode(t, &usage)
 		if len(usage.Data) != 1 || usage.Data[0].CPUCentipercent != 1235 {
 			t.Errorf("usage %+v", usage)
 		}

@@ -32,7 +32,7 @@ func TestLoginURLWhileStartingIs503(t *testing.T) {
 		var problem struct {
 			Code string `json:"code"`
 		}
-		res.decode(t, &problem)
+		res.Decode(t, &problem)
 		if got := res.Header.Get("Retry-After"); got != "12" || problem.Code == "" {
 			t.Errorf("Retry-After %q, problem %+v; want 12 and a problem code", got, problem)
 		}

@@ -51,7 +51,7 @@ func TestPowerAnswersPluginErrorsByKind(t *testing.T) {
 				Code   string `json:"code"`
 				Detail string `json:"detail"`
 			}
-			res.decode(t, &problem)
+			res.Decode(t, &problem)
 			got := answer{res.Status, problem.Code, res.Header.Get("Retry-After")}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("%v (-want +got):\n%s", tc.err, diff)
