@@ -1,11 +1,8 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -18,6 +15,7 @@ import (
 	"github.com/ezscale/platform/core/app"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/httpapi/apitest"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/tests/smtptest"
@@ -98,46 +96,19 @@ func eachDialect(t *testing.T, f func(t *testing.T, d database.Dialect)) {
 	}
 }
 
-// call sends a JSON request and decodes a JSON answer into out (when not
-// nil); it returns the status.
+// call sends a JSON request, checks the answer against the OpenAPI
+// document (apitest) and decodes a successful JSON answer into out (when
+// not nil); it returns the status.
 func (b *testBundle) call(t *testing.T, method, path, token string, in, out any) int {
 	t.Helper()
-	var body io.Reader
-	if in != nil {
-		raw, err := json.Marshal(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = bytes.NewReader(raw)
+	r := apitest.New(b.base).Do(t, method, path, token, in)
+	if out != nil && r.Status < 300 {
+		r.Decode(t, out)
 	}
-	req, err := http.NewRequest(method, b.base+path, body)
-	if err != nil {
-		t.Fatal(err)
+	if r.Status >= 300 && out != nil {
+		t.Logf("%s %s: %d %s", method, path, r.Status, r.Body)
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: decoding %s: %v", method, path, raw, err)
-		}
-	}
-	if resp.StatusCode >= 300 && out != nil {
-		t.Logf("%s %s: %d %s", method, path, resp.StatusCode, raw)
-	}
-	return resp.StatusCode
+	return r.Status
 }
 
 func (b *testBundle) login(t *testing.T, email, password string) string {
