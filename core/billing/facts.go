@@ -6,21 +6,64 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 )
 
 // ServiceFact is what another domain reads of a service to act on it (the
-// scheduler's tasks, plan changes and auto-recovery): whose it is, its
-// status, its plan and provisioner, and the name customers know it by.
+// scheduler's tasks, plan changes and auto-recovery; budget caps' rules
+// and hard stop): whose it is, its status, what it is and costs, its plan
+// and provisioner, and the name customers know it by.
 type ServiceFact struct {
 	ID        string
 	AccountID string
 	Status    string
-	PlanID    string
+	// Label is the customer's own label ("" when none).
+	Label string
+	// ServiceType is the plan's type (vps, dedicated, game, …).
+	ServiceType string
+	PlanID      string
+	PlanSlug    string
+	// Cycle and Price are what the service renews at (minor units of the
+	// account's currency).
+	Cycle string
+	Price int64
 	// Plugin is the plan's provisioner.
 	Plugin string
 	// Name is what notices call the service (notify.ServiceName).
 	Name string
+}
+
+// factRow is a ServiceFact as it is read.
+type factRow struct {
+	ID          string `bun:"id"`
+	AccountID   string `bun:"account_id"`
+	Status      string `bun:"status"`
+	Label       string `bun:"label"`
+	Options     string `bun:"options"`
+	Attributes  string `bun:"attributes"`
+	Cycle       string `bun:"cycle"`
+	Price       int64  `bun:"price"`
+	PlanID      string `bun:"plan_id"`
+	PlanSlug    string `bun:"plan_slug"`
+	PlanName    string `bun:"plan_name"`
+	ServiceType string `bun:"service_type"`
+	Plugin      string `bun:"plugin"`
+}
+
+func (r factRow) fact() ServiceFact {
+	return ServiceFact{
+		ID: r.ID, AccountID: r.AccountID, Status: r.Status, Label: r.Label, ServiceType: r.ServiceType,
+		PlanID: r.PlanID, PlanSlug: r.PlanSlug, Cycle: r.Cycle, Price: r.Price, Plugin: r.Plugin,
+		Name: notify.ServiceName(r.Label, r.PlanName, notify.Hostname(r.Attributes, r.Options)),
+	}
+}
+
+func factQuery(db bun.IDB) *bun.SelectQuery {
+	return db.NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
+		ColumnExpr("s.id, s.account_id, s.status, s.label, s.options, s.attributes, s.cycle, s.price, s.plan_id").
+		ColumnExpr("p.slug AS plan_slug, p.name AS plan_name, p.service_type, p.plugin")
 }
 
 // factChunk bounds the ids of one ServiceFacts query, well under both
@@ -34,29 +77,72 @@ func (b *Billing) ServiceFacts(ctx context.Context, db bun.IDB, ids []string) (m
 	out := make(map[string]ServiceFact, len(ids))
 	for start := 0; start < len(ids); start += factChunk {
 		chunk := ids[start:min(start+factChunk, len(ids))]
-		var rows []struct {
-			ID         string `bun:"id"`
-			AccountID  string `bun:"account_id"`
-			Status     string `bun:"status"`
-			Label      string `bun:"label"`
-			Options    string `bun:"options"`
-			Attributes string `bun:"attributes"`
-			PlanID     string `bun:"plan_id"`
-			Plugin     string `bun:"plugin"`
-			PlanName   string `bun:"plan_name"`
-		}
-		err := db.NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
-			ColumnExpr("s.id, s.account_id, s.status, s.label, s.options, s.attributes, s.plan_id, p.plugin, p.name AS plan_name").
-			Where("s.id IN (?)", bun.List(chunk)).Scan(ctx, &rows)
+		var rows []factRow
+		err := factQuery(db).Where("s.id IN (?)", bun.List(chunk)).Scan(ctx, &rows)
 		if err != nil {
 			return nil, fmt.Errorf("billing: loading %d services: %w", len(chunk), err)
 		}
 		for _, r := range rows {
-			out[r.ID] = ServiceFact{
-				ID: r.ID, AccountID: r.AccountID, Status: r.Status, PlanID: r.PlanID, Plugin: r.Plugin,
-				Name: notify.ServiceName(r.Label, r.PlanName, notify.Hostname(r.Attributes, r.Options)),
-			}
+			out[r.ID] = r.fact()
 		}
 	}
 	return out, nil
+}
+
+// AccountServiceFacts returns the facts of the account's services in the
+// given statuses (every status when none is given), in id order, as db sees
+// them.
+func (b *Billing) AccountServiceFacts(ctx context.Context, db bun.IDB, accountID string, statuses ...string) ([]ServiceFact, error) {
+	var rows []factRow
+	q := factQuery(db).Where("s.account_id = ?", accountID).OrderExpr("s.id")
+	if len(statuses) > 0 {
+		q = q.Where("s.status IN (?)", bun.List(statuses))
+	}
+	if err := q.Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("billing: loading services of %s: %w", accountID, err)
+	}
+	out := make([]ServiceFact, len(rows))
+	for i, r := range rows {
+		out[i] = r.fact()
+	}
+	return out, nil
+}
+
+// SuspendedFor lists, in id order, the account's services with a
+// suspension for reason in force, as db sees them.
+func (b *Billing) SuspendedFor(ctx context.Context, db bun.IDB, accountID, reason string) ([]string, error) {
+	ids := []string{}
+	err := db.NewSelect().TableExpr("service_suspensions AS ss").Join("JOIN services AS s ON s.id = ss.service_id").
+		ColumnExpr("s.id").Where("s.account_id = ?", accountID).Where("ss.reason = ?", reason).Where("ss.lifted_at IS NULL").
+		OrderExpr("s.id").Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("billing: loading %s suspensions of %s: %w", reason, accountID, err)
+	}
+	return ids, nil
+}
+
+// AccountCurrency is the account's currency as db sees it: its credit
+// balance's, else its billing profile's; "" when it has neither.
+func (b *Billing) AccountCurrency(ctx context.Context, db bun.IDB, accountID string) (money.Currency, error) {
+	cur, err := b.ledger.Currency(ctx, db, accountID)
+	if err != nil || cur != "" {
+		return cur, err
+	}
+	var profile string
+	err = db.NewSelect().Model((*Profile)(nil)).Column("currency").Where("account_id = ?", accountID).Scan(ctx, &profile)
+	if err != nil && !database.IsNoRows(err) {
+		return "", fmt.Errorf("billing: reading the currency of %s: %w", accountID, err)
+	}
+	return money.Currency(profile), nil
+}
+
+// TopUpIsAutomatic reports whether the top-up is one auto top-up made (not
+// the customer choosing to pay), as db sees it; false for an unknown id.
+func (b *Billing) TopUpIsAutomatic(ctx context.Context, db bun.IDB, topUpID string) (bool, error) {
+	var source string
+	err := db.NewSelect().Model((*TopUp)(nil)).Column("source").Where("id = ?", topUpID).Scan(ctx, &source)
+	if err != nil && !database.IsNoRows(err) {
+		return false, fmt.Errorf("billing: loading top-up %s: %w", topUpID, err)
+	}
+	return source == TopUpAuto, nil
 }

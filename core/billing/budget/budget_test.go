@@ -30,7 +30,7 @@ import (
 )
 
 // Billing's service lifecycle is what suspends and lifts services.
-var _ budget.Suspender = (*billing.Billing)(nil)
+var _ budget.Services = (*billing.Billing)(nil)
 
 type testBundle struct {
 	ctx     context.Context

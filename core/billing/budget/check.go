@@ -3,6 +3,7 @@ package budget
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,19 +38,19 @@ type Result struct {
 
 // candidate is a service the hard stop may decide.
 type candidate struct {
-	ID         string `bun:"id"`
-	Status     string `bun:"status"`
-	Label      string `bun:"label"`
-	Cycle      string `bun:"cycle"`
-	Price      int64  `bun:"price"`
-	Type       string `bun:"service_type"`
-	Plan       string `bun:"plan"`
-	Excluded   bool   `bun:"excluded"`
-	BudgetHeld bool   `bun:"budget_held"`
-	// What notices name it by (notify.ServiceName).
-	PlanName   string `bun:"plan_name"`
-	Attributes string `bun:"attributes"`
-	Options    string `bun:"options"`
+	ID     string
+	Status string
+	Label  string
+	Cycle  string
+	Price  int64
+	Type   string
+	Plan   string
+	// Excluded from the hard stop by the account (budget_exclusions).
+	Excluded bool
+	// BudgetHeld: a budget suspension is in force.
+	BudgetHeld bool
+	// Name is what notices name it by (notify.ServiceName).
+	Name string
 }
 
 // Check brings the account's budget up to date (see the package
@@ -93,12 +94,11 @@ func (s *Service) check(ctx context.Context, tx bun.Tx, b *Budget, minSeq int64,
 		res.Skipped = true
 		return nil
 	}
-	var seq int64
-	err = tx.NewSelect().Table("credit_balances").Column("last_seq").Where("account_id = ?", b.AccountID).Scan(ctx, &seq)
-	if err != nil && !database.IsNoRows(err) {
-		return fmt.Errorf("budget: reading ledger position of %s: %w", b.AccountID, err)
+	seq, err := s.services.Ledger().Position(ctx, tx, b.AccountID)
+	if err != nil {
+		return err
 	}
-	spend, err := spendOf(ctx, tx, b, start, end)
+	spend, err := s.spendOf(ctx, tx, b, start, end)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (s *Service) check(ctx context.Context, tx bun.Tx, b *Budget, minSeq int64,
 		return err
 	}
 
-	services, err := candidates(ctx, tx, b.AccountID)
+	services, err := s.candidates(ctx, tx, b.AccountID)
 	if err != nil {
 		return err
 	}
@@ -254,7 +254,7 @@ func (s *Service) hardStop(ctx context.Context, tx bun.Tx, b *Budget, p *Period,
 		}
 		switch {
 		case want && !c.BudgetHeld:
-			ok, err := s.suspender.SuspendTx(ctx, tx, c.ID, Reason, fmt.Sprintf("budget cap: %d %% of %s", env.SpendPercent, money.New(b.MonthlyLimit, b.Currency)))
+			ok, err := s.services.SuspendTx(ctx, tx, c.ID, Reason, fmt.Sprintf("budget cap: %d %% of %s", env.SpendPercent, money.New(b.MonthlyLimit, b.Currency)))
 			if err != nil {
 				return err
 			}
@@ -262,7 +262,7 @@ func (s *Service) hardStop(ctx context.Context, tx bun.Tx, b *Budget, p *Period,
 				suspended = append(suspended, c)
 			}
 		case !want && c.BudgetHeld:
-			ok, err := s.suspender.UnsuspendTx(ctx, tx, c.ID, Reason)
+			ok, err := s.services.UnsuspendTx(ctx, tx, c.ID, Reason)
 			if err != nil {
 				return err
 			}
@@ -311,15 +311,12 @@ func (s *Service) hardStop(ctx context.Context, tx bun.Tx, b *Budget, p *Period,
 }
 
 // spendOf sums the account's spend in [start, end) from the ledger.
-func spendOf(ctx context.Context, tx bun.Tx, b *Budget, start, end time.Time) (int64, error) {
-	var spend int64
-	err := tx.NewSelect().Table("credit_entries").ColumnExpr("COALESCE(SUM(-amount), 0)").
-		Where("account_id = ?", b.AccountID).Where("currency = ?", b.Currency).Where("kind IN (?)", bun.List(spendKinds)).
-		Where("created_at >= ?", start).Where("created_at < ?", end).Scan(ctx, &spend)
+func (s *Service) spendOf(ctx context.Context, tx bun.Tx, b *Budget, start, end time.Time) (int64, error) {
+	sum, err := s.services.Ledger().Sum(ctx, tx, b.AccountID, b.Currency, spendKinds, start, end)
 	if err != nil {
-		return 0, fmt.Errorf("budget: summing spend of %s: %w", b.AccountID, err)
+		return 0, err
 	}
-	return max(spend, 0), nil
+	return max(-sum, 0), nil
 }
 
 // envOf is what rules see of the period (the service_* fields empty), and
@@ -343,17 +340,28 @@ func envOf(b *Budget, spend int64, start, end, now time.Time, services []candida
 }
 
 // candidates loads the account's active and suspended services with what
-// the hard stop needs to know.
-func candidates(ctx context.Context, tx bun.Tx, accountID string) ([]candidate, error) {
-	var out []candidate
-	err := tx.NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
-		ColumnExpr("s.id, s.status, s.label, s.cycle, s.price, p.service_type, p.slug AS plan, p.name AS plan_name, s.attributes, s.options").
-		ColumnExpr("EXISTS (SELECT 1 FROM budget_exclusions AS x WHERE x.service_id = s.id) AS excluded").
-		ColumnExpr("EXISTS (SELECT 1 FROM service_suspensions AS ss WHERE ss.service_id = s.id AND ss.reason = ? AND ss.lifted_at IS NULL) AS budget_held", Reason).
-		Where("s.account_id = ?", accountID).Where("s.status IN ('active', 'suspended')").
-		OrderExpr("s.id").Scan(ctx, &out)
+// the hard stop needs to know: the services from billing, the exclusions
+// from budget caps' own table.
+func (s *Service) candidates(ctx context.Context, tx bun.Tx, accountID string) ([]candidate, error) {
+	facts, err := s.services.AccountServiceFacts(ctx, tx, accountID, "active", "suspended")
 	if err != nil {
-		return nil, fmt.Errorf("budget: loading services of %s: %w", accountID, err)
+		return nil, err
+	}
+	held, err := s.suspendedIDs(ctx, tx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	var excluded []string
+	if err := tx.NewSelect().Model((*exclusion)(nil)).Column("service_id").Where("account_id = ?", accountID).
+		Scan(ctx, &excluded); err != nil {
+		return nil, fmt.Errorf("budget: loading exclusions of %s: %w", accountID, err)
+	}
+	out := make([]candidate, len(facts))
+	for i, f := range facts {
+		out[i] = candidate{
+			ID: f.ID, Status: f.Status, Label: f.Label, Cycle: f.Cycle, Price: f.Price, Type: f.ServiceType, Plan: f.PlanSlug,
+			Excluded: slices.Contains(excluded, f.ID), BudgetHeld: slices.Contains(held, f.ID), Name: f.Name,
+		}
 	}
 	return out, nil
 }

@@ -36,6 +36,7 @@
 //
 // Notifications go through the one function notify (core/notify events:
 // budget.alert, budget.stopped, budget.resumed, to the account's owners,
-// admins and billing members), and suspensions through the Suspender
-// interface (billing's service lifecycle), so both can be swapped.
+// admins and billing members), and everything about services, the
+// catalog and the ledger through the Services interface (billing): budget
+// caps query only their own tables.
 package budget

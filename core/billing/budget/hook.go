@@ -47,20 +47,16 @@ func (s *Service) override(ctx context.Context, tx bun.Tx, b *Budget, e *ledger.
 	if e.Currency != b.Currency {
 		return nil
 	}
-	held, err := suspendedIDs(ctx, tx, b.AccountID)
+	held, err := s.suspendedIDs(ctx, tx, b.AccountID)
 	if err != nil || len(held) == 0 {
 		return err
 	}
 	if e.Kind == ledger.KindTopUp && e.Reference != "" {
 		// An automatic top-up is not the customer choosing to pay past
 		// their budget.
-		var source string
-		err := tx.NewSelect().Table("topups").Column("source").Where("id = ?", e.Reference).Scan(ctx, &source)
-		if err != nil && !database.IsNoRows(err) {
-			return fmt.Errorf("budget: loading top-up %s: %w", e.Reference, err)
-		}
-		if source == "auto" {
-			return nil
+		auto, err := s.services.TopUpIsAutomatic(ctx, tx, e.Reference)
+		if err != nil || auto {
+			return err
 		}
 	}
 	now := s.now()

@@ -48,7 +48,7 @@ func alertData(b *Budget, p *Period, pct int64) map[string]any {
 func serviceList(cs []candidate) []map[string]any {
 	out := make([]map[string]any, len(cs))
 	for i, c := range cs {
-		name := notify.ServiceName(clip(c.Label, maxLabel), c.PlanName, notify.Hostname(c.Attributes, c.Options))
+		name := clip(c.Name, maxLabel)
 		out[i] = map[string]any{"id": c.ID, "name": name, "type": c.Type}
 	}
 	return out

@@ -73,11 +73,11 @@ func (s *Service) AdmitOrder(ctx context.Context, tx bun.Tx, n NewService) error
 	if err == nil && p.OverriddenAt != nil {
 		return nil
 	}
-	spend, err := spendOf(ctx, tx, b, start, end)
+	spend, err := s.spendOf(ctx, tx, b, start, end)
 	if err != nil {
 		return err
 	}
-	services, err := candidates(ctx, tx, b.AccountID)
+	services, err := s.candidates(ctx, tx, b.AccountID)
 	if err != nil {
 		return err
 	}

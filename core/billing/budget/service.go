@@ -27,19 +27,19 @@ type Options struct {
 
 // Service is budget caps.
 type Service struct {
-	db        *database.DB
-	notifier  Notifier
-	jobs      *jobs.Inserter
-	suspender Suspender
-	now       func() time.Time
+	db       *database.DB
+	notifier Notifier
+	jobs     *jobs.Inserter
+	services Services
+	now      func() time.Time
 }
 
 // New returns the service and registers its jobs (the check after each
 // debit, the periodic sweep) with reg. Notices go through n (core/notify);
 // with a nil n nobody is told. Services are suspended and lifted through
 // the services' owner (billing's lifecycle), never by budget's own SQL.
-func New(db *database.DB, n Notifier, suspender Suspender, reg *jobs.Registry, opts Options) *Service {
-	s := &Service{db: db, notifier: n, jobs: reg.Inserter(), suspender: suspender, now: opts.Now}
+func New(db *database.DB, n Notifier, services Services, reg *jobs.Registry, opts Options) *Service {
+	s := &Service{db: db, notifier: n, jobs: reg.Inserter(), services: services, now: opts.Now}
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }
 	}
@@ -134,15 +134,9 @@ func (s *Service) Save(ctx context.Context, accountID string, in Settings) (*Bud
 // defaultCurrency is the account's credit currency, else its billing
 // profile's. Errors: Invalid when it has neither (the caller must say).
 func (s *Service) defaultCurrency(ctx context.Context, tx bun.Tx, accountID string) (money.Currency, error) {
-	for _, table := range []string{"credit_balances", "billing_profiles"} {
-		var cur string
-		err := tx.NewSelect().Table(table).Column("currency").Where("account_id = ?", accountID).Scan(ctx, &cur)
-		if err == nil && cur != "" {
-			return money.Currency(cur), nil
-		}
-		if err != nil && !database.IsNoRows(err) {
-			return "", fmt.Errorf("budget: reading the currency of %s: %w", accountID, err)
-		}
+	cur, err := s.services.AccountCurrency(ctx, tx, accountID)
+	if err != nil || cur != "" {
+		return cur, err
 	}
 	return "", apperr.Field("currency", "is required: the account has no credit or billing profile to take it from")
 }
@@ -158,13 +152,13 @@ func (s *Service) Delete(ctx context.Context, accountID string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.NotFoundf("the account has no budget")
 		}
-		ids, err := suspendedIDs(ctx, tx, accountID)
+		ids, err := s.suspendedIDs(ctx, tx, accountID)
 		if err != nil {
 			return err
 		}
 		var lifted []string
 		for _, id := range ids {
-			ok, err := s.suspender.UnsuspendTx(ctx, tx, id, Reason)
+			ok, err := s.services.UnsuspendTx(ctx, tx, id, Reason)
 			if err != nil {
 				return err
 			}
@@ -184,11 +178,11 @@ func (s *Service) Delete(ctx context.Context, accountID string) error {
 // account).
 func (s *Service) SetExcluded(ctx context.Context, accountID, serviceID string, excluded bool) error {
 	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		ok, err := tx.NewSelect().Table("services").Where("id = ?", serviceID).Where("account_id = ?", accountID).Exists(ctx)
+		facts, err := s.services.ServiceFacts(ctx, tx, []string{serviceID})
 		if err != nil {
-			return fmt.Errorf("budget: loading service %s: %w", serviceID, err)
+			return err
 		}
-		if !ok {
+		if f, ok := facts[serviceID]; !ok || f.AccountID != accountID {
 			return apperr.NotFoundf("no such service")
 		}
 		var res interface{ RowsAffected() (int64, error) }
@@ -270,7 +264,7 @@ func (s *Service) Status(ctx context.Context, accountID string) (*Status, error)
 		Order("service_id").Scan(ctx, &st.Excluded); err != nil {
 		return nil, fmt.Errorf("budget: loading exclusions of %s: %w", accountID, err)
 	}
-	if st.Suspended, err = suspendedIDs(ctx, conn, accountID); err != nil {
+	if st.Suspended, err = s.suspendedIDs(ctx, conn, accountID); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -278,13 +272,6 @@ func (s *Service) Status(ctx context.Context, accountID string) (*Status, error)
 
 // suspendedIDs lists the account's services with a budget suspension in
 // force.
-func suspendedIDs(ctx context.Context, db bun.IDB, accountID string) ([]string, error) {
-	ids := []string{}
-	err := db.NewSelect().TableExpr("service_suspensions AS ss").Join("JOIN services AS s ON s.id = ss.service_id").
-		ColumnExpr("s.id").Where("s.account_id = ?", accountID).Where("ss.reason = ?", Reason).Where("ss.lifted_at IS NULL").
-		OrderExpr("s.id").Scan(ctx, &ids)
-	if err != nil {
-		return nil, fmt.Errorf("budget: loading budget suspensions of %s: %w", accountID, err)
-	}
-	return ids, nil
+func (s *Service) suspendedIDs(ctx context.Context, db bun.IDB, accountID string) ([]string, error) {
+	return s.services.SuspendedFor(ctx, db, accountID, Reason)
 }

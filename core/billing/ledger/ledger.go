@@ -315,3 +315,38 @@ func (l *Ledger) Verify(ctx context.Context, accountID string) error {
 	}
 	return nil
 }
+
+// Position is the sequence number of the account's last entry as db sees
+// it (the caller's transaction, or a pool); 0 before its first.
+func (l *Ledger) Position(ctx context.Context, db bun.IDB, accountID string) (int64, error) {
+	var seq int64
+	err := db.NewSelect().Model((*balanceRow)(nil)).Column("last_seq").Where("account_id = ?", accountID).Scan(ctx, &seq)
+	if err != nil && !database.IsNoRows(err) {
+		return 0, fmt.Errorf("ledger: reading the position of %s: %w", accountID, err)
+	}
+	return seq, nil
+}
+
+// Sum adds up the amounts of the account's entries in cur of the given
+// kinds created in [from, to), as db sees them.
+func (l *Ledger) Sum(ctx context.Context, db bun.IDB, accountID string, cur money.Currency, kinds []Kind, from, to time.Time) (int64, error) {
+	var sum int64
+	err := db.NewSelect().Model((*Entry)(nil)).ColumnExpr("COALESCE(SUM(amount), 0)").
+		Where("account_id = ?", accountID).Where("currency = ?", cur).Where("kind IN (?)", bun.List(kinds)).
+		Where("created_at >= ?", from).Where("created_at < ?", to).Scan(ctx, &sum)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: summing entries of %s: %w", accountID, err)
+	}
+	return sum, nil
+}
+
+// Currency is the account's credit currency as db sees it; "" when the
+// account never had credit.
+func (l *Ledger) Currency(ctx context.Context, db bun.IDB, accountID string) (money.Currency, error) {
+	var cur string
+	err := db.NewSelect().Model((*balanceRow)(nil)).Column("currency").Where("account_id = ?", accountID).Scan(ctx, &cur)
+	if err != nil && !database.IsNoRows(err) {
+		return "", fmt.Errorf("ledger: reading the currency of %s: %w", accountID, err)
+	}
+	return money.Currency(cur), nil
+}

@@ -1,0 +1,40 @@
+package budget
+
+import (
+	"context"
+
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/money"
+)
+
+// Reason is the suspension reason of the hard stop.
+const Reason = "budget"
+
+// Services is what budget caps need of billing, whose tables they never
+// query: what an account's services are, which of them a reason holds
+// suspended, suspending and lifting them, the account's currency, whether
+// a top-up was automatic, and the credit ledger's position and spend.
+type Services interface {
+	// SuspendTx and UnsuspendTx suspend and lift a service for a reason,
+	// inside the caller's transaction, each reporting whether anything
+	// changed (a reason already in force, or not in force, is a no-op).
+	// Billing's service lifecycle also tells the provisioner.
+	SuspendTx(ctx context.Context, tx bun.Tx, serviceID, reason, note string) (bool, error)
+	UnsuspendTx(ctx context.Context, tx bun.Tx, serviceID, reason string) (bool, error)
+	// ServiceFacts and AccountServiceFacts describe services as db sees
+	// them (billing.ServiceFacts).
+	ServiceFacts(ctx context.Context, db bun.IDB, serviceIDs []string) (map[string]billing.ServiceFact, error)
+	AccountServiceFacts(ctx context.Context, db bun.IDB, accountID string, statuses ...string) ([]billing.ServiceFact, error)
+	// TopUpIsAutomatic reports whether a top-up was auto top-up's.
+	TopUpIsAutomatic(ctx context.Context, db bun.IDB, topUpID string) (bool, error)
+	// Ledger is the account credit ledger (its position and spend).
+	Ledger() *ledger.Ledger
+	// AccountCurrency is the account's credit or billing profile currency
+	// ("" when it has neither).
+	AccountCurrency(ctx context.Context, db bun.IDB, accountID string) (money.Currency, error)
+	// SuspendedFor lists the account's services a reason holds suspended.
+	SuspendedFor(ctx context.Context, db bun.IDB, accountID, reason string) ([]string, error)
+}
