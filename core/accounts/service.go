@@ -607,6 +607,41 @@ func (s *Service) PrimaryAccount(ctx context.Context, userID string) (string, er
 	return ids[0], nil
 }
 
+// LoginSecurity is what a user has done to secure their login.
+type LoginSecurity struct {
+	EmailVerified bool
+	TwoFactor     bool
+}
+
+// SecurityOf reports, as db sees it, whether the user verified their email
+// and turned two-factor on. Errors: NotFound.
+func (s *Service) SecurityOf(ctx context.Context, db bun.IDB, userID string) (LoginSecurity, error) {
+	u := &User{}
+	err := db.NewSelect().Model(u).Column("email_verified_at", "totp_enabled").Where("id = ?", userID).Scan(ctx)
+	if database.IsNoRows(err) {
+		return LoginSecurity{}, apperr.NotFoundf("no such user")
+	}
+	if err != nil {
+		return LoginSecurity{}, fmt.Errorf("accounts: reading the security of %s: %w", userID, err)
+	}
+	return LoginSecurity{EmailVerified: u.EmailVerifiedAt != nil, TwoFactor: u.TOTPEnabled}, nil
+}
+
+// FirstOwner is the account's first owner as db sees it ("" when it has
+// none).
+func (s *Service) FirstOwner(ctx context.Context, db bun.IDB, accountID string) (string, error) {
+	var ids []string
+	err := db.NewSelect().Model((*Membership)(nil)).Column("user_id").Where("account_id = ?", accountID).
+		Where("role = ?", RoleOwner).Order("created_at ASC", "user_id ASC").Limit(1).Scan(ctx, &ids)
+	if err != nil {
+		return "", fmt.Errorf("accounts: finding the owner of %s: %w", accountID, err)
+	}
+	if len(ids) == 0 {
+		return "", nil
+	}
+	return ids[0], nil
+}
+
 // MemberIDs lists the users of an account.
 func (s *Service) MemberIDs(ctx context.Context, accountID string) ([]string, error) {
 	var ids []string

@@ -202,7 +202,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	provisioningOpts := provisioningOptions(cfg)
 	provisioningOpts.Now = now
 	a.Provisioning = provisioning.New(provisioning.Deps{
-		DB: db, Jobs: reg, Billing: a.Billing, Plugins: a.Plugins, Notifier: a.Notify, Logger: logger.Named("provisioning"),
+		DB: db, Jobs: reg, Billing: a.Billing, Accounts: a.Accounts, Plugins: a.Plugins, Notifier: a.Notify, Logger: logger.Named("provisioning"),
 	}, provisioningOpts)
 	a.wireReactions()
 

@@ -82,25 +82,23 @@ func (s *Service) admitFreeTier(ctx context.Context, tx bun.Tx, svc *billing.Ser
 // or system orders, the account's owner.
 func (s *Service) ordererSecurity(ctx context.Context, tx bun.Tx, accountID string) (verified, totp bool, err error) {
 	meta := audit.MetaFrom(ctx)
-	var row struct {
-		Verified *time.Time `bun:"email_verified_at"`
-		TOTP     bool       `bun:"totp_enabled"`
-	}
-	q := tx.NewSelect().Table("users").Column("email_verified_at", "totp_enabled")
+	var userID string
 	switch meta.ActorType {
 	case audit.ActorUser, audit.ActorAPIToken:
-		userID, _, _ := strings.Cut(meta.ActorID, "/") // api_token actors are "user/token"
-		q = q.Where("id = ?", userID)
+		userID, _, _ = strings.Cut(meta.ActorID, "/") // api_token actors are "user/token"
 	default:
-		q = q.Where("id = (SELECT m.user_id FROM memberships m WHERE m.account_id = ? AND m.role = 'owner' ORDER BY m.created_at LIMIT 1)", accountID)
-	}
-	if err := q.Limit(1).Scan(ctx, &row); err != nil {
-		if database.IsNoRows(err) {
-			return false, false, nil
+		if userID, err = s.accounts.FirstOwner(ctx, tx, accountID); err != nil || userID == "" {
+			return false, false, err
 		}
+	}
+	sec, err := s.accounts.SecurityOf(ctx, tx, userID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return false, false, nil
+	}
+	if err != nil {
 		return false, false, fmt.Errorf("provisioning: reading the orderer's security: %w", err)
 	}
-	return row.Verified != nil, row.TOTP, nil
+	return sec.EmailVerified, sec.TwoFactor, nil
 }
 
 // followStatus is billing's service-status hook: a free-tier service that
@@ -303,17 +301,11 @@ func (s *Service) warnIdle(ctx context.Context, row *FreeTierService, now time.T
 		w := *row
 		w.WarnedAt = &now
 		terminateOn := s.terminatesAt(&w)
-		var svc struct {
-			Label      string `bun:"label"`
-			Attributes string `bun:"attributes"`
-			Options    string `bun:"options"`
-			Plan       string `bun:"plan"`
-		}
-		if err := tx.NewRaw(`SELECT s.label, s.attributes, s.options, p.name AS plan FROM services AS s JOIN plans AS p ON p.id = s.plan_id
-			WHERE s.id = ?`, row.ServiceID).Scan(ctx, &svc); err != nil {
+		facts, err := s.billing.ServiceFacts(ctx, tx, []string{row.ServiceID})
+		if err != nil {
 			return fmt.Errorf("provisioning: naming %s: %w", row.ServiceID, err)
 		}
-		name := notify.ServiceName(svc.Label, svc.Plan, notify.Hostname(svc.Attributes, svc.Options))
+		name := facts[row.ServiceID].Name
 		idle := int(now.Sub(row.LastActivityAt) / (24 * time.Hour))
 		if s.notifier != nil {
 			err := s.notifier.Notify(ctx, tx, notify.Event{

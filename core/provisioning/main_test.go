@@ -273,12 +273,12 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	if so.tune != nil {
 		so.tune(&opts)
 	}
-	tb.p = provisioning.New(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Plugins: tb.host, Notifier: ns}, opts)
-	tb.p.Attach(tb.b)
 	tb.accounts = accounts.New(db, ns, ratelimit.New(db), accounts.Options{
 		SessionTTL: time.Hour, LoginLimit: 1000, LoginWindow: time.Minute, SignupLimit: 1000, ResetTokenTTL: time.Hour,
 		TOTPIssuer: "test", PublicURL: "http://portal.test",
 	})
+	tb.p = provisioning.New(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: tb.accounts, Plugins: tb.host, Notifier: ns}, opts)
+	tb.p.Attach(tb.b)
 	engine, err := jobs.New(db, reg, jobs.Options{Workers: 20, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute})
 	if err != nil {

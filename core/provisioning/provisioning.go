@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
@@ -27,6 +28,13 @@ import (
 type Plugins interface {
 	Provisioner(name string) (sdk.ProvisionerClient, error)
 	Get(name string) (pluginhost.Info, error)
+}
+
+// Accounts is what the free tier needs of core/accounts: who ordered and
+// how well their login is secured.
+type Accounts interface {
+	SecurityOf(ctx context.Context, db bun.IDB, userID string) (accounts.LoginSecurity, error)
+	FirstOwner(ctx context.Context, db bun.IDB, accountID string) (string, error)
 }
 
 // Notifier is what provisioning needs of core/notify.
@@ -112,6 +120,8 @@ type Deps struct {
 	DB      *database.DB
 	Jobs    *jobs.Registry
 	Billing *billing.Billing
+	// Accounts tells the free tier how well the orderer's login is secured.
+	Accounts Accounts
 	// Plugins may be nil until SetPlugins: calls then fail as unavailable.
 	Plugins  Plugins
 	Notifier Notifier
@@ -124,6 +134,7 @@ type Service struct {
 	db       *database.DB
 	jobs     *jobs.Inserter
 	billing  *billing.Billing
+	accounts Accounts
 	plugins  atomic.Pointer[Plugins]
 	notifier Notifier
 	log      hclog.Logger
@@ -138,7 +149,7 @@ func New(deps Deps, opts Options) *Service {
 	if deps.Logger == nil {
 		deps.Logger = hclog.NewNullLogger()
 	}
-	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), billing: deps.Billing, notifier: deps.Notifier, log: deps.Logger, opts: opts}
+	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), billing: deps.Billing, accounts: deps.Accounts, notifier: deps.Notifier, log: deps.Logger, opts: opts}
 	if deps.Plugins != nil {
 		s.plugins.Store(&deps.Plugins)
 	}

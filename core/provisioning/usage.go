@@ -2,7 +2,6 @@ package provisioning
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"sync"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
-	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -65,26 +63,11 @@ func sampleOf(serviceID string, at time.Time, r *pb.UsageResponse) UsageSample {
 // usageTarget is an active service as the collector reads it: enough to
 // build the ServiceRef a Usage call needs (no customer lookup per service).
 type usageTarget struct {
-	ID           string `bun:"id"`
-	AccountID    string `bun:"account_id"`
-	ExternalID   string `bun:"external_id"`
-	Options      string `bun:"options"`
-	Plugin       string `bun:"plugin"`
-	PlanOptions  string `bun:"plan_options"`
-	OrderOptions string `bun:"order_options"`
-	// decl is the plugin's option declaration.
-	decl sdk.Options
-}
-
-// ref is the service as the plugin sees it: the options it declares (the
-// plan's, and the customer's choices the plan offers; pluginoption.View).
-func (t *usageTarget) ref() *pb.ServiceRef {
-	src := pluginoption.Sources{Plan: map[string]string{}, Offered: pluginoption.Offered{}, Customer: map[string]string{}}
-	_ = json.Unmarshal([]byte(t.Options), &src.Customer)
-	_ = json.Unmarshal([]byte(t.PlanOptions), &src.Plan)
-	_ = json.Unmarshal([]byte(t.OrderOptions), &src.Offered)
-	return &pb.ServiceRef{ServiceId: t.ID, ExternalId: t.ExternalID, PlanOptions: pluginoption.View(t.decl, src),
-		Customer: &pb.Customer{AccountId: t.AccountID}}
+	ID     string
+	Plugin string
+	// ref is the service as its provisioner is told about it (billing's
+	// ProvisionerViews, the description every caller sends).
+	ref *pb.ServiceRef
 }
 
 // CollectStats counts what a collection did.
@@ -125,21 +108,14 @@ func (s *Service) collect(ctx context.Context, cur usageCursor) (CollectStats, *
 	if at.IsZero() {
 		at = s.now().Truncate(time.Second)
 	}
-	var plugins []string
-	err := s.db.NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
-		ColumnExpr("DISTINCT p.plugin").Where("s.status = ?", billing.StatusActive).Scan(ctx, &plugins)
+	plugins, err := s.billing.ActiveProvisioners(ctx)
 	if err != nil {
-		return st, nil, fmt.Errorf("provisioning: listing the plugins of active services: %w", err)
+		return st, nil, err
 	}
 	var supported []string
-	decls := map[string]sdk.Options{}
 	for _, name := range plugins {
 		if s.supports(name, sdk.CapUsage) {
 			supported = append(supported, name)
-			if p := s.plugins.Load(); p != nil {
-				d, _ := pluginoption.FromLive(*p, name)
-				decls[name] = d.Options
-			}
 		} else {
 			st.Skipped = append(st.Skipped, name)
 		}
@@ -156,23 +132,32 @@ func (s *Service) collect(ctx context.Context, cur usageCursor) (CollectStats, *
 			return st, &usageCursor{At: at, After: after}, nil
 		}
 		started := time.Now()
-		var batch []usageTarget
-		err := s.db.NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
-			ColumnExpr("s.id, s.account_id, s.external_id, s.options, p.plugin, p.plugin_options AS plan_options, p.order_options").
-			Where("s.status = ?", billing.StatusActive).Where("s.external_id <> ''").Where("p.plugin IN (?)", bun.List(supported)).
-			Where("s.id > ?", after).OrderExpr("s.id ASC").Limit(int64(s.opts.UsageBatch)).Scan(ctx, &batch)
+		ids, err := s.billing.ActiveServicesAfter(ctx, supported, after, s.opts.UsageBatch)
 		if err != nil {
 			return st, nil, fmt.Errorf("provisioning: selecting services to sample: %w", err)
 		}
-		if len(batch) == 0 {
+		if len(ids) == 0 {
 			return st, nil, nil
 		}
-		after = batch[len(batch)-1].ID
-		for i := range batch {
-			batch[i].decl = decls[batch[i].Plugin]
+		after = ids[len(ids)-1]
+		views, err := s.billing.ProvisionerViews(ctx, ids)
+		if err != nil {
+			return st, nil, fmt.Errorf("provisioning: describing services to sample: %w", err)
+		}
+		batch := make([]usageTarget, 0, len(ids))
+		for _, id := range ids {
+			v, ok := views[id]
+			switch {
+			case !ok: // gone since the page was read
+			case v.Refused != nil:
+				st.Failed++
+				s.log.Warn("usage sample skipped", "service_id", id, "error", v.Refused)
+			default:
+				batch = append(batch, usageTarget{ID: id, Plugin: v.Plugin, ref: v.Ref})
+			}
 		}
 		samples, failed := s.sampleBatch(ctx, batch, at)
-		st.Services += len(batch)
+		st.Services += len(ids)
 		st.Failed += failed
 		if len(samples) > 0 {
 			res, err := s.db.NewInsert().Model(&samples).On("CONFLICT DO NOTHING").Exec(ctx)
@@ -228,7 +213,7 @@ func (s *Service) usageOf(ctx context.Context, t *usageTarget) (*pb.UsageRespons
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
 	defer cancel()
-	return prov.Usage(cctx, &pb.UsageRequest{Service: t.ref()})
+	return prov.Usage(cctx, &pb.UsageRequest{Service: t.ref})
 }
 
 // PruneUsage deletes samples older than UsageRetention, in batches (a
