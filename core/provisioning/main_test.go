@@ -23,6 +23,7 @@ import (
 	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -36,18 +37,34 @@ type call struct {
 type stubProv struct {
 	sdk.ProvisionerClient // unimplemented calls panic
 
-	mu       sync.Mutex
-	calls    []call
-	state    map[string]string // service id → active, suspended, terminated
-	fail     func(c call) error
-	usage    map[string]*pb.UsageResponse
+	mu    sync.Mutex
+	calls []call
+	state map[string]string // service id → active, suspended, terminated
+	fail  func(c call) error
+	usage map[string]*pb.UsageResponse
+	// told is the service as each call described it, by op + " " + id.
+	told     map[string]*pb.ServiceRef
 	inFlight int
 	maxIn    int
 	delay    time.Duration
 }
 
 func newStubProv() *stubProv {
-	return &stubProv{state: map[string]string{}, usage: map[string]*pb.UsageResponse{}}
+	return &stubProv{state: map[string]string{}, usage: map[string]*pb.UsageResponse{}, told: map[string]*pb.ServiceRef{}}
+}
+
+// tell records how a call of op described its service.
+func (p *stubProv) tell(op string, ref *pb.ServiceRef) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.told[op+" "+ref.GetServiceId()] = proto.Clone(ref).(*pb.ServiceRef)
+}
+
+// toldBy returns how the last call of op described the service.
+func (p *stubProv) toldBy(op, serviceID string) *pb.ServiceRef {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.told[op+" "+serviceID]
 }
 
 func (p *stubProv) record(c call) error {
@@ -93,6 +110,7 @@ func (p *stubProv) setState(id, st string) {
 
 func (p *stubProv) Create(_ context.Context, r *pb.CreateRequest) (*pb.CreateResponse, error) {
 	id := r.GetService().GetServiceId()
+	p.tell("create", r.GetService())
 	if err := p.record(call{Op: "create", ServiceID: id, Key: r.GetIdempotencyKey()}); err != nil {
 		return nil, err
 	}
@@ -162,6 +180,7 @@ func (p *stubProv) Usage(ctx context.Context, r *pb.UsageRequest) (*pb.UsageResp
 			return nil, ctx.Err()
 		}
 	}
+	p.tell("usage", r.GetService())
 	if err := p.record(call{Op: "usage", ServiceID: id, Key: r.GetService().GetExternalId()}); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
@@ -107,6 +108,34 @@ var cmpTime = cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })
 // TestUsageWindowAndRetention: samples are listed oldest first within
 // [since, until) and paged; pruning deletes exactly those older than the
 // retention.
+// TestUsageTellsThePluginWhatCreateDid: a usage call describes the
+// service exactly as Create did (billing's one description: the plan's and
+// the customer's options, the customer with their email), not a
+// description of its own.
+func TestUsageTellsThePluginWhatCreateDid(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setup(t, db, setupOpts{})
+		c := tb.customer(t, false, false)
+		svc := tb.order(t, c, tb.plan(t, "vps", 0, false, ""))
+		if _, err := tb.p.CollectUsage(tb.ctx); err != nil {
+			t.Fatal(err)
+		}
+		created, sampled := tb.prov.toldBy("create", svc.ID), tb.prov.toldBy("usage", svc.ID)
+		if created == nil || sampled == nil {
+			t.Fatalf("create told %v, usage told %v", created, sampled)
+		}
+		if created.GetCustomer().GetEmail() == "" {
+			t.Fatalf("Create was told no customer email: %v", created)
+		}
+		// The backend's id is known only after Create.
+		created.ExternalId = sampled.GetExternalId()
+		if diff := cmp.Diff(created, sampled, protocmp.Transform()); diff != "" {
+			t.Errorf("usage described the service otherwise than Create (-create +usage):\n%s", diff)
+		}
+	})
+}
+
 func TestUsageWindowAndRetention(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
