@@ -607,6 +607,46 @@ func (s *Service) PrimaryAccount(ctx context.Context, userID string) (string, er
 	return ids[0], nil
 }
 
+// Customer is what other domains tell third parties (a provisioner, a
+// payment gateway) about an account: its name and its first owner's
+// address.
+type Customer struct {
+	AccountID string `bun:"id"`
+	Name      string `bun:"name"`
+	Email     string `bun:"email"`
+}
+
+// Customers returns the accounts among ids as customers, as db sees them;
+// unknown ids are absent.
+func (s *Service) Customers(ctx context.Context, db bun.IDB, accountIDs []string) (map[string]Customer, error) {
+	out := make(map[string]Customer, len(accountIDs))
+	if len(accountIDs) == 0 {
+		return out, nil
+	}
+	var rows []Customer
+	err := db.NewSelect().TableExpr("accounts AS a").ColumnExpr("a.id, a.name").
+		ColumnExpr("(SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.account_id = a.id AND m.role = ? ORDER BY m.created_at LIMIT 1) AS email", RoleOwner).
+		Where("a.id IN (?)", bun.List(accountIDs)).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: loading %d customers: %w", len(accountIDs), err)
+	}
+	for _, c := range rows {
+		out[c.AccountID] = c
+	}
+	return out, nil
+}
+
+// AccountIDsOf lists the accounts the user is a member of.
+func (s *Service) AccountIDsOf(ctx context.Context, userID string) ([]string, error) {
+	var ids []string
+	err := s.db.Read.NewSelect().Model((*Membership)(nil)).Column("account_id").Where("user_id = ?", userID).
+		Order("account_id").Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: listing the accounts of %s: %w", userID, err)
+	}
+	return ids, nil
+}
+
 // LoginSecurity is what a user has done to secure their login.
 type LoginSecurity struct {
 	EmailVerified bool

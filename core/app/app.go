@@ -175,7 +175,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.Intents = intent.New(db, intent.Options{Logger: logger.Named("intent"), Now: now})
 	a.Intents.RegisterPrune(reg)
 
-	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Plugins: a.Plugins, Intents: a.Intents, Options: optionStore, Logger: logger.Named("billing")},
+	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Accounts: a.Accounts, Plugins: a.Plugins, Intents: a.Intents, Options: optionStore, Logger: logger.Named("billing")},
 		billingOptions(cfg))
 	// Budget caps watch billing's credit ledger, orders and starting
 	// services through its hooks, and suspend through billing's service

@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
@@ -15,6 +16,7 @@ import (
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
 )
 
@@ -26,7 +28,7 @@ func TestBillingPlanChangerJoinsTheSchedulersTransaction(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		reg := jobs.NewRegistry(time.Hour)
-		b := billing.New(billing.Deps{DB: db, Jobs: reg}, billing.Options{})
+		b := billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
 		if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +94,7 @@ func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 		reg := jobs.NewRegistry(time.Hour)
-		b := billing.New(billing.Deps{DB: db, Jobs: reg}, billing.Options{})
+		b := billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
 		// The scheduler's clock runs 10 minutes behind, so a change due in
 		// 6 of its minutes is already due for River.
 		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b},
@@ -177,7 +179,7 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 		reg := jobs.NewRegistry(time.Hour)
-		b := billing.New(billing.Deps{DB: db, Jobs: reg}, billing.Options{})
+		b := billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
 		// The scheduler's clock runs 10 minutes behind, so a change due in
 		// 6 of its minutes is already due for River.
 		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b},

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/database"
@@ -144,7 +145,20 @@ type Deps struct {
 	// Options is the store of provisioners' option declarations the plugin
 	// host records each description in; nil = a store of its own over DB.
 	Options *pluginoption.Store
-	Logger  hclog.Logger
+	// Accounts says who the customer behind an account is, and which
+	// accounts a user belongs to (core/accounts). Required.
+	Accounts Accounts
+	Logger   hclog.Logger
+}
+
+// Accounts is what billing needs of core/accounts, whose tables it never
+// queries.
+type Accounts interface {
+	// Customers are the accounts among ids as db sees them (name, first
+	// owner's address): what a provisioner or a payment gateway is told.
+	Customers(ctx context.Context, db bun.IDB, accountIDs []string) (map[string]accounts.Customer, error)
+	// AccountIDsOf lists the accounts a user is a member of.
+	AccountIDsOf(ctx context.Context, userID string) ([]string, error)
 }
 
 // Notifier is what billing needs of core/notify.
@@ -161,6 +175,7 @@ type Billing struct {
 	db       *database.DB
 	jobs     *jobs.Inserter
 	notifier Notifier
+	accounts Accounts
 	ledger   *ledger.Ledger
 	plugins  PluginHost
 	options  *pluginoption.Store
@@ -180,7 +195,7 @@ func New(deps Deps, opts Options) *Billing {
 		deps.Logger = hclog.NewNullLogger()
 	}
 	b := &Billing{
-		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, plugins: deps.Plugins,
+		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, accounts: deps.Accounts, plugins: deps.Plugins,
 		log: deps.Logger, opts: opts, maxTimeout: deps.Jobs.MaxTimeout(),
 	}
 	b.options = deps.Options

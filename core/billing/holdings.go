@@ -16,10 +16,13 @@ import (
 // operator (always false here).
 func (b *Billing) Holdings(ctx context.Context, userID string) (community.Holdings, error) {
 	var types []string
-	err := b.db.Read.NewSelect().TableExpr("services AS s").ColumnExpr("DISTINCT p.service_type").
+	accountIDs, err := b.accounts.AccountIDsOf(ctx, userID)
+	if err != nil || len(accountIDs) == 0 {
+		return community.Holdings{}, err
+	}
+	err = b.db.Read.NewSelect().TableExpr("services AS s").ColumnExpr("DISTINCT p.service_type").
 		Join("JOIN plans AS p ON p.id = s.plan_id").
-		Join("JOIN memberships AS m ON m.account_id = s.account_id").
-		Where("m.user_id = ?", userID).Where("s.status = ?", StatusActive).Scan(ctx, &types)
+		Where("s.account_id IN (?)", bun.List(accountIDs)).Where("s.status = ?", StatusActive).Scan(ctx, &types)
 	if err != nil {
 		return community.Holdings{}, fmt.Errorf("billing: loading holdings of %s: %w", userID, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
@@ -20,6 +21,7 @@ import (
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/pluginhost/pluginhosttest"
+	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/plugins/stripe/stripemock"
 	"github.com/ezscale/platform/tests/testbin"
@@ -111,7 +113,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	if opts.ProvisionMaxAttempts == 0 {
 		opts.ProvisionMaxAttempts = 3
 	}
-	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns}, opts)
+	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())}, opts)
 	if so.noHost {
 		// As after a core ran it once: testprov's option declaration is
 		// stored (as `catalog import` reads it in describe mode).

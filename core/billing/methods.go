@@ -73,16 +73,11 @@ func (b *Billing) ensureCustomer(ctx context.Context, gw sdk.PaymentGateway, acc
 	if p.Gateway == b.opts.PaymentGateway && p.GatewayCustomerID != "" {
 		return p.GatewayCustomerID, nil
 	}
-	var acct struct {
-		Name  string `bun:"name"`
-		Email string `bun:"email"`
-	}
-	err = b.db.Conn(ctx).NewSelect().TableExpr("accounts AS a").ColumnExpr("a.name").
-		ColumnExpr("(SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.account_id = a.id AND m.role = 'owner' ORDER BY m.created_at LIMIT 1) AS email").
-		Where("a.id = ?", accountID).Scan(ctx, &acct)
+	custs, err := b.accounts.Customers(ctx, b.db.Conn(ctx), []string{accountID})
 	if err != nil {
 		return "", fmt.Errorf("billing: loading account %s: %w", accountID, err)
 	}
+	acct := custs[accountID]
 	resp, err := gw.EnsureCustomer(ctx, &pb.EnsureCustomerRequest{
 		IdempotencyKey: "customer:" + accountID,
 		Customer:       &pb.Customer{AccountId: accountID, Email: acct.Email, Name: acct.Name},

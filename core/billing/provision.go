@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing/pluginoption"
@@ -326,31 +327,19 @@ func (b *Billing) serviceRef(ctx context.Context, svc *Service, plan *Plan) (*pb
 		}
 		addonOptions = append(addonOptions, a.Options())
 	}
-	var acct customerRow
-	err = b.db.Conn(ctx).NewSelect().TableExpr("accounts AS a").ColumnExpr("a.id, a.name").ColumnExpr(ownerEmail).
-		Where("a.id = ?", svc.AccountID).Scan(ctx, &acct)
+	custs, err := b.accounts.Customers(ctx, b.db.Conn(ctx), []string{svc.AccountID})
 	if err != nil {
 		return nil, fmt.Errorf("billing: loading the customer of %s: %w", svc.ID, err)
 	}
-	return refOf(svc, plan, decl, addonOptions, acct), nil
+	return refOf(svc, plan, decl, addonOptions, custs[svc.AccountID]), nil
 }
-
-// customerRow is the customer a provisioner is told about.
-type customerRow struct {
-	ID    string `bun:"id"`
-	Name  string `bun:"name"`
-	Email string `bun:"email"`
-}
-
-// ownerEmail selects an account's first owner's address.
-const ownerEmail = "(SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.account_id = a.id AND m.role = 'owner' ORDER BY m.created_at LIMIT 1) AS email"
 
 // refOf is the one description of a service its provisioner gets: the
 // options its plugin declares (the add-ons' under the plan's under the
 // customer's, see pluginoption.View) and the customer. Every path that
 // calls a provisioner about a service builds it here, so Create, a sync,
 // a power action and a scheduled task tell the plugin the same.
-func refOf(svc *Service, plan *Plan, decl pluginoption.Declaration, addonOptions []map[string]string, cust customerRow) *pb.ServiceRef {
+func refOf(svc *Service, plan *Plan, decl pluginoption.Declaration, addonOptions []map[string]string, cust accounts.Customer) *pb.ServiceRef {
 	src := pluginoption.Sources{Plan: plan.Options(), Offered: plan.Offered(), Customer: decodeOptions(svc.Options), Addons: addonOptions}
 	return &pb.ServiceRef{
 		ServiceId: svc.ID, ExternalId: svc.ExternalID, PlanOptions: pluginoption.View(decl.Options, src),

@@ -97,14 +97,9 @@ func (b *Billing) ProvisionerViews(ctx context.Context, serviceIDs []string) (ma
 			}
 		}
 	}
-	var custs []customerRow
-	if err := db.NewSelect().TableExpr("accounts AS a").ColumnExpr("a.id, a.name").ColumnExpr(ownerEmail).
-		Where("a.id IN (?)", bun.List(slices.Collect(maps.Keys(accountIDs)))).Scan(ctx, &custs); err != nil {
+	custByID, err := b.accounts.Customers(ctx, db, slices.Collect(maps.Keys(accountIDs)))
+	if err != nil {
 		return nil, fmt.Errorf("billing: loading customers: %w", err)
-	}
-	custByID := make(map[string]customerRow, len(custs))
-	for _, c := range custs {
-		custByID[c.ID] = c
 	}
 	decls := map[string]pluginoption.Declaration{}
 	declErrs := map[string]error{}

@@ -42,7 +42,7 @@ func setupBudget(t *testing.T, db *database.DB) *budgetBundle {
 	}
 	t.Cleanup(nt.Stop)
 	// Hard stops suspend through billing's service lifecycle.
-	bill := billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: nt}, billing.Options{})
+	bill := billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: nt, Accounts: accounts.New(db, nt, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
 	svc := budget.New(db, nt, bill, reg, budget.Options{})
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {

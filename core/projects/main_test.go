@@ -9,6 +9,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
@@ -16,6 +17,7 @@ import (
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/projects"
+	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
 
@@ -80,7 +82,7 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	t.Helper()
 	tb := &testBundle{db: db, ctx: audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})}
 	reg := jobs.NewRegistry(time.Hour)
-	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg}, billing.Options{})
+	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
 	tb.notices = &noticeLog{}
 	tb.p = projects.New(db, billingServices{b: tb.b}, projects.Options{Jobs: reg, Notifier: tb.notices})
 	// The termination guard and the project of invoice lines, as core/app

@@ -282,7 +282,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	}
 	t.Cleanup(ns.Stop)
 	tb.notify = ns
-	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Plugins: tb.host},
+	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Plugins: tb.host, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())},
 		billing.Options{Now: tb.clock.Now, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, ProvisionMaxAttempts: 3})
 	opts := provisioning.DefaultOptions()
 	opts.Now = tb.clock.Now

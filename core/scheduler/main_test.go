@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/intent"
@@ -20,6 +21,7 @@ import (
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
 	"github.com/ezscale/platform/core/scheduler/schedulertest"
 	"github.com/ezscale/platform/core/testkit"
@@ -318,7 +320,7 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 		notifier = &scheduler.CenterNotifier{Center: ns}
 	}
 	// Billing describes the services to their provisioner, as in the core.
-	views := billing.New(billing.Deps{DB: db, Jobs: reg, Plugins: b.plugins}, billing.Options{Now: b.clock.Now})
+	views := billing.New(billing.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: b.clock.Now})
 	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Services: views, Notifier: notifier, PlanChanger: so.changer, Logger: so.logger}, opts)
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 10, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {

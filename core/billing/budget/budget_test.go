@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/budget"
@@ -26,6 +27,7 @@ import (
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -57,7 +59,7 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(ns.Stop)
-	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns}, billing.Options{Currency: "EUR", Now: b.clock.Now})
+	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Currency: "EUR", Now: b.clock.Now})
 	b.svc = budget.New(db, ns, b.billing, reg, budget.Options{Now: b.clock.Now})
 	engine, err := jobs.New(db, reg, jobs.Options{Workers: 2, FetchCooldown: 50 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute})
