@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -68,8 +69,10 @@ type Info struct {
 
 // Store is a content-addressed blob store. It is safe for concurrent use.
 type Store struct {
+	opts Options
+
+	mu     sync.Mutex
 	bucket *gcblob.Bucket
-	opts   Options
 }
 
 // Open opens the store the options describe.
@@ -87,30 +90,48 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Env == nil {
 		opts.Env = os.Getenv
 	}
-	var (
-		b   *gcblob.Bucket
-		err error
-	)
+	s := &Store{opts: opts}
 	switch opts.Backend {
 	case BackendFile:
-		if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
-			return nil, fmt.Errorf("blob: creating %s: %w", opts.Dir, err)
-		}
-		// Spool files are renamed into place: keep them on the same
-		// filesystem, and write no attribute side files.
-		b, err = fileblob.OpenBucket(opts.Dir, &fileblob.Options{NoTempDir: true, DirFileMode: 0o750, Metadata: fileblob.MetadataDontWrite})
+		// The directory is created when the store is first used, so a
+		// process that never keeps a document leaves none behind.
+		return s, nil
 	case BackendS3:
-		b, err = openS3(ctx, opts)
-	default:
-		return nil, fmt.Errorf("blob: unknown backend %q (file or s3)", opts.Backend)
+		b, err := openS3(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("blob: opening the s3 store: %w", err)
+		}
+		s.bucket = s.prefixed(b)
+		return s, nil
 	}
+	return nil, fmt.Errorf("blob: unknown backend %q (file or s3)", opts.Backend)
+}
+
+func (s *Store) prefixed(b *gcblob.Bucket) *gcblob.Bucket {
+	if s.opts.Prefix == "" {
+		return b
+	}
+	return gcblob.PrefixedBucket(b, strings.TrimSuffix(s.opts.Prefix, "/")+"/")
+}
+
+// b returns the bucket, opening the file backend's directory on first use.
+func (s *Store) b() (*gcblob.Bucket, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bucket != nil {
+		return s.bucket, nil
+	}
+	if err := os.MkdirAll(s.opts.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("blob: creating %s: %w", s.opts.Dir, err)
+	}
+	// Files are renamed into place from beside them (the same
+	// filesystem), with no attribute side files.
+	b, err := fileblob.OpenBucket(s.opts.Dir, &fileblob.Options{NoTempDir: true, DirFileMode: 0o750, Metadata: fileblob.MetadataDontWrite})
 	if err != nil {
-		return nil, fmt.Errorf("blob: opening the %s store: %w", opts.Backend, err)
+		return nil, fmt.Errorf("blob: opening %s: %w", s.opts.Dir, err)
 	}
-	if opts.Prefix != "" {
-		b = gcblob.PrefixedBucket(b, strings.TrimSuffix(opts.Prefix, "/")+"/")
-	}
-	return &Store{bucket: b, opts: opts}, nil
+	s.bucket = s.prefixed(b)
+	return s.bucket, nil
 }
 
 func openS3(ctx context.Context, opts Options) (*gcblob.Bucket, error) {
@@ -139,7 +160,14 @@ func openS3(ctx context.Context, opts Options) (*gcblob.Bucket, error) {
 }
 
 // Close releases the store.
-func (s *Store) Close() error { return s.bucket.Close() }
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bucket == nil {
+		return nil
+	}
+	return s.bucket.Close()
+}
 
 var hashPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
@@ -191,7 +219,11 @@ func (s *Store) Put(ctx context.Context, r io.Reader, want string, limit int64) 
 	}
 	info = Info{SHA256: got, Size: n}
 	k := key(got)
-	if ok, err := s.bucket.Exists(ctx, k); err != nil {
+	bucket, err := s.b()
+	if err != nil {
+		return Info{}, false, err
+	}
+	if ok, err := bucket.Exists(ctx, k); err != nil {
 		return Info{}, false, fmt.Errorf("blob: looking up %s: %w", got, err)
 	} else if ok {
 		return info, false, nil
@@ -199,7 +231,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, want string, limit int64) 
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
 		return Info{}, false, fmt.Errorf("blob: rewinding the spool file: %w", err)
 	}
-	err = s.bucket.Upload(ctx, k, spool, &gcblob.WriterOptions{ContentType: "application/octet-stream", IfNotExist: true})
+	err = bucket.Upload(ctx, k, spool, &gcblob.WriterOptions{ContentType: "application/octet-stream", IfNotExist: true})
 	if gcerrors.Code(err) == gcerrors.FailedPrecondition {
 		// Written by another writer meanwhile: the same bytes.
 		return info, false, nil
@@ -209,6 +241,10 @@ func (s *Store) Put(ctx context.Context, r io.Reader, want string, limit int64) 
 	}
 	return info, true, nil
 }
+
+// TooLarge is the error of a file over limit bytes: Invalid, reason
+// file_too_large, naming the field "file"; it wraps ErrTooLarge.
+func TooLarge(limit int64) error { return tooLarge(limit) }
 
 func tooLarge(limit int64) error {
 	return &apperr.Error{Code: apperr.Invalid, Reason: "file_too_large", Err: ErrTooLarge,
@@ -221,7 +257,11 @@ func (s *Store) Stat(ctx context.Context, h string) (Info, error) {
 	if !ValidHash(h) {
 		return Info{}, apperr.NotFoundf("no such file")
 	}
-	a, err := s.bucket.Attributes(ctx, key(h))
+	bucket, err := s.b()
+	if err != nil {
+		return Info{}, err
+	}
+	a, err := bucket.Attributes(ctx, key(h))
 	if gcerrors.Code(err) == gcerrors.NotFound {
 		return Info{}, apperr.NotFoundf("no such file")
 	}
@@ -236,7 +276,11 @@ func (s *Store) Open(ctx context.Context, h string) (io.ReadCloser, Info, error)
 	if !ValidHash(h) {
 		return nil, Info{}, apperr.NotFoundf("no such file")
 	}
-	rd, err := s.bucket.NewReader(ctx, key(h), nil)
+	bucket, err := s.b()
+	if err != nil {
+		return nil, Info{}, err
+	}
+	rd, err := bucket.NewReader(ctx, key(h), nil)
 	if gcerrors.Code(err) == gcerrors.NotFound {
 		return nil, Info{}, apperr.NotFoundf("no such file")
 	}
