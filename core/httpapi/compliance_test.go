@@ -59,7 +59,8 @@ func multipartFile(t *testing.T, name string, data []byte) (string, []byte) {
 // against the OpenAPI document) an admin uploads a policy document (raw
 // and multipart, the same bytes once), records the policy, and only a
 // staff owner approves its version; a mismatched or oversized upload is
-// refused and stores nothing; support staff read but cannot change; the
+// refused and stores nothing (a multipart body without its file part
+// names the field); support staff read but cannot change; the
 // export streams a zip that verifies, with the approved document in it.
 func TestComplianceOverTheAPI(t *testing.T) {
 	t.Parallel()
@@ -92,6 +93,14 @@ func TestComplianceOverTheAPI(t *testing.T) {
 		p = c.send("POST", base+"/files", admin.Token, "application/octet-stream", bytes.Repeat([]byte{1}, 1<<10+1)).wantProblem(t, http.StatusBadRequest, "file_too_large")
 		if len(p.Errors) != 1 || p.Errors[0].Field != "file" {
 			t.Fatalf("too large problem names %+v, want file", p.Errors)
+		}
+		var noFile bytes.Buffer
+		mw := multipart.NewWriter(&noFile)
+		_ = mw.WriteField("note", "no file here")
+		_ = mw.Close()
+		p = c.send("POST", base+"/files", admin.Token, mw.FormDataContentType(), noFile.Bytes()).wantProblem(t, http.StatusBadRequest, "invalid")
+		if len(p.Errors) != 1 || p.Errors[0].Field != "file" {
+			t.Fatalf("multipart without a file names %+v, want file", p.Errors)
 		}
 		c.send("POST", base+"/files", support.Token, "application/pdf", doc).wantProblem(t, http.StatusForbidden, "forbidden")
 		if n := tb.count(t, "audit_events", "action = ?", "compliance.file.upload"); n != 2 {
