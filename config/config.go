@@ -12,7 +12,9 @@ import (
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/blob"
 	"github.com/ezscale/platform/core/community"
+	"github.com/ezscale/platform/core/compliance"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/pluginhost"
@@ -33,6 +35,8 @@ type Config struct {
 	Notifications Notifications `koanf:"notifications"`
 	Provisioning  Provisioning  `koanf:"provisioning"`
 	Sandbox       Sandbox       `koanf:"sandbox"`
+	Blob          Blob          `koanf:"blob"`
+	Compliance    Compliance    `koanf:"compliance"`
 
 	// Plugin holds the `plugin "NAME" {…}` blocks in file order. They are not
 	// part of the koanf tree because their config bodies are free-form.
@@ -283,6 +287,35 @@ type Sandbox struct {
 	MailURL string `koanf:"mail_url"`
 }
 
+// Blob says where documents (SOC 2 evidence, policies) are kept: the
+// local filesystem, or an S3-compatible bucket. S3 credentials come from
+// the environment only (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN), never from this block (docs/compliance.md).
+type Blob struct {
+	// Backend is "file" or "s3".
+	Backend string `koanf:"backend"`
+	// Dir is the file backend's directory.
+	Dir string `koanf:"dir"`
+	// Endpoint is the S3 endpoint URL ("" = AWS's own for the region).
+	Endpoint string `koanf:"endpoint"`
+	Region   string `koanf:"region"`
+	Bucket   string `koanf:"bucket"`
+	// PathStyle addresses the bucket as endpoint/bucket/key, as most
+	// S3-compatible servers want.
+	PathStyle bool `koanf:"path_style"`
+	// Prefix is put before every key.
+	Prefix string `koanf:"prefix"`
+}
+
+// Compliance configures the SOC 2 evidence (docs/compliance.md).
+type Compliance struct {
+	// UploadLimit bounds one uploaded document, in bytes.
+	UploadLimit int64 `koanf:"upload_limit"`
+	// ReminderLead: the staff owners are reminded this long before a
+	// policy review or a vendor assessment falls due.
+	ReminderLead time.Duration `koanf:"reminder_lead"`
+}
+
 // Plugin is one `plugin "NAME" { path, sha256, config {…} }` block.
 type Plugin struct {
 	Name    string
@@ -309,7 +342,9 @@ func Default() Config {
 	sd := scheduler.DefaultOptions()
 	vd := provisioning.DefaultOptions()
 	nd := notify.DefaultOptions()
-	cd := community.DefaultOptions()
+	comm := community.DefaultOptions()
+	bl := blob.DefaultOptions()
+	cd := compliance.DefaultOptions()
 	adminAlerts := make([]string, len(nd.AdminAlerts))
 	for i, t := range nd.AdminAlerts {
 		adminAlerts[i] = string(t)
@@ -382,6 +417,8 @@ func Default() Config {
 			UsageConcurrency:   vd.UsageConcurrency,
 			CallTimeout:        vd.CallTimeout,
 		},
+		Blob:       Blob{Backend: bl.Backend, Dir: bl.Dir, Region: bl.Region},
+		Compliance: Compliance{UploadLimit: cd.UploadLimit, ReminderLead: cd.ReminderLead},
 		Notifications: Notifications{
 			EmailPlugin:        "email",
 			ProductName:        nd.ProductName,
@@ -390,8 +427,8 @@ func Default() Config {
 			StreamHeartbeat:    nd.StreamHeartbeat,
 			StreamMaxDuration:  nd.StreamMaxDuration,
 			StreamMaxPerUser:   nd.StreamMaxPerUser,
-			InviteMaxAge:       cd.InviteMaxAge,
-			RoleSyncInterval:   cd.RoleSyncInterval,
+			InviteMaxAge:       comm.InviteMaxAge,
+			RoleSyncInterval:   comm.RoleSyncInterval,
 			Retention:          nd.Retention,
 			ReadRetention:      nd.ReadRetention,
 		},

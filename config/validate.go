@@ -277,6 +277,30 @@ func (c *Config) validate(errs *Error) {
 		}
 	}
 
+	switch bl := c.Blob; bl.Backend {
+	case "file":
+		if strings.TrimSpace(bl.Dir) == "" {
+			bad("blob.dir", "must name a directory")
+		}
+	case "s3":
+		if bl.Bucket == "" {
+			bad("blob.bucket", "is required with the s3 backend")
+		}
+		if bl.Endpoint != "" {
+			if u, err := url.Parse(bl.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				bad("blob.endpoint", "%q is not an http(s) URL", bl.Endpoint)
+			}
+		}
+	default:
+		bad("blob.backend", "%q is not a backend: file or s3", bl.Backend)
+	}
+	if c.Compliance.UploadLimit < 1 || c.Compliance.UploadLimit > 10<<30 {
+		bad("compliance.upload_limit", "must be between 1 and %d bytes (10 GiB)", int64(10<<30))
+	}
+	if c.Compliance.ReminderLead < time.Hour {
+		bad("compliance.reminder_lead", "must be at least 1h")
+	}
+
 	for _, p := range c.Plugin {
 		if p.Path == "" {
 			errs.add(p.Pos, "Missing plugin path", fmt.Sprintf("plugin %q needs path = \"bin/ezscale-plugin-%s\"", p.Name, p.Name))

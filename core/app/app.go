@@ -27,7 +27,9 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/budget"
 	"github.com/ezscale/platform/core/billing/pluginoption"
+	"github.com/ezscale/platform/core/blob"
 	"github.com/ezscale/platform/core/community"
+	"github.com/ezscale/platform/core/compliance"
 	"github.com/ezscale/platform/core/console"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
@@ -76,7 +78,11 @@ type App struct {
 	// Intents records backend actions before they are made and their
 	// outcomes after (task runs, provisioning creates).
 	Intents *intent.Store
-	HTTP    *httpapi.Server
+	// Blobs keeps documents (content-addressed); Compliance is the SOC 2
+	// evidence kept in it.
+	Blobs      *blob.Store
+	Compliance *compliance.Service
+	HTTP       *httpapi.Server
 	// Console serves the embedded web console (web/dist).
 	Console *console.Handler
 
@@ -205,6 +211,10 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		DB: db, Jobs: reg, Billing: a.Billing, Accounts: a.Accounts, Plugins: a.Plugins, Notifier: a.Notify, Logger: logger.Named("provisioning"),
 	}, provisioningOpts)
 	a.wireReactions()
+	if err := a.buildCompliance(ctx, reg, now); err != nil {
+		a.close(ctx)
+		return nil, err
+	}
 
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",
@@ -241,6 +251,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		PublicURL: cfg.Server.PublicURL,
 	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.NotificationsAPI{Notify: a.Notify, Projects: a.Projects}, &httpapi.CommunityAPI{Community: a.Community},
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler, Projects: a.Projects}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning, Projects: a.Projects}, &httpapi.ProjectsAPI{Projects: a.Projects},
+		&httpapi.ComplianceAPI{Compliance: a.Compliance},
 		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL})
 	if a.Console, err = console.New(web.Dist()); err != nil {
 		a.close(ctx)

@@ -9,7 +9,9 @@ import (
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/blob"
 	"github.com/ezscale/platform/core/community"
+	"github.com/ezscale/platform/core/compliance"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/pluginhost"
@@ -47,6 +49,8 @@ func TestDefaultConfigGivesEachDomainItsDefaults(t *testing.T) {
 		{"provisioning", provisioningOptions(&cfg), provisioning.DefaultOptions()},
 		{"notify", notifyOptions(&cfg), notify.DefaultOptions()},
 		{"community", communityOptions(&cfg), community.DefaultOptions()},
+		{"blob", blobOptions(&cfg), blob.DefaultOptions()},
+		{"compliance", complianceOptions(&cfg), compliance.DefaultOptions()},
 	} {
 		if diff := cmp.Diff(c.want, c.got, notSettings); diff != "" {
 			t.Errorf("%s: a default configuration's settings differ from the domain's defaults (-domain +configured):\n%s", c.domain, diff)

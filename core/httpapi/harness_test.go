@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -52,6 +53,8 @@ func startApp(t testing.TB, d database.Dialect, url string, opts ...func(*config
 	cfg.Sources = map[string]string{}
 	// A fixed key, so replicas on one database open each other's secrets.
 	cfg.Auth.SecretsKey = testSecretsKey
+	// Documents go to the test's own directory, not the package's data/.
+	cfg.Blob.Dir = filepath.Join(t.TempDir(), "blobs")
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -60,7 +60,11 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		h.Set("Cache-Control", "no-store")
 		h.Set("Referrer-Policy", "no-referrer")
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, s.opts.BodyLimit)
+			// The unlimited body stays in the context for routes with a
+			// limit of their own (Route.BodyLimit: uploads).
+			raw := r.Body
+			r = r.WithContext(context.WithValue(r.Context(), rawBodyKey{}, raw))
+			r.Body = http.MaxBytesReader(w, raw, s.opts.BodyLimit)
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
@@ -216,3 +220,7 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// rawBodyKey is the context key of the request body before the server's
+// body limit wrapped it.
+type rawBodyKey struct{}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -61,7 +62,10 @@ type Route struct {
 	RateLimit *ratelimit.Rule
 	// RateBucket names the limit's bucket (default: the path).
 	RateBucket string
-	Handler    HandlerFunc
+	// BodyLimit, when set, replaces the server's body limit for this
+	// route (file uploads); the handler streams the body.
+	BodyLimit int64
+	Handler   HandlerFunc
 }
 
 // Handle registers a route with its middleware.
@@ -87,10 +91,23 @@ func (s *Server) chain(rt Route) HandlerFunc {
 		h = s.admitAccount(rt, h)
 	}
 	h = s.authorize(rt, h)
+	if rt.BodyLimit > 0 {
+		h = bodyLimit(rt.BodyLimit, h)
+	}
 	if rt.RateLimit != nil {
 		h = s.rateLimited(rt, h)
 	}
 	return h
+}
+
+// bodyLimit gives the route its own body limit in place of the server's.
+func bodyLimit(limit int64, next HandlerFunc) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if raw, ok := r.Context().Value(rawBodyKey{}).(io.ReadCloser); ok {
+			r.Body = http.MaxBytesReader(w, raw, limit)
+		}
+		return next(w, r)
+	}
 }
 
 // serviceActivity reports a customer's successful request on one of their

@@ -84,6 +84,10 @@ const Announcement Type = "announcement"
 // AdminAlert goes to the operators' Discord webhook only (no user).
 const AdminAlert Type = "admin.alert"
 
+// ComplianceReviewDue tells the staff owners that a security policy's
+// review or a vendor's assessment falls due soon (core/compliance).
+const ComplianceReviewDue Type = "compliance.review_due"
+
 // Channel is a way of delivering a notification.
 type Channel string
 

@@ -206,6 +206,12 @@ var registry = []*TypeInfo{
 		Sample: map[string]any{"link": "https://billing.example.com/reset-password?token=ezo_x", "token": "ezo_x", "expires_in": "1h0m0s"}},
 	{Type: AdminAlert, Category: CategorySystem, Description: "Operator alert (Discord webhook)",
 		Hidden: true, Sample: map[string]any{"title": "Plugin virtfusion failed", "message": "3 crashes in 10 minutes"}},
+	// Staff owners only (the compliance domain names them): no customer
+	// preference.
+	{Type: ComplianceReviewDue, Category: CategorySystem, Description: "A security policy review or vendor assessment is due",
+		Channels: inAppAndMail, Defaults: inAppAndMail, Hidden: true,
+		Sample: map[string]any{"kind": "policy", "what": "review", "id": "01890000-0000-7000-8000-00000000000b",
+			"name": "Information Security Policy", "due_date": "2026-03-15", "days_left": 14}},
 }
 
 var byType = func() map[Type]*TypeInfo {

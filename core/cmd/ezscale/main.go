@@ -62,7 +62,7 @@ func rootCmd() *cobra.Command {
 	root.PersistentFlags().StringVarP(&g.configPath, "config", "c", os.Getenv("EZSCALE_CONFIG"),
 		"HCL config file (default: built-in defaults; env EZSCALE_CONFIG); EZSCALE_<BLOCK>_<KEY> variables override it")
 	root.AddCommand(serveCmd(g), migrateCmd(g), adminCmd(g), configCmd(g), auditCmd(g), pluginsCmd(g), billingCmd(g), policyCmd(), catalogCmd(g), secretsCmd(g))
-	root.AddCommand(openapiCmd())
+	root.AddCommand(openapiCmd(), evidenceCmd(g))
 	return root
 }
 

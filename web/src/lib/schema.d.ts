@@ -1367,6 +1367,327 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/compliance/access-reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List access reviews (without their snapshots)
+         * @description Support staff and above (scope admin:read).
+         */
+        get: operations["adminListComplianceAccessReviews"];
+        put?: never;
+        /**
+         * Generate an access review: a snapshot of every staff user's access
+         * @description Staff admins and owners (scope admin:write). No body.
+         */
+        post: operations["adminGenerateComplianceAccessReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/access-reviews/{review_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: components["parameters"]["AccessReviewID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * An access review with its snapshot
+         * @description Support staff and above (scope admin:read).
+         */
+        get: operations["adminGetComplianceAccessReview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/access-reviews/{review_id}/sign-off": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: components["parameters"]["AccessReviewID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign off an access review
+         * @description Staff owners only (scope admin:write). Optional body {"note": "…"}; 409 already_signed_off when it was.
+         */
+        post: operations["adminSignOffComplianceAccessReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List evidence, by control, type and period
+         * @description Support staff and above (scope admin:read).
+         */
+        get: operations["adminListComplianceEvidence"];
+        put?: never;
+        /**
+         * Record evidence (an incident and a DR test are evidence types)
+         * @description Staff admins and owners (scope admin:write). collected_by is the caller.
+         */
+        post: operations["adminCreateComplianceEvidence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/evidence/{evidence_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                evidence_id: components["parameters"]["EvidenceID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One evidence record
+         * @description Support staff and above (scope admin:read).
+         */
+        get: operations["adminGetComplianceEvidence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The auditor's export of a period (a zip, streamed)
+         * @description Staff admins and owners (scope admin:read). A zip with every policy version in force during the period, the evidence whose period overlaps it with its files, every vendor's SOC 2 report, the access reviews generated in it, an index of each as JSON, and manifest.json (each file's path, SHA-256 and size, and the audit chain's head at export time: the export's own audit event). `ezscale evidence verify FILE` checks it.
+         */
+        get: operations["adminExportComplianceEvidence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a file to the blob store
+         * @description Staff admins and owners (scope admin:write). The file is the raw body, or the part named file of a multipart/form-data body; at most compliance.upload_limit bytes (400 file_too_large). With ?sha256= the bytes must hash to it (422 sha256_mismatch, nothing stored). Content-addressed: uploading the same bytes again changes nothing (200, created false).
+         */
+        post: operations["adminUploadComplianceFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/files/{sha256}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a file a compliance record names
+         * @description Support staff and above (scope admin:read). Streams the bytes, checked against their SHA-256 as they go.
+         */
+        get: operations["adminDownloadComplianceFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List security policies with their versions
+         * @description Support staff and above (scope admin:read).
+         */
+        get: operations["adminListCompliancePolicies"];
+        put?: never;
+        /**
+         * Create a security policy with its first version (a file uploaded before)
+         * @description Staff admins and owners (scope admin:write). The version is not approved until a staff owner approves it.
+         */
+        post: operations["adminCreateCompliancePolicy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/policies/{policy_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: components["parameters"]["PolicyID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A security policy with its versions
+         * @description Support staff and above (scope admin:read).
+         */
+        get: operations["adminGetCompliancePolicy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a policy's title, owner or next review
+         * @description Staff admins and owners (scope admin:write).
+         */
+        patch: operations["adminUpdateCompliancePolicy"];
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/policies/{policy_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: components["parameters"]["PolicyID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a new version of a policy's document
+         * @description Staff admins and owners (scope admin:write). 409 policy_version_taken when the version name is used.
+         */
+        post: operations["adminAddCompliancePolicyVersion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/policies/{policy_id}/versions/{version_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: components["parameters"]["PolicyID"];
+                version_id: components["parameters"]["PolicyVersionID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a policy version
+         * @description Staff owners only (scope admin:write). 409 already_approved when it was.
+         */
+        post: operations["adminApproveCompliancePolicyVersion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/vendors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List vendor assessments
+         * @description Support staff and above (scope admin:read).
+         */
+        get: operations["adminListComplianceVendors"];
+        put?: never;
+        /**
+         * Record a vendor assessment
+         * @description Staff admins and owners (scope admin:write). 409 vendor_name_taken when the name is used.
+         */
+        post: operations["adminCreateComplianceVendor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/vendors/{vendor_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vendor_id: components["parameters"]["VendorID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A vendor assessment
+         * @description Support staff and above (scope admin:read).
+         */
+        get: operations["adminGetComplianceVendor"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a vendor assessment (a new SOC 2 report, the next assessment…)
+         * @description Staff admins and owners (scope admin:write).
+         */
+        patch: operations["adminUpdateComplianceVendor"];
+        trace?: never;
+    };
     "/api/v1/admin/coupons": {
         parameters: {
             query?: never;
@@ -2737,6 +3058,167 @@ export interface components {
             /** @description Services the budget holds suspended now. */
             suspended_service_ids: string[];
         };
+        ComplianceAccessReview: {
+            /** @description The snapshot's staff users (empty in lists). */
+            entries: components["schemas"]["ComplianceStaffAccess"][];
+            /** Format: date-time */
+            generated_at: string;
+            generated_by: string;
+            id: string;
+            sign_off_note: string;
+            /** Format: date-time */
+            signed_off_at: string | null;
+            /** @description The staff owner who signed it off; null until then. */
+            signed_off_by: string | null;
+            /** @description The snapshot file (JSON) in the blob store. */
+            snapshot_sha256: string;
+            snapshot_size: number;
+            staff_count: number;
+        };
+        /** @description A calendar day, YYYY-MM-DD. */
+        ComplianceDate: string;
+        ComplianceEvidence: {
+            /** @description The staff user who recorded it. */
+            collected_by: string;
+            /** @description The control, e.g. CC6.1. */
+            control_id: string;
+            /** Format: date-time */
+            created_at: string;
+            description: string;
+            file_name: string;
+            file_sha256: string | null;
+            file_size: number;
+            id: string;
+            period_from: string;
+            period_to: string;
+            title: string;
+            /** @enum {string} */
+            type: "document" | "screenshot" | "log" | "report" | "incident" | "dr_test";
+        };
+        ComplianceEvidenceInput: {
+            control_id: string;
+            description?: string;
+            /** @description Required except for incidents and DR tests. */
+            file?: components["schemas"]["ComplianceFileRef"] | null;
+            period_from: components["schemas"]["ComplianceDate"];
+            period_to: components["schemas"]["ComplianceDate"];
+            title: string;
+            /** @enum {string} */
+            type: "document" | "screenshot" | "log" | "report" | "incident" | "dr_test";
+        };
+        /** @description An uploaded file (POST /api/v1/admin/compliance/files), named by its SHA-256. */
+        ComplianceFileRef: {
+            /** @description The file's name as shown and exported (no path). */
+            name: string;
+            /** @description Lower-case hex SHA-256 of the uploaded bytes. */
+            sha256: string;
+        };
+        CompliancePolicy: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            id: string;
+            next_review: string;
+            /** @description The staff user who owns the policy. */
+            owner_id: string;
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Newest effective date first. */
+            versions: components["schemas"]["CompliancePolicyVersion"][];
+        };
+        CompliancePolicyInput: {
+            next_review: components["schemas"]["ComplianceDate"];
+            /** @description A staff user. */
+            owner_id: string;
+            title: string;
+            version: components["schemas"]["CompliancePolicyVersionInput"];
+        };
+        CompliancePolicyPatch: {
+            next_review?: components["schemas"]["ComplianceDate"];
+            owner_id?: string;
+            title?: string;
+        };
+        CompliancePolicyVersion: {
+            /** Format: date-time */
+            approved_at: string | null;
+            /** @description The staff owner who approved it; null until approved. */
+            approved_by: string | null;
+            effective_date: string;
+            file_name: string;
+            file_sha256: string;
+            file_size: number;
+            id: string;
+            policy_id: string;
+            /** Format: date-time */
+            uploaded_at: string;
+            /** @description The staff user who uploaded it. */
+            uploaded_by: string;
+            version: string;
+        };
+        CompliancePolicyVersionInput: {
+            effective_date: components["schemas"]["ComplianceDate"];
+            file: components["schemas"]["ComplianceFileRef"];
+            version: string;
+        };
+        ComplianceStaffAccess: {
+            /** @description Personal API tokens that still work. */
+            api_tokens: number;
+            disabled: boolean;
+            email: string;
+            /** Format: date-time */
+            last_login: string | null;
+            /** @enum {string} */
+            role: "support" | "admin" | "owner";
+            /** Format: date-time */
+            tokens_last_used: string | null;
+            two_factor: boolean;
+            user_id: string;
+        };
+        ComplianceUpload: {
+            /** @description False when the store already had these bytes (nothing was written). */
+            created: boolean;
+            /** @description The multipart part's file name; empty for a raw body. */
+            name: string;
+            sha256: string;
+            size: number;
+        };
+        ComplianceVendor: {
+            /** @description The last assessment's day, or empty. */
+            assessed_at: string;
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            name: string;
+            next_assessment: string;
+            notes: string;
+            report_name: string;
+            /** @description The vendor's SOC 2 report on file; null when none. */
+            report_sha256: string | null;
+            report_size: number;
+            /** @enum {string} */
+            risk_level: "low" | "medium" | "high" | "critical";
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ComplianceVendorInput: {
+            assessed_at?: string;
+            name: string;
+            next_assessment: components["schemas"]["ComplianceDate"];
+            notes?: string;
+            report?: components["schemas"]["ComplianceFileRef"] | null;
+            /** @enum {string} */
+            risk_level: "low" | "medium" | "high" | "critical";
+        };
+        ComplianceVendorPatch: {
+            assessed_at?: string;
+            name?: string;
+            next_assessment?: components["schemas"]["ComplianceDate"];
+            notes?: string;
+            report?: components["schemas"]["ComplianceFileRef"];
+            /** @enum {string} */
+            risk_level?: "low" | "medium" | "high" | "critical";
+        };
         Coupon: {
             active: boolean;
             /**
@@ -4036,10 +4518,12 @@ export interface components {
         };
     };
     parameters: {
+        AccessReviewID: string;
         AccountID: string;
         /** @description The next_cursor of the previous page. */
         Cursor: string;
         DependencyID: string;
+        EvidenceID: string;
         /**
          * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
          *     caller: the user and the account in the path, or the client address when anonymous). The same
@@ -4051,7 +4535,10 @@ export interface components {
         /** @description Page size, 1-200 (default 50). */
         Limit: number;
         NotificationID: string;
+        PolicyID: string;
+        PolicyVersionID: string;
         ProjectID: string;
+        VendorID: string;
     };
     requestBodies: never;
     headers: {
@@ -7225,6 +7712,684 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListComplianceAccessReviews: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ComplianceAccessReview"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGenerateComplianceAccessReview: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The result. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceAccessReview"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGetComplianceAccessReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: components["parameters"]["AccessReviewID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceAccessReview"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminSignOffComplianceAccessReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: components["parameters"]["AccessReviewID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceAccessReview"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListComplianceEvidence: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                control_id?: string;
+                type?: "document" | "screenshot" | "log" | "report" | "incident" | "dr_test";
+                /** @description Evidence whose period ends on or after this day. */
+                from?: string;
+                /** @description Evidence whose period begins on or before this day. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ComplianceEvidence"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminCreateComplianceEvidence: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ComplianceEvidenceInput"];
+            };
+        };
+        responses: {
+            /** @description The result. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceEvidence"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGetComplianceEvidence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                evidence_id: components["parameters"]["EvidenceID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceEvidence"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminExportComplianceEvidence: {
+        parameters: {
+            query: {
+                from: components["schemas"]["ComplianceDate"];
+                to: components["schemas"]["ComplianceDate"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The zip. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminUploadComplianceFile: {
+        parameters: {
+            query?: {
+                /** @description The SHA-256 the bytes must have. */
+                sha256?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "multipart/form-data": {
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The store already had these bytes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceUpload"];
+                };
+            };
+            /** @description Stored. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceUpload"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminDownloadComplianceFile: {
+        parameters: {
+            query?: {
+                /** @description The file name to offer (Content-Disposition). */
+                name?: string;
+            };
+            header?: never;
+            path: {
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    "X-Content-SHA256"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListCompliancePolicies: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["CompliancePolicy"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminCreateCompliancePolicy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompliancePolicyInput"];
+            };
+        };
+        responses: {
+            /** @description The result. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompliancePolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGetCompliancePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: components["parameters"]["PolicyID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompliancePolicy"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminUpdateCompliancePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: components["parameters"]["PolicyID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompliancePolicyPatch"];
+            };
+        };
+        responses: {
+            /** @description The result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompliancePolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminAddCompliancePolicyVersion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                policy_id: components["parameters"]["PolicyID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompliancePolicyVersionInput"];
+            };
+        };
+        responses: {
+            /** @description The result. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompliancePolicyVersion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminApproveCompliancePolicyVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: components["parameters"]["PolicyID"];
+                version_id: components["parameters"]["PolicyVersionID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompliancePolicyVersion"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListComplianceVendors: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ComplianceVendor"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminCreateComplianceVendor: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ComplianceVendorInput"];
+            };
+        };
+        responses: {
+            /** @description The result. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceVendor"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGetComplianceVendor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vendor_id: components["parameters"]["VendorID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceVendor"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminUpdateComplianceVendor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vendor_id: components["parameters"]["VendorID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ComplianceVendorPatch"];
+            };
+        };
+        responses: {
+            /** @description The result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceVendor"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
