@@ -62,6 +62,16 @@ const (
 	DependencyRecovered Type = "dependency.recovered"
 )
 
+// Service transfers (core/transfers): a transfer was asked of the
+// receiving account; it changed state (accepted, declined, cancelled,
+// rejected, expired); it completed. Sent to owners and admins of both
+// accounts as each step concerns them.
+const (
+	TransferRequested Type = "transfer.requested"
+	TransferUpdated   Type = "transfer.updated"
+	TransferCompleted Type = "transfer.completed"
+)
+
 // Security events: email and in-app cannot be turned off.
 const (
 	SecurityTwoFactorEnabled  Type = "security.2fa_enabled"
