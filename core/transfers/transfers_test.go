@@ -304,7 +304,9 @@ func TestTransferRefusals(t *testing.T) {
 		}{
 			{"suspended", func(id string) { suspend(id, "non_payment") }, "", apperr.Unprocessable, "service_id", "service_suspended"},
 			{"budget-stopped", func(id string) { suspend(id, "budget") }, "", apperr.Unprocessable, "service_id", "budget_stopped"},
-			{"free-tier", func(id string) { tb.exec(t, "UPDATE services SET environment = 'development', price = 0 WHERE id = ?", id) }, "", apperr.Unprocessable, "service_id", "free_tier"},
+			{"free-tier", func(id string) {
+				tb.exec(t, "UPDATE services SET environment = 'development', price = 0 WHERE id = ?", id)
+			}, "", apperr.Unprocessable, "service_id", "free_tier"},
 			{"terminated", func(id string) { tb.exec(t, "UPDATE services SET status = 'terminated' WHERE id = ?", id) }, "", apperr.Unprocessable, "service_id", "service_not_active"},
 			{"pending", func(id string) {
 				tb.exec(t, "UPDATE services SET status = 'pending', period_start = NULL, period_end = NULL WHERE id = ?", id)
