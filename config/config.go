@@ -17,6 +17,7 @@ import (
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/transfers"
 )
 
 // Config is the whole configuration of one `ezscale` process.
@@ -32,6 +33,7 @@ type Config struct {
 	Notifications Notifications `koanf:"notifications"`
 	Provisioning  Provisioning  `koanf:"provisioning"`
 	Sandbox       Sandbox       `koanf:"sandbox"`
+	Transfers     Transfers     `koanf:"transfers"`
 
 	// Plugin holds the `plugin "NAME" {…}` blocks in file order. They are not
 	// part of the koanf tree because their config bodies are free-form.
@@ -274,6 +276,18 @@ type Provisioning struct {
 	CallTimeout time.Duration `koanf:"call_timeout"`
 }
 
+// Transfers configures service transfers between accounts
+// (docs/transfers.md).
+type Transfers struct {
+	// RequireStaffApproval: an accepted transfer waits for staff to approve
+	// it; false: the receiver's acceptance completes it.
+	RequireStaffApproval bool `koanf:"require_staff_approval"`
+	// TTL: a transfer not completed this long after it was asked expires.
+	TTL time.Duration `koanf:"ttl"`
+	// SweepInterval spaces the sweeps that record expired transfers.
+	SweepInterval time.Duration `koanf:"sweep_interval"`
+}
+
 // Sandbox describes the tools beside a sandbox (`make demo`, docs/demo.md)
 // that its people may open. Outside a sandbox it stays empty.
 type Sandbox struct {
@@ -308,6 +322,7 @@ func Default() Config {
 	sd := scheduler.DefaultOptions()
 	vd := provisioning.DefaultOptions()
 	nd := notify.DefaultOptions()
+	td := transfers.DefaultOptions()
 	adminAlerts := make([]string, len(nd.AdminAlerts))
 	for i, t := range nd.AdminAlerts {
 		adminAlerts[i] = string(t)
@@ -392,6 +407,11 @@ func Default() Config {
 			RoleSyncInterval:   nd.RoleSyncInterval,
 			Retention:          nd.Retention,
 			ReadRetention:      nd.ReadRetention,
+		},
+		Transfers: Transfers{
+			RequireStaffApproval: td.RequireStaffApproval,
+			TTL:                  td.TTL,
+			SweepInterval:        td.SweepInterval,
 		},
 	}
 }

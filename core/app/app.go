@@ -40,6 +40,7 @@ import (
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/transfers"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 	"github.com/ezscale/platform/web"
@@ -70,6 +71,8 @@ type App struct {
 	// dependencies; billing asks it before ending a service others depend
 	// on.
 	Projects *projects.Service
+	// Transfers moves services between accounts (core/transfers).
+	Transfers *transfers.Service
 	// Intents records backend actions before they are made and their
 	// outcomes after (task runs, provisioning creates).
 	Intents *intent.Store
@@ -195,6 +198,11 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.Projects = projects.New(db, billingServices{b: a.Billing}, projects.Options{Jobs: reg, Notifier: a.Notify, Now: now})
 	a.Billing.SetProjects(a.Projects, a.Projects)
 
+	transfersOpts := transfersOptions(cfg)
+	transfersOpts.Now = now
+	a.Transfers = transfers.New(transfers.Deps{DB: db, Billing: a.Billing, Directory: transferDirectory{a: a.Accounts}, Notifier: a.Notify, Jobs: reg},
+		transfersOpts)
+
 	provisioningOpts := provisioningOptions(cfg)
 	provisioningOpts.Now = now
 	a.Provisioning = provisioning.New(provisioning.Deps{
@@ -237,6 +245,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		PublicURL: cfg.Server.PublicURL,
 	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.NotificationsAPI{Notify: a.Notify, Projects: a.Projects},
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler, Projects: a.Projects}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning, Projects: a.Projects}, &httpapi.ProjectsAPI{Projects: a.Projects},
+		&httpapi.TransfersAPI{Transfers: a.Transfers},
 		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL})
 	if a.Console, err = console.New(web.Dist()); err != nil {
 		a.close(ctx)

@@ -14,6 +14,7 @@ import (
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/transfers"
 )
 
 // TestDefaultConfigGivesEachDomainItsDefaults: with nothing configured the
@@ -45,6 +46,7 @@ func TestDefaultConfigGivesEachDomainItsDefaults(t *testing.T) {
 		{"scheduler", schedulerOptions(&cfg), scheduler.DefaultOptions()},
 		{"provisioning", provisioningOptions(&cfg), provisioning.DefaultOptions()},
 		{"notify", notifyOptions(&cfg), notify.DefaultOptions()},
+		{"transfers", transfersOptions(&cfg), transfers.DefaultOptions()},
 	} {
 		if diff := cmp.Diff(c.want, c.got, notSettings); diff != "" {
 			t.Errorf("%s: a default configuration's settings differ from the domain's defaults (-domain +configured):\n%s", c.domain, diff)

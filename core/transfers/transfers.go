@@ -240,18 +240,30 @@ func (s *Service) page(ctx context.Context, q *bun.SelectQuery, status, after st
 	if err := q.Order("id DESC").Limit(int64(limit)).Scan(ctx, &out); err != nil {
 		return nil, fmt.Errorf("transfers: listing transfers: %w", err)
 	}
+	now := s.now()
+	for i := range out {
+		out[i].Status = out[i].State(now)
+	}
 	return out, nil
 }
 
-// Get returns a transfer from or to a's account (staff: any). Errors:
-// NotFound.
+// Get returns a transfer from or to a's account, its Status as at now (an
+// open one past its expiry is expired). Errors: NotFound.
 func (s *Service) Get(ctx context.Context, a Actor, id string) (*Transfer, error) {
-	return s.load(ctx, s.db.Conn(ctx), a, id, false)
+	return s.present(s.load(ctx, s.db.Conn(ctx), a, id, false))
 }
 
-// StaffGet returns any transfer. Errors: NotFound.
+// StaffGet returns any transfer, as Get. Errors: NotFound.
 func (s *Service) StaffGet(ctx context.Context, id string) (*Transfer, error) {
-	return s.load(ctx, s.db.Conn(ctx), Actor{Staff: true}, id, false)
+	return s.present(s.load(ctx, s.db.Conn(ctx), Actor{Staff: true}, id, false))
+}
+
+func (s *Service) present(tr *Transfer, err error) (*Transfer, error) {
+	if err != nil {
+		return nil, err
+	}
+	tr.Status = tr.State(s.now())
+	return tr, nil
 }
 
 // load is the one place that decides whether a may see transfer id: the
