@@ -1132,6 +1132,124 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{account_id}/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The account's transfers, sent and received
+         * @description Any member (scope services:read).
+         */
+        get: operations["listTransfers"];
+        put?: never;
+        /**
+         * Ask to transfer a service to another account
+         * @description Owners and admins (scope services:write). The receiver's owners and admins are told; the
+         *     transfer expires after transfers.ttl unless completed. See docs/transfers.md.
+         */
+        post: operations["requestTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/transfers/{transfer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        /** A transfer sent or received by the account */
+        get: operations["getTransfer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/transfers/{transfer_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept a transfer sent to the account
+         * @description Owners and admins of the receiving account. With transfers.require_staff_approval (the default) the
+         *     transfer then waits for staff; without, it completes now (the service moves and is billed; see
+         *     docs/transfers.md). The sending account gets 404.
+         */
+        post: operations["acceptTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/transfers/{transfer_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a transfer the account sent
+         * @description Owners and admins of the sending account, until staff approve it (pending or accepted). The receiving account gets 404.
+         */
+        post: operations["cancelTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/transfers/{transfer_id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline a transfer sent to the account
+         * @description Owners and admins of the receiving account, while it is pending; the optional reason is shown to the sender.
+         */
+        post: operations["declineTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accounts/{account_id}/usage": {
         parameters: {
             query?: never;
@@ -1758,6 +1876,90 @@ export interface paths {
         post?: never;
         /** Remove a country's tax rate (staff admin) */
         delete: operations["adminDeleteTaxRate"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every account's transfers (the approval queue with status=accepted)
+         * @description Support staff and above (scope admin:read).
+         */
+        get: operations["adminListTransfers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/transfers/{transfer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        /** A transfer */
+        get: operations["adminGetTransfer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/transfers/{transfer_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an accepted transfer, which completes it
+         * @description Admin staff and above (scope admin:write). One transaction moves the service, settles it by
+         *     proration and tells both accounts; approving a completed transfer again returns it unchanged.
+         */
+        post: operations["adminApproveTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/transfers/{transfer_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a transfer
+         * @description Admin staff and above (scope admin:write), while pending or accepted; the reason is told to both accounts.
+         */
+        post: operations["adminRejectTransfer"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -3844,6 +4046,64 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "succeeded" | "failed";
         };
+        /** @description Amounts are integers in minor units of the service's currency. */
+        Transfer: {
+            /** Format: date-time */
+            accepted_at: string | null;
+            /** Format: date-time */
+            completed_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            days_in_cycle: number;
+            days_left: number;
+            /**
+             * @description The path account's side; empty in staff views.
+             * @enum {string}
+             */
+            direction: "outgoing" | "incoming" | "";
+            /** Format: date-time */
+            ended_at: string | null;
+            /** Format: date-time */
+            expires_at: string;
+            from_account_id: string;
+            id: string;
+            note: string;
+            plan_name: string;
+            /** @description Once completed: the sender's credit for the unused paid days, and the receiver's invoice for the same days. */
+            prorated: number;
+            /** @description Why it was declined or rejected. */
+            reason: string;
+            receiver_email: string;
+            /** @description The receiver's prorated invoice (empty: no day was left). */
+            receiver_invoice_id: string;
+            service_id: string;
+            /** @description The service's label when it was asked. */
+            service_label: string;
+            status: components["schemas"]["TransferStatus"];
+            to_account_id: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        TransferDecision: {
+            reason?: string;
+        };
+        TransferInput: {
+            /** @description The receiver's email: the receiving account is the one that user owns. */
+            email: string;
+            /** @description Shown to the receiver. */
+            note?: string;
+            /** @description A service of this account. */
+            service_id: string;
+            /** @description The receiving account, required when the receiver owns several (one of theirs). */
+            to_account_id?: string;
+        };
+        TransferRejection: {
+            /** @description Told to both accounts. */
+            reason: string;
+        };
+        /** @enum {string} */
+        TransferStatus: "pending" | "accepted" | "completed" | "declined" | "cancelled" | "rejected" | "expired";
         UnreadCount: {
             by_category: {
                 billing?: number;
@@ -4010,6 +4270,40 @@ export interface components {
             };
         };
         /**
+         * @description The transfer's state does not allow this (`transfer_pending`, `transfer_accepted`,
+         *     `transfer_completed`, `transfer_declined`, `transfer_cancelled`, `transfer_rejected`,
+         *     `transfer_expired`: the state that refuses it), the service is already in an open transfer
+         *     (`transfer_open`, naming service_id), or a request with the same Idempotency-Key is still
+         *     running. Nothing was changed.
+         */
+        TransferConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The transfer is refused by a rule, named by `code` and in `errors`: the service
+         *     (service_id) is suspended (`service_suspended`), stopped by its budget (`budget_stopped`),
+         *     on the free tier (`free_tier`), not active (`service_not_active`: pending, provisioning,
+         *     terminated…), cancelled at the end of its term (`cancel_at_period_end`) or has an unpaid
+         *     invoice (`open_invoice`); the receiver (email) is this account (`same_account`), unknown
+         *     (`receiver_not_found`), billed in another currency (`currency_mismatch`) or has no saved
+         *     payment method for a paid service (`no_payment_method`); to_account_id is needed
+         *     (`receiver_ambiguous`: the receiver owns several accounts) or not one the receiver owns
+         *     (`not_owned`); or an Idempotency-Key was reused with another body. Nothing was changed.
+         */
+        TransferRefused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
          * @description No valid bearer token (`code` missing_token when none was sent, invalid_token when it is unknown,
          *     revoked or expired); logging in answers invalid_credentials, totp_required and the like.
          */
@@ -4052,6 +4346,7 @@ export interface components {
         Limit: number;
         NotificationID: string;
         ProjectID: string;
+        TransferID: string;
     };
     requestBodies: never;
     headers: {
@@ -6625,6 +6920,241 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    listTransfers: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description outgoing (sent), incoming (received); both when left out. */
+                direction?: "outgoing" | "incoming";
+                /** @description Only transfers in this state (expired includes open ones past their expiry). */
+                status?: components["schemas"]["TransferStatus"];
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of transfers, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Transfer"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    requestTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransferInput"];
+            };
+        };
+        responses: {
+            /** @description The pending transfer. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["TransferConflict"];
+            422: components["responses"]["TransferRefused"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getTransfer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The transfer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    acceptTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The accepted (or completed) transfer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["TransferConflict"];
+            422: components["responses"]["TransferRefused"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    cancelTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cancelled transfer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["TransferConflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    declineTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TransferDecision"];
+            };
+        };
+        responses: {
+            /** @description The declined transfer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["TransferConflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
     listAccountUsage: {
         parameters: {
             query?: {
@@ -8059,6 +8589,150 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListTransfers: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only transfers in this state (expired includes open ones past their expiry). */
+                status?: components["schemas"]["TransferStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of transfers, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Transfer"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGetTransfer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The transfer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminApproveTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The completed transfer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["TransferConflict"];
+            422: components["responses"]["TransferRefused"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminRejectTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransferRejection"];
+            };
+        };
+        responses: {
+            /** @description The rejected transfer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["TransferConflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
