@@ -72,6 +72,14 @@ const (
 	TransferCompleted Type = "transfer.completed"
 )
 
+// Enterprise requests (core/enterprise): staff quoted the account's
+// request; it changed otherwise (submitted, accepted, declined, a service
+// attached to its plan).
+const (
+	EnterpriseQuoted  Type = "enterprise.quoted"
+	EnterpriseUpdated Type = "enterprise.updated"
+)
+
 // Security events: email and in-app cannot be turned off.
 const (
 	SecurityTwoFactorEnabled  Type = "security.2fa_enabled"

@@ -83,6 +83,12 @@ var transferSample = map[string]any{
 	"direction": "incoming", "status": "pending", "reason": "", "expires_at": "2026-03-08T09:00:00Z",
 }
 
+var enterpriseSample = map[string]any{
+	"request_id": "01890000-0000-7000-8000-000000000008", "status": "quoted", "nodes": 3, "region": "eu-central",
+	"monthly_price": int64(120000), "setup_fee": int64(50000), "currency": "USD", "expires_at": "2026-03-08T09:00:00Z",
+	"service_id": "",
+}
+
 var budgetServicesSample = []map[string]any{
 	{"id": "01890000-0000-7000-8000-000000000002", "name": "vps-fra-1", "type": "vps"},
 	{"id": "01890000-0000-7000-8000-000000000006", "name": "mc-survival", "type": "game"},
@@ -202,6 +208,11 @@ var registry = []*TypeInfo{
 	{Type: TransferCompleted, Category: CategoryServices, Description: "A service transfer completed",
 		Channels: allChannels, Defaults: inAppAndMail, Roles: transferRoles,
 		Sample: merge(transferSample, map[string]any{"status": "completed", "amount": int64(1500), "currency": "USD", "invoice_id": "01890000-0000-7000-8000-000000000001"})},
+	// Enterprise requests (core/enterprise).
+	{Type: EnterpriseQuoted, Category: CategoryBilling, Description: "Your enterprise request was quoted",
+		Channels: inAppAndMail, Defaults: inAppAndMail, Roles: transferRoles, Sample: enterpriseSample},
+	{Type: EnterpriseUpdated, Category: CategoryBilling, Description: "Your enterprise request was received, accepted, declined or given a service",
+		Channels: inAppAndMail, Defaults: inAppAndMail, Roles: transferRoles, Sample: enterpriseSample},
 	{Type: SecurityTwoFactorEnabled, Category: CategorySystem, Description: "Two-factor authentication was turned on",
 		Channels: inAppAndMail, Defaults: inAppAndMail, Locked: inAppAndMail, Sample: securitySample},
 	{Type: SecurityTwoFactorDisabled, Category: CategorySystem, Description: "Two-factor authentication was turned off",
