@@ -29,6 +29,7 @@ import (
 	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/console"
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/enterprise"
 	"github.com/ezscale/platform/core/httpapi"
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
@@ -73,6 +74,8 @@ type App struct {
 	Projects *projects.Service
 	// Transfers moves services between accounts (core/transfers).
 	Transfers *transfers.Service
+	// Enterprise is enterprise requests, their quotes and private plans.
+	Enterprise *enterprise.Service
 	// Intents records backend actions before they are made and their
 	// outcomes after (task runs, provisioning creates).
 	Intents *intent.Store
@@ -202,6 +205,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	transfersOpts.Now = now
 	a.Transfers = transfers.New(transfers.Deps{DB: db, Billing: a.Billing, Directory: transferDirectory{a: a.Accounts}, Notifier: a.Notify, Jobs: reg},
 		transfersOpts)
+	a.Enterprise = enterprise.New(db, a.Billing, a.Notify, enterprise.Options{Now: now})
 
 	provisioningOpts := provisioningOptions(cfg)
 	provisioningOpts.Now = now
@@ -245,7 +249,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		PublicURL: cfg.Server.PublicURL,
 	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.NotificationsAPI{Notify: a.Notify, Projects: a.Projects},
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler, Projects: a.Projects}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning, Projects: a.Projects}, &httpapi.ProjectsAPI{Projects: a.Projects},
-		&httpapi.TransfersAPI{Transfers: a.Transfers},
+		&httpapi.TransfersAPI{Transfers: a.Transfers}, &httpapi.EnterpriseAPI{Enterprise: a.Enterprise},
 		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL})
 	if a.Console, err = console.New(web.Dist()); err != nil {
 		a.close(ctx)
