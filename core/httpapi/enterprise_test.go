@@ -87,4 +87,3 @@ func TestEnterpriseRoutesAreDocumented(t *testing.T) {
 		}
 	}
 }
-
