@@ -271,6 +271,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{account_id}/enterprise-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        /** The account's enterprise requests */
+        get: operations["listEnterpriseRequests"];
+        put?: never;
+        /**
+         * Submit an enterprise request
+         * @description Owners and admins (scope billing:write). Staff quote it; the account is told.
+         */
+        post: operations["submitEnterpriseRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/enterprise-requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        /** An enterprise request with its quote */
+        get: operations["getEnterpriseRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/enterprise-requests/{request_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept the quote
+         * @description Owners and admins, before the quote expires. One transaction creates the account's private plan at
+         *     the quoted monthly price and invoices the setup fee (due now).
+         */
+        post: operations["acceptEnterpriseQuote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/enterprise-requests/{request_id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decline the quote */
+        post: operations["declineEnterpriseQuote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accounts/{account_id}/invoices": {
         parameters: {
             query?: never;
@@ -1519,6 +1606,92 @@ export interface paths {
         head?: never;
         /** Change a coupon's limits, expiry or activity (staff admin) */
         patch: operations["adminUpdateCoupon"];
+        trace?: never;
+    };
+    "/api/v1/admin/enterprise-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every account's enterprise requests (status=submitted waits for a quote)
+         * @description Support staff and above (scope admin:read).
+         */
+        get: operations["adminListEnterpriseRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/enterprise-requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        /** An enterprise request */
+        get: operations["adminGetEnterpriseRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/enterprise-requests/{request_id}/quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Quote a request (or quote it again)
+         * @description Admin staff and above (scope admin:write), while submitted, quoted or expired. Refused (422
+         *     `base_plan_unavailable`, `currency_mismatch`) when the base plan is free-tier, private or in
+         *     another currency than the account's.
+         */
+        post: operations["adminQuoteEnterpriseRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/enterprise-requests/{request_id}/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put a hand-provisioned service on the accepted quote's plan
+         * @description Admin staff and above, once the quote is accepted. The service is billed at the quoted price from
+         *     now (an issued renewal is re-priced); no provisioner call is made.
+         */
+        post: operations["adminAttachEnterpriseService"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/admin/invoices": {
@@ -3105,6 +3278,71 @@ export interface components {
             /** @description Managed roles as last synced (vps, gaming, vip). */
             roles: string[];
         };
+        EnterpriseAttachInput: {
+            /** @description A service of the request's account, on a plan of the same provisioner and service type. */
+            service_id: string;
+        };
+        EnterpriseDecision: {
+            reason?: string;
+        };
+        EnterpriseQuoteInput: {
+            /** @description A public paid plan (id or slug) whose provisioner, service type, specs and options the custom plan keeps. */
+            base_plan_id: string;
+            /**
+             * Format: date-time
+             * @description In the future; the quote can no longer be accepted after it.
+             */
+            expires_at: string;
+            /** @description Minor units of the base plan's currency (the account's). */
+            monthly_price: number;
+            /** @description Invoiced once, on acceptance. */
+            setup_fee?: number;
+            terms?: string;
+        };
+        /** @description The request, its quote and the answer, kept in the account. Amounts are minor units of currency. */
+        EnterpriseRequest: {
+            account_id: string;
+            /** Format: date-time */
+            answered_at: string | null;
+            /** @description The user who accepted or declined the quote. */
+            answered_by: string;
+            base_plan_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            decline_reason: string;
+            failover: boolean;
+            id: string;
+            load_balancer: boolean;
+            monthly_price: number;
+            nodes: number;
+            notes: string;
+            /** @description Once accepted: the account's private plan at the quoted price. */
+            plan_id: string | null;
+            /** Format: date-time */
+            quote_expires_at: string | null;
+            /** Format: date-time */
+            quoted_at: string | null;
+            quoted_by: string;
+            region: string;
+            setup_fee: number;
+            /** @description Once accepted: the setup fee's invoice (empty without a fee). */
+            setup_invoice_id: string;
+            /** @enum {string} */
+            status: "submitted" | "quoted" | "accepted" | "declined" | "expired";
+            /** @description The user who submitted it. */
+            submitted_by: string;
+            terms: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        EnterpriseRequestInput: {
+            failover?: boolean;
+            load_balancer?: boolean;
+            nodes: number;
+            notes?: string;
+            region: string;
+        };
         FailedJob: {
             attempt: number;
             /** Format: date-time */
@@ -4193,6 +4431,20 @@ export interface components {
             };
         };
         /**
+         * @description The request's state does not allow this (`request_submitted`, `request_quoted`,
+         *     `request_accepted`, `request_declined`, `request_expired`: the state that refuses it), the
+         *     service has ended, or a request with the same Idempotency-Key is still running. Nothing was
+         *     changed.
+         */
+        EnterpriseConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
          * @description The caller may not do this: the token lacks the operation's scope (`code` insufficient_scope),
          *     the operation needs a login session (session_required), the caller's role in the account does
          *     not allow it (role_forbidden), or the caller lacks the staff role (forbidden).
@@ -4334,6 +4586,7 @@ export interface components {
         /** @description The next_cursor of the previous page. */
         Cursor: string;
         DependencyID: string;
+        EnterpriseRequestID: string;
         /**
          * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
          *     caller: the user and the account in the path, or the client address when anonymous). The same
@@ -5020,6 +5273,197 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listEnterpriseRequests: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of requests, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["EnterpriseRequest"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    submitEnterpriseRequest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnterpriseRequestInput"];
+            };
+        };
+        responses: {
+            /** @description The submitted request. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getEnterpriseRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseRequest"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    acceptEnterpriseQuote: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The accepted request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["EnterpriseConflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    declineEnterpriseQuote: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EnterpriseDecision"];
+            };
+        };
+        responses: {
+            /** @description The declined request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["EnterpriseConflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
@@ -7882,6 +8326,153 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListEnterpriseRequests: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                status?: "submitted" | "quoted" | "accepted" | "declined" | "expired";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of requests, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["EnterpriseRequest"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGetEnterpriseRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseRequest"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminQuoteEnterpriseRequest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnterpriseQuoteInput"];
+            };
+        };
+        responses: {
+            /** @description The quoted request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["EnterpriseConflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminAttachEnterpriseService: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnterpriseAttachInput"];
+            };
+        };
+        responses: {
+            /** @description The service. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["EnterpriseConflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
