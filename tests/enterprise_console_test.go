@@ -77,8 +77,8 @@ func TestConsoleEnterpriseRequest(t *testing.T) {
 		fill(`form[data-form=enterprise] input[name=nodes]`, "3"),
 		fill(`form[data-form=enterprise] input[name=region]`, "eu-central"),
 		click(`form[data-form=enterprise] input[name=failover]`),
-		click(`form[data-form=enterprise] button[type=submit]`),
-		chromedp.WaitVisible(chromedp.CSS(`a[href="/enterprise"]`)))
+		click(`form[data-form=enterprise] button[type=submit]`))
+	waitJS(t, erin, "the request's page", `location.pathname.startsWith('/enterprise/') && document.querySelector('dl.facts') !== null`)
 	var path string
 	if path, err = chromedp.Run(erin, chromedp.Evaluate[string](`location.pathname`)); err != nil || !strings.HasPrefix(path, "/enterprise/") {
 		t.Fatalf("after submitting: %q %v", path, err)
