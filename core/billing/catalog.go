@@ -262,7 +262,7 @@ func (in *PlanInput) toPlan(p *Plan) error {
 		offered[k] = vals
 	}
 	*p = Plan{
-		ID: p.ID, Slug: in.Slug, Name: strings.TrimSpace(in.Name), Description: in.Description, ServiceType: in.ServiceType,
+		ID: p.ID, AccountID: p.AccountID, Slug: in.Slug, Name: strings.TrimSpace(in.Name), Description: in.Description, ServiceType: in.ServiceType,
 		Tier: in.Tier, Specs: specs, Currency: in.Currency, MonthlyPrice: in.MonthlyPrice, QuarterlyPrice: in.QuarterlyPrice,
 		AnnualPrice: in.AnnualPrice, BiennialPrice: in.BiennialPrice, Cycles: strings.Join(names, ","), FreeTier: in.FreeTier,
 		FreeTierPerAccount: perAccount, Plugin: in.Plugin, PluginOptions: encodeJSON(opts), OrderOptions: encodeJSON(offered), Active: active,

@@ -118,8 +118,9 @@ func wantErr(t *testing.T, err error, code apperr.Code, reason string) {
 // accepted by the customer: the account gets a private plan at the quoted
 // monthly price, out of the public catalog, and an invoice of the setup
 // fee; staff attach a service provisioned by hand, which is then billed at
-// the quoted price; the account is told at each step; the documents (who,
-// when) stay on the request.
+// the quoted price (and the plan stays private when staff edit it); the
+// account is told at each step; the documents (who, when) stay on the
+// request.
 func TestEnterpriseRequestQuoteAcceptAttach(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
@@ -163,6 +164,14 @@ func TestEnterpriseRequestQuoteAcceptAttach(t *testing.T) {
 		}
 		if got.PlanID != plan.ID || got.Price != 120000 {
 			t.Errorf("attached service: plan %s price %d", got.PlanID, got.Price)
+		}
+		// Staff editing the plan in the catalog keep it private.
+		if _, err := tb.b.UpdatePlan(tb.ctx, plan.ID, billing.PlanInput{Slug: plan.Slug, Name: plan.Name, ServiceType: plan.ServiceType,
+			Currency: plan.Currency, MonthlyPrice: 125000, Plugin: plan.Plugin}); err != nil {
+			t.Fatal(err)
+		}
+		if edited, err := tb.b.Plan(tb.ctx, plan.ID); err != nil || edited.AccountID == nil || *edited.AccountID != tb.a.AccountID {
+			t.Errorf("after a staff edit the plan is no longer the account's: %v %+v", err, edited)
 		}
 		// Another account's service, and another account's use of the plan.
 		theirs := tb.service(t, tb.other.AccountID)
