@@ -20,6 +20,7 @@ import (
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/transfers"
 )
 
 // Config is the whole configuration of one `ezscale` process.
@@ -37,6 +38,7 @@ type Config struct {
 	Sandbox       Sandbox       `koanf:"sandbox"`
 	Blob          Blob          `koanf:"blob"`
 	Compliance    Compliance    `koanf:"compliance"`
+	Transfers     Transfers     `koanf:"transfers"`
 
 	// Plugin holds the `plugin "NAME" {…}` blocks in file order. They are not
 	// part of the koanf tree because their config bodies are free-form.
@@ -279,6 +281,18 @@ type Provisioning struct {
 	CallTimeout time.Duration `koanf:"call_timeout"`
 }
 
+// Transfers configures service transfers between accounts
+// (docs/transfers.md).
+type Transfers struct {
+	// RequireStaffApproval: an accepted transfer waits for staff to approve
+	// it; false: the receiver's acceptance completes it.
+	RequireStaffApproval bool `koanf:"require_staff_approval"`
+	// TTL: a transfer not completed this long after it was asked expires.
+	TTL time.Duration `koanf:"ttl"`
+	// SweepInterval spaces the sweeps that record expired transfers.
+	SweepInterval time.Duration `koanf:"sweep_interval"`
+}
+
 // Sandbox describes the tools beside a sandbox (`make demo`, docs/demo.md)
 // that its people may open. Outside a sandbox it stays empty.
 type Sandbox struct {
@@ -345,6 +359,7 @@ func Default() Config {
 	comm := community.DefaultOptions()
 	bl := blob.DefaultOptions()
 	cd := compliance.DefaultOptions()
+	td := transfers.DefaultOptions()
 	adminAlerts := make([]string, len(nd.AdminAlerts))
 	for i, t := range nd.AdminAlerts {
 		adminAlerts[i] = string(t)
@@ -431,6 +446,11 @@ func Default() Config {
 			RoleSyncInterval:   comm.RoleSyncInterval,
 			Retention:          nd.Retention,
 			ReadRetention:      nd.ReadRetention,
+		},
+		Transfers: Transfers{
+			RequireStaffApproval: td.RequireStaffApproval,
+			TTL:                  td.TTL,
+			SweepInterval:        td.SweepInterval,
 		},
 	}
 }

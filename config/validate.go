@@ -271,6 +271,13 @@ func (c *Config) validate(errs *Error) {
 	between("provisioning.usage_concurrency", pv.UsageConcurrency, 1, 256)
 	positive("provisioning.call_timeout", pv.CallTimeout)
 
+	if c.Transfers.TTL < time.Hour {
+		bad("transfers.ttl", "must be at least 1h")
+	}
+	if c.Transfers.SweepInterval < time.Second {
+		bad("transfers.sweep_interval", "must be at least 1s")
+	}
+
 	if u := c.Sandbox.MailURL; u != "" {
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 			bad("sandbox.mail_url", "%q is not an http(s) URL", u)

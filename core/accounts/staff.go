@@ -276,3 +276,17 @@ func (s *Service) ListAccounts(ctx context.Context, p *Principal, query, after s
 	}
 	return out, nil
 }
+
+// AccountName returns an account's display name, reading through the
+// caller's transaction when ctx carries one. Errors: NotFound.
+func (s *Service) AccountName(ctx context.Context, id string) (string, error) {
+	var name string
+	err := s.reader(ctx).NewSelect().Table("accounts").Column("name").Where("id = ?", id).Scan(ctx, &name)
+	if database.IsNoRows(err) {
+		return "", apperr.NotFoundf("no such account")
+	}
+	if err != nil {
+		return "", fmt.Errorf("accounts: loading account %s: %w", id, err)
+	}
+	return name, nil
+}

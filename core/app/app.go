@@ -32,6 +32,7 @@ import (
 	"github.com/ezscale/platform/core/compliance"
 	"github.com/ezscale/platform/core/console"
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/enterprise"
 	"github.com/ezscale/platform/core/httpapi"
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
@@ -43,6 +44,7 @@ import (
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/transfers"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 	"github.com/ezscale/platform/web"
@@ -75,6 +77,10 @@ type App struct {
 	// dependencies; billing asks it before ending a service others depend
 	// on.
 	Projects *projects.Service
+	// Transfers moves services between accounts (core/transfers).
+	Transfers *transfers.Service
+	// Enterprise is enterprise requests, their quotes and private plans.
+	Enterprise *enterprise.Service
 	// Intents records backend actions before they are made and their
 	// outcomes after (task runs, provisioning creates).
 	Intents *intent.Store
@@ -205,6 +211,12 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 
 	a.Projects = projects.New(db, billingServices{b: a.Billing}, projects.Options{Jobs: reg, Notifier: a.Notify, Now: now})
 
+	transfersOpts := transfersOptions(cfg)
+	transfersOpts.Now = now
+	a.Transfers = transfers.New(transfers.Deps{DB: db, Billing: a.Billing, Directory: transferDirectory{a: a.Accounts}, Notifier: a.Notify, Jobs: reg},
+		transfersOpts)
+	a.Enterprise = enterprise.New(db, a.Billing, a.Notify, enterprise.Options{Now: now})
+
 	provisioningOpts := provisioningOptions(cfg)
 	provisioningOpts.Now = now
 	a.Provisioning = provisioning.New(provisioning.Deps{
@@ -252,6 +264,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.NotificationsAPI{Notify: a.Notify, Projects: a.Projects}, &httpapi.CommunityAPI{Community: a.Community},
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler, Projects: a.Projects}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning, Projects: a.Projects}, &httpapi.ProjectsAPI{Projects: a.Projects},
 		&httpapi.ComplianceAPI{Compliance: a.Compliance},
+		&httpapi.TransfersAPI{Transfers: a.Transfers}, &httpapi.EnterpriseAPI{Enterprise: a.Enterprise},
 		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL})
 	if a.Console, err = console.New(web.Dist()); err != nil {
 		a.close(ctx)

@@ -17,6 +17,7 @@ import (
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/transfers"
 )
 
 // TestDefaultConfigGivesEachDomainItsDefaults: with nothing configured the
@@ -51,6 +52,7 @@ func TestDefaultConfigGivesEachDomainItsDefaults(t *testing.T) {
 		{"community", communityOptions(&cfg), community.DefaultOptions()},
 		{"blob", blobOptions(&cfg), blob.DefaultOptions()},
 		{"compliance", complianceOptions(&cfg), compliance.DefaultOptions()},
+		{"transfers", transfersOptions(&cfg), transfers.DefaultOptions()},
 	} {
 		if diff := cmp.Diff(c.want, c.got, notSettings); diff != "" {
 			t.Errorf("%s: a default configuration's settings differ from the domain's defaults (-domain +configured):\n%s", c.domain, diff)

@@ -39,6 +39,13 @@ package app
 //
 // Auto-recovery's health change (scheduler.OnHealth): projects record an
 // outage starting or ending.
+//
+// A service transfer's completion (transfers.OnComplete, after billing has
+// moved the service and settled it; core/app/transfers.go):
+//  1. the scheduler moves the service's tasks, their runs, its recovery
+//     settings and scheduled plan changes to the receiver;
+//  2. projects take the service out of the sender's project and remove its
+//     dependency edges.
 func (a *App) wireReactions() {
 	a.Budgets.Attach(a.Billing)
 	a.Accounts.OnSignup(a.Community.OnSignup)
@@ -46,4 +53,5 @@ func (a *App) wireReactions() {
 	guardAndStamp(a.Billing, a.Projects)
 	watchOutages(a.Billing, a.Scheduler, a.Projects)
 	a.Provisioning.Attach(a.Billing)
+	a.wireTransfers()
 }

@@ -61,6 +61,8 @@ func checkTarget(svc *Service, cur, plan *Plan, field string) error {
 		return unprocessable(field, "free_tier_plan_change", "a free-tier service cannot change to a paid plan, nor a paid one to a free-tier plan; order the plan instead")
 	}
 	switch {
+	case plan.AccountID != nil && *plan.AccountID != svc.AccountID:
+		return apperr.Field(field, "no such plan")
 	case !plan.Active && plan.ID != svc.PlanID:
 		return unprocessable(field, "plan_unavailable", "this plan can no longer be ordered")
 	case plan.Currency != svc.Currency:

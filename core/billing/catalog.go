@@ -27,7 +27,11 @@ var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 type Plan struct {
 	bun.BaseModel `bun:"table:plans"`
 
-	ID           string         `bun:"id,pk"`
+	ID string `bun:"id,pk"`
+	// AccountID makes the plan private to that account (an enterprise
+	// quote's custom plan): out of the public catalog, and only that
+	// account's services are ordered on it or moved to it. nil: public.
+	AccountID    *string        `bun:"account_id"`
 	Slug         string         `bun:"slug"`
 	Name         string         `bun:"name"`
 	Description  string         `bun:"description"`
@@ -258,7 +262,7 @@ func (in *PlanInput) toPlan(p *Plan) error {
 		offered[k] = vals
 	}
 	*p = Plan{
-		ID: p.ID, Slug: in.Slug, Name: strings.TrimSpace(in.Name), Description: in.Description, ServiceType: in.ServiceType,
+		ID: p.ID, AccountID: p.AccountID, Slug: in.Slug, Name: strings.TrimSpace(in.Name), Description: in.Description, ServiceType: in.ServiceType,
 		Tier: in.Tier, Specs: specs, Currency: in.Currency, MonthlyPrice: in.MonthlyPrice, QuarterlyPrice: in.QuarterlyPrice,
 		AnnualPrice: in.AnnualPrice, BiennialPrice: in.BiennialPrice, Cycles: strings.Join(names, ","), FreeTier: in.FreeTier,
 		FreeTierPerAccount: perAccount, Plugin: in.Plugin, PluginOptions: encodeJSON(opts), OrderOptions: encodeJSON(offered), Active: active,
@@ -307,7 +311,8 @@ func (b *Billing) UpdatePlan(ctx context.Context, id string, in PlanInput) (*Pla
 		if err != nil {
 			return err
 		}
-		p = &Plan{ID: old.ID, CreatedAt: old.CreatedAt}
+		// A private plan stays its account's.
+		p = &Plan{ID: old.ID, CreatedAt: old.CreatedAt, AccountID: old.AccountID}
 		if err := in.toPlan(p); err != nil {
 			return err
 		}
@@ -395,7 +400,8 @@ func (b *Billing) Plans(ctx context.Context, activeOnly bool) ([]Plan, error) {
 	var out []Plan
 	q := b.db.Conn(ctx).NewSelect().Model(&out).Order("sort_order ASC", "id ASC")
 	if activeOnly {
-		q = q.Where("active = ?", true)
+		// The public catalog: private plans are their account's alone.
+		q = q.Where("active = ?", true).Where("account_id IS NULL")
 	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("billing: listing plans: %w", err)

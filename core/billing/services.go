@@ -214,6 +214,8 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 			return err
 		}
 		switch {
+		case plan.AccountID != nil && *plan.AccountID != accountID:
+			return apperr.Field("plan_id", "no such plan")
 		case !plan.Active:
 			return unprocessable("plan_id", "plan_unavailable", "this plan can no longer be ordered")
 		case !plan.OffersCycle(in.Cycle):

@@ -28,7 +28,8 @@ func (m *BillingAPI) getPlan(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.Active {
+	if !p.Active || p.AccountID != nil {
+		// A private plan is its account's alone, not the public catalog's.
 		return apperr.NotFoundf("no such plan")
 	}
 	return writeJSON(w, http.StatusOK, planView(p))

@@ -62,6 +62,24 @@ const (
 	DependencyRecovered Type = "dependency.recovered"
 )
 
+// Service transfers (core/transfers): a transfer was asked of the
+// receiving account; it changed state (accepted, declined, cancelled,
+// rejected, expired); it completed. Sent to owners and admins of both
+// accounts as each step concerns them.
+const (
+	TransferRequested Type = "transfer.requested"
+	TransferUpdated   Type = "transfer.updated"
+	TransferCompleted Type = "transfer.completed"
+)
+
+// Enterprise requests (core/enterprise): staff quoted the account's
+// request; it changed otherwise (submitted, accepted, declined, a service
+// attached to its plan).
+const (
+	EnterpriseQuoted  Type = "enterprise.quoted"
+	EnterpriseUpdated Type = "enterprise.updated"
+)
+
 // Security events: email and in-app cannot be turned off.
 const (
 	SecurityTwoFactorEnabled  Type = "security.2fa_enabled"

@@ -73,6 +73,22 @@ var planChangeSample = map[string]any{
 
 // budgetServicesSample is the services list of budget.stopped and
 // budget.resumed: one map per service.
+// transferRoles receive service transfers: the roles that may ask,
+// accept or cancel one.
+var transferRoles = []string{"owner", "admin"}
+
+var transferSample = map[string]any{
+	"transfer_id": "01890000-0000-7000-8000-000000000007", "service_id": "01890000-0000-7000-8000-000000000002",
+	"service_name": "vps-fra-1", "plan": "VPS 4 GB", "from_account": "Acme Ltd", "to_account": "Beta GmbH",
+	"direction": "incoming", "status": "pending", "reason": "", "expires_at": "2026-03-08T09:00:00Z",
+}
+
+var enterpriseSample = map[string]any{
+	"request_id": "01890000-0000-7000-8000-000000000008", "status": "quoted", "nodes": 3, "region": "eu-central",
+	"monthly_price": int64(120000), "setup_fee": int64(50000), "currency": "USD", "expires_at": "2026-03-08T09:00:00Z",
+	"service_id": "",
+}
+
 var budgetServicesSample = []map[string]any{
 	{"id": "01890000-0000-7000-8000-000000000002", "name": "vps-fra-1", "type": "vps"},
 	{"id": "01890000-0000-7000-8000-000000000006", "name": "mc-survival", "type": "game"},
@@ -184,6 +200,19 @@ var registry = []*TypeInfo{
 		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles, Sample: dependencySample},
 	{Type: DependencyRecovered, Category: CategoryServices, Description: "A service yours depends on recovered",
 		Channels: allChannels, Defaults: inAppAndMail, Roles: servicesRoles, Sample: dependencySample},
+	// Service transfers (core/transfers).
+	{Type: TransferRequested, Category: CategoryServices, Description: "Another account asks to transfer a service to yours",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: transferRoles, Sample: transferSample},
+	{Type: TransferUpdated, Category: CategoryServices, Description: "A service transfer was accepted, declined, cancelled, rejected or expired",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: transferRoles, Sample: transferSample},
+	{Type: TransferCompleted, Category: CategoryServices, Description: "A service transfer completed",
+		Channels: allChannels, Defaults: inAppAndMail, Roles: transferRoles,
+		Sample: merge(transferSample, map[string]any{"status": "completed", "amount": int64(1500), "currency": "USD", "invoice_id": "01890000-0000-7000-8000-000000000001"})},
+	// Enterprise requests (core/enterprise).
+	{Type: EnterpriseQuoted, Category: CategoryBilling, Description: "Your enterprise request was quoted",
+		Channels: inAppAndMail, Defaults: inAppAndMail, Roles: transferRoles, Sample: enterpriseSample},
+	{Type: EnterpriseUpdated, Category: CategoryBilling, Description: "Your enterprise request was received, accepted, declined or given a service",
+		Channels: inAppAndMail, Defaults: inAppAndMail, Roles: transferRoles, Sample: enterpriseSample},
 	{Type: SecurityTwoFactorEnabled, Category: CategorySystem, Description: "Two-factor authentication was turned on",
 		Channels: inAppAndMail, Defaults: inAppAndMail, Locked: inAppAndMail, Sample: securitySample},
 	{Type: SecurityTwoFactorDisabled, Category: CategorySystem, Description: "Two-factor authentication was turned off",

@@ -271,6 +271,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{account_id}/enterprise-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        /** The account's enterprise requests */
+        get: operations["listEnterpriseRequests"];
+        put?: never;
+        /**
+         * Submit an enterprise request
+         * @description Owners and admins (scope billing:write). Staff quote it; the account is told.
+         */
+        post: operations["submitEnterpriseRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/enterprise-requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        /** An enterprise request with its quote */
+        get: operations["getEnterpriseRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/enterprise-requests/{request_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept the quote
+         * @description Owners and admins, before the quote expires. One transaction creates the account's private plan at
+         *     the quoted monthly price and invoices the setup fee (due now).
+         */
+        post: operations["acceptEnterpriseQuote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/enterprise-requests/{request_id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decline the quote */
+        post: operations["declineEnterpriseQuote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accounts/{account_id}/invoices": {
         parameters: {
             query?: never;
@@ -1132,6 +1219,124 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{account_id}/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The account's transfers, sent and received
+         * @description Any member (scope services:read).
+         */
+        get: operations["listTransfers"];
+        put?: never;
+        /**
+         * Ask to transfer a service to another account
+         * @description Owners and admins (scope services:write). The receiver's owners and admins are told; the
+         *     transfer expires after transfers.ttl unless completed. See docs/transfers.md.
+         */
+        post: operations["requestTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/transfers/{transfer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        /** A transfer sent or received by the account */
+        get: operations["getTransfer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/transfers/{transfer_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept a transfer sent to the account
+         * @description Owners and admins of the receiving account. With transfers.require_staff_approval (the default) the
+         *     transfer then waits for staff; without, it completes now (the service moves and is billed; see
+         *     docs/transfers.md). The sending account gets 404.
+         */
+        post: operations["acceptTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/transfers/{transfer_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a transfer the account sent
+         * @description Owners and admins of the sending account, until staff approve it (pending or accepted). The receiving account gets 404.
+         */
+        post: operations["cancelTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/transfers/{transfer_id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline a transfer sent to the account
+         * @description Owners and admins of the receiving account, while it is pending; the optional reason is shown to the sender.
+         */
+        post: operations["declineTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accounts/{account_id}/usage": {
         parameters: {
             query?: never;
@@ -1724,6 +1929,92 @@ export interface paths {
         patch: operations["adminUpdateCoupon"];
         trace?: never;
     };
+    "/api/v1/admin/enterprise-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every account's enterprise requests (status=submitted waits for a quote)
+         * @description Support staff and above (scope admin:read).
+         */
+        get: operations["adminListEnterpriseRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/enterprise-requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        /** An enterprise request */
+        get: operations["adminGetEnterpriseRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/enterprise-requests/{request_id}/quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Quote a request (or quote it again)
+         * @description Admin staff and above (scope admin:write), while submitted, quoted or expired. Refused (422
+         *     `base_plan_unavailable`, `currency_mismatch`) when the base plan is free-tier, private or in
+         *     another currency than the account's.
+         */
+        post: operations["adminQuoteEnterpriseRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/enterprise-requests/{request_id}/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put a hand-provisioned service on the accepted quote's plan
+         * @description Admin staff and above, once the quote is accepted. The service is billed at the quoted price from
+         *     now (an issued renewal is re-priced); no provisioner call is made.
+         */
+        post: operations["adminAttachEnterpriseService"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/invoices": {
         parameters: {
             query?: never;
@@ -2079,6 +2370,90 @@ export interface paths {
         post?: never;
         /** Remove a country's tax rate (staff admin) */
         delete: operations["adminDeleteTaxRate"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every account's transfers (the approval queue with status=accepted)
+         * @description Support staff and above (scope admin:read).
+         */
+        get: operations["adminListTransfers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/transfers/{transfer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        /** A transfer */
+        get: operations["adminGetTransfer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/transfers/{transfer_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an accepted transfer, which completes it
+         * @description Admin staff and above (scope admin:write). One transaction moves the service, settles it by
+         *     proration and tells both accounts; approving a completed transfer again returns it unchanged.
+         */
+        post: operations["adminApproveTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/transfers/{transfer_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a transfer
+         * @description Admin staff and above (scope admin:write), while pending or accepted; the reason is told to both accounts.
+         */
+        post: operations["adminRejectTransfer"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -3385,6 +3760,71 @@ export interface components {
             /** @description Managed roles as last synced (vps, gaming, vip). */
             roles: string[];
         };
+        EnterpriseAttachInput: {
+            /** @description A service of the request's account, on a plan of the same provisioner and service type. */
+            service_id: string;
+        };
+        EnterpriseDecision: {
+            reason?: string;
+        };
+        EnterpriseQuoteInput: {
+            /** @description A public paid plan (id or slug) whose provisioner, service type, specs and options the custom plan keeps. */
+            base_plan_id: string;
+            /**
+             * Format: date-time
+             * @description In the future; the quote can no longer be accepted after it.
+             */
+            expires_at: string;
+            /** @description Minor units of the base plan's currency (the account's). */
+            monthly_price: number;
+            /** @description Invoiced once, on acceptance. */
+            setup_fee?: number;
+            terms?: string;
+        };
+        /** @description The request, its quote and the answer, kept in the account. Amounts are minor units of currency. */
+        EnterpriseRequest: {
+            account_id: string;
+            /** Format: date-time */
+            answered_at: string | null;
+            /** @description The user who accepted or declined the quote. */
+            answered_by: string;
+            base_plan_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            decline_reason: string;
+            failover: boolean;
+            id: string;
+            load_balancer: boolean;
+            monthly_price: number;
+            nodes: number;
+            notes: string;
+            /** @description Once accepted: the account's private plan at the quoted price. */
+            plan_id: string | null;
+            /** Format: date-time */
+            quote_expires_at: string | null;
+            /** Format: date-time */
+            quoted_at: string | null;
+            quoted_by: string;
+            region: string;
+            setup_fee: number;
+            /** @description Once accepted: the setup fee's invoice (empty without a fee). */
+            setup_invoice_id: string;
+            /** @enum {string} */
+            status: "submitted" | "quoted" | "accepted" | "declined" | "expired";
+            /** @description The user who submitted it. */
+            submitted_by: string;
+            terms: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        EnterpriseRequestInput: {
+            failover?: boolean;
+            load_balancer?: boolean;
+            nodes: number;
+            notes?: string;
+            region: string;
+        };
         FailedJob: {
             attempt: number;
             /** Format: date-time */
@@ -4326,6 +4766,64 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "succeeded" | "failed";
         };
+        /** @description Amounts are integers in minor units of the service's currency. */
+        Transfer: {
+            /** Format: date-time */
+            accepted_at: string | null;
+            /** Format: date-time */
+            completed_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            days_in_cycle: number;
+            days_left: number;
+            /**
+             * @description The path account's side; empty in staff views.
+             * @enum {string}
+             */
+            direction: "outgoing" | "incoming" | "";
+            /** Format: date-time */
+            ended_at: string | null;
+            /** Format: date-time */
+            expires_at: string;
+            from_account_id: string;
+            id: string;
+            note: string;
+            plan_name: string;
+            /** @description Once completed: the sender's credit for the unused paid days, and the receiver's invoice for the same days. */
+            prorated: number;
+            /** @description Why it was declined or rejected. */
+            reason: string;
+            receiver_email: string;
+            /** @description The receiver's prorated invoice (empty: no day was left). */
+            receiver_invoice_id: string;
+            service_id: string;
+            /** @description The service's label when it was asked. */
+            service_label: string;
+            status: components["schemas"]["TransferStatus"];
+            to_account_id: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        TransferDecision: {
+            reason?: string;
+        };
+        TransferInput: {
+            /** @description The receiver's email: the receiving account is the one that user owns. */
+            email: string;
+            /** @description Shown to the receiver. */
+            note?: string;
+            /** @description A service of this account. */
+            service_id: string;
+            /** @description The receiving account, required when the receiver owns several (one of theirs). */
+            to_account_id?: string;
+        };
+        TransferRejection: {
+            /** @description Told to both accounts. */
+            reason: string;
+        };
+        /** @enum {string} */
+        TransferStatus: "pending" | "accepted" | "completed" | "declined" | "cancelled" | "rejected" | "expired";
         UnreadCount: {
             by_category: {
                 billing?: number;
@@ -4415,6 +4913,20 @@ export interface components {
             };
         };
         /**
+         * @description The request's state does not allow this (`request_submitted`, `request_quoted`,
+         *     `request_accepted`, `request_declined`, `request_expired`: the state that refuses it), the
+         *     service has ended, or a request with the same Idempotency-Key is still running. Nothing was
+         *     changed.
+         */
+        EnterpriseConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
          * @description The caller may not do this: the token lacks the operation's scope (`code` insufficient_scope),
          *     the operation needs a login session (session_required), the caller's role in the account does
          *     not allow it (role_forbidden), or the caller lacks the staff role (forbidden).
@@ -4492,6 +5004,40 @@ export interface components {
             };
         };
         /**
+         * @description The transfer's state does not allow this (`transfer_pending`, `transfer_accepted`,
+         *     `transfer_completed`, `transfer_declined`, `transfer_cancelled`, `transfer_rejected`,
+         *     `transfer_expired`: the state that refuses it), the service is already in an open transfer
+         *     (`transfer_open`, naming service_id), or a request with the same Idempotency-Key is still
+         *     running. Nothing was changed.
+         */
+        TransferConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The transfer is refused by a rule, named by `code` and in `errors`: the service
+         *     (service_id) is suspended (`service_suspended`), stopped by its budget (`budget_stopped`),
+         *     on the free tier (`free_tier`), not active (`service_not_active`: pending, provisioning,
+         *     terminated…), cancelled at the end of its term (`cancel_at_period_end`) or has an unpaid
+         *     invoice (`open_invoice`); the receiver (email) is this account (`same_account`), unknown
+         *     (`receiver_not_found`), billed in another currency (`currency_mismatch`) or has no saved
+         *     payment method for a paid service (`no_payment_method`); to_account_id is needed
+         *     (`receiver_ambiguous`: the receiver owns several accounts) or not one the receiver owns
+         *     (`not_owned`); or an Idempotency-Key was reused with another body. Nothing was changed.
+         */
+        TransferRefused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
          * @description No valid bearer token (`code` missing_token when none was sent, invalid_token when it is unknown,
          *     revoked or expired); logging in answers invalid_credentials, totp_required and the like.
          */
@@ -4523,6 +5069,7 @@ export interface components {
         /** @description The next_cursor of the previous page. */
         Cursor: string;
         DependencyID: string;
+        EnterpriseRequestID: string;
         EvidenceID: string;
         /**
          * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
@@ -4538,6 +5085,7 @@ export interface components {
         PolicyID: string;
         PolicyVersionID: string;
         ProjectID: string;
+        TransferID: string;
         VendorID: string;
     };
     requestBodies: never;
@@ -5212,6 +5760,197 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listEnterpriseRequests: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of requests, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["EnterpriseRequest"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    submitEnterpriseRequest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnterpriseRequestInput"];
+            };
+        };
+        responses: {
+            /** @description The submitted request. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getEnterpriseRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseRequest"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    acceptEnterpriseQuote: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The accepted request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["EnterpriseConflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    declineEnterpriseQuote: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EnterpriseDecision"];
+            };
+        };
+        responses: {
+            /** @description The declined request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["EnterpriseConflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
@@ -7112,6 +7851,241 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    listTransfers: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description outgoing (sent), incoming (received); both when left out. */
+                direction?: "outgoing" | "incoming";
+                /** @description Only transfers in this state (expired includes open ones past their expiry). */
+                status?: components["schemas"]["TransferStatus"];
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of transfers, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Transfer"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    requestTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransferInput"];
+            };
+        };
+        responses: {
+            /** @description The pending transfer. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["TransferConflict"];
+            422: components["responses"]["TransferRefused"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getTransfer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The transfer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    acceptTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The accepted (or completed) transfer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["TransferConflict"];
+            422: components["responses"]["TransferRefused"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    cancelTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cancelled transfer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["TransferConflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    declineTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TransferDecision"];
+            };
+        };
+        responses: {
+            /** @description The declined transfer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["TransferConflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
     listAccountUsage: {
         parameters: {
             query?: {
@@ -8521,6 +9495,153 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    adminListEnterpriseRequests: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                status?: "submitted" | "quoted" | "accepted" | "declined" | "expired";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of requests, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["EnterpriseRequest"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGetEnterpriseRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseRequest"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminQuoteEnterpriseRequest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnterpriseQuoteInput"];
+            };
+        };
+        responses: {
+            /** @description The quoted request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["EnterpriseConflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminAttachEnterpriseService: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                request_id: components["parameters"]["EnterpriseRequestID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnterpriseAttachInput"];
+            };
+        };
+        responses: {
+            /** @description The service. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["EnterpriseConflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
     adminListInvoices: {
         parameters: {
             query?: {
@@ -9224,6 +10345,150 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListTransfers: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only transfers in this state (expired includes open ones past their expiry). */
+                status?: components["schemas"]["TransferStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of transfers, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Transfer"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGetTransfer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The transfer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminApproveTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The completed transfer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["TransferConflict"];
+            422: components["responses"]["TransferRefused"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminRejectTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                transfer_id: components["parameters"]["TransferID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransferRejection"];
+            };
+        };
+        responses: {
+            /** @description The rejected transfer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["TransferConflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };

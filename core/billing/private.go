@@ -1,0 +1,113 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/money"
+)
+
+// PrivatePlanInput makes an account's private plan from a base plan.
+type PrivatePlanInput struct {
+	AccountID  string
+	BasePlanID string
+	// Slug and Name of the new plan; MonthlyPrice in the base plan's
+	// currency (the plan is offered monthly only).
+	Slug, Name   string
+	MonthlyPrice int64
+}
+
+// CreatePrivatePlanTx creates, in the caller's transaction, a plan only
+// in.AccountID may have: a copy of the base plan's provisioner, service
+// type, specs and options at the given monthly price, monthly only, out
+// of the public catalog. Errors: Invalid (base_plan_id: no such plan;
+// monthly_price), Unprocessable (base_plan_id: a free-tier or another
+// account's private plan).
+func (b *Billing) CreatePrivatePlanTx(ctx context.Context, tx bun.Tx, in PrivatePlanInput) (*Plan, error) {
+	base, err := planByRef(ctx, tx, in.BasePlanID, "base_plan_id")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case base.FreeTier:
+		return nil, unprocessable("base_plan_id", "free_tier", "a free-tier plan cannot be the base of a custom plan")
+	case base.AccountID != nil && *base.AccountID != in.AccountID:
+		return nil, apperr.Field("base_plan_id", "no such plan")
+	case in.MonthlyPrice < 0 || in.MonthlyPrice > money.MaxAmount:
+		return nil, apperr.Field("monthly_price", "must be from 0 to %d minor units", money.MaxAmount)
+	}
+	now := b.now()
+	p := *base
+	p.ID, p.AccountID, p.Slug, p.Name, p.MonthlyPrice = newID(), &in.AccountID, in.Slug, in.Name, in.MonthlyPrice
+	p.QuarterlyPrice, p.AnnualPrice, p.BiennialPrice = nil, nil, nil
+	p.Cycles, p.Active, p.CreatedAt, p.UpdatedAt = string(money.Monthly), true, now, now
+	if _, err := tx.NewInsert().Model(&p).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("billing: inserting private plan: %w", err)
+	}
+	if err := appendAudit(ctx, tx, "billing.plan.create", in.AccountID, "plan", p.ID,
+		map[string]any{"slug": p.Slug, "monthly_price": p.MonthlyPrice, "currency": p.Currency, "private": true, "base": base.ID}); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// AttachPrivatePlan puts a service of the account on the account's private
+// plan at that plan's price for the service's cycle, from now: a service
+// staff set up by hand for an enterprise quote. Billing changes only (no
+// proration of the running term, which was billed as it was; an issued
+// renewal is re-priced); the backend keeps what staff provisioned, so no
+// provisioner call is made. Staff only. Errors: NotFound (service_id),
+// Invalid (plan_id: no such plan of the account), Conflict (the service
+// has ended), Unprocessable (plan_id: another provisioner or service type,
+// currency).
+func (b *Billing) AttachPrivatePlan(ctx context.Context, accountID, serviceID, planID string) (*Service, error) {
+	var out *Service
+	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+		if err := b.lockAccountOf(ctx, t, "services", serviceID); err != nil {
+			return err
+		}
+		svc, err := b.serviceTx(ctx, t, serviceID, true)
+		if apperr.CodeOf(err) == apperr.NotFound || (err == nil && svc.AccountID != accountID) {
+			return &apperr.Error{Code: apperr.NotFound, Message: "no such service", Fields: []apperr.FieldError{{Field: "service_id", Message: "no such service"}}}
+		}
+		if err != nil {
+			return err
+		}
+		switch svc.Status {
+		case StatusTerminated, StatusCancelled, StatusFailed:
+			return apperr.New(apperr.Conflict, "the service has ended (%s)", svc.Status).WithReason("service_" + svc.Status)
+		}
+		plan, err := b.planTx(ctx, t, planID)
+		if apperr.CodeOf(err) == apperr.NotFound || (err == nil && (plan.AccountID == nil || *plan.AccountID != accountID)) {
+			return apperr.Field("plan_id", "no such plan of this account")
+		}
+		if err != nil {
+			return err
+		}
+		cur, err := b.planTx(ctx, t, svc.PlanID)
+		if err != nil {
+			return err
+		}
+		if err := checkTarget(svc, cur, plan, "plan_id"); err != nil {
+			return err
+		}
+		from := svc.PlanID
+		svc.PlanID, svc.Price, svc.BackendPlanID = plan.ID, plan.Price(svc.Cycle), plan.ID
+		svc.PendingPlanID, svc.PendingCycle, svc.PendingPrice = nil, nil, nil
+		svc.UpdatedAt = b.now()
+		if _, err := t.NewUpdate().Model(svc).WherePK().
+			Column("plan_id", "price", "backend_plan_id", "pending_plan_id", "pending_cycle", "pending_price", "updated_at").Exec(ctx); err != nil {
+			return fmt.Errorf("billing: attaching %s to plan %s: %w", svc.ID, plan.ID, err)
+		}
+		t.audit("billing.service.plan_attached", accountID, "service", svc.ID, map[string]any{"from": from, "plan": plan.ID, "price": svc.Price})
+		if err := b.repriceRenewal(ctx, t, svc); err != nil {
+			return err
+		}
+		out, err = b.serviceTx(ctx, t, svc.ID, false)
+		return err
+	})
+	return out, err
+}

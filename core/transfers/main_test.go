@@ -1,0 +1,242 @@
+package transfers_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/projects"
+	"github.com/ezscale/platform/core/ratelimit"
+	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/scheduler/schedulertest"
+	"github.com/ezscale/platform/core/testkit"
+	"github.com/ezscale/platform/core/transfers"
+)
+
+// directory reads accounts' owners from the identity tables, as app's
+// adapter over core/accounts does.
+type directory struct{ db *database.DB }
+
+func (d directory) OwnedAccounts(ctx context.Context, email string) ([]transfers.Account, error) {
+	var out []transfers.Account
+	err := d.db.Conn(ctx).NewRaw(`SELECT a.id, a.name FROM accounts AS a JOIN memberships AS m ON m.account_id = a.id
+		JOIN users AS u ON u.id = m.user_id WHERE u.email = ? AND m.role = 'owner' ORDER BY a.id`, email).Scan(ctx, &out)
+	return out, err
+}
+
+func (d directory) AccountName(ctx context.Context, id string) (string, error) {
+	var name string
+	err := d.db.Conn(ctx).NewRaw(`SELECT name FROM accounts WHERE id = ?`, id).Scan(ctx, &name)
+	return name, err
+}
+
+// billingServices reads services through billing, as app wires projects.
+type billingServices struct{ b *billing.Billing }
+
+func (s billingServices) AccountServices(ctx context.Context, accountID string, ids []string) ([]projects.ServiceInfo, error) {
+	rows, err := s.b.ServiceSummaries(ctx, accountID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]projects.ServiceInfo, len(rows))
+	for i, r := range rows {
+		out[i] = projects.ServiceInfo{ID: r.ID, AccountID: r.AccountID, Label: r.Label, Status: r.Status, PlanID: r.PlanID, PlanName: r.PlanName}
+	}
+	return out, nil
+}
+
+// notice is one notification: its type, the account told and the
+// transfer's state in it.
+type notice struct {
+	Type    notify.Type
+	Account string
+	Status  string
+}
+
+// noticeLog records the events transfers hands the notification center.
+type noticeLog struct {
+	mu     sync.Mutex
+	events []notice
+}
+
+func (n *noticeLog) Notify(_ context.Context, _ bun.Tx, ev notify.Event) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.events = append(n.events, notice{Type: ev.Type, Account: ev.AccountID, Status: fmt.Sprint(ev.Data["status"])})
+	return nil
+}
+
+// take returns the events recorded since the last take.
+func (n *noticeLog) take() []notice {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := n.events
+	n.events = nil
+	return out
+}
+
+type testBundle struct {
+	ctx     context.Context
+	db      *database.DB
+	clock   *testkit.Clock
+	b       *billing.Billing
+	p       *projects.Service
+	sch     *scheduler.Service
+	t       *transfers.Service
+	notices *noticeLog
+	// sender, receiver and third are accounts owned by sender@, receiver@
+	// and third@example.test.
+	sender, receiver, third transfers.Actor
+	plan                    string
+}
+
+type setupOpts struct {
+	noStaffApproval bool
+}
+
+func date(s string) time.Time {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// setup builds billing, the scheduler, projects and transfers over db,
+// wired as core/app wires them, with the clock at 2024-02-15 20:00 UTC and
+// three accounts (the receiver and the third with a saved card).
+func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
+	t.Helper()
+	tb := &testBundle{db: db, clock: testkit.NewClock(date("2024-02-15").Add(20 * time.Hour)), notices: &noticeLog{}}
+	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
+	reg := jobs.NewRegistry(time.Hour)
+	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: tb.clock.Now})
+	tb.p = projects.New(db, billingServices{b: tb.b}, projects.Options{Now: tb.clock.Now})
+	tb.sch = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Services: tb.b}, scheduler.Options{Now: tb.clock.Now})
+	opts := transfers.DefaultOptions()
+	opts.Now = tb.clock.Now
+	opts.RequireStaffApproval = !so.noStaffApproval
+	tb.t = transfers.New(transfers.Deps{DB: db, Billing: tb.b, Directory: directory{db: db}, Notifier: tb.notices, Jobs: reg}, opts)
+	tb.t.OnComplete("scheduler", func(ctx context.Context, tx bun.Tx, serviceID, _, to string) (any, error) {
+		return tb.sch.TransferServiceTx(ctx, tx, serviceID, to)
+	})
+	tb.t.OnComplete("projects", func(ctx context.Context, tx bun.Tx, serviceID, from, to string) (any, error) {
+		return tb.p.TransferServiceTx(ctx, tx, serviceID, from, to)
+	})
+	// The writes queue jobs: the engine is built, never started.
+	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	tb.sender = tb.account(t, "sender@example.test", false)
+	tb.receiver = tb.account(t, "receiver@example.test", true)
+	tb.third = tb.account(t, "third@example.test", true)
+	p, err := schedulertest.Plan(tb.ctx, db, "testprov", 3000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.plan = p
+	return tb
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// account inserts an account owned by a user of email, optionally with a
+// saved card, and returns its owner as an actor.
+func (tb *testBundle) account(t testing.TB, email string, card bool) transfers.Actor {
+	t.Helper()
+	now := time.Now().UTC()
+	acc, user := newID(), newID()
+	qs := []struct {
+		sql  string
+		args []any
+	}{
+		{"INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)", []any{acc, "Account " + email, now, now}},
+		{"INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (?, ?, 'x', ?, ?)", []any{user, email, now, now}},
+		{"INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, 'owner', ?)", []any{acc, user, now}},
+	}
+	if card {
+		qs = append(qs, struct {
+			sql  string
+			args []any
+		}{"INSERT INTO payment_methods (id, account_id, gateway, gateway_method_id, created_at) VALUES (?, ?, 'stripe', ?, ?)", []any{newID(), acc, "pm_" + acc, now}})
+	}
+	for _, q := range qs {
+		if _, err := tb.db.NewRaw(q.sql, q.args...).Exec(tb.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return transfers.Actor{AccountID: acc, UserID: user}
+}
+
+// service inserts an active monthly service of the account whose paid
+// term is 2024-02-01 – 2024-03-01 (29 days), at price.
+func (tb *testBundle) service(t testing.TB, a transfers.Actor, label string, price int64) string {
+	t.Helper()
+	start := date("2024-02-01")
+	end := money.AddCycle(start, money.Monthly, 1)
+	now := time.Now().UTC()
+	svc := &billing.Service{
+		ID: newID(), AccountID: a.AccountID, PlanID: tb.plan, Cycle: money.Monthly, Currency: "USD", Price: price,
+		Status: billing.StatusActive, Label: label, Options: "{}", Attributes: "{}",
+		PeriodStart: &start, PeriodEnd: &end, AnchorDay: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	if _, err := tb.db.NewInsert().Model(svc).Exec(tb.ctx); err != nil {
+		t.Fatal(err)
+	}
+	return svc.ID
+}
+
+func (tb *testBundle) exec(t testing.TB, sql string, args ...any) {
+	t.Helper()
+	if _, err := tb.db.NewRaw(sql, args...).Exec(tb.ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// request asks for serviceID to move from the sender to the receiver.
+func (tb *testBundle) request(t testing.TB, serviceID string) *transfers.Transfer {
+	t.Helper()
+	tr, err := tb.t.Request(tb.ctx, tb.sender, transfers.RequestInput{ServiceID: serviceID, Email: "receiver@example.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// accountOf returns the account a service belongs to now.
+func (tb *testBundle) accountOf(t testing.TB, serviceID string) string {
+	t.Helper()
+	svc, err := tb.b.Service(tb.ctx, "", serviceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc.AccountID
+}
+
+// wantErr fails unless err is an application error of code and reason
+// ("" = any), and returns it.
+func wantErr(t testing.TB, err error, code apperr.Code, reason string) *apperr.Error {
+	t.Helper()
+	var e *apperr.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v, want %s/%s", err, code, reason)
+	}
+	if e.Code != code || (reason != "" && e.Reason != reason) {
+		t.Fatalf("error %s/%s (%v), want %s/%s", e.Code, e.Reason, e, code, reason)
+	}
+	return e
+}

@@ -1,0 +1,109 @@
+package tests
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/ezscale/platform/config"
+	"github.com/ezscale/platform/core/app"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/scheduler/schedulertest"
+)
+
+// TestConsoleEnterpriseRequest: a customer submits an enterprise request
+// in the console; staff quote it (through the API); the customer sees the
+// quote and accepts it; staff attach a hand-provisioned service from the
+// staff Enterprise page, which is then billed at the quoted price. Every
+// page passes axe-core with no CSP violation.
+func TestConsoleEnterpriseRequest(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default()
+	cfg.Database.URL = databasetest.URL(t, database.SQLite)
+	cfg.Server.Listen = "127.0.0.1:0"
+	cfg.Sources = map[string]string{}
+	a, err := app.New(context.Background(), &cfg, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	t.Cleanup(a.Notify.Stop)
+	base, c := srv.URL, &core{base: srv.URL}
+	ctx := context.Background()
+
+	const password = "correct horse battery"
+	var signup struct {
+		Account struct {
+			ID string `json:"id"`
+		} `json:"account"`
+	}
+	if code := c.call(t, "POST", "/api/v1/auth/signup", "", map[string]any{"email": "erin@example.net", "password": password}, &signup); code != http.StatusCreated {
+		t.Fatalf("signup: %d", code)
+	}
+	account := signup.Account.ID
+	if _, err := a.Accounts.CreateStaff(ctx, "ops@example.net", "staff password for tests", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	var login struct {
+		Token string `json:"token"`
+	}
+	if code := c.call(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": "ops@example.net", "password": "staff password for tests"}, &login); code != http.StatusOK {
+		t.Fatalf("staff login: %d", code)
+	}
+	plan, err := schedulertest.Plan(ctx, a.DB, "recprov", 3000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := "svc-enterprise-console"
+	now := time.Now().UTC()
+	if _, err := a.DB.ExecContext(ctx, `INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, period_start, period_end, created_at, updated_at)
+		VALUES (?, ?, ?, 'monthly', 'USD', 3000, 'active', 'db-node-1', ?, ?, ?, ?)`, svc, account, plan, now.AddDate(0, 0, -1), now.AddDate(0, 1, -1), now, now); err != nil {
+		t.Fatal(err)
+	}
+
+	erin := sessionTab(t, base, "erin@example.net", password)
+	do(t, erin, "opening enterprise", chromedp.Navigate(base+"/enterprise"), chromedp.WaitVisible(chromedp.CSS(`.empty`)))
+	checkPage(t, erin, "enterprise-empty")
+	do(t, erin, "submitting a request", click(`[data-action=new-enterprise]`),
+		fill(`form[data-form=enterprise] input[name=nodes]`, "3"),
+		fill(`form[data-form=enterprise] input[name=region]`, "eu-central"),
+		click(`form[data-form=enterprise] input[name=failover]`),
+		click(`form[data-form=enterprise] button[type=submit]`))
+	waitJS(t, erin, "the request's page", `location.pathname.startsWith('/enterprise/') && document.querySelector('dl.facts') !== null`)
+	var path string
+	if path, err = chromedp.Run(erin, chromedp.Evaluate[string](`location.pathname`)); err != nil || !strings.HasPrefix(path, "/enterprise/") {
+		t.Fatalf("after submitting: %q %v", path, err)
+	}
+	id := strings.TrimPrefix(path, "/enterprise/")
+	checkPage(t, erin, "enterprise-submitted")
+
+	if code := c.call(t, "POST", "/api/v1/admin/enterprise-requests/"+id+"/quote", login.Token, map[string]any{
+		"base_plan_id": plan, "monthly_price": 120000, "setup_fee": 50000, "terms": "12 months minimum", "expires_at": now.Add(72 * time.Hour),
+	}, nil); code != http.StatusOK {
+		t.Fatalf("quote: %d", code)
+	}
+	do(t, erin, "accepting the quote", chromedp.Navigate(base+path), click(`[data-action=accept-quote]`), chromedp.WaitVisible(chromedp.CSS(`[data-accepted]`)))
+	checkPage(t, erin, "enterprise-accepted")
+
+	staff := sessionTab(t, base, "ops@example.net", "staff password for tests")
+	do(t, staff, "the accepted requests", chromedp.Navigate(base+"/staff/enterprise"), choose(`#staff-enterprise-status`, "accepted"),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-request="`+id+`"] [data-action=attach]`)))
+	checkPage(t, staff, "staff-enterprise")
+	do(t, staff, "attaching the service", click(`tr[data-request="`+id+`"] [data-action=attach]`),
+		fill(`form[data-form=attach] input[name=service_id]`, svc),
+		click(`form[data-form=attach] button[type=submit]`),
+		chromedp.WaitVisible(chromedp.CSS(`[data-enterprise-done]`)))
+	var price int64
+	if err := a.DB.NewRaw("SELECT price FROM services WHERE id = ?", svc).Scan(ctx, &price); err != nil || price != 120000 {
+		t.Errorf("the service's price is %d (%v), want the quoted 120000", price, err)
+	}
+}
