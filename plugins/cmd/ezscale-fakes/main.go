@@ -13,7 +13,9 @@
 // and serves until SIGINT or SIGTERM. The panel fakes accept failure
 // injection under /__fake/ (see package fault); the Discord fake has its own
 // /__fake/ routes (package fakediscord). The Discord fake, the mail catcher
-// and Stripe log what they are asked on stderr.
+// and Stripe log what they are asked on stderr. With -anthropic and
+// -supportpal it also serves the Anthropic Messages API and SupportPal
+// fakes (off by default).
 package main
 
 import (
@@ -30,11 +32,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ezscale/platform/plugins/anthropic/fakeanthropic"
 	"github.com/ezscale/platform/plugins/discord/fakediscord"
 	"github.com/ezscale/platform/plugins/email/mailcatcher"
 	"github.com/ezscale/platform/plugins/kasm/fakekasm"
 	"github.com/ezscale/platform/plugins/pterodactyl/fakepterodactyl"
 	"github.com/ezscale/platform/plugins/stripe/stripemock"
+	"github.com/ezscale/platform/plugins/supportpal/fakesupportpal"
 	"github.com/ezscale/platform/plugins/virtfusion/fakevirtfusion"
 )
 
@@ -70,6 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stripeMock := fs.String("stripe-mock", "", "the stripe-mock executable (default: found in PATH, then $(go env GOPATH)/bin)")
 	mailAddr := fs.String("mail", "127.0.0.1:8486", "mail catcher's web inbox and JSON API (empty: off)")
 	smtpAddr := fs.String("smtp", "127.0.0.1:8487", "mail catcher's SMTP listener (empty: off)")
+	anthropicAddr := fs.String("anthropic", "", "Anthropic Messages API fake address, e.g. 127.0.0.1:8490 (empty: off)")
+	anthropicKey := fs.String("anthropic-key", fakeanthropic.DefaultAPIKey, "Anthropic API key the fake accepts")
+	supportpalAddr := fs.String("supportpal", "", "SupportPal fake address, e.g. 127.0.0.1:8491 (empty: off); API under /api")
+	supportpalToken := fs.String("supportpal-token", fakesupportpal.DefaultToken, "SupportPal API token the fake accepts")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -107,6 +115,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer mock.Close()
 		fakes = append(fakes, fake{"stripe", *stripeAddr, "", logRequests(stripemock.NewTestMode(mock.URL), logAs("stripe"))})
+	}
+	if *anthropicAddr != "" {
+		fakes = append(fakes, fake{"anthropic", *anthropicAddr, "", fakeanthropic.New(fakeanthropic.Options{APIKey: *anthropicKey})})
+	}
+	if *supportpalAddr != "" {
+		sp := fakesupportpal.New(fakesupportpal.Options{Token: *supportpalToken})
+		fakes = append(fakes, fake{"supportpal", *supportpalAddr, "/api", sp})
 	}
 	var catcher *mailcatcher.Catcher
 	if *mailAddr != "" || *smtpAddr != "" {

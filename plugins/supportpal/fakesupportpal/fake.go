@@ -36,8 +36,8 @@ const (
 // Options configure a fake.
 type Options struct {
 	Token string
-	// BaseURL is the helpdesk's public address, used in frontend_url.
-	// ["http://helpdesk.test"]
+	// BaseURL is the helpdesk's public address, used in frontend_url and
+	// operator_url. ["": http:// and the Host the ticket was created on]
 	BaseURL string
 	// Now is the clock for created_at and updated_at. [time.Now]
 	Now func() time.Time
@@ -121,9 +121,6 @@ type Server struct {
 func New(opts Options) *Server {
 	if opts.Token == "" {
 		opts.Token = DefaultToken
-	}
-	if opts.BaseURL == "" {
-		opts.BaseURL = "http://helpdesk.test"
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -327,8 +324,12 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 	t := &ticket{ID: s.nextID, Number: strconv.FormatInt(6151000+s.nextID, 10), DepartmentID: num(b, "department"), BrandID: 1,
 		ChannelID: 1, UserID: uid, StatusID: num(b, "status"), PriorityID: num(b, "priority"), Subject: str(b, "subject"),
 		LastReplyTime: now, CreatedAt: now, UpdatedAt: now, Token: fmt.Sprintf("tok%d", s.nextID)}
-	t.FrontendURL = fmt.Sprintf("%s/en/tickets/view/%s", s.opts.BaseURL, t.Number)
-	t.OperatorURL = fmt.Sprintf("%s/admin/ticket/view/%d", s.opts.BaseURL, t.ID)
+	base := s.opts.BaseURL
+	if base == "" {
+		base = "http://" + r.Host
+	}
+	t.FrontendURL = fmt.Sprintf("%s/en/tickets/view/%s", base, t.Number)
+	t.OperatorURL = fmt.Sprintf("%s/admin/ticket/view/%d", base, t.ID)
 	s.tickets[t.ID] = t
 	s.addMessage(t, uid, str(b, "text"), 0, now)
 	writeData(w, s.view(t), nil)
