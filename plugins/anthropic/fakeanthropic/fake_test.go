@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ezscale/platform/plugins/internal/jsonshape"
 )
 
 func post(t *testing.T, url string, header map[string]string, body string) *http.Response {
@@ -124,5 +126,25 @@ func TestStreamSendsEveryEventType(t *testing.T) {
 	want = []string{"message_start", "content_block_start", "ping", "content_block_delta", "error"}
 	if d := cmp.Diff(want, events()); d != "" {
 		t.Errorf("broken stream events (-want +got):\n%s", d)
+	}
+}
+
+// The reference's Messages answer (shared/reference/third-party-apis.md,
+// section 7).
+const referenceMessage = `{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant",
+ "model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hi! How can I help?"}],
+ "stop_reason":"end_turn","stop_sequence":null,
+ "usage":{"input_tokens":12,"output_tokens":9,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}`
+
+// TestServesTheReferenceShape: a non-streamed answer carries every field
+// of the reference's example.
+func TestServesTheReferenceShape(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(New(Options{}))
+	defer srv.Close()
+	resp := post(t, srv.URL, headers(Versions[0]), okBody)
+	got, _ := io.ReadAll(resp.Body)
+	if missing, err := jsonshape.Missing([]byte(referenceMessage), got); err != nil || len(missing) > 0 {
+		t.Errorf("answer lacks %v (%v): %s", missing, err, got)
 	}
 }
