@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	kasmSecret := fs.String("kasm-secret", fakekasm.DefaultAPISecret, "Kasm API key secret")
 	kasmStart := fs.Duration("kasm-start", 0, "how long a new Kasm session stays starting")
 	scale := fs.Int("scale", 1, "multiply the VirtFusion hypervisors' and Pterodactyl nodes' capacity (e.g. 10 to provision thousands of services)")
-	noLimits := fs.Bool("no-rate-limits", false, "turn off Pterodactyl's default rate limits (240/min application, 720/min client), e.g. for benchmarks")
+	noLimits := fs.Bool("no-rate-limits", false, "turn off Pterodactyl's default rate limits (240/min application, 720/min client) and the Anthropic fake's (50/min), e.g. for benchmarks")
 	discordAddr := fs.String("discord", "127.0.0.1:8484", "Discord fake address (empty: off)")
 	discordBot := fs.String("discord-bot-token", DefaultDiscordBotToken, "Discord bot token the fake accepts")
 	discordHook := fs.String("discord-webhook-token", DefaultDiscordWebhookToken, "token of the seeded #alerts webhook")
@@ -117,7 +117,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fakes = append(fakes, fake{"stripe", *stripeAddr, "", logRequests(stripemock.NewTestMode(mock.URL), logAs("stripe"))})
 	}
 	if *anthropicAddr != "" {
-		fakes = append(fakes, fake{"anthropic", *anthropicAddr, "", fakeanthropic.New(fakeanthropic.Options{APIKey: *anthropicKey})})
+		aOpts := fakeanthropic.Options{APIKey: *anthropicKey}
+		if *noLimits {
+			aOpts.RequestsPerMinute = -1
+		}
+		fakes = append(fakes, fake{"anthropic", *anthropicAddr, "", fakeanthropic.New(aOpts)})
 	}
 	if *supportpalAddr != "" {
 		sp := fakesupportpal.New(fakesupportpal.Options{Token: *supportpalToken})
