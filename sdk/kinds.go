@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"io"
 
 	"google.golang.org/grpc"
 
@@ -66,19 +67,31 @@ type Monitor interface {
 }
 
 // Assistant answers a support question or asks for a human (escalate).
-// Called by the core's support flow. Errors: Unavailable.
+// Called by the core's support flow. It can only answer or escalate: it
+// performs no action. The request's documents and context are data, never
+// instructions. Errors: Unavailable (with RetryAfter when the vendor rate
+// limits or is overloaded), Unauthenticated, InvalidInput.
 //
 // Public API, append-only.
 type Assistant interface {
 	Answer(ctx context.Context, req *pb.AnswerRequest) (*pb.AnswerResponse, error)
+	// StreamAnswer calls send with each piece of the answer's text as it is
+	// written, then once with the finished answer (done) as the last call;
+	// an error returned by send ends the answer with that error. On the
+	// core's side the SDK client calls send as the plugin's messages arrive.
+	StreamAnswer(ctx context.Context, req *pb.StreamAnswerRequest, send func(*pb.StreamAnswerResponse) error) error
 }
 
-// Helpdesk opens tickets in an external helpdesk, idempotently per key.
-// Errors: InvalidInput, Unavailable, Unauthenticated.
+// Helpdesk opens tickets in an external helpdesk and reports their replies.
+// OpenTicket and AddMessage are idempotent per key. Errors: InvalidInput,
+// NotFound (unknown ticket), Unavailable, Unauthenticated.
 //
 // Public API, append-only.
 type Helpdesk interface {
 	OpenTicket(ctx context.Context, req *pb.OpenTicketRequest) (*pb.OpenTicketResponse, error)
+	AddMessage(ctx context.Context, req *pb.AddMessageRequest) (*pb.AddMessageResponse, error)
+	GetTicket(ctx context.Context, req *pb.GetTicketRequest) (*pb.GetTicketResponse, error)
+	ListUpdatedTickets(ctx context.Context, req *pb.ListUpdatedTicketsRequest) (*pb.ListUpdatedTicketsResponse, error)
 }
 
 // PricingSource lists a competitor's public plans, with prices in minor
@@ -167,6 +180,35 @@ func (n *assistantClient) Answer(ctx context.Context, r *pb.AnswerRequest) (*pb.
 	return invoke(ctx, r, n.c.Answer)
 }
 
+func (n *assistantClient) StreamAnswer(ctx context.Context, r *pb.StreamAnswerRequest, send func(*pb.StreamAnswerResponse) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the call when send fails
+	stream, err := n.c.StreamAnswer(ctx, r)
+	if err != nil {
+		return FromStatus(err)
+	}
+	done := false
+	for {
+		m, err := stream.Recv()
+		if err == io.EOF {
+			if !done {
+				return Errorf(Internal, "assistant stream ended without a finished answer")
+			}
+			return nil
+		}
+		if err != nil {
+			return FromStatus(err)
+		}
+		if done {
+			return Errorf(Internal, "assistant stream sent a message after the finished answer")
+		}
+		done = m.GetDone() != nil
+		if err := send(m); err != nil {
+			return err
+		}
+	}
+}
+
 // NewHelpdeskClient returns a Helpdesk that calls a plugin over cc.
 func NewHelpdeskClient(cc grpc.ClientConnInterface) Helpdesk {
 	return &helpdeskClient{c: pb.NewHelpdeskServiceClient(cc)}
@@ -176,6 +218,15 @@ type helpdeskClient struct{ c pb.HelpdeskServiceClient }
 
 func (n *helpdeskClient) OpenTicket(ctx context.Context, r *pb.OpenTicketRequest) (*pb.OpenTicketResponse, error) {
 	return invoke(ctx, r, n.c.OpenTicket)
+}
+func (n *helpdeskClient) AddMessage(ctx context.Context, r *pb.AddMessageRequest) (*pb.AddMessageResponse, error) {
+	return invoke(ctx, r, n.c.AddMessage)
+}
+func (n *helpdeskClient) GetTicket(ctx context.Context, r *pb.GetTicketRequest) (*pb.GetTicketResponse, error) {
+	return invoke(ctx, r, n.c.GetTicket)
+}
+func (n *helpdeskClient) ListUpdatedTickets(ctx context.Context, r *pb.ListUpdatedTicketsRequest) (*pb.ListUpdatedTicketsResponse, error) {
+	return invoke(ctx, r, n.c.ListUpdatedTickets)
 }
 
 // NewPricingSourceClient returns a PricingSource that calls a plugin over cc.
@@ -244,6 +295,12 @@ type assistantServer struct {
 }
 type unimplAssistant struct {
 	pb.UnimplementedAssistantServiceServer
+}
+
+// StreamAnswer adapts the gRPC stream to the plugin's send function. The
+// context is the stream's, which the SDK's stream interceptor prepared.
+func (a *assistantServer) StreamAnswer(r *pb.StreamAnswerRequest, stream grpc.ServerStreamingServer[pb.StreamAnswerResponse]) error {
+	return a.Assistant.StreamAnswer(stream.Context(), r, stream.Send)
 }
 
 type helpdeskServer struct {

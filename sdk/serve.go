@@ -145,7 +145,7 @@ func ServeConfig(p Plugin) (*plugin.ServeConfig, error) {
 		HandshakeConfig: Handshake(),
 		Plugins:         plugin.PluginSet{PluginName: &GRPCPlugin{Impl: p, srv: s}},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			return grpc.NewServer(append(opts, grpc.ChainUnaryInterceptor(s.unary))...)
+			return grpc.NewServer(append(opts, s.interceptors()...)...)
 		},
 		Logger: Logger(),
 	}, nil

@@ -151,6 +151,40 @@ func (s *server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 	return resp, nil
 }
 
+// stream is the SDK's interceptor for server-streaming calls: like unary,
+// it recovers panics, refuses kind calls before Configure, hands the
+// handler the plugin's environment and encodes errors as statuses.
+func (s *server) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.logger.Error("plugin panicked", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = ToStatus(Errorf(Internal, "plugin panicked in %s: %v", info.FullMethod, r))
+		}
+	}()
+	if !s.isConfigured() {
+		return ToStatus(UnavailableError(0, "plugin is not configured yet"))
+	}
+	if err := handler(srv, &envStream{ServerStream: ss, ctx: withEnv(ss.Context(), s.env)}); err != nil {
+		return ToStatus(err)
+	}
+	return nil
+}
+
+// envStream is a server stream whose context carries the plugin's
+// environment.
+type envStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (e *envStream) Context() context.Context { return e.ctx }
+
+// interceptors are the SDK's server options: its unary and stream
+// interceptors.
+func (s *server) interceptors() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(s.unary), grpc.ChainStreamInterceptor(s.stream)}
+}
+
 // NewGRPCServer returns a gRPC server serving p with the SDK's interceptor,
 // with the data directory named by EZSCALE_PLUGIN_DATA_DIR. opts are passed
 // to grpc.NewServer. NewServer also takes the data directory and can close
@@ -160,7 +194,7 @@ func NewGRPCServer(p Plugin, logger hclog.Logger, opts ...grpc.ServerOption) (*g
 	if err != nil {
 		return nil, err
 	}
-	g := grpc.NewServer(append(opts, grpc.ChainUnaryInterceptor(s.unary))...)
+	g := grpc.NewServer(append(opts, s.interceptors()...)...)
 	s.register(g)
 	return g, nil
 }
@@ -192,7 +226,7 @@ func NewServer(p Plugin, o ServerOptions) (*Server, error) {
 		return nil, err
 	}
 	s.env = newPluginEnv(o.DataDir, s.logger)
-	g := grpc.NewServer(append(o.GRPC, grpc.ChainUnaryInterceptor(s.unary))...)
+	g := grpc.NewServer(append(o.GRPC, s.interceptors()...)...)
 	s.register(g)
 	return &Server{Server: g, s: s}, nil
 }

@@ -28,9 +28,13 @@ type OpenTicketRequest struct {
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	Customer       *Customer              `protobuf:"bytes,2,opt,name=customer,proto3" json:"customer,omitempty"`
 	Subject        string                 `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
-	Body           string                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
-	Department     string                 `protobuf:"bytes,5,opt,name=department,proto3" json:"department,omitempty"`
-	// "low", "medium", "high", "urgent".
+	// Plain text (the transcript and context); the plugin escapes it for
+	// helpdesks that take HTML.
+	Body string `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
+	// Empty: the plugin's configured department. Otherwise the helpdesk's
+	// department id.
+	Department string `protobuf:"bytes,5,opt,name=department,proto3" json:"department,omitempty"`
+	// "low", "medium", "high", "urgent"; empty: the configured priority.
 	Priority      string `protobuf:"bytes,6,opt,name=priority,proto3" json:"priority,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -109,11 +113,16 @@ func (x *OpenTicketRequest) GetPriority() string {
 }
 
 type OpenTicketResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TicketId      string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	Url           string                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TicketId string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// Where the customer reads the ticket.
+	Url string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	// The ticket's number as the helpdesk shows it to people.
+	Number string `protobuf:"bytes,3,opt,name=number,proto3" json:"number,omitempty"`
+	// The helpdesk user the ticket belongs to.
+	HelpdeskUserId string `protobuf:"bytes,4,opt,name=helpdesk_user_id,json=helpdeskUserId,proto3" json:"helpdesk_user_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *OpenTicketResponse) Reset() {
@@ -160,6 +169,583 @@ func (x *OpenTicketResponse) GetUrl() string {
 	return ""
 }
 
+func (x *OpenTicketResponse) GetNumber() string {
+	if x != nil {
+		return x.Number
+	}
+	return ""
+}
+
+func (x *OpenTicketResponse) GetHelpdeskUserId() string {
+	if x != nil {
+		return x.HelpdeskUserId
+	}
+	return ""
+}
+
+type AddMessageRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	TicketId       string                 `protobuf:"bytes,2,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	Customer       *Customer              `protobuf:"bytes,3,opt,name=customer,proto3" json:"customer,omitempty"`
+	// Plain text; escaped by the plugin where the helpdesk takes HTML.
+	Text          string `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddMessageRequest) Reset() {
+	*x = AddMessageRequest{}
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddMessageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddMessageRequest) ProtoMessage() {}
+
+func (x *AddMessageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddMessageRequest.ProtoReflect.Descriptor instead.
+func (*AddMessageRequest) Descriptor() ([]byte, []int) {
+	return file_ezscale_plugin_v1_helpdesk_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AddMessageRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *AddMessageRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *AddMessageRequest) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+func (x *AddMessageRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+type AddMessageResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MessageId     string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddMessageResponse) Reset() {
+	*x = AddMessageResponse{}
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddMessageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddMessageResponse) ProtoMessage() {}
+
+func (x *AddMessageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddMessageResponse.ProtoReflect.Descriptor instead.
+func (*AddMessageResponse) Descriptor() ([]byte, []int) {
+	return file_ezscale_plugin_v1_helpdesk_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AddMessageResponse) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+// TicketStatus is a ticket's state in the core's words, with the
+// helpdesk's own name for it.
+type TicketStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "open", "waiting_on_customer", "closed" (or "unknown").
+	State string `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	// The helpdesk's status name ("Open", "Resolved"…).
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TicketStatus) Reset() {
+	*x = TicketStatus{}
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TicketStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TicketStatus) ProtoMessage() {}
+
+func (x *TicketStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TicketStatus.ProtoReflect.Descriptor instead.
+func (*TicketStatus) Descriptor() ([]byte, []int) {
+	return file_ezscale_plugin_v1_helpdesk_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *TicketStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *TicketStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// TicketMessage is one public message on a ticket.
+type TicketMessage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// "customer" or "staff".
+	AuthorRole string `protobuf:"bytes,2,opt,name=author_role,json=authorRole,proto3" json:"author_role,omitempty"`
+	AuthorName string `protobuf:"bytes,3,opt,name=author_name,json=authorName,proto3" json:"author_name,omitempty"`
+	// Plain text (markup removed).
+	Text string `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	// UNIX seconds.
+	CreatedAt     int64 `protobuf:"varint,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TicketMessage) Reset() {
+	*x = TicketMessage{}
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TicketMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TicketMessage) ProtoMessage() {}
+
+func (x *TicketMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TicketMessage.ProtoReflect.Descriptor instead.
+func (*TicketMessage) Descriptor() ([]byte, []int) {
+	return file_ezscale_plugin_v1_helpdesk_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TicketMessage) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TicketMessage) GetAuthorRole() string {
+	if x != nil {
+		return x.AuthorRole
+	}
+	return ""
+}
+
+func (x *TicketMessage) GetAuthorName() string {
+	if x != nil {
+		return x.AuthorName
+	}
+	return ""
+}
+
+func (x *TicketMessage) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *TicketMessage) GetCreatedAt() int64 {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return 0
+}
+
+type GetTicketRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TicketId string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// Only messages created after this UNIX time (seconds); 0: all.
+	MessagesAfter int64 `protobuf:"varint,2,opt,name=messages_after,json=messagesAfter,proto3" json:"messages_after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTicketRequest) Reset() {
+	*x = GetTicketRequest{}
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTicketRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTicketRequest) ProtoMessage() {}
+
+func (x *GetTicketRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTicketRequest.ProtoReflect.Descriptor instead.
+func (*GetTicketRequest) Descriptor() ([]byte, []int) {
+	return file_ezscale_plugin_v1_helpdesk_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetTicketRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *GetTicketRequest) GetMessagesAfter() int64 {
+	if x != nil {
+		return x.MessagesAfter
+	}
+	return 0
+}
+
+type GetTicketResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ticket        *Ticket                `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	Messages      []*TicketMessage       `protobuf:"bytes,2,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTicketResponse) Reset() {
+	*x = GetTicketResponse{}
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTicketResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTicketResponse) ProtoMessage() {}
+
+func (x *GetTicketResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTicketResponse.ProtoReflect.Descriptor instead.
+func (*GetTicketResponse) Descriptor() ([]byte, []int) {
+	return file_ezscale_plugin_v1_helpdesk_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetTicketResponse) GetTicket() *Ticket {
+	if x != nil {
+		return x.Ticket
+	}
+	return nil
+}
+
+func (x *GetTicketResponse) GetMessages() []*TicketMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+type Ticket struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TicketId string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	Number   string                 `protobuf:"bytes,2,opt,name=number,proto3" json:"number,omitempty"`
+	Url      string                 `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	Status   *TicketStatus          `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	Subject  string                 `protobuf:"bytes,5,opt,name=subject,proto3" json:"subject,omitempty"`
+	// UNIX seconds.
+	UpdatedAt      int64  `protobuf:"varint,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	HelpdeskUserId string `protobuf:"bytes,7,opt,name=helpdesk_user_id,json=helpdeskUserId,proto3" json:"helpdesk_user_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Ticket) Reset() {
+	*x = Ticket{}
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Ticket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Ticket) ProtoMessage() {}
+
+func (x *Ticket) ProtoReflect() protoreflect.Message {
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Ticket.ProtoReflect.Descriptor instead.
+func (*Ticket) Descriptor() ([]byte, []int) {
+	return file_ezscale_plugin_v1_helpdesk_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Ticket) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *Ticket) GetNumber() string {
+	if x != nil {
+		return x.Number
+	}
+	return ""
+}
+
+func (x *Ticket) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Ticket) GetStatus() *TicketStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *Ticket) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Ticket) GetUpdatedAt() int64 {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return 0
+}
+
+func (x *Ticket) GetHelpdeskUserId() string {
+	if x != nil {
+		return x.HelpdeskUserId
+	}
+	return ""
+}
+
+type ListUpdatedTicketsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// UNIX seconds; tickets updated at or after it.
+	UpdatedSince int64 `protobuf:"varint,1,opt,name=updated_since,json=updatedSince,proto3" json:"updated_since,omitempty"`
+	// Opaque cursor from a previous response; empty: the first page.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// 0: the plugin's default.
+	PageSize      int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUpdatedTicketsRequest) Reset() {
+	*x = ListUpdatedTicketsRequest{}
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUpdatedTicketsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUpdatedTicketsRequest) ProtoMessage() {}
+
+func (x *ListUpdatedTicketsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUpdatedTicketsRequest.ProtoReflect.Descriptor instead.
+func (*ListUpdatedTicketsRequest) Descriptor() ([]byte, []int) {
+	return file_ezscale_plugin_v1_helpdesk_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListUpdatedTicketsRequest) GetUpdatedSince() int64 {
+	if x != nil {
+		return x.UpdatedSince
+	}
+	return 0
+}
+
+func (x *ListUpdatedTicketsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListUpdatedTicketsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+type ListUpdatedTicketsResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Tickets []*Ticket              `protobuf:"bytes,1,rep,name=tickets,proto3" json:"tickets,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUpdatedTicketsResponse) Reset() {
+	*x = ListUpdatedTicketsResponse{}
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUpdatedTicketsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUpdatedTicketsResponse) ProtoMessage() {}
+
+func (x *ListUpdatedTicketsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ezscale_plugin_v1_helpdesk_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUpdatedTicketsResponse.ProtoReflect.Descriptor instead.
+func (*ListUpdatedTicketsResponse) Descriptor() ([]byte, []int) {
+	return file_ezscale_plugin_v1_helpdesk_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListUpdatedTicketsResponse) GetTickets() []*Ticket {
+	if x != nil {
+		return x.Tickets
+	}
+	return nil
+}
+
+func (x *ListUpdatedTicketsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_ezscale_plugin_v1_helpdesk_proto protoreflect.FileDescriptor
 
 const file_ezscale_plugin_v1_helpdesk_proto_rawDesc = "" +
@@ -173,13 +759,62 @@ const file_ezscale_plugin_v1_helpdesk_proto_rawDesc = "" +
 	"\n" +
 	"department\x18\x05 \x01(\tR\n" +
 	"department\x12\x1a\n" +
-	"\bpriority\x18\x06 \x01(\tR\bpriority\"C\n" +
+	"\bpriority\x18\x06 \x01(\tR\bpriority\"\x85\x01\n" +
 	"\x12OpenTicketResponse\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x10\n" +
-	"\x03url\x18\x02 \x01(\tR\x03url2l\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x16\n" +
+	"\x06number\x18\x03 \x01(\tR\x06number\x12(\n" +
+	"\x10helpdesk_user_id\x18\x04 \x01(\tR\x0ehelpdeskUserId\"\xa6\x01\n" +
+	"\x11AddMessageRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x1b\n" +
+	"\tticket_id\x18\x02 \x01(\tR\bticketId\x127\n" +
+	"\bcustomer\x18\x03 \x01(\v2\x1b.ezscale.plugin.v1.CustomerR\bcustomer\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\"3\n" +
+	"\x12AddMessageResponse\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\"8\n" +
+	"\fTicketStatus\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\tR\x05state\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\x94\x01\n" +
+	"\rTicketMessage\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\vauthor_role\x18\x02 \x01(\tR\n" +
+	"authorRole\x12\x1f\n" +
+	"\vauthor_name\x18\x03 \x01(\tR\n" +
+	"authorName\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\x05 \x01(\x03R\tcreatedAt\"V\n" +
+	"\x10GetTicketRequest\x12\x1b\n" +
+	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12%\n" +
+	"\x0emessages_after\x18\x02 \x01(\x03R\rmessagesAfter\"\x84\x01\n" +
+	"\x11GetTicketResponse\x121\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x19.ezscale.plugin.v1.TicketR\x06ticket\x12<\n" +
+	"\bmessages\x18\x02 \x03(\v2 .ezscale.plugin.v1.TicketMessageR\bmessages\"\xeb\x01\n" +
+	"\x06Ticket\x12\x1b\n" +
+	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x16\n" +
+	"\x06number\x18\x02 \x01(\tR\x06number\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x127\n" +
+	"\x06status\x18\x04 \x01(\v2\x1f.ezscale.plugin.v1.TicketStatusR\x06status\x12\x18\n" +
+	"\asubject\x18\x05 \x01(\tR\asubject\x12\x1d\n" +
+	"\n" +
+	"updated_at\x18\x06 \x01(\x03R\tupdatedAt\x12(\n" +
+	"\x10helpdesk_user_id\x18\a \x01(\tR\x0ehelpdeskUserId\"|\n" +
+	"\x19ListUpdatedTicketsRequest\x12#\n" +
+	"\rupdated_since\x18\x01 \x01(\x03R\fupdatedSince\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\"y\n" +
+	"\x1aListUpdatedTicketsResponse\x123\n" +
+	"\atickets\x18\x01 \x03(\v2\x19.ezscale.plugin.v1.TicketR\atickets\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x92\x03\n" +
 	"\x0fHelpdeskService\x12Y\n" +
 	"\n" +
-	"OpenTicket\x12$.ezscale.plugin.v1.OpenTicketRequest\x1a%.ezscale.plugin.v1.OpenTicketResponseB3Z1github.com/ezscale/platform/sdk/pluginv1;pluginv1b\x06proto3"
+	"OpenTicket\x12$.ezscale.plugin.v1.OpenTicketRequest\x1a%.ezscale.plugin.v1.OpenTicketResponse\x12Y\n" +
+	"\n" +
+	"AddMessage\x12$.ezscale.plugin.v1.AddMessageRequest\x1a%.ezscale.plugin.v1.AddMessageResponse\x12V\n" +
+	"\tGetTicket\x12#.ezscale.plugin.v1.GetTicketRequest\x1a$.ezscale.plugin.v1.GetTicketResponse\x12q\n" +
+	"\x12ListUpdatedTickets\x12,.ezscale.plugin.v1.ListUpdatedTicketsRequest\x1a-.ezscale.plugin.v1.ListUpdatedTicketsResponseB3Z1github.com/ezscale/platform/sdk/pluginv1;pluginv1b\x06proto3"
 
 var (
 	file_ezscale_plugin_v1_helpdesk_proto_rawDescOnce sync.Once
@@ -193,21 +828,41 @@ func file_ezscale_plugin_v1_helpdesk_proto_rawDescGZIP() []byte {
 	return file_ezscale_plugin_v1_helpdesk_proto_rawDescData
 }
 
-var file_ezscale_plugin_v1_helpdesk_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_ezscale_plugin_v1_helpdesk_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_ezscale_plugin_v1_helpdesk_proto_goTypes = []any{
-	(*OpenTicketRequest)(nil),  // 0: ezscale.plugin.v1.OpenTicketRequest
-	(*OpenTicketResponse)(nil), // 1: ezscale.plugin.v1.OpenTicketResponse
-	(*Customer)(nil),           // 2: ezscale.plugin.v1.Customer
+	(*OpenTicketRequest)(nil),          // 0: ezscale.plugin.v1.OpenTicketRequest
+	(*OpenTicketResponse)(nil),         // 1: ezscale.plugin.v1.OpenTicketResponse
+	(*AddMessageRequest)(nil),          // 2: ezscale.plugin.v1.AddMessageRequest
+	(*AddMessageResponse)(nil),         // 3: ezscale.plugin.v1.AddMessageResponse
+	(*TicketStatus)(nil),               // 4: ezscale.plugin.v1.TicketStatus
+	(*TicketMessage)(nil),              // 5: ezscale.plugin.v1.TicketMessage
+	(*GetTicketRequest)(nil),           // 6: ezscale.plugin.v1.GetTicketRequest
+	(*GetTicketResponse)(nil),          // 7: ezscale.plugin.v1.GetTicketResponse
+	(*Ticket)(nil),                     // 8: ezscale.plugin.v1.Ticket
+	(*ListUpdatedTicketsRequest)(nil),  // 9: ezscale.plugin.v1.ListUpdatedTicketsRequest
+	(*ListUpdatedTicketsResponse)(nil), // 10: ezscale.plugin.v1.ListUpdatedTicketsResponse
+	(*Customer)(nil),                   // 11: ezscale.plugin.v1.Customer
 }
 var file_ezscale_plugin_v1_helpdesk_proto_depIdxs = []int32{
-	2, // 0: ezscale.plugin.v1.OpenTicketRequest.customer:type_name -> ezscale.plugin.v1.Customer
-	0, // 1: ezscale.plugin.v1.HelpdeskService.OpenTicket:input_type -> ezscale.plugin.v1.OpenTicketRequest
-	1, // 2: ezscale.plugin.v1.HelpdeskService.OpenTicket:output_type -> ezscale.plugin.v1.OpenTicketResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	11, // 0: ezscale.plugin.v1.OpenTicketRequest.customer:type_name -> ezscale.plugin.v1.Customer
+	11, // 1: ezscale.plugin.v1.AddMessageRequest.customer:type_name -> ezscale.plugin.v1.Customer
+	8,  // 2: ezscale.plugin.v1.GetTicketResponse.ticket:type_name -> ezscale.plugin.v1.Ticket
+	5,  // 3: ezscale.plugin.v1.GetTicketResponse.messages:type_name -> ezscale.plugin.v1.TicketMessage
+	4,  // 4: ezscale.plugin.v1.Ticket.status:type_name -> ezscale.plugin.v1.TicketStatus
+	8,  // 5: ezscale.plugin.v1.ListUpdatedTicketsResponse.tickets:type_name -> ezscale.plugin.v1.Ticket
+	0,  // 6: ezscale.plugin.v1.HelpdeskService.OpenTicket:input_type -> ezscale.plugin.v1.OpenTicketRequest
+	2,  // 7: ezscale.plugin.v1.HelpdeskService.AddMessage:input_type -> ezscale.plugin.v1.AddMessageRequest
+	6,  // 8: ezscale.plugin.v1.HelpdeskService.GetTicket:input_type -> ezscale.plugin.v1.GetTicketRequest
+	9,  // 9: ezscale.plugin.v1.HelpdeskService.ListUpdatedTickets:input_type -> ezscale.plugin.v1.ListUpdatedTicketsRequest
+	1,  // 10: ezscale.plugin.v1.HelpdeskService.OpenTicket:output_type -> ezscale.plugin.v1.OpenTicketResponse
+	3,  // 11: ezscale.plugin.v1.HelpdeskService.AddMessage:output_type -> ezscale.plugin.v1.AddMessageResponse
+	7,  // 12: ezscale.plugin.v1.HelpdeskService.GetTicket:output_type -> ezscale.plugin.v1.GetTicketResponse
+	10, // 13: ezscale.plugin.v1.HelpdeskService.ListUpdatedTickets:output_type -> ezscale.plugin.v1.ListUpdatedTicketsResponse
+	10, // [10:14] is the sub-list for method output_type
+	6,  // [6:10] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_ezscale_plugin_v1_helpdesk_proto_init() }
@@ -222,7 +877,7 @@ func file_ezscale_plugin_v1_helpdesk_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ezscale_plugin_v1_helpdesk_proto_rawDesc), len(file_ezscale_plugin_v1_helpdesk_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,14 +21,27 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	HelpdeskService_OpenTicket_FullMethodName = "/ezscale.plugin.v1.HelpdeskService/OpenTicket"
+	HelpdeskService_OpenTicket_FullMethodName         = "/ezscale.plugin.v1.HelpdeskService/OpenTicket"
+	HelpdeskService_AddMessage_FullMethodName         = "/ezscale.plugin.v1.HelpdeskService/AddMessage"
+	HelpdeskService_GetTicket_FullMethodName          = "/ezscale.plugin.v1.HelpdeskService/GetTicket"
+	HelpdeskService_ListUpdatedTickets_FullMethodName = "/ezscale.plugin.v1.HelpdeskService/ListUpdatedTickets"
 )
 
 // HelpdeskServiceClient is the client API for HelpdeskService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type HelpdeskServiceClient interface {
+	// OpenTicket finds or creates the helpdesk user by the customer's email
+	// and opens a ticket. Idempotent per key: a retry opens no second ticket.
 	OpenTicket(ctx context.Context, in *OpenTicketRequest, opts ...grpc.CallOption) (*OpenTicketResponse, error)
+	// AddMessage posts the customer's later message on a ticket. Idempotent
+	// per key.
+	AddMessage(ctx context.Context, in *AddMessageRequest, opts ...grpc.CallOption) (*AddMessageResponse, error)
+	// GetTicket reports a ticket's status and its messages newer than a time.
+	GetTicket(ctx context.Context, in *GetTicketRequest, opts ...grpc.CallOption) (*GetTicketResponse, error)
+	// ListUpdatedTickets lists the tickets changed at or after a time (the
+	// core polls it: helpdesks without webhooks have no other way).
+	ListUpdatedTickets(ctx context.Context, in *ListUpdatedTicketsRequest, opts ...grpc.CallOption) (*ListUpdatedTicketsResponse, error)
 }
 
 type helpdeskServiceClient struct {
@@ -49,11 +62,51 @@ func (c *helpdeskServiceClient) OpenTicket(ctx context.Context, in *OpenTicketRe
 	return out, nil
 }
 
+func (c *helpdeskServiceClient) AddMessage(ctx context.Context, in *AddMessageRequest, opts ...grpc.CallOption) (*AddMessageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddMessageResponse)
+	err := c.cc.Invoke(ctx, HelpdeskService_AddMessage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *helpdeskServiceClient) GetTicket(ctx context.Context, in *GetTicketRequest, opts ...grpc.CallOption) (*GetTicketResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTicketResponse)
+	err := c.cc.Invoke(ctx, HelpdeskService_GetTicket_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *helpdeskServiceClient) ListUpdatedTickets(ctx context.Context, in *ListUpdatedTicketsRequest, opts ...grpc.CallOption) (*ListUpdatedTicketsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListUpdatedTicketsResponse)
+	err := c.cc.Invoke(ctx, HelpdeskService_ListUpdatedTickets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HelpdeskServiceServer is the server API for HelpdeskService service.
 // All implementations must embed UnimplementedHelpdeskServiceServer
 // for forward compatibility.
 type HelpdeskServiceServer interface {
+	// OpenTicket finds or creates the helpdesk user by the customer's email
+	// and opens a ticket. Idempotent per key: a retry opens no second ticket.
 	OpenTicket(context.Context, *OpenTicketRequest) (*OpenTicketResponse, error)
+	// AddMessage posts the customer's later message on a ticket. Idempotent
+	// per key.
+	AddMessage(context.Context, *AddMessageRequest) (*AddMessageResponse, error)
+	// GetTicket reports a ticket's status and its messages newer than a time.
+	GetTicket(context.Context, *GetTicketRequest) (*GetTicketResponse, error)
+	// ListUpdatedTickets lists the tickets changed at or after a time (the
+	// core polls it: helpdesks without webhooks have no other way).
+	ListUpdatedTickets(context.Context, *ListUpdatedTicketsRequest) (*ListUpdatedTicketsResponse, error)
 	mustEmbedUnimplementedHelpdeskServiceServer()
 }
 
@@ -66,6 +119,15 @@ type UnimplementedHelpdeskServiceServer struct{}
 
 func (UnimplementedHelpdeskServiceServer) OpenTicket(context.Context, *OpenTicketRequest) (*OpenTicketResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method OpenTicket not implemented")
+}
+func (UnimplementedHelpdeskServiceServer) AddMessage(context.Context, *AddMessageRequest) (*AddMessageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddMessage not implemented")
+}
+func (UnimplementedHelpdeskServiceServer) GetTicket(context.Context, *GetTicketRequest) (*GetTicketResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTicket not implemented")
+}
+func (UnimplementedHelpdeskServiceServer) ListUpdatedTickets(context.Context, *ListUpdatedTicketsRequest) (*ListUpdatedTicketsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListUpdatedTickets not implemented")
 }
 func (UnimplementedHelpdeskServiceServer) mustEmbedUnimplementedHelpdeskServiceServer() {}
 func (UnimplementedHelpdeskServiceServer) testEmbeddedByValue()                         {}
@@ -106,6 +168,60 @@ func _HelpdeskService_OpenTicket_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HelpdeskService_AddMessage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddMessageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HelpdeskServiceServer).AddMessage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HelpdeskService_AddMessage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HelpdeskServiceServer).AddMessage(ctx, req.(*AddMessageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HelpdeskService_GetTicket_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTicketRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HelpdeskServiceServer).GetTicket(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HelpdeskService_GetTicket_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HelpdeskServiceServer).GetTicket(ctx, req.(*GetTicketRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HelpdeskService_ListUpdatedTickets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListUpdatedTicketsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HelpdeskServiceServer).ListUpdatedTickets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HelpdeskService_ListUpdatedTickets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HelpdeskServiceServer).ListUpdatedTickets(ctx, req.(*ListUpdatedTicketsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // HelpdeskService_ServiceDesc is the grpc.ServiceDesc for HelpdeskService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -116,6 +232,18 @@ var HelpdeskService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "OpenTicket",
 			Handler:    _HelpdeskService_OpenTicket_Handler,
+		},
+		{
+			MethodName: "AddMessage",
+			Handler:    _HelpdeskService_AddMessage_Handler,
+		},
+		{
+			MethodName: "GetTicket",
+			Handler:    _HelpdeskService_GetTicket_Handler,
+		},
+		{
+			MethodName: "ListUpdatedTickets",
+			Handler:    _HelpdeskService_ListUpdatedTickets_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -144,12 +144,18 @@ func (r *conformanceRun) run(t *testing.T) {
 		case sdk.KindPricingSource:
 			conformance.PricingSource(t, h)
 		case sdk.KindAssistant:
-			conformance.Assistant(t, h, &pb.AnswerRequest{Question: "How do I reset my server's password?"})
+			q := &pb.AnswerRequest{Question: "How do I reset my server's password?", Documents: []*pb.KnowledgeDocument{{
+				Id: "reset-password.md", Title: "Resetting a server's password",
+				Text: "Open the service in the control panel and choose Reset password."}}}
+			conformance.Assistant(t, h, q)
+			conformance.AssistantStream(t, h, conformance.AssistantFixture{Question: q})
 		case sdk.KindHelpdesk:
-			conformance.Helpdesk(t, h, &pb.OpenTicketRequest{
+			ticket := &pb.OpenTicketRequest{
 				Customer: &pb.Customer{AccountId: "conformance-acct-1", Email: "conformance@example.com", Name: "Conformance Test"},
 				Subject:  "EZSCALE conformance", Body: "A ticket opened by ezscale plugins conformance.", Priority: "low",
-			})
+			}
+			conformance.Helpdesk(t, h, ticket)
+			conformance.HelpdeskTickets(t, h, conformance.HelpdeskFixture{Ticket: ticket, UnknownTicketID: "999999999"})
 		default:
 			t.Run(string(k), func(t *testing.T) {
 				t.Skipf("conformance: %s: not checked here: its suite needs fixtures only go test can give (conformance package)", k)

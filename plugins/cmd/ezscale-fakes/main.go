@@ -13,7 +13,9 @@
 // and serves until SIGINT or SIGTERM. The panel fakes accept failure
 // injection under /__fake/ (see package fault); the Discord fake has its own
 // /__fake/ routes (package fakediscord). The Discord fake, the mail catcher
-// and Stripe log what they are asked on stderr.
+// and Stripe log what they are asked on stderr. With -anthropic and
+// -supportpal it also serves the Anthropic Messages API and SupportPal
+// fakes (off by default).
 package main
 
 import (
@@ -30,11 +32,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ezscale/platform/plugins/anthropic/fakeanthropic"
 	"github.com/ezscale/platform/plugins/discord/fakediscord"
 	"github.com/ezscale/platform/plugins/email/mailcatcher"
 	"github.com/ezscale/platform/plugins/kasm/fakekasm"
 	"github.com/ezscale/platform/plugins/pterodactyl/fakepterodactyl"
 	"github.com/ezscale/platform/plugins/stripe/stripemock"
+	"github.com/ezscale/platform/plugins/supportpal/fakesupportpal"
 	"github.com/ezscale/platform/plugins/virtfusion/fakevirtfusion"
 )
 
@@ -62,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	kasmSecret := fs.String("kasm-secret", fakekasm.DefaultAPISecret, "Kasm API key secret")
 	kasmStart := fs.Duration("kasm-start", 0, "how long a new Kasm session stays starting")
 	scale := fs.Int("scale", 1, "multiply the VirtFusion hypervisors' and Pterodactyl nodes' capacity (e.g. 10 to provision thousands of services)")
-	noLimits := fs.Bool("no-rate-limits", false, "turn off Pterodactyl's default rate limits (240/min application, 720/min client), e.g. for benchmarks")
+	noLimits := fs.Bool("no-rate-limits", false, "turn off Pterodactyl's default rate limits (240/min application, 720/min client) and the Anthropic fake's (50/min), e.g. for benchmarks")
 	discordAddr := fs.String("discord", "127.0.0.1:8484", "Discord fake address (empty: off)")
 	discordBot := fs.String("discord-bot-token", DefaultDiscordBotToken, "Discord bot token the fake accepts")
 	discordHook := fs.String("discord-webhook-token", DefaultDiscordWebhookToken, "token of the seeded #alerts webhook")
@@ -70,6 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stripeMock := fs.String("stripe-mock", "", "the stripe-mock executable (default: found in PATH, then $(go env GOPATH)/bin)")
 	mailAddr := fs.String("mail", "127.0.0.1:8486", "mail catcher's web inbox and JSON API (empty: off)")
 	smtpAddr := fs.String("smtp", "127.0.0.1:8487", "mail catcher's SMTP listener (empty: off)")
+	anthropicAddr := fs.String("anthropic", "", "Anthropic Messages API fake address, e.g. 127.0.0.1:8490 (empty: off)")
+	anthropicKey := fs.String("anthropic-key", fakeanthropic.DefaultAPIKey, "Anthropic API key the fake accepts")
+	supportpalAddr := fs.String("supportpal", "", "SupportPal fake address, e.g. 127.0.0.1:8491 (empty: off); API under /api")
+	supportpalToken := fs.String("supportpal-token", fakesupportpal.DefaultToken, "SupportPal API token the fake accepts")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -107,6 +115,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer mock.Close()
 		fakes = append(fakes, fake{"stripe", *stripeAddr, "", logRequests(stripemock.NewTestMode(mock.URL), logAs("stripe"))})
+	}
+	if *anthropicAddr != "" {
+		aOpts := fakeanthropic.Options{APIKey: *anthropicKey}
+		if *noLimits {
+			aOpts.RequestsPerMinute = -1
+		}
+		fakes = append(fakes, fake{"anthropic", *anthropicAddr, "", fakeanthropic.New(aOpts)})
+	}
+	if *supportpalAddr != "" {
+		sp := fakesupportpal.New(fakesupportpal.Options{Token: *supportpalToken})
+		fakes = append(fakes, fake{"supportpal", *supportpalAddr, "/api", sp})
 	}
 	var catcher *mailcatcher.Catcher
 	if *mailAddr != "" || *smtpAddr != "" {
