@@ -45,7 +45,7 @@ func (b *budget) take() time.Duration {
 		b.tokens--
 		return 0
 	}
-	return time.Duration((1 - b.tokens) * float64(perToken)).Round(time.Second) + time.Second
+	return time.Duration((1-b.tokens)*float64(perToken)).Round(time.Second) + time.Second
 }
 
 // pause stops every call for d (a 429's Retry-After).
