@@ -215,7 +215,7 @@ func startSandbox(t *testing.T, root, stripeMock string) *sandbox {
 		"EZSCALE_SERVER_LISTEN="+addr,
 		"EZSCALE_SERVER_PUBLIC_URL=http://"+addr,
 	)
-	for _, name := range []string{"VIRTFUSION", "PTERODACTYL", "KASM", "DISCORD", "STRIPE", "MAIL", "SMTP"} {
+	for _, name := range []string{"VIRTFUSION", "PTERODACTYL", "KASM", "DISCORD", "STRIPE", "MAIL", "SMTP", "BATTLEMETRICS", "GAMETRACKER"} {
 		cmd.Env = append(cmd.Env, "EZSCALE_DEMO_"+name+"_ADDR=127.0.0.1:0")
 	}
 	if stripeMock != "" {

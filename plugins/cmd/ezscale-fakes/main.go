@@ -3,7 +3,9 @@
 // VirtFusion, Pterodactyl and Kasm fakes, the Discord fake (seeded with a
 // guild, roles and webhooks, see sandbox.go), a mail catcher (SMTP in, a
 // web inbox and a JSON API out) and, with -stripe, Stripe's stripe-mock
-// behind stripemock.TestMode.
+// behind stripemock.TestMode, and the game-server listings: a BattleMetrics
+// API and GameTracker server pages (empty until servers are added over
+// POST /__fake/servers).
 //
 //	go run ./cmd/ezscale-fakes -virtfusion 127.0.0.1:8481 -pterodactyl 127.0.0.1:8482 -kasm 127.0.0.1:8483
 //
@@ -30,8 +32,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ezscale/platform/plugins/battlemetrics/fakebattlemetrics"
 	"github.com/ezscale/platform/plugins/discord/fakediscord"
 	"github.com/ezscale/platform/plugins/email/mailcatcher"
+	"github.com/ezscale/platform/plugins/gametracker/fakegametracker"
 	"github.com/ezscale/platform/plugins/kasm/fakekasm"
 	"github.com/ezscale/platform/plugins/pterodactyl/fakepterodactyl"
 	"github.com/ezscale/platform/plugins/stripe/stripemock"
@@ -70,6 +74,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stripeMock := fs.String("stripe-mock", "", "the stripe-mock executable (default: found in PATH, then $(go env GOPATH)/bin)")
 	mailAddr := fs.String("mail", "127.0.0.1:8486", "mail catcher's web inbox and JSON API (empty: off)")
 	smtpAddr := fs.String("smtp", "127.0.0.1:8487", "mail catcher's SMTP listener (empty: off)")
+	bmAddr := fs.String("battlemetrics", "127.0.0.1:8488", "BattleMetrics API fake address (empty: off)")
+	bmToken := fs.String("battlemetrics-token", fakebattlemetrics.DefaultToken, "BattleMetrics token the fake accepts (requests without one are anonymous)")
+	gtAddr := fs.String("gametracker", "127.0.0.1:8489", "GameTracker server-page fake address (empty: off)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -107,6 +114,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer mock.Close()
 		fakes = append(fakes, fake{"stripe", *stripeAddr, "", logRequests(stripemock.NewTestMode(mock.URL), logAs("stripe"))})
+	}
+	if *bmAddr != "" {
+		bmOpts := fakebattlemetrics.Options{Tokens: []string{*bmToken}}
+		if *noLimits {
+			bmOpts.AnonymousLimit, bmOpts.TokenLimit = -1, -1
+		}
+		fakes = append(fakes, fake{"battlemetrics", *bmAddr, "", fakebattlemetrics.New(bmOpts)})
+	}
+	if *gtAddr != "" {
+		fakes = append(fakes, fake{"gametracker", *gtAddr, "", fakegametracker.New()})
 	}
 	var catcher *mailcatcher.Catcher
 	if *mailAddr != "" || *smtpAddr != "" {
