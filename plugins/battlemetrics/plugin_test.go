@@ -14,6 +14,7 @@ import (
 	"github.com/ezscale/platform/plugins/internal/fault"
 	"github.com/ezscale/platform/plugins/internal/processtest"
 	"github.com/ezscale/platform/sdk"
+	"github.com/ezscale/platform/sdk/conformance"
 	"github.com/ezscale/platform/sdk/plugintest"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -210,4 +211,18 @@ func TestRealProcess(t *testing.T) {
 	if err != nil || got.GetProviderServerId() != id || got.GetPlayers() != 7 {
 		t.Fatalf("GetServerStats: %v, %v", got, err)
 	}
+}
+
+// TestMonitorConformance runs the SDK's monitor suite against the fake.
+func TestMonitorConformance(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	id := b.fake.Put(fakebattlemetrics.Server{Name: "A", Game: "rust", IP: "10.0.0.1", Port: 28015, Players: 4, MaxPlayers: 50, Rank: 9})
+	now := time.Now()
+	b.fake.AddSamples(id, fakebattlemetrics.Sample{At: now.Add(-3 * time.Hour), Players: 2}, fakebattlemetrics.Sample{At: now.Add(-time.Hour), Players: 4})
+	conformance.Monitor(t, b.h, conformance.MonitorFixture{
+		Known:        stats("10.0.0.1", 28015),
+		Unknown:      stats("10.0.0.2", 28015),
+		HistoryStart: now.Add(-24 * time.Hour), HistoryStop: now,
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/plugins/internal/fault"
 	"github.com/ezscale/platform/plugins/internal/processtest"
 	"github.com/ezscale/platform/sdk"
+	"github.com/ezscale/platform/sdk/conformance"
 	"github.com/ezscale/platform/sdk/plugintest"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -151,4 +152,14 @@ func TestRealProcess(t *testing.T) {
 	if err != nil || got.GetPlayers() != 3 || got.GetStatus() != "online" {
 		t.Fatalf("GetServerStats: %v, %v", got, err)
 	}
+}
+
+// TestMonitorConformance runs the SDK's monitor suite against the fake.
+func TestMonitorConformance(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	conformance.Monitor(t, b.h, conformance.MonitorFixture{
+		Known:   moose,
+		Unknown: &pb.GetServerStatsRequest{Address: "10.9.9.9", Port: 27015},
+	})
 }
