@@ -14,6 +14,7 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/community"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/monitoring"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/provisioning"
@@ -32,6 +33,7 @@ type Config struct {
 	Scheduler     Scheduler     `koanf:"scheduler"`
 	Notifications Notifications `koanf:"notifications"`
 	Provisioning  Provisioning  `koanf:"provisioning"`
+	Monitoring    Monitoring    `koanf:"monitoring"`
 	Sandbox       Sandbox       `koanf:"sandbox"`
 
 	// Plugin holds the `plugin "NAME" {…}` blocks in file order. They are not
@@ -275,6 +277,34 @@ type Provisioning struct {
 	CallTimeout time.Duration `koanf:"call_timeout"`
 }
 
+// Monitoring configures game-server monitoring through the monitor plugins
+// (docs/monitoring.md).
+type Monitoring struct {
+	// Plugins name the monitor plugin blocks, preferred first (their
+	// numbers are shown when several have a fresh reading); empty turns
+	// monitoring off.
+	Plugins []string `koanf:"plugins"`
+	// Interval spaces one server's samples; Jitter adds up to that much to
+	// each, so samples spread out.
+	Interval time.Duration `koanf:"interval"`
+	Jitter   time.Duration `koanf:"jitter"`
+	// Concurrency bounds the plugin calls in flight; Batch monitors are
+	// sampled and written per transaction.
+	Concurrency int `koanf:"concurrency"`
+	Batch       int `koanf:"batch"`
+	// CallTimeout bounds one plugin call.
+	CallTimeout time.Duration `koanf:"call_timeout"`
+	// Retention is how long samples are kept (the 30-day chart needs 30
+	// days).
+	Retention time.Duration `koanf:"retention"`
+	// DownAfter consecutive samples in which a listing shows a running
+	// server down raise the health alert (as auto-recovery's checks do).
+	DownAfter int `koanf:"down_after"`
+	// AttachInterval spaces the sweeps that give new game services a
+	// monitor.
+	AttachInterval time.Duration `koanf:"attach_interval"`
+}
+
 // Sandbox describes the tools beside a sandbox (`make demo`, docs/demo.md)
 // that its people may open. Outside a sandbox it stays empty.
 type Sandbox struct {
@@ -310,6 +340,7 @@ func Default() Config {
 	vd := provisioning.DefaultOptions()
 	nd := notify.DefaultOptions()
 	cd := community.DefaultOptions()
+	md := monitoring.DefaultOptions()
 	adminAlerts := make([]string, len(nd.AdminAlerts))
 	for i, t := range nd.AdminAlerts {
 		adminAlerts[i] = string(t)
@@ -381,6 +412,17 @@ func Default() Config {
 			UsageBatch:         vd.UsageBatch,
 			UsageConcurrency:   vd.UsageConcurrency,
 			CallTimeout:        vd.CallTimeout,
+		},
+		Monitoring: Monitoring{
+			Plugins:        []string{},
+			Interval:       md.Interval,
+			Jitter:         md.Jitter,
+			Concurrency:    md.Concurrency,
+			Batch:          md.Batch,
+			CallTimeout:    md.CallTimeout,
+			Retention:      md.Retention,
+			DownAfter:      md.DownAfter,
+			AttachInterval: md.AttachInterval,
 		},
 		Notifications: Notifications{
 			EmailPlugin:        "email",
