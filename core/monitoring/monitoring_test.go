@@ -218,7 +218,7 @@ func TestAttachThenSample(t *testing.T) {
 		if n, _ := b.svc.Attach(context.Background()); n != 0 {
 			t.Errorf("second Attach added %d", n)
 		}
-		b.clock.Add(10 * time.Second)
+		b.clock.Add(time.Minute) // first samples are spread over the interval
 		st := b.sample(t)
 		if st.Monitors != 2 || st.Samples != 2 || st.Failed != 0 {
 			t.Fatalf("sample stats %+v", st)
@@ -335,7 +335,7 @@ func TestRetryHintDefersTheNextSample(t *testing.T) {
 		b.bm.set("203.0.113.10", nil, sdk.UnavailableError(5*time.Minute, "rate limited"))
 		b.gt.set("203.0.113.10", &pb.GetServerStatsResponse{Status: "unknown", Stale: true,
 			ListingUrl: "https://www.gametracker.com/server_info/203.0.113.10:28015/"}, nil)
-		b.clock.Add(15 * time.Second)
+		b.clock.Add(time.Minute)
 		st := b.sample(t)
 		if st.Failed != 1 || st.Samples != 0 {
 			t.Fatalf("stats %+v, want 1 failure and no sample", st)

@@ -25,7 +25,21 @@ func (s *Service) jitter(serviceID, plugin string, at time.Time) time.Duration {
 	return time.Duration(h.Sum64() % uint64(s.opts.Jitter))
 }
 
+// offset is a new monitor's first sample within the interval, derived from
+// the monitor, so the monitors of a fleet attached at once spread over the
+// interval instead of all coming due together.
+func (s *Service) offset(serviceID, plugin string) time.Duration {
+	h := fnv.New64a()
+	_, _ = fmt.Fprintf(h, "%s|%s", serviceID, plugin)
+	return time.Duration(h.Sum64() % uint64(s.interval()))
+}
+
 func (s *Service) interval() time.Duration { return max(s.opts.Interval, time.Second) }
+
+// Tick is how often the sampling job runs: four times per interval, so a
+// monitor waits at most a quarter of the interval past its due time (plus
+// the run's own work).
+func (s *Service) Tick() time.Duration { return max(s.interval()/4, time.Second) }
 
 // SampleStats counts what a sampling run did.
 type SampleStats struct {
@@ -263,7 +277,7 @@ func (s *Service) Attach(ctx context.Context) (int, error) {
 			}
 			for _, plugin := range s.opts.Plugins {
 				ms = append(ms, Monitor{ServiceID: svc.ID, Plugin: plugin, AccountID: svc.AccountID, Address: host, Port: port,
-					Enabled: true, Status: StatusUnknown, NextSampleAt: now.Add(s.jitter(svc.ID, plugin, now)), CreatedAt: now, UpdatedAt: now})
+					Enabled: true, Status: StatusUnknown, NextSampleAt: now.Add(s.offset(svc.ID, plugin)), CreatedAt: now, UpdatedAt: now})
 			}
 		}
 		if len(ms) > 0 {
@@ -303,7 +317,7 @@ func (s *Service) registerJobs(reg *jobs.Registry) {
 	if len(s.opts.Plugins) == 0 || s.opts.Interval < 0 {
 		return
 	}
-	reg.Periodic("monitoring_sample", s.interval(), func() river.JobArgs { return sampleArgs{} })
+	reg.Periodic("monitoring_sample", s.Tick(), func() river.JobArgs { return sampleArgs{} })
 	reg.Periodic("monitoring_attach", s.opts.AttachInterval, func() river.JobArgs { return attachArgs{} })
 	reg.Periodic("monitoring_prune", time.Hour, func() river.JobArgs { return pruneArgs{} })
 }
