@@ -284,8 +284,8 @@ type Monitoring struct {
 	// numbers are shown when several have a fresh reading); empty turns
 	// monitoring off.
 	Plugins []string `koanf:"plugins"`
-	// Interval spaces one server's samples; Jitter adds up to that much to
-	// each, so samples spread out.
+	// Interval spaces one server's samples; Jitter moves each by up to half
+	// of it either way, so samples spread out.
 	Interval time.Duration `koanf:"interval"`
 	Jitter   time.Duration `koanf:"jitter"`
 	// Concurrency bounds the plugin calls in flight; Batch monitors are

@@ -15,9 +15,10 @@
 // are due, at most Options.Batch at a time, calls their plugins with at most
 // Options.Concurrency calls in flight and never inside a transaction, and
 // writes the batch's readings and samples in one short transaction. Each
-// monitor's next sample is an interval later plus a jitter of up to
-// Options.Jitter (derived from the service, so replicas and restarts agree),
-// or later when the plugin asked to be left alone (a retry hint). A stale
+// monitor's next sample is due an interval after the last was due, give or
+// take half of Options.Jitter (derived from the service, the plugin and the
+// time, so replicas agree), or later when the plugin asked to be left alone
+// (a retry hint). A stale
 // reading (GameTracker's page could not be read) updates the links but
 // stores no sample. Samples are kept for Options.Retention.
 //

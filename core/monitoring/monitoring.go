@@ -28,8 +28,8 @@ type Options struct {
 	// Interval spaces one monitor's samples; negative registers no
 	// periodic jobs (tests call Sample and Attach). [1m]
 	Interval time.Duration
-	// Jitter spreads the samples: each monitor's next sample comes up to
-	// this much after the interval. [10s]
+	// Jitter spreads the samples: each monitor's next sample moves by up
+	// to half of it either way. [10s]
 	Jitter time.Duration
 	// Concurrency bounds the plugin calls in flight. [16]
 	Concurrency int

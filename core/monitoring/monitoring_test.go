@@ -218,14 +218,21 @@ func TestAttachThenSample(t *testing.T) {
 		if n, _ := b.svc.Attach(context.Background()); n != 0 {
 			t.Errorf("second Attach added %d", n)
 		}
-		b.clock.Add(time.Minute) // first samples are spread over the interval
+		due := map[string]time.Time{}
+		for _, m := range b.monitors(t) {
+			if d := m.NextSampleAt.Sub(b.clock.Now()); d < 0 || d >= time.Minute {
+				t.Errorf("%s first sample in %s, want within the interval", m.Plugin, d)
+			}
+			due[m.Plugin] = m.NextSampleAt
+		}
+		b.clock.Add(time.Minute)
 		st := b.sample(t)
 		if st.Monitors != 2 || st.Samples != 2 || st.Failed != 0 {
 			t.Fatalf("sample stats %+v", st)
 		}
 		for _, m := range b.monitors(t) {
-			if d := m.NextSampleAt.Sub(b.clock.Now()); d < time.Minute || d >= time.Minute+10*time.Second {
-				t.Errorf("%s next sample in %s, want [1m, 1m10s)", m.Plugin, d)
+			if d := m.NextSampleAt.Sub(due[m.Plugin]); d < 55*time.Second || d >= 65*time.Second {
+				t.Errorf("%s next sample %s after the last was due, want the interval ± half the jitter", m.Plugin, d)
 			}
 			if m.Plugin == "battlemetrics" && m.ListingID != "4729828" {
 				t.Errorf("listing id %q not learned", m.ListingID)

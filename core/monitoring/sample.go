@@ -34,7 +34,14 @@ func (s *Service) offset(serviceID, plugin string) time.Duration {
 	return time.Duration(h.Sum64() % uint64(s.interval()))
 }
 
-func (s *Service) interval() time.Duration { return max(s.opts.Interval, time.Second) }
+// interval is the sampling interval (the default when Options.Interval
+// is negative: no periodic jobs, but monitors still have an interval).
+func (s *Service) interval() time.Duration {
+	if s.opts.Interval < 0 {
+		return DefaultOptions().Interval
+	}
+	return max(s.opts.Interval, time.Second)
+}
 
 // Tick is how often the sampling job runs: four times per interval, so a
 // monitor waits at most a quarter of the interval past its due time (plus
@@ -179,7 +186,13 @@ func (s *Service) read(ctx context.Context, m *Monitor) (*pb.GetServerStatsRespo
 // to store, if any.
 func (s *Service) apply(ctx context.Context, tx bun.Tx, m *Monitor, svc GameService, r reading) (*Sample, error) {
 	at := r.at
-	next := at.Add(s.interval() + s.jitter(m.ServiceID, m.Plugin, at))
+	// The next sample is an interval after this one was due, give or take
+	// half the jitter, so a late run does not stretch the interval; a
+	// monitor more than an interval behind starts afresh from now.
+	next := m.NextSampleAt.Add(s.interval() + s.jitter(m.ServiceID, m.Plugin, at) - s.opts.Jitter/2)
+	if !next.After(at) {
+		next = at.Add(s.jitter(m.ServiceID, m.Plugin, at))
+	}
 	q := tx.NewUpdate().Model((*Monitor)(nil)).Where("service_id = ?", m.ServiceID).Where("plugin = ?", m.Plugin).
 		Set("updated_at = ?", at)
 	if r.err != nil {
