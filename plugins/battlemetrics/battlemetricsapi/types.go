@@ -28,9 +28,9 @@ type ServerAttributes struct {
 	Players    int             `json:"players"`
 	MaxPlayers int             `json:"maxPlayers"`
 	Rank       *int            `json:"rank"`
-	Location   []float64       `json:"location,omitempty"`
+	Location   []float64       `json:"location"`
 	Status     string          `json:"status"`
-	Details    json.RawMessage `json:"details,omitempty"`
+	Details    json.RawMessage `json:"details"`
 	Private    bool            `json:"private"`
 	CreatedAt  time.Time       `json:"createdAt"`
 	UpdatedAt  time.Time       `json:"updatedAt"`
