@@ -257,7 +257,7 @@ func startSandbox(t *testing.T, root, stripeMock string) *sandbox {
 		return resp.StatusCode == http.StatusOK
 	})
 	s := &sandbox{platform: &platform{c: &core{base: base, cmd: cmd, logs: logs, done: done}}, data: data, urls: fakeURLs(t, data)}
-	want := []string{"discord", "kasm", "mail", "pterodactyl", "smtp", "virtfusion"}
+	want := []string{"battlemetrics", "discord", "gametracker", "kasm", "mail", "pterodactyl", "smtp", "virtfusion"}
 	if stripeMock != "" {
 		want = append(want, "stripe")
 		slices.Sort(want)
