@@ -16,6 +16,7 @@ import (
 	"github.com/ezscale/platform/core/community"
 	"github.com/ezscale/platform/core/compliance"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/monitoring"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/provisioning"
@@ -35,6 +36,7 @@ type Config struct {
 	Scheduler     Scheduler     `koanf:"scheduler"`
 	Notifications Notifications `koanf:"notifications"`
 	Provisioning  Provisioning  `koanf:"provisioning"`
+	Monitoring    Monitoring    `koanf:"monitoring"`
 	Sandbox       Sandbox       `koanf:"sandbox"`
 	Blob          Blob          `koanf:"blob"`
 	Compliance    Compliance    `koanf:"compliance"`
@@ -293,6 +295,34 @@ type Transfers struct {
 	SweepInterval time.Duration `koanf:"sweep_interval"`
 }
 
+// Monitoring configures game-server monitoring through the monitor plugins
+// (docs/monitoring.md).
+type Monitoring struct {
+	// Plugins name the monitor plugin blocks, preferred first (their
+	// numbers are shown when several have a fresh reading); empty turns
+	// monitoring off.
+	Plugins []string `koanf:"plugins"`
+	// Interval spaces one server's samples; Jitter moves each by up to half
+	// of it either way, so samples spread out.
+	Interval time.Duration `koanf:"interval"`
+	Jitter   time.Duration `koanf:"jitter"`
+	// Concurrency bounds the plugin calls in flight; Batch monitors are
+	// sampled and written per transaction.
+	Concurrency int `koanf:"concurrency"`
+	Batch       int `koanf:"batch"`
+	// CallTimeout bounds one plugin call.
+	CallTimeout time.Duration `koanf:"call_timeout"`
+	// Retention is how long samples are kept (the 30-day chart needs 30
+	// days).
+	Retention time.Duration `koanf:"retention"`
+	// DownAfter consecutive samples in which a listing shows a running
+	// server down raise the health alert (as auto-recovery's checks do).
+	DownAfter int `koanf:"down_after"`
+	// AttachInterval spaces the sweeps that give new game services a
+	// monitor.
+	AttachInterval time.Duration `koanf:"attach_interval"`
+}
+
 // Sandbox describes the tools beside a sandbox (`make demo`, docs/demo.md)
 // that its people may open. Outside a sandbox it stays empty.
 type Sandbox struct {
@@ -360,6 +390,7 @@ func Default() Config {
 	bl := blob.DefaultOptions()
 	cd := compliance.DefaultOptions()
 	td := transfers.DefaultOptions()
+	md := monitoring.DefaultOptions()
 	adminAlerts := make([]string, len(nd.AdminAlerts))
 	for i, t := range nd.AdminAlerts {
 		adminAlerts[i] = string(t)
@@ -434,6 +465,17 @@ func Default() Config {
 		},
 		Blob:       Blob{Backend: bl.Backend, Dir: bl.Dir, Region: bl.Region},
 		Compliance: Compliance{UploadLimit: cd.UploadLimit, ReminderLead: cd.ReminderLead},
+		Monitoring: Monitoring{
+			Plugins:        []string{},
+			Interval:       md.Interval,
+			Jitter:         md.Jitter,
+			Concurrency:    md.Concurrency,
+			Batch:          md.Batch,
+			CallTimeout:    md.CallTimeout,
+			Retention:      md.Retention,
+			DownAfter:      md.DownAfter,
+			AttachInterval: md.AttachInterval,
+		},
 		Notifications: Notifications{
 			EmailPlugin:        "email",
 			ProductName:        nd.ProductName,

@@ -277,6 +277,28 @@ func (c *Config) validate(errs *Error) {
 	if c.Transfers.SweepInterval < time.Second {
 		bad("transfers.sweep_interval", "must be at least 1s")
 	}
+	mc := c.Monitoring
+	for _, name := range mc.Plugins {
+		if _, ok := c.PluginByName(name); !ok {
+			bad("monitoring.plugins", "%q names no plugin block", name)
+		}
+	}
+	if mc.Interval < 10*time.Second {
+		bad("monitoring.interval", "must be at least 10s")
+	}
+	if mc.Jitter < time.Second || mc.Jitter >= mc.Interval {
+		bad("monitoring.jitter", "must be at least 1s and shorter than monitoring.interval (%s)", mc.Interval)
+	}
+	between("monitoring.concurrency", mc.Concurrency, 1, 256)
+	between("monitoring.batch", mc.Batch, 1, 5000)
+	positive("monitoring.call_timeout", mc.CallTimeout)
+	if mc.Retention < 24*time.Hour {
+		bad("monitoring.retention", "must be at least 24h (the 30-day chart needs 720h)")
+	}
+	between("monitoring.down_after", mc.DownAfter, 1, 100)
+	if mc.AttachInterval < 10*time.Second {
+		bad("monitoring.attach_interval", "must be at least 10s")
+	}
 
 	if u := c.Sandbox.MailURL; u != "" {
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {

@@ -8,8 +8,8 @@
 #
 # Nothing needs exporting: demo.hcl's defaults are the fakes' addresses and credentials. Overrides
 # (tests use them): EZSCALE_DEMO_BIN (binaries, default bin), EZSCALE_DEMO_DATA (default data/demo),
-# EZSCALE_DEMO_{VIRTFUSION,PTERODACTYL,KASM,DISCORD,STRIPE,MAIL,SMTP}_ADDR (the fakes' listen
-# addresses, default 127.0.0.1:8481-8487; port 0 picks one), EZSCALE_DEMO_STRIPE_MOCK (the
+# EZSCALE_DEMO_{VIRTFUSION,PTERODACTYL,KASM,DISCORD,STRIPE,MAIL,SMTP,BATTLEMETRICS,GAMETRACKER}_ADDR (the fakes' listen
+# addresses, default 127.0.0.1:8481-8489; port 0 picks one), EZSCALE_DEMO_STRIPE_MOCK (the
 # stripe-mock executable; default: found in PATH or $(go env GOPATH)/bin), EZSCALE_SERVER_LISTEN
 # and EZSCALE_SERVER_PUBLIC_URL (the core's address).
 set -euo pipefail
@@ -50,10 +50,10 @@ if [ -z "$STRIPE_MOCK" ] && command -v go >/dev/null 2>&1; then
 	fi
 fi
 stripe_args=()
-fakes_expected=6
+fakes_expected=8
 if [ -n "$STRIPE_MOCK" ]; then
 	stripe_args=(-stripe "${EZSCALE_DEMO_STRIPE_ADDR:-127.0.0.1:8485}" -stripe-mock "$STRIPE_MOCK")
-	fakes_expected=7
+	fakes_expected=9
 else
 	echo "demo: stripe-mock is not installed, so this sandbox takes no card payments; install it with" >&2
 	echo "demo:   $STRIPE_INSTALL" >&2
@@ -90,6 +90,7 @@ trap 'exit 143' TERM
 	-discord "${EZSCALE_DEMO_DISCORD_ADDR:-127.0.0.1:8484}" \
 	-discord-bot-token "$EZSCALE_DEMO_DISCORD_BOT_TOKEN" -discord-webhook-token "$EZSCALE_DEMO_DISCORD_WEBHOOK_TOKEN" \
 	-mail "${EZSCALE_DEMO_MAIL_ADDR:-127.0.0.1:8486}" -smtp "${EZSCALE_DEMO_SMTP_ADDR:-127.0.0.1:8487}" \
+	-battlemetrics "${EZSCALE_DEMO_BATTLEMETRICS_ADDR:-127.0.0.1:8488}" -gametracker "${EZSCALE_DEMO_GAMETRACKER_ADDR:-127.0.0.1:8489}" \
 	"${stripe_args[@]}" >"$FAKES_LOG" 2>&1 &
 fakes_pid=$!
 

@@ -64,6 +64,13 @@ const (
 	CapCapacity      Capability = "provisioner.capacity"
 )
 
+// Monitor capabilities, one per optional interface. Append-only.
+const (
+	// CapPlayerHistory: the provider keeps player-count history
+	// (PlayerHistoryReporter).
+	CapPlayerHistory Capability = "monitor.player_history"
+)
+
 // ProvisionerCapabilities lists every optional provisioner capability.
 func ProvisionerCapabilities() []Capability {
 	return []Capability{

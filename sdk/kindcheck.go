@@ -54,6 +54,7 @@ var capabilityInterfaces = []struct {
 	{CapActions, ifaceOf[ActionProvider]("ActionProvider")},
 	{CapRunScript, ifaceOf[ScriptRunner]("ScriptRunner")},
 	{CapCapacity, ifaceOf[CapacityReporter]("CapacityReporter")},
+	{CapPlayerHistory, ifaceOf[PlayerHistoryReporter]("PlayerHistoryReporter")},
 }
 
 // methodGap is how a type falls short of one interface method.

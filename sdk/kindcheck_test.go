@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
@@ -153,5 +155,47 @@ func TestListedCapabilityIsDescribedOnce(t *testing.T) {
 	}
 	if got := s.desc.GetCapabilities(); len(got) != 1 || got[0] != string(CapRenew) {
 		t.Errorf("capabilities %v, want [%s]", got, CapRenew)
+	}
+}
+
+// plainMonitor is a monitor without player history.
+type plainMonitor struct{}
+
+func (plainMonitor) Describe() Description                   { return Description{Name: "m", Version: "1"} }
+func (plainMonitor) Configure(context.Context, Config) error { return nil }
+func (plainMonitor) Health(context.Context) error            { return nil }
+func (plainMonitor) GetServerStats(context.Context, *pb.GetServerStatsRequest) (*pb.GetServerStatsResponse, error) {
+	return &pb.GetServerStatsResponse{}, nil
+}
+
+// historyMonitor also reports player history.
+type historyMonitor struct{ plainMonitor }
+
+func (historyMonitor) GetPlayerHistory(context.Context, *pb.GetPlayerHistoryRequest) (*pb.GetPlayerHistoryResponse, error) {
+	return &pb.GetPlayerHistoryResponse{}, nil
+}
+
+// TestMonitorPlayerHistoryCapabilityIsDerived: a monitor that implements
+// PlayerHistoryReporter describes monitor.player_history; one that does
+// not describes no capability and answers the call NotSupported.
+func TestMonitorPlayerHistoryCapabilityIsDerived(t *testing.T) {
+	t.Parallel()
+	s, err := newServer(historyMonitor{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{string(CapPlayerHistory)}, s.desc.GetCapabilities()); diff != "" {
+		t.Errorf("capabilities (-want +got):\n%s", diff)
+	}
+	s, err = newServer(plainMonitor{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.desc.GetCapabilities(); len(got) != 0 {
+		t.Errorf("capabilities %v, want none", got)
+	}
+	_, err = (&monitorServer{Monitor: plainMonitor{}}).GetPlayerHistory(context.Background(), &pb.GetPlayerHistoryRequest{})
+	if KindOf(err) != NotSupported {
+		t.Errorf("GetPlayerHistory of a plain monitor: %v, want NotSupported", err)
 	}
 }

@@ -66,6 +66,22 @@ type Monitor interface {
 	GetServerStats(ctx context.Context, req *pb.GetServerStatsRequest) (*pb.GetServerStatsResponse, error)
 }
 
+// PlayerHistoryReporter is capability CapPlayerHistory: a monitor whose
+// provider keeps the server's player-count history. Errors: NotFound for an
+// unknown server, Unavailable.
+//
+// Public API, append-only.
+type PlayerHistoryReporter interface {
+	GetPlayerHistory(ctx context.Context, req *pb.GetPlayerHistoryRequest) (*pb.GetPlayerHistoryResponse, error)
+}
+
+// MonitorClient is what the core holds of a monitor plugin: every call,
+// the optional ones answering NotSupported when the plugin lacks them.
+type MonitorClient interface {
+	Monitor
+	PlayerHistoryReporter
+}
+
 // Assistant answers a support question or asks for a human (escalate).
 // Called by the core's support flow. It can only answer or escalate: it
 // performs no action. The request's documents and context are data, never
@@ -159,7 +175,7 @@ func (n *paymentClient) ParseWebhook(ctx context.Context, r *pb.ParseWebhookRequ
 }
 
 // NewMonitorClient returns a Monitor that calls a plugin over cc.
-func NewMonitorClient(cc grpc.ClientConnInterface) Monitor {
+func NewMonitorClient(cc grpc.ClientConnInterface) MonitorClient {
 	return &monitorClient{c: pb.NewMonitorServiceClient(cc)}
 }
 
@@ -167,6 +183,9 @@ type monitorClient struct{ c pb.MonitorServiceClient }
 
 func (n *monitorClient) GetServerStats(ctx context.Context, r *pb.GetServerStatsRequest) (*pb.GetServerStatsResponse, error) {
 	return invoke(ctx, r, n.c.GetServerStats)
+}
+func (n *monitorClient) GetPlayerHistory(ctx context.Context, r *pb.GetPlayerHistoryRequest) (*pb.GetPlayerHistoryResponse, error) {
+	return invoke(ctx, r, n.c.GetPlayerHistory)
 }
 
 // NewAssistantClient returns an Assistant that calls a plugin over cc.
@@ -287,6 +306,12 @@ type monitorServer struct {
 }
 type unimplMonitor struct {
 	pb.UnimplementedMonitorServiceServer
+}
+
+func (s *monitorServer) GetPlayerHistory(ctx context.Context, r *pb.GetPlayerHistoryRequest) (*pb.GetPlayerHistoryResponse, error) {
+	return optional(s.Monitor, CapPlayerHistory, r, func(i PlayerHistoryReporter, r *pb.GetPlayerHistoryRequest) (*pb.GetPlayerHistoryResponse, error) {
+		return i.GetPlayerHistory(ctx, r)
+	})
 }
 
 type assistantServer struct {

@@ -67,6 +67,9 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 	if slices.Contains(s.kinds, KindProvisioner) {
 		caps = provisionerCapabilities(p)
 	}
+	if _, ok := p.(PlayerHistoryReporter); ok && slices.Contains(s.kinds, KindMonitor) {
+		caps = append(caps, CapPlayerHistory)
+	}
 	if len(d.Options) > 0 && !slices.Contains(s.kinds, KindProvisioner) {
 		return nil, fmt.Errorf("sdk: plugin %s declares options, but only provisioners read them", d.Name)
 	}

@@ -216,7 +216,7 @@ func startSandbox(t *testing.T, root, stripeMock string) *sandbox {
 		"EZSCALE_SERVER_LISTEN="+addr,
 		"EZSCALE_SERVER_PUBLIC_URL=http://"+addr,
 	)
-	for _, name := range []string{"VIRTFUSION", "PTERODACTYL", "KASM", "DISCORD", "STRIPE", "MAIL", "SMTP"} {
+	for _, name := range []string{"VIRTFUSION", "PTERODACTYL", "KASM", "DISCORD", "STRIPE", "MAIL", "SMTP", "BATTLEMETRICS", "GAMETRACKER"} {
 		cmd.Env = append(cmd.Env, "EZSCALE_DEMO_"+name+"_ADDR=127.0.0.1:0")
 	}
 	if stripeMock != "" {
@@ -258,7 +258,7 @@ func startSandbox(t *testing.T, root, stripeMock string) *sandbox {
 		return resp.StatusCode == http.StatusOK
 	})
 	s := &sandbox{platform: &platform{c: &core{base: base, cmd: cmd, logs: logs, done: done}}, data: data, urls: fakeURLs(t, data)}
-	want := []string{"discord", "kasm", "mail", "pterodactyl", "smtp", "virtfusion"}
+	want := []string{"battlemetrics", "discord", "gametracker", "kasm", "mail", "pterodactyl", "smtp", "virtfusion"}
 	if stripeMock != "" {
 		want = append(want, "stripe")
 		slices.Sort(want)

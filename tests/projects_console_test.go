@@ -24,7 +24,7 @@ import (
 	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
 
-// projectsConsole is an in-process core (no plugins) serving the console,
+// projectsConsole is an in-process core (no plugins, nor jobs) serving the console,
 // with a customer whose browser session is set in the tab and whose active
 // services are made directly in the database.
 type projectsConsole struct {
@@ -37,13 +37,16 @@ type projectsConsole struct {
 	plan    string
 }
 
-func startProjectsConsole(t *testing.T) *projectsConsole {
+func startProjectsConsole(t *testing.T, opts ...func(*config.Config)) *projectsConsole {
 	t.Helper()
 	ctx := newTab(t)
 	cfg := config.Default()
 	cfg.Database.URL = databasetest.URL(t, database.SQLite)
 	cfg.Server.Listen = "127.0.0.1:0"
 	cfg.Sources = map[string]string{}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	a, err := app.New(context.Background(), &cfg, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)

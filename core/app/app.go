@@ -37,6 +37,7 @@ import (
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/logging"
+	"github.com/ezscale/platform/core/monitoring"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
@@ -73,6 +74,9 @@ type App struct {
 	// Provisioning is power actions and SSO, the free tier and usage
 	// collection.
 	Provisioning *provisioning.Service
+	// Monitoring watches game servers through the public listings
+	// (monitor plugins).
+	Monitoring *monitoring.Service
 	// Projects groups services into projects and keeps their
 	// dependencies; billing asks it before ending a service others depend
 	// on.
@@ -222,6 +226,12 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.Provisioning = provisioning.New(provisioning.Deps{
 		DB: db, Jobs: reg, Billing: a.Billing, Accounts: a.Accounts, Plugins: a.Plugins, Notifier: a.Notify, Logger: logger.Named("provisioning"),
 	}, provisioningOpts)
+	monitoringOpts := monitoringOptions(cfg)
+	monitoringOpts.Now = now
+	a.Monitoring = monitoring.New(monitoring.Deps{
+		DB: db, Jobs: reg, Services: billingGameServices{b: a.Billing}, Plugins: a.Plugins, Health: monitoringHealth(a.Scheduler),
+		Logger: logger.Named("monitoring"),
+	}, monitoringOpts)
 	a.wireReactions()
 	if err := a.buildCompliance(ctx, reg, now); err != nil {
 		a.close(ctx)
@@ -265,6 +275,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler, Projects: a.Projects}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning, Projects: a.Projects}, &httpapi.ProjectsAPI{Projects: a.Projects},
 		&httpapi.ComplianceAPI{Compliance: a.Compliance},
 		&httpapi.TransfersAPI{Transfers: a.Transfers}, &httpapi.EnterpriseAPI{Enterprise: a.Enterprise},
+		&httpapi.MonitoringAPI{Monitoring: a.Monitoring},
 		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL})
 	if a.Console, err = console.New(web.Dist()); err != nil {
 		a.close(ctx)

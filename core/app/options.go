@@ -7,6 +7,7 @@ import (
 	"github.com/ezscale/platform/core/community"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/monitoring"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/provisioning"
@@ -75,6 +76,12 @@ func provisioningOptions(cfg *config.Config) provisioning.Options {
 	o.UsageInterval, o.UsageRetention, o.UsageBatch = pc.UsageInterval, pc.UsageRetention, pc.UsageBatch
 	o.UsageConcurrency, o.CallTimeout, o.PublicURL = pc.UsageConcurrency, pc.CallTimeout, cfg.Server.PublicURL
 	return o
+}
+
+func monitoringOptions(cfg *config.Config) monitoring.Options {
+	mc := cfg.Monitoring
+	return monitoring.Options{Plugins: mc.Plugins, Interval: mc.Interval, Jitter: mc.Jitter, Concurrency: mc.Concurrency, Batch: mc.Batch,
+		CallTimeout: mc.CallTimeout, Retention: mc.Retention, DownAfter: mc.DownAfter, AttachInterval: mc.AttachInterval}
 }
 
 // communityOptions: the community's settings live under notifications,

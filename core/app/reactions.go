@@ -38,7 +38,9 @@ package app
 //  4. a free-tier slot ends with its service (core/provisioning).
 //
 // Auto-recovery's health change (scheduler.OnHealth): projects record an
-// outage starting or ending.
+// outage starting or ending. Game-server monitoring raises its own (a
+// listing showing a running server down, and up again) through the same
+// hooks (scheduler.ReportHealth, wired in core/app/monitoring.go).
 //
 // A service transfer's completion (transfers.OnComplete, after billing has
 // moved the service and settled it; core/app/transfers.go):

@@ -309,7 +309,7 @@ func (h *Host) PaymentGateway(name string) (sdk.PaymentGateway, error) {
 }
 
 // Monitor returns the named monitor plugin.
-func (h *Host) Monitor(name string) (sdk.Monitor, error) {
+func (h *Host) Monitor(name string) (sdk.MonitorClient, error) {
 	cc, err := h.connFor(name, sdk.KindMonitor)
 	if err != nil {
 		return nil, err

@@ -572,6 +572,13 @@ type HealthHook func(ctx context.Context, tx bun.Tx, ch HealthChange) error
 // for the changes to StateUp HealthChange lists. Register while wiring, before jobs start.
 func (s *Service) OnHealth(h HealthHook) { s.onHealth = append(s.onHealth, h) }
 
+// ReportHealth raises a health change another watcher saw (game-server
+// monitoring: a listing showing a running server down) through the same
+// hooks as auto-recovery's checks, in tx, so it alerts the same way.
+func (s *Service) ReportHealth(ctx context.Context, tx bun.Tx, ch HealthChange) error {
+	return s.runHealthHooks(ctx, tx, ch)
+}
+
 func (s *Service) runHealthHooks(ctx context.Context, tx bun.Tx, ch HealthChange) error {
 	for _, h := range s.onHealth {
 		if err := h(ctx, tx, ch); err != nil {

@@ -1,7 +1,11 @@
 package conformance
 
 import (
+	"net/url"
 	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ezscale/platform/sdk"
 	"github.com/ezscale/platform/sdk/plugintest"
@@ -64,18 +68,27 @@ func PricingSource(t *testing.T, h *plugintest.Harness) {
 
 // MonitorFixture is what the monitor suite needs.
 type MonitorFixture struct {
+	// Known is a server the provider lists; Unknown is one it does not.
 	Known   *pb.GetServerStatsRequest
 	Unknown *pb.GetServerStatsRequest
+	// HistoryStart and HistoryStop bound the player history the suite reads
+	// of Known when the plugin has capability monitor.player_history; zero
+	// means the last 24 hours.
+	HistoryStart, HistoryStop time.Time
 }
 
-// Monitor runs the monitor suite: a known server has stats with players
-// <= max players; an unknown one is NotFound.
+// Monitor runs the monitor suite: a known server has stats with a status,
+// players <= max players, a provider id that reads the same server again,
+// and absolute listing and banner URLs; an unknown one is NotFound; a
+// request naming no server is InvalidInput. With monitor.player_history the
+// history of the known server lies between start and stop with min <=
+// value <= max, and a start after stop is InvalidInput; without it the call
+// answers NotSupported.
 func Monitor(t *testing.T, h *plugintest.Harness, f MonitorFixture) {
 	t.Helper()
 	on(t, "monitor").requireKind(h, sdk.KindMonitor)
 	Plugin(t, h)
 	on(t, "monitor").run("Monitor", func(t st) {
-
 		t.Helper()
 		c := ctx(t)
 		s, err := h.Monitor().GetServerStats(c, f.Known)
@@ -85,8 +98,52 @@ func Monitor(t *testing.T, h *plugintest.Harness, f MonitorFixture) {
 		if s.GetStatus() == "" || s.GetPlayers() < 0 || (s.GetMaxPlayers() > 0 && s.GetPlayers() > s.GetMaxPlayers()) {
 			t.Errorf("GetServerStats: implausible stats %v", s)
 		}
+		if s.GetProviderServerId() == "" {
+			t.Errorf("GetServerStats: no provider_server_id in %v", s)
+		}
+		for name, v := range map[string]string{"listing_url": s.GetListingUrl(), "banner_url": s.GetBannerUrl()} {
+			if u, err := url.Parse(v); v != "" && (err != nil || !u.IsAbs()) {
+				t.Errorf("GetServerStats: %s %q is not an absolute URL", name, v)
+			}
+		}
+		again, err := h.Monitor().GetServerStats(c, &pb.GetServerStatsRequest{ProviderServerId: s.GetProviderServerId(), Game: f.Known.GetGame()})
+		if err != nil || again.GetProviderServerId() != s.GetProviderServerId() {
+			t.Errorf("GetServerStats by provider_server_id %q: %v, %v; want the same server", s.GetProviderServerId(), again, err)
+		}
 		_, err = h.Monitor().GetServerStats(c, f.Unknown)
 		t.wantKind("GetServerStats of an unknown server", err, sdk.NotFound)
+		_, err = h.Monitor().GetServerStats(c, &pb.GetServerStatsRequest{})
+		t.wantKind("GetServerStats naming no server", err, sdk.InvalidInput)
+	})
+	on(t, "monitor").run("PlayerHistory", func(t st) {
+		t.Helper()
+		c := ctx(t)
+		start, stop := f.HistoryStart, f.HistoryStop
+		if start.IsZero() || stop.IsZero() {
+			stop = time.Now()
+			start = stop.Add(-24 * time.Hour)
+		}
+		req := &pb.GetPlayerHistoryRequest{Address: f.Known.GetAddress(), Port: f.Known.GetPort(), Game: f.Known.GetGame(),
+			ProviderServerId: f.Known.GetProviderServerId(), Start: timestamppb.New(start), Stop: timestamppb.New(stop), ResolutionMinutes: 60}
+		if !h.HasCapability(sdk.CapPlayerHistory) {
+			_, err := h.Monitor().GetPlayerHistory(c, req)
+			t.wantKind("GetPlayerHistory without capability "+string(sdk.CapPlayerHistory), err, sdk.NotSupported)
+			return
+		}
+		got, err := h.Monitor().GetPlayerHistory(c, req)
+		if err != nil {
+			t.Fatalf("GetPlayerHistory: %v", err)
+		}
+		for _, p := range got.GetPoints() {
+			at := p.GetTimestamp().AsTime()
+			if at.Before(start.Truncate(time.Hour)) || at.After(stop) || p.GetMin() > p.GetValue() || p.GetValue() > p.GetMax() || p.GetMin() < 0 {
+				t.Errorf("GetPlayerHistory: point %v outside [%s, %s] or not min <= value <= max", p, start, stop)
+			}
+		}
+		bad := &pb.GetPlayerHistoryRequest{Address: req.Address, Port: req.Port, Game: req.Game, ProviderServerId: req.ProviderServerId,
+			Start: req.Stop, Stop: req.Start}
+		_, err = h.Monitor().GetPlayerHistory(c, bad)
+		t.wantKind("GetPlayerHistory with start after stop", err, sdk.InvalidInput)
 	})
 }
 

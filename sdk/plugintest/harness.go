@@ -287,7 +287,7 @@ func (h *Harness) Community() sdk.Community { return sdk.NewCommunityClient(cc{h
 func (h *Harness) PaymentGateway() sdk.PaymentGateway { return sdk.NewPaymentGatewayClient(cc{h}) }
 
 // Monitor returns the monitor client.
-func (h *Harness) Monitor() sdk.Monitor { return sdk.NewMonitorClient(cc{h}) }
+func (h *Harness) Monitor() sdk.MonitorClient { return sdk.NewMonitorClient(cc{h}) }
 
 // Assistant returns the assistant client.
 func (h *Harness) Assistant() sdk.Assistant { return sdk.NewAssistantClient(cc{h}) }

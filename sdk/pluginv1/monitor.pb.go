@@ -99,12 +99,21 @@ type GetServerStatsResponse struct {
 	ProviderServerId string                 `protobuf:"bytes,1,opt,name=provider_server_id,json=providerServerId,proto3" json:"provider_server_id,omitempty"`
 	Name             string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// "online", "offline", "dead".
-	Status        string                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
-	Players       int32                  `protobuf:"varint,4,opt,name=players,proto3" json:"players,omitempty"`
-	MaxPlayers    int32                  `protobuf:"varint,5,opt,name=max_players,json=maxPlayers,proto3" json:"max_players,omitempty"`
-	Map           string                 `protobuf:"bytes,6,opt,name=map,proto3" json:"map,omitempty"`
-	Rank          int32                  `protobuf:"varint,7,opt,name=rank,proto3" json:"rank,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	Status     string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	Players    int32  `protobuf:"varint,4,opt,name=players,proto3" json:"players,omitempty"`
+	MaxPlayers int32  `protobuf:"varint,5,opt,name=max_players,json=maxPlayers,proto3" json:"max_players,omitempty"`
+	Map        string `protobuf:"bytes,6,opt,name=map,proto3" json:"map,omitempty"`
+	// 0 when the provider does not rank the server.
+	Rank      int32                  `protobuf:"varint,7,opt,name=rank,proto3" json:"rank,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The server's public page at the provider, for people to open.
+	ListingUrl string `protobuf:"bytes,9,opt,name=listing_url,json=listingUrl,proto3" json:"listing_url,omitempty"`
+	// An image the provider renders for embedding (a banner), when it has one.
+	BannerUrl string `protobuf:"bytes,10,opt,name=banner_url,json=bannerUrl,proto3" json:"banner_url,omitempty"`
+	// True when the provider could not be read this time and the numbers are
+	// the last known ones (or absent): the answer is still a success, so a
+	// fragile source never turns into an error for the customer.
+	Stale         bool `protobuf:"varint,11,opt,name=stale,proto3" json:"stale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -195,6 +204,242 @@ func (x *GetServerStatsResponse) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *GetServerStatsResponse) GetListingUrl() string {
+	if x != nil {
+		return x.ListingUrl
+	}
+	return ""
+}
+
+func (x *GetServerStatsResponse) GetBannerUrl() string {
+	if x != nil {
+		return x.BannerUrl
+	}
+	return ""
+}
+
+func (x *GetServerStatsResponse) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
+}
+
+type GetPlayerHistoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Either address and port, or the provider's own server id.
+	Address          string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	Port             int32                  `protobuf:"varint,2,opt,name=port,proto3" json:"port,omitempty"`
+	ProviderServerId string                 `protobuf:"bytes,3,opt,name=provider_server_id,json=providerServerId,proto3" json:"provider_server_id,omitempty"`
+	Game             string                 `protobuf:"bytes,4,opt,name=game,proto3" json:"game,omitempty"`
+	Start            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=start,proto3" json:"start,omitempty"`
+	Stop             *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=stop,proto3" json:"stop,omitempty"`
+	// Bucket width in minutes; 0 lets the plugin choose (raw samples).
+	ResolutionMinutes int32 `protobuf:"varint,7,opt,name=resolution_minutes,json=resolutionMinutes,proto3" json:"resolution_minutes,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *GetPlayerHistoryRequest) Reset() {
+	*x = GetPlayerHistoryRequest{}
+	mi := &file_ezscale_plugin_v1_monitor_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPlayerHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPlayerHistoryRequest) ProtoMessage() {}
+
+func (x *GetPlayerHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ezscale_plugin_v1_monitor_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPlayerHistoryRequest.ProtoReflect.Descriptor instead.
+func (*GetPlayerHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_ezscale_plugin_v1_monitor_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetPlayerHistoryRequest) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *GetPlayerHistoryRequest) GetPort() int32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *GetPlayerHistoryRequest) GetProviderServerId() string {
+	if x != nil {
+		return x.ProviderServerId
+	}
+	return ""
+}
+
+func (x *GetPlayerHistoryRequest) GetGame() string {
+	if x != nil {
+		return x.Game
+	}
+	return ""
+}
+
+func (x *GetPlayerHistoryRequest) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *GetPlayerHistoryRequest) GetStop() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Stop
+	}
+	return nil
+}
+
+func (x *GetPlayerHistoryRequest) GetResolutionMinutes() int32 {
+	if x != nil {
+		return x.ResolutionMinutes
+	}
+	return 0
+}
+
+type PlayerCountPoint struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	// Average players in the bucket (or the sample).
+	Value         int32 `protobuf:"varint,2,opt,name=value,proto3" json:"value,omitempty"`
+	Min           int32 `protobuf:"varint,3,opt,name=min,proto3" json:"min,omitempty"`
+	Max           int32 `protobuf:"varint,4,opt,name=max,proto3" json:"max,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlayerCountPoint) Reset() {
+	*x = PlayerCountPoint{}
+	mi := &file_ezscale_plugin_v1_monitor_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlayerCountPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlayerCountPoint) ProtoMessage() {}
+
+func (x *PlayerCountPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_ezscale_plugin_v1_monitor_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlayerCountPoint.ProtoReflect.Descriptor instead.
+func (*PlayerCountPoint) Descriptor() ([]byte, []int) {
+	return file_ezscale_plugin_v1_monitor_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PlayerCountPoint) GetTimestamp() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Timestamp
+	}
+	return nil
+}
+
+func (x *PlayerCountPoint) GetValue() int32 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *PlayerCountPoint) GetMin() int32 {
+	if x != nil {
+		return x.Min
+	}
+	return 0
+}
+
+func (x *PlayerCountPoint) GetMax() int32 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
+type GetPlayerHistoryResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ProviderServerId string                 `protobuf:"bytes,1,opt,name=provider_server_id,json=providerServerId,proto3" json:"provider_server_id,omitempty"`
+	Points           []*PlayerCountPoint    `protobuf:"bytes,2,rep,name=points,proto3" json:"points,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *GetPlayerHistoryResponse) Reset() {
+	*x = GetPlayerHistoryResponse{}
+	mi := &file_ezscale_plugin_v1_monitor_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPlayerHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPlayerHistoryResponse) ProtoMessage() {}
+
+func (x *GetPlayerHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ezscale_plugin_v1_monitor_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPlayerHistoryResponse.ProtoReflect.Descriptor instead.
+func (*GetPlayerHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_ezscale_plugin_v1_monitor_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetPlayerHistoryResponse) GetProviderServerId() string {
+	if x != nil {
+		return x.ProviderServerId
+	}
+	return ""
+}
+
+func (x *GetPlayerHistoryResponse) GetPoints() []*PlayerCountPoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
 var File_ezscale_plugin_v1_monitor_proto protoreflect.FileDescriptor
 
 const file_ezscale_plugin_v1_monitor_proto_rawDesc = "" +
@@ -204,7 +449,7 @@ const file_ezscale_plugin_v1_monitor_proto_rawDesc = "" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
 	"\x04port\x18\x02 \x01(\x05R\x04port\x12,\n" +
 	"\x12provider_server_id\x18\x03 \x01(\tR\x10providerServerId\x12\x12\n" +
-	"\x04game\x18\x04 \x01(\tR\x04game\"\x8e\x02\n" +
+	"\x04game\x18\x04 \x01(\tR\x04game\"\xe4\x02\n" +
 	"\x16GetServerStatsResponse\x12,\n" +
 	"\x12provider_server_id\x18\x01 \x01(\tR\x10providerServerId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -215,9 +460,32 @@ const file_ezscale_plugin_v1_monitor_proto_rawDesc = "" +
 	"\x03map\x18\x06 \x01(\tR\x03map\x12\x12\n" +
 	"\x04rank\x18\a \x01(\x05R\x04rank\x129\n" +
 	"\n" +
-	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt2w\n" +
+	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x1f\n" +
+	"\vlisting_url\x18\t \x01(\tR\n" +
+	"listingUrl\x12\x1d\n" +
+	"\n" +
+	"banner_url\x18\n" +
+	" \x01(\tR\tbannerUrl\x12\x14\n" +
+	"\x05stale\x18\v \x01(\bR\x05stale\"\x9a\x02\n" +
+	"\x17GetPlayerHistoryRequest\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
+	"\x04port\x18\x02 \x01(\x05R\x04port\x12,\n" +
+	"\x12provider_server_id\x18\x03 \x01(\tR\x10providerServerId\x12\x12\n" +
+	"\x04game\x18\x04 \x01(\tR\x04game\x120\n" +
+	"\x05start\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12.\n" +
+	"\x04stop\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04stop\x12-\n" +
+	"\x12resolution_minutes\x18\a \x01(\x05R\x11resolutionMinutes\"\x86\x01\n" +
+	"\x10PlayerCountPoint\x128\n" +
+	"\ttimestamp\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value\x12\x10\n" +
+	"\x03min\x18\x03 \x01(\x05R\x03min\x12\x10\n" +
+	"\x03max\x18\x04 \x01(\x05R\x03max\"\x85\x01\n" +
+	"\x18GetPlayerHistoryResponse\x12,\n" +
+	"\x12provider_server_id\x18\x01 \x01(\tR\x10providerServerId\x12;\n" +
+	"\x06points\x18\x02 \x03(\v2#.ezscale.plugin.v1.PlayerCountPointR\x06points2\xe4\x01\n" +
 	"\x0eMonitorService\x12e\n" +
-	"\x0eGetServerStats\x12(.ezscale.plugin.v1.GetServerStatsRequest\x1a).ezscale.plugin.v1.GetServerStatsResponseB3Z1github.com/ezscale/platform/sdk/pluginv1;pluginv1b\x06proto3"
+	"\x0eGetServerStats\x12(.ezscale.plugin.v1.GetServerStatsRequest\x1a).ezscale.plugin.v1.GetServerStatsResponse\x12k\n" +
+	"\x10GetPlayerHistory\x12*.ezscale.plugin.v1.GetPlayerHistoryRequest\x1a+.ezscale.plugin.v1.GetPlayerHistoryResponseB3Z1github.com/ezscale/platform/sdk/pluginv1;pluginv1b\x06proto3"
 
 var (
 	file_ezscale_plugin_v1_monitor_proto_rawDescOnce sync.Once
@@ -231,21 +499,30 @@ func file_ezscale_plugin_v1_monitor_proto_rawDescGZIP() []byte {
 	return file_ezscale_plugin_v1_monitor_proto_rawDescData
 }
 
-var file_ezscale_plugin_v1_monitor_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_ezscale_plugin_v1_monitor_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_ezscale_plugin_v1_monitor_proto_goTypes = []any{
-	(*GetServerStatsRequest)(nil),  // 0: ezscale.plugin.v1.GetServerStatsRequest
-	(*GetServerStatsResponse)(nil), // 1: ezscale.plugin.v1.GetServerStatsResponse
-	(*timestamppb.Timestamp)(nil),  // 2: google.protobuf.Timestamp
+	(*GetServerStatsRequest)(nil),    // 0: ezscale.plugin.v1.GetServerStatsRequest
+	(*GetServerStatsResponse)(nil),   // 1: ezscale.plugin.v1.GetServerStatsResponse
+	(*GetPlayerHistoryRequest)(nil),  // 2: ezscale.plugin.v1.GetPlayerHistoryRequest
+	(*PlayerCountPoint)(nil),         // 3: ezscale.plugin.v1.PlayerCountPoint
+	(*GetPlayerHistoryResponse)(nil), // 4: ezscale.plugin.v1.GetPlayerHistoryResponse
+	(*timestamppb.Timestamp)(nil),    // 5: google.protobuf.Timestamp
 }
 var file_ezscale_plugin_v1_monitor_proto_depIdxs = []int32{
-	2, // 0: ezscale.plugin.v1.GetServerStatsResponse.updated_at:type_name -> google.protobuf.Timestamp
-	0, // 1: ezscale.plugin.v1.MonitorService.GetServerStats:input_type -> ezscale.plugin.v1.GetServerStatsRequest
-	1, // 2: ezscale.plugin.v1.MonitorService.GetServerStats:output_type -> ezscale.plugin.v1.GetServerStatsResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	5, // 0: ezscale.plugin.v1.GetServerStatsResponse.updated_at:type_name -> google.protobuf.Timestamp
+	5, // 1: ezscale.plugin.v1.GetPlayerHistoryRequest.start:type_name -> google.protobuf.Timestamp
+	5, // 2: ezscale.plugin.v1.GetPlayerHistoryRequest.stop:type_name -> google.protobuf.Timestamp
+	5, // 3: ezscale.plugin.v1.PlayerCountPoint.timestamp:type_name -> google.protobuf.Timestamp
+	3, // 4: ezscale.plugin.v1.GetPlayerHistoryResponse.points:type_name -> ezscale.plugin.v1.PlayerCountPoint
+	0, // 5: ezscale.plugin.v1.MonitorService.GetServerStats:input_type -> ezscale.plugin.v1.GetServerStatsRequest
+	2, // 6: ezscale.plugin.v1.MonitorService.GetPlayerHistory:input_type -> ezscale.plugin.v1.GetPlayerHistoryRequest
+	1, // 7: ezscale.plugin.v1.MonitorService.GetServerStats:output_type -> ezscale.plugin.v1.GetServerStatsResponse
+	4, // 8: ezscale.plugin.v1.MonitorService.GetPlayerHistory:output_type -> ezscale.plugin.v1.GetPlayerHistoryResponse
+	7, // [7:9] is the sub-list for method output_type
+	5, // [5:7] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_ezscale_plugin_v1_monitor_proto_init() }
@@ -259,7 +536,7 @@ func file_ezscale_plugin_v1_monitor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ezscale_plugin_v1_monitor_proto_rawDesc), len(file_ezscale_plugin_v1_monitor_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

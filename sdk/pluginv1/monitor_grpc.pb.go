@@ -21,7 +21,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	MonitorService_GetServerStats_FullMethodName = "/ezscale.plugin.v1.MonitorService/GetServerStats"
+	MonitorService_GetServerStats_FullMethodName   = "/ezscale.plugin.v1.MonitorService/GetServerStats"
+	MonitorService_GetPlayerHistory_FullMethodName = "/ezscale.plugin.v1.MonitorService/GetPlayerHistory"
 )
 
 // MonitorServiceClient is the client API for MonitorService service.
@@ -29,6 +30,10 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type MonitorServiceClient interface {
 	GetServerStats(ctx context.Context, in *GetServerStatsRequest, opts ...grpc.CallOption) (*GetServerStatsResponse, error)
+	// Optional, capability "monitor.player_history": the provider's own
+	// player-count history of a server. A plugin without it answers
+	// NOT_SUPPORTED.
+	GetPlayerHistory(ctx context.Context, in *GetPlayerHistoryRequest, opts ...grpc.CallOption) (*GetPlayerHistoryResponse, error)
 }
 
 type monitorServiceClient struct {
@@ -49,11 +54,25 @@ func (c *monitorServiceClient) GetServerStats(ctx context.Context, in *GetServer
 	return out, nil
 }
 
+func (c *monitorServiceClient) GetPlayerHistory(ctx context.Context, in *GetPlayerHistoryRequest, opts ...grpc.CallOption) (*GetPlayerHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPlayerHistoryResponse)
+	err := c.cc.Invoke(ctx, MonitorService_GetPlayerHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MonitorServiceServer is the server API for MonitorService service.
 // All implementations must embed UnimplementedMonitorServiceServer
 // for forward compatibility.
 type MonitorServiceServer interface {
 	GetServerStats(context.Context, *GetServerStatsRequest) (*GetServerStatsResponse, error)
+	// Optional, capability "monitor.player_history": the provider's own
+	// player-count history of a server. A plugin without it answers
+	// NOT_SUPPORTED.
+	GetPlayerHistory(context.Context, *GetPlayerHistoryRequest) (*GetPlayerHistoryResponse, error)
 	mustEmbedUnimplementedMonitorServiceServer()
 }
 
@@ -66,6 +85,9 @@ type UnimplementedMonitorServiceServer struct{}
 
 func (UnimplementedMonitorServiceServer) GetServerStats(context.Context, *GetServerStatsRequest) (*GetServerStatsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetServerStats not implemented")
+}
+func (UnimplementedMonitorServiceServer) GetPlayerHistory(context.Context, *GetPlayerHistoryRequest) (*GetPlayerHistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPlayerHistory not implemented")
 }
 func (UnimplementedMonitorServiceServer) mustEmbedUnimplementedMonitorServiceServer() {}
 func (UnimplementedMonitorServiceServer) testEmbeddedByValue()                        {}
@@ -106,6 +128,24 @@ func _MonitorService_GetServerStats_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MonitorService_GetPlayerHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPlayerHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MonitorServiceServer).GetPlayerHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MonitorService_GetPlayerHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MonitorServiceServer).GetPlayerHistory(ctx, req.(*GetPlayerHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MonitorService_ServiceDesc is the grpc.ServiceDesc for MonitorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -116,6 +156,10 @@ var MonitorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetServerStats",
 			Handler:    _MonitorService_GetServerStats_Handler,
+		},
+		{
+			MethodName: "GetPlayerHistory",
+			Handler:    _MonitorService_GetPlayerHistory_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -3,7 +3,9 @@
 // VirtFusion, Pterodactyl and Kasm fakes, the Discord fake (seeded with a
 // guild, roles and webhooks, see sandbox.go), a mail catcher (SMTP in, a
 // web inbox and a JSON API out) and, with -stripe, Stripe's stripe-mock
-// behind stripemock.TestMode.
+// behind stripemock.TestMode, and the game-server listings: a BattleMetrics
+// API and GameTracker server pages (empty until servers are added over
+// POST /__fake/servers).
 //
 //	go run ./cmd/ezscale-fakes -virtfusion 127.0.0.1:8481 -pterodactyl 127.0.0.1:8482 -kasm 127.0.0.1:8483
 //
@@ -33,8 +35,10 @@ import (
 	"time"
 
 	"github.com/ezscale/platform/plugins/anthropic/fakeanthropic"
+	"github.com/ezscale/platform/plugins/battlemetrics/fakebattlemetrics"
 	"github.com/ezscale/platform/plugins/discord/fakediscord"
 	"github.com/ezscale/platform/plugins/email/mailcatcher"
+	"github.com/ezscale/platform/plugins/gametracker/fakegametracker"
 	"github.com/ezscale/platform/plugins/kasm/fakekasm"
 	"github.com/ezscale/platform/plugins/pterodactyl/fakepterodactyl"
 	"github.com/ezscale/platform/plugins/stripe/stripemock"
@@ -78,6 +82,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	anthropicKey := fs.String("anthropic-key", fakeanthropic.DefaultAPIKey, "Anthropic API key the fake accepts")
 	supportpalAddr := fs.String("supportpal", "", "SupportPal fake address, e.g. 127.0.0.1:8491 (empty: off); API under /api")
 	supportpalToken := fs.String("supportpal-token", fakesupportpal.DefaultToken, "SupportPal API token the fake accepts")
+	bmAddr := fs.String("battlemetrics", "127.0.0.1:8488", "BattleMetrics API fake address (empty: off)")
+	bmToken := fs.String("battlemetrics-token", fakebattlemetrics.DefaultToken, "BattleMetrics token the fake accepts (requests without one are anonymous)")
+	gtAddr := fs.String("gametracker", "127.0.0.1:8489", "GameTracker server-page fake address (empty: off)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -126,6 +133,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *supportpalAddr != "" {
 		sp := fakesupportpal.New(fakesupportpal.Options{Token: *supportpalToken})
 		fakes = append(fakes, fake{"supportpal", *supportpalAddr, "/api", sp})
+	}
+	if *bmAddr != "" {
+		bmOpts := fakebattlemetrics.Options{Tokens: []string{*bmToken}}
+		if *noLimits {
+			bmOpts.AnonymousLimit, bmOpts.TokenLimit = -1, -1
+		}
+		fakes = append(fakes, fake{"battlemetrics", *bmAddr, "", fakebattlemetrics.New(bmOpts)})
+	}
+	if *gtAddr != "" {
+		fakes = append(fakes, fake{"gametracker", *gtAddr, "", fakegametracker.New()})
 	}
 	var catcher *mailcatcher.Catcher
 	if *mailAddr != "" || *smtpAddr != "" {

@@ -99,8 +99,9 @@ func request(t *testing.T, method, url, auth, userAgent, body string) (int, []by
 // answering with the credentials the sandbox's config uses.
 func TestRunServesTheSandbox(t *testing.T) {
 	t.Parallel()
-	urls, logs := start(t, 6, "-virtfusion", "127.0.0.1:0", "-pterodactyl", "127.0.0.1:0", "-kasm", "127.0.0.1:0",
-		"-discord", "127.0.0.1:0", "-mail", "127.0.0.1:0", "-smtp", "127.0.0.1:0", "-no-rate-limits")
+	urls, logs := start(t, 8, "-virtfusion", "127.0.0.1:0", "-pterodactyl", "127.0.0.1:0", "-kasm", "127.0.0.1:0",
+		"-discord", "127.0.0.1:0", "-mail", "127.0.0.1:0", "-smtp", "127.0.0.1:0", "-no-rate-limits",
+		"-battlemetrics", "127.0.0.1:0", "-gametracker", "127.0.0.1:0")
 
 	type probe struct{ Method, URL, Auth, UserAgent, Body string }
 	probes := map[string]probe{
@@ -111,13 +112,16 @@ func TestRunServesTheSandbox(t *testing.T) {
 			"DiscordBot (https://example.com, 1)", `{"max_uses":1,"unique":true}`},
 		"discord webhook": {"POST", urls["discord"] + "/api/webhooks/" + DiscordAlertsWebhook + "/" + DefaultDiscordWebhookToken,
 			"", "DiscordBot (https://example.com, 1)", `{"content":"hello"}`},
-		"mail": {"GET", urls["mail"] + "/", "", "", ""},
+		"mail":          {"GET", urls["mail"] + "/", "", "", ""},
+		"battlemetrics": {"GET", urls["battlemetrics"] + "/servers?filter%5Bgame%5D=rust", "Bearer bm-test-token", "", ""},
+		"gametracker":   {"GET", urls["gametracker"] + "/server_info/127.0.0.1:1/", "", "Mozilla/5.0", ""},
 	}
 	got := map[string]int{}
 	for name, p := range probes {
 		got[name], _ = request(t, p.Method, p.URL, p.Auth, p.UserAgent, p.Body)
 	}
-	want := map[string]int{"virtfusion": 200, "pterodactyl": 200, "kasm": 200, "discord": 200, "discord webhook": 204, "mail": 200}
+	want := map[string]int{"virtfusion": 200, "pterodactyl": 200, "kasm": 200, "discord": 200, "discord webhook": 204, "mail": 200,
+		"battlemetrics": 200, "gametracker": 404}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
@@ -154,7 +158,7 @@ func TestRunServesStripe(t *testing.T) {
 	t.Parallel()
 	bin, err := stripemock.Find()
 	stripemock.Require(t, &stripemock.Server{}, err)
-	urls, logs := start(t, 1, "-virtfusion", "", "-pterodactyl", "", "-kasm", "", "-discord", "", "-mail", "", "-smtp", "",
+	urls, logs := start(t, 1, "-virtfusion", "", "-pterodactyl", "", "-kasm", "", "-discord", "", "-mail", "", "-smtp", "", "-battlemetrics", "", "-gametracker", "",
 		"-stripe", "127.0.0.1:0", "-stripe-mock", bin)
 	form := url.Values{"amount": {"999"}, "currency": {"usd"}, "customer": {"cus_1"}, "payment_method": {"pm_card_visa"},
 		"confirm": {"true"}, "off_session": {"true"}}
@@ -172,7 +176,7 @@ func TestRunServesStripe(t *testing.T) {
 
 func TestRunNeedsAFake(t *testing.T) {
 	t.Parallel()
-	err := run(t.Context(), []string{"-virtfusion", "", "-pterodactyl", "", "-kasm", "", "-discord", "", "-mail", "", "-smtp", ""}, io.Discard, io.Discard)
+	err := run(t.Context(), []string{"-virtfusion", "", "-pterodactyl", "", "-kasm", "", "-discord", "", "-mail", "", "-smtp", "", "-battlemetrics", "", "-gametracker", ""}, io.Discard, io.Discard)
 	if err == nil {
 		t.Fatal("run with every fake off succeeded")
 	}

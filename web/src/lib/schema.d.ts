@@ -972,6 +972,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{account_id}/services/{service_id}/monitoring": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        /** A game service as its listings show it, with uptime and the player chart */
+        get: operations["getServiceMonitoring"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/services/{service_id}/monitoring/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        /** A game service's monitor settings */
+        get: operations["getServiceMonitoringSettings"];
+        /**
+         * Set a game service's address, game and listing ids (one monitor per enabled monitor plugin)
+         * @description 400 names the field (`address`, `port`, `game`, `listing_ids`); 404 for a service that is
+         *     not one of the account's game services; 422 `monitoring_off` when no monitor plugin is
+         *     enabled. A changed address or listing id forgets the previous reading; the next sample is
+         *     taken at once.
+         */
+        put: operations["setServiceMonitoringSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accounts/{account_id}/services/{service_id}/plan-changes": {
         parameters: {
             query?: never;
@@ -2145,6 +2192,23 @@ export interface paths {
         put?: never;
         /** Run a failed job again now (staff admin) */
         post: operations["adminRetryJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/monitoring/servers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every monitored game server, one row per service and monitor plugin (staff) */
+        get: operations["adminListMonitoredServers"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4027,6 +4091,120 @@ export interface components {
             start: string;
             /** @default UTC */
             time_zone?: string;
+        };
+        MonitoredServer: {
+            account_id: string;
+            address: string;
+            banner_url: string;
+            /** Format: date-time */
+            created_at: string;
+            enabled: boolean;
+            game: string;
+            last_error: string;
+            /** Format: date-time */
+            last_sample_at: string | null;
+            listing_id: string;
+            listing_url: string;
+            manual: boolean;
+            map: string;
+            max_players: number;
+            name: string;
+            /** Format: date-time */
+            next_sample_at: string;
+            players: number;
+            plugin: string;
+            port: number;
+            rank: number;
+            /** @description The listing shows the running server down and the health path was told. */
+            reported_down: boolean;
+            service_id: string;
+            stale: boolean;
+            status: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        MonitoringListing: {
+            /** @description An image the listing renders for embedding; empty when it has none. */
+            banner_url: string;
+            /** @description Why the last reading failed (a generic reason), or empty. */
+            last_error: string;
+            /** Format: date-time */
+            last_sample_at: string | null;
+            /** @description The server's public page at the listing; empty until known. */
+            listing_url: string;
+            max_players: number;
+            players: number;
+            /** @description The monitor plugin (battlemetrics, gametracker, …). */
+            plugin: string;
+            /** @description 0 when the listing does not rank the server. */
+            rank: number;
+            /** @description The listing could not be read this time: the numbers are the last known ones. */
+            stale: boolean;
+            /** @description online, offline or dead as the listing shows the server; unknown before the first reading; not_listed when the listing has no server at the address. */
+            status: string;
+        };
+        MonitoringPoint: {
+            /**
+             * Format: date-time
+             * @description The start of the bucket (UTC).
+             */
+            at: string;
+            max: number;
+            min: number;
+            /** @description Average players of the bucket's samples. */
+            players: number;
+            samples: number;
+        };
+        MonitoringSettings: {
+            address: string;
+            enabled: boolean;
+            game: string;
+            /** @description The server's id at each listing, by plugin; learned from the first reading when not set. */
+            listing_ids: {
+                [key: string]: string;
+            };
+            /** @description Set by a person; the automatic attachment leaves the service alone. */
+            manual: boolean;
+            plugins: string[];
+            port: number;
+        };
+        MonitoringSettingsInput: {
+            /** @description IP address or host name, without scheme or port. */
+            address: string;
+            /** @default true */
+            enabled?: boolean;
+            /** @description The listing's game id (BattleMetrics: rust, minecraft, …); empty: the plugin's default. */
+            game?: string;
+            /** @description Ids by enabled monitor plugin, e.g. {"battlemetrics": "4729828"}. */
+            listing_ids?: {
+                [key: string]: string;
+            };
+            port: number;
+        };
+        MonitoringSummary: {
+            /** @description Width of the chart's buckets: 3600 for 7d, 21600 for 30d. */
+            bucket_seconds: number;
+            /** @description Buckets with samples, oldest first. */
+            history: components["schemas"]["MonitoringPoint"][];
+            /** Format: date-time */
+            last_sample_at: string | null;
+            listings: components["schemas"]["MonitoringListing"][];
+            map: string;
+            max_players: number;
+            /** @description The service has a monitor; when false nothing else is set. */
+            monitored: boolean;
+            name: string;
+            players: number;
+            /** @enum {string} */
+            range: "7d" | "30d";
+            rank: number;
+            service_id: string;
+            /** @description The plugin the numbers come from: the first listing (in the configured order) with a fresh reading. */
+            source: string;
+            stale: boolean;
+            status: string;
+            /** @description Share of the range's samples in which the listing showed the server online, to two decimals; null without samples. */
+            uptime_percent: number | null;
         };
         Notification: {
             account_id: string | null;
@@ -7325,6 +7503,99 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    getServiceMonitoring: {
+        parameters: {
+            query?: {
+                range?: "7d" | "30d";
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitoringSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getServiceMonitoringSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitoringSettings"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    setServiceMonitoringSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitoringSettingsInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitoringSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
     listServicePlanChanges: {
         parameters: {
             query?: never;
@@ -9864,6 +10135,39 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListMonitoredServers: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MonitoredServer"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
