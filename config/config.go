@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
@@ -31,6 +32,7 @@ type Config struct {
 	Scheduler     Scheduler     `koanf:"scheduler"`
 	Notifications Notifications `koanf:"notifications"`
 	Provisioning  Provisioning  `koanf:"provisioning"`
+	Approvals     Approvals     `koanf:"approvals"`
 	Sandbox       Sandbox       `koanf:"sandbox"`
 
 	// Plugin holds the `plugin "NAME" {…}` blocks in file order. They are not
@@ -250,6 +252,15 @@ type Notifications struct {
 	ReadRetention time.Duration `koanf:"read_retention"`
 }
 
+// Approvals configures the high-risk gate's dual approval
+// (docs/approvals.md).
+type Approvals struct {
+	// TTL is how long a held request waits for a second staff member.
+	TTL time.Duration `koanf:"ttl"`
+	// ExpireInterval spaces the sweeps that expire undecided approvals.
+	ExpireInterval time.Duration `koanf:"expire_interval"`
+}
+
 // Provisioning configures power actions, the free tier and usage
 // collection (docs/provisioning.md).
 type Provisioning struct {
@@ -308,6 +319,7 @@ func Default() Config {
 	sd := scheduler.DefaultOptions()
 	vd := provisioning.DefaultOptions()
 	nd := notify.DefaultOptions()
+	apd := approval.DefaultOptions()
 	adminAlerts := make([]string, len(nd.AdminAlerts))
 	for i, t := range nd.AdminAlerts {
 		adminAlerts[i] = string(t)
@@ -380,6 +392,7 @@ func Default() Config {
 			UsageConcurrency:   vd.UsageConcurrency,
 			CallTimeout:        vd.CallTimeout,
 		},
+		Approvals: Approvals{TTL: apd.TTL, ExpireInterval: apd.ExpireEvery},
 		Notifications: Notifications{
 			EmailPlugin:        "email",
 			ProductName:        nd.ProductName,

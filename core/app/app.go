@@ -24,6 +24,7 @@ import (
 
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/budget"
 	"github.com/ezscale/platform/core/billing/pluginoption"
@@ -66,6 +67,7 @@ type App struct {
 	// Provisioning is power actions and SSO, the free tier and usage
 	// collection.
 	Provisioning *provisioning.Service
+	Approvals    *approval.Service
 	// Projects groups services into projects and keeps their
 	// dependencies; billing asks it before ending a service others depend
 	// on.
@@ -201,6 +203,14 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		DB: db, Jobs: reg, Billing: a.Billing, Plugins: a.Plugins, Notifier: a.Notify, Logger: logger.Named("provisioning"),
 	}, provisioningOpts)
 	a.wireReactions()
+	// The high-risk gate: policies over staff actions, dual approval.
+	approvalDeps := approval.Deps{DB: db, Notifier: a.Notify, Staff: a.Accounts, Jobs: reg}
+	if keyring != nil {
+		approvalDeps.Sealer = keyring
+	}
+	approvalOpts := approvalOptions(cfg)
+	approvalOpts.Now = now
+	a.Approvals = approval.New(approvalDeps, approvalOpts)
 
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",
@@ -231,13 +241,15 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		DB: db, Accounts: a.Accounts, Limiter: a.Limiter, Logger: logger.Named("http"), Registry: a.Metrics,
 		Ready:           func(ctx context.Context) error { return db.PingContext(ctx) },
 		ServiceActivity: a.Provisioning.RecordActivity,
+		Approvals:       a.Approvals,
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow, InvalidTokenLimit: cfg.Auth.InvalidTokenLimit,
 		PublicURL: cfg.Server.PublicURL,
 	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.NotificationsAPI{Notify: a.Notify, Projects: a.Projects},
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler, Projects: a.Projects}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning, Projects: a.Projects}, &httpapi.ProjectsAPI{Projects: a.Projects},
-		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL})
+		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL},
+		&httpapi.ApprovalsAPI{Approvals: a.Approvals})
 	if a.Console, err = console.New(web.Dist()); err != nil {
 		a.close(ctx)
 		return nil, fmt.Errorf("loading the web console: %w", err)

@@ -3,6 +3,7 @@ package app
 import (
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
@@ -73,6 +74,12 @@ func provisioningOptions(cfg *config.Config) provisioning.Options {
 	o.FreeTierInactivity, o.FreeTierWarnBefore, o.SweepInterval = pc.FreeTierInactivity, pc.FreeTierWarnBefore, pc.SweepInterval
 	o.UsageInterval, o.UsageRetention, o.UsageBatch = pc.UsageInterval, pc.UsageRetention, pc.UsageBatch
 	o.UsageConcurrency, o.CallTimeout, o.PublicURL = pc.UsageConcurrency, pc.CallTimeout, cfg.Server.PublicURL
+	return o
+}
+
+func approvalOptions(cfg *config.Config) approval.Options {
+	o := approval.DefaultOptions()
+	o.TTL, o.ExpireEvery = cfg.Approvals.TTL, cfg.Approvals.ExpireInterval
 	return o
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
@@ -45,6 +46,7 @@ func TestDefaultConfigGivesEachDomainItsDefaults(t *testing.T) {
 		{"scheduler", schedulerOptions(&cfg), scheduler.DefaultOptions()},
 		{"provisioning", provisioningOptions(&cfg), provisioning.DefaultOptions()},
 		{"notify", notifyOptions(&cfg), notify.DefaultOptions()},
+		{"approval", approvalOptions(&cfg), approval.DefaultOptions()},
 	} {
 		if diff := cmp.Diff(c.want, c.got, notSettings); diff != "" {
 			t.Errorf("%s: a default configuration's settings differ from the domain's defaults (-domain +configured):\n%s", c.domain, diff)

@@ -84,6 +84,16 @@ const Announcement Type = "announcement"
 // AdminAlert goes to the operators' Discord webhook only (no user).
 const AdminAlert Type = "admin.alert"
 
+// High-risk staff actions (core/approval): an action matching an alert
+// policy ran (to owners); a request awaits approval (to the staff who may
+// decide it); the requester's request was rejected or expired.
+const (
+	HighRiskAlert     Type = "high_risk.alert"
+	ApprovalRequested Type = "approval.requested"
+	ApprovalRejected  Type = "approval.rejected"
+	ApprovalExpired   Type = "approval.expired"
+)
+
 // Channel is a way of delivering a notification.
 type Channel string
 
