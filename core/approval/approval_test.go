@@ -191,9 +191,15 @@ func TestSelfApprovalRefused(t *testing.T) {
 		for _, c := range []struct {
 			by     *accounts.Principal
 			decide func(approval.Approver, string, string) (*approval.Approval, error)
-		}{{owner, func(b approval.Approver, id, r string) (*approval.Approval, error) { return tb.svc.Approve(ctx, b, id, r) }},
-			{owner, func(b approval.Approver, id, r string) (*approval.Approval, error) { return tb.svc.Reject(ctx, b, id, r) }},
-			{support, func(b approval.Approver, id, r string) (*approval.Approval, error) { return tb.svc.Approve(ctx, b, id, r) }}} {
+		}{{owner, func(b approval.Approver, id, r string) (*approval.Approval, error) {
+			return tb.svc.Approve(ctx, b, id, r)
+		}},
+			{owner, func(b approval.Approver, id, r string) (*approval.Approval, error) {
+				return tb.svc.Reject(ctx, b, id, r)
+			}},
+			{support, func(b approval.Approver, id, r string) (*approval.Approval, error) {
+				return tb.svc.Approve(ctx, b, id, r)
+			}}} {
 			_, err := c.decide(approval.Approver{UserID: c.by.UserID, StaffRole: c.by.StaffRole}, a.ID, "mine")
 			var e *apperr.Error
 			if !errors.As(err, &e) {
