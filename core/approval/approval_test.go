@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -244,6 +245,76 @@ func TestHeldBodySealedAtRest(t *testing.T) {
 		}
 		if diff := cmp.Diff(`{"amount":90000,"description":"x"}`, string(got.RequestBody)); diff != "" {
 			t.Errorf("opened body (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// queryCounter counts the queries of a bun handle.
+type queryCounter struct{ queries []string }
+
+func (c *queryCounter) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
+	return ctx
+}
+func (c *queryCounter) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	c.queries = append(c.queries, e.Query)
+}
+
+// TestEvaluateReadsOneRowWhenCached: with 20 enabled policies on other
+// actions and on the action itself, deciding an action that matches none
+// reads the database once (the policies' version, by primary key) once
+// the policies are compiled; a policy change is seen on the next call.
+func TestEvaluateReadsOneRowWhenCached(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		counter := &queryCounter{}
+		counted := *db
+		counted.Read = db.Read.WithQueryHook(counter)
+		svc := approval.New(approval.Deps{DB: &counted, Notifier: &notes{}, Staff: staffDir{db: db}}, approval.DefaultOptions())
+		outcome := approval.OutcomeRequireApproval
+		for i := range 20 {
+			name, rule := fmt.Sprintf("p%02d", i), fmt.Sprintf("amount > %d", 1_000_000+i)
+			actions := []string{"credit.adjust"}
+			if i%2 == 1 {
+				actions = []string{fmt.Sprintf("other.action_%d", i)}
+			}
+			if _, err := svc.CreatePolicy(ctx, approval.PolicyInput{Name: &name, Rule: &rule, Outcome: &outcome, Actions: &actions}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		act := approval.Action{Action: "credit.adjust", Amount: 100}
+		if d, err := svc.Evaluate(ctx, act); err != nil || d.Approval != nil || len(d.Alerts) != 0 {
+			t.Fatalf("first evaluation: %+v, %v", d, err)
+		}
+		counter.queries = nil
+		for range 5 {
+			d, err := svc.Evaluate(ctx, act)
+			if err != nil || d.Approval != nil || len(d.Alerts) != 0 {
+				t.Fatalf("evaluation: %+v, %v", d, err)
+			}
+		}
+		if len(counter.queries) != 5 {
+			t.Fatalf("%d queries for 5 cached evaluations, want 5: %q", len(counter.queries), counter.queries)
+		}
+		for _, q := range counter.queries {
+			if !strings.Contains(q, "high_risk_policy_version") || !strings.Contains(q, "id = 1") {
+				t.Errorf("query %q is not the version read by primary key", q)
+			}
+		}
+		// A change is seen at once: the 1,000,000 policy now matches.
+		rule := "amount > 50"
+		ps, _ := svc.Policies(ctx)
+		var p00 string
+		for _, p := range ps {
+			if p.Name == "p00" {
+				p00 = p.ID
+			}
+		}
+		if _, err := svc.UpdatePolicy(ctx, p00, approval.PolicyInput{Rule: &rule}); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := svc.Evaluate(ctx, act); err != nil || d.Approval == nil || d.Approval.ID != p00 {
+			t.Fatalf("after the change: %+v, %v", d, err)
 		}
 	})
 }

@@ -51,6 +51,8 @@ var baselines = []baseline{
 	{"github.com/ezscale/platform/core/scheduler", "BenchmarkRunChunk/postgres/intent", "BenchmarkRunChunk/postgres/direct", "a chunk of 50 task runs with the record of backend actions vs without (PostgreSQL)"},
 	{"github.com/ezscale/platform/core/projects", "BenchmarkGraph/sqlite/api", "BenchmarkGraph/sqlite/select", "dependency graph of 1,000 services and 3,000 edges vs plain SELECTs of the same rows (SQLite)"},
 	{"github.com/ezscale/platform/core/projects", "BenchmarkGraph/postgres/api", "BenchmarkGraph/postgres/select", "dependency graph of 1,000 services and 3,000 edges vs plain SELECTs of the same rows (PostgreSQL)"},
+	{"github.com/ezscale/platform/core/httpapi", "BenchmarkStaffActionGate/sqlite/20-policies", "BenchmarkStaffActionGate/sqlite/no-policies", "a gated staff action matching none of 20 high-risk policies vs no policies (SQLite)"},
+	{"github.com/ezscale/platform/core/httpapi", "BenchmarkStaffActionGate/postgres/20-policies", "BenchmarkStaffActionGate/postgres/no-policies", "a gated staff action matching none of 20 high-risk policies vs no policies (PostgreSQL)"},
 	{"github.com/ezscale/platform/terraform/internal/provider", "BenchmarkFiftyVPS/terraform-apply", "BenchmarkFiftyVPS/plain-http", "terraform apply of 50 VPS (ordered, waited for until active) vs the same 50 orders by a plain HTTP client (SQLite sandbox)"},
 }
 
