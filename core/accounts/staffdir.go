@@ -20,7 +20,7 @@ func (s *Service) StaffIDs(ctx context.Context, roles ...string) ([]string, erro
 		return nil, nil
 	}
 	err := s.db.Read.NewSelect().Model((*User)(nil)).Column("id").
-		Where("staff_role IN (?)", bun.In(roles)).Where("disabled_at IS NULL").Order("id ASC").Scan(ctx, &ids)
+		Where("staff_role IN (?)", bun.List(roles)).Where("disabled_at IS NULL").Order("id ASC").Scan(ctx, &ids)
 	if err != nil {
 		return nil, fmt.Errorf("accounts: listing staff: %w", err)
 	}
