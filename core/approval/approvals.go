@@ -107,7 +107,10 @@ func (s *Service) Hold(ctx context.Context, req Request) (*Approval, bool, error
 	p := req.Principal
 	if req.IdempotencyKey != "" {
 		if a, err := s.byKey(ctx, p.UserID, req.IdempotencyKey); err != nil || a != nil {
-			return a, false, err
+			if err != nil {
+				return nil, false, err
+			}
+			return a, false, s.sameRequest(a, req)
 		}
 	}
 	facts, err := json.Marshal(req.Action)
@@ -148,12 +151,25 @@ func (s *Service) Hold(ctx context.Context, req Request) (*Approval, bool, error
 		if database.IsUniqueViolation(err) && req.IdempotencyKey != "" {
 			a, kerr := s.byKey(ctx, p.UserID, req.IdempotencyKey)
 			if kerr == nil && a != nil {
-				return a, false, nil
+				return a, false, s.sameRequest(a, req)
 			}
 		}
 		return nil, false, err
 	}
 	return a, true, nil
+}
+
+// sameRequest refuses a key reused for another request, as the
+// Idempotency-Key contract says (422 idempotency_key_reused).
+func (s *Service) sameRequest(a *Approval, req Request) error {
+	body, err := s.Body(a)
+	if err != nil {
+		return err
+	}
+	if a.Method != req.Method || a.Path != req.Path || string(body) != string(req.Body) {
+		return apperr.New(apperr.Unprocessable, "this Idempotency-Key was used with a different request").WithReason("idempotency_key_reused")
+	}
+	return nil
 }
 
 func (s *Service) byKey(ctx context.Context, userID, key string) (*Approval, error) {
@@ -428,6 +444,10 @@ func (s *Service) Finish(ctx context.Context, id string, status int, body []byte
 		if status >= 400 {
 			to = StateFailed
 		}
+		// The outcome is the approver's event, not the executed request's.
+		meta := audit.MetaFrom(ctx)
+		meta.ActorType, meta.ActorID, meta.Approval = audit.ActorStaff, a.DecidedBy, nil
+		ctx = audit.WithMeta(ctx, meta)
 		a.ResultStatus, a.ResultBody = status, string(body)
 		if len(a.ResultBody) > 64<<10 {
 			a.ResultBody = ""

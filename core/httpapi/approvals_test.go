@@ -86,6 +86,8 @@ func TestHeldAdjustmentApprovedByAnotherAdminRuns(t *testing.T) {
 		if again.ID != held.ID {
 			t.Errorf("retry made approval %s, want the first %s", again.ID, held.ID)
 		}
+		b.client.do("POST", b.adjust, b.admin.Token, map[string]any{"amount": 75001, "description": "bank transfer"}, "Idempotency-Key", "big-1").
+			wantProblem(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
 		if n := b.count(t, "approvals", "requested_by = ?", b.admin.ID); n != 1 {
 			t.Errorf("%d approvals, want 1", n)
 		}
