@@ -42,9 +42,9 @@ func signInAs(t *testing.T, ctx context.Context, base, email, password string) {
 	}
 }
 
-// TestConsoleDualApproval: staff admin A adjusts a customer's credit by
-// 750.00 in the staff console; the shipped "Large credit adjustment"
-// policy holds it, and the page says it was sent for approval with a link
+// TestConsoleDualApproval: with the shipped "Large credit adjustment"
+// policy set to require approval, staff admin A adjusts a customer's
+// credit by 750.00 in the staff console; the policy holds it, and the page says it was sent for approval with a link
 // to the approval (the balance is unchanged). Staff admin B opens the
 // Approvals page, finds it pending first, opens it (the held request shown
 // with its body), approves it, and sees it executed with its history; the
@@ -87,6 +87,16 @@ func TestConsoleDualApproval(t *testing.T) {
 		t.Fatalf("signup: %d", code)
 	}
 	account := signup.Account.ID
+	// The shipped large-credit policy alerts; the owner makes it hold.
+	var owner struct {
+		Token string `json:"token"`
+	}
+	if code := c.call(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": "olu@example.net", "password": password}, &owner); code != http.StatusOK {
+		t.Fatalf("owner login: %d", code)
+	}
+	if code := c.call(t, "PATCH", "/api/v1/admin/high-risk-policies/hrp_large_credit", owner.Token, map[string]any{"outcome": "require_approval"}, nil); code != http.StatusOK {
+		t.Fatalf("making the large-credit policy hold: %d", code)
+	}
 
 	// A asks.
 	signInAs(t, ctx, base, "ana@example.net", password)
