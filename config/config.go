@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/blob"
 	"github.com/ezscale/platform/core/community"
@@ -37,6 +38,7 @@ type Config struct {
 	Notifications Notifications `koanf:"notifications"`
 	Provisioning  Provisioning  `koanf:"provisioning"`
 	Monitoring    Monitoring    `koanf:"monitoring"`
+	Approvals     Approvals     `koanf:"approvals"`
 	Sandbox       Sandbox       `koanf:"sandbox"`
 	Blob          Blob          `koanf:"blob"`
 	Compliance    Compliance    `koanf:"compliance"`
@@ -259,6 +261,15 @@ type Notifications struct {
 	ReadRetention time.Duration `koanf:"read_retention"`
 }
 
+// Approvals configures the high-risk gate's dual approval
+// (docs/approvals.md).
+type Approvals struct {
+	// TTL is how long a held request waits for a second staff member.
+	TTL time.Duration `koanf:"ttl"`
+	// ExpireInterval spaces the sweeps that expire undecided approvals.
+	ExpireInterval time.Duration `koanf:"expire_interval"`
+}
+
 // Provisioning configures power actions, the free tier and usage
 // collection (docs/provisioning.md).
 type Provisioning struct {
@@ -391,6 +402,7 @@ func Default() Config {
 	cd := compliance.DefaultOptions()
 	td := transfers.DefaultOptions()
 	md := monitoring.DefaultOptions()
+	apd := approval.DefaultOptions()
 	adminAlerts := make([]string, len(nd.AdminAlerts))
 	for i, t := range nd.AdminAlerts {
 		adminAlerts[i] = string(t)
@@ -476,6 +488,7 @@ func Default() Config {
 			DownAfter:      md.DownAfter,
 			AttachInterval: md.AttachInterval,
 		},
+		Approvals: Approvals{TTL: apd.TTL, ExpireInterval: apd.ExpireEvery},
 		Notifications: Notifications{
 			EmailPlugin:        "email",
 			ProductName:        nd.ProductName,

@@ -251,6 +251,12 @@ func (c *Config) validate(errs *Error) {
 		}
 	}
 
+	if c.Approvals.TTL < time.Minute {
+		bad("approvals.ttl", "must be at least 1m")
+	}
+	if c.Approvals.ExpireInterval < time.Second {
+		bad("approvals.expire_interval", "must be at least 1s")
+	}
 	pv := c.Provisioning
 	if pv.FreeTierInactivity < time.Hour {
 		bad("provisioning.free_tier_inactivity", "must be at least 1h")

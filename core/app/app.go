@@ -24,6 +24,7 @@ import (
 
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/budget"
 	"github.com/ezscale/platform/core/billing/pluginoption"
@@ -77,6 +78,9 @@ type App struct {
 	// Monitoring watches game servers through the public listings
 	// (monitor plugins).
 	Monitoring *monitoring.Service
+	// Approvals is the high-risk gate: policies over staff actions and
+	// dual approval.
+	Approvals *approval.Service
 	// Projects groups services into projects and keeps their
 	// dependencies; billing asks it before ending a service others depend
 	// on.
@@ -238,6 +242,15 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		return nil, err
 	}
 
+	// The high-risk gate: policies over staff actions, dual approval.
+	approvalDeps := approval.Deps{DB: db, Notifier: a.Notify, Staff: a.Accounts, Jobs: reg}
+	if keyring != nil {
+		approvalDeps.Sealer = keyring
+	}
+	approvalOpts := approvalOptions(cfg)
+	approvalOpts.Now = now
+	a.Approvals = approval.New(approvalDeps, approvalOpts)
+
 	jobErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ezscale_job_errors_total", Help: "Failed job attempts by kind.",
 	}, []string{"kind"})
@@ -267,6 +280,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		DB: db, Accounts: a.Accounts, Limiter: a.Limiter, Logger: logger.Named("http"), Registry: a.Metrics,
 		Ready:           func(ctx context.Context) error { return db.PingContext(ctx) },
 		ServiceActivity: a.Provisioning.RecordActivity,
+		Approvals:       a.Approvals,
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow, InvalidTokenLimit: cfg.Auth.InvalidTokenLimit,
@@ -276,7 +290,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		&httpapi.ComplianceAPI{Compliance: a.Compliance},
 		&httpapi.TransfersAPI{Transfers: a.Transfers}, &httpapi.EnterpriseAPI{Enterprise: a.Enterprise},
 		&httpapi.MonitoringAPI{Monitoring: a.Monitoring},
-		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL})
+		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL},
+		&httpapi.ApprovalsAPI{Approvals: a.Approvals})
 	if a.Console, err = console.New(web.Dist()); err != nil {
 		a.close(ctx)
 		return nil, fmt.Errorf("loading the web console: %w", err)

@@ -3,6 +3,7 @@ package app
 import (
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/community"
 	"github.com/ezscale/platform/core/jobs"
@@ -89,6 +90,12 @@ func monitoringOptions(cfg *config.Config) monitoring.Options {
 func communityOptions(cfg *config.Config) community.Options {
 	nc := cfg.Notifications
 	return community.Options{Plugin: nc.CommunityPlugin, InviteMaxAge: nc.InviteMaxAge, RoleSyncInterval: nc.RoleSyncInterval}
+}
+
+func approvalOptions(cfg *config.Config) approval.Options {
+	o := approval.DefaultOptions()
+	o.TTL, o.ExpireEvery = cfg.Approvals.TTL, cfg.Approvals.ExpireInterval
+	return o
 }
 
 func notifyOptions(cfg *config.Config) notify.Options {

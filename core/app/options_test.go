@@ -8,6 +8,7 @@ import (
 
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/blob"
 	"github.com/ezscale/platform/core/community"
@@ -53,6 +54,7 @@ func TestDefaultConfigGivesEachDomainItsDefaults(t *testing.T) {
 		{"blob", blobOptions(&cfg), blob.DefaultOptions()},
 		{"compliance", complianceOptions(&cfg), compliance.DefaultOptions()},
 		{"transfers", transfersOptions(&cfg), transfers.DefaultOptions()},
+		{"approval", approvalOptions(&cfg), approval.DefaultOptions()},
 	} {
 		if diff := cmp.Diff(c.want, c.got, notSettings); diff != "" {
 			t.Errorf("%s: a default configuration's settings differ from the domain's defaults (-domain +configured):\n%s", c.domain, diff)

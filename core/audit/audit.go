@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -40,6 +41,17 @@ type Meta struct {
 	RequestID string
 	IP        string
 	UserAgent string
+	// Approval is set while a held request runs after a second staff
+	// member approved it (core/approval): every event the request writes
+	// then names the approval, its approval event and the approver.
+	Approval *ApprovalRef
+}
+
+// ApprovalRef points an executed action's events at its approval.
+type ApprovalRef struct {
+	ID         string
+	EventID    string
+	ApprovedBy string
 }
 
 type metaKey struct{}
@@ -134,6 +146,10 @@ func Append(ctx context.Context, tx bun.Tx, ev Event) (*Record, error) {
 	changes := ev.Changes
 	if changes == nil {
 		changes = map[string]any{}
+	}
+	if a := meta.Approval; a != nil {
+		changes = maps.Clone(changes)
+		changes["approval_id"], changes["approval_event_id"], changes["approved_by"] = a.ID, a.EventID, a.ApprovedBy
 	}
 	// encoding/json sorts map keys, which makes this the canonical form.
 	b, err := json.Marshal(changes)

@@ -81,11 +81,11 @@ func complianceActor(r *http.Request) compliance.Actor {
 func (m *ComplianceAPI) policies(w http.ResponseWriter, r *http.Request) error {
 	return writePage(w, r, func(after string, limit int) ([]compliance.Policy, error) {
 		return m.Compliance.Policies(r.Context(), after, limit)
-	}, policyView, func(v compliance.Policy) string { return v.ID })
+	}, securityPolicyView, func(v compliance.Policy) string { return v.ID })
 }
 
-// policyView always has a versions array.
-func policyView(p *compliance.Policy) compliance.Policy {
+// securityPolicyView always has a versions array.
+func securityPolicyView(p *compliance.Policy) compliance.Policy {
 	v := *p
 	if v.Versions == nil {
 		v.Versions = []compliance.PolicyVersion{}
@@ -102,7 +102,7 @@ func (m *ComplianceAPI) createPolicy(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, policyView(p))
+	return writeJSON(w, http.StatusCreated, securityPolicyView(p))
 }
 
 func (m *ComplianceAPI) policy(w http.ResponseWriter, r *http.Request) error {
@@ -110,7 +110,7 @@ func (m *ComplianceAPI) policy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, policyView(p))
+	return writeJSON(w, http.StatusOK, securityPolicyView(p))
 }
 
 func (m *ComplianceAPI) updatePolicy(w http.ResponseWriter, r *http.Request) error {
@@ -122,7 +122,7 @@ func (m *ComplianceAPI) updatePolicy(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, policyView(p))
+	return writeJSON(w, http.StatusOK, securityPolicyView(p))
 }
 
 func (m *ComplianceAPI) addVersion(w http.ResponseWriter, r *http.Request) error {

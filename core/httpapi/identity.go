@@ -33,8 +33,8 @@ func (s *Server) registerIdentity() {
 	s.Handle(Route{Method: "GET", Path: "/api/v1/accounts/{account_id}", Auth: User, Members: anyMember, StaffRole: accounts.StaffSupport, Scope: "account:read", Handler: s.getAccount})
 
 	s.Handle(Route{Method: "GET", Path: "/api/v1/admin/users", Auth: Staff, StaffRole: accounts.StaffSupport, Scope: "admin:read", Handler: s.adminListUsers})
-	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/users/{id}/disable", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", Handler: s.disableUser})
-	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/users/{id}/enable", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", Handler: s.enableUser})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/users/{id}/disable", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", HighRisk: &HighRisk{Action: "users.disable", TargetType: "user", TargetVar: "id"}, Handler: s.disableUser})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/users/{id}/enable", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", HighRisk: &HighRisk{Action: "users.enable", TargetType: "user", TargetVar: "id"}, Handler: s.enableUser})
 	s.Handle(Route{Method: "GET", Path: "/api/v1/admin/accounts", Auth: Staff, StaffRole: accounts.StaffSupport, Scope: "admin:read", Handler: s.adminListAccounts})
 }
 

@@ -81,6 +81,9 @@ func loadOpenAPI(fsys fs.FS) (*openapi3.T, []byte, error) {
 	if len(tags) > 0 {
 		merged["tags"] = tags
 	}
+	if err := addHeldResponses(merged); err != nil {
+		return nil, nil, err
+	}
 	raw, err := json.Marshal(merged)
 	if err != nil {
 		return nil, nil, fmt.Errorf("openapi: encoding: %w", err)
@@ -127,4 +130,63 @@ func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	_, _ = w.Write(raw)
+}
+
+// heldOperationsKey lists, in the approvals fragment, the operations that
+// pass the high-risk gate (Route.HighRisk). Each gets the 202 answer of a
+// held request (components/responses/HeldForApproval) here, so the
+// fragments of their domains need not repeat it; an operation that already
+// answers 202 (a refund) answers either its own body or the approval.
+const heldOperationsKey = "x-high-risk-operations"
+
+func addHeldResponses(doc map[string]any) error {
+	raw, ok := doc[heldOperationsKey]
+	if !ok {
+		return nil
+	}
+	delete(doc, heldOperationsKey)
+	list, ok := raw.([]any)
+	if !ok {
+		return fmt.Errorf("openapi: %s is not a list", heldOperationsKey)
+	}
+	want := map[string]bool{}
+	for _, v := range list {
+		id, _ := v.(string)
+		want[id] = true
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	for _, item := range paths {
+		ops, _ := item.(map[string]any)
+		for _, o := range ops {
+			op, _ := o.(map[string]any)
+			id, _ := op["operationId"].(string)
+			if !want[id] {
+				continue
+			}
+			delete(want, id)
+			responses, _ := op["responses"].(map[string]any)
+			if responses == nil {
+				return fmt.Errorf("openapi: %s has no responses", id)
+			}
+			held := map[string]any{"$ref": "#/components/responses/HeldForApproval"}
+			cur, exists := responses["202"].(map[string]any)
+			if !exists {
+				responses["202"] = held
+				continue
+			}
+			content, _ := cur["content"].(map[string]any)
+			js, _ := content["application/json"].(map[string]any)
+			if js == nil {
+				return fmt.Errorf("openapi: %s answers 202 without a JSON body", id)
+			}
+			js["schema"] = map[string]any{"anyOf": []any{js["schema"], map[string]any{"$ref": "#/components/schemas/Approval"}}}
+			cur["description"] = fmt.Sprint(cur["description"]) + " Or, when a high-risk policy holds the request, the approval (see HeldForApproval)."
+		}
+	}
+	if len(want) > 0 {
+		for id := range want {
+			return fmt.Errorf("openapi: %s names %q, which no operation has", heldOperationsKey, id)
+		}
+	}
+	return nil
 }

@@ -30,7 +30,7 @@ func (m *PluginsAPI) Routes(s *Server) {
 	s.Handle(Route{Method: "GET", Path: "/api/v1/admin/plugins", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:read",
 		Handler: m.list})
 	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/plugins/{name}/restart", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write",
-		Handler: func(w http.ResponseWriter, r *http.Request) error { return m.restart(s, w, r) }})
+		HighRisk: &HighRisk{Action: "plugins.restart", TargetType: "plugin", TargetVar: "name"}, Handler: func(w http.ResponseWriter, r *http.Request) error { return m.restart(s, w, r) }})
 }
 
 // PluginView is the API shape of a plugin's status.

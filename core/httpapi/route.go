@@ -65,24 +65,35 @@ type Route struct {
 	// BodyLimit, when set, replaces the server's body limit for this
 	// route (file uploads); the handler streams the body.
 	BodyLimit int64
-	Handler   HandlerFunc
+	// HighRisk, when set, passes the route through the high-risk gate
+	// (core/approval) after authorization and before Idempotency-Key: the
+	// policies may alert the owners or hold the request for a second staff
+	// member's approval (202 with the approval). See approvals.go.
+	HighRisk *HighRisk
+	Handler  HandlerFunc
 }
 
 // Handle registers a route with its middleware.
 func (s *Server) Handle(rt Route) {
 	s.routes = append(s.routes, rt)
+	if rt.HighRisk != nil {
+		s.holdable(rt)
+	}
 	s.router.Handle(rt.Path, s.adapt(rt.Path, s.chain(rt))).Methods(rt.Method)
 }
 
 // chain wraps the route's handler in its middleware, outermost first: the
 // rate limit; authentication (token, staff role, scope, session); the
-// path's account and the caller's role in it; service activity; and
-// Idempotency-Key. Everything that decides who may call the route runs
+// path's account and the caller's role in it; service activity; the
+// high-risk gate; and Idempotency-Key. Everything that decides who may call the route runs
 // before a stored response can be replayed or a new one stored.
 func (s *Server) chain(rt Route) HandlerFunc {
 	h := rt.Handler
 	if rt.Idempotent {
 		h = s.idempotent(rt, h)
+	}
+	if rt.HighRisk != nil {
+		h = s.gate(rt, h)
 	}
 	if rt.Auth == User && accountRoute(rt) && strings.Contains(rt.Path, "{service_id}") {
 		h = s.serviceActivity(h)

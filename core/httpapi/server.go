@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/ratelimit"
 )
@@ -57,6 +58,9 @@ type Deps struct {
 	// {service_id}), after the handler: the free tier's activity clock.
 	// It must be cheap; its errors are logged, never returned.
 	ServiceActivity func(ctx context.Context, accountID, serviceID string) error
+	// Approvals is the high-risk gate of routes with HighRisk set; nil:
+	// those routes run ungated (tests of other layers).
+	Approvals *approval.Service
 }
 
 // Server is the HTTP API.
@@ -68,6 +72,9 @@ type Server struct {
 	metrics *httpMetrics
 	// extra mounts registered by other packages (plugins, billing, …).
 	modules []Module
+	// held maps "METHOD template" of gated routes to what executes an
+	// approved request (approvals.go).
+	held map[string]heldRoute
 }
 
 // Module lets a domain package add its routes without this package

@@ -106,6 +106,16 @@ const AdminAlert Type = "admin.alert"
 // review or a vendor's assessment falls due soon (core/compliance).
 const ComplianceReviewDue Type = "compliance.review_due"
 
+// High-risk staff actions (core/approval): an action matching an alert
+// policy ran (to owners); a request awaits approval (to the staff who may
+// decide it); the requester's request was rejected or expired.
+const (
+	HighRiskAlert     Type = "high_risk.alert"
+	ApprovalRequested Type = "approval.requested"
+	ApprovalRejected  Type = "approval.rejected"
+	ApprovalExpired   Type = "approval.expired"
+)
+
 // Channel is a way of delivering a notification.
 type Channel string
 

@@ -109,6 +109,18 @@ var recoverySample = map[string]any{
 
 var securitySample = map[string]any{"ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "email": "ada@example.com"}
 
+var highRiskSample = map[string]any{
+	"action": "credit.adjust", "actor_id": "01890000-0000-7000-8000-00000000000b", "actor_role": "admin",
+	"target_type": "account", "target_id": "01890000-0000-7000-8000-00000000000c", "policies": "Large credit adjustment",
+	"amount": int64(75000), "currency": "USD", "services_affected": int64(0), "customers_affected": int64(1),
+}
+
+var approvalSample = map[string]any{
+	"approval_id": "01890000-0000-7000-8000-00000000000d", "action": "credit.adjust",
+	"summary": "credit.adjust on account 01890000-0000-7000-8000-00000000000c (amount 75000 USD)",
+	"policy":  "Large credit adjustment", "reason": "not agreed with the customer", "expires_at": "2026-03-02T09:00:00Z",
+}
+
 // registry is every type, in display order.
 var registry = []*TypeInfo{
 	{Type: InvoiceIssued, Category: CategoryBilling, Description: "A new invoice was issued",
@@ -233,6 +245,15 @@ var registry = []*TypeInfo{
 	{Type: AccountPasswordReset, Category: CategorySystem, Description: "Password reset link",
 		Channels: []Channel{ChannelEmail}, Defaults: []Channel{ChannelEmail}, Locked: []Channel{ChannelEmail}, Hidden: true,
 		Sample: map[string]any{"link": "https://billing.example.com/reset-password?token=ezo_x", "token": "ezo_x", "expires_in": "1h0m0s"}},
+	// High-risk staff actions (core/approval).
+	{Type: HighRiskAlert, Category: CategorySystem, Description: "A high-risk staff action ran (alert policies)",
+		Channels: allChannels, Defaults: inAppAndMail, Sample: highRiskSample},
+	{Type: ApprovalRequested, Category: CategorySystem, Description: "A staff request awaits your approval",
+		Channels: allChannels, Defaults: inAppAndMail, Sample: approvalSample},
+	{Type: ApprovalRejected, Category: CategorySystem, Description: "Your request was rejected by another staff member",
+		Channels: allChannels, Defaults: inAppAndMail, Sample: approvalSample},
+	{Type: ApprovalExpired, Category: CategorySystem, Description: "Your request expired without a decision",
+		Channels: allChannels, Defaults: inAppAndMail, Sample: approvalSample},
 	{Type: AdminAlert, Category: CategorySystem, Description: "Operator alert (Discord webhook)",
 		Hidden: true, Sample: map[string]any{"title": "Plugin virtfusion failed", "message": "3 crashes in 10 minutes"}},
 	// Staff owners only (the compliance domain names them): no customer

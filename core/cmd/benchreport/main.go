@@ -54,6 +54,8 @@ var baselines = []baseline{
 	{"github.com/ezscale/platform/core/compliance", "BenchmarkEvidenceExport/export", "BenchmarkEvidenceExport/file-copy", "SOC 2 evidence export of 1,000 files (100 MB) streamed to a zip file vs copying the same stored files into one file (SQLite, file store)"},
 	{"github.com/ezscale/platform/core/transfers", "BenchmarkCompletion/sqlite/transfer", "BenchmarkCompletion/sqlite/upgrade", "a service transfer's completion (move, credit, invoice, the domains' moves, notices, audit) vs an immediate upgrade of a like service (SQLite)"},
 	{"github.com/ezscale/platform/core/transfers", "BenchmarkCompletion/postgres/transfer", "BenchmarkCompletion/postgres/upgrade", "a service transfer's completion (move, credit, invoice, the domains' moves, notices, audit) vs an immediate upgrade of a like service (PostgreSQL)"},
+	{"github.com/ezscale/platform/core/httpapi", "BenchmarkStaffActionGate/sqlite/20-policies", "BenchmarkStaffActionGate/sqlite/no-policies", "a gated staff action matching none of 20 high-risk policies vs no policies (SQLite)"},
+	{"github.com/ezscale/platform/core/httpapi", "BenchmarkStaffActionGate/postgres/20-policies", "BenchmarkStaffActionGate/postgres/no-policies", "a gated staff action matching none of 20 high-risk policies vs no policies (PostgreSQL)"},
 	{"github.com/ezscale/platform/terraform/internal/provider", "BenchmarkFiftyVPS/terraform-apply", "BenchmarkFiftyVPS/plain-http", "terraform apply of 50 VPS (ordered, waited for until active) vs the same 50 orders by a plain HTTP client (SQLite sandbox)"},
 }
 

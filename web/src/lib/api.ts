@@ -9,7 +9,7 @@ export type Problem = {
   code: string
   detail?: string
   status: number
-  errors?: { field: string; message: string }[]
+  errors?: { field: string; message: string; line?: number; column?: number; snippet?: string }[]
 }
 
 // The session lives in an HttpOnly cookie the console cannot read; the

@@ -1,4 +1,5 @@
-import { asProblem, type Problem } from './api'
+import { asProblem, type Problem, type Schemas } from './api'
+import { heldApproval } from './held.svelte'
 
 type Result<T> = { data?: T; error?: unknown; response: Response }
 
@@ -10,6 +11,8 @@ export class Form {
   // code is the last refusal's problem code ('' after a success).
   code = $state('')
   fields = $state<Record<string, string>>({})
+  // problem is the last refusal in full (a rule's line, column and snippet).
+  problem = $state<Problem | null>(null)
 
   // key is the Idempotency-Key of the next submission: a retry after a
   // network failure (outcome unknown) reuses it, so the platform replays
@@ -17,11 +20,15 @@ export class Form {
   // corrected resubmission is a new request, not a replay of the refusal.
   key = crypto.randomUUID()
 
-  async submit<T>(call: () => Promise<Result<T>>): Promise<T | undefined> {
+  // A high-risk staff action may answer 202 with the approval that holds it
+  // instead of its own result: submit reports that (held.svelte.ts) and
+  // returns undefined, so callers only ever see the action's result.
+  async submit<T>(call: () => Promise<Result<T>>): Promise<Exclude<T, Schemas['Approval']> | undefined> {
     this.busy = true
     this.message = ''
     this.code = ''
     this.fields = {}
+    this.problem = null
     try {
       const res = await call()
       this.key = crypto.randomUUID()
@@ -29,7 +36,9 @@ export class Form {
         this.fail(asProblem(res.error, res.response.status))
         return undefined
       }
-      return (res.data ?? ({} as T)) as T
+      // Held for approval: nothing happened yet (the staff shell says so).
+      if (heldApproval(res.response.status, res.data)) return undefined
+      return (res.data ?? ({} as T)) as Exclude<T, Schemas['Approval']>
     } catch (e) {
       this.fail(asProblem(e))
       return undefined
@@ -42,6 +51,7 @@ export class Form {
     const fields: Record<string, string> = {}
     for (const fe of p.errors ?? []) fields[fe.field] = fe.message
     this.fields = fields
+    this.problem = p
     this.code = p.code
     this.message = p.detail || (p.errors?.length ? 'Please correct the fields marked below.' : p.code)
   }

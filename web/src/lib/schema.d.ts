@@ -1567,6 +1567,104 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Approvals, pending first, then newest (staff support) */
+        get: operations["adminListApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/approvals/{approval_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalID"];
+            };
+            cookie?: never;
+        };
+        /** One approval with its held request, history and result */
+        get: operations["adminGetApproval"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/approvals/{approval_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a pending approval and execute the held request as its requester
+         * @description A different staff member with at least the held operation's staff role. The held request runs
+         *     once (two approvers racing: one wins, the other gets 409); the answer is the approval with the
+         *     executed request's status and result (state executed or failed).
+         */
+        post: operations["adminApproveApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/approvals/{approval_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Withdraw one's own pending request */
+        post: operations["adminCancelApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/approvals/{approval_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a pending approval with a reason (the requester is told) */
+        post: operations["adminRejectApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/audit-events": {
         parameters: {
             query?: never;
@@ -2060,6 +2158,44 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/high-risk-policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The high-risk policies, by name */
+        get: operations["adminListHighRiskPolicies"];
+        put?: never;
+        /** Add a high-risk policy (staff owner; audited) */
+        post: operations["adminCreateHighRiskPolicy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/high-risk-policies/{policy_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: components["parameters"]["HighRiskPolicyID"];
+            };
+            cookie?: never;
+        };
+        /** One high-risk policy */
+        get: operations["adminGetHighRiskPolicy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a high-risk policy's fields (staff owner; audited) */
+        patch: operations["adminUpdateHighRiskPolicy"];
         trace?: never;
     };
     "/api/v1/admin/invoices": {
@@ -3321,6 +3457,63 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        Approval: {
+            account_id?: string;
+            /** @description The action's name, e.g. credit.adjust. */
+            action: string;
+            /** @description The held request's JSON body (on the approval's own page). */
+            body?: unknown;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at?: string;
+            decided_by?: string;
+            /** @description The audit event of the approval or rejection; the executed action's events name it. */
+            decision_event_id?: string;
+            decision_reason?: string;
+            /** Format: date-time */
+            expires_at: string;
+            facts?: components["schemas"]["HighRiskFacts"] | null;
+            /** Format: date-time */
+            finished_at?: string;
+            history: components["schemas"]["ApprovalTransition"][];
+            id: string;
+            method: string;
+            path: string;
+            policy_id: string;
+            policy_name: string;
+            /** @description The audit event of the request. */
+            request_event_id: string;
+            requested_by: string;
+            requester_role: string;
+            /** @description The least staff role that may decide it. */
+            required_role: string;
+            /** @description The executed request's JSON answer (on the approval's own page). */
+            result?: unknown;
+            /** @description The HTTP status the executed request answered. */
+            result_status?: number;
+            /** @description The operation's path template. */
+            route: string;
+            /** @enum {string} */
+            state: "pending" | "approved" | "executed" | "failed" | "rejected" | "expired" | "cancelled";
+            summary: string;
+            target_id: string;
+            target_type: string;
+        };
+        ApprovalDecision: {
+            /** @description Required to reject. */
+            reason?: string;
+        };
+        ApprovalTransition: {
+            actor_id?: string;
+            /** Format: date-time */
+            at: string;
+            /** @description Empty for the first (the request). */
+            from: string;
+            reason?: string;
+            seq: number;
+            to: string;
+        };
         AuditEvent: {
             account_id: string;
             action: string;
@@ -3939,6 +4132,46 @@ export interface components {
              * @description The inactivity warning of the current idle stretch, if any.
              */
             warned_at: string | null;
+        };
+        /** @description What the policies saw (the high_risk rule environment). */
+        HighRiskFacts: {
+            action?: string;
+            actor_id?: string;
+            actor_role?: string;
+            amount?: number;
+            changes?: {
+                [key: string]: string;
+            } | null;
+            currency?: string;
+            customers_affected?: number;
+            services_affected?: number;
+            target_id?: string;
+            target_type?: string;
+        };
+        HighRiskPolicy: {
+            actions: string[];
+            /** Format: date-time */
+            created_at: string;
+            description: string;
+            enabled: boolean;
+            id: string;
+            name: string;
+            /** @enum {string} */
+            outcome: "alert" | "require_approval";
+            /** @description An expr rule of the kind high_risk (docs/policy.md). */
+            rule: string;
+            /** Format: date-time */
+            updated_at: string;
+            updated_by: string;
+        };
+        HighRiskPolicyInput: {
+            actions?: string[];
+            description?: string;
+            enabled?: boolean;
+            name?: string;
+            /** @enum {string} */
+            outcome?: "alert" | "require_approval";
+            rule?: string;
         };
         /** @description What a client needs to know about this installation before anyone logs in. */
         Instance: {
@@ -5117,6 +5350,20 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description A high-risk policy holds the request: nothing was changed. It waits, as this approval, for a
+         *     different staff member with at least the operation's staff role (docs/approvals.md).
+         */
+        HeldForApproval: {
+            headers: {
+                /** @description The approval. */
+                Location?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Approval"];
+            };
+        };
         /** @description Done; no body. */
         NoContent: {
             headers: {
@@ -5244,11 +5491,13 @@ export interface components {
     parameters: {
         AccessReviewID: string;
         AccountID: string;
+        ApprovalID: string;
         /** @description The next_cursor of the previous page. */
         Cursor: string;
         DependencyID: string;
         EnterpriseRequestID: string;
         EvidenceID: string;
+        HighRiskPolicyID: string;
         /**
          * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
          *     caller: the user and the account in the path, or the client address when anonymous). The same
@@ -8482,6 +8731,7 @@ export interface operations {
                     "application/json": components["schemas"]["BillingProfile"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -8531,6 +8781,7 @@ export interface operations {
                     "application/json": components["schemas"]["CreditEntry"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["PaymentRequired"];
@@ -8574,13 +8825,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Refund credit to the card of a payment (202: the gateway is called by a job) */
+            /** @description Refund credit to the card of a payment (202: the gateway is called by a job) Or, when a high-risk policy holds the request, the approval (see HeldForApproval). */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Refund"];
+                    "application/json": components["schemas"]["Refund"] | components["schemas"]["Approval"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -8640,6 +8891,7 @@ export interface operations {
                     "application/json": components["schemas"]["Invoice"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -8708,6 +8960,7 @@ export interface operations {
                     "application/json": components["schemas"]["Addon"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -8742,6 +8995,7 @@ export interface operations {
                     "application/json": components["schemas"]["Addon"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -8762,6 +9016,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            202: components["responses"]["HeldForApproval"];
             204: components["responses"]["NoContent"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -8815,6 +9070,178 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListApprovals: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                state?: "pending" | "approved" | "executed" | "failed" | "rejected" | "expired" | "cancelled";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of approvals. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Approval"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGetApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The approval. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminApproveApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ApprovalDecision"];
+            };
+        };
+        responses: {
+            /** @description The approval, executed or failed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The requester themself (self_approval), or a staff role below the operation's (approver_role). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            /** @description Not pending (approval_not_pending), or past its expiry (approval_expired; it is expired now and never runs). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminCancelApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cancelled approval. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminRejectApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalDecision"];
+            };
+        };
+        responses: {
+            /** @description The rejected approval. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
@@ -8916,13 +9343,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Trigger a billing run (every step, or the ones named) */
+            /** @description Trigger a billing run (every step, or the ones named) Or, when a high-risk policy holds the request, the approval (see HeldForApproval). */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BillingRun"];
+                    "application/json": components["schemas"]["BillingRun"] | components["schemas"]["Approval"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -9697,6 +10124,7 @@ export interface operations {
                     "application/json": components["schemas"]["Coupon"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -9757,6 +10185,7 @@ export interface operations {
                     "application/json": components["schemas"]["Coupon"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -9913,6 +10342,142 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    adminListHighRiskPolicies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every policy. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["HighRiskPolicy"][];
+                        next_cursor: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminCreateHighRiskPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HighRiskPolicyInput"];
+            };
+        };
+        responses: {
+            /** @description The policy. */
+            201: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HighRiskPolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            /** @description The rule does not compile (invalid_rule); errors[0] has its line, column and snippet. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGetHighRiskPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: components["parameters"]["HighRiskPolicyID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HighRiskPolicy"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminUpdateHighRiskPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: components["parameters"]["HighRiskPolicyID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HighRiskPolicyInput"];
+            };
+        };
+        responses: {
+            /** @description The policy. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HighRiskPolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            /** @description The rule does not compile (invalid_rule); errors[0] has its line, column and snippet. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
     adminListInvoices: {
         parameters: {
             query?: {
@@ -9968,6 +10533,7 @@ export interface operations {
                     "application/json": components["schemas"]["Invoice"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -9996,6 +10562,7 @@ export interface operations {
                     "application/json": components["schemas"]["Invoice"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -10030,6 +10597,7 @@ export interface operations {
                     "application/json": components["schemas"]["Invoice"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -10230,6 +10798,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminPlan"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -10292,6 +10861,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminPlan"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -10312,6 +10882,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            202: components["responses"]["HeldForApproval"];
             204: components["responses"]["NoContent"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -10367,6 +10938,7 @@ export interface operations {
                     "application/json": components["schemas"]["Plugin"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -10455,6 +11027,7 @@ export interface operations {
                     "application/json": components["schemas"]["Service"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -10490,6 +11063,7 @@ export interface operations {
                     "application/json": components["schemas"]["Service"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -10527,6 +11101,7 @@ export interface operations {
                     "application/json": components["schemas"]["Service"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -10563,6 +11138,7 @@ export interface operations {
                     "application/json": components["schemas"]["Service"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -10626,6 +11202,7 @@ export interface operations {
                     "application/json": components["schemas"]["TaxRate"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -10645,6 +11222,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            202: components["responses"]["HeldForApproval"];
             204: components["responses"]["NoContent"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -10846,6 +11424,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            202: components["responses"]["HeldForApproval"];
             204: components["responses"]["NoContent"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -10866,6 +11445,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            202: components["responses"]["HeldForApproval"];
             204: components["responses"]["NoContent"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
