@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 func nextEvent(t *testing.T, sub *notify.Subscription) notify.StreamEvent {
@@ -117,8 +118,7 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	// One transaction: the poller reads all 70 in one go, so the buffer
-	// overflows before the test could drain it.
+	// More events than the subscriber's buffer holds.
 	err = db.Tx(context.Background(), func(ctx context.Context, tx bun.Tx) error {
 		for i := range 70 {
 			if err := b.svc.Notify(ctx, tx, notify.Event{Type: notify.ServiceProvisioned, UserIDs: []string{ada.ID}, Data: map[string]any{"service_name": itoa(i)}}); err != nil {
@@ -130,7 +130,10 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(30 * time.Second)
+	// Nothing is read until the buffer is full, so the poller's next send
+	// finds no room however the goroutines are scheduled.
+	testkit.WaitFor(t, "the subscriber's buffer to fill", func() bool { return len(sub.C) == cap(sub.C) })
+	deadline := time.After(testkit.WaitBound)
 	for n := 0; ; n++ {
 		select {
 		case _, ok := <-sub.C:
