@@ -75,6 +75,9 @@ func TestLinkAndRoleSync(t *testing.T) {
 		b := setup(t, db, setupOpts{opts: community.Options{Plugin: "discord"}, plugins: plugins{fc}, start: true})
 		b.holdings.Store(&community.Holdings{VPS: true, VIP: true})
 		ctx := context.Background()
+		// The periodic resync of every link runs once at start; once it
+		// has, only this test's link and unlink sync roles.
+		waitResyncAtStart(t, db)
 		ada, _ := b.signup(t, "ada")
 		bob, _ := b.signup(t, "bob")
 
@@ -135,13 +138,7 @@ func TestRoleSyncRequestedDuringASync(t *testing.T) {
 		ctx := context.Background()
 		// The periodic resync of every link runs once at start; once it
 		// has, nothing but this test's requests syncs roles.
-		testkit.WaitFor(t, "the resync at start", func() bool {
-			n, err := db.NewSelect().Table("river_job").Where("kind = 'notify_discord_roles_all'").Where("state = 'completed'").Count(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n > 0
-		})
+		waitResyncAtStart(t, db)
 		fc.mu.Lock()
 		fc.hold = make(chan struct{})
 		fc.mu.Unlock()
@@ -259,5 +256,18 @@ func TestDiscordAnswersPluginErrorsByKind(t *testing.T) {
 				t.Errorf("%v (-want +got):\n%s", tc.err, diff)
 			}
 		}
+	})
+}
+
+// waitResyncAtStart waits for the periodic resync of every link, which
+// runs once when the job engine starts.
+func waitResyncAtStart(t *testing.T, db *database.DB) {
+	t.Helper()
+	testkit.WaitFor(t, "the resync at start", func() bool {
+		n, err := db.NewSelect().Table("river_job").Where("kind = 'notify_discord_roles_all'").Where("state = 'completed'").Count(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
 	})
 }
