@@ -139,8 +139,17 @@ type axeViolation struct {
 // screenshot named name when screenshots are asked for.
 func checkPage(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axeSource+";true")); err != nil {
-		t.Fatalf("%s: loading axe-core: %v", name, err)
+	// axe-core is half a megabyte of script: it is evaluated once per
+	// document, not once per check, since the console moves between
+	// pages without loading a new document.
+	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof window.axe !== 'undefined'`))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if !loaded {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axeSource+";true")); err != nil {
+			t.Fatalf("%s: loading axe-core: %v", name, err)
+		}
 	}
 	violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, {resultTypes: ['violations']}).then(r =>
 		r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
