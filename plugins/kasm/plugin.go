@@ -5,10 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ezscale/platform/plugins/internal/errkind"
+	"github.com/ezscale/platform/plugins/internal/pluginconf"
 	"github.com/ezscale/platform/plugins/kasm/kasmapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -18,9 +18,7 @@ const version = "0.1.0"
 
 // Plugin is the Kasm provisioner.
 type Plugin struct {
-	mu     sync.RWMutex
-	client *kasmapi.Client
-	cfg    settings
+	*pluginconf.Holder[*configured]
 }
 
 type settings struct {
@@ -49,49 +47,37 @@ func (c config) Validate() sdk.Diagnostics {
 var configSpec = sdk.ConfigOf[config]()
 
 // New returns an unconfigured plugin.
-func New() *Plugin { return &Plugin{} }
-
-// Describe is static: the SDK calls it in describe mode too.
-func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{Name: "kasm", Version: version, Options: options, Schema: configSpec.Schema()}
+func New() *Plugin {
+	return &Plugin{Holder: pluginconf.New(sdk.Description{Name: "kasm", Version: version, Options: options, Schema: configSpec.Schema()}, configure,
+		pluginconf.NotConfigured(time.Second, "the plugin is not configured yet"))}
 }
 
-// ValidateConfig lets the core refuse a bad block, naming each field.
-func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
-	_, ds := configSpec.Decode(cfg)
-	return ds
+// configured is a config's plan defaults and the API client built from it.
+type configured struct {
+	client   *kasmapi.Client
+	settings settings
 }
 
-// Configure builds the API client without calling Kasm.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
+// configure builds the API client without calling Kasm.
+func configure(cfg sdk.Config) (*configured, sdk.Diagnostics) {
 	c, ds := configSpec.Decode(cfg)
 	if ds.HasErrors() {
-		return ds
+		return nil, ds
 	}
 	client, err := kasmapi.New(kasmapi.Config{BaseURL: c.APIURL, APIKey: c.APIKey, APIKeySecret: c.APIKeySecret, Timeout: c.Timeout})
 	if err != nil {
-		return sdk.FieldDiagnostic("api_url", "%v", err)
+		return nil, sdk.FieldDiagnostic("api_url", "%v", err)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.client = client
-	p.cfg = settings{imageID: c.ImageID, prefix: c.UsernamePrefix}
-	return nil
+	return &configured{client: client, settings: settings{imageID: c.ImageID, prefix: c.UsernamePrefix}}, ds
 }
 
-// Health answers from local state only.
-func (p *Plugin) Health(context.Context) error {
-	_, _, err := p.current()
-	return err
-}
-
+// current is the configured client and plan defaults.
 func (p *Plugin) current() (*kasmapi.Client, settings, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.client == nil {
-		return nil, settings{}, sdk.UnavailableError(time.Second, "the plugin is not configured yet")
+	c, err := p.Settings()
+	if err != nil {
+		return nil, settings{}, err
 	}
-	return p.client, p.cfg, nil
+	return c.client, c.settings, nil
 }
 
 // options are the service options this plugin reads (declared in

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -9,9 +8,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/ezscale/platform/plugins/internal/pluginconf"
 	pt "github.com/ezscale/platform/plugins/pterodactyl/pterodactylapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -21,9 +20,7 @@ const version = "0.1.0"
 
 // Plugin is the Pterodactyl provisioner.
 type Plugin struct {
-	mu     sync.RWMutex
-	client *pt.Client
-	cfg    settings
+	*pluginconf.Holder[*configured]
 }
 
 // settings are the config's plan defaults.
@@ -62,50 +59,38 @@ func (c config) Validate() sdk.Diagnostics {
 var configSpec = sdk.ConfigOf[config]()
 
 // New returns an unconfigured plugin.
-func New() *Plugin { return &Plugin{} }
-
-// Describe is static: the SDK calls it in describe mode too.
-func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{Name: "pterodactyl", Version: version, Options: options, Schema: configSpec.Schema()}
+func New() *Plugin {
+	return &Plugin{Holder: pluginconf.New(sdk.Description{Name: "pterodactyl", Version: version, Options: options, Schema: configSpec.Schema()}, configure,
+		pluginconf.NotConfigured(time.Second, "the plugin is not configured yet"))}
 }
 
-// ValidateConfig lets the core refuse a bad block, naming each field.
-func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
-	_, ds := configSpec.Decode(cfg)
-	return ds
+// configured is a config's plan defaults and the API client built from it.
+type configured struct {
+	client   *pt.Client
+	settings settings
 }
 
-// Configure builds the API client without calling the panel.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
+// configure builds the API client without calling the panel.
+func configure(cfg sdk.Config) (*configured, sdk.Diagnostics) {
 	c, ds := configSpec.Decode(cfg)
 	if ds.HasErrors() {
-		return ds
+		return nil, ds
 	}
 	client, err := pt.New(pt.Config{BaseURL: c.APIURL, ApplicationKey: c.ApplicationKey, ClientKey: c.ClientKey, Timeout: c.Timeout})
 	if err != nil {
-		return sdk.FieldDiagnostic("api_url", "%v", err)
+		return nil, sdk.FieldDiagnostic("api_url", "%v", err)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.client = client
-	p.cfg = settings{nestID: c.NestID, eggID: c.EggID, locationID: c.LocationID,
-		memory: c.MemoryMB, disk: c.DiskMB, cpu: c.CPUPercent, io: c.IO}
-	return nil
+	return &configured{client: client, settings: settings{nestID: c.NestID, eggID: c.EggID, locationID: c.LocationID,
+		memory: c.MemoryMB, disk: c.DiskMB, cpu: c.CPUPercent, io: c.IO}}, ds
 }
 
-// Health answers from local state only.
-func (p *Plugin) Health(context.Context) error {
-	_, _, err := p.current()
-	return err
-}
-
+// current is the configured client and plan defaults.
 func (p *Plugin) current() (*pt.Client, settings, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.client == nil {
-		return nil, settings{}, sdk.UnavailableError(time.Second, "the plugin is not configured yet")
+	c, err := p.Settings()
+	if err != nil {
+		return nil, settings{}, err
 	}
-	return p.client, p.cfg, nil
+	return c.client, c.settings, nil
 }
 
 // maxID bounds the panel ids an option may name.
