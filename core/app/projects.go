@@ -11,23 +11,6 @@ import (
 	"github.com/ezscale/platform/core/scheduler"
 )
 
-// billingServices lets the projects package read billing's services
-// (their ids, labels, statuses and plans) without touching billing's
-// tables.
-type billingServices struct{ b *billing.Billing }
-
-func (s billingServices) AccountServices(ctx context.Context, accountID string, ids []string) ([]projects.ServiceInfo, error) {
-	rows, err := s.b.ServiceSummaries(ctx, accountID, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]projects.ServiceInfo, len(rows))
-	for i, r := range rows {
-		out[i] = projects.ServiceInfo{ID: r.ID, AccountID: r.AccountID, Label: r.Label, Status: r.Status, PlanID: r.PlanID, PlanName: r.PlanName}
-	}
-	return out, nil
-}
-
 // guardAndStamp hooks projects into billing's transactions: the
 // termination guard before a service ends (docs/projects.md), and the
 // project of each invoice line's service when lines are written, so
@@ -97,5 +80,3 @@ func watchOutages(b *billing.Billing, sch *scheduler.Service, p *projects.Servic
 		return p.ServiceDown(ctx, tx, ch.AccountID, ch.ServiceID, projects.CauseHealthCheck, ch.Reason)
 	})
 }
-
-var _ projects.Services = billingServices{}

@@ -25,6 +25,7 @@ type ServiceFact struct {
 	ServiceType string
 	PlanID      string
 	PlanSlug    string
+	PlanName    string
 	// Cycle and Price are what the service renews at (minor units of the
 	// account's currency).
 	Cycle string
@@ -55,7 +56,7 @@ type factRow struct {
 func (r factRow) fact() ServiceFact {
 	return ServiceFact{
 		ID: r.ID, AccountID: r.AccountID, Status: r.Status, Label: r.Label, ServiceType: r.ServiceType,
-		PlanID: r.PlanID, PlanSlug: r.PlanSlug, Cycle: r.Cycle, Price: r.Price, Plugin: r.Plugin,
+		PlanID: r.PlanID, PlanSlug: r.PlanSlug, PlanName: r.PlanName, Cycle: r.Cycle, Price: r.Price, Plugin: r.Plugin,
 		Name: notify.ServiceName(r.Label, r.PlanName, notify.Hostname(r.Attributes, r.Options)),
 	}
 }

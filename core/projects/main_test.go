@@ -21,21 +21,6 @@ import (
 	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
 
-// billingServices reads services through billing, as app wires it.
-type billingServices struct{ b *billing.Billing }
-
-func (s billingServices) AccountServices(ctx context.Context, accountID string, ids []string) ([]projects.ServiceInfo, error) {
-	rows, err := s.b.ServiceSummaries(ctx, accountID, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]projects.ServiceInfo, len(rows))
-	for i, r := range rows {
-		out[i] = projects.ServiceInfo{ID: r.ID, AccountID: r.AccountID, Label: r.Label, Status: r.Status, PlanID: r.PlanID, PlanName: r.PlanName}
-	}
-	return out, nil
-}
-
 // notices records the events projects hands the notification center.
 type noticeLog struct {
 	mu     sync.Mutex
@@ -84,7 +69,7 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	reg := jobs.NewRegistry(time.Hour)
 	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
 	tb.notices = &noticeLog{}
-	tb.p = projects.New(db, billingServices{b: tb.b}, projects.Options{Jobs: reg, Notifier: tb.notices})
+	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Jobs: reg, Notifier: tb.notices})
 	// The termination guard and the project of invoice lines, as core/app
 	// wires them (guardAndStamp).
 	tb.b.OnEnding(func(ctx context.Context, tx bun.Tx, svc *billing.Service, confirmed bool) error {

@@ -44,21 +44,6 @@ func (d directory) AccountName(ctx context.Context, id string) (string, error) {
 	return name, err
 }
 
-// billingServices reads services through billing, as app wires projects.
-type billingServices struct{ b *billing.Billing }
-
-func (s billingServices) AccountServices(ctx context.Context, accountID string, ids []string) ([]projects.ServiceInfo, error) {
-	rows, err := s.b.ServiceSummaries(ctx, accountID, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]projects.ServiceInfo, len(rows))
-	for i, r := range rows {
-		out[i] = projects.ServiceInfo{ID: r.ID, AccountID: r.AccountID, Label: r.Label, Status: r.Status, PlanID: r.PlanID, PlanName: r.PlanName}
-	}
-	return out, nil
-}
-
 // notice is one notification: its type, the account told and the
 // transfer's state in it.
 type notice struct {
@@ -125,7 +110,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
 	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: tb.clock.Now})
-	tb.p = projects.New(db, billingServices{b: tb.b}, projects.Options{Now: tb.clock.Now})
+	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Now: tb.clock.Now})
 	tb.sch = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Services: tb.b}, scheduler.Options{Now: tb.clock.Now})
 	opts := transfers.DefaultOptions()
 	opts.Now = tb.clock.Now

@@ -1,0 +1,52 @@
+package projects_test
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/projects"
+)
+
+// TestBillingServicesReadsTheAccountsServices: projects reads an account's
+// services through billing's service facts: among the ids asked for only
+// the account's own (another account's and unknown ids are absent), every
+// one of them when no ids are given, none for an empty list, in id order,
+// with each service's label, status and plan.
+func TestBillingServicesReadsTheAccountsServices(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setup(t, db)
+		mine := tb.services(t, tb.a, 3)
+		theirs := tb.services(t, tb.other, 1)
+		plan, err := tb.b.Plan(tb.ctx, tb.plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := func(i int) projects.ServiceInfo {
+			return projects.ServiceInfo{ID: mine[i], AccountID: tb.a.AccountID, Label: []string{"vps-0", "vps-1", "vps-2"}[i],
+				Status: "active", PlanID: tb.plan, PlanName: plan.Name}
+		}
+		svc := projects.BillingServices(tb.b, db)
+
+		for _, tc := range []struct {
+			name string
+			ids  []string
+			want []projects.ServiceInfo
+		}{
+			{"all", nil, []projects.ServiceInfo{info(0), info(1), info(2)}},
+			{"among ids", []string{mine[2], theirs[0], "00000000-0000-0000-0000-000000000000", mine[0]}, []projects.ServiceInfo{info(0), info(2)}},
+			{"none", []string{}, []projects.ServiceInfo{}},
+		} {
+			got, err := svc.AccountServices(tb.ctx, tb.a.AccountID, tc.ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+			}
+		}
+	})
+}
