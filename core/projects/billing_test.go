@@ -1,12 +1,16 @@
 package projects_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/projects"
 )
 
@@ -47,6 +51,38 @@ func TestBillingServicesReadsTheAccountsServices(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("%s (-want +got):\n%s", tc.name, diff)
 			}
+		}
+	})
+}
+
+// TestServiceStatusChangedStartsAndEndsOutages: billing's status changes,
+// through the hook app registers, start an outage when a service's
+// provisioning fails (naming billing's last error) and end it when the
+// service is active again; the dependents are told each once.
+func TestServiceStatusChangedStartsAndEndsOutages(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setup(t, db)
+		svc := tb.services(t, tb.a, 2)
+		root, dependent := svc[0], svc[1]
+		tb.depend(t, dependent, root)
+
+		change := func(status, lastError string) {
+			t.Helper()
+			err := db.Tx(tb.ctx, func(ctx context.Context, tx bun.Tx) error {
+				return tb.p.ServiceStatusChanged(ctx, tx, &billing.Service{ID: root, AccountID: tb.a.AccountID, Status: status, LastError: lastError}, billing.StatusProvisioning)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		change(billing.StatusFailed, "no room on the node")
+		if diff := cmp.Diff(notices(notify.DependencyDown, root, "provisioning failed: no room on the node", dependent), tb.cascade(t, root)); diff != "" {
+			t.Errorf("down notices (-want +got):\n%s", diff)
+		}
+		change(billing.StatusActive, "")
+		if diff := cmp.Diff(notices(notify.DependencyRecovered, root, "", dependent), tb.cascade(t, root)); diff != "" {
+			t.Errorf("recovery notices (-want +got):\n%s", diff)
 		}
 	})
 }

@@ -70,37 +70,10 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
 	tb.notices = &noticeLog{}
 	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Jobs: reg, Notifier: tb.notices})
-	// The termination guard and the project of invoice lines, as core/app
-	// wires them (guardAndStamp).
-	tb.b.OnEnding(func(ctx context.Context, tx bun.Tx, svc *billing.Service, confirmed bool) error {
-		return tb.p.CheckEnd(ctx, tx, svc.AccountID, svc.ID, confirmed)
-	})
-	tb.b.OnInvoiceLines(func(ctx context.Context, db bun.IDB, lines []billing.InvoiceLine) error {
-		var ids []string
-		for _, l := range lines {
-			if l.ServiceID != nil {
-				ids = append(ids, *l.ServiceID)
-			}
-		}
-		of, err := tb.p.ProjectsOf(ctx, db, ids)
-		for i, l := range lines {
-			if p, ok := of[ptrOr(l.ServiceID)]; ok {
-				lines[i].ProjectID = &p
-			}
-		}
-		return err
-	})
-	// Billing's status changes reach the cascade alerts as app wires them
-	// (core/app's watchOutages).
-	tb.b.OnServiceStatus(func(ctx context.Context, tx bun.Tx, svc *billing.Service, _ string) error {
-		switch svc.Status {
-		case billing.StatusSuspended:
-			return tb.p.ServiceDown(ctx, tx, svc.AccountID, svc.ID, projects.CauseSuspended, "suspended")
-		case billing.StatusActive:
-			return tb.p.ServiceUp(ctx, tx, svc.AccountID, svc.ID, projects.CauseSuspended, projects.CauseFailed)
-		}
-		return nil
-	})
+	// The termination guard, the project of invoice lines and the outages
+	// billing's status changes start and end, as core/app wires them.
+	tb.p.AttachBilling(tb.b)
+	tb.b.OnServiceStatus(tb.p.ServiceStatusChanged)
 	// Billing's writes queue jobs: the engine is built (never started).
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)
