@@ -15,7 +15,8 @@ import (
 // BillingServices is billing's services as this package reads them: a
 // projection of billing's service facts (billing.ServiceFacts and
 // AccountServiceFacts, the one shape other domains read services in),
-// inside the ambient transaction when ctx carries one. core/app wires it,
+// inside the ambient transaction when ctx carries one, else from the read
+// pool. core/app wires it,
 // and the tests of every package that builds projects use it too.
 func BillingServices(b *billing.Billing, db *database.DB) Services {
 	return billingServices{b: b, db: db}
@@ -31,11 +32,11 @@ func (s billingServices) AccountServices(ctx context.Context, accountID string, 
 	switch {
 	case ids == nil:
 		var err error
-		if facts, err = s.b.AccountServiceFacts(ctx, s.db.Conn(ctx), accountID); err != nil {
+		if facts, err = s.b.AccountServiceFacts(ctx, s.db.ReadConn(ctx), accountID); err != nil {
 			return nil, err
 		}
 	case len(ids) > 0:
-		byID, err := s.b.ServiceFacts(ctx, s.db.Conn(ctx), ids)
+		byID, err := s.b.ServiceFacts(ctx, s.db.ReadConn(ctx), ids)
 		if err != nil {
 			return nil, err
 		}
