@@ -10,15 +10,16 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/projects"
 	"github.com/ezscale/platform/core/ratelimit"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
 
 // notices records the events projects hands the notification center.
@@ -78,17 +79,17 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	acc, err := schedulertest.Account(tb.ctx, db, "owner@example.test")
+	acc, err := accountstest.Account(tb.ctx, db, "owner@example.test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := schedulertest.Account(tb.ctx, db, "other@example.test")
+	other, err := accountstest.Account(tb.ctx, db, "other@example.test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	tb.a = projects.Actor{AccountID: acc, Role: "owner"}
 	tb.other = projects.Actor{AccountID: other, Role: "owner"}
-	if tb.plan, err = schedulertest.Plan(tb.ctx, db, "p", 1000); err != nil {
+	if tb.plan, err = billingtest.Plan(tb.ctx, db, "p", 1000); err != nil {
 		t.Fatal(err)
 	}
 	return tb
@@ -98,7 +99,7 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 // vps-0 … vps-(n-1).
 func (tb *testBundle) services(t testing.TB, a projects.Actor, n int) []string {
 	t.Helper()
-	ids, err := schedulertest.Services(tb.ctx, tb.db, a.AccountID, tb.plan, n)
+	ids, err := billingtest.Services(tb.ctx, tb.db, a.AccountID, tb.plan, n)
 	if err != nil {
 		t.Fatal(err)
 	}

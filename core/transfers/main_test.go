@@ -15,6 +15,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
@@ -22,7 +23,6 @@ import (
 	"github.com/ezscale/platform/core/projects"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/core/transfers"
 )
@@ -129,7 +129,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.sender = tb.account(t, "sender@example.test", false)
 	tb.receiver = tb.account(t, "receiver@example.test", true)
 	tb.third = tb.account(t, "third@example.test", true)
-	p, err := schedulertest.Plan(tb.ctx, db, "testprov", 3000)
+	p, err := billingtest.Plan(tb.ctx, db, "testprov", 3000)
 	if err != nil {
 		t.Fatal(err)
 	}
