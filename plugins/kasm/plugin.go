@@ -18,7 +18,7 @@ const version = "0.1.0"
 
 // Plugin is the Kasm provisioner.
 type Plugin struct {
-	*pluginconf.Holder[*configured]
+	*pluginconf.Holder[*pluginconf.API[*kasmapi.Client, settings]]
 }
 
 type settings struct {
@@ -46,39 +46,23 @@ func (c config) Validate() sdk.Diagnostics {
 
 var configSpec = sdk.ConfigOf[config]()
 
-// New returns an unconfigured plugin.
+// New returns an unconfigured plugin. Configure builds the API client
+// without calling Kasm.
 func New() *Plugin {
-	return &Plugin{Holder: pluginconf.New(sdk.Description{Name: "kasm", Version: version, Options: options, Schema: configSpec.Schema()}, configure,
-		pluginconf.NotConfigured(time.Second, "the plugin is not configured yet"))}
+	return &Plugin{Holder: pluginconf.New(sdk.Description{Name: "kasm", Version: version, Options: options, Schema: configSpec.Schema()},
+		pluginconf.Typed(configSpec, newClient, defaults), pluginconf.NotConfiguredYet)}
 }
 
-// configured is a config's plan defaults and the API client built from it.
-type configured struct {
-	client   *kasmapi.Client
-	settings settings
+func newClient(c config) (*kasmapi.Client, error) {
+	return kasmapi.New(kasmapi.Config{BaseURL: c.APIURL, APIKey: c.APIKey, APIKeySecret: c.APIKeySecret, Timeout: c.Timeout})
 }
 
-// configure builds the API client without calling Kasm.
-func configure(cfg sdk.Config) (*configured, sdk.Diagnostics) {
-	c, ds := configSpec.Decode(cfg)
-	if ds.HasErrors() {
-		return nil, ds
-	}
-	client, err := kasmapi.New(kasmapi.Config{BaseURL: c.APIURL, APIKey: c.APIKey, APIKeySecret: c.APIKeySecret, Timeout: c.Timeout})
-	if err != nil {
-		return nil, sdk.FieldDiagnostic("api_url", "%v", err)
-	}
-	return &configured{client: client, settings: settings{imageID: c.ImageID, prefix: c.UsernamePrefix}}, ds
+func defaults(c config) settings {
+	return settings{imageID: c.ImageID, prefix: c.UsernamePrefix}
 }
 
 // current is the configured client and plan defaults.
-func (p *Plugin) current() (*kasmapi.Client, settings, error) {
-	c, err := p.Settings()
-	if err != nil {
-		return nil, settings{}, err
-	}
-	return c.client, c.settings, nil
-}
+func (p *Plugin) current() (*kasmapi.Client, settings, error) { return pluginconf.Current(p.Holder) }
 
 // options are the service options this plugin reads (declared in
 // Describe): the workspace image, set by staff on a plan or chosen by the

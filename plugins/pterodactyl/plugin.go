@@ -20,7 +20,7 @@ const version = "0.1.0"
 
 // Plugin is the Pterodactyl provisioner.
 type Plugin struct {
-	*pluginconf.Holder[*configured]
+	*pluginconf.Holder[*pluginconf.API[*pt.Client, settings]]
 }
 
 // settings are the config's plan defaults.
@@ -58,40 +58,24 @@ func (c config) Validate() sdk.Diagnostics {
 
 var configSpec = sdk.ConfigOf[config]()
 
-// New returns an unconfigured plugin.
+// New returns an unconfigured plugin. Configure builds the API client
+// without calling the panel.
 func New() *Plugin {
-	return &Plugin{Holder: pluginconf.New(sdk.Description{Name: "pterodactyl", Version: version, Options: options, Schema: configSpec.Schema()}, configure,
-		pluginconf.NotConfigured(time.Second, "the plugin is not configured yet"))}
+	return &Plugin{Holder: pluginconf.New(sdk.Description{Name: "pterodactyl", Version: version, Options: options, Schema: configSpec.Schema()},
+		pluginconf.Typed(configSpec, newClient, defaults), pluginconf.NotConfiguredYet)}
 }
 
-// configured is a config's plan defaults and the API client built from it.
-type configured struct {
-	client   *pt.Client
-	settings settings
+func newClient(c config) (*pt.Client, error) {
+	return pt.New(pt.Config{BaseURL: c.APIURL, ApplicationKey: c.ApplicationKey, ClientKey: c.ClientKey, Timeout: c.Timeout})
 }
 
-// configure builds the API client without calling the panel.
-func configure(cfg sdk.Config) (*configured, sdk.Diagnostics) {
-	c, ds := configSpec.Decode(cfg)
-	if ds.HasErrors() {
-		return nil, ds
-	}
-	client, err := pt.New(pt.Config{BaseURL: c.APIURL, ApplicationKey: c.ApplicationKey, ClientKey: c.ClientKey, Timeout: c.Timeout})
-	if err != nil {
-		return nil, sdk.FieldDiagnostic("api_url", "%v", err)
-	}
-	return &configured{client: client, settings: settings{nestID: c.NestID, eggID: c.EggID, locationID: c.LocationID,
-		memory: c.MemoryMB, disk: c.DiskMB, cpu: c.CPUPercent, io: c.IO}}, ds
+func defaults(c config) settings {
+	return settings{nestID: c.NestID, eggID: c.EggID, locationID: c.LocationID,
+		memory: c.MemoryMB, disk: c.DiskMB, cpu: c.CPUPercent, io: c.IO}
 }
 
 // current is the configured client and plan defaults.
-func (p *Plugin) current() (*pt.Client, settings, error) {
-	c, err := p.Settings()
-	if err != nil {
-		return nil, settings{}, err
-	}
-	return c.client, c.settings, nil
-}
+func (p *Plugin) current() (*pt.Client, settings, error) { return pluginconf.Current(p.Holder) }
 
 // maxID bounds the panel ids an option may name.
 const maxID = 1<<31 - 1

@@ -19,7 +19,7 @@ type Plugin struct {
 	users keyedLock   // one create at a time per VirtFusion user
 	lost  lostCreates // creates whose answer was lost, by service id
 
-	*pluginconf.Holder[*configured]
+	*pluginconf.Holder[*pluginconf.API[*vf.Client, settings]]
 }
 
 // settings is the validated config.
@@ -41,39 +41,23 @@ type config struct {
 
 var configSpec = sdk.ConfigOf[config]()
 
-// New returns an unconfigured plugin.
+// New returns an unconfigured plugin. Configure builds the API client
+// without calling VirtFusion.
 func New() *Plugin {
-	return &Plugin{Holder: pluginconf.New(sdk.Description{Name: "virtfusion", Version: version, Options: options, Schema: configSpec.Schema()}, configure,
-		pluginconf.NotConfigured(time.Second, "the plugin is not configured yet"))}
+	return &Plugin{Holder: pluginconf.New(sdk.Description{Name: "virtfusion", Version: version, Options: options, Schema: configSpec.Schema()},
+		pluginconf.Typed(configSpec, newClient, defaults), pluginconf.NotConfiguredYet)}
 }
 
-// configured is a config's plan defaults and the API client built from it.
-type configured struct {
-	client   *vf.Client
-	settings settings
+func newClient(c config) (*vf.Client, error) {
+	return vf.New(vf.Config{BaseURL: c.APIURL, Token: c.APIToken, Timeout: c.Timeout})
 }
 
-// configure builds the API client without calling VirtFusion.
-func configure(cfg sdk.Config) (*configured, sdk.Diagnostics) {
-	c, ds := configSpec.Decode(cfg)
-	if ds.HasErrors() {
-		return nil, ds
-	}
-	client, err := vf.New(vf.Config{BaseURL: c.APIURL, Token: c.APIToken, Timeout: c.Timeout})
-	if err != nil {
-		return nil, sdk.FieldDiagnostic("api_url", "%v", err)
-	}
-	return &configured{client: client, settings: settings{groupID: c.GroupID, packageID: c.PackageID, osTemplateID: c.OSTemplateID, ipv4: c.IPv4}}, ds
+func defaults(c config) settings {
+	return settings{groupID: c.GroupID, packageID: c.PackageID, osTemplateID: c.OSTemplateID, ipv4: c.IPv4}
 }
 
 // current is the configured client and plan defaults.
-func (p *Plugin) current() (*vf.Client, settings, error) {
-	c, err := p.Settings()
-	if err != nil {
-		return nil, settings{}, err
-	}
-	return c.client, c.settings, nil
-}
+func (p *Plugin) current() (*vf.Client, settings, error) { return pluginconf.Current(p.Holder) }
 
 // maxPanelID bounds the panel ids an option may name (VirtFusion ids are
 // 32-bit).

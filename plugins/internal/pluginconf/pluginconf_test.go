@@ -77,3 +77,55 @@ func TestHolderNotConfiguredAnswer(t *testing.T) {
 		t.Errorf("Health before Configure = %+v (%s)", se, diff)
 	}
 }
+
+type typedConfig struct {
+	APIURL string `config:"api_url,required,url" doc:"API root"`
+	Size   int64  `config:"size" default:"3" doc:"default size"`
+}
+
+var typedSpec = sdk.ConfigOf[typedConfig]()
+
+type client struct{ root string }
+
+// TestTypedBuildsTheClientAndDefaults: a struct-declared config block is
+// decoded, the client built from it (a refusal names api_url) and the
+// defaults taken; before Configure, Current answers Unavailable with a
+// one-second retry hint.
+func TestTypedBuildsTheClientAndDefaults(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	newClient := func(c typedConfig) (*client, error) {
+		if c.APIURL == "https://refused.example" {
+			return nil, errors.New("refused")
+		}
+		return &client{root: c.APIURL}, nil
+	}
+	h := New(sdk.Description{Name: "x", Schema: typedSpec.Schema()}, Typed(typedSpec, newClient, func(c typedConfig) int64 { return c.Size }), NotConfiguredYet)
+
+	_, _, err := Current(h)
+	var se *sdk.Error
+	if !errors.As(err, &se) || se.Kind != sdk.Unavailable || se.RetryAfter != time.Second {
+		t.Fatalf("Current before Configure = %v", err)
+	}
+	apply := func(raw map[string]any) sdk.Config {
+		t.Helper()
+		cfg, diags := typedSpec.Schema().Apply(raw)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		return cfg
+	}
+	if diags := h.ValidateConfig(ctx, apply(map[string]any{"api_url": "https://refused.example"})); !diags.HasErrors() || diags[0].Field != "api_url" {
+		t.Errorf("a client refusing the config: %v, want an error on api_url", diags)
+	}
+	if err := h.Configure(ctx, apply(map[string]any{"api_url": "https://panel.example", "size": int64(5)})); err != nil {
+		t.Fatal(err)
+	}
+	c, size, err := Current(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]any{"https://panel.example", int64(5)}, []any{c.root, size}); diff != "" {
+		t.Errorf("client root and defaults (-want +got):\n%s", diff)
+	}
+}
