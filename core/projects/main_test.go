@@ -137,10 +137,3 @@ func wantErr(t testing.TB, err error, code apperr.Code, reason string) *apperr.E
 	}
 	return e
 }
-
-func ptrOr(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
