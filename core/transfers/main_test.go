@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
@@ -143,24 +144,12 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 // saved card, and returns its owner as an actor.
 func (tb *testBundle) account(t testing.TB, email string, card bool) transfers.Actor {
 	t.Helper()
-	now := time.Now().UTC()
-	acc, user := newID(), newID()
-	qs := []struct {
-		sql  string
-		args []any
-	}{
-		{"INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)", []any{acc, "Account " + email, now, now}},
-		{"INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (?, ?, 'x', ?, ?)", []any{user, email, now, now}},
-		{"INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, 'owner', ?)", []any{acc, user, now}},
+	acc, user, err := accountstest.Owner(tb.ctx, tb.db, email)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if card {
-		qs = append(qs, struct {
-			sql  string
-			args []any
-		}{"INSERT INTO payment_methods (id, account_id, gateway, gateway_method_id, created_at) VALUES (?, ?, 'stripe', ?, ?)", []any{newID(), acc, "pm_" + acc, now}})
-	}
-	for _, q := range qs {
-		if _, err := tb.db.NewRaw(q.sql, q.args...).Exec(tb.ctx); err != nil {
+		if _, err := billingtest.SavedCard(tb.ctx, tb.db, acc); err != nil {
 			t.Fatal(err)
 		}
 	}

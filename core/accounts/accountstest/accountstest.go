@@ -26,10 +26,16 @@ func (quiet) Notify(context.Context, bun.Tx, notify.Event) error { return nil }
 // Account signs up a customer whose owner's email is email (the account
 // named "Test " + email) and returns the account's id.
 func Account(ctx context.Context, db *database.DB, email string) (string, error) {
+	acc, _, err := Owner(ctx, db, email)
+	return acc, err
+}
+
+// Owner is Account returning the owner's user id too.
+func Owner(ctx context.Context, db *database.DB, email string) (accountID, userID string, err error) {
 	svc := accounts.New(db, quiet{}, ratelimit.New(db), accounts.DefaultOptions())
-	_, acc, err := svc.Signup(ctx, accounts.SignupInput{Email: email, Password: Password, AccountName: "Test " + email})
+	u, acc, err := svc.Signup(ctx, accounts.SignupInput{Email: email, Password: Password, AccountName: "Test " + email})
 	if err != nil {
-		return "", fmt.Errorf("accountstest: signing up %s: %w", email, err)
+		return "", "", fmt.Errorf("accountstest: signing up %s: %w", email, err)
 	}
-	return acc.ID, nil
+	return acc.ID, u.ID, nil
 }
