@@ -13,9 +13,9 @@ import (
 
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/app"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
 
 // TestConsoleEnterpriseRequest: a customer submits an enterprise request
@@ -59,7 +59,7 @@ func TestConsoleEnterpriseRequest(t *testing.T) {
 	if code := c.call(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": "ops@example.net", "password": "staff password for tests"}, &login); code != http.StatusOK {
 		t.Fatalf("staff login: %d", code)
 	}
-	plan, err := schedulertest.Plan(ctx, a.DB, "recprov", 3000)
+	plan, err := billingtest.Plan(ctx, a.DB, "recprov", 3000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/database"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
 
 // BenchmarkCrashToResume measures, with the shipped defaults (the derived
@@ -28,7 +28,7 @@ func benchCrash(b *testing.B) {
 	b.StopTimer()
 	env := schedConfigWith(b, database.Postgres, schedSettings{record: true, rescueAfter: "default"})
 	cores := env.replicas(b, 2)
-	account, err := schedulertest.Account(context.Background(), env.open(b), "bench@example.net")
+	account, err := accountstest.Account(context.Background(), env.open(b), "bench@example.net")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,9 +19,9 @@ import (
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/app"
 	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
 
 // projectsConsole is an in-process core (no plugins, nor jobs) serving the console,
@@ -89,7 +89,7 @@ func startProjectsConsole(t *testing.T, opts ...func(*config.Config)) *projectsC
 			t.Fatal(err)
 		}
 	}
-	if pc.plan, err = schedulertest.Plan(context.Background(), a.DB, "recprov", 1000); err != nil {
+	if pc.plan, err = billingtest.Plan(context.Background(), a.DB, "recprov", 1000); err != nil {
 		t.Fatal(err)
 	}
 	return pc
@@ -98,7 +98,7 @@ func startProjectsConsole(t *testing.T, opts ...func(*config.Config)) *projectsC
 // services gives the customer n active services, labelled vps-0 … vps-n-1.
 func (pc *projectsConsole) services(t *testing.T, n int) []string {
 	t.Helper()
-	ids, err := schedulertest.Services(context.Background(), pc.app.DB, pc.account, pc.plan, n)
+	ids, err := billingtest.Services(context.Background(), pc.app.DB, pc.account, pc.plan, n)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ezscale/platform/core/accounts/accountstest"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -58,15 +59,15 @@ func benchDue(b *testing.B, dialect database.Dialect, replicas, workers int, loo
 	_ = cores
 	ctx := context.Background()
 	db := env.open(b)
-	account, err := schedulertest.Account(ctx, db, "bench@example.net")
+	account, err := accountstest.Account(ctx, db, "bench@example.net")
 	if err != nil {
 		b.Fatal(err)
 	}
-	plan, err := schedulertest.Plan(ctx, db, "recprov", 1000)
+	plan, err := billingtest.Plan(ctx, db, "recprov", 1000)
 	if err != nil {
 		b.Fatal(err)
 	}
-	svcs, err := schedulertest.Services(ctx, db, account, plan, benchTasks)
+	svcs, err := billingtest.Services(ctx, db, account, plan, benchTasks)
 	if err != nil {
 		b.Fatal(err)
 	}

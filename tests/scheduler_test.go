@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/ezscale/platform/core/app/testclock"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/tests/testbin"
 )
@@ -238,11 +238,11 @@ func (e *schedEnv) services(t testing.TB, account string, n int) []string {
 	t.Helper()
 	ctx := context.Background()
 	db := e.open(t)
-	plan, err := schedulertest.Plan(ctx, db, "recprov", 1000)
+	plan, err := billingtest.Plan(ctx, db, "recprov", 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := schedulertest.Services(ctx, db, account, plan, n)
+	ids, err := billingtest.Services(ctx, db, account, plan, n)
 	if err != nil {
 		t.Fatal(err)
 	}

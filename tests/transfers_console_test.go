@@ -16,9 +16,9 @@ import (
 
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/app"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
 
 // sessionTab opens a tab signed in as email (the browser session cookie
@@ -85,7 +85,7 @@ func TestConsoleServiceTransfer(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	plan, err := schedulertest.Plan(ctx, a.DB, "recprov", 3000)
+	plan, err := billingtest.Plan(ctx, a.DB, "recprov", 3000)
 	if err != nil {
 		t.Fatal(err)
 	}

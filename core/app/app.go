@@ -217,7 +217,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		Logger: logger.Named("scheduler"),
 	}, schedulerOpts)
 
-	a.Projects = projects.New(db, billingServices{b: a.Billing}, projects.Options{Jobs: reg, Notifier: a.Notify, Now: now})
+	a.Projects = projects.New(db, projects.BillingServices(a.Billing, db), projects.Options{Jobs: reg, Notifier: a.Notify, Now: now})
 
 	transfersOpts := transfersOptions(cfg)
 	transfersOpts.Now = now

@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
@@ -32,10 +33,11 @@ func TestBillingPlanChangerJoinsTheSchedulersTransaction(t *testing.T) {
 		if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 			t.Fatal(err)
 		}
-		now := time.Now().UTC()
-		if _, err := db.ExecContext(ctx, "INSERT INTO accounts (id, name, created_at, updated_at) VALUES ('acc', 'acc', ?, ?)", now, now); err != nil {
+		acc, err := accountstest.Account(ctx, db, "acc@example.test")
+		if err != nil {
 			t.Fatal(err)
 		}
+		now := time.Now().UTC()
 		small, err := b.CreatePlan(ctx, billing.PlanInput{Slug: "small", Name: "Small", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1000, Plugin: "p"})
 		if err != nil {
 			t.Fatal(err)
@@ -46,7 +48,7 @@ func TestBillingPlanChangerJoinsTheSchedulersTransaction(t *testing.T) {
 		}
 		start := money.Date(now)
 		end := money.AddCycle(start, money.Monthly, start.Day())
-		svc := &billing.Service{ID: "svc", AccountID: "acc", PlanID: small.ID, Cycle: money.Monthly, Currency: "USD", Price: 1000,
+		svc := &billing.Service{ID: "svc", AccountID: acc, PlanID: small.ID, Cycle: money.Monthly, Currency: "USD", Price: 1000,
 			Status: billing.StatusActive, Options: "{}", Attributes: "{}", PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), CreatedAt: now, UpdatedAt: now}
 		if _, err := db.NewInsert().Model(svc).Exec(ctx); err != nil {
 			t.Fatal(err)
@@ -54,7 +56,7 @@ func TestBillingPlanChangerJoinsTheSchedulersTransaction(t *testing.T) {
 		c := billingPlanChanger{b: b}
 		errRollback := context.Canceled
 		err = db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			if _, err := c.ChangePlan(ctx, "acc", "svc", big.ID); err != nil {
+			if _, err := c.ChangePlan(ctx, acc, "svc", big.ID); err != nil {
 				return err
 			}
 			return errRollback
@@ -62,12 +64,12 @@ func TestBillingPlanChangerJoinsTheSchedulersTransaction(t *testing.T) {
 		if err != errRollback {
 			t.Fatal(err)
 		}
-		if got, _ := b.Service(ctx, "acc", "svc"); got.PlanID != small.ID {
+		if got, _ := b.Service(ctx, acc, "svc"); got.PlanID != small.ID {
 			t.Fatal("the rolled-back scheduler transaction kept billing's change")
 		}
 		var out struct{ invoice string }
 		err = db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			o, err := c.ChangePlan(ctx, "acc", "svc", big.ID)
+			o, err := c.ChangePlan(ctx, acc, "svc", big.ID)
 			if err == nil {
 				out.invoice = o.InvoiceID
 				if o.Prorated <= 0 || o.Currency != "USD" || o.ChangeID == "" {
@@ -79,7 +81,7 @@ func TestBillingPlanChangerJoinsTheSchedulersTransaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := b.Service(ctx, "acc", "svc"); got.PlanID != big.ID || out.invoice == "" {
+		if got, _ := b.Service(ctx, acc, "svc"); got.PlanID != big.ID || out.invoice == "" {
 			t.Errorf("after the change: plan %s, invoice %q", got.PlanID, out.invoice)
 		}
 	})
@@ -104,10 +106,11 @@ func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		now := time.Now().UTC()
-		if _, err := db.ExecContext(ctx, "INSERT INTO accounts (id, name, created_at, updated_at) VALUES ('acc', 'acc', ?, ?)", now, now); err != nil {
+		acc, err := accountstest.Account(ctx, db, "acc@example.test")
+		if err != nil {
 			t.Fatal(err)
 		}
+		now := time.Now().UTC()
 		plan, err := b.CreatePlan(ctx, billing.PlanInput{Slug: "small", Name: "Small", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1000, Plugin: "p"})
 		if err != nil {
 			t.Fatal(err)
@@ -118,15 +121,15 @@ func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
 		}
 		start := money.Date(now)
 		end := money.AddCycle(start, money.Monthly, start.Day())
-		svc := &billing.Service{ID: "svc", AccountID: "acc", PlanID: plan.ID, Cycle: money.Monthly, Currency: "USD", Price: 1000,
+		svc := &billing.Service{ID: "svc", AccountID: acc, PlanID: plan.ID, Cycle: money.Monthly, Currency: "USD", Price: 1000,
 			Status: billing.StatusActive, Options: "{}", Attributes: "{}", PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), CreatedAt: now, UpdatedAt: now}
 		if _, err := db.NewInsert().Model(svc).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.Adjust(ctx, "acc", billing.AdjustInput{Amount: 10_000, Description: "test credit"}); err != nil {
+		if _, err := b.Adjust(ctx, acc, billing.AdjustInput{Amount: 10_000, Description: "test credit"}); err != nil {
 			t.Fatal(err)
 		}
-		c, err := s.SchedulePlanChange(ctx, "acc", scheduler.PlanChangeInput{ServiceID: "svc", Kind: scheduler.ChangeAddon, AddonID: addon.ID, Quantity: 2,
+		c, err := s.SchedulePlanChange(ctx, acc, scheduler.PlanChangeInput{ServiceID: "svc", Kind: scheduler.ChangeAddon, AddonID: addon.ID, Quantity: 2,
 			RunAt: time.Now().Add(-4 * time.Minute)})
 		if err != nil {
 			t.Fatal(err)
@@ -146,14 +149,14 @@ func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
 				t.Fatalf("the scheduled add-on was not applied: %+v", got)
 			}
 			time.Sleep(20 * time.Millisecond)
-			if got, err = s.PlanChange(ctx, "acc", c.ID); err != nil {
+			if got, err = s.PlanChange(ctx, acc, c.ID); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if got.Status != scheduler.ChangeApplied || got.Outcome == nil || got.Outcome.InvoiceID == "" || got.Outcome.Prorated <= 0 {
 			t.Fatalf("change %s (%s), outcome %+v", got.Status, got.Error, got.Outcome)
 		}
-		inv, err := b.Invoice(ctx, "acc", got.Outcome.InvoiceID)
+		inv, err := b.Invoice(ctx, acc, got.Outcome.InvoiceID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,10 +192,11 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		now := time.Now().UTC()
-		if _, err := db.ExecContext(ctx, "INSERT INTO accounts (id, name, created_at, updated_at) VALUES ('acc', 'acc', ?, ?)", now, now); err != nil {
+		acc, err := accountstest.Account(ctx, db, "acc@example.test")
+		if err != nil {
 			t.Fatal(err)
 		}
+		now := time.Now().UTC()
 		plan := func(slug, serviceType, plugin string, monthly int64) *billing.Plan {
 			p, err := b.CreatePlan(ctx, billing.PlanInput{Slug: slug, Name: slug, ServiceType: serviceType, Currency: "USD", MonthlyPrice: monthly, Plugin: plugin})
 			if err != nil {
@@ -204,24 +208,24 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 		elsewhere, game := plan("elsewhere", "vps", "q", 3000), plan("game", "game", "p", 3000)
 		start := money.Date(now)
 		end := money.AddCycle(start, money.Monthly, start.Day())
-		svc := &billing.Service{ID: "svc", AccountID: "acc", PlanID: small.ID, Cycle: money.Monthly, Currency: "USD", Price: 1000,
+		svc := &billing.Service{ID: "svc", AccountID: acc, PlanID: small.ID, Cycle: money.Monthly, Currency: "USD", Price: 1000,
 			Status: billing.StatusActive, Options: "{}", Attributes: "{}", PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), CreatedAt: now, UpdatedAt: now}
 		if _, err := db.NewInsert().Model(svc).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
 		runAt := time.Now().Add(-4 * time.Minute)
 		for _, to := range []string{elsewhere.Slug, elsewhere.ID, game.ID} {
-			_, err := s.SchedulePlanChange(ctx, "acc", scheduler.PlanChangeInput{ServiceID: "svc", Kind: scheduler.ChangeUpgrade, ToPlanID: to, RunAt: runAt})
+			_, err := s.SchedulePlanChange(ctx, acc, scheduler.PlanChangeInput{ServiceID: "svc", Kind: scheduler.ChangeUpgrade, ToPlanID: to, RunAt: runAt})
 			e, ok := apperr.As(err)
 			if !ok || e.Code != apperr.Unprocessable || e.Reason != billing.ReasonBackendFixed || len(e.Fields) != 1 || e.Fields[0].Field != "to_plan_id" {
 				t.Errorf("scheduling a change to %s: %v, want unprocessable %s naming to_plan_id", to, err, billing.ReasonBackendFixed)
 			}
 		}
-		if cs, err := s.PlanChanges(ctx, "acc", "svc", "", 10); err != nil || len(cs) != 0 {
+		if cs, err := s.PlanChanges(ctx, acc, "svc", "", 10); err != nil || len(cs) != 0 {
 			t.Fatalf("changes stored after the refusals: %d, %v", len(cs), err)
 		}
 
-		c, err := s.SchedulePlanChange(ctx, "acc", scheduler.PlanChangeInput{ServiceID: "svc", Kind: scheduler.ChangeUpgrade, ToPlanID: "big", RunAt: runAt})
+		c, err := s.SchedulePlanChange(ctx, acc, scheduler.PlanChangeInput{ServiceID: "svc", Kind: scheduler.ChangeUpgrade, ToPlanID: "big", RunAt: runAt})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -247,14 +251,14 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 				t.Fatalf("the scheduled change was not applied: %+v", got)
 			}
 			time.Sleep(20 * time.Millisecond)
-			if got, err = s.PlanChange(ctx, "acc", c.ID); err != nil {
+			if got, err = s.PlanChange(ctx, acc, c.ID); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if got.Status != scheduler.ChangeFailed || !strings.Contains(got.Error, "provisioner and service type never change") {
 			t.Errorf("change %s (%q), want failed by the provisioner rule", got.Status, got.Error)
 		}
-		if cur, _ := b.Service(ctx, "acc", "svc"); cur.PlanID != small.ID {
+		if cur, _ := b.Service(ctx, acc, "svc"); cur.PlanID != small.ID {
 			t.Errorf("service plan after the refused change: %s", cur.PlanID)
 		}
 	})

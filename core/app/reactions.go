@@ -26,7 +26,8 @@ package app
 // others depend on unless the request confirms it (projects.CheckEnd).
 //
 // Invoice lines being written (billing.OnInvoiceLines): each line of a
-// service records the service's project (projects.ProjectsOf).
+// service records the service's project (projects.ProjectsOf). Both are
+// registered by projects.AttachBilling (core/projects/billing.go).
 //
 // A service's status change (billing.OnServiceStatus):
 //  1. budget caps check the account when a service starts
@@ -34,7 +35,7 @@ package app
 //  2. the account's members' Discord roles are synced again
 //     (community.RequestRoleSync, through billing's holdings);
 //  3. projects record an outage starting or ending, for cascade alerts
-//     (projects.ServiceDown / ServiceUp, core/app/projects.go);
+//     (projects.ServiceStatusChanged, registered in core/app/projects.go);
 //  4. a free-tier slot ends with its service (core/provisioning).
 //
 // Auto-recovery's health change (scheduler.OnHealth): projects record an
@@ -52,7 +53,7 @@ func (a *App) wireReactions() {
 	a.Budgets.Attach(a.Billing)
 	a.Accounts.OnSignup(a.Community.OnSignup)
 	a.Billing.SyncRolesOn(a.Community)
-	guardAndStamp(a.Billing, a.Projects)
+	a.Projects.AttachBilling(a.Billing)
 	watchOutages(a.Billing, a.Scheduler, a.Projects)
 	a.Provisioning.Attach(a.Billing)
 	a.wireTransfers()

@@ -25,6 +25,7 @@ type ServiceFact struct {
 	ServiceType string
 	PlanID      string
 	PlanSlug    string
+	PlanName    string
 	// Cycle and Price are what the service renews at (minor units of the
 	// account's currency).
 	Cycle string
@@ -55,7 +56,7 @@ type factRow struct {
 func (r factRow) fact() ServiceFact {
 	return ServiceFact{
 		ID: r.ID, AccountID: r.AccountID, Status: r.Status, Label: r.Label, ServiceType: r.ServiceType,
-		PlanID: r.PlanID, PlanSlug: r.PlanSlug, Cycle: r.Cycle, Price: r.Price, Plugin: r.Plugin,
+		PlanID: r.PlanID, PlanSlug: r.PlanSlug, PlanName: r.PlanName, Cycle: r.Cycle, Price: r.Price, Plugin: r.Plugin,
 		Name: notify.ServiceName(r.Label, r.PlanName, notify.Hostname(r.Attributes, r.Options)),
 	}
 }
@@ -147,10 +148,11 @@ func (b *Billing) TopUpIsAutomatic(ctx context.Context, db bun.IDB, topUpID stri
 	return source == TopUpAuto, nil
 }
 
-// ActiveProvisioners lists the provisioners of active services.
+// ActiveProvisioners lists the provisioners of active services, inside the
+// ambient transaction when ctx carries one, else from the read pool.
 func (b *Billing) ActiveProvisioners(ctx context.Context) ([]string, error) {
 	var plugins []string
-	err := b.db.Read.NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
+	err := b.db.ReadConn(ctx).NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
 		ColumnExpr("DISTINCT p.plugin").Where("s.status = ?", StatusActive).Scan(ctx, &plugins)
 	if err != nil {
 		return nil, fmt.Errorf("billing: listing the provisioners of active services: %w", err)
@@ -161,13 +163,14 @@ func (b *Billing) ActiveProvisioners(ctx context.Context) ([]string, error) {
 // ActiveServicesAfter lists, in id order after the id after, at most limit
 // active services that exist at their backend (they have an external id)
 // and whose plan's provisioner is one of plugins: a page of a sweep over
-// running services (usage collection).
+// running services (usage collection). It reads inside the ambient
+// transaction when ctx carries one, else from the read pool.
 func (b *Billing) ActiveServicesAfter(ctx context.Context, plugins []string, after string, limit int) ([]string, error) {
 	var ids []string
 	if len(plugins) == 0 {
 		return ids, nil
 	}
-	err := b.db.Read.NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
+	err := b.db.ReadConn(ctx).NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
 		ColumnExpr("s.id").Where("s.status = ?", StatusActive).Where("s.external_id <> ''").
 		Where("p.plugin IN (?)", bun.List(plugins)).Where("s.id > ?", after).
 		OrderExpr("s.id ASC").Limit(int64(limit)).Scan(ctx, &ids)

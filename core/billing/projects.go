@@ -43,34 +43,3 @@ func (b *Billing) runLinesHooks(ctx context.Context, db bun.IDB, lines []Invoice
 	}
 	return nil
 }
-
-// ServiceSummary is what other domains read of a service and its plan.
-type ServiceSummary struct {
-	ID        string `bun:"id"`
-	AccountID string `bun:"account_id"`
-	Label     string `bun:"label"`
-	Status    string `bun:"status"`
-	PlanID    string `bun:"plan_id"`
-	PlanName  string `bun:"plan_name"`
-}
-
-// ServiceSummaries returns the account's services among ids (others'
-// and unknown ids are absent), or all of them when ids is nil, in id
-// order, in one query; inside the ambient transaction when ctx carries
-// one.
-func (b *Billing) ServiceSummaries(ctx context.Context, accountID string, ids []string) ([]ServiceSummary, error) {
-	var out []ServiceSummary
-	if ids != nil && len(ids) == 0 {
-		return out, nil
-	}
-	q := b.db.Conn(ctx).NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
-		ColumnExpr("s.id, s.account_id, s.label, s.status, s.plan_id, p.name AS plan_name").
-		Where("s.account_id = ?", accountID).OrderExpr("s.id")
-	if ids != nil {
-		q = q.Where("s.id IN (?)", bun.List(ids))
-	}
-	if err := q.Scan(ctx, &out); err != nil {
-		return nil, fmt.Errorf("billing: loading services of %s: %w", accountID, err)
-	}
-	return out, nil
-}

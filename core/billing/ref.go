@@ -46,14 +46,16 @@ type ProvisionerView struct {
 }
 
 // ProvisionerViews is ProvisionerRef for many services at once, in a fixed
-// number of queries whatever their count (the scheduler's chunks of runs).
-// Services that do not exist are absent from the map.
+// number of queries whatever their count (the scheduler's chunks of runs,
+// usage collection's pages), inside the ambient transaction when ctx
+// carries one, else from the read pool. Services that do not exist are
+// absent from the map.
 func (b *Billing) ProvisionerViews(ctx context.Context, serviceIDs []string) (map[string]ProvisionerView, error) {
 	out := make(map[string]ProvisionerView, len(serviceIDs))
 	if len(serviceIDs) == 0 {
 		return out, nil
 	}
-	db := b.db.Conn(ctx)
+	db := b.db.ReadConn(ctx)
 	var svcs []*Service
 	if err := db.NewSelect().Model(&svcs).Where("id IN (?)", bun.List(serviceIDs)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("billing: loading %d services: %w", len(serviceIDs), err)

@@ -85,6 +85,17 @@ func (db *DB) Conn(ctx context.Context) bun.IDB {
 	return db.DB
 }
 
+// ReadConn returns the handle a read-only query should use under ctx: the
+// ambient transaction if there is one (it sees the transaction's own
+// writes), else the read pool, so reads do not queue for SQLite's one
+// write connection.
+func (db *DB) ReadConn(ctx context.Context) bun.IDB {
+	if tx, ok := TxFrom(ctx); ok {
+		return tx
+	}
+	return db.Read
+}
+
 // IsUniqueViolation reports whether err is a unique-constraint failure.
 func IsUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError

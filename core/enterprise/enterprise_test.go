@@ -12,9 +12,11 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/enterprise"
@@ -22,7 +24,6 @@ import (
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/ratelimit"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -65,14 +66,14 @@ func setup(t *testing.T, db *database.DB) *testBundle {
 		email string
 		a     *enterprise.Actor
 	}{{"ent@example.test", &tb.a}, {"other@example.test", &tb.other}} {
-		id, err := schedulertest.Account(tb.ctx, db, x.email)
+		id, err := accountstest.Account(tb.ctx, db, x.email)
 		if err != nil {
 			t.Fatal(err)
 		}
 		*x.a = enterprise.Actor{AccountID: id, UserID: "user-" + x.email}
 	}
 	var err error
-	if tb.base, err = schedulertest.Plan(tb.ctx, db, "testprov", 3000); err != nil {
+	if tb.base, err = billingtest.Plan(tb.ctx, db, "testprov", 3000); err != nil {
 		t.Fatal(err)
 	}
 	return tb

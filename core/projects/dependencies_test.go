@@ -13,11 +13,11 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/projects"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
 
 // TestCyclesOfEveryLengthAreRefused: for every length from 1 (a service
@@ -83,7 +83,7 @@ func TestDependencyRefusals(t *testing.T) {
 		if diff := cmp.Diff([]string{"type", "note"}, fieldNames(wantErr(t, err, apperr.Invalid, ""))); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
-		if err := schedulertest.SetServiceStatus(tb.ctx, db, svc[4], billing.StatusCancelled); err != nil {
+		if err := billingtest.SetServiceStatus(tb.ctx, db, svc[4], billing.StatusCancelled); err != nil {
 			t.Fatal(err)
 		}
 		_, err = tb.p.AddDependency(tb.ctx, tb.a, projects.DependencyInput{ServiceID: svc[0], DependsOnID: svc[4]})
@@ -275,7 +275,7 @@ func TestGraph(t *testing.T) {
 		e2 := tb.depend(t, svc[1], svc[2])
 		e3 := tb.depend(t, svc[2], svc[3])
 		for _, s := range []string{svc[3], svc[4]} {
-			if err := schedulertest.SetServiceStatus(tb.ctx, db, s, billing.StatusTerminated); err != nil {
+			if err := billingtest.SetServiceStatus(tb.ctx, db, s, billing.StatusTerminated); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -340,7 +340,7 @@ func TestGraphHealth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := schedulertest.SetServiceStatus(tb.ctx, db, svc[4], billing.StatusProvisioning); err != nil {
+		if err := billingtest.SetServiceStatus(tb.ctx, db, svc[4], billing.StatusProvisioning); err != nil {
 			t.Fatal(err)
 		}
 		type health struct {

@@ -10,31 +10,17 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/projects"
 	"github.com/ezscale/platform/core/ratelimit"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
-
-// billingServices reads services through billing, as app wires it.
-type billingServices struct{ b *billing.Billing }
-
-func (s billingServices) AccountServices(ctx context.Context, accountID string, ids []string) ([]projects.ServiceInfo, error) {
-	rows, err := s.b.ServiceSummaries(ctx, accountID, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]projects.ServiceInfo, len(rows))
-	for i, r := range rows {
-		out[i] = projects.ServiceInfo{ID: r.ID, AccountID: r.AccountID, Label: r.Label, Status: r.Status, PlanID: r.PlanID, PlanName: r.PlanName}
-	}
-	return out, nil
-}
 
 // notices records the events projects hands the notification center.
 type noticeLog struct {
@@ -84,53 +70,26 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	reg := jobs.NewRegistry(time.Hour)
 	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
 	tb.notices = &noticeLog{}
-	tb.p = projects.New(db, billingServices{b: tb.b}, projects.Options{Jobs: reg, Notifier: tb.notices})
-	// The termination guard and the project of invoice lines, as core/app
-	// wires them (guardAndStamp).
-	tb.b.OnEnding(func(ctx context.Context, tx bun.Tx, svc *billing.Service, confirmed bool) error {
-		return tb.p.CheckEnd(ctx, tx, svc.AccountID, svc.ID, confirmed)
-	})
-	tb.b.OnInvoiceLines(func(ctx context.Context, db bun.IDB, lines []billing.InvoiceLine) error {
-		var ids []string
-		for _, l := range lines {
-			if l.ServiceID != nil {
-				ids = append(ids, *l.ServiceID)
-			}
-		}
-		of, err := tb.p.ProjectsOf(ctx, db, ids)
-		for i, l := range lines {
-			if p, ok := of[ptrOr(l.ServiceID)]; ok {
-				lines[i].ProjectID = &p
-			}
-		}
-		return err
-	})
-	// Billing's status changes reach the cascade alerts as app wires them
-	// (core/app's watchOutages).
-	tb.b.OnServiceStatus(func(ctx context.Context, tx bun.Tx, svc *billing.Service, _ string) error {
-		switch svc.Status {
-		case billing.StatusSuspended:
-			return tb.p.ServiceDown(ctx, tx, svc.AccountID, svc.ID, projects.CauseSuspended, "suspended")
-		case billing.StatusActive:
-			return tb.p.ServiceUp(ctx, tx, svc.AccountID, svc.ID, projects.CauseSuspended, projects.CauseFailed)
-		}
-		return nil
-	})
+	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Jobs: reg, Notifier: tb.notices})
+	// The termination guard, the project of invoice lines and the outages
+	// billing's status changes start and end, as core/app wires them.
+	tb.p.AttachBilling(tb.b)
+	tb.b.OnServiceStatus(tb.p.ServiceStatusChanged)
 	// Billing's writes queue jobs: the engine is built (never started).
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	acc, err := schedulertest.Account(tb.ctx, db, "owner@example.test")
+	acc, err := accountstest.Account(tb.ctx, db, "owner@example.test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := schedulertest.Account(tb.ctx, db, "other@example.test")
+	other, err := accountstest.Account(tb.ctx, db, "other@example.test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	tb.a = projects.Actor{AccountID: acc, Role: "owner"}
 	tb.other = projects.Actor{AccountID: other, Role: "owner"}
-	if tb.plan, err = schedulertest.Plan(tb.ctx, db, "p", 1000); err != nil {
+	if tb.plan, err = billingtest.Plan(tb.ctx, db, "p", 1000); err != nil {
 		t.Fatal(err)
 	}
 	return tb
@@ -140,7 +99,7 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 // vps-0 … vps-(n-1).
 func (tb *testBundle) services(t testing.TB, a projects.Actor, n int) []string {
 	t.Helper()
-	ids, err := schedulertest.Services(tb.ctx, tb.db, a.AccountID, tb.plan, n)
+	ids, err := billingtest.Services(tb.ctx, tb.db, a.AccountID, tb.plan, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,11 +136,4 @@ func wantErr(t testing.TB, err error, code apperr.Code, reason string) *apperr.E
 		t.Fatalf("error %s/%s (%v), want %s/%s", e.Code, e.Reason, e, code, reason)
 	}
 	return e
-}
-
-func ptrOr(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -7,10 +7,10 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/projects"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
 
 // TestProjectLifecycle: a project is created, renamed and edited (names
@@ -57,7 +57,7 @@ func TestProjectLifecycle(t *testing.T) {
 			t.Errorf("refusal names %v, want both services", e.Fields)
 		}
 		// An ended service stays and does not hold the archive back.
-		if err := schedulertest.SetServiceStatus(tb.ctx, db, svc[0], billing.StatusTerminated); err != nil {
+		if err := billingtest.SetServiceStatus(tb.ctx, db, svc[0], billing.StatusTerminated); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := tb.p.RemoveServices(tb.ctx, tb.a, p.ID, projects.MoveInput{ServiceIDs: svc[1:]}); err != nil {

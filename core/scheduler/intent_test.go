@@ -14,11 +14,11 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/scheduler"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -45,7 +45,7 @@ func TestInterruptedRunsAreSettled(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
-		ids, err := schedulertest.Services(ctx, db, b.account, b.planFull, 1)
+		ids, err := billingtest.Services(ctx, db, b.account, b.planFull, 1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,7 +15,9 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
@@ -23,7 +26,6 @@ import (
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -333,13 +335,13 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 		}
 		return s
 	}
-	b.email = "ada-" + t.Name() + "@example.net"
-	b.account = must(schedulertest.Account(ctx, db, b.email))
-	b.other = must(schedulertest.Account(ctx, db, "eve-"+t.Name()+"@example.net"))
-	b.planFull = must(schedulertest.Plan(ctx, db, "full", 1000))
-	planBasic := must(schedulertest.Plan(ctx, db, "basic", 500))
+	b.email = strings.ToLower("ada-" + t.Name() + "@example.net")
+	b.account = must(accountstest.Account(ctx, db, b.email))
+	b.other = must(accountstest.Account(ctx, db, "eve-"+t.Name()+"@example.net"))
+	b.planFull = must(billingtest.Plan(ctx, db, "full", 1000))
+	planBasic := must(billingtest.Plan(ctx, db, "basic", 500))
 	svc := func(acc, plan string) string {
-		ids, err := schedulertest.Services(ctx, db, acc, plan, 1)
+		ids, err := billingtest.Services(ctx, db, acc, plan, 1)
 		if err != nil {
 			t.Fatal(err)
 		}

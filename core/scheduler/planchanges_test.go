@@ -9,10 +9,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/scheduler"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
 
 // fakeChanger stands in for billing: it writes the plan change in the
@@ -86,7 +86,7 @@ func TestScheduledAddonChange(t *testing.T) {
 		changer := &fakeChanger{db: db}
 		b := setup(t, db, setupOpts{changer: changer})
 		ctx := context.Background()
-		addon, err := schedulertest.Addon(ctx, db)
+		addon, err := billingtest.Addon(ctx, db)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +137,7 @@ func TestScheduledPlanChange(t *testing.T) {
 		changer := &fakeChanger{db: db}
 		b := setup(t, db, setupOpts{changer: changer})
 		ctx := context.Background()
-		bigger, err := schedulertest.Plan(ctx, db, "full", 2000)
+		bigger, err := billingtest.Plan(ctx, db, "full", 2000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +215,7 @@ func TestScheduledPlanChange(t *testing.T) {
 
 		// Billing refuses: the change fails and the customer hears of it.
 		changer.err = apperr.New(apperr.Conflict, "the service already has this plan")
-		biggest, err := schedulertest.Plan(ctx, db, "full", 3000)
+		biggest, err := billingtest.Plan(ctx, db, "full", 3000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -257,11 +257,11 @@ func TestSchedulePlanChangeByNameAndBillingsRules(t *testing.T) {
 		changer := &fakeChanger{db: db}
 		b := setup(t, db, setupOpts{changer: changer})
 		ctx := context.Background()
-		bigger, err := schedulertest.Plan(ctx, db, "full", 2000)
+		bigger, err := billingtest.Plan(ctx, db, "full", 2000)
 		if err != nil {
 			t.Fatal(err)
 		}
-		addon, err := schedulertest.Addon(ctx, db)
+		addon, err := billingtest.Addon(ctx, db)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -217,7 +217,7 @@ func (s *Service) DeleteRecovery(ctx context.Context, accountID, serviceID strin
 // RecoveryAttempts lists a service's recovery attempts, newest first.
 // Errors: NotFound for a service of another account.
 func (s *Service) RecoveryAttempts(ctx context.Context, accountID, serviceID, before string, limit int) ([]*RecoveryAttempt, error) {
-	if _, err := s.service(ctx, s.db.Conn(ctx), accountID, serviceID, ""); err != nil {
+	if _, err := s.service(ctx, s.db.ReadConn(ctx), accountID, serviceID, ""); err != nil {
 		return nil, err
 	}
 	var as []*RecoveryAttempt

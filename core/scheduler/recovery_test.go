@@ -13,10 +13,10 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/scheduler"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 	"github.com/ezscale/platform/sdk"
 )
 
@@ -303,7 +303,7 @@ func TestRecoveryRestartNotRepeated(t *testing.T) {
 		b := setup(t, db, setupOpts{tune: func(o *scheduler.Options) { o.AllowPrivate, o.CheckTimeout = true, time.Second }})
 		ctx := context.Background()
 		port := closedPort(t)
-		ids, err := schedulertest.Services(ctx, db, b.account, b.planFull, 1)
+		ids, err := billingtest.Services(ctx, db, b.account, b.planFull, 1)
 		if err != nil {
 			t.Fatal(err)
 		}

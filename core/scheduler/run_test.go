@@ -9,10 +9,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/scheduler"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 	"github.com/ezscale/platform/sdk"
 )
 
@@ -273,7 +273,7 @@ func TestRunTellsThePluginWhatCreateDid(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
-		addon, err := schedulertest.Addon(ctx, db)
+		addon, err := billingtest.Addon(ctx, db)
 		if err != nil {
 			t.Fatal(err)
 		}

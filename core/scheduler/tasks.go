@@ -52,7 +52,7 @@ type TaskType struct {
 // answer CreateTask gives). Errors: NotFound (another account's service),
 // Unavailable (the plugin has not described itself yet).
 func (s *Service) TaskTypes(ctx context.Context, accountID, serviceID string) ([]TaskType, error) {
-	svc, err := s.service(ctx, s.db.Conn(ctx), accountID, serviceID, "")
+	svc, err := s.service(ctx, s.db.ReadConn(ctx), accountID, serviceID, "")
 	if err != nil {
 		return nil, err
 	}

@@ -4,9 +4,9 @@ import (
 	"testing"
 
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
 
 // BenchmarkCompletion measures a transfer's completion as staff approve it
@@ -37,7 +37,7 @@ func BenchmarkCompletion(b *testing.B) {
 				}
 			})
 			b.Run("upgrade", func(b *testing.B) {
-				big, err := schedulertest.Plan(tb.ctx, tb.db, "testprov", 5800)
+				big, err := billingtest.Plan(tb.ctx, tb.db, "testprov", 5800)
 				if err != nil {
 					b.Fatal(err)
 				}

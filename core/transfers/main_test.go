@@ -12,9 +12,11 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
@@ -22,7 +24,6 @@ import (
 	"github.com/ezscale/platform/core/projects"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/core/transfers"
 )
@@ -42,21 +43,6 @@ func (d directory) AccountName(ctx context.Context, id string) (string, error) {
 	var name string
 	err := d.db.Conn(ctx).NewRaw(`SELECT name FROM accounts WHERE id = ?`, id).Scan(ctx, &name)
 	return name, err
-}
-
-// billingServices reads services through billing, as app wires projects.
-type billingServices struct{ b *billing.Billing }
-
-func (s billingServices) AccountServices(ctx context.Context, accountID string, ids []string) ([]projects.ServiceInfo, error) {
-	rows, err := s.b.ServiceSummaries(ctx, accountID, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]projects.ServiceInfo, len(rows))
-	for i, r := range rows {
-		out[i] = projects.ServiceInfo{ID: r.ID, AccountID: r.AccountID, Label: r.Label, Status: r.Status, PlanID: r.PlanID, PlanName: r.PlanName}
-	}
-	return out, nil
 }
 
 // notice is one notification: its type, the account told and the
@@ -125,7 +111,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
 	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: tb.clock.Now})
-	tb.p = projects.New(db, billingServices{b: tb.b}, projects.Options{Now: tb.clock.Now})
+	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Now: tb.clock.Now})
 	tb.sch = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Services: tb.b}, scheduler.Options{Now: tb.clock.Now})
 	opts := transfers.DefaultOptions()
 	opts.Now = tb.clock.Now
@@ -144,7 +130,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.sender = tb.account(t, "sender@example.test", false)
 	tb.receiver = tb.account(t, "receiver@example.test", true)
 	tb.third = tb.account(t, "third@example.test", true)
-	p, err := schedulertest.Plan(tb.ctx, db, "testprov", 3000)
+	p, err := billingtest.Plan(tb.ctx, db, "testprov", 3000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,24 +144,12 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 // saved card, and returns its owner as an actor.
 func (tb *testBundle) account(t testing.TB, email string, card bool) transfers.Actor {
 	t.Helper()
-	now := time.Now().UTC()
-	acc, user := newID(), newID()
-	qs := []struct {
-		sql  string
-		args []any
-	}{
-		{"INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)", []any{acc, "Account " + email, now, now}},
-		{"INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (?, ?, 'x', ?, ?)", []any{user, email, now, now}},
-		{"INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, 'owner', ?)", []any{acc, user, now}},
+	acc, user, err := accountstest.Owner(tb.ctx, tb.db, email)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if card {
-		qs = append(qs, struct {
-			sql  string
-			args []any
-		}{"INSERT INTO payment_methods (id, account_id, gateway, gateway_method_id, created_at) VALUES (?, ?, 'stripe', ?, ?)", []any{newID(), acc, "pm_" + acc, now}})
-	}
-	for _, q := range qs {
-		if _, err := tb.db.NewRaw(q.sql, q.args...).Exec(tb.ctx); err != nil {
+		if _, err := billingtest.SavedCard(tb.ctx, tb.db, acc); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -9,4 +9,4 @@ package main
 
 import "github.com/ezscale/platform/sdk"
 
-func main() { sdk.Serve(&Plugin{}) }
+func main() { sdk.Serve(New()) }

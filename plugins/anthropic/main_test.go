@@ -11,6 +11,6 @@ import (
 // TestMain lets the test binary double as the plugin process for the tests
 // that start one (see package processtest).
 func TestMain(m *testing.M) {
-	processtest.ServeIfChild(func() sdk.Plugin { return &Plugin{} })
+	processtest.ServeIfChild(func() sdk.Plugin { return New() })
 	os.Exit(m.Run())
 }

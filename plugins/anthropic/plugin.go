@@ -8,13 +8,13 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
 	"github.com/ezscale/platform/plugins/internal/apierror"
+	"github.com/ezscale/platform/plugins/internal/pluginconf"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -30,8 +30,12 @@ const EscalateTool = "escalate_to_human"
 // Plugin is the Anthropic assistant. Configure may swap the settings while
 // answers run, so calls take them under a read lock.
 type Plugin struct {
-	mu     sync.RWMutex
-	s      *settings
+	*pluginconf.Holder[*configured]
+}
+
+// configured is a config's settings and the client built from them.
+type configured struct {
+	*settings
 	client *anthropic.Client
 }
 
@@ -42,26 +46,20 @@ var (
 	_ sdk.Assistant       = (*Plugin)(nil)
 )
 
-// Describe is static: the SDK calls it in describe mode too.
-func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{Name: "anthropic", Version: Version, Schema: schema()}
+// New returns an unconfigured plugin. Configure makes no API call: a bad
+// key shows as Unauthenticated on the first answer.
+func New() *Plugin {
+	return &Plugin{Holder: pluginconf.New(sdk.Description{Name: "anthropic", Version: Version, Schema: schema()}, configure)}
 }
 
-// ValidateConfig checks what the schema cannot express.
-func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
-	_, diags := parseConfig(cfg)
-	return diags
-}
-
-// Configure applies a validated config. It makes no API call: a bad key
-// shows as Unauthenticated on the first answer.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
+// configure parses cfg and builds the client. The plugin's settings are
+// its only source: nothing is read from the process environment
+// (ANTHROPIC_*).
+func configure(cfg sdk.Config) (*configured, sdk.Diagnostics) {
 	s, diags := parseConfig(cfg)
 	if diags.HasErrors() {
-		return diags
+		return nil, diags
 	}
-	// The plugin's settings are its only source: nothing is read from the
-	// process environment (ANTHROPIC_*).
 	c := anthropic.NewClient(
 		option.WithoutEnvironmentDefaults(),
 		option.WithAPIKey(s.apiKey),
@@ -69,24 +67,7 @@ func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
 		option.WithMaxRetries(s.maxRetries),
 		option.WithHTTPClient(&http.Client{}),
 	)
-	p.mu.Lock()
-	p.s, p.client = s, &c
-	p.mu.Unlock()
-	return nil
-}
-
-// Health answers from local state: configured or not.
-func (p *Plugin) Health(context.Context) error {
-	if s, _ := p.current(); s == nil {
-		return sdk.UnavailableError(0, "not configured")
-	}
-	return nil
-}
-
-func (p *Plugin) current() (*settings, *anthropic.Client) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.s, p.client
+	return &configured{settings: s, client: &c}, diags
 }
 
 // Answer is StreamAnswer with the pieces dropped.
@@ -107,10 +88,11 @@ func (p *Plugin) Answer(ctx context.Context, req *pb.AnswerRequest) (*pb.AnswerR
 // StreamAnswer streams the model's answer: each text delta as it comes,
 // then the finished answer with usage, citations and the escalation.
 func (p *Plugin) StreamAnswer(ctx context.Context, r *pb.StreamAnswerRequest, send func(*pb.StreamAnswerResponse) error) error {
-	s, client := p.current()
-	if s == nil {
-		return sdk.UnavailableError(0, "not configured")
+	c, err := p.Settings()
+	if err != nil {
+		return err
 	}
+	s, client := c.settings, c.client
 	req := r.GetRequest()
 	if strings.TrimSpace(req.GetQuestion()) == "" {
 		return sdk.FieldErrorf("request.question", "is required")

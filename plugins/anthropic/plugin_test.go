@@ -28,7 +28,7 @@ func setup(t *testing.T, overrides map[string]any) (*fakeanthropic.Server, *plug
 	for k, v := range overrides {
 		cfg[k] = v
 	}
-	return fake, plugintest.New(t, &Plugin{}, plugintest.WithConfig(cfg))
+	return fake, plugintest.New(t, New(), plugintest.WithConfig(cfg))
 }
 
 func ctx(t *testing.T) context.Context {

@@ -10,6 +10,7 @@ import (
 	bm "github.com/ezscale/platform/plugins/battlemetrics/battlemetricsapi"
 	"github.com/ezscale/platform/plugins/internal/apierror"
 	"github.com/ezscale/platform/plugins/internal/errkind"
+	"github.com/ezscale/platform/plugins/internal/pluginconf"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -25,8 +26,7 @@ const maxCached = 100_000
 // Plugin is the BattleMetrics monitor. Configure may swap the settings
 // while calls run, so calls take them under a read lock.
 type Plugin struct {
-	mu sync.RWMutex
-	s  *settings
+	*pluginconf.Holder[*settings]
 
 	idsMu sync.Mutex
 	ids   map[string]string // "game|address:port" → BattleMetrics server id
@@ -40,49 +40,18 @@ var (
 	_ sdk.PlayerHistoryReporter = (*Plugin)(nil)
 )
 
-// Describe is static: the SDK calls it in describe mode too.
-func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{Name: "battlemetrics", Version: Version, Schema: schema()}
-}
-
-// ValidateConfig checks what the schema cannot express.
-func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
-	_, diags := parseConfig(cfg)
-	return diags
-}
-
-// Configure applies a validated config without calling BattleMetrics.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	s, diags := parseConfig(cfg)
-	if diags.HasErrors() {
-		return diags
-	}
-	p.mu.Lock()
-	p.s = s
-	p.mu.Unlock()
-	return nil
-}
-
-// Health answers from local state.
-func (p *Plugin) Health(context.Context) error {
-	if p.settings() == nil {
-		return sdk.UnavailableError(0, "not configured")
-	}
-	return nil
-}
-
-func (p *Plugin) settings() *settings {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.s
+// New returns an unconfigured plugin. Configure applies a config without
+// calling BattleMetrics.
+func New() *Plugin {
+	return &Plugin{Holder: pluginconf.New(sdk.Description{Name: "battlemetrics", Version: Version, Schema: schema()}, parseConfig)}
 }
 
 // GetServerStats reads the server by its BattleMetrics id, or finds it by
 // address and port first.
 func (p *Plugin) GetServerStats(ctx context.Context, req *pb.GetServerStatsRequest) (*pb.GetServerStatsResponse, error) {
-	s := p.settings()
-	if s == nil {
-		return nil, sdk.UnavailableError(0, "not configured")
+	s, err := p.Settings()
+	if err != nil {
+		return nil, err
 	}
 	srv, err := p.lookup(ctx, s, req.GetProviderServerId(), req.GetAddress(), req.GetPort(), req.GetGame())
 	if err != nil {
@@ -119,9 +88,9 @@ func status(s string) string {
 
 // GetPlayerHistory reads /servers/{id}/player-count-history.
 func (p *Plugin) GetPlayerHistory(ctx context.Context, req *pb.GetPlayerHistoryRequest) (*pb.GetPlayerHistoryResponse, error) {
-	s := p.settings()
-	if s == nil {
-		return nil, sdk.UnavailableError(0, "not configured")
+	s, err := p.Settings()
+	if err != nil {
+		return nil, err
 	}
 	start, stop := req.GetStart().AsTime(), req.GetStop().AsTime()
 	if req.GetStart() == nil || req.GetStop() == nil || !start.Before(stop) {
@@ -136,7 +105,7 @@ func (p *Plugin) GetPlayerHistory(ctx context.Context, req *pb.GetPlayerHistoryR
 		id = srv.ID
 	}
 	var points []bm.DataPoint
-	err := p.call(ctx, s, "reading the player-count history", func() error {
+	err = p.call(ctx, s, "reading the player-count history", func() error {
 		var err error
 		points, err = s.client.PlayerCountHistory(ctx, id, start, stop, resolution(req.GetResolutionMinutes()))
 		return err

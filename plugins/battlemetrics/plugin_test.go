@@ -22,7 +22,7 @@ import (
 // TestMain lets the test binary double as the plugin process for the tests
 // that start one (see package processtest).
 func TestMain(m *testing.M) {
-	processtest.ServeIfChild(func() sdk.Plugin { return &Plugin{} })
+	processtest.ServeIfChild(func() sdk.Plugin { return New() })
 	os.Exit(m.Run())
 }
 
@@ -47,7 +47,7 @@ func setup(t *testing.T, overrides map[string]any) *testBundle {
 			cfg[k] = v
 		}
 	}
-	return &testBundle{fake: fake, url: srv.URL, h: plugintest.New(t, &Plugin{}, plugintest.WithConfig(cfg))}
+	return &testBundle{fake: fake, url: srv.URL, h: plugintest.New(t, New(), plugintest.WithConfig(cfg))}
 }
 
 func stats(address string, port int32) *pb.GetServerStatsRequest {

@@ -48,7 +48,7 @@ func BenchmarkDeliverDirect(b *testing.B) {
 
 func BenchmarkDeliverInProcess(b *testing.B) {
 	env := benchEnv(b)
-	p := &Plugin{}
+	p := New()
 	cfg, diags := p.Describe().Schema.Apply(map[string]any{
 		"webhook_url": env.webhook.URL(env.serverURL), "api_base_url": fakediscord.BaseURL(env.serverURL),
 	})

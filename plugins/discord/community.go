@@ -16,10 +16,10 @@ import (
 
 // botSettings returns the settings when the bot is configured.
 func (p *Plugin) botSettings() (*settings, error) {
-	s := p.settings()
+	s, err := p.Settings()
 	switch {
-	case s == nil:
-		return nil, sdk.UnavailableError(0, "not configured")
+	case err != nil:
+		return nil, err
 	case !s.bot:
 		return nil, sdk.Errorf(sdk.NotSupported, "community features need bot_token, guild_id and invite_channel_id in the plugin's config")
 	}

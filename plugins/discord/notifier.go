@@ -41,9 +41,9 @@ var categoryColors = map[string]int{
 // direct messages to users are not supported. A repeat with the same
 // idempotency key returns the first message id without posting again.
 func (p *Plugin) Deliver(ctx context.Context, req *pb.DeliverRequest) (*pb.DeliverResponse, error) {
-	s := p.settings()
-	if s == nil {
-		return nil, sdk.UnavailableError(0, "not configured")
+	s, err := p.Settings()
+	if err != nil {
+		return nil, err
 	}
 	if req.GetChannel() != Channel {
 		return nil, sdk.FieldErrorf("channel", "this plugin delivers the %q channel, not %q", Channel, req.GetChannel())

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/ezscale/platform/plugins/discord/discordapi"
+	"github.com/ezscale/platform/plugins/internal/pluginconf"
 	"github.com/ezscale/platform/sdk"
 )
 
@@ -25,10 +25,8 @@ const (
 // Plugin is the Discord notifier and community plugin. Configure may swap
 // the settings while calls run, so calls take them under a read lock.
 type Plugin struct {
-	mu sync.RWMutex
-	s  *settings
+	*pluginconf.Holder[*settings]
 
-	initOnce  sync.Once
 	delivered *onceCache[string]
 	invites   *onceCache[*discordapi.Invite]
 }
@@ -41,51 +39,15 @@ var (
 	_ sdk.Community       = (*Plugin)(nil)
 )
 
-// Describe is static: the SDK calls it in describe mode too.
-func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{Name: "discord", Version: Version, Schema: schema()}
-}
-
-// ValidateConfig checks what the schema cannot express.
-func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
-	_, diags := parseConfig(cfg)
-	return diags
-}
-
-// Configure applies a validated config. It makes no Discord call: a bad
-// token shows as Unauthenticated on the first call, and Configure must not
-// fail because Discord is briefly down.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	s, diags := parseConfig(cfg)
-	if diags.HasErrors() {
-		return diags
+// New returns an unconfigured plugin. Configure makes no Discord call: a
+// bad token shows as Unauthenticated on the first call, and Configure must
+// not fail because Discord is briefly down.
+func New() *Plugin {
+	return &Plugin{
+		Holder:    pluginconf.New(sdk.Description{Name: "discord", Version: Version, Schema: schema()}, parseConfig),
+		delivered: newOnceCache[string](idempotencyTTL, idempotencyEntries),
+		invites:   newOnceCache[*discordapi.Invite](idempotencyTTL, idempotencyEntries),
 	}
-	p.init()
-	p.mu.Lock()
-	p.s = s
-	p.mu.Unlock()
-	return nil
-}
-
-func (p *Plugin) init() {
-	p.initOnce.Do(func() {
-		p.delivered = newOnceCache[string](idempotencyTTL, idempotencyEntries)
-		p.invites = newOnceCache[*discordapi.Invite](idempotencyTTL, idempotencyEntries)
-	})
-}
-
-// Health answers from local state: configured or not.
-func (p *Plugin) Health(context.Context) error {
-	if p.settings() == nil {
-		return sdk.UnavailableError(0, "not configured")
-	}
-	return nil
-}
-
-func (p *Plugin) settings() *settings {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.s
 }
 
 func newHTTPClient(timeout time.Duration) *http.Client {

@@ -78,7 +78,7 @@ func setupFake(t testing.TB, opts fakediscord.Options, overrides map[string]any)
 			cfg[k] = v
 		}
 	}
-	b.h = plugintest.New(t, &Plugin{}, plugintest.WithConfig(cfg))
+	b.h = plugintest.New(t, New(), plugintest.WithConfig(cfg))
 	return b
 }
 

@@ -12,25 +12,23 @@ import (
 	"net/textproto"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/ezscale/platform/plugins/internal/pluginconf"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
 const version = "0.1.0"
 
-// Plugin is the email notifier.
+// Plugin is the email notifier. Its Health answers from local state and
+// never dials the server: health checks are frequent and must not look like
+// a connection flood to the relay.
 type Plugin struct {
-	mu  sync.RWMutex
-	cfg *settings
+	*pluginconf.Holder[*settings]
 }
-
-// New returns an unconfigured email plugin.
-func New() *Plugin { return &Plugin{} }
 
 // settings is the validated config, ready to build SMTP clients from.
 type settings struct {
@@ -41,9 +39,9 @@ type settings struct {
 	options     []gomail.Option
 }
 
-// Describe implements sdk.Plugin.
-func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{
+// New returns an unconfigured email plugin.
+func New() *Plugin {
+	return &Plugin{Holder: pluginconf.New(sdk.Description{
 		Name:    "email",
 		Version: version,
 		Schema: sdk.NewSchema().
@@ -61,31 +59,8 @@ func (p *Plugin) Describe() sdk.Description {
 			String("helo", sdk.Doc("name sent in EHLO; default: the machine's host name")).
 			Duration("connect_timeout", sdk.Default("10s"), sdk.Doc("dialing and SMTP handshake")).
 			Duration("send_timeout", sdk.Default("30s"), sdk.Doc("one whole delivery")),
-	}
+	}, build, pluginconf.NotConfigured(time.Second, "email plugin is not configured"))}
 }
-
-// ValidateConfig implements sdk.ConfigValidator: checks the schema cannot
-// express.
-func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
-	_, diags := build(cfg)
-	return diags
-}
-
-// Configure implements sdk.Plugin.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	s, diags := build(cfg)
-	if diags.HasErrors() {
-		return diags
-	}
-	p.mu.Lock()
-	p.cfg = s
-	p.mu.Unlock()
-	return nil
-}
-
-// Health implements sdk.Plugin. It does not dial the server: health checks
-// are frequent and must not look like a connection flood to the relay.
-func (p *Plugin) Health(context.Context) error { return nil }
 
 func build(cfg sdk.Config) (*settings, sdk.Diagnostics) {
 	var diags sdk.Diagnostics
@@ -170,11 +145,9 @@ func MessageID(key, domain string) string {
 
 // Deliver implements sdk.Notifier.
 func (p *Plugin) Deliver(ctx context.Context, req *pb.DeliverRequest) (*pb.DeliverResponse, error) {
-	p.mu.RLock()
-	s := p.cfg
-	p.mu.RUnlock()
-	if s == nil {
-		return nil, sdk.UnavailableError(time.Second, "email plugin is not configured")
+	s, err := p.Settings()
+	if err != nil {
+		return nil, err
 	}
 	msg, id, err := s.message(req)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ezscale/platform/plugins/gametracker/gtpage"
+	"github.com/ezscale/platform/plugins/internal/pluginconf"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -78,8 +79,7 @@ func parseConfig(cfg sdk.Config) (*settings, sdk.Diagnostics) {
 
 // Plugin is the GameTracker monitor.
 type Plugin struct {
-	mu sync.RWMutex
-	s  *settings
+	*pluginconf.Holder[*settings]
 
 	lastMu sync.Mutex
 	last   map[string]*pb.GetServerStatsResponse // host:port → last good read
@@ -92,37 +92,10 @@ var (
 	_ sdk.Monitor         = (*Plugin)(nil)
 )
 
-// Describe is static.
-func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{Name: "gametracker", Version: Version, Schema: schema()}
-}
-
-// ValidateConfig checks what the schema cannot express.
-func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
-	_, diags := parseConfig(cfg)
-	return diags
-}
-
-// Configure applies a validated config without calling GameTracker.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	s, diags := parseConfig(cfg)
-	if diags.HasErrors() {
-		return diags
-	}
-	p.mu.Lock()
-	p.s = s
-	p.mu.Unlock()
-	return nil
-}
-
-// Health answers from local state.
-func (p *Plugin) Health(context.Context) error {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.s == nil {
-		return sdk.UnavailableError(0, "not configured")
-	}
-	return nil
+// New returns an unconfigured plugin. Configure applies a config without
+// calling GameTracker.
+func New() *Plugin {
+	return &Plugin{Holder: pluginconf.New(sdk.Description{Name: "gametracker", Version: Version, Schema: schema()}, parseConfig)}
 }
 
 // GetServerStats gives the page and banner of address:port and, when
@@ -130,11 +103,9 @@ func (p *Plugin) Health(context.Context) error {
 // list (404) is NotFound; any other failure to fetch or read the page
 // gives the last known numbers with stale set.
 func (p *Plugin) GetServerStats(ctx context.Context, req *pb.GetServerStatsRequest) (*pb.GetServerStatsResponse, error) {
-	p.mu.RLock()
-	s := p.s
-	p.mu.RUnlock()
-	if s == nil {
-		return nil, sdk.UnavailableError(0, "not configured")
+	s, err := p.Settings()
+	if err != nil {
+		return nil, err
 	}
 	host, port := req.GetAddress(), int(req.GetPort())
 	if host == "" && req.GetProviderServerId() != "" {

@@ -19,7 +19,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	processtest.ServeIfChild(func() sdk.Plugin { return &Plugin{} })
+	processtest.ServeIfChild(func() sdk.Plugin { return New() })
 	os.Exit(m.Run())
 }
 
@@ -40,7 +40,7 @@ func setup(t *testing.T, overrides map[string]any) *testBundle {
 	for k, v := range overrides {
 		cfg[k] = v
 	}
-	return &testBundle{fake: fake, url: srv.URL, h: plugintest.New(t, &Plugin{}, plugintest.WithConfig(cfg))}
+	return &testBundle{fake: fake, url: srv.URL, h: plugintest.New(t, New(), plugintest.WithConfig(cfg))}
 }
 
 var moose = &pb.GetServerStatsRequest{Address: "10.0.0.1", Port: 28015}

@@ -5,10 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ezscale/platform/plugins/internal/errkind"
+	"github.com/ezscale/platform/plugins/internal/pluginconf"
 	"github.com/ezscale/platform/plugins/kasm/kasmapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -18,9 +18,7 @@ const version = "0.1.0"
 
 // Plugin is the Kasm provisioner.
 type Plugin struct {
-	mu     sync.RWMutex
-	client *kasmapi.Client
-	cfg    settings
+	*pluginconf.Holder[*pluginconf.API[*kasmapi.Client, settings]]
 }
 
 type settings struct {
@@ -48,51 +46,23 @@ func (c config) Validate() sdk.Diagnostics {
 
 var configSpec = sdk.ConfigOf[config]()
 
-// New returns an unconfigured plugin.
-func New() *Plugin { return &Plugin{} }
-
-// Describe is static: the SDK calls it in describe mode too.
-func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{Name: "kasm", Version: version, Options: options, Schema: configSpec.Schema()}
+// New returns an unconfigured plugin. Configure builds the API client
+// without calling Kasm.
+func New() *Plugin {
+	return &Plugin{Holder: pluginconf.New(sdk.Description{Name: "kasm", Version: version, Options: options, Schema: configSpec.Schema()},
+		pluginconf.Typed(configSpec, newClient, defaults), pluginconf.NotConfiguredYet)}
 }
 
-// ValidateConfig lets the core refuse a bad block, naming each field.
-func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
-	_, ds := configSpec.Decode(cfg)
-	return ds
+func newClient(c config) (*kasmapi.Client, error) {
+	return kasmapi.New(kasmapi.Config{BaseURL: c.APIURL, APIKey: c.APIKey, APIKeySecret: c.APIKeySecret, Timeout: c.Timeout})
 }
 
-// Configure builds the API client without calling Kasm.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	c, ds := configSpec.Decode(cfg)
-	if ds.HasErrors() {
-		return ds
-	}
-	client, err := kasmapi.New(kasmapi.Config{BaseURL: c.APIURL, APIKey: c.APIKey, APIKeySecret: c.APIKeySecret, Timeout: c.Timeout})
-	if err != nil {
-		return sdk.FieldDiagnostic("api_url", "%v", err)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.client = client
-	p.cfg = settings{imageID: c.ImageID, prefix: c.UsernamePrefix}
-	return nil
+func defaults(c config) settings {
+	return settings{imageID: c.ImageID, prefix: c.UsernamePrefix}
 }
 
-// Health answers from local state only.
-func (p *Plugin) Health(context.Context) error {
-	_, _, err := p.current()
-	return err
-}
-
-func (p *Plugin) current() (*kasmapi.Client, settings, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.client == nil {
-		return nil, settings{}, sdk.UnavailableError(time.Second, "the plugin is not configured yet")
-	}
-	return p.client, p.cfg, nil
-}
+// current is the configured client and plan defaults.
+func (p *Plugin) current() (*kasmapi.Client, settings, error) { return pluginconf.Current(p.Holder) }
 
 // options are the service options this plugin reads (declared in
 // Describe): the workspace image, set by staff on a plan or chosen by the

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -9,9 +8,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/ezscale/platform/plugins/internal/pluginconf"
 	pt "github.com/ezscale/platform/plugins/pterodactyl/pterodactylapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -21,9 +20,7 @@ const version = "0.1.0"
 
 // Plugin is the Pterodactyl provisioner.
 type Plugin struct {
-	mu     sync.RWMutex
-	client *pt.Client
-	cfg    settings
+	*pluginconf.Holder[*pluginconf.API[*pt.Client, settings]]
 }
 
 // settings are the config's plan defaults.
@@ -61,52 +58,24 @@ func (c config) Validate() sdk.Diagnostics {
 
 var configSpec = sdk.ConfigOf[config]()
 
-// New returns an unconfigured plugin.
-func New() *Plugin { return &Plugin{} }
-
-// Describe is static: the SDK calls it in describe mode too.
-func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{Name: "pterodactyl", Version: version, Options: options, Schema: configSpec.Schema()}
+// New returns an unconfigured plugin. Configure builds the API client
+// without calling the panel.
+func New() *Plugin {
+	return &Plugin{Holder: pluginconf.New(sdk.Description{Name: "pterodactyl", Version: version, Options: options, Schema: configSpec.Schema()},
+		pluginconf.Typed(configSpec, newClient, defaults), pluginconf.NotConfiguredYet)}
 }
 
-// ValidateConfig lets the core refuse a bad block, naming each field.
-func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
-	_, ds := configSpec.Decode(cfg)
-	return ds
+func newClient(c config) (*pt.Client, error) {
+	return pt.New(pt.Config{BaseURL: c.APIURL, ApplicationKey: c.ApplicationKey, ClientKey: c.ClientKey, Timeout: c.Timeout})
 }
 
-// Configure builds the API client without calling the panel.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	c, ds := configSpec.Decode(cfg)
-	if ds.HasErrors() {
-		return ds
-	}
-	client, err := pt.New(pt.Config{BaseURL: c.APIURL, ApplicationKey: c.ApplicationKey, ClientKey: c.ClientKey, Timeout: c.Timeout})
-	if err != nil {
-		return sdk.FieldDiagnostic("api_url", "%v", err)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.client = client
-	p.cfg = settings{nestID: c.NestID, eggID: c.EggID, locationID: c.LocationID,
+func defaults(c config) settings {
+	return settings{nestID: c.NestID, eggID: c.EggID, locationID: c.LocationID,
 		memory: c.MemoryMB, disk: c.DiskMB, cpu: c.CPUPercent, io: c.IO}
-	return nil
 }
 
-// Health answers from local state only.
-func (p *Plugin) Health(context.Context) error {
-	_, _, err := p.current()
-	return err
-}
-
-func (p *Plugin) current() (*pt.Client, settings, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.client == nil {
-		return nil, settings{}, sdk.UnavailableError(time.Second, "the plugin is not configured yet")
-	}
-	return p.client, p.cfg, nil
-}
+// current is the configured client and plan defaults.
+func (p *Plugin) current() (*pt.Client, settings, error) { return pluginconf.Current(p.Holder) }
 
 // maxID bounds the panel ids an option may name.
 const maxID = 1<<31 - 1

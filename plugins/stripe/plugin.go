@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/stripe/stripe-go/v82"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/ezscale/platform/plugins/internal/pluginconf"
 	"github.com/ezscale/platform/plugins/stripe/gateway"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -23,8 +23,7 @@ const Version = "0.1.0"
 // Plugin is the Stripe payment gateway. Configure may swap the gateway while
 // calls run, so calls take it under a read lock.
 type Plugin struct {
-	mu sync.RWMutex
-	gw *gateway.Gateway
+	*pluginconf.Holder[*gateway.Gateway]
 }
 
 // Interface guards: the compiler checks the plugin's kinds.
@@ -34,9 +33,10 @@ var (
 	_ sdk.PaymentGateway  = (*Plugin)(nil)
 )
 
-// Describe is static: the SDK calls it in describe mode too.
-func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{
+// New returns an unconfigured plugin. Configure builds the gateway without
+// calling Stripe: a wrong key shows as Unauthenticated on the first call.
+func New() *Plugin {
+	return &Plugin{Holder: pluginconf.New(sdk.Description{
 		Name:    "stripe",
 		Version: Version,
 		Schema: sdk.NewSchema().
@@ -51,17 +51,13 @@ func (p *Plugin) Describe() sdk.Description {
 				sdk.Doc("retries stripe-go makes of requests Stripe marks safe to retry, with the same idempotency key")).
 			Duration("webhook_tolerance", sdk.Default("5m"),
 				sdk.Doc("how old a signed webhook may be before it is refused as a replay")),
-	}
+	}, newGateway)}
 }
 
-// ValidateConfig checks what the schema cannot: the shape of the keys, the
-// URL, and the ranges. It warns when webhook_secret is missing.
-func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
-	_, diags := gatewayConfig(cfg)
-	return diags
-}
-
-func gatewayConfig(cfg sdk.Config) (gateway.Config, sdk.Diagnostics) {
+// newGateway builds the gateway after checking what the schema cannot: the
+// shape of the keys, the URL, and the ranges. It warns when webhook_secret
+// is missing.
+func newGateway(cfg sdk.Config) (*gateway.Gateway, sdk.Diagnostics) {
 	gc := gateway.Config{
 		SecretKey:         cfg.String("secret_key"),
 		WebhookSecret:     cfg.String("webhook_secret"),
@@ -72,7 +68,8 @@ func gatewayConfig(cfg sdk.Config) (gateway.Config, sdk.Diagnostics) {
 		Logger:            stripeLogger{sdk.Logger().Named("stripe")},
 	}
 	var diags sdk.Diagnostics
-	if _, err := gateway.New(gc); err != nil {
+	gw, err := gateway.New(gc)
+	if err != nil {
 		var ge *gateway.Error
 		if errors.As(err, &ge) && ge.Field != "" {
 			diags = append(diags, sdk.FieldDiagnostic(ge.Field, "%s", ge.Message)...)
@@ -93,38 +90,17 @@ func gatewayConfig(cfg sdk.Config) (gateway.Config, sdk.Diagnostics) {
 		diags = append(diags, sdk.Diagnostic{Severity: sdk.SeverityWarning, Field: "webhook_secret",
 			Summary: "not set: every webhook will be refused, so asynchronous outcomes (bank debits, refunds, disputes) are not reported"})
 	}
-	return gc, diags
-}
-
-// Configure builds a new gateway from a validated config. It does not call
-// Stripe: a wrong key shows as Unauthenticated on the first call.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	gc, diags := gatewayConfig(cfg)
 	if diags.HasErrors() {
-		return diags
+		return nil, diags
 	}
-	gw, err := gateway.New(gc)
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.gw = gw
-	p.mu.Unlock()
-	return nil
+	return gw, diags
 }
 
-// Health answers from local state: configured or not.
-func (p *Plugin) Health(context.Context) error {
-	if p.gateway() == nil {
-		return sdk.UnavailableError(0, "not configured")
-	}
-	return nil
-}
-
+// gateway is the configured gateway; the SDK refuses calls before
+// Configure.
 func (p *Plugin) gateway() *gateway.Gateway {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.gw
+	gw, _ := p.Settings()
+	return gw
 }
 
 // EnsureCustomer returns the Stripe customer of the core account, creating it

@@ -50,7 +50,7 @@ func setup(t *testing.T, overrides map[string]any) *plugintest.Harness {
 	for k, v := range overrides {
 		cfg[k] = v
 	}
-	return plugintest.New(t, &Plugin{}, plugintest.WithConfig(cfg))
+	return plugintest.New(t, New(), plugintest.WithConfig(cfg))
 }
 
 func TestConformance(t *testing.T) {

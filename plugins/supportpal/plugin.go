@@ -8,13 +8,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	nethtml "golang.org/x/net/html"
 
 	"github.com/ezscale/platform/plugins/internal/apierror"
 	"github.com/ezscale/platform/plugins/internal/errkind"
+	"github.com/ezscale/platform/plugins/internal/pluginconf"
 	"github.com/ezscale/platform/plugins/supportpal/supportpalapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -39,8 +39,7 @@ var (
 // Plugin is the SupportPal helpdesk. Configure may swap the settings while
 // calls run, so calls take them under a read lock.
 type Plugin struct {
-	mu sync.RWMutex
-	s  *settings
+	*pluginconf.Holder[*settings]
 	// now is the clock (tests replace it).
 	now func() time.Time
 }
@@ -52,41 +51,10 @@ var (
 	_ sdk.Helpdesk        = (*Plugin)(nil)
 )
 
-// Describe is static: the SDK calls it in describe mode too.
-func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{Name: "supportpal", Version: Version, Schema: schema()}
-}
-
-// ValidateConfig checks what the schema cannot express.
-func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
-	_, diags := parseConfig(cfg)
-	return diags
-}
-
-// Configure applies a validated config without calling SupportPal.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	s, diags := parseConfig(cfg)
-	if diags.HasErrors() {
-		return diags
-	}
-	p.mu.Lock()
-	p.s = s
-	p.mu.Unlock()
-	return nil
-}
-
-// Health answers from local state: configured or not.
-func (p *Plugin) Health(context.Context) error {
-	if p.settings() == nil {
-		return sdk.UnavailableError(0, "not configured")
-	}
-	return nil
-}
-
-func (p *Plugin) settings() *settings {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.s
+// New returns an unconfigured plugin. Configure applies a config without
+// calling SupportPal.
+func New() *Plugin {
+	return &Plugin{Holder: pluginconf.New(sdk.Description{Name: "supportpal", Version: Version, Schema: schema()}, parseConfig)}
 }
 
 func (p *Plugin) clock() time.Time {
@@ -122,7 +90,10 @@ func toHTML(text string) string {
 // OpenTicket finds or creates the user by email and opens the ticket,
 // once per idempotency key.
 func (p *Plugin) OpenTicket(ctx context.Context, req *pb.OpenTicketRequest) (*pb.OpenTicketResponse, error) {
-	s := p.settings()
+	s, err := p.Settings()
+	if err != nil {
+		return nil, err
+	}
 	email := strings.TrimSpace(req.GetCustomer().GetEmail())
 	switch {
 	case !strings.Contains(email, "@"):
@@ -233,7 +204,10 @@ func (p *Plugin) findOpened(ctx context.Context, s *settings, department, userID
 
 // AddMessage posts the customer's message on the ticket, once per key.
 func (p *Plugin) AddMessage(ctx context.Context, req *pb.AddMessageRequest) (*pb.AddMessageResponse, error) {
-	s := p.settings()
+	s, err := p.Settings()
+	if err != nil {
+		return nil, err
+	}
 	id, err := strconv.ParseInt(req.GetTicketId(), 10, 64)
 	if err != nil || id <= 0 {
 		return nil, sdk.FieldErrorf("ticket_id", "must be a SupportPal ticket id")
@@ -270,7 +244,10 @@ func (p *Plugin) AddMessage(ctx context.Context, req *pb.AddMessageRequest) (*pb
 // GetTicket reports the ticket's status and its public messages created
 // after messages_after.
 func (p *Plugin) GetTicket(ctx context.Context, req *pb.GetTicketRequest) (*pb.GetTicketResponse, error) {
-	s := p.settings()
+	s, err := p.Settings()
+	if err != nil {
+		return nil, err
+	}
 	id, err := strconv.ParseInt(req.GetTicketId(), 10, 64)
 	if err != nil || id <= 0 {
 		return nil, sdk.FieldErrorf("ticket_id", "must be a SupportPal ticket id")
@@ -305,7 +282,10 @@ func (p *Plugin) GetTicket(ctx context.Context, req *pb.GetTicketRequest) (*pb.G
 // ListUpdatedTickets lists tickets updated at or after updated_since,
 // oldest update first; the page token is SupportPal's start offset.
 func (p *Plugin) ListUpdatedTickets(ctx context.Context, req *pb.ListUpdatedTicketsRequest) (*pb.ListUpdatedTicketsResponse, error) {
-	s := p.settings()
+	s, err := p.Settings()
+	if err != nil {
+		return nil, err
+	}
 	start := 1
 	if tok := req.GetPageToken(); tok != "" {
 		n, err := strconv.Atoi(tok)

@@ -43,7 +43,9 @@ func setup(t *testing.T, overrides map[string]any) (*fakesupportpal.Server, *plu
 	for k, v := range overrides {
 		cfg[k] = v
 	}
-	return fake, plugintest.New(t, &Plugin{now: clk.Now}, plugintest.WithConfig(cfg)), clk
+	p := New()
+	p.now = clk.Now
+	return fake, plugintest.New(t, p, plugintest.WithConfig(cfg)), clk
 }
 
 func ctx(t *testing.T) context.Context {

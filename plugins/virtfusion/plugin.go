@@ -1,12 +1,11 @@
 package main
 
 import (
-	"context"
 	"hash/fnv"
 	"strconv"
-	"sync"
 	"time"
 
+	"github.com/ezscale/platform/plugins/internal/pluginconf"
 	vf "github.com/ezscale/platform/plugins/virtfusion/virtfusionapi"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -20,9 +19,7 @@ type Plugin struct {
 	users keyedLock   // one create at a time per VirtFusion user
 	lost  lostCreates // creates whose answer was lost, by service id
 
-	mu     sync.RWMutex
-	client *vf.Client
-	cfg    settings
+	*pluginconf.Holder[*pluginconf.API[*vf.Client, settings]]
 }
 
 // settings is the validated config.
@@ -44,52 +41,23 @@ type config struct {
 
 var configSpec = sdk.ConfigOf[config]()
 
-// New returns an unconfigured plugin.
-func New() *Plugin { return &Plugin{} }
-
-// Describe is static: the SDK calls it in describe mode too.
-func (p *Plugin) Describe() sdk.Description {
-	return sdk.Description{Name: "virtfusion", Version: version, Options: options, Schema: configSpec.Schema()}
+// New returns an unconfigured plugin. Configure builds the API client
+// without calling VirtFusion.
+func New() *Plugin {
+	return &Plugin{Holder: pluginconf.New(sdk.Description{Name: "virtfusion", Version: version, Options: options, Schema: configSpec.Schema()},
+		pluginconf.Typed(configSpec, newClient, defaults), pluginconf.NotConfiguredYet)}
 }
 
-// ValidateConfig lets the core refuse a bad block, naming each field.
-func (p *Plugin) ValidateConfig(_ context.Context, cfg sdk.Config) sdk.Diagnostics {
-	_, ds := configSpec.Decode(cfg)
-	return ds
+func newClient(c config) (*vf.Client, error) {
+	return vf.New(vf.Config{BaseURL: c.APIURL, Token: c.APIToken, Timeout: c.Timeout})
 }
 
-// Configure builds the API client; it does not call VirtFusion, so a panel
-// that is down does not stop the plugin from starting.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	c, ds := configSpec.Decode(cfg)
-	if ds.HasErrors() {
-		return ds
-	}
-	client, err := vf.New(vf.Config{BaseURL: c.APIURL, Token: c.APIToken, Timeout: c.Timeout})
-	if err != nil {
-		return sdk.FieldDiagnostic("api_url", "%v", err)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.client = client
-	p.cfg = settings{groupID: c.GroupID, packageID: c.PackageID, osTemplateID: c.OSTemplateID, ipv4: c.IPv4}
-	return nil
+func defaults(c config) settings {
+	return settings{groupID: c.GroupID, packageID: c.PackageID, osTemplateID: c.OSTemplateID, ipv4: c.IPv4}
 }
 
-// Health answers from local state only.
-func (p *Plugin) Health(context.Context) error {
-	_, _, err := p.current()
-	return err
-}
-
-func (p *Plugin) current() (*vf.Client, settings, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.client == nil {
-		return nil, settings{}, sdk.UnavailableError(time.Second, "the plugin is not configured yet")
-	}
-	return p.client, p.cfg, nil
-}
+// current is the configured client and plan defaults.
+func (p *Plugin) current() (*vf.Client, settings, error) { return pluginconf.Current(p.Holder) }
 
 // maxPanelID bounds the panel ids an option may name (VirtFusion ids are
 // 32-bit).

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
@@ -32,9 +32,8 @@ func setup(t *testing.T, db *database.DB) *testBundle {
 
 func (b *testBundle) account(t *testing.T) string {
 	t.Helper()
-	id := fmt.Sprintf("acc-%d", rand.Int64())
-	now := time.Now().UTC()
-	if _, err := b.db.ExecContext(b.ctx, "INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)", id, id, now, now); err != nil {
+	id, err := accountstest.Account(b.ctx, b.db, fmt.Sprintf("owner-%d@example.test", rand.Int64()))
+	if err != nil {
 		t.Fatal(err)
 	}
 	return id

@@ -75,14 +75,15 @@ func (s *Store) Record(ctx context.Context, plugin, version string, opts sdk.Opt
 }
 
 // Get returns a plugin's declaration: the one live holds when the host has
-// described the plugin (live may be nil), else the last one stored. Errors: Unavailable when
+// described the plugin (live may be nil), else the last one stored (read
+// inside the ambient transaction, else from the read pool). Errors: Unavailable when
 // the plugin has never described itself to this platform.
 func (s *Store) Get(ctx context.Context, live Live, plugin string) (Declaration, error) {
 	if d, ok := FromLive(live, plugin); ok {
 		return d, nil
 	}
 	var r row
-	err := s.db.Conn(ctx).NewRaw("SELECT plugin, version, options, described_at FROM plugin_option_declarations WHERE plugin = ?", plugin).Scan(ctx, &r)
+	err := s.db.ReadConn(ctx).NewRaw("SELECT plugin, version, options, described_at FROM plugin_option_declarations WHERE plugin = ?", plugin).Scan(ctx, &r)
 	if database.IsNoRows(err) {
 		return Declaration{}, apperr.New(apperr.Unavailable,
 			"the %s plugin is not running and has never described its options, so they cannot be checked; start it and try again", plugin).

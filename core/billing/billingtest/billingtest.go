@@ -1,7 +1,9 @@
-// Package schedulertest makes the rows the scheduler's tests and benchmarks
-// need (accounts, plans, services) directly in the database, without the
-// billing flow that normally creates them.
-package schedulertest
+// Package billingtest makes the catalog rows and services other packages'
+// tests and benchmarks need (plans, add-ons, services in bulk) without the
+// order and provisioning flow that normally creates them. It is billing's
+// own kit, so billing's tables are written here and nowhere else in other
+// packages' tests. Imported by tests only.
+package billingtest
 
 import (
 	"context"
@@ -15,26 +17,6 @@ import (
 
 func id() string { return uuid.Must(uuid.NewV7()).String() }
 
-// Account inserts an account with an owner whose email is email, and
-// returns the account's id.
-func Account(ctx context.Context, db *database.DB, email string) (string, error) {
-	now := time.Now().UTC()
-	acc, user := id(), id()
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{"INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)", []any{acc, "Test " + email, now, now}},
-		{"INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (?, ?, 'x', ?, ?)", []any{user, email, now, now}},
-		{"INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, 'owner', ?)", []any{acc, user, now}},
-	} {
-		if _, err := db.NewRaw(q.sql, q.args...).Exec(ctx); err != nil {
-			return "", fmt.Errorf("schedulertest: %w", err)
-		}
-	}
-	return acc, nil
-}
-
 // Plan inserts an active VPS plan served by the provisioner plugin and
 // returns its id.
 func Plan(ctx context.Context, db *database.DB, plugin string, monthly int64) (string, error) {
@@ -43,7 +25,7 @@ func Plan(ctx context.Context, db *database.DB, plugin string, monthly int64) (s
 	_, err := db.NewRaw(`INSERT INTO plans (id, slug, name, service_type, currency, monthly_price, plugin, plugin_options, created_at, updated_at)
 		VALUES (?, ?, ?, 'vps', 'USD', ?, ?, '{"package":"1"}', ?, ?)`, pid, "plan-"+pid, "Plan "+pid[len(pid)-4:], monthly, plugin, now, now).Exec(ctx)
 	if err != nil {
-		return "", fmt.Errorf("schedulertest: inserting plan: %w", err)
+		return "", fmt.Errorf("billingtest: inserting plan: %w", err)
 	}
 	return pid, nil
 }
@@ -55,7 +37,7 @@ func Addon(ctx context.Context, db *database.DB) (string, error) {
 	_, err := db.NewRaw(`INSERT INTO addons (id, slug, name, currency, monthly_price, max_quantity, created_at, updated_at)
 		VALUES (?, ?, 'Extra IP', 'USD', 300, 4, ?, ?)`, aid, "addon-"+aid, now, now).Exec(ctx)
 	if err != nil {
-		return "", fmt.Errorf("schedulertest: inserting add-on: %w", err)
+		return "", fmt.Errorf("billingtest: inserting add-on: %w", err)
 	}
 	return aid, nil
 }
@@ -78,7 +60,7 @@ func Services(ctx context.Context, db *database.DB, accountID, planID string, n 
 			args = append(args, sid, accountID, planID, fmt.Sprintf("vps-%d", i), "ext-"+sid, now, now)
 		}
 		if _, err := db.NewRaw(q, args...).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("schedulertest: inserting services: %w", err)
+			return nil, fmt.Errorf("billingtest: inserting services: %w", err)
 		}
 	}
 	return ids, nil
@@ -88,4 +70,16 @@ func Services(ctx context.Context, db *database.DB, accountID, planID string, n 
 func SetServiceStatus(ctx context.Context, db *database.DB, serviceID, status string) error {
 	_, err := db.NewRaw("UPDATE services SET status = ? WHERE id = ?", status, serviceID).Exec(ctx)
 	return err
+}
+
+// SavedCard records a saved Stripe card of the account, as attaching one
+// through the payment gateway would, and returns its id.
+func SavedCard(ctx context.Context, db *database.DB, accountID string) (string, error) {
+	pid := id()
+	_, err := db.NewRaw("INSERT INTO payment_methods (id, account_id, gateway, gateway_method_id, created_at) VALUES (?, ?, 'stripe', ?, ?)",
+		pid, accountID, "pm_"+accountID, time.Now().UTC()).Exec(ctx)
+	if err != nil {
+		return "", fmt.Errorf("billingtest: inserting a payment method: %w", err)
+	}
+	return pid, nil
 }
