@@ -42,6 +42,10 @@ package app
 // listing showing a running server down, and up again) through the same
 // hooks (scheduler.ReportHealth, wired in core/app/monitoring.go).
 //
+// A user's deletion (accounts.DeleteUser): billing counts the live
+// services of the accounts the user alone owns, which refuse it
+// (billing.LiveServiceCounts).
+//
 // A service transfer's completion (transfers.OnComplete, after billing has
 // moved the service and settled it; core/app/transfers.go):
 //  1. the scheduler moves the service's tasks, their runs, its recovery
@@ -51,6 +55,7 @@ package app
 func (a *App) wireReactions() {
 	a.Budgets.Attach(a.Billing)
 	a.Accounts.OnSignup(a.Community.OnSignup)
+	a.Accounts.CountLiveServicesWith(a.Billing)
 	a.Billing.SyncRolesOn(a.Community)
 	guardAndStamp(a.Billing, a.Projects)
 	watchOutages(a.Billing, a.Scheduler, a.Projects)

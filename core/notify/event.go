@@ -93,6 +93,9 @@ const (
 const (
 	AccountVerifyEmail   Type = "account.verify_email"
 	AccountPasswordReset Type = "account.password_reset"
+	// AccountStaffInvite carries a new staff user's link to choose their
+	// password (accounts.InviteStaff).
+	AccountStaffInvite Type = "account.staff_invite"
 )
 
 // Announcement is a marketing message to customers (List-Unsubscribe,

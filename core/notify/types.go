@@ -245,6 +245,9 @@ var registry = []*TypeInfo{
 	{Type: AccountPasswordReset, Category: CategorySystem, Description: "Password reset link",
 		Channels: []Channel{ChannelEmail}, Defaults: []Channel{ChannelEmail}, Locked: []Channel{ChannelEmail}, Hidden: true,
 		Sample: map[string]any{"link": "https://billing.example.com/reset-password?token=ezo_x", "token": "ezo_x", "expires_in": "1h0m0s"}},
+	{Type: AccountStaffInvite, Category: CategorySystem, Description: "Staff invitation: choose your password",
+		Channels: []Channel{ChannelEmail}, Defaults: []Channel{ChannelEmail}, Locked: []Channel{ChannelEmail}, Hidden: true,
+		Sample: map[string]any{"link": "https://billing.example.com/reset-password?token=ezo_x", "token": "ezo_x", "expires_in": "1h0m0s", "role": "admin"}},
 	// High-risk staff actions (core/approval).
 	{Type: HighRiskAlert, Category: CategorySystem, Description: "A high-risk staff action ran (alert policies)",
 		Channels: allChannels, Defaults: inAppAndMail, Sample: highRiskSample},
