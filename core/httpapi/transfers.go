@@ -10,8 +10,8 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ezscale/platform/core/accounts"
-	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/transfers"
 )
 
