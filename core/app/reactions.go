@@ -14,6 +14,11 @@ package app
 //  2. the free tier admits the service or refuses the order
 //     (core/provisioning/freetier.go).
 //
+// A service transfer accepted by the receiver or completed
+// (billing.OnTransferIn): budget caps refuse a service that would push the
+// receiving account over its hard cap (budget.AdmitTransfer,
+// core/billing/budget/order.go).
+//
 // A posting to the credit ledger (ledger hooks): budget caps queue a check
 // after a debit and end an override when the account pays
 // (budget.LedgerHook).
