@@ -223,7 +223,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	transfersOpts.Now = now
 	a.Transfers = transfers.New(transfers.Deps{DB: db, Billing: a.Billing, Directory: transferDirectory{a: a.Accounts}, Notifier: a.Notify, Jobs: reg},
 		transfersOpts)
-	a.Enterprise = enterprise.New(db, a.Billing, a.Notify, enterprise.Options{Now: now})
+	a.Enterprise = enterprise.New(db, a.Billing, a.Notify, enterprise.Options{Now: now, Staff: a.Accounts})
 
 	provisioningOpts := provisioningOptions(cfg)
 	provisioningOpts.Now = now

@@ -78,6 +78,10 @@ const (
 const (
 	EnterpriseQuoted  Type = "enterprise.quoted"
 	EnterpriseUpdated Type = "enterprise.updated"
+	// EnterpriseStaff tells the staff who quote (admins and owners) that
+	// a request arrived or a quote was accepted (status submitted or
+	// accepted).
+	EnterpriseStaff Type = "enterprise.staff"
 )
 
 // Security events: email and in-app cannot be turned off.
