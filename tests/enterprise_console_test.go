@@ -19,7 +19,7 @@ import (
 )
 
 // TestConsoleEnterpriseRequest: a customer submits an enterprise request
-// in the console; staff quote it (through the API); the customer sees the
+// in the console; staff quote it with the staff quote form; the customer sees the
 // quote and accepts it; staff attach a hand-provisioned service from the
 // staff Enterprise page, which is then billed at the quoted price. Every
 // page passes axe-core with no CSP violation.
@@ -86,15 +86,29 @@ func TestConsoleEnterpriseRequest(t *testing.T) {
 	id := strings.TrimPrefix(path, "/enterprise/")
 	checkPage(t, erin, "enterprise-submitted")
 
-	if code := c.call(t, "POST", "/api/v1/admin/enterprise-requests/"+id+"/quote", login.Token, map[string]any{
-		"base_plan_id": plan, "monthly_price": 120000, "setup_fee": 50000, "terms": "12 months minimum", "expires_at": now.Add(72 * time.Hour),
-	}, nil); code != http.StatusOK {
-		t.Fatalf("quote: %d", code)
+	staff := sessionTab(t, base, "ops@example.net", "staff password for tests")
+	do(t, staff, "quoting from the staff queue", chromedp.Navigate(base+"/staff/enterprise"),
+		click(`tr[data-request="`+id+`"] [data-action=quote]`),
+		fill(`form[data-form=quote] input[name=base_plan_id]`, plan),
+		fill(`form[data-form=quote] input[name=monthly_price]`, "120000"),
+		fill(`form[data-form=quote] input[name=setup_fee]`, "50000"),
+		setValue(`form[data-form=quote] input[name=expires_at]`, now.Add(72*time.Hour).Local().Format("2006-01-02T15:04")),
+		fill(`form[data-form=quote] textarea`, "12 months minimum"))
+	checkPage(t, staff, "staff-enterprise-quote")
+	do(t, staff, "sending the quote", click(`form[data-form=quote] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`[data-enterprise-done]`)))
+	var quoted struct {
+		Status       string `json:"status"`
+		MonthlyPrice int64  `json:"monthly_price"`
+		SetupFee     int64  `json:"setup_fee"`
+		Terms        string `json:"terms"`
+	}
+	if code := c.call(t, "GET", "/api/v1/admin/enterprise-requests/"+id, login.Token, nil, &quoted); code != http.StatusOK ||
+		quoted.Status != "quoted" || quoted.MonthlyPrice != 120000 || quoted.SetupFee != 50000 || quoted.Terms != "12 months minimum" {
+		t.Fatalf("after the staff quote form: %d %+v", code, quoted)
 	}
 	do(t, erin, "accepting the quote", chromedp.Navigate(base+path), click(`[data-action=accept-quote]`), chromedp.WaitVisible(chromedp.CSS(`[data-accepted]`)))
 	checkPage(t, erin, "enterprise-accepted")
 
-	staff := sessionTab(t, base, "ops@example.net", "staff password for tests")
 	do(t, staff, "the accepted requests", chromedp.Navigate(base+"/staff/enterprise"), choose(`#staff-enterprise-status`, "accepted"),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-request="`+id+`"] [data-action=attach]`)))
 	checkPage(t, staff, "staff-enterprise")

@@ -39,8 +39,10 @@ type User struct {
 	TOTPLastStep    int64      `bun:"totp_last_step"`
 	StaffRole       *string    `bun:"staff_role"`
 	DisabledAt      *time.Time `bun:"disabled_at"`
-	CreatedAt       time.Time  `bun:"created_at"`
-	UpdatedAt       time.Time  `bun:"updated_at"`
+	// DeletedAt is when the user was deleted (anonymized; DeleteUser).
+	DeletedAt *time.Time `bun:"deleted_at"`
+	CreatedAt time.Time  `bun:"created_at"`
+	UpdatedAt time.Time  `bun:"updated_at"`
 }
 
 // Account is the billing entity.

@@ -76,6 +76,7 @@ type Service struct {
 	limiter *ratelimit.Limiter
 	opts    Options
 	now     func() time.Time
+	live    LiveServices
 }
 
 // New returns the identity service.

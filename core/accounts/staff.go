@@ -87,7 +87,8 @@ func (s *Service) DisableUser(ctx context.Context, p *Principal, userID string) 
 
 // EnableUser re-enables a disabled user; their revoked sessions and tokens
 // stay revoked, so they log in again. The same hierarchy as DisableUser
-// applies. Errors: NotFound, Forbidden (staff_hierarchy).
+// applies; a deleted user stays disabled. Errors: NotFound, Forbidden
+// (staff_hierarchy), Conflict (user_deleted).
 func (s *Service) EnableUser(ctx context.Context, p *Principal, userID string) error {
 	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u, err := s.lockUser(ctx, tx, userID)
@@ -99,6 +100,9 @@ func (s *Service) EnableUser(ctx context.Context, p *Principal, userID string) e
 		}
 		if u.DisabledAt == nil {
 			return nil
+		}
+		if u.DeletedAt != nil {
+			return apperr.New(apperr.Conflict, "the user was deleted").WithReason("user_deleted")
 		}
 		if _, err := tx.NewUpdate().Model((*User)(nil)).Set("disabled_at = NULL").Set("updated_at = ?", s.now()).
 			Where("id = ?", u.ID).Exec(ctx); err != nil {

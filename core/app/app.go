@@ -223,7 +223,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	transfersOpts.Now = now
 	a.Transfers = transfers.New(transfers.Deps{DB: db, Billing: a.Billing, Directory: transferDirectory{a: a.Accounts}, Notifier: a.Notify, Jobs: reg},
 		transfersOpts)
-	a.Enterprise = enterprise.New(db, a.Billing, a.Notify, enterprise.Options{Now: now})
+	a.Enterprise = enterprise.New(db, a.Billing, a.Notify, enterprise.Options{Now: now, Staff: a.Accounts})
 
 	provisioningOpts := provisioningOptions(cfg)
 	provisioningOpts.Now = now
@@ -281,6 +281,15 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		Ready:           func(ctx context.Context) error { return db.PingContext(ctx) },
 		ServiceActivity: a.Provisioning.RecordActivity,
 		Approvals:       a.Approvals,
+		AccountCurrency: func(ctx context.Context, accountID string) (string, error) {
+			// An account with neither a balance nor a profile yet is billed
+			// in the default currency.
+			c, err := a.Billing.AccountCurrency(ctx, db.Read, accountID)
+			if err == nil && c == "" {
+				c = a.Billing.Options().Currency
+			}
+			return string(c), err
+		},
 	}, httpapi.Options{
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow, InvalidTokenLimit: cfg.Auth.InvalidTokenLimit,

@@ -14,6 +14,11 @@ package app
 //  2. the free tier admits the service or refuses the order
 //     (core/provisioning/freetier.go).
 //
+// A service transfer accepted by the receiver or completed
+// (billing.OnTransferIn): budget caps refuse a service that would push the
+// receiving account over its hard cap (budget.AdmitTransfer,
+// core/billing/budget/order.go).
+//
 // A posting to the credit ledger (ledger hooks): budget caps queue a check
 // after a debit and end an override when the account pays
 // (budget.LedgerHook).
@@ -43,6 +48,10 @@ package app
 // listing showing a running server down, and up again) through the same
 // hooks (scheduler.ReportHealth, wired in core/app/monitoring.go).
 //
+// A user's deletion (accounts.DeleteUser): billing counts the live
+// services of the accounts the user alone owns, which refuse it
+// (billing.LiveServiceCounts).
+//
 // A service transfer's completion (transfers.OnComplete, after billing has
 // moved the service and settled it; core/app/transfers.go):
 //  1. the scheduler moves the service's tasks, their runs, its recovery
@@ -52,6 +61,7 @@ package app
 func (a *App) wireReactions() {
 	a.Budgets.Attach(a.Billing)
 	a.Accounts.OnSignup(a.Community.OnSignup)
+	a.Accounts.CountLiveServicesWith(a.Billing)
 	a.Billing.SyncRolesOn(a.Community)
 	a.Projects.AttachBilling(a.Billing)
 	watchOutages(a.Billing, a.Scheduler, a.Projects)

@@ -21,13 +21,20 @@ type ServiceHook func(ctx context.Context, tx bun.Tx, svc *Service, from string)
 // plugins.
 type OrderHook func(ctx context.Context, tx bun.Tx, svc *Service, plan *Plan) error
 
+// TransferInHook checks, inside the transaction that accepts or completes
+// a service transfer, that the receiving account to may take svc: an error
+// refuses the transfer (budget caps, for instance). It must not call
+// plugins.
+type TransferInHook func(ctx context.Context, tx bun.Tx, svc *Service, plan *Plan, to string) error
+
 type hooks struct {
-	issued   []InvoiceHook
-	paid     []InvoiceHook
-	services []ServiceHook
-	orders   []OrderHook
-	ending   []EndCheck
-	lines    []LinesHook
+	transferIn []TransferInHook
+	issued     []InvoiceHook
+	paid       []InvoiceHook
+	services   []ServiceHook
+	orders     []OrderHook
+	ending     []EndCheck
+	lines      []LinesHook
 }
 
 // OnInvoicesIssued registers h for every issued invoice (orders, renewals,
@@ -40,6 +47,33 @@ func (b *Billing) OnInvoicePaid(h InvoiceHook) { b.hooks.paid = append(b.hooks.p
 
 // OnServiceStatus registers h for every service status change.
 func (b *Billing) OnServiceStatus(h ServiceHook) { b.hooks.services = append(b.hooks.services, h) }
+
+// OnTransferIn registers h for every service transfer a receiver accepts
+// or staff complete. Register while wiring.
+func (b *Billing) OnTransferIn(h TransferInHook) { b.hooks.transferIn = append(b.hooks.transferIn, h) }
+
+// AdmitTransferTx runs the transfer-in checks (OnTransferIn) of service
+// serviceID moving to account to, in tx. Errors: NotFound, and the hooks'
+// refusals.
+func (b *Billing) AdmitTransferTx(ctx context.Context, tx bun.Tx, serviceID, to string) error {
+	if len(b.hooks.transferIn) == 0 {
+		return nil
+	}
+	svc, err := b.serviceTx(ctx, tx, serviceID, false)
+	if err != nil {
+		return err
+	}
+	plan, err := b.planTx(ctx, tx, svc.PlanID)
+	if err != nil {
+		return err
+	}
+	for _, h := range b.hooks.transferIn {
+		if err := h(ctx, tx, svc, plan, to); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // OnOrder registers h for every order. Register while wiring.
 func (b *Billing) OnOrder(h OrderHook) { b.hooks.orders = append(b.hooks.orders, h) }

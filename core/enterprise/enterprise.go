@@ -84,10 +84,21 @@ type Notifier interface {
 	Notify(ctx context.Context, tx bun.Tx, ev notify.Event) error
 }
 
+// Staff lists the staff told of new requests and accepted quotes
+// (core/accounts).
+type Staff interface {
+	// StaffIDs lists the enabled staff users with one of roles.
+	StaffIDs(ctx context.Context, roles ...string) ([]string, error)
+}
+
 // Options tune the service.
 type Options struct {
 	// Now is the clock (nil: the wall clock, UTC).
 	Now func() time.Time
+	// Staff, when set, are told (enterprise.staff) when a request arrives
+	// and when a quote is accepted: the staff admins and owners, who quote
+	// and attach services.
+	Staff Staff
 }
 
 // Service is enterprise requests.
@@ -148,6 +159,9 @@ func (s *Service) Submit(ctx context.Context, a Actor, in SubmitInput) (*Request
 			return fmt.Errorf("enterprise: recording request: %w", err)
 		}
 		if err := s.tell(ctx, tx, r, now); err != nil {
+			return err
+		}
+		if err := s.tellStaff(ctx, tx, r, now); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, "enterprise.submit", r, map[string]any{"nodes": r.Nodes, "load_balancer": r.LoadBalancer, "failover": r.Failover, "region": r.Region})
@@ -370,6 +384,9 @@ func (s *Service) Accept(ctx context.Context, a Actor, id string) (*Request, err
 		if err := s.tell(ctx, tx, r, now); err != nil {
 			return err
 		}
+		if err := s.tellStaff(ctx, tx, r, now); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, "enterprise.accept", r, map[string]any{"plan_id": plan.ID, "setup_invoice_id": r.SetupInvoiceID, "monthly_price": r.MonthlyPrice})
 	})
 	if err != nil {
@@ -478,6 +495,27 @@ func (s *Service) tell(ctx context.Context, tx bun.Tx, r *Request, now time.Time
 	}
 	if err := s.notifier.Notify(ctx, tx, s.event(r, now)); err != nil {
 		return fmt.Errorf("enterprise: notifying: %w", err)
+	}
+	return nil
+}
+
+// tellStaff notifies the staff admins and owners of a request that
+// arrived or a quote that was accepted (enterprise.staff, linked to the
+// staff console's enterprise queue).
+func (s *Service) tellStaff(ctx context.Context, tx bun.Tx, r *Request, now time.Time) error {
+	if s.notifier == nil || s.opts.Staff == nil {
+		return nil
+	}
+	ids, err := s.opts.Staff.StaffIDs(ctx, "admin", "owner")
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	ev := s.event(r, now)
+	ev.Type, ev.AccountID, ev.UserIDs, ev.Link = notify.EnterpriseStaff, "", ids, "/staff/enterprise"
+	ev.Data["account_id"] = r.AccountID
+	ev.Key = fmt.Sprintf("%s:%s:%s", notify.EnterpriseStaff, r.ID, r.State(now))
+	if err := s.notifier.Notify(ctx, tx, ev); err != nil {
+		return fmt.Errorf("enterprise: notifying staff: %w", err)
 	}
 	return nil
 }

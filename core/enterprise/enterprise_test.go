@@ -3,6 +3,7 @@ package enterprise_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,8 +37,23 @@ type noticeLog struct {
 func (n *noticeLog) Notify(_ context.Context, _ bun.Tx, ev notify.Event) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.events = append(n.events, string(ev.Type)+":"+ev.Data["status"].(string))
+	e := string(ev.Type) + ":" + ev.Data["status"].(string)
+	if len(ev.UserIDs) > 0 {
+		e += " to " + strings.Join(ev.UserIDs, ",")
+	}
+	n.events = append(n.events, e)
 	return nil
+}
+
+// staffDir is the staff directory: one admin and one owner.
+type staffDir struct{}
+
+func (staffDir) StaffIDs(_ context.Context, roles ...string) ([]string, error) {
+	var ids []string
+	for _, r := range roles {
+		ids = append(ids, "staff-"+r)
+	}
+	return ids, nil
 }
 
 type testBundle struct {
@@ -58,7 +74,7 @@ func setup(t *testing.T, db *database.DB) *testBundle {
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
 	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: tb.clock.Now})
-	tb.e = enterprise.New(db, tb.b, tb.notices, enterprise.Options{Now: tb.clock.Now})
+	tb.e = enterprise.New(db, tb.b, tb.notices, enterprise.Options{Now: tb.clock.Now, Staff: staffDir{}})
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +138,8 @@ func wantErr(t *testing.T, err error, code apperr.Code, reason string) {
 // monthly price, out of the public catalog, and an invoice of the setup
 // fee; staff attach a service provisioned by hand, which is then billed at
 // the quoted price (and the plan stays private when staff edit it); the
-// account is told at each step; the documents (who, when) stay on the
+// account is told at each step, the staff admins and owners of the new
+// request and of the acceptance; the documents (who, when) stay on the
 // request.
 func TestEnterpriseRequestQuoteAcceptAttach(t *testing.T) {
 	t.Parallel()
@@ -183,7 +200,10 @@ func TestEnterpriseRequestQuoteAcceptAttach(t *testing.T) {
 		_, err = tb.b.ChangePlan(tb.ctx, tb.other.AccountID, theirs, billing.ChangeInput{PlanID: plan.ID})
 		wantErr(t, err, apperr.Invalid, "")
 
-		want := []string{"enterprise.updated:submitted", "enterprise.quoted:quoted", "enterprise.updated:accepted", "enterprise.updated:service_attached"}
+		// The staff who quote (admins and owners) hear of the request and
+		// of the acceptance.
+		want := []string{"enterprise.updated:submitted", "enterprise.staff:submitted to staff-admin,staff-owner", "enterprise.quoted:quoted",
+			"enterprise.updated:accepted", "enterprise.staff:accepted to staff-admin,staff-owner", "enterprise.updated:service_attached"}
 		if diff := cmp.Diff(want, tb.notices.events); diff != "" {
 			t.Errorf("notifications (-want +got):\n%s", diff)
 		}

@@ -148,7 +148,44 @@ func (s *Server) actionOf(rt Route, r *http.Request, p *accounts.Principal, body
 			s.Logger.Warn("computing high-risk facts", "action", a.Action, "error", err)
 		}
 	}
+	if a.Currency == "" && a.Amount != 0 {
+		// The request's own currency, else the account's: the amount is
+		// in the account's currency (its ledger and invoices are).
+		if c := strings.ToUpper(a.Changes["currency"]); isCurrencyCode(c) {
+			a.Currency = c
+		} else if id := mux.Vars(r)["account_id"]; id != "" {
+			a.Currency = s.accountCurrency(r.Context(), id)
+		}
+	}
 	return a
+}
+
+// accountCurrency is the account's currency for the high-risk facts; ""
+// when unknown (a lookup that fails is logged: a rule on currency then
+// sees "").
+func (s *Server) accountCurrency(ctx context.Context, accountID string) string {
+	if s.AccountCurrency == nil || accountID == "" {
+		return ""
+	}
+	c, err := s.AccountCurrency(ctx, accountID)
+	if err != nil {
+		s.Logger.Warn("reading the account's currency for high-risk facts", "account_id", accountID, "error", err)
+		return ""
+	}
+	return c
+}
+
+// isCurrencyCode reports whether c looks like an ISO 4217 code.
+func isCurrencyCode(c string) bool {
+	if len(c) != 3 {
+		return false
+	}
+	for _, r := range c {
+		if r < 'A' || r > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // executeHeld runs an approved request as its requester, "approved by" the

@@ -56,13 +56,20 @@ func (m *BillingAPI) writeAddons(w http.ResponseWriter, r *http.Request, public 
 }
 
 func (m *BillingAPI) adminListPlans(w http.ResponseWriter, r *http.Request) error {
+	private, err := queryFlag(r, "private")
+	if err != nil {
+		return err
+	}
 	plans, err := m.Billing.Plans(r.Context(), false)
 	if err != nil {
 		return err
 	}
-	out := make([]AdminPlanView, len(plans))
+	out := make([]AdminPlanView, 0, len(plans))
 	for i := range plans {
-		out[i] = adminPlanView(&plans[i])
+		if private != nil && *private != (plans[i].AccountID != nil) {
+			continue
+		}
+		out = append(out, adminPlanView(&plans[i]))
 	}
 	return writeJSON(w, http.StatusOK, List[AdminPlanView]{Data: out})
 }

@@ -40,8 +40,11 @@ type AdminPlanView struct {
 	Plugin         string            `json:"plugin"`
 	PluginOptions  map[string]string `json:"plugin_options"`
 	Active         bool              `json:"active"`
-	CreatedAt      time.Time         `json:"created_at"`
-	UpdatedAt      time.Time         `json:"updated_at"`
+	// AccountID is the account a private plan belongs to (an enterprise
+	// quote's custom plan); nil for a public plan.
+	AccountID *string   `json:"account_id"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func planView(p *billing.Plan) PlanView {
@@ -59,7 +62,7 @@ func planView(p *billing.Plan) PlanView {
 func adminPlanView(p *billing.Plan) AdminPlanView {
 	return AdminPlanView{
 		PlanView: planView(p), QuarterlyPrice: p.QuarterlyPrice, AnnualPrice: p.AnnualPrice, BiennialPrice: p.BiennialPrice,
-		Plugin: p.Plugin, PluginOptions: p.Options(), Active: p.Active, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		Plugin: p.Plugin, PluginOptions: p.Options(), Active: p.Active, AccountID: p.AccountID, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 }
 

@@ -28,6 +28,7 @@ func (s *Server) registerCore() {
 	s.router.Handle("/api/v1/openapi.json", http.HandlerFunc(s.serveOpenAPI)).Methods("GET")
 
 	s.registerIdentity()
+	s.registerStaffAdmin()
 	s.registerBrowserSessions()
 	s.Handle(Route{Method: "GET", Path: "/api/v1/admin/audit-events", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:read", Handler: s.listAuditEvents})
 }

@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/gorilla/mux"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/enterprise"
 )
 
@@ -15,10 +17,12 @@ import (
 // account's request is 404.
 type EnterpriseAPI struct {
 	Enterprise *enterprise.Service
+	s          *Server
 }
 
 // Routes registers the enterprise routes.
 func (m *EnterpriseAPI) Routes(s *Server) {
+	m.s = s
 	read := func(path string, h HandlerFunc) {
 		s.Handle(Route{Method: "GET", Path: acct + path, Auth: User, Members: anyMember, StaffRole: accounts.StaffSupport, Scope: "billing:read", Handler: h})
 	}
@@ -33,8 +37,10 @@ func (m *EnterpriseAPI) Routes(s *Server) {
 
 	s.Handle(Route{Method: "GET", Path: "/api/v1/admin/enterprise-requests", Auth: Staff, StaffRole: accounts.StaffSupport, Scope: "admin:read", Handler: m.queue})
 	s.Handle(Route{Method: "GET", Path: "/api/v1/admin/enterprise-requests/{request_id}", Auth: Staff, StaffRole: accounts.StaffSupport, Scope: "admin:read", Handler: m.staffGet})
-	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/enterprise-requests/{request_id}/quote", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", Idempotent: true, Handler: m.quote})
-	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/enterprise-requests/{request_id}/services", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", Idempotent: true, Handler: m.attach})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/enterprise-requests/{request_id}/quote", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", Idempotent: true,
+		HighRisk: &HighRisk{Action: "enterprise.quote", TargetType: "enterprise_request", TargetVar: "request_id", FactsFunc: m.quoteFacts}, Handler: m.quote})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/enterprise-requests/{request_id}/services", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", Idempotent: true,
+		HighRisk: &HighRisk{Action: "enterprise.attach_service", TargetType: "enterprise_request", TargetVar: "request_id", FactsFunc: m.attachFacts}, Handler: m.attach})
 }
 
 func enterpriseActor(r *http.Request) enterprise.Actor {
@@ -128,4 +134,33 @@ func (m *EnterpriseAPI) attach(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, serviceView(svc, nil))
+}
+
+// quoteFacts is the facts of a quote: the quoted monthly price (amount) in
+// the account's currency, one customer.
+func (m *EnterpriseAPI) quoteFacts(r *http.Request, body []byte, a *approval.Action) error {
+	var in enterprise.QuoteInput
+	if json.Unmarshal(body, &in) != nil {
+		return nil
+	}
+	req, err := m.Enterprise.Get(r.Context(), "", mux.Vars(r)["request_id"])
+	if err != nil {
+		return err
+	}
+	a.Amount, a.CustomersAffected = in.MonthlyPrice, 1
+	a.Currency = m.s.accountCurrency(r.Context(), req.AccountID)
+	return nil
+}
+
+// attachFacts is the facts of attaching a service to a quote's plan: one
+// service of one customer, billed at the quoted monthly price (amount, in
+// the quote's currency).
+func (m *EnterpriseAPI) attachFacts(r *http.Request, _ []byte, a *approval.Action) error {
+	req, err := m.Enterprise.Get(r.Context(), "", mux.Vars(r)["request_id"])
+	if err != nil {
+		return err
+	}
+	a.ServicesAffected, a.CustomersAffected = 1, 1
+	a.Amount, a.Currency = req.MonthlyPrice, req.Currency
+	return nil
 }

@@ -17,7 +17,8 @@ import (
 // request, staff quote it, the customer accepts the quote (a private plan
 // at the quoted price, out of the public catalog, and the setup fee
 // invoiced), staff attach a hand-provisioned service, billed at the quoted
-// price; another account gets 404.
+// price; another account gets 404. Staff are told of the request and the
+// acceptance, and the staff plan list marks and filters the private plan.
 func TestEnterpriseRequestsOverTheAPI(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
@@ -54,6 +55,28 @@ func TestEnterpriseRequestsOverTheAPI(t *testing.T) {
 			if p.ID == *r.PlanID {
 				t.Error("the private plan is in the public catalog")
 			}
+		}
+		// Staff see the private plan marked with its account, and filter.
+		var staffPlans httpapi.List[httpapi.AdminPlanView]
+		c.do("GET", "/api/v1/admin/plans?private=true", staff.Token, nil).want(t, http.StatusOK).decode(t, &staffPlans)
+		if len(staffPlans.Data) != 1 || staffPlans.Data[0].ID != *r.PlanID || staffPlans.Data[0].AccountID == nil || *staffPlans.Data[0].AccountID != owner.AccountID {
+			t.Errorf("private plans: %+v", staffPlans.Data)
+		}
+		c.do("GET", "/api/v1/admin/plans?private=false", staff.Token, nil).want(t, http.StatusOK).decode(t, &staffPlans)
+		for _, p := range staffPlans.Data {
+			if p.ID == *r.PlanID || p.AccountID != nil {
+				t.Errorf("a private plan among the public ones: %+v", p)
+			}
+		}
+		c.do("GET", "/api/v1/admin/plans?private=maybe", staff.Token, nil).wantProblem(t, http.StatusBadRequest, "invalid")
+		// The staff who quote heard of the request and of the acceptance.
+		var staffNotes int
+		if err := tb.app.DB.NewRaw("SELECT COUNT(*) FROM notifications AS n JOIN notification_events AS e ON e.id = n.event_id WHERE n.user_id = ? AND e.type = ?",
+			staff.ID, "enterprise.staff").Scan(context.Background(), &staffNotes); err != nil {
+			t.Fatal(err)
+		}
+		if staffNotes != 2 {
+			t.Errorf("the staff admin got %d enterprise.staff notifications, want 2 (submitted, accepted)", staffNotes)
 		}
 		var attached struct {
 			PlanID string `json:"plan_id"`

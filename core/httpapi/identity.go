@@ -365,6 +365,8 @@ type StaffUserView struct {
 	UserView
 	Disabled   bool       `json:"disabled"`
 	DisabledAt *time.Time `json:"disabled_at"`
+	// Deleted: the user was deleted (anonymized) and stays disabled.
+	Deleted bool `json:"deleted"`
 }
 
 // MemberView is one member of an account, as staff see it.
@@ -414,7 +416,7 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request) error {
 	return writePage(w, r, func(after string, limit int) ([]accounts.User, error) {
 		return s.Accounts.ListUsers(r.Context(), PrincipalFrom(r.Context()), f, after, limit)
 	}, func(u *accounts.User) StaffUserView {
-		return StaffUserView{UserView: userView(u), Disabled: u.DisabledAt != nil, DisabledAt: u.DisabledAt}
+		return staffUserView(u)
 	}, func(v StaffUserView) string { return v.ID })
 }
 

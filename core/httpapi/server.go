@@ -61,6 +61,10 @@ type Deps struct {
 	// Approvals is the high-risk gate of routes with HighRisk set; nil:
 	// those routes run ungated (tests of other layers).
 	Approvals *approval.Service
+	// AccountCurrency, when set, is an account's currency (ISO 4217, ""
+	// when it has none yet): the high-risk `currency` fact of an action
+	// that moves an amount in an account (core/billing).
+	AccountCurrency func(ctx context.Context, accountID string) (string, error)
 }
 
 // Server is the HTTP API.

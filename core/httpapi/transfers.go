@@ -11,6 +11,7 @@ import (
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/transfers"
 )
 
@@ -40,8 +41,10 @@ func (m *TransfersAPI) Routes(s *Server) {
 
 	s.Handle(Route{Method: "GET", Path: "/api/v1/admin/transfers", Auth: Staff, StaffRole: accounts.StaffSupport, Scope: "admin:read", Handler: m.queue})
 	s.Handle(Route{Method: "GET", Path: "/api/v1/admin/transfers/{transfer_id}", Auth: Staff, StaffRole: accounts.StaffSupport, Scope: "admin:read", Handler: m.staffGet})
-	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/transfers/{transfer_id}/approve", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", Idempotent: true, Handler: m.approve})
-	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/transfers/{transfer_id}/reject", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", Idempotent: true, Handler: m.reject})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/transfers/{transfer_id}/approve", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", Idempotent: true,
+		HighRisk: &HighRisk{Action: "transfers.approve", TargetType: "transfer", TargetVar: "transfer_id", FactsFunc: transferFacts}, Handler: m.approve})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/transfers/{transfer_id}/reject", Auth: Staff, StaffRole: accounts.StaffAdmin, Scope: "admin:write", Idempotent: true,
+		HighRisk: &HighRisk{Action: "transfers.reject", TargetType: "transfer", TargetVar: "transfer_id", FactsFunc: transferFacts}, Handler: m.reject})
 }
 
 // TransferView is a transfer as the API shows it. Direction is the path
@@ -194,4 +197,11 @@ func decodeOptional(r *http.Request, v any) error {
 		return nil
 	}
 	return DecodeBytes(body, v)
+}
+
+// transferFacts is the facts of a staff decision on a transfer: one
+// service, two accounts (the sender and the receiver).
+func transferFacts(_ *http.Request, _ []byte, a *approval.Action) error {
+	a.ServicesAffected, a.CustomersAffected = 1, 2
+	return nil
 }

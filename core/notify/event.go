@@ -78,6 +78,10 @@ const (
 const (
 	EnterpriseQuoted  Type = "enterprise.quoted"
 	EnterpriseUpdated Type = "enterprise.updated"
+	// EnterpriseStaff tells the staff who quote (admins and owners) that
+	// a request arrived or a quote was accepted (status submitted or
+	// accepted).
+	EnterpriseStaff Type = "enterprise.staff"
 )
 
 // Security events: email and in-app cannot be turned off.
@@ -93,6 +97,9 @@ const (
 const (
 	AccountVerifyEmail   Type = "account.verify_email"
 	AccountPasswordReset Type = "account.password_reset"
+	// AccountStaffInvite carries a new staff user's link to choose their
+	// password (accounts.InviteStaff).
+	AccountStaffInvite Type = "account.staff_invite"
 )
 
 // Announcement is a marketing message to customers (List-Unsubscribe,

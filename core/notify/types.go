@@ -225,6 +225,11 @@ var registry = []*TypeInfo{
 		Channels: inAppAndMail, Defaults: inAppAndMail, Roles: transferRoles, Sample: enterpriseSample},
 	{Type: EnterpriseUpdated, Category: CategoryBilling, Description: "Your enterprise request was received, accepted, declined or given a service",
 		Channels: inAppAndMail, Defaults: inAppAndMail, Roles: transferRoles, Sample: enterpriseSample},
+	// Staff admins and owners only (the enterprise domain names them): no
+	// customer preference.
+	{Type: EnterpriseStaff, Category: CategorySystem, Description: "An enterprise request arrived or its quote was accepted (staff)",
+		Channels: inAppAndMail, Defaults: inAppAndMail, Hidden: true,
+		Sample: merge(enterpriseSample, map[string]any{"status": "submitted", "account_id": "01890000-0000-7000-8000-00000000000c"})},
 	{Type: SecurityTwoFactorEnabled, Category: CategorySystem, Description: "Two-factor authentication was turned on",
 		Channels: inAppAndMail, Defaults: inAppAndMail, Locked: inAppAndMail, Sample: securitySample},
 	{Type: SecurityTwoFactorDisabled, Category: CategorySystem, Description: "Two-factor authentication was turned off",
@@ -245,6 +250,9 @@ var registry = []*TypeInfo{
 	{Type: AccountPasswordReset, Category: CategorySystem, Description: "Password reset link",
 		Channels: []Channel{ChannelEmail}, Defaults: []Channel{ChannelEmail}, Locked: []Channel{ChannelEmail}, Hidden: true,
 		Sample: map[string]any{"link": "https://billing.example.com/reset-password?token=ezo_x", "token": "ezo_x", "expires_in": "1h0m0s"}},
+	{Type: AccountStaffInvite, Category: CategorySystem, Description: "Staff invitation: choose your password",
+		Channels: []Channel{ChannelEmail}, Defaults: []Channel{ChannelEmail}, Locked: []Channel{ChannelEmail}, Hidden: true,
+		Sample: map[string]any{"link": "https://billing.example.com/reset-password?token=ezo_x", "token": "ezo_x", "expires_in": "1h0m0s", "role": "admin"}},
 	// High-risk staff actions (core/approval).
 	{Type: HighRiskAlert, Category: CategorySystem, Description: "A high-risk staff action ran (alert policies)",
 		Channels: allChannels, Defaults: inAppAndMail, Sample: highRiskSample},

@@ -21,6 +21,9 @@ import (
 type Billing interface {
 	CheckTransfer(ctx context.Context, serviceID, from, to string) (*billing.TransferFacts, error)
 	TransferServiceTx(ctx context.Context, tx bun.Tx, mv billing.TransferMove) (*billing.TransferSettlement, error)
+	// AdmitTransferTx checks that the receiving account may take the
+	// service (its budget's hard stop), in tx.
+	AdmitTransferTx(ctx context.Context, tx bun.Tx, serviceID, to string) error
 }
 
 // Directory finds receiving accounts and names accounts.

@@ -318,7 +318,10 @@ func (in DecisionInput) check(required bool) error {
 // With transfers.require_staff_approval it then waits for staff; without,
 // it completes now (see complete). Errors: NotFound (another account's
 // transfer, or a's is the sending account), Conflict transfer_<state>,
-// and billing's refusals when the service can no longer move.
+// billing's refusals when the service can no longer move, and
+// Unprocessable receiver_budget_stopped when the service would push the
+// receiving account over its hard budget cap (checked again when staff
+// approve).
 func (s *Service) Accept(ctx context.Context, a Actor, id string) (*Transfer, error) {
 	var out *Transfer
 	err := s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -339,6 +342,9 @@ func (s *Service) Accept(ctx context.Context, a Actor, id string) (*Transfer, er
 			return s.complete(ctx, tx, tr, now)
 		}
 		if _, err := s.billing.CheckTransfer(ctx, tr.ServiceID, tr.FromAccountID, tr.ToAccountID); err != nil {
+			return err
+		}
+		if err := s.billing.AdmitTransferTx(ctx, tx, tr.ServiceID, tr.ToAccountID); err != nil {
 			return err
 		}
 		tr.Status = StatusAccepted
@@ -496,6 +502,10 @@ func (s *Service) Approve(ctx context.Context, staffUserID, id string) (*Transfe
 // told and the change audited. The caller holds tr's row (locked on
 // PostgreSQL; SQLite has one writer) and has checked it is open.
 func (s *Service) complete(ctx context.Context, tx bun.Tx, tr *Transfer, now time.Time) error {
+	// Checked again: the receiver's spend may have grown since it accepted.
+	if err := s.billing.AdmitTransferTx(ctx, tx, tr.ServiceID, tr.ToAccountID); err != nil {
+		return err
+	}
 	st, err := s.billing.TransferServiceTx(ctx, tx, billing.TransferMove{TransferID: tr.ID, ServiceID: tr.ServiceID, From: tr.FromAccountID, To: tr.ToAccountID})
 	if err != nil {
 		return err

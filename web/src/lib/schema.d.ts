@@ -2449,6 +2449,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/services/terminate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Terminate several services now (staff admin)
+         * @description Each service ends through the one-service termination (its dependents guard, its open
+         *     invoices voided, its own audit event). The list (1-100 ids) is checked first: a service listed
+         *     twice, unknown or already ended refuses the whole request (422 `services_not_terminable`, an
+         *     error per `service_ids[i]`) and nothing is terminated. A service that fails afterwards (a
+         *     dependent without `confirm_dependents`, a concurrent change) is reported in its result; the
+         *     others still end. High-risk action `services.terminate` with `services_affected` the number
+         *     of services listed: the shipped policy holds more than 5 for approval.
+         */
+        post: operations["adminBulkTerminateServices"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/services/{service_id}": {
         parameters: {
             query?: never;
@@ -2538,6 +2564,60 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/staff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a staff member; they choose their password from an emailed link (staff owner)
+         * @description Creates a staff user with the role and emails them a single-use link (valid as long as a
+         *     password reset link, `auth.reset_token_ttl`) to choose their password: nobody else ever knows
+         *     it, and no password travels in the request. Until they choose it they cannot log in; an
+         *     expired link is replaced with "Forgot password". High-risk action `staff.create` (held for a
+         *     second owner's approval by the shipped policy). 409 `email_taken` when the address has a user.
+         */
+        post: operations["adminInviteStaff"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/staff/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a user's staff role (staff owner)
+         * @description The login stays, with the customer accounts it belongs to; every session and token it had is
+         *     revoked. The same rules as a role change (`last_owner`, `not_staff`, never yourself).
+         *     High-risk action `staff.delete` (held for a second owner's approval by the shipped policy).
+         */
+        delete: operations["adminRemoveStaff"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a staff member's role (staff owner)
+         * @description Owners only, never on themselves (409). An owner may demote another owner, but the last
+         *     enabled owner keeps the role (409 `last_owner`). A user who is not staff is 409 `not_staff`.
+         *     The new role applies to the user's next request. High-risk action `staff.role_change`.
+         */
+        patch: operations["adminChangeStaffRole"];
         trace?: never;
     };
     "/api/v1/admin/tax-rates": {
@@ -2673,6 +2753,57 @@ export interface paths {
         get: operations["adminListUsers"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a user by anonymizing them (staff admin)
+         * @description The user row stays (audit events, invoices and approvals point at it) without its address,
+         *     password, second factor, staff role, memberships, sessions and tokens, disabled for good
+         *     (`deleted` true; enabling it is 409 `user_deleted`). The accounts it belonged to keep their
+         *     services, invoices and credit. The sole owner of an account with live services is refused
+         *     (409 `sole_owner_live_services`): end or transfer them, or make another member owner, first.
+         *     The staff hierarchy applies (403 `staff_hierarchy`; never yourself, 409); the last enabled
+         *     staff owner is never deleted (409 `last_owner`). Deleting a deleted user is a no-op.
+         *     High-risk action `users.delete` (held for approval by the shipped policy).
+         */
+        delete: operations["adminDeleteUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}/2fa/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn off another user's two-factor authentication (staff admin)
+         * @description For a user who lost their device: their TOTP secret and recovery codes are removed and they are
+         *     told (security.2fa_disabled). The staff hierarchy applies (403 `staff_hierarchy`); a user
+         *     without two-factor is 409 `totp_disabled`. A user turns off their own with
+         *     `POST /api/v1/me/2fa/disable`. High-risk action `users.2fa_disable` (the shipped policy alerts
+         *     the owners).
+         */
+        post: operations["adminDisableUserTwoFactor"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3417,6 +3548,8 @@ export interface components {
             slug: string;
         };
         AdminPlan: {
+            /** @description The account a private plan belongs to (an enterprise quote's custom plan); null for a public plan. */
+            account_id?: string | null;
             active: boolean;
             annual_price: number | null;
             biennial_price: number | null;
@@ -3689,6 +3822,20 @@ export interface components {
             period: components["schemas"]["BudgetPeriod"];
             /** @description Services the budget holds suspended now. */
             suspended_service_ids: string[];
+        };
+        BulkTerminateResult: {
+            problem?: components["schemas"]["Problem"];
+            service?: components["schemas"]["Service"];
+            service_id: string;
+            /** @enum {string} */
+            status: "terminated" | "failed";
+        };
+        BulkTermination: {
+            /** @description Services that could not be (each result's problem says why). */
+            failed: number;
+            results: components["schemas"]["BulkTerminateResult"][];
+            /** @description Services terminated. */
+            terminated: number;
         };
         ComplianceAccessReview: {
             /** @description The snapshot's staff users (empty in lists). */
@@ -5099,6 +5246,8 @@ export interface components {
         StaffUser: {
             /** Format: date-time */
             created_at: string;
+            /** @description The user was deleted (anonymized) and stays disabled. */
+            deleted: boolean;
             disabled: boolean;
             /** Format: date-time */
             disabled_at: string | null;
@@ -5452,7 +5601,9 @@ export interface components {
          *     (`receiver_not_found`), billed in another currency (`currency_mismatch`) or has no saved
          *     payment method for a paid service (`no_payment_method`); to_account_id is needed
          *     (`receiver_ambiguous`: the receiver owns several accounts) or not one the receiver owns
-         *     (`not_owned`); or an Idempotency-Key was reused with another body. Nothing was changed.
+         *     (`not_owned`); on accepting and approving, the service would push the receiving account over
+         *     its hard budget cap (`receiver_budget_stopped`, the detail names the stop rule and the share of
+         *     the limit reached); or an Idempotency-Key was reused with another body. Nothing was changed.
          */
         TransferRefused: {
             headers: {
@@ -10289,6 +10440,7 @@ export interface operations {
                     "application/json": components["schemas"]["EnterpriseRequest"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -10332,6 +10484,7 @@ export interface operations {
                     "application/json": components["schemas"]["Service"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -10742,7 +10895,10 @@ export interface operations {
     };
     adminListPlans: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true keeps the private plans (an account's, from an enterprise quote), false the public ones. */
+                private?: "true" | "false";
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -10761,6 +10917,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
@@ -10980,6 +11137,41 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    adminBulkTerminateServices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    confirm_dependents?: boolean;
+                    reason?: string;
+                    service_ids: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Each service's outcome, in the order listed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkTermination"];
+                };
+            };
+            202: components["responses"]["HeldForApproval"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
     adminGetService: {
         parameters: {
             query?: never;
@@ -11144,6 +11336,110 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminInviteStaff: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: email */
+                    email: string;
+                    /** @enum {string} */
+                    role: "support" | "admin" | "owner";
+                };
+            };
+        };
+        responses: {
+            /** @description The new staff user. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffUser"];
+                };
+            };
+            202: components["responses"]["HeldForApproval"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminRemoveStaff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["HeldForApproval"];
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminChangeStaffRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    role: "support" | "admin" | "owner";
+                };
+            };
+        };
+        responses: {
+            /** @description The staff user with the new role. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffUser"];
+                };
+            };
+            202: components["responses"]["HeldForApproval"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
@@ -11322,6 +11618,7 @@ export interface operations {
                     "application/json": components["schemas"]["Transfer"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -11365,6 +11662,7 @@ export interface operations {
                     "application/json": components["schemas"]["Transfer"];
                 };
             };
+            202: components["responses"]["HeldForApproval"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -11409,6 +11707,48 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminDeleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["HeldForApproval"];
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminDisableUserTwoFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["HeldForApproval"];
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
