@@ -12,9 +12,9 @@ import (
 
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/app"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
-	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
 
 // TestConsoleStaffGovernance: a staff owner adds a staff member from the
@@ -56,7 +56,7 @@ func TestConsoleStaffGovernance(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	plan, err := schedulertest.Plan(ctx, a.DB, "recprov", 3000)
+	plan, err := billingtest.Plan(ctx, a.DB, "recprov", 3000)
 	if err != nil {
 		t.Fatal(err)
 	}
