@@ -16,6 +16,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/jobs/jobstest"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
@@ -101,8 +102,7 @@ func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
 		// 6 of its minutes is already due for River.
 		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b},
 			scheduler.Options{Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
-		engine, err := jobs.New(db, reg, jobs.Options{Workers: 4, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
-			RescueAfter: time.Hour, DefaultTimeout: time.Minute})
+		engine, err := jobs.New(db, reg, jobstest.Working(4))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,8 +187,7 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 		// 6 of its minutes is already due for River.
 		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b},
 			scheduler.Options{Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
-		engine, err := jobs.New(db, reg, jobs.Options{Workers: 4, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
-			RescueAfter: time.Hour, DefaultTimeout: time.Minute})
+		engine, err := jobs.New(db, reg, jobstest.Working(4))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/jobs/jobstest"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
@@ -130,8 +131,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	if so.wire != nil {
 		so.wire(tb)
 	}
-	engine, err := jobs.New(db, reg, jobs.Options{Workers: 20, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
-		RescueAfter: time.Hour, DefaultTimeout: time.Minute})
+	engine, err := jobs.New(db, reg, jobstest.Working(20))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/ezscale/platform/core/community"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/jobs/jobstest"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/ratelimit"
@@ -57,10 +58,7 @@ func setup(t testing.TB, db *database.DB, o setupOpts) *bundle {
 		Holdings: community.HoldingsFunc(func(context.Context, string) (community.Holdings, error) { return *b.holdings.Load(), nil }),
 	}, o.opts)
 	b.accounts.OnSignup(b.svc.OnSignup)
-	b.engine, err = jobs.New(db, reg, jobs.Options{
-		Workers: 20, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
-		RescueAfter: time.Hour, DefaultTimeout: time.Minute,
-	})
+	b.engine, err = jobs.New(db, reg, jobstest.Working(20))
 	if err != nil {
 		t.Fatal(err)
 	}

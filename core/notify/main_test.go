@@ -13,6 +13,7 @@ import (
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/jobs/jobstest"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 )
@@ -47,10 +48,7 @@ func setup(t testing.TB, db *database.DB, o setupOpts) *testBundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Stop)
-	engine, err := jobs.New(db, reg, jobs.Options{
-		Workers: 20, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
-		RescueAfter: time.Hour, DefaultTimeout: time.Minute,
-	})
+	engine, err := jobs.New(db, reg, jobstest.Working(20))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/jobs/jobstest"
 	"github.com/ezscale/platform/core/outbox"
 )
 
@@ -39,8 +40,7 @@ func TestDeliveryOutcomes(t *testing.T) {
 		reg := jobs.NewRegistry(time.Hour)
 		ob := outbox.New(db, reg)
 		ob.SetSender("email", fakeSender{})
-		engine, err := jobs.New(db, reg, jobs.Options{Workers: 4, FetchCooldown: 10 * time.Millisecond,
-			FetchPollInterval: 50 * time.Millisecond, RescueAfter: time.Hour, DefaultTimeout: time.Minute})
+		engine, err := jobs.New(db, reg, jobstest.Working(4))
 		if err != nil {
 			t.Fatal(err)
 		}

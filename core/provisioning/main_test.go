@@ -15,6 +15,7 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/jobs/jobstest"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
@@ -298,8 +299,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	})
 	tb.p = provisioning.New(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: tb.accounts, Plugins: tb.host, Notifier: ns}, opts)
 	tb.p.Attach(tb.b)
-	engine, err := jobs.New(db, reg, jobs.Options{Workers: 20, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
-		RescueAfter: time.Hour, DefaultTimeout: time.Minute})
+	engine, err := jobs.New(db, reg, jobstest.Working(20))
 	if err != nil {
 		t.Fatal(err)
 	}

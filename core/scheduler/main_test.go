@@ -21,6 +21,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/jobs/jobstest"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
@@ -324,8 +325,7 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	// Billing describes the services to their provisioner, as in the core.
 	views := billing.New(billing.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: b.clock.Now})
 	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Services: views, Notifier: notifier, PlanChanger: so.changer, Logger: so.logger}, opts)
-	if _, err := jobs.New(db, reg, jobs.Options{Workers: 10, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
-		RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
+	if _, err := jobs.New(db, reg, jobstest.Working(10)); err != nil {
 		t.Fatal(err)
 	}
 	must := func(s string, err error) string {

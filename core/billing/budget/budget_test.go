@@ -24,6 +24,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/jobs/jobstest"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
@@ -61,8 +62,7 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	t.Cleanup(ns.Stop)
 	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Currency: "EUR", Now: b.clock.Now})
 	b.svc = budget.New(db, ns, b.billing, reg, budget.Options{Now: b.clock.Now})
-	engine, err := jobs.New(db, reg, jobs.Options{Workers: 2, FetchCooldown: 50 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
-		RescueAfter: time.Hour, DefaultTimeout: time.Minute})
+	engine, err := jobs.New(db, reg, jobstest.Working(2))
 	if err != nil {
 		t.Fatal(err)
 	}
