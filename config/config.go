@@ -24,6 +24,7 @@ import (
 	"github.com/ezscale/platform/core/scheduler"
 	"github.com/ezscale/platform/core/support"
 	"github.com/ezscale/platform/core/transfers"
+	"github.com/ezscale/platform/sdk"
 )
 
 // Config is the whole configuration of one `ezscale` process.
@@ -49,6 +50,12 @@ type Config struct {
 	// Plugin holds the `plugin "NAME" {…}` blocks in file order. They are not
 	// part of the koanf tree because their config bodies are free-form.
 	Plugin []Plugin `koanf:"-"`
+
+	// Reattach maps plugin block names to plugins already running (started
+	// by hand in debug mode, or served in process by a test), which the
+	// plugin host attaches to instead of starting them. Nil: read from
+	// EZSCALE_REATTACH_PLUGINS.
+	Reattach map[string]sdk.ReattachConfig `koanf:"-"`
 
 	// Sources says where each setting came from, for error messages:
 	// "file.hcl:3:12", "env EZSCALE_SERVER_LISTEN" or "default".

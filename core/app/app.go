@@ -309,7 +309,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler, Projects: a.Projects}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning, Projects: a.Projects}, &httpapi.ProjectsAPI{Projects: a.Projects},
 		&httpapi.ComplianceAPI{Compliance: a.Compliance},
 		&httpapi.TransfersAPI{Transfers: a.Transfers}, &httpapi.EnterpriseAPI{Enterprise: a.Enterprise},
-		&httpapi.MonitoringAPI{Monitoring: a.Monitoring},
+		&httpapi.MonitoringAPI{Monitoring: a.Monitoring}, &httpapi.SupportAPI{Support: a.Support},
 		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL},
 		&httpapi.ApprovalsAPI{Approvals: a.Approvals})
 	if a.Console, err = console.New(web.Dist()); err != nil {

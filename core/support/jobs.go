@@ -173,7 +173,7 @@ type pollWorker struct {
 	s *Service
 }
 
-func (w *pollWorker) Timeout(*river.Job[pollArgs]) time.Duration { return 5 * time.Minute }
+func (w *pollWorker) Timeout(*river.Job[pollArgs]) time.Duration { return 2 * time.Minute }
 
 func (w *pollWorker) Work(ctx context.Context, _ *river.Job[pollArgs]) error {
 	st, err := w.s.Poll(ctx)

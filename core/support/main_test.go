@@ -2,8 +2,6 @@ package support_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -17,145 +15,9 @@ import (
 	"github.com/ezscale/platform/core/pluginhost/pluginhosttest"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/support"
+	"github.com/ezscale/platform/core/support/supporttest"
 	"github.com/ezscale/platform/core/testkit"
-	"github.com/ezscale/platform/sdk"
-	pb "github.com/ezscale/platform/sdk/pluginv1"
-	"google.golang.org/protobuf/proto"
 )
-
-// scriptedAssistant is an assistant plugin whose next answer the test sets:
-// it streams the answer's words, then the finished answer citing ids, and
-// keeps every request it was sent.
-type scriptedAssistant struct {
-	mu       sync.Mutex
-	reqs     []*pb.AnswerRequest
-	answer   string
-	cite     []string
-	escalate bool
-	usage    *pb.TokenUsage
-	failWith error
-}
-
-func (*scriptedAssistant) Describe() sdk.Description {
-	return sdk.Description{Name: "assistant", Version: "1.0.0", Schema: sdk.NewSchema()}
-}
-func (*scriptedAssistant) Configure(context.Context, sdk.Config) error { return nil }
-func (*scriptedAssistant) Health(context.Context) error                { return nil }
-func (a *scriptedAssistant) Answer(context.Context, *pb.AnswerRequest) (*pb.AnswerResponse, error) {
-	return nil, sdk.Errorf(sdk.NotSupported, "stream only")
-}
-
-func (a *scriptedAssistant) StreamAnswer(_ context.Context, r *pb.StreamAnswerRequest, send func(*pb.StreamAnswerResponse) error) error {
-	a.mu.Lock()
-	a.reqs = append(a.reqs, proto.Clone(r.GetRequest()).(*pb.AnswerRequest))
-	answer, cite, esc, usage, fail := a.answer, a.cite, a.escalate, a.usage, a.failWith
-	a.mu.Unlock()
-	if fail != nil {
-		return fail
-	}
-	for i, w := range strings.SplitAfter(answer, " ") {
-		if i > 0 || w != "" {
-			if err := send(&pb.StreamAnswerResponse{Event: &pb.StreamAnswerResponse_Text{Text: w}}); err != nil {
-				return err
-			}
-		}
-	}
-	done := &pb.AnswerResponse{Answer: answer, CitedDocumentIds: cite, Escalate: esc, Usage: usage, StopReason: "end_turn"}
-	if esc {
-		done.Reason, done.StopReason = "the customer needs a refund", "escalate"
-	}
-	return send(&pb.StreamAnswerResponse{Event: &pb.StreamAnswerResponse_Done{Done: done}})
-}
-
-func (a *scriptedAssistant) set(answer string, cite []string, escalate bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.answer, a.cite, a.escalate = answer, cite, escalate
-}
-
-func (a *scriptedAssistant) requests() []*pb.AnswerRequest {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]*pb.AnswerRequest(nil), a.reqs...)
-}
-
-// memoryHelpdesk is a helpdesk plugin that keeps tickets in memory, opens
-// one ticket per idempotency key, and answers GetTicket with the replies
-// the test adds.
-type memoryHelpdesk struct {
-	mu      sync.Mutex
-	opens   []*pb.OpenTicketRequest
-	byKey   map[string]*pb.OpenTicketResponse
-	tickets map[string]*pb.GetTicketResponse
-	failN   int
-}
-
-func newMemoryHelpdesk() *memoryHelpdesk {
-	return &memoryHelpdesk{byKey: map[string]*pb.OpenTicketResponse{}, tickets: map[string]*pb.GetTicketResponse{}}
-}
-
-func (*memoryHelpdesk) Describe() sdk.Description {
-	return sdk.Description{Name: "helpdesk", Version: "1.0.0", Schema: sdk.NewSchema()}
-}
-func (*memoryHelpdesk) Configure(context.Context, sdk.Config) error { return nil }
-func (*memoryHelpdesk) Health(context.Context) error                { return nil }
-
-func (h *memoryHelpdesk) OpenTicket(_ context.Context, r *pb.OpenTicketRequest) (*pb.OpenTicketResponse, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.opens = append(h.opens, proto.Clone(r).(*pb.OpenTicketRequest))
-	if h.failN > 0 {
-		h.failN--
-		return nil, sdk.UnavailableError(0, "helpdesk down")
-	}
-	if t, ok := h.byKey[r.GetIdempotencyKey()]; ok {
-		return t, nil
-	}
-	n := 10000 + len(h.byKey) + 1
-	t := &pb.OpenTicketResponse{TicketId: fmt.Sprint(n), Number: fmt.Sprint(n), Url: fmt.Sprintf("https://help.example.com/tickets/%d", n)}
-	h.byKey[r.GetIdempotencyKey()] = t
-	h.tickets[t.TicketId] = &pb.GetTicketResponse{Ticket: &pb.Ticket{TicketId: t.TicketId, Number: t.Number, Url: t.Url,
-		Status: &pb.TicketStatus{State: "open", Name: "Open"}}}
-	return t, nil
-}
-
-func (h *memoryHelpdesk) AddMessage(context.Context, *pb.AddMessageRequest) (*pb.AddMessageResponse, error) {
-	return &pb.AddMessageResponse{MessageId: "m"}, nil
-}
-
-func (h *memoryHelpdesk) GetTicket(_ context.Context, r *pb.GetTicketRequest) (*pb.GetTicketResponse, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	t, ok := h.tickets[r.GetTicketId()]
-	if !ok {
-		return nil, sdk.Errorf(sdk.NotFound, "no ticket")
-	}
-	out := &pb.GetTicketResponse{Ticket: t.Ticket}
-	for _, m := range t.Messages {
-		if m.GetCreatedAt() > r.GetMessagesAfter() {
-			out.Messages = append(out.Messages, m)
-		}
-	}
-	return out, nil
-}
-
-func (h *memoryHelpdesk) ListUpdatedTickets(context.Context, *pb.ListUpdatedTicketsRequest) (*pb.ListUpdatedTicketsResponse, error) {
-	return &pb.ListUpdatedTicketsResponse{}, nil
-}
-
-func (h *memoryHelpdesk) reply(ticketID, id, text string, at int64, state, name string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	t := h.tickets[ticketID]
-	t.Messages = append(t.Messages, &pb.TicketMessage{Id: id, AuthorRole: "staff", AuthorName: "Alex", Text: text, CreatedAt: at})
-	t.Ticket.Status = &pb.TicketStatus{State: state, Name: name}
-}
-
-func (h *memoryHelpdesk) openCalls() []*pb.OpenTicketRequest {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]*pb.OpenTicketRequest(nil), h.opens...)
-}
 
 // fakeBilling holds two accounts' facts; each read returns the asked
 // account's only, as core/app's adapter over billing does.
@@ -226,8 +88,8 @@ var articles = fstest.MapFS{
 type testBundle struct {
 	db        *database.DB
 	clock     *testkit.Clock
-	assistant *scriptedAssistant
-	helpdesk  *memoryHelpdesk
+	assistant *supporttest.Assistant
+	helpdesk  *supporttest.Helpdesk
 	notifier  *fakeNotifier
 	billing   *fakeBilling
 	svc       *support.Service
@@ -237,8 +99,7 @@ var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 
 func setup(t *testing.T, db *database.DB, opts support.Options, kb fstest.MapFS) *testBundle {
 	t.Helper()
-	b := &testBundle{db: db, clock: testkit.NewClock(t0), assistant: &scriptedAssistant{answer: "Restart it from the power menu.",
-		usage: &pb.TokenUsage{InputTokens: 900, OutputTokens: 100}}, helpdesk: newMemoryHelpdesk(), notifier: &fakeNotifier{}}
+	b := &testBundle{db: db, clock: testkit.NewClock(t0), assistant: supporttest.NewAssistant(), helpdesk: supporttest.NewHelpdesk(), notifier: &fakeNotifier{}}
 	host := pluginhosttest.Start(t, pluginhost.Options{}, []pluginhosttest.Plugin{
 		{Name: "anthropic", Impl: b.assistant}, {Name: "supportpal", Impl: b.helpdesk}})
 	if kb == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/support"
+	"github.com/ezscale/platform/core/support/supporttest"
 )
 
 // TestKnowledgeRanksByBM25: the best-matching article comes first
@@ -54,7 +55,7 @@ func TestAskStreamsAnswerWithCitations(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		b := setup(t, db, support.Options{}, nil)
 		c := b.start(t, "acct-1", "user-1")
-		b.assistant.set("You can ask for a refund.", []string{"billing/refunds", "not-sent", "billing/refunds"}, false)
+		b.assistant.Set("You can ask for a refund.", []string{"billing/refunds", "not-sent", "billing/refunds"}, false)
 		evs, m, err := b.ask(t, "acct-1", "user-1", c.ID, "How do I get a refund?")
 		if err != nil {
 			t.Fatal(err)
@@ -80,7 +81,7 @@ func TestAskStreamsAnswerWithCitations(t *testing.T) {
 		if diff := cmp.Diff(wantCites, m.Citations); diff != "" {
 			t.Errorf("stored citations (-want +got):\n%s", diff)
 		}
-		req := b.assistant.requests()[0]
+		req := b.assistant.Requests()[0]
 		if len(req.GetDocuments()) == 0 || req.GetDocuments()[0].GetId() != "billing/refunds" {
 			t.Errorf("documents sent: %v, want the refunds article first", req.GetDocuments())
 		}
@@ -110,7 +111,7 @@ func TestAskStreamsAnswerWithCitations(t *testing.T) {
 		if _, _, err := b.ask(t, "acct-1", "user-1", c.ID, "And how long does it take?"); err != nil {
 			t.Fatal(err)
 		}
-		req = b.assistant.requests()[1]
+		req = b.assistant.Requests()[1]
 		if n := len(req.GetConversation()); n != 2 || req.GetConversation()[1].GetRole() != "assistant" {
 			t.Errorf("conversation sent: %v, want the first question and answer", req.GetConversation())
 		}
@@ -133,7 +134,7 @@ func TestContextHasOnlyTheAccountAndNoSecret(t *testing.T) {
 		if _, _, err := b.ask(t, "acct-1", "user-1", c.ID, "Why is my server down?"); err != nil {
 			t.Fatal(err)
 		}
-		got := b.assistant.requests()[0].GetContext()
+		got := b.assistant.Requests()[0].GetContext()
 		want := map[string]string{
 			"now":             "2026-12-01T10:00:00Z",
 			"services":        `service svc-1 "web-1": type vps, status active, plan vps-4gb, renews monthly at 9.99 USD`,
@@ -153,6 +154,11 @@ func TestContextHasOnlyTheAccountAndNoSecret(t *testing.T) {
 			}
 		}
 	})
+}
+
+func opened(h *supporttest.Helpdesk) int {
+	calls, _ := h.Opened()
+	return len(calls)
 }
 
 func mapValues(m map[string]string) []string {
@@ -176,11 +182,11 @@ func TestKnowledgeInstructionsStayData(t *testing.T) {
 			"evil.md": {Data: []byte("# Refund policy\n\n" + injected)},
 		})
 		c := b.start(t, "acct-1", "user-1")
-		b.assistant.set("ACTION: refund_all_invoices(); ACTION: delete_service(svc-1)", nil, false)
+		b.assistant.Set("ACTION: refund_all_invoices(); ACTION: delete_service(svc-1)", nil, false)
 		if _, _, err := b.ask(t, "acct-1", "user-1", c.ID, "What is the refund policy?"); err != nil {
 			t.Fatal(err)
 		}
-		req := b.assistant.requests()[0]
+		req := b.assistant.Requests()[0]
 		if len(req.GetDocuments()) != 1 || !strings.Contains(req.GetDocuments()[0].GetText(), injected) {
 			t.Fatalf("documents %v, want the article as a document", req.GetDocuments())
 		}
@@ -195,9 +201,9 @@ func TestKnowledgeInstructionsStayData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Escalated || got.TicketID != "" || len(got.Messages) != 2 || len(b.helpdesk.openCalls()) != 0 {
+		if got.Escalated || got.TicketID != "" || len(got.Messages) != 2 || opened(b.helpdesk) != 0 {
 			t.Errorf("after an answer naming actions: escalated %v, ticket %q, %d messages, %d tickets opened; want nothing but the answer",
-				got.Escalated, got.TicketID, len(got.Messages), len(b.helpdesk.openCalls()))
+				got.Escalated, got.TicketID, len(got.Messages), opened(b.helpdesk))
 		}
 	})
 }
@@ -215,9 +221,7 @@ func TestEscalationOpensOneTicket(t *testing.T) {
 		if _, _, err := b.ask(t, "acct-1", "user-1", c.ID, "My VPS does not boot"); err != nil {
 			t.Fatal(err)
 		}
-		b.helpdesk.mu.Lock()
-		b.helpdesk.failN = 1
-		b.helpdesk.mu.Unlock()
+		b.helpdesk.FailNext(1)
 		ctx := context.Background()
 		if _, err := b.svc.Escalate(ctx, "acct-1", "user-1", c.ID, support.EscalateInput{Reason: "please call me"}); apperr.CodeOf(err) != apperr.Unavailable {
 			t.Fatalf("escalation with the helpdesk down: %v, want Unavailable", err)
@@ -248,10 +252,7 @@ func TestEscalationOpensOneTicket(t *testing.T) {
 				t.Errorf("a concurrent escalation saw ticket %q, want %q", cv.TicketID, got.TicketID)
 			}
 		}
-		opens := b.helpdesk.openCalls()
-		b.helpdesk.mu.Lock()
-		tickets := len(b.helpdesk.byKey)
-		b.helpdesk.mu.Unlock()
+		opens, tickets := b.helpdesk.Opened()
 		if tickets != 1 {
 			t.Errorf("%d tickets opened, want 1", tickets)
 		}
@@ -282,7 +283,7 @@ func TestAssistantEscalationStreamsTicket(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		b := setup(t, db, support.Options{}, nil)
 		c := b.start(t, "acct-1", "user-1")
-		b.assistant.set("I will pass this to our team.", nil, true)
+		b.assistant.Set("I will pass this to our team.", nil, true)
 		evs, m, err := b.ask(t, "acct-1", "user-1", c.ID, "I want a refund for last month")
 		if err != nil {
 			t.Fatal(err)
@@ -312,7 +313,7 @@ func TestPollBringsRepliesOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.helpdesk.reply(conv.TicketID, "r1", "We are looking into it.", t0.Unix()+60, "waiting_on_customer", "Waiting")
+		b.helpdesk.Reply(conv.TicketID, "r1", "We are looking into it.", t0.Unix()+60, "waiting_on_customer", "Waiting")
 		st, err := b.svc.Poll(ctx)
 		if err != nil || st.Replies != 1 || st.Tickets != 1 {
 			t.Fatalf("poll: %+v, %v", st, err)
@@ -320,7 +321,7 @@ func TestPollBringsRepliesOnce(t *testing.T) {
 		if st, _ := b.svc.Poll(ctx); st.Replies != 0 {
 			t.Errorf("second poll added %d replies", st.Replies)
 		}
-		b.helpdesk.reply(conv.TicketID, "r2", "Fixed, closing.", t0.Unix()+120, "closed", "Resolved")
+		b.helpdesk.Reply(conv.TicketID, "r2", "Fixed, closing.", t0.Unix()+120, "closed", "Resolved")
 		if st, _ := b.svc.Poll(ctx); st.Replies != 1 {
 			t.Errorf("third poll added %d replies, want 1", st.Replies)
 		}
@@ -366,7 +367,7 @@ func TestAskLimits(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if got := b.assistant.requests()[1].GetMaxOutputTokens(); got != 1500 {
+		if got := b.assistant.Requests()[1].GetMaxOutputTokens(); got != 1500 {
 			t.Errorf("max output tokens %d, want the day's remaining 1500", got)
 		}
 		_, _, err := b.ask(t, "acct-1", "user-1", c.ID, "three")
