@@ -84,7 +84,9 @@ func (s *Service) record(ctx context.Context, c *Conversation, t *pb.GetTicketRe
 	err := s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		after := c.RepliesAfter
 		for _, m := range t.GetMessages() {
-			after = max(after, m.GetCreatedAt())
+			// The last second is read again next time: a later message of the
+			// same second is not missed (a message already stored is skipped).
+			after = max(after, m.GetCreatedAt()-1)
 			if m.GetAuthorRole() != "staff" {
 				continue // the customer's own messages are in the conversation already, or were written at the helpdesk
 			}

@@ -302,7 +302,8 @@ func TestAssistantEscalationStreamsTicket(t *testing.T) {
 
 // TestPollBringsRepliesOnce: operator replies on the ticket become staff
 // messages of the conversation and one notification each, a status change
-// one more; polling again adds nothing; a closed ticket is polled no more.
+// one more; polling again adds nothing, a reply of the same second as the
+// last one read is still found; a closed ticket is polled no more.
 func TestPollBringsRepliesOnce(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
@@ -321,6 +322,12 @@ func TestPollBringsRepliesOnce(t *testing.T) {
 		if st, _ := b.svc.Poll(ctx); st.Replies != 0 {
 			t.Errorf("second poll added %d replies", st.Replies)
 		}
+		// A reply written in the same second as the last one read is not
+		// missed.
+		b.helpdesk.Reply(conv.TicketID, "r1b", "One more thing.", t0.Unix()+60, "waiting_on_customer", "Waiting")
+		if st, _ := b.svc.Poll(ctx); st.Replies != 1 {
+			t.Errorf("a reply of the last second read: %d replies, want 1", st.Replies)
+		}
 		b.helpdesk.Reply(conv.TicketID, "r2", "Fixed, closing.", t0.Unix()+120, "closed", "Resolved")
 		if st, _ := b.svc.Poll(ctx); st.Replies != 1 {
 			t.Errorf("third poll added %d replies, want 1", st.Replies)
@@ -336,13 +343,13 @@ func TestPollBringsRepliesOnce(t *testing.T) {
 		for _, m := range got.Messages {
 			msgs = append(msgs, m.Role+"/"+m.AuthorName+": "+m.Text)
 		}
-		if diff := cmp.Diff([]string{"staff/Alex: We are looking into it.", "staff/Alex: Fixed, closing."}, msgs); diff != "" {
+		if diff := cmp.Diff([]string{"staff/Alex: We are looking into it.", "staff/Alex: One more thing.", "staff/Alex: Fixed, closing."}, msgs); diff != "" {
 			t.Errorf("messages (-want +got):\n%s", diff)
 		}
 		if got.TicketState != "closed" || got.TicketStatus != "Resolved" {
 			t.Errorf("ticket %s/%s, want closed/Resolved", got.TicketState, got.TicketStatus)
 		}
-		want := []string{"support.reply", "support.ticket_status", "support.reply", "support.ticket_status"}
+		want := []string{"support.reply", "support.ticket_status", "support.reply", "support.reply", "support.ticket_status"}
 		if diff := cmp.Diff(want, b.notifier.types()); diff != "" {
 			t.Errorf("notifications (-want +got):\n%s", diff)
 		}
