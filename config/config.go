@@ -22,7 +22,9 @@ import (
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/support"
 	"github.com/ezscale/platform/core/transfers"
+	"github.com/ezscale/platform/sdk"
 )
 
 // Config is the whole configuration of one `ezscale` process.
@@ -38,6 +40,7 @@ type Config struct {
 	Notifications Notifications `koanf:"notifications"`
 	Provisioning  Provisioning  `koanf:"provisioning"`
 	Monitoring    Monitoring    `koanf:"monitoring"`
+	Support       Support       `koanf:"support"`
 	Approvals     Approvals     `koanf:"approvals"`
 	Sandbox       Sandbox       `koanf:"sandbox"`
 	Blob          Blob          `koanf:"blob"`
@@ -47,6 +50,12 @@ type Config struct {
 	// Plugin holds the `plugin "NAME" {…}` blocks in file order. They are not
 	// part of the koanf tree because their config bodies are free-form.
 	Plugin []Plugin `koanf:"-"`
+
+	// Reattach maps plugin block names to plugins already running (started
+	// by hand in debug mode, or served in process by a test), which the
+	// plugin host attaches to instead of starting them. Nil: read from
+	// EZSCALE_REATTACH_PLUGINS.
+	Reattach map[string]sdk.ReattachConfig `koanf:"-"`
 
 	// Sources says where each setting came from, for error messages:
 	// "file.hcl:3:12", "env EZSCALE_SERVER_LISTEN" or "default".
@@ -334,6 +343,38 @@ type Monitoring struct {
 	AttachInterval time.Duration `koanf:"attach_interval"`
 }
 
+// Support configures the AI support assistant (docs/support.md).
+type Support struct {
+	// Assistant names the assistant plugin block (Anthropic); empty turns
+	// the assistant off. Helpdesk names the helpdesk plugin block
+	// (SupportPal); empty: conversations cannot be handed to a human.
+	Assistant string `koanf:"assistant"`
+	Helpdesk  string `koanf:"helpdesk"`
+	// KnowledgeDir is the folder of markdown articles the assistant answers
+	// from (read at start); KnowledgeURL, when set, is the public address
+	// the articles are under (KnowledgeURL/<path without .md>), shown with
+	// citations.
+	KnowledgeDir string `koanf:"knowledge_dir"`
+	KnowledgeURL string `koanf:"knowledge_url"`
+	// Articles is how many of the best-matching articles go with a
+	// question.
+	Articles int `koanf:"articles"`
+	// Retention: conversations idle for longer are deleted.
+	Retention time.Duration `koanf:"retention"`
+	// AskLimit questions per user per AskWindow.
+	AskLimit  int           `koanf:"ask_limit"`
+	AskWindow time.Duration `koanf:"ask_window"`
+	// DailyTokens caps the tokens an account's questions may spend per UTC
+	// day.
+	DailyTokens int64 `koanf:"daily_tokens"`
+	// MaxQuestion is the longest question, in characters.
+	MaxQuestion int `koanf:"max_question"`
+	// PollInterval spaces the polls of open tickets for operator replies.
+	PollInterval time.Duration `koanf:"poll_interval"`
+	// AnswerTimeout bounds one streamed answer.
+	AnswerTimeout time.Duration `koanf:"answer_timeout"`
+}
+
 // Sandbox describes the tools beside a sandbox (`make demo`, docs/demo.md)
 // that its people may open. Outside a sandbox it stays empty.
 type Sandbox struct {
@@ -402,6 +443,7 @@ func Default() Config {
 	cd := compliance.DefaultOptions()
 	td := transfers.DefaultOptions()
 	md := monitoring.DefaultOptions()
+	spd := support.DefaultOptions()
 	apd := approval.DefaultOptions()
 	adminAlerts := make([]string, len(nd.AdminAlerts))
 	for i, t := range nd.AdminAlerts {
@@ -488,6 +530,8 @@ func Default() Config {
 			DownAfter:      md.DownAfter,
 			AttachInterval: md.AttachInterval,
 		},
+		Support: Support{Articles: spd.Articles, Retention: spd.Retention, AskLimit: spd.AskLimit, AskWindow: spd.AskWindow,
+			DailyTokens: spd.DailyTokens, MaxQuestion: spd.MaxQuestion, PollInterval: spd.PollInterval, AnswerTimeout: spd.AnswerTimeout},
 		Approvals: Approvals{TTL: apd.TTL, ExpireInterval: apd.ExpireEvery},
 		Notifications: Notifications{
 			EmailPlugin:        "email",

@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -305,6 +306,39 @@ func (c *Config) validate(errs *Error) {
 	if mc.AttachInterval < 10*time.Second {
 		bad("monitoring.attach_interval", "must be at least 10s")
 	}
+
+	sp := c.Support
+	for _, name := range []struct{ field, plugin string }{{"support.assistant", sp.Assistant}, {"support.helpdesk", sp.Helpdesk}} {
+		if _, ok := c.PluginByName(name.plugin); name.plugin != "" && !ok {
+			bad(name.field, "%q names no plugin block", name.plugin)
+		}
+	}
+	if sp.KnowledgeDir != "" {
+		if st, err := os.Stat(sp.KnowledgeDir); err != nil || !st.IsDir() {
+			bad("support.knowledge_dir", "%q is not a readable folder", sp.KnowledgeDir)
+		}
+	}
+	if u := sp.KnowledgeURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			bad("support.knowledge_url", "%q is not an http(s) URL", u)
+		}
+	}
+	between("support.articles", sp.Articles, 1, 10)
+	if sp.Retention < 24*time.Hour {
+		bad("support.retention", "must be at least 24h")
+	}
+	between("support.ask_limit", sp.AskLimit, 1, 10000)
+	if sp.AskWindow < time.Second {
+		bad("support.ask_window", "must be at least 1s")
+	}
+	if sp.DailyTokens < 1000 {
+		bad("support.daily_tokens", "must be at least 1000")
+	}
+	between("support.max_question", sp.MaxQuestion, 10, 100000)
+	if sp.PollInterval < 10*time.Second {
+		bad("support.poll_interval", "must be at least 10s")
+	}
+	positive("support.answer_timeout", sp.AnswerTimeout)
 
 	if u := c.Sandbox.MailURL; u != "" {
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {

@@ -463,7 +463,7 @@ func TestConsoleCustomerWalk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantNav := []string{"/staff", "/staff/accounts", "/staff/services", "/staff/transfers", "/staff/enterprise", "/staff/billing-runs", "/staff/catalog", "/staff/compliance", "/staff/approvals", "/staff/high-risk-policies"}
+	wantNav := []string{"/staff", "/staff/accounts", "/staff/services", "/staff/transfers", "/staff/enterprise", "/staff/support", "/staff/billing-runs", "/staff/catalog", "/staff/compliance", "/staff/approvals", "/staff/high-risk-policies"}
 	if diff := cmp.Diff(wantNav, nav); diff != "" {
 		t.Errorf("a support member's navigation (-want +got):\n%s", diff)
 	}

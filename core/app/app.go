@@ -46,6 +46,7 @@ import (
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/support"
 	"github.com/ezscale/platform/core/transfers"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -78,6 +79,9 @@ type App struct {
 	// Monitoring watches game servers through the public listings
 	// (monitor plugins).
 	Monitoring *monitoring.Service
+	// Support is the AI support assistant (assistant and helpdesk
+	// plugins).
+	Support *support.Service
 	// Approvals is the high-risk gate: policies over staff actions and
 	// dual approval.
 	Approvals *approval.Service
@@ -236,6 +240,22 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		DB: db, Jobs: reg, Services: billingGameServices{b: a.Billing}, Plugins: a.Plugins, Health: monitoringHealth(a.Scheduler),
 		Logger: logger.Named("monitoring"),
 	}, monitoringOpts)
+	knowledge, err := support.LoadKnowledgeDir(cfg.Support.KnowledgeDir, cfg.Support.KnowledgeURL)
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	a.closers = append(a.closers, func(context.Context) error { return knowledge.Close() })
+	if n := knowledge.Len(); n > 0 {
+		logger.Info("support knowledge base loaded", "articles", n, "dir", cfg.Support.KnowledgeDir)
+	}
+	supportOpts := supportOptions(cfg)
+	supportOpts.Now = now
+	a.Support = support.New(support.Deps{
+		DB: db, Jobs: reg, Limiter: a.Limiter, Plugins: a.Plugins, Billing: supportBilling{b: a.Billing, db: db},
+		Activity: supportActivity{s: a.Scheduler}, Users: supportUsers{a: a.Accounts}, Notifier: a.Notify, Knowledge: knowledge,
+		Logger: logger.Named("support"),
+	}, supportOpts)
 	a.wireReactions()
 	if err := a.buildCompliance(ctx, reg, now); err != nil {
 		a.close(ctx)
@@ -298,7 +318,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler, Projects: a.Projects}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning, Projects: a.Projects}, &httpapi.ProjectsAPI{Projects: a.Projects},
 		&httpapi.ComplianceAPI{Compliance: a.Compliance},
 		&httpapi.TransfersAPI{Transfers: a.Transfers}, &httpapi.EnterpriseAPI{Enterprise: a.Enterprise},
-		&httpapi.MonitoringAPI{Monitoring: a.Monitoring},
+		&httpapi.MonitoringAPI{Monitoring: a.Monitoring}, &httpapi.SupportAPI{Support: a.Support},
 		&httpapi.InstanceAPI{ProductName: nc.ProductName, MailURL: cfg.Sandbox.MailURL},
 		&httpapi.ApprovalsAPI{Approvals: a.Approvals})
 	if a.Console, err = console.New(web.Dist()); err != nil {

@@ -43,6 +43,7 @@ func accountsOptions(cfg *config.Config) accounts.Options {
 func pluginhostOptions(cfg *config.Config) pluginhost.Options {
 	o := pluginhost.DefaultOptions()
 	o.CallTimeout, o.HealthInterval, o.DataDir = cfg.Plugins.CallTimeout, cfg.Plugins.HealthInterval, cfg.Plugins.DataDir
+	o.Reattach = cfg.Reattach
 	return o
 }
 

@@ -121,6 +121,19 @@ var approvalSample = map[string]any{
 	"policy":  "Large credit adjustment", "reason": "not agreed with the customer", "expires_at": "2026-03-02T09:00:00Z",
 }
 
+// Support (core/support): an operator replied on the ticket a
+// conversation with the assistant became; the ticket's state changed.
+// Only the user of the conversation gets them.
+const (
+	SupportReply        Type = "support.reply"
+	SupportTicketStatus Type = "support.ticket_status"
+)
+
+var supportSample = map[string]any{
+	"conversation_id": "01890000-0000-7000-8000-000000000010", "subject": "My server does not start",
+	"ticket_number": "10342", "ticket_url": "https://help.example.com/en/tickets/view/10342",
+}
+
 // registry is every type, in display order.
 var registry = []*TypeInfo{
 	{Type: InvoiceIssued, Category: CategoryBilling, Description: "A new invoice was issued",
@@ -220,6 +233,13 @@ var registry = []*TypeInfo{
 	{Type: TransferCompleted, Category: CategoryServices, Description: "A service transfer completed",
 		Channels: allChannels, Defaults: inAppAndMail, Roles: transferRoles,
 		Sample: merge(transferSample, map[string]any{"status": "completed", "amount": int64(1500), "currency": "USD", "invoice_id": "01890000-0000-7000-8000-000000000001"})},
+	// Support tickets (core/support).
+	{Type: SupportReply, Category: CategorySupport, Description: "Our support team replied to your ticket",
+		Channels: allChannels, Defaults: inAppAndMail,
+		Sample: merge(supportSample, map[string]any{"author": "Alex", "excerpt": "We restarted the node; please try again."})},
+	{Type: SupportTicketStatus, Category: CategorySupport, Description: "Your support ticket is waiting on you, closed or reopened",
+		Channels: allChannels, Defaults: []Channel{ChannelInApp},
+		Sample: merge(supportSample, map[string]any{"state": "closed", "status": "Resolved"})},
 	// Enterprise requests (core/enterprise).
 	{Type: EnterpriseQuoted, Category: CategoryBilling, Description: "Your enterprise request was quoted",
 		Channels: inAppAndMail, Defaults: inAppAndMail, Roles: transferRoles, Sample: enterpriseSample},

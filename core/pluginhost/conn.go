@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -53,9 +55,53 @@ func (c conn) Invoke(ctx context.Context, method string, args, reply any, opts .
 	return err
 }
 
-func (c conn) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
-	// Protocol v1 is unary only.
-	return nil, status.Error(codes.Unimplemented, "streaming calls are not part of plugin protocol v1")
+// NewStream opens a server-streaming call (an assistant's StreamAnswer) on
+// the process running now, bounded by Options.StreamTimeout. A stream is
+// never retried by the host; it is counted in the metrics when it ends.
+func (c conn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	start := time.Now()
+	inst, err := c.m.current()
+	if err != nil {
+		c.m.h.metrics.observe(c.m.spec.Name, shortMethod(method), time.Since(start), sdk.FromStatus(err))
+		return nil, err
+	}
+	sctx, cancel := context.WithTimeout(ctx, c.m.h.opts.StreamTimeout)
+	cs, err := inst.cc.NewStream(sctx, desc, method, opts...)
+	if err != nil {
+		cancel()
+		c.m.h.metrics.observe(c.m.spec.Name, shortMethod(method), time.Since(start), sdk.FromStatus(err))
+		return nil, err
+	}
+	return &stream{ClientStream: cs, end: func(err error) {
+		cancel()
+		var kindErr error
+		if err != nil {
+			kindErr = sdk.FromStatus(err)
+		}
+		c.m.h.metrics.observe(c.m.spec.Name, shortMethod(method), time.Since(start), kindErr)
+	}}, nil
+}
+
+// stream ends its call (context and metrics) once, when a receive fails or
+// the plugin finished it (io.EOF).
+type stream struct {
+	grpc.ClientStream
+	once sync.Once
+	end  func(error)
+}
+
+func (s *stream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err != nil {
+		s.once.Do(func() {
+			if errors.Is(err, io.EOF) {
+				s.end(nil)
+				return
+			}
+			s.end(err)
+		})
+	}
+	return err
 }
 
 // shortMethod turns "/ezscale.plugin.v1.NotifierService/Deliver" into

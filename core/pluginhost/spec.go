@@ -86,6 +86,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// CallTimeout bounds every call to a plugin. [30s]
 	CallTimeout time.Duration
+	// StreamTimeout bounds a whole server-streaming call (an assistant's
+	// streamed answer); the caller's context usually ends it sooner. [5m]
+	StreamTimeout time.Duration
 	// Described, when set, is called with each description a plugin gives
 	// at start (outside any lock; it may block briefly, e.g. to store the
 	// plugin's option declaration).
@@ -128,6 +131,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		CallTimeout:    30 * time.Second,
+		StreamTimeout:  5 * time.Minute,
 		HealthTimeout:  5 * time.Second,
 		HealthInterval: 30 * time.Second,
 		StartTimeout:   30 * time.Second,
@@ -144,6 +148,7 @@ func DefaultOptions() Options {
 func (o Options) withDefaults() Options {
 	d := DefaultOptions()
 	o.CallTimeout = cmp.Or(max(o.CallTimeout, 0), d.CallTimeout)
+	o.StreamTimeout = cmp.Or(max(o.StreamTimeout, 0), d.StreamTimeout)
 	o.HealthTimeout = cmp.Or(max(o.HealthTimeout, 0), d.HealthTimeout)
 	o.HealthInterval = cmp.Or(max(o.HealthInterval, 0), d.HealthInterval)
 	o.StartTimeout = cmp.Or(max(o.StartTimeout, 0), d.StartTimeout)

@@ -47,6 +47,8 @@ var baselines = []baseline{
 	{"github.com/ezscale/platform/plugins/discord", "BenchmarkDeliverPlugin", "BenchmarkDeliverDirect", "Discord delivery through gRPC vs the bare API client"},
 	{"github.com/ezscale/platform/tests", "BenchmarkConsoleLoad/dashboard", "BenchmarkConsoleLoad/static-page", "console: navigation to the dashboard interactive vs a static page of the same size, same server (headless Chromium)"},
 	{"github.com/ezscale/platform/tests", "BenchmarkProvisionerCall/plugin", "BenchmarkProvisionerCall/direct-http", "VirtFusion server read through the plugin host and process vs a plain HTTP GET to the fake"},
+	{"github.com/ezscale/platform/tests", "BenchmarkAssistantFirstToken/core", "BenchmarkAssistantFirstToken/fake", "support assistant: time to the first streamed token through the core (support.Ask on SQLite, plugin host, ezscale-plugin-anthropic process) vs the Anthropic fake's own"},
+	{"github.com/ezscale/platform/tests", "BenchmarkAssistantFirstToken/plugin", "BenchmarkAssistantFirstToken/fake", "support assistant: time to the first streamed token through the plugin host and plugin process alone vs the Anthropic fake's own"},
 	{"github.com/ezscale/platform/core/scheduler", "BenchmarkRunChunk/sqlite/intent", "BenchmarkRunChunk/sqlite/direct", "a chunk of 50 task runs with the record of backend actions vs without (SQLite)"},
 	{"github.com/ezscale/platform/core/scheduler", "BenchmarkRunChunk/postgres/intent", "BenchmarkRunChunk/postgres/direct", "a chunk of 50 task runs with the record of backend actions vs without (PostgreSQL)"},
 	{"github.com/ezscale/platform/core/projects", "BenchmarkGraph/sqlite/api", "BenchmarkGraph/sqlite/select", "dependency graph of 1,000 services and 3,000 edges vs plain SELECTs of the same rows (SQLite)"},

@@ -14,7 +14,7 @@ export type Problem = {
 
 // The session lives in an HttpOnly cookie the console cannot read; the
 // CSRF token that must accompany state-changing calls is in a readable one.
-function csrfToken(): string {
+export function csrfToken(): string {
   const m = document.cookie.match(/(?:^|;\s*)ezscale_csrf=([^;]*)/)
   return m ? decodeURIComponent(m[1]) : ''
 }

@@ -1164,6 +1164,142 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{account_id}/support/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * My conversations with the support assistant in this account, newest first
+         * @description Any member (scope account:read); only the caller's own conversations.
+         */
+        get: operations["listSupportConversations"];
+        put?: never;
+        /**
+         * Start a conversation with the support assistant
+         * @description Any member (scope account:write). The conversation is the caller's own: other members of the
+         *     account do not see it. 422 `assistant_off` when no assistant plugin is configured.
+         */
+        post: operations["startSupportConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/support/conversations/{conversation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * One of my conversations, with its messages
+         * @description Any member (scope account:read). Another user's conversation is 404.
+         */
+        get: operations["getSupportConversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/support/conversations/{conversation_id}/ask": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask the assistant; the answer streams as Server-Sent Events
+         * @description Any member (scope account:write). The assistant is sent the question, the conversation so
+         *     far, facts about this account (services with status and plan, unpaid and overdue invoices,
+         *     balance, recent failed tasks and auto-recovery events, open tickets) and the best-matching
+         *     knowledge-base articles, as data. It can only answer or hand the conversation to a human.
+         *
+         *     `text/event-stream` events, each `data` JSON: `token` (`{"text"}`, the next piece of the
+         *     answer), `citations` (`{"citations": [SupportCitation]}`), `done` (`{"message":
+         *     SupportMessage}`, the stored answer), then `escalated` (`{"conversation":
+         *     SupportConversation}` with the ticket) when the assistant asked for a human, or `error` (a
+         *     Problem) when the answer or the ticket failed after the stream began. Refusals come before
+         *     the stream, as problem+json: 400 naming `question`; 404; 409 `escalated` (a human has the
+         *     conversation); 422 `assistant_off`; 429 `ask_limit` (support.ask_limit per user) or
+         *     `daily_token_cap` (support.daily_tokens per account and UTC day) with Retry-After; 503 when
+         *     the assistant is unavailable. Not idempotent: a repeated question is asked again.
+         */
+        post: operations["askSupportAssistant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/support/conversations/{conversation_id}/escalate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand the conversation to a human (a helpdesk ticket)
+         * @description Any member (scope account:write). The helpdesk opens a ticket with the transcript and the
+         *     account facts; the conversation shows its link. Escalating again returns the same ticket,
+         *     and a retry after a failure opens one ticket. 422 `helpdesk_off` when no helpdesk is
+         *     configured; 503 when the helpdesk is unavailable (the conversation stays escalated without
+         *     a ticket: escalate again).
+         */
+        post: operations["escalateSupportConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/support/messages/{message_id}/rating": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rate one of the assistant's answers in my conversations
+         * @description Any member (scope account:write). Rating again replaces the rating. Anything but an answer of the caller's conversations is 404.
+         */
+        post: operations["rateSupportAnswer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accounts/{account_id}/tasks": {
         parameters: {
             query?: never;
@@ -2618,6 +2754,46 @@ export interface paths {
          *     The new role applies to the user's next request. High-risk action `staff.role_change`.
          */
         patch: operations["adminChangeStaffRole"];
+        trace?: never;
+    };
+    "/api/v1/admin/support/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every account's conversations with the assistant, newest first
+         * @description Support staff and above (scope admin:read). Conversations only, not their messages.
+         */
+        get: operations["adminListSupportConversations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/support/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The assistant's resolution numbers
+         * @description Support staff and above (scope admin:read). Conversations started in the last `days` days (UTC), 30 by default.
+         */
+        get: operations["adminSupportStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/admin/tax-rates": {
@@ -5260,6 +5436,98 @@ export interface components {
         };
         Status: {
             status: string;
+        };
+        SupportAskInput: {
+            /** @description At most support.max_question characters (4000 by default). */
+            question: string;
+        };
+        SupportCitation: {
+            /** @description The knowledge-base article's id: its path in the knowledge folder without .md. */
+            id: string;
+            title: string;
+            /** @description The article's public address (support.knowledge_url + id), or empty. */
+            url: string;
+        };
+        SupportConversation: {
+            account_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Handed to a human: the conversation takes no more questions. */
+            escalated: boolean;
+            /** @enum {string} */
+            escalated_by: "" | "customer" | "assistant";
+            escalation_reason: string;
+            id: string;
+            /** Format: date-time */
+            last_message_at: string;
+            /** @description Oldest first (one conversation only). */
+            messages?: components["schemas"]["SupportMessage"][];
+            /** @description The first question's start unless set when starting. */
+            subject: string;
+            /** @description The helpdesk ticket; empty until the helpdesk opened it (escalate again to retry). */
+            ticket_id: string;
+            ticket_number: string;
+            /** @enum {string} */
+            ticket_state: "" | "open" | "waiting_on_customer" | "closed" | "unknown";
+            /** @description The helpdesk's own name for the state. */
+            ticket_status: string;
+            /** @description Where the customer reads and answers the ticket. */
+            ticket_url: string;
+            user_id: string;
+        };
+        SupportConversationPage: {
+            data: components["schemas"]["SupportConversation"][];
+            next_cursor: string;
+        };
+        SupportEscalateInput: {
+            reason?: string;
+        };
+        SupportMessage: {
+            /** @description The operator's name on a staff reply. */
+            author_name: string;
+            citations: components["schemas"]["SupportCitation"][];
+            conversation_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description The assistant asked for a human with this answer. */
+            escalate: boolean;
+            id: string;
+            input_tokens: number;
+            output_tokens: number;
+            /**
+             * @description The customer's rating of an answer: 1 helpful, -1 not helpful, 0 not rated.
+             * @enum {integer}
+             */
+            rating: -1 | 0 | 1;
+            /**
+             * @description staff: an operator's reply on the ticket.
+             * @enum {string}
+             */
+            role: "customer" | "assistant" | "staff";
+            text: string;
+        };
+        SupportRatingInput: {
+            helpful: boolean;
+        };
+        SupportStartInput: {
+            subject?: string;
+        };
+        SupportStats: {
+            /** @description Conversations with at least one answer. */
+            answered: number;
+            answered_without_escalation: number;
+            conversations: number;
+            escalated: number;
+            /** @description Answers rated helpful. */
+            rated_helpful: number;
+            rated_unhelpful: number;
+            /**
+             * Format: date-time
+             * @description Start (UTC midnight) of the period: conversations started since.
+             */
+            since: string;
+            /** @description Tokens spent in the period, every account. */
+            tokens: number;
         };
         TaskRun: {
             attempt: number;
@@ -8252,6 +8520,212 @@ export interface operations {
                     };
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listSupportConversations: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of conversations (without their messages). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportConversationPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    startSupportConversation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupportStartInput"];
+            };
+        };
+        responses: {
+            /** @description The new conversation. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportConversation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getSupportConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The conversation and its messages, oldest first (operators' replies on the ticket included). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportConversation"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    askSupportAssistant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupportAskInput"];
+            };
+        };
+        responses: {
+            /** @description The answer's event stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    escalateSupportConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupportEscalateInput"];
+            };
+        };
+        responses: {
+            /** @description The escalated conversation with its ticket. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportConversation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    rateSupportAnswer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupportRatingInput"];
+            };
+        };
+        responses: {
+            /** @description The rated answer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -11440,6 +11914,66 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminListSupportConversations: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                account_id?: string;
+                /** @description true: only those handed to a human. */
+                escalated?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of conversations. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportConversationPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminSupportStats: {
+        parameters: {
+            query?: {
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The numbers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };

@@ -1,0 +1,124 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/ratelimit"
+	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/support"
+)
+
+// TestSupportContextReadsOnlyTheAccount: the context the assistant gets,
+// read through billing and the scheduler by core/app's adapters, holds the
+// account's services, open invoice, balance and failed run, and nothing of
+// another account's, of a service's provisioner attributes or chosen
+// options (where backends keep passwords), or of the users' two-factor
+// secrets.
+func TestSupportContextReadsOnlyTheAccount(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		reg := jobs.NewRegistry(time.Hour)
+		acc := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
+		b := billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: acc}, billing.Options{})
+		sch := scheduler.New(scheduler.Deps{DB: db, Jobs: reg}, scheduler.Options{})
+		now := time.Now().UTC().Truncate(time.Second)
+		for _, a := range []string{"mine", "theirs"} {
+			if _, err := db.ExecContext(ctx, "INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)", a, a, now, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO users (id, email, password_hash, totp_secret, totp_enabled, created_at, updated_at)
+			VALUES ('u1', 'me@example.com', 'ARGON-HASH-SECRET', 'TOTP-SECRET-XYZ', true, ?, ?)`, now, now); err != nil {
+			t.Fatal(err)
+		}
+		plan, err := b.CreatePlan(ctx, billing.PlanInput{Slug: "vps-small", Name: "VPS Small", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1000, Plugin: "p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := money.Date(now)
+		end := money.AddCycle(start, money.Monthly, start.Day())
+		for _, s := range []struct{ id, account, label string }{{"svc-mine", "mine", "web-1"}, {"svc-theirs", "theirs", "THEIR-SERVICE"}} {
+			svc := &billing.Service{ID: s.id, AccountID: s.account, PlanID: plan.ID, Cycle: money.Monthly, Currency: "USD", Price: 1000,
+				Status: billing.StatusActive, Label: s.label, Options: `{"root_password":"OPTION-SECRET"}`,
+				Attributes: `{"password":"ATTRIBUTE-SECRET","ip":"203.0.113.7"}`, PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(),
+				CreatedAt: now, UpdatedAt: now}
+			if _, err := db.NewInsert().Model(svc).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		num, other := int64(42), int64(43)
+		for _, inv := range []*billing.Invoice{
+			{ID: "inv-mine", AccountID: "mine", Number: &num, Status: billing.InvoiceOpen, Reason: billing.ReasonRenewal, Currency: "USD",
+				Subtotal: 1000, Total: 1000, DueAt: now.Add(-72 * time.Hour), IssuedAt: &now, CreatedAt: now, UpdatedAt: now},
+			{ID: "inv-theirs", AccountID: "theirs", Number: &other, Status: billing.InvoiceOpen, Reason: billing.ReasonRenewal, Currency: "USD",
+				Subtotal: 99999, Total: 99999, DueAt: now, IssuedAt: &now, CreatedAt: now, UpdatedAt: now},
+		} {
+			if _, err := db.NewInsert().Model(inv).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err = db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := b.Ledger().Post(ctx, tx, ledger.Posting{AccountID: "mine", Currency: "USD", Amount: 250, Kind: ledger.KindTopUp}); err != nil {
+				return err
+			}
+			_, err := b.Ledger().Post(ctx, tx, ledger.Posting{AccountID: "theirs", Currency: "USD", Amount: 424242, Kind: ledger.KindTopUp})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range []*scheduler.Task{
+			{ID: "t1", AccountID: "mine", ServiceID: "svc-mine", Type: "reboot", Cron: "0 4 * * *", TimeZone: "UTC", Notify: "failure", CreatedAt: now, UpdatedAt: now},
+			{ID: "t2", AccountID: "theirs", ServiceID: "svc-theirs", Type: "reboot", Cron: "0 4 * * *", TimeZone: "UTC", Notify: "failure", CreatedAt: now, UpdatedAt: now},
+		} {
+			if _, err := db.NewInsert().Model(tk).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, r := range []*scheduler.Run{
+			{ID: "run-mine", TaskID: "t1", AccountID: "mine", ServiceID: "svc-mine", Type: "reboot", Status: scheduler.RunFailed, Error: "backend timeout",
+				DueAt: now, RunAfter: now, CreatedAt: now.Add(-time.Hour)},
+			{ID: "run-theirs", TaskID: "t2", AccountID: "theirs", ServiceID: "svc-theirs", Type: "reboot", Status: scheduler.RunFailed,
+				Error: "THEIR-RUN-ERROR", DueAt: now, RunAfter: now, CreatedAt: now.Add(-time.Hour)},
+		} {
+			if _, err := db.NewInsert().Model(r).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		svc := support.New(support.Deps{DB: db, Billing: supportBilling{b: b, db: db}, Activity: supportActivity{s: sch}, Users: supportUsers{a: acc}},
+			support.Options{Now: func() time.Time { return now }, PollInterval: -1})
+		got, err := svc.AccountContext(ctx, "mine")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []string
+		for k, v := range got {
+			all = append(all, k+": "+v)
+		}
+		text := strings.Join(all, "\n")
+		for _, want := range []string{"svc-mine", "web-1", "vps-small", "inv-mine", "#42", "overdue", "credit balance 2.50 USD", "backend timeout"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("context lacks %q:\n%s", want, text)
+			}
+		}
+		for _, leak := range []string{"theirs", "THEIR", "99999", "999.99", "4242", "SECRET", "203.0.113.7", "me@example.com"} {
+			if strings.Contains(text, leak) {
+				t.Errorf("context holds %q:\n%s", leak, text)
+			}
+		}
+	})
+}
