@@ -44,6 +44,9 @@ func startProjectsConsole(t *testing.T, opts ...func(*config.Config)) *projectsC
 	cfg.Database.URL = databasetest.URL(t, database.SQLite)
 	cfg.Server.Listen = "127.0.0.1:0"
 	cfg.Sources = map[string]string{}
+	// Plugin processes keep their state (the SDK's outcomes) in the test's
+	// own directory, never in the checkout.
+	cfg.Plugins.DataDir = t.TempDir()
 	for _, o := range opts {
 		o(&cfg)
 	}
