@@ -230,8 +230,9 @@ type Citation struct {
 	URL   string `json:"url"`
 }
 
-// Message is one message of a conversation: the customer's question, the
-// assistant's answer, or an operator's reply on the ticket.
+// Message is one message of a conversation: the customer's question (or,
+// once escalated, their reply to the support team), the assistant's
+// answer, or an operator's reply on the ticket.
 type Message struct {
 	bun.BaseModel `bun:"table:support_messages"`
 
@@ -246,10 +247,14 @@ type Message struct {
 	// Escalate: the assistant asked for a human with this answer.
 	Escalate bool `bun:"escalate" json:"escalate"`
 	// Rating is the customer's: 1 helpful, -1 not helpful, 0 not rated.
-	Rating            int       `bun:"rating" json:"rating"`
-	AuthorName        string    `bun:"author_name" json:"author_name"`
-	HelpdeskMessageID *string   `bun:"helpdesk_message_id" json:"-"`
-	CreatedAt         time.Time `bun:"created_at" json:"created_at"`
+	Rating            int     `bun:"rating" json:"rating"`
+	AuthorName        string  `bun:"author_name" json:"author_name"`
+	HelpdeskMessageID *string `bun:"helpdesk_message_id" json:"-"`
+	// Delivery says whether a customer's reply after the hand-over is on
+	// the ticket (DeliverySent) or waits for the helpdesk
+	// (DeliveryPending); empty for every other message.
+	Delivery  string    `bun:"delivery" json:"delivery"`
+	CreatedAt time.Time `bun:"created_at" json:"created_at"`
 
 	Citations []Citation `bun:"-" json:"citations"`
 }
