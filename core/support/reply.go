@@ -10,6 +10,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/ratelimit"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -28,6 +29,10 @@ const (
 // escalated conversation.
 type ReplyInput struct {
 	Text string `json:"text"`
+	// Key is the client's idempotency key (the API's Idempotency-Key),
+	// optional: a retry with the same key on the conversation returns
+	// the reply the first request stored, and stores nothing.
+	Key string `json:"-"`
 }
 
 // Reply stores the customer's message on one of their escalated
@@ -64,6 +69,15 @@ func (s *Service) Reply(ctx context.Context, accountID, userID, conversationID s
 		return nil, &apperr.Error{Code: apperr.Conflict, Reason: "not_escalated",
 			Message: "this conversation has no ticket with the support team yet; ask the assistant, or hand the conversation to the support team"}
 	}
+	if in.Key != "" {
+		prev, err := s.replyByKey(ctx, c.ID, in.Key)
+		if err != nil || prev != nil {
+			if prev != nil {
+				s.flush(ctx, c, prev)
+			}
+			return prev, err
+		}
+	}
 	if s.limiter != nil {
 		ok, retry, err := s.limiter.Hit(ctx, "support:reply:user:"+userID, ratelimit.Rule{Limit: s.opts.AskLimit, Window: s.opts.AskWindow})
 		if err != nil {
@@ -77,38 +91,80 @@ func (s *Service) Reply(ctx context.Context, accountID, userID, conversationID s
 	now := s.now()
 	m := &Message{ID: newID(), ConversationID: c.ID, AccountID: accountID, Role: RoleCustomer, Text: text, CitationsJSON: "[]",
 		Delivery: DeliveryPending, CreatedAt: now, Citations: []Citation{}}
+	if in.Key != "" {
+		m.RequestKey = &in.Key
+	}
+	stored := true
 	err = s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
+		res, err := tx.NewInsert().Model(m).On("CONFLICT (conversation_id, request_key) DO NOTHING").Exec(ctx)
+		if err != nil {
 			return fmt.Errorf("support: storing the reply: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			stored = false // a concurrent request with the same key stored it
+			return nil
 		}
 		if _, err := tx.NewUpdate().Model((*Conversation)(nil)).Set("last_message_at = ?", now).Where("id = ?", c.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("support: updating conversation %s: %w", c.ID, err)
 		}
-		_, err := audit.Append(ctx, tx, audit.Event{Action: "support.reply.add", AccountID: accountID, TargetType: "support_conversation",
+		_, err = audit.Append(ctx, tx, audit.Event{Action: "support.reply.add", AccountID: accountID, TargetType: "support_conversation",
 			TargetID: c.ID, Changes: map[string]any{"message_id": m.ID, "ticket_id": c.TicketID, "characters": utf8.RuneCountInString(text)}})
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	// The conversation's earlier pending replies go first, so the ticket
-	// shows them in the order they were written.
+	if !stored {
+		prev, err := s.replyByKey(ctx, c.ID, in.Key)
+		if err != nil || prev == nil {
+			return nil, fmt.Errorf("support: reading the reply stored with key %q: %v", in.Key, err)
+		}
+		m = prev
+	}
+	s.flush(ctx, c, m)
+	return m, nil
+}
+
+// replyByKey is the reply stored on the conversation with the client's
+// key, nil when none.
+func (s *Service) replyByKey(ctx context.Context, conversationID, key string) (*Message, error) {
+	m := &Message{}
+	err := s.db.Conn(ctx).NewSelect().Model(m).Where("conversation_id = ?", conversationID).Where("request_key = ?", key).Scan(ctx)
+	if database.IsNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("support: reading the reply with key %q: %w", key, err)
+	}
+	m.decode()
+	return m, nil
+}
+
+// flush posts the conversation's pending replies up to and including m,
+// oldest first, so the ticket shows them in the order they were written;
+// it stops at the first the helpdesk refuses (the poll job retries).
+// m.Delivery says whether m reached the ticket.
+func (s *Service) flush(ctx context.Context, c *Conversation, m *Message) {
+	if m.Delivery != DeliveryPending {
+		return
+	}
 	var pending []Message
-	err = s.db.Conn(ctx).NewSelect().Model(&pending).Where("conversation_id = ?", c.ID).Where("delivery = ?", DeliveryPending).
+	err := s.db.Conn(ctx).NewSelect().Model(&pending).Where("conversation_id = ?", c.ID).Where("delivery = ?", DeliveryPending).
 		OrderExpr("created_at, id").Scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("support: loading the pending replies of %s: %w", c.ID, err)
+		s.log.Warn("loading pending replies; the poll job posts them", "conversation_id", c.ID, "error", err)
+		return
 	}
 	for i := range pending {
 		if err := s.deliver(ctx, c, &pending[i]); err != nil {
 			s.log.Warn("posting a reply to the helpdesk; the poll job retries it", "conversation_id", c.ID, "message_id", pending[i].ID, "error", err)
-			break
+			return
 		}
 		if pending[i].ID == m.ID {
 			m.Delivery = DeliverySent
+			return
 		}
 	}
-	return m, nil
 }
 
 // replyKey is the helpdesk idempotency key of a customer's reply.

@@ -93,6 +93,41 @@ func TestReplyReachesTheTicketOnce(t *testing.T) {
 	})
 }
 
+// TestReplyRetriedWithKeyStoresOnce: a request retried with the same
+// idempotency key returns the reply the first stored (delivering it if it
+// is still pending) and neither stores nor posts a second message.
+func TestReplyRetriedWithKeyStoresOnce(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, support.Options{}, nil)
+		ctx := context.Background()
+		conv := b.escalated(t)
+		b.helpdesk.FailNextAdds(1)
+		in := support.ReplyInput{Text: "Any news?", Key: "k-1"}
+		first, err := b.svc.Reply(ctx, "acct-1", "user-1", conv.ID, in)
+		if err != nil || first.Delivery != support.DeliveryPending {
+			t.Fatalf("first request: %+v, %v; want it pending", first, err)
+		}
+		again, err := b.svc.Reply(ctx, "acct-1", "user-1", conv.ID, in)
+		if err != nil || again.ID != first.ID || again.Delivery != support.DeliverySent {
+			t.Fatalf("retried request: %+v, %v; want the first reply, now sent", again, err)
+		}
+		if _, err := b.svc.Reply(ctx, "acct-1", "user-1", conv.ID, in); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"customer: Any news?"}, b.ticketTexts(conv.TicketID)); diff != "" {
+			t.Errorf("ticket (-want +got):\n%s", diff)
+		}
+		if n := len(b.helpdesk.Added()); n != 2 {
+			t.Errorf("%d AddMessage calls, want 2 (the failed one and its retry)", n)
+		}
+		got, err := b.svc.Get(ctx, "acct-1", "user-1", conv.ID)
+		if err != nil || len(got.Messages) != 1 {
+			t.Errorf("conversation holds %d messages, want 1 (%v)", len(got.Messages), err)
+		}
+	})
+}
+
 // TestReplyPendingThenDeliveredOnce: when the helpdesk fails, the reply
 // is stored as pending and returned so; the next poll posts it with the
 // same key (the ticket holds it once) and marks it sent; a later reply

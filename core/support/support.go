@@ -253,8 +253,10 @@ type Message struct {
 	// Delivery says whether a customer's reply after the hand-over is on
 	// the ticket (DeliverySent) or waits for the helpdesk
 	// (DeliveryPending); empty for every other message.
-	Delivery  string    `bun:"delivery" json:"delivery"`
-	CreatedAt time.Time `bun:"created_at" json:"created_at"`
+	Delivery string `bun:"delivery" json:"delivery"`
+	// RequestKey is the client's idempotency key of a reply.
+	RequestKey *string   `bun:"request_key" json:"-"`
+	CreatedAt  time.Time `bun:"created_at" json:"created_at"`
 
 	Citations []Citation `bun:"-" json:"citations"`
 }
