@@ -34,7 +34,8 @@ type Options struct {
 	Articles int
 	// Retention: conversations whose last message is older are purged. [90 days]
 	Retention time.Duration
-	// AskLimit questions per user per AskWindow. [20 per hour]
+	// AskLimit questions per user per AskWindow, and as many replies to
+	// the support team, counted apart. [20 per hour]
 	AskLimit  int
 	AskWindow time.Duration
 	// DailyTokens caps the tokens (input and output) an account's
