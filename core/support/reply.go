@@ -116,8 +116,11 @@ func (s *Service) Reply(ctx context.Context, accountID, userID, conversationID s
 	}
 	if !stored {
 		prev, err := s.replyByKey(ctx, c.ID, in.Key)
-		if err != nil || prev == nil {
-			return nil, fmt.Errorf("support: reading the reply stored with key %q: %v", in.Key, err)
+		if err != nil {
+			return nil, err
+		}
+		if prev == nil {
+			return nil, fmt.Errorf("support: the reply stored with key %q on %s is gone", in.Key, c.ID)
 		}
 		m = prev
 	}
