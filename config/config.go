@@ -361,7 +361,8 @@ type Support struct {
 	Articles int `koanf:"articles"`
 	// Retention: conversations idle for longer are deleted.
 	Retention time.Duration `koanf:"retention"`
-	// AskLimit questions per user per AskWindow.
+	// AskLimit questions per user per AskWindow (and as many replies to
+	// the support team on escalated conversations, counted apart).
 	AskLimit  int           `koanf:"ask_limit"`
 	AskWindow time.Duration `koanf:"ask_window"`
 	// DailyTokens caps the tokens an account's questions may spend per UTC

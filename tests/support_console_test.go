@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -24,7 +25,8 @@ import (
 // the customer starts a conversation, asks, watches the answer stream in
 // with its source article, rates it, hands over to a person and gets the
 // ticket's link; an operator's reply in the helpdesk shows in the
-// conversation once polled; staff see the numbers on the staff Support
+// conversation once polled, and the customer's reply there reaches the
+// SupportPal ticket once; staff see the numbers on the staff Support
 // page. Every state passes axe-core with no CSP violation.
 func TestConsoleSupport(t *testing.T) {
 	t.Parallel()
@@ -104,6 +106,31 @@ func TestConsoleSupport(t *testing.T) {
 		t.Errorf("the reply reads %q", got)
 	}
 	checkPage(t, ctx, "support-reply")
+
+	// After the hand-over the customer answers in the same conversation:
+	// the message reaches the SupportPal ticket as the customer's reply.
+	if n := countNodes(t, ctx, `form[data-form=ask]`); n != 0 {
+		t.Errorf("an escalated conversation still offers the question box")
+	}
+	do(t, ctx, "replying with nothing", click(`form[data-form=reply] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`#support-reply-error`)))
+	do(t, ctx, "replying to the support team", fill(`#support-reply`, "Thank you, it shows in my balance."),
+		click(`form[data-form=reply] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`li[data-role=customer]:last-child[data-message]`)))
+	if got := text(t, ctx, `li[data-role=customer]:last-child .message-text`); got != "Thank you, it shows in my balance." {
+		t.Errorf("the reply reads %q in the conversation", got)
+	}
+	if n := countNodes(t, ctx, `li[data-role=customer]:last-child [data-delivery=pending]`); n != 0 {
+		t.Errorf("a reply the helpdesk took is still marked as sending")
+	}
+	checkPage(t, ctx, "support-customer-reply")
+	var onTicket []string
+	for _, m := range sp.Messages(ticket) {
+		if m.By == 1 && strings.Contains(m.Text, "Thank you, it shows in my balance.") {
+			onTicket = append(onTicket, m.Text)
+		}
+	}
+	if len(onTicket) != 1 {
+		t.Errorf("the SupportPal ticket holds %d copies of the customer's reply, want 1: %+v", len(onTicket), sp.Messages(ticket))
+	}
 	do(t, ctx, "the list", chromedp.Navigate(base+"/support"), chromedp.WaitVisible(chromedp.CSS(`tr[data-conversation]`)))
 	checkPage(t, ctx, "support-list")
 
@@ -119,4 +146,14 @@ func TestConsoleSupport(t *testing.T) {
 		}
 	}
 	checkPage(t, staff, "staff-support")
+}
+
+// countNodes is how many elements match a selector now.
+func countNodes(t testing.TB, ctx context.Context, sel string) int {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	if err != nil {
+		t.Fatalf("counting %s: %v", sel, err)
+	}
+	return n
 }

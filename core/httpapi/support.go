@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -35,6 +36,10 @@ func (m *SupportAPI) Routes(s *Server) {
 	s.Handle(Route{Method: "GET", Path: one, Auth: User, Members: anyMember, Scope: "account:read", Handler: m.get()})
 	s.Handle(Route{Method: "POST", Path: one + "/ask", Auth: User, Members: anyMember, Scope: "account:write", Handler: m.ask(s)})
 	s.Handle(Route{Method: "POST", Path: one + "/escalate", Auth: User, Members: anyMember, Scope: "account:write", Handler: m.escalate()})
+	// Not Idempotent in the request's transaction: a reply calls the
+	// helpdesk, which no transaction may wait on. The Idempotency-Key is
+	// kept with the stored reply instead (a retry stores and posts one).
+	s.Handle(Route{Method: "POST", Path: one + "/replies", Auth: User, Members: anyMember, Scope: "account:write", Handler: m.reply()})
 	s.Handle(Route{Method: "POST", Path: acct + "/support/messages/{message_id}/rating", Auth: User, Members: anyMember, Scope: "account:write",
 		Handler: m.rate()})
 	s.Handle(Route{Method: "GET", Path: "/api/v1/admin/support/conversations", Auth: Staff, StaffRole: accounts.StaffSupport,
@@ -111,6 +116,27 @@ func (m *SupportAPI) escalate() HandlerFunc {
 			return err
 		}
 		return writeJSON(w, http.StatusOK, c)
+	})
+}
+
+// reply posts the customer's message to the support team on an escalated
+// conversation: 201 with the stored message, whose delivery says whether
+// it is on the ticket yet (sent) or waits for the helpdesk (pending).
+func (m *SupportAPI) reply() HandlerFunc {
+	return with(func(ctx context.Context, w http.ResponseWriter, r *http.Request, account string) error {
+		var in support.ReplyInput
+		if err := Decode(r, &in); err != nil {
+			return err
+		}
+		in.Key = strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+		if len(in.Key) > 255 || !validText(in.Key) {
+			return apperr.Field("Idempotency-Key", "must be at most 255 printable characters")
+		}
+		msg, err := m.Support.Reply(ctx, account, userOf(r), mux.Vars(r)["conversation_id"], in)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusCreated, msg)
 	})
 }
 

@@ -209,3 +209,89 @@ func TestSupportOff(t *testing.T) {
 	tb.client.do("POST", "/api/v1/accounts/"+u.AccountID+"/support/conversations", u.Token, map[string]any{}).
 		wantProblem(t, http.StatusUnprocessableEntity, "assistant_off")
 }
+
+// TestSupportReplies: on an escalated conversation the customer replies
+// to the support team: 201 with the stored message, sent and on the
+// helpdesk's ticket; with the helpdesk down it is 201 pending and the
+// poll job posts it once; a retry with the same Idempotency-Key returns
+// the first reply; another member or account gets 404, a conversation
+// without a ticket 409 not_escalated, an empty text 400 naming text, too
+// many replies 429 reply_limit, and a refused reply reaches no ticket.
+func TestSupportReplies(t *testing.T) {
+	t.Parallel()
+	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
+		tb, _, helpdesk := supportApp(t, d, url, func(c *config.Config) { c.Support.AskLimit = 4 })
+		owner, outsider := tb.newUser(t, "replier"), tb.newUser(t, "outsider")
+		colleague := tb.newUser(t, "colleague")
+		tb.addMember(t, owner.AccountID, colleague.ID, "technical")
+		base := "/api/v1/accounts/" + owner.AccountID + "/support/conversations"
+
+		var fresh, c support.Conversation
+		tb.client.do("POST", base, owner.Token, map[string]any{}).want(t, http.StatusCreated).decode(t, &fresh)
+		tb.client.do("POST", base, owner.Token, map[string]any{}).want(t, http.StatusCreated).decode(t, &c)
+		tb.client.do("POST", base+"/"+fresh.ID+"/replies", owner.Token, map[string]any{"text": "hello?"}).
+			wantProblem(t, http.StatusConflict, "not_escalated")
+		tb.client.do("POST", base+"/"+c.ID+"/escalate", owner.Token, map[string]any{}).want(t, http.StatusOK).decode(t, &c)
+		replies := base + "/" + c.ID + "/replies"
+
+		tb.client.do("POST", replies, owner.Token, map[string]any{"text": " "}).wantProblem(t, http.StatusBadRequest, "invalid")
+		tb.client.do("POST", replies, colleague.Token, map[string]any{"text": "hi"}).wantProblem(t, http.StatusNotFound, "not_found")
+		tb.client.do("POST", "/api/v1/accounts/"+outsider.AccountID+"/support/conversations/"+c.ID+"/replies", outsider.Token,
+			map[string]any{"text": "hi"}).wantProblem(t, http.StatusNotFound, "not_found")
+		tb.client.do("POST", "/api/v1/accounts/"+owner.AccountID+"/support/conversations/"+c.ID+"/replies", outsider.Token,
+			map[string]any{"text": "hi"}).wantProblem(t, http.StatusNotFound, "not_found")
+
+		var sent support.Message
+		tb.client.do("POST", replies, owner.Token, map[string]any{"text": "It is web-1."}).want(t, http.StatusCreated).decode(t, &sent)
+		if sent.Role != "customer" || sent.Delivery != "sent" {
+			t.Errorf("reply %+v, want the customer's, sent", sent)
+		}
+		helpdesk.FailNextAdds(1)
+		var pending, again support.Message
+		tb.client.do("POST", replies, owner.Token, map[string]any{"text": "Any news?"}, "Idempotency-Key", "reply-2").
+			want(t, http.StatusCreated).decode(t, &pending)
+		if pending.Delivery != "pending" {
+			t.Errorf("reply with the helpdesk down: delivery %q, want pending", pending.Delivery)
+		}
+		if _, err := tb.app.Support.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		tb.client.do("POST", replies, owner.Token, map[string]any{"text": "Any news?"}, "Idempotency-Key", "reply-2").
+			want(t, http.StatusCreated).decode(t, &again)
+		if again.ID != pending.ID || again.Delivery != "sent" {
+			t.Errorf("retried reply %+v, want the first (%s), delivered by the poll", again, pending.ID)
+		}
+		var texts []string
+		for _, m := range helpdesk.Messages(c.TicketID) {
+			texts = append(texts, m.GetAuthorRole()+": "+m.GetText())
+		}
+		if diff := cmp.Diff([]string{"customer: It is web-1.", "customer: Any news?"}, texts); diff != "" {
+			t.Errorf("ticket (-want +got):\n%s", diff)
+		}
+
+		tb.client.do("POST", replies, owner.Token, map[string]any{"text": "three"}).want(t, http.StatusCreated)
+		tb.client.do("POST", replies, owner.Token, map[string]any{"text": "four"}).want(t, http.StatusCreated)
+		tb.client.do("POST", replies, owner.Token, map[string]any{"text": "five"}).wantProblem(t, http.StatusTooManyRequests, "reply_limit")
+		if n := len(helpdesk.Messages(c.TicketID)); n != 4 {
+			t.Errorf("the ticket holds %d messages, want the 4 accepted replies", n)
+		}
+		var got support.Conversation
+		tb.client.do("GET", base+"/"+c.ID, owner.Token, nil).want(t, http.StatusOK).decode(t, &got)
+		if len(got.Messages) != 4 {
+			t.Errorf("the conversation holds %d messages, want the 4 accepted replies", len(got.Messages))
+		}
+		if n := tb.count(t, "audit_events", "action = ?", "support.reply.add"); n != 4 {
+			t.Errorf("%d reply audit events, want 4", n)
+		}
+	})
+}
+
+// TestSupportRepliesWithoutHelpdesk: with no helpdesk configured a reply
+// is 422 helpdesk_off.
+func TestSupportRepliesWithoutHelpdesk(t *testing.T) {
+	t.Parallel()
+	tb := startApp(t, database.SQLite, databasetest.URL(t, database.SQLite))
+	u := tb.newUser(t, "nohelpdesk")
+	tb.client.do("POST", "/api/v1/accounts/"+u.AccountID+"/support/conversations/x/replies", u.Token, map[string]any{"text": "hi"}).
+		wantProblem(t, http.StatusUnprocessableEntity, "helpdesk_off")
+}

@@ -91,7 +91,7 @@ func (s *Service) Ask(ctx context.Context, accountID, userID, conversationID str
 	}
 	if c.Escalated {
 		return nil, &apperr.Error{Code: apperr.Conflict, Reason: "escalated",
-			Message: "this conversation was handed to our support team; reply on the ticket or start a new conversation"}
+			Message: "this conversation was handed to our support team; reply to them in this conversation, or start a new one to ask the assistant"}
 	}
 	remaining, err := s.remainingTokens(ctx, accountID)
 	if err != nil {

@@ -27,10 +27,15 @@ type PollStats struct {
 	Tickets int
 	Replies int
 	Failed  int
+	// Delivered and Undelivered count the customers' pending replies
+	// posted to their tickets, and those the helpdesk refused again.
+	Delivered   int
+	Undelivered int
 }
 
-// Poll brings the replies and status of open tickets to their
-// conversations, the PollBatch polled longest ago: each ticket is read
+// Poll first posts the customers' pending replies to their tickets
+// (DeliverPending), then brings the replies and status of open tickets to
+// their conversations, the PollBatch polled longest ago: each ticket is read
 // from the helpdesk outside any transaction, then its new operator
 // replies are stored (once each: a message id is kept per conversation)
 // and the customer is notified, in one transaction per ticket.
@@ -39,8 +44,13 @@ func (s *Service) Poll(ctx context.Context) (PollStats, error) {
 	if s.opts.Helpdesk == "" {
 		return st, nil
 	}
+	ds, err := s.DeliverPending(ctx)
+	st.Delivered, st.Undelivered = ds.Delivered, ds.Failed
+	if err != nil {
+		return st, err
+	}
 	var cs []Conversation
-	err := s.db.Conn(ctx).NewSelect().Model(&cs).Where("ticket_id <> ''").Where("ticket_state <> 'closed'").
+	err = s.db.Conn(ctx).NewSelect().Model(&cs).Where("ticket_id <> ''").Where("ticket_state <> 'closed'").
 		OrderExpr("polled_at ASC NULLS FIRST, id").Limit(int64(s.opts.PollBatch)).Scan(ctx)
 	if err != nil {
 		return st, fmt.Errorf("support: loading open tickets: %w", err)
@@ -179,7 +189,8 @@ func (w *pollWorker) Timeout(*river.Job[pollArgs]) time.Duration { return 2 * ti
 
 func (w *pollWorker) Work(ctx context.Context, _ *river.Job[pollArgs]) error {
 	st, err := w.s.Poll(ctx)
-	w.s.log.Debug("support tickets polled", "tickets", st.Tickets, "replies", st.Replies, "failed", st.Failed)
+	w.s.log.Debug("support tickets polled", "tickets", st.Tickets, "replies", st.Replies, "failed", st.Failed,
+		"delivered", st.Delivered, "undelivered", st.Undelivered)
 	return err
 }
 

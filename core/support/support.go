@@ -34,7 +34,8 @@ type Options struct {
 	Articles int
 	// Retention: conversations whose last message is older are purged. [90 days]
 	Retention time.Duration
-	// AskLimit questions per user per AskWindow. [20 per hour]
+	// AskLimit questions per user per AskWindow, and as many replies to
+	// the support team, counted apart. [20 per hour]
 	AskLimit  int
 	AskWindow time.Duration
 	// DailyTokens caps the tokens (input and output) an account's
@@ -230,8 +231,9 @@ type Citation struct {
 	URL   string `json:"url"`
 }
 
-// Message is one message of a conversation: the customer's question, the
-// assistant's answer, or an operator's reply on the ticket.
+// Message is one message of a conversation: the customer's question (or,
+// once escalated, their reply to the support team), the assistant's
+// answer, or an operator's reply on the ticket.
 type Message struct {
 	bun.BaseModel `bun:"table:support_messages"`
 
@@ -246,10 +248,16 @@ type Message struct {
 	// Escalate: the assistant asked for a human with this answer.
 	Escalate bool `bun:"escalate" json:"escalate"`
 	// Rating is the customer's: 1 helpful, -1 not helpful, 0 not rated.
-	Rating            int       `bun:"rating" json:"rating"`
-	AuthorName        string    `bun:"author_name" json:"author_name"`
-	HelpdeskMessageID *string   `bun:"helpdesk_message_id" json:"-"`
-	CreatedAt         time.Time `bun:"created_at" json:"created_at"`
+	Rating            int     `bun:"rating" json:"rating"`
+	AuthorName        string  `bun:"author_name" json:"author_name"`
+	HelpdeskMessageID *string `bun:"helpdesk_message_id" json:"-"`
+	// Delivery says whether a customer's reply after the hand-over is on
+	// the ticket (DeliverySent) or waits for the helpdesk
+	// (DeliveryPending); empty for every other message.
+	Delivery string `bun:"delivery" json:"delivery"`
+	// RequestKey is the client's idempotency key of a reply.
+	RequestKey *string   `bun:"request_key" json:"-"`
+	CreatedAt  time.Time `bun:"created_at" json:"created_at"`
 
 	Citations []Citation `bun:"-" json:"citations"`
 }

@@ -116,11 +116,16 @@ type Helpdesk struct {
 	byKey   map[string]*pb.OpenTicketResponse
 	tickets map[string]*pb.GetTicketResponse
 	failN   int
+	// adds are the AddMessage calls; posted the message each key added.
+	adds       []*pb.AddMessageRequest
+	posted     map[string]*pb.TicketMessage
+	failAddN   int
+	nextPosted int
 }
 
 // NewHelpdesk returns an empty helpdesk.
 func NewHelpdesk() *Helpdesk {
-	return &Helpdesk{byKey: map[string]*pb.OpenTicketResponse{}, tickets: map[string]*pb.GetTicketResponse{}}
+	return &Helpdesk{byKey: map[string]*pb.OpenTicketResponse{}, tickets: map[string]*pb.GetTicketResponse{}, posted: map[string]*pb.TicketMessage{}}
 }
 
 // Describe names the plugin "helpdesk".
@@ -154,9 +159,63 @@ func (h *Helpdesk) OpenTicket(_ context.Context, r *pb.OpenTicketRequest) (*pb.O
 	return t, nil
 }
 
-// AddMessage accepts the message.
-func (h *Helpdesk) AddMessage(context.Context, *pb.AddMessageRequest) (*pb.AddMessageResponse, error) {
-	return &pb.AddMessageResponse{MessageId: "m"}, nil
+// AddMessage posts the customer's message on the ticket once per key, as
+// the real helpdesks do: a retry with the same key returns the message
+// the first call added. A customer's message reopens a closed ticket
+// (SupportPal's behaviour).
+func (h *Helpdesk) AddMessage(_ context.Context, r *pb.AddMessageRequest) (*pb.AddMessageResponse, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.adds = append(h.adds, proto.Clone(r).(*pb.AddMessageRequest))
+	if h.failAddN > 0 {
+		h.failAddN--
+		return nil, sdk.UnavailableError(0, "helpdesk down")
+	}
+	if m, ok := h.posted[r.GetIdempotencyKey()]; ok {
+		return &pb.AddMessageResponse{MessageId: m.Id}, nil
+	}
+	t, ok := h.tickets[r.GetTicketId()]
+	if !ok {
+		return nil, sdk.Errorf(sdk.NotFound, "no ticket")
+	}
+	h.nextPosted++
+	m := &pb.TicketMessage{Id: fmt.Sprintf("c%d", h.nextPosted), AuthorRole: "customer", AuthorName: r.GetCustomer().GetName(), Text: r.GetText()}
+	t.Messages = append(t.Messages, m)
+	if t.Ticket.GetStatus().GetState() == "closed" {
+		t.Ticket.Status = &pb.TicketStatus{State: "open", Name: "Open"}
+	}
+	h.posted[r.GetIdempotencyKey()] = m
+	return &pb.AddMessageResponse{MessageId: m.Id}, nil
+}
+
+// FailNextAdds makes the next n AddMessage calls fail as unavailable.
+func (h *Helpdesk) FailNextAdds(n int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.failAddN = n
+}
+
+// Added returns the AddMessage requests, oldest first.
+func (h *Helpdesk) Added() []*pb.AddMessageRequest {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]*pb.AddMessageRequest(nil), h.adds...)
+}
+
+// Messages returns the ticket's messages as the helpdesk shows them:
+// operators' replies and the customer's messages, in order.
+func (h *Helpdesk) Messages(ticketID string) []*pb.TicketMessage {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, ok := h.tickets[ticketID]
+	if !ok {
+		return nil
+	}
+	out := make([]*pb.TicketMessage, 0, len(t.Messages))
+	for _, m := range t.Messages {
+		out = append(out, proto.Clone(m).(*pb.TicketMessage))
+	}
+	return out
 }
 
 // GetTicket returns the ticket and its messages after the asked time.

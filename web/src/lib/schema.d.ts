@@ -1277,6 +1277,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{account_id}/support/conversations/{conversation_id}/replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reply to the support team on an escalated conversation
+         * @description Any member (scope account:write), on their own conversation once it has a ticket. The message
+         *     is stored (role `customer`) and posted to the helpdesk ticket; `delivery` is `sent`, or
+         *     `pending` when the helpdesk did not take it: the poll job posts it on its next run (once, in
+         *     order). A reply to a closed ticket is posted too: the helpdesk reopens it. With an
+         *     Idempotency-Key, a retry returns the reply the first request stored and stores or posts
+         *     nothing more. Refusals, with nothing stored: 400 naming `text`; 404 (another user's
+         *     conversation); 409 `not_escalated` (no ticket yet: ask the assistant, or escalate); 422
+         *     `helpdesk_off`; 429 `reply_limit` (support.ask_limit replies per user per
+         *     support.ask_window) with Retry-After.
+         */
+        post: operations["replySupportConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accounts/{account_id}/support/messages/{message_id}/rating": {
         parameters: {
             query?: never;
@@ -5452,7 +5483,7 @@ export interface components {
             account_id: string;
             /** Format: date-time */
             created_at: string;
-            /** @description Handed to a human: the conversation takes no more questions. */
+            /** @description Handed to a human: the conversation takes no more questions; the customer replies to the support team (replies) once it has a ticket. */
             escalated: boolean;
             /** @enum {string} */
             escalated_by: "" | "customer" | "assistant";
@@ -5489,6 +5520,12 @@ export interface components {
             conversation_id: string;
             /** Format: date-time */
             created_at: string;
+            /**
+             * @description A customer's reply after the hand-over: `sent` once on the ticket, `pending` while the
+             *     helpdesk has not taken it (the poll job posts it, once). Empty for every other message.
+             * @enum {string}
+             */
+            delivery: "" | "pending" | "sent";
             /** @description The assistant asked for a human with this answer. */
             escalate: boolean;
             id: string;
@@ -5500,7 +5537,7 @@ export interface components {
              */
             rating: -1 | 0 | 1;
             /**
-             * @description staff: an operator's reply on the ticket.
+             * @description customer: a question, or a reply to the support team once escalated; staff: an operator's reply on the ticket.
              * @enum {string}
              */
             role: "customer" | "assistant" | "staff";
@@ -5508,6 +5545,10 @@ export interface components {
         };
         SupportRatingInput: {
             helpful: boolean;
+        };
+        SupportReplyInput: {
+            /** @description At most support.max_question characters (4000 by default). */
+            text: string;
         };
         SupportStartInput: {
             subject?: string;
@@ -8695,6 +8736,50 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    replySupportConversation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (1-255 printable ASCII characters, kept 24 h, scoped to the
+                 *     caller: the user and the account in the path, or the client address when anonymous). The same
+                 *     key and body return the stored response with `Idempotent-Replayed: true`; the same key with
+                 *     another body is a 422; a key whose first request is still running is a 409. Authorization is
+                 *     checked first; 401, 403 and 404 answers are never stored.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                account_id: components["parameters"]["AccountID"];
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupportReplyInput"];
+            };
+        };
+        responses: {
+            /** @description The stored reply, with its delivery. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
