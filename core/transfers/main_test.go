@@ -162,16 +162,22 @@ func (tb *testBundle) service(t testing.TB, a transfers.Actor, label string, pri
 	t.Helper()
 	start := date("2024-02-01")
 	end := money.AddCycle(start, money.Monthly, 1)
-	now := time.Now().UTC()
-	svc := &billing.Service{
-		ID: newID(), AccountID: a.AccountID, PlanID: tb.plan, Cycle: money.Monthly, Currency: "USD", Price: price,
-		Status: billing.StatusActive, Label: label, Options: "{}", Attributes: "{}",
-		PeriodStart: &start, PeriodEnd: &end, AnchorDay: 1, CreatedAt: now, UpdatedAt: now,
-	}
-	if _, err := tb.db.NewInsert().Model(svc).Exec(tb.ctx); err != nil {
+	id, err := billingtest.Service(tb.ctx, tb.db, billingtest.ServiceSpec{
+		AccountID: a.AccountID, PlanID: tb.plan, Currency: "USD", Price: price, Status: billing.StatusActive, Label: label,
+		PeriodStart: &start, PeriodEnd: &end, AnchorDay: 1,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return svc.ID
+	return id
+}
+
+// must fails the test on a fixture's error.
+func (tb *testBundle) must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (tb *testBundle) exec(t testing.TB, sql string, args ...any) {
