@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/accounts"
@@ -137,8 +136,6 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.plan = p
 	return tb
 }
-
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // account inserts an account owned by a user of email, optionally with a
 // saved card, and returns its owner as an actor.
