@@ -36,6 +36,18 @@ func Account(ctx context.Context, db *database.DB, email string) (string, error)
 	return acc, err
 }
 
+// Staff creates a staff user of role (support, admin, owner) whose email
+// is email through the accounts service, as `ezscale admin create` does,
+// and returns the user's id. Its password is Password.
+func Staff(ctx context.Context, db *database.DB, email, role string) (string, error) {
+	svc := accounts.New(db, quiet{}, ratelimit.New(db), accounts.DefaultOptions())
+	u, err := svc.CreateStaff(ctx, email, Password, role)
+	if err != nil {
+		return "", fmt.Errorf("accountstest: creating staff %s: %w", email, err)
+	}
+	return u.ID, nil
+}
+
 // Owner is Account returning the owner's user id too.
 func Owner(ctx context.Context, db *database.DB, email string) (accountID, userID string, err error) {
 	svc := accounts.New(db, quiet{}, ratelimit.New(db), accounts.DefaultOptions())
