@@ -13,6 +13,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/database"
@@ -63,12 +64,11 @@ func setup(t *testing.T, db *database.DB) *testBundle {
 
 func (tb *testBundle) staff(t *testing.T, role string) *accounts.Principal {
 	t.Helper()
-	now := tb.clock.Now()
-	u := &accounts.User{ID: uuid.Must(uuid.NewV7()).String(), Email: uuid.NewString() + "@example.com", PasswordHash: "x", StaffRole: &role, CreatedAt: now, UpdatedAt: now}
-	if _, err := tb.db.NewInsert().Model(u).Exec(context.Background()); err != nil {
-		t.Fatalf("creating staff: %v", err)
+	id, err := accountstest.Staff(context.Background(), tb.db, uuid.NewString()+"@example.com", role)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return &accounts.Principal{UserID: u.ID, StaffRole: role, TokenKind: accounts.KindSession}
+	return &accounts.Principal{UserID: id, StaffRole: role, TokenKind: accounts.KindSession}
 }
 
 // hold makes a pending approval of a credit adjustment (admin route).

@@ -72,9 +72,9 @@ func TestCommunityRolesFollowServices(t *testing.T) {
 				community.Options{Plugin: "discord"})
 			tb.b.SyncRolesOn(cs)
 		}})
-		acc := tb.account(t)
+		acc, owner := tb.owner(t)
 		const discordID = "111111111111111111"
-		if _, err := cs.Link(tb.ctx, "user-"+acc, discordID); err != nil {
+		if _, err := cs.Link(tb.ctx, owner, discordID); err != nil {
 			t.Fatal(err)
 		}
 		fc.await(t, "after linking, nothing held")

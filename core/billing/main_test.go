@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
@@ -67,6 +68,9 @@ type testBundle struct {
 	// "testprov".
 	prov *pluginhosttest.Provisioner
 	ctx  context.Context
+	// emails maps the id of each account tb.owner made to its owner's
+	// email.
+	emails sync.Map
 }
 
 type setupOpts struct {
@@ -149,26 +153,24 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	return tb
 }
 
-// account creates an account with an owner user and returns its id.
+// account signs up a customer and returns its account id.
 func (tb *testBundle) account(t testing.TB) string {
 	t.Helper()
-	id := fmt.Sprintf("acc-%016x", rand.Uint64())
-	uid := "user-" + id
-	now := time.Now().UTC()
-	err := tb.db.Tx(tb.ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)", id, "Account "+id, now, now); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (?, ?, 'x', ?, ?)", uid, id+"@example.com", now, now); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, 'owner', ?)", id, uid, now)
-		return err
-	})
+	acc, _ := tb.owner(t)
+	return acc
+}
+
+// owner signs up a customer through accounts and returns its account id
+// and its owner's user id; messages finds the owner's email again.
+func (tb *testBundle) owner(t testing.TB) (accountID, userID string) {
+	t.Helper()
+	email := fmt.Sprintf("acc-%016x@example.com", rand.Uint64())
+	accountID, userID, err := accountstest.Owner(tb.ctx, tb.db, email)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return id
+	tb.emails.Store(accountID, email)
+	return accountID, userID
 }
 
 // plan creates an active plan on the test provisioner.
@@ -223,7 +225,11 @@ func (tb *testBundle) backend(t testing.TB, serviceID string) backendRecord {
 // owner, oldest first.
 func (tb *testBundle) messages(t testing.TB, accountID string) []string {
 	t.Helper()
-	ms, err := tb.outbox.ListForRecipient(tb.ctx, accountID+"@example.com")
+	email, ok := tb.emails.Load(accountID)
+	if !ok {
+		t.Fatalf("account %s was not made by tb.owner", accountID)
+	}
+	ms, err := tb.outbox.ListForRecipient(tb.ctx, email.(string))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/accounts"
@@ -95,20 +94,18 @@ func setup(t *testing.T, db *database.DB) *testBundle {
 	return tb
 }
 
-// service inserts an active monthly service of the account on the base
+// service makes an active monthly service of the account on the base
 // plan, as staff set one up by hand.
 func (tb *testBundle) service(t *testing.T, accountID string) string {
 	t.Helper()
 	start := tb.clock.Now().AddDate(0, 0, -1)
 	end := money.AddCycle(start, money.Monthly, start.Day())
-	now := time.Now().UTC()
-	svc := &billing.Service{ID: uuid.Must(uuid.NewV7()).String(), AccountID: accountID, PlanID: tb.base, Cycle: money.Monthly, Currency: "USD",
-		Price: 3000, Status: billing.StatusActive, Options: "{}", Attributes: "{}", PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(),
-		CreatedAt: now, UpdatedAt: now}
-	if _, err := tb.db.NewInsert().Model(svc).Exec(tb.ctx); err != nil {
+	id, err := billingtest.Service(tb.ctx, tb.db, billingtest.ServiceSpec{AccountID: accountID, PlanID: tb.base, Currency: "USD", Price: 3000,
+		Status: billing.StatusActive, PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day()})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return svc.ID
+	return id
 }
 
 func (tb *testBundle) quoted(t *testing.T) *enterprise.Request {

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/billing/budget"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
@@ -148,8 +150,7 @@ func TestBudgetAPI(t *testing.T) {
 		}
 		// A technical member reads but cannot change it.
 		tech := b.signup(t)
-		if _, err := db.ExecContext(context.Background(), "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, 'technical', ?)",
-			owner.AccountID, tech.ID, time.Now().UTC()); err != nil {
+		if err := accountstest.Join(context.Background(), db, owner.AccountID, tech.ID, accounts.RoleTechnical); err != nil {
 			t.Fatal(err)
 		}
 		if code := b.call(t, tech.Token, "GET", path, "", nil); code != http.StatusOK {
@@ -185,17 +186,16 @@ func TestBudgetAPI(t *testing.T) {
 	})
 }
 
-// createService inserts a plan and an active service of the account.
+// createService makes a plan and an active service of the account.
 func createService(t *testing.T, db *database.DB, accountID string) string {
 	t.Helper()
-	ctx, now := context.Background(), time.Now().UTC()
-	plan, id := fmt.Sprintf("plan-%d", rand.Int64()), fmt.Sprintf("svc-%d", rand.Int64())
-	if _, err := db.ExecContext(ctx, `INSERT INTO plans (id, slug, name, service_type, currency, monthly_price, plugin, created_at, updated_at)
-		VALUES (?, ?, 'Game', 'game', 'EUR', 1000, 'test', ?, ?)`, plan, plan, now, now); err != nil {
+	ctx := context.Background()
+	plan, err := billingtest.PlanOf(ctx, db, billingtest.PlanSpec{Name: "Game", ServiceType: "game", Currency: "EUR", Plugin: "test", MonthlyPrice: 1000})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ExecContext(ctx, `INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, created_at, updated_at)
-		VALUES (?, ?, ?, 'monthly', 'EUR', 1000, 'active', ?, ?)`, id, accountID, plan, now, now); err != nil {
+	id, err := billingtest.Service(ctx, db, billingtest.ServiceSpec{AccountID: accountID, PlanID: plan, Currency: "EUR", Price: 1000})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return id

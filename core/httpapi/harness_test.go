@@ -19,7 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/ezscale/platform/config"
-	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/app"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
@@ -251,9 +251,8 @@ func (tb *appBundle) newStaff(t testing.TB, role string) user {
 // addMember gives user a role in account, as an owner inviting them would.
 func (tb *appBundle) addMember(t testing.TB, accountID, userID, role string) {
 	t.Helper()
-	m := &accounts.Membership{AccountID: accountID, UserID: userID, Role: role, CreatedAt: time.Now().UTC()}
-	if _, err := tb.app.DB.NewInsert().Model(m).Exec(context.Background()); err != nil {
-		t.Fatalf("adding %s as %s of %s: %v", userID, role, accountID, err)
+	if err := accountstest.Join(context.Background(), tb.app.DB, accountID, userID, role); err != nil {
+		t.Fatal(err)
 	}
 }
 

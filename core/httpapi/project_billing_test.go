@@ -3,8 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"encoding/csv"
-	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 )
@@ -21,13 +20,15 @@ import (
 func billedService(t *testing.T, db *database.DB, accountID, label, cycle string, price int64, renews time.Time) string {
 	t.Helper()
 	ctx, now := context.Background(), time.Now().UTC()
-	plan, id := fmt.Sprintf("plan-%d", rand.Int64()), fmt.Sprintf("svc-%d", rand.Int64())
-	if _, err := db.ExecContext(ctx, `INSERT INTO plans (id, slug, name, service_type, currency, monthly_price, plugin, created_at, updated_at)
-		VALUES (?, ?, 'Game', 'game', 'USD', 1000, 'test', ?, ?)`, plan, plan, now, now); err != nil {
+	plan, err := billingtest.PlanOf(ctx, db, billingtest.PlanSpec{Name: "Game", ServiceType: "game", Currency: "USD", Plugin: "test", MonthlyPrice: 1000})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ExecContext(ctx, `INSERT INTO services (id, account_id, plan_id, label, cycle, currency, price, status, period_start, period_end, anchor_day, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 'USD', ?, 'active', ?, ?, ?, ?, ?)`, id, accountID, plan, label, cycle, price, now, renews, renews.Day(), now, now); err != nil {
+	id, err := billingtest.Service(ctx, db, billingtest.ServiceSpec{
+		AccountID: accountID, PlanID: plan, Label: label, Cycle: cycle, Currency: "USD", Price: price,
+		PeriodStart: &now, PeriodEnd: &renews, AnchorDay: renews.Day(), CreatedAt: now,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -37,21 +38,12 @@ func billedService(t *testing.T, db *database.DB, accountID, label, cycle string
 // one line of amount per service (and its project, "" for none).
 func billedInvoice(t *testing.T, db *database.DB, accountID, status string, issued time.Time, lines ...[3]any) {
 	t.Helper()
-	ctx := context.Background()
-	id := fmt.Sprintf("inv-%d", rand.Int64())
-	if _, err := db.ExecContext(ctx, `INSERT INTO invoices (id, account_id, number, status, reason, currency, subtotal, total, due_at, issued_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, 'manual', 'USD', 0, 0, ?, ?, ?, ?)`, id, accountID, rand.Int64N(1<<40), status, issued, issued, issued, issued); err != nil {
-		t.Fatal(err)
+	spec := billingtest.InvoiceSpec{AccountID: accountID, Status: status, Currency: "USD", DueAt: issued, IssuedAt: &issued, CreatedAt: issued}
+	for _, l := range lines {
+		spec.Lines = append(spec.Lines, billingtest.InvoiceLine{Description: "Game", ServiceID: l[0].(string), ProjectID: l[1].(string), Amount: l[2].(int64), Tax: 100})
 	}
-	for i, l := range lines {
-		var project any
-		if l[1] != "" {
-			project = l[1]
-		}
-		if _, err := db.ExecContext(ctx, `INSERT INTO invoice_lines (id, invoice_id, position, kind, description, service_id, unit_amount, amount, tax, project_id)
-			VALUES (?, ?, ?, 'plan', 'Game', ?, ?, ?, 100, ?)`, fmt.Sprintf("%s-%d", id, i), id, i+1, l[0], l[2], l[2], project); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := billingtest.Invoice(context.Background(), db, spec); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"testing"
 	"time"
@@ -12,41 +11,36 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/provisioning"
+	"github.com/ezscale/platform/core/provisioning/provisioningtest"
+	"github.com/ezscale/platform/core/scheduler/schedulertest"
 )
 
 // createInvoice inserts an open invoice of the account with one line per
 // entry of lines (service id → project id, "" for none).
 func createInvoice(t *testing.T, db *database.DB, accountID string, lines ...[2]string) string {
 	t.Helper()
-	ctx, now := context.Background(), time.Now().UTC()
-	id := fmt.Sprintf("inv-%d", rand.Int64())
-	if _, err := db.ExecContext(ctx, `INSERT INTO invoices (id, account_id, number, status, reason, currency, subtotal, total, due_at, issued_at, created_at, updated_at)
-		VALUES (?, ?, ?, 'open', 'manual', 'EUR', 1000, 1000, ?, ?, ?, ?)`, id, accountID, rand.Int64N(1<<40), now, now, now, now); err != nil {
-		t.Fatal(err)
+	now := time.Now().UTC()
+	spec := billingtest.InvoiceSpec{AccountID: accountID, Status: "open", Currency: "EUR", Subtotal: 1000, Total: 1000, DueAt: now, IssuedAt: &now, CreatedAt: now}
+	for _, l := range lines {
+		spec.Lines = append(spec.Lines, billingtest.InvoiceLine{Description: "Game", ServiceID: l[0], ProjectID: l[1], Amount: 1000})
 	}
-	for i, l := range lines {
-		var project any
-		if l[1] != "" {
-			project = l[1]
-		}
-		if _, err := db.ExecContext(ctx, `INSERT INTO invoice_lines (id, invoice_id, position, kind, description, service_id, unit_amount, amount, project_id)
-			VALUES (?, ?, ?, 'plan', 'Game', ?, 1000, 1000, ?)`, fmt.Sprintf("%s-%d", id, i), id, i+1, l[0], project); err != nil {
-			t.Fatal(err)
-		}
+	id, err := billingtest.Invoice(context.Background(), db, spec)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return id
 }
 
-// createTask inserts a reboot task on the service.
+// createTask makes a reboot task on the service.
 func createTask(t *testing.T, db *database.DB, accountID, serviceID string) string {
 	t.Helper()
-	ctx, now := context.Background(), time.Now().UTC()
-	id := fmt.Sprintf("task-%d", rand.Int64())
-	if _, err := db.ExecContext(ctx, `INSERT INTO scheduled_tasks (id, account_id, service_id, type, cron, time_zone, created_at, updated_at)
-		VALUES (?, ?, ?, 'reboot', '0 3 * * *', 'UTC', ?, ?)`, id, accountID, serviceID, now, now); err != nil {
+	id, err := schedulertest.Task(context.Background(), db, accountID, serviceID, "reboot", "0 3 * * *")
+	if err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -146,9 +140,9 @@ func TestListsFilterByProject(t *testing.T) {
 		// The account's usage: each service with its latest sample.
 		sampledAt := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 		for i, at := range []time.Time{sampledAt.Add(-5 * time.Minute), sampledAt} {
-			if _, err := tb.app.DB.ExecContext(context.Background(), `INSERT INTO usage_samples (service_id, sampled_at, cpu_centipercent, ram_used_bytes,
-				ram_total_bytes, disk_used_bytes, disk_total_bytes, bandwidth_in_bytes, bandwidth_out_bytes, bandwidth_limit_bytes)
-				VALUES (?, ?, ?, 1, 2, 3, 4, 5, 6, 0)`, inP, at, 100*(i+1)); err != nil {
+			if err := provisioningtest.Sample(context.Background(), tb.app.DB, provisioning.UsageSample{ServiceID: inP, SampledAt: at,
+				CPUCentipercent: int64(100 * (i + 1)), RAMUsedBytes: 1, RAMTotalBytes: 2, DiskUsedBytes: 3, DiskTotalBytes: 4,
+				BandwidthInBytes: 5, BandwidthOutBytes: 6}); err != nil {
 				t.Fatal(err)
 			}
 		}

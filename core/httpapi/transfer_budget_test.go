@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/httpapi"
@@ -25,8 +25,7 @@ func TestTransferOverTheReceiversHardCapIsRefused(t *testing.T) {
 		sender, receiver := tb.newUser(t, "sender"), tb.newUser(t, "receiver")
 		staff := tb.newStaff(t, "admin")
 		svc := createPaidService(t, tb.app.DB, sender.AccountID) // 3000 USD a month
-		if _, err := tb.app.DB.ExecContext(context.Background(), `INSERT INTO payment_methods (id, account_id, gateway, gateway_method_id, created_at)
-			VALUES (?, ?, 'stripe', 'pm_test', ?)`, "pm-"+receiver.AccountID, receiver.AccountID, time.Now().UTC()); err != nil {
+		if _, err := billingtest.SavedCard(context.Background(), tb.app.DB, receiver.AccountID); err != nil {
 			t.Fatal(err)
 		}
 		c := tb.client

@@ -2,12 +2,11 @@ package httpapi_test
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/httpapi"
@@ -18,13 +17,15 @@ import (
 func createPaidService(t *testing.T, db *database.DB, accountID string) string {
 	t.Helper()
 	ctx, now := context.Background(), time.Now().UTC()
-	plan, id := fmt.Sprintf("plan-%d", rand.Int64()), fmt.Sprintf("svc-%d", rand.Int64())
-	if _, err := db.ExecContext(ctx, `INSERT INTO plans (id, slug, name, service_type, currency, monthly_price, plugin, created_at, updated_at)
-		VALUES (?, ?, 'VPS', 'vps', 'USD', 3000, 'test', ?, ?)`, plan, plan, now, now); err != nil {
+	plan, err := billingtest.PlanOf(ctx, db, billingtest.PlanSpec{Name: "VPS", ServiceType: "vps", Currency: "USD", Plugin: "test", MonthlyPrice: 3000})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ExecContext(ctx, `INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, period_start, period_end, created_at, updated_at)
-		VALUES (?, ?, ?, 'monthly', 'USD', 3000, 'active', 'web-1', ?, ?, ?, ?)`, id, accountID, plan, now.AddDate(0, 0, -10), now.AddDate(0, 0, 20), now, now); err != nil {
+	start, end := now.AddDate(0, 0, -10), now.AddDate(0, 0, 20)
+	id, err := billingtest.Service(ctx, db, billingtest.ServiceSpec{
+		AccountID: accountID, PlanID: plan, Currency: "USD", Price: 3000, Label: "web-1", PeriodStart: &start, PeriodEnd: &end, CreatedAt: now,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -52,8 +53,7 @@ func TestTransfersOverTheAPI(t *testing.T) {
 		if len(prob.Errors) != 1 || prob.Errors[0].Field != "email" {
 			t.Errorf("refusal errors: %+v", prob.Errors)
 		}
-		if _, err := tb.app.DB.ExecContext(context.Background(), `INSERT INTO payment_methods (id, account_id, gateway, gateway_method_id, created_at)
-			VALUES (?, ?, 'stripe', 'pm_test', ?)`, "pm-"+receiver.AccountID, receiver.AccountID, time.Now().UTC()); err != nil {
+		if _, err := billingtest.SavedCard(context.Background(), tb.app.DB, receiver.AccountID); err != nil {
 			t.Fatal(err)
 		}
 

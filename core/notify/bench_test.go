@@ -12,6 +12,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
@@ -21,24 +22,14 @@ import (
 	"github.com/ezscale/platform/sdk"
 )
 
-// createUsersBulk inserts n verified users in one statement.
+// createUsersBulk makes n verified users, in batches.
 func createUsersBulk(tb testing.TB, db *database.DB, n int) {
 	tb.Helper()
-	now := time.Now().UTC()
-	var q string
-	if db.Dialect == database.Postgres {
-		q = "INSERT INTO users (id, email, password_hash, email_verified_at, created_at, updated_at) " +
-			"SELECT 'bench-' || lpad(g::text, 7, '0'), 'user' || g || '@example.net', 'x', ?, ?, ? FROM generate_series(1, ?) AS g"
-	} else {
-		q = "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < ?) " +
-			"INSERT INTO users (id, email, password_hash, email_verified_at, created_at, updated_at) " +
-			"SELECT 'bench-' || printf('%07d', i), 'user' || i || '@example.net', 'x', ?, ?, ? FROM g"
+	emails := make([]string, n)
+	for i := range emails {
+		emails[i] = fmt.Sprintf("user%d@example.net", i+1)
 	}
-	args := []any{now, now, now, n}
-	if db.Dialect != database.Postgres {
-		args = []any{n, now, now, now}
-	}
-	if _, err := db.ExecContext(context.Background(), q, args...); err != nil {
+	if _, err := accountstest.Users(context.Background(), db, emails); err != nil {
 		tb.Fatal(err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/notify"
@@ -118,7 +119,7 @@ func TestUnsubscribedUsersReceiveNoMarketingMail(t *testing.T) {
 		late := createUser(t, db, "late")
 		stays := createUser(t, db, "stays")
 		unverified := createUser(t, db, "unverified")
-		if _, err := db.ExecContext(ctx, "UPDATE users SET email_verified_at = NULL WHERE id = ?", unverified.ID); err != nil {
+		if err := accountstest.Unverify(ctx, db, unverified.ID); err != nil {
 			t.Fatal(err)
 		}
 		unsubscribe := func(u user) {

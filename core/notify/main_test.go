@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/jobs/jobstest"
@@ -144,14 +144,12 @@ type user struct {
 	ID, Email string
 }
 
-// createUser inserts a verified user directly.
+// createUser makes a verified user in no account, through accounts' kit.
 func createUser(t testing.TB, db *database.DB, name string) user {
 	t.Helper()
-	now := time.Now().UTC()
-	u := user{ID: uuid.Must(uuid.NewV7()).String(), Email: name + "@example.com"}
-	if _, err := db.ExecContext(context.Background(),
-		"INSERT INTO users (id, email, password_hash, email_verified_at, created_at, updated_at) VALUES (?, ?, 'x', ?, ?, ?)",
-		u.ID, u.Email, now, now, now); err != nil {
+	u := user{Email: name + "@example.com"}
+	var err error
+	if u.ID, err = accountstest.User(context.Background(), db, u.Email); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -160,16 +158,13 @@ func createUser(t testing.TB, db *database.DB, name string) user {
 // createAccount makes an account whose members have the given roles.
 func createAccount(t testing.TB, db *database.DB, members map[user]string) string {
 	t.Helper()
-	now := time.Now().UTC()
-	id := uuid.Must(uuid.NewV7()).String()
-	ctx := context.Background()
-	if _, err := db.ExecContext(ctx, "INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, 'acme', ?, ?)", id, now, now); err != nil {
-		t.Fatal(err)
-	}
+	roles := make(map[string]string, len(members))
 	for u, role := range members {
-		if _, err := db.ExecContext(ctx, "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, ?, ?)", id, u.ID, role, now); err != nil {
-			t.Fatal(err)
-		}
+		roles[u.ID] = role
+	}
+	id, err := accountstest.Team(context.Background(), db, "acme", roles)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return id
 }

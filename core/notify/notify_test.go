@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/notify"
@@ -135,7 +136,7 @@ func TestUserIDsChunksAndDedup(t *testing.T) {
 	for i := range 1205 {
 		ids = append(ids, createUser(t, db, "u"+itoa(i)).ID)
 	}
-	if _, err := db.ExecContext(context.Background(), "UPDATE users SET disabled_at = created_at WHERE id = ?", ids[7]); err != nil {
+	if err := accountstest.Disable(context.Background(), db, ids[7]); err != nil {
 		t.Fatal(err)
 	}
 	ids = append(ids, ids[0], ids[1200])

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
@@ -338,15 +337,7 @@ func (tb *testBundle) customer(t testing.TB, verified, totp bool) customer {
 // had confirmed the address and enrolled an authenticator).
 func (tb *testBundle) secure(t testing.TB, c customer, verified, totp bool) {
 	t.Helper()
-	err := tb.db.Tx(tb.ctx, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewUpdate().Table("users").Where("id = ?", c.UserID).Set("totp_enabled = ?", totp)
-		if verified {
-			q = q.Set("email_verified_at = ?", time.Now().UTC())
-		}
-		_, err := q.Exec(ctx)
-		return err
-	})
-	if err != nil {
+	if err := accountstest.Secure(tb.ctx, tb.db, c.UserID, verified, totp); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -102,7 +102,7 @@ func TestNoticesNameServicesWithoutALabel(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		b := setup(t, db, setupOpts{center: true, changer: &fakeChanger{db: db}})
 		ctx := context.Background()
-		if _, err := db.NewRaw(`UPDATE services SET label = '', attributes = '{"hostname": "web1.example.com"}' WHERE id = ?`, b.full).Exec(ctx); err != nil {
+		if err := billingtest.SetServiceName(ctx, db, b.full, "", `{"hostname": "web1.example.com"}`); err != nil {
 			t.Fatal(err)
 		}
 		var planName string

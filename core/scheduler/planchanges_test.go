@@ -50,7 +50,7 @@ func (f *fakeChanger) ChangePlan(ctx context.Context, accountID, serviceID, toPl
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.db.Conn(ctx).NewRaw("UPDATE services SET plan_id = ? WHERE id = ? AND account_id = ?", toPlanID, serviceID, accountID).Exec(ctx); err != nil {
+	if err := billingtest.ChangePlan(ctx, f.db, serviceID, toPlanID); err != nil {
 		return nil, err
 	}
 	return &scheduler.PlanChangeOutcome{ChangeID: "pc1", InvoiceID: "inv1", Prorated: 450, Currency: "USD"}, nil
@@ -66,8 +66,7 @@ func (f *fakeChanger) AddAddon(ctx context.Context, accountID, serviceID, addonI
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.db.Conn(ctx).NewRaw("INSERT INTO service_addons (service_id, addon_id, quantity, unit_price) SELECT id, ?, ?, 300 FROM services WHERE id = ? AND account_id = ?",
-		addonID, quantity, serviceID, accountID).Exec(ctx); err != nil {
+	if err := billingtest.ServiceAddon(ctx, f.db, serviceID, addonID, quantity, 300); err != nil {
 		return nil, err
 	}
 	return &scheduler.PlanChangeOutcome{InvoiceID: "inv2", Prorated: 120, Currency: "USD"}, nil

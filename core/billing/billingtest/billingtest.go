@@ -8,9 +8,11 @@ package billingtest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/database"
 )
@@ -20,14 +22,43 @@ func id() string { return uuid.Must(uuid.NewV7()).String() }
 // Plan inserts an active VPS plan served by the provisioner plugin and
 // returns its id.
 func Plan(ctx context.Context, db *database.DB, plugin string, monthly int64) (string, error) {
+	return PlanOf(ctx, db, PlanSpec{Plugin: plugin, MonthlyPrice: monthly, PluginOptions: `{"package":"1"}`})
+}
+
+// PlanSpec describes a plan PlanOf inserts. Zero fields take the
+// defaults: named "Plan " and the end of its id, service type vps,
+// currency USD, no plugin options.
+type PlanSpec struct {
+	Name          string
+	ServiceType   string
+	Currency      string
+	Plugin        string
+	MonthlyPrice  int64
+	PluginOptions string // JSON
+}
+
+// PlanOf inserts an active plan as spec describes and returns its id.
+func PlanOf(ctx context.Context, db *database.DB, spec PlanSpec) (string, error) {
+	spec.ServiceType = or(spec.ServiceType, "vps")
+	spec.Currency = or(spec.Currency, "USD")
+	spec.PluginOptions = or(spec.PluginOptions, "{}")
 	now := time.Now().UTC()
 	pid := id()
+	spec.Name = or(spec.Name, "Plan "+pid[len(pid)-4:])
 	_, err := db.NewRaw(`INSERT INTO plans (id, slug, name, service_type, currency, monthly_price, plugin, plugin_options, created_at, updated_at)
-		VALUES (?, ?, ?, 'vps', 'USD', ?, ?, '{"package":"1"}', ?, ?)`, pid, "plan-"+pid, "Plan "+pid[len(pid)-4:], monthly, plugin, now, now).Exec(ctx)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pid, "plan-"+pid, spec.Name, spec.ServiceType, spec.Currency, spec.MonthlyPrice,
+		spec.Plugin, spec.PluginOptions, now, now).Exec(ctx)
 	if err != nil {
 		return "", fmt.Errorf("billingtest: inserting plan: %w", err)
 	}
 	return pid, nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // Addon inserts an active add-on offered with every plan.
@@ -45,10 +76,16 @@ func Addon(ctx context.Context, db *database.DB) (string, error) {
 // Services inserts n active services of the account on the plan, in
 // batches, and returns their ids.
 func Services(ctx context.Context, db *database.DB, accountID, planID string, n int) ([]string, error) {
-	now := time.Now().UTC()
+	return ServicesOf(ctx, db, ServiceSpec{AccountID: accountID, PlanID: planID}, n)
+}
+
+// ServicesOf inserts n services as spec describes (labelled vps-0, vps-1,
+// … when spec has no label), in batches, and returns their ids.
+func ServicesOf(ctx context.Context, db *database.DB, spec ServiceSpec, n int) ([]string, error) {
+	spec = spec.withDefaults()
 	ids := make([]string, 0, n)
 	for start := 0; start < n; start += 500 {
-		q := "INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, external_id, created_at, updated_at) VALUES "
+		q := "INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, attributes, external_id, created_at, updated_at) VALUES "
 		var args []any
 		for i := start; i < min(n, start+500); i++ {
 			sid := id()
@@ -56,8 +93,13 @@ func Services(ctx context.Context, db *database.DB, accountID, planID string, n 
 			if i > start {
 				q += ", "
 			}
-			q += "(?, ?, ?, 'monthly', 'USD', 1000, 'active', ?, ?, ?, ?)"
-			args = append(args, sid, accountID, planID, fmt.Sprintf("vps-%d", i), "ext-"+sid, now, now)
+			label := spec.Label
+			if label == "" {
+				label = fmt.Sprintf("vps-%d", i)
+			}
+			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			args = append(args, sid, spec.AccountID, spec.PlanID, spec.Cycle, spec.Currency, spec.Price, spec.Status, label, spec.Attributes,
+				"ext-"+sid, spec.CreatedAt, spec.CreatedAt)
 		}
 		if _, err := db.NewRaw(q, args...).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("billingtest: inserting services: %w", err)
@@ -68,8 +110,7 @@ func Services(ctx context.Context, db *database.DB, accountID, planID string, n 
 
 // SetServiceStatus changes a service's status (suspended, terminated, …).
 func SetServiceStatus(ctx context.Context, db *database.DB, serviceID, status string) error {
-	_, err := db.NewRaw("UPDATE services SET status = ? WHERE id = ?", status, serviceID).Exec(ctx)
-	return err
+	return update(ctx, db, "UPDATE services SET status = ? WHERE id = ?", status, serviceID)
 }
 
 // SavedCard records a saved Stripe card of the account, as attaching one
@@ -82,4 +123,236 @@ func SavedCard(ctx context.Context, db *database.DB, accountID string) (string, 
 		return "", fmt.Errorf("billingtest: inserting a payment method: %w", err)
 	}
 	return pid, nil
+}
+
+// ServiceSpec describes a service Service inserts. Zero fields take the
+// defaults: monthly, USD, price 1000, active, no label, no attributes,
+// created now.
+type ServiceSpec struct {
+	AccountID  string
+	PlanID     string
+	Cycle      string // monthly, quarterly, annually, …
+	Currency   string
+	Price      int64
+	Status     string
+	Label      string
+	Attributes string // JSON
+	// PeriodStart and PeriodEnd are the paid term (none when nil),
+	// AnchorDay its billing day.
+	PeriodStart, PeriodEnd *time.Time
+	AnchorDay              int
+	CreatedAt              time.Time
+}
+
+func (spec ServiceSpec) withDefaults() ServiceSpec {
+	spec.Cycle = or(spec.Cycle, "monthly")
+	spec.Currency = or(spec.Currency, "USD")
+	spec.Status = or(spec.Status, "active")
+	spec.Attributes = or(spec.Attributes, "{}")
+	if spec.Price == 0 {
+		spec.Price = 1000
+	}
+	if spec.CreatedAt.IsZero() {
+		spec.CreatedAt = time.Now().UTC()
+	}
+	return spec
+}
+
+// Service inserts one service as spec describes, as provisioning would
+// have left it, and returns its id.
+func Service(ctx context.Context, db *database.DB, spec ServiceSpec) (string, error) {
+	spec = spec.withDefaults()
+	sid := id()
+	_, err := db.NewRaw(`INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, attributes,
+		period_start, period_end, anchor_day, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sid, spec.AccountID, spec.PlanID, spec.Cycle, spec.Currency, spec.Price, spec.Status,
+		spec.Label, spec.Attributes, spec.PeriodStart, spec.PeriodEnd, spec.AnchorDay, spec.CreatedAt, spec.CreatedAt).Exec(ctx)
+	if err != nil {
+		return "", fmt.Errorf("billingtest: inserting a service: %w", err)
+	}
+	return sid, nil
+}
+
+// Suspend suspends the service for reason (non_payment, budget, …) at:
+// its status and an active suspension, as billing's lifecycle leaves them
+// (without the plugin call). It returns the suspension's id.
+func Suspend(ctx context.Context, db *database.DB, serviceID, reason string, at time.Time) (string, error) {
+	sid := id()
+	err := db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewRaw("UPDATE services SET status = 'suspended' WHERE id = ?", serviceID).Exec(ctx); err != nil {
+			return err
+		}
+		_, err := tx.NewRaw("INSERT INTO service_suspensions (id, service_id, reason, created_at) VALUES (?, ?, ?, ?)",
+			sid, serviceID, reason, at).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("billingtest: suspending %s: %w", serviceID, err)
+	}
+	return sid, nil
+}
+
+// TopUp records a succeeded top-up of amount in currency from source
+// (card or auto) made at, and returns its id. Its ledger entry is not
+// posted.
+func TopUp(ctx context.Context, db *database.DB, accountID, source string, amount int64, currency string, at time.Time) (string, error) {
+	tid := id()
+	_, err := db.NewRaw(`INSERT INTO topups (id, account_id, source, amount, currency, payment_method_id, status, idempotency_key, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 'pm', 'succeeded', ?, ?, ?)`, tid, accountID, source, amount, currency, "k-"+tid, at, at).Exec(ctx)
+	if err != nil {
+		return "", fmt.Errorf("billingtest: inserting a top-up: %w", err)
+	}
+	return tid, nil
+}
+
+// ServiceAddon puts quantity units of the add-on on the service at
+// unitPrice each, as ordering the add-on would.
+//
+// It writes in ctx's ambient transaction if there is one, as billing does.
+func ServiceAddon(ctx context.Context, db *database.DB, serviceID, addonID string, quantity int, unitPrice int64) error {
+	_, err := db.Conn(ctx).NewRaw("INSERT INTO service_addons (service_id, addon_id, quantity, unit_price) VALUES (?, ?, ?, ?)",
+		serviceID, addonID, quantity, unitPrice).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("billingtest: adding an add-on to %s: %w", serviceID, err)
+	}
+	return nil
+}
+
+// FreeTier makes the service a free development service.
+func FreeTier(ctx context.Context, db *database.DB, serviceID string) error {
+	return update(ctx, db, "UPDATE services SET environment = 'development', price = 0 WHERE id = ?", serviceID)
+}
+
+// Pending makes the service an order awaiting provisioning: pending, with
+// no paid term.
+func Pending(ctx context.Context, db *database.DB, serviceID string) error {
+	return update(ctx, db, "UPDATE services SET status = 'pending', period_start = NULL, period_end = NULL WHERE id = ?", serviceID)
+}
+
+// CancelAtPeriodEnd marks the service to be cancelled when its paid term
+// ends.
+func CancelAtPeriodEnd(ctx context.Context, db *database.DB, serviceID string) error {
+	return update(ctx, db, "UPDATE services SET cancel_at_period_end = ? WHERE id = ?", true, serviceID)
+}
+
+// MoveService gives the service to another account.
+func MoveService(ctx context.Context, db *database.DB, serviceID, accountID string) error {
+	return update(ctx, db, "UPDATE services SET account_id = ? WHERE id = ?", accountID, serviceID)
+}
+
+// ChangePlan moves the service to the plan, as a completed plan change
+// leaves it (no invoice, no proration).
+func ChangePlan(ctx context.Context, db *database.DB, serviceID, planID string) error {
+	return update(ctx, db, "UPDATE services SET plan_id = ? WHERE id = ?", planID, serviceID)
+}
+
+// SetServiceOptions replaces the options (JSON) the customer chose for the
+// service.
+func SetServiceOptions(ctx context.Context, db *database.DB, serviceID, options string) error {
+	return update(ctx, db, "UPDATE services SET options = ? WHERE id = ?", options, serviceID)
+}
+
+// SetServiceName replaces the service's label and attributes (JSON), what
+// notices name it by.
+func SetServiceName(ctx context.Context, db *database.DB, serviceID, label, attributes string) error {
+	return update(ctx, db, "UPDATE services SET label = ?, attributes = ? WHERE id = ?", label, attributes, serviceID)
+}
+
+// SetPlanOptions replaces the plan's plugin options and the options it
+// offers customers at order (both JSON), as editing the plan would.
+func SetPlanOptions(ctx context.Context, db *database.DB, planID, pluginOptions, orderOptions string) error {
+	return update(ctx, db, "UPDATE plans SET plugin_options = ?, order_options = ? WHERE id = ?", pluginOptions, orderOptions, planID)
+}
+
+// SetAddonOptions replaces the add-on's plugin options (JSON).
+func SetAddonOptions(ctx context.Context, db *database.DB, addonID, pluginOptions string) error {
+	return update(ctx, db, "UPDATE addons SET plugin_options = ? WHERE id = ?", pluginOptions, addonID)
+}
+
+// update runs a change of billing's rows in ctx's ambient transaction if
+// there is one.
+func update(ctx context.Context, db *database.DB, query string, args ...any) error {
+	if _, err := db.Conn(ctx).NewRaw(query, args...).Exec(ctx); err != nil {
+		return fmt.Errorf("billingtest: %w", err)
+	}
+	return nil
+}
+
+// OpenInvoice issues an open upgrade invoice of total in currency to the
+// account for the service, due at, and returns its id.
+func OpenInvoice(ctx context.Context, db *database.DB, accountID, serviceID string, total int64, currency string, at time.Time) (string, error) {
+	return Invoice(ctx, db, InvoiceSpec{
+		AccountID: accountID, Status: "open", Reason: "upgrade", ServiceID: serviceID, PeriodStart: &at,
+		Currency: currency, Subtotal: total, Total: total, DueAt: at, CreatedAt: at,
+	})
+}
+
+// InvoiceSpec describes an invoice Invoice inserts, with its lines. Zero
+// fields take the defaults: reason manual, USD, due and created now, no
+// period, service or issue date.
+type InvoiceSpec struct {
+	AccountID       string
+	Status          string // draft, open, paid, void
+	Reason          string
+	ServiceID       string
+	PeriodStart     *time.Time
+	Currency        string
+	Subtotal, Total int64
+	DueAt           time.Time
+	IssuedAt        *time.Time
+	CreatedAt       time.Time
+	Lines           []InvoiceLine
+}
+
+// InvoiceLine is a plan line of an invoice.
+type InvoiceLine struct {
+	Description string // "Plan" when empty
+	ServiceID   string
+	ProjectID   string // "" for none
+	Amount, Tax int64
+}
+
+// Invoice inserts the invoice spec describes, numbered at random, and its
+// lines, and returns its id.
+func Invoice(ctx context.Context, db *database.DB, spec InvoiceSpec) (string, error) {
+	spec.Reason = or(spec.Reason, "manual")
+	spec.Currency = or(spec.Currency, "USD")
+	now := time.Now().UTC()
+	if spec.CreatedAt.IsZero() {
+		spec.CreatedAt = now
+	}
+	if spec.DueAt.IsZero() {
+		spec.DueAt = now
+	}
+	iid := id()
+	err := db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewRaw(`INSERT INTO invoices (id, account_id, number, status, reason, service_id, period_start, currency, subtotal, total,
+			due_at, issued_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			iid, spec.AccountID, rand.Int64N(1<<40), spec.Status, spec.Reason, nullable(spec.ServiceID), spec.PeriodStart, spec.Currency,
+			spec.Subtotal, spec.Total, spec.DueAt, spec.IssuedAt, spec.CreatedAt, spec.CreatedAt).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		for i, l := range spec.Lines {
+			_, err := tx.NewRaw(`INSERT INTO invoice_lines (id, invoice_id, position, kind, description, service_id, unit_amount, amount, tax, project_id)
+				VALUES (?, ?, ?, 'plan', ?, ?, ?, ?, ?, ?)`, id(), iid, i+1, or(l.Description, "Plan"), nullable(l.ServiceID),
+				l.Amount, l.Amount, l.Tax, nullable(l.ProjectID)).Exec(ctx)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("billingtest: inserting an invoice: %w", err)
+	}
+	return iid, nil
+}
+
+// nullable is s, or NULL when s is empty.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

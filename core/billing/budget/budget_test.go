@@ -17,15 +17,16 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/billing/budget"
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/jobs/jobstest"
-	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/ratelimit"
@@ -45,13 +46,16 @@ type testBundle struct {
 	svc     *budget.Service
 	engine  *jobs.Engine
 	planID  map[string]string // service type → plan id
+
+	mu        sync.Mutex
+	customers map[string]customer // account id → its people
 }
 
 // setup builds budget caps on billing (its ledger and its service
 // lifecycle).
 func setup(t testing.TB, db *database.DB) *testBundle {
 	t.Helper()
-	b := &testBundle{ctx: context.Background(), db: db, clock: &testkit.Clock{}, planID: map[string]string{}}
+	b := &testBundle{ctx: context.Background(), db: db, clock: &testkit.Clock{}, planID: map[string]string{}, customers: map[string]customer{}}
 	b.clock.Set(time.Date(2028, 3, 20, 12, 0, 0, 0, time.UTC))
 	reg := jobs.NewRegistry(time.Hour)
 	b.outbox = outbox.New(db, reg)
@@ -69,45 +73,74 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	b.engine = engine
 	b.ledger = b.billing.Ledger()
 	b.svc.Attach(b.billing)
-	now := b.clock.Now()
 	for _, typ := range []string{"vps", "dedicated", "hosting", "game", "kasm"} {
-		id := fmt.Sprintf("plan-%s-%d", typ, rand.Int64())
-		b.exec(t, `INSERT INTO plans (id, slug, name, service_type, currency, monthly_price, plugin, created_at, updated_at)
-			VALUES (?, ?, ?, ?, 'EUR', 1000, 'test', ?, ?)`, id, id, typ, typ, now, now)
+		id, err := billingtest.PlanOf(b.ctx, db, billingtest.PlanSpec{Name: typ, ServiceType: typ, Currency: "EUR", Plugin: "test", MonthlyPrice: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
 		b.planID[typ] = id
 	}
 	return b
 }
 
-func (b *testBundle) exec(t testing.TB, query string, args ...any) {
-	t.Helper()
-	if _, err := b.db.ExecContext(b.ctx, query, args...); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
+// customer is who account signed up: the owner and a technical member
+// (who must not get billing mail).
+type customer struct {
+	ownerEmail, ownerID, techEmail, techID string
 }
 
-// account creates an account whose owner is owner@<id> and whose
-// technical member is tech@<id> (who must not get billing mail).
+// account signs up a customer with an owner and a technical member and
+// returns its account id; who finds them again.
 func (b *testBundle) account(t testing.TB) string {
 	t.Helper()
-	id := fmt.Sprintf("acc-%d", rand.Int64())
-	now := b.clock.Now()
-	b.exec(t, "INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)", id, id, now, now)
-	for _, role := range []string{"owner", "technical"} {
-		uid := role + "-" + id
-		b.exec(t, "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (?, ?, 'x', ?, ?)", uid, role+"@"+id, now, now)
-		b.exec(t, "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, ?, ?)", id, uid, role, now)
+	tag := fmt.Sprintf("%016x", rand.Uint64())
+	c := customer{ownerEmail: "owner@" + tag + ".example.com", techEmail: "technical@" + tag + ".example.com"}
+	acc, owner, err := accountstest.Owner(b.ctx, b.db, c.ownerEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ownerID = owner
+	if c.techID, err = accountstest.Member(b.ctx, b.db, acc, c.techEmail, accounts.RoleTechnical); err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.customers[acc] = c
+	return acc
+}
+
+// who returns the people of an account that account signed up.
+func (b *testBundle) who(acc string) customer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.customers[acc]
+}
+
+// service creates a service of the account in status, labelled "my "+typ.
+func (b *testBundle) service(t testing.TB, acc, typ, status string) string {
+	t.Helper()
+	return b.serviceOf(t, billingtest.ServiceSpec{AccountID: acc, PlanID: b.planID[typ], Status: status, Label: "my " + typ})
+}
+
+// serviceOf creates a service as spec describes, in EUR at 1000 a month.
+func (b *testBundle) serviceOf(t testing.TB, spec billingtest.ServiceSpec) string {
+	t.Helper()
+	spec.Currency, spec.Price, spec.CreatedAt = "EUR", 1000, b.clock.Now()
+	id, err := billingtest.Service(b.ctx, b.db, spec)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return id
 }
 
-// service creates a service of the account in status.
-func (b *testBundle) service(t testing.TB, acc, typ, status string) string {
+// topUp records a succeeded top-up of the account from source (card or
+// auto) and returns its id.
+func (b *testBundle) topUp(t testing.TB, acc, source string, amount int64) string {
 	t.Helper()
-	id := fmt.Sprintf("svc-%s-%d", typ, rand.Int64())
-	now := b.clock.Now()
-	b.exec(t, `INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, created_at, updated_at)
-		VALUES (?, ?, ?, 'monthly', 'EUR', 1000, ?, ?, ?, ?)`, id, acc, b.planID[typ], status, "my "+typ, now, now)
+	id, err := billingtest.TopUp(b.ctx, b.db, acc, source, amount, "EUR", b.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	return id
 }
 
@@ -222,7 +255,9 @@ func TestHardStopSuspendsExactlyTheNonExcludedServices(t *testing.T) {
 		vps := b.service(t, acc, "vps", "active")
 		hosting := b.service(t, acc, "hosting", "active")
 		overdue := b.service(t, acc, "dedicated", "suspended")
-		b.exec(t, "INSERT INTO service_suspensions (id, service_id, reason, created_at) VALUES (?, ?, 'non_payment', ?)", "susp-"+overdue, overdue, b.clock.Now())
+		if _, err := billingtest.Suspend(b.ctx, db, overdue, "non_payment", b.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
 		gone := b.service(t, acc, "kasm", "terminated")
 		other := b.account(t)
 		othersService := b.service(t, other, "game", "active")
@@ -316,17 +351,17 @@ func TestThresholdsFireOncePerPeriod(t *testing.T) {
 		}
 		wantMail := []string{"You have used 55% of your monthly budget", "You have used 85% of your monthly budget",
 			"You have used 95% of your monthly budget", "Budget limit reached"}
-		if diff := cmp.Diff(wantMail, b.mail(t, "owner@"+acc)); diff != "" {
+		if diff := cmp.Diff(wantMail, b.mail(t, b.who(acc).ownerEmail)); diff != "" {
 			t.Errorf("owner's mail (-want +got):\n%s", diff)
 		}
-		if got := b.mail(t, "technical@"+acc); len(got) != 0 {
+		if got := b.mail(t, b.who(acc).techEmail); len(got) != 0 {
 			t.Errorf("a technical member got billing mail: %v", got)
 		}
 		// The notification center has the same notices in-app.
-		if diff := cmp.Diff(wantMail, b.inApp(t, "owner-"+acc)); diff != "" {
+		if diff := cmp.Diff(wantMail, b.inApp(t, b.who(acc).ownerID)); diff != "" {
 			t.Errorf("owner's in-app notifications (-want +got):\n%s", diff)
 		}
-		if got := b.inApp(t, "technical-"+acc); len(got) != 0 {
+		if got := b.inApp(t, b.who(acc).techID); len(got) != 0 {
 			t.Errorf("a technical member got billing notifications: %v", got)
 		}
 
@@ -337,7 +372,7 @@ func TestThresholdsFireOncePerPeriod(t *testing.T) {
 		if diff := cmp.Diff([]string{"50", "75", "90"}, b.check(t, jump).Alerts); diff != "" {
 			t.Errorf("jump to 95 %% (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff([]string{"You have used 95% of your monthly budget"}, b.mail(t, "owner@"+jump)); diff != "" {
+		if diff := cmp.Diff([]string{"You have used 95% of your monthly budget"}, b.mail(t, b.who(jump).ownerEmail)); diff != "" {
 			t.Errorf("jump mail (-want +got):\n%s", diff)
 		}
 		st, err := b.svc.Status(b.ctx, jump)
@@ -377,7 +412,7 @@ func TestConcurrentChecksAlertOnce(t *testing.T) {
 			t.Error(err)
 		}
 		want := []string{"Budget limit reached", "Services suspended: budget limit reached"}
-		if diff := cmp.Diff(want, b.mail(t, "owner@"+acc)); diff != "" {
+		if diff := cmp.Diff(want, b.mail(t, b.who(acc).ownerEmail)); diff != "" {
 			t.Errorf("mail after 10 concurrent checks (-want +got):\n%s", diff)
 		}
 		if got := b.state(t, game)[game]; got != "suspended+budget" {
@@ -446,18 +481,15 @@ func TestPaymentOverridesTheHardStopForThePeriod(t *testing.T) {
 
 		// An automatic top-up does not override: the customer did not choose
 		// to pay past the budget.
-		now := b.clock.Now()
-		b.exec(t, `INSERT INTO topups (id, account_id, source, amount, currency, payment_method_id, status, idempotency_key, created_at, updated_at)
-			VALUES ('tu-auto-'||?, ?, 'auto', 500, 'EUR', 'pm', 'succeeded', 'k1'||?, ?, ?)`, acc, acc, acc, now, now)
-		b.post(t, ledger.Posting{AccountID: acc, Currency: "EUR", Amount: 500, Kind: ledger.KindTopUp, Reference: "tu-auto-" + acc})
+		auto := b.topUp(t, acc, "auto", 500)
+		b.post(t, ledger.Posting{AccountID: acc, Currency: "EUR", Amount: 500, Kind: ledger.KindTopUp, Reference: auto})
 		if res := b.check(t, acc); len(res.Lifted) != 0 {
 			t.Fatalf("an auto top-up lifted %v", res.Lifted)
 		}
 
 		// A card top-up does.
-		b.exec(t, `INSERT INTO topups (id, account_id, source, amount, currency, payment_method_id, status, idempotency_key, created_at, updated_at)
-			VALUES ('tu-card-'||?, ?, 'card', 2000, 'EUR', 'pm', 'succeeded', 'k2'||?, ?, ?)`, acc, acc, acc, now, now)
-		e := b.post(t, ledger.Posting{AccountID: acc, Currency: "EUR", Amount: 2000, Kind: ledger.KindTopUp, Reference: "tu-card-" + acc})
+		card := b.topUp(t, acc, "card", 2000)
+		e := b.post(t, ledger.Posting{AccountID: acc, Currency: "EUR", Amount: 2000, Kind: ledger.KindTopUp, Reference: card})
 		res := b.check(t, acc)
 		if diff := cmp.Diff(sorted([]string{game, vps}), sorted(res.Lifted)); diff != "" {
 			t.Fatalf("lifted after paying (-want +got):\n%s", diff)
@@ -485,7 +517,7 @@ func TestPaymentOverridesTheHardStopForThePeriod(t *testing.T) {
 		if res := b.check(t, acc); len(res.Suspended) != 2 {
 			t.Errorf("next period: suspended %v, want both", res.Suspended)
 		}
-		mail := b.mail(t, "owner@"+acc)
+		mail := b.mail(t, b.who(acc).ownerEmail)
 		if diff := cmp.Diff([]string{"Budget limit reached", "Services suspended: budget limit reached", "Services resumed",
 			"Budget limit reached", "Services suspended: budget limit reached"}, mail); diff != "" {
 			t.Errorf("mail (-want +got):\n%s", diff)
@@ -605,13 +637,8 @@ func TestSaveBoundsTheRulesMemory(t *testing.T) {
 		// 1000 × 99 elements: within the bound, whatever the account.
 		within := "all(services, len([" + strings.TrimSuffix(strings.Repeat("#, ", 98), ", ") + "]) > 0)"
 		b.save(t, acc, budget.Settings{MonthlyLimit: 100, StopRule: within, AlertRule: within})
-		now := b.clock.Now()
-		rows := make([]*billing.Service, 1000)
-		for i := range rows {
-			rows[i] = &billing.Service{ID: fmt.Sprintf("svc-%s-%04d", acc, i), AccountID: acc, PlanID: b.planID["vps"], Cycle: money.Monthly,
-				Currency: "EUR", Price: 1000, Status: billing.StatusActive, Options: "{}", Attributes: "{}", CreatedAt: now, UpdatedAt: now}
-		}
-		if _, err := db.NewInsert().Model(&rows).Exec(b.ctx); err != nil {
+		spec := billingtest.ServiceSpec{AccountID: acc, PlanID: b.planID["vps"], Currency: "EUR", CreatedAt: b.clock.Now()}
+		if _, err := billingtest.ServicesOf(b.ctx, db, spec, 1000); err != nil {
 			t.Fatal(err)
 		}
 		if res := b.check(t, acc); !cmp.Equal(res.Alerts, []string{budget.AlertRule}) {
@@ -685,8 +712,7 @@ func TestNoticesNameServicesNotTheirIDs(t *testing.T) {
 		b := setup(t, db)
 		acc := b.account(t)
 		labelled := b.service(t, acc, "game", "active")
-		bare := b.service(t, acc, "vps", "active")
-		b.exec(t, `UPDATE services SET label = '', attributes = '{"hostname": "web1.example.com"}' WHERE id = ?`, bare)
+		bare := b.serviceOf(t, billingtest.ServiceSpec{AccountID: acc, PlanID: b.planID["vps"], Attributes: `{"hostname": "web1.example.com"}`})
 		b.save(t, acc, budget.Settings{MonthlyLimit: 1000, HardStop: true})
 		b.spend(t, acc, 1000)
 		b.check(t, acc)
