@@ -434,7 +434,12 @@ func (s *Service) enqueueRoleSyncs(ctx context.Context, tx bun.Tx, users []strin
 		rows[i] = roleRequest{UserID: u, RequestedAt: now}
 		params[i] = river.InsertManyParams{Args: roleSyncArgs{UserID: u}}
 	}
-	if _, err := tx.NewInsert().Model(&rows).On("CONFLICT (user_id) DO NOTHING").Exec(ctx); err != nil {
+	// An update of a pending request, not "do nothing": it locks the row
+	// until tx commits, so a sync claiming that request meanwhile waits and
+	// then reads holdings that include this change. Left alone, the row
+	// could be claimed (deleted) by a sync that read the holdings before
+	// this change committed, leaving the change with no request at all.
+	if _, err := tx.NewInsert().Model(&rows).On("CONFLICT (user_id) DO UPDATE").Set("requested_at = EXCLUDED.requested_at").Exec(ctx); err != nil {
 		return fmt.Errorf("community: requesting role syncs: %w", err)
 	}
 	return s.jobs.InsertManyTx(ctx, tx, params)

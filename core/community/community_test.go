@@ -271,3 +271,75 @@ func waitResyncAtStart(t *testing.T, db *database.DB) {
 		return n > 0
 	})
 }
+
+// TestRoleRequestDuringAClaimIsNotLost: a change of holdings whose
+// transaction requests a sync while the user's earlier request is still
+// pending, and commits only after a sync job began claiming that request,
+// is not lost. The request holds the pending row until its transaction
+// commits, so the claim waits for it and then reads holdings that include
+// the change; a claim that took the row first would leave the change with
+// no request and no sync.
+func TestRoleRequestDuringAClaimIsNotLost(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		if db.Dialect != database.Postgres {
+			t.Skip("SQLite has one writer: a claim cannot run while another transaction writes")
+		}
+		fc := newFakeCommunity()
+		b := setup(t, db, setupOpts{opts: community.Options{Plugin: "discord"}, plugins: plugins{fc}})
+		ctx := context.Background()
+		ada, acct := b.signup(t, "ada")
+		// Linking requests a sync: the pending request the claim takes.
+		if _, err := b.svc.Link(ctx, ada, "111111111111111111"); err != nil {
+			t.Fatal(err)
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = tx.Rollback() }()
+		if err := b.svc.RequestRoleSync(ctx, tx, acct); err != nil {
+			t.Fatal(err)
+		}
+		claimed := make(chan error, 1)
+		go func() {
+			_, err := community.ClaimRoleSync(ctx, b.svc, ada)
+			claimed <- err
+		}()
+		finishedFirst := false
+		testkit.WaitFor(t, "the claim to finish or to wait for the change's transaction", func() bool {
+			select {
+			case err := <-claimed:
+				if err != nil {
+					t.Fatal(err)
+				}
+				finishedFirst = true
+				return true
+			default:
+			}
+			var waiting int
+			err := db.NewRaw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE ?",
+				"%discord_role_requests%"+ada+"%").Scan(ctx, &waiting)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return waiting > 0
+		})
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if !finishedFirst {
+			if err := <-claimed; err != nil {
+				t.Fatal(err)
+			}
+			return // the claim read the holdings after the change committed
+		}
+		n, err := db.NewSelect().Table("discord_role_requests").Where("user_id = ?", ada).Count(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Error("the claim took the pending request before the change committed and left the change no request: its role sync is lost")
+		}
+	})
+}
