@@ -5,19 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/hashicorp/go-hclog"
 
-	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
-	"github.com/ezscale/platform/core/app"
-	"github.com/ezscale/platform/core/database"
-	"github.com/ezscale/platform/core/database/databasetest"
 )
 
 // signInAs replaces the tab's browser session with a new one of email.
@@ -55,23 +49,9 @@ func signInAs(t *testing.T, ctx context.Context, base, email, password string) {
 func TestConsoleDualApproval(t *testing.T) {
 	t.Parallel()
 	ctx := newTab(t)
-	cfg := config.Default()
-	cfg.Database.URL = databasetest.URL(t, database.SQLite)
-	cfg.Server.Listen = "127.0.0.1:0"
-	cfg.Sources = map[string]string{}
-	a, err := app.New(context.Background(), &cfg, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() {
-		_ = chromedp.Do(ctx, chromedp.Navigate("about:blank"))
-		a.Notify.Stop()
-	})
-	base := srv.URL
-	c := &core{base: base}
+	a, c := startInProcess(t)
+	t.Cleanup(func() { _ = chromedp.Do(ctx, chromedp.Navigate("about:blank")) })
+	base := c.base
 	const password = "staff password for tests"
 	for _, s := range []struct{ email, role string }{{"ana@example.net", accounts.StaffAdmin}, {"bo@example.net", accounts.StaffAdmin}, {"olu@example.net", accounts.StaffOwner}} {
 		if _, err := a.Accounts.CreateStaff(context.Background(), s.email, password, s.role); err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,13 +14,9 @@ import (
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/ezscale/platform/config"
-	"github.com/ezscale/platform/core/app"
 	"github.com/ezscale/platform/core/compliance"
-	"github.com/ezscale/platform/core/database"
-	"github.com/ezscale/platform/core/database/databasetest"
 )
 
 // setValue sets a form field's value as a person picking it would (date
@@ -46,23 +41,9 @@ func TestConsoleCompliance(t *testing.T) {
 	t.Parallel()
 	ctx := newTab(t)
 	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Database.URL = databasetest.URL(t, database.SQLite)
-	cfg.Server.Listen = "127.0.0.1:0"
-	cfg.Blob.Dir = filepath.Join(dir, "blobs")
-	cfg.Sources = map[string]string{}
-	a, err := app.New(context.Background(), &cfg, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() {
-		_ = chromedp.Do(ctx, chromedp.Navigate("about:blank"))
-		a.Notify.Stop()
-	})
-	base := srv.URL
+	a, c := startInProcess(t, func(cfg *config.Config) { cfg.Blob.Dir = filepath.Join(dir, "blobs") })
+	t.Cleanup(func() { _ = chromedp.Do(ctx, chromedp.Navigate("about:blank")) })
+	base := c.base
 	const email, password = "owner@example.net", "staff password for tests"
 	if _, err := a.Accounts.CreateStaff(context.Background(), email, password, "owner"); err != nil {
 		t.Fatal(err)

@@ -3,18 +3,12 @@ package tests
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/hashicorp/go-hclog"
 
-	"github.com/ezscale/platform/config"
-	"github.com/ezscale/platform/core/app"
 	"github.com/ezscale/platform/core/billing/billingtest"
-	"github.com/ezscale/platform/core/database"
-	"github.com/ezscale/platform/core/database/databasetest"
 )
 
 // TestConsoleStaffGovernance: a staff owner adds a staff member from the
@@ -24,19 +18,8 @@ import (
 // axe-core with no CSP violation.
 func TestConsoleStaffGovernance(t *testing.T) {
 	t.Parallel()
-	cfg := config.Default()
-	cfg.Database.URL = databasetest.URL(t, database.SQLite)
-	cfg.Server.Listen = "127.0.0.1:0"
-	cfg.Sources = map[string]string{}
-	a, err := app.New(context.Background(), &cfg, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
-	t.Cleanup(a.Notify.Stop)
-	base, c := srv.URL, &core{base: srv.URL}
+	a, c := startInProcess(t)
+	base := c.base
 	ctx := context.Background()
 
 	var signup struct {

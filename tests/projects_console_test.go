@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -14,14 +13,11 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/app"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing/billingtest"
-	"github.com/ezscale/platform/core/database"
-	"github.com/ezscale/platform/core/database/databasetest"
 )
 
 // projectsConsole is an in-process core (no plugins, nor jobs) serving the console,
@@ -40,30 +36,11 @@ type projectsConsole struct {
 func startProjectsConsole(t *testing.T, opts ...func(*config.Config)) *projectsConsole {
 	t.Helper()
 	ctx := newTab(t)
-	cfg := config.Default()
-	cfg.Database.URL = databasetest.URL(t, database.SQLite)
-	cfg.Server.Listen = "127.0.0.1:0"
-	cfg.Sources = map[string]string{}
-	// Plugin processes keep their state (the SDK's outcomes) in the test's
-	// own directory, never in the checkout.
-	cfg.Plugins.DataDir = t.TempDir()
-	for _, o := range opts {
-		o(&cfg)
-	}
-	a, err := app.New(context.Background(), &cfg, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
+	a, c := startInProcess(t, opts...)
 	// Leave the console first: its notification stream would hold the
 	// server open.
-	t.Cleanup(func() {
-		_ = chromedp.Do(ctx, chromedp.Navigate("about:blank"))
-		a.Notify.Stop()
-	})
-	pc := &projectsConsole{ctx: ctx, app: a, c: &core{base: srv.URL}, base: srv.URL}
+	t.Cleanup(func() { _ = chromedp.Do(ctx, chromedp.Navigate("about:blank")) })
+	pc := &projectsConsole{ctx: ctx, app: a, c: c, base: c.base}
 	const email, password = "lin@example.net", "correct horse battery"
 	var signup struct {
 		Account struct {
@@ -82,13 +59,13 @@ func startProjectsConsole(t *testing.T, opts ...func(*config.Config)) *projectsC
 	}
 	pc.token = login.Token
 	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
-	resp, err := http.Post(srv.URL+"/api/v1/auth/session", "application/json", bytes.NewReader(body))
+	resp, err := http.Post(c.base+"/api/v1/auth/session", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	for _, ck := range resp.Cookies() {
-		if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: ck.Name, Value: ck.Value, URL: srv.URL + ck.Path, Path: ck.Path}); err != nil {
+		if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: ck.Name, Value: ck.Value, URL: c.base + ck.Path, Path: ck.Path}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -6,19 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/hashicorp/go-hclog"
 
-	"github.com/ezscale/platform/config"
-	"github.com/ezscale/platform/core/app"
 	"github.com/ezscale/platform/core/billing/billingtest"
-	"github.com/ezscale/platform/core/database"
-	"github.com/ezscale/platform/core/database/databasetest"
 )
 
 // sessionTab opens a tab signed in as email (the browser session cookie
@@ -54,19 +48,8 @@ func sessionTab(t *testing.T, base, email, password string) context.Context {
 // axe-core with no CSP violation.
 func TestConsoleServiceTransfer(t *testing.T) {
 	t.Parallel()
-	cfg := config.Default()
-	cfg.Database.URL = databasetest.URL(t, database.SQLite)
-	cfg.Server.Listen = "127.0.0.1:0"
-	cfg.Sources = map[string]string{}
-	a, err := app.New(context.Background(), &cfg, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
-	t.Cleanup(a.Notify.Stop)
-	base, c := srv.URL, &core{base: srv.URL}
+	a, c := startInProcess(t)
+	base := c.base
 
 	const password = "correct horse battery"
 	accountOf := func(email string) string {
