@@ -351,11 +351,14 @@ type Support struct {
 	Assistant string `koanf:"assistant"`
 	Helpdesk  string `koanf:"helpdesk"`
 	// KnowledgeDir is the folder of markdown articles the assistant answers
-	// from (read at start); KnowledgeURL, when set, is the public address
-	// the articles are under (KnowledgeURL/<path without .md>), shown with
-	// citations.
+	// from (indexed at start, and again when the folder changes);
+	// KnowledgeURL, when set, is the public address the articles are under
+	// (KnowledgeURL/<path without .md>), shown with citations.
 	KnowledgeDir string `koanf:"knowledge_dir"`
 	KnowledgeURL string `koanf:"knowledge_url"`
+	// KnowledgeInterval spaces the checks of KnowledgeDir for added,
+	// edited or removed articles (each replica checks its own index).
+	KnowledgeInterval time.Duration `koanf:"knowledge_interval"`
 	// Articles is how many of the best-matching articles go with a
 	// question.
 	Articles int `koanf:"articles"`
@@ -532,7 +535,8 @@ func Default() Config {
 			AttachInterval: md.AttachInterval,
 		},
 		Support: Support{Articles: spd.Articles, Retention: spd.Retention, AskLimit: spd.AskLimit, AskWindow: spd.AskWindow,
-			DailyTokens: spd.DailyTokens, MaxQuestion: spd.MaxQuestion, PollInterval: spd.PollInterval, AnswerTimeout: spd.AnswerTimeout},
+			DailyTokens: spd.DailyTokens, MaxQuestion: spd.MaxQuestion, PollInterval: spd.PollInterval, AnswerTimeout: spd.AnswerTimeout,
+			KnowledgeInterval: spd.KnowledgeInterval},
 		Approvals: Approvals{TTL: apd.TTL, ExpireInterval: apd.ExpireEvery},
 		Notifications: Notifications{
 			EmailPlugin:        "email",

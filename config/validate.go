@@ -339,6 +339,9 @@ func (c *Config) validate(errs *Error) {
 		bad("support.poll_interval", "must be at least 10s")
 	}
 	positive("support.answer_timeout", sp.AnswerTimeout)
+	if sp.KnowledgeInterval < 5*time.Second {
+		bad("support.knowledge_interval", "must be at least 5s")
+	}
 
 	if u := c.Sandbox.MailURL; u != "" {
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {

@@ -104,7 +104,7 @@ func BenchmarkAssistantFirstToken(b *testing.B) {
 		host := anthropicHost(b, srv.URL)
 		kb, err := support.LoadKnowledge(fstest.MapFS{
 			"refunds.md": {Data: []byte("# Refunds\n\nA refund of an unused period is credited to your balance.")},
-		}, "")
+		}, support.KnowledgeOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

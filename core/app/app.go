@@ -240,7 +240,8 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		DB: db, Jobs: reg, Services: billingGameServices{b: a.Billing}, Plugins: a.Plugins, Health: monitoringHealth(a.Scheduler),
 		Logger: logger.Named("monitoring"),
 	}, monitoringOpts)
-	knowledge, err := support.LoadKnowledgeDir(cfg.Support.KnowledgeDir, cfg.Support.KnowledgeURL)
+	knowledge, err := support.LoadKnowledgeDir(cfg.Support.KnowledgeDir, support.KnowledgeOptions{
+		BaseURL: cfg.Support.KnowledgeURL, Logger: logger.Named("support"), Now: now})
 	if err != nil {
 		a.close(ctx)
 		return nil, err
@@ -422,6 +423,15 @@ func (a *App) Run(ctx context.Context) error {
 		a.close(ctx)
 		return err
 	}
+	// Each replica keeps its own knowledge index in memory, so each
+	// checks the folder itself (not a job, which runs on one replica).
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		a.Support.WatchKnowledge(watchCtx)
+	}()
+	a.closers = append(a.closers, func(context.Context) error { stopWatch(); <-watched; return nil })
 	if !a.Config.Jobs.Disabled {
 		// River cancels running jobs when its start context ends; the jobs
 		// must instead get the graceful Stop below, so they run under a

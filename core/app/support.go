@@ -17,7 +17,7 @@ func supportOptions(cfg *config.Config) support.Options {
 	sc := cfg.Support
 	return support.Options{Assistant: sc.Assistant, Helpdesk: sc.Helpdesk, Articles: sc.Articles, Retention: sc.Retention,
 		AskLimit: sc.AskLimit, AskWindow: sc.AskWindow, DailyTokens: sc.DailyTokens, MaxQuestion: sc.MaxQuestion,
-		PollInterval: sc.PollInterval, AnswerTimeout: sc.AnswerTimeout}
+		PollInterval: sc.PollInterval, AnswerTimeout: sc.AnswerTimeout, KnowledgeInterval: sc.KnowledgeInterval}
 }
 
 // supportBilling lets the support assistant read what billing knows of one

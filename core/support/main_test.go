@@ -99,17 +99,23 @@ var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 
 func setup(t *testing.T, db *database.DB, opts support.Options, kb fstest.MapFS) *testBundle {
 	t.Helper()
-	b := &testBundle{db: db, clock: testkit.NewClock(t0), assistant: supporttest.NewAssistant(), helpdesk: supporttest.NewHelpdesk(), notifier: &fakeNotifier{}}
-	host := pluginhosttest.Start(t, pluginhost.Options{}, []pluginhosttest.Plugin{
-		{Name: "anthropic", Impl: b.assistant}, {Name: "supportpal", Impl: b.helpdesk}})
 	if kb == nil {
 		kb = articles
 	}
-	k, err := support.LoadKnowledge(kb, "https://help.example.com/kb")
+	k, err := support.LoadKnowledge(kb, support.KnowledgeOptions{BaseURL: "https://help.example.com/kb"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = k.Close() })
+	return setupWith(t, db, opts, testkit.NewClock(t0), k)
+}
+
+// setupWith is setup with the test's own knowledge base and clock.
+func setupWith(t *testing.T, db *database.DB, opts support.Options, clock *testkit.Clock, k *support.Knowledge) *testBundle {
+	t.Helper()
+	b := &testBundle{db: db, clock: clock, assistant: supporttest.NewAssistant(), helpdesk: supporttest.NewHelpdesk(), notifier: &fakeNotifier{}}
+	host := pluginhosttest.Start(t, pluginhost.Options{}, []pluginhosttest.Plugin{
+		{Name: "anthropic", Impl: b.assistant}, {Name: "supportpal", Impl: b.helpdesk}})
 	b.billing = &fakeBilling{
 		services: map[string][]support.ServiceFact{
 			"acct-1": {{ID: "svc-1", Name: "web-1", Type: "vps", Status: "active", Plan: "vps-4gb", Cycle: "monthly", Price: 999, Currency: "USD"}},

@@ -56,6 +56,9 @@ type Options struct {
 	// call. [2m, 30s]
 	AnswerTimeout time.Duration
 	CallTimeout   time.Duration
+	// KnowledgeInterval spaces the checks of the knowledge folder for
+	// added, edited or removed articles (WatchKnowledge). [1m]
+	KnowledgeInterval time.Duration
 	// Now is the clock (tests); nil = the wall clock.
 	Now func() time.Time
 }
@@ -64,7 +67,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{Articles: 3, Retention: 90 * 24 * time.Hour, AskLimit: 20, AskWindow: time.Hour, DailyTokens: 200000,
 		MaxQuestion: 4000, History: 20, PollInterval: time.Minute, PollBatch: 100, AnswerTimeout: 2 * time.Minute,
-		CallTimeout: 30 * time.Second}
+		CallTimeout: 30 * time.Second, KnowledgeInterval: time.Minute}
 }
 
 func (o Options) withDefaults() Options {
@@ -101,6 +104,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = d.CallTimeout
+	}
+	if o.KnowledgeInterval <= 0 {
+		o.KnowledgeInterval = d.KnowledgeInterval
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -164,7 +170,7 @@ func New(deps Deps, opts Options) *Service {
 		deps.Logger = hclog.NewNullLogger()
 	}
 	if deps.Knowledge == nil {
-		deps.Knowledge, _ = LoadKnowledge(nil, "")
+		deps.Knowledge, _ = LoadKnowledge(nil, KnowledgeOptions{})
 	}
 	s := &Service{db: deps.DB, limiter: deps.Limiter, plugins: deps.Plugins, billing: deps.Billing, activity: deps.Activity,
 		users: deps.Users, notifier: deps.Notifier, knowledge: deps.Knowledge, log: deps.Logger, opts: opts}

@@ -27,7 +27,7 @@ func TestKnowledgeRanksByBM25(t *testing.T) {
 		"a.md":       {Data: []byte("# Networking\n\nPorts and firewalls. A refund is not possible for bandwidth.")},
 		"refunds.md": {Data: []byte("# Refunds\n\nHow refunds work: a refund is credited to your balance. Refunds take five days.")},
 		"other.txt":  {Data: []byte("refund refund refund")},
-	}, "https://kb.example.com/")
+	}, support.KnowledgeOptions{BaseURL: "https://kb.example.com/"})
 	if err != nil {
 		t.Fatal(err)
 	}
