@@ -46,6 +46,10 @@ func (m *SupportAPI) Routes(s *Server) {
 		Scope: "admin:read", Handler: m.adminList})
 	s.Handle(Route{Method: "GET", Path: "/api/v1/admin/support/stats", Auth: Staff, StaffRole: accounts.StaffSupport,
 		Scope: "admin:read", Handler: m.stats})
+	s.Handle(Route{Method: "GET", Path: "/api/v1/admin/support/knowledge", Auth: Staff, StaffRole: accounts.StaffSupport,
+		Scope: "admin:read", Handler: m.knowledge})
+	s.Handle(Route{Method: "POST", Path: "/api/v1/admin/support/knowledge/reload", Auth: Staff, StaffRole: accounts.StaffAdmin,
+		Scope: "admin:write", Handler: m.reloadKnowledge})
 }
 
 func userOf(r *http.Request) string { return PrincipalFrom(r.Context()).UserID }
@@ -271,6 +275,22 @@ func (m *SupportAPI) stats(w http.ResponseWriter, r *http.Request) error {
 		days = n
 	}
 	st, err := m.Support.Stats(r.Context(), days)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, st)
+}
+
+// knowledge answers this replica's knowledge base: its articles, when they
+// were indexed, and the last check of the folder.
+func (m *SupportAPI) knowledge(w http.ResponseWriter, _ *http.Request) error {
+	return writeJSON(w, http.StatusOK, m.Support.KnowledgeStatus())
+}
+
+// reloadKnowledge re-indexes the knowledge folder on this replica now
+// (the others follow at their next check).
+func (m *SupportAPI) reloadKnowledge(w http.ResponseWriter, r *http.Request) error {
+	st, err := m.Support.ReloadKnowledge(r.Context())
 	if err != nil {
 		return err
 	}

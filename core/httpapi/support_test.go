@@ -295,3 +295,40 @@ func TestSupportRepliesWithoutHelpdesk(t *testing.T) {
 	tb.client.do("POST", "/api/v1/accounts/"+u.AccountID+"/support/conversations/x/replies", u.Token, map[string]any{"text": "hi"}).
 		wantProblem(t, http.StatusUnprocessableEntity, "helpdesk_off")
 }
+
+// TestSupportKnowledgeRoutes: staff see the knowledge base's article
+// count and indexed-at time; a staff admin's reload picks up an article
+// added to the folder (audited); support staff and customers are 403, as
+// the role matrix says.
+func TestSupportKnowledgeRoutes(t *testing.T) {
+	t.Parallel()
+	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, url string) {
+		var kb string
+		tb, _, _ := supportApp(t, d, url, func(c *config.Config) { kb = c.Support.KnowledgeDir })
+		customer := tb.newUser(t, "customer")
+		supportStaff, admin := tb.newStaff(t, "support"), tb.newStaff(t, "admin")
+
+		var st support.KnowledgeStatus
+		tb.client.do("GET", "/api/v1/admin/support/knowledge", supportStaff.Token, nil).want(t, http.StatusOK).decode(t, &st)
+		if !st.Configured || st.Articles != 1 || st.IndexedAt.IsZero() {
+			t.Errorf("knowledge %+v, want the one article", st)
+		}
+		tb.client.do("GET", "/api/v1/admin/support/knowledge", customer.Token, nil).wantProblem(t, http.StatusForbidden, "forbidden")
+
+		if err := os.WriteFile(filepath.Join(kb, "reboot.md"), []byte("# Rebooting\n\nUse the power menu."), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		reload := "/api/v1/admin/support/knowledge/reload"
+		tb.client.do("POST", reload, customer.Token, nil).wantProblem(t, http.StatusForbidden, "forbidden")
+		tb.client.do("POST", reload, supportStaff.Token, nil).wantProblem(t, http.StatusForbidden, "forbidden")
+		var after support.KnowledgeStatus
+		tb.client.do("POST", reload, admin.Token, nil).want(t, http.StatusOK).decode(t, &after)
+		if diff := cmp.Diff(support.KnowledgeStatus{Configured: true, Articles: 2, IndexedAt: after.IndexedAt, Skipped: []string{},
+			CheckedAt: after.CheckedAt}, after); diff != "" || after.IndexedAt.Before(st.IndexedAt) {
+			t.Errorf("reload (-want +got):\n%s", diff)
+		}
+		if n := tb.count(t, "audit_events", "action = ?", "support.knowledge.reload"); n != 1 {
+			t.Errorf("%d reload audit events, want 1", n)
+		}
+	})
+}
