@@ -2807,6 +2807,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/support/knowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The knowledge base's articles, when they were indexed and the last check of the folder
+         * @description Support staff and above (scope admin:read). Answers for the replica that serves the request.
+         */
+        get: operations["adminGetSupportKnowledge"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/support/knowledge/reload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Index the knowledge folder again now
+         * @description Staff admins and owners (scope admin:write); audited (`support.knowledge.reload`, with its
+         *     outcome). Builds a new index of support.knowledge_dir, whether or not the folder looks
+         *     changed, and swaps it in: questions being answered finish on the old index. An emptied
+         *     folder is accepted. The replica that serves the request reloads; the others follow at their
+         *     next check (support.knowledge_interval). 422 `knowledge_off` when no folder is configured;
+         *     503 `knowledge_unreadable` when the folder, or every article in it, cannot be read (the
+         *     articles indexed before stay in use).
+         */
+        post: operations["adminReloadSupportKnowledge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/support/stats": {
         parameters: {
             query?: never;
@@ -5512,6 +5558,27 @@ export interface components {
         };
         SupportEscalateInput: {
             reason?: string;
+        };
+        /** @description The knowledge base of the replica that answered (each replica indexes the folder itself). */
+        SupportKnowledge: {
+            /** @description Articles in the index in use. */
+            articles: number;
+            /**
+             * Format: date-time
+             * @description The last look at the folder (every support.knowledge_interval, or a reload).
+             */
+            checked_at: string;
+            /** @description false when support.knowledge_dir is empty (no articles). */
+            configured: boolean;
+            /** @description Why the last check failed (the index in use stays), or empty. */
+            error: string;
+            /**
+             * Format: date-time
+             * @description When the index in use was built.
+             */
+            indexed_at: string;
+            /** @description Files of the folder left out of the index in use because they could not be read. */
+            skipped: string[];
         };
         SupportMessage: {
             /** @description The operator's name on a staff reply. */
@@ -12032,6 +12099,55 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminGetSupportKnowledge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The knowledge base. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportKnowledge"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    adminReloadSupportKnowledge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The knowledge base as now indexed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportKnowledge"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
