@@ -12,7 +12,9 @@
 // through billing and the scheduler for that account only, with no secret)
 // and the Options.Articles knowledge-base articles that best match the
 // question (Knowledge: markdown files of a folder, ranked by BM25 with
-// bleve). Articles and context are data: the plugin keeps them apart from
+// bleve; WatchKnowledge re-indexes it off to the side and swaps the new
+// index in when the folder changes, and ReloadKnowledge does so at once
+// for staff). Articles and context are data: the plugin keeps them apart from
 // its instructions, and the assistant can only answer (citing articles by
 // id; a cited id the question was not sent is dropped) or ask for a human.
 // It performs no action.
