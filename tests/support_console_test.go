@@ -26,8 +26,8 @@ import (
 // with its source article, rates it, hands over to a person and gets the
 // ticket's link; an operator's reply in the helpdesk shows in the
 // conversation once polled, and the customer's reply there reaches the
-// SupportPal ticket once; staff see the numbers on the staff Support
-// page. Every state passes axe-core with no CSP violation.
+// SupportPal ticket once; staff see the numbers and the knowledge base's
+// article count on the staff Support page. Every state passes axe-core with no CSP violation.
 func TestConsoleSupport(t *testing.T) {
 	t.Parallel()
 	anthropicBin, err := testbin.Plugin("anthropic")
@@ -139,8 +139,10 @@ func TestConsoleSupport(t *testing.T) {
 	}
 	staff := sessionTab(t, base, "helpdesk@example.net", "staff password for tests")
 	do(t, staff, "the staff Support page", chromedp.Navigate(base+"/staff/support"),
-		chromedp.WaitVisible(chromedp.CSS(`[data-stat=escalated]`)), chromedp.WaitVisible(chromedp.CSS(`tr[data-conversation]`)))
-	for sel, want := range map[string]string{`[data-stat=conversations]`: "1", `[data-stat=escalated]`: "1", `[data-stat=rated_helpful]`: "1"} {
+		chromedp.WaitVisible(chromedp.CSS(`[data-stat=escalated]`)), chromedp.WaitVisible(chromedp.CSS(`[data-stat=articles]`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-conversation]`)))
+	for sel, want := range map[string]string{`[data-stat=conversations]`: "1", `[data-stat=escalated]`: "1", `[data-stat=rated_helpful]`: "1",
+		`[data-stat=articles]`: "1"} {
 		if got := text(t, staff, sel); got != want {
 			t.Errorf("%s shows %q, want %q", sel, got, want)
 		}
