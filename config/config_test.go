@@ -132,6 +132,24 @@ func TestMetricsSettings(t *testing.T) {
 	}
 }
 
+// TestKnowledgeIntervalSetting: the knowledge folder is checked every
+// minute unless support.knowledge_interval (or its env override) says
+// otherwise.
+func TestKnowledgeIntervalSetting(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	over, err := Load("", []string{"EZSCALE_SUPPORT_KNOWLEDGE_INTERVAL=5m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]time.Duration{time.Minute, 5 * time.Minute}, []time.Duration{cfg.Support.KnowledgeInterval, over.Support.KnowledgeInterval}); diff != "" {
+		t.Errorf("default and override (-want +got):\n%s", diff)
+	}
+}
+
 func TestEnvErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -146,6 +164,7 @@ func TestEnvErrors(t *testing.T) {
 		{"metrics listen", []string{"EZSCALE_SERVER_METRICS_LISTEN=9090"}, `env EZSCALE_SERVER_METRICS_LISTEN: Invalid value for server.metrics_listen; "9090" is not host:port`},
 		{"metrics on the API address", []string{"EZSCALE_SERVER_METRICS_LISTEN=127.0.0.1:8080"}, `env EZSCALE_SERVER_METRICS_LISTEN: Invalid value for server.metrics_listen; must differ from server.listen: metrics get a listener of their own`},
 		{"stream cap", []string{"EZSCALE_NOTIFICATIONS_STREAM_MAX_PER_USER=0"}, `env EZSCALE_NOTIFICATIONS_STREAM_MAX_PER_USER: Invalid value for notifications.stream_max_per_user; must be between 1 and 1000`},
+		{"knowledge interval", []string{"EZSCALE_SUPPORT_KNOWLEDGE_INTERVAL=1s"}, `env EZSCALE_SUPPORT_KNOWLEDGE_INTERVAL: Invalid value for support.knowledge_interval; must be at least 5s`},
 		{"short metrics token", []string{"EZSCALE_SERVER_METRICS_TOKEN=secret"}, `env EZSCALE_SERVER_METRICS_TOKEN: Invalid value for server.metrics_token; must be at least 24 characters without surrounding spaces (a random secret, from env("…"))`},
 	}
 	for _, tt := range tests {
