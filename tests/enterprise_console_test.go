@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 )
 
 // TestConsoleEnterpriseRequest: a customer submits an enterprise request
@@ -42,7 +41,7 @@ func TestConsoleEnterpriseRequest(t *testing.T) {
 	if code := c.call(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": "ops@example.net", "password": "staff password for tests"}, &login); code != http.StatusOK {
 		t.Fatalf("staff login: %d", code)
 	}
-	plan, err := billingtest.Plan(ctx, a.DB, "recprov", 3000)
+	plan, err := catalogtest.Plan(ctx, a.DB, "recprov", 3000)
 	if err != nil {
 		t.Fatal(err)
 	}

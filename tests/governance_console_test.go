@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 )
 
 // TestConsoleStaffGovernance: a staff owner adds a staff member from the
@@ -39,7 +38,7 @@ func TestConsoleStaffGovernance(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	plan, err := billingtest.Plan(ctx, a.DB, "recprov", 3000)
+	plan, err := catalogtest.Plan(ctx, a.DB, "recprov", 3000)
 	if err != nil {
 		t.Fatal(err)
 	}

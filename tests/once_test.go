@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
-	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/testkit"
 )
@@ -239,7 +239,7 @@ func TestOnceCreateInFlight(t *testing.T) {
 	env := schedConfigWith(t, database.Postgres, onceSettings)
 	cores := startReplicas(t, env.cfgPath, 2)
 	token, account := customer(t, cores[0], "ada@example.net")
-	plan, err := billingtest.Plan(context.Background(), env.open(t), "recprov", 0)
+	plan, err := catalogtest.Plan(context.Background(), env.open(t), "recprov", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

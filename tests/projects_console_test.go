@@ -18,6 +18,7 @@ import (
 	"github.com/ezscale/platform/core/app"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 )
 
 // projectsConsole is an in-process core (no plugins, nor jobs) serving the console,
@@ -69,7 +70,7 @@ func startProjectsConsole(t *testing.T, opts ...func(*config.Config)) *projectsC
 			t.Fatal(err)
 		}
 	}
-	if pc.plan, err = billingtest.Plan(context.Background(), a.DB, "recprov", 1000); err != nil {
+	if pc.plan, err = catalogtest.Plan(context.Background(), a.DB, "recprov", 1000); err != nil {
 		t.Fatal(err)
 	}
 	return pc

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/testkit"
 )
@@ -63,7 +64,7 @@ func benchDue(b *testing.B, dialect database.Dialect, replicas, workers int, loo
 	if err != nil {
 		b.Fatal(err)
 	}
-	plan, err := billingtest.Plan(ctx, db, "recprov", 1000)
+	plan, err := catalogtest.Plan(ctx, db, "recprov", 1000)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ezscale/platform/core/app/testclock"
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/testkit"
@@ -238,7 +239,7 @@ func (e *schedEnv) services(t testing.TB, account string, n int) []string {
 	t.Helper()
 	ctx := context.Background()
 	db := e.open(t)
-	plan, err := billingtest.Plan(ctx, db, "recprov", 1000)
+	plan, err := catalogtest.Plan(ctx, db, "recprov", 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-
-	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 )
 
 // sessionTab opens a tab signed in as email (the browser session cookie
@@ -68,7 +67,7 @@ func TestConsoleServiceTransfer(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	plan, err := billingtest.Plan(ctx, a.DB, "recprov", 3000)
+	plan, err := catalogtest.Plan(ctx, a.DB, "recprov", 3000)
 	if err != nil {
 		t.Fatal(err)
 	}

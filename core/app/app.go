@@ -29,6 +29,7 @@ import (
 	"github.com/ezscale/platform/core/billing/budget"
 	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/blob"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/community"
 	"github.com/ezscale/platform/core/compliance"
 	"github.com/ezscale/platform/core/console"
@@ -66,6 +67,7 @@ type App struct {
 	Community *community.Service
 	Limiter   *ratelimit.Limiter
 	Accounts  *accounts.Service
+	Catalog   *catalog.Catalog
 	Billing   *billing.Billing
 	Budgets   *budget.Service
 	// Plugins supervises the configured plugins; Run starts them.
@@ -199,7 +201,10 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.Intents = intent.New(db, intent.Options{Logger: logger.Named("intent"), Now: now})
 	a.Intents.RegisterPrune(reg)
 
-	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Accounts: a.Accounts, Plugins: a.Plugins, Intents: a.Intents, Options: optionStore, Logger: logger.Named("billing")},
+	// The catalog: what is sold. A plan's provisioner and service type stay
+	// while services run on it (billing's rule, given as the plan guard).
+	a.Catalog = catalog.New(catalog.Deps{DB: db, Options: optionStore, Plugins: a.Plugins, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: now})
+	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Accounts: a.Accounts, Catalog: a.Catalog, Plugins: a.Plugins, Intents: a.Intents, Options: optionStore, Logger: logger.Named("billing")},
 		billingOptions(cfg))
 	// Budget caps watch billing's credit ledger, orders and starting
 	// services through its hooks, and suspend through billing's service
@@ -217,7 +222,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.CenterNotifier{Center: a.Notify}, Intents: a.Intents,
 		// Scheduled plan changes are applied by billing, with its proration,
 		// and billing describes a service to its provisioner.
-		PlanChanger: billingPlanChanger{b: a.Billing}, Services: a.Billing,
+		PlanChanger: billingPlanChanger{b: a.Billing}, Services: a.Billing, Catalog: a.Catalog,
 		Logger: logger.Named("scheduler"),
 	}, schedulerOpts)
 
@@ -227,7 +232,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	transfersOpts.Now = now
 	a.Transfers = transfers.New(transfers.Deps{DB: db, Billing: a.Billing, Directory: transferDirectory{a: a.Accounts}, Notifier: a.Notify, Jobs: reg},
 		transfersOpts)
-	a.Enterprise = enterprise.New(db, a.Billing, a.Notify, enterprise.Options{Now: now, Staff: a.Accounts})
+	a.Enterprise = enterprise.New(db, a.Billing, a.Catalog, a.Notify, enterprise.Options{Now: now, Staff: a.Accounts})
 
 	provisioningOpts := provisioningOptions(cfg)
 	provisioningOpts.Now = now
@@ -315,7 +320,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow, InvalidTokenLimit: cfg.Auth.InvalidTokenLimit,
 		PublicURL: cfg.Server.PublicURL,
-	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.NotificationsAPI{Notify: a.Notify, Projects: a.Projects}, &httpapi.CommunityAPI{Community: a.Community},
+	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.CatalogAPI{Catalog: a.Catalog, Reach: a.Billing}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.NotificationsAPI{Notify: a.Notify, Projects: a.Projects}, &httpapi.CommunityAPI{Community: a.Community},
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler, Projects: a.Projects}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning, Projects: a.Projects}, &httpapi.ProjectsAPI{Projects: a.Projects},
 		&httpapi.ComplianceAPI{Compliance: a.Compliance},
 		&httpapi.TransfersAPI{Transfers: a.Transfers}, &httpapi.EnterpriseAPI{Enterprise: a.Enterprise},

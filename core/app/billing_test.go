@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
@@ -30,7 +31,8 @@ func TestBillingPlanChangerJoinsTheSchedulersTransaction(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		reg := jobs.NewRegistry(time.Hour)
-		b := billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
+		cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
+		b := billing.New(billing.Deps{DB: db, Catalog: cat, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
 		if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 			t.Fatal(err)
 		}
@@ -39,11 +41,11 @@ func TestBillingPlanChangerJoinsTheSchedulersTransaction(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now().UTC()
-		small, err := b.CreatePlan(ctx, billing.PlanInput{Slug: "small", Name: "Small", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1000, Plugin: "p"})
+		small, err := cat.CreatePlan(ctx, catalog.PlanInput{Slug: "small", Name: "Small", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1000, Plugin: "p"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		big, err := b.CreatePlan(ctx, billing.PlanInput{Slug: "big", Name: "Big", ServiceType: "vps", Currency: "USD", MonthlyPrice: 3000, Plugin: "p"})
+		big, err := cat.CreatePlan(ctx, catalog.PlanInput{Slug: "big", Name: "Big", ServiceType: "vps", Currency: "USD", MonthlyPrice: 3000, Plugin: "p"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,10 +99,11 @@ func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 		reg := jobs.NewRegistry(time.Hour)
-		b := billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
+		cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
+		b := billing.New(billing.Deps{DB: db, Catalog: cat, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
 		// The scheduler's clock runs 10 minutes behind, so a change due in
 		// 6 of its minutes is already due for River.
-		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b},
+		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b, Catalog: cat},
 			scheduler.Options{Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
 		engine, err := jobs.New(db, reg, jobstest.Working(4))
 		if err != nil {
@@ -111,11 +114,11 @@ func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now().UTC()
-		plan, err := b.CreatePlan(ctx, billing.PlanInput{Slug: "small", Name: "Small", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1000, Plugin: "p"})
+		plan, err := cat.CreatePlan(ctx, catalog.PlanInput{Slug: "small", Name: "Small", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1000, Plugin: "p"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		addon, err := b.CreateAddon(ctx, billing.AddonInput{Slug: "ip", Name: "IP", Currency: "USD", MonthlyPrice: 300, MaxQuantity: 4})
+		addon, err := cat.CreateAddon(ctx, catalog.AddonInput{Slug: "ip", Name: "IP", Currency: "USD", MonthlyPrice: 300, MaxQuantity: 4})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,10 +185,11 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 		reg := jobs.NewRegistry(time.Hour)
-		b := billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
+		cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
+		b := billing.New(billing.Deps{DB: db, Catalog: cat, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
 		// The scheduler's clock runs 10 minutes behind, so a change due in
 		// 6 of its minutes is already due for River.
-		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b},
+		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b, Catalog: cat},
 			scheduler.Options{Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
 		engine, err := jobs.New(db, reg, jobstest.Working(4))
 		if err != nil {
@@ -196,8 +200,8 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now().UTC()
-		plan := func(slug, serviceType, plugin string, monthly int64) *billing.Plan {
-			p, err := b.CreatePlan(ctx, billing.PlanInput{Slug: slug, Name: slug, ServiceType: serviceType, Currency: "USD", MonthlyPrice: monthly, Plugin: plugin})
+		plan := func(slug, serviceType, plugin string, monthly int64) *catalog.Plan {
+			p, err := cat.CreatePlan(ctx, catalog.PlanInput{Slug: slug, Name: slug, ServiceType: serviceType, Currency: "USD", MonthlyPrice: monthly, Plugin: plugin})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,7 +236,7 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 			t.Fatalf("change stored with plan %v, want %s", c.ToPlanID, big.ID)
 		}
 		// Nobody runs on big yet, so staff may move it to another plugin.
-		if _, err := b.UpdatePlan(ctx, big.ID, billing.PlanInput{Slug: "big", Name: "big", ServiceType: "vps", Currency: "USD", MonthlyPrice: 3000, Plugin: "q"}); err != nil {
+		if _, err := cat.UpdatePlan(ctx, big.ID, catalog.PlanInput{Slug: "big", Name: "big", ServiceType: "vps", Currency: "USD", MonthlyPrice: 3000, Plugin: "q"}); err != nil {
 			t.Fatal(err)
 		}
 		if err := engine.Start(context.Background()); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
@@ -32,7 +33,8 @@ func TestSupportContextReadsOnlyTheAccount(t *testing.T) {
 		ctx := context.Background()
 		reg := jobs.NewRegistry(time.Hour)
 		acc := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
-		b := billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: acc}, billing.Options{})
+		cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
+		b := billing.New(billing.Deps{DB: db, Catalog: cat, Jobs: reg, Accounts: acc}, billing.Options{})
 		sch := scheduler.New(scheduler.Deps{DB: db, Jobs: reg}, scheduler.Options{})
 		now := time.Now().UTC().Truncate(time.Second)
 		for _, a := range []string{"mine", "theirs"} {
@@ -44,7 +46,7 @@ func TestSupportContextReadsOnlyTheAccount(t *testing.T) {
 			VALUES ('u1', 'me@example.com', 'ARGON-HASH-SECRET', 'TOTP-SECRET-XYZ', true, ?, ?)`, now, now); err != nil {
 			t.Fatal(err)
 		}
-		plan, err := b.CreatePlan(ctx, billing.PlanInput{Slug: "vps-small", Name: "VPS Small", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1000, Plugin: "p"})
+		plan, err := cat.CreatePlan(ctx, catalog.PlanInput{Slug: "vps-small", Name: "VPS Small", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1000, Plugin: "p"})
 		if err != nil {
 			t.Fatal(err)
 		}

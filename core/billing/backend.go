@@ -7,6 +7,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/catalog"
 )
 
 // A service's provisioner plugin and service type are fixed for its life:
@@ -31,7 +32,7 @@ const ReasonBackendFixed = "service_backend_fixed"
 
 // keepsBackend refuses next as the plan of a service now on cur when it is
 // served by another provisioner plugin or is of another service type.
-func keepsBackend(cur, next *Plan, field string) error {
+func keepsBackend(cur, next *catalog.Plan, field string) error {
 	switch {
 	case next.ServiceType != cur.ServiceType:
 		return unprocessable(field, ReasonBackendFixed,
@@ -49,7 +50,7 @@ func keepsBackend(cur, next *Plan, field string) error {
 // the cycle and timing: the same provisioner and service type, the same
 // tier kind (free or paid), orderable (unless it is the service's own), and
 // priced in the service's currency.
-func checkTarget(svc *Service, cur, plan *Plan, field string) error {
+func checkTarget(svc *Service, cur, plan *catalog.Plan, field string) error {
 	if err := keepsBackend(cur, plan, field); err != nil {
 		return err
 	}
@@ -79,8 +80,8 @@ func checkTarget(svc *Service, cur, plan *Plan, field string) error {
 // (plan_id), Conflict (service not active or being cancelled),
 // Unprocessable (plan_id: another provisioner or service type, free tier,
 // archived, currency).
-func (b *Billing) CheckPlanChange(ctx context.Context, accountID, serviceID, planRef string) (*Plan, error) {
-	var plan *Plan
+func (b *Billing) CheckPlanChange(ctx context.Context, accountID, serviceID, planRef string) (*catalog.Plan, error) {
+	var plan *catalog.Plan
 	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		svc, err := b.serviceTx(ctx, tx, serviceID, false)
 		if err != nil {
@@ -92,11 +93,11 @@ func (b *Billing) CheckPlanChange(ctx context.Context, accountID, serviceID, pla
 		if err := changeable(svc); err != nil {
 			return err
 		}
-		cur, err := b.planTx(ctx, tx, svc.PlanID)
+		cur, err := b.catalog.PlanTx(ctx, tx, svc.PlanID)
 		if err != nil {
 			return err
 		}
-		if plan, err = planByRef(ctx, tx, planRef, "plan_id"); err != nil {
+		if plan, err = b.catalog.PlanByRef(ctx, tx, planRef, "plan_id"); err != nil {
 			return err
 		}
 		return checkTarget(svc, cur, plan, "plan_id")
@@ -116,11 +117,11 @@ func changeable(svc *Service) error {
 	return nil
 }
 
-// keepsBackendInUse refuses a plan update that moves a plan with live
+// KeepsBackendInUse refuses a plan update that moves a plan with live
 // services, or with changes scheduled onto it, to another provisioner
 // plugin or service type: those services would follow the plan to a
 // backend that never created them.
-func keepsBackendInUse(ctx context.Context, tx bun.IDB, old, next *Plan) error {
+func KeepsBackendInUse(ctx context.Context, tx bun.IDB, old, next *catalog.Plan) error {
 	if old.Plugin == next.Plugin && old.ServiceType == next.ServiceType {
 		return nil
 	}
@@ -146,11 +147,11 @@ func keepsBackendInUse(ctx context.Context, tx bun.IDB, old, next *Plan) error {
 // moved across backends before the rule held): its external_id belongs to
 // the other plugin, and acting on it there could reach someone else's
 // server. Errors: Conflict (service_backend_fixed).
-func (b *Billing) checkBackendPlugin(ctx context.Context, svc *Service, plan *Plan) error {
+func (b *Billing) checkBackendPlugin(ctx context.Context, svc *Service, plan *catalog.Plan) error {
 	if svc.BackendPlanID == "" || svc.BackendPlanID == plan.ID {
 		return nil
 	}
-	backend, err := b.planTx(ctx, b.db.Conn(ctx), svc.BackendPlanID)
+	backend, err := b.catalog.PlanTx(ctx, b.db.Conn(ctx), svc.BackendPlanID)
 	if err != nil {
 		return err
 	}

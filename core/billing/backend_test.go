@@ -8,6 +8,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
@@ -48,12 +49,12 @@ func TestPlanChangeKeepsProvisionerAndServiceType(t *testing.T) {
 		acc := tb.account(t)
 		small := tb.plan(t, "small", 1000, nil)
 		big := tb.plan(t, "big", 3000, nil)
-		otherPlugin, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{Slug: "other-plugin", Name: "Other", ServiceType: "vps", Currency: "USD",
+		otherPlugin, err := tb.cat.CreatePlan(tb.ctx, catalog.PlanInput{Slug: "other-plugin", Name: "Other", ServiceType: "vps", Currency: "USD",
 			MonthlyPrice: 5000, Plugin: "otherprov"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		game, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{Slug: "game", Name: "Game", ServiceType: "game", Currency: "USD",
+		game, err := tb.cat.CreatePlan(tb.ctx, catalog.PlanInput{Slug: "game", Name: "Game", ServiceType: "game", Currency: "USD",
 			MonthlyPrice: 5000, Plugin: "testprov"})
 		if err != nil {
 			t.Fatal(err)
@@ -61,7 +62,7 @@ func TestPlanChangeKeepsProvisionerAndServiceType(t *testing.T) {
 		svc := tb.insertServices(t, acc, small, money.Monthly, date("2024-01-01"), 1)[0]
 		tb.clock.Set(date("2024-01-15"))
 
-		for _, target := range []*billing.Plan{otherPlugin, game} {
+		for _, target := range []*catalog.Plan{otherPlugin, game} {
 			for _, when := range []string{"now", "end_of_term", ""} {
 				for _, ref := range []string{target.ID, target.Slug} {
 					_, err := tb.b.ChangePlan(tb.ctx, acc, svc.ID, billing.ChangeInput{PlanID: ref, When: when})
@@ -121,17 +122,17 @@ func TestPlanInUseKeepsProvisionerAndServiceType(t *testing.T) {
 		if _, err := tb.b.ChangePlan(tb.ctx, acc, svc.ID, billing.ChangeInput{PlanID: small.ID}); err != nil {
 			t.Fatal(err)
 		}
-		input := func(p *billing.Plan, plugin, serviceType string) billing.PlanInput {
-			return billing.PlanInput{Slug: p.Slug, Name: p.Name, ServiceType: serviceType, Currency: p.Currency,
+		input := func(p *catalog.Plan, plugin, serviceType string) catalog.PlanInput {
+			return catalog.PlanInput{Slug: p.Slug, Name: p.Name, ServiceType: serviceType, Currency: p.Currency,
 				MonthlyPrice: p.MonthlyPrice, Plugin: plugin}
 		}
-		for _, p := range []*billing.Plan{big, small} {
-			_, err := tb.b.UpdatePlan(tb.ctx, p.ID, input(p, "otherprov", "vps"))
+		for _, p := range []*catalog.Plan{big, small} {
+			_, err := tb.cat.UpdatePlan(tb.ctx, p.ID, input(p, "otherprov", "vps"))
 			want := refusal{Code: apperr.Unprocessable, Reason: billing.ReasonBackendFixed, Fields: []string{"plugin"}}
 			if diff := cmp.Diff(want, refusalOf(err)); diff != "" {
 				t.Errorf("moving %s to another plugin: (-want +got)\n%s", p.Slug, diff)
 			}
-			_, err = tb.b.UpdatePlan(tb.ctx, p.ID, input(p, "testprov", "game"))
+			_, err = tb.cat.UpdatePlan(tb.ctx, p.ID, input(p, "testprov", "game"))
 			want.Fields = []string{"service_type"}
 			if diff := cmp.Diff(want, refusalOf(err)); diff != "" {
 				t.Errorf("moving %s to another service type: (-want +got)\n%s", p.Slug, diff)
@@ -139,14 +140,14 @@ func TestPlanInUseKeepsProvisionerAndServiceType(t *testing.T) {
 			// Everything else about a plan in use may change.
 			in := input(p, "testprov", "vps")
 			in.Name = "Renamed " + p.Slug
-			if _, err := tb.b.UpdatePlan(tb.ctx, p.ID, in); err != nil {
+			if _, err := tb.cat.UpdatePlan(tb.ctx, p.ID, in); err != nil {
 				t.Errorf("renaming %s: %v", p.Slug, err)
 			}
 		}
-		if got, err := tb.b.Plan(tb.ctx, big.ID); err != nil || got.Plugin != "testprov" || got.ServiceType != "vps" {
+		if got, err := tb.cat.Plan(tb.ctx, big.ID); err != nil || got.Plugin != "testprov" || got.ServiceType != "vps" {
 			t.Errorf("big after the refusals: %+v, %v", got, err)
 		}
-		if got, err := tb.b.UpdatePlan(tb.ctx, unused.ID, input(unused, "otherprov", "game")); err != nil || got.Plugin != "otherprov" {
+		if got, err := tb.cat.UpdatePlan(tb.ctx, unused.ID, input(unused, "otherprov", "game")); err != nil || got.Plugin != "otherprov" {
 			t.Errorf("moving an unused plan: %+v, %v", got, err)
 		}
 	})
@@ -163,7 +164,7 @@ func TestChangePlanAcrossBackendsOverHTTP(t *testing.T) {
 		a := tb.api(t)
 		small := tb.plan(t, "small", 1000, nil)
 		tb.plan(t, "big", 3000, nil)
-		if _, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{Slug: "elsewhere", Name: "Elsewhere", ServiceType: "vps", Currency: "USD",
+		if _, err := tb.cat.CreatePlan(tb.ctx, catalog.PlanInput{Slug: "elsewhere", Name: "Elsewhere", ServiceType: "vps", Currency: "USD",
 			MonthlyPrice: 3000, Plugin: "otherprov"}); err != nil {
 			t.Fatal(err)
 		}
@@ -191,7 +192,7 @@ func TestProvisionerRefRefusesAServiceMovedAcrossBackends(t *testing.T) {
 		tb := setup(t, db, setupOpts{noHost: true, noJobs: true})
 		acc := tb.account(t)
 		small, big := tb.plan(t, "small", 1000, nil), tb.plan(t, "big", 3000, nil)
-		elsewhere, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{Slug: "elsewhere", Name: "Elsewhere", ServiceType: "vps", Currency: "USD",
+		elsewhere, err := tb.cat.CreatePlan(tb.ctx, catalog.PlanInput{Slug: "elsewhere", Name: "Elsewhere", ServiceType: "vps", Currency: "USD",
 			MonthlyPrice: 3000, Plugin: "otherprov"})
 		if err != nil {
 			t.Fatal(err)
@@ -200,7 +201,7 @@ func TestProvisionerRefRefusesAServiceMovedAcrossBackends(t *testing.T) {
 		moved, changed := svcs[0], svcs[1]
 		for _, u := range []struct {
 			svc  *billing.Service
-			plan *billing.Plan
+			plan *catalog.Plan
 		}{{moved, elsewhere}, {changed, big}} {
 			if _, err := db.NewUpdate().Table("services").Set("plan_id = ?", u.plan.ID).Set("backend_plan_id = ?", small.ID).
 				Set("external_id = 'ext-1'").Set("backend_state = 'active'").Where("id = ?", u.svc.ID).Exec(tb.ctx); err != nil {

@@ -25,7 +25,7 @@ func benchFixture(b *testing.B, d database.Dialect) *testBundle {
 	b.Helper()
 	db := databasetest.New(b, d)
 	tb := setup(b, db, setupOpts{noJobs: true, noHost: true})
-	if _, err := tb.b.PutTaxRate(tb.ctx, "DE", "VAT", 190_000); err != nil {
+	if _, err := tb.cat.PutTaxRate(tb.ctx, "DE", "VAT", 190_000); err != nil {
 		b.Fatal(err)
 	}
 	plan := tb.plan(b, "vps", 999, nil)

@@ -145,6 +145,9 @@ type Deps struct {
 	// Options is the store of provisioners' option declarations the plugin
 	// host records each description in; nil = a store of its own over DB.
 	Options *pluginoption.Store
+	// Catalog is what services are ordered on and invoices priced from
+	// (core/catalog). Required.
+	Catalog Catalog
 	// Accounts says who the customer behind an account is, and which
 	// accounts a user belongs to (core/accounts). Required.
 	Accounts Accounts
@@ -176,6 +179,7 @@ type Billing struct {
 	jobs     *jobs.Inserter
 	notifier Notifier
 	accounts Accounts
+	catalog  Catalog
 	ledger   *ledger.Ledger
 	plugins  PluginHost
 	options  *pluginoption.Store
@@ -195,7 +199,7 @@ func New(deps Deps, opts Options) *Billing {
 		deps.Logger = hclog.NewNullLogger()
 	}
 	b := &Billing{
-		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, accounts: deps.Accounts, plugins: deps.Plugins,
+		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, accounts: deps.Accounts, catalog: deps.Catalog, plugins: deps.Plugins,
 		log: deps.Logger, opts: opts, maxTimeout: deps.Jobs.MaxTimeout(),
 	}
 	b.options = deps.Options

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/money"
 )
 
@@ -60,7 +59,7 @@ func (b *Billing) boundTerm(ctx context.Context, t *txn, p *Profile, field, what
 	if sum > money.MaxAmount {
 		return tooLarge(field, what, sum, p.Currency)
 	}
-	rates, err := b.taxRateMap(ctx, t)
+	rates, err := b.catalog.TaxRateMap(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -82,8 +81,8 @@ func (b *Billing) boundNextTerm(ctx context.Context, t *txn, svc *Service, price
 	for _, sa := range sas {
 		unit := sa.UnitPrice
 		if cycle != svc.Cycle {
-			a := &Addon{}
-			if err := t.NewSelect().Model(a).Where("id = ?", sa.AddonID).Scan(ctx); err != nil {
+			a, err := b.catalog.FindAddon(ctx, t, sa.AddonID)
+			if err != nil {
 				return fmt.Errorf("billing: loading add-on %s: %w", sa.AddonID, err)
 			}
 			unit = a.Price(cycle)
@@ -107,23 +106,4 @@ func (d *draft) bounded(field, what string) error {
 		return tooLarge(field, what, v, d.inv.Currency)
 	}
 	return nil
-}
-
-// checkDerivedPrices refuses a monthly price whose derived price for one
-// of cycles (the quarterly, annual and biennial prices are up to 19.2
-// times the monthly one) exceeds money.MaxAmount. Overridden cycles
-// (overridden reports them) are checked on their own.
-func checkDerivedPrices(errs *apperr.Fields, monthly int64, cycles []money.Cycle, overridden func(money.Cycle) bool) {
-	if monthly < 0 || monthly > money.MaxAmount {
-		return // reported on its own
-	}
-	for _, c := range cycles {
-		if !c.Valid() || overridden(c) {
-			continue
-		}
-		if v := money.CyclePrice(monthly, c); v > money.MaxAmount {
-			errs.Add("monthly_price", "makes the %s price %d minor units, above the maximum of %d", c, v, money.MaxAmount)
-			return
-		}
-	}
 }

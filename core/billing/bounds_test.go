@@ -8,6 +8,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
@@ -40,16 +41,16 @@ func TestInvoiceTotalsAreBounded(t *testing.T) {
 
 		// The catalog: a monthly price at the bound has a biennial price
 		// 19.2 times over it.
-		_, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{Slug: "huge", Name: "Huge", ServiceType: "vps", Currency: "USD", MonthlyPrice: maxAmount, Plugin: "testprov"})
+		_, err := tb.cat.CreatePlan(tb.ctx, catalog.PlanInput{Slug: "huge", Name: "Huge", ServiceType: "vps", Currency: "USD", MonthlyPrice: maxAmount, Plugin: "testprov"})
 		if code, field := fieldErr(err); code != apperr.Invalid || field != "monthly_price" {
 			t.Errorf("a plan whose biennial price is over the bound: %v", err)
 		}
-		_, err = tb.b.CreateAddon(tb.ctx, billing.AddonInput{Slug: "huge", Name: "Huge", Currency: "USD", MonthlyPrice: maxAmount, MaxQuantity: 1})
+		_, err = tb.cat.CreateAddon(tb.ctx, catalog.AddonInput{Slug: "huge", Name: "Huge", Currency: "USD", MonthlyPrice: maxAmount, MaxQuantity: 1})
 		if code, field := fieldErr(err); code != apperr.Invalid || field != "monthly_price" {
 			t.Errorf("an add-on whose biennial price is over the bound: %v", err)
 		}
-		monthlyOnly := func(slug string, monthly int64) *billing.Plan {
-			p, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{Slug: slug, Name: slug, ServiceType: "vps", Currency: "USD", MonthlyPrice: monthly,
+		monthlyOnly := func(slug string, monthly int64) *catalog.Plan {
+			p, err := tb.cat.CreatePlan(tb.ctx, catalog.PlanInput{Slug: slug, Name: slug, ServiceType: "vps", Currency: "USD", MonthlyPrice: monthly,
 				Cycles: []money.Cycle{money.Monthly}, Plugin: "testprov"})
 			if err != nil {
 				t.Fatal(err)
@@ -64,7 +65,7 @@ func TestInvoiceTotalsAreBounded(t *testing.T) {
 		check("an order with too many add-on units", err, tooLarge("addons"))
 		// The tax takes 90 % of the bound over it.
 		taxed := tb.account(t)
-		if _, err := tb.b.PutTaxRate(tb.ctx, "DE", "VAT", 250_000); err != nil {
+		if _, err := tb.cat.PutTaxRate(tb.ctx, "DE", "VAT", 250_000); err != nil {
 			t.Fatal(err)
 		}
 		de := "DE"

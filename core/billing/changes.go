@@ -9,6 +9,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
 )
@@ -102,7 +103,7 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 		if err := changeable(svc); err != nil {
 			return err
 		}
-		plan, err := planByRef(ctx, t, in.PlanID, "plan_id")
+		plan, err := b.catalog.PlanByRef(ctx, t, in.PlanID, "plan_id")
 		if err != nil {
 			return err
 		}
@@ -110,7 +111,7 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 		if cycle == "" {
 			cycle = svc.Cycle
 		}
-		cur, err := b.planTx(ctx, t, svc.PlanID)
+		cur, err := b.catalog.PlanTx(ctx, t, svc.PlanID)
 		if err != nil {
 			return err
 		}
@@ -284,7 +285,7 @@ func (b *Billing) applyChange(ctx context.Context, t *txn, svc *Service, ch *Pla
 	svc.PlanID, svc.Price = ch.ToPlanID, ch.ToPrice
 	svc.PendingPlanID, svc.PendingCycle, svc.PendingPrice = nil, nil, nil
 	if ch.ToCycle != svc.Cycle {
-		plan, err := b.planTx(ctx, t, ch.ToPlanID)
+		plan, err := b.catalog.PlanTx(ctx, t, ch.ToPlanID)
 		if err != nil {
 			return err
 		}
@@ -328,7 +329,7 @@ func (b *Billing) repriceRenewal(ctx context.Context, t *txn, svc *Service) erro
 	for _, l := range oldLines {
 		hadDiscount = hadDiscount || l.Kind == LineDiscount
 	}
-	cat, err := b.loadCatalog(ctx, t)
+	cat, err := b.catalog.PricedTx(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -336,11 +337,14 @@ func (b *Billing) repriceRenewal(ctx context.Context, t *txn, svc *Service) erro
 	if err := t.NewSelect().Model(&addons).Where("service_id = ?", svc.ID).Order("addon_id").Scan(ctx); err != nil {
 		return fmt.Errorf("billing: loading add-ons: %w", err)
 	}
-	var coupon *Coupon
+	var coupon *catalog.Coupon
 	if svc.CouponID != nil {
-		coupon = &Coupon{}
-		if err := t.NewSelect().Model(coupon).Where("id = ?", *svc.CouponID).Scan(ctx); err != nil {
-			return fmt.Errorf("billing: loading coupon: %w", err)
+		coupons, err := b.catalog.CouponsByID(ctx, t, []string{*svc.CouponID})
+		if err != nil {
+			return err
+		}
+		if coupon = coupons[*svc.CouponID]; coupon == nil {
+			return fmt.Errorf("billing: coupon %s of service %s is gone", *svc.CouponID, svc.ID)
 		}
 	}
 	p, err := b.profileTx(ctx, t, svc.AccountID)

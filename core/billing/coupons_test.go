@@ -7,6 +7,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 )
@@ -19,7 +20,7 @@ func TestCouponMaxUsesUnderRace(t *testing.T) {
 		tb := setup(t, db, setupOpts{noJobs: true, noHost: true})
 		plan := tb.plan(t, "vps", 999, nil)
 		five := 5
-		c, err := tb.b.CreateCoupon(tb.ctx, billing.CouponInput{Code: "LAUNCH", Kind: billing.CouponFixed, Amount: 500, Currency: "USD", MaxUses: &five})
+		c, err := tb.cat.CreateCoupon(tb.ctx, catalog.CouponInput{Code: "LAUNCH", Kind: catalog.CouponFixed, Amount: 500, Currency: "USD", MaxUses: &five})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +47,7 @@ func TestCouponMaxUsesUnderRace(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		got, err := tb.b.Coupon(tb.ctx, c.ID)
+		got, err := tb.cat.Coupon(tb.ctx, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +66,7 @@ func TestCouponPerAccountLimitAndExpiry(t *testing.T) {
 		tb := setup(t, db, setupOpts{noJobs: true, noHost: true})
 		plan, other := tb.plan(t, "vps", 999, nil), tb.plan(t, "other", 999, nil)
 		one := 1
-		if _, err := tb.b.CreateCoupon(tb.ctx, billing.CouponInput{Code: "ONCE", Kind: billing.CouponPercent, PercentBP: 1000, PerAccountLimit: &one}); err != nil {
+		if _, err := tb.cat.CreateCoupon(tb.ctx, catalog.CouponInput{Code: "ONCE", Kind: catalog.CouponPercent, PercentBP: 1000, PerAccountLimit: &one}); err != nil {
 			t.Fatal(err)
 		}
 		acc := tb.account(t)
@@ -86,7 +87,7 @@ func TestCouponPerAccountLimitAndExpiry(t *testing.T) {
 			t.Errorf("%d orders of one account used a once-per-account coupon", won)
 		}
 		soon := tb.clock.Now().Add(time.Hour)
-		c, err := tb.b.CreateCoupon(tb.ctx, billing.CouponInput{Code: "SOON", Kind: billing.CouponPercent, PercentBP: 1000, ExpiresAt: &soon, PlanIDs: []string{plan.ID}})
+		c, err := tb.cat.CreateCoupon(tb.ctx, catalog.CouponInput{Code: "SOON", Kind: catalog.CouponPercent, PercentBP: 1000, ExpiresAt: &soon, PlanIDs: []string{plan.ID}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +106,7 @@ func TestCouponPerAccountLimitAndExpiry(t *testing.T) {
 			t.Errorf("expired coupon: %v", err)
 		}
 		no := false
-		if _, err := tb.b.UpdateCoupon(tb.ctx, c.ID, billing.CouponPatch{Active: &no}); err != nil {
+		if _, err := tb.cat.UpdateCoupon(tb.ctx, c.ID, catalog.CouponPatch{Active: &no}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := tb.b.Order(tb.ctx, tb.account(t), billing.OrderInput{PlanID: plan.ID, CouponCode: "SOON"}); reason(err) != "coupon_inactive" {

@@ -1,6 +1,6 @@
-// Package billing is the platform's billing domain: the catalog (plans,
-// add-ons, coupons), account billing profiles and tax rates, services and
-// their lifecycle, invoices, the account credit ledger (package ledger),
+// Package billing is the platform's billing domain: account billing
+// profiles and the tax they pay, services and their lifecycle, invoices,
+// the account credit ledger (package ledger),
 // card payments through a payment gateway plugin, plan changes with
 // proration, the daily billing run and auto top-up. docs/billing.md is the
 // operator's and integrator's guide; this comment is the developer's map.
@@ -47,15 +47,16 @@
 //   - The database forbids what must never happen twice: one invoice per
 //     (service, period start, reason) by a unique index, gap-free invoice
 //     numbers from a counter row updated in the issuing transaction, coupon
-//     limits by conditional updates, a ledger key per account, one
+//     limits (the catalog's, in the order's transaction) by conditional updates, a ledger key per account, one
 //     application per webhook event id, a non-negative running balance.
 //   - The billing run is a chain of steps, each its own job kind and each
 //     idempotent over the current state, committing in batches.
 //
 // # Files
 //
-// catalog.go, addons.go, coupons.go: the catalog. profile.go: billing
-// profiles and tax. services.go: orders and services. lifecycle.go:
+// catalog.go: what billing reads of the catalog (core/catalog: plans,
+// add-ons, coupons, tax rates), always in the caller's transaction.
+// profile.go: billing profiles and tax. services.go: orders and services. lifecycle.go:
 // payment effects, suspensions, termination. provision.go,
 // provision_ready.go, sync.go: the provisioner jobs (Create, the readiness
 // polls of a backend still installing, the failure path that refunds a

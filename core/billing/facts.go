@@ -3,9 +3,11 @@ package billing
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
@@ -38,33 +40,47 @@ type ServiceFact struct {
 
 // factRow is a ServiceFact as it is read.
 type factRow struct {
-	ID          string `bun:"id"`
-	AccountID   string `bun:"account_id"`
-	Status      string `bun:"status"`
-	Label       string `bun:"label"`
-	Options     string `bun:"options"`
-	Attributes  string `bun:"attributes"`
-	Cycle       string `bun:"cycle"`
-	Price       int64  `bun:"price"`
-	PlanID      string `bun:"plan_id"`
-	PlanSlug    string `bun:"plan_slug"`
-	PlanName    string `bun:"plan_name"`
-	ServiceType string `bun:"service_type"`
-	Plugin      string `bun:"plugin"`
-}
-
-func (r factRow) fact() ServiceFact {
-	return ServiceFact{
-		ID: r.ID, AccountID: r.AccountID, Status: r.Status, Label: r.Label, ServiceType: r.ServiceType,
-		PlanID: r.PlanID, PlanSlug: r.PlanSlug, PlanName: r.PlanName, Cycle: r.Cycle, Price: r.Price, Plugin: r.Plugin,
-		Name: notify.ServiceName(r.Label, r.PlanName, notify.Hostname(r.Attributes, r.Options)),
-	}
+	ID         string `bun:"id"`
+	AccountID  string `bun:"account_id"`
+	Status     string `bun:"status"`
+	Label      string `bun:"label"`
+	Options    string `bun:"options"`
+	Attributes string `bun:"attributes"`
+	Cycle      string `bun:"cycle"`
+	Price      int64  `bun:"price"`
+	PlanID     string `bun:"plan_id"`
 }
 
 func factQuery(db bun.IDB) *bun.SelectQuery {
-	return db.NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
-		ColumnExpr("s.id, s.account_id, s.status, s.label, s.options, s.attributes, s.cycle, s.price, s.plan_id").
-		ColumnExpr("p.slug AS plan_slug, p.name AS plan_name, p.service_type, p.plugin")
+	return db.NewSelect().TableExpr("services AS s").
+		ColumnExpr("s.id, s.account_id, s.status, s.label, s.options, s.attributes, s.cycle, s.price, s.plan_id")
+}
+
+// facts completes rows with their plans, read from the catalog as db sees
+// it (one query for the rows' plans). A service always has a plan (plans
+// are archived, never deleted).
+func (b *Billing) facts(ctx context.Context, db bun.IDB, rows []factRow) ([]ServiceFact, error) {
+	planIDs := make([]string, len(rows))
+	for i, r := range rows {
+		planIDs[i] = r.PlanID
+	}
+	plans, err := b.catalog.PlansByID(ctx, db, planIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ServiceFact, 0, len(rows))
+	for _, r := range rows {
+		p := plans[r.PlanID]
+		if p == nil {
+			return nil, fmt.Errorf("billing: plan %s of service %s is gone", r.PlanID, r.ID)
+		}
+		out = append(out, ServiceFact{
+			ID: r.ID, AccountID: r.AccountID, Status: r.Status, Label: r.Label, ServiceType: p.ServiceType,
+			PlanID: r.PlanID, PlanSlug: p.Slug, PlanName: p.Name, Cycle: r.Cycle, Price: r.Price, Plugin: p.Plugin,
+			Name: notify.ServiceName(r.Label, p.Name, notify.Hostname(r.Attributes, r.Options)),
+		})
+	}
+	return out, nil
 }
 
 // factChunk bounds the ids of one ServiceFacts query, well under both
@@ -83,8 +99,12 @@ func (b *Billing) ServiceFacts(ctx context.Context, db bun.IDB, ids []string) (m
 		if err != nil {
 			return nil, fmt.Errorf("billing: loading %d services: %w", len(chunk), err)
 		}
-		for _, r := range rows {
-			out[r.ID] = r.fact()
+		facts, err := b.facts(ctx, db, rows)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range facts {
+			out[f.ID] = f
 		}
 	}
 	return out, nil
@@ -102,11 +122,7 @@ func (b *Billing) AccountServiceFacts(ctx context.Context, db bun.IDB, accountID
 	if err := q.Scan(ctx, &rows); err != nil {
 		return nil, fmt.Errorf("billing: loading services of %s: %w", accountID, err)
 	}
-	out := make([]ServiceFact, len(rows))
-	for i, r := range rows {
-		out[i] = r.fact()
-	}
-	return out, nil
+	return b.facts(ctx, db, rows)
 }
 
 // SuspendedFor lists, in id order, the account's services with a
@@ -151,13 +167,22 @@ func (b *Billing) TopUpIsAutomatic(ctx context.Context, db bun.IDB, topUpID stri
 // ActiveProvisioners lists the provisioners of active services, inside the
 // ambient transaction when ctx carries one, else from the read pool.
 func (b *Billing) ActiveProvisioners(ctx context.Context) ([]string, error) {
-	var plugins []string
-	err := b.db.ReadConn(ctx).NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
-		ColumnExpr("DISTINCT p.plugin").Where("s.status = ?", StatusActive).Scan(ctx, &plugins)
+	db := b.db.ReadConn(ctx)
+	var planIDs []string
+	err := db.NewSelect().Model((*Service)(nil)).ColumnExpr("DISTINCT plan_id").Where("status = ?", StatusActive).Scan(ctx, &planIDs)
 	if err != nil {
-		return nil, fmt.Errorf("billing: listing the provisioners of active services: %w", err)
+		return nil, fmt.Errorf("billing: listing the plans of active services: %w", err)
 	}
-	return plugins, nil
+	plans, err := b.catalog.PlansByID(ctx, db, planIDs)
+	if err != nil {
+		return nil, err
+	}
+	plugins := []string{}
+	for _, p := range plans {
+		plugins = append(plugins, p.Plugin)
+	}
+	slices.Sort(plugins)
+	return slices.Compact(plugins), nil
 }
 
 // ActiveServicesAfter lists, in id order after the id after, at most limit
@@ -170,10 +195,14 @@ func (b *Billing) ActiveServicesAfter(ctx context.Context, plugins []string, aft
 	if len(plugins) == 0 {
 		return ids, nil
 	}
-	err := b.db.ReadConn(ctx).NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
-		ColumnExpr("s.id").Where("s.status = ?", StatusActive).Where("s.external_id <> ''").
-		Where("p.plugin IN (?)", bun.List(plugins)).Where("s.id > ?", after).
-		OrderExpr("s.id ASC").Limit(int64(limit)).Scan(ctx, &ids)
+	db := b.db.ReadConn(ctx)
+	planIDs, err := b.catalog.PlanIDs(ctx, db, catalog.PlanFilter{Plugins: plugins})
+	if err != nil || len(planIDs) == 0 {
+		return ids, err
+	}
+	err = db.NewSelect().Model((*Service)(nil)).Column("id").Where("status = ?", StatusActive).Where("external_id <> ''").
+		Where("plan_id IN (?)", bun.List(planIDs)).Where("id > ?", after).
+		OrderExpr("id ASC").Limit(int64(limit)).Scan(ctx, &ids)
 	if err != nil {
 		return nil, fmt.Errorf("billing: listing active services: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/uptrace/bun"
 )
 
@@ -45,9 +46,14 @@ func (b *Billing) GameServices(ctx context.Context, f GameServiceFilter) ([]Game
 	if f.IDs != nil && len(f.IDs) == 0 {
 		return out, nil
 	}
-	q := b.db.Conn(ctx).NewSelect().TableExpr("services AS s").Join("JOIN plans AS p ON p.id = s.plan_id").
+	db := b.db.Conn(ctx)
+	gamePlans, err := b.catalog.PlanIDs(ctx, db, catalog.PlanFilter{ServiceType: "game"})
+	if err != nil || len(gamePlans) == 0 {
+		return out, err
+	}
+	q := db.NewSelect().TableExpr("services AS s").
 		ColumnExpr("s.id, s.account_id, s.label, s.status, s.attributes, s.backend_state").
-		Where("p.service_type = 'game'").Where("s.id > ?", f.After).OrderExpr("s.id")
+		Where("s.plan_id IN (?)", bun.List(gamePlans)).Where("s.id > ?", f.After).OrderExpr("s.id")
 	if f.AccountID != "" {
 		q = q.Where("s.account_id = ?", f.AccountID)
 	}

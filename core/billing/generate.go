@@ -7,38 +7,14 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
 )
 
-// catalogCache holds what a step reads for every service: loaded once per
-// step, it keeps per-batch work to the batch's own rows.
-type catalogCache struct {
-	plans  map[string]*Plan
-	addons map[string]*Addon
-	rates  map[string]int64
-}
-
-func (b *Billing) loadCatalog(ctx context.Context, db bun.IDB) (*catalogCache, error) {
-	c := &catalogCache{plans: map[string]*Plan{}, addons: map[string]*Addon{}}
-	var plans []*Plan
-	if err := db.NewSelect().Model(&plans).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: loading plans: %w", err)
-	}
-	for _, p := range plans {
-		c.plans[p.ID] = p
-	}
-	var addons []*Addon
-	if err := db.NewSelect().Model(&addons).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: loading add-ons: %w", err)
-	}
-	for _, a := range addons {
-		c.addons[a.ID] = a
-	}
-	var err error
-	c.rates, err = b.taxRateMap(ctx, db)
-	return c, err
-}
+// A billing step reads the catalog (plans, add-ons, tax rates) once per
+// step (catalog.Priced), which keeps per-batch work to the batch's own
+// rows.
 
 // renewalTerms is what the next term of a service costs: its plan, cycle
 // and price, with a change scheduled for the end of the term applied.
@@ -59,20 +35,20 @@ func renewalTerms(svc *Service) (planID string, cycle money.Cycle, price int64) 
 // renewalDraft builds the renewal invoice of svc's next term: the plan,
 // the add-ons (re-priced when the cycle changes), and the coupon's
 // discount while it lasts.
-func renewalDraft(svc *Service, cat *catalogCache, addons []ServiceAddon, coupon *Coupon, p *Profile, now time.Time) *draft {
+func renewalDraft(svc *Service, cat *catalog.Priced, addons []ServiceAddon, coupon *catalog.Coupon, p *Profile, now time.Time) *draft {
 	return renewalDraftWith(svc, cat, addons, coupon, coupon != nil && (svc.CouponCyclesLeft == nil || *svc.CouponCyclesLeft > 0), p, now)
 }
 
 // renewalDraftWith is renewalDraft with the coupon decision made by the
 // caller (a re-priced invoice keeps the discount it was issued with).
-func renewalDraftWith(svc *Service, cat *catalogCache, addons []ServiceAddon, coupon *Coupon, withCoupon bool, p *Profile, now time.Time) *draft {
+func renewalDraftWith(svc *Service, cat *catalog.Priced, addons []ServiceAddon, coupon *catalog.Coupon, withCoupon bool, p *Profile, now time.Time) *draft {
 	planID, cycle, price := renewalTerms(svc)
 	start := *svc.PeriodEnd
 	end := money.AddCycle(start, cycle, svc.AnchorDay)
 	d := newDraft(svc.AccountID, ReasonRenewal, &svc.ID, svc.Currency, start, now)
 	d.inv.PeriodStart, d.inv.PeriodEnd = &start, &end
 	name := planID
-	if pl := cat.plans[planID]; pl != nil {
+	if pl := cat.Plans[planID]; pl != nil {
 		name = pl.Name
 	}
 	d.add(LinePlan, lineText(name, cycle, start, end), &svc.ID, 1, price, &start, &end)
@@ -80,7 +56,7 @@ func renewalDraftWith(svc *Service, cat *catalogCache, addons []ServiceAddon, co
 		if sa.NextQuantity() == 0 {
 			continue // removed at the end of this term
 		}
-		a := cat.addons[sa.AddonID]
+		a := cat.Addons[sa.AddonID]
 		unit, aname := sa.UnitPrice, sa.AddonID
 		if a != nil {
 			aname = a.Name
@@ -95,7 +71,7 @@ func renewalDraftWith(svc *Service, cat *catalogCache, addons []ServiceAddon, co
 			d.add(LineDiscount, "Coupon "+coupon.Code, &svc.ID, 1, -off, nil, nil)
 		}
 	}
-	d.price(p, taxFor(p, cat.rates))
+	d.price(p, taxFor(p, cat.Rates))
 	return d
 }
 
@@ -104,7 +80,7 @@ func renewalDraftWith(svc *Service, cat *catalogCache, addons []ServiceAddon, co
 // batches of BatchSize, each its own transaction. It returns how many it
 // issued; a second run finds nothing to do.
 func (b *Billing) generate(ctx context.Context, asOf time.Time) (int64, error) {
-	cat, err := b.loadCatalog(ctx, b.db.Conn(ctx))
+	cat, err := b.catalog.PricedTx(ctx, b.db.Conn(ctx))
 	if err != nil {
 		return 0, err
 	}
@@ -131,7 +107,7 @@ func (b *Billing) generate(ctx context.Context, asOf time.Time) (int64, error) {
 // the invoices the previous one committed, so none is created twice and
 // every number is used. The unique index on (service, period, reason)
 // backs that up: a duplicate fails the batch instead of billing twice.
-func (b *Billing) generateBatch(ctx context.Context, cat *catalogCache, horizon time.Time, after string) (int, string, error) {
+func (b *Billing) generateBatch(ctx context.Context, cat *catalog.Priced, horizon time.Time, after string) (int, string, error) {
 	issued, last := 0, ""
 	var free []string
 	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
@@ -195,15 +171,9 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalogCache, horizon 
 		for _, sa := range sas {
 			addons[sa.ServiceID] = append(addons[sa.ServiceID], sa)
 		}
-		coupons := map[string]*Coupon{}
-		if len(couponIDs) > 0 {
-			var cs []*Coupon
-			if err := t.NewSelect().Model(&cs).Where("id IN (?)", bun.List(couponIDs)).Scan(ctx); err != nil {
-				return fmt.Errorf("loading coupons: %w", err)
-			}
-			for _, c := range cs {
-				coupons[c.ID] = c
-			}
+		coupons, err := b.catalog.CouponsByID(ctx, t, couponIDs)
+		if err != nil {
+			return err
 		}
 		now := b.now()
 		first, err := takeNumbers(ctx, t, len(svcs))
@@ -218,7 +188,7 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalogCache, horizon 
 			if p == nil {
 				p = &Profile{AccountID: s.AccountID, Currency: s.Currency}
 			}
-			var coupon *Coupon
+			var coupon *catalog.Coupon
 			if s.CouponID != nil {
 				coupon = coupons[*s.CouponID]
 			}

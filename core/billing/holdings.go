@@ -20,11 +20,18 @@ func (b *Billing) Holdings(ctx context.Context, userID string) (community.Holdin
 	if err != nil || len(accountIDs) == 0 {
 		return community.Holdings{}, err
 	}
-	err = b.db.Read.NewSelect().TableExpr("services AS s").ColumnExpr("DISTINCT p.service_type").
-		Join("JOIN plans AS p ON p.id = s.plan_id").
-		Where("s.account_id IN (?)", bun.List(accountIDs)).Where("s.status = ?", StatusActive).Scan(ctx, &types)
+	var planIDs []string
+	err = b.db.Read.NewSelect().Model((*Service)(nil)).ColumnExpr("DISTINCT plan_id").
+		Where("account_id IN (?)", bun.List(accountIDs)).Where("status = ?", StatusActive).Scan(ctx, &planIDs)
 	if err != nil {
 		return community.Holdings{}, fmt.Errorf("billing: loading holdings of %s: %w", userID, err)
+	}
+	plans, err := b.catalog.PlansByID(ctx, b.db.Read, planIDs)
+	if err != nil {
+		return community.Holdings{}, err
+	}
+	for _, p := range plans {
+		types = append(types, p.ServiceType)
 	}
 	var h community.Holdings
 	for _, t := range types {

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/uptrace/bun"
 )
 
@@ -19,13 +20,13 @@ type ServiceHook func(ctx context.Context, tx bun.Tx, svc *Service, from string)
 // the pending service is inserted and before its invoice: an error refuses
 // the order (the free tier's rules, for instance). It must not call
 // plugins.
-type OrderHook func(ctx context.Context, tx bun.Tx, svc *Service, plan *Plan) error
+type OrderHook func(ctx context.Context, tx bun.Tx, svc *Service, plan *catalog.Plan) error
 
 // TransferInHook checks, inside the transaction that accepts or completes
 // a service transfer, that the receiving account to may take svc: an error
 // refuses the transfer (budget caps, for instance). It must not call
 // plugins.
-type TransferInHook func(ctx context.Context, tx bun.Tx, svc *Service, plan *Plan, to string) error
+type TransferInHook func(ctx context.Context, tx bun.Tx, svc *Service, plan *catalog.Plan, to string) error
 
 type hooks struct {
 	transferIn []TransferInHook
@@ -63,7 +64,7 @@ func (b *Billing) AdmitTransferTx(ctx context.Context, tx bun.Tx, serviceID, to 
 	if err != nil {
 		return err
 	}
-	plan, err := b.planTx(ctx, tx, svc.PlanID)
+	plan, err := b.catalog.PlanTx(ctx, tx, svc.PlanID)
 	if err != nil {
 		return err
 	}
@@ -78,7 +79,7 @@ func (b *Billing) AdmitTransferTx(ctx context.Context, tx bun.Tx, serviceID, to 
 // OnOrder registers h for every order. Register while wiring.
 func (b *Billing) OnOrder(h OrderHook) { b.hooks.orders = append(b.hooks.orders, h) }
 
-func (b *Billing) runOrderHooks(ctx context.Context, t *txn, svc *Service, plan *Plan) error {
+func (b *Billing) runOrderHooks(ctx context.Context, t *txn, svc *Service, plan *catalog.Plan) error {
 	for _, h := range b.hooks.orders {
 		if err := h(ctx, t.Tx, svc, plan); err != nil {
 			return err

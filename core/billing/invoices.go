@@ -191,7 +191,7 @@ func takeNumbers(ctx context.Context, db bun.IDB, n int) (int64, error) {
 
 // createInvoice prices, numbers and stores an open invoice in t.
 func (b *Billing) createInvoice(ctx context.Context, t *txn, d *draft, p *Profile) error {
-	rates, err := b.taxRateMap(ctx, t)
+	rates, err := b.catalog.TaxRateMap(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -439,7 +439,7 @@ func (b *Billing) CreateManualInvoice(ctx context.Context, accountID string, in 
 			d.add(LineCustom, l.Description, nil, l.Quantity, l.UnitAmount, nil, nil)
 		}
 		if in.Draft {
-			rates, err := b.taxRateMap(ctx, t)
+			rates, err := b.catalog.TaxRateMap(ctx, t)
 			if err != nil {
 				return err
 			}

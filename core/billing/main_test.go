@@ -15,6 +15,8 @@ import (
 	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/pluginoption"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/jobs/jobstest"
@@ -58,6 +60,7 @@ func TestMain(m *testing.M) {
 type testBundle struct {
 	db     *database.DB
 	b      *billing.Billing
+	cat    *catalog.Catalog
 	engine *jobs.Engine
 	host   *pluginhost.Host
 	outbox *outbox.Outbox
@@ -118,17 +121,24 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	if opts.ProvisionMaxAttempts == 0 {
 		opts.ProvisionMaxAttempts = 3
 	}
-	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())}, opts)
+	// The catalog reads a running provisioner's declaration from the host,
+	// as in production; without a host, the one stored.
+	var live pluginoption.Live
+	if !so.noHost {
+		tb.host = pluginhosttest.Start(t, pluginhost.Options{BackoffBase: 50 * time.Millisecond},
+			[]pluginhosttest.Plugin{{Name: pluginhosttest.ProvisionerName, Impl: tb.prov}}, so.plugins...)
+		live = tb.host
+	}
+	tb.cat = catalog.New(catalog.Deps{DB: db, Plugins: live, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
+	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: tb.cat, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())}, opts)
 	if so.noHost {
 		// As after a core ran it once: testprov's option declaration is
 		// stored (as `catalog import` reads it in describe mode).
 		version, options := pluginhosttest.Describe(t, tb.prov)
-		if err := tb.b.RecordOptions(tb.ctx, pluginhosttest.ProvisionerName, version, options); err != nil {
+		if err := tb.cat.RecordOptions(tb.ctx, pluginhosttest.ProvisionerName, version, options); err != nil {
 			t.Fatal(err)
 		}
 	} else {
-		tb.host = pluginhosttest.Start(t, pluginhost.Options{BackoffBase: 50 * time.Millisecond},
-			[]pluginhosttest.Plugin{{Name: pluginhosttest.ProvisionerName, Impl: tb.prov}}, so.plugins...)
 		tb.b.SetPluginsForTest(tb.host)
 	}
 	tb.reg = reg
@@ -174,12 +184,12 @@ func (tb *testBundle) owner(t testing.TB) (accountID, userID string) {
 }
 
 // plan creates an active plan on the test provisioner.
-func (tb *testBundle) plan(t testing.TB, slug string, monthly int64, opts map[string]string) *billing.Plan {
+func (tb *testBundle) plan(t testing.TB, slug string, monthly int64, opts map[string]string) *catalog.Plan {
 	t.Helper()
 	if opts == nil {
 		opts = map[string]string{}
 	}
-	p, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{
+	p, err := tb.cat.CreatePlan(tb.ctx, catalog.PlanInput{
 		Slug: slug, Name: "Plan " + slug, ServiceType: "vps", Currency: "USD", MonthlyPrice: monthly,
 		Plugin: "testprov", PluginOptions: opts,
 	})
@@ -267,7 +277,7 @@ func (tb *testBundle) auditActions(t testing.TB, targetID string) []string {
 // insertServices stores n active services of the plan for the account
 // directly (no order, nothing at the backend), their first term starting
 // at start: the fixture of the billing-run tests and benchmarks.
-func (tb *testBundle) insertServices(t testing.TB, accountID string, plan *billing.Plan, cycle money.Cycle, start time.Time, n int) []*billing.Service {
+func (tb *testBundle) insertServices(t testing.TB, accountID string, plan *catalog.Plan, cycle money.Cycle, start time.Time, n int) []*billing.Service {
 	t.Helper()
 	end := money.AddCycle(start, cycle, start.Day())
 	now := time.Now().UTC()

@@ -25,7 +25,7 @@ func (b *Billing) tell(ctx context.Context, t *txn, ev notify.Event) error {
 // label, else its plan's name and hostname, never its id.
 func (b *Billing) serviceName(ctx context.Context, db bun.IDB, svc *Service) string {
 	var plan string
-	if p, err := b.planTx(ctx, db, svc.PlanID); err == nil {
+	if p, err := b.catalog.PlanTx(ctx, db, svc.PlanID); err == nil {
 		plan = p.Name
 	}
 	return notify.ServiceName(svc.Label, plan, notify.Hostname(svc.Attributes, svc.Options))

@@ -2,27 +2,16 @@ package billing
 
 import (
 	"context"
-	"encoding/json"
-	"slices"
-
-	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing/pluginoption"
-	"github.com/ezscale/platform/sdk"
+	"github.com/ezscale/platform/core/catalog"
 )
 
 // Provisioner options: staff set them on plans and add-ons, customers
 // choose those a plan offers at order, each checked against the option
 // declaration the provisioner plugin gave in Describe (see package
 // pluginoption for the rules and docs/billing.md for the API).
-
-// RecordOptions stores the option declaration of a plugin that has just
-// described itself, so plans and orders can be checked while it is not
-// running. The plugin host's start and `ezscale catalog import` call it.
-func (b *Billing) RecordOptions(ctx context.Context, plugin, version string, opts sdk.Options) error {
-	return b.options.Record(ctx, plugin, version, opts)
-}
 
 // OptionDeclaration returns a provisioner plugin's option declaration: the
 // running host's, else the last one stored. Errors: Unavailable when the
@@ -35,63 +24,11 @@ func (b *Billing) OptionDeclaration(ctx context.Context, plugin string) (plugino
 	return b.options.Get(ctx, live, plugin)
 }
 
-// Offered returns what the plan offers customers to choose at order.
-func (p *Plan) Offered() pluginoption.Offered {
-	o := pluginoption.Offered{}
-	_ = json.Unmarshal([]byte(p.OrderOptions), &o)
-	return o
-}
-
-// checkPlanOptions checks a plan's staff options and its offer to
-// customers against its plugin's declaration. A plan with neither needs no
-// declaration. Errors: Unprocessable naming plugin_options.<key> and
-// order_options.<key>; Unavailable when the plugin never described itself.
-func (b *Billing) checkPlanOptions(ctx context.Context, p *Plan) error {
-	opts, offered := p.Options(), p.Offered()
-	if len(opts) == 0 && len(offered) == 0 {
-		return nil
-	}
-	d, err := b.OptionDeclaration(ctx, p.Plugin)
-	if err != nil {
-		return err
-	}
-	var errs apperr.Fields
-	pluginoption.CheckPlan(d.Options, p.Plugin, opts, offered, &errs)
-	return pluginoption.Refused(errs)
-}
-
-// checkAddonOptions checks an add-on's staff options against the
-// declaration of every plugin whose plans it is offered with (every plan's
-// when it names none). Errors as checkPlanOptions.
-func (b *Billing) checkAddonOptions(ctx context.Context, db bun.IDB, a *Addon) error {
-	opts := a.Options()
-	if len(opts) == 0 {
-		return nil
-	}
-	q := db.NewSelect().Model((*Plan)(nil)).Column("plugin").Distinct().Order("plugin ASC")
-	if ids := a.Plans(); len(ids) > 0 {
-		q = q.Where("id IN (?)", bun.List(ids))
-	}
-	var plugins []string
-	if err := q.Scan(ctx, &plugins); err != nil {
-		return err
-	}
-	var errs apperr.Fields
-	for _, plugin := range slices.Compact(plugins) {
-		d, err := b.OptionDeclaration(ctx, plugin)
-		if err != nil {
-			return err
-		}
-		pluginoption.CheckStaff(d.Options, plugin, "plugin_options", opts, &errs)
-	}
-	return pluginoption.Refused(errs)
-}
-
 // checkOrderOptions checks a customer's options at order against the
 // plan's plugin's declaration and what the plan offers. Errors:
 // Unprocessable naming options.<key>; Unavailable when the plugin never
 // described itself.
-func (b *Billing) checkOrderOptions(ctx context.Context, plan *Plan, opts map[string]string) error {
+func (b *Billing) checkOrderOptions(ctx context.Context, plan *catalog.Plan, opts map[string]string) error {
 	if len(opts) == 0 {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/sdk"
@@ -33,9 +34,9 @@ func optionRefusalOf(err error) optionRefusal {
 
 // offerPlan creates a testprov plan with size small that offers customers a
 // hostname and a location in fra or nyc (fra by default).
-func (tb *testBundle) offerPlan(t testing.TB, slug string) *billing.Plan {
+func (tb *testBundle) offerPlan(t testing.TB, slug string) *catalog.Plan {
 	t.Helper()
-	p, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{Slug: slug, Name: "Plan " + slug, ServiceType: "vps", Currency: "USD", MonthlyPrice: 999,
+	p, err := tb.cat.CreatePlan(tb.ctx, catalog.PlanInput{Slug: slug, Name: "Plan " + slug, ServiceType: "vps", Currency: "USD", MonthlyPrice: 999,
 		Plugin: "testprov", PluginOptions: map[string]string{"size": "small", "location": "fra"},
 		OrderOptions: map[string][]string{"hostname": {}, "location": {"fra", "nyc"}}})
 	if err != nil {
@@ -149,10 +150,10 @@ func TestPlanSaveChecksOptionsAgainstTheDeclaration(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		tb := setup(t, db, setupOpts{})
-		in := billing.PlanInput{Slug: "bad", Name: "Bad", ServiceType: "vps", Currency: "USD", MonthlyPrice: 999, Plugin: "testprov",
+		in := catalog.PlanInput{Slug: "bad", Name: "Bad", ServiceType: "vps", Currency: "USD", MonthlyPrice: 999, Plugin: "testprov",
 			PluginOptions: map[string]string{"extra_ipv4": "16", "docker_image": "x", "hostname": "web1", "location": "sgp", "fail_kind": "maybe"},
 			OrderOptions:  map[string][]string{"size": {}, "location": {"fra", "mars"}, "hostname": {"ok", "ok"}}}
-		_, err := tb.b.CreatePlan(tb.ctx, in)
+		_, err := tb.cat.CreatePlan(tb.ctx, in)
 		want := optionRefusal{Code: apperr.Unprocessable, Reason: "option_refused", Fields: map[string]string{
 			"plugin_options.extra_ipv4":   "must be from 0 to 4",
 			"plugin_options.docker_image": "is not an option of the testprov plugin (accepted: size, fail_create, fail_kind, fail_retry_after, fail_suspend, extra_ipv4, location, install)",
@@ -166,23 +167,23 @@ func TestPlanSaveChecksOptionsAgainstTheDeclaration(t *testing.T) {
 		if diff := cmp.Diff(want, optionRefusalOf(err)); diff != "" {
 			t.Errorf("CreatePlan (-want +got):\n%s", diff)
 		}
-		if plans, err := tb.b.Plans(tb.ctx, false); err != nil || len(plans) != 0 {
+		if plans, err := tb.cat.Plans(tb.ctx, false); err != nil || len(plans) != 0 {
 			t.Errorf("plans after a refused save: %d, %v", len(plans), err)
 		}
 
 		good := tb.offerPlan(t, "good")
-		upd := billing.PlanInput{Slug: "good", Name: "Good", ServiceType: "vps", Currency: "USD", MonthlyPrice: 999, Plugin: "testprov",
+		upd := catalog.PlanInput{Slug: "good", Name: "Good", ServiceType: "vps", Currency: "USD", MonthlyPrice: 999, Plugin: "testprov",
 			PluginOptions: map[string]string{"extra_ipv4": "-1"}}
-		_, err = tb.b.UpdatePlan(tb.ctx, good.ID, upd)
+		_, err = tb.cat.UpdatePlan(tb.ctx, good.ID, upd)
 		want = optionRefusal{Code: apperr.Unprocessable, Reason: "option_refused", Fields: map[string]string{"plugin_options.extra_ipv4": "must be from 0 to 4"}}
 		if diff := cmp.Diff(want, optionRefusalOf(err)); diff != "" {
 			t.Errorf("UpdatePlan (-want +got):\n%s", diff)
 		}
-		if p, err := tb.b.Plan(tb.ctx, good.ID); err != nil || p.PluginOptions != good.PluginOptions || p.OrderOptions != good.OrderOptions {
+		if p, err := tb.cat.Plan(tb.ctx, good.ID); err != nil || p.PluginOptions != good.PluginOptions || p.OrderOptions != good.OrderOptions {
 			t.Errorf("plan after a refused update: %+v, %v", p, err)
 		}
 
-		_, err = tb.b.CreateAddon(tb.ctx, billing.AddonInput{Slug: "swap", Name: "Swap", Currency: "USD", MonthlyPrice: 100,
+		_, err = tb.cat.CreateAddon(tb.ctx, catalog.AddonInput{Slug: "swap", Name: "Swap", Currency: "USD", MonthlyPrice: 100,
 			PluginOptions: map[string]string{"swap": "-1", "extra_ipv4": "9"}})
 		want = optionRefusal{Code: apperr.Unprocessable, Reason: "option_refused", Fields: map[string]string{
 			"plugin_options.swap":       "is not an option of the testprov plugin (accepted: size, fail_create, fail_kind, fail_retry_after, fail_suspend, extra_ipv4, location, install)",
@@ -191,7 +192,7 @@ func TestPlanSaveChecksOptionsAgainstTheDeclaration(t *testing.T) {
 		if diff := cmp.Diff(want, optionRefusalOf(err)); diff != "" {
 			t.Errorf("CreateAddon (-want +got):\n%s", diff)
 		}
-		if as, err := tb.b.Addons(tb.ctx, false); err != nil || len(as) != 0 {
+		if as, err := tb.cat.Addons(tb.ctx, false); err != nil || len(as) != 0 {
 			t.Errorf("add-ons after a refused save: %d, %v", len(as), err)
 		}
 	})
@@ -205,17 +206,17 @@ func TestOptionsCheckedAgainstTheStoredDeclaration(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		tb := setup(t, db, setupOpts{noHost: true, noJobs: true})
-		in := billing.PlanInput{Slug: "vps", Name: "VPS", ServiceType: "vps", Currency: "USD", MonthlyPrice: 999, Plugin: "offline",
+		in := catalog.PlanInput{Slug: "vps", Name: "VPS", ServiceType: "vps", Currency: "USD", MonthlyPrice: 999, Plugin: "offline",
 			PluginOptions: map[string]string{"package_id": "2"}}
-		_, err := tb.b.CreatePlan(tb.ctx, in)
+		_, err := tb.cat.CreatePlan(tb.ctx, in)
 		if diff := cmp.Diff(optionRefusal{Code: apperr.Unavailable, Reason: "plugin_unavailable", Fields: map[string]string{}}, optionRefusalOf(err)); diff != "" {
 			t.Errorf("plan of a never-described plugin (-want +got):\n%s", diff)
 		}
-		if _, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{Slug: "plain", Name: "Plain", ServiceType: "vps", Currency: "USD", MonthlyPrice: 0, Plugin: "offline"}); err != nil {
+		if _, err := tb.cat.CreatePlan(tb.ctx, catalog.PlanInput{Slug: "plain", Name: "Plain", ServiceType: "vps", Currency: "USD", MonthlyPrice: 0, Plugin: "offline"}); err != nil {
 			t.Errorf("plan without options of a never-described plugin: %v", err)
 		}
 
-		err = tb.b.RecordOptions(tb.ctx, "offline", "2.0.0", sdk.Options{
+		err = tb.cat.RecordOptions(tb.ctx, "offline", "2.0.0", sdk.Options{
 			sdk.IntOption("package_id", "package").OnPlan().AtLeast(1),
 			sdk.StringOption("hostname", "hostname").AtOrder().MaxLen(63),
 		})
@@ -227,7 +228,7 @@ func TestOptionsCheckedAgainstTheStoredDeclaration(t *testing.T) {
 			t.Fatalf("stored declaration: %+v, %v", d, err)
 		}
 		in.OrderOptions = map[string][]string{"hostname": {}}
-		plan, err := tb.b.CreatePlan(tb.ctx, in)
+		plan, err := tb.cat.CreatePlan(tb.ctx, in)
 		if err != nil {
 			t.Fatalf("plan checked against the stored declaration: %v", err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
@@ -21,7 +22,7 @@ func TestOrderPaidByCreditIsProvisioned(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		tb := setup(t, db, setupOpts{})
 		acc := tb.account(t)
-		plan, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{Slug: "vps-1", Name: "VPS 1", ServiceType: "vps", Currency: "USD", MonthlyPrice: 999,
+		plan, err := tb.cat.CreatePlan(tb.ctx, catalog.PlanInput{Slug: "vps-1", Name: "VPS 1", ServiceType: "vps", Currency: "USD", MonthlyPrice: 999,
 			Plugin: "testprov", PluginOptions: map[string]string{"size": "small"}, OrderOptions: map[string][]string{"hostname": {}}})
 		if err != nil {
 			t.Fatal(err)
@@ -96,7 +97,7 @@ func TestPermanentProvisioningFailureFailsLoudly(t *testing.T) {
 		down := tb.plan(t, "down", 0, map[string]string{"fail_create": "always"})
 		refused := tb.plan(t, "refused", 0, map[string]string{"fail_create": "always", "fail_kind": "invalid"})
 		for _, tc := range []struct {
-			plan     *billing.Plan
+			plan     *catalog.Plan
 			attempts int
 		}{{down, 3}, {refused, 1}} {
 			res, err := tb.b.Order(tb.ctx, acc, billing.OrderInput{PlanID: tc.plan.ID})

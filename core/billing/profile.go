@@ -160,72 +160,6 @@ func (b *Billing) checkCurrencyChange(ctx context.Context, t *txn, accountID str
 	return nil
 }
 
-// TaxRate is the rate charged to accounts in a country.
-type TaxRate struct {
-	bun.BaseModel `bun:"table:tax_rates"`
-
-	Country   string    `bun:"country,pk" json:"country"`
-	Name      string    `bun:"name" json:"name"`
-	RatePPM   int64     `bun:"rate_ppm" json:"rate_ppm"`
-	UpdatedAt time.Time `bun:"updated_at" json:"updated_at"`
-}
-
-// PutTaxRate sets a country's rate (parts per million: 19 % = 190000).
-// Invoices issued from then on use it; issued ones keep theirs. Staff only.
-func (b *Billing) PutTaxRate(ctx context.Context, country, name string, ratePPM int64) (*TaxRate, error) {
-	country = strings.ToUpper(country)
-	var errs apperr.Fields
-	if !countryRe.MatchString(country) {
-		errs.Add("country", "must be an ISO 3166-1 alpha-2 code such as DE")
-	}
-	if ratePPM < 0 || ratePPM > money.PPM {
-		errs.Add("rate_ppm", "must be from 0 to 1000000 (parts per million)")
-	}
-	if len(name) > 100 {
-		errs.Add("name", "must be at most 100 characters")
-	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	r := &TaxRate{Country: country, Name: name, RatePPM: ratePPM, UpdatedAt: b.now()}
-	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		if _, err := t.NewInsert().Model(r).On("CONFLICT (country) DO UPDATE").
-			Set("name = EXCLUDED.name, rate_ppm = EXCLUDED.rate_ppm, updated_at = EXCLUDED.updated_at").Exec(ctx); err != nil {
-			return fmt.Errorf("billing: storing tax rate: %w", err)
-		}
-		t.audit("billing.tax_rate.put", "", "tax_rate", country, map[string]any{"rate_ppm": ratePPM, "name": name})
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// DeleteTaxRate removes a country's rate. Staff only. Errors: NotFound.
-func (b *Billing) DeleteTaxRate(ctx context.Context, country string) error {
-	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		res, err := t.NewDelete().Model((*TaxRate)(nil)).Where("country = ?", strings.ToUpper(country)).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("billing: deleting tax rate: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.NotFoundf("no tax rate for that country")
-		}
-		t.audit("billing.tax_rate.delete", "", "tax_rate", strings.ToUpper(country), nil)
-		return nil
-	})
-}
-
-// TaxRates lists every rate by country.
-func (b *Billing) TaxRates(ctx context.Context) ([]TaxRate, error) {
-	var out []TaxRate
-	if err := b.db.Conn(ctx).NewSelect().Model(&out).Order("country ASC").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: listing tax rates: %w", err)
-	}
-	return out, nil
-}
-
 // taxFor returns the rate for a profile: 0 for exempt accounts and
 // countries without a rate.
 func taxFor(p *Profile, rates map[string]int64) int64 {
@@ -233,16 +167,4 @@ func taxFor(p *Profile, rates map[string]int64) int64 {
 		return 0
 	}
 	return rates[p.Country]
-}
-
-func (b *Billing) taxRateMap(ctx context.Context, db bun.IDB) (map[string]int64, error) {
-	var rs []TaxRate
-	if err := db.NewSelect().Model(&rs).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: loading tax rates: %w", err)
-	}
-	m := make(map[string]int64, len(rs))
-	for _, r := range rs {
-		m[r.Country] = r.RatePPM
-	}
-	return m, nil
 }

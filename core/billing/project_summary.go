@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 )
@@ -94,7 +95,7 @@ func (b *Billing) ProjectSummary(ctx context.Context, accountID, projectID strin
 			return nil, fmt.Errorf("billing: loading the services of project %s: %w", projectID, err)
 		}
 	}
-	cat, err := b.loadCatalog(ctx, db)
+	cat, err := b.catalog.PricedTx(ctx, db)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +104,7 @@ func (b *Billing) ProjectSummary(ctx context.Context, accountID, projectID strin
 	for _, s := range svcs {
 		byID[s.ID] = s
 		var plan string
-		if pl := cat.plans[s.PlanID]; pl != nil {
+		if pl := cat.Plans[s.PlanID]; pl != nil {
 			plan = pl.Name
 		}
 		names[s.ID] = notify.ServiceName(s.Label, plan, notify.Hostname(s.Attributes, s.Options))
@@ -140,19 +141,13 @@ func (b *Billing) ProjectSummary(ctx context.Context, accountID, projectID strin
 	for _, sa := range sas {
 		addons[sa.ServiceID] = append(addons[sa.ServiceID], sa)
 	}
-	coupons := map[string]*Coupon{}
-	if len(couponIDs) > 0 {
-		var cs []*Coupon
-		if err := db.NewSelect().Model(&cs).Where("id IN (?)", bun.List(couponIDs)).Scan(ctx); err != nil {
-			return nil, fmt.Errorf("billing: loading coupons: %w", err)
-		}
-		for _, c := range cs {
-			coupons[c.ID] = c
-		}
+	coupons, err := b.catalog.CouponsByID(ctx, db, couponIDs)
+	if err != nil {
+		return nil, err
 	}
 	byCycle := map[money.Cycle]int64{}
 	for _, s := range renewing {
-		var coupon *Coupon
+		var coupon *catalog.Coupon
 		if s.CouponID != nil {
 			coupon = coupons[*s.CouponID]
 		}

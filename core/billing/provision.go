@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing/pluginoption"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -137,7 +138,7 @@ func (w *provisionWorker) Work(ctx context.Context, job *river.Job[provisionArgs
 	if svc.Status != StatusProvisioning || svc.BackendState == backendInstalling {
 		return nil // done already, cancelled meanwhile, or created and installing
 	}
-	plan, err := b.Plan(ctx, svc.PlanID)
+	plan, err := b.catalog.PlanTx(ctx, b.db.Conn(ctx), svc.PlanID)
 	if err != nil {
 		return err
 	}
@@ -156,14 +157,14 @@ func (w *provisionWorker) Work(ctx context.Context, job *river.Job[provisionArgs
 }
 
 // createAtBackend is the one Create call of a provisioning attempt.
-func (b *Billing) createAtBackend(ctx context.Context, plan *Plan, svc *Service, ref *pb.ServiceRef) (*pb.CreateResponse, error) {
+func (b *Billing) createAtBackend(ctx context.Context, plan *catalog.Plan, svc *Service, ref *pb.ServiceRef) (*pb.CreateResponse, error) {
 	return b.create(ctx, plan.Plugin, &pb.CreateRequest{Service: ref, IdempotencyKey: svc.ID})
 }
 
 // provisionFailed records a failed attempt and decides what comes next: a
 // retry after retryDelay, or (attempts spent, or an error that waiting
 // cannot heal) the end of the job with the service failed.
-func (b *Billing) provisionFailed(ctx context.Context, svc *Service, plan *Plan, attempt int, cause error) error {
+func (b *Billing) provisionFailed(ctx context.Context, svc *Service, plan *catalog.Plan, attempt int, cause error) error {
 	// Bad input, an object the backend does not know, an operation the
 	// plugin lacks: waiting cannot heal them (sdk.ErrorKind.Retryable).
 	final := attempt >= b.opts.ProvisionMaxAttempts || !sdk.IsRetryable(cause)
@@ -183,7 +184,7 @@ func failureEvent(svc *Service, attempt int, msg string) audit.Event {
 	}
 }
 
-func (b *Billing) recordProvisionFailure(ctx context.Context, serviceID string, plan *Plan, attempt int, cause error, final bool) error {
+func (b *Billing) recordProvisionFailure(ctx context.Context, serviceID string, plan *catalog.Plan, attempt int, cause error, final bool) error {
 	msg := truncate(cause.Error(), 500)
 	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
 		if final {
@@ -221,7 +222,7 @@ func (b *Billing) recordProvisionFailure(ctx context.Context, serviceID string, 
 // alertCapacity tells staff, once per provisioning run of a service, that
 // its backend has no room: a shortage heals only when someone adds a node,
 // allocations or addresses. The attempts go on meanwhile.
-func (b *Billing) alertCapacity(ctx context.Context, t *txn, svc *Service, plan *Plan, msg string) error {
+func (b *Billing) alertCapacity(ctx context.Context, t *txn, svc *Service, plan *catalog.Plan, msg string) error {
 	key := fmt.Sprintf("billing.capacity:%s:v%d", svc.ID, svc.StateVersion)
 	t.audit("billing.service.capacity_shortage", svc.AccountID, "service", svc.ID, map[string]any{"plugin": plan.Plugin, "plan": plan.ID, "error": msg})
 	return b.tell(ctx, t, notify.Event{Type: notify.AdminAlert, Key: key, Link: "/admin/services/" + svc.ID,
@@ -310,7 +311,7 @@ func (b *Billing) RetryProvisioning(ctx context.Context, serviceID string) (*Ser
 // its plugin declares (the plan's over the add-ons', and the customer's
 // choices the plan offers; see pluginoption.View), and the customer.
 // Errors: Unavailable when the plugin never described its options.
-func (b *Billing) serviceRef(ctx context.Context, svc *Service, plan *Plan) (*pb.ServiceRef, error) {
+func (b *Billing) serviceRef(ctx context.Context, svc *Service, plan *catalog.Plan) (*pb.ServiceRef, error) {
 	decl, err := b.OptionDeclaration(ctx, plan.Plugin)
 	if err != nil {
 		return nil, err
@@ -321,7 +322,7 @@ func (b *Billing) serviceRef(ctx context.Context, svc *Service, plan *Plan) (*pb
 	}
 	var addonOptions []map[string]string
 	for _, sa := range addons {
-		a, err := b.Addon(ctx, sa.AddonID)
+		a, err := b.catalog.FindAddon(ctx, b.db.Conn(ctx), sa.AddonID)
 		if err != nil {
 			return nil, err
 		}
@@ -339,16 +340,13 @@ func (b *Billing) serviceRef(ctx context.Context, svc *Service, plan *Plan) (*pb
 // customer's, see pluginoption.View) and the customer. Every path that
 // calls a provisioner about a service builds it here, so Create, a sync,
 // a power action and a scheduled task tell the plugin the same.
-func refOf(svc *Service, plan *Plan, decl pluginoption.Declaration, addonOptions []map[string]string, cust accounts.Customer) *pb.ServiceRef {
+func refOf(svc *Service, plan *catalog.Plan, decl pluginoption.Declaration, addonOptions []map[string]string, cust accounts.Customer) *pb.ServiceRef {
 	src := pluginoption.Sources{Plan: plan.Options(), Offered: plan.Offered(), Customer: decodeOptions(svc.Options), Addons: addonOptions}
 	return &pb.ServiceRef{
 		ServiceId: svc.ID, ExternalId: svc.ExternalID, PlanOptions: pluginoption.View(decl.Options, src),
 		Customer: &pb.Customer{AccountId: svc.AccountID, Name: cust.Name, Email: cust.Email},
 	}
 }
-
-// Options of an add-on for the provisioner.
-func (a *Addon) Options() map[string]string { return decodeOptions(a.PluginOptions) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

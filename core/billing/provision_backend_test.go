@@ -11,6 +11,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
@@ -46,7 +47,7 @@ func (tb *testBundle) waitUntil(t testing.TB, id, what string, cond func(*billin
 }
 
 // order orders plan for acc and returns the new service's id.
-func (tb *testBundle) order(t testing.TB, acc string, plan *billing.Plan) string {
+func (tb *testBundle) order(t testing.TB, acc string, plan *catalog.Plan) string {
 	t.Helper()
 	res, err := tb.b.Order(tb.ctx, acc, billing.OrderInput{PlanID: plan.ID, Cycle: money.Monthly})
 	if err != nil {

@@ -83,7 +83,7 @@ func (w *readyWorker) Work(ctx context.Context, job *river.Job[readyArgs]) error
 	if svc.Status != StatusProvisioning || svc.BackendState != backendInstalling {
 		return nil // ready already, or cancelled or terminated meanwhile
 	}
-	plan, err := b.Plan(ctx, svc.PlanID)
+	plan, err := b.catalog.PlanTx(ctx, b.db.Conn(ctx), svc.PlanID)
 	if err != nil {
 		return err
 	}

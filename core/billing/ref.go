@@ -10,6 +10,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing/pluginoption"
+	"github.com/ezscale/platform/core/catalog"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
@@ -20,8 +21,8 @@ import (
 // provisioner for a service (power, SSO login, usage) use it, outside any
 // transaction. A service whose backend runs a plan of another provisioner
 // is refused (Conflict, service_backend_fixed): see checkBackendPlugin.
-func (b *Billing) ProvisionerRef(ctx context.Context, svc *Service) (*pb.ServiceRef, *Plan, error) {
-	plan, err := b.Plan(ctx, svc.PlanID)
+func (b *Billing) ProvisionerRef(ctx context.Context, svc *Service) (*pb.ServiceRef, *catalog.Plan, error) {
+	plan, err := b.catalog.PlanTx(ctx, b.db.Conn(ctx), svc.PlanID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,13 +68,9 @@ func (b *Billing) ProvisionerViews(ctx context.Context, serviceIDs []string) (ma
 			planIDs[s.BackendPlanID] = true
 		}
 	}
-	var plans []*Plan
-	if err := db.NewSelect().Model(&plans).Where("id IN (?)", bun.List(slices.Collect(maps.Keys(planIDs)))).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: loading plans: %w", err)
-	}
-	planByID := make(map[string]*Plan, len(plans))
-	for _, p := range plans {
-		planByID[p.ID] = p
+	planByID, err := b.catalog.PlansByID(ctx, db, slices.Collect(maps.Keys(planIDs)))
+	if err != nil {
+		return nil, err
 	}
 	var held []ServiceAddon
 	if err := db.NewSelect().Model(&held).Where("service_id IN (?)", bun.List(serviceIDs)).Order("service_id", "addon_id").Scan(ctx); err != nil {
@@ -85,13 +82,9 @@ func (b *Billing) ProvisionerViews(ctx context.Context, serviceIDs []string) (ma
 		for _, sa := range held {
 			addonIDs[sa.AddonID] = true
 		}
-		var addons []*Addon
-		if err := db.NewSelect().Model(&addons).Where("id IN (?)", bun.List(slices.Collect(maps.Keys(addonIDs)))).Scan(ctx); err != nil {
-			return nil, fmt.Errorf("billing: loading add-ons: %w", err)
-		}
-		byID := make(map[string]*Addon, len(addons))
-		for _, a := range addons {
-			byID[a.ID] = a
+		byID, err := b.catalog.AddonsByID(ctx, db, slices.Collect(maps.Keys(addonIDs)))
+		if err != nil {
+			return nil, err
 		}
 		for _, sa := range held {
 			if a := byID[sa.AddonID]; a != nil {

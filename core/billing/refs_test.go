@@ -7,6 +7,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
@@ -22,7 +23,7 @@ func TestPlansAndAddonsByIDOrSlug(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		tb := setup(t, db, setupOpts{noHost: true, noJobs: true})
 		small := tb.plan(t, "small", 1000, nil)
-		ip, err := tb.b.CreateAddon(tb.ctx, billing.AddonInput{Slug: "ipv4", Name: "IPv4", Currency: "USD", MonthlyPrice: 300, MaxQuantity: 4,
+		ip, err := tb.cat.CreateAddon(tb.ctx, catalog.AddonInput{Slug: "ipv4", Name: "IPv4", Currency: "USD", MonthlyPrice: 300, MaxQuantity: 4,
 			PlanIDs: []string{"small"}})
 		if err != nil {
 			t.Fatal(err)
@@ -30,11 +31,11 @@ func TestPlansAndAddonsByIDOrSlug(t *testing.T) {
 		if diff := cmp.Diff([]string{small.ID}, ip.Plans()); diff != "" {
 			t.Errorf("add-on plans (-want +got):\n%s", diff)
 		}
-		_, err = tb.b.CreateAddon(tb.ctx, billing.AddonInput{Slug: "x", Name: "X", Currency: "USD", MonthlyPrice: 1, PlanIDs: []string{small.ID, "nope"}})
+		_, err = tb.cat.CreateAddon(tb.ctx, catalog.AddonInput{Slug: "x", Name: "X", Currency: "USD", MonthlyPrice: 1, PlanIDs: []string{small.ID, "nope"}})
 		if code, field := fieldErr(err); code != apperr.Invalid || field != "plan_ids[1]" {
 			t.Errorf("an add-on for an unknown plan: %v", err)
 		}
-		c, err := tb.b.CreateCoupon(tb.ctx, billing.CouponInput{Code: "TENOFF", Kind: billing.CouponPercent, PercentBP: 1000, PlanIDs: []string{"small"}})
+		c, err := tb.cat.CreateCoupon(tb.ctx, catalog.CouponInput{Code: "TENOFF", Kind: catalog.CouponPercent, PercentBP: 1000, PlanIDs: []string{"small"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,31 +60,31 @@ func TestPlansAndAddonsByIDOrSlug(t *testing.T) {
 			t.Errorf("removing an add-on by slug: %v", err)
 		}
 
-		in := billing.PlanInput{Slug: "small", Name: "Small renamed", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1000, Plugin: "testprov"}
-		if p, err := tb.b.UpdatePlan(tb.ctx, "small", in); err != nil || p.ID != small.ID || p.Name != "Small renamed" {
+		in := catalog.PlanInput{Slug: "small", Name: "Small renamed", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1000, Plugin: "testprov"}
+		if p, err := tb.cat.UpdatePlan(tb.ctx, "small", in); err != nil || p.ID != small.ID || p.Name != "Small renamed" {
 			t.Errorf("updating a plan by slug: %+v, %v", p, err)
 		}
-		if _, err := tb.b.UpdateAddon(tb.ctx, "ipv4", billing.AddonInput{Slug: "ipv4", Name: "IPv4 address", Currency: "USD", MonthlyPrice: 300, MaxQuantity: 4}); err != nil {
+		if _, err := tb.cat.UpdateAddon(tb.ctx, "ipv4", catalog.AddonInput{Slug: "ipv4", Name: "IPv4 address", Currency: "USD", MonthlyPrice: 300, MaxQuantity: 4}); err != nil {
 			t.Errorf("updating an add-on by slug: %v", err)
 		}
-		if err := tb.b.ArchiveAddon(tb.ctx, "ipv4"); err != nil {
+		if err := tb.cat.ArchiveAddon(tb.ctx, "ipv4"); err != nil {
 			t.Errorf("archiving an add-on by slug: %v", err)
 		}
 		// A plan whose slug spells another plan's id: the id wins.
-		shadow, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{Slug: small.ID, Name: "Shadow", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1, Plugin: "testprov"})
+		shadow, err := tb.cat.CreatePlan(tb.ctx, catalog.PlanInput{Slug: small.ID, Name: "Shadow", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1, Plugin: "testprov"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p, err := tb.b.Plan(tb.ctx, small.ID); err != nil || p.ID != small.ID {
+		if p, err := tb.cat.Plan(tb.ctx, small.ID); err != nil || p.ID != small.ID {
 			t.Errorf("plan by an id another plan's slug spells: %+v, %v", p, err)
 		}
-		if err := tb.b.ArchivePlan(tb.ctx, small.ID); err != nil {
+		if err := tb.cat.ArchivePlan(tb.ctx, small.ID); err != nil {
 			t.Fatal(err)
 		}
-		if p, _ := tb.b.Plan(tb.ctx, shadow.ID); !p.Active {
+		if p, _ := tb.cat.Plan(tb.ctx, shadow.ID); !p.Active {
 			t.Error("archiving by id archived the plan whose slug spells it")
 		}
-		if err := tb.b.ArchivePlan(tb.ctx, "nope"); apperr.CodeOf(err) != apperr.NotFound {
+		if err := tb.cat.ArchivePlan(tb.ctx, "nope"); apperr.CodeOf(err) != apperr.NotFound {
 			t.Errorf("archiving an unknown plan: %v", err)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
@@ -86,16 +87,16 @@ func TestRenewalLinesAndTax(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		tb := setup(t, db, setupOpts{})
-		if _, err := tb.b.PutTaxRate(tb.ctx, "DE", "VAT", 190_000); err != nil {
+		if _, err := tb.cat.PutTaxRate(tb.ctx, "DE", "VAT", 190_000); err != nil {
 			t.Fatal(err)
 		}
 		plan := tb.plan(t, "vps", 999, nil)
-		ip, err := tb.b.CreateAddon(tb.ctx, billing.AddonInput{Slug: "ip", Name: "Extra IP", Currency: "USD", MonthlyPrice: 300, MaxQuantity: 4})
+		ip, err := tb.cat.CreateAddon(tb.ctx, catalog.AddonInput{Slug: "ip", Name: "Extra IP", Currency: "USD", MonthlyPrice: 300, MaxQuantity: 4})
 		if err != nil {
 			t.Fatal(err)
 		}
 		cycles := 2
-		if _, err := tb.b.CreateCoupon(tb.ctx, billing.CouponInput{Code: "HALF", Kind: billing.CouponPercent, PercentBP: 5000, Cycles: &cycles}); err != nil {
+		if _, err := tb.cat.CreateCoupon(tb.ctx, catalog.CouponInput{Code: "HALF", Kind: catalog.CouponPercent, PercentBP: 5000, Cycles: &cycles}); err != nil {
 			t.Fatal(err)
 		}
 		de, exempt := tb.account(t), tb.account(t)

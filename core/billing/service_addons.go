@@ -9,6 +9,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
 )
@@ -81,7 +82,7 @@ func (b *Billing) AddAddon(ctx context.Context, accountID, serviceID string, in 
 		if err != nil {
 			return err
 		}
-		a, err := findAddon(ctx, t, in.AddonID)
+		a, err := b.catalog.FindAddon(ctx, t, in.AddonID)
 		if apperr.CodeOf(err) == apperr.NotFound {
 			return apperr.Field("addon_id", "no such add-on")
 		}
@@ -197,7 +198,7 @@ func (b *Billing) RemoveAddon(ctx context.Context, accountID, serviceID, addonID
 		if err != nil {
 			return err
 		}
-		named, err := findAddon(ctx, t, addonID)
+		named, err := b.catalog.FindAddon(ctx, t, addonID)
 		if err != nil {
 			return apperr.NotFoundf("this service has no such add-on")
 		}
@@ -208,7 +209,7 @@ func (b *Billing) RemoveAddon(ctx context.Context, accountID, serviceID, addonID
 		if sa == nil {
 			return apperr.NotFoundf("this service has no such add-on")
 		}
-		a, err := b.Addon(ctx, sa.AddonID)
+		a, err := b.catalog.FindAddon(ctx, b.db.Conn(ctx), sa.AddonID)
 		if err != nil {
 			return err
 		}
@@ -322,7 +323,7 @@ func (b *Billing) serviceAddonTx(ctx context.Context, db bun.IDB, serviceID, add
 // with provisioner options changes what the backend should run (the sync
 // job's ChangePlan gets the whole new option set), and a renewal already
 // issued is re-priced.
-func (b *Billing) addonsChanged(ctx context.Context, t *txn, svc *Service, a *Addon) error {
+func (b *Billing) addonsChanged(ctx context.Context, t *txn, svc *Service, a *catalog.Addon) error {
 	if len(a.Options()) > 0 {
 		svc.OptionsVersion++
 		svc.StateVersion++
@@ -364,7 +365,7 @@ func (b *Billing) renewAddons(ctx context.Context, t *txn, svc *Service, fromCyc
 		if sa.PendingQuantity == nil && !cycleChanged {
 			continue
 		}
-		a, err := b.Addon(ctx, sa.AddonID)
+		a, err := b.catalog.FindAddon(ctx, b.db.Conn(ctx), sa.AddonID)
 		if err != nil {
 			return false, err
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
@@ -17,9 +18,9 @@ import (
 )
 
 // addon creates an active USD add-on.
-func (tb *testBundle) addon(t testing.TB, slug string, monthly int64, maxQty int, plans []string, opts map[string]string) *billing.Addon {
+func (tb *testBundle) addon(t testing.TB, slug string, monthly int64, maxQty int, plans []string, opts map[string]string) *catalog.Addon {
 	t.Helper()
-	a, err := tb.b.CreateAddon(tb.ctx, billing.AddonInput{Slug: slug, Name: slug, Currency: "USD", MonthlyPrice: monthly,
+	a, err := tb.cat.CreateAddon(tb.ctx, catalog.AddonInput{Slug: slug, Name: slug, Currency: "USD", MonthlyPrice: monthly,
 		MaxQuantity: maxQty, PlanIDs: plans, PluginOptions: opts})
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +117,7 @@ func TestAddAddonChargesActualDaysLeft(t *testing.T) {
 		if _, err := tb.b.AddAddon(tb.ctx, other, svc.ID, billing.AddonAddInput{AddonID: ip.ID}); apperr.CodeOf(err) != apperr.NotFound {
 			t.Errorf("another account's service: %v, want not found", err)
 		}
-		if err := tb.b.ArchiveAddon(tb.ctx, ip.ID); err != nil {
+		if err := tb.cat.ArchiveAddon(tb.ctx, ip.ID); err != nil {
 			t.Fatal(err)
 		}
 		_, err = tb.b.AddAddon(tb.ctx, acc, onBig.ID, billing.AddonAddInput{AddonID: ip.ID})

@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
 )
@@ -88,7 +89,7 @@ const (
 
 // EnvironmentOf is the environment of a plan's services: free-tier
 // services are development sandboxes.
-func EnvironmentOf(p *Plan) string {
+func EnvironmentOf(p *catalog.Plan) string {
 	if p.FreeTier {
 		return EnvDevelopment
 	}
@@ -169,7 +170,7 @@ func (in *OrderInput) validate() error {
 		errs.Add("options", "must have at most 20 entries")
 	}
 	for k, v := range in.Options {
-		if !slugRe.MatchString(strings.ReplaceAll(k, "_", "-")) || len(v) > 255 {
+		if !optionKeyRe.MatchString(k) || len(v) > 255 {
 			errs.Add("options."+k, "keys are lower-case names; values at most 255 characters")
 		}
 	}
@@ -209,7 +210,7 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		if err != nil {
 			return err
 		}
-		plan, err := planByRef(ctx, t, in.PlanID, "plan_id")
+		plan, err := b.catalog.PlanByRef(ctx, t, in.PlanID, "plan_id")
 		if err != nil {
 			return err
 		}
@@ -245,9 +246,9 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 			Status: StatusPending, Environment: EnvironmentOf(plan), Label: strings.TrimSpace(in.Label), Options: encodeJSON(nonNil(in.Options)), Attributes: "{}",
 			CreatedAt: now, UpdatedAt: now,
 		}
-		var coupon *Coupon
+		var coupon *catalog.Coupon
 		if in.CouponCode != "" {
-			if coupon, err = b.RedeemCoupon(ctx, t.Tx, in.CouponCode, accountID, plan.ID, p.Currency); err != nil {
+			if coupon, err = b.catalog.RedeemCoupon(ctx, t.Tx, in.CouponCode, accountID, plan.ID, p.Currency); err != nil {
 				return err
 			}
 			svc.CouponID = &coupon.ID
@@ -257,9 +258,9 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 			}
 		}
 		var addons []ServiceAddon
-		var addonDefs []*Addon
+		var addonDefs []*catalog.Addon
 		for i, choice := range in.Addons {
-			a, err := findAddon(ctx, t, choice.AddonID)
+			a, err := b.catalog.FindAddon(ctx, t, choice.AddonID)
 			if apperr.CodeOf(err) == apperr.NotFound {
 				return apperr.Field(fmt.Sprintf("addons[%d].addon_id", i), "no such add-on")
 			}

@@ -99,7 +99,7 @@ func (b *Billing) syncOnce(ctx context.Context, svc *Service) (bool, error) {
 	if svc.ExternalID == "" && svc.BackendState == "" {
 		return true, nil // never created at the backend
 	}
-	plan, err := b.Plan(ctx, svc.PlanID)
+	plan, err := b.catalog.PlanTx(ctx, b.db.Conn(ctx), svc.PlanID)
 	if err != nil {
 		return false, err
 	}

@@ -49,7 +49,7 @@ func (b *Billing) checkTransfer(ctx context.Context, db bun.IDB, serviceID, from
 	if from == to {
 		return nil, unprocessable("email", "same_account", "the service already belongs to this account")
 	}
-	plan, err := b.planTx(ctx, db, svc.PlanID)
+	plan, err := b.catalog.PlanTx(ctx, db, svc.PlanID)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,7 @@
 // region, notes); staff quote it (a custom monthly price on a base plan, a
 // setup fee, terms, an expiry); the customer accepts or declines the quote
 // before it expires. Acceptance creates the account's private plan at the
-// quoted price (billing.CreatePrivatePlanTx) and invoices the setup fee,
+// quoted price (catalog.CreatePrivatePlanTx) and invoices the setup fee,
 // in one transaction; staff then attach the services they provisioned by
 // hand to that plan (billing.AttachPrivatePlan). The request, the quote and
 // the answer (who, when) stay on the request row: the account's documents.

@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
@@ -70,11 +71,16 @@ func (r *Request) State(now time.Time) string {
 	return r.Status
 }
 
+// Catalog is what enterprise needs of the catalog: the base plan of a
+// quote and the account's private plan made from it on acceptance.
+type Catalog interface {
+	Plan(ctx context.Context, idOrSlug string) (*catalog.Plan, error)
+	CreatePrivatePlanTx(ctx context.Context, tx bun.Tx, in catalog.PrivatePlanInput) (*catalog.Plan, error)
+}
+
 // Billing is what enterprise needs of billing.
 type Billing interface {
-	Plan(ctx context.Context, idOrSlug string) (*billing.Plan, error)
 	Profile(ctx context.Context, accountID string) (*billing.Profile, error)
-	CreatePrivatePlanTx(ctx context.Context, tx bun.Tx, in billing.PrivatePlanInput) (*billing.Plan, error)
 	CreateManualInvoice(ctx context.Context, accountID string, in billing.ManualInvoiceInput) (*billing.Invoice, error)
 	AttachPrivatePlan(ctx context.Context, accountID, serviceID, planID string) (*billing.Service, error)
 }
@@ -105,16 +111,17 @@ type Options struct {
 type Service struct {
 	db       *database.DB
 	billing  Billing
+	catalog  Catalog
 	notifier Notifier
 	opts     Options
 }
 
 // New returns the service.
-func New(db *database.DB, b Billing, n Notifier, opts Options) *Service {
+func New(db *database.DB, b Billing, c Catalog, n Notifier, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return time.Now().UTC() }
 	}
-	return &Service{db: db, billing: b, notifier: n, opts: opts}
+	return &Service{db: db, billing: b, catalog: c, notifier: n, opts: opts}
 }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
@@ -288,7 +295,7 @@ func (s *Service) Quote(ctx context.Context, staffUserID, id string, in QuoteInp
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	base, err := s.billing.Plan(ctx, in.BasePlanID)
+	base, err := s.catalog.Plan(ctx, in.BasePlanID)
 	if apperr.CodeOf(err) == apperr.NotFound {
 		return nil, apperr.Field("base_plan_id", "no such plan")
 	}
@@ -358,7 +365,7 @@ func (s *Service) Accept(ctx context.Context, a Actor, id string) (*Request, err
 		if r.State(now) != StatusQuoted {
 			return wrongState(r, now, "accepted")
 		}
-		plan, err := s.billing.CreatePrivatePlanTx(ctx, tx, billing.PrivatePlanInput{
+		plan, err := s.catalog.CreatePrivatePlanTx(ctx, tx, catalog.PrivatePlanInput{
 			AccountID: r.AccountID, BasePlanID: *r.BasePlanID, Slug: "enterprise-" + r.ID,
 			Name: fmt.Sprintf("Enterprise (%d nodes, %s)", r.Nodes, r.Region), MonthlyPrice: r.MonthlyPrice,
 		})

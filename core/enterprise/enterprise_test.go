@@ -17,6 +17,8 @@ import (
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/enterprise"
@@ -60,6 +62,7 @@ type testBundle struct {
 	db      *database.DB
 	clock   *testkit.Clock
 	b       *billing.Billing
+	cat     *catalog.Catalog
 	e       *enterprise.Service
 	notices *noticeLog
 	a       enterprise.Actor
@@ -72,8 +75,9 @@ func setup(t *testing.T, db *database.DB) *testBundle {
 	tb := &testBundle{db: db, clock: testkit.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)), notices: &noticeLog{}}
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
-	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: tb.clock.Now})
-	tb.e = enterprise.New(db, tb.b, tb.notices, enterprise.Options{Now: tb.clock.Now, Staff: staffDir{}})
+	tb.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
+	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: tb.clock.Now})
+	tb.e = enterprise.New(db, tb.b, tb.cat, tb.notices, enterprise.Options{Now: tb.clock.Now, Staff: staffDir{}})
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +92,7 @@ func setup(t *testing.T, db *database.DB) *testBundle {
 		*x.a = enterprise.Actor{AccountID: id, UserID: "user-" + x.email}
 	}
 	var err error
-	if tb.base, err = billingtest.Plan(tb.ctx, db, "testprov", 3000); err != nil {
+	if tb.base, err = catalogtest.Plan(tb.ctx, db, "testprov", 3000); err != nil {
 		t.Fatal(err)
 	}
 	return tb
@@ -150,14 +154,14 @@ func TestEnterpriseRequestQuoteAcceptAttach(t *testing.T) {
 		if r.Status != enterprise.StatusAccepted || r.PlanID == nil || r.AnsweredBy != tb.a.UserID || r.AnsweredAt == nil || r.QuotedBy != "staff-1" {
 			t.Fatalf("accepted: %+v", r)
 		}
-		plan, err := tb.b.Plan(tb.ctx, *r.PlanID)
+		plan, err := tb.cat.Plan(tb.ctx, *r.PlanID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if plan.AccountID == nil || *plan.AccountID != tb.a.AccountID || plan.MonthlyPrice != 120000 || plan.Plugin != "testprov" {
 			t.Errorf("private plan: %+v", plan)
 		}
-		public, err := tb.b.Plans(tb.ctx, true)
+		public, err := tb.cat.Plans(tb.ctx, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,11 +187,11 @@ func TestEnterpriseRequestQuoteAcceptAttach(t *testing.T) {
 			t.Errorf("attached service: plan %s price %d", got.PlanID, got.Price)
 		}
 		// Staff editing the plan in the catalog keep it private.
-		if _, err := tb.b.UpdatePlan(tb.ctx, plan.ID, billing.PlanInput{Slug: plan.Slug, Name: plan.Name, ServiceType: plan.ServiceType,
+		if _, err := tb.cat.UpdatePlan(tb.ctx, plan.ID, catalog.PlanInput{Slug: plan.Slug, Name: plan.Name, ServiceType: plan.ServiceType,
 			Currency: plan.Currency, MonthlyPrice: 125000, Plugin: plan.Plugin}); err != nil {
 			t.Fatal(err)
 		}
-		if edited, err := tb.b.Plan(tb.ctx, plan.ID); err != nil || edited.AccountID == nil || *edited.AccountID != tb.a.AccountID {
+		if edited, err := tb.cat.Plan(tb.ctx, plan.ID); err != nil || edited.AccountID == nil || *edited.AccountID != tb.a.AccountID {
 			t.Errorf("after a staff edit the plan is no longer the account's: %v %+v", err, edited)
 		}
 		// Another account's service, and another account's use of the plan.

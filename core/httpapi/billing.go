@@ -36,10 +36,7 @@ func (m *BillingAPI) Routes(s *Server) {
 	support, admin := accounts.StaffSupport, accounts.StaffAdmin
 	acct := "/api/v1/accounts/{account_id}"
 	routes := []Route{
-		// Public catalog and gateway webhooks.
-		{Method: "GET", Path: "/api/v1/plans", Auth: Public, Handler: m.listPlans},
-		{Method: "GET", Path: "/api/v1/plans/{plan}", Auth: Public, Handler: m.getPlan},
-		{Method: "GET", Path: "/api/v1/addons", Auth: Public, Handler: m.listAddons},
+		// Gateway webhooks.
 		{Method: "POST", Path: "/api/v1/webhooks/payments/{plugin}", Auth: Public, Handler: m.webhook},
 
 		// The customer's account.
@@ -74,24 +71,6 @@ func (m *BillingAPI) Routes(s *Server) {
 		{Method: "POST", Path: acct + "/payment-methods/{pm_id}/default", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", Handler: m.defaultPaymentMethod},
 		{Method: "DELETE", Path: acct + "/payment-methods/{pm_id}", Auth: User, Members: billers, StaffRole: admin, Scope: "billing:write", Handler: m.removePaymentMethod},
 		{Method: "GET", Path: acct + "/payments", Auth: User, Members: anyMember, StaffRole: support, Scope: "billing:read", Handler: m.listPayments},
-
-		// Staff: catalog.
-		{Method: "GET", Path: "/api/v1/admin/plans", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.adminListPlans},
-		{Method: "POST", Path: "/api/v1/admin/plans", Auth: Staff, StaffRole: admin, Scope: "admin:write", Idempotent: true, HighRisk: &HighRisk{Action: "plans.create", TargetType: "plan"}, Handler: m.createPlan},
-		{Method: "GET", Path: "/api/v1/admin/plans/{plan_id}", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.adminGetPlan},
-		{Method: "PUT", Path: "/api/v1/admin/plans/{plan_id}", Auth: Staff, StaffRole: admin, Scope: "admin:write", HighRisk: &HighRisk{Action: "plans.update", TargetType: "plan", TargetVar: "plan_id", FactsFunc: m.planReach}, Handler: m.updatePlan},
-		{Method: "DELETE", Path: "/api/v1/admin/plans/{plan_id}", Auth: Staff, StaffRole: admin, Scope: "admin:write", HighRisk: &HighRisk{Action: "plans.archive", TargetType: "plan", TargetVar: "plan_id", FactsFunc: m.planReach}, Handler: m.archivePlan},
-		{Method: "GET", Path: "/api/v1/admin/addons", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.adminListAddons},
-		{Method: "POST", Path: "/api/v1/admin/addons", Auth: Staff, StaffRole: admin, Scope: "admin:write", Idempotent: true, HighRisk: &HighRisk{Action: "addons.create", TargetType: "addon"}, Handler: m.createAddon},
-		{Method: "PUT", Path: "/api/v1/admin/addons/{addon_id}", Auth: Staff, StaffRole: admin, Scope: "admin:write", HighRisk: &HighRisk{Action: "addons.update", TargetType: "addon", TargetVar: "addon_id"}, Handler: m.updateAddon},
-		{Method: "DELETE", Path: "/api/v1/admin/addons/{addon_id}", Auth: Staff, StaffRole: admin, Scope: "admin:write", HighRisk: &HighRisk{Action: "addons.archive", TargetType: "addon", TargetVar: "addon_id"}, Handler: m.archiveAddon},
-		{Method: "GET", Path: "/api/v1/admin/coupons", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.listCoupons},
-		{Method: "POST", Path: "/api/v1/admin/coupons", Auth: Staff, StaffRole: admin, Scope: "admin:write", Idempotent: true, HighRisk: &HighRisk{Action: "coupons.create", TargetType: "coupon"}, Handler: m.createCoupon},
-		{Method: "GET", Path: "/api/v1/admin/coupons/{coupon_id}", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.getCoupon},
-		{Method: "PATCH", Path: "/api/v1/admin/coupons/{coupon_id}", Auth: Staff, StaffRole: admin, Scope: "admin:write", HighRisk: &HighRisk{Action: "coupons.update", TargetType: "coupon", TargetVar: "coupon_id"}, Handler: m.updateCoupon},
-		{Method: "GET", Path: "/api/v1/admin/tax-rates", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.listTaxRates},
-		{Method: "PUT", Path: "/api/v1/admin/tax-rates/{country}", Auth: Staff, StaffRole: admin, Scope: "admin:write", HighRisk: &HighRisk{Action: "tax_rates.set", TargetType: "tax_rate", TargetVar: "country"}, Handler: m.putTaxRate},
-		{Method: "DELETE", Path: "/api/v1/admin/tax-rates/{country}", Auth: Staff, StaffRole: admin, Scope: "admin:write", HighRisk: &HighRisk{Action: "tax_rates.delete", TargetType: "tax_rate", TargetVar: "country"}, Handler: m.deleteTaxRate},
 
 		// Staff: services, invoices, credit, runs.
 		{Method: "GET", Path: "/api/v1/admin/services", Auth: Staff, StaffRole: support, Scope: "admin:read", Handler: m.adminListServices},

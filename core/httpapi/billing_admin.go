@@ -204,17 +204,6 @@ func (m *BillingAPI) getRun(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, runView(run))
 }
 
-// planReach is the facts of a plan change: the live services on the plan
-// and the customers holding them.
-func (m *BillingAPI) planReach(r *http.Request, _ []byte, a *approval.Action) error {
-	svcs, custs, err := m.Billing.PlanReach(r.Context(), mux.Vars(r)["plan_id"])
-	if err != nil {
-		return err
-	}
-	a.ServicesAffected, a.CustomersAffected = svcs, custs
-	return nil
-}
-
 // invoiceFacts is the facts of a manual invoice: its total before tax.
 func invoiceFacts(_ *http.Request, body []byte, a *approval.Action) error {
 	var in billing.ManualInvoiceInput

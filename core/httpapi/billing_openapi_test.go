@@ -17,7 +17,7 @@ func TestBillingRoutesAreDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Deps{}, Options{}, &BillingAPI{})
+	s := New(Deps{}, Options{}, &CatalogAPI{}, &BillingAPI{})
 	served := map[string]bool{}
 	n := 0
 	for _, rt := range s.Routes() {

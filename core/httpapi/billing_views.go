@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/money"
 )
 
@@ -22,7 +23,7 @@ type PlanView struct {
 	Specs              json.RawMessage      `json:"specs"`
 	Currency           money.Currency       `json:"currency"`
 	MonthlyPrice       int64                `json:"monthly_price"`
-	Prices             []billing.CyclePrice `json:"prices"`
+	Prices             []catalog.CyclePrice `json:"prices"`
 	FreeTier           bool                 `json:"free_tier"`
 	FreeTierPerAccount int                  `json:"free_tier_per_account"`
 	SortOrder          int                  `json:"sort_order"`
@@ -47,10 +48,10 @@ type AdminPlanView struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-func planView(p *billing.Plan) PlanView {
+func planView(p *catalog.Plan) PlanView {
 	prices := p.Prices()
 	if prices == nil {
-		prices = []billing.CyclePrice{}
+		prices = []catalog.CyclePrice{}
 	}
 	return PlanView{
 		ID: p.ID, Slug: p.Slug, Name: p.Name, Description: p.Description, ServiceType: p.ServiceType, Tier: p.Tier,
@@ -59,7 +60,7 @@ func planView(p *billing.Plan) PlanView {
 	}
 }
 
-func adminPlanView(p *billing.Plan) AdminPlanView {
+func adminPlanView(p *catalog.Plan) AdminPlanView {
 	return AdminPlanView{
 		PlanView: planView(p), QuarterlyPrice: p.QuarterlyPrice, AnnualPrice: p.AnnualPrice, BiennialPrice: p.BiennialPrice,
 		Plugin: p.Plugin, PluginOptions: p.Options(), Active: p.Active, AccountID: p.AccountID, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
@@ -74,7 +75,7 @@ type AddonView struct {
 	Description  string               `json:"description"`
 	Currency     money.Currency       `json:"currency"`
 	MonthlyPrice int64                `json:"monthly_price"`
-	Prices       []billing.CyclePrice `json:"prices"`
+	Prices       []catalog.CyclePrice `json:"prices"`
 	PlanIDs      []string             `json:"plan_ids"`
 	MaxQuantity  int                  `json:"max_quantity"`
 	Active       bool                 `json:"active"`
@@ -82,7 +83,7 @@ type AddonView struct {
 	PluginOptions map[string]string `json:"plugin_options,omitempty"`
 }
 
-func addonView(a *billing.Addon, staff bool) AddonView {
+func addonView(a *catalog.Addon, staff bool) AddonView {
 	v := AddonView{ID: a.ID, Slug: a.Slug, Name: a.Name, Description: a.Description, Currency: a.Currency,
 		MonthlyPrice: a.MonthlyPrice, PlanIDs: a.Plans(), MaxQuantity: a.MaxQuantity, Active: a.Active}
 	if v.PlanIDs == nil {
@@ -90,7 +91,7 @@ func addonView(a *billing.Addon, staff bool) AddonView {
 	}
 	for _, c := range money.Cycles() {
 		price := a.Price(c)
-		v.Prices = append(v.Prices, billing.CyclePrice{Cycle: c, Price: price, Saving: money.Saving(a.MonthlyPrice, c, price), SavingBP: money.SavingBP(a.MonthlyPrice, c, price)})
+		v.Prices = append(v.Prices, catalog.CyclePrice{Cycle: c, Price: price, Saving: money.Saving(a.MonthlyPrice, c, price), SavingBP: money.SavingBP(a.MonthlyPrice, c, price)})
 	}
 	if staff {
 		v.PluginOptions = a.Options()
@@ -117,7 +118,7 @@ type CouponView struct {
 	CreatedAt       time.Time      `json:"created_at"`
 }
 
-func couponView(c *billing.Coupon) CouponView {
+func couponView(c *catalog.Coupon) CouponView {
 	v := CouponView{ID: c.ID, Code: c.Code, Description: c.Description, Kind: c.Kind, PercentBP: c.PercentBP, Amount: c.Amount,
 		Currency: c.Currency, Cycles: c.Cycles, MaxUses: c.MaxUses, Uses: c.Uses, PerAccountLimit: c.PerAccountLimit,
 		ExpiresAt: c.ExpiresAt, Active: c.Active, CreatedAt: c.CreatedAt}

@@ -16,6 +16,8 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/billing/budget"
+	"github.com/ezscale/platform/core/catalog"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/httpapi"
@@ -44,7 +46,7 @@ func setupBudget(t *testing.T, db *database.DB) *budgetBundle {
 	}
 	t.Cleanup(nt.Stop)
 	// Hard stops suspend through billing's service lifecycle.
-	bill := billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: nt, Accounts: accounts.New(db, nt, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
+	bill := billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: nt, Catalog: catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{}), Accounts: accounts.New(db, nt, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
 	svc := budget.New(db, nt, bill, reg, budget.Options{})
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
@@ -190,7 +192,7 @@ func TestBudgetAPI(t *testing.T) {
 func createService(t *testing.T, db *database.DB, accountID string) string {
 	t.Helper()
 	ctx := context.Background()
-	plan, err := billingtest.PlanOf(ctx, db, billingtest.PlanSpec{Name: "Game", ServiceType: "game", Currency: "EUR", Plugin: "test", MonthlyPrice: 1000})
+	plan, err := catalogtest.PlanOf(ctx, db, catalogtest.PlanSpec{Name: "Game", ServiceType: "game", Currency: "EUR", Plugin: "test", MonthlyPrice: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 )
@@ -20,7 +21,7 @@ import (
 func billedService(t *testing.T, db *database.DB, accountID, label, cycle string, price int64, renews time.Time) string {
 	t.Helper()
 	ctx, now := context.Background(), time.Now().UTC()
-	plan, err := billingtest.PlanOf(ctx, db, billingtest.PlanSpec{Name: "Game", ServiceType: "game", Currency: "USD", Plugin: "test", MonthlyPrice: 1000})
+	plan, err := catalogtest.PlanOf(ctx, db, catalogtest.PlanSpec{Name: "Game", ServiceType: "game", Currency: "USD", Plugin: "test", MonthlyPrice: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/httpapi"
@@ -17,7 +18,7 @@ import (
 func createPaidService(t *testing.T, db *database.DB, accountID string) string {
 	t.Helper()
 	ctx, now := context.Background(), time.Now().UTC()
-	plan, err := billingtest.PlanOf(ctx, db, billingtest.PlanSpec{Name: "VPS", ServiceType: "vps", Currency: "USD", Plugin: "test", MonthlyPrice: 3000})
+	plan, err := catalogtest.PlanOf(ctx, db, catalogtest.PlanSpec{Name: "VPS", ServiceType: "vps", Currency: "USD", Plugin: "test", MonthlyPrice: 3000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func TestBillingServicesReadsTheAccountsServices(t *testing.T) {
 		tb := setup(t, db)
 		mine := tb.services(t, tb.a, 3)
 		theirs := tb.services(t, tb.other, 1)
-		plan, err := tb.b.Plan(tb.ctx, tb.plan)
+		plan, err := tb.cat.Plan(tb.ctx, tb.plan)
 		if err != nil {
 			t.Fatal(err)
 		}

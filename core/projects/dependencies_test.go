@@ -14,6 +14,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
@@ -392,11 +393,11 @@ func TestInvoiceLinesCarryTheProject(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		tb := setup(t, db)
-		small, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{Slug: "small", Name: "Small", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1000, Plugin: "p"})
+		small, err := tb.cat.CreatePlan(tb.ctx, catalog.PlanInput{Slug: "small", Name: "Small", ServiceType: "vps", Currency: "USD", MonthlyPrice: 1000, Plugin: "p"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		big, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{Slug: "big", Name: "Big", ServiceType: "vps", Currency: "USD", MonthlyPrice: 3000, Plugin: "p"})
+		big, err := tb.cat.CreatePlan(tb.ctx, catalog.PlanInput{Slug: "big", Name: "Big", ServiceType: "vps", Currency: "USD", MonthlyPrice: 3000, Plugin: "p"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,6 +15,8 @@ import (
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
@@ -56,6 +58,7 @@ type testBundle struct {
 	ctx     context.Context
 	db      *database.DB
 	b       *billing.Billing
+	cat     *catalog.Catalog
 	p       *projects.Service
 	plan    string
 	// a is the account under test; other is another customer's.
@@ -68,7 +71,8 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	t.Helper()
 	tb := &testBundle{db: db, ctx: audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})}
 	reg := jobs.NewRegistry(time.Hour)
-	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
+	tb.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: nil})
+	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
 	tb.notices = &noticeLog{}
 	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Jobs: reg, Notifier: tb.notices})
 	// The termination guard, the project of invoice lines and the outages
@@ -89,7 +93,7 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	}
 	tb.a = projects.Actor{AccountID: acc, Role: "owner"}
 	tb.other = projects.Actor{AccountID: other, Role: "owner"}
-	if tb.plan, err = billingtest.Plan(tb.ctx, db, "p", 1000); err != nil {
+	if tb.plan, err = catalogtest.Plan(tb.ctx, db, "p", 1000); err != nil {
 		t.Fatal(err)
 	}
 	return tb

@@ -20,6 +20,4 @@
 // provisioning.go: the service, options and jobs. power.go: power actions
 // and SSO login URLs. freetier.go: free-tier admission, activity and the
 // inactivity sweep. usage.go: the usage collector, retention and queries.
-// catalogfile.go: importing a catalog file (ezscale catalog import, the
-// demo's seed).
 package provisioning

@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/notify"
 )
@@ -49,7 +50,7 @@ type FreeTierStatus struct {
 // unique index, so two concurrent orders cannot both take it. Errors:
 // Unprocessable (free_tier_unverified, free_tier_2fa_required,
 // free_tier_limit).
-func (s *Service) admitFreeTier(ctx context.Context, tx bun.Tx, svc *billing.Service, plan *billing.Plan) error {
+func (s *Service) admitFreeTier(ctx context.Context, tx bun.Tx, svc *billing.Service, plan *catalog.Plan) error {
 	if !plan.FreeTier {
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/testkit"
@@ -63,7 +64,7 @@ func TestFreeTierAdmission(t *testing.T) {
 		if paidSvc := tb.order(t, c, paid); paidSvc.Environment != billing.EnvProduction {
 			t.Errorf("paid service environment %q", paidSvc.Environment)
 		}
-		for _, p := range []*billing.Plan{free, free2} {
+		for _, p := range []*catalog.Plan{free, free2} {
 			_, err := tb.b.Order(c.as(tb.ctx), c.AccountID, billing.OrderInput{PlanID: p.ID})
 			if got := reasonOf(err); got != "unprocessable/free_tier_limit" {
 				t.Errorf("second free service on %s: %s", p.Slug, got)
@@ -95,7 +96,7 @@ func TestFreeTierOnePerAccountUnderConcurrency(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		tb := setup(t, db, setupOpts{noJobs: true})
 		c := tb.customer(t, true, true)
-		plans := make([]*billing.Plan, 10)
+		plans := make([]*catalog.Plan, 10)
 		for i := range plans {
 			plans[i] = tb.plan(t, "free-"+string(rune('a'+i)), 0, true, "")
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/jobs/jobstest"
@@ -252,6 +253,7 @@ func (h *stubHost) setCaps(name string, caps ...sdk.Capability) {
 type testBundle struct {
 	db       *database.DB
 	b        *billing.Billing
+	cat      *catalog.Catalog
 	p        *provisioning.Service
 	prov     *stubProv
 	host     *stubHost
@@ -282,7 +284,8 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	}
 	t.Cleanup(ns.Stop)
 	tb.notify = ns
-	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Plugins: tb.host, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())},
+	tb.cat = catalog.New(catalog.Deps{DB: db, Plugins: tb.host, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
+	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Notifier: ns, Plugins: tb.host, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())},
 		billing.Options{Now: tb.clock.Now, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, ProvisionMaxAttempts: 3})
 	opts := provisioning.DefaultOptions()
 	opts.Now = tb.clock.Now
@@ -352,12 +355,12 @@ func (c customer) as(ctx context.Context) context.Context {
 
 // plan creates an active plan on the stub provisioner ("stub" plugin
 // unless plugin is set).
-func (tb *testBundle) plan(t testing.TB, slug string, monthly int64, free bool, plugin string) *billing.Plan {
+func (tb *testBundle) plan(t testing.TB, slug string, monthly int64, free bool, plugin string) *catalog.Plan {
 	t.Helper()
 	if plugin == "" {
 		plugin = "stub"
 	}
-	p, err := tb.b.CreatePlan(tb.ctx, billing.PlanInput{
+	p, err := tb.cat.CreatePlan(tb.ctx, catalog.PlanInput{
 		Slug: slug, Name: "Plan " + slug, ServiceType: "vps", Currency: "USD", MonthlyPrice: monthly, FreeTier: free,
 		Plugin: plugin, PluginOptions: map[string]string{"package_id": "1"},
 	})
@@ -375,7 +378,7 @@ func (tb *testBundle) credit(t testing.TB, accountID string, amount int64) {
 }
 
 // order orders a plan for the customer and waits until it is active.
-func (tb *testBundle) order(t testing.TB, c customer, plan *billing.Plan) *billing.Service {
+func (tb *testBundle) order(t testing.TB, c customer, plan *catalog.Plan) *billing.Service {
 	t.Helper()
 	res, err := tb.b.Order(c.as(tb.ctx), c.AccountID, billing.OrderInput{PlanID: plan.ID})
 	if err != nil {

@@ -18,6 +18,8 @@ import (
 	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
@@ -323,8 +325,9 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 		notifier = &scheduler.CenterNotifier{Center: ns}
 	}
 	// Billing describes the services to their provisioner, as in the core.
-	views := billing.New(billing.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: b.clock.Now})
-	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Services: views, Notifier: notifier, PlanChanger: so.changer, Logger: so.logger}, opts)
+	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: b.clock.Now})
+	views := billing.New(billing.Deps{DB: db, Jobs: reg, Catalog: cat, Plugins: b.plugins, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: b.clock.Now})
+	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Services: views, Catalog: cat, Notifier: notifier, PlanChanger: so.changer, Logger: so.logger}, opts)
 	if _, err := jobs.New(db, reg, jobstest.Working(10)); err != nil {
 		t.Fatal(err)
 	}
@@ -338,8 +341,8 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	b.email = strings.ToLower("ada-" + t.Name() + "@example.net")
 	b.account = must(accountstest.Account(ctx, db, b.email))
 	b.other = must(accountstest.Account(ctx, db, "eve-"+t.Name()+"@example.net"))
-	b.planFull = must(billingtest.Plan(ctx, db, "full", 1000))
-	planBasic := must(billingtest.Plan(ctx, db, "basic", 500))
+	b.planFull = must(catalogtest.Plan(ctx, db, "full", 1000))
+	planBasic := must(catalogtest.Plan(ctx, db, "basic", 500))
 	svc := func(acc, plan string) string {
 		ids, err := billingtest.Services(ctx, db, acc, plan, 1)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/scheduler"
@@ -56,7 +57,7 @@ func TestNoticesGoThroughTheNotificationCenter(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		bigger, err := billingtest.Plan(ctx, db, "full", 2000)
+		bigger, err := catalogtest.Plan(ctx, db, "full", 2000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +119,7 @@ func TestNoticesNameServicesWithoutALabel(t *testing.T) {
 		if err := b.s.ExecuteRunForTest(ctx, b.runs(t, task.ID)[0].ID, false); err != nil {
 			t.Fatal(err)
 		}
-		bigger, err := billingtest.Plan(ctx, db, "full", 2000)
+		bigger, err := catalogtest.Plan(ctx, db, "full", 2000)
 		if err != nil {
 			t.Fatal(err)
 		}

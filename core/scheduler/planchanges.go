@@ -227,12 +227,12 @@ func (s *Service) SchedulePlanChange(ctx context.Context, accountID string, in P
 // checkChangeTarget checks the plan or add-on (each named by id or slug)
 // against the service's plan, and replaces the name in in by the id.
 func (s *Service) checkChangeTarget(ctx context.Context, changer PlanChanger, svc *serviceRef, in *PlanChangeInput) error {
-	from, err := s.services.Plan(ctx, svc.PlanID)
+	from, err := s.catalog.Plan(ctx, svc.PlanID)
 	if err != nil {
 		return fmt.Errorf("scheduler: loading plan %s: %w", svc.PlanID, err)
 	}
 	if in.Kind == ChangeAddon {
-		addon, err := s.services.Addon(ctx, in.AddonID)
+		addon, err := s.catalog.Addon(ctx, in.AddonID)
 		if apperr.CodeOf(err) == apperr.NotFound || (err == nil && !addon.Active) {
 			return apperr.Field("addon_id", "no such add-on")
 		}
@@ -258,7 +258,7 @@ func (s *Service) checkChangeTarget(ctx context.Context, changer PlanChanger, sv
 		return err
 	}
 	in.ToPlanID = toID
-	to, err := s.services.Plan(ctx, toID)
+	to, err := s.catalog.Plan(ctx, toID)
 	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && !to.Active) {
 		return apperr.Field("to_plan_id", "no such plan")
 	}
@@ -386,7 +386,7 @@ func (s *Service) remindChange(ctx context.Context, id string) error {
 func (s *Service) changeNotice(ctx context.Context, tx bun.Tx, typ string, c *PlanChange, errMsg string) error {
 	var names struct{ Plan, Addon string }
 	if c.ToPlanID != nil {
-		p, err := s.services.Plan(ctx, *c.ToPlanID)
+		p, err := s.catalog.Plan(ctx, *c.ToPlanID)
 		if err != nil && apperr.CodeOf(err) != apperr.NotFound {
 			return fmt.Errorf("scheduler: naming plan change %s: %w", c.ID, err)
 		}
@@ -395,7 +395,7 @@ func (s *Service) changeNotice(ctx context.Context, tx bun.Tx, typ string, c *Pl
 		}
 	}
 	if c.AddonID != nil {
-		a, err := s.services.Addon(ctx, *c.AddonID)
+		a, err := s.catalog.Addon(ctx, *c.AddonID)
 		if err != nil && apperr.CodeOf(err) != apperr.NotFound {
 			return fmt.Errorf("scheduler: naming plan change %s: %w", c.ID, err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/scheduler"
@@ -85,7 +86,7 @@ func TestScheduledAddonChange(t *testing.T) {
 		changer := &fakeChanger{db: db}
 		b := setup(t, db, setupOpts{changer: changer})
 		ctx := context.Background()
-		addon, err := billingtest.Addon(ctx, db)
+		addon, err := catalogtest.Addon(ctx, db)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +137,7 @@ func TestScheduledPlanChange(t *testing.T) {
 		changer := &fakeChanger{db: db}
 		b := setup(t, db, setupOpts{changer: changer})
 		ctx := context.Background()
-		bigger, err := billingtest.Plan(ctx, db, "full", 2000)
+		bigger, err := catalogtest.Plan(ctx, db, "full", 2000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +215,7 @@ func TestScheduledPlanChange(t *testing.T) {
 
 		// Billing refuses: the change fails and the customer hears of it.
 		changer.err = apperr.New(apperr.Conflict, "the service already has this plan")
-		biggest, err := billingtest.Plan(ctx, db, "full", 3000)
+		biggest, err := catalogtest.Plan(ctx, db, "full", 3000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,11 +257,11 @@ func TestSchedulePlanChangeByNameAndBillingsRules(t *testing.T) {
 		changer := &fakeChanger{db: db}
 		b := setup(t, db, setupOpts{changer: changer})
 		ctx := context.Background()
-		bigger, err := billingtest.Plan(ctx, db, "full", 2000)
+		bigger, err := catalogtest.Plan(ctx, db, "full", 2000)
 		if err != nil {
 			t.Fatal(err)
 		}
-		addon, err := billingtest.Addon(ctx, db)
+		addon, err := catalogtest.Addon(ctx, db)
 		if err != nil {
 			t.Fatal(err)
 		}

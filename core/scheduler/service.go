@@ -16,6 +16,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/calendar"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
@@ -99,9 +100,9 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Services is what the scheduler reads of services and the catalog, all
-// from their owner (billing); it queries none of billing's tables itself.
-// *billing.Billing satisfies it.
+// Services is what the scheduler reads of services, from their owner
+// (billing); it queries none of billing's tables itself. *billing.Billing
+// satisfies it.
 type Services interface {
 	// ProvisionerViews is the one description of a service its
 	// provisioner is told (the same that Create, a sync and a power action
@@ -110,10 +111,16 @@ type Services interface {
 	// ServiceFacts is each service's account, status, plan, provisioner
 	// and name, as db sees them.
 	ServiceFacts(ctx context.Context, db bun.IDB, serviceIDs []string) (map[string]billing.ServiceFact, error)
+}
+
+// Catalog is what the scheduler reads of the catalog (core/catalog):
+// the plans and add-ons a scheduled change names. *catalog.Catalog
+// satisfies it.
+type Catalog interface {
 	// Plan and Addon find a plan or add-on by id or slug, inside the
 	// ambient transaction when ctx carries one. Errors: NotFound.
-	Plan(ctx context.Context, idOrSlug string) (*billing.Plan, error)
-	Addon(ctx context.Context, idOrSlug string) (*billing.Addon, error)
+	Plan(ctx context.Context, idOrSlug string) (*catalog.Plan, error)
+	Addon(ctx context.Context, idOrSlug string) (*catalog.Addon, error)
 }
 
 // Deps are the services the scheduler uses.
@@ -126,6 +133,8 @@ type Deps struct {
 	// Services is the services' and the catalog's owner (billing).
 	// Required.
 	Services Services
+	// Catalog finds the plans and add-ons scheduled changes name.
+	Catalog Catalog
 	// Notifier tells customers about outcomes; nil = nobody is told.
 	Notifier Notifier
 	// PlanChanger applies scheduled plan changes (billing); nil: scheduling
@@ -148,6 +157,7 @@ type Service struct {
 	notify Notifier
 	// services reads services and the catalog (Deps.Services).
 	services Services
+	catalog  Catalog
 
 	plugins     atomic.Pointer[Plugins]
 	planChanger atomic.Pointer[PlanChanger]
@@ -166,7 +176,7 @@ type Service struct {
 // New returns the scheduler and registers its jobs in deps.Jobs.
 func New(deps Deps, opts Options) *Service {
 	opts = opts.withDefaults()
-	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), opts: opts, log: deps.Logger, notify: deps.Notifier, services: deps.Services}
+	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), opts: opts, log: deps.Logger, notify: deps.Notifier, services: deps.Services, catalog: deps.Catalog}
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()
 	}

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/ezscale/platform/core/billing"
-	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 )
@@ -37,7 +37,7 @@ func BenchmarkCompletion(b *testing.B) {
 				}
 			})
 			b.Run("upgrade", func(b *testing.B) {
-				big, err := billingtest.Plan(tb.ctx, tb.db, "testprov", 5800)
+				big, err := catalogtest.Plan(tb.ctx, tb.db, "testprov", 5800)
 				if err != nil {
 					b.Fatal(err)
 				}

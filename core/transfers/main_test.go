@@ -16,6 +16,8 @@ import (
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
@@ -79,6 +81,7 @@ type testBundle struct {
 	db      *database.DB
 	clock   *testkit.Clock
 	b       *billing.Billing
+	cat     *catalog.Catalog
 	p       *projects.Service
 	sch     *scheduler.Service
 	t       *transfers.Service
@@ -109,9 +112,10 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb := &testBundle{db: db, clock: testkit.NewClock(date("2024-02-15").Add(20 * time.Hour)), notices: &noticeLog{}}
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
-	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: tb.clock.Now})
+	tb.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
+	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: tb.clock.Now})
 	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Now: tb.clock.Now})
-	tb.sch = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Services: tb.b}, scheduler.Options{Now: tb.clock.Now})
+	tb.sch = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Services: tb.b, Catalog: tb.cat}, scheduler.Options{Now: tb.clock.Now})
 	opts := transfers.DefaultOptions()
 	opts.Now = tb.clock.Now
 	opts.RequireStaffApproval = !so.noStaffApproval
@@ -129,7 +133,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.sender = tb.account(t, "sender@example.test", false)
 	tb.receiver = tb.account(t, "receiver@example.test", true)
 	tb.third = tb.account(t, "third@example.test", true)
-	p, err := billingtest.Plan(tb.ctx, db, "testprov", 3000)
+	p, err := catalogtest.Plan(tb.ctx, db, "testprov", 3000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/notify"
@@ -37,7 +38,7 @@ func TestTransferCompletesWithProration(t *testing.T) {
 		tb := setup(t, db, setupOpts{})
 		svc := tb.service(t, tb.sender, "web-1", 3000)
 		other := tb.service(t, tb.sender, "db-1", 3000)
-		addon, err := billingtest.Addon(tb.ctx, db)
+		addon, err := catalogtest.Addon(tb.ctx, db)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,11 +1,13 @@
-// Package billingtest makes the catalog rows and services other packages'
-// tests and benchmarks need (plans, add-ons, services in bulk) without the
-// order and provisioning flow that normally creates them. It is billing's
+// Package billingtest makes the services, invoices and credit other
+// packages' tests and benchmarks need (services in bulk, suspensions,
+// top-ups, invoices, saved cards) without the order and provisioning flow
+// that normally creates them (plans and add-ons come from catalogtest). It is billing's
 // own kit, so billing's tables are written here and nowhere else in other
 // packages' tests. Imported by tests only.
 package billingtest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -18,60 +20,6 @@ import (
 )
 
 func id() string { return uuid.Must(uuid.NewV7()).String() }
-
-// Plan inserts an active VPS plan served by the provisioner plugin and
-// returns its id.
-func Plan(ctx context.Context, db *database.DB, plugin string, monthly int64) (string, error) {
-	return PlanOf(ctx, db, PlanSpec{Plugin: plugin, MonthlyPrice: monthly, PluginOptions: `{"package":"1"}`})
-}
-
-// PlanSpec describes a plan PlanOf inserts. Zero fields take the
-// defaults: named "Plan " and the end of its id, service type vps,
-// currency USD, no plugin options.
-type PlanSpec struct {
-	Name          string
-	ServiceType   string
-	Currency      string
-	Plugin        string
-	MonthlyPrice  int64
-	PluginOptions string // JSON
-}
-
-// PlanOf inserts an active plan as spec describes and returns its id.
-func PlanOf(ctx context.Context, db *database.DB, spec PlanSpec) (string, error) {
-	spec.ServiceType = or(spec.ServiceType, "vps")
-	spec.Currency = or(spec.Currency, "USD")
-	spec.PluginOptions = or(spec.PluginOptions, "{}")
-	now := time.Now().UTC()
-	pid := id()
-	spec.Name = or(spec.Name, "Plan "+pid[len(pid)-4:])
-	_, err := db.NewRaw(`INSERT INTO plans (id, slug, name, service_type, currency, monthly_price, plugin, plugin_options, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pid, "plan-"+pid, spec.Name, spec.ServiceType, spec.Currency, spec.MonthlyPrice,
-		spec.Plugin, spec.PluginOptions, now, now).Exec(ctx)
-	if err != nil {
-		return "", fmt.Errorf("billingtest: inserting plan: %w", err)
-	}
-	return pid, nil
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// Addon inserts an active add-on offered with every plan.
-func Addon(ctx context.Context, db *database.DB) (string, error) {
-	now := time.Now().UTC()
-	aid := id()
-	_, err := db.NewRaw(`INSERT INTO addons (id, slug, name, currency, monthly_price, max_quantity, created_at, updated_at)
-		VALUES (?, ?, 'Extra IP', 'USD', 300, 4, ?, ?)`, aid, "addon-"+aid, now, now).Exec(ctx)
-	if err != nil {
-		return "", fmt.Errorf("billingtest: inserting add-on: %w", err)
-	}
-	return aid, nil
-}
 
 // Services inserts n active services of the account on the plan, in
 // batches, and returns their ids.
@@ -145,10 +93,10 @@ type ServiceSpec struct {
 }
 
 func (spec ServiceSpec) withDefaults() ServiceSpec {
-	spec.Cycle = or(spec.Cycle, "monthly")
-	spec.Currency = or(spec.Currency, "USD")
-	spec.Status = or(spec.Status, "active")
-	spec.Attributes = or(spec.Attributes, "{}")
+	spec.Cycle = cmp.Or(spec.Cycle, "monthly")
+	spec.Currency = cmp.Or(spec.Currency, "USD")
+	spec.Status = cmp.Or(spec.Status, "active")
+	spec.Attributes = cmp.Or(spec.Attributes, "{}")
 	if spec.Price == 0 {
 		spec.Price = 1000
 	}
@@ -258,17 +206,6 @@ func SetServiceName(ctx context.Context, db *database.DB, serviceID, label, attr
 	return update(ctx, db, "UPDATE services SET label = ?, attributes = ? WHERE id = ?", label, attributes, serviceID)
 }
 
-// SetPlanOptions replaces the plan's plugin options and the options it
-// offers customers at order (both JSON), as editing the plan would.
-func SetPlanOptions(ctx context.Context, db *database.DB, planID, pluginOptions, orderOptions string) error {
-	return update(ctx, db, "UPDATE plans SET plugin_options = ?, order_options = ? WHERE id = ?", pluginOptions, orderOptions, planID)
-}
-
-// SetAddonOptions replaces the add-on's plugin options (JSON).
-func SetAddonOptions(ctx context.Context, db *database.DB, addonID, pluginOptions string) error {
-	return update(ctx, db, "UPDATE addons SET plugin_options = ? WHERE id = ?", pluginOptions, addonID)
-}
-
 // update runs a change of billing's rows in ctx's ambient transaction if
 // there is one.
 func update(ctx context.Context, db *database.DB, query string, args ...any) error {
@@ -315,8 +252,8 @@ type InvoiceLine struct {
 // Invoice inserts the invoice spec describes, numbered at random, and its
 // lines, and returns its id.
 func Invoice(ctx context.Context, db *database.DB, spec InvoiceSpec) (string, error) {
-	spec.Reason = or(spec.Reason, "manual")
-	spec.Currency = or(spec.Currency, "USD")
+	spec.Reason = cmp.Or(spec.Reason, "manual")
+	spec.Currency = cmp.Or(spec.Currency, "USD")
 	now := time.Now().UTC()
 	if spec.CreatedAt.IsZero() {
 		spec.CreatedAt = now
@@ -335,7 +272,7 @@ func Invoice(ctx context.Context, db *database.DB, spec InvoiceSpec) (string, er
 		}
 		for i, l := range spec.Lines {
 			_, err := tx.NewRaw(`INSERT INTO invoice_lines (id, invoice_id, position, kind, description, service_id, unit_amount, amount, tax, project_id)
-				VALUES (?, ?, ?, 'plan', ?, ?, ?, ?, ?, ?)`, id(), iid, i+1, or(l.Description, "Plan"), nullable(l.ServiceID),
+				VALUES (?, ?, ?, 'plan', ?, ?, ?, ?, ?, ?)`, id(), iid, i+1, cmp.Or(l.Description, "Plan"), nullable(l.ServiceID),
 				l.Amount, l.Amount, l.Tax, nullable(l.ProjectID)).Exec(ctx)
 			if err != nil {
 				return err

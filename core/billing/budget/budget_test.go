@@ -23,6 +23,8 @@ import (
 	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/billing/budget"
 	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/catalog"
+	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
@@ -41,6 +43,7 @@ type testBundle struct {
 	db      *database.DB
 	clock   *testkit.Clock
 	billing *billing.Billing
+	cat     *catalog.Catalog
 	ledger  *ledger.Ledger
 	outbox  *outbox.Outbox
 	svc     *budget.Service
@@ -64,7 +67,8 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(ns.Stop)
-	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Currency: "EUR", Now: b.clock.Now})
+	b.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: b.clock.Now})
+	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: b.cat, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Currency: "EUR", Now: b.clock.Now})
 	b.svc = budget.New(db, ns, b.billing, reg, budget.Options{Now: b.clock.Now})
 	engine, err := jobs.New(db, reg, jobstest.Working(2))
 	if err != nil {
@@ -74,7 +78,7 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	b.ledger = b.billing.Ledger()
 	b.svc.Attach(b.billing)
 	for _, typ := range []string{"vps", "dedicated", "hosting", "game", "kasm"} {
-		id, err := billingtest.PlanOf(b.ctx, db, billingtest.PlanSpec{Name: typ, ServiceType: typ, Currency: "EUR", Plugin: "test", MonthlyPrice: 1000})
+		id, err := catalogtest.PlanOf(b.ctx, db, catalogtest.PlanSpec{Name: typ, ServiceType: typ, Currency: "EUR", Plugin: "test", MonthlyPrice: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}

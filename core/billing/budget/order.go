@@ -9,6 +9,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
 )
@@ -24,11 +25,11 @@ const ReasonStopped = "budget_stopped"
 // it once while wiring, before jobs start.
 func (s *Service) Attach(b *billing.Billing) {
 	b.Ledger().AddHook(s.LedgerHook())
-	b.OnOrder(func(ctx context.Context, tx bun.Tx, svc *billing.Service, plan *billing.Plan) error {
+	b.OnOrder(func(ctx context.Context, tx bun.Tx, svc *billing.Service, plan *catalog.Plan) error {
 		return s.AdmitOrder(ctx, tx, NewService{AccountID: svc.AccountID, ID: svc.ID, Type: plan.ServiceType, Plan: plan.Slug,
 			Label: svc.Label, Cycle: string(svc.Cycle), Price: svc.Price})
 	})
-	b.OnTransferIn(func(ctx context.Context, tx bun.Tx, svc *billing.Service, plan *billing.Plan, to string) error {
+	b.OnTransferIn(func(ctx context.Context, tx bun.Tx, svc *billing.Service, plan *catalog.Plan, to string) error {
 		return s.AdmitTransfer(ctx, tx, NewService{AccountID: to, ID: svc.ID, Type: plan.ServiceType, Plan: plan.Slug,
 			Label: svc.Label, Cycle: string(svc.Cycle), Price: svc.Price})
 	})

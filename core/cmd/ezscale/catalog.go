@@ -7,9 +7,8 @@ import (
 
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/audit"
-	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/pluginhost"
-	"github.com/ezscale/platform/core/provisioning"
 )
 
 func catalogCmd(g *globals) *cobra.Command {
@@ -31,7 +30,7 @@ config/examples/demo-catalog.json seeds the sandbox (make demo):
   ezscale catalog import --config config/examples/demo.hcl config/examples/demo-catalog.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cat, err := provisioning.LoadCatalog(args[0])
+			file, err := catalog.LoadFile(args[0])
 			if err != nil {
 				return err
 			}
@@ -45,8 +44,8 @@ config/examples/demo-catalog.json seeds the sandbox (make demo):
 			}
 			defer a.Close()
 			ctx := audit.WithMeta(cmd.Context(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "cli", UserAgent: "ezscale catalog import"})
-			describePlugins(cmd, cfg, a.Billing, cat)
-			res, err := provisioning.ImportCatalog(ctx, a.Billing, cat)
+			describePlugins(cmd, cfg, a.Catalog, file)
+			res, err := a.Catalog.Import(ctx, file)
 			for _, r := range res {
 				fmt.Fprintf(cmd.OutOrStdout(), "%-10s %-24s %s\n", r.Action, r.Slug, r.ID)
 			}
@@ -61,9 +60,9 @@ config/examples/demo-catalog.json seeds the sandbox (make demo):
 // are checked against the plugin as installed even before the first serve.
 // A plugin without a block, or whose executable cannot be described, keeps
 // its stored declaration (and without one its plans are refused).
-func describePlugins(cmd *cobra.Command, cfg *config.Config, b *billing.Billing, cat *provisioning.Catalog) {
+func describePlugins(cmd *cobra.Command, cfg *config.Config, cat *catalog.Catalog, file *catalog.File) {
 	names := map[string]bool{}
-	for _, p := range cat.Plans {
+	for _, p := range file.Plans {
 		names[p.Plugin] = true
 	}
 	for _, p := range cfg.Plugin {
@@ -72,7 +71,7 @@ func describePlugins(cmd *cobra.Command, cfg *config.Config, b *billing.Billing,
 		}
 		d, err := pluginhost.Describe(cmd.Context(), p.Path, p.SHA256)
 		if err == nil {
-			err = b.RecordOptions(cmd.Context(), p.Name, d.Version, d.Options)
+			err = cat.RecordOptions(cmd.Context(), p.Name, d.Version, d.Options)
 		}
 		if err != nil {
 			fmt.Fprintf(cmd.ErrOrStderr(), "plugin %s: cannot read its option declaration (%v); using the last one stored\n", p.Name, err)

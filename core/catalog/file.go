@@ -1,4 +1,4 @@
-package provisioning
+package catalog
 
 import (
 	"bytes"
@@ -12,28 +12,27 @@ import (
 	"strings"
 
 	"github.com/ezscale/platform/core/apperr"
-	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/money"
 )
 
-// Catalog is a catalog file: the plans to create or update, by slug. It
-// is what `ezscale catalog import FILE` reads (config/examples/
-// demo-catalog.json seeds the sandbox). Each plan is billing's PlanInput,
-// the body of POST /api/v1/admin/plans.
-type Catalog struct {
-	Plans []billing.PlanInput `json:"plans"`
+// File is a catalog file: the plans to create or update, by slug. It is
+// what `ezscale catalog import FILE` reads (config/examples/
+// demo-catalog.json seeds the sandbox). Each plan is a PlanInput, the body
+// of POST /api/v1/admin/plans.
+type File struct {
+	Plans []PlanInput `json:"plans"`
 }
 
-// LoadCatalog reads a catalog file (JSON; unknown fields are refused).
-func LoadCatalog(path string) (*Catalog, error) {
+// LoadFile reads a catalog file (JSON; unknown fields are refused).
+func LoadFile(path string) (*File, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	var c Catalog
+	var c File
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -55,18 +54,18 @@ type ImportResult struct {
 	ID     string `json:"id"`
 }
 
-// ImportCatalog creates the catalog's plans that do not exist (by slug)
+// Import creates the catalog's plans that do not exist (by slug)
 // and updates those that differ; a plan that already matches is left
 // alone, so importing the same file twice changes nothing the second time.
 // Plans missing from the file are left as they are. Each plan is its own
-// transaction (billing's CreatePlan / UpdatePlan, audited).
-func ImportCatalog(ctx context.Context, b *billing.Billing, c *Catalog) ([]ImportResult, error) {
+// transaction (CreatePlan / UpdatePlan, audited).
+func (cat *Catalog) Import(ctx context.Context, c *File) ([]ImportResult, error) {
 	out := make([]ImportResult, 0, len(c.Plans))
 	for i, in := range c.Plans {
-		cur, err := b.Plan(ctx, in.Slug)
+		cur, err := cat.Plan(ctx, in.Slug)
 		switch {
 		case apperr.CodeOf(err) == apperr.NotFound:
-			p, err := b.CreatePlan(ctx, in)
+			p, err := cat.CreatePlan(ctx, in)
 			if err != nil {
 				return out, planError(i, in.Slug, err)
 			}
@@ -76,7 +75,7 @@ func ImportCatalog(ctx context.Context, b *billing.Billing, c *Catalog) ([]Impor
 		case samePlan(cur, in):
 			out = append(out, ImportResult{Slug: in.Slug, Action: "unchanged", ID: cur.ID})
 		default:
-			if _, err := b.UpdatePlan(ctx, cur.ID, in); err != nil {
+			if _, err := cat.UpdatePlan(ctx, cur.ID, in); err != nil {
 				return out, planError(i, in.Slug, err)
 			}
 			out = append(out, ImportResult{Slug: in.Slug, Action: "updated", ID: cur.ID})
@@ -98,7 +97,7 @@ func planError(i int, slug string, err error) error {
 }
 
 // samePlan reports whether applying in would leave p as it is.
-func samePlan(p *billing.Plan, in billing.PlanInput) bool {
+func samePlan(p *Plan, in PlanInput) bool {
 	cycles := in.Cycles
 	if len(cycles) == 0 {
 		cycles = money.Cycles()

@@ -1,4 +1,4 @@
-package billing
+package catalog
 
 import (
 	"context"
@@ -79,7 +79,7 @@ type CouponInput struct {
 // CreateCoupon adds a coupon, for the plans plan_ids names by id or slug
 // (stored as ids; none = every plan). Staff only. Errors: Invalid (an
 // unknown plan too), Conflict (code).
-func (b *Billing) CreateCoupon(ctx context.Context, in CouponInput) (*Coupon, error) {
+func (cat *Catalog) CreateCoupon(ctx context.Context, in CouponInput) (*Coupon, error) {
 	var errs apperr.Fields
 	code := strings.ToUpper(strings.TrimSpace(in.Code))
 	if !couponCodeRe.MatchString(code) {
@@ -115,7 +115,7 @@ func (b *Billing) CreateCoupon(ctx context.Context, in CouponInput) (*Coupon, er
 			errs.Add(f.name, "must be from %d to 1000000, or null for no limit", f.min)
 		}
 	}
-	if in.ExpiresAt != nil && !in.ExpiresAt.After(b.now()) {
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(cat.now()) {
 		errs.Add("expires_at", "must be in the future")
 	}
 	if err := errs.Err(); err != nil {
@@ -129,13 +129,13 @@ func (b *Billing) CreateCoupon(ctx context.Context, in CouponInput) (*Coupon, er
 		ID: newID(), Code: code, Description: in.Description, Kind: in.Kind, PercentBP: in.PercentBP, Amount: in.Amount,
 		Currency: in.Currency, Cycles: in.Cycles, MaxUses: in.MaxUses, PerAccountLimit: in.PerAccountLimit,
 		PlanIDs: encodeJSON(plans), ExpiresAt: in.ExpiresAt, Active: in.Active == nil || *in.Active,
-		CreatedAt: b.now(), UpdatedAt: b.now(),
+		CreatedAt: cat.now(), UpdatedAt: cat.now(),
 	}
 	if c.ExpiresAt != nil {
 		t := c.ExpiresAt.UTC()
 		c.ExpiresAt = &t
 	}
-	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := cat.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		plans, err := resolvePlans(ctx, tx, in.PlanIDs, "plan_ids")
 		if err != nil {
 			return err
@@ -145,7 +145,7 @@ func (b *Billing) CreateCoupon(ctx context.Context, in CouponInput) (*Coupon, er
 			if database.IsUniqueViolation(err) {
 				return apperr.Field("code", "is taken by another coupon")
 			}
-			return fmt.Errorf("billing: inserting coupon: %w", err)
+			return fmt.Errorf("catalog: inserting coupon: %w", err)
 		}
 		return appendAudit(ctx, tx, "billing.coupon.create", "", "coupon", c.ID, map[string]any{"code": c.Code, "kind": c.Kind, "max_uses": c.MaxUses})
 	})
@@ -167,14 +167,14 @@ type CouponPatch struct {
 
 // UpdateCoupon applies patch. Lowering max_uses below the uses so far is
 // refused (Conflict). Staff only. Errors: NotFound, Invalid, Conflict.
-func (b *Billing) UpdateCoupon(ctx context.Context, id string, patch CouponPatch) (*Coupon, error) {
+func (cat *Catalog) UpdateCoupon(ctx context.Context, id string, patch CouponPatch) (*Coupon, error) {
 	c := &Coupon{}
-	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := cat.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(c).Where("id = ?", id).Scan(ctx); err != nil {
 			if database.IsNoRows(err) {
 				return apperr.NotFoundf("no such coupon")
 			}
-			return fmt.Errorf("billing: loading coupon: %w", err)
+			return fmt.Errorf("catalog: loading coupon: %w", err)
 		}
 		if patch.Description != nil {
 			c.Description = *patch.Description
@@ -198,10 +198,10 @@ func (b *Billing) UpdateCoupon(ctx context.Context, id string, patch CouponPatch
 		if patch.Active != nil {
 			c.Active = *patch.Active
 		}
-		c.UpdatedAt = b.now()
+		c.UpdatedAt = cat.now()
 		// uses is left out: only redemption moves it, atomically.
 		if _, err := tx.NewUpdate().Model(c).WherePK().Column("description", "max_uses", "per_account_limit", "expires_at", "active", "updated_at").Exec(ctx); err != nil {
-			return fmt.Errorf("billing: updating coupon: %w", err)
+			return fmt.Errorf("catalog: updating coupon: %w", err)
 		}
 		return appendAudit(ctx, tx, "billing.coupon.update", "", "coupon", c.ID, map[string]any{"max_uses": c.MaxUses, "active": c.Active, "expires_at": c.ExpiresAt})
 	})
@@ -212,23 +212,23 @@ func (b *Billing) UpdateCoupon(ctx context.Context, id string, patch CouponPatch
 }
 
 // Coupons lists coupons by code.
-func (b *Billing) Coupons(ctx context.Context) ([]Coupon, error) {
+func (cat *Catalog) Coupons(ctx context.Context) ([]Coupon, error) {
 	var out []Coupon
-	if err := b.db.Conn(ctx).NewSelect().Model(&out).Order("code ASC").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: listing coupons: %w", err)
+	if err := cat.db.Conn(ctx).NewSelect().Model(&out).Order("code ASC").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("catalog: listing coupons: %w", err)
 	}
 	return out, nil
 }
 
 // Coupon returns a coupon by id. Errors: NotFound.
-func (b *Billing) Coupon(ctx context.Context, id string) (*Coupon, error) {
+func (cat *Catalog) Coupon(ctx context.Context, id string) (*Coupon, error) {
 	c := &Coupon{}
-	err := b.db.Conn(ctx).NewSelect().Model(c).Where("id = ?", id).Scan(ctx)
+	err := cat.db.Conn(ctx).NewSelect().Model(c).Where("id = ?", id).Scan(ctx)
 	if database.IsNoRows(err) {
 		return nil, apperr.NotFoundf("no such coupon")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("billing: loading coupon: %w", err)
+		return nil, fmt.Errorf("catalog: loading coupon: %w", err)
 	}
 	return c, nil
 }
@@ -247,16 +247,16 @@ func errCoupon(reason, format string, args ...any) error {
 // conditional upsert, so concurrent orders can never exceed either; the
 // caller's rollback gives the use back. Errors: Unprocessable (unknown,
 // inactive, expired, used up, not for this plan or currency).
-func (b *Billing) RedeemCoupon(ctx context.Context, tx bun.Tx, code, accountID, planID string, cur money.Currency) (*Coupon, error) {
+func (cat *Catalog) RedeemCoupon(ctx context.Context, tx bun.Tx, code, accountID, planID string, cur money.Currency) (*Coupon, error) {
 	c := &Coupon{}
 	err := tx.NewSelect().Model(c).Where("code = ?", strings.ToUpper(strings.TrimSpace(code))).Scan(ctx)
 	if database.IsNoRows(err) {
 		return nil, errCoupon("coupon_unknown", "no such coupon")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("billing: loading coupon: %w", err)
+		return nil, fmt.Errorf("catalog: loading coupon: %w", err)
 	}
-	now := b.now()
+	now := cat.now()
 	switch {
 	case !c.Active:
 		return nil, errCoupon("coupon_inactive", "this coupon is no longer offered")
@@ -273,7 +273,7 @@ func (b *Billing) RedeemCoupon(ctx context.Context, tx bun.Tx, code, accountID, 
 		Where("max_uses IS NULL OR uses < max_uses").
 		Where("expires_at IS NULL OR expires_at > ?", now).Exec(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("billing: redeeming coupon: %w", err)
+		return nil, fmt.Errorf("catalog: redeeming coupon: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, errCoupon("coupon_used_up", "this coupon has been used the maximum number of times")
@@ -287,7 +287,7 @@ func (b *Billing) RedeemCoupon(ctx context.Context, tx bun.Tx, code, accountID, 
 	res, err = tx.ExecContext(ctx, "INSERT INTO coupon_account_uses (coupon_id, account_id, uses) VALUES (?, ?, 1) "+
 		"ON CONFLICT (coupon_id, account_id) DO UPDATE SET uses = coupon_account_uses.uses + 1"+limitClause, args...)
 	if err != nil {
-		return nil, fmt.Errorf("billing: counting the account's coupon uses: %w", err)
+		return nil, fmt.Errorf("catalog: counting the account's coupon uses: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, errCoupon("coupon_account_limit", "this account has used this coupon the maximum number of times")

@@ -1,4 +1,4 @@
-package billing
+package catalog
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func findPlan(ctx context.Context, db bun.IDB, ref string) (*Plan, error) {
 		return nil, apperr.NotFoundf("no such plan")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("billing: loading plan %q: %w", ref, err)
+		return nil, fmt.Errorf("catalog: loading plan %q: %w", ref, err)
 	}
 	return plan, nil
 }
@@ -72,7 +72,7 @@ func findAddon(ctx context.Context, db bun.IDB, ref string) (*Addon, error) {
 		return nil, apperr.NotFoundf("no such add-on")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("billing: loading add-on %q: %w", ref, err)
+		return nil, fmt.Errorf("catalog: loading add-on %q: %w", ref, err)
 	}
 	return a, nil
 }

@@ -1,4 +1,4 @@
-package provisioning_test
+package catalog_test
 
 import (
 	"os"
@@ -7,10 +7,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
-	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/sdk"
 )
 
@@ -19,24 +18,24 @@ import (
 func TestImportDemoCatalog(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setup(t, db, setupOpts{noJobs: true})
-		cat, err := provisioning.LoadCatalog("../../config/examples/demo-catalog.json")
+		tb := setup(t, db)
+		cat, err := catalog.LoadFile("../../config/examples/demo-catalog.json")
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The stub declares what the catalog uses, so this test is about
 		// importing; tests/ imports it against the real plugins' declarations.
 		for plugin, opts := range optionsUsedBy(cat) {
-			tb.host.setOptions(plugin, opts)
+			tb.plugins[plugin] = opts
 		}
-		actions := func(res []provisioning.ImportResult) map[string]string {
+		actions := func(res []catalog.ImportResult) map[string]string {
 			m := map[string]string{}
 			for _, r := range res {
 				m[r.Slug] = r.Action
 			}
 			return m
 		}
-		first, err := provisioning.ImportCatalog(tb.ctx, tb.b, cat)
+		first, err := tb.cat.Import(tb.ctx, cat)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +46,7 @@ func TestImportDemoCatalog(t *testing.T) {
 		if diff := cmp.Diff(want, actions(first)); diff != "" {
 			t.Errorf("first import (-want +got):\n%s", diff)
 		}
-		second, err := provisioning.ImportCatalog(tb.ctx, tb.b, cat)
+		second, err := tb.cat.Import(tb.ctx, cat)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +57,7 @@ func TestImportDemoCatalog(t *testing.T) {
 			t.Errorf("second import (-want +got):\n%s", diff)
 		}
 		cat.Plans[1].MonthlyPrice += 100
-		third, err := provisioning.ImportCatalog(tb.ctx, tb.b, cat)
+		third, err := tb.cat.Import(tb.ctx, cat)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,39 +68,39 @@ func TestImportDemoCatalog(t *testing.T) {
 		if third[1].ID != first[1].ID {
 			t.Errorf("the updated plan changed id")
 		}
-		p, err := tb.b.Plan(tb.ctx, cat.Plans[1].Slug)
+		p, err := tb.cat.Plan(tb.ctx, cat.Plans[1].Slug)
 		if err != nil || p.MonthlyPrice != cat.Plans[1].MonthlyPrice {
 			t.Errorf("updated plan %+v, %v", p, err)
 		}
 	})
 }
 
-// TestImportCatalogChecksOptions: a catalog plan whose options the
+// TestImportChecksOptions: a catalog plan whose options the
 // plugin's declaration refuses is not imported; the error names the plan
 // and each refused option.
-func TestImportCatalogChecksOptions(t *testing.T) {
+func TestImportChecksOptions(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setup(t, db, setupOpts{noJobs: true})
-		cat := &provisioning.Catalog{Plans: []billing.PlanInput{{
+		tb := setup(t, db)
+		cat := &catalog.File{Plans: []catalog.PlanInput{{
 			Slug: "game", Name: "Game", ServiceType: "game", Currency: "USD", MonthlyPrice: 500, Plugin: "stub",
 			PluginOptions: map[string]string{"package_id": "0", "docker_image": "attacker/miner"},
 		}}}
-		_, err := provisioning.ImportCatalog(tb.ctx, tb.b, cat)
+		_, err := tb.cat.Import(tb.ctx, cat)
 		want := "plans[0] (game): options the provisioner does not accept from you; " +
 			"plugin_options.docker_image: is not an option of the stub plugin (accepted: package_id); plugin_options.package_id: must be at least 1"
 		if err == nil || err.Error() != want {
 			t.Errorf("import: %v\nwant: %s", err, want)
 		}
-		if plans, err := tb.b.Plans(tb.ctx, false); err != nil || len(plans) != 0 {
+		if plans, err := tb.cat.Plans(tb.ctx, false); err != nil || len(plans) != 0 {
 			t.Errorf("plans after a refused import: %d, %v", len(plans), err)
 		}
 	})
 }
 
-// TestLoadCatalogRefusesTypos: an unknown field or a repeated slug is an
+// TestLoadFileRefusesTypos: an unknown field or a repeated slug is an
 // error naming it.
-func TestLoadCatalogRefusesTypos(t *testing.T) {
+func TestLoadFileRefusesTypos(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	for name, body := range map[string]string{
@@ -112,7 +111,7 @@ func TestLoadCatalogRefusesTypos(t *testing.T) {
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := provisioning.LoadCatalog(path); err == nil {
+		if _, err := catalog.LoadFile(path); err == nil {
 			t.Errorf("%s loaded", name)
 		}
 	}
@@ -120,7 +119,7 @@ func TestLoadCatalogRefusesTypos(t *testing.T) {
 
 // optionsUsedBy declares, per plugin, every option the catalog's plans set
 // (staff) or offer (customers), as strings.
-func optionsUsedBy(cat *provisioning.Catalog) map[string]sdk.Options {
+func optionsUsedBy(cat *catalog.File) map[string]sdk.Options {
 	type use struct{ plan, order bool }
 	uses := map[string]map[string]*use{}
 	for _, p := range cat.Plans {

@@ -1,4 +1,4 @@
-package billing
+package catalog
 
 import (
 	"context"
@@ -113,25 +113,25 @@ func (in *AddonInput) toAddon(a *Addon) error {
 // (an unknown plan too), Conflict, Unprocessable (options a plugin of its
 // plans refuses, each named), Unavailable (such a plugin never described
 // its options).
-func (b *Billing) CreateAddon(ctx context.Context, in AddonInput) (*Addon, error) {
-	a := &Addon{ID: newID(), CreatedAt: b.now(), UpdatedAt: b.now()}
+func (cat *Catalog) CreateAddon(ctx context.Context, in AddonInput) (*Addon, error) {
+	a := &Addon{ID: newID(), CreatedAt: cat.now(), UpdatedAt: cat.now()}
 	if err := in.toAddon(a); err != nil {
 		return nil, err
 	}
-	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := cat.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		plans, err := resolvePlans(ctx, tx, in.PlanIDs, "plan_ids")
 		if err != nil {
 			return err
 		}
 		a.PlanIDs = encodeJSON(plans)
-		if err := b.checkAddonOptions(ctx, tx, a); err != nil {
+		if err := cat.checkAddonOptions(ctx, tx, a); err != nil {
 			return err
 		}
 		if _, err := tx.NewInsert().Model(a).Exec(ctx); err != nil {
 			if database.IsUniqueViolation(err) {
 				return apperr.Field("slug", "is taken by another add-on")
 			}
-			return fmt.Errorf("billing: inserting add-on: %w", err)
+			return fmt.Errorf("catalog: inserting add-on: %w", err)
 		}
 		return appendAudit(ctx, tx, "billing.addon.create", "", "addon", a.ID, map[string]any{"slug": a.Slug, "monthly_price": a.MonthlyPrice})
 	})
@@ -143,14 +143,14 @@ func (b *Billing) CreateAddon(ctx context.Context, in AddonInput) (*Addon, error
 
 // UpdateAddon replaces an add-on. Staff only. Errors: NotFound, Invalid,
 // Conflict, Unprocessable and Unavailable as CreateAddon.
-func (b *Billing) UpdateAddon(ctx context.Context, id string, in AddonInput) (*Addon, error) {
+func (cat *Catalog) UpdateAddon(ctx context.Context, id string, in AddonInput) (*Addon, error) {
 	var a *Addon
-	err := b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := cat.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		old, err := findAddon(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		a = &Addon{ID: old.ID, CreatedAt: old.CreatedAt, UpdatedAt: b.now()}
+		a = &Addon{ID: old.ID, CreatedAt: old.CreatedAt, UpdatedAt: cat.now()}
 		if err := in.toAddon(a); err != nil {
 			return err
 		}
@@ -159,14 +159,14 @@ func (b *Billing) UpdateAddon(ctx context.Context, id string, in AddonInput) (*A
 			return err
 		}
 		a.PlanIDs = encodeJSON(plans)
-		if err := b.checkAddonOptions(ctx, tx, a); err != nil {
+		if err := cat.checkAddonOptions(ctx, tx, a); err != nil {
 			return err
 		}
 		if _, err := tx.NewUpdate().Model(a).WherePK().ExcludeColumn("id", "created_at").Exec(ctx); err != nil {
 			if database.IsUniqueViolation(err) {
 				return apperr.Field("slug", "is taken by another add-on")
 			}
-			return fmt.Errorf("billing: updating add-on: %w", err)
+			return fmt.Errorf("catalog: updating add-on: %w", err)
 		}
 		return appendAudit(ctx, tx, "billing.addon.update", "", "addon", a.ID, map[string]any{"monthly_price": []int64{old.MonthlyPrice, a.MonthlyPrice}, "active": a.Active})
 	})
@@ -177,15 +177,15 @@ func (b *Billing) UpdateAddon(ctx context.Context, id string, in AddonInput) (*A
 }
 
 // ArchiveAddon stops an add-on from being ordered. Staff only.
-func (b *Billing) ArchiveAddon(ctx context.Context, id string) error {
-	return b.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+func (cat *Catalog) ArchiveAddon(ctx context.Context, id string) error {
+	return cat.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		a, err := findAddon(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		res, err := tx.NewUpdate().Model((*Addon)(nil)).Set("active = ?", false).Set("updated_at = ?", b.now()).Where("id = ?", a.ID).Exec(ctx)
+		res, err := tx.NewUpdate().Model((*Addon)(nil)).Set("active = ?", false).Set("updated_at = ?", cat.now()).Where("id = ?", a.ID).Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("billing: archiving add-on: %w", err)
+			return fmt.Errorf("catalog: archiving add-on: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.NotFoundf("no such add-on")
@@ -195,19 +195,19 @@ func (b *Billing) ArchiveAddon(ctx context.Context, id string) error {
 }
 
 // Addons lists add-ons by slug; activeOnly for the public catalog.
-func (b *Billing) Addons(ctx context.Context, activeOnly bool) ([]Addon, error) {
+func (cat *Catalog) Addons(ctx context.Context, activeOnly bool) ([]Addon, error) {
 	var out []Addon
-	q := b.db.Conn(ctx).NewSelect().Model(&out).Order("slug ASC")
+	q := cat.db.Conn(ctx).NewSelect().Model(&out).Order("slug ASC")
 	if activeOnly {
 		q = q.Where("active = ?", true)
 	}
 	if err := q.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: listing add-ons: %w", err)
+		return nil, fmt.Errorf("catalog: listing add-ons: %w", err)
 	}
 	return out, nil
 }
 
 // Addon returns an add-on by id or slug. Errors: NotFound.
-func (b *Billing) Addon(ctx context.Context, id string) (*Addon, error) {
-	return findAddon(ctx, b.db.Conn(ctx), id)
+func (cat *Catalog) Addon(ctx context.Context, id string) (*Addon, error) {
+	return findAddon(ctx, cat.db.Conn(ctx), id)
 }
