@@ -131,26 +131,12 @@ func (b *Billing) PayInvoice(ctx context.Context, accountID, invoiceID string) (
 	return inv, queued, err
 }
 
-type chargeWorker struct {
-	river.WorkerDefaults[chargeArgs]
-	b *Billing
-}
-
-func (w *chargeWorker) Timeout(*river.Job[chargeArgs]) time.Duration {
-	return w.b.timeout(2 * time.Minute)
-}
-
-func (w *chargeWorker) NextRetry(job *river.Job[chargeArgs]) time.Time {
-	return w.b.nextRetry(job.Attempt)
-}
-
-// Work records the payment (keyed by invoice and attempt), then charges the
+// chargeInvoice records the payment (keyed by invoice and attempt), then charges the
 // gateway outside any transaction with that key, then records the outcome.
 // A crash between the two is harmless: the retry finds the payment and
 // repeats the charge with the same key, which the gateway answers with the
 // first result.
-func (w *chargeWorker) Work(ctx context.Context, job *river.Job[chargeArgs]) error {
-	b := w.b
+func (b *Billing) chargeInvoice(ctx context.Context, job *river.Job[chargeArgs]) error {
 	inv, err := b.invoiceTx(ctx, b.db.DB, job.Args.InvoiceID, false)
 	if apperr.CodeOf(err) == apperr.NotFound {
 		return river.JobCancel(err)

@@ -118,25 +118,11 @@ func (refundArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 8, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
-type refundWorker struct {
-	river.WorkerDefaults[refundArgs]
-	b *Billing
-}
-
-func (w *refundWorker) Timeout(*river.Job[refundArgs]) time.Duration {
-	return w.b.timeout(2 * time.Minute)
-}
-
-func (w *refundWorker) NextRetry(job *river.Job[refundArgs]) time.Time {
-	return w.b.nextRetry(job.Attempt)
-}
-
-// Work asks the gateway to refund (key "refund:<id>", so a retry refunds
+// refundPayment asks the gateway to refund (key "refund:<id>", so a retry refunds
 // once). A refusal gives the credit back; an outage is retried, and after
 // the last attempt the refund stays pending for staff (money may have
 // moved: the gateway's refund webhook settles it).
-func (w *refundWorker) Work(ctx context.Context, job *river.Job[refundArgs]) error {
-	b := w.b
+func (b *Billing) refundPayment(ctx context.Context, job *river.Job[refundArgs]) error {
 	r := &Refund{}
 	if err := b.db.NewSelect().Model(r).Where("id = ?", job.Args.RefundID).Scan(ctx); err != nil {
 		return river.JobCancel(fmt.Errorf("billing: loading refund: %w", err))

@@ -145,22 +145,8 @@ func (topUpArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 6, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
-type topUpWorker struct {
-	river.WorkerDefaults[topUpArgs]
-	b *Billing
-}
-
-func (w *topUpWorker) Timeout(*river.Job[topUpArgs]) time.Duration {
-	return w.b.timeout(2 * time.Minute)
-}
-
-func (w *topUpWorker) NextRetry(job *river.Job[topUpArgs]) time.Time {
-	return w.b.nextRetry(job.Attempt)
-}
-
-// Work charges the top-up with key "topup:<id>" outside any transaction.
-func (w *topUpWorker) Work(ctx context.Context, job *river.Job[topUpArgs]) error {
-	b := w.b
+// chargeTopUp charges the top-up with key "topup:<id>" outside any transaction.
+func (b *Billing) chargeTopUp(ctx context.Context, job *river.Job[topUpArgs]) error {
 	tu := &TopUp{}
 	if err := b.db.NewSelect().Model(tu).Where("id = ?", job.Args.TopUpID).Scan(ctx); err != nil {
 		return river.JobCancel(fmt.Errorf("billing: loading top-up %s: %w", job.Args.TopUpID, err))
