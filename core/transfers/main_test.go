@@ -27,21 +27,33 @@ import (
 	"github.com/ezscale/platform/core/transfers"
 )
 
-// directory reads accounts' owners from the identity tables, as app's
-// adapter over core/accounts does.
-type directory struct{ db *database.DB }
+// directory finds accounts' owners through the accounts service, as
+// app's adapter does.
+type directory struct{ a *accounts.Service }
 
 func (d directory) OwnedAccounts(ctx context.Context, email string) ([]transfers.Account, error) {
+	u, err := d.a.UserByEmail(ctx, email)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ms, err := d.a.Memberships(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
 	var out []transfers.Account
-	err := d.db.Conn(ctx).NewRaw(`SELECT a.id, a.name FROM accounts AS a JOIN memberships AS m ON m.account_id = a.id
-		JOIN users AS u ON u.id = m.user_id WHERE u.email = ? AND m.role = 'owner' ORDER BY a.id`, email).Scan(ctx, &out)
-	return out, err
+	for _, m := range ms {
+		if m.Role == accounts.RoleOwner {
+			out = append(out, transfers.Account{ID: m.AccountID, Name: m.AccountName})
+		}
+	}
+	return out, nil
 }
 
 func (d directory) AccountName(ctx context.Context, id string) (string, error) {
-	var name string
-	err := d.db.Conn(ctx).NewRaw(`SELECT name FROM accounts WHERE id = ?`, id).Scan(ctx, &name)
-	return name, err
+	return d.a.AccountName(ctx, id)
 }
 
 // notice is one notification: its type, the account told and the
@@ -109,13 +121,14 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb := &testBundle{db: db, clock: testkit.NewClock(date("2024-02-15").Add(20 * time.Hour)), notices: &noticeLog{}}
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
-	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: tb.clock.Now})
+	acc := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
+	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Accounts: acc}, billing.Options{Now: tb.clock.Now})
 	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Now: tb.clock.Now})
 	tb.sch = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Services: tb.b}, scheduler.Options{Now: tb.clock.Now})
 	opts := transfers.DefaultOptions()
 	opts.Now = tb.clock.Now
 	opts.RequireStaffApproval = !so.noStaffApproval
-	tb.t = transfers.New(transfers.Deps{DB: db, Billing: tb.b, Directory: directory{db: db}, Notifier: tb.notices, Jobs: reg}, opts)
+	tb.t = transfers.New(transfers.Deps{DB: db, Billing: tb.b, Directory: directory{a: acc}, Notifier: tb.notices, Jobs: reg}, opts)
 	tb.t.OnComplete("scheduler", func(ctx context.Context, tx bun.Tx, serviceID, _, to string) (any, error) {
 		return tb.sch.TransferServiceTx(ctx, tx, serviceID, to)
 	})
