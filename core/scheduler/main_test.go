@@ -279,6 +279,9 @@ type testBundle struct {
 	basic    string // a service on the "basic" plugin
 	otherSvc string // a service of the other account
 	planFull string
+	// billing is billing over db, which describes the services to the
+	// scheduler and answers the tests' questions about services and plans.
+	billing *billing.Billing
 }
 
 type setupOpts struct {
@@ -324,6 +327,10 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	}
 	// Billing describes the services to their provisioner, as in the core.
 	views := billing.New(billing.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: b.clock.Now})
+	b.billing = views
+	if c, ok := so.changer.(*fakeChanger); ok {
+		c.plans = views
+	}
 	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Services: views, Notifier: notifier, PlanChanger: so.changer, Logger: so.logger}, opts)
 	if _, err := jobs.New(db, reg, jobstest.Working(10)); err != nil {
 		t.Fatal(err)

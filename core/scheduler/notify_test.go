@@ -60,13 +60,15 @@ func TestNoticesGoThroughTheNotificationCenter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var planName, label string
-		if err := db.NewRaw("SELECT name FROM plans WHERE id = ?", bigger).Scan(ctx, &planName); err != nil {
+		plan, err := b.billing.Plan(ctx, bigger)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.NewRaw("SELECT label FROM services WHERE id = ?", b.full).Scan(ctx, &label); err != nil {
+		svc, err := b.billing.Service(ctx, "", b.full)
+		if err != nil {
 			t.Fatal(err)
 		}
+		planName, label := plan.Name, svc.Label
 		c, err := b.s.SchedulePlanChange(ctx, b.account, scheduler.PlanChangeInput{ServiceID: b.full, Kind: scheduler.ChangeUpgrade,
 			ToPlanID: bigger, RunAt: b.clock.Now().Add(72 * time.Hour)})
 		if err != nil {
@@ -105,11 +107,15 @@ func TestNoticesNameServicesWithoutALabel(t *testing.T) {
 		if err := billingtest.SetServiceName(ctx, db, b.full, "", `{"hostname": "web1.example.com"}`); err != nil {
 			t.Fatal(err)
 		}
-		var planName string
-		if err := db.NewRaw("SELECT p.name FROM plans AS p JOIN services AS s ON s.plan_id = p.id WHERE s.id = ?", b.full).Scan(ctx, &planName); err != nil {
+		svc, err := b.billing.Service(ctx, "", b.full)
+		if err != nil {
 			t.Fatal(err)
 		}
-		name := planName + " (web1.example.com)"
+		plan, err := b.billing.Plan(ctx, svc.PlanID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := plan.Name + " (web1.example.com)"
 		task := mustTask(t, b, scheduler.TaskInput{Name: "nightly", Type: "custom_script", Script: "fail", Cron: "0 * * * *", MaxRetries: ptr(0)})
 		b.clock.Add(time.Hour)
 		if _, err := b.s.DueTasks(ctx); err != nil {

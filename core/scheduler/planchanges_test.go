@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
@@ -18,7 +19,12 @@ import (
 // fakeChanger stands in for billing: it writes the plan change in the
 // caller's transaction, or refuses with err.
 type fakeChanger struct {
-	db    *database.DB
+	db *database.DB
+	// plans finds the plan a change names (setup sets it to the bundle's
+	// billing).
+	plans interface {
+		Plan(ctx context.Context, idOrSlug string) (*billing.Plan, error)
+	}
 	mu    sync.Mutex
 	calls int
 	err   error
@@ -35,11 +41,14 @@ func (f *fakeChanger) CheckPlanChange(ctx context.Context, accountID, serviceID,
 	if err != nil {
 		return "", err
 	}
-	var id string
-	if err := f.db.Conn(ctx).NewRaw("SELECT id FROM plans WHERE id = ? OR slug = ?", toPlan, toPlan).Scan(ctx, &id); err != nil {
+	p, err := f.plans.Plan(ctx, toPlan)
+	if apperr.CodeOf(err) == apperr.NotFound {
 		return "", apperr.Field("to_plan_id", "no such plan")
 	}
-	return id, nil
+	if err != nil {
+		return "", err
+	}
+	return p.ID, nil
 }
 
 func (f *fakeChanger) ChangePlan(ctx context.Context, accountID, serviceID, toPlanID string) (*scheduler.PlanChangeOutcome, error) {
