@@ -279,10 +279,11 @@ func TestGraph(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var planName string
-		if err := db.NewRaw("SELECT name FROM plans WHERE id = ?", tb.plan).Scan(tb.ctx, &planName); err != nil {
+		plan, err := tb.b.Plan(tb.ctx, tb.plan)
+		if err != nil {
 			t.Fatal(err)
 		}
+		planName := plan.Name
 		node := func(i int, status string, project *string) projects.Node {
 			health := projects.HealthUp
 			if status == "terminated" {

@@ -119,9 +119,18 @@ func TestScheduledAddonChange(t *testing.T) {
 		if diff := cmp.Diff(&scheduler.PlanChangeOutcome{InvoiceID: "inv2", Prorated: 120, Currency: "USD"}, got.Outcome); diff != "" || got.Status != scheduler.ChangeApplied || changer.calls != 1 {
 			t.Errorf("change %s after %d billing calls; outcome (-want +got):\n%s", got.Status, changer.calls, diff)
 		}
+		sas, err := b.billing.ServiceAddons(ctx, b.full)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var qty int
-		if err := db.NewRaw("SELECT quantity FROM service_addons WHERE service_id = ? AND addon_id = ?", b.full, addon).Scan(ctx, &qty); err != nil || qty != 2 {
-			t.Errorf("service add-on quantity %d, %v", qty, err)
+		for _, sa := range sas {
+			if sa.AddonID == addon {
+				qty = sa.Quantity
+			}
+		}
+		if qty != 2 {
+			t.Errorf("service add-on quantity %d, want 2", qty)
 		}
 		if diff := cmp.Diff([]string{scheduler.NoticePlanChangeApplied}, b.notices.Types()); diff != "" {
 			t.Errorf("notices (-want +got)\n%s", diff)
