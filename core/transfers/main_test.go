@@ -1,9 +1,11 @@
 package transfers_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -205,6 +207,26 @@ func (tb *testBundle) request(t testing.TB, serviceID string) *transfers.Transfe
 		t.Fatal(err)
 	}
 	return tr
+}
+
+// auditActions returns the actions of the audit events about the
+// targets, oldest first.
+func (tb *testBundle) auditActions(t testing.TB, targetIDs ...string) []string {
+	t.Helper()
+	var recs []audit.Record
+	for _, id := range targetIDs {
+		rs, err := audit.List(tb.ctx, tb.db, audit.Filter{TargetID: id, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rs...)
+	}
+	slices.SortFunc(recs, func(a, b audit.Record) int { return cmp.Compare(a.Seq, b.Seq) })
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.Action
+	}
+	return out
 }
 
 // accountOf returns the account a service belongs to now.
