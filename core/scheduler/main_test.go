@@ -279,6 +279,11 @@ type testBundle struct {
 	basic    string // a service on the "basic" plugin
 	otherSvc string // a service of the other account
 	planFull string
+	owner    string // the account owner's user id
+	// center and outbox are the notification center and its outbox when
+	// setupOpts.center is set.
+	center *notify.Service
+	outbox *outbox.Outbox
 	// billing is billing over db, which describes the services to the
 	// scheduler and answers the tests' questions about services and plans.
 	billing *billing.Billing
@@ -318,11 +323,13 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	}
 	var notifier scheduler.Notifier = b.notices
 	if so.center {
-		ns, err := notify.New(db, outbox.New(db, reg), reg, notify.Options{PublicURL: "https://billing.example.com"})
+		b.outbox = outbox.New(db, reg)
+		ns, err := notify.New(db, b.outbox, reg, notify.Options{PublicURL: "https://billing.example.com"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(ns.Stop)
+		b.center = ns
 		notifier = &scheduler.CenterNotifier{Center: ns}
 	}
 	// Billing describes the services to their provisioner, as in the core.
@@ -343,7 +350,10 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 		return s
 	}
 	b.email = strings.ToLower("ada-" + t.Name() + "@example.net")
-	b.account = must(accountstest.Account(ctx, db, b.email))
+	var err error
+	if b.account, b.owner, err = accountstest.Owner(ctx, db, b.email); err != nil {
+		t.Fatal(err)
+	}
 	b.other = must(accountstest.Account(ctx, db, "eve-"+t.Name()+"@example.net"))
 	b.planFull = must(billingtest.Plan(ctx, db, "full", 1000))
 	planBasic := must(billingtest.Plan(ctx, db, "basic", 500))

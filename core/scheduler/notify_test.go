@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/scheduler"
 )
 
@@ -25,16 +27,21 @@ type delivered struct {
 func (b *testBundle) inbox(t *testing.T) (inApp []delivered, email []delivered) {
 	t.Helper()
 	ctx := context.Background()
-	err := b.db.NewRaw(`SELECT e.type, e.title, e.message FROM notifications AS n
-		JOIN notification_events AS e ON e.id = n.event_id JOIN users AS u ON u.id = n.user_id
-		WHERE u.email = ? ORDER BY n.id`, b.email).Scan(ctx, &inApp)
+	ns, err := b.center.List(ctx, b.owner, notify.ListFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = b.db.NewRaw(`SELECT template AS type, subject AS title, '' AS message FROM outbox_messages
-		WHERE recipient = ? AND channel = 'email' ORDER BY id`, b.email).Scan(ctx, &email)
+	for _, n := range slices.Backward(ns) {
+		inApp = append(inApp, delivered{Type: string(n.Type), Title: n.Title, Message: n.Message})
+	}
+	ms, err := b.outbox.ListForRecipient(ctx, b.email)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, m := range slices.Backward(ms) {
+		if m.Channel == "email" {
+			email = append(email, delivered{Type: m.Template, Title: m.Subject})
+		}
 	}
 	return inApp, email
 }
