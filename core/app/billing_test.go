@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
@@ -51,15 +52,15 @@ func TestBillingPlanChangerJoinsTheSchedulersTransaction(t *testing.T) {
 		}
 		start := money.Date(now)
 		end := money.AddCycle(start, money.Monthly, start.Day())
-		svc := &billing.Service{ID: "svc", AccountID: acc, PlanID: small.ID, Cycle: money.Monthly, Currency: "USD", Price: 1000,
-			Status: billing.StatusActive, Options: "{}", Attributes: "{}", PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), CreatedAt: now, UpdatedAt: now}
-		if _, err := db.NewInsert().Model(svc).Exec(ctx); err != nil {
+		svc, err := billingtest.Service(ctx, db, billingtest.ServiceSpec{AccountID: acc, PlanID: small.ID, Price: 1000,
+			PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day()})
+		if err != nil {
 			t.Fatal(err)
 		}
 		c := billingPlanChanger{b: b}
 		errRollback := context.Canceled
 		err = db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			if _, err := c.ChangePlan(ctx, acc, "svc", big.ID); err != nil {
+			if _, err := c.ChangePlan(ctx, acc, svc, big.ID); err != nil {
 				return err
 			}
 			return errRollback
@@ -67,12 +68,12 @@ func TestBillingPlanChangerJoinsTheSchedulersTransaction(t *testing.T) {
 		if err != errRollback {
 			t.Fatal(err)
 		}
-		if got, _ := b.Service(ctx, acc, "svc"); got.PlanID != small.ID {
+		if got, _ := b.Service(ctx, acc, svc); got.PlanID != small.ID {
 			t.Fatal("the rolled-back scheduler transaction kept billing's change")
 		}
 		var out struct{ invoice string }
 		err = db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			o, err := c.ChangePlan(ctx, acc, "svc", big.ID)
+			o, err := c.ChangePlan(ctx, acc, svc, big.ID)
 			if err == nil {
 				out.invoice = o.InvoiceID
 				if o.Prorated <= 0 || o.Currency != "USD" || o.ChangeID == "" {
@@ -84,7 +85,7 @@ func TestBillingPlanChangerJoinsTheSchedulersTransaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := b.Service(ctx, acc, "svc"); got.PlanID != big.ID || out.invoice == "" {
+		if got, _ := b.Service(ctx, acc, svc); got.PlanID != big.ID || out.invoice == "" {
 			t.Errorf("after the change: plan %s, invoice %q", got.PlanID, out.invoice)
 		}
 	})
@@ -124,15 +125,15 @@ func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
 		}
 		start := money.Date(now)
 		end := money.AddCycle(start, money.Monthly, start.Day())
-		svc := &billing.Service{ID: "svc", AccountID: acc, PlanID: plan.ID, Cycle: money.Monthly, Currency: "USD", Price: 1000,
-			Status: billing.StatusActive, Options: "{}", Attributes: "{}", PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), CreatedAt: now, UpdatedAt: now}
-		if _, err := db.NewInsert().Model(svc).Exec(ctx); err != nil {
+		svc, err := billingtest.Service(ctx, db, billingtest.ServiceSpec{AccountID: acc, PlanID: plan.ID, Price: 1000,
+			PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day()})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := b.Adjust(ctx, acc, billing.AdjustInput{Amount: 10_000, Description: "test credit"}); err != nil {
 			t.Fatal(err)
 		}
-		c, err := s.SchedulePlanChange(ctx, acc, scheduler.PlanChangeInput{ServiceID: "svc", Kind: scheduler.ChangeAddon, AddonID: addon.ID, Quantity: 2,
+		c, err := s.SchedulePlanChange(ctx, acc, scheduler.PlanChangeInput{ServiceID: svc, Kind: scheduler.ChangeAddon, AddonID: addon.ID, Quantity: 2,
 			RunAt: time.Now().Add(-4 * time.Minute)})
 		if err != nil {
 			t.Fatal(err)
@@ -166,7 +167,7 @@ func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
 		if inv.Total != got.Outcome.Prorated || inv.Status != billing.InvoicePaid {
 			t.Errorf("invoice %s total %d, outcome prorated %d", inv.Status, inv.Total, got.Outcome.Prorated)
 		}
-		sas, err := b.ServiceAddons(ctx, "svc")
+		sas, err := b.ServiceAddons(ctx, svc)
 		if err != nil || len(sas) != 1 || sas[0].AddonID != addon.ID || sas[0].Quantity != 2 {
 			t.Errorf("service add-ons %+v, %v", sas, err)
 		}
@@ -211,24 +212,24 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 		elsewhere, game := plan("elsewhere", "vps", "q", 3000), plan("game", "game", "p", 3000)
 		start := money.Date(now)
 		end := money.AddCycle(start, money.Monthly, start.Day())
-		svc := &billing.Service{ID: "svc", AccountID: acc, PlanID: small.ID, Cycle: money.Monthly, Currency: "USD", Price: 1000,
-			Status: billing.StatusActive, Options: "{}", Attributes: "{}", PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), CreatedAt: now, UpdatedAt: now}
-		if _, err := db.NewInsert().Model(svc).Exec(ctx); err != nil {
+		svc, err := billingtest.Service(ctx, db, billingtest.ServiceSpec{AccountID: acc, PlanID: small.ID, Price: 1000,
+			PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day()})
+		if err != nil {
 			t.Fatal(err)
 		}
 		runAt := time.Now().Add(-4 * time.Minute)
 		for _, to := range []string{elsewhere.Slug, elsewhere.ID, game.ID} {
-			_, err := s.SchedulePlanChange(ctx, acc, scheduler.PlanChangeInput{ServiceID: "svc", Kind: scheduler.ChangeUpgrade, ToPlanID: to, RunAt: runAt})
+			_, err := s.SchedulePlanChange(ctx, acc, scheduler.PlanChangeInput{ServiceID: svc, Kind: scheduler.ChangeUpgrade, ToPlanID: to, RunAt: runAt})
 			e, ok := apperr.As(err)
 			if !ok || e.Code != apperr.Unprocessable || e.Reason != billing.ReasonBackendFixed || len(e.Fields) != 1 || e.Fields[0].Field != "to_plan_id" {
 				t.Errorf("scheduling a change to %s: %v, want unprocessable %s naming to_plan_id", to, err, billing.ReasonBackendFixed)
 			}
 		}
-		if cs, err := s.PlanChanges(ctx, acc, "svc", "", 10); err != nil || len(cs) != 0 {
+		if cs, err := s.PlanChanges(ctx, acc, svc, "", 10); err != nil || len(cs) != 0 {
 			t.Fatalf("changes stored after the refusals: %d, %v", len(cs), err)
 		}
 
-		c, err := s.SchedulePlanChange(ctx, acc, scheduler.PlanChangeInput{ServiceID: "svc", Kind: scheduler.ChangeUpgrade, ToPlanID: "big", RunAt: runAt})
+		c, err := s.SchedulePlanChange(ctx, acc, scheduler.PlanChangeInput{ServiceID: svc, Kind: scheduler.ChangeUpgrade, ToPlanID: "big", RunAt: runAt})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,7 +262,7 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 		if got.Status != scheduler.ChangeFailed || !strings.Contains(got.Error, "provisioner and service type never change") {
 			t.Errorf("change %s (%q), want failed by the provisioner rule", got.Status, got.Error)
 		}
-		if cur, _ := b.Service(ctx, acc, "svc"); cur.PlanID != small.ID {
+		if cur, _ := b.Service(ctx, acc, svc); cur.PlanID != small.ID {
 			t.Errorf("service plan after the refused change: %s", cur.PlanID)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
@@ -52,25 +53,27 @@ func TestSupportContextReadsOnlyTheAccount(t *testing.T) {
 		}
 		start := money.Date(now)
 		end := money.AddCycle(start, money.Monthly, start.Day())
-		for _, s := range []struct{ id, account, label string }{{"svc-mine", "mine", "web-1"}, {"svc-theirs", "theirs", "THEIR-SERVICE"}} {
-			svc := &billing.Service{ID: s.id, AccountID: s.account, PlanID: plan.ID, Cycle: money.Monthly, Currency: "USD", Price: 1000,
-				Status: billing.StatusActive, Label: s.label, Options: `{"root_password":"OPTION-SECRET"}`,
-				Attributes: `{"password":"ATTRIBUTE-SECRET","ip":"203.0.113.7"}`, PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(),
-				CreatedAt: now, UpdatedAt: now}
-			if _, err := db.NewInsert().Model(svc).Exec(ctx); err != nil {
+		svcs := map[string]string{} // account → its service
+		for _, s := range []struct{ account, label string }{{"mine", "web-1"}, {"theirs", "THEIR-SERVICE"}} {
+			id, err := billingtest.Service(ctx, db, billingtest.ServiceSpec{AccountID: s.account, PlanID: plan.ID, Price: 1000, Label: s.label,
+				Options: `{"root_password":"OPTION-SECRET"}`, Attributes: `{"password":"ATTRIBUTE-SECRET","ip":"203.0.113.7"}`,
+				PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), CreatedAt: now})
+			if err != nil {
 				t.Fatal(err)
 			}
+			svcs[s.account] = id
 		}
-		num, other := int64(42), int64(43)
-		for _, inv := range []*billing.Invoice{
-			{ID: "inv-mine", AccountID: "mine", Number: &num, Status: billing.InvoiceOpen, Reason: billing.ReasonRenewal, Currency: "USD",
-				Subtotal: 1000, Total: 1000, DueAt: now.Add(-72 * time.Hour), IssuedAt: &now, CreatedAt: now, UpdatedAt: now},
-			{ID: "inv-theirs", AccountID: "theirs", Number: &other, Status: billing.InvoiceOpen, Reason: billing.ReasonRenewal, Currency: "USD",
-				Subtotal: 99999, Total: 99999, DueAt: now, IssuedAt: &now, CreatedAt: now, UpdatedAt: now},
+		invs := map[string]string{} // account → its open invoice
+		for _, inv := range []billingtest.InvoiceSpec{
+			{AccountID: "mine", Number: 42, Subtotal: 1000, Total: 1000, DueAt: now.Add(-72 * time.Hour)},
+			{AccountID: "theirs", Number: 43, Subtotal: 99999, Total: 99999, DueAt: now},
 		} {
-			if _, err := db.NewInsert().Model(inv).Exec(ctx); err != nil {
+			inv.Status, inv.Reason, inv.Currency, inv.IssuedAt, inv.CreatedAt = billing.InvoiceOpen, billing.ReasonRenewal, "USD", &now, now
+			id, err := billingtest.Invoice(ctx, db, inv)
+			if err != nil {
 				t.Fatal(err)
 			}
+			invs[inv.AccountID] = id
 		}
 		err = db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			if _, err := b.Ledger().Post(ctx, tx, ledger.Posting{AccountID: "mine", Currency: "USD", Amount: 250, Kind: ledger.KindTopUp}); err != nil {
@@ -83,17 +86,17 @@ func TestSupportContextReadsOnlyTheAccount(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, tk := range []*scheduler.Task{
-			{ID: "t1", AccountID: "mine", ServiceID: "svc-mine", Type: "reboot", Cron: "0 4 * * *", TimeZone: "UTC", Notify: "failure", CreatedAt: now, UpdatedAt: now},
-			{ID: "t2", AccountID: "theirs", ServiceID: "svc-theirs", Type: "reboot", Cron: "0 4 * * *", TimeZone: "UTC", Notify: "failure", CreatedAt: now, UpdatedAt: now},
+			{ID: "t1", AccountID: "mine", ServiceID: svcs["mine"], Type: "reboot", Cron: "0 4 * * *", TimeZone: "UTC", Notify: "failure", CreatedAt: now, UpdatedAt: now},
+			{ID: "t2", AccountID: "theirs", ServiceID: svcs["theirs"], Type: "reboot", Cron: "0 4 * * *", TimeZone: "UTC", Notify: "failure", CreatedAt: now, UpdatedAt: now},
 		} {
 			if _, err := db.NewInsert().Model(tk).Exec(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for _, r := range []*scheduler.Run{
-			{ID: "run-mine", TaskID: "t1", AccountID: "mine", ServiceID: "svc-mine", Type: "reboot", Status: scheduler.RunFailed, Error: "backend timeout",
+			{ID: "run-mine", TaskID: "t1", AccountID: "mine", ServiceID: svcs["mine"], Type: "reboot", Status: scheduler.RunFailed, Error: "backend timeout",
 				DueAt: now, RunAfter: now, CreatedAt: now.Add(-time.Hour)},
-			{ID: "run-theirs", TaskID: "t2", AccountID: "theirs", ServiceID: "svc-theirs", Type: "reboot", Status: scheduler.RunFailed,
+			{ID: "run-theirs", TaskID: "t2", AccountID: "theirs", ServiceID: svcs["theirs"], Type: "reboot", Status: scheduler.RunFailed,
 				Error: "THEIR-RUN-ERROR", DueAt: now, RunAfter: now, CreatedAt: now.Add(-time.Hour)},
 		} {
 			if _, err := db.NewInsert().Model(r).Exec(ctx); err != nil {
@@ -112,12 +115,12 @@ func TestSupportContextReadsOnlyTheAccount(t *testing.T) {
 			all = append(all, k+": "+v)
 		}
 		text := strings.Join(all, "\n")
-		for _, want := range []string{"svc-mine", "web-1", "vps-small", "inv-mine", "#42", "overdue", "credit balance 2.50 USD", "backend timeout"} {
+		for _, want := range []string{svcs["mine"], "web-1", "vps-small", invs["mine"], "#42", "overdue", "credit balance 2.50 USD", "backend timeout"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("context lacks %q:\n%s", want, text)
 			}
 		}
-		for _, leak := range []string{"theirs", "THEIR", "99999", "999.99", "4242", "SECRET", "203.0.113.7", "me@example.com"} {
+		for _, leak := range []string{"theirs", svcs["theirs"], invs["theirs"], "THEIR", "99999", "999.99", "4242", "SECRET", "203.0.113.7", "me@example.com"} {
 			if strings.Contains(text, leak) {
 				t.Errorf("context holds %q:\n%s", leak, text)
 			}

@@ -127,7 +127,7 @@ func KeepsBackendInUse(ctx context.Context, tx bun.IDB, old, next *catalog.Plan)
 	}
 	n, err := tx.NewSelect().Model((*Service)(nil)).
 		Where("plan_id = ? OR pending_plan_id = ?", old.ID, old.ID).
-		Where("status IN (?)", bun.List([]string{StatusPending, StatusProvisioning, StatusActive, StatusSuspended})).Count(ctx)
+		Where("status IN (?)", bun.List(liveStatuses)).Count(ctx)
 	if err != nil {
 		return fmt.Errorf("billing: counting services of plan %s: %w", old.ID, err)
 	}

@@ -18,8 +18,10 @@
 //     and OnInvoicePaid run inside the transaction that issues or pays
 //     (the billing run issues in batches, hence slices).
 //   - Services: Service, Services, ServiceAddons, Order, ChangePlan,
-//     AddAddon, RemoveAddon, Cancel, Terminate, RetryProvisioning;
-//     OnServiceStatus hook.
+//     AddAddon, RemoveAddon, Cancel, Terminate, TerminateMany (staff bulk
+//     termination, terminate_many.go), RetryProvisioning; OnServiceStatus
+//     hook. IsLive is the one rule for which statuses are live (pending,
+//     provisioning, active, suspended) and which have ended.
 //   - Suspension: Suspend / Unsuspend (own transaction; Unsuspend refuses
 //     a reason not in force) and SuspendTx / UnsuspendTx (inside yours;
 //     UnsuspendTx reports whether it lifted anything), by reason (SuspendNonPayment,

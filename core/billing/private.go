@@ -29,8 +29,7 @@ func (b *Billing) AttachPrivatePlan(ctx context.Context, accountID, serviceID, p
 		if err != nil {
 			return err
 		}
-		switch svc.Status {
-		case StatusTerminated, StatusCancelled, StatusFailed:
+		if !svc.Live() {
 			return apperr.New(apperr.Conflict, "the service has ended (%s)", svc.Status).WithReason("service_" + svc.Status)
 		}
 		plan, err := b.catalog.PlanTx(ctx, t, planID)

@@ -17,15 +17,12 @@ func (b *Billing) PlanReach(ctx context.Context, planID string) (services, custo
 	}
 	err = b.db.Read.NewSelect().Model((*Service)(nil)).
 		ColumnExpr("COUNT(*) AS services").ColumnExpr("COUNT(DISTINCT s.account_id) AS customers").
-		Where("s.plan_id = ?", planID).Where("s.status IN (?)", bun.List([]string{StatusPending, StatusProvisioning, StatusActive, StatusSuspended})).Scan(ctx, &row)
+		Where("s.plan_id = ?", planID).Where("s.status IN (?)", bun.List(liveStatuses)).Scan(ctx, &row)
 	if err != nil {
 		return 0, 0, fmt.Errorf("billing: counting the plan's services: %w", err)
 	}
 	return row.Services, row.Customers, nil
 }
-
-// liveStatuses are the statuses of a service that has not ended.
-var liveStatuses = []string{StatusPending, StatusProvisioning, StatusActive, StatusSuspended}
 
 // LiveServiceCounts counts the live services of each of accounts, read in
 // db (the caller's transaction: deleting a user checks the accounts they

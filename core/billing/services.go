@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,14 +97,23 @@ func EnvironmentOf(p *catalog.Plan) string {
 	return EnvProduction
 }
 
+// liveStatuses are the statuses of a service that has not ended: it
+// still exists at the backend or may. The others (terminated, cancelled,
+// failed) are ended. IsLive and the queries that select live services
+// read this one list.
+var liveStatuses = []string{StatusPending, StatusProvisioning, StatusActive, StatusSuspended}
+
+// IsLive reports whether a service in status has not ended (pending,
+// provisioning, active, suspended). An ended service (terminated,
+// cancelled, failed) or an unknown status is not live.
+func IsLive(status string) bool {
+	return slices.Contains(liveStatuses, status)
+}
+
 // Live reports whether the service still exists at the backend or may
-// (pending, provisioning, active, suspended).
+// (see IsLive).
 func (s *Service) Live() bool {
-	switch s.Status {
-	case StatusPending, StatusProvisioning, StatusActive, StatusSuspended:
-		return true
-	}
-	return false
+	return IsLive(s.Status)
 }
 
 // ServiceAddon is an add-on ordered with a service.
@@ -232,7 +242,7 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		}
 		if plan.FreeTier && plan.FreeTierPerAccount > 0 {
 			n, err := t.NewSelect().Model((*Service)(nil)).Where("account_id = ?", accountID).Where("plan_id = ?", plan.ID).
-				Where("status IN (?)", bun.List([]string{StatusPending, StatusProvisioning, StatusActive, StatusSuspended})).Count(ctx)
+				Where("status IN (?)", bun.List(liveStatuses)).Count(ctx)
 			if err != nil {
 				return fmt.Errorf("billing: counting free services: %w", err)
 			}

@@ -242,14 +242,21 @@ func TestEnterpriseRequestRefusals(t *testing.T) {
 		}
 		_, err = tb.e.Accept(tb.ctx, tb.a, r.ID)
 		wantErr(t, err, apperr.Conflict, "request_accepted")
-		var plans, invoices int
-		if err := db.NewRaw("SELECT count(*) FROM plans WHERE account_id = ?", tb.a.AccountID).Scan(tb.ctx, &plans); err != nil {
+		all, err := tb.cat.Plans(tb.ctx, false)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.NewRaw("SELECT count(*) FROM invoices WHERE account_id = ?", tb.a.AccountID).Scan(tb.ctx, &invoices); err != nil {
+		plans := 0
+		for _, p := range all {
+			if p.AccountID != nil && *p.AccountID == tb.a.AccountID {
+				plans++
+			}
+		}
+		invs, err := tb.b.Invoices(tb.ctx, billing.InvoiceFilter{AccountID: tb.a.AccountID, Limit: 1000})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if plans != 1 || invoices != 1 {
+		if invoices := len(invs); plans != 1 || invoices != 1 {
 			t.Errorf("%d private plans and %d invoices, want 1 and 1", plans, invoices)
 		}
 

@@ -2,16 +2,12 @@ package httpapi
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/billing"
 )
-
-// maxBulkTerminate bounds the services of one bulk termination.
-const maxBulkTerminate = 100
 
 // bulkTerminateRequest is the body of POST /api/v1/admin/services/terminate.
 type bulkTerminateRequest struct {
@@ -58,8 +54,8 @@ func (m *BillingAPI) bulkTerminateFacts(r *http.Request, body []byte, a *approva
 		return nil
 	}
 	ids := uniqueIDs(in.ServiceIDs)
-	if len(ids) > maxBulkTerminate {
-		ids = ids[:maxBulkTerminate]
+	if len(ids) > billing.MaxTerminateMany {
+		ids = ids[:billing.MaxTerminateMany]
 	}
 	_, custs, err := m.Billing.ServiceReach(r.Context(), ids)
 	if err != nil {
@@ -69,73 +65,34 @@ func (m *BillingAPI) bulkTerminateFacts(r *http.Request, body []byte, a *approva
 	return nil
 }
 
-// bulkTerminate terminates each listed service through the path of the
-// one-service route (Billing.TerminateRequested: its dependents guard,
-// open invoices voided, its own transaction and audit event). The list is
-// checked first: an unknown or ended service refuses the whole request
-// (422, an error per service_ids[i]) and nothing is terminated. A service
-// that fails afterwards (a dependent, a race) is reported in its result;
-// the others still end.
+// bulkTerminate terminates the listed services through
+// Billing.TerminateMany, which checks the list (a refused list terminates
+// nothing) and terminates each through the one-service path, and writes
+// each service's outcome.
 func (m *BillingAPI) bulkTerminate(w http.ResponseWriter, r *http.Request) error {
 	var in bulkTerminateRequest
 	if err := Decode(r, &in); err != nil {
 		return err
 	}
-	var fields apperr.Fields
-	switch {
-	case len(in.ServiceIDs) == 0:
-		fields.Add("service_ids", "is required: list the services to terminate")
-	case len(in.ServiceIDs) > maxBulkTerminate:
-		fields.Add("service_ids", "lists at most %d services", maxBulkTerminate)
-	}
-	if err := fields.Err(); err != nil {
-		return err
-	}
-	statuses, err := m.Billing.ServiceStatuses(r.Context(), in.ServiceIDs)
+	res, err := m.Billing.TerminateMany(r.Context(), in.ServiceIDs, billing.TerminateInput{Reason: in.Reason, ConfirmDependents: in.ConfirmDependents})
 	if err != nil {
 		return err
 	}
-	seen := map[string]bool{}
-	for i, id := range in.ServiceIDs {
-		field := fmt.Sprintf("service_ids[%d]", i)
-		st, ok := statuses[id]
-		switch {
-		case seen[id]:
-			fields.Add(field, "is listed twice")
-		case !ok:
-			fields.Add(field, "no such service")
-		case st == billing.StatusTerminated || st == billing.StatusCancelled || st == billing.StatusFailed:
-			fields.Add(field, "the service is already %s", st)
+	out := BulkTerminateView{Terminated: res.Terminated, Failed: res.Failed, Results: make([]BulkTerminateResult, len(res.Results))}
+	for i, o := range res.Results {
+		if o.Err == nil {
+			// An ended service has no suspensions to show.
+			v := serviceView(o.Service, nil)
+			out.Results[i] = BulkTerminateResult{ServiceID: o.ServiceID, Status: "terminated", Service: &v}
+			continue
 		}
-		seen[id] = true
-	}
-	if len(fields) > 0 {
-		return &apperr.Error{Code: apperr.Unprocessable, Reason: "services_not_terminable",
-			Message: "some listed services cannot be terminated; nothing was terminated", Fields: fields}
-	}
-	out := BulkTerminateView{Results: make([]BulkTerminateResult, 0, len(in.ServiceIDs))}
-	for _, id := range in.ServiceIDs {
-		res := BulkTerminateResult{ServiceID: id, Status: "terminated"}
-		svc, err := m.Billing.TerminateRequested(r.Context(), id, billing.TerminateInput{Reason: in.Reason, ConfirmDependents: in.ConfirmDependents})
-		if err == nil {
-			var v ServiceView
-			if v, err = m.serviceJSON(r.Context(), svc); err == nil {
-				res.Service = &v
-			}
+		e, ok := apperr.As(o.Err)
+		if !ok {
+			m.s.Logger.Error("bulk termination", "service_id", o.ServiceID, "error", o.Err)
+			e = apperr.New(apperr.Internal, "the service could not be terminated")
 		}
-		if err != nil {
-			e, ok := apperr.As(err)
-			if !ok {
-				m.s.Logger.Error("bulk termination", "service_id", id, "error", err)
-				e = apperr.New(apperr.Internal, "the service could not be terminated")
-			}
-			p := problemFrom(e)
-			res.Status, res.Problem, res.Service = "failed", &p, nil
-			out.Failed++
-		} else {
-			out.Terminated++
-		}
-		out.Results = append(out.Results, res)
+		p := problemFrom(e)
+		out.Results[i] = BulkTerminateResult{ServiceID: o.ServiceID, Status: "failed", Problem: &p}
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

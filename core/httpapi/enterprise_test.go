@@ -28,10 +28,11 @@ func TestEnterpriseRequestsOverTheAPI(t *testing.T) {
 		c := tb.client
 		base := "/api/v1/accounts/" + owner.AccountID
 		svc := createPaidService(t, tb.app.DB, owner.AccountID)
-		var basePlan string
-		if err := tb.app.DB.NewRaw("SELECT plan_id FROM services WHERE id = ?", svc).Scan(context.Background(), &basePlan); err != nil {
+		current, err := tb.app.Billing.Service(context.Background(), "", svc)
+		if err != nil {
 			t.Fatal(err)
 		}
+		basePlan := current.PlanID
 
 		var r enterprise.Request
 		c.do("POST", base+"/enterprise-requests", owner.Token, map[string]any{"nodes": 3, "load_balancer": true, "failover": true, "region": "eu-central"},

@@ -71,10 +71,11 @@ func TestCurrencyFactComesFromTheAccount(t *testing.T) {
 
 		// An enterprise quote of the USD account.
 		svc := createPaidService(t, b.app.DB, b.customer.AccountID)
-		var basePlan string
-		if err := b.app.DB.NewRaw("SELECT plan_id FROM services WHERE id = ?", svc).Scan(context.Background(), &basePlan); err != nil {
+		current, err := b.app.Billing.Service(context.Background(), "", svc)
+		if err != nil {
 			t.Fatal(err)
 		}
+		basePlan := current.PlanID
 		var req struct{ ID, Status string }
 		b.client.do("POST", "/api/v1/accounts/"+b.customer.AccountID+"/enterprise-requests", b.customer.Token,
 			map[string]any{"nodes": 3, "region": "eu-central"}).want(t, http.StatusCreated).decode(t, &req)

@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/httpapi"
@@ -284,7 +285,12 @@ func TestBulkTerminationOverFiveServicesNeedsApproval(t *testing.T) {
 			six = append(six, createService(t, b.app.DB, b.customer.AccountID))
 		}
 		terminated := func() int {
-			return b.count(t, "services", "account_id = ? AND status = ?", b.customer.AccountID, "terminated")
+			svcs, err := b.app.Billing.Services(context.Background(), billing.ServiceFilter{AccountID: b.customer.AccountID,
+				Status: billing.StatusTerminated, Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(svcs)
 		}
 		const bulk = "/api/v1/admin/services/terminate"
 		r := b.client.do("POST", bulk, b.admin.Token, map[string]any{"service_ids": six, "reason": "abuse"})

@@ -280,10 +280,11 @@ func TestGraph(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var planName string
-		if err := db.NewRaw("SELECT name FROM plans WHERE id = ?", tb.plan).Scan(tb.ctx, &planName); err != nil {
+		plan, err := tb.cat.Plan(tb.ctx, tb.plan)
+		if err != nil {
 			t.Fatal(err)
 		}
+		planName := plan.Name
 		node := func(i int, status string, project *string) projects.Node {
 			health := projects.HealthUp
 			if status == "terminated" {
@@ -401,26 +402,25 @@ func TestInvoiceLinesCarryTheProject(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		now := time.Now().UTC()
-		start := money.Date(now)
+		start := money.Date(time.Now().UTC())
 		end := money.AddCycle(start, money.Monthly, start.Day())
-		svc := &billing.Service{ID: "svc-" + tb.a.AccountID, AccountID: tb.a.AccountID, PlanID: small.ID, Cycle: money.Monthly, Currency: "USD", Price: 1000,
-			Status: billing.StatusActive, Options: "{}", Attributes: "{}", PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), CreatedAt: now, UpdatedAt: now}
-		if _, err := db.NewInsert().Model(svc).Exec(tb.ctx); err != nil {
+		svc, err := billingtest.Service(tb.ctx, db, billingtest.ServiceSpec{AccountID: tb.a.AccountID, PlanID: small.ID, Price: 1000,
+			PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day()})
+		if err != nil {
 			t.Fatal(err)
 		}
 		p := tb.project(t, tb.a, "Shop")
-		if _, err := tb.p.MoveServices(tb.ctx, tb.a, p.ID, projects.MoveInput{ServiceIDs: []string{svc.ID}}); err != nil {
+		if _, err := tb.p.MoveServices(tb.ctx, tb.a, p.ID, projects.MoveInput{ServiceIDs: []string{svc}}); err != nil {
 			t.Fatal(err)
 		}
-		res, err := tb.b.ChangePlan(tb.ctx, tb.a.AccountID, svc.ID, billing.ChangeInput{PlanID: big.ID, When: "now"})
+		res, err := tb.b.ChangePlan(tb.ctx, tb.a.AccountID, svc, billing.ChangeInput{PlanID: big.ID, When: "now"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if res.Invoice == nil {
 			t.Fatal("the upgrade wrote no invoice")
 		}
-		if _, err := tb.p.RemoveServices(tb.ctx, tb.a, p.ID, projects.MoveInput{ServiceIDs: []string{svc.ID}}); err != nil {
+		if _, err := tb.p.RemoveServices(tb.ctx, tb.a, p.ID, projects.MoveInput{ServiceIDs: []string{svc}}); err != nil {
 			t.Fatal(err)
 		}
 		inv, err := tb.b.Invoice(tb.ctx, tb.a.AccountID, res.Invoice.ID)

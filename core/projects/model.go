@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/ezscale/platform/core/billing"
 )
 
 // Project is a named group of an account's services.
@@ -73,14 +75,9 @@ type ServiceInfo struct {
 	PlanName  string
 }
 
-// Live reports whether the service has not ended (terminated, cancelled
-// or failed).
+// Live reports whether the service has not ended (billing.IsLive).
 func (s ServiceInfo) Live() bool {
-	switch s.Status {
-	case "terminated", "cancelled", "failed":
-		return false
-	}
-	return true
+	return billing.IsLive(s.Status)
 }
 
 // name is how messages name the service: its label, else its id.

@@ -111,14 +111,14 @@ func (s *Service) followStatus(ctx context.Context, tx bun.Tx, svc *billing.Serv
 		return nil
 	}
 	now := s.now()
-	switch svc.Status {
-	case billing.StatusTerminated, billing.StatusCancelled, billing.StatusFailed:
+	switch {
+	case !billing.IsLive(svc.Status):
 		_, err := tx.NewUpdate().Model((*FreeTierService)(nil)).Set("ended_at = ?", now).Set("end_reason = ?", svc.Status).
 			Where("service_id = ?", svc.ID).Where("ended_at IS NULL").Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("provisioning: ending the free-tier slot of %s: %w", svc.ID, err)
 		}
-	case billing.StatusProvisioning:
+	case svc.Status == billing.StatusProvisioning:
 		if from != billing.StatusFailed {
 			return nil
 		}

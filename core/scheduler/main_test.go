@@ -281,6 +281,15 @@ type testBundle struct {
 	basic    string // a service on the "basic" plugin
 	otherSvc string // a service of the other account
 	planFull string
+	owner    string // the account owner's user id
+	// center and outbox are the notification center and its outbox when
+	// setupOpts.center is set.
+	center *notify.Service
+	outbox *outbox.Outbox
+	// billing is billing over db, which describes the services to the
+	// scheduler and answers the tests' questions about services and plans.
+	billing *billing.Billing
+	cat     *catalog.Catalog
 }
 
 type setupOpts struct {
@@ -317,16 +326,23 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	}
 	var notifier scheduler.Notifier = b.notices
 	if so.center {
-		ns, err := notify.New(db, outbox.New(db, reg), reg, notify.Options{PublicURL: "https://billing.example.com"})
+		b.outbox = outbox.New(db, reg)
+		ns, err := notify.New(db, b.outbox, reg, notify.Options{PublicURL: "https://billing.example.com"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(ns.Stop)
+		b.center = ns
 		notifier = &scheduler.CenterNotifier{Center: ns}
 	}
 	// Billing describes the services to their provisioner, as in the core.
 	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: b.clock.Now})
 	views := billing.New(billing.Deps{DB: db, Jobs: reg, Catalog: cat, Plugins: b.plugins, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: b.clock.Now})
+	b.billing = views
+	b.cat = cat
+	if c, ok := so.changer.(*fakeChanger); ok {
+		c.plans = cat
+	}
 	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Services: views, Catalog: cat, Notifier: notifier, PlanChanger: so.changer, Logger: so.logger}, opts)
 	if _, err := jobs.New(db, reg, jobstest.Working(10)); err != nil {
 		t.Fatal(err)
@@ -339,7 +355,10 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 		return s
 	}
 	b.email = strings.ToLower("ada-" + t.Name() + "@example.net")
-	b.account = must(accountstest.Account(ctx, db, b.email))
+	var err error
+	if b.account, b.owner, err = accountstest.Owner(ctx, db, b.email); err != nil {
+		t.Fatal(err)
+	}
 	b.other = must(accountstest.Account(ctx, db, "eve-"+t.Name()+"@example.net"))
 	b.planFull = must(catalogtest.Plan(ctx, db, "full", 1000))
 	planBasic := must(catalogtest.Plan(ctx, db, "basic", 500))

@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/scheduler"
 )
 
@@ -26,16 +28,21 @@ type delivered struct {
 func (b *testBundle) inbox(t *testing.T) (inApp []delivered, email []delivered) {
 	t.Helper()
 	ctx := context.Background()
-	err := b.db.NewRaw(`SELECT e.type, e.title, e.message FROM notifications AS n
-		JOIN notification_events AS e ON e.id = n.event_id JOIN users AS u ON u.id = n.user_id
-		WHERE u.email = ? ORDER BY n.id`, b.email).Scan(ctx, &inApp)
+	ns, err := b.center.List(ctx, b.owner, notify.ListFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = b.db.NewRaw(`SELECT template AS type, subject AS title, '' AS message FROM outbox_messages
-		WHERE recipient = ? AND channel = 'email' ORDER BY id`, b.email).Scan(ctx, &email)
+	for _, n := range slices.Backward(ns) {
+		inApp = append(inApp, delivered{Type: string(n.Type), Title: n.Title, Message: n.Message})
+	}
+	ms, err := b.outbox.ListForRecipient(ctx, b.email)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, m := range slices.Backward(ms) {
+		if m.Channel == "email" {
+			email = append(email, delivered{Type: m.Template, Title: m.Subject})
+		}
 	}
 	return inApp, email
 }
@@ -61,13 +68,15 @@ func TestNoticesGoThroughTheNotificationCenter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var planName, label string
-		if err := db.NewRaw("SELECT name FROM plans WHERE id = ?", bigger).Scan(ctx, &planName); err != nil {
+		plan, err := b.cat.Plan(ctx, bigger)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.NewRaw("SELECT label FROM services WHERE id = ?", b.full).Scan(ctx, &label); err != nil {
+		svc, err := b.billing.Service(ctx, "", b.full)
+		if err != nil {
 			t.Fatal(err)
 		}
+		planName, label := plan.Name, svc.Label
 		c, err := b.s.SchedulePlanChange(ctx, b.account, scheduler.PlanChangeInput{ServiceID: b.full, Kind: scheduler.ChangeUpgrade,
 			ToPlanID: bigger, RunAt: b.clock.Now().Add(72 * time.Hour)})
 		if err != nil {
@@ -106,11 +115,15 @@ func TestNoticesNameServicesWithoutALabel(t *testing.T) {
 		if err := billingtest.SetServiceName(ctx, db, b.full, "", `{"hostname": "web1.example.com"}`); err != nil {
 			t.Fatal(err)
 		}
-		var planName string
-		if err := db.NewRaw("SELECT p.name FROM plans AS p JOIN services AS s ON s.plan_id = p.id WHERE s.id = ?", b.full).Scan(ctx, &planName); err != nil {
+		svc, err := b.billing.Service(ctx, "", b.full)
+		if err != nil {
 			t.Fatal(err)
 		}
-		name := planName + " (web1.example.com)"
+		plan, err := b.cat.Plan(ctx, svc.PlanID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := plan.Name + " (web1.example.com)"
 		task := mustTask(t, b, scheduler.TaskInput{Name: "nightly", Type: "custom_script", Script: "fail", Cron: "0 * * * *", MaxRetries: ptr(0)})
 		b.clock.Add(time.Hour)
 		if _, err := b.s.DueTasks(ctx); err != nil {

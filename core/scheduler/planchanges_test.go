@@ -10,6 +10,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
@@ -19,7 +20,12 @@ import (
 // fakeChanger stands in for billing: it writes the plan change in the
 // caller's transaction, or refuses with err.
 type fakeChanger struct {
-	db    *database.DB
+	db *database.DB
+	// plans finds the plan a change names (setup sets it to the bundle's
+	// catalog).
+	plans interface {
+		Plan(ctx context.Context, idOrSlug string) (*catalog.Plan, error)
+	}
 	mu    sync.Mutex
 	calls int
 	err   error
@@ -36,11 +42,14 @@ func (f *fakeChanger) CheckPlanChange(ctx context.Context, accountID, serviceID,
 	if err != nil {
 		return "", err
 	}
-	var id string
-	if err := f.db.Conn(ctx).NewRaw("SELECT id FROM plans WHERE id = ? OR slug = ?", toPlan, toPlan).Scan(ctx, &id); err != nil {
+	p, err := f.plans.Plan(ctx, toPlan)
+	if apperr.CodeOf(err) == apperr.NotFound {
 		return "", apperr.Field("to_plan_id", "no such plan")
 	}
-	return id, nil
+	if err != nil {
+		return "", err
+	}
+	return p.ID, nil
 }
 
 func (f *fakeChanger) ChangePlan(ctx context.Context, accountID, serviceID, toPlanID string) (*scheduler.PlanChangeOutcome, error) {
@@ -111,9 +120,18 @@ func TestScheduledAddonChange(t *testing.T) {
 		if diff := cmp.Diff(&scheduler.PlanChangeOutcome{InvoiceID: "inv2", Prorated: 120, Currency: "USD"}, got.Outcome); diff != "" || got.Status != scheduler.ChangeApplied || changer.calls != 1 {
 			t.Errorf("change %s after %d billing calls; outcome (-want +got):\n%s", got.Status, changer.calls, diff)
 		}
+		sas, err := b.billing.ServiceAddons(ctx, b.full)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var qty int
-		if err := db.NewRaw("SELECT quantity FROM service_addons WHERE service_id = ? AND addon_id = ?", b.full, addon).Scan(ctx, &qty); err != nil || qty != 2 {
-			t.Errorf("service add-on quantity %d, %v", qty, err)
+		for _, sa := range sas {
+			if sa.AddonID == addon {
+				qty = sa.Quantity
+			}
+		}
+		if qty != 2 {
+			t.Errorf("service add-on quantity %d, want 2", qty)
 		}
 		if diff := cmp.Diff([]string{scheduler.NoticePlanChangeApplied}, b.notices.Types()); diff != "" {
 			t.Errorf("notices (-want +got)\n%s", diff)

@@ -1,9 +1,11 @@
 package transfers_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -29,21 +31,33 @@ import (
 	"github.com/ezscale/platform/core/transfers"
 )
 
-// directory reads accounts' owners from the identity tables, as app's
-// adapter over core/accounts does.
-type directory struct{ db *database.DB }
+// directory finds accounts' owners through the accounts service, as
+// app's adapter does.
+type directory struct{ a *accounts.Service }
 
 func (d directory) OwnedAccounts(ctx context.Context, email string) ([]transfers.Account, error) {
+	u, err := d.a.UserByEmail(ctx, email)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ms, err := d.a.Memberships(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
 	var out []transfers.Account
-	err := d.db.Conn(ctx).NewRaw(`SELECT a.id, a.name FROM accounts AS a JOIN memberships AS m ON m.account_id = a.id
-		JOIN users AS u ON u.id = m.user_id WHERE u.email = ? AND m.role = 'owner' ORDER BY a.id`, email).Scan(ctx, &out)
-	return out, err
+	for _, m := range ms {
+		if m.Role == accounts.RoleOwner {
+			out = append(out, transfers.Account{ID: m.AccountID, Name: m.AccountName})
+		}
+	}
+	return out, nil
 }
 
 func (d directory) AccountName(ctx context.Context, id string) (string, error) {
-	var name string
-	err := d.db.Conn(ctx).NewRaw(`SELECT name FROM accounts WHERE id = ?`, id).Scan(ctx, &name)
-	return name, err
+	return d.a.AccountName(ctx, id)
 }
 
 // notice is one notification: its type, the account told and the
@@ -112,14 +126,15 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb := &testBundle{db: db, clock: testkit.NewClock(date("2024-02-15").Add(20 * time.Hour)), notices: &noticeLog{}}
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
+	acc := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
 	tb.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
-	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: tb.clock.Now})
+	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Accounts: acc}, billing.Options{Now: tb.clock.Now})
 	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Now: tb.clock.Now})
 	tb.sch = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Services: tb.b, Catalog: tb.cat}, scheduler.Options{Now: tb.clock.Now})
 	opts := transfers.DefaultOptions()
 	opts.Now = tb.clock.Now
 	opts.RequireStaffApproval = !so.noStaffApproval
-	tb.t = transfers.New(transfers.Deps{DB: db, Billing: tb.b, Directory: directory{db: db}, Notifier: tb.notices, Jobs: reg}, opts)
+	tb.t = transfers.New(transfers.Deps{DB: db, Billing: tb.b, Directory: directory{a: acc}, Notifier: tb.notices, Jobs: reg}, opts)
 	tb.t.OnComplete("scheduler", func(ctx context.Context, tx bun.Tx, serviceID, _, to string) (any, error) {
 		return tb.sch.TransferServiceTx(ctx, tx, serviceID, to)
 	})
@@ -196,6 +211,26 @@ func (tb *testBundle) request(t testing.TB, serviceID string) *transfers.Transfe
 		t.Fatal(err)
 	}
 	return tr
+}
+
+// auditActions returns the actions of the audit events about the
+// targets, oldest first.
+func (tb *testBundle) auditActions(t testing.TB, targetIDs ...string) []string {
+	t.Helper()
+	var recs []audit.Record
+	for _, id := range targetIDs {
+		rs, err := audit.List(tb.ctx, tb.db, audit.Filter{TargetID: id, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rs...)
+	}
+	slices.SortFunc(recs, func(a, b audit.Record) int { return cmp.Compare(a.Seq, b.Seq) })
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.Action
+	}
+	return out
 }
 
 // accountOf returns the account a service belongs to now.

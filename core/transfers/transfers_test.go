@@ -2,6 +2,7 @@ package transfers_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -103,22 +104,33 @@ func TestTransferCompletesWithProration(t *testing.T) {
 		var moved struct {
 			Tasks, Recovery, Projects, Dependencies int
 		}
-		for _, q := range []struct {
-			sql string
-			n   *int
-		}{
-			{"SELECT count(*) FROM scheduled_tasks WHERE service_id = ? AND account_id = ?", &moved.Tasks},
-			{"SELECT count(*) FROM recovery_configs WHERE service_id = ? AND account_id = ?", &moved.Recovery},
-		} {
-			if err := db.NewRaw(q.sql, svc, tb.receiver.AccountID).Scan(tb.ctx, q.n); err != nil {
+		tasks, err := tb.sch.Tasks(tb.ctx, tb.receiver.AccountID, svc, "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		moved.Tasks = len(tasks)
+		switch _, err := tb.sch.Recovery(tb.ctx, tb.receiver.AccountID, svc); {
+		case err == nil:
+			moved.Recovery = 1
+		case apperr.CodeOf(err) != apperr.NotFound:
+			t.Fatal(err)
+		}
+		for _, acc := range []string{tb.sender.AccountID, tb.receiver.AccountID} {
+			a := projects.Actor{AccountID: acc, Role: "owner"}
+			inProjects, _, err := tb.p.ServiceScope(tb.ctx, a, projects.NoProject)
+			if err != nil {
 				t.Fatal(err)
 			}
-		}
-		if err := db.NewRaw("SELECT count(*) FROM project_services WHERE service_id = ?", svc).Scan(tb.ctx, &moved.Projects); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.NewRaw("SELECT count(*) FROM service_dependencies WHERE service_id = ? OR depends_on_id = ?", svc, svc).Scan(tb.ctx, &moved.Dependencies); err != nil {
-			t.Fatal(err)
+			if slices.Contains(inProjects, svc) {
+				moved.Projects++
+			}
+			for _, f := range []projects.DependencyFilter{{ServiceID: svc, Limit: 100}, {DependsOnID: svc, Limit: 100}} {
+				deps, err := tb.p.Dependencies(tb.ctx, a, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				moved.Dependencies += len(deps)
+			}
 		}
 		if diff := cmp.Diff(struct{ Tasks, Recovery, Projects, Dependencies int }{1, 1, 0, 0}, moved); diff != "" {
 			t.Errorf("what moved with the service (-want +got):\n%s", diff)
@@ -132,10 +144,7 @@ func TestTransferCompletesWithProration(t *testing.T) {
 		if diff := cmp.Diff(want, tb.notices.take()); diff != "" {
 			t.Errorf("notifications (-want +got):\n%s", diff)
 		}
-		var actions []string
-		if err := db.NewSelect().Table("audit_events").Column("action").Where("target_id IN (?, ?)", tr.ID, svc).Order("seq ASC").Scan(tb.ctx, &actions); err != nil {
-			t.Fatal(err)
-		}
+		actions := tb.auditActions(t, tr.ID, svc)
 		wantActions := []string{"transfer.request", "transfer.accept", "billing.service.transferred_out", "billing.service.transferred_in",
 			"transfer.complete", "transfer.complete"}
 		if diff := cmp.Diff(wantActions, actions); diff != "" {
@@ -177,14 +186,24 @@ func TestTransferCompletesOnce(t *testing.T) {
 			t.Fatalf("approved again: %v %+v", err, again)
 		}
 		var counts struct{ Credits, Invoices, Completions int }
-		if err := db.NewRaw("SELECT count(*) FROM credit_entries WHERE idempotency_key = ?", "transfer:"+tr.ID).Scan(tb.ctx, &counts.Credits); err != nil {
+		entries, err := tb.b.Ledger().Entries(tb.ctx, tb.sender.AccountID, 0, 1000)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.NewRaw("SELECT count(*) FROM invoices WHERE service_id = ? AND account_id = ?", svc, tb.receiver.AccountID).Scan(tb.ctx, &counts.Invoices); err != nil {
+		for _, e := range entries {
+			if e.IdempotencyKey != nil && *e.IdempotencyKey == "transfer:"+tr.ID {
+				counts.Credits++
+			}
+		}
+		invs, err := tb.b.Invoices(tb.ctx, billing.InvoiceFilter{AccountID: tb.receiver.AccountID, ServiceID: svc, Limit: 1000})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.NewRaw("SELECT count(*) FROM audit_events WHERE target_id = ? AND action = 'transfer.complete'", tr.ID).Scan(tb.ctx, &counts.Completions); err != nil {
-			t.Fatal(err)
+		counts.Invoices = len(invs)
+		for _, a := range tb.auditActions(t, tr.ID) {
+			if a == "transfer.complete" {
+				counts.Completions++
+			}
 		}
 		if diff := cmp.Diff(struct{ Credits, Invoices, Completions int }{1, 1, 2}, counts); diff != "" {
 			t.Errorf("effects of the completion (-want +got):\n%s", diff)

@@ -74,8 +74,8 @@ func SavedCard(ctx context.Context, db *database.DB, accountID string) (string, 
 }
 
 // ServiceSpec describes a service Service inserts. Zero fields take the
-// defaults: monthly, USD, price 1000, active, no label, no attributes,
-// created now.
+// defaults: monthly, USD, price 1000, active, no label, no options or
+// attributes, created now.
 type ServiceSpec struct {
 	AccountID  string
 	PlanID     string
@@ -84,6 +84,7 @@ type ServiceSpec struct {
 	Price      int64
 	Status     string
 	Label      string
+	Options    string // JSON, the options the customer chose
 	Attributes string // JSON
 	// PeriodStart and PeriodEnd are the paid term (none when nil),
 	// AnchorDay its billing day.
@@ -96,6 +97,7 @@ func (spec ServiceSpec) withDefaults() ServiceSpec {
 	spec.Cycle = cmp.Or(spec.Cycle, "monthly")
 	spec.Currency = cmp.Or(spec.Currency, "USD")
 	spec.Status = cmp.Or(spec.Status, "active")
+	spec.Options = cmp.Or(spec.Options, "{}")
 	spec.Attributes = cmp.Or(spec.Attributes, "{}")
 	if spec.Price == 0 {
 		spec.Price = 1000
@@ -111,10 +113,10 @@ func (spec ServiceSpec) withDefaults() ServiceSpec {
 func Service(ctx context.Context, db *database.DB, spec ServiceSpec) (string, error) {
 	spec = spec.withDefaults()
 	sid := id()
-	_, err := db.NewRaw(`INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, attributes,
+	_, err := db.NewRaw(`INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, options, attributes,
 		period_start, period_end, anchor_day, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sid, spec.AccountID, spec.PlanID, spec.Cycle, spec.Currency, spec.Price, spec.Status,
-		spec.Label, spec.Attributes, spec.PeriodStart, spec.PeriodEnd, spec.AnchorDay, spec.CreatedAt, spec.CreatedAt).Exec(ctx)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sid, spec.AccountID, spec.PlanID, spec.Cycle, spec.Currency, spec.Price, spec.Status,
+		spec.Label, spec.Options, spec.Attributes, spec.PeriodStart, spec.PeriodEnd, spec.AnchorDay, spec.CreatedAt, spec.CreatedAt).Exec(ctx)
 	if err != nil {
 		return "", fmt.Errorf("billingtest: inserting a service: %w", err)
 	}
@@ -225,10 +227,11 @@ func OpenInvoice(ctx context.Context, db *database.DB, accountID, serviceID stri
 }
 
 // InvoiceSpec describes an invoice Invoice inserts, with its lines. Zero
-// fields take the defaults: reason manual, USD, due and created now, no
-// period, service or issue date.
+// fields take the defaults: a random number, reason manual, USD, due and
+// created now, no period, service or issue date.
 type InvoiceSpec struct {
 	AccountID       string
+	Number          int64
 	Status          string // draft, open, paid, void
 	Reason          string
 	ServiceID       string
@@ -249,8 +252,8 @@ type InvoiceLine struct {
 	Amount, Tax int64
 }
 
-// Invoice inserts the invoice spec describes, numbered at random, and its
-// lines, and returns its id.
+// Invoice inserts the invoice spec describes and its lines, and returns
+// its id.
 func Invoice(ctx context.Context, db *database.DB, spec InvoiceSpec) (string, error) {
 	spec.Reason = cmp.Or(spec.Reason, "manual")
 	spec.Currency = cmp.Or(spec.Currency, "USD")
@@ -261,11 +264,14 @@ func Invoice(ctx context.Context, db *database.DB, spec InvoiceSpec) (string, er
 	if spec.DueAt.IsZero() {
 		spec.DueAt = now
 	}
+	if spec.Number == 0 {
+		spec.Number = rand.Int64N(1 << 40)
+	}
 	iid := id()
 	err := db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		_, err := tx.NewRaw(`INSERT INTO invoices (id, account_id, number, status, reason, service_id, period_start, currency, subtotal, total,
 			due_at, issued_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			iid, spec.AccountID, rand.Int64N(1<<40), spec.Status, spec.Reason, nullable(spec.ServiceID), spec.PeriodStart, spec.Currency,
+			iid, spec.AccountID, spec.Number, spec.Status, spec.Reason, nullable(spec.ServiceID), spec.PeriodStart, spec.Currency,
 			spec.Subtotal, spec.Total, spec.DueAt, spec.IssuedAt, spec.CreatedAt, spec.CreatedAt).Exec(ctx)
 		if err != nil {
 			return err

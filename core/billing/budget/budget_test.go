@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -46,6 +47,7 @@ type testBundle struct {
 	cat     *catalog.Catalog
 	ledger  *ledger.Ledger
 	outbox  *outbox.Outbox
+	notify  *notify.Service
 	svc     *budget.Service
 	engine  *jobs.Engine
 	planID  map[string]string // service type → plan id
@@ -67,6 +69,7 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(ns.Stop)
+	b.notify = ns
 	b.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: b.clock.Now})
 	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: b.cat, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Currency: "EUR", Now: b.clock.Now})
 	b.svc = budget.New(db, ns, b.billing, reg, budget.Options{Now: b.clock.Now})
@@ -197,16 +200,16 @@ func (b *testBundle) state(t testing.TB, ids ...string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, id := range ids {
-		var status string
-		if err := b.db.NewSelect().Table("services").Column("status").Where("id = ?", id).Scan(b.ctx, &status); err != nil {
-			t.Fatal(err)
-		}
-		held, err := b.db.NewSelect().Table("service_suspensions").Where("service_id = ?", id).Where("reason = 'budget'").
-			Where("lifted_at IS NULL").Exists(b.ctx)
+		svc, err := b.billing.Service(b.ctx, "", id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if held {
+		sus, err := b.billing.Suspensions(b.ctx, id, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status := svc.Status
+		if slices.ContainsFunc(sus, func(s billing.Suspension) bool { return s.Reason == "budget" }) {
 			status += "+budget"
 		}
 		out[id] = status
@@ -231,15 +234,30 @@ func (b *testBundle) mail(t testing.TB, addr string) []string {
 	return subjects
 }
 
+// budgetNotices returns the user's budget notifications in the
+// notification center, oldest first.
+func (b *testBundle) budgetNotices(t testing.TB, userID string) []notify.Notification {
+	t.Helper()
+	ns, err := b.notify.List(b.ctx, userID, notify.ListFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []notify.Notification
+	for i := len(ns) - 1; i >= 0; i-- {
+		if strings.HasPrefix(string(ns[i].Type), "budget.") {
+			out = append(out, ns[i])
+		}
+	}
+	return out
+}
+
 // inApp returns the titles of the user's budget notifications in the
 // notification center, oldest first.
 func (b *testBundle) inApp(t testing.TB, userID string) []string {
 	t.Helper()
 	titles := []string{}
-	err := b.db.NewRaw(`SELECT e.title FROM notifications AS n JOIN notification_events AS e ON e.id = n.event_id
-		WHERE n.user_id = ? AND e.type LIKE 'budget.%' ORDER BY n.id`, userID).Scan(b.ctx, &titles)
-	if err != nil {
-		t.Fatal(err)
+	for _, n := range b.budgetNotices(t, userID) {
+		titles = append(titles, n.Title)
 	}
 	return titles
 }
@@ -671,11 +689,11 @@ func TestOrderWhileStoppedIsRefused(t *testing.T) {
 			t.Fatalf("suspended %v, want the VPS", res.Suspended)
 		}
 		count := func() int {
-			n, err := db.NewSelect().Table("services").Where("account_id = ?", acc).Count(b.ctx)
+			svcs, err := b.billing.Services(b.ctx, billing.ServiceFilter{AccountID: acc, Limit: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}
-			return int(n)
+			return len(svcs)
 		}
 		_, err := b.billing.Order(b.ctx, acc, billing.OrderInput{PlanID: b.planID["vps"]})
 		if e, ok := apperr.As(err); !ok || e.Code != apperr.Unprocessable || e.Reason != budget.ReasonStopped ||
@@ -726,15 +744,14 @@ func TestNoticesNameServicesNotTheirIDs(t *testing.T) {
 		b.check(t, acc)
 		type item struct{ ID, Name, Type string }
 		want := []item{{labelled, "my game", "game"}, {bare, "vps (web1.example.com)", "vps"}}
-		for _, typ := range []string{"budget.stopped", "budget.resumed"} {
-			var raw string
-			if err := db.NewSelect().Table("notification_events").Column("data").Where("account_id = ?", acc).Where("type = ?", typ).
-				Scan(b.ctx, &raw); err != nil {
-				t.Fatalf("%s: %v", typ, err)
-			}
+		raw := map[notify.Type]string{}
+		for _, n := range b.budgetNotices(t, b.who(acc).ownerID) {
+			raw[n.Type] = n.Data
+		}
+		for _, typ := range []notify.Type{notify.BudgetStopped, notify.BudgetResumed} {
 			var data struct{ Services []item }
-			if err := json.Unmarshal([]byte(raw), &data); err != nil {
-				t.Fatal(err)
+			if err := json.Unmarshal([]byte(raw[typ]), &data); err != nil {
+				t.Fatalf("%s: %v", typ, err)
 			}
 			if diff := cmp.Diff(want, data.Services, cmpopts.SortSlices(func(a, b item) bool { return a.ID < b.ID })); diff != "" {
 				t.Errorf("%s services (-want +got):\n%s", typ, diff)
