@@ -67,6 +67,10 @@
 // application and adjustments. changes.go: plan changes and proration.
 // service_addons.go: add-ons added to and removed from a running service.
 // payments.go, methods.go, topups.go, refunds.go, webhooks.go: the payment
-// gateway. autotopup.go. run.go, generate.go, dunning.go, bulk.go: the
-// billing run. txn.go: transactions with queued audit events and jobs.
+// gateway; autotopup.go: auto top-up (with its daily run step). These six
+// alone query the payment tables (payment_methods, payments, refunds,
+// topups, auto_topups, webhook_events; payment_ownership_test.go): the
+// rest of billing asks them (hasPaymentMethod, TopUpIsAutomatic). run.go,
+// generate.go, dunning.go, bulk.go: the billing run. txn.go: transactions
+// with queued audit events and jobs.
 package billing

@@ -56,35 +56,6 @@ func (b *Billing) applyCreditStep(ctx context.Context, asOf time.Time) (int64, e
 	}
 }
 
-// autoTopUpStep queues the daily auto top-up check of every enabled
-// account below its threshold.
-func (b *Billing) autoTopUpStep(ctx context.Context, asOf time.Time) (int64, error) {
-	var total int64
-	after := ""
-	for {
-		var ids []string
-		err := b.db.Conn(ctx).NewSelect().TableExpr("auto_topups AS a").ColumnExpr("a.account_id").
-			Join("LEFT JOIN credit_balances AS cb ON cb.account_id = a.account_id").
-			Where("a.enabled = ?", true).Where("COALESCE(cb.balance, 0) < a.threshold").Where("a.account_id > ?", after).
-			OrderExpr("a.account_id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &ids)
-		if err != nil {
-			return total, fmt.Errorf("billing: selecting auto top-ups: %w", err)
-		}
-		if len(ids) == 0 {
-			return total, nil
-		}
-		after = ids[len(ids)-1]
-		params := make([]river.InsertManyParams, len(ids))
-		for i, id := range ids {
-			params[i] = river.InsertManyParams{Args: autoTopUpArgs{AccountID: id}}
-		}
-		if err := b.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return b.jobs.InsertManyTx(ctx, tx, params) }); err != nil {
-			return total, err
-		}
-		total += int64(len(ids))
-	}
-}
-
 // chargeStep queues an off-session charge of every open invoice that is
 // due, has attempts left and was not tried in the last ChargeRetryDays,
 // for accounts with a default payment method. The job key (invoice,

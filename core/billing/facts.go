@@ -153,17 +153,6 @@ func (b *Billing) AccountCurrency(ctx context.Context, db bun.IDB, accountID str
 	return money.Currency(profile), nil
 }
 
-// TopUpIsAutomatic reports whether the top-up is one auto top-up made (not
-// the customer choosing to pay), as db sees it; false for an unknown id.
-func (b *Billing) TopUpIsAutomatic(ctx context.Context, db bun.IDB, topUpID string) (bool, error) {
-	var source string
-	err := db.NewSelect().Model((*TopUp)(nil)).Column("source").Where("id = ?", topUpID).Scan(ctx, &source)
-	if err != nil && !database.IsNoRows(err) {
-		return false, fmt.Errorf("billing: loading top-up %s: %w", topUpID, err)
-	}
-	return source == TopUpAuto, nil
-}
-
 // ActiveProvisioners lists the provisioners of active services, inside the
 // ambient transaction when ctx carries one, else from the read pool.
 func (b *Billing) ActiveProvisioners(ctx context.Context) ([]string, error) {

@@ -248,3 +248,13 @@ func (b *Billing) methodTx(ctx context.Context, db bun.IDB, accountID, pmID stri
 	}
 	return pm, nil
 }
+
+// hasPaymentMethod reports whether the account has a saved method, as db
+// sees it.
+func hasPaymentMethod(ctx context.Context, db bun.IDB, accountID string) (bool, error) {
+	has, err := db.NewSelect().Model((*PaymentMethod)(nil)).Where("account_id = ?", accountID).Where("detached_at IS NULL").Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("billing: looking for payment methods of %s: %w", accountID, err)
+	}
+	return has, nil
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 )
@@ -239,4 +240,15 @@ func (b *Billing) failTopUp(ctx context.Context, t *txn, tu *TopUp, why string) 
 	}
 	return b.tell(ctx, t, notify.Event{Type: notify.TopUpFailed, AccountID: tu.AccountID, Link: "/credit",
 		Data: map[string]any{"topup_id": tu.ID, "amount": tu.Amount, "currency": string(tu.Currency), "reason": tu.Failure}})
+}
+
+// TopUpIsAutomatic reports whether the top-up is one auto top-up made (not
+// the customer choosing to pay), as db sees it; false for an unknown id.
+func (b *Billing) TopUpIsAutomatic(ctx context.Context, db bun.IDB, topUpID string) (bool, error) {
+	var source string
+	err := db.NewSelect().Model((*TopUp)(nil)).Column("source").Where("id = ?", topUpID).Scan(ctx, &source)
+	if err != nil && !database.IsNoRows(err) {
+		return false, fmt.Errorf("billing: loading top-up %s: %w", topUpID, err)
+	}
+	return source == TopUpAuto, nil
 }

@@ -99,9 +99,9 @@ func (b *Billing) checkTransfer(ctx context.Context, db bun.IDB, serviceID, from
 		return nil, err
 	}
 	if perCycle > 0 {
-		has, err := db.NewSelect().Model((*PaymentMethod)(nil)).Where("account_id = ?", to).Where("detached_at IS NULL").Exists(ctx)
+		has, err := hasPaymentMethod(ctx, db, to)
 		if err != nil {
-			return nil, fmt.Errorf("billing: looking for payment methods of %s: %w", to, err)
+			return nil, err
 		}
 		if !has {
 			return nil, unprocessable("email", "no_payment_method", "the receiving account has no saved payment method for this paid service")
