@@ -195,13 +195,12 @@ func (p *stubProv) Usage(ctx context.Context, r *pb.UsageRequest) (*pb.UsageResp
 }
 
 // stubHost serves one stubProv under every plugin name; caps says what
-// each name describes (default: power, login_url and usage).
+// each name describes (default: power, login_url and usage); every name
+// declares stubOptions.
 type stubHost struct {
 	prov *stubProv
 	mu   sync.Mutex
 	caps map[string][]string
-	// options says what each name declares (default: stubOptions).
-	options map[string]sdk.Options
 }
 
 func (h *stubHost) Provisioner(string) (sdk.ProvisionerClient, error) { return h.prov, nil }
@@ -217,20 +216,7 @@ func (h *stubHost) Get(name string) (pluginhost.Info, error) {
 	if !ok {
 		caps = []string{string(sdk.CapPower), string(sdk.CapLoginURL), string(sdk.CapUsage)}
 	}
-	opts, ok := h.options[name]
-	if !ok {
-		opts = stubOptions
-	}
-	return pluginhost.Info{Name: name, Version: "1.0.0", Capabilities: caps, Options: opts, State: pluginhost.StateRunning}, nil
-}
-
-func (h *stubHost) setOptions(name string, opts sdk.Options) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.options == nil {
-		h.options = map[string]sdk.Options{}
-	}
-	h.options[name] = opts
+	return pluginhost.Info{Name: name, Version: "1.0.0", Capabilities: caps, Options: stubOptions, State: pluginhost.StateRunning}, nil
 }
 
 // stubOptions is what every stub plugin declares it reads: the plans'
