@@ -2,13 +2,10 @@ package billing_test
 
 import (
 	"go/ast"
-	"go/parser"
-	"go/token"
-	"io/fs"
-	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
+
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // paymentFiles are the files that own the payment gateway's tables: saved
@@ -41,50 +38,19 @@ var paymentModels = map[string]bool{"PaymentMethod": true, "Payment": true, "Ref
 // read the payment tables behind the code that owns them.
 func TestOnlyThePaymentFilesQueryThePaymentTables(t *testing.T) {
 	t.Parallel()
-	fset := token.NewFileSet()
-	checked := 0
-	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		path = filepath.ToSlash(path)
-		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") || paymentFiles[path] {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			return err
-		}
-		checked++
-		inBilling := f.Name.Name == "billing"
-		ast.Inspect(f, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.BasicLit:
-				if n.Kind == token.STRING && paymentSQL.MatchString(strings.Trim(n.Value, "`\"")) {
-					t.Errorf("%s: %s names a payment table; query it in the payment files", fset.Position(n.Pos()), n.Value)
-				}
-			case *ast.CallExpr:
-				sel, ok := n.Fun.(*ast.SelectorExpr)
-				if !inBilling || !ok || sel.Sel.Name != "Model" {
-					return true
-				}
-				for _, arg := range n.Args {
-					ast.Inspect(arg, func(m ast.Node) bool {
-						if id, ok := m.(*ast.Ident); ok && paymentModels[id.Name] {
-							t.Errorf("%s: a query of the %s model; query it in the payment files", fset.Position(id.Pos()), id.Name)
-						}
-						return true
-					})
-				}
+	testkit.Sources(t, "..", 100, func(path string) bool { return paymentFiles[path] }, func(src testkit.Source) {
+		src.StringLiterals(func(lit *ast.BasicLit, text string) {
+			if paymentSQL.MatchString(text) {
+				t.Errorf("%s: %s names a payment table; query it in the payment files", src.Pos(lit), lit.Value)
 			}
-			return true
 		})
-		return nil
+		if src.File.Name.Name != "billing" {
+			return
+		}
+		src.ModelArgs(func(id *ast.Ident, qualifier string) {
+			if qualifier == "" && paymentModels[id.Name] {
+				t.Errorf("%s: a query of the %s model; query it in the payment files", src.Pos(id), id.Name)
+			}
+		})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if checked < 100 {
-		t.Fatalf("only %d files checked: the walk did not find core/", checked)
-	}
 }

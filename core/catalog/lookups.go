@@ -33,48 +33,31 @@ func (cat *Catalog) FindAddon(ctx context.Context, db bun.IDB, ref string) (*Add
 
 // PlansByID returns the plans among ids that exist, by id.
 func (cat *Catalog) PlansByID(ctx context.Context, db bun.IDB, ids []string) (map[string]*Plan, error) {
-	out := map[string]*Plan{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var plans []*Plan
-	if err := db.NewSelect().Model(&plans).Where("id IN (?)", bun.List(uniq(ids))).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("catalog: loading plans: %w", err)
-	}
-	for _, p := range plans {
-		out[p.ID] = p
-	}
-	return out, nil
+	return byID(ctx, db, ids, "plans", func(p *Plan) string { return p.ID })
 }
 
 // AddonsByID returns the add-ons among ids that exist, by id.
 func (cat *Catalog) AddonsByID(ctx context.Context, db bun.IDB, ids []string) (map[string]*Addon, error) {
-	out := map[string]*Addon{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var addons []*Addon
-	if err := db.NewSelect().Model(&addons).Where("id IN (?)", bun.List(uniq(ids))).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("catalog: loading add-ons: %w", err)
-	}
-	for _, a := range addons {
-		out[a.ID] = a
-	}
-	return out, nil
+	return byID(ctx, db, ids, "add-ons", func(a *Addon) string { return a.ID })
 }
 
 // CouponsByID returns the coupons among ids that exist, by id.
 func (cat *Catalog) CouponsByID(ctx context.Context, db bun.IDB, ids []string) (map[string]*Coupon, error) {
-	out := map[string]*Coupon{}
+	return byID(ctx, db, ids, "coupons", func(c *Coupon) string { return c.ID })
+}
+
+// byID loads the rows of model T among ids (each asked once), by id.
+func byID[T any](ctx context.Context, db bun.IDB, ids []string, what string, id func(*T) string) (map[string]*T, error) {
+	out := map[string]*T{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var coupons []*Coupon
-	if err := db.NewSelect().Model(&coupons).Where("id IN (?)", bun.List(uniq(ids))).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("catalog: loading coupons: %w", err)
+	var rows []*T
+	if err := db.NewSelect().Model(&rows).Where("id IN (?)", bun.List(uniq(ids))).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("catalog: loading %s: %w", what, err)
 	}
-	for _, c := range coupons {
-		out[c.ID] = c
+	for _, r := range rows {
+		out[id(r)] = r
 	}
 	return out, nil
 }
