@@ -148,6 +148,24 @@ func TestConsoleSupport(t *testing.T) {
 		}
 	}
 	checkPage(t, staff, "staff-support")
+
+	// A reload that fails (the folder is gone) keeps the articles in use,
+	// and the page shows why from the knowledge base's own status.
+	if _, err := pc.app.Accounts.CreateStaff(bg, "kb-admin@example.net", "staff password for tests", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	admin := sessionTab(t, base, "kb-admin@example.net", "staff password for tests")
+	do(t, admin, "the staff Support page as an admin", chromedp.Navigate(base+"/staff/support"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-action=reload-knowledge]`)))
+	if err := os.RemoveAll(kb); err != nil {
+		t.Fatal(err)
+	}
+	do(t, admin, "a reload of a folder that is gone", click(`[data-action=reload-knowledge]`),
+		chromedp.WaitVisible(chromedp.CSS(`[data-knowledge-error]`)))
+	if got := text(t, admin, `[data-stat=articles]`); got != "1" {
+		t.Errorf("after a failed reload the page shows %q articles, want the 1 still in use", got)
+	}
+	checkPage(t, admin, "staff-support-reload-failed")
 }
 
 // countNodes is how many elements match a selector now.
