@@ -108,17 +108,8 @@ func benchMonitoring(b *testing.B, d database.Dialect) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts := pluginhost.DefaultOptions()
-	opts.DataDir = b.TempDir()
-	host, err := pluginhost.New(opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(host.Stop)
-	if err := host.Start(context.Background(), []pluginhost.Spec{{Name: "battlemetrics", Path: bin,
-		Config: map[string]any{"api_url": srv.URL, "requests_per_minute": int64(-1), "game": "rust"}}}); err != nil {
-		b.Fatal(err)
-	}
+	host := startPluginHost(b, pluginhost.Spec{Name: "battlemetrics", Path: bin,
+		Config: map[string]any{"api_url": srv.URL, "requests_per_minute": int64(-1), "game": "rust"}})
 	info, err := host.Get("battlemetrics")
 	if err != nil {
 		b.Fatal(err)

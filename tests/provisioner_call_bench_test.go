@@ -73,22 +73,11 @@ func provisionerCallSetup(b *testing.B) *provisionerCallEnv {
 	fake := fakevirtfusion.New(fakevirtfusion.Options{})
 	srv := httptest.NewServer(fake)
 	b.Cleanup(srv.Close)
-	// The plugin records its calls' outcomes in its data directory, and
-	// refuses to act without one.
-	opts := pluginhost.DefaultOptions()
-	opts.DataDir = b.TempDir()
-	host, err := pluginhost.New(opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(host.Stop)
 	api := srv.URL + fakevirtfusion.BasePath
-	if err := host.Start(context.Background(), []pluginhost.Spec{{
+	host := startPluginHost(b, pluginhost.Spec{
 		Name: "virtfusion", Path: provisionerBins(b)["virtfusion"],
 		Config: map[string]any{"api_url": api, "api_token": benchVFToken},
-	}}); err != nil {
-		b.Fatal(err)
-	}
+	})
 	prov, err := host.Provisioner("virtfusion")
 	if err != nil {
 		b.Fatal(err)
@@ -164,4 +153,23 @@ func (e *provisionerCallEnv) get(ctx context.Context) error {
 		return fmt.Errorf("GET %s: server %d", e.url, out.Data.ID)
 	}
 	return nil
+}
+
+// startPluginHost starts the plugins of specs as processes behind a plugin
+// host with the production settings and a data directory of the test's
+// (plugins record their calls' outcomes there, and refuse to act without
+// one), stopped when the test ends.
+func startPluginHost(b testing.TB, specs ...pluginhost.Spec) *pluginhost.Host {
+	b.Helper()
+	opts := pluginhost.DefaultOptions()
+	opts.DataDir = b.TempDir()
+	host, err := pluginhost.New(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(host.Stop)
+	if err := host.Start(context.Background(), specs); err != nil {
+		b.Fatal(err)
+	}
+	return host
 }

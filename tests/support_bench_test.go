@@ -147,17 +147,8 @@ func anthropicHost(b *testing.B, url string) *pluginhost.Host {
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts := pluginhost.DefaultOptions()
-	opts.DataDir = b.TempDir()
-	host, err := pluginhost.New(opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(host.Stop)
-	if err := host.Start(context.Background(), []pluginhost.Spec{{Name: "anthropic", Path: bin,
-		Config: map[string]any{"api_key": fakeanthropic.DefaultAPIKey, "base_url": url, "max_retries": int64(0)}}}); err != nil {
-		b.Fatal(err)
-	}
+	host := startPluginHost(b, pluginhost.Spec{Name: "anthropic", Path: bin,
+		Config: map[string]any{"api_key": fakeanthropic.DefaultAPIKey, "base_url": url, "max_retries": int64(0)}})
 	if info, err := host.Get("anthropic"); err != nil || info.State != pluginhost.StateRunning {
 		b.Fatalf("plugin %+v, %v", info, err)
 	}

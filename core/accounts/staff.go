@@ -50,13 +50,9 @@ func mayActOn(p *Principal, target *User) error {
 // Errors: NotFound, Forbidden (staff_hierarchy), Conflict (last_owner).
 func (s *Service) DisableUser(ctx context.Context, p *Principal, userID string) error {
 	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		// Lock the enabled owners first, in id order, so two concurrent
-		// disables of the last two owners cannot both see the other one
-		// still enabled (and cannot deadlock).
-		var owners []string
-		if err := database.ForUpdate(tx.NewSelect().Model((*User)(nil)).Column("id").
-			Where("staff_role = ?", StaffOwner).Where("disabled_at IS NULL").Order("id")).Scan(ctx, &owners); err != nil {
-			return fmt.Errorf("accounts: locking owners: %w", err)
+		owners, err := lockOwners(ctx, tx)
+		if err != nil {
+			return err
 		}
 		u, err := s.lockUser(ctx, tx, userID)
 		if err != nil {
@@ -68,7 +64,7 @@ func (s *Service) DisableUser(ctx context.Context, p *Principal, userID string) 
 		if u.DisabledAt != nil {
 			return nil
 		}
-		if rankOf(u) == staffRank[StaffOwner] && len(owners) <= 1 {
+		if isLastOwner(u, owners) {
 			return apperr.New(apperr.Conflict, "the last staff owner cannot be disabled; create or enable another owner first").WithReason("last_owner")
 		}
 		now := s.now()

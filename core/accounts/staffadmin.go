@@ -45,6 +45,8 @@ func lockOwners(ctx context.Context, tx bun.Tx) ([]string, error) {
 	return owners, nil
 }
 
+// isLastOwner reports whether u is the one enabled staff owner left among
+// owners (lockOwners).
 func isLastOwner(u *User, owners []string) bool {
 	return rankOf(u) == staffRank[StaffOwner] && u.DisabledAt == nil && len(owners) <= 1
 }

@@ -32,8 +32,7 @@ func TestBillingPlanChangerJoinsTheSchedulersTransaction(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		reg := jobs.NewRegistry(time.Hour)
-		cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
-		b := billing.New(billing.Deps{DB: db, Catalog: cat, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
+		b, cat := billingOver(db, reg, accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions()))
 		if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 			t.Fatal(err)
 		}
@@ -100,8 +99,7 @@ func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 		reg := jobs.NewRegistry(time.Hour)
-		cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
-		b := billing.New(billing.Deps{DB: db, Catalog: cat, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
+		b, cat := billingOver(db, reg, accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions()))
 		// The scheduler's clock runs 10 minutes behind, so a change due in
 		// 6 of its minutes is already due for River.
 		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b, Catalog: cat},
@@ -186,8 +184,7 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 		reg := jobs.NewRegistry(time.Hour)
-		cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
-		b := billing.New(billing.Deps{DB: db, Catalog: cat, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
+		b, cat := billingOver(db, reg, accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions()))
 		// The scheduler's clock runs 10 minutes behind, so a change due in
 		// 6 of its minutes is already due for River.
 		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b, Catalog: cat},
@@ -266,4 +263,12 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 			t.Errorf("service plan after the refused change: %s", cur.PlanID)
 		}
 	})
+}
+
+// billingOver builds billing and the catalog it prices from over db, wired
+// as New wires them (the catalog's plan guard is billing's rule), with
+// their default options.
+func billingOver(db *database.DB, reg *jobs.Registry, acc billing.Accounts) (*billing.Billing, *catalog.Catalog) {
+	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
+	return billing.New(billing.Deps{DB: db, Catalog: cat, Jobs: reg, Accounts: acc}, billing.Options{}), cat
 }

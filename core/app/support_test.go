@@ -34,8 +34,7 @@ func TestSupportContextReadsOnlyTheAccount(t *testing.T) {
 		ctx := context.Background()
 		reg := jobs.NewRegistry(time.Hour)
 		acc := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
-		cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
-		b := billing.New(billing.Deps{DB: db, Catalog: cat, Jobs: reg, Accounts: acc}, billing.Options{})
+		b, cat := billingOver(db, reg, acc)
 		sch := scheduler.New(scheduler.Deps{DB: db, Jobs: reg}, scheduler.Options{})
 		now := time.Now().UTC().Truncate(time.Second)
 		for _, a := range []string{"mine", "theirs"} {
