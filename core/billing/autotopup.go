@@ -121,11 +121,11 @@ func (b *Billing) SetAutoTopUp(ctx context.Context, accountID string, in AutoTop
 			Set("updated_at = EXCLUDED.updated_at").Exec(ctx); err != nil {
 			return fmt.Errorf("billing: saving auto top-up: %w", err)
 		}
-		t.audit("billing.auto_topup.set", accountID, "account", accountID, map[string]any{
+		t.Audit("billing.auto_topup.set", accountID, "account", accountID, map[string]any{
 			"enabled": a.Enabled, "threshold": a.Threshold, "amount": a.Amount, "target": a.Target,
 		})
 		if a.Enabled {
-			t.enqueue(autoTopUpArgs{AccountID: accountID}, nil)
+			t.Enqueue(autoTopUpArgs{AccountID: accountID}, nil)
 		}
 		return nil
 	})
@@ -276,7 +276,7 @@ func (b *Billing) disableAutoTopUp(ctx context.Context, t *txn, a *AutoTopUp, wh
 		Set("updated_at = ?", b.now()).Exec(ctx); err != nil {
 		return fmt.Errorf("billing: disabling auto top-up: %w", err)
 	}
-	t.audit("billing.auto_topup.disabled", a.AccountID, "account", a.AccountID, map[string]any{"reason": why})
+	t.Audit("billing.auto_topup.disabled", a.AccountID, "account", a.AccountID, map[string]any{"reason": why})
 	return b.tell(ctx, t, notify.Event{Type: notify.AutoTopUpDisabled, AccountID: a.AccountID, Link: "/credit",
 		Data: map[string]any{"reason": why}})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/txwork"
 	"github.com/ezscale/platform/sdk"
 )
 
@@ -177,6 +178,7 @@ type Notifier interface {
 type Billing struct {
 	db       *database.DB
 	jobs     *jobs.Inserter
+	work     txwork.Runner
 	notifier Notifier
 	accounts Accounts
 	catalog  Catalog
@@ -202,6 +204,7 @@ func New(deps Deps, opts Options) *Billing {
 		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, accounts: deps.Accounts, catalog: deps.Catalog, plugins: deps.Plugins,
 		log: deps.Logger, opts: opts, maxTimeout: deps.Jobs.MaxTimeout(),
 	}
+	b.work = txwork.NewRunner(deps.DB, b.jobs)
 	b.options = deps.Options
 	if b.options == nil {
 		b.options = pluginoption.NewStore(deps.DB, opts.Now)

@@ -169,7 +169,7 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 			if _, err := t.NewUpdate().Model(svc).WherePK().Column("pending_plan_id", "pending_cycle", "pending_price", "updated_at").Exec(ctx); err != nil {
 				return fmt.Errorf("billing: scheduling the change: %w", err)
 			}
-			t.audit("billing.service.change_scheduled", svc.AccountID, "service", svc.ID, changeAudit(ch))
+			t.Audit("billing.service.change_scheduled", svc.AccountID, "service", svc.ID, changeAudit(ch))
 			return b.repriceRenewal(ctx, t, svc)
 		}
 
@@ -190,7 +190,7 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 			return err
 		}
 		if ch.Kind == "upgrade" {
-			t.audit("billing.service.upgrade", svc.AccountID, "service", svc.ID, changeAudit(ch))
+			t.Audit("billing.service.upgrade", svc.AccountID, "service", svc.ID, changeAudit(ch))
 			if ch.Prorated > 0 {
 				p, err := b.profileTx(ctx, t, svc.AccountID)
 				if err != nil {
@@ -216,7 +216,7 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 				res.Invoice = d.inv
 			}
 		} else {
-			t.audit("billing.service.downgrade", svc.AccountID, "service", svc.ID, changeAudit(ch))
+			t.Audit("billing.service.downgrade", svc.AccountID, "service", svc.ID, changeAudit(ch))
 			if ch.Prorated > money.MaxAmount {
 				return tooLarge("plan_id", "the credit for the unused days", ch.Prorated, svc.Currency)
 			}
@@ -302,7 +302,7 @@ func (b *Billing) applyChange(ctx context.Context, t *txn, svc *Service, ch *Pla
 	if _, err := t.NewUpdate().Model(ch).WherePK().Column("status", "applied_at").Exec(ctx); err != nil {
 		return fmt.Errorf("billing: recording plan change: %w", err)
 	}
-	t.audit("billing.service.plan_changed", svc.AccountID, "service", svc.ID, map[string]any{"plan": svc.PlanID, "price": svc.Price, "change": ch.ID})
+	t.Audit("billing.service.plan_changed", svc.AccountID, "service", svc.ID, map[string]any{"plan": svc.PlanID, "price": svc.Price, "change": ch.ID})
 	b.enqueueSync(t, svc)
 	return b.repriceRenewal(ctx, t, svc)
 }
@@ -371,7 +371,7 @@ func (b *Billing) repriceRenewal(ctx context.Context, t *txn, svc *Service) erro
 		Set("updated_at = ?", b.now()).Exec(ctx); err != nil {
 		return fmt.Errorf("billing: re-pricing renewal %s: %w", old.ID, err)
 	}
-	t.audit("billing.invoice.reprice", svc.AccountID, "invoice", old.ID, map[string]any{"total": []int64{old.Total, nu.Total}, "returned_to_credit": excess})
+	t.Audit("billing.invoice.reprice", svc.AccountID, "invoice", old.ID, map[string]any{"total": []int64{old.Total, nu.Total}, "returned_to_credit": excess})
 	old.Subtotal, old.Discount, old.Tax, old.Total, old.AmountPaid, old.PeriodEnd = nu.Subtotal, nu.Discount, nu.Tax, nu.Total, paid, nu.PeriodEnd
 	if excess > 0 {
 		if _, err := b.ledger.Post(ctx, t.Tx, ledger.Posting{AccountID: svc.AccountID, Currency: old.Currency, Amount: excess,

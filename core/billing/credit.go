@@ -71,7 +71,7 @@ func (b *Billing) payFromCredit(ctx context.Context, t *txn, inv *Invoice, max i
 		return 0, fmt.Errorf("billing: invoice %s changed while credit was applied", inv.ID)
 	}
 	inv.AmountPaid += take
-	t.audit("billing.credit.apply", inv.AccountID, "invoice", inv.ID, map[string]any{"amount": take, "amount_due": inv.AmountDue()})
+	t.Audit("billing.credit.apply", inv.AccountID, "invoice", inv.ID, map[string]any{"amount": take, "amount_due": inv.AmountDue()})
 	if inv.AmountDue() == 0 {
 		if err := b.markPaid(ctx, t, inv); err != nil {
 			return 0, err
@@ -160,7 +160,7 @@ func (b *Billing) Adjust(ctx context.Context, accountID string, in AdjustInput) 
 		if err != nil || e.Replayed {
 			return err
 		}
-		t.audit("billing.credit.adjust", accountID, "credit_entry", e.ID, map[string]any{"amount": in.Amount, "description": in.Description, "balance_after": e.BalanceAfter})
+		t.Audit("billing.credit.adjust", accountID, "credit_entry", e.ID, map[string]any{"amount": in.Amount, "description": in.Description, "balance_after": e.BalanceAfter})
 		return nil
 	})
 	return e, err
@@ -191,7 +191,7 @@ func (b *Billing) ChargeCredit(ctx context.Context, accountID string, in ChargeI
 		if err != nil || e.Replayed {
 			return err
 		}
-		t.audit("billing.credit.charge", accountID, "credit_entry", e.ID, map[string]any{"amount": in.Amount, "reference": in.Reference})
+		t.Audit("billing.credit.charge", accountID, "credit_entry", e.ID, map[string]any{"amount": in.Amount, "reference": in.Reference})
 		return nil
 	})
 	return e, err

@@ -149,7 +149,7 @@ func (b *Billing) remind(ctx context.Context, t *txn, inv *Invoice, asOf time.Ti
 	if _, err := t.NewUpdate().Model(inv).WherePK().Set("reminders_sent = reminders_sent + 1").Set("last_reminder_at = ?", asOf).Exec(ctx); err != nil {
 		return fmt.Errorf("billing: recording reminder of %s: %w", inv.ID, err)
 	}
-	t.audit("billing.invoice.remind", inv.AccountID, "invoice", inv.ID, map[string]any{"days_overdue": days})
+	t.Audit("billing.invoice.remind", inv.AccountID, "invoice", inv.ID, map[string]any{"days_overdue": days})
 	warning := ""
 	if inv.ServiceID != nil {
 		switch {
@@ -265,7 +265,7 @@ func (b *Billing) terminateStep(ctx context.Context, asOf time.Time) (int64, err
 				if err := b.endService(ctx, t, svc, StatusCancelled); err != nil {
 					return err
 				}
-				t.audit("billing.service.term_ended", svc.AccountID, "service", svc.ID, nil)
+				t.Audit("billing.service.term_ended", svc.AccountID, "service", svc.ID, nil)
 				total++
 			}
 			return nil
@@ -292,7 +292,7 @@ func (b *Billing) terminateStep(ctx context.Context, asOf time.Time) (int64, err
 				if err := b.voidTx(ctx, t, inv, "order not paid"); err != nil {
 					return err
 				}
-				t.audit("billing.invoice.void", inv.AccountID, "invoice", inv.ID, map[string]any{"reason": "order not paid"})
+				t.Audit("billing.invoice.void", inv.AccountID, "invoice", inv.ID, map[string]any{"reason": "order not paid"})
 				total++
 			}
 			return nil
@@ -324,7 +324,7 @@ func (b *Billing) terminateOverdue(ctx context.Context, t *txn, id string) error
 	if err := b.endService(ctx, t, svc, StatusTerminated); err != nil {
 		return err
 	}
-	t.audit("billing.service.terminate", svc.AccountID, "service", svc.ID, map[string]any{"reason": SuspendNonPayment, "voided_invoices": len(open)})
+	t.Audit("billing.service.terminate", svc.AccountID, "service", svc.ID, map[string]any{"reason": SuspendNonPayment, "voided_invoices": len(open)})
 	return b.tell(ctx, t, notify.Event{Type: notify.ServiceTerminated, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
 		Data: map[string]any{"service_id": svc.ID, "service_name": b.serviceName(ctx, t, svc),
 			"reason": fmt.Sprintf("its invoice stayed unpaid for %d days", b.opts.TerminateAfterDays)}})

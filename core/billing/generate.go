@@ -220,7 +220,7 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalog.Priced, horizo
 		}
 		// One event per batch: the invoices themselves are the record of
 		// what was billed, and 100,000 chain appends would serialise the run.
-		t.audit("billing.run.invoices_issued", "", "invoice_batch", invs[0].ID, map[string]any{
+		t.Audit("billing.run.invoices_issued", "", "invoice_batch", invs[0].ID, map[string]any{
 			"count": len(invs), "first_number": first, "last_number": first + int64(len(invs)) - 1,
 		})
 		issued = len(invs)

@@ -214,7 +214,7 @@ func (b *Billing) createInvoice(ctx context.Context, t *txn, d *draft, p *Profil
 		}
 		return fmt.Errorf("billing: inserting invoice: %w", err)
 	}
-	t.audit("billing.invoice.issue", d.inv.AccountID, "invoice", d.inv.ID, map[string]any{
+	t.Audit("billing.invoice.issue", d.inv.AccountID, "invoice", d.inv.ID, map[string]any{
 		"number": num, "reason": d.inv.Reason, "total": d.inv.Total, "currency": d.inv.Currency,
 	})
 	return b.runIssuedHooks(ctx, t, []*Invoice{d.inv})
@@ -326,7 +326,7 @@ func (b *Billing) VoidInvoice(ctx context.Context, id, reason string) (*Invoice,
 		if err := b.voidTx(ctx, t, inv, reason); err != nil {
 			return err
 		}
-		t.audit("billing.invoice.void", inv.AccountID, "invoice", inv.ID, map[string]any{"reason": reason, "refunded_to_credit": inv.AmountPaid})
+		t.Audit("billing.invoice.void", inv.AccountID, "invoice", inv.ID, map[string]any{"reason": reason, "refunded_to_credit": inv.AmountPaid})
 		return nil
 	})
 	if err != nil {
@@ -380,7 +380,7 @@ func (b *Billing) MarkUncollectible(ctx context.Context, id string) (*Invoice, e
 		if _, err := t.NewUpdate().Model(inv).WherePK().Column("status", "updated_at").Exec(ctx); err != nil {
 			return fmt.Errorf("billing: marking %s uncollectible: %w", id, err)
 		}
-		t.audit("billing.invoice.uncollectible", inv.AccountID, "invoice", inv.ID, map[string]any{"amount_due": inv.AmountDue()})
+		t.Audit("billing.invoice.uncollectible", inv.AccountID, "invoice", inv.ID, map[string]any{"amount_due": inv.AmountDue()})
 		return nil
 	})
 	return inv, err
@@ -450,7 +450,7 @@ func (b *Billing) CreateManualInvoice(ctx context.Context, accountID string, in 
 			if err := d.store(ctx, t); err != nil {
 				return fmt.Errorf("billing: inserting draft invoice: %w", err)
 			}
-			t.audit("billing.invoice.draft", accountID, "invoice", d.inv.ID, map[string]any{"total": d.inv.Total})
+			t.Audit("billing.invoice.draft", accountID, "invoice", d.inv.ID, map[string]any{"total": d.inv.Total})
 			return nil
 		}
 		if err := b.createInvoice(ctx, t, d, p); err != nil {
@@ -485,7 +485,7 @@ func (b *Billing) IssueInvoice(ctx context.Context, id string) (*Invoice, error)
 		if _, err := t.NewUpdate().Model(inv).WherePK().Column("number", "status", "issued_at", "updated_at").Exec(ctx); err != nil {
 			return fmt.Errorf("billing: issuing %s: %w", id, err)
 		}
-		t.audit("billing.invoice.issue", inv.AccountID, "invoice", inv.ID, map[string]any{"number": num, "total": inv.Total})
+		t.Audit("billing.invoice.issue", inv.AccountID, "invoice", inv.ID, map[string]any{"number": num, "total": inv.Total})
 		if err := b.runIssuedHooks(ctx, t, []*Invoice{inv}); err != nil {
 			return err
 		}

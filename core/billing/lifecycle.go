@@ -55,7 +55,7 @@ func (b *Billing) markPaid(ctx context.Context, t *txn, inv *Invoice) error {
 		return nil // already paid
 	}
 	inv.Status, inv.PaidAt = InvoicePaid, &now
-	t.audit("billing.invoice.paid", inv.AccountID, "invoice", inv.ID, map[string]any{"total": inv.Total, "number": inv.Number})
+	t.Audit("billing.invoice.paid", inv.AccountID, "invoice", inv.ID, map[string]any{"total": inv.Total, "number": inv.Number})
 	if inv.Total > 0 {
 		err := b.tell(ctx, t, notify.Event{Type: notify.InvoicePaid, AccountID: inv.AccountID, Data: invoiceData(inv),
 			Link: "/invoices/" + inv.ID, Key: "invoice.paid:" + inv.ID})
@@ -99,7 +99,7 @@ func (b *Billing) startProvisioning(ctx context.Context, t *txn, svc *Service) e
 	if err := b.setStatus(ctx, t, svc, StatusProvisioning, "period_start", "period_end", "anchor_day", "provision_attempts", "last_error"); err != nil {
 		return err
 	}
-	t.enqueue(provisionArgs{ServiceID: svc.ID, Version: svc.StateVersion}, nil)
+	t.Enqueue(provisionArgs{ServiceID: svc.ID, Version: svc.StateVersion}, nil)
 	return nil
 }
 
@@ -129,7 +129,7 @@ func (b *Billing) renew(ctx context.Context, t *txn, svc *Service, inv *Invoice)
 			Where("service_id = ?", svc.ID).Where("status = 'scheduled'").Exec(ctx); err != nil {
 			return fmt.Errorf("billing: applying the scheduled change: %w", err)
 		}
-		t.audit("billing.service.plan_changed", svc.AccountID, "service", svc.ID, map[string]any{"plan": svc.PlanID, "cycle": svc.Cycle, "price": svc.Price, "when": "renewal"})
+		t.Audit("billing.service.plan_changed", svc.AccountID, "service", svc.ID, map[string]any{"plan": svc.PlanID, "cycle": svc.Cycle, "price": svc.Price, "when": "renewal"})
 	}
 	optionsChanged, err := b.renewAddons(ctx, t, svc, fromCycle)
 	if err != nil {
@@ -314,7 +314,7 @@ func (b *Billing) suspend(ctx context.Context, t *txn, svc *Service, reason, not
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
 	}
-	t.audit("billing.service.suspend", svc.AccountID, "service", svc.ID, map[string]any{"reason": reason, "note": note})
+	t.Audit("billing.service.suspend", svc.AccountID, "service", svc.ID, map[string]any{"reason": reason, "note": note})
 	if svc.Status == StatusActive {
 		svc.SuspendedAt = &now
 		if err := b.setStatus(ctx, t, svc, StatusSuspended, "suspended_at"); err != nil {
@@ -343,7 +343,7 @@ func (b *Billing) lift(ctx context.Context, t *txn, svc *Service, reason string)
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
 	}
-	t.audit("billing.service.unsuspend", svc.AccountID, "service", svc.ID, map[string]any{"reason": reason})
+	t.Audit("billing.service.unsuspend", svc.AccountID, "service", svc.ID, map[string]any{"reason": reason})
 	left, err := t.NewSelect().Model((*Suspension)(nil)).Where("service_id = ?", svc.ID).Where("lifted_at IS NULL").Count(ctx)
 	if err != nil {
 		return false, fmt.Errorf("billing: counting suspensions of %s: %w", svc.ID, err)
@@ -453,7 +453,7 @@ func (b *Billing) terminate(ctx context.Context, serviceID, reason string, confi
 		if confirmed != nil {
 			changes["confirm_dependents"] = *confirmed
 		}
-		t.audit("billing.service.terminate", svc.AccountID, "service", svc.ID, changes)
+		t.Audit("billing.service.terminate", svc.AccountID, "service", svc.ID, changes)
 		return nil
 	})
 	return svc, err

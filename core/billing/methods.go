@@ -95,7 +95,7 @@ func (b *Billing) ensureCustomer(ctx context.Context, gw sdk.PaymentGateway, acc
 		if err != nil {
 			return fmt.Errorf("billing: storing gateway customer: %w", err)
 		}
-		t.audit("billing.gateway_customer.create", accountID, "account", accountID, map[string]any{"gateway": b.opts.PaymentGateway})
+		t.Audit("billing.gateway_customer.create", accountID, "account", accountID, map[string]any{"gateway": b.opts.PaymentGateway})
 		return nil
 	})
 	return id, err
@@ -173,7 +173,7 @@ func (b *Billing) AttachPaymentMethod(ctx context.Context, accountID string, in 
 			}
 			pm.Default = true
 		}
-		t.audit("billing.payment_method.attach", accountID, "payment_method", pm.ID, map[string]any{"brand": pm.Brand, "last4": pm.Last4, "default": pm.Default})
+		t.Audit("billing.payment_method.attach", accountID, "payment_method", pm.ID, map[string]any{"brand": pm.Brand, "last4": pm.Last4, "default": pm.Default})
 		return nil
 	})
 	if err != nil {
@@ -204,7 +204,7 @@ func (b *Billing) SetDefaultPaymentMethod(ctx context.Context, accountID, pmID s
 		if err := b.setDefault(ctx, t, accountID, pmID); err != nil {
 			return err
 		}
-		t.audit("billing.payment_method.default", accountID, "payment_method", pmID, nil)
+		t.Audit("billing.payment_method.default", accountID, "payment_method", pmID, nil)
 		return nil
 	})
 }
@@ -233,7 +233,7 @@ func (b *Billing) detach(ctx context.Context, t *txn, accountID, pmID string) er
 		Where("account_id = ?", accountID).Where("payment_method_id = ?", pmID).Exec(ctx); err != nil {
 		return fmt.Errorf("billing: clearing the auto top-up method: %w", err)
 	}
-	t.audit("billing.payment_method.remove", accountID, "payment_method", pmID, nil)
+	t.Audit("billing.payment_method.remove", accountID, "payment_method", pmID, nil)
 	return nil
 }
 

@@ -87,7 +87,7 @@ func (b *Billing) queueCharge(ctx context.Context, t *txn, inv *Invoice) error {
 	if p.DefaultPaymentMethodID == nil {
 		return nil
 	}
-	t.enqueue(chargeArgs{InvoiceID: inv.ID, Attempt: inv.ChargeAttempts + 1}, nil)
+	t.Enqueue(chargeArgs{InvoiceID: inv.ID, Attempt: inv.ChargeAttempts + 1}, nil)
 	return nil
 }
 
@@ -123,8 +123,8 @@ func (b *Billing) PayInvoice(ctx context.Context, accountID, invoiceID string) (
 			return unprocessable("payment_method", "no_payment_method", "the credit does not cover the invoice and there is no saved payment method")
 		}
 		// A customer's own request is not a dunning attempt: a fresh key.
-		t.enqueue(chargeArgs{InvoiceID: inv.ID, Attempt: inv.ChargeAttempts + 1}, nil)
-		t.audit("billing.invoice.pay", accountID, "invoice", inv.ID, map[string]any{"amount_due": inv.AmountDue()})
+		t.Enqueue(chargeArgs{InvoiceID: inv.ID, Attempt: inv.ChargeAttempts + 1}, nil)
+		t.Audit("billing.invoice.pay", accountID, "invoice", inv.ID, map[string]any{"amount_due": inv.AmountDue()})
 		queued = true
 		return nil
 	})
@@ -192,7 +192,7 @@ func (b *Billing) preparePayment(ctx context.Context, pay *Payment, more func(ct
 			pay = prev
 			return nil
 		}
-		t.audit("billing.payment.start", pay.AccountID, "payment", pay.ID, map[string]any{"amount": pay.Amount, "currency": pay.Currency, "key": pay.IdempotencyKey})
+		t.Audit("billing.payment.start", pay.AccountID, "payment", pay.ID, map[string]any{"amount": pay.Amount, "currency": pay.Currency, "key": pay.IdempotencyKey})
 		if more != nil {
 			return more(ctx, t)
 		}
@@ -255,7 +255,7 @@ func (b *Billing) recordCharge(ctx context.Context, paymentID string, status pb.
 			if err := b.savePayment(ctx, t, pay); err != nil {
 				return err
 			}
-			t.audit("billing.payment.requires_action", pay.AccountID, "payment", pay.ID, map[string]any{"code": code})
+			t.Audit("billing.payment.requires_action", pay.AccountID, "payment", pay.ID, map[string]any{"code": code})
 			return b.tell(ctx, t, notify.Event{Type: notify.PaymentActionRequired, AccountID: pay.AccountID, Link: payLink(pay),
 				Data: paymentData(pay)})
 		default:
@@ -304,7 +304,7 @@ func (b *Billing) paymentSucceeded(ctx context.Context, t *txn, pay *Payment) er
 	if err := b.savePayment(ctx, t, pay); err != nil {
 		return err
 	}
-	t.audit("billing.payment.succeeded", pay.AccountID, "payment", pay.ID, map[string]any{"amount": pay.Amount, "charge_id": pay.GatewayChargeID})
+	t.Audit("billing.payment.succeeded", pay.AccountID, "payment", pay.ID, map[string]any{"amount": pay.Amount, "charge_id": pay.GatewayChargeID})
 	if pay.TopUpID != nil {
 		return b.topUpSucceeded(ctx, t, pay)
 	}
@@ -326,7 +326,7 @@ func (b *Billing) paymentFailed(ctx context.Context, t *txn, pay *Payment, code,
 	if err := b.savePayment(ctx, t, pay); err != nil {
 		return err
 	}
-	t.events = append(t.events, audit.Event{Action: "billing.payment.failed", Result: audit.Failure, AccountID: pay.AccountID,
+	t.AuditEvent(audit.Event{Action: "billing.payment.failed", Result: audit.Failure, AccountID: pay.AccountID,
 		TargetType: "payment", TargetID: pay.ID, Changes: map[string]any{"code": code, "message": pay.FailureMessage, "amount": pay.Amount}})
 	if pay.TopUpID != nil {
 		return b.topUpFailed(ctx, t, pay)

@@ -54,7 +54,7 @@ func (b *Billing) AttachPrivatePlan(ctx context.Context, accountID, serviceID, p
 			Column("plan_id", "price", "backend_plan_id", "pending_plan_id", "pending_cycle", "pending_price", "updated_at").Exec(ctx); err != nil {
 			return fmt.Errorf("billing: attaching %s to plan %s: %w", svc.ID, plan.ID, err)
 		}
-		t.audit("billing.service.plan_attached", accountID, "service", svc.ID, map[string]any{"from": from, "plan": plan.ID, "price": svc.Price})
+		t.Audit("billing.service.plan_attached", accountID, "service", svc.ID, map[string]any{"from": from, "plan": plan.ID, "price": svc.Price})
 		if err := b.repriceRenewal(ctx, t, svc); err != nil {
 			return err
 		}

@@ -136,7 +136,7 @@ func (b *Billing) UpdateProfile(ctx context.Context, accountID string, u Profile
 				return fmt.Errorf("billing: moving the balance's currency: %w", err)
 			}
 		}
-		t.audit("billing.profile.update", accountID, "account", accountID, changes)
+		t.Audit("billing.profile.update", accountID, "account", accountID, changes)
 		return nil
 	})
 	if err != nil {

@@ -212,7 +212,7 @@ func (b *Billing) recordProvisionFailure(ctx context.Context, serviceID string, 
 			if _, err := t.NewUpdate().Model(svc).WherePK().Column("provision_attempts", "last_error", "updated_at").Exec(ctx); err != nil {
 				return fmt.Errorf("billing: recording provisioning failure: %w", err)
 			}
-			t.audit("billing.service.provision_retry", svc.AccountID, "service", svc.ID, map[string]any{"attempt": attempt, "error": msg})
+			t.Audit("billing.service.provision_retry", svc.AccountID, "service", svc.ID, map[string]any{"attempt": attempt, "error": msg})
 			return nil
 		}
 		return b.failProvisioning(ctx, t, svc, attempt, msg, "it could not be set up: "+msg)
@@ -224,7 +224,7 @@ func (b *Billing) recordProvisionFailure(ctx context.Context, serviceID string, 
 // allocations or addresses. The attempts go on meanwhile.
 func (b *Billing) alertCapacity(ctx context.Context, t *txn, svc *Service, plan *catalog.Plan, msg string) error {
 	key := fmt.Sprintf("billing.capacity:%s:v%d", svc.ID, svc.StateVersion)
-	t.audit("billing.service.capacity_shortage", svc.AccountID, "service", svc.ID, map[string]any{"plugin": plan.Plugin, "plan": plan.ID, "error": msg})
+	t.Audit("billing.service.capacity_shortage", svc.AccountID, "service", svc.ID, map[string]any{"plugin": plan.Plugin, "plan": plan.ID, "error": msg})
 	return b.tell(ctx, t, notify.Event{Type: notify.AdminAlert, Key: key, Link: "/admin/services/" + svc.ID,
 		Data: map[string]any{
 			"title": fmt.Sprintf("No capacity at %s for plan %s", plan.Plugin, plan.Name),
@@ -268,7 +268,7 @@ func (b *Billing) activate(ctx context.Context, t *txn, svc *Service, planID, pl
 	if svc.PlanID != planID {
 		b.enqueueSync(t, svc) // the plan changed while it was created
 	}
-	t.audit("billing.service.provisioned", svc.AccountID, "service", svc.ID, map[string]any{"external_id": svc.ExternalID})
+	t.Audit("billing.service.provisioned", svc.AccountID, "service", svc.ID, map[string]any{"external_id": svc.ExternalID})
 	return b.tell(ctx, t, notify.Event{Type: notify.ServiceProvisioned, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
 		Data: map[string]any{"service_id": svc.ID, "service_name": b.serviceName(ctx, t, svc), "plan": planName}})
 }
@@ -300,8 +300,8 @@ func (b *Billing) RetryProvisioning(ctx context.Context, serviceID string) (*Ser
 		if err := b.setStatus(ctx, t, svc, StatusProvisioning, "provision_attempts", "last_error"); err != nil {
 			return err
 		}
-		t.enqueue(provisionArgs{ServiceID: svc.ID, Version: svc.StateVersion}, nil)
-		t.audit("billing.service.provision_restart", svc.AccountID, "service", svc.ID, nil)
+		t.Enqueue(provisionArgs{ServiceID: svc.ID, Version: svc.StateVersion}, nil)
+		t.Audit("billing.service.provision_restart", svc.AccountID, "service", svc.ID, nil)
 		return nil
 	})
 	return svc, err

@@ -64,8 +64,8 @@ func (b *Billing) startWaitingForBackend(ctx context.Context, t *txn, svc *Servi
 		"backend_options_version", "last_error", "updated_at").Exec(ctx); err != nil {
 		return fmt.Errorf("billing: recording the installing backend of %s: %w", svc.ID, err)
 	}
-	t.audit("billing.service.backend_installing", svc.AccountID, "service", svc.ID, map[string]any{"external_id": svc.ExternalID})
-	t.enqueue(readyArgs{ServiceID: svc.ID, Version: svc.StateVersion, Since: b.now()},
+	t.Audit("billing.service.backend_installing", svc.AccountID, "service", svc.ID, map[string]any{"external_id": svc.ExternalID})
+	t.Enqueue(readyArgs{ServiceID: svc.ID, Version: svc.StateVersion, Since: b.now()},
 		&river.InsertOpts{ScheduledAt: time.Now().Add(b.opts.InstallPollInterval)})
 	return nil
 }
@@ -183,7 +183,7 @@ func (b *Billing) failProvisioning(ctx context.Context, t *txn, svc *Service, at
 	if err := b.setStatus(ctx, t, svc, StatusFailed, "provision_attempts", "last_error"); err != nil {
 		return err
 	}
-	t.events = append(t.events, failureEvent(svc, attempt, msg))
+	t.AuditEvent(failureEvent(svc, attempt, msg))
 	if svc.BackendState == backendInstalling {
 		b.enqueueSync(t, svc) // the half-made server goes: the order is refunded
 	}
@@ -211,7 +211,7 @@ func (b *Billing) refundOrder(ctx context.Context, t *txn, svc *Service) error {
 	if err := b.voidTx(ctx, t, &inv, refundReason); err != nil {
 		return err
 	}
-	t.audit("billing.invoice.void", inv.AccountID, "invoice", inv.ID, map[string]any{"reason": refundReason, "refunded_to_credit": inv.AmountPaid, "service": svc.ID})
+	t.Audit("billing.invoice.void", inv.AccountID, "invoice", inv.ID, map[string]any{"reason": refundReason, "refunded_to_credit": inv.AmountPaid, "service": svc.ID})
 	data := invoiceData(&inv)
 	data["amount"], data["service_id"], data["service_name"] = inv.AmountPaid, svc.ID, b.serviceName(ctx, t, svc)
 	return b.tell(ctx, t, notify.Event{Type: notify.OrderRefunded, AccountID: svc.AccountID, Link: "/credit", Key: "order.refunded:" + inv.ID, Data: data})

@@ -101,8 +101,8 @@ func (b *Billing) Refund(ctx context.Context, accountID string, in RefundInput) 
 			Kind: ledger.KindRefund, Reference: r.ID, IdempotencyKey: "refund:" + r.ID, Description: "Refund to card"}); err != nil {
 			return err
 		}
-		t.enqueue(refundArgs{RefundID: r.ID}, nil)
-		t.audit("billing.refund.create", accountID, "refund", r.ID, map[string]any{"payment": pay.ID, "amount": in.Amount, "reason": in.Reason})
+		t.Enqueue(refundArgs{RefundID: r.ID}, nil)
+		t.Audit("billing.refund.create", accountID, "refund", r.ID, map[string]any{"payment": pay.ID, "amount": in.Amount, "reason": in.Reason})
 		return nil
 	})
 	return r, err
@@ -146,7 +146,7 @@ func (b *Billing) refundPayment(ctx context.Context, job *river.Job[refundArgs])
 	case err != nil:
 		if job.Attempt >= job.MaxAttempts {
 			_ = b.inTx(ctx, func(ctx context.Context, t *txn) error {
-				t.audit("billing.refund.stuck", r.AccountID, "refund", r.ID, map[string]any{"error": truncate(err.Error(), 300)})
+				t.Audit("billing.refund.stuck", r.AccountID, "refund", r.ID, map[string]any{"error": truncate(err.Error(), 300)})
 				return nil
 			})
 		}
@@ -175,10 +175,10 @@ func (b *Billing) finishRefund(ctx context.Context, id, status, gatewayID, failu
 				Where("id = ?", r.PaymentID).Exec(ctx); err != nil {
 				return fmt.Errorf("billing: recording refund on payment: %w", err)
 			}
-			t.audit("billing.refund.succeeded", r.AccountID, "refund", r.ID, map[string]any{"amount": r.Amount})
+			t.Audit("billing.refund.succeeded", r.AccountID, "refund", r.ID, map[string]any{"amount": r.Amount})
 			return nil
 		}
-		t.audit("billing.refund.failed", r.AccountID, "refund", r.ID, map[string]any{"amount": r.Amount, "failure": failure})
+		t.Audit("billing.refund.failed", r.AccountID, "refund", r.ID, map[string]any{"amount": r.Amount, "failure": failure})
 		_, err := b.creditArrived(ctx, t, ledger.Posting{AccountID: r.AccountID, Currency: r.Currency, Amount: r.Amount,
 			Kind: ledger.KindRefundReversal, Reference: r.ID, IdempotencyKey: "refund-reversal:" + r.ID, Description: "Refund refused by the gateway"}, "")
 		return err

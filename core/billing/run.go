@@ -102,11 +102,11 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 		}
 		if len(a.Steps) > 0 {
 			for _, s := range a.Steps {
-				t.enqueue(stepArgsFor(s, a.RunID, a.AsOf, false))
+				t.Enqueue(stepArgsFor(s, a.RunID, a.AsOf, false))
 			}
 			return nil
 		}
-		t.enqueue(stepArgsFor(Steps[0], a.RunID, a.AsOf, true))
+		t.Enqueue(stepArgsFor(Steps[0], a.RunID, a.AsOf, true))
 		return nil
 	})
 }
@@ -141,8 +141,8 @@ func (b *Billing) TriggerRun(ctx context.Context, in RunInput) (*Run, error) {
 		if _, err := t.NewInsert().Model(r).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: recording run: %w", err)
 		}
-		t.enqueue(runArgs{RunID: r.ID, AsOf: r.AsOf, Steps: in.Steps}, nil)
-		t.audit("billing.run.trigger", "", "billing_run", r.ID, map[string]any{"as_of": r.AsOf, "steps": in.Steps, "by": in.By})
+		t.Enqueue(runArgs{RunID: r.ID, AsOf: r.AsOf, Steps: in.Steps}, nil)
+		t.Audit("billing.run.trigger", "", "billing_run", r.ID, map[string]any{"as_of": r.AsOf, "steps": in.Steps, "by": in.By})
 		return nil
 	})
 	if err != nil {
@@ -316,11 +316,11 @@ func (w *stepWorker[S]) Work(ctx context.Context, job *river.Job[stepArgs[S]]) e
 		}
 		if job.Args.Chain && (stepErr == nil || job.Attempt == 1) {
 			if i := stepIndex(name); i+1 < len(Steps) {
-				t.enqueue(stepArgsFor(Steps[i+1], job.Args.RunID, job.Args.AsOf, true))
+				t.Enqueue(stepArgsFor(Steps[i+1], job.Args.RunID, job.Args.AsOf, true))
 			}
 		}
 		if stepErr != nil {
-			t.audit("billing.run.step_failed", "", "billing_run", job.Args.RunID, map[string]any{"step": name, "attempt": job.Attempt, "error": msg})
+			t.Audit("billing.run.step_failed", "", "billing_run", job.Args.RunID, map[string]any{"step": name, "attempt": job.Attempt, "error": msg})
 		}
 		return nil
 	})

@@ -166,7 +166,7 @@ func (b *Billing) AddAddon(ctx context.Context, accountID, serviceID string, in 
 		if err := b.addonsChanged(ctx, t, svc, a); err != nil {
 			return err
 		}
-		t.audit("billing.service.addon_add", svc.AccountID, "service", svc.ID, changes)
+		t.Audit("billing.service.addon_add", svc.AccountID, "service", svc.ID, changes)
 		return b.fillAddonResult(ctx, t, svc.ID, res)
 	})
 	if err != nil {
@@ -232,7 +232,7 @@ func (b *Billing) RemoveAddon(ctx context.Context, accountID, serviceID, addonID
 				return fmt.Errorf("billing: scheduling the removal of add-on %s: %w", a.ID, err)
 			}
 			changes["next_quantity"] = left
-			t.audit("billing.service.addon_remove", svc.AccountID, "service", svc.ID, changes)
+			t.Audit("billing.service.addon_remove", svc.AccountID, "service", svc.ID, changes)
 			if err := b.repriceRenewal(ctx, t, svc); err != nil {
 				return err
 			}
@@ -274,7 +274,7 @@ func (b *Billing) RemoveAddon(ctx context.Context, accountID, serviceID, addonID
 		if err := b.addonsChanged(ctx, t, svc, a); err != nil {
 			return err
 		}
-		t.audit("billing.service.addon_remove", svc.AccountID, "service", svc.ID, changes)
+		t.Audit("billing.service.addon_remove", svc.AccountID, "service", svc.ID, changes)
 		return b.fillAddonResult(ctx, t, svc.ID, res)
 	})
 	if err != nil {
@@ -374,11 +374,11 @@ func (b *Billing) renewAddons(ctx context.Context, t *txn, svc *Service, fromCyc
 				return false, fmt.Errorf("billing: removing add-on %s at renewal: %w", sa.AddonID, err)
 			}
 			optionsChanged = optionsChanged || len(a.Options()) > 0
-			t.audit("billing.service.addon_removed", svc.AccountID, "service", svc.ID, map[string]any{"addon": sa.AddonID, "when": "renewal"})
+			t.Audit("billing.service.addon_removed", svc.AccountID, "service", svc.ID, map[string]any{"addon": sa.AddonID, "when": "renewal"})
 			continue
 		}
 		if sa.PendingQuantity != nil {
-			t.audit("billing.service.addon_removed", svc.AccountID, "service", svc.ID,
+			t.Audit("billing.service.addon_removed", svc.AccountID, "service", svc.ID,
 				map[string]any{"addon": sa.AddonID, "quantity": []int{sa.Quantity, *sa.PendingQuantity}, "when": "renewal"})
 		}
 		sa.Quantity, sa.PendingQuantity = sa.NextQuantity(), nil

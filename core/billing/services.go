@@ -323,7 +323,7 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		if err := b.createInvoice(ctx, t, d, p); err != nil {
 			return err
 		}
-		t.audit("billing.service.order", accountID, "service", svc.ID, map[string]any{
+		t.Audit("billing.service.order", accountID, "service", svc.ID, map[string]any{
 			"plan": plan.Slug, "cycle": in.Cycle, "price": svc.Price, "coupon": in.CouponCode, "invoice": d.inv.ID,
 		})
 		if err := b.afterIssue(ctx, t, d.inv); err != nil {
@@ -540,7 +540,7 @@ func (b *Billing) Cancel(ctx context.Context, accountID, serviceID string, in Ca
 		} else if err := b.endService(ctx, t, svc, StatusCancelled); err != nil {
 			return err
 		}
-		t.audit("billing.service.cancel", svc.AccountID, "service", svc.ID, map[string]any{"when": in.When, "reason": in.Reason, "confirm_dependents": in.ConfirmDependents})
+		t.Audit("billing.service.cancel", svc.AccountID, "service", svc.ID, map[string]any{"when": in.When, "reason": in.Reason, "confirm_dependents": in.ConfirmDependents})
 		return nil
 	})
 	if err != nil {

@@ -39,7 +39,7 @@ func (syncArgs) InsertOpts() river.InsertOpts {
 }
 
 func (b *Billing) enqueueSync(t *txn, svc *Service) {
-	t.enqueue(syncArgs{ServiceID: svc.ID, Version: svc.StateVersion}, nil)
+	t.Enqueue(syncArgs{ServiceID: svc.ID, Version: svc.StateVersion}, nil)
 }
 
 type syncWorker struct {
@@ -160,7 +160,7 @@ func (b *Billing) syncOnce(ctx context.Context, svc *Service) (bool, error) {
 		if _, err := t.NewUpdate().Model(cur).WherePK().Column("backend_state", "backend_plan_id", "backend_options_version", "last_error", "updated_at").Exec(ctx); err != nil {
 			return fmt.Errorf("billing: recording %s of %s: %w", action, svc.ID, err)
 		}
-		t.audit("billing.service.backend_"+action, svc.AccountID, "service", svc.ID, map[string]any{"version": svc.StateVersion})
+		t.Audit("billing.service.backend_"+action, svc.AccountID, "service", svc.ID, map[string]any{"version": svc.StateVersion})
 		return nil
 	})
 }
@@ -176,7 +176,7 @@ func (b *Billing) recordSyncFailure(ctx context.Context, svc *Service, cause err
 		if final {
 			action = "billing.service.backend_failed"
 		}
-		t.audit(action, svc.AccountID, "service", svc.ID, map[string]any{"error": msg, "status": svc.Status, "backend_state": svc.BackendState})
+		t.Audit(action, svc.AccountID, "service", svc.ID, map[string]any{"error": msg, "status": svc.Status, "backend_state": svc.BackendState})
 		return nil
 	})
 }

@@ -108,8 +108,8 @@ func (b *Billing) createTopUp(ctx context.Context, t *txn, accountID, source str
 		}
 		return prev, nil
 	}
-	t.enqueue(topUpArgs{TopUpID: tu.ID}, nil)
-	t.audit("billing.topup.create", accountID, "topup", tu.ID, map[string]any{"amount": amount, "currency": p.Currency, "source": source})
+	t.Enqueue(topUpArgs{TopUpID: tu.ID}, nil)
+	t.Audit("billing.topup.create", accountID, "topup", tu.ID, map[string]any{"amount": amount, "currency": p.Currency, "source": source})
 	return tu, nil
 }
 
@@ -201,7 +201,7 @@ func (b *Billing) topUpSucceeded(ctx context.Context, t *txn, pay *Payment) erro
 			return fmt.Errorf("billing: resetting auto top-up failures: %w", err)
 		}
 	}
-	t.audit("billing.topup.succeeded", tu.AccountID, "topup", tu.ID, map[string]any{"amount": tu.Amount, "source": tu.Source})
+	t.Audit("billing.topup.succeeded", tu.AccountID, "topup", tu.ID, map[string]any{"amount": tu.Amount, "source": tu.Source})
 	if _, err := b.creditArrived(ctx, t, ledger.Posting{
 		AccountID: tu.AccountID, Currency: tu.Currency, Amount: tu.Amount, Kind: ledger.KindTopUp,
 		Reference: tu.ID, IdempotencyKey: "topup:" + tu.ID, Description: "Top-up by card",
@@ -234,7 +234,7 @@ func (b *Billing) failTopUp(ctx context.Context, t *txn, tu *TopUp, why string) 
 	if _, err := t.NewUpdate().Model(tu).WherePK().Column("status", "failure", "updated_at").Exec(ctx); err != nil {
 		return fmt.Errorf("billing: failing top-up: %w", err)
 	}
-	t.audit("billing.topup.failed", tu.AccountID, "topup", tu.ID, map[string]any{"amount": tu.Amount, "source": tu.Source, "failure": tu.Failure})
+	t.Audit("billing.topup.failed", tu.AccountID, "topup", tu.ID, map[string]any{"amount": tu.Amount, "source": tu.Source, "failure": tu.Failure})
 	if tu.Source == TopUpAuto {
 		return b.autoTopUpFailed(ctx, t, tu)
 	}

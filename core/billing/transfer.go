@@ -233,8 +233,8 @@ func (b *Billing) TransferServiceTx(ctx context.Context, tx bun.Tx, mv TransferM
 		if res.Invoice != nil {
 			changes["invoice"] = res.Invoice.ID
 		}
-		t.audit("billing.service.transferred_out", mv.From, "service", svc.ID, changes)
-		t.audit("billing.service.transferred_in", mv.To, "service", svc.ID, changes)
+		t.Audit("billing.service.transferred_out", mv.From, "service", svc.ID, changes)
+		t.Audit("billing.service.transferred_in", mv.To, "service", svc.ID, changes)
 		return nil
 	})
 	if err != nil {

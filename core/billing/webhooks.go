@@ -91,7 +91,7 @@ func (b *Billing) HandleWebhook(ctx context.Context, gateway string, body []byte
 			if _, err := t.NewUpdate().Model(rec).WherePK().Column("outcome").Exec(ctx); err != nil {
 				return fmt.Errorf("billing: recording webhook outcome: %w", err)
 			}
-			t.audit("billing.webhook."+ev.GetType(), acct, "webhook_event", gateway+":"+ev.GetId(), map[string]any{"outcome": outcome})
+			t.Audit("billing.webhook."+ev.GetType(), acct, "webhook_event", gateway+":"+ev.GetId(), map[string]any{"outcome": outcome})
 			return nil
 		}
 		pay, err := b.paymentForEvent(ctx, t, gateway, ev)
@@ -110,7 +110,7 @@ func (b *Billing) HandleWebhook(ctx context.Context, gateway string, body []byte
 		if _, err := t.NewUpdate().Model(rec).WherePK().Column("payment_id", "outcome").Exec(ctx); err != nil {
 			return fmt.Errorf("billing: recording webhook outcome: %w", err)
 		}
-		t.audit("billing.webhook."+ev.GetType(), accountOf(pay), "webhook_event", gateway+":"+ev.GetId(), map[string]any{"outcome": outcome, "charge": ev.GetChargeId()})
+		t.Audit("billing.webhook."+ev.GetType(), accountOf(pay), "webhook_event", gateway+":"+ev.GetId(), map[string]any{"outcome": outcome, "charge": ev.GetChargeId()})
 		return nil
 	})
 	if err != nil {
@@ -160,7 +160,7 @@ func (b *Billing) applyEvent(ctx context.Context, t *txn, pay *Payment, ev *pb.W
 		if amt := ev.GetAmount(); amt != nil && (amt.GetAmountMinor() != pay.Amount || amt.GetCurrency() != string(pay.Currency)) {
 			// Not what we charged: acknowledged (a retry would not change
 			// it) and left to staff.
-			t.audit("billing.webhook.amount_mismatch", pay.AccountID, "payment", pay.ID, map[string]any{
+			t.Audit("billing.webhook.amount_mismatch", pay.AccountID, "payment", pay.ID, map[string]any{
 				"reported": amt.GetAmountMinor(), "reported_currency": amt.GetCurrency(), "expected": pay.Amount})
 			return WebhookIgnored, nil
 		}
@@ -186,13 +186,13 @@ func (b *Billing) applyEvent(ctx context.Context, t *txn, pay *Payment, ev *pb.W
 		if total > ours {
 			// Refunded outside the platform (the gateway's dashboard): the
 			// credit it bought is already spent or kept, so staff reconcile.
-			t.audit("billing.payment.refunded_externally", pay.AccountID, "payment", pay.ID, map[string]any{"refunded_total": total, "through_platform": ours})
+			t.Audit("billing.payment.refunded_externally", pay.AccountID, "payment", pay.ID, map[string]any{"refunded_total": total, "through_platform": ours})
 		}
 		pay.Refunded = min(max(pay.Refunded, total), pay.Amount)
 		return WebhookApplied, b.savePayment(ctx, t, pay)
 	case "charge.disputed":
 		pay.Disputed = true
-		t.audit("billing.payment.disputed", pay.AccountID, "payment", pay.ID, map[string]any{"amount": ev.GetAmount().GetAmountMinor()})
+		t.Audit("billing.payment.disputed", pay.AccountID, "payment", pay.ID, map[string]any{"amount": ev.GetAmount().GetAmountMinor()})
 		return WebhookApplied, b.savePayment(ctx, t, pay)
 	}
 	return WebhookIgnored, nil
