@@ -27,6 +27,7 @@ import (
 	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/budget"
+	"github.com/ezscale/platform/core/billing/payments"
 	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/blob"
 	"github.com/ezscale/platform/core/catalog"
@@ -69,6 +70,7 @@ type App struct {
 	Accounts  *accounts.Service
 	Catalog   *catalog.Catalog
 	Billing   *billing.Billing
+	Payments  *payments.Payments
 	Budgets   *budget.Service
 	// Plugins supervises the configured plugins; Run starts them.
 	Plugins *pluginhost.Host
@@ -206,10 +208,14 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.Catalog = catalog.New(catalog.Deps{DB: db, Options: optionStore, Plugins: a.Plugins, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: now})
 	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Accounts: a.Accounts, Catalog: a.Catalog, Plugins: a.Plugins, Intents: a.Intents, Options: optionStore, Logger: logger.Named("billing")},
 		billingOptions(cfg))
+	// Payments: saved cards, charges, top-ups and refunds through the
+	// payment gateway plugin, settling invoices and credit through billing.
+	a.Payments = payments.New(payments.Deps{DB: db, Jobs: reg, Billing: a.Billing, Accounts: a.Accounts, Notifier: a.Notify, Gateways: a.Plugins,
+		Logger: logger.Named("payments")})
 	// Budget caps watch billing's credit ledger, orders and starting
-	// services through its hooks, and suspend through billing's service
-	// lifecycle.
-	a.Budgets = budget.New(db, a.Notify, a.Billing, reg, budget.Options{})
+	// services through its hooks, suspend through billing's service
+	// lifecycle, and ask payments which top-ups were automatic.
+	a.Budgets = budget.New(db, a.Notify, a.Billing, a.Payments, reg, budget.Options{})
 	// The Discord community: roles follow what accounts hold (billing)
 	// across the accounts a user belongs to (accounts).
 	a.Community = community.New(community.Deps{
@@ -320,7 +326,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow, InvalidTokenLimit: cfg.Auth.InvalidTokenLimit,
 		PublicURL: cfg.Server.PublicURL,
-	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.CatalogAPI{Catalog: a.Catalog, Reach: a.Billing}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.NotificationsAPI{Notify: a.Notify, Projects: a.Projects}, &httpapi.CommunityAPI{Community: a.Community},
+	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.CatalogAPI{Catalog: a.Catalog, Reach: a.Billing}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.PaymentsAPI{Payments: a.Payments}, &httpapi.NotificationsAPI{Notify: a.Notify, Projects: a.Projects}, &httpapi.CommunityAPI{Community: a.Community},
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler, Projects: a.Projects}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning, Projects: a.Projects}, &httpapi.ProjectsAPI{Projects: a.Projects},
 		&httpapi.ComplianceAPI{Compliance: a.Compliance},
 		&httpapi.TransfersAPI{Transfers: a.Transfers}, &httpapi.EnterpriseAPI{Enterprise: a.Enterprise},

@@ -8,6 +8,13 @@ package app
 // (core/billing/lifecycle.go, setStatus), this file is the whole of what an
 // order does. Hooks of one kind run in the order registered here.
 //
+// Billing and payments (payments.Attach, core/billing/payments): an
+// invoice issued due, and the billing run's charge step, queue a charge of
+// the account's default card (billing.Payer); the run's auto_topup step is
+// payments'; a paid service's transfer needs a saved card on the receiving
+// account; and after a debit of the credit ledger, an account below its
+// auto top-up threshold gets a check (the first ledger hook).
+//
 // An order (billing.OnOrder), after the service row is written:
 //  1. budget caps refuse a service the account's hard stop would suspend
 //     at once (budget.AdmitOrder, core/billing/budget/order.go);
@@ -59,6 +66,7 @@ package app
 //  2. projects take the service out of the sender's project and remove its
 //     dependency edges.
 func (a *App) wireReactions() {
+	a.Payments.Attach(a.Billing)
 	a.Budgets.Attach(a.Billing)
 	a.Accounts.OnSignup(a.Community.OnSignup)
 	a.Accounts.CountLiveServicesWith(a.Billing)

@@ -2,12 +2,13 @@ package billing_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/payments"
+	"github.com/ezscale/platform/core/billing/payments/paymentstest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 )
@@ -33,25 +34,65 @@ func TestAutoTopUpNeedsSomethingToCharge(t *testing.T) {
 
 		tb := setup(t, db, setupOpts{noHost: true, noJobs: true, opts: billing.Options{PaymentGateway: "stripe"}})
 		acc := tb.account(t)
-		in := billing.AutoTopUpInput{Enabled: true, Threshold: 1000, Amount: 2000}
-		_, err := tb.b.SetAutoTopUp(tb.ctx, acc, in)
+		in := payments.AutoTopUpInput{Enabled: true, Threshold: 1000, Amount: 2000}
+		_, err := tb.pay.SetAutoTopUp(tb.ctx, acc, in)
 		want := refusal{Code: apperr.Unprocessable, Reason: "no_payment_method", Fields: []string{"payment_method_id"}}
 		if diff := cmp.Diff(want, refusalOf(err)); diff != "" {
 			t.Errorf("without a payment method: (-want +got)\n%s", diff)
 		}
-		if s, err := tb.b.AutoTopUpSettings(tb.ctx, acc); err != nil || s.Enabled {
+		if s, err := tb.pay.AutoTopUpSettings(tb.ctx, acc); err != nil || s.Enabled {
 			t.Errorf("settings after the refusal: %+v, %v", s, err)
 		}
-		pm := &billing.PaymentMethod{ID: "pm-" + acc, AccountID: acc, Gateway: "stripe", GatewayMethodID: "pm_card_visa", Type: "card",
-			Brand: "visa", Last4: "4242", ExpMonth: 12, ExpYear: 2030, CreatedAt: time.Now().UTC()}
-		if _, err := db.NewInsert().Model(pm).Exec(tb.ctx); err != nil {
+		pm, err := paymentstest.SavedCard(tb.ctx, db, acc)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := tb.b.SetDefaultPaymentMethod(tb.ctx, acc, pm.ID); err != nil {
+		if err := tb.pay.SetDefaultPaymentMethod(tb.ctx, acc, pm); err != nil {
 			t.Fatal(err)
 		}
-		if s, err := tb.b.SetAutoTopUp(tb.ctx, acc, in); err != nil || !s.Enabled {
+		if s, err := tb.pay.SetAutoTopUp(tb.ctx, acc, in); err != nil || !s.Enabled {
 			t.Errorf("with a default payment method: %+v, %v", s, err)
+		}
+	})
+}
+
+// TestAutoTopUpStepQueuesAccountsBelowTheirThreshold: the billing run's
+// auto_topup step (payments' through billing.Payer) queues a check of each
+// enabled auto top-up whose account's balance is below its threshold,
+// counting an account that never had credit as zero, and none for an
+// account above it or one whose auto top-up is off; one account per batch
+// pages through them all.
+func TestAutoTopUpStepQueuesAccountsBelowTheirThreshold(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setup(t, db, setupOpts{noHost: true, noJobs: true, opts: billing.Options{PaymentGateway: "stripe", BatchSize: 1}})
+		autoTopUp := func(credit int64, enabled bool) string {
+			acc := tb.account(t)
+			if credit > 0 {
+				tb.credit(t, acc, credit)
+			}
+			if _, err := paymentstest.SavedCard(tb.ctx, db, acc); err != nil {
+				t.Fatal(err)
+			}
+			pms, err := tb.pay.PaymentMethods(tb.ctx, acc)
+			if err != nil || len(pms) != 1 {
+				t.Fatalf("saved cards %v, %v", pms, err)
+			}
+			if err := tb.pay.SetDefaultPaymentMethod(tb.ctx, acc, pms[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tb.pay.SetAutoTopUp(tb.ctx, acc, payments.AutoTopUpInput{Enabled: enabled, Threshold: 1000, Amount: 2000}); err != nil {
+				t.Fatal(err)
+			}
+			return acc
+		}
+		autoTopUp(500, true)  // below: checked
+		autoTopUp(5000, true) // above: not
+		autoTopUp(0, true)    // never had credit: checked
+		autoTopUp(500, false) // off: not
+		n, err := tb.b.RunStepNow(tb.ctx, billing.StepAutoTopUp, tb.clock.Now())
+		if err != nil || n != 2 {
+			t.Errorf("the auto_topup step queued %d checks (%v), want 2", n, err)
 		}
 	})
 }

@@ -27,7 +27,6 @@ import (
 // satisfies it. Calls through it are never made inside a transaction.
 type PluginHost interface {
 	Provisioner(name string) (sdk.ProvisionerClient, error)
-	PaymentGateway(name string) (sdk.PaymentGateway, error)
 	// Get reports what a plugin described, including a provisioner's
 	// option declaration (read from memory, never a plugin call).
 	Get(name string) (pluginhost.Info, error)
@@ -137,8 +136,8 @@ type Deps struct {
 	// templates, links under the public URL). Every billing notice is one
 	// of its types; nil tells nobody.
 	Notifier Notifier
-	// Plugins may be nil: provisioning and payments then fail as
-	// unavailable (and are retried) until a host is set with SetPlugins.
+	// Plugins may be nil: provisioning then fails as unavailable (and is
+	// retried).
 	Plugins PluginHost
 	// Intents records provisioning's backend actions (core/intent); nil =
 	// a store of its own over DB.
@@ -189,6 +188,9 @@ type Billing struct {
 	log      hclog.Logger
 	opts     Options
 	hooks    hooks
+	// payer queues charges and auto top-up checks (PayWith); nil charges
+	// nothing.
+	payer Payer
 	// maxTimeout is the longest job timeout the engine allows.
 	maxTimeout time.Duration
 }
@@ -214,7 +216,6 @@ func New(deps Deps, opts Options) *Billing {
 		b.intents = intent.New(deps.DB, intent.Options{Logger: deps.Logger})
 	}
 	b.ledger = ledger.New(deps.DB, opts.Now)
-	b.ledger.AddHook(b.afterPosting)
 	b.registerJobs(deps.Jobs)
 	return b
 }
@@ -252,20 +253,6 @@ func (b *Billing) provisioner(name string) (sdk.ProvisionerClient, error) {
 		return nil, fmt.Errorf("provisioner plugin %q: %w", name, err)
 	}
 	return p, nil
-}
-
-func (b *Billing) gateway(name string) (sdk.PaymentGateway, error) {
-	if b.plugins == nil {
-		return nil, sdk.Errorf(sdk.Unavailable, "no plugin host is running")
-	}
-	if name == "" {
-		return nil, sdk.Errorf(sdk.NotSupported, "no payment gateway is configured (billing.payment_gateway)")
-	}
-	g, err := b.plugins.PaymentGateway(name)
-	if err != nil {
-		return nil, fmt.Errorf("payment gateway plugin %q: %w", name, err)
-	}
-	return g, nil
 }
 
 // isPG reports whether the database is PostgreSQL, for the few statements

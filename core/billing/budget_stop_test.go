@@ -29,7 +29,7 @@ func TestBudgetHardStopAppliesToNewServices(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		var budgets *budget.Service
 		tb := setup(t, db, setupOpts{noJobs: true, wire: func(tb *testBundle) {
-			budgets = budget.New(db, tb.notify, tb.b, tb.reg, budget.Options{Now: tb.b.Options().Now})
+			budgets = budget.New(db, tb.notify, tb.b, tb.pay, tb.reg, budget.Options{Now: tb.b.Options().Now})
 			budgets.Attach(tb.b)
 		}})
 		acc := tb.account(t)

@@ -1,20 +1,22 @@
 // Package billing is the platform's billing domain: account billing
 // profiles and the tax they pay, services and their lifecycle, invoices,
-// the account credit ledger (package ledger),
-// card payments through a payment gateway plugin, plan changes with
-// proration, the daily billing run and auto top-up. docs/billing.md is the
+// the account credit ledger (package ledger), plan changes with proration
+// and the daily billing run. Card payments, top-ups, auto top-up, refunds
+// and the gateway's webhooks are package payments, which billing starts
+// only through its Payer interface and never imports. docs/billing.md is the
 // operator's and integrator's guide; this comment is the developer's map.
 //
 // # Using it from other packages
 //
 // Build one *Billing with New (it registers its jobs in the registry) and
-// give it the plugin host with Deps.Plugins or SetPlugins. The API other
-// domains rely on (stable; additions only):
+// give it the plugin host with Deps.Plugins; payments.New and its Attach
+// make payments its payer. The API other domains rely on (stable;
+// additions only):
 //
 //   - Ledger() — the credit ledger: Post (inside your transaction), Lock,
 //     Balance, Entries, Verify, and AddHook to react to every posting.
 //   - Invoices: Invoice, Invoices, CreateManualInvoice, IssueInvoice,
-//     VoidInvoice, MarkUncollectible, PayInvoice; hooks OnInvoicesIssued
+//     VoidInvoice, MarkUncollectible; hooks OnInvoicesIssued
 //     and OnInvoicePaid run inside the transaction that issues or pays
 //     (the billing run issues in batches, hence slices).
 //   - Services: Service, Services, ServiceAddons, Order, ChangePlan,
@@ -28,8 +30,13 @@
 //     SuspendBudget, SuspendAdmin, SuspendAbuse or any lower-case name). A
 //     service is suspended while any reason is in force; payment lifts
 //     only SuspendNonPayment, so a budget or admin suspension stays.
-//   - Credit: Adjust, ChargeCredit, ApplyCredit, TopUp, Refund,
-//     AutoTopUpSettings / SetAutoTopUp.
+//   - Credit: Adjust, ChargeCredit, ApplyCredit.
+//   - For payments (payer.go), each in the caller's transaction: ProfileTx,
+//     SetDefaultPaymentMethodTx, ClearDefaultPaymentMethodTx,
+//     SetGatewayCustomerTx, AccountOfGatewayCustomerTx, InvoiceTx,
+//     RecordChargeAttemptTx, CreditArrivedTx, ApplyCreditTx; and the
+//     Payer it calls back (QueueChargesTx, AutoTopUpStep,
+//     HasPaymentMethodTx).
 //   - Runs: TriggerRun (queued), RunStepNow (synchronous), GetRun, Runs.
 //
 // Errors are *apperr.Error with the codes each method documents; anything
@@ -38,7 +45,8 @@
 // # Rules the code keeps
 //
 //   - Money is int64 minor units and a currency (package money); no float.
-//   - Every state change and its audit event (appended last, see txn) and
+//   - Every state change and its audit event (appended last, see
+//     core/txwork) and
 //     the jobs it needs commit in one transaction.
 //   - No plugin is called inside a transaction: provisioning, backend
 //     sync, charges and refunds are jobs that record their intent, call the
@@ -66,11 +74,8 @@
 // snooze after the backoff or the plugin's retry-after, whichever is later. invoices.go: invoices and numbering. credit.go: credit
 // application and adjustments. changes.go: plan changes and proration.
 // service_addons.go: add-ons added to and removed from a running service.
-// payments.go, methods.go, topups.go, refunds.go, webhooks.go: the payment
-// gateway; autotopup.go: auto top-up (with its daily run step). These six
-// alone query the payment tables (payment_methods, payments, refunds,
-// topups, auto_topups, webhook_events; payment_ownership_test.go): the
-// rest of billing asks them (hasPaymentMethod, TopUpIsAutomatic). run.go,
-// generate.go, dunning.go, bulk.go: the billing run. txn.go: transactions
-// with queued audit events and jobs.
+// payer.go: what billing asks of payments (Payer) and the calls payments
+// makes in its transactions. run.go, generate.go, dunning.go, bulk.go: the
+// billing run. txn.go: transactions with queued audit events and jobs
+// (core/txwork).
 package billing

@@ -61,7 +61,7 @@ func (b *Billing) applyCreditStep(ctx context.Context, asOf time.Time) (int64, e
 // for accounts with a default payment method. The job key (invoice,
 // attempt) makes a re-run queue nothing new.
 func (b *Billing) chargeStep(ctx context.Context, asOf time.Time) (int64, error) {
-	if b.opts.PaymentGateway == "" {
+	if b.payer == nil || b.opts.PaymentGateway == "" {
 		return 0, nil
 	}
 	retryBefore := asOf.AddDate(0, 0, -b.opts.ChargeRetryDays)
@@ -86,11 +86,11 @@ func (b *Billing) chargeStep(ctx context.Context, asOf time.Time) (int64, error)
 			return total, nil
 		}
 		after = invs[len(invs)-1].ID
-		params := make([]river.InsertManyParams, len(invs))
+		charges := make([]InvoiceCharge, len(invs))
 		for i, inv := range invs {
-			params[i] = river.InsertManyParams{Args: chargeArgs{InvoiceID: inv.ID, Attempt: inv.Attempts + 1}}
+			charges[i] = InvoiceCharge{InvoiceID: inv.ID, Attempt: inv.Attempts + 1}
 		}
-		if err := b.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return b.jobs.InsertManyTx(ctx, tx, params) }); err != nil {
+		if err := b.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return b.payer.QueueChargesTx(ctx, tx, charges) }); err != nil {
 			return total, err
 		}
 		total += int64(len(invs))

@@ -15,6 +15,7 @@ import (
 	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/payments"
 	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
@@ -58,8 +59,10 @@ func TestMain(m *testing.M) {
 }
 
 type testBundle struct {
-	db     *database.DB
-	b      *billing.Billing
+	db *database.DB
+	b  *billing.Billing
+	// pay is payments, billing's payer as in production.
+	pay    *payments.Payments
 	cat    *catalog.Catalog
 	engine *jobs.Engine
 	host   *pluginhost.Host
@@ -81,6 +84,8 @@ type setupOpts struct {
 	plugins []pluginhost.Spec
 	noJobs  bool
 	noHost  bool
+	// gateways replaces the plugin host as payments' gateways.
+	gateways payments.Gateways
 	// notify configures the notification service (PublicURL is set).
 	notify notify.Options
 	// wire connects other domains to billing and the job registry before
@@ -130,7 +135,14 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 		live = tb.host
 	}
 	tb.cat = catalog.New(catalog.Deps{DB: db, Plugins: live, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
-	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: tb.cat, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())}, opts)
+	accts := accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())
+	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: tb.cat, Accounts: accts}, opts)
+	gateways := so.gateways
+	if gateways == nil && tb.host != nil {
+		gateways = tb.host
+	}
+	tb.pay = payments.New(payments.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: accts, Notifier: ns, Gateways: gateways})
+	tb.pay.Attach(tb.b)
 	if so.noHost {
 		// As after a core ran it once: testprov's option declaration is
 		// stored (as `catalog import` reads it in describe mode).

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/payments"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/pluginhost"
@@ -44,9 +45,9 @@ func sign(body []byte) string {
 	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-func (tb *testBundle) payments(t testing.TB, accountID string) []billing.Payment {
+func (tb *testBundle) payments(t testing.TB, accountID string) []payments.Payment {
 	t.Helper()
-	ps, err := tb.b.Payments(tb.ctx, accountID, "", 100)
+	ps, err := tb.pay.Payments(tb.ctx, accountID, "", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func TestCardPaymentsThroughStripe(t *testing.T) {
 		tb.waitService(t, res.Service.ID, billing.StatusActive)
 		inv, _ := tb.b.Invoice(tb.ctx, a.account, res.Invoice.ID)
 		pays := tb.payments(t, a.account)
-		if inv.Status != billing.InvoicePaid || len(pays) != 1 || pays[0].Status != billing.PaymentSucceeded || pays[0].IdempotencyKey != "invoice:"+inv.ID+":1" {
+		if inv.Status != billing.InvoicePaid || len(pays) != 1 || pays[0].Status != payments.PaymentSucceeded || pays[0].IdempotencyKey != "invoice:"+inv.ID+":1" {
 			t.Fatalf("after the charge: invoice %s, payments %+v", inv.Status, pays)
 		}
 		if err := tb.b.Ledger().Verify(tb.ctx, a.account); err != nil {
@@ -114,10 +115,10 @@ func TestCardPaymentsThroughStripe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var declined billing.Payment
+		var declined payments.Payment
 		testkit.WaitFor(t, "the declined charge", func() bool {
 			ps := tb.payments(t, other)
-			if len(ps) == 1 && ps[0].Status == billing.PaymentFailed {
+			if len(ps) == 1 && ps[0].Status == payments.PaymentFailed {
 				declined = ps[0]
 				return true
 			}
@@ -195,7 +196,7 @@ func TestTopUpsWithOneKeyCreditOnce(t *testing.T) {
 		})
 		// Any straggler is replayed, never a second top-up.
 		a.must(t, 202, "POST", path, a.customer, map[string]any{"amount": 5000}, "Idempotency-Key", "topup-1")
-		tus, _ := tb.b.TopUps(tb.ctx, a.account, "", 100)
+		tus, _ := tb.pay.TopUps(tb.ctx, a.account, "", 100)
 		if len(tus) != 1 {
 			t.Fatalf("%d top-ups", len(tus))
 		}
@@ -221,11 +222,11 @@ func TestTopUpsWithOneKeyCreditOnce(t *testing.T) {
 		a.must(t, 422, "POST", "/api/v1/admin/accounts/"+a.account+"/credit/refunds", a.staff,
 			map[string]any{"payment_id": pays[0].ID, "amount": 3001}, "Idempotency-Key", "refund-2")
 		testkit.WaitFor(t, "the refund to succeed", func() bool {
-			rs, _ := tb.b.Refunds(tb.ctx, a.account, 10)
-			return len(rs) == 1 && rs[0].Status == billing.RefundSucceeded
+			rs, _ := tb.pay.Refunds(tb.ctx, a.account, 10)
+			return len(rs) == 1 && rs[0].Status == payments.RefundSucceeded
 		})
 		bal, _ = tb.b.Ledger().Balance(tb.ctx, a.account, "USD")
-		p, _ := tb.b.Payment(tb.ctx, a.account, pays[0].ID)
+		p, _ := tb.pay.Payment(tb.ctx, a.account, pays[0].ID)
 		if bal.Amount != 3000 || p.Refunded != 2000 {
 			t.Errorf("after the refund: balance %d, payment refunded %d", bal.Amount, p.Refunded)
 		}
@@ -261,16 +262,16 @@ func TestAutoTopUp(t *testing.T) {
 		a.must(t, 200, "PUT", "/api/v1/accounts/"+b+"/credit/auto-top-up", bToken,
 			map[string]any{"enabled": true, "threshold": 1000, "amount": 2000, "max_failures": 2, "payment_method_id": pm.ID})
 		testkit.WaitFor(t, "the first failed attempt", func() bool {
-			s, _ := tb.b.AutoTopUpSettings(tb.ctx, b)
+			s, _ := tb.pay.AutoTopUpSettings(tb.ctx, b)
 			return s.Failures == 1
 		})
 		tb.step(t, billing.StepAutoTopUp, tb.clock.Now()) // the daily check tries again
 		testkit.WaitFor(t, "auto top-up to turn itself off", func() bool {
-			s, _ := tb.b.AutoTopUpSettings(tb.ctx, b)
+			s, _ := tb.pay.AutoTopUpSettings(tb.ctx, b)
 			return !s.Enabled && s.DisabledReason != ""
 		})
-		tus, _ := tb.b.TopUps(tb.ctx, b, "", 10)
-		if len(tus) != 2 || tus[0].Status != billing.TopUpFailed || tus[1].Status != billing.TopUpFailed || tus[0].Source != billing.TopUpAuto {
+		tus, _ := tb.pay.TopUps(tb.ctx, b, "", 10)
+		if len(tus) != 2 || tus[0].Status != payments.TopUpFailed || tus[1].Status != payments.TopUpFailed || tus[0].Source != payments.TopUpAuto {
 			t.Errorf("attempts: %+v", tus)
 		}
 		var msgs []string
@@ -283,7 +284,7 @@ func TestAutoTopUp(t *testing.T) {
 			t.Errorf("in-app notifications %v, want %v", got, want)
 		}
 		tb.step(t, billing.StepAutoTopUp, tb.clock.Now())
-		if tus, _ := tb.b.TopUps(tb.ctx, b, "", 10); len(tus) != 2 {
+		if tus, _ := tb.pay.TopUps(tb.ctx, b, "", 10); len(tus) != 2 {
 			t.Errorf("a disabled auto top-up tried again: %d attempts", len(tus))
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/payments"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/testkit"
@@ -88,20 +89,16 @@ func (g *fakeGateway) ParseWebhook(context.Context, *pb.ParseWebhookRequest) (*p
 	return nil, sdk.Errorf(sdk.NotSupported, "no event the core subscribes to")
 }
 
-// gatewayHost is the bundle's plugin host with the fake as every gateway.
-type gatewayHost struct {
-	billing.PluginHost
-	gw *fakeGateway
-}
+// gatewayHost has the fake as every gateway.
+type gatewayHost struct{ gw *fakeGateway }
 
 func (h gatewayHost) PaymentGateway(string) (sdk.PaymentGateway, error) { return h.gw, nil }
 
 // setupFakeGateway is a bundle whose payment gateway is a fakeGateway.
 func setupFakeGateway(t *testing.T, db *database.DB) (*testBundle, *fakeGateway) {
 	t.Helper()
-	tb := setup(t, db, setupOpts{opts: billing.Options{PaymentGateway: "fake"}})
 	gw := &fakeGateway{}
-	tb.b.SetPluginsForTest(gatewayHost{PluginHost: tb.host, gw: gw})
+	tb := setup(t, db, setupOpts{opts: billing.Options{PaymentGateway: "fake"}, gateways: gatewayHost{gw: gw}})
 	return tb, gw
 }
 
@@ -161,12 +158,12 @@ func TestChargeTheGatewayCannotFindFailsAtOnce(t *testing.T) {
 		a := tb.api(t)
 		a.must(t, 201, "POST", "/api/v1/accounts/"+a.account+"/payment-methods", a.customer, map[string]any{"token": "pm_gone"})
 		gw.setFail("charge", sdk.Errorf(sdk.NotFound, "No such PaymentMethod: 'pm_gone'"))
-		if _, err := tb.b.TopUp(tb.ctx, a.account, billing.TopUpInput{Amount: 5000, IdempotencyKey: "topup-1"}); err != nil {
+		if _, err := tb.pay.TopUp(tb.ctx, a.account, payments.TopUpInput{Amount: 5000, IdempotencyKey: "topup-1"}); err != nil {
 			t.Fatal(err)
 		}
 		testkit.WaitFor(t, "the payment to fail", func() bool {
 			ps := tb.payments(t, a.account)
-			return len(ps) == 1 && ps[0].Status == billing.PaymentFailed
+			return len(ps) == 1 && ps[0].Status == payments.PaymentFailed
 		})
 		if n := gw.count("charge"); n != 1 {
 			t.Errorf("the gateway was charged %d times, want once", n)
@@ -184,7 +181,7 @@ func TestRefundTheGatewayCannotFindFailsAndReturnsTheCredit(t *testing.T) {
 		tb, gw := setupFakeGateway(t, db)
 		a := tb.api(t)
 		a.must(t, 201, "POST", "/api/v1/accounts/"+a.account+"/payment-methods", a.customer, map[string]any{"token": "pm_card"})
-		if _, err := tb.b.TopUp(tb.ctx, a.account, billing.TopUpInput{Amount: 5000, IdempotencyKey: "topup-1"}); err != nil {
+		if _, err := tb.pay.TopUp(tb.ctx, a.account, payments.TopUpInput{Amount: 5000, IdempotencyKey: "topup-1"}); err != nil {
 			t.Fatal(err)
 		}
 		testkit.WaitFor(t, "the top-up to be credited", func() bool {
@@ -193,12 +190,12 @@ func TestRefundTheGatewayCannotFindFailsAndReturnsTheCredit(t *testing.T) {
 		})
 		gw.setFail("refund", sdk.Errorf(sdk.NotFound, "No such charge"))
 		pays := tb.payments(t, a.account)
-		if _, err := tb.b.Refund(tb.ctx, a.account, billing.RefundInput{PaymentID: pays[0].ID, Amount: 2000, IdempotencyKey: "refund-1"}); err != nil {
+		if _, err := tb.pay.Refund(tb.ctx, a.account, payments.RefundInput{PaymentID: pays[0].ID, Amount: 2000, IdempotencyKey: "refund-1"}); err != nil {
 			t.Fatal(err)
 		}
 		testkit.WaitFor(t, "the refund to fail", func() bool {
-			rs, _ := tb.b.Refunds(tb.ctx, a.account, 10)
-			return len(rs) == 1 && rs[0].Status == billing.RefundFailed
+			rs, _ := tb.pay.Refunds(tb.ctx, a.account, 10)
+			return len(rs) == 1 && rs[0].Status == payments.RefundFailed
 		})
 		if n := gw.count("refund"); n != 1 {
 			t.Errorf("the gateway was asked to refund %d times, want once", n)

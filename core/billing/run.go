@@ -194,7 +194,10 @@ func (b *Billing) RunStepNow(ctx context.Context, step string, asOf time.Time) (
 	case StepApplyCredit:
 		return b.applyCreditStep(ctx, asOf)
 	case StepAutoTopUp:
-		return b.autoTopUpStep(ctx, asOf)
+		if b.payer == nil {
+			return 0, nil
+		}
+		return b.payer.AutoTopUpStep(ctx, asOf)
 	case StepCharge:
 		return b.chargeStep(ctx, asOf)
 	case StepRemind:
@@ -355,10 +358,6 @@ func (b *Billing) registerJobs(reg *jobs.Registry) {
 	jobs.Add(reg, &provisionWorker{b: b})
 	jobs.Add(reg, &readyWorker{b: b})
 	jobs.Add(reg, &syncWorker{b: b})
-	jobs.Add(reg, &gatewayJob[chargeArgs]{b: b, work: b.chargeInvoice})
-	jobs.Add(reg, &gatewayJob[topUpArgs]{b: b, work: b.chargeTopUp})
-	jobs.Add(reg, &gatewayJob[refundArgs]{b: b, work: b.refundPayment})
-	jobs.Add(reg, &autoTopUpWorker{b: b})
 	jobs.Add(reg, &runWorker{b: b})
 	jobs.Add(reg, &stepWorker[genStep]{b: b})
 	jobs.Add(reg, &stepWorker[creditStep]{b: b})

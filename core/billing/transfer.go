@@ -99,7 +99,7 @@ func (b *Billing) checkTransfer(ctx context.Context, db bun.IDB, serviceID, from
 		return nil, err
 	}
 	if perCycle > 0 {
-		has, err := hasPaymentMethod(ctx, db, to)
+		has, err := b.hasPaymentMethod(ctx, db, to)
 		if err != nil {
 			return nil, err
 		}

@@ -153,20 +153,6 @@ func (m *BillingAPI) adjustCredit(w http.ResponseWriter, r *http.Request) error 
 	return writeJSON(w, http.StatusCreated, e)
 }
 
-func (m *BillingAPI) refund(w http.ResponseWriter, r *http.Request) error {
-	acc := accountOf(r)
-	var in billing.RefundInput
-	if err := Decode(r, &in); err != nil {
-		return err
-	}
-	in.IdempotencyKey = r.Header.Get(idempotencyField)
-	ref, err := m.Billing.Refund(r.Context(), acc, in)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusAccepted, refundView(ref))
-}
-
 func (m *BillingAPI) triggerRun(w http.ResponseWriter, r *http.Request) error {
 	var in billing.RunInput
 	if err := Decode(r, &in); err != nil {

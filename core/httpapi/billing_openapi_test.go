@@ -8,16 +8,16 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
-// TestBillingRoutesAreDocumented: every billing route is in the OpenAPI
-// document with its method, and the document has no billing path that is
-// not served.
+// TestBillingRoutesAreDocumented: every billing route (catalog, billing,
+// payments) is in the OpenAPI document with its method, and the document
+// has no billing path that is not served.
 func TestBillingRoutesAreDocumented(t *testing.T) {
 	t.Parallel()
 	doc, _, err := OpenAPI()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Deps{}, Options{}, &CatalogAPI{}, &BillingAPI{})
+	s := New(Deps{}, Options{}, &CatalogAPI{}, &BillingAPI{}, &PaymentsAPI{})
 	served := map[string]bool{}
 	n := 0
 	for _, rt := range s.Routes() {

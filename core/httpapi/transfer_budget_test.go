@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/billing/payments/paymentstest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/httpapi"
@@ -25,7 +25,7 @@ func TestTransferOverTheReceiversHardCapIsRefused(t *testing.T) {
 		sender, receiver := tb.newUser(t, "sender"), tb.newUser(t, "receiver")
 		staff := tb.newStaff(t, "admin")
 		svc := createPaidService(t, tb.app.DB, sender.AccountID) // 3000 USD a month
-		if _, err := billingtest.SavedCard(context.Background(), tb.app.DB, receiver.AccountID); err != nil {
+		if _, err := paymentstest.SavedCard(context.Background(), tb.app.DB, receiver.AccountID); err != nil {
 			t.Fatal(err)
 		}
 		c := tb.client

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/billing/payments/paymentstest"
 	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
@@ -54,7 +55,7 @@ func TestTransfersOverTheAPI(t *testing.T) {
 		if len(prob.Errors) != 1 || prob.Errors[0].Field != "email" {
 			t.Errorf("refusal errors: %+v", prob.Errors)
 		}
-		if _, err := billingtest.SavedCard(context.Background(), tb.app.DB, receiver.AccountID); err != nil {
+		if _, err := paymentstest.SavedCard(context.Background(), tb.app.DB, receiver.AccountID); err != nil {
 			t.Fatal(err)
 		}
 

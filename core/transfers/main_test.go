@@ -18,6 +18,8 @@ import (
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/billingtest"
+	"github.com/ezscale/platform/core/billing/payments"
+	"github.com/ezscale/platform/core/billing/payments/paymentstest"
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
@@ -129,6 +131,8 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	acc := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
 	tb.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
 	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Accounts: acc}, billing.Options{Now: tb.clock.Now})
+	// Payments answer whether the receiver has a saved card.
+	payments.New(payments.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: acc}).Attach(tb.b)
 	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Now: tb.clock.Now})
 	tb.sch = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Services: tb.b, Catalog: tb.cat}, scheduler.Options{Now: tb.clock.Now})
 	opts := transfers.DefaultOptions()
@@ -165,7 +169,7 @@ func (tb *testBundle) account(t testing.TB, email string, card bool) transfers.A
 		t.Fatal(err)
 	}
 	if card {
-		if _, err := billingtest.SavedCard(tb.ctx, tb.db, acc); err != nil {
+		if _, err := paymentstest.SavedCard(tb.ctx, tb.db, acc); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,6 +1,6 @@
 // Package billingtest makes the services, invoices and credit other
 // packages' tests and benchmarks need (services in bulk, suspensions,
-// top-ups, invoices, saved cards) without the order and provisioning flow
+// invoices) without the order and provisioning flow
 // that normally creates them (plans and add-ons come from catalogtest). It is billing's
 // own kit, so billing's tables are written here and nowhere else in other
 // packages' tests. Imported by tests only.
@@ -59,18 +59,6 @@ func ServicesOf(ctx context.Context, db *database.DB, spec ServiceSpec, n int) (
 // SetServiceStatus changes a service's status (suspended, terminated, …).
 func SetServiceStatus(ctx context.Context, db *database.DB, serviceID, status string) error {
 	return update(ctx, db, "UPDATE services SET status = ? WHERE id = ?", status, serviceID)
-}
-
-// SavedCard records a saved Stripe card of the account, as attaching one
-// through the payment gateway would, and returns its id.
-func SavedCard(ctx context.Context, db *database.DB, accountID string) (string, error) {
-	pid := id()
-	_, err := db.NewRaw("INSERT INTO payment_methods (id, account_id, gateway, gateway_method_id, created_at) VALUES (?, ?, 'stripe', ?, ?)",
-		pid, accountID, "pm_"+accountID, time.Now().UTC()).Exec(ctx)
-	if err != nil {
-		return "", fmt.Errorf("billingtest: inserting a payment method: %w", err)
-	}
-	return pid, nil
 }
 
 // ServiceSpec describes a service Service inserts. Zero fields take the
@@ -140,19 +128,6 @@ func Suspend(ctx context.Context, db *database.DB, serviceID, reason string, at 
 		return "", fmt.Errorf("billingtest: suspending %s: %w", serviceID, err)
 	}
 	return sid, nil
-}
-
-// TopUp records a succeeded top-up of amount in currency from source
-// (card or auto) made at, and returns its id. Its ledger entry is not
-// posted.
-func TopUp(ctx context.Context, db *database.DB, accountID, source string, amount int64, currency string, at time.Time) (string, error) {
-	tid := id()
-	_, err := db.NewRaw(`INSERT INTO topups (id, account_id, source, amount, currency, payment_method_id, status, idempotency_key, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 'pm', 'succeeded', ?, ?, ?)`, tid, accountID, source, amount, currency, "k-"+tid, at, at).Exec(ctx)
-	if err != nil {
-		return "", fmt.Errorf("billingtest: inserting a top-up: %w", err)
-	}
-	return tid, nil
 }
 
 // ServiceAddon puts quantity units of the add-on on the service at

@@ -24,6 +24,8 @@ import (
 	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/billing/budget"
 	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/billing/payments"
+	"github.com/ezscale/platform/core/billing/payments/paymentstest"
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
@@ -71,8 +73,12 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	t.Cleanup(ns.Stop)
 	b.notify = ns
 	b.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: b.clock.Now})
-	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: b.cat, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Currency: "EUR", Now: b.clock.Now})
-	b.svc = budget.New(db, ns, b.billing, reg, budget.Options{Now: b.clock.Now})
+	accts := accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())
+	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: b.cat, Accounts: accts}, billing.Options{Currency: "EUR", Now: b.clock.Now})
+	// Payments tell automatic top-ups from the customer's.
+	pay := payments.New(payments.Deps{DB: db, Jobs: reg, Billing: b.billing, Accounts: accts, Notifier: ns})
+	pay.Attach(b.billing)
+	b.svc = budget.New(db, ns, b.billing, pay, reg, budget.Options{Now: b.clock.Now})
 	engine, err := jobs.New(db, reg, jobstest.Working(2))
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +150,7 @@ func (b *testBundle) serviceOf(t testing.TB, spec billingtest.ServiceSpec) strin
 // auto) and returns its id.
 func (b *testBundle) topUp(t testing.TB, acc, source string, amount int64) string {
 	t.Helper()
-	id, err := billingtest.TopUp(b.ctx, b.db, acc, source, amount, "EUR", b.clock.Now())
+	id, err := paymentstest.TopUp(b.ctx, b.db, acc, source, amount, "EUR", b.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,10 +51,10 @@ func (s *Service) override(ctx context.Context, tx bun.Tx, b *Budget, e *ledger.
 	if err != nil || len(held) == 0 {
 		return err
 	}
-	if e.Kind == ledger.KindTopUp && e.Reference != "" {
+	if e.Kind == ledger.KindTopUp && e.Reference != "" && s.topUps != nil {
 		// An automatic top-up is not the customer choosing to pay past
 		// their budget.
-		auto, err := s.services.TopUpIsAutomatic(ctx, tx, e.Reference)
+		auto, err := s.topUps.TopUpIsAutomatic(ctx, tx, e.Reference)
 		if err != nil || auto {
 			return err
 		}

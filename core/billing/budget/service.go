@@ -31,6 +31,7 @@ type Service struct {
 	notifier Notifier
 	jobs     *jobs.Inserter
 	services Services
+	topUps   TopUps
 	now      func() time.Time
 }
 
@@ -38,8 +39,10 @@ type Service struct {
 // debit, the periodic sweep) with reg. Notices go through n (core/notify);
 // with a nil n nobody is told. Services are suspended and lifted through
 // the services' owner (billing's lifecycle), never by budget's own SQL.
-func New(db *database.DB, n Notifier, services Services, reg *jobs.Registry, opts Options) *Service {
-	s := &Service{db: db, notifier: n, jobs: reg.Inserter(), services: services, now: opts.Now}
+// topUps tells automatic top-ups (payments); nil: every top-up is the
+// customer's.
+func New(db *database.DB, n Notifier, services Services, topUps TopUps, reg *jobs.Registry, opts Options) *Service {
+	s := &Service{db: db, notifier: n, jobs: reg.Inserter(), services: services, topUps: topUps, now: opts.Now}
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }
 	}

@@ -15,8 +15,8 @@ const Reason = "budget"
 
 // Services is what budget caps need of billing, whose tables they never
 // query: what an account's services are, which of them a reason holds
-// suspended, suspending and lifting them, the account's currency, whether
-// a top-up was automatic, and the credit ledger's position and spend.
+// suspended, suspending and lifting them, the account's currency, and the
+// credit ledger's position and spend.
 type Services interface {
 	// SuspendTx and UnsuspendTx suspend and lift a service for a reason,
 	// inside the caller's transaction, each reporting whether anything
@@ -28,8 +28,6 @@ type Services interface {
 	// them (billing.ServiceFacts).
 	ServiceFacts(ctx context.Context, db bun.IDB, serviceIDs []string) (map[string]billing.ServiceFact, error)
 	AccountServiceFacts(ctx context.Context, db bun.IDB, accountID string, statuses ...string) ([]billing.ServiceFact, error)
-	// TopUpIsAutomatic reports whether a top-up was auto top-up's.
-	TopUpIsAutomatic(ctx context.Context, db bun.IDB, topUpID string) (bool, error)
 	// Ledger is the account credit ledger (its position and spend).
 	Ledger() *ledger.Ledger
 	// AccountCurrency is the account's credit or billing profile currency
@@ -37,4 +35,13 @@ type Services interface {
 	AccountCurrency(ctx context.Context, db bun.IDB, accountID string) (money.Currency, error)
 	// SuspendedFor lists the account's services a reason holds suspended.
 	SuspendedFor(ctx context.Context, db bun.IDB, accountID, reason string) ([]string, error)
+}
+
+// TopUps is what budget caps need of payments (core/billing/payments): an
+// automatic top-up is not the customer choosing to pay past their budget,
+// so it does not override the hard stop.
+type TopUps interface {
+	// TopUpIsAutomatic reports whether a top-up was auto top-up's, as db
+	// sees it.
+	TopUpIsAutomatic(ctx context.Context, db bun.IDB, topUpID string) (bool, error)
 }

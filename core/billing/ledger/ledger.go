@@ -350,3 +350,20 @@ func (l *Ledger) Currency(ctx context.Context, db bun.IDB, accountID string) (mo
 	}
 	return money.Currency(cur), nil
 }
+
+// Amounts returns the balance of each of accountIDs as db sees it; an
+// account that never had credit is missing (a zero balance).
+func (l *Ledger) Amounts(ctx context.Context, db bun.IDB, accountIDs []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(accountIDs))
+	if len(accountIDs) == 0 {
+		return out, nil
+	}
+	var rows []balanceRow
+	if err := db.NewSelect().Model(&rows).Column("account_id", "balance").Where("account_id IN (?)", bun.List(accountIDs)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("ledger: reading balances: %w", err)
+	}
+	for _, r := range rows {
+		out[r.AccountID] = r.Balance
+	}
+	return out, nil
+}

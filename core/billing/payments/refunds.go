@@ -1,4 +1,4 @@
-package billing
+package payments
 
 import (
 	"context"
@@ -55,7 +55,7 @@ type RefundInput struct {
 // first (its amount returns to credit). Staff only. Errors: Invalid,
 // NotFound, Unprocessable (more than refundable), PaymentRequired
 // (insufficient credit).
-func (b *Billing) Refund(ctx context.Context, accountID string, in RefundInput) (*Refund, error) {
+func (s *Payments) Refund(ctx context.Context, accountID string, in RefundInput) (*Refund, error) {
 	if in.Amount <= 0 || money.CheckAmount(in.Amount) != nil {
 		return nil, apperr.Field("amount", "must be a positive number of minor units")
 	}
@@ -66,8 +66,8 @@ func (b *Billing) Refund(ctx context.Context, accountID string, in RefundInput) 
 		in.IdempotencyKey = newID()
 	}
 	var r *Refund
-	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		pay, err := b.paymentTx(ctx, t, in.PaymentID)
+	err := s.inTx(ctx, func(ctx context.Context, t *txn) error {
+		pay, err := s.paymentTx(ctx, t, in.PaymentID)
 		if err != nil || pay.AccountID != accountID {
 			return apperr.Field("payment_id", "no such payment")
 		}
@@ -78,7 +78,7 @@ func (b *Billing) Refund(ctx context.Context, accountID string, in RefundInput) 
 			return nil
 		}
 		if !database.IsNoRows(err) {
-			return fmt.Errorf("billing: looking up refund key: %w", err)
+			return fmt.Errorf("payments: looking up refund key: %w", err)
 		}
 		if pay.Status != PaymentSucceeded {
 			return unprocessable("payment_id", "payment_not_succeeded", "only a succeeded payment can be refunded")
@@ -86,18 +86,18 @@ func (b *Billing) Refund(ctx context.Context, accountID string, in RefundInput) 
 		var inFlight int64
 		if err := t.NewSelect().Model((*Refund)(nil)).ColumnExpr("COALESCE(SUM(amount), 0)").Where("payment_id = ?", pay.ID).
 			Where("status = ?", RefundPending).Scan(ctx, &inFlight); err != nil {
-			return fmt.Errorf("billing: summing refunds: %w", err)
+			return fmt.Errorf("payments: summing refunds: %w", err)
 		}
 		if left := pay.Amount - pay.Refunded - inFlight; in.Amount > left {
 			return unprocessable("amount", "refund_too_large", "at most %s of this payment can still be refunded", money.New(left, pay.Currency))
 		}
-		now := b.now()
+		now := s.now()
 		r = &Refund{ID: newID(), AccountID: accountID, PaymentID: pay.ID, Amount: in.Amount, Currency: pay.Currency, Reason: in.Reason,
 			Status: RefundPending, IdempotencyKey: in.IdempotencyKey, CreatedAt: now, UpdatedAt: now}
 		if _, err := t.NewInsert().Model(r).Exec(ctx); err != nil {
-			return fmt.Errorf("billing: recording refund: %w", err)
+			return fmt.Errorf("payments: recording refund: %w", err)
 		}
-		if _, err := b.ledger.Post(ctx, t.Tx, ledger.Posting{AccountID: accountID, Currency: pay.Currency, Amount: -in.Amount,
+		if _, err := s.ledger.Post(ctx, t.Tx, ledger.Posting{AccountID: accountID, Currency: pay.Currency, Amount: -in.Amount,
 			Kind: ledger.KindRefund, Reference: r.ID, IdempotencyKey: "refund:" + r.ID, Description: "Refund to card"}); err != nil {
 			return err
 		}
@@ -122,19 +122,19 @@ func (refundArgs) InsertOpts() river.InsertOpts {
 // once). A refusal gives the credit back; an outage is retried, and after
 // the last attempt the refund stays pending for staff (money may have
 // moved: the gateway's refund webhook settles it).
-func (b *Billing) refundPayment(ctx context.Context, job *river.Job[refundArgs]) error {
+func (s *Payments) refundPayment(ctx context.Context, job *river.Job[refundArgs]) error {
 	r := &Refund{}
-	if err := b.db.NewSelect().Model(r).Where("id = ?", job.Args.RefundID).Scan(ctx); err != nil {
-		return river.JobCancel(fmt.Errorf("billing: loading refund: %w", err))
+	if err := s.db.NewSelect().Model(r).Where("id = ?", job.Args.RefundID).Scan(ctx); err != nil {
+		return river.JobCancel(fmt.Errorf("payments: loading refund: %w", err))
 	}
 	if r.Status != RefundPending {
 		return nil
 	}
-	pay, err := b.Payment(ctx, "", r.PaymentID)
+	pay, err := s.Payment(ctx, "", r.PaymentID)
 	if err != nil {
 		return err
 	}
-	gw, err := b.gateway(pay.Gateway)
+	gw, err := s.gateway(pay.Gateway)
 	var resp *pb.RefundResponse
 	if err == nil {
 		resp, err = gw.Refund(ctx, &pb.RefundRequest{IdempotencyKey: "refund:" + r.ID, ChargeId: pay.GatewayChargeID,
@@ -142,54 +142,54 @@ func (b *Billing) refundPayment(ctx context.Context, job *river.Job[refundArgs])
 	}
 	switch {
 	case err != nil && !sdk.IsRetryable(err):
-		return b.finishRefund(ctx, r.ID, RefundFailed, "", truncate(err.Error(), 300))
+		return s.finishRefund(ctx, r.ID, RefundFailed, "", truncate(err.Error(), 300))
 	case err != nil:
 		if job.Attempt >= job.MaxAttempts {
-			_ = b.inTx(ctx, func(ctx context.Context, t *txn) error {
+			_ = s.inTx(ctx, func(ctx context.Context, t *txn) error {
 				t.Audit("billing.refund.stuck", r.AccountID, "refund", r.ID, map[string]any{"error": truncate(err.Error(), 300)})
 				return nil
 			})
 		}
 		return err
 	case resp.GetStatus() == "failed":
-		return b.finishRefund(ctx, r.ID, RefundFailed, resp.GetRefundId(), "the gateway refused the refund")
+		return s.finishRefund(ctx, r.ID, RefundFailed, resp.GetRefundId(), "the gateway refused the refund")
 	}
-	return b.finishRefund(ctx, r.ID, RefundSucceeded, resp.GetRefundId(), "")
+	return s.finishRefund(ctx, r.ID, RefundSucceeded, resp.GetRefundId(), "")
 }
 
-func (b *Billing) finishRefund(ctx context.Context, id, status, gatewayID, failure string) error {
-	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
+func (s *Payments) finishRefund(ctx context.Context, id, status, gatewayID, failure string) error {
+	return s.inTx(ctx, func(ctx context.Context, t *txn) error {
 		r := &Refund{}
 		if err := t.NewSelect().Model(r).Where("id = ?", id).Scan(ctx); err != nil {
-			return fmt.Errorf("billing: loading refund: %w", err)
+			return fmt.Errorf("payments: loading refund: %w", err)
 		}
 		if r.Status != RefundPending {
 			return nil
 		}
-		r.Status, r.GatewayRefundID, r.Failure, r.UpdatedAt = status, gatewayID, failure, b.now()
+		r.Status, r.GatewayRefundID, r.Failure, r.UpdatedAt = status, gatewayID, failure, s.now()
 		if _, err := t.NewUpdate().Model(r).WherePK().Column("status", "gateway_refund_id", "failure", "updated_at").Exec(ctx); err != nil {
-			return fmt.Errorf("billing: updating refund: %w", err)
+			return fmt.Errorf("payments: updating refund: %w", err)
 		}
 		if status == RefundSucceeded {
-			if _, err := t.NewUpdate().Model((*Payment)(nil)).Set("refunded = refunded + ?", r.Amount).Set("updated_at = ?", b.now()).
+			if _, err := t.NewUpdate().Model((*Payment)(nil)).Set("refunded = refunded + ?", r.Amount).Set("updated_at = ?", s.now()).
 				Where("id = ?", r.PaymentID).Exec(ctx); err != nil {
-				return fmt.Errorf("billing: recording refund on payment: %w", err)
+				return fmt.Errorf("payments: recording refund on payment: %w", err)
 			}
 			t.Audit("billing.refund.succeeded", r.AccountID, "refund", r.ID, map[string]any{"amount": r.Amount})
 			return nil
 		}
 		t.Audit("billing.refund.failed", r.AccountID, "refund", r.ID, map[string]any{"amount": r.Amount, "failure": failure})
-		_, err := b.creditArrived(ctx, t, ledger.Posting{AccountID: r.AccountID, Currency: r.Currency, Amount: r.Amount,
+		_, err := s.billing.CreditArrivedTx(ctx, t.Tx, ledger.Posting{AccountID: r.AccountID, Currency: r.Currency, Amount: r.Amount,
 			Kind: ledger.KindRefundReversal, Reference: r.ID, IdempotencyKey: "refund-reversal:" + r.ID, Description: "Refund refused by the gateway"}, "")
 		return err
 	})
 }
 
 // Refunds lists the account's refunds newest first.
-func (b *Billing) Refunds(ctx context.Context, accountID string, limit int) ([]Refund, error) {
+func (s *Payments) Refunds(ctx context.Context, accountID string, limit int) ([]Refund, error) {
 	var out []Refund
-	if err := b.db.Conn(ctx).NewSelect().Model(&out).Where("account_id = ?", accountID).Order("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: listing refunds: %w", err)
+	if err := s.db.Conn(ctx).NewSelect().Model(&out).Where("account_id = ?", accountID).Order("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("payments: listing refunds: %w", err)
 	}
 	return out, nil
 }

@@ -1,8 +1,7 @@
-package billing
+package payments
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -35,27 +34,16 @@ type PaymentMethod struct {
 	Default bool `bun:"-"`
 }
 
-// errInTx guards the calls that reach a plugin: they must never run while
-// a transaction (and on SQLite the one write connection) is held.
-var errInTx = errors.New("billing: a plugin call was attempted inside a database transaction")
-
-func noTx(ctx context.Context) error {
-	if _, ok := database.TxFrom(ctx); ok {
-		return errInTx
-	}
-	return nil
-}
-
 // PaymentMethods lists the account's saved methods, newest first.
-func (b *Billing) PaymentMethods(ctx context.Context, accountID string) ([]PaymentMethod, error) {
-	p, err := b.Profile(ctx, accountID)
+func (s *Payments) PaymentMethods(ctx context.Context, accountID string) ([]PaymentMethod, error) {
+	p, err := s.billing.Profile(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
 	var out []PaymentMethod
-	if err := b.db.Conn(ctx).NewSelect().Model(&out).Where("account_id = ?", accountID).Where("detached_at IS NULL").
+	if err := s.db.Conn(ctx).NewSelect().Model(&out).Where("account_id = ?", accountID).Where("detached_at IS NULL").
 		Order("created_at DESC", "id DESC").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: listing payment methods: %w", err)
+		return nil, fmt.Errorf("payments: listing payment methods: %w", err)
 	}
 	for i := range out {
 		out[i].Default = p.DefaultPaymentMethodID != nil && *p.DefaultPaymentMethodID == out[i].ID
@@ -65,17 +53,17 @@ func (b *Billing) PaymentMethods(ctx context.Context, accountID string) ([]Payme
 
 // ensureCustomer returns the account's customer at the gateway, creating
 // it on first use and keeping its id (gateways' searches lag).
-func (b *Billing) ensureCustomer(ctx context.Context, gw sdk.PaymentGateway, accountID string) (string, error) {
-	p, err := b.Profile(ctx, accountID)
+func (s *Payments) ensureCustomer(ctx context.Context, gw sdk.PaymentGateway, accountID string) (string, error) {
+	p, err := s.billing.Profile(ctx, accountID)
 	if err != nil {
 		return "", err
 	}
-	if p.Gateway == b.opts.PaymentGateway && p.GatewayCustomerID != "" {
+	if p.Gateway == s.opts.PaymentGateway && p.GatewayCustomerID != "" {
 		return p.GatewayCustomerID, nil
 	}
-	custs, err := b.accounts.Customers(ctx, b.db.Conn(ctx), []string{accountID})
+	custs, err := s.accounts.Customers(ctx, s.db.Conn(ctx), []string{accountID})
 	if err != nil {
-		return "", fmt.Errorf("billing: loading account %s: %w", accountID, err)
+		return "", fmt.Errorf("payments: loading account %s: %w", accountID, err)
 	}
 	acct := custs[accountID]
 	resp, err := gw.EnsureCustomer(ctx, &pb.EnsureCustomerRequest{
@@ -86,16 +74,11 @@ func (b *Billing) ensureCustomer(ctx context.Context, gw sdk.PaymentGateway, acc
 		return "", gatewayError(err)
 	}
 	id := resp.GetGatewayCustomerId()
-	err = b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		if _, err := b.profileTx(ctx, t, accountID); err != nil {
+	err = s.inTx(ctx, func(ctx context.Context, t *txn) error {
+		if err := s.billing.SetGatewayCustomerTx(ctx, t, accountID, s.opts.PaymentGateway, id); err != nil {
 			return err
 		}
-		_, err := t.NewUpdate().Model((*Profile)(nil)).Set("gateway = ?", b.opts.PaymentGateway).Set("gateway_customer_id = ?", id).
-			Set("updated_at = ?", b.now()).Where("account_id = ?", accountID).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("billing: storing gateway customer: %w", err)
-		}
-		t.Audit("billing.gateway_customer.create", accountID, "account", accountID, map[string]any{"gateway": b.opts.PaymentGateway})
+		t.Audit("billing.gateway_customer.create", accountID, "account", accountID, map[string]any{"gateway": s.opts.PaymentGateway})
 		return nil
 	})
 	return id, err
@@ -122,21 +105,21 @@ type AttachInput struct {
 // inside a transaction; the gateway's idempotency (the client's key) makes
 // a retried request attach once. Errors: Invalid, Unprocessable,
 // Unavailable.
-func (b *Billing) AttachPaymentMethod(ctx context.Context, accountID string, in AttachInput) (*PaymentMethod, error) {
+func (s *Payments) AttachPaymentMethod(ctx context.Context, accountID string, in AttachInput) (*PaymentMethod, error) {
 	if err := noTx(ctx); err != nil {
 		return nil, err
 	}
 	if in.Token == "" || len(in.Token) > 255 {
 		return nil, apperr.Field("token", "is required")
 	}
-	if b.opts.PaymentGateway == "" {
+	if s.opts.PaymentGateway == "" {
 		return nil, unprocessable("token", "gateway_not_configured", "card payments are not configured")
 	}
-	gw, err := b.gateway(b.opts.PaymentGateway)
+	gw, err := s.gateway(s.opts.PaymentGateway)
 	if err != nil {
 		return nil, gatewayError(err)
 	}
-	customer, err := b.ensureCustomer(ctx, gw, accountID)
+	customer, err := s.ensureCustomer(ctx, gw, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -153,22 +136,22 @@ func (b *Billing) AttachPaymentMethod(ctx context.Context, accountID string, in 
 	}
 	m := resp.GetPaymentMethod()
 	pm := &PaymentMethod{
-		ID: newID(), AccountID: accountID, Gateway: b.opts.PaymentGateway, GatewayMethodID: m.GetId(), Type: m.GetType(),
-		Brand: m.GetBrand(), Last4: m.GetLast4(), ExpMonth: int(m.GetExpMonth()), ExpYear: int(m.GetExpYear()), CreatedAt: b.now(),
+		ID: newID(), AccountID: accountID, Gateway: s.opts.PaymentGateway, GatewayMethodID: m.GetId(), Type: m.GetType(),
+		Brand: m.GetBrand(), Last4: m.GetLast4(), ExpMonth: int(m.GetExpMonth()), ExpYear: int(m.GetExpYear()), CreatedAt: s.now(),
 	}
-	err = b.inTx(ctx, func(ctx context.Context, t *txn) error {
+	err = s.inTx(ctx, func(ctx context.Context, t *txn) error {
 		_, err := t.NewInsert().Model(pm).On("CONFLICT (account_id, gateway, gateway_method_id) DO UPDATE").
 			Set("type = EXCLUDED.type, brand = EXCLUDED.brand, last4 = EXCLUDED.last4, exp_month = EXCLUDED.exp_month, exp_year = EXCLUDED.exp_year, detached_at = NULL").
 			Returning("id, created_at").Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("billing: storing payment method: %w", err)
+			return fmt.Errorf("payments: storing payment method: %w", err)
 		}
-		p, err := b.profileTx(ctx, t, accountID)
+		p, err := s.billing.ProfileTx(ctx, t, accountID)
 		if err != nil {
 			return err
 		}
 		if in.MakeDefault || p.DefaultPaymentMethodID == nil {
-			if err := b.setDefault(ctx, t, accountID, pm.ID); err != nil {
+			if err := s.billing.SetDefaultPaymentMethodTx(ctx, t, accountID, pm.ID); err != nil {
 				return err
 			}
 			pm.Default = true
@@ -182,26 +165,17 @@ func (b *Billing) AttachPaymentMethod(ctx context.Context, accountID string, in 
 	return pm, nil
 }
 
-func (b *Billing) setDefault(ctx context.Context, t *txn, accountID, pmID string) error {
-	_, err := t.NewUpdate().Model((*Profile)(nil)).Set("default_payment_method_id = ?", pmID).Set("updated_at = ?", b.now()).
-		Where("account_id = ?", accountID).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("billing: setting the default payment method: %w", err)
-	}
-	return nil
-}
-
 // SetDefaultPaymentMethod makes a saved method the one charged
 // automatically. Errors: NotFound.
-func (b *Billing) SetDefaultPaymentMethod(ctx context.Context, accountID, pmID string) error {
-	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		if _, err := b.methodTx(ctx, t, accountID, pmID); err != nil {
+func (s *Payments) SetDefaultPaymentMethod(ctx context.Context, accountID, pmID string) error {
+	return s.inTx(ctx, func(ctx context.Context, t *txn) error {
+		if _, err := s.methodTx(ctx, t, accountID, pmID); err != nil {
 			return err
 		}
-		if _, err := b.profileTx(ctx, t, accountID); err != nil {
+		if _, err := s.billing.ProfileTx(ctx, t, accountID); err != nil {
 			return err
 		}
-		if err := b.setDefault(ctx, t, accountID, pmID); err != nil {
+		if err := s.billing.SetDefaultPaymentMethodTx(ctx, t, accountID, pmID); err != nil {
 			return err
 		}
 		t.Audit("billing.payment_method.default", accountID, "payment_method", pmID, nil)
@@ -211,50 +185,49 @@ func (b *Billing) SetDefaultPaymentMethod(ctx context.Context, accountID, pmID s
 
 // RemovePaymentMethod stops using a saved method (it is no longer charged
 // or listed). Errors: NotFound.
-func (b *Billing) RemovePaymentMethod(ctx context.Context, accountID, pmID string) error {
-	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		if _, err := b.methodTx(ctx, t, accountID, pmID); err != nil {
+func (s *Payments) RemovePaymentMethod(ctx context.Context, accountID, pmID string) error {
+	return s.inTx(ctx, func(ctx context.Context, t *txn) error {
+		if _, err := s.methodTx(ctx, t, accountID, pmID); err != nil {
 			return err
 		}
-		return b.detach(ctx, t, accountID, pmID)
+		return s.detach(ctx, t, accountID, pmID)
 	})
 }
 
-func (b *Billing) detach(ctx context.Context, t *txn, accountID, pmID string) error {
-	now := b.now()
+func (s *Payments) detach(ctx context.Context, t *txn, accountID, pmID string) error {
+	now := s.now()
 	if _, err := t.NewUpdate().Model((*PaymentMethod)(nil)).Set("detached_at = ?", now).Where("id = ?", pmID).Exec(ctx); err != nil {
-		return fmt.Errorf("billing: removing payment method: %w", err)
+		return fmt.Errorf("payments: removing payment method: %w", err)
 	}
-	if _, err := t.NewUpdate().Model((*Profile)(nil)).Set("default_payment_method_id = NULL").Set("updated_at = ?", now).
-		Where("account_id = ?", accountID).Where("default_payment_method_id = ?", pmID).Exec(ctx); err != nil {
-		return fmt.Errorf("billing: clearing the default payment method: %w", err)
+	if err := s.billing.ClearDefaultPaymentMethodTx(ctx, t, accountID, pmID); err != nil {
+		return err
 	}
 	if _, err := t.NewUpdate().Table("auto_topups").Set("payment_method_id = ''").
 		Where("account_id = ?", accountID).Where("payment_method_id = ?", pmID).Exec(ctx); err != nil {
-		return fmt.Errorf("billing: clearing the auto top-up method: %w", err)
+		return fmt.Errorf("payments: clearing the auto top-up method: %w", err)
 	}
 	t.Audit("billing.payment_method.remove", accountID, "payment_method", pmID, nil)
 	return nil
 }
 
-func (b *Billing) methodTx(ctx context.Context, db bun.IDB, accountID, pmID string) (*PaymentMethod, error) {
+func (s *Payments) methodTx(ctx context.Context, db bun.IDB, accountID, pmID string) (*PaymentMethod, error) {
 	pm := &PaymentMethod{}
 	err := db.NewSelect().Model(pm).Where("id = ?", pmID).Where("account_id = ?", accountID).Where("detached_at IS NULL").Scan(ctx)
 	if database.IsNoRows(err) {
 		return nil, apperr.NotFoundf("no such payment method")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("billing: loading payment method: %w", err)
+		return nil, fmt.Errorf("payments: loading payment method: %w", err)
 	}
 	return pm, nil
 }
 
-// hasPaymentMethod reports whether the account has a saved method, as db
-// sees it.
-func hasPaymentMethod(ctx context.Context, db bun.IDB, accountID string) (bool, error) {
+// HasPaymentMethodTx reports whether the account has a saved method, as
+// db sees it (billing.Payer: a paid service's transfer needs one).
+func (s *Payments) HasPaymentMethodTx(ctx context.Context, db bun.IDB, accountID string) (bool, error) {
 	has, err := db.NewSelect().Model((*PaymentMethod)(nil)).Where("account_id = ?", accountID).Where("detached_at IS NULL").Exists(ctx)
 	if err != nil {
-		return false, fmt.Errorf("billing: looking for payment methods of %s: %w", accountID, err)
+		return false, fmt.Errorf("payments: looking for payment methods of %s: %w", accountID, err)
 	}
 	return has, nil
 }

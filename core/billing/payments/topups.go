@@ -1,4 +1,4 @@
-package billing
+package payments
 
 import (
 	"context"
@@ -57,7 +57,7 @@ type TopUpInput struct {
 // TopUp records a top-up and queues its charge; the credit arrives when the
 // charge succeeds (and is applied to open invoices at once). Errors:
 // Invalid, Unprocessable (no payment method).
-func (b *Billing) TopUp(ctx context.Context, accountID string, in TopUpInput) (*TopUp, error) {
+func (s *Payments) TopUp(ctx context.Context, accountID string, in TopUpInput) (*TopUp, error) {
 	if in.Amount <= 0 || money.CheckAmount(in.Amount) != nil {
 		return nil, apperr.Field("amount", "must be a positive number of minor units")
 	}
@@ -65,9 +65,9 @@ func (b *Billing) TopUp(ctx context.Context, accountID string, in TopUpInput) (*
 		in.IdempotencyKey = newID()
 	}
 	var tu *TopUp
-	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+	err := s.inTx(ctx, func(ctx context.Context, t *txn) error {
 		var err error
-		tu, err = b.createTopUp(ctx, t, accountID, TopUpCard, in.Amount, in.PaymentMethodID, "card:"+in.IdempotencyKey)
+		tu, err = s.createTopUp(ctx, t, accountID, TopUpCard, in.Amount, in.PaymentMethodID, "card:"+in.IdempotencyKey)
 		return err
 	})
 	return tu, err
@@ -75,11 +75,11 @@ func (b *Billing) TopUp(ctx context.Context, accountID string, in TopUpInput) (*
 
 // createTopUp stores a top-up unless one with the key exists (returned
 // instead), and queues its charge.
-func (b *Billing) createTopUp(ctx context.Context, t *txn, accountID, source string, amount int64, pmID, key string) (*TopUp, error) {
-	if b.opts.PaymentGateway == "" {
+func (s *Payments) createTopUp(ctx context.Context, t *txn, accountID, source string, amount int64, pmID, key string) (*TopUp, error) {
+	if s.opts.PaymentGateway == "" {
 		return nil, unprocessable("payment_method_id", "gateway_not_configured", "card payments are not configured")
 	}
-	p, err := b.profileTx(ctx, t, accountID)
+	p, err := s.billing.ProfileTx(ctx, t, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -89,22 +89,22 @@ func (b *Billing) createTopUp(ctx context.Context, t *txn, accountID, source str
 		}
 		pmID = *p.DefaultPaymentMethodID
 	}
-	if _, err := b.methodTx(ctx, t, accountID, pmID); err != nil {
+	if _, err := s.methodTx(ctx, t, accountID, pmID); err != nil {
 		return nil, apperr.Field("payment_method_id", "no such payment method")
 	}
-	now := b.now()
+	now := s.now()
 	tu := &TopUp{
 		ID: newID(), AccountID: accountID, Source: source, Amount: amount, Currency: p.Currency, PaymentMethodID: pmID,
 		Status: TopUpPending, IdempotencyKey: key, CreatedAt: now, UpdatedAt: now,
 	}
 	res, err := t.NewInsert().Model(tu).On("CONFLICT (account_id, idempotency_key) DO NOTHING").Exec(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("billing: recording top-up: %w", err)
+		return nil, fmt.Errorf("payments: recording top-up: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		prev := &TopUp{}
 		if err := t.NewSelect().Model(prev).Where("account_id = ?", accountID).Where("idempotency_key = ?", key).Scan(ctx); err != nil {
-			return nil, fmt.Errorf("billing: loading top-up: %w", err)
+			return nil, fmt.Errorf("payments: loading top-up: %w", err)
 		}
 		return prev, nil
 	}
@@ -114,22 +114,22 @@ func (b *Billing) createTopUp(ctx context.Context, t *txn, accountID, source str
 }
 
 // TopUps lists the account's top-ups newest first.
-func (b *Billing) TopUps(ctx context.Context, accountID, after string, limit int) ([]TopUp, error) {
+func (s *Payments) TopUps(ctx context.Context, accountID, after string, limit int) ([]TopUp, error) {
 	var out []TopUp
-	q := b.db.Conn(ctx).NewSelect().Model(&out).Where("account_id = ?", accountID).Order("id DESC").Limit(int64(limit))
+	q := s.db.Conn(ctx).NewSelect().Model(&out).Where("account_id = ?", accountID).Order("id DESC").Limit(int64(limit))
 	if after != "" {
 		q = q.Where("id < ?", after)
 	}
 	if err := q.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: listing top-ups: %w", err)
+		return nil, fmt.Errorf("payments: listing top-ups: %w", err)
 	}
 	return out, nil
 }
 
 // GetTopUp returns one top-up of the account. Errors: NotFound.
-func (b *Billing) GetTopUp(ctx context.Context, accountID, id string) (*TopUp, error) {
+func (s *Payments) GetTopUp(ctx context.Context, accountID, id string) (*TopUp, error) {
 	tu := &TopUp{}
-	err := b.db.Conn(ctx).NewSelect().Model(tu).Where("id = ?", id).Where("account_id = ?", accountID).Scan(ctx)
+	err := s.db.Conn(ctx).NewSelect().Model(tu).Where("id = ?", id).Where("account_id = ?", accountID).Scan(ctx)
 	if err != nil {
 		return nil, apperr.NotFoundf("no such top-up")
 	}
@@ -147,108 +147,108 @@ func (topUpArgs) InsertOpts() river.InsertOpts {
 }
 
 // chargeTopUp charges the top-up with key "topup:<id>" outside any transaction.
-func (b *Billing) chargeTopUp(ctx context.Context, job *river.Job[topUpArgs]) error {
+func (s *Payments) chargeTopUp(ctx context.Context, job *river.Job[topUpArgs]) error {
 	tu := &TopUp{}
-	if err := b.db.NewSelect().Model(tu).Where("id = ?", job.Args.TopUpID).Scan(ctx); err != nil {
-		return river.JobCancel(fmt.Errorf("billing: loading top-up %s: %w", job.Args.TopUpID, err))
+	if err := s.db.NewSelect().Model(tu).Where("id = ?", job.Args.TopUpID).Scan(ctx); err != nil {
+		return river.JobCancel(fmt.Errorf("payments: loading top-up %s: %w", job.Args.TopUpID, err))
 	}
 	if tu.Status != TopUpPending {
 		return nil
 	}
-	p, err := b.Profile(ctx, tu.AccountID)
+	p, err := s.billing.Profile(ctx, tu.AccountID)
 	if err != nil {
 		return err
 	}
-	pm, err := b.methodTx(ctx, b.db.DB, tu.AccountID, tu.PaymentMethodID)
+	pm, err := s.methodTx(ctx, s.db.DB, tu.AccountID, tu.PaymentMethodID)
 	if err != nil {
-		return b.inTx(ctx, func(ctx context.Context, t *txn) error {
-			return b.failTopUp(ctx, t, tu, "the payment method was removed")
+		return s.inTx(ctx, func(ctx context.Context, t *txn) error {
+			return s.failTopUp(ctx, t, tu, "the payment method was removed")
 		})
 	}
 	if p.GatewayCustomerID == "" {
-		return b.inTx(ctx, func(ctx context.Context, t *txn) error {
-			return b.failTopUp(ctx, t, tu, "the account has no customer at the payment gateway")
+		return s.inTx(ctx, func(ctx context.Context, t *txn) error {
+			return s.failTopUp(ctx, t, tu, "the account has no customer at the payment gateway")
 		})
 	}
 	pay := &Payment{
 		ID: newID(), AccountID: tu.AccountID, TopUpID: &tu.ID, Gateway: pm.Gateway, PaymentMethodID: pm.GatewayMethodID,
 		IdempotencyKey: "topup:" + tu.ID, Amount: tu.Amount, Currency: tu.Currency,
 	}
-	pay, err = b.preparePayment(ctx, pay, func(ctx context.Context, t *txn) error {
-		_, err := t.NewUpdate().Model((*TopUp)(nil)).Set("payment_id = ?", pay.ID).Set("updated_at = ?", b.now()).Where("id = ?", tu.ID).Exec(ctx)
+	pay, err = s.preparePayment(ctx, pay, func(ctx context.Context, t *txn) error {
+		_, err := t.NewUpdate().Model((*TopUp)(nil)).Set("payment_id = ?", pay.ID).Set("updated_at = ?", s.now()).Where("id = ?", tu.ID).Exec(ctx)
 		return err
 	})
 	if err != nil || pay.final() {
 		return err
 	}
-	return b.runCharge(ctx, pay, p.GatewayCustomerID, "Account credit", job.Attempt >= job.MaxAttempts)
+	return s.runCharge(ctx, pay, p.GatewayCustomerID, "Account credit", job.Attempt >= job.MaxAttempts)
 }
 
-func (b *Billing) topUpSucceeded(ctx context.Context, t *txn, pay *Payment) error {
+func (s *Payments) topUpSucceeded(ctx context.Context, t *txn, pay *Payment) error {
 	tu := &TopUp{}
 	if err := t.NewSelect().Model(tu).Where("id = ?", *pay.TopUpID).Scan(ctx); err != nil {
-		return fmt.Errorf("billing: loading top-up: %w", err)
+		return fmt.Errorf("payments: loading top-up: %w", err)
 	}
 	if tu.Status == TopUpSucceeded {
 		return nil
 	}
-	tu.Status, tu.Failure, tu.UpdatedAt = TopUpSucceeded, "", b.now()
+	tu.Status, tu.Failure, tu.UpdatedAt = TopUpSucceeded, "", s.now()
 	if _, err := t.NewUpdate().Model(tu).WherePK().Column("status", "failure", "updated_at").Exec(ctx); err != nil {
-		return fmt.Errorf("billing: completing top-up: %w", err)
+		return fmt.Errorf("payments: completing top-up: %w", err)
 	}
 	if tu.Source == TopUpAuto {
 		if _, err := t.NewUpdate().Table("auto_topups").Set("failures = 0").Where("account_id = ?", tu.AccountID).Exec(ctx); err != nil {
-			return fmt.Errorf("billing: resetting auto top-up failures: %w", err)
+			return fmt.Errorf("payments: resetting auto top-up failures: %w", err)
 		}
 	}
 	t.Audit("billing.topup.succeeded", tu.AccountID, "topup", tu.ID, map[string]any{"amount": tu.Amount, "source": tu.Source})
-	if _, err := b.creditArrived(ctx, t, ledger.Posting{
+	if _, err := s.billing.CreditArrivedTx(ctx, t.Tx, ledger.Posting{
 		AccountID: tu.AccountID, Currency: tu.Currency, Amount: tu.Amount, Kind: ledger.KindTopUp,
 		Reference: tu.ID, IdempotencyKey: "topup:" + tu.ID, Description: "Top-up by card",
 	}, ""); err != nil {
 		return err
 	}
-	balance, err := b.ledger.Lock(ctx, t.Tx, tu.AccountID, tu.Currency) // after it paid what it could
+	balance, err := s.ledger.Lock(ctx, t.Tx, tu.AccountID, tu.Currency) // after it paid what it could
 	if err != nil {
 		return err
 	}
-	return b.tell(ctx, t, notify.Event{Type: notify.TopUpCompleted, AccountID: tu.AccountID, Link: "/credit", Key: "topup.completed:" + tu.ID,
+	return s.tell(ctx, t, notify.Event{Type: notify.TopUpCompleted, AccountID: tu.AccountID, Link: "/credit", Key: "topup.completed:" + tu.ID,
 		Data: map[string]any{"amount": tu.Amount, "currency": string(tu.Currency), "balance": balance}})
 }
 
-func (b *Billing) topUpFailed(ctx context.Context, t *txn, pay *Payment) error {
+func (s *Payments) topUpFailed(ctx context.Context, t *txn, pay *Payment) error {
 	tu := &TopUp{}
 	if err := t.NewSelect().Model(tu).Where("id = ?", *pay.TopUpID).Scan(ctx); err != nil {
-		return fmt.Errorf("billing: loading top-up: %w", err)
+		return fmt.Errorf("payments: loading top-up: %w", err)
 	}
-	return b.failTopUp(ctx, t, tu, failureText(pay.FailureCode, pay.FailureMessage))
+	return s.failTopUp(ctx, t, tu, failureText(pay.FailureCode, pay.FailureMessage))
 }
 
 // failTopUp records a failed top-up; an automatic one counts towards
 // disabling auto top-up.
-func (b *Billing) failTopUp(ctx context.Context, t *txn, tu *TopUp, why string) error {
+func (s *Payments) failTopUp(ctx context.Context, t *txn, tu *TopUp, why string) error {
 	if tu.Status != TopUpPending {
 		return nil
 	}
-	tu.Status, tu.Failure, tu.UpdatedAt = TopUpFailed, truncate(why, 500), b.now()
+	tu.Status, tu.Failure, tu.UpdatedAt = TopUpFailed, truncate(why, 500), s.now()
 	if _, err := t.NewUpdate().Model(tu).WherePK().Column("status", "failure", "updated_at").Exec(ctx); err != nil {
-		return fmt.Errorf("billing: failing top-up: %w", err)
+		return fmt.Errorf("payments: failing top-up: %w", err)
 	}
 	t.Audit("billing.topup.failed", tu.AccountID, "topup", tu.ID, map[string]any{"amount": tu.Amount, "source": tu.Source, "failure": tu.Failure})
 	if tu.Source == TopUpAuto {
-		return b.autoTopUpFailed(ctx, t, tu)
+		return s.autoTopUpFailed(ctx, t, tu)
 	}
-	return b.tell(ctx, t, notify.Event{Type: notify.TopUpFailed, AccountID: tu.AccountID, Link: "/credit",
+	return s.tell(ctx, t, notify.Event{Type: notify.TopUpFailed, AccountID: tu.AccountID, Link: "/credit",
 		Data: map[string]any{"topup_id": tu.ID, "amount": tu.Amount, "currency": string(tu.Currency), "reason": tu.Failure}})
 }
 
 // TopUpIsAutomatic reports whether the top-up is one auto top-up made (not
 // the customer choosing to pay), as db sees it; false for an unknown id.
-func (b *Billing) TopUpIsAutomatic(ctx context.Context, db bun.IDB, topUpID string) (bool, error) {
+func (s *Payments) TopUpIsAutomatic(ctx context.Context, db bun.IDB, topUpID string) (bool, error) {
 	var source string
 	err := db.NewSelect().Model((*TopUp)(nil)).Column("source").Where("id = ?", topUpID).Scan(ctx, &source)
 	if err != nil && !database.IsNoRows(err) {
-		return false, fmt.Errorf("billing: loading top-up %s: %w", topUpID, err)
+		return false, fmt.Errorf("payments: loading top-up %s: %w", topUpID, err)
 	}
 	return source == TopUpAuto, nil
 }

@@ -1,4 +1,4 @@
-package billing
+package payments
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
@@ -74,52 +75,35 @@ func (chargeArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 6, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: liveStates}}
 }
 
-// queueCharge queues the invoice's next automatic charge when the account
-// has a default payment method and attempts are left.
-func (b *Billing) queueCharge(ctx context.Context, t *txn, inv *Invoice) error {
-	if b.opts.PaymentGateway == "" || inv.ChargeAttempts >= b.opts.ChargeMaxAttempts {
-		return nil
-	}
-	p, err := b.profileTx(ctx, t, inv.AccountID)
-	if err != nil {
-		return err
-	}
-	if p.DefaultPaymentMethodID == nil {
-		return nil
-	}
-	t.Enqueue(chargeArgs{InvoiceID: inv.ID, Attempt: inv.ChargeAttempts + 1}, nil)
-	return nil
-}
-
 // PayInvoice applies credit to the invoice now and, if it is still unpaid,
 // queues a charge of the default payment method (returned as queued).
 // Errors: NotFound, Conflict (not open), Unprocessable (nothing to pay
 // with).
-func (b *Billing) PayInvoice(ctx context.Context, accountID, invoiceID string) (inv *Invoice, queued bool, err error) {
-	err = b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		if inv, err = b.invoiceTx(ctx, t, invoiceID, false); err != nil {
+func (s *Payments) PayInvoice(ctx context.Context, accountID, invoiceID string) (inv *billing.Invoice, queued bool, err error) {
+	err = s.inTx(ctx, func(ctx context.Context, t *txn) error {
+		if inv, err = s.billing.InvoiceTx(ctx, t, invoiceID, false); err != nil {
 			return err
 		}
 		if inv.AccountID != accountID {
 			return apperr.NotFoundf("no such invoice")
 		}
-		if inv.Status != InvoiceOpen {
+		if inv.Status != billing.InvoiceOpen {
 			return apperr.New(apperr.Conflict, "the invoice is %s", inv.Status).WithReason("invoice_" + inv.Status)
 		}
-		if _, err := b.applyCredit(ctx, t, accountID, inv.Currency); err != nil {
+		if _, err := s.billing.ApplyCreditTx(ctx, t.Tx, accountID, inv.Currency); err != nil {
 			return err
 		}
-		if inv, err = b.invoiceTx(ctx, t, invoiceID, false); err != nil {
+		if inv, err = s.billing.InvoiceTx(ctx, t, invoiceID, false); err != nil {
 			return err
 		}
-		if inv.Status != InvoiceOpen {
+		if inv.Status != billing.InvoiceOpen {
 			return nil
 		}
-		p, err := b.profileTx(ctx, t, accountID)
+		p, err := s.billing.ProfileTx(ctx, t, accountID)
 		if err != nil {
 			return err
 		}
-		if b.opts.PaymentGateway == "" || p.DefaultPaymentMethodID == nil {
+		if s.opts.PaymentGateway == "" || p.DefaultPaymentMethodID == nil {
 			return unprocessable("payment_method", "no_payment_method", "the credit does not cover the invoice and there is no saved payment method")
 		}
 		// A customer's own request is not a dunning attempt: a fresh key.
@@ -136,25 +120,25 @@ func (b *Billing) PayInvoice(ctx context.Context, accountID, invoiceID string) (
 // A crash between the two is harmless: the retry finds the payment and
 // repeats the charge with the same key, which the gateway answers with the
 // first result.
-func (b *Billing) chargeInvoice(ctx context.Context, job *river.Job[chargeArgs]) error {
-	inv, err := b.invoiceTx(ctx, b.db.DB, job.Args.InvoiceID, false)
+func (s *Payments) chargeInvoice(ctx context.Context, job *river.Job[chargeArgs]) error {
+	inv, err := s.billing.InvoiceTx(ctx, s.db.DB, job.Args.InvoiceID, false)
 	if apperr.CodeOf(err) == apperr.NotFound {
 		return river.JobCancel(err)
 	}
 	if err != nil {
 		return err
 	}
-	if inv.Status != InvoiceOpen || inv.AmountDue() <= 0 {
+	if inv.Status != billing.InvoiceOpen || inv.AmountDue() <= 0 {
 		return nil
 	}
-	p, err := b.Profile(ctx, inv.AccountID)
+	p, err := s.billing.Profile(ctx, inv.AccountID)
 	if err != nil {
 		return err
 	}
 	if p.DefaultPaymentMethodID == nil || p.GatewayCustomerID == "" {
 		return nil // nothing to charge with; the dunning notices ask for payment
 	}
-	pm, err := b.methodTx(ctx, b.db.DB, inv.AccountID, *p.DefaultPaymentMethodID)
+	pm, err := s.methodTx(ctx, s.db.DB, inv.AccountID, *p.DefaultPaymentMethodID)
 	if err != nil {
 		return river.JobCancel(err)
 	}
@@ -162,32 +146,29 @@ func (b *Billing) chargeInvoice(ctx context.Context, job *river.Job[chargeArgs])
 		ID: newID(), AccountID: inv.AccountID, InvoiceID: &inv.ID, Gateway: pm.Gateway, PaymentMethodID: pm.GatewayMethodID,
 		IdempotencyKey: fmt.Sprintf("invoice:%s:%d", inv.ID, job.Args.Attempt), Amount: inv.AmountDue(), Currency: inv.Currency,
 	}
-	pay, err = b.preparePayment(ctx, pay, func(ctx context.Context, t *txn) error {
-		_, err := t.NewUpdate().Model((*Invoice)(nil)).Where("id = ?", inv.ID).
-			Set("charge_attempts = CASE WHEN charge_attempts < ? THEN ? ELSE charge_attempts END", job.Args.Attempt, job.Args.Attempt).
-			Set("last_charge_at = ?", b.now()).Set("updated_at = ?", b.now()).Exec(ctx)
-		return err
+	pay, err = s.preparePayment(ctx, pay, func(ctx context.Context, t *txn) error {
+		return s.billing.RecordChargeAttemptTx(ctx, t, inv.ID, job.Args.Attempt)
 	})
 	if err != nil || pay.final() {
 		return err
 	}
-	return b.runCharge(ctx, pay, p.GatewayCustomerID, fmt.Sprintf("Invoice %s", invoiceRef(inv)), job.Attempt >= job.MaxAttempts)
+	return s.runCharge(ctx, pay, p.GatewayCustomerID, fmt.Sprintf("Invoice %s", inv.Ref()), job.Attempt >= job.MaxAttempts)
 }
 
 // preparePayment stores pay unless a payment with its key exists, which it
 // returns instead; also runs more in the same transaction.
-func (b *Billing) preparePayment(ctx context.Context, pay *Payment, more func(ctx context.Context, t *txn) error) (*Payment, error) {
-	now := b.now()
+func (s *Payments) preparePayment(ctx context.Context, pay *Payment, more func(ctx context.Context, t *txn) error) (*Payment, error) {
+	now := s.now()
 	pay.Status, pay.CreatedAt, pay.UpdatedAt = PaymentPending, now, now
-	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+	err := s.inTx(ctx, func(ctx context.Context, t *txn) error {
 		res, err := t.NewInsert().Model(pay).On("CONFLICT (idempotency_key) DO NOTHING").Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("billing: recording payment: %w", err)
+			return fmt.Errorf("payments: recording payment: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			prev := &Payment{}
 			if err := t.NewSelect().Model(prev).Where("idempotency_key = ?", pay.IdempotencyKey).Scan(ctx); err != nil {
-				return fmt.Errorf("billing: loading payment: %w", err)
+				return fmt.Errorf("payments: loading payment: %w", err)
 			}
 			pay = prev
 			return nil
@@ -204,11 +185,11 @@ func (b *Billing) preparePayment(ctx context.Context, pay *Payment, more func(ct
 // runCharge charges the gateway for pay and records the outcome. An error
 // that retrying may heal is returned (the job retries with the same key);
 // a permanent one, or any on the last attempt, fails the payment.
-func (b *Billing) runCharge(ctx context.Context, pay *Payment, customerID, description string, last bool) error {
+func (s *Payments) runCharge(ctx context.Context, pay *Payment, customerID, description string, last bool) error {
 	if err := noTx(ctx); err != nil {
 		return err
 	}
-	gw, err := b.gateway(pay.Gateway)
+	gw, err := s.gateway(pay.Gateway)
 	var resp *pb.ChargeResponse
 	if err == nil {
 		md := map[string]string{"ezscale_payment_id": pay.ID, "ezscale_account_id": pay.AccountID}
@@ -224,17 +205,17 @@ func (b *Billing) runCharge(ctx context.Context, pay *Payment, customerID, descr
 		if sdk.IsRetryable(err) && !last {
 			return err
 		}
-		return b.recordCharge(ctx, pay.ID, pb.ChargeStatus_CHARGE_STATUS_FAILED, "", "gateway_error", truncate(err.Error(), 300))
+		return s.recordCharge(ctx, pay.ID, pb.ChargeStatus_CHARGE_STATUS_FAILED, "", "gateway_error", truncate(err.Error(), 300))
 	}
-	return b.recordCharge(ctx, pay.ID, resp.GetStatus(), resp.GetChargeId(), resp.GetFailureCode(), resp.GetFailureMessage())
+	return s.recordCharge(ctx, pay.ID, resp.GetStatus(), resp.GetChargeId(), resp.GetFailureCode(), resp.GetFailureMessage())
 }
 
 // recordCharge stores a charge's outcome: a success credits the account
 // (and pays the invoice the payment was for); a failure or a request for
 // authentication is told to the customer.
-func (b *Billing) recordCharge(ctx context.Context, paymentID string, status pb.ChargeStatus, chargeID, code, msg string) error {
-	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		pay, err := b.paymentTx(ctx, t, paymentID)
+func (s *Payments) recordCharge(ctx context.Context, paymentID string, status pb.ChargeStatus, chargeID, code, msg string) error {
+	return s.inTx(ctx, func(ctx context.Context, t *txn) error {
+		pay, err := s.paymentTx(ctx, t, paymentID)
 		if err != nil {
 			return err
 		}
@@ -246,20 +227,20 @@ func (b *Billing) recordCharge(ctx context.Context, paymentID string, status pb.
 		}
 		switch status {
 		case pb.ChargeStatus_CHARGE_STATUS_SUCCEEDED:
-			return b.paymentSucceeded(ctx, t, pay)
+			return s.paymentSucceeded(ctx, t, pay)
 		case pb.ChargeStatus_CHARGE_STATUS_PENDING:
 			pay.Status = PaymentProcessing
-			return b.savePayment(ctx, t, pay)
+			return s.savePayment(ctx, t, pay)
 		case pb.ChargeStatus_CHARGE_STATUS_REQUIRES_ACTION:
 			pay.Status, pay.FailureCode, pay.FailureMessage = PaymentRequiresAction, code, msg
-			if err := b.savePayment(ctx, t, pay); err != nil {
+			if err := s.savePayment(ctx, t, pay); err != nil {
 				return err
 			}
 			t.Audit("billing.payment.requires_action", pay.AccountID, "payment", pay.ID, map[string]any{"code": code})
-			return b.tell(ctx, t, notify.Event{Type: notify.PaymentActionRequired, AccountID: pay.AccountID, Link: payLink(pay),
+			return s.tell(ctx, t, notify.Event{Type: notify.PaymentActionRequired, AccountID: pay.AccountID, Link: payLink(pay),
 				Data: paymentData(pay)})
 		default:
-			return b.paymentFailed(ctx, t, pay, code, msg)
+			return s.paymentFailed(ctx, t, pay, code, msg)
 		}
 	})
 }
@@ -271,15 +252,15 @@ func payLink(pay *Payment) string {
 	return "/credit"
 }
 
-func (b *Billing) savePayment(ctx context.Context, t *txn, pay *Payment) error {
-	pay.UpdatedAt = b.now()
+func (s *Payments) savePayment(ctx context.Context, t *txn, pay *Payment) error {
+	pay.UpdatedAt = s.now()
 	if _, err := t.NewUpdate().Model(pay).WherePK().Column("status", "gateway_charge_id", "failure_code", "failure_message", "refunded", "disputed", "updated_at", "succeeded_at").Exec(ctx); err != nil {
-		return fmt.Errorf("billing: updating payment %s: %w", pay.ID, err)
+		return fmt.Errorf("payments: updating payment %s: %w", pay.ID, err)
 	}
 	return nil
 }
 
-func (b *Billing) paymentTx(ctx context.Context, db bun.IDB, id string) (*Payment, error) {
+func (s *Payments) paymentTx(ctx context.Context, db bun.IDB, id string) (*Payment, error) {
 	pay := &Payment{}
 	q := db.NewSelect().Model(pay).Where("id = ?", id)
 	q = database.ForUpdate(q)
@@ -287,7 +268,7 @@ func (b *Billing) paymentTx(ctx context.Context, db bun.IDB, id string) (*Paymen
 		if database.IsNoRows(err) {
 			return nil, apperr.NotFoundf("no such payment")
 		}
-		return nil, fmt.Errorf("billing: loading payment %s: %w", id, err)
+		return nil, fmt.Errorf("payments: loading payment %s: %w", id, err)
 	}
 	return pay, nil
 }
@@ -295,18 +276,18 @@ func (b *Billing) paymentTx(ctx context.Context, db bun.IDB, id string) (*Paymen
 // paymentSucceeded credits the account once (the ledger key is the
 // payment's) and applies it: to the invoice the payment was for, then
 // oldest first. A top-up's payment completes the top-up.
-func (b *Billing) paymentSucceeded(ctx context.Context, t *txn, pay *Payment) error {
+func (s *Payments) paymentSucceeded(ctx context.Context, t *txn, pay *Payment) error {
 	if pay.Status == PaymentSucceeded {
 		return nil
 	}
-	now := b.now()
+	now := s.now()
 	pay.Status, pay.SucceededAt, pay.FailureCode, pay.FailureMessage = PaymentSucceeded, &now, "", ""
-	if err := b.savePayment(ctx, t, pay); err != nil {
+	if err := s.savePayment(ctx, t, pay); err != nil {
 		return err
 	}
 	t.Audit("billing.payment.succeeded", pay.AccountID, "payment", pay.ID, map[string]any{"amount": pay.Amount, "charge_id": pay.GatewayChargeID})
 	if pay.TopUpID != nil {
-		return b.topUpSucceeded(ctx, t, pay)
+		return s.topUpSucceeded(ctx, t, pay)
 	}
 	invoiceID := ""
 	desc := "Card payment"
@@ -314,26 +295,26 @@ func (b *Billing) paymentSucceeded(ctx context.Context, t *txn, pay *Payment) er
 		invoiceID = *pay.InvoiceID
 		desc = "Card payment for an invoice"
 	}
-	_, err := b.creditArrived(ctx, t, ledger.Posting{
+	_, err := s.billing.CreditArrivedTx(ctx, t.Tx, ledger.Posting{
 		AccountID: pay.AccountID, Currency: pay.Currency, Amount: pay.Amount, Kind: ledger.KindPayment,
 		Reference: pay.ID, IdempotencyKey: "payment:" + pay.ID, Description: desc,
 	}, invoiceID)
 	return err
 }
 
-func (b *Billing) paymentFailed(ctx context.Context, t *txn, pay *Payment, code, msg string) error {
+func (s *Payments) paymentFailed(ctx context.Context, t *txn, pay *Payment, code, msg string) error {
 	pay.Status, pay.FailureCode, pay.FailureMessage = PaymentFailed, code, truncate(msg, 500)
-	if err := b.savePayment(ctx, t, pay); err != nil {
+	if err := s.savePayment(ctx, t, pay); err != nil {
 		return err
 	}
 	t.AuditEvent(audit.Event{Action: "billing.payment.failed", Result: audit.Failure, AccountID: pay.AccountID,
 		TargetType: "payment", TargetID: pay.ID, Changes: map[string]any{"code": code, "message": pay.FailureMessage, "amount": pay.Amount}})
 	if pay.TopUpID != nil {
-		return b.topUpFailed(ctx, t, pay)
+		return s.topUpFailed(ctx, t, pay)
 	}
 	data := paymentData(pay)
 	data["reason"] = failureText(code, msg)
-	return b.tell(ctx, t, notify.Event{Type: notify.PaymentFailed, AccountID: pay.AccountID, Link: payLink(pay), Data: data})
+	return s.tell(ctx, t, notify.Event{Type: notify.PaymentFailed, AccountID: pay.AccountID, Link: payLink(pay), Data: data})
 }
 
 // paymentData is the data of the payment notices.
@@ -356,27 +337,27 @@ func failureText(code, msg string) string {
 }
 
 // Payments lists the account's payments newest first.
-func (b *Billing) Payments(ctx context.Context, accountID, after string, limit int) ([]Payment, error) {
+func (s *Payments) Payments(ctx context.Context, accountID, after string, limit int) ([]Payment, error) {
 	var out []Payment
-	q := b.db.Conn(ctx).NewSelect().Model(&out).Where("account_id = ?", accountID).Order("id DESC").Limit(int64(limit))
+	q := s.db.Conn(ctx).NewSelect().Model(&out).Where("account_id = ?", accountID).Order("id DESC").Limit(int64(limit))
 	if after != "" {
 		q = q.Where("id < ?", after)
 	}
 	if err := q.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: listing payments: %w", err)
+		return nil, fmt.Errorf("payments: listing payments: %w", err)
 	}
 	return out, nil
 }
 
 // Payment returns one payment of the account. Errors: NotFound.
-func (b *Billing) Payment(ctx context.Context, accountID, id string) (*Payment, error) {
+func (s *Payments) Payment(ctx context.Context, accountID, id string) (*Payment, error) {
 	pay := &Payment{}
-	err := b.db.Conn(ctx).NewSelect().Model(pay).Where("id = ?", id).Scan(ctx)
+	err := s.db.Conn(ctx).NewSelect().Model(pay).Where("id = ?", id).Scan(ctx)
 	if database.IsNoRows(err) || (err == nil && accountID != "" && pay.AccountID != accountID) {
 		return nil, apperr.NotFoundf("no such payment")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("billing: loading payment: %w", err)
+		return nil, fmt.Errorf("payments: loading payment: %w", err)
 	}
 	return pay, nil
 }

@@ -1,4 +1,4 @@
-package billing
+package payments
 
 import (
 	"context"
@@ -59,14 +59,14 @@ type AutoTopUpInput struct {
 
 // AutoTopUpSettings returns the account's settings (disabled defaults when
 // none were saved).
-func (b *Billing) AutoTopUpSettings(ctx context.Context, accountID string) (*AutoTopUp, error) {
+func (s *Payments) AutoTopUpSettings(ctx context.Context, accountID string) (*AutoTopUp, error) {
 	a := &AutoTopUp{}
-	err := b.db.Conn(ctx).NewSelect().Model(a).Where("account_id = ?", accountID).Scan(ctx)
+	err := s.db.Conn(ctx).NewSelect().Model(a).Where("account_id = ?", accountID).Scan(ctx)
 	if database.IsNoRows(err) {
-		return &AutoTopUp{AccountID: accountID, MaxFailures: b.opts.AutoTopUpMaxFailures}, nil
+		return &AutoTopUp{AccountID: accountID, MaxFailures: s.opts.AutoTopUpMaxFailures}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("billing: loading auto top-up: %w", err)
+		return nil, fmt.Errorf("payments: loading auto top-up: %w", err)
 	}
 	return a, nil
 }
@@ -77,7 +77,7 @@ func (b *Billing) AutoTopUpSettings(ctx context.Context, accountID string) (*Aut
 // is refused rather than left to disable itself at the first top-up.
 // Errors: Invalid, Unprocessable (enabled: no payment gateway;
 // payment_method_id: no saved payment method).
-func (b *Billing) SetAutoTopUp(ctx context.Context, accountID string, in AutoTopUpInput) (*AutoTopUp, error) {
+func (s *Payments) SetAutoTopUp(ctx context.Context, accountID string, in AutoTopUpInput) (*AutoTopUp, error) {
 	var errs apperr.Fields
 	if in.Threshold < 0 || money.CheckAmount(in.Threshold) != nil {
 		errs.Add("threshold", "must be a non-negative number of minor units")
@@ -94,7 +94,7 @@ func (b *Billing) SetAutoTopUp(ctx context.Context, accountID string, in AutoTop
 		}
 	}
 	if in.MaxFailures == 0 {
-		in.MaxFailures = b.opts.AutoTopUpMaxFailures
+		in.MaxFailures = s.opts.AutoTopUpMaxFailures
 	}
 	if in.MaxFailures < 1 || in.MaxFailures > 20 {
 		errs.Add("max_failures", "must be from 1 to 20")
@@ -103,15 +103,15 @@ func (b *Billing) SetAutoTopUp(ctx context.Context, accountID string, in AutoTop
 		return nil, err
 	}
 	a := &AutoTopUp{AccountID: accountID, Enabled: in.Enabled, Threshold: in.Threshold, Amount: in.Amount, Target: in.Target,
-		PaymentMethodID: in.PaymentMethodID, MaxFailures: in.MaxFailures, UpdatedAt: b.now()}
-	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+		PaymentMethodID: in.PaymentMethodID, MaxFailures: in.MaxFailures, UpdatedAt: s.now()}
+	err := s.inTx(ctx, func(ctx context.Context, t *txn) error {
 		if a.PaymentMethodID != "" {
-			if _, err := b.methodTx(ctx, t, accountID, a.PaymentMethodID); err != nil {
+			if _, err := s.methodTx(ctx, t, accountID, a.PaymentMethodID); err != nil {
 				return apperr.Field("payment_method_id", "no such payment method")
 			}
 		}
 		if a.Enabled {
-			if err := b.canCharge(ctx, t, accountID, a.PaymentMethodID); err != nil {
+			if err := s.canCharge(ctx, t, accountID, a.PaymentMethodID); err != nil {
 				return err
 			}
 		}
@@ -119,7 +119,7 @@ func (b *Billing) SetAutoTopUp(ctx context.Context, accountID string, in AutoTop
 			Set("enabled = EXCLUDED.enabled, threshold = EXCLUDED.threshold, amount = EXCLUDED.amount, target = EXCLUDED.target").
 			Set("payment_method_id = EXCLUDED.payment_method_id, max_failures = EXCLUDED.max_failures, failures = 0, disabled_reason = ''").
 			Set("updated_at = EXCLUDED.updated_at").Exec(ctx); err != nil {
-			return fmt.Errorf("billing: saving auto top-up: %w", err)
+			return fmt.Errorf("payments: saving auto top-up: %w", err)
 		}
 		t.Audit("billing.auto_topup.set", accountID, "account", accountID, map[string]any{
 			"enabled": a.Enabled, "threshold": a.Threshold, "amount": a.Amount, "target": a.Target,
@@ -138,15 +138,15 @@ func (b *Billing) SetAutoTopUp(ctx context.Context, accountID string, in AutoTop
 // canCharge refuses an automatic top-up that could never be charged: no
 // payment gateway is configured, or the account has no saved method to
 // charge (pmID, else its default).
-func (b *Billing) canCharge(ctx context.Context, t *txn, accountID, pmID string) error {
-	if b.opts.PaymentGateway == "" {
+func (s *Payments) canCharge(ctx context.Context, t *txn, accountID, pmID string) error {
+	if s.opts.PaymentGateway == "" {
 		return unprocessable("enabled", "gateway_not_configured",
 			"card payments are not configured on this platform, so automatic top-ups cannot be charged")
 	}
 	if pmID != "" {
 		return nil // checked by the caller
 	}
-	p, err := b.profileTx(ctx, t, accountID)
+	p, err := s.billing.ProfileTx(ctx, t, accountID)
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func (b *Billing) canCharge(ctx context.Context, t *txn, accountID, pmID string)
 
 // afterPosting is the ledger hook: after a debit, an account with auto
 // top-up enabled whose balance fell below its threshold gets a check job.
-func (b *Billing) afterPosting(ctx context.Context, tx bun.Tx, e *ledger.Entry) error {
+func (s *Payments) afterPosting(ctx context.Context, tx bun.Tx, e *ledger.Entry) error {
 	if e.Amount >= 0 {
 		return nil
 	}
@@ -169,12 +169,12 @@ func (b *Billing) afterPosting(ctx context.Context, tx bun.Tx, e *ledger.Entry) 
 		Where("NOT EXISTS (SELECT 1 FROM topups AS tu WHERE tu.account_id = ? AND tu.status = ?)", e.AccountID, TopUpPending).
 		Scan(ctx, &enabled)
 	if err != nil {
-		return fmt.Errorf("billing: checking auto top-up: %w", err)
+		return fmt.Errorf("payments: checking auto top-up: %w", err)
 	}
 	if len(enabled) == 0 {
 		return nil
 	}
-	_, err = b.jobs.InsertTx(ctx, tx, autoTopUpArgs{AccountID: e.AccountID}, nil)
+	_, err = s.jobs.InsertTx(ctx, tx, autoTopUpArgs{AccountID: e.AccountID}, nil)
 	return err
 }
 
@@ -192,11 +192,11 @@ func (autoTopUpArgs) Kind() string { return "billing_auto_topup" }
 
 type autoTopUpWorker struct {
 	river.WorkerDefaults[autoTopUpArgs]
-	b *Billing
+	s *Payments
 }
 
 func (w *autoTopUpWorker) Timeout(*river.Job[autoTopUpArgs]) time.Duration {
-	return w.b.timeout(time.Minute)
+	return w.s.billing.JobTimeout(time.Minute)
 }
 
 // Work creates a top-up when the balance is below the threshold and none
@@ -205,20 +205,20 @@ func (w *autoTopUpWorker) Timeout(*river.Job[autoTopUpArgs]) time.Duration {
 // the second sees the first's pending top-up; the top-up's key is the
 // account's auto top-up attempt number.
 func (w *autoTopUpWorker) Work(ctx context.Context, job *river.Job[autoTopUpArgs]) error {
-	b := w.b
-	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
+	s := w.s
+	return s.inTx(ctx, func(ctx context.Context, t *txn) error {
 		a := &AutoTopUp{}
 		if err := t.NewSelect().Model(a).Where("account_id = ?", job.Args.AccountID).Scan(ctx); err != nil {
 			if database.IsNoRows(err) {
 				return nil
 			}
-			return fmt.Errorf("billing: loading auto top-up: %w", err)
+			return fmt.Errorf("payments: loading auto top-up: %w", err)
 		}
-		p, err := b.profileTx(ctx, t, a.AccountID)
+		p, err := s.billing.ProfileTx(ctx, t, a.AccountID)
 		if err != nil {
 			return err
 		}
-		bal, err := b.ledger.Lock(ctx, t.Tx, a.AccountID, p.Currency)
+		bal, err := s.ledger.Lock(ctx, t.Tx, a.AccountID, p.Currency)
 		if err != nil {
 			return err
 		}
@@ -228,23 +228,23 @@ func (w *autoTopUpWorker) Work(ctx context.Context, job *river.Job[autoTopUpArgs
 		}
 		inFlight, err := t.NewSelect().Model((*TopUp)(nil)).Where("account_id = ?", a.AccountID).Where("status = ?", TopUpPending).Count(ctx)
 		if err != nil {
-			return fmt.Errorf("billing: checking pending top-ups: %w", err)
+			return fmt.Errorf("payments: checking pending top-ups: %w", err)
 		}
 		if inFlight > 0 {
 			return nil // the pending one will credit (or fail and be counted)
 		}
 		attempts, err := t.NewSelect().Model((*TopUp)(nil)).Where("account_id = ?", a.AccountID).Where("source = ?", TopUpAuto).Count(ctx)
 		if err != nil {
-			return fmt.Errorf("billing: counting auto top-ups: %w", err)
+			return fmt.Errorf("payments: counting auto top-ups: %w", err)
 		}
-		now := b.now()
+		now := s.now()
 		key := fmt.Sprintf("auto:%d", attempts+1)
 		if _, err := t.NewUpdate().Model(a).WherePK().Set("last_attempt_at = ?", now).Exec(ctx); err != nil {
-			return fmt.Errorf("billing: recording auto top-up attempt: %w", err)
+			return fmt.Errorf("payments: recording auto top-up attempt: %w", err)
 		}
-		if _, err := b.createTopUp(ctx, t, a.AccountID, TopUpAuto, amount, a.PaymentMethodID, key); err != nil {
+		if _, err := s.createTopUp(ctx, t, a.AccountID, TopUpAuto, amount, a.PaymentMethodID, key); err != nil {
 			if apperr.CodeOf(err) == apperr.Unprocessable || apperr.CodeOf(err) == apperr.Invalid {
-				return b.disableAutoTopUp(ctx, t, a, "no usable payment method")
+				return s.disableAutoTopUp(ctx, t, a, "no usable payment method")
 			}
 			return err
 		}
@@ -254,58 +254,72 @@ func (w *autoTopUpWorker) Work(ctx context.Context, job *river.Job[autoTopUpArgs
 
 // autoTopUpFailed counts a failed automatic top-up, notifies, and disables
 // auto top-up after MaxFailures in a row.
-func (b *Billing) autoTopUpFailed(ctx context.Context, t *txn, tu *TopUp) error {
+func (s *Payments) autoTopUpFailed(ctx context.Context, t *txn, tu *TopUp) error {
 	a := &AutoTopUp{}
 	if err := t.NewSelect().Model(a).Where("account_id = ?", tu.AccountID).Scan(ctx); err != nil {
-		return fmt.Errorf("billing: loading auto top-up: %w", err)
+		return fmt.Errorf("payments: loading auto top-up: %w", err)
 	}
 	a.Failures++
 	if _, err := t.NewUpdate().Model(a).WherePK().Set("failures = ?", a.Failures).Exec(ctx); err != nil {
-		return fmt.Errorf("billing: counting auto top-up failure: %w", err)
+		return fmt.Errorf("payments: counting auto top-up failure: %w", err)
 	}
 	if a.Failures >= a.MaxFailures {
-		return b.disableAutoTopUp(ctx, t, a, fmt.Sprintf("%d failed charges in a row (last: %s)", a.Failures, tu.Failure))
+		return s.disableAutoTopUp(ctx, t, a, fmt.Sprintf("%d failed charges in a row (last: %s)", a.Failures, tu.Failure))
 	}
-	return b.tell(ctx, t, notify.Event{Type: notify.AutoTopUpFailed, AccountID: tu.AccountID, Link: "/credit",
+	return s.tell(ctx, t, notify.Event{Type: notify.AutoTopUpFailed, AccountID: tu.AccountID, Link: "/credit",
 		Data: map[string]any{"topup_id": tu.ID, "amount": tu.Amount, "currency": string(tu.Currency), "reason": tu.Failure,
 			"failures": a.Failures, "max_failures": a.MaxFailures}})
 }
 
-func (b *Billing) disableAutoTopUp(ctx context.Context, t *txn, a *AutoTopUp, why string) error {
+func (s *Payments) disableAutoTopUp(ctx context.Context, t *txn, a *AutoTopUp, why string) error {
 	if _, err := t.NewUpdate().Model(a).WherePK().Set("enabled = ?", false).Set("disabled_reason = ?", truncate(why, 300)).
-		Set("updated_at = ?", b.now()).Exec(ctx); err != nil {
-		return fmt.Errorf("billing: disabling auto top-up: %w", err)
+		Set("updated_at = ?", s.now()).Exec(ctx); err != nil {
+		return fmt.Errorf("payments: disabling auto top-up: %w", err)
 	}
 	t.Audit("billing.auto_topup.disabled", a.AccountID, "account", a.AccountID, map[string]any{"reason": why})
-	return b.tell(ctx, t, notify.Event{Type: notify.AutoTopUpDisabled, AccountID: a.AccountID, Link: "/credit",
+	return s.tell(ctx, t, notify.Event{Type: notify.AutoTopUpDisabled, AccountID: a.AccountID, Link: "/credit",
 		Data: map[string]any{"reason": why}})
 }
 
-// autoTopUpStep queues the daily auto top-up check of every enabled
-// account below its threshold.
-func (b *Billing) autoTopUpStep(ctx context.Context, asOf time.Time) (int64, error) {
+// AutoTopUpStep is the billing run's auto_topup step (billing.Payer): it
+// queues the check of every enabled auto top-up whose account's balance is
+// below its threshold. It pages through the settings by account and reads
+// their balances from the ledger, batch by batch.
+func (s *Payments) AutoTopUpStep(ctx context.Context, asOf time.Time) (int64, error) {
 	var total int64
 	after := ""
 	for {
-		var ids []string
-		err := b.db.Conn(ctx).NewSelect().TableExpr("auto_topups AS a").ColumnExpr("a.account_id").
-			Join("LEFT JOIN credit_balances AS cb ON cb.account_id = a.account_id").
-			Where("a.enabled = ?", true).Where("COALESCE(cb.balance, 0) < a.threshold").Where("a.account_id > ?", after).
-			OrderExpr("a.account_id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &ids)
+		var settings []AutoTopUp
+		err := s.db.Conn(ctx).NewSelect().Model(&settings).Column("account_id", "threshold").
+			Where("enabled = ?", true).Where("account_id > ?", after).
+			Order("account_id ASC").Limit(int64(s.opts.BatchSize)).Scan(ctx)
 		if err != nil {
-			return total, fmt.Errorf("billing: selecting auto top-ups: %w", err)
+			return total, fmt.Errorf("payments: selecting auto top-ups: %w", err)
 		}
-		if len(ids) == 0 {
+		if len(settings) == 0 {
 			return total, nil
 		}
-		after = ids[len(ids)-1]
-		params := make([]river.InsertManyParams, len(ids))
-		for i, id := range ids {
-			params[i] = river.InsertManyParams{Args: autoTopUpArgs{AccountID: id}}
+		after = settings[len(settings)-1].AccountID
+		ids := make([]string, len(settings))
+		for i, a := range settings {
+			ids[i] = a.AccountID
 		}
-		if err := b.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return b.jobs.InsertManyTx(ctx, tx, params) }); err != nil {
+		balances, err := s.ledger.Amounts(ctx, s.db.Conn(ctx), ids)
+		if err != nil {
 			return total, err
 		}
-		total += int64(len(ids))
+		var params []river.InsertManyParams
+		for _, a := range settings {
+			if balances[a.AccountID] < a.Threshold {
+				params = append(params, river.InsertManyParams{Args: autoTopUpArgs{AccountID: a.AccountID}})
+			}
+		}
+		if len(params) == 0 {
+			continue
+		}
+		if err := s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return s.jobs.InsertManyTx(ctx, tx, params) }); err != nil {
+			return total, err
+		}
+		total += int64(len(params))
 	}
 }

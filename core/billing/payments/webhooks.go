@@ -1,4 +1,4 @@
-package billing
+package payments
 
 import (
 	"context"
@@ -41,14 +41,14 @@ const (
 // (apperr.FromPlugin), a 503 while the plugin is down: the gateway retries.
 // Errors: NotFound (no such gateway), Unauthenticated, Invalid,
 // Unavailable.
-func (b *Billing) HandleWebhook(ctx context.Context, gateway string, body []byte, headers map[string]string) (string, error) {
+func (s *Payments) HandleWebhook(ctx context.Context, gateway string, body []byte, headers map[string]string) (string, error) {
 	if err := noTx(ctx); err != nil {
 		return "", err
 	}
-	if b.plugins == nil {
+	if s.gateways == nil {
 		return "", apperr.New(apperr.Unavailable, "plugins are not running").WithReason("gateway_unavailable")
 	}
-	gw, err := b.plugins.PaymentGateway(gateway)
+	gw, err := s.gateways.PaymentGateway(gateway)
 	if err != nil {
 		return "", apperr.NotFoundf("no such payment gateway")
 	}
@@ -68,18 +68,18 @@ func (b *Billing) HandleWebhook(ctx context.Context, gateway string, body []byte
 		return "", apperr.New(apperr.Invalid, "the event has no id").WithReason("bad_event")
 	}
 	outcome := WebhookApplied
-	err = b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		rec := &webhookEvent{Gateway: gateway, EventID: ev.GetId(), Type: ev.GetType(), ReceivedAt: b.now()}
+	err = s.inTx(ctx, func(ctx context.Context, t *txn) error {
+		rec := &webhookEvent{Gateway: gateway, EventID: ev.GetId(), Type: ev.GetType(), ReceivedAt: s.now()}
 		res, err := t.NewInsert().Model(rec).On("CONFLICT (gateway, event_id) DO NOTHING").Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("billing: recording webhook event: %w", err)
+			return fmt.Errorf("payments: recording webhook event: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			outcome = WebhookDuplicate
 			return nil
 		}
 		if ev.GetType() == "payment_method.detached" {
-			acct, err := b.methodDetached(ctx, t, gateway, ev)
+			acct, err := s.methodDetached(ctx, t, gateway, ev)
 			if err != nil {
 				return err
 			}
@@ -89,12 +89,12 @@ func (b *Billing) HandleWebhook(ctx context.Context, gateway string, body []byte
 			}
 			outcome = rec.Outcome
 			if _, err := t.NewUpdate().Model(rec).WherePK().Column("outcome").Exec(ctx); err != nil {
-				return fmt.Errorf("billing: recording webhook outcome: %w", err)
+				return fmt.Errorf("payments: recording webhook outcome: %w", err)
 			}
 			t.Audit("billing.webhook."+ev.GetType(), acct, "webhook_event", gateway+":"+ev.GetId(), map[string]any{"outcome": outcome})
 			return nil
 		}
-		pay, err := b.paymentForEvent(ctx, t, gateway, ev)
+		pay, err := s.paymentForEvent(ctx, t, gateway, ev)
 		if err != nil {
 			return err
 		}
@@ -102,13 +102,13 @@ func (b *Billing) HandleWebhook(ctx context.Context, gateway string, body []byte
 			outcome = WebhookIgnored // not a payment of ours (or not yet recorded)
 		} else {
 			rec.PaymentID = &pay.ID
-			if outcome, err = b.applyEvent(ctx, t, pay, ev); err != nil {
+			if outcome, err = s.applyEvent(ctx, t, pay, ev); err != nil {
 				return err
 			}
 		}
 		rec.Outcome = outcome
 		if _, err := t.NewUpdate().Model(rec).WherePK().Column("payment_id", "outcome").Exec(ctx); err != nil {
-			return fmt.Errorf("billing: recording webhook outcome: %w", err)
+			return fmt.Errorf("payments: recording webhook outcome: %w", err)
 		}
 		t.Audit("billing.webhook."+ev.GetType(), accountOf(pay), "webhook_event", gateway+":"+ev.GetId(), map[string]any{"outcome": outcome, "charge": ev.GetChargeId()})
 		return nil
@@ -128,9 +128,9 @@ func accountOf(p *Payment) string {
 
 // paymentForEvent finds our payment: by the id we put in the charge's
 // metadata, else by the gateway's charge id.
-func (b *Billing) paymentForEvent(ctx context.Context, t *txn, gateway string, ev *pb.WebhookEvent) (*Payment, error) {
+func (s *Payments) paymentForEvent(ctx context.Context, t *txn, gateway string, ev *pb.WebhookEvent) (*Payment, error) {
 	if id := ev.GetMetadata()["ezscale_payment_id"]; id != "" {
-		pay, err := b.paymentTx(ctx, t, id)
+		pay, err := s.paymentTx(ctx, t, id)
 		if err == nil && pay.Gateway == gateway {
 			return pay, nil
 		}
@@ -144,11 +144,11 @@ func (b *Billing) paymentForEvent(ctx context.Context, t *txn, gateway string, e
 	if err != nil {
 		return nil, nil
 	}
-	return b.paymentTx(ctx, t, id)
+	return s.paymentTx(ctx, t, id)
 }
 
 // applyEvent applies one normalized event to a payment.
-func (b *Billing) applyEvent(ctx context.Context, t *txn, pay *Payment, ev *pb.WebhookEvent) (string, error) {
+func (s *Payments) applyEvent(ctx context.Context, t *txn, pay *Payment, ev *pb.WebhookEvent) (string, error) {
 	if ev.GetChargeId() != "" && pay.GatewayChargeID == "" {
 		pay.GatewayChargeID = ev.GetChargeId()
 	}
@@ -164,13 +164,13 @@ func (b *Billing) applyEvent(ctx context.Context, t *txn, pay *Payment, ev *pb.W
 				"reported": amt.GetAmountMinor(), "reported_currency": amt.GetCurrency(), "expected": pay.Amount})
 			return WebhookIgnored, nil
 		}
-		return WebhookApplied, b.paymentSucceeded(ctx, t, pay)
+		return WebhookApplied, s.paymentSucceeded(ctx, t, pay)
 	case "charge.failed":
 		if pay.final() {
 			return WebhookDuplicate, nil
 		}
 		md := ev.GetMetadata()
-		return WebhookApplied, b.paymentFailed(ctx, t, pay, md["ezscale_failure_code"], md["ezscale_failure_message"])
+		return WebhookApplied, s.paymentFailed(ctx, t, pay, md["ezscale_failure_code"], md["ezscale_failure_message"])
 	case "charge.refunded":
 		// The amount is the total refunded so far, so a repeated or late
 		// event cannot count twice.
@@ -181,7 +181,7 @@ func (b *Billing) applyEvent(ctx context.Context, t *txn, pay *Payment, ev *pb.W
 		var ours int64
 		if err := t.NewSelect().Model((*Refund)(nil)).ColumnExpr("COALESCE(SUM(amount), 0)").Where("payment_id = ?", pay.ID).
 			Where("status IN (?)", bun.List([]string{RefundPending, RefundSucceeded})).Scan(ctx, &ours); err != nil {
-			return "", fmt.Errorf("billing: summing refunds: %w", err)
+			return "", fmt.Errorf("payments: summing refunds: %w", err)
 		}
 		if total > ours {
 			// Refunded outside the platform (the gateway's dashboard): the
@@ -189,31 +189,29 @@ func (b *Billing) applyEvent(ctx context.Context, t *txn, pay *Payment, ev *pb.W
 			t.Audit("billing.payment.refunded_externally", pay.AccountID, "payment", pay.ID, map[string]any{"refunded_total": total, "through_platform": ours})
 		}
 		pay.Refunded = min(max(pay.Refunded, total), pay.Amount)
-		return WebhookApplied, b.savePayment(ctx, t, pay)
+		return WebhookApplied, s.savePayment(ctx, t, pay)
 	case "charge.disputed":
 		pay.Disputed = true
 		t.Audit("billing.payment.disputed", pay.AccountID, "payment", pay.ID, map[string]any{"amount": ev.GetAmount().GetAmountMinor()})
-		return WebhookApplied, b.savePayment(ctx, t, pay)
+		return WebhookApplied, s.savePayment(ctx, t, pay)
 	}
 	return WebhookIgnored, nil
 }
 
 // methodDetached forgets a payment method the customer removed at the
 // gateway; it returns the account, or "" when the customer is not ours.
-func (b *Billing) methodDetached(ctx context.Context, t *txn, gateway string, ev *pb.WebhookEvent) (string, error) {
-	var acct string
-	err := t.NewSelect().Model((*Profile)(nil)).Column("account_id").Where("gateway = ?", gateway).
-		Where("gateway_customer_id = ?", ev.GetGatewayCustomerId()).Where("gateway_customer_id <> ''").Limit(1).Scan(ctx, &acct)
-	if err != nil {
-		return "", nil
+func (s *Payments) methodDetached(ctx context.Context, t *txn, gateway string, ev *pb.WebhookEvent) (string, error) {
+	acct, err := s.billing.AccountOfGatewayCustomerTx(ctx, t, gateway, ev.GetGatewayCustomerId())
+	if err != nil || acct == "" {
+		return "", err
 	}
 	var ids []string
 	if err := t.NewSelect().Model((*PaymentMethod)(nil)).Column("id").Where("account_id = ?", acct).
 		Where("gateway_method_id = ?", ev.GetMetadata()["ezscale_payment_method_id"]).Where("detached_at IS NULL").Scan(ctx, &ids); err != nil {
-		return "", fmt.Errorf("billing: finding the detached method: %w", err)
+		return "", fmt.Errorf("payments: finding the detached method: %w", err)
 	}
 	for _, id := range ids {
-		if err := b.detach(ctx, t, acct, id); err != nil {
+		if err := s.detach(ctx, t, acct, id); err != nil {
 			return "", err
 		}
 	}

@@ -1,4 +1,4 @@
-package billing
+package payments
 
 import (
 	"context"
@@ -15,12 +15,16 @@ import (
 // so a retried attempt charges or refunds once.
 type gatewayJob[A river.JobArgs] struct {
 	river.WorkerDefaults[A]
-	b    *Billing
+	s    *Payments
 	work func(ctx context.Context, job *river.Job[A]) error
 }
 
-func (w *gatewayJob[A]) Timeout(*river.Job[A]) time.Duration { return w.b.timeout(2 * time.Minute) }
+func (w *gatewayJob[A]) Timeout(*river.Job[A]) time.Duration {
+	return w.s.billing.JobTimeout(2 * time.Minute)
+}
 
-func (w *gatewayJob[A]) NextRetry(job *river.Job[A]) time.Time { return w.b.nextRetry(job.Attempt) }
+func (w *gatewayJob[A]) NextRetry(job *river.Job[A]) time.Time {
+	return w.s.billing.NextRetry(job.Attempt)
+}
 
 func (w *gatewayJob[A]) Work(ctx context.Context, job *river.Job[A]) error { return w.work(ctx, job) }
