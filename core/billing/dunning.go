@@ -8,6 +8,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 )
@@ -18,26 +19,27 @@ import (
 // up) decides as it would have then.
 
 // applyCreditStep applies credit for every account holding some while it
-// has open invoices in the same currency.
+// has open invoices in the same currency: it pages through the ledger's
+// accounts with credit and keeps those with such an invoice.
 func (b *Billing) applyCreditStep(ctx context.Context, asOf time.Time) (int64, error) {
 	var total int64
 	after := ""
 	for {
-		var accts []struct {
-			AccountID string         `bun:"account_id"`
-			Currency  money.Currency `bun:"currency"`
-		}
-		err := b.db.Conn(ctx).NewSelect().TableExpr("credit_balances AS cb").ColumnExpr("cb.account_id, cb.currency").
-			Where("cb.balance > 0").Where("cb.account_id > ?", after).
-			Where("EXISTS (SELECT 1 FROM invoices AS i WHERE i.account_id = cb.account_id AND i.status = ? AND i.currency = cb.currency AND i.amount_paid < i.total)", InvoiceOpen).
-			OrderExpr("cb.account_id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &accts)
+		credited, err := b.ledger.Credited(ctx, b.db.Conn(ctx), after, b.opts.BatchSize)
 		if err != nil {
-			return total, fmt.Errorf("billing: selecting accounts with credit: %w", err)
+			return total, err
 		}
-		if len(accts) == 0 {
+		if len(credited) == 0 {
 			return total, nil
 		}
-		after = accts[len(accts)-1].AccountID
+		after = credited[len(credited)-1].AccountID
+		accts, err := b.owingIn(ctx, credited)
+		if err != nil {
+			return total, err
+		}
+		if len(accts) == 0 {
+			continue
+		}
 		err = b.inTx(ctx, func(ctx context.Context, t *txn) error {
 			for _, a := range accts {
 				n, err := b.applyCredit(ctx, t, a.AccountID, a.Currency)
@@ -54,6 +56,35 @@ func (b *Billing) applyCreditStep(ctx context.Context, asOf time.Time) (int64, e
 			return total, err
 		}
 	}
+}
+
+// owingIn keeps the balances whose account has an open, unpaid invoice in
+// the balance's currency.
+func (b *Billing) owingIn(ctx context.Context, balances []ledger.Balance) ([]ledger.Balance, error) {
+	ids := make([]string, len(balances))
+	for i, bal := range balances {
+		ids[i] = bal.AccountID
+	}
+	var owing []struct {
+		AccountID string         `bun:"account_id"`
+		Currency  money.Currency `bun:"currency"`
+	}
+	if err := b.db.Conn(ctx).NewSelect().Model((*Invoice)(nil)).ColumnExpr("DISTINCT account_id, currency").
+		Where("account_id IN (?)", bun.List(ids)).Where("status = ?", InvoiceOpen).Where("amount_paid < total").
+		Scan(ctx, &owing); err != nil {
+		return nil, fmt.Errorf("billing: selecting accounts with open invoices: %w", err)
+	}
+	owes := make(map[string]bool, len(owing))
+	for _, o := range owing {
+		owes[o.AccountID+"/"+string(o.Currency)] = true
+	}
+	var out []ledger.Balance
+	for _, bal := range balances {
+		if owes[bal.AccountID+"/"+string(bal.Currency)] {
+			out = append(out, bal)
+		}
+	}
+	return out, nil
 }
 
 // chargeStep queues an off-session charge of every open invoice that is

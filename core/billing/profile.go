@@ -131,9 +131,8 @@ func (b *Billing) UpdateProfile(ctx context.Context, accountID string, u Profile
 		}
 		if u.Currency != nil {
 			// The (empty) balance row follows the account's currency.
-			if _, err := t.NewUpdate().Table("credit_balances").Set("currency = ?", p.Currency).
-				Where("account_id = ?", accountID).Where("balance = 0").Exec(ctx); err != nil {
-				return fmt.Errorf("billing: moving the balance's currency: %w", err)
+			if err := b.ledger.FollowCurrency(ctx, t.Tx, accountID, p.Currency); err != nil {
+				return err
 			}
 		}
 		t.Audit("billing.profile.update", accountID, "account", accountID, changes)
@@ -146,15 +145,18 @@ func (b *Billing) UpdateProfile(ctx context.Context, accountID string, u Profile
 }
 
 func (b *Billing) checkCurrencyChange(ctx context.Context, t *txn, accountID string) error {
+	balances, err := b.ledger.Amounts(ctx, t, []string{accountID})
+	if err != nil {
+		return err
+	}
 	var n int
-	err := t.NewSelect().ColumnExpr("(SELECT COUNT(*) FROM credit_balances WHERE account_id = ? AND balance <> 0)"+
-		" + (SELECT COUNT(*) FROM invoices WHERE account_id = ? AND status = 'open')"+
+	err = t.NewSelect().ColumnExpr("(SELECT COUNT(*) FROM invoices WHERE account_id = ? AND status = 'open')"+
 		" + (SELECT COUNT(*) FROM services WHERE account_id = ? AND status NOT IN ('terminated', 'cancelled', 'failed'))",
-		accountID, accountID, accountID).Scan(ctx, &n)
+		accountID, accountID).Scan(ctx, &n)
 	if err != nil {
 		return fmt.Errorf("billing: checking currency change: %w", err)
 	}
-	if n > 0 {
+	if n > 0 || balances[accountID] != 0 {
 		return apperr.New(apperr.Conflict, "the currency can change only without credit, open invoices or live services").WithReason("currency_in_use")
 	}
 	return nil

@@ -367,3 +367,30 @@ func (l *Ledger) Amounts(ctx context.Context, db bun.IDB, accountIDs []string) (
 	}
 	return out, nil
 }
+
+// Credited lists the accounts holding credit (a positive balance) as db
+// sees them, by account id after after, at most limit: the pages a sweep
+// over credit (the billing run's apply_credit step) reads.
+func (l *Ledger) Credited(ctx context.Context, db bun.IDB, after string, limit int) ([]Balance, error) {
+	var rows []balanceRow
+	if err := db.NewSelect().Model(&rows).Where("balance > 0").Where("account_id > ?", after).
+		Order("account_id ASC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("ledger: listing accounts with credit: %w", err)
+	}
+	out := make([]Balance, len(rows))
+	for i, r := range rows {
+		out[i] = Balance{AccountID: r.AccountID, Amount: r.Balance, Currency: r.Currency, Entries: r.LastSeq, UpdatedAt: r.UpdatedAt}
+	}
+	return out, nil
+}
+
+// FollowCurrency moves an account's empty balance to currency cur in tx
+// (the account's billing currency changed); a balance holding credit keeps
+// its currency, and an account without one is left alone.
+func (l *Ledger) FollowCurrency(ctx context.Context, tx bun.Tx, accountID string, cur money.Currency) error {
+	if _, err := tx.NewUpdate().Model((*balanceRow)(nil)).Set("currency = ?", cur).
+		Where("account_id = ?", accountID).Where("balance = 0").Exec(ctx); err != nil {
+		return fmt.Errorf("ledger: moving the balance of %s to %s: %w", accountID, cur, err)
+	}
+	return nil
+}
