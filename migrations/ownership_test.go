@@ -137,11 +137,12 @@ func TestEveryTableHasOneOwner(t *testing.T) {
 }
 
 // TestNoPackageQueriesAnotherPackagesTables reads every non-test Go file
-// under core/ and config/ and fails on SQL naming a table (FROM, JOIN,
-// INTO, UPDATE, EXISTS, a bun Table/TableExpr/ModelTableExpr argument, or a
-// bun model's table tag) in a package that does not own it. A package's
-// own test kit (its "<name>test" folder) may write its tables for other
-// packages' tests.
+// under core/ and config/ and fails on a query of a table in a package that
+// does not own it: SQL naming it (FROM, JOIN, INTO, UPDATE, EXISTS), a bun
+// Table, TableExpr or ModelTableExpr argument, a bun model declared for it
+// (its table tag), or a bun Model of another package's model type (say
+// billing.Service outside billing). A package's own test kit (its
+// "<name>test" folder) may write its tables for other packages' tests.
 func TestNoPackageQueriesAnotherPackagesTables(t *testing.T) {
 	t.Parallel()
 	owner := ownerOf()
@@ -154,45 +155,79 @@ func TestNoPackageQueriesAnotherPackagesTables(t *testing.T) {
 	inSQL := regexp.MustCompile(`(?i)\b(?:from|join|into|update|exists|table)\s*\(?\s*(` + alt + `)\b`)
 	inTag := regexp.MustCompile(`\btable:(` + alt + `)\b`)
 	bare := regexp.MustCompile(`^\s*(` + alt + `)\b`)
+	dirOf := func(file string) string { return strings.TrimPrefix(path.Dir(file), "../") }
 	allowed := func(file, table string) bool {
-		dir := strings.TrimPrefix(path.Dir(file), "../")
-		own := owner[table]
+		dir, own := dirOf(file), owner[table]
 		if dir == own || dir == own+"/"+path.Base(own)+"test" {
 			return true
 		}
 		return slices.Contains(shared[table], dir)
 	}
-	check := func(src testkit.Source, at ast.Node, re *regexp.Regexp, text string) {
-		for _, m := range re.FindAllStringSubmatch(text, -1) {
-			if table := strings.ToLower(m[1]); !allowed(src.Path, table) {
-				t.Errorf("%s: names %s, which %s owns: ask it", src.Pos(at), table, owner[table])
-			}
-		}
-	}
+	var sources []testkit.Source
 	for _, root := range []string{"../core", "../config"} {
 		min := 300
 		if root == "../config" {
 			min = 1
 		}
-		testkit.Sources(t, root, min, func(string) bool { return false }, func(src testkit.Source) {
-			src.StringLiterals(func(lit *ast.BasicLit, text string) {
-				check(src, lit, inSQL, text)
-				check(src, lit, inTag, text)
-			})
-			ast.Inspect(src.File, func(n ast.Node) bool {
-				call, ok := n.(*ast.CallExpr)
-				if !ok || len(call.Args) == 0 {
-					return true
-				}
-				sel, ok := call.Fun.(*ast.SelectorExpr)
-				if !ok || (sel.Sel.Name != "Table" && sel.Sel.Name != "TableExpr" && sel.Sel.Name != "ModelTableExpr") {
-					return true
-				}
-				if lit, ok := call.Args[0].(*ast.BasicLit); ok {
-					check(src, lit, bare, strings.Trim(lit.Value, "`\""))
-				}
+		testkit.Sources(t, root, min, func(string) bool { return false }, func(src testkit.Source) { sources = append(sources, src) })
+	}
+	// The bun models of each package, by the name other packages call
+	// them ("billing.Service"), and the table each is for.
+	models := map[string]string{}
+	for _, src := range sources {
+		ast.Inspect(src.File, func(n ast.Node) bool {
+			spec, ok := n.(*ast.TypeSpec)
+			if !ok {
 				return true
-			})
+			}
+			st, ok := spec.Type.(*ast.StructType)
+			if !ok {
+				return true
+			}
+			for _, f := range st.Fields.List {
+				if f.Tag == nil {
+					continue
+				}
+				if m := inTag.FindStringSubmatch(f.Tag.Value); m != nil {
+					models[src.File.Name.Name+"."+spec.Name.Name] = m[1]
+				}
+			}
+			return true
 		})
+	}
+	for _, src := range sources {
+		check := func(at ast.Node, re *regexp.Regexp, text string) {
+			for _, m := range re.FindAllStringSubmatch(text, -1) {
+				if table := strings.ToLower(m[1]); !allowed(src.Path, table) {
+					t.Errorf("%s: names %s, which %s owns: ask it", src.Pos(at), table, owner[table])
+				}
+			}
+		}
+		src.StringLiterals(func(lit *ast.BasicLit, text string) {
+			check(lit, inSQL, text)
+			check(lit, inTag, text)
+		})
+		src.ModelArgs(func(id *ast.Ident, qualifier string) {
+			if table, ok := models[qualifier+"."+id.Name]; ok && qualifier != "" && !allowed(src.Path, table) {
+				t.Errorf("%s: a query of %s.%s (table %s), which %s owns: ask it", src.Pos(id), qualifier, id.Name, table, owner[table])
+			}
+		})
+		ast.Inspect(src.File, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || (sel.Sel.Name != "Table" && sel.Sel.Name != "TableExpr" && sel.Sel.Name != "ModelTableExpr") {
+				return true
+			}
+			if lit, ok := call.Args[0].(*ast.BasicLit); ok {
+				check(lit, bare, strings.Trim(lit.Value, "`\""))
+			}
+			return true
+		})
+	}
+	if len(models) < 50 {
+		t.Errorf("only %d bun models found: the walk did not read the domains", len(models))
 	}
 }
