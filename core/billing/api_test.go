@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/httpapi"
 	"github.com/ezscale/platform/core/httpapi/apitest"
 	"github.com/ezscale/platform/core/ratelimit"
@@ -37,31 +38,22 @@ func (tb *testBundle) api(t testing.TB) *api {
 	t.Cleanup(a.srv.Close)
 	a.client = apitest.New(a.srv.URL)
 	a.account, a.customer = a.signup(t, tb)
-	email := fmt.Sprintf("staff-%x@example.com", rand.Uint64())
-	if _, err := as.CreateStaff(tb.ctx, email, "correct horse battery staple", accounts.StaffAdmin); err != nil {
-		t.Fatal(err)
-	}
-	sess, _, err := as.Login(tb.ctx, accounts.LoginInput{Email: email, Password: "correct horse battery staple"})
+	staff, err := accountstest.StaffSession(tb.ctx, as, fmt.Sprintf("staff-%x@example.com", rand.Uint64()), accounts.StaffAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.staff = sess.Token
+	a.staff = staff
 	return a
 }
 
 // signup creates a customer and returns its account and session token.
 func (a *api) signup(t testing.TB, tb *testBundle) (string, string) {
 	t.Helper()
-	email := fmt.Sprintf("c-%x@example.com", rand.Uint64())
-	_, acc, err := a.accounts.Signup(tb.ctx, accounts.SignupInput{Email: email, Password: "correct horse battery staple"})
+	acc, token, err := accountstest.Customer(tb.ctx, a.accounts, fmt.Sprintf("c-%x@example.com", rand.Uint64()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, _, err := a.accounts.Login(tb.ctx, accounts.LoginInput{Email: email, Password: "correct horse battery staple"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return acc.ID, sess.Token
+	return acc, token
 }
 
 // response is a read response, validated against the OpenAPI document.

@@ -84,8 +84,6 @@ type setupOpts struct {
 	plugins []pluginhost.Spec
 	noJobs  bool
 	noHost  bool
-	// gateways replaces the plugin host as payments' gateways.
-	gateways payments.Gateways
 	// notify configures the notification service (PublicURL is set).
 	notify notify.Options
 	// wire connects other domains to billing and the job registry before
@@ -137,8 +135,10 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.cat = catalog.New(catalog.Deps{DB: db, Plugins: live, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
 	accts := accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())
 	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: tb.cat, Accounts: accts}, opts)
-	gateways := so.gateways
-	if gateways == nil && tb.host != nil {
+	// Payments is billing's payer, as in production; its gateways are the
+	// plugin host's (card payments through the real Stripe plugin).
+	var gateways payments.Gateways
+	if tb.host != nil {
 		gateways = tb.host
 	}
 	tb.pay = payments.New(payments.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: accts, Notifier: ns, Gateways: gateways})
@@ -258,20 +258,6 @@ func (tb *testBundle) messages(t testing.TB, accountID string) []string {
 	out := make([]string, 0, len(ms))
 	for i := len(ms) - 1; i >= 0; i-- {
 		out = append(out, ms[i].Template)
-	}
-	return out
-}
-
-// inApp returns the types of the in-app notifications of the account's
-// owner whose type starts with prefix, oldest first.
-func (tb *testBundle) inApp(t testing.TB, accountID, prefix string) []string {
-	t.Helper()
-	var out []string
-	err := tb.db.NewRaw(`SELECT e.type FROM notifications AS n JOIN notification_events AS e ON e.id = n.event_id
-		JOIN memberships AS m ON m.user_id = n.user_id AND m.account_id = e.account_id
-		WHERE e.account_id = ? AND m.role = 'owner' AND e.type LIKE ? ORDER BY n.id`, accountID, prefix+"%").Scan(tb.ctx, &out)
-	if err != nil {
-		t.Fatal(err)
 	}
 	return out
 }

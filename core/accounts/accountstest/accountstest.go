@@ -180,3 +180,32 @@ func Secure(ctx context.Context, db *database.DB, userID string, verified, totp 
 	}
 	return nil
 }
+
+// Customer signs up a customer whose owner's email is email through svc
+// (the API's accounts service) and logs the owner in, returning the
+// account's id and the session's token for calls over HTTP.
+func Customer(ctx context.Context, svc *accounts.Service, email string) (accountID, token string, err error) {
+	_, acc, err := svc.Signup(ctx, accounts.SignupInput{Email: email, Password: Password, AccountName: "Test " + email})
+	if err != nil {
+		return "", "", fmt.Errorf("accountstest: signing up %s: %w", email, err)
+	}
+	token, err = login(ctx, svc, email)
+	return acc.ID, token, err
+}
+
+// StaffSession creates a staff user of role through svc and logs it in,
+// returning the session's token.
+func StaffSession(ctx context.Context, svc *accounts.Service, email, role string) (string, error) {
+	if _, err := svc.CreateStaff(ctx, email, Password, role); err != nil {
+		return "", fmt.Errorf("accountstest: creating staff %s: %w", email, err)
+	}
+	return login(ctx, svc, email)
+}
+
+func login(ctx context.Context, svc *accounts.Service, email string) (string, error) {
+	sess, _, err := svc.Login(ctx, accounts.LoginInput{Email: email, Password: Password})
+	if err != nil {
+		return "", fmt.Errorf("accountstest: logging %s in: %w", email, err)
+	}
+	return sess.Token, nil
+}

@@ -6,9 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http/httptest"
-	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -162,130 +160,6 @@ func TestCardPaymentsThroughStripe(t *testing.T) {
 		es, _ := tb.b.Ledger().Entries(tb.ctx, other, 0, 10)
 		if bal.Amount != 0 || len(es) != 2 {
 			t.Errorf("after the webhook: balance %d over %d entries (want one credit, one application)", bal.Amount, len(es))
-		}
-	})
-}
-
-// TestTopUpsWithOneKeyCreditOnce: 20 concurrent top-up requests with one
-// Idempotency-Key create one top-up and one credit; a staff refund of it
-// goes back to the card.
-func TestTopUpsWithOneKeyCreditOnce(t *testing.T) {
-	t.Parallel()
-	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setupStripe(t, db, billing.Options{})
-		a := tb.api(t)
-		a.must(t, 201, "POST", "/api/v1/accounts/"+a.account+"/payment-methods", a.customer, map[string]any{"token": "pm_card_visa"})
-		path := "/api/v1/accounts/" + a.account + "/credit/top-ups"
-		var wg sync.WaitGroup
-		statuses := make([]int, 20)
-		for i := range 20 {
-			wg.Go(func() {
-				statuses[i] = a.do(t, "POST", path, a.customer, map[string]any{"amount": 5000}, "Idempotency-Key", "topup-1").Status
-			})
-		}
-		wg.Wait()
-		for _, s := range statuses {
-			if s != 202 && s != 409 {
-				t.Errorf("statuses %v: want 202 (first or replayed) or 409 (in progress)", statuses)
-				break
-			}
-		}
-		testkit.WaitFor(t, "the top-up to be credited", func() bool {
-			bal, _ := tb.b.Ledger().Balance(tb.ctx, a.account, "USD")
-			return bal.Amount > 0
-		})
-		// Any straggler is replayed, never a second top-up.
-		a.must(t, 202, "POST", path, a.customer, map[string]any{"amount": 5000}, "Idempotency-Key", "topup-1")
-		tus, _ := tb.pay.TopUps(tb.ctx, a.account, "", 100)
-		if len(tus) != 1 {
-			t.Fatalf("%d top-ups", len(tus))
-		}
-		testkit.WaitFor(t, "every top-up job to finish", func() bool {
-			var live int
-			_ = db.NewSelect().Table("river_job").ColumnExpr("count(*)").Where("kind = 'billing_topup_charge'").
-				Where("state NOT IN ('completed', 'cancelled', 'discarded')").Scan(tb.ctx, &live)
-			return live == 0
-		})
-		bal, _ := tb.b.Ledger().Balance(tb.ctx, a.account, "USD")
-		if bal.Amount != 5000 || bal.Entries != 1 {
-			t.Fatalf("balance %d over %d entries, want 5000 over 1", bal.Amount, bal.Entries)
-		}
-
-		// Refund 2000 of it to the card.
-		pays := tb.payments(t, a.account)
-		var ref struct {
-			ID     string `json:"id"`
-			Status string `json:"status"`
-		}
-		a.must(t, 202, "POST", "/api/v1/admin/accounts/"+a.account+"/credit/refunds", a.staff,
-			map[string]any{"payment_id": pays[0].ID, "amount": 2000, "reason": "requested_by_customer"}, "Idempotency-Key", "refund-1").Decode(t, &ref)
-		a.must(t, 422, "POST", "/api/v1/admin/accounts/"+a.account+"/credit/refunds", a.staff,
-			map[string]any{"payment_id": pays[0].ID, "amount": 3001}, "Idempotency-Key", "refund-2")
-		testkit.WaitFor(t, "the refund to succeed", func() bool {
-			rs, _ := tb.pay.Refunds(tb.ctx, a.account, 10)
-			return len(rs) == 1 && rs[0].Status == payments.RefundSucceeded
-		})
-		bal, _ = tb.b.Ledger().Balance(tb.ctx, a.account, "USD")
-		p, _ := tb.pay.Payment(tb.ctx, a.account, pays[0].ID)
-		if bal.Amount != 3000 || p.Refunded != 2000 {
-			t.Errorf("after the refund: balance %d, payment refunded %d", bal.Amount, p.Refunded)
-		}
-	})
-}
-
-// TestAutoTopUp: a debit below the threshold tops up (to the target); a
-// card that keeps failing turns auto top-up off after max failures, with
-// every attempt recorded and the customer told.
-func TestAutoTopUp(t *testing.T) {
-	t.Parallel()
-	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setupStripe(t, db, billing.Options{})
-		a := tb.api(t)
-		a.must(t, 201, "POST", "/api/v1/accounts/"+a.account+"/payment-methods", a.customer, map[string]any{"token": "pm_card_visa"})
-		tb.credit(t, a.account, 3000)
-		a.must(t, 200, "PUT", "/api/v1/accounts/"+a.account+"/credit/auto-top-up", a.customer,
-			map[string]any{"enabled": true, "threshold": 1000, "target": 5000})
-		if _, err := tb.b.ChargeCredit(tb.ctx, a.account, billing.ChargeInput{Amount: 2500, Description: "usage"}); err != nil {
-			t.Fatal(err)
-		}
-		testkit.WaitFor(t, "the auto top-up", func() bool {
-			bal, _ := tb.b.Ledger().Balance(tb.ctx, a.account, "USD")
-			return bal.Amount == 5000
-		})
-
-		// A declining card: two failures in a row turn it off.
-		b, bToken := a.signup(t, tb)
-		var pm struct {
-			ID string `json:"id"`
-		}
-		a.must(t, 201, "POST", "/api/v1/accounts/"+b+"/payment-methods", bToken, map[string]any{"token": "pm_card_chargeDeclined"}).Decode(t, &pm)
-		a.must(t, 200, "PUT", "/api/v1/accounts/"+b+"/credit/auto-top-up", bToken,
-			map[string]any{"enabled": true, "threshold": 1000, "amount": 2000, "max_failures": 2, "payment_method_id": pm.ID})
-		testkit.WaitFor(t, "the first failed attempt", func() bool {
-			s, _ := tb.pay.AutoTopUpSettings(tb.ctx, b)
-			return s.Failures == 1
-		})
-		tb.step(t, billing.StepAutoTopUp, tb.clock.Now()) // the daily check tries again
-		testkit.WaitFor(t, "auto top-up to turn itself off", func() bool {
-			s, _ := tb.pay.AutoTopUpSettings(tb.ctx, b)
-			return !s.Enabled && s.DisabledReason != ""
-		})
-		tus, _ := tb.pay.TopUps(tb.ctx, b, "", 10)
-		if len(tus) != 2 || tus[0].Status != payments.TopUpFailed || tus[1].Status != payments.TopUpFailed || tus[0].Source != payments.TopUpAuto {
-			t.Errorf("attempts: %+v", tus)
-		}
-		var msgs []string
-		_ = db.NewSelect().Table("outbox_messages").Column("template").Where("template LIKE 'autotopup.%'").Order("created_at", "id").Scan(tb.ctx, &msgs)
-		want := []string{"autotopup.failed", "autotopup.disabled"}
-		if !slices.Equal(msgs, want) {
-			t.Errorf("notices %v", msgs)
-		}
-		if got := tb.inApp(t, b, "autotopup."); !slices.Equal(got, want) {
-			t.Errorf("in-app notifications %v, want %v", got, want)
-		}
-		tb.step(t, billing.StepAutoTopUp, tb.clock.Now())
-		if tus, _ := tb.pay.TopUps(tb.ctx, b, "", 10); len(tus) != 2 {
-			t.Errorf("a disabled auto top-up tried again: %d attempts", len(tus))
 		}
 	})
 }

@@ -1,9 +1,8 @@
-package billing_test
+package payments_test
 
 import (
+	"slices"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
@@ -11,7 +10,64 @@ import (
 	"github.com/ezscale/platform/core/billing/payments/paymentstest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/testkit"
+	"github.com/google/go-cmp/cmp"
 )
+
+// TestAutoTopUp: a debit below the threshold tops up (to the target); a
+// card that keeps failing turns auto top-up off after max failures, with
+// every attempt recorded and the customer told.
+func TestAutoTopUp(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setup(t, db, setupOpts{stripe: true})
+		acc, token := tb.customer(t)
+		tb.must(t, 201, "POST", "/api/v1/accounts/"+acc+"/payment-methods", token, map[string]any{"token": "pm_card_visa"})
+		tb.credit(t, acc, 3000)
+		tb.must(t, 200, "PUT", "/api/v1/accounts/"+acc+"/credit/auto-top-up", token,
+			map[string]any{"enabled": true, "threshold": 1000, "target": 5000})
+		if _, err := tb.b.ChargeCredit(tb.ctx, acc, billing.ChargeInput{Amount: 2500, Description: "usage"}); err != nil {
+			t.Fatal(err)
+		}
+		testkit.WaitFor(t, "the auto top-up", func() bool {
+			bal, _ := tb.b.Ledger().Balance(tb.ctx, acc, "USD")
+			return bal.Amount == 5000
+		})
+
+		// A declining card: two failures in a row turn it off.
+		b, bToken := tb.customer(t)
+		var pm struct {
+			ID string `json:"id"`
+		}
+		tb.must(t, 201, "POST", "/api/v1/accounts/"+b+"/payment-methods", bToken, map[string]any{"token": "pm_card_chargeDeclined"}).Decode(t, &pm)
+		tb.must(t, 200, "PUT", "/api/v1/accounts/"+b+"/credit/auto-top-up", bToken,
+			map[string]any{"enabled": true, "threshold": 1000, "amount": 2000, "max_failures": 2, "payment_method_id": pm.ID})
+		testkit.WaitFor(t, "the first failed attempt", func() bool {
+			s, _ := tb.pay.AutoTopUpSettings(tb.ctx, b)
+			return s.Failures == 1
+		})
+		tb.step(t, billing.StepAutoTopUp, tb.clock.Now()) // the daily check tries again
+		testkit.WaitFor(t, "auto top-up to turn itself off", func() bool {
+			s, _ := tb.pay.AutoTopUpSettings(tb.ctx, b)
+			return !s.Enabled && s.DisabledReason != ""
+		})
+		tus, _ := tb.pay.TopUps(tb.ctx, b, "", 10)
+		if len(tus) != 2 || tus[0].Status != payments.TopUpFailed || tus[1].Status != payments.TopUpFailed || tus[0].Source != payments.TopUpAuto {
+			t.Errorf("attempts: %+v", tus)
+		}
+		want := []string{"autotopup.failed", "autotopup.disabled"}
+		if msgs := tb.outbox(t, "autotopup."); !slices.Equal(msgs, want) {
+			t.Errorf("notices %v", msgs)
+		}
+		if got := tb.inApp(t, b, "autotopup."); !slices.Equal(got, want) {
+			t.Errorf("in-app notifications %v, want %v", got, want)
+		}
+		tb.step(t, billing.StepAutoTopUp, tb.clock.Now())
+		if tus, _ := tb.pay.TopUps(tb.ctx, b, "", 10); len(tus) != 2 {
+			t.Errorf("a disabled auto top-up tried again: %d attempts", len(tus))
+		}
+	})
+}
 
 // TestAutoTopUpNeedsSomethingToCharge: enabling auto top-up is refused
 // with 422 naming the field when it could never be charged (no payment
@@ -23,17 +79,17 @@ func TestAutoTopUpNeedsSomethingToCharge(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		on := map[string]any{"enabled": true, "threshold": 1000, "amount": 2000}
 
-		noGateway := setup(t, db, setupOpts{noHost: true, noJobs: true})
-		a := noGateway.api(t)
-		path := "/api/v1/accounts/" + a.account + "/credit/auto-top-up"
-		r := a.must(t, 422, "PUT", path, a.customer, on)
+		noGateway := setup(t, db, setupOpts{noJobs: true})
+		acc, token := noGateway.customer(t)
+		path := "/api/v1/accounts/" + acc + "/credit/auto-top-up"
+		r := noGateway.must(t, 422, "PUT", path, token, on)
 		if p := problemOf(t, r); p.Code != "gateway_not_configured" || len(p.Errors) != 1 || p.Errors[0].Field != "enabled" {
 			t.Errorf("without a gateway: %s", r.Body)
 		}
-		a.must(t, 200, "PUT", path, a.customer, map[string]any{"enabled": false, "threshold": 1000, "amount": 2000})
+		noGateway.must(t, 200, "PUT", path, token, map[string]any{"enabled": false, "threshold": 1000, "amount": 2000})
 
-		tb := setup(t, db, setupOpts{noHost: true, noJobs: true, opts: billing.Options{PaymentGateway: "stripe"}})
-		acc := tb.account(t)
+		tb := setup(t, db, setupOpts{noJobs: true, opts: billing.Options{PaymentGateway: "stripe"}})
+		acc = tb.account(t)
 		in := payments.AutoTopUpInput{Enabled: true, Threshold: 1000, Amount: 2000}
 		_, err := tb.pay.SetAutoTopUp(tb.ctx, acc, in)
 		want := refusal{Code: apperr.Unprocessable, Reason: "no_payment_method", Fields: []string{"payment_method_id"}}
@@ -65,7 +121,7 @@ func TestAutoTopUpNeedsSomethingToCharge(t *testing.T) {
 func TestAutoTopUpStepQueuesAccountsBelowTheirThreshold(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setup(t, db, setupOpts{noHost: true, noJobs: true, opts: billing.Options{PaymentGateway: "stripe", BatchSize: 1}})
+		tb := setup(t, db, setupOpts{noJobs: true, opts: billing.Options{PaymentGateway: "stripe", BatchSize: 1}})
 		autoTopUp := func(credit int64, enabled bool) string {
 			acc := tb.account(t)
 			if credit > 0 {

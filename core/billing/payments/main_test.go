@@ -1,0 +1,296 @@
+package payments_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ezscale/platform/core/accounts"
+	"github.com/ezscale/platform/core/accounts/accountstest"
+	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/ledger"
+	"github.com/ezscale/platform/core/billing/payments"
+	"github.com/ezscale/platform/core/catalog"
+	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/httpapi"
+	"github.com/ezscale/platform/core/httpapi/apitest"
+	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/jobs/jobstest"
+	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/pluginhost/pluginhosttest"
+	"github.com/ezscale/platform/core/ratelimit"
+	"github.com/ezscale/platform/core/testkit"
+	"github.com/ezscale/platform/plugins/stripe/stripemock"
+	"github.com/ezscale/platform/tests/testbin"
+)
+
+// stripeBin is the real Stripe plugin, built once by TestMain; mock is the
+// stripe-mock the tests share (nil when not installed: those tests skip,
+// or fail under CI=true).
+var (
+	stripeBin string
+	mock      *stripemock.Server
+	mockErr   error
+)
+
+const webhookSecret = "whsec_payments_test"
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		var err error
+		if stripeBin, err = testbin.Plugin("stripe"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		mock, mockErr = stripemock.Start()
+		if mockErr == nil {
+			defer mock.Close()
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// bundle is payments wired as core/app wires it: over billing (its
+// invoices, profiles and credit ledger), with the job engine working and
+// the payment routes served over HTTP.
+type bundle struct {
+	db    *database.DB
+	ctx   context.Context
+	clock *testkit.Clock
+	b     *billing.Billing
+	pay   *payments.Payments
+	// accounts is the API's accounts service; client calls the API as
+	// customers and staff (a staff admin's session token).
+	accounts *accounts.Service
+	client   *apitest.Client
+	staff    string
+}
+
+type setupOpts struct {
+	opts billing.Options
+	// stripe runs the real ezscale-plugin-stripe against stripe-mock (with
+	// Stripe's idempotency and test cards, stripemock.TestMode) as the
+	// gateway "stripe".
+	stripe bool
+	// gateways are payments' gateways when the test brings its own.
+	gateways payments.Gateways
+	noJobs   bool
+}
+
+// setup builds payments over db with the clock at 2024-01-15 09:00 UTC.
+func setup(t testing.TB, db *database.DB, so setupOpts) *bundle {
+	t.Helper()
+	tb := &bundle{db: db, clock: testkit.NewClock(time.Date(2024, 1, 15, 9, 0, 0, 0, time.UTC))}
+	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
+	reg := jobs.NewRegistry(time.Hour)
+	ns, err := notify.New(db, outbox.New(db, reg), reg, notify.Options{PublicURL: "http://payments.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Stop)
+	limiter := ratelimit.New(db)
+	aopts := accounts.DefaultOptions()
+	aopts.LoginLimit, aopts.SignupLimit, aopts.PublicURL = 1000, 1000, "http://payments.test"
+	tb.accounts = accounts.New(db, ns, limiter, aopts)
+
+	opts := so.opts
+	opts.Now = tb.clock.Now
+	if opts.RetryBase == 0 {
+		opts.RetryBase, opts.RetryMax = 20*time.Millisecond, 200*time.Millisecond
+	}
+	gateways := so.gateways
+	if so.stripe {
+		m := stripemock.Require(t, mock, mockErr)
+		srv := httptest.NewServer(stripemock.NewTestMode(m.URL))
+		t.Cleanup(srv.Close)
+		opts.PaymentGateway = "stripe"
+		gateways = pluginhosttest.Start(t, pluginhost.Options{}, nil, pluginhost.Spec{Name: "stripe", Path: stripeBin, Config: map[string]any{
+			"secret_key": "sk_test_payments", "webhook_secret": webhookSecret, "api_base_url": srv.URL, "max_network_retries": 0,
+		}})
+	}
+	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
+	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: cat, Accounts: tb.accounts}, opts)
+	tb.pay = payments.New(payments.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: tb.accounts, Notifier: ns, Gateways: gateways})
+	tb.pay.Attach(tb.b)
+
+	engine, err := jobs.New(db, reg, jobstest.Working(20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !so.noJobs {
+		if err := engine.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = engine.Stop(ctx)
+		})
+	}
+
+	s := httpapi.New(httpapi.Deps{DB: db, Accounts: tb.accounts, Limiter: limiter}, httpapi.Options{},
+		&httpapi.BillingAPI{Billing: tb.b}, &httpapi.PaymentsAPI{Payments: tb.pay, TopUpLimit: &ratelimit.Rule{Limit: 1000, Window: time.Minute}})
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(hs.Close)
+	tb.client = apitest.New(hs.URL)
+	if tb.staff, err = accountstest.StaffSession(tb.ctx, tb.accounts, fmt.Sprintf("staff-%x@example.com", rand.Uint64()), accounts.StaffAdmin); err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+// customer signs a customer up and returns its account and the owner's
+// session token.
+func (tb *bundle) customer(t testing.TB) (accountID, token string) {
+	t.Helper()
+	accountID, token, err := accountstest.Customer(tb.ctx, tb.accounts, fmt.Sprintf("c-%x@example.com", rand.Uint64()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return accountID, token
+}
+
+// account signs a customer up (through accountstest, no session) and
+// returns its account.
+func (tb *bundle) account(t testing.TB) string {
+	t.Helper()
+	acc, err := accountstest.Account(tb.ctx, tb.db, fmt.Sprintf("a-%x@example.com", rand.Uint64()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acc
+}
+
+// refusal is what an application error says: its code, reason and the
+// fields it names.
+type refusal struct {
+	Code   apperr.Code
+	Reason string
+	Fields []string
+}
+
+func refusalOf(err error) refusal {
+	e, ok := apperr.As(err)
+	if !ok {
+		return refusal{Reason: fmt.Sprint(err)} // nil, or not an application error
+	}
+	r := refusal{Code: e.Code, Reason: e.Reason}
+	for _, f := range e.Fields {
+		r.Fields = append(r.Fields, f.Field)
+	}
+	return r
+}
+
+// problemOf decodes a problem+json response.
+func problemOf(t testing.TB, r apitest.Response) (p struct {
+	Code   string `json:"code"`
+	Errors []struct {
+		Field string `json:"field"`
+	} `json:"errors"`
+}) {
+	t.Helper()
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Errorf("content type %q", ct)
+	}
+	r.Decode(t, &p)
+	return p
+}
+
+// do sends a request (body JSON-encoded unless it is []byte); must also
+// checks its status. Both validate the response against the OpenAPI
+// document.
+func (tb *bundle) do(t testing.TB, method, path, token string, body any, headers ...string) apitest.Response {
+	t.Helper()
+	return tb.client.Do(t, method, path, token, body, headers...)
+}
+
+func (tb *bundle) must(t testing.TB, want int, method, path, token string, body any, headers ...string) apitest.Response {
+	t.Helper()
+	return tb.client.Must(t, want, method, path, token, body, headers...)
+}
+
+// credit adds credit to an account by a staff adjustment.
+func (tb *bundle) credit(t testing.TB, accountID string, amount int64) {
+	t.Helper()
+	if _, err := tb.b.Adjust(tb.ctx, accountID, billing.AdjustInput{Amount: amount, Description: "test credit"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// balance is the account's credit in USD.
+func (tb *bundle) balance(t testing.TB, accountID string) ledger.Balance {
+	t.Helper()
+	bal, err := tb.b.Ledger().Balance(tb.ctx, accountID, "USD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bal
+}
+
+// step runs one step of the billing run now.
+func (tb *bundle) step(t testing.TB, step string, asOf time.Time) int64 {
+	t.Helper()
+	n, err := tb.b.RunStepNow(tb.ctx, step, asOf)
+	if err != nil {
+		t.Fatalf("step %s: %v", step, err)
+	}
+	return n
+}
+
+// payments lists the account's payments, newest first.
+func (tb *bundle) payments(t testing.TB, accountID string) []payments.Payment {
+	t.Helper()
+	ps, err := tb.pay.Payments(tb.ctx, accountID, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+// inApp returns the types of the in-app notifications of the account's
+// owner whose type starts with prefix, oldest first.
+func (tb *bundle) inApp(t testing.TB, accountID, prefix string) []string {
+	t.Helper()
+	var out []string
+	err := tb.db.NewRaw(`SELECT e.type FROM notifications AS n JOIN notification_events AS e ON e.id = n.event_id
+		JOIN memberships AS m ON m.user_id = n.user_id AND m.account_id = e.account_id
+		WHERE e.account_id = ? AND m.role = 'owner' AND e.type LIKE ? ORDER BY n.id`, accountID, prefix+"%").Scan(tb.ctx, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// outbox lists the templates of the outbox's messages whose template
+// starts with prefix, oldest first.
+func (tb *bundle) outbox(t testing.TB, prefix string) []string {
+	t.Helper()
+	var out []string
+	if err := tb.db.NewSelect().Table("outbox_messages").Column("template").Where("template LIKE ?", prefix+"%").
+		Order("created_at", "id").Scan(tb.ctx, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// sign signs a webhook body as Stripe does.
+func sign(body []byte) string {
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(webhookSecret))
+	mac.Write([]byte(ts + "." + string(body)))
+	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+}
