@@ -2,13 +2,16 @@ package billing_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
@@ -149,4 +152,36 @@ func resetInvoices(b *testing.B, tb *testBundle) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkApplyCreditStepNothingToPay measures the apply_credit step over
+// 2,000 accounts holding credit, none owing an invoice it could pay (one in
+// ten owes in another currency): the daily run's usual case, where the
+// step's cost is finding out there is nothing to do. Every iteration sees
+// the same state.
+func BenchmarkApplyCreditStepNothingToPay(b *testing.B) {
+	eachDialect(b, func(b *testing.B, d database.Dialect) {
+		db := databasetest.New(b, d)
+		tb := setup(b, db, setupOpts{noJobs: true, noHost: true})
+		const accounts = 2000
+		for i := range accounts {
+			acc, err := accountstest.Team(tb.ctx, db, fmt.Sprintf("bench %d", i), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tb.post(b, acc, "USD", 1000)
+			if i%10 == 0 {
+				if _, err := billingtest.OpenInvoice(tb.ctx, db, acc, "", 500, "EUR", tb.clock.Now()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ResetTimer()
+		for b.Loop() {
+			if n, err := tb.b.RunStepNow(tb.ctx, billing.StepApplyCredit, tb.clock.Now()); err != nil || n != 0 {
+				b.Fatalf("the step paid from %d accounts (%v), want none", n, err)
+			}
+		}
+		b.ReportMetric(float64(accounts)*float64(b.N)/b.Elapsed().Seconds(), "accounts/s")
+	})
 }

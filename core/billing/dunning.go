@@ -19,23 +19,43 @@ import (
 // up) decides as it would have then.
 
 // applyCreditStep applies credit for every account holding some while it
-// has open invoices in the same currency: it pages through the ledger's
-// accounts with credit and keeps those with such an invoice.
+// has open invoices in the same currency. It pages through the open,
+// unpaid invoices (a set dunning keeps small, unlike the accounts holding
+// credit) and reads their accounts' balances from the ledger, so only
+// accounts that both owe and hold credit open a transaction.
 func (b *Billing) applyCreditStep(ctx context.Context, asOf time.Time) (int64, error) {
 	var total int64
 	after := ""
 	for {
-		credited, err := b.ledger.Credited(ctx, b.db.Conn(ctx), after, b.opts.BatchSize)
-		if err != nil {
-			return total, err
+		var owing []struct {
+			ID        string         `bun:"id"`
+			AccountID string         `bun:"account_id"`
+			Currency  money.Currency `bun:"currency"`
 		}
-		if len(credited) == 0 {
+		if err := b.db.Conn(ctx).NewSelect().Model((*Invoice)(nil)).Column("id", "account_id", "currency").
+			Where("status = ?", InvoiceOpen).Where("amount_paid < total").Where("id > ?", after).
+			Order("id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &owing); err != nil {
+			return total, fmt.Errorf("billing: selecting open invoices: %w", err)
+		}
+		if len(owing) == 0 {
 			return total, nil
 		}
-		after = credited[len(credited)-1].AccountID
-		accts, err := b.owingIn(ctx, credited)
+		after = owing[len(owing)-1].ID
+		ids := make([]string, 0, len(owing))
+		for _, o := range owing {
+			ids = append(ids, o.AccountID)
+		}
+		balances, err := b.ledger.Balances(ctx, b.db.Conn(ctx), ids)
 		if err != nil {
 			return total, err
+		}
+		var accts []ledger.Balance
+		seen := map[string]bool{}
+		for _, o := range owing {
+			if bal := balances[o.AccountID]; bal.Amount > 0 && bal.Currency == o.Currency && !seen[o.AccountID] {
+				seen[o.AccountID] = true
+				accts = append(accts, bal)
+			}
 		}
 		if len(accts) == 0 {
 			continue
@@ -56,35 +76,6 @@ func (b *Billing) applyCreditStep(ctx context.Context, asOf time.Time) (int64, e
 			return total, err
 		}
 	}
-}
-
-// owingIn keeps the balances whose account has an open, unpaid invoice in
-// the balance's currency.
-func (b *Billing) owingIn(ctx context.Context, balances []ledger.Balance) ([]ledger.Balance, error) {
-	ids := make([]string, len(balances))
-	for i, bal := range balances {
-		ids[i] = bal.AccountID
-	}
-	var owing []struct {
-		AccountID string         `bun:"account_id"`
-		Currency  money.Currency `bun:"currency"`
-	}
-	if err := b.db.Conn(ctx).NewSelect().Model((*Invoice)(nil)).ColumnExpr("DISTINCT account_id, currency").
-		Where("account_id IN (?)", bun.List(ids)).Where("status = ?", InvoiceOpen).Where("amount_paid < total").
-		Scan(ctx, &owing); err != nil {
-		return nil, fmt.Errorf("billing: selecting accounts with open invoices: %w", err)
-	}
-	owes := make(map[string]bool, len(owing))
-	for _, o := range owing {
-		owes[o.AccountID+"/"+string(o.Currency)] = true
-	}
-	var out []ledger.Balance
-	for _, bal := range balances {
-		if owes[bal.AccountID+"/"+string(bal.Currency)] {
-			out = append(out, bal)
-		}
-	}
-	return out, nil
 }
 
 // chargeStep queues an off-session charge of every open invoice that is

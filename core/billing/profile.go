@@ -145,7 +145,7 @@ func (b *Billing) UpdateProfile(ctx context.Context, accountID string, u Profile
 }
 
 func (b *Billing) checkCurrencyChange(ctx context.Context, t *txn, accountID string) error {
-	balances, err := b.ledger.Amounts(ctx, t, []string{accountID})
+	balances, err := b.ledger.Balances(ctx, t, []string{accountID})
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,7 @@ func (b *Billing) checkCurrencyChange(ctx context.Context, t *txn, accountID str
 	if err != nil {
 		return fmt.Errorf("billing: checking currency change: %w", err)
 	}
-	if n > 0 || balances[accountID] != 0 {
+	if n > 0 || balances[accountID].Amount != 0 {
 		return apperr.New(apperr.Conflict, "the currency can change only without credit, open invoices or live services").WithReason("currency_in_use")
 	}
 	return nil

@@ -351,35 +351,19 @@ func (l *Ledger) Currency(ctx context.Context, db bun.IDB, accountID string) (mo
 	return money.Currency(cur), nil
 }
 
-// Amounts returns the balance of each of accountIDs as db sees it; an
+// Balances returns the balance of each of accountIDs as db sees it; an
 // account that never had credit is missing (a zero balance).
-func (l *Ledger) Amounts(ctx context.Context, db bun.IDB, accountIDs []string) (map[string]int64, error) {
-	out := make(map[string]int64, len(accountIDs))
+func (l *Ledger) Balances(ctx context.Context, db bun.IDB, accountIDs []string) (map[string]Balance, error) {
+	out := make(map[string]Balance, len(accountIDs))
 	if len(accountIDs) == 0 {
 		return out, nil
 	}
 	var rows []balanceRow
-	if err := db.NewSelect().Model(&rows).Column("account_id", "balance").Where("account_id IN (?)", bun.List(accountIDs)).Scan(ctx); err != nil {
+	if err := db.NewSelect().Model(&rows).Where("account_id IN (?)", bun.List(accountIDs)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("ledger: reading balances: %w", err)
 	}
 	for _, r := range rows {
-		out[r.AccountID] = r.Balance
-	}
-	return out, nil
-}
-
-// Credited lists the accounts holding credit (a positive balance) as db
-// sees them, by account id after after, at most limit: the pages a sweep
-// over credit (the billing run's apply_credit step) reads.
-func (l *Ledger) Credited(ctx context.Context, db bun.IDB, after string, limit int) ([]Balance, error) {
-	var rows []balanceRow
-	if err := db.NewSelect().Model(&rows).Where("balance > 0").Where("account_id > ?", after).
-		Order("account_id ASC").Limit(int64(limit)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("ledger: listing accounts with credit: %w", err)
-	}
-	out := make([]Balance, len(rows))
-	for i, r := range rows {
-		out[i] = Balance{AccountID: r.AccountID, Amount: r.Balance, Currency: r.Currency, Entries: r.LastSeq, UpdatedAt: r.UpdatedAt}
+		out[r.AccountID] = Balance{AccountID: r.AccountID, Amount: r.Balance, Currency: r.Currency, Entries: r.LastSeq, UpdatedAt: r.UpdatedAt}
 	}
 	return out, nil
 }

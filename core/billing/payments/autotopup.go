@@ -304,13 +304,13 @@ func (s *Payments) AutoTopUpStep(ctx context.Context, asOf time.Time) (int64, er
 		for i, a := range settings {
 			ids[i] = a.AccountID
 		}
-		balances, err := s.ledger.Amounts(ctx, s.db.Conn(ctx), ids)
+		balances, err := s.ledger.Balances(ctx, s.db.Conn(ctx), ids)
 		if err != nil {
 			return total, err
 		}
 		var params []river.InsertManyParams
 		for _, a := range settings {
-			if balances[a.AccountID] < a.Threshold {
+			if balances[a.AccountID].Amount < a.Threshold {
 				params = append(params, river.InsertManyParams{Args: autoTopUpArgs{AccountID: a.AccountID}})
 			}
 		}
