@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/apperr"
@@ -293,4 +295,16 @@ func sign(body []byte) string {
 	mac := hmac.New(sha256.New, []byte(webhookSecret))
 	mac.Write([]byte(ts + "." + string(body)))
 	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// post credits an account through the ledger alone, in its own
+// transaction.
+func (tb *bundle) post(t testing.TB, p ledger.Posting) {
+	t.Helper()
+	if err := tb.db.Tx(tb.ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tb.b.Ledger().Post(ctx, tx, p)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
