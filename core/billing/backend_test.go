@@ -172,7 +172,7 @@ func TestChangePlanAcrossBackendsOverHTTP(t *testing.T) {
 		tb.clock.Set(date("2024-01-15"))
 		path := "/api/v1/accounts/" + a.account + "/services/" + svc.ID + "/change-plan"
 		r := a.must(t, 422, "POST", path, a.customer, map[string]any{"plan_id": "elsewhere", "when": "now"}, "Idempotency-Key", "cp-1")
-		if p := problemOf(t, r); p.Code != billing.ReasonBackendFixed || len(p.Errors) != 1 || p.Errors[0].Field != "plan_id" {
+		if p := r.Problem(t); p.Code != billing.ReasonBackendFixed || len(p.Errors) != 1 || p.Errors[0].Field != "plan_id" {
 			t.Errorf("problem %s", r.Body)
 		}
 		if got, _ := tb.b.Service(tb.ctx, a.account, svc.ID); got.PlanID != small.ID {

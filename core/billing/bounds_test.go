@@ -139,7 +139,7 @@ func TestOpenOrdersAreBounded(t *testing.T) {
 		}
 		a.must(t, 201, "POST", path, a.customer, map[string]any{"plan_id": free.Slug}, "Idempotency-Key", "order-free")
 		r := a.must(t, 422, "POST", path, a.customer, map[string]any{"plan_id": plan.Slug}, "Idempotency-Key", "order-d")
-		if p := problemOf(t, r); p.Code != billing.ReasonOpenOrdersLimit {
+		if p := r.Problem(t); p.Code != billing.ReasonOpenOrdersLimit {
 			t.Errorf("the fourth unpaid order: %s", r.Body)
 		}
 		if svcs, _ := tb.b.Services(tb.ctx, billingFilter(a.account)); len(svcs) != 4 {

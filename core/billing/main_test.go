@@ -16,6 +16,7 @@ import (
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/payments"
+	"github.com/ezscale/platform/core/billing/payments/paymentstest"
 	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
@@ -28,31 +29,20 @@ import (
 	"github.com/ezscale/platform/core/pluginhost/pluginhosttest"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/testkit"
-	"github.com/ezscale/platform/plugins/stripe/stripemock"
-	"github.com/ezscale/platform/tests/testbin"
 )
 
-// stripeBin is the real Stripe plugin, built once by TestMain.
-var stripeBin string
-
-// mock is the stripe-mock the payment tests share (nil when not
-// installed: those tests skip, or fail under CI=true).
-var (
-	mock    *stripemock.Server
-	mockErr error
-)
+// stripe is the real Stripe plugin and the stripe-mock the card-payment
+// tests share, started by TestMain.
+var stripe *paymentstest.Stripe
 
 func TestMain(m *testing.M) {
 	code := func() int {
 		var err error
-		if stripeBin, err = testbin.Plugin("stripe"); err != nil {
+		if stripe, err = paymentstest.StartStripe(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		mock, mockErr = stripemock.Start()
-		if mockErr == nil {
-			defer mock.Close()
-		}
+		defer stripe.Close()
 		return m.Run()
 	}()
 	os.Exit(code)

@@ -1,46 +1,26 @@
 package billing_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"net/http/httptest"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/payments"
+	"github.com/ezscale/platform/core/billing/payments/paymentstest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/testkit"
-	"github.com/ezscale/platform/plugins/stripe/stripemock"
 )
 
-const webhookSecret = "whsec_billing_test"
-
-// setupStripe runs the real ezscale-plugin-stripe against stripe-mock
-// behind stripemock.TestMode (Stripe's idempotency and test cards). Without
-// stripe-mock the test is skipped, or fails under CI=true.
+// setupStripe runs the real ezscale-plugin-stripe against stripe-mock as
+// the gateway. Without stripe-mock the test is skipped, or fails under
+// CI=true.
 func setupStripe(t *testing.T, db *database.DB, opts billing.Options) *testBundle {
 	t.Helper()
-	m := stripemock.Require(t, mock, mockErr)
-	srv := httptest.NewServer(stripemock.NewTestMode(m.URL))
-	t.Cleanup(srv.Close)
 	opts.PaymentGateway = "stripe"
-	return setup(t, db, setupOpts{opts: opts, plugins: []pluginhost.Spec{{Name: "stripe", Path: stripeBin, Config: map[string]any{
-		"secret_key": "sk_test_billing", "webhook_secret": webhookSecret, "api_base_url": srv.URL, "max_network_retries": 0,
-	}}}})
-}
-
-// sign signs a webhook body as Stripe does.
-func sign(body []byte) string {
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(webhookSecret))
-	mac.Write([]byte(ts + "." + string(body)))
-	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+	return setup(t, db, setupOpts{opts: opts, plugins: []pluginhost.Spec{stripe.Plugin(t, "stripe")}})
 }
 
 func (tb *testBundle) payments(t testing.TB, accountID string) []payments.Payment {
@@ -143,11 +123,11 @@ func TestCardPaymentsThroughStripe(t *testing.T) {
 			Status string `json:"status"`
 		}
 		a.must(t, 401, "POST", hook, "", body, "Stripe-Signature", "t=1,v1=deadbeef")
-		a.must(t, 200, "POST", hook, "", body, "Stripe-Signature", sign(body)).Decode(t, &out)
+		a.must(t, 200, "POST", hook, "", body, "Stripe-Signature", paymentstest.Sign(body)).Decode(t, &out)
 		if out.Status != "applied" {
 			t.Errorf("first delivery: %s", out.Status)
 		}
-		a.must(t, 200, "POST", hook, "", body, "Stripe-Signature", sign(body)).Decode(t, &out)
+		a.must(t, 200, "POST", hook, "", body, "Stripe-Signature", paymentstest.Sign(body)).Decode(t, &out)
 		if out.Status != "duplicate" {
 			t.Errorf("second delivery: %s", out.Status)
 		}

@@ -331,12 +331,12 @@ func TestServiceAddonsOverHTTP(t *testing.T) {
 		}
 
 		p := a.do(t, "POST", base+onBig.ID+"/addons", a.customer, map[string]any{"addon_id": ip.ID}, "Idempotency-Key", "addon-2")
-		if prob := problemOf(t, p); p.Status != 422 || len(prob.Errors) != 1 || prob.Errors[0].Field != "addon_id" {
+		if prob := p.Problem(t); p.Status != 422 || len(prob.Errors) != 1 || prob.Errors[0].Field != "addon_id" {
 			t.Errorf("add-on not offered with the plan: %d %s", p.Status, p.Body)
 		}
 		tb.clock.Add(time.Hour)
 		p = a.do(t, "POST", path, a.customer, map[string]any{"addon_id": ip.ID, "quantity": 2}, "Idempotency-Key", "addon-3")
-		if prob := problemOf(t, p); p.Status != 400 || len(prob.Errors) != 1 || prob.Errors[0].Field != "quantity" {
+		if prob := p.Problem(t); p.Status != 400 || len(prob.Errors) != 1 || prob.Errors[0].Field != "quantity" {
 			t.Errorf("over the maximum: %d %s", p.Status, p.Body)
 		}
 		a.must(t, 400, "POST", path, a.customer, map[string]any{"addon_id": ip.ID, "price": 0}, "Idempotency-Key", "addon-4")
@@ -360,19 +360,4 @@ func TestServiceAddonsOverHTTP(t *testing.T) {
 		}
 		a.must(t, 404, "POST", base+onBig.ID+"/addons/"+ip.ID+"/remove", a.customer, map[string]any{}, "Idempotency-Key", "addon-8")
 	})
-}
-
-// problemOf decodes an application/problem+json body.
-func problemOf(t testing.TB, r response) (p struct {
-	Code   string `json:"code"`
-	Errors []struct {
-		Field string `json:"field"`
-	} `json:"errors"`
-}) {
-	t.Helper()
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
-		t.Errorf("content type %q", ct)
-	}
-	r.Decode(t, &p)
-	return p
 }

@@ -4,8 +4,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/payments"
@@ -84,7 +82,7 @@ func TestAutoTopUpNeedsSomethingToCharge(t *testing.T) {
 		acc, token := noGateway.customer(t)
 		path := "/api/v1/accounts/" + acc + "/credit/auto-top-up"
 		r := noGateway.must(t, 422, "PUT", path, token, on)
-		if p := problemOf(t, r); p.Code != "gateway_not_configured" || len(p.Errors) != 1 || p.Errors[0].Field != "enabled" {
+		if p := r.Problem(t); p.Code != "gateway_not_configured" || len(p.Errors) != 1 || p.Errors[0].Field != "enabled" {
 			t.Errorf("without a gateway: %s", r.Body)
 		}
 		noGateway.must(t, 200, "PUT", path, token, map[string]any{"enabled": false, "threshold": 1000, "amount": 2000})
@@ -93,9 +91,9 @@ func TestAutoTopUpNeedsSomethingToCharge(t *testing.T) {
 		acc = tb.account(t)
 		in := payments.AutoTopUpInput{Enabled: true, Threshold: 1000, Amount: 2000}
 		_, err := tb.pay.SetAutoTopUp(tb.ctx, acc, in)
-		want := refusal{Code: apperr.Unprocessable, Reason: "no_payment_method", Fields: []string{"payment_method_id"}}
-		if diff := cmp.Diff(want, refusalOf(err)); diff != "" {
-			t.Errorf("without a payment method: (-want +got)\n%s", diff)
+		if e, ok := apperr.As(err); !ok || e.Code != apperr.Unprocessable || e.Reason != "no_payment_method" ||
+			len(e.Fields) != 1 || e.Fields[0].Field != "payment_method_id" {
+			t.Errorf("without a payment method: %v, want a 422 no_payment_method naming payment_method_id", err)
 		}
 		if s, err := tb.pay.AutoTopUpSettings(tb.ctx, acc); err != nil || s.Enabled {
 			t.Errorf("settings after the refusal: %+v, %v", s, err)

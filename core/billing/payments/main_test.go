@@ -2,15 +2,10 @@ package payments_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,11 +13,11 @@ import (
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/accounts/accountstest"
-	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/billing/payments"
+	"github.com/ezscale/platform/core/billing/payments/paymentstest"
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
@@ -35,32 +30,20 @@ import (
 	"github.com/ezscale/platform/core/pluginhost/pluginhosttest"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/testkit"
-	"github.com/ezscale/platform/plugins/stripe/stripemock"
-	"github.com/ezscale/platform/tests/testbin"
 )
 
-// stripeBin is the real Stripe plugin, built once by TestMain; mock is the
-// stripe-mock the tests share (nil when not installed: those tests skip,
-// or fail under CI=true).
-var (
-	stripeBin string
-	mock      *stripemock.Server
-	mockErr   error
-)
-
-const webhookSecret = "whsec_payments_test"
+// stripe is the real Stripe plugin and the stripe-mock the card-payment
+// tests share, started by TestMain.
+var stripe *paymentstest.Stripe
 
 func TestMain(m *testing.M) {
 	code := func() int {
 		var err error
-		if stripeBin, err = testbin.Plugin("stripe"); err != nil {
+		if stripe, err = paymentstest.StartStripe(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		mock, mockErr = stripemock.Start()
-		if mockErr == nil {
-			defer mock.Close()
-		}
+		defer stripe.Close()
 		return m.Run()
 	}()
 	os.Exit(code)
@@ -116,13 +99,8 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *bundle {
 	}
 	gateways := so.gateways
 	if so.stripe {
-		m := stripemock.Require(t, mock, mockErr)
-		srv := httptest.NewServer(stripemock.NewTestMode(m.URL))
-		t.Cleanup(srv.Close)
 		opts.PaymentGateway = "stripe"
-		gateways = pluginhosttest.Start(t, pluginhost.Options{}, nil, pluginhost.Spec{Name: "stripe", Path: stripeBin, Config: map[string]any{
-			"secret_key": "sk_test_payments", "webhook_secret": webhookSecret, "api_base_url": srv.URL, "max_network_retries": 0,
-		}})
+		gateways = pluginhosttest.Start(t, pluginhost.Options{}, nil, stripe.Plugin(t, "stripe"))
 	}
 	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
 	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: cat, Accounts: tb.accounts}, opts)
@@ -175,41 +153,6 @@ func (tb *bundle) account(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return acc
-}
-
-// refusal is what an application error says: its code, reason and the
-// fields it names.
-type refusal struct {
-	Code   apperr.Code
-	Reason string
-	Fields []string
-}
-
-func refusalOf(err error) refusal {
-	e, ok := apperr.As(err)
-	if !ok {
-		return refusal{Reason: fmt.Sprint(err)} // nil, or not an application error
-	}
-	r := refusal{Code: e.Code, Reason: e.Reason}
-	for _, f := range e.Fields {
-		r.Fields = append(r.Fields, f.Field)
-	}
-	return r
-}
-
-// problemOf decodes a problem+json response.
-func problemOf(t testing.TB, r apitest.Response) (p struct {
-	Code   string `json:"code"`
-	Errors []struct {
-		Field string `json:"field"`
-	} `json:"errors"`
-}) {
-	t.Helper()
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
-		t.Errorf("content type %q", ct)
-	}
-	r.Decode(t, &p)
-	return p
 }
 
 // do sends a request (body JSON-encoded unless it is []byte); must also
@@ -287,14 +230,6 @@ func (tb *bundle) outbox(t testing.TB, prefix string) []string {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// sign signs a webhook body as Stripe does.
-func sign(body []byte) string {
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(webhookSecret))
-	mac.Write([]byte(ts + "." + string(body)))
-	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
 }
 
 // post credits an account through the ledger alone, in its own

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ezscale/platform/core/billing/payments"
+	"github.com/ezscale/platform/core/billing/payments/paymentstest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/testkit"
@@ -115,11 +116,11 @@ func TestWebhookCompletesADeclinedTopUpOnce(t *testing.T) {
 			Status string `json:"status"`
 		}
 		tb.must(t, 401, "POST", hook, "", body, "Stripe-Signature", "t=1,v1=deadbeef")
-		tb.must(t, 200, "POST", hook, "", body, "Stripe-Signature", sign(body)).Decode(t, &out)
+		tb.must(t, 200, "POST", hook, "", body, "Stripe-Signature", paymentstest.Sign(body)).Decode(t, &out)
 		if out.Status != payments.WebhookApplied {
 			t.Errorf("first delivery: %s", out.Status)
 		}
-		tb.must(t, 200, "POST", hook, "", body, "Stripe-Signature", sign(body)).Decode(t, &out)
+		tb.must(t, 200, "POST", hook, "", body, "Stripe-Signature", paymentstest.Sign(body)).Decode(t, &out)
 		if out.Status != payments.WebhookDuplicate {
 			t.Errorf("second delivery: %s", out.Status)
 		}

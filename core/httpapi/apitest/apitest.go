@@ -129,6 +129,27 @@ func (r Response) Decode(t testing.TB, v any) {
 	}
 }
 
+// Problem is what a problem+json response says: its code and the fields
+// its errors name.
+type Problem struct {
+	Code   string `json:"code"`
+	Errors []struct {
+		Field string `json:"field"`
+	} `json:"errors"`
+}
+
+// Problem decodes a problem+json response, failing the test when the
+// response is not one.
+func (r Response) Problem(t testing.TB) Problem {
+	t.Helper()
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Errorf("content type %q, want application/problem+json: %s", ct, r.Body)
+	}
+	var p Problem
+	r.Decode(t, &p)
+	return p
+}
+
 // Do sends a request and validates the response. body is nil (none),
 // []byte or string (sent as is), or a value sent as JSON; a body is sent
 // as application/json unless headers set Content-Type. headers are
