@@ -3,7 +3,6 @@ package billing_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/uptrace/bun"
@@ -14,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/jobs/jobstest"
 )
 
 // TestBudgetHardStopAppliesToNewServices: with budget caps attached as the
@@ -50,14 +50,7 @@ func TestBudgetHardStopAppliesToNewServices(t *testing.T) {
 		if r, err := budgets.Check(tb.ctx, acc, 0); err != nil || len(r.Suspended) != 0 || r.SpendPercent != 200 {
 			t.Fatalf("check while provisioning: %+v, %v", r, err)
 		}
-		if err := tb.engine.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = tb.engine.Stop(ctx)
-		})
+		jobstest.Start(t, tb.engine)
 		tb.waitService(t, svc, billing.StatusSuspended)
 		var held []string
 		if err := db.NewSelect().Table("service_suspensions").Column("service_id").Where("reason = ?", budget.Reason).

@@ -153,14 +153,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	}
 	tb.engine = engine
 	if !so.noJobs {
-		if err := engine.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = engine.Stop(ctx)
-		})
+		jobstest.Start(t, engine)
 	}
 	return tb
 }

@@ -63,14 +63,7 @@ func setup(t testing.TB, db *database.DB, o setupOpts) *bundle {
 		t.Fatal(err)
 	}
 	if o.start {
-		if err := b.engine.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = b.engine.Stop(ctx)
-		})
+		jobstest.Start(t, b.engine)
 	}
 	return b
 }

@@ -66,14 +66,7 @@ func setup(t testing.TB, db *database.DB, o setupOpts) *testBundle {
 // start runs the job engine until the test ends.
 func (b *testBundle) start(t testing.TB) {
 	t.Helper()
-	if err := b.engine.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = b.engine.Stop(ctx)
-	})
+	jobstest.Start(t, b.engine)
 }
 
 // pending counts outbox messages not yet sent or failed.

@@ -813,14 +813,7 @@ func TestDebitEnforcesThroughTheJob(t *testing.T) {
 		acc := b.account(t)
 		game := b.service(t, acc, "game", "active")
 		b.save(t, acc, budget.Settings{MonthlyLimit: 1000, HardStop: true, Currency: "EUR"})
-		if err := b.engine.Start(b.ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = b.engine.Stop(ctx)
-		})
+		jobstest.Start(t, b.engine)
 		b.spend(t, acc, 1000)
 		deadline := time.Now().Add(30 * time.Second)
 		for b.state(t, game)[game] != "suspended+budget" {

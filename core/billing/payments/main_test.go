@@ -112,14 +112,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *bundle {
 		t.Fatal(err)
 	}
 	if !so.noJobs {
-		if err := engine.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = engine.Stop(ctx)
-		})
+		jobstest.Start(t, engine)
 	}
 
 	s := httpapi.New(httpapi.Deps{DB: db, Accounts: tb.accounts, Limiter: limiter}, httpapi.Options{},

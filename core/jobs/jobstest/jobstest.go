@@ -3,6 +3,8 @@
 package jobstest
 
 import (
+	"context"
+	"testing"
 	"time"
 
 	"github.com/ezscale/platform/core/jobs"
@@ -25,4 +27,18 @@ func Working(workers int) jobs.Options {
 		RescueAfter:       time.Hour,
 		DefaultTimeout:    time.Minute,
 	}
+}
+
+// Start starts engine and stops it when the test ends (waiting up to ten
+// seconds for its jobs to finish).
+func Start(t testing.TB, engine *jobs.Engine) {
+	t.Helper()
+	if err := engine.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = engine.Stop(ctx)
+	})
 }
