@@ -213,20 +213,15 @@ func TestVerificationAndResetEmailThroughPlugin(t *testing.T) {
 // the bound is generous, the condition is what is tested.
 func waitMessages(t *testing.T, ob *outbox.Outbox, rcpt string, what string, cond func([]outbox.Message) bool) []outbox.Message {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		msgs, err := ob.ListForRecipient(context.Background(), rcpt)
-		if err != nil {
+	var msgs []outbox.Message
+	testkit.WaitFor(t, "the messages to "+rcpt+" to become "+what, func() bool {
+		var err error
+		if msgs, err = ob.ListForRecipient(context.Background(), rcpt); err != nil {
 			t.Fatal(err)
 		}
-		if cond(msgs) {
-			return msgs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the messages to %s never became %s: %+v", rcpt, what, msgs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return cond(msgs)
+	})
+	return msgs
 }
 
 // waitMessage waits until the recipient's only message satisfies cond.

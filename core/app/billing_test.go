@@ -22,6 +22,7 @@ import (
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // TestBillingPlanChangerJoinsTheSchedulersTransaction: the scheduler's
@@ -145,16 +146,12 @@ func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
 			_ = engine.Stop(stop)
 		})
 		var got *scheduler.PlanChange
-		deadline := time.Now().Add(60 * time.Second)
-		for got == nil || got.Status == scheduler.ChangePending {
-			if time.Now().After(deadline) {
-				t.Fatalf("the scheduled add-on was not applied: %+v", got)
-			}
-			time.Sleep(20 * time.Millisecond)
+		testkit.WaitFor(t, "the scheduled add-on to be applied", func() bool {
 			if got, err = s.PlanChange(ctx, acc, c.ID); err != nil {
 				t.Fatal(err)
 			}
-		}
+			return got.Status != scheduler.ChangePending
+		})
 		if got.Status != scheduler.ChangeApplied || got.Outcome == nil || got.Outcome.InvoiceID == "" || got.Outcome.Prorated <= 0 {
 			t.Fatalf("change %s (%s), outcome %+v", got.Status, got.Error, got.Outcome)
 		}
@@ -246,16 +243,12 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 			_ = engine.Stop(stop)
 		})
 		var got *scheduler.PlanChange
-		deadline := time.Now().Add(60 * time.Second)
-		for got == nil || got.Status == scheduler.ChangePending {
-			if time.Now().After(deadline) {
-				t.Fatalf("the scheduled change was not applied: %+v", got)
-			}
-			time.Sleep(20 * time.Millisecond)
+		testkit.WaitFor(t, "the scheduled change to be applied", func() bool {
 			if got, err = s.PlanChange(ctx, acc, c.ID); err != nil {
 				t.Fatal(err)
 			}
-		}
+			return got.Status != scheduler.ChangePending
+		})
 		if got.Status != scheduler.ChangeFailed || !strings.Contains(got.Error, "provisioner and service type never change") {
 			t.Errorf("change %s (%q), want failed by the provisioner rule", got.Status, got.Error)
 		}

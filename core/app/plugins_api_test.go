@@ -6,12 +6,12 @@ import (
 	"net/http"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/httpapi"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // staff creates a staff user with role and returns a session token.
@@ -36,17 +36,12 @@ func (b *testBundle) plugins(t *testing.T, token string) []httpapi.PluginView {
 // waitPlugin polls the admin API until the plugin satisfies cond.
 func (b *testBundle) waitPlugin(t *testing.T, token, what string, cond func(httpapi.PluginView) bool) httpapi.PluginView {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ps := b.plugins(t, token)
-		if len(ps) == 1 && cond(ps[0]) {
-			return ps[0]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the plugin never became %s: %+v", what, ps)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var ps []httpapi.PluginView
+	testkit.WaitFor(t, "the plugin to become "+what, func() bool {
+		ps = b.plugins(t, token)
+		return len(ps) == 1 && cond(ps[0])
+	})
+	return ps[0]
 }
 
 func TestAdminPluginsList(t *testing.T) {

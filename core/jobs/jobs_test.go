@@ -14,6 +14,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 type pingArgs struct {
@@ -153,10 +154,7 @@ func TestPeriodicRunsOnStart(t *testing.T) {
 			defer cancel()
 			_ = engine.Stop(ctx)
 		})
-		deadline := time.Now().Add(30 * time.Second)
-		for n.Load() == 0 && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-		}
+		testkit.WaitFor(t, "the periodic job to run", func() bool { return n.Load() > 0 })
 		if n.Load() != 1 {
 			t.Fatalf("periodic job ran %d times, want 1", n.Load())
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 type flakyArgs struct{}
@@ -66,17 +67,13 @@ func TestFailedJobsCanBeSeenAndRetried(t *testing.T) {
 			_ = engine.Stop(c)
 		})
 		var failed []jobs.FailedJob
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
+		testkit.WaitFor(t, "the job to be discarded", func() bool {
 			failed, err = engine.Failed(ctx, "test_flaky", 0, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(failed) == 1 && failed[0].State == "discarded" {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return len(failed) == 1 && failed[0].State == "discarded"
+		})
 		if len(failed) != 1 || failed[0].ID != res.Job.ID || failed[0].LastError != "backend down" {
 			t.Fatalf("failed list = %+v", failed)
 		}

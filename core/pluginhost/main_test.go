@@ -92,7 +92,8 @@ func startCtx(t *testing.T) context.Context {
 // because CI machines are slow, and the condition, not the time, is tested.
 func waitFor(t *testing.T, h *Host, name string, what string, cond func(Info) bool) Info {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	// testkit.WaitFor's bound, written out to report the last info seen.
+	deadline := time.Now().Add(testkit.WaitBound)
 	for {
 		in, err := h.Get(name)
 		if err != nil {
