@@ -45,7 +45,9 @@ type Options struct {
 	// RunAt is the daily run's time of day in UTC, "HH:MM".
 	RunAt string
 	// PaymentGateway names the payment gateway plugin ("" = card payments
-	// off).
+	// off). It, the charge settings and AutoTopUpMaxFailures configure
+	// payments (core/billing/payments) too, which reads them from billing:
+	// one source for both.
 	PaymentGateway string
 	// ChargeMaxAttempts bounds automatic charges of one invoice, made at
 	// most every ChargeRetryDays.
