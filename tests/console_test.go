@@ -14,6 +14,7 @@ import (
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/plugins/kasm/fakekasm"
 	"github.com/ezscale/platform/plugins/pterodactyl/fakepterodactyl"
 	"github.com/ezscale/platform/tests/smtptest"
@@ -280,7 +281,7 @@ func TestConsoleCustomerWalk(t *testing.T) {
 
 	// Usage charts: once the collector has samples, the usage tab draws
 	// them (the chart library loads there, under the same CSP).
-	waitUntil(t, "usage samples of "+svc, func() bool {
+	testkit.WaitFor(t, "usage samples of "+svc, func() bool {
 		var usage struct {
 			Data []any `json:"data"`
 		}
