@@ -43,7 +43,7 @@ web: ## Rebuild the web console into web/dist (commit the result): API types fro
 
 .PHONY: screenshots
 screenshots: ## Run the console's browser walk in Chromium and save its pages' screenshots to docs/console/.
-	cd tests && EZSCALE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestConsoleCustomerWalk|TestConsoleCompliance' .
+	cd tests && EZSCALE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestConsoleCustomerWalk|TestConsoleStaffWalk|TestConsoleCompliance' .
 
 .PHONY: run
 run: build ## Run the platform on SQLite at http://127.0.0.1:8080 (data/ is created on first run).

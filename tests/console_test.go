@@ -14,6 +14,7 @@ import (
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/plugins/kasm/fakekasm"
 	"github.com/ezscale/platform/plugins/pterodactyl/fakepterodactyl"
 	"github.com/ezscale/platform/tests/smtptest"
@@ -140,10 +141,10 @@ func linkIn(t *testing.T, m smtptest.Message, base, path string) string {
 // real core: sign up, confirm the address from the emailed link, log in,
 // order a VPS on the annual cycle with a coupon, watch it go active, restart
 // it, get the "ready" notification in the bell without a reload, pay an
-// invoice from credit, create an automated task; staff suspend the service
-// and the customer's view shows it; log out. Every page visited passes
-// axe-core with no serious or critical violation and no CSP violation, and
-// deep links load on their own.
+// invoice from credit, create an automated task; log out. Every page
+// visited passes axe-core with no serious or critical violation and no CSP
+// violation, and deep links load on their own. TestConsoleStaffWalk is the
+// staff's side, on a core of its own, so the two walks run side by side.
 func TestConsoleCustomerWalk(t *testing.T) {
 	t.Parallel()
 	ctx := newTab(t)
@@ -280,7 +281,7 @@ func TestConsoleCustomerWalk(t *testing.T) {
 
 	// Usage charts: once the collector has samples, the usage tab draws
 	// them (the chart library loads there, under the same CSP).
-	waitUntil(t, "usage samples of "+svc, func() bool {
+	testkit.WaitFor(t, "usage samples of "+svc, func() bool {
 		var usage struct {
 			Data []any `json:"data"`
 		}
@@ -317,6 +318,43 @@ func TestConsoleCustomerWalk(t *testing.T) {
 	do(t, ctx, "opening the menu", click(`.menu-toggle`), chromedp.WaitVisible(chromedp.CSS(`#nav a[href="/invoices"]`)))
 	do(t, ctx, "back to a desktop's width", chromedp.EmulateViewport(1280, 900))
 
+	// Log out: the session is gone, and so is the console's access.
+	do(t, ctx, "logging out", click(`button[data-action=logout]`), chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)))
+	status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch('/api/v1/me').then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if err != nil || status != http.StatusUnauthorized {
+		t.Fatalf("GET /api/v1/me after logging out: %d, %v; want 401", status, err)
+	}
+}
+
+// TestConsoleStaffWalk walks the staff console in Chromium against a real
+// core, for a customer with an active VPS ordered through the API: staff
+// find the customer by email, open the account and suspend the service
+// there (the customer's view shows it); void, write, keep as a draft and
+// issue invoices, adjust credit, set the billing profile, read the
+// account's audit events; search users; filter services and audit
+// events; see the plugins and jobs; edit the catalog (plans, add-ons,
+// coupons, tax rates, refusals shown at their fields); start a billing
+// run and an announcement; at a phone's width the tables fold into cards.
+// A support member's navigation lists only the pages their role reaches.
+// Every page passes axe-core with no serious or critical violation and no
+// CSP violation.
+func TestConsoleStaffWalk(t *testing.T) {
+	t.Parallel()
+	cp := startConsolePlatform(t)
+	base := cp.base
+	const email, password = "grace@example.net", "correct horse battery"
+	cp.must(t, 201, "POST", "/api/v1/admin/coupons", cp.staff, map[string]any{"code": "WELCOME10", "kind": "percent", "percent_bp": 1000}, nil)
+	var signup struct {
+		Account struct {
+			ID string `json:"id"`
+		} `json:"account"`
+	}
+	cp.must(t, 201, "POST", "/api/v1/auth/signup", "", map[string]any{"email": email, "password": password}, &signup)
+	cp.account, cp.customer = signup.Account.ID, cp.login(t, email, password)
+	cp.credit(t, 50000)
+	svc := cp.order(t, "vps-small")
+	cp.waitService(t, svc, "active", func(s serviceJSON) bool { return s.Status == "active" })
+
 	// Staff find the customer by email, open the account and suspend the
 	// service there; the customer's view shows it.
 	staff := newTab(t)
@@ -336,6 +374,7 @@ func TestConsoleCustomerWalk(t *testing.T) {
 	checkPage(t, staff, "staff-account")
 	do(t, staff, "suspending", click(`tr[data-service="`+svc+`"] button[data-action=suspend]`),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-service="`+svc+`"] [data-status=suspended]`)))
+	ctx := sessionTab(t, base, email, password)
 	do(t, ctx, "the customer's view", chromedp.Navigate(base+"/services/"+svc), chromedp.WaitVisible(chromedp.CSS(`.section-head [data-status=suspended]`)))
 
 	// The account's other tabs: invoices, credit (with an adjustment), audit.
@@ -489,12 +528,5 @@ func TestConsoleCustomerWalk(t *testing.T) {
 	do(t, support, "support at an admin page", chromedp.Navigate(base+"/staff/audit"), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
 	if got := text(t, support, `main h1`); got != "Page not found" {
 		t.Errorf("a support member at /staff/audit sees %q, want the not-found page", got)
-	}
-
-	// Log out: the session is gone, and so is the console's access.
-	do(t, ctx, "logging out", click(`button[data-action=logout]`), chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)))
-	status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch('/api/v1/me').then(r => r.status)`, chromedp.EvalAwaitPromise))
-	if err != nil || status != http.StatusUnauthorized {
-		t.Fatalf("GET /api/v1/me after logging out: %d, %v; want 401", status, err)
 	}
 }

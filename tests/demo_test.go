@@ -77,7 +77,12 @@ type sandbox struct {
 //
 // stripe-mock is required under CI=true; locally, without it, the card
 // steps are skipped with a message (the rest still runs).
+//
+// It runs beside the other tests: the fakes, stripe-mock and the core
+// listen on ports picked at start, the sandbox's data is under the test's
+// directory, and what stop checks is the script's own process group.
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	stripeMock := findStripeMock()
 	if stripeMock == "" && os.Getenv("CI") == "true" {
 		t.Fatalf("stripe-mock is required under CI=true; install it with: %s", stripeMockInstall)
@@ -243,7 +248,7 @@ func startSandbox(t *testing.T, root, stripeMock string) *sandbox {
 	})
 
 	base := "http://" + addr
-	waitUntil(t, "the demo core to be ready", func() bool {
+	testkit.WaitFor(t, "the demo core to be ready", func() bool {
 		select {
 		case err := <-done:
 			done <- err
@@ -325,7 +330,7 @@ func (s *sandbox) wantProblem(t *testing.T, status int, code, method, path, toke
 func (s *sandbox) verificationToken(t *testing.T, email string) string {
 	t.Helper()
 	var id string
-	waitUntil(t, "the verification mail to reach the catcher", func() bool {
+	testkit.WaitFor(t, "the verification mail to reach the catcher", func() bool {
 		var list struct {
 			Data []struct {
 				ID      string `json:"id"`
@@ -367,7 +372,7 @@ func (s *sandbox) discord(t *testing.T) {
 		Roles []string `json:"roles"`
 	}
 	var st status
-	waitUntil(t, "the signup's Discord invite", func() bool {
+	testkit.WaitFor(t, "the signup's Discord invite", func() bool {
 		s.must(t, 200, "GET", "/api/v1/me/discord", s.customer, nil, &st)
 		return st.Invite != nil
 	})
@@ -381,7 +386,7 @@ func (s *sandbox) discord(t *testing.T) {
 	s.must(t, 200, "PUT", "/api/v1/me/discord/link", s.customer, map[string]any{"discord_user_id": discordUser}, nil)
 
 	want := []string{"gaming", "vps"}
-	waitUntil(t, "role sync to give the gaming and vps roles at Discord", func() bool {
+	testkit.WaitFor(t, "role sync to give the gaming and vps roles at Discord", func() bool {
 		var state struct {
 			Guilds []struct {
 				Members []struct {
@@ -398,7 +403,7 @@ func (s *sandbox) discord(t *testing.T) {
 		}
 		return false
 	})
-	waitUntil(t, "the core to record the synced roles", func() bool {
+	testkit.WaitFor(t, "the core to record the synced roles", func() bool {
 		s.must(t, 200, "GET", "/api/v1/me/discord", s.customer, nil, &st)
 		return slices.Equal(st.Roles, want)
 	})
@@ -450,7 +455,7 @@ func (s *sandbox) cards(t *testing.T, vps string) {
 	}
 	settled := func(id string) topUpJSON {
 		var tu topUpJSON
-		waitUntil(t, "top-up "+id+" to settle", func() bool {
+		testkit.WaitFor(t, "top-up "+id+" to settle", func() bool {
 			s.must(t, 200, "GET", acct+"/credit/top-ups/"+id, s.customer, nil, &tu)
 			return tu.Status != "pending"
 		})
@@ -467,7 +472,7 @@ func (s *sandbox) cards(t *testing.T, vps string) {
 
 	// Auto top-up: below the threshold, the saved card is charged.
 	s.must(t, 200, "PUT", acct+"/credit/auto-top-up", s.customer, map[string]any{"enabled": true, "threshold": balance() + 1000, "amount": 1500}, nil)
-	waitUntil(t, "an automatic top-up", func() bool {
+	testkit.WaitFor(t, "an automatic top-up", func() bool {
 		var list struct {
 			Data []topUpJSON `json:"data"`
 		}
@@ -526,7 +531,7 @@ func (s *sandbox) staffAlert(t *testing.T) {
 	s.credit(t, 1000)
 	id := s.order(t, "vps-small")
 	s.waitService(t, id, "failed", func(s serviceJSON) bool { return s.Status == "failed" })
-	waitUntil(t, "the staff alert at the Discord webhook", func() bool {
+	testkit.WaitFor(t, "the staff alert at the Discord webhook", func() bool {
 		var state struct {
 			WebhookMessages []struct {
 				WebhookID string          `json:"webhook_id"`
@@ -567,7 +572,7 @@ func (s *sandbox) stop(t *testing.T) {
 			t.Errorf("%s still accepts connections after the demo stopped", a)
 		}
 	}
-	waitUntil(t, "every process of the sandbox to exit", func() bool {
+	testkit.WaitFor(t, "every process of the sandbox to exit", func() bool {
 		return errors.Is(syscall.Kill(-s.c.cmd.Process.Pid, 0), syscall.ESRCH)
 	})
 }

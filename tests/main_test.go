@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,7 +26,22 @@ var (
 	emailPlugin string
 )
 
+// parallel is how many of the tests run at once unless -parallel says
+// otherwise. The end-to-end tests spend most of their time waiting on other
+// processes (cores, plugins, the browser, a job's next poll), not on this
+// process's CPU, so the default of GOMAXPROCS (two in CI) left the machine
+// mostly idle while they queued (docs/benchmarks.md, "The end-to-end
+// package").
+const parallel = 6
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if !flagSet("test.parallel") {
+		if err := flag.Set("test.parallel", strconv.Itoa(max(parallel, runtime.GOMAXPROCS(0)))); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	var err error
 	if ezscaleBin, err = testbin.Core(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -39,6 +56,13 @@ func TestMain(m *testing.M) {
 		return m.Run()
 	}()
 	os.Exit(code)
+}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // privateCopy copies the plugin executable into the test's own directory,

@@ -51,7 +51,7 @@ func TestProvisioningWaitsForTheGameServerToInstall(t *testing.T) {
 	p.credit(t, 799)
 	id := p.order(t, "minecraft-2gb")
 	var v backendView
-	waitUntil(t, "the game server to be created and installing", func() bool {
+	testkit.WaitFor(t, "the game server to be created and installing", func() bool {
 		p.must(t, 200, "GET", "/api/v1/admin/services/"+id, p.staff, nil, &v)
 		return v.BackendState == "installing"
 	})
@@ -59,7 +59,7 @@ func TestProvisioningWaitsForTheGameServerToInstall(t *testing.T) {
 		t.Fatalf("while the panel installs: %+v, want provisioning with its external id", v)
 	}
 	polls := f.pt.Calls("GET /api/application/servers/{id}")
-	waitUntil(t, "a readiness poll while installing", func() bool { return f.pt.Calls("GET /api/application/servers/{id}") > polls })
+	testkit.WaitFor(t, "a readiness poll while installing", func() bool { return f.pt.Calls("GET /api/application/servers/{id}") > polls })
 	p.must(t, 200, "GET", "/api/v1/admin/services/"+id, p.staff, nil, &v)
 	if v.Status != "provisioning" {
 		t.Fatalf("after a poll that found it installing: %+v", v)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/plugins/kasm/fakekasm"
 	"github.com/ezscale/platform/plugins/pterodactyl/fakepterodactyl"
 	"github.com/ezscale/platform/plugins/virtfusion/fakevirtfusion"
@@ -269,24 +270,11 @@ func (p *platform) service(t *testing.T, id string) serviceJSON {
 func (p *platform) waitService(t *testing.T, id, what string, cond func(serviceJSON) bool) serviceJSON {
 	t.Helper()
 	var s serviceJSON
-	waitUntil(t, "service "+id+" "+what, func() bool {
+	testkit.WaitFor(t, "service "+id+" "+what, func() bool {
 		s = p.service(t, id)
 		return cond(s)
 	})
 	return s
-}
-
-// waitUntil polls cond; the bound is generous (CI machines are slow, and
-// the condition, not the time, is what is tested).
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // credit adds credit to the customer's account by a staff adjustment.
@@ -325,7 +313,7 @@ func (p *platform) billingRun(t *testing.T, asOf time.Time) {
 		} `json:"steps"`
 	}
 	p.must(t, 202, "POST", "/api/v1/admin/billing/runs", p.staff, map[string]any{"as_of": asOf.UTC().Format(time.RFC3339)}, &run)
-	waitUntil(t, "billing run "+run.ID, func() bool {
+	testkit.WaitFor(t, "billing run "+run.ID, func() bool {
 		p.must(t, 200, "GET", "/api/v1/admin/billing/runs/"+run.ID, p.staff, nil, &run)
 		if len(run.Steps) < 7 {
 			return false

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // backend is what a test reads of one fake's state for a service.
@@ -205,7 +206,7 @@ func orderToRunning(t *testing.T, dialect database.Dialect, f *fakes, plan strin
 				RAM int64 `json:"ram_total_bytes"`
 			} `json:"data"`
 		}
-		waitUntil(t, "a usage sample", func() bool {
+		testkit.WaitFor(t, "a usage sample", func() bool {
 			p.must(t, 200, "GET", "/api/v1/accounts/"+p.account+"/services/"+id+"/usage", p.customer, nil, &samples)
 			return len(samples.Data) > 0 && samples.Data[len(samples.Data)-1].CPU == cpu
 		})
@@ -254,7 +255,7 @@ func orderToRunning(t *testing.T, dialect database.Dialect, f *fakes, plan strin
 		if len(s.Suspensions) != 1 || s.Suspensions[0] != "non_payment" {
 			t.Errorf("suspensions of %s: %v", sid, s.Suspensions)
 		}
-		waitUntil(t, "the backend to suspend "+s.ExternalID, func() bool { return be.suspended(t, s.ExternalID) })
+		testkit.WaitFor(t, "the backend to suspend "+s.ExternalID, func() bool { return be.suspended(t, s.ExternalID) })
 	}
 	p.must(t, 409, "POST", "/api/v1/accounts/"+p.account+"/services/"+id+"/power", p.customer, map[string]any{"action": "boot"}, nil)
 
@@ -262,6 +263,6 @@ func orderToRunning(t *testing.T, dialect database.Dialect, f *fakes, plan strin
 	p.billingRun(t, due.Add(31*24*time.Hour))
 	for _, sid := range []string{id, failing} {
 		s := p.waitService(t, sid, "terminated", func(s serviceJSON) bool { return s.Status == "terminated" })
-		waitUntil(t, "the backend to delete "+s.ExternalID, func() bool { return !be.exists(t, s.ExternalID) })
+		testkit.WaitFor(t, "the backend to delete "+s.ExternalID, func() bool { return !be.exists(t, s.ExternalID) })
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/ezscale/platform/core/catalog/catalogtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/scheduler"
 	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/tests/testbin"
 )
@@ -171,10 +172,20 @@ func (e *schedEnv) nextMinute(t testing.TB) time.Time {
 	}
 	testkit.WaitWithin(t, "the due-tasks job of "+m.Format("15:04"), 2*time.Minute, func() bool {
 		var n int
-		if err := e.open(t).NewRaw("SELECT count(*) FROM scheduler_ticks WHERE kind = 'scheduler_due_tasks' AND tick_at = ?", m).Scan(context.Background(), &n); err != nil {
+		if err := e.open(t).NewRaw("SELECT count(*) FROM scheduler_ticks WHERE kind = ? AND tick_at = ?", scheduler.KindDueTasks, m).Scan(context.Background(), &n); err != nil {
 			t.Fatal(err)
 		}
 		return n > 0
+	})
+	// The job records its tick before it makes the runs (batch by batch,
+	// each its own transaction): until it has finished, "every run due has
+	// an outcome" could hold of runs not made yet.
+	testkit.WaitWithin(t, "the due-tasks job of "+m.Format("15:04")+" to finish", 2*time.Minute, func() bool {
+		var n int
+		if err := e.open(t).NewRaw("SELECT count(*) FROM river_job WHERE kind = ? AND state IN ('available', 'running', 'retryable')", scheduler.KindDueTasks).Scan(context.Background(), &n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 0
 	})
 	testkit.WaitWithin(t, "the runs due by "+m.Format("15:04")+" to end", 2*time.Minute, func() bool {
 		for _, r := range e.runs(t) {

@@ -24,6 +24,21 @@ export function connect() {
   })
 }
 
+// A page the browser keeps in its back/forward cache keeps its
+// connections, and a browser allows six per host: after a few full-page
+// loads in a row the cached pages' streams held them all and the console's
+// next requests waited for one. The stream is closed when the page is
+// hidden and opened again if the page comes back from the cache.
+let resume = false
+addEventListener('pagehide', () => {
+  resume = source !== null
+  source?.close()
+  source = null
+})
+addEventListener('pageshow', (e) => {
+  if (e.persisted && resume) connect()
+})
+
 export function disconnect() {
   source?.close()
   source = null
