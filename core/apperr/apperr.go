@@ -81,6 +81,14 @@ func Field(field, format string, args ...any) *Error {
 	return &Error{Code: Invalid, Message: "the request has invalid fields", Fields: []FieldError{{Field: field, Message: msg}}}
 }
 
+// Refusal returns an Unprocessable error: a well-formed request the rules
+// refuse, naming the field and the rule's reason clients act on.
+func Refusal(field, reason, format string, args ...any) *Error {
+	e := New(Unprocessable, format, args...).WithReason(reason)
+	e.Fields = []FieldError{{Field: field, Message: e.Message}}
+	return e
+}
+
 // Fields collects field errors; Err returns nil when there are none.
 type Fields []FieldError
 

@@ -35,12 +35,12 @@ const ReasonBackendFixed = "service_backend_fixed"
 func keepsBackend(cur, next *catalog.Plan, field string) error {
 	switch {
 	case next.ServiceType != cur.ServiceType:
-		return unprocessable(field, ReasonBackendFixed,
+		return apperr.Refusal(field, ReasonBackendFixed,
 			"this is a %s plan and the service is a %s service: a service's service type and provisioner never change; order the plan as a new service instead",
 			next.ServiceType, cur.ServiceType)
 	case next.Plugin != cur.Plugin:
 		// The plugins' names are the operator's, not the customer's.
-		return unprocessable(field, ReasonBackendFixed,
+		return apperr.Refusal(field, ReasonBackendFixed,
 			"this plan is provisioned by another backend than the service: a service's provisioner and service type never change; order the plan as a new service instead")
 	}
 	return nil
@@ -59,15 +59,15 @@ func checkTarget(svc *Service, cur, plan *catalog.Plan, field string) error {
 		// rules (one per account, verified customers, inactivity
 		// termination): it cannot become a paid one, and a paid one
 		// cannot move onto the free tier. Order the other plan instead.
-		return unprocessable(field, "free_tier_plan_change", "a free-tier service cannot change to a paid plan, nor a paid one to a free-tier plan; order the plan instead")
+		return apperr.Refusal(field, "free_tier_plan_change", "a free-tier service cannot change to a paid plan, nor a paid one to a free-tier plan; order the plan instead")
 	}
 	switch {
 	case plan.AccountID != nil && *plan.AccountID != svc.AccountID:
 		return apperr.Field(field, "no such plan")
 	case !plan.Active && plan.ID != svc.PlanID:
-		return unprocessable(field, "plan_unavailable", "this plan can no longer be ordered")
+		return apperr.Refusal(field, "plan_unavailable", "this plan can no longer be ordered")
 	case plan.Currency != svc.Currency:
-		return unprocessable(field, "currency_mismatch", "this plan is priced in %s", plan.Currency)
+		return apperr.Refusal(field, "currency_mismatch", "this plan is priced in %s", plan.Currency)
 	}
 	return nil
 }
@@ -138,7 +138,7 @@ func KeepsBackendInUse(ctx context.Context, tx bun.IDB, old, next *catalog.Plan)
 	if old.ServiceType != next.ServiceType {
 		field, what = "service_type", fmt.Sprintf("service type %s", old.ServiceType)
 	}
-	return unprocessable(field, ReasonBackendFixed,
+	return apperr.Refusal(field, ReasonBackendFixed,
 		"%d live service(s) use this plan and keep its %s for life: create a new plan instead", n, what)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/money"
 )
 
@@ -22,7 +23,7 @@ const reasonTooLarge = "amount_too_large"
 
 // tooLarge refuses amount, which is what, naming field.
 func tooLarge(field, what string, amount int64, c money.Currency) error {
-	return unprocessable(field, reasonTooLarge, "%s would be %s %s, more than the largest amount the platform bills (%s %s)",
+	return apperr.Refusal(field, reasonTooLarge, "%s would be %s %s, more than the largest amount the platform bills (%s %s)",
 		what, money.Format(amount, c), c, money.Format(money.MaxAmount, c), c)
 }
 

@@ -120,7 +120,7 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 		}
 		switch {
 		case !plan.OffersCycle(cycle):
-			return unprocessable("cycle", "cycle_unavailable", "this plan is not offered %s", cycle)
+			return apperr.Refusal("cycle", "cycle_unavailable", "this plan is not offered %s", cycle)
 		case plan.ID == svc.PlanID && cycle == svc.Cycle:
 			return apperr.New(apperr.Conflict, "the service already has this plan and cycle").WithReason("no_change")
 		}
@@ -143,7 +143,7 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 			ch.Timing = map[string]string{"upgrade": "now", "downgrade": "end_of_term", "cycle": "end_of_term"}[ch.Kind]
 		}
 		if ch.Kind == "cycle" && ch.Timing == "now" {
-			return unprocessable("when", "cycle_change_end_of_term", "a change of cycle takes effect at the end of the term")
+			return apperr.Refusal("when", "cycle_change_end_of_term", "a change of cycle takes effect at the end of the term")
 		}
 		// Days are counted on calendar dates of the actual cycle (month
 		// ends and leap days included); a term paid ahead counts whole.

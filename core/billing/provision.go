@@ -14,6 +14,7 @@ import (
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/catalog"
+	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -31,14 +32,7 @@ func (provisionArgs) Kind() string { return "billing_provision" }
 
 // InsertOpts: one live job per service and version.
 func (provisionArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: liveStates}}
-}
-
-// liveStates are the job states that block a duplicate: a finished job
-// does not, so a later retry by staff can enqueue again.
-var liveStates = []rivertype.JobState{
-	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: jobs.LiveStates}}
 }
 
 type provisionWorker struct {

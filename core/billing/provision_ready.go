@@ -9,6 +9,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -42,7 +43,7 @@ func (readyArgs) Kind() string { return "billing_provision_ready" }
 
 // InsertOpts: one live job per service and version.
 func (readyArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: liveStates}}
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: jobs.LiveStates}}
 }
 
 type readyWorker struct {

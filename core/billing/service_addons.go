@@ -91,11 +91,11 @@ func (b *Billing) AddAddon(ctx context.Context, accountID, serviceID string, in 
 		}
 		switch {
 		case !a.Active:
-			return unprocessable("addon_id", "addon_unavailable", "this add-on can no longer be ordered")
+			return apperr.Refusal("addon_id", "addon_unavailable", "this add-on can no longer be ordered")
 		case !a.OffersPlan(svc.PlanID):
-			return unprocessable("addon_id", "addon_unavailable", "this add-on is not offered with this service's plan")
+			return apperr.Refusal("addon_id", "addon_unavailable", "this add-on is not offered with this service's plan")
 		case a.Currency != svc.Currency:
-			return unprocessable("addon_id", "currency_mismatch", "this add-on is priced in %s", a.Currency)
+			return apperr.Refusal("addon_id", "currency_mismatch", "this add-on is priced in %s", a.Currency)
 		}
 		sa, err := b.serviceAddonTx(ctx, t, svc.ID, a.ID)
 		if err != nil {

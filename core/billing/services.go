@@ -228,11 +228,11 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		case plan.AccountID != nil && *plan.AccountID != accountID:
 			return apperr.Field("plan_id", "no such plan")
 		case !plan.Active:
-			return unprocessable("plan_id", "plan_unavailable", "this plan can no longer be ordered")
+			return apperr.Refusal("plan_id", "plan_unavailable", "this plan can no longer be ordered")
 		case !plan.OffersCycle(in.Cycle):
-			return unprocessable("cycle", "cycle_unavailable", "this plan is not offered %s", in.Cycle)
+			return apperr.Refusal("cycle", "cycle_unavailable", "this plan is not offered %s", in.Cycle)
 		case plan.Currency != p.Currency:
-			return unprocessable("plan_id", "currency_mismatch", "this plan is priced in %s and the account pays in %s", plan.Currency, p.Currency)
+			return apperr.Refusal("plan_id", "currency_mismatch", "this plan is priced in %s and the account pays in %s", plan.Currency, p.Currency)
 		}
 		if err := b.checkOrderOptions(ctx, plan, in.Options); err != nil {
 			return err
@@ -247,7 +247,7 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 				return fmt.Errorf("billing: counting free services: %w", err)
 			}
 			if n >= int64(plan.FreeTierPerAccount) {
-				return unprocessable("plan_id", "free_tier_limit", "this account already has %d service(s) on this free plan", n)
+				return apperr.Refusal("plan_id", "free_tier_limit", "this account already has %d service(s) on this free plan", n)
 			}
 		}
 		now := b.now()
@@ -280,9 +280,9 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 			field := fmt.Sprintf("addons[%d]", i)
 			switch {
 			case !a.Active || !a.OffersPlan(plan.ID):
-				return unprocessable(field, "addon_unavailable", "this add-on is not offered with this plan")
+				return apperr.Refusal(field, "addon_unavailable", "this add-on is not offered with this plan")
 			case a.Currency != p.Currency:
-				return unprocessable(field, "currency_mismatch", "this add-on is priced in %s", a.Currency)
+				return apperr.Refusal(field, "currency_mismatch", "this add-on is priced in %s", a.Currency)
 			case choice.Quantity < 1 || choice.Quantity > a.MaxQuantity:
 				return apperr.Field(field+".quantity", "must be from 1 to %d", a.MaxQuantity)
 			}
@@ -387,12 +387,6 @@ func nonNil(m map[string]string) map[string]string {
 
 func lineText(name string, c money.Cycle, start, end time.Time) string {
 	return fmt.Sprintf("%s (%s) %s – %s", name, c, start.Format("2006-01-02"), end.Format("2006-01-02"))
-}
-
-func unprocessable(field, reason, format string, args ...any) error {
-	e := apperr.New(apperr.Unprocessable, format, args...).WithReason(reason)
-	e.Fields = []apperr.FieldError{{Field: field, Message: e.Message}}
-	return e
 }
 
 // Service returns a service of the account (any account when accountID is

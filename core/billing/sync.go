@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -35,7 +36,7 @@ func (syncArgs) Kind() string { return "billing_service_sync" }
 // wanted state after each call until it has converged, and the daily run
 // re-queues any service still out of step.
 func (syncArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: liveStates}}
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: jobs.LiveStates}}
 }
 
 func (b *Billing) enqueueSync(t *txn, svc *Service) {

@@ -47,14 +47,14 @@ func (b *Billing) checkTransfer(ctx context.Context, db bun.IDB, serviceID, from
 		return nil, err
 	}
 	if from == to {
-		return nil, unprocessable("email", "same_account", "the service already belongs to this account")
+		return nil, apperr.Refusal("email", "same_account", "the service already belongs to this account")
 	}
 	plan, err := b.catalog.PlanTx(ctx, db, svc.PlanID)
 	if err != nil {
 		return nil, err
 	}
 	if plan.FreeTier || svc.Environment == "development" {
-		return nil, unprocessable("service_id", "free_tier", "a free-tier service cannot be transferred")
+		return nil, apperr.Refusal("service_id", "free_tier", "a free-tier service cannot be transferred")
 	}
 	switch svc.Status {
 	case StatusActive:
@@ -66,18 +66,18 @@ func (b *Billing) checkTransfer(ctx context.Context, db bun.IDB, serviceID, from
 		}
 		for _, r := range reasons {
 			if r == "budget" {
-				return nil, unprocessable("service_id", "budget_stopped", "the service is stopped by its account's budget")
+				return nil, apperr.Refusal("service_id", "budget_stopped", "the service is stopped by its account's budget")
 			}
 		}
-		return nil, unprocessable("service_id", "service_suspended", "a suspended service cannot be transferred")
+		return nil, apperr.Refusal("service_id", "service_suspended", "a suspended service cannot be transferred")
 	default:
-		return nil, unprocessable("service_id", "service_not_active", "only an active service can be transferred (this one is %s)", svc.Status)
+		return nil, apperr.Refusal("service_id", "service_not_active", "only an active service can be transferred (this one is %s)", svc.Status)
 	}
 	if svc.PeriodStart == nil || svc.PeriodEnd == nil {
-		return nil, unprocessable("service_id", "service_not_active", "the service has no paid period yet")
+		return nil, apperr.Refusal("service_id", "service_not_active", "the service has no paid period yet")
 	}
 	if svc.CancelAtPeriodEnd {
-		return nil, unprocessable("service_id", "cancel_at_period_end", "the service is cancelled at the end of its term")
+		return nil, apperr.Refusal("service_id", "cancel_at_period_end", "the service is cancelled at the end of its term")
 	}
 	open, err := db.NewSelect().Model((*Invoice)(nil)).Where("service_id = ?", svc.ID).
 		Where("status IN (?)", bun.List([]string{InvoiceOpen, InvoiceDraft})).Exists(ctx)
@@ -85,14 +85,14 @@ func (b *Billing) checkTransfer(ctx context.Context, db bun.IDB, serviceID, from
 		return nil, fmt.Errorf("billing: looking for open invoices of %s: %w", svc.ID, err)
 	}
 	if open {
-		return nil, unprocessable("service_id", "open_invoice", "the service has an unpaid invoice: pay it first")
+		return nil, apperr.Refusal("service_id", "open_invoice", "the service has an unpaid invoice: pay it first")
 	}
 	p, err := b.profileTx(ctx, db, to)
 	if err != nil {
 		return nil, err
 	}
 	if p.Currency != svc.Currency {
-		return nil, unprocessable("email", "currency_mismatch", "the receiving account is billed in %s, the service in %s", p.Currency, svc.Currency)
+		return nil, apperr.Refusal("email", "currency_mismatch", "the receiving account is billed in %s, the service in %s", p.Currency, svc.Currency)
 	}
 	perCycle, err := b.perCycle(ctx, db, svc)
 	if err != nil {
@@ -104,7 +104,7 @@ func (b *Billing) checkTransfer(ctx context.Context, db bun.IDB, serviceID, from
 			return nil, err
 		}
 		if !has {
-			return nil, unprocessable("email", "no_payment_method", "the receiving account has no saved payment method for this paid service")
+			return nil, apperr.Refusal("email", "no_payment_method", "the receiving account has no saved payment method for this paid service")
 		}
 	}
 	return &TransferFacts{ServiceID: svc.ID, Label: svc.Label, PlanName: plan.Name, Currency: svc.Currency, PerCycle: perCycle, Cycle: svc.Cycle}, nil

@@ -33,7 +33,7 @@ func (cat *Catalog) CreatePrivatePlanTx(ctx context.Context, tx bun.Tx, in Priva
 	}
 	switch {
 	case base.FreeTier:
-		return nil, unprocessable("base_plan_id", "free_tier", "a free-tier plan cannot be the base of a custom plan")
+		return nil, apperr.Refusal("base_plan_id", "free_tier", "a free-tier plan cannot be the base of a custom plan")
 	case base.AccountID != nil && *base.AccountID != in.AccountID:
 		return nil, apperr.Field("base_plan_id", "no such plan")
 	case in.MonthlyPrice < 0 || in.MonthlyPrice > money.MaxAmount:
@@ -52,11 +52,4 @@ func (cat *Catalog) CreatePrivatePlanTx(ctx context.Context, tx bun.Tx, in Priva
 		return nil, err
 	}
 	return &p, nil
-}
-
-// unprocessable refuses field with a reason clients act on.
-func unprocessable(field, reason, format string, args ...any) error {
-	e := apperr.New(apperr.Unprocessable, format, args...).WithReason(reason)
-	e.Fields = []apperr.FieldError{{Field: field, Message: e.Message}}
-	return e
 }

@@ -56,6 +56,14 @@ func DefaultOptions() Options {
 	}
 }
 
+// LiveStates are the job states that block a duplicate of a unique job
+// (river.UniqueOpts.ByState): a finished job does not, so the same work
+// can be queued again later (a staff retry, a customer's "pay now").
+var LiveStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+}
+
 // Registry collects workers and periodic jobs before the engine starts.
 type Registry struct {
 	inserter *Inserter

@@ -60,9 +60,9 @@ func (s *Service) admitFreeTier(ctx context.Context, tx bun.Tx, svc *billing.Ser
 	}
 	switch {
 	case !verified:
-		return unprocessable("plan_id", "free_tier_unverified", "the free tier needs a verified email address; confirm yours first")
+		return apperr.Refusal("plan_id", "free_tier_unverified", "the free tier needs a verified email address; confirm yours first")
 	case !totp:
-		return unprocessable("plan_id", "free_tier_2fa_required", "the free tier needs two-factor authentication; turn it on first")
+		return apperr.Refusal("plan_id", "free_tier_2fa_required", "the free tier needs two-factor authentication; turn it on first")
 	}
 	now := s.now()
 	slot := &FreeTierService{ServiceID: svc.ID, AccountID: svc.AccountID, PlanID: plan.ID, LastActivityAt: now, CreatedAt: now}
@@ -73,7 +73,7 @@ func (s *Service) admitFreeTier(ctx context.Context, tx bun.Tx, svc *billing.Ser
 		return fmt.Errorf("provisioning: taking the free-tier slot: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return unprocessable("plan_id", "free_tier_limit", "this account already has a free-tier service; one is allowed per account")
+		return apperr.Refusal("plan_id", "free_tier_limit", "this account already has a free-tier service; one is allowed per account")
 	}
 	return nil
 }
@@ -361,10 +361,4 @@ func (s *Service) terminateIdle(ctx context.Context, row *FreeTierService, now t
 		return err
 	})
 	return done && err == nil, err
-}
-
-func unprocessable(field, reason, msg string) error {
-	e := apperr.New(apperr.Unprocessable, "%s", msg).WithReason(reason)
-	e.Fields = []apperr.FieldError{{Field: field, Message: msg}}
-	return e
 }

@@ -140,7 +140,7 @@ func (s *Payments) SetAutoTopUp(ctx context.Context, accountID string, in AutoTo
 // charge (pmID, else its default).
 func (s *Payments) canCharge(ctx context.Context, t *txn, accountID, pmID string) error {
 	if s.opts.PaymentGateway == "" {
-		return unprocessable("enabled", "gateway_not_configured",
+		return apperr.Refusal("enabled", "gateway_not_configured",
 			"card payments are not configured on this platform, so automatic top-ups cannot be charged")
 	}
 	if pmID != "" {
@@ -151,7 +151,7 @@ func (s *Payments) canCharge(ctx context.Context, t *txn, accountID, pmID string
 		return err
 	}
 	if p.DefaultPaymentMethodID == nil {
-		return unprocessable("payment_method_id", "no_payment_method",
+		return apperr.Refusal("payment_method_id", "no_payment_method",
 			"the account has no saved payment method to charge: add one, or name one in payment_method_id")
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/sdk"
@@ -72,7 +73,7 @@ func (chargeArgs) Kind() string { return "billing_charge_invoice" }
 // attempt that found no payment method): the payment key makes a repeat
 // harmless, as it finds the attempt's payment and never charges twice.
 func (chargeArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 6, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: liveStates}}
+	return river.InsertOpts{MaxAttempts: 6, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: jobs.LiveStates}}
 }
 
 // PayInvoice applies credit to the invoice now and, if it is still unpaid,
@@ -104,7 +105,7 @@ func (s *Payments) PayInvoice(ctx context.Context, accountID, invoiceID string) 
 			return err
 		}
 		if s.opts.PaymentGateway == "" || p.DefaultPaymentMethodID == nil {
-			return unprocessable("payment_method", "no_payment_method", "the credit does not cover the invoice and there is no saved payment method")
+			return apperr.Refusal("payment_method", "no_payment_method", "the credit does not cover the invoice and there is no saved payment method")
 		}
 		// A customer's own request is not a dunning attempt: a fresh key.
 		t.Enqueue(chargeArgs{InvoiceID: inv.ID, Attempt: inv.ChargeAttempts + 1}, nil)

@@ -113,7 +113,7 @@ func (s *Payments) AttachPaymentMethod(ctx context.Context, accountID string, in
 		return nil, apperr.Field("token", "is required")
 	}
 	if s.opts.PaymentGateway == "" {
-		return nil, unprocessable("token", "gateway_not_configured", "card payments are not configured")
+		return nil, apperr.Refusal("token", "gateway_not_configured", "card payments are not configured")
 	}
 	gw, err := s.gateway(s.opts.PaymentGateway)
 	if err != nil {

@@ -25,11 +25,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/accounts"
-	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
@@ -167,19 +165,6 @@ func noTx(ctx context.Context) error {
 		return errInTx
 	}
 	return nil
-}
-
-// liveStates are the job states that block a duplicate: a finished job
-// does not, so a later request can enqueue again.
-var liveStates = []rivertype.JobState{
-	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
-}
-
-func unprocessable(field, reason, format string, args ...any) error {
-	e := apperr.New(apperr.Unprocessable, format, args...).WithReason(reason)
-	e.Fields = []apperr.FieldError{{Field: field, Message: e.Message}}
-	return e
 }
 
 func truncate(s string, n int) string {

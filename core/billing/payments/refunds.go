@@ -81,7 +81,7 @@ func (s *Payments) Refund(ctx context.Context, accountID string, in RefundInput)
 			return fmt.Errorf("payments: looking up refund key: %w", err)
 		}
 		if pay.Status != PaymentSucceeded {
-			return unprocessable("payment_id", "payment_not_succeeded", "only a succeeded payment can be refunded")
+			return apperr.Refusal("payment_id", "payment_not_succeeded", "only a succeeded payment can be refunded")
 		}
 		var inFlight int64
 		if err := t.NewSelect().Model((*Refund)(nil)).ColumnExpr("COALESCE(SUM(amount), 0)").Where("payment_id = ?", pay.ID).
@@ -89,7 +89,7 @@ func (s *Payments) Refund(ctx context.Context, accountID string, in RefundInput)
 			return fmt.Errorf("payments: summing refunds: %w", err)
 		}
 		if left := pay.Amount - pay.Refunded - inFlight; in.Amount > left {
-			return unprocessable("amount", "refund_too_large", "at most %s of this payment can still be refunded", money.New(left, pay.Currency))
+			return apperr.Refusal("amount", "refund_too_large", "at most %s of this payment can still be refunded", money.New(left, pay.Currency))
 		}
 		now := s.now()
 		r = &Refund{ID: newID(), AccountID: accountID, PaymentID: pay.ID, Amount: in.Amount, Currency: pay.Currency, Reason: in.Reason,

@@ -77,7 +77,7 @@ func (s *Payments) TopUp(ctx context.Context, accountID string, in TopUpInput) (
 // instead), and queues its charge.
 func (s *Payments) createTopUp(ctx context.Context, t *txn, accountID, source string, amount int64, pmID, key string) (*TopUp, error) {
 	if s.opts.PaymentGateway == "" {
-		return nil, unprocessable("payment_method_id", "gateway_not_configured", "card payments are not configured")
+		return nil, apperr.Refusal("payment_method_id", "gateway_not_configured", "card payments are not configured")
 	}
 	p, err := s.billing.ProfileTx(ctx, t, accountID)
 	if err != nil {
@@ -85,7 +85,7 @@ func (s *Payments) createTopUp(ctx context.Context, t *txn, accountID, source st
 	}
 	if pmID == "" {
 		if p.DefaultPaymentMethodID == nil {
-			return nil, unprocessable("payment_method_id", "no_payment_method", "the account has no saved payment method")
+			return nil, apperr.Refusal("payment_method_id", "no_payment_method", "the account has no saved payment method")
 		}
 		pmID = *p.DefaultPaymentMethodID
 	}
