@@ -20,6 +20,8 @@ import (
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/jobs/jobstest"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/provisioning"
+	"github.com/ezscale/platform/core/provisioning/provisioningtest"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
 	"github.com/ezscale/platform/core/testkit"
@@ -259,9 +261,12 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 }
 
 // billingOver builds billing and the catalog it prices from over db, wired
-// as New wires them (the catalog's plan guard is billing's rule), with
-// their default options.
+// as New wires them (the catalog's plan guard is billing's rule, and
+// provisioning works the backend jobs billing queues), with their default
+// options.
 func billingOver(db *database.DB, reg *jobs.Registry, acc billing.Accounts) (*billing.Billing, *catalog.Catalog) {
 	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
-	return billing.New(billing.Deps{DB: db, Catalog: cat, Jobs: reg, Accounts: acc}, billing.Options{}), cat
+	b := billing.New(billing.Deps{DB: db, Catalog: cat, Jobs: reg, Accounts: acc}, billing.Options{})
+	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: b})
+	return b, cat
 }

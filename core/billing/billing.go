@@ -3,7 +3,6 @@ package billing
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,19 +13,17 @@ import (
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/database"
-	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/txwork"
-	"github.com/ezscale/platform/sdk"
 )
 
 // PluginHost is what billing needs from the plugin host; *pluginhost.Host
-// satisfies it. Calls through it are never made inside a transaction.
+// satisfies it. Billing calls no plugin: core/provisioning makes the calls
+// about services, and payments the gateways'.
 type PluginHost interface {
-	Provisioner(name string) (sdk.ProvisionerClient, error)
 	// Get reports what a plugin described, including a provisioner's
 	// option declaration (read from memory, never a plugin call).
 	Get(name string) (pluginhost.Info, error)
@@ -138,12 +135,9 @@ type Deps struct {
 	// templates, links under the public URL). Every billing notice is one
 	// of its types; nil tells nobody.
 	Notifier Notifier
-	// Plugins may be nil: provisioning then fails as unavailable (and is
-	// retried).
+	// Plugins tells billing the provisioners' option declarations; nil =
+	// the last ones stored.
 	Plugins PluginHost
-	// Intents records provisioning's backend actions (core/intent); nil =
-	// a store of its own over DB.
-	Intents *intent.Store
 	// Options is the store of provisioners' option declarations the plugin
 	// host records each description in; nil = a store of its own over DB.
 	Options *pluginoption.Store
@@ -186,7 +180,6 @@ type Billing struct {
 	ledger   *ledger.Ledger
 	plugins  PluginHost
 	options  *pluginoption.Store
-	intents  *intent.Store
 	log      hclog.Logger
 	opts     Options
 	hooks    hooks
@@ -212,10 +205,6 @@ func New(deps Deps, opts Options) *Billing {
 	b.options = deps.Options
 	if b.options == nil {
 		b.options = pluginoption.NewStore(deps.DB, opts.Now)
-	}
-	b.intents = deps.Intents
-	if b.intents == nil {
-		b.intents = intent.New(deps.DB, intent.Options{Logger: deps.Logger})
 	}
 	b.ledger = ledger.New(deps.DB, opts.Now)
 	b.registerJobs(deps.Jobs)
@@ -244,17 +233,6 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 // tx runs fn in the ambient transaction or a new one.
 func (b *Billing) tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
 	return b.db.Tx(ctx, fn)
-}
-
-func (b *Billing) provisioner(name string) (sdk.ProvisionerClient, error) {
-	if b.plugins == nil {
-		return nil, sdk.Errorf(sdk.Unavailable, "no plugin host is running")
-	}
-	p, err := b.plugins.Provisioner(name)
-	if err != nil {
-		return nil, fmt.Errorf("provisioner plugin %q: %w", name, err)
-	}
-	return p, nil
 }
 
 // isPG reports whether the database is PostgreSQL, for the few statements

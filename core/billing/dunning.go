@@ -380,7 +380,7 @@ func (b *Billing) reconcileBackends(ctx context.Context) error {
 		after = rows[len(rows)-1].ID
 		params := make([]river.InsertManyParams, len(rows))
 		for i, r := range rows {
-			params[i] = river.InsertManyParams{Args: syncArgs{ServiceID: r.ID, Version: r.Version}}
+			params[i] = river.InsertManyParams{Args: SyncJob{ServiceID: r.ID, Version: r.Version}}
 		}
 		if err := b.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return b.jobs.InsertManyTx(ctx, tx, params) }); err != nil {
 			return err

@@ -99,7 +99,7 @@ func (b *Billing) startProvisioning(ctx context.Context, t *txn, svc *Service) e
 	if err := b.setStatus(ctx, t, svc, StatusProvisioning, "period_start", "period_end", "anchor_day", "provision_attempts", "last_error"); err != nil {
 		return err
 	}
-	t.Enqueue(provisionArgs{ServiceID: svc.ID, Version: svc.StateVersion}, nil)
+	t.Enqueue(ProvisionJob{ServiceID: svc.ID, Version: svc.StateVersion}, nil)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,6 +28,8 @@ import (
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/pluginhost/pluginhosttest"
+	"github.com/ezscale/platform/core/provisioning"
+	"github.com/ezscale/platform/core/provisioning/provisioningtest"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/testkit"
 )
@@ -76,6 +79,9 @@ type setupOpts struct {
 	noHost  bool
 	// notify configures the notification service (PublicURL is set).
 	notify notify.Options
+	// pluginDown, when set, makes the provisioning jobs' plugin host
+	// report every plugin's breaker open while it is true.
+	pluginDown *atomic.Bool
 	// wire connects other domains to billing and the job registry before
 	// the job engine is built, as app wiring does (budget caps, say).
 	wire func(tb *testBundle)
@@ -133,6 +139,16 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	}
 	tb.pay = payments.New(payments.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: accts, Notifier: ns, Gateways: gateways})
 	tb.pay.Attach(tb.b)
+	// Provisioning works the jobs billing queues on services' backends,
+	// over the same host.
+	var backends provisioning.Plugins
+	switch {
+	case tb.host != nil && so.pluginDown != nil:
+		backends = downHost{Host: tb.host, down: so.pluginDown}
+	case tb.host != nil:
+		backends = tb.host
+	}
+	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: accts, Plugins: backends, Notifier: ns})
 	if so.noHost {
 		// As after a core ran it once: testprov's option declaration is
 		// stored (as `catalog import` reads it in describe mode).

@@ -2,12 +2,10 @@ package billing
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
@@ -20,34 +18,22 @@ import (
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
-// provisionArgs creates a paid service at its provisioner. Version is the
-// service's state version when it was queued: a staff retry is a new
-// version, so it is queued even while the previous job is still finishing.
-type provisionArgs struct {
+// ProvisionJob creates a paid service at its provisioner; core/provisioning
+// works it. Billing queues it when an order's service starts provisioning
+// (and when staff retry one). Version is the service's state version when
+// it was queued: a staff retry is a new version, so it is queued even while
+// the previous job is still finishing.
+type ProvisionJob struct {
 	ServiceID string `json:"service_id"`
 	Version   int    `json:"version"`
 }
 
-func (provisionArgs) Kind() string { return "billing_provision" }
+// Kind keeps the kind jobs queued before core/provisioning worked them had.
+func (ProvisionJob) Kind() string { return "billing_provision" }
 
 // InsertOpts: one live job per service and version.
-func (provisionArgs) InsertOpts() river.InsertOpts {
+func (ProvisionJob) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: jobs.LiveStates}}
-}
-
-type provisionWorker struct {
-	river.WorkerDefaults[provisionArgs]
-	b *Billing
-}
-
-func (w *provisionWorker) Timeout(*river.Job[provisionArgs]) time.Duration {
-	return w.b.timeout(5 * time.Minute)
-}
-
-// NextRetry spaces the retries of a job that failed on its own (a database
-// error); a failed plugin call is retried by a snooze (retryLater).
-func (w *provisionWorker) NextRetry(job *river.Job[provisionArgs]) time.Time {
-	return w.b.nextRetry(job.Attempt)
 }
 
 // nextRetry doubles the delay per attempt from RetryBase up to RetryMax.
@@ -65,110 +51,12 @@ func (b *Billing) backoff(attempt int) time.Duration {
 	return min(d, b.opts.RetryMax)
 }
 
-// retryDelay is when a failed plugin call is tried again: the backoff, but
-// never sooner than the plugin's retry-after hint (a rate-limited or full
-// backend knows better than our doubling), and never later than RetryMax.
-func (b *Billing) retryDelay(attempt int, cause error) time.Duration {
+// RetryDelay is when a failed plugin call about a service is tried again:
+// the backoff, but never sooner than the plugin's retry-after hint (a
+// rate-limited or full backend knows better than our doubling), and never
+// later than RetryMax.
+func (b *Billing) RetryDelay(attempt int, cause error) time.Duration {
 	return min(max(b.backoff(attempt), sdk.RetryAfterOf(cause)), b.opts.RetryMax)
-}
-
-// retryLater ends a job whose plugin call failed: it runs again after
-// retryDelay. A snooze, unlike an error, lets the job choose the delay; it
-// does not count as one of River's attempts, so attemptOf counts them.
-func (b *Billing) retryLater(attempt int, cause error) error {
-	return river.JobSnooze(b.retryDelay(attempt, cause))
-}
-
-// attemptOf is the number of the job's current attempt, counting the runs
-// that ended in a snooze (a retried plugin call) as River does not, but not
-// the runs that waited for a plugin down on their replica (waitForPlugin):
-// those never called it.
-func attemptOf(row *rivertype.JobRow) int {
-	var meta struct {
-		Snoozes int        `json:"snoozes"`
-		Output  waitOutput `json:"output"`
-	}
-	_ = json.Unmarshal(row.Metadata, &meta)
-	return row.Attempt + meta.Snoozes - meta.Output.PluginDownWaits
-}
-
-// waitOutput is the output a job records (river.RecordOutput, kept in its
-// metadata across snoozes) each time it waits for its plugin.
-type waitOutput struct {
-	PluginDownWaits int `json:"plugin_down_waits,omitempty"`
-}
-
-// waitForPlugin snoozes a job whose plugin is down on this replica, without
-// spending an attempt: the wait is counted apart (attemptOf) and another
-// replica where the plugin runs may take the job meanwhile.
-func (b *Billing) waitForPlugin(ctx context.Context, row *rivertype.JobRow) error {
-	var meta struct {
-		Output waitOutput `json:"output"`
-	}
-	_ = json.Unmarshal(row.Metadata, &meta)
-	if err := river.RecordOutput(ctx, waitOutput{PluginDownWaits: meta.Output.PluginDownWaits + 1}); err != nil {
-		return err
-	}
-	return river.JobSnooze(b.opts.RetryBase)
-}
-
-// Work calls the plugin's Create with the service id as idempotency key,
-// outside any transaction. A failure is recorded on the service (visible to
-// the customer and staff) and audited at every attempt; the job retries
-// with backoff, never sooner than the plugin's retry-after. When retries
-// run out, or the error cannot heal by waiting (bad input, an object the
-// backend does not know, unsupported), the service fails, a paid order's payment returns to
-// credit and the customer is told. A backend that is still installing
-// leaves the service provisioning; readyWorker follows it.
-func (w *provisionWorker) Work(ctx context.Context, job *river.Job[provisionArgs]) error {
-	b := w.b
-	svc, err := b.Service(ctx, "", job.Args.ServiceID)
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return river.JobCancel(err)
-	}
-	if err != nil {
-		return err
-	}
-	if svc.Status != StatusProvisioning || svc.BackendState == backendInstalling {
-		return nil // done already, cancelled meanwhile, or created and installing
-	}
-	plan, err := b.catalog.PlanTx(ctx, b.db.Conn(ctx), svc.PlanID)
-	if err != nil {
-		return err
-	}
-	ref, err := b.serviceRef(ctx, svc, plan)
-	if err != nil {
-		return err
-	}
-	if b.pluginDown(plan.Plugin) {
-		return b.waitForPlugin(ctx, job.JobRow)
-	}
-	resp, err := b.createAtBackend(ctx, plan, svc, ref)
-	if err != nil {
-		return b.provisionFailed(ctx, svc, plan, attemptOf(job.JobRow), err)
-	}
-	return b.recordProvisioned(ctx, svc.ID, plan.ID, plan.Name, resp.GetStatus())
-}
-
-// createAtBackend is the one Create call of a provisioning attempt.
-func (b *Billing) createAtBackend(ctx context.Context, plan *catalog.Plan, svc *Service, ref *pb.ServiceRef) (*pb.CreateResponse, error) {
-	return b.create(ctx, plan.Plugin, &pb.CreateRequest{Service: ref, IdempotencyKey: svc.ID})
-}
-
-// provisionFailed records a failed attempt and decides what comes next: a
-// retry after retryDelay, or (attempts spent, or an error that waiting
-// cannot heal) the end of the job with the service failed.
-func (b *Billing) provisionFailed(ctx context.Context, svc *Service, plan *catalog.Plan, attempt int, cause error) error {
-	// Bad input, an object the backend does not know, an operation the
-	// plugin lacks: waiting cannot heal them (sdk.ErrorKind.Retryable).
-	final := attempt >= b.opts.ProvisionMaxAttempts || !sdk.IsRetryable(cause)
-	if err := b.recordProvisionFailure(ctx, svc.ID, plan, attempt, cause, final); err != nil {
-		return err
-	}
-	if final {
-		return river.JobCancel(cause)
-	}
-	return b.retryLater(attempt, cause)
 }
 
 func failureEvent(svc *Service, attempt int, msg string) audit.Event {
@@ -178,7 +66,12 @@ func failureEvent(svc *Service, attempt int, msg string) audit.Event {
 	}
 }
 
-func (b *Billing) recordProvisionFailure(ctx context.Context, serviceID string, plan *catalog.Plan, attempt int, cause error, final bool) error {
+// RecordProvisionFailure records a failed Create of attempt: on the
+// service (attempts, last error) and in the audit log, with a capacity
+// alert to staff when the backend is full. final (attempts spent, or an
+// error waiting cannot heal) fails the service: its order's payment
+// returns to credit and the customer is told.
+func (b *Billing) RecordProvisionFailure(ctx context.Context, serviceID string, plan *catalog.Plan, attempt int, cause error, final bool) error {
 	msg := truncate(cause.Error(), 500)
 	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
 		if final {
@@ -228,11 +121,11 @@ func (b *Billing) alertCapacity(ctx context.Context, t *txn, svc *Service, plan 
 		}})
 }
 
-// recordProvisioned stores what Create returned. A backend that is ready
+// RecordProvisioned stores what Create returned. A backend that is ready
 // makes the service active; one still installing (PENDING, or an install
 // already failed: ERROR) leaves it provisioning with backend_state
 // "installing", and a readiness job polls the backend until it is ready.
-func (b *Billing) recordProvisioned(ctx context.Context, serviceID, planID, planName string, st *pb.ServiceStatus) error {
+func (b *Billing) RecordProvisioned(ctx context.Context, serviceID, planID, planName string, st *pb.ServiceStatus) error {
 	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
 		svc, err := b.serviceTx(ctx, t, serviceID, true)
 		if err != nil {
@@ -294,17 +187,34 @@ func (b *Billing) RetryProvisioning(ctx context.Context, serviceID string) (*Ser
 		if err := b.setStatus(ctx, t, svc, StatusProvisioning, "provision_attempts", "last_error"); err != nil {
 			return err
 		}
-		t.Enqueue(provisionArgs{ServiceID: svc.ID, Version: svc.StateVersion}, nil)
+		t.Enqueue(ProvisionJob{ServiceID: svc.ID, Version: svc.StateVersion}, nil)
 		t.Audit("billing.service.provision_restart", svc.AccountID, "service", svc.ID, nil)
 		return nil
 	})
 	return svc, err
 }
 
-// serviceRef is what the provisioner is told about a service: the options
-// its plugin declares (the plan's over the add-ons', and the customer's
-// choices the plan offers; see pluginoption.View), and the customer.
-// Errors: Unavailable when the plugin never described its options.
+// BackendRef is what a backend job (core/provisioning: Create, readiness,
+// sync) tells the provisioner about a service, with the plan it is on:
+// see serviceRef. Other domains call ProvisionerRef, which also refuses a
+// service running at another backend than its plan's.
+func (b *Billing) BackendRef(ctx context.Context, svc *Service) (*pb.ServiceRef, *catalog.Plan, error) {
+	plan, err := b.catalog.PlanTx(ctx, b.db.Conn(ctx), svc.PlanID)
+	if err != nil {
+		return nil, nil, err
+	}
+	ref, err := b.serviceRef(ctx, svc, plan)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ref, plan, nil
+}
+
+// serviceRef is what the provisioner is told about a service on plan: the
+// options its plugin declares (the plan's over the add-ons', and the
+// customer's choices the plan offers; see pluginoption.View), and the
+// customer. Errors: Unavailable when the plugin never described its
+// options.
 func (b *Billing) serviceRef(ctx context.Context, svc *Service, plan *catalog.Plan) (*pb.ServiceRef, error) {
 	decl, err := b.OptionDeclaration(ctx, plan.Plugin)
 	if err != nil {

@@ -114,10 +114,9 @@ func (tb *testBundle) snoozes(t testing.TB, kind string) int {
 func TestProvisioningSnoozesWhilePluginDown(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setup(t, db, setupOpts{opts: billing.Options{ProvisionMaxAttempts: 1}})
-		host := downHost{Host: tb.host, down: &atomic.Bool{}}
-		host.down.Store(true)
-		tb.b.SetPluginsForTest(host)
+		down := &atomic.Bool{}
+		down.Store(true)
+		tb := setup(t, db, setupOpts{opts: billing.Options{ProvisionMaxAttempts: 1}, pluginDown: down})
 		acc := tb.account(t)
 		plan := tb.plan(t, "vps-down", 0, nil)
 		res, err := tb.b.Order(tb.ctx, acc, billing.OrderInput{PlanID: plan.ID})
@@ -135,10 +134,10 @@ func TestProvisioningSnoozesWhilePluginDown(t *testing.T) {
 		if acts := tb.auditActions(t, svc.ID); strings.Contains(strings.Join(acts, ","), "provision_") {
 			t.Errorf("audit %v records provisioning attempts while the plugin was down", acts)
 		}
-		host.down.Store(false)
+		down.Store(false)
 		tb.waitService(t, svc.ID, billing.StatusActive)
 
-		host.down.Store(true)
+		down.Store(true)
 		if _, err := tb.b.Suspend(tb.ctx, svc.ID, billing.SuspendAdmin, ""); err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +148,7 @@ func TestProvisioningSnoozesWhilePluginDown(t *testing.T) {
 		if acts := tb.auditActions(t, svc.ID); strings.Contains(strings.Join(acts, ","), "backend_") {
 			t.Errorf("audit %v records sync failures while the plugin was down", acts)
 		}
-		host.down.Store(false)
+		down.Store(false)
 		testkit.WaitFor(t, "the backend to suspend", func() bool { return tb.backend(t, svc.ID).State == "suspended" })
 	})
 }

@@ -7,11 +7,9 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
-	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
@@ -27,34 +25,32 @@ func installing(st pb.ServiceState) bool {
 	return st == pb.ServiceState_SERVICE_STATE_PENDING || st == pb.ServiceState_SERVICE_STATE_ERROR
 }
 
-// readyArgs polls the backend of a service created but still installing,
+// ReadyJob polls the backend of a service created but still installing,
 // one GetInfo call per run, until it is ready, reports a failed install,
 // or InstallTimeout has passed since Since (then the service fails). Each
 // run that finds it still installing snoozes for InstallPollInterval: a
-// short job repeated, never a long wait inside one.
-type readyArgs struct {
+// short job repeated, never a long wait inside one. Billing queues it when
+// Create answers that the backend is installing; core/provisioning works
+// it.
+type ReadyJob struct {
 	ServiceID string `json:"service_id" river:"unique"`
 	Version   int    `json:"version" river:"unique"`
 	// Since is when Create answered (the billing clock).
 	Since time.Time `json:"since"`
 }
 
-func (readyArgs) Kind() string { return "billing_provision_ready" }
+// Kind keeps the kind jobs queued before core/provisioning worked them had.
+func (ReadyJob) Kind() string { return "billing_provision_ready" }
 
 // InsertOpts: one live job per service and version.
-func (readyArgs) InsertOpts() river.InsertOpts {
+func (ReadyJob) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: jobs.LiveStates}}
 }
 
-type readyWorker struct {
-	river.WorkerDefaults[readyArgs]
-	b *Billing
-}
-
-func (w *readyWorker) Timeout(*river.Job[readyArgs]) time.Duration { return w.b.timeout(time.Minute) }
-
-func (w *readyWorker) NextRetry(job *river.Job[readyArgs]) time.Time {
-	return w.b.nextRetry(job.Attempt)
+// Installing reports whether a service is waiting for its backend to
+// finish installing it, the state ReadyJob follows.
+func (svc *Service) Installing() bool {
+	return svc.Status == StatusProvisioning && svc.BackendState == backendInstalling
 }
 
 // startWaitingForBackend records a created service whose backend is still
@@ -66,79 +62,34 @@ func (b *Billing) startWaitingForBackend(ctx context.Context, t *txn, svc *Servi
 		return fmt.Errorf("billing: recording the installing backend of %s: %w", svc.ID, err)
 	}
 	t.Audit("billing.service.backend_installing", svc.AccountID, "service", svc.ID, map[string]any{"external_id": svc.ExternalID})
-	t.Enqueue(readyArgs{ServiceID: svc.ID, Version: svc.StateVersion, Since: b.now()},
+	t.Enqueue(ReadyJob{ServiceID: svc.ID, Version: svc.StateVersion, Since: b.now()},
 		&river.InsertOpts{ScheduledAt: time.Now().Add(b.opts.InstallPollInterval)})
 	return nil
 }
 
-// Work asks the backend once whether the service is ready.
-func (w *readyWorker) Work(ctx context.Context, job *river.Job[readyArgs]) error {
-	b := w.b
-	svc, err := b.Service(ctx, "", job.Args.ServiceID)
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return river.JobCancel(err)
-	}
-	if err != nil {
-		return err
-	}
-	if svc.Status != StatusProvisioning || svc.BackendState != backendInstalling {
-		return nil // ready already, or cancelled or terminated meanwhile
-	}
-	plan, err := b.catalog.PlanTx(ctx, b.db.Conn(ctx), svc.PlanID)
-	if err != nil {
-		return err
-	}
-	ref, err := b.serviceRef(ctx, svc, plan)
-	if err != nil {
-		return err
-	}
-	var info *pb.GetInfoResponse
-	prov, err := b.provisioner(plan.Plugin)
-	if err == nil {
-		info, err = prov.GetInfo(ctx, &pb.GetInfoRequest{Service: ref})
-	}
-	waited := b.now().Sub(job.Args.Since)
-	switch {
-	case err != nil && !sdk.IsRetryable(err):
-		return b.installFailed(ctx, svc.ID, fmt.Sprintf("the backend lost the service while installing it: %v", err))
-	case err != nil && waited >= b.opts.InstallTimeout:
-		return b.installFailed(ctx, svc.ID, fmt.Sprintf("the backend did not report the service ready within %s (last: %v)", b.opts.InstallTimeout, err))
-	case err != nil:
-		// The backend cannot answer now: say so on the service and ask
-		// again, within the install timeout.
-		if rerr := b.recordInstallProblem(ctx, svc.ID, err); rerr != nil {
-			return rerr
-		}
-		return river.JobSnooze(max(b.opts.InstallPollInterval, min(sdk.RetryAfterOf(err), b.opts.RetryMax)))
-	}
-	st := info.GetStatus()
-	switch st.GetState() {
-	case pb.ServiceState_SERVICE_STATE_ERROR:
-		return b.installFailed(ctx, svc.ID, "the backend reports that the installation failed")
-	case pb.ServiceState_SERVICE_STATE_PENDING:
-		if waited >= b.opts.InstallTimeout {
-			return b.installFailed(ctx, svc.ID, fmt.Sprintf("the backend was still installing it after %s", b.opts.InstallTimeout))
-		}
-		return river.JobSnooze(b.opts.InstallPollInterval)
-	}
+// ActivateInstalled makes a service whose backend reported it ready
+// active, keeping the attributes the backend returned (none keeps those
+// Create returned), and tells the customer. A service that is no longer
+// waiting for its install is left as it is.
+func (b *Billing) ActivateInstalled(ctx context.Context, serviceID string, attrs map[string]string, planName string) error {
 	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		cur, err := b.serviceTx(ctx, t, svc.ID, true)
+		cur, err := b.serviceTx(ctx, t, serviceID, true)
 		if err != nil {
 			return err
 		}
-		if cur.Status != StatusProvisioning || cur.BackendState != backendInstalling {
+		if !cur.Installing() {
 			return nil
 		}
-		if len(st.GetAttributes()) > 0 {
-			cur.Attributes = encodeJSON(st.GetAttributes())
+		if len(attrs) > 0 {
+			cur.Attributes = encodeJSON(attrs)
 		}
-		return b.activate(ctx, t, cur, cur.BackendPlanID, plan.Name)
+		return b.activate(ctx, t, cur, cur.BackendPlanID, planName)
 	})
 }
 
-// recordInstallProblem shows why the readiness of a service cannot be
+// RecordInstallProblem shows why the readiness of a service cannot be
 // read now, without failing it.
-func (b *Billing) recordInstallProblem(ctx context.Context, serviceID string, cause error) error {
+func (b *Billing) RecordInstallProblem(ctx context.Context, serviceID string, cause error) error {
 	msg := truncate(cause.Error(), 500)
 	_, err := b.db.Conn(ctx).NewUpdate().Model((*Service)(nil)).Set("last_error = ?", msg).Set("updated_at = ?", b.now()).
 		Where("id = ?", serviceID).Where("status = ?", StatusProvisioning).Exec(ctx)
@@ -148,9 +99,11 @@ func (b *Billing) recordInstallProblem(ctx context.Context, serviceID string, ca
 	return nil
 }
 
-// installFailed fails a service whose backend never became ready.
-func (b *Billing) installFailed(ctx context.Context, serviceID, reason string) error {
-	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
+// FailInstall fails a service whose backend never became ready, for
+// reason (shown to the customer): its order's payment returns to credit
+// and the half-made server is removed at the backend.
+func (b *Billing) FailInstall(ctx context.Context, serviceID, reason string) error {
+	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
 		if err := b.lockAccountOf(ctx, t, "services", serviceID); err != nil {
 			return err
 		}
@@ -158,16 +111,12 @@ func (b *Billing) installFailed(ctx context.Context, serviceID, reason string) e
 		if err != nil {
 			return err
 		}
-		if svc.Status != StatusProvisioning || svc.BackendState != backendInstalling {
+		if !svc.Installing() {
 			return nil
 		}
 		svc.LastError = truncate(reason, 500)
 		return b.failProvisioning(ctx, t, svc, svc.ProvisionAttempts, svc.LastError, reason)
 	})
-	if err != nil {
-		return err
-	}
-	return river.JobCancel(fmt.Errorf("billing: %s", reason))
 }
 
 // refundReason is the void reason of an order invoice whose payment was

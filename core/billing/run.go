@@ -353,11 +353,10 @@ func (d dailyAt) Next(now time.Time) time.Time {
 	return next
 }
 
-// registerJobs adds billing's workers and the daily run.
+// registerJobs adds billing's workers and the daily run. The jobs it queues
+// on services at their backend (ProvisionJob, ReadyJob, SyncJob) are
+// core/provisioning's to work.
 func (b *Billing) registerJobs(reg *jobs.Registry) {
-	jobs.Add(reg, &provisionWorker{b: b})
-	jobs.Add(reg, &readyWorker{b: b})
-	jobs.Add(reg, &syncWorker{b: b})
 	jobs.Add(reg, &runWorker{b: b})
 	jobs.Add(reg, &stepWorker[genStep]{b: b})
 	jobs.Add(reg, &stepWorker[creditStep]{b: b})

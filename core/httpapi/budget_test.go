@@ -25,6 +25,8 @@ import (
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/provisioning"
+	"github.com/ezscale/platform/core/provisioning/provisioningtest"
 	"github.com/ezscale/platform/core/ratelimit"
 )
 
@@ -47,6 +49,7 @@ func setupBudget(t *testing.T, db *database.DB) *budgetBundle {
 	t.Cleanup(nt.Stop)
 	// Hard stops suspend through billing's service lifecycle.
 	bill := billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: nt, Catalog: catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{}), Accounts: accounts.New(db, nt, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
+	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: bill, Notifier: nt})
 	// No payment side: the budget routes never meet a top-up.
 	svc := budget.New(db, nt, bill, nil, reg, budget.Options{})
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second,

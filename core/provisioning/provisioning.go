@@ -17,6 +17,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/pluginhost"
@@ -122,10 +123,14 @@ type Deps struct {
 	Billing *billing.Billing
 	// Accounts tells the free tier how well the orderer's login is secured.
 	Accounts Accounts
-	// Plugins may be nil until SetPlugins: calls then fail as unavailable.
+	// Plugins may be nil: calls then fail as unavailable (and the backend
+	// jobs retry).
 	Plugins  Plugins
 	Notifier Notifier
-	Logger   hclog.Logger
+	// Intents records the backend jobs' Create calls before they are made
+	// (core/intent); nil = a store of its own over DB.
+	Intents *intent.Store
+	Logger  hclog.Logger
 }
 
 // Service is the provisioning domain. Its methods are safe for concurrent
@@ -137,19 +142,25 @@ type Service struct {
 	accounts Accounts
 	plugins  atomic.Pointer[Plugins]
 	notifier Notifier
+	intents  *intent.Store
 	log      hclog.Logger
 	opts     Options
 }
 
-// New builds the service, registers its jobs (the free-tier sweep, usage
-// collection and pruning) and its billing hooks (free-tier admission on
-// order, the free slot ending with its service).
+// New builds the service and registers its jobs: the backend jobs billing
+// queues on services (Create, readiness and sync; backend.go), the
+// free-tier sweep, usage collection and pruning. Attach registers its
+// billing hooks (free-tier admission on order, the free slot ending with
+// its service).
 func New(deps Deps, opts Options) *Service {
 	opts = opts.withDefaults()
 	if deps.Logger == nil {
 		deps.Logger = hclog.NewNullLogger()
 	}
-	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), billing: deps.Billing, accounts: deps.Accounts, notifier: deps.Notifier, log: deps.Logger, opts: opts}
+	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), billing: deps.Billing, accounts: deps.Accounts, notifier: deps.Notifier, intents: deps.Intents, log: deps.Logger, opts: opts}
+	if s.intents == nil {
+		s.intents = intent.New(deps.DB, intent.Options{Logger: deps.Logger})
+	}
 	if deps.Plugins != nil {
 		s.plugins.Store(&deps.Plugins)
 	}
@@ -174,6 +185,7 @@ func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Micr
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 func (s *Service) register(reg *jobs.Registry) {
+	s.registerBackendJobs(reg)
 	jobs.Add(reg, &sweepWorker{s: s})
 	if s.opts.SweepInterval > 0 {
 		reg.Periodic("provisioning_free_tier_sweep", s.opts.SweepInterval, func() river.JobArgs { return sweepArgs{} })

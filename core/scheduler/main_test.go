@@ -27,6 +27,8 @@ import (
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/provisioning"
+	"github.com/ezscale/platform/core/provisioning/provisioningtest"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
 	"github.com/ezscale/platform/core/testkit"
@@ -339,6 +341,7 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: b.clock.Now})
 	views := billing.New(billing.Deps{DB: db, Jobs: reg, Catalog: cat, Plugins: b.plugins, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: b.clock.Now})
 	b.billing = views
+	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: views, Plugins: b.plugins})
 	b.cat = cat
 	if c, ok := so.changer.(*fakeChanger); ok {
 		c.plans = cat

@@ -34,6 +34,8 @@ import (
 	"github.com/ezscale/platform/core/jobs/jobstest"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/outbox"
+	"github.com/ezscale/platform/core/provisioning"
+	"github.com/ezscale/platform/core/provisioning/provisioningtest"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/testkit"
 )
@@ -78,6 +80,7 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	// Payments tell automatic top-ups from the customer's.
 	pay := payments.New(payments.Deps{DB: db, Jobs: reg, Billing: b.billing, Accounts: accts, Notifier: ns})
 	pay.Attach(b.billing)
+	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: b.billing, Accounts: accts, Notifier: ns})
 	b.svc = budget.New(db, ns, b.billing, pay, reg, budget.Options{Now: b.clock.Now})
 	engine, err := jobs.New(db, reg, jobstest.Working(2))
 	if err != nil {
