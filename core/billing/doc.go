@@ -48,9 +48,10 @@
 //   - Every state change and its audit event (appended last, see
 //     core/txwork) and
 //     the jobs it needs commit in one transaction.
-//   - No plugin is called inside a transaction: provisioning, backend
-//     sync, charges and refunds are jobs that record their intent, call the
-//     plugin, then record the outcome in a new transaction; each call
+//   - Billing calls no plugin. Provisioning, backend sync, charges and
+//     refunds are jobs (core/provisioning's and payments') that record
+//     their intent, call the plugin outside any transaction, then record
+//     the outcome in a new one through billing's calls; each call
 //     carries an idempotency key derived from what it is for (the service
 //     id, invoice id + attempt, top-up id, refund id, state version), so a
 //     retried job never acts twice.
@@ -68,10 +69,11 @@
 // add-ons, coupons, tax rates), always in the caller's transaction.
 // profile.go: billing profiles and tax. services.go: orders and services. lifecycle.go:
 // payment effects, suspensions, termination. provision.go,
-// provision_ready.go, sync.go: the provisioner jobs (Create, the readiness
-// polls of a backend still installing, the failure path that refunds a
-// paid order, and the backend sync); a failed plugin call is retried by a
-// snooze after the backoff or the plugin's retry-after, whichever is later. invoices.go: invoices and numbering. credit.go: credit
+// provision_ready.go, sync.go: the backend jobs billing queues
+// (ProvisionJob, ReadyJob, SyncJob; core/provisioning works them) and what
+// their outcomes do to the service (active, installing, failed with its
+// paid order refunded, the backend's confirmed state), with the retry
+// delay they snooze for. invoices.go: invoices and numbering. credit.go: credit
 // application and adjustments. changes.go: plan changes and proration.
 // service_addons.go: add-ons added to and removed from a running service.
 // payer.go: what billing asks of payments (Payer) and the calls payments

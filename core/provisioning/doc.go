@@ -1,13 +1,17 @@
-// Package provisioning is what happens to a service once billing has it
-// running at its provisioner: the customer's power actions and SSO logins
-// through the provisioner plugin, the free tier (one development sandbox
+// Package provisioning is everything said to a service's provisioner: the
+// backend jobs billing queues (Create, following a backend still
+// installing, and the sync that suspends, unsuspends, terminates or
+// changes plan), the customer's power actions and SSO logins through the
+// provisioner plugin, the free tier (one development sandbox
 // per verified account, terminated after a stretch without activity, with
 // a warning first), and usage collection (CPU, memory, disk and bandwidth
 // pulled from each provisioner into usage_samples).
 //
-// Billing owns services and their lifecycle (order, provisioning as a job,
-// suspension, termination); this package builds on it through its exported
-// API and hooks: OnOrder (free-tier admission in the order's transaction),
+// Billing owns services and their lifecycle (order, suspension,
+// termination) and decides what a service's backend should be; this
+// package builds on it through its exported API and hooks: the backend
+// jobs' outcomes (RecordProvisioned, RecordProvisionFailure, FailInstall,
+// ActivateInstalled, RecordBackendStep, RecordSyncFailure), OnOrder (free-tier admission in the order's transaction),
 // OnServiceStatus (a free-tier slot ends with its service), Terminate
 // (inactivity) and ProvisionerRef (what the plugin is told). It calls
 // plugins only outside transactions, like billing.
@@ -17,7 +21,8 @@
 //
 // # Files
 //
-// provisioning.go: the service, options and jobs. power.go: power actions
+// provisioning.go: the service, options and jobs. backend.go: the backend
+// jobs (Create under an intent record, readiness, sync). power.go: power actions
 // and SSO login URLs. freetier.go: free-tier admission, activity and the
 // inactivity sweep. usage.go: the usage collector, retention and queries.
 package provisioning
