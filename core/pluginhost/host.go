@@ -209,6 +209,14 @@ func (h *Host) Down(name string) bool {
 	return m.isSettled()
 }
 
+// DownOn is Down asked of what a domain holds as its plugin host (a *Host,
+// or what a test puts in front of one): a host that cannot tell is taken
+// as up.
+func DownOn(host any, name string) bool {
+	d, ok := host.(interface{ Down(string) bool })
+	return ok && d.Down(name)
+}
+
 // Enable starts a disabled or failed plugin; it is Restart under the name
 // admins look for.
 func (h *Host) Enable(ctx context.Context, name string) error { return h.Restart(ctx, name) }

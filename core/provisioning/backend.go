@@ -15,6 +15,7 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
+	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -37,22 +38,30 @@ import (
 // (config `billing`), read from billing.Options: one source for both.
 
 func (s *Service) registerBackendJobs(reg *jobs.Registry) {
-	jobs.Add(reg, &provisionWorker{s: s})
-	jobs.Add(reg, &readyWorker{s: s})
-	jobs.Add(reg, &syncWorker{s: s})
+	jobs.Add(reg, &provisionWorker{backendWorker[billing.ProvisionJob]{s: s, timeout: 5 * time.Minute}})
+	jobs.Add(reg, &readyWorker{backendWorker[billing.ReadyJob]{s: s, timeout: time.Minute}})
+	jobs.Add(reg, &syncWorker{backendWorker[billing.SyncJob]{s: s, timeout: 5 * time.Minute}})
+}
+
+// backendWorker is what the backend jobs' workers share: a timeout capped
+// below the engine's rescue horizon, and billing's retry spacing for a job
+// that failed on its own.
+type backendWorker[A river.JobArgs] struct {
+	river.WorkerDefaults[A]
+	s       *Service
+	timeout time.Duration
+}
+
+func (w *backendWorker[A]) Timeout(*river.Job[A]) time.Duration {
+	return w.s.billing.JobTimeout(w.timeout)
+}
+
+func (w *backendWorker[A]) NextRetry(job *river.Job[A]) time.Time {
+	return w.s.billing.NextRetry(job.Attempt)
 }
 
 type provisionWorker struct {
-	river.WorkerDefaults[billing.ProvisionJob]
-	s *Service
-}
-
-func (w *provisionWorker) Timeout(*river.Job[billing.ProvisionJob]) time.Duration {
-	return w.s.billing.JobTimeout(5 * time.Minute)
-}
-
-func (w *provisionWorker) NextRetry(job *river.Job[billing.ProvisionJob]) time.Time {
-	return w.s.billing.NextRetry(job.Attempt)
+	backendWorker[billing.ProvisionJob]
 }
 
 // Work calls the plugin's Create with the service id as idempotency key,
@@ -146,16 +155,7 @@ func (s *Service) create(ctx context.Context, plugin string, req *pb.CreateReque
 }
 
 type readyWorker struct {
-	river.WorkerDefaults[billing.ReadyJob]
-	s *Service
-}
-
-func (w *readyWorker) Timeout(*river.Job[billing.ReadyJob]) time.Duration {
-	return w.s.billing.JobTimeout(time.Minute)
-}
-
-func (w *readyWorker) NextRetry(job *river.Job[billing.ReadyJob]) time.Time {
-	return w.s.billing.NextRetry(job.Attempt)
+	backendWorker[billing.ReadyJob]
 }
 
 // Work asks the backend once whether the service is ready.
@@ -218,16 +218,7 @@ func (s *Service) installFailed(ctx context.Context, serviceID, reason string) e
 }
 
 type syncWorker struct {
-	river.WorkerDefaults[billing.SyncJob]
-	s *Service
-}
-
-func (w *syncWorker) Timeout(*river.Job[billing.SyncJob]) time.Duration {
-	return w.s.billing.JobTimeout(5 * time.Minute)
-}
-
-func (w *syncWorker) NextRetry(job *river.Job[billing.SyncJob]) time.Time {
-	return w.s.billing.NextRetry(job.Attempt)
+	backendWorker[billing.SyncJob]
 }
 
 // Work makes at most a few calls, re-reading the service after each, so a
@@ -337,11 +328,7 @@ var errPluginDown = errors.New("the plugin is down on this replica")
 // takes them.
 func (s *Service) pluginDown(name string) bool {
 	p := s.plugins.Load()
-	if p == nil {
-		return false
-	}
-	d, ok := (*p).(interface{ Down(string) bool })
-	return ok && d.Down(name)
+	return p != nil && pluginhost.DownOn(*p, name)
 }
 
 // retryLater ends a job whose plugin call failed: it runs again after

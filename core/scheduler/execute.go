@@ -14,6 +14,7 @@ import (
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/intent"
+	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -175,11 +176,7 @@ func (s *Service) executeRuns(ctx context.Context, runIDs []string, lastTry func
 // an admin acts (its breaker is open).
 func (s *Service) pluginDown(name string) bool {
 	p := s.plugins.Load()
-	if p == nil {
-		return false
-	}
-	d, ok := (*p).(interface{ Down(string) bool })
-	return ok && d.Down(name)
+	return p != nil && pluginhost.DownOn(*p, name)
 }
 
 // startRuns marks the runs to execute and to settle running (keeping the
