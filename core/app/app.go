@@ -206,7 +206,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// The catalog: what is sold. A plan's provisioner and service type stay
 	// while services run on it (billing's rule, given as the plan guard).
 	a.Catalog = catalog.New(catalog.Deps{DB: db, Options: optionStore, Plugins: a.Plugins, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: now})
-	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Accounts: a.Accounts, Catalog: a.Catalog, Plugins: a.Plugins, Options: optionStore, Logger: logger.Named("billing")},
+	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Accounts: a.Accounts, Catalog: a.Catalog, Logger: logger.Named("billing")},
 		billingOptions(cfg))
 	// Payments: saved cards, charges, top-ups and refunds through the
 	// payment gateway plugin, settling invoices and credit through billing.

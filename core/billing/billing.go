@@ -11,23 +11,12 @@ import (
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing/ledger"
-	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
-	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/txwork"
 )
-
-// PluginHost is what billing needs from the plugin host; *pluginhost.Host
-// satisfies it. Billing calls no plugin: core/provisioning makes the calls
-// about services, and payments the gateways'.
-type PluginHost interface {
-	// Get reports what a plugin described, including a provisioner's
-	// option declaration (read from memory, never a plugin call).
-	Get(name string) (pluginhost.Info, error)
-}
 
 // Options tune billing (see config.Billing).
 type Options struct {
@@ -135,12 +124,6 @@ type Deps struct {
 	// templates, links under the public URL). Every billing notice is one
 	// of its types; nil tells nobody.
 	Notifier Notifier
-	// Plugins tells billing the provisioners' option declarations; nil =
-	// the last ones stored.
-	Plugins PluginHost
-	// Options is the store of provisioners' option declarations the plugin
-	// host records each description in; nil = a store of its own over DB.
-	Options *pluginoption.Store
 	// Catalog is what services are ordered on and invoices priced from
 	// (core/catalog). Required.
 	Catalog Catalog
@@ -178,8 +161,6 @@ type Billing struct {
 	accounts Accounts
 	catalog  Catalog
 	ledger   *ledger.Ledger
-	plugins  PluginHost
-	options  *pluginoption.Store
 	log      hclog.Logger
 	opts     Options
 	hooks    hooks
@@ -198,14 +179,10 @@ func New(deps Deps, opts Options) *Billing {
 		deps.Logger = hclog.NewNullLogger()
 	}
 	b := &Billing{
-		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, accounts: deps.Accounts, catalog: deps.Catalog, plugins: deps.Plugins,
+		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, accounts: deps.Accounts, catalog: deps.Catalog,
 		log: deps.Logger, opts: opts, maxTimeout: deps.Jobs.MaxTimeout(),
 	}
 	b.work = txwork.NewRunner(deps.DB, b.jobs)
-	b.options = deps.Options
-	if b.options == nil {
-		b.options = pluginoption.NewStore(deps.DB, opts.Now)
-	}
 	b.ledger = ledger.New(deps.DB, opts.Now)
 	b.registerJobs(deps.Jobs)
 	return b

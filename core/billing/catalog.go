@@ -5,6 +5,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/money"
 )
@@ -25,4 +26,7 @@ type Catalog interface {
 	PricedTx(ctx context.Context, db bun.IDB) (*catalog.Priced, error)
 	TaxRateMap(ctx context.Context, db bun.IDB) (map[string]int64, error)
 	RedeemCoupon(ctx context.Context, tx bun.Tx, code, accountID, planID string, cur money.Currency) (*catalog.Coupon, error)
+	// OptionDeclaration is a provisioner plugin's option declaration: the
+	// running host's, else the last one stored.
+	OptionDeclaration(ctx context.Context, plugin string) (pluginoption.Declaration, error)
 }

@@ -156,8 +156,6 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 		if err := tb.cat.RecordOptions(tb.ctx, pluginhosttest.ProvisionerName, version, options); err != nil {
 			t.Fatal(err)
 		}
-	} else {
-		tb.b.SetPluginsForTest(tb.host)
 	}
 	tb.reg = reg
 	if so.wire != nil {

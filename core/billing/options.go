@@ -11,18 +11,8 @@ import (
 // Provisioner options: staff set them on plans and add-ons, customers
 // choose those a plan offers at order, each checked against the option
 // declaration the provisioner plugin gave in Describe (see package
-// pluginoption for the rules and docs/billing.md for the API).
-
-// OptionDeclaration returns a provisioner plugin's option declaration: the
-// running host's, else the last one stored. Errors: Unavailable when the
-// plugin has never described itself.
-func (b *Billing) OptionDeclaration(ctx context.Context, plugin string) (pluginoption.Declaration, error) {
-	var live pluginoption.Live
-	if b.plugins != nil {
-		live = b.plugins
-	}
-	return b.options.Get(ctx, live, plugin)
-}
+// pluginoption for the rules and docs/billing.md for the API). The
+// declarations are the catalog's (OptionDeclaration).
 
 // checkOrderOptions checks a customer's options at order against the
 // plan's plugin's declaration and what the plan offers. Errors:
@@ -32,7 +22,7 @@ func (b *Billing) checkOrderOptions(ctx context.Context, plan *catalog.Plan, opt
 	if len(opts) == 0 {
 		return nil
 	}
-	d, err := b.OptionDeclaration(ctx, plan.Plugin)
+	d, err := b.catalog.OptionDeclaration(ctx, plan.Plugin)
 	if err != nil {
 		return err
 	}

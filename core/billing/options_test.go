@@ -223,7 +223,7 @@ func TestOptionsCheckedAgainstTheStoredDeclaration(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := tb.b.OptionDeclaration(tb.ctx, "offline")
+		d, err := tb.cat.OptionDeclaration(tb.ctx, "offline")
 		if err != nil || d.Live || d.Version != "2.0.0" || len(d.Options) != 2 {
 			t.Fatalf("stored declaration: %+v, %v", d, err)
 		}

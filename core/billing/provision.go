@@ -216,7 +216,7 @@ func (b *Billing) BackendRef(ctx context.Context, svc *Service) (*pb.ServiceRef,
 // customer. Errors: Unavailable when the plugin never described its
 // options.
 func (b *Billing) serviceRef(ctx context.Context, svc *Service, plan *catalog.Plan) (*pb.ServiceRef, error) {
-	decl, err := b.OptionDeclaration(ctx, plan.Plugin)
+	decl, err := b.catalog.OptionDeclaration(ctx, plan.Plugin)
 	if err != nil {
 		return nil, err
 	}

@@ -111,7 +111,7 @@ func (b *Billing) ProvisionerViews(ctx context.Context, serviceIDs []string) (ma
 			continue
 		}
 		if _, seen := decls[plan.Plugin]; !seen {
-			d, err := b.OptionDeclaration(ctx, plan.Plugin)
+			d, err := b.catalog.OptionDeclaration(ctx, plan.Plugin)
 			if err != nil && apperr.CodeOf(err) == apperr.Internal {
 				return nil, err
 			}

@@ -271,7 +271,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	t.Cleanup(ns.Stop)
 	tb.notify = ns
 	tb.cat = catalog.New(catalog.Deps{DB: db, Plugins: tb.host, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
-	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Notifier: ns, Plugins: tb.host, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())},
+	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Notifier: ns, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())},
 		billing.Options{Now: tb.clock.Now, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, ProvisionMaxAttempts: 3})
 	opts := provisioning.DefaultOptions()
 	opts.Now = tb.clock.Now

@@ -338,8 +338,8 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 		notifier = &scheduler.CenterNotifier{Center: ns}
 	}
 	// Billing describes the services to their provisioner, as in the core.
-	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: b.clock.Now})
-	views := billing.New(billing.Deps{DB: db, Jobs: reg, Catalog: cat, Plugins: b.plugins, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: b.clock.Now})
+	cat := catalog.New(catalog.Deps{DB: db, Plugins: b.plugins, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: b.clock.Now})
+	views := billing.New(billing.Deps{DB: db, Jobs: reg, Catalog: cat, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: b.clock.Now})
 	b.billing = views
 	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: views, Plugins: b.plugins})
 	b.cat = cat
