@@ -208,6 +208,15 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.Catalog = catalog.New(catalog.Deps{DB: db, Options: optionStore, Plugins: a.Plugins, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: now})
 	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Accounts: a.Accounts, Catalog: a.Catalog, Logger: logger.Named("billing")},
 		billingOptions(cfg))
+	// Provisioning: everything said to a service's provisioner (the backend
+	// jobs billing queues, power, SSO, usage) and the one description of a
+	// service it is told.
+	provisioningOpts := provisioningOptions(cfg)
+	provisioningOpts.Now = now
+	a.Provisioning = provisioning.New(provisioning.Deps{
+		DB: db, Jobs: reg, Billing: a.Billing, Catalog: a.Catalog, Accounts: a.Accounts, Plugins: a.Plugins, Notifier: a.Notify, Intents: a.Intents,
+		Logger: logger.Named("provisioning"),
+	}, provisioningOpts)
 	// Payments: saved cards, charges, top-ups and refunds through the
 	// payment gateway plugin, settling invoices and credit through billing.
 	a.Payments = payments.New(payments.Deps{DB: db, Jobs: reg, Billing: a.Billing, Accounts: a.Accounts, Notifier: a.Notify, Gateways: a.Plugins,
@@ -226,9 +235,10 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	schedulerOpts.Now = now
 	a.Scheduler = scheduler.New(scheduler.Deps{
 		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.CenterNotifier{Center: a.Notify}, Intents: a.Intents,
-		// Scheduled plan changes are applied by billing, with its proration,
-		// and billing describes a service to its provisioner.
-		PlanChanger: billingPlanChanger{b: a.Billing}, Services: a.Billing, Catalog: a.Catalog,
+		// Scheduled plan changes are applied by billing, with its proration;
+		// billing knows the services and provisioning describes them to
+		// their provisioner.
+		PlanChanger: billingPlanChanger{b: a.Billing}, Services: a.Billing, Descriptions: a.Provisioning, Catalog: a.Catalog,
 		Logger: logger.Named("scheduler"),
 	}, schedulerOpts)
 
@@ -240,11 +250,6 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		transfersOpts)
 	a.Enterprise = enterprise.New(db, a.Billing, a.Catalog, a.Notify, enterprise.Options{Now: now, Staff: a.Accounts})
 
-	provisioningOpts := provisioningOptions(cfg)
-	provisioningOpts.Now = now
-	a.Provisioning = provisioning.New(provisioning.Deps{
-		DB: db, Jobs: reg, Billing: a.Billing, Accounts: a.Accounts, Plugins: a.Plugins, Notifier: a.Notify, Intents: a.Intents, Logger: logger.Named("provisioning"),
-	}, provisioningOpts)
 	monitoringOpts := monitoringOptions(cfg)
 	monitoringOpts.Now = now
 	a.Monitoring = monitoring.New(monitoring.Deps{

@@ -11,7 +11,8 @@ import (
 // billingPlanChanger applies the scheduler's scheduled plan changes through
 // billing's plan change, joining the scheduler's transaction (billing's
 // methods join the ambient one) and calling no plugin inside it: the
-// backend's ChangePlan is billing's sync job. A change the customer
+// backend's ChangePlan is the sync job billing queues (core/provisioning
+// works it). A change the customer
 // scheduled happens when they chose, so it is applied "now": an upgrade
 // with its prorated invoice, a downgrade with its prorated credit.
 type billingPlanChanger struct{ b *billing.Billing }

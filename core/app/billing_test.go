@@ -35,7 +35,7 @@ func TestBillingPlanChangerJoinsTheSchedulersTransaction(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		reg := jobs.NewRegistry(time.Hour)
-		b, cat := billingOver(db, reg, accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions()))
+		b, cat, _ := billingOver(db, reg, accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions()))
 		if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 			t.Fatal(err)
 		}
@@ -102,10 +102,10 @@ func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 		reg := jobs.NewRegistry(time.Hour)
-		b, cat := billingOver(db, reg, accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions()))
+		b, cat, prov := billingOver(db, reg, accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions()))
 		// The scheduler's clock runs 10 minutes behind, so a change due in
 		// 6 of its minutes is already due for River.
-		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b, Catalog: cat},
+		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b, Descriptions: prov, Catalog: cat},
 			scheduler.Options{Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
 		engine, err := jobs.New(db, reg, jobstest.Working(4))
 		if err != nil {
@@ -183,10 +183,10 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 		reg := jobs.NewRegistry(time.Hour)
-		b, cat := billingOver(db, reg, accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions()))
+		b, cat, prov := billingOver(db, reg, accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions()))
 		// The scheduler's clock runs 10 minutes behind, so a change due in
 		// 6 of its minutes is already due for River.
-		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b, Catalog: cat},
+		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b, Descriptions: prov, Catalog: cat},
 			scheduler.Options{Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
 		engine, err := jobs.New(db, reg, jobstest.Working(4))
 		if err != nil {
@@ -260,13 +260,12 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 	})
 }
 
-// billingOver builds billing and the catalog it prices from over db, wired
-// as New wires them (the catalog's plan guard is billing's rule, and
-// provisioning works the backend jobs billing queues), with their default
-// options.
-func billingOver(db *database.DB, reg *jobs.Registry, acc billing.Accounts) (*billing.Billing, *catalog.Catalog) {
+// billingOver builds billing, the catalog it prices from and provisioning
+// (which works the backend jobs billing queues and describes services to
+// their provisioner) over db, wired as New wires them (the catalog's plan
+// guard is billing's rule), with their default options.
+func billingOver(db *database.DB, reg *jobs.Registry, acc *accounts.Service) (*billing.Billing, *catalog.Catalog, *provisioning.Service) {
 	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
 	b := billing.New(billing.Deps{DB: db, Catalog: cat, Jobs: reg, Accounts: acc}, billing.Options{})
-	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: b})
-	return b, cat
+	return b, cat, provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: b, Catalog: cat, Accounts: acc})
 }

@@ -141,29 +141,3 @@ func KeepsBackendInUse(ctx context.Context, tx bun.IDB, old, next *catalog.Plan)
 	return apperr.Refusal(field, ReasonBackendFixed,
 		"%d live service(s) use this plan and keep its %s for life: create a new plan instead", n, what)
 }
-
-// checkBackendPlugin refuses to reach a provisioner for a service whose
-// backend runs a plan of another plugin than its current plan's (a service
-// moved across backends before the rule held): its external_id belongs to
-// the other plugin, and acting on it there could reach someone else's
-// server. Errors: Conflict (service_backend_fixed).
-func (b *Billing) checkBackendPlugin(ctx context.Context, svc *Service, plan *catalog.Plan) error {
-	if svc.BackendPlanID == "" || svc.BackendPlanID == plan.ID {
-		return nil
-	}
-	backend, err := b.catalog.PlanTx(ctx, b.db.Conn(ctx), svc.BackendPlanID)
-	if err != nil {
-		return err
-	}
-	if backend.Plugin != plan.Plugin || backend.ServiceType != plan.ServiceType {
-		return errBackendMoved()
-	}
-	return nil
-}
-
-// errBackendMoved refuses to tell a provisioner about a service that runs
-// at another backend than its plan's.
-func errBackendMoved() error {
-	return apperr.New(apperr.Conflict, "this service runs at another backend than its plan's; our staff must reconcile it first").
-		WithReason(ReasonBackendFixed)
-}

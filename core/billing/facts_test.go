@@ -49,7 +49,7 @@ func TestServiceReadsDoNotWaitForTheWriter(t *testing.T) {
 		done := make(chan result, 1)
 		go func() {
 			var r result
-			views, err := tb.b.ProvisionerViews(tb.ctx, ids)
+			views, err := tb.provisioning.ProvisionerViews(tb.ctx, ids)
 			r.views, r.viewsErr = len(views), err
 			r.plugins, r.pluginErr = tb.b.ActiveProvisioners(tb.ctx)
 			r.active, r.activeErr = tb.b.ActiveServicesAfter(tb.ctx, []string{"testprov"}, "", 10)

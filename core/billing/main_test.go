@@ -66,7 +66,10 @@ type testBundle struct {
 	// prov is the in-process test provisioner behind the host, as
 	// "testprov".
 	prov *pluginhosttest.Provisioner
-	ctx  context.Context
+	// provisioning works the backend jobs and describes services to their
+	// provisioner, as in the core.
+	provisioning *provisioning.Service
+	ctx          context.Context
 	// emails maps the id of each account tb.owner made to its owner's
 	// email.
 	emails sync.Map
@@ -148,7 +151,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	case tb.host != nil:
 		backends = tb.host
 	}
-	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: accts, Plugins: backends, Notifier: ns})
+	tb.provisioning = provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: accts, Plugins: backends, Notifier: ns})
 	if so.noHost {
 		// As after a core ran it once: testprov's option declaration is
 		// stored (as `catalog import` reads it in describe mode).

@@ -131,7 +131,7 @@ func TestValidChoiceReachesTheBackendAndNothingUndeclared(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref, _, err := tb.b.ProvisionerRef(tb.ctx, svc)
+		ref, _, err := tb.provisioning.ProvisionerRef(tb.ctx, svc)
 		if err != nil {
 			t.Fatal(err)
 		}

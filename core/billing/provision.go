@@ -7,10 +7,8 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
-	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
@@ -192,64 +190,6 @@ func (b *Billing) RetryProvisioning(ctx context.Context, serviceID string) (*Ser
 		return nil
 	})
 	return svc, err
-}
-
-// BackendRef is what a backend job (core/provisioning: Create, readiness,
-// sync) tells the provisioner about a service, with the plan it is on:
-// see serviceRef. Other domains call ProvisionerRef, which also refuses a
-// service running at another backend than its plan's.
-func (b *Billing) BackendRef(ctx context.Context, svc *Service) (*pb.ServiceRef, *catalog.Plan, error) {
-	plan, err := b.catalog.PlanTx(ctx, b.db.Conn(ctx), svc.PlanID)
-	if err != nil {
-		return nil, nil, err
-	}
-	ref, err := b.serviceRef(ctx, svc, plan)
-	if err != nil {
-		return nil, nil, err
-	}
-	return ref, plan, nil
-}
-
-// serviceRef is what the provisioner is told about a service on plan: the
-// options its plugin declares (the plan's over the add-ons', and the
-// customer's choices the plan offers; see pluginoption.View), and the
-// customer. Errors: Unavailable when the plugin never described its
-// options.
-func (b *Billing) serviceRef(ctx context.Context, svc *Service, plan *catalog.Plan) (*pb.ServiceRef, error) {
-	decl, err := b.catalog.OptionDeclaration(ctx, plan.Plugin)
-	if err != nil {
-		return nil, err
-	}
-	addons, err := b.ServiceAddons(ctx, svc.ID)
-	if err != nil {
-		return nil, err
-	}
-	var addonOptions []map[string]string
-	for _, sa := range addons {
-		a, err := b.catalog.FindAddon(ctx, b.db.Conn(ctx), sa.AddonID)
-		if err != nil {
-			return nil, err
-		}
-		addonOptions = append(addonOptions, a.Options())
-	}
-	custs, err := b.accounts.Customers(ctx, b.db.Conn(ctx), []string{svc.AccountID})
-	if err != nil {
-		return nil, fmt.Errorf("billing: loading the customer of %s: %w", svc.ID, err)
-	}
-	return refOf(svc, plan, decl, addonOptions, custs[svc.AccountID]), nil
-}
-
-// refOf is the one description of a service its provisioner gets: the
-// options its plugin declares (the add-ons' under the plan's under the
-// customer's, see pluginoption.View) and the customer. Every path that
-// calls a provisioner about a service builds it here, so Create, a sync,
-// a power action and a scheduled task tell the plugin the same.
-func refOf(svc *Service, plan *catalog.Plan, decl pluginoption.Declaration, addonOptions []map[string]string, cust accounts.Customer) *pb.ServiceRef {
-	src := pluginoption.Sources{Plan: plan.Options(), Offered: plan.Offered(), Customer: decodeOptions(svc.Options), Addons: addonOptions}
-	return &pb.ServiceRef{
-		ServiceId: svc.ID, ExternalId: svc.ExternalID, PlanOptions: pluginoption.View(decl.Options, src),
-		Customer: &pb.Customer{AccountId: svc.AccountID, Name: cust.Name, Email: cust.Email},
-	}
 }
 
 func truncate(s string, n int) string {

@@ -78,8 +78,9 @@ func setup(t *testing.T, db *database.DB) *testBundle {
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
 	tb.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
-	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: tb.clock.Now})
-	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b})
+	accts := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
+	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Accounts: accts}, billing.Options{Now: tb.clock.Now})
+	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: accts})
 	tb.e = enterprise.New(db, tb.b, tb.cat, tb.notices, enterprise.Options{Now: tb.clock.Now, Staff: staffDir{}})
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)

@@ -48,8 +48,10 @@ func setupBudget(t *testing.T, db *database.DB) *budgetBundle {
 	}
 	t.Cleanup(nt.Stop)
 	// Hard stops suspend through billing's service lifecycle.
-	bill := billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: nt, Catalog: catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{}), Accounts: accounts.New(db, nt, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
-	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: bill, Notifier: nt})
+	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
+	accts := accounts.New(db, nt, ratelimit.New(db), accounts.DefaultOptions())
+	bill := billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: nt, Catalog: cat, Accounts: accts}, billing.Options{})
+	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: bill, Catalog: cat, Accounts: accts, Notifier: nt})
 	// No payment side: the budget routes never meet a top-up.
 	svc := budget.New(db, nt, bill, nil, reg, budget.Options{})
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second,

@@ -74,8 +74,9 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	tb := &testBundle{db: db, ctx: audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})}
 	reg := jobs.NewRegistry(time.Hour)
 	tb.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: nil})
-	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{})
-	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b})
+	accts := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
+	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Accounts: accts}, billing.Options{})
+	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: accts})
 	tb.notices = &noticeLog{}
 	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Jobs: reg, Notifier: tb.notices})
 	// The termination guard, the project of invoice lines and the outages

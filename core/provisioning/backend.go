@@ -84,7 +84,7 @@ func (w *provisionWorker) Work(ctx context.Context, job *river.Job[billing.Provi
 	if svc.Status != billing.StatusProvisioning || svc.Installing() {
 		return nil // done already, cancelled meanwhile, or created and installing
 	}
-	ref, plan, err := s.billing.BackendRef(ctx, svc)
+	ref, plan, err := s.backendRef(ctx, svc)
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func (w *readyWorker) Work(ctx context.Context, job *river.Job[billing.ReadyJob]
 	if !svc.Installing() {
 		return nil // ready already, or cancelled or terminated meanwhile
 	}
-	ref, plan, err := s.billing.BackendRef(ctx, svc)
+	ref, plan, err := s.backendRef(ctx, svc)
 	if err != nil {
 		return err
 	}
@@ -269,7 +269,7 @@ func (s *Service) syncOnce(ctx context.Context, svc *billing.Service) (bool, err
 	if step.Action == "" {
 		return true, nil
 	}
-	ref, plan, err := s.billing.BackendRef(ctx, svc)
+	ref, plan, err := s.backendRef(ctx, svc)
 	if err != nil {
 		return false, err
 	}

@@ -285,7 +285,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 		SessionTTL: time.Hour, LoginLimit: 1000, LoginWindow: time.Minute, SignupLimit: 1000, ResetTokenTTL: time.Hour,
 		TOTPIssuer: "test", PublicURL: "http://portal.test",
 	})
-	tb.p = provisioning.New(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: tb.accounts, Plugins: tb.host, Notifier: ns}, opts)
+	tb.p = provisioning.New(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: tb.accounts, Plugins: tb.host, Notifier: ns}, opts)
 	tb.p.Attach(tb.b)
 	engine, err := jobs.New(db, reg, jobstest.Working(20))
 	if err != nil {

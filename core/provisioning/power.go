@@ -51,7 +51,7 @@ func (s *Service) Power(ctx context.Context, accountID, serviceID, action, key s
 	if err != nil {
 		return nil, err
 	}
-	ref, plan, err := s.billing.ProvisionerRef(ctx, svc)
+	ref, plan, err := s.ProvisionerRef(ctx, svc)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (s *Service) LoginURL(ctx context.Context, accountID, serviceID string) (*L
 	if err != nil {
 		return nil, err
 	}
-	ref, plan, err := s.billing.ProvisionerRef(ctx, svc)
+	ref, plan, err := s.ProvisionerRef(ctx, svc)
 	if err != nil {
 		return nil, err
 	}

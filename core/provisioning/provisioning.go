@@ -16,6 +16,8 @@ import (
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/pluginoption"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
@@ -31,11 +33,23 @@ type Plugins interface {
 	Get(name string) (pluginhost.Info, error)
 }
 
-// Accounts is what the free tier needs of core/accounts: who ordered and
-// how well their login is secured.
+// Accounts is what provisioning needs of core/accounts: the customer a
+// provisioner is told about (Customers: an account's name and first
+// owner's address), and for the free tier who ordered and how well their
+// login is secured.
 type Accounts interface {
+	Customers(ctx context.Context, db bun.IDB, accountIDs []string) (map[string]accounts.Customer, error)
 	SecurityOf(ctx context.Context, db bun.IDB, userID string) (accounts.LoginSecurity, error)
 	FirstOwner(ctx context.Context, db bun.IDB, accountID string) (string, error)
+}
+
+// Catalog is what provisioning reads of core/catalog to describe a service
+// to its provisioner: plans, add-ons and the plugins' option declarations.
+// *catalog.Catalog satisfies it.
+type Catalog interface {
+	PlansByID(ctx context.Context, db bun.IDB, ids []string) (map[string]*catalog.Plan, error)
+	AddonsByID(ctx context.Context, db bun.IDB, ids []string) (map[string]*catalog.Addon, error)
+	OptionDeclaration(ctx context.Context, plugin string) (pluginoption.Declaration, error)
 }
 
 // Notifier is what provisioning needs of core/notify.
@@ -121,7 +135,10 @@ type Deps struct {
 	DB      *database.DB
 	Jobs    *jobs.Registry
 	Billing *billing.Billing
-	// Accounts tells the free tier how well the orderer's login is secured.
+	// Catalog and Accounts describe a service to its provisioner; Accounts
+	// also tells the free tier how well the orderer's login is secured.
+	// Required.
+	Catalog  Catalog
 	Accounts Accounts
 	// Plugins may be nil: calls then fail as unavailable (and the backend
 	// jobs retry).
@@ -139,6 +156,7 @@ type Service struct {
 	db       *database.DB
 	jobs     *jobs.Inserter
 	billing  *billing.Billing
+	catalog  Catalog
 	accounts Accounts
 	plugins  atomic.Pointer[Plugins]
 	notifier Notifier
@@ -157,7 +175,7 @@ func New(deps Deps, opts Options) *Service {
 	if deps.Logger == nil {
 		deps.Logger = hclog.NewNullLogger()
 	}
-	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), billing: deps.Billing, accounts: deps.Accounts, notifier: deps.Notifier, intents: deps.Intents, log: deps.Logger, opts: opts}
+	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), billing: deps.Billing, catalog: deps.Catalog, accounts: deps.Accounts, notifier: deps.Notifier, intents: deps.Intents, log: deps.Logger, opts: opts}
 	if s.intents == nil {
 		s.intents = intent.New(deps.DB, intent.Options{Logger: deps.Logger})
 	}

@@ -140,7 +140,7 @@ func (s *Service) collect(ctx context.Context, cur usageCursor) (CollectStats, *
 			return st, nil, nil
 		}
 		after = ids[len(ids)-1]
-		views, err := s.billing.ProvisionerViews(ctx, ids)
+		views, err := s.ProvisionerViews(ctx, ids)
 		if err != nil {
 			return st, nil, fmt.Errorf("provisioning: describing services to sample: %w", err)
 		}

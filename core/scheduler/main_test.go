@@ -339,14 +339,14 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	}
 	// Billing describes the services to their provisioner, as in the core.
 	cat := catalog.New(catalog.Deps{DB: db, Plugins: b.plugins, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: b.clock.Now})
-	views := billing.New(billing.Deps{DB: db, Jobs: reg, Catalog: cat, Accounts: accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())}, billing.Options{Now: b.clock.Now})
-	b.billing = views
-	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: views, Plugins: b.plugins})
+	accts := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
+	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Catalog: cat, Accounts: accts}, billing.Options{Now: b.clock.Now})
+	views := provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: b.billing, Catalog: cat, Accounts: accts, Plugins: b.plugins})
 	b.cat = cat
 	if c, ok := so.changer.(*fakeChanger); ok {
 		c.plans = cat
 	}
-	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Services: views, Catalog: cat, Notifier: notifier, PlanChanger: so.changer, Logger: so.logger}, opts)
+	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Services: b.billing, Descriptions: views, Catalog: cat, Notifier: notifier, PlanChanger: so.changer, Logger: so.logger}, opts)
 	if _, err := jobs.New(db, reg, jobstest.Working(10)); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -100,14 +101,20 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Services is what the scheduler reads of services, from their owner
-// (billing); it queries none of billing's tables itself. *billing.Billing
-// satisfies it.
-type Services interface {
+// Descriptions is what the scheduler is told a service's provisioner must
+// hear about it, from core/provisioning, which builds that description.
+// *provisioning.Service satisfies it.
+type Descriptions interface {
 	// ProvisionerViews is the one description of a service its
 	// provisioner is told (the same that Create, a sync and a power action
 	// send), for a chunk of services in a fixed number of queries.
-	ProvisionerViews(ctx context.Context, serviceIDs []string) (map[string]billing.ProvisionerView, error)
+	ProvisionerViews(ctx context.Context, serviceIDs []string) (map[string]provisioning.View, error)
+}
+
+// Services is what the scheduler reads of services from their owner
+// (billing); it queries none of billing's tables itself. *billing.Billing
+// satisfies it.
+type Services interface {
 	// ServiceFacts is each service's account, status, plan, provisioner
 	// and name, as db sees them.
 	ServiceFacts(ctx context.Context, db bun.IDB, serviceIDs []string) (map[string]billing.ServiceFact, error)
@@ -130,9 +137,11 @@ type Deps struct {
 	// Plugins is the plugin host; nil (tests of what calls no plugin):
 	// plugin calls fail as unavailable and are retried.
 	Plugins Plugins
-	// Services is the services' and the catalog's owner (billing).
-	// Required.
+	// Services is the services' owner (billing). Required.
 	Services Services
+	// Descriptions describes services to their provisioner
+	// (core/provisioning). Required.
+	Descriptions Descriptions
 	// Catalog finds the plans and add-ons scheduled changes name.
 	Catalog Catalog
 	// Notifier tells customers about outcomes; nil = nobody is told.
@@ -155,9 +164,11 @@ type Service struct {
 	opts   Options
 	log    hclog.Logger
 	notify Notifier
-	// services reads services and the catalog (Deps.Services).
-	services Services
-	catalog  Catalog
+	// services reads services (Deps.Services), descriptions what their
+	// provisioner is told, catalog the plans and add-ons.
+	services     Services
+	descriptions Descriptions
+	catalog      Catalog
 
 	plugins     atomic.Pointer[Plugins]
 	planChanger atomic.Pointer[PlanChanger]
@@ -176,7 +187,7 @@ type Service struct {
 // New returns the scheduler and registers its jobs in deps.Jobs.
 func New(deps Deps, opts Options) *Service {
 	opts = opts.withDefaults()
-	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), opts: opts, log: deps.Logger, notify: deps.Notifier, services: deps.Services, catalog: deps.Catalog}
+	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), opts: opts, log: deps.Logger, notify: deps.Notifier, services: deps.Services, descriptions: deps.Descriptions, catalog: deps.Catalog}
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()
 	}
@@ -293,8 +304,8 @@ func (s *Service) describeOne(ctx context.Context, serviceID string) (*pb.Servic
 	return v.Ref, nil
 }
 
-func (s *Service) views(ctx context.Context, ids []string) (map[string]billing.ProvisionerView, error) {
-	views, err := s.services.ProvisionerViews(ctx, ids)
+func (s *Service) views(ctx context.Context, ids []string) (map[string]provisioning.View, error) {
+	views, err := s.descriptions.ProvisionerViews(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: describing %d services: %w", len(ids), err)
 	}

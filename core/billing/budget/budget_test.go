@@ -80,7 +80,7 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	// Payments tell automatic top-ups from the customer's.
 	pay := payments.New(payments.Deps{DB: db, Jobs: reg, Billing: b.billing, Accounts: accts, Notifier: ns})
 	pay.Attach(b.billing)
-	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: b.billing, Accounts: accts, Notifier: ns})
+	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: b.billing, Catalog: b.cat, Accounts: accts, Notifier: ns})
 	b.svc = budget.New(db, ns, b.billing, pay, reg, budget.Options{Now: b.clock.Now})
 	engine, err := jobs.New(db, reg, jobstest.Working(2))
 	if err != nil {

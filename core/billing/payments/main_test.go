@@ -108,7 +108,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *bundle {
 	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: cat, Accounts: tb.accounts}, opts)
 	tb.pay = payments.New(payments.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: tb.accounts, Notifier: ns, Gateways: gateways})
 	tb.pay.Attach(tb.b)
-	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: tb.accounts, Notifier: ns})
+	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Catalog: cat, Accounts: tb.accounts, Notifier: ns})
 
 	engine, err := jobs.New(db, reg, jobstest.Working(20))
 	if err != nil {
