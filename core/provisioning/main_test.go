@@ -220,8 +220,8 @@ func (h *stubHost) Get(name string) (pluginhost.Info, error) {
 }
 
 // stubOptions is what every stub plugin declares it reads: the plans'
-// package_id.
-var stubOptions = sdk.Options{sdk.IntOption("package_id", "package").OnPlan().AtLeast(1)}
+// package_id, and a disk size add-ons set.
+var stubOptions = sdk.Options{sdk.IntOption("package_id", "package").OnPlan().AtLeast(1), sdk.IntOption("disk_gb", "disk size").OnPlan().AtLeast(1)}
 
 func (h *stubHost) setCaps(name string, caps ...sdk.Capability) {
 	h.mu.Lock()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/provisioning"
@@ -105,19 +106,31 @@ func TestCollectUsage(t *testing.T) {
 
 var cmpTime = cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })
 
-// TestUsageWindowAndRetention: samples are listed oldest first within
-// [since, until) and paged; pruning deletes exactly those older than the
-// retention.
-// TestUsageTellsThePluginWhatCreateDid: a usage call describes the
-// service exactly as Create did (billing's one description: the plan's and
-// the customer's options, the customer with their email), not a
-// description of its own.
+// TestUsageTellsThePluginWhatCreateDid: a usage call (a page of services
+// described at once, ProvisionerViews) describes the service exactly as
+// Create did (one service, the backend job's description): the one
+// description of views.go, with the plan's options over its add-ons' (two
+// add-ons set the same key), and the customer with their email.
 func TestUsageTellsThePluginWhatCreateDid(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		tb := setup(t, db, setupOpts{})
 		c := tb.customer(t, false, false)
-		svc := tb.order(t, c, tb.plan(t, "vps", 0, false, ""))
+		plan := tb.plan(t, "vps", 0, false, "")
+		var addons []billing.AddonChoice
+		for i, disk := range []string{"20", "40"} {
+			a, err := tb.cat.CreateAddon(tb.ctx, catalog.AddonInput{Slug: fmt.Sprintf("disk-%d", i), Name: "Disk " + disk, Currency: "USD",
+				MaxQuantity: 1, PlanIDs: []string{plan.ID}, PluginOptions: map[string]string{"disk_gb": disk}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			addons = append(addons, billing.AddonChoice{AddonID: a.ID, Quantity: 1})
+		}
+		res, err := tb.b.Order(c.as(tb.ctx), c.AccountID, billing.OrderInput{PlanID: plan.ID, Addons: addons})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := tb.waitService(t, res.Service.ID, billing.StatusActive)
 		if _, err := tb.p.CollectUsage(tb.ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -125,8 +138,8 @@ func TestUsageTellsThePluginWhatCreateDid(t *testing.T) {
 		if created == nil || sampled == nil {
 			t.Fatalf("create told %v, usage told %v", created, sampled)
 		}
-		if created.GetCustomer().GetEmail() == "" {
-			t.Fatalf("Create was told no customer email: %v", created)
+		if created.GetCustomer().GetEmail() == "" || created.GetPlanOptions()["disk_gb"] == "" || created.GetPlanOptions()["package_id"] != "1" {
+			t.Fatalf("Create was told no customer email or not the plan's and add-ons' options: %v", created)
 		}
 		// The backend's id is known only after Create.
 		created.ExternalId = sampled.GetExternalId()
@@ -136,6 +149,9 @@ func TestUsageTellsThePluginWhatCreateDid(t *testing.T) {
 	})
 }
 
+// TestUsageWindowAndRetention: samples are listed oldest first within
+// [since, until) and paged; pruning deletes exactly those older than the
+// retention.
 func TestUsageWindowAndRetention(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
