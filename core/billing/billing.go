@@ -148,11 +148,12 @@ type Notifier interface {
 	Notify(ctx context.Context, tx bun.Tx, ev notify.Event) error
 }
 
-// Billing is the billing domain: catalog, services, invoices, the credit
-// ledger, payments, the daily billing run and auto top-up. Methods are safe
-// for concurrent use. Methods taking a bun.Tx run inside the caller's
-// transaction and never call a plugin; the others open their own (or join
-// the ambient one in ctx).
+// Billing is the billing domain: billing profiles, services (the record
+// and its lifecycle), invoices, the credit ledger and the daily billing
+// run. Methods are safe for concurrent use and call no plugin (the calls
+// are core/provisioning's and payments' jobs). Methods taking a bun.Tx run
+// inside the caller's transaction; the others open their own (or join the
+// ambient one in ctx).
 type Billing struct {
 	db       *database.DB
 	jobs     *jobs.Inserter
