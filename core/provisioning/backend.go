@@ -74,10 +74,7 @@ type provisionWorker struct {
 // still installing leaves the service provisioning; readyWorker follows it.
 func (w *provisionWorker) Work(ctx context.Context, job *river.Job[billing.ProvisionJob]) error {
 	s := w.s
-	svc, err := s.billing.Service(ctx, "", job.Args.ServiceID)
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return river.JobCancel(err)
-	}
+	svc, err := s.serviceOf(ctx, job.Args.ServiceID)
 	if err != nil {
 		return err
 	}
@@ -161,10 +158,7 @@ type readyWorker struct {
 // Work asks the backend once whether the service is ready.
 func (w *readyWorker) Work(ctx context.Context, job *river.Job[billing.ReadyJob]) error {
 	s := w.s
-	svc, err := s.billing.Service(ctx, "", job.Args.ServiceID)
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return river.JobCancel(err)
-	}
+	svc, err := s.serviceOf(ctx, job.Args.ServiceID)
 	if err != nil {
 		return err
 	}
@@ -232,10 +226,7 @@ type syncWorker struct {
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[billing.SyncJob]) error {
 	s := w.s
 	for range 4 {
-		svc, err := s.billing.Service(ctx, "", job.Args.ServiceID)
-		if apperr.CodeOf(err) == apperr.NotFound {
-			return river.JobCancel(err)
-		}
+		svc, err := s.serviceOf(ctx, job.Args.ServiceID)
 		if err != nil {
 			return err
 		}
@@ -303,6 +294,16 @@ func (s *Service) syncOnce(ctx context.Context, svc *billing.Service) (bool, err
 		return false, fmt.Errorf("%s: %w", step.Action, err)
 	}
 	return false, s.billing.RecordBackendStep(ctx, svc, step)
+}
+
+// serviceOf loads the service a backend job is for; one that no longer
+// exists ends the job.
+func (s *Service) serviceOf(ctx context.Context, id string) (*billing.Service, error) {
+	svc, err := s.billing.Service(ctx, "", id)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, river.JobCancel(err)
+	}
+	return svc, err
 }
 
 // backend is the provisioner plugin name, for the backend jobs. Errors:

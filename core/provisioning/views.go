@@ -39,26 +39,21 @@ type View struct {
 // (Conflict, service_backend_fixed): its external_id belongs to the other
 // plugin, and acting on it there could reach someone else's server.
 func (s *Service) ProvisionerRef(ctx context.Context, svc *billing.Service) (*pb.ServiceRef, *catalog.Plan, error) {
-	in, err := s.readRefInputs(ctx, s.db.ReadConn(ctx), []*billing.Service{svc})
-	if err != nil {
-		return nil, nil, err
-	}
-	plan := in.plans[svc.PlanID]
-	if plan == nil {
-		return nil, nil, fmt.Errorf("provisioning: the plan %s of service %s is missing", svc.PlanID, svc.ID)
-	}
-	if runsElsewhere(svc, plan, in.plans) {
-		return nil, nil, errBackendMoved()
-	}
-	ref, err := s.refFrom(ctx, svc, plan, in)
-	return ref, plan, err
+	return s.describe(ctx, s.db.ReadConn(ctx), svc, true)
 }
 
 // backendRef is ProvisionerRef for the backend jobs, which act on the plan
 // the service is on (a sync of a service moved across backends before the
 // rule held still reaches its plan's provisioner, as it always did).
 func (s *Service) backendRef(ctx context.Context, svc *billing.Service) (*pb.ServiceRef, *catalog.Plan, error) {
-	in, err := s.readRefInputs(ctx, s.db.Conn(ctx), []*billing.Service{svc})
+	return s.describe(ctx, s.db.Conn(ctx), svc, false)
+}
+
+// describe is the description of one service as db sees its inputs, and
+// its plan; refuseElsewhere refuses a service whose backend runs another
+// provisioner's plan (runsElsewhere).
+func (s *Service) describe(ctx context.Context, db bun.IDB, svc *billing.Service, refuseElsewhere bool) (*pb.ServiceRef, *catalog.Plan, error) {
+	in, err := s.readRefInputs(ctx, db, []*billing.Service{svc})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -66,8 +61,14 @@ func (s *Service) backendRef(ctx context.Context, svc *billing.Service) (*pb.Ser
 	if plan == nil {
 		return nil, nil, fmt.Errorf("provisioning: the plan %s of service %s is missing", svc.PlanID, svc.ID)
 	}
-	ref, err := s.refFrom(ctx, svc, plan, in)
-	return ref, plan, err
+	if refuseElsewhere && runsElsewhere(svc, plan, in.plans) {
+		return nil, nil, errBackendMoved()
+	}
+	decl, err := s.catalog.OptionDeclaration(ctx, plan.Plugin)
+	if err != nil {
+		return nil, nil, err
+	}
+	return refOf(svc, plan, decl, in.addonOptions[svc.ID], in.customers[svc.AccountID]), plan, nil
 }
 
 // ProvisionerViews is ProvisionerRef for many services at once, in a fixed
@@ -172,16 +173,6 @@ func (s *Service) readRefInputs(ctx context.Context, db bun.IDB, svcs []*billing
 		return in, fmt.Errorf("provisioning: loading customers: %w", err)
 	}
 	return in, nil
-}
-
-// refFrom is the description of one service on plan from its inputs.
-// Errors: Unavailable when the plugin never described its options.
-func (s *Service) refFrom(ctx context.Context, svc *billing.Service, plan *catalog.Plan, in refInputs) (*pb.ServiceRef, error) {
-	decl, err := s.catalog.OptionDeclaration(ctx, plan.Plugin)
-	if err != nil {
-		return nil, err
-	}
-	return refOf(svc, plan, decl, in.addonOptions[svc.ID], in.customers[svc.AccountID]), nil
 }
 
 // refOf is the one description of a service its provisioner gets: the
