@@ -25,7 +25,8 @@ func TestServeEndToEnd(t *testing.T) {
 	t.Parallel()
 	databasetest.EachDialect(t, func(t *testing.T, d database.Dialect) {
 		// An empty database: this test migrates it.
-		env := []string{"EZSCALE_DATABASE_URL=" + databasetest.EmptyURL(t, d)}
+		url := databasetest.EmptyURL(t, d)
+		env := []string{"EZSCALE_DATABASE_URL=" + url}
 
 		res := mustRunCLI(t, env, "", "migrate")
 		if !strings.Contains(res.stdout, "migration(s) applied") {
@@ -42,6 +43,11 @@ func TestServeEndToEnd(t *testing.T) {
 		res = mustRunCLI(t, env, adminPassword+"\n", "admin", "create", "--email", "Admin@Example.com", "--password-stdin")
 		if !strings.Contains(res.stdout, "created staff owner admin@example.com") {
 			t.Errorf("admin create said %q", res.stdout)
+		}
+		// The real binary hashes with OWASP's parameters; only Go test
+		// binaries use cheap ones (core/accounts, passwordParams).
+		if hash := storedPasswordHash(t, url, "admin@example.com"); !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+			t.Errorf("the stored hash %q does not carry OWASP's argon2id parameters", hash)
 		}
 
 		const metricsToken = "e2e-metrics-token-0123456789"
@@ -127,6 +133,22 @@ func TestConfigValidate(t *testing.T) {
 	if res := mustRunCLI(t, nil, "", "config", "validate", "--config", good); !strings.Contains(res.stdout, "valid") {
 		t.Errorf("validate said %q", res.stdout)
 	}
+}
+
+// storedPasswordHash reads the password hash of the user with email.
+func storedPasswordHash(t *testing.T, url, email string) string {
+	t.Helper()
+	ctx := context.Background()
+	db, err := database.Open(ctx, url, database.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var hash string
+	if err := db.QueryRowContext(ctx, "SELECT password_hash FROM users WHERE email = ?", email).Scan(&hash); err != nil {
+		t.Fatalf("reading %s's password hash: %v", email, err)
+	}
+	return hash
 }
 
 // TestAuditVerifyFindsTampering plays an attacker with direct database

@@ -10,12 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"testing"
 
 	"golang.org/x/crypto/argon2"
 )
 
-// Argon2id parameters: OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
-// They are stored in each hash, so raising them later only affects new hashes.
+// Argon2id parameters. They are stored in each hash, so raising them later
+// only affects new hashes, and CheckPassword verifies a hash with its own.
 type argonParams struct {
 	memoryKiB uint32
 	time      uint32
@@ -24,11 +25,36 @@ type argonParams struct {
 	saltLen   int
 }
 
-var defaultArgon = argonParams{memoryKiB: 19 * 1024, time: 2, threads: 1, keyLen: 32, saltLen: 16}
+// owaspArgon is what every password is hashed with: OWASP's recommended
+// minimum (19 MiB, 2 passes, 1 lane).
+var owaspArgon = argonParams{memoryKiB: 19 * 1024, time: 2, threads: 1, keyLen: 32, saltLen: 16}
+
+// testArgon is what a Go test binary hashes with instead: the same
+// algorithm and format at the smallest cost. Under the race detector every
+// 19 MiB hash maps and clears shadow memory for the whole block, and the
+// suite signs up and logs in thousands of users, so the production cost was
+// more than half of the HTTP API's tests' time (docs/benchmarks.md, "Test
+// suite time"). A test asserts behaviour, not hashing cost: the password
+// tests below check owaspArgon directly, and the end-to-end tests, which
+// run the real binary, check that a stored hash carries it.
+var testArgon = argonParams{memoryKiB: 64, time: 1, threads: 1, keyLen: 32, saltLen: 16}
+
+// passwordParams is testArgon in a test binary and owaspArgon everywhere
+// else: testing.Testing is false in every binary `go build` makes, and no
+// flag, setting or environment variable can change it.
+func passwordParams() argonParams {
+	if testing.Testing() {
+		return testArgon
+	}
+	return owaspArgon
+}
 
 // HashPassword returns a PHC-format argon2id hash of password.
 func HashPassword(password string) (string, error) {
-	p := defaultArgon
+	return hashPasswordWith(passwordParams(), password)
+}
+
+func hashPasswordWith(p argonParams, password string) (string, error) {
 	salt := make([]byte, p.saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("accounts: salt: %w", err)

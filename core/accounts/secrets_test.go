@@ -8,7 +8,7 @@ import (
 
 func TestPasswordHashRoundTrip(t *testing.T) {
 	t.Parallel()
-	h, err := HashPassword("correct horse battery")
+	h, err := hashPasswordWith(owaspArgon, "correct horse battery")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,6 +19,23 @@ func TestPasswordHashRoundTrip(t *testing.T) {
 		if ok, err := CheckPassword(h, pw); err != nil || ok != want {
 			t.Errorf("CheckPassword(%q) = %v, %v; want %v", pw, ok, err, want)
 		}
+	}
+}
+
+// TestTestBinariesHashCheaply: in a test binary HashPassword uses the cheap
+// parameters, in the same format, and its hashes verify like any other. The
+// real binary's hashes carry the OWASP ones (tests/, TestServeEndToEnd).
+func TestTestBinariesHashCheaply(t *testing.T) {
+	t.Parallel()
+	h, err := HashPassword("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Errorf("hash %q does not carry the test binaries' parameters", h)
+	}
+	if ok, err := CheckPassword(h, "correct horse battery"); err != nil || !ok {
+		t.Errorf("CheckPassword = %v, %v; want true", ok, err)
 	}
 }
 
