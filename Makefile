@@ -1,6 +1,6 @@
 # EZSCALE platform core. `make help` lists the targets.
-# Every Go target loops over the workspace's modules (go.work), so the root
-# module, sdk/, plugins/ and terraform/ are all covered.
+# Every Go target covers the workspace's modules (go.work): the root module,
+# sdk/, plugins/ and terraform/.
 
 SHELL := /bin/bash
 GO ?= go
@@ -56,10 +56,14 @@ demo: build ## The sandbox: fakes of the panels, Discord and Stripe, a mail catc
 
 .PHONY: test
 test: build ## Run every module's tests (SQLite always; PostgreSQL when EZSCALE_TEST_POSTGRES_URL is set, required when CI=true; the terraform CLI for terraform/'s acceptance tests, required when CI=true).
-	@set -e; for m in $(MODULES); do \
-		echo "== go test $$m"; \
-		(cd $$m && $(GO) test -race -count=1 -timeout 30m ./...); \
-	done
+	$(GO) test -race -count=1 -timeout 30m $(TEST_PACKAGES)
+
+# Every module's packages in one `go test` (the workspace builds them
+# together), so no module waits for the one before it to finish. `go test`
+# starts packages in the order given: tests/ first, because its run is the
+# longest and spends most of it waiting on the processes and the browser it
+# drives. docs/benchmarks.md, "Test suite time", has the runs behind this.
+TEST_PACKAGES := ./tests/ ./... $(patsubst $(CURDIR)/%,./%/...,$(filter-out $(CURDIR),$(MODULES)))
 
 .PHONY: bench
 bench: build ## Run the benchmarks and write their figures into docs/benchmarks.md.
