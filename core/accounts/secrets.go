@@ -32,11 +32,11 @@ var owaspArgon = argonParams{memoryKiB: 19 * 1024, time: 2, threads: 1, keyLen: 
 // testArgon is what a Go test binary hashes with instead: the same
 // algorithm and format at the smallest cost. Under the race detector every
 // 19 MiB hash maps and clears shadow memory for the whole block, and the
-// suite signs up and logs in thousands of users, so the production cost was
+// tests sign up and log in hundreds of users, so the production cost was
 // more than half of the HTTP API's tests' time (docs/benchmarks.md, "Test
 // suite time"). A test asserts behaviour, not hashing cost: the password
-// tests below check owaspArgon directly, and the end-to-end tests, which
-// run the real binary, check that a stored hash carries it.
+// tests check owaspArgon directly, and tests/, which runs the real binary,
+// checks that a stored hash carries it.
 var testArgon = argonParams{memoryKiB: 64, time: 1, threads: 1, keyLen: 32, saltLen: 16}
 
 // passwordParams is testArgon in a test binary and owaspArgon everywhere
