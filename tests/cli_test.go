@@ -138,14 +138,8 @@ func TestConfigValidate(t *testing.T) {
 // storedPasswordHash reads the password hash of the user with email.
 func storedPasswordHash(t *testing.T, url, email string) string {
 	t.Helper()
-	ctx := context.Background()
-	db, err := database.Open(ctx, url, database.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	var hash string
-	if err := db.QueryRowContext(ctx, "SELECT password_hash FROM users WHERE email = ?", email).Scan(&hash); err != nil {
+	if err := openDB(t, url).QueryRowContext(context.Background(), "SELECT password_hash FROM users WHERE email = ?", email).Scan(&hash); err != nil {
 		t.Fatalf("reading %s's password hash: %v", email, err)
 	}
 	return hash

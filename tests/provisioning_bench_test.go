@@ -169,8 +169,8 @@ func stopCore(t testing.TB, c *core) {
 	}
 }
 
-// openDB opens the cores' database from the benchmark, to read the
-// timestamps they recorded.
+// openDB opens the cores' database from the test or benchmark, to read
+// what they recorded; it is closed when the test ends.
 func openDB(t testing.TB, url string) *database.DB {
 	t.Helper()
 	db, err := database.Open(context.Background(), url, database.Options{MaxOpenConns: 2})
