@@ -63,7 +63,7 @@ test: build ## Run every module's tests (SQLite always; PostgreSQL when EZSCALE_
 # modernc.org/libc, which stays instrumented) guard its memory, as in a cgo
 # build of SQLite, whose C the detector never sees either; our code, bun,
 # River, the SQLite driver and libc are all still checked. Instrumented,
-# that one package was about half of a SQLite test's CPU.
+# that one package was more than half of a SQLite test's CPU.
 # -parallel 8: Go's default is GOMAXPROCS, two tests at once on the 2-core
 # machine, while most of a test's time is spent waiting on its job engine,
 # PostgreSQL or a process; eight at once overlap those waits.
