@@ -246,7 +246,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 
 	transfersOpts := transfersOptions(cfg)
 	transfersOpts.Now = now
-	a.Transfers = transfers.New(transfers.Deps{DB: db, Billing: a.Billing, Directory: transferDirectory{a: a.Accounts}, Notifier: a.Notify, Jobs: reg},
+	a.Transfers = transfers.New(transfers.Deps{DB: db, Billing: a.Billing, Directory: transfers.AccountsDirectory{Accounts: a.Accounts}, Notifier: a.Notify, Jobs: reg},
 		transfersOpts)
 	a.Enterprise = enterprise.New(db, a.Billing, a.Catalog, a.Notify, enterprise.Options{Now: now, Staff: a.Accounts})
 

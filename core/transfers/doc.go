@@ -23,5 +23,6 @@
 // nothing: the service moves and the sender is credited once.
 //
 // Billing is reached through the Billing interface, accounts through
-// Directory; both are wired in core/app.
+// Directory; both are wired in core/app, Directory as AccountsDirectory
+// (directory.go), the one the tests use too.
 package transfers

@@ -35,35 +35,6 @@ import (
 	"github.com/ezscale/platform/core/transfers"
 )
 
-// directory finds accounts' owners through the accounts service, as
-// app's adapter does.
-type directory struct{ a *accounts.Service }
-
-func (d directory) OwnedAccounts(ctx context.Context, email string) ([]transfers.Account, error) {
-	u, err := d.a.UserByEmail(ctx, email)
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	ms, err := d.a.Memberships(ctx, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	var out []transfers.Account
-	for _, m := range ms {
-		if m.Role == accounts.RoleOwner {
-			out = append(out, transfers.Account{ID: m.AccountID, Name: m.AccountName})
-		}
-	}
-	return out, nil
-}
-
-func (d directory) AccountName(ctx context.Context, id string) (string, error) {
-	return d.a.AccountName(ctx, id)
-}
-
 // notice is one notification: its type, the account told and the
 // transfer's state in it.
 type notice struct {
@@ -98,6 +69,7 @@ type testBundle struct {
 	ctx     context.Context
 	db      *database.DB
 	clock   *testkit.Clock
+	acc     *accounts.Service
 	b       *billing.Billing
 	cat     *catalog.Catalog
 	p       *projects.Service
@@ -131,6 +103,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
 	acc := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
+	tb.acc = acc
 	tb.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
 	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Accounts: acc}, billing.Options{Now: tb.clock.Now})
 	// Payments answer whether the receiver has a saved card.
@@ -141,7 +114,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	opts := transfers.DefaultOptions()
 	opts.Now = tb.clock.Now
 	opts.RequireStaffApproval = !so.noStaffApproval
-	tb.t = transfers.New(transfers.Deps{DB: db, Billing: tb.b, Directory: directory{a: acc}, Notifier: tb.notices, Jobs: reg}, opts)
+	tb.t = transfers.New(transfers.Deps{DB: db, Billing: tb.b, Directory: transfers.AccountsDirectory{Accounts: acc}, Notifier: tb.notices, Jobs: reg}, opts)
 	tb.t.OnComplete("scheduler", func(ctx context.Context, tx bun.Tx, serviceID, _, to string) (any, error) {
 		return tb.sch.TransferServiceTx(ctx, tx, serviceID, to)
 	})

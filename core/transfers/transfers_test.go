@@ -318,6 +318,12 @@ func TestTransferRefusals(t *testing.T) {
 		twice := tb.account(t, "twice@example.test", true)
 		twiceOther := tb.account(t, "twice-b@example.test", true)
 		tb.must(t, accountstest.Join(tb.ctx, db, twiceOther.AccountID, twice.UserID, accounts.RoleOwner))
+		// A staff user made owner of a customer's account is still no
+		// receiver: transfers go from customer to customer.
+		staffOwned := tb.account(t, "staff-owned@example.test", true)
+		staffUser, err := tb.acc.CreateStaff(tb.ctx, "ops@example.test", "staff password for tests", "admin")
+		tb.must(t, err)
+		tb.must(t, accountstest.Join(tb.ctx, db, staffOwned.AccountID, staffUser.ID, accounts.RoleOwner))
 
 		cases := []struct {
 			name    string
@@ -343,6 +349,7 @@ func TestTransferRefusals(t *testing.T) {
 			{"receiver without a card", nil, "nocard@example.test", apperr.Unprocessable, "email", "no_payment_method"},
 			{"unknown receiver", nil, "nobody@example.test", apperr.Unprocessable, "email", "receiver_not_found"},
 			{"receiver owning two accounts", nil, "twice@example.test", apperr.Unprocessable, "to_account_id", "receiver_ambiguous"},
+			{"staff receiver", nil, "ops@example.test", apperr.Unprocessable, "email", "receiver_not_found"},
 			{"already in a transfer", nil, "", apperr.Conflict, "service_id", "transfer_open"},
 		}
 		for _, c := range cases {
