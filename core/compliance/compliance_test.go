@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/testkit"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/accounts"
@@ -30,7 +32,7 @@ func TestPolicyVersionsAreApprovedOnceAndAudited(t *testing.T) {
 		}
 		_, err = tb.c.AddPolicyVersion(tb.ctx, tb.admin, p.ID, compliance.VersionInput{Version: "2.0", EffectiveDate: "2026-07-01",
 			File: tb.upload(t, "isp-2b.pdf", []byte("v2b"))})
-		wantErr(t, err, apperr.Conflict, "policy_version_taken")
+		testkit.AppErr(t, err, apperr.Conflict, "policy_version_taken")
 
 		got, err := tb.c.ApprovePolicyVersion(tb.ctx, tb.owner, p.ID, v2.ID)
 		if err != nil {
@@ -40,9 +42,9 @@ func TestPolicyVersionsAreApprovedOnceAndAudited(t *testing.T) {
 			t.Fatalf("approved version = %+v, want approved by the owner", got)
 		}
 		_, err = tb.c.ApprovePolicyVersion(tb.ctx, tb.owner, p.ID, v2.ID)
-		wantErr(t, err, apperr.Conflict, "already_approved")
+		testkit.AppErr(t, err, apperr.Conflict, "already_approved")
 		_, err = tb.c.ApprovePolicyVersion(tb.ctx, tb.owner, p.ID, p.Versions[0].ID+"x")
-		wantErr(t, err, apperr.NotFound, "")
+		testkit.AppErr(t, err, apperr.NotFound, "")
 
 		read, err := tb.c.Policy(tb.ctx, p.ID)
 		if err != nil {
@@ -73,13 +75,13 @@ func TestRecordsRefuseInvalidInputNamingTheField(t *testing.T) {
 		_, err = tb.c.CreatePolicy(tb.ctx, tb.admin, compliance.PolicyInput{Title: "", OwnerID: customer.ID, NextReview: "2026-02-30",
 			Version: compliance.VersionInput{Version: "1", EffectiveDate: "2026-01-01",
 				File: &compliance.FileRef{SHA256: strings.Repeat("a", 64), Name: "../x.pdf"}}})
-		e := wantErr(t, err, apperr.Invalid, "")
+		e := testkit.AppErr(t, err, apperr.Invalid, "")
 		if diff := cmp.Diff([]string{"title", "next_review", "owner_id", "version.file.sha256"}, fields(e)); diff != "" {
 			t.Fatalf("fields (-want +got):\n%s", diff)
 		}
 		_, err = tb.c.CreateEvidence(tb.ctx, tb.admin, compliance.EvidenceInput{ControlID: "CC6.1", Type: "photo", Title: "t",
 			PeriodFrom: "2026-02-01", PeriodTo: "2026-01-01"})
-		e = wantErr(t, err, apperr.Invalid, "")
+		e = testkit.AppErr(t, err, apperr.Invalid, "")
 		if diff := cmp.Diff([]string{"type", "period_to", "file"}, fields(e)); diff != "" {
 			t.Fatalf("fields (-want +got):\n%s", diff)
 		}
@@ -100,13 +102,13 @@ func TestUploadRefusesAMismatchedHashAndStoresNothing(t *testing.T) {
 		tb := setup(t, db)
 		claimed := strings.Repeat("0", 64)
 		_, _, err := tb.c.Upload(tb.ctx, tb.admin, strings.NewReader("bytes"), claimed)
-		wantErr(t, err, apperr.Unprocessable, "sha256_mismatch")
+		testkit.AppErr(t, err, apperr.Unprocessable, "sha256_mismatch")
 		if got := tb.actions(t, "compliance.file."); len(got) != 0 {
 			t.Fatalf("audit = %v, want nothing for a refused upload", got)
 		}
 		big := bytes.Repeat([]byte{1}, int(tb.c.UploadLimit())+1)
 		_, _, err = tb.c.Upload(tb.ctx, tb.admin, bytes.NewReader(big), "")
-		wantErr(t, err, apperr.Invalid, "file_too_large")
+		testkit.AppErr(t, err, apperr.Invalid, "file_too_large")
 	})
 }
 
@@ -147,9 +149,9 @@ func TestAccessReviewSnapshotsEveryStaffUserAndIsSignedOffOnce(t *testing.T) {
 			t.Fatalf("signed off = %+v", signed)
 		}
 		_, err = tb.c.SignOffAccessReview(tb.ctx, tb.owner, r.ID, "")
-		wantErr(t, err, apperr.Conflict, "already_signed_off")
+		testkit.AppErr(t, err, apperr.Conflict, "already_signed_off")
 		_, err = tb.c.SignOffAccessReview(tb.ctx, tb.owner, "nope", "")
-		wantErr(t, err, apperr.NotFound, "")
+		testkit.AppErr(t, err, apperr.NotFound, "")
 	})
 }
 

@@ -3,7 +3,6 @@ package compliance_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -83,20 +82,6 @@ func (tb *testBundle) policy(t testing.TB, title, effective string) *compliance.
 		t.Fatal(err)
 	}
 	return p
-}
-
-// wantErr fails unless err is an application error of code and reason
-// ("" = any), and returns it.
-func wantErr(t testing.TB, err error, code apperr.Code, reason string) *apperr.Error {
-	t.Helper()
-	var e *apperr.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error %v, want %s/%s", err, code, reason)
-	}
-	if e.Code != code || (reason != "" && e.Reason != reason) {
-		t.Fatalf("error %s/%s (%v), want %s/%s", e.Code, e.Reason, e, code, reason)
-	}
-	return e
 }
 
 // fields returns the names of the fields an error names.

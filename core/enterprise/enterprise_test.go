@@ -2,7 +2,6 @@ package enterprise_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -130,14 +129,6 @@ func (tb *testBundle) quoted(t *testing.T) *enterprise.Request {
 	return r
 }
 
-func wantErr(t *testing.T, err error, code apperr.Code, reason string) {
-	t.Helper()
-	var e *apperr.Error
-	if !errors.As(err, &e) || e.Code != code || (reason != "" && e.Reason != reason) {
-		t.Fatalf("error %v, want %s/%s", err, code, reason)
-	}
-}
-
 // TestEnterpriseRequestQuoteAcceptAttach: a request is quoted by staff and
 // accepted by the customer: the account gets a private plan at the quoted
 // monthly price, out of the public catalog, and an invoice of the setup
@@ -201,9 +192,9 @@ func TestEnterpriseRequestQuoteAcceptAttach(t *testing.T) {
 		// Another account's service, and another account's use of the plan.
 		theirs := tb.service(t, tb.other.AccountID)
 		_, err = tb.e.Attach(tb.ctx, r.ID, enterprise.AttachInput{ServiceID: theirs})
-		wantErr(t, err, apperr.NotFound, "")
+		testkit.AppErr(t, err, apperr.NotFound, "")
 		_, err = tb.b.ChangePlan(tb.ctx, tb.other.AccountID, theirs, billing.ChangeInput{PlanID: plan.ID})
-		wantErr(t, err, apperr.Invalid, "")
+		testkit.AppErr(t, err, apperr.Invalid, "")
 
 		// The staff who quote (admins and owners) hear of the request and
 		// of the acceptance.
@@ -233,19 +224,19 @@ func TestEnterpriseRequestRefusals(t *testing.T) {
 		tb := setup(t, db)
 		r := tb.quoted(t)
 		_, err := tb.e.Get(tb.ctx, tb.other.AccountID, r.ID)
-		wantErr(t, err, apperr.NotFound, "")
+		testkit.AppErr(t, err, apperr.NotFound, "")
 		_, err = tb.e.Accept(tb.ctx, tb.other, r.ID)
-		wantErr(t, err, apperr.NotFound, "")
+		testkit.AppErr(t, err, apperr.NotFound, "")
 		if list, err := tb.e.List(tb.ctx, tb.other, "", 10); err != nil || len(list) != 0 {
 			t.Errorf("another account's list: %v %d", err, len(list))
 		}
 		_, err = tb.e.Attach(tb.ctx, r.ID, enterprise.AttachInput{ServiceID: tb.service(t, tb.a.AccountID)})
-		wantErr(t, err, apperr.Conflict, "request_quoted")
+		testkit.AppErr(t, err, apperr.Conflict, "request_quoted")
 		if _, err := tb.e.Accept(tb.ctx, tb.a, r.ID); err != nil {
 			t.Fatal(err)
 		}
 		_, err = tb.e.Accept(tb.ctx, tb.a, r.ID)
-		wantErr(t, err, apperr.Conflict, "request_accepted")
+		testkit.AppErr(t, err, apperr.Conflict, "request_accepted")
 		all, err := tb.cat.Plans(tb.ctx, false)
 		if err != nil {
 			t.Fatal(err)
@@ -267,12 +258,12 @@ func TestEnterpriseRequestRefusals(t *testing.T) {
 		late := tb.quoted(t)
 		tb.clock.Add(15 * 24 * time.Hour)
 		_, err = tb.e.Accept(tb.ctx, tb.a, late.ID)
-		wantErr(t, err, apperr.Conflict, "request_expired")
+		testkit.AppErr(t, err, apperr.Conflict, "request_expired")
 		if got, _ := tb.e.Get(tb.ctx, tb.a.AccountID, late.ID); got == nil || got.Status != enterprise.StatusExpired {
 			t.Errorf("expired quote: %+v", got)
 		}
 		_, err = tb.e.Quote(tb.ctx, "staff-1", late.ID, enterprise.QuoteInput{BasePlanID: tb.base, MonthlyPrice: 1, ExpiresAt: tb.clock.Now().Add(-time.Hour)})
-		wantErr(t, err, apperr.Invalid, "")
+		testkit.AppErr(t, err, apperr.Invalid, "")
 		if _, err := tb.e.Quote(tb.ctx, "staff-1", late.ID, enterprise.QuoteInput{BasePlanID: tb.base, MonthlyPrice: 110000, ExpiresAt: tb.clock.Now().Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
@@ -281,6 +272,6 @@ func TestEnterpriseRequestRefusals(t *testing.T) {
 			t.Fatalf("declined: %v %+v", err, declined)
 		}
 		_, err = tb.e.Submit(tb.ctx, tb.a, enterprise.SubmitInput{Nodes: 0})
-		wantErr(t, err, apperr.Invalid, "")
+		testkit.AppErr(t, err, apperr.Invalid, "")
 	})
 }

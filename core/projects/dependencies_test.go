@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/testkit"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/uptrace/bun"
 
@@ -31,7 +33,7 @@ func TestCyclesOfEveryLengthAreRefused(t *testing.T) {
 		tb := setup(t, db)
 		self := tb.services(t, tb.a, 1)[0]
 		_, err := tb.p.AddDependency(tb.ctx, tb.a, projects.DependencyInput{ServiceID: self, DependsOnID: self})
-		if diff := cmp.Diff([]string{"depends_on_id"}, fieldNames(wantErr(t, err, apperr.Invalid, ""))); diff != "" {
+		if diff := cmp.Diff([]string{"depends_on_id"}, fieldNames(testkit.AppErr(t, err, apperr.Invalid, ""))); diff != "" {
 			t.Errorf("self-edge refusal names (-want +got):\n%s", diff)
 		}
 		for n := 2; n <= 10; n++ {
@@ -41,7 +43,7 @@ func TestCyclesOfEveryLengthAreRefused(t *testing.T) {
 				tb.depend(t, svc[i], svc[i+1])
 			}
 			_, err := tb.p.AddDependency(tb.ctx, tb.a, projects.DependencyInput{ServiceID: svc[n-1], DependsOnID: svc[0]})
-			e := wantErr(t, err, apperr.Conflict, "dependency_cycle")
+			e := testkit.AppErr(t, err, apperr.Conflict, "dependency_cycle")
 			labels := []string{fmt.Sprintf("vps-%d", n-1)}
 			for i := 0; i < n; i++ {
 				labels = append(labels, fmt.Sprintf("vps-%d", i))
@@ -79,20 +81,20 @@ func TestDependencyRefusals(t *testing.T) {
 		tb.depend(t, svc[2], svc[3]) // a diamond, not a cycle
 
 		_, err := tb.p.AddDependency(tb.ctx, tb.a, projects.DependencyInput{ServiceID: svc[0], DependsOnID: svc[1]})
-		wantErr(t, err, apperr.Conflict, "dependency_exists")
+		testkit.AppErr(t, err, apperr.Conflict, "dependency_exists")
 		_, err = tb.p.AddDependency(tb.ctx, tb.a, projects.DependencyInput{ServiceID: svc[0], DependsOnID: svc[4], Type: "cache", Note: strings.Repeat("x", 501)})
-		if diff := cmp.Diff([]string{"type", "note"}, fieldNames(wantErr(t, err, apperr.Invalid, ""))); diff != "" {
+		if diff := cmp.Diff([]string{"type", "note"}, fieldNames(testkit.AppErr(t, err, apperr.Invalid, ""))); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
 		if err := billingtest.SetServiceStatus(tb.ctx, db, svc[4], billing.StatusCancelled); err != nil {
 			t.Fatal(err)
 		}
 		_, err = tb.p.AddDependency(tb.ctx, tb.a, projects.DependencyInput{ServiceID: svc[0], DependsOnID: svc[4]})
-		if diff := cmp.Diff([]string{"depends_on_id"}, fieldNames(wantErr(t, err, apperr.Conflict, "service_ended"))); diff != "" {
+		if diff := cmp.Diff([]string{"depends_on_id"}, fieldNames(testkit.AppErr(t, err, apperr.Conflict, "service_ended"))); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
 		_, err = tb.p.AddDependency(tb.ctx, tb.a, projects.DependencyInput{ServiceID: "nope", DependsOnID: svc[0]})
-		if diff := cmp.Diff([]string{"service_id"}, fieldNames(wantErr(t, err, apperr.NotFound, ""))); diff != "" {
+		if diff := cmp.Diff([]string{"service_id"}, fieldNames(testkit.AppErr(t, err, apperr.NotFound, ""))); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
 	})
@@ -141,7 +143,7 @@ func TestConcurrentInsertsThatCloseACycle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantErr(t, <-second, apperr.Conflict, "dependency_cycle")
+			testkit.AppErr(t, <-second, apperr.Conflict, "dependency_cycle")
 		})
 
 		t.Run("racing", func(t *testing.T) {
@@ -163,7 +165,7 @@ func TestConcurrentInsertsThatCloseACycle(t *testing.T) {
 				failed := 0
 				for _, err := range errs {
 					if err != nil {
-						wantErr(t, err, apperr.Conflict, "dependency_cycle")
+						testkit.AppErr(t, err, apperr.Conflict, "dependency_cycle")
 						failed++
 					}
 				}
@@ -226,11 +228,11 @@ func TestTerminationGuard(t *testing.T) {
 			t.Fatal("services are not in id order")
 		}
 		_, err = tb.b.Cancel(tb.ctx, tb.a.AccountID, svc[2], billing.CancelInput{When: "now"})
-		if diff := cmp.Diff(want, wantErr(t, err, apperr.Conflict, "service_has_dependents").Fields); diff != "" {
+		if diff := cmp.Diff(want, testkit.AppErr(t, err, apperr.Conflict, "service_has_dependents").Fields); diff != "" {
 			t.Errorf("cancel refusal (-want +got):\n%s", diff)
 		}
 		_, err = tb.b.TerminateRequested(tb.ctx, svc[2], billing.TerminateInput{Reason: "abuse"})
-		if diff := cmp.Diff(want, wantErr(t, err, apperr.Conflict, "service_has_dependents").Fields); diff != "" {
+		if diff := cmp.Diff(want, testkit.AppErr(t, err, apperr.Conflict, "service_has_dependents").Fields); diff != "" {
 			t.Errorf("terminate refusal (-want +got):\n%s", diff)
 		}
 		if s, _ := tb.b.Service(tb.ctx, tb.a.AccountID, svc[2]); s.Status != billing.StatusActive {
@@ -245,7 +247,7 @@ func TestTerminationGuard(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = tb.b.Cancel(tb.ctx, tb.a.AccountID, svc[2], billing.CancelInput{When: "now"})
-		if diff := cmp.Diff(want[2].Message, wantErr(t, err, apperr.Conflict, "service_has_dependents").Fields[1].Message); diff != "" {
+		if diff := cmp.Diff(want[2].Message, testkit.AppErr(t, err, apperr.Conflict, "service_has_dependents").Fields[1].Message); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
 		s, err := tb.b.Cancel(tb.ctx, tb.a.AccountID, svc[2], billing.CancelInput{When: "now", ConfirmDependents: true})

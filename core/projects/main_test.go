@@ -2,7 +2,6 @@ package projects_test
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/accounts/accountstest"
-	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/billingtest"
@@ -130,18 +128,4 @@ func (tb *testBundle) depend(t testing.TB, from, to string) *projects.Dependency
 		t.Fatalf("%s depends on %s: %v", from, to, err)
 	}
 	return d
-}
-
-// wantErr fails unless err is an application error of code and reason
-// ("" = any), and returns it.
-func wantErr(t testing.TB, err error, code apperr.Code, reason string) *apperr.Error {
-	t.Helper()
-	var e *apperr.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error %v, want %s/%s", err, code, reason)
-	}
-	if e.Code != code || (reason != "" && e.Reason != reason) {
-		t.Fatalf("error %s/%s (%v), want %s/%s", e.Code, e.Reason, e, code, reason)
-	}
-	return e
 }

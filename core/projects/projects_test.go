@@ -3,6 +3,8 @@ package projects_test
 import (
 	"testing"
 
+	"github.com/ezscale/platform/core/testkit"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/apperr"
@@ -28,12 +30,12 @@ func TestProjectLifecycle(t *testing.T) {
 			t.Errorf("created %+v", p)
 		}
 		_, err = tb.p.CreateProject(tb.ctx, tb.a, projects.ProjectInput{Name: "WEB SHOP"})
-		wantErr(t, err, apperr.Conflict, "project_name_taken")
+		testkit.AppErr(t, err, apperr.Conflict, "project_name_taken")
 		// Another account may use the name.
 		tb.project(t, tb.other, "Web shop")
 
 		_, err = tb.p.CreateProject(tb.ctx, tb.a, projects.ProjectInput{Name: "", Colour: "red", Icon: "Bad Icon"})
-		e := wantErr(t, err, apperr.Invalid, "")
+		e := testkit.AppErr(t, err, apperr.Invalid, "")
 		if diff := cmp.Diff([]string{"name", "colour", "icon"}, fieldNames(e)); diff != "" {
 			t.Errorf("invalid fields (-want +got):\n%s", diff)
 		}
@@ -52,7 +54,7 @@ func TestProjectLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = tb.p.ArchiveProject(tb.ctx, tb.a, p.ID)
-		e = wantErr(t, err, apperr.Conflict, "project_not_empty")
+		e = testkit.AppErr(t, err, apperr.Conflict, "project_not_empty")
 		if len(e.Fields) != 2 {
 			t.Errorf("refusal names %v, want both services", e.Fields)
 		}
@@ -67,7 +69,7 @@ func TestProjectLifecycle(t *testing.T) {
 			t.Fatalf("archive: %+v, %v", p, err)
 		}
 		_, err = tb.p.MoveServices(tb.ctx, tb.a, p.ID, projects.MoveInput{ServiceIDs: svc[1:]})
-		wantErr(t, err, apperr.Conflict, "project_archived")
+		testkit.AppErr(t, err, apperr.Conflict, "project_archived")
 
 		tb.project(t, tb.a, "Active")
 		list := func(archived string) []string {
@@ -125,7 +127,7 @@ func TestMoveServicesBetweenProjects(t *testing.T) {
 			t.Errorf("projects of the services (-want +got):\n%s", diff)
 		}
 		_, err = tb.p.RemoveServices(tb.ctx, tb.a, a.ID, projects.MoveInput{ServiceIDs: []string{svc[0], svc[1]}})
-		e := wantErr(t, err, apperr.Invalid, "")
+		e := testkit.AppErr(t, err, apperr.Invalid, "")
 		if diff := cmp.Diff([]string{"service_ids[1]"}, fieldNames(e)); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
@@ -136,9 +138,9 @@ func TestMoveServicesBetweenProjects(t *testing.T) {
 			t.Errorf("removed service still in %v", of)
 		}
 		_, err = tb.p.MoveServices(tb.ctx, tb.a, a.ID, projects.MoveInput{ServiceIDs: []string{svc[0], svc[0]}})
-		wantErr(t, err, apperr.Invalid, "")
+		testkit.AppErr(t, err, apperr.Invalid, "")
 		_, err = tb.p.MoveServices(tb.ctx, tb.a, a.ID, projects.MoveInput{})
-		wantErr(t, err, apperr.Invalid, "")
+		testkit.AppErr(t, err, apperr.Invalid, "")
 	})
 }
 
@@ -242,7 +244,7 @@ func TestAnotherAccountsObjectsAreNotFound(t *testing.T) {
 			}
 		}
 		_, err = tb.p.MoveServices(tb.ctx, tb.a, myProject.ID, projects.MoveInput{ServiceIDs: []string{mine[0], theirs[0]}})
-		if diff := cmp.Diff([]string{"service_ids[1]"}, fieldNames(wantErr(t, err, apperr.NotFound, ""))); diff != "" {
+		if diff := cmp.Diff([]string{"service_ids[1]"}, fieldNames(testkit.AppErr(t, err, apperr.NotFound, ""))); diff != "" {
 			t.Errorf("the refusal names (-want +got):\n%s", diff)
 		}
 		if of, _ := tb.p.ProjectsOf(tb.ctx, db.DB, append(mine, theirs...)); !cmp.Equal(of, map[string]string{theirs[0]: theirProject.ID, theirs[1]: theirProject.ID}) {

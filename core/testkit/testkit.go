@@ -1,6 +1,7 @@
 // Package testkit holds the small helpers every package's tests share: a
 // clock the test moves, waiting for a condition, a log sink a test reads
-// while the code under test writes to it, and the parsed sources the
+// while the code under test writes to it, checking an application error
+// (AppErr), and the parsed sources the
 // table-ownership tests read. Only tests import it.
 package testkit
 

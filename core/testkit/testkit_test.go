@@ -1,11 +1,13 @@
 package testkit_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -57,5 +59,45 @@ func TestLogBufferTakesConcurrentWrites(t *testing.T) {
 	wg.Wait()
 	if got, want := b.Len(), 8*len("line 0\n"); got != want {
 		t.Errorf("Len() = %d, want %d (%q)", got, want, b.String())
+	}
+}
+
+// failures is a testing.TB that records Fatalf instead of ending the test.
+type failures struct {
+	testing.TB
+	msgs []string
+}
+
+func (f *failures) Helper() {}
+
+func (f *failures) Fatalf(format string, args ...any) {
+	f.msgs = append(f.msgs, fmt.Sprintf(format, args...))
+}
+
+func TestAppErrAcceptsOnlyTheCodeAndReasonAsked(t *testing.T) {
+	conflict := apperr.New(apperr.Conflict, "a transfer is open").WithReason("transfer_open")
+	wrapped := fmt.Errorf("requesting: %w", conflict)
+	for _, tc := range []struct {
+		name   string
+		err    error
+		code   apperr.Code
+		reason string
+		fails  bool
+	}{
+		{"code and reason", wrapped, apperr.Conflict, "transfer_open", false},
+		{"any reason", conflict, apperr.Conflict, "", false},
+		{"another reason", conflict, apperr.Conflict, "same_account", true},
+		{"another code", conflict, apperr.NotFound, "", true},
+		{"not an application error", errors.New("boom"), apperr.Conflict, "", true},
+		{"no error", nil, apperr.Conflict, "", true},
+	} {
+		f := &failures{TB: t}
+		e := testkit.AppErr(f, tc.err, tc.code, tc.reason)
+		if failed := len(f.msgs) > 0; failed != tc.fails {
+			t.Errorf("%s: failed %v (%q), want %v", tc.name, failed, f.msgs, tc.fails)
+		}
+		if !tc.fails && e != conflict {
+			t.Errorf("%s: returned %v, want the application error", tc.name, e)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package transfers_test
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/accounts/accountstest"
-	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/billingtest"
@@ -221,18 +219,4 @@ func (tb *testBundle) accountOf(t testing.TB, serviceID string) string {
 		t.Fatal(err)
 	}
 	return svc.AccountID
-}
-
-// wantErr fails unless err is an application error of code and reason
-// ("" = any), and returns it.
-func wantErr(t testing.TB, err error, code apperr.Code, reason string) *apperr.Error {
-	t.Helper()
-	var e *apperr.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error %v, want %s/%s", err, code, reason)
-	}
-	if e.Code != code || (reason != "" && e.Reason != reason) {
-		t.Fatalf("error %s/%s (%v), want %s/%s", e.Code, e.Reason, e, code, reason)
-	}
-	return e
 }

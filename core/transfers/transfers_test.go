@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/testkit"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/accounts"
@@ -287,7 +289,7 @@ func TestTransferStateMachine(t *testing.T) {
 				case err == nil:
 					got[state][action] = tr.State(tb.clock.Now())
 				case apperr.CodeOf(err) == apperr.Conflict:
-					got[state][action] = "!" + wantErr(t, err, apperr.Conflict, "").Reason
+					got[state][action] = "!" + testkit.AppErr(t, err, apperr.Conflict, "").Reason
 				default:
 					t.Fatalf("%s from %s: %v", action, state, err)
 				}
@@ -369,7 +371,7 @@ func TestTransferRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := tb.t.Request(tb.ctx, tb.sender, transfers.RequestInput{ServiceID: id, Email: email})
-			e := wantErr(t, err, c.code, c.reason)
+			e := testkit.AppErr(t, err, c.code, c.reason)
 			if len(e.Fields) != 1 || e.Fields[0].Field != c.field {
 				t.Errorf("%s: fields %+v, want %s", c.name, e.Fields, c.field)
 			}
@@ -387,7 +389,7 @@ func TestTransferRefusals(t *testing.T) {
 		if _, err := tb.t.Request(tb.ctx, tb.sender, transfers.RequestInput{ServiceID: id, Email: "twice@example.test", ToAccountID: noCard.AccountID}); err == nil {
 			t.Fatal("an account the receiver does not own was accepted")
 		} else {
-			wantErr(t, err, apperr.Unprocessable, "not_owned")
+			testkit.AppErr(t, err, apperr.Unprocessable, "not_owned")
 		}
 		tr, err := tb.t.Request(tb.ctx, tb.sender, transfers.RequestInput{ServiceID: id, Email: "twice@example.test", ToAccountID: twiceOther.AccountID})
 		if err != nil || tr.ToAccountID != twiceOther.AccountID {
@@ -449,7 +451,7 @@ func TestTransferExpiry(t *testing.T) {
 		if _, err := tb.t.Accept(tb.ctx, tb.receiver, tr.ID); err == nil {
 			t.Fatal("an expired transfer was accepted")
 		} else {
-			wantErr(t, err, apperr.Conflict, "transfer_expired")
+			testkit.AppErr(t, err, apperr.Conflict, "transfer_expired")
 		}
 		list, err := tb.t.List(tb.ctx, tb.sender, transfers.Filter{Status: transfers.StatusExpired})
 		if err != nil || len(list) != 1 {
