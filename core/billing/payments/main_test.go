@@ -38,18 +38,7 @@ import (
 // tests share, started by TestMain.
 var stripe *paymentstest.Stripe
 
-func TestMain(m *testing.M) {
-	code := func() int {
-		var err error
-		if stripe, err = paymentstest.StartStripe(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer stripe.Close()
-		return m.Run()
-	}()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(paymentstest.MainWithStripe(m, &stripe)) }
 
 // bundle is payments wired as core/app wires it: over billing (its
 // invoices, profiles and credit ledger), with the job engine working and

@@ -4,7 +4,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -39,6 +41,22 @@ func StartStripe() (*Stripe, error) {
 	s := &Stripe{bin: bin}
 	s.mock, s.mockErr = stripemock.Start()
 	return s, nil
+}
+
+// MainWithStripe is a TestMain's body for a package whose card-payment
+// tests share one Stripe: it starts it (StartStripe) into *shared, runs the
+// tests and closes it, and returns the exit code:
+//
+//	func TestMain(m *testing.M) { os.Exit(paymentstest.MainWithStripe(m, &stripe)) }
+func MainWithStripe(m *testing.M, shared **Stripe) int {
+	s, err := StartStripe()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer s.Close()
+	*shared = s
+	return m.Run()
 }
 
 // Close stops stripe-mock.
