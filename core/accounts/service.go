@@ -433,7 +433,7 @@ func (s *Service) openSession(ctx context.Context, u *User, ip, ua string) (*Ses
 	exp := now.Add(s.opts.SessionTTL)
 	t := &APIToken{
 		ID: newID(), UserID: u.ID, Kind: KindSession, TokenHash: hashSecret(secret),
-		Prefix: secret[:len(prefixSession)+4], CreatedAt: now, ExpiresAt: &exp, IP: ip, UserAgent: truncate(ua, 300),
+		Prefix: secret[:len(prefixSession)+4], CreatedAt: now, ExpiresAt: &exp, IP: ip, UserAgent: database.Text(ua, 300),
 	}
 	err := s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		// A sign-in from an address none of the user's sessions came from
@@ -750,17 +750,4 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 			Changes: map[string]any{"tokens_kept": len(live)}})
 		return err
 	})
-}
-
-// truncate makes s storable text of at most n bytes: invalid UTF-8 and NUL
-// (which PostgreSQL refuses) are replaced, and a cut never splits a rune.
-func truncate(s string, n int) string {
-	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/catalog"
+	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/sdk"
@@ -70,7 +71,7 @@ func failureEvent(svc *Service, attempt int, msg string) audit.Event {
 // error waiting cannot heal) fails the service: its order's payment
 // returns to credit and the customer is told.
 func (b *Billing) RecordProvisionFailure(ctx context.Context, serviceID string, plan *catalog.Plan, attempt int, cause error, final bool) error {
-	msg := truncate(cause.Error(), 500)
+	msg := database.Text(cause.Error(), 500)
 	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
 		if final {
 			// The refund posts to the ledger: take the account's lock before
@@ -190,11 +191,4 @@ func (b *Billing) RetryProvisioning(ctx context.Context, serviceID string) (*Ser
 		return nil
 	})
 	return svc, err
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

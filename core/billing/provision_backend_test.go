@@ -1,6 +1,7 @@
 package billing_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
@@ -371,6 +373,36 @@ func TestUnsuspendNamesTheSuspension(t *testing.T) {
 		a.must(t, 200, "POST", path+"/unsuspend", a.staff, map[string]any{"reason": "abuse"}).Decode(t, &svc)
 		if svc.Status != "active" || len(svc.Suspensions) != 0 {
 			t.Errorf("after lifting abuse: %+v", svc)
+		}
+	})
+}
+
+// TestProvisionFailureStoresALongForeignMessage: a backend's error message
+// longer than the column's limit, in another language and carrying a NUL,
+// is recorded on both dialects: cut on a character, the NUL replaced.
+// PostgreSQL refuses a NUL or half a character in text, and with the write
+// went the record of the attempt.
+func TestProvisionFailureStoresALongForeignMessage(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setup(t, db, setupOpts{})
+		acc := tb.account(t)
+		plan := tb.plan(t, "intl", 0, nil)
+		id, err := billingtest.Service(tb.ctx, db, billingtest.ServiceSpec{AccountID: acc, PlanID: plan.ID, Status: billing.StatusProvisioning})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Stored, the NUL takes three bytes (U+FFFD), which puts the
+		// two-byte ü across the 500-byte limit.
+		xs := strings.Repeat("x", 485)
+		msg := "Der Server \x00" + xs + "ü konnte nicht angelegt werden"
+		if err := tb.b.RecordProvisionFailure(tb.ctx, id, plan, 1, errors.New(msg), false); err != nil {
+			t.Fatalf("recording the failure: %v", err)
+		}
+		svc := tb.service(t, id)
+		want := "Der Server \uFFFD" + xs
+		if svc.ProvisionAttempts != 1 || svc.LastError != want {
+			t.Errorf("attempts %d, last error %q; want 1 and %q", svc.ProvisionAttempts, svc.LastError, want)
 		}
 	})
 }

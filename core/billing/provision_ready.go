@@ -90,7 +90,7 @@ func (b *Billing) ActivateInstalled(ctx context.Context, serviceID string, attrs
 // RecordInstallProblem shows why the readiness of a service cannot be
 // read now, without failing it.
 func (b *Billing) RecordInstallProblem(ctx context.Context, serviceID string, cause error) error {
-	msg := truncate(cause.Error(), 500)
+	msg := database.Text(cause.Error(), 500)
 	_, err := b.db.Conn(ctx).NewUpdate().Model((*Service)(nil)).Set("last_error = ?", msg).Set("updated_at = ?", b.now()).
 		Where("id = ?", serviceID).Where("status = ?", StatusProvisioning).Exec(ctx)
 	if err != nil {
@@ -114,7 +114,7 @@ func (b *Billing) FailInstall(ctx context.Context, serviceID, reason string) err
 		if !svc.Installing() {
 			return nil
 		}
-		svc.LastError = truncate(reason, 500)
+		svc.LastError = database.Text(reason, 500)
 		return b.failProvisioning(ctx, t, svc, svc.ProvisionAttempts, svc.LastError, reason)
 	})
 }

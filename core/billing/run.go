@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 )
 
@@ -309,7 +310,7 @@ func (w *stepWorker[S]) Work(ctx context.Context, job *river.Job[stepArgs[S]]) e
 	}
 	status, msg := "succeeded", ""
 	if stepErr != nil {
-		status, msg = "failed", truncate(stepErr.Error(), 1000)
+		status, msg = "failed", database.Text(stepErr.Error(), 1000)
 	}
 	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
 		if _, err := t.NewUpdate().Model((*RunStep)(nil)).Set("status = ?", status).Set("processed = processed + ?", n).

@@ -6,6 +6,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 )
 
@@ -106,7 +107,7 @@ func (b *Billing) RecordBackendStep(ctx context.Context, svc *Service, step Back
 // last error; backend_state stays the backend's last confirmed state) and
 // in the audit log; final says no retry follows.
 func (b *Billing) RecordSyncFailure(ctx context.Context, svc *Service, cause error, final bool) error {
-	msg := truncate(cause.Error(), 500)
+	msg := database.Text(cause.Error(), 500)
 	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
 		if _, err := t.NewUpdate().Model((*Service)(nil)).Set("last_error = ?", msg).Set("updated_at = ?", b.now()).
 			Where("id = ?", svc.ID).Exec(ctx); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/database"
 )
 
 // HighRisk names the action a gated route performs and how its facts are
@@ -140,7 +141,7 @@ func (s *Server) actionOf(rt Route, r *http.Request, p *accounts.Principal, body
 			if json.Unmarshal(v, &str) != nil {
 				str = string(v)
 			}
-			a.Changes[truncate(k, 100)] = truncate(str, maxChangeValue)
+			a.Changes[database.Text(k, 100)] = database.Text(str, maxChangeValue)
 		}
 	}
 	if hr.FactsFunc != nil {

@@ -12,11 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/database"
 )
 
 type ipKey struct{}
@@ -49,7 +49,7 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		route := "unmatched"
 		ctx := context.WithValue(r.Context(), ipKey{}, ip)
 		ctx = context.WithValue(ctx, routeKey{}, &route)
-		ctx = audit.WithMeta(ctx, audit.Meta{ActorType: audit.ActorAnonymous, RequestID: rid, IP: ip, UserAgent: truncate(r.UserAgent(), 300)})
+		ctx = audit.WithMeta(ctx, audit.Meta{ActorType: audit.ActorAnonymous, RequestID: rid, IP: ip, UserAgent: database.Text(r.UserAgent(), 300)})
 		ctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
 		defer cancel()
 		r = r.WithContext(ctx)
@@ -206,19 +206,6 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 func (m *httpMetrics) observe(method, route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(method, route).Observe(d.Seconds())
-}
-
-// truncate makes s storable text of at most n bytes: invalid UTF-8 and NUL
-// (which PostgreSQL refuses) are replaced, and a cut never splits a rune.
-func truncate(s string, n int) string {
-	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // rawBodyKey is the context key of the request body before the server's

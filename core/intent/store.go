@@ -190,7 +190,7 @@ func (s *Store) Finish(ctx context.Context, db bun.IDB, outs []Outcome) error {
 		}
 		n++
 		b.WriteString("(" + cast + ", " + cast + ", " + cast + ")")
-		args = append(args, o.Key, string(o.State), bounded(o.Detail, 1000))
+		args = append(args, o.Key, string(o.State), database.Text(o.Detail, 1000))
 	}
 	if n == 0 {
 		return nil
@@ -316,16 +316,3 @@ func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
 	_, err := w.s.Prune(ctx)
 	return err
 }
-
-// bounded cuts s to at most n bytes on a rune boundary.
-func bounded(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8Start(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }

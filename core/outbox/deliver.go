@@ -114,7 +114,7 @@ func (o *Outbox) attempt(ctx context.Context, m *Message, last bool) (attemptRes
 		}
 		if reason != "" {
 			_, err := o.db.NewUpdate().Model((*Message)(nil)).Where("id = ?", m.ID).Where("status = ?", StatusPending).
-				Set("status = ?", StatusFailed).Set("last_error = ?", truncate(SuppressedPrefix+reason, 500)).Exec(ctx)
+				Set("status = ?", StatusFailed).Set("last_error = ?", database.Text(SuppressedPrefix+reason, 500)).Exec(ctx)
 			if err != nil {
 				return attemptResult{}, fmt.Errorf("outbox: suppressing %s: %w", m.ID, err)
 			}
@@ -144,14 +144,14 @@ func (o *Outbox) attempt(ctx context.Context, m *Message, last bool) (attemptRes
 	case errors.Is(sendErr, ErrNoSender):
 		// Not an attempt: nothing could take the message (its notifier
 		// is disabled). It stays pending and the sweep re-enqueues it.
-		q = q.Set("attempts = attempts - 1").Set("last_error = ?", truncate(sendErr.Error(), 500))
+		q = q.Set("attempts = attempts - 1").Set("last_error = ?", database.Text(sendErr.Error(), 500))
 		res = attemptResult{skipped: true}
 	case sendErr == nil:
 		q = q.Set("status = ?", StatusSent).Set("sent_at = ?", time.Now().UTC()).Set("last_error = ''")
 	case res.permanent || last:
-		q = q.Set("status = ?", StatusFailed).Set("last_error = ?", truncate(sendErr.Error(), 500))
+		q = q.Set("status = ?", StatusFailed).Set("last_error = ?", database.Text(sendErr.Error(), 500))
 	default:
-		q = q.Set("last_error = ?", truncate(sendErr.Error(), 500))
+		q = q.Set("last_error = ?", database.Text(sendErr.Error(), 500))
 	}
 	if _, err := q.Exec(ctx); err != nil {
 		return res, fmt.Errorf("outbox: recording delivery of %s: %w", m.ID, err)

@@ -20,10 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
@@ -336,17 +334,4 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[sweepArgs]) error
 	return w.o.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		return w.o.jobs.InsertManyTx(ctx, tx, params)
 	})
-}
-
-// truncate makes s storable text of at most n bytes: invalid UTF-8 and NUL
-// (which PostgreSQL refuses) are replaced, and a cut never splits a rune.
-func truncate(s string, n int) string {
-	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

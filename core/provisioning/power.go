@@ -9,6 +9,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
 	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -68,7 +69,7 @@ func (s *Service) Power(ctx context.Context, accountID, serviceID, action, key s
 	ev := audit.Event{Action: "provisioning.service.power", AccountID: svc.AccountID, TargetType: "service", TargetID: svc.ID,
 		Changes: map[string]any{"action": action}}
 	if callErr != nil {
-		ev.Result, ev.Changes["error"] = audit.Failure, truncate(callErr.Error(), 300)
+		ev.Result, ev.Changes["error"] = audit.Failure, database.Text(callErr.Error(), 300)
 		_ = audit.LogDetached(ctx, s.db, ev, func(err error) { s.log.Warn("auditing a failed power action", "error", err) })
 		return nil, backendError(action, callErr)
 	}
@@ -113,7 +114,7 @@ func (s *Service) LoginURL(ctx context.Context, accountID, serviceID string) (*L
 	resp, callErr := prov.LoginURL(cctx, &pb.LoginURLRequest{Service: ref})
 	ev := audit.Event{Action: "provisioning.service.login", AccountID: svc.AccountID, TargetType: "service", TargetID: svc.ID}
 	if callErr != nil {
-		ev.Result, ev.Changes = audit.Failure, map[string]any{"error": truncate(callErr.Error(), 300)}
+		ev.Result, ev.Changes = audit.Failure, map[string]any{"error": database.Text(callErr.Error(), 300)}
 		_ = audit.LogDetached(ctx, s.db, ev, func(err error) { s.log.Warn("auditing a failed login", "error", err) })
 		return nil, backendError("login", callErr)
 	}
@@ -162,11 +163,4 @@ func stateName(st pb.ServiceState) string {
 		return "error"
 	}
 	return ""
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

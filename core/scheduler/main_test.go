@@ -186,6 +186,11 @@ func (f *fakeProvisioner) RunScript(_ context.Context, r *pb.RunScriptRequest) (
 	if r.GetScript() == "fail" {
 		return &pb.RunScriptResponse{ExitCode: 2, Output: "boom"}, nil
 	}
+	if r.GetScript() == "cat archive" {
+		// A script that prints binary data: valid UTF-8 on the wire, NUL
+		// bytes in it.
+		return &pb.RunScriptResponse{Output: "PK\x03\x04\x00\x00 archive"}, nil
+	}
 	return &pb.RunScriptResponse{Output: "ran " + r.GetScript()}, nil
 }
 

@@ -347,8 +347,11 @@ func (s *Service) recordTick(ctx context.Context, kind string, at time.Time) err
 }
 
 // bounded keeps at most n bytes of s: its tail, which is where scripts
-// print their errors, behind a note of what was cut.
+// print their errors, behind a note of what was cut. NUL and invalid UTF-8,
+// which PostgreSQL refuses in text (a script may print either), are
+// replaced first (database.Clean).
 func bounded(s string, n int) string {
+	s = database.Clean(s)
 	if len(s) <= n {
 		return s
 	}

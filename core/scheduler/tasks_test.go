@@ -272,6 +272,31 @@ func TestRolledBackTransactionLeavesNoJob(t *testing.T) {
 	})
 }
 
+// TestScriptOutputWithNULIsRecorded: a script whose output carries NUL
+// bytes (binary data) succeeds, with the NULs stored as U+FFFD on both
+// dialects; PostgreSQL refuses NUL in text, and the run's outcome could not
+// be written.
+func TestScriptOutputWithNULIsRecorded(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		task := mustTask(t, b, scheduler.TaskInput{Type: "custom_script", Script: "cat archive", Cron: "0 * * * *"})
+		b.clock.Add(time.Hour)
+		if _, err := b.s.DueTasks(ctx); err != nil {
+			t.Fatal(err)
+		}
+		run := b.runs(t, task.ID)[0]
+		if err := b.s.ExecuteRunForTest(ctx, run.ID, false); err != nil {
+			t.Fatalf("executing the run: %v", err)
+		}
+		got := b.runs(t, task.ID)[0]
+		if want := "PK\x03\x04\uFFFD\uFFFD archive"; got.Status != scheduler.RunSucceeded || got.Output != want {
+			t.Errorf("run: status %s, output %q; want succeeded, %q", got.Status, got.Output, want)
+		}
+	})
+}
+
 // TestExecuteRunKeysAndRetries: the first attempt calls the plugin with the
 // run id as key; a call refused before anything happened (the backend asked
 // to come back later) retries with the same key; a definite failure (the

@@ -272,7 +272,7 @@ func (s *Payments) autoTopUpFailed(ctx context.Context, t *txn, tu *TopUp) error
 }
 
 func (s *Payments) disableAutoTopUp(ctx context.Context, t *txn, a *AutoTopUp, why string) error {
-	if _, err := t.NewUpdate().Model(a).WherePK().Set("enabled = ?", false).Set("disabled_reason = ?", truncate(why, 300)).
+	if _, err := t.NewUpdate().Model(a).WherePK().Set("enabled = ?", false).Set("disabled_reason = ?", database.Text(why, 300)).
 		Set("updated_at = ?", s.now()).Exec(ctx); err != nil {
 		return fmt.Errorf("payments: disabling auto top-up: %w", err)
 	}

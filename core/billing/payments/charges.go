@@ -206,7 +206,7 @@ func (s *Payments) runCharge(ctx context.Context, pay *Payment, customerID, desc
 		if sdk.IsRetryable(err) && !last {
 			return err
 		}
-		return s.recordCharge(ctx, pay.ID, pb.ChargeStatus_CHARGE_STATUS_FAILED, "", "gateway_error", truncate(err.Error(), 300))
+		return s.recordCharge(ctx, pay.ID, pb.ChargeStatus_CHARGE_STATUS_FAILED, "", "gateway_error", database.Text(err.Error(), 300))
 	}
 	return s.recordCharge(ctx, pay.ID, resp.GetStatus(), resp.GetChargeId(), resp.GetFailureCode(), resp.GetFailureMessage())
 }
@@ -304,7 +304,7 @@ func (s *Payments) paymentSucceeded(ctx context.Context, t *txn, pay *Payment) e
 }
 
 func (s *Payments) paymentFailed(ctx context.Context, t *txn, pay *Payment, code, msg string) error {
-	pay.Status, pay.FailureCode, pay.FailureMessage = PaymentFailed, code, truncate(msg, 500)
+	pay.Status, pay.FailureCode, pay.FailureMessage = PaymentFailed, code, database.Text(msg, 500)
 	if err := s.savePayment(ctx, t, pay); err != nil {
 		return err
 	}

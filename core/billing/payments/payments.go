@@ -167,13 +167,6 @@ func noTx(ctx context.Context) error {
 	return nil
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
-
 // QueueChargesTx queues, in tx, the automatic charge of each invoice
 // (billing.Payer): when an invoice is issued due, and by the billing run's
 // charge step.

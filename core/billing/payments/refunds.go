@@ -142,11 +142,11 @@ func (s *Payments) refundPayment(ctx context.Context, job *river.Job[refundArgs]
 	}
 	switch {
 	case err != nil && !sdk.IsRetryable(err):
-		return s.finishRefund(ctx, r.ID, RefundFailed, "", truncate(err.Error(), 300))
+		return s.finishRefund(ctx, r.ID, RefundFailed, "", database.Text(err.Error(), 300))
 	case err != nil:
 		if job.Attempt >= job.MaxAttempts {
 			_ = s.inTx(ctx, func(ctx context.Context, t *txn) error {
-				t.Audit("billing.refund.stuck", r.AccountID, "refund", r.ID, map[string]any{"error": truncate(err.Error(), 300)})
+				t.Audit("billing.refund.stuck", r.AccountID, "refund", r.ID, map[string]any{"error": database.Text(err.Error(), 300)})
 				return nil
 			})
 		}

@@ -230,7 +230,7 @@ func (s *Payments) failTopUp(ctx context.Context, t *txn, tu *TopUp, why string)
 	if tu.Status != TopUpPending {
 		return nil
 	}
-	tu.Status, tu.Failure, tu.UpdatedAt = TopUpFailed, truncate(why, 500), s.now()
+	tu.Status, tu.Failure, tu.UpdatedAt = TopUpFailed, database.Text(why, 500), s.now()
 	if _, err := t.NewUpdate().Model(tu).WherePK().Column("status", "failure", "updated_at").Exec(ctx); err != nil {
 		return fmt.Errorf("payments: failing top-up: %w", err)
 	}
