@@ -3,6 +3,7 @@ package monitoring_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -325,6 +326,40 @@ func TestListingDownRaisesHealthOnce(t *testing.T) {
 		}
 		if n := len(b.healthEvents()); n != 2 {
 			t.Errorf("%d health events for a server its backend does not run, want none new", n-2)
+		}
+	})
+}
+
+// TestListingTextIsStoredWhateverItHolds: a server name carrying a NUL
+// (some games' colour codes) and a map name of a thousand characters are
+// stored cleaned and bounded, and the batch's other sample is kept: the
+// write of a NUL failed the batch's transaction on both dialects.
+func TestListingTextIsStoredWhateverItHolds(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, monitoring.Options{})
+		if _, err := b.svc.Attach(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		b.bm.set("203.0.113.10", &pb.GetServerStatsResponse{ProviderServerId: "4729828", Status: "online", Players: 3, MaxPlayers: 50,
+			Name: "\x00^1Moose\x00^7 EU", Map: strings.Repeat("é", 1000)}, nil)
+		b.clock.Add(time.Minute)
+		if st := b.sample(t); st.Samples != 2 || st.Failed != 0 {
+			t.Fatalf("sample stats %+v, want both monitors sampled", st)
+		}
+		for _, m := range b.monitors(t) {
+			if m.Plugin != "battlemetrics" {
+				if m.LastSampleAt == nil {
+					t.Errorf("%s: the batch's other sample was lost", m.Plugin)
+				}
+				continue
+			}
+			if want := "\uFFFD^1Moose\uFFFD^7 EU"; m.Name != want {
+				t.Errorf("name %q, want %q", m.Name, want)
+			}
+			if want := strings.Repeat("é", 127); m.Map != want {
+				t.Errorf("map of %d bytes, want the first 254 bytes (127 characters)", len(m.Map))
+			}
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -217,8 +218,11 @@ func (s *Service) apply(ctx context.Context, tx bun.Tx, m *Monitor, svc GameServ
 		return nil, nil
 	}
 	resp := r.resp
+	// What a listing says is the server owner's text (a name, a map):
+	// bounded and made storable, so one odd name cannot fail the batch's
+	// transaction and lose every other monitor's sample with it.
 	q = q.Set("listing_url = ?, banner_url = ?, stale = ?, last_error = '', next_sample_at = ?",
-		resp.GetListingUrl(), resp.GetBannerUrl(), resp.GetStale(), next)
+		database.Text(resp.GetListingUrl(), maxURL), database.Text(resp.GetBannerUrl(), maxURL), resp.GetStale(), next)
 	if m.ListingID == "" && resp.GetProviderServerId() != "" {
 		// Learned once: later samples read the server by its id.
 		q = q.Set("listing_id = ?", resp.GetProviderServerId())
@@ -232,7 +236,7 @@ func (s *Service) apply(ctx context.Context, tx bun.Tx, m *Monitor, svc GameServ
 	online := resp.GetStatus() == "online"
 	players, maxPlayers, rank := max(0, int(resp.GetPlayers())), max(0, int(resp.GetMaxPlayers())), max(0, int(resp.GetRank()))
 	q = q.Set("status = ?, name = ?, map = ?, players = ?, max_players = ?, rank = ?, last_sample_at = ?",
-		resp.GetStatus(), resp.GetName(), resp.GetMap(), players, maxPlayers, rank, at)
+		resp.GetStatus(), database.Text(resp.GetName(), maxListingText), database.Text(resp.GetMap(), maxListingText), players, maxPlayers, rank, at)
 
 	streak, reported := 0, m.ReportedDown
 	var change *bool
@@ -334,6 +338,12 @@ func (s *Service) registerJobs(reg *jobs.Registry) {
 	reg.Periodic("monitoring_attach", s.opts.AttachInterval, func() river.JobArgs { return attachArgs{} })
 	reg.Periodic("monitoring_prune", time.Hour, func() river.JobArgs { return pruneArgs{} })
 }
+
+// maxListingText bounds a listed server's name and map, maxURL its links.
+const (
+	maxListingText = 255
+	maxURL         = 2048
+)
 
 type sampleArgs struct{}
 
