@@ -12,6 +12,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
+	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/ratelimit"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -198,7 +199,7 @@ func (s *Service) Ask(ctx context.Context, accountID, userID, conversationID str
 	cj, _ := json.Marshal(cites)
 	u := done.GetUsage()
 	in0 := u.GetInputTokens() + u.GetCacheCreationInputTokens() + u.GetCacheReadInputTokens()
-	answer := &Message{ID: newID(), ConversationID: c.ID, AccountID: accountID, Role: RoleAssistant, Text: done.GetAnswer(),
+	answer := &Message{ID: newID(), ConversationID: c.ID, AccountID: accountID, Role: RoleAssistant, Text: database.Clean(done.GetAnswer()),
 		CitationsJSON: string(cj), InputTokens: in0, OutputTokens: u.GetOutputTokens(), Escalate: done.GetEscalate(),
 		CreatedAt: s.now(), Citations: cites}
 	err = s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {

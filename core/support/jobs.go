@@ -8,6 +8,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -85,7 +86,7 @@ func (s *Service) Poll(ctx context.Context) (PollStats, error) {
 // record stores what a poll read of one ticket.
 func (s *Service) record(ctx context.Context, c *Conversation, t *pb.GetTicketResponse) (int, error) {
 	now := s.now()
-	state, status := t.GetTicket().GetStatus().GetState(), t.GetTicket().GetStatus().GetName()
+	state, status := database.Clean(t.GetTicket().GetStatus().GetState()), database.Text(t.GetTicket().GetStatus().GetName(), maxStatusName)
 	if state == "" {
 		state = c.TicketState
 	}
@@ -101,8 +102,11 @@ func (s *Service) record(ctx context.Context, c *Conversation, t *pb.GetTicketRe
 				continue // the customer's own messages are in the conversation already, or were written at the helpdesk
 			}
 			id := m.GetId()
-			msg := &Message{ID: newID(), ConversationID: c.ID, AccountID: c.AccountID, Role: RoleStaff, Text: m.GetText(), CitationsJSON: "[]",
-				AuthorName: m.GetAuthorName(), HelpdeskMessageID: &id, CreatedAt: now}
+			// The helpdesk's text is stored as it came, less what no text
+			// column takes (NUL, invalid UTF-8): one such reply must not
+			// stop the replies of every ticket polled with it.
+			msg := &Message{ID: newID(), ConversationID: c.ID, AccountID: c.AccountID, Role: RoleStaff, Text: database.Clean(m.GetText()), CitationsJSON: "[]",
+				AuthorName: database.Text(m.GetAuthorName(), maxAuthorName), HelpdeskMessageID: &id, CreatedAt: now}
 			res, err := tx.NewInsert().Model(msg).On("CONFLICT (conversation_id, helpdesk_message_id) DO NOTHING").Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("support: storing a reply on %s: %w", c.ID, err)
@@ -114,7 +118,7 @@ func (s *Service) record(ctx context.Context, c *Conversation, t *pb.GetTicketRe
 			err = s.notifier.Notify(ctx, tx, notify.Event{Type: NotifyReply, UserIDs: []string{c.UserID}, Link: link,
 				Key: "support.reply:" + c.ID + ":" + id,
 				Data: map[string]any{"conversation_id": c.ID, "subject": c.Subject, "ticket_number": c.TicketNumber, "ticket_url": c.TicketURL,
-					"author": m.GetAuthorName(), "excerpt": clip(m.GetText(), 200)}})
+					"author": msg.AuthorName, "excerpt": clip(msg.Text, 200)}})
 			if err != nil {
 				return err
 			}

@@ -93,6 +93,38 @@ func TestReplyReachesTheTicketOnce(t *testing.T) {
 	})
 }
 
+// TestHelpdeskReplyWithNULIsDelivered: an operator's reply carrying a NUL
+// (pasted binary output), and a ticket status named with one, reach the
+// conversation, the NULs replaced, and the poll goes on; its write failed the poll's transaction on both
+// dialects, so no reply of that poll reached anyone, poll after poll.
+func TestHelpdeskReplyWithNULIsDelivered(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, support.Options{}, nil)
+		ctx := context.Background()
+		conv := b.escalated(t)
+		b.helpdesk.Reply(conv.TicketID, "r1", "The log says: \x00\x00ELF", t0.Unix()+60, "waiting_on_customer", "Ops\x00Team")
+		st, err := b.svc.Poll(ctx)
+		if err != nil || st.Replies != 1 {
+			t.Fatalf("poll: %+v, %v; want the reply stored", st, err)
+		}
+		got, err := b.svc.Get(ctx, "acct-1", "user-1", conv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var thread []string
+		for _, m := range got.Messages {
+			thread = append(thread, m.Role+" "+m.AuthorName+": "+m.Text)
+		}
+		if diff := cmp.Diff([]string{"staff Alex: The log says: \uFFFD\uFFFDELF"}, thread); diff != "" {
+			t.Errorf("conversation (-want +got):\n%s", diff)
+		}
+		if got.TicketStatus != "Ops\uFFFDTeam" {
+			t.Errorf("ticket status %q, want the helpdesk's name with the NUL replaced", got.TicketStatus)
+		}
+	})
+}
+
 // TestReplyRetriedWithKeyStoresOnce: a request retried with the same
 // idempotency key returns the reply the first stored (delivering it if it
 // is still pending) and neither stores nor posts a second message.

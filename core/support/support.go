@@ -287,6 +287,13 @@ type tokenUsage struct {
 // maxSubject bounds a conversation's subject, in characters.
 const maxSubject = 120
 
+// maxAuthorName and maxStatusName bound the helpdesk's names of an
+// operator and of a ticket's status, in bytes.
+const (
+	maxAuthorName = 200
+	maxStatusName = 100
+)
+
 func clip(s string, n int) string {
 	s = strings.TrimSpace(s)
 	if utf8.RuneCountInString(s) <= n {
