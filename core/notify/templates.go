@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 )
 
@@ -65,11 +66,28 @@ type templateSet struct {
 
 var funcs = map[string]any{"money": formatMoney}
 
-// loadTemplates parses the built-in templates with dir's files taking
+// builtinSet is the built-in templates, parsed and checked once per
+// process: every Service without an override directory shares them, as
+// they are only ever executed (which templates allow concurrently). Tests
+// build a notification center per test, and parsing and checking every
+// type each time was a quarter of core/billing's test CPU (see
+// docs/benchmarks.md, "Parsing the notification templates once").
+var builtinSet = sync.OnceValues(func() (*templateSet, error) { return parseTemplates("") })
+
+// loadTemplates returns the templates of a notification center: the
+// built-in ones, or with dir's files taking precedence.
+func loadTemplates(dir string) (*templateSet, error) {
+	if dir == "" {
+		return builtinSet()
+	}
+	return parseTemplates(dir)
+}
+
+// parseTemplates parses the built-in templates with dir's files taking
 // precedence, and renders every type with its sample data (missing keys
 // are errors then) so that a broken override stops the start, not a
 // billing run.
-func loadTemplates(dir string) (*templateSet, error) {
+func parseTemplates(dir string) (*templateSet, error) {
 	read := func(name string) (string, error) {
 		if dir != "" {
 			b, err := os.ReadFile(filepath.Join(dir, name))
