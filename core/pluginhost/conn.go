@@ -127,7 +127,7 @@ func (m *managed) invoke(ctx context.Context, method string, args, reply any, op
 		return err
 	}
 	err = m.invokeOn(ctx, inst, method, args, reply, opts)
-	if err == nil || !retryableReads[method] || ctx.Err() != nil || !processLost(err) {
+	if err == nil || !retryableReads[method] || ctx.Err() != nil || !(processLost(err) || connClosed(err)) {
 		return err
 	}
 	// The process died under a read: wait (bounded by the caller's context
@@ -190,8 +190,25 @@ func deadlineStatus(err error) bool {
 // processLost reports whether err means the plugin process went away (as
 // opposed to the plugin answering with an error).
 func processLost(err error) bool {
+	return transportStatus(err, codes.Unavailable)
+}
+
+// connClosed reports whether a call failed because its connection was
+// closed under it: once the supervisor sees the process exit it closes the
+// process's connection, and on a loaded machine that can reach a call
+// before the transport's own error does, as gRPC's "the client connection
+// is closing" (Canceled). For a read that is the process gone as well. The
+// caller's own cancellation is not asked about: invoke returns before,
+// when the caller's context has ended.
+func connClosed(err error) bool {
+	return transportStatus(err, codes.Canceled)
+}
+
+// transportStatus reports whether err is gRPC's status code from the
+// transport, not an answer of the plugin (which carries an ErrorDetail).
+func transportStatus(err error, code codes.Code) bool {
 	st, ok := status.FromError(err)
-	if !ok || st.Code() != codes.Unavailable {
+	if !ok || st.Code() != code {
 		return false
 	}
 	for _, d := range st.Details() {

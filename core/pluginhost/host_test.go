@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -423,5 +425,35 @@ func TestDescribedStoresTheDeclarationBeforeRunning(t *testing.T) {
 	want := []described{{Name: "tp", Version: "1.0.0", Options: testOptions, Running: false}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Described calls (-want +got):\n%s", diff)
+	}
+}
+
+// TestReadRetryCoversTheConnectionClosingUnderACall: a read is repeated
+// when the process went away, which a call sees either as Unavailable or,
+// when the supervisor closed the dead process's connection first, as the
+// connection closing (Canceled); never for the plugin's own answer.
+func TestReadRetryCoversTheConnectionClosingUnderACall(t *testing.T) {
+	answer := func(code codes.Code) error {
+		st, err := status.New(code, "the plugin's answer").WithDetails(&pb.ErrorDetail{Kind: pb.ErrorKind_ERROR_KIND_UNAVAILABLE})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Err()
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		lost bool
+	}{
+		{"transport gone", status.Error(codes.Unavailable, "error reading from server: EOF"), true},
+		{"connection closed under the call", status.Error(codes.Canceled, "grpc: the client connection is closing"), true},
+		{"the plugin's unavailable answer", answer(codes.Unavailable), false},
+		{"the plugin's cancelled answer", answer(codes.Canceled), false},
+		{"another status", status.Error(codes.Internal, "boom"), false},
+		{"not a status", errors.New("boom"), false},
+	} {
+		if got := processLost(tc.err) || connClosed(tc.err); got != tc.lost {
+			t.Errorf("%s: process lost %v, want %v", tc.name, got, tc.lost)
+		}
 	}
 }
