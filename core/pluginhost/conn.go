@@ -127,7 +127,7 @@ func (m *managed) invoke(ctx context.Context, method string, args, reply any, op
 		return err
 	}
 	err = m.invokeOn(ctx, inst, method, args, reply, opts)
-	if err == nil || !retryableReads[method] || ctx.Err() != nil || !(processLost(err) || connClosed(err)) {
+	if err == nil || !retryableReads[method] || ctx.Err() != nil || !readLost(err) {
 		return err
 	}
 	// The process died under a read: wait (bounded by the caller's context
@@ -191,6 +191,13 @@ func deadlineStatus(err error) bool {
 // opposed to the plugin answering with an error).
 func processLost(err error) bool {
 	return transportStatus(err, codes.Unavailable)
+}
+
+// readLost reports whether a read failed because the process it asked is
+// gone, seen either way (processLost, connClosed): the read is asked again
+// of the restarted process.
+func readLost(err error) bool {
+	return processLost(err) || connClosed(err)
 }
 
 // connClosed reports whether a call failed because its connection was

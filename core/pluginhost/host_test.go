@@ -452,8 +452,8 @@ func TestReadRetryCoversTheConnectionClosingUnderACall(t *testing.T) {
 		{"another status", status.Error(codes.Internal, "boom"), false},
 		{"not a status", errors.New("boom"), false},
 	} {
-		if got := processLost(tc.err) || connClosed(tc.err); got != tc.lost {
-			t.Errorf("%s: process lost %v, want %v", tc.name, got, tc.lost)
+		if got := readLost(tc.err); got != tc.lost {
+			t.Errorf("%s: readLost = %v, want %v", tc.name, got, tc.lost)
 		}
 	}
 }
