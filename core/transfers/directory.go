@@ -17,8 +17,8 @@ type AccountsDirectory struct{ Accounts *accounts.Service }
 var _ Directory = AccountsDirectory{}
 
 // OwnedAccounts returns the accounts the customer user with this email
-// owns, in the order accounts lists memberships; none for an unknown email
-// or a staff user.
+// owns, by account name then id (as accounts lists memberships); none for
+// an unknown email or a staff user.
 func (d AccountsDirectory) OwnedAccounts(ctx context.Context, email string) ([]Account, error) {
 	u, err := d.Accounts.UserByEmail(ctx, email)
 	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && u.StaffRole != nil) {

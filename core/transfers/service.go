@@ -29,7 +29,8 @@ type Billing interface {
 // Directory finds receiving accounts and names accounts.
 type Directory interface {
 	// OwnedAccounts returns the accounts the user with this email owns
-	// (role owner), in id order; none when there is no such user.
+	// (role owner), by account name then id; none when there is no such
+	// user.
 	OwnedAccounts(ctx context.Context, email string) ([]Account, error)
 	// AccountName returns an account's display name.
 	AccountName(ctx context.Context, accountID string) (string, error)
