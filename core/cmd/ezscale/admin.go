@@ -39,11 +39,7 @@ which would leave it in the shell history and the process list):
 			if err != nil {
 				return err
 			}
-			cfg, err := g.load()
-			if err != nil {
-				return err
-			}
-			a, err := newApp(cmd.Context(), cfg)
+			a, err := g.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -78,11 +74,7 @@ func adminListCmd(g *globals) *cobra.Command {
 		Short: "List staff users (--all: every user) with their role and whether they are disabled",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := g.load()
-			if err != nil {
-				return err
-			}
-			a, err := newApp(cmd.Context(), cfg)
+			a, err := g.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -135,11 +127,7 @@ func adminStandingCmd(g *globals, verb string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := g.load()
-			if err != nil {
-				return err
-			}
-			a, err := newApp(cmd.Context(), cfg)
+			a, err := g.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -187,11 +175,7 @@ func auditCmd(g *globals) *cobra.Command {
 		Short: "Verify the audit hash chain; exit 1 naming the first broken or missing seq",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := g.load()
-			if err != nil {
-				return err
-			}
-			db, err := openDB(cmd.Context(), cfg)
+			_, db, err := g.openDB(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -210,13 +194,29 @@ func auditCmd(g *globals) *cobra.Command {
 	return c
 }
 
-func newApp(ctx context.Context, cfg *config.Config) (*app.App, error) {
-	logger := logging.New("ezscale", cfg.Log.Level, cfg.Log.Format, nil)
-	return app.New(ctx, cfg, logger)
+// openApp loads the configuration and builds the platform from it, for a
+// command that works through the domains. The caller closes it.
+func (g *globals) openApp(ctx context.Context) (*app.App, error) {
+	cfg, err := g.load()
+	if err != nil {
+		return nil, err
+	}
+	return app.New(ctx, cfg, logging.New("ezscale", cfg.Log.Level, cfg.Log.Format, nil))
 }
 
-func openDB(ctx context.Context, cfg *config.Config) (*database.DB, error) {
-	return database.Open(ctx, cfg.Database.URL, database.Options{MaxOpenConns: 4, ReadConns: 1})
+// openDB loads the configuration and opens its database alone, for a
+// command that needs no domain (migrate, audit verify): a small pool, since
+// one command reads or writes at a time. The caller closes it.
+func (g *globals) openDB(ctx context.Context) (*config.Config, *database.DB, error) {
+	cfg, err := g.load()
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := database.Open(ctx, cfg.Database.URL, database.Options{MaxOpenConns: 4, ReadConns: 1})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, db, nil
 }
 
 func redactURL(raw string) string {

@@ -38,11 +38,7 @@ printed (charges and provisioning they cause are still queued as jobs).
 				}
 				when = t
 			}
-			cfg, err := g.load()
-			if err != nil {
-				return err
-			}
-			a, err := newApp(cmd.Context(), cfg)
+			a, err := g.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}

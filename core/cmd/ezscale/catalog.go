@@ -34,17 +34,13 @@ config/examples/demo-catalog.json seeds the sandbox (make demo):
 			if err != nil {
 				return err
 			}
-			cfg, err := g.load()
-			if err != nil {
-				return err
-			}
-			a, err := newApp(cmd.Context(), cfg)
+			a, err := g.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer a.Close()
 			ctx := audit.WithMeta(cmd.Context(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "cli", UserAgent: "ezscale catalog import"})
-			describePlugins(cmd, cfg, a.Catalog, file)
+			describePlugins(cmd, a.Config, a.Catalog, file)
 			res, err := a.Catalog.Import(ctx, file)
 			for _, r := range res {
 				fmt.Fprintf(cmd.OutOrStdout(), "%-10s %-24s %s\n", r.Action, r.Slug, r.ID)

@@ -27,11 +27,7 @@ func evidenceCmd(g *globals) *cobra.Command {
 			if err := compliance.ExportPeriod(from, to); err != nil {
 				return err
 			}
-			cfg, err := g.load()
-			if err != nil {
-				return err
-			}
-			a, err := newApp(cmd.Context(), cfg)
+			a, err := g.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -95,11 +95,7 @@ GET /api/v1/admin/plugins while the rest of the platform runs. On shutdown every
 plugin process is stopped.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := g.load()
-			if err != nil {
-				return err
-			}
-			a, err := newApp(cmd.Context(), cfg)
+			a, err := g.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -121,11 +117,7 @@ func migrateCmd(g *globals) *cobra.Command {
 		Short: "Apply pending database migrations (River's and the platform's) and exit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := g.load()
-			if err != nil {
-				return err
-			}
-			db, err := openDB(cmd.Context(), cfg)
+			cfg, db, err := g.openDB(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -39,11 +39,7 @@ previous key (auth.secrets_previous_keys must still name it) or stored in plaint
 to run again; it reports how many secrets it re-sealed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := g.load()
-			if err != nil {
-				return err
-			}
-			a, err := newApp(cmd.Context(), cfg)
+			a, err := g.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}
