@@ -37,7 +37,7 @@ func startConsolePlatform(t *testing.T) *consolePlatform {
 	f := startFakes(t, 1)
 	smtp := smtptest.Start(t)
 	bins := provisionerBins(t)
-	addr := freeAddr(t)
+	addr := testkit.UnusedAddr(t)
 	base := "http://" + addr
 	src := fmt.Sprintf(`server {
   listen     = %q

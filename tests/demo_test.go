@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -14,9 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -215,7 +212,7 @@ func startSandbox(t *testing.T, root, stripeMock string) *sandbox {
 		t.Fatal(err)
 	}
 
-	addr := freeAddr(t)
+	addr := testkit.UnusedAddr(t)
 	data := filepath.Join(t.TempDir(), "demo")
 	cmd := exec.Command("bash", filepath.Join(root, "scripts", "demo.sh"))
 	cmd.Env = append(os.Environ(),
@@ -621,90 +618,5 @@ func getJSON(t *testing.T, url string, out any) {
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		t.Fatalf("GET %s: %v: %s", url, err, body)
-	}
-}
-
-// freeAddr returns a loopback address with a port free at the time of the
-// call (the core takes its address from the environment, not port 0, in
-// the sandbox as a newcomer would run it). The port is below the kernel's
-// ephemeral range: between this call and the core's bind, seconds later,
-// every listener on port 0 and every outgoing connection of the other
-// tests takes its port from that range, and one did take such a port
-// ("bind: address already in use"). Only an explicit bind can take a port
-// below it, and this process hands each out once.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	low := ephemeralLow()
-	freePorts.Lock()
-	defer freePorts.Unlock()
-	for range 100 {
-		port := 10000 + rand.IntN(low-10000)
-		if freePorts.given[port] {
-			continue
-		}
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			continue // taken by something else: try another
-		}
-		addr := ln.Addr().String()
-		if err := ln.Close(); err != nil {
-			t.Fatal(err)
-		}
-		freePorts.given[port] = true
-		return addr
-	}
-	t.Fatalf("no free port below %d in 100 tries", low)
-	return ""
-}
-
-// freePorts are the ports freeAddr has handed out.
-var freePorts = struct {
-	sync.Mutex
-	given map[int]bool
-}{given: map[int]bool{}}
-
-// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
-// default when it cannot be read).
-func ephemeralLow() int {
-	const linuxDefault = 32768
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return linuxDefault
-	}
-	fields := strings.Fields(string(b))
-	if len(fields) != 2 {
-		return linuxDefault
-	}
-	low, err := strconv.Atoi(fields[0])
-	if err != nil || low <= 11000 {
-		return linuxDefault
-	}
-	return low
-}
-
-// TestFreeAddrIsOutsideTheEphemeralRange: the addresses handed to cores are
-// below the range other tests' connections take their ports from, and no
-// two are the same.
-func TestFreeAddrIsOutsideTheEphemeralRange(t *testing.T) {
-	t.Parallel()
-	low := ephemeralLow()
-	seen := map[string]bool{}
-	for range 50 {
-		addr := freeAddr(t)
-		_, portText, err := net.SplitHostPort(addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		port, err := strconv.Atoi(portText)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if port >= low || port < 10000 {
-			t.Errorf("freeAddr gave port %d, want one in [10000, %d)", port, low)
-		}
-		if seen[addr] {
-			t.Errorf("freeAddr gave %s twice", addr)
-		}
-		seen[addr] = true
 	}
 }

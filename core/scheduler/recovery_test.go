@@ -17,20 +17,9 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/sdk"
 )
-
-// closedPort returns a local port nothing listens on.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	return port
-}
 
 // TestRecoveryRestartsWithinHourlyMaximum: a failing tcp check restarts
 // the service through the power action, keyed by the attempt, at most
@@ -41,7 +30,7 @@ func TestRecoveryRestartsWithinHourlyMaximum(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		b := setup(t, db, setupOpts{tune: func(o *scheduler.Options) { o.AllowPrivate, o.CheckTimeout = true, time.Second }})
 		ctx := context.Background()
-		port := closedPort(t)
+		port := testkit.UnusedPort(t)
 		cfg, err := b.s.SetRecovery(ctx, b.account, b.full, scheduler.RecoveryInput{CheckType: "tcp", Target: "127.0.0.1", Port: port, MaxPerHour: ptr(2)})
 		if err != nil {
 			t.Fatal(err)
@@ -139,7 +128,7 @@ func TestRecoveryChecks(t *testing.T) {
 		if s := check(scheduler.RecoveryInput{CheckType: "http", Target: srv.URL, MaxPerHour: ptr(12)}); s != scheduler.StateDown {
 			t.Errorf("http 503: %s", s)
 		}
-		if s := check(scheduler.RecoveryInput{CheckType: "ping", Target: "127.0.0.1", Port: closedPort(t), MaxPerHour: ptr(12)}); s != scheduler.StateUp {
+		if s := check(scheduler.RecoveryInput{CheckType: "ping", Target: "127.0.0.1", Port: testkit.UnusedPort(t), MaxPerHour: ptr(12)}); s != scheduler.StateUp {
 			t.Errorf("ping of a live host with a closed port: %s", s)
 		}
 	})
@@ -302,7 +291,7 @@ func TestRecoveryRestartNotRepeated(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		b := setup(t, db, setupOpts{tune: func(o *scheduler.Options) { o.AllowPrivate, o.CheckTimeout = true, time.Second }})
 		ctx := context.Background()
-		port := closedPort(t)
+		port := testkit.UnusedPort(t)
 		ids, err := billingtest.Services(ctx, db, b.account, b.planFull, 1)
 		if err != nil {
 			t.Fatal(err)
@@ -357,7 +346,7 @@ func TestRecoveryHealthHooks(t *testing.T) {
 			return nil
 		})
 		ctx := context.Background()
-		port := closedPort(t)
+		port := testkit.UnusedPort(t)
 		cfg, err := b.s.SetRecovery(ctx, b.account, b.full, scheduler.RecoveryInput{CheckType: "tcp", Target: "127.0.0.1", Port: port, MaxPerHour: ptr(1)})
 		if err != nil {
 			t.Fatal(err)

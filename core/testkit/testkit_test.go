@@ -3,6 +3,8 @@ package testkit_test
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -99,5 +101,39 @@ func TestAppErrAcceptsOnlyTheCodeAndReasonAsked(t *testing.T) {
 		if !tc.fails && e != conflict {
 			t.Errorf("%s: returned %v, want the application error", tc.name, e)
 		}
+	}
+}
+
+// TestUnusedAddrIsBelowTheEphemeralRange: the addresses handed out are below
+// the range other tests' connections and port-0 listeners take their ports
+// from, nothing listens on them, and no two are the same.
+func TestUnusedAddrIsBelowTheEphemeralRange(t *testing.T) {
+	t.Parallel()
+	low := testkit.EphemeralLow()
+	seen := map[string]bool{}
+	for range 50 {
+		addr := testkit.UnusedAddr(t)
+		_, portText, err := net.SplitHostPort(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		port, err := strconv.Atoi(portText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if port < 10000 || port >= low {
+			t.Errorf("UnusedAddr gave port %d, want one in [10000, %d)", port, low)
+		}
+		if seen[addr] {
+			t.Errorf("UnusedAddr gave %s twice", addr)
+		}
+		seen[addr] = true
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			t.Errorf("something listens on %s", addr)
+		}
+	}
+	if port := testkit.UnusedPort(t); port < 10000 || port >= low {
+		t.Errorf("UnusedPort gave %d, want one in [10000, %d)", port, low)
 	}
 }

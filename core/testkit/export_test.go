@@ -1,0 +1,4 @@
+package testkit
+
+// EphemeralLow is ephemeralLow, for the tests.
+var EphemeralLow = ephemeralLow
