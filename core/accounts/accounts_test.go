@@ -39,8 +39,7 @@ func setup(t *testing.T, db *database.DB) *testBundle {
 func setupWith(t *testing.T, db *database.DB, c *testkit.Clock) *testBundle {
 	t.Helper()
 	reg := jobs.NewRegistry(time.Hour)
-	ob := outbox.New(db, reg)
-	svc, err := notify.New(db, ob, reg, notify.Options{PublicURL: "https://billing.example.com"})
+	svc, err := notify.New(db, reg, notify.Options{PublicURL: "https://billing.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,7 +142,6 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 
 	reg := jobs.NewRegistry(cfg.Jobs.RescueAfter)
 	a.Limiter = ratelimit.New(db)
-	a.Outbox = outbox.New(db, reg)
 	// The host is created here so every service can hold it, but no plugin
 	// process starts before Run: `ezscale admin create` and other commands
 	// that build an App never start plugins.
@@ -164,13 +163,16 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.closers = append(a.closers, func(context.Context) error { a.Plugins.Stop(); return nil })
 	nc := cfg.Notifications
 	notifyOpts := notifyOptions(cfg)
-	// The discord channel reaches its plugin through the host.
+	// The discord channel reaches its plugin through the host, and so
+	// does email (the outbox's senders are fixed when notify builds it).
 	notifyOpts.Logger, notifyOpts.Plugins = logger.Named("notify"), a.Plugins
-	a.Notify, err = notify.New(db, a.Outbox, reg, notifyOpts)
+	notifyOpts.Senders = emailSenders(cfg, a.Plugins, logger)
+	a.Notify, err = notify.New(db, reg, notifyOpts)
 	if err != nil {
 		a.close(ctx)
 		return nil, err
 	}
+	a.Outbox = a.Notify.Outbox()
 	a.closers = append(a.closers, func(context.Context) error { a.Notify.Stop(); return nil })
 	keyring, err := secretsKeyring(cfg, logger)
 	if err != nil {
@@ -230,7 +232,6 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.Community = community.New(community.Deps{
 		DB: db, Jobs: reg, Plugins: a.Plugins, Holdings: a.Billing, Accounts: a.Accounts, Now: now,
 	}, communityOptions(cfg))
-	a.wireEmail()
 	schedulerOpts := schedulerOptions(cfg)
 	schedulerOpts.Now = now
 	a.Scheduler = scheduler.New(scheduler.Deps{

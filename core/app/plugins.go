@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
+	"github.com/hashicorp/go-hclog"
 )
 
 // pluginStartWait bounds how long Run waits for the configured plugins
@@ -159,18 +160,18 @@ func (s *pluginEmailSender) Send(ctx context.Context, m *outbox.Message) error {
 	return fmt.Errorf("email plugin %q: %w", s.name, err)
 }
 
-// wireEmail routes the outbox's email channel to the configured email
+// emailSenders route the outbox's email channel to the configured email
 // plugin. Without one, email stays pending (visible in the outbox) until a
 // plugin is configured and the core restarted; the sweep then sends it.
-func (a *App) wireEmail() {
-	name := a.Config.Notifications.EmailPlugin
+func emailSenders(cfg *config.Config, host *pluginhost.Host, logger hclog.Logger) map[string]outbox.Sender {
+	name := cfg.Notifications.EmailPlugin
 	if name == "" {
-		a.Logger.Warn("no email plugin configured (notifications.email_plugin is empty): email stays pending")
-		return
+		logger.Warn("no email plugin configured (notifications.email_plugin is empty): email stays pending")
+		return nil
 	}
-	if _, ok := a.Config.PluginByName(name); !ok {
-		a.Logger.Warn("no email plugin configured: email stays pending until one is", "plugin", name)
-		return
+	if _, ok := cfg.PluginByName(name); !ok {
+		logger.Warn("no email plugin configured: email stays pending until one is", "plugin", name)
+		return nil
 	}
-	a.Outbox.SetSender("email", &pluginEmailSender{host: a.Plugins, name: name})
+	return map[string]outbox.Sender{"email": &pluginEmailSender{host: host, name: name}}
 }

@@ -95,13 +95,13 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb := &testBundle{db: db, clock: testkit.NewClock(date("2024-01-15").Add(9 * time.Hour)), prov: pluginhosttest.NewProvisioner()}
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
-	tb.outbox = outbox.New(db, reg)
 	nopts := so.notify
 	nopts.PublicURL = "http://billing.test"
-	ns, err := notify.New(db, tb.outbox, reg, nopts)
+	ns, err := notify.New(db, reg, nopts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tb.outbox = ns.Outbox()
 	t.Cleanup(ns.Stop)
 	tb.notify = ns
 	opts := so.opts

@@ -18,7 +18,6 @@ import (
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/jobs/jobstest"
 	"github.com/ezscale/platform/core/notify"
-	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -45,7 +44,7 @@ type setupOpts struct {
 func setup(t testing.TB, db *database.DB, o setupOpts) *bundle {
 	t.Helper()
 	reg := jobs.NewRegistry(time.Hour)
-	ns, err := notify.New(db, outbox.New(db, reg), reg, notify.Options{PublicURL: "https://billing.example.com"})
+	ns, err := notify.New(db, reg, notify.Options{PublicURL: "https://billing.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
-	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/testkit"
 )
@@ -40,7 +39,7 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	tb.clock = testkit.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	reg := jobs.NewRegistry(time.Hour)
 	var err error
-	if tb.notify, err = notify.New(db, outbox.New(db, reg), reg, notify.Options{}); err != nil {
+	if tb.notify, err = notify.New(db, reg, notify.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(tb.notify.Stop)

@@ -24,7 +24,6 @@ import (
 	"github.com/ezscale/platform/core/httpapi/apitest"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
-	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/provisioning/provisioningtest"
 	"github.com/ezscale/platform/core/ratelimit"
@@ -41,8 +40,7 @@ type budgetBundle struct {
 func setupBudget(t *testing.T, db *database.DB) *budgetBundle {
 	t.Helper()
 	reg := jobs.NewRegistry(time.Hour)
-	ob := outbox.New(db, reg)
-	nt, err := notify.New(db, ob, reg, notify.Options{PublicURL: "https://billing.example.com"})
+	nt, err := notify.New(db, reg, notify.Options{PublicURL: "https://billing.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}

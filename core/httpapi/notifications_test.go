@@ -22,7 +22,6 @@ import (
 	"github.com/ezscale/platform/core/httpapi/apitest"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
-	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/ratelimit"
 )
 
@@ -36,14 +35,13 @@ type testBundle struct {
 func setup(t *testing.T, db *database.DB, adjust ...func(*notify.Options)) *testBundle {
 	t.Helper()
 	reg := jobs.NewRegistry(time.Hour)
-	ob := outbox.New(db, reg)
 	opts := notify.Options{
 		PublicURL: "https://billing.example.com", StreamPollInterval: 50 * time.Millisecond, StreamHeartbeat: time.Second,
 	}
 	for _, f := range adjust {
 		f(&opts)
 	}
-	svc, err := notify.New(db, ob, reg, opts)
+	svc, err := notify.New(db, reg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,12 +122,12 @@ func benchEmail(b *testing.B, d database.Dialect) {
 	}
 
 	reg := jobs.NewRegistry(time.Hour)
-	ob := outbox.New(db, reg)
-	svc, err := notify.New(db, ob, reg, notify.Options{PublicURL: "https://billing.example.com"})
+	svc, err := notify.New(db, reg, notify.Options{PublicURL: "https://billing.example.com", Senders: map[string]outbox.Sender{
+		"email": &notify.NotifierSender{Lookup: func() (sdk.Notifier, error) { return host.Notifier("email") }},
+	}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ob.SetSender("email", &notify.NotifierSender{Lookup: func() (sdk.Notifier, error) { return host.Notifier("email") }})
 	// The shipped defaults (config.Default): 100 workers, 20 ms fetch
 	// cooldown, 250 ms poll.
 	engine, err := jobs.New(db, reg, jobs.Options{Workers: 100, FetchCooldown: 20 * time.Millisecond, FetchPollInterval: 250 * time.Millisecond, RescueAfter: time.Hour, DefaultTimeout: 5 * time.Minute})

@@ -45,7 +45,7 @@ func TestAdminAlertsGoToTheWebhook(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("discord messages (-want +got):\n%s", diff)
 	}
-	if _, err := notify.New(db, b.outbox, nil, notify.Options{AdminAlerts: []notify.Type{"nope"}}); err == nil {
+	if _, err := notify.New(db, nil, notify.Options{AdminAlerts: []notify.Type{"nope"}}); err == nil {
 		t.Error("an unknown admin alert type was accepted")
 	}
 }

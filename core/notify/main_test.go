@@ -38,12 +38,16 @@ type setupOpts struct {
 func setup(t testing.TB, db *database.DB, o setupOpts) *testBundle {
 	t.Helper()
 	reg := jobs.NewRegistry(time.Hour)
-	ob := outbox.New(db, reg)
-	ob.SetBackoff(func(int) time.Duration { return 10 * time.Millisecond })
 	if o.opts.PublicURL == "" {
 		o.opts.PublicURL = "https://billing.example.com"
 	}
-	svc, err := notify.New(db, ob, reg, o.opts)
+	b := &testBundle{db: db, email: newFakeSender(), discord: newFakeSender()}
+	o.opts.Senders = map[string]outbox.Sender{"email": b.email}
+	if o.opts.DiscordPlugin != "" {
+		o.opts.Senders["discord"] = b.discord
+	}
+	o.opts.DeliveryBackoff = func(int) time.Duration { return 10 * time.Millisecond }
+	svc, err := notify.New(db, reg, o.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,11 +56,7 @@ func setup(t testing.TB, db *database.DB, o setupOpts) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &testBundle{db: db, svc: svc, outbox: ob, engine: engine, email: newFakeSender(), discord: newFakeSender()}
-	ob.SetSender("email", b.email)
-	if o.opts.DiscordPlugin != "" {
-		ob.SetSender("discord", b.discord)
-	}
+	b.svc, b.outbox, b.engine = svc, svc.Outbox(), engine
 	if o.start {
 		b.start(t)
 	}

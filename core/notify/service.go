@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -39,6 +40,14 @@ type Options struct {
 	// Plugins is the plugin host the discord channel reaches its plugin
 	// through; nil: its deliveries fail as unavailable (and are retried).
 	Plugins Plugins
+	// Senders deliver the outbox's other channels: "email" (core/app
+	// routes it to the email plugin). A "discord" sender here replaces the
+	// one through DiscordPlugin (tests). A channel without a sender keeps
+	// its messages pending.
+	Senders map[string]outbox.Sender
+	// DeliveryBackoff is the outbox's delay before a delivery's retry
+	// (outbox.Options.Backoff; nil: River's policy). Tests use a short one.
+	DeliveryBackoff func(attempt int) time.Duration
 	// AdminAlerts are the types also posted to the admin webhook
 	// (AdminAlert always is).
 	AdminAlerts []Type
@@ -117,7 +126,7 @@ type Service struct {
 // New builds the service, registers its jobs with reg and its delivery
 // hook (and the discord channel's sender) with the outbox. It fails when a
 // template override does not parse or render.
-func New(db *database.DB, ob *outbox.Outbox, reg *jobs.Registry, opts Options) (*Service, error) {
+func New(db *database.DB, reg *jobs.Registry, opts Options) (*Service, error) {
 	opts.defaults()
 	admin := map[Type]bool{AdminAlert: true}
 	for _, t := range opts.AdminAlerts {
@@ -131,7 +140,7 @@ func New(db *database.DB, ob *outbox.Outbox, reg *jobs.Registry, opts Options) (
 		return nil, err
 	}
 	s := &Service{
-		db: db, outbox: ob, jobs: reg.Inserter(), opts: opts, templates: tmpl, admin: admin,
+		db: db, jobs: reg.Inserter(), opts: opts, templates: tmpl, admin: admin,
 		now: func() time.Time { return time.Now().UTC() }, maxTimeout: reg.MaxTimeout(),
 	}
 	if opts.Plugins != nil {
@@ -139,21 +148,29 @@ func New(db *database.DB, ob *outbox.Outbox, reg *jobs.Registry, opts Options) (
 	}
 	s.signer = newSigner(db, opts.UnsubscribeSecret)
 	s.hub = newHub(s)
-	ob.SetPrepare(s.prepare)
-	if opts.DiscordPlugin != "" {
-		ob.SetSender(string(ChannelDiscord), &NotifierSender{Lookup: func() (sdk.Notifier, error) {
+	senders := maps.Clone(opts.Senders)
+	if senders == nil {
+		senders = map[string]outbox.Sender{}
+	}
+	if _, given := senders[string(ChannelDiscord)]; opts.DiscordPlugin != "" && !given {
+		senders[string(ChannelDiscord)] = &NotifierSender{Lookup: func() (sdk.Notifier, error) {
 			p := s.plugins.Load()
 			if p == nil {
 				return nil, errNoPlugins
 			}
 			return (*p).Notifier(opts.DiscordPlugin)
-		}})
+		}}
 	}
+	s.outbox = outbox.New(db, reg, outbox.Options{Senders: senders, Prepare: s.prepare, Backoff: opts.DeliveryBackoff})
 	s.registerJobs(reg)
 	return s, nil
 }
 
 var errNoPlugins = errors.New("notify: the plugin host is not wired in")
+
+// Outbox is the outbox notify delivers through (what it stores, its
+// delivery jobs and their outcomes).
+func (s *Service) Outbox() *outbox.Outbox { return s.outbox }
 
 // Stop ends the live-stream poller; open streams end.
 func (s *Service) Stop() { s.hub.stop() }

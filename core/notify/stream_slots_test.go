@@ -9,7 +9,6 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs"
-	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -21,7 +20,7 @@ func TestStreamSlotLeaseIsRenewed(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		reg := jobs.NewRegistry(time.Hour)
-		s, err := New(db, outbox.New(db, reg), reg, Options{StreamMaxPerUser: 1, StreamPollInterval: time.Hour})
+		s, err := New(db, reg, Options{StreamMaxPerUser: 1, StreamPollInterval: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}

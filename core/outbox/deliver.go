@@ -107,8 +107,8 @@ func (o *Outbox) attempt(ctx context.Context, m *Message, last bool) (attemptRes
 		// messages once a notifier is configured.
 		return attemptResult{skipped: true}, nil
 	}
-	if p := o.prepare.Load(); p != nil {
-		reason, err := (*p)(ctx, m)
+	if o.prepare != nil {
+		reason, err := o.prepare(ctx, m)
 		if err != nil {
 			return attemptResult{}, fmt.Errorf("outbox: preparing %s: %w", m.ID, err)
 		}

@@ -19,8 +19,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -118,23 +118,36 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+// Options are what an outbox delivers with. They are fixed at
+// construction, before any delivery job can run.
+type Options struct {
+	// Senders route each channel ("email", "discord") to what delivers
+	// it. A channel without a sender keeps its messages pending (the
+	// sweep sends them once a restarted core has one).
+	Senders map[string]Sender
+	// Prepare runs before every delivery attempt; nil runs nothing.
+	Prepare PrepareFunc
+	// Backoff is the delay before retry number attempt (1 = the first
+	// retry); nil is attempt⁴ seconds, River's own policy. A plugin's
+	// retry-after hint is honoured either way. Tests use a short one.
+	Backoff func(attempt int) time.Duration
+}
+
 // Outbox stores and delivers messages.
 type Outbox struct {
 	db      *database.DB
 	jobs    *jobs.Inserter
-	senders atomic.Pointer[map[string]Sender]
-	prepare atomic.Pointer[PrepareFunc]
-	backoff atomic.Pointer[func(attempt int) time.Duration]
+	senders map[string]Sender
+	prepare PrepareFunc
+	backoff func(attempt int) time.Duration
 	// maxTimeout caps every delivery kind's timeout below the job engine's
 	// rescue horizon, which tests and small deployments may set low.
 	maxTimeout time.Duration
 }
 
-// New returns an outbox; Register adds its jobs to reg.
-func New(db *database.DB, reg *jobs.Registry) *Outbox {
-	o := &Outbox{db: db, jobs: reg.Inserter(), maxTimeout: reg.MaxTimeout()}
-	empty := map[string]Sender{}
-	o.senders.Store(&empty)
+// New returns an outbox delivering with opts and registers its jobs in reg.
+func New(db *database.DB, reg *jobs.Registry, opts Options) *Outbox {
+	o := &Outbox{db: db, jobs: reg.Inserter(), senders: maps.Clone(opts.Senders), prepare: opts.Prepare, backoff: opts.Backoff, maxTimeout: reg.MaxTimeout()}
 	jobs.Add(reg, &deliverWorker{o: o})
 	jobs.Add(reg, &batchWorker{o: o})
 	jobs.Add(reg, &sweepWorker{o: o})
@@ -142,34 +155,11 @@ func New(db *database.DB, reg *jobs.Registry) *Outbox {
 	return o
 }
 
-// SetSender routes a channel ("email", "discord") to a notifier.
-func (o *Outbox) SetSender(channel string, s Sender) {
-	for {
-		old := o.senders.Load()
-		next := make(map[string]Sender, len(*old)+1)
-		for k, v := range *old {
-			next[k] = v
-		}
-		next[channel] = s
-		if o.senders.CompareAndSwap(old, &next) {
-			return
-		}
-	}
-}
-
-func (o *Outbox) sender(channel string) Sender { return (*o.senders.Load())[channel] }
-
-// SetPrepare installs the hook run before every delivery attempt.
-func (o *Outbox) SetPrepare(f PrepareFunc) { o.prepare.Store(&f) }
-
-// SetBackoff replaces the delay before retry number attempt (1 = the first
-// retry); the default is attempt⁴ seconds, River's own policy. A plugin's
-// retry-after hint is honoured either way. Tests use a short backoff.
-func (o *Outbox) SetBackoff(f func(attempt int) time.Duration) { o.backoff.Store(&f) }
+func (o *Outbox) sender(channel string) Sender { return o.senders[channel] }
 
 func (o *Outbox) retryDelay(attempt int) time.Duration {
-	if f := o.backoff.Load(); f != nil {
-		return (*f)(attempt)
+	if o.backoff != nil {
+		return o.backoff(attempt)
 	}
 	return time.Duration(attempt*attempt*attempt*attempt) * time.Second
 }

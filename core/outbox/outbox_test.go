@@ -38,8 +38,7 @@ func TestDeliveryOutcomes(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		reg := jobs.NewRegistry(time.Hour)
-		ob := outbox.New(db, reg)
-		ob.SetSender("email", fakeSender{})
+		ob := outbox.New(db, reg, outbox.Options{Senders: map[string]outbox.Sender{"email": fakeSender{}}})
 		engine, err := jobs.New(db, reg, jobstest.Working(4))
 		if err != nil {
 			t.Fatal(err)

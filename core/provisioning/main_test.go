@@ -17,7 +17,6 @@ import (
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/jobs/jobstest"
 	"github.com/ezscale/platform/core/notify"
-	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/ratelimit"
@@ -263,8 +262,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.host = &stubHost{prov: tb.prov}
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
-	ob := outbox.New(db, reg)
-	ns, err := notify.New(db, ob, reg, notify.Options{PublicURL: "http://portal.test"})
+	ns, err := notify.New(db, reg, notify.Options{PublicURL: "http://portal.test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -333,13 +333,12 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	}
 	var notifier scheduler.Notifier = b.notices
 	if so.center {
-		b.outbox = outbox.New(db, reg)
-		ns, err := notify.New(db, b.outbox, reg, notify.Options{PublicURL: "https://billing.example.com"})
+		ns, err := notify.New(db, reg, notify.Options{PublicURL: "https://billing.example.com"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(ns.Stop)
-		b.center = ns
+		b.center, b.outbox = ns, ns.Outbox()
 		notifier = &scheduler.CenterNotifier{Center: ns}
 	}
 	// Billing describes the services to their provisioner, as in the core.

@@ -67,11 +67,11 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	b := &testBundle{ctx: context.Background(), db: db, clock: &testkit.Clock{}, planID: map[string]string{}, customers: map[string]customer{}}
 	b.clock.Set(time.Date(2028, 3, 20, 12, 0, 0, 0, time.UTC))
 	reg := jobs.NewRegistry(time.Hour)
-	b.outbox = outbox.New(db, reg)
-	ns, err := notify.New(db, b.outbox, reg, notify.Options{PublicURL: "https://billing.example.com"})
+	ns, err := notify.New(db, reg, notify.Options{PublicURL: "https://billing.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.outbox = ns.Outbox()
 	t.Cleanup(ns.Stop)
 	b.notify = ns
 	b.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: b.clock.Now})

@@ -25,7 +25,6 @@ import (
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/jobs/jobstest"
 	"github.com/ezscale/platform/core/notify"
-	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/pluginhost/pluginhosttest"
 	"github.com/ezscale/platform/core/provisioning"
@@ -73,7 +72,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *bundle {
 	tb := &bundle{db: db, clock: testkit.NewClock(time.Date(2024, 1, 15, 9, 0, 0, 0, time.UTC))}
 	tb.ctx = audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 	reg := jobs.NewRegistry(time.Hour)
-	ns, err := notify.New(db, outbox.New(db, reg), reg, notify.Options{PublicURL: "http://payments.test"})
+	ns, err := notify.New(db, reg, notify.Options{PublicURL: "http://payments.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
