@@ -8,7 +8,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -114,7 +113,7 @@ type Service struct {
 	opts      Options
 	templates *templateSet
 	admin     map[Type]bool
-	plugins   atomic.Pointer[Plugins]
+	plugins   Plugins
 	hub       *hub
 	signer    *signer
 	now       func() time.Time
@@ -140,11 +139,8 @@ func New(db *database.DB, reg *jobs.Registry, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		db: db, jobs: reg.Inserter(), opts: opts, templates: tmpl, admin: admin,
+		db: db, jobs: reg.Inserter(), plugins: opts.Plugins, opts: opts, templates: tmpl, admin: admin,
 		now: func() time.Time { return time.Now().UTC() }, maxTimeout: reg.MaxTimeout(),
-	}
-	if opts.Plugins != nil {
-		s.plugins.Store(&opts.Plugins)
 	}
 	s.signer = newSigner(db, opts.UnsubscribeSecret)
 	s.hub = newHub(s)
@@ -154,11 +150,10 @@ func New(db *database.DB, reg *jobs.Registry, opts Options) (*Service, error) {
 	}
 	if _, given := senders[string(ChannelDiscord)]; opts.DiscordPlugin != "" && !given {
 		senders[string(ChannelDiscord)] = &NotifierSender{Lookup: func() (sdk.Notifier, error) {
-			p := s.plugins.Load()
-			if p == nil {
+			if s.plugins == nil {
 				return nil, errNoPlugins
 			}
-			return (*p).Notifier(opts.DiscordPlugin)
+			return s.plugins.Notifier(opts.DiscordPlugin)
 		}}
 	}
 	s.outbox = outbox.New(db, reg, outbox.Options{Senders: senders, Prepare: s.prepare, Backoff: opts.DeliveryBackoff})

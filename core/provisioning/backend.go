@@ -309,11 +309,10 @@ func (s *Service) serviceOf(ctx context.Context, id string) (*billing.Service, e
 // backend is the provisioner plugin name, for the backend jobs. Errors:
 // Unavailable (no host, or the plugin is not running), which is retried.
 func (s *Service) backend(name string) (sdk.ProvisionerClient, error) {
-	p := s.plugins.Load()
-	if p == nil {
+	if s.plugins == nil {
 		return nil, sdk.Errorf(sdk.Unavailable, "no plugin host is running")
 	}
-	prov, err := (*p).Provisioner(name)
+	prov, err := s.plugins.Provisioner(name)
 	if err != nil {
 		return nil, fmt.Errorf("provisioner plugin %q: %w", name, err)
 	}
@@ -328,8 +327,7 @@ var errPluginDown = errors.New("the plugin is down on this replica")
 // sync) snooze instead of spending attempts, so a replica where it runs
 // takes them.
 func (s *Service) pluginDown(name string) bool {
-	p := s.plugins.Load()
-	return p != nil && pluginhost.DownOn(*p, name)
+	return s.plugins != nil && pluginhost.DownOn(s.plugins, name)
 }
 
 // retryLater ends a job whose plugin call failed: it runs again after

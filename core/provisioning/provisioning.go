@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -158,7 +157,7 @@ type Service struct {
 	billing  *billing.Billing
 	catalog  Catalog
 	accounts Accounts
-	plugins  atomic.Pointer[Plugins]
+	plugins  Plugins
 	notifier Notifier
 	intents  *intent.Store
 	log      hclog.Logger
@@ -179,9 +178,7 @@ func New(deps Deps, opts Options) *Service {
 	if s.intents == nil {
 		s.intents = intent.New(deps.DB, intent.Options{Logger: deps.Logger})
 	}
-	if deps.Plugins != nil {
-		s.plugins.Store(&deps.Plugins)
-	}
+	s.plugins = deps.Plugins
 	s.register(deps.Jobs)
 	return s
 }
@@ -220,18 +217,17 @@ func (s *Service) register(reg *jobs.Registry) {
 // Errors: Unavailable (plugin unknown or not running), Unprocessable
 // (the plugin cannot do cap).
 func (s *Service) provisioner(name string, cap sdk.Capability) (sdk.ProvisionerClient, error) {
-	p := s.plugins.Load()
-	if p == nil {
+	if s.plugins == nil {
 		return nil, apperr.New(apperr.Unavailable, "the service's provisioner is not available; try again later").WithReason("plugin_unavailable")
 	}
-	in, err := (*p).Get(name)
+	in, err := s.plugins.Get(name)
 	if err != nil || in.Version == "" {
 		return nil, apperr.New(apperr.Unavailable, "the service's provisioner is not available; try again later").WithReason("plugin_unavailable")
 	}
 	if !slices.Contains(in.Capabilities, string(cap)) {
 		return nil, apperr.New(apperr.Unprocessable, "this service's provisioner does not support %s", capName(cap)).WithReason("not_supported")
 	}
-	prov, err := (*p).Provisioner(name)
+	prov, err := s.plugins.Provisioner(name)
 	if err != nil {
 		return nil, apperr.New(apperr.Unavailable, "the service's provisioner is not available; try again later").WithReason("plugin_unavailable")
 	}
@@ -240,11 +236,10 @@ func (s *Service) provisioner(name string, cap sdk.Capability) (sdk.ProvisionerC
 
 // supports reports whether a running plugin described cap.
 func (s *Service) supports(name string, cap sdk.Capability) bool {
-	p := s.plugins.Load()
-	if p == nil {
+	if s.plugins == nil {
 		return false
 	}
-	in, err := (*p).Get(name)
+	in, err := s.plugins.Get(name)
 	return err == nil && in.Version != "" && slices.Contains(in.Capabilities, string(cap))
 }
 

@@ -175,8 +175,7 @@ func (s *Service) executeRuns(ctx context.Context, runIDs []string, lastTry func
 // pluginDown reports whether the plugin will not run on this replica until
 // an admin acts (its breaker is open).
 func (s *Service) pluginDown(name string) bool {
-	p := s.plugins.Load()
-	return p != nil && pluginhost.DownOn(*p, name)
+	return s.plugins != nil && pluginhost.DownOn(s.plugins, name)
 }
 
 // startRuns marks the runs to execute and to settle running (keeping the

@@ -170,7 +170,9 @@ type Service struct {
 	descriptions Descriptions
 	catalog      Catalog
 
-	plugins     atomic.Pointer[Plugins]
+	plugins Plugins
+	// planChanger is atomic because a test swaps it while jobs run
+	// (SetPlanChangerForTest); it is otherwise set once, in New.
 	planChanger atomic.Pointer[PlanChanger]
 	intents     *intent.Store
 	// noIntents runs tasks without recording their actions (the
@@ -198,9 +200,7 @@ func New(deps Deps, opts Options) *Service {
 	if s.intents == nil {
 		s.intents = intent.New(deps.DB, intent.Options{Now: opts.Now, Logger: s.log})
 	}
-	if deps.Plugins != nil {
-		s.plugins.Store(&deps.Plugins)
-	}
+	s.plugins = deps.Plugins
 	if deps.PlanChanger != nil {
 		s.planChanger.Store(&deps.PlanChanger)
 	}
@@ -314,21 +314,19 @@ func (s *Service) views(ctx context.Context, ids []string) (map[string]provision
 
 // provisioner returns the service's provisioner plugin.
 func (s *Service) provisioner(name string) (sdk.ProvisionerClient, error) {
-	p := s.plugins.Load()
-	if p == nil {
+	if s.plugins == nil {
 		return nil, sdk.UnavailableError(0, "the plugin host is not running")
 	}
-	return (*p).Provisioner(name)
+	return s.plugins.Provisioner(name)
 }
 
 // capabilities returns what the plugin described. Errors: Unavailable when
 // the plugin is unknown or has not started yet.
 func (s *Service) capabilities(name string) ([]string, error) {
-	p := s.plugins.Load()
-	if p == nil {
+	if s.plugins == nil {
 		return nil, apperr.New(apperr.Unavailable, "the service's provisioner is not available; try again later").WithReason("plugin_unavailable")
 	}
-	in, err := (*p).Get(name)
+	in, err := s.plugins.Get(name)
 	if err != nil || in.Version == "" {
 		return nil, apperr.New(apperr.Unavailable, "the service's provisioner is not available; try again later").WithReason("plugin_unavailable")
 	}
