@@ -8,12 +8,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/outbox"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
-	"github.com/hashicorp/go-hclog"
 )
 
 // pluginStartWait bounds how long Run waits for the configured plugins

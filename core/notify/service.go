@@ -122,9 +122,10 @@ type Service struct {
 	maxTimeout time.Duration
 }
 
-// New builds the service, registers its jobs with reg and its delivery
-// hook (and the discord channel's sender) with the outbox. It fails when a
-// template override does not parse or render.
+// New builds the service and the outbox it delivers through (with its
+// delivery hook, the discord channel's sender and opts.Senders), and
+// registers both's jobs with reg. It fails when a template override does
+// not parse or render.
 func New(db *database.DB, reg *jobs.Registry, opts Options) (*Service, error) {
 	opts.defaults()
 	admin := map[Type]bool{AdminAlert: true}
