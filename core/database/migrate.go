@@ -112,13 +112,13 @@ func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) ([]Migration, er
 	if err != nil {
 		return nil, err
 	}
-	return db.migrate(ctx, logger, ms, true)
+	return db.migrate(ctx, logger, ms)
 }
 
-// migrate applies the migrations of ms not applied yet, in order, after
-// River's when withRiver.
-func (db *DB) migrate(ctx context.Context, logger *slog.Logger, ms []Migration, withRiver bool) ([]Migration, error) {
-	if withRiver && db.Dialect == SQLite {
+// migrate applies River's migrations and then those of ms not applied
+// yet, in order.
+func (db *DB) migrate(ctx context.Context, logger *slog.Logger, ms []Migration) ([]Migration, error) {
+	if db.Dialect == SQLite {
 		// SQLite has one write connection: River must finish with it before
 		// we hold it for our own files. A single writer needs no lock.
 		if err := db.migrateRiver(ctx, logger); err != nil {
@@ -143,7 +143,7 @@ func (db *DB) migrate(ctx context.Context, logger *slog.Logger, ms []Migration, 
 		}()
 	}
 
-	if withRiver && db.Dialect == Postgres {
+	if db.Dialect == Postgres {
 		if err := db.migrateRiver(ctx, logger); err != nil {
 			return nil, err
 		}
