@@ -21,7 +21,7 @@ var owners = map[string][]string{
 	"core/accounts": {"users", "accounts", "memberships", "api_tokens", "one_time_tokens", "recovery_codes", "login_throttles"},
 	"core/approval": {"high_risk_policies", "high_risk_policy_version", "approvals", "approval_transitions"},
 	"core/audit":    {"audit_events", "audit_chain_head"},
-	"core/billing": {"services", "service_addons", "service_suspensions", "invoices", "invoice_lines", "billing_counters",
+	"core/billing": {"services", "service_terms", "service_addons", "service_suspensions", "invoices", "invoice_lines", "billing_counters",
 		"billing_profiles", "billing_runs", "billing_run_steps", "plan_changes"},
 	"core/billing/budget":       {"budgets", "budget_periods", "budget_alerts", "budget_exclusions"},
 	"core/billing/ledger":       {"credit_balances", "credit_entries"},

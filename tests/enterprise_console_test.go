@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/catalog/catalogtest"
 )
 
@@ -45,10 +46,11 @@ func TestConsoleEnterpriseRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := "svc-enterprise-console"
 	now := time.Now().UTC()
-	if _, err := a.DB.ExecContext(ctx, `INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, period_start, period_end, created_at, updated_at)
-		VALUES (?, ?, ?, 'monthly', 'USD', 3000, 'active', 'db-node-1', ?, ?, ?, ?)`, svc, account, plan, now.AddDate(0, 0, -1), now.AddDate(0, 1, -1), now, now); err != nil {
+	start, end := now.AddDate(0, 0, -1), now.AddDate(0, 1, -1)
+	svc, err := billingtest.Service(ctx, a.DB, billingtest.ServiceSpec{AccountID: account, PlanID: plan, Price: 3000, Label: "db-node-1",
+		PeriodStart: &start, PeriodEnd: &end})
+	if err != nil {
 		t.Fatal(err)
 	}
 

@@ -2,11 +2,13 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/catalog/catalogtest"
 )
 
@@ -43,12 +45,15 @@ func TestConsoleStaffGovernance(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	svcs := []string{"svc-gov-1", "svc-gov-2"}
-	for _, id := range svcs {
-		if _, err := a.DB.ExecContext(ctx, `INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, period_start, period_end, created_at, updated_at)
-			VALUES (?, ?, ?, 'monthly', 'USD', 3000, 'active', ?, ?, ?, ?, ?)`, id, signup.Account.ID, plan, id, now.AddDate(0, 0, -1), now.AddDate(0, 1, -1), now, now); err != nil {
+	start, end := now.AddDate(0, 0, -1), now.AddDate(0, 1, -1)
+	var svcs []string
+	for _, label := range []string{"svc-gov-1", "svc-gov-2"} {
+		id, err := billingtest.Service(ctx, a.DB, billingtest.ServiceSpec{AccountID: signup.Account.ID, PlanID: plan, Price: 3000,
+			Label: label, PeriodStart: &start, PeriodEnd: &end})
+		if err != nil {
 			t.Fatal(err)
 		}
+		svcs = append(svcs, id)
 	}
 
 	owner := sessionTab(t, base, "olga@example.net", password)
@@ -73,8 +78,8 @@ func TestConsoleStaffGovernance(t *testing.T) {
 
 	admin := sessionTab(t, base, "adam@example.net", password)
 	do(t, admin, "selecting two services", chromedp.Navigate(base+"/staff/services?account_id="+signup.Account.ID),
-		click(`tr[data-service="svc-gov-1"] [data-action=select]`),
-		click(`tr[data-service="svc-gov-2"] [data-action=select]`),
+		click(fmt.Sprintf(`tr[data-service=%q] [data-action=select]`, svcs[0])),
+		click(fmt.Sprintf(`tr[data-service=%q] [data-action=select]`, svcs[1])),
 		click(`[data-action=bulk-terminate]`))
 	checkPage(t, admin, "staff-services-bulk")
 	do(t, admin, "terminating them", click(`[data-action=bulk-terminate-confirm]`),

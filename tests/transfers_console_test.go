@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/catalog/catalogtest"
 )
 
@@ -71,10 +72,11 @@ func TestConsoleServiceTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := "svc-transfer-console"
 	now := time.Now().UTC()
-	if _, err := a.DB.ExecContext(ctx, `INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, period_start, period_end, created_at, updated_at)
-		VALUES (?, ?, ?, 'monthly', 'USD', 3000, 'active', 'shop-web', ?, ?, ?, ?)`, svc, sender, plan, now.AddDate(0, 0, -10), now.AddDate(0, 0, 20), now, now); err != nil {
+	start, end := now.AddDate(0, 0, -10), now.AddDate(0, 0, 20)
+	svc, err := billingtest.Service(ctx, a.DB, billingtest.ServiceSpec{AccountID: sender, PlanID: plan, Price: 3000, Label: "shop-web",
+		PeriodStart: &start, PeriodEnd: &end})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.DB.ExecContext(ctx, `INSERT INTO payment_methods (id, account_id, gateway, gateway_method_id, created_at) VALUES ('pm-rita', ?, 'stripe', 'pm_rita', ?)`, receiver, now); err != nil {

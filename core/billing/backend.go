@@ -126,7 +126,7 @@ func KeepsBackendInUse(ctx context.Context, tx bun.IDB, old, next *catalog.Plan)
 		return nil
 	}
 	n, err := tx.NewSelect().Model((*Service)(nil)).
-		Where("plan_id = ? OR pending_plan_id = ?", old.ID, old.ID).
+		Where("plan_id = ? OR id IN (SELECT service_id FROM service_terms WHERE pending_plan_id = ?)", old.ID, old.ID).
 		Where("status IN (?)", bun.List(liveStatuses)).Count(ctx)
 	if err != nil {
 		return fmt.Errorf("billing: counting services of plan %s: %w", old.ID, err)

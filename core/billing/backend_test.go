@@ -80,8 +80,8 @@ func TestPlanChangeKeepsProvisionerAndServiceType(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.PlanID != small.ID || got.PendingPlanID != nil || got.StateVersion != svc.StateVersion {
-			t.Errorf("after the refusals: plan %s, pending %v, state version %d", got.PlanID, got.PendingPlanID, got.StateVersion)
+		if got.PlanID != small.ID || got.Terms.PendingPlanID != nil || got.StateVersion != svc.StateVersion {
+			t.Errorf("after the refusals: plan %s, pending %v, state version %d", got.PlanID, got.Terms.PendingPlanID, got.StateVersion)
 		}
 		if changes, err := tb.b.PlanChanges(tb.ctx, svc.ID); err != nil || len(changes) != 0 {
 			t.Errorf("plan changes after the refusals: %v, %v", changes, err)

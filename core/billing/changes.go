@@ -164,9 +164,12 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 				return err
 			}
 			pendingPrice := plan.Price(cycle)
-			svc.PendingPlanID, svc.PendingCycle, svc.PendingPrice = &plan.ID, &cycle, &pendingPrice
+			svc.Terms.PendingPlanID, svc.Terms.PendingCycle, svc.Terms.PendingPrice = &plan.ID, &cycle, &pendingPrice
+			if err := saveTerms(ctx, t, svc.Terms, pendingColumns...); err != nil {
+				return err
+			}
 			svc.UpdatedAt = now
-			if _, err := t.NewUpdate().Model(svc).WherePK().Column("pending_plan_id", "pending_cycle", "pending_price", "updated_at").Exec(ctx); err != nil {
+			if _, err := t.NewUpdate().Model(svc).WherePK().Column("updated_at").Exec(ctx); err != nil {
 				return fmt.Errorf("billing: scheduling the change: %w", err)
 			}
 			t.Audit("billing.service.change_scheduled", svc.AccountID, "service", svc.ID, changeAudit(ch))
@@ -283,19 +286,22 @@ func (b *Billing) insertChange(ctx context.Context, t *txn, ch *PlanChange) erro
 func (b *Billing) applyChange(ctx context.Context, t *txn, svc *Service, ch *PlanChange) error {
 	now := b.now()
 	svc.PlanID, svc.Price = ch.ToPlanID, ch.ToPrice
-	svc.PendingPlanID, svc.PendingCycle, svc.PendingPrice = nil, nil, nil
+	svc.Terms.clearPending()
 	if ch.ToCycle != svc.Cycle {
 		plan, err := b.catalog.PlanTx(ctx, t, ch.ToPlanID)
 		if err != nil {
 			return err
 		}
 		price := plan.Price(ch.ToCycle)
-		svc.PendingPlanID, svc.PendingCycle, svc.PendingPrice = &plan.ID, &ch.ToCycle, &price
+		svc.Terms.PendingPlanID, svc.Terms.PendingCycle, svc.Terms.PendingPrice = &plan.ID, &ch.ToCycle, &price
+	}
+	if err := saveTerms(ctx, t, svc.Terms, pendingColumns...); err != nil {
+		return err
 	}
 	svc.StateVersion++
 	svc.UpdatedAt = now
 	if _, err := t.NewUpdate().Model(svc).WherePK().
-		Column("plan_id", "price", "pending_plan_id", "pending_cycle", "pending_price", "state_version", "updated_at").Exec(ctx); err != nil {
+		Column("plan_id", "price", "state_version", "updated_at").Exec(ctx); err != nil {
 		return fmt.Errorf("billing: applying plan change: %w", err)
 	}
 	ch.Status, ch.AppliedAt = "applied", &now
@@ -338,13 +344,13 @@ func (b *Billing) repriceRenewal(ctx context.Context, t *txn, svc *Service) erro
 		return fmt.Errorf("billing: loading add-ons: %w", err)
 	}
 	var coupon *catalog.Coupon
-	if svc.CouponID != nil {
-		coupons, err := b.catalog.CouponsByID(ctx, t, []string{*svc.CouponID})
+	if id := svc.Terms.CouponID; id != nil {
+		coupons, err := b.catalog.CouponsByID(ctx, t, []string{*id})
 		if err != nil {
 			return err
 		}
-		if coupon = coupons[*svc.CouponID]; coupon == nil {
-			return fmt.Errorf("billing: coupon %s of service %s is gone", *svc.CouponID, svc.ID)
+		if coupon = coupons[*id]; coupon == nil {
+			return fmt.Errorf("billing: coupon %s of service %s is gone", *id, svc.ID)
 		}
 	}
 	p, err := b.profileTx(ctx, t, svc.AccountID)

@@ -20,14 +20,14 @@ import (
 // and price, with a change scheduled for the end of the term applied.
 func renewalTerms(svc *Service) (planID string, cycle money.Cycle, price int64) {
 	planID, cycle, price = svc.PlanID, svc.Cycle, svc.Price
-	if svc.PendingPlanID != nil {
-		planID = *svc.PendingPlanID
+	if t := svc.Terms; t.PendingPlanID != nil {
+		planID = *t.PendingPlanID
 	}
-	if svc.PendingCycle != nil {
-		cycle = *svc.PendingCycle
+	if t := svc.Terms; t.PendingCycle != nil {
+		cycle = *t.PendingCycle
 	}
-	if svc.PendingPrice != nil {
-		price = *svc.PendingPrice
+	if t := svc.Terms; t.PendingPrice != nil {
+		price = *t.PendingPrice
 	}
 	return planID, cycle, price
 }
@@ -36,7 +36,7 @@ func renewalTerms(svc *Service) (planID string, cycle money.Cycle, price int64) 
 // the add-ons (re-priced when the cycle changes), and the coupon's
 // discount while it lasts.
 func renewalDraft(svc *Service, cat *catalog.Priced, addons []ServiceAddon, coupon *catalog.Coupon, p *Profile, now time.Time) *draft {
-	return renewalDraftWith(svc, cat, addons, coupon, coupon != nil && (svc.CouponCyclesLeft == nil || *svc.CouponCyclesLeft > 0), p, now)
+	return renewalDraftWith(svc, cat, addons, coupon, coupon != nil && (svc.Terms.CouponCyclesLeft == nil || *svc.Terms.CouponCyclesLeft > 0), p, now)
 }
 
 // renewalDraftWith is renewalDraft with the coupon decision made by the
@@ -145,14 +145,17 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalog.Priced, horizo
 			return nil
 		}
 
+		if err := loadTerms(ctx, t, svcs...); err != nil {
+			return err
+		}
 		ids := make([]string, len(svcs))
 		accountIDs := make([]string, 0, len(svcs))
 		couponIDs := []string{}
 		for i, s := range svcs {
 			ids[i] = s.ID
 			accountIDs = append(accountIDs, s.AccountID)
-			if s.CouponID != nil {
-				couponIDs = append(couponIDs, *s.CouponID)
+			if s.Terms.CouponID != nil {
+				couponIDs = append(couponIDs, *s.Terms.CouponID)
 			}
 		}
 		profiles := map[string]*Profile{}
@@ -189,15 +192,15 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalog.Priced, horizo
 				p = &Profile{AccountID: s.AccountID, Currency: s.Currency}
 			}
 			var coupon *catalog.Coupon
-			if s.CouponID != nil {
-				coupon = coupons[*s.CouponID]
+			if s.Terms.CouponID != nil {
+				coupon = coupons[*s.Terms.CouponID]
 			}
 			d := renewalDraft(s, cat, addons[s.ID], coupon, p, now)
 			num := first + int64(i)
 			d.inv.Number, d.inv.Status, d.inv.IssuedAt = &num, InvoiceOpen, &now
 			invs[i] = d.inv
 			lines = append(lines, d.lines...)
-			if s.CouponCyclesLeft != nil && *s.CouponCyclesLeft > 0 {
+			if left := s.Terms.CouponCyclesLeft; left != nil && *left > 0 {
 				couponUsed = append(couponUsed, s.ID)
 			}
 		}
@@ -205,8 +208,8 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalog.Priced, horizo
 			return err
 		}
 		if len(couponUsed) > 0 {
-			if _, err := t.NewUpdate().Model((*Service)(nil)).Set("coupon_cycles_left = coupon_cycles_left - 1").
-				Where("id IN (?)", bun.List(couponUsed)).Where("coupon_cycles_left > 0").Exec(ctx); err != nil {
+			if _, err := t.NewUpdate().Model((*Terms)(nil)).Set("coupon_cycles_left = coupon_cycles_left - 1").
+				Where("service_id IN (?)", bun.List(couponUsed)).Where("coupon_cycles_left > 0").Exec(ctx); err != nil {
 				return fmt.Errorf("counting coupon cycles: %w", err)
 			}
 		}

@@ -112,19 +112,22 @@ func (b *Billing) renew(ctx context.Context, t *txn, svc *Service, inv *Invoice)
 	svc.PeriodStart, svc.PeriodEnd = inv.PeriodStart, inv.PeriodEnd
 	cols := []string{"period_start", "period_end", "updated_at"}
 	fromCycle := svc.Cycle
-	if svc.PendingPlanID != nil || svc.PendingCycle != nil {
-		if svc.PendingPlanID != nil {
-			svc.PlanID = *svc.PendingPlanID
+	if terms := svc.Terms; terms.PendingPlanID != nil || terms.PendingCycle != nil {
+		if terms.PendingPlanID != nil {
+			svc.PlanID = *terms.PendingPlanID
 		}
-		if svc.PendingCycle != nil {
-			svc.Cycle = *svc.PendingCycle
+		if terms.PendingCycle != nil {
+			svc.Cycle = *terms.PendingCycle
 		}
-		if svc.PendingPrice != nil {
-			svc.Price = *svc.PendingPrice
+		if terms.PendingPrice != nil {
+			svc.Price = *terms.PendingPrice
 		}
-		svc.PendingPlanID, svc.PendingCycle, svc.PendingPrice = nil, nil, nil
+		terms.clearPending()
+		if err := saveTerms(ctx, t, terms, pendingColumns...); err != nil {
+			return err
+		}
 		svc.StateVersion++
-		cols = append(cols, "plan_id", "cycle", "price", "pending_plan_id", "pending_cycle", "pending_price", "state_version")
+		cols = append(cols, "plan_id", "cycle", "price", "state_version")
 		if _, err := t.NewUpdate().Table("plan_changes").Set("status = 'applied'").Set("applied_at = ?", b.now()).
 			Where("service_id = ?", svc.ID).Where("status = 'scheduled'").Exec(ctx); err != nil {
 			return fmt.Errorf("billing: applying the scheduled change: %w", err)

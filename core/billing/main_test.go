@@ -278,7 +278,14 @@ func (tb *testBundle) insertServices(t testing.TB, accountID string, plan *catal
 				PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), CreatedAt: now, UpdatedAt: now,
 			})
 		}
+		terms := make([]*billing.Terms, len(batch))
+		for i, s := range batch {
+			terms[i] = &billing.Terms{ServiceID: s.ID}
+		}
 		if _, err := tb.db.NewInsert().Model(&batch).Exec(tb.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tb.db.NewInsert().Model(&terms).Exec(tb.ctx); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, batch...)

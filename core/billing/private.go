@@ -48,10 +48,13 @@ func (b *Billing) AttachPrivatePlan(ctx context.Context, accountID, serviceID, p
 		}
 		from := svc.PlanID
 		svc.PlanID, svc.Price, svc.BackendPlanID = plan.ID, plan.Price(svc.Cycle), plan.ID
-		svc.PendingPlanID, svc.PendingCycle, svc.PendingPrice = nil, nil, nil
+		svc.Terms.clearPending()
+		if err := saveTerms(ctx, t, svc.Terms, pendingColumns...); err != nil {
+			return err
+		}
 		svc.UpdatedAt = b.now()
 		if _, err := t.NewUpdate().Model(svc).WherePK().
-			Column("plan_id", "price", "backend_plan_id", "pending_plan_id", "pending_cycle", "pending_price", "updated_at").Exec(ctx); err != nil {
+			Column("plan_id", "price", "backend_plan_id", "updated_at").Exec(ctx); err != nil {
 			return fmt.Errorf("billing: attaching %s to plan %s: %w", svc.ID, plan.ID, err)
 		}
 		t.Audit("billing.service.plan_attached", accountID, "service", svc.ID, map[string]any{"from": from, "plan": plan.ID, "price": svc.Price})

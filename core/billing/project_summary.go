@@ -125,12 +125,15 @@ func (b *Billing) ProjectSummary(ctx context.Context, accountID, projectID strin
 	if len(renewing) == 0 {
 		return out, nil
 	}
+	if err := loadTerms(ctx, db, renewing...); err != nil {
+		return nil, err
+	}
 	rids := make([]string, len(renewing))
 	var couponIDs []string
 	for i, s := range renewing {
 		rids[i] = s.ID
-		if s.CouponID != nil {
-			couponIDs = append(couponIDs, *s.CouponID)
+		if s.Terms.CouponID != nil {
+			couponIDs = append(couponIDs, *s.Terms.CouponID)
 		}
 	}
 	addons := map[string][]ServiceAddon{}
@@ -148,8 +151,8 @@ func (b *Billing) ProjectSummary(ctx context.Context, accountID, projectID strin
 	byCycle := map[money.Cycle]int64{}
 	for _, s := range renewing {
 		var coupon *catalog.Coupon
-		if s.CouponID != nil {
-			coupon = coupons[*s.CouponID]
+		if s.Terms.CouponID != nil {
+			coupon = coupons[*s.Terms.CouponID]
 		}
 		d := renewalDraft(s, cat, addons[s.ID], coupon, p, now)
 		_, cycle, _ := renewalTerms(s)

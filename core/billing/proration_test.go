@@ -113,8 +113,8 @@ func TestDowngrades(t *testing.T) {
 			t.Fatalf("change: %+v", res.Change)
 		}
 		svc, _ := tb.b.Service(tb.ctx, acc, later.ID)
-		if svc.PlanID != big.ID || svc.PendingPlanID == nil || *svc.PendingPlanID != small.ID {
-			t.Errorf("scheduled downgrade: plan %s pending %v", svc.PlanID, svc.PendingPlanID)
+		if svc.PlanID != big.ID || svc.Terms.PendingPlanID == nil || *svc.Terms.PendingPlanID != small.ID {
+			t.Errorf("scheduled downgrade: plan %s pending %v", svc.PlanID, svc.Terms.PendingPlanID)
 		}
 		renewal := tb.invoices(t, billing.InvoiceFilter{ServiceID: later.ID})[0]
 		if renewal.Total != 2900 {
@@ -146,8 +146,8 @@ func TestDowngrades(t *testing.T) {
 		// Paying the re-priced renewal moves the scheduled plan in.
 		tb.credit(t, acc, 10_000)
 		svc, _ = tb.b.Service(tb.ctx, acc, later.ID)
-		if svc.PlanID != small.ID || svc.Price != 2900 || svc.PendingPlanID != nil || !svc.PeriodEnd.Equal(date("2024-04-01")) {
-			t.Errorf("after renewal: plan %s price %d pending %v ends %s", svc.PlanID, svc.Price, svc.PendingPlanID, svc.PeriodEnd)
+		if svc.PlanID != small.ID || svc.Price != 2900 || svc.Terms.PendingPlanID != nil || !svc.PeriodEnd.Equal(date("2024-04-01")) {
+			t.Errorf("after renewal: plan %s price %d pending %v ends %s", svc.PlanID, svc.Price, svc.Terms.PendingPlanID, svc.PeriodEnd)
 		}
 	})
 }

@@ -51,16 +51,14 @@ type Service struct {
 	Environment string `bun:"environment,default:'production'"`
 
 	// The paid period (nil until the order is paid).
-	PeriodStart      *time.Time `bun:"period_start"`
-	PeriodEnd        *time.Time `bun:"period_end"`
-	AnchorDay        int        `bun:"anchor_day"`
-	CouponID         *string    `bun:"coupon_id"`
-	CouponCyclesLeft *int       `bun:"coupon_cycles_left"`
-	// A change scheduled for the end of the term.
-	PendingPlanID     *string      `bun:"pending_plan_id"`
-	PendingCycle      *money.Cycle `bun:"pending_cycle"`
-	PendingPrice      *int64       `bun:"pending_price"`
-	CancelAtPeriodEnd bool         `bun:"cancel_at_period_end"`
+	PeriodStart       *time.Time `bun:"period_start"`
+	PeriodEnd         *time.Time `bun:"period_end"`
+	AnchorDay         int        `bun:"anchor_day"`
+	CancelAtPeriodEnd bool       `bun:"cancel_at_period_end"`
+	// Terms are billing's terms (service_terms): set on the services
+	// billing loads for itself and its API (serviceTx, Services), nil on
+	// those it hands to provisioners (ServicesTx) and in facts.
+	Terms *Terms `bun:"-"`
 	// The provisioner's view.
 	ExternalID    string `bun:"external_id"`
 	Attributes    string `bun:"attributes"`
@@ -256,15 +254,17 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 			Status: StatusPending, Environment: EnvironmentOf(plan), Label: strings.TrimSpace(in.Label), Options: encodeJSON(nonNil(in.Options)), Attributes: "{}",
 			CreatedAt: now, UpdatedAt: now,
 		}
+		terms := &Terms{ServiceID: svc.ID}
+		svc.Terms = terms
 		var coupon *catalog.Coupon
 		if in.CouponCode != "" {
 			if coupon, err = b.catalog.RedeemCoupon(ctx, t.Tx, in.CouponCode, accountID, plan.ID, p.Currency); err != nil {
 				return err
 			}
-			svc.CouponID = &coupon.ID
+			terms.CouponID = &coupon.ID
 			if coupon.Cycles != nil {
 				left := *coupon.Cycles - 1
-				svc.CouponCyclesLeft = &left
+				terms.CouponCyclesLeft = &left
 			}
 		}
 		var addons []ServiceAddon
@@ -298,6 +298,9 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		}
 		if _, err := t.NewInsert().Model(svc).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: inserting service: %w", err)
+		}
+		if _, err := t.NewInsert().Model(terms).Exec(ctx); err != nil {
+			return fmt.Errorf("billing: inserting the service's terms: %w", err)
 		}
 		if err := b.runOrderHooks(ctx, t, svc, plan); err != nil {
 			return err
@@ -414,6 +417,9 @@ func (b *Billing) serviceTx(ctx context.Context, db bun.IDB, id string, lock boo
 		}
 		return nil, fmt.Errorf("billing: loading service %s: %w", id, err)
 	}
+	if err := loadTerms(ctx, db, s); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -459,6 +465,13 @@ func (b *Billing) Services(ctx context.Context, f ServiceFilter) ([]Service, err
 	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("billing: listing services: %w", err)
+	}
+	ptrs := make([]*Service, len(out))
+	for i := range out {
+		ptrs[i] = &out[i]
+	}
+	if err := loadTerms(ctx, b.db.Conn(ctx), ptrs...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -185,11 +185,15 @@ func (b *Billing) TransferServiceTx(ctx context.Context, tx bun.Tx, mv TransferM
 			return tooLarge("service_id", "the credit for the unused days", res.Amount, svc.Currency)
 		}
 
-		svc.AccountID, svc.CouponID, svc.CouponCyclesLeft = mv.To, nil, nil
+		svc.Terms.CouponID, svc.Terms.CouponCyclesLeft = nil, nil
+		if err := saveTerms(ctx, t, svc.Terms, "coupon_id", "coupon_cycles_left"); err != nil {
+			return err
+		}
+		svc.AccountID = mv.To
 		svc.StateVersion++
 		svc.UpdatedAt = now
 		if _, err := t.NewUpdate().Model(svc).WherePK().
-			Column("account_id", "coupon_id", "coupon_cycles_left", "state_version", "updated_at").Exec(ctx); err != nil {
+			Column("account_id", "state_version", "updated_at").Exec(ctx); err != nil {
 			return fmt.Errorf("billing: moving service %s: %w", svc.ID, err)
 		}
 		// The backend is told the new customer by the sync job after

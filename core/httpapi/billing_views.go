@@ -203,8 +203,8 @@ func serviceView(s *billing.Service, suspensions []billing.Suspension) ServiceVi
 			v.Suspensions = append(v.Suspensions, su.Reason)
 		}
 	}
-	if s.PendingPlanID != nil && s.PendingCycle != nil && s.PendingPrice != nil {
-		v.PendingChange = &PendingChangeView{PlanID: *s.PendingPlanID, Cycle: *s.PendingCycle, Price: *s.PendingPrice}
+	if t := s.Terms; t.PendingPlanID != nil && t.PendingCycle != nil && t.PendingPrice != nil {
+		v.PendingChange = &PendingChangeView{PlanID: *t.PendingPlanID, Cycle: *t.PendingCycle, Price: *t.PendingPrice}
 	}
 	return v
 }

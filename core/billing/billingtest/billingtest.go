@@ -52,6 +52,9 @@ func ServicesOf(ctx context.Context, db *database.DB, spec ServiceSpec, n int) (
 		if _, err := db.NewRaw(q, args...).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("billingtest: inserting services: %w", err)
 		}
+		if err := insertTerms(ctx, db, ids[start:]); err != nil {
+			return nil, err
+		}
 	}
 	return ids, nil
 }
@@ -108,7 +111,27 @@ func Service(ctx context.Context, db *database.DB, spec ServiceSpec) (string, er
 	if err != nil {
 		return "", fmt.Errorf("billingtest: inserting a service: %w", err)
 	}
+	if err := insertTerms(ctx, db, []string{sid}); err != nil {
+		return "", err
+	}
 	return sid, nil
+}
+
+// insertTerms writes the billing terms row every service has (no coupon,
+// no scheduled change), as an order does.
+func insertTerms(ctx context.Context, db *database.DB, serviceIDs []string) error {
+	q, args := "INSERT INTO service_terms (service_id) VALUES ", make([]any, len(serviceIDs))
+	for i, sid := range serviceIDs {
+		if i > 0 {
+			q += ", "
+		}
+		q += "(?)"
+		args[i] = sid
+	}
+	if _, err := db.NewRaw(q, args...).Exec(ctx); err != nil {
+		return fmt.Errorf("billingtest: inserting the services' terms: %w", err)
+	}
+	return nil
 }
 
 // Suspend suspends the service for reason (non_payment, budget, …) at:
