@@ -111,7 +111,7 @@ func (b *Billing) CheckPlanChange(ctx context.Context, accountID, serviceID, pla
 // changeable refuses a plan change of a service that is not running on a
 // paid term or is being cancelled.
 func changeable(svc *Service) error {
-	if (svc.Status != StatusActive && svc.Status != StatusSuspended) || svc.PeriodEnd == nil || svc.CancelAtPeriodEnd {
+	if (svc.Status != StatusActive && svc.Status != StatusSuspended) || svc.Terms.PeriodEnd == nil || svc.Terms.CancelAtPeriodEnd {
 		return apperr.New(apperr.Conflict, "only an active service that is not being cancelled can change plan").WithReason("service_" + svc.Status)
 	}
 	return nil

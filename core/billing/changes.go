@@ -147,15 +147,15 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 		}
 		// Days are counted on calendar dates of the actual cycle (month
 		// ends and leap days included); a term paid ahead counts whole.
-		ch.DaysInCycle = money.Days(*svc.PeriodStart, *svc.PeriodEnd)
-		ch.DaysLeft = min(max(money.Days(now, *svc.PeriodEnd), 0), ch.DaysInCycle)
+		ch.DaysInCycle = money.Days(*svc.Terms.PeriodStart, *svc.Terms.PeriodEnd)
+		ch.DaysLeft = min(max(money.Days(now, *svc.Terms.PeriodEnd), 0), ch.DaysInCycle)
 		res.Change, res.Service = ch, svc
 		if err := b.boundNextTerm(ctx, t, svc, plan.Price(cycle), cycle, "plan_id", "each term's total on this plan"); err != nil {
 			return err
 		}
 
 		if ch.Timing == "end_of_term" {
-			ch.Status, ch.EffectiveAt = "scheduled", *svc.PeriodEnd
+			ch.Status, ch.EffectiveAt = "scheduled", *svc.Terms.PeriodEnd
 			if _, err := t.NewUpdate().Table("plan_changes").Set("status = 'cancelled'").Where("service_id = ?", svc.ID).
 				Where("status = 'scheduled'").Exec(ctx); err != nil {
 				return fmt.Errorf("billing: replacing the scheduled change: %w", err)
@@ -199,7 +199,7 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 				if err != nil {
 					return err
 				}
-				end := *svc.PeriodEnd
+				end := *svc.Terms.PeriodEnd
 				d := newDraft(svc.AccountID, ReasonUpgrade, &svc.ID, svc.Currency, now, now)
 				d.inv.PeriodStart, d.inv.PeriodEnd, d.field = &now, &end, "plan_id"
 				for _, pt := range parts {
@@ -255,14 +255,14 @@ type prorationPart struct {
 // term; when the current term was paid ahead (it starts later), the rest
 // of the term running now plus the whole term paid ahead.
 func prorationParts(svc *Service, now time.Time, diff int64) []prorationPart {
-	start, end := *svc.PeriodStart, *svc.PeriodEnd
+	start, end := *svc.Terms.PeriodStart, *svc.Terms.PeriodEnd
 	part := func(from, to, termStart, termEnd time.Time) prorationPart {
 		of := money.Days(termStart, termEnd)
 		days := min(max(money.Days(from, to), 0), of)
 		return prorationPart{start: from, end: to, days: days, of: of, amount: money.Prorate(diff, days, of)}
 	}
 	if money.Date(now).Before(money.Date(start)) {
-		prev := money.AddMonths(start, -svc.Cycle.Months(), svc.AnchorDay)
+		prev := money.AddMonths(start, -svc.Cycle.Months(), svc.Terms.AnchorDay)
 		return []prorationPart{part(now, start, prev, start), part(start, end, start, end)}
 	}
 	return []prorationPart{part(now, end, start, end)}
@@ -320,7 +320,7 @@ func (b *Billing) applyChange(ctx context.Context, t *txn, svc *Service, ch *Pla
 func (b *Billing) repriceRenewal(ctx context.Context, t *txn, svc *Service) error {
 	old := &Invoice{}
 	err := t.NewSelect().Model(old).Where("service_id = ?", svc.ID).Where("reason = ?", ReasonRenewal).
-		Where("status = ?", InvoiceOpen).Where("period_start = ?", *svc.PeriodEnd).Scan(ctx)
+		Where("status = ?", InvoiceOpen).Where("period_start = ?", *svc.Terms.PeriodEnd).Scan(ctx)
 	if database.IsNoRows(err) {
 		return nil
 	}

@@ -187,15 +187,16 @@ func (b *Billing) remind(ctx context.Context, t *txn, inv *Invoice, asOf time.Ti
 		Key: fmt.Sprintf("invoice.overdue:%s:%d", inv.ID, inv.RemindersSent+1)})
 }
 
-// overdueServices returns a batch of services in one of statuses with an
-// open renewal or upgrade invoice due on or before cutoff.
-func (b *Billing) overdueServices(ctx context.Context, statuses []string, cutoff time.Time, after string) ([]string, error) {
+// overdueServices returns a batch of services in term (active or
+// suspended) with an open renewal or upgrade invoice due on or before
+// cutoff.
+func (b *Billing) overdueServices(ctx context.Context, cutoff time.Time, after string) ([]string, error) {
 	var ids []string
-	err := b.db.Conn(ctx).NewSelect().Model((*Service)(nil)).Column("s.id").
-		Where("s.status IN (?)", bun.List(statuses)).Where("s.id > ?", after).
-		Where("EXISTS (SELECT 1 FROM invoices AS i WHERE i.service_id = s.id AND i.status = ? AND i.reason IN (?) AND i.due_at <= ?)",
+	err := b.db.Conn(ctx).NewSelect().Model((*Terms)(nil)).Column("st.service_id").
+		Where("st.in_term").Where("st.service_id > ?", after).
+		Where("EXISTS (SELECT 1 FROM invoices AS i WHERE i.service_id = st.service_id AND i.status = ? AND i.reason IN (?) AND i.due_at <= ?)",
 			InvoiceOpen, bun.List([]string{ReasonRenewal, ReasonUpgrade}), cutoff).
-		OrderExpr("s.id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &ids)
+		OrderExpr("st.service_id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &ids)
 	if err != nil {
 		return nil, fmt.Errorf("billing: selecting overdue services: %w", err)
 	}
@@ -210,7 +211,7 @@ func (b *Billing) suspendStep(ctx context.Context, asOf time.Time) (int64, error
 	var total int64
 	after := ""
 	for {
-		ids, err := b.overdueServices(ctx, []string{StatusActive, StatusSuspended}, cutoff, after)
+		ids, err := b.overdueServices(ctx, cutoff, after)
 		if err != nil || len(ids) == 0 {
 			return total, err
 		}
@@ -246,7 +247,7 @@ func (b *Billing) terminateStep(ctx context.Context, asOf time.Time) (int64, err
 	cutoff := asOf.AddDate(0, 0, -b.opts.TerminateAfterDays)
 	after := ""
 	for {
-		ids, err := b.overdueServices(ctx, []string{StatusActive, StatusSuspended}, cutoff, after)
+		ids, err := b.overdueServices(ctx, cutoff, after)
 		if err != nil {
 			return total, err
 		}
@@ -270,9 +271,9 @@ func (b *Billing) terminateStep(ctx context.Context, asOf time.Time) (int64, err
 	// End-of-term cancellations whose term is over.
 	for {
 		var ids []string
-		if err := b.db.Conn(ctx).NewSelect().Model((*Service)(nil)).Column("s.id").
-			Where("s.cancel_at_period_end = ?", true).Where("s.status IN (?)", bun.List([]string{StatusActive, StatusSuspended})).
-			Where("s.period_end <= ?", asOf).OrderExpr("s.id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &ids); err != nil {
+		if err := b.db.Conn(ctx).NewSelect().Model((*Terms)(nil)).Column("st.service_id").
+			Where("st.cancel_at_period_end = ?", true).Where("st.in_term").
+			Where("st.period_end <= ?", asOf).OrderExpr("st.service_id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &ids); err != nil {
 			return total, fmt.Errorf("billing: selecting ended terms: %w", err)
 		}
 		if len(ids) == 0 {

@@ -43,8 +43,8 @@ func renewalDraft(svc *Service, cat *catalog.Priced, addons []ServiceAddon, coup
 // caller (a re-priced invoice keeps the discount it was issued with).
 func renewalDraftWith(svc *Service, cat *catalog.Priced, addons []ServiceAddon, coupon *catalog.Coupon, withCoupon bool, p *Profile, now time.Time) *draft {
 	planID, cycle, price := renewalTerms(svc)
-	start := *svc.PeriodEnd
-	end := money.AddCycle(start, cycle, svc.AnchorDay)
+	start := *svc.Terms.PeriodEnd
+	end := money.AddCycle(start, cycle, svc.Terms.AnchorDay)
 	d := newDraft(svc.AccountID, ReasonRenewal, &svc.ID, svc.Currency, start, now)
 	d.inv.PeriodStart, d.inv.PeriodEnd = &start, &end
 	name := planID
@@ -117,35 +117,36 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalog.Priced, horizo
 		if err := lock.Scan(ctx, &counter); err != nil {
 			return fmt.Errorf("locking the invoice counter: %w", err)
 		}
-		// Services are read in pages of BatchSize by primary key: the page
-		// is a plain ordered index range whatever the table's statistics
-		// say (a planner misled by stale statistics would otherwise scan
-		// every due service for every batch), and only its due services
-		// without a renewal for their next period are kept.
+		// Services are read in pages of BatchSize by primary key of their
+		// terms: the page is a plain ordered index range whatever the
+		// table's statistics say (a planner misled by stale statistics
+		// would otherwise scan every due service for every batch), and
+		// only its due services without a renewal for their next period
+		// are kept.
 		var pageEnd []string
-		if err := t.NewRaw("SELECT id FROM services WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?", after, b.opts.BatchSize-1).Scan(ctx, &pageEnd); err != nil {
+		if err := t.NewRaw("SELECT service_id FROM service_terms WHERE service_id > ? ORDER BY service_id LIMIT 1 OFFSET ?", after, b.opts.BatchSize-1).Scan(ctx, &pageEnd); err != nil {
 			return fmt.Errorf("paging services: %w", err)
 		}
 		bound, args := "", []any{after}
 		if len(pageEnd) > 0 {
 			last = pageEnd[0]
-			bound, args = " AND id <= ?", append(args, last)
+			bound, args = " AND service_id <= ?", append(args, last)
 		} // else the last page: open-ended
-		args = append(args, b.opts.BatchSize, bun.List([]string{StatusActive, StatusSuspended}), false, horizon, ReasonRenewal)
-		var svcs []*Service
-		err := t.NewRaw(`WITH page AS MATERIALIZED (SELECT * FROM services WHERE id > ?`+bound+` ORDER BY id LIMIT ?)
-			SELECT s.* FROM page AS s
-			WHERE s.status IN (?) AND s.cancel_at_period_end = ? AND s.period_end <= ?
-			AND NOT EXISTS (SELECT 1 FROM invoices AS i WHERE i.service_id = s.id AND i.period_start = s.period_end AND i.reason = ?)
-			ORDER BY s.id`, args...).Scan(ctx, &svcs)
+		args = append(args, b.opts.BatchSize, false, horizon, ReasonRenewal)
+		var due []*Terms
+		err := t.NewRaw(`WITH page AS MATERIALIZED (SELECT * FROM service_terms WHERE service_id > ?`+bound+` ORDER BY service_id LIMIT ?)
+			SELECT st.* FROM page AS st
+			WHERE st.in_term AND st.cancel_at_period_end = ? AND st.period_end <= ?
+			AND NOT EXISTS (SELECT 1 FROM invoices AS i WHERE i.service_id = st.service_id AND i.period_start = st.period_end AND i.reason = ?)
+			ORDER BY st.service_id`, args...).Scan(ctx, &due)
 		if err != nil {
 			return fmt.Errorf("selecting services: %w", err)
 		}
-		if len(svcs) == 0 {
+		if len(due) == 0 {
 			return nil
 		}
-
-		if err := loadTerms(ctx, t, svcs...); err != nil {
+		svcs, err := servicesWithTerms(ctx, t, due)
+		if err != nil {
 			return err
 		}
 		ids := make([]string, len(svcs))

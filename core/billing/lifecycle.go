@@ -94,9 +94,12 @@ func (b *Billing) startProvisioning(ctx context.Context, t *txn, svc *Service) e
 	}
 	start := money.Date(b.now())
 	end := money.AddCycle(start, svc.Cycle, start.Day())
-	svc.PeriodStart, svc.PeriodEnd, svc.AnchorDay = &start, &end, start.Day()
+	svc.Terms.PeriodStart, svc.Terms.PeriodEnd, svc.Terms.AnchorDay = &start, &end, start.Day()
 	svc.ProvisionAttempts, svc.LastError = 0, ""
-	if err := b.setStatus(ctx, t, svc, StatusProvisioning, "period_start", "period_end", "anchor_day", "provision_attempts", "last_error"); err != nil {
+	if err := saveTerms(ctx, t, svc.Terms, "period_start", "period_end", "anchor_day"); err != nil {
+		return err
+	}
+	if err := b.setStatus(ctx, t, svc, StatusProvisioning, "provision_attempts", "last_error"); err != nil {
 		return err
 	}
 	t.Enqueue(ProvisionJob{ServiceID: svc.ID, Version: svc.StateVersion}, nil)
@@ -106,11 +109,14 @@ func (b *Billing) startProvisioning(ctx context.Context, t *txn, svc *Service) e
 // renew extends the paid period by the renewal invoice's period, and
 // applies a plan or cycle change scheduled for the new term.
 func (b *Billing) renew(ctx context.Context, t *txn, svc *Service, inv *Invoice) error {
-	if svc.PeriodEnd == nil || inv.PeriodStart == nil || !svc.PeriodEnd.Equal(*inv.PeriodStart) {
+	if svc.Terms.PeriodEnd == nil || inv.PeriodStart == nil || !svc.Terms.PeriodEnd.Equal(*inv.PeriodStart) {
 		return nil // paid late for a period already replaced, or a cancelled service
 	}
-	svc.PeriodStart, svc.PeriodEnd = inv.PeriodStart, inv.PeriodEnd
-	cols := []string{"period_start", "period_end", "updated_at"}
+	svc.Terms.PeriodStart, svc.Terms.PeriodEnd = inv.PeriodStart, inv.PeriodEnd
+	if err := saveTerms(ctx, t, svc.Terms, "period_start", "period_end"); err != nil {
+		return err
+	}
+	cols := []string{"updated_at"}
 	fromCycle := svc.Cycle
 	if terms := svc.Terms; terms.PendingPlanID != nil || terms.PendingCycle != nil {
 		if terms.PendingPlanID != nil {
@@ -172,6 +178,12 @@ func (b *Billing) setStatus(ctx context.Context, t *txn, svc *Service, status st
 	cols := append([]string{"status", "updated_at", "state_version"}, extra...)
 	if _, err := t.NewUpdate().Model(svc).WherePK().Column(cols...).Exec(ctx); err != nil {
 		return fmt.Errorf("billing: moving service %s to %s: %w", svc.ID, status, err)
+	}
+	if inTerm(status) != svc.Terms.InTerm {
+		svc.Terms.InTerm = inTerm(status)
+		if err := saveTerms(ctx, t, svc.Terms, "in_term"); err != nil {
+			return err
+		}
 	}
 	if from != status {
 		return b.runServiceHooks(ctx, t, svc, from)

@@ -274,13 +274,13 @@ func (tb *testBundle) insertServices(t testing.TB, accountID string, plan *catal
 		for range cap(batch) {
 			batch = append(batch, &billing.Service{
 				ID: uuid.Must(uuid.NewV7()).String(), AccountID: accountID, PlanID: plan.ID, Cycle: cycle, Currency: plan.Currency,
-				Price: plan.Price(cycle), Status: billing.StatusActive, Options: "{}", Attributes: "{}",
-				PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), CreatedAt: now, UpdatedAt: now,
+				Price: plan.Price(cycle), Status: billing.StatusActive, Options: "{}", Attributes: "{}", CreatedAt: now, UpdatedAt: now,
 			})
 		}
 		terms := make([]*billing.Terms, len(batch))
 		for i, s := range batch {
-			terms[i] = &billing.Terms{ServiceID: s.ID}
+			terms[i] = &billing.Terms{ServiceID: s.ID, PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), InTerm: true}
+			s.Terms = terms[i]
 		}
 		if _, err := tb.db.NewInsert().Model(&batch).Exec(tb.ctx); err != nil {
 			t.Fatal(err)

@@ -79,7 +79,7 @@ func TestCardPaymentsThroughStripe(t *testing.T) {
 		}
 		testkit.WaitFor(t, "the renewal to be paid", func() bool {
 			s, _ := tb.b.Service(tb.ctx, a.account, res.Service.ID)
-			return s.PeriodEnd.Equal(date("2024-03-15"))
+			return s.Terms.PeriodEnd.Equal(date("2024-03-15"))
 		})
 		tb.step(t, billing.StepCharge, date("2024-02-15"))
 		if n := len(tb.payments(t, a.account)); n != 2 {

@@ -37,8 +37,8 @@ func TestOrderPaidByCreditIsProvisioned(t *testing.T) {
 			t.Fatalf("order invoice: status %s total %d paid %d number %v", inv.Status, inv.Total, inv.AmountPaid, inv.Number)
 		}
 		svc := tb.waitService(t, res.Service.ID, billing.StatusActive)
-		if svc.ExternalID != "ext-"+svc.ID || svc.PeriodStart == nil || !svc.PeriodEnd.Equal(date("2024-04-15")) {
-			t.Errorf("active service: external %q period %v – %v", svc.ExternalID, svc.PeriodStart, svc.PeriodEnd)
+		if svc.ExternalID != "ext-"+svc.ID || svc.Terms.PeriodStart == nil || !svc.Terms.PeriodEnd.Equal(date("2024-04-15")) {
+			t.Errorf("active service: external %q period %v – %v", svc.ExternalID, svc.Terms.PeriodStart, svc.Terms.PeriodEnd)
 		}
 		got := tb.backend(t, svc.ID)
 		want := backendRecord{ExternalID: "ext-" + svc.ID, State: "active", CreateAttempts: 1, Calls: []string{"create"},

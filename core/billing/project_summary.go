@@ -114,19 +114,19 @@ func (b *Billing) ProjectSummary(ctx context.Context, accountID, projectID strin
 		out.SpendTotal += s.Amount
 	}
 
+	if err := loadTerms(ctx, db, svcs...); err != nil {
+		return nil, err
+	}
 	var renewing []*Service
 	for _, id := range serviceIDs {
 		s := byID[id]
-		if s == nil || (s.Status != StatusActive && s.Status != StatusSuspended) || s.CancelAtPeriodEnd || s.PeriodEnd == nil || s.Currency != p.Currency {
+		if s == nil || !s.Terms.InTerm || s.Terms.CancelAtPeriodEnd || s.Terms.PeriodEnd == nil || s.Currency != p.Currency {
 			continue
 		}
 		renewing = append(renewing, s)
 	}
 	if len(renewing) == 0 {
 		return out, nil
-	}
-	if err := loadTerms(ctx, db, renewing...); err != nil {
-		return nil, err
 	}
 	rids := make([]string, len(renewing))
 	var couponIDs []string
@@ -156,7 +156,7 @@ func (b *Billing) ProjectSummary(ctx context.Context, accountID, projectID strin
 		}
 		d := renewalDraft(s, cat, addons[s.ID], coupon, p, now)
 		_, cycle, _ := renewalTerms(s)
-		out.Renewals = append(out.Renewals, Renewal{ServiceID: s.ID, Name: names[s.ID], Cycle: cycle, RenewsOn: *s.PeriodEnd, Amount: d.inv.Total})
+		out.Renewals = append(out.Renewals, Renewal{ServiceID: s.ID, Name: names[s.ID], Cycle: cycle, RenewsOn: *s.Terms.PeriodEnd, Amount: d.inv.Total})
 		byCycle[cycle] += d.inv.Total
 		out.RenewalsTotal += d.inv.Total
 	}

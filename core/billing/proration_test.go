@@ -74,8 +74,8 @@ func TestUpgradeChargesActualDaysLeft(t *testing.T) {
 		ahead := tb.insertServices(t, acc, small, money.Monthly, date("2024-02-01"), 1)[0]
 		tb.step(t, billing.StepGenerate, date("2024-02-25"))
 		tb.credit(t, acc, 100_000)
-		if s, _ := tb.b.Service(tb.ctx, acc, ahead.ID); !s.PeriodStart.Equal(date("2024-03-01")) {
-			t.Fatalf("renewal not paid ahead: %s", s.PeriodStart)
+		if s, _ := tb.b.Service(tb.ctx, acc, ahead.ID); !s.Terms.PeriodStart.Equal(date("2024-03-01")) {
+			t.Fatalf("renewal not paid ahead: %s", s.Terms.PeriodStart)
 		}
 		res, err = tb.b.ChangePlan(tb.ctx, acc, ahead.ID, billing.ChangeInput{PlanID: big.ID})
 		if err != nil {
@@ -146,8 +146,8 @@ func TestDowngrades(t *testing.T) {
 		// Paying the re-priced renewal moves the scheduled plan in.
 		tb.credit(t, acc, 10_000)
 		svc, _ = tb.b.Service(tb.ctx, acc, later.ID)
-		if svc.PlanID != small.ID || svc.Price != 2900 || svc.Terms.PendingPlanID != nil || !svc.PeriodEnd.Equal(date("2024-04-01")) {
-			t.Errorf("after renewal: plan %s price %d pending %v ends %s", svc.PlanID, svc.Price, svc.Terms.PendingPlanID, svc.PeriodEnd)
+		if svc.PlanID != small.ID || svc.Price != 2900 || svc.Terms.PendingPlanID != nil || !svc.Terms.PeriodEnd.Equal(date("2024-04-01")) {
+			t.Errorf("after renewal: plan %s price %d pending %v ends %s", svc.PlanID, svc.Price, svc.Terms.PendingPlanID, svc.Terms.PeriodEnd)
 		}
 	})
 }

@@ -217,8 +217,8 @@ func TestDunningSuspendsOnlyOverdueServicesAndPaymentLiftsOnlyNonPayment(t *test
 		if svc.Status != billing.StatusSuspended || len(sus) != 1 || sus[0].Reason != billing.SuspendAdmin {
 			t.Fatalf("after payment: %s with suspensions %+v", svc.Status, sus)
 		}
-		if !svc.PeriodEnd.Equal(date("2024-03-15")) {
-			t.Errorf("paid renewal did not extend the period: ends %s", svc.PeriodEnd)
+		if !svc.Terms.PeriodEnd.Equal(date("2024-03-15")) {
+			t.Errorf("paid renewal did not extend the period: ends %s", svc.Terms.PeriodEnd)
 		}
 		if _, err := tb.b.Unsuspend(tb.ctx, sa.ID, billing.SuspendAdmin); err != nil {
 			t.Fatal(err)
@@ -342,8 +342,8 @@ func TestFreeRenewalIsPaidAtOnce(t *testing.T) {
 		}
 		inv := tb.invoices(t, billing.InvoiceFilter{ServiceID: svc.ID})[0]
 		got, _ := tb.b.Service(tb.ctx, acc, svc.ID)
-		if inv.Status != billing.InvoicePaid || inv.Number == nil || !got.PeriodEnd.Equal(date("2024-03-31")) {
-			t.Errorf("free renewal %s (number %v); service ends %s", inv.Status, inv.Number, got.PeriodEnd)
+		if inv.Status != billing.InvoicePaid || inv.Number == nil || !got.Terms.PeriodEnd.Equal(date("2024-03-31")) {
+			t.Errorf("free renewal %s (number %v); service ends %s", inv.Status, inv.Number, got.Terms.PeriodEnd)
 		}
 	})
 }

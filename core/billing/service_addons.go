@@ -145,7 +145,7 @@ func (b *Billing) AddAddon(ctx context.Context, accountID, serviceID string, in 
 			}
 			// The invoice's reason is "upgrade": an add-on is an upgrade of
 			// the service, and the reasons are fixed by the schema.
-			end := *svc.PeriodEnd
+			end := *svc.Terms.PeriodEnd
 			d := newDraft(svc.AccountID, ReasonUpgrade, &svc.ID, svc.Currency, now, now)
 			d.inv.PeriodStart, d.inv.PeriodEnd, d.field = &now, &end, "quantity"
 			for _, pt := range parts {
@@ -297,7 +297,7 @@ func (b *Billing) addonService(ctx context.Context, t *txn, accountID, serviceID
 	if accountID != "" && svc.AccountID != accountID {
 		return nil, apperr.NotFoundf("no such service")
 	}
-	if svc.Status != StatusActive || svc.PeriodStart == nil || svc.PeriodEnd == nil || svc.CancelAtPeriodEnd {
+	if svc.Status != StatusActive || svc.Terms.PeriodStart == nil || svc.Terms.PeriodEnd == nil || svc.Terms.CancelAtPeriodEnd {
 		return nil, apperr.New(apperr.Conflict, "only an active service that is not being cancelled can change its add-ons").WithReason("service_" + svc.Status)
 	}
 	return svc, nil

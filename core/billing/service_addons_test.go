@@ -211,8 +211,8 @@ func TestAddonRenewalRepricedAndRemoval(t *testing.T) {
 		tb.credit(t, acc, 3900+276)
 		svc, _ := tb.b.Service(tb.ctx, acc, later.ID)
 		sas, _ := tb.b.ServiceAddons(tb.ctx, later.ID)
-		if !svc.PeriodEnd.Equal(date("2024-04-01")) || !cmp.Equal([]addonRow{{backup.ID, 1, 1, 1000}}, addonRows(sas)) {
-			t.Errorf("after the renewal: ends %s, add-ons %+v", svc.PeriodEnd, addonRows(sas))
+		if !svc.Terms.PeriodEnd.Equal(date("2024-04-01")) || !cmp.Equal([]addonRow{{backup.ID, 1, 1, 1000}}, addonRows(sas)) {
+			t.Errorf("after the renewal: ends %s, add-ons %+v", svc.Terms.PeriodEnd, addonRows(sas))
 		}
 
 		// Now: the unit leaves at once and its unused days are credited.

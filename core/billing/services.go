@@ -50,11 +50,6 @@ type Service struct {
 	// service (a sandbox, not for production workloads).
 	Environment string `bun:"environment,default:'production'"`
 
-	// The paid period (nil until the order is paid).
-	PeriodStart       *time.Time `bun:"period_start"`
-	PeriodEnd         *time.Time `bun:"period_end"`
-	AnchorDay         int        `bun:"anchor_day"`
-	CancelAtPeriodEnd bool       `bun:"cancel_at_period_end"`
 	// Terms are billing's terms (service_terms): set on the services
 	// billing loads for itself and its API (serviceTx, Services), nil on
 	// those it hands to provisioners (ServicesTx) and in facts.
@@ -529,7 +524,7 @@ func (b *Billing) Cancel(ctx context.Context, accountID, serviceID string, in Ca
 		if err := t.NewSelect().Model(&open).Where("service_id = ?", svc.ID).Where("status = ?", InvoiceOpen).Scan(ctx); err != nil {
 			return fmt.Errorf("billing: loading open invoices: %w", err)
 		}
-		endOfTerm := in.When == "end_of_term" && svc.PeriodEnd != nil && svc.Status != StatusPending
+		endOfTerm := in.When == "end_of_term" && svc.Terms.PeriodEnd != nil && svc.Status != StatusPending
 		for _, inv := range open {
 			if endOfTerm && inv.Reason != ReasonRenewal {
 				continue // an unpaid upgrade still counts against the current term
@@ -539,9 +534,12 @@ func (b *Billing) Cancel(ctx context.Context, accountID, serviceID string, in Ca
 			}
 		}
 		if endOfTerm {
-			svc.CancelAtPeriodEnd = true
+			svc.Terms.CancelAtPeriodEnd = true
 			svc.UpdatedAt = b.now()
-			if _, err := t.NewUpdate().Model(svc).WherePK().Column("cancel_at_period_end", "updated_at").Exec(ctx); err != nil {
+			if err := saveTerms(ctx, t, svc.Terms, "cancel_at_period_end"); err != nil {
+				return err
+			}
+			if _, err := t.NewUpdate().Model(svc).WherePK().Column("updated_at").Exec(ctx); err != nil {
 				return fmt.Errorf("billing: scheduling cancellation: %w", err)
 			}
 		} else if err := b.endService(ctx, t, svc, StatusCancelled); err != nil {

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -11,20 +12,37 @@ import (
 
 // Terms are billing's terms of a service, kept apart from the service
 // record in billing's service_terms table (one row per service, written
-// with it at order): the coupon it was ordered with and the cycles it
-// still discounts, and a change scheduled for the end of the term. The
-// record says what the service is and what its backend runs; the terms
-// say how billing renews it, and only billing reads them.
+// with it at order): the paid period, the coupon it was ordered with and
+// the cycles it still discounts, a change scheduled for the end of the
+// term and whether the service is cancelled then. The record says what the
+// service is and what its backend runs; the terms say how billing renews
+// it, and only billing reads them.
 type Terms struct {
 	bun.BaseModel `bun:"table:service_terms,alias:st"`
 
-	ServiceID        string  `bun:"service_id,pk"`
+	ServiceID string `bun:"service_id,pk"`
+	// The paid period (nil until the order is paid) and its billing day.
+	PeriodStart       *time.Time `bun:"period_start"`
+	PeriodEnd         *time.Time `bun:"period_end"`
+	AnchorDay         int        `bun:"anchor_day"`
+	CancelAtPeriodEnd bool       `bun:"cancel_at_period_end"`
+	// InTerm copies whether the service is active or suspended (inTerm):
+	// its term runs, and renews or ends at PeriodEnd. setStatus keeps it
+	// in the status change's transaction, so the renewal and dunning
+	// scans read this table alone.
+	InTerm           bool    `bun:"in_term"`
 	CouponID         *string `bun:"coupon_id"`
 	CouponCyclesLeft *int    `bun:"coupon_cycles_left"` // nil: every cycle
 	// A change scheduled for the end of the term.
 	PendingPlanID *string      `bun:"pending_plan_id"`
 	PendingCycle  *money.Cycle `bun:"pending_cycle"`
 	PendingPrice  *int64       `bun:"pending_price"`
+}
+
+// inTerm reports whether a service in status has a running term: active
+// or suspended.
+func inTerm(status string) bool {
+	return status == StatusActive || status == StatusSuspended
 }
 
 // clearPending drops the change scheduled for the end of the term.
@@ -68,4 +86,29 @@ func saveTerms(ctx context.Context, db bun.IDB, t *Terms, columns ...string) err
 		return fmt.Errorf("billing: updating the terms of %s: %w", t.ServiceID, err)
 	}
 	return nil
+}
+
+// servicesWithTerms loads the services of terms, in their order, each
+// carrying its terms.
+func servicesWithTerms(ctx context.Context, db bun.IDB, terms []*Terms) ([]*Service, error) {
+	ids := make([]string, len(terms))
+	for i, t := range terms {
+		ids[i] = t.ServiceID
+	}
+	var svcs []*Service
+	if err := db.NewSelect().Model(&svcs).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("billing: loading %d service(s): %w", len(ids), err)
+	}
+	byID := make(map[string]*Service, len(svcs))
+	for _, s := range svcs {
+		byID[s.ID] = s
+	}
+	out := make([]*Service, len(terms))
+	for i, t := range terms {
+		if out[i] = byID[t.ServiceID]; out[i] == nil {
+			return nil, fmt.Errorf("billing: the terms of %s have no service", t.ServiceID)
+		}
+		out[i].Terms = t
+	}
+	return out, nil
 }

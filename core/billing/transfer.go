@@ -73,10 +73,10 @@ func (b *Billing) checkTransfer(ctx context.Context, db bun.IDB, serviceID, from
 	default:
 		return nil, apperr.Refusal("service_id", "service_not_active", "only an active service can be transferred (this one is %s)", svc.Status)
 	}
-	if svc.PeriodStart == nil || svc.PeriodEnd == nil {
+	if svc.Terms.PeriodStart == nil || svc.Terms.PeriodEnd == nil {
 		return nil, apperr.Refusal("service_id", "service_not_active", "the service has no paid period yet")
 	}
-	if svc.CancelAtPeriodEnd {
+	if svc.Terms.CancelAtPeriodEnd {
 		return nil, apperr.Refusal("service_id", "cancel_at_period_end", "the service is cancelled at the end of its term")
 	}
 	open, err := db.NewSelect().Model((*Invoice)(nil)).Where("service_id = ?", svc.ID).
@@ -177,7 +177,7 @@ func (b *Billing) TransferServiceTx(ctx context.Context, tx bun.Tx, mv TransferM
 		}
 		now := b.now()
 		parts := prorationParts(svc, now, facts.PerCycle)
-		res.DaysLeft, res.DaysInCycle, res.RenewsAt = parts[0].days, parts[0].of, *svc.PeriodEnd
+		res.DaysLeft, res.DaysInCycle, res.RenewsAt = parts[0].days, parts[0].of, *svc.Terms.PeriodEnd
 		for _, pt := range parts {
 			res.Amount += pt.amount
 		}
@@ -216,7 +216,7 @@ func (b *Billing) TransferServiceTx(ctx context.Context, tx bun.Tx, mv TransferM
 			// The reasons are fixed by the schema: a transfer's invoice is,
 			// like an add-on's, a proration of the running term ("upgrade"),
 			// dunned as one.
-			end := *svc.PeriodEnd
+			end := *svc.Terms.PeriodEnd
 			d := newDraft(mv.To, ReasonUpgrade, &svc.ID, svc.Currency, now, now)
 			d.inv.PeriodStart, d.inv.PeriodEnd, d.field = &now, &end, "service_id"
 			d.inv.Memo = "Service transfer " + mv.TransferID

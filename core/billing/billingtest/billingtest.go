@@ -52,7 +52,7 @@ func ServicesOf(ctx context.Context, db *database.DB, spec ServiceSpec, n int) (
 		if _, err := db.NewRaw(q, args...).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("billingtest: inserting services: %w", err)
 		}
-		if err := insertTerms(ctx, db, ids[start:]); err != nil {
+		if err := insertTerms(ctx, db, ids[start:], spec); err != nil {
 			return nil, err
 		}
 	}
@@ -61,8 +61,15 @@ func ServicesOf(ctx context.Context, db *database.DB, spec ServiceSpec, n int) (
 
 // SetServiceStatus changes a service's status (suspended, terminated, …).
 func SetServiceStatus(ctx context.Context, db *database.DB, serviceID, status string) error {
-	return update(ctx, db, "UPDATE services SET status = ? WHERE id = ?", status, serviceID)
+	if err := update(ctx, db, "UPDATE services SET status = ? WHERE id = ?", status, serviceID); err != nil {
+		return err
+	}
+	return update(ctx, db, "UPDATE service_terms SET in_term = ? WHERE service_id = ?", inTerm(status), serviceID)
 }
+
+// inTerm is billing's copy of whether a service in status has a running
+// term (service_terms.in_term).
+func inTerm(status string) bool { return status == "active" || status == "suspended" }
 
 // ServiceSpec describes a service Service inserts. Zero fields take the
 // defaults: monthly, USD, price 1000, active, no label, no options or
@@ -105,28 +112,30 @@ func Service(ctx context.Context, db *database.DB, spec ServiceSpec) (string, er
 	spec = spec.withDefaults()
 	sid := id()
 	_, err := db.NewRaw(`INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, options, attributes,
-		period_start, period_end, anchor_day, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sid, spec.AccountID, spec.PlanID, spec.Cycle, spec.Currency, spec.Price, spec.Status,
-		spec.Label, spec.Options, spec.Attributes, spec.PeriodStart, spec.PeriodEnd, spec.AnchorDay, spec.CreatedAt, spec.CreatedAt).Exec(ctx)
+		created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sid, spec.AccountID, spec.PlanID, spec.Cycle, spec.Currency, spec.Price, spec.Status,
+		spec.Label, spec.Options, spec.Attributes, spec.CreatedAt, spec.CreatedAt).Exec(ctx)
 	if err != nil {
 		return "", fmt.Errorf("billingtest: inserting a service: %w", err)
 	}
-	if err := insertTerms(ctx, db, []string{sid}); err != nil {
+	if err := insertTerms(ctx, db, []string{sid}, spec); err != nil {
 		return "", err
 	}
 	return sid, nil
 }
 
-// insertTerms writes the billing terms row every service has (no coupon,
-// no scheduled change), as an order does.
-func insertTerms(ctx context.Context, db *database.DB, serviceIDs []string) error {
-	q, args := "INSERT INTO service_terms (service_id) VALUES ", make([]any, len(serviceIDs))
+// insertTerms writes the billing terms row every service has, with the
+// spec's paid period (no coupon, no scheduled change), as billing leaves
+// a service of the spec's status.
+func insertTerms(ctx context.Context, db *database.DB, serviceIDs []string, spec ServiceSpec) error {
+	q := "INSERT INTO service_terms (service_id, period_start, period_end, anchor_day, in_term) VALUES "
+	args := make([]any, 0, 5*len(serviceIDs))
 	for i, sid := range serviceIDs {
 		if i > 0 {
 			q += ", "
 		}
-		q += "(?)"
-		args[i] = sid
+		q += "(?, ?, ?, ?, ?)"
+		args = append(args, sid, spec.PeriodStart, spec.PeriodEnd, spec.AnchorDay, inTerm(spec.Status))
 	}
 	if _, err := db.NewRaw(q, args...).Exec(ctx); err != nil {
 		return fmt.Errorf("billingtest: inserting the services' terms: %w", err)
@@ -141,6 +150,9 @@ func Suspend(ctx context.Context, db *database.DB, serviceID, reason string, at 
 	sid := id()
 	err := db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewRaw("UPDATE services SET status = 'suspended' WHERE id = ?", serviceID).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.NewRaw("UPDATE service_terms SET in_term = ? WHERE service_id = ?", true, serviceID).Exec(ctx); err != nil {
 			return err
 		}
 		_, err := tx.NewRaw("INSERT INTO service_suspensions (id, service_id, reason, created_at) VALUES (?, ?, ?, ?)",
@@ -174,13 +186,16 @@ func FreeTier(ctx context.Context, db *database.DB, serviceID string) error {
 // Pending makes the service an order awaiting provisioning: pending, with
 // no paid term.
 func Pending(ctx context.Context, db *database.DB, serviceID string) error {
-	return update(ctx, db, "UPDATE services SET status = 'pending', period_start = NULL, period_end = NULL WHERE id = ?", serviceID)
+	if err := update(ctx, db, "UPDATE services SET status = 'pending' WHERE id = ?", serviceID); err != nil {
+		return err
+	}
+	return update(ctx, db, "UPDATE service_terms SET period_start = NULL, period_end = NULL, in_term = ? WHERE service_id = ?", false, serviceID)
 }
 
 // CancelAtPeriodEnd marks the service to be cancelled when its paid term
 // ends.
 func CancelAtPeriodEnd(ctx context.Context, db *database.DB, serviceID string) error {
-	return update(ctx, db, "UPDATE services SET cancel_at_period_end = ? WHERE id = ?", true, serviceID)
+	return update(ctx, db, "UPDATE service_terms SET cancel_at_period_end = ? WHERE service_id = ?", true, serviceID)
 }
 
 // MoveService gives the service to another account.
