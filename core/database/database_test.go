@@ -16,11 +16,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	t.Parallel()
 	databasetest.EachDialect(t, func(t *testing.T, d database.Dialect) {
 		ctx := context.Background()
-		db, err := database.Open(ctx, databasetest.EmptyURL(t, d), database.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
+		db := openEmpty(t, d)
 		first, err := db.Migrate(ctx, nil)
 		if err != nil {
 			t.Fatal(err)

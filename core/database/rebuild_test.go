@@ -35,9 +35,11 @@ ALTER TABLE plans_new RENAME TO plans;
 `
 }
 
-func openEmptySQLite(t *testing.T) *database.DB {
+// openEmpty opens an empty database of dialect d, closed when the test
+// ends.
+func openEmpty(t *testing.T, d database.Dialect) *database.DB {
 	t.Helper()
-	db, err := database.Open(context.Background(), databasetest.EmptyURL(t, database.SQLite), database.Options{})
+	db, err := database.Open(context.Background(), databasetest.EmptyURL(t, d), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +73,7 @@ func TestTableRebuildKeepsTheRowsThatReferenceIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 
-	db := openEmptySQLite(t)
+	db := openEmpty(t, database.SQLite)
 	done, err := db.MigrateOnly(ctx, []database.Migration{rebuildBase,
 		database.NewMigration(2, "drop_plan_note", rebuildPlans(database.ForeignKeysOff, "true"))})
 	if err != nil {
@@ -93,7 +95,7 @@ func TestTableRebuildKeepsTheRowsThatReferenceIt(t *testing.T) {
 		t.Error("foreign keys are not enforced after the migration")
 	}
 
-	without := openEmptySQLite(t)
+	without := openEmpty(t, database.SQLite)
 	_, err = without.MigrateOnly(ctx, []database.Migration{rebuildBase,
 		database.NewMigration(2, "drop_plan_note", rebuildPlans("", "true"))})
 	if err == nil && count(t, without, "services") == 3 {
@@ -106,7 +108,7 @@ func TestTableRebuildKeepsTheRowsThatReferenceIt(t *testing.T) {
 func TestTableRebuildThatOrphansRowsIsRolledBack(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := openEmptySQLite(t)
+	db := openEmpty(t, database.SQLite)
 	if _, err := db.MigrateOnly(ctx, []database.Migration{rebuildBase}); err != nil {
 		t.Fatal(err)
 	}
@@ -144,12 +146,8 @@ func TestTableRebuildThatOrphansRowsIsRolledBack(t *testing.T) {
 func TestPostgresMigrationMayNotTurnForeignKeysOff(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := database.Open(ctx, databasetest.EmptyURL(t, database.Postgres), database.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	_, err = db.MigrateOnly(ctx, []database.Migration{database.NewMigration(1, "rebuild", database.ForeignKeysOff+"\nCREATE TABLE t (id TEXT PRIMARY KEY);")})
+	db := openEmpty(t, database.Postgres)
+	_, err := db.MigrateOnly(ctx, []database.Migration{database.NewMigration(1, "rebuild", database.ForeignKeysOff+"\nCREATE TABLE t (id TEXT PRIMARY KEY);")})
 	if err == nil || !strings.Contains(err.Error(), "is for SQLite's table rebuilds") {
 		t.Fatalf("got %v, want the line refused on PostgreSQL", err)
 	}

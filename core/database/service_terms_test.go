@@ -24,11 +24,7 @@ const termsVersion = 97
 func TestServiceTermsMigrationKeepsEveryServicesTerms(t *testing.T) {
 	databasetest.EachDialect(t, func(t *testing.T, d database.Dialect) {
 		ctx := context.Background()
-		db, err := database.Open(ctx, databasetest.EmptyURL(t, d), database.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
+		db := openEmpty(t, d)
 		all, err := database.Migrations(d)
 		if err != nil {
 			t.Fatal(err)
