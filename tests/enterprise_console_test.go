@@ -101,7 +101,7 @@ func TestConsoleEnterpriseRequest(t *testing.T) {
 		click(`form[data-form=attach] button[type=submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-enterprise-done]`)))
 	var price int64
-	if err := a.DB.NewRaw("SELECT price FROM services WHERE id = ?", svc).Scan(ctx, &price); err != nil || price != 120000 {
+	if err := a.DB.NewRaw("SELECT price FROM service_terms WHERE service_id = ?", svc).Scan(ctx, &price); err != nil || price != 120000 {
 		t.Errorf("the service's price is %d (%v), want the quoted 120000", price, err)
 	}
 }

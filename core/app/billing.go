@@ -51,7 +51,7 @@ func (c billingPlanChanger) ChangePlan(ctx context.Context, accountID, serviceID
 	if err != nil {
 		return nil, err
 	}
-	out := &scheduler.PlanChangeOutcome{ChangeID: res.Change.ID, Prorated: res.Change.Prorated, Currency: string(res.Service.Currency)}
+	out := &scheduler.PlanChangeOutcome{ChangeID: res.Change.ID, Prorated: res.Change.Prorated, Currency: string(res.Service.Terms.Currency)}
 	if res.Invoice != nil {
 		out.InvoiceID = res.Invoice.ID
 	}
@@ -67,7 +67,7 @@ func (c billingPlanChanger) AddAddon(ctx context.Context, accountID, serviceID, 
 	if err != nil {
 		return nil, err
 	}
-	out := &scheduler.PlanChangeOutcome{Prorated: res.Prorated, Currency: string(res.Service.Currency)}
+	out := &scheduler.PlanChangeOutcome{Prorated: res.Prorated, Currency: string(res.Service.Terms.Currency)}
 	if res.Invoice != nil {
 		out.InvoiceID = res.Invoice.ID
 	}

@@ -66,7 +66,7 @@ func checkTarget(svc *Service, cur, plan *catalog.Plan, field string) error {
 		return apperr.Field(field, "no such plan")
 	case !plan.Active && plan.ID != svc.PlanID:
 		return apperr.Refusal(field, "plan_unavailable", "this plan can no longer be ordered")
-	case plan.Currency != svc.Currency:
+	case plan.Currency != svc.Terms.Currency:
 		return apperr.Refusal(field, "currency_mismatch", "this plan is priced in %s", plan.Currency)
 	}
 	return nil

@@ -81,7 +81,7 @@ func (b *Billing) boundNextTerm(ctx context.Context, t *txn, svc *Service, price
 	charges := []int64{price}
 	for _, sa := range sas {
 		unit := sa.UnitPrice
-		if cycle != svc.Cycle {
+		if cycle != svc.Terms.Cycle {
 			a, err := b.catalog.FindAddon(ctx, t, sa.AddonID)
 			if err != nil {
 				return fmt.Errorf("billing: loading add-on %s: %w", sa.AddonID, err)

@@ -109,7 +109,7 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 		}
 		cycle := in.Cycle
 		if cycle == "" {
-			cycle = svc.Cycle
+			cycle = svc.Terms.Cycle
 		}
 		cur, err := b.catalog.PlanTx(ctx, t, svc.PlanID)
 		if err != nil {
@@ -121,19 +121,19 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 		switch {
 		case !plan.OffersCycle(cycle):
 			return apperr.Refusal("cycle", "cycle_unavailable", "this plan is not offered %s", cycle)
-		case plan.ID == svc.PlanID && cycle == svc.Cycle:
+		case plan.ID == svc.PlanID && cycle == svc.Terms.Cycle:
 			return apperr.New(apperr.Conflict, "the service already has this plan and cycle").WithReason("no_change")
 		}
 		now := b.now()
-		newPrice := plan.Price(svc.Cycle) // the new plan in the current cycle
+		newPrice := plan.Price(svc.Terms.Cycle) // the new plan in the current cycle
 		ch := &PlanChange{
-			ID: newID(), ServiceID: svc.ID, FromPlanID: svc.PlanID, ToPlanID: plan.ID, FromCycle: svc.Cycle, ToCycle: cycle,
-			FromPrice: svc.Price, ToPrice: newPrice, CreatedAt: now,
+			ID: newID(), ServiceID: svc.ID, FromPlanID: svc.PlanID, ToPlanID: plan.ID, FromCycle: svc.Terms.Cycle, ToCycle: cycle,
+			FromPrice: svc.Terms.Price, ToPrice: newPrice, CreatedAt: now,
 		}
 		switch {
 		case plan.ID == svc.PlanID:
 			ch.Kind = "cycle"
-		case newPrice > svc.Price:
+		case newPrice > svc.Terms.Price:
 			ch.Kind = "upgrade"
 		default:
 			ch.Kind = "downgrade"
@@ -179,7 +179,7 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 		// Now: the new plan applies at once, and the difference for the
 		// paid time left is invoiced (upgrade) or credited (downgrade).
 		ch.EffectiveAt, ch.Status = now, "pending"
-		diff := newPrice - svc.Price
+		diff := newPrice - svc.Terms.Price
 		parts := prorationParts(svc, now, max(diff, -diff))
 		ch.DaysLeft, ch.DaysInCycle = parts[0].days, parts[0].of
 		for _, pt := range parts {
@@ -200,7 +200,7 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 					return err
 				}
 				end := *svc.Terms.PeriodEnd
-				d := newDraft(svc.AccountID, ReasonUpgrade, &svc.ID, svc.Currency, now, now)
+				d := newDraft(svc.AccountID, ReasonUpgrade, &svc.ID, svc.Terms.Currency, now, now)
 				d.inv.PeriodStart, d.inv.PeriodEnd, d.field = &now, &end, "plan_id"
 				for _, pt := range parts {
 					d.add(LineProration, fmt.Sprintf("Upgrade %s → %s, %d of %d days (%s – %s)", fromName, plan.Name, pt.days, pt.of,
@@ -221,11 +221,11 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 		} else {
 			t.Audit("billing.service.downgrade", svc.AccountID, "service", svc.ID, changeAudit(ch))
 			if ch.Prorated > money.MaxAmount {
-				return tooLarge("plan_id", "the credit for the unused days", ch.Prorated, svc.Currency)
+				return tooLarge("plan_id", "the credit for the unused days", ch.Prorated, svc.Terms.Currency)
 			}
 			if ch.Prorated > 0 {
 				res.Credit, err = b.creditArrived(ctx, t, ledger.Posting{
-					AccountID: svc.AccountID, Currency: svc.Currency, Amount: ch.Prorated, Kind: ledger.KindProration,
+					AccountID: svc.AccountID, Currency: svc.Terms.Currency, Amount: ch.Prorated, Kind: ledger.KindProration,
 					Reference: ch.ID, IdempotencyKey: "proration:" + ch.ID,
 					Description: fmt.Sprintf("Downgrade %s → %s: %d unused of %d days", fromName, plan.Name, ch.DaysLeft, ch.DaysInCycle),
 				}, "")
@@ -262,7 +262,7 @@ func prorationParts(svc *Service, now time.Time, diff int64) []prorationPart {
 		return prorationPart{start: from, end: to, days: days, of: of, amount: money.Prorate(diff, days, of)}
 	}
 	if money.Date(now).Before(money.Date(start)) {
-		prev := money.AddMonths(start, -svc.Cycle.Months(), svc.Terms.AnchorDay)
+		prev := money.AddMonths(start, -svc.Terms.Cycle.Months(), svc.Terms.AnchorDay)
 		return []prorationPart{part(now, start, prev, start), part(start, end, start, end)}
 	}
 	return []prorationPart{part(now, end, start, end)}
@@ -285,9 +285,9 @@ func (b *Billing) insertChange(ctx context.Context, t *txn, ch *PlanChange) erro
 // re-prices the pending renewal.
 func (b *Billing) applyChange(ctx context.Context, t *txn, svc *Service, ch *PlanChange) error {
 	now := b.now()
-	svc.PlanID, svc.Price = ch.ToPlanID, ch.ToPrice
+	svc.PlanID, svc.Terms.Price = ch.ToPlanID, ch.ToPrice
 	svc.Terms.clearPending()
-	if ch.ToCycle != svc.Cycle {
+	if ch.ToCycle != svc.Terms.Cycle {
 		plan, err := b.catalog.PlanTx(ctx, t, ch.ToPlanID)
 		if err != nil {
 			return err
@@ -295,20 +295,20 @@ func (b *Billing) applyChange(ctx context.Context, t *txn, svc *Service, ch *Pla
 		price := plan.Price(ch.ToCycle)
 		svc.Terms.PendingPlanID, svc.Terms.PendingCycle, svc.Terms.PendingPrice = &plan.ID, &ch.ToCycle, &price
 	}
-	if err := saveTerms(ctx, t, svc.Terms, pendingColumns...); err != nil {
+	if err := saveTerms(ctx, t, svc.Terms, append([]string{"price"}, pendingColumns...)...); err != nil {
 		return err
 	}
 	svc.StateVersion++
 	svc.UpdatedAt = now
 	if _, err := t.NewUpdate().Model(svc).WherePK().
-		Column("plan_id", "price", "state_version", "updated_at").Exec(ctx); err != nil {
+		Column("plan_id", "state_version", "updated_at").Exec(ctx); err != nil {
 		return fmt.Errorf("billing: applying plan change: %w", err)
 	}
 	ch.Status, ch.AppliedAt = "applied", &now
 	if _, err := t.NewUpdate().Model(ch).WherePK().Column("status", "applied_at").Exec(ctx); err != nil {
 		return fmt.Errorf("billing: recording plan change: %w", err)
 	}
-	t.Audit("billing.service.plan_changed", svc.AccountID, "service", svc.ID, map[string]any{"plan": svc.PlanID, "price": svc.Price, "change": ch.ID})
+	t.Audit("billing.service.plan_changed", svc.AccountID, "service", svc.ID, map[string]any{"plan": svc.PlanID, "price": svc.Terms.Price, "change": ch.ID})
 	b.enqueueSync(t, svc)
 	return b.repriceRenewal(ctx, t, svc)
 }
@@ -389,7 +389,7 @@ func (b *Billing) repriceRenewal(ctx context.Context, t *txn, svc *Service) erro
 	if old.AmountDue() == 0 {
 		return b.markPaid(ctx, t, old)
 	}
-	_, err = b.applyCredit(ctx, t, svc.AccountID, svc.Currency)
+	_, err = b.applyCredit(ctx, t, svc.AccountID, svc.Terms.Currency)
 	return err
 }
 

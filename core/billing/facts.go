@@ -52,8 +52,8 @@ type factRow struct {
 }
 
 func factQuery(db bun.IDB) *bun.SelectQuery {
-	return db.NewSelect().TableExpr("services AS s").
-		ColumnExpr("s.id, s.account_id, s.status, s.label, s.options, s.attributes, s.cycle, s.price, s.plan_id")
+	return db.NewSelect().TableExpr("services AS s").Join("JOIN service_terms AS st ON st.service_id = s.id").
+		ColumnExpr("s.id, s.account_id, s.status, s.label, s.options, s.attributes, st.cycle, st.price, s.plan_id")
 }
 
 // facts completes rows with their plans, read from the catalog as db sees

@@ -19,7 +19,7 @@ import (
 // renewalTerms is what the next term of a service costs: its plan, cycle
 // and price, with a change scheduled for the end of the term applied.
 func renewalTerms(svc *Service) (planID string, cycle money.Cycle, price int64) {
-	planID, cycle, price = svc.PlanID, svc.Cycle, svc.Price
+	planID, cycle, price = svc.PlanID, svc.Terms.Cycle, svc.Terms.Price
 	if t := svc.Terms; t.PendingPlanID != nil {
 		planID = *t.PendingPlanID
 	}
@@ -45,7 +45,7 @@ func renewalDraftWith(svc *Service, cat *catalog.Priced, addons []ServiceAddon, 
 	planID, cycle, price := renewalTerms(svc)
 	start := *svc.Terms.PeriodEnd
 	end := money.AddCycle(start, cycle, svc.Terms.AnchorDay)
-	d := newDraft(svc.AccountID, ReasonRenewal, &svc.ID, svc.Currency, start, now)
+	d := newDraft(svc.AccountID, ReasonRenewal, &svc.ID, svc.Terms.Currency, start, now)
 	d.inv.PeriodStart, d.inv.PeriodEnd = &start, &end
 	name := planID
 	if pl := cat.Plans[planID]; pl != nil {
@@ -60,7 +60,7 @@ func renewalDraftWith(svc *Service, cat *catalog.Priced, addons []ServiceAddon, 
 		unit, aname := sa.UnitPrice, sa.AddonID
 		if a != nil {
 			aname = a.Name
-			if cycle != svc.Cycle {
+			if cycle != svc.Terms.Cycle {
 				unit = a.Price(cycle)
 			}
 		}
@@ -190,7 +190,7 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalog.Priced, horizo
 		for i, s := range svcs {
 			p := profiles[s.AccountID]
 			if p == nil {
-				p = &Profile{AccountID: s.AccountID, Currency: s.Currency}
+				p = &Profile{AccountID: s.AccountID, Currency: s.Terms.Currency}
 			}
 			var coupon *catalog.Coupon
 			if s.Terms.CouponID != nil {

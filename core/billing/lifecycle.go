@@ -93,7 +93,7 @@ func (b *Billing) startProvisioning(ctx context.Context, t *txn, svc *Service) e
 		return nil
 	}
 	start := money.Date(b.now())
-	end := money.AddCycle(start, svc.Cycle, start.Day())
+	end := money.AddCycle(start, svc.Terms.Cycle, start.Day())
 	svc.Terms.PeriodStart, svc.Terms.PeriodEnd, svc.Terms.AnchorDay = &start, &end, start.Day()
 	svc.ProvisionAttempts, svc.LastError = 0, ""
 	if err := saveTerms(ctx, t, svc.Terms, "period_start", "period_end", "anchor_day"); err != nil {
@@ -117,28 +117,28 @@ func (b *Billing) renew(ctx context.Context, t *txn, svc *Service, inv *Invoice)
 		return err
 	}
 	cols := []string{"updated_at"}
-	fromCycle := svc.Cycle
+	fromCycle := svc.Terms.Cycle
 	if terms := svc.Terms; terms.PendingPlanID != nil || terms.PendingCycle != nil {
 		if terms.PendingPlanID != nil {
 			svc.PlanID = *terms.PendingPlanID
 		}
 		if terms.PendingCycle != nil {
-			svc.Cycle = *terms.PendingCycle
+			terms.Cycle = *terms.PendingCycle
 		}
 		if terms.PendingPrice != nil {
-			svc.Price = *terms.PendingPrice
+			terms.Price = *terms.PendingPrice
 		}
 		terms.clearPending()
-		if err := saveTerms(ctx, t, terms, pendingColumns...); err != nil {
+		if err := saveTerms(ctx, t, terms, append([]string{"cycle", "price"}, pendingColumns...)...); err != nil {
 			return err
 		}
 		svc.StateVersion++
-		cols = append(cols, "plan_id", "cycle", "price", "state_version")
+		cols = append(cols, "plan_id", "state_version")
 		if _, err := t.NewUpdate().Table("plan_changes").Set("status = 'applied'").Set("applied_at = ?", b.now()).
 			Where("service_id = ?", svc.ID).Where("status = 'scheduled'").Exec(ctx); err != nil {
 			return fmt.Errorf("billing: applying the scheduled change: %w", err)
 		}
-		t.Audit("billing.service.plan_changed", svc.AccountID, "service", svc.ID, map[string]any{"plan": svc.PlanID, "cycle": svc.Cycle, "price": svc.Price, "when": "renewal"})
+		t.Audit("billing.service.plan_changed", svc.AccountID, "service", svc.ID, map[string]any{"plan": svc.PlanID, "cycle": svc.Terms.Cycle, "price": svc.Terms.Price, "when": "renewal"})
 	}
 	optionsChanged, err := b.renewAddons(ctx, t, svc, fromCycle)
 	if err != nil {

@@ -273,13 +273,12 @@ func (tb *testBundle) insertServices(t testing.TB, accountID string, plan *catal
 		batch := make([]*billing.Service, 0, min(5000, n-len(out)))
 		for range cap(batch) {
 			batch = append(batch, &billing.Service{
-				ID: uuid.Must(uuid.NewV7()).String(), AccountID: accountID, PlanID: plan.ID, Cycle: cycle, Currency: plan.Currency,
-				Price: plan.Price(cycle), Status: billing.StatusActive, Options: "{}", Attributes: "{}", CreatedAt: now, UpdatedAt: now,
+				ID: uuid.Must(uuid.NewV7()).String(), AccountID: accountID, PlanID: plan.ID, Status: billing.StatusActive, Options: "{}", Attributes: "{}", CreatedAt: now, UpdatedAt: now,
 			})
 		}
 		terms := make([]*billing.Terms, len(batch))
 		for i, s := range batch {
-			terms[i] = &billing.Terms{ServiceID: s.ID, PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), InTerm: true}
+			terms[i] = &billing.Terms{ServiceID: s.ID, Cycle: cycle, Currency: plan.Currency, Price: plan.Price(cycle), PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), InTerm: true}
 			s.Terms = terms[i]
 		}
 		if _, err := tb.db.NewInsert().Model(&batch).Exec(tb.ctx); err != nil {

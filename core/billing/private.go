@@ -47,17 +47,17 @@ func (b *Billing) AttachPrivatePlan(ctx context.Context, accountID, serviceID, p
 			return err
 		}
 		from := svc.PlanID
-		svc.PlanID, svc.Price, svc.BackendPlanID = plan.ID, plan.Price(svc.Cycle), plan.ID
+		svc.PlanID, svc.Terms.Price, svc.BackendPlanID = plan.ID, plan.Price(svc.Terms.Cycle), plan.ID
 		svc.Terms.clearPending()
-		if err := saveTerms(ctx, t, svc.Terms, pendingColumns...); err != nil {
+		if err := saveTerms(ctx, t, svc.Terms, append([]string{"price"}, pendingColumns...)...); err != nil {
 			return err
 		}
 		svc.UpdatedAt = b.now()
 		if _, err := t.NewUpdate().Model(svc).WherePK().
-			Column("plan_id", "price", "backend_plan_id", "updated_at").Exec(ctx); err != nil {
+			Column("plan_id", "backend_plan_id", "updated_at").Exec(ctx); err != nil {
 			return fmt.Errorf("billing: attaching %s to plan %s: %w", svc.ID, plan.ID, err)
 		}
-		t.Audit("billing.service.plan_attached", accountID, "service", svc.ID, map[string]any{"from": from, "plan": plan.ID, "price": svc.Price})
+		t.Audit("billing.service.plan_attached", accountID, "service", svc.ID, map[string]any{"from": from, "plan": plan.ID, "price": svc.Terms.Price})
 		if err := b.repriceRenewal(ctx, t, svc); err != nil {
 			return err
 		}

@@ -120,7 +120,7 @@ func (b *Billing) ProjectSummary(ctx context.Context, accountID, projectID strin
 	var renewing []*Service
 	for _, id := range serviceIDs {
 		s := byID[id]
-		if s == nil || !s.Terms.InTerm || s.Terms.CancelAtPeriodEnd || s.Terms.PeriodEnd == nil || s.Currency != p.Currency {
+		if s == nil || !s.Terms.InTerm || s.Terms.CancelAtPeriodEnd || s.Terms.PeriodEnd == nil || s.Terms.Currency != p.Currency {
 			continue
 		}
 		renewing = append(renewing, s)

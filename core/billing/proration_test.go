@@ -45,8 +45,8 @@ func TestUpgradeChargesActualDaysLeft(t *testing.T) {
 			!strings.Contains(inv.Lines[0].Description, "15 of 29 days (2024-02-15 – 2024-03-01)") || !inv.DueAt.Equal(tb.clock.Now()) {
 			t.Errorf("upgrade invoice: %s %s %d due %s %+v", inv.Reason, inv.Status, inv.Total, inv.DueAt, inv.Lines)
 		}
-		if s, _ := tb.b.Service(tb.ctx, acc, plain.ID); s.PlanID != big.ID || s.Price != 5800 {
-			t.Errorf("after the upgrade: plan %s price %d", s.PlanID, s.Price)
+		if s, _ := tb.b.Service(tb.ctx, acc, plain.ID); s.PlanID != big.ID || s.Terms.Price != 5800 {
+			t.Errorf("after the upgrade: plan %s price %d", s.PlanID, s.Terms.Price)
 		}
 
 		// With the March renewal already issued at 2900: re-priced to 5800.
@@ -130,8 +130,8 @@ func TestDowngrades(t *testing.T) {
 			t.Fatalf("immediate downgrade: %+v credit %+v", res.Change, res.Credit)
 		}
 		svc, _ = tb.b.Service(tb.ctx, acc, now.ID)
-		if svc.PlanID != small.ID || svc.Price != 2900 {
-			t.Errorf("after the immediate downgrade: plan %s price %d", svc.PlanID, svc.Price)
+		if svc.PlanID != small.ID || svc.Terms.Price != 2900 {
+			t.Errorf("after the immediate downgrade: plan %s price %d", svc.PlanID, svc.Terms.Price)
 		}
 		// The credit paid the oldest open invoice (the first renewal) in part.
 		renewals := tb.invoices(t, billing.InvoiceFilter{AccountID: acc})
@@ -146,8 +146,8 @@ func TestDowngrades(t *testing.T) {
 		// Paying the re-priced renewal moves the scheduled plan in.
 		tb.credit(t, acc, 10_000)
 		svc, _ = tb.b.Service(tb.ctx, acc, later.ID)
-		if svc.PlanID != small.ID || svc.Price != 2900 || svc.Terms.PendingPlanID != nil || !svc.Terms.PeriodEnd.Equal(date("2024-04-01")) {
-			t.Errorf("after renewal: plan %s price %d pending %v ends %s", svc.PlanID, svc.Price, svc.Terms.PendingPlanID, svc.Terms.PeriodEnd)
+		if svc.PlanID != small.ID || svc.Terms.Price != 2900 || svc.Terms.PendingPlanID != nil || !svc.Terms.PeriodEnd.Equal(date("2024-04-01")) {
+			t.Errorf("after renewal: plan %s price %d pending %v ends %s", svc.PlanID, svc.Terms.Price, svc.Terms.PendingPlanID, svc.Terms.PeriodEnd)
 		}
 	})
 }
@@ -184,8 +184,8 @@ func TestCycleChangeAtEndOfTerm(t *testing.T) {
 		}
 		tb.credit(t, acc, 10190)
 		s, _ := tb.b.Service(tb.ctx, acc, svc.ID)
-		if s.Cycle != money.Annual || s.Price != 10190 {
-			t.Errorf("after the renewal: %s at %d", s.Cycle, s.Price)
+		if s.Terms.Cycle != money.Annual || s.Terms.Price != 10190 {
+			t.Errorf("after the renewal: %s at %d", s.Terms.Cycle, s.Terms.Price)
 		}
 	})
 }

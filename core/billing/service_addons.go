@@ -94,7 +94,7 @@ func (b *Billing) AddAddon(ctx context.Context, accountID, serviceID string, in 
 			return apperr.Refusal("addon_id", "addon_unavailable", "this add-on can no longer be ordered")
 		case !a.OffersPlan(svc.PlanID):
 			return apperr.Refusal("addon_id", "addon_unavailable", "this add-on is not offered with this service's plan")
-		case a.Currency != svc.Currency:
+		case a.Currency != svc.Terms.Currency:
 			return apperr.Refusal("addon_id", "currency_mismatch", "this add-on is priced in %s", a.Currency)
 		}
 		sa, err := b.serviceAddonTx(ctx, t, svc.ID, a.ID)
@@ -112,7 +112,7 @@ func (b *Billing) AddAddon(ctx context.Context, accountID, serviceID string, in 
 		// unit price locked when it was first ordered, as the renewal bills
 		// one price per add-on.
 		if sa == nil {
-			sa = &ServiceAddon{ServiceID: svc.ID, AddonID: a.ID, Quantity: in.Quantity, UnitPrice: a.Price(svc.Cycle)}
+			sa = &ServiceAddon{ServiceID: svc.ID, AddonID: a.ID, Quantity: in.Quantity, UnitPrice: a.Price(svc.Terms.Cycle)}
 			if _, err := t.NewInsert().Model(sa).Exec(ctx); err != nil {
 				return fmt.Errorf("billing: adding add-on %s to %s: %w", a.ID, svc.ID, err)
 			}
@@ -146,7 +146,7 @@ func (b *Billing) AddAddon(ctx context.Context, accountID, serviceID string, in 
 			// The invoice's reason is "upgrade": an add-on is an upgrade of
 			// the service, and the reasons are fixed by the schema.
 			end := *svc.Terms.PeriodEnd
-			d := newDraft(svc.AccountID, ReasonUpgrade, &svc.ID, svc.Currency, now, now)
+			d := newDraft(svc.AccountID, ReasonUpgrade, &svc.ID, svc.Terms.Currency, now, now)
 			d.inv.PeriodStart, d.inv.PeriodEnd, d.field = &now, &end, "quantity"
 			for _, pt := range parts {
 				// One line per part, rounded once: the units' price times
@@ -259,11 +259,11 @@ func (b *Billing) RemoveAddon(ctx context.Context, accountID, serviceID, addonID
 		}
 		changes["prorated"], changes["days_left"], changes["days_in_cycle"] = res.Prorated, res.DaysLeft, res.DaysInCycle
 		if res.Prorated > money.MaxAmount {
-			return tooLarge("quantity", "the credit for the unused days", res.Prorated, svc.Currency)
+			return tooLarge("quantity", "the credit for the unused days", res.Prorated, svc.Terms.Currency)
 		}
 		if res.Prorated > 0 {
 			res.Credit, err = b.creditArrived(ctx, t, ledger.Posting{
-				AccountID: svc.AccountID, Currency: svc.Currency, Amount: res.Prorated, Kind: ledger.KindProration,
+				AccountID: svc.AccountID, Currency: svc.Terms.Currency, Amount: res.Prorated, Kind: ledger.KindProration,
 				Reference: svc.ID, IdempotencyKey: "addon-removal:" + newID(),
 				Description: fmt.Sprintf("Add-on %s ×%d removed: %d unused of %d days", a.Name, q, res.DaysLeft, res.DaysInCycle),
 			}, "")
@@ -359,7 +359,7 @@ func (b *Billing) renewAddons(ctx context.Context, t *txn, svc *Service, fromCyc
 	if err := t.NewSelect().Model(&sas).Where("service_id = ?", svc.ID).Scan(ctx); err != nil {
 		return false, fmt.Errorf("billing: loading add-ons of %s: %w", svc.ID, err)
 	}
-	optionsChanged, cycleChanged := false, fromCycle != svc.Cycle
+	optionsChanged, cycleChanged := false, fromCycle != svc.Terms.Cycle
 	for i := range sas {
 		sa := &sas[i]
 		if sa.PendingQuantity == nil && !cycleChanged {
@@ -383,7 +383,7 @@ func (b *Billing) renewAddons(ctx context.Context, t *txn, svc *Service, fromCyc
 		}
 		sa.Quantity, sa.PendingQuantity = sa.NextQuantity(), nil
 		if cycleChanged {
-			sa.UnitPrice = a.Price(svc.Cycle)
+			sa.UnitPrice = a.Price(svc.Terms.Cycle)
 		}
 		if _, err := t.NewUpdate().Model(sa).WherePK().Column("quantity", "pending_quantity", "unit_price").Exec(ctx); err != nil {
 			return false, fmt.Errorf("billing: renewing add-on %s: %w", sa.AddonID, err)

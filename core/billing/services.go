@@ -35,16 +35,12 @@ const (
 type Service struct {
 	bun.BaseModel `bun:"table:services,alias:s"`
 
-	ID        string         `bun:"id,pk"`
-	AccountID string         `bun:"account_id"`
-	PlanID    string         `bun:"plan_id"`
-	Cycle     money.Cycle    `bun:"cycle"`
-	Currency  money.Currency `bun:"currency"`
-	// Price of one cycle of the plan, locked at order or plan change.
-	Price   int64  `bun:"price"`
-	Status  string `bun:"status"`
-	Label   string `bun:"label"`
-	Options string `bun:"options"` // customer-chosen options, JSON
+	ID        string `bun:"id,pk"`
+	AccountID string `bun:"account_id"`
+	PlanID    string `bun:"plan_id"`
+	Status    string `bun:"status"`
+	Label     string `bun:"label"`
+	Options   string `bun:"options"` // customer-chosen options, JSON
 
 	// Environment is "production", or "development" for a free-tier
 	// service (a sandbox, not for production workloads).
@@ -245,11 +241,11 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		}
 		now := b.now()
 		svc := &Service{
-			ID: newID(), AccountID: accountID, PlanID: plan.ID, Cycle: in.Cycle, Currency: p.Currency, Price: plan.Price(in.Cycle),
+			ID: newID(), AccountID: accountID, PlanID: plan.ID,
 			Status: StatusPending, Environment: EnvironmentOf(plan), Label: strings.TrimSpace(in.Label), Options: encodeJSON(nonNil(in.Options)), Attributes: "{}",
 			CreatedAt: now, UpdatedAt: now,
 		}
-		terms := &Terms{ServiceID: svc.ID}
+		terms := &Terms{ServiceID: svc.ID, Cycle: in.Cycle, Currency: p.Currency, Price: plan.Price(in.Cycle)}
 		svc.Terms = terms
 		var coupon *catalog.Coupon
 		if in.CouponCode != "" {
@@ -284,7 +280,7 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 			addons = append(addons, ServiceAddon{ServiceID: svc.ID, AddonID: a.ID, Quantity: choice.Quantity, UnitPrice: a.Price(in.Cycle)})
 			addonDefs = append(addonDefs, a)
 		}
-		charges, field := []int64{svc.Price}, "plan_id"
+		charges, field := []int64{svc.Terms.Price}, "plan_id"
 		for _, a := range addons {
 			charges, field = append(charges, satMul(a.Quantity, a.UnitPrice)), "addons"
 		}
@@ -309,7 +305,7 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		end := money.AddCycle(start, in.Cycle, start.Day())
 		d := newDraft(accountID, ReasonOrder, &svc.ID, p.Currency, now, now)
 		d.inv.PeriodStart, d.inv.PeriodEnd, d.field = &start, &end, field
-		d.add(LinePlan, lineText(plan.Name, in.Cycle, start, end), &svc.ID, 1, svc.Price, &start, &end)
+		d.add(LinePlan, lineText(plan.Name, in.Cycle, start, end), &svc.ID, 1, svc.Terms.Price, &start, &end)
 		for i, a := range addons {
 			d.add(LineAddon, lineText(addonDefs[i].Name, in.Cycle, start, end), &svc.ID, a.Quantity, a.UnitPrice, &start, &end)
 		}
@@ -322,7 +318,7 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 			return err
 		}
 		t.Audit("billing.service.order", accountID, "service", svc.ID, map[string]any{
-			"plan": plan.Slug, "cycle": in.Cycle, "price": svc.Price, "coupon": in.CouponCode, "invoice": d.inv.ID,
+			"plan": plan.Slug, "cycle": in.Cycle, "price": svc.Terms.Price, "coupon": in.CouponCode, "invoice": d.inv.ID,
 		})
 		if err := b.afterIssue(ctx, t, d.inv); err != nil {
 			return err

@@ -12,7 +12,8 @@ import (
 
 // Terms are billing's terms of a service, kept apart from the service
 // record in billing's service_terms table (one row per service, written
-// with it at order): the paid period, the coupon it was ordered with and
+// with it at order): the cycle and the price it renews at, the paid
+// period, the coupon it was ordered with and
 // the cycles it still discounts, a change scheduled for the end of the
 // term and whether the service is cancelled then. The record says what the
 // service is and what its backend runs; the terms say how billing renews
@@ -21,6 +22,11 @@ type Terms struct {
 	bun.BaseModel `bun:"table:service_terms,alias:st"`
 
 	ServiceID string `bun:"service_id,pk"`
+	// Price of one cycle, in the account's currency, locked at order or
+	// plan change.
+	Cycle    money.Cycle    `bun:"cycle"`
+	Currency money.Currency `bun:"currency"`
+	Price    int64          `bun:"price"`
 	// The paid period (nil until the order is paid) and its billing day.
 	PeriodStart       *time.Time `bun:"period_start"`
 	PeriodEnd         *time.Time `bun:"period_end"`

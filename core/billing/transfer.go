@@ -91,8 +91,8 @@ func (b *Billing) checkTransfer(ctx context.Context, db bun.IDB, serviceID, from
 	if err != nil {
 		return nil, err
 	}
-	if p.Currency != svc.Currency {
-		return nil, apperr.Refusal("email", "currency_mismatch", "the receiving account is billed in %s, the service in %s", p.Currency, svc.Currency)
+	if p.Currency != svc.Terms.Currency {
+		return nil, apperr.Refusal("email", "currency_mismatch", "the receiving account is billed in %s, the service in %s", p.Currency, svc.Terms.Currency)
 	}
 	perCycle, err := b.perCycle(ctx, db, svc)
 	if err != nil {
@@ -107,7 +107,7 @@ func (b *Billing) checkTransfer(ctx context.Context, db bun.IDB, serviceID, from
 			return nil, apperr.Refusal("email", "no_payment_method", "the receiving account has no saved payment method for this paid service")
 		}
 	}
-	return &TransferFacts{ServiceID: svc.ID, Label: svc.Label, PlanName: plan.Name, Currency: svc.Currency, PerCycle: perCycle, Cycle: svc.Cycle}, nil
+	return &TransferFacts{ServiceID: svc.ID, Label: svc.Label, PlanName: plan.Name, Currency: svc.Terms.Currency, PerCycle: perCycle, Cycle: svc.Terms.Cycle}, nil
 }
 
 // perCycle is the service's price for one cycle with its add-ons.
@@ -116,7 +116,7 @@ func (b *Billing) perCycle(ctx context.Context, db bun.IDB, svc *Service) (int64
 	if err := db.NewSelect().Model(&addons).Where("service_id = ?", svc.ID).Scan(ctx); err != nil {
 		return 0, fmt.Errorf("billing: loading add-ons of %s: %w", svc.ID, err)
 	}
-	total := svc.Price
+	total := svc.Terms.Price
 	for _, a := range addons {
 		total += satMul(a.Quantity, a.UnitPrice)
 	}
@@ -182,7 +182,7 @@ func (b *Billing) TransferServiceTx(ctx context.Context, tx bun.Tx, mv TransferM
 			res.Amount += pt.amount
 		}
 		if res.Amount > money.MaxAmount {
-			return tooLarge("service_id", "the credit for the unused days", res.Amount, svc.Currency)
+			return tooLarge("service_id", "the credit for the unused days", res.Amount, svc.Terms.Currency)
 		}
 
 		svc.Terms.CouponID, svc.Terms.CouponCyclesLeft = nil, nil
@@ -202,7 +202,7 @@ func (b *Billing) TransferServiceTx(ctx context.Context, tx bun.Tx, mv TransferM
 
 		if res.Amount > 0 {
 			res.Credit, err = b.creditArrived(ctx, t, ledger.Posting{
-				AccountID: mv.From, Currency: svc.Currency, Amount: res.Amount, Kind: ledger.KindProration,
+				AccountID: mv.From, Currency: svc.Terms.Currency, Amount: res.Amount, Kind: ledger.KindProration,
 				Reference: mv.TransferID, IdempotencyKey: "transfer:" + mv.TransferID,
 				Description: fmt.Sprintf("Transfer of %s: %d unused of %d days", serviceName(svc, facts.PlanName), res.DaysLeft, res.DaysInCycle),
 			}, "")
@@ -217,7 +217,7 @@ func (b *Billing) TransferServiceTx(ctx context.Context, tx bun.Tx, mv TransferM
 			// like an add-on's, a proration of the running term ("upgrade"),
 			// dunned as one.
 			end := *svc.Terms.PeriodEnd
-			d := newDraft(mv.To, ReasonUpgrade, &svc.ID, svc.Currency, now, now)
+			d := newDraft(mv.To, ReasonUpgrade, &svc.ID, svc.Terms.Currency, now, now)
 			d.inv.PeriodStart, d.inv.PeriodEnd, d.field = &now, &end, "service_id"
 			d.inv.Memo = "Service transfer " + mv.TransferID
 			for _, pt := range parts {

@@ -13,7 +13,8 @@ import (
 
 // termsVersion is the first migration that moves billing's terms of a
 // service out of services into service_terms (97: coupon, scheduled
-// change; 98: paid period, cancellation at its end, and in_term).
+// change; 98: paid period, cancellation at its end, and in_term; 99:
+// cycle, currency and price).
 const termsVersion = 97
 
 // TestServiceTermsMigrationKeepsEveryServicesTerms: on both dialects, the
@@ -71,6 +72,9 @@ func TestServiceTermsMigrationKeepsEveryServicesTerms(t *testing.T) {
 
 		type terms struct {
 			ServiceID         string     `bun:"service_id"`
+			Cycle             string     `bun:"cycle"`
+			Currency          string     `bun:"currency"`
+			Price             int64      `bun:"price"`
 			PeriodStart       *time.Time `bun:"period_start"`
 			PeriodEnd         *time.Time `bun:"period_end"`
 			AnchorDay         int        `bun:"anchor_day"`
@@ -83,7 +87,7 @@ func TestServiceTermsMigrationKeepsEveryServicesTerms(t *testing.T) {
 			PendingPrice      *int64     `bun:"pending_price"`
 		}
 		var got []terms
-		if err := db.NewSelect().Table("service_terms").Column("service_id", "period_start", "period_end", "anchor_day",
+		if err := db.NewSelect().Table("service_terms").Column("service_id", "cycle", "currency", "price", "period_start", "period_end", "anchor_day",
 			"cancel_at_period_end", "in_term", "coupon_id", "coupon_cycles_left", "pending_plan_id",
 			"pending_cycle", "pending_price").Order("service_id").Scan(ctx, &got); err != nil {
 			t.Fatal(err)
@@ -91,10 +95,10 @@ func TestServiceTermsMigrationKeepsEveryServicesTerms(t *testing.T) {
 		str := func(s string) *string { return &s }
 		two, price := 2, int64(30000)
 		want := []terms{
-			{ServiceID: "s1", PeriodStart: &start, PeriodEnd: &end, AnchorDay: 15, InTerm: true,
+			{ServiceID: "s1", Cycle: "monthly", Currency: "USD", Price: 1000, PeriodStart: &start, PeriodEnd: &end, AnchorDay: 15, InTerm: true,
 				CouponID: str("c1"), CouponCyclesLeft: &two, PendingPlanID: str("p2"), PendingCycle: str("annual"), PendingPrice: &price},
-			{ServiceID: "s2", PeriodStart: &start, PeriodEnd: &end, AnchorDay: 15, CancelAtPeriodEnd: true, InTerm: true},
-			{ServiceID: "s3"},
+			{ServiceID: "s2", Cycle: "annual", Currency: "USD", Price: 30000, PeriodStart: &start, PeriodEnd: &end, AnchorDay: 15, CancelAtPeriodEnd: true, InTerm: true},
+			{ServiceID: "s3", Cycle: "monthly", Currency: "USD", Price: 1000},
 		}
 		utc := cmp.Transformer("utc", func(t time.Time) time.Time { return t.UTC() })
 		if diff := cmp.Diff(want, got, utc); diff != "" {
@@ -112,7 +116,7 @@ func TestServiceTermsMigrationKeepsEveryServicesTerms(t *testing.T) {
 			t.Errorf("%d suspensions after the migration, want 1", n)
 		}
 		for _, col := range []string{"coupon_id", "coupon_cycles_left", "pending_plan_id", "pending_cycle", "pending_price",
-			"period_start", "period_end", "anchor_day", "cancel_at_period_end"} {
+			"period_start", "period_end", "anchor_day", "cancel_at_period_end", "cycle", "currency", "price"} {
 			if _, err := db.ExecContext(ctx, "SELECT "+col+" FROM services"); err == nil {
 				t.Errorf("services.%s is still there", col)
 			}

@@ -178,8 +178,8 @@ func TestEnterpriseRequestQuoteAcceptAttach(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.PlanID != plan.ID || got.Price != 120000 {
-			t.Errorf("attached service: plan %s price %d", got.PlanID, got.Price)
+		if got.PlanID != plan.ID || got.Terms.Price != 120000 {
+			t.Errorf("attached service: plan %s price %d", got.PlanID, got.Terms.Price)
 		}
 		// Staff editing the plan in the catalog keep it private.
 		if _, err := tb.cat.UpdatePlan(tb.ctx, plan.ID, catalog.PlanInput{Slug: plan.Slug, Name: plan.Name, ServiceType: plan.ServiceType,

@@ -191,7 +191,7 @@ type ServiceView struct {
 
 func serviceView(s *billing.Service, suspensions []billing.Suspension) ServiceView {
 	v := ServiceView{
-		ID: s.ID, AccountID: s.AccountID, PlanID: s.PlanID, Cycle: s.Cycle, Currency: s.Currency, Price: s.Price, Status: s.Status,
+		ID: s.ID, AccountID: s.AccountID, PlanID: s.PlanID, Cycle: s.Terms.Cycle, Currency: s.Terms.Currency, Price: s.Terms.Price, Status: s.Status,
 		Suspensions: []string{}, Environment: s.Environment, Label: s.Label, PeriodStart: s.Terms.PeriodStart, PeriodEnd: s.Terms.PeriodEnd, CancelAtPeriodEnd: s.Terms.CancelAtPeriodEnd,
 		ExternalID: s.ExternalID, BackendState: s.BackendState, ProvisionAttempts: s.ProvisionAttempts, LastError: s.LastError, ActivatedAt: s.ActivatedAt,
 		SuspendedAt: s.SuspendedAt, EndedAt: s.EndedAt, CreatedAt: s.CreatedAt, Options: map[string]string{}, Attributes: map[string]string{},

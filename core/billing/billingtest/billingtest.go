@@ -33,7 +33,7 @@ func ServicesOf(ctx context.Context, db *database.DB, spec ServiceSpec, n int) (
 	spec = spec.withDefaults()
 	ids := make([]string, 0, n)
 	for start := 0; start < n; start += 500 {
-		q := "INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, attributes, external_id, created_at, updated_at) VALUES "
+		q := "INSERT INTO services (id, account_id, plan_id, status, label, attributes, external_id, created_at, updated_at) VALUES "
 		var args []any
 		for i := start; i < min(n, start+500); i++ {
 			sid := id()
@@ -45,8 +45,8 @@ func ServicesOf(ctx context.Context, db *database.DB, spec ServiceSpec, n int) (
 			if label == "" {
 				label = fmt.Sprintf("vps-%d", i)
 			}
-			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-			args = append(args, sid, spec.AccountID, spec.PlanID, spec.Cycle, spec.Currency, spec.Price, spec.Status, label, spec.Attributes,
+			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			args = append(args, sid, spec.AccountID, spec.PlanID, spec.Status, label, spec.Attributes,
 				"ext-"+sid, spec.CreatedAt, spec.CreatedAt)
 		}
 		if _, err := db.NewRaw(q, args...).Exec(ctx); err != nil {
@@ -111,9 +111,8 @@ func (spec ServiceSpec) withDefaults() ServiceSpec {
 func Service(ctx context.Context, db *database.DB, spec ServiceSpec) (string, error) {
 	spec = spec.withDefaults()
 	sid := id()
-	_, err := db.NewRaw(`INSERT INTO services (id, account_id, plan_id, cycle, currency, price, status, label, options, attributes,
-		created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sid, spec.AccountID, spec.PlanID, spec.Cycle, spec.Currency, spec.Price, spec.Status,
+	_, err := db.NewRaw(`INSERT INTO services (id, account_id, plan_id, status, label, options, attributes, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, sid, spec.AccountID, spec.PlanID, spec.Status,
 		spec.Label, spec.Options, spec.Attributes, spec.CreatedAt, spec.CreatedAt).Exec(ctx)
 	if err != nil {
 		return "", fmt.Errorf("billingtest: inserting a service: %w", err)
@@ -125,17 +124,17 @@ func Service(ctx context.Context, db *database.DB, spec ServiceSpec) (string, er
 }
 
 // insertTerms writes the billing terms row every service has, with the
-// spec's paid period (no coupon, no scheduled change), as billing leaves
-// a service of the spec's status.
+// spec's cycle, price and paid period (no coupon, no scheduled change), as
+// billing leaves a service of the spec's status.
 func insertTerms(ctx context.Context, db *database.DB, serviceIDs []string, spec ServiceSpec) error {
-	q := "INSERT INTO service_terms (service_id, period_start, period_end, anchor_day, in_term) VALUES "
-	args := make([]any, 0, 5*len(serviceIDs))
+	q := "INSERT INTO service_terms (service_id, cycle, currency, price, period_start, period_end, anchor_day, in_term) VALUES "
+	args := make([]any, 0, 8*len(serviceIDs))
 	for i, sid := range serviceIDs {
 		if i > 0 {
 			q += ", "
 		}
-		q += "(?, ?, ?, ?, ?)"
-		args = append(args, sid, spec.PeriodStart, spec.PeriodEnd, spec.AnchorDay, inTerm(spec.Status))
+		q += "(?, ?, ?, ?, ?, ?, ?, ?)"
+		args = append(args, sid, spec.Cycle, spec.Currency, spec.Price, spec.PeriodStart, spec.PeriodEnd, spec.AnchorDay, inTerm(spec.Status))
 	}
 	if _, err := db.NewRaw(q, args...).Exec(ctx); err != nil {
 		return fmt.Errorf("billingtest: inserting the services' terms: %w", err)
@@ -180,7 +179,10 @@ func ServiceAddon(ctx context.Context, db *database.DB, serviceID, addonID strin
 
 // FreeTier makes the service a free development service.
 func FreeTier(ctx context.Context, db *database.DB, serviceID string) error {
-	return update(ctx, db, "UPDATE services SET environment = 'development', price = 0 WHERE id = ?", serviceID)
+	if err := update(ctx, db, "UPDATE services SET environment = 'development' WHERE id = ?", serviceID); err != nil {
+		return err
+	}
+	return update(ctx, db, "UPDATE service_terms SET price = 0 WHERE service_id = ?", serviceID)
 }
 
 // Pending makes the service an order awaiting provisioning: pending, with

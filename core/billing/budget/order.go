@@ -27,11 +27,11 @@ func (s *Service) Attach(b *billing.Billing) {
 	b.Ledger().AddHook(s.LedgerHook())
 	b.OnOrder(func(ctx context.Context, tx bun.Tx, svc *billing.Service, plan *catalog.Plan) error {
 		return s.AdmitOrder(ctx, tx, NewService{AccountID: svc.AccountID, ID: svc.ID, Type: plan.ServiceType, Plan: plan.Slug,
-			Label: svc.Label, Cycle: string(svc.Cycle), Price: svc.Price})
+			Label: svc.Label, Cycle: string(svc.Terms.Cycle), Price: svc.Terms.Price})
 	})
 	b.OnTransferIn(func(ctx context.Context, tx bun.Tx, svc *billing.Service, plan *catalog.Plan, to string) error {
 		return s.AdmitTransfer(ctx, tx, NewService{AccountID: to, ID: svc.ID, Type: plan.ServiceType, Plan: plan.Slug,
-			Label: svc.Label, Cycle: string(svc.Cycle), Price: svc.Price})
+			Label: svc.Label, Cycle: string(svc.Terms.Cycle), Price: svc.Terms.Price})
 	})
 	b.OnServiceStatus(func(ctx context.Context, tx bun.Tx, svc *billing.Service, from string) error {
 		if svc.Status != billing.StatusActive || from != billing.StatusProvisioning {
