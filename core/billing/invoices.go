@@ -335,7 +335,9 @@ func (b *Billing) VoidInvoice(ctx context.Context, id, reason string) (*Invoice,
 	return inv, nil
 }
 
-// voidTx voids inv and returns its paid amount to credit.
+// voidTx voids inv and returns its paid amount to credit. A voided order
+// invoice cancels its service while the order is still pending, through
+// the status machine (endService), so the status hooks see it end.
 func (b *Billing) voidTx(ctx context.Context, t *txn, inv *Invoice, reason string) error {
 	now := b.now()
 	if _, err := t.NewUpdate().Model(inv).WherePK().Set("status = ?", InvoiceVoid).Set("voided_at = ?", now).
@@ -356,9 +358,14 @@ func (b *Billing) voidTx(ctx context.Context, t *txn, inv *Invoice, reason strin
 		}
 	}
 	if inv.Reason == ReasonOrder && inv.ServiceID != nil {
-		if _, err := t.NewUpdate().Model((*Service)(nil)).Set("status = ?", StatusCancelled).Set("ended_at = ?", now).
-			Set("updated_at = ?", now).Where("id = ?", *inv.ServiceID).Where("status = ?", StatusPending).Exec(ctx); err != nil {
-			return fmt.Errorf("billing: cancelling the unpaid order: %w", err)
+		svc, err := b.serviceTx(ctx, t, *inv.ServiceID, true)
+		if err != nil {
+			return err
+		}
+		if svc.Status == StatusPending {
+			if err := b.endService(ctx, t, svc, StatusCancelled); err != nil {
+				return fmt.Errorf("billing: cancelling the unpaid order: %w", err)
+			}
 		}
 	}
 	return nil

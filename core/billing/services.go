@@ -529,6 +529,12 @@ func (b *Billing) Cancel(ctx context.Context, accountID, serviceID string, in Ca
 				return err
 			}
 		}
+		if svc.Status == StatusPending {
+			// Voiding its order invoice has cancelled it (voidTx).
+			if svc, err = b.serviceTx(ctx, t, svc.ID, true); err != nil {
+				return err
+			}
+		}
 		if endOfTerm {
 			svc.Terms.CancelAtPeriodEnd = true
 			svc.UpdatedAt = b.now()
@@ -538,8 +544,10 @@ func (b *Billing) Cancel(ctx context.Context, accountID, serviceID string, in Ca
 			if _, err := t.NewUpdate().Model(svc).WherePK().Column("updated_at").Exec(ctx); err != nil {
 				return fmt.Errorf("billing: scheduling cancellation: %w", err)
 			}
-		} else if err := b.endService(ctx, t, svc, StatusCancelled); err != nil {
-			return err
+		} else if svc.Status != StatusCancelled {
+			if err := b.endService(ctx, t, svc, StatusCancelled); err != nil {
+				return err
+			}
 		}
 		t.Audit("billing.service.cancel", svc.AccountID, "service", svc.ID, map[string]any{"when": in.When, "reason": in.Reason, "confirm_dependents": in.ConfirmDependents})
 		return nil

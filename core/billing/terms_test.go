@@ -1,7 +1,12 @@
 package billing_test
 
 import (
+	"context"
+	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
@@ -64,5 +69,67 @@ func TestInTermFollowsTheStatus(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(id, billing.StatusTerminated, false)
+	})
+}
+
+// TestUnpaidOrderEndsThroughTheStatusMachine: an order whose invoice is
+// voided (never paid by the terminate step, voided by staff, or cancelled
+// by the customer) ends through the status machine: cancelled, with its
+// end time, and the status hooks told once, as for every other status
+// change.
+func TestUnpaidOrderEndsThroughTheStatusMachine(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		var mu sync.Mutex
+		seen := map[string][]string{}
+		tb := setup(t, db, setupOpts{wire: func(tb *testBundle) {
+			tb.b.OnServiceStatus(func(_ context.Context, _ bun.Tx, svc *billing.Service, from string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				seen[svc.ID] = append(seen[svc.ID], from+">"+svc.Status)
+				return nil
+			})
+		}})
+		acc := tb.account(t)
+		plan := tb.plan(t, "vps-unpaid", 1000, nil)
+		order := func() (serviceID, invoiceID string) {
+			t.Helper()
+			res, err := tb.b.Order(tb.ctx, acc, billing.OrderInput{PlanID: plan.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Service.Status != billing.StatusPending {
+				t.Fatalf("an unpaid order is %s", res.Service.Status)
+			}
+			return res.Service.ID, res.Invoice.ID
+		}
+		neverPaid, _ := order()
+		voided, voidedInvoice := order()
+		cancelled, _ := order()
+
+		if _, err := tb.b.VoidInvoice(tb.ctx, voidedInvoice, "ordered by mistake"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tb.b.Cancel(tb.ctx, acc, cancelled, billing.CancelInput{When: "now"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := tb.step(t, billing.StepTerminate, tb.clock.Now().AddDate(0, 0, 60)); n != 1 {
+			t.Errorf("the terminate step ended %d orders, want the one never paid", n)
+		}
+
+		mu.Lock()
+		defer mu.Unlock()
+		for _, id := range []string{neverPaid, voided, cancelled} {
+			svc, err := tb.b.Service(tb.ctx, acc, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if svc.Status != billing.StatusCancelled || svc.EndedAt == nil || svc.Terms.InTerm {
+				t.Errorf("%s: status %s, ended %v, in term %v; want cancelled and ended", id, svc.Status, svc.EndedAt, svc.Terms.InTerm)
+			}
+			if diff := cmp.Diff([]string{"pending>cancelled"}, seen[id]); diff != "" {
+				t.Errorf("%s: the status hooks saw (-want +got)\n%s", id, diff)
+			}
+		}
 	})
 }
