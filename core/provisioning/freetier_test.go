@@ -89,6 +89,40 @@ func TestFreeTierAdmission(t *testing.T) {
 	})
 }
 
+// TestUnpaidFreeTierOrderGivesItsSlotBack: a free-tier order with a paid
+// add-on waits for its payment; voided unpaid, its service is cancelled
+// and its free-tier slot ends with it, so the account may order another.
+func TestUnpaidFreeTierOrderGivesItsSlotBack(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setup(t, db, setupOpts{})
+		free := tb.plan(t, "free-micro", 0, true, "")
+		free2 := tb.plan(t, "free-nano", 0, true, "")
+		backup, err := tb.cat.CreateAddon(tb.ctx, catalog.AddonInput{Slug: "backup", Name: "Backup", Currency: "USD", MonthlyPrice: 300,
+			PlanIDs: []string{free.ID}, MaxQuantity: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := tb.customer(t, true, true)
+		res, err := tb.b.Order(c.as(tb.ctx), c.AccountID, billing.OrderInput{PlanID: free.ID,
+			Addons: []billing.AddonChoice{{AddonID: backup.ID, Quantity: 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Service.Status != billing.StatusPending {
+			t.Fatalf("a free-tier order with an unpaid add-on is %s, want pending", res.Service.Status)
+		}
+		if _, err := tb.b.VoidInvoice(tb.ctx, res.Invoice.ID, "never paid"); err != nil {
+			t.Fatal(err)
+		}
+		st, err := tb.p.FreeTier(tb.ctx, c.AccountID, res.Service.ID)
+		if err != nil || st.EndedAt == nil || st.EndReason != billing.StatusCancelled {
+			t.Fatalf("the voided order's free-tier slot: %+v, %v; want ended, cancelled", st, err)
+		}
+		tb.order(t, c, free2)
+	})
+}
+
 // TestFreeTierOnePerAccountUnderConcurrency: ten concurrent orders of ten
 // different free-tier plans by one verified account make one service.
 func TestFreeTierOnePerAccountUnderConcurrency(t *testing.T) {
