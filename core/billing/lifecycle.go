@@ -113,9 +113,7 @@ func (b *Billing) renew(ctx context.Context, t *txn, svc *Service, inv *Invoice)
 		return nil // paid late for a period already replaced, or a cancelled service
 	}
 	svc.Terms.PeriodStart, svc.Terms.PeriodEnd = inv.PeriodStart, inv.PeriodEnd
-	if err := saveTerms(ctx, t, svc.Terms, "period_start", "period_end"); err != nil {
-		return err
-	}
+	termCols := []string{"period_start", "period_end"}
 	cols := []string{"updated_at"}
 	fromCycle := svc.Terms.Cycle
 	if terms := svc.Terms; terms.PendingPlanID != nil || terms.PendingCycle != nil {
@@ -129,9 +127,7 @@ func (b *Billing) renew(ctx context.Context, t *txn, svc *Service, inv *Invoice)
 			terms.Price = *terms.PendingPrice
 		}
 		terms.clearPending()
-		if err := saveTerms(ctx, t, terms, append([]string{"cycle", "price"}, pendingColumns...)...); err != nil {
-			return err
-		}
+		termCols = append(append(termCols, "cycle", "price"), pendingColumns...)
 		svc.StateVersion++
 		cols = append(cols, "plan_id", "state_version")
 		if _, err := t.NewUpdate().Table("plan_changes").Set("status = 'applied'").Set("applied_at = ?", b.now()).
@@ -151,6 +147,9 @@ func (b *Billing) renew(ctx context.Context, t *txn, svc *Service, inv *Invoice)
 			cols = append(cols, "state_version")
 		}
 		cols = append(cols, "options_version")
+	}
+	if err := saveTerms(ctx, t, svc.Terms, termCols...); err != nil {
+		return err
 	}
 	svc.UpdatedAt = b.now()
 	if _, err := t.NewUpdate().Model(svc).WherePK().Column(cols...).Exec(ctx); err != nil {
@@ -179,8 +178,8 @@ func (b *Billing) setStatus(ctx context.Context, t *txn, svc *Service, status st
 	if _, err := t.NewUpdate().Model(svc).WherePK().Column(cols...).Exec(ctx); err != nil {
 		return fmt.Errorf("billing: moving service %s to %s: %w", svc.ID, status, err)
 	}
-	if inTerm(status) != svc.Terms.InTerm {
-		svc.Terms.InTerm = inTerm(status)
+	if InTerm(status) != svc.Terms.InTerm {
+		svc.Terms.InTerm = InTerm(status)
 		if err := saveTerms(ctx, t, svc.Terms, "in_term"); err != nil {
 			return err
 		}

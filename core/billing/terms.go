@@ -32,7 +32,7 @@ type Terms struct {
 	PeriodEnd         *time.Time `bun:"period_end"`
 	AnchorDay         int        `bun:"anchor_day"`
 	CancelAtPeriodEnd bool       `bun:"cancel_at_period_end"`
-	// InTerm copies whether the service is active or suspended (inTerm):
+	// InTerm copies whether the service is active or suspended (InTerm):
 	// its term runs, and renews or ends at PeriodEnd. setStatus keeps it
 	// in the status change's transaction, so the renewal and dunning
 	// scans read this table alone.
@@ -45,9 +45,9 @@ type Terms struct {
 	PendingPrice  *int64       `bun:"pending_price"`
 }
 
-// inTerm reports whether a service in status has a running term: active
-// or suspended.
-func inTerm(status string) bool {
+// InTerm reports whether a service in status has a running term (active
+// or suspended): what service_terms.in_term copies.
+func InTerm(status string) bool {
 	return status == StatusActive || status == StatusSuspended
 }
 

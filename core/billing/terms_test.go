@@ -51,7 +51,7 @@ func TestInTermFollowsTheStatus(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := res.Service.ID
-		if status, got := inTerm(id); got && status != billing.StatusActive && status != billing.StatusSuspended {
+		if status, got := inTerm(id); got && !billing.InTerm(status) {
 			t.Errorf("service %s is in term", status)
 		}
 		tb.waitService(t, id, billing.StatusActive)

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 )
 
@@ -64,12 +65,8 @@ func SetServiceStatus(ctx context.Context, db *database.DB, serviceID, status st
 	if err := update(ctx, db, "UPDATE services SET status = ? WHERE id = ?", status, serviceID); err != nil {
 		return err
 	}
-	return update(ctx, db, "UPDATE service_terms SET in_term = ? WHERE service_id = ?", inTerm(status), serviceID)
+	return update(ctx, db, "UPDATE service_terms SET in_term = ? WHERE service_id = ?", billing.InTerm(status), serviceID)
 }
-
-// inTerm is billing's copy of whether a service in status has a running
-// term (service_terms.in_term).
-func inTerm(status string) bool { return status == "active" || status == "suspended" }
 
 // ServiceSpec describes a service Service inserts. Zero fields take the
 // defaults: monthly, USD, price 1000, active, no label, no options or
@@ -134,7 +131,7 @@ func insertTerms(ctx context.Context, db *database.DB, serviceIDs []string, spec
 			q += ", "
 		}
 		q += "(?, ?, ?, ?, ?, ?, ?, ?)"
-		args = append(args, sid, spec.Cycle, spec.Currency, spec.Price, spec.PeriodStart, spec.PeriodEnd, spec.AnchorDay, inTerm(spec.Status))
+		args = append(args, sid, spec.Cycle, spec.Currency, spec.Price, spec.PeriodStart, spec.PeriodEnd, spec.AnchorDay, billing.InTerm(spec.Status))
 	}
 	if _, err := db.NewRaw(q, args...).Exec(ctx); err != nil {
 		return fmt.Errorf("billingtest: inserting the services' terms: %w", err)
