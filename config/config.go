@@ -22,6 +22,7 @@ import (
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/support"
 	"github.com/ezscale/platform/core/transfers"
 	"github.com/ezscale/platform/sdk"
@@ -439,6 +440,7 @@ func Default() Config {
 	ad := accounts.DefaultOptions()
 	pd := pluginhost.DefaultOptions()
 	bd := billing.DefaultOptions()
+	sv := services.DefaultOptions()
 	sd := scheduler.DefaultOptions()
 	vd := provisioning.DefaultOptions()
 	nd := notify.DefaultOptions()
@@ -494,10 +496,10 @@ func Default() Config {
 			ChargeMaxAttempts:    bd.ChargeMaxAttempts,
 			ChargeRetryDays:      bd.ChargeRetryDays,
 			RemindEveryDays:      bd.RemindEveryDays,
-			ProvisionMaxAttempts: bd.ProvisionMaxAttempts,
+			ProvisionMaxAttempts: sv.ProvisionMaxAttempts,
 			RetryBase:            bd.RetryBase,
-			InstallPollInterval:  bd.InstallPollInterval,
-			InstallTimeout:       bd.InstallTimeout,
+			InstallPollInterval:  sv.InstallPollInterval,
+			InstallTimeout:       sv.InstallTimeout,
 			AutoTopUpMaxFailures: bd.AutoTopUpMaxFailures,
 			MaxOpenOrders:        bd.MaxOpenOrders,
 		},

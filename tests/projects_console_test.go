@@ -476,7 +476,7 @@ func TestConsoleDependencyGraph(t *testing.T) {
 	// vps-2 goes down (suspended): vps-1 and vps-0, which depend on it
 	// directly and through vps-1, are drawn degraded, and the list says why.
 	staff := audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
-	if _, err := pc.app.Billing.Suspend(staff, ids[2], "abuse", "graph test"); err != nil {
+	if _, err := pc.app.Services.Suspend(staff, ids[2], "abuse", "graph test"); err != nil {
 		t.Fatal(err)
 	}
 	do(t, ctx, "reopening the graph", chromedp.Navigate(base+"/graph"), chromedp.WaitVisible(chromedp.CSS(`[data-graph]`)))

@@ -48,6 +48,7 @@ import (
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/support"
 	"github.com/ezscale/platform/core/transfers"
 	"github.com/ezscale/platform/sdk"
@@ -70,6 +71,7 @@ type App struct {
 	Accounts  *accounts.Service
 	Catalog   *catalog.Catalog
 	Billing   *billing.Billing
+	Services  *services.Services
 	Payments  *payments.Payments
 	Budgets   *budget.Service
 	// Plugins supervises the configured plugins; Run starts them.
@@ -208,29 +210,36 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// The catalog: what is sold. A plan's provisioner and service type stay
 	// while services run on it (billing's rule, given as the plan guard).
 	a.Catalog = catalog.New(catalog.Deps{DB: db, Options: optionStore, Plugins: a.Plugins, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: now})
-	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Accounts: a.Accounts, Catalog: a.Catalog, Logger: logger.Named("billing")},
-		billingOptions(cfg))
+	// Services: the service records, their status machine and suspensions,
+	// and the bookkeeping of their backends. Billing bills them.
+	servicesOpts := servicesOptions(cfg)
+	servicesOpts.Now = now
+	a.Services = services.New(services.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Catalog: a.Catalog, Accounts: a.Accounts, Logger: logger.Named("services")},
+		servicesOpts)
+	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Accounts: a.Accounts, Catalog: a.Catalog, Services: a.Services,
+		Logger: logger.Named("billing")}, billingOptions(cfg))
 	// Provisioning: everything said to a service's provisioner (the backend
 	// jobs billing queues, power, SSO, usage) and the one description of a
 	// service it is told.
 	provisioningOpts := provisioningOptions(cfg)
 	provisioningOpts.Now = now
 	a.Provisioning = provisioning.New(provisioning.Deps{
-		DB: db, Jobs: reg, Billing: a.Billing, Catalog: a.Catalog, Accounts: a.Accounts, Plugins: a.Plugins, Notifier: a.Notify, Intents: a.Intents,
-		Logger: logger.Named("provisioning"),
+		DB: db, Jobs: reg, Billing: a.Billing, Services: a.Services, Catalog: a.Catalog, Accounts: a.Accounts, Plugins: a.Plugins, Notifier: a.Notify,
+		Intents: a.Intents,
+		Logger:  logger.Named("provisioning"),
 	}, provisioningOpts)
 	// Payments: saved cards, charges, top-ups and refunds through the
 	// payment gateway plugin, settling invoices and credit through billing.
 	a.Payments = payments.New(payments.Deps{DB: db, Jobs: reg, Billing: a.Billing, Accounts: a.Accounts, Notifier: a.Notify, Gateways: a.Plugins,
 		Logger: logger.Named("payments")})
-	// Budget caps watch billing's credit ledger, orders and starting
-	// services through its hooks, suspend through billing's service
-	// lifecycle, and ask payments which top-ups were automatic.
-	a.Budgets = budget.New(db, a.Notify, a.Billing, a.Payments, reg, budget.Options{})
-	// The Discord community: roles follow what accounts hold (billing)
+	// Budget caps watch billing's credit ledger and orders and the
+	// services' starts through their hooks, suspend through the services'
+	// status machine, and ask payments which top-ups were automatic.
+	a.Budgets = budget.New(db, a.Notify, a.Billing, a.Services, a.Payments, reg, budget.Options{})
+	// The Discord community: roles follow what accounts hold (services)
 	// across the accounts a user belongs to (accounts).
 	a.Community = community.New(community.Deps{
-		DB: db, Jobs: reg, Plugins: a.Plugins, Holdings: a.Billing, Accounts: a.Accounts, Now: now,
+		DB: db, Jobs: reg, Plugins: a.Plugins, Holdings: a.Services, Accounts: a.Accounts, Now: now,
 	}, communityOptions(cfg))
 	schedulerOpts := schedulerOptions(cfg)
 	schedulerOpts.Now = now
@@ -254,7 +263,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	monitoringOpts := monitoringOptions(cfg)
 	monitoringOpts.Now = now
 	a.Monitoring = monitoring.New(monitoring.Deps{
-		DB: db, Jobs: reg, Services: billingGameServices{b: a.Billing}, Plugins: a.Plugins, Health: monitoringHealth(a.Scheduler),
+		DB: db, Jobs: reg, Services: gameServices{s: a.Services}, Plugins: a.Plugins, Health: monitoringHealth(a.Scheduler),
 		Logger: logger.Named("monitoring"),
 	}, monitoringOpts)
 	knowledge, err := support.LoadKnowledgeDir(cfg.Support.KnowledgeDir, support.KnowledgeOptions{
@@ -332,7 +341,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		BodyLimit: cfg.Server.BodyLimit, TrustedProxies: proxies, RequestTimeout: cfg.Server.WriteTimeout,
 		SensitiveLimit: cfg.Auth.LoginLimit, SensitiveWindow: cfg.Auth.LoginWindow, InvalidTokenLimit: cfg.Auth.InvalidTokenLimit,
 		PublicURL: cfg.Server.PublicURL,
-	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.CatalogAPI{Catalog: a.Catalog, Reach: a.Billing}, &httpapi.BillingAPI{Billing: a.Billing, Projects: a.Projects}, &httpapi.PaymentsAPI{Payments: a.Payments}, &httpapi.NotificationsAPI{Notify: a.Notify, Projects: a.Projects}, &httpapi.CommunityAPI{Community: a.Community},
+	}, &httpapi.PluginsAPI{Host: a.Plugins}, &httpapi.QueueAPI{Engine: engine}, &httpapi.CatalogAPI{Catalog: a.Catalog, Reach: a.Services}, &httpapi.BillingAPI{Billing: a.Billing, Services: a.Services, Projects: a.Projects}, &httpapi.PaymentsAPI{Payments: a.Payments}, &httpapi.NotificationsAPI{Notify: a.Notify, Projects: a.Projects}, &httpapi.CommunityAPI{Community: a.Community},
 		&httpapi.SchedulerAPI{Scheduler: a.Scheduler, Projects: a.Projects}, &httpapi.BudgetAPI{Budgets: a.Budgets}, &httpapi.ProvisioningAPI{Provisioning: a.Provisioning, Projects: a.Projects}, &httpapi.ProjectsAPI{Projects: a.Projects},
 		&httpapi.ComplianceAPI{Compliance: a.Compliance},
 		&httpapi.TransfersAPI{Transfers: a.Transfers}, &httpapi.EnterpriseAPI{Enterprise: a.Enterprise},

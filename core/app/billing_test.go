@@ -24,6 +24,7 @@ import (
 	"github.com/ezscale/platform/core/provisioning/provisioningtest"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -266,6 +267,7 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 // guard is billing's rule), with their default options.
 func billingOver(db *database.DB, reg *jobs.Registry, acc *accounts.Service) (*billing.Billing, *catalog.Catalog, *provisioning.Service) {
 	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
-	b := billing.New(billing.Deps{DB: db, Catalog: cat, Jobs: reg, Accounts: acc}, billing.Options{})
-	return b, cat, provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: b, Catalog: cat, Accounts: acc})
+	svcs := services.New(services.Deps{DB: db, Jobs: reg, Catalog: cat, Accounts: acc}, services.Options{})
+	b := billing.New(billing.Deps{Services: svcs, DB: db, Catalog: cat, Jobs: reg, Accounts: acc}, billing.Options{})
+	return b, cat, provisioningtest.BackendJobs(provisioning.Deps{Services: svcs, DB: db, Jobs: reg, Billing: b, Catalog: cat, Accounts: acc})
 }

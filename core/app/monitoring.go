@@ -3,26 +3,27 @@ package app
 import (
 	"context"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
-	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/monitoring"
 	"github.com/ezscale/platform/core/scheduler"
 )
 
-// billingGameServices lets monitoring read billing's game services (their
-// owners, states and provisioner attributes) without touching billing's
+// gameServices lets monitoring read the game services (their
+// owners, states and provisioner attributes) without touching core/services'
 // tables.
-type billingGameServices struct{ b *billing.Billing }
+type gameServices struct{ s *services.Services }
 
-func gameService(s billing.GameService) monitoring.GameService {
-	live := s.Status == billing.StatusActive || s.Status == billing.StatusSuspended
+func gameService(s services.GameService) monitoring.GameService {
+	live := s.Status == services.StatusActive || s.Status == services.StatusSuspended
 	return monitoring.GameService{ID: s.ID, AccountID: s.AccountID, Label: s.Label, Live: live, Running: s.Running, Attributes: s.Attributes}
 }
 
-func (g billingGameServices) ActiveGameServices(ctx context.Context, after string, limit int) ([]monitoring.GameService, error) {
-	rows, err := g.b.GameServices(ctx, billing.GameServiceFilter{Active: true, After: after, Limit: limit})
+func (g gameServices) ActiveGameServices(ctx context.Context, after string, limit int) ([]monitoring.GameService, error) {
+	rows, err := g.s.GameServices(ctx, services.GameServiceFilter{Active: true, After: after, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
@@ -33,8 +34,8 @@ func (g billingGameServices) ActiveGameServices(ctx context.Context, after strin
 	return out, nil
 }
 
-func (g billingGameServices) GameServices(ctx context.Context, ids []string) (map[string]monitoring.GameService, error) {
-	rows, err := g.b.GameServices(ctx, billing.GameServiceFilter{IDs: ids})
+func (g gameServices) GameServices(ctx context.Context, ids []string) (map[string]monitoring.GameService, error) {
+	rows, err := g.s.GameServices(ctx, services.GameServiceFilter{IDs: ids})
 	if err != nil {
 		return nil, err
 	}
@@ -45,8 +46,8 @@ func (g billingGameServices) GameServices(ctx context.Context, ids []string) (ma
 	return out, nil
 }
 
-func (g billingGameServices) AccountGameService(ctx context.Context, accountID, serviceID string) (*monitoring.GameService, error) {
-	rows, err := g.b.GameServices(ctx, billing.GameServiceFilter{AccountID: accountID, IDs: []string{serviceID}})
+func (g gameServices) AccountGameService(ctx context.Context, accountID, serviceID string) (*monitoring.GameService, error) {
+	rows, err := g.s.GameServices(ctx, services.GameServiceFilter{AccountID: accountID, IDs: []string{serviceID}})
 	if err != nil {
 		return nil, err
 	}

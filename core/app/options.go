@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/services"
 )
 
 // The settings of each domain, read from the configuration. The
@@ -55,9 +56,15 @@ func billingOptions(cfg *config.Config) billing.Options {
 	o.Currency, o.InvoiceDaysBefore, o.SuspendAfterDays = money.Currency(bc.Currency), bc.InvoiceDaysBefore, bc.SuspendAfterDays
 	o.TerminateAfterDays, o.RunAt, o.PaymentGateway = bc.TerminateAfterDays, bc.RunAt, bc.PaymentGateway
 	o.ChargeMaxAttempts, o.ChargeRetryDays, o.RemindEveryDays = bc.ChargeMaxAttempts, bc.ChargeRetryDays, bc.RemindEveryDays
-	o.ProvisionMaxAttempts, o.RetryBase, o.AutoTopUpMaxFailures = bc.ProvisionMaxAttempts, bc.RetryBase, bc.AutoTopUpMaxFailures
-	o.InstallPollInterval, o.InstallTimeout, o.MaxOpenOrders = bc.InstallPollInterval, bc.InstallTimeout, bc.MaxOpenOrders
+	o.RetryBase, o.AutoTopUpMaxFailures, o.MaxOpenOrders = bc.RetryBase, bc.AutoTopUpMaxFailures, bc.MaxOpenOrders
 	return o
+}
+
+// servicesOptions: the services domain's settings are in the
+// configuration's billing section, where they have always been.
+func servicesOptions(cfg *config.Config) services.Options {
+	bc := cfg.Billing
+	return services.Options{ProvisionMaxAttempts: bc.ProvisionMaxAttempts, InstallPollInterval: bc.InstallPollInterval, InstallTimeout: bc.InstallTimeout}
 }
 
 func schedulerOptions(cfg *config.Config) scheduler.Options {

@@ -18,6 +18,7 @@ import (
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/transfers"
 )
 
@@ -47,6 +48,7 @@ func TestDefaultConfigGivesEachDomainItsDefaults(t *testing.T) {
 		{"accounts", accountsOptions(&cfg), accounts.DefaultOptions()},
 		{"pluginhost", pluginhostOptions(&cfg), pluginhost.DefaultOptions()},
 		{"billing", billingOptions(&cfg), billing.DefaultOptions()},
+		{"services", servicesOptions(&cfg), services.DefaultOptions()},
 		{"scheduler", schedulerOptions(&cfg), scheduler.DefaultOptions()},
 		{"provisioning", provisioningOptions(&cfg), provisioning.DefaultOptions()},
 		{"notify", notifyOptions(&cfg), notify.DefaultOptions()},

@@ -5,9 +5,9 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/projects"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/services"
 )
 
 // watchOutages tells projects, in the transaction of each change, when a
@@ -15,8 +15,8 @@ import (
 // failing) and when it is up again (active once more, a check passing), so
 // the dependents of the service are told once per outage (cascade alerts,
 // docs/projects.md).
-func watchOutages(b *billing.Billing, sch *scheduler.Service, p *projects.Service) {
-	b.OnServiceStatus(p.ServiceStatusChanged)
+func watchOutages(svcs *services.Services, sch *scheduler.Service, p *projects.Service) {
+	svcs.OnStatus(p.ServiceStatusChanged)
 	sch.OnHealth(func(ctx context.Context, tx bun.Tx, ch scheduler.HealthChange) error {
 		if ch.State == scheduler.StateUp {
 			return p.ServiceUp(ctx, tx, ch.AccountID, ch.ServiceID, projects.CauseHealthCheck)

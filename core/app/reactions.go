@@ -2,11 +2,19 @@ package app
 
 // wireReactions registers every reaction that runs inside another domain's
 // transaction: what happens, in the same commit, when billing takes an
-// order, posts to an account's credit ledger or changes a service's status,
-// and when auto-recovery sees a service's health change. Read with
-// billing's Order (core/billing/services.go) and its status changes
-// (core/billing/lifecycle.go, setStatus), this file is the whole of what an
-// order does. Hooks of one kind run in the order registered here.
+// order or posts to an account's credit ledger, when core/services changes
+// a service's status, and when auto-recovery sees a service's health
+// change. Read with billing's Order (core/billing/services.go) and the
+// status machine (core/services/status.go, SetStatusIn), this file is the
+// whole of what an order does. Hooks of one kind run in the order
+// registered here, after billing's own (below).
+//
+// Billing's own bookkeeping of the services it bills, registered by
+// billing.New because billing is wrong without it: every status change
+// keeps service_terms.in_term (the renewal and dunning scans read it), and
+// a service whose provisioning fails for good has its paid order voided
+// and the payment returned to credit (services.OnProvisioningFailed, which
+// takes the account's balance lock before the service's row).
 //
 // Billing and payments (payments.Attach, core/billing/payments): an
 // invoice issued due, and the billing run's charge step, queue a charge of
@@ -41,11 +49,11 @@ package app
 // service records the service's project (projects.ProjectsOf). Both are
 // registered by projects.AttachBilling (core/projects/billing.go).
 //
-// A service's status change (billing.OnServiceStatus):
+// A service's status change (services.OnStatus):
 //  1. budget caps check the account when a service starts
 //     (budget.ServiceStarted);
 //  2. the account's members' Discord roles are synced again
-//     (community.RequestRoleSync, through billing's holdings);
+//     (community.RequestRoleSync, through the services' holdings);
 //  3. projects record an outage starting or ending, for cascade alerts
 //     (projects.ServiceStatusChanged, registered in core/app/projects.go);
 //  4. a free-tier slot ends with its service (core/provisioning).
@@ -55,9 +63,9 @@ package app
 // listing showing a running server down, and up again) through the same
 // hooks (scheduler.ReportHealth, wired in core/app/monitoring.go).
 //
-// A user's deletion (accounts.DeleteUser): billing counts the live
+// A user's deletion (accounts.DeleteUser): core/services counts the live
 // services of the accounts the user alone owns, which refuse it
-// (billing.LiveServiceCounts).
+// (services.LiveServiceCounts).
 //
 // A service transfer's completion (transfers.OnComplete, after billing has
 // moved the service and settled it; core/app/transfers.go):
@@ -67,12 +75,12 @@ package app
 //     dependency edges.
 func (a *App) wireReactions() {
 	a.Payments.Attach(a.Billing)
-	a.Budgets.Attach(a.Billing)
+	a.Budgets.Attach(a.Billing, a.Services)
 	a.Accounts.OnSignup(a.Community.OnSignup)
-	a.Accounts.CountLiveServicesWith(a.Billing)
-	a.Billing.SyncRolesOn(a.Community)
+	a.Accounts.CountLiveServicesWith(a.Services)
+	a.Services.SyncRolesOn(a.Community)
 	a.Projects.AttachBilling(a.Billing)
-	watchOutages(a.Billing, a.Scheduler, a.Projects)
+	watchOutages(a.Services, a.Scheduler, a.Projects)
 	a.Provisioning.Attach(a.Billing)
 	a.wireTransfers()
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/ezscale/platform/config"
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing"
@@ -33,8 +35,8 @@ const supportContextLimit = 50
 
 func (s supportBilling) AccountServices(ctx context.Context, accountID string) ([]support.ServiceFact, error) {
 	db := s.db.Conn(ctx)
-	facts, err := s.b.AccountServiceFacts(ctx, db, accountID, billing.StatusPending, billing.StatusProvisioning, billing.StatusActive,
-		billing.StatusSuspended, billing.StatusFailed)
+	facts, err := s.b.AccountServiceFacts(ctx, db, accountID, services.StatusPending, services.StatusProvisioning, services.StatusActive,
+		services.StatusSuspended, services.StatusFailed)
 	if err != nil {
 		return nil, err
 	}

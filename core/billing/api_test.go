@@ -32,7 +32,7 @@ func (tb *testBundle) api(t testing.TB) *api {
 		SessionTTL: time.Hour, LoginLimit: 1000, LoginWindow: time.Minute, SignupLimit: 1000, ResetTokenTTL: time.Hour,
 		TOTPIssuer: "test", PublicURL: "http://billing.test",
 	})
-	s := httpapi.New(httpapi.Deps{DB: tb.db, Accounts: as, Limiter: limiter}, httpapi.Options{}, &httpapi.CatalogAPI{Catalog: tb.cat, Reach: tb.b}, &httpapi.BillingAPI{Billing: tb.b},
+	s := httpapi.New(httpapi.Deps{DB: tb.db, Accounts: as, Limiter: limiter}, httpapi.Options{}, &httpapi.CatalogAPI{Catalog: tb.cat, Reach: tb.svcs}, &httpapi.BillingAPI{Billing: tb.b, Services: tb.svcs},
 		&httpapi.PaymentsAPI{Payments: tb.pay, TopUpLimit: &ratelimit.Rule{Limit: 1000, Window: time.Minute}})
 	a := &api{srv: httptest.NewServer(s.Handler()), accounts: as}
 	t.Cleanup(a.srv.Close)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/catalog"
+	"github.com/ezscale/platform/core/services"
 )
 
 // A service's provisioner plugin and service type are fixed for its life:
@@ -111,7 +112,7 @@ func (b *Billing) CheckPlanChange(ctx context.Context, accountID, serviceID, pla
 // changeable refuses a plan change of a service that is not running on a
 // paid term or is being cancelled.
 func changeable(svc *Service) error {
-	if (svc.Status != StatusActive && svc.Status != StatusSuspended) || svc.Terms.PeriodEnd == nil || svc.Terms.CancelAtPeriodEnd {
+	if (svc.Status != services.StatusActive && svc.Status != services.StatusSuspended) || svc.Terms.PeriodEnd == nil || svc.Terms.CancelAtPeriodEnd {
 		return apperr.New(apperr.Conflict, "only an active service that is not being cancelled can change plan").WithReason("service_" + svc.Status)
 	}
 	return nil
@@ -125,11 +126,13 @@ func KeepsBackendInUse(ctx context.Context, tx bun.IDB, old, next *catalog.Plan)
 	if old.Plugin == next.Plugin && old.ServiceType == next.ServiceType {
 		return nil
 	}
-	n, err := tx.NewSelect().Model((*Service)(nil)).
-		Where("plan_id = ? OR id IN (SELECT service_id FROM service_terms WHERE pending_plan_id = ?)", old.ID, old.ID).
-		Where("status IN (?)", bun.List(liveStatuses)).Count(ctx)
+	var pending []string
+	if err := tx.NewSelect().Model((*Terms)(nil)).Column("service_id").Where("pending_plan_id = ?", old.ID).Scan(ctx, &pending); err != nil {
+		return fmt.Errorf("billing: listing changes scheduled onto plan %s: %w", old.ID, err)
+	}
+	n, err := services.CountLive(ctx, tx, old.ID, pending)
 	if err != nil {
-		return fmt.Errorf("billing: counting services of plan %s: %w", old.ID, err)
+		return err
 	}
 	if n == 0 {
 		return nil

@@ -209,13 +209,13 @@ func TestProvisionerRefRefusesAServiceMovedAcrossBackends(t *testing.T) {
 			}
 		}
 		svc, _ := tb.b.Service(tb.ctx, acc, moved.ID)
-		_, _, err = tb.provisioning.ProvisionerRef(tb.ctx, svc)
+		_, _, err = tb.provisioning.ProvisionerRef(tb.ctx, svc.Service)
 		if diff := cmp.Diff(refusal{Code: apperr.Conflict, Reason: billing.ReasonBackendFixed}, refusalOf(err)); diff != "" {
 			t.Errorf("a service moved across backends: (-want +got)\n%s", diff)
 		}
 		// A plan change on the same provisioner, not yet synced, is fine.
 		svc, _ = tb.b.Service(tb.ctx, acc, changed.ID)
-		if _, plan, err := tb.provisioning.ProvisionerRef(tb.ctx, svc); err != nil || plan.ID != big.ID {
+		if _, plan, err := tb.provisioning.ProvisionerRef(tb.ctx, svc.Service); err != nil || plan.ID != big.ID {
 			t.Errorf("a service between a plan change and its sync: %v, %v", plan, err)
 		}
 	})

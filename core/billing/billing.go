@@ -15,6 +15,7 @@ import (
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/txwork"
 )
 
@@ -41,8 +42,6 @@ type Options struct {
 	ChargeRetryDays   int
 	// RemindEveryDays spaces overdue reminders.
 	RemindEveryDays int
-	// ProvisionMaxAttempts bounds provisioning and backend sync retries.
-	ProvisionMaxAttempts int
 	// AutoTopUpMaxFailures disables an auto top-up after that many failed
 	// charges in a row (the default for new settings).
 	AutoTopUpMaxFailures int
@@ -53,10 +52,6 @@ type Options struct {
 	// jobs, doubling per attempt up to RetryMax. A plugin's retry-after
 	// hint is honoured when it asks for longer (up to RetryMax).
 	RetryBase, RetryMax time.Duration
-	// InstallPollInterval spaces the readiness checks of a service created
-	// at its backend but still installing; InstallTimeout is how long it
-	// may install before it fails (and a paid order is refunded).
-	InstallPollInterval, InstallTimeout time.Duration
 	// BatchSize is how many rows a billing-run step handles per
 	// transaction.
 	BatchSize int
@@ -77,13 +72,10 @@ func DefaultOptions() Options {
 		ChargeMaxAttempts:    4,
 		ChargeRetryDays:      2,
 		RemindEveryDays:      3,
-		ProvisionMaxAttempts: 8,
 		AutoTopUpMaxFailures: 3,
 		MaxOpenOrders:        10,
 		RetryBase:            30 * time.Second,
 		RetryMax:             6 * time.Hour,
-		InstallPollInterval:  30 * time.Second,
-		InstallTimeout:       time.Hour,
 		// 2,000 rows a transaction: per-batch costs (commit, statements)
 		// amortised, memory still a few MiB.
 		BatchSize: 2000,
@@ -101,14 +93,11 @@ func (o Options) withDefaults() Options {
 	o.ChargeMaxAttempts = cmp.Or(o.ChargeMaxAttempts, d.ChargeMaxAttempts)
 	o.ChargeRetryDays = cmp.Or(o.ChargeRetryDays, d.ChargeRetryDays)
 	o.RemindEveryDays = cmp.Or(o.RemindEveryDays, d.RemindEveryDays)
-	o.ProvisionMaxAttempts = cmp.Or(o.ProvisionMaxAttempts, d.ProvisionMaxAttempts)
 	o.AutoTopUpMaxFailures = cmp.Or(o.AutoTopUpMaxFailures, d.AutoTopUpMaxFailures)
 	o.MaxOpenOrders = cmp.Or(o.MaxOpenOrders, d.MaxOpenOrders)
 	o.BatchSize = cmp.Or(o.BatchSize, d.BatchSize)
 	o.RetryBase = cmp.Or(o.RetryBase, d.RetryBase)
 	o.RetryMax = cmp.Or(o.RetryMax, d.RetryMax)
-	o.InstallPollInterval = cmp.Or(o.InstallPollInterval, d.InstallPollInterval)
-	o.InstallTimeout = cmp.Or(o.InstallTimeout, d.InstallTimeout)
 	if o.Now == nil {
 		o.Now = func() time.Time { return time.Now().UTC() }
 	}
@@ -127,6 +116,10 @@ type Deps struct {
 	// Catalog is what services are ordered on and invoices priced from
 	// (core/catalog). Required.
 	Catalog Catalog
+	// Services owns the service records billing bills (core/services):
+	// billing creates them at order and moves them through the status
+	// machine there. Required.
+	Services *services.Services
 	// Accounts says who the customer behind an account is, and which
 	// accounts a user belongs to (core/accounts). Required.
 	Accounts Accounts
@@ -148,9 +141,9 @@ type Notifier interface {
 	Notify(ctx context.Context, tx bun.Tx, ev notify.Event) error
 }
 
-// Billing is the billing domain: billing profiles, services (the record
-// and its lifecycle), invoices, the credit ledger and the daily billing
-// run. Methods are safe for concurrent use and call no plugin (the calls
+// Billing is the billing domain: billing profiles, the terms services are
+// billed on (the record and its status machine are core/services'),
+// invoices, the credit ledger and the daily billing run. Methods are safe for concurrent use and call no plugin (the calls
 // are core/provisioning's and payments' jobs). Methods taking a bun.Tx run
 // inside the caller's transaction; the others open their own (or join the
 // ambient one in ctx).
@@ -161,6 +154,7 @@ type Billing struct {
 	notifier Notifier
 	accounts Accounts
 	catalog  Catalog
+	services *services.Services
 	ledger   *ledger.Ledger
 	log      hclog.Logger
 	opts     Options
@@ -181,11 +175,16 @@ func New(deps Deps, opts Options) *Billing {
 	}
 	b := &Billing{
 		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, accounts: deps.Accounts, catalog: deps.Catalog,
-		log: deps.Logger, opts: opts, maxTimeout: deps.Jobs.MaxTimeout(),
+		services: deps.Services, log: deps.Logger, opts: opts, maxTimeout: deps.Jobs.MaxTimeout(),
 	}
 	b.work = txwork.NewRunner(deps.DB, b.jobs)
 	b.ledger = ledger.New(deps.DB, opts.Now)
 	b.registerJobs(deps.Jobs)
+	// Billing's own bookkeeping of the services it bills: in_term follows
+	// the status, and a service that could not be provisioned has its
+	// order's payment returned to credit (refundOrder).
+	deps.Services.OnStatus(followStatus)
+	deps.Services.OnProvisioningFailed(services.FailureReaction{LockAccount: b.lockAccount, Failed: b.refundOrder})
 	return b
 }
 

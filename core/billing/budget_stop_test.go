@@ -14,6 +14,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/jobs/jobstest"
+	"github.com/ezscale/platform/core/services"
 )
 
 // TestBudgetHardStopAppliesToNewServices: with budget caps attached as the
@@ -29,8 +30,8 @@ func TestBudgetHardStopAppliesToNewServices(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		var budgets *budget.Service
 		tb := setup(t, db, setupOpts{noJobs: true, wire: func(tb *testBundle) {
-			budgets = budget.New(db, tb.notify, tb.b, tb.pay, tb.reg, budget.Options{Now: tb.b.Options().Now})
-			budgets.Attach(tb.b)
+			budgets = budget.New(db, tb.notify, tb.b, tb.svcs, tb.pay, tb.reg, budget.Options{Now: tb.b.Options().Now})
+			budgets.Attach(tb.b, tb.svcs)
 		}})
 		acc := tb.account(t)
 		plan := tb.plan(t, "vps", 1000, nil)
@@ -51,7 +52,7 @@ func TestBudgetHardStopAppliesToNewServices(t *testing.T) {
 			t.Fatalf("check while provisioning: %+v, %v", r, err)
 		}
 		jobstest.Start(t, tb.engine)
-		tb.waitService(t, svc, billing.StatusSuspended)
+		tb.waitService(t, svc, services.StatusSuspended)
 		var held []string
 		if err := db.NewSelect().Table("service_suspensions").Column("service_id").Where("reason = ?", budget.Reason).
 			Where("lifted_at IS NULL").Scan(tb.ctx, &held); err != nil {
@@ -78,7 +79,7 @@ func TestBudgetHardStopAppliesToNewServices(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tb.waitService(t, svc, billing.StatusActive)
+		tb.waitService(t, svc, services.StatusActive)
 		if _, err := tb.b.Order(tb.ctx, acc, billing.OrderInput{PlanID: plan.ID}); err != nil {
 			t.Errorf("ordering once overridden: %v", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/services"
 )
 
 // PlanChange records a change of plan or cycle and its proration.
@@ -90,7 +91,7 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 	}
 	res := &ChangeResult{}
 	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		if err := b.lockAccountOf(ctx, t, "services", serviceID); err != nil {
+		if err := b.lockAccountOfService(ctx, t, serviceID); err != nil {
 			return err
 		}
 		svc, err := b.serviceTx(ctx, t, serviceID, true)
@@ -168,9 +169,8 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID, serviceID string, i
 			if err := saveTerms(ctx, t, svc.Terms, pendingColumns...); err != nil {
 				return err
 			}
-			svc.UpdatedAt = now
-			if _, err := t.NewUpdate().Model(svc).WherePK().Column("updated_at").Exec(ctx); err != nil {
-				return fmt.Errorf("billing: scheduling the change: %w", err)
+			if err := b.services.UpdateIn(ctx, t, svc.Service, services.Update{}); err != nil {
+				return err
 			}
 			t.Audit("billing.service.change_scheduled", svc.AccountID, "service", svc.ID, changeAudit(ch))
 			return b.repriceRenewal(ctx, t, svc)
@@ -285,7 +285,7 @@ func (b *Billing) insertChange(ctx context.Context, t *txn, ch *PlanChange) erro
 // re-prices the pending renewal.
 func (b *Billing) applyChange(ctx context.Context, t *txn, svc *Service, ch *PlanChange) error {
 	now := b.now()
-	svc.PlanID, svc.Terms.Price = ch.ToPlanID, ch.ToPrice
+	svc.Terms.Price = ch.ToPrice
 	svc.Terms.clearPending()
 	if ch.ToCycle != svc.Terms.Cycle {
 		plan, err := b.catalog.PlanTx(ctx, t, ch.ToPlanID)
@@ -298,18 +298,14 @@ func (b *Billing) applyChange(ctx context.Context, t *txn, svc *Service, ch *Pla
 	if err := saveTerms(ctx, t, svc.Terms, append([]string{"price"}, pendingColumns...)...); err != nil {
 		return err
 	}
-	svc.StateVersion++
-	svc.UpdatedAt = now
-	if _, err := t.NewUpdate().Model(svc).WherePK().
-		Column("plan_id", "state_version", "updated_at").Exec(ctx); err != nil {
-		return fmt.Errorf("billing: applying plan change: %w", err)
+	if err := b.services.UpdateIn(ctx, t, svc.Service, services.Update{PlanID: ch.ToPlanID}); err != nil {
+		return err
 	}
 	ch.Status, ch.AppliedAt = "applied", &now
 	if _, err := t.NewUpdate().Model(ch).WherePK().Column("status", "applied_at").Exec(ctx); err != nil {
 		return fmt.Errorf("billing: recording plan change: %w", err)
 	}
 	t.Audit("billing.service.plan_changed", svc.AccountID, "service", svc.ID, map[string]any{"plan": svc.PlanID, "price": svc.Terms.Price, "change": ch.ID})
-	b.enqueueSync(t, svc)
 	return b.repriceRenewal(ctx, t, svc)
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/money"
+	"github.com/uptrace/bun"
 )
 
 // applyCredit applies the account's credit to its open invoices, oldest
@@ -206,21 +207,37 @@ func keyed(op, key string) string {
 	return op + ":" + key
 }
 
-// lockAccountOf takes the balance row lock of the account owning a service
-// or invoice before its rows are locked. Every transaction that may move
+// lockAccountOfInvoice takes the balance row lock of the account owning an
+// invoice before its rows are locked (lockAccountOfService: a service's). Every transaction that may move
 // credit and touch services or invoices locks in this order (account, then
 // service or invoice, then the invoice counter), so two of them cannot
 // deadlock.
-func (b *Billing) lockAccountOf(ctx context.Context, t *txn, table, id string) error {
+func (b *Billing) lockAccountOfInvoice(ctx context.Context, t *txn, id string) error {
 	var accountID string
-	if err := t.NewSelect().Table(table).Column("account_id").Where("id = ?", id).Scan(ctx, &accountID); err != nil {
+	if err := t.NewSelect().Model((*Invoice)(nil)).Column("account_id").Where("id = ?", id).Scan(ctx, &accountID); err != nil {
 		return nil // missing: the caller's own lookup reports NotFound
 	}
-	p, err := b.profileTx(ctx, t, accountID)
+	return b.lockAccount(ctx, t.Tx, accountID)
+}
+
+// lockAccountOfService is lockAccountOfInvoice for a service, whose account
+// core/services knows.
+func (b *Billing) lockAccountOfService(ctx context.Context, t *txn, serviceID string) error {
+	accountID, err := b.services.AccountOf(ctx, t, serviceID)
+	if err != nil || accountID == "" {
+		return err // missing: the caller's own lookup reports NotFound
+	}
+	return b.lockAccount(ctx, t.Tx, accountID)
+}
+
+// lockAccount takes the balance row lock of the account in its billing
+// currency (nothing when its credit is kept in another).
+func (b *Billing) lockAccount(ctx context.Context, tx bun.Tx, accountID string) error {
+	p, err := b.profileTx(ctx, tx, accountID)
 	if err != nil {
 		return err
 	}
-	_, err = b.ledger.Lock(ctx, t.Tx, accountID, p.Currency)
+	_, err = b.ledger.Lock(ctx, tx, accountID, p.Currency)
 	if apperr.CodeOf(err) == apperr.Conflict {
 		return nil // credit kept in another currency: nothing to serialise with
 	}

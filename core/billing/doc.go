@@ -1,10 +1,14 @@
 // Package billing is the platform's billing domain: account billing
-// profiles and the tax they pay, services and their lifecycle, invoices,
-// the account credit ledger (package ledger), plan changes with proration
-// and the daily billing run. Card payments, top-ups, auto top-up, refunds
-// and the gateway's webhooks are package payments, which billing starts
-// only through its Payer interface and never imports. docs/billing.md is the
-// operator's and integrator's guide; this comment is the developer's map.
+// profiles and the tax they pay, the terms each service is billed on
+// (service_terms: cycle, price, paid period, coupon, a change scheduled for
+// the end of the term), invoices, the account credit ledger (package
+// ledger), plan changes with proration and the daily billing run. The
+// service record, its status machine and suspensions are core/services',
+// which billing drives through its calls (Deps.Services) and never
+// queries. Card payments, top-ups, auto top-up, refunds and the gateway's
+// webhooks are package payments, which billing starts only through its
+// Payer interface and never imports. docs/billing.md is the operator's and
+// integrator's guide; this comment is the developer's map.
 //
 // # Using it from other packages
 //
@@ -19,17 +23,17 @@
 //     VoidInvoice, MarkUncollectible; hooks OnInvoicesIssued
 //     and OnInvoicePaid run inside the transaction that issues or pays
 //     (the billing run issues in batches, hence slices).
-//   - Services: Service, Services, ServiceAddons, Order, ChangePlan,
+//   - Services as billing shows them (Service: the record of core/services
+//     and its Terms): Service, Services, ServiceAddons, Order, ChangePlan,
 //     AddAddon, RemoveAddon, Cancel, Terminate, TerminateMany (staff bulk
-//     termination, terminate_many.go), RetryProvisioning; OnServiceStatus
-//     hook. IsLive is the one rule for which statuses are live (pending,
-//     provisioning, active, suspended) and which have ended.
-//   - Suspension: Suspend / Unsuspend (own transaction; Unsuspend refuses
-//     a reason not in force) and SuspendTx / UnsuspendTx (inside yours;
-//     UnsuspendTx reports whether it lifted anything), by reason (SuspendNonPayment,
-//     SuspendBudget, SuspendAdmin, SuspendAbuse or any lower-case name). A
-//     service is suspended while any reason is in force; payment lifts
-//     only SuspendNonPayment, so a budget or admin suspension stays.
+//     termination, terminate_many.go), RetryProvisioning, AttachPrivatePlan;
+//     hooks OnOrder, OnTransferIn, OnEnding, OnInvoiceLines. ServiceFacts
+//     and AccountServiceFacts add what a service costs to core/services'
+//     facts.
+//   - New registers billing's own reactions on core/services: in_term
+//     follows each status change (followStatus, terms.go), and a service
+//     whose provisioning failed for good has its order's payment returned
+//     to credit (refundOrder, provisioning.go).
 //   - Credit: Adjust, ChargeCredit, ApplyCredit.
 //   - For payments (payer.go), each in the caller's transaction: ProfileTx,
 //     SetDefaultPaymentMethodTx, ClearDefaultPaymentMethodTx,
@@ -67,17 +71,16 @@
 //
 // catalog.go: what billing reads of the catalog (core/catalog: plans,
 // add-ons, coupons, tax rates), always in the caller's transaction.
-// profile.go: billing profiles and tax. services.go: orders and services. lifecycle.go:
-// payment effects, suspensions, termination. provision.go,
-// provision_ready.go, sync.go: the backend jobs billing queues
-// (ProvisionJob, ReadyJob, SyncJob; core/provisioning works them) and what
-// their outcomes do to the service (active, installing, failed with its
-// paid order refunded, the backend's confirmed state), with the retry
-// delay they snooze for. invoices.go: invoices and numbering. credit.go: credit
-// application and adjustments. changes.go: plan changes and proration.
-// service_addons.go: add-ons added to and removed from a running service.
-// payer.go: what billing asks of payments (Payer) and the calls payments
-// makes in its transactions. run.go, generate.go, dunning.go, bulk.go: the
-// billing run. txn.go: transactions with queued audit events and jobs
-// (core/txwork).
+// profile.go: billing profiles and tax. services.go: orders and the
+// services billing shows. terms.go: service_terms. lifecycle.go: payment
+// effects (provisioning starts, renewals) and termination. provisioning.go:
+// a failed provisioning's refund and staff's retry. invoices.go: invoices
+// and numbering. credit.go: credit application and adjustments, and the
+// account lock. changes.go: plan changes and proration. service_addons.go:
+// add-ons added to and removed from a running service. facts.go: what a
+// service costs, for other domains. payer.go: what billing asks of
+// payments (Payer), the calls payments makes in its transactions, and the
+// retry delays of the jobs about services and payments. run.go,
+// generate.go, dunning.go, bulk.go: the billing run. txn.go: transactions
+// with queued audit events and jobs (core/txwork).
 package billing

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/riverqueue/river"
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/money"
 	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/services"
 )
 
 // Each step below selects its work in keyset-paged batches and handles a
@@ -222,7 +222,7 @@ func (b *Billing) suspendStep(ctx context.Context, asOf time.Time) (int64, error
 				if err != nil {
 					return err
 				}
-				added, err := b.suspend(ctx, t, svc, SuspendNonPayment, "invoice overdue")
+				added, err := b.services.SuspendIn(ctx, t, svc.Service, services.SuspendNonPayment, "invoice overdue")
 				if err != nil {
 					return err
 				}
@@ -285,7 +285,7 @@ func (b *Billing) terminateStep(ctx context.Context, asOf time.Time) (int64, err
 				if err != nil {
 					return err
 				}
-				if err := b.endService(ctx, t, svc, StatusCancelled); err != nil {
+				if err := b.endService(ctx, t, svc, services.StatusCancelled); err != nil {
 					return err
 				}
 				t.Audit("billing.service.term_ended", svc.AccountID, "service", svc.ID, nil)
@@ -309,7 +309,7 @@ func (b *Billing) terminateStep(ctx context.Context, asOf time.Time) (int64, err
 		}
 		err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
 			for _, inv := range invs {
-				if err := b.lockAccountOf(ctx, t, "invoices", inv.ID); err != nil {
+				if err := b.lockAccountOfInvoice(ctx, t, inv.ID); err != nil {
 					return err
 				}
 				if err := b.voidTx(ctx, t, inv, "order not paid"); err != nil {
@@ -324,11 +324,11 @@ func (b *Billing) terminateStep(ctx context.Context, asOf time.Time) (int64, err
 			return total, err
 		}
 	}
-	return total, b.reconcileBackends(ctx)
+	return total, b.services.QueueOutOfStep(ctx, b.opts.BatchSize)
 }
 
 func (b *Billing) terminateOverdue(ctx context.Context, t *txn, id string) error {
-	if err := b.lockAccountOf(ctx, t, "services", id); err != nil {
+	if err := b.lockAccountOfService(ctx, t, id); err != nil {
 		return err
 	}
 	svc, err := b.serviceTx(ctx, t, id, true)
@@ -344,49 +344,13 @@ func (b *Billing) terminateOverdue(ctx context.Context, t *txn, id string) error
 			return err
 		}
 	}
-	if err := b.endService(ctx, t, svc, StatusTerminated); err != nil {
+	if err := b.endService(ctx, t, svc, services.StatusTerminated); err != nil {
 		return err
 	}
-	t.Audit("billing.service.terminate", svc.AccountID, "service", svc.ID, map[string]any{"reason": SuspendNonPayment, "voided_invoices": len(open)})
+	t.Audit("billing.service.terminate", svc.AccountID, "service", svc.ID, map[string]any{"reason": services.SuspendNonPayment, "voided_invoices": len(open)})
 	return b.tell(ctx, t, notify.Event{Type: notify.ServiceTerminated, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
-		Data: map[string]any{"service_id": svc.ID, "service_name": b.serviceName(ctx, t, svc),
+		Data: map[string]any{"service_id": svc.ID, "service_name": b.services.Name(ctx, t, svc.Service),
 			"reason": fmt.Sprintf("its invoice stayed unpaid for %d days", b.opts.TerminateAfterDays)}})
-}
-
-// reconcileBackends queues a sync for every service whose backend state
-// does not match its status (a sync job lost to a crash, or one that gave
-// up): the daily run is the safety net of the event-driven syncs.
-func (b *Billing) reconcileBackends(ctx context.Context) error {
-	after := ""
-	for {
-		var rows []struct {
-			ID      string `bun:"id"`
-			Version int    `bun:"state_version"`
-		}
-		err := b.db.Conn(ctx).NewSelect().Model((*Service)(nil)).Column("s.id", "s.state_version").Where("s.id > ?", after).
-			WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-				return q.Where("s.status = ? AND s.backend_state = ?", StatusSuspended, backendActive).
-					WhereOr("s.status = ? AND s.backend_state = ?", StatusActive, backendSuspended).
-					WhereOr("s.status = ? AND s.backend_state = ?", StatusFailed, backendInstalling).
-					WhereOr("s.status IN (?) AND s.backend_state IN (?)", bun.List([]string{StatusTerminated, StatusCancelled}), bun.List([]string{backendActive, backendSuspended, backendInstalling})).
-					WhereOr("s.status IN (?) AND s.backend_plan_id <> '' AND s.backend_plan_id <> s.plan_id", bun.List([]string{StatusActive, StatusSuspended})).
-					WhereOr("s.status IN (?) AND s.backend_state <> '' AND s.backend_options_version <> s.options_version", bun.List([]string{StatusActive, StatusSuspended}))
-			}).OrderExpr("s.id ASC").Limit(int64(b.opts.BatchSize)).Scan(ctx, &rows)
-		if err != nil {
-			return fmt.Errorf("billing: selecting services out of step: %w", err)
-		}
-		if len(rows) == 0 {
-			return nil
-		}
-		after = rows[len(rows)-1].ID
-		params := make([]river.InsertManyParams, len(rows))
-		for i, r := range rows {
-			params[i] = river.InsertManyParams{Args: SyncJob{ServiceID: r.ID, Version: r.Version}}
-		}
-		if err := b.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return b.jobs.InsertManyTx(ctx, tx, params) }); err != nil {
-			return err
-		}
-	}
 }
 
 // invoiceData is an invoice as core/notify's billing templates read it.

@@ -3,109 +3,75 @@ package billing
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/uptrace/bun"
 
-	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
-	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/services"
 )
 
 // ServiceFact is what another domain reads of a service to act on it (the
 // scheduler's tasks, plan changes and auto-recovery; budget caps' rules
-// and hard stop): whose it is, its status, what it is and costs, its plan
-// and provisioner, and the name customers know it by.
+// and hard stop): the service's facts (core/services) and what it costs.
 type ServiceFact struct {
-	ID        string
-	AccountID string
-	Status    string
-	// Label is the customer's own label ("" when none).
-	Label string
-	// ServiceType is the plan's type (vps, dedicated, game, …).
-	ServiceType string
-	PlanID      string
-	PlanSlug    string
-	PlanName    string
+	services.Fact
 	// Cycle and Price are what the service renews at (minor units of the
 	// account's currency).
 	Cycle string
 	Price int64
-	// Plugin is the plan's provisioner.
-	Plugin string
-	// Name is what notices call the service (notify.ServiceName).
-	Name string
 }
 
-// factRow is a ServiceFact as it is read.
-type factRow struct {
-	ID         string `bun:"id"`
-	AccountID  string `bun:"account_id"`
-	Status     string `bun:"status"`
-	Label      string `bun:"label"`
-	Options    string `bun:"options"`
-	Attributes string `bun:"attributes"`
-	Cycle      string `bun:"cycle"`
-	Price      int64  `bun:"price"`
-	PlanID     string `bun:"plan_id"`
-}
-
-func factQuery(db bun.IDB) *bun.SelectQuery {
-	return db.NewSelect().TableExpr("services AS s").Join("JOIN service_terms AS st ON st.service_id = s.id").
-		ColumnExpr("s.id, s.account_id, s.status, s.label, s.options, s.attributes, st.cycle, st.price, s.plan_id")
-}
-
-// facts completes rows with their plans, read from the catalog as db sees
-// it (one query for the rows' plans). A service always has a plan (plans
-// are archived, never deleted).
-func (b *Billing) facts(ctx context.Context, db bun.IDB, rows []factRow) ([]ServiceFact, error) {
-	planIDs := make([]string, len(rows))
-	for i, r := range rows {
-		planIDs[i] = r.PlanID
+// withCosts adds each fact's terms, read in one query per thousand.
+func withCosts(ctx context.Context, db bun.IDB, facts []services.Fact) ([]ServiceFact, error) {
+	terms := make(map[string]*Terms, len(facts))
+	ids := make([]string, len(facts))
+	for i, f := range facts {
+		ids[i] = f.ID
 	}
-	plans, err := b.catalog.PlansByID(ctx, db, planIDs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ServiceFact, 0, len(rows))
-	for _, r := range rows {
-		p := plans[r.PlanID]
-		if p == nil {
-			return nil, fmt.Errorf("billing: plan %s of service %s is gone", r.PlanID, r.ID)
+	for start := 0; start < len(ids); start += factChunk {
+		var rows []*Terms
+		chunk := ids[start:min(start+factChunk, len(ids))]
+		if err := db.NewSelect().Model(&rows).Column("service_id", "cycle", "price").Where("service_id IN (?)", bun.List(chunk)).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("billing: loading the terms of %d services: %w", len(chunk), err)
 		}
-		out = append(out, ServiceFact{
-			ID: r.ID, AccountID: r.AccountID, Status: r.Status, Label: r.Label, ServiceType: p.ServiceType,
-			PlanID: r.PlanID, PlanSlug: p.Slug, PlanName: p.Name, Cycle: r.Cycle, Price: r.Price, Plugin: p.Plugin,
-			Name: notify.ServiceName(r.Label, p.Name, notify.Hostname(r.Attributes, r.Options)),
-		})
+		for _, r := range rows {
+			terms[r.ServiceID] = r
+		}
+	}
+	out := make([]ServiceFact, len(facts))
+	for i, f := range facts {
+		out[i].Fact = f
+		if t := terms[f.ID]; t != nil {
+			out[i].Cycle, out[i].Price = string(t.Cycle), t.Price
+		}
 	}
 	return out, nil
 }
 
-// factChunk bounds the ids of one ServiceFacts query, well under both
+// factChunk bounds the ids of one query, under the database
 // engines' limits on bound parameters.
 const factChunk = 1000
 
 // ServiceFacts returns the facts of the services among ids that exist, as
-// db sees them (the caller's transaction, or the read pool), in one query
-// per thousand ids. Unknown ids are absent from the map.
+// db sees them (the caller's transaction, or the read pool). Unknown ids
+// are absent from the map.
 func (b *Billing) ServiceFacts(ctx context.Context, db bun.IDB, ids []string) (map[string]ServiceFact, error) {
-	out := make(map[string]ServiceFact, len(ids))
-	for start := 0; start < len(ids); start += factChunk {
-		chunk := ids[start:min(start+factChunk, len(ids))]
-		var rows []factRow
-		err := factQuery(db).Where("s.id IN (?)", bun.List(chunk)).Scan(ctx, &rows)
-		if err != nil {
-			return nil, fmt.Errorf("billing: loading %d services: %w", len(chunk), err)
-		}
-		facts, err := b.facts(ctx, db, rows)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range facts {
-			out[f.ID] = f
-		}
+	byID, err := b.services.Facts(ctx, db, ids)
+	if err != nil {
+		return nil, err
+	}
+	facts := make([]services.Fact, 0, len(byID))
+	for _, f := range byID {
+		facts = append(facts, f)
+	}
+	costed, err := withCosts(ctx, db, facts)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]ServiceFact, len(costed))
+	for _, f := range costed {
+		out[f.ID] = f
 	}
 	return out, nil
 }
@@ -114,28 +80,11 @@ func (b *Billing) ServiceFacts(ctx context.Context, db bun.IDB, ids []string) (m
 // given statuses (every status when none is given), in id order, as db sees
 // them.
 func (b *Billing) AccountServiceFacts(ctx context.Context, db bun.IDB, accountID string, statuses ...string) ([]ServiceFact, error) {
-	var rows []factRow
-	q := factQuery(db).Where("s.account_id = ?", accountID).OrderExpr("s.id")
-	if len(statuses) > 0 {
-		q = q.Where("s.status IN (?)", bun.List(statuses))
-	}
-	if err := q.Scan(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("billing: loading services of %s: %w", accountID, err)
-	}
-	return b.facts(ctx, db, rows)
-}
-
-// SuspendedFor lists, in id order, the account's services with a
-// suspension for reason in force, as db sees them.
-func (b *Billing) SuspendedFor(ctx context.Context, db bun.IDB, accountID, reason string) ([]string, error) {
-	ids := []string{}
-	err := db.NewSelect().TableExpr("service_suspensions AS ss").Join("JOIN services AS s ON s.id = ss.service_id").
-		ColumnExpr("s.id").Where("s.account_id = ?", accountID).Where("ss.reason = ?", reason).Where("ss.lifted_at IS NULL").
-		OrderExpr("s.id").Scan(ctx, &ids)
+	facts, err := b.services.AccountFacts(ctx, db, accountID, statuses...)
 	if err != nil {
-		return nil, fmt.Errorf("billing: loading %s suspensions of %s: %w", reason, accountID, err)
+		return nil, err
 	}
-	return ids, nil
+	return withCosts(ctx, db, facts)
 }
 
 // AccountCurrency is the account's currency as db sees it: its credit
@@ -151,49 +100,4 @@ func (b *Billing) AccountCurrency(ctx context.Context, db bun.IDB, accountID str
 		return "", fmt.Errorf("billing: reading the currency of %s: %w", accountID, err)
 	}
 	return money.Currency(profile), nil
-}
-
-// ActiveProvisioners lists the provisioners of active services, inside the
-// ambient transaction when ctx carries one, else from the read pool.
-func (b *Billing) ActiveProvisioners(ctx context.Context) ([]string, error) {
-	db := b.db.ReadConn(ctx)
-	var planIDs []string
-	err := db.NewSelect().Model((*Service)(nil)).ColumnExpr("DISTINCT plan_id").Where("status = ?", StatusActive).Scan(ctx, &planIDs)
-	if err != nil {
-		return nil, fmt.Errorf("billing: listing the plans of active services: %w", err)
-	}
-	plans, err := b.catalog.PlansByID(ctx, db, planIDs)
-	if err != nil {
-		return nil, err
-	}
-	plugins := []string{}
-	for _, p := range plans {
-		plugins = append(plugins, p.Plugin)
-	}
-	slices.Sort(plugins)
-	return slices.Compact(plugins), nil
-}
-
-// ActiveServicesAfter lists, in id order after the id after, at most limit
-// active services that exist at their backend (they have an external id)
-// and whose plan's provisioner is one of plugins: a page of a sweep over
-// running services (usage collection). It reads inside the ambient
-// transaction when ctx carries one, else from the read pool.
-func (b *Billing) ActiveServicesAfter(ctx context.Context, plugins []string, after string, limit int) ([]string, error) {
-	var ids []string
-	if len(plugins) == 0 {
-		return ids, nil
-	}
-	db := b.db.ReadConn(ctx)
-	planIDs, err := b.catalog.PlanIDs(ctx, db, catalog.PlanFilter{Plugins: plugins})
-	if err != nil || len(planIDs) == 0 {
-		return ids, err
-	}
-	err = db.NewSelect().Model((*Service)(nil)).Column("id").Where("status = ?", StatusActive).Where("external_id <> ''").
-		Where("plan_id IN (?)", bun.List(planIDs)).Where("id > ?", after).
-		OrderExpr("id ASC").Limit(int64(limit)).Scan(ctx, &ids)
-	if err != nil {
-		return nil, fmt.Errorf("billing: listing active services: %w", err)
-	}
-	return ids, nil
 }

@@ -51,8 +51,8 @@ func TestServiceReadsDoNotWaitForTheWriter(t *testing.T) {
 			var r result
 			views, err := tb.provisioning.ProvisionerViews(tb.ctx, ids)
 			r.views, r.viewsErr = len(views), err
-			r.plugins, r.pluginErr = tb.b.ActiveProvisioners(tb.ctx)
-			r.active, r.activeErr = tb.b.ActiveServicesAfter(tb.ctx, []string{"testprov"}, "", 10)
+			r.plugins, r.pluginErr = tb.svcs.ActiveProvisioners(tb.ctx)
+			r.active, r.activeErr = tb.svcs.ActiveServicesAfter(tb.ctx, []string{"testprov"}, "", 10)
 			done <- r
 		}()
 		var got result
@@ -81,7 +81,7 @@ func TestServiceReadsDoNotWaitForTheWriter(t *testing.T) {
 		if _, err := writer.NewUpdate().Table("services").Set("status = 'suspended'").Where("id = ?", ids[0]).Exec(tb.ctx); err != nil {
 			t.Fatal(err)
 		}
-		inTx, err := tb.b.ActiveServicesAfter(database.WithTx(tb.ctx, writer), []string{"testprov"}, "", 10)
+		inTx, err := tb.svcs.ActiveServicesAfter(database.WithTx(tb.ctx, writer), []string{"testprov"}, "", 10)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -145,7 +145,7 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalog.Priced, horizo
 		if len(due) == 0 {
 			return nil
 		}
-		svcs, err := servicesWithTerms(ctx, t, due)
+		svcs, err := b.servicesWithTerms(ctx, t, due)
 		if err != nil {
 			return err
 		}
@@ -237,7 +237,7 @@ func (b *Billing) generateBatch(ctx context.Context, cat *catalog.Priced, horizo
 	// account and the service, which must come before the invoice counter.
 	for _, id := range free {
 		err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
-			if err := b.lockAccountOf(ctx, t, "invoices", id); err != nil {
+			if err := b.lockAccountOfInvoice(ctx, t, id); err != nil {
 				return err
 			}
 			inv, err := b.invoiceTx(ctx, t, id, true)

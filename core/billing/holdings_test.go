@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/ratelimit"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -68,9 +69,9 @@ func TestCommunityRolesFollowServices(t *testing.T) {
 		var cs *community.Service
 		tb := setup(t, db, setupOpts{wire: func(tb *testBundle) {
 			dir := accounts.New(db, tb.notify, ratelimit.New(db), accounts.DefaultOptions())
-			cs = community.New(community.Deps{DB: db, Jobs: tb.reg, Plugins: fc, Holdings: tb.b, Accounts: dir},
+			cs = community.New(community.Deps{DB: db, Jobs: tb.reg, Plugins: fc, Holdings: tb.svcs, Accounts: dir},
 				community.Options{Plugin: "discord"})
-			tb.b.SyncRolesOn(cs)
+			tb.svcs.SyncRolesOn(cs)
 		}})
 		acc, owner := tb.owner(t)
 		const discordID = "111111111111111111"
@@ -85,10 +86,10 @@ func TestCommunityRolesFollowServices(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tb.waitService(t, res.Service.ID, billing.StatusActive)
+		tb.waitService(t, res.Service.ID, services.StatusActive)
 		fc.await(t, "the VPS is active", "vps")
 
-		if _, err := tb.b.Suspend(tb.ctx, res.Service.ID, billing.SuspendAdmin, "test"); err != nil {
+		if _, err := tb.svcs.Suspend(tb.ctx, res.Service.ID, services.SuspendAdmin, "test"); err != nil {
 			t.Fatal(err)
 		}
 		fc.await(t, "the VPS is suspended")

@@ -13,9 +13,6 @@ import (
 // issues invoices in batches, so a hook gets a slice.
 type InvoiceHook func(ctx context.Context, tx bun.Tx, invoices []*Invoice) error
 
-// ServiceHook reacts to a service's status change inside its transaction.
-type ServiceHook func(ctx context.Context, tx bun.Tx, svc *Service, from string) error
-
 // OrderHook checks or extends a new order inside its transaction, after
 // the pending service is inserted and before its invoice: an error refuses
 // the order (the free tier's rules, for instance). It must not call
@@ -32,7 +29,6 @@ type hooks struct {
 	transferIn []TransferInHook
 	issued     []InvoiceHook
 	paid       []InvoiceHook
-	services   []ServiceHook
 	orders     []OrderHook
 	ending     []EndCheck
 	lines      []LinesHook
@@ -45,9 +41,6 @@ func (b *Billing) OnInvoicesIssued(h InvoiceHook) { b.hooks.issued = append(b.ho
 // OnInvoicePaid registers h for every invoice that becomes paid, by credit,
 // card or webhook.
 func (b *Billing) OnInvoicePaid(h InvoiceHook) { b.hooks.paid = append(b.hooks.paid, h) }
-
-// OnServiceStatus registers h for every service status change.
-func (b *Billing) OnServiceStatus(h ServiceHook) { b.hooks.services = append(b.hooks.services, h) }
 
 // OnTransferIn registers h for every service transfer a receiver accepts
 // or staff complete. Register while wiring.
@@ -100,15 +93,6 @@ func (b *Billing) runIssuedHooks(ctx context.Context, t *txn, invs []*Invoice) e
 func (b *Billing) runPaidHooks(ctx context.Context, t *txn, inv *Invoice) error {
 	for _, h := range b.hooks.paid {
 		if err := h(ctx, t.Tx, []*Invoice{inv}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (b *Billing) runServiceHooks(ctx context.Context, t *txn, svc *Service, from string) error {
-	for _, h := range b.hooks.services {
-		if err := h(ctx, t.Tx, svc, from); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -192,7 +193,7 @@ func TestAdminOverHTTP(t *testing.T) {
 			} `json:"service"`
 		}
 		a.must(t, 201, "POST", acct+"/orders", a.customer, map[string]any{"plan_id": plan.ID}).Decode(t, &order)
-		tb.waitService(t, order.Service.ID, billing.StatusActive)
+		tb.waitService(t, order.Service.ID, services.StatusActive)
 		var svc struct {
 			Status      string   `json:"status"`
 			Suspensions []string `json:"suspensions"`

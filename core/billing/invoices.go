@@ -11,6 +11,7 @@ import (
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/services"
 )
 
 // Invoice statuses.
@@ -312,7 +313,7 @@ func (b *Billing) Invoices(ctx context.Context, f InvoiceFilter) ([]Invoice, err
 func (b *Billing) VoidInvoice(ctx context.Context, id, reason string) (*Invoice, error) {
 	var inv *Invoice
 	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		if err := b.lockAccountOf(ctx, t, "invoices", id); err != nil {
+		if err := b.lockAccountOfInvoice(ctx, t, id); err != nil {
 			return err
 		}
 		var err error
@@ -362,8 +363,8 @@ func (b *Billing) voidTx(ctx context.Context, t *txn, inv *Invoice, reason strin
 		if err != nil {
 			return err
 		}
-		if svc.Status == StatusPending {
-			if err := b.endService(ctx, t, svc, StatusCancelled); err != nil {
+		if svc.Status == services.StatusPending {
+			if err := b.endService(ctx, t, svc, services.StatusCancelled); err != nil {
 				return fmt.Errorf("billing: cancelling the unpaid order: %w", err)
 			}
 		}

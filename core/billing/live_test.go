@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/services"
 )
 
 // TestIsLive: pending, provisioning, active and suspended services are
@@ -16,22 +16,22 @@ func TestIsLive(t *testing.T) {
 		status string
 		want   bool
 	}{
-		{billing.StatusPending, true},
-		{billing.StatusProvisioning, true},
-		{billing.StatusActive, true},
-		{billing.StatusSuspended, true},
-		{billing.StatusTerminated, false},
-		{billing.StatusCancelled, false},
-		{billing.StatusFailed, false},
+		{services.StatusPending, true},
+		{services.StatusProvisioning, true},
+		{services.StatusActive, true},
+		{services.StatusSuspended, true},
+		{services.StatusTerminated, false},
+		{services.StatusCancelled, false},
+		{services.StatusFailed, false},
 		{"", false},
 		{"deleted", false},
 	} {
 		t.Run(fmt.Sprintf("%q", tc.status), func(t *testing.T) {
 			t.Parallel()
-			if got := billing.IsLive(tc.status); got != tc.want {
+			if got := services.IsLive(tc.status); got != tc.want {
 				t.Errorf("IsLive(%q) = %v, want %v", tc.status, got, tc.want)
 			}
-			if got := (&billing.Service{Status: tc.status}).Live(); got != tc.want {
+			if got := (&services.Service{Status: tc.status}).Live(); got != tc.want {
 				t.Errorf("Service{Status: %q}.Live() = %v, want %v", tc.status, got, tc.want)
 			}
 		})

@@ -31,6 +31,7 @@ import (
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/provisioning/provisioningtest"
 	"github.com/ezscale/platform/core/ratelimit"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -58,6 +59,7 @@ type testBundle struct {
 	// provisioning works the backend jobs and describes services to their
 	// provisioner, as in the core.
 	provisioning *provisioning.Service
+	svcs         *services.Services
 	ctx          context.Context
 	// emails maps the id of each account tb.owner made to its owner's
 	// email.
@@ -65,10 +67,11 @@ type testBundle struct {
 }
 
 type setupOpts struct {
-	opts    billing.Options
-	plugins []pluginhost.Spec
-	noJobs  bool
-	noHost  bool
+	opts     billing.Options
+	services services.Options
+	plugins  []pluginhost.Spec
+	noJobs   bool
+	noHost   bool
 	// notify configures the notification service (PublicURL is set).
 	notify notify.Options
 	// pluginDown, when set, makes the provisioning jobs' plugin host
@@ -109,8 +112,10 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	if opts.RetryBase == 0 {
 		opts.RetryBase, opts.RetryMax = 20*time.Millisecond, 200*time.Millisecond
 	}
-	if opts.ProvisionMaxAttempts == 0 {
-		opts.ProvisionMaxAttempts = 3
+	svcOpts := so.services
+	svcOpts.Now = tb.clock.Now
+	if svcOpts.ProvisionMaxAttempts == 0 {
+		svcOpts.ProvisionMaxAttempts = 3
 	}
 	// The catalog reads a running provisioner's declaration from the host,
 	// as in production; without a host, the one stored.
@@ -122,7 +127,8 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	}
 	tb.cat = catalog.New(catalog.Deps{DB: db, Plugins: live, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
 	accts := accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())
-	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: tb.cat, Accounts: accts}, opts)
+	tb.svcs = services.New(services.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: tb.cat, Accounts: accts}, svcOpts)
+	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: tb.cat, Accounts: accts, Services: tb.svcs}, opts)
 	// Payments is billing's payer, as in production; its gateways are the
 	// plugin host's (card payments through the real Stripe plugin).
 	var gateways payments.Gateways
@@ -140,7 +146,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	case tb.host != nil:
 		backends = tb.host
 	}
-	tb.provisioning = provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: accts, Plugins: backends, Notifier: ns})
+	tb.provisioning = provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Services: tb.svcs, Catalog: tb.cat, Accounts: accts, Plugins: backends, Notifier: ns})
 	if so.noHost {
 		// As after a core ran it once: testprov's option declaration is
 		// stored (as `catalog import` reads it in describe mode).
@@ -270,24 +276,23 @@ func (tb *testBundle) insertServices(t testing.TB, accountID string, plan *catal
 	now := time.Now().UTC()
 	out := make([]*billing.Service, 0, n)
 	for len(out) < n {
-		batch := make([]*billing.Service, 0, min(5000, n-len(out)))
-		for range cap(batch) {
-			batch = append(batch, &billing.Service{
-				ID: uuid.Must(uuid.NewV7()).String(), AccountID: accountID, PlanID: plan.ID, Status: billing.StatusActive, Options: "{}", Attributes: "{}", CreatedAt: now, UpdatedAt: now,
+		recs := make([]*services.Service, 0, min(5000, n-len(out)))
+		for range cap(recs) {
+			recs = append(recs, &services.Service{
+				ID: uuid.Must(uuid.NewV7()).String(), AccountID: accountID, PlanID: plan.ID, Status: services.StatusActive, Options: "{}", Attributes: "{}", CreatedAt: now, UpdatedAt: now,
 			})
 		}
-		terms := make([]*billing.Terms, len(batch))
-		for i, s := range batch {
+		terms := make([]*billing.Terms, len(recs))
+		for i, s := range recs {
 			terms[i] = &billing.Terms{ServiceID: s.ID, Cycle: cycle, Currency: plan.Currency, Price: plan.Price(cycle), PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day(), InTerm: true}
-			s.Terms = terms[i]
+			out = append(out, &billing.Service{Service: s, Terms: terms[i]})
 		}
-		if _, err := tb.db.NewInsert().Model(&batch).Exec(tb.ctx); err != nil {
+		if _, err := tb.db.NewInsert().Model(&recs).Exec(tb.ctx); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := tb.db.NewInsert().Model(&terms).Exec(tb.ctx); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, batch...)
 	}
 	return out
 }
@@ -314,6 +319,6 @@ func (tb *testBundle) step(t testing.TB, step string, asOf time.Time) int64 {
 	return n
 }
 
-func billingFilter(accountID string) billing.ServiceFilter {
-	return billing.ServiceFilter{AccountID: accountID, Limit: 100}
+func billingFilter(accountID string) services.Filter {
+	return services.Filter{AccountID: accountID, Limit: 100}
 }

@@ -3,8 +3,6 @@ package billing
 import (
 	"context"
 
-	"github.com/uptrace/bun"
-
 	"github.com/ezscale/platform/core/notify"
 )
 
@@ -19,14 +17,4 @@ func (b *Billing) tell(ctx context.Context, t *txn, ev notify.Event) error {
 		return nil
 	}
 	return b.notifier.Notify(ctx, t.Tx, ev)
-}
-
-// serviceName is what notices call a service (notify.ServiceName): its
-// label, else its plan's name and hostname, never its id.
-func (b *Billing) serviceName(ctx context.Context, db bun.IDB, svc *Service) string {
-	var plan string
-	if p, err := b.catalog.PlanTx(ctx, db, svc.PlanID); err == nil {
-		plan = p.Name
-	}
-	return notify.ServiceName(svc.Label, plan, notify.Hostname(svc.Attributes, svc.Options))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/services"
 )
 
 // TestNoticesNameServicesNotTheirIDs: a service without a label is named
@@ -31,17 +32,17 @@ func TestNoticesNameServicesNotTheirIDs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tb.waitService(t, ok.Service.ID, billing.StatusActive)
-		tb.waitService(t, failed.Service.ID, billing.StatusFailed)
+		tb.waitService(t, ok.Service.ID, services.StatusActive)
+		tb.waitService(t, failed.Service.ID, services.StatusFailed)
 		// The hostname the provisioner reported.
 		if _, err := db.NewUpdate().Table("services").Set("attributes = ?", `{"hostname": "web1.example.com"}`).
 			Where("id = ?", ok.Service.ID).Exec(tb.ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tb.b.Suspend(tb.ctx, ok.Service.ID, billing.SuspendAdmin, "test"); err != nil {
+		if _, err := tb.svcs.Suspend(tb.ctx, ok.Service.ID, services.SuspendAdmin, "test"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tb.b.Unsuspend(tb.ctx, ok.Service.ID, billing.SuspendAdmin); err != nil {
+		if _, err := tb.svcs.Unsuspend(tb.ctx, ok.Service.ID, services.SuspendAdmin); err != nil {
 			t.Fatal(err)
 		}
 		var titles []string

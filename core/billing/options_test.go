@@ -10,6 +10,7 @@ import (
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/sdk"
 )
 
@@ -111,7 +112,7 @@ func TestValidChoiceReachesTheBackendAndNothingUndeclared(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc := tb.waitService(t, res.Service.ID, billing.StatusActive)
+		svc := tb.waitService(t, res.Service.ID, services.StatusActive)
 		want := map[string]string{"size": "small", "location": "nyc", "hostname": "web1.example.net", "extra_ipv4": "1"}
 		if diff := cmp.Diff(want, tb.backend(t, svc.ID).Options); diff != "" {
 			t.Errorf("options the backend got (-want +got):\n%s", diff)
@@ -131,7 +132,7 @@ func TestValidChoiceReachesTheBackendAndNothingUndeclared(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref, _, err := tb.provisioning.ProvisionerRef(tb.ctx, svc)
+		ref, _, err := tb.provisioning.ProvisionerRef(tb.ctx, svc.Service)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -57,7 +58,7 @@ func TestCardPaymentsThroughStripe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tb.waitService(t, res.Service.ID, billing.StatusActive)
+		tb.waitService(t, res.Service.ID, services.StatusActive)
 		inv, _ := tb.b.Invoice(tb.ctx, a.account, res.Invoice.ID)
 		pays := tb.payments(t, a.account)
 		if inv.Status != billing.InvoicePaid || len(pays) != 1 || pays[0].Status != payments.PaymentSucceeded || pays[0].IdempotencyKey != "invoice:"+inv.ID+":1" {
@@ -135,7 +136,7 @@ func TestCardPaymentsThroughStripe(t *testing.T) {
 		if inv2.Status != billing.InvoicePaid {
 			t.Errorf("after the webhook the invoice is %s", inv2.Status)
 		}
-		tb.waitService(t, res2.Service.ID, billing.StatusActive)
+		tb.waitService(t, res2.Service.ID, services.StatusActive)
 		bal, _ := tb.b.Ledger().Balance(tb.ctx, other, "USD")
 		es, _ := tb.b.Ledger().Entries(tb.ctx, other, 0, 10)
 		if bal.Amount != 0 || len(es) != 2 {

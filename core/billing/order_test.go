@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/services"
 )
 
 // TestOrderPaidByCreditIsProvisioned: an order paid by credit becomes an
@@ -36,7 +37,7 @@ func TestOrderPaidByCreditIsProvisioned(t *testing.T) {
 		if inv.Status != billing.InvoicePaid || inv.Total != 2847 || inv.AmountPaid != 2847 || inv.Number == nil {
 			t.Fatalf("order invoice: status %s total %d paid %d number %v", inv.Status, inv.Total, inv.AmountPaid, inv.Number)
 		}
-		svc := tb.waitService(t, res.Service.ID, billing.StatusActive)
+		svc := tb.waitService(t, res.Service.ID, services.StatusActive)
 		if svc.ExternalID != "ext-"+svc.ID || svc.Terms.PeriodStart == nil || !svc.Terms.PeriodEnd.Equal(date("2024-04-15")) {
 			t.Errorf("active service: external %q period %v – %v", svc.ExternalID, svc.Terms.PeriodStart, svc.Terms.PeriodEnd)
 		}
@@ -65,14 +66,14 @@ func TestOrderPaidByCreditIsProvisioned(t *testing.T) {
 func TestFailedProvisioningIsRetriedAndVisible(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setup(t, db, setupOpts{opts: billing.Options{ProvisionMaxAttempts: 5}})
+		tb := setup(t, db, setupOpts{services: services.Options{ProvisionMaxAttempts: 5}})
 		acc := tb.account(t)
 		plan := tb.plan(t, "flaky", 0, map[string]string{"fail_create": "2"})
 		res, err := tb.b.Order(tb.ctx, acc, billing.OrderInput{PlanID: plan.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc := tb.waitService(t, res.Service.ID, billing.StatusActive)
+		svc := tb.waitService(t, res.Service.ID, services.StatusActive)
 		if svc.ProvisionAttempts != 2 || svc.LastError != "" {
 			t.Errorf("attempts %d last error %q", svc.ProvisionAttempts, svc.LastError)
 		}
@@ -104,7 +105,7 @@ func TestPermanentProvisioningFailureFailsLoudly(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			svc := tb.waitService(t, res.Service.ID, billing.StatusFailed)
+			svc := tb.waitService(t, res.Service.ID, services.StatusFailed)
 			if svc.ProvisionAttempts != tc.attempts || svc.LastError == "" {
 				t.Errorf("%s: attempts %d, last error %q", tc.plan.Slug, svc.ProvisionAttempts, svc.LastError)
 			}
@@ -119,7 +120,7 @@ func TestPermanentProvisioningFailureFailsLoudly(t *testing.T) {
 			t.Errorf("provisioning_failed messages = %d, want 2", n)
 		}
 		// Staff retry: still failing, it fails again (and is not silent).
-		svcs, err := tb.b.Services(tb.ctx, billing.ServiceFilter{AccountID: acc, Status: billing.StatusFailed, Limit: 10})
+		svcs, err := tb.b.Services(tb.ctx, services.Filter{AccountID: acc, Status: services.StatusFailed, Limit: 10})
 		if err != nil || len(svcs) != 2 {
 			t.Fatalf("failed services: %d, %v", len(svcs), err)
 		}
@@ -129,7 +130,7 @@ func TestPermanentProvisioningFailureFailsLoudly(t *testing.T) {
 		if _, err := tb.b.RetryProvisioning(tb.ctx, svcs[0].ID); apperr.CodeOf(err) != apperr.Conflict {
 			t.Errorf("retrying a provisioning service: %v, want Conflict", err)
 		}
-		tb.waitService(t, svcs[0].ID, billing.StatusFailed)
+		tb.waitService(t, svcs[0].ID, services.StatusFailed)
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/sdk"
 )
 
 // Payer is the payment side (core/billing/payments: saved cards, charges,
@@ -183,4 +184,27 @@ func (b *Billing) hasPaymentMethod(ctx context.Context, db bun.IDB, accountID st
 		return false, nil
 	}
 	return b.payer.HasPaymentMethodTx(ctx, db, accountID)
+}
+
+// nextRetry doubles the delay per attempt from RetryBase up to RetryMax.
+func (b *Billing) nextRetry(attempt int) time.Time {
+	return time.Now().Add(b.backoff(attempt))
+}
+
+// backoff is the delay after the attempt-th failure: RetryBase doubling per
+// attempt, at most RetryMax.
+func (b *Billing) backoff(attempt int) time.Duration {
+	d := b.opts.RetryBase
+	for i := 1; i < attempt && d < b.opts.RetryMax; i++ {
+		d *= 2
+	}
+	return min(d, b.opts.RetryMax)
+}
+
+// RetryDelay is when a failed plugin call about a service is tried again:
+// the backoff, but never sooner than the plugin's retry-after hint (a
+// rate-limited or full backend knows better than our doubling), and never
+// later than RetryMax.
+func (b *Billing) RetryDelay(attempt int, cause error) time.Duration {
+	return min(max(b.backoff(attempt), sdk.RetryAfterOf(cause)), b.opts.RetryMax)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -23,7 +24,7 @@ func TestProvisioningTheBackendCannotFindFailsAtOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc := tb.waitService(t, res.Service.ID, billing.StatusFailed)
+		svc := tb.waitService(t, res.Service.ID, services.StatusFailed)
 		if svc.ProvisionAttempts != 1 || tb.backend(t, svc.ID).CreateAttempts != 1 {
 			t.Errorf("attempts %d (backend saw %d), want 1", svc.ProvisionAttempts, tb.backend(t, svc.ID).CreateAttempts)
 		}
@@ -39,9 +40,9 @@ func TestSyncTheBackendCannotFindStopsAtOnce(t *testing.T) {
 		tb := setup(t, db, setupOpts{})
 		acc := tb.account(t)
 		id := tb.order(t, acc, tb.plan(t, "vps", 0, nil))
-		tb.waitService(t, id, billing.StatusActive)
+		tb.waitService(t, id, services.StatusActive)
 		tb.marker(t, id, "suspend_not_found", true)
-		if _, err := tb.b.Suspend(tb.ctx, id, billing.SuspendAdmin, "abuse report"); err != nil {
+		if _, err := tb.svcs.Suspend(tb.ctx, id, services.SuspendAdmin, "abuse report"); err != nil {
 			t.Fatal(err)
 		}
 		testkit.WaitFor(t, "the suspension's final failure", func() bool {

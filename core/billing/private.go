@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/ezscale/platform/core/apperr"
 )
@@ -19,7 +18,7 @@ import (
 func (b *Billing) AttachPrivatePlan(ctx context.Context, accountID, serviceID, planID string) (*Service, error) {
 	var out *Service
 	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		if err := b.lockAccountOf(ctx, t, "services", serviceID); err != nil {
+		if err := b.lockAccountOfService(ctx, t, serviceID); err != nil {
 			return err
 		}
 		svc, err := b.serviceTx(ctx, t, serviceID, true)
@@ -47,15 +46,13 @@ func (b *Billing) AttachPrivatePlan(ctx context.Context, accountID, serviceID, p
 			return err
 		}
 		from := svc.PlanID
-		svc.PlanID, svc.Terms.Price, svc.BackendPlanID = plan.ID, plan.Price(svc.Terms.Cycle), plan.ID
+		svc.Terms.Price = plan.Price(svc.Terms.Cycle)
 		svc.Terms.clearPending()
 		if err := saveTerms(ctx, t, svc.Terms, append([]string{"price"}, pendingColumns...)...); err != nil {
 			return err
 		}
-		svc.UpdatedAt = b.now()
-		if _, err := t.NewUpdate().Model(svc).WherePK().
-			Column("plan_id", "backend_plan_id", "updated_at").Exec(ctx); err != nil {
-			return fmt.Errorf("billing: attaching %s to plan %s: %w", svc.ID, plan.ID, err)
+		if err := b.services.AttachPlanIn(ctx, t, svc.Service, plan.ID); err != nil {
+			return err
 		}
 		t.Audit("billing.service.plan_attached", accountID, "service", svc.ID, map[string]any{"from": from, "plan": plan.ID, "price": svc.Terms.Price})
 		if err := b.repriceRenewal(ctx, t, svc); err != nil {

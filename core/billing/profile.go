@@ -149,14 +149,15 @@ func (b *Billing) checkCurrencyChange(ctx context.Context, t *txn, accountID str
 	if err != nil {
 		return err
 	}
-	var n int
-	err = t.NewSelect().ColumnExpr("(SELECT COUNT(*) FROM invoices WHERE account_id = ? AND status = 'open')"+
-		" + (SELECT COUNT(*) FROM services WHERE account_id = ? AND status NOT IN ('terminated', 'cancelled', 'failed'))",
-		accountID, accountID).Scan(ctx, &n)
+	open, err := t.NewSelect().Model((*Invoice)(nil)).Where("account_id = ?", accountID).Where("status = ?", InvoiceOpen).Count(ctx)
 	if err != nil {
 		return fmt.Errorf("billing: checking currency change: %w", err)
 	}
-	if n > 0 || balances[accountID].Amount != 0 {
+	live, err := b.services.LiveServiceCounts(ctx, t, []string{accountID})
+	if err != nil {
+		return err
+	}
+	if open > 0 || live[accountID] > 0 || balances[accountID].Amount != 0 {
 		return apperr.New(apperr.Conflict, "the currency can change only without credit, open invoices or live services").WithReason("currency_in_use")
 	}
 	return nil

@@ -89,10 +89,14 @@ func (b *Billing) ProjectSummary(ctx context.Context, accountID, projectID strin
 	for _, s := range spent {
 		ids = append(ids, s.ServiceID)
 	}
+	recs, err := b.services.ServicesTx(ctx, db, ids)
+	if err != nil {
+		return nil, err
+	}
 	var svcs []*Service
-	if len(ids) > 0 {
-		if err := db.NewSelect().Model(&svcs).Where("id IN (?)", bun.List(ids)).Where("account_id = ?", accountID).Order("id").Scan(ctx); err != nil {
-			return nil, fmt.Errorf("billing: loading the services of project %s: %w", projectID, err)
+	for _, rec := range recs {
+		if rec.AccountID == accountID {
+			svcs = append(svcs, &Service{Service: rec})
 		}
 	}
 	cat, err := b.catalog.PricedTx(ctx, db)

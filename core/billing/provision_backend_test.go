@@ -17,6 +17,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -74,13 +75,13 @@ func (tb *testBundle) balance(t testing.TB, acc string) int64 {
 func TestProvisioningRetryWaitsForThePluginsRetryAfter(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setup(t, db, setupOpts{opts: billing.Options{ProvisionMaxAttempts: 5, RetryBase: 20 * time.Millisecond, RetryMax: 2 * time.Hour}})
+		tb := setup(t, db, setupOpts{opts: billing.Options{RetryBase: 20 * time.Millisecond, RetryMax: 2 * time.Hour}, services: services.Options{ProvisionMaxAttempts: 5}})
 		acc := tb.account(t)
 		plan := tb.plan(t, "busy", 0, map[string]string{"fail_create": "always", "fail_retry_after": "1h"})
 		before := time.Now()
 		id := tb.order(t, acc, plan)
 		svc := tb.waitUntil(t, id, "the first failed attempt", func(s *billing.Service) bool { return s.ProvisionAttempts == 1 })
-		if svc.Status != billing.StatusProvisioning || !strings.Contains(svc.LastError, "retry after 1h0m0s") {
+		if svc.Status != services.StatusProvisioning || !strings.Contains(svc.LastError, "retry after 1h0m0s") {
 			t.Errorf("after the first attempt: status %s, last error %q", svc.Status, svc.LastError)
 		}
 		var job *rivertype.JobRow
@@ -114,20 +115,20 @@ func TestProvisioningRetryWaitsForThePluginsRetryAfter(t *testing.T) {
 func TestServiceIsProvisioningUntilTheBackendIsReady(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setup(t, db, setupOpts{opts: billing.Options{InstallPollInterval: 10 * time.Millisecond}})
+		tb := setup(t, db, setupOpts{services: services.Options{InstallPollInterval: 10 * time.Millisecond}})
 		acc := tb.account(t)
 		plan := tb.plan(t, "slow-install", 0, map[string]string{"install": "wait"})
 		id := tb.order(t, acc, plan)
 		testkit.WaitFor(t, "two readiness polls", func() bool { return tb.backend(t, id).Polls >= 2 })
 		svc := tb.service(t, id)
-		if svc.Status != billing.StatusProvisioning || svc.BackendState != "installing" || svc.ExternalID != "ext-"+id || svc.ActivatedAt != nil {
+		if svc.Status != services.StatusProvisioning || svc.BackendState != "installing" || svc.ExternalID != "ext-"+id || svc.ActivatedAt != nil {
 			t.Fatalf("while installing: status %s, backend %q, external %q, activated %v", svc.Status, svc.BackendState, svc.ExternalID, svc.ActivatedAt)
 		}
 		if msgs := tb.messages(t, acc); slices.Contains(msgs, "service.provisioned") {
 			t.Errorf("the customer was told the service is ready while it installs: %v", msgs)
 		}
 		tb.marker(t, id, "installed", true)
-		svc = tb.waitService(t, id, billing.StatusActive)
+		svc = tb.waitService(t, id, services.StatusActive)
 		if svc.BackendState != "active" || svc.ActivatedAt == nil || svc.LastError != "" {
 			t.Errorf("ready: backend %q, activated %v, last error %q", svc.BackendState, svc.ActivatedAt, svc.LastError)
 		}
@@ -153,7 +154,7 @@ func TestServiceIsProvisioningUntilTheBackendIsReady(t *testing.T) {
 func TestInstallThatFailsOrNeverEndsIsRefunded(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setup(t, db, setupOpts{opts: billing.Options{InstallPollInterval: 10 * time.Millisecond, InstallTimeout: time.Hour}})
+		tb := setup(t, db, setupOpts{services: services.Options{InstallPollInterval: 10 * time.Millisecond, InstallTimeout: time.Hour}})
 		acc := tb.account(t)
 		plan := tb.plan(t, "vps-install", 999, map[string]string{"install": "wait"})
 		tb.credit(t, acc, 5000)
@@ -165,7 +166,7 @@ func TestInstallThatFailsOrNeverEndsIsRefunded(t *testing.T) {
 		release := tb.prov.Hold(broken, "terminate")
 		tb.waitUntil(t, broken, "installing", func(s *billing.Service) bool { return s.BackendState == "installing" })
 		tb.marker(t, broken, "install_failed", true)
-		svc := tb.waitService(t, broken, billing.StatusFailed)
+		svc := tb.waitService(t, broken, services.StatusFailed)
 		if !strings.Contains(svc.LastError, "installation failed") {
 			t.Errorf("failed install: last error %q", svc.LastError)
 		}
@@ -175,7 +176,7 @@ func TestInstallThatFailsOrNeverEndsIsRefunded(t *testing.T) {
 		release = tb.prov.Hold(stuck, "terminate")
 		tb.waitUntil(t, stuck, "installing", func(s *billing.Service) bool { return s.BackendState == "installing" })
 		tb.clock.Add(2 * time.Hour)
-		svc = tb.waitService(t, stuck, billing.StatusFailed)
+		svc = tb.waitService(t, stuck, services.StatusFailed)
 		if !strings.Contains(svc.LastError, "still installing it after 1h0m0s") {
 			t.Errorf("stuck install: last error %q", svc.LastError)
 		}
@@ -198,7 +199,7 @@ func TestInstallThatFailsOrNeverEndsIsRefunded(t *testing.T) {
 		}
 		for _, id := range []string{broken, stuck} {
 			svc := tb.waitUntil(t, id, "the half-made server to be terminated", func(s *billing.Service) bool { return s.BackendState == "terminated" })
-			if st := tb.backend(t, id).State; st != "terminated" || svc.Status != billing.StatusFailed {
+			if st := tb.backend(t, id).State; st != "terminated" || svc.Status != services.StatusFailed {
 				t.Errorf("%s: status %s, at the backend %q", id, svc.Status, st)
 			}
 		}
@@ -214,7 +215,7 @@ func TestInstallThatFailsOrNeverEndsIsRefunded(t *testing.T) {
 func TestCapacityShortageIsRetriedAlertedAndRefunded(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setup(t, db, setupOpts{opts: billing.Options{ProvisionMaxAttempts: 3}})
+		tb := setup(t, db, setupOpts{services: services.Options{ProvisionMaxAttempts: 3}})
 		acc := tb.account(t)
 		plan := tb.plan(t, "full", 999, map[string]string{"fail_create": "always", "fail_kind": "capacity"})
 		tb.credit(t, acc, 5000)
@@ -222,7 +223,7 @@ func TestCapacityShortageIsRetriedAlertedAndRefunded(t *testing.T) {
 		if got := tb.balance(t, acc); got != 5000-999 {
 			t.Fatalf("balance after the order %d", got)
 		}
-		svc := tb.waitService(t, id, billing.StatusFailed)
+		svc := tb.waitService(t, id, services.StatusFailed)
 		if svc.ProvisionAttempts != 3 || !strings.Contains(svc.LastError, "no allocations satisfying the requirements") {
 			t.Errorf("attempts %d, last error %q", svc.ProvisionAttempts, svc.LastError)
 		}
@@ -274,13 +275,13 @@ func TestCapacityShortageIsRetriedAlertedAndRefunded(t *testing.T) {
 func TestFailedBackendSuspendIsVisibleAndRetried(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setup(t, db, setupOpts{opts: billing.Options{ProvisionMaxAttempts: 25, RetryBase: 20 * time.Millisecond, RetryMax: 500 * time.Millisecond}})
+		tb := setup(t, db, setupOpts{opts: billing.Options{RetryBase: 20 * time.Millisecond, RetryMax: 500 * time.Millisecond}, services: services.Options{ProvisionMaxAttempts: 25}})
 		acc := tb.account(t)
 		plan := tb.plan(t, "vps", 0, nil)
 		id := tb.order(t, acc, plan)
-		tb.waitService(t, id, billing.StatusActive)
+		tb.waitService(t, id, services.StatusActive)
 		tb.marker(t, id, "fail_suspend", true)
-		if _, err := tb.b.Suspend(tb.ctx, id, billing.SuspendAdmin, "abuse report"); err != nil {
+		if _, err := tb.svcs.Suspend(tb.ctx, id, services.SuspendAdmin, "abuse report"); err != nil {
 			t.Fatal(err)
 		}
 		tb.waitUntil(t, id, "the failed suspend to show", func(s *billing.Service) bool { return s.LastError != "" })
@@ -311,7 +312,7 @@ func TestFailedBackendSuspendIsVisibleAndRetried(t *testing.T) {
 func TestEndingAServiceClearsItsLastError(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		tb := setup(t, db, setupOpts{opts: billing.Options{ProvisionMaxAttempts: 25, RetryMax: 500 * time.Millisecond}})
+		tb := setup(t, db, setupOpts{opts: billing.Options{RetryMax: 500 * time.Millisecond}, services: services.Options{ProvisionMaxAttempts: 25}})
 		acc := tb.account(t)
 		plan := tb.plan(t, "down", 0, map[string]string{"fail_create": "always"})
 		id := tb.order(t, acc, plan)
@@ -323,7 +324,7 @@ func TestEndingAServiceClearsItsLastError(t *testing.T) {
 		if svc.LastError != "" {
 			t.Errorf("terminate answered last error %q", svc.LastError)
 		}
-		if got := tb.service(t, id); got.Status != billing.StatusTerminated || got.LastError != "" {
+		if got := tb.service(t, id); got.Status != services.StatusTerminated || got.LastError != "" {
 			t.Errorf("terminated: status %s, last error %q", got.Status, got.LastError)
 		}
 	})
@@ -340,7 +341,7 @@ func TestUnsuspendNamesTheSuspension(t *testing.T) {
 		a := tb.api(t)
 		plan := tb.plan(t, "vps", 0, nil)
 		id := tb.order(t, a.account, plan)
-		tb.waitService(t, id, billing.StatusActive)
+		tb.waitService(t, id, services.StatusActive)
 		path := "/api/v1/admin/services/" + id
 		a.must(t, 200, "POST", path+"/suspend", a.staff, map[string]any{"reason": "abuse"})
 		var problem struct {
@@ -388,7 +389,7 @@ func TestProvisionFailureStoresALongForeignMessage(t *testing.T) {
 		tb := setup(t, db, setupOpts{})
 		acc := tb.account(t)
 		plan := tb.plan(t, "intl", 0, nil)
-		id, err := billingtest.Service(tb.ctx, db, billingtest.ServiceSpec{AccountID: acc, PlanID: plan.ID, Status: billing.StatusProvisioning})
+		id, err := billingtest.Service(tb.ctx, db, billingtest.ServiceSpec{AccountID: acc, PlanID: plan.ID, Status: services.StatusProvisioning})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -396,7 +397,7 @@ func TestProvisionFailureStoresALongForeignMessage(t *testing.T) {
 		// two-byte ü across the 500-byte limit.
 		xs := strings.Repeat("x", 485)
 		msg := "Der Server \x00" + xs + "ü konnte nicht angelegt werden"
-		if err := tb.b.RecordProvisionFailure(tb.ctx, id, plan, 1, errors.New(msg), false); err != nil {
+		if err := tb.svcs.RecordProvisionFailure(tb.ctx, id, plan, 1, errors.New(msg), false); err != nil {
 			t.Fatalf("recording the failure: %v", err)
 		}
 		svc := tb.service(t, id)

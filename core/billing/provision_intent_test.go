@@ -14,6 +14,7 @@ import (
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -54,7 +55,7 @@ func TestCreateIsRecorded(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = tb.engine.Stop(context.Background()) })
-		svc := tb.waitService(t, id, billing.StatusActive)
+		svc := tb.waitService(t, id, services.StatusActive)
 		in := tb.createIntent(t, id)
 		if in == nil || in.State != intent.Succeeded || in.Starts != 2 || in.Detail != "created "+svc.ExternalID || in.FinishedAt == nil {
 			t.Errorf("create intent %+v, want succeeded after a second start", in)
@@ -68,7 +69,7 @@ func TestCreateIsRecorded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tb.waitService(t, res.Service.ID, billing.StatusActive)
+		tb.waitService(t, res.Service.ID, services.StatusActive)
 		if in := tb.createIntent(t, res.Service.ID); in == nil || in.State != intent.Succeeded || in.Starts != 1 {
 			t.Errorf("create intent %+v, want succeeded at the first start", in)
 		}
@@ -116,7 +117,7 @@ func TestProvisioningSnoozesWhilePluginDown(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		down := &atomic.Bool{}
 		down.Store(true)
-		tb := setup(t, db, setupOpts{opts: billing.Options{ProvisionMaxAttempts: 1}, pluginDown: down})
+		tb := setup(t, db, setupOpts{services: services.Options{ProvisionMaxAttempts: 1}, pluginDown: down})
 		acc := tb.account(t)
 		plan := tb.plan(t, "vps-down", 0, nil)
 		res, err := tb.b.Order(tb.ctx, acc, billing.OrderInput{PlanID: plan.ID})
@@ -128,17 +129,17 @@ func TestProvisioningSnoozesWhilePluginDown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if svc.Status != billing.StatusProvisioning || svc.ProvisionAttempts != 0 || svc.LastError != "" {
+		if svc.Status != services.StatusProvisioning || svc.ProvisionAttempts != 0 || svc.LastError != "" {
 			t.Errorf("while the plugin is down: %s, %d attempts, %q; want provisioning, untouched", svc.Status, svc.ProvisionAttempts, svc.LastError)
 		}
 		if acts := tb.auditActions(t, svc.ID); strings.Contains(strings.Join(acts, ","), "provision_") {
 			t.Errorf("audit %v records provisioning attempts while the plugin was down", acts)
 		}
 		down.Store(false)
-		tb.waitService(t, svc.ID, billing.StatusActive)
+		tb.waitService(t, svc.ID, services.StatusActive)
 
 		down.Store(true)
-		if _, err := tb.b.Suspend(tb.ctx, svc.ID, billing.SuspendAdmin, ""); err != nil {
+		if _, err := tb.svcs.Suspend(tb.ctx, svc.ID, services.SuspendAdmin, ""); err != nil {
 			t.Fatal(err)
 		}
 		testkit.WaitFor(t, "the sync job to snooze twice", func() bool { return tb.snoozes(t, "billing_service_sync") >= 2 })

@@ -13,19 +13,6 @@ import (
 // the catalog and the customer. Billing hands over its part here, as db
 // sees it, in a fixed number of queries whatever the count.
 
-// ServicesTx are the services among ids as db sees them, in no particular
-// order; ids that do not exist are absent.
-func (b *Billing) ServicesTx(ctx context.Context, db bun.IDB, ids []string) ([]*Service, error) {
-	var svcs []*Service
-	if len(ids) == 0 {
-		return svcs, nil
-	}
-	if err := db.NewSelect().Model(&svcs).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: loading %d services: %w", len(ids), err)
-	}
-	return svcs, nil
-}
-
 // AddonIDsTx are the add-ons each of the services holds, by service id,
 // each list in add-on id order (the order their options are merged in).
 func (b *Billing) AddonIDsTx(ctx context.Context, db bun.IDB, serviceIDs []string) (map[string][]string, error) {
@@ -42,6 +29,3 @@ func (b *Billing) AddonIDsTx(ctx context.Context, db bun.IDB, serviceIDs []strin
 	}
 	return out, nil
 }
-
-// CustomerOptions are the provisioner options the customer chose at order.
-func (svc *Service) CustomerOptions() map[string]string { return decodeOptions(svc.Options) }

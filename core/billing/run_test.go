@@ -14,6 +14,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -120,7 +121,7 @@ func TestRenewalLinesAndTax(t *testing.T) {
 			}
 			i := res.Invoice
 			got = append(got, totals{i.Subtotal, i.Discount, i.Tax, i.Total})
-			tb.waitService(t, res.Service.ID, billing.StatusActive)
+			tb.waitService(t, res.Service.ID, services.StatusActive)
 		}
 		// Order: 999 + 2×300 = 1599, half off = 800 (799.5), tax 19 % of
 		// 799 = 152 (151.81).
@@ -182,8 +183,8 @@ func TestDunningSuspendsOnlyOverdueServicesAndPaymentLiftsOnlyNonPayment(t *test
 		if err != nil {
 			t.Fatal(err)
 		}
-		tb.waitService(t, a.Service.ID, billing.StatusActive)
-		tb.waitService(t, b.Service.ID, billing.StatusActive)
+		tb.waitService(t, a.Service.ID, services.StatusActive)
+		tb.waitService(t, b.Service.ID, services.StatusActive)
 
 		tb.clock.Set(date("2024-02-08"))
 		if n := tb.step(t, billing.StepGenerate, date("2024-02-08")); n != 1 {
@@ -198,32 +199,32 @@ func TestDunningSuspendsOnlyOverdueServicesAndPaymentLiftsOnlyNonPayment(t *test
 			t.Fatalf("suspended %d services 8 days after the due date, want 1", n)
 		}
 		tb.step(t, billing.StepSuspend, date("2024-02-23")) // idempotent
-		sa := tb.waitService(t, a.Service.ID, billing.StatusSuspended)
-		if sb, _ := tb.b.Service(tb.ctx, acc, b.Service.ID); sb.Status != billing.StatusActive {
+		sa := tb.waitService(t, a.Service.ID, services.StatusSuspended)
+		if sb, _ := tb.b.Service(tb.ctx, acc, b.Service.ID); sb.Status != services.StatusActive {
 			t.Errorf("the paid service is %s", sb.Status)
 		}
 		testkit.WaitFor(t, "the backend to suspend", func() bool { return tb.backend(t, sa.ID).State == "suspended" })
-		if _, err := tb.b.Suspend(tb.ctx, sa.ID, billing.SuspendAdmin, "abuse report"); err != nil {
+		if _, err := tb.svcs.Suspend(tb.ctx, sa.ID, services.SuspendAdmin, "abuse report"); err != nil {
 			t.Fatal(err)
 		}
 
 		// Paying lifts non_payment only: the admin suspension stays.
 		tb.credit(t, acc, 1000)
 		svc, _ := tb.b.Service(tb.ctx, acc, sa.ID)
-		sus, err := tb.b.Suspensions(tb.ctx, sa.ID, true)
+		sus, err := tb.svcs.Suspensions(tb.ctx, sa.ID, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if svc.Status != billing.StatusSuspended || len(sus) != 1 || sus[0].Reason != billing.SuspendAdmin {
+		if svc.Status != services.StatusSuspended || len(sus) != 1 || sus[0].Reason != services.SuspendAdmin {
 			t.Fatalf("after payment: %s with suspensions %+v", svc.Status, sus)
 		}
 		if !svc.Terms.PeriodEnd.Equal(date("2024-03-15")) {
 			t.Errorf("paid renewal did not extend the period: ends %s", svc.Terms.PeriodEnd)
 		}
-		if _, err := tb.b.Unsuspend(tb.ctx, sa.ID, billing.SuspendAdmin); err != nil {
+		if _, err := tb.svcs.Unsuspend(tb.ctx, sa.ID, services.SuspendAdmin); err != nil {
 			t.Fatal(err)
 		}
-		tb.waitService(t, sa.ID, billing.StatusActive)
+		tb.waitService(t, sa.ID, services.StatusActive)
 		testkit.WaitFor(t, "the backend to unsuspend", func() bool { return tb.backend(t, sa.ID).State == "active" })
 		calls := tb.backend(t, sa.ID).Calls
 		if diff := cmp.Diff([]string{"create", "suspend:non_payment", "unsuspend"}, calls); diff != "" {
@@ -256,8 +257,8 @@ func TestTerminationAfterTerminateDays(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tb.waitService(t, a.Service.ID, billing.StatusActive)
-		tb.waitService(t, c.Service.ID, billing.StatusActive)
+		tb.waitService(t, a.Service.ID, services.StatusActive)
+		tb.waitService(t, c.Service.ID, services.StatusActive)
 		if _, err := tb.b.Cancel(tb.ctx, acc, c.Service.ID, billing.CancelInput{}); err != nil {
 			t.Fatal(err)
 		}
@@ -267,7 +268,7 @@ func TestTerminationAfterTerminateDays(t *testing.T) {
 				tb.step(t, s, date(d))
 			}
 		}
-		svc := tb.waitService(t, a.Service.ID, billing.StatusTerminated)
+		svc := tb.waitService(t, a.Service.ID, services.StatusTerminated)
 		if svc.EndedAt == nil {
 			t.Error("terminated without ended_at")
 		}
@@ -277,7 +278,7 @@ func TestTerminationAfterTerminateDays(t *testing.T) {
 			t.Errorf("renewal of the terminated service is %s", invs[0].Status)
 		}
 		// The cancelled one was not renewed and ended with its term.
-		cs := tb.waitService(t, c.Service.ID, billing.StatusCancelled)
+		cs := tb.waitService(t, c.Service.ID, services.StatusCancelled)
 		if n := len(tb.invoices(t, billing.InvoiceFilter{ServiceID: cs.ID})); n != 1 {
 			t.Errorf("the cancelled service has %d invoices, want only its order", n)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/services"
 )
 
 // AddonAddInput adds an add-on to a running service.
@@ -287,7 +288,7 @@ func (b *Billing) RemoveAddon(ctx context.Context, accountID, serviceID, addonID
 // account's, active, with a paid term, not being cancelled. The account's
 // balance row is locked first, as every money path does.
 func (b *Billing) addonService(ctx context.Context, t *txn, accountID, serviceID string) (*Service, error) {
-	if err := b.lockAccountOf(ctx, t, "services", serviceID); err != nil {
+	if err := b.lockAccountOfService(ctx, t, serviceID); err != nil {
 		return nil, err
 	}
 	svc, err := b.serviceTx(ctx, t, serviceID, true)
@@ -297,7 +298,7 @@ func (b *Billing) addonService(ctx context.Context, t *txn, accountID, serviceID
 	if accountID != "" && svc.AccountID != accountID {
 		return nil, apperr.NotFoundf("no such service")
 	}
-	if svc.Status != StatusActive || svc.Terms.PeriodStart == nil || svc.Terms.PeriodEnd == nil || svc.Terms.CancelAtPeriodEnd {
+	if svc.Status != services.StatusActive || svc.Terms.PeriodStart == nil || svc.Terms.PeriodEnd == nil || svc.Terms.CancelAtPeriodEnd {
 		return nil, apperr.New(apperr.Conflict, "only an active service that is not being cancelled can change its add-ons").WithReason("service_" + svc.Status)
 	}
 	return svc, nil
@@ -325,14 +326,8 @@ func (b *Billing) serviceAddonTx(ctx context.Context, db bun.IDB, serviceID, add
 // issued is re-priced.
 func (b *Billing) addonsChanged(ctx context.Context, t *txn, svc *Service, a *catalog.Addon) error {
 	if len(a.Options()) > 0 {
-		svc.OptionsVersion++
-		svc.StateVersion++
-		svc.UpdatedAt = b.now()
-		if _, err := t.NewUpdate().Model(svc).WherePK().Column("options_version", "state_version", "updated_at").Exec(ctx); err != nil {
-			return fmt.Errorf("billing: recording the add-on change of %s: %w", svc.ID, err)
-		}
-		if svc.BackendState != "" {
-			b.enqueueSync(t, svc)
+		if err := b.services.UpdateIn(ctx, t, svc.Service, services.Update{OptionsBumped: true}); err != nil {
+			return err
 		}
 	}
 	return b.repriceRenewal(ctx, t, svc)

@@ -14,6 +14,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -256,7 +257,7 @@ func TestAddonOptionsReachTheBackend(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tb.waitService(t, ord.Service.ID, billing.StatusActive)
+		tb.waitService(t, ord.Service.ID, services.StatusActive)
 
 		if _, err := tb.b.AddAddon(tb.ctx, acc, ord.Service.ID, billing.AddonAddInput{AddonID: plain.ID}); err != nil {
 			t.Fatal(err)

@@ -3,7 +3,6 @@ package billing
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -11,98 +10,15 @@ import (
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/catalog"
-	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/services"
 )
 
-// Service statuses.
-//
-//	pending ──paid──▶ provisioning ──created──▶ active ⇄ suspended
-//	   │                   │                      │          │
-//	   ▼ (unpaid, voided)  ▼ (retries exhausted)  ▼          ▼
-//	cancelled            failed          cancelled / terminated
-const (
-	StatusPending      = "pending"
-	StatusProvisioning = "provisioning"
-	StatusActive       = "active"
-	StatusSuspended    = "suspended"
-	StatusTerminated   = "terminated"
-	StatusCancelled    = "cancelled"
-	StatusFailed       = "failed"
-)
-
-// Service is a customer's hosted thing (a VPS, a game server, …).
+// Service is a service as billing shows it: the record (core/services:
+// what it is and what its backend runs) and billing's terms of it.
 type Service struct {
-	bun.BaseModel `bun:"table:services,alias:s"`
-
-	ID        string `bun:"id,pk"`
-	AccountID string `bun:"account_id"`
-	PlanID    string `bun:"plan_id"`
-	Status    string `bun:"status"`
-	Label     string `bun:"label"`
-	Options   string `bun:"options"` // customer-chosen options, JSON
-
-	// Environment is "production", or "development" for a free-tier
-	// service (a sandbox, not for production workloads).
-	Environment string `bun:"environment,default:'production'"`
-
-	// Terms are billing's terms (service_terms): set on the services
-	// billing loads for itself and its API (serviceTx, Services), nil on
-	// those it hands to provisioners (ServicesTx) and in facts.
-	Terms *Terms `bun:"-"`
-	// The provisioner's view.
-	ExternalID    string `bun:"external_id"`
-	Attributes    string `bun:"attributes"`
-	BackendState  string `bun:"backend_state"`
-	BackendPlanID string `bun:"backend_plan_id"`
-	StateVersion  int    `bun:"state_version"`
-	// OptionsVersion is the generation of the provisioner options (an
-	// add-on with options added or removed bumps it); BackendOptionsVersion
-	// is the one the provisioner confirmed. The sync job calls ChangePlan
-	// while they differ.
-	OptionsVersion        int        `bun:"options_version"`
-	BackendOptionsVersion int        `bun:"backend_options_version"`
-	ProvisionAttempts     int        `bun:"provision_attempts"`
-	LastError             string     `bun:"last_error"`
-	ActivatedAt           *time.Time `bun:"activated_at"`
-	SuspendedAt           *time.Time `bun:"suspended_at"`
-	EndedAt               *time.Time `bun:"ended_at"`
-	CreatedAt             time.Time  `bun:"created_at"`
-	UpdatedAt             time.Time  `bun:"updated_at"`
-}
-
-// Service environments.
-const (
-	EnvProduction  = "production"
-	EnvDevelopment = "development"
-)
-
-// EnvironmentOf is the environment of a plan's services: free-tier
-// services are development sandboxes.
-func EnvironmentOf(p *catalog.Plan) string {
-	if p.FreeTier {
-		return EnvDevelopment
-	}
-	return EnvProduction
-}
-
-// liveStatuses are the statuses of a service that has not ended: it
-// still exists at the backend or may. The others (terminated, cancelled,
-// failed) are ended. IsLive and the queries that select live services
-// read this one list.
-var liveStatuses = []string{StatusPending, StatusProvisioning, StatusActive, StatusSuspended}
-
-// IsLive reports whether a service in status has not ended (pending,
-// provisioning, active, suspended). An ended service (terminated,
-// cancelled, failed) or an unknown status is not live.
-func IsLive(status string) bool {
-	return slices.Contains(liveStatuses, status)
-}
-
-// Live reports whether the service still exists at the backend or may
-// (see IsLive).
-func (s *Service) Live() bool {
-	return IsLive(s.Status)
+	*services.Service
+	Terms *Terms
 }
 
 // ServiceAddon is an add-on ordered with a service.
@@ -230,21 +146,20 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 			return err
 		}
 		if plan.FreeTier && plan.FreeTierPerAccount > 0 {
-			n, err := t.NewSelect().Model((*Service)(nil)).Where("account_id = ?", accountID).Where("plan_id = ?", plan.ID).
-				Where("status IN (?)", bun.List(liveStatuses)).Count(ctx)
+			n, err := b.services.CountLiveOnPlan(ctx, t, accountID, plan.ID)
 			if err != nil {
-				return fmt.Errorf("billing: counting free services: %w", err)
+				return err
 			}
 			if n >= int64(plan.FreeTierPerAccount) {
 				return apperr.Refusal("plan_id", "free_tier_limit", "this account already has %d service(s) on this free plan", n)
 			}
 		}
 		now := b.now()
-		svc := &Service{
+		svc := &Service{Service: &services.Service{
 			ID: newID(), AccountID: accountID, PlanID: plan.ID,
-			Status: StatusPending, Environment: EnvironmentOf(plan), Label: strings.TrimSpace(in.Label), Options: encodeJSON(nonNil(in.Options)), Attributes: "{}",
-			CreatedAt: now, UpdatedAt: now,
-		}
+			Status: services.StatusPending, Environment: services.EnvironmentOf(plan), Label: strings.TrimSpace(in.Label),
+			Options: services.EncodeJSON(in.Options), Attributes: "{}", CreatedAt: now, UpdatedAt: now,
+		}}
 		terms := &Terms{ServiceID: svc.ID, Cycle: in.Cycle, Currency: p.Currency, Price: plan.Price(in.Cycle)}
 		svc.Terms = terms
 		var coupon *catalog.Coupon
@@ -287,8 +202,8 @@ func (b *Billing) Order(ctx context.Context, accountID string, in OrderInput) (*
 		if err := b.boundTerm(ctx, t, p, field, "each term's total", charges...); err != nil {
 			return err
 		}
-		if _, err := t.NewInsert().Model(svc).Exec(ctx); err != nil {
-			return fmt.Errorf("billing: inserting service: %w", err)
+		if err := b.services.CreateIn(ctx, t, svc.Service); err != nil {
+			return err
 		}
 		if _, err := t.NewInsert().Model(terms).Exec(ctx); err != nil {
 			return fmt.Errorf("billing: inserting the service's terms: %w", err)
@@ -372,13 +287,6 @@ func (d *draft) charged() int64 {
 	return s
 }
 
-func nonNil(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
-}
-
 func lineText(name string, c money.Cycle, start, end time.Time) string {
 	return fmt.Sprintf("%s (%s) %s – %s", name, c, start.Format("2006-01-02"), end.Format("2006-01-02"))
 }
@@ -397,68 +305,27 @@ func (b *Billing) Service(ctx context.Context, accountID, id string) (*Service, 
 }
 
 func (b *Billing) serviceTx(ctx context.Context, db bun.IDB, id string, lock bool) (*Service, error) {
-	s := &Service{}
-	q := db.NewSelect().Model(s).Where("id = ?", id)
-	if lock {
-		q = database.ForUpdate(q)
+	rec, err := b.services.ServiceTx(ctx, db, id, lock)
+	if err != nil {
+		return nil, err
 	}
-	if err := q.Scan(ctx); err != nil {
-		if database.IsNoRows(err) {
-			return nil, apperr.NotFoundf("no such service")
-		}
-		return nil, fmt.Errorf("billing: loading service %s: %w", id, err)
-	}
+	s := &Service{Service: rec}
 	if err := loadTerms(ctx, db, s); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// ServiceFilter selects services for a listing.
-type ServiceFilter struct {
-	AccountID string
-	Status    string
-	// Among, when set, keeps the services it lists (or, Exclude, all but
-	// those): a project's, say.
-	Among *ServiceSet
-	After string // id of the last service of the previous page
-	Limit int
-}
-
-// ServiceSet is a set of service ids for ServiceFilter.Among.
-type ServiceSet struct {
-	IDs     []string
-	Exclude bool
-}
-
-// Services lists services newest first.
-func (b *Billing) Services(ctx context.Context, f ServiceFilter) ([]Service, error) {
-	var out []Service
-	q := b.db.Conn(ctx).NewSelect().Model(&out).Order("id DESC").Limit(int64(f.Limit))
-	if f.AccountID != "" {
-		q = q.Where("account_id = ?", f.AccountID)
+// Services lists services newest first, each with its terms.
+func (b *Billing) Services(ctx context.Context, f services.Filter) ([]Service, error) {
+	recs, err := b.services.List(ctx, f)
+	if err != nil {
+		return nil, err
 	}
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
-	}
-	if f.Among != nil {
-		switch {
-		case len(f.Among.IDs) > 0 && f.Among.Exclude:
-			q = q.Where("id NOT IN (?)", bun.List(f.Among.IDs))
-		case len(f.Among.IDs) > 0:
-			q = q.Where("id IN (?)", bun.List(f.Among.IDs))
-		case !f.Among.Exclude:
-			return nil, nil // among none
-		}
-	}
-	if f.After != "" {
-		q = q.Where("id < ?", f.After)
-	}
-	if err := q.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: listing services: %w", err)
-	}
-	ptrs := make([]*Service, len(out))
-	for i := range out {
+	out := make([]Service, len(recs))
+	ptrs := make([]*Service, len(recs))
+	for i := range recs {
+		out[i] = Service{Service: &recs[i]}
 		ptrs[i] = &out[i]
 	}
 	if err := loadTerms(ctx, b.db.Conn(ctx), ptrs...); err != nil {
@@ -499,7 +366,7 @@ func (b *Billing) Cancel(ctx context.Context, accountID, serviceID string, in Ca
 	}
 	var svc *Service
 	err := b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		if err := b.lockAccountOf(ctx, t, "services", serviceID); err != nil {
+		if err := b.lockAccountOfService(ctx, t, serviceID); err != nil {
 			return err
 		}
 		var err error
@@ -520,7 +387,7 @@ func (b *Billing) Cancel(ctx context.Context, accountID, serviceID string, in Ca
 		if err := t.NewSelect().Model(&open).Where("service_id = ?", svc.ID).Where("status = ?", InvoiceOpen).Scan(ctx); err != nil {
 			return fmt.Errorf("billing: loading open invoices: %w", err)
 		}
-		endOfTerm := in.When == "end_of_term" && svc.Terms.PeriodEnd != nil && svc.Status != StatusPending
+		endOfTerm := in.When == "end_of_term" && svc.Terms.PeriodEnd != nil && svc.Status != services.StatusPending
 		for _, inv := range open {
 			if endOfTerm && inv.Reason != ReasonRenewal {
 				continue // an unpaid upgrade still counts against the current term
@@ -529,7 +396,7 @@ func (b *Billing) Cancel(ctx context.Context, accountID, serviceID string, in Ca
 				return err
 			}
 		}
-		if svc.Status == StatusPending {
+		if svc.Status == services.StatusPending {
 			// Voiding its order invoice has cancelled it (voidTx).
 			if svc, err = b.serviceTx(ctx, t, svc.ID, true); err != nil {
 				return err
@@ -537,15 +404,14 @@ func (b *Billing) Cancel(ctx context.Context, accountID, serviceID string, in Ca
 		}
 		if endOfTerm {
 			svc.Terms.CancelAtPeriodEnd = true
-			svc.UpdatedAt = b.now()
 			if err := saveTerms(ctx, t, svc.Terms, "cancel_at_period_end"); err != nil {
 				return err
 			}
-			if _, err := t.NewUpdate().Model(svc).WherePK().Column("updated_at").Exec(ctx); err != nil {
-				return fmt.Errorf("billing: scheduling cancellation: %w", err)
+			if err := b.services.UpdateIn(ctx, t, svc.Service, services.Update{}); err != nil {
+				return err
 			}
-		} else if svc.Status != StatusCancelled {
-			if err := b.endService(ctx, t, svc, StatusCancelled); err != nil {
+		} else if svc.Status != services.StatusCancelled {
+			if err := b.endService(ctx, t, svc, services.StatusCancelled); err != nil {
 				return err
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ezscale/platform/core/apperr"
+	"github.com/ezscale/platform/core/services"
 )
 
 // MaxTerminateMany bounds the services of one TerminateMany.
@@ -70,7 +71,7 @@ func (b *Billing) checkTerminable(ctx context.Context, ids []string) error {
 	if err := fields.Err(); err != nil {
 		return err
 	}
-	statuses, err := b.ServiceStatuses(ctx, ids)
+	statuses, err := b.services.Statuses(ctx, ids)
 	if err != nil {
 		return err
 	}
@@ -83,7 +84,7 @@ func (b *Billing) checkTerminable(ctx context.Context, ids []string) error {
 			fields.Add(field, "is listed twice")
 		case !ok:
 			fields.Add(field, "no such service")
-		case !IsLive(st):
+		case !services.IsLive(st):
 			fields.Add(field, "the service is already %s", st)
 		}
 		seen[id] = true

@@ -12,6 +12,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/services"
 )
 
 // terminateManyBundle is a billing with an account holding live services
@@ -107,7 +108,7 @@ func TestTerminateManyRefusesAListAsAWhole(t *testing.T) {
 				t.Errorf("%s: refusal (-want +got):\n%s(outcome %+v)", tc.name, diff, out)
 			}
 		}
-		want := []string{billing.StatusActive, billing.StatusActive, billing.StatusTerminated}
+		want := []string{services.StatusActive, services.StatusActive, services.StatusTerminated}
 		if diff := cmp.Diff(want, tb.statuses(t, tb.ids)); diff != "" {
 			t.Errorf("statuses after the refusals (-want +got):\n%s", diff)
 		}
@@ -154,14 +155,14 @@ func TestTerminateManyTerminatesEachOnce(t *testing.T) {
 		}
 		terminated, failed, got := summary(out)
 		want := []outcome{
-			{ServiceID: tb.ids[0], Status: billing.StatusTerminated},
+			{ServiceID: tb.ids[0], Status: services.StatusTerminated},
 			{ServiceID: tb.ids[1], Code: apperr.Conflict, Reason: "service_has_dependents"},
-			{ServiceID: tb.ids[2], Status: billing.StatusTerminated},
+			{ServiceID: tb.ids[2], Status: services.StatusTerminated},
 		}
 		if diff := cmp.Diff(want, got); diff != "" || terminated != 2 || failed != 1 {
 			t.Errorf("outcomes: %d terminated, %d failed (-want +got):\n%s", terminated, failed, diff)
 		}
-		if diff := cmp.Diff([]string{billing.StatusTerminated, billing.StatusActive, billing.StatusTerminated}, tb.statuses(t, tb.ids)); diff != "" {
+		if diff := cmp.Diff([]string{services.StatusTerminated, services.StatusActive, services.StatusTerminated}, tb.statuses(t, tb.ids)); diff != "" {
 			t.Errorf("statuses (-want +got):\n%s", diff)
 		}
 
@@ -170,7 +171,7 @@ func TestTerminateManyTerminatesEachOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		terminated, failed, got = summary(out)
-		if diff := cmp.Diff([]outcome{{ServiceID: tb.ids[1], Status: billing.StatusTerminated}}, got); diff != "" || terminated != 1 || failed != 0 {
+		if diff := cmp.Diff([]outcome{{ServiceID: tb.ids[1], Status: services.StatusTerminated}}, got); diff != "" || terminated != 1 || failed != 0 {
 			t.Errorf("confirmed: %d terminated, %d failed (-want +got):\n%s", terminated, failed, diff)
 		}
 		for _, id := range tb.ids {

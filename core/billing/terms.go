@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/services"
 )
 
 // Terms are billing's terms of a service, kept apart from the service
@@ -33,9 +34,10 @@ type Terms struct {
 	AnchorDay         int        `bun:"anchor_day"`
 	CancelAtPeriodEnd bool       `bun:"cancel_at_period_end"`
 	// InTerm copies whether the service is active or suspended (InTerm):
-	// its term runs, and renews or ends at PeriodEnd. setStatus keeps it
-	// in the status change's transaction, so the renewal and dunning
-	// scans read this table alone.
+	// its term runs, and renews or ends at PeriodEnd. Billing keeps it from
+	// core/services' status hook, in the status change's transaction
+	// (followStatus), so the renewal and dunning scans read this table
+	// alone.
 	InTerm           bool    `bun:"in_term"`
 	CouponID         *string `bun:"coupon_id"`
 	CouponCyclesLeft *int    `bun:"coupon_cycles_left"` // nil: every cycle
@@ -48,7 +50,18 @@ type Terms struct {
 // InTerm reports whether a service in status has a running term (active
 // or suspended): what service_terms.in_term copies.
 func InTerm(status string) bool {
-	return status == StatusActive || status == StatusSuspended
+	return status == services.StatusActive || status == services.StatusSuspended
+}
+
+// followStatus keeps a service's in_term with its status: billing's
+// status hook on core/services, registered by New.
+func followStatus(ctx context.Context, tx bun.Tx, svc *services.Service, _ string) error {
+	in := InTerm(svc.Status)
+	if _, err := tx.NewUpdate().Model((*Terms)(nil)).Set("in_term = ?", in).
+		Where("service_id = ?", svc.ID).Where("in_term <> ?", in).Exec(ctx); err != nil {
+		return fmt.Errorf("billing: following the status of %s: %w", svc.ID, err)
+	}
+	return nil
 }
 
 // clearPending drops the change scheduled for the end of the term.
@@ -96,25 +109,26 @@ func saveTerms(ctx context.Context, db bun.IDB, t *Terms, columns ...string) err
 
 // servicesWithTerms loads the services of terms, in their order, each
 // carrying its terms.
-func servicesWithTerms(ctx context.Context, db bun.IDB, terms []*Terms) ([]*Service, error) {
+func (b *Billing) servicesWithTerms(ctx context.Context, db bun.IDB, terms []*Terms) ([]*Service, error) {
 	ids := make([]string, len(terms))
 	for i, t := range terms {
 		ids[i] = t.ServiceID
 	}
-	var svcs []*Service
-	if err := db.NewSelect().Model(&svcs).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("billing: loading %d service(s): %w", len(ids), err)
+	recs, err := b.services.ServicesTx(ctx, db, ids)
+	if err != nil {
+		return nil, err
 	}
-	byID := make(map[string]*Service, len(svcs))
-	for _, s := range svcs {
+	byID := make(map[string]*services.Service, len(recs))
+	for _, s := range recs {
 		byID[s.ID] = s
 	}
 	out := make([]*Service, len(terms))
 	for i, t := range terms {
-		if out[i] = byID[t.ServiceID]; out[i] == nil {
+		rec := byID[t.ServiceID]
+		if rec == nil {
 			return nil, fmt.Errorf("billing: the terms of %s have no service", t.ServiceID)
 		}
-		out[i].Terms = t
+		out[i] = &Service{Service: rec, Terms: t}
 	}
 	return out, nil
 }

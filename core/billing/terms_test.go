@@ -11,6 +11,7 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/services"
 )
 
 // TestInTermFollowsTheStatus: billing's copy of whether a service's term
@@ -43,7 +44,7 @@ func TestInTermFollowsTheStatus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		check(unpaid.Service.ID, billing.StatusPending, false)
+		check(unpaid.Service.ID, services.StatusPending, false)
 
 		tb.credit(t, acc, 5000)
 		res, err := tb.b.Order(tb.ctx, acc, billing.OrderInput{PlanID: plan.ID})
@@ -54,21 +55,21 @@ func TestInTermFollowsTheStatus(t *testing.T) {
 		if status, got := inTerm(id); got && !billing.InTerm(status) {
 			t.Errorf("service %s is in term", status)
 		}
-		tb.waitService(t, id, billing.StatusActive)
-		check(id, billing.StatusActive, true)
+		tb.waitService(t, id, services.StatusActive)
+		check(id, services.StatusActive, true)
 
-		if _, err := tb.b.Suspend(tb.ctx, id, billing.SuspendAdmin, "checking"); err != nil {
+		if _, err := tb.svcs.Suspend(tb.ctx, id, services.SuspendAdmin, "checking"); err != nil {
 			t.Fatal(err)
 		}
-		check(id, billing.StatusSuspended, true)
-		if _, err := tb.b.Unsuspend(tb.ctx, id, billing.SuspendAdmin); err != nil {
+		check(id, services.StatusSuspended, true)
+		if _, err := tb.svcs.Unsuspend(tb.ctx, id, services.SuspendAdmin); err != nil {
 			t.Fatal(err)
 		}
-		check(id, billing.StatusActive, true)
+		check(id, services.StatusActive, true)
 		if _, err := tb.b.Terminate(tb.ctx, id, "done"); err != nil {
 			t.Fatal(err)
 		}
-		check(id, billing.StatusTerminated, false)
+		check(id, services.StatusTerminated, false)
 	})
 }
 
@@ -83,7 +84,7 @@ func TestUnpaidOrderEndsThroughTheStatusMachine(t *testing.T) {
 		var mu sync.Mutex
 		seen := map[string][]string{}
 		tb := setup(t, db, setupOpts{wire: func(tb *testBundle) {
-			tb.b.OnServiceStatus(func(_ context.Context, _ bun.Tx, svc *billing.Service, from string) error {
+			tb.svcs.OnStatus(func(_ context.Context, _ bun.Tx, svc *services.Service, from string) error {
 				mu.Lock()
 				defer mu.Unlock()
 				seen[svc.ID] = append(seen[svc.ID], from+">"+svc.Status)
@@ -98,7 +99,7 @@ func TestUnpaidOrderEndsThroughTheStatusMachine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Service.Status != billing.StatusPending {
+			if res.Service.Status != services.StatusPending {
 				t.Fatalf("an unpaid order is %s", res.Service.Status)
 			}
 			return res.Service.ID, res.Invoice.ID
@@ -124,7 +125,7 @@ func TestUnpaidOrderEndsThroughTheStatusMachine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if svc.Status != billing.StatusCancelled || svc.EndedAt == nil || svc.Terms.InTerm {
+			if svc.Status != services.StatusCancelled || svc.EndedAt == nil || svc.Terms.InTerm {
 				t.Errorf("%s: status %s, ended %v, in term %v; want cancelled and ended", id, svc.Status, svc.EndedAt, svc.Terms.InTerm)
 			}
 			if diff := cmp.Diff([]string{"pending>cancelled"}, seen[id]); diff != "" {

@@ -11,6 +11,7 @@ import (
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/money"
+	"github.com/ezscale/platform/core/services"
 )
 
 // TransferFacts is what a service transfer needs to know about the service
@@ -57,15 +58,14 @@ func (b *Billing) checkTransfer(ctx context.Context, db bun.IDB, serviceID, from
 		return nil, apperr.Refusal("service_id", "free_tier", "a free-tier service cannot be transferred")
 	}
 	switch svc.Status {
-	case StatusActive:
-	case StatusSuspended:
-		var reasons []string
-		if err := db.NewSelect().Model((*Suspension)(nil)).Column("reason").Where("service_id = ?", svc.ID).
-			Where("lifted_at IS NULL").Scan(ctx, &reasons); err != nil {
-			return nil, fmt.Errorf("billing: loading suspensions of %s: %w", svc.ID, err)
+	case services.StatusActive:
+	case services.StatusSuspended:
+		reasons, err := b.services.ReasonsInForce(ctx, db, svc.ID)
+		if err != nil {
+			return nil, err
 		}
 		for _, r := range reasons {
-			if r == "budget" {
+			if r == services.SuspendBudget {
 				return nil, apperr.Refusal("service_id", "budget_stopped", "the service is stopped by its account's budget")
 			}
 		}
@@ -189,16 +189,11 @@ func (b *Billing) TransferServiceTx(ctx context.Context, tx bun.Tx, mv TransferM
 		if err := saveTerms(ctx, t, svc.Terms, "coupon_id", "coupon_cycles_left"); err != nil {
 			return err
 		}
-		svc.AccountID = mv.To
-		svc.StateVersion++
-		svc.UpdatedAt = now
-		if _, err := t.NewUpdate().Model(svc).WherePK().
-			Column("account_id", "state_version", "updated_at").Exec(ctx); err != nil {
-			return fmt.Errorf("billing: moving service %s: %w", svc.ID, err)
+		// The backend is told the new customer by the sync job queued
+		// after commit (each call carries the service's customer).
+		if err := b.services.UpdateIn(ctx, t, svc.Service, services.Update{AccountID: mv.To}); err != nil {
+			return err
 		}
-		// The backend is told the new customer by the sync job after
-		// commit (each call carries the service's customer).
-		b.enqueueSync(t, svc)
 
 		if res.Amount > 0 {
 			res.Credit, err = b.creditArrived(ctx, t, ledger.Posting{

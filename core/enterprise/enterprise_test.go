@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/uptrace/bun"
 
@@ -63,6 +65,7 @@ type testBundle struct {
 	db      *database.DB
 	clock   *testkit.Clock
 	b       *billing.Billing
+	svcs    *services.Services
 	cat     *catalog.Catalog
 	e       *enterprise.Service
 	notices *noticeLog
@@ -78,8 +81,9 @@ func setup(t *testing.T, db *database.DB) *testBundle {
 	reg := jobs.NewRegistry(time.Hour)
 	tb.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
 	accts := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
-	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Accounts: accts}, billing.Options{Now: tb.clock.Now})
-	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: accts})
+	tb.svcs = services.New(services.Deps{DB: db, Jobs: reg, Catalog: tb.cat, Accounts: accts}, services.Options{Now: tb.clock.Now})
+	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Catalog: tb.cat, Jobs: reg, Accounts: accts}, billing.Options{Now: tb.clock.Now})
+	provisioningtest.BackendJobs(provisioning.Deps{Services: tb.svcs, DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: accts})
 	tb.e = enterprise.New(db, tb.b, tb.cat, tb.notices, enterprise.Options{Now: tb.clock.Now, Staff: staffDir{}})
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)
@@ -108,7 +112,7 @@ func (tb *testBundle) service(t *testing.T, accountID string) string {
 	start := tb.clock.Now().AddDate(0, 0, -1)
 	end := money.AddCycle(start, money.Monthly, start.Day())
 	id, err := billingtest.Service(tb.ctx, tb.db, billingtest.ServiceSpec{AccountID: accountID, PlanID: tb.base, Currency: "USD", Price: 3000,
-		Status: billing.StatusActive, PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day()})
+		Status: services.StatusActive, PeriodStart: &start, PeriodEnd: &end, AnchorDay: start.Day()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/projects"
+	"github.com/ezscale/platform/core/services"
 )
 
 // BillingAPI is the HTTP adapter of core/billing: the customer's billing
@@ -11,6 +12,9 @@ import (
 // administration (services, invoices, credit adjustments, runs).
 type BillingAPI struct {
 	Billing *billing.Billing
+	// Services is the service records and their status machine
+	// (core/services): suspensions, the staff's suspend and unsuspend.
+	Services *services.Services
 	// Projects filters the services list by project (?project_id=); nil:
 	// the filter is ignored.
 	Projects *projects.Service

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/gorilla/mux"
 
 	"github.com/ezscale/platform/core/apperr"
@@ -39,17 +41,17 @@ func (m *BillingAPI) updateProfile(w http.ResponseWriter, r *http.Request) error
 
 // serviceJSON renders a service with its suspensions in force.
 func (m *BillingAPI) serviceJSON(ctx context.Context, s *billing.Service) (ServiceView, error) {
-	var sus []billing.Suspension
-	if s.Status == billing.StatusSuspended {
+	var sus []services.Suspension
+	if s.Status == services.StatusSuspended {
 		var err error
-		if sus, err = m.Billing.Suspensions(ctx, s.ID, true); err != nil {
+		if sus, err = m.Services.Suspensions(ctx, s.ID, true); err != nil {
 			return ServiceView{}, err
 		}
 	}
 	return serviceView(s, sus), nil
 }
 
-func (m *BillingAPI) writeServices(w http.ResponseWriter, r *http.Request, f billing.ServiceFilter) error {
+func (m *BillingAPI) writeServices(w http.ResponseWriter, r *http.Request, f services.Filter) error {
 	limit, after, err := PageParams(r)
 	if err != nil {
 		return err
@@ -70,14 +72,14 @@ func (m *BillingAPI) writeServices(w http.ResponseWriter, r *http.Request, f bil
 
 func (m *BillingAPI) listServices(w http.ResponseWriter, r *http.Request) error {
 	acc := accountOf(r)
-	f := billing.ServiceFilter{AccountID: acc, Status: r.URL.Query().Get("status")}
+	f := services.Filter{AccountID: acc, Status: r.URL.Query().Get("status")}
 	// ?project_id=ID: the project's services; none: those in no project.
 	if pid := r.URL.Query().Get("project_id"); pid != "" && m.Projects != nil {
 		ids, exclude, err := m.Projects.ServiceScope(r.Context(), actorOf(r), pid)
 		if err != nil {
 			return err
 		}
-		f.Among = &billing.ServiceSet{IDs: ids, Exclude: exclude}
+		f.Among = &services.Set{IDs: ids, Exclude: exclude}
 	}
 	return m.writeServices(w, r, f)
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/gorilla/mux"
 
 	"github.com/ezscale/platform/core/approval"
@@ -12,7 +14,7 @@ import (
 
 func (m *BillingAPI) adminListServices(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	return m.writeServices(w, r, billing.ServiceFilter{AccountID: q.Get("account_id"), Status: q.Get("status")})
+	return m.writeServices(w, r, services.Filter{AccountID: q.Get("account_id"), Status: q.Get("status")})
 }
 
 func (m *BillingAPI) adminGetService(w http.ResponseWriter, r *http.Request) error {
@@ -20,7 +22,7 @@ func (m *BillingAPI) adminGetService(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	sus, err := m.Billing.Suspensions(r.Context(), s.ID, false)
+	sus, err := m.Services.Suspensions(r.Context(), s.ID, false)
 	if err != nil {
 		return err
 	}
@@ -39,6 +41,15 @@ func (m *BillingAPI) writeService(w http.ResponseWriter, r *http.Request, s *bil
 	return writeJSON(w, http.StatusOK, v)
 }
 
+// writeRecord writes a service core/services changed, with its terms.
+func (m *BillingAPI) writeRecord(w http.ResponseWriter, r *http.Request, rec *services.Service, err error) error {
+	if err != nil {
+		return err
+	}
+	s, err := m.Billing.Service(r.Context(), "", rec.ID)
+	return m.writeService(w, r, s, err)
+}
+
 func (m *BillingAPI) suspendService(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Reason string `json:"reason"`
@@ -48,10 +59,10 @@ func (m *BillingAPI) suspendService(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	if in.Reason == "" {
-		in.Reason = billing.SuspendAdmin
+		in.Reason = services.SuspendAdmin
 	}
-	s, err := m.Billing.Suspend(r.Context(), mux.Vars(r)["service_id"], in.Reason, in.Note)
-	return m.writeService(w, r, s, err)
+	s, err := m.Services.Suspend(r.Context(), mux.Vars(r)["service_id"], in.Reason, in.Note)
+	return m.writeRecord(w, r, s, err)
 }
 
 func (m *BillingAPI) unsuspendService(w http.ResponseWriter, r *http.Request) error {
@@ -61,8 +72,8 @@ func (m *BillingAPI) unsuspendService(w http.ResponseWriter, r *http.Request) er
 	if err := Decode(r, &in); err != nil {
 		return err
 	}
-	s, err := m.Billing.Unsuspend(r.Context(), mux.Vars(r)["service_id"], in.Reason)
-	return m.writeService(w, r, s, err)
+	s, err := m.Services.Unsuspend(r.Context(), mux.Vars(r)["service_id"], in.Reason)
+	return m.writeRecord(w, r, s, err)
 }
 
 func (m *BillingAPI) terminateService(w http.ResponseWriter, r *http.Request) error {

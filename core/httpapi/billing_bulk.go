@@ -57,7 +57,7 @@ func (m *BillingAPI) bulkTerminateFacts(r *http.Request, body []byte, a *approva
 	if len(ids) > billing.MaxTerminateMany {
 		ids = ids[:billing.MaxTerminateMany]
 	}
-	_, custs, err := m.Billing.ServiceReach(r.Context(), ids)
+	_, custs, err := m.Services.ServiceReach(r.Context(), ids)
 	if err != nil {
 		return err
 	}

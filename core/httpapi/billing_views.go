@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/money"
@@ -189,7 +191,7 @@ type ServiceView struct {
 	Environment string `json:"environment"`
 }
 
-func serviceView(s *billing.Service, suspensions []billing.Suspension) ServiceView {
+func serviceView(s *billing.Service, suspensions []services.Suspension) ServiceView {
 	v := ServiceView{
 		ID: s.ID, AccountID: s.AccountID, PlanID: s.PlanID, Cycle: s.Terms.Cycle, Currency: s.Terms.Currency, Price: s.Terms.Price, Status: s.Status,
 		Suspensions: []string{}, Environment: s.Environment, Label: s.Label, PeriodStart: s.Terms.PeriodStart, PeriodEnd: s.Terms.PeriodEnd, CancelAtPeriodEnd: s.Terms.CancelAtPeriodEnd,

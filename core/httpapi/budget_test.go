@@ -27,6 +27,7 @@ import (
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/provisioning/provisioningtest"
 	"github.com/ezscale/platform/core/ratelimit"
+	"github.com/ezscale/platform/core/services"
 )
 
 // budgetBundle is the budget API over real HTTP. (Names are prefixed so
@@ -48,10 +49,11 @@ func setupBudget(t *testing.T, db *database.DB) *budgetBundle {
 	// Hard stops suspend through billing's service lifecycle.
 	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
 	accts := accounts.New(db, nt, ratelimit.New(db), accounts.DefaultOptions())
-	bill := billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: nt, Catalog: cat, Accounts: accts}, billing.Options{})
-	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: bill, Catalog: cat, Accounts: accts, Notifier: nt})
+	svcs := services.New(services.Deps{DB: db, Jobs: reg, Notifier: nt, Catalog: cat, Accounts: accts}, services.Options{})
+	bill := billing.New(billing.Deps{Services: svcs, DB: db, Jobs: reg, Notifier: nt, Catalog: cat, Accounts: accts}, billing.Options{})
+	provisioningtest.BackendJobs(provisioning.Deps{Services: svcs, DB: db, Jobs: reg, Billing: bill, Catalog: cat, Accounts: accts, Notifier: nt})
 	// No payment side: the budget routes never meet a top-up.
-	svc := budget.New(db, nt, bill, nil, reg, budget.Options{})
+	svc := budget.New(db, nt, bill, svcs, nil, reg, budget.Options{})
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second,
 		RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)

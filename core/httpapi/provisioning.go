@@ -5,11 +5,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/gorilla/mux"
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
-	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/projects"
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/ratelimit"
@@ -135,13 +136,13 @@ func (m *ProvisioningAPI) accountUsage(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	f := billing.ServiceFilter{AccountID: accountOf(r), After: after, Limit: limit + 1}
+	f := services.Filter{AccountID: accountOf(r), After: after, Limit: limit + 1}
 	if pid := r.URL.Query().Get("project_id"); pid != "" && m.Projects != nil {
 		ids, exclude, err := m.Projects.ServiceScope(r.Context(), actorOf(r), pid)
 		if err != nil {
 			return err
 		}
-		f.Among = &billing.ServiceSet{IDs: ids, Exclude: exclude}
+		f.Among = &services.Set{IDs: ids, Exclude: exclude}
 	}
 	rows, err := m.Provisioning.AccountUsage(r.Context(), f)
 	if err != nil {

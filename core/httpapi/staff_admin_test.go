@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/approval"
 	"github.com/ezscale/platform/core/audit"
-	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/httpapi"
@@ -285,8 +286,8 @@ func TestBulkTerminationOverFiveServicesNeedsApproval(t *testing.T) {
 			six = append(six, createService(t, b.app.DB, b.customer.AccountID))
 		}
 		terminated := func() int {
-			svcs, err := b.app.Billing.Services(context.Background(), billing.ServiceFilter{AccountID: b.customer.AccountID,
-				Status: billing.StatusTerminated, Limit: 1000})
+			svcs, err := b.app.Billing.Services(context.Background(), services.Filter{AccountID: b.customer.AccountID,
+				Status: services.StatusTerminated, Limit: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/billing"
@@ -95,20 +97,20 @@ func (s *Service) stampProjects(ctx context.Context, db bun.IDB, lines []billing
 }
 
 // ServiceStatusChanged records, in the transaction of a service's status
-// change (billing.OnServiceStatus), an outage starting when the service is
+// change (services.OnStatus), an outage starting when the service is
 // suspended or its provisioning failed, and ending when it is active
 // again, so its dependents are told once per outage (cascade alerts).
-func (s *Service) ServiceStatusChanged(ctx context.Context, tx bun.Tx, svc *billing.Service, _ string) error {
+func (s *Service) ServiceStatusChanged(ctx context.Context, tx bun.Tx, svc *services.Service, _ string) error {
 	switch svc.Status {
-	case billing.StatusSuspended:
+	case services.StatusSuspended:
 		return s.ServiceDown(ctx, tx, svc.AccountID, svc.ID, CauseSuspended, "suspended")
-	case billing.StatusFailed:
+	case services.StatusFailed:
 		reason := "provisioning failed"
 		if svc.LastError != "" {
 			reason += ": " + svc.LastError
 		}
 		return s.ServiceDown(ctx, tx, svc.AccountID, svc.ID, CauseFailed, reason)
-	case billing.StatusActive:
+	case services.StatusActive:
 		return s.ServiceUp(ctx, tx, svc.AccountID, svc.ID, CauseSuspended, CauseFailed)
 	}
 	return nil

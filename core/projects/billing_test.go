@@ -4,10 +4,11 @@ import (
 	"context"
 	"testing"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/uptrace/bun"
 
-	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/notify"
@@ -70,17 +71,17 @@ func TestServiceStatusChangedStartsAndEndsOutages(t *testing.T) {
 		change := func(status, lastError string) {
 			t.Helper()
 			err := db.Tx(tb.ctx, func(ctx context.Context, tx bun.Tx) error {
-				return tb.p.ServiceStatusChanged(ctx, tx, &billing.Service{ID: root, AccountID: tb.a.AccountID, Status: status, LastError: lastError}, billing.StatusProvisioning)
+				return tb.p.ServiceStatusChanged(ctx, tx, &services.Service{ID: root, AccountID: tb.a.AccountID, Status: status, LastError: lastError}, services.StatusProvisioning)
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 		}
-		change(billing.StatusFailed, "no room on the node")
+		change(services.StatusFailed, "no room on the node")
 		if diff := cmp.Diff(notices(notify.DependencyDown, root, "provisioning failed: no room on the node", dependent), tb.cascade(t, root)); diff != "" {
 			t.Errorf("down notices (-want +got):\n%s", diff)
 		}
-		change(billing.StatusActive, "")
+		change(services.StatusActive, "")
 		if diff := cmp.Diff(notices(notify.DependencyRecovered, root, "", dependent), tb.cascade(t, root)); diff != "" {
 			t.Errorf("recovery notices (-want +got):\n%s", diff)
 		}

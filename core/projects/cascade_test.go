@@ -90,7 +90,7 @@ func TestCascadeAlertsAlongAChain(t *testing.T) {
 		tb.depend(t, b, a)
 		tb.depend(t, c, b)
 
-		if _, err := tb.b.Suspend(tb.ctx, a, "staff", ""); err != nil {
+		if _, err := tb.svcs.Suspend(tb.ctx, a, "staff", ""); err != nil {
 			t.Fatal(err)
 		}
 		if got := tb.queuedCascades(t); got != 1 {
@@ -101,7 +101,7 @@ func TestCascadeAlertsAlongAChain(t *testing.T) {
 		}
 
 		// Still down: nothing new is queued or told.
-		if _, err := tb.b.Suspend(tb.ctx, a, "overdue", ""); err != nil {
+		if _, err := tb.svcs.Suspend(tb.ctx, a, "overdue", ""); err != nil {
 			t.Fatal(err)
 		}
 		err := db.Tx(tb.ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -128,7 +128,7 @@ func TestCascadeAlertsAlongAChain(t *testing.T) {
 			t.Errorf("told while still suspended (-want +got):\n%s", diff)
 		}
 		for _, reason := range []string{"staff", "overdue"} {
-			if _, err := tb.b.Unsuspend(tb.ctx, a, reason); err != nil {
+			if _, err := tb.svcs.Unsuspend(tb.ctx, a, reason); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/ezscale/platform/core/testkit"
 
 	"github.com/google/go-cmp/cmp"
@@ -86,7 +88,7 @@ func TestDependencyRefusals(t *testing.T) {
 		if diff := cmp.Diff([]string{"type", "note"}, fieldNames(testkit.AppErr(t, err, apperr.Invalid, ""))); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
-		if err := billingtest.SetServiceStatus(tb.ctx, db, svc[4], billing.StatusCancelled); err != nil {
+		if err := billingtest.SetServiceStatus(tb.ctx, db, svc[4], services.StatusCancelled); err != nil {
 			t.Fatal(err)
 		}
 		_, err = tb.p.AddDependency(tb.ctx, tb.a, projects.DependencyInput{ServiceID: svc[0], DependsOnID: svc[4]})
@@ -235,7 +237,7 @@ func TestTerminationGuard(t *testing.T) {
 		if diff := cmp.Diff(want, testkit.AppErr(t, err, apperr.Conflict, "service_has_dependents").Fields); diff != "" {
 			t.Errorf("terminate refusal (-want +got):\n%s", diff)
 		}
-		if s, _ := tb.b.Service(tb.ctx, tb.a.AccountID, svc[2]); s.Status != billing.StatusActive {
+		if s, _ := tb.b.Service(tb.ctx, tb.a.AccountID, svc[2]); s.Status != services.StatusActive {
 			t.Fatalf("refused service is %s", s.Status)
 		}
 		// A service nothing depends on is not asked.
@@ -251,7 +253,7 @@ func TestTerminationGuard(t *testing.T) {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
 		s, err := tb.b.Cancel(tb.ctx, tb.a.AccountID, svc[2], billing.CancelInput{When: "now", ConfirmDependents: true})
-		if err != nil || s.Status != billing.StatusCancelled {
+		if err != nil || s.Status != services.StatusCancelled {
 			t.Fatalf("confirmed cancel: %+v, %v", s, err)
 		}
 		// The dependency stays, pointing at an ended service.
@@ -278,7 +280,7 @@ func TestGraph(t *testing.T) {
 		e2 := tb.depend(t, svc[1], svc[2])
 		e3 := tb.depend(t, svc[2], svc[3])
 		for _, s := range []string{svc[3], svc[4]} {
-			if err := billingtest.SetServiceStatus(tb.ctx, db, s, billing.StatusTerminated); err != nil {
+			if err := billingtest.SetServiceStatus(tb.ctx, db, s, services.StatusTerminated); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -335,7 +337,7 @@ func TestGraphHealth(t *testing.T) {
 		tb.depend(t, svc[0], svc[1])
 		tb.depend(t, svc[1], svc[2])
 		tb.depend(t, svc[0], svc[3])
-		if _, err := tb.b.Suspend(tb.ctx, svc[2], "staff", ""); err != nil {
+		if _, err := tb.svcs.Suspend(tb.ctx, svc[2], "staff", ""); err != nil {
 			t.Fatal(err)
 		}
 		err := db.Tx(tb.ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -344,7 +346,7 @@ func TestGraphHealth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := billingtest.SetServiceStatus(tb.ctx, db, svc[4], billing.StatusProvisioning); err != nil {
+		if err := billingtest.SetServiceStatus(tb.ctx, db, svc[4], services.StatusProvisioning); err != nil {
 			t.Fatal(err)
 		}
 		type health struct {
@@ -373,7 +375,7 @@ func TestGraphHealth(t *testing.T) {
 		if diff := cmp.Diff(want, read()); diff != "" {
 			t.Errorf("health while vps-2 and vps-3 are down (-want +got):\n%s", diff)
 		}
-		if _, err := tb.b.Unsuspend(tb.ctx, svc[2], "staff"); err != nil {
+		if _, err := tb.svcs.Unsuspend(tb.ctx, svc[2], "staff"); err != nil {
 			t.Fatal(err)
 		}
 		err = db.Tx(tb.ctx, func(ctx context.Context, tx bun.Tx) error {

@@ -22,6 +22,7 @@ import (
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/provisioning/provisioningtest"
 	"github.com/ezscale/platform/core/ratelimit"
+	"github.com/ezscale/platform/core/services"
 )
 
 // notices records the events projects hands the notification center.
@@ -58,6 +59,7 @@ type testBundle struct {
 	ctx     context.Context
 	db      *database.DB
 	b       *billing.Billing
+	svcs    *services.Services
 	cat     *catalog.Catalog
 	p       *projects.Service
 	plan    string
@@ -73,14 +75,15 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	reg := jobs.NewRegistry(time.Hour)
 	tb.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: nil})
 	accts := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
-	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Accounts: accts}, billing.Options{})
-	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: accts})
+	tb.svcs = services.New(services.Deps{DB: db, Jobs: reg, Catalog: tb.cat, Accounts: accts}, services.Options{})
+	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Catalog: tb.cat, Jobs: reg, Accounts: accts}, billing.Options{})
+	provisioningtest.BackendJobs(provisioning.Deps{Services: tb.svcs, DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: accts})
 	tb.notices = &noticeLog{}
 	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Jobs: reg, Notifier: tb.notices})
 	// The termination guard, the project of invoice lines and the outages
 	// billing's status changes start and end, as core/app wires them.
 	tb.p.AttachBilling(tb.b)
-	tb.b.OnServiceStatus(tb.p.ServiceStatusChanged)
+	tb.svcs.OnStatus(tb.p.ServiceStatusChanged)
 	// Billing's writes queue jobs: the engine is built (never started).
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 		t.Fatal(err)

@@ -3,9 +3,9 @@ package projects
 import (
 	"time"
 
-	"github.com/uptrace/bun"
+	"github.com/ezscale/platform/core/services"
 
-	"github.com/ezscale/platform/core/billing"
+	"github.com/uptrace/bun"
 )
 
 // Project is a named group of an account's services.
@@ -75,9 +75,9 @@ type ServiceInfo struct {
 	PlanName  string
 }
 
-// Live reports whether the service has not ended (billing.IsLive).
+// Live reports whether the service has not ended (services.IsLive).
 func (s ServiceInfo) Live() bool {
-	return billing.IsLive(s.Status)
+	return services.IsLive(s.Status)
 }
 
 // name is how messages name the service: its label, else its id.

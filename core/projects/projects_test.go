@@ -3,12 +3,13 @@ package projects_test
 import (
 	"testing"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/ezscale/platform/core/testkit"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/apperr"
-	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/billingtest"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
@@ -59,7 +60,7 @@ func TestProjectLifecycle(t *testing.T) {
 			t.Errorf("refusal names %v, want both services", e.Fields)
 		}
 		// An ended service stays and does not hold the archive back.
-		if err := billingtest.SetServiceStatus(tb.ctx, db, svc[0], billing.StatusTerminated); err != nil {
+		if err := billingtest.SetServiceStatus(tb.ctx, db, svc[0], services.StatusTerminated); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := tb.p.RemoveServices(tb.ctx, tb.a, p.ID, projects.MoveInput{ServiceIDs: svc[1:]}); err != nil {
@@ -162,7 +163,7 @@ func TestServicesFilteredByProject(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := tb.b.Services(tb.ctx, billing.ServiceFilter{AccountID: tb.a.AccountID, Among: &billing.ServiceSet{IDs: ids, Exclude: exclude}, Limit: 10})
+			got, err := tb.b.Services(tb.ctx, services.Filter{AccountID: tb.a.AccountID, Among: &services.Set{IDs: ids, Exclude: exclude}, Limit: 10})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
-	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/intent"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/pluginhost"
@@ -21,9 +22,9 @@ import (
 )
 
 // The backend jobs: billing decides what a service's backend should be and
-// queues a job with each change (billing.ProvisionJob when an order's
-// service starts provisioning, billing.ReadyJob when Create answered that
-// the backend is installing, billing.SyncJob when a service is suspended,
+// queues a job with each change (services.ProvisionJob when an order's
+// service starts provisioning, services.ReadyJob when Create answered that
+// the backend is installing, services.SyncJob when a service is suspended,
 // unsuspended, ended or changes plan); provisioning works them. Each job
 // reads the service, calls its provisioner outside any transaction, and
 // hands the outcome back to billing, which records it on the service in
@@ -38,9 +39,9 @@ import (
 // (config `billing`), read from billing.Options: one source for both.
 
 func (s *Service) registerBackendJobs(reg *jobs.Registry) {
-	jobs.Add(reg, &provisionWorker{backendWorker[billing.ProvisionJob]{s: s, timeout: 5 * time.Minute}})
-	jobs.Add(reg, &readyWorker{backendWorker[billing.ReadyJob]{s: s, timeout: time.Minute}})
-	jobs.Add(reg, &syncWorker{backendWorker[billing.SyncJob]{s: s, timeout: 5 * time.Minute}})
+	jobs.Add(reg, &provisionWorker{backendWorker[services.ProvisionJob]{s: s, timeout: 5 * time.Minute}})
+	jobs.Add(reg, &readyWorker{backendWorker[services.ReadyJob]{s: s, timeout: time.Minute}})
+	jobs.Add(reg, &syncWorker{backendWorker[services.SyncJob]{s: s, timeout: 5 * time.Minute}})
 }
 
 // backendWorker is what the backend jobs' workers share: a timeout capped
@@ -61,7 +62,7 @@ func (w *backendWorker[A]) NextRetry(job *river.Job[A]) time.Time {
 }
 
 type provisionWorker struct {
-	backendWorker[billing.ProvisionJob]
+	backendWorker[services.ProvisionJob]
 }
 
 // Work calls the plugin's Create with the service id as idempotency key,
@@ -72,13 +73,13 @@ type provisionWorker struct {
 // backend does not know, unsupported), the service fails, a paid order's
 // payment returns to credit and the customer is told. A backend that is
 // still installing leaves the service provisioning; readyWorker follows it.
-func (w *provisionWorker) Work(ctx context.Context, job *river.Job[billing.ProvisionJob]) error {
+func (w *provisionWorker) Work(ctx context.Context, job *river.Job[services.ProvisionJob]) error {
 	s := w.s
 	svc, err := s.serviceOf(ctx, job.Args.ServiceID)
 	if err != nil {
 		return err
 	}
-	if svc.Status != billing.StatusProvisioning || svc.Installing() {
+	if svc.Status != services.StatusProvisioning || svc.Installing() {
 		return nil // done already, cancelled meanwhile, or created and installing
 	}
 	ref, plan, err := s.backendRef(ctx, svc)
@@ -93,8 +94,8 @@ func (w *provisionWorker) Work(ctx context.Context, job *river.Job[billing.Provi
 		// Bad input, an object the backend does not know, an operation the
 		// plugin lacks: waiting cannot heal them (sdk.ErrorKind.Retryable).
 		attempt := attemptOf(job.JobRow)
-		final := attempt >= s.billing.Options().ProvisionMaxAttempts || !sdk.IsRetryable(err)
-		if rerr := s.billing.RecordProvisionFailure(ctx, svc.ID, plan, attempt, err, final); rerr != nil {
+		final := attempt >= s.services.Options().ProvisionMaxAttempts || !sdk.IsRetryable(err)
+		if rerr := s.services.RecordProvisionFailure(ctx, svc.ID, plan, attempt, err, final); rerr != nil {
 			return rerr
 		}
 		if final {
@@ -102,7 +103,7 @@ func (w *provisionWorker) Work(ctx context.Context, job *river.Job[billing.Provi
 		}
 		return s.retryLater(attempt, err)
 	}
-	return s.billing.RecordProvisioned(ctx, svc.ID, plan.ID, plan.Name, resp.GetStatus())
+	return s.services.RecordProvisioned(ctx, svc.ID, plan.ID, plan.Name, resp.GetStatus())
 }
 
 // create calls the provisioner's Create under the intent record
@@ -152,11 +153,11 @@ func (s *Service) create(ctx context.Context, plugin string, req *pb.CreateReque
 }
 
 type readyWorker struct {
-	backendWorker[billing.ReadyJob]
+	backendWorker[services.ReadyJob]
 }
 
 // Work asks the backend once whether the service is ready.
-func (w *readyWorker) Work(ctx context.Context, job *river.Job[billing.ReadyJob]) error {
+func (w *readyWorker) Work(ctx context.Context, job *river.Job[services.ReadyJob]) error {
 	s := w.s
 	svc, err := s.serviceOf(ctx, job.Args.ServiceID)
 	if err != nil {
@@ -174,7 +175,7 @@ func (w *readyWorker) Work(ctx context.Context, job *river.Job[billing.ReadyJob]
 	if err == nil {
 		info, err = prov.GetInfo(ctx, &pb.GetInfoRequest{Service: ref})
 	}
-	opts := s.billing.Options()
+	opts, retryMax := s.services.Options(), s.billing.Options().RetryMax
 	waited := opts.Now().Sub(job.Args.Since)
 	switch {
 	case err != nil && !sdk.IsRetryable(err):
@@ -184,10 +185,10 @@ func (w *readyWorker) Work(ctx context.Context, job *river.Job[billing.ReadyJob]
 	case err != nil:
 		// The backend cannot answer now: say so on the service and ask
 		// again, within the install timeout.
-		if rerr := s.billing.RecordInstallProblem(ctx, svc.ID, err); rerr != nil {
+		if rerr := s.services.RecordInstallProblem(ctx, svc.ID, err); rerr != nil {
 			return rerr
 		}
-		return river.JobSnooze(max(opts.InstallPollInterval, min(sdk.RetryAfterOf(err), opts.RetryMax)))
+		return river.JobSnooze(max(opts.InstallPollInterval, min(sdk.RetryAfterOf(err), retryMax)))
 	}
 	st := info.GetStatus()
 	switch st.GetState() {
@@ -199,20 +200,20 @@ func (w *readyWorker) Work(ctx context.Context, job *river.Job[billing.ReadyJob]
 		}
 		return river.JobSnooze(opts.InstallPollInterval)
 	}
-	return s.billing.ActivateInstalled(ctx, svc.ID, st.GetAttributes(), plan.Name)
+	return s.services.ActivateInstalled(ctx, svc.ID, st.GetAttributes(), plan.Name)
 }
 
 // installFailed fails a service whose backend never became ready and ends
 // the readiness job.
 func (s *Service) installFailed(ctx context.Context, serviceID, reason string) error {
-	if err := s.billing.FailInstall(ctx, serviceID, reason); err != nil {
+	if err := s.services.FailInstall(ctx, serviceID, reason); err != nil {
 		return err
 	}
 	return river.JobCancel(fmt.Errorf("provisioning: %s", reason))
 }
 
 type syncWorker struct {
-	backendWorker[billing.SyncJob]
+	backendWorker[services.SyncJob]
 }
 
 // Work makes at most a few calls, re-reading the service after each, so a
@@ -223,7 +224,7 @@ type syncWorker struct {
 // backend's last confirmed state) and retried with backoff, never sooner
 // than the plugin's retry-after; the daily run re-queues a service still
 // out of step after the attempts.
-func (w *syncWorker) Work(ctx context.Context, job *river.Job[billing.SyncJob]) error {
+func (w *syncWorker) Work(ctx context.Context, job *river.Job[services.SyncJob]) error {
 	s := w.s
 	for range 4 {
 		svc, err := s.serviceOf(ctx, job.Args.ServiceID)
@@ -236,8 +237,8 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[billing.SyncJob]) 
 		}
 		if err != nil {
 			attempt := attemptOf(job.JobRow)
-			final := attempt >= s.billing.Options().ProvisionMaxAttempts || !sdk.IsRetryable(err)
-			if rerr := s.billing.RecordSyncFailure(ctx, svc, err, final); rerr != nil {
+			final := attempt >= s.services.Options().ProvisionMaxAttempts || !sdk.IsRetryable(err)
+			if rerr := s.services.RecordSyncFailure(ctx, svc, err, final); rerr != nil {
 				return rerr
 			}
 			if final {
@@ -253,10 +254,10 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[billing.SyncJob]) 
 }
 
 // syncOnce makes the one call that brings the backend closer to the wanted
-// state (billing.NextBackendStep) and has billing record it; done reports
+// state (services.NextBackendStep) and has billing record it; done reports
 // there was nothing left to do.
-func (s *Service) syncOnce(ctx context.Context, svc *billing.Service) (bool, error) {
-	step := billing.NextBackendStep(svc)
+func (s *Service) syncOnce(ctx context.Context, svc *services.Service) (bool, error) {
+	step := services.NextBackendStep(svc)
 	if step.Action == "" {
 		return true, nil
 	}
@@ -273,10 +274,10 @@ func (s *Service) syncOnce(ctx context.Context, svc *billing.Service) (bool, err
 	}
 	key := fmt.Sprintf("%s:%s:v%d", step.Action, svc.ID, svc.StateVersion)
 	switch step.Action {
-	case billing.BackendTerminate:
+	case services.BackendTerminate:
 		_, err = prov.Terminate(ctx, &pb.TerminateRequest{Service: ref, IdempotencyKey: key})
-	case billing.BackendSuspend:
-		reasons, lerr := s.billing.Suspensions(ctx, svc.ID, true)
+	case services.BackendSuspend:
+		reasons, lerr := s.services.Suspensions(ctx, svc.ID, true)
 		if lerr != nil {
 			return false, lerr
 		}
@@ -285,21 +286,21 @@ func (s *Service) syncOnce(ctx context.Context, svc *billing.Service) (bool, err
 			reason = reasons[0].Reason
 		}
 		_, err = prov.Suspend(ctx, &pb.SuspendRequest{Service: ref, IdempotencyKey: key, Reason: reason})
-	case billing.BackendUnsuspend:
+	case services.BackendUnsuspend:
 		_, err = prov.Unsuspend(ctx, &pb.UnsuspendRequest{Service: ref, IdempotencyKey: key})
-	case billing.BackendChangePlan:
+	case services.BackendChangePlan:
 		_, err = prov.ChangePlan(ctx, &pb.ChangePlanRequest{Service: ref, IdempotencyKey: key, NewPlanOptions: ref.GetPlanOptions()})
 	}
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", step.Action, err)
 	}
-	return false, s.billing.RecordBackendStep(ctx, svc, step)
+	return false, s.services.RecordBackendStep(ctx, svc, step)
 }
 
 // serviceOf loads the service a backend job is for; one that no longer
 // exists ends the job.
-func (s *Service) serviceOf(ctx context.Context, id string) (*billing.Service, error) {
-	svc, err := s.billing.Service(ctx, "", id)
+func (s *Service) serviceOf(ctx context.Context, id string) (*services.Service, error) {
+	svc, err := s.services.Service(ctx, "", id)
 	if apperr.CodeOf(err) == apperr.NotFound {
 		return nil, river.JobCancel(err)
 	}

@@ -1,5 +1,5 @@
 // Package provisioning is everything said to a service's provisioner: the
-// backend jobs billing queues (Create, following a backend still
+// backend jobs core/services queues (Create, following a backend still
 // installing, and the sync that suspends, unsuspends, terminates or
 // changes plan), the customer's power actions and SSO logins through the
 // provisioner plugin, the free tier (one development sandbox
@@ -7,18 +7,19 @@
 // a warning first), and usage collection (CPU, memory, disk and bandwidth
 // pulled from each provisioner into usage_samples).
 //
-// Billing owns services and their lifecycle (order, suspension,
-// termination) and decides what a service's backend should be; this
-// package builds on it through its exported API and hooks: the backend
-// jobs' outcomes (RecordProvisioned, RecordProvisionFailure, FailInstall,
-// ActivateInstalled, RecordBackendStep, RecordSyncFailure), OnOrder
-// (free-tier admission in the order's transaction), OnServiceStatus (a
-// free-tier slot ends with its service), Terminate (inactivity), and the
-// services and add-ons it describes to the provisioner (ServicesTx,
-// AddonIDsTx). That description is built here, once (views.go:
-// ProvisionerRef, ProvisionerViews), from them, the catalog's plans and
-// option declarations and the customer (core/accounts). Plugins are
-// called only outside transactions.
+// core/services owns the service record and its status machine and
+// decides what a service's backend should be; billing drives it (order,
+// suspension for non-payment, termination). This package builds on both
+// through their exported API and hooks: the backend jobs' outcomes, recorded
+// in core/services (RecordProvisioned, RecordProvisionFailure, FailInstall,
+// ActivateInstalled, RecordBackendStep, RecordSyncFailure), billing's
+// OnOrder (free-tier admission in the order's transaction), core/services'
+// OnStatus (a free-tier slot ends with its service), billing's Terminate
+// (inactivity), and the services (core/services' ServicesTx) and add-ons
+// (billing's AddonIDsTx) it describes to the provisioner. That description
+// is built here, once (views.go: ProvisionerRef, ProvisionerViews), from
+// them, the catalog's plans and option declarations and the customer
+// (core/accounts). Plugins are called only outside transactions.
 //
 // docs/provisioning.md is the operator's guide (flow, free-tier rules,
 // usage units, decisions).

@@ -6,12 +6,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ezscale/platform/core/billing"
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/riverqueue/river"
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
-	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/notify"
@@ -106,20 +108,20 @@ func (s *Service) ordererSecurity(ctx context.Context, tx bun.Tx, accountID stri
 // ends (terminated, cancelled, failed) gives its slot back; one that staff
 // provision again after a failure takes it again (refused when the account
 // took another meanwhile).
-func (s *Service) followStatus(ctx context.Context, tx bun.Tx, svc *billing.Service, from string) error {
-	if svc.Environment != billing.EnvDevelopment {
+func (s *Service) followStatus(ctx context.Context, tx bun.Tx, svc *services.Service, from string) error {
+	if svc.Environment != services.EnvDevelopment {
 		return nil
 	}
 	now := s.now()
 	switch {
-	case !billing.IsLive(svc.Status):
+	case !services.IsLive(svc.Status):
 		_, err := tx.NewUpdate().Model((*FreeTierService)(nil)).Set("ended_at = ?", now).Set("end_reason = ?", svc.Status).
 			Where("service_id = ?", svc.ID).Where("ended_at IS NULL").Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("provisioning: ending the free-tier slot of %s: %w", svc.ID, err)
 		}
-	case svc.Status == billing.StatusProvisioning:
-		if from != billing.StatusFailed {
+	case svc.Status == services.StatusProvisioning:
+		if from != services.StatusFailed {
 			return nil
 		}
 		res, err := tx.NewRaw(`UPDATE free_tier_services SET ended_at = NULL, end_reason = '', last_activity_at = ?

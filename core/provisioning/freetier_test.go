@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/apperr"
@@ -57,11 +59,11 @@ func TestFreeTierAdmission(t *testing.T) {
 
 		c := tb.customer(t, true, true)
 		svc := tb.order(t, c, free)
-		if svc.Environment != billing.EnvDevelopment {
+		if svc.Environment != services.EnvDevelopment {
 			t.Errorf("free-tier service environment %q", svc.Environment)
 		}
 		tb.credit(t, c.AccountID, 500)
-		if paidSvc := tb.order(t, c, paid); paidSvc.Environment != billing.EnvProduction {
+		if paidSvc := tb.order(t, c, paid); paidSvc.Environment != services.EnvProduction {
 			t.Errorf("paid service environment %q", paidSvc.Environment)
 		}
 		for _, p := range []*catalog.Plan{free, free2} {
@@ -109,14 +111,14 @@ func TestUnpaidFreeTierOrderGivesItsSlotBack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Service.Status != billing.StatusPending {
+		if res.Service.Status != services.StatusPending {
 			t.Fatalf("a free-tier order with an unpaid add-on is %s, want pending", res.Service.Status)
 		}
 		if _, err := tb.b.VoidInvoice(tb.ctx, res.Invoice.ID, "never paid"); err != nil {
 			t.Fatal(err)
 		}
 		st, err := tb.p.FreeTier(tb.ctx, c.AccountID, res.Service.ID)
-		if err != nil || st.EndedAt == nil || st.EndReason != billing.StatusCancelled {
+		if err != nil || st.EndedAt == nil || st.EndReason != services.StatusCancelled {
 			t.Fatalf("the voided order's free-tier slot: %+v, %v; want ended, cancelled", st, err)
 		}
 		tb.order(t, c, free2)
@@ -249,7 +251,7 @@ func TestFreeTierInactivity(t *testing.T) {
 		}
 		tb.clock.Add(5 * day) // the other: 90 days idle, warned 7 days ago
 		sweep(provisioningStats{Terminated: 1})
-		tb.waitService(t, lateSvc.ID, billing.StatusTerminated)
+		tb.waitService(t, lateSvc.ID, services.StatusTerminated)
 		testkit.WaitFor(t, "the backend termination", func() bool { return tb.prov.State(lateSvc.ID) == "terminated" })
 		st, err := tb.p.FreeTier(tb.ctx, late.AccountID, lateSvc.ID)
 		if err != nil || st.EndReason != "inactivity" || st.EndedAt == nil {
@@ -282,12 +284,12 @@ func TestFreeTierInactivity(t *testing.T) {
 		if st2.Warned != 1 || st2.Terminated != 1 { // other warned; c terminated (warned 200 days ago)
 			t.Errorf("sweep after a long pause: %+v", st2)
 		}
-		if s, _ := tb.b.Service(tb.ctx, "", otherSvc.ID); s.Status != billing.StatusActive {
+		if s, _ := tb.b.Service(tb.ctx, "", otherSvc.ID); s.Status != services.StatusActive {
 			t.Errorf("a never-warned service was %s", s.Status)
 		}
 		tb.clock.Add(7 * day)
 		sweep(provisioningStats{Terminated: 1})
-		tb.waitService(t, otherSvc.ID, billing.StatusTerminated)
+		tb.waitService(t, otherSvc.ID, services.StatusTerminated)
 	})
 }
 

@@ -29,7 +29,7 @@ func (tb *testBundle) api(t testing.TB) *api {
 	t.Helper()
 	limiter := ratelimit.New(tb.db)
 	s := httpapi.New(httpapi.Deps{DB: tb.db, Accounts: tb.accounts, Limiter: limiter, ServiceActivity: tb.p.RecordActivity}, httpapi.Options{},
-		&httpapi.CatalogAPI{Catalog: tb.cat, Reach: tb.b}, &httpapi.BillingAPI{Billing: tb.b}, &httpapi.ProvisioningAPI{Provisioning: tb.p, ActionLimit: &ratelimit.Rule{Limit: 1000, Window: time.Minute}})
+		&httpapi.CatalogAPI{Catalog: tb.cat, Reach: tb.svcs}, &httpapi.BillingAPI{Billing: tb.b, Services: tb.svcs}, &httpapi.ProvisioningAPI{Provisioning: tb.p, ActionLimit: &ratelimit.Rule{Limit: 1000, Window: time.Minute}})
 	a := &api{srv: httptest.NewServer(s.Handler()), tb: tb}
 	t.Cleanup(a.srv.Close)
 	a.client = apitest.New(a.srv.URL)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/accounts/accountstest"
 	"github.com/ezscale/platform/core/audit"
@@ -238,6 +240,7 @@ func (h *stubHost) setCaps(name string, caps ...sdk.Capability) {
 type testBundle struct {
 	db       *database.DB
 	b        *billing.Billing
+	svcs     *services.Services
 	cat      *catalog.Catalog
 	p        *provisioning.Service
 	prov     *stubProv
@@ -269,8 +272,11 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	t.Cleanup(ns.Stop)
 	tb.notify = ns
 	tb.cat = catalog.New(catalog.Deps{DB: db, Plugins: tb.host, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
-	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Notifier: ns, Accounts: accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())},
-		billing.Options{Now: tb.clock.Now, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, ProvisionMaxAttempts: 3})
+	directory := accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())
+	tb.svcs = services.New(services.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: tb.cat, Accounts: directory},
+		services.Options{Now: tb.clock.Now, ProvisionMaxAttempts: 3})
+	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Catalog: tb.cat, Jobs: reg, Notifier: ns, Accounts: directory},
+		billing.Options{Now: tb.clock.Now, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond})
 	opts := provisioning.DefaultOptions()
 	opts.Now = tb.clock.Now
 	// The tests sweep and collect usage by hand, on their clock, rather
@@ -283,7 +289,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 		SessionTTL: time.Hour, LoginLimit: 1000, LoginWindow: time.Minute, SignupLimit: 1000, ResetTokenTTL: time.Hour,
 		TOTPIssuer: "test", PublicURL: "http://portal.test",
 	})
-	tb.p = provisioning.New(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: tb.accounts, Plugins: tb.host, Notifier: ns}, opts)
+	tb.p = provisioning.New(provisioning.Deps{Services: tb.svcs, DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: tb.accounts, Plugins: tb.host, Notifier: ns}, opts)
 	tb.p.Attach(tb.b)
 	engine, err := jobs.New(db, reg, jobstest.Working(20))
 	if err != nil {
@@ -361,7 +367,7 @@ func (tb *testBundle) order(t testing.TB, c customer, plan *catalog.Plan) *billi
 	if err != nil {
 		t.Fatalf("order %s: %v", plan.Slug, err)
 	}
-	return tb.waitService(t, res.Service.ID, billing.StatusActive)
+	return tb.waitService(t, res.Service.ID, services.StatusActive)
 }
 
 func (tb *testBundle) waitService(t testing.TB, id, status string) *billing.Service {

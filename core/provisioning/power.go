@@ -4,11 +4,12 @@ import (
 	"context"
 	"time"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
 	"github.com/ezscale/platform/core/audit"
-	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -138,12 +139,12 @@ func (s *Service) LoginURL(ctx context.Context, accountID, serviceID string) (*L
 
 // activeService loads one of the account's services and refuses any that
 // is not active (verb says what was refused).
-func (s *Service) activeService(ctx context.Context, accountID, serviceID, verb string) (*billing.Service, error) {
-	svc, err := s.billing.Service(ctx, accountID, serviceID)
+func (s *Service) activeService(ctx context.Context, accountID, serviceID, verb string) (*services.Service, error) {
+	svc, err := s.services.Service(ctx, accountID, serviceID)
 	if err != nil {
 		return nil, err
 	}
-	if svc.Status != billing.StatusActive {
+	if svc.Status != services.StatusActive {
 		return nil, apperr.New(apperr.Conflict, "only an active service can be %s; this one is %s", verb, svc.Status).WithReason("service_" + svc.Status)
 	}
 	return svc, nil

@@ -4,10 +4,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ezscale/platform/core/apperr"
-	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
 	"github.com/ezscale/platform/core/testkit"
@@ -101,7 +102,7 @@ func TestPowerRefusals(t *testing.T) {
 			t.Errorf("audit %v", got)
 		}
 
-		if _, err := tb.b.Suspend(tb.ctx, svc.ID, billing.SuspendAdmin, "test"); err != nil {
+		if _, err := tb.svcs.Suspend(tb.ctx, svc.ID, services.SuspendAdmin, "test"); err != nil {
 			t.Fatal(err)
 		}
 		before := len(tb.prov.Calls("power"))

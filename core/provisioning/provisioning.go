@@ -22,6 +22,7 @@ import (
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
 	"github.com/ezscale/platform/core/pluginhost"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/sdk"
 )
 
@@ -134,6 +135,9 @@ type Deps struct {
 	DB      *database.DB
 	Jobs    *jobs.Registry
 	Billing *billing.Billing
+	// Services is the service records the backend jobs act on and record
+	// their outcomes in (core/services). Required.
+	Services *services.Services
 	// Catalog and Accounts describe a service to its provisioner; Accounts
 	// also tells the free tier how well the orderer's login is secured.
 	// Required.
@@ -155,6 +159,7 @@ type Service struct {
 	db       *database.DB
 	jobs     *jobs.Inserter
 	billing  *billing.Billing
+	services *services.Services
 	catalog  Catalog
 	accounts Accounts
 	plugins  Plugins
@@ -174,7 +179,7 @@ func New(deps Deps, opts Options) *Service {
 	if deps.Logger == nil {
 		deps.Logger = hclog.NewNullLogger()
 	}
-	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), billing: deps.Billing, catalog: deps.Catalog, accounts: deps.Accounts, notifier: deps.Notifier, intents: deps.Intents, log: deps.Logger, opts: opts}
+	s := &Service{db: deps.DB, jobs: deps.Jobs.Inserter(), billing: deps.Billing, services: deps.Services, catalog: deps.Catalog, accounts: deps.Accounts, notifier: deps.Notifier, intents: deps.Intents, log: deps.Logger, opts: opts}
 	if s.intents == nil {
 		s.intents = intent.New(deps.DB, intent.Options{Logger: deps.Logger})
 	}
@@ -183,13 +188,14 @@ func New(deps Deps, opts Options) *Service {
 	return s
 }
 
-// Attach registers provisioning's reactions to billing, run in billing's
-// transactions: the free tier's admission of an order (admitFreeTier) and
-// a free-tier slot ending with its service (followStatus). core/app calls
+// Attach registers provisioning's reactions, run in the reacting
+// transaction: the free tier's admission of an order (billing's,
+// admitFreeTier) and a free-tier slot ending with its service (a status
+// change in core/services, followStatus). core/app calls
 // it while wiring (core/app/reactions.go lists every reaction).
 func (s *Service) Attach(b *billing.Billing) {
 	b.OnOrder(s.admitFreeTier)
-	b.OnServiceStatus(s.followStatus)
+	s.services.OnStatus(s.followStatus)
 }
 
 // Options returns the effective options.

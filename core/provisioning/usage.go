@@ -7,12 +7,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/riverqueue/river"
 	"github.com/uptrace/bun"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ezscale/platform/core/apperr"
-	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -108,7 +109,7 @@ func (s *Service) collect(ctx context.Context, cur usageCursor) (CollectStats, *
 	if at.IsZero() {
 		at = s.now().Truncate(time.Second)
 	}
-	plugins, err := s.billing.ActiveProvisioners(ctx)
+	plugins, err := s.services.ActiveProvisioners(ctx)
 	if err != nil {
 		return st, nil, err
 	}
@@ -132,7 +133,7 @@ func (s *Service) collect(ctx context.Context, cur usageCursor) (CollectStats, *
 			return st, &usageCursor{At: at, After: after}, nil
 		}
 		started := time.Now()
-		ids, err := s.billing.ActiveServicesAfter(ctx, supported, after, s.opts.UsageBatch)
+		ids, err := s.services.ActiveServicesAfter(ctx, supported, after, s.opts.UsageBatch)
 		if err != nil {
 			return st, nil, fmt.Errorf("provisioning: selecting services to sample: %w", err)
 		}
@@ -249,7 +250,7 @@ type UsageQuery struct {
 // Usage lists one of the account's services' samples, oldest first.
 // Errors: NotFound (another account's service), Invalid.
 func (s *Service) Usage(ctx context.Context, accountID, serviceID string, q UsageQuery) ([]UsageSample, error) {
-	if _, err := s.billing.Service(ctx, accountID, serviceID); err != nil {
+	if _, err := s.services.Service(ctx, accountID, serviceID); err != nil {
 		return nil, err
 	}
 	if q.Until.IsZero() {
@@ -335,8 +336,8 @@ type ServiceUsage struct {
 // AccountUsage lists the account's services (newest first, a page of
 // f.Limit after f.After, among f.Among: a project's) with each one's
 // latest sample: what the account, or one project of it, uses now.
-func (s *Service) AccountUsage(ctx context.Context, f billing.ServiceFilter) ([]ServiceUsage, error) {
-	svcs, err := s.billing.Services(ctx, f)
+func (s *Service) AccountUsage(ctx context.Context, f services.Filter) ([]ServiceUsage, error) {
+	svcs, err := s.services.List(ctx, f)
 	if err != nil {
 		return nil, err
 	}

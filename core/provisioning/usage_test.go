@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
 
@@ -39,7 +41,7 @@ func TestCollectUsage(t *testing.T) {
 		}
 		tb.order(t, c, kasm)
 		suspended := tb.order(t, c, vps)
-		if _, err := tb.b.Suspend(tb.ctx, suspended.ID, billing.SuspendAdmin, ""); err != nil {
+		if _, err := tb.svcs.Suspend(tb.ctx, suspended.ID, services.SuspendAdmin, ""); err != nil {
 			t.Fatal(err)
 		}
 		broken := active[3]
@@ -130,7 +132,7 @@ func TestUsageTellsThePluginWhatCreateDid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc := tb.waitService(t, res.Service.ID, billing.StatusActive)
+		svc := tb.waitService(t, res.Service.ID, services.StatusActive)
 		if _, err := tb.p.CollectUsage(tb.ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/billing/pluginoption"
 	"github.com/ezscale/platform/core/catalog"
+	"github.com/ezscale/platform/core/services"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
@@ -38,22 +39,22 @@ type View struct {
 // runs a plan of another provisioner or service type is refused
 // (Conflict, service_backend_fixed): its external_id belongs to the other
 // plugin, and acting on it there could reach someone else's server.
-func (s *Service) ProvisionerRef(ctx context.Context, svc *billing.Service) (*pb.ServiceRef, *catalog.Plan, error) {
+func (s *Service) ProvisionerRef(ctx context.Context, svc *services.Service) (*pb.ServiceRef, *catalog.Plan, error) {
 	return s.describe(ctx, s.db.ReadConn(ctx), svc, true)
 }
 
 // backendRef is ProvisionerRef for the backend jobs, which act on the plan
 // the service is on (a sync of a service moved across backends before the
 // rule held still reaches its plan's provisioner, as it always did).
-func (s *Service) backendRef(ctx context.Context, svc *billing.Service) (*pb.ServiceRef, *catalog.Plan, error) {
+func (s *Service) backendRef(ctx context.Context, svc *services.Service) (*pb.ServiceRef, *catalog.Plan, error) {
 	return s.describe(ctx, s.db.Conn(ctx), svc, false)
 }
 
 // describe is the description of one service as db sees its inputs, and
 // its plan; refuseElsewhere refuses a service whose backend runs another
 // provisioner's plan (runsElsewhere).
-func (s *Service) describe(ctx context.Context, db bun.IDB, svc *billing.Service, refuseElsewhere bool) (*pb.ServiceRef, *catalog.Plan, error) {
-	in, err := s.readRefInputs(ctx, db, []*billing.Service{svc})
+func (s *Service) describe(ctx context.Context, db bun.IDB, svc *services.Service, refuseElsewhere bool) (*pb.ServiceRef, *catalog.Plan, error) {
+	in, err := s.readRefInputs(ctx, db, []*services.Service{svc})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -82,7 +83,7 @@ func (s *Service) ProvisionerViews(ctx context.Context, serviceIDs []string) (ma
 		return out, nil
 	}
 	db := s.db.ReadConn(ctx)
-	svcs, err := s.billing.ServicesTx(ctx, db, serviceIDs)
+	svcs, err := s.services.ServicesTx(ctx, db, serviceIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +132,7 @@ type refInputs struct {
 
 // readRefInputs reads the inputs of svcs' descriptions as db sees them,
 // in a fixed number of queries.
-func (s *Service) readRefInputs(ctx context.Context, db bun.IDB, svcs []*billing.Service) (refInputs, error) {
+func (s *Service) readRefInputs(ctx context.Context, db bun.IDB, svcs []*services.Service) (refInputs, error) {
 	var in refInputs
 	planIDs, accountIDs, serviceIDs := map[string]bool{}, map[string]bool{}, make([]string, 0, len(svcs))
 	for _, svc := range svcs {
@@ -178,7 +179,7 @@ func (s *Service) readRefInputs(ctx context.Context, db bun.IDB, svcs []*billing
 // refOf is the one description of a service its provisioner gets: the
 // options its plugin declares (the add-ons' under the plan's under the
 // customer's, see pluginoption.View) and the customer.
-func refOf(svc *billing.Service, plan *catalog.Plan, decl pluginoption.Declaration, addonOptions []map[string]string, cust accounts.Customer) *pb.ServiceRef {
+func refOf(svc *services.Service, plan *catalog.Plan, decl pluginoption.Declaration, addonOptions []map[string]string, cust accounts.Customer) *pb.ServiceRef {
 	src := pluginoption.Sources{Plan: plan.Options(), Offered: plan.Offered(), Customer: svc.CustomerOptions(), Addons: addonOptions}
 	return &pb.ServiceRef{
 		ServiceId: svc.ID, ExternalId: svc.ExternalID, PlanOptions: pluginoption.View(decl.Options, src),
@@ -189,7 +190,7 @@ func refOf(svc *billing.Service, plan *catalog.Plan, decl pluginoption.Declarati
 // runsElsewhere reports whether svc's backend runs a plan of another
 // provisioner or service type than its plan (a service moved across
 // backends before billing's rule held, see billing.ReasonBackendFixed).
-func runsElsewhere(svc *billing.Service, plan *catalog.Plan, plans map[string]*catalog.Plan) bool {
+func runsElsewhere(svc *services.Service, plan *catalog.Plan, plans map[string]*catalog.Plan) bool {
 	if svc.BackendPlanID == "" || svc.BackendPlanID == plan.ID {
 		return false
 	}

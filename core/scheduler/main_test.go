@@ -31,6 +31,7 @@ import (
 	"github.com/ezscale/platform/core/provisioning/provisioningtest"
 	"github.com/ezscale/platform/core/ratelimit"
 	"github.com/ezscale/platform/core/scheduler"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/testkit"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
@@ -296,6 +297,7 @@ type testBundle struct {
 	// billing is billing over db, which describes the services to the
 	// scheduler and answers the tests' questions about services and plans.
 	billing *billing.Billing
+	svcs    *services.Services
 	cat     *catalog.Catalog
 }
 
@@ -344,8 +346,9 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	// Billing describes the services to their provisioner, as in the core.
 	cat := catalog.New(catalog.Deps{DB: db, Plugins: b.plugins, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: b.clock.Now})
 	accts := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
-	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Catalog: cat, Accounts: accts}, billing.Options{Now: b.clock.Now})
-	views := provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: b.billing, Catalog: cat, Accounts: accts, Plugins: b.plugins})
+	b.svcs = services.New(services.Deps{DB: db, Jobs: reg, Catalog: cat, Accounts: accts}, services.Options{Now: b.clock.Now})
+	b.billing = billing.New(billing.Deps{Services: b.svcs, DB: db, Jobs: reg, Catalog: cat, Accounts: accts}, billing.Options{Now: b.clock.Now})
+	views := provisioningtest.BackendJobs(provisioning.Deps{Services: b.svcs, DB: db, Jobs: reg, Billing: b.billing, Catalog: cat, Accounts: accts, Plugins: b.plugins})
 	b.cat = cat
 	if c, ok := so.changer.(*fakeChanger); ok {
 		c.plans = cat

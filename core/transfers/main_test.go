@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/accounts"
@@ -69,6 +71,7 @@ type testBundle struct {
 	clock   *testkit.Clock
 	acc     *accounts.Service
 	b       *billing.Billing
+	svcs    *services.Services
 	cat     *catalog.Catalog
 	p       *projects.Service
 	sch     *scheduler.Service
@@ -103,10 +106,11 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	acc := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
 	tb.acc = acc
 	tb.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
-	tb.b = billing.New(billing.Deps{DB: db, Catalog: tb.cat, Jobs: reg, Accounts: acc}, billing.Options{Now: tb.clock.Now})
+	tb.svcs = services.New(services.Deps{DB: db, Jobs: reg, Catalog: tb.cat, Accounts: acc}, services.Options{Now: tb.clock.Now})
+	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Catalog: tb.cat, Jobs: reg, Accounts: acc}, billing.Options{Now: tb.clock.Now})
 	// Payments answer whether the receiver has a saved card.
 	payments.New(payments.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: acc}).Attach(tb.b)
-	prov := provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: acc})
+	prov := provisioningtest.BackendJobs(provisioning.Deps{Services: tb.svcs, DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: acc})
 	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Now: tb.clock.Now})
 	tb.sch = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Services: tb.b, Descriptions: prov, Catalog: tb.cat}, scheduler.Options{Now: tb.clock.Now})
 	opts := transfers.DefaultOptions()
@@ -157,7 +161,7 @@ func (tb *testBundle) service(t testing.TB, a transfers.Actor, label string, pri
 	start := date("2024-02-01")
 	end := money.AddCycle(start, money.Monthly, 1)
 	id, err := billingtest.Service(tb.ctx, tb.db, billingtest.ServiceSpec{
-		AccountID: a.AccountID, PlanID: tb.plan, Currency: "USD", Price: price, Status: billing.StatusActive, Label: label,
+		AccountID: a.AccountID, PlanID: tb.plan, Currency: "USD", Price: price, Status: services.StatusActive, Label: label,
 		PeriodStart: &start, PeriodEnd: &end, AnchorDay: 1,
 	})
 	if err != nil {

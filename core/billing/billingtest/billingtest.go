@@ -1,9 +1,10 @@
 // Package billingtest makes the services, invoices and credit other
-// packages' tests and benchmarks need (services in bulk, suspensions,
-// invoices) without the order and provisioning flow
-// that normally creates them (plans and add-ons come from catalogtest). It is billing's
-// own kit, so billing's tables are written here and nowhere else in other
-// packages' tests. Imported by tests only.
+// packages' tests and benchmarks need (services in bulk with their terms,
+// suspensions, invoices) without the order and provisioning flow that
+// normally creates them (plans and add-ons come from catalogtest, the
+// service records from servicestest). It is billing's own kit, so billing's
+// tables are written here and nowhere else in other packages' tests.
+// Imported by tests only.
 package billingtest
 
 import (
@@ -18,6 +19,7 @@ import (
 
 	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/database"
+	"github.com/ezscale/platform/core/services/servicestest"
 )
 
 func id() string { return uuid.Must(uuid.NewV7()).String() }
@@ -29,40 +31,30 @@ func Services(ctx context.Context, db *database.DB, accountID, planID string, n 
 }
 
 // ServicesOf inserts n services as spec describes (labelled vps-0, vps-1,
-// … when spec has no label), in batches, and returns their ids.
+// … when spec has no label), each with its terms, in batches, and returns
+// their ids.
 func ServicesOf(ctx context.Context, db *database.DB, spec ServiceSpec, n int) ([]string, error) {
 	spec = spec.withDefaults()
-	ids := make([]string, 0, n)
-	for start := 0; start < n; start += 500 {
-		q := "INSERT INTO services (id, account_id, plan_id, status, label, attributes, external_id, created_at, updated_at) VALUES "
-		var args []any
-		for i := start; i < min(n, start+500); i++ {
-			sid := id()
-			ids = append(ids, sid)
-			if i > start {
-				q += ", "
+	var ids []string
+	err := db.Tx(ctx, func(ctx context.Context, _ bun.Tx) error {
+		var err error
+		if ids, err = servicestest.Records(ctx, db, spec.record(), n); err != nil {
+			return err
+		}
+		for start := 0; start < len(ids); start += 500 {
+			if err := insertTerms(ctx, db, ids[start:min(len(ids), start+500)], spec); err != nil {
+				return err
 			}
-			label := spec.Label
-			if label == "" {
-				label = fmt.Sprintf("vps-%d", i)
-			}
-			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
-			args = append(args, sid, spec.AccountID, spec.PlanID, spec.Status, label, spec.Attributes,
-				"ext-"+sid, spec.CreatedAt, spec.CreatedAt)
 		}
-		if _, err := db.NewRaw(q, args...).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("billingtest: inserting services: %w", err)
-		}
-		if err := insertTerms(ctx, db, ids[start:], spec); err != nil {
-			return nil, err
-		}
-	}
-	return ids, nil
+		return nil
+	})
+	return ids, err
 }
 
-// SetServiceStatus changes a service's status (suspended, terminated, …).
+// SetServiceStatus changes a service's status (suspended, terminated, …),
+// and its terms' in_term as billing keeps it.
 func SetServiceStatus(ctx context.Context, db *database.DB, serviceID, status string) error {
-	if err := update(ctx, db, "UPDATE services SET status = ? WHERE id = ?", status, serviceID); err != nil {
+	if err := servicestest.SetStatus(ctx, db, serviceID, status); err != nil {
 		return err
 	}
 	return update(ctx, db, "UPDATE service_terms SET in_term = ? WHERE service_id = ?", billing.InTerm(status), serviceID)
@@ -88,12 +80,16 @@ type ServiceSpec struct {
 	CreatedAt              time.Time
 }
 
+// record is the record part of the spec (servicestest's).
+func (spec ServiceSpec) record() servicestest.Spec {
+	return servicestest.Spec{AccountID: spec.AccountID, PlanID: spec.PlanID, Status: spec.Status, Label: spec.Label,
+		Options: spec.Options, Attributes: spec.Attributes, CreatedAt: spec.CreatedAt}
+}
+
 func (spec ServiceSpec) withDefaults() ServiceSpec {
 	spec.Cycle = cmp.Or(spec.Cycle, "monthly")
 	spec.Currency = cmp.Or(spec.Currency, "USD")
 	spec.Status = cmp.Or(spec.Status, "active")
-	spec.Options = cmp.Or(spec.Options, "{}")
-	spec.Attributes = cmp.Or(spec.Attributes, "{}")
 	if spec.Price == 0 {
 		spec.Price = 1000
 	}
@@ -103,21 +99,19 @@ func (spec ServiceSpec) withDefaults() ServiceSpec {
 	return spec
 }
 
-// Service inserts one service as spec describes, as provisioning would
-// have left it, and returns its id.
+// Service inserts one service as spec describes, with its terms, as
+// provisioning would have left it, and returns its id.
 func Service(ctx context.Context, db *database.DB, spec ServiceSpec) (string, error) {
 	spec = spec.withDefaults()
-	sid := id()
-	_, err := db.NewRaw(`INSERT INTO services (id, account_id, plan_id, status, label, options, attributes, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, sid, spec.AccountID, spec.PlanID, spec.Status,
-		spec.Label, spec.Options, spec.Attributes, spec.CreatedAt, spec.CreatedAt).Exec(ctx)
-	if err != nil {
-		return "", fmt.Errorf("billingtest: inserting a service: %w", err)
-	}
-	if err := insertTerms(ctx, db, []string{sid}, spec); err != nil {
-		return "", err
-	}
-	return sid, nil
+	var sid string
+	err := db.Tx(ctx, func(ctx context.Context, _ bun.Tx) error {
+		var err error
+		if sid, err = servicestest.Record(ctx, db, spec.record()); err != nil {
+			return err
+		}
+		return insertTerms(ctx, db, []string{sid}, spec)
+	})
+	return sid, err
 }
 
 // insertTerms writes the billing terms row every service has, with the
@@ -133,27 +127,24 @@ func insertTerms(ctx context.Context, db *database.DB, serviceIDs []string, spec
 		q += "(?, ?, ?, ?, ?, ?, ?, ?)"
 		args = append(args, sid, spec.Cycle, spec.Currency, spec.Price, spec.PeriodStart, spec.PeriodEnd, spec.AnchorDay, billing.InTerm(spec.Status))
 	}
-	if _, err := db.NewRaw(q, args...).Exec(ctx); err != nil {
+	if _, err := db.Conn(ctx).NewRaw(q, args...).Exec(ctx); err != nil {
 		return fmt.Errorf("billingtest: inserting the services' terms: %w", err)
 	}
 	return nil
 }
 
 // Suspend suspends the service for reason (non_payment, budget, …) at:
-// its status and an active suspension, as billing's lifecycle leaves them
-// (without the plugin call). It returns the suspension's id.
+// its status and an active suspension (servicestest.Suspend) and its
+// terms' in_term, as the status machine and billing leave them (without
+// the plugin call). It returns the suspension's id.
 func Suspend(ctx context.Context, db *database.DB, serviceID, reason string, at time.Time) (string, error) {
-	sid := id()
-	err := db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewRaw("UPDATE services SET status = 'suspended' WHERE id = ?", serviceID).Exec(ctx); err != nil {
+	var sid string
+	err := db.Tx(ctx, func(ctx context.Context, _ bun.Tx) error {
+		var err error
+		if sid, err = servicestest.Suspend(ctx, db, serviceID, reason, at); err != nil {
 			return err
 		}
-		if _, err := tx.NewRaw("UPDATE service_terms SET in_term = ? WHERE service_id = ?", true, serviceID).Exec(ctx); err != nil {
-			return err
-		}
-		_, err := tx.NewRaw("INSERT INTO service_suspensions (id, service_id, reason, created_at) VALUES (?, ?, ?, ?)",
-			sid, serviceID, reason, at).Exec(ctx)
-		return err
+		return update(ctx, db, "UPDATE service_terms SET in_term = ? WHERE service_id = ?", true, serviceID)
 	})
 	if err != nil {
 		return "", fmt.Errorf("billingtest: suspending %s: %w", serviceID, err)
@@ -176,7 +167,7 @@ func ServiceAddon(ctx context.Context, db *database.DB, serviceID, addonID strin
 
 // FreeTier makes the service a free development service.
 func FreeTier(ctx context.Context, db *database.DB, serviceID string) error {
-	if err := update(ctx, db, "UPDATE services SET environment = 'development' WHERE id = ?", serviceID); err != nil {
+	if err := servicestest.Development(ctx, db, serviceID); err != nil {
 		return err
 	}
 	return update(ctx, db, "UPDATE service_terms SET price = 0 WHERE service_id = ?", serviceID)
@@ -185,7 +176,7 @@ func FreeTier(ctx context.Context, db *database.DB, serviceID string) error {
 // Pending makes the service an order awaiting provisioning: pending, with
 // no paid term.
 func Pending(ctx context.Context, db *database.DB, serviceID string) error {
-	if err := update(ctx, db, "UPDATE services SET status = 'pending' WHERE id = ?", serviceID); err != nil {
+	if err := servicestest.SetStatus(ctx, db, serviceID, "pending"); err != nil {
 		return err
 	}
 	return update(ctx, db, "UPDATE service_terms SET period_start = NULL, period_end = NULL, in_term = ? WHERE service_id = ?", false, serviceID)
@@ -199,25 +190,25 @@ func CancelAtPeriodEnd(ctx context.Context, db *database.DB, serviceID string) e
 
 // MoveService gives the service to another account.
 func MoveService(ctx context.Context, db *database.DB, serviceID, accountID string) error {
-	return update(ctx, db, "UPDATE services SET account_id = ? WHERE id = ?", accountID, serviceID)
+	return servicestest.Move(ctx, db, serviceID, accountID)
 }
 
 // ChangePlan moves the service to the plan, as a completed plan change
 // leaves it (no invoice, no proration).
 func ChangePlan(ctx context.Context, db *database.DB, serviceID, planID string) error {
-	return update(ctx, db, "UPDATE services SET plan_id = ? WHERE id = ?", planID, serviceID)
+	return servicestest.ChangePlan(ctx, db, serviceID, planID)
 }
 
 // SetServiceOptions replaces the options (JSON) the customer chose for the
 // service.
 func SetServiceOptions(ctx context.Context, db *database.DB, serviceID, options string) error {
-	return update(ctx, db, "UPDATE services SET options = ? WHERE id = ?", options, serviceID)
+	return servicestest.SetOptions(ctx, db, serviceID, options)
 }
 
 // SetServiceName replaces the service's label and attributes (JSON), what
 // notices name it by.
 func SetServiceName(ctx context.Context, db *database.DB, serviceID, label, attributes string) error {
-	return update(ctx, db, "UPDATE services SET label = ?, attributes = ? WHERE id = ?", label, attributes, serviceID)
+	return servicestest.SetName(ctx, db, serviceID, label, attributes)
 }
 
 // update runs a change of billing's rows in ctx's ambient transaction if

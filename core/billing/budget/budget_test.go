@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/uptrace/bun"
@@ -40,14 +42,19 @@ import (
 	"github.com/ezscale/platform/core/testkit"
 )
 
-// Billing's service lifecycle is what suspends and lifts services.
-var _ budget.Services = (*billing.Billing)(nil)
+// Billing tells what services cost; core/services' status machine is what
+// suspends and lifts them.
+var (
+	_ budget.Billing     = (*billing.Billing)(nil)
+	_ budget.Suspensions = (*services.Services)(nil)
+)
 
 type testBundle struct {
 	ctx     context.Context
 	db      *database.DB
 	clock   *testkit.Clock
 	billing *billing.Billing
+	svcs    *services.Services
 	cat     *catalog.Catalog
 	ledger  *ledger.Ledger
 	outbox  *outbox.Outbox
@@ -76,19 +83,20 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	b.notify = ns
 	b.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: b.clock.Now})
 	accts := accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())
-	b.billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: b.cat, Accounts: accts}, billing.Options{Currency: "EUR", Now: b.clock.Now})
+	b.svcs = services.New(services.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: b.cat, Accounts: accts}, services.Options{Now: b.clock.Now})
+	b.billing = billing.New(billing.Deps{Services: b.svcs, DB: db, Jobs: reg, Notifier: ns, Catalog: b.cat, Accounts: accts}, billing.Options{Currency: "EUR", Now: b.clock.Now})
 	// Payments tell automatic top-ups from the customer's.
 	pay := payments.New(payments.Deps{DB: db, Jobs: reg, Billing: b.billing, Accounts: accts, Notifier: ns})
 	pay.Attach(b.billing)
-	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: b.billing, Catalog: b.cat, Accounts: accts, Notifier: ns})
-	b.svc = budget.New(db, ns, b.billing, pay, reg, budget.Options{Now: b.clock.Now})
+	provisioningtest.BackendJobs(provisioning.Deps{Services: b.svcs, DB: db, Jobs: reg, Billing: b.billing, Catalog: b.cat, Accounts: accts, Notifier: ns})
+	b.svc = budget.New(db, ns, b.billing, b.svcs, pay, reg, budget.Options{Now: b.clock.Now})
 	engine, err := jobs.New(db, reg, jobstest.Working(2))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.engine = engine
 	b.ledger = b.billing.Ledger()
-	b.svc.Attach(b.billing)
+	b.svc.Attach(b.billing, b.svcs)
 	for _, typ := range []string{"vps", "dedicated", "hosting", "game", "kasm"} {
 		id, err := catalogtest.PlanOf(b.ctx, db, catalogtest.PlanSpec{Name: typ, ServiceType: typ, Currency: "EUR", Plugin: "test", MonthlyPrice: 1000})
 		if err != nil {
@@ -213,12 +221,12 @@ func (b *testBundle) state(t testing.TB, ids ...string) map[string]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sus, err := b.billing.Suspensions(b.ctx, id, true)
+		sus, err := b.svcs.Suspensions(b.ctx, id, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		status := svc.Status
-		if slices.ContainsFunc(sus, func(s billing.Suspension) bool { return s.Reason == "budget" }) {
+		if slices.ContainsFunc(sus, func(s services.Suspension) bool { return s.Reason == "budget" }) {
 			status += "+budget"
 		}
 		out[id] = status
@@ -698,7 +706,7 @@ func TestOrderWhileStoppedIsRefused(t *testing.T) {
 			t.Fatalf("suspended %v, want the VPS", res.Suspended)
 		}
 		count := func() int {
-			svcs, err := b.billing.Services(b.ctx, billing.ServiceFilter{AccountID: acc, Limit: 1000})
+			svcs, err := b.billing.Services(b.ctx, services.Filter{AccountID: acc, Limit: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -94,7 +94,7 @@ func (s *Service) check(ctx context.Context, tx bun.Tx, b *Budget, minSeq int64,
 		res.Skipped = true
 		return nil
 	}
-	seq, err := s.services.Ledger().Position(ctx, tx, b.AccountID)
+	seq, err := s.billing.Ledger().Position(ctx, tx, b.AccountID)
 	if err != nil {
 		return err
 	}
@@ -254,7 +254,7 @@ func (s *Service) hardStop(ctx context.Context, tx bun.Tx, b *Budget, p *Period,
 		}
 		switch {
 		case want && !c.BudgetHeld:
-			ok, err := s.services.SuspendTx(ctx, tx, c.ID, Reason, fmt.Sprintf("budget cap: %d %% of %s", env.SpendPercent, money.New(b.MonthlyLimit, b.Currency)))
+			ok, err := s.suspensions.SuspendTx(ctx, tx, c.ID, Reason, fmt.Sprintf("budget cap: %d %% of %s", env.SpendPercent, money.New(b.MonthlyLimit, b.Currency)))
 			if err != nil {
 				return err
 			}
@@ -262,7 +262,7 @@ func (s *Service) hardStop(ctx context.Context, tx bun.Tx, b *Budget, p *Period,
 				suspended = append(suspended, c)
 			}
 		case !want && c.BudgetHeld:
-			ok, err := s.services.UnsuspendTx(ctx, tx, c.ID, Reason)
+			ok, err := s.suspensions.UnsuspendTx(ctx, tx, c.ID, Reason)
 			if err != nil {
 				return err
 			}
@@ -312,7 +312,7 @@ func (s *Service) hardStop(ctx context.Context, tx bun.Tx, b *Budget, p *Period,
 
 // spendOf sums the account's spend in [start, end) from the ledger.
 func (s *Service) spendOf(ctx context.Context, tx bun.Tx, b *Budget, start, end time.Time) (int64, error) {
-	sum, err := s.services.Ledger().Sum(ctx, tx, b.AccountID, b.Currency, spendKinds, start, end)
+	sum, err := s.billing.Ledger().Sum(ctx, tx, b.AccountID, b.Currency, spendKinds, start, end)
 	if err != nil {
 		return 0, err
 	}
@@ -343,7 +343,7 @@ func envOf(b *Budget, spend int64, start, end, now time.Time, services []candida
 // the hard stop needs to know: the services from billing, the exclusions
 // from budget caps' own table.
 func (s *Service) candidates(ctx context.Context, tx bun.Tx, accountID string) ([]candidate, error) {
-	facts, err := s.services.AccountServiceFacts(ctx, tx, accountID, "active", "suspended")
+	facts, err := s.billing.AccountServiceFacts(ctx, tx, accountID, "active", "suspended")
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ezscale/platform/core/services"
+
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
@@ -18,12 +20,12 @@ import (
 // hard stop would hold the new service.
 const ReasonStopped = "budget_stopped"
 
-// Attach connects budget caps to billing: the credit ledger's hook (a check
+// Attach connects budget caps to billing and core/services: the credit ledger's hook (a check
 // after each debit, the override by paying), the order check (AdmitOrder),
 // the receiving account's check of a service transfer (AdmitTransfer) and
 // the check of a service that starts (ServiceStarted). core/app calls
 // it once while wiring, before jobs start.
-func (s *Service) Attach(b *billing.Billing) {
+func (s *Service) Attach(b *billing.Billing, svcs *services.Services) {
 	b.Ledger().AddHook(s.LedgerHook())
 	b.OnOrder(func(ctx context.Context, tx bun.Tx, svc *billing.Service, plan *catalog.Plan) error {
 		return s.AdmitOrder(ctx, tx, NewService{AccountID: svc.AccountID, ID: svc.ID, Type: plan.ServiceType, Plan: plan.Slug,
@@ -33,8 +35,8 @@ func (s *Service) Attach(b *billing.Billing) {
 		return s.AdmitTransfer(ctx, tx, NewService{AccountID: to, ID: svc.ID, Type: plan.ServiceType, Plan: plan.Slug,
 			Label: svc.Label, Cycle: string(svc.Terms.Cycle), Price: svc.Terms.Price})
 	})
-	b.OnServiceStatus(func(ctx context.Context, tx bun.Tx, svc *billing.Service, from string) error {
-		if svc.Status != billing.StatusActive || from != billing.StatusProvisioning {
+	svcs.OnStatus(func(ctx context.Context, tx bun.Tx, svc *services.Service, from string) error {
+		if svc.Status != services.StatusActive || from != services.StatusProvisioning {
 			return nil
 		}
 		return s.ServiceStarted(ctx, tx, svc.AccountID)

@@ -27,22 +27,24 @@ type Options struct {
 
 // Service is budget caps.
 type Service struct {
-	db       *database.DB
-	notifier Notifier
-	jobs     *jobs.Inserter
-	services Services
-	topUps   TopUps
-	now      func() time.Time
+	db          *database.DB
+	notifier    Notifier
+	jobs        *jobs.Inserter
+	billing     Billing
+	suspensions Suspensions
+	topUps      TopUps
+	now         func() time.Time
 }
 
 // New returns the service and registers its jobs (the check after each
 // debit, the periodic sweep) with reg. Notices go through n (core/notify);
 // with a nil n nobody is told. Services are suspended and lifted through
-// the services' owner (billing's lifecycle), never by budget's own SQL.
+// the services' owner (core/services' status machine), never by budget's
+// own SQL.
 // topUps tells automatic top-ups (payments); nil: every top-up is the
 // customer's.
-func New(db *database.DB, n Notifier, services Services, topUps TopUps, reg *jobs.Registry, opts Options) *Service {
-	s := &Service{db: db, notifier: n, jobs: reg.Inserter(), services: services, topUps: topUps, now: opts.Now}
+func New(db *database.DB, n Notifier, bill Billing, suspensions Suspensions, topUps TopUps, reg *jobs.Registry, opts Options) *Service {
+	s := &Service{db: db, notifier: n, jobs: reg.Inserter(), billing: bill, suspensions: suspensions, topUps: topUps, now: opts.Now}
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }
 	}
@@ -137,7 +139,7 @@ func (s *Service) Save(ctx context.Context, accountID string, in Settings) (*Bud
 // defaultCurrency is the account's credit currency, else its billing
 // profile's. Errors: Invalid when it has neither (the caller must say).
 func (s *Service) defaultCurrency(ctx context.Context, tx bun.Tx, accountID string) (money.Currency, error) {
-	cur, err := s.services.AccountCurrency(ctx, tx, accountID)
+	cur, err := s.billing.AccountCurrency(ctx, tx, accountID)
 	if err != nil || cur != "" {
 		return cur, err
 	}
@@ -161,7 +163,7 @@ func (s *Service) Delete(ctx context.Context, accountID string) error {
 		}
 		var lifted []string
 		for _, id := range ids {
-			ok, err := s.services.UnsuspendTx(ctx, tx, id, Reason)
+			ok, err := s.suspensions.UnsuspendTx(ctx, tx, id, Reason)
 			if err != nil {
 				return err
 			}
@@ -181,7 +183,7 @@ func (s *Service) Delete(ctx context.Context, accountID string) error {
 // account).
 func (s *Service) SetExcluded(ctx context.Context, accountID, serviceID string, excluded bool) error {
 	return s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		facts, err := s.services.ServiceFacts(ctx, tx, []string{serviceID})
+		facts, err := s.billing.ServiceFacts(ctx, tx, []string{serviceID})
 		if err != nil {
 			return err
 		}
@@ -276,5 +278,5 @@ func (s *Service) Status(ctx context.Context, accountID string) (*Status, error)
 // suspendedIDs lists the account's services with a budget suspension in
 // force.
 func (s *Service) suspendedIDs(ctx context.Context, db bun.IDB, accountID string) ([]string, error) {
-	return s.services.SuspendedFor(ctx, db, accountID, Reason)
+	return s.suspensions.SuspendedFor(ctx, db, accountID, Reason)
 }

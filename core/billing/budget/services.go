@@ -13,17 +13,10 @@ import (
 // Reason is the suspension reason of the hard stop.
 const Reason = "budget"
 
-// Services is what budget caps need of billing, whose tables they never
-// query: what an account's services are, which of them a reason holds
-// suspended, suspending and lifting them, the account's currency, and the
-// credit ledger's position and spend.
-type Services interface {
-	// SuspendTx and UnsuspendTx suspend and lift a service for a reason,
-	// inside the caller's transaction, each reporting whether anything
-	// changed (a reason already in force, or not in force, is a no-op).
-	// Billing's service lifecycle also tells the provisioner.
-	SuspendTx(ctx context.Context, tx bun.Tx, serviceID, reason, note string) (bool, error)
-	UnsuspendTx(ctx context.Context, tx bun.Tx, serviceID, reason string) (bool, error)
+// Billing is what budget caps need of billing, whose tables they never
+// query: what an account's services are and cost, the account's currency,
+// and the credit ledger's position and spend.
+type Billing interface {
 	// ServiceFacts and AccountServiceFacts describe services as db sees
 	// them (billing.ServiceFacts).
 	ServiceFacts(ctx context.Context, db bun.IDB, serviceIDs []string) (map[string]billing.ServiceFact, error)
@@ -33,6 +26,17 @@ type Services interface {
 	// AccountCurrency is the account's credit or billing profile currency
 	// ("" when it has neither).
 	AccountCurrency(ctx context.Context, db bun.IDB, accountID string) (money.Currency, error)
+}
+
+// Suspensions is what budget caps need of core/services: suspending and
+// lifting services for the hard stop, and which of them it holds.
+type Suspensions interface {
+	// SuspendTx and UnsuspendTx suspend and lift a service for a reason,
+	// inside the caller's transaction, each reporting whether anything
+	// changed (a reason already in force, or not in force, is a no-op).
+	// The status machine also tells the provisioner.
+	SuspendTx(ctx context.Context, tx bun.Tx, serviceID, reason, note string) (bool, error)
+	UnsuspendTx(ctx context.Context, tx bun.Tx, serviceID, reason string) (bool, error)
 	// SuspendedFor lists the account's services a reason holds suspended.
 	SuspendedFor(ctx context.Context, db bun.IDB, accountID, reason string) ([]string, error)
 }

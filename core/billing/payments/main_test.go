@@ -30,6 +30,7 @@ import (
 	"github.com/ezscale/platform/core/provisioning"
 	"github.com/ezscale/platform/core/provisioning/provisioningtest"
 	"github.com/ezscale/platform/core/ratelimit"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/core/testkit"
 )
 
@@ -47,6 +48,7 @@ type bundle struct {
 	ctx   context.Context
 	clock *testkit.Clock
 	b     *billing.Billing
+	svcs  *services.Services
 	pay   *payments.Payments
 	// accounts is the API's accounts service; client calls the API as
 	// customers and staff (a staff admin's session token).
@@ -93,10 +95,11 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *bundle {
 		gateways = pluginhosttest.Start(t, pluginhost.Options{}, nil, stripe.Plugin(t, "stripe"))
 	}
 	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
-	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: cat, Accounts: tb.accounts}, opts)
+	tb.svcs = services.New(services.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: cat, Accounts: tb.accounts}, services.Options{Now: tb.clock.Now})
+	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Jobs: reg, Notifier: ns, Catalog: cat, Accounts: tb.accounts}, opts)
 	tb.pay = payments.New(payments.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: tb.accounts, Notifier: ns, Gateways: gateways})
 	tb.pay.Attach(tb.b)
-	provisioningtest.BackendJobs(provisioning.Deps{DB: db, Jobs: reg, Billing: tb.b, Catalog: cat, Accounts: tb.accounts, Notifier: ns})
+	provisioningtest.BackendJobs(provisioning.Deps{Services: tb.svcs, DB: db, Jobs: reg, Billing: tb.b, Catalog: cat, Accounts: tb.accounts, Notifier: ns})
 
 	engine, err := jobs.New(db, reg, jobstest.Working(20))
 	if err != nil {
@@ -107,7 +110,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *bundle {
 	}
 
 	s := httpapi.New(httpapi.Deps{DB: db, Accounts: tb.accounts, Limiter: limiter}, httpapi.Options{},
-		&httpapi.BillingAPI{Billing: tb.b}, &httpapi.PaymentsAPI{Payments: tb.pay, TopUpLimit: &ratelimit.Rule{Limit: 1000, Window: time.Minute}})
+		&httpapi.BillingAPI{Billing: tb.b, Services: tb.svcs}, &httpapi.PaymentsAPI{Payments: tb.pay, TopUpLimit: &ratelimit.Rule{Limit: 1000, Window: time.Minute}})
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	tb.client = apitest.New(hs.URL)

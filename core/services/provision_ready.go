@@ -1,4 +1,4 @@
-package billing
+package services
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/notify"
+	"github.com/ezscale/platform/core/txwork"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
 
@@ -29,7 +30,7 @@ func installing(st pb.ServiceState) bool {
 // one GetInfo call per run, until it is ready, reports a failed install,
 // or InstallTimeout has passed since Since (then the service fails). Each
 // run that finds it still installing snoozes for InstallPollInterval: a
-// short job repeated, never a long wait inside one. Billing queues it when
+// short job repeated, never a long wait inside one. It is queued when
 // Create answers that the backend is installing; core/provisioning works
 // it.
 type ReadyJob struct {
@@ -55,15 +56,15 @@ func (svc *Service) Installing() bool {
 
 // startWaitingForBackend records a created service whose backend is still
 // installing and queues the first readiness poll.
-func (b *Billing) startWaitingForBackend(ctx context.Context, t *txn, svc *Service) error {
-	svc.BackendState, svc.UpdatedAt = backendInstalling, b.now()
+func (s *Services) startWaitingForBackend(ctx context.Context, t *txwork.Tx, svc *Service) error {
+	svc.BackendState, svc.UpdatedAt = backendInstalling, s.now()
 	if _, err := t.NewUpdate().Model(svc).WherePK().Column("external_id", "attributes", "backend_state", "backend_plan_id",
 		"backend_options_version", "last_error", "updated_at").Exec(ctx); err != nil {
-		return fmt.Errorf("billing: recording the installing backend of %s: %w", svc.ID, err)
+		return fmt.Errorf("services: recording the installing backend of %s: %w", svc.ID, err)
 	}
 	t.Audit("billing.service.backend_installing", svc.AccountID, "service", svc.ID, map[string]any{"external_id": svc.ExternalID})
-	t.Enqueue(ReadyJob{ServiceID: svc.ID, Version: svc.StateVersion, Since: b.now()},
-		&river.InsertOpts{ScheduledAt: time.Now().Add(b.opts.InstallPollInterval)})
+	t.Enqueue(ReadyJob{ServiceID: svc.ID, Version: svc.StateVersion, Since: s.now()},
+		&river.InsertOpts{ScheduledAt: time.Now().Add(s.opts.InstallPollInterval)})
 	return nil
 }
 
@@ -71,9 +72,9 @@ func (b *Billing) startWaitingForBackend(ctx context.Context, t *txn, svc *Servi
 // active, keeping the attributes the backend returned (none keeps those
 // Create returned), and tells the customer. A service that is no longer
 // waiting for its install is left as it is.
-func (b *Billing) ActivateInstalled(ctx context.Context, serviceID string, attrs map[string]string, planName string) error {
-	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		cur, err := b.serviceTx(ctx, t, serviceID, true)
+func (s *Services) ActivateInstalled(ctx context.Context, serviceID string, attrs map[string]string, planName string) error {
+	return s.inTx(ctx, func(ctx context.Context, t *txwork.Tx) error {
+		cur, err := s.ServiceTx(ctx, t, serviceID, true)
 		if err != nil {
 			return err
 		}
@@ -81,20 +82,20 @@ func (b *Billing) ActivateInstalled(ctx context.Context, serviceID string, attrs
 			return nil
 		}
 		if len(attrs) > 0 {
-			cur.Attributes = encodeJSON(attrs)
+			cur.Attributes = EncodeJSON(attrs)
 		}
-		return b.activate(ctx, t, cur, cur.BackendPlanID, planName)
+		return s.activate(ctx, t, cur, cur.BackendPlanID, planName)
 	})
 }
 
 // RecordInstallProblem shows why the readiness of a service cannot be
 // read now, without failing it.
-func (b *Billing) RecordInstallProblem(ctx context.Context, serviceID string, cause error) error {
+func (s *Services) RecordInstallProblem(ctx context.Context, serviceID string, cause error) error {
 	msg := database.Text(cause.Error(), 500)
-	_, err := b.db.Conn(ctx).NewUpdate().Model((*Service)(nil)).Set("last_error = ?", msg).Set("updated_at = ?", b.now()).
+	_, err := s.db.Conn(ctx).NewUpdate().Model((*Service)(nil)).Set("last_error = ?", msg).Set("updated_at = ?", s.now()).
 		Where("id = ?", serviceID).Where("status = ?", StatusProvisioning).Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("billing: recording the install problem of %s: %w", serviceID, err)
+		return fmt.Errorf("services: recording the install problem of %s: %w", serviceID, err)
 	}
 	return nil
 }
@@ -102,12 +103,12 @@ func (b *Billing) RecordInstallProblem(ctx context.Context, serviceID string, ca
 // FailInstall fails a service whose backend never became ready, for
 // reason (shown to the customer): its order's payment returns to credit
 // and the half-made server is removed at the backend.
-func (b *Billing) FailInstall(ctx context.Context, serviceID, reason string) error {
-	return b.inTx(ctx, func(ctx context.Context, t *txn) error {
-		if err := b.lockAccountOf(ctx, t, "services", serviceID); err != nil {
+func (s *Services) FailInstall(ctx context.Context, serviceID, reason string) error {
+	return s.inTx(ctx, func(ctx context.Context, t *txwork.Tx) error {
+		if err := s.lockAccountOf(ctx, t, serviceID); err != nil {
 			return err
 		}
-		svc, err := b.serviceTx(ctx, t, serviceID, true)
+		svc, err := s.ServiceTx(ctx, t, serviceID, true)
 		if err != nil {
 			return err
 		}
@@ -115,54 +116,54 @@ func (b *Billing) FailInstall(ctx context.Context, serviceID, reason string) err
 			return nil
 		}
 		svc.LastError = database.Text(reason, 500)
-		return b.failProvisioning(ctx, t, svc, svc.ProvisionAttempts, svc.LastError, reason)
+		return s.failProvisioning(ctx, t, svc, svc.ProvisionAttempts, svc.LastError, reason)
 	})
 }
 
-// refundReason is the void reason of an order invoice whose payment was
-// returned because its service could not be provisioned.
-const refundReason = "the service could not be provisioned; the payment was returned to credit"
-
 // failProvisioning ends a provisioning for good: the service is failed
 // (its reason in last_error), audited, the customer and staff are told,
-// the order's payment returns to the account's credit, and a server the
-// backend created but never finished installing is terminated there. svc is locked
-// in t, and so is the account's balance when the order was paid.
-func (b *Billing) failProvisioning(ctx context.Context, t *txn, svc *Service, attempt int, msg, reason string) error {
+// the failure's reactions run (billing returns the order's payment to
+// credit), and a server the backend created but never finished installing
+// is terminated there. svc is locked in t, after the reactions' account
+// locks (lockAccountOf).
+func (s *Services) failProvisioning(ctx context.Context, t *txwork.Tx, svc *Service, attempt int, msg, reason string) error {
 	svc.ProvisionAttempts, svc.LastError = attempt, msg
-	if err := b.setStatus(ctx, t, svc, StatusFailed, "provision_attempts", "last_error"); err != nil {
+	if err := s.SetStatusIn(ctx, t, svc, StatusFailed, "provision_attempts", "last_error"); err != nil {
 		return err
 	}
 	t.AuditEvent(failureEvent(svc, attempt, msg))
 	if svc.BackendState == backendInstalling {
-		b.enqueueSync(t, svc) // the half-made server goes: the order is refunded
+		s.enqueueSync(t, svc) // the half-made server goes: the order is refunded
 	}
-	if err := b.tell(ctx, t, notify.Event{Type: notify.ServiceFailed, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
-		Data: map[string]any{"service_id": svc.ID, "service_name": b.serviceName(ctx, t, svc), "reason": reason}}); err != nil {
+	if err := s.tell(ctx, t, notify.Event{Type: notify.ServiceFailed, AccountID: svc.AccountID, Link: "/services/" + svc.ID,
+		Data: map[string]any{"service_id": svc.ID, "service_name": s.Name(ctx, t, svc), "reason": reason}}); err != nil {
 		return err
 	}
-	return b.refundOrder(ctx, t, svc)
+	for _, r := range s.failure {
+		if err := r.Failed(ctx, t, svc); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// refundOrder voids the paid order invoice of a service that could not be
-// provisioned: what was paid returns to credit through the ledger (key
-// "void:<invoice id>", so at most once whatever retries), and the billing
-// members are told.
-func (b *Billing) refundOrder(ctx context.Context, t *txn, svc *Service) error {
-	var inv Invoice
-	err := t.NewSelect().Model(&inv).Where("service_id = ?", svc.ID).Where("reason = ?", ReasonOrder).
-		Where("status = ?", InvoicePaid).Where("amount_paid > 0").OrderExpr("created_at DESC").Limit(1).Scan(ctx)
-	if database.IsNoRows(err) {
-		return nil // a free order, or one refunded already
+// lockAccountOf takes, in t, the account locks the failure reactions
+// need, before the service's row is locked.
+func (s *Services) lockAccountOf(ctx context.Context, t *txwork.Tx, serviceID string) error {
+	if len(s.failure) == 0 {
+		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("billing: loading the order of %s: %w", svc.ID, err)
+	accountID, err := s.AccountOf(ctx, t, serviceID)
+	if err != nil || accountID == "" {
+		return err // missing: the caller's own lookup reports NotFound
 	}
-	if err := b.voidTx(ctx, t, &inv, refundReason); err != nil {
-		return err
+	for _, r := range s.failure {
+		if r.LockAccount == nil {
+			continue
+		}
+		if err := r.LockAccount(ctx, t.Tx, accountID); err != nil {
+			return err
+		}
 	}
-	t.Audit("billing.invoice.void", inv.AccountID, "invoice", inv.ID, map[string]any{"reason": refundReason, "refunded_to_credit": inv.AmountPaid, "service": svc.ID})
-	data := invoiceData(&inv)
-	data["amount"], data["service_id"], data["service_name"] = inv.AmountPaid, svc.ID, b.serviceName(ctx, t, svc)
-	return b.tell(ctx, t, notify.Event{Type: notify.OrderRefunded, AccountID: svc.AccountID, Link: "/credit", Key: "order.refunded:" + inv.ID, Data: data})
+	return nil
 }

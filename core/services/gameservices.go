@@ -1,4 +1,4 @@
-package billing
+package services
 
 import (
 	"context"
@@ -41,13 +41,13 @@ type GameServiceFilter struct {
 
 // GameServices lists game services in id order, inside the ambient
 // transaction when ctx carries one.
-func (b *Billing) GameServices(ctx context.Context, f GameServiceFilter) ([]GameService, error) {
+func (s *Services) GameServices(ctx context.Context, f GameServiceFilter) ([]GameService, error) {
 	var out []GameService
 	if f.IDs != nil && len(f.IDs) == 0 {
 		return out, nil
 	}
-	db := b.db.Conn(ctx)
-	gamePlans, err := b.catalog.PlanIDs(ctx, db, catalog.PlanFilter{ServiceType: "game"})
+	db := s.db.Conn(ctx)
+	gamePlans, err := s.catalog.PlanIDs(ctx, db, catalog.PlanFilter{ServiceType: "game"})
 	if err != nil || len(gamePlans) == 0 {
 		return out, err
 	}
@@ -67,7 +67,7 @@ func (b *Billing) GameServices(ctx context.Context, f GameServiceFilter) ([]Game
 		q = q.Limit(int64(f.Limit))
 	}
 	if err := q.Scan(ctx, &out); err != nil {
-		return nil, fmt.Errorf("billing: listing game services: %w", err)
+		return nil, fmt.Errorf("services: listing game services: %w", err)
 	}
 	for i := range out {
 		s := &out[i]

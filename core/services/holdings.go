@@ -1,4 +1,4 @@
-package billing
+package services
 
 import (
 	"context"
@@ -14,19 +14,19 @@ import (
 // role for an active VPS or dedicated server, gaming for an active game
 // server, across every account the user is a member of. VIP is left to the
 // operator (always false here).
-func (b *Billing) Holdings(ctx context.Context, userID string) (community.Holdings, error) {
+func (s *Services) Holdings(ctx context.Context, userID string) (community.Holdings, error) {
 	var types []string
-	accountIDs, err := b.accounts.AccountIDsOf(ctx, userID)
+	accountIDs, err := s.accounts.AccountIDsOf(ctx, userID)
 	if err != nil || len(accountIDs) == 0 {
 		return community.Holdings{}, err
 	}
 	var planIDs []string
-	err = b.db.Read.NewSelect().Model((*Service)(nil)).ColumnExpr("DISTINCT plan_id").
+	err = s.db.Read.NewSelect().Model((*Service)(nil)).ColumnExpr("DISTINCT plan_id").
 		Where("account_id IN (?)", bun.List(accountIDs)).Where("status = ?", StatusActive).Scan(ctx, &planIDs)
 	if err != nil {
-		return community.Holdings{}, fmt.Errorf("billing: loading holdings of %s: %w", userID, err)
+		return community.Holdings{}, fmt.Errorf("services: loading holdings of %s: %w", userID, err)
 	}
-	plans, err := b.catalog.PlansByID(ctx, b.db.Read, planIDs)
+	plans, err := s.catalog.PlansByID(ctx, s.db.Read, planIDs)
 	if err != nil {
 		return community.Holdings{}, err
 	}
@@ -53,10 +53,10 @@ type RoleSyncer interface {
 
 // SyncRolesOn hooks r into service status changes: a service that starts,
 // is suspended or ends changes what its account's members hold.
-func (b *Billing) SyncRolesOn(r RoleSyncer) {
-	b.OnServiceStatus(func(ctx context.Context, tx bun.Tx, svc *Service, _ string) error {
+func (s *Services) SyncRolesOn(r RoleSyncer) {
+	s.OnStatus(func(ctx context.Context, tx bun.Tx, svc *Service, _ string) error {
 		return r.RequestRoleSync(ctx, tx, svc.AccountID)
 	})
 }
 
-var _ community.HoldingsProvider = (*Billing)(nil)
+var _ community.HoldingsProvider = (*Services)(nil)

@@ -1,4 +1,4 @@
-package billing
+package services
 
 import (
 	"context"
@@ -10,16 +10,16 @@ import (
 // PlanReach counts the live services on a plan (pending to suspended) and
 // the accounts holding them: what a change of the plan reaches (the
 // high-risk gate's facts, core/approval).
-func (b *Billing) PlanReach(ctx context.Context, planID string) (services, customers int64, err error) {
+func (s *Services) PlanReach(ctx context.Context, planID string) (services, customers int64, err error) {
 	var row struct {
 		Services  int64 `bun:"services"`
 		Customers int64 `bun:"customers"`
 	}
-	err = b.db.Read.NewSelect().Model((*Service)(nil)).
+	err = s.db.Read.NewSelect().Model((*Service)(nil)).
 		ColumnExpr("COUNT(*) AS services").ColumnExpr("COUNT(DISTINCT s.account_id) AS customers").
 		Where("s.plan_id = ?", planID).Where("s.status IN (?)", bun.List(liveStatuses)).Scan(ctx, &row)
 	if err != nil {
-		return 0, 0, fmt.Errorf("billing: counting the plan's services: %w", err)
+		return 0, 0, fmt.Errorf("services: counting the plan's services: %w", err)
 	}
 	return row.Services, row.Customers, nil
 }
@@ -27,7 +27,7 @@ func (b *Billing) PlanReach(ctx context.Context, planID string) (services, custo
 // LiveServiceCounts counts the live services of each of accounts, read in
 // db (the caller's transaction: deleting a user checks the accounts they
 // alone own, core/accounts). Accounts without one are absent.
-func (b *Billing) LiveServiceCounts(ctx context.Context, db bun.IDB, accountIDs []string) (map[string]int, error) {
+func (s *Services) LiveServiceCounts(ctx context.Context, db bun.IDB, accountIDs []string) (map[string]int, error) {
 	out := map[string]int{}
 	if len(accountIDs) == 0 {
 		return out, nil
@@ -40,7 +40,7 @@ func (b *Billing) LiveServiceCounts(ctx context.Context, db bun.IDB, accountIDs 
 		Where("s.account_id IN (?)", bun.List(accountIDs)).Where("s.status IN (?)", bun.List(liveStatuses)).
 		Group("s.account_id").Scan(ctx, &rows)
 	if err != nil {
-		return nil, fmt.Errorf("billing: counting live services: %w", err)
+		return nil, fmt.Errorf("services: counting live services: %w", err)
 	}
 	for _, r := range rows {
 		out[r.AccountID] = r.N
@@ -50,7 +50,7 @@ func (b *Billing) LiveServiceCounts(ctx context.Context, db bun.IDB, accountIDs 
 
 // ServiceReach counts the live services among ids and the accounts
 // holding them: the facts of a bulk termination.
-func (b *Billing) ServiceReach(ctx context.Context, ids []string) (services, customers int64, err error) {
+func (s *Services) ServiceReach(ctx context.Context, ids []string) (services, customers int64, err error) {
 	if len(ids) == 0 {
 		return 0, 0, nil
 	}
@@ -58,30 +58,11 @@ func (b *Billing) ServiceReach(ctx context.Context, ids []string) (services, cus
 		Services  int64 `bun:"services"`
 		Customers int64 `bun:"customers"`
 	}
-	err = b.db.Read.NewSelect().Model((*Service)(nil)).
+	err = s.db.Read.NewSelect().Model((*Service)(nil)).
 		ColumnExpr("COUNT(*) AS services").ColumnExpr("COUNT(DISTINCT s.account_id) AS customers").
 		Where("s.id IN (?)", bun.List(ids)).Where("s.status IN (?)", bun.List(liveStatuses)).Scan(ctx, &row)
 	if err != nil {
-		return 0, 0, fmt.Errorf("billing: counting services: %w", err)
+		return 0, 0, fmt.Errorf("services: counting services: %w", err)
 	}
 	return row.Services, row.Customers, nil
-}
-
-// ServiceStatuses is the status of each of ids that exists, by id.
-func (b *Billing) ServiceStatuses(ctx context.Context, ids []string) (map[string]string, error) {
-	out := map[string]string{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var rows []struct {
-		ID     string `bun:"id"`
-		Status string `bun:"status"`
-	}
-	if err := b.db.Read.NewSelect().Model((*Service)(nil)).Column("s.id", "s.status").Where("s.id IN (?)", bun.List(ids)).Scan(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("billing: loading service statuses: %w", err)
-	}
-	for _, r := range rows {
-		out[r.ID] = r.Status
-	}
-	return out, nil
 }
