@@ -216,7 +216,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	servicesOpts.Now = now
 	a.Services = services.New(services.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Catalog: a.Catalog, Accounts: a.Accounts, Logger: logger.Named("services")},
 		servicesOpts)
-	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Accounts: a.Accounts, Catalog: a.Catalog, Services: a.Services,
+	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Catalog: a.Catalog, Services: a.Services,
 		Logger: logger.Named("billing")}, billingOptions(cfg))
 	// Provisioning: everything said to a service's provisioner (the backend
 	// jobs billing queues, power, SSO, usage) and the one description of a

@@ -268,6 +268,6 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 func billingOver(db *database.DB, reg *jobs.Registry, acc *accounts.Service) (*billing.Billing, *catalog.Catalog, *provisioning.Service) {
 	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
 	svcs := services.New(services.Deps{DB: db, Jobs: reg, Catalog: cat, Accounts: acc}, services.Options{})
-	b := billing.New(billing.Deps{Services: svcs, DB: db, Catalog: cat, Jobs: reg, Accounts: acc}, billing.Options{})
+	b := billing.New(billing.Deps{Services: svcs, DB: db, Catalog: cat, Jobs: reg}, billing.Options{})
 	return b, cat, provisioningtest.BackendJobs(provisioning.Deps{Services: svcs, DB: db, Jobs: reg, Billing: b, Catalog: cat, Accounts: acc})
 }

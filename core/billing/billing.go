@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/uptrace/bun"
 
-	"github.com/ezscale/platform/core/accounts"
 	"github.com/ezscale/platform/core/billing/ledger"
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/jobs"
@@ -120,20 +119,7 @@ type Deps struct {
 	// billing creates them at order and moves them through the status
 	// machine there. Required.
 	Services *services.Services
-	// Accounts says who the customer behind an account is, and which
-	// accounts a user belongs to (core/accounts). Required.
-	Accounts Accounts
 	Logger   hclog.Logger
-}
-
-// Accounts is what billing needs of core/accounts, whose tables it never
-// queries.
-type Accounts interface {
-	// Customers are the accounts among ids as db sees them (name, first
-	// owner's address): what a provisioner or a payment gateway is told.
-	Customers(ctx context.Context, db bun.IDB, accountIDs []string) (map[string]accounts.Customer, error)
-	// AccountIDsOf lists the accounts a user is a member of.
-	AccountIDsOf(ctx context.Context, userID string) ([]string, error)
 }
 
 // Notifier is what billing needs of core/notify.
@@ -152,7 +138,6 @@ type Billing struct {
 	jobs     *jobs.Inserter
 	work     txwork.Runner
 	notifier Notifier
-	accounts Accounts
 	catalog  Catalog
 	services *services.Services
 	ledger   *ledger.Ledger
@@ -174,7 +159,7 @@ func New(deps Deps, opts Options) *Billing {
 		deps.Logger = hclog.NewNullLogger()
 	}
 	b := &Billing{
-		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, accounts: deps.Accounts, catalog: deps.Catalog,
+		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, catalog: deps.Catalog,
 		services: deps.Services, log: deps.Logger, opts: opts, maxTimeout: deps.Jobs.MaxTimeout(),
 	}
 	b.work = txwork.NewRunner(deps.DB, b.jobs)

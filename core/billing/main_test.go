@@ -128,7 +128,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.cat = catalog.New(catalog.Deps{DB: db, Plugins: live, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
 	accts := accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())
 	tb.svcs = services.New(services.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: tb.cat, Accounts: accts}, svcOpts)
-	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: tb.cat, Accounts: accts, Services: tb.svcs}, opts)
+	tb.b = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: tb.cat, Services: tb.svcs}, opts)
 	// Payments is billing's payer, as in production; its gateways are the
 	// plugin host's (card payments through the real Stripe plugin).
 	var gateways payments.Gateways

@@ -82,7 +82,7 @@ func setup(t *testing.T, db *database.DB) *testBundle {
 	tb.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
 	accts := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
 	tb.svcs = services.New(services.Deps{DB: db, Jobs: reg, Catalog: tb.cat, Accounts: accts}, services.Options{Now: tb.clock.Now})
-	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Catalog: tb.cat, Jobs: reg, Accounts: accts}, billing.Options{Now: tb.clock.Now})
+	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Catalog: tb.cat, Jobs: reg}, billing.Options{Now: tb.clock.Now})
 	provisioningtest.BackendJobs(provisioning.Deps{Services: tb.svcs, DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: accts})
 	tb.e = enterprise.New(db, tb.b, tb.cat, tb.notices, enterprise.Options{Now: tb.clock.Now, Staff: staffDir{}})
 	if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {

@@ -50,7 +50,7 @@ func setupBudget(t *testing.T, db *database.DB) *budgetBundle {
 	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
 	accts := accounts.New(db, nt, ratelimit.New(db), accounts.DefaultOptions())
 	svcs := services.New(services.Deps{DB: db, Jobs: reg, Notifier: nt, Catalog: cat, Accounts: accts}, services.Options{})
-	bill := billing.New(billing.Deps{Services: svcs, DB: db, Jobs: reg, Notifier: nt, Catalog: cat, Accounts: accts}, billing.Options{})
+	bill := billing.New(billing.Deps{Services: svcs, DB: db, Jobs: reg, Notifier: nt, Catalog: cat}, billing.Options{})
 	provisioningtest.BackendJobs(provisioning.Deps{Services: svcs, DB: db, Jobs: reg, Billing: bill, Catalog: cat, Accounts: accts, Notifier: nt})
 	// No payment side: the budget routes never meet a top-up.
 	svc := budget.New(db, nt, bill, svcs, nil, reg, budget.Options{})

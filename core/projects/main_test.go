@@ -76,7 +76,7 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	tb.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: nil})
 	accts := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
 	tb.svcs = services.New(services.Deps{DB: db, Jobs: reg, Catalog: tb.cat, Accounts: accts}, services.Options{})
-	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Catalog: tb.cat, Jobs: reg, Accounts: accts}, billing.Options{})
+	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Catalog: tb.cat, Jobs: reg}, billing.Options{})
 	provisioningtest.BackendJobs(provisioning.Deps{Services: tb.svcs, DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: accts})
 	tb.notices = &noticeLog{}
 	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Jobs: reg, Notifier: tb.notices})

@@ -275,7 +275,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	directory := accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())
 	tb.svcs = services.New(services.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: tb.cat, Accounts: directory},
 		services.Options{Now: tb.clock.Now, ProvisionMaxAttempts: 3})
-	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Catalog: tb.cat, Jobs: reg, Notifier: ns, Accounts: directory},
+	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Catalog: tb.cat, Jobs: reg, Notifier: ns},
 		billing.Options{Now: tb.clock.Now, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond})
 	opts := provisioning.DefaultOptions()
 	opts.Now = tb.clock.Now

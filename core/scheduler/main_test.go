@@ -347,7 +347,7 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	cat := catalog.New(catalog.Deps{DB: db, Plugins: b.plugins, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: b.clock.Now})
 	accts := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
 	b.svcs = services.New(services.Deps{DB: db, Jobs: reg, Catalog: cat, Accounts: accts}, services.Options{Now: b.clock.Now})
-	b.billing = billing.New(billing.Deps{Services: b.svcs, DB: db, Jobs: reg, Catalog: cat, Accounts: accts}, billing.Options{Now: b.clock.Now})
+	b.billing = billing.New(billing.Deps{Services: b.svcs, DB: db, Jobs: reg, Catalog: cat}, billing.Options{Now: b.clock.Now})
 	views := provisioningtest.BackendJobs(provisioning.Deps{Services: b.svcs, DB: db, Jobs: reg, Billing: b.billing, Catalog: cat, Accounts: accts, Plugins: b.plugins})
 	b.cat = cat
 	if c, ok := so.changer.(*fakeChanger); ok {

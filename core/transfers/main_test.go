@@ -107,7 +107,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	tb.acc = acc
 	tb.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
 	tb.svcs = services.New(services.Deps{DB: db, Jobs: reg, Catalog: tb.cat, Accounts: acc}, services.Options{Now: tb.clock.Now})
-	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Catalog: tb.cat, Jobs: reg, Accounts: acc}, billing.Options{Now: tb.clock.Now})
+	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Catalog: tb.cat, Jobs: reg}, billing.Options{Now: tb.clock.Now})
 	// Payments answer whether the receiver has a saved card.
 	payments.New(payments.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: acc}).Attach(tb.b)
 	prov := provisioningtest.BackendJobs(provisioning.Deps{Services: tb.svcs, DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: acc})

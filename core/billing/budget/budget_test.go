@@ -84,7 +84,7 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	b.cat = catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: b.clock.Now})
 	accts := accounts.New(db, ns, ratelimit.New(db), accounts.DefaultOptions())
 	b.svcs = services.New(services.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: b.cat, Accounts: accts}, services.Options{Now: b.clock.Now})
-	b.billing = billing.New(billing.Deps{Services: b.svcs, DB: db, Jobs: reg, Notifier: ns, Catalog: b.cat, Accounts: accts}, billing.Options{Currency: "EUR", Now: b.clock.Now})
+	b.billing = billing.New(billing.Deps{Services: b.svcs, DB: db, Jobs: reg, Notifier: ns, Catalog: b.cat}, billing.Options{Currency: "EUR", Now: b.clock.Now})
 	// Payments tell automatic top-ups from the customer's.
 	pay := payments.New(payments.Deps{DB: db, Jobs: reg, Billing: b.billing, Accounts: accts, Notifier: ns})
 	pay.Attach(b.billing)

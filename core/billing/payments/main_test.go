@@ -96,7 +96,7 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *bundle {
 	}
 	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{Now: tb.clock.Now})
 	tb.svcs = services.New(services.Deps{DB: db, Jobs: reg, Notifier: ns, Catalog: cat, Accounts: tb.accounts}, services.Options{Now: tb.clock.Now})
-	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Jobs: reg, Notifier: ns, Catalog: cat, Accounts: tb.accounts}, opts)
+	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Jobs: reg, Notifier: ns, Catalog: cat}, opts)
 	tb.pay = payments.New(payments.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: tb.accounts, Notifier: ns, Gateways: gateways})
 	tb.pay.Attach(tb.b)
 	provisioningtest.BackendJobs(provisioning.Deps{Services: tb.svcs, DB: db, Jobs: reg, Billing: tb.b, Catalog: cat, Accounts: tb.accounts, Notifier: ns})

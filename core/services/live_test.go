@@ -1,4 +1,4 @@
-package billing_test
+package services_test
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 
 // TestIsLive: pending, provisioning, active and suspended services are
 // live; terminated, cancelled and failed ones have ended, as has a status
-// billing does not know. Service.Live agrees.
+// the status machine does not know. Service.Live agrees.
 func TestIsLive(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
