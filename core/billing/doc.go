@@ -12,9 +12,9 @@
 //
 // # Using it from other packages
 //
-// Build one *Billing with New (it registers its jobs in the registry) and
-// give it the plugin host with Deps.Plugins; payments.New and its Attach
-// make payments its payer. The API other domains rely on (stable;
+// Build one *Billing with New, after core/services (Deps.Services); New
+// registers its jobs in the registry and its reactions on core/services.
+// payments.New and its Attach make payments its payer. The API other domains rely on (stable;
 // additions only):
 //
 //   - Ledger() — the credit ledger: Post (inside your transaction), Lock,

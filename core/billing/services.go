@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -60,6 +61,10 @@ type OrderInput struct {
 	// the plan offers (order_options), with a value offered.
 	Options map[string]string `json:"options"`
 }
+
+// optionKeyRe is what a customer's option key may be: a lower-case name
+// of letters, digits, dashes and underscores.
+var optionKeyRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // OrderResult is a new service and its first invoice.
 type OrderResult struct {
