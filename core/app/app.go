@@ -246,13 +246,13 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	a.Scheduler = scheduler.New(scheduler.Deps{
 		DB: db, Jobs: reg, Plugins: a.Plugins, Notifier: &scheduler.CenterNotifier{Center: a.Notify}, Intents: a.Intents,
 		// Scheduled plan changes are applied by billing, with its proration;
-		// billing knows the services and provisioning describes them to
-		// their provisioner.
-		PlanChanger: billingPlanChanger{b: a.Billing}, Services: a.Billing, Descriptions: a.Provisioning, Catalog: a.Catalog,
+		// core/services knows the services and provisioning describes them
+		// to their provisioner.
+		PlanChanger: billingPlanChanger{b: a.Billing}, Services: a.Services, Descriptions: a.Provisioning, Catalog: a.Catalog,
 		Logger: logger.Named("scheduler"),
 	}, schedulerOpts)
 
-	a.Projects = projects.New(db, projects.BillingServices(a.Billing, db), projects.Options{Jobs: reg, Notifier: a.Notify, Now: now})
+	a.Projects = projects.New(db, projects.ServicesOf(a.Services, db), projects.Options{Jobs: reg, Notifier: a.Notify, Now: now})
 
 	transfersOpts := transfersOptions(cfg)
 	transfersOpts.Now = now

@@ -36,7 +36,7 @@ func TestBillingPlanChangerJoinsTheSchedulersTransaction(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		reg := jobs.NewRegistry(time.Hour)
-		b, cat, _ := billingOver(db, reg, accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions()))
+		b, _, cat, _ := billingOver(db, reg, accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions()))
 		if _, err := jobs.New(db, reg, jobs.Options{Workers: 1, FetchCooldown: time.Second, FetchPollInterval: time.Second, RescueAfter: time.Hour, DefaultTimeout: time.Minute}); err != nil {
 			t.Fatal(err)
 		}
@@ -103,10 +103,10 @@ func TestScheduledAddonAppliedThroughBilling(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 		reg := jobs.NewRegistry(time.Hour)
-		b, cat, prov := billingOver(db, reg, accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions()))
+		b, svcs, cat, prov := billingOver(db, reg, accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions()))
 		// The scheduler's clock runs 10 minutes behind, so a change due in
 		// 6 of its minutes is already due for River.
-		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b, Descriptions: prov, Catalog: cat},
+		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: svcs, Descriptions: prov, Catalog: cat},
 			scheduler.Options{Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
 		engine, err := jobs.New(db, reg, jobstest.Working(4))
 		if err != nil {
@@ -184,10 +184,10 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := audit.WithMeta(context.Background(), audit.Meta{ActorType: audit.ActorSystem, ActorID: "test"})
 		reg := jobs.NewRegistry(time.Hour)
-		b, cat, prov := billingOver(db, reg, accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions()))
+		b, svcs, cat, prov := billingOver(db, reg, accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions()))
 		// The scheduler's clock runs 10 minutes behind, so a change due in
 		// 6 of its minutes is already due for River.
-		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: b, Descriptions: prov, Catalog: cat},
+		s := scheduler.New(scheduler.Deps{DB: db, Jobs: reg, PlanChanger: billingPlanChanger{b: b}, Services: svcs, Descriptions: prov, Catalog: cat},
 			scheduler.Options{Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
 		engine, err := jobs.New(db, reg, jobstest.Working(4))
 		if err != nil {
@@ -261,13 +261,14 @@ func TestScheduledPlanChangeKeepsProvisioner(t *testing.T) {
 	})
 }
 
-// billingOver builds billing, the catalog it prices from and provisioning
+// billingOver builds billing, the service records it drives
+// (core/services), the catalog it prices from and provisioning
 // (which works the backend jobs billing queues and describes services to
 // their provisioner) over db, wired as New wires them (the catalog's plan
 // guard is billing's rule), with their default options.
-func billingOver(db *database.DB, reg *jobs.Registry, acc *accounts.Service) (*billing.Billing, *catalog.Catalog, *provisioning.Service) {
+func billingOver(db *database.DB, reg *jobs.Registry, acc *accounts.Service) (*billing.Billing, *services.Services, *catalog.Catalog, *provisioning.Service) {
 	cat := catalog.New(catalog.Deps{DB: db, PlanGuard: billing.KeepsBackendInUse}, catalog.Options{})
 	svcs := services.New(services.Deps{DB: db, Jobs: reg, Catalog: cat, Accounts: acc}, services.Options{})
 	b := billing.New(billing.Deps{Services: svcs, DB: db, Catalog: cat, Jobs: reg}, billing.Options{})
-	return b, cat, provisioningtest.BackendJobs(provisioning.Deps{Services: svcs, DB: db, Jobs: reg, Billing: b, Catalog: cat, Accounts: acc})
+	return b, svcs, cat, provisioningtest.BackendJobs(provisioning.Deps{Services: svcs, DB: db, Jobs: reg, Billing: b, Catalog: cat, Accounts: acc})
 }

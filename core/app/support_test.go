@@ -34,7 +34,7 @@ func TestSupportContextReadsOnlyTheAccount(t *testing.T) {
 		ctx := context.Background()
 		reg := jobs.NewRegistry(time.Hour)
 		acc := accounts.New(db, nil, ratelimit.New(db), accounts.DefaultOptions())
-		b, cat, _ := billingOver(db, reg, acc)
+		b, _, cat, _ := billingOver(db, reg, acc)
 		sch := scheduler.New(scheduler.Deps{DB: db, Jobs: reg}, scheduler.Options{})
 		now := time.Now().UTC().Truncate(time.Second)
 		for _, a := range []string{"mine", "theirs"} {

@@ -14,31 +14,30 @@ import (
 	"github.com/ezscale/platform/core/database"
 )
 
-// BillingServices is billing's services as this package reads them: a
-// projection of billing's service facts (billing.ServiceFacts and
-// AccountServiceFacts, the one shape other domains read services in),
-// inside the ambient transaction when ctx carries one, else from the read
-// pool. core/app wires it,
-// and the tests of every package that builds projects use it too.
-func BillingServices(b *billing.Billing, db *database.DB) Services {
-	return billingServices{b: b, db: db}
+// ServicesOf is the service records as this package reads them: a
+// projection of core/services' facts (Facts and AccountFacts, the one
+// shape other domains read services in), inside the ambient transaction
+// when ctx carries one, else from the read pool. core/app wires it, and the
+// tests of every package that builds projects use it too.
+func ServicesOf(svcs *services.Services, db *database.DB) Services {
+	return recordServices{svcs: svcs, db: db}
 }
 
-type billingServices struct {
-	b  *billing.Billing
-	db *database.DB
+type recordServices struct {
+	svcs *services.Services
+	db   *database.DB
 }
 
-func (s billingServices) AccountServices(ctx context.Context, accountID string, ids []string) ([]ServiceInfo, error) {
-	var facts []billing.ServiceFact
+func (s recordServices) AccountServices(ctx context.Context, accountID string, ids []string) ([]ServiceInfo, error) {
+	var facts []services.Fact
 	switch {
 	case ids == nil:
 		var err error
-		if facts, err = s.b.AccountServiceFacts(ctx, s.db.ReadConn(ctx), accountID); err != nil {
+		if facts, err = s.svcs.AccountFacts(ctx, s.db.ReadConn(ctx), accountID); err != nil {
 			return nil, err
 		}
 	case len(ids) > 0:
-		byID, err := s.b.ServiceFacts(ctx, s.db.ReadConn(ctx), ids)
+		byID, err := s.svcs.Facts(ctx, s.db.ReadConn(ctx), ids)
 		if err != nil {
 			return nil, err
 		}
@@ -47,7 +46,7 @@ func (s billingServices) AccountServices(ctx context.Context, accountID string, 
 				facts = append(facts, f)
 			}
 		}
-		slices.SortFunc(facts, func(a, b billing.ServiceFact) int { return cmp.Compare(a.ID, b.ID) })
+		slices.SortFunc(facts, func(a, b services.Fact) int { return cmp.Compare(a.ID, b.ID) })
 	}
 	out := make([]ServiceInfo, len(facts))
 	for i, f := range facts {

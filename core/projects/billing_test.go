@@ -15,12 +15,12 @@ import (
 	"github.com/ezscale/platform/core/projects"
 )
 
-// TestBillingServicesReadsTheAccountsServices: projects reads an account's
-// services through billing's service facts: among the ids asked for only
+// TestServicesOfReadsTheAccountsServices: projects reads an account's
+// services through core/services' facts: among the ids asked for only
 // the account's own (another account's and unknown ids are absent), every
 // one of them when no ids are given, none for an empty list, in id order,
 // with each service's label, status and plan.
-func TestBillingServicesReadsTheAccountsServices(t *testing.T) {
+func TestServicesOfReadsTheAccountsServices(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		tb := setup(t, db)
@@ -34,7 +34,7 @@ func TestBillingServicesReadsTheAccountsServices(t *testing.T) {
 			return projects.ServiceInfo{ID: mine[i], AccountID: tb.a.AccountID, Label: []string{"vps-0", "vps-1", "vps-2"}[i],
 				Status: "active", PlanID: tb.plan, PlanName: plan.Name}
 		}
-		svc := projects.BillingServices(tb.b, db)
+		svc := projects.ServicesOf(tb.svcs, db)
 
 		for _, tc := range []struct {
 			name string

@@ -17,9 +17,9 @@
 //
 // # Services
 //
-// Services belong to billing. This package reads them only through the
-// Services interface (app wires BillingServices, a projection of billing's
-// service facts), inside the caller's transaction when there is one, and keeps nothing of them but their ids.
+// Services belong to core/services. This package reads them only through
+// the Services interface (app wires ServicesOf, a projection of
+// core/services' facts), inside the caller's transaction when there is one, and keeps nothing of them but their ids.
 //
 // # Cycles and concurrency
 //

@@ -79,7 +79,7 @@ func setup(t testing.TB, db *database.DB) *testBundle {
 	tb.b = billing.New(billing.Deps{Services: tb.svcs, DB: db, Catalog: tb.cat, Jobs: reg}, billing.Options{})
 	provisioningtest.BackendJobs(provisioning.Deps{Services: tb.svcs, DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: accts})
 	tb.notices = &noticeLog{}
-	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Jobs: reg, Notifier: tb.notices})
+	tb.p = projects.New(db, projects.ServicesOf(tb.svcs, db), projects.Options{Jobs: reg, Notifier: tb.notices})
 	// The termination guard, the project of invoice lines and the outages
 	// billing's status changes start and end, as core/app wires them.
 	tb.p.AttachBilling(tb.b)

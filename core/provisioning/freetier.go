@@ -304,7 +304,7 @@ func (s *Service) warnIdle(ctx context.Context, row *FreeTierService, now time.T
 		w := *row
 		w.WarnedAt = &now
 		terminateOn := s.terminatesAt(&w)
-		facts, err := s.billing.ServiceFacts(ctx, tx, []string{row.ServiceID})
+		facts, err := s.services.Facts(ctx, tx, []string{row.ServiceID})
 		if err != nil {
 			return fmt.Errorf("provisioning: naming %s: %w", row.ServiceID, err)
 		}

@@ -353,7 +353,7 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	if c, ok := so.changer.(*fakeChanger); ok {
 		c.plans = cat
 	}
-	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Services: b.billing, Descriptions: views, Catalog: cat, Notifier: notifier, PlanChanger: so.changer, Logger: so.logger}, opts)
+	b.s = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Plugins: b.plugins, Services: b.svcs, Descriptions: views, Catalog: cat, Notifier: notifier, PlanChanger: so.changer, Logger: so.logger}, opts)
 	if _, err := jobs.New(db, reg, jobstest.Working(10)); err != nil {
 		t.Fatal(err)
 	}

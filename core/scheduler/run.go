@@ -156,7 +156,7 @@ func (s *Service) loadRuns(ctx context.Context, runIDs []string) ([]*runContext,
 	for _, rc := range rcs {
 		ids = append(ids, rc.ID)
 	}
-	facts, err := s.services.ServiceFacts(ctx, s.db.Read, ids)
+	facts, err := s.services.Facts(ctx, s.db.Read, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/apperr"
-	"github.com/ezscale/platform/core/billing"
 	"github.com/ezscale/platform/core/calendar"
 	"github.com/ezscale/platform/core/catalog"
 	"github.com/ezscale/platform/core/database"
@@ -22,6 +21,7 @@ import (
 	"github.com/ezscale/platform/core/jobs"
 	"github.com/ezscale/platform/core/pluginhost"
 	"github.com/ezscale/platform/core/provisioning"
+	"github.com/ezscale/platform/core/services"
 	"github.com/ezscale/platform/sdk"
 	pb "github.com/ezscale/platform/sdk/pluginv1"
 )
@@ -112,12 +112,12 @@ type Descriptions interface {
 }
 
 // Services is what the scheduler reads of services from their owner
-// (billing); it queries none of billing's tables itself. *billing.Billing
-// satisfies it.
+// (core/services); it queries none of its tables itself.
+// *services.Services satisfies it.
 type Services interface {
-	// ServiceFacts is each service's account, status, plan, provisioner
-	// and name, as db sees them.
-	ServiceFacts(ctx context.Context, db bun.IDB, serviceIDs []string) (map[string]billing.ServiceFact, error)
+	// Facts is each service's account, status, plan, provisioner and
+	// name, as db sees them.
+	Facts(ctx context.Context, db bun.IDB, serviceIDs []string) (map[string]services.Fact, error)
 }
 
 // Catalog is what the scheduler reads of the catalog (core/catalog):
@@ -239,13 +239,14 @@ func (s *Service) cron(expr, tz string) (*calendar.Cron, error) {
 	return c, nil
 }
 
-// serviceRef is what the scheduler reads of a service (billing's facts).
-type serviceRef = billing.ServiceFact
+// serviceRef is what the scheduler reads of a service (core/services'
+// facts).
+type serviceRef = services.Fact
 
 // service loads one of the account's services. Errors: NotFound (naming
 // field when set, as a request field error).
 func (s *Service) service(ctx context.Context, db bun.IDB, accountID, serviceID, field string) (*serviceRef, error) {
-	facts, err := s.services.ServiceFacts(ctx, db, []string{serviceID})
+	facts, err := s.services.Facts(ctx, db, []string{serviceID})
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: loading service %s: %w", serviceID, err)
 	}

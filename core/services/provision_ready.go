@@ -36,7 +36,7 @@ func installing(st pb.ServiceState) bool {
 type ReadyJob struct {
 	ServiceID string `json:"service_id" river:"unique"`
 	Version   int    `json:"version" river:"unique"`
-	// Since is when Create answered (the billing clock).
+	// Since is when Create answered (the services domain's clock).
 	Since time.Time `json:"since"`
 }
 

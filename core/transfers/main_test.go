@@ -111,8 +111,8 @@ func setup(t testing.TB, db *database.DB, so setupOpts) *testBundle {
 	// Payments answer whether the receiver has a saved card.
 	payments.New(payments.Deps{DB: db, Jobs: reg, Billing: tb.b, Accounts: acc}).Attach(tb.b)
 	prov := provisioningtest.BackendJobs(provisioning.Deps{Services: tb.svcs, DB: db, Jobs: reg, Billing: tb.b, Catalog: tb.cat, Accounts: acc})
-	tb.p = projects.New(db, projects.BillingServices(tb.b, db), projects.Options{Now: tb.clock.Now})
-	tb.sch = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Services: tb.b, Descriptions: prov, Catalog: tb.cat}, scheduler.Options{Now: tb.clock.Now})
+	tb.p = projects.New(db, projects.ServicesOf(tb.svcs, db), projects.Options{Now: tb.clock.Now})
+	tb.sch = scheduler.New(scheduler.Deps{DB: db, Jobs: reg, Services: tb.svcs, Descriptions: prov, Catalog: tb.cat}, scheduler.Options{Now: tb.clock.Now})
 	opts := transfers.DefaultOptions()
 	opts.Now = tb.clock.Now
 	opts.RequireStaffApproval = !so.noStaffApproval
