@@ -297,16 +297,13 @@ func lineText(name string, c money.Cycle, start, end time.Time) string {
 }
 
 // Service returns a service of the account (any account when accountID is
-// empty). Errors: NotFound.
+// empty), with its terms. Errors: NotFound.
 func (b *Billing) Service(ctx context.Context, accountID, id string) (*Service, error) {
-	s, err := b.serviceTx(ctx, b.db.Conn(ctx), id, false)
+	rec, err := b.services.Service(ctx, accountID, id)
 	if err != nil {
 		return nil, err
 	}
-	if accountID != "" && s.AccountID != accountID {
-		return nil, apperr.NotFoundf("no such service")
-	}
-	return s, nil
+	return withTerms(ctx, b.db.Conn(ctx), rec)
 }
 
 func (b *Billing) serviceTx(ctx context.Context, db bun.IDB, id string, lock bool) (*Service, error) {
@@ -314,6 +311,11 @@ func (b *Billing) serviceTx(ctx context.Context, db bun.IDB, id string, lock boo
 	if err != nil {
 		return nil, err
 	}
+	return withTerms(ctx, db, rec)
+}
+
+// withTerms is the record as billing shows it, its terms read in db.
+func withTerms(ctx context.Context, db bun.IDB, rec *services.Service) (*Service, error) {
 	s := &Service{Service: rec}
 	if err := loadTerms(ctx, db, s); err != nil {
 		return nil, err
