@@ -214,7 +214,7 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	// and the bookkeeping of their backends. Billing bills them.
 	servicesOpts := servicesOptions(cfg)
 	servicesOpts.Now = now
-	a.Services = services.New(services.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Catalog: a.Catalog, Accounts: a.Accounts, Logger: logger.Named("services")},
+	a.Services = services.New(services.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Catalog: a.Catalog, Accounts: a.Accounts},
 		servicesOpts)
 	a.Billing = billing.New(billing.Deps{DB: db, Jobs: reg, Notifier: a.Notify, Catalog: a.Catalog, Services: a.Services,
 		Logger: logger.Named("billing")}, billingOptions(cfg))

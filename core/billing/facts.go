@@ -3,6 +3,8 @@ package billing
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/uptrace/bun"
 
@@ -22,31 +24,32 @@ type ServiceFact struct {
 	Price int64
 }
 
-// withCosts adds each fact's terms, read in one query per thousand.
-func withCosts(ctx context.Context, db bun.IDB, facts []services.Fact) ([]ServiceFact, error) {
-	terms := make(map[string]*Terms, len(facts))
-	ids := make([]string, len(facts))
-	for i, f := range facts {
-		ids[i] = f.ID
-	}
-	for start := 0; start < len(ids); start += factChunk {
+// costs are the terms each of the services renews at, by service id.
+type costs map[string]*Terms
+
+// costsOf reads the cycle and price of each of ids, in one query per
+// thousand (factChunk).
+func costsOf(ctx context.Context, db bun.IDB, ids []string) (costs, error) {
+	out := make(costs, len(ids))
+	for chunk := range slices.Chunk(ids, factChunk) {
 		var rows []*Terms
-		chunk := ids[start:min(start+factChunk, len(ids))]
 		if err := db.NewSelect().Model(&rows).Column("service_id", "cycle", "price").Where("service_id IN (?)", bun.List(chunk)).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("billing: loading the terms of %d services: %w", len(chunk), err)
 		}
 		for _, r := range rows {
-			terms[r.ServiceID] = r
-		}
-	}
-	out := make([]ServiceFact, len(facts))
-	for i, f := range facts {
-		out[i].Fact = f
-		if t := terms[f.ID]; t != nil {
-			out[i].Cycle, out[i].Price = string(t.Cycle), t.Price
+			out[r.ServiceID] = r
 		}
 	}
 	return out, nil
+}
+
+// of is the fact with what its service costs.
+func (c costs) of(f services.Fact) ServiceFact {
+	out := ServiceFact{Fact: f}
+	if t := c[f.ID]; t != nil {
+		out.Cycle, out.Price = string(t.Cycle), t.Price
+	}
+	return out
 }
 
 // factChunk bounds the ids of one query, under the database
@@ -57,21 +60,17 @@ const factChunk = 1000
 // db sees them (the caller's transaction, or the read pool). Unknown ids
 // are absent from the map.
 func (b *Billing) ServiceFacts(ctx context.Context, db bun.IDB, ids []string) (map[string]ServiceFact, error) {
-	byID, err := b.services.Facts(ctx, db, ids)
+	facts, err := b.services.Facts(ctx, db, ids)
 	if err != nil {
 		return nil, err
 	}
-	facts := make([]services.Fact, 0, len(byID))
-	for _, f := range byID {
-		facts = append(facts, f)
-	}
-	costed, err := withCosts(ctx, db, facts)
+	c, err := costsOf(ctx, db, slices.Collect(maps.Keys(facts)))
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]ServiceFact, len(costed))
-	for _, f := range costed {
-		out[f.ID] = f
+	out := make(map[string]ServiceFact, len(facts))
+	for id, f := range facts {
+		out[id] = c.of(f)
 	}
 	return out, nil
 }
@@ -84,7 +83,19 @@ func (b *Billing) AccountServiceFacts(ctx context.Context, db bun.IDB, accountID
 	if err != nil {
 		return nil, err
 	}
-	return withCosts(ctx, db, facts)
+	ids := make([]string, len(facts))
+	for i, f := range facts {
+		ids[i] = f.ID
+	}
+	c, err := costsOf(ctx, db, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ServiceFact, len(facts))
+	for i, f := range facts {
+		out[i] = c.of(f)
+	}
+	return out, nil
 }
 
 // AccountCurrency is the account's currency as db sees it: its credit

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -98,11 +99,7 @@ func (b *Billing) renew(ctx context.Context, t *txn, svc *Service, inv *Invoice)
 			Where("service_id = ?", svc.ID).Where("status = 'scheduled'").Exec(ctx); err != nil {
 			return fmt.Errorf("billing: applying the scheduled change: %w", err)
 		}
-		plan := svc.PlanID
-		if change.PlanID != "" {
-			plan = change.PlanID
-		}
-		t.Audit("billing.service.plan_changed", svc.AccountID, "service", svc.ID, map[string]any{"plan": plan, "cycle": svc.Terms.Cycle, "price": svc.Terms.Price, "when": "renewal"})
+		t.Audit("billing.service.plan_changed", svc.AccountID, "service", svc.ID, map[string]any{"plan": cmp.Or(change.PlanID, svc.PlanID), "cycle": svc.Terms.Cycle, "price": svc.Terms.Price, "when": "renewal"})
 	}
 	optionsChanged, err := b.renewAddons(ctx, t, svc, fromCycle)
 	if err != nil {

@@ -49,9 +49,8 @@ func (b *Billing) RetryProvisioning(ctx context.Context, serviceID string) (*Ser
 		if svc, err = b.serviceTx(ctx, t, serviceID, true); err != nil {
 			return err
 		}
-		if svc.Status != services.StatusFailed {
-			return apperr.New(apperr.Conflict, "only a failed service can be provisioned again").WithReason("service_" + svc.Status)
-		}
+		// Only a failed service has its order refunded; whether it may be
+		// provisioned again at all is core/services' rule (Conflict).
 		refunded, err := t.NewSelect().Model((*Invoice)(nil)).Where("service_id = ?", svc.ID).Where("reason = ?", ReasonOrder).
 			Where("status = ?", InvoiceVoid).Where("void_reason = ?", refundReason).Exists(ctx)
 		if err != nil {

@@ -314,6 +314,12 @@ func (b *Billing) serviceTx(ctx context.Context, db bun.IDB, id string, lock boo
 	return withTerms(ctx, db, rec)
 }
 
+// WithTerms is a record core/services returned as billing shows it, with
+// its terms (a service staff suspended, say). Errors: internal only.
+func (b *Billing) WithTerms(ctx context.Context, rec *services.Service) (*Service, error) {
+	return withTerms(ctx, b.db.Conn(ctx), rec)
+}
+
 // withTerms is the record as billing shows it, its terms read in db.
 func withTerms(ctx context.Context, db bun.IDB, rec *services.Service) (*Service, error) {
 	s := &Service{Service: rec}

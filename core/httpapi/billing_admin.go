@@ -46,7 +46,7 @@ func (m *BillingAPI) writeRecord(w http.ResponseWriter, r *http.Request, rec *se
 	if err != nil {
 		return err
 	}
-	s, err := m.Billing.Service(r.Context(), "", rec.ID)
+	s, err := m.Billing.WithTerms(r.Context(), rec)
 	return m.writeService(w, r, s, err)
 }
 

@@ -76,8 +76,8 @@ func (s *Services) facts(ctx context.Context, db bun.IDB, rows []factRow) ([]Fac
 	return out, nil
 }
 
-// factChunk bounds the ids of one ServiceFacts query, well under both
-// engines' limits on bound parameters.
+// factChunk bounds the ids of one Facts query, well under both engines'
+// limits on bound parameters.
 const factChunk = 1000
 
 // Facts returns the facts of the services among ids that exist, as
@@ -85,8 +85,7 @@ const factChunk = 1000
 // per thousand ids. Unknown ids are absent from the map.
 func (s *Services) Facts(ctx context.Context, db bun.IDB, ids []string) (map[string]Fact, error) {
 	out := make(map[string]Fact, len(ids))
-	for start := 0; start < len(ids); start += factChunk {
-		chunk := ids[start:min(start+factChunk, len(ids))]
+	for chunk := range slices.Chunk(ids, factChunk) {
 		var rows []factRow
 		err := factQuery(db).Where("s.id IN (?)", bun.List(chunk)).Scan(ctx, &rows)
 		if err != nil {

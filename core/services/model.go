@@ -98,6 +98,13 @@ func (svc *Service) Live() bool {
 	return IsLive(svc.Status)
 }
 
+// atBackend reports whether the service exists at its backend, or may
+// (created, or a Create answered and the backend is installing it): what
+// a sync has something to tell.
+func (svc *Service) atBackend() bool {
+	return svc.ExternalID != "" || svc.BackendState != ""
+}
+
 // CustomerOptions are the options the customer chose at order (hostname,
 // location, …).
 func (svc *Service) CustomerOptions() map[string]string { return decodeOptions(svc.Options) }

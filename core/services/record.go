@@ -124,12 +124,11 @@ func (s *Services) CountLiveOnPlan(ctx context.Context, db bun.IDB, accountID, p
 // strand (see billing.KeepsBackendInUse).
 func CountLive(ctx context.Context, tx bun.IDB, planID string, ids []string) (int64, error) {
 	q := tx.NewSelect().Model((*Service)(nil)).Where("status IN (?)", bun.List(liveStatuses))
-	switch {
-	case len(ids) > 0:
+	if len(ids) > 0 {
 		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 			return q.Where("plan_id = ?", planID).WhereOr("id IN (?)", bun.List(ids))
 		})
-	default:
+	} else {
 		q = q.Where("plan_id = ?", planID)
 	}
 	n, err := q.Count(ctx)
@@ -174,7 +173,7 @@ func (s *Services) UpdateIn(ctx context.Context, t *txwork.Tx, svc *Service, u U
 	if _, err := t.NewUpdate().Model(svc).WherePK().Column(cols...).Exec(ctx); err != nil {
 		return fmt.Errorf("services: updating service %s: %w", svc.ID, err)
 	}
-	if changed && (svc.ExternalID != "" || svc.BackendState != "") {
+	if changed && svc.atBackend() {
 		s.enqueueSync(t, svc)
 	}
 	return nil

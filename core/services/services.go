@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/hashicorp/go-hclog"
 	"github.com/uptrace/bun"
 
 	"github.com/ezscale/platform/core/catalog"
@@ -64,7 +63,6 @@ type Deps struct {
 	Catalog Catalog
 	// Accounts lists a user's accounts (community holdings). Required.
 	Accounts Accounts
-	Logger   hclog.Logger
 }
 
 // Catalog is what the services domain reads of core/catalog.
@@ -112,7 +110,6 @@ type Services struct {
 	notifier Notifier
 	catalog  Catalog
 	accounts Accounts
-	log      hclog.Logger
 	opts     Options
 	status   []StatusHook
 	failure  []FailureReaction
@@ -120,12 +117,9 @@ type Services struct {
 
 // New builds the services domain.
 func New(deps Deps, opts Options) *Services {
-	if deps.Logger == nil {
-		deps.Logger = hclog.NewNullLogger()
-	}
 	s := &Services{
 		db: deps.DB, jobs: deps.Jobs.Inserter(), notifier: deps.Notifier, catalog: deps.Catalog, accounts: deps.Accounts,
-		log: deps.Logger, opts: opts.withDefaults(),
+		opts: opts.withDefaults(),
 	}
 	s.work = txwork.NewRunner(deps.DB, s.jobs)
 	return s

@@ -48,7 +48,7 @@ func (s *Services) EndIn(ctx context.Context, t *txwork.Tx, svc *Service, status
 	if err := s.SetStatusIn(ctx, t, svc, status, "ended_at", "last_error"); err != nil {
 		return err
 	}
-	if svc.ExternalID != "" || svc.BackendState != "" {
+	if svc.atBackend() {
 		s.enqueueSync(t, svc)
 	}
 	return nil

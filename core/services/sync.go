@@ -65,7 +65,7 @@ type BackendStep struct {
 // status machine's word on what a service's backend should be.
 func NextBackendStep(svc *Service) BackendStep {
 	switch {
-	case svc.ExternalID == "" && svc.BackendState == "":
+	case !svc.atBackend():
 		return BackendStep{} // never created at the backend
 	case (svc.Status == StatusTerminated || svc.Status == StatusCancelled) && svc.BackendState != backendTerminated,
 		svc.Status == StatusFailed && svc.BackendState == backendInstalling:
