@@ -14,9 +14,9 @@ import (
 // Terms are billing's terms of a service, kept apart from the service
 // record in billing's service_terms table (one row per service, written
 // with it at order): the cycle and the price it renews at, the paid
-// period, the coupon it was ordered with and
-// the cycles it still discounts, a change scheduled for the end of the
-// term and whether the service is cancelled then. The record says what the
+// period, the coupon it was ordered with and the cycles it still
+// discounts, a change scheduled for the end of the term and whether the
+// service is cancelled then. The record says what the
 // service is and what its backend runs; the terms say how billing renews
 // it, and only billing reads them.
 type Terms struct {
@@ -54,9 +54,15 @@ func InTerm(status string) bool {
 }
 
 // followStatus keeps a service's in_term with its status: billing's
-// status hook on core/services, registered by New.
-func followStatus(ctx context.Context, tx bun.Tx, svc *services.Service, _ string) error {
+// status hook on core/services, registered by New. A change within a term
+// (active ⇄ suspended) or outside one (pending → provisioning, failed)
+// leaves in_term as it is and writes nothing: the dunning step suspends a
+// batch of services at a time.
+func followStatus(ctx context.Context, tx bun.Tx, svc *services.Service, from string) error {
 	in := InTerm(svc.Status)
+	if in == InTerm(from) {
+		return nil
+	}
 	if _, err := tx.NewUpdate().Model((*Terms)(nil)).Set("in_term = ?", in).
 		Where("service_id = ?", svc.ID).Where("in_term <> ?", in).Exec(ctx); err != nil {
 		return fmt.Errorf("billing: following the status of %s: %w", svc.ID, err)
