@@ -72,9 +72,17 @@ test: build ## Run every module's tests (SQLite always; PostgreSQL when EZSCALE_
 # terraform CLI) holds one of go test's slots while using little CPU; a
 # third slot puts that idle core to work. Four at once was slower: the
 # contention costs more CPU than it recovers.
-# docs/benchmarks.md, "The race detector, SQLite's engine and -parallel"
-# and "Three packages at once", has the runs behind these.
-TEST_FLAGS := -race -gcflags=modernc.org/sqlite/lib=-race=false -p 3 -parallel 8 -count=1 -timeout 30m
+# No debugging information in the test executables (-dwarf=false when
+# compiling, -s -w when linking): go test links each of its ~80 race
+# executables anew on every run, and writing and then reading DWARF was a
+# third of that work. Nothing a test or the race detector prints needs it:
+# stack traces and race reports come from the function table every Go
+# executable keeps. The last -gcflags matching a package wins, so SQLite's
+# engine is named with both of its flags.
+# docs/benchmarks.md, "The race detector, SQLite's engine and -parallel",
+# "Three packages at once" and "Test executables without debugging
+# information", has the runs behind these.
+TEST_FLAGS := -race -gcflags=all=-dwarf=false -gcflags='modernc.org/sqlite/lib=-race=false -dwarf=false' -ldflags='-s -w' -p 3 -parallel 8 -count=1 -timeout 30m
 
 # Every module's packages in one `go test` (the workspace builds them
 # together), so no module waits for the one before it to finish. `go test`
