@@ -120,9 +120,30 @@ type App struct {
 	clock testClock
 }
 
+// Option changes how New builds the application. Only tests use one.
+type Option func(*buildOptions)
+
+type buildOptions struct {
+	now func() time.Time
+}
+
+// WithClock gives the application a clock other than the wall clock: the
+// services that take one (those the end-to-end tests' clock drives, see
+// clock.go) and the rate limits read the time from now; the job engine
+// keeps the wall clock. The in-process API tests hold it still, so that a
+// rate limit's window (a fixed hour, or quarter of an hour, of the wall
+// clock) cannot end between the requests a test counts against it.
+func WithClock(now func() time.Time) Option {
+	return func(o *buildOptions) { o.now = now }
+}
+
 // New opens the database, applies migrations and builds every service. It
 // does not listen or start jobs; Run does.
-func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, error) {
+func New(ctx context.Context, cfg *config.Config, logger hclog.Logger, options ...Option) (*App, error) {
+	var built buildOptions
+	for _, o := range options {
+		o(&built)
+	}
 	a := &App{Config: cfg, Logger: logger, Metrics: prometheus.NewRegistry()}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -143,7 +164,19 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 	}
 
 	reg := jobs.NewRegistry(cfg.Jobs.RescueAfter)
+	if a.clock, err = loadTestClock(logger); err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	now := built.now // nil: each service's wall clock
+	var riverTime rivertype.TimeGenerator
+	if a.clock != nil {
+		now, riverTime = a.clock.Now, a.clock
+	}
 	a.Limiter = ratelimit.New(db)
+	if now != nil {
+		a.Limiter = a.Limiter.WithClock(now)
+	}
 	// The host is created here so every service can hold it, but no plugin
 	// process starts before Run: `ezscale admin create` and other commands
 	// that build an App never start plugins.
@@ -193,15 +226,6 @@ func New(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*App, er
 		logger.Info("sealed plaintext two-factor secrets", "count", n)
 	}
 	registerHousekeeping(reg, db, a.Limiter)
-	if a.clock, err = loadTestClock(logger); err != nil {
-		a.close(ctx)
-		return nil, err
-	}
-	var now func() time.Time // nil: each service's wall clock
-	var riverTime rivertype.TimeGenerator
-	if a.clock != nil {
-		now, riverTime = a.clock.Now, a.clock
-	}
 	// The record of backend actions that the scheduler's runs and
 	// provisioning's creates share (core/intent).
 	a.Intents = intent.New(db, intent.Options{Logger: logger.Named("intent"), Now: now})

@@ -108,7 +108,7 @@ func TestAuditEventsAPI(t *testing.T) {
 func TestInvalidTokensAreLimited(t *testing.T) {
 	t.Parallel()
 	databasetest.EachURL(t, func(t *testing.T, d database.Dialect, dbURL string) {
-		tb := startApp(t, d, dbURL, func(c *config.Config) { c.Auth.InvalidTokenLimit = 3 })
+		tb := startAppAt(t, d, dbURL, windowClock(), func(c *config.Config) { c.Auth.InvalidTokenLimit = 3 })
 		u := tb.newUser(t, "tokens")
 		for i := range 3 {
 			tb.client.do("GET", "/api/v1/me", fmt.Sprintf("ezs_sess_guess%d", i), nil).wantProblem(t, http.StatusUnauthorized, "invalid_token")

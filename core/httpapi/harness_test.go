@@ -38,6 +38,9 @@ type appBundle struct {
 	dialect database.Dialect
 	url     string
 	logs    *testkit.LogBuffer
+	// now is the application's clock when the test holds one (startAppAt),
+	// shared with its replicas; nil: the wall clock.
+	now func() time.Time
 }
 
 // testSecretsKey seals two-factor secrets in the tests (never a real key).
@@ -46,6 +49,15 @@ const testSecretsKey = "dGVzdCBzZWNyZXRzIGtleSwgMzIgYnl0ZXMgbG9uZyE="
 // setup starts the application on the empty database at url; opts adjust the
 // configuration (defaults are config.Default()'s).
 func startApp(t testing.TB, d database.Dialect, url string, opts ...func(*config.Config)) *appBundle {
+	t.Helper()
+	return startAppAt(t, d, url, nil, opts...)
+}
+
+// startAppAt is startApp with the application reading the time from now
+// (nil: the wall clock). A test that counts requests against a rate limit
+// gives it windowClock, so that the limit's window cannot end between its
+// requests.
+func startAppAt(t testing.TB, d database.Dialect, url string, now func() time.Time, opts ...func(*config.Config)) *appBundle {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Database.URL = url
@@ -60,7 +72,11 @@ func startApp(t testing.TB, d database.Dialect, url string, opts ...func(*config
 	}
 	logs := &testkit.LogBuffer{}
 	logger := hclog.New(&hclog.LoggerOptions{Name: "test", Level: hclog.Warn, Output: logs})
-	a, err := app.New(context.Background(), &cfg, logger)
+	var appOpts []app.Option
+	if now != nil {
+		appOpts = append(appOpts, app.WithClock(now))
+	}
+	a, err := app.New(context.Background(), &cfg, logger, appOpts...)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
@@ -72,14 +88,24 @@ func startApp(t testing.TB, d database.Dialect, url string, opts ...func(*config
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &appBundle{app: a, srv: srv, client: newClient(t, srv.URL), dialect: d, url: url, logs: logs}
+	return &appBundle{app: a, srv: srv, client: newClient(t, srv.URL), dialect: d, url: url, logs: logs, now: now}
+}
+
+// windowClock runs at the wall clock's pace from the start of the present
+// hour. A rate limit counts in fixed windows of the clock (a whole hour, a
+// quarter of an hour), so on this clock each of them starts with the test,
+// and none ends before a quarter of an hour has passed.
+func windowClock() func() time.Time {
+	start := time.Now()
+	hour := start.Truncate(time.Hour)
+	return func() time.Time { return hour.Add(time.Since(start)) }
 }
 
 // replica starts a second application on the same database, as a second
 // `ezscale serve` behind a load balancer would be.
 func (tb *appBundle) replica(t testing.TB, opts ...func(*config.Config)) *appBundle {
 	t.Helper()
-	return startApp(t, tb.dialect, tb.url, opts...)
+	return startAppAt(t, tb.dialect, tb.url, tb.now, opts...)
 }
 
 // apiClient sends JSON requests; its transport validates every response

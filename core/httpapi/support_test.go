@@ -35,7 +35,8 @@ func supportApp(t *testing.T, d database.Dialect, url string, opts ...func(*conf
 		t.Fatal(err)
 	}
 	reattach := map[string]sdk.ReattachConfig{"anthropic": plugintest.Serve(t, assistant), "supportpal": plugintest.Serve(t, helpdesk)}
-	tb := startApp(t, d, url, append([]func(*config.Config){func(c *config.Config) {
+	// The tests count questions against the per-user limit's window.
+	tb := startAppAt(t, d, url, windowClock(), append([]func(*config.Config){func(c *config.Config) {
 		c.Support.Assistant, c.Support.Helpdesk, c.Support.KnowledgeDir = "anthropic", "supportpal", kb
 		c.Support.KnowledgeURL = "https://help.example.com/kb"
 		c.Plugin = []config.Plugin{{Name: "anthropic", Enabled: true}, {Name: "supportpal", Enabled: true}}

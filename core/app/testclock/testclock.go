@@ -7,16 +7,17 @@
 // process's time is the wall clock plus an offset that the test writes to
 // the file Env names and only ever moves forward; every replica started
 // with the same file shares it. The scheduler, the record of backend
-// actions and the job engine (River: due times, leases, the times it stamps
-// on jobs) follow it; the rest of the core keeps the wall clock. River's
-// rescuer (v0.51) is the exception: it measures its horizon on the wall
-// clock against a job's attempted_at, which is stamped on this clock, so a
-// job started while the clock is ahead is rescued that much later, and
-// moving the clock on does not hasten a rescue. When the clock moves, each
-// replica enqueues the periodic jobs on a fixed schedule (the scheduler's
-// per-minute due-tasks job, the daily billing run) that fell due in the
-// jump, as River's periodic enqueuer would have had it waited: they are
-// unique per period, so that is once however many replicas do it.
+// actions, the rate limits and the job engine (River: due times, leases,
+// the times it stamps on jobs) follow it; the rest of the core keeps the
+// wall clock. River's rescuer (v0.51) is the exception: it measures its
+// horizon on the wall clock against a job's attempted_at, which is stamped
+// on this clock, so a job started while the clock is ahead is rescued that
+// much later, and moving the clock on does not hasten a rescue. When the
+// clock moves, each replica enqueues the periodic jobs on a fixed schedule
+// (the scheduler's per-minute due-tasks job, the daily billing run) that
+// fell due in the jump, as River's periodic enqueuer would have had it
+// waited: they are unique per period, so that is once however many replicas
+// do it.
 //
 // A jump longer than River's leadership lease (15 s) also ends the
 // leader's term; a replica is elected again within River's election
