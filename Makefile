@@ -74,8 +74,8 @@ test: build ## Run every module's tests (SQLite always; PostgreSQL when EZSCALE_
 # contention costs more CPU than it recovers.
 # No debugging information in the test executables (-dwarf=false when
 # compiling, -s -w when linking): go test links each of its ~80 race
-# executables anew on every run, and writing and then reading DWARF was a
-# third of that work. Nothing a test or the race detector prints needs it:
+# executables anew on every run, and writing and then reading DWARF was
+# nearly half of that work. Nothing a test or the race detector prints needs it:
 # stack traces and race reports come from the function table every Go
 # executable keeps. The last -gcflags matching a package wins, so SQLite's
 # engine is named with both of its flags.

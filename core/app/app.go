@@ -130,9 +130,10 @@ type buildOptions struct {
 // WithClock gives the application a clock other than the wall clock: the
 // services that take one (those the end-to-end tests' clock drives, see
 // clock.go) and the rate limits read the time from now; the job engine
-// keeps the wall clock. The in-process API tests hold it still, so that a
-// rate limit's window (a fixed hour, or quarter of an hour, of the wall
-// clock) cannot end between the requests a test counts against it.
+// keeps the wall clock. The in-process API tests that count requests
+// against a rate limit give one whose windows (a fixed hour, or quarter of
+// an hour, of the clock) start with the test, so that none ends between
+// the requests it counts.
 func WithClock(now func() time.Time) Option {
 	return func(o *buildOptions) { o.now = now }
 }

@@ -12,8 +12,8 @@ import (
 // openTestClock and runTestClock are set (clock_ezscaletest.go), and
 // openTestClock returns a clock when the environment names a clock file.
 // The scheduler, the record of backend actions, the rate limits and the
-// job engine then follow it. A production build has neither, and every service keeps the
-// wall clock.
+// job engine then follow it. A production build has neither, and every
+// service keeps the wall clock.
 type testClock interface {
 	Now() time.Time
 	NowOrNil() *time.Time

@@ -14,8 +14,8 @@
 //
 // Build one *Billing with New, after core/services (Deps.Services); New
 // registers its jobs in the registry and its reactions on core/services.
-// payments.New and its Attach make payments its payer. The API other domains rely on (stable;
-// additions only):
+// payments.New and its Attach make payments its payer. The API other
+// domains rely on (stable; additions only):
 //
 //   - Ledger() — the credit ledger: Post (inside your transaction), Lock,
 //     Balance, Entries, Verify, and AddHook to react to every posting.

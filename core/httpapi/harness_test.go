@@ -46,8 +46,8 @@ type appBundle struct {
 // testSecretsKey seals two-factor secrets in the tests (never a real key).
 const testSecretsKey = "dGVzdCBzZWNyZXRzIGtleSwgMzIgYnl0ZXMgbG9uZyE="
 
-// setup starts the application on the empty database at url; opts adjust the
-// configuration (defaults are config.Default()'s).
+// startApp starts the application on the empty database at url; opts adjust
+// the configuration (defaults are config.Default()'s).
 func startApp(t testing.TB, d database.Dialect, url string, opts ...func(*config.Config)) *appBundle {
 	t.Helper()
 	return startAppAt(t, d, url, nil, opts...)

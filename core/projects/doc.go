@@ -19,7 +19,8 @@
 //
 // Services belong to core/services. This package reads them only through
 // the Services interface (app wires ServicesOf, a projection of
-// core/services' facts), inside the caller's transaction when there is one, and keeps nothing of them but their ids.
+// core/services' facts), inside the caller's transaction when there is
+// one, and keeps nothing of them but their ids.
 //
 // # Cycles and concurrency
 //
