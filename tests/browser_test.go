@@ -20,13 +20,20 @@ import (
 // The browser tests drive Debian's Chromium (never a browser a tool
 // downloads) headless, one process shared by every test, each test in its
 // own browser context (its own cookies).
+//
+// The browser is Chromium's headless shell (Debian's
+// chromium-headless-shell): the same Blink and V8 as the full browser,
+// without the desktop browser's services, which cost the console tests
+// more than half their browser CPU (docs/benchmarks.md, "Chromium's
+// headless shell").
 
-// chromiumPath is Debian's Chromium; EZSCALE_CHROMIUM names another.
+// chromiumPath is Debian's Chromium headless shell; EZSCALE_CHROMIUM names
+// another browser (the full Chromium, /usr/bin/chromium, works too).
 func chromiumPath() string {
 	if p := os.Getenv("EZSCALE_CHROMIUM"); p != "" {
 		return p
 	}
-	return "/usr/bin/chromium"
+	return "/usr/bin/chromium-headless-shell"
 }
 
 var browser struct {
@@ -50,9 +57,9 @@ func newTab(t testing.TB) context.Context {
 	path := chromiumPath()
 	if _, err := os.Stat(path); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("Chromium is missing at %s (apt-get install chromium): the browser tests must run in CI", path)
+			t.Fatalf("Chromium is missing at %s (apt-get install chromium-headless-shell): the browser tests must run in CI", path)
 		}
-		t.Skipf("Chromium is missing at %s (apt-get install chromium); skipping the browser test", path)
+		t.Skipf("Chromium is missing at %s (apt-get install chromium-headless-shell); skipping the browser test", path)
 	}
 	browser.once.Do(func() {
 		dir, err := os.MkdirTemp("", "chromium-profile-")
