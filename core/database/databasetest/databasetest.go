@@ -5,8 +5,9 @@
 //   - PostgreSQL: a template database named after a digest of the embedded
 //     migrations (ours and River's) is built once, under an advisory lock,
 //     in the server named by EZSCALE_TEST_POSTGRES_URL, and kept for later
-//     runs; each test gets `CREATE DATABASE … TEMPLATE` of it, dropped when
-//     the test ends. The role needs CREATEDB (.ci/run grants it).
+//     runs; each test gets `CREATE DATABASE … TEMPLATE` of it, or a
+//     finished test's copy emptied back to the template's state (pool.go).
+//     The role needs CREATEDB (.ci/run grants it).
 //   - SQLite: a file migrated once under the same digest in the system's
 //     temporary directory (WAL checkpointed into it), copied into each
 //     test's temporary directory.
@@ -18,7 +19,6 @@ package databasetest
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
@@ -257,9 +257,10 @@ type templateOnce struct {
 	err  error
 }
 
-// postgresDatabase creates a database of the test's own (a copy of the
-// template when migrated, else empty), dropped when the test ends, and
-// returns its URL.
+// postgresDatabase gives the test a database of its own (a copy of the
+// template when migrated, else empty) and returns its URL. A migrated one
+// is a recycled database when one is free (pool.go), and is recycled when
+// the test ends; an empty one is dropped.
 func postgresDatabase(t testing.TB, migrated bool) string {
 	t.Helper()
 	base := RequirePostgres(t)
@@ -269,7 +270,7 @@ func postgresDatabase(t testing.TB, migrated bool) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	stmt := ""
+	name, template := "", ""
 	if migrated {
 		v, _ := postgresTemplates.LoadOrStore(base, &templateOnce{})
 		tmpl := v.(*templateOnce)
@@ -277,18 +278,31 @@ func postgresDatabase(t testing.TB, migrated bool) string {
 		if tmpl.err != nil {
 			t.Fatalf("postgres: building the template database (is %s reachable, with CREATEDB?): %v", EnvPostgres, tmpl.err)
 		}
-		stmt = " TEMPLATE " + tmpl.name
+		template = tmpl.name
+		if name, err = takePooled(ctx, db, template); err != nil {
+			t.Fatalf("postgres: taking a recycled test database: %v", err)
+		}
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "ezscale_t_" + hex.EncodeToString(b[:])
-	if err := createDatabase(ctx, db, name, stmt); err != nil {
-		t.Fatalf("postgres: creating the test database (is %s reachable, with CREATEDB?): %v", EnvPostgres, err)
+	if name == "" {
+		name = testDatabaseName()
+		stmt := ""
+		if template != "" {
+			stmt = " TEMPLATE " + template
+		}
+		if err := createDatabase(ctx, db, name, stmt); err != nil {
+			t.Fatalf("postgres: creating the test database (is %s reachable, with CREATEDB?): %v", EnvPostgres, err)
+		}
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), recycleTimeout)
 		defer cancel()
-		_, _ = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		if template == "" {
+			_, _ = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			return
+		}
+		if err := recycle(ctx, db, base, name, template); err != nil {
+			t.Logf("postgres: the test database was dropped, not recycled: %v", err)
+		}
 	})
 	u, err := databaseURL(base, name)
 	if err != nil {
@@ -390,6 +404,9 @@ func ensureTemplate(ctx context.Context, db *sql.DB, base string) (string, error
 		case <-time.After(delay):
 		}
 	}
+	// A new migration set: the databases recycled for the old one would
+	// never be taken again. Failing to drop them costs only disk.
+	_ = dropPooledOf(ctx, db, name)
 	return name, nil
 }
 

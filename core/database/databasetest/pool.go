@@ -1,0 +1,459 @@
+package databasetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// The PostgreSQL databases of finished tests are reused. On PostgreSQL 15
+// every DROP DATABASE forces a checkpoint, and a copy of the template
+// writes its whole 11 MB through the WAL: the pair cost about 170 ms of the
+// server's CPU, over 300 times a run (docs/benchmarks.md, "Reusing the
+// test databases"). Emptying the few tables a test wrote to costs a
+// fraction of that.
+//
+// A finished test's database is recycled, in this order:
+//
+//  1. every connection to it is ended, and it is renamed, so a connection
+//     pool the test leaked cannot reach the next test's data;
+//  2. its schema is compared with the template's (a digest of the
+//     catalog: relations, columns, defaults, constraints, functions,
+//     triggers, schemas, extensions, settings), and a database whose
+//     schema a test changed is dropped instead;
+//  3. the tables holding rows, and those the migrations seeded, are
+//     emptied with DELETE (children before parents; TRUNCATE recreates
+//     every file and costs more than a copy), with their own triggers off,
+//     since the append-only tables refuse DELETE; the seeded rows are put
+//     back and every sequence is set back to the template's value;
+//  4. its name goes into ezscale_test_databases, in the server's own test
+//     database, from which the next test of any test binary takes it.
+//
+// Anything that fails drops the database instead, as before: recycling
+// saves time and never decides a test's outcome. The pool persists across
+// runs (it is as large as the most tests that ran at once); databases
+// pooled for another migration set are dropped when a template is built.
+
+// poolTable lists the recycled databases ready for a test, by template.
+const poolTable = "ezscale_test_databases"
+
+// templateState is what recycling compares a database with and restores:
+// read once per test binary from the template database.
+type templateState struct {
+	schema    string   // the catalog digest
+	tables    []string // quoted table names, children before parents
+	triggered map[string]bool
+	seeds     map[string]string // table → its rows as a JSON array
+	sequences []sequenceState
+	nonEmpty  string // a query naming the tables that hold a row
+}
+
+type sequenceState struct {
+	name     string // as regclass prints it
+	value    int64  // last_value, or start_value when never used
+	isCalled bool
+}
+
+var (
+	poolOnce sync.Once
+	poolErr  error
+	states   sync.Map // template name → *stateOnce
+)
+
+type stateOnce struct {
+	once  sync.Once
+	state *templateState
+	err   error
+}
+
+// ensurePool creates the pool's table once per test binary. Binaries
+// starting together serialize on a transaction lock, since CREATE TABLE IF
+// NOT EXISTS can still collide on the catalog.
+func ensurePool(ctx context.Context, admin *sql.DB) error {
+	poolOnce.Do(func() {
+		tx, err := admin.BeginTx(ctx, nil)
+		if err != nil {
+			poolErr = err
+			return
+		}
+		defer func() { _ = tx.Rollback() }()
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('"+poolTable+"'))"); err != nil {
+			poolErr = err
+			return
+		}
+		if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+poolTable+
+			" (name text PRIMARY KEY, template text NOT NULL, pooled_at timestamptz NOT NULL DEFAULT now())"); err != nil {
+			poolErr = err
+			return
+		}
+		poolErr = tx.Commit()
+	})
+	return poolErr
+}
+
+// takePooled returns a recycled database of template, or "" when none is
+// free.
+func takePooled(ctx context.Context, admin *sql.DB, template string) (string, error) {
+	if err := ensurePool(ctx, admin); err != nil {
+		return "", err
+	}
+	var name string
+	err := admin.QueryRowContext(ctx, `DELETE FROM `+poolTable+` WHERE name = (
+		SELECT name FROM `+poolTable+` WHERE template = $1 LIMIT 1 FOR UPDATE SKIP LOCKED)
+		RETURNING name`, template).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return name, err
+}
+
+// dropPooledOf drops the pooled databases of every template but current
+// (another migration set's: they would never be taken again).
+func dropPooledOf(ctx context.Context, admin *sql.DB, current string) error {
+	if err := ensurePool(ctx, admin); err != nil {
+		return err
+	}
+	rows, err := admin.QueryContext(ctx, "DELETE FROM "+poolTable+" WHERE template <> $1 RETURNING name", current)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		names = append(names, n)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pgIdent(n)+" WITH (FORCE)"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recycle empties a finished test's database and pools it under a new
+// name; on any failure it drops it. It reports why it dropped one.
+func recycle(ctx context.Context, admin *sql.DB, base, name, template string) error {
+	state, err := stateOf(ctx, base, template)
+	if err == nil {
+		err = recycleAs(ctx, admin, base, name, template, state)
+	}
+	if err != nil {
+		_, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pgIdent(name)+" WITH (FORCE)")
+	}
+	return err
+}
+
+func recycleAs(ctx context.Context, admin *sql.DB, base, name, template string, state *templateState) error {
+	fresh := testDatabaseName()
+	if err := renameAway(ctx, admin, name, fresh); err != nil {
+		return err
+	}
+	name = fresh
+	u, err := databaseURL(base, name)
+	if err != nil {
+		return err
+	}
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if err := resetDatabase(ctx, db, state); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	_, err = admin.ExecContext(ctx, "INSERT INTO "+poolTable+" (name, template) VALUES ($1, $2)", name, template)
+	return err
+}
+
+// renameAway ends every connection to the database and renames it; a
+// connection opened between the two (a pool the test leaked) is ended
+// again.
+func renameAway(ctx context.Context, admin *sql.DB, from, to string) error {
+	for attempt := 0; ; attempt++ {
+		if _, err := admin.ExecContext(ctx, `SELECT pg_terminate_backend(pid, 5000)
+			FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, from); err != nil {
+			return err
+		}
+		_, err := admin.ExecContext(ctx, "ALTER DATABASE "+pgIdent(from)+" RENAME TO "+pgIdent(to))
+		var pgErr *pgconn.PgError
+		if err == nil || attempt == 5 || !errors.As(err, &pgErr) || pgErr.Code != "55006" { // object_in_use
+			return err
+		}
+	}
+}
+
+// resetDatabase makes db what a fresh copy of the template is, or fails.
+func resetDatabase(ctx context.Context, db *sql.DB, state *templateState) error {
+	schema, err := schemaDigest(ctx, db)
+	if err != nil {
+		return err
+	}
+	if schema != state.schema {
+		return errors.New("the test changed the schema")
+	}
+	written := map[string]bool{}
+	rows, err := db.QueryContext(ctx, state.nonEmpty)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var table string
+		if err := rows.Scan(&table); err != nil {
+			rows.Close()
+			return err
+		}
+		written[table] = true
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	// One script, one round trip: PostgreSQL runs a multi-statement
+	// query as one transaction.
+	var script strings.Builder
+	for _, table := range state.tables {
+		// A seeded table is rewritten even when the test emptied it.
+		if _, seeded := state.seeds[table]; !written[table] && !seeded {
+			continue
+		}
+		if state.triggered[table] {
+			fmt.Fprintf(&script, "ALTER TABLE %s DISABLE TRIGGER USER;\nDELETE FROM %[1]s;\nALTER TABLE %[1]s ENABLE TRIGGER USER;\n", table)
+		} else {
+			fmt.Fprintf(&script, "DELETE FROM %s;\n", table)
+		}
+	}
+	for i := len(state.tables) - 1; i >= 0; i-- { // parents first
+		table := state.tables[i]
+		if seed, ok := state.seeds[table]; ok {
+			fmt.Fprintf(&script, "INSERT INTO %s OVERRIDING SYSTEM VALUE SELECT * FROM json_populate_recordset(NULL::%[1]s, %s);\n", table, pgLiteral(seed))
+		}
+	}
+	// setval, not ALTER SEQUENCE … RESTART, which gives the sequence a new
+	// file: a sequence never used is set back to its start, not yet
+	// returned.
+	for _, seq := range state.sequences {
+		fmt.Fprintf(&script, "SELECT setval(%s, %d, %t);\n", pgLiteral(seq.name), seq.value, seq.isCalled)
+	}
+	if _, err := db.ExecContext(ctx, script.String()); err != nil {
+		return fmt.Errorf("emptying the tables: %w", err)
+	}
+	return nil
+}
+
+// stateOf reads template's state once per test binary. It connects to the
+// template itself: a CREATE DATABASE from it meanwhile waits and retries
+// (createDatabase).
+func stateOf(ctx context.Context, base, template string) (*templateState, error) {
+	v, _ := states.LoadOrStore(template, &stateOnce{})
+	s := v.(*stateOnce)
+	s.once.Do(func() {
+		u, err := databaseURL(base, template)
+		if err != nil {
+			s.err = err
+			return
+		}
+		db, err := sql.Open("pgx", u)
+		if err != nil {
+			s.err = err
+			return
+		}
+		defer db.Close()
+		db.SetMaxOpenConns(1)
+		s.state, s.err = readTemplateState(ctx, db)
+	})
+	return s.state, s.err
+}
+
+func readTemplateState(ctx context.Context, db *sql.DB) (*templateState, error) {
+	state := &templateState{triggered: map[string]bool{}, seeds: map[string]string{}}
+	var err error
+	if state.schema, err = schemaDigest(ctx, db); err != nil {
+		return nil, err
+	}
+	// Names as regclass prints them, which the other catalog queries
+	// below print too.
+	tables, err := queryStrings(ctx, db, `SELECT c.oid::regclass::text FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	edges, err := queryPairs(ctx, db, `SELECT conrelid::regclass::text, confrelid::regclass::text
+		FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid`)
+	if err != nil {
+		return nil, err
+	}
+	if state.tables, err = childrenFirst(tables, edges); err != nil {
+		return nil, err
+	}
+	triggered, err := queryStrings(ctx, db, `SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal`)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range triggered {
+		state.triggered[t] = true
+	}
+	probes := make([]string, len(state.tables))
+	for i, t := range state.tables {
+		probes[i] = fmt.Sprintf("SELECT %s WHERE EXISTS (SELECT 1 FROM %s)", pgLiteral(t), t)
+	}
+	state.nonEmpty = strings.Join(probes, " UNION ALL ")
+	seeded, err := queryStrings(ctx, db, state.nonEmpty)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range seeded {
+		var rows string
+		if err := db.QueryRowContext(ctx, "SELECT json_agg(t)::text FROM "+t+" t").Scan(&rows); err != nil {
+			return nil, err
+		}
+		state.seeds[t] = rows
+	}
+	seqs, err := db.QueryContext(ctx, `SELECT format('%I.%I', schemaname, sequencename)::regclass::text,
+		coalesce(last_value, start_value), last_value IS NOT NULL FROM pg_sequences
+		WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`)
+	if err != nil {
+		return nil, err
+	}
+	defer seqs.Close()
+	for seqs.Next() {
+		var s sequenceState
+		if err := seqs.Scan(&s.name, &s.value, &s.isCalled); err != nil {
+			return nil, err
+		}
+		state.sequences = append(state.sequences, s)
+	}
+	return state, seqs.Err()
+}
+
+// childrenFirst orders tables so that every table referencing another by
+// a foreign key comes before it; it fails on a cycle.
+func childrenFirst(tables []string, edges [][2]string) ([]string, error) {
+	parents := map[string][]string{} // child → the tables it references
+	children := map[string]int{}     // parent → how many unplaced tables reference it
+	for _, e := range edges {
+		parents[e[0]] = append(parents[e[0]], e[1])
+		children[e[1]]++
+	}
+	var order, ready []string
+	for _, t := range tables {
+		if children[t] == 0 {
+			ready = append(ready, t)
+		}
+	}
+	for len(ready) > 0 {
+		t := ready[0]
+		ready = ready[1:]
+		order = append(order, t)
+		for _, p := range parents[t] {
+			if children[p]--; children[p] == 0 {
+				ready = append(ready, p)
+			}
+		}
+	}
+	if len(order) != len(tables) {
+		return nil, errors.New("the foreign keys between the tables form a cycle")
+	}
+	return order, nil
+}
+
+// schemaDigest is a digest of the database's own catalog: what a test
+// could change besides rows. Object ids are part of it, and a copy of a
+// database keeps them, so a table dropped and created again differs.
+func schemaDigest(ctx context.Context, db *sql.DB) (string, error) {
+	var digest string
+	err := db.QueryRowContext(ctx, `
+WITH ns AS (SELECT oid, nspname FROM pg_namespace
+            WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+              AND nspname NOT LIKE 'pg_temp_%' AND nspname NOT LIKE 'pg_toast_temp_%'),
+     rel AS (SELECT c.oid FROM pg_class c JOIN ns ON ns.oid = c.relnamespace)
+SELECT md5(string_agg(x, E'\n' ORDER BY x)) FROM (
+  SELECT 'n ' || oid || ' ' || nspname FROM ns
+  UNION ALL SELECT 'c ' || c.oid || ' ' || c.relname || ' ' || c.relkind::text || ' ' || c.relpersistence::text
+    FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+  UNION ALL SELECT 'a ' || attrelid || ' ' || attnum || ' ' || attname || ' ' || atttypid || ' ' || attnotnull
+      || ' ' || attisdropped || ' ' || atthasdef || ' ' || attidentity::text || ' ' || attgenerated::text
+    FROM pg_attribute WHERE attrelid IN (SELECT oid FROM rel) AND attnum > 0
+  UNION ALL SELECT 'd ' || adrelid || ' ' || adnum || ' ' || pg_get_expr(adbin, adrelid)
+    FROM pg_attrdef WHERE adrelid IN (SELECT oid FROM rel)
+  UNION ALL SELECT 'k ' || oid || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+    FROM pg_constraint WHERE connamespace IN (SELECT oid FROM ns)
+  UNION ALL SELECT 'f ' || p.oid || ' ' || proname || ' ' || md5(coalesce(prosrc, ''))
+    FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
+  UNION ALL SELECT 't ' || oid || ' ' || tgname || ' ' || tgenabled::text FROM pg_trigger
+    WHERE NOT tgisinternal
+  UNION ALL SELECT 'y ' || t.oid || ' ' || typname FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
+  UNION ALL SELECT 'e ' || oid || ' ' || extname || ' ' || extversion FROM pg_extension
+  UNION ALL SELECT 's ' || setrole || ' ' || array_to_string(setconfig, ',') FROM pg_db_role_setting
+    WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
+) catalog(x)`).Scan(&digest)
+	return digest, err
+}
+
+func queryStrings(ctx context.Context, db *sql.DB, query string) ([]string, error) {
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func queryPairs(ctx context.Context, db *sql.DB, query string) ([][2]string, error) {
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][2]string
+	for rows.Next() {
+		var p [2]string
+		if err := rows.Scan(&p[0], &p[1]); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// testDatabaseName is a fresh name for a test's database.
+func testDatabaseName() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "ezscale_t_" + hex.EncodeToString(b[:])
+}
+
+// pgIdent quotes a name as an SQL identifier.
+func pgIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// pgLiteral quotes a string as an SQL literal.
+func pgLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// recycleTimeout bounds one recycling, within the cleanup's minute.
+const recycleTimeout = 30 * time.Second

@@ -1,0 +1,159 @@
+package databasetest
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ezscale/platform/core/database"
+)
+
+// freshCopy creates a database straight from the template (never a
+// recycled one), dropped when the test ends, and returns it open.
+func freshCopy(t *testing.T) (*sql.DB, *templateState) {
+	t.Helper()
+	base := RequirePostgres(t)
+	URL(t, database.Postgres) // builds the template if needed
+	admin, err := adminDB(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := postgresTemplates.Load(base)
+	template := v.(*templateOnce).name
+	ctx := context.Background()
+	name := testDatabaseName()
+	if err := createDatabase(ctx, admin, name, " TEMPLATE "+template); err != nil {
+		t.Fatal(err)
+	}
+	u, err := databaseURL(base, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = db.Close()
+		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	state, err := stateOf(ctx, base, template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, state
+}
+
+func exec(t *testing.T, db *sql.DB, stmts ...string) {
+	t.Helper()
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+// contents is every table's rows and every sequence's next value.
+func contents(t *testing.T, db *sql.DB, state *templateState) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, table := range state.tables {
+		var rows string
+		if err := db.QueryRow("SELECT coalesce(json_agg(r ORDER BY r::text), '[]')::text FROM " + table + " r").Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		out[table] = rows
+	}
+	for _, s := range state.sequences {
+		var next string
+		if err := db.QueryRow("SELECT nextval($1::regclass)::text", s.name).Scan(&next); err != nil {
+			t.Fatal(err)
+		}
+		out["sequence "+s.name] = next
+	}
+	return out
+}
+
+func TestPostgresResetDatabaseMatchesAFreshCopy(t *testing.T) {
+	fresh, state := freshCopy(t)
+	dirty, _ := freshCopy(t)
+	exec(t, dirty,
+		// an append-only table, which refuses DELETE by its trigger
+		`INSERT INTO audit_events (seq, id, occurred_at, actor_type, action, result, prev_hash, hash)
+		 VALUES (1, 'evt_1', now(), 'system', 'test.write', 'success', '', 'h1')`,
+		// rows the migrations seeded: changed, deleted, a table emptied
+		`DELETE FROM audit_chain_head`,
+		`UPDATE billing_counters SET value = value + 41`,
+		`DELETE FROM high_risk_policies WHERE id = (SELECT min(id) FROM high_risk_policies)`,
+		`SELECT nextval('river_job_id_seq'), nextval('river_job_id_seq'), nextval('notifications_seq_seq')`,
+	)
+	if err := resetDatabase(context.Background(), dirty, state); err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	want, got := contents(t, fresh, state), contents(t, dirty, state)
+	if len(want) == 0 {
+		t.Fatal("the template has no table")
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s after the reset:\n got %s\nwant %s", k, got[k], w)
+		}
+	}
+	// The triggers are back on: the append-only table refuses DELETE.
+	exec(t, dirty, `INSERT INTO audit_events (seq, id, occurred_at, actor_type, action, result, prev_hash, hash)
+		VALUES (1, 'evt_1', now(), 'system', 'test.write', 'success', '', 'h1')`)
+	if _, err := dirty.Exec("DELETE FROM audit_events"); err == nil {
+		t.Error("audit_events accepted DELETE after the reset: its trigger is still off")
+	}
+}
+
+func TestPostgresResetRefusesAChangedSchema(t *testing.T) {
+	db, state := freshCopy(t)
+	exec(t, db, "ALTER TABLE billing_counters ADD COLUMN note text")
+	if err := resetDatabase(context.Background(), db, state); err == nil {
+		t.Fatal("a database whose schema the test changed was reset for reuse")
+	}
+}
+
+func TestPostgresFinishedTestsDatabaseIsOutOfReach(t *testing.T) {
+	RequirePostgres(t)
+	var u string
+	var leaked *sql.DB
+	t.Run("test", func(t *testing.T) {
+		u = URL(t, database.Postgres)
+		var err error
+		if leaked, err = sql.Open("pgx", u); err != nil {
+			t.Fatal(err)
+		}
+		if err := leaked.Ping(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	defer leaked.Close()
+	// The leaked pool's connection was ended, and its database's name is
+	// gone: whatever the next test writes there, this pool cannot reach.
+	err := leaked.Ping()
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name
+		t.Fatalf("reaching a finished test's database: %v, want database does not exist", err)
+	}
+}
+
+func TestChildrenFirst(t *testing.T) {
+	got, err := childrenFirst([]string{"accounts", "invoices", "lines", "plans"},
+		[][2]string{{"lines", "invoices"}, {"invoices", "accounts"}, {"lines", "plans"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := func(a, b string) bool { return slices.Index(got, a) < slices.Index(got, b) }
+	if len(got) != 4 || !before("lines", "invoices") || !before("invoices", "accounts") || !before("lines", "plans") {
+		t.Errorf("order %v: a table must come before every table it references", got)
+	}
+	if _, err := childrenFirst([]string{"a", "b"}, [][2]string{{"a", "b"}, {"b", "a"}}); err == nil {
+		t.Error("a cycle was ordered")
+	}
+}
