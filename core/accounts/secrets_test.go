@@ -39,6 +39,27 @@ func TestTestBinariesHashCheaply(t *testing.T) {
 	}
 }
 
+// TestDummyHashCostsWhatAPasswordDoes: the hash an unknown user's login is
+// checked against names the parameters real hashes are made with (so the
+// check runs the same argon2), is well formed (so the check runs at all),
+// and matches no password.
+func TestDummyHashCostsWhatAPasswordDoes(t *testing.T) {
+	t.Parallel()
+	real, err := HashPassword("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := func(h string) string { return strings.Join(strings.Split(h, "$")[:4], "$") }
+	if params(dummyHash) != params(real) {
+		t.Errorf("dummy hash %q, real hash %q: the parameters differ", dummyHash, real)
+	}
+	for _, pw := range []string{"", "not-a-real-password", "correct horse battery"} {
+		if ok, err := CheckPassword(dummyHash, pw); err != nil || ok {
+			t.Errorf("CheckPassword(dummyHash, %q) = %v, %v; want false, nil", pw, ok, err)
+		}
+	}
+}
+
 // FuzzCheckPassword: a damaged stored hash is an error, never a panic or an
 // unbounded allocation.
 func FuzzCheckPassword(f *testing.F) {
