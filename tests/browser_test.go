@@ -27,13 +27,20 @@ import (
 // more than half their browser CPU (docs/benchmarks.md, "Chromium's
 // headless shell").
 
-// chromiumPath is Debian's Chromium headless shell; EZSCALE_CHROMIUM names
-// another browser (the full Chromium, /usr/bin/chromium, works too).
+// chromiumPath is the browser EZSCALE_CHROMIUM names, else Debian's
+// Chromium headless shell, else Debian's full Chromium (the same engine,
+// at twice the CPU).
 func chromiumPath() string {
 	if p := os.Getenv("EZSCALE_CHROMIUM"); p != "" {
 		return p
 	}
-	return "/usr/bin/chromium-headless-shell"
+	const shell, full = "/usr/bin/chromium-headless-shell", "/usr/bin/chromium"
+	if _, err := os.Stat(shell); err != nil {
+		if _, err := os.Stat(full); err == nil {
+			return full
+		}
+	}
+	return shell
 }
 
 var browser struct {
