@@ -17,9 +17,9 @@ import (
 // The PostgreSQL databases of finished tests are reused. On PostgreSQL 15
 // every DROP DATABASE forces a checkpoint, and a copy of the template
 // writes its whole 11 MB through the WAL: the pair cost about 170 ms of the
-// server's CPU, over 300 times a run (docs/benchmarks.md, "Reusing the
-// test databases"). Emptying the few tables a test wrote to costs a
-// fraction of that.
+// server's CPU, over 300 times a run (docs/benchmarks.md, "Test suite
+// time", "Reusing the test databases"). Emptying the few tables a test
+// wrote to costs a fraction of that.
 //
 // A finished test's database is recycled, in this order:
 //
@@ -49,7 +49,7 @@ const poolTable = "ezscale_test_databases"
 // read once per test binary from the template database.
 type templateState struct {
 	schema    string   // the catalog digest
-	tables    []string // quoted table names, children before parents
+	tables    []string // as regclass prints them, children before parents
 	triggered map[string]bool
 	seeds     map[string]string // table → its rows as a JSON array
 	sequences []sequenceState
@@ -150,7 +150,7 @@ func dropPooledOf(ctx context.Context, admin *sql.DB, current string) error {
 func recycle(ctx context.Context, admin *sql.DB, base, name, template string) error {
 	state, err := stateOf(ctx, base, template)
 	if err == nil {
-		err = recycleAs(ctx, admin, base, name, template, state)
+		name, err = recycleAs(ctx, admin, base, name, template, state)
 	}
 	if err != nil {
 		_, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pgIdent(name)+" WITH (FORCE)")
@@ -158,30 +158,31 @@ func recycle(ctx context.Context, admin *sql.DB, base, name, template string) er
 	return err
 }
 
-func recycleAs(ctx context.Context, admin *sql.DB, base, name, template string, state *templateState) error {
+// recycleAs returns the database's name when it ends, renamed or not.
+func recycleAs(ctx context.Context, admin *sql.DB, base, name, template string, state *templateState) (string, error) {
 	fresh := testDatabaseName()
 	if err := renameAway(ctx, admin, name, fresh); err != nil {
-		return err
+		return name, err
 	}
 	name = fresh
 	u, err := databaseURL(base, name)
 	if err != nil {
-		return err
+		return name, err
 	}
 	db, err := sql.Open("pgx", u)
 	if err != nil {
-		return err
+		return name, err
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	if err := resetDatabase(ctx, db, state); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return name, fmt.Errorf("%s: %w", name, err)
 	}
 	if err := db.Close(); err != nil {
-		return err
+		return name, err
 	}
 	_, err = admin.ExecContext(ctx, "INSERT INTO "+poolTable+" (name, template) VALUES ($1, $2)", name, template)
-	return err
+	return name, err
 }
 
 // renameAway ends every connection to the database and renames it; a

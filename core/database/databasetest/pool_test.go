@@ -119,6 +119,48 @@ func TestPostgresResetRefusesAChangedSchema(t *testing.T) {
 	}
 }
 
+// TestPostgresRecycleDropsWhatItCannotReset: a database recycling refuses
+// is dropped under the name it has by then (it was renamed first), not
+// left behind. The database keeps its object id through the rename.
+func TestPostgresRecycleDropsWhatItCannotReset(t *testing.T) {
+	base := RequirePostgres(t)
+	URL(t, database.Postgres) // builds the template if needed
+	admin, err := adminDB(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := postgresTemplates.Load(base)
+	template := v.(*templateOnce).name
+	ctx := context.Background()
+	name := testDatabaseName()
+	if err := createDatabase(ctx, admin, name, " TEMPLATE "+template); err != nil {
+		t.Fatal(err)
+	}
+	u, err := databaseURL(base, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db, "ALTER TABLE billing_counters ADD COLUMN note text")
+	var oid int64
+	if err := db.QueryRow("SELECT oid FROM pg_database WHERE datname = current_database()").Scan(&oid); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	if err := recycle(ctx, admin, base, name, template); err == nil {
+		t.Fatal("a database whose schema the test changed was recycled")
+	}
+	var left string
+	err = admin.QueryRow("SELECT datname FROM pg_database WHERE oid = $1", oid).Scan(&left)
+	if !errors.Is(err, sql.ErrNoRows) {
+		t.Errorf("the refused database is still there (as %q, %v)", left, err)
+		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + pgIdent(left) + " WITH (FORCE)")
+	}
+}
+
 func TestPostgresFinishedTestsDatabaseIsOutOfReach(t *testing.T) {
 	RequirePostgres(t)
 	var u string
