@@ -299,7 +299,9 @@ func postgresDatabase(t testing.TB, migrated bool) string {
 		ctx, cancel := context.WithTimeout(context.Background(), recycleTimeout)
 		defer cancel()
 		if template == "" {
-			_, _ = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			if err := dropDatabase(ctx, db, name); err != nil {
+				t.Logf("postgres: dropping the test database: %v", err)
+			}
 			return
 		}
 		if err := recycle(ctx, db, base, name, template); err != nil {
@@ -370,7 +372,7 @@ func ensureTemplate(ctx context.Context, db *sql.DB, base string) (string, error
 	}
 	building := "ezscale_build_" + digest
 	// A build a killed test binary left half done.
-	if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)"); err != nil {
+	if err := dropDatabase(ctx, db, building); err != nil {
 		return "", err
 	}
 	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+building); err != nil {

@@ -138,7 +138,7 @@ func dropPooledOf(ctx context.Context, admin *sql.DB, current string) error {
 		return err
 	}
 	for _, n := range names {
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pgIdent(n)+" WITH (FORCE)"); err != nil {
+		if err := dropDatabase(ctx, admin, n); err != nil {
 			return err
 		}
 	}
@@ -153,7 +153,9 @@ func recycle(ctx context.Context, admin *sql.DB, base, name, template string) er
 		name, err = recycleAs(ctx, admin, base, name, template, state)
 	}
 	if err != nil {
-		_, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pgIdent(name)+" WITH (FORCE)")
+		if dropErr := dropDatabase(ctx, admin, name); dropErr != nil {
+			err = fmt.Errorf("%w; dropping it: %v", err, dropErr)
+		}
 	}
 	return err
 }
@@ -189,12 +191,26 @@ func recycleAs(ctx context.Context, admin *sql.DB, base, name, template string, 
 // connection opened between the two (a pool the test leaked) is ended
 // again.
 func renameAway(ctx context.Context, admin *sql.DB, from, to string) error {
+	return retryInUse(ctx, admin, from, "ALTER DATABASE "+pgIdent(from)+" RENAME TO "+pgIdent(to))
+}
+
+// dropDatabase ends the database's connections and drops it. Not WITH
+// (FORCE): that also tries to end an autovacuum worker visiting the
+// database, which only a superuser may, and fails; a plain DROP DATABASE
+// (and a rename) makes the worker exit and waits for it.
+func dropDatabase(ctx context.Context, admin *sql.DB, name string) error {
+	return retryInUse(ctx, admin, name, "DROP DATABASE IF EXISTS "+pgIdent(name))
+}
+
+// retryInUse ends the clients connected to the database (the role's own
+// sessions), then runs stmt, again while the database is still in use.
+func retryInUse(ctx context.Context, admin *sql.DB, name, stmt string) error {
 	for attempt := 0; ; attempt++ {
-		if _, err := admin.ExecContext(ctx, `SELECT pg_terminate_backend(pid, 5000)
-			FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, from); err != nil {
+		if _, err := admin.ExecContext(ctx, `SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+			WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`, name); err != nil {
 			return err
 		}
-		_, err := admin.ExecContext(ctx, "ALTER DATABASE "+pgIdent(from)+" RENAME TO "+pgIdent(to))
+		_, err := admin.ExecContext(ctx, stmt)
 		var pgErr *pgconn.PgError
 		if err == nil || attempt == 5 || !errors.As(err, &pgErr) || pgErr.Code != "55006" { // object_in_use
 			return err

@@ -39,7 +39,9 @@ func freshCopy(t *testing.T) (*sql.DB, *templateState) {
 	}
 	t.Cleanup(func() {
 		_ = db.Close()
-		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		if err := dropDatabase(context.Background(), admin, name); err != nil {
+			t.Errorf("dropping the copy: %v", err)
+		}
 	})
 	state, err := stateOf(ctx, base, template)
 	if err != nil {
@@ -157,7 +159,7 @@ func TestPostgresRecycleDropsWhatItCannotReset(t *testing.T) {
 	err = admin.QueryRow("SELECT datname FROM pg_database WHERE oid = $1", oid).Scan(&left)
 	if !errors.Is(err, sql.ErrNoRows) {
 		t.Errorf("the refused database is still there (as %q, %v)", left, err)
-		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + pgIdent(left) + " WITH (FORCE)")
+		_ = dropDatabase(ctx, admin, left)
 	}
 }
 
