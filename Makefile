@@ -56,7 +56,7 @@ demo: build ## The sandbox: fakes of the panels, Discord and Stripe, a mail catc
 
 .PHONY: test
 test: build ## Run every module's tests (SQLite always; PostgreSQL when EZSCALE_TEST_POSTGRES_URL is set, required when CI=true; the terraform CLI for terraform/'s acceptance tests, required when CI=true).
-	$(GO) test $(TEST_FLAGS) $(TEST_PACKAGES)
+	GORACE='atexit_sleep_ms=0 $(GORACE)' $(GO) test $(TEST_FLAGS) $(TEST_PACKAGES)
 
 # -race instruments every package but one: modernc.org/sqlite/lib, SQLite's
 # C engine machine-translated to Go. Its own mutexes (through
@@ -79,6 +79,12 @@ test: build ## Run every module's tests (SQLite always; PostgreSQL when EZSCALE_
 # stack traces and race reports come from the function table every Go
 # executable keeps. The last -gcflags matching a package wins, so SQLite's
 # engine is named with both of its flags.
+# GORACE=atexit_sleep_ms=0: the race runtime otherwise sleeps a second
+# before a passing executable exits, for goroutines still running to
+# report a race. A race during a test fails that test as before; only one
+# in the last second after a package's last test would go unseen. The ~80
+# sleeps held go test's slots with the machine idle, most of them among
+# the many small packages at the end. A GORACE of your own still applies.
 # docs/benchmarks.md, "The race detector, SQLite's engine and -parallel",
 # "Three packages at once" and "Test executables without debugging
 # information", has the runs behind these.
