@@ -12,42 +12,49 @@ import (
 	"github.com/ezscale/platform/core/database"
 )
 
-// freshCopy creates a database straight from the template (never a
-// recycled one), dropped when the test ends, and returns it open.
-func freshCopy(t *testing.T) (*sql.DB, *templateState) {
+// testCopy is a database made straight from the template (never a
+// recycled one) for a test of recycling itself.
+type testCopy struct {
+	db                   *sql.DB // open on it
+	admin                *sql.DB
+	base, template, name string
+	state                *templateState
+}
+
+// freshCopy creates a testCopy, dropped when the test ends (if recycling
+// has not already dropped it).
+func freshCopy(t *testing.T) testCopy {
 	t.Helper()
-	base := RequirePostgres(t)
+	c := testCopy{base: RequirePostgres(t)}
 	URL(t, database.Postgres) // builds the template if needed
-	admin, err := adminDB(base)
-	if err != nil {
+	var err error
+	if c.admin, err = adminDB(c.base); err != nil {
 		t.Fatal(err)
 	}
-	v, _ := postgresTemplates.Load(base)
-	template := v.(*templateOnce).name
+	v, _ := postgresTemplates.Load(c.base)
+	c.template = v.(*templateOnce).name
 	ctx := context.Background()
-	name := testDatabaseName()
-	if err := createDatabase(ctx, admin, name, " TEMPLATE "+template); err != nil {
+	c.name = testDatabaseName()
+	if err := createDatabase(ctx, c.admin, c.name, " TEMPLATE "+c.template); err != nil {
 		t.Fatal(err)
 	}
-	u, err := databaseURL(base, name)
+	u, err := databaseURL(c.base, c.name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("pgx", u)
-	if err != nil {
+	if c.db, err = sql.Open("pgx", u); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = db.Close()
-		if err := dropDatabase(context.Background(), admin, name); err != nil {
+		_ = c.db.Close()
+		if err := dropDatabase(context.Background(), c.admin, c.name); err != nil {
 			t.Errorf("dropping the copy: %v", err)
 		}
 	})
-	state, err := stateOf(ctx, base, template)
-	if err != nil {
+	if c.state, err = stateOf(ctx, c.base, c.template); err != nil {
 		t.Fatal(err)
 	}
-	return db, state
+	return c
 }
 
 func exec(t *testing.T, db *sql.DB, stmts ...string) {
@@ -81,9 +88,9 @@ func contents(t *testing.T, db *sql.DB, state *templateState) map[string]string 
 }
 
 func TestPostgresResetDatabaseMatchesAFreshCopy(t *testing.T) {
-	fresh, state := freshCopy(t)
-	dirty, _ := freshCopy(t)
-	exec(t, dirty,
+	fresh, dirty := freshCopy(t), freshCopy(t)
+	state := fresh.state
+	exec(t, dirty.db,
 		// an append-only table, which refuses DELETE by its trigger
 		`INSERT INTO audit_events (seq, id, occurred_at, actor_type, action, result, prev_hash, hash)
 		 VALUES (1, 'evt_1', now(), 'system', 'test.write', 'success', '', 'h1')`,
@@ -93,10 +100,10 @@ func TestPostgresResetDatabaseMatchesAFreshCopy(t *testing.T) {
 		`DELETE FROM high_risk_policies WHERE id = (SELECT min(id) FROM high_risk_policies)`,
 		`SELECT nextval('river_job_id_seq'), nextval('river_job_id_seq'), nextval('notifications_seq_seq')`,
 	)
-	if err := resetDatabase(context.Background(), dirty, state); err != nil {
+	if err := resetDatabase(context.Background(), dirty.db, state); err != nil {
 		t.Fatalf("reset: %v", err)
 	}
-	want, got := contents(t, fresh, state), contents(t, dirty, state)
+	want, got := contents(t, fresh.db, state), contents(t, dirty.db, state)
 	if len(want) == 0 {
 		t.Fatal("the template has no table")
 	}
@@ -106,17 +113,17 @@ func TestPostgresResetDatabaseMatchesAFreshCopy(t *testing.T) {
 		}
 	}
 	// The triggers are back on: the append-only table refuses DELETE.
-	exec(t, dirty, `INSERT INTO audit_events (seq, id, occurred_at, actor_type, action, result, prev_hash, hash)
+	exec(t, dirty.db, `INSERT INTO audit_events (seq, id, occurred_at, actor_type, action, result, prev_hash, hash)
 		VALUES (1, 'evt_1', now(), 'system', 'test.write', 'success', '', 'h1')`)
-	if _, err := dirty.Exec("DELETE FROM audit_events"); err == nil {
+	if _, err := dirty.db.Exec("DELETE FROM audit_events"); err == nil {
 		t.Error("audit_events accepted DELETE after the reset: its trigger is still off")
 	}
 }
 
 func TestPostgresResetRefusesAChangedSchema(t *testing.T) {
-	db, state := freshCopy(t)
-	exec(t, db, "ALTER TABLE billing_counters ADD COLUMN note text")
-	if err := resetDatabase(context.Background(), db, state); err == nil {
+	c := freshCopy(t)
+	exec(t, c.db, "ALTER TABLE billing_counters ADD COLUMN note text")
+	if err := resetDatabase(context.Background(), c.db, c.state); err == nil {
 		t.Fatal("a database whose schema the test changed was reset for reuse")
 	}
 }
@@ -125,41 +132,22 @@ func TestPostgresResetRefusesAChangedSchema(t *testing.T) {
 // is dropped under the name it has by then (it was renamed first), not
 // left behind. The database keeps its object id through the rename.
 func TestPostgresRecycleDropsWhatItCannotReset(t *testing.T) {
-	base := RequirePostgres(t)
-	URL(t, database.Postgres) // builds the template if needed
-	admin, err := adminDB(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, _ := postgresTemplates.Load(base)
-	template := v.(*templateOnce).name
-	ctx := context.Background()
-	name := testDatabaseName()
-	if err := createDatabase(ctx, admin, name, " TEMPLATE "+template); err != nil {
-		t.Fatal(err)
-	}
-	u, err := databaseURL(base, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("pgx", u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec(t, db, "ALTER TABLE billing_counters ADD COLUMN note text")
+	c := freshCopy(t)
+	exec(t, c.db, "ALTER TABLE billing_counters ADD COLUMN note text")
 	var oid int64
-	if err := db.QueryRow("SELECT oid FROM pg_database WHERE datname = current_database()").Scan(&oid); err != nil {
+	if err := c.db.QueryRow("SELECT oid FROM pg_database WHERE datname = current_database()").Scan(&oid); err != nil {
 		t.Fatal(err)
 	}
-	_ = db.Close()
-	if err := recycle(ctx, admin, base, name, template); err == nil {
+	_ = c.db.Close()
+	ctx := context.Background()
+	if err := recycle(ctx, c.admin, c.base, c.name, c.template); err == nil {
 		t.Fatal("a database whose schema the test changed was recycled")
 	}
 	var left string
-	err = admin.QueryRow("SELECT datname FROM pg_database WHERE oid = $1", oid).Scan(&left)
+	err := c.admin.QueryRow("SELECT datname FROM pg_database WHERE oid = $1", oid).Scan(&left)
 	if !errors.Is(err, sql.ErrNoRows) {
 		t.Errorf("the refused database is still there (as %q, %v)", left, err)
-		_ = dropDatabase(ctx, admin, left)
+		_ = dropDatabase(ctx, c.admin, left)
 	}
 }
 
