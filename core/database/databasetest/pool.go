@@ -90,7 +90,7 @@ func ensurePool(ctx context.Context, admin *sql.DB) error {
 			return
 		}
 		if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+poolTable+
-			" (name text PRIMARY KEY, template text NOT NULL, pooled_at timestamptz NOT NULL DEFAULT now())"); err != nil {
+			" (name text PRIMARY KEY, template text NOT NULL)"); err != nil {
 			poolErr = err
 			return
 		}
@@ -121,20 +121,8 @@ func dropPooledOf(ctx context.Context, admin *sql.DB, current string) error {
 	if err := ensurePool(ctx, admin); err != nil {
 		return err
 	}
-	rows, err := admin.QueryContext(ctx, "DELETE FROM "+poolTable+" WHERE template <> $1 RETURNING name", current)
+	names, err := queryStrings(ctx, admin, "DELETE FROM "+poolTable+" WHERE template <> $1 RETURNING name", current)
 	if err != nil {
-		return err
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return err
-		}
-		names = append(names, n)
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
 	for _, n := range names {
@@ -167,16 +155,11 @@ func recycleAs(ctx context.Context, admin *sql.DB, base, name, template string, 
 		return name, err
 	}
 	name = fresh
-	u, err := databaseURL(base, name)
-	if err != nil {
-		return name, err
-	}
-	db, err := sql.Open("pgx", u)
+	db, err := openOne(base, name)
 	if err != nil {
 		return name, err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(1)
 	if err := resetDatabase(ctx, db, state); err != nil {
 		return name, fmt.Errorf("%s: %w", name, err)
 	}
@@ -227,21 +210,13 @@ func resetDatabase(ctx context.Context, db *sql.DB, state *templateState) error 
 	if schema != state.schema {
 		return errors.New("the test changed the schema")
 	}
-	written := map[string]bool{}
-	rows, err := db.QueryContext(ctx, state.nonEmpty)
+	nonEmpty, err := queryStrings(ctx, db, state.nonEmpty)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var table string
-		if err := rows.Scan(&table); err != nil {
-			rows.Close()
-			return err
-		}
+	written := map[string]bool{}
+	for _, table := range nonEmpty {
 		written[table] = true
-	}
-	if err := rows.Close(); err != nil {
-		return err
 	}
 	// One script, one round trip: PostgreSQL runs a multi-statement
 	// query as one transaction.
@@ -282,21 +257,29 @@ func stateOf(ctx context.Context, base, template string) (*templateState, error)
 	v, _ := states.LoadOrStore(template, &stateOnce{})
 	s := v.(*stateOnce)
 	s.once.Do(func() {
-		u, err := databaseURL(base, template)
-		if err != nil {
-			s.err = err
-			return
-		}
-		db, err := sql.Open("pgx", u)
+		db, err := openOne(base, template)
 		if err != nil {
 			s.err = err
 			return
 		}
 		defer db.Close()
-		db.SetMaxOpenConns(1)
 		s.state, s.err = readTemplateState(ctx, db)
 	})
 	return s.state, s.err
+}
+
+// openOne opens a pool of one connection to the server's database name.
+func openOne(base, name string) (*sql.DB, error) {
+	u, err := databaseURL(base, name)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
 }
 
 func readTemplateState(ctx context.Context, db *sql.DB) (*templateState, error) {
@@ -425,8 +408,8 @@ SELECT md5(string_agg(x, E'\n' ORDER BY x)) FROM (
 	return digest, err
 }
 
-func queryStrings(ctx context.Context, db *sql.DB, query string) ([]string, error) {
-	rows, err := db.QueryContext(ctx, query)
+func queryStrings(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

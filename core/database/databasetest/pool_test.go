@@ -38,11 +38,7 @@ func freshCopy(t *testing.T) testCopy {
 	if err := createDatabase(ctx, c.admin, c.name, " TEMPLATE "+c.template); err != nil {
 		t.Fatal(err)
 	}
-	u, err := databaseURL(c.base, c.name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.db, err = sql.Open("pgx", u); err != nil {
+	if c.db, err = openOne(c.base, c.name); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
