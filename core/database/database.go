@@ -95,6 +95,18 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	return db, nil
 }
 
+// One bun dialect per kind for the whole process. A dialect holds bun's
+// cache of what it learned from each model struct (columns, relations, the
+// table name it pluralises with regular expressions), and bun.NewDB with a
+// new dialect starts that cache empty. Neither dialect's Init reads the
+// connection, and the cache is safe for concurrent use, so every database
+// opened in a process — the SQLite writer and reader, and each test's
+// database — shares what was learned once.
+var (
+	sqliteDialect   = sqlitedialect.New()
+	postgresDialect = pgdialect.New()
+)
+
 func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -125,8 +137,8 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	r.SetMaxOpenConns(opts.ReadConns)
 	r.SetMaxIdleConns(opts.ReadConns)
 	return &DB{
-		DB:      bun.NewDB(w, sqlitedialect.New()),
-		Read:    bun.NewDB(r, sqlitedialect.New()),
+		DB:      bun.NewDB(w, sqliteDialect),
+		Read:    bun.NewDB(r, sqliteDialect),
 		Dialect: SQLite,
 		Name:    "sqlite:" + path,
 	}, nil
@@ -149,7 +161,7 @@ func openPostgres(ctx context.Context, rawURL string, opts Options) (*DB, error)
 		_ = sqldb.Close()
 		return nil, fmt.Errorf("database: connecting to %s: %w", redact(rawURL), err)
 	}
-	db := bun.NewDB(sqldb, pgdialect.New())
+	db := bun.NewDB(sqldb, postgresDialect)
 	return &DB{DB: db, Read: db, Dialect: Postgres, Name: redact(rawURL)}, nil
 }
 

@@ -2,9 +2,12 @@ package database_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/schema"
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
@@ -78,6 +81,33 @@ func TestEditedMigrationIsRefused(t *testing.T) {
 		}
 		if _, err := db.Migrate(ctx, nil); err == nil {
 			t.Fatal("Migrate accepted an edited migration")
+		}
+	})
+}
+
+// TestDatabasesShareWhatBunLearnedOfAModel: bun works out a model struct's
+// table (its columns, relations and pluralised name) once per process, not
+// once for every database opened: the SQLite writer and reader, and every
+// test's database, find the same table.
+func TestDatabasesShareWhatBunLearnedOfAModel(t *testing.T) {
+	t.Parallel()
+	type widget struct {
+		ID   int64 `bun:"id,pk"`
+		Name string
+	}
+	databasetest.EachDialect(t, func(t *testing.T, d database.Dialect) {
+		first, second := databasetest.New(t, d), databasetest.New(t, d)
+		table := func(db *bun.DB) *schema.Table {
+			return db.Dialect().Tables().Get(reflect.TypeFor[widget]())
+		}
+		want := table(first.DB)
+		if want.Name != "widgets" {
+			t.Errorf("table name %q, want widgets", want.Name)
+		}
+		for name, db := range map[string]*bun.DB{"the first's read pool": first.Read, "the second": second.DB, "the second's read pool": second.Read} {
+			if table(db) != want {
+				t.Errorf("%s worked the model out again", name)
+			}
 		}
 	})
 }
