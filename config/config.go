@@ -221,6 +221,9 @@ type Scheduler struct {
 	Lookahead time.Duration `koanf:"lookahead"`
 	// CheckTimeout bounds one auto-recovery probe (HTTP, TCP or ping).
 	CheckTimeout time.Duration `koanf:"check_timeout"`
+	// RecheckAfter is the pause before a failed auto-recovery probe is
+	// repeated; only a second failure in a row counts as down.
+	RecheckAfter time.Duration `koanf:"recheck_after"`
 	// RecoveryAllowPrivate lets auto-recovery probe loopback, private,
 	// link-local and every other special-purpose address. Off by default:
 	// customer-supplied targets must not reach the core's own network
@@ -512,6 +515,7 @@ func Default() Config {
 			RunsPerJob:       sd.RunsPerJob,
 			Lookahead:        sd.Lookahead,
 			CheckTimeout:     sd.CheckTimeout,
+			RecheckAfter:     sd.RecheckAfter,
 		},
 		Provisioning: Provisioning{
 			FreeTierInactivity: vd.FreeTierInactivity,

@@ -217,6 +217,7 @@ func (c *Config) validate(errs *Error) {
 		bad("scheduler.lookahead", "must be from 0 to 10m")
 	}
 	positive("scheduler.check_timeout", c.Scheduler.CheckTimeout)
+	positive("scheduler.recheck_after", c.Scheduler.RecheckAfter)
 
 	// The default email_plugin ("email") may name no block: email then stays
 	// pending. A name the operator chose must exist, or it is a typo.

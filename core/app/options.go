@@ -72,7 +72,7 @@ func schedulerOptions(cfg *config.Config) scheduler.Options {
 	return scheduler.Options{
 		RecoveryInterval: sc.RecoveryInterval, JobTimeout: sc.JobTimeout,
 		RetryBase: sc.RetryBase, RetryMax: sc.RetryMax, BatchSize: sc.BatchSize,
-		RunsPerJob: sc.RunsPerJob, Lookahead: sc.Lookahead, CheckTimeout: sc.CheckTimeout, AllowPrivate: sc.RecoveryAllowPrivate,
+		RunsPerJob: sc.RunsPerJob, Lookahead: sc.Lookahead, CheckTimeout: sc.CheckTimeout, RecheckAfter: sc.RecheckAfter, AllowPrivate: sc.RecoveryAllowPrivate,
 	}
 }
 

@@ -330,6 +330,10 @@ func setup(t testing.TB, db *database.DB, o ...setupOpts) *testBundle {
 	// A failed run retries a second later, not half a minute: the tests
 	// drive the clock past it.
 	opts.RetryBase = time.Second
+	// A failed health probe is repeated a millisecond later, not two
+	// seconds: that pause is real time, which tests that fail probes
+	// would otherwise wait out once per check.
+	opts.RecheckAfter = time.Millisecond
 	if so.tune != nil {
 		so.tune(&opts)
 	}

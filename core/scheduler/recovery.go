@@ -362,7 +362,7 @@ func (s *Service) check(ctx context.Context, serviceID string, slot time.Time) e
 		// One failed probe is not yet an outage: look again shortly.
 		select {
 		case <-ctx.Done():
-		case <-time.After(2 * time.Second):
+		case <-time.After(s.opts.RecheckAfter):
 			probeErr = p.check(ctx, c.CheckType, c.Target, c.Port)
 		}
 	}

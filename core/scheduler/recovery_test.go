@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,6 +131,63 @@ func TestRecoveryChecks(t *testing.T) {
 		}
 		if s := check(scheduler.RecoveryInput{CheckType: "ping", Target: "127.0.0.1", Port: testkit.UnusedPort(t), MaxPerHour: ptr(12)}); s != scheduler.StateUp {
 			t.Errorf("ping of a live host with a closed port: %s", s)
+		}
+	})
+}
+
+// TestRecoveryOneFailedProbeIsNotAnOutage: a probe that fails once and
+// passes when repeated leaves the service up, with no restart and no
+// attempt recorded; two failures in a row are an outage.
+func TestRecoveryOneFailedProbeIsNotAnOutage(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, setupOpts{tune: func(o *scheduler.Options) { o.AllowPrivate, o.CheckTimeout = true, time.Second }})
+		ctx := context.Background()
+		// probes counts the requests; the first failFirst of them fail.
+		var probes, failFirst atomic.Int32
+		failFirst.Store(1)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if probes.Add(1) <= failFirst.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+		}))
+		defer srv.Close()
+		cfg, err := b.s.SetRecovery(ctx, b.account, b.full, scheduler.RecoveryInput{CheckType: "http", Target: srv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.s.CheckForTest(ctx, b.full, cfg.NextCheckAt); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := b.s.Recovery(ctx, b.account, b.full); got.State != scheduler.StateUp {
+			t.Errorf("after one failed probe and a passing one: state %q, want up", got.State)
+		}
+		if n := probes.Load(); n != 2 {
+			t.Errorf("%d probes, want the failed one repeated once", n)
+		}
+		if calls := b.prov.Calls(); len(calls) != 0 {
+			t.Errorf("restarted after one failed probe: %+v", calls)
+		}
+		attempts, err := b.s.RecoveryAttempts(ctx, b.account, b.full, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(attempts) != 0 {
+			t.Errorf("attempts %+v, want none", attempts)
+		}
+
+		// Two failures in a row at the next slot: down, and restarted.
+		probes.Store(0)
+		failFirst.Store(2)
+		b.clock.Add(5 * time.Minute)
+		if err := b.s.CheckForTest(ctx, b.full, cfg.NextCheckAt.Add(5*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := b.s.Recovery(ctx, b.account, b.full); got.State != scheduler.StateDown {
+			t.Errorf("after two failed probes: state %q, want down", got.State)
+		}
+		if calls := b.prov.Calls(); len(calls) != 1 || calls[0].Action != "power" {
+			t.Errorf("power calls %+v, want one restart", calls)
 		}
 	})
 }

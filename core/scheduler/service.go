@@ -53,6 +53,10 @@ type Options struct {
 	Lookahead time.Duration
 	// CheckTimeout bounds one health probe.
 	CheckTimeout time.Duration
+	// RecheckAfter is the pause before a failed probe is repeated: only a
+	// second failure in a row makes the service down, so one lost packet or
+	// a restarting listener does not restart it.
+	RecheckAfter time.Duration
 	// AllowPrivate lets health probes reach private, loopback and every
 	// other special-purpose address (special.go).
 	AllowPrivate bool
@@ -78,6 +82,7 @@ func DefaultOptions() Options {
 		// start on time.
 		Lookahead:    time.Minute,
 		CheckTimeout: 10 * time.Second,
+		RecheckAfter: 2 * time.Second,
 	}
 }
 
@@ -95,6 +100,7 @@ func (o Options) withDefaults() Options {
 	o.RunsPerJob = cmp.Or(max(o.RunsPerJob, 0), d.RunsPerJob)
 	o.Lookahead = max(o.Lookahead, 0)
 	o.CheckTimeout = cmp.Or(max(o.CheckTimeout, 0), d.CheckTimeout)
+	o.RecheckAfter = cmp.Or(max(o.RecheckAfter, 0), d.RecheckAfter)
 	if o.Now == nil {
 		o.Now = func() time.Time { return time.Now().UTC() }
 	}
