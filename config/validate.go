@@ -217,7 +217,9 @@ func (c *Config) validate(errs *Error) {
 		bad("scheduler.lookahead", "must be from 0 to 10m")
 	}
 	positive("scheduler.check_timeout", c.Scheduler.CheckTimeout)
-	positive("scheduler.recheck_after", c.Scheduler.RecheckAfter)
+	if c.Scheduler.RecheckAfter <= 0 || c.Scheduler.RecheckAfter >= c.Scheduler.JobTimeout {
+		bad("scheduler.recheck_after", "must be positive and below scheduler.job_timeout (%s): a health check waits it out inside its job", c.Scheduler.JobTimeout)
+	}
 
 	// The default email_plugin ("email") may name no block: email then stays
 	// pending. A name the operator chose must exist, or it is a typo.

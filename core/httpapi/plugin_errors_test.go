@@ -15,15 +15,12 @@ import (
 	"github.com/ezscale/platform/sdk"
 )
 
-// The one mapping from a plugin's error to the API's answer is two steps:
-// apperr.FromPlugin (kind to code, reason and retry hint) and StatusOf (code
-// to HTTP status). It is tested here, where both are, so core/apperr's own
-// tests do not link the whole API.
-
-// TestPluginErrorToAPIError: every plugin error kind, with and without a retry hint,
-// and after the wire, becomes one HTTP status, problem code and
+// TestPluginErrorToAPIError: every plugin error kind, with and without a
+// retry hint, and after the wire, becomes one HTTP status, problem code and
 // Retry-After, whichever plugin it came from, and the plugin's own text
-// never reaches the message.
+// never reaches the message. The mapping is two steps, apperr.FromPlugin
+// (kind to code, reason and retry hint) and StatusOf (code to status); the
+// test is here, where both are, so core/apperr's tests do not link the API.
 func TestPluginErrorToAPIError(t *testing.T) {
 	t.Parallel()
 	type api struct {

@@ -8,3 +8,6 @@ billing {
   currency           = "usd"
   suspend_after_days = 40
 }
+scheduler {
+  recheck_after = "5m"
+}
