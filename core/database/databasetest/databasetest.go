@@ -249,13 +249,7 @@ func adminDB(base string) (*sql.DB, error) {
 
 // postgresTemplates holds the built template's name per base URL (one in
 // practice).
-var postgresTemplates sync.Map // base URL → *templateOnce
-
-type templateOnce struct {
-	once sync.Once
-	name string
-	err  error
-}
+var postgresTemplates onceByKey[string]
 
 // postgresDatabase gives the test a database of its own (a copy of the
 // template when migrated, else empty) and returns its URL. A migrated one
@@ -272,13 +266,9 @@ func postgresDatabase(t testing.TB, migrated bool) string {
 	defer cancel()
 	name, template := "", ""
 	if migrated {
-		v, _ := postgresTemplates.LoadOrStore(base, &templateOnce{})
-		tmpl := v.(*templateOnce)
-		tmpl.once.Do(func() { tmpl.name, tmpl.err = ensureTemplate(ctx, db, base) })
-		if tmpl.err != nil {
-			t.Fatalf("postgres: building the template database (is %s reachable, with CREATEDB?): %v", EnvPostgres, tmpl.err)
+		if template, err = templateOf(ctx, db, base); err != nil {
+			t.Fatalf("postgres: building the template database (is %s reachable, with CREATEDB?): %v", EnvPostgres, err)
 		}
-		template = tmpl.name
 		// Without the pool (a server database the role cannot create a
 		// table in), every test gets a new copy, dropped when it ends.
 		if name, err = takePooled(ctx, db, template); err != nil {
@@ -315,14 +305,27 @@ func postgresDatabase(t testing.TB, migrated bool) string {
 	return u
 }
 
+// templateOf returns the name of the template database, built once per
+// test binary (ensureTemplate).
+func templateOf(ctx context.Context, admin *sql.DB, base string) (string, error) {
+	return postgresTemplates.do(base, func() (string, error) { return ensureTemplate(ctx, admin, base) })
+}
+
 // createDatabase runs CREATE DATABASE, again while the template is being
 // accessed (autovacuum, or the builder's last connection closing):
 // PostgreSQL refuses to copy a database someone is connected to.
 func createDatabase(ctx context.Context, db *sql.DB, name, template string) error {
+	return execWhileInUse(ctx, db, "CREATE DATABASE "+name+template)
+}
+
+// execWhileInUse runs stmt, again after a growing pause while PostgreSQL
+// answers that a database it names is being accessed.
+func execWhileInUse(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, stmt string) error {
 	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 500*time.Millisecond) {
-		_, err := db.ExecContext(ctx, "CREATE DATABASE "+name+template)
-		var pgErr *pgconn.PgError
-		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" { // object_in_use
+		_, err := db.ExecContext(ctx, stmt)
+		if !objectInUse(err) {
 			return err
 		}
 		select {
@@ -331,6 +334,13 @@ func createDatabase(ctx context.Context, db *sql.DB, name, template string) erro
 		case <-time.After(delay):
 		}
 	}
+}
+
+// objectInUse reports PostgreSQL's object_in_use: a database the statement
+// names has sessions, or is being copied.
+func objectInUse(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "55006"
 }
 
 // ensureTemplate returns the name of the template database of this
@@ -393,20 +403,8 @@ func ensureTemplate(ctx context.Context, db *sql.DB, base string) (string, error
 	if err := mdb.Close(); err != nil {
 		return "", err
 	}
-	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 500*time.Millisecond) {
-		_, err := conn.ExecContext(ctx, "ALTER DATABASE "+building+" RENAME TO "+name)
-		var pgErr *pgconn.PgError
-		if err == nil {
-			break
-		}
-		if !errors.As(err, &pgErr) || pgErr.Code != "55006" {
-			return "", fmt.Errorf("publishing the template: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(delay):
-		}
+	if err := execWhileInUse(ctx, conn, "ALTER DATABASE "+building+" RENAME TO "+name); err != nil {
+		return "", fmt.Errorf("publishing the template: %w", err)
 	}
 	// A new migration set: the databases recycled for the old one would
 	// never be taken again. Failing to drop them costs only disk.

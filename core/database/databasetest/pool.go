@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5"
 )
 
 // The PostgreSQL databases of finished tests are reused. On PostgreSQL 15
@@ -63,16 +63,10 @@ type sequenceState struct {
 }
 
 var (
-	poolOnce sync.Once
-	poolErr  error
-	states   sync.Map // template name → *stateOnce
+	poolOnce       sync.Once
+	poolErr        error
+	templateStates onceByKey[*templateState] // by template name
 )
-
-type stateOnce struct {
-	once  sync.Once
-	state *templateState
-	err   error
-}
 
 // ensurePool creates the pool's table once per test binary. Binaries
 // starting together serialize on a transaction lock, since CREATE TABLE IF
@@ -194,8 +188,7 @@ func retryInUse(ctx context.Context, admin *sql.DB, name, stmt string) error {
 			return err
 		}
 		_, err := admin.ExecContext(ctx, stmt)
-		var pgErr *pgconn.PgError
-		if err == nil || attempt == 5 || !errors.As(err, &pgErr) || pgErr.Code != "55006" { // object_in_use
+		if attempt == 5 || !objectInUse(err) {
 			return err
 		}
 	}
@@ -254,18 +247,33 @@ func resetDatabase(ctx context.Context, db *sql.DB, state *templateState) error 
 // template itself: a CREATE DATABASE from it meanwhile waits and retries
 // (createDatabase).
 func stateOf(ctx context.Context, base, template string) (*templateState, error) {
-	v, _ := states.LoadOrStore(template, &stateOnce{})
-	s := v.(*stateOnce)
-	s.once.Do(func() {
+	return templateStates.do(template, func() (*templateState, error) {
 		db, err := openOne(base, template)
 		if err != nil {
-			s.err = err
-			return
+			return nil, err
 		}
 		defer db.Close()
-		s.state, s.err = readTemplateState(ctx, db)
+		return readTemplateState(ctx, db)
 	})
-	return s.state, s.err
+}
+
+// onceByKey runs a function once per key for the life of the test binary
+// and gives every caller its result.
+type onceByKey[T any] struct {
+	results sync.Map // key → *onceResult[T]
+}
+
+type onceResult[T any] struct {
+	once  sync.Once
+	value T
+	err   error
+}
+
+func (o *onceByKey[T]) do(key string, f func() (T, error)) (T, error) {
+	v, _ := o.results.LoadOrStore(key, &onceResult[T]{})
+	r := v.(*onceResult[T])
+	r.once.Do(func() { r.value, r.err = f() })
+	return r.value, r.err
 }
 
 // openOne opens a pool of one connection to the server's database name.
@@ -296,8 +304,9 @@ func readTemplateState(ctx context.Context, db *sql.DB) (*templateState, error) 
 	if err != nil {
 		return nil, err
 	}
-	edges, err := queryPairs(ctx, db, `SELECT conrelid::regclass::text, confrelid::regclass::text
-		FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid`)
+	edges, err := queryAll(ctx, db, `SELECT conrelid::regclass::text, confrelid::regclass::text
+		FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid`,
+		func(r *sql.Rows) (e [2]string, err error) { err = r.Scan(&e[0], &e[1]); return e, err })
 	if err != nil {
 		return nil, err
 	}
@@ -327,21 +336,17 @@ func readTemplateState(ctx context.Context, db *sql.DB) (*templateState, error) 
 		}
 		state.seeds[t] = rows
 	}
-	seqs, err := db.QueryContext(ctx, `SELECT format('%I.%I', schemaname, sequencename)::regclass::text,
+	state.sequences, err = queryAll(ctx, db, `SELECT format('%I.%I', schemaname, sequencename)::regclass::text,
 		coalesce(last_value, start_value), last_value IS NOT NULL FROM pg_sequences
-		WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`)
+		WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`,
+		func(r *sql.Rows) (s sequenceState, err error) {
+			err = r.Scan(&s.name, &s.value, &s.isCalled)
+			return s, err
+		})
 	if err != nil {
 		return nil, err
 	}
-	defer seqs.Close()
-	for seqs.Next() {
-		var s sequenceState
-		if err := seqs.Scan(&s.name, &s.value, &s.isCalled); err != nil {
-			return nil, err
-		}
-		state.sequences = append(state.sequences, s)
-	}
-	return state, seqs.Err()
+	return state, nil
 }
 
 // childrenFirst orders tables so that every table referencing another by
@@ -408,38 +413,27 @@ SELECT md5(string_agg(x, E'\n' ORDER BY x)) FROM (
 	return digest, err
 }
 
-func queryStrings(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, error) {
+// queryAll runs query and scans every row it returns with scan.
+func queryAll[T any](ctx context.Context, db *sql.DB, query string, scan func(*sql.Rows) (T, error), args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []string
+	var out []T
 	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
+		v, err := scan(rows)
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, s)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
 
-func queryPairs(ctx context.Context, db *sql.DB, query string) ([][2]string, error) {
-	rows, err := db.QueryContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][2]string
-	for rows.Next() {
-		var p [2]string
-		if err := rows.Scan(&p[0], &p[1]); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+// queryStrings is queryAll for a query of one text column.
+func queryStrings(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, error) {
+	return queryAll(ctx, db, query, func(r *sql.Rows) (s string, err error) { err = r.Scan(&s); return s, err }, args...)
 }
 
 // testDatabaseName is a fresh name for a test's database.
@@ -450,10 +444,11 @@ func testDatabaseName() string {
 }
 
 // pgIdent quotes a name as an SQL identifier.
-func pgIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+func pgIdent(name string) string { return pgx.Identifier{name}.Sanitize() }
 
 // pgLiteral quotes a string as an SQL literal.
 func pgLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// recycleTimeout bounds one recycling, within the cleanup's minute.
+// recycleTimeout bounds what a test's cleanup does with its database:
+// recycling it, or dropping it.
 const recycleTimeout = 30 * time.Second

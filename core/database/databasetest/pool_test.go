@@ -26,14 +26,14 @@ type testCopy struct {
 func freshCopy(t *testing.T) testCopy {
 	t.Helper()
 	c := testCopy{base: RequirePostgres(t)}
-	URL(t, database.Postgres) // builds the template if needed
 	var err error
 	if c.admin, err = adminDB(c.base); err != nil {
 		t.Fatal(err)
 	}
-	v, _ := postgresTemplates.Load(c.base)
-	c.template = v.(*templateOnce).name
 	ctx := context.Background()
+	if c.template, err = templateOf(ctx, c.admin, c.base); err != nil {
+		t.Fatal(err)
+	}
 	c.name = testDatabaseName()
 	if err := createDatabase(ctx, c.admin, c.name, " TEMPLATE "+c.template); err != nil {
 		t.Fatal(err)
