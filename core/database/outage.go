@@ -55,8 +55,11 @@ func IsConnectionError(err error) bool {
 
 // outage follows whether the database is reachable, from the outcomes of
 // queries: the first connection error of an outage is logged, as is the
-// first success after it, and nothing in between, so an outage is two log
-// lines however many requests and jobs fail during it.
+// first success of a query begun after it, and nothing in between, so an
+// outage is two log lines however many requests and jobs fail during it.
+// A query begun before the outage can still succeed after it began (its
+// answer was already on its way, or in the socket's buffer when the
+// connection was reset), and says nothing of whether the database is back.
 type outage struct {
 	mu     sync.Mutex
 	down   bool
@@ -64,8 +67,8 @@ type outage struct {
 	logger *slog.Logger
 }
 
-// observe records one query's outcome.
-func (o *outage) observe(err error) {
+// observe records the outcome of one query, begun at started.
+func (o *outage) observe(err error, started time.Time) {
 	if o == nil {
 		return
 	}
@@ -82,7 +85,7 @@ func (o *outage) observe(err error) {
 		if o.logger != nil {
 			o.logger.Error("database unreachable; requests answer 503 until it is back", "error", err.Error())
 		}
-	case err == nil && o.down:
+	case err == nil && o.down && !started.Before(o.since):
 		o.down = false
 		if o.logger != nil {
 			o.logger.Info("database reachable again", "outage", time.Since(o.since).Round(time.Millisecond).String())
@@ -109,7 +112,7 @@ func (h outageHook) AfterQuery(ctx context.Context, ev *bun.QueryEvent) {
 		// A cancelled request is no evidence either way.
 		return
 	}
-	h.o.observe(ev.Err)
+	h.o.observe(ev.Err, ev.StartTime)
 }
 
 // NoteError tells the outage tracker about an error that did not come from
@@ -119,7 +122,7 @@ func (db *DB) NoteError(err error) bool {
 	if !IsConnectionError(err) {
 		return false
 	}
-	db.outage.observe(err)
+	db.outage.observe(err, time.Now())
 	return true
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ezscale/platform/core/database"
 	"github.com/ezscale/platform/core/database/databasetest"
+	"github.com/ezscale/platform/core/testkit"
 )
 
 // records is a slog handler keeping the messages logged.
@@ -104,6 +106,68 @@ func TestOutageIsLoggedOnce(t *testing.T) {
 	}
 	if db.Unreachable() {
 		t.Error("still unreachable after a query succeeded")
+	}
+	want := []string{"database unreachable; requests answer 503 until it is back", "database reachable again"}
+	if diff := cmp.Diff(want, logs.Messages()); diff != "" {
+		t.Errorf("log lines (-want +got)\n%s", diff)
+	}
+}
+
+// TestOutageEndsOnlyOnAQueryBegunAfterIt: a query sent before an outage
+// began can still be answered after it began (the answer was on its way,
+// or in the socket's buffer when the connection was reset). That answer
+// does not end the outage, which would log it twice; the success of a
+// query begun after the outage does.
+func TestOutageEndsOnlyOnAQueryBegunAfterIt(t *testing.T) {
+	t.Parallel()
+	logs := &records{}
+	ctx := context.Background()
+	db, err := database.Open(ctx, databasetest.URL(t, database.Postgres), database.Options{MaxOpenConns: 4, Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+
+	// The early query waits on an advisory lock this connection holds, so
+	// it is sent before the outage begins and answered only after. The
+	// connection is database/sql's own, beneath bun's query hooks, so its
+	// statements are no evidence to the outage either way.
+	holder, err := db.DB.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = holder.Close() })
+	if _, err := holder.ExecContext(ctx, "SELECT pg_advisory_lock(7)"); err != nil {
+		t.Fatal(err)
+	}
+	early := make(chan error, 1)
+	go func() {
+		_, err := db.NewRaw("SELECT pg_advisory_lock(7), pg_advisory_unlock(7)").Exec(ctx)
+		early <- err
+	}()
+	testkit.WaitFor(t, "the early query to wait on the lock", func() bool {
+		var waiting int
+		err := holder.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT pg_advisory_lock(7)%'`).Scan(&waiting)
+		return err == nil && waiting == 1
+	})
+
+	db.NoteError(fmt.Errorf("reading from the database: %w", syscall.ECONNRESET))
+	if _, err := holder.ExecContext(ctx, "SELECT pg_advisory_unlock(7)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-early; err != nil {
+		t.Fatalf("the early query: %v", err)
+	}
+	if !db.Unreachable() {
+		t.Error("the answer to a query sent before the outage ended it")
+	}
+
+	if _, err := db.NewRaw("SELECT 1").Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if db.Unreachable() {
+		t.Error("still unreachable after a query begun during the outage succeeded")
 	}
 	want := []string{"database unreachable; requests answer 503 until it is back", "database reachable again"}
 	if diff := cmp.Diff(want, logs.Messages()); diff != "" {
