@@ -217,8 +217,21 @@ func (c *Config) validate(errs *Error) {
 		bad("scheduler.lookahead", "must be from 0 to 10m")
 	}
 	positive("scheduler.check_timeout", c.Scheduler.CheckTimeout)
-	if c.Scheduler.RecheckAfter <= 0 || c.Scheduler.RecheckAfter >= c.Scheduler.JobTimeout {
-		bad("scheduler.recheck_after", "must be positive and below scheduler.job_timeout (%s): a health check waits it out inside its job", c.Scheduler.JobTimeout)
+	positive("scheduler.recheck_after", c.Scheduler.RecheckAfter)
+	if sc := c.Scheduler; sc.CheckTimeout > 0 && sc.RecheckAfter > 0 && sc.JobTimeout > 0 &&
+		2*sc.CheckTimeout+sc.RecheckAfter >= sc.JobTimeout {
+		// A failing health check's job waits for a probe, the pause and a
+		// second probe. If they outlast the job, it is cancelled and retried
+		// and never reaches a restart. Blame a setting the operator changed.
+		path := "scheduler.job_timeout"
+		for _, p := range []string{"scheduler.recheck_after", "scheduler.check_timeout"} {
+			if c.Sources[p] != "default" {
+				path = p
+				break
+			}
+		}
+		bad(path, "two probes of scheduler.check_timeout (%s each) and the pause between them, scheduler.recheck_after (%s), must end before scheduler.job_timeout (%s): a failing health check's job waits for all three",
+			sc.CheckTimeout, sc.RecheckAfter, sc.JobTimeout)
 	}
 
 	// The default email_plugin ("email") may name no block: email then stays

@@ -103,7 +103,8 @@ func schedConfigWith(t testing.TB, dialect database.Dialect, st schedSettings) *
 		st.rescueAfter, st.jobTimeout = "10s", "8s"
 	}
 	jobsBudget := fmt.Sprintf("  rescue_after        = %q\n  default_timeout     = %q\n", st.rescueAfter, st.jobTimeout)
-	schedBudget := fmt.Sprintf("  job_timeout            = %q\n  retry_base             = \"1s\"\n  retry_max              = \"2s\"\n", st.jobTimeout)
+	// Two health probes and the pause between them must end inside a job.
+	schedBudget := fmt.Sprintf("  job_timeout            = %q\n  check_timeout          = \"2s\"\n  retry_base             = \"1s\"\n  retry_max              = \"2s\"\n", st.jobTimeout)
 	if st.rescueAfter == "default" {
 		// The shipped defaults: the derived rescue horizon and its
 		// budgets, the default backoff.

@@ -1,0 +1,3 @@
+scheduler {
+  check_timeout = "1m"
+}

@@ -1,0 +1,3 @@
+scheduler {
+  job_timeout = "20s"
+}
