@@ -1,6 +1,7 @@
 package billing_test
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -404,6 +405,69 @@ func TestProvisionFailureStoresALongForeignMessage(t *testing.T) {
 		want := "Der Server \uFFFD" + xs
 		if svc.ProvisionAttempts != 1 || svc.LastError != want {
 			t.Errorf("attempts %d, last error %q; want 1 and %q", svc.ProvisionAttempts, svc.LastError, want)
+		}
+	})
+}
+
+// TestBackendCallsOfAServiceTakeTurns: a service terminated while its
+// suspension's call is still under way at the backend is terminated after
+// that call, never beside it: the backend ends terminated, as the service
+// says. (When the two overlapped, the suspension could land last and leave
+// the server suspended while the service read terminated.)
+func TestBackendCallsOfAServiceTakeTurns(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		tb := setup(t, db, setupOpts{})
+		acc := tb.account(t)
+		plan := tb.plan(t, "vps-turns", 999, nil)
+		tb.credit(t, acc, 5000)
+		id := tb.order(t, acc, plan)
+		tb.waitService(t, id, services.StatusActive)
+
+		release := tb.prov.Hold(id, "suspend")
+		defer release()
+		if _, err := tb.svcs.Suspend(tb.ctx, id, services.SuspendAdmin, "abuse report"); err != nil {
+			t.Fatal(err)
+		}
+		syncs := func() []*rivertype.JobRow {
+			res, err := tb.engine.Client().JobList(tb.ctx, river.NewJobListParams().Kinds(services.SyncJob{}.Kind()).First(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mine []*rivertype.JobRow
+			for _, j := range res.Jobs {
+				var args services.SyncJob
+				if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
+					t.Fatal(err)
+				}
+				if args.ServiceID == id {
+					mine = append(mine, j)
+				}
+			}
+			return mine
+		}
+		testkit.WaitFor(t, "the suspension's call to be under way", func() bool { return tb.prov.Held(id, "suspend") })
+		if _, err := tb.b.Terminate(tb.ctx, id, "test"); err != nil {
+			t.Fatal(err)
+		}
+		// The termination's job runs while the suspension is held: it waits
+		// its turn (its output counts the wait), or calls the backend.
+		testkit.WaitFor(t, "the termination's job to wait or call", func() bool {
+			js := syncs()
+			return len(js) == 2 && strings.Contains(string(js[1].Metadata), `"turn_waits"`) ||
+				slices.Contains(tb.backend(t, id).Calls, "terminate")
+		})
+		release()
+		testkit.WaitFor(t, "both jobs to finish", func() bool {
+			js := syncs()
+			return len(js) == 2 && js[0].State == rivertype.JobStateCompleted && js[1].State == rivertype.JobStateCompleted
+		})
+		rec := tb.backend(t, id)
+		if rec.State != "terminated" || len(rec.Calls) == 0 || rec.Calls[len(rec.Calls)-1] != "terminate" {
+			t.Errorf("the backend is %s after the calls %v, want terminated last", rec.State, rec.Calls)
+		}
+		if svc := tb.service(t, id); svc.BackendState != "terminated" {
+			t.Errorf("the service records the backend %s", svc.BackendState)
 		}
 	})
 }

@@ -224,8 +224,25 @@ type syncWorker struct {
 // backend's last confirmed state) and retried with backoff, never sooner
 // than the plugin's retry-after; the daily run re-queues a service still
 // out of step after the attempts.
+//
+// The sync jobs of one service take turns (jobs.RunningAhead): a job queued
+// by a later change (a termination) while an earlier one is still calling
+// the backend (a suspension) waits for it, without spending an attempt,
+// and then converges from what that call left. Two calls about one server
+// at once could land in either order, and the state recorded after them
+// would be a guess.
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[services.SyncJob]) error {
 	s := w.s
+	ahead, err := jobs.RunningAhead(ctx, job.JobRow, func(args []byte) bool {
+		var other services.SyncJob
+		return json.Unmarshal(args, &other) == nil && other.ServiceID == job.Args.ServiceID
+	})
+	if err != nil {
+		return err
+	}
+	if ahead {
+		return s.wait(ctx, job.JobRow, func(o *waitOutput) { o.TurnWaits++ })
+	}
 	for range 4 {
 		svc, err := s.serviceOf(ctx, job.Args.ServiceID)
 		if err != nil {
@@ -341,32 +358,41 @@ func (s *Service) retryLater(attempt int, cause error) error {
 
 // attemptOf is the number of the job's current attempt, counting the runs
 // that ended in a snooze (a retried plugin call) as River does not, but not
-// the runs that waited for a plugin down on their replica (waitForPlugin):
-// those never called it.
+// the runs that waited, for a plugin down on their replica or for their
+// turn (wait): those never called it.
 func attemptOf(row *rivertype.JobRow) int {
 	var meta struct {
 		Snoozes int        `json:"snoozes"`
 		Output  waitOutput `json:"output"`
 	}
 	_ = json.Unmarshal(row.Metadata, &meta)
-	return row.Attempt + meta.Snoozes - meta.Output.PluginDownWaits
+	return row.Attempt + meta.Snoozes - meta.Output.PluginDownWaits - meta.Output.TurnWaits
 }
 
 // waitOutput is the output a job records (river.RecordOutput, kept in its
-// metadata across snoozes) each time it waits for its plugin.
+// metadata across snoozes) each time it waits without calling its plugin.
 type waitOutput struct {
 	PluginDownWaits int `json:"plugin_down_waits,omitempty"`
+	TurnWaits       int `json:"turn_waits,omitempty"`
 }
 
 // waitForPlugin snoozes a job whose plugin is down on this replica, without
-// spending an attempt: the wait is counted apart (attemptOf) and another
-// replica where the plugin runs may take the job meanwhile.
+// spending an attempt: another replica where the plugin runs may take the
+// job meanwhile.
 func (s *Service) waitForPlugin(ctx context.Context, row *rivertype.JobRow) error {
+	return s.wait(ctx, row, func(o *waitOutput) { o.PluginDownWaits++ })
+}
+
+// wait snoozes a job for billing's first retry delay without spending an
+// attempt: count records the wait in its output, which attemptOf takes
+// away.
+func (s *Service) wait(ctx context.Context, row *rivertype.JobRow, count func(*waitOutput)) error {
 	var meta struct {
 		Output waitOutput `json:"output"`
 	}
 	_ = json.Unmarshal(row.Metadata, &meta)
-	if err := river.RecordOutput(ctx, waitOutput{PluginDownWaits: meta.Output.PluginDownWaits + 1}); err != nil {
+	count(&meta.Output)
+	if err := river.RecordOutput(ctx, meta.Output); err != nil {
 		return err
 	}
 	return river.JobSnooze(s.billing.Options().RetryBase)

@@ -46,11 +46,12 @@ type Provisioner struct {
 	keys    map[string]map[string]string // service id → idempotency key → state returned
 	markers map[string]bool              // service id + "." + marker
 	gates   map[string]chan struct{}     // service id + "." + operation
+	held    map[string]int               // the calls waiting at each gate
 }
 
 // NewProvisioner returns a fake provisioner with an empty backend.
 func NewProvisioner() *Provisioner {
-	return &Provisioner{records: map[string]*Record{}, keys: map[string]map[string]string{}, markers: map[string]bool{}, gates: map[string]chan struct{}{}}
+	return &Provisioner{records: map[string]*Record{}, keys: map[string]map[string]string{}, markers: map[string]bool{}, gates: map[string]chan struct{}{}, held: map[string]int{}}
 }
 
 // Record is one service's state at the fake backend.
@@ -114,14 +115,31 @@ func (p *Provisioner) Hold(serviceID, op string) (release func()) {
 	}
 }
 
+// Held reports whether a call of op for the service is waiting at its
+// hold: the call is under way, and has not acted.
+func (p *Provisioner) Held(serviceID, op string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.held[serviceID+"."+op] > 0
+}
+
 // wait waits while the service's calls of op are held.
 func (p *Provisioner) wait(ctx context.Context, serviceID, op string) error {
+	key := serviceID + "." + op
 	p.mu.Lock()
-	gate := p.gates[serviceID+"."+op]
+	gate := p.gates[key]
+	if gate != nil {
+		p.held[key]++
+	}
 	p.mu.Unlock()
 	if gate == nil {
 		return nil
 	}
+	defer func() {
+		p.mu.Lock()
+		p.held[key]--
+		p.mu.Unlock()
+	}()
 	select {
 	case <-gate:
 		return nil
