@@ -69,9 +69,12 @@ test: build ## Run every module's tests (SQLite always; PostgreSQL when EZSCALE_
 # build of SQLite, whose C the detector never sees either; our code, bun,
 # River, the SQLite driver and libc are all still checked. Instrumented,
 # that one package was more than half of a SQLite test's CPU.
-# -parallel 8: Go's default is GOMAXPROCS, two tests at once on the 2-core
+# -parallel 4: Go's default is GOMAXPROCS, two tests at once on the 2-core
 # machine, while most of a test's time is spent waiting on its job engine,
-# PostgreSQL or a process; eight at once overlap those waits.
+# PostgreSQL or a process; four at once overlap those waits. Eight (with
+# three packages at once) kept the machine busy with contention instead:
+# the database-heavy packages took half again as long, and a whole run
+# about 20 s longer and 40 s more CPU.
 # -p 3: three packages at once on two cores. A package that waits (tests/
 # on its processes and River's rescuer, core/app on plugin restarts, the
 # terraform CLI) holds one of go test's slots while using little CPU; a
@@ -102,9 +105,9 @@ test: build ## Run every module's tests (SQLite always; PostgreSQL when EZSCALE_
 # The executables take about 2.4 GB.
 # docs/benchmarks.md, "The race detector, SQLite's engine and -parallel",
 # "Three packages at once", "Test executables without debugging
-# information" and "Test executables kept between runs" have the runs
-# behind these.
-TEST_FLAGS := -vet=off -race -gcflags=all=-dwarf=false -gcflags='modernc.org/sqlite/lib=-race=false -dwarf=false' -ldflags='-s -w' -p 3 -parallel 8 -count=1 -timeout 30m
+# information", "Test executables kept between runs" and "Four tests of a
+# package at once" have the runs behind these.
+TEST_FLAGS := -vet=off -race -gcflags=all=-dwarf=false -gcflags='modernc.org/sqlite/lib=-race=false -dwarf=false' -ldflags='-s -w' -p 3 -parallel 4 -count=1 -timeout 30m
 
 # Every module's packages in one `go test` (the workspace builds them
 # together), so no module waits for the one before it to finish. `go test`
