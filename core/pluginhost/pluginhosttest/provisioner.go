@@ -137,7 +137,9 @@ func (p *Provisioner) wait(ctx context.Context, serviceID, op string) error {
 	}
 	defer func() {
 		p.mu.Lock()
-		p.held[key]--
+		if p.held[key]--; p.held[key] == 0 {
+			delete(p.held, key)
+		}
 		p.mu.Unlock()
 	}()
 	select {
