@@ -3,6 +3,7 @@ package pluginhost
 import (
 	"context"
 	"errors"
+	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -394,6 +395,25 @@ func TestHealthChecks(t *testing.T) {
 			t.Errorf("last_error %q", in.LastError)
 		}
 	})
+}
+
+// TestAHungKillIsTheExitReason: a process killed as hung reads as killed
+// for that reason, however soon its exit is noticed, and never as having
+// exited unexpectedly (the kill's SIGKILL is also how it exits).
+func TestAHungKillIsTheExitReason(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	inst := &instance{cmd: cmd, killed: make(chan struct{})}
+	if err := inst.exitError(); err == nil || !strings.Contains(err.Error(), "exited unexpectedly") {
+		t.Errorf("a process that exited by itself: %v", err)
+	}
+	reason := errors.New("health check failed, plugin killed")
+	inst.killHung(reason)
+	if err := inst.exitError(); err != reason {
+		t.Errorf("a process killed as hung: %v, want %v", err, reason)
+	}
 }
 
 // TestDescribedStoresTheDeclarationBeforeRunning: the host hands each

@@ -39,19 +39,29 @@ type instance struct {
 }
 
 // killHung SIGKILLs a wedged process; the supervisor sees it exit and
-// restarts it. Only the first reason is kept.
+// restarts it. Only the first reason is kept. killed is closed before the
+// signal is sent, so whoever sees the process gone afterwards also sees
+// why (exitError).
 func (i *instance) killHung(reason error) {
 	i.killOnce.Do(func() {
 		i.reason = reason
+		close(i.killed)
 		if i.pid > 0 {
 			_ = syscall.Kill(i.pid, syscall.SIGKILL)
 		}
-		close(i.killed)
 	})
 }
 
-// exitError describes how the process ended, once it has.
+// exitError says why the process ended, once it has: the reason it was
+// killed for, else how it exited. (A process killed as hung would
+// otherwise read "exited unexpectedly (signal: killed)" whenever the exit
+// was noticed before the kill.)
 func (i *instance) exitError() error {
+	select {
+	case <-i.killed:
+		return i.reason
+	default:
+	}
 	if i.cmd != nil && i.cmd.ProcessState != nil {
 		return fmt.Errorf("plugin process exited unexpectedly (%s)", i.cmd.ProcessState)
 	}
